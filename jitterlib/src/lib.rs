@@ -1,0 +1,7 @@
+//! jitterlib: typed kernel probes for network-latency investigations, and everything needed to run them
+//! without LLVM: an eBPF instruction builder, an ELF writer, kernel metadata, an aya session and
+//! aggregation rendering.
+#![deny(missing_docs)]
+
+pub mod insn;
+pub mod maps;

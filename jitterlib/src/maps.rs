@@ -1,0 +1,47 @@
+//! Map declarations shared by the compiler, the ELF writer and the session.
+
+/// The kinds of BPF maps jitterlib creates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MapKind {
+    /// `BPF_MAP_TYPE_HASH`.
+    Hash,
+    /// `BPF_MAP_TYPE_ARRAY`.
+    Array,
+    /// `BPF_MAP_TYPE_PERCPU_HASH`: one value per possible CPU, merged in user space.
+    PerCpuHash,
+    /// `BPF_MAP_TYPE_PERCPU_ARRAY`.
+    PerCpuArray,
+    /// `BPF_MAP_TYPE_RINGBUF`: `max_entries` is the buffer size in bytes, keys and values are 0.
+    RingBuf,
+    /// `BPF_MAP_TYPE_STACK_TRACE`.
+    StackTrace,
+}
+
+impl MapKind {
+    /// The kernel's `enum bpf_map_type` value.
+    pub fn bpf_type(self) -> u32 {
+        match self {
+            MapKind::Hash => 1,
+            MapKind::Array => 2,
+            MapKind::PerCpuHash => 5,
+            MapKind::PerCpuArray => 6,
+            MapKind::StackTrace => 7,
+            MapKind::RingBuf => 27,
+        }
+    }
+}
+
+/// One map of a compiled object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapSpec {
+    /// Symbol name in the ELF object and the name aya exposes (at most 15 bytes, `[A-Za-z0-9_]`).
+    pub name: String,
+    /// Map type.
+    pub kind: MapKind,
+    /// Key size in bytes.
+    pub key_size: u32,
+    /// Value size in bytes (per CPU for per-CPU maps).
+    pub value_size: u32,
+    /// Capacity (bytes for ring buffers).
+    pub max_entries: u32,
+}
