@@ -45,3 +45,15 @@ pub struct MapSpec {
     /// Capacity (bytes for ring buffers).
     pub max_entries: u32,
 }
+
+/// The raw contents of a map as read from the kernel, before any decoding.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum MapEntries {
+    /// A map with no entries (or one never read).
+    #[default]
+    Empty,
+    /// Maps with one value per key: `(key bytes, value bytes)`.
+    Shared(Vec<(Vec<u8>, Vec<u8>)>),
+    /// Per-CPU maps: `(key bytes, one value per possible CPU)`.
+    PerCpu(Vec<(Vec<u8>, Vec<Vec<u8>>)>),
+}
