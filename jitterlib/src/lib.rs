@@ -5,3 +5,5 @@
 
 pub mod insn;
 pub mod maps;
+pub mod object;
+pub mod session;

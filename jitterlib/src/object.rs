@@ -1,0 +1,258 @@
+//! The ELF writer: turns compiled [`Program`]s and [`MapSpec`]s into an `EM_BPF` relocatable object that
+//! aya can load.
+//!
+//! The layout follows what aya-obj 0.3 looks for:
+//! - one executable section per program (named after its attach point, e.g. `tracepoint/irq/softirq_entry`)
+//!   holding one global `STT_FUNC` symbol sized to the whole program: aya-obj finds programs only through
+//!   sized function symbols;
+//! - a legacy `maps` section with one 28-byte `struct bpf_map_def` per map and one `STT_OBJECT` symbol each,
+//!   which works without BTF;
+//! - an `R_BPF_64_64` relocation from every map-loading `LD_IMM64` to its map symbol;
+//! - a `license` section holding `GPL\0` (GPL-only helpers need it).
+
+use std::collections::HashSet;
+
+use object::write::{Object, Relocation, Symbol, SymbolId, SymbolSection};
+use object::{
+    elf, Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind,
+    SymbolScope,
+};
+use thiserror::Error;
+
+use crate::insn::{Insn, Program};
+use crate::maps::MapSpec;
+
+/// Longest program or map name the kernel keeps (`BPF_OBJ_NAME_LEN` minus the NUL).
+pub const MAX_NAME_LEN: usize = 15;
+
+/// Size of the legacy `struct bpf_map_def` in the `maps` section.
+const MAP_DEF_SIZE: u64 = 28;
+
+/// Opcode of the first half of `LD_IMM64` (`BPF_LD | BPF_IMM | BPF_DW`).
+const LD_IMM64: u8 = 0x18;
+
+/// Size of one encoded instruction.
+const INSN_SIZE: usize = 8;
+
+/// One program to place in the object.
+#[derive(Clone, Copy, Debug)]
+pub struct ProgramSection<'a> {
+    /// Symbol name, which is also the program name in the kernel (at most 15 bytes, `[A-Za-z0-9_]`).
+    pub name: &'a str,
+    /// ELF section name that tells aya the program type, e.g. `tracepoint/irq/softirq_entry`.
+    pub section: &'a str,
+    /// The instructions and their map references.
+    pub program: &'a Program,
+}
+
+/// Why an object could not be written.
+#[derive(Debug, Error)]
+pub enum ObjectError {
+    /// A program or map name is empty, too long or has characters other than `[A-Za-z0-9_]`.
+    #[error("invalid {what} name `{name}`: names must be 1 to {MAX_NAME_LEN} characters of [A-Za-z0-9_]")]
+    InvalidName {
+        /// `program` or `map`.
+        what: &'static str,
+        /// The offending name.
+        name: String,
+    },
+    /// Two programs or maps share a symbol name.
+    #[error("duplicate symbol name `{name}`")]
+    DuplicateName {
+        /// The repeated name.
+        name: String,
+    },
+    /// A program has no instructions.
+    #[error("program `{program}` has no instructions")]
+    EmptyProgram {
+        /// The program name.
+        program: String,
+    },
+    /// A section name is empty or contains a NUL byte.
+    #[error("invalid section name `{section}` for program `{program}`")]
+    InvalidSection {
+        /// The program name.
+        program: String,
+        /// The offending section name.
+        section: String,
+    },
+    /// A map reference does not point at the first half of an `LD_IMM64` of the program.
+    #[error("program `{program}`: map reference at instruction {insn} is not an LD_IMM64")]
+    BadMapRefInsn {
+        /// The program name.
+        program: String,
+        /// The instruction index in the map reference.
+        insn: usize,
+    },
+    /// A map reference names a map index beyond the object's map list.
+    #[error("program `{program}`: map reference at instruction {insn} names map {map} but there are {maps} maps")]
+    UnknownMap {
+        /// The program name.
+        program: String,
+        /// The instruction index in the map reference.
+        insn: usize,
+        /// The referenced map index.
+        map: usize,
+        /// How many maps the object has.
+        maps: usize,
+    },
+    /// The `object` crate refused to build the file.
+    #[error("cannot write the ELF object")]
+    Write {
+        /// The underlying error.
+        #[source]
+        source: object::write::Error,
+    },
+}
+
+/// Writes an `EM_BPF` relocatable ELF object holding `programs` and `maps`, ready for aya's loader.
+///
+/// Map references in each program point into `maps` by index. Names are checked (see [`MAX_NAME_LEN`]) and
+/// must be unique across programs and maps.
+///
+/// ```no_run
+/// use jitterlib::insn::{Insn, Program};
+/// use jitterlib::object::{write_object, ProgramSection};
+///
+/// let program = Program {
+///     insns: vec![
+///         Insn { code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 },
+///         Insn { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
+///     ],
+///     ..Program::default()
+/// };
+/// let elf = write_object(
+///     &[ProgramSection { name: "noop", section: "raw_tracepoint/jl_manual", program: &program }],
+///     &[],
+/// )?;
+/// # Ok::<(), jitterlib::object::ObjectError>(())
+/// ```
+pub fn write_object(programs: &[ProgramSection], maps: &[MapSpec]) -> Result<Vec<u8>, ObjectError> {
+    check_names(programs, maps)?;
+    let mut obj = Object::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
+
+    let map_symbols = add_maps(&mut obj, maps);
+    for program in programs {
+        add_program(&mut obj, program, &map_symbols)?;
+    }
+    let license = obj.add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
+    obj.append_section_data(license, b"GPL\0", 1);
+
+    obj.write().map_err(|source| ObjectError::Write { source })
+}
+
+fn check_names(programs: &[ProgramSection], maps: &[MapSpec]) -> Result<(), ObjectError> {
+    let named = programs
+        .iter()
+        .map(|p| ("program", p.name))
+        .chain(maps.iter().map(|m| ("map", m.name.as_str())));
+    let mut seen = HashSet::new();
+    for (what, name) in named {
+        if !is_valid_name(name) {
+            return Err(ObjectError::InvalidName { what, name: name.to_string() });
+        }
+        if !seen.insert(name) {
+            return Err(ObjectError::DuplicateName { name: name.to_string() });
+        }
+    }
+    Ok(())
+}
+
+/// True for names the kernel and aya keep intact: 1 to 15 characters of `[A-Za-z0-9_]`.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn add_maps(obj: &mut Object, maps: &[MapSpec]) -> Vec<SymbolId> {
+    if maps.is_empty() {
+        return Vec::new();
+    }
+    let section = obj.add_section(Vec::new(), b"maps".to_vec(), SectionKind::Data);
+    maps.iter()
+        .map(|map| {
+            let offset = obj.append_section_data(section, &map_def_bytes(map), 4);
+            obj.add_symbol(Symbol {
+                name: map.name.as_bytes().to_vec(),
+                value: offset,
+                size: MAP_DEF_SIZE,
+                kind: SymbolKind::Data,
+                scope: SymbolScope::Dynamic,
+                weak: false,
+                section: SymbolSection::Section(section),
+                flags: SymbolFlags::None,
+            })
+        })
+        .collect()
+}
+
+/// The legacy `struct bpf_map_def`: type, key_size, value_size, max_entries, map_flags, id, pinning.
+fn map_def_bytes(map: &MapSpec) -> Vec<u8> {
+    let (key_size, value_size) = match map.kind {
+        crate::maps::MapKind::RingBuf => (0, 0),
+        _ => (map.key_size, map.value_size),
+    };
+    [map.kind.bpf_type(), key_size, value_size, map.max_entries, 0, 0, 0]
+        .iter()
+        .flat_map(|field| field.to_le_bytes())
+        .collect()
+}
+
+fn add_program(obj: &mut Object, program: &ProgramSection, map_symbols: &[SymbolId]) -> Result<(), ObjectError> {
+    let name = program.name.to_string();
+    if program.program.insns.is_empty() {
+        return Err(ObjectError::EmptyProgram { program: name });
+    }
+    if program.section.is_empty() || program.section.contains('\0') {
+        return Err(ObjectError::InvalidSection { program: name, section: program.section.to_string() });
+    }
+    let code: Vec<u8> = program.program.insns.iter().flat_map(encode_insn).collect();
+    let section = obj.add_section(Vec::new(), program.section.as_bytes().to_vec(), SectionKind::Text);
+    let offset = obj.append_section_data(section, &code, INSN_SIZE as u64);
+    obj.add_symbol(Symbol {
+        name: program.name.as_bytes().to_vec(),
+        value: offset,
+        size: code.len() as u64,
+        kind: SymbolKind::Text,
+        scope: SymbolScope::Dynamic,
+        weak: false,
+        section: SymbolSection::Section(section),
+        flags: SymbolFlags::None,
+    });
+
+    for map_ref in &program.program.map_refs {
+        let is_ld_imm64 = program.program.insns.get(map_ref.insn).is_some_and(|i| i.code == LD_IMM64)
+            && map_ref.insn + 1 < program.program.insns.len();
+        if !is_ld_imm64 {
+            return Err(ObjectError::BadMapRefInsn { program: name, insn: map_ref.insn });
+        }
+        let symbol = *map_symbols.get(map_ref.map).ok_or_else(|| ObjectError::UnknownMap {
+            program: name.clone(),
+            insn: map_ref.insn,
+            map: map_ref.map,
+            maps: map_symbols.len(),
+        })?;
+        obj.add_relocation(
+            section,
+            Relocation {
+                offset: offset + (map_ref.insn * INSN_SIZE) as u64,
+                symbol,
+                addend: 0,
+                flags: RelocationFlags::Elf { r_type: elf::R_BPF_64_64 },
+            },
+        )
+        .map_err(|source| ObjectError::Write { source })?;
+    }
+    Ok(())
+}
+
+/// `struct bpf_insn` in little endian: opcode, registers (`src << 4 | dst`), offset, immediate.
+fn encode_insn(insn: &Insn) -> [u8; INSN_SIZE] {
+    let mut bytes = [0; INSN_SIZE];
+    bytes[0] = insn.code;
+    bytes[1] = (insn.src << 4) | (insn.dst & 0x0f);
+    bytes[2..4].copy_from_slice(&insn.off.to_le_bytes());
+    bytes[4..8].copy_from_slice(&insn.imm.to_le_bytes());
+    bytes
+}

@@ -1,0 +1,212 @@
+//! Loading and attaching one program according to its [`Attach`] point, and turning kernel refusals into
+//! errors that say which feature is missing and what to use instead.
+
+use std::io;
+use std::path::Path;
+
+use aya::programs::perf_event::{PerfEventConfig, PerfEventScope, SamplePolicy, SoftwareEvent};
+use aya::programs::{Program, ProgramError};
+use aya::Btf;
+
+use super::{Attach, SessionError};
+
+/// Where tracefs may be mounted, newest location first.
+const TRACEFS_MOUNTS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
+
+/// Present when the kernel has the `kprobe` perf PMU (the modern way aya attaches kprobes).
+const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe/type";
+
+/// Kernel BTF, parsed the first time a program needs it (fentry, fexit, tp_btf).
+#[derive(Default)]
+pub(super) struct KernelBtf(Option<Btf>);
+
+impl KernelBtf {
+    fn get(&mut self) -> Result<&Btf, SessionError> {
+        match &mut self.0 {
+            Some(btf) => Ok(btf),
+            slot => {
+                let btf = Btf::from_sys_fs().map_err(|source| SessionError::Btf { source: Box::new(source) })?;
+                Ok(slot.insert(btf))
+            }
+        }
+    }
+}
+
+/// Loads `program` into the kernel as the type its attach point needs.
+pub(super) fn load(program: &mut Program, name: &str, attach: &Attach, btf: &mut KernelBtf) -> Result<(), SessionError> {
+    let result = match (attach, program) {
+        (Attach::Tracepoint { .. }, Program::TracePoint(p)) => p.load(),
+        (Attach::RawTracepoint { .. } | Attach::Manual, Program::RawTracePoint(p)) => p.load(),
+        (Attach::Kprobe { .. } | Attach::Kretprobe { .. }, Program::KProbe(p)) => p.load(),
+        (Attach::Fentry { function }, Program::FEntry(p)) => p.load(function, btf.get()?),
+        (Attach::Fexit { function }, Program::FExit(p)) => p.load(function, btf.get()?),
+        (Attach::TpBtf { name }, Program::BtfTracePoint(p)) => p.load(name, btf.get()?),
+        (Attach::PerfClock { .. }, Program::PerfEvent(p)) => p.load(),
+        _ => return Err(SessionError::WrongProgramType { program: name.to_string(), target: attach.target() }),
+    };
+    result.map_err(|error| load_error(name, attach, error))
+}
+
+/// Attaches an already loaded `program`; its links stay inside it and are detached when it is dropped.
+pub(super) fn attach(program: &mut Program, name: &str, attach: &Attach) -> Result<(), SessionError> {
+    let result = match (attach, program) {
+        (Attach::Tracepoint { category, name }, Program::TracePoint(p)) => p.attach(category, name).map(drop),
+        (Attach::RawTracepoint { name }, Program::RawTracePoint(p)) => p.attach(name).map(drop),
+        (Attach::Kprobe { function } | Attach::Kretprobe { function }, Program::KProbe(p)) => {
+            p.attach(function, 0).map(drop)
+        }
+        (Attach::Fentry { .. }, Program::FEntry(p)) => p.attach().map(drop),
+        (Attach::Fexit { .. }, Program::FExit(p)) => p.attach().map(drop),
+        (Attach::TpBtf { .. }, Program::BtfTracePoint(p)) => p.attach().map(drop),
+        (Attach::PerfClock { period_ns, cpu }, Program::PerfEvent(p)) => {
+            let cpus = match cpu {
+                Some(cpu) => vec![*cpu],
+                None => aya::util::online_cpus().map_err(|(_, source)| SessionError::Syscall {
+                    what: "reading /sys/devices/system/cpu/online",
+                    source,
+                })?,
+            };
+            cpus.into_iter().try_for_each(|cpu| {
+                p.attach(
+                    PerfEventConfig::Software(SoftwareEvent::CpuClock),
+                    PerfEventScope::AllProcessesOneCpu { cpu },
+                    SamplePolicy::Period(*period_ns),
+                    false,
+                )
+                .map(drop)
+            })
+        }
+        (Attach::Manual, _) => {
+            return Err(SessionError::WrongMode {
+                program: name.to_string(),
+                actual: "manual",
+                expected: "attachable",
+            })
+        }
+        _ => return Err(SessionError::WrongProgramType { program: name.to_string(), target: attach.target() }),
+    };
+    result.map_err(|error| attach_error(name, attach, error))
+}
+
+/// The first `io::Error` in an error's cause chain: the kernel's answer, whatever aya wrapped it in.
+fn os_error<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e io::Error> {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            return Some(io);
+        }
+        current = e.source();
+    }
+    None
+}
+
+fn errno_of(error: &ProgramError) -> Option<i32> {
+    os_error(error).and_then(io::Error::raw_os_error)
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn is_permission_error(errno: Option<i32>) -> bool {
+    matches!(errno, Some(libc::EPERM | libc::EACCES))
+}
+
+fn attach_failure(name: &str, attach: &Attach, reason: impl Into<String>, hint: impl Into<String>) -> SessionError {
+    SessionError::Attach { program: name.to_string(), target: attach.target(), reason: reason.into(), hint: hint.into() }
+}
+
+fn load_error(name: &str, attach: &Attach, error: ProgramError) -> SessionError {
+    let errno = errno_of(&error);
+    let is_trampoline = matches!(attach, Attach::Fentry { .. } | Attach::Fexit { .. });
+    if is_trampoline && errno == Some(libc::EPERM) && is_root() {
+        return attach_failure(
+            name,
+            attach,
+            "fentry/fexit programs are refused on this kernel (EPERM)",
+            "try kprobe: or tp_btf/rawtracepoint",
+        );
+    }
+    if errno == Some(libc::EPERM) && !is_root() {
+        return SessionError::Permission { action: "loading", program: name.to_string() };
+    }
+    match error {
+        ProgramError::LoadError { verifier_log, .. } if !verifier_log.to_string().trim().is_empty() => {
+            SessionError::Verifier { program: name.to_string(), log: verifier_log.to_string() }
+        }
+        ProgramError::Btf(_) => match attach {
+            Attach::Fentry { function } | Attach::Fexit { function } => attach_failure(
+                name,
+                attach,
+                format!("the kernel's BTF has no function `{function}`"),
+                "check the name with `bpftool btf dump file /sys/kernel/btf/vmlinux | grep FUNC`",
+            ),
+            _ => attach_failure(
+                name,
+                attach,
+                "the kernel's BTF has no such tracepoint",
+                "list them with `jl -l 'tp_btf:*'`",
+            ),
+        },
+        error => SessionError::Load { program: name.to_string(), source: Box::new(error) },
+    }
+}
+
+fn tracefs() -> Option<&'static Path> {
+    TRACEFS_MOUNTS.iter().map(Path::new).find(|p| p.join("events").is_dir())
+}
+
+fn kprobes_available() -> bool {
+    Path::new(KPROBE_PMU).exists() || tracefs().is_some_and(|t| t.join("kprobe_events").exists())
+}
+
+fn attach_error(name: &str, attach: &Attach, error: ProgramError) -> SessionError {
+    let errno = errno_of(&error);
+    if is_permission_error(errno) && !is_root() {
+        return SessionError::Permission { action: "attaching", program: name.to_string() };
+    }
+    let detail = match os_error(&error) {
+        Some(os) => format!("{error} ({os})"),
+        None => error.to_string(),
+    };
+    match attach {
+        Attach::Kprobe { .. } | Attach::Kretprobe { .. } if !kprobes_available() => attach_failure(
+            name,
+            attach,
+            "kprobes are not available on this kernel (no kprobe_events in tracefs)",
+            "try fentry:, a tracepoint or rawtracepoint",
+        ),
+        Attach::Kprobe { function } | Attach::Kretprobe { function } => attach_failure(
+            name,
+            attach,
+            format!("the kernel cannot probe `{function}`: {detail}"),
+            "check /proc/kallsyms; inlined and notrace functions cannot be probed",
+        ),
+        Attach::Tracepoint { .. } if tracefs().is_none() => attach_failure(
+            name,
+            attach,
+            "tracefs is not mounted",
+            "mount it with `mount -t tracefs nodev /sys/kernel/tracing`",
+        ),
+        Attach::Tracepoint { category, name: event } if errno == Some(libc::ENOENT) => attach_failure(
+            name,
+            attach,
+            format!("this kernel has no tracepoint `{category}:{event}`"),
+            format!("list them with `jl -l 'tracepoint:{category}:*'`"),
+        ),
+        Attach::RawTracepoint { name: event } if errno == Some(libc::ENOENT) => attach_failure(
+            name,
+            attach,
+            format!("this kernel has no raw tracepoint `{event}`"),
+            "list them with `jl -l 'rawtracepoint:*'`",
+        ),
+        Attach::PerfClock { .. } if is_permission_error(errno) => attach_failure(
+            name,
+            attach,
+            format!("the kernel refused the CPU clock perf event: {detail}"),
+            "lower kernel.perf_event_paranoid or grant CAP_PERFMON",
+        ),
+        _ => attach_failure(name, attach, detail, "check that the kernel supports this attach point"),
+    }
+}

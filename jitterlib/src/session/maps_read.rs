@@ -1,0 +1,115 @@
+//! Reading and clearing hash and array maps as raw bytes, whatever their key and value types.
+
+use std::io;
+use std::os::fd::BorrowedFd;
+
+use super::sys;
+use crate::maps::{MapEntries, MapKind};
+
+/// What the reader needs to know about a map's shape.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct MapLayout {
+    /// The map type (only hash and array kinds reach this module).
+    pub kind: MapKind,
+    /// Key size in bytes.
+    pub key_size: usize,
+    /// Value size in bytes, for one CPU in per-CPU maps.
+    pub value_size: usize,
+    /// Capacity, which bounds the key walk.
+    pub max_entries: usize,
+    /// Number of possible CPUs (the kernel's per-CPU value count).
+    pub possible_cpus: usize,
+}
+
+impl MapLayout {
+    fn is_per_cpu(&self) -> bool {
+        matches!(self.kind, MapKind::PerCpuHash | MapKind::PerCpuArray)
+    }
+
+    fn is_array(&self) -> bool {
+        matches!(self.kind, MapKind::Array | MapKind::PerCpuArray)
+    }
+
+    /// The kernel lays per-CPU values out 8-byte aligned, one after another.
+    fn per_cpu_stride(&self) -> usize {
+        self.value_size.next_multiple_of(8)
+    }
+
+    /// Bytes a lookup writes: one value, or one aligned value per possible CPU.
+    fn lookup_size(&self) -> usize {
+        if self.is_per_cpu() {
+            self.per_cpu_stride() * self.possible_cpus
+        } else {
+            self.value_size
+        }
+    }
+}
+
+/// Every key currently in the map, in the kernel's order, at most `max_entries` of them.
+fn keys(map: BorrowedFd, layout: &MapLayout) -> io::Result<Vec<Vec<u8>>> {
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    let mut next = vec![0; layout.key_size];
+    // A key deleted during the walk restarts it from the top: the bound keeps that from looping forever.
+    while keys.len() < layout.max_entries && sys::map_next_key(map, keys.last().map(Vec::as_slice), &mut next)? {
+        keys.push(next.clone());
+    }
+    Ok(keys)
+}
+
+/// Reads every entry: `Shared` for plain maps, `PerCpu` (one value per possible CPU) for per-CPU maps,
+/// `Empty` when the map holds nothing.
+pub(super) fn read(map: BorrowedFd, layout: &MapLayout) -> io::Result<MapEntries> {
+    let mut shared = Vec::new();
+    let mut per_cpu = Vec::new();
+    let mut value = vec![0; layout.lookup_size()];
+    for key in keys(map, layout)? {
+        if !sys::map_lookup(map, &key, &mut value)? {
+            continue;
+        }
+        if layout.is_per_cpu() {
+            let values = value
+                .chunks(layout.per_cpu_stride())
+                .map(|cpu| cpu[..layout.value_size].to_vec())
+                .collect();
+            per_cpu.push((key, values));
+        } else {
+            shared.push((key, value.clone()));
+        }
+    }
+    Ok(if !per_cpu.is_empty() {
+        MapEntries::PerCpu(per_cpu)
+    } else if !shared.is_empty() {
+        MapEntries::Shared(shared)
+    } else {
+        MapEntries::Empty
+    })
+}
+
+/// Empties the map: hash entries are deleted, array slots (which cannot be deleted) are zeroed.
+pub(super) fn clear(map: BorrowedFd, layout: &MapLayout) -> io::Result<()> {
+    let zero = vec![0; layout.lookup_size()];
+    for key in keys(map, layout)? {
+        if layout.is_array() {
+            sys::map_update(map, &key, &zero)?;
+        } else {
+            sys::map_delete(map, &key)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(kind: MapKind, value_size: usize) -> MapLayout {
+        MapLayout { kind, key_size: 4, value_size, max_entries: 16, possible_cpus: 3 }
+    }
+
+    #[test]
+    fn per_cpu_values_are_8_byte_aligned_per_cpu() {
+        assert_eq!(layout(MapKind::PerCpuHash, 12).lookup_size(), 48);
+        assert_eq!(layout(MapKind::PerCpuArray, 8).lookup_size(), 24);
+        assert_eq!(layout(MapKind::Hash, 12).lookup_size(), 12);
+    }
+}

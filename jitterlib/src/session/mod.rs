@@ -1,0 +1,255 @@
+//! The runtime session: loads an object written by [`crate::object`] with aya, attaches its programs, runs
+//! the manual ones (`BEGIN`/`END`) on demand, reads maps and streams ring buffer records.
+//!
+//! Everything the kernel holds for a session (programs, maps, links, perf events) is owned through file
+//! descriptors and nothing is pinned: dropping the [`Session`] detaches and unloads it all.
+
+mod attach;
+mod error;
+mod maps_read;
+mod ring;
+mod sys;
+#[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::os::fd::AsFd;
+
+use aya::maps::{Map, MapData, RingBuf};
+use aya::{Ebpf, EbpfLoader};
+
+pub use error::SessionError;
+pub use ring::RingReader;
+
+use crate::maps::{MapEntries, MapKind};
+use maps_read::MapLayout;
+
+/// Section used for manual programs: a raw tracepoint program that is never attached, only test-run.
+const MANUAL_SECTION: &str = "raw_tracepoint/jl_manual";
+
+/// Size of the context handed to a manual program: the kernel's upper bound for raw tracepoint arguments
+/// (`MAX_BPF_FUNC_ARGS` u64s), all zero.
+const MANUAL_CONTEXT_SIZE: usize = 12 * 8;
+
+/// Where and how a program runs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Attach {
+    /// A tracefs tracepoint (`BPF_PROG_TYPE_TRACEPOINT`), e.g. `irq:softirq_entry`.
+    Tracepoint {
+        /// Event category (`irq`).
+        category: String,
+        /// Event name (`softirq_entry`).
+        name: String,
+    },
+    /// A raw tracepoint (`BPF_PROG_TYPE_RAW_TRACEPOINT`): untyped `u64` arguments, no tracefs needed.
+    RawTracepoint {
+        /// Tracepoint name (`softirq_entry`).
+        name: String,
+    },
+    /// A BTF-typed raw tracepoint (`tp_btf`, `BPF_PROG_TYPE_TRACING`): arguments read with plain loads.
+    TpBtf {
+        /// Tracepoint name (`softirq_entry`).
+        name: String,
+    },
+    /// A kprobe at the entry of a kernel function (needs `CONFIG_KPROBES`).
+    Kprobe {
+        /// Kernel function name.
+        function: String,
+    },
+    /// A kretprobe at the return of a kernel function (needs `CONFIG_KPROBES`).
+    Kretprobe {
+        /// Kernel function name.
+        function: String,
+    },
+    /// An fentry trampoline at the entry of a kernel function (needs BTF and trampoline support).
+    Fentry {
+        /// Kernel function name.
+        function: String,
+    },
+    /// An fexit trampoline at the return of a kernel function.
+    Fexit {
+        /// Kernel function name.
+        function: String,
+    },
+    /// A software CPU clock perf event firing every `period_ns` on one CPU or on every online CPU
+    /// (`interval:` and `profile:` probes).
+    PerfClock {
+        /// Period in nanoseconds.
+        period_ns: u64,
+        /// One CPU, or `None` for every online CPU.
+        cpu: Option<u32>,
+    },
+    /// Loaded but never attached: run on demand with [`Session::run`] (`BEGIN`/`END` blocks). Needs
+    /// `BPF_PROG_TEST_RUN` for raw tracepoint programs (Linux 5.10).
+    Manual,
+}
+
+impl Attach {
+    /// The ELF section name the object writer must give the program, which tells aya its type.
+    pub fn section_name(&self) -> String {
+        match self {
+            Attach::Tracepoint { category, name } => format!("tracepoint/{category}/{name}"),
+            Attach::RawTracepoint { name } => format!("raw_tracepoint/{name}"),
+            Attach::TpBtf { name } => format!("tp_btf/{name}"),
+            Attach::Kprobe { function } => format!("kprobe/{function}"),
+            Attach::Kretprobe { function } => format!("kretprobe/{function}"),
+            Attach::Fentry { function } => format!("fentry/{function}"),
+            Attach::Fexit { function } => format!("fexit/{function}"),
+            Attach::PerfClock { .. } => "perf_event".to_string(),
+            Attach::Manual => MANUAL_SECTION.to_string(),
+        }
+    }
+
+    /// The attach point as a script would write it, for messages (`tracepoint:irq:softirq_entry`).
+    pub fn target(&self) -> String {
+        match self {
+            Attach::Tracepoint { category, name } => format!("tracepoint:{category}:{name}"),
+            Attach::RawTracepoint { name } => format!("rawtracepoint:{name}"),
+            Attach::TpBtf { name } => format!("tp_btf:{name}"),
+            Attach::Kprobe { function } => format!("kprobe:{function}"),
+            Attach::Kretprobe { function } => format!("kretprobe:{function}"),
+            Attach::Fentry { function } => format!("fentry:{function}"),
+            Attach::Fexit { function } => format!("fexit:{function}"),
+            Attach::PerfClock { period_ns, cpu: Some(cpu) } => format!("perf cpu-clock every {period_ns} ns on CPU {cpu}"),
+            Attach::PerfClock { period_ns, cpu: None } => format!("perf cpu-clock every {period_ns} ns on every CPU"),
+            Attach::Manual => "manual run".to_string(),
+        }
+    }
+}
+
+/// A program of the object and where it goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramSpec {
+    /// The program's symbol name in the object.
+    pub name: String,
+    /// Its attach point.
+    pub attach: Attach,
+}
+
+/// A loaded object: its programs, maps and links. Dropping it detaches and unloads everything.
+pub struct Session {
+    ebpf: Ebpf,
+    attach_points: HashMap<String, Attach>,
+}
+
+impl Session {
+    /// Loads `object` (maps first, then every program listed in `programs`) without attaching anything.
+    ///
+    /// Programs of the object missing from `programs` are left unloaded. Verifier rejections come back as
+    /// [`SessionError::Verifier`] with the kernel's log.
+    pub fn load(object: &[u8], programs: &[ProgramSpec]) -> Result<Session, SessionError> {
+        let ebpf = EbpfLoader::new().load(object).map_err(|source| SessionError::Object { source: Box::new(source) })?;
+        let mut session = Session { ebpf, attach_points: HashMap::new() };
+        let mut btf = attach::KernelBtf::default();
+        for spec in programs {
+            let program = session.program_mut(&spec.name)?;
+            attach::load(program, &spec.name, &spec.attach, &mut btf)?;
+            session.attach_points.insert(spec.name.clone(), spec.attach.clone());
+        }
+        Ok(session)
+    }
+
+    /// Attaches one loaded program to its attach point (an error for [`Attach::Manual`] programs).
+    pub fn attach(&mut self, program: &str) -> Result<(), SessionError> {
+        let attach_point = self.attach_point(program)?.clone();
+        let loaded = self.program_mut(program)?;
+        attach::attach(loaded, program, &attach_point)
+    }
+
+    /// Attaches every loaded program except the manual ones, in name order.
+    pub fn attach_all(&mut self) -> Result<(), SessionError> {
+        let mut names: Vec<String> = self
+            .attach_points
+            .iter()
+            .filter(|(_, attach)| **attach != Attach::Manual)
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        names.iter().try_for_each(|name| self.attach(name))
+    }
+
+    /// Runs a manual program once with `BPF_PROG_TEST_RUN` on the current CPU and returns its return value.
+    pub fn run(&self, program: &str) -> Result<u32, SessionError> {
+        if *self.attach_point(program)? != Attach::Manual {
+            return Err(SessionError::WrongMode { program: program.to_string(), actual: "attachable", expected: "manual" });
+        }
+        let loaded = self.ebpf.program(program).ok_or_else(|| SessionError::ProgramNotFound { program: program.to_string() })?;
+        let fd = loaded.fd().map_err(|source| SessionError::Load { program: program.to_string(), source: Box::new(source) })?;
+        let context = [0u8; MANUAL_CONTEXT_SIZE];
+        sys::prog_test_run(fd.as_fd(), &context)
+            .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN", source })
+    }
+
+    /// Reads every entry of a hash or array map (per-CPU or not) as raw bytes.
+    pub fn read_map(&self, map: &str) -> Result<MapEntries, SessionError> {
+        let (data, layout) = self.readable_map(map, "reading")?;
+        maps_read::read(data.fd().as_fd(), &layout)
+            .map_err(|source| SessionError::Syscall { what: "reading a map (BPF_MAP_GET_NEXT_KEY/LOOKUP_ELEM)", source })
+    }
+
+    /// Empties a hash map, or zeroes every slot of an array map.
+    pub fn clear_map(&self, map: &str) -> Result<(), SessionError> {
+        let (data, layout) = self.readable_map(map, "clearing")?;
+        maps_read::clear(data.fd().as_fd(), &layout)
+            .map_err(|source| SessionError::Syscall { what: "clearing a map (BPF_MAP_DELETE/UPDATE_ELEM)", source })
+    }
+
+    /// Takes a ring buffer map out of the session and returns its consumer. A map can be taken once.
+    pub fn ring_buffer(&mut self, map: &str) -> Result<RingReader, SessionError> {
+        let existing = self.ebpf.map(map).ok_or_else(|| SessionError::MapNotFound { map: map.to_string() })?;
+        if !matches!(existing, Map::RingBuf(_)) {
+            let kind = map_kind_name(existing);
+            return Err(SessionError::UnsupportedMap { map: map.to_string(), kind, operation: "a ring reader" });
+        }
+        let taken = self.ebpf.take_map(map).ok_or_else(|| SessionError::MapNotFound { map: map.to_string() })?;
+        let ring = RingBuf::try_from(taken).map_err(|source| SessionError::Syscall {
+            what: "mapping the ring buffer",
+            source: std::io::Error::other(source),
+        })?;
+        Ok(RingReader::new(ring))
+    }
+
+    fn attach_point(&self, program: &str) -> Result<&Attach, SessionError> {
+        self.attach_points.get(program).ok_or_else(|| SessionError::ProgramNotFound { program: program.to_string() })
+    }
+
+    fn program_mut(&mut self, program: &str) -> Result<&mut aya::programs::Program, SessionError> {
+        self.ebpf.program_mut(program).ok_or_else(|| SessionError::ProgramNotFound { program: program.to_string() })
+    }
+
+    fn readable_map(&self, name: &str, operation: &'static str) -> Result<(&MapData, MapLayout), SessionError> {
+        let map = self.ebpf.map(name).ok_or_else(|| SessionError::MapNotFound { map: name.to_string() })?;
+        let (kind, data) = match map {
+            Map::HashMap(data) => (MapKind::Hash, data),
+            Map::Array(data) => (MapKind::Array, data),
+            Map::PerCpuHashMap(data) => (MapKind::PerCpuHash, data),
+            Map::PerCpuArray(data) => (MapKind::PerCpuArray, data),
+            other => {
+                return Err(SessionError::UnsupportedMap { map: name.to_string(), kind: map_kind_name(other), operation })
+            }
+        };
+        let info = data.info().map_err(|source| SessionError::Syscall {
+            what: "BPF_OBJ_GET_INFO_BY_FD on a map",
+            source: std::io::Error::other(source),
+        })?;
+        let possible_cpus = aya::util::nr_cpus().map_err(|(_, source)| SessionError::Syscall {
+            what: "reading /sys/devices/system/cpu/possible",
+            source,
+        })?;
+        let layout = MapLayout {
+            kind,
+            key_size: info.key_size() as usize,
+            value_size: info.value_size() as usize,
+            max_entries: info.max_entries() as usize,
+            possible_cpus,
+        };
+        Ok((data, layout))
+    }
+}
+
+fn map_kind_name(map: &Map) -> String {
+    let debug = format!("{map:?}");
+    debug.split('(').next().unwrap_or_default().to_string()
+}

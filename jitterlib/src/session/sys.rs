@@ -1,0 +1,140 @@
+//! The few raw `bpf(2)` commands aya 0.14 does not expose in an untyped form: element access on maps whose
+//! key and value sizes are only known at run time, and `BPF_PROG_TEST_RUN`.
+
+use std::io;
+use std::mem::size_of;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
+const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
+const BPF_MAP_GET_NEXT_KEY: libc::c_long = 4;
+const BPF_PROG_TEST_RUN: libc::c_long = 10;
+#[cfg(test)]
+const BPF_PROG_GET_NEXT_ID: libc::c_long = 11;
+
+/// The map element part of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct MapElemAttr {
+    map_fd: u32,
+    _pad: u32,
+    key: u64,
+    value_or_next_key: u64,
+    flags: u64,
+}
+
+/// The `test` part of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct TestRunAttr {
+    prog_fd: u32,
+    retval: u32,
+    data_size_in: u32,
+    data_size_out: u32,
+    data_in: u64,
+    data_out: u64,
+    repeat: u32,
+    duration: u32,
+    ctx_size_in: u32,
+    ctx_size_out: u32,
+    ctx_in: u64,
+    ctx_out: u64,
+    flags: u32,
+    cpu: u32,
+    batch_size: u32,
+    _pad: u32,
+}
+
+/// The id-walking part of `union bpf_attr`.
+#[cfg(test)]
+#[repr(C)]
+#[derive(Default)]
+struct NextIdAttr {
+    start_id: u32,
+    next_id: u32,
+    open_flags: u32,
+}
+
+fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<()> {
+    // SAFETY: `attr` is a live, properly sized `#[repr(C)]` prefix of `union bpf_attr` for `cmd`; every
+    // pointer inside it was taken from a live buffer of the size announced next to it.
+    let ret = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, size_of::<T>()) };
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn is_not_found(error: &io::Error) -> bool {
+    error.raw_os_error() == Some(libc::ENOENT)
+}
+
+fn map_attr(map: BorrowedFd, key: Option<&[u8]>, value: u64, flags: u64) -> MapElemAttr {
+    MapElemAttr {
+        map_fd: map.as_raw_fd() as u32,
+        key: key.map_or(0, |k| k.as_ptr() as u64),
+        value_or_next_key: value,
+        flags,
+        ..MapElemAttr::default()
+    }
+}
+
+/// Reads the value stored under `key` into `value`; false when there is no such key.
+pub(super) fn map_lookup(map: BorrowedFd, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
+    let mut attr = map_attr(map, Some(key), value.as_mut_ptr() as u64, 0);
+    match bpf(BPF_MAP_LOOKUP_ELEM, &mut attr) {
+        Ok(()) => Ok(true),
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Stores `value` under `key` (`BPF_ANY`).
+pub(super) fn map_update(map: BorrowedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
+    let mut attr = map_attr(map, Some(key), value.as_ptr() as u64, 0);
+    bpf(BPF_MAP_UPDATE_ELEM, &mut attr)
+}
+
+/// Deletes `key`; a key that is already gone is not an error.
+pub(super) fn map_delete(map: BorrowedFd, key: &[u8]) -> io::Result<()> {
+    let mut attr = map_attr(map, Some(key), 0, 0);
+    match bpf(BPF_MAP_DELETE_ELEM, &mut attr) {
+        Err(e) if !is_not_found(&e) => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Writes the key after `key` (the first key when `None`) into `next`; false at the end of the map.
+pub(super) fn map_next_key(map: BorrowedFd, key: Option<&[u8]>, next: &mut [u8]) -> io::Result<bool> {
+    let mut attr = map_attr(map, key, next.as_mut_ptr() as u64, 0);
+    match bpf(BPF_MAP_GET_NEXT_KEY, &mut attr) {
+        Ok(()) => Ok(true),
+        Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs a program once with `ctx` as its context and returns its return value.
+pub(super) fn prog_test_run(program: BorrowedFd, ctx: &[u8]) -> io::Result<u32> {
+    let mut attr = TestRunAttr {
+        prog_fd: program.as_raw_fd() as u32,
+        ctx_size_in: ctx.len() as u32,
+        ctx_in: ctx.as_ptr() as u64,
+        ..TestRunAttr::default()
+    };
+    bpf(BPF_PROG_TEST_RUN, &mut attr)?;
+    Ok(attr.retval)
+}
+
+/// The id of the loaded program after `start` (kernel-wide), or `None` after the last one.
+#[cfg(test)]
+pub(super) fn prog_next_id(start: u32) -> io::Result<Option<u32>> {
+    let mut attr = NextIdAttr { start_id: start, ..NextIdAttr::default() };
+    match bpf(BPF_PROG_GET_NEXT_ID, &mut attr) {
+        Ok(()) => Ok(Some(attr.next_id)),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
