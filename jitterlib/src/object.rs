@@ -256,3 +256,115 @@ fn encode_insn(insn: &Insn) -> [u8; INSN_SIZE] {
     bytes[4..8].copy_from_slice(&insn.imm.to_le_bytes());
     bytes
 }
+
+#[cfg(test)]
+mod tests {
+    use aya_obj::ProgramSection as AyaSection;
+    use object::read::{Object as _, ObjectSection as _, ObjectSymbol as _};
+    use object::RelocationTarget;
+
+    use super::*;
+    use crate::maps::MapKind;
+    use crate::session::fixtures;
+
+    fn two_program_object() -> Vec<u8> {
+        let counter = fixtures::count_into(0);
+        let noop = fixtures::noop();
+        write_object(
+            &[
+                ProgramSection { name: "count_enter", section: "tracepoint/raw_syscalls/sys_enter", program: &counter },
+                ProgramSection { name: "begin", section: "raw_tracepoint/jl_manual", program: &noop },
+            ],
+            &[fixtures::counter_map("counts"), fixtures::ring_map("events")],
+        )
+        .expect("object is written")
+    }
+
+    #[test]
+    fn aya_finds_programs_maps_and_license() {
+        let elf = two_program_object();
+        let parsed = aya_obj::Object::parse(&elf).expect("aya-obj parses our object");
+
+        assert_eq!(parsed.license.to_str(), Ok("GPL"));
+        assert!(matches!(parsed.programs["count_enter"].section, AyaSection::TracePoint));
+        assert!(matches!(parsed.programs["begin"].section, AyaSection::RawTracePoint));
+        let counter = &parsed.functions[&parsed.programs["count_enter"].function_key()];
+        assert_eq!(counter.instructions.len(), fixtures::count_into(0).insns.len());
+
+        let counts = &parsed.maps["counts"];
+        assert_eq!(
+            (counts.map_type(), counts.key_size(), counts.value_size(), counts.max_entries()),
+            (MapKind::PerCpuHash.bpf_type(), 4, 8, 16)
+        );
+        let events = &parsed.maps["events"];
+        assert_eq!((events.map_type(), events.max_entries()), (MapKind::RingBuf.bpf_type(), 4096));
+    }
+
+    #[test]
+    fn map_loads_are_relocated_against_map_symbols() {
+        let elf = two_program_object();
+        let file = object::File::parse(&*elf).expect("valid ELF");
+        assert_eq!(file.architecture(), Architecture::Bpf);
+        let section = file.section_by_name("tracepoint/raw_syscalls/sys_enter").expect("program section");
+        let relocations: Vec<(u64, String, RelocationFlags)> = section
+            .relocations()
+            .map(|(offset, reloc)| {
+                let RelocationTarget::Symbol(index) = reloc.target() else { panic!("symbol target expected") };
+                let name = file.symbol_by_index(index).and_then(|s| s.name().map(str::to_string)).expect("symbol");
+                (offset, name, reloc.flags())
+            })
+            .collect();
+        let r_bpf_64_64 = RelocationFlags::Elf { r_type: elf::R_BPF_64_64 };
+        assert_eq!(
+            relocations,
+            vec![(16, "counts".to_string(), r_bpf_64_64), (80, "counts".to_string(), r_bpf_64_64)]
+        );
+        let symbol = file.symbols().find(|s| s.name() == Ok("count_enter")).expect("program symbol");
+        assert_eq!((symbol.kind(), symbol.size(), symbol.is_global()), (SymbolKind::Text, 23 * 8, true));
+    }
+
+    #[test]
+    fn instructions_are_encoded_little_endian() {
+        let insn = Insn { code: 0x7b, dst: 10, src: 1, off: -16, imm: 0x0102_0304 };
+        assert_eq!(encode_insn(&insn), [0x7b, 0x1a, 0xf0, 0xff, 0x04, 0x03, 0x02, 0x01]);
+    }
+
+    fn write_one(name: &str, program: &Program, maps: &[MapSpec]) -> Result<Vec<u8>, ObjectError> {
+        write_object(&[ProgramSection { name, section: "raw_tracepoint/jl_manual", program }], maps)
+    }
+
+    #[test]
+    fn bad_names_are_refused() {
+        let noop = fixtures::noop();
+        for name in ["", "has-dash", "sixteen_chars_xx", "spa ce"] {
+            assert!(
+                matches!(write_one(name, &noop, &[]), Err(ObjectError::InvalidName { what: "program", .. })),
+                "{name:?} should be refused"
+            );
+        }
+        assert!(matches!(
+            write_one("p", &noop, &[fixtures::hash_map("bad.map")]),
+            Err(ObjectError::InvalidName { what: "map", .. })
+        ));
+        assert!(matches!(
+            write_one("same", &noop, &[fixtures::hash_map("same")]),
+            Err(ObjectError::DuplicateName { .. })
+        ));
+    }
+
+    #[test]
+    fn broken_map_references_are_refused() {
+        let counter = fixtures::count_into(1);
+        assert!(matches!(
+            write_one("p", &counter, &[fixtures::hash_map("m")]),
+            Err(ObjectError::UnknownMap { map: 1, maps: 1, .. })
+        ));
+        let mut not_a_load = fixtures::noop();
+        not_a_load.map_refs.push(crate::insn::MapRef { insn: 0, map: 0 });
+        assert!(matches!(
+            write_one("p", &not_a_load, &[fixtures::hash_map("m")]),
+            Err(ObjectError::BadMapRefInsn { insn: 0, .. })
+        ));
+        assert!(matches!(write_one("p", &Program::default(), &[]), Err(ObjectError::EmptyProgram { .. })));
+    }
+}
