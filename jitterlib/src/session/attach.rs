@@ -25,7 +25,9 @@ impl KernelBtf {
         match &mut self.0 {
             Some(btf) => Ok(btf),
             slot => {
-                let btf = Btf::from_sys_fs().map_err(|source| SessionError::Btf { source: Box::new(source) })?;
+                let btf = Btf::from_sys_fs().map_err(|source| SessionError::Btf {
+                    source: Box::new(source),
+                })?;
                 Ok(slot.insert(btf))
             }
         }
@@ -33,7 +35,12 @@ impl KernelBtf {
 }
 
 /// Loads `program` into the kernel as the type its attach point needs.
-pub(super) fn load(program: &mut Program, name: &str, attach: &Attach, btf: &mut KernelBtf) -> Result<(), SessionError> {
+pub(super) fn load(
+    program: &mut Program,
+    name: &str,
+    attach: &Attach,
+    btf: &mut KernelBtf,
+) -> Result<(), SessionError> {
     let result = match (attach, program) {
         (Attach::Tracepoint { .. }, Program::TracePoint(p)) => p.load(),
         (Attach::RawTracepoint { .. } | Attach::Manual, Program::RawTracePoint(p)) => p.load(),
@@ -42,15 +49,26 @@ pub(super) fn load(program: &mut Program, name: &str, attach: &Attach, btf: &mut
         (Attach::Fexit { function }, Program::FExit(p)) => p.load(function, btf.get()?),
         (Attach::TpBtf { name }, Program::BtfTracePoint(p)) => p.load(name, btf.get()?),
         (Attach::PerfClock { .. }, Program::PerfEvent(p)) => p.load(),
-        _ => return Err(SessionError::WrongProgramType { program: name.to_string(), target: attach.target() }),
+        _ => {
+            return Err(SessionError::WrongProgramType {
+                program: name.to_string(),
+                target: attach.target(),
+            })
+        }
     };
     result.map_err(|error| load_error(name, attach, error))
 }
 
 /// Attaches an already loaded `program`; its links stay inside it and are detached when it is dropped.
-pub(super) fn attach(program: &mut Program, name: &str, attach: &Attach) -> Result<(), SessionError> {
+pub(super) fn attach(
+    program: &mut Program,
+    name: &str,
+    attach: &Attach,
+) -> Result<(), SessionError> {
     let result = match (attach, program) {
-        (Attach::Tracepoint { category, name }, Program::TracePoint(p)) => p.attach(category, name).map(drop),
+        (Attach::Tracepoint { category, name }, Program::TracePoint(p)) => {
+            p.attach(category, name).map(drop)
+        }
         (Attach::RawTracepoint { name }, Program::RawTracePoint(p)) => p.attach(name).map(drop),
         (Attach::Kprobe { function } | Attach::Kretprobe { function }, Program::KProbe(p)) => {
             p.attach(function, 0).map(drop)
@@ -83,7 +101,12 @@ pub(super) fn attach(program: &mut Program, name: &str, attach: &Attach) -> Resu
                 expected: "attachable",
             })
         }
-        _ => return Err(SessionError::WrongProgramType { program: name.to_string(), target: attach.target() }),
+        _ => {
+            return Err(SessionError::WrongProgramType {
+                program: name.to_string(),
+                target: attach.target(),
+            })
+        }
     };
     result.map_err(|error| attach_error(name, attach, error))
 }
@@ -113,8 +136,18 @@ fn is_permission_error(errno: Option<i32>) -> bool {
     matches!(errno, Some(libc::EPERM | libc::EACCES))
 }
 
-fn attach_failure(name: &str, attach: &Attach, reason: impl Into<String>, hint: impl Into<String>) -> SessionError {
-    SessionError::Attach { program: name.to_string(), target: attach.target(), reason: reason.into(), hint: hint.into() }
+fn attach_failure(
+    name: &str,
+    attach: &Attach,
+    reason: impl Into<String>,
+    hint: impl Into<String>,
+) -> SessionError {
+    SessionError::Attach {
+        program: name.to_string(),
+        target: attach.target(),
+        reason: reason.into(),
+        hint: hint.into(),
+    }
 }
 
 fn load_error(name: &str, attach: &Attach, error: ProgramError) -> SessionError {
@@ -129,11 +162,19 @@ fn load_error(name: &str, attach: &Attach, error: ProgramError) -> SessionError 
         );
     }
     if errno == Some(libc::EPERM) && !is_root() {
-        return SessionError::Permission { action: "loading", program: name.to_string() };
+        return SessionError::Permission {
+            action: "loading",
+            program: name.to_string(),
+        };
     }
     match error {
-        ProgramError::LoadError { verifier_log, .. } if !verifier_log.to_string().trim().is_empty() => {
-            SessionError::Verifier { program: name.to_string(), log: verifier_log.to_string() }
+        ProgramError::LoadError { verifier_log, .. }
+            if !verifier_log.to_string().trim().is_empty() =>
+        {
+            SessionError::Verifier {
+                program: name.to_string(),
+                log: verifier_log.to_string(),
+            }
         }
         ProgramError::Btf(_) => match attach {
             Attach::Fentry { function } | Attach::Fexit { function } => attach_failure(
@@ -149,12 +190,18 @@ fn load_error(name: &str, attach: &Attach, error: ProgramError) -> SessionError 
                 "list them with `jl -l 'tp_btf:*'`",
             ),
         },
-        error => SessionError::Load { program: name.to_string(), source: Box::new(error) },
+        error => SessionError::Load {
+            program: name.to_string(),
+            source: Box::new(error),
+        },
     }
 }
 
 fn tracefs() -> Option<&'static Path> {
-    TRACEFS_MOUNTS.iter().map(Path::new).find(|p| p.join("events").is_dir())
+    TRACEFS_MOUNTS
+        .iter()
+        .map(Path::new)
+        .find(|p| p.join("events").is_dir())
 }
 
 fn kprobes_available() -> bool {
@@ -164,7 +211,10 @@ fn kprobes_available() -> bool {
 fn attach_error(name: &str, attach: &Attach, error: ProgramError) -> SessionError {
     let errno = errno_of(&error);
     if is_permission_error(errno) && !is_root() {
-        return SessionError::Permission { action: "attaching", program: name.to_string() };
+        return SessionError::Permission {
+            action: "attaching",
+            program: name.to_string(),
+        };
     }
     let detail = match os_error(&error) {
         Some(os) => format!("{error} ({os})"),
@@ -189,7 +239,10 @@ fn attach_error(name: &str, attach: &Attach, error: ProgramError) -> SessionErro
             "tracefs is not mounted",
             "mount it with `mount -t tracefs nodev /sys/kernel/tracing`",
         ),
-        Attach::Tracepoint { category, name: event } if errno == Some(libc::ENOENT) => attach_failure(
+        Attach::Tracepoint {
+            category,
+            name: event,
+        } if errno == Some(libc::ENOENT) => attach_failure(
             name,
             attach,
             format!("this kernel has no tracepoint `{category}:{event}`"),
@@ -207,6 +260,11 @@ fn attach_error(name: &str, attach: &Attach, error: ProgramError) -> SessionErro
             format!("the kernel refused the CPU clock perf event: {detail}"),
             "lower kernel.perf_event_paranoid or grant CAP_PERFMON",
         ),
-        _ => attach_failure(name, attach, detail, "check that the kernel supports this attach point"),
+        _ => attach_failure(
+            name,
+            attach,
+            detail,
+            "check that the kernel supports this attach point",
+        ),
     }
 }

@@ -50,7 +50,9 @@ fn keys(map: BorrowedFd, layout: &MapLayout) -> io::Result<Vec<Vec<u8>>> {
     let mut keys: Vec<Vec<u8>> = Vec::new();
     let mut next = vec![0; layout.key_size];
     // A key deleted during the walk restarts it from the top: the bound keeps that from looping forever.
-    while keys.len() < layout.max_entries && sys::map_next_key(map, keys.last().map(Vec::as_slice), &mut next)? {
+    while keys.len() < layout.max_entries
+        && sys::map_next_key(map, keys.last().map(Vec::as_slice), &mut next)?
+    {
         keys.push(next.clone());
     }
     Ok(keys)
@@ -103,7 +105,13 @@ mod tests {
     use super::*;
 
     fn layout(kind: MapKind, value_size: usize) -> MapLayout {
-        MapLayout { kind, key_size: 4, value_size, max_entries: 16, possible_cpus: 3 }
+        MapLayout {
+            kind,
+            key_size: 4,
+            value_size,
+            max_entries: 16,
+            possible_cpus: 3,
+        }
     }
 
     #[test]
