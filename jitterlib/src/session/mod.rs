@@ -135,6 +135,24 @@ pub struct ProgramSpec {
 }
 
 /// A loaded object: its programs, maps and links. Dropping it detaches and unloads everything.
+///
+/// ```no_run
+/// use jitterlib::session::{Attach, ProgramSpec, Session};
+///
+/// # fn object_bytes() -> Vec<u8> { Vec::new() }
+/// let specs = [
+///     ProgramSpec { name: "begin".into(), attach: Attach::Manual },
+///     ProgramSpec {
+///         name: "on_softirq".into(),
+///         attach: Attach::Tracepoint { category: "irq".into(), name: "softirq_entry".into() },
+///     },
+/// ];
+/// let mut session = Session::load(&object_bytes(), &specs)?;
+/// session.run("begin")?;
+/// session.attach_all()?;
+/// let counts = session.read_map("counts")?;
+/// # Ok::<(), jitterlib::session::SessionError>(())
+/// ```
 pub struct Session {
     ebpf: Ebpf,
     attach_points: HashMap<String, Attach>,
@@ -317,6 +335,8 @@ impl Session {
     }
 }
 
+/// The variant name aya gives the map (`RingBuf`, `StackTraceMap`, ...), for messages: `Map` has no
+/// public accessor for its type or its `MapData` short of matching all thirty variants.
 fn map_kind_name(map: &Map) -> String {
     let debug = format!("{map:?}");
     debug.split('(').next().unwrap_or_default().to_string()
