@@ -3,6 +3,14 @@
 //! The compiler emits programs through [`Builder`]; the result, a [`Program`], is what the ELF writer
 //! serialises and what `jl -d` prints through [`disassemble`].
 
+mod builder;
+mod disasm;
+mod helper;
+pub mod opcode;
+
+pub use builder::{AluOp, BuildError, Builder, JmpOp, Label, Operand, Size};
+pub use disasm::disassemble;
+pub use helper::Helper;
 
 /// One of the eleven eBPF registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,4 +73,77 @@ pub struct Program {
     pub map_refs: Vec<MapRef>,
     /// Comments attached to instruction indices, printed by the disassembler before that instruction.
     pub comments: Vec<(usize, String)>,
+}
+
+/// Size in bytes of one encoded instruction.
+pub const INSN_SIZE: usize = 8;
+
+impl Insn {
+    /// An instruction from its five fields.
+    pub const fn new(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
+        Insn { code, dst, src, off, imm }
+    }
+
+    /// The kernel's little-endian encoding: opcode, `src << 4 | dst`, offset, immediate.
+    pub fn to_bytes(&self) -> [u8; INSN_SIZE] {
+        let [off0, off1] = self.off.to_le_bytes();
+        let [imm0, imm1, imm2, imm3] = self.imm.to_le_bytes();
+        let regs = (self.src << 4) | (self.dst & 0x0f);
+        [self.code, regs, off0, off1, imm0, imm1, imm2, imm3]
+    }
+
+    /// Decodes one instruction from its little-endian encoding.
+    pub fn from_bytes(bytes: &[u8; INSN_SIZE]) -> Insn {
+        Insn {
+            code: bytes[0],
+            dst: bytes[1] & 0x0f,
+            src: bytes[1] >> 4,
+            off: i16::from_le_bytes([bytes[2], bytes[3]]),
+            imm: i32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]),
+        }
+    }
+}
+
+/// Why bytes could not be read back as a [`Program`].
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The byte count is not a whole number of instructions.
+    #[error("{len} bytes is not a whole number of {INSN_SIZE}-byte instructions")]
+    PartialInsn {
+        /// Number of bytes given.
+        len: usize,
+    },
+}
+
+impl Program {
+    /// Number of instruction slots (`LD_IMM64` counts as two).
+    pub fn len(&self) -> usize {
+        self.insns.len()
+    }
+
+    /// Whether the program has no instructions.
+    pub fn is_empty(&self) -> bool {
+        self.insns.is_empty()
+    }
+
+    /// The instructions encoded back to back, as they go into an ELF section or `BPF_PROG_LOAD`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.insns.iter().flat_map(Insn::to_bytes).collect()
+    }
+
+    /// Decodes instructions, e.g. an ELF program section, into a program without map references or comments.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Program, DecodeError> {
+        if bytes.len() % INSN_SIZE != 0 {
+            return Err(DecodeError::PartialInsn { len: bytes.len() });
+        }
+        let insns = bytes
+            .chunks_exact(INSN_SIZE)
+            .map(|chunk| {
+                let mut encoded = [0; INSN_SIZE];
+                encoded.copy_from_slice(chunk);
+                Insn::from_bytes(&encoded)
+            })
+            .collect();
+        Ok(Program { insns, ..Program::default() })
+    }
 }
