@@ -470,3 +470,260 @@ impl Builder {
         self.error.get_or_insert(error);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Reg::*;
+
+    /// The encoding of whatever `emit` builds, which must finish cleanly.
+    fn encode(emit: impl FnOnce(&mut Builder)) -> Vec<u8> {
+        let mut builder = Builder::new();
+        emit(&mut builder);
+        builder.finish().expect("program builds").to_bytes()
+    }
+
+    // Expected bytes come from `llvm-mc -triple bpfel -show-encoding` (LLVM 14), except the store of an
+    // immediate, which LLVM 14 cannot assemble: its opcode is BPF_ST | BPF_MEM | size from the kernel's uapi.
+
+    #[test]
+    fn encodes_alu() {
+        assert_eq!(encode(|b| b.mov64(R6, R1)), [0xbf, 0x16, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(encode(|b| b.mov64(R0, 0)), [0xb7, 0x00, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(encode(|b| b.alu64(AluOp::Add, R2, -8)), [0x07, 0x02, 0, 0, 0xf8, 0xff, 0xff, 0xff]);
+        assert_eq!(encode(|b| b.alu64(AluOp::Lsh, R3, 5)), [0x67, 0x03, 0, 0, 5, 0, 0, 0]);
+        assert_eq!(encode(|b| b.alu64(AluOp::Neg, R1, 0)), [0x87, 0x01, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(encode(|b| b.alu32(AluOp::Add, R1, 2)), [0x04, 0x01, 0, 0, 2, 0, 0, 0]);
+        assert_eq!(encode(|b| b.alu32(AluOp::Mov, R1, R2)), [0xbc, 0x21, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(encode(|b| b.alu32(AluOp::Arsh, R3, R4)), [0xcc, 0x43, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn neg_ignores_its_operand() {
+        assert_eq!(encode(|b| b.alu64(AluOp::Neg, R1, R5)), encode(|b| b.alu64(AluOp::Neg, R1, 0)));
+    }
+
+    #[test]
+    fn encodes_loads_and_stores() {
+        assert_eq!(encode(|b| b.load(Size::W, R1, R6, 8)), [0x61, 0x61, 8, 0, 0, 0, 0, 0]);
+        assert_eq!(encode(|b| b.load(Size::B, R1, R2, 1)), [0x71, 0x21, 1, 0, 0, 0, 0, 0]);
+        assert_eq!(encode(|b| b.store(Size::DW, R10, -8, R0)), [0x7b, 0x0a, 0xf8, 0xff, 0, 0, 0, 0]);
+        assert_eq!(encode(|b| b.store(Size::H, R3, -2, R4)), [0x6b, 0x43, 0xfe, 0xff, 0, 0, 0, 0]);
+        assert_eq!(encode(|b| b.store_imm(Size::W, R10, -16, 7)), [0x62, 0x0a, 0xf0, 0xff, 7, 0, 0, 0]);
+        assert_eq!(encode(|b| b.store_imm(Size::DW, R10, -8, -1)), [0x7a, 0x0a, 0xf8, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    }
+
+    #[test]
+    fn encodes_atomics() {
+        assert_eq!(encode(|b| b.atomic_add(Size::DW, R0, 0, R1)), [0xdb, 0x10, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(encode(|b| b.atomic_add(Size::W, R1, 4, R2)), [0xc3, 0x21, 4, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn atomic_add_on_a_byte_is_an_error() {
+        let mut b = Builder::new();
+        b.mov64(R0, 0);
+        b.atomic_add(Size::B, R10, -8, R1);
+        b.exit();
+        assert_eq!(b.finish(), Err(BuildError::AtomicSize { insn: 1, bytes: 1 }));
+    }
+
+    #[test]
+    fn encodes_wide_immediates_and_map_loads() {
+        assert_eq!(
+            encode(|b| b.ld_imm64(R1, 0x1122_3344_5566_7788)),
+            [0x18, 0x01, 0, 0, 0x88, 0x77, 0x66, 0x55, 0, 0, 0, 0, 0x44, 0x33, 0x22, 0x11]
+        );
+        let mut b = Builder::new();
+        b.mov64(R6, R1);
+        b.ld_map(R1, 3);
+        b.exit();
+        let program = b.finish().expect("program builds");
+        assert_eq!(program.map_refs, [MapRef { insn: 1, map: 3 }]);
+        assert_eq!(program.to_bytes()[8..24], [0x18, 0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(program.len(), 4);
+    }
+
+    #[test]
+    fn encodes_calls_exit_and_jumps() {
+        assert_eq!(encode(|b| b.call(Helper::KtimeGetNs)), [0x85, 0, 0, 0, 5, 0, 0, 0]);
+        assert_eq!(encode(|b| b.exit()), [0x95, 0, 0, 0, 0, 0, 0, 0]);
+        let conditional = |emit: fn(&mut Builder, Label)| {
+            encode(|b| {
+                let target = b.new_label();
+                emit(b, target);
+                b.mov64(R0, 0);
+                b.bind(target);
+                b.exit();
+            })[..8]
+                .to_vec()
+        };
+        assert_eq!(conditional(|b, l| b.jump_if(JmpOp::Eq, R0, 0, l)), [0x15, 0, 1, 0, 0, 0, 0, 0]);
+        assert_eq!(conditional(|b, l| b.jump_if(JmpOp::Gt, R1, R2, l)), [0x2d, 0x21, 1, 0, 0, 0, 0, 0]);
+        assert_eq!(conditional(|b, l| b.jump32_if(JmpOp::Gt, R1, 3, l)), [0x26, 0x01, 1, 0, 3, 0, 0, 0]);
+        assert_eq!(conditional(|b, l| b.jump_if(JmpOp::Slt, R1, -1, l)), [0xc5, 0x01, 1, 0, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(conditional(|b, l| b.jump_if(JmpOp::Set, R1, 4, l)), [0x45, 0x01, 1, 0, 4, 0, 0, 0]);
+        assert_eq!(conditional(|b, l| b.jump(l)), [0x05, 0, 1, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn resolves_forward_and_backward_labels() {
+        let mut b = Builder::new();
+        let top = b.new_label();
+        let out = b.new_label();
+        b.bind(top);
+        b.alu64(AluOp::Add, R1, 1); // 0
+        b.jump_if(JmpOp::Gt, R1, 10, out); // 1 -> 4
+        b.ld_imm64(R2, 1); // 2, 3
+        b.jump(top); // 4 -> 0
+        b.bind(out);
+        b.exit(); // 5
+        let program = b.finish().expect("program builds");
+        assert_eq!(program.insns[1].off, 3);
+        assert_eq!(program.insns[4].off, -5);
+    }
+
+    #[test]
+    fn a_jump_to_the_next_instruction_has_offset_zero() {
+        let mut b = Builder::new();
+        let next = b.new_label();
+        b.jump(next);
+        b.bind(next);
+        b.exit();
+        assert_eq!(b.finish().expect("program builds").insns[0].off, 0);
+    }
+
+    #[test]
+    fn unbound_label_is_an_error() {
+        let mut b = Builder::new();
+        let nowhere = b.new_label();
+        b.mov64(R0, 0);
+        b.jump_if(JmpOp::Ne, R1, 0, nowhere);
+        b.exit();
+        assert_eq!(b.finish(), Err(BuildError::UnboundLabel { insn: 1, label: 0 }));
+    }
+
+    #[test]
+    fn label_from_another_builder_is_an_error() {
+        let foreign = Builder::new().new_label();
+        let mut b = Builder::new();
+        b.jump(foreign);
+        b.exit();
+        assert_eq!(b.finish(), Err(BuildError::UnboundLabel { insn: 0, label: 0 }));
+    }
+
+    #[test]
+    fn binding_a_label_twice_is_an_error() {
+        let mut b = Builder::new();
+        let label = b.new_label();
+        b.bind(label);
+        b.mov64(R0, 0);
+        b.bind(label);
+        b.exit();
+        assert_eq!(b.finish(), Err(BuildError::LabelBoundTwice { label: 0, first: 0, second: 1 }));
+    }
+
+    #[test]
+    fn jump_past_the_end_is_an_error() {
+        let mut b = Builder::new();
+        let end = b.new_label();
+        b.jump(end);
+        b.exit();
+        b.bind(end);
+        assert_eq!(b.finish(), Err(BuildError::JumpPastEnd { insn: 0, label: 0 }));
+    }
+
+    #[test]
+    fn an_unused_label_at_the_end_is_fine() {
+        let mut b = Builder::new();
+        let end = b.new_label();
+        b.exit();
+        b.bind(end);
+        assert!(b.finish().is_ok());
+    }
+
+    #[test]
+    fn jumps_beyond_16_bits_are_an_error() {
+        let offset_of_jump_over = |skipped: usize| {
+            let mut b = Builder::new();
+            let far = b.new_label();
+            b.jump(far);
+            for _ in 0..skipped {
+                b.mov64(R0, 0);
+            }
+            b.bind(far);
+            b.exit();
+            b.finish().map(|program| program.insns[0].off)
+        };
+        assert_eq!(offset_of_jump_over(32767), Ok(i16::MAX));
+        assert_eq!(offset_of_jump_over(32768), Err(BuildError::JumpOutOfRange { insn: 0, offset: 32768 }));
+    }
+
+    #[test]
+    fn backward_jumps_beyond_16_bits_are_an_error() {
+        let offset_of_jump_back_over = |skipped: usize| {
+            let mut b = Builder::new();
+            let top = b.new_label();
+            b.bind(top);
+            for _ in 0..skipped {
+                b.mov64(R0, 0);
+            }
+            b.jump(top);
+            b.exit();
+            b.finish().map(|program| program.insns[skipped].off)
+        };
+        assert_eq!(offset_of_jump_back_over(32767), Ok(i16::MIN));
+        assert_eq!(offset_of_jump_back_over(32768), Err(BuildError::JumpOutOfRange { insn: 32768, offset: -32769 }));
+    }
+
+    #[test]
+    fn programs_over_the_kernel_limit_are_an_error() {
+        let mut b = Builder::new();
+        for _ in 0..=MAX_INSNS {
+            b.exit();
+        }
+        assert_eq!(b.finish().err(), Some(BuildError::TooLong { len: MAX_INSNS + 1, max: MAX_INSNS }));
+    }
+
+    #[test]
+    fn comments_attach_to_the_next_instruction() {
+        let mut b = Builder::new();
+        b.comment("start");
+        b.mov64(R0, 0);
+        b.comment("leave");
+        b.exit();
+        let program = b.finish().expect("program builds");
+        assert_eq!(program.comments, [(0, "start".to_string()), (1, "leave".to_string())]);
+    }
+
+    #[test]
+    fn len_counts_instruction_slots() {
+        let mut b = Builder::new();
+        assert!(b.is_empty());
+        b.ld_imm64(R1, 7);
+        b.exit();
+        assert_eq!(b.len(), 3);
+        assert!(!b.is_empty());
+    }
+
+    #[test]
+    fn negate_pairs_up_and_is_an_involution() {
+        use JmpOp::*;
+        for op in [Eq, Ne, Gt, Ge, Lt, Le, Sgt, Sge, Slt, Sle] {
+            let negated = op.negate().expect("has a negation");
+            assert_ne!(negated, op);
+            assert_eq!(negated.negate(), Some(op));
+        }
+        assert_eq!(Gt.negate(), Some(Le));
+        assert_eq!(Sge.negate(), Some(Slt));
+        assert_eq!(Set.negate(), None);
+    }
+
+    #[test]
+    fn sizes_round_trip_through_bytes() {
+        for size in [Size::B, Size::H, Size::W, Size::DW] {
+            assert_eq!(Size::from_bytes(size.bytes()), Some(size));
+        }
+        assert_eq!(Size::from_bytes(3), None);
+    }
+}
