@@ -304,3 +304,121 @@ fn size_bits(code: u8) -> u32 {
         _ => 64,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::insn::{AluOp, Builder, JmpOp, Reg::*, Size};
+
+    /// The program of the module's documentation example, plus one of every builder form.
+    fn every_builder_form() -> Program {
+        let mut b = Builder::new();
+        let top = b.new_label();
+        let out = b.new_label();
+        b.comment("save the context");
+        b.mov64(R6, R1);
+        b.bind(top);
+        b.call(Helper::KtimeGetNs);
+        b.store(Size::DW, R10, -8, R0);
+        b.ld_map(R1, 0);
+        b.alu64(AluOp::Add, R2, -8);
+        b.jump_if(JmpOp::Eq, R0, 0, out);
+        b.load(Size::W, R1, R6, 8);
+        b.store(Size::W, R10, -8, R1);
+        b.store_imm(Size::W, R10, -16, 7);
+        b.atomic_add(Size::DW, R0, 0, R1);
+        b.jump(top);
+        b.alu32(AluOp::Add, R1, 2);
+        b.alu32(AluOp::Mov, R1, R2);
+        b.alu64(AluOp::Neg, R1, 0);
+        b.alu64(AluOp::Lsh, R1, 3);
+        b.alu64(AluOp::Rsh, R1, R2);
+        b.alu64(AluOp::Arsh, R1, 1);
+        b.alu64(AluOp::Mul, R3, R4);
+        b.alu64(AluOp::Div, R3, 10);
+        b.alu64(AluOp::Mod, R3, 10);
+        b.alu64(AluOp::Sub, R3, 1);
+        b.alu64(AluOp::Or, R3, 1);
+        b.alu64(AluOp::And, R3, 0xff);
+        b.alu64(AluOp::Xor, R3, R3);
+        b.load(Size::B, R4, R6, 0);
+        b.load(Size::H, R4, R6, 2);
+        b.load(Size::DW, R4, R6, 16);
+        b.store_imm(Size::B, R10, -1, 0);
+        b.atomic_add(Size::W, R0, 4, R1);
+        b.ld_imm64(R5, 0x1234);
+        b.ld_map(R1, 7);
+        b.jump32_if(JmpOp::Gt, R1, 3, out);
+        b.jump_if(JmpOp::Sgt, R1, R2, out);
+        b.jump_if(JmpOp::Sge, R1, -1, out);
+        b.jump_if(JmpOp::Slt, R1, 0, out);
+        b.jump_if(JmpOp::Sle, R1, 0, out);
+        b.jump_if(JmpOp::Set, R1, 4, out);
+        b.jump_if(JmpOp::Ne, R1, 0, out);
+        b.jump_if(JmpOp::Ge, R1, 0, out);
+        b.jump_if(JmpOp::Lt, R1, 0, out);
+        b.jump_if(JmpOp::Le, R1, 0, out);
+        b.jump32_if(JmpOp::Eq, R1, R2, out);
+        b.bind(out);
+        b.comment("return 0");
+        b.mov64(R0, 0);
+        b.exit();
+        b.finish().expect("program builds")
+    }
+
+    #[test]
+    fn golden_listing_of_every_builder_form() {
+        let listing = disassemble(&every_builder_form(), &["counts"]);
+        let expected = "\
+; save the context
+   0: (bf) r6 = r1
+L0:
+   1: (85) call bpf_ktime_get_ns#5
+   2: (7b) *(u64 *)(r10 -8) = r0
+   3: (18) r1 = map[counts]
+   5: (07) r2 += -8
+   6: (15) if r0 == 0x0 goto pc+38 <L1>
+   7: (61) r1 = *(u32 *)(r6 +8)
+   8: (63) *(u32 *)(r10 -8) = r1
+   9: (62) *(u32 *)(r10 -16) = 7
+  10: (db) lock *(u64 *)(r0 +0) += r1
+  11: (05) goto pc-11 <L0>
+  12: (04) w1 += 2
+  13: (bc) w1 = w2
+  14: (87) r1 = -r1
+  15: (67) r1 <<= 3
+  16: (7f) r1 >>= r2
+  17: (c7) r1 s>>= 1
+  18: (2f) r3 *= r4
+  19: (37) r3 /= 10
+  20: (97) r3 %= 10
+  21: (17) r3 -= 1
+  22: (47) r3 |= 1
+  23: (57) r3 &= 255
+  24: (af) r3 ^= r3
+  25: (71) r4 = *(u8 *)(r6 +0)
+  26: (69) r4 = *(u16 *)(r6 +2)
+  27: (79) r4 = *(u64 *)(r6 +16)
+  28: (72) *(u8 *)(r10 -1) = 0
+  29: (c3) lock *(u32 *)(r0 +4) += r1
+  30: (18) r5 = 0x1234
+  32: (18) r1 = map[#7]
+  34: (26) if w1 > 0x3 goto pc+10 <L1>
+  35: (6d) if r1 s> r2 goto pc+9 <L1>
+  36: (75) if r1 s>= 0xffffffff goto pc+8 <L1>
+  37: (c5) if r1 s< 0x0 goto pc+7 <L1>
+  38: (d5) if r1 s<= 0x0 goto pc+6 <L1>
+  39: (45) if r1 & 0x4 goto pc+5 <L1>
+  40: (55) if r1 != 0x0 goto pc+4 <L1>
+  41: (35) if r1 >= 0x0 goto pc+3 <L1>
+  42: (a5) if r1 < 0x0 goto pc+2 <L1>
+  43: (b5) if r1 <= 0x0 goto pc+1 <L1>
+  44: (1e) if w1 == w2 goto pc+0 <L1>
+L1:
+; return 0
+  45: (b7) r0 = 0
+  46: (95) exit
+";
+        assert_eq!(listing, expected, "\n{listing}");
+    }
+}

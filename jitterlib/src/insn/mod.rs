@@ -147,3 +147,52 @@ impl Program {
         Ok(Program { insns, ..Program::default() })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_dst_in_the_low_nibble_and_fields_little_endian() {
+        let insn = Insn::new(0x7b, 10, 1, -8, 0x0102_0304);
+        assert_eq!(insn.to_bytes(), [0x7b, 0x1a, 0xf8, 0xff, 0x04, 0x03, 0x02, 0x01]);
+    }
+
+    #[test]
+    fn bytes_round_trip_through_insns() {
+        let mut b = Builder::new();
+        let out = b.new_label();
+        b.mov64(Reg::R6, Reg::R1);
+        b.ld_map(Reg::R1, 0);
+        b.ld_imm64(Reg::R2, 0xdead_beef_0000_0001);
+        b.store_imm(Size::DW, Reg::R10, -8, -2);
+        b.atomic_add(Size::W, Reg::R9, 12, Reg::R8);
+        b.jump32_if(JmpOp::Sle, Reg::R3, Reg::R4, out);
+        b.call(Helper::GetCurrentPidTgid);
+        b.bind(out);
+        b.exit();
+        let program = b.finish().expect("program builds");
+        let bytes = program.to_bytes();
+        assert_eq!(bytes.len(), program.len() * INSN_SIZE);
+        let decoded = Program::from_bytes(&bytes).expect("whole instructions");
+        assert_eq!(decoded.insns, program.insns);
+        assert_eq!(decoded.to_bytes(), bytes);
+        for insn in &program.insns {
+            assert_eq!(Insn::from_bytes(&insn.to_bytes()), *insn);
+        }
+    }
+
+    #[test]
+    fn any_eight_bytes_round_trip() {
+        let raw = [0xff, 0xa5, 0x80, 0x00, 0x00, 0x00, 0x00, 0x80];
+        let insn = Insn::from_bytes(&raw);
+        assert_eq!((insn.dst, insn.src, insn.off, insn.imm), (5, 10, 128, i32::MIN));
+        assert_eq!(insn.to_bytes(), raw);
+    }
+
+    #[test]
+    fn partial_instructions_are_an_error() {
+        assert_eq!(Program::from_bytes(&[0x95, 0, 0]), Err(DecodeError::PartialInsn { len: 3 }));
+        assert!(Program::from_bytes(&[]).expect("empty is whole").is_empty());
+    }
+}
