@@ -430,8 +430,8 @@ impl Builder {
             }
             // Both fit in an i64: they are at most MAX_INSNS.
             let offset = target as i64 - (jump.insn as i64 + 1);
-            self.insns[jump.insn].off = i16::try_from(offset)
-                .map_err(|_| BuildError::JumpOutOfRange { insn: jump.insn, offset })?;
+            self.insns[jump.insn].off =
+                i16::try_from(offset).map_err(|_| BuildError::JumpOutOfRange { insn: jump.insn, offset })?;
         }
         Ok(Program { insns: self.insns, map_refs: self.map_refs, comments: self.comments })
     }
