@@ -1,7 +1,7 @@
 //! Text listing of a [`Program`] in the kernel verifier's syntax (what `bpftool prog dump xlated` prints),
 //! with `L<n>:` lines before jump targets, map names and the builder's comments.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use super::helper::Helper;
@@ -38,13 +38,12 @@ impl<'a> Listing<'a> {
             starts.push(index);
             index += if is_ld_imm64(&insns[index]) { 2 } else { 1 };
         }
-        let targets: BTreeMap<usize, usize> = starts
+        let targets: BTreeSet<usize> = starts
             .iter()
             .filter_map(|&index| jump_target(index, &insns[index]))
             .filter(|target| starts.binary_search(target).is_ok())
-            .map(|target| (target, 0))
             .collect();
-        let labels = targets.into_keys().enumerate().map(|(number, target)| (target, number)).collect();
+        let labels = targets.into_iter().enumerate().map(|(number, target)| (target, number)).collect();
         let maps = program.map_refs.iter().map(|map_ref| (map_ref.insn, map_ref.map)).collect();
         let mut comments: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
         for (index, text) in &program.comments {
