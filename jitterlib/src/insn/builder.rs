@@ -216,6 +216,12 @@ pub enum BuildError {
         /// Number of the label, in order of creation.
         label: usize,
     },
+    /// A label made by another builder was bound or jumped to.
+    #[error("label {label} was not made by this builder")]
+    ForeignLabel {
+        /// Number of the label, in order of creation in its own builder.
+        label: usize,
+    },
     /// A label was bound twice.
     #[error("label {label} is bound twice, at instructions {first} and {second}")]
     LabelBoundTwice {
@@ -389,7 +395,7 @@ impl Builder {
                 self.record(BuildError::LabelBoundTwice { label: label.0, first, second: here });
             }
             Some(slot) => *slot = Some(here),
-            None => self.record(BuildError::UnboundLabel { insn: here, label: label.0 }),
+            None => self.record(BuildError::ForeignLabel { label: label.0 }),
         }
     }
 
@@ -424,14 +430,15 @@ impl Builder {
         }
         for jump in &self.jumps {
             let label = jump.label.0;
-            let target = self.labels[label].ok_or(BuildError::UnboundLabel { insn: jump.insn, label })?;
+            let target =
+                self.labels.get(label).copied().flatten().ok_or(BuildError::UnboundLabel { insn: jump.insn, label })?;
             if target >= len {
                 return Err(BuildError::JumpPastEnd { insn: jump.insn, label });
             }
             // Both fit in an i64: they are at most MAX_INSNS.
             let offset = target as i64 - (jump.insn as i64 + 1);
-            self.insns[jump.insn].off = i16::try_from(offset)
-                .map_err(|_| BuildError::JumpOutOfRange { insn: jump.insn, offset })?;
+            self.insns[jump.insn].off =
+                i16::try_from(offset).map_err(|_| BuildError::JumpOutOfRange { insn: jump.insn, offset })?;
         }
         Ok(Program { insns: self.insns, map_refs: self.map_refs, comments: self.comments })
     }
@@ -449,7 +456,7 @@ impl Builder {
 
     fn emit_jump(&mut self, jump: Insn, label: Label) {
         if label.0 >= self.labels.len() {
-            self.record(BuildError::UnboundLabel { insn: self.len(), label: label.0 });
+            self.record(BuildError::ForeignLabel { label: label.0 });
         } else {
             self.jumps.push(PendingJump { insn: self.len(), label });
         }
@@ -609,7 +616,11 @@ mod tests {
         let mut b = Builder::new();
         b.jump(foreign);
         b.exit();
-        assert_eq!(b.finish(), Err(BuildError::UnboundLabel { insn: 0, label: 0 }));
+        assert_eq!(b.finish(), Err(BuildError::ForeignLabel { label: 0 }));
+        let mut b = Builder::new();
+        b.bind(foreign);
+        b.exit();
+        assert_eq!(b.finish(), Err(BuildError::ForeignLabel { label: 0 }));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Text listing of a [`Program`] in the kernel verifier's syntax (what `bpftool prog dump xlated` prints),
 //! with `L<n>:` lines before jump targets, map names and the builder's comments.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use super::helper::Helper;
@@ -38,13 +38,12 @@ impl<'a> Listing<'a> {
             starts.push(index);
             index += if is_ld_imm64(&insns[index]) { 2 } else { 1 };
         }
-        let targets: BTreeMap<usize, usize> = starts
+        let targets: BTreeSet<usize> = starts
             .iter()
             .filter_map(|&index| jump_target(index, &insns[index]))
             .filter(|target| starts.binary_search(target).is_ok())
-            .map(|target| (target, 0))
             .collect();
-        let labels = targets.into_keys().enumerate().map(|(number, target)| (target, number)).collect();
+        let labels = targets.into_iter().enumerate().map(|(number, target)| (target, number)).collect();
         let maps = program.map_refs.iter().map(|map_ref| (map_ref.insn, map_ref.map)).collect();
         let mut comments: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
         for (index, text) in &program.comments {
@@ -156,7 +155,8 @@ fn jump_target(index: usize, insn: &Insn) -> Option<usize> {
     if !matches!(class, BPF_JMP | BPF_JMP32) || matches!(op(insn.code), BPF_CALL | BPF_EXIT) {
         return None;
     }
-    let relative = if class == BPF_JMP32 && op(insn.code) == BPF_JA { i64::from(insn.imm) } else { i64::from(insn.off) };
+    let relative =
+        if class == BPF_JMP32 && op(insn.code) == BPF_JA { i64::from(insn.imm) } else { i64::from(insn.off) };
     let target = i64::try_from(index).ok()? + 1 + relative;
     usize::try_from(target).ok()
 }
@@ -420,5 +420,116 @@ L1:
   46: (95) exit
 ";
         assert_eq!(listing, expected, "\n{listing}");
+    }
+}
+
+#[cfg(test)]
+mod decoded_tests {
+    use super::*;
+
+    fn listing(raw: &[[u8; 8]]) -> String {
+        let bytes: Vec<u8> = raw.iter().flatten().copied().collect();
+        disassemble(&Program::from_bytes(&bytes).expect("whole instructions"), &[])
+    }
+
+    /// Forms the builder does not emit, as found in objects read back from disk. The lines marked "bpftool"
+    /// are what `bpftool prog dump xlated` (v7.1) printed for the same bytes on Linux 6.18; the others follow
+    /// the formats of the kernel's `kernel/bpf/disasm.c`, which that bpftool predates.
+    #[test]
+    fn golden_listing_of_decoded_forms() {
+        let raw = [
+            [0x62, 0x0a, 0xf0, 0xff, 0x07, 0x00, 0x00, 0x00], // bpftool
+            [0x7a, 0x0a, 0xf0, 0xff, 0xfe, 0xff, 0xff, 0xff], // bpftool
+            [0xd4, 0x01, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00], // bpftool
+            [0xdc, 0x01, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00], // bpftool
+            [0xd7, 0x01, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00],
+            [0xbf, 0x21, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00],
+            [0xbc, 0x21, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00],
+            [0x3f, 0x21, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00],
+            [0x97, 0x01, 0x01, 0x00, 0x03, 0x00, 0x00, 0x00],
+            [0x91, 0xa1, 0xf0, 0xff, 0x00, 0x00, 0x00, 0x00],
+            [0xdb, 0x1a, 0xf8, 0xff, 0x01, 0x00, 0x00, 0x00], // bpftool
+            [0xdb, 0x1a, 0xf8, 0xff, 0x40, 0x00, 0x00, 0x00], // bpftool
+            [0xc3, 0x1a, 0xf8, 0xff, 0xa1, 0x00, 0x00, 0x00], // bpftool
+            [0xdb, 0x1a, 0xf8, 0xff, 0xe1, 0x00, 0x00, 0x00], // bpftool
+            [0xdb, 0x1a, 0xf8, 0xff, 0xf1, 0x00, 0x00, 0x00], // bpftool
+            [0x06, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00],
+            [0x30, 0x00, 0x00, 0x00, 0x0e, 0x00, 0x00, 0x00],
+            [0x48, 0x20, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00],
+            [0x18, 0x11, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00],
+            [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00],
+            [0x18, 0x21, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00],
+            [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00],
+            [0x85, 0x00, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00],
+            [0x85, 0x10, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00],
+            [0x85, 0x20, 0x00, 0x00, 0x2a, 0x00, 0x00, 0x00],
+            [0x05, 0x00, 0xf6, 0xff, 0x00, 0x00, 0x00, 0x00],
+            [0x05, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00],
+            [0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00],
+            [0x95, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00], // bpftool
+        ];
+        let expected = "   0: (62) *(u32 *)(r10 -16) = 7
+   1: (7a) *(u64 *)(r10 -16) = -2
+   2: (d4) r1 = le16 r1
+   3: (dc) r1 = be32 r1
+   4: (d7) r1 = bswap64 r1
+   5: (bf) r1 = (s8)r2
+   6: (bc) w1 = (s16)w2
+   7: (3f) r1 s/= r2
+   8: (97) r1 s%= 3
+   9: (91) r1 = *(s8 *)(r10 -16)
+  10: (db) r1 = atomic64_fetch_add((u64 *)(r10 -8), r1)
+  11: (db) lock *(u64 *)(r10 -8) |= r1
+  12: (c3) r1 = atomic_fetch_xor((u32 *)(r10 -8), r1)
+  13: (db) r1 = atomic64_xchg((u64 *)(r10 -8), r1)
+  14: (db) r0 = atomic64_cmpxchg((u64 *)(r10 -8), r0, r1)
+  15: (06) gotol pc+1 <L1>
+L0:
+  16: (30) r0 = *(u8 *)skb[14]
+L1:
+  17: (48) r0 = *(u16 *)skb[r2 + 2]
+  18: (18) r1 = map[fd:4]
+  20: (18) r1 = map[fd:4][0]+16
+  22: (85) call unknown#9
+  23: (85) call pc+3
+  24: (85) call kernel-function#42
+  25: (05) goto pc-10 <L0>
+  26: (05) goto pc+16
+  27: (ff) unknown opcode
+  28: (95) exit
+";
+        let listing = listing(&raw);
+        assert_eq!(listing, expected, "\n{listing}");
+    }
+
+    #[test]
+    fn jumps_into_the_second_half_of_a_wide_load_get_no_label() {
+        let raw = [
+            [0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00],
+            [0x18, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00],
+            [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00],
+            [0x95, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00],
+        ];
+        assert_eq!(listing(&raw), "   0: (05) goto pc+1\n   1: (18) r1 = 0x1\n   3: (95) exit\n");
+    }
+
+    #[test]
+    fn a_wide_load_cut_short_prints_its_low_half() {
+        assert_eq!(listing(&[[0x18, 0x01, 0x00, 0x00, 0xff, 0x00, 0x00, 0x00]]), "   0: (18) r1 = 0xff\n");
+    }
+
+    #[test]
+    fn comments_after_the_last_instruction_are_kept() {
+        let program = Program {
+            insns: vec![Insn::new(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)],
+            map_refs: Vec::new(),
+            comments: vec![(0, "first".into()), (0, "second".into()), (1, "trailing".into())],
+        };
+        assert_eq!(disassemble(&program, &[]), "; first\n; second\n   0: (95) exit\n; trailing\n");
+    }
+
+    #[test]
+    fn empty_program_disassembles_to_nothing() {
+        assert_eq!(disassemble(&Program::default(), &["unused"]), "");
     }
 }

@@ -133,7 +133,7 @@ impl Program {
 
     /// Decodes instructions, e.g. an ELF program section, into a program without map references or comments.
     pub fn from_bytes(bytes: &[u8]) -> Result<Program, DecodeError> {
-        if bytes.len() % INSN_SIZE != 0 {
+        if !bytes.len().is_multiple_of(INSN_SIZE) {
             return Err(DecodeError::PartialInsn { len: bytes.len() });
         }
         let insns = bytes
