@@ -4,4 +4,5 @@
 #![deny(missing_docs)]
 
 pub mod insn;
+pub mod kernel;
 pub mod maps;

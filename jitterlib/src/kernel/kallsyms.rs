@@ -1,0 +1,229 @@
+//! `/proc/kallsyms`: symbol addresses by name, and the symbol containing an address.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use super::{KernelError, SnapshotSymbol};
+
+/// Where the kernel lists its symbols.
+pub(crate) const KALLSYMS: &str = "/proc/kallsyms";
+
+/// The kernel symbol an address falls into.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Symbol {
+    /// Symbol name, e.g. `run_timer_softirq`.
+    pub name: String,
+    /// Bytes from the start of the symbol to the address.
+    pub offset: u64,
+    /// Module the symbol belongs to (`ip_vs` for `[ip_vs]`), `None` for vmlinux.
+    pub module: Option<String>,
+}
+
+/// One line of kallsyms, pointing into the text it was parsed from.
+#[derive(Clone, Debug)]
+struct Entry {
+    address: u64,
+    name: Range<usize>,
+    module: Option<Range<usize>>,
+    is_text: bool,
+}
+
+/// A parsed copy of `/proc/kallsyms`.
+///
+/// Parsing keeps the file text and one small entry per line; the address-sorted index that
+/// [`Kallsyms::symbolize`] needs is built on its first use only.
+#[derive(Debug)]
+pub(crate) struct Kallsyms {
+    text: String,
+    entries: Vec<Entry>,
+    hidden: bool,
+    by_address: OnceLock<Vec<usize>>,
+}
+
+impl Kallsyms {
+    /// Reads and parses `/proc/kallsyms`.
+    pub(crate) fn read() -> Result<Kallsyms, KernelError> {
+        let text = std::fs::read_to_string(KALLSYMS).map_err(|error| KernelError::io(KALLSYMS, error))?;
+        Ok(Kallsyms::parse(text))
+    }
+
+    /// Parses kallsyms text (`ADDRESS TYPE NAME[\t[MODULE]]` per line); malformed lines are skipped.
+    pub(crate) fn parse(text: String) -> Kallsyms {
+        let mut entries = Vec::with_capacity(text.len() / 40);
+        let mut line_start = 0;
+        for line in text.split_inclusive('\n') {
+            if let Some(entry) = parse_line(line.trim_end_matches('\n'), line_start) {
+                entries.push(entry);
+            }
+            line_start += line.len();
+        }
+        let hidden = !entries.is_empty() && entries.iter().all(|entry| entry.address == 0);
+        Kallsyms {
+            text,
+            entries,
+            hidden,
+            by_address: OnceLock::new(),
+        }
+    }
+
+    /// Every address of `name`, ascending, without duplicates (see [`is_symbol_named`] for which names match).
+    pub(crate) fn addresses(&self, name: &str) -> Result<Vec<u64>, KernelError> {
+        let mut found: Vec<u64> = self.matching(name)?.into_iter().map(|symbol| symbol.address).collect();
+        found.sort_unstable();
+        found.dedup();
+        Ok(found)
+    }
+
+    /// Every kallsyms entry for `name` (see [`is_symbol_named`]) with its real name, extent and module.
+    pub(crate) fn matching(&self, name: &str) -> Result<Vec<SnapshotSymbol>, KernelError> {
+        if self.hidden {
+            return Err(KernelError::SymbolsHidden);
+        }
+        Ok(self
+            .entries
+            .iter()
+            .filter(|entry| is_symbol_named(&self.text[entry.name.clone()], name))
+            .map(|entry| SnapshotSymbol {
+                name: self.text[entry.name.clone()].to_string(),
+                address: entry.address,
+                size: self.end_of(entry.address).map_or(0, |end| end - entry.address),
+                module: entry.module.clone().map(|module| self.text[module].to_string()),
+            })
+            .collect())
+    }
+
+    /// The symbol containing `address`: the nearest one at or below it, provided a higher symbol follows
+    /// (so the symbol's end is known). Among aliases at one address, text symbols win, then file order.
+    pub(crate) fn symbolize(&self, address: u64) -> Option<Symbol> {
+        let (entry, _end) = self.extent_of(address)?;
+        Some(Symbol {
+            name: self.text[entry.name.clone()].to_string(),
+            offset: address - entry.address,
+            module: entry.module.clone().map(|module| self.text[module].to_string()),
+        })
+    }
+
+    /// The address where the symbol starting at `start` ends (the next higher symbol address).
+    fn end_of(&self, start: u64) -> Option<u64> {
+        self.extent_of(start).map(|(_, end)| end)
+    }
+
+    fn extent_of(&self, address: u64) -> Option<(&Entry, u64)> {
+        if self.hidden {
+            return None;
+        }
+        let order = self.by_address.get_or_init(|| self.sorted_by_address());
+        let after = order.partition_point(|&index| self.entries[index].address <= address);
+        let end = self.entries[*order.get(after)?].address;
+        let start = self.entries[*order.get(after.checked_sub(1)?)?].address;
+        let first_at_start = order.partition_point(|&index| self.entries[index].address < start);
+        Some((&self.entries[order[first_at_start]], end))
+    }
+
+    /// Entry indexes by address; at equal addresses text symbols first, then in file order.
+    fn sorted_by_address(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.entries.len()).collect();
+        order.sort_by_key(|&index| {
+            let entry = &self.entries[index];
+            (entry.address, !entry.is_text, index)
+        });
+        order
+    }
+}
+
+/// Whether kallsyms name `real` stands for function `wanted`: the same name, or a compiler clone of it
+/// (`__netif_receive_skb_core.constprop.0`, `.isra.0`, `.part.0`), but not its split-off `.cold` tail.
+pub(crate) fn is_symbol_named(real: &str, wanted: &str) -> bool {
+    match real.strip_prefix(wanted) {
+        Some("") => true,
+        Some(suffix) => suffix.starts_with('.') && !suffix.starts_with(".cold"),
+        None => false,
+    }
+}
+
+fn parse_line(line: &str, line_start: usize) -> Option<Entry> {
+    let (address, rest) = line.split_once(' ')?;
+    let (kind, rest) = rest.split_once(' ')?;
+    let (name, module) = match rest.split_once('\t') {
+        Some((name, module)) => (name, Some(module)),
+        None => (rest, None),
+    };
+    let offset_of = |part: &str| part.as_ptr() as usize - line.as_ptr() as usize + line_start;
+    let module = module
+        .and_then(|module| module.strip_prefix('['))
+        .and_then(|module| module.strip_suffix(']'))
+        .map(|module| offset_of(module)..offset_of(module) + module.len());
+    Some(Entry {
+        address: u64::from_str_radix(address, 16).ok()?,
+        name: offset_of(name)..offset_of(name) + name.len(),
+        module,
+        is_text: matches!(kind, "T" | "t"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+ffffffff81000000 T _stext
+ffffffff81000000 t _text
+ffffffff81001000 T run_timer_softirq
+ffffffff81002000 t helper
+ffffffff81003000 t helper
+ffffffff81004000 D some_data
+ffffffff81005000 t __netif_receive_skb_core.constprop.0
+ffffffff81006000 t __netif_receive_skb_core.cold
+ffffffff81007000 t __netif_receive_skb_core_x
+ffffffffc0001000 t estimation_timer\t[ip_vs]
+ffffffffc0002000 t ip_vs_end\t[ip_vs]
+garbage line
+";
+
+    #[test]
+    fn finds_every_address_of_a_static_symbol() {
+        let symbols = Kallsyms::parse(SAMPLE.to_string());
+        assert_eq!(symbols.addresses("helper").unwrap(), vec![0xffffffff81002000, 0xffffffff81003000]);
+        assert_eq!(symbols.addresses("run_timer_softirq").unwrap(), vec![0xffffffff81001000]);
+        assert!(symbols.addresses("absent").unwrap().is_empty());
+    }
+
+    #[test]
+    fn finds_compiler_clones_but_not_cold_parts() {
+        let symbols = Kallsyms::parse(SAMPLE.to_string());
+        let found = symbols.matching("__netif_receive_skb_core").unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].name, "__netif_receive_skb_core.constprop.0");
+        assert_eq!((found[0].address, found[0].size), (0xffffffff81005000, 0x1000));
+        let module = &symbols.matching("estimation_timer").unwrap()[0];
+        assert_eq!(module.module.as_deref(), Some("ip_vs"));
+    }
+
+    #[test]
+    fn symbolizes_with_offset_and_module() {
+        let symbols = Kallsyms::parse(SAMPLE.to_string());
+        let symbol = symbols.symbolize(0xffffffff81001010).unwrap();
+        assert_eq!((symbol.name.as_str(), symbol.offset, symbol.module), ("run_timer_softirq", 0x10, None));
+        let symbol = symbols.symbolize(0xffffffffc0001004).unwrap();
+        assert_eq!(symbol.name, "estimation_timer");
+        assert_eq!(symbol.module.as_deref(), Some("ip_vs"));
+        assert_eq!(symbol.offset, 4);
+        assert_eq!(symbols.symbolize(0xffffffff81000000).unwrap().name, "_stext");
+    }
+
+    #[test]
+    fn does_not_symbolize_outside_the_known_range() {
+        let symbols = Kallsyms::parse(SAMPLE.to_string());
+        assert_eq!(symbols.symbolize(0x1000), None);
+        assert_eq!(symbols.symbolize(0xffffffffc0002000), None, "the last symbol has no known end");
+    }
+
+    #[test]
+    fn detects_hidden_addresses() {
+        let symbols = Kallsyms::parse("0000000000000000 T _stext\n0000000000000000 T ip_rcv\n".to_string());
+        assert!(matches!(symbols.addresses("ip_rcv"), Err(KernelError::SymbolsHidden)));
+        assert_eq!(symbols.symbolize(0), None);
+    }
+}
