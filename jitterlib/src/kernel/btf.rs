@@ -391,3 +391,189 @@ fn extra_len(kind: u32, vlen: usize) -> Option<usize> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds a small BTF blob type by type, the way pahole lays it out.
+    #[derive(Default)]
+    struct BlobBuilder {
+        types: Vec<u8>,
+        strings: Vec<u8>,
+    }
+
+    impl BlobBuilder {
+        fn new() -> BlobBuilder {
+            BlobBuilder {
+                types: Vec::new(),
+                strings: vec![0],
+            }
+        }
+
+        fn name(&mut self, name: &str) -> u32 {
+            if name.is_empty() {
+                return 0;
+            }
+            let offset = self.strings.len() as u32;
+            self.strings.extend_from_slice(name.as_bytes());
+            self.strings.push(0);
+            offset
+        }
+
+        fn words(&mut self, words: &[u32]) {
+            for word in words {
+                self.types.extend_from_slice(&word.to_ne_bytes());
+            }
+        }
+
+        fn record(&mut self, name: &str, kind: u32, vlen: u32, kind_flag: bool, size_or_type: u32) {
+            let name_off = self.name(name);
+            let info = (kind << 24) | vlen | if kind_flag { 1 << 31 } else { 0 };
+            self.words(&[name_off, info, size_or_type]);
+        }
+
+        fn members(&mut self, members: &[(&str, u32, u32)]) {
+            for &(name, type_id, offset) in members {
+                let name_off = self.name(name);
+                self.words(&[name_off, type_id, offset]);
+            }
+        }
+
+        fn finish(self) -> Vec<u8> {
+            let mut blob = Vec::new();
+            blob.extend_from_slice(&MAGIC.to_ne_bytes());
+            blob.extend_from_slice(&[1, 0]);
+            let types_len = self.types.len() as u32;
+            for word in [24, 0, types_len, types_len, self.strings.len() as u32] {
+                blob.extend_from_slice(&word.to_ne_bytes());
+            }
+            blob.extend_from_slice(&self.types);
+            blob.extend_from_slice(&self.strings);
+            blob
+        }
+    }
+
+    /// `struct outer { int x; union { int a; struct outer *b; }; u8 pad; unsigned char flags:3 (at bit 133);
+    /// const unsigned char name[16]; }` and `int my_fn(struct outer *skb, int len)`.
+    fn sample_blob() -> Vec<u8> {
+        let mut blob = BlobBuilder::new();
+        blob.record("int", KIND_INT, 0, false, 4); // 1
+        blob.words(&[(1 << 24) | 32]);
+        blob.record("unsigned char", KIND_INT, 0, false, 1); // 2
+        blob.words(&[8]);
+        blob.record("", KIND_ARRAY, 0, false, 0); // 3
+        blob.words(&[2, 1, 16]);
+        blob.record("", KIND_UNION, 2, false, 8); // 4
+        blob.members(&[("a", 1, 0), ("b", 5, 0)]);
+        blob.record("", KIND_PTR, 0, false, 6); // 5
+        blob.record("outer", KIND_STRUCT, 4, true, 40); // 6
+        blob.members(&[("x", 1, 0), ("", 4, 64), ("flags", 2, (3 << 24) | 133), ("name", 7, 192)]);
+        blob.record("", KIND_CONST, 0, false, 3); // 7
+        blob.record("", KIND_FUNC_PROTO, 2, false, 1); // 8
+        blob.members_of_proto(&[("skb", 5), ("len", 1)]);
+        blob.record("my_fn", KIND_FUNC, 0, false, 8); // 9
+        blob.record("outer", KIND_FWD, 0, false, 0); // 10
+        blob.finish()
+    }
+
+    impl BlobBuilder {
+        fn members_of_proto(&mut self, params: &[(&str, u32)]) {
+            for &(name, type_id) in params {
+                let name_off = self.name(name);
+                self.words(&[name_off, type_id]);
+            }
+        }
+    }
+
+    fn sample() -> Btf {
+        Btf::parse(Path::new("sample"), sample_blob()).unwrap()
+    }
+
+    #[test]
+    fn reads_plain_members() {
+        let btf = sample();
+        assert_eq!(btf.type_count(), 10);
+        let x = btf.struct_member("outer", "x").unwrap().unwrap();
+        assert_eq!((x.offset, x.size, x.bit_offset, x.type_name.as_str()), (0, 4, None, "int"));
+        let name = btf.struct_member("outer", "name").unwrap().unwrap();
+        assert_eq!((name.offset, name.size), (24, 16));
+        assert_eq!(name.type_name, "const unsigned char[16]");
+    }
+
+    #[test]
+    fn descends_into_anonymous_unions() {
+        let btf = sample();
+        let a = btf.struct_member("outer", "a").unwrap().unwrap();
+        assert_eq!((a.offset, a.size), (8, 4));
+        let b = btf.struct_member("outer", "b").unwrap().unwrap();
+        assert_eq!((b.offset, b.size, b.type_name.as_str()), (8, 8, "struct outer *"));
+    }
+
+    #[test]
+    fn decodes_kind_flag_bitfields() {
+        let flags = sample().struct_member("outer", "flags").unwrap().unwrap();
+        assert_eq!((flags.offset, flags.size), (16, 1));
+        assert_eq!((flags.bit_offset, flags.bit_width), (Some(5), Some(3)));
+    }
+
+    #[test]
+    fn reports_unknown_structs_and_members_as_none() {
+        let btf = sample();
+        assert_eq!(btf.struct_member("outer", "missing").unwrap(), None);
+        assert_eq!(btf.struct_member("nothing", "x").unwrap(), None);
+        assert_eq!(btf.struct_member("my_fn", "x").unwrap(), None, "functions are not structs");
+    }
+
+    #[test]
+    fn lists_function_parameters() {
+        let params = sample().function_params("my_fn").unwrap().unwrap();
+        let expected = [("skb", "struct outer *"), ("len", "int")];
+        assert_eq!(params, expected.map(|(name, ty)| (name.to_string(), ty.to_string())));
+        assert_eq!(sample().function_params("absent").unwrap(), None);
+    }
+
+    #[test]
+    fn rejects_malformed_blobs() {
+        let path = Path::new("bad");
+        assert!(matches!(Btf::parse(path, vec![0; 8]), Err(KernelError::Btf { .. })));
+        let mut wrong_magic = sample_blob();
+        wrong_magic[0] ^= 0xff;
+        assert!(matches!(Btf::parse(path, wrong_magic), Err(KernelError::Btf { .. })));
+        let mut truncated = sample_blob();
+        truncated.truncate(60);
+        assert!(matches!(Btf::parse(path, truncated), Err(KernelError::Btf { .. })));
+        let mut unknown_kind = sample_blob();
+        unknown_kind[24 + 7] = 30; // kind byte of type 1
+        assert!(matches!(Btf::parse(path, unknown_kind), Err(KernelError::Btf { .. })));
+    }
+
+    #[test]
+    fn reads_the_running_kernel() {
+        if !Path::new(VMLINUX_BTF).exists() {
+            eprintln!("SKIPPED: {VMLINUX_BTF} is absent (kernel without CONFIG_DEBUG_INFO_BTF)");
+            return;
+        }
+        let started = std::time::Instant::now();
+        let btf = Btf::vmlinux().unwrap();
+        let parsed = started.elapsed();
+        let offset = |s: &str, m: &str| btf.struct_member(s, m).unwrap().map(|member| member.offset);
+        let started = std::time::Instant::now();
+        // Known-good values for the Linux 6.18 development host, checked with bpftool.
+        if btf.struct_member("sk_buff", "len").unwrap().is_some_and(|m| m.offset == 112) {
+            assert_eq!(offset("sk_buff", "dev"), Some(16));
+            assert_eq!(offset("net_device", "name"), Some(280));
+            assert_eq!(offset("task_struct", "pid"), Some(1264));
+        } else {
+            eprintln!("SKIPPED: offsets of the 6.18 development host (this kernel differs)");
+        }
+        assert!(offset("sk_buff", "len").is_some());
+        let looked_up = started.elapsed();
+        let params = btf.function_params("ip_rcv").unwrap().unwrap();
+        assert_eq!(params[0], ("skb".to_string(), "struct sk_buff *".to_string()));
+        eprintln!(
+            "BTF: {} types, read+parse {parsed:?}, four member lookups {looked_up:?}",
+            btf.type_count()
+        );
+    }
+}

@@ -173,3 +173,105 @@ impl KernelInfo for LiveKernel {
         self.btf()?.struct_member(struct_name, member)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::super::FixtureKernel;
+    use super::*;
+
+    /// Whether the live kernel can answer tracepoint and symbol questions here; prints SKIPPED otherwise.
+    fn usable(kernel: &LiveKernel, test: &str) -> bool {
+        if let Err(error) = kernel.tracefs() {
+            eprintln!("SKIPPED {test}: {error}");
+            return false;
+        }
+        match kernel.symbol_addresses("_stext") {
+            Err(error) => {
+                eprintln!("SKIPPED {test}: {error}");
+                false
+            }
+            Ok(_) => true,
+        }
+    }
+
+    #[test]
+    fn reads_tracepoints_and_symbols() {
+        let kernel = LiveKernel::new();
+        if !usable(&kernel, "reads_tracepoints_and_symbols") {
+            return;
+        }
+        let started = Instant::now();
+        let format = kernel.tracepoint("sched", "sched_switch").unwrap();
+        let format_time = started.elapsed();
+        assert_eq!(format.field("next_comm").unwrap().array_len, Some(16));
+        assert!(Arc::ptr_eq(&format, &kernel.tracepoint("sched", "sched_switch").unwrap()), "cached");
+        assert!(matches!(
+            kernel.tracepoint("sched", "no_such_event"),
+            Err(KernelError::TracepointNotFound { .. })
+        ));
+        let started = Instant::now();
+        let all = kernel.tracepoints().unwrap();
+        let list_time = started.elapsed();
+        assert!(all.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(all.contains(&("irq".to_string(), "softirq_entry".to_string())));
+
+        let started = Instant::now();
+        let symbols = Kallsyms::read().unwrap();
+        let kallsyms_time = started.elapsed();
+        let started = Instant::now();
+        let addresses = symbols.addresses("run_timer_softirq").unwrap();
+        let lookup_time = started.elapsed();
+        let started = Instant::now();
+        let symbol = symbols.symbolize(addresses[0] + 1).unwrap();
+        let symbolize_time = started.elapsed();
+        assert_eq!((symbol.name.as_str(), symbol.offset), ("run_timer_softirq", 1));
+        eprintln!(
+            "tracefs: one format {format_time:?}, list of {} tracepoints {list_time:?}; kallsyms: read+parse \
+             {kallsyms_time:?}, one lookup {lookup_time:?}, first symbolize (sorts) {symbolize_time:?}",
+            all.len()
+        );
+    }
+
+    #[test]
+    fn knows_the_version_and_modules() {
+        let kernel = LiveKernel::new();
+        assert!(kernel.version().major >= 3, "release {}", kernel.version().release);
+        assert!(!kernel.module_loaded("no_such_module_anywhere"));
+    }
+
+    /// Every answer the bundled fixture gives must be what this kernel gives, when this is the fixture's host.
+    #[test]
+    fn agrees_with_the_bundled_fixture_on_its_host() {
+        let kernel = LiveKernel::new();
+        let fixture = FixtureKernel::bundled();
+        if kernel.version() != fixture.version() {
+            eprintln!("SKIPPED agrees_with_the_bundled_fixture_on_its_host: not the fixture's kernel");
+            return;
+        }
+        if !usable(&kernel, "agrees_with_the_bundled_fixture_on_its_host") {
+            return;
+        }
+        let snapshot: KernelSnapshot = serde_json::from_str(include_str!("../../fixtures/kernel-6.18.json")).unwrap();
+        for format in &snapshot.tracepoints {
+            assert_eq!(*kernel.tracepoint(&format.category, &format.name).unwrap(), *format);
+        }
+        for symbol in &snapshot.symbols {
+            let wanted = symbol.name.split('.').next().unwrap_or(&symbol.name);
+            assert_eq!(kernel.symbol_addresses(wanted).unwrap(), fixture.symbol_addresses(wanted).unwrap());
+            let inside = symbol.address + symbol.size / 2;
+            assert_eq!(kernel.symbolize(inside), fixture.symbolize(inside), "{}", symbol.name);
+        }
+        for (struct_name, members) in &snapshot.structs {
+            for member in members.keys() {
+                assert_eq!(
+                    kernel.struct_member(struct_name, member).unwrap(),
+                    fixture.struct_member(struct_name, member).unwrap()
+                );
+            }
+        }
+        assert_eq!(kernel.struct_member("sk_buff", "nope").unwrap(), None);
+        assert_eq!(kernel.symbol_addresses("no_such_symbol_x").unwrap(), Vec::<u64>::new());
+    }
+}
