@@ -50,13 +50,18 @@ impl Kallsyms {
 
     /// Parses kallsyms text (`ADDRESS TYPE NAME[\t[MODULE]]` per line); malformed lines are skipped.
     pub(crate) fn parse(text: String) -> Kallsyms {
-        let mut entries = Vec::with_capacity(text.len() / 40);
+        let bytes = text.as_bytes();
+        let mut entries = Vec::with_capacity(bytes.len() / 40);
         let mut line_start = 0;
-        for line in text.split_inclusive('\n') {
-            if let Some(entry) = parse_line(line.trim_end_matches('\n'), line_start) {
+        while line_start < bytes.len() {
+            let line_end = bytes[line_start..]
+                .iter()
+                .position(|&byte| byte == b'\n')
+                .map_or(bytes.len(), |at| line_start + at);
+            if let Some(entry) = parse_line(bytes, line_start..line_end) {
                 entries.push(entry);
             }
-            line_start += line.len();
+            line_start = line_end + 1;
         }
         let hidden = !entries.is_empty() && entries.iter().all(|entry| entry.address == 0);
         Kallsyms {
@@ -71,7 +76,10 @@ impl Kallsyms {
     ///
     /// A linear scan: it does not need the address-sorted index.
     pub(crate) fn addresses(&self, name: &str) -> Result<Vec<u64>, KernelError> {
-        let mut found: Vec<u64> = self.entries_named(name)?.map(|entry| entry.address).collect();
+        let mut found: Vec<u64> = self
+            .entries_named(name)?
+            .map(|entry| entry.address)
+            .collect();
         found.sort_unstable();
         found.dedup();
         Ok(found)
@@ -84,13 +92,21 @@ impl Kallsyms {
             .map(|entry| SnapshotSymbol {
                 name: self.text[entry.name.clone()].to_string(),
                 address: entry.address,
-                size: self.end_of(entry.address).map_or(0, |end| end - entry.address),
-                module: entry.module.clone().map(|module| self.text[module].to_string()),
+                size: self
+                    .end_of(entry.address)
+                    .map_or(0, |end| end - entry.address),
+                module: entry
+                    .module
+                    .clone()
+                    .map(|module| self.text[module].to_string()),
             })
             .collect())
     }
 
-    fn entries_named<'a>(&'a self, name: &'a str) -> Result<impl Iterator<Item = &'a Entry> + 'a, KernelError> {
+    fn entries_named<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> Result<impl Iterator<Item = &'a Entry> + 'a, KernelError> {
         if self.hidden {
             return Err(KernelError::SymbolsHidden);
         }
@@ -107,7 +123,10 @@ impl Kallsyms {
         Some(Symbol {
             name: self.text[entry.name.clone()].to_string(),
             offset: address - entry.address,
-            module: entry.module.clone().map(|module| self.text[module].to_string()),
+            module: entry
+                .module
+                .clone()
+                .map(|module| self.text[module].to_string()),
         })
     }
 
@@ -154,23 +173,43 @@ pub(crate) fn is_symbol_named(real: &str, wanted: &str) -> bool {
     }
 }
 
-fn parse_line(line: &str, line_start: usize) -> Option<Entry> {
-    let (address, rest) = line.split_once(' ')?;
-    let (kind, rest) = rest.split_once(' ')?;
-    let (name, module) = match rest.split_once('\t') {
-        Some((name, module)) => (name, Some(module)),
-        None => (rest, None),
-    };
-    let offset_of = |part: &str| part.as_ptr() as usize - line.as_ptr() as usize + line_start;
-    let module = module
-        .and_then(|module| module.strip_prefix('['))
-        .and_then(|module| module.strip_suffix(']'))
-        .map(|module| offset_of(module)..offset_of(module) + module.len());
-    Some(Entry {
-        address: u64::from_str_radix(address, 16).ok()?,
-        name: offset_of(name)..offset_of(name) + name.len(),
+/// Parses the line `text[line]`; the ranges it returns index `text`, and always fall on ASCII separators.
+fn parse_line(text: &[u8], line: Range<usize>) -> Option<Entry> {
+    let bytes = &text[line.clone()];
+    let address_end = bytes.iter().position(|&byte| byte == b' ')?;
+    let address = parse_hex(&bytes[..address_end])?;
+    let kind = *bytes.get(address_end + 1)?;
+    if bytes.get(address_end + 2) != Some(&b' ') {
+        return None;
+    }
+    let name_start = address_end + 3;
+    let name_end = bytes[name_start..]
+        .iter()
+        .position(|&byte| byte == b'\t')
+        .map_or(bytes.len(), |at| name_start + at);
+    let module = bytes
+        .get(name_end + 1..)
+        .and_then(|rest| rest.strip_prefix(b"["))
+        .and_then(|rest| rest.strip_suffix(b"]"))
+        .map(|module| {
+            let start = line.start + name_end + 2;
+            start..start + module.len()
+        });
+    (name_end > name_start).then(|| Entry {
+        address,
+        name: line.start + name_start..line.start + name_end,
         module,
-        is_text: matches!(kind, "T" | "t"),
+        is_text: matches!(kind, b'T' | b't'),
+    })
+}
+
+fn parse_hex(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |value, &digit| {
+        let nibble = (digit as char).to_digit(16)?;
+        Some(value << 4 | u64::from(nibble))
     })
 }
 
@@ -191,13 +230,21 @@ ffffffff81007000 t __netif_receive_skb_core_x
 ffffffffc0001000 t estimation_timer\t[ip_vs]
 ffffffffc0002000 t ip_vs_end\t[ip_vs]
 garbage line
+zz T bad_address
+ffffffff81008000 T
 ";
 
     #[test]
     fn finds_every_address_of_a_static_symbol() {
         let symbols = Kallsyms::parse(SAMPLE.to_string());
-        assert_eq!(symbols.addresses("helper").unwrap(), vec![0xffffffff81002000, 0xffffffff81003000]);
-        assert_eq!(symbols.addresses("run_timer_softirq").unwrap(), vec![0xffffffff81001000]);
+        assert_eq!(
+            symbols.addresses("helper").unwrap(),
+            vec![0xffffffff81002000, 0xffffffff81003000]
+        );
+        assert_eq!(
+            symbols.addresses("run_timer_softirq").unwrap(),
+            vec![0xffffffff81001000]
+        );
         assert!(symbols.addresses("absent").unwrap().is_empty());
     }
 
@@ -207,7 +254,10 @@ garbage line
         let found = symbols.matching("__netif_receive_skb_core").unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].name, "__netif_receive_skb_core.constprop.0");
-        assert_eq!((found[0].address, found[0].size), (0xffffffff81005000, 0x1000));
+        assert_eq!(
+            (found[0].address, found[0].size),
+            (0xffffffff81005000, 0x1000)
+        );
         let module = &symbols.matching("estimation_timer").unwrap()[0];
         assert_eq!(module.module.as_deref(), Some("ip_vs"));
     }
@@ -216,25 +266,39 @@ garbage line
     fn symbolizes_with_offset_and_module() {
         let symbols = Kallsyms::parse(SAMPLE.to_string());
         let symbol = symbols.symbolize(0xffffffff81001010).unwrap();
-        assert_eq!((symbol.name.as_str(), symbol.offset, symbol.module), ("run_timer_softirq", 0x10, None));
+        assert_eq!(
+            (symbol.name.as_str(), symbol.offset, symbol.module),
+            ("run_timer_softirq", 0x10, None)
+        );
         let symbol = symbols.symbolize(0xffffffffc0001004).unwrap();
         assert_eq!(symbol.name, "estimation_timer");
         assert_eq!(symbol.module.as_deref(), Some("ip_vs"));
         assert_eq!(symbol.offset, 4);
-        assert_eq!(symbols.symbolize(0xffffffff81000000).unwrap().name, "_stext");
+        assert_eq!(
+            symbols.symbolize(0xffffffff81000000).unwrap().name,
+            "_stext"
+        );
     }
 
     #[test]
     fn does_not_symbolize_outside_the_known_range() {
         let symbols = Kallsyms::parse(SAMPLE.to_string());
         assert_eq!(symbols.symbolize(0x1000), None);
-        assert_eq!(symbols.symbolize(0xffffffffc0002000), None, "the last symbol has no known end");
+        assert_eq!(
+            symbols.symbolize(0xffffffffc0002000),
+            None,
+            "the last symbol has no known end"
+        );
     }
 
     #[test]
     fn detects_hidden_addresses() {
-        let symbols = Kallsyms::parse("0000000000000000 T _stext\n0000000000000000 T ip_rcv\n".to_string());
-        assert!(matches!(symbols.addresses("ip_rcv"), Err(KernelError::SymbolsHidden)));
+        let symbols =
+            Kallsyms::parse("0000000000000000 T _stext\n0000000000000000 T ip_rcv\n".to_string());
+        assert!(matches!(
+            symbols.addresses("ip_rcv"),
+            Err(KernelError::SymbolsHidden)
+        ));
         assert_eq!(symbols.symbolize(0), None);
     }
 
@@ -253,17 +317,26 @@ garbage line
         let symbols = Kallsyms::parse(text);
         let parse_time = started.elapsed();
         if symbols.hidden {
-            eprintln!("SKIPPED parses_the_running_kernel_quickly: {}", KernelError::SymbolsHidden);
+            eprintln!(
+                "SKIPPED parses_the_running_kernel_quickly: {}",
+                KernelError::SymbolsHidden
+            );
             return;
         }
         let started = std::time::Instant::now();
         let addresses = symbols.addresses("run_timer_softirq").unwrap();
         let lookup_time = started.elapsed();
-        assert!(symbols.by_address.get().is_none(), "a lookup by name must not build the sorted index");
+        assert!(
+            symbols.by_address.get().is_none(),
+            "a lookup by name must not build the sorted index"
+        );
         let started = std::time::Instant::now();
         let symbol = symbols.symbolize(addresses[0] + 1).unwrap();
         let symbolize_time = started.elapsed();
-        assert_eq!((symbol.name.as_str(), symbol.offset), ("run_timer_softirq", 1));
+        assert_eq!(
+            (symbol.name.as_str(), symbol.offset),
+            ("run_timer_softirq", 1)
+        );
         eprintln!(
             "kallsyms: {} entries, read {read_time:?}, parse {parse_time:?}, lookup by name {lookup_time:?}, \
              first symbolize (builds the index) {symbolize_time:?}",
