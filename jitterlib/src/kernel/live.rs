@@ -10,6 +10,8 @@ use super::kallsyms::{Kallsyms, Symbol};
 use super::tracefs::{ensure_tracefs, list_tracepoints, read_format, TracepointFormat};
 use super::{KernelError, KernelInfo, KernelVersion, Member};
 
+/// The kernel release, as `uname -r` prints it.
+const OSRELEASE: &str = "/proc/sys/kernel/osrelease";
 /// Where loaded modules are listed; absent on kernels built without module support.
 const PROC_MODULES: &str = "/proc/modules";
 
@@ -129,19 +131,11 @@ fn cached<T>(
     Ok(cell.get_or_init(|| value))
 }
 
+/// The running kernel's release string (`uname -r`), empty if procfs does not say.
 fn running_release() -> String {
-    // SAFETY: utsname is plain data; uname fills it and returns 0, or fails and leaves it zeroed.
-    let mut names: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut names) } != 0 {
-        return String::new();
-    }
-    let release: Vec<u8> = names
-        .release
-        .iter()
-        .take_while(|&&byte| byte != 0)
-        .map(|&byte| byte as u8)
-        .collect();
-    String::from_utf8_lossy(&release).into_owned()
+    std::fs::read_to_string(OSRELEASE)
+        .map(|text| text.trim().to_string())
+        .unwrap_or_default()
 }
 
 impl KernelInfo for LiveKernel {
