@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod insn;
+pub mod kernel;
 pub mod maps;
 pub mod object;
 pub mod session;

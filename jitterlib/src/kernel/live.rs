@@ -1,0 +1,307 @@
+//! [`LiveKernel`]: metadata read from the running kernel on first use, then cached.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use super::btf::Btf;
+use super::fixture::{KernelSnapshot, SnapshotSelection};
+use super::kallsyms::{Kallsyms, Symbol};
+use super::tracefs::{ensure_tracefs, list_tracepoints, read_format, TracepointFormat};
+use super::{KernelError, KernelInfo, KernelVersion, Member};
+
+/// The kernel release, as `uname -r` prints it.
+const OSRELEASE: &str = "/proc/sys/kernel/osrelease";
+/// Where loaded modules are listed; absent on kernels built without module support.
+const PROC_MODULES: &str = "/proc/modules";
+
+/// The running kernel.
+///
+/// Nothing is read at construction: tracefs, `/proc/kallsyms` and BTF are each read on the first question
+/// that needs them and kept for later ones. Reading tracefs may mount it (see [`ensure_tracefs`]).
+///
+/// # Example
+/// ```no_run
+/// use jitterlib::kernel::{KernelInfo, LiveKernel};
+/// let kernel = LiveKernel::new();
+/// let format = kernel.tracepoint("sched", "sched_switch")?;
+/// println!("next_pid at offset {}", format.field("next_pid").map_or(0, |f| f.offset));
+/// # Ok::<(), jitterlib::kernel::KernelError>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct LiveKernel {
+    version: OnceLock<KernelVersion>,
+    tracefs: OnceLock<PathBuf>,
+    formats: Mutex<HashMap<(String, String), Arc<TracepointFormat>>>,
+    tracepoint_list: OnceLock<Vec<(String, String)>>,
+    kallsyms: OnceLock<Kallsyms>,
+    btf: OnceLock<Btf>,
+    modules: OnceLock<Vec<String>>,
+}
+
+impl LiveKernel {
+    /// A handle on the running kernel; reads nothing yet.
+    pub fn new() -> LiveKernel {
+        LiveKernel::default()
+    }
+
+    /// The parsed BTF of the running kernel (read on first use), for questions beyond [`KernelInfo`]
+    /// such as [`Btf::function_params`].
+    pub fn btf(&self) -> Result<&Btf, KernelError> {
+        cached(&self.btf, Btf::vmlinux)
+    }
+
+    /// Collects the parts of this kernel named by `selection` into a snapshot for [`super::FixtureKernel`].
+    ///
+    /// Symbols that do not exist are left out; struct members that do not exist are left out.
+    pub fn snapshot(&self, selection: &SnapshotSelection) -> Result<KernelSnapshot, KernelError> {
+        let mut tracepoints = Vec::new();
+        for (category, name) in self.tracepoints()? {
+            let whole_category = selection.tracepoint_categories.contains(&category);
+            if whole_category
+                || selection
+                    .tracepoints
+                    .contains(&(category.clone(), name.clone()))
+            {
+                tracepoints.push((*self.tracepoint(&category, &name)?).clone());
+            }
+        }
+        let mut symbols = Vec::new();
+        for name in &selection.symbols {
+            symbols.extend(self.kallsyms()?.matching(name)?);
+        }
+        symbols.sort_by(|a, b| (&a.name, a.address).cmp(&(&b.name, b.address)));
+        let mut structs = BTreeMap::new();
+        for (struct_name, members) in &selection.structs {
+            let found: &mut BTreeMap<String, Member> =
+                structs.entry(struct_name.clone()).or_default();
+            for member in members {
+                if let Some(layout) = self.struct_member(struct_name, member)? {
+                    found.insert(member.clone(), layout);
+                }
+            }
+        }
+        Ok(KernelSnapshot {
+            release: self.version().release.clone(),
+            tracepoints,
+            symbols,
+            modules: self.modules().to_vec(),
+            structs,
+        })
+    }
+
+    fn lock_formats(&self) -> MutexGuard<'_, HashMap<(String, String), Arc<TracepointFormat>>> {
+        // Holders only look up or insert one entry, so a poisoned map is still consistent.
+        self.formats
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn tracefs(&self) -> Result<&PathBuf, KernelError> {
+        cached(&self.tracefs, ensure_tracefs)
+    }
+
+    fn kallsyms(&self) -> Result<&Kallsyms, KernelError> {
+        cached(&self.kallsyms, Kallsyms::read)
+    }
+
+    fn modules(&self) -> &[String] {
+        self.modules.get_or_init(|| {
+            let text = std::fs::read_to_string(PROC_MODULES).unwrap_or_default();
+            let mut names: Vec<String> = text
+                .lines()
+                .filter_map(|line| line.split_whitespace().next())
+                .map(str::to_string)
+                .collect();
+            names.sort();
+            names
+        })
+    }
+}
+
+/// The value in `cell`, loading it first if needed; a failed load is not cached, so it is retried.
+fn cached<T>(
+    cell: &OnceLock<T>,
+    load: impl FnOnce() -> Result<T, KernelError>,
+) -> Result<&T, KernelError> {
+    if let Some(value) = cell.get() {
+        return Ok(value);
+    }
+    let value = load()?;
+    Ok(cell.get_or_init(|| value))
+}
+
+/// The running kernel's release string (`uname -r`), empty if procfs does not say.
+fn running_release() -> String {
+    std::fs::read_to_string(OSRELEASE)
+        .map(|text| text.trim().to_string())
+        .unwrap_or_default()
+}
+
+impl KernelInfo for LiveKernel {
+    fn version(&self) -> &KernelVersion {
+        self.version.get_or_init(|| {
+            let release = running_release();
+            KernelVersion::parse(&release).unwrap_or_else(|| KernelVersion::unknown(&release))
+        })
+    }
+
+    fn tracepoint(&self, category: &str, name: &str) -> Result<Arc<TracepointFormat>, KernelError> {
+        let key = (category.to_string(), name.to_string());
+        if let Some(format) = self.lock_formats().get(&key) {
+            return Ok(Arc::clone(format));
+        }
+        let format = Arc::new(read_format(self.tracefs()?, category, name)?);
+        self.lock_formats().insert(key, Arc::clone(&format));
+        Ok(format)
+    }
+
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, KernelError> {
+        let tracefs = self.tracefs()?;
+        cached(&self.tracepoint_list, || list_tracepoints(tracefs)).cloned()
+    }
+
+    fn symbol_addresses(&self, name: &str) -> Result<Vec<u64>, KernelError> {
+        self.kallsyms()?.addresses(name)
+    }
+
+    fn symbolize(&self, addr: u64) -> Option<Symbol> {
+        self.kallsyms().ok()?.symbolize(addr)
+    }
+
+    fn module_loaded(&self, name: &str) -> bool {
+        self.modules().iter().any(|module| module == name)
+    }
+
+    fn struct_member(
+        &self,
+        struct_name: &str,
+        member: &str,
+    ) -> Result<Option<Member>, KernelError> {
+        self.btf()?.struct_member(struct_name, member)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::super::FixtureKernel;
+    use super::*;
+
+    /// Whether the live kernel can answer tracepoint and symbol questions here; prints SKIPPED otherwise.
+    fn usable(kernel: &LiveKernel, test: &str) -> bool {
+        if let Err(error) = kernel.tracefs() {
+            eprintln!("SKIPPED {test}: {error}");
+            return false;
+        }
+        match kernel.symbol_addresses("_stext") {
+            Err(error) => {
+                eprintln!("SKIPPED {test}: {error}");
+                false
+            }
+            Ok(_) => true,
+        }
+    }
+
+    #[test]
+    fn reads_tracepoints_and_symbols() {
+        let kernel = LiveKernel::new();
+        if !usable(&kernel, "reads_tracepoints_and_symbols") {
+            return;
+        }
+        let started = Instant::now();
+        let format = kernel.tracepoint("sched", "sched_switch").unwrap();
+        let format_time = started.elapsed();
+        assert_eq!(format.field("next_comm").unwrap().array_len, Some(16));
+        assert!(
+            Arc::ptr_eq(
+                &format,
+                &kernel.tracepoint("sched", "sched_switch").unwrap()
+            ),
+            "cached"
+        );
+        assert!(matches!(
+            kernel.tracepoint("sched", "no_such_event"),
+            Err(KernelError::TracepointNotFound { .. })
+        ));
+        let started = Instant::now();
+        let all = kernel.tracepoints().unwrap();
+        let list_time = started.elapsed();
+        assert!(all.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(all.contains(&("irq".to_string(), "softirq_entry".to_string())));
+
+        let address = kernel.symbol_addresses("run_timer_softirq").unwrap()[0];
+        let symbol = kernel.symbolize(address + 1).unwrap();
+        assert_eq!(
+            (symbol.name.as_str(), symbol.offset),
+            ("run_timer_softirq", 1)
+        );
+        eprintln!(
+            "tracefs: one format {format_time:?}, list of {} tracepoints {list_time:?}",
+            all.len()
+        );
+    }
+
+    #[test]
+    fn knows_the_version_and_modules() {
+        let kernel = LiveKernel::new();
+        assert!(
+            kernel.version().major >= 3,
+            "release {}",
+            kernel.version().release
+        );
+        assert!(!kernel.module_loaded("no_such_module_anywhere"));
+    }
+
+    /// Every answer the bundled fixture gives must be what this kernel gives, when this is the fixture's host.
+    #[test]
+    fn agrees_with_the_bundled_fixture_on_its_host() {
+        let kernel = LiveKernel::new();
+        let fixture = FixtureKernel::bundled();
+        if kernel.version() != fixture.version() {
+            eprintln!(
+                "SKIPPED agrees_with_the_bundled_fixture_on_its_host: not the fixture's kernel"
+            );
+            return;
+        }
+        if !usable(&kernel, "agrees_with_the_bundled_fixture_on_its_host") {
+            return;
+        }
+        let snapshot: KernelSnapshot =
+            serde_json::from_str(include_str!("../../fixtures/kernel-6.18.json")).unwrap();
+        for format in &snapshot.tracepoints {
+            assert_eq!(
+                *kernel.tracepoint(&format.category, &format.name).unwrap(),
+                *format
+            );
+        }
+        for symbol in &snapshot.symbols {
+            let wanted = symbol.name.split('.').next().unwrap_or(&symbol.name);
+            assert_eq!(
+                kernel.symbol_addresses(wanted).unwrap(),
+                fixture.symbol_addresses(wanted).unwrap()
+            );
+            let inside = symbol.address + symbol.size / 2;
+            assert_eq!(
+                kernel.symbolize(inside),
+                fixture.symbolize(inside),
+                "{}",
+                symbol.name
+            );
+        }
+        for (struct_name, members) in &snapshot.structs {
+            for member in members.keys() {
+                assert_eq!(
+                    kernel.struct_member(struct_name, member).unwrap(),
+                    fixture.struct_member(struct_name, member).unwrap()
+                );
+            }
+        }
+        assert_eq!(kernel.struct_member("sk_buff", "nope").unwrap(), None);
+        assert_eq!(
+            kernel.symbol_addresses("no_such_symbol_x").unwrap(),
+            Vec::<u64>::new()
+        );
+    }
+}

@@ -1,0 +1,46 @@
+//! Kernel metadata for the compiler: kernel version, tracepoint record layouts (tracefs), symbol
+//! addresses (kallsyms), loaded modules and struct member offsets (BTF).
+//!
+//! Everything sits behind [`KernelInfo`] with two implementations: [`LiveKernel`] reads the running
+//! kernel lazily and caches what it read; [`FixtureKernel`] answers from a JSON snapshot, so compile-only
+//! tests are deterministic and need no privileges. Both return the same [`KernelError`] variants in the same
+//! situations.
+
+mod btf;
+mod error;
+mod fixture;
+mod kallsyms;
+mod live;
+mod tracefs;
+mod version;
+
+use std::sync::Arc;
+
+pub use btf::{Btf, Member};
+pub use error::KernelError;
+pub use fixture::{FixtureKernel, KernelSnapshot, SnapshotSelection, SnapshotSymbol};
+pub use kallsyms::Symbol;
+pub use live::LiveKernel;
+pub use tracefs::{ensure_tracefs, parse_format, TracepointField, TracepointFormat};
+pub use version::KernelVersion;
+
+/// What the compiler needs to know about the kernel it compiles for.
+pub trait KernelInfo {
+    /// Kernel version of the running (or fixture) kernel.
+    fn version(&self) -> &KernelVersion;
+    /// Format of tracepoint `category:name` (fields with offsets, sizes, signedness, C type), from tracefs.
+    fn tracepoint(&self, category: &str, name: &str) -> Result<Arc<TracepointFormat>, KernelError>;
+    /// Every tracepoint as `(category, name)`, sorted (for `jl -l` and wildcards).
+    fn tracepoints(&self) -> Result<Vec<(String, String)>, KernelError>;
+    /// All addresses of a kernel symbol, ascending (static functions can appear several times); empty when
+    /// absent.
+    fn symbol_addresses(&self, name: &str) -> Result<Vec<u64>, KernelError>;
+    /// The symbol containing `addr`, with the offset into it and its module, for `ksym()`/stack rendering.
+    fn symbolize(&self, addr: u64) -> Option<Symbol>;
+    /// Whether a kernel module is loaded (`/proc/modules`), for hints.
+    fn module_loaded(&self, name: &str) -> bool;
+    /// BTF: byte offset and size of `struct_name.member` (following anonymous unions/structs), `None` if
+    /// unknown.
+    fn struct_member(&self, struct_name: &str, member: &str)
+        -> Result<Option<Member>, KernelError>;
+}
