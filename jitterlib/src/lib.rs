@@ -3,5 +3,6 @@
 //! aggregation rendering.
 #![deny(missing_docs)]
 
+pub mod agg;
 pub mod insn;
 pub mod maps;
