@@ -191,3 +191,123 @@ fn word(bytes: &[u8], index: usize) -> u64 {
     buf[..end - start].copy_from_slice(&bytes[start..end]);
     u64::from_le_bytes(buf)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agg::testing::{agg_layout, per_cpu, snapshot, string, unkeyed_histogram, words};
+
+    fn int_key() -> Vec<FieldLayout> {
+        vec![FieldLayout::integer(ValueFormat::Unsigned)]
+    }
+
+    fn values(snapshot: &Snapshot) -> Vec<(Vec<FieldValue>, AggValue)> {
+        snapshot.rows.iter().map(|row| (row.key.clone(), row.value.clone())).collect()
+    }
+
+    #[test]
+    fn counts_add_up_across_cpus_and_sort_ascending() {
+        let layout = agg_layout("@", int_key(), AggKind::Count, ValueFormat::Unsigned);
+        let entries = per_cpu(vec![
+            (words(&[7]), vec![words(&[30]), words(&[48])]),
+            (words(&[1]), vec![words(&[13]), words(&[26])]),
+            (words(&[4]), vec![words(&[0]), words(&[3])]),
+        ]);
+        let snapshot = snapshot(&layout, &entries);
+        let counts: Vec<(Vec<FieldValue>, AggValue)> = [(4, 3), (1, 39), (7, 78)]
+            .into_iter()
+            .map(|(key, count)| (vec![FieldValue::Uint(key)], AggValue::Scalar(FieldValue::Uint(count))))
+            .collect();
+        assert_eq!(values(&snapshot), counts);
+    }
+
+    #[test]
+    fn min_and_max_ignore_cpus_that_saw_nothing() {
+        let entries = per_cpu(vec![
+            (words(&[1]), vec![words(&[0, 0]), words(&[-5, 1]), words(&[9, 1])]),
+            (words(&[2]), vec![words(&[0, 0]), words(&[0, 0]), words(&[0, 0])]),
+        ]);
+        let min = snapshot(&agg_layout("@mn", int_key(), AggKind::Min, ValueFormat::Signed), &entries);
+        assert_eq!(values(&min), [(vec![FieldValue::Uint(1)], AggValue::Scalar(FieldValue::Int(-5)))]);
+        let max = snapshot(&agg_layout("@mx", int_key(), AggKind::Max, ValueFormat::Signed), &entries);
+        assert_eq!(values(&max), [(vec![FieldValue::Uint(1)], AggValue::Scalar(FieldValue::Int(9)))]);
+    }
+
+    #[test]
+    fn unseen_zero_does_not_win_the_minimum() {
+        let entries = per_cpu(vec![(words(&[0]), vec![words(&[0, 0]), words(&[42, 1])])]);
+        let min = snapshot(&agg_layout("@", vec![], AggKind::Min, ValueFormat::Duration), &entries);
+        assert_eq!(values(&min), [(vec![], AggValue::Scalar(FieldValue::Duration(42)))]);
+    }
+
+    #[test]
+    fn sums_and_averages_merge_sum_and_count() {
+        let entries = per_cpu(vec![(words(&[0]), vec![words(&[10, 2]), words(&[-4, 1])])]);
+        let sum_entries = per_cpu(vec![(words(&[0]), vec![words(&[10]), words(&[-14])])]);
+        let sum = snapshot(&agg_layout("@", vec![], AggKind::Sum, ValueFormat::Signed), &sum_entries);
+        assert_eq!(values(&sum), [(vec![], AggValue::Scalar(FieldValue::Int(-4)))]);
+        let avg = snapshot(&agg_layout("@", vec![], AggKind::Avg, ValueFormat::Signed), &entries);
+        assert_eq!(values(&avg), [(vec![], AggValue::Average(Average { sum: 6, count: 3 }))]);
+    }
+
+    #[test]
+    fn keys_split_into_strings_and_integers() {
+        let keys = vec![FieldLayout::string(16), FieldLayout::integer(ValueFormat::Signed)];
+        let layout = agg_layout("@k", keys, AggKind::Count, ValueFormat::Unsigned);
+        let key = [string("swapper/0", 16), words(&[-7])].concat();
+        let snapshot = snapshot(&layout, &MapEntries::Shared(vec![(key, words(&[5]))]));
+        assert_eq!(snapshot.rows[0].key, [FieldValue::Str("swapper/0".into()), FieldValue::Int(-7)]);
+    }
+
+    #[test]
+    fn short_integer_fields_are_sign_extended() {
+        let keys = vec![FieldLayout { name: Some("vec".into()), size: 4, format: ValueFormat::Signed }, FieldLayout::string(4)];
+        let layout = agg_layout("@", keys, AggKind::Count, ValueFormat::Unsigned);
+        let key = [(-2i32).to_le_bytes().to_vec(), b"abcd".to_vec()].concat();
+        let snapshot = snapshot(&layout, &per_cpu(vec![(key, vec![words(&[1])])]));
+        assert_eq!(snapshot.rows[0].key, [FieldValue::Int(-2), FieldValue::Str("abcd".into())]);
+    }
+
+    #[test]
+    fn histograms_group_buckets_by_user_key() {
+        let layout = agg_layout("@h", int_key(), AggKind::Hist, ValueFormat::Signed);
+        let entries = per_cpu(vec![
+            (words(&[9, 5]), vec![words(&[1]), words(&[2])]),
+            (words(&[1, 2]), vec![words(&[30]), words(&[0])]),
+            (words(&[9, 3]), vec![words(&[0]), words(&[4])]),
+            (words(&[5, 3]), vec![words(&[0]), words(&[0])]),
+        ]);
+        let snapshot = snapshot(&layout, &entries);
+        let keys: Vec<&[FieldValue]> = snapshot.rows.iter().map(|row| row.key.as_slice()).collect();
+        assert_eq!(keys, [[FieldValue::Uint(9)], [FieldValue::Uint(1)]]);
+        let AggValue::Histogram(nine) = &snapshot.rows[0].value else { panic!("not a histogram") };
+        assert_eq!(nine.visible_buckets(), [(3, 4), (4, 0), (5, 3)]);
+    }
+
+    #[test]
+    fn plain_maps_read_one_shared_value() {
+        let layout = MapLayout {
+            name: "@comm".into(),
+            keys: int_key(),
+            value: MapValue::Scalar(FieldLayout::string(16)),
+        };
+        let entries = MapEntries::Shared(vec![(words(&[2]), string("b", 16)), (words(&[1]), string("a", 16))]);
+        let snapshot = snapshot(&layout, &entries);
+        assert_eq!(snapshot.rows[0].value, AggValue::Scalar(FieldValue::Str("a".into())));
+        let error = decode(&layout, &per_cpu(vec![(words(&[1]), vec![string("a", 16)])]));
+        assert_eq!(error, Err(AggError::PerCpuPlainMap { map: "@comm".into() }));
+    }
+
+    #[test]
+    fn mismatched_sizes_and_buckets_are_errors() {
+        let layout = agg_layout("@", vec![], AggKind::Count, ValueFormat::Unsigned);
+        let short_key = decode(&layout, &per_cpu(vec![(vec![0; 4], vec![words(&[1])])]));
+        assert_eq!(short_key, Err(AggError::KeySize { map: "@".into(), expected: 8, actual: 4 }));
+        let long_value = decode(&layout, &per_cpu(vec![(words(&[0]), vec![words(&[1, 2])])]));
+        assert_eq!(long_value, Err(AggError::ValueSize { map: "@".into(), expected: 8, actual: 16 }));
+        let hist = agg_layout("@h", vec![], AggKind::Hist, ValueFormat::Signed);
+        let bad_bucket = decode(&hist, &unkeyed_histogram(&[(65, 1)]));
+        assert_eq!(bad_bucket, Err(AggError::BucketOutOfRange { map: "@h".into(), kind: "hist", index: 65 }));
+        assert_eq!(decode(&hist, &MapEntries::Empty).map(|s| s.rows.len()), Ok(0));
+    }
+}

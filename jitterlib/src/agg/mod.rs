@@ -19,6 +19,8 @@ mod merge;
 mod text;
 mod units;
 mod value;
+#[cfg(test)]
+mod testing;
 
 pub use bucket::{
     hist_bucket, hist_label, hist_range, lhist_bucket, lhist_label, lhist_range, timehist_bucket,
