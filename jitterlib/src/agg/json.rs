@@ -20,7 +20,7 @@
 //!   for the first bucket (everything below) and `max` for the open-ended last one.
 //! - `unit` is present, `"ns"`, when values (or histogram bounds) are nanoseconds: the numbers stay
 //!   integers in nanoseconds. Text-only formats print as strings: hex (`"0x1f"`) and kernel symbols.
-//! - Member order inside `data` objects carries no meaning.
+//! - Member order carries no meaning (serde_json sorts members unless its `preserve_order` feature is on).
 
 use serde_json::{json, Map, Value};
 
@@ -110,5 +110,113 @@ fn wide_integer(v: i128) -> Value {
         Value::from(v)
     } else {
         Value::from(v.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agg::testing::{agg_layout, per_cpu, snapshot, string, unkeyed_histogram, words};
+    use crate::agg::{FieldLayout, HexSymbolizer, ValueFormat};
+    use crate::maps::MapEntries;
+
+    fn rendered(layout: &MapLayout, entries: &MapEntries) -> Value {
+        render_json(&snapshot(layout, entries), &HexSymbolizer)
+    }
+
+    /// Parses a golden; comparing values makes member order irrelevant.
+    fn golden(text: &str) -> Value {
+        serde_json::from_str(text).unwrap_or_else(|error| panic!("bad golden {text}: {error}"))
+    }
+
+    fn one_cpu(entries: &[(&[i64], &[i64])]) -> MapEntries {
+        per_cpu(entries.iter().map(|(key, value)| (words(key), vec![words(value)])).collect())
+    }
+
+    fn unsigned_key() -> Vec<FieldLayout> {
+        vec![FieldLayout::integer(ValueFormat::Unsigned)]
+    }
+
+    // bpftrace 0.17 `-f json` prints the same objects for the same data (`unit` is ours).
+
+    #[test]
+    fn counts() {
+        let layout = agg_layout("@c", unsigned_key(), AggKind::Count, ValueFormat::Unsigned);
+        let entries = one_cpu(&[(&[2], &[2]), (&[1], &[1])]);
+        assert_eq!(rendered(&layout, &entries), golden(r#"{"type":"map","data":{"@c":{"1":1,"2":2}}}"#));
+        let unkeyed = agg_layout("@", vec![], AggKind::Count, ValueFormat::Unsigned);
+        assert_eq!(rendered(&unkeyed, &one_cpu(&[(&[0], &[12])])), golden(r#"{"type":"map","data":{"@":12}}"#));
+        assert_eq!(rendered(&unkeyed, &MapEntries::Empty), golden(r#"{"type":"map","data":{"@":null}}"#));
+    }
+
+    #[test]
+    fn several_key_fields_join_with_commas() {
+        let keys = vec![FieldLayout::string(8), FieldLayout::integer(ValueFormat::Signed)];
+        let layout = agg_layout("@k", keys, AggKind::Count, ValueFormat::Unsigned);
+        let entries = per_cpu(vec![([string("a", 8), words(&[2])].concat(), vec![words(&[1])])]);
+        assert_eq!(rendered(&layout, &entries), golden(r#"{"type":"map","data":{"@k":{"a,2":1}}}"#));
+    }
+
+    #[test]
+    fn plain_values_by_format() {
+        let strings = MapLayout { name: "@y".into(), keys: vec![FieldLayout::string(8)], value: MapValue::Scalar(FieldLayout::string(8)) };
+        let entries = MapEntries::Shared(vec![(string("a", 8), string("str", 8))]);
+        assert_eq!(rendered(&strings, &entries), golden(r#"{"type":"map","data":{"@y":{"a":"str"}}}"#));
+        let hex = MapLayout { name: "@x".into(), keys: vec![], value: MapValue::Scalar(FieldLayout::integer(ValueFormat::Hex)) };
+        let entries = MapEntries::Shared(vec![(words(&[0]), words(&[31]))]);
+        assert_eq!(rendered(&hex, &entries), golden(r#"{"type":"map","data":{"@x":"0x1f"}}"#));
+    }
+
+    #[test]
+    fn durations_carry_a_unit() {
+        let layout = agg_layout("@d", vec![], AggKind::Sum, ValueFormat::Duration);
+        assert_eq!(rendered(&layout, &one_cpu(&[(&[0], &[1_500_000])])), golden(r#"{"type":"map","unit":"ns","data":{"@d":1500000}}"#));
+    }
+
+    #[test]
+    fn averages_and_stats() {
+        let avg = agg_layout("@a", unsigned_key(), AggKind::Avg, ValueFormat::Signed);
+        let entries = one_cpu(&[(&[1], &[10, 1]), (&[2], &[3, 1])]);
+        assert_eq!(rendered(&avg, &entries), golden(r#"{"type":"stats","data":{"@a":{"1":10,"2":3}}}"#));
+        let stats = agg_layout("@s", vec![], AggKind::Stats, ValueFormat::Signed);
+        assert_eq!(
+            rendered(&stats, &one_cpu(&[(&[0], &[4, 1])])),
+            golden(r#"{"type":"stats","data":{"@s":{"count":1,"average":4,"total":4}}}"#)
+        );
+    }
+
+    #[test]
+    fn hist_buckets_have_inclusive_bounds() {
+        let layout = agg_layout("@h", vec![], AggKind::Hist, ValueFormat::Signed);
+        let entries = unkeyed_histogram(&[(0, 1), (1, 1), (4, 1)]);
+        let expected = concat!(
+            r#"{"type":"hist","data":{"@h":[{"max":-1,"count":1},{"min":0,"max":0,"count":1},"#,
+            r#"{"min":1,"max":1,"count":0},{"min":2,"max":3,"count":0},{"min":4,"max":7,"count":1}]}}"#
+        );
+        assert_eq!(rendered(&layout, &entries), golden(expected));
+        assert_eq!(rendered(&layout, &MapEntries::Empty), golden(r#"{"type":"hist","data":{"@h":[]}}"#));
+    }
+
+    #[test]
+    fn keyed_lhist_nests_by_key() {
+        let layout = agg_layout("@l", unsigned_key(), AggKind::Lhist { min: 0, max: 10, step: 5 }, ValueFormat::Signed);
+        let entries = one_cpu(&[(&[1, 2], &[3]), (&[1, 3], &[1]), (&[2, 0], &[2])]);
+        let expected = concat!(
+            r#"{"type":"hist","data":{"@l":{"1":[{"min":5,"max":9,"count":3},{"min":10,"count":1}],"#,
+            r#""2":[{"max":-1,"count":2}]}}}"#
+        );
+        assert_eq!(rendered(&layout, &entries), golden(expected));
+    }
+
+    #[test]
+    fn timehist_bounds_in_nanoseconds() {
+        let layout = agg_layout("@t", vec![], AggKind::TimeHist, ValueFormat::Duration);
+        let entries = unkeyed_histogram(&[(20, 2), (64, 1)]);
+        let rendered = render_json(&snapshot(&layout, &entries), &HexSymbolizer);
+        assert_eq!(rendered["unit"], "ns");
+        let buckets = rendered["data"]["@t"].as_array().map(Vec::as_slice).unwrap_or_default();
+        assert_eq!(buckets.len(), 45);
+        assert_eq!(buckets[0], serde_json::json!({"min": 512_000, "max": 999_999, "count": 2}));
+        assert_eq!(buckets[44], serde_json::json!({"min": 8_589_934_592_000_000_000u64, "max": 17_179_869_183_999_999_999u64, "count": 1}));
     }
 }
