@@ -62,13 +62,20 @@ impl AggKind {
     pub fn value_size(&self) -> u32 {
         match self {
             AggKind::Min | AggKind::Max | AggKind::Avg | AggKind::Stats => 16,
-            AggKind::Count | AggKind::Sum | AggKind::Hist | AggKind::TimeHist | AggKind::Lhist { .. } => 8,
+            AggKind::Count
+            | AggKind::Sum
+            | AggKind::Hist
+            | AggKind::TimeHist
+            | AggKind::Lhist { .. } => 8,
         }
     }
 
     /// Whether the map key ends with a `u64` bucket index.
     pub fn is_histogram(&self) -> bool {
-        matches!(self, AggKind::Hist | AggKind::TimeHist | AggKind::Lhist { .. })
+        matches!(
+            self,
+            AggKind::Hist | AggKind::TimeHist | AggKind::Lhist { .. }
+        )
     }
 
     /// The function's name in the language.
@@ -113,7 +120,14 @@ mod tests {
 
     #[test]
     fn lhist_rejects_uneven_or_empty_ranges() {
-        assert_eq!(AggKind::lhist(0, 100, 10), Ok(AggKind::Lhist { min: 0, max: 100, step: 10 }));
+        assert_eq!(
+            AggKind::lhist(0, 100, 10),
+            Ok(AggKind::Lhist {
+                min: 0,
+                max: 100,
+                step: 10
+            })
+        );
         assert!(AggKind::lhist(0, 25, 10).is_err());
         assert!(AggKind::lhist(0, 100, 0).is_err());
         assert!(AggKind::lhist(0, 100, -10).is_err());
@@ -126,7 +140,15 @@ mod tests {
         assert_eq!(AggKind::Count.value_size(), 8);
         assert_eq!(AggKind::Min.value_size(), 16);
         assert_eq!(AggKind::Stats.value_size(), 16);
-        assert_eq!(AggKind::Lhist { min: 0, max: 10, step: 1 }.value_size(), 8);
+        assert_eq!(
+            AggKind::Lhist {
+                min: 0,
+                max: 10,
+                step: 1
+            }
+            .value_size(),
+            8
+        );
         assert!(AggKind::TimeHist.is_histogram());
         assert!(!AggKind::Avg.is_histogram());
     }

@@ -16,11 +16,11 @@ mod json;
 mod kind;
 mod layout;
 mod merge;
+#[cfg(test)]
+mod testing;
 mod text;
 mod units;
 mod value;
-#[cfg(test)]
-mod testing;
 
 pub use bucket::{
     hist_bucket, hist_label, hist_range, lhist_bucket, lhist_label, lhist_range, timehist_bucket,
@@ -33,4 +33,6 @@ pub use layout::{FieldLayout, MapLayout, MapValue, ValueFormat};
 pub use merge::decode;
 pub use text::render_text;
 pub use units::format_duration;
-pub use value::{AggValue, Average, FieldValue, HexSymbolizer, Histogram, Row, Snapshot, Symbolizer};
+pub use value::{
+    AggValue, Average, FieldValue, HexSymbolizer, Histogram, Row, Snapshot, Symbolizer,
+};
