@@ -3,6 +3,7 @@
 //! aggregation rendering.
 #![deny(missing_docs)]
 
+pub mod agg;
 pub mod insn;
 pub mod kernel;
 pub mod maps;

@@ -1,0 +1,308 @@
+//! JSON output, in bpftrace's `-f json` shape: one object per map.
+//!
+//! ```json
+//! {"type": "map",   "data": {"@": 12}}                         count, sum, min, max, plain maps
+//! {"type": "map",   "data": {"@c": {"1": 1, "2": 2}}}          keyed: one member per key
+//! {"type": "map",   "data": {"@k": {"swapper/0,7": 31}}}       several key fields joined by ","
+//! {"type": "stats", "data": {"@a": {"1": 10}}}                 avg: the integer mean
+//! {"type": "stats", "data": {"@s": {"count": 3, "average": 4, "total": 12}}}
+//! {"type": "hist",  "data": {"@h": [{"max": -1, "count": 1}, {"min": 4, "max": 7, "count": 12}]}}
+//! {"type": "hist",  "data": {"@h": {"7": [{"min": 0, "max": 0, "count": 3}]}}}   keyed histograms
+//! {"type": "hist",  "unit": "ns", "data": {"@t": [{"min": 512000, "max": 999999, "count": 2}]}}
+//! ```
+//!
+//! - `type` is `map`, `stats` (for `avg` and `stats`) or `hist` (for `hist`, `timehist`, `lhist`).
+//! - `data` has one member, the map's name. Without key fields its value is the map's single value
+//!   (`null`, or `[]` for a histogram, when the map is empty); with key fields it is an object whose
+//!   member names are the key fields printed as in text output, joined by `,`.
+//! - Histogram buckets are listed as in text output (first to last non-empty bucket, empty buckets
+//!   between them with `"count": 0`). `min` and `max` are inclusive, as in bpftrace; `min` is left out
+//!   for the first bucket (everything below) and `max` for the open-ended last one.
+//! - `unit` is present, `"ns"`, when values (or histogram bounds) are nanoseconds: the numbers stay
+//!   integers in nanoseconds. Text-only formats print as strings: hex (`"0x1f"`) and kernel symbols.
+//! - Member order carries no meaning (serde_json sorts members unless its `preserve_order` feature is on).
+
+use serde_json::{json, Map, Value};
+
+use super::bucket::BucketRange;
+use super::layout::{MapLayout, MapValue};
+use super::text::key_text_parts;
+use super::value::{AggValue, Average, FieldValue, Histogram, Snapshot, Symbolizer};
+use super::AggKind;
+
+/// Renders a decoded map as one bpftrace-style JSON object (see the module documentation).
+pub fn render_json(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> Value {
+    let map = &snapshot.map;
+    let value_json = |value: &AggValue| match value {
+        AggValue::Scalar(field) => field_json(field, symbols),
+        AggValue::Average(average) => average_json(map, average),
+        AggValue::Histogram(histogram) => histogram_json(map, histogram),
+    };
+    let data = if map.keys.is_empty() {
+        match snapshot.rows.first() {
+            Some(row) => value_json(&row.value),
+            None if map.histogram().is_some() => Value::Array(Vec::new()),
+            None => Value::Null,
+        }
+    } else {
+        let members: Map<String, Value> = snapshot
+            .rows
+            .iter()
+            .map(|row| {
+                (
+                    key_text_parts(row, symbols).join(","),
+                    value_json(&row.value),
+                )
+            })
+            .collect();
+        Value::Object(members)
+    };
+    let mut object = Map::new();
+    object.insert("type".to_string(), Value::from(json_type(map)));
+    if map.is_duration() {
+        object.insert("unit".to_string(), Value::from("ns"));
+    }
+    object.insert("data".to_string(), json!({ map.name.clone(): data }));
+    Value::Object(object)
+}
+
+fn json_type(map: &MapLayout) -> &'static str {
+    match map.value {
+        MapValue::Agg {
+            kind: AggKind::Avg | AggKind::Stats,
+            ..
+        } => "stats",
+        MapValue::Agg { kind, .. } if kind.is_histogram() => "hist",
+        _ => "map",
+    }
+}
+
+fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
+    match field {
+        FieldValue::Int(v) | FieldValue::Duration(v) => Value::from(*v),
+        FieldValue::Uint(v) => Value::from(*v),
+        FieldValue::Hex(_) | FieldValue::Symbol(_) | FieldValue::Str(_) => {
+            Value::from(field.to_text(symbols))
+        }
+    }
+}
+
+fn average_json(map: &MapLayout, average: &Average) -> Value {
+    match map.value {
+        MapValue::Agg {
+            kind: AggKind::Stats,
+            ..
+        } => {
+            json!({"count": average.count, "average": average.mean(), "total": average.sum})
+        }
+        _ => Value::from(average.mean()),
+    }
+}
+
+fn histogram_json(map: &MapLayout, histogram: &Histogram) -> Value {
+    let Some(kind) = map.histogram() else {
+        return Value::Array(Vec::new());
+    };
+    let buckets = histogram
+        .visible_buckets()
+        .into_iter()
+        .map(|(bucket, count)| {
+            let mut entry = Map::new();
+            let range = kind.bucket_range(bucket).unwrap_or(BucketRange {
+                lower: None,
+                upper: None,
+            });
+            if let Some(lower) = range.lower {
+                entry.insert("min".to_string(), wide_integer(lower));
+            }
+            if let Some(upper) = range.upper {
+                entry.insert("max".to_string(), wide_integer(upper - 1));
+            }
+            entry.insert("count".to_string(), Value::from(count));
+            Value::Object(entry)
+        });
+    Value::Array(buckets.collect())
+}
+
+/// A bucket bound as a JSON number (as a string only past `u64`, which bucket bounds never reach).
+fn wide_integer(v: i128) -> Value {
+    if let Ok(v) = i64::try_from(v) {
+        Value::from(v)
+    } else if let Ok(v) = u64::try_from(v) {
+        Value::from(v)
+    } else {
+        Value::from(v.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agg::testing::{agg_layout, per_cpu, snapshot, string, unkeyed_histogram, words};
+    use crate::agg::{FieldLayout, HexSymbolizer, ValueFormat};
+    use crate::maps::MapEntries;
+
+    fn rendered(layout: &MapLayout, entries: &MapEntries) -> Value {
+        render_json(&snapshot(layout, entries), &HexSymbolizer)
+    }
+
+    /// Parses a golden; comparing values makes member order irrelevant.
+    fn golden(text: &str) -> Value {
+        serde_json::from_str(text).unwrap_or_else(|error| panic!("bad golden {text}: {error}"))
+    }
+
+    fn one_cpu(entries: &[(&[i64], &[i64])]) -> MapEntries {
+        per_cpu(
+            entries
+                .iter()
+                .map(|(key, value)| (words(key), vec![words(value)]))
+                .collect(),
+        )
+    }
+
+    fn unsigned_key() -> Vec<FieldLayout> {
+        vec![FieldLayout::integer(ValueFormat::Unsigned)]
+    }
+
+    // bpftrace 0.17 `-f json` prints the same objects for the same data (`unit` is ours).
+
+    #[test]
+    fn counts() {
+        let layout = agg_layout("@c", unsigned_key(), AggKind::Count, ValueFormat::Unsigned);
+        let entries = one_cpu(&[(&[2], &[2]), (&[1], &[1])]);
+        assert_eq!(
+            rendered(&layout, &entries),
+            golden(r#"{"type":"map","data":{"@c":{"1":1,"2":2}}}"#)
+        );
+        let unkeyed = agg_layout("@", vec![], AggKind::Count, ValueFormat::Unsigned);
+        assert_eq!(
+            rendered(&unkeyed, &one_cpu(&[(&[0], &[12])])),
+            golden(r#"{"type":"map","data":{"@":12}}"#)
+        );
+        assert_eq!(
+            rendered(&unkeyed, &MapEntries::Empty),
+            golden(r#"{"type":"map","data":{"@":null}}"#)
+        );
+    }
+
+    #[test]
+    fn several_key_fields_join_with_commas() {
+        let keys = vec![
+            FieldLayout::string(8),
+            FieldLayout::integer(ValueFormat::Signed),
+        ];
+        let layout = agg_layout("@k", keys, AggKind::Count, ValueFormat::Unsigned);
+        let entries = per_cpu(vec![(
+            [string("a", 8), words(&[2])].concat(),
+            vec![words(&[1])],
+        )]);
+        assert_eq!(
+            rendered(&layout, &entries),
+            golden(r#"{"type":"map","data":{"@k":{"a,2":1}}}"#)
+        );
+    }
+
+    #[test]
+    fn plain_values_by_format() {
+        let strings = MapLayout {
+            name: "@y".into(),
+            keys: vec![FieldLayout::string(8)],
+            value: MapValue::Scalar(FieldLayout::string(8)),
+        };
+        let entries = MapEntries::Shared(vec![(string("a", 8), string("str", 8))]);
+        assert_eq!(
+            rendered(&strings, &entries),
+            golden(r#"{"type":"map","data":{"@y":{"a":"str"}}}"#)
+        );
+        let hex = MapLayout {
+            name: "@x".into(),
+            keys: vec![],
+            value: MapValue::Scalar(FieldLayout::integer(ValueFormat::Hex)),
+        };
+        let entries = MapEntries::Shared(vec![(words(&[0]), words(&[31]))]);
+        assert_eq!(
+            rendered(&hex, &entries),
+            golden(r#"{"type":"map","data":{"@x":"0x1f"}}"#)
+        );
+    }
+
+    #[test]
+    fn durations_carry_a_unit() {
+        let layout = agg_layout("@d", vec![], AggKind::Sum, ValueFormat::Duration);
+        assert_eq!(
+            rendered(&layout, &one_cpu(&[(&[0], &[1_500_000])])),
+            golden(r#"{"type":"map","unit":"ns","data":{"@d":1500000}}"#)
+        );
+    }
+
+    #[test]
+    fn averages_and_stats() {
+        let avg = agg_layout("@a", unsigned_key(), AggKind::Avg, ValueFormat::Signed);
+        let entries = one_cpu(&[(&[1], &[10, 1]), (&[2], &[3, 1])]);
+        assert_eq!(
+            rendered(&avg, &entries),
+            golden(r#"{"type":"stats","data":{"@a":{"1":10,"2":3}}}"#)
+        );
+        let stats = agg_layout("@s", vec![], AggKind::Stats, ValueFormat::Signed);
+        assert_eq!(
+            rendered(&stats, &one_cpu(&[(&[0], &[4, 1])])),
+            golden(r#"{"type":"stats","data":{"@s":{"count":1,"average":4,"total":4}}}"#)
+        );
+    }
+
+    #[test]
+    fn hist_buckets_have_inclusive_bounds() {
+        let layout = agg_layout("@h", vec![], AggKind::Hist, ValueFormat::Signed);
+        let entries = unkeyed_histogram(&[(0, 1), (1, 1), (4, 1)]);
+        let expected = concat!(
+            r#"{"type":"hist","data":{"@h":[{"max":-1,"count":1},{"min":0,"max":0,"count":1},"#,
+            r#"{"min":1,"max":1,"count":0},{"min":2,"max":3,"count":0},{"min":4,"max":7,"count":1}]}}"#
+        );
+        assert_eq!(rendered(&layout, &entries), golden(expected));
+        assert_eq!(
+            rendered(&layout, &MapEntries::Empty),
+            golden(r#"{"type":"hist","data":{"@h":[]}}"#)
+        );
+    }
+
+    #[test]
+    fn keyed_lhist_nests_by_key() {
+        let layout = agg_layout(
+            "@l",
+            unsigned_key(),
+            AggKind::Lhist {
+                min: 0,
+                max: 10,
+                step: 5,
+            },
+            ValueFormat::Signed,
+        );
+        let entries = one_cpu(&[(&[1, 2], &[3]), (&[1, 3], &[1]), (&[2, 0], &[2])]);
+        let expected = concat!(
+            r#"{"type":"hist","data":{"@l":{"1":[{"min":5,"max":9,"count":3},{"min":10,"count":1}],"#,
+            r#""2":[{"max":-1,"count":2}]}}}"#
+        );
+        assert_eq!(rendered(&layout, &entries), golden(expected));
+    }
+
+    #[test]
+    fn timehist_bounds_in_nanoseconds() {
+        let layout = agg_layout("@t", vec![], AggKind::TimeHist, ValueFormat::Duration);
+        let entries = unkeyed_histogram(&[(20, 2), (64, 1)]);
+        let rendered = render_json(&snapshot(&layout, &entries), &HexSymbolizer);
+        assert_eq!(rendered["unit"], "ns");
+        let buckets = rendered["data"]["@t"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        assert_eq!(buckets.len(), 45);
+        assert_eq!(
+            buckets[0],
+            serde_json::json!({"min": 512_000, "max": 999_999, "count": 2})
+        );
+        assert_eq!(
+            buckets[44],
+            serde_json::json!({"min": 8_589_934_592_000_000_000u64, "max": 17_179_869_183_999_999_999u64, "count": 1})
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! The aggregation functions and what each stores per CPU.
+
+use super::bucket::{
+    hist_label, hist_range, lhist_label, lhist_range, timehist_label, timehist_range, BucketRange,
+};
+use super::AggError;
+
+/// An aggregation function of the language (`@x = count()`, `@h = hist(v)`, ...).
+///
+/// Per-CPU value layout (little-endian, one value per possible CPU):
+/// - `count`: `u64` count; `sum`: `i64` sum.
+/// - `min`, `max`: `[i64 value, u64 seen]`; CPUs with `seen == 0` never saw a value and are ignored.
+/// - `avg`, `stats`: `[i64 sum, u64 count]`.
+/// - `hist`, `timehist`, `lhist`: `u64` count of the bucket whose index ends the key (see
+///   [`bucket`](super::bucket)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggKind {
+    /// `count()`: number of events.
+    Count,
+    /// `sum(v)`.
+    Sum,
+    /// `min(v)`.
+    Min,
+    /// `max(v)`.
+    Max,
+    /// `avg(v)`: printed as the integer mean, like bpftrace.
+    Avg,
+    /// `stats(v)`: count, integer mean and total.
+    Stats,
+    /// `hist(v)`: power-of-two buckets.
+    Hist,
+    /// Power-of-two buckets within each time unit (ns, us, ms, s), for durations in nanoseconds.
+    TimeHist,
+    /// `lhist(v, min, max, step)`: linear buckets; build it with [`AggKind::lhist`].
+    Lhist {
+        /// Lower bound of the first bucket.
+        min: i64,
+        /// Upper bound of the last bucket (values from here on share the overflow bucket).
+        max: i64,
+        /// Bucket width.
+        step: i64,
+    },
+}
+
+impl AggKind {
+    /// An `lhist` whose parameters make equal buckets: `step > 0`, `max > min`, `max - min` a multiple
+    /// of `step` (and fewer than `u64::MAX` buckets).
+    pub fn lhist(min: i64, max: i64, step: i64) -> Result<AggKind, AggError> {
+        let width = i128::from(max) - i128::from(min);
+        let valid = step > 0
+            && width > 0
+            && width % i128::from(step) == 0
+            && width / i128::from(step) < i128::from(u64::MAX);
+        if valid {
+            Ok(AggKind::Lhist { min, max, step })
+        } else {
+            Err(AggError::InvalidLhist { min, max, step })
+        }
+    }
+
+    /// Bytes of one CPU's value.
+    pub fn value_size(&self) -> u32 {
+        match self {
+            AggKind::Min | AggKind::Max | AggKind::Avg | AggKind::Stats => 16,
+            AggKind::Count
+            | AggKind::Sum
+            | AggKind::Hist
+            | AggKind::TimeHist
+            | AggKind::Lhist { .. } => 8,
+        }
+    }
+
+    /// Whether the map key ends with a `u64` bucket index.
+    pub fn is_histogram(&self) -> bool {
+        matches!(
+            self,
+            AggKind::Hist | AggKind::TimeHist | AggKind::Lhist { .. }
+        )
+    }
+
+    /// The function's name in the language.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AggKind::Count => "count",
+            AggKind::Sum => "sum",
+            AggKind::Min => "min",
+            AggKind::Max => "max",
+            AggKind::Avg => "avg",
+            AggKind::Stats => "stats",
+            AggKind::Hist => "hist",
+            AggKind::TimeHist => "timehist",
+            AggKind::Lhist { .. } => "lhist",
+        }
+    }
+
+    /// The values of histogram bucket `index`; `None` for other kinds and indices past the last bucket.
+    pub fn bucket_range(&self, index: u64) -> Option<BucketRange> {
+        match *self {
+            AggKind::Hist => hist_range(index),
+            AggKind::TimeHist => timehist_range(index),
+            AggKind::Lhist { min, max, step } => lhist_range(index, min, max, step),
+            _ => None,
+        }
+    }
+
+    /// The text label of histogram bucket `index`; `None` where [`AggKind::bucket_range`] is `None`.
+    pub fn bucket_label(&self, index: u64) -> Option<String> {
+        match *self {
+            AggKind::Hist => hist_label(index),
+            AggKind::TimeHist => timehist_label(index),
+            AggKind::Lhist { min, max, step } => lhist_label(index, min, max, step),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lhist_rejects_uneven_or_empty_ranges() {
+        assert_eq!(
+            AggKind::lhist(0, 100, 10),
+            Ok(AggKind::Lhist {
+                min: 0,
+                max: 100,
+                step: 10
+            })
+        );
+        assert!(AggKind::lhist(0, 25, 10).is_err());
+        assert!(AggKind::lhist(0, 100, 0).is_err());
+        assert!(AggKind::lhist(0, 100, -10).is_err());
+        assert!(AggKind::lhist(100, 100, 1).is_err());
+        assert!(AggKind::lhist(i64::MIN, i64::MAX, 1).is_err());
+    }
+
+    #[test]
+    fn sizes_follow_the_per_cpu_layout() {
+        assert_eq!(AggKind::Count.value_size(), 8);
+        assert_eq!(AggKind::Min.value_size(), 16);
+        assert_eq!(AggKind::Stats.value_size(), 16);
+        assert_eq!(
+            AggKind::Lhist {
+                min: 0,
+                max: 10,
+                step: 1
+            }
+            .value_size(),
+            8
+        );
+        assert!(AggKind::TimeHist.is_histogram());
+        assert!(!AggKind::Avg.is_histogram());
+    }
+}

@@ -1,0 +1,179 @@
+//! How a map's keys and values are laid out in bytes, and how to print them.
+
+use super::AggKind;
+
+/// Size of an integer field and of a histogram's bucket index.
+pub(crate) const INTEGER_SIZE: u32 = 8;
+
+/// How to read and print one field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueFormat {
+    /// Signed integer.
+    Signed,
+    /// Unsigned integer.
+    Unsigned,
+    /// Unsigned integer printed as `0x1f`.
+    Hex,
+    /// Signed nanoseconds printed with units (`1.5ms`); JSON keeps nanoseconds and adds `"unit": "ns"`.
+    Duration,
+    /// Kernel address printed through a [`Symbolizer`](super::Symbolizer).
+    KernelSymbol,
+    /// NUL-padded string.
+    Str,
+}
+
+/// One key field or plain value: its size in bytes and how to print it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldLayout {
+    /// The expression it came from, when worth showing (for documentation and tooling; not printed).
+    pub name: Option<String>,
+    /// Size in bytes: 8 for integers (1, 2 and 4 are read too), the declared size for strings.
+    pub size: u32,
+    /// How to read and print it.
+    pub format: ValueFormat,
+}
+
+impl FieldLayout {
+    /// An unnamed 8-byte integer field.
+    pub fn integer(format: ValueFormat) -> Self {
+        FieldLayout {
+            name: None,
+            size: INTEGER_SIZE,
+            format,
+        }
+    }
+
+    /// An unnamed NUL-padded string field of `size` bytes.
+    pub fn string(size: u32) -> Self {
+        FieldLayout {
+            name: None,
+            size,
+            format: ValueFormat::Str,
+        }
+    }
+}
+
+/// What a map's values are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MapValue {
+    /// An aggregation, stored per CPU.
+    Agg {
+        /// The aggregation function.
+        kind: AggKind,
+        /// Format of the aggregated expression (`Duration` for `sum(dur)`); ignored by `count`.
+        /// A `Str` format prints integers as `Signed`.
+        format: ValueFormat,
+    },
+    /// A plain assignment `@x[k] = expr`: one shared value per key.
+    Scalar(FieldLayout),
+}
+
+/// The layout of one map as the BPF side writes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapLayout {
+    /// Name as printed: `@` or `@name`.
+    pub name: String,
+    /// Key fields in order; empty for a map without `[...]`, whose key is one 8-byte 0.
+    pub keys: Vec<FieldLayout>,
+    /// The values.
+    pub value: MapValue,
+}
+
+impl MapLayout {
+    /// Key size in bytes: the key fields, plus the `u64` bucket index for histograms; at least 8.
+    pub fn key_size(&self) -> u32 {
+        let fields = self.user_key_size();
+        if self.histogram().is_some() {
+            fields + INTEGER_SIZE
+        } else {
+            fields.max(INTEGER_SIZE)
+        }
+    }
+
+    /// Value size in bytes (per CPU for aggregations).
+    pub fn value_size(&self) -> u32 {
+        match &self.value {
+            MapValue::Agg { kind, .. } => kind.value_size(),
+            MapValue::Scalar(field) => field.size,
+        }
+    }
+
+    /// The histogram kind, for `hist`, `timehist` and `lhist` maps.
+    pub fn histogram(&self) -> Option<AggKind> {
+        match self.value {
+            MapValue::Agg { kind, .. } if kind.is_histogram() => Some(kind),
+            _ => None,
+        }
+    }
+
+    /// Whether the values (or histogram bounds) are nanoseconds.
+    pub fn is_duration(&self) -> bool {
+        match &self.value {
+            MapValue::Agg {
+                kind: AggKind::Count,
+                ..
+            } => false,
+            MapValue::Agg {
+                kind: AggKind::TimeHist,
+                ..
+            } => true,
+            MapValue::Agg { format, .. } => *format == ValueFormat::Duration,
+            MapValue::Scalar(field) => field.format == ValueFormat::Duration,
+        }
+    }
+
+    /// Bytes of the key fields alone, without a histogram's bucket index.
+    pub(crate) fn user_key_size(&self) -> u32 {
+        self.keys.iter().map(|field| field.size).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout(keys: Vec<FieldLayout>, kind: AggKind) -> MapLayout {
+        MapLayout {
+            name: "@x".into(),
+            keys,
+            value: MapValue::Agg {
+                kind,
+                format: ValueFormat::Signed,
+            },
+        }
+    }
+
+    #[test]
+    fn key_sizes_include_the_bucket_and_the_empty_key() {
+        assert_eq!(layout(vec![], AggKind::Count).key_size(), 8);
+        assert_eq!(layout(vec![], AggKind::Hist).key_size(), 8);
+        let keys = vec![
+            FieldLayout::string(16),
+            FieldLayout::integer(ValueFormat::Unsigned),
+        ];
+        assert_eq!(layout(keys.clone(), AggKind::Count).key_size(), 24);
+        assert_eq!(layout(keys, AggKind::TimeHist).key_size(), 32);
+        assert_eq!(layout(vec![], AggKind::Stats).value_size(), 16);
+    }
+
+    #[test]
+    fn duration_unit_follows_the_aggregated_expression() {
+        let mut map = layout(vec![], AggKind::Sum);
+        assert!(!map.is_duration());
+        map.value = MapValue::Agg {
+            kind: AggKind::Count,
+            format: ValueFormat::Duration,
+        };
+        assert!(!map.is_duration());
+        map.value = MapValue::Agg {
+            kind: AggKind::Max,
+            format: ValueFormat::Duration,
+        };
+        assert!(map.is_duration());
+        map.value = MapValue::Agg {
+            kind: AggKind::TimeHist,
+            format: ValueFormat::Signed,
+        };
+        assert!(map.is_duration());
+    }
+}

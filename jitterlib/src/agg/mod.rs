@@ -1,0 +1,38 @@
+//! Aggregations in user space: the byte layout of aggregation maps, merging their per-CPU values,
+//! histogram buckets, and rendering as bpftrace-style text or JSON.
+//!
+//! The flow is [`decode`] (raw [`MapEntries`](crate::maps::MapEntries) plus a [`MapLayout`] into a
+//! sorted, merged [`Snapshot`]) followed by [`render_text`] or [`render_json`].
+//!
+//! Byte layouts written by the BPF side (all little-endian):
+//! - Keys: the key fields in order; integers take 8 bytes, strings their declared size (NUL-padded).
+//!   A map without `[...]` has one 8-byte key that is always 0. Histogram keys end with a `u64`
+//!   bucket index (see [`bucket`]).
+//! - Values: per [`AggKind`]; plain maps (`@x[k] = expr`) hold one shared field.
+
+pub mod bucket;
+mod error;
+mod json;
+mod kind;
+mod layout;
+mod merge;
+#[cfg(test)]
+mod testing;
+mod text;
+mod units;
+mod value;
+
+pub use bucket::{
+    hist_bucket, hist_label, hist_range, lhist_bucket, lhist_label, lhist_range, timehist_bucket,
+    timehist_label, timehist_range, BucketRange,
+};
+pub use error::AggError;
+pub use json::render_json;
+pub use kind::AggKind;
+pub use layout::{FieldLayout, MapLayout, MapValue, ValueFormat};
+pub use merge::decode;
+pub use text::render_text;
+pub use units::format_duration;
+pub use value::{
+    AggValue, Average, FieldValue, HexSymbolizer, Histogram, Row, Snapshot, Symbolizer,
+};

@@ -1,0 +1,54 @@
+//! Builders for the unit tests: map layouts and raw entries as the BPF side writes them.
+
+use crate::maps::MapEntries;
+
+use super::{decode, AggKind, FieldLayout, MapLayout, MapValue, Snapshot, ValueFormat};
+
+/// Little-endian bytes of consecutive 64-bit words.
+pub(crate) fn words(values: &[i64]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// A NUL-padded string field of `size` bytes.
+pub(crate) fn string(s: &str, size: usize) -> Vec<u8> {
+    let mut bytes = s.as_bytes().to_vec();
+    bytes.resize(size, 0);
+    bytes
+}
+
+/// An aggregation map layout.
+pub(crate) fn agg_layout(
+    name: &str,
+    keys: Vec<FieldLayout>,
+    kind: AggKind,
+    format: ValueFormat,
+) -> MapLayout {
+    MapLayout {
+        name: name.to_string(),
+        keys,
+        value: MapValue::Agg { kind, format },
+    }
+}
+
+/// A per-CPU map's entries: `(key, one value per CPU)`.
+pub(crate) fn per_cpu(entries: Vec<(Vec<u8>, Vec<Vec<u8>>)>) -> MapEntries {
+    MapEntries::PerCpu(entries)
+}
+
+/// A histogram with `(bucket, count)` entries for an unkeyed map, all on CPU 0 of two CPUs.
+pub(crate) fn unkeyed_histogram(buckets: &[(i64, i64)]) -> MapEntries {
+    per_cpu(
+        buckets
+            .iter()
+            .map(|&(bucket, count)| (words(&[bucket]), vec![words(&[count]), words(&[0])]))
+            .collect(),
+    )
+}
+
+/// Decodes, failing the test on errors.
+pub(crate) fn snapshot(layout: &MapLayout, entries: &MapEntries) -> Snapshot {
+    match decode(layout, entries) {
+        Ok(snapshot) => snapshot,
+        Err(error) => panic!("decode failed: {error}"),
+    }
+}
