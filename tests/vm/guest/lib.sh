@@ -23,3 +23,8 @@ fail() {
     echo "@@JL-ERROR $*"
     exit 1
 }
+
+# Debian's busybox sh runs its own applets before searching PATH, so `ip` and `ping` would be busybox's (no netns,
+# no sub-second intervals). These functions make them the real iproute2 and iputils tools.
+ip() { /usr/local/bin/ip "$@"; }
+ping() { /usr/local/bin/ping "$@"; }
