@@ -1,0 +1,30 @@
+# Helpers for scenarios, installed in the guest as /lib/jl-vm.sh: `. /lib/jl-vm.sh`.
+# Results go to the console framed by markers; tests/vm/run collects them into results.txt.
+
+# result KEY VALUE...: report one fact as `@@JL-RESULT KEY=VALUE` (the value is kept on one line).
+result() {
+    key=$1
+    shift
+    echo "@@JL-RESULT $key=$(echo "$*" | tr '\n' ' ' | sed 's/ *$//')"
+}
+
+# result_lines KEY FILE: report every line of FILE as `@@JL-RESULT KEY.N=LINE` (N counts from 1).
+result_lines() {
+    awk -v key="$1" '{ printf "@@JL-RESULT %s.%d=%s\n", key, NR, $0 }' "$2"
+}
+
+# now_ms: milliseconds since boot (10 ms resolution), for timing steps inside the guest.
+now_ms() {
+    awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
+}
+
+# fail MESSAGE: report an error and stop the scenario with exit code 1.
+fail() {
+    echo "@@JL-ERROR $*"
+    exit 1
+}
+
+# Debian's busybox sh runs its own applets before searching PATH, so `ip` and `ping` would be busybox's (no netns,
+# no sub-second intervals). These functions make them the real iproute2 and iputils tools.
+ip() { /usr/local/bin/ip "$@"; }
+ping() { /usr/local/bin/ping "$@"; }
