@@ -10,15 +10,7 @@
 use jitterlib::kernel::{LiveKernel, SnapshotSelection};
 
 /// Tracepoint categories included whole.
-const CATEGORIES: &[&str] = &[
-    "irq",
-    "napi",
-    "net",
-    "raw_syscalls",
-    "sched",
-    "skb",
-    "timer",
-];
+const CATEGORIES: &[&str] = &["irq", "napi", "net", "raw_syscalls", "sched", "skb", "timer"];
 
 /// Single tracepoints included on top of the categories.
 const SINGLE_TRACEPOINTS: &[(&str, &str)] = &[
@@ -73,27 +65,13 @@ const STRUCTS: &[(&str, &[&str])] = &[
             "tstamp",
         ],
     ),
-    (
-        "sock_common",
-        &[
-            "skc_daddr",
-            "skc_dport",
-            "skc_family",
-            "skc_num",
-            "skc_rcv_saddr",
-        ],
-    ),
+    ("sock_common", &["skc_daddr", "skc_dport", "skc_family", "skc_num", "skc_rcv_saddr"]),
     ("task_struct", &["comm", "pid", "tgid"]),
     ("timer_list", &["expires", "function"]),
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let owned = |items: &[&str]| {
-        items
-            .iter()
-            .map(|item| item.to_string())
-            .collect::<Vec<_>>()
-    };
+    let owned = |items: &[&str]| items.iter().map(|item| item.to_string()).collect::<Vec<_>>();
     let selection = SnapshotSelection {
         tracepoint_categories: owned(CATEGORIES),
         tracepoints: SINGLE_TRACEPOINTS
@@ -101,10 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|(category, name)| (category.to_string(), name.to_string()))
             .collect(),
         symbols: owned(SYMBOLS),
-        structs: STRUCTS
-            .iter()
-            .map(|(name, members)| (name.to_string(), owned(members)))
-            .collect(),
+        structs: STRUCTS.iter().map(|(name, members)| (name.to_string(), owned(members))).collect(),
     };
     let snapshot = LiveKernel::new().snapshot(&selection)?;
     println!("{}", serde_json::to_string_pretty(&snapshot)?);

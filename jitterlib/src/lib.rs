@@ -8,4 +8,5 @@ pub mod insn;
 pub mod kernel;
 pub mod maps;
 pub mod object;
+pub mod probe;
 pub mod session;

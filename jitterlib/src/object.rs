@@ -14,8 +14,7 @@ use std::collections::HashSet;
 
 use object::write::{Object, Relocation, Symbol, SymbolId, SymbolSection};
 use object::{
-    elf, Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags,
-    SymbolKind, SymbolScope,
+    elf, Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
 };
 use thiserror::Error;
 
@@ -142,22 +141,14 @@ pub fn write_object(programs: &[ProgramSection], maps: &[MapSpec]) -> Result<Vec
 }
 
 fn check_names(programs: &[ProgramSection], maps: &[MapSpec]) -> Result<(), ObjectError> {
-    let named = programs
-        .iter()
-        .map(|p| ("program", p.name))
-        .chain(maps.iter().map(|m| ("map", m.name.as_str())));
+    let named = programs.iter().map(|p| ("program", p.name)).chain(maps.iter().map(|m| ("map", m.name.as_str())));
     let mut seen = HashSet::new();
     for (what, name) in named {
         if !is_valid_name(name) {
-            return Err(ObjectError::InvalidName {
-                what,
-                name: name.to_string(),
-            });
+            return Err(ObjectError::InvalidName { what, name: name.to_string() });
         }
         if !seen.insert(name) {
-            return Err(ObjectError::DuplicateName {
-                name: name.to_string(),
-            });
+            return Err(ObjectError::DuplicateName { name: name.to_string() });
         }
     }
     Ok(())
@@ -165,9 +156,7 @@ fn check_names(programs: &[ProgramSection], maps: &[MapSpec]) -> Result<(), Obje
 
 /// True for names the kernel and aya keep intact: 1 to 15 characters of `[A-Za-z0-9_]`.
 pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= MAX_NAME_LEN
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    !name.is_empty() && name.len() <= MAX_NAME_LEN && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn add_maps(obj: &mut Object, maps: &[MapSpec]) -> Vec<SymbolId> {
@@ -198,41 +187,22 @@ fn map_def_bytes(map: &MapSpec) -> Vec<u8> {
         crate::maps::MapKind::RingBuf => (0, 0),
         _ => (map.key_size, map.value_size),
     };
-    [
-        map.kind.bpf_type(),
-        key_size,
-        value_size,
-        map.max_entries,
-        0,
-        0,
-        0,
-    ]
-    .iter()
-    .flat_map(|field| field.to_le_bytes())
-    .collect()
+    [map.kind.bpf_type(), key_size, value_size, map.max_entries, 0, 0, 0]
+        .iter()
+        .flat_map(|field| field.to_le_bytes())
+        .collect()
 }
 
-fn add_program(
-    obj: &mut Object,
-    program: &ProgramSection,
-    map_symbols: &[SymbolId],
-) -> Result<(), ObjectError> {
+fn add_program(obj: &mut Object, program: &ProgramSection, map_symbols: &[SymbolId]) -> Result<(), ObjectError> {
     let name = program.name.to_string();
     if program.program.insns.is_empty() {
         return Err(ObjectError::EmptyProgram { program: name });
     }
     if program.section.is_empty() || program.section.contains('\0') {
-        return Err(ObjectError::InvalidSection {
-            program: name,
-            section: program.section.to_string(),
-        });
+        return Err(ObjectError::InvalidSection { program: name, section: program.section.to_string() });
     }
     let code: Vec<u8> = program.program.insns.iter().flat_map(encode_insn).collect();
-    let section = obj.add_section(
-        Vec::new(),
-        program.section.as_bytes().to_vec(),
-        SectionKind::Text,
-    );
+    let section = obj.add_section(Vec::new(), program.section.as_bytes().to_vec(), SectionKind::Text);
     let offset = obj.append_section_data(section, &code, INSN_SIZE as u64);
     obj.add_symbol(Symbol {
         name: program.name.as_bytes().to_vec(),
@@ -246,35 +216,24 @@ fn add_program(
     });
 
     for map_ref in &program.program.map_refs {
-        let is_ld_imm64 = program
-            .program
-            .insns
-            .get(map_ref.insn)
-            .is_some_and(|i| i.code == LD_IMM64)
+        let is_ld_imm64 = program.program.insns.get(map_ref.insn).is_some_and(|i| i.code == LD_IMM64)
             && map_ref.insn + 1 < program.program.insns.len();
         if !is_ld_imm64 {
-            return Err(ObjectError::BadMapRefInsn {
-                program: name,
-                insn: map_ref.insn,
-            });
+            return Err(ObjectError::BadMapRefInsn { program: name, insn: map_ref.insn });
         }
-        let symbol = *map_symbols
-            .get(map_ref.map)
-            .ok_or_else(|| ObjectError::UnknownMap {
-                program: name.clone(),
-                insn: map_ref.insn,
-                map: map_ref.map,
-                maps: map_symbols.len(),
-            })?;
+        let symbol = *map_symbols.get(map_ref.map).ok_or_else(|| ObjectError::UnknownMap {
+            program: name.clone(),
+            insn: map_ref.insn,
+            map: map_ref.map,
+            maps: map_symbols.len(),
+        })?;
         obj.add_relocation(
             section,
             Relocation {
                 offset: offset + (map_ref.insn * INSN_SIZE) as u64,
                 symbol,
                 addend: 0,
-                flags: RelocationFlags::Elf {
-                    r_type: elf::R_BPF_64_64,
-                },
+                flags: RelocationFlags::Elf { r_type: elf::R_BPF_64_64 },
             },
         )
         .map_err(|source| ObjectError::Write { source })?;
@@ -307,21 +266,10 @@ mod tests {
         let noop = fixtures::noop();
         write_object(
             &[
-                ProgramSection {
-                    name: "count_enter",
-                    section: "tracepoint/raw_syscalls/sys_enter",
-                    program: &counter,
-                },
-                ProgramSection {
-                    name: "begin",
-                    section: "raw_tracepoint/jl_manual",
-                    program: &noop,
-                },
+                ProgramSection { name: "count_enter", section: "tracepoint/raw_syscalls/sys_enter", program: &counter },
+                ProgramSection { name: "begin", section: "raw_tracepoint/jl_manual", program: &noop },
             ],
-            &[
-                fixtures::counter_map("counts"),
-                fixtures::ring_map("events"),
-            ],
+            &[fixtures::counter_map("counts"), fixtures::ring_map("events")],
         )
         .expect("object is written")
     }
@@ -332,35 +280,18 @@ mod tests {
         let parsed = aya_obj::Object::parse(&elf).expect("aya-obj parses our object");
 
         assert_eq!(parsed.license.to_str(), Ok("GPL"));
-        assert!(matches!(
-            parsed.programs["count_enter"].section,
-            AyaSection::TracePoint
-        ));
-        assert!(matches!(
-            parsed.programs["begin"].section,
-            AyaSection::RawTracePoint
-        ));
+        assert!(matches!(parsed.programs["count_enter"].section, AyaSection::TracePoint));
+        assert!(matches!(parsed.programs["begin"].section, AyaSection::RawTracePoint));
         let counter = &parsed.functions[&parsed.programs["count_enter"].function_key()];
-        assert_eq!(
-            counter.instructions.len(),
-            fixtures::count_into(0).insns.len()
-        );
+        assert_eq!(counter.instructions.len(), fixtures::count_into(0).insns.len());
 
         let counts = &parsed.maps["counts"];
         assert_eq!(
-            (
-                counts.map_type(),
-                counts.key_size(),
-                counts.value_size(),
-                counts.max_entries()
-            ),
+            (counts.map_type(), counts.key_size(), counts.value_size(), counts.max_entries()),
             (MapKind::PerCpuHash.bpf_type(), 4, 8, 16)
         );
         let events = &parsed.maps["events"];
-        assert_eq!(
-            (events.map_type(), events.max_entries()),
-            (MapKind::RingBuf.bpf_type(), 4096)
-        );
+        assert_eq!((events.map_type(), events.max_entries()), (MapKind::RingBuf.bpf_type(), 4096));
     }
 
     #[test]
@@ -368,66 +299,29 @@ mod tests {
         let elf = two_program_object();
         let file = object::File::parse(&*elf).expect("valid ELF");
         assert_eq!(file.architecture(), Architecture::Bpf);
-        let section = file
-            .section_by_name("tracepoint/raw_syscalls/sys_enter")
-            .expect("program section");
+        let section = file.section_by_name("tracepoint/raw_syscalls/sys_enter").expect("program section");
         let relocations: Vec<(u64, String, RelocationFlags)> = section
             .relocations()
             .map(|(offset, reloc)| {
-                let RelocationTarget::Symbol(index) = reloc.target() else {
-                    panic!("symbol target expected")
-                };
-                let name = file
-                    .symbol_by_index(index)
-                    .and_then(|s| s.name().map(str::to_string))
-                    .expect("symbol");
+                let RelocationTarget::Symbol(index) = reloc.target() else { panic!("symbol target expected") };
+                let name = file.symbol_by_index(index).and_then(|s| s.name().map(str::to_string)).expect("symbol");
                 (offset, name, reloc.flags())
             })
             .collect();
-        let r_bpf_64_64 = RelocationFlags::Elf {
-            r_type: elf::R_BPF_64_64,
-        };
-        assert_eq!(
-            relocations,
-            vec![
-                (16, "counts".to_string(), r_bpf_64_64),
-                (80, "counts".to_string(), r_bpf_64_64)
-            ]
-        );
-        let symbol = file
-            .symbols()
-            .find(|s| s.name() == Ok("count_enter"))
-            .expect("program symbol");
-        assert_eq!(
-            (symbol.kind(), symbol.size(), symbol.is_global()),
-            (SymbolKind::Text, 23 * 8, true)
-        );
+        let r_bpf_64_64 = RelocationFlags::Elf { r_type: elf::R_BPF_64_64 };
+        assert_eq!(relocations, vec![(16, "counts".to_string(), r_bpf_64_64), (80, "counts".to_string(), r_bpf_64_64)]);
+        let symbol = file.symbols().find(|s| s.name() == Ok("count_enter")).expect("program symbol");
+        assert_eq!((symbol.kind(), symbol.size(), symbol.is_global()), (SymbolKind::Text, 23 * 8, true));
     }
 
     #[test]
     fn instructions_are_encoded_little_endian() {
-        let insn = Insn {
-            code: 0x7b,
-            dst: 10,
-            src: 1,
-            off: -16,
-            imm: 0x0102_0304,
-        };
-        assert_eq!(
-            encode_insn(&insn),
-            [0x7b, 0x1a, 0xf0, 0xff, 0x04, 0x03, 0x02, 0x01]
-        );
+        let insn = Insn { code: 0x7b, dst: 10, src: 1, off: -16, imm: 0x0102_0304 };
+        assert_eq!(encode_insn(&insn), [0x7b, 0x1a, 0xf0, 0xff, 0x04, 0x03, 0x02, 0x01]);
     }
 
     fn write_one(name: &str, program: &Program, maps: &[MapSpec]) -> Result<Vec<u8>, ObjectError> {
-        write_object(
-            &[ProgramSection {
-                name,
-                section: "raw_tracepoint/jl_manual",
-                program,
-            }],
-            maps,
-        )
+        write_object(&[ProgramSection { name, section: "raw_tracepoint/jl_manual", program }], maps)
     }
 
     #[test]
@@ -435,13 +329,7 @@ mod tests {
         let noop = fixtures::noop();
         for name in ["", "has-dash", "sixteen_chars_xx", "spa ce"] {
             assert!(
-                matches!(
-                    write_one(name, &noop, &[]),
-                    Err(ObjectError::InvalidName {
-                        what: "program",
-                        ..
-                    })
-                ),
+                matches!(write_one(name, &noop, &[]), Err(ObjectError::InvalidName { what: "program", .. })),
                 "{name:?} should be refused"
             );
         }
@@ -460,23 +348,14 @@ mod tests {
         let counter = fixtures::count_into(1);
         assert!(matches!(
             write_one("p", &counter, &[fixtures::hash_map("m")]),
-            Err(ObjectError::UnknownMap {
-                map: 1,
-                maps: 1,
-                ..
-            })
+            Err(ObjectError::UnknownMap { map: 1, maps: 1, .. })
         ));
         let mut not_a_load = fixtures::noop();
-        not_a_load
-            .map_refs
-            .push(crate::insn::MapRef { insn: 0, map: 0 });
+        not_a_load.map_refs.push(crate::insn::MapRef { insn: 0, map: 0 });
         assert!(matches!(
             write_one("p", &not_a_load, &[fixtures::hash_map("m")]),
             Err(ObjectError::BadMapRefInsn { insn: 0, .. })
         ));
-        assert!(matches!(
-            write_one("p", &Program::default(), &[]),
-            Err(ObjectError::EmptyProgram { .. })
-        ));
+        assert!(matches!(write_one("p", &Program::default(), &[]), Err(ObjectError::EmptyProgram { .. })));
     }
 }

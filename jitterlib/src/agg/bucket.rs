@@ -44,24 +44,15 @@ pub struct BucketRange {
 
 impl BucketRange {
     fn below(upper: i128) -> Self {
-        BucketRange {
-            lower: None,
-            upper: Some(upper),
-        }
+        BucketRange { lower: None, upper: Some(upper) }
     }
 
     fn between(lower: i128, upper: i128) -> Self {
-        BucketRange {
-            lower: Some(lower),
-            upper: Some(upper),
-        }
+        BucketRange { lower: Some(lower), upper: Some(upper) }
     }
 
     fn from(lower: i128) -> Self {
-        BucketRange {
-            lower: Some(lower),
-            upper: None,
-        }
+        BucketRange { lower: Some(lower), upper: None }
     }
 
     /// The bpftrace label: `(..., upper)`, `[lower, upper)` or `[lower, ...)`, bounds printed by `bound`.
@@ -88,10 +79,7 @@ pub fn hist_bucket(v: i64) -> u64 {
 pub fn hist_range(index: u64) -> Option<BucketRange> {
     match index {
         0 => Some(BucketRange::below(0)),
-        1..=HIST_LAST => Some(BucketRange::between(
-            1 << (index - 1) >> 1,
-            1 << (index - 1),
-        )),
+        1..=HIST_LAST => Some(BucketRange::between(1 << (index - 1) >> 1, 1 << (index - 1))),
         _ => None,
     }
 }
@@ -127,19 +115,12 @@ pub fn timehist_range(index: u64) -> Option<BucketRange> {
         1..TIMEHIST_SECONDS => {
             let (unit, step) = ((index - 1) / 10, (index - 1) % 10);
             let scale = 1000i128.pow(unit as u32);
-            let upper = if step == 9 {
-                1000 * scale
-            } else {
-                scale << (step + 1)
-            };
+            let upper = if step == 9 { 1000 * scale } else { scale << (step + 1) };
             Some(BucketRange::between(scale << step, upper))
         }
         TIMEHIST_SECONDS..=TIMEHIST_LAST => {
             let step = index - TIMEHIST_SECONDS;
-            Some(BucketRange::between(
-                NS_PER_SEC << step,
-                NS_PER_SEC << (step + 1),
-            ))
+            Some(BucketRange::between(NS_PER_SEC << step, NS_PER_SEC << (step + 1)))
         }
         _ => None,
     }
@@ -159,17 +140,8 @@ pub fn lhist_bucket(v: i64, min: i64, max: i64, step: i64) -> u64 {
     if step <= 0 || max <= min || v < min {
         return 0;
     }
-    let (v, min, max, step) = (
-        i128::from(v),
-        i128::from(min),
-        i128::from(max),
-        i128::from(step),
-    );
-    let bucket = if v < max {
-        1 + (v - min) / step
-    } else {
-        (max - min) / step + 1
-    };
+    let (v, min, max, step) = (i128::from(v), i128::from(min), i128::from(max), i128::from(step));
+    let bucket = if v < max { 1 + (v - min) / step } else { (max - min) / step + 1 };
     bucket as u64
 }
 
@@ -184,10 +156,7 @@ pub fn lhist_range(index: u64, min: i64, max: i64, step: i64) -> Option<BucketRa
     let index = i128::from(index);
     match index {
         0 => Some(BucketRange::below(min)),
-        _ if index <= in_range => Some(BucketRange::between(
-            min + (index - 1) * step,
-            min + index * step,
-        )),
+        _ if index <= in_range => Some(BucketRange::between(min + (index - 1) * step, min + index * step)),
         _ if index == in_range + 1 => Some(BucketRange::from(max)),
         _ => None,
     }
@@ -224,10 +193,7 @@ mod tests {
         for v in [-5, -1, 0, 1, 2, 3, 4, 1023, 1024, 1 << 40, i64::MAX] {
             let range = hist_range(hist_bucket(v)).expect("in range");
             let v = i128::from(v);
-            assert!(
-                range.lower.is_none_or(|lower| lower <= v)
-                    && range.upper.is_none_or(|upper| v < upper)
-            );
+            assert!(range.lower.is_none_or(|lower| lower <= v) && range.upper.is_none_or(|upper| v < upper));
         }
         assert_eq!(hist_range(64), Some(BucketRange::between(1 << 62, 1 << 63)));
         assert_eq!(hist_range(65), None);
@@ -236,10 +202,7 @@ mod tests {
     #[test]
     fn hist_labels_match_bpftrace() {
         let labels: Vec<String> = (0..6).filter_map(hist_label).collect();
-        assert_eq!(
-            labels,
-            ["(..., 0)", "[0]", "[1]", "[2, 4)", "[4, 8)", "[8, 16)"]
-        );
+        assert_eq!(labels, ["(..., 0)", "[0]", "[1]", "[2, 4)", "[4, 8)", "[8, 16)"]);
         assert_eq!(hist_label(11).as_deref(), Some("[512, 1K)"));
         assert_eq!(hist_label(12).as_deref(), Some("[1K, 2K)"));
         assert_eq!(hist_label(28).as_deref(), Some("[64M, 128M)"));
@@ -276,28 +239,11 @@ mod tests {
 
     #[test]
     fn timehist_ranges_hold_their_values() {
-        let samples = [
-            -3,
-            0,
-            1,
-            7,
-            512,
-            999,
-            1_000,
-            999_999,
-            1_000_000,
-            16_500_000,
-            1_000_000_000,
-            i64::MAX,
-        ];
+        let samples = [-3, 0, 1, 7, 512, 999, 1_000, 999_999, 1_000_000, 16_500_000, 1_000_000_000, i64::MAX];
         for v in samples {
             let range = timehist_range(timehist_bucket(v)).expect("in range");
             let v = i128::from(v);
-            assert!(
-                range.lower.is_none_or(|lower| lower <= v)
-                    && range.upper.is_none_or(|upper| v < upper),
-                "{v}"
-            );
+            assert!(range.lower.is_none_or(|lower| lower <= v) && range.upper.is_none_or(|upper| v < upper), "{v}");
         }
         assert_eq!(timehist_range(65), None);
     }
@@ -310,10 +256,7 @@ mod tests {
         assert_eq!(timehist_label(20).as_deref(), Some("[512us, 1ms)"));
         assert_eq!(timehist_label(25).as_deref(), Some("[16ms, 32ms)"));
         assert_eq!(timehist_label(31).as_deref(), Some("[1s, 2s)"));
-        assert_eq!(
-            timehist_label(64).as_deref(),
-            Some("[8589934592s, 17179869184s)")
-        );
+        assert_eq!(timehist_label(64).as_deref(), Some("[8589934592s, 17179869184s)"));
         assert_eq!(timehist_label(65), None);
     }
 

@@ -48,9 +48,7 @@ pub enum AggError {
         size: u32,
     },
     /// `lhist` parameters that do not make equal buckets.
-    #[error(
-        "lhist(min {min}, max {max}, step {step}) needs step > 0, max > min and max - min a multiple of step"
-    )]
+    #[error("lhist(min {min}, max {max}, step {step}) needs step > 0, max > min and max - min a multiple of step")]
     InvalidLhist {
         /// Lower bound.
         min: i64,

@@ -45,16 +45,8 @@ pub fn render_json(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> Value {
             None => Value::Null,
         }
     } else {
-        let members: Map<String, Value> = snapshot
-            .rows
-            .iter()
-            .map(|row| {
-                (
-                    key_text_parts(row, symbols).join(","),
-                    value_json(&row.value),
-                )
-            })
-            .collect();
+        let members: Map<String, Value> =
+            snapshot.rows.iter().map(|row| (key_text_parts(row, symbols).join(","), value_json(&row.value))).collect();
         Value::Object(members)
     };
     let mut object = Map::new();
@@ -68,10 +60,7 @@ pub fn render_json(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> Value {
 
 fn json_type(map: &MapLayout) -> &'static str {
     match map.value {
-        MapValue::Agg {
-            kind: AggKind::Avg | AggKind::Stats,
-            ..
-        } => "stats",
+        MapValue::Agg { kind: AggKind::Avg | AggKind::Stats, .. } => "stats",
         MapValue::Agg { kind, .. } if kind.is_histogram() => "hist",
         _ => "map",
     }
@@ -81,18 +70,13 @@ fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
     match field {
         FieldValue::Int(v) | FieldValue::Duration(v) => Value::from(*v),
         FieldValue::Uint(v) => Value::from(*v),
-        FieldValue::Hex(_) | FieldValue::Symbol(_) | FieldValue::Str(_) => {
-            Value::from(field.to_text(symbols))
-        }
+        FieldValue::Hex(_) | FieldValue::Symbol(_) | FieldValue::Str(_) => Value::from(field.to_text(symbols)),
     }
 }
 
 fn average_json(map: &MapLayout, average: &Average) -> Value {
     match map.value {
-        MapValue::Agg {
-            kind: AggKind::Stats,
-            ..
-        } => {
+        MapValue::Agg { kind: AggKind::Stats, .. } => {
             json!({"count": average.count, "average": average.mean(), "total": average.sum})
         }
         _ => Value::from(average.mean()),
@@ -103,24 +87,18 @@ fn histogram_json(map: &MapLayout, histogram: &Histogram) -> Value {
     let Some(kind) = map.histogram() else {
         return Value::Array(Vec::new());
     };
-    let buckets = histogram
-        .visible_buckets()
-        .into_iter()
-        .map(|(bucket, count)| {
-            let mut entry = Map::new();
-            let range = kind.bucket_range(bucket).unwrap_or(BucketRange {
-                lower: None,
-                upper: None,
-            });
-            if let Some(lower) = range.lower {
-                entry.insert("min".to_string(), wide_integer(lower));
-            }
-            if let Some(upper) = range.upper {
-                entry.insert("max".to_string(), wide_integer(upper - 1));
-            }
-            entry.insert("count".to_string(), Value::from(count));
-            Value::Object(entry)
-        });
+    let buckets = histogram.visible_buckets().into_iter().map(|(bucket, count)| {
+        let mut entry = Map::new();
+        let range = kind.bucket_range(bucket).unwrap_or(BucketRange { lower: None, upper: None });
+        if let Some(lower) = range.lower {
+            entry.insert("min".to_string(), wide_integer(lower));
+        }
+        if let Some(upper) = range.upper {
+            entry.insert("max".to_string(), wide_integer(upper - 1));
+        }
+        entry.insert("count".to_string(), Value::from(count));
+        Value::Object(entry)
+    });
     Value::Array(buckets.collect())
 }
 
@@ -152,12 +130,7 @@ mod tests {
     }
 
     fn one_cpu(entries: &[(&[i64], &[i64])]) -> MapEntries {
-        per_cpu(
-            entries
-                .iter()
-                .map(|(key, value)| (words(key), vec![words(value)]))
-                .collect(),
-        )
+        per_cpu(entries.iter().map(|(key, value)| (words(key), vec![words(value)])).collect())
     }
 
     fn unsigned_key() -> Vec<FieldLayout> {
@@ -170,36 +143,18 @@ mod tests {
     fn counts() {
         let layout = agg_layout("@c", unsigned_key(), AggKind::Count, ValueFormat::Unsigned);
         let entries = one_cpu(&[(&[2], &[2]), (&[1], &[1])]);
-        assert_eq!(
-            rendered(&layout, &entries),
-            golden(r#"{"type":"map","data":{"@c":{"1":1,"2":2}}}"#)
-        );
+        assert_eq!(rendered(&layout, &entries), golden(r#"{"type":"map","data":{"@c":{"1":1,"2":2}}}"#));
         let unkeyed = agg_layout("@", vec![], AggKind::Count, ValueFormat::Unsigned);
-        assert_eq!(
-            rendered(&unkeyed, &one_cpu(&[(&[0], &[12])])),
-            golden(r#"{"type":"map","data":{"@":12}}"#)
-        );
-        assert_eq!(
-            rendered(&unkeyed, &MapEntries::Empty),
-            golden(r#"{"type":"map","data":{"@":null}}"#)
-        );
+        assert_eq!(rendered(&unkeyed, &one_cpu(&[(&[0], &[12])])), golden(r#"{"type":"map","data":{"@":12}}"#));
+        assert_eq!(rendered(&unkeyed, &MapEntries::Empty), golden(r#"{"type":"map","data":{"@":null}}"#));
     }
 
     #[test]
     fn several_key_fields_join_with_commas() {
-        let keys = vec![
-            FieldLayout::string(8),
-            FieldLayout::integer(ValueFormat::Signed),
-        ];
+        let keys = vec![FieldLayout::string(8), FieldLayout::integer(ValueFormat::Signed)];
         let layout = agg_layout("@k", keys, AggKind::Count, ValueFormat::Unsigned);
-        let entries = per_cpu(vec![(
-            [string("a", 8), words(&[2])].concat(),
-            vec![words(&[1])],
-        )]);
-        assert_eq!(
-            rendered(&layout, &entries),
-            golden(r#"{"type":"map","data":{"@k":{"a,2":1}}}"#)
-        );
+        let entries = per_cpu(vec![([string("a", 8), words(&[2])].concat(), vec![words(&[1])])]);
+        assert_eq!(rendered(&layout, &entries), golden(r#"{"type":"map","data":{"@k":{"a,2":1}}}"#));
     }
 
     #[test]
@@ -210,20 +165,14 @@ mod tests {
             value: MapValue::Scalar(FieldLayout::string(8)),
         };
         let entries = MapEntries::Shared(vec![(string("a", 8), string("str", 8))]);
-        assert_eq!(
-            rendered(&strings, &entries),
-            golden(r#"{"type":"map","data":{"@y":{"a":"str"}}}"#)
-        );
+        assert_eq!(rendered(&strings, &entries), golden(r#"{"type":"map","data":{"@y":{"a":"str"}}}"#));
         let hex = MapLayout {
             name: "@x".into(),
             keys: vec![],
             value: MapValue::Scalar(FieldLayout::integer(ValueFormat::Hex)),
         };
         let entries = MapEntries::Shared(vec![(words(&[0]), words(&[31]))]);
-        assert_eq!(
-            rendered(&hex, &entries),
-            golden(r#"{"type":"map","data":{"@x":"0x1f"}}"#)
-        );
+        assert_eq!(rendered(&hex, &entries), golden(r#"{"type":"map","data":{"@x":"0x1f"}}"#));
     }
 
     #[test]
@@ -239,10 +188,7 @@ mod tests {
     fn averages_and_stats() {
         let avg = agg_layout("@a", unsigned_key(), AggKind::Avg, ValueFormat::Signed);
         let entries = one_cpu(&[(&[1], &[10, 1]), (&[2], &[3, 1])]);
-        assert_eq!(
-            rendered(&avg, &entries),
-            golden(r#"{"type":"stats","data":{"@a":{"1":10,"2":3}}}"#)
-        );
+        assert_eq!(rendered(&avg, &entries), golden(r#"{"type":"stats","data":{"@a":{"1":10,"2":3}}}"#));
         let stats = agg_layout("@s", vec![], AggKind::Stats, ValueFormat::Signed);
         assert_eq!(
             rendered(&stats, &one_cpu(&[(&[0], &[4, 1])])),
@@ -259,24 +205,12 @@ mod tests {
             r#"{"min":1,"max":1,"count":0},{"min":2,"max":3,"count":0},{"min":4,"max":7,"count":1}]}}"#
         );
         assert_eq!(rendered(&layout, &entries), golden(expected));
-        assert_eq!(
-            rendered(&layout, &MapEntries::Empty),
-            golden(r#"{"type":"hist","data":{"@h":[]}}"#)
-        );
+        assert_eq!(rendered(&layout, &MapEntries::Empty), golden(r#"{"type":"hist","data":{"@h":[]}}"#));
     }
 
     #[test]
     fn keyed_lhist_nests_by_key() {
-        let layout = agg_layout(
-            "@l",
-            unsigned_key(),
-            AggKind::Lhist {
-                min: 0,
-                max: 10,
-                step: 5,
-            },
-            ValueFormat::Signed,
-        );
+        let layout = agg_layout("@l", unsigned_key(), AggKind::Lhist { min: 0, max: 10, step: 5 }, ValueFormat::Signed);
         let entries = one_cpu(&[(&[1, 2], &[3]), (&[1, 3], &[1]), (&[2, 0], &[2])]);
         let expected = concat!(
             r#"{"type":"hist","data":{"@l":{"1":[{"min":5,"max":9,"count":3},{"min":10,"count":1}],"#,
@@ -291,15 +225,9 @@ mod tests {
         let entries = unkeyed_histogram(&[(20, 2), (64, 1)]);
         let rendered = render_json(&snapshot(&layout, &entries), &HexSymbolizer);
         assert_eq!(rendered["unit"], "ns");
-        let buckets = rendered["data"]["@t"]
-            .as_array()
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let buckets = rendered["data"]["@t"].as_array().map(Vec::as_slice).unwrap_or_default();
         assert_eq!(buckets.len(), 45);
-        assert_eq!(
-            buckets[0],
-            serde_json::json!({"min": 512_000, "max": 999_999, "count": 2})
-        );
+        assert_eq!(buckets[0], serde_json::json!({"min": 512_000, "max": 999_999, "count": 2}));
         assert_eq!(
             buckets[44],
             serde_json::json!({"min": 8_589_934_592_000_000_000u64, "max": 17_179_869_183_999_999_999u64, "count": 1})

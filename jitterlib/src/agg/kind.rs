@@ -1,8 +1,6 @@
 //! The aggregation functions and what each stores per CPU.
 
-use super::bucket::{
-    hist_label, hist_range, lhist_label, lhist_range, timehist_label, timehist_range, BucketRange,
-};
+use super::bucket::{hist_label, hist_range, lhist_label, lhist_range, timehist_label, timehist_range, BucketRange};
 use super::AggError;
 
 /// An aggregation function of the language (`@x = count()`, `@h = hist(v)`, ...).
@@ -47,10 +45,8 @@ impl AggKind {
     /// of `step` (and fewer than `u64::MAX` buckets).
     pub fn lhist(min: i64, max: i64, step: i64) -> Result<AggKind, AggError> {
         let width = i128::from(max) - i128::from(min);
-        let valid = step > 0
-            && width > 0
-            && width % i128::from(step) == 0
-            && width / i128::from(step) < i128::from(u64::MAX);
+        let valid =
+            step > 0 && width > 0 && width % i128::from(step) == 0 && width / i128::from(step) < i128::from(u64::MAX);
         if valid {
             Ok(AggKind::Lhist { min, max, step })
         } else {
@@ -62,20 +58,13 @@ impl AggKind {
     pub fn value_size(&self) -> u32 {
         match self {
             AggKind::Min | AggKind::Max | AggKind::Avg | AggKind::Stats => 16,
-            AggKind::Count
-            | AggKind::Sum
-            | AggKind::Hist
-            | AggKind::TimeHist
-            | AggKind::Lhist { .. } => 8,
+            AggKind::Count | AggKind::Sum | AggKind::Hist | AggKind::TimeHist | AggKind::Lhist { .. } => 8,
         }
     }
 
     /// Whether the map key ends with a `u64` bucket index.
     pub fn is_histogram(&self) -> bool {
-        matches!(
-            self,
-            AggKind::Hist | AggKind::TimeHist | AggKind::Lhist { .. }
-        )
+        matches!(self, AggKind::Hist | AggKind::TimeHist | AggKind::Lhist { .. })
     }
 
     /// The function's name in the language.
@@ -120,14 +109,7 @@ mod tests {
 
     #[test]
     fn lhist_rejects_uneven_or_empty_ranges() {
-        assert_eq!(
-            AggKind::lhist(0, 100, 10),
-            Ok(AggKind::Lhist {
-                min: 0,
-                max: 100,
-                step: 10
-            })
-        );
+        assert_eq!(AggKind::lhist(0, 100, 10), Ok(AggKind::Lhist { min: 0, max: 100, step: 10 }));
         assert!(AggKind::lhist(0, 25, 10).is_err());
         assert!(AggKind::lhist(0, 100, 0).is_err());
         assert!(AggKind::lhist(0, 100, -10).is_err());
@@ -140,15 +122,7 @@ mod tests {
         assert_eq!(AggKind::Count.value_size(), 8);
         assert_eq!(AggKind::Min.value_size(), 16);
         assert_eq!(AggKind::Stats.value_size(), 16);
-        assert_eq!(
-            AggKind::Lhist {
-                min: 0,
-                max: 10,
-                step: 1
-            }
-            .value_size(),
-            8
-        );
+        assert_eq!(AggKind::Lhist { min: 0, max: 10, step: 1 }.value_size(), 8);
         assert!(AggKind::TimeHist.is_histogram());
         assert!(!AggKind::Avg.is_histogram());
     }

@@ -36,20 +36,12 @@ pub struct FieldLayout {
 impl FieldLayout {
     /// An unnamed 8-byte integer field.
     pub fn integer(format: ValueFormat) -> Self {
-        FieldLayout {
-            name: None,
-            size: INTEGER_SIZE,
-            format,
-        }
+        FieldLayout { name: None, size: INTEGER_SIZE, format }
     }
 
     /// An unnamed NUL-padded string field of `size` bytes.
     pub fn string(size: u32) -> Self {
-        FieldLayout {
-            name: None,
-            size,
-            format: ValueFormat::Str,
-        }
+        FieldLayout { name: None, size, format: ValueFormat::Str }
     }
 }
 
@@ -109,14 +101,8 @@ impl MapLayout {
     /// Whether the values (or histogram bounds) are nanoseconds.
     pub fn is_duration(&self) -> bool {
         match &self.value {
-            MapValue::Agg {
-                kind: AggKind::Count,
-                ..
-            } => false,
-            MapValue::Agg {
-                kind: AggKind::TimeHist,
-                ..
-            } => true,
+            MapValue::Agg { kind: AggKind::Count, .. } => false,
+            MapValue::Agg { kind: AggKind::TimeHist, .. } => true,
             MapValue::Agg { format, .. } => *format == ValueFormat::Duration,
             MapValue::Scalar(field) => field.format == ValueFormat::Duration,
         }
@@ -133,24 +119,14 @@ mod tests {
     use super::*;
 
     fn layout(keys: Vec<FieldLayout>, kind: AggKind) -> MapLayout {
-        MapLayout {
-            name: "@x".into(),
-            keys,
-            value: MapValue::Agg {
-                kind,
-                format: ValueFormat::Signed,
-            },
-        }
+        MapLayout { name: "@x".into(), keys, value: MapValue::Agg { kind, format: ValueFormat::Signed } }
     }
 
     #[test]
     fn key_sizes_include_the_bucket_and_the_empty_key() {
         assert_eq!(layout(vec![], AggKind::Count).key_size(), 8);
         assert_eq!(layout(vec![], AggKind::Hist).key_size(), 8);
-        let keys = vec![
-            FieldLayout::string(16),
-            FieldLayout::integer(ValueFormat::Unsigned),
-        ];
+        let keys = vec![FieldLayout::string(16), FieldLayout::integer(ValueFormat::Unsigned)];
         assert_eq!(layout(keys.clone(), AggKind::Count).key_size(), 24);
         assert_eq!(layout(keys, AggKind::TimeHist).key_size(), 32);
         assert_eq!(layout(vec![], AggKind::Stats).value_size(), 16);
@@ -160,20 +136,11 @@ mod tests {
     fn duration_unit_follows_the_aggregated_expression() {
         let mut map = layout(vec![], AggKind::Sum);
         assert!(!map.is_duration());
-        map.value = MapValue::Agg {
-            kind: AggKind::Count,
-            format: ValueFormat::Duration,
-        };
+        map.value = MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Duration };
         assert!(!map.is_duration());
-        map.value = MapValue::Agg {
-            kind: AggKind::Max,
-            format: ValueFormat::Duration,
-        };
+        map.value = MapValue::Agg { kind: AggKind::Max, format: ValueFormat::Duration };
         assert!(map.is_duration());
-        map.value = MapValue::Agg {
-            kind: AggKind::TimeHist,
-            format: ValueFormat::Signed,
-        };
+        map.value = MapValue::Agg { kind: AggKind::TimeHist, format: ValueFormat::Signed };
         assert!(map.is_duration());
     }
 }

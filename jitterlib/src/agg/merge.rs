@@ -27,10 +27,7 @@ pub fn decode(layout: &MapLayout, entries: &MapEntries) -> Result<Snapshot, AggE
         }
     };
     rows.sort_by(|a, b| print_order(&a.value, &b.value).then_with(|| a.key.cmp(&b.key)));
-    Ok(Snapshot {
-        map: layout.clone(),
-        rows,
-    })
+    Ok(Snapshot { map: layout.clone(), rows })
 }
 
 /// One key with its values, one per CPU.
@@ -39,29 +36,19 @@ type PerCpuEntry<'a> = (&'a [u8], &'a [Vec<u8>]);
 fn per_cpu_view(entries: &MapEntries) -> Vec<PerCpuEntry<'_>> {
     match entries {
         MapEntries::Empty => Vec::new(),
-        MapEntries::Shared(pairs) => pairs
-            .iter()
-            .map(|(key, value)| (key.as_slice(), std::slice::from_ref(value)))
-            .collect(),
-        MapEntries::PerCpu(pairs) => pairs
-            .iter()
-            .map(|(key, values)| (key.as_slice(), values.as_slice()))
-            .collect(),
+        MapEntries::Shared(pairs) => {
+            pairs.iter().map(|(key, value)| (key.as_slice(), std::slice::from_ref(value))).collect()
+        }
+        MapEntries::PerCpu(pairs) => pairs.iter().map(|(key, values)| (key.as_slice(), values.as_slice())).collect(),
     }
 }
 
-fn decode_plain(
-    layout: &MapLayout,
-    field: &FieldLayout,
-    entries: &MapEntries,
-) -> Result<Vec<Row>, AggError> {
+fn decode_plain(layout: &MapLayout, field: &FieldLayout, entries: &MapEntries) -> Result<Vec<Row>, AggError> {
     let pairs = match entries {
         MapEntries::Empty => return Ok(Vec::new()),
         MapEntries::Shared(pairs) => pairs,
         MapEntries::PerCpu(_) => {
-            return Err(AggError::PerCpuPlainMap {
-                map: layout.name.clone(),
-            });
+            return Err(AggError::PerCpuPlainMap { map: layout.name.clone() });
         }
     };
     pairs
@@ -69,10 +56,7 @@ fn decode_plain(
         .map(|(key, value)| {
             check_key(layout, key)?;
             check_value(layout, value)?;
-            Ok(Row {
-                key: decode_key(layout, key)?,
-                value: AggValue::Scalar(decode_field(layout, field, value)?),
-            })
+            Ok(Row { key: decode_key(layout, key)?, value: AggValue::Scalar(decode_field(layout, field, value)?) })
         })
         .collect()
 }
@@ -90,10 +74,7 @@ fn decode_aggregations(
             check_value(layout, value)?;
         }
         if let Some(value) = merge_cpus(kind, format, values) {
-            rows.push(Row {
-                key: decode_key(layout, key)?,
-                value,
-            });
+            rows.push(Row { key: decode_key(layout, key)?, value });
         }
     }
     Ok(rows)
@@ -105,20 +86,14 @@ fn merge_cpus(kind: AggKind, format: ValueFormat, values: &[Vec<u8>]) -> Option<
     let pairs = values.iter().map(|value| (word(value, 0), word(value, 1)));
     let scalar = |raw: u64| Some(AggValue::Scalar(FieldValue::from_integer(raw, format)));
     match kind {
-        AggKind::Count => Some(AggValue::Scalar(FieldValue::Uint(
-            first_words.fold(0, u64::wrapping_add),
-        ))),
+        AggKind::Count => Some(AggValue::Scalar(FieldValue::Uint(first_words.fold(0, u64::wrapping_add)))),
         AggKind::Sum => scalar(first_words.fold(0, u64::wrapping_add)),
-        AggKind::Min => pairs
-            .filter(|(_, seen)| *seen != 0)
-            .map(|(v, _)| v as i64)
-            .min()
-            .and_then(|v| scalar(v as u64)),
-        AggKind::Max => pairs
-            .filter(|(_, seen)| *seen != 0)
-            .map(|(v, _)| v as i64)
-            .max()
-            .and_then(|v| scalar(v as u64)),
+        AggKind::Min => {
+            pairs.filter(|(_, seen)| *seen != 0).map(|(v, _)| v as i64).min().and_then(|v| scalar(v as u64))
+        }
+        AggKind::Max => {
+            pairs.filter(|(_, seen)| *seen != 0).map(|(v, _)| v as i64).max().and_then(|v| scalar(v as u64))
+        }
         AggKind::Avg | AggKind::Stats => {
             let merged = pairs.fold(Average::default(), |acc, (sum, count)| Average {
                 sum: acc.sum.wrapping_add(sum as i64),
@@ -130,11 +105,7 @@ fn merge_cpus(kind: AggKind, format: ValueFormat, values: &[Vec<u8>]) -> Option<
     }
 }
 
-fn decode_histograms(
-    layout: &MapLayout,
-    kind: AggKind,
-    entries: &[PerCpuEntry<'_>],
-) -> Result<Vec<Row>, AggError> {
+fn decode_histograms(layout: &MapLayout, kind: AggKind, entries: &[PerCpuEntry<'_>]) -> Result<Vec<Row>, AggError> {
     let user_size = layout.user_key_size() as usize;
     let mut by_key: BTreeMap<&[u8], Histogram> = BTreeMap::new();
     for (key, values) in entries {
@@ -142,11 +113,7 @@ fn decode_histograms(
         let (user_key, bucket) = key.split_at(user_size);
         let bucket = word(bucket, 0);
         if kind.bucket_range(bucket).is_none() {
-            return Err(AggError::BucketOutOfRange {
-                map: layout.name.clone(),
-                kind: kind.name(),
-                index: bucket,
-            });
+            return Err(AggError::BucketOutOfRange { map: layout.name.clone(), kind: kind.name(), index: bucket });
         }
         let histogram = by_key.entry(user_key).or_default();
         for value in values.iter() {
@@ -157,21 +124,14 @@ fn decode_histograms(
     by_key
         .into_iter()
         .filter(|(_, histogram)| !histogram.is_empty())
-        .map(|(key, histogram)| {
-            Ok(Row {
-                key: decode_fields(layout, key)?,
-                value: AggValue::Histogram(histogram),
-            })
-        })
+        .map(|(key, histogram)| Ok(Row { key: decode_fields(layout, key)?, value: AggValue::Histogram(histogram) }))
         .collect()
 }
 
 /// bpftrace's order of two values of the same map (rows of equal rank are then ordered by key).
 fn print_order(a: &AggValue, b: &AggValue) -> Ordering {
     match (a, b) {
-        (AggValue::Scalar(FieldValue::Str(_)), AggValue::Scalar(FieldValue::Str(_))) => {
-            Ordering::Equal
-        }
+        (AggValue::Scalar(FieldValue::Str(_)), AggValue::Scalar(FieldValue::Str(_))) => Ordering::Equal,
         (AggValue::Scalar(a), AggValue::Scalar(b)) => a.cmp(b),
         (AggValue::Average(a), AggValue::Average(b)) => a.mean().cmp(&b.mean()),
         (AggValue::Histogram(a), AggValue::Histogram(b)) => a.total().cmp(&b.total()),
@@ -184,11 +144,7 @@ fn check_key(layout: &MapLayout, key: &[u8]) -> Result<(), AggError> {
     if key.len() == expected as usize {
         Ok(())
     } else {
-        Err(AggError::KeySize {
-            map: layout.name.clone(),
-            expected,
-            actual: key.len(),
-        })
+        Err(AggError::KeySize { map: layout.name.clone(), expected, actual: key.len() })
     }
 }
 
@@ -197,11 +153,7 @@ fn check_value(layout: &MapLayout, value: &[u8]) -> Result<(), AggError> {
     if value.len() == expected as usize {
         Ok(())
     } else {
-        Err(AggError::ValueSize {
-            map: layout.name.clone(),
-            expected,
-            actual: value.len(),
-        })
+        Err(AggError::ValueSize { map: layout.name.clone(), expected, actual: value.len() })
     }
 }
 
@@ -224,36 +176,20 @@ fn decode_fields(layout: &MapLayout, bytes: &[u8]) -> Result<Vec<FieldValue>, Ag
 }
 
 /// One field from exactly its bytes.
-fn decode_field(
-    layout: &MapLayout,
-    field: &FieldLayout,
-    bytes: &[u8],
-) -> Result<FieldValue, AggError> {
+fn decode_field(layout: &MapLayout, field: &FieldLayout, bytes: &[u8]) -> Result<FieldValue, AggError> {
     if field.format == ValueFormat::Str {
-        let end = bytes
-            .iter()
-            .position(|byte| *byte == 0)
-            .unwrap_or(bytes.len());
-        return Ok(FieldValue::Str(
-            String::from_utf8_lossy(&bytes[..end]).into_owned(),
-        ));
+        let end = bytes.iter().position(|byte| *byte == 0).unwrap_or(bytes.len());
+        return Ok(FieldValue::Str(String::from_utf8_lossy(&bytes[..end]).into_owned()));
     }
     let raw = match field.size {
         1 | 2 | 4 | INTEGER_SIZE => word(bytes, 0),
         size => {
-            return Err(AggError::IntegerSize {
-                map: layout.name.clone(),
-                size,
-            });
+            return Err(AggError::IntegerSize { map: layout.name.clone(), size });
         }
     };
     let signed = matches!(field.format, ValueFormat::Signed | ValueFormat::Duration);
     let unused_bits = 64 - 8 * field.size;
-    let raw = if signed && unused_bits > 0 {
-        (((raw << unused_bits) as i64) >> unused_bits) as u64
-    } else {
-        raw
-    };
+    let raw = if signed && unused_bits > 0 { (((raw << unused_bits) as i64) >> unused_bits) as u64 } else { raw };
     Ok(FieldValue::from_integer(raw, field.format))
 }
 
@@ -276,11 +212,7 @@ mod tests {
     }
 
     fn values(snapshot: &Snapshot) -> Vec<(Vec<FieldValue>, AggValue)> {
-        snapshot
-            .rows
-            .iter()
-            .map(|row| (row.key.clone(), row.value.clone()))
-            .collect()
+        snapshot.rows.iter().map(|row| (row.key.clone(), row.value.clone())).collect()
     }
 
     #[test]
@@ -294,12 +226,7 @@ mod tests {
         let snapshot = snapshot(&layout, &entries);
         let counts: Vec<(Vec<FieldValue>, AggValue)> = [(4, 3), (1, 39), (7, 78)]
             .into_iter()
-            .map(|(key, count)| {
-                (
-                    vec![FieldValue::Uint(key)],
-                    AggValue::Scalar(FieldValue::Uint(count)),
-                )
-            })
+            .map(|(key, count)| (vec![FieldValue::Uint(key)], AggValue::Scalar(FieldValue::Uint(count))))
             .collect();
         assert_eq!(values(&snapshot), counts);
     }
@@ -307,106 +234,51 @@ mod tests {
     #[test]
     fn min_and_max_ignore_cpus_that_saw_nothing() {
         let entries = per_cpu(vec![
-            (
-                words(&[1]),
-                vec![words(&[0, 0]), words(&[-5, 1]), words(&[9, 1])],
-            ),
-            (
-                words(&[2]),
-                vec![words(&[0, 0]), words(&[0, 0]), words(&[0, 0])],
-            ),
+            (words(&[1]), vec![words(&[0, 0]), words(&[-5, 1]), words(&[9, 1])]),
+            (words(&[2]), vec![words(&[0, 0]), words(&[0, 0]), words(&[0, 0])]),
         ]);
-        let min = snapshot(
-            &agg_layout("@mn", int_key(), AggKind::Min, ValueFormat::Signed),
-            &entries,
-        );
-        assert_eq!(
-            values(&min),
-            [(
-                vec![FieldValue::Uint(1)],
-                AggValue::Scalar(FieldValue::Int(-5))
-            )]
-        );
-        let max = snapshot(
-            &agg_layout("@mx", int_key(), AggKind::Max, ValueFormat::Signed),
-            &entries,
-        );
-        assert_eq!(
-            values(&max),
-            [(
-                vec![FieldValue::Uint(1)],
-                AggValue::Scalar(FieldValue::Int(9))
-            )]
-        );
+        let min = snapshot(&agg_layout("@mn", int_key(), AggKind::Min, ValueFormat::Signed), &entries);
+        assert_eq!(values(&min), [(vec![FieldValue::Uint(1)], AggValue::Scalar(FieldValue::Int(-5)))]);
+        let max = snapshot(&agg_layout("@mx", int_key(), AggKind::Max, ValueFormat::Signed), &entries);
+        assert_eq!(values(&max), [(vec![FieldValue::Uint(1)], AggValue::Scalar(FieldValue::Int(9)))]);
     }
 
     #[test]
     fn unseen_zero_does_not_win_the_minimum() {
         let entries = per_cpu(vec![(words(&[0]), vec![words(&[0, 0]), words(&[42, 1])])]);
-        let min = snapshot(
-            &agg_layout("@", vec![], AggKind::Min, ValueFormat::Duration),
-            &entries,
-        );
-        assert_eq!(
-            values(&min),
-            [(vec![], AggValue::Scalar(FieldValue::Duration(42)))]
-        );
+        let min = snapshot(&agg_layout("@", vec![], AggKind::Min, ValueFormat::Duration), &entries);
+        assert_eq!(values(&min), [(vec![], AggValue::Scalar(FieldValue::Duration(42)))]);
     }
 
     #[test]
     fn sums_and_averages_merge_sum_and_count() {
         let entries = per_cpu(vec![(words(&[0]), vec![words(&[10, 2]), words(&[-4, 1])])]);
         let sum_entries = per_cpu(vec![(words(&[0]), vec![words(&[10]), words(&[-14])])]);
-        let sum = snapshot(
-            &agg_layout("@", vec![], AggKind::Sum, ValueFormat::Signed),
-            &sum_entries,
-        );
-        assert_eq!(
-            values(&sum),
-            [(vec![], AggValue::Scalar(FieldValue::Int(-4)))]
-        );
-        let avg = snapshot(
-            &agg_layout("@", vec![], AggKind::Avg, ValueFormat::Signed),
-            &entries,
-        );
-        assert_eq!(
-            values(&avg),
-            [(vec![], AggValue::Average(Average { sum: 6, count: 3 }))]
-        );
+        let sum = snapshot(&agg_layout("@", vec![], AggKind::Sum, ValueFormat::Signed), &sum_entries);
+        assert_eq!(values(&sum), [(vec![], AggValue::Scalar(FieldValue::Int(-4)))]);
+        let avg = snapshot(&agg_layout("@", vec![], AggKind::Avg, ValueFormat::Signed), &entries);
+        assert_eq!(values(&avg), [(vec![], AggValue::Average(Average { sum: 6, count: 3 }))]);
     }
 
     #[test]
     fn keys_split_into_strings_and_integers() {
-        let keys = vec![
-            FieldLayout::string(16),
-            FieldLayout::integer(ValueFormat::Signed),
-        ];
+        let keys = vec![FieldLayout::string(16), FieldLayout::integer(ValueFormat::Signed)];
         let layout = agg_layout("@k", keys, AggKind::Count, ValueFormat::Unsigned);
         let key = [string("swapper/0", 16), words(&[-7])].concat();
         let snapshot = snapshot(&layout, &MapEntries::Shared(vec![(key, words(&[5]))]));
-        assert_eq!(
-            snapshot.rows[0].key,
-            [FieldValue::Str("swapper/0".into()), FieldValue::Int(-7)]
-        );
+        assert_eq!(snapshot.rows[0].key, [FieldValue::Str("swapper/0".into()), FieldValue::Int(-7)]);
     }
 
     #[test]
     fn short_integer_fields_are_sign_extended() {
         let keys = vec![
-            FieldLayout {
-                name: Some("vec".into()),
-                size: 4,
-                format: ValueFormat::Signed,
-            },
+            FieldLayout { name: Some("vec".into()), size: 4, format: ValueFormat::Signed },
             FieldLayout::string(4),
         ];
         let layout = agg_layout("@", keys, AggKind::Count, ValueFormat::Unsigned);
         let key = [(-2i32).to_le_bytes().to_vec(), b"abcd".to_vec()].concat();
         let snapshot = snapshot(&layout, &per_cpu(vec![(key, vec![words(&[1])])]));
-        assert_eq!(
-            snapshot.rows[0].key,
-            [FieldValue::Int(-2), FieldValue::Str("abcd".into())]
-        );
+        assert_eq!(snapshot.rows[0].key, [FieldValue::Int(-2), FieldValue::Str("abcd".into())]);
     }
 
     #[test]
@@ -421,74 +293,31 @@ mod tests {
         let snapshot = snapshot(&layout, &entries);
         let keys: Vec<&[FieldValue]> = snapshot.rows.iter().map(|row| row.key.as_slice()).collect();
         assert_eq!(keys, [[FieldValue::Uint(9)], [FieldValue::Uint(1)]]);
-        let AggValue::Histogram(nine) = &snapshot.rows[0].value else {
-            panic!("not a histogram")
-        };
+        let AggValue::Histogram(nine) = &snapshot.rows[0].value else { panic!("not a histogram") };
         assert_eq!(nine.visible_buckets(), [(3, 4), (4, 0), (5, 3)]);
     }
 
     #[test]
     fn plain_maps_read_one_shared_value() {
-        let layout = MapLayout {
-            name: "@comm".into(),
-            keys: int_key(),
-            value: MapValue::Scalar(FieldLayout::string(16)),
-        };
-        let entries = MapEntries::Shared(vec![
-            (words(&[2]), string("b", 16)),
-            (words(&[1]), string("a", 16)),
-        ]);
+        let layout =
+            MapLayout { name: "@comm".into(), keys: int_key(), value: MapValue::Scalar(FieldLayout::string(16)) };
+        let entries = MapEntries::Shared(vec![(words(&[2]), string("b", 16)), (words(&[1]), string("a", 16))]);
         let snapshot = snapshot(&layout, &entries);
-        assert_eq!(
-            snapshot.rows[0].value,
-            AggValue::Scalar(FieldValue::Str("a".into()))
-        );
-        let error = decode(
-            &layout,
-            &per_cpu(vec![(words(&[1]), vec![string("a", 16)])]),
-        );
-        assert_eq!(
-            error,
-            Err(AggError::PerCpuPlainMap {
-                map: "@comm".into()
-            })
-        );
+        assert_eq!(snapshot.rows[0].value, AggValue::Scalar(FieldValue::Str("a".into())));
+        let error = decode(&layout, &per_cpu(vec![(words(&[1]), vec![string("a", 16)])]));
+        assert_eq!(error, Err(AggError::PerCpuPlainMap { map: "@comm".into() }));
     }
 
     #[test]
     fn mismatched_sizes_and_buckets_are_errors() {
         let layout = agg_layout("@", vec![], AggKind::Count, ValueFormat::Unsigned);
         let short_key = decode(&layout, &per_cpu(vec![(vec![0; 4], vec![words(&[1])])]));
-        assert_eq!(
-            short_key,
-            Err(AggError::KeySize {
-                map: "@".into(),
-                expected: 8,
-                actual: 4
-            })
-        );
+        assert_eq!(short_key, Err(AggError::KeySize { map: "@".into(), expected: 8, actual: 4 }));
         let long_value = decode(&layout, &per_cpu(vec![(words(&[0]), vec![words(&[1, 2])])]));
-        assert_eq!(
-            long_value,
-            Err(AggError::ValueSize {
-                map: "@".into(),
-                expected: 8,
-                actual: 16
-            })
-        );
+        assert_eq!(long_value, Err(AggError::ValueSize { map: "@".into(), expected: 8, actual: 16 }));
         let hist = agg_layout("@h", vec![], AggKind::Hist, ValueFormat::Signed);
         let bad_bucket = decode(&hist, &unkeyed_histogram(&[(65, 1)]));
-        assert_eq!(
-            bad_bucket,
-            Err(AggError::BucketOutOfRange {
-                map: "@h".into(),
-                kind: "hist",
-                index: 65
-            })
-        );
-        assert_eq!(
-            decode(&hist, &MapEntries::Empty).map(|s| s.rows.len()),
-            Ok(0)
-        );
+        assert_eq!(bad_bucket, Err(AggError::BucketOutOfRange { map: "@h".into(), kind: "hist", index: 65 }));
+        assert_eq!(decode(&hist, &MapEntries::Empty).map(|s| s.rows.len()), Ok(0));
     }
 }

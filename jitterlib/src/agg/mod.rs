@@ -23,8 +23,8 @@ mod units;
 mod value;
 
 pub use bucket::{
-    hist_bucket, hist_label, hist_range, lhist_bucket, lhist_label, lhist_range, timehist_bucket,
-    timehist_label, timehist_range, BucketRange,
+    hist_bucket, hist_label, hist_range, lhist_bucket, lhist_label, lhist_range, timehist_bucket, timehist_label,
+    timehist_range, BucketRange,
 };
 pub use error::AggError;
 pub use json::render_json;
@@ -33,6 +33,4 @@ pub use layout::{FieldLayout, MapLayout, MapValue, ValueFormat};
 pub use merge::decode;
 pub use text::render_text;
 pub use units::format_duration;
-pub use value::{
-    AggValue, Average, FieldValue, HexSymbolizer, Histogram, Row, Snapshot, Symbolizer,
-};
+pub use value::{AggValue, Average, FieldValue, HexSymbolizer, Histogram, Row, Snapshot, Symbolizer};

@@ -17,17 +17,8 @@ pub(crate) fn string(s: &str, size: usize) -> Vec<u8> {
 }
 
 /// An aggregation map layout.
-pub(crate) fn agg_layout(
-    name: &str,
-    keys: Vec<FieldLayout>,
-    kind: AggKind,
-    format: ValueFormat,
-) -> MapLayout {
-    MapLayout {
-        name: name.to_string(),
-        keys,
-        value: MapValue::Agg { kind, format },
-    }
+pub(crate) fn agg_layout(name: &str, keys: Vec<FieldLayout>, kind: AggKind, format: ValueFormat) -> MapLayout {
+    MapLayout { name: name.to_string(), keys, value: MapValue::Agg { kind, format } }
 }
 
 /// A per-CPU map's entries: `(key, one value per CPU)`.
@@ -37,12 +28,7 @@ pub(crate) fn per_cpu(entries: Vec<(Vec<u8>, Vec<Vec<u8>>)>) -> MapEntries {
 
 /// A histogram with `(bucket, count)` entries for an unkeyed map, all on CPU 0 of two CPUs.
 pub(crate) fn unkeyed_histogram(buckets: &[(i64, i64)]) -> MapEntries {
-    per_cpu(
-        buckets
-            .iter()
-            .map(|&(bucket, count)| (words(&[bucket]), vec![words(&[count]), words(&[0])]))
-            .collect(),
-    )
+    per_cpu(buckets.iter().map(|&(bucket, count)| (words(&[bucket]), vec![words(&[count]), words(&[0])])).collect())
 }
 
 /// Decodes, failing the test on errors.

@@ -29,13 +29,8 @@ pub fn render_text(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> String {
     for row in &snapshot.rows {
         let name = format!("{}{}", map.name, key_text(row, symbols));
         match &row.value {
-            AggValue::Scalar(value) => {
-                out.push_str(&format!("{name}: {}\n", value.to_text(symbols)))
-            }
-            AggValue::Average(average) => out.push_str(&format!(
-                "{name}: {}\n",
-                average_text(map, average, symbols)
-            )),
+            AggValue::Scalar(value) => out.push_str(&format!("{name}: {}\n", value.to_text(symbols))),
+            AggValue::Average(average) => out.push_str(&format!("{name}: {}\n", average_text(map, average, symbols))),
             AggValue::Histogram(histogram) => {
                 out.push_str(&format!("{name}: \n"));
                 out.push_str(&histogram_text(map, histogram));
@@ -43,13 +38,7 @@ pub fn render_text(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> String {
             }
         }
     }
-    let is_average = matches!(
-        map.value,
-        MapValue::Agg {
-            kind: AggKind::Avg | AggKind::Stats,
-            ..
-        }
-    );
+    let is_average = matches!(map.value, MapValue::Agg { kind: AggKind::Avg | AggKind::Stats, .. });
     if is_average && !snapshot.rows.is_empty() {
         out.push('\n');
     }
@@ -76,16 +65,8 @@ fn average_text(map: &MapLayout, average: &Average, symbols: &dyn Symbolizer) ->
     };
     let number = |v: i64| FieldValue::from_integer(v as u64, format).to_text(symbols);
     match map.value {
-        MapValue::Agg {
-            kind: AggKind::Stats,
-            ..
-        } => {
-            format!(
-                "count {}, average {}, total {}",
-                average.count,
-                number(average.mean()),
-                number(average.sum)
-            )
+        MapValue::Agg { kind: AggKind::Stats, .. } => {
+            format!("count {}, average {}, total {}", average.count, number(average.mean()), number(average.sum))
         }
         _ => number(average.mean()),
     }
@@ -99,14 +80,9 @@ fn histogram_text(map: &MapLayout, histogram: &Histogram) -> String {
     let largest = buckets.iter().map(|(_, count)| *count).max().unwrap_or(0);
     let mut out = String::new();
     for (bucket, count) in buckets {
-        let label = kind
-            .bucket_label(bucket)
-            .unwrap_or_else(|| format!("<bucket {bucket}>"));
+        let label = kind.bucket_label(bucket).unwrap_or_else(|| format!("<bucket {bucket}>"));
         let bar = "@".repeat(bar_length(count, largest));
-        out.push_str(&format!(
-            "{label:<16}{count:>8} |{bar:<width$}|\n",
-            width = BAR_WIDTH as usize
-        ));
+        out.push_str(&format!("{label:<16}{count:>8} |{bar:<width$}|\n", width = BAR_WIDTH as usize));
     }
     out
 }
@@ -131,38 +107,23 @@ mod tests {
     }
 
     fn one_cpu(entries: &[(&[i64], &[i64])]) -> MapEntries {
-        per_cpu(
-            entries
-                .iter()
-                .map(|(key, value)| (words(key), vec![words(value)]))
-                .collect(),
-        )
+        per_cpu(entries.iter().map(|(key, value)| (words(key), vec![words(value)])).collect())
     }
 
     // Goldens below marked "bpftrace 0.17" are copied from its output for the same data.
 
     #[test]
     fn keyed_counts_biggest_last() {
-        let layout = agg_layout(
-            "@",
-            vec![FieldLayout::integer(ValueFormat::Unsigned)],
-            AggKind::Count,
-            ValueFormat::Unsigned,
-        );
+        let layout =
+            agg_layout("@", vec![FieldLayout::integer(ValueFormat::Unsigned)], AggKind::Count, ValueFormat::Unsigned);
         let entries = one_cpu(&[(&[7], &[78]), (&[1], &[39]), (&[9], &[55]), (&[4], &[3])]);
         // bpftrace 0.17
-        assert_eq!(
-            text(&layout, &entries),
-            "@[4]: 3\n@[1]: 39\n@[9]: 55\n@[7]: 78\n"
-        );
+        assert_eq!(text(&layout, &entries), "@[4]: 3\n@[1]: 39\n@[9]: 55\n@[7]: 78\n");
     }
 
     #[test]
     fn string_and_integer_keys() {
-        let keys = vec![
-            FieldLayout::string(16),
-            FieldLayout::integer(ValueFormat::Unsigned),
-        ];
+        let keys = vec![FieldLayout::string(16), FieldLayout::integer(ValueFormat::Unsigned)];
         let layout = agg_layout("@k", keys, AggKind::Count, ValueFormat::Unsigned);
         let key = |comm: &str, vec: i64| [string(comm, 16), words(&[vec])].concat();
         let entries = per_cpu(vec![
@@ -171,10 +132,7 @@ mod tests {
             (key("bash", 4), vec![words(&[1])]),
         ]);
         // bpftrace 0.17
-        assert_eq!(
-            text(&layout, &entries),
-            "@k[bash, 4]: 1\n@k[swapper/0, 1]: 13\n@k[swapper/1, 7]: 43\n"
-        );
+        assert_eq!(text(&layout, &entries), "@k[bash, 4]: 1\n@k[swapper/0, 1]: 13\n@k[swapper/1, 7]: 43\n");
     }
 
     #[test]
@@ -182,40 +140,24 @@ mod tests {
         let sum = agg_layout("@sum", vec![], AggKind::Sum, ValueFormat::Signed);
         assert_eq!(text(&sum, &one_cpu(&[(&[0], &[-5])])), "@sum: -5\n");
         let max = agg_layout("@mx", vec![], AggKind::Max, ValueFormat::Duration);
-        assert_eq!(
-            text(&max, &one_cpu(&[(&[0], &[1_500_000, 1])])),
-            "@mx: 1.5ms\n"
-        );
+        assert_eq!(text(&max, &one_cpu(&[(&[0], &[1_500_000, 1])])), "@mx: 1.5ms\n");
         let addr = agg_layout(
             "@f",
             vec![FieldLayout::integer(ValueFormat::KernelSymbol)],
             AggKind::Count,
             ValueFormat::Unsigned,
         );
-        assert_eq!(
-            text(&addr, &one_cpu(&[(&[0xffff_8000], &[2])])),
-            "@f[0xffff8000]: 2\n"
-        );
+        assert_eq!(text(&addr, &one_cpu(&[(&[0xffff_8000], &[2])])), "@f[0xffff8000]: 2\n");
     }
 
     #[test]
     fn averages_end_with_an_empty_line() {
-        let layout = agg_layout(
-            "@a",
-            vec![FieldLayout::integer(ValueFormat::Signed)],
-            AggKind::Avg,
-            ValueFormat::Signed,
-        );
+        let layout =
+            agg_layout("@a", vec![FieldLayout::integer(ValueFormat::Signed)], AggKind::Avg, ValueFormat::Signed);
         let entries = one_cpu(&[(&[1], &[10, 1]), (&[2], &[3, 1])]);
         // bpftrace 0.17
         assert_eq!(text(&layout, &entries), "@a[2]: 3\n@a[1]: 10\n\n");
-        let empty = render_text(
-            &Snapshot {
-                map: layout,
-                rows: Vec::new(),
-            },
-            &HexSymbolizer,
-        );
+        let empty = render_text(&Snapshot { map: layout, rows: Vec::new() }, &HexSymbolizer);
         assert_eq!(empty, "");
     }
 
@@ -223,10 +165,7 @@ mod tests {
     fn stats_print_count_average_total() {
         let layout = agg_layout("@s", vec![], AggKind::Stats, ValueFormat::Signed);
         // bpftrace 0.17
-        assert_eq!(
-            text(&layout, &one_cpu(&[(&[0], &[1092, 175])])),
-            "@s: count 175, average 6, total 1092\n\n"
-        );
+        assert_eq!(text(&layout, &one_cpu(&[(&[0], &[1092, 175])])), "@s: count 175, average 6, total 1092\n\n");
         let durations = agg_layout("@d", vec![], AggKind::Stats, ValueFormat::Duration);
         assert_eq!(
             text(&durations, &one_cpu(&[(&[0], &[4_500_000, 3])])),
@@ -252,12 +191,8 @@ mod tests {
 
     #[test]
     fn keyed_hists_sorted_by_total() {
-        let layout = agg_layout(
-            "@hk",
-            vec![FieldLayout::integer(ValueFormat::Unsigned)],
-            AggKind::Hist,
-            ValueFormat::Signed,
-        );
+        let layout =
+            agg_layout("@hk", vec![FieldLayout::integer(ValueFormat::Unsigned)], AggKind::Hist, ValueFormat::Signed);
         let entries = one_cpu(&[(&[1, 21], &[39]), (&[4, 23], &[3]), (&[0, 0], &[175])]);
         // bpftrace 0.17 (the first two histograms; the third shows the negative bucket)
         let expected = "\
@@ -276,16 +211,7 @@ mod tests {
 
     #[test]
     fn lhist_rows_and_overflow_bucket() {
-        let layout = agg_layout(
-            "@l",
-            vec![],
-            AggKind::Lhist {
-                min: 0,
-                max: 10,
-                step: 1,
-            },
-            ValueFormat::Signed,
-        );
+        let layout = agg_layout("@l", vec![], AggKind::Lhist { min: 0, max: 10, step: 1 }, ValueFormat::Signed);
         let entries = unkeyed_histogram(&[(2, 39), (5, 3), (8, 78), (10, 55)]);
         // bpftrace 0.17
         let expected = "\
@@ -302,16 +228,7 @@ mod tests {
 
 ";
         assert_eq!(text(&layout, &entries), expected);
-        let wide = agg_layout(
-            "@l",
-            vec![],
-            AggKind::Lhist {
-                min: 0,
-                max: 4096,
-                step: 1024,
-            },
-            ValueFormat::Signed,
-        );
+        let wide = agg_layout("@l", vec![], AggKind::Lhist { min: 0, max: 4096, step: 1024 }, ValueFormat::Signed);
         // bpftrace 0.17
         let expected = "\
 @l: 

@@ -2,12 +2,7 @@
 //! 1024-based size suffixes.
 
 /// Time units from the smallest up: nanoseconds per unit and the unit's name.
-const TIME_UNITS: [(u128, &str); 4] = [
-    (1, "ns"),
-    (1_000, "us"),
-    (1_000_000, "ms"),
-    (1_000_000_000, "s"),
-];
+const TIME_UNITS: [(u128, &str); 4] = [(1, "ns"), (1_000, "us"), (1_000_000, "ms"), (1_000_000_000, "s")];
 
 /// Suffixes for powers of 1024, as bpftrace prints histogram bounds.
 const SIZE_SUFFIXES: [&str; 5] = ["K", "M", "G", "T", "P"];
@@ -28,18 +23,10 @@ pub(crate) fn format_wide_duration(ns: i128) -> String {
     }
     let sign = if ns < 0 { "-" } else { "" };
     let magnitude = ns.unsigned_abs();
-    let mut unit = TIME_UNITS
-        .iter()
-        .filter(|(scale, _)| magnitude >= *scale)
-        .count()
-        .saturating_sub(1);
+    let mut unit = TIME_UNITS.iter().filter(|(scale, _)| magnitude >= *scale).count().saturating_sub(1);
     loop {
         let (scale, name) = TIME_UNITS[unit];
-        let decimals = if scale == 1 {
-            0
-        } else {
-            3u32.saturating_sub(digit_count(magnitude / scale))
-        };
+        let decimals = if scale == 1 { 0 } else { 3u32.saturating_sub(digit_count(magnitude / scale)) };
         let factor = 10u128.pow(decimals);
         let scaled = (magnitude * factor + scale / 2) / scale;
         if scaled >= 1000 * factor && unit + 1 < TIME_UNITS.len() {

@@ -99,9 +99,7 @@ impl Histogram {
 
     /// Total number of events.
     pub fn total(&self) -> u64 {
-        self.counts
-            .values()
-            .fold(0, |total, count| total.wrapping_add(*count))
+        self.counts.values().fold(0, |total, count| total.wrapping_add(*count))
     }
 
     /// Whether no bucket has an event.
@@ -112,13 +110,10 @@ impl Histogram {
     /// The buckets bpftrace prints: from the first to the last non-empty bucket, empty ones between
     /// included with count 0.
     pub fn visible_buckets(&self) -> Vec<(u64, u64)> {
-        let (Some(first), Some(last)) = (self.counts.keys().next(), self.counts.keys().next_back())
-        else {
+        let (Some(first), Some(last)) = (self.counts.keys().next(), self.counts.keys().next_back()) else {
             return Vec::new();
         };
-        (*first..=*last)
-            .map(|bucket| (bucket, self.counts.get(&bucket).copied().unwrap_or(0)))
-            .collect()
+        (*first..=*last).map(|bucket| (bucket, self.counts.get(&bucket).copied().unwrap_or(0))).collect()
     }
 }
 
@@ -179,29 +174,11 @@ mod tests {
     #[test]
     fn fields_print_like_bpftrace() {
         let symbols = HexSymbolizer;
-        assert_eq!(
-            FieldValue::from_integer(u64::MAX, ValueFormat::Signed).to_text(&symbols),
-            "-1"
-        );
-        assert_eq!(
-            FieldValue::from_integer(u64::MAX, ValueFormat::Unsigned).to_text(&symbols),
-            u64::MAX.to_string()
-        );
-        assert_eq!(
-            FieldValue::from_integer(31, ValueFormat::Hex).to_text(&symbols),
-            "0x1f"
-        );
-        assert_eq!(
-            FieldValue::from_integer(1_500_000, ValueFormat::Duration).to_text(&symbols),
-            "1.5ms"
-        );
-        assert_eq!(
-            FieldValue::from_integer(0xffff_8000, ValueFormat::KernelSymbol).to_text(&symbols),
-            "0xffff8000"
-        );
-        assert_eq!(
-            FieldValue::Str("swapper/0".into()).to_text(&symbols),
-            "swapper/0"
-        );
+        assert_eq!(FieldValue::from_integer(u64::MAX, ValueFormat::Signed).to_text(&symbols), "-1");
+        assert_eq!(FieldValue::from_integer(u64::MAX, ValueFormat::Unsigned).to_text(&symbols), u64::MAX.to_string());
+        assert_eq!(FieldValue::from_integer(31, ValueFormat::Hex).to_text(&symbols), "0x1f");
+        assert_eq!(FieldValue::from_integer(1_500_000, ValueFormat::Duration).to_text(&symbols), "1.5ms");
+        assert_eq!(FieldValue::from_integer(0xffff_8000, ValueFormat::KernelSymbol).to_text(&symbols), "0xffff8000");
+        assert_eq!(FieldValue::Str("swapper/0".into()).to_text(&symbols), "swapper/0");
     }
 }

@@ -93,10 +93,7 @@ impl Btf {
 
     /// Parses a raw BTF blob; `path` is only used in error messages.
     pub fn parse(path: &Path, data: Vec<u8>) -> Result<Btf, KernelError> {
-        let fail = |reason: &str| KernelError::Btf {
-            path: path.to_path_buf(),
-            reason: reason.to_string(),
-        };
+        let fail = |reason: &str| KernelError::Btf { path: path.to_path_buf(), reason: reason.to_string() };
         if data.len() < HEADER_MIN_LEN {
             return Err(fail("shorter than its header"));
         }
@@ -106,34 +103,25 @@ impl Btf {
         let header_word = |at: usize| read_u32(&data, at).map(|value| value as usize);
         let header_len = header_word(4).ok_or_else(|| fail("truncated header"))?;
         let field = |at: usize| header_word(at).ok_or_else(|| fail("truncated header"));
-        let (type_off, type_len, str_off, str_len) =
-            (field(8)?, field(12)?, field(16)?, field(20)?);
+        let (type_off, type_len, str_off, str_len) = (field(8)?, field(12)?, field(16)?, field(20)?);
         let section = |offset: usize, len: usize| {
             let start = header_len.checked_add(offset)?;
             let end = start.checked_add(len)?;
             (end <= data.len()).then_some(start..end)
         };
-        let types =
-            section(type_off, type_len).ok_or_else(|| fail("type section out of bounds"))?;
-        let strings =
-            section(str_off, str_len).ok_or_else(|| fail("string section out of bounds"))?;
+        let types = section(type_off, type_len).ok_or_else(|| fail("type section out of bounds"))?;
+        let strings = section(str_off, str_len).ok_or_else(|| fail("string section out of bounds"))?;
         let mut type_starts = vec![0];
         let mut at = types.start;
         while at < types.end {
             type_starts.push(at);
             let header = type_header(&data, at).ok_or_else(|| fail("truncated type record"))?;
-            at = header.extra
-                + extra_len(header.kind, header.vlen).ok_or_else(|| fail("unknown type kind"))?;
+            at = header.extra + extra_len(header.kind, header.vlen).ok_or_else(|| fail("unknown type kind"))?;
         }
         if at != types.end {
             return Err(fail("type section ends inside a record"));
         }
-        Ok(Btf {
-            path: path.to_path_buf(),
-            data,
-            strings,
-            type_starts,
-        })
+        Ok(Btf { path: path.to_path_buf(), data, strings, type_starts })
     }
 
     /// Number of types, not counting `void`.
@@ -143,14 +131,8 @@ impl Btf {
 
     /// Where `member` lives in `struct struct_name` (or `union struct_name`), looking through anonymous
     /// struct and union members. `None` when the struct or the member does not exist.
-    pub fn struct_member(
-        &self,
-        struct_name: &str,
-        member: &str,
-    ) -> Result<Option<Member>, KernelError> {
-        let Some(id) =
-            self.find_named(struct_name, |kind| matches!(kind, KIND_STRUCT | KIND_UNION))
-        else {
+    pub fn struct_member(&self, struct_name: &str, member: &str) -> Result<Option<Member>, KernelError> {
+        let Some(id) = self.find_named(struct_name, |kind| matches!(kind, KIND_STRUCT | KIND_UNION)) else {
             return Ok(None);
         };
         self.find_member(id, member, 0, 0)
@@ -159,10 +141,7 @@ impl Btf {
     /// The parameters `(name, C type)` of kernel function `name`, `None` when BTF has no such function.
     ///
     /// Meant for typing kprobe/fentry arguments; unnamed parameters get an empty name.
-    pub fn function_params(
-        &self,
-        name: &str,
-    ) -> Result<Option<Vec<(String, String)>>, KernelError> {
+    pub fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
         let Some(func) = self.find_named(name, |kind| kind == KIND_FUNC) else {
             return Ok(None);
         };
@@ -174,10 +153,7 @@ impl Btf {
         for index in 0..proto.vlen {
             let at = proto.extra + index * 8;
             let (name_off, type_id) = (self.word(at)?, self.word(at + 4)?);
-            params.push((
-                self.name(name_off)?.to_string(),
-                self.type_name(type_id, 0)?,
-            ));
+            params.push((self.name(name_off)?.to_string(), self.type_name(type_id, 0)?));
         }
         Ok(Some(params))
     }
@@ -201,21 +177,14 @@ impl Btf {
     }
 
     /// Searches struct/union `id` (placed at `base_bits` in the outer struct) for `member`.
-    fn find_member(
-        &self,
-        id: u32,
-        member: &str,
-        base_bits: u32,
-        depth: usize,
-    ) -> Result<Option<Member>, KernelError> {
+    fn find_member(&self, id: u32, member: &str, base_bits: u32, depth: usize) -> Result<Option<Member>, KernelError> {
         if depth > MAX_DEPTH {
             return Err(self.malformed("anonymous members nest too deep"));
         }
         let header = self.header(id)?;
         for index in 0..header.vlen {
             let at = header.extra + index * 12;
-            let (name_off, type_id, offset_word) =
-                (self.word(at)?, self.word(at + 4)?, self.word(at + 8)?);
+            let (name_off, type_id, offset_word) = (self.word(at)?, self.word(at + 4)?, self.word(at + 8)?);
             let (bit_offset, bit_width) = match header.kind_flag {
                 true => (offset_word & 0x00ff_ffff, offset_word >> 24),
                 false => (offset_word, 0),
@@ -237,12 +206,7 @@ impl Btf {
         Ok(None)
     }
 
-    fn describe_member(
-        &self,
-        type_id: u32,
-        bits: u32,
-        bit_width: u32,
-    ) -> Result<Member, KernelError> {
+    fn describe_member(&self, type_id: u32, bits: u32, bit_width: u32) -> Result<Member, KernelError> {
         let type_name = self.type_name(type_id, 0)?;
         if bit_width == 0 {
             return Ok(Member {
@@ -272,9 +236,7 @@ impl Btf {
             }
             let header = self.header(id)?;
             match header.kind {
-                KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG => {
-                    id = header.size_or_type
-                }
+                KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG => id = header.size_or_type,
                 _ => return Ok(id),
             }
         }
@@ -296,8 +258,9 @@ impl Btf {
                 let (element, count) = (self.word(header.extra)?, self.word(header.extra + 8)?);
                 Ok(self.type_size(element, depth + 1)?.saturating_mul(count))
             }
-            KIND_INT | KIND_STRUCT | KIND_UNION | KIND_ENUM | KIND_ENUM64 | KIND_FLOAT
-            | KIND_DATASEC => Ok(header.size_or_type),
+            KIND_INT | KIND_STRUCT | KIND_UNION | KIND_ENUM | KIND_ENUM64 | KIND_FLOAT | KIND_DATASEC => {
+                Ok(header.size_or_type)
+            }
             _ => Ok(0),
         }
     }
@@ -318,11 +281,7 @@ impl Btf {
                 self.function_pointer_name(header.size_or_type, depth + 1)?
             }
             KIND_PTR => format!("{} *", inner(header.size_or_type)?),
-            KIND_ARRAY => format!(
-                "{}[{}]",
-                inner(self.word(header.extra)?)?,
-                self.word(header.extra + 8)?
-            ),
+            KIND_ARRAY => format!("{}[{}]", inner(self.word(header.extra)?)?, self.word(header.extra + 8)?),
             KIND_CONST => format!("const {}", inner(header.size_or_type)?),
             KIND_VOLATILE => format!("volatile {}", inner(header.size_or_type)?),
             KIND_RESTRICT | KIND_TYPE_TAG => inner(header.size_or_type)?,
@@ -382,21 +341,14 @@ impl Btf {
 
     fn name(&self, offset: u32) -> Result<&str, KernelError> {
         let strings = &self.data[self.strings.clone()];
-        let tail = strings
-            .get(offset as usize..)
-            .ok_or_else(|| self.malformed("name offset outside the string section"))?;
-        let end = tail
-            .iter()
-            .position(|&byte| byte == 0)
-            .unwrap_or(tail.len());
+        let tail =
+            strings.get(offset as usize..).ok_or_else(|| self.malformed("name offset outside the string section"))?;
+        let end = tail.iter().position(|&byte| byte == 0).unwrap_or(tail.len());
         std::str::from_utf8(&tail[..end]).map_err(|_| self.malformed("name is not UTF-8"))
     }
 
     fn malformed(&self, reason: &str) -> KernelError {
-        KernelError::Btf {
-            path: self.path.clone(),
-            reason: reason.to_string(),
-        }
+        KernelError::Btf { path: self.path.clone(), reason: reason.to_string() }
     }
 }
 
@@ -421,8 +373,8 @@ fn type_header(data: &[u8], at: usize) -> Option<TypeHeader> {
 fn extra_len(kind: u32, vlen: usize) -> Option<usize> {
     Some(match kind {
         KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
-        KIND_PTR | KIND_FWD | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT
-        | KIND_FUNC | KIND_FLOAT | KIND_TYPE_TAG => 0,
+        KIND_PTR | KIND_FWD | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_FUNC | KIND_FLOAT
+        | KIND_TYPE_TAG => 0,
         KIND_ARRAY => 12,
         KIND_STRUCT | KIND_UNION | KIND_DATASEC | KIND_ENUM64 => vlen * 12,
         KIND_ENUM | KIND_FUNC_PROTO => vlen * 8,
@@ -443,10 +395,7 @@ mod tests {
 
     impl BlobBuilder {
         fn new() -> BlobBuilder {
-            BlobBuilder {
-                types: Vec::new(),
-                strings: vec![0],
-            }
+            BlobBuilder { types: Vec::new(), strings: vec![0] }
         }
 
         fn name(&mut self, name: &str) -> u32 {
@@ -506,12 +455,7 @@ mod tests {
         blob.members(&[("a", 1, 0), ("b", 5, 0)]);
         blob.record("", KIND_PTR, 0, false, 6); // 5
         blob.record("outer", KIND_STRUCT, 4, true, 40); // 6
-        blob.members(&[
-            ("x", 1, 0),
-            ("", 4, 64),
-            ("flags", 2, (3 << 24) | 133),
-            ("name", 7, 192),
-        ]);
+        blob.members(&[("x", 1, 0), ("", 4, 64), ("flags", 2, (3 << 24) | 133), ("name", 7, 192)]);
         blob.record("", KIND_CONST, 0, false, 3); // 7
         blob.record("", KIND_FUNC_PROTO, 2, false, 1); // 8
         blob.members_of_proto(&[("skb", 5), ("len", 1)]);
@@ -538,10 +482,7 @@ mod tests {
         let btf = sample();
         assert_eq!(btf.type_count(), 10);
         let x = btf.struct_member("outer", "x").unwrap().unwrap();
-        assert_eq!(
-            (x.offset, x.size, x.bit_offset, x.type_name.as_str()),
-            (0, 4, None, "int")
-        );
+        assert_eq!((x.offset, x.size, x.bit_offset, x.type_name.as_str()), (0, 4, None, "int"));
         let name = btf.struct_member("outer", "name").unwrap().unwrap();
         assert_eq!((name.offset, name.size), (24, 16));
         assert_eq!(name.type_name, "const unsigned char[16]");
@@ -553,10 +494,7 @@ mod tests {
         let a = btf.struct_member("outer", "a").unwrap().unwrap();
         assert_eq!((a.offset, a.size), (8, 4));
         let b = btf.struct_member("outer", "b").unwrap().unwrap();
-        assert_eq!(
-            (b.offset, b.size, b.type_name.as_str()),
-            (8, 8, "struct outer *")
-        );
+        assert_eq!((b.offset, b.size, b.type_name.as_str()), (8, 8, "struct outer *"));
     }
 
     #[test]
@@ -571,49 +509,30 @@ mod tests {
         let btf = sample();
         assert_eq!(btf.struct_member("outer", "missing").unwrap(), None);
         assert_eq!(btf.struct_member("nothing", "x").unwrap(), None);
-        assert_eq!(
-            btf.struct_member("my_fn", "x").unwrap(),
-            None,
-            "functions are not structs"
-        );
+        assert_eq!(btf.struct_member("my_fn", "x").unwrap(), None, "functions are not structs");
     }
 
     #[test]
     fn lists_function_parameters() {
         let params = sample().function_params("my_fn").unwrap().unwrap();
         let expected = [("skb", "struct outer *"), ("len", "int")];
-        assert_eq!(
-            params,
-            expected.map(|(name, ty)| (name.to_string(), ty.to_string()))
-        );
+        assert_eq!(params, expected.map(|(name, ty)| (name.to_string(), ty.to_string())));
         assert_eq!(sample().function_params("absent").unwrap(), None);
     }
 
     #[test]
     fn rejects_malformed_blobs() {
         let path = Path::new("bad");
-        assert!(matches!(
-            Btf::parse(path, vec![0; 8]),
-            Err(KernelError::Btf { .. })
-        ));
+        assert!(matches!(Btf::parse(path, vec![0; 8]), Err(KernelError::Btf { .. })));
         let mut wrong_magic = sample_blob();
         wrong_magic[0] ^= 0xff;
-        assert!(matches!(
-            Btf::parse(path, wrong_magic),
-            Err(KernelError::Btf { .. })
-        ));
+        assert!(matches!(Btf::parse(path, wrong_magic), Err(KernelError::Btf { .. })));
         let mut truncated = sample_blob();
         truncated.truncate(60);
-        assert!(matches!(
-            Btf::parse(path, truncated),
-            Err(KernelError::Btf { .. })
-        ));
+        assert!(matches!(Btf::parse(path, truncated), Err(KernelError::Btf { .. })));
         let mut unknown_kind = sample_blob();
         unknown_kind[24 + 7] = 30; // kind byte of type 1
-        assert!(matches!(
-            Btf::parse(path, unknown_kind),
-            Err(KernelError::Btf { .. })
-        ));
+        assert!(matches!(Btf::parse(path, unknown_kind), Err(KernelError::Btf { .. })));
     }
 
     #[test]
@@ -625,15 +544,10 @@ mod tests {
         let started = std::time::Instant::now();
         let btf = Btf::vmlinux().unwrap();
         let parsed = started.elapsed();
-        let offset =
-            |s: &str, m: &str| btf.struct_member(s, m).unwrap().map(|member| member.offset);
+        let offset = |s: &str, m: &str| btf.struct_member(s, m).unwrap().map(|member| member.offset);
         let started = std::time::Instant::now();
         // Known-good values for the Linux 6.18 development host, checked with bpftool.
-        if btf
-            .struct_member("sk_buff", "len")
-            .unwrap()
-            .is_some_and(|m| m.offset == 112)
-        {
+        if btf.struct_member("sk_buff", "len").unwrap().is_some_and(|m| m.offset == 112) {
             assert_eq!(offset("sk_buff", "dev"), Some(16));
             assert_eq!(offset("net_device", "name"), Some(280));
             assert_eq!(offset("task_struct", "pid"), Some(1264));
@@ -643,13 +557,7 @@ mod tests {
         assert!(offset("sk_buff", "len").is_some());
         let looked_up = started.elapsed();
         let params = btf.function_params("ip_rcv").unwrap().unwrap();
-        assert_eq!(
-            params[0],
-            ("skb".to_string(), "struct sk_buff *".to_string())
-        );
-        eprintln!(
-            "BTF: {} types, read+parse {parsed:?}, four member lookups {looked_up:?}",
-            btf.type_count()
-        );
+        assert_eq!(params[0], ("skb".to_string(), "struct sk_buff *".to_string()));
+        eprintln!("BTF: {} types, read+parse {parsed:?}, four member lookups {looked_up:?}", btf.type_count());
     }
 }

@@ -67,9 +67,6 @@ pub enum KernelError {
 impl KernelError {
     /// An [`KernelError::Io`] for `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> KernelError {
-        KernelError::Io {
-            path: path.into(),
-            source,
-        }
+        KernelError::Io { path: path.into(), source }
     }
 }

@@ -83,15 +83,14 @@ pub struct FixtureKernel {
 impl FixtureKernel {
     /// Loads a fixture from the JSON text of a [`KernelSnapshot`].
     pub fn from_json(text: &str) -> Result<FixtureKernel, KernelError> {
-        let snapshot: KernelSnapshot =
-            serde_json::from_str(text).map_err(|source| KernelError::Fixture { source })?;
+        let snapshot: KernelSnapshot = serde_json::from_str(text).map_err(|source| KernelError::Fixture { source })?;
         Ok(FixtureKernel::from_snapshot(snapshot))
     }
 
     /// Serves the metadata of `snapshot`.
     pub fn from_snapshot(snapshot: KernelSnapshot) -> FixtureKernel {
-        let version = KernelVersion::parse(&snapshot.release)
-            .unwrap_or_else(|| KernelVersion::unknown(&snapshot.release));
+        let version =
+            KernelVersion::parse(&snapshot.release).unwrap_or_else(|| KernelVersion::unknown(&snapshot.release));
         let mut tracepoint_list = Vec::with_capacity(snapshot.tracepoints.len());
         let mut formats = HashMap::with_capacity(snapshot.tracepoints.len());
         for format in snapshot.tracepoints {
@@ -128,10 +127,7 @@ impl KernelInfo for FixtureKernel {
         self.formats
             .get(&(category.to_string(), name.to_string()))
             .cloned()
-            .ok_or_else(|| KernelError::TracepointNotFound {
-                category: category.to_string(),
-                name: name.to_string(),
-            })
+            .ok_or_else(|| KernelError::TracepointNotFound { category: category.to_string(), name: name.to_string() })
     }
 
     fn tracepoints(&self) -> Result<Vec<(String, String)>, KernelError> {
@@ -151,13 +147,9 @@ impl KernelInfo for FixtureKernel {
     }
 
     fn symbolize(&self, addr: u64) -> Option<Symbol> {
-        let after = self
-            .symbols_by_address
-            .partition_point(|symbol| symbol.address <= addr);
+        let after = self.symbols_by_address.partition_point(|symbol| symbol.address <= addr);
         let start = self.symbols_by_address.get(after.checked_sub(1)?)?.address;
-        let first = self
-            .symbols_by_address
-            .partition_point(|symbol| symbol.address < start);
+        let first = self.symbols_by_address.partition_point(|symbol| symbol.address < start);
         let symbol = &self.symbols_by_address[first];
         (addr - symbol.address < symbol.size).then(|| Symbol {
             name: symbol.name.clone(),
@@ -170,16 +162,8 @@ impl KernelInfo for FixtureKernel {
         self.modules.iter().any(|module| module == name)
     }
 
-    fn struct_member(
-        &self,
-        struct_name: &str,
-        member: &str,
-    ) -> Result<Option<Member>, KernelError> {
-        Ok(self
-            .structs
-            .get(struct_name)
-            .and_then(|members| members.get(member))
-            .cloned())
+    fn struct_member(&self, struct_name: &str, member: &str) -> Result<Option<Member>, KernelError> {
+        Ok(self.structs.get(struct_name).and_then(|members| members.get(member)).cloned())
     }
 }
 
@@ -189,18 +173,10 @@ mod tests {
 
     #[test]
     fn bundled_fixture_is_small_and_deterministic() {
-        assert!(
-            BUNDLED.len() < 300 * 1024,
-            "fixture is {} bytes",
-            BUNDLED.len()
-        );
+        assert!(BUNDLED.len() < 300 * 1024, "fixture is {} bytes", BUNDLED.len());
         let snapshot: KernelSnapshot = serde_json::from_str(BUNDLED).unwrap();
         let again = serde_json::to_string_pretty(&snapshot).unwrap();
-        assert_eq!(
-            again.trim_end(),
-            BUNDLED.trim_end(),
-            "fixture is not in canonical (sorted) form"
-        );
+        assert_eq!(again.trim_end(), BUNDLED.trim_end(), "fixture is not in canonical (sorted) form");
         let mut sorted = snapshot.symbols.clone();
         sorted.sort_by(|a, b| (&a.name, a.address).cmp(&(&b.name, b.address)));
         assert_eq!(sorted, snapshot.symbols);
@@ -212,32 +188,20 @@ mod tests {
         assert_eq!((kernel.version().major, kernel.version().minor), (6, 18));
         let format = kernel.tracepoint("timer", "timer_expire_entry").unwrap();
         let function = format.field("function").unwrap();
-        assert_eq!(
-            (function.offset, function.size, function.c_type.as_str()),
-            (24, 8, "void *")
-        );
+        assert_eq!((function.offset, function.size, function.c_type.as_str()), (24, 8, "void *"));
         let list = kernel.tracepoints().unwrap();
         assert!(list.windows(2).all(|pair| pair[0] < pair[1]));
         assert!(list.contains(&("syscalls".to_string(), "sys_enter_openat".to_string())));
         assert!(list.contains(&("irq".to_string(), "softirq_exit".to_string())));
-        assert!(!list
-            .iter()
-            .any(|(category, name)| category == "syscalls" && name == "sys_enter_read"));
+        assert!(!list.iter().any(|(category, name)| category == "syscalls" && name == "sys_enter_read"));
     }
 
     #[test]
     fn reports_missing_tracepoints_like_the_live_kernel() {
-        let error = FixtureKernel::bundled()
-            .tracepoint("timer", "no_such_event")
-            .unwrap_err();
-        assert!(
-            matches!(error, KernelError::TracepointNotFound { ref category, ref name }
-            if category == "timer" && name == "no_such_event")
-        );
-        assert_eq!(
-            error.to_string(),
-            "tracepoint timer:no_such_event not found (list them with `jl -l`)"
-        );
+        let error = FixtureKernel::bundled().tracepoint("timer", "no_such_event").unwrap_err();
+        assert!(matches!(error, KernelError::TracepointNotFound { ref category, ref name }
+            if category == "timer" && name == "no_such_event"));
+        assert_eq!(error.to_string(), "tracepoint timer:no_such_event not found (list them with `jl -l`)");
     }
 
     #[test]
@@ -246,21 +210,9 @@ mod tests {
         let addresses = kernel.symbol_addresses("run_timer_softirq").unwrap();
         assert_eq!(addresses.len(), 1);
         let symbol = kernel.symbolize(addresses[0] + 4).unwrap();
-        assert_eq!(
-            (symbol.name.as_str(), symbol.offset, symbol.module),
-            ("run_timer_softirq", 4, None)
-        );
-        assert_eq!(
-            kernel
-                .symbol_addresses("__netif_receive_skb_core")
-                .unwrap()
-                .len(),
-            1
-        );
-        assert!(kernel
-            .symbol_addresses("estimation_timer")
-            .unwrap()
-            .is_empty());
+        assert_eq!((symbol.name.as_str(), symbol.offset, symbol.module), ("run_timer_softirq", 4, None));
+        assert_eq!(kernel.symbol_addresses("__netif_receive_skb_core").unwrap().len(), 1);
+        assert!(kernel.symbol_addresses("estimation_timer").unwrap().is_empty());
         assert_eq!(kernel.symbolize(0x1000), None);
         assert!(!kernel.module_loaded("ip_vs"));
     }
@@ -268,34 +220,20 @@ mod tests {
     #[test]
     fn answers_struct_members() {
         let kernel = FixtureKernel::bundled();
-        let member = |s: &str, m: &str| {
-            kernel
-                .struct_member(s, m)
-                .unwrap()
-                .map(|member| member.offset)
-        };
+        let member = |s: &str, m: &str| kernel.struct_member(s, m).unwrap().map(|member| member.offset);
         assert_eq!(member("sk_buff", "len"), Some(112));
         assert_eq!(member("sk_buff", "dev"), Some(16));
         assert_eq!(member("net_device", "name"), Some(280));
         assert_eq!(member("task_struct", "pid"), Some(1264));
         assert_eq!(member("sk_buff", "no_such_member"), None);
         assert_eq!(member("no_such_struct", "len"), None);
-        let pkt_type = kernel
-            .struct_member("sk_buff", "pkt_type")
-            .unwrap()
-            .unwrap();
+        let pkt_type = kernel.struct_member("sk_buff", "pkt_type").unwrap().unwrap();
         assert_eq!(pkt_type.bit_width, Some(3));
     }
 
     #[test]
     fn rejects_bad_json() {
-        assert!(matches!(
-            FixtureKernel::from_json("{"),
-            Err(KernelError::Fixture { .. })
-        ));
-        assert!(matches!(
-            FixtureKernel::from_json("{\"release\": 1}"),
-            Err(KernelError::Fixture { .. })
-        ));
+        assert!(matches!(FixtureKernel::from_json("{"), Err(KernelError::Fixture { .. })));
+        assert!(matches!(FixtureKernel::from_json("{\"release\": 1}"), Err(KernelError::Fixture { .. })));
     }
 }

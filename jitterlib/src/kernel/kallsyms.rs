@@ -54,32 +54,22 @@ impl Kallsyms {
         let mut entries = Vec::with_capacity(bytes.len() / 40);
         let mut line_start = 0;
         while line_start < bytes.len() {
-            let line_end = bytes[line_start..]
-                .iter()
-                .position(|&byte| byte == b'\n')
-                .map_or(bytes.len(), |at| line_start + at);
+            let line_end =
+                bytes[line_start..].iter().position(|&byte| byte == b'\n').map_or(bytes.len(), |at| line_start + at);
             if let Some(entry) = parse_line(bytes, line_start..line_end) {
                 entries.push(entry);
             }
             line_start = line_end + 1;
         }
         let hidden = !entries.is_empty() && entries.iter().all(|entry| entry.address == 0);
-        Kallsyms {
-            text,
-            entries,
-            hidden,
-            by_address: OnceLock::new(),
-        }
+        Kallsyms { text, entries, hidden, by_address: OnceLock::new() }
     }
 
     /// Every address of `name`, ascending, without duplicates (see [`is_symbol_named`] for which names match).
     ///
     /// A linear scan: it does not need the address-sorted index.
     pub(crate) fn addresses(&self, name: &str) -> Result<Vec<u64>, KernelError> {
-        let mut found: Vec<u64> = self
-            .entries_named(name)?
-            .map(|entry| entry.address)
-            .collect();
+        let mut found: Vec<u64> = self.entries_named(name)?.map(|entry| entry.address).collect();
         found.sort_unstable();
         found.dedup();
         Ok(found)
@@ -92,28 +82,17 @@ impl Kallsyms {
             .map(|entry| SnapshotSymbol {
                 name: self.text[entry.name.clone()].to_string(),
                 address: entry.address,
-                size: self
-                    .end_of(entry.address)
-                    .map_or(0, |end| end - entry.address),
-                module: entry
-                    .module
-                    .clone()
-                    .map(|module| self.text[module].to_string()),
+                size: self.end_of(entry.address).map_or(0, |end| end - entry.address),
+                module: entry.module.clone().map(|module| self.text[module].to_string()),
             })
             .collect())
     }
 
-    fn entries_named<'a>(
-        &'a self,
-        name: &'a str,
-    ) -> Result<impl Iterator<Item = &'a Entry> + 'a, KernelError> {
+    fn entries_named<'a>(&'a self, name: &'a str) -> Result<impl Iterator<Item = &'a Entry> + 'a, KernelError> {
         if self.hidden {
             return Err(KernelError::SymbolsHidden);
         }
-        Ok(self
-            .entries
-            .iter()
-            .filter(move |entry| is_symbol_named(&self.text[entry.name.clone()], name)))
+        Ok(self.entries.iter().filter(move |entry| is_symbol_named(&self.text[entry.name.clone()], name)))
     }
 
     /// The symbol containing `address`: the nearest one at or below it, provided a higher symbol follows
@@ -123,10 +102,7 @@ impl Kallsyms {
         Some(Symbol {
             name: self.text[entry.name.clone()].to_string(),
             offset: address - entry.address,
-            module: entry
-                .module
-                .clone()
-                .map(|module| self.text[module].to_string()),
+            module: entry.module.clone().map(|module| self.text[module].to_string()),
         })
     }
 
@@ -183,10 +159,7 @@ fn parse_line(text: &[u8], line: Range<usize>) -> Option<Entry> {
         return None;
     }
     let name_start = address_end + 3;
-    let name_end = bytes[name_start..]
-        .iter()
-        .position(|&byte| byte == b'\t')
-        .map_or(bytes.len(), |at| name_start + at);
+    let name_end = bytes[name_start..].iter().position(|&byte| byte == b'\t').map_or(bytes.len(), |at| name_start + at);
     let module = bytes
         .get(name_end + 1..)
         .and_then(|rest| rest.strip_prefix(b"["))
@@ -237,14 +210,8 @@ ffffffff81008000 T
     #[test]
     fn finds_every_address_of_a_static_symbol() {
         let symbols = Kallsyms::parse(SAMPLE.to_string());
-        assert_eq!(
-            symbols.addresses("helper").unwrap(),
-            vec![0xffffffff81002000, 0xffffffff81003000]
-        );
-        assert_eq!(
-            symbols.addresses("run_timer_softirq").unwrap(),
-            vec![0xffffffff81001000]
-        );
+        assert_eq!(symbols.addresses("helper").unwrap(), vec![0xffffffff81002000, 0xffffffff81003000]);
+        assert_eq!(symbols.addresses("run_timer_softirq").unwrap(), vec![0xffffffff81001000]);
         assert!(symbols.addresses("absent").unwrap().is_empty());
     }
 
@@ -254,10 +221,7 @@ ffffffff81008000 T
         let found = symbols.matching("__netif_receive_skb_core").unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].name, "__netif_receive_skb_core.constprop.0");
-        assert_eq!(
-            (found[0].address, found[0].size),
-            (0xffffffff81005000, 0x1000)
-        );
+        assert_eq!((found[0].address, found[0].size), (0xffffffff81005000, 0x1000));
         let module = &symbols.matching("estimation_timer").unwrap()[0];
         assert_eq!(module.module.as_deref(), Some("ip_vs"));
     }
@@ -266,39 +230,25 @@ ffffffff81008000 T
     fn symbolizes_with_offset_and_module() {
         let symbols = Kallsyms::parse(SAMPLE.to_string());
         let symbol = symbols.symbolize(0xffffffff81001010).unwrap();
-        assert_eq!(
-            (symbol.name.as_str(), symbol.offset, symbol.module),
-            ("run_timer_softirq", 0x10, None)
-        );
+        assert_eq!((symbol.name.as_str(), symbol.offset, symbol.module), ("run_timer_softirq", 0x10, None));
         let symbol = symbols.symbolize(0xffffffffc0001004).unwrap();
         assert_eq!(symbol.name, "estimation_timer");
         assert_eq!(symbol.module.as_deref(), Some("ip_vs"));
         assert_eq!(symbol.offset, 4);
-        assert_eq!(
-            symbols.symbolize(0xffffffff81000000).unwrap().name,
-            "_stext"
-        );
+        assert_eq!(symbols.symbolize(0xffffffff81000000).unwrap().name, "_stext");
     }
 
     #[test]
     fn does_not_symbolize_outside_the_known_range() {
         let symbols = Kallsyms::parse(SAMPLE.to_string());
         assert_eq!(symbols.symbolize(0x1000), None);
-        assert_eq!(
-            symbols.symbolize(0xffffffffc0002000),
-            None,
-            "the last symbol has no known end"
-        );
+        assert_eq!(symbols.symbolize(0xffffffffc0002000), None, "the last symbol has no known end");
     }
 
     #[test]
     fn detects_hidden_addresses() {
-        let symbols =
-            Kallsyms::parse("0000000000000000 T _stext\n0000000000000000 T ip_rcv\n".to_string());
-        assert!(matches!(
-            symbols.addresses("ip_rcv"),
-            Err(KernelError::SymbolsHidden)
-        ));
+        let symbols = Kallsyms::parse("0000000000000000 T _stext\n0000000000000000 T ip_rcv\n".to_string());
+        assert!(matches!(symbols.addresses("ip_rcv"), Err(KernelError::SymbolsHidden)));
         assert_eq!(symbols.symbolize(0), None);
     }
 
@@ -317,26 +267,17 @@ ffffffff81008000 T
         let symbols = Kallsyms::parse(text);
         let parse_time = started.elapsed();
         if symbols.hidden {
-            eprintln!(
-                "SKIPPED parses_the_running_kernel_quickly: {}",
-                KernelError::SymbolsHidden
-            );
+            eprintln!("SKIPPED parses_the_running_kernel_quickly: {}", KernelError::SymbolsHidden);
             return;
         }
         let started = std::time::Instant::now();
         let addresses = symbols.addresses("run_timer_softirq").unwrap();
         let lookup_time = started.elapsed();
-        assert!(
-            symbols.by_address.get().is_none(),
-            "a lookup by name must not build the sorted index"
-        );
+        assert!(symbols.by_address.get().is_none(), "a lookup by name must not build the sorted index");
         let started = std::time::Instant::now();
         let symbol = symbols.symbolize(addresses[0] + 1).unwrap();
         let symbolize_time = started.elapsed();
-        assert_eq!(
-            (symbol.name.as_str(), symbol.offset),
-            ("run_timer_softirq", 1)
-        );
+        assert_eq!((symbol.name.as_str(), symbol.offset), ("run_timer_softirq", 1));
         eprintln!(
             "kallsyms: {} entries, read {read_time:?}, parse {parse_time:?}, lookup by name {lookup_time:?}, \
              first symbolize (builds the index) {symbolize_time:?}",

@@ -58,11 +58,7 @@ impl LiveKernel {
         let mut tracepoints = Vec::new();
         for (category, name) in self.tracepoints()? {
             let whole_category = selection.tracepoint_categories.contains(&category);
-            if whole_category
-                || selection
-                    .tracepoints
-                    .contains(&(category.clone(), name.clone()))
-            {
+            if whole_category || selection.tracepoints.contains(&(category.clone(), name.clone())) {
                 tracepoints.push((*self.tracepoint(&category, &name)?).clone());
             }
         }
@@ -73,8 +69,7 @@ impl LiveKernel {
         symbols.sort_by(|a, b| (&a.name, a.address).cmp(&(&b.name, b.address)));
         let mut structs = BTreeMap::new();
         for (struct_name, members) in &selection.structs {
-            let found: &mut BTreeMap<String, Member> =
-                structs.entry(struct_name.clone()).or_default();
+            let found: &mut BTreeMap<String, Member> = structs.entry(struct_name.clone()).or_default();
             for member in members {
                 if let Some(layout) = self.struct_member(struct_name, member)? {
                     found.insert(member.clone(), layout);
@@ -92,9 +87,7 @@ impl LiveKernel {
 
     fn lock_formats(&self) -> MutexGuard<'_, HashMap<(String, String), Arc<TracepointFormat>>> {
         // Holders only look up or insert one entry, so a poisoned map is still consistent.
-        self.formats
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.formats.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn tracefs(&self) -> Result<&PathBuf, KernelError> {
@@ -108,11 +101,8 @@ impl LiveKernel {
     fn modules(&self) -> &[String] {
         self.modules.get_or_init(|| {
             let text = std::fs::read_to_string(PROC_MODULES).unwrap_or_default();
-            let mut names: Vec<String> = text
-                .lines()
-                .filter_map(|line| line.split_whitespace().next())
-                .map(str::to_string)
-                .collect();
+            let mut names: Vec<String> =
+                text.lines().filter_map(|line| line.split_whitespace().next()).map(str::to_string).collect();
             names.sort();
             names
         })
@@ -120,10 +110,7 @@ impl LiveKernel {
 }
 
 /// The value in `cell`, loading it first if needed; a failed load is not cached, so it is retried.
-fn cached<T>(
-    cell: &OnceLock<T>,
-    load: impl FnOnce() -> Result<T, KernelError>,
-) -> Result<&T, KernelError> {
+fn cached<T>(cell: &OnceLock<T>, load: impl FnOnce() -> Result<T, KernelError>) -> Result<&T, KernelError> {
     if let Some(value) = cell.get() {
         return Ok(value);
     }
@@ -133,9 +120,7 @@ fn cached<T>(
 
 /// The running kernel's release string (`uname -r`), empty if procfs does not say.
 fn running_release() -> String {
-    std::fs::read_to_string(OSRELEASE)
-        .map(|text| text.trim().to_string())
-        .unwrap_or_default()
+    std::fs::read_to_string(OSRELEASE).map(|text| text.trim().to_string()).unwrap_or_default()
 }
 
 impl KernelInfo for LiveKernel {
@@ -173,11 +158,7 @@ impl KernelInfo for LiveKernel {
         self.modules().iter().any(|module| module == name)
     }
 
-    fn struct_member(
-        &self,
-        struct_name: &str,
-        member: &str,
-    ) -> Result<Option<Member>, KernelError> {
+    fn struct_member(&self, struct_name: &str, member: &str) -> Result<Option<Member>, KernelError> {
         self.btf()?.struct_member(struct_name, member)
     }
 }
@@ -214,17 +195,8 @@ mod tests {
         let format = kernel.tracepoint("sched", "sched_switch").unwrap();
         let format_time = started.elapsed();
         assert_eq!(format.field("next_comm").unwrap().array_len, Some(16));
-        assert!(
-            Arc::ptr_eq(
-                &format,
-                &kernel.tracepoint("sched", "sched_switch").unwrap()
-            ),
-            "cached"
-        );
-        assert!(matches!(
-            kernel.tracepoint("sched", "no_such_event"),
-            Err(KernelError::TracepointNotFound { .. })
-        ));
+        assert!(Arc::ptr_eq(&format, &kernel.tracepoint("sched", "sched_switch").unwrap()), "cached");
+        assert!(matches!(kernel.tracepoint("sched", "no_such_event"), Err(KernelError::TracepointNotFound { .. })));
         let started = Instant::now();
         let all = kernel.tracepoints().unwrap();
         let list_time = started.elapsed();
@@ -233,24 +205,14 @@ mod tests {
 
         let address = kernel.symbol_addresses("run_timer_softirq").unwrap()[0];
         let symbol = kernel.symbolize(address + 1).unwrap();
-        assert_eq!(
-            (symbol.name.as_str(), symbol.offset),
-            ("run_timer_softirq", 1)
-        );
-        eprintln!(
-            "tracefs: one format {format_time:?}, list of {} tracepoints {list_time:?}",
-            all.len()
-        );
+        assert_eq!((symbol.name.as_str(), symbol.offset), ("run_timer_softirq", 1));
+        eprintln!("tracefs: one format {format_time:?}, list of {} tracepoints {list_time:?}", all.len());
     }
 
     #[test]
     fn knows_the_version_and_modules() {
         let kernel = LiveKernel::new();
-        assert!(
-            kernel.version().major >= 3,
-            "release {}",
-            kernel.version().release
-        );
+        assert!(kernel.version().major >= 3, "release {}", kernel.version().release);
         assert!(!kernel.module_loaded("no_such_module_anywhere"));
     }
 
@@ -260,35 +222,21 @@ mod tests {
         let kernel = LiveKernel::new();
         let fixture = FixtureKernel::bundled();
         if kernel.version() != fixture.version() {
-            eprintln!(
-                "SKIPPED agrees_with_the_bundled_fixture_on_its_host: not the fixture's kernel"
-            );
+            eprintln!("SKIPPED agrees_with_the_bundled_fixture_on_its_host: not the fixture's kernel");
             return;
         }
         if !usable(&kernel, "agrees_with_the_bundled_fixture_on_its_host") {
             return;
         }
-        let snapshot: KernelSnapshot =
-            serde_json::from_str(include_str!("../../fixtures/kernel-6.18.json")).unwrap();
+        let snapshot: KernelSnapshot = serde_json::from_str(include_str!("../../fixtures/kernel-6.18.json")).unwrap();
         for format in &snapshot.tracepoints {
-            assert_eq!(
-                *kernel.tracepoint(&format.category, &format.name).unwrap(),
-                *format
-            );
+            assert_eq!(*kernel.tracepoint(&format.category, &format.name).unwrap(), *format);
         }
         for symbol in &snapshot.symbols {
             let wanted = symbol.name.split('.').next().unwrap_or(&symbol.name);
-            assert_eq!(
-                kernel.symbol_addresses(wanted).unwrap(),
-                fixture.symbol_addresses(wanted).unwrap()
-            );
+            assert_eq!(kernel.symbol_addresses(wanted).unwrap(), fixture.symbol_addresses(wanted).unwrap());
             let inside = symbol.address + symbol.size / 2;
-            assert_eq!(
-                kernel.symbolize(inside),
-                fixture.symbolize(inside),
-                "{}",
-                symbol.name
-            );
+            assert_eq!(kernel.symbolize(inside), fixture.symbolize(inside), "{}", symbol.name);
         }
         for (struct_name, members) in &snapshot.structs {
             for member in members.keys() {
@@ -299,9 +247,6 @@ mod tests {
             }
         }
         assert_eq!(kernel.struct_member("sk_buff", "nope").unwrap(), None);
-        assert_eq!(
-            kernel.symbol_addresses("no_such_symbol_x").unwrap(),
-            Vec::<u64>::new()
-        );
+        assert_eq!(kernel.symbol_addresses("no_such_symbol_x").unwrap(), Vec::<u64>::new());
     }
 }

@@ -41,6 +41,5 @@ pub trait KernelInfo {
     fn module_loaded(&self, name: &str) -> bool;
     /// BTF: byte offset and size of `struct_name.member` (following anonymous unions/structs), `None` if
     /// unknown.
-    fn struct_member(&self, struct_name: &str, member: &str)
-        -> Result<Option<Member>, KernelError>;
+    fn struct_member(&self, struct_name: &str, member: &str) -> Result<Option<Member>, KernelError>;
 }

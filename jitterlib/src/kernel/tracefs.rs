@@ -28,9 +28,7 @@ pub struct TracepointFormat {
 impl TracepointFormat {
     /// The event-specific (non-`common_*`) field called `name`.
     pub fn field(&self, name: &str) -> Option<&TracepointField> {
-        self.fields
-            .iter()
-            .find(|field| !field.common && field.name == name)
+        self.fields.iter().find(|field| !field.common && field.name == name)
     }
 }
 
@@ -71,59 +69,30 @@ pub fn ensure_tracefs() -> Result<PathBuf, KernelError> {
 }
 
 fn find_tracefs() -> Option<PathBuf> {
-    [TRACEFS, DEBUGFS_TRACING]
-        .iter()
-        .map(PathBuf::from)
-        .find(|dir| dir.join("events").is_dir())
+    [TRACEFS, DEBUGFS_TRACING].iter().map(PathBuf::from).find(|dir| dir.join("events").is_dir())
 }
 
 fn mount_tracefs() -> Result<(), KernelError> {
-    let to_c = |text: &str| {
-        CString::new(text).map_err(|_| KernelError::Tracefs {
-            reason: "bad path".into(),
-        })
-    };
+    let to_c = |text: &str| CString::new(text).map_err(|_| KernelError::Tracefs { reason: "bad path".into() });
     let (source, target, fstype) = (to_c("nodev")?, to_c(TRACEFS)?, to_c("tracefs")?);
     // SAFETY: every pointer is a valid NUL-terminated string that outlives the call; data may be null.
-    let rc = unsafe {
-        libc::mount(
-            source.as_ptr(),
-            target.as_ptr(),
-            fstype.as_ptr(),
-            0,
-            std::ptr::null(),
-        )
-    };
+    let rc = unsafe { libc::mount(source.as_ptr(), target.as_ptr(), fstype.as_ptr(), 0, std::ptr::null()) };
     if rc == 0 {
         Ok(())
     } else {
         Err(KernelError::Tracefs {
-            reason: format!(
-                "not mounted, and mounting it at {TRACEFS} failed: {}",
-                std::io::Error::last_os_error()
-            ),
+            reason: format!("not mounted, and mounting it at {TRACEFS} failed: {}", std::io::Error::last_os_error()),
         })
     }
 }
 
 /// Reads and parses the format of `category:name` under the tracefs directory `tracefs`.
-pub(crate) fn read_format(
-    tracefs: &Path,
-    category: &str,
-    name: &str,
-) -> Result<TracepointFormat, KernelError> {
-    let not_found = || KernelError::TracepointNotFound {
-        category: category.to_string(),
-        name: name.to_string(),
-    };
+pub(crate) fn read_format(tracefs: &Path, category: &str, name: &str) -> Result<TracepointFormat, KernelError> {
+    let not_found = || KernelError::TracepointNotFound { category: category.to_string(), name: name.to_string() };
     if !is_plain_component(category) || !is_plain_component(name) {
         return Err(not_found());
     }
-    let path = tracefs
-        .join("events")
-        .join(category)
-        .join(name)
-        .join("format");
+    let path = tracefs.join("events").join(category).join(name).join("format");
     match std::fs::read_to_string(&path) {
         Ok(text) => parse_format(category, name, &text),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(not_found()),
@@ -164,11 +133,7 @@ fn subdirectories(dir: &Path) -> Result<Vec<String>, KernelError> {
 }
 
 /// Parses the text of a tracefs `format` file.
-pub fn parse_format(
-    category: &str,
-    name: &str,
-    text: &str,
-) -> Result<TracepointFormat, KernelError> {
+pub fn parse_format(category: &str, name: &str, text: &str) -> Result<TracepointFormat, KernelError> {
     let fail = |reason: String| KernelError::TracepointFormat {
         category: category.to_string(),
         name: name.to_string(),
@@ -179,11 +144,7 @@ pub fn parse_format(
     for line in text.lines().map(str::trim) {
         if let Some(value) = line.strip_prefix("ID:") {
             let value = value.trim();
-            id = Some(
-                value
-                    .parse()
-                    .map_err(|_| fail(format!("bad ID `{value}`")))?,
-            );
+            id = Some(value.parse().map_err(|_| fail(format!("bad ID `{value}`")))?);
         } else if line.starts_with("field:") {
             fields.push(parse_field(line).map_err(|reason| fail(format!("{reason} in `{line}`")))?);
         }
@@ -200,20 +161,9 @@ pub fn parse_format(
 fn parse_field(line: &str) -> Result<TracepointField, String> {
     let mut declaration = None;
     let (mut offset, mut size, mut signed) = (None, None, false);
-    for part in line
-        .split(';')
-        .map(str::trim)
-        .filter(|part| !part.is_empty())
-    {
-        let (key, value) = part
-            .split_once(':')
-            .ok_or_else(|| format!("no `:` in `{part}`"))?;
-        let number = || {
-            value
-                .trim()
-                .parse::<u32>()
-                .map_err(|_| format!("bad {key} `{value}`"))
-        };
+    for part in line.split(';').map(str::trim).filter(|part| !part.is_empty()) {
+        let (key, value) = part.split_once(':').ok_or_else(|| format!("no `:` in `{part}`"))?;
+        let number = || value.trim().parse::<u32>().map_err(|_| format!("bad {key} `{value}`"));
         match key {
             "field" => declaration = Some(value.trim()),
             "offset" => offset = Some(number()?),
@@ -223,17 +173,13 @@ fn parse_field(line: &str) -> Result<TracepointField, String> {
         }
     }
     let declaration = declaration.ok_or("no declaration")?;
-    let (data_loc, declaration) = match ["__data_loc ", "__rel_loc "]
-        .iter()
-        .find_map(|prefix| declaration.strip_prefix(prefix))
-    {
-        Some(rest) => (true, rest.trim()),
-        None => (false, declaration),
-    };
+    let (data_loc, declaration) =
+        match ["__data_loc ", "__rel_loc "].iter().find_map(|prefix| declaration.strip_prefix(prefix)) {
+            Some(rest) => (true, rest.trim()),
+            None => (false, declaration),
+        };
     let (declaration, array_len) = split_array_suffix(declaration)?;
-    let name_start = declaration
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .map_or(0, |at| at + 1);
+    let name_start = declaration.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |at| at + 1);
     let name = &declaration[name_start..];
     let mut c_type = declaration[..name_start].trim();
     if data_loc {
@@ -261,9 +207,7 @@ fn split_array_suffix(declaration: &str) -> Result<(&str, Option<u32>), String> 
     };
     let open = inner.rfind('[').ok_or("unbalanced `]`")?;
     let length = inner[open + 1..].trim();
-    let length = length
-        .parse()
-        .map_err(|_| format!("bad array length `{length}`"))?;
+    let length = length.parse().map_err(|_| format!("bad array length `{length}`"))?;
     Ok((inner[..open].trim_end(), Some(length)))
 }
 
@@ -349,19 +293,10 @@ print fmt: \"dfd: 0x%08lx, filename: 0x%08lx\", ((unsigned long)(REC->dfd)), ((u
         assert!(format.fields[3].signed);
         let function = format.field("function").unwrap();
         assert_eq!(function.c_type, "void *");
-        assert_eq!(
-            (function.offset, function.size, function.signed),
-            (24, 8, false)
-        );
-        assert_eq!(
-            (function.array_len, function.data_loc, function.common),
-            (None, false, false)
-        );
+        assert_eq!((function.offset, function.size, function.signed), (24, 8, false));
+        assert_eq!((function.array_len, function.data_loc, function.common), (None, false, false));
         assert_eq!(format.field("now").unwrap().c_type, "unsigned long");
-        assert!(
-            format.field("common_pid").is_none(),
-            "field() skips common fields"
-        );
+        assert!(format.field("common_pid").is_none(), "field() skips common fields");
     }
 
     #[test]
@@ -372,10 +307,7 @@ print fmt: \"dfd: 0x%08lx, filename: 0x%08lx\", ((unsigned long)(REC->dfd)), ((u
         assert_eq!(comm.array_len, Some(16));
         assert_eq!((comm.offset, comm.size), (40, 16));
         let pid = format.field("prev_pid").unwrap();
-        assert_eq!(
-            (pid.c_type.as_str(), pid.signed, pid.array_len),
-            ("pid_t", true, None)
-        );
+        assert_eq!((pid.c_type.as_str(), pid.signed, pid.array_len), ("pid_t", true, None));
     }
 
     #[test]
@@ -400,21 +332,14 @@ print fmt: \"dfd: 0x%08lx, filename: 0x%08lx\", ((unsigned long)(REC->dfd)), ((u
 
     #[test]
     fn accepts_pointer_without_space_before_name() {
-        let field =
-            parse_field("field:struct sk_buff *skb;\toffset:8;\tsize:8;\tsigned:0;").unwrap();
-        assert_eq!(
-            (field.name.as_str(), field.c_type.as_str()),
-            ("skb", "struct sk_buff *")
-        );
+        let field = parse_field("field:struct sk_buff *skb;\toffset:8;\tsize:8;\tsigned:0;").unwrap();
+        assert_eq!((field.name.as_str(), field.c_type.as_str()), ("skb", "struct sk_buff *"));
     }
 
     #[test]
     fn reports_malformed_formats() {
         let no_id = "name: x\nformat:\n\tfield:int a;\toffset:8;\tsize:4;\tsigned:1;\n";
-        assert!(matches!(
-            parse_format("c", "x", no_id),
-            Err(KernelError::TracepointFormat { .. })
-        ));
+        assert!(matches!(parse_format("c", "x", no_id), Err(KernelError::TracepointFormat { .. })));
         let bad_offset = "ID: 3\n\tfield:int a;\toffset:x;\tsize:4;\tsigned:1;\n";
         let error = parse_format("c", "x", bad_offset).unwrap_err().to_string();
         assert!(error.contains("bad offset `x`"), "{error}");

@@ -18,9 +18,7 @@ impl KernelVersion {
     ///
     /// Returns `None` when it does not start with `MAJOR.MINOR`.
     pub fn parse(release: &str) -> Option<KernelVersion> {
-        let numeric_end = release
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(release.len());
+        let numeric_end = release.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(release.len());
         let mut numbers = release[..numeric_end].split('.');
         let major = numbers.next()?.parse().ok()?;
         let minor = numbers.next()?.parse().ok()?;
@@ -28,12 +26,7 @@ impl KernelVersion {
             Some(text) if !text.is_empty() => text.parse().ok()?,
             _ => 0,
         };
-        Some(KernelVersion {
-            major,
-            minor,
-            patch,
-            release: release.to_string(),
-        })
+        Some(KernelVersion { major, minor, patch, release: release.to_string() })
     }
 
     /// Whether this kernel is `major.minor` or newer.
@@ -43,12 +36,7 @@ impl KernelVersion {
 
     /// A version for a release string that [`KernelVersion::parse`] rejects: `0.0.0`, keeping the text.
     pub(crate) fn unknown(release: &str) -> KernelVersion {
-        KernelVersion {
-            major: 0,
-            minor: 0,
-            patch: 0,
-            release: release.to_string(),
-        }
+        KernelVersion { major: 0, minor: 0, patch: 0, release: release.to_string() }
     }
 }
 

@@ -25,9 +25,7 @@ impl KernelBtf {
         match &mut self.0 {
             Some(btf) => Ok(btf),
             slot => {
-                let btf = Btf::from_sys_fs().map_err(|source| SessionError::Btf {
-                    source: Box::new(source),
-                })?;
+                let btf = Btf::from_sys_fs().map_err(|source| SessionError::Btf { source: Box::new(source) })?;
                 Ok(slot.insert(btf))
             }
         }
@@ -49,26 +47,15 @@ pub(super) fn load(
         (Attach::Fexit { function }, Program::FExit(p)) => p.load(function, btf.get()?),
         (Attach::TpBtf { name }, Program::BtfTracePoint(p)) => p.load(name, btf.get()?),
         (Attach::PerfClock { .. }, Program::PerfEvent(p)) => p.load(),
-        _ => {
-            return Err(SessionError::WrongProgramType {
-                program: name.to_string(),
-                target: attach.target(),
-            })
-        }
+        _ => return Err(SessionError::WrongProgramType { program: name.to_string(), target: attach.target() }),
     };
     result.map_err(|error| load_error(name, attach, error))
 }
 
 /// Attaches an already loaded `program`; its links stay inside it and are detached when it is dropped.
-pub(super) fn attach(
-    program: &mut Program,
-    name: &str,
-    attach: &Attach,
-) -> Result<(), SessionError> {
+pub(super) fn attach(program: &mut Program, name: &str, attach: &Attach) -> Result<(), SessionError> {
     let result = match (attach, program) {
-        (Attach::Tracepoint { category, name }, Program::TracePoint(p)) => {
-            p.attach(category, name).map(drop)
-        }
+        (Attach::Tracepoint { category, name }, Program::TracePoint(p)) => p.attach(category, name).map(drop),
         (Attach::RawTracepoint { name }, Program::RawTracePoint(p)) => p.attach(name).map(drop),
         (Attach::Kprobe { function } | Attach::Kretprobe { function }, Program::KProbe(p)) => {
             p.attach(function, 0).map(drop)
@@ -95,18 +82,9 @@ pub(super) fn attach(
             })
         }
         (Attach::Manual, _) => {
-            return Err(SessionError::WrongMode {
-                program: name.to_string(),
-                actual: "manual",
-                expected: "attachable",
-            })
+            return Err(SessionError::WrongMode { program: name.to_string(), actual: "manual", expected: "attachable" })
         }
-        _ => {
-            return Err(SessionError::WrongProgramType {
-                program: name.to_string(),
-                target: attach.target(),
-            })
-        }
+        _ => return Err(SessionError::WrongProgramType { program: name.to_string(), target: attach.target() }),
     };
     result.map_err(|error| attach_error(name, attach, error))
 }
@@ -136,12 +114,7 @@ fn is_permission_error(errno: Option<i32>) -> bool {
     matches!(errno, Some(libc::EPERM | libc::EACCES))
 }
 
-fn attach_failure(
-    name: &str,
-    attach: &Attach,
-    reason: impl Into<String>,
-    hint: impl Into<String>,
-) -> SessionError {
+fn attach_failure(name: &str, attach: &Attach, reason: impl Into<String>, hint: impl Into<String>) -> SessionError {
     SessionError::Attach {
         program: name.to_string(),
         target: attach.target(),
@@ -162,19 +135,11 @@ fn load_error(name: &str, attach: &Attach, error: ProgramError) -> SessionError 
         );
     }
     if errno == Some(libc::EPERM) && !is_root() {
-        return SessionError::Permission {
-            action: "loading",
-            program: name.to_string(),
-        };
+        return SessionError::Permission { action: "loading", program: name.to_string() };
     }
     match error {
-        ProgramError::LoadError { verifier_log, .. }
-            if !verifier_log.to_string().trim().is_empty() =>
-        {
-            SessionError::Verifier {
-                program: name.to_string(),
-                log: verifier_log.to_string(),
-            }
+        ProgramError::LoadError { verifier_log, .. } if !verifier_log.to_string().trim().is_empty() => {
+            SessionError::Verifier { program: name.to_string(), log: verifier_log.to_string() }
         }
         ProgramError::Btf(_) => match attach {
             Attach::Fentry { function } | Attach::Fexit { function } => attach_failure(
@@ -190,18 +155,12 @@ fn load_error(name: &str, attach: &Attach, error: ProgramError) -> SessionError 
                 "list them with `jl -l 'tp_btf:*'`",
             ),
         },
-        error => SessionError::Load {
-            program: name.to_string(),
-            source: Box::new(error),
-        },
+        error => SessionError::Load { program: name.to_string(), source: Box::new(error) },
     }
 }
 
 fn tracefs() -> Option<&'static Path> {
-    TRACEFS_MOUNTS
-        .iter()
-        .map(Path::new)
-        .find(|p| p.join("events").is_dir())
+    TRACEFS_MOUNTS.iter().map(Path::new).find(|p| p.join("events").is_dir())
 }
 
 fn kprobes_available() -> bool {
@@ -211,10 +170,7 @@ fn kprobes_available() -> bool {
 fn attach_error(name: &str, attach: &Attach, error: ProgramError) -> SessionError {
     let errno = errno_of(&error);
     if is_permission_error(errno) && !is_root() {
-        return SessionError::Permission {
-            action: "attaching",
-            program: name.to_string(),
-        };
+        return SessionError::Permission { action: "attaching", program: name.to_string() };
     }
     let detail = match os_error(&error) {
         Some(os) => format!("{error} ({os})"),
@@ -239,10 +195,7 @@ fn attach_error(name: &str, attach: &Attach, error: ProgramError) -> SessionErro
             "tracefs is not mounted",
             "mount it with `mount -t tracefs nodev /sys/kernel/tracing`",
         ),
-        Attach::Tracepoint {
-            category,
-            name: event,
-        } if errno == Some(libc::ENOENT) => attach_failure(
+        Attach::Tracepoint { category, name: event } if errno == Some(libc::ENOENT) => attach_failure(
             name,
             attach,
             format!("this kernel has no tracepoint `{category}:{event}`"),
@@ -260,11 +213,6 @@ fn attach_error(name: &str, attach: &Attach, error: ProgramError) -> SessionErro
             format!("the kernel refused the CPU clock perf event: {detail}"),
             "lower kernel.perf_event_paranoid or grant CAP_PERFMON",
         ),
-        _ => attach_failure(
-            name,
-            attach,
-            detail,
-            "check that the kernel supports this attach point",
-        ),
+        _ => attach_failure(name, attach, detail, "check that the kernel supports this attach point"),
     }
 }

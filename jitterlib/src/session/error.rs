@@ -134,25 +134,15 @@ mod tests {
     #[test]
     fn verifier_message_shows_only_the_tail() {
         let log: String = (0..30).map(|i| format!("line {i}\n")).collect();
-        let message = SessionError::Verifier {
-            program: "p".into(),
-            log,
-        }
-        .to_string();
-        assert!(message.starts_with(
-            "the kernel verifier rejected program `p`:\n... (10 earlier lines)\nline 10"
-        ));
+        let message = SessionError::Verifier { program: "p".into(), log }.to_string();
+        assert!(message.starts_with("the kernel verifier rejected program `p`:\n... (10 earlier lines)\nline 10"));
         assert!(message.ends_with("line 29"));
         assert!(!message.contains("line 9\n"));
     }
 
     #[test]
     fn empty_verifier_log_is_said_so() {
-        let message = SessionError::Verifier {
-            program: "p".into(),
-            log: String::new(),
-        }
-        .to_string();
+        let message = SessionError::Verifier { program: "p".into(), log: String::new() }.to_string();
         assert!(message.ends_with("(the verifier log is empty)"));
     }
 }

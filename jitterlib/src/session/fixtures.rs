@@ -16,13 +16,7 @@ const HELPER_MAP_UPDATE_ELEM: i32 = 2;
 const HELPER_RINGBUF_OUTPUT: i32 = 130;
 
 fn insn(code: u8, dst: u8, src: u8, off: i16, imm: i32) -> Insn {
-    Insn {
-        code,
-        dst,
-        src,
-        off,
-        imm,
-    }
+    Insn { code, dst, src, off, imm }
 }
 
 fn mov_imm(dst: u8, imm: i32) -> Insn {
@@ -55,61 +49,34 @@ fn exit() -> Insn {
 
 /// Appends `LD_IMM64 dst, map` and records the map reference.
 fn load_map(program: &mut Program, dst: u8, map: usize) {
-    program.map_refs.push(MapRef {
-        insn: program.insns.len(),
-        map,
-    });
+    program.map_refs.push(MapRef { insn: program.insns.len(), map });
     program.insns.push(insn(0x18, dst, BPF_PSEUDO_MAP_FD, 0, 0));
     program.insns.push(insn(0, 0, 0, 0, 0));
 }
 
 /// `return 0`.
 pub fn noop() -> Program {
-    Program {
-        insns: vec![mov_imm(R0, 0), exit()],
-        ..Program::default()
-    }
+    Program { insns: vec![mov_imm(R0, 0), exit()], ..Program::default() }
 }
 
 /// Reads uninitialised r2: the verifier must refuse it.
 pub fn reads_uninitialised_register() -> Program {
-    Program {
-        insns: vec![mov_reg(R0, R2), exit()],
-        ..Program::default()
-    }
+    Program { insns: vec![mov_reg(R0, R2), exit()], ..Program::default() }
 }
 
 /// A per-CPU hash `u32 -> u64` map.
 pub fn counter_map(name: &str) -> MapSpec {
-    MapSpec {
-        name: name.to_string(),
-        kind: MapKind::PerCpuHash,
-        key_size: 4,
-        value_size: 8,
-        max_entries: 16,
-    }
+    MapSpec { name: name.to_string(), kind: MapKind::PerCpuHash, key_size: 4, value_size: 8, max_entries: 16 }
 }
 
 /// A hash `u32 -> u64` map.
 pub fn hash_map(name: &str) -> MapSpec {
-    MapSpec {
-        name: name.to_string(),
-        kind: MapKind::Hash,
-        key_size: 4,
-        value_size: 8,
-        max_entries: 16,
-    }
+    MapSpec { name: name.to_string(), kind: MapKind::Hash, key_size: 4, value_size: 8, max_entries: 16 }
 }
 
 /// A 4 KiB ring buffer.
 pub fn ring_map(name: &str) -> MapSpec {
-    MapSpec {
-        name: name.to_string(),
-        kind: MapKind::RingBuf,
-        key_size: 0,
-        value_size: 0,
-        max_entries: 4096,
-    }
+    MapSpec { name: name.to_string(), kind: MapKind::RingBuf, key_size: 0, value_size: 0, max_entries: 4096 }
 }
 
 /// `@[0]++` on the `u32 -> u64` map at index `map`: lookup, atomic add when found, insert 1 otherwise.
@@ -117,11 +84,7 @@ pub fn count_into(map: usize) -> Program {
     let mut p = Program::default();
     p.insns.extend([mov_imm(R1, 0), store_w(R10, -4, R1)]);
     load_map(&mut p, R1, map);
-    p.insns.extend([
-        mov_reg(R2, R10),
-        add_imm(R2, -4),
-        call(HELPER_MAP_LOOKUP_ELEM),
-    ]);
+    p.insns.extend([mov_reg(R2, R10), add_imm(R2, -4), call(HELPER_MAP_LOOKUP_ELEM)]);
     let branch = p.insns.len();
     p.insns.push(insn(0x55, R0, 0, 0, 0)); // if r0 != 0 goto found (patched below)
     p.insns.extend([mov_imm(R1, 1), store_dw(R10, -16, R1)]);
@@ -149,12 +112,7 @@ pub fn count_into(map: usize) -> Program {
 /// `map[key] = value` on the `u32 -> u64` map at index `map`, then `return retval`.
 pub fn store_into(map: usize, key: i32, value: i32, retval: i32) -> Program {
     let mut p = Program::default();
-    p.insns.extend([
-        mov_imm(R1, key),
-        store_w(R10, -4, R1),
-        mov_imm(R1, value),
-        store_dw(R10, -16, R1),
-    ]);
+    p.insns.extend([mov_imm(R1, key), store_w(R10, -4, R1), mov_imm(R1, value), store_dw(R10, -16, R1)]);
     load_map(&mut p, R1, map);
     p.insns.extend([
         mov_reg(R2, R10),
@@ -177,12 +135,7 @@ pub fn ringbuf_hello(map: usize) -> Program {
     let low = i32::from_le_bytes([HELLO[0], HELLO[1], HELLO[2], HELLO[3]]);
     let high = i32::from_le_bytes([HELLO[4], HELLO[5], HELLO[6], HELLO[7]]);
     let mut p = Program::default();
-    p.insns.extend([
-        mov_imm(R1, low),
-        store_w(R10, -8, R1),
-        mov_imm(R1, high),
-        store_w(R10, -4, R1),
-    ]);
+    p.insns.extend([mov_imm(R1, low), store_w(R10, -8, R1), mov_imm(R1, high), store_w(R10, -4, R1)]);
     load_map(&mut p, R1, map);
     p.insns.extend([
         mov_reg(R2, R10),

@@ -50,9 +50,7 @@ fn keys(map: BorrowedFd, layout: &MapLayout) -> io::Result<Vec<Vec<u8>>> {
     let mut keys: Vec<Vec<u8>> = Vec::new();
     let mut next = vec![0; layout.key_size];
     // A key deleted during the walk restarts it from the top: the bound keeps that from looping forever.
-    while keys.len() < layout.max_entries
-        && sys::map_next_key(map, keys.last().map(Vec::as_slice), &mut next)?
-    {
+    while keys.len() < layout.max_entries && sys::map_next_key(map, keys.last().map(Vec::as_slice), &mut next)? {
         keys.push(next.clone());
     }
     Ok(keys)
@@ -69,10 +67,7 @@ pub(super) fn read(map: BorrowedFd, layout: &MapLayout) -> io::Result<MapEntries
             continue;
         }
         if layout.is_per_cpu() {
-            let values = value
-                .chunks(layout.per_cpu_stride())
-                .map(|cpu| cpu[..layout.value_size].to_vec())
-                .collect();
+            let values = value.chunks(layout.per_cpu_stride()).map(|cpu| cpu[..layout.value_size].to_vec()).collect();
             per_cpu.push((key, values));
         } else {
             shared.push((key, value.clone()));
@@ -105,13 +100,7 @@ mod tests {
     use super::*;
 
     fn layout(kind: MapKind, value_size: usize) -> MapLayout {
-        MapLayout {
-            kind,
-            key_size: 4,
-            value_size,
-            max_entries: 16,
-            possible_cpus: 3,
-        }
+        MapLayout { kind, key_size: 4, value_size, max_entries: 16, possible_cpus: 3 }
     }
 
     #[test]

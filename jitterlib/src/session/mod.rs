@@ -112,14 +112,10 @@ impl Attach {
             Attach::Kretprobe { function } => format!("kretprobe:{function}"),
             Attach::Fentry { function } => format!("fentry:{function}"),
             Attach::Fexit { function } => format!("fexit:{function}"),
-            Attach::PerfClock {
-                period_ns,
-                cpu: Some(cpu),
-            } => format!("perf cpu-clock every {period_ns} ns on CPU {cpu}"),
-            Attach::PerfClock {
-                period_ns,
-                cpu: None,
-            } => format!("perf cpu-clock every {period_ns} ns on every CPU"),
+            Attach::PerfClock { period_ns, cpu: Some(cpu) } => {
+                format!("perf cpu-clock every {period_ns} ns on CPU {cpu}")
+            }
+            Attach::PerfClock { period_ns, cpu: None } => format!("perf cpu-clock every {period_ns} ns on every CPU"),
             Attach::Manual => "manual run".to_string(),
         }
     }
@@ -164,22 +160,14 @@ impl Session {
     /// Programs of the object missing from `programs` are left unloaded. Verifier rejections come back as
     /// [`SessionError::Verifier`] with the kernel's log.
     pub fn load(object: &[u8], programs: &[ProgramSpec]) -> Result<Session, SessionError> {
-        let ebpf = EbpfLoader::new()
-            .load(object)
-            .map_err(|source| SessionError::Object {
-                source: Box::new(source),
-            })?;
-        let mut session = Session {
-            ebpf,
-            attach_points: HashMap::new(),
-        };
+        let ebpf =
+            EbpfLoader::new().load(object).map_err(|source| SessionError::Object { source: Box::new(source) })?;
+        let mut session = Session { ebpf, attach_points: HashMap::new() };
         let mut btf = attach::KernelBtf::default();
         for spec in programs {
             let program = session.program_mut(&spec.name)?;
             attach::load(program, &spec.name, &spec.attach, &mut btf)?;
-            session
-                .attach_points
-                .insert(spec.name.clone(), spec.attach.clone());
+            session.attach_points.insert(spec.name.clone(), spec.attach.clone());
         }
         Ok(session)
     }
@@ -212,21 +200,14 @@ impl Session {
                 expected: "manual",
             });
         }
-        let loaded = self
-            .ebpf
-            .program(program)
-            .ok_or_else(|| SessionError::ProgramNotFound {
-                program: program.to_string(),
-            })?;
-        let fd = loaded.fd().map_err(|source| SessionError::Load {
-            program: program.to_string(),
-            source: Box::new(source),
-        })?;
+        let loaded =
+            self.ebpf.program(program).ok_or_else(|| SessionError::ProgramNotFound { program: program.to_string() })?;
+        let fd = loaded
+            .fd()
+            .map_err(|source| SessionError::Load { program: program.to_string(), source: Box::new(source) })?;
         let context = [0u8; MANUAL_CONTEXT_SIZE];
-        sys::prog_test_run(fd.as_fd(), &context).map_err(|source| SessionError::Syscall {
-            what: "BPF_PROG_TEST_RUN",
-            source,
-        })
+        sys::prog_test_run(fd.as_fd(), &context)
+            .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN", source })
     }
 
     /// Reads every entry of a hash or array map (per-CPU or not) as raw bytes.
@@ -241,34 +222,18 @@ impl Session {
     /// Empties a hash map, or zeroes every slot of an array map.
     pub fn clear_map(&self, map: &str) -> Result<(), SessionError> {
         let (data, layout) = self.readable_map(map, "clearing")?;
-        maps_read::clear(data.fd().as_fd(), &layout).map_err(|source| SessionError::Syscall {
-            what: "clearing a map (BPF_MAP_DELETE/UPDATE_ELEM)",
-            source,
-        })
+        maps_read::clear(data.fd().as_fd(), &layout)
+            .map_err(|source| SessionError::Syscall { what: "clearing a map (BPF_MAP_DELETE/UPDATE_ELEM)", source })
     }
 
     /// Takes a ring buffer map out of the session and returns its consumer. A map can be taken once.
     pub fn ring_buffer(&mut self, map: &str) -> Result<RingReader, SessionError> {
-        let existing = self
-            .ebpf
-            .map(map)
-            .ok_or_else(|| SessionError::MapNotFound {
-                map: map.to_string(),
-            })?;
+        let existing = self.ebpf.map(map).ok_or_else(|| SessionError::MapNotFound { map: map.to_string() })?;
         if !matches!(existing, Map::RingBuf(_)) {
             let kind = map_kind_name(existing);
-            return Err(SessionError::UnsupportedMap {
-                map: map.to_string(),
-                kind,
-                operation: "a ring reader",
-            });
+            return Err(SessionError::UnsupportedMap { map: map.to_string(), kind, operation: "a ring reader" });
         }
-        let taken = self
-            .ebpf
-            .take_map(map)
-            .ok_or_else(|| SessionError::MapNotFound {
-                map: map.to_string(),
-            })?;
+        let taken = self.ebpf.take_map(map).ok_or_else(|| SessionError::MapNotFound { map: map.to_string() })?;
         let ring = RingBuf::try_from(taken).map_err(|source| SessionError::Syscall {
             what: "mapping the ring buffer",
             source: std::io::Error::other(source),
@@ -277,32 +242,15 @@ impl Session {
     }
 
     fn attach_point(&self, program: &str) -> Result<&Attach, SessionError> {
-        self.attach_points
-            .get(program)
-            .ok_or_else(|| SessionError::ProgramNotFound {
-                program: program.to_string(),
-            })
+        self.attach_points.get(program).ok_or_else(|| SessionError::ProgramNotFound { program: program.to_string() })
     }
 
     fn program_mut(&mut self, program: &str) -> Result<&mut aya::programs::Program, SessionError> {
-        self.ebpf
-            .program_mut(program)
-            .ok_or_else(|| SessionError::ProgramNotFound {
-                program: program.to_string(),
-            })
+        self.ebpf.program_mut(program).ok_or_else(|| SessionError::ProgramNotFound { program: program.to_string() })
     }
 
-    fn readable_map(
-        &self,
-        name: &str,
-        operation: &'static str,
-    ) -> Result<(&MapData, MapLayout), SessionError> {
-        let map = self
-            .ebpf
-            .map(name)
-            .ok_or_else(|| SessionError::MapNotFound {
-                map: name.to_string(),
-            })?;
+    fn readable_map(&self, name: &str, operation: &'static str) -> Result<(&MapData, MapLayout), SessionError> {
+        let map = self.ebpf.map(name).ok_or_else(|| SessionError::MapNotFound { map: name.to_string() })?;
         let (kind, data) = match map {
             Map::HashMap(data) => (MapKind::Hash, data),
             Map::Array(data) => (MapKind::Array, data),

@@ -23,11 +23,7 @@ impl RingReader {
 
     /// Hands every record already in the buffer to `on_record`; if there were none, waits up to `timeout` for
     /// the kernel to signal new data and drains again. Returns how many records were delivered.
-    pub fn poll(
-        &mut self,
-        timeout: Duration,
-        on_record: &mut dyn FnMut(&[u8]),
-    ) -> Result<usize, SessionError> {
+    pub fn poll(&mut self, timeout: Duration, on_record: &mut dyn FnMut(&[u8])) -> Result<usize, SessionError> {
         let drained = self.drain(on_record);
         if drained > 0 {
             return Ok(drained);
@@ -50,11 +46,7 @@ impl RingReader {
 
     /// Waits for the ring buffer to become readable; false on timeout or on a signal.
     fn wait(&self, timeout: Duration) -> Result<bool, SessionError> {
-        let mut pollfd = libc::pollfd {
-            fd: self.ring.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
+        let mut pollfd = libc::pollfd { fd: self.ring.as_raw_fd(), events: libc::POLLIN, revents: 0 };
         let timeout_ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
         // SAFETY: one valid pollfd, and the length passed is 1.
         let ready = unsafe { libc::poll(&mut pollfd, 1, timeout_ms) };
@@ -65,10 +57,7 @@ impl RingReader {
         if source.kind() == io::ErrorKind::Interrupted {
             Ok(false)
         } else {
-            Err(SessionError::Syscall {
-                what: "poll(2) on the ring buffer",
-                source,
-            })
+            Err(SessionError::Syscall { what: "poll(2) on the ring buffer", source })
         }
     }
 }

@@ -107,11 +107,7 @@ pub(super) fn map_delete(map: BorrowedFd, key: &[u8]) -> io::Result<()> {
 }
 
 /// Writes the key after `key` (the first key when `None`) into `next`; false at the end of the map.
-pub(super) fn map_next_key(
-    map: BorrowedFd,
-    key: Option<&[u8]>,
-    next: &mut [u8],
-) -> io::Result<bool> {
+pub(super) fn map_next_key(map: BorrowedFd, key: Option<&[u8]>, next: &mut [u8]) -> io::Result<bool> {
     let mut attr = map_attr(map, key, next.as_mut_ptr() as u64, 0);
     match bpf(BPF_MAP_GET_NEXT_KEY, &mut attr) {
         Ok(()) => Ok(true),
@@ -135,10 +131,7 @@ pub(super) fn prog_test_run(program: BorrowedFd, ctx: &[u8]) -> io::Result<u32> 
 /// The id of the loaded program after `start` (kernel-wide), or `None` after the last one.
 #[cfg(test)]
 pub(super) fn prog_next_id(start: u32) -> io::Result<Option<u32>> {
-    let mut attr = NextIdAttr {
-        start_id: start,
-        ..NextIdAttr::default()
-    };
+    let mut attr = NextIdAttr { start_id: start, ..NextIdAttr::default() };
     match bpf(BPF_PROG_GET_NEXT_ID, &mut attr) {
         Ok(()) => Ok(Some(attr.next_id)),
         Err(e) if is_not_found(&e) => Ok(None),

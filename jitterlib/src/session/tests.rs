@@ -21,39 +21,24 @@ fn can_run_bpf(test: &str) -> bool {
 fn has_tracefs(test: &str) -> bool {
     let mounted = Path::new("/sys/kernel/tracing/events").is_dir();
     if !mounted {
-        eprintln!(
-            "SKIPPED: {test}: tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)"
-        );
+        eprintln!("SKIPPED: {test}: tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)");
     }
     mounted
 }
 
 /// Writes an object from `(name, attach, program)` triples and returns it with the matching specs.
 fn build(programs: &[(&str, Attach, Program)], maps: &[MapSpec]) -> (Vec<u8>, Vec<ProgramSpec>) {
-    let sections: Vec<String> = programs
-        .iter()
-        .map(|(_, attach, _)| attach.section_name())
-        .collect();
+    let sections: Vec<String> = programs.iter().map(|(_, attach, _)| attach.section_name()).collect();
     let placed: Vec<ProgramSection> = programs
         .iter()
         .zip(&sections)
-        .map(|((name, _, program), section)| ProgramSection {
-            name,
-            section,
-            program,
-        })
+        .map(|((name, _, program), section)| ProgramSection { name, section, program })
         .collect();
     let specs = programs
         .iter()
-        .map(|(name, attach, _)| ProgramSpec {
-            name: name.to_string(),
-            attach: attach.clone(),
-        })
+        .map(|(name, attach, _)| ProgramSpec { name: name.to_string(), attach: attach.clone() })
         .collect();
-    (
-        write_object(&placed, maps).expect("object is written"),
-        specs,
-    )
+    (write_object(&placed, maps).expect("object is written"), specs)
 }
 
 fn load(programs: &[(&str, Attach, Program)], maps: &[MapSpec]) -> Session {
@@ -62,10 +47,7 @@ fn load(programs: &[(&str, Attach, Program)], maps: &[MapSpec]) -> Session {
 }
 
 fn sys_enter() -> Attach {
-    Attach::Tracepoint {
-        category: "raw_syscalls".into(),
-        name: "sys_enter".into(),
-    }
+    Attach::Tracepoint { category: "raw_syscalls".into(), name: "sys_enter".into() }
 }
 
 /// Sum of all per-CPU `u64` values under every key.
@@ -90,34 +72,19 @@ fn make_syscalls() {
 
 #[test]
 fn tracepoint_counter_sees_syscalls() {
-    if !can_run_bpf("tracepoint_counter_sees_syscalls")
-        || !has_tracefs("tracepoint_counter_sees_syscalls")
-    {
+    if !can_run_bpf("tracepoint_counter_sees_syscalls") || !has_tracefs("tracepoint_counter_sees_syscalls") {
         return;
     }
-    let mut session = load(
-        &[("count_enter", sys_enter(), fixtures::count_into(0))],
-        &[fixtures::counter_map("counts")],
-    );
-    session
-        .attach_all()
-        .unwrap_or_else(|e| panic!("attach failed: {e}"));
+    let mut session =
+        load(&[("count_enter", sys_enter(), fixtures::count_into(0))], &[fixtures::counter_map("counts")]);
+    session.attach_all().unwrap_or_else(|e| panic!("attach failed: {e}"));
     make_syscalls();
     let entries = session.read_map("counts").expect("map is readable");
-    let MapEntries::PerCpu(ref per_cpu) = entries else {
-        panic!("expected per-CPU entries, got {entries:?}")
-    };
+    let MapEntries::PerCpu(ref per_cpu) = entries else { panic!("expected per-CPU entries, got {entries:?}") };
     assert_eq!(per_cpu.len(), 1);
     assert_eq!(per_cpu[0].0, 0u32.to_le_bytes());
-    assert_eq!(
-        per_cpu[0].1.len(),
-        aya::util::nr_cpus().expect("possible CPUs")
-    );
-    assert!(
-        total_count(&entries) >= 100,
-        "count was {}",
-        total_count(&entries)
-    );
+    assert_eq!(per_cpu[0].1.len(), aya::util::nr_cpus().expect("possible CPUs"));
+    assert!(total_count(&entries) >= 100, "count was {}", total_count(&entries));
 
     session.clear_map("counts").expect("map is cleared");
 }
@@ -129,30 +96,12 @@ fn raw_tracepoint_and_perf_clock_fire() {
     }
     let mut session = load(
         &[
-            (
-                "raw_enter",
-                Attach::RawTracepoint {
-                    name: "sys_enter".into(),
-                },
-                fixtures::count_into(0),
-            ),
-            (
-                "tick",
-                Attach::PerfClock {
-                    period_ns: 1_000_000,
-                    cpu: None,
-                },
-                fixtures::count_into(1),
-            ),
+            ("raw_enter", Attach::RawTracepoint { name: "sys_enter".into() }, fixtures::count_into(0)),
+            ("tick", Attach::PerfClock { period_ns: 1_000_000, cpu: None }, fixtures::count_into(1)),
         ],
-        &[
-            fixtures::counter_map("syscalls"),
-            fixtures::counter_map("ticks"),
-        ],
+        &[fixtures::counter_map("syscalls"), fixtures::counter_map("ticks")],
     );
-    session
-        .attach_all()
-        .unwrap_or_else(|e| panic!("attach failed: {e}"));
+    session.attach_all().unwrap_or_else(|e| panic!("attach failed: {e}"));
     make_syscalls();
     let started = Instant::now();
     while started.elapsed() < Duration::from_millis(50) {
@@ -171,16 +120,9 @@ fn tp_btf_counter_sees_syscalls() {
         eprintln!("SKIPPED: tp_btf_counter_sees_syscalls: no kernel BTF");
         return;
     }
-    let attach = Attach::TpBtf {
-        name: "sys_enter".into(),
-    };
-    let mut session = load(
-        &[("btf_enter", attach, fixtures::count_into(0))],
-        &[fixtures::counter_map("counts")],
-    );
-    session
-        .attach_all()
-        .unwrap_or_else(|e| panic!("attach failed: {e}"));
+    let attach = Attach::TpBtf { name: "sys_enter".into() };
+    let mut session = load(&[("btf_enter", attach, fixtures::count_into(0))], &[fixtures::counter_map("counts")]);
+    session.attach_all().unwrap_or_else(|e| panic!("attach failed: {e}"));
     make_syscalls();
     assert!(total_count(&session.read_map("counts").expect("readable")) >= 100);
 }
@@ -190,23 +132,15 @@ fn manual_program_runs_and_writes_a_map() {
     if !can_run_bpf("manual_program_runs_and_writes_a_map") {
         return;
     }
-    let session = load(
-        &[("begin", Attach::Manual, fixtures::store_into(0, 7, 42, 5))],
-        &[fixtures::hash_map("values")],
-    );
+    let session =
+        load(&[("begin", Attach::Manual, fixtures::store_into(0, 7, 42, 5))], &[fixtures::hash_map("values")]);
     assert_eq!(session.run("begin").expect("test run works"), 5);
     assert_eq!(
         session.read_map("values").expect("readable"),
-        MapEntries::Shared(vec![(
-            7u32.to_le_bytes().to_vec(),
-            42u64.to_le_bytes().to_vec()
-        )])
+        MapEntries::Shared(vec![(7u32.to_le_bytes().to_vec(), 42u64.to_le_bytes().to_vec())])
     );
     session.clear_map("values").expect("cleared");
-    assert_eq!(
-        session.read_map("values").expect("readable"),
-        MapEntries::Empty
-    );
+    assert_eq!(session.read_map("values").expect("readable"), MapEntries::Empty);
 }
 
 #[test]
@@ -214,29 +148,16 @@ fn ring_buffer_records_arrive() {
     if !can_run_bpf("ring_buffer_records_arrive") {
         return;
     }
-    let mut session = load(
-        &[("emit", Attach::Manual, fixtures::ringbuf_hello(0))],
-        &[fixtures::ring_map("events")],
-    );
+    let mut session = load(&[("emit", Attach::Manual, fixtures::ringbuf_hello(0))], &[fixtures::ring_map("events")]);
     let mut reader = session.ring_buffer("events").expect("ring reader");
     let mut records = Vec::new();
-    assert_eq!(
-        reader
-            .poll(Duration::from_millis(10), &mut |r| records.push(r.to_vec()))
-            .expect("poll"),
-        0
-    );
+    assert_eq!(reader.poll(Duration::from_millis(10), &mut |r| records.push(r.to_vec())).expect("poll"), 0);
     session.run("emit").expect("runs");
     session.run("emit").expect("runs");
-    let delivered = reader
-        .poll(Duration::from_secs(1), &mut |r| records.push(r.to_vec()))
-        .expect("poll");
+    let delivered = reader.poll(Duration::from_secs(1), &mut |r| records.push(r.to_vec())).expect("poll");
     assert_eq!(delivered, 2);
     assert_eq!(records, vec![HELLO.to_vec(), HELLO.to_vec()]);
-    assert!(matches!(
-        session.ring_buffer("events"),
-        Err(SessionError::MapNotFound { .. })
-    ));
+    assert!(matches!(session.ring_buffer("events"), Err(SessionError::MapNotFound { .. })));
 }
 
 #[test]
@@ -244,14 +165,7 @@ fn verifier_rejection_carries_the_log() {
     if !can_run_bpf("verifier_rejection_carries_the_log") {
         return;
     }
-    let (object, specs) = build(
-        &[(
-            "bad",
-            Attach::Manual,
-            fixtures::reads_uninitialised_register(),
-        )],
-        &[],
-    );
+    let (object, specs) = build(&[("bad", Attach::Manual, fixtures::reads_uninitialised_register())], &[]);
     match Session::load(&object, &specs) {
         Err(SessionError::Verifier { program, log }) => {
             assert_eq!(program, "bad");
@@ -279,10 +193,8 @@ fn dropping_the_session_unloads_and_detaches() {
     {
         return;
     }
-    let mut session = load(
-        &[("count_enter", sys_enter(), fixtures::count_into(0))],
-        &[fixtures::counter_map("counts")],
-    );
+    let mut session =
+        load(&[("count_enter", sys_enter(), fixtures::count_into(0))], &[fixtures::counter_map("counts")]);
     session.attach_all().expect("attached");
     let program = session.ebpf.program("count_enter").expect("program");
     let id = program.info().expect("program info").id();
@@ -291,10 +203,7 @@ fn dropping_the_session_unloads_and_detaches() {
     // The kernel frees programs after an RCU grace period.
     let started = Instant::now();
     while loaded_program_ids().contains(&id) {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "program {id} still loaded after drop"
-        );
+        assert!(started.elapsed() < Duration::from_secs(5), "program {id} still loaded after drop");
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -308,13 +217,8 @@ fn kprobe_on_a_kernel_without_kprobes_says_so() {
         eprintln!("SKIPPED: kprobe_on_a_kernel_without_kprobes_says_so: this kernel has kprobes");
         return;
     }
-    let attach = Attach::Kprobe {
-        function: "do_sys_openat2".into(),
-    };
-    let (object, specs) = build(
-        &[("probe", attach, fixtures::count_into(0))],
-        &[fixtures::counter_map("counts")],
-    );
+    let attach = Attach::Kprobe { function: "do_sys_openat2".into() };
+    let (object, specs) = build(&[("probe", attach, fixtures::count_into(0))], &[fixtures::counter_map("counts")]);
     let error = match Session::load(&object, &specs) {
         Ok(mut session) => session.attach("probe").expect_err("attach must fail"),
         Err(error) => error,
@@ -333,18 +237,12 @@ fn refused_fentry_says_what_to_use_instead() {
     if !can_run_bpf("refused_fentry_says_what_to_use_instead") {
         return;
     }
-    let attach = Attach::Fentry {
-        function: "do_sys_openat2".into(),
-    };
+    let attach = Attach::Fentry { function: "do_sys_openat2".into() };
     let (object, specs) = build(&[("entry", attach, fixtures::noop())], &[]);
     match Session::load(&object, &specs) {
-        Ok(_) => eprintln!(
-            "SKIPPED: refused_fentry_says_what_to_use_instead: fentry loads on this kernel"
-        ),
+        Ok(_) => eprintln!("SKIPPED: refused_fentry_says_what_to_use_instead: fentry loads on this kernel"),
         Err(error) => assert!(
-            error
-                .to_string()
-                .contains("fentry/fexit programs are refused on this kernel (EPERM); try kprobe:"),
+            error.to_string().contains("fentry/fexit programs are refused on this kernel (EPERM); try kprobe:"),
             "unexpected message: {error}"
         ),
     }
@@ -357,10 +255,7 @@ fn missing_tracepoint_names_it_and_suggests_a_listing() {
     {
         return;
     }
-    let attach = Attach::Tracepoint {
-        category: "irq".into(),
-        name: "no_such_event".into(),
-    };
+    let attach = Attach::Tracepoint { category: "irq".into(), name: "no_such_event".into() };
     let mut session = load(&[("p", attach, fixtures::noop())], &[]);
     let message = session.attach("p").expect_err("must fail").to_string();
     assert_eq!(
@@ -378,51 +273,17 @@ fn misuse_gives_named_errors() {
     let mut session = load(
         &[
             ("begin", Attach::Manual, fixtures::noop()),
-            (
-                "tick",
-                Attach::PerfClock {
-                    period_ns: 1_000_000,
-                    cpu: Some(0),
-                },
-                fixtures::noop(),
-            ),
+            ("tick", Attach::PerfClock { period_ns: 1_000_000, cpu: Some(0) }, fixtures::noop()),
         ],
         &[fixtures::ring_map("events"), fixtures::hash_map("values")],
     );
-    assert!(matches!(
-        session.attach("begin"),
-        Err(SessionError::WrongMode {
-            actual: "manual",
-            ..
-        })
-    ));
-    assert!(matches!(
-        session.run("tick"),
-        Err(SessionError::WrongMode {
-            actual: "attachable",
-            ..
-        })
-    ));
-    assert!(matches!(
-        session.run("nope"),
-        Err(SessionError::ProgramNotFound { .. })
-    ));
-    assert!(matches!(
-        session.read_map("nope"),
-        Err(SessionError::MapNotFound { .. })
-    ));
-    assert!(matches!(
-        session.read_map("events"),
-        Err(SessionError::UnsupportedMap { .. })
-    ));
-    assert!(matches!(
-        session.ring_buffer("values"),
-        Err(SessionError::UnsupportedMap { .. })
-    ));
-    assert!(
-        session.read_map("values").is_ok(),
-        "a refused ring reader must leave the map in place"
-    );
+    assert!(matches!(session.attach("begin"), Err(SessionError::WrongMode { actual: "manual", .. })));
+    assert!(matches!(session.run("tick"), Err(SessionError::WrongMode { actual: "attachable", .. })));
+    assert!(matches!(session.run("nope"), Err(SessionError::ProgramNotFound { .. })));
+    assert!(matches!(session.read_map("nope"), Err(SessionError::MapNotFound { .. })));
+    assert!(matches!(session.read_map("events"), Err(SessionError::UnsupportedMap { .. })));
+    assert!(matches!(session.ring_buffer("values"), Err(SessionError::UnsupportedMap { .. })));
+    assert!(session.read_map("values").is_ok(), "a refused ring reader must leave the map in place");
 }
 
 #[test]
@@ -433,13 +294,7 @@ fn measure_load_and_attach() {
     let (object, specs) = build(
         &[
             ("count_enter", sys_enter(), fixtures::count_into(0)),
-            (
-                "raw_enter",
-                Attach::RawTracepoint {
-                    name: "sys_enter".into(),
-                },
-                fixtures::count_into(1),
-            ),
+            ("raw_enter", Attach::RawTracepoint { name: "sys_enter".into() }, fixtures::count_into(1)),
         ],
         &[fixtures::counter_map("a"), fixtures::counter_map("b")],
     );

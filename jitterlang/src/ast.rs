@@ -1,0 +1,256 @@
+//! The syntax tree of a jitterlang script, as written, with source spans.
+
+use crate::diag::Span;
+
+/// A whole script: a list of probe blocks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Script {
+    /// The probe blocks in source order.
+    pub blocks: Vec<ProbeBlock>,
+}
+
+/// `probe, probe /predicate/ { statements }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeBlock {
+    /// The probes sharing this block (at least one).
+    pub probes: Vec<Probe>,
+    /// The optional `/predicate/`.
+    pub predicate: Option<Expr>,
+    /// The statements of the block.
+    pub body: Vec<Stmt>,
+    /// Span of the whole block, probes included.
+    pub span: Span,
+}
+
+/// One probe as written.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProbeKind {
+    /// `kind:part:part`, e.g. `tracepoint:irq:softirq_entry`, `interval:s:1`, `BEGIN`.
+    Path(Vec<String>),
+    /// A typed probe `name(arg, ...)`, e.g. `timer("estimation_timer")`.
+    Typed {
+        /// The probe name (`timer`).
+        name: String,
+        /// Its arguments.
+        args: Vec<ProbeArg>,
+    },
+}
+
+/// A probe and where it is written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Probe {
+    /// What the probe says.
+    pub kind: ProbeKind,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// An argument of a typed probe.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProbeArg {
+    /// `"text"`.
+    Str(String, Span),
+    /// An integer.
+    Int(u64, Span),
+    /// A bare word.
+    Ident(String, Span),
+}
+
+impl ProbeArg {
+    /// Where the argument is written.
+    pub fn span(&self) -> Span {
+        match self {
+            ProbeArg::Str(_, span) | ProbeArg::Int(_, span) | ProbeArg::Ident(_, span) => *span,
+        }
+    }
+}
+
+/// A statement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stmt {
+    /// What the statement does.
+    pub kind: StmtKind,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// The kinds of statements.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StmtKind {
+    /// An expression evaluated for its effect: a call such as `printf(...)`, or a bare aggregation
+    /// (`hist(dur)` means `@ = hist(dur)`).
+    Expr(Expr),
+    /// `@map[keys] = value`, `@map[keys] op= value`.
+    MapAssign {
+        /// The map and its keys.
+        target: MapRef,
+        /// `None` for `=`, or the operator of a compound assignment.
+        op: Option<BinaryOp>,
+        /// The assigned value.
+        value: Expr,
+    },
+    /// `$var = value`, `$var op= value`.
+    VarAssign {
+        /// Variable name without the `$`.
+        name: String,
+        /// Where the variable is written.
+        name_span: Span,
+        /// `None` for `=`, or the operator of a compound assignment.
+        op: Option<BinaryOp>,
+        /// The assigned value.
+        value: Expr,
+    },
+    /// `if (cond) { ... } else { ... }`.
+    If {
+        /// The condition.
+        cond: Expr,
+        /// Statements run when the condition holds.
+        then: Vec<Stmt>,
+        /// Statements run otherwise (an `else if` is a nested `If`).
+        otherwise: Vec<Stmt>,
+    },
+}
+
+/// `@name[key, ...]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MapRef {
+    /// The map name including `@` (`@` alone is the anonymous map).
+    pub name: String,
+    /// The key expressions (empty when the map has no key).
+    pub keys: Vec<Expr>,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// An expression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    /// What the expression is.
+    pub kind: ExprKind,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// The kinds of expressions.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// An integer literal.
+    Int(u64),
+    /// A duration literal, in nanoseconds (`10ms`).
+    Duration(u64),
+    /// A string literal, escapes resolved.
+    Str(String),
+    /// A bare identifier: a builtin (`pid`, `dur`, `args`) or a probe field.
+    Ident(String),
+    /// `$name`.
+    Var(String),
+    /// `$1`, `$2`: positional script arguments.
+    Positional(u32),
+    /// A map read `@name[keys]`.
+    Map(MapRef),
+    /// `name(args)`.
+    Call {
+        /// The function name.
+        name: String,
+        /// Where the name is written.
+        name_span: Span,
+        /// The arguments.
+        args: Vec<Expr>,
+    },
+    /// `base.field` or `base->field`.
+    Field {
+        /// The expression the field belongs to.
+        base: Box<Expr>,
+        /// The field name.
+        field: String,
+        /// Where the field name is written.
+        field_span: Span,
+    },
+    /// `op operand`.
+    Unary(UnaryOp, Box<Expr>),
+    /// `lhs op rhs`.
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+}
+
+/// Prefix operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `-x`.
+    Neg,
+    /// `!x`.
+    Not,
+    /// `~x`.
+    BitNot,
+}
+
+/// Infix operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `||`.
+    Or,
+    /// `&&`.
+    And,
+    /// `|`.
+    BitOr,
+    /// `^`.
+    BitXor,
+    /// `&`.
+    BitAnd,
+    /// `==`.
+    Eq,
+    /// `!=`.
+    Ne,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+    /// `<<`.
+    Shl,
+    /// `>>`.
+    Shr,
+    /// `+`.
+    Add,
+    /// `-`.
+    Sub,
+    /// `*`.
+    Mul,
+    /// `/`.
+    Div,
+    /// `%`.
+    Rem,
+}
+
+impl BinaryOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "||",
+            BinaryOp::And => "&&",
+            BinaryOp::BitOr => "|",
+            BinaryOp::BitXor => "^",
+            BinaryOp::BitAnd => "&",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Shl => "<<",
+            BinaryOp::Shr => ">>",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Rem => "%",
+        }
+    }
+
+    /// Whether the operator yields a truth value (0 or 1).
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge)
+    }
+}

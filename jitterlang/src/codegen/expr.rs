@@ -1,0 +1,233 @@
+//! Scalar expressions into registers, and conditions into jumps.
+
+use super::Gen;
+use crate::diag::{Code, Diagnostic};
+use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, UnaryOp};
+use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Operand, Reg, Size};
+use jitterlib::probe::{FieldSource, FieldType};
+
+type Result<T> = std::result::Result<T, Diagnostic>;
+
+impl Gen<'_> {
+    /// Evaluates a scalar expression into a fresh temporary register; the caller gives it back.
+    pub(super) fn value(&mut self, expr: &Expr) -> Result<Reg> {
+        let reg = self.frame.take().ok_or_else(|| {
+            Diagnostic::new(Code::Limit, expr.span, "expression needs more registers than are free here")
+                .with_hint("split it with a `$variable`")
+        })?;
+        self.scalar(expr, reg)?;
+        Ok(reg)
+    }
+
+    /// Evaluates a scalar expression into `dst` (a callee-saved register).
+    pub(super) fn scalar(&mut self, expr: &Expr, dst: Reg) -> Result<()> {
+        match &expr.kind {
+            ExprKind::Const(value) => self.constant(dst, *value),
+            ExprKind::Builtin(builtin) => self.builtin(*builtin, dst),
+            ExprKind::Field(field) => match (field.source, field.ty) {
+                (FieldSource::Context { offset }, FieldType::Int { size, signed }) => {
+                    let size = Size::from_bytes(size).unwrap_or(Size::DW);
+                    self.b.load(size, dst, Reg::R6, offset as i16);
+                    let bits = 64 - 8 * size.bytes() as i32;
+                    if signed && bits > 0 {
+                        self.b.alu64(AluOp::Lsh, dst, bits);
+                        self.b.alu64(AluOp::Arsh, dst, bits);
+                    }
+                }
+                (FieldSource::Context { offset }, _) => self.b.load(Size::DW, dst, Reg::R6, offset as i16),
+                (FieldSource::Stack { offset }, _) => self.b.load(Size::DW, dst, Reg::R10, offset),
+            },
+            ExprKind::Var(var) => self.b.load(Size::DW, dst, Reg::R10, self.vars[*var]),
+            ExprKind::MapRead { map, keys } => {
+                let mark = self.frame.mark();
+                let key = self.key(*map, keys, None, expr.span)?;
+                self.lookup(self.user_map(*map), key);
+                let absent = self.b.new_label();
+                self.b.mov64(dst, 0);
+                self.b.jump_if(JmpOp::Eq, Reg::R0, 0, absent);
+                self.b.load(Size::DW, dst, Reg::R0, 0);
+                self.b.bind(absent);
+                self.frame.release(mark);
+            }
+            ExprKind::Unary(op, operand) => {
+                self.scalar(operand, dst)?;
+                match op {
+                    UnaryOp::Neg => self.b.alu64(AluOp::Neg, dst, 0),
+                    UnaryOp::BitNot => self.b.alu64(AluOp::Xor, dst, -1),
+                    UnaryOp::Not => self.truth(dst, JmpOp::Eq, dst, Operand::Imm(0)),
+                }
+            }
+            ExprKind::Binary(op, lhs, rhs) => self.binary(*op, lhs, rhs, dst)?,
+            ExprKind::Str(_) => {
+                return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a string is not a number"));
+            }
+        }
+        Ok(())
+    }
+
+    fn constant(&mut self, dst: Reg, value: i64) {
+        match i32::try_from(value) {
+            Ok(imm) => self.b.mov64(dst, imm),
+            Err(_) => self.b.ld_imm64(dst, value as u64),
+        }
+    }
+
+    fn builtin(&mut self, builtin: Builtin, dst: Reg) {
+        let helper = match builtin {
+            Builtin::Pid | Builtin::Tid => Helper::GetCurrentPidTgid,
+            Builtin::Uid | Builtin::Gid => Helper::GetCurrentUidGid,
+            Builtin::Cpu => Helper::GetSmpProcessorId,
+            Builtin::Nsecs => Helper::KtimeGetNs,
+            Builtin::Comm => return,
+        };
+        self.b.call(helper);
+        match builtin {
+            Builtin::Pid | Builtin::Gid => {
+                self.b.mov64(dst, Reg::R0);
+                self.b.alu64(AluOp::Rsh, dst, 32);
+            }
+            Builtin::Tid | Builtin::Uid => self.b.alu32(AluOp::Mov, dst, Reg::R0),
+            _ => self.b.mov64(dst, Reg::R0),
+        }
+    }
+
+    fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, dst: Reg) -> Result<()> {
+        if matches!(op, BinaryOp::And | BinaryOp::Or) {
+            let done = self.b.new_label();
+            self.b.mov64(dst, 0);
+            self.branch(
+                &Expr {
+                    kind: ExprKind::Binary(op, Box::new(lhs.clone()), Box::new(rhs.clone())),
+                    ty: lhs.ty,
+                    span: lhs.span.to(rhs.span),
+                },
+                false,
+                done,
+            )?;
+            self.b.mov64(dst, 1);
+            self.b.bind(done);
+            return Ok(());
+        }
+        let signed = lhs.ty.is_signed() && rhs.ty.is_signed();
+        self.scalar(lhs, dst)?;
+        let (left, right, held) = self.operand(rhs, dst)?;
+        if op.is_comparison() {
+            let jump = comparison(op, signed);
+            self.truth(dst, jump, left, right);
+        } else {
+            let alu = arithmetic(op, signed);
+            self.b.alu64(alu, left, right);
+            if left != dst {
+                self.b.mov64(dst, left);
+            }
+        }
+        if let Some(reg) = held {
+            self.frame.give(reg);
+        }
+        Ok(())
+    }
+
+    /// Evaluates the right operand of a binary operation whose left operand is in `dst`. Returns the left
+    /// register (possibly moved to `r0` when registers ran out), the right operand, and a register to give back.
+    fn operand(&mut self, rhs: &Expr, dst: Reg) -> Result<(Reg, Operand, Option<Reg>)> {
+        if let ExprKind::Const(value) = rhs.kind {
+            if let Ok(imm) = i32::try_from(value) {
+                return Ok((dst, Operand::Imm(imm), None));
+            }
+        }
+        if let Some(reg) = self.frame.take() {
+            self.scalar(rhs, reg)?;
+            return Ok((dst, Operand::Reg(reg), Some(reg)));
+        }
+        let slot = self.frame.alloc(8, rhs.span)?;
+        self.b.store(Size::DW, Reg::R10, slot, dst);
+        self.scalar(rhs, dst)?;
+        self.b.load(Size::DW, Reg::R0, Reg::R10, slot);
+        Ok((Reg::R0, Operand::Reg(dst), None))
+    }
+
+    /// `dst = (left op right) ? 1 : 0`.
+    fn truth(&mut self, dst: Reg, op: JmpOp, left: Reg, right: Operand) {
+        let yes = self.b.new_label();
+        let done = self.b.new_label();
+        self.b.jump_if(op, left, right, yes);
+        self.b.mov64(dst, 0);
+        self.b.jump(done);
+        self.b.bind(yes);
+        self.b.mov64(dst, 1);
+        self.b.bind(done);
+    }
+
+    /// Jumps to `target` when the truth of `expr` equals `when`; falls through otherwise.
+    pub(super) fn branch(&mut self, expr: &Expr, when: bool, target: Label) -> Result<()> {
+        match &expr.kind {
+            ExprKind::Unary(UnaryOp::Not, inner) => self.branch(inner, !when, target),
+            ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), lhs, rhs) => {
+                // `a && b` is false when a is; `a || b` is true when a is: that side jumps straight to target.
+                let short_circuits_to_target = (*op == BinaryOp::And) != when;
+                if short_circuits_to_target {
+                    self.branch(lhs, when, target)?;
+                    self.branch(rhs, when, target)
+                } else {
+                    let skip = self.b.new_label();
+                    self.branch(lhs, !when, skip)?;
+                    self.branch(rhs, when, target)?;
+                    self.b.bind(skip);
+                    Ok(())
+                }
+            }
+            ExprKind::Binary(op, lhs, rhs) if op.is_comparison() => {
+                let signed = lhs.ty.is_signed() && rhs.ty.is_signed();
+                let mut jump = comparison(*op, signed);
+                if !when {
+                    jump = jump.negate().unwrap_or(jump);
+                }
+                let reg = self.value(lhs)?;
+                let (left, right, held) = self.operand(rhs, reg)?;
+                self.b.jump_if(jump, left, right, target);
+                if let Some(held) = held {
+                    self.frame.give(held);
+                }
+                self.frame.give(reg);
+                Ok(())
+            }
+            _ => {
+                let reg = self.value(expr)?;
+                self.b.jump_if(if when { JmpOp::Ne } else { JmpOp::Eq }, reg, 0, target);
+                self.frame.give(reg);
+                Ok(())
+            }
+        }
+    }
+}
+
+fn comparison(op: BinaryOp, signed: bool) -> JmpOp {
+    match (op, signed) {
+        (BinaryOp::Eq, _) => JmpOp::Eq,
+        (BinaryOp::Ne, _) => JmpOp::Ne,
+        (BinaryOp::Lt, false) => JmpOp::Lt,
+        (BinaryOp::Le, false) => JmpOp::Le,
+        (BinaryOp::Gt, false) => JmpOp::Gt,
+        (BinaryOp::Ge, false) => JmpOp::Ge,
+        (BinaryOp::Lt, true) => JmpOp::Slt,
+        (BinaryOp::Le, true) => JmpOp::Sle,
+        (BinaryOp::Gt, true) => JmpOp::Sgt,
+        (_, _) => JmpOp::Sge,
+    }
+}
+
+fn arithmetic(op: BinaryOp, signed: bool) -> AluOp {
+    match op {
+        BinaryOp::Add => AluOp::Add,
+        BinaryOp::Sub => AluOp::Sub,
+        BinaryOp::Mul => AluOp::Mul,
+        BinaryOp::Div => AluOp::Div,
+        BinaryOp::Rem => AluOp::Mod,
+        BinaryOp::BitAnd => AluOp::And,
+        BinaryOp::BitOr => AluOp::Or,
+        BinaryOp::BitXor => AluOp::Xor,
+        BinaryOp::Shl => AluOp::Lsh,
+        BinaryOp::Shr if signed => AluOp::Arsh,
+        _ => AluOp::Rsh,
+    }
+}

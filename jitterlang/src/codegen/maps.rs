@@ -1,0 +1,266 @@
+//! Map keys, lookups, aggregation updates, plain stores and the lost-data counters.
+
+use super::{Gen, Stat, STATS_MAP_INDEX};
+use crate::diag::{Diagnostic, Span};
+use crate::ir::Expr;
+use jitterlib::agg::AggKind;
+use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Reg, Size};
+
+type Result<T> = std::result::Result<T, Diagnostic>;
+
+/// `BPF_ANY` for `bpf_map_update_elem`.
+const BPF_ANY: i32 = 0;
+
+impl Gen<'_> {
+    /// Builds the key of user map `map` on the stack and returns its offset. `bucket`, when given, is the
+    /// register holding a histogram bucket index, stored after the user's keys.
+    pub(super) fn key(&mut self, map: usize, keys: &[Expr], bucket: Option<Reg>, span: Span) -> Result<i16> {
+        let layout = &self.checked.maps[map].layout;
+        let key_size = layout.key_size();
+        let key = self.frame.alloc(key_size, span)?;
+        let mut offset = key;
+        for expr in keys {
+            let size = expr.ty.size();
+            if expr.ty.is_scalar() {
+                let reg = self.value(expr)?;
+                self.b.store(Size::DW, Reg::R10, offset, reg);
+                self.frame.give(reg);
+            } else {
+                self.string_into(expr, offset, size)?;
+            }
+            offset += size as i16;
+        }
+        match bucket {
+            Some(reg) => self.b.store(Size::DW, Reg::R10, offset, reg),
+            None if keys.is_empty() => self.b.store_imm(Size::DW, Reg::R10, key, 0),
+            None => {}
+        }
+        Ok(key)
+    }
+
+    /// `r0 = bpf_map_lookup_elem(map, r10 + key)`.
+    pub(super) fn lookup(&mut self, map: usize, key: i16) {
+        self.b.ld_map(Reg::R1, map);
+        self.pointer_to_stack(Reg::R2, key);
+        self.b.call(Helper::MapLookupElem);
+    }
+
+    /// `bpf_map_update_elem(map, r10 + key, r10 + value, BPF_ANY)`, counting failures.
+    fn update(&mut self, map: usize, key: i16, value: i16, span: Span) -> Result<()> {
+        self.b.ld_map(Reg::R1, map);
+        self.pointer_to_stack(Reg::R2, key);
+        self.pointer_to_stack(Reg::R3, value);
+        self.b.mov64(Reg::R4, BPF_ANY);
+        self.b.call(Helper::MapUpdateElem);
+        self.count_failure(Stat::MapFull, span)
+    }
+
+    /// Adds one to a lost-data counter when `r0` (a helper's return value) is negative.
+    pub(super) fn count_failure(&mut self, stat: Stat, span: Span) -> Result<()> {
+        let ok = self.b.new_label();
+        let mark = self.frame.mark();
+        let slot = self.frame.alloc(8, span)?;
+        self.b.jump_if(JmpOp::Sge, Reg::R0, 0, ok);
+        self.b.store_imm(Size::W, Reg::R10, slot, stat as i32);
+        self.b.ld_map(Reg::R1, STATS_MAP_INDEX);
+        self.pointer_to_stack(Reg::R2, slot);
+        self.b.call(Helper::MapLookupElem);
+        self.b.jump_if(JmpOp::Eq, Reg::R0, 0, ok);
+        self.increment(Reg::R0, 0);
+        self.b.bind(ok);
+        self.frame.release(mark);
+        Ok(())
+    }
+
+    /// `*(u64 *)(base + offset) += 1` (per-CPU values: no atomic needed).
+    fn increment(&mut self, base: Reg, offset: i16) {
+        self.b.load(Size::DW, Reg::R1, base, offset);
+        self.b.alu64(AluOp::Add, Reg::R1, 1);
+        self.b.store(Size::DW, base, offset, Reg::R1);
+    }
+
+    /// `@map[keys] = kind(value)`.
+    pub(super) fn aggregate(
+        &mut self,
+        map: usize,
+        keys: &[Expr],
+        kind: AggKind,
+        value: Option<&Expr>,
+        span: Span,
+    ) -> Result<()> {
+        let value_reg = match value {
+            Some(expr) => Some(self.value(expr)?),
+            None => None,
+        };
+        let bucket = match (kind, value_reg) {
+            (AggKind::Hist, Some(v)) => Some(self.hist_bucket(v)),
+            (AggKind::TimeHist, Some(v)) => Some(self.timehist_bucket(v)),
+            (AggKind::Lhist { min, max, step }, Some(v)) => Some(self.lhist_bucket(v, min, max, step)),
+            _ => None,
+        };
+        let key = self.key(map, keys, bucket, span)?;
+        if let Some(reg) = bucket {
+            self.frame.give(reg);
+        }
+        let object_map = self.user_map(map);
+        self.lookup(object_map, key);
+        let init = self.b.new_label();
+        let done = self.b.new_label();
+        self.b.jump_if(JmpOp::Eq, Reg::R0, 0, init);
+        self.update_existing(kind, value_reg, value.is_some_and(|v| v.ty.is_signed()), done);
+        self.b.jump(done);
+        self.b.bind(init);
+        let slot = self.frame.alloc(kind.value_size(), span)?;
+        match (kind, value_reg) {
+            (AggKind::Sum, Some(v)) => self.b.store(Size::DW, Reg::R10, slot, v),
+            (AggKind::Min | AggKind::Max | AggKind::Avg | AggKind::Stats, Some(v)) => {
+                self.b.store(Size::DW, Reg::R10, slot, v);
+                self.b.store_imm(Size::DW, Reg::R10, slot + 8, 1);
+            }
+            _ => self.b.store_imm(Size::DW, Reg::R10, slot, 1),
+        }
+        self.update(object_map, key, slot, span)?;
+        self.b.bind(done);
+        if let Some(reg) = value_reg {
+            self.frame.give(reg);
+        }
+        Ok(())
+    }
+
+    /// The update of an existing per-CPU value at `r0`.
+    fn update_existing(&mut self, kind: AggKind, value: Option<Reg>, signed: bool, done: Label) {
+        match (kind, value) {
+            (AggKind::Sum, Some(v)) => self.add(Reg::R0, 0, v),
+            (AggKind::Avg | AggKind::Stats, Some(v)) => {
+                self.add(Reg::R0, 0, v);
+                self.increment(Reg::R0, 8);
+            }
+            (AggKind::Min | AggKind::Max, Some(v)) => {
+                let set = self.b.new_label();
+                self.b.load(Size::DW, Reg::R1, Reg::R0, 8);
+                self.b.jump_if(JmpOp::Eq, Reg::R1, 0, set);
+                self.b.load(Size::DW, Reg::R1, Reg::R0, 0);
+                let keep = match (kind, signed) {
+                    (AggKind::Min, true) => JmpOp::Sge,
+                    (AggKind::Min, false) => JmpOp::Ge,
+                    (_, true) => JmpOp::Sle,
+                    (_, false) => JmpOp::Le,
+                };
+                self.b.jump_if(keep, v, Reg::R1, done);
+                self.b.bind(set);
+                self.b.store(Size::DW, Reg::R0, 0, v);
+                self.b.store_imm(Size::DW, Reg::R0, 8, 1);
+            }
+            _ => self.increment(Reg::R0, 0),
+        }
+    }
+
+    /// `*(u64 *)(base + offset) += value`.
+    fn add(&mut self, base: Reg, offset: i16, value: Reg) {
+        self.b.load(Size::DW, Reg::R1, base, offset);
+        self.b.alu64(AluOp::Add, Reg::R1, value);
+        self.b.store(Size::DW, base, offset, Reg::R1);
+    }
+
+    /// `@map[keys] = value` on a plain hash map.
+    pub(super) fn store_map(&mut self, map: usize, keys: &[Expr], value: &Expr, span: Span) -> Result<()> {
+        let size = value.ty.size();
+        let slot = self.frame.alloc(size, span)?;
+        if value.ty.is_scalar() {
+            let reg = self.value(value)?;
+            self.b.store(Size::DW, Reg::R10, slot, reg);
+            self.frame.give(reg);
+        } else {
+            self.string_into(value, slot, size)?;
+        }
+        let key = self.key(map, keys, None, span)?;
+        self.update(self.user_map(map), key, slot, span)
+    }
+
+    /// Bucket of bpftrace's log2 histogram: 0 for v < 0, 1 for 0, 2 + floor(log2(v)) above.
+    fn hist_bucket(&mut self, value: Reg) -> Reg {
+        let idx = self.scratch_bucket();
+        let done = self.b.new_label();
+        self.b.mov64(idx, 0);
+        self.b.jump_if(JmpOp::Slt, value, 0, done);
+        self.b.mov64(idx, 1);
+        self.b.jump_if(JmpOp::Eq, value, 0, done);
+        self.b.mov64(Reg::R1, value);
+        self.b.mov64(idx, 2);
+        self.log2_into(idx);
+        self.b.bind(done);
+        idx
+    }
+
+    /// Bucket of a duration histogram: log2 within each SI unit (ns, us, ms), open-ended in seconds.
+    fn timehist_bucket(&mut self, value: Reg) -> Reg {
+        let idx = self.scratch_bucket();
+        let done = self.b.new_label();
+        let scaled = self.b.new_label();
+        self.b.mov64(idx, 0);
+        self.b.jump_if(JmpOp::Sle, value, 0, done);
+        self.b.mov64(Reg::R1, value);
+        self.b.mov64(idx, 1);
+        for (limit, scale, base) in [(1_000, 1, 1), (1_000_000, 1_000, 11), (1_000_000_000, 1_000_000, 21)] {
+            let next = self.b.new_label();
+            self.b.jump_if(JmpOp::Ge, value, limit, next);
+            if scale > 1 {
+                self.b.alu64(AluOp::Div, Reg::R1, scale);
+                self.b.mov64(idx, base);
+            }
+            self.b.jump(scaled);
+            self.b.bind(next);
+        }
+        self.b.alu64(AluOp::Div, Reg::R1, 1_000_000_000);
+        self.b.mov64(idx, 31);
+        self.b.bind(scaled);
+        self.log2_into(idx);
+        self.b.bind(done);
+        idx
+    }
+
+    /// Bucket of a linear histogram.
+    fn lhist_bucket(&mut self, value: Reg, min: i64, max: i64, step: i64) -> Reg {
+        let idx = self.scratch_bucket();
+        let done = self.b.new_label();
+        self.b.mov64(idx, 0);
+        self.constant_into(Reg::R1, min);
+        self.b.jump_if(JmpOp::Slt, value, Reg::R1, done);
+        self.constant_into(idx, (max - min) / step + 1);
+        self.constant_into(Reg::R1, max);
+        self.b.jump_if(JmpOp::Sge, value, Reg::R1, done);
+        self.b.mov64(idx, value);
+        self.constant_into(Reg::R1, min);
+        self.b.alu64(AluOp::Sub, idx, Reg::R1);
+        self.constant_into(Reg::R1, step);
+        self.b.alu64(AluOp::Div, idx, Reg::R1);
+        self.b.alu64(AluOp::Add, idx, 1);
+        self.b.bind(done);
+        idx
+    }
+
+    fn constant_into(&mut self, reg: Reg, value: i64) {
+        match i32::try_from(value) {
+            Ok(imm) => self.b.mov64(reg, imm),
+            Err(_) => self.b.ld_imm64(reg, value as u64),
+        }
+    }
+
+    /// A register for a bucket index: a free temporary, or `r9`'s neighbour when all are taken.
+    fn scratch_bucket(&mut self) -> Reg {
+        self.frame.take().unwrap_or(Reg::R5)
+    }
+
+    /// `idx += floor(log2(r1))` for r1 > 0, without loops (binary search over shifts; uses r2).
+    fn log2_into(&mut self, idx: Reg) {
+        for shift in [32, 16, 8, 4, 2, 1] {
+            let skip = self.b.new_label();
+            self.b.mov64(Reg::R2, Reg::R1);
+            self.b.alu64(AluOp::Rsh, Reg::R2, shift);
+            self.b.jump_if(JmpOp::Eq, Reg::R2, 0, skip);
+            self.b.mov64(Reg::R1, Reg::R2);
+            self.b.alu64(AluOp::Add, idx, shift);
+            self.b.bind(skip);
+        }
+    }
+}

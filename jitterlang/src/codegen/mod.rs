@@ -1,0 +1,265 @@
+//! Code generation: the checked program becomes eBPF programs, map declarations and an ELF object.
+//!
+//! Map 0 is the event ring buffer (printf, exit), map 1 the per-CPU counters of lost data ([`Stat`]); user
+//! maps follow in order of first use, then the probes' own maps.
+
+mod expr;
+mod frame;
+mod maps;
+mod stmt;
+mod strings;
+
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::ir::{Checked, CheckedProbe, MapInfo, PrintfInfo};
+use frame::Frame;
+use jitterlib::agg::{MapLayout, MapValue};
+use jitterlib::insn::{Builder, Label, Program, Reg};
+use jitterlib::maps::{MapKind, MapSpec};
+use jitterlib::object::{write_object, ProgramSection};
+use jitterlib::probe::{EmitEnv, Trigger};
+use jitterlib::session::Attach;
+
+/// Name of the event ring buffer map.
+pub const EVENTS_MAP: &str = "jl_events";
+/// Name of the per-CPU array counting lost data, indexed by [`Stat`].
+pub const STATS_MAP: &str = "jl_stats";
+/// Object map index of the event ring buffer.
+const EVENTS_MAP_INDEX: usize = 0;
+/// Object map index of the lost-data counters.
+const STATS_MAP_INDEX: usize = 1;
+/// Size of the event ring buffer in bytes.
+const EVENTS_BYTES: u32 = 1 << 20;
+/// Capacity of user maps.
+const MAP_ENTRIES: u32 = 10_240;
+/// Event id of `exit()`.
+pub const EXIT_EVENT: u64 = u64::MAX;
+
+/// Counters of data the kernel side could not record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Stat {
+    /// A map update failed (the map is full).
+    MapFull = 0,
+    /// An event did not fit in the ring buffer.
+    EventsLost = 1,
+}
+
+impl Stat {
+    /// Every counter, in index order.
+    pub const ALL: [Stat; 2] = [Stat::MapFull, Stat::EventsLost];
+
+    /// Stable key in JSON output.
+    pub fn key(self) -> &'static str {
+        match self {
+            Stat::MapFull => "map_full",
+            Stat::EventsLost => "events_lost",
+        }
+    }
+
+    /// What the counter means, for the exit report.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Stat::MapFull => "map updates failed (map full)",
+            Stat::EventsLost => "events lost (ring buffer full)",
+        }
+    }
+}
+
+/// One generated program.
+#[derive(Clone, Debug)]
+pub struct ProgramUnit {
+    /// Program name in the object (at most 15 characters).
+    pub name: String,
+    /// The probe it belongs to, as written.
+    pub describe: String,
+    /// Where it attaches.
+    pub attach: Attach,
+    /// For BEGIN/END, when it runs.
+    pub trigger: Option<Trigger>,
+    /// The instructions.
+    pub program: Program,
+}
+
+/// The compiled script: programs, maps and what user space needs to read them.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    /// Every program, main programs and companions.
+    pub programs: Vec<ProgramUnit>,
+    /// Every map of the object.
+    pub maps: Vec<MapSpec>,
+    /// User maps: object map name and layout, in order of first use.
+    pub user_maps: Vec<(String, MapLayout)>,
+    /// printf formats by event id.
+    pub printfs: Vec<PrintfInfo>,
+    /// The ELF object.
+    pub object: Vec<u8>,
+}
+
+impl Compiled {
+    /// The disassembly of every program, as `jl -d` prints it.
+    pub fn disassembly(&self) -> String {
+        let names: Vec<&str> = self.maps.iter().map(|map| map.name.as_str()).collect();
+        let mut out = String::new();
+        for unit in &self.programs {
+            out.push_str(&format!("; {} ({}) -> {}\n", unit.name, unit.describe, unit.attach.section_name()));
+            out.push_str(&jitterlib::insn::disassemble(&unit.program, &names));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Generates the programs and the ELF object of a checked script.
+pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
+    let mut maps = vec![
+        MapSpec {
+            name: EVENTS_MAP.into(),
+            kind: MapKind::RingBuf,
+            key_size: 0,
+            value_size: 0,
+            max_entries: EVENTS_BYTES,
+        },
+        MapSpec {
+            name: STATS_MAP.into(),
+            kind: MapKind::PerCpuArray,
+            key_size: 4,
+            value_size: 8,
+            max_entries: Stat::ALL.len() as u32,
+        },
+    ];
+    let first_user_map = maps.len();
+    let mut user_maps = Vec::new();
+    for (index, info) in checked.maps.iter().enumerate() {
+        let spec = user_map_spec(index, info);
+        user_maps.push((spec.name.clone(), info.layout.clone()));
+        maps.push(spec);
+    }
+    let mut programs = Vec::new();
+    let mut diagnostics = Vec::new();
+    for (index, probe) in checked.probes.iter().enumerate() {
+        let probe_maps: Vec<usize> = probe
+            .probe
+            .maps()
+            .into_iter()
+            .map(|mut spec| {
+                spec.name = truncate(&format!("p{index}_{}", spec.name));
+                maps.push(spec);
+                maps.len() - 1
+            })
+            .collect();
+        let name = program_name(index, &probe.probe.describe());
+        match generate_probe(probe, checked, first_user_map, &probe_maps) {
+            Ok(program) => programs.push(ProgramUnit {
+                name: name.clone(),
+                describe: probe.probe.describe(),
+                attach: probe.probe.attach(),
+                trigger: probe.probe.trigger(),
+                program,
+            }),
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+        match probe.probe.companions(&probe_maps) {
+            Ok(companions) => programs.extend(companions.into_iter().map(|companion| ProgramUnit {
+                name: truncate(&format!("{name}_{}", companion.suffix)),
+                describe: probe.probe.describe(),
+                attach: companion.attach,
+                trigger: None,
+                program: companion.program,
+            })),
+            Err(error) => diagnostics.push(Diagnostic::new(Code::Limit, probe.span, error.to_string())),
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(Diagnostics(diagnostics));
+    }
+    let sections: Vec<(String, &ProgramUnit)> =
+        programs.iter().map(|unit| (unit.attach.section_name(), unit)).collect();
+    let sections: Vec<ProgramSection> = sections
+        .iter()
+        .map(|(section, unit)| ProgramSection { name: &unit.name, section, program: &unit.program })
+        .collect();
+    let object = write_object(&sections, &maps).map_err(|error| {
+        Diagnostics(vec![Diagnostic::new(
+            Code::Limit,
+            Default::default(),
+            format!("cannot write the BPF object: {error}"),
+        )])
+    })?;
+    Ok(Compiled { programs, maps, user_maps, printfs: checked.printfs.clone(), object })
+}
+
+fn user_map_spec(index: usize, info: &MapInfo) -> MapSpec {
+    let kind = match info.layout.value {
+        MapValue::Agg { .. } => MapKind::PerCpuHash,
+        MapValue::Scalar(_) => MapKind::Hash,
+    };
+    let suffix = info.layout.name.trim_start_matches('@');
+    MapSpec {
+        name: truncate(&format!("m{index}_{suffix}")),
+        kind,
+        key_size: info.layout.key_size(),
+        value_size: info.layout.value_size(),
+        max_entries: MAP_ENTRIES,
+    }
+}
+
+fn program_name(index: usize, describe: &str) -> String {
+    let kind: String = describe.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    truncate(&format!("jl{index}_{kind}"))
+}
+
+fn truncate(name: &str) -> String {
+    name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(15).collect()
+}
+
+/// Generates the main program of one probe.
+fn generate_probe(
+    probe: &CheckedProbe,
+    checked: &Checked,
+    first_user_map: usize,
+    probe_maps: &[usize],
+) -> Result<Program, Diagnostic> {
+    let mut gen = Gen::new(probe, checked, first_user_map)?;
+    gen.b.comment(probe.probe.describe());
+    gen.b.mov64(Reg::R6, Reg::R1);
+    let env = EmitEnv { ctx: Reg::R6, exit: gen.exit, maps: probe_maps };
+    probe.probe.emit_prologue(&mut gen.b, &env);
+    if let Some(predicate) = &probe.predicate {
+        gen.b.comment("predicate");
+        let exit = gen.exit;
+        gen.branch(predicate, false, exit)?;
+    }
+    gen.stmts(&probe.body)?;
+    let exit = gen.exit;
+    gen.b.bind(exit);
+    gen.b.mov64(Reg::R0, 0);
+    gen.b.exit();
+    gen.b
+        .finish()
+        .map_err(|error| Diagnostic::new(Code::Limit, probe.span, format!("cannot assemble this probe: {error}")))
+}
+
+/// State while generating one program.
+struct Gen<'a> {
+    b: Builder,
+    frame: Frame,
+    exit: Label,
+    checked: &'a Checked,
+    first_user_map: usize,
+    /// Stack slot of each `$variable`.
+    vars: Vec<i16>,
+}
+
+impl<'a> Gen<'a> {
+    fn new(probe: &CheckedProbe, checked: &'a Checked, first_user_map: usize) -> Result<Gen<'a>, Diagnostic> {
+        let mut b = Builder::new();
+        let exit = b.new_label();
+        let mut frame = Frame::new(probe.probe.stack_bytes());
+        let vars = probe.vars.iter().map(|ty| frame.alloc(ty.size(), probe.span)).collect::<Result<_, _>>()?;
+        Ok(Gen { b, frame, exit, checked, first_user_map, vars })
+    }
+
+    fn user_map(&self, map: usize) -> usize {
+        self.first_user_map + map
+    }
+}

@@ -1,0 +1,96 @@
+//! Statements.
+
+use super::{Gen, Stat, EVENTS_MAP_INDEX, EXIT_EVENT};
+use crate::diag::{Diagnostic, Span};
+use crate::ir::{Expr, Stmt};
+use jitterlib::insn::{Helper, Reg, Size};
+
+type Result<T> = std::result::Result<T, Diagnostic>;
+
+impl Gen<'_> {
+    /// Generates a list of statements; stack slots used by one statement are reused by the next.
+    pub(super) fn stmts(&mut self, stmts: &[Stmt]) -> Result<()> {
+        for stmt in stmts {
+            let mark = self.frame.mark();
+            self.stmt(stmt)?;
+            self.frame.release(mark);
+        }
+        Ok(())
+    }
+
+    fn stmt(&mut self, stmt: &Stmt) -> Result<()> {
+        match stmt {
+            Stmt::Aggregate { map, keys, kind, value } => {
+                let span = keys.first().or(value.as_ref()).map(|e| e.span).unwrap_or_default();
+                self.aggregate(*map, keys, *kind, value.as_ref(), span)
+            }
+            Stmt::Store { map, keys, value } => self.store_map(*map, keys, value, value.span),
+            Stmt::SetVar { var, value } => {
+                let slot = self.vars[*var];
+                if value.ty.is_scalar() {
+                    let reg = self.value(value)?;
+                    self.b.store(Size::DW, Reg::R10, slot, reg);
+                    self.frame.give(reg);
+                    Ok(())
+                } else {
+                    self.string_into(value, slot, value.ty.size())
+                }
+            }
+            Stmt::If { cond, then, otherwise } => {
+                let other = self.b.new_label();
+                self.branch(cond, false, other)?;
+                self.stmts(then)?;
+                if otherwise.is_empty() {
+                    self.b.bind(other);
+                } else {
+                    let done = self.b.new_label();
+                    self.b.jump(done);
+                    self.b.bind(other);
+                    self.stmts(otherwise)?;
+                    self.b.bind(done);
+                }
+                Ok(())
+            }
+            Stmt::Printf { id, args } => self.printf(*id, args),
+            Stmt::Exit => {
+                let slot = self.frame.alloc(8, Span::default())?;
+                // A DW store of the immediate -1 writes u64::MAX, the exit event id.
+                self.b.store_imm(Size::DW, Reg::R10, slot, EXIT_EVENT as i64 as i32);
+                self.emit_event(slot, 8, Span::default())?;
+                let exit = self.exit;
+                self.b.jump(exit);
+                Ok(())
+            }
+        }
+    }
+
+    /// A printf event: `[u64 id][arguments]`, 8 bytes per integer, the declared size per string.
+    fn printf(&mut self, id: usize, args: &[Expr]) -> Result<()> {
+        let span = args.first().map(|arg| arg.span).unwrap_or_default();
+        let size = 8 + args.iter().map(|arg| arg.ty.size()).sum::<u32>();
+        let event = self.frame.alloc(size, span)?;
+        self.b.store_imm(Size::DW, Reg::R10, event, id as i32);
+        let mut offset = event + 8;
+        for arg in args {
+            if arg.ty.is_scalar() {
+                let reg = self.value(arg)?;
+                self.b.store(Size::DW, Reg::R10, offset, reg);
+                self.frame.give(reg);
+            } else {
+                self.string_into(arg, offset, arg.ty.size())?;
+            }
+            offset += arg.ty.size() as i16;
+        }
+        self.emit_event(event, size, span)
+    }
+
+    /// `bpf_ringbuf_output(events, r10 + offset, size, 0)`, counting drops.
+    fn emit_event(&mut self, offset: i16, size: u32, span: Span) -> Result<()> {
+        self.b.ld_map(Reg::R1, EVENTS_MAP_INDEX);
+        self.pointer_to_stack(Reg::R2, offset);
+        self.b.mov64(Reg::R3, size as i32);
+        self.b.mov64(Reg::R4, 0);
+        self.b.call(Helper::RingbufOutput);
+        self.count_failure(Stat::EventsLost, span)
+    }
+}

@@ -1,0 +1,91 @@
+//! Strings: written into stack buffers (map keys, printf events, variables), always fully initialised so
+//! equal strings give equal keys.
+
+use super::Gen;
+use crate::diag::{Code, Diagnostic};
+use crate::ir::{Builtin, Expr, ExprKind};
+use jitterlib::insn::{AluOp, Helper, Reg, Size};
+use jitterlib::probe::{FieldSource, FieldType};
+
+type Result<T> = std::result::Result<T, Diagnostic>;
+
+impl Gen<'_> {
+    /// Writes the string `expr` into `size` bytes at `r10 + offset`, NUL-padded (truncated if longer).
+    pub(super) fn string_into(&mut self, expr: &Expr, offset: i16, size: u32) -> Result<()> {
+        match &expr.kind {
+            ExprKind::Str(text) => {
+                let mut bytes = text.as_bytes().to_vec();
+                bytes.resize(size as usize, 0);
+                if let Some(last) = bytes.last_mut() {
+                    *last = 0;
+                }
+                for (i, chunk) in bytes.chunks(4).enumerate() {
+                    let word = i32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+                    self.b.store_imm(Size::W, Reg::R10, offset + 4 * i as i16, word);
+                }
+            }
+            ExprKind::Builtin(Builtin::Comm) => {
+                let comm = size.min(crate::sema::COMM_SIZE);
+                self.pointer_to_stack(Reg::R1, offset);
+                self.b.mov64(Reg::R2, comm as i32);
+                self.b.call(Helper::GetCurrentComm);
+                self.zero(offset + comm as i16, size - comm);
+            }
+            ExprKind::Field(field) => match (field.source, field.ty) {
+                (FieldSource::Context { offset: from }, FieldType::Str { size: len }) => {
+                    let len = len.min(size);
+                    if from % 8 == 0 && len % 8 == 0 {
+                        for i in 0..(len / 8) as i16 {
+                            self.b.load(Size::DW, Reg::R1, Reg::R6, from as i16 + 8 * i);
+                            self.b.store(Size::DW, Reg::R10, offset + 8 * i, Reg::R1);
+                        }
+                    } else {
+                        self.pointer_to_stack(Reg::R1, offset);
+                        self.b.mov64(Reg::R2, len as i32);
+                        self.b.mov64(Reg::R3, Reg::R6);
+                        self.b.alu64(AluOp::Add, Reg::R3, from as i32);
+                        self.b.call(Helper::ProbeReadKernel);
+                    }
+                    self.zero(offset + len as i16, size - len);
+                }
+                (FieldSource::Context { offset: from }, FieldType::DataLocStr) => {
+                    // __data_loc: the low 16 bits of the u32 are the string's offset in the record.
+                    self.zero(offset, size);
+                    self.b.load(Size::W, Reg::R3, Reg::R6, from as i16);
+                    self.b.alu64(AluOp::And, Reg::R3, 0xffff);
+                    self.b.alu64(AluOp::Add, Reg::R3, Reg::R6);
+                    self.pointer_to_stack(Reg::R1, offset);
+                    self.b.mov64(Reg::R2, size as i32);
+                    self.b.call(Helper::ProbeReadKernelStr);
+                }
+                _ => return Err(not_a_string(expr)),
+            },
+            ExprKind::Var(var) => {
+                let from = self.vars[*var];
+                for i in 0..(size / 8) as i16 {
+                    self.b.load(Size::DW, Reg::R1, Reg::R10, from + 8 * i);
+                    self.b.store(Size::DW, Reg::R10, offset + 8 * i, Reg::R1);
+                }
+            }
+            _ => return Err(not_a_string(expr)),
+        }
+        Ok(())
+    }
+
+    /// Zeroes `size` bytes (a multiple of 8) at `r10 + offset`.
+    pub(super) fn zero(&mut self, offset: i16, size: u32) {
+        for i in 0..(size / 8) as i16 {
+            self.b.store_imm(Size::DW, Reg::R10, offset + 8 * i, 0);
+        }
+    }
+
+    /// `reg = r10 + offset`.
+    pub(super) fn pointer_to_stack(&mut self, reg: Reg, offset: i16) {
+        self.b.mov64(reg, Reg::R10);
+        self.b.alu64(AluOp::Add, reg, i32::from(offset));
+    }
+}
+
+fn not_a_string(expr: &Expr) -> Diagnostic {
+    Diagnostic::new(Code::Unsupported, expr.span, "this string cannot be copied yet")
+}

@@ -1,0 +1,144 @@
+//! Diagnostics: errors as data (`code`, message, span, hint), rendered to text only at the edge.
+
+use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term::{self, Config};
+
+/// A byte range in the script source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// The span from `start` to `end`.
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+/// Stable diagnostic codes: documented in the book, never renumbered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// The text does not parse.
+    Syntax,
+    /// A probe kind the registry does not know.
+    UnknownProbe,
+    /// A probe whose arguments or parts are wrong.
+    BadProbe,
+    /// A probe target the kernel does not have (tracepoint, function).
+    MissingTarget,
+    /// An identifier that is no builtin, field or function.
+    UnknownIdent,
+    /// A field the value does not have.
+    UnknownField,
+    /// A value of the wrong type.
+    TypeMismatch,
+    /// A call with the wrong number of arguments.
+    Arity,
+    /// A map used with different key or value types.
+    MapConflict,
+    /// A construct the compiler cannot (yet) emit.
+    Unsupported,
+    /// A limit of the compiler or of BPF was exceeded (stack, program size, string length).
+    Limit,
+}
+
+impl Code {
+    /// The printed code, e.g. `E0101`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Syntax => "E0001",
+            Code::UnknownProbe => "E0100",
+            Code::BadProbe => "E0101",
+            Code::MissingTarget => "E0102",
+            Code::UnknownIdent => "E0200",
+            Code::UnknownField => "E0201",
+            Code::TypeMismatch => "E0300",
+            Code::Arity => "E0301",
+            Code::MapConflict => "E0302",
+            Code::Unsupported => "E0400",
+            Code::Limit => "E0401",
+        }
+    }
+}
+
+/// One problem found in a script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Stable code.
+    pub code: Code,
+    /// What is wrong, lowercase, no trailing period.
+    pub message: String,
+    /// Where.
+    pub span: Span,
+    /// A short text under the caret (what was expected there).
+    pub label: Option<String>,
+    /// What to try instead.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic with a code, a message and a span.
+    pub fn new(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { code, message: message.into(), span, label: None, hint: None }
+    }
+
+    /// Adds the text printed under the caret.
+    pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Adds a hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Every diagnostic of one compilation, in source order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// Renders every diagnostic as text: `error[CODE]: message`, `file:line:col`, the source line, a caret
+    /// and the hint. No colours, so the output is stable for snapshot tests.
+    pub fn render(&self, file_name: &str, source: &str) -> String {
+        let file = SimpleFile::new(file_name, source);
+        let config = Config { chars: term::Chars::ascii(), ..Config::default() };
+        let mut out = String::new();
+        for diagnostic in &self.0 {
+            let span = clamp(diagnostic.span, source.len());
+            let mut label = Label::primary((), span.start..span.end);
+            if let Some(text) = &diagnostic.label {
+                label = label.with_message(text);
+            }
+            let mut report = Report::error()
+                .with_code(diagnostic.code.as_str())
+                .with_message(&diagnostic.message)
+                .with_labels(vec![label]);
+            if let Some(hint) = &diagnostic.hint {
+                report = report.with_notes(vec![format!("hint: {hint}")]);
+            }
+            // Spans are clamped to the source above, so rendering into a String cannot fail.
+            if let Ok(text) = term::emit_into_string(&config, &file, &report) {
+                out.push_str(&text);
+            }
+        }
+        out
+    }
+}
+
+fn clamp(span: Span, len: usize) -> Span {
+    let start = span.start.min(len);
+    Span::new(start, span.end.clamp(start, len))
+}

@@ -1,0 +1,216 @@
+//! The checked program: names resolved, types known, maps and printf formats collected. Codegen reads only this.
+
+use crate::diag::Span;
+use crate::printf::Format;
+use jitterlib::agg::{AggKind, MapLayout};
+use jitterlib::probe::{Field, Probe};
+
+pub use crate::ast::{BinaryOp, UnaryOp};
+
+/// The type of a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Type {
+    /// A 64-bit integer.
+    Int {
+        /// Whether comparisons, division and printing treat it as signed.
+        signed: bool,
+    },
+    /// Nanoseconds: an unsigned integer printed with time units.
+    Duration,
+    /// A kernel address printed as `symbol+offset`.
+    Symbol,
+    /// A NUL-padded string of this many bytes (a multiple of 8).
+    Str(u32),
+    /// No value (calls such as `exit()`).
+    Void,
+}
+
+impl Type {
+    /// The unsigned 64-bit integer type.
+    pub const U64: Type = Type::Int { signed: false };
+    /// The signed 64-bit integer type.
+    pub const I64: Type = Type::Int { signed: true };
+
+    /// Whether the value lives in a register (everything but strings and void).
+    pub fn is_scalar(self) -> bool {
+        matches!(self, Type::Int { .. } | Type::Duration | Type::Symbol)
+    }
+
+    /// Whether comparisons and division are signed.
+    pub fn is_signed(self) -> bool {
+        matches!(self, Type::Int { signed: true })
+    }
+
+    /// Bytes the value takes in a map key, a map value or an event.
+    pub fn size(self) -> u32 {
+        match self {
+            Type::Str(size) => size,
+            Type::Void => 0,
+            _ => 8,
+        }
+    }
+
+    /// The name shown in diagnostics.
+    pub fn describe(self) -> String {
+        match self {
+            Type::Int { signed: true } => "int64".into(),
+            Type::Int { signed: false } => "uint64".into(),
+            Type::Duration => "duration".into(),
+            Type::Symbol => "kernel symbol".into(),
+            Type::Str(size) => format!("string[{size}]"),
+            Type::Void => "nothing".into(),
+        }
+    }
+}
+
+/// A checked script.
+#[derive(Debug)]
+pub struct Checked {
+    /// One entry per probe (a block with `a, b` gives two).
+    pub probes: Vec<CheckedProbe>,
+    /// Every user map, indexed by [`Stmt`] and [`ExprKind::MapRead`].
+    pub maps: Vec<MapInfo>,
+    /// Every `printf` format, indexed by [`Stmt::Printf`].
+    pub printfs: Vec<PrintfInfo>,
+}
+
+/// One probe with its block.
+#[derive(Debug)]
+pub struct CheckedProbe {
+    /// The resolved probe.
+    pub probe: Box<dyn Probe>,
+    /// The predicate, if any.
+    pub predicate: Option<Expr>,
+    /// The block.
+    pub body: Vec<Stmt>,
+    /// Types of the `$variables`, indexed by [`ExprKind::Var`].
+    pub vars: Vec<Type>,
+    /// Where the probe is written.
+    pub span: Span,
+}
+
+/// A user map.
+#[derive(Clone, Debug)]
+pub struct MapInfo {
+    /// Layout used to create, decode and render it.
+    pub layout: MapLayout,
+    /// Types of its keys.
+    pub key_types: Vec<Type>,
+    /// Type of a plain (non-aggregation) map's value.
+    pub value_type: Option<Type>,
+}
+
+/// A `printf` format with the types of its arguments.
+#[derive(Clone, Debug)]
+pub struct PrintfInfo {
+    /// The parsed format.
+    pub format: Format,
+    /// Argument types, in order.
+    pub args: Vec<Type>,
+}
+
+/// A checked statement.
+#[derive(Debug)]
+pub enum Stmt {
+    /// An aggregation update: `@m[keys] = KIND(value)`.
+    Aggregate {
+        /// Map index.
+        map: usize,
+        /// Key expressions.
+        keys: Vec<Expr>,
+        /// Aggregation.
+        kind: AggKind,
+        /// The aggregated value (`None` for `count()`).
+        value: Option<Expr>,
+    },
+    /// `@m[keys] = value` on a plain map.
+    Store {
+        /// Map index.
+        map: usize,
+        /// Key expressions.
+        keys: Vec<Expr>,
+        /// The stored value.
+        value: Expr,
+    },
+    /// `$var = value`.
+    SetVar {
+        /// Variable index.
+        var: usize,
+        /// The value.
+        value: Expr,
+    },
+    /// `if (cond) { then } else { otherwise }`.
+    If {
+        /// Condition.
+        cond: Expr,
+        /// Taken branch.
+        then: Vec<Stmt>,
+        /// Other branch.
+        otherwise: Vec<Stmt>,
+    },
+    /// `printf(format, args)`: an event to user space.
+    Printf {
+        /// Format index.
+        id: usize,
+        /// Arguments.
+        args: Vec<Expr>,
+    },
+    /// `exit()`.
+    Exit,
+}
+
+/// A checked expression.
+#[derive(Clone, Debug)]
+pub struct Expr {
+    /// What it computes.
+    pub kind: ExprKind,
+    /// Its type.
+    pub ty: Type,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// Builtins that read the current task or CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    /// Process id (tgid).
+    Pid,
+    /// Thread id.
+    Tid,
+    /// User id.
+    Uid,
+    /// Group id.
+    Gid,
+    /// CPU number.
+    Cpu,
+    /// Monotonic time in ns.
+    Nsecs,
+    /// Task name (16 bytes).
+    Comm,
+}
+
+/// The kinds of checked expressions.
+#[derive(Clone, Debug)]
+pub enum ExprKind {
+    /// An integer constant.
+    Const(i64),
+    /// A string constant.
+    Str(String),
+    /// A builtin.
+    Builtin(Builtin),
+    /// A probe field (`dur`, `args.vec`).
+    Field(Field),
+    /// A `$variable`.
+    Var(usize),
+    /// A plain map read (0 when absent).
+    MapRead {
+        /// Map index.
+        map: usize,
+        /// Keys.
+        keys: Vec<Expr>,
+    },
+    /// `op x`.
+    Unary(UnaryOp, Box<Expr>),
+    /// `x op y` on scalars.
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+}

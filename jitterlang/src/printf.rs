@@ -1,0 +1,208 @@
+//! `printf` formats: parsed and checked at compile time, rendered in user space from event bytes.
+
+/// What a conversion expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConvKind {
+    /// `%d %i` (and `%ld %lld`): signed decimal.
+    Signed,
+    /// `%u` (and `%lu %llu`): unsigned decimal.
+    Unsigned,
+    /// `%x`: lowercase hex.
+    Hex,
+    /// `%X`: uppercase hex.
+    HexUpper,
+    /// `%p`: pointer, `0x` hex.
+    Pointer,
+    /// `%c`: one character.
+    Char,
+    /// `%s`: string.
+    Str,
+}
+
+/// One conversion with its flags.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conv {
+    /// What it prints.
+    pub kind: ConvKind,
+    /// `-`: left-justify.
+    pub left: bool,
+    /// `0`: pad with zeros.
+    pub zero: bool,
+    /// Minimum width.
+    pub width: usize,
+}
+
+/// A piece of a format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Piece {
+    /// Text printed as is.
+    Text(String),
+    /// A conversion consuming one argument.
+    Conv(Conv),
+}
+
+/// A parsed format string.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Format {
+    /// The pieces in order.
+    pub pieces: Vec<Piece>,
+}
+
+/// An argument value decoded from an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// An integer (its bits; the conversion decides signedness).
+    Int(u64),
+    /// A string.
+    Str(String),
+}
+
+/// Why a format string is not accepted: the message and the byte offset in the format.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FormatError {
+    /// What is wrong.
+    pub message: String,
+    /// Byte offset of the offending `%` in the format text.
+    pub offset: usize,
+}
+
+impl Format {
+    /// Parses a C-style format (`%d %u %x %X %p %c %s %%`, flags `-` `0`, a width, length modifiers
+    /// `l ll h hh z` which are accepted and ignored: every integer is 64 bits).
+    pub fn parse(text: &str) -> Result<Format, FormatError> {
+        let mut pieces = Vec::new();
+        let mut literal = String::new();
+        let mut chars = text.char_indices().peekable();
+        while let Some((offset, c)) = chars.next() {
+            if c != '%' {
+                literal.push(c);
+                continue;
+            }
+            if chars.peek().map(|(_, c)| *c) == Some('%') {
+                chars.next();
+                literal.push('%');
+                continue;
+            }
+            let mut conv = Conv { kind: ConvKind::Signed, left: false, zero: false, width: 0 };
+            while let Some((_, flag)) = chars.peek().copied().filter(|(_, c)| *c == '-' || *c == '0') {
+                if flag == '-' {
+                    conv.left = true;
+                } else {
+                    conv.zero = true;
+                }
+                chars.next();
+            }
+            while let Some((_, digit)) = chars.peek().copied().filter(|(_, c)| c.is_ascii_digit()) {
+                conv.width = conv.width.saturating_mul(10).saturating_add(digit as usize - '0' as usize).min(256);
+                chars.next();
+            }
+            while chars.peek().is_some_and(|(_, c)| matches!(c, 'l' | 'h' | 'z' | 'j' | 't')) {
+                chars.next();
+            }
+            conv.kind = match chars.next().map(|(_, c)| c) {
+                Some('d' | 'i') => ConvKind::Signed,
+                Some('u') => ConvKind::Unsigned,
+                Some('x') => ConvKind::Hex,
+                Some('X') => ConvKind::HexUpper,
+                Some('p') => ConvKind::Pointer,
+                Some('c') => ConvKind::Char,
+                Some('s') => ConvKind::Str,
+                Some(other) => return Err(FormatError { message: format!("unknown conversion `%{other}`"), offset }),
+                None => return Err(FormatError { message: "format ends inside a conversion".into(), offset }),
+            };
+            if !literal.is_empty() {
+                pieces.push(Piece::Text(std::mem::take(&mut literal)));
+            }
+            pieces.push(Piece::Conv(conv));
+        }
+        if !literal.is_empty() {
+            pieces.push(Piece::Text(literal));
+        }
+        Ok(Format { pieces })
+    }
+
+    /// The conversions, in order.
+    pub fn conversions(&self) -> impl Iterator<Item = &Conv> {
+        self.pieces.iter().filter_map(|piece| match piece {
+            Piece::Conv(conv) => Some(conv),
+            Piece::Text(_) => None,
+        })
+    }
+
+    /// Renders with decoded arguments (one per conversion; missing ones print as empty).
+    pub fn render(&self, args: &[Arg]) -> String {
+        let mut out = String::new();
+        let mut args = args.iter();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Conv(conv) => {
+                    let text = args.next().map(|arg| convert(conv.kind, arg)).unwrap_or_default();
+                    pad(&mut out, conv, &text);
+                }
+            }
+        }
+        out
+    }
+}
+
+fn convert(kind: ConvKind, arg: &Arg) -> String {
+    match (kind, arg) {
+        (ConvKind::Str, Arg::Str(text)) => text.clone(),
+        (_, Arg::Str(text)) => text.clone(),
+        (ConvKind::Signed, Arg::Int(bits)) => (*bits as i64).to_string(),
+        (ConvKind::Unsigned, Arg::Int(bits)) | (ConvKind::Str, Arg::Int(bits)) => bits.to_string(),
+        (ConvKind::Hex, Arg::Int(bits)) => format!("{bits:x}"),
+        (ConvKind::HexUpper, Arg::Int(bits)) => format!("{bits:X}"),
+        (ConvKind::Pointer, Arg::Int(bits)) => format!("0x{bits:x}"),
+        (ConvKind::Char, Arg::Int(bits)) => char::from_u32(*bits as u32).unwrap_or('?').to_string(),
+    }
+}
+
+fn pad(out: &mut String, conv: &Conv, text: &str) {
+    let fill = conv.width.saturating_sub(text.chars().count());
+    if conv.left {
+        out.push_str(text);
+        out.extend(std::iter::repeat_n(' ', fill));
+    } else if conv.zero && !matches!(conv.kind, ConvKind::Str | ConvKind::Char) {
+        let (sign, digits) = text.strip_prefix('-').map_or(("", text), |rest| ("-", rest));
+        out.push_str(sign);
+        out.extend(std::iter::repeat_n('0', fill));
+        out.push_str(digits);
+    } else {
+        out.extend(std::iter::repeat_n(' ', fill));
+        out.push_str(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_common_conversions() {
+        let format = Format::parse("%-6s|%5d|%05u|%x|%llu|%p|100%%\n").unwrap();
+        let args = [
+            Arg::Str("sshd".into()),
+            Arg::Int(-42i64 as u64),
+            Arg::Int(7),
+            Arg::Int(255),
+            Arg::Int(1 << 40),
+            Arg::Int(0xffff),
+        ];
+        assert_eq!(format.render(&args), "sshd  |  -42|00007|ff|1099511627776|0xffff|100%\n");
+    }
+
+    #[test]
+    fn rejects_unknown_conversion_with_offset() {
+        let error = Format::parse("ok %q").unwrap_err();
+        assert_eq!(error.offset, 3);
+        assert_eq!(error.message, "unknown conversion `%q`");
+    }
+
+    #[test]
+    fn counts_conversions() {
+        assert_eq!(Format::parse("%d %s %%").unwrap().conversions().count(), 2);
+    }
+}

@@ -1,0 +1,158 @@
+//! Running a compiled script: load and attach through a jitterlib session, stream events, stop on
+//! exit()/signal/deadline, run END, then read, merge and print the maps and the lost-data counters.
+
+mod events;
+mod output;
+
+pub use output::OutputFormat;
+
+use crate::codegen::{Compiled, Stat, EVENTS_MAP, STATS_MAP};
+use events::{Event, EventDecoder};
+use jitterlib::kernel::KernelInfo;
+use jitterlib::maps::MapEntries;
+use jitterlib::probe::Trigger;
+use jitterlib::session::{ProgramSpec, Session, SessionError};
+use output::Output;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long one wait for events lasts before the stop conditions are checked again.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Options of a run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// Stop after this long (None: until exit() or a signal).
+    pub duration: Option<Duration>,
+    /// Output format.
+    pub format: OutputFormat,
+    /// Called once every probe is attached, with the number of attached programs.
+    pub on_attached: Option<fn(usize)>,
+}
+
+/// What went wrong while running.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Loading, attaching or reading failed.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// Writing the output failed.
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+    /// A map could not be decoded.
+    #[error("cannot decode map {map}: {reason}")]
+    Decode {
+        /// The map.
+        map: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Counts of what happened during a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Events received from the kernel (printf and exit).
+    pub events: u64,
+    /// Lost-data counters, in [`Stat::ALL`] order.
+    pub lost: Vec<(Stat, u64)>,
+}
+
+/// Loads, attaches and runs `compiled` until `exit()`, `stop` or the deadline, then prints the maps.
+pub fn run(
+    compiled: &Compiled,
+    kernel: &dyn KernelInfo,
+    options: &RunOptions,
+    out: &mut dyn Write,
+    stop: &AtomicBool,
+) -> Result<RunReport, RunError> {
+    let specs: Vec<ProgramSpec> = compiled
+        .programs
+        .iter()
+        .map(|unit| ProgramSpec { name: unit.name.clone(), attach: unit.attach.clone() })
+        .collect();
+    let mut session = Session::load(&compiled.object, &specs)?;
+    let mut ring = session.ring_buffer(EVENTS_MAP)?;
+    let decoder = EventDecoder::new(&compiled.printfs, kernel);
+    let mut output = Output::new(out, options.format, kernel);
+    let mut report = RunReport::default();
+    let mut exited = false;
+    let drain = |ring: &mut jitterlib::session::RingReader,
+                 timeout: Duration,
+                 output: &mut Output,
+                 report: &mut RunReport|
+     -> Result<bool, RunError> {
+        let mut exit_seen = false;
+        let mut lines = Vec::new();
+        ring.poll(timeout, &mut |record| match decoder.decode(record) {
+            Some(Event::Exit) => exit_seen = true,
+            Some(Event::Printf(text)) => lines.push(text),
+            None => {}
+        })?;
+        report.events += lines.len() as u64 + u64::from(exit_seen);
+        for line in lines {
+            output.printf(&line)?;
+        }
+        Ok(exit_seen)
+    };
+
+    for name in triggered(compiled, Trigger::Begin) {
+        session.run(name)?;
+    }
+    exited |= drain(&mut ring, Duration::ZERO, &mut output, &mut report)?;
+    if !exited {
+        session.attach_all()?;
+        if let Some(on_attached) = options.on_attached {
+            on_attached(compiled.programs.iter().filter(|unit| unit.trigger.is_none()).count());
+        }
+        let deadline = options.duration.map(|duration| Instant::now() + duration);
+        while !exited && !stop.load(Ordering::Relaxed) && deadline.is_none_or(|deadline| Instant::now() < deadline) {
+            let timeout = deadline.map_or(POLL_INTERVAL, |deadline| {
+                deadline.saturating_duration_since(Instant::now()).min(POLL_INTERVAL)
+            });
+            exited |= drain(&mut ring, timeout, &mut output, &mut report)?;
+        }
+    }
+    for name in triggered(compiled, Trigger::End) {
+        session.run(name)?;
+    }
+    drain(&mut ring, Duration::ZERO, &mut output, &mut report)?;
+
+    for (map_name, layout) in &compiled.user_maps {
+        let entries = session.read_map(map_name)?;
+        if entries == MapEntries::Empty {
+            continue;
+        }
+        let snapshot = jitterlib::agg::decode(layout, &entries)
+            .map_err(|error| RunError::Decode { map: layout.name.clone(), reason: error.to_string() })?;
+        output.map(&snapshot)?;
+    }
+    report.lost = lost_counters(&session)?;
+    output.lost(&report.lost)?;
+    Ok(report)
+}
+
+fn triggered(compiled: &Compiled, trigger: Trigger) -> impl Iterator<Item = &str> {
+    compiled.programs.iter().filter(move |unit| unit.trigger == Some(trigger)).map(|unit| unit.name.as_str())
+}
+
+/// Sums the per-CPU lost-data counters.
+fn lost_counters(session: &Session) -> Result<Vec<(Stat, u64)>, RunError> {
+    let mut totals = vec![0u64; Stat::ALL.len()];
+    if let MapEntries::PerCpu(entries) = session.read_map(STATS_MAP)? {
+        for (key, per_cpu) in entries {
+            let index = key.get(..4).map_or(usize::MAX, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+            if let Some(total) = totals.get_mut(index) {
+                *total += per_cpu.iter().filter_map(|value| value.get(..8)).map(read_u64).sum::<u64>();
+            }
+        }
+    }
+    Ok(Stat::ALL.iter().copied().zip(totals).collect())
+}
+
+fn read_u64(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(word)
+}

@@ -1,0 +1,344 @@
+//! Calls (aggregations, `printf`, `exit`, `ksym`) and map statements.
+
+use super::{Checker, Scope};
+use crate::ast;
+use crate::diag::{Code, Diagnostic, Span};
+use crate::ir::{Expr, ExprKind, PrintfInfo, Stmt, Type};
+use crate::printf::{ConvKind, Format};
+use jitterlib::agg::AggKind;
+use jitterlib::probe::nearest;
+
+/// Bytes read for a tracepoint `__data_loc` string.
+pub(crate) const DATA_LOC_STR_SIZE: u32 = 64;
+
+/// Most printf arguments accepted (event size stays small).
+const MAX_PRINTF_ARGS: usize = 16;
+
+/// Aggregation functions, with the number of arguments they take.
+const AGGREGATIONS: &[(&str, usize)] =
+    &[("count", 0), ("sum", 1), ("min", 1), ("max", 1), ("avg", 1), ("stats", 1), ("hist", 1), ("lhist", 4)];
+
+/// Functions that are statements.
+const STATEMENT_FUNCTIONS: &[&str] = &["printf", "exit"];
+
+/// Functions that have a value.
+const VALUE_FUNCTIONS: &[&str] = &["ksym"];
+
+impl Checker {
+    /// A statement that is an expression: `printf(...)`, `exit()`, or a bare aggregation (`@ = ...`).
+    pub(super) fn expr_stmt(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Option<Stmt> {
+        let ast::ExprKind::Call { name, name_span, args } = &expr.kind else {
+            self.diagnostics.push(
+                Diagnostic::new(Code::TypeMismatch, expr.span, "this expression is computed and then thrown away")
+                    .with_hint("store it (`@x = ...`, `$x = ...`), aggregate it (`@ = hist(...)`) or print it"),
+            );
+            return None;
+        };
+        match name.as_str() {
+            "printf" => self.printf(args, expr.span, scope),
+            "exit" => self.arity(name, *name_span, args, 0).then_some(Stmt::Exit),
+            _ if aggregation_arity(name).is_some() => {
+                let target = ast::MapRef { name: "@".into(), keys: Vec::new(), span: expr.span };
+                self.map_assign(&target, None, expr, scope)
+            }
+            _ => {
+                self.call_expr(name, *name_span, args, expr.span, scope)?;
+                self.diagnostics.push(
+                    Diagnostic::new(Code::TypeMismatch, expr.span, format!("the value of `{name}()` is thrown away"))
+                        .with_hint("store or print it"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A call used as a value.
+    pub(super) fn call_expr(
+        &mut self,
+        name: &str,
+        name_span: Span,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut Scope,
+    ) -> Option<Expr> {
+        match name {
+            "ksym" => {
+                if !self.arity(name, name_span, args, 1) {
+                    return None;
+                }
+                let mut value = self.scalar(&args[0], scope)?;
+                value.ty = Type::Symbol;
+                value.span = span;
+                Some(value)
+            }
+            _ if aggregation_arity(name).is_some() => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        span,
+                        format!("`{name}()` is an aggregation: it can only be assigned to a map"),
+                    )
+                    .with_hint(format!("write `@name = {name}(...)`, or `{name}(...)` alone for the map `@`")),
+                );
+                None
+            }
+            _ if STATEMENT_FUNCTIONS.contains(&name) => {
+                self.diagnostics.push(Diagnostic::new(
+                    Code::TypeMismatch,
+                    span,
+                    format!("`{name}()` is a statement and has no value"),
+                ));
+                None
+            }
+            _ => {
+                self.unknown_function(name, name_span);
+                None
+            }
+        }
+    }
+
+    fn unknown_function(&mut self, name: &str, span: Span) {
+        let mut known: Vec<&str> = AGGREGATIONS.iter().map(|(name, _)| *name).collect();
+        known.extend(STATEMENT_FUNCTIONS);
+        known.extend(VALUE_FUNCTIONS);
+        let hint = match nearest(name, &known) {
+            Some(near) => format!("did you mean `{near}()`?"),
+            None => format!("known functions: {}", known.join(", ")),
+        };
+        self.diagnostics
+            .push(Diagnostic::new(Code::UnknownIdent, span, format!("unknown function `{name}`")).with_hint(hint));
+    }
+
+    /// Reports a wrong argument count; true when the count is right.
+    fn arity(&mut self, name: &str, span: Span, args: &[ast::Expr], expected: usize) -> bool {
+        if args.len() == expected {
+            return true;
+        }
+        self.diagnostics.push(Diagnostic::new(
+            Code::Arity,
+            span,
+            format!("`{name}()` takes {}, {} given", plural(expected, "argument"), args.len()),
+        ));
+        false
+    }
+
+    /// `@map[keys] = value` / `op=`: an aggregation update or a plain store.
+    pub(super) fn map_assign(
+        &mut self,
+        target: &ast::MapRef,
+        op: Option<ast::BinaryOp>,
+        value: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Option<Stmt> {
+        let keys = self.keys(target, scope);
+        if let ast::ExprKind::Call { name, name_span, args } = &value.kind {
+            if let Some(expected) = aggregation_arity(name) {
+                if let Some(op) = op {
+                    self.diagnostics.push(Diagnostic::new(
+                        Code::TypeMismatch,
+                        value.span,
+                        format!("an aggregation is assigned with `=`, not `{}=`", op.symbol()),
+                    ));
+                    return None;
+                }
+                if !self.arity(name, *name_span, args, expected) {
+                    return None;
+                }
+                let value_expr = match args.first() {
+                    Some(arg) => Some(self.scalar(arg, scope)?),
+                    None => None,
+                };
+                let value_type = value_expr.as_ref().map(|e| e.ty);
+                let kind = self.aggregation_kind(name, value_type, &args[1.min(args.len())..], scope)?;
+                let keys = keys?;
+                let map = self.maps.aggregation(target, &keys, kind, value_type, &mut self.diagnostics)?;
+                return Some(Stmt::Aggregate { map, keys, kind, value: value_expr });
+            }
+        }
+        let value = match op {
+            None => self.expr(value, scope)?,
+            Some(op) => {
+                let current = ast::Expr { kind: ast::ExprKind::Map(target.clone()), span: target.span };
+                let combined = ast::Expr {
+                    kind: ast::ExprKind::Binary(op, Box::new(current), Box::new(value.clone())),
+                    span: value.span,
+                };
+                self.expr(&combined, scope)?
+            }
+        };
+        if value.ty == Type::Void {
+            self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, value.span, "this expression has no value"));
+            return None;
+        }
+        let keys = keys?;
+        let map = self.maps.plain(target, &keys, value.ty, &mut self.diagnostics)?;
+        Some(Stmt::Store { map, keys, value })
+    }
+
+    /// A read of a plain map (`@x[k]` in an expression).
+    pub(super) fn map_read(&mut self, target: &ast::MapRef, scope: &mut Scope) -> Option<Expr> {
+        let keys = self.keys(target, scope)?;
+        let (map, ty) = self.maps.read(target, &keys, &mut self.diagnostics)?;
+        Some(Expr { kind: ExprKind::MapRead { map, keys }, ty, span: target.span })
+    }
+
+    fn keys(&mut self, target: &ast::MapRef, scope: &mut Scope) -> Option<Vec<Expr>> {
+        let keys: Vec<Option<Expr>> = target.keys.iter().map(|key| self.expr(key, scope)).collect();
+        let keys: Vec<Expr> = keys.into_iter().collect::<Option<_>>()?;
+        for key in &keys {
+            if key.ty == Type::Void {
+                self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, key.span, "a map key needs a value"));
+                return None;
+            }
+        }
+        Some(keys)
+    }
+
+    fn aggregation_kind(
+        &mut self,
+        name: &str,
+        value: Option<Type>,
+        rest: &[ast::Expr],
+        scope: &mut Scope,
+    ) -> Option<AggKind> {
+        Some(match name {
+            "count" => AggKind::Count,
+            "sum" => AggKind::Sum,
+            "min" => AggKind::Min,
+            "max" => AggKind::Max,
+            "avg" => AggKind::Avg,
+            "stats" => AggKind::Stats,
+            "hist" if value == Some(Type::Duration) => AggKind::TimeHist,
+            "hist" => AggKind::Hist,
+            _ => {
+                let mut constants = Vec::new();
+                for arg in rest {
+                    constants.push(self.constant(arg, scope)?);
+                }
+                let [min, max, step] = constants[..] else { return None };
+                if step <= 0 || max <= min {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            rest[0].span.to(rest[2].span),
+                            "lhist needs min < max and a positive step",
+                        )
+                        .with_hint("e.g. `lhist(args.vec, 0, 10, 1)`"),
+                    );
+                    return None;
+                }
+                if (max - min) / step > 1000 {
+                    self.diagnostics.push(
+                        Diagnostic::new(Code::Limit, rest[2].span, "lhist would have more than 1000 buckets")
+                            .with_hint("use a larger step, or hist() for a log2 histogram"),
+                    );
+                    return None;
+                }
+                AggKind::Lhist { min, max, step }
+            }
+        })
+    }
+
+    fn constant(&mut self, arg: &ast::Expr, scope: &mut Scope) -> Option<i64> {
+        let checked = self.scalar(arg, scope)?;
+        match checked.kind {
+            ExprKind::Const(value) => Some(value),
+            ExprKind::Unary(crate::ir::UnaryOp::Neg, inner) => match inner.kind {
+                ExprKind::Const(value) => Some(-value),
+                _ => None,
+            },
+            _ => {
+                self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, arg.span, "expected a constant here"));
+                None
+            }
+        }
+    }
+
+    fn printf(&mut self, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<Stmt> {
+        let Some((first, rest)) = args.split_first() else {
+            self.diagnostics.push(
+                Diagnostic::new(Code::Arity, span, "`printf()` needs a format string")
+                    .with_hint("e.g. `printf(\"%d\\n\", pid)`"),
+            );
+            return None;
+        };
+        let ast::ExprKind::Str(text) = &first.kind else {
+            self.diagnostics.push(Diagnostic::new(
+                Code::TypeMismatch,
+                first.span,
+                "the format of printf must be a string literal",
+            ));
+            return None;
+        };
+        let format = match Format::parse(text) {
+            Ok(format) => format,
+            Err(error) => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::TypeMismatch, first.span, format!("bad printf format: {error}")).with_hint(
+                        "supported: %d %i %u %x %X %p %c %s %%, with flags - 0, a width and l/ll/h modifiers",
+                    ),
+                );
+                return None;
+            }
+        };
+        if rest.len() > MAX_PRINTF_ARGS {
+            self.diagnostics.push(Diagnostic::new(
+                Code::Limit,
+                span,
+                format!("printf takes at most {MAX_PRINTF_ARGS} arguments"),
+            ));
+            return None;
+        }
+        let conversions: Vec<ConvKind> = format.conversions().map(|conv| conv.kind).collect();
+        if conversions.len() != rest.len() {
+            self.diagnostics.push(Diagnostic::new(
+                Code::Arity,
+                first.span,
+                format!(
+                    "the format has {} but {} follow{}",
+                    plural(conversions.len(), "conversion"),
+                    plural(rest.len(), "argument"),
+                    if rest.len() == 1 { "s" } else { "" }
+                ),
+            ));
+            return None;
+        }
+        let mut checked = Vec::new();
+        for (arg, conv) in rest.iter().zip(&conversions) {
+            let value = self.expr(arg, scope)?;
+            let fits = match conv {
+                ConvKind::Str => matches!(value.ty, Type::Str(_) | Type::Symbol),
+                _ => value.ty.is_scalar(),
+            };
+            if !fits {
+                let wanted = if *conv == ConvKind::Str { "a string" } else { "an integer" };
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        arg.span,
+                        format!("this conversion expects {wanted}, found {}", value.ty.describe()),
+                    )
+                    .with_hint("use %s for strings and %d/%u/%x for integers"),
+                );
+                return None;
+            }
+            checked.push(value);
+        }
+        let id = self.printfs.len();
+        self.printfs.push(PrintfInfo { format, args: checked.iter().map(|arg| arg.ty).collect() });
+        Some(Stmt::Printf { id, args: checked })
+    }
+}
+
+fn aggregation_arity(name: &str) -> Option<usize> {
+    AGGREGATIONS.iter().find(|(known, _)| *known == name).map(|(_, arity)| *arity)
+}
+
+/// `1 argument`, `2 arguments`.
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}

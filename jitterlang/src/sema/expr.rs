@@ -1,0 +1,229 @@
+//! Typing of expressions and conditions.
+
+use super::{Checker, Scope};
+use crate::ast::{self, BinaryOp, UnaryOp};
+use crate::diag::{Code, Diagnostic, Span};
+use crate::ir::{Builtin, Expr, ExprKind, Type};
+use jitterlib::probe::{nearest, Field, FieldType};
+
+/// Builtin names and what they are, for lookups and hints.
+const BUILTINS: &[(&str, Builtin)] = &[
+    ("pid", Builtin::Pid),
+    ("tid", Builtin::Tid),
+    ("uid", Builtin::Uid),
+    ("gid", Builtin::Gid),
+    ("cpu", Builtin::Cpu),
+    ("nsecs", Builtin::Nsecs),
+    ("comm", Builtin::Comm),
+];
+
+/// Size of `comm` (TASK_COMM_LEN).
+pub(crate) const COMM_SIZE: u32 = 16;
+
+impl Checker {
+    /// Types an expression used as a truth value (predicate, `if`).
+    pub(super) fn condition(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Option<Expr> {
+        let checked = self.expr(expr, scope)?;
+        if !checked.ty.is_scalar() {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    expr.span,
+                    format!("a condition must be an integer, not {}", checked.ty.describe()),
+                )
+                .with_hint("compare it with something, e.g. `dur > 10ms`"),
+            );
+            return None;
+        }
+        Some(checked)
+    }
+
+    /// Types an expression.
+    pub(super) fn expr(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Option<Expr> {
+        let span = expr.span;
+        let (kind, ty) = match &expr.kind {
+            ast::ExprKind::Int(value) => (ExprKind::Const(*value as i64), int_literal_type(*value)),
+            ast::ExprKind::Duration(ns) => (ExprKind::Const(*ns as i64), Type::Duration),
+            ast::ExprKind::Str(text) => {
+                let size = string_size(text.len());
+                (ExprKind::Str(text.clone()), Type::Str(size))
+            }
+            ast::ExprKind::Ident(name) => return self.ident(name, span, scope),
+            ast::ExprKind::Var(name) => match scope.vars.iter().position(|(existing, _)| existing == name) {
+                Some(index) => (ExprKind::Var(index), scope.vars[index].1),
+                None => {
+                    self.diagnostics.push(
+                        Diagnostic::new(Code::UnknownIdent, span, format!("`${name}` is used before it is assigned"))
+                            .with_hint(format!("assign it first in this probe: `${name} = ...;`")),
+                    );
+                    return None;
+                }
+            },
+            ast::ExprKind::Positional(_) => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::Unsupported, span, "positional arguments are not supported yet")
+                        .with_hint("write the value into the script"),
+                );
+                return None;
+            }
+            ast::ExprKind::Map(map_ref) => return self.map_read(map_ref, scope),
+            ast::ExprKind::Call { name, name_span, args } => {
+                return self.call_expr(name, *name_span, args, span, scope)
+            }
+            ast::ExprKind::Field { base, field, field_span } => {
+                return self.field(base, field, *field_span, span, scope)
+            }
+            ast::ExprKind::Unary(op, operand) => {
+                let operand = self.scalar(operand, scope)?;
+                let ty = match op {
+                    UnaryOp::Not => Type::U64,
+                    UnaryOp::Neg => Type::I64,
+                    UnaryOp::BitNot => operand.ty,
+                };
+                (ExprKind::Unary(*op, Box::new(operand)), ty)
+            }
+            ast::ExprKind::Binary(op, lhs, rhs) => {
+                let (lhs, rhs) = (self.scalar(lhs, scope), self.scalar(rhs, scope));
+                let (lhs, rhs) = (lhs?, rhs?);
+                let ty = binary_type(*op, lhs.ty, rhs.ty);
+                (ExprKind::Binary(*op, Box::new(lhs), Box::new(rhs)), ty)
+            }
+        };
+        Some(Expr { kind, ty, span })
+    }
+
+    /// Types an expression that must be an integer-like value.
+    pub(super) fn scalar(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Option<Expr> {
+        let checked = self.expr(expr, scope)?;
+        if checked.ty.is_scalar() {
+            return Some(checked);
+        }
+        let hint = match checked.ty {
+            Type::Str(_) => "strings can be printed (`printf(\"%s\", comm)`) or used as map keys; arithmetic and comparison need integers",
+            _ => "use an expression with a value here",
+        };
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::TypeMismatch,
+                expr.span,
+                format!("expected an integer, found {}", checked.ty.describe()),
+            )
+            .with_hint(hint),
+        );
+        None
+    }
+
+    fn ident(&mut self, name: &str, span: Span, scope: &mut Scope) -> Option<Expr> {
+        if let Some(field) = scope.probe.fields().iter().find(|field| field.name == name) {
+            return Some(field_expr(field, span));
+        }
+        if let Some((_, builtin)) = BUILTINS.iter().find(|(builtin, _)| *builtin == name) {
+            let ty = if *builtin == Builtin::Comm { Type::Str(COMM_SIZE) } else { Type::U64 };
+            return Some(Expr { kind: ExprKind::Builtin(*builtin), ty, span });
+        }
+        if name == "args" {
+            self.diagnostics.push(
+                Diagnostic::new(Code::TypeMismatch, span, "`args` is a record: name one of its fields")
+                    .with_hint(field_list_hint(scope.probe.args(), &scope.probe.describe())),
+            );
+            return None;
+        }
+        let mut known: Vec<&str> = BUILTINS.iter().map(|(name, _)| *name).collect();
+        known.extend(scope.probe.fields().iter().map(|field| field.name.as_str()));
+        if !scope.probe.args().is_empty() {
+            known.push("args");
+        }
+        let mut diagnostic = Diagnostic::new(Code::UnknownIdent, span, format!("unknown identifier `{name}`"));
+        diagnostic = match nearest(name, &known) {
+            Some(near) => diagnostic.with_hint(format!("did you mean `{near}`? available here: {}", known.join(", "))),
+            None => diagnostic.with_hint(format!("available in {}: {}", scope.probe.describe(), known.join(", "))),
+        };
+        self.diagnostics.push(diagnostic);
+        None
+    }
+
+    fn field(
+        &mut self,
+        base: &ast::Expr,
+        field: &str,
+        field_span: Span,
+        span: Span,
+        scope: &mut Scope,
+    ) -> Option<Expr> {
+        if base.kind != ast::ExprKind::Ident("args".into()) {
+            let base = self.expr(base, scope)?;
+            self.diagnostics.push(Diagnostic::new(
+                Code::UnknownField,
+                field_span,
+                format!("{} has no fields", base.ty.describe()),
+            ));
+            return None;
+        }
+        let args = scope.probe.args();
+        match args.iter().find(|arg| arg.name == field) {
+            Some(arg) => Some(field_expr(arg, span)),
+            None => {
+                let describe = scope.probe.describe();
+                let message = if args.is_empty() {
+                    format!("{describe} has no `args`")
+                } else {
+                    format!("{describe} has no field `args.{field}`")
+                };
+                let names: Vec<&str> = args.iter().map(|arg| arg.name.as_str()).collect();
+                let hint = match nearest(field, &names) {
+                    Some(near) => format!("did you mean `args.{near}`? {}", field_list_hint(args, &describe)),
+                    None => field_list_hint(args, &describe),
+                };
+                self.diagnostics.push(Diagnostic::new(Code::UnknownField, field_span, message).with_hint(hint));
+                None
+            }
+        }
+    }
+}
+
+fn field_list_hint(args: &[Field], describe: &str) -> String {
+    if args.is_empty() {
+        return format!("{describe} offers no args");
+    }
+    let names: Vec<&str> = args.iter().map(|arg| arg.name.as_str()).collect();
+    format!("fields of {describe}: {}", names.join(", "))
+}
+
+fn field_expr(field: &Field, span: Span) -> Expr {
+    let ty = match field.ty {
+        FieldType::Int { signed, .. } => Type::Int { signed },
+        FieldType::Duration => Type::Duration,
+        FieldType::KernelSymbol => Type::Symbol,
+        FieldType::Str { size } => Type::Str(size.div_ceil(8) * 8),
+        FieldType::DataLocStr => Type::Str(super::calls::DATA_LOC_STR_SIZE),
+    };
+    Expr { kind: ExprKind::Field(field.clone()), ty, span }
+}
+
+/// Bytes a string of `len` characters takes (NUL included, rounded up to 8).
+pub(super) fn string_size(len: usize) -> u32 {
+    ((len as u32).saturating_add(1).saturating_add(7) / 8 * 8).max(8)
+}
+
+fn int_literal_type(value: u64) -> Type {
+    if value > i64::MAX as u64 {
+        Type::U64
+    } else {
+        Type::I64
+    }
+}
+
+fn binary_type(op: BinaryOp, lhs: Type, rhs: Type) -> Type {
+    let arithmetic = matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem);
+    let truth = op.is_comparison() || matches!(op, BinaryOp::And | BinaryOp::Or);
+    let ratio = lhs == Type::Duration && rhs == Type::Duration && op == BinaryOp::Div;
+    if truth || ratio {
+        Type::U64
+    } else if arithmetic && (lhs == Type::Duration || rhs == Type::Duration) {
+        Type::Duration
+    } else if lhs.is_signed() && rhs.is_signed() {
+        Type::I64
+    } else {
+        Type::U64
+    }
+}

@@ -1,0 +1,181 @@
+//! The map table: each `@map` is declared by its first use; later uses must agree on keys and values.
+
+use crate::ast;
+use crate::diag::{Code, Diagnostic};
+use crate::ir::{Expr, MapInfo, Type};
+use jitterlib::agg::{AggKind, FieldLayout, MapLayout, MapValue, ValueFormat};
+
+/// Every map seen so far, in order of first use.
+#[derive(Default)]
+pub(super) struct MapTable {
+    maps: Vec<MapInfo>,
+}
+
+impl MapTable {
+    pub(super) fn into_infos(self) -> Vec<MapInfo> {
+        self.maps
+    }
+
+    /// Declares or checks an aggregation map.
+    pub(super) fn aggregation(
+        &mut self,
+        target: &ast::MapRef,
+        keys: &[Expr],
+        kind: AggKind,
+        value: Option<Type>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<usize> {
+        let format = value.map_or(ValueFormat::Unsigned, format_of);
+        let wanted = MapValue::Agg { kind, format };
+        self.declare(target, keys, wanted, None, diagnostics)
+    }
+
+    /// Declares or checks a plain map.
+    pub(super) fn plain(
+        &mut self,
+        target: &ast::MapRef,
+        keys: &[Expr],
+        value: Type,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<usize> {
+        let wanted = MapValue::Scalar(FieldLayout { name: None, size: value.size(), format: format_of(value) });
+        self.declare(target, keys, wanted, Some(value), diagnostics)
+    }
+
+    /// Finds a plain map for reading.
+    pub(super) fn read(
+        &mut self,
+        target: &ast::MapRef,
+        keys: &[Expr],
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<(usize, Type)> {
+        let Some(index) = self.find(&target.name) else {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::UnknownIdent,
+                    target.span,
+                    format!("map `{}` is read but never assigned", target.name),
+                )
+                .with_hint("assign it first, e.g. `@start[tid] = nsecs;` in another probe"),
+            );
+            return None;
+        };
+        let info = &self.maps[index];
+        let Some(value_type) = info.value_type else {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    target.span,
+                    format!("`{}` is an aggregation and cannot be read in a probe", target.name),
+                )
+                .with_hint("aggregations are per-CPU and merged in user space; they are printed at exit"),
+            );
+            return None;
+        };
+        self.check_keys(index, target, keys, diagnostics)?;
+        Some((index, value_type))
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
+        self.maps.iter().position(|info| info.layout.name == name)
+    }
+
+    fn declare(
+        &mut self,
+        target: &ast::MapRef,
+        keys: &[Expr],
+        value: MapValue,
+        value_type: Option<Type>,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<usize> {
+        let Some(index) = self.find(&target.name) else {
+            let layout = MapLayout {
+                name: target.name.clone(),
+                keys: keys
+                    .iter()
+                    .map(|key| FieldLayout { name: None, size: key.ty.size(), format: format_of(key.ty) })
+                    .collect(),
+                value,
+            };
+            self.maps.push(MapInfo { layout, key_types: keys.iter().map(|key| key.ty).collect(), value_type });
+            return Some(self.maps.len() - 1);
+        };
+        self.check_keys(index, target, keys, diagnostics)?;
+        let info = &self.maps[index];
+        if !same_value(&info.layout.value, &value) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::MapConflict,
+                    target.span,
+                    format!(
+                        "`{}` holds {}, not {}",
+                        target.name,
+                        describe_value(&info.layout.value),
+                        describe_value(&value)
+                    ),
+                )
+                .with_hint("a map keeps the kind of value of its first use; use another map name"),
+            );
+            return None;
+        }
+        Some(index)
+    }
+
+    fn check_keys(
+        &self,
+        index: usize,
+        target: &ast::MapRef,
+        keys: &[Expr],
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<()> {
+        let declared = &self.maps[index].key_types;
+        let found: Vec<Type> = keys.iter().map(|key| key.ty).collect();
+        let agrees = declared.len() == found.len() && declared.iter().zip(&found).all(|(a, b)| same_key_type(*a, *b));
+        if agrees {
+            return Some(());
+        }
+        let show = |types: &[Type]| types.iter().map(|t| t.describe()).collect::<Vec<_>>().join(", ");
+        diagnostics.push(
+            Diagnostic::new(
+                Code::MapConflict,
+                target.span,
+                format!("`{}` is keyed by [{}], not [{}]", target.name, show(declared), show(&found)),
+            )
+            .with_hint("every use of a map needs the same number and types of keys"),
+        );
+        None
+    }
+}
+
+fn same_key_type(a: Type, b: Type) -> bool {
+    a == b
+        || (a.is_scalar() && b.is_scalar() && a.size() == b.size() && format_of(a) == format_of(b))
+        || matches!((a, b), (Type::Int { .. }, Type::Int { .. }))
+}
+
+fn same_value(a: &MapValue, b: &MapValue) -> bool {
+    match (a, b) {
+        (MapValue::Agg { kind: ka, .. }, MapValue::Agg { kind: kb, .. }) => ka == kb,
+        (MapValue::Scalar(fa), MapValue::Scalar(fb)) => fa.size == fb.size,
+        _ => false,
+    }
+}
+
+fn describe_value(value: &MapValue) -> String {
+    match value {
+        MapValue::Agg { kind, .. } => format!("{}()", kind.name()),
+        MapValue::Scalar(field) if field.format == ValueFormat::Str => format!("string[{}]", field.size),
+        MapValue::Scalar(_) => "integers".to_string(),
+    }
+}
+
+/// How values of a type are printed.
+pub(crate) fn format_of(ty: Type) -> ValueFormat {
+    match ty {
+        Type::Int { signed: true } => ValueFormat::Signed,
+        Type::Int { signed: false } | Type::Void => ValueFormat::Unsigned,
+        Type::Duration => ValueFormat::Duration,
+        Type::Symbol => ValueFormat::KernelSymbol,
+        Type::Str(_) => ValueFormat::Str,
+    }
+}

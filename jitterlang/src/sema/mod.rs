@@ -1,0 +1,181 @@
+//! Semantic analysis: resolves probes through jitterlib's registry and the kernel metadata, types every
+//! expression, collects maps and printf formats, and reports every problem it finds (not just the first).
+
+mod calls;
+mod expr;
+mod maps;
+
+use crate::ast::{self, Script};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
+use crate::ir::{Checked, CheckedProbe, PrintfInfo, Stmt, Type};
+use jitterlib::kernel::KernelInfo;
+use jitterlib::probe::{self, Probe, ProbeErrorKind, ProbeSpec};
+use maps::MapTable;
+
+pub(crate) use expr::COMM_SIZE;
+
+/// Checks a parsed script against the kernel.
+pub fn check(script: &Script, kernel: &dyn KernelInfo) -> Result<Checked, Diagnostics> {
+    let mut checker = Checker { maps: MapTable::default(), printfs: Vec::new(), diagnostics: Vec::new() };
+    let mut probes = Vec::new();
+    for block in &script.blocks {
+        for written in &block.probes {
+            match resolve_probe(written, kernel) {
+                Ok(resolved) => probes.push(checker.probe_block(resolved, block, written.span)),
+                Err(diagnostic) => checker.diagnostics.push(diagnostic),
+            }
+        }
+    }
+    if script.blocks.is_empty() {
+        checker.diagnostics.push(
+            Diagnostic::new(Code::Syntax, Span::default(), "the script has no probes")
+                .with_hint("e.g. `tracepoint:irq:softirq_entry { @[args.vec] = count(); }`"),
+        );
+    }
+    if checker.diagnostics.is_empty() {
+        Ok(Checked { probes, maps: checker.maps.into_infos(), printfs: checker.printfs })
+    } else {
+        checker.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+        Err(Diagnostics(checker.diagnostics))
+    }
+}
+
+fn resolve_probe(written: &ast::Probe, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, Diagnostic> {
+    let (spec, part_spans) = match &written.kind {
+        ast::ProbeKind::Path(parts) => (ProbeSpec::Path(parts.clone()), path_part_spans(parts, written.span)),
+        ast::ProbeKind::Typed { name, args } => {
+            let spec_args = args
+                .iter()
+                .map(|arg| match arg {
+                    ast::ProbeArg::Str(text, _) => probe::ProbeArg::Str(text.clone()),
+                    ast::ProbeArg::Int(value, _) => probe::ProbeArg::Int(*value),
+                    ast::ProbeArg::Ident(word, _) => probe::ProbeArg::Ident(word.clone()),
+                })
+                .collect();
+            (ProbeSpec::Typed { name: name.clone(), args: spec_args }, args.iter().map(ast::ProbeArg::span).collect())
+        }
+    };
+    probe::resolve(&spec, kernel).map_err(|error| {
+        let span = error.position.and_then(|i| part_spans.get(i).copied()).unwrap_or(written.span);
+        let code = match error.kind {
+            ProbeErrorKind::UnknownKind => Code::UnknownProbe,
+            ProbeErrorKind::BadSpec => Code::BadProbe,
+            ProbeErrorKind::MissingTarget | ProbeErrorKind::Kernel => Code::MissingTarget,
+        };
+        let diagnostic = Diagnostic::new(code, span, error.message);
+        match error.hint {
+            Some(hint) => diagnostic.with_hint(hint),
+            None => diagnostic,
+        }
+    })
+}
+
+fn path_part_spans(parts: &[String], whole: Span) -> Vec<Span> {
+    let mut start = whole.start;
+    parts
+        .iter()
+        .map(|part| {
+            let span = Span::new(start, start + part.len());
+            start += part.len() + 1;
+            span
+        })
+        .collect()
+}
+
+/// State shared by every probe of the script.
+struct Checker {
+    maps: MapTable,
+    printfs: Vec<PrintfInfo>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// State of one probe's block.
+struct Scope<'p> {
+    probe: &'p dyn Probe,
+    vars: Vec<(String, Type)>,
+}
+
+impl Checker {
+    fn probe_block(&mut self, probe: Box<dyn Probe>, block: &ast::ProbeBlock, span: Span) -> CheckedProbe {
+        let mut scope = Scope { probe: probe.as_ref(), vars: Vec::new() };
+        let predicate = block.predicate.as_ref().and_then(|pred| self.condition(pred, &mut scope));
+        let body = self.stmts(&block.body, &mut scope);
+        let vars = scope.vars.into_iter().map(|(_, ty)| ty).collect();
+        CheckedProbe { probe, predicate, body, vars, span }
+    }
+
+    fn stmts(&mut self, stmts: &[ast::Stmt], scope: &mut Scope) -> Vec<Stmt> {
+        stmts.iter().filter_map(|stmt| self.stmt(stmt, scope)).collect()
+    }
+
+    fn stmt(&mut self, stmt: &ast::Stmt, scope: &mut Scope) -> Option<Stmt> {
+        match &stmt.kind {
+            ast::StmtKind::Expr(expr) => self.expr_stmt(expr, scope),
+            ast::StmtKind::MapAssign { target, op, value } => self.map_assign(target, *op, value, scope),
+            ast::StmtKind::VarAssign { name, name_span, op, value } => {
+                self.var_assign(name, *name_span, *op, value, scope)
+            }
+            ast::StmtKind::If { cond, then, otherwise } => {
+                let cond = self.condition(cond, scope);
+                let then = self.stmts(then, scope);
+                let otherwise = self.stmts(otherwise, scope);
+                Some(Stmt::If { cond: cond?, then, otherwise })
+            }
+        }
+    }
+
+    fn var_assign(
+        &mut self,
+        name: &str,
+        name_span: Span,
+        op: Option<ast::BinaryOp>,
+        value: &ast::Expr,
+        scope: &mut Scope,
+    ) -> Option<Stmt> {
+        let value = match op {
+            None => self.expr(value, scope)?,
+            Some(op) => {
+                let current = ast::Expr { kind: ast::ExprKind::Var(name.to_string()), span: name_span };
+                let combined = ast::Expr {
+                    kind: ast::ExprKind::Binary(op, Box::new(current), Box::new(value.clone())),
+                    span: name_span.to(value.span),
+                };
+                self.expr(&combined, scope)?
+            }
+        };
+        if value.ty == Type::Void {
+            self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, value.span, "this expression has no value"));
+            return None;
+        }
+        let var = match scope.vars.iter().position(|(existing, _)| existing == name) {
+            Some(index) => {
+                let declared = scope.vars[index].1;
+                if !compatible(declared, value.ty) {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            value.span,
+                            format!("`${name}` holds {}, not {}", declared.describe(), value.ty.describe()),
+                        )
+                        .with_hint("a variable keeps the type of its first assignment; use another variable"),
+                    );
+                    return None;
+                }
+                index
+            }
+            None => {
+                scope.vars.push((name.to_string(), value.ty));
+                scope.vars.len() - 1
+            }
+        };
+        Some(Stmt::SetVar { var, value })
+    }
+}
+
+/// Whether a value of type `found` may be stored where `expected` was declared.
+fn compatible(expected: Type, found: Type) -> bool {
+    match (expected, found) {
+        (Type::Str(a), Type::Str(b)) => a == b,
+        (a, b) => a.is_scalar() && b.is_scalar() || a == b,
+    }
+}

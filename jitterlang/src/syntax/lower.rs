@@ -1,0 +1,340 @@
+//! Lowering of the pest parse tree into the [`crate::ast`] types.
+
+use super::Rule;
+use crate::ast::*;
+use crate::diag::{Code, Diagnostic, Span};
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use std::sync::OnceLock;
+
+type Result<T> = std::result::Result<T, Diagnostic>;
+
+fn span_of(pair: &Pair<Rule>) -> Span {
+    Span::new(pair.as_span().start(), pair.as_span().end())
+}
+
+pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
+    let blocks = program
+        .into_inner()
+        .filter(|pair| pair.as_rule() == Rule::probe_block)
+        .map(probe_block)
+        .collect::<Result<_>>()?;
+    Ok(Script { blocks })
+}
+
+fn probe_block(pair: Pair<Rule>) -> Result<ProbeBlock> {
+    let span = span_of(&pair);
+    let mut probes = Vec::new();
+    let mut predicate = None;
+    let mut body = Vec::new();
+    for inner in pair.into_inner() {
+        match inner.as_rule() {
+            Rule::probe => probes.push(probe(inner)?),
+            Rule::predicate => predicate = Some(expr(only_child(inner))?),
+            Rule::block => body = block(inner)?,
+            _ => {}
+        }
+    }
+    Ok(ProbeBlock { probes, predicate, body, span })
+}
+
+fn only_child(pair: Pair<Rule>) -> Pair<Rule> {
+    // Grammar rules lowered through this have exactly one inner pair; the fallback keeps it total.
+    let fallback = pair.clone();
+    pair.into_inner().next().unwrap_or(fallback)
+}
+
+fn probe(pair: Pair<Rule>) -> Result<Probe> {
+    let span = span_of(&pair);
+    let inner = only_child(pair);
+    let kind = match inner.as_rule() {
+        Rule::typed_probe => {
+            let mut parts = inner.into_inner();
+            let name = parts.next().map(|p| p.as_str().to_string()).unwrap_or_default();
+            let args = parts.map(probe_arg).collect::<Result<_>>()?;
+            ProbeKind::Typed { name, args }
+        }
+        _ => ProbeKind::Path(inner.as_str().split(':').map(str::to_string).collect()),
+    };
+    Ok(Probe { kind, span })
+}
+
+fn probe_arg(pair: Pair<Rule>) -> Result<ProbeArg> {
+    let inner = only_child(pair);
+    let span = span_of(&inner);
+    Ok(match inner.as_rule() {
+        Rule::string => ProbeArg::Str(string(inner)?, span),
+        Rule::integer => ProbeArg::Int(integer(&inner)?, span),
+        Rule::duration => ProbeArg::Int(duration(inner)?, span),
+        _ => ProbeArg::Ident(inner.as_str().to_string(), span),
+    })
+}
+
+fn block(pair: Pair<Rule>) -> Result<Vec<Stmt>> {
+    pair.into_inner().filter(|p| p.as_rule() == Rule::stmt_list).flat_map(|list| list.into_inner()).map(stmt).collect()
+}
+
+fn stmt(pair: Pair<Rule>) -> Result<Stmt> {
+    let inner = only_child(pair);
+    let span = span_of(&inner);
+    let kind = match inner.as_rule() {
+        Rule::if_stmt => if_stmt(inner)?,
+        Rule::map_update => {
+            let mut parts = inner.into_inner();
+            let target = parts.next().map(map_ref).transpose()?.ok_or_else(|| internal(span))?;
+            let op_pair = parts.next().ok_or_else(|| internal(span))?;
+            let one = Expr { kind: ExprKind::Int(1), span: span_of(&op_pair) };
+            let (op, value) = match op_pair.as_rule() {
+                Rule::incr => (Some(BinaryOp::Add), one),
+                Rule::decr => (Some(BinaryOp::Sub), one),
+                _ => (assign_op(&op_pair), expr(parts.next().ok_or_else(|| internal(span))?)?),
+            };
+            StmtKind::MapAssign { target, op, value }
+        }
+        Rule::var_assign => {
+            let mut parts = inner.into_inner();
+            let var = parts.next().ok_or_else(|| internal(span))?;
+            let op_pair = parts.next().ok_or_else(|| internal(span))?;
+            let value = expr(parts.next().ok_or_else(|| internal(span))?)?;
+            StmtKind::VarAssign {
+                name: var.as_str()[1..].to_string(),
+                name_span: span_of(&var),
+                op: assign_op(&op_pair),
+                value,
+            }
+        }
+        _ => StmtKind::Expr(expr(only_child(inner))?),
+    };
+    Ok(Stmt { kind, span })
+}
+
+fn if_stmt(pair: Pair<Rule>) -> Result<StmtKind> {
+    let span = span_of(&pair);
+    let mut cond = None;
+    let mut then = Vec::new();
+    let mut otherwise = Vec::new();
+    let mut seen_then = false;
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::expr => cond = Some(expr(part)?),
+            Rule::block if !seen_then => {
+                then = block(part)?;
+                seen_then = true;
+            }
+            Rule::block => otherwise = block(part)?,
+            Rule::if_stmt => {
+                let nested_span = span_of(&part);
+                otherwise = vec![Stmt { kind: if_stmt(part)?, span: nested_span }];
+            }
+            _ => {}
+        }
+    }
+    Ok(StmtKind::If { cond: cond.ok_or_else(|| internal(span))?, then, otherwise })
+}
+
+fn assign_op(pair: &Pair<Rule>) -> Option<BinaryOp> {
+    let text = pair.as_str();
+    let op = &text[..text.len() - 1];
+    binary_op_from_symbol(op)
+}
+
+fn binary_op_from_symbol(symbol: &str) -> Option<BinaryOp> {
+    Some(match symbol {
+        "+" => BinaryOp::Add,
+        "-" => BinaryOp::Sub,
+        "*" => BinaryOp::Mul,
+        "/" => BinaryOp::Div,
+        "%" => BinaryOp::Rem,
+        "&" => BinaryOp::BitAnd,
+        "|" => BinaryOp::BitOr,
+        "^" => BinaryOp::BitXor,
+        "<<" => BinaryOp::Shl,
+        ">>" => BinaryOp::Shr,
+        _ => return None,
+    })
+}
+
+fn map_ref(pair: Pair<Rule>) -> Result<MapRef> {
+    let span = span_of(&pair);
+    let mut parts = pair.into_inner();
+    let name = parts.next().map(|p| p.as_str().to_string()).ok_or_else(|| internal(span))?;
+    let keys = parts.map(expr).collect::<Result<_>>()?;
+    Ok(MapRef { name, keys, span })
+}
+
+fn pratt() -> &'static PrattParser<Rule> {
+    static PRATT: OnceLock<PrattParser<Rule>> = OnceLock::new();
+    PRATT.get_or_init(|| {
+        PrattParser::new()
+            .op(Op::infix(Rule::or, Assoc::Left))
+            .op(Op::infix(Rule::and, Assoc::Left))
+            .op(Op::infix(Rule::bit_or, Assoc::Left))
+            .op(Op::infix(Rule::bit_xor, Assoc::Left))
+            .op(Op::infix(Rule::bit_and, Assoc::Left))
+            .op(Op::infix(Rule::eq, Assoc::Left) | Op::infix(Rule::ne, Assoc::Left))
+            .op(Op::infix(Rule::lt, Assoc::Left)
+                | Op::infix(Rule::le, Assoc::Left)
+                | Op::infix(Rule::gt, Assoc::Left)
+                | Op::infix(Rule::ge, Assoc::Left))
+            .op(Op::infix(Rule::shl, Assoc::Left) | Op::infix(Rule::shr, Assoc::Left))
+            .op(Op::infix(Rule::add, Assoc::Left) | Op::infix(Rule::sub, Assoc::Left))
+            .op(Op::infix(Rule::mul, Assoc::Left)
+                | Op::infix(Rule::div, Assoc::Left)
+                | Op::infix(Rule::rem, Assoc::Left))
+            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::not) | Op::prefix(Rule::bit_not))
+            .op(Op::postfix(Rule::field))
+    })
+}
+
+fn expr(pair: Pair<Rule>) -> Result<Expr> {
+    pratt_expr(pair.into_inner())
+}
+
+fn pratt_expr(pairs: Pairs<Rule>) -> Result<Expr> {
+    pratt()
+        .map_primary(primary)
+        .map_prefix(|op, operand| {
+            let operand = operand?;
+            let unary = match op.as_rule() {
+                Rule::neg => UnaryOp::Neg,
+                Rule::not => UnaryOp::Not,
+                _ => UnaryOp::BitNot,
+            };
+            let span = span_of(&op).to(operand.span);
+            Ok(Expr { kind: ExprKind::Unary(unary, Box::new(operand)), span })
+        })
+        .map_postfix(|base, op| {
+            let base = base?;
+            let name = op.clone().into_inner().next().ok_or_else(|| internal(span_of(&op)))?;
+            let span = base.span.to(span_of(&op));
+            Ok(Expr {
+                kind: ExprKind::Field {
+                    base: Box::new(base),
+                    field: name.as_str().to_string(),
+                    field_span: span_of(&name),
+                },
+                span,
+            })
+        })
+        .map_infix(|lhs, op, rhs| {
+            let (lhs, rhs) = (lhs?, rhs?);
+            let binary = infix_op(op.as_rule());
+            let span = lhs.span.to(rhs.span);
+            Ok(Expr { kind: ExprKind::Binary(binary, Box::new(lhs), Box::new(rhs)), span })
+        })
+        .parse(pairs)
+}
+
+fn infix_op(rule: Rule) -> BinaryOp {
+    match rule {
+        Rule::or => BinaryOp::Or,
+        Rule::and => BinaryOp::And,
+        Rule::bit_or => BinaryOp::BitOr,
+        Rule::bit_xor => BinaryOp::BitXor,
+        Rule::bit_and => BinaryOp::BitAnd,
+        Rule::eq => BinaryOp::Eq,
+        Rule::ne => BinaryOp::Ne,
+        Rule::lt => BinaryOp::Lt,
+        Rule::le => BinaryOp::Le,
+        Rule::gt => BinaryOp::Gt,
+        Rule::ge => BinaryOp::Ge,
+        Rule::shl => BinaryOp::Shl,
+        Rule::shr => BinaryOp::Shr,
+        Rule::add => BinaryOp::Add,
+        Rule::sub => BinaryOp::Sub,
+        Rule::mul => BinaryOp::Mul,
+        Rule::div => BinaryOp::Div,
+        _ => BinaryOp::Rem,
+    }
+}
+
+fn primary(pair: Pair<Rule>) -> Result<Expr> {
+    let span = span_of(&pair);
+    let kind = match pair.as_rule() {
+        Rule::integer => ExprKind::Int(integer(&pair)?),
+        Rule::duration => ExprKind::Duration(duration(pair)?),
+        Rule::string => ExprKind::Str(string(pair)?),
+        Rule::variable => ExprKind::Var(pair.as_str()[1..].to_string()),
+        Rule::positional => ExprKind::Positional(
+            pair.as_str()[1..]
+                .parse()
+                .map_err(|_| Diagnostic::new(Code::Limit, span, "positional argument number too large"))?,
+        ),
+        Rule::ident => ExprKind::Ident(pair.as_str().to_string()),
+        Rule::map_ref => ExprKind::Map(map_ref(pair)?),
+        Rule::call => {
+            let mut parts = pair.into_inner();
+            let name = parts.next().ok_or_else(|| internal(span))?;
+            ExprKind::Call {
+                name: name.as_str().to_string(),
+                name_span: span_of(&name),
+                args: parts.map(expr).collect::<Result<_>>()?,
+            }
+        }
+        Rule::expr => return expr(pair),
+        _ => return Err(internal(span)),
+    };
+    Ok(Expr { kind, span })
+}
+
+fn integer(pair: &Pair<Rule>) -> Result<u64> {
+    let text = pair.as_str().replace('_', "");
+    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    parsed.map_err(|_| {
+        Diagnostic::new(Code::Limit, span_of(pair), "integer literal does not fit in 64 bits")
+            .with_hint("the largest literal is 18446744073709551615 (0xffffffffffffffff)")
+    })
+}
+
+fn duration(pair: Pair<Rule>) -> Result<u64> {
+    let span = span_of(&pair);
+    let mut parts = pair.into_inner();
+    let value = integer(&parts.next().ok_or_else(|| internal(span))?)?;
+    let unit = parts.next().map(|p| p.as_str()).unwrap_or("ns");
+    let scale: u64 = match unit {
+        "us" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => 1,
+    };
+    value
+        .checked_mul(scale)
+        .ok_or_else(|| Diagnostic::new(Code::Limit, span, "duration does not fit in 64 bits of nanoseconds"))
+}
+
+fn string(pair: Pair<Rule>) -> Result<String> {
+    let span = span_of(&pair);
+    let raw = pair.into_inner().next().map(|p| p.as_str()).unwrap_or("");
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('0') => out.push('\0'),
+            Some('\\') => out.push('\\'),
+            Some('"') => out.push('"'),
+            Some(other) => {
+                return Err(Diagnostic::new(Code::Syntax, span, format!("unknown escape `\\{other}` in string"))
+                    .with_hint("known escapes: \\n \\t \\r \\0 \\\\ \\\""))
+            }
+            None => return Err(Diagnostic::new(Code::Syntax, span, "string ends with a lone `\\`")),
+        }
+    }
+    Ok(out)
+}
+
+fn internal(span: Span) -> Diagnostic {
+    Diagnostic::new(Code::Syntax, span, "internal error: unexpected parse tree shape")
+        .with_hint("please report this script as a bug")
+}

@@ -1,0 +1,100 @@
+//! Source text to [`Script`]: the pest grammar (`grammar.pest`) and the lowering of its parse tree.
+
+mod lower;
+
+use crate::ast::Script;
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
+use pest::Parser as _;
+
+/// The pest parser generated from `grammar.pest` (its `Rule` enum is generated, hence undocumented).
+#[allow(missing_docs)]
+mod generated {
+    #[derive(pest_derive::Parser)]
+    #[grammar = "syntax/grammar.pest"]
+    pub(crate) struct Grammar;
+}
+use generated::{Grammar, Rule};
+
+/// Scripts larger than this are refused before parsing (pest recursion depth grows with nesting).
+pub const MAX_SOURCE_BYTES: usize = 1 << 20;
+
+/// Parses a script into its syntax tree.
+pub fn parse(source: &str) -> Result<Script, Diagnostics> {
+    if source.len() > MAX_SOURCE_BYTES {
+        return Err(Diagnostics(vec![Diagnostic::new(
+            Code::Limit,
+            Span::new(0, 0),
+            format!("script is {} bytes, more than the {MAX_SOURCE_BYTES} accepted", source.len()),
+        )]));
+    }
+    let mut pairs = Grammar::parse(Rule::program, source).map_err(|error| Diagnostics(vec![syntax_error(error)]))?;
+    let program =
+        pairs.next().ok_or_else(|| Diagnostics(vec![Diagnostic::new(Code::Syntax, Span::default(), "empty parse")]))?;
+    lower::script(program).map_err(|d| Diagnostics(vec![d]))
+}
+
+fn syntax_error(error: pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let span = match error.location {
+        InputLocation::Pos(pos) => Span::new(pos, pos + 1),
+        InputLocation::Span((start, end)) => Span::new(start, end),
+    };
+    let expected = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => describe_expected(positives),
+        ErrorVariant::CustomError { message } => message.clone(),
+    };
+    let diagnostic = Diagnostic::new(Code::Syntax, span, format!("syntax error: expected {expected}"))
+        .with_label(format!("expected {expected}"));
+    match hint_for(&error.variant) {
+        Some(hint) => diagnostic.with_hint(hint),
+        None => diagnostic,
+    }
+}
+
+fn describe_expected(rules: &[Rule]) -> String {
+    let mut names: Vec<&str> = rules.iter().map(|rule| rule_name(*rule)).collect();
+    names.sort_unstable();
+    names.dedup();
+    match names.as_slice() {
+        [] => "something else".to_string(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+fn hint_for(variant: &pest::error::ErrorVariant<Rule>) -> Option<&'static str> {
+    let pest::error::ErrorVariant::ParsingError { positives, .. } = variant else { return None };
+    if positives.contains(&Rule::block) {
+        Some("a probe is followed by a block: `probe { statements }` or `probe < statements >`")
+    } else if positives.contains(&Rule::probe_block) || positives.contains(&Rule::probe) {
+        Some("a script is a list of probes with blocks, e.g. `tracepoint:irq:softirq_entry { @[args.vec] = count(); }`")
+    } else {
+        None
+    }
+}
+
+fn rule_name(rule: Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "end of input",
+        Rule::probe_block | Rule::probe | Rule::probe_path | Rule::typed_probe => "a probe",
+        Rule::block | Rule::open_brace | Rule::open_angle => "a block (`{` or `<`)",
+        Rule::predicate => "a predicate `/.../`",
+        Rule::stmt | Rule::stmt_list | Rule::if_stmt | Rule::map_update | Rule::var_assign | Rule::expr_stmt => {
+            "a statement"
+        }
+        Rule::expr | Rule::call | Rule::map_ref | Rule::variable | Rule::positional => "an expression",
+        Rule::integer | Rule::duration => "a number",
+        Rule::string | Rule::string_inner => "a string",
+        Rule::ident => "a name",
+        Rule::assign_op => "an assignment (`=`, `+=`, ...)",
+        Rule::incr | Rule::decr => "`++` or `--`",
+        Rule::probe_arg => "a probe argument",
+        Rule::path_part => "a probe part",
+        Rule::field => "a field (`.name`)",
+        Rule::map_name => "a map name",
+        Rule::time_unit => "a time unit",
+        Rule::kw_if => "`if`",
+        Rule::kw_else => "`else`",
+        _ => "an operator",
+    }
+}

@@ -1,0 +1,32 @@
+//! Golden tests: the disassembly of each script in `tests/golden/` against the checked-in kernel fixture.
+//! Pure functions of the script and the fixture, so they hold on any machine.
+
+use crate::support::{assert_no_mismatch, check_snapshot, data_dir, scripts};
+use jitterlib::kernel::FixtureKernel;
+
+#[test]
+fn disassembly_matches_snapshots() {
+    let kernel = FixtureKernel::bundled();
+    let mut mismatches = Vec::new();
+    for script in scripts(&data_dir("golden")) {
+        let source = std::fs::read_to_string(&script).expect("read script");
+        let compiled = jitterlang::compile(&source, &kernel).unwrap_or_else(|diagnostics| {
+            panic!("{} does not compile:\n{}", script.display(), diagnostics.render("golden", &source))
+        });
+        mismatches.extend(check_snapshot(&script, "disasm", &compiled.disassembly()));
+    }
+    assert_no_mismatch(mismatches);
+}
+
+#[test]
+fn objects_parse_back_with_aya_obj() {
+    let kernel = FixtureKernel::bundled();
+    for script in scripts(&data_dir("golden")) {
+        let source = std::fs::read_to_string(&script).expect("read script");
+        let compiled = jitterlang::compile(&source, &kernel).expect("compiles");
+        let object = aya_obj::Object::parse(&compiled.object)
+            .unwrap_or_else(|e| panic!("{}: aya-obj rejects the object: {e}", script.display()));
+        assert_eq!(object.programs.len(), compiled.programs.len(), "{}", script.display());
+        assert_eq!(object.maps.len(), compiled.maps.len(), "{}", script.display());
+    }
+}

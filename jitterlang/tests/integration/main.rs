@@ -1,0 +1,6 @@
+//! All integration tests in one binary: golden disassembly, diagnostic snapshots, runtime tests.
+
+mod diagnostics;
+mod golden;
+mod runtime;
+mod support;

@@ -1,0 +1,234 @@
+//! Runtime tests: the real `jl` binary attaches real probes on the running kernel; the tests cause known
+//! events and assert on what the kernel reported. They need root and say so loudly when skipped.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// True when the tests can attach probes; prints why not otherwise.
+fn can_trace(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: {test}: needs root (CAP_BPF and CAP_PERFMON) to load and attach BPF programs");
+        return false;
+    }
+    true
+}
+
+/// A running `jl`, attached.
+struct Tracing {
+    child: Child,
+}
+
+impl Tracing {
+    /// Starts `jl -f json --duration SECS -e SCRIPT` and waits until its probes are attached.
+    fn start(script: &str, seconds: f64) -> Tracing {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_jl"))
+            .args(["-f", "json", "--duration", &seconds.to_string(), "-e", script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn jl");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        loop {
+            match lines.next() {
+                Some(Ok(line)) if line.starts_with("Attached") => break,
+                Some(Ok(_)) => continue,
+                _ => {
+                    let status = child.wait().expect("wait");
+                    let mut out = String::new();
+                    child.stdout.take().map(|mut s| s.read_to_string(&mut out));
+                    panic!("jl exited ({status}) before attaching: {script}\n{out}");
+                }
+            }
+        }
+        // Keep draining stderr so jl never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        Tracing { child }
+    }
+
+    /// Waits for jl to stop (its --duration) and returns its JSON output lines.
+    fn finish(mut self) -> Vec<Value> {
+        let mut out = String::new();
+        self.child.stdout.take().expect("stdout").read_to_string(&mut out).expect("read stdout");
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "jl failed: {status}\n{out}");
+        out.lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line:?}: {e}")))
+            .collect()
+    }
+}
+
+/// The `data` object of the map named `name` in jl's JSON output.
+fn map_data<'a>(lines: &'a [Value], name: &str) -> &'a Value {
+    lines
+        .iter()
+        .find_map(|line| line["data"].get(name))
+        .unwrap_or_else(|| panic!("no map {name} in output: {lines:#?}"))
+}
+
+/// Runs `jl` to completion and returns (exit code, stdout, stderr).
+fn run_jl(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(args).output().expect("run jl");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn getpid_syscall() {
+    // SAFETY: getpid has no preconditions; the raw syscall avoids any libc caching.
+    unsafe { libc::syscall(libc::SYS_getpid) };
+}
+
+#[test]
+fn counts_exactly_the_syscalls_this_process_makes() {
+    if !can_trace("counts_exactly_the_syscalls_this_process_makes") {
+        return;
+    }
+    let pid = std::process::id();
+    let tracing =
+        Tracing::start(&format!("tracepoint:syscalls:sys_enter_getpid /pid == {pid}/ {{ @calls = count(); }}"), 2.0);
+    for _ in 0..1000 {
+        getpid_syscall();
+    }
+    let lines = tracing.finish();
+    assert_eq!(map_data(&lines, "@calls"), &Value::from(1000), "{lines:#?}");
+}
+
+#[test]
+fn histograms_and_stats_of_known_write_sizes() {
+    if !can_trace("histograms_and_stats_of_known_write_sizes") {
+        return;
+    }
+    let pid = std::process::id();
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_write /pid == {pid} && args.fd == 999/ {{ @h = hist(args.count); @l = lhist(args.count, 0, 100, 10); @s = stats(args.count); @lo = min(args.count); @hi = max(args.count); @[comm] = sum(args.count); }}"
+    );
+    let tracing = Tracing::start(&script, 2.0);
+    let buffer = [0u8; 64];
+    for size in [1usize, 3, 3, 17, 64] {
+        // fd 999 is not open: the syscall fails with EBADF, but the tracepoint still fires with the arguments.
+        // SAFETY: the buffer outlives the call and `size` is within it.
+        unsafe { libc::write(999, buffer.as_ptr().cast(), size) };
+    }
+    let lines = tracing.finish();
+    let hist = map_data(&lines, "@h");
+    let buckets: Vec<(i64, i64, i64)> = hist
+        .as_array()
+        .expect("hist array")
+        .iter()
+        .filter(|b| b["count"].as_i64() != Some(0))
+        .map(|b| (b["min"].as_i64().unwrap_or(-1), b["max"].as_i64().unwrap_or(-1), b["count"].as_i64().unwrap_or(-1)))
+        .collect();
+    // JSON bucket bounds are inclusive, as in bpftrace: [2, 4) is {"min": 2, "max": 3}.
+    assert_eq!(buckets, vec![(1, 1, 1), (2, 3, 2), (16, 31, 1), (64, 127, 1)], "{hist:#}");
+    let stats = map_data(&lines, "@s");
+    assert_eq!(stats["count"], 5, "{stats}");
+    assert_eq!(stats["total"], 88, "{stats}");
+    assert_eq!(map_data(&lines, "@lo"), &Value::from(1));
+    assert_eq!(map_data(&lines, "@hi"), &Value::from(64));
+    let lhist = map_data(&lines, "@l");
+    let lhist_counts: Vec<(i64, i64)> = lhist
+        .as_array()
+        .expect("lhist array")
+        .iter()
+        .filter(|b| b["count"].as_i64() != Some(0))
+        .map(|b| (b["min"].as_i64().unwrap_or(-1), b["count"].as_i64().unwrap_or(-1)))
+        .collect();
+    assert_eq!(lhist_counts, vec![(0, 3), (10, 1), (60, 1)], "{lhist:#}");
+    let by_comm = map_data(&lines, "@");
+    let comm = std::fs::read_to_string("/proc/thread-self/comm").expect("comm");
+    assert_eq!(by_comm[comm.trim()], 88, "{by_comm}");
+}
+
+#[test]
+fn softirq_entry_counts_per_vector() {
+    if !can_trace("softirq_entry_counts_per_vector") {
+        return;
+    }
+    let tracing = Tracing::start("tracepoint:irq:softirq_entry { @[args.vec] = count(); }", 1.5);
+    // Loopback traffic raises NET_RX (vector 3) softirqs.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    for _ in 0..20 {
+        let _client = std::net::TcpStream::connect(address).expect("connect");
+        let _ = listener.accept();
+    }
+    let lines = tracing.finish();
+    let per_vector = map_data(&lines, "@").as_object().expect("keyed map");
+    let net_rx = per_vector.get("3").and_then(Value::as_u64).unwrap_or(0);
+    assert!(net_rx >= 20, "NET_RX softirqs: {per_vector:?}");
+    for key in per_vector.keys() {
+        assert!(key.parse::<u32>().is_ok_and(|vec| vec < 10), "vector {key} out of range");
+    }
+}
+
+#[test]
+fn timer_callback_durations_form_a_histogram() {
+    if !can_trace("timer_callback_durations_form_a_histogram") {
+        return;
+    }
+    // A recv timeout on a TCP socket sleeps in schedule_timeout(): process_timeout fires once per recv.
+    let tracing = Tracing::start(
+        r#"timer("process_timeout") < hist(dur) > timer("process_timeout") { @calls = count(); @total = sum(dur); }"#,
+        2.0,
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let stream = std::net::TcpStream::connect(listener.local_addr().expect("address")).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_millis(10))).expect("timeout");
+    for _ in 0..20 {
+        let _ = (&stream).read(&mut [0u8; 8]);
+    }
+    let lines = tracing.finish();
+    let calls = map_data(&lines, "@calls").as_u64().expect("count");
+    assert!(calls >= 20, "process_timeout ran {calls} times");
+    let hist = map_data(&lines, "@").as_array().expect("hist");
+    let in_hist: u64 = hist.iter().filter_map(|b| b["count"].as_u64()).sum();
+    assert_eq!(in_hist, calls, "every callback lands in one bucket: {hist:?}");
+    let total = map_data(&lines, "@total").as_u64().expect("sum");
+    assert!(total > 0 && total / calls < 1_000_000, "mean callback time {} ns is implausible", total / calls);
+}
+
+#[test]
+fn begin_printf_and_exit() {
+    if !can_trace("begin_printf_and_exit") {
+        return;
+    }
+    let (code, out, err) = run_jl(&["-e", r#"BEGIN { printf("hello %s %d %x\n", "world", 42, 255); exit(); }"#]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "hello world 42 ff\n");
+}
+
+#[test]
+fn interval_fires_at_its_period_and_end_runs() {
+    if !can_trace("interval_fires_at_its_period_and_end_runs") {
+        return;
+    }
+    let (code, out, err) = run_jl(&[
+        "-f",
+        "json",
+        "-e",
+        "interval:ms:100 { @ticks = count(); } interval:s:1 { exit(); } END { printf(\"end\\n\"); }",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let ticks = map_data(&lines, "@ticks").as_u64().expect("count");
+    assert!((8..=11).contains(&ticks), "100 ms ticks in 1 s: {ticks}");
+    assert!(lines.iter().any(|l| l["type"] == "printf" && l["data"] == "end\n"), "{out}");
+}
+
+#[test]
+fn missing_timer_function_is_a_clear_compile_error() {
+    let (code, _, err) = run_jl(&["-e", r#"timer("estimation_timer") < hist(dur) >"#]);
+    if err.contains("kallsyms") && err.contains("hidden") {
+        eprintln!("SKIPPED: missing_timer_function_is_a_clear_compile_error: kernel symbols are hidden here");
+        return;
+    }
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("timer callback `estimation_timer` is not a symbol of this kernel"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+}

@@ -1,0 +1,43 @@
+//! Shared helpers: snapshot comparison against files under the workspace's `tests/`.
+
+use std::path::{Path, PathBuf};
+
+/// The workspace's top-level `tests/` directory.
+pub fn data_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("tests").join(name)
+}
+
+/// Every `*.jl` file in a data directory, sorted.
+pub fn scripts(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "jl"))
+        .collect();
+    found.sort();
+    found
+}
+
+/// Compares `actual` with the snapshot next to `script` (extension `ext`). With `JL_BLESS=1` the snapshot
+/// is (re)written instead. Returns a description of the mismatch, if any.
+pub fn check_snapshot(script: &Path, ext: &str, actual: &str) -> Option<String> {
+    let snapshot = script.with_extension(ext);
+    if std::env::var_os("JL_BLESS").is_some() {
+        std::fs::write(&snapshot, actual).expect("write snapshot");
+        return None;
+    }
+    let expected = std::fs::read_to_string(&snapshot).unwrap_or_default();
+    if expected == actual {
+        return None;
+    }
+    Some(format!(
+        "{} differs from its snapshot {} (JL_BLESS=1 rewrites it)\n--- expected\n{expected}\n--- actual\n{actual}",
+        script.display(),
+        snapshot.display()
+    ))
+}
+
+/// Asserts no mismatches were collected, printing them all.
+pub fn assert_no_mismatch(mismatches: Vec<String>) {
+    assert!(mismatches.is_empty(), "{} snapshot(s) differ:\n\n{}", mismatches.len(), mismatches.join("\n\n"));
+}

@@ -1,0 +1,313 @@
+//! Probe kinds: what a probe attaches to, which typed fields it offers, and the code it needs around the
+//! user's block (typed probes pair events in BPF before the block runs).
+//!
+//! Each kind lives in one file and is listed once in [`REGISTRY`]; the compiler, `jl -l` and the book's
+//! probe reference all read that list.
+
+mod begin_end;
+mod interval;
+mod timer;
+mod tracepoint;
+
+use crate::insn::{Builder, Label, Program, Reg};
+use crate::kernel::KernelInfo;
+use crate::maps::MapSpec;
+use crate::session::Attach;
+
+/// How a probe is written in a script, before resolution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProbeSpec {
+    /// `kind:part:part` (`tracepoint:irq:softirq_entry`, `interval:s:1`, `BEGIN`).
+    Path(Vec<String>),
+    /// `name(arg, ...)` (`timer("estimation_timer")`).
+    Typed {
+        /// The probe kind.
+        name: String,
+        /// Its arguments.
+        args: Vec<ProbeArg>,
+    },
+}
+
+impl ProbeSpec {
+    /// The kind named by the spec (first path part, or the typed probe's name).
+    pub fn kind_name(&self) -> &str {
+        match self {
+            ProbeSpec::Path(parts) => parts.first().map(String::as_str).unwrap_or(""),
+            ProbeSpec::Typed { name, .. } => name,
+        }
+    }
+}
+
+/// An argument of a typed probe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProbeArg {
+    /// A string.
+    Str(String),
+    /// An integer (durations are in nanoseconds).
+    Int(u64),
+    /// A bare word.
+    Ident(String),
+}
+
+/// The type of a field a probe offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldType {
+    /// An integer of `size` bytes.
+    Int {
+        /// Size in bytes (1, 2, 4 or 8).
+        size: u32,
+        /// Whether it is signed.
+        signed: bool,
+    },
+    /// Nanoseconds, printed with time units.
+    Duration,
+    /// A kernel address printed as `symbol+offset`.
+    KernelSymbol,
+    /// A fixed-size, NUL-padded string of `size` bytes.
+    Str {
+        /// Size in bytes.
+        size: u32,
+    },
+    /// A tracepoint `__data_loc char[]` string: a u32 at the field's offset holds (length << 16 | offset).
+    DataLocStr,
+}
+
+/// Where the value of a field is found when the user's block runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldSource {
+    /// In the program context at this byte offset (tracepoint records).
+    Context {
+        /// Byte offset in the context.
+        offset: u32,
+    },
+    /// On the stack at `r10 + offset`, stored there by the probe's prologue.
+    Stack {
+        /// Negative offset from the frame pointer.
+        offset: i16,
+    },
+}
+
+/// A typed field offered by a probe (`dur`, `func`, or a tracepoint's `args.vec`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// The name used in scripts.
+    pub name: String,
+    /// Its type.
+    pub ty: FieldType,
+    /// Where its value lives.
+    pub source: FieldSource,
+}
+
+/// When a program that is never attached runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// Once, before tracing starts.
+    Begin,
+    /// Once, after tracing stops.
+    End,
+}
+
+/// What a probe's code needs from the compiler.
+#[derive(Debug)]
+pub struct EmitEnv<'a> {
+    /// The register holding the context pointer (saved from `r1` at entry).
+    pub ctx: Reg,
+    /// Where to jump to leave the program without running the block.
+    pub exit: Label,
+    /// Object-wide indices of the maps returned by [`Probe::maps`], in the same order.
+    pub maps: &'a [usize],
+}
+
+/// A program a probe needs besides the one running the user's block (the entry half of a pair).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Companion {
+    /// Short suffix for the program name (`entry`).
+    pub suffix: &'static str,
+    /// Where it attaches.
+    pub attach: Attach,
+    /// Its code.
+    pub program: Program,
+}
+
+/// A resolved probe, ready for code generation.
+pub trait Probe: std::fmt::Debug {
+    /// The probe as it would be written, for comments, `-v` and error messages.
+    fn describe(&self) -> String;
+    /// Where the program running the user's block attaches.
+    fn attach(&self) -> Attach;
+    /// For never-attached programs, when they run.
+    fn trigger(&self) -> Option<Trigger> {
+        None
+    }
+    /// Fields reachable as `args.NAME` / `args->NAME`.
+    fn args(&self) -> &[Field] {
+        &[]
+    }
+    /// Fields reachable as bare names (`dur`, `func`).
+    fn fields(&self) -> &[Field] {
+        &[]
+    }
+    /// Bytes at the top of the stack frame the prologue writes fields into.
+    fn stack_bytes(&self) -> u32 {
+        0
+    }
+    /// Maps the probe itself needs (named by the compiler; `name` here is a short suffix).
+    fn maps(&self) -> Vec<MapSpec> {
+        Vec::new()
+    }
+    /// Code run before the user's block: pairing, filtering, computing fields. May jump to `env.exit`.
+    fn emit_prologue(&self, _builder: &mut Builder, _env: &EmitEnv) {}
+    /// Other programs this probe needs.
+    fn companions(&self, _env_maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
+        Ok(Vec::new())
+    }
+}
+
+/// Why a probe cannot be resolved.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ProbeError {
+    /// What kind of problem.
+    pub kind: ProbeErrorKind,
+    /// What is wrong, lowercase.
+    pub message: String,
+    /// What to try instead.
+    pub hint: Option<String>,
+    /// The argument (typed probes) or path part (path probes, 0 = the kind) the error is about.
+    pub position: Option<usize>,
+}
+
+/// Classes of [`ProbeError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeErrorKind {
+    /// No such probe kind.
+    UnknownKind,
+    /// Wrong arguments or parts.
+    BadSpec,
+    /// The kernel lacks the target (tracepoint, function, module).
+    MissingTarget,
+    /// The kernel metadata could not be read.
+    Kernel,
+}
+
+impl ProbeError {
+    /// An error of `kind` with a message.
+    pub fn new(kind: ProbeErrorKind, message: impl Into<String>) -> ProbeError {
+        ProbeError { kind, message: message.into(), hint: None, position: None }
+    }
+
+    /// Adds a hint.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> ProbeError {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Points the error at an argument or path part.
+    pub fn at(mut self, position: usize) -> ProbeError {
+        self.position = Some(position);
+        self
+    }
+}
+
+/// Resolves a probe spec of one kind against the kernel.
+pub type Resolver = fn(&ProbeSpec, &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError>;
+
+/// One probe kind in the registry.
+pub struct ProbeKind {
+    /// Name as written (`tracepoint`, `timer`).
+    pub name: &'static str,
+    /// Other accepted names (`t` for tracepoint).
+    pub aliases: &'static [&'static str],
+    /// How it is written.
+    pub syntax: &'static str,
+    /// One line on what it does.
+    pub about: &'static str,
+    /// Fields it offers, for listings: `(name, meaning)`.
+    pub fields: &'static [(&'static str, &'static str)],
+    /// Resolves a spec of this kind against the kernel.
+    pub resolve: Resolver,
+}
+
+impl std::fmt::Debug for ProbeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProbeKind").field("name", &self.name).finish()
+    }
+}
+
+/// Every probe kind, in the order `jl -l` lists them.
+pub static REGISTRY: &[&ProbeKind] =
+    &[&tracepoint::KIND, &timer::KIND, &interval::KIND, &begin_end::BEGIN, &begin_end::END];
+
+/// Finds the registry entry for a kind name or alias.
+pub fn kind(name: &str) -> Option<&'static ProbeKind> {
+    REGISTRY.iter().copied().find(|kind| kind.name == name || kind.aliases.contains(&name))
+}
+
+/// Resolves a probe spec against the kernel through the registry.
+pub fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
+    let name = spec.kind_name();
+    let entry = kind(name).ok_or_else(|| {
+        let known: Vec<&str> = REGISTRY.iter().map(|kind| kind.name).collect();
+        let mut error = ProbeError::new(ProbeErrorKind::UnknownKind, format!("unknown probe kind `{name}`")).at(0);
+        if let Some(near) = nearest(name, &known) {
+            error = error.with_hint(format!("did you mean `{near}`? known kinds: {}", known.join(", ")));
+        } else {
+            error = error.with_hint(format!("known kinds: {} (`jl -l` lists them)", known.join(", ")));
+        }
+        error
+    })?;
+    (entry.resolve)(spec, kernel)
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
+pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|candidate| (edit_distance(word, candidate), *candidate))
+        .filter(|(distance, candidate)| *distance <= (candidate.len().max(word.len()) / 3).max(1))
+        .min()
+        .map(|(_, candidate)| candidate)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and adjacent transpositions.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut table = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in table.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in table[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (table[i - 1][j] + 1).min(table[i][j - 1] + 1).min(table[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(table[i - 2][j - 2] + 1);
+            }
+            table[i][j] = best;
+        }
+    }
+    table[a.len()][b.len()]
+}
+
+/// Checks that a path spec has exactly `parts` parts (kind included) and returns them.
+fn path_parts<'a>(spec: &'a ProbeSpec, kind: &str, parts: usize, syntax: &str) -> Result<&'a [String], ProbeError> {
+    match spec {
+        ProbeSpec::Path(found) if found.len() == parts => Ok(found),
+        _ => Err(ProbeError::new(ProbeErrorKind::BadSpec, format!("`{kind}` probes are written `{syntax}`")).at(0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nearest;
+
+    #[test]
+    fn nearest_finds_typos_and_transpositions() {
+        assert_eq!(nearest("pdi", &["pid", "tid", "comm"]), Some("pid"));
+        assert_eq!(nearest("tracepont", &["tracepoint", "timer"]), Some("tracepoint"));
+        assert_eq!(nearest("zzzz", &["pid", "comm"]), None);
+    }
+}

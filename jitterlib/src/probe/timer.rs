@@ -1,0 +1,236 @@
+//! `timer(FUNCTION)`: each run of a timer-wheel callback, with its duration.
+//!
+//! Two programs: on `timer:timer_expire_entry` the companion keeps (timer, start time, callback) in a per-CPU
+//! slot when the callback is FUNCTION (addresses from kallsyms, compared in BPF); on `timer:timer_expire_exit`
+//! the main program pairs the exit with that slot (same CPU, same timer), computes `dur` and runs the block.
+//! Timer callbacks run one at a time per CPU in TIMER softirq, so one slot per CPU is enough.
+
+use super::{
+    Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
+    ProbeSpec,
+};
+use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
+use crate::kernel::{KernelError, KernelInfo};
+use crate::maps::{MapKind, MapSpec};
+use crate::session::Attach;
+
+/// Registry entry.
+pub(super) static KIND: ProbeKind = ProbeKind {
+    name: "timer",
+    aliases: &[],
+    syntax: "timer(\"FUNCTION\") or timer()",
+    about: "each run of a timer callback (FUNCTION, or every callback), when it returns",
+    fields: &[
+        ("dur", "time the callback ran, entry to exit on the same CPU (ns)"),
+        ("func", "the callback (kernel symbol)"),
+    ],
+    resolve,
+};
+
+/// Slot layout in the per-CPU state map.
+const SLOT_TIMER: i16 = 0;
+const SLOT_START: i16 = 8;
+const SLOT_FUNCTION: i16 = 16;
+const SLOT_SIZE: u32 = 24;
+
+/// Stack layout of the main program's prologue (top of frame).
+const STACK_DUR: i16 = -8;
+const STACK_FUNC: i16 = -16;
+const STACK_KEY: i16 = -20;
+
+#[derive(Debug)]
+struct Timer {
+    function: Option<String>,
+    addresses: Vec<u64>,
+    entry_timer: u32,
+    entry_function: u32,
+    exit_timer: u32,
+    fields: [Field; 2],
+}
+
+fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
+    let function = match spec {
+        ProbeSpec::Typed { args, .. } => match args.as_slice() {
+            [] => None,
+            [ProbeArg::Str(name)] | [ProbeArg::Ident(name)] => Some(name.clone()),
+            _ => return Err(bad_spec("`timer` takes one callback name: timer(\"estimation_timer\")")),
+        },
+        ProbeSpec::Path(_) => return Err(bad_spec("`timer` is written timer(\"FUNCTION\")").at(0)),
+    };
+    let addresses = match &function {
+        Some(name) => callback_addresses(name, kernel)?,
+        None => Vec::new(),
+    };
+    let entry = kernel.tracepoint("timer", "timer_expire_entry").map_err(kernel_error)?;
+    let exit = kernel.tracepoint("timer", "timer_expire_exit").map_err(kernel_error)?;
+    let offset = |format: &crate::kernel::TracepointFormat, field: &str| {
+        format.field(field).map(|f| f.offset).ok_or_else(|| {
+            ProbeError::new(
+                ProbeErrorKind::MissingTarget,
+                format!("tracepoint timer:{} has no field `{field}` on this kernel", format.name),
+            )
+        })
+    };
+    Ok(Box::new(Timer {
+        function,
+        addresses,
+        entry_timer: offset(&entry, "timer")?,
+        entry_function: offset(&entry, "function")?,
+        exit_timer: offset(&exit, "timer")?,
+        fields: [
+            Field { name: "dur".into(), ty: FieldType::Duration, source: FieldSource::Stack { offset: STACK_DUR } },
+            Field {
+                name: "func".into(),
+                ty: FieldType::KernelSymbol,
+                source: FieldSource::Stack { offset: STACK_FUNC },
+            },
+        ],
+    }))
+}
+
+fn bad_spec(message: &str) -> ProbeError {
+    ProbeError::new(ProbeErrorKind::BadSpec, message)
+}
+
+fn kernel_error(error: KernelError) -> ProbeError {
+    ProbeError::new(ProbeErrorKind::Kernel, error.to_string())
+}
+
+fn callback_addresses(name: &str, kernel: &dyn KernelInfo) -> Result<Vec<u64>, ProbeError> {
+    let addresses = kernel.symbol_addresses(name).map_err(kernel_error)?;
+    if !addresses.is_empty() {
+        return Ok(addresses);
+    }
+    let error = ProbeError::new(
+        ProbeErrorKind::MissingTarget,
+        format!("timer callback `{name}` is not a symbol of this kernel (/proc/kallsyms)"),
+    )
+    .at(0);
+    Err(error.with_hint(missing_callback_hint(name, kernel)))
+}
+
+fn missing_callback_hint(name: &str, kernel: &dyn KernelInfo) -> String {
+    let version = kernel.version();
+    if name == "estimation_timer" {
+        if version.at_least(6, 2) {
+            format!(
+                "Linux {} runs the IPVS estimator in kthreads (since 6.2: ip_vs_estimation_kthread), so \
+                 estimation_timer does not exist; trace the kthread's work instead",
+                version.release
+            )
+        } else if !kernel.module_loaded("ip_vs") {
+            "estimation_timer lives in the ip_vs module, which is not loaded: kube-proxy in IPVS mode loads it \
+             (or `modprobe ip_vs`)"
+                .to_string()
+        } else {
+            "ip_vs is loaded but estimation_timer is missing: this kernel may be built without the estimator".into()
+        }
+    } else {
+        "check the spelling; a callback in a module needs that module loaded; `timer()` traces every callback and \
+         `func` names them"
+            .to_string()
+    }
+}
+
+impl Probe for Timer {
+    fn describe(&self) -> String {
+        match &self.function {
+            Some(name) => format!("timer(\"{name}\")"),
+            None => "timer()".to_string(),
+        }
+    }
+
+    fn attach(&self) -> Attach {
+        Attach::Tracepoint { category: "timer".into(), name: "timer_expire_exit".into() }
+    }
+
+    fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    fn stack_bytes(&self) -> u32 {
+        STACK_KEY.unsigned_abs() as u32
+    }
+
+    fn maps(&self) -> Vec<MapSpec> {
+        vec![MapSpec {
+            name: "start".into(),
+            kind: MapKind::PerCpuArray,
+            key_size: 4,
+            value_size: SLOT_SIZE,
+            max_entries: 1,
+        }]
+    }
+
+    fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
+        b.comment(format!("{}: pair with the entry on this CPU", self.describe()));
+        lookup_slot(b, env.maps[0], STACK_KEY, env.exit);
+        b.mov64(Reg::R7, Reg::R0);
+        b.load(Size::DW, Reg::R1, Reg::R7, SLOT_START);
+        b.jump_if(JmpOp::Eq, Reg::R1, 0, env.exit);
+        b.load(Size::DW, Reg::R2, Reg::R7, SLOT_TIMER);
+        b.load(Size::DW, Reg::R3, env.ctx, self.exit_timer as i16);
+        b.jump_if(JmpOp::Ne, Reg::R2, Reg::R3, env.exit);
+        b.call(Helper::KtimeGetNs);
+        b.load(Size::DW, Reg::R1, Reg::R7, SLOT_START);
+        b.alu64(AluOp::Sub, Reg::R0, Reg::R1);
+        b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R0);
+        b.load(Size::DW, Reg::R1, Reg::R7, SLOT_FUNCTION);
+        b.store(Size::DW, Reg::R10, STACK_FUNC, Reg::R1);
+        b.store_imm(Size::DW, Reg::R7, SLOT_START, 0);
+    }
+
+    fn companions(&self, maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
+        let mut b = Builder::new();
+        let exit = b.new_label();
+        b.comment(format!("{}: remember the start on this CPU", self.describe()));
+        b.mov64(Reg::R6, Reg::R1);
+        b.load(Size::DW, Reg::R8, Reg::R6, self.entry_function as i16);
+        if !self.addresses.is_empty() {
+            emit_address_filter(&mut b, Reg::R8, &self.addresses, exit);
+        }
+        lookup_slot(&mut b, maps[0], -4, exit);
+        b.mov64(Reg::R7, Reg::R0);
+        b.load(Size::DW, Reg::R1, Reg::R6, self.entry_timer as i16);
+        b.store(Size::DW, Reg::R7, SLOT_TIMER, Reg::R1);
+        b.store(Size::DW, Reg::R7, SLOT_FUNCTION, Reg::R8);
+        b.call(Helper::KtimeGetNs);
+        b.store(Size::DW, Reg::R7, SLOT_START, Reg::R0);
+        b.bind(exit);
+        b.mov64(Reg::R0, 0);
+        b.exit();
+        let program = b.finish().map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?;
+        Ok(vec![Companion {
+            suffix: "entry",
+            attach: Attach::Tracepoint { category: "timer".into(), name: "timer_expire_entry".into() },
+            program,
+        }])
+    }
+}
+
+/// `r0 = lookup(map, key 0)`, leaving through `exit` when absent. Uses the u32 at `r10 + key_offset`.
+fn lookup_slot(b: &mut Builder, map: usize, key_offset: i16, exit: Label) {
+    b.store_imm(Size::W, Reg::R10, key_offset, 0);
+    b.ld_map(Reg::R1, map);
+    b.mov64(Reg::R2, Reg::R10);
+    b.alu64(AluOp::Add, Reg::R2, i32::from(key_offset));
+    b.call(Helper::MapLookupElem);
+    b.jump_if(JmpOp::Eq, Reg::R0, 0, exit);
+}
+
+/// Continues only when `value` is one of `addresses`, else jumps to `exit`.
+fn emit_address_filter(b: &mut Builder, value: Reg, addresses: &[u64], exit: Label) {
+    let matched = b.new_label();
+    for (i, &address) in addresses.iter().enumerate() {
+        let last = i + 1 == addresses.len();
+        let (op, target) = if last { (JmpOp::Ne, exit) } else { (JmpOp::Eq, matched) };
+        match i32::try_from(address as i64) {
+            Ok(imm) => b.jump_if(op, value, imm, target),
+            Err(_) => {
+                b.ld_imm64(Reg::R1, address);
+                b.jump_if(op, value, Reg::R1, target);
+            }
+        }
+    }
+    b.bind(matched);
+}

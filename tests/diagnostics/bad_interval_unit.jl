@@ -1,0 +1,1 @@
+interval:min:1 { exit(); }

@@ -1,0 +1,1 @@
+timer("estimation_timer") < hist(dur) >

@@ -1,0 +1,1 @@
+tracepont:irq:softirq_entry { @ = count(); }

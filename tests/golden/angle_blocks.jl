@@ -1,0 +1,1 @@
+tracepoint:irq:softirq_exit / args.vec > 2 / < @[cpu] = count(); >

@@ -1,0 +1,2 @@
+interval:ms:100 { @ticks = count(); }
+END { printf("done\n"); }

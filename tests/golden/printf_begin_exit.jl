@@ -1,0 +1,1 @@
+BEGIN { printf("hello %s, %d\n", "world", 42); exit(); }

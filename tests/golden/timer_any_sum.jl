@@ -1,0 +1,1 @@
+timer() { @[func] = sum(dur); }

@@ -1,0 +1,1 @@
+timer("delayed_work_timer_fn") < hist(dur) >
