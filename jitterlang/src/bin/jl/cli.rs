@@ -37,7 +37,7 @@ pub struct Cli {
     /// Stop after SECS seconds (fractions allowed), print the maps and exit.
     #[arg(long = "duration", value_name = "SECS")]
     pub duration: Option<f64>,
-    /// List probe kinds and tracepoints matching PATTERN (`*` wildcards).
+    /// List probe kinds and tracepoints matching PATTERN (`*` wildcards); with -v, their typed args.
     #[arg(short = 'l', long = "list", value_name = "PATTERN")]
     pub list: Option<Option<String>>,
     /// Say which mechanism each probe uses.

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let kernel = LiveKernel::new();
     if let Some(pattern) = &cli.list {
-        return list::print(pattern.as_deref(), &kernel);
+        return list::print(pattern.as_deref(), cli.verbose, &kernel);
     }
     let (file_name, source) = match cli.source() {
         Ok(found) => found,
