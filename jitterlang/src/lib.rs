@@ -4,6 +4,7 @@
 pub mod ast;
 pub mod codegen;
 pub mod diag;
+pub mod filter;
 pub mod ir;
 pub mod printf;
 pub mod runtime;
@@ -14,7 +15,26 @@ use jitterlib::kernel::KernelInfo;
 
 /// Compiles a script: parse, check against the kernel, generate programs and the ELF object.
 pub fn compile(source: &str, kernel: &dyn KernelInfo) -> Result<codegen::Compiled, diag::Diagnostics> {
-    let script = syntax::parse(source)?;
+    compile_with(source, kernel, &CompileOptions::default())
+}
+
+/// Options that change what a script compiles to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompileOptions {
+    /// Only trace events of this process (`jl -p`).
+    pub pid: Option<u32>,
+}
+
+/// [`compile`] with options.
+pub fn compile_with(
+    source: &str,
+    kernel: &dyn KernelInfo,
+    options: &CompileOptions,
+) -> Result<codegen::Compiled, diag::Diagnostics> {
+    let mut script = syntax::parse(source)?;
+    if let Some(pid) = options.pid {
+        filter::restrict_to_pid(&mut script, pid);
+    }
     let checked = sema::check(&script, kernel)?;
     codegen::generate(&checked)
 }

@@ -2,12 +2,15 @@
 //! exit()/signal/deadline, run END, then read, merge and print the maps and the lost-data counters.
 
 mod events;
+mod exporter;
 mod output;
 
+pub use exporter::MetricsExporter;
 pub use output::OutputFormat;
 
 use crate::codegen::{Compiled, Stat, EVENTS_MAP, STATS_MAP};
 use events::{Event, EventDecoder};
+use jitterlib::agg::Snapshot;
 use jitterlib::kernel::KernelInfo;
 use jitterlib::maps::MapEntries;
 use jitterlib::probe::Trigger;
@@ -21,14 +24,18 @@ use std::time::{Duration, Instant};
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Options of a run.
-#[derive(Clone, Debug, Default)]
+#[derive(Default)]
 pub struct RunOptions {
     /// Stop after this long (None: until exit() or a signal).
     pub duration: Option<Duration>,
     /// Output format.
     pub format: OutputFormat,
     /// Called once every probe is attached, with the number of attached programs.
-    pub on_attached: Option<fn(usize)>,
+    pub on_attached: Option<Box<dyn Fn(usize)>>,
+    /// Print the maps every this often while tracing (`-i`), besides at the end.
+    pub print_every: Option<Duration>,
+    /// Serve the maps to Prometheus scrapes while tracing (`--prometheus`).
+    pub exporter: Option<MetricsExporter>,
 }
 
 /// What went wrong while running.
@@ -103,15 +110,28 @@ pub fn run(
     exited |= drain(&mut ring, Duration::ZERO, &mut output, &mut report)?;
     if !exited {
         session.attach_all()?;
-        if let Some(on_attached) = options.on_attached {
+        if let Some(on_attached) = &options.on_attached {
             on_attached(compiled.programs.iter().filter(|unit| unit.trigger.is_none()).count());
         }
         let deadline = options.duration.map(|duration| Instant::now() + duration);
+        let mut next_print = options.print_every.map(|every| Instant::now() + every);
         while !exited && !stop.load(Ordering::Relaxed) && deadline.is_none_or(|deadline| Instant::now() < deadline) {
             let timeout = deadline.map_or(POLL_INTERVAL, |deadline| {
                 deadline.saturating_duration_since(Instant::now()).min(POLL_INTERVAL)
             });
             exited |= drain(&mut ring, timeout, &mut output, &mut report)?;
+            if let (Some(due), Some(every)) = (next_print, options.print_every) {
+                if Instant::now() >= due {
+                    output.interval_header()?;
+                    for snapshot in snapshots(compiled, &session)? {
+                        output.map(&snapshot)?;
+                    }
+                    next_print = Some(due + every);
+                }
+            }
+            if let Some(exporter) = &options.exporter {
+                exporter.serve_pending(|| snapshots(compiled, &session), &output.symbols())?;
+            }
         }
     }
     for name in triggered(compiled, Trigger::End) {
@@ -119,6 +139,17 @@ pub fn run(
     }
     drain(&mut ring, Duration::ZERO, &mut output, &mut report)?;
 
+    for snapshot in snapshots(compiled, &session)? {
+        output.map(&snapshot)?;
+    }
+    report.lost = lost_counters(&session)?;
+    output.lost(&report.lost)?;
+    Ok(report)
+}
+
+/// Reads, merges and decodes every non-empty user map.
+fn snapshots(compiled: &Compiled, session: &Session) -> Result<Vec<Snapshot>, RunError> {
+    let mut snapshots = Vec::new();
     for (map_name, layout) in &compiled.user_maps {
         let entries = session.read_map(map_name)?;
         if entries == MapEntries::Empty {
@@ -126,11 +157,9 @@ pub fn run(
         }
         let snapshot = jitterlib::agg::decode(layout, &entries)
             .map_err(|error| RunError::Decode { map: layout.name.clone(), reason: error.to_string() })?;
-        output.map(&snapshot)?;
+        snapshots.push(snapshot);
     }
-    report.lost = lost_counters(&session)?;
-    output.lost(&report.lost)?;
-    Ok(report)
+    Ok(snapshots)
 }
 
 fn triggered(compiled: &Compiled, trigger: Trigger) -> impl Iterator<Item = &str> {

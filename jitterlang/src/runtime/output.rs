@@ -23,7 +23,8 @@ pub(super) struct Output<'a> {
 }
 
 /// Resolves kernel addresses through the kernel metadata.
-struct KernelSymbols<'a>(&'a dyn KernelInfo);
+#[derive(Clone, Copy)]
+pub(super) struct KernelSymbols<'a>(&'a dyn KernelInfo);
 
 impl Symbolizer for KernelSymbols<'_> {
     fn symbolize(&self, address: u64) -> String {
@@ -38,6 +39,21 @@ impl Symbolizer for KernelSymbols<'_> {
 impl<'a> Output<'a> {
     pub(super) fn new(out: &'a mut dyn Write, format: OutputFormat, kernel: &'a dyn KernelInfo) -> Output<'a> {
         Output { out, format, symbols: KernelSymbols(kernel) }
+    }
+
+    /// The symbolizer used for rendering.
+    pub(super) fn symbols(&self) -> KernelSymbols<'a> {
+        self.symbols
+    }
+
+    /// Marks the start of a periodic print (`-i`): a timestamp line in text, nothing in JSON (each map line
+    /// stands alone).
+    pub(super) fn interval_header(&mut self) -> std::io::Result<()> {
+        if self.format == OutputFormat::Text {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            writeln!(self.out, "--- {} ---", format_clock(now.as_secs()))?;
+        }
+        Ok(())
     }
 
     pub(super) fn printf(&mut self, text: &str) -> std::io::Result<()> {
@@ -71,4 +87,10 @@ impl<'a> Output<'a> {
             }
         }
     }
+}
+
+/// `HH:MM:SS` (UTC) of a Unix time.
+fn format_clock(unix_seconds: u64) -> String {
+    let day = unix_seconds % 86_400;
+    format!("{:02}:{:02}:{:02}", day / 3600, day % 3600 / 60, day % 60)
 }

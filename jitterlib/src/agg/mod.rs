@@ -16,6 +16,7 @@ mod json;
 mod kind;
 mod layout;
 mod merge;
+mod openmetrics;
 #[cfg(test)]
 mod testing;
 mod text;
@@ -31,6 +32,7 @@ pub use json::render_json;
 pub use kind::AggKind;
 pub use layout::{FieldLayout, MapLayout, MapValue, ValueFormat};
 pub use merge::decode;
+pub use openmetrics::{render_openmetrics, OPENMETRICS_CONTENT_TYPE};
 pub use text::render_text;
 pub use units::format_duration;
 pub use value::{AggValue, Average, FieldValue, HexSymbolizer, Histogram, Row, Snapshot, Symbolizer};

@@ -17,7 +17,15 @@ pub enum Format {
 #[command(
     name = "jl",
     version,
-    after_help = "Examples:\n  jl -e 'timer(\"estimation_timer\") < hist(dur) >'\n  jl -e 'tracepoint:irq:softirq_entry { @[args.vec] = count(); }' --duration 5\n  jl -d -e 'timer() { @[func] = sum(dur); }'\n  jl -l 'tracepoint:irq:*'\n\nExit codes: 0 success, 1 load/attach/run failure, 2 the script does not compile."
+    after_help = "Examples:
+  jl -e 'timer(\"estimation_timer\") < hist(dur) >'
+  jl -e 'tracepoint:irq:softirq_entry { @[args.vec] = count(); }' --duration 5
+  jl -e 'timer() { @[func] = sum(dur); }' -i 1 --prometheus 127.0.0.1:9435
+  jl -d -e 'timer() { @[func] = sum(dur); }'
+  jl -v -l 'tracepoint:irq:*'
+  jl -c 'sleep 1' -e 'tracepoint:syscalls:sys_enter_nanosleep { @ = count(); }'
+
+Exit codes: 0 success, 1 load/attach/run failure, 2 the script does not compile."
 )]
 pub struct Cli {
     /// Script file to run.
@@ -34,15 +42,33 @@ pub struct Cli {
     /// Output format.
     #[arg(short = 'f', long = "format", value_enum, default_value = "text")]
     pub format: Format,
+    /// Write the output to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Stop after SECS seconds (fractions allowed), print the maps and exit.
     #[arg(long = "duration", value_name = "SECS")]
     pub duration: Option<f64>,
+    /// Also print the maps every SECS seconds while tracing.
+    #[arg(short = 'i', long = "interval", value_name = "SECS")]
+    pub interval: Option<f64>,
+    /// Only trace events of process PID (adds `pid == PID` to every probe but BEGIN/END).
+    #[arg(short = 'p', long = "pid", value_name = "PID")]
+    pub pid: Option<u32>,
+    /// Run CMD (through /bin/sh) once the probes are attached; stop tracing when it exits.
+    #[arg(short = 'c', long = "command", value_name = "CMD")]
+    pub command: Option<String>,
+    /// Serve the maps as OpenMetrics for Prometheus at ADDR:PORT while tracing.
+    #[arg(long = "prometheus", value_name = "ADDR:PORT")]
+    pub prometheus: Option<String>,
     /// List probe kinds and tracepoints matching PATTERN (`*` wildcards); with -v, their typed args.
     #[arg(short = 'l', long = "list", value_name = "PATTERN")]
     pub list: Option<Option<String>>,
-    /// Say which mechanism each probe uses.
+    /// Say which mechanism each probe uses; with -l, list tracepoint fields.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+    /// Print a shell completion script for SHELL and exit.
+    #[arg(long = "completions", value_name = "SHELL")]
+    pub completions: Option<clap_complete::Shell>,
 }
 
 impl Cli {
