@@ -3,7 +3,7 @@
 //!
 //! Run as root: `cargo run --example timer_histogram -- delayed_work_timer_fn 5`
 
-use jitterlang::runtime::{run, OutputFormat, RunOptions};
+use jitterlang::runtime::{run, RunOptions};
 use jitterlib::kernel::LiveKernel;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -23,8 +23,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let options =
-        RunOptions { duration: Some(Duration::from_secs_f64(seconds)), format: OutputFormat::Text, on_attached: None };
+    let options = RunOptions { duration: Some(Duration::from_secs_f64(seconds)), ..RunOptions::default() };
     let stop = AtomicBool::new(false);
     match run(&compiled, &kernel, &options, &mut std::io::stdout(), &stop) {
         Ok(report) => {

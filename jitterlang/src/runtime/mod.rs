@@ -6,7 +6,7 @@ mod exporter;
 mod output;
 
 pub use exporter::MetricsExporter;
-pub use output::OutputFormat;
+pub use output::{KernelSymbols, OutputFormat};
 
 use crate::codegen::{Compiled, Stat, EVENTS_MAP, STATS_MAP};
 use events::{Event, EventDecoder};
@@ -18,6 +18,7 @@ use jitterlib::session::{ProgramSpec, Session, SessionError};
 use output::Output;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
 /// How long one wait for events lasts before the stop conditions are checked again.
@@ -36,6 +37,19 @@ pub struct RunOptions {
     pub print_every: Option<Duration>,
     /// Serve the maps to Prometheus scrapes while tracing (`--prometheus`).
     pub exporter: Option<MetricsExporter>,
+    /// Requests from another thread (the REPL) while tracing.
+    pub control: Option<Receiver<Control>>,
+}
+
+/// A request to a running script, answered by its tracing loop.
+#[derive(Debug)]
+pub enum Control {
+    /// Send back the current contents of every non-empty map.
+    Snapshots(Sender<Result<Vec<Snapshot>, RunError>>),
+    /// Empty every map.
+    Clear,
+    /// Print the maps every this often from now on (None: stop printing them periodically).
+    PrintEvery(Option<Duration>),
 }
 
 /// What went wrong while running.
@@ -114,19 +128,39 @@ pub fn run(
             on_attached(compiled.programs.iter().filter(|unit| unit.trigger.is_none()).count());
         }
         let deadline = options.duration.map(|duration| Instant::now() + duration);
-        let mut next_print = options.print_every.map(|every| Instant::now() + every);
+        let mut print_every = options.print_every;
+        let mut next_print = print_every.map(|every| Instant::now() + every);
         while !exited && !stop.load(Ordering::Relaxed) && deadline.is_none_or(|deadline| Instant::now() < deadline) {
             let timeout = deadline.map_or(POLL_INTERVAL, |deadline| {
                 deadline.saturating_duration_since(Instant::now()).min(POLL_INTERVAL)
             });
             exited |= drain(&mut ring, timeout, &mut output, &mut report)?;
-            if let (Some(due), Some(every)) = (next_print, options.print_every) {
+            if let (Some(due), Some(every)) = (next_print, print_every) {
                 if Instant::now() >= due {
                     output.interval_header()?;
                     for snapshot in snapshots(compiled, &session)? {
                         output.map(&snapshot)?;
                     }
                     next_print = Some(due + every);
+                }
+            }
+            if let Some(control) = &options.control {
+                for request in control.try_iter() {
+                    match request {
+                        Control::Snapshots(reply) => {
+                            // The requester may have given up waiting; nothing to do then.
+                            let _ = reply.send(snapshots(compiled, &session));
+                        }
+                        Control::Clear => {
+                            for (map_name, _) in &compiled.user_maps {
+                                session.clear_map(map_name)?;
+                            }
+                        }
+                        Control::PrintEvery(every) => {
+                            print_every = every;
+                            next_print = every.map(|every| Instant::now() + every);
+                        }
+                    }
                 }
             }
             if let Some(exporter) = &options.exporter {

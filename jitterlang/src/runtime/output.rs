@@ -22,9 +22,16 @@ pub(super) struct Output<'a> {
     symbols: KernelSymbols<'a>,
 }
 
-/// Resolves kernel addresses through the kernel metadata.
+/// Resolves kernel addresses through the kernel metadata (`name+offset`, or hex when unknown).
 #[derive(Clone, Copy)]
-pub(super) struct KernelSymbols<'a>(&'a dyn KernelInfo);
+pub struct KernelSymbols<'a>(&'a dyn KernelInfo);
+
+impl<'a> KernelSymbols<'a> {
+    /// A symbolizer over `kernel`.
+    pub fn new(kernel: &'a dyn KernelInfo) -> KernelSymbols<'a> {
+        KernelSymbols(kernel)
+    }
+}
 
 impl Symbolizer for KernelSymbols<'_> {
     fn symbolize(&self, address: u64) -> String {

@@ -3,5 +3,6 @@
 mod diagnostics;
 mod fleet;
 mod golden;
+mod repl;
 mod runtime;
 mod support;

@@ -3,6 +3,7 @@
 mod child;
 mod cli;
 mod list;
+mod repl;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Format};
@@ -29,6 +30,9 @@ fn main() -> ExitCode {
     let kernel = LiveKernel::new();
     if let Some(pattern) = &cli.list {
         return list::print(pattern.as_deref(), cli.verbose, &kernel);
+    }
+    if cli.expr.is_none() && cli.file.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return repl::run();
     }
     let (file_name, source) = match cli.source() {
         Ok(found) => found,
@@ -103,6 +107,7 @@ fn run(cli: &Cli, compiled: &jitterlang::codegen::Compiled, kernel: &dyn KernelI
         })),
         print_every: cli.interval.map(Duration::from_secs_f64),
         exporter,
+        control: None,
     };
     let mut out: Box<dyn Write> = match &cli.output {
         Some(path) => {
