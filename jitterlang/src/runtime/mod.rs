@@ -4,6 +4,7 @@
 mod events;
 mod exporter;
 mod output;
+mod status;
 
 pub use exporter::MetricsExporter;
 pub use output::{KernelSymbols, OutputFormat};
@@ -39,6 +40,8 @@ pub struct RunOptions {
     pub exporter: Option<MetricsExporter>,
     /// Requests from another thread (the REPL) while tracing.
     pub control: Option<Receiver<Control>>,
+    /// Redraw a status line on stderr once a second (for terminals).
+    pub status_line: bool,
 }
 
 /// A request to a running script, answered by its tracing loop.
@@ -128,6 +131,7 @@ pub fn run(
             on_attached(compiled.programs.iter().filter(|unit| unit.trigger.is_none()).count());
         }
         let deadline = options.duration.map(|duration| Instant::now() + duration);
+        let mut status = options.status_line.then(status::StatusLine::new);
         let mut print_every = options.print_every;
         let mut next_print = print_every.map(|every| Instant::now() + every);
         while !exited && !stop.load(Ordering::Relaxed) && deadline.is_none_or(|deadline| Instant::now() < deadline) {
@@ -143,6 +147,9 @@ pub fn run(
                     }
                     next_print = Some(due + every);
                 }
+            }
+            if let Some(status) = &mut status {
+                status.tick(compiled, &session, report.events)?;
             }
             if let Some(control) = &options.control {
                 for request in control.try_iter() {
@@ -166,6 +173,9 @@ pub fn run(
             if let Some(exporter) = &options.exporter {
                 exporter.serve_pending(|| snapshots(compiled, &session), &output.symbols())?;
             }
+        }
+        if let Some(status) = &status {
+            status.clear();
         }
     }
     for name in triggered(compiled, Trigger::End) {

@@ -10,7 +10,7 @@ use cli::{Cli, Format};
 use jitterlang::runtime::{self, MetricsExporter, OutputFormat, RunOptions};
 use jitterlang::CompileOptions;
 use jitterlib::kernel::{KernelInfo, LiveKernel};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
     if let Some(pattern) = &cli.list {
         return list::print(pattern.as_deref(), cli.verbose, &kernel);
     }
-    if cli.expr.is_none() && cli.file.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+    if cli.expr.is_none() && cli.file.is_none() && std::io::stdin().is_terminal() {
         return repl::run();
     }
     let (file_name, source) = match cli.source() {
@@ -108,6 +108,7 @@ fn run(cli: &Cli, compiled: &jitterlang::codegen::Compiled, kernel: &dyn KernelI
         print_every: cli.interval.map(Duration::from_secs_f64),
         exporter,
         control: None,
+        status_line: cli.format == Format::Text && cli.output.is_none() && std::io::stderr().is_terminal(),
     };
     let mut out: Box<dyn Write> = match &cli.output {
         Some(path) => {
