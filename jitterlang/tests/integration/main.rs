@@ -2,5 +2,6 @@
 
 mod diagnostics;
 mod golden;
+mod raw_probes;
 mod runtime;
 mod support;

@@ -174,8 +174,10 @@ fn trampolines_refused(name: &str, attach: &Attach) -> SessionError {
     attach_failure(
         name,
         attach,
-        "fentry/fexit programs are refused on this kernel (EPERM) and it has no kprobes either          (no kprobe_events in tracefs), so no mechanism can probe a kernel function here",
-        "use a tracepoint (`jl -l 'tracepoint:*'`), a raw tracepoint (`rawtracepoint:NAME`) or `tp_btf:NAME`          near the function instead",
+        "fentry/fexit programs are refused on this kernel (EPERM) and it has no kprobes either \
+         (no kprobe_events in tracefs), so no mechanism can probe a kernel function here",
+        "use a tracepoint (`jl -l 'tracepoint:*'`), a raw tracepoint (`rawtracepoint:NAME`) or `tp_btf:NAME` \
+         near the function instead",
     )
 }
 
