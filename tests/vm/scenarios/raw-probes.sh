@@ -49,9 +49,12 @@ count() {
 for probe in kprobe kretprobe fentry fexit kfunc; do
     n=$(count "$probe")
     result "${probe}_count" "$n"
-    # Requests are received in the peer namespace and replies on the host: at least one call per ping.
-    [ "$n" -ge "$pings" ] || fail "$probe saw $n calls for $pings pings"
+    # Requests are received in the peer namespace and replies on the host: two calls per ping, no other IPv4.
+    [ "$n" -eq $((2 * pings)) ] || fail "$probe saw $n calls for $pings pings (expected $((2 * pings)))"
 done
+grep '^@kretprobe_retval' /tmp/jl.out | sed 's/^@kretprobe_retval//' >/tmp/kretprobe.ret
+grep '^@fexit_retval' /tmp/jl.out | sed 's/^@fexit_retval//' >/tmp/fexit.ret
+cmp -s /tmp/kretprobe.ret /tmp/fexit.ret || fail "kretprobe and fexit disagree on icmp_rcv's return values"
 grep -q '^@kprobe_skb_set\[0\]' /tmp/jl.out && fail "kprobe read a null args.skb"
 grep -q '^@fentry_dev_set\[0\]' /tmp/jl.out && fail "fentry read a null args.dev"
 result checks passed
