@@ -6,22 +6,25 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::runtime::{can_trace, getpid_syscall, map_data, run_jl, Tracing};
+use crate::runtime::{can_trace, map_data, run_jl, Tracing};
 
 /// Where the kernel lists its kprobe PMU; absent without `CONFIG_KPROBES`.
 const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe/type";
 
 #[test]
-fn rawtracepoint_sys_enter_counts_getpid_by_its_btf_typed_id() {
-    if !can_trace("rawtracepoint_sys_enter_counts_getpid_by_its_btf_typed_id") {
+fn rawtracepoint_sys_enter_counts_getppid_by_its_btf_typed_id() {
+    if !can_trace("rawtracepoint_sys_enter_counts_getppid_by_its_btf_typed_id") {
         return;
     }
-    let pid = std::process::id();
+    // getppid from this thread only: other tests of this binary count getpid calls of the same process.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
     let script =
-        format!("rawtracepoint:sys_enter /pid == {pid} && args.id == {}/ {{ @calls = count(); }}", libc::SYS_getpid);
+        format!("rawtracepoint:sys_enter /tid == {tid} && args.id == {}/ {{ @calls = count(); }}", libc::SYS_getppid);
     let tracing = Tracing::start(&script, 2.0);
     for _ in 0..1000 {
-        getpid_syscall();
+        // SAFETY: getppid has no preconditions; the raw syscall avoids any libc caching.
+        unsafe { libc::syscall(libc::SYS_getppid) };
     }
     let lines = tracing.finish();
     assert_eq!(map_data(&lines, "@calls"), &Value::from(1000), "{lines:#?}");

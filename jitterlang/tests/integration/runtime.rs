@@ -79,7 +79,7 @@ pub(crate) fn run_jl(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-pub(crate) fn getpid_syscall() {
+fn getpid_syscall() {
     // SAFETY: getpid has no preconditions; the raw syscall avoids any libc caching.
     unsafe { libc::syscall(libc::SYS_getpid) };
 }
@@ -89,9 +89,11 @@ fn counts_exactly_the_syscalls_this_process_makes() {
     if !can_trace("counts_exactly_the_syscalls_this_process_makes") {
         return;
     }
-    let pid = std::process::id();
+    // This thread only: other tests of this binary spawn jl concurrently, and spawning calls getpid.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
     let tracing =
-        Tracing::start(&format!("tracepoint:syscalls:sys_enter_getpid /pid == {pid}/ {{ @calls = count(); }}"), 2.0);
+        Tracing::start(&format!("tracepoint:syscalls:sys_enter_getpid /tid == {tid}/ {{ @calls = count(); }}"), 2.0);
     for _ in 0..1000 {
         getpid_syscall();
     }
