@@ -3,6 +3,7 @@
 mod diagnostics;
 mod fleet;
 mod golden;
+mod raw_probes;
 mod repl;
 mod runtime;
 mod support;

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// True when the tests can attach probes; prints why not otherwise.
-fn can_trace(test: &str) -> bool {
+pub(crate) fn can_trace(test: &str) -> bool {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("SKIPPED: {test}: needs root (CAP_BPF and CAP_PERFMON) to load and attach BPF programs");
@@ -17,13 +17,13 @@ fn can_trace(test: &str) -> bool {
 }
 
 /// A running `jl`, attached.
-struct Tracing {
+pub(crate) struct Tracing {
     child: Child,
 }
 
 impl Tracing {
     /// Starts `jl -f json --duration SECS -e SCRIPT` and waits until its probes are attached.
-    fn start(script: &str, seconds: f64) -> Tracing {
+    pub(crate) fn start(script: &str, seconds: f64) -> Tracing {
         let mut child = Command::new(env!("CARGO_BIN_EXE_jl"))
             .args(["-f", "json", "--duration", &seconds.to_string(), "-e", script])
             .stdout(Stdio::piped())
@@ -50,7 +50,7 @@ impl Tracing {
     }
 
     /// Waits for jl to stop (its --duration) and returns its JSON output lines.
-    fn finish(mut self) -> Vec<Value> {
+    pub(crate) fn finish(mut self) -> Vec<Value> {
         let mut out = String::new();
         self.child.stdout.take().expect("stdout").read_to_string(&mut out).expect("read stdout");
         let status = self.child.wait().expect("wait");
@@ -62,7 +62,7 @@ impl Tracing {
 }
 
 /// The `data` object of the map named `name` in jl's JSON output.
-fn map_data<'a>(lines: &'a [Value], name: &str) -> &'a Value {
+pub(crate) fn map_data<'a>(lines: &'a [Value], name: &str) -> &'a Value {
     lines
         .iter()
         .find_map(|line| line["data"].get(name))
@@ -70,7 +70,7 @@ fn map_data<'a>(lines: &'a [Value], name: &str) -> &'a Value {
 }
 
 /// Runs `jl` to completion and returns (exit code, stdout, stderr).
-fn run_jl(args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run_jl(args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(args).output().expect("run jl");
     (
         output.status.code().unwrap_or(-1),
@@ -89,9 +89,11 @@ fn counts_exactly_the_syscalls_this_process_makes() {
     if !can_trace("counts_exactly_the_syscalls_this_process_makes") {
         return;
     }
-    let pid = std::process::id();
+    // This thread only: other tests of this binary spawn jl concurrently, and spawning calls getpid.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
     let tracing =
-        Tracing::start(&format!("tracepoint:syscalls:sys_enter_getpid /pid == {pid}/ {{ @calls = count(); }}"), 2.0);
+        Tracing::start(&format!("tracepoint:syscalls:sys_enter_getpid /tid == {tid}/ {{ @calls = count(); }}"), 2.0);
     for _ in 0..1000 {
         getpid_syscall();
     }

@@ -5,7 +5,13 @@
 //! probe reference all read that list.
 
 mod begin_end;
+mod btf_args;
+mod fentry;
 mod interval;
+mod kfunc;
+mod kprobe;
+mod profile;
+mod rawtracepoint;
 mod timer;
 mod tracepoint;
 
@@ -235,8 +241,21 @@ impl std::fmt::Debug for ProbeKind {
 }
 
 /// Every probe kind, in the order `jl -l` lists them.
-pub static REGISTRY: &[&ProbeKind] =
-    &[&tracepoint::KIND, &timer::KIND, &interval::KIND, &begin_end::BEGIN, &begin_end::END];
+pub static REGISTRY: &[&ProbeKind] = &[
+    &tracepoint::KIND,
+    &timer::KIND,
+    &interval::KIND,
+    &begin_end::BEGIN,
+    &begin_end::END,
+    &rawtracepoint::KIND,
+    &kprobe::KPROBE,
+    &kprobe::KRETPROBE,
+    &fentry::FENTRY,
+    &fentry::FEXIT,
+    &kfunc::KFUNC,
+    &kfunc::KRETFUNC,
+    &profile::KIND,
+];
 
 /// Finds the registry entry for a kind name or alias.
 pub fn kind(name: &str) -> Option<&'static ProbeKind> {
