@@ -88,7 +88,13 @@ fn repl_attaches_prints_completes_and_detaches_on_ctrl_d() {
     assert!(screen.contains("#2 attached"), "{screen}");
 
     terminal.send(&["C-d"]);
-    std::thread::sleep(Duration::from_millis(1500));
+    // Detaching waits for the kernel (an RCU grace period per program): allow it a few seconds.
+    for _ in 0..50 {
+        if terminal.pane_dead() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
     assert!(terminal.pane_dead(), "Ctrl-D leaves with status 0:\n{}", terminal.screen());
     let screen = terminal.screen();
     assert!(screen.lines().any(|line| line.starts_with("@[")), "final maps of #2 printed on Ctrl-D:\n{screen}");
