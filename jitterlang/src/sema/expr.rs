@@ -118,7 +118,12 @@ impl Checker {
             return Some(field_expr(field, span));
         }
         if let Some((_, builtin)) = BUILTINS.iter().find(|(builtin, _)| *builtin == name) {
-            let ty = if *builtin == Builtin::Comm { Type::Str(COMM_SIZE) } else { Type::U64 };
+            // nsecs is a duration (since boot): differences of timestamps print with time units.
+            let ty = match builtin {
+                Builtin::Comm => Type::Str(COMM_SIZE),
+                Builtin::Nsecs => Type::Duration,
+                _ => Type::U64,
+            };
             return Some(Expr { kind: ExprKind::Builtin(*builtin), ty, span });
         }
         if name == "args" {

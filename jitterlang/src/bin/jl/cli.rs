@@ -66,6 +66,9 @@ pub struct Cli {
     /// Say which mechanism each probe uses; with -l, list tracepoint fields.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+    /// List the bundled investigation scripts (run one with `jl NAME`).
+    #[arg(long = "list-scripts")]
+    pub list_scripts: bool,
     /// Print a shell completion script for SHELL and exit.
     #[arg(long = "completions", value_name = "SHELL")]
     pub completions: Option<clap_complete::Shell>,
@@ -77,6 +80,9 @@ impl Cli {
         match (&self.expr, &self.file) {
             (Some(text), None) => Ok(("<-e>".to_string(), text.clone())),
             (None, Some(path)) => {
+                if let Some(script) = jitterlang::scripts::find(&path.to_string_lossy()).filter(|_| !path.exists()) {
+                    return Ok((format!("{}.jl (bundled)", script.name), script.source.to_string()));
+                }
                 let bytes = std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
                 let text = String::from_utf8(bytes).map_err(|error| {
                     format!("{} is not UTF-8 text (byte {})", path.display(), error.utf8_error().valid_up_to())

@@ -27,6 +27,12 @@ fn main() -> ExitCode {
         clap_complete::generate(shell, &mut Cli::command(), "jl", &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
+    if cli.list_scripts {
+        for script in jitterlang::scripts::BUNDLED {
+            println!("{:<20} {}", script.name, script.summary());
+        }
+        return ExitCode::SUCCESS;
+    }
     let kernel = LiveKernel::new();
     if let Some(pattern) = &cli.list {
         return list::print(pattern.as_deref(), cli.verbose, &kernel);
