@@ -38,6 +38,8 @@ ipvsadm -R <"$rest" || fail "ipvsadm -R (rest) failed"
 result restore_rest_ms $(($(now_ms) - start))
 result services_large "$(ipvsadm -Ln | grep -c '^TCP')"
 measure large 7
+/bin/jl estimation_timer --duration 5 >/tmp/script.out 2>/tmp/script.err || { cat /tmp/script.err; fail "bundled estimation_timer script failed"; }
+result_lines script /tmp/script.out
 
 if [ -w /proc/sys/net/ipv4/vs/run_estimation ]; then
     echo 0 >/proc/sys/net/ipv4/vs/run_estimation
