@@ -21,6 +21,8 @@ pub enum Type {
     Symbol,
     /// A NUL-padded string of this many bytes (a multiple of 8).
     Str(u32),
+    /// A kernel stack id (`kstack`): usable as a map key, printed as the stack's symbols.
+    KernelStack,
     /// No value (calls such as `exit()`).
     Void,
 }
@@ -34,6 +36,11 @@ impl Type {
     /// Whether the value lives in a register (everything but strings and void).
     pub fn is_scalar(self) -> bool {
         matches!(self, Type::Int { .. } | Type::Duration | Type::Symbol)
+    }
+
+    /// Whether the value is computed into a register (integers and stack ids), as opposed to a stack buffer.
+    pub fn in_register(self) -> bool {
+        self.is_scalar() || self == Type::KernelStack
     }
 
     /// Whether comparisons and division are signed.
@@ -58,6 +65,7 @@ impl Type {
             Type::Duration => "duration".into(),
             Type::Symbol => "kernel symbol".into(),
             Type::Str(size) => format!("string[{size}]"),
+            Type::KernelStack => "kernel stack".into(),
             Type::Void => "nothing".into(),
         }
     }
@@ -66,6 +74,8 @@ impl Type {
 /// A checked script.
 #[derive(Debug)]
 pub struct Checked {
+    /// Whether any probe records kernel stacks (the object then gets a stack-trace map).
+    pub uses_stacks: bool,
     /// One entry per probe (a block with `a, b` gives two).
     pub probes: Vec<CheckedProbe>,
     /// Every user map, indexed by [`Stmt`] and [`ExprKind::MapRead`].
@@ -187,6 +197,8 @@ pub enum Builtin {
     Nsecs,
     /// Task name (16 bytes).
     Comm,
+    /// The kernel stack of the current context, as a stack-map id.
+    KernelStack,
 }
 
 /// The kinds of checked expressions.

@@ -1,12 +1,15 @@
 //! Scalar expressions into registers, and conditions into jumps.
 
-use super::Gen;
+use super::{Gen, Stat, STACKS_MAP_INDEX};
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, UnaryOp};
 use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Operand, Reg, Size};
 use jitterlib::probe::{FieldSource, FieldType};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
+
+/// `-EFAULT` from `bpf_get_stackid`: the context has no kernel stack.
+const NO_KERNEL_STACK: i32 = -14;
 
 impl Gen<'_> {
     /// Evaluates a scalar expression into a fresh temporary register; the caller gives it back.
@@ -23,7 +26,7 @@ impl Gen<'_> {
     pub(super) fn scalar(&mut self, expr: &Expr, dst: Reg) -> Result<()> {
         match &expr.kind {
             ExprKind::Const(value) => self.constant(dst, *value),
-            ExprKind::Builtin(builtin) => self.builtin(*builtin, dst),
+            ExprKind::Builtin(builtin) => self.builtin(*builtin, dst, expr.span)?,
             ExprKind::Field(field) => match (field.source, field.ty) {
                 (FieldSource::Context { offset }, FieldType::Int { size, signed }) => {
                     let size = Size::from_bytes(size).unwrap_or(Size::DW);
@@ -72,13 +75,14 @@ impl Gen<'_> {
         }
     }
 
-    fn builtin(&mut self, builtin: Builtin, dst: Reg) {
+    fn builtin(&mut self, builtin: Builtin, dst: Reg, span: crate::diag::Span) -> Result<()> {
         let helper = match builtin {
             Builtin::Pid | Builtin::Tid => Helper::GetCurrentPidTgid,
             Builtin::Uid | Builtin::Gid => Helper::GetCurrentUidGid,
             Builtin::Cpu => Helper::GetSmpProcessorId,
             Builtin::Nsecs => Helper::KtimeGetNs,
-            Builtin::Comm => return,
+            Builtin::Comm => return Ok(()),
+            Builtin::KernelStack => return self.kernel_stack(dst, span),
         };
         self.b.call(helper);
         match builtin {
@@ -89,6 +93,23 @@ impl Gen<'_> {
             Builtin::Tid | Builtin::Uid => self.b.alu32(AluOp::Mov, dst, Reg::R0),
             _ => self.b.mov64(dst, Reg::R0),
         }
+        Ok(())
+    }
+
+    /// `dst = bpf_get_stackid(ctx, stacks, 0)`; a failure (negative id: map full, or a hash collision, which
+    /// is not overwritten so that no stack is misattributed) is counted as a lost stack.
+    fn kernel_stack(&mut self, dst: Reg, span: crate::diag::Span) -> Result<()> {
+        self.b.mov64(Reg::R1, Reg::R6);
+        self.b.ld_map(Reg::R2, STACKS_MAP_INDEX);
+        self.b.mov64(Reg::R3, 0);
+        self.b.call(Helper::GetStackid);
+        self.b.mov64(dst, Reg::R0);
+        // -EFAULT means there is no kernel stack (a sample taken in user mode): an empty stack, not a loss.
+        let user_mode = self.b.new_label();
+        self.b.jump_if(JmpOp::Eq, Reg::R0, NO_KERNEL_STACK, user_mode);
+        self.count_failure(Stat::StackLost, span)?;
+        self.b.bind(user_mode);
+        Ok(())
     }
 
     fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, dst: Reg) -> Result<()> {

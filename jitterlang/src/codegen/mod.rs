@@ -27,6 +27,14 @@ pub const STATS_MAP: &str = "jl_stats";
 const EVENTS_MAP_INDEX: usize = 0;
 /// Object map index of the lost-data counters.
 const STATS_MAP_INDEX: usize = 1;
+/// Object map index of the kernel stack traces, present when a probe uses `kstack`.
+const STACKS_MAP_INDEX: usize = 2;
+/// Name of the stack-trace map.
+pub const STACKS_MAP: &str = "jl_stacks";
+/// Stacks kept (`kstack` ids); a new stack beyond this is counted as lost.
+const STACK_ENTRIES: u32 = 4096;
+/// Frames per stack (the kernel's PERF_MAX_STACK_DEPTH).
+pub const STACK_DEPTH: u32 = 127;
 /// Size of the event ring buffer in bytes.
 const EVENTS_BYTES: u32 = 1 << 20;
 /// Capacity of user maps.
@@ -42,17 +50,20 @@ pub enum Stat {
     MapFull = 0,
     /// An event did not fit in the ring buffer.
     EventsLost = 1,
+    /// A kernel stack could not be recorded (stack map full or the id collided).
+    StackLost = 2,
 }
 
 impl Stat {
     /// Every counter, in index order.
-    pub const ALL: [Stat; 2] = [Stat::MapFull, Stat::EventsLost];
+    pub const ALL: [Stat; 3] = [Stat::MapFull, Stat::EventsLost, Stat::StackLost];
 
     /// Stable key in JSON output.
     pub fn key(self) -> &'static str {
         match self {
             Stat::MapFull => "map_full",
             Stat::EventsLost => "events_lost",
+            Stat::StackLost => "stacks_lost",
         }
     }
 
@@ -61,6 +72,7 @@ impl Stat {
         match self {
             Stat::MapFull => "map updates failed (map full)",
             Stat::EventsLost => "events lost (ring buffer full)",
+            Stat::StackLost => "kernel stacks lost (stack map full or id collision)",
         }
     }
 }
@@ -127,6 +139,15 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
             max_entries: Stat::ALL.len() as u32,
         },
     ];
+    if checked.uses_stacks {
+        maps.push(MapSpec {
+            name: STACKS_MAP.into(),
+            kind: MapKind::StackTrace,
+            key_size: 4,
+            value_size: STACK_DEPTH * 8,
+            max_entries: STACK_ENTRIES,
+        });
+    }
     let first_user_map = maps.len();
     let mut user_maps = Vec::new();
     for (index, info) in checked.maps.iter().enumerate() {

@@ -3,13 +3,14 @@
 
 mod events;
 mod exporter;
+mod flamegraph;
 mod output;
 mod status;
 
 pub use exporter::MetricsExporter;
 pub use output::{KernelSymbols, OutputFormat};
 
-use crate::codegen::{Compiled, Stat, EVENTS_MAP, STATS_MAP};
+use crate::codegen::{Compiled, Stat, EVENTS_MAP, STACKS_MAP, STATS_MAP};
 use events::{Event, EventDecoder};
 use jitterlib::agg::Snapshot;
 use jitterlib::kernel::KernelInfo;
@@ -17,6 +18,7 @@ use jitterlib::maps::MapEntries;
 use jitterlib::probe::Trigger;
 use jitterlib::session::{ProgramSpec, Session, SessionError};
 use output::Output;
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
@@ -42,6 +44,8 @@ pub struct RunOptions {
     pub control: Option<Receiver<Control>>,
     /// Redraw a status line on stderr once a second (for terminals).
     pub status_line: bool,
+    /// Write an SVG flame graph of the maps keyed by `kstack` here at exit.
+    pub flamegraph: Option<std::path::PathBuf>,
 }
 
 /// A request to a running script, answered by its tracing loop.
@@ -183,27 +187,52 @@ pub fn run(
     }
     drain(&mut ring, Duration::ZERO, &mut output, &mut report)?;
 
-    for snapshot in snapshots(compiled, &session)? {
-        output.map(&snapshot)?;
+    let last = snapshots(compiled, &session)?;
+    for snapshot in &last {
+        output.map(snapshot)?;
+    }
+    if let Some(path) = &options.flamegraph {
+        if !flamegraph::write(path, &last, &output.symbols())? {
+            eprintln!("jl: no map is keyed by kstack: no flame graph written to {}", path.display());
+        }
     }
     report.lost = lost_counters(&session)?;
     output.lost(&report.lost)?;
     Ok(report)
 }
 
-/// Reads, merges and decodes every non-empty user map.
+/// Reads, merges and decodes every non-empty user map, with kernel stacks resolved to their frames.
 fn snapshots(compiled: &Compiled, session: &Session) -> Result<Vec<Snapshot>, RunError> {
+    let stacks = if compiled.maps.iter().any(|map| map.name == STACKS_MAP) {
+        stack_frames(&session.read_map(STACKS_MAP)?)
+    } else {
+        HashMap::new()
+    };
     let mut snapshots = Vec::new();
     for (map_name, layout) in &compiled.user_maps {
         let entries = session.read_map(map_name)?;
         if entries == MapEntries::Empty {
             continue;
         }
-        let snapshot = jitterlib::agg::decode(layout, &entries)
+        let mut snapshot = jitterlib::agg::decode(layout, &entries)
             .map_err(|error| RunError::Decode { map: layout.name.clone(), reason: error.to_string() })?;
+        snapshot.resolve_stacks(&stacks);
         snapshots.push(snapshot);
     }
     Ok(snapshots)
+}
+
+/// The stack map's contents: id -> return addresses, innermost first (the kernel ends a stack with zeros).
+fn stack_frames(entries: &MapEntries) -> HashMap<i64, Vec<u64>> {
+    let MapEntries::Shared(entries) = entries else { return HashMap::new() };
+    entries
+        .iter()
+        .filter_map(|(key, value)| {
+            let id = i64::from(u32::from_le_bytes(key.get(..4)?.try_into().ok()?));
+            let frames = value.chunks_exact(8).map(read_u64).take_while(|addr| *addr != 0).collect();
+            Some((id, frames))
+        })
+        .collect()
 }
 
 fn triggered(compiled: &Compiled, trigger: Trigger) -> impl Iterator<Item = &str> {

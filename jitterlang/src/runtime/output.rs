@@ -1,7 +1,7 @@
 //! Where results go: text in bpftrace's layout, or JSON lines.
 
 use crate::codegen::Stat;
-use jitterlib::agg::{render_json, render_text, Snapshot, Symbolizer};
+use jitterlib::agg::{render_folded, render_json, render_text, Snapshot, Symbolizer};
 use jitterlib::kernel::KernelInfo;
 use std::io::Write;
 
@@ -13,6 +13,9 @@ pub enum OutputFormat {
     Text,
     /// One JSON object per line.
     Json,
+    /// Folded stacks (`frame;frame count`) of maps keyed by `kstack`, for flame graphs; `printf` lines and
+    /// other maps go to stderr.
+    Folded,
 }
 
 /// Writes printf lines, maps and the lost-data report.
@@ -56,7 +59,7 @@ impl<'a> Output<'a> {
     /// Marks the start of a periodic print (`-i`): a timestamp line in text, nothing in JSON (each map line
     /// stands alone).
     pub(super) fn interval_header(&mut self) -> std::io::Result<()> {
-        if self.format == OutputFormat::Text {
+        if self.format != OutputFormat::Json {
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
             writeln!(self.out, "--- {} ---", format_clock(now.as_secs()))?;
         }
@@ -66,6 +69,7 @@ impl<'a> Output<'a> {
     pub(super) fn printf(&mut self, text: &str) -> std::io::Result<()> {
         match self.format {
             OutputFormat::Text => self.out.write_all(text.as_bytes())?,
+            OutputFormat::Folded => eprint!("{text}"),
             OutputFormat::Json => writeln!(self.out, "{}", serde_json::json!({ "type": "printf", "data": text }))?,
         }
         self.out.flush()
@@ -75,13 +79,20 @@ impl<'a> Output<'a> {
         match self.format {
             OutputFormat::Text => write!(self.out, "{}\n\n", render_text(snapshot, &self.symbols).trim_end()),
             OutputFormat::Json => writeln!(self.out, "{}", render_json(snapshot, &self.symbols)),
+            OutputFormat::Folded if snapshot.has_stacks() => {
+                write!(self.out, "{}", render_folded(snapshot, &self.symbols))
+            }
+            OutputFormat::Folded => {
+                eprint!("{}\n\n", render_text(snapshot, &self.symbols).trim_end());
+                Ok(())
+            }
         }
     }
 
     /// Reports non-zero lost-data counters (on stderr for text, as a `lost` object for JSON).
     pub(super) fn lost(&mut self, lost: &[(Stat, u64)]) -> std::io::Result<()> {
         match self.format {
-            OutputFormat::Text => {
+            OutputFormat::Text | OutputFormat::Folded => {
                 for (stat, count) in lost.iter().filter(|(_, count)| *count > 0) {
                     eprintln!("jl: warning: {count} {}", stat.describe());
                 }

@@ -15,6 +15,7 @@ const BUILTINS: &[(&str, Builtin)] = &[
     ("cpu", Builtin::Cpu),
     ("nsecs", Builtin::Nsecs),
     ("comm", Builtin::Comm),
+    ("kstack", Builtin::KernelStack),
 ];
 
 /// Size of `comm` (TASK_COMM_LEN).
@@ -99,6 +100,7 @@ impl Checker {
             return Some(checked);
         }
         let hint = match checked.ty {
+            Type::KernelStack => "kstack can be a map key: `@[kstack] = count()`, printed as frames or folded (-f folded)",
             Type::Str(_) => "strings can be printed (`printf(\"%s\", comm)`) or used as map keys; arithmetic and comparison need integers",
             _ => "use an expression with a value here",
         };
@@ -122,6 +124,10 @@ impl Checker {
             let ty = match builtin {
                 Builtin::Comm => Type::Str(COMM_SIZE),
                 Builtin::Nsecs => Type::Duration,
+                Builtin::KernelStack => {
+                    self.uses_stacks = true;
+                    Type::KernelStack
+                }
                 _ => Type::U64,
             };
             return Some(Expr { kind: ExprKind::Builtin(*builtin), ty, span });

@@ -177,5 +177,6 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         Type::Duration => ValueFormat::Duration,
         Type::Symbol => ValueFormat::KernelSymbol,
         Type::Str(_) => ValueFormat::Str,
+        Type::KernelStack => ValueFormat::KernelStack,
     }
 }

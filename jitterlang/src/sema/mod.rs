@@ -16,7 +16,8 @@ pub(crate) use expr::COMM_SIZE;
 
 /// Checks a parsed script against the kernel.
 pub fn check(script: &Script, kernel: &dyn KernelInfo) -> Result<Checked, Diagnostics> {
-    let mut checker = Checker { maps: MapTable::default(), printfs: Vec::new(), diagnostics: Vec::new() };
+    let mut checker =
+        Checker { maps: MapTable::default(), printfs: Vec::new(), diagnostics: Vec::new(), uses_stacks: false };
     let mut probes = Vec::new();
     for block in &script.blocks {
         for written in &block.probes {
@@ -33,7 +34,12 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo) -> Result<Checked, Diagno
         );
     }
     if checker.diagnostics.is_empty() {
-        Ok(Checked { probes, maps: checker.maps.into_infos(), printfs: checker.printfs })
+        Ok(Checked {
+            uses_stacks: checker.uses_stacks,
+            probes,
+            maps: checker.maps.into_infos(),
+            printfs: checker.printfs,
+        })
     } else {
         checker.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
         Err(Diagnostics(checker.diagnostics))
@@ -87,6 +93,7 @@ struct Checker {
     maps: MapTable,
     printfs: Vec<PrintfInfo>,
     diagnostics: Vec<Diagnostic>,
+    uses_stacks: bool,
 }
 
 /// State of one probe's block.

@@ -6,4 +6,5 @@ mod golden;
 mod raw_probes;
 mod repl;
 mod runtime;
+mod stacks;
 mod support;

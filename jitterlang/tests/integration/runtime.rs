@@ -24,8 +24,14 @@ pub(crate) struct Tracing {
 impl Tracing {
     /// Starts `jl -f json --duration SECS -e SCRIPT` and waits until its probes are attached.
     pub(crate) fn start(script: &str, seconds: f64) -> Tracing {
+        Tracing::start_with(&["-f", "json"], script, seconds)
+    }
+
+    /// Starts `jl OPTIONS --duration SECS -e SCRIPT` and waits until its probes are attached.
+    pub(crate) fn start_with(options: &[&str], script: &str, seconds: f64) -> Tracing {
         let mut child = Command::new(env!("CARGO_BIN_EXE_jl"))
-            .args(["-f", "json", "--duration", &seconds.to_string(), "-e", script])
+            .args(options)
+            .args(["--duration", &seconds.to_string(), "-e", script])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -50,14 +56,20 @@ impl Tracing {
     }
 
     /// Waits for jl to stop (its --duration) and returns its JSON output lines.
-    pub(crate) fn finish(mut self) -> Vec<Value> {
+    pub(crate) fn finish(self) -> Vec<Value> {
+        self.finish_text()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line:?}: {e}")))
+            .collect()
+    }
+
+    /// Waits for jl to stop (its --duration) and returns its standard output.
+    pub(crate) fn finish_text(mut self) -> String {
         let mut out = String::new();
         self.child.stdout.take().expect("stdout").read_to_string(&mut out).expect("read stdout");
         let status = self.child.wait().expect("wait");
         assert!(status.success(), "jl failed: {status}\n{out}");
-        out.lines()
-            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line:?}: {e}")))
-            .collect()
+        out
     }
 }
 

@@ -12,6 +12,7 @@
 
 pub mod bucket;
 mod error;
+mod folded;
 mod json;
 mod kind;
 mod layout;
@@ -28,6 +29,7 @@ pub use bucket::{
     timehist_range, BucketRange,
 };
 pub use error::AggError;
+pub use folded::render_folded;
 pub use json::render_json;
 pub use kind::AggKind;
 pub use layout::{FieldLayout, MapLayout, MapValue, ValueFormat};

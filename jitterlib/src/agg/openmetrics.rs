@@ -11,6 +11,7 @@
 //!   values printed as in text output (kernel symbols by name, strings as they are).
 //! - String-valued plain maps have no numeric value and are left out.
 
+use super::folded::folded_frames;
 use super::kind::AggKind;
 use super::layout::{MapValue, ValueFormat};
 use super::value::{AggValue, FieldValue, Row, Snapshot, Symbolizer};
@@ -104,7 +105,8 @@ fn integer(value: &FieldValue) -> i128 {
     match value {
         FieldValue::Int(v) | FieldValue::Duration(v) => i128::from(*v),
         FieldValue::Uint(v) | FieldValue::Hex(v) | FieldValue::Symbol(v) => i128::from(*v),
-        FieldValue::Str(_) => 0,
+        FieldValue::Str(_) | FieldValue::Stack(_) => 0,
+        FieldValue::StackId(v) => i128::from(*v),
     }
 }
 
@@ -119,7 +121,11 @@ fn labels(snapshot: &Snapshot, row: &Row, symbols: &dyn Symbolizer) -> Vec<(Stri
                 None if keys.len() == 1 => "key".to_string(),
                 None => format!("key{i}"),
             };
-            (name, part.to_text(symbols))
+            let value = match part {
+                FieldValue::Stack(frames) => folded_frames(frames, symbols),
+                other => other.to_text(symbols),
+            };
+            (name, value)
         })
         .collect()
 }

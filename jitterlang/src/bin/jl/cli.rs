@@ -10,6 +10,8 @@ pub enum Format {
     Text,
     /// One JSON object per line.
     Json,
+    /// Folded stacks of maps keyed by kstack (flame graph input); everything else on stderr.
+    Folded,
 }
 
 /// jl: trace the kernel with jitterlang one-liners and scripts, compiled straight to eBPF.
@@ -57,6 +59,9 @@ pub struct Cli {
     /// Run CMD (through /bin/sh) once the probes are attached; stop tracing when it exits.
     #[arg(short = 'c', long = "command", value_name = "CMD")]
     pub command: Option<String>,
+    /// Write an SVG flame graph of the maps keyed by kstack to FILE at exit.
+    #[arg(long = "flamegraph", value_name = "FILE")]
+    pub flamegraph: Option<PathBuf>,
     /// Serve the maps as OpenMetrics for Prometheus at ADDR:PORT while tracing.
     #[arg(long = "prometheus", value_name = "ADDR:PORT")]
     pub prometheus: Option<String>,

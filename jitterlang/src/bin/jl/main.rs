@@ -104,6 +104,7 @@ fn run(cli: &Cli, compiled: &jitterlang::codegen::Compiled, kernel: &dyn KernelI
         format: match cli.format {
             Format::Text => OutputFormat::Text,
             Format::Json => OutputFormat::Json,
+            Format::Folded => OutputFormat::Folded,
         },
         on_attached: Some(Box::new(move |programs| {
             eprintln!("Attached {programs} program{}; Ctrl-C to stop.", if programs == 1 { "" } else { "s" });
@@ -114,6 +115,7 @@ fn run(cli: &Cli, compiled: &jitterlang::codegen::Compiled, kernel: &dyn KernelI
         print_every: cli.interval.map(Duration::from_secs_f64),
         exporter,
         control: None,
+        flamegraph: cli.flamegraph.clone(),
         status_line: cli.format == Format::Text && cli.output.is_none() && std::io::stderr().is_terminal(),
     };
     let mut out: Box<dyn Write> = match &cli.output {
