@@ -39,6 +39,9 @@ impl Gen<'_> {
                 }
                 (FieldSource::Context { offset }, _) => self.b.load(Size::DW, dst, Reg::R6, offset as i16),
                 (FieldSource::Stack { offset }, _) => self.b.load(Size::DW, dst, Reg::R10, offset),
+                (FieldSource::Computed, _) => {
+                    return Err(Diagnostic::new(Code::Unsupported, expr.span, "this field is not a number"));
+                }
             },
             ExprKind::Var(var) => self.b.load(Size::DW, dst, Reg::R10, self.vars[*var]),
             ExprKind::MapRead { map, keys } => {

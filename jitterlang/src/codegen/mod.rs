@@ -266,18 +266,19 @@ struct Gen<'a> {
     frame: Frame,
     exit: Label,
     checked: &'a Checked,
+    probe: &'a dyn jitterlib::probe::Probe,
     first_user_map: usize,
     /// Stack slot of each `$variable`.
     vars: Vec<i16>,
 }
 
 impl<'a> Gen<'a> {
-    fn new(probe: &CheckedProbe, checked: &'a Checked, first_user_map: usize) -> Result<Gen<'a>, Diagnostic> {
+    fn new(probe: &'a CheckedProbe, checked: &'a Checked, first_user_map: usize) -> Result<Gen<'a>, Diagnostic> {
         let mut b = Builder::new();
         let exit = b.new_label();
         let mut frame = Frame::new(probe.probe.stack_bytes());
         let vars = probe.vars.iter().map(|ty| frame.alloc(ty.size(), probe.span)).collect::<Result<_, _>>()?;
-        Ok(Gen { b, frame, exit, checked, first_user_map, vars })
+        Ok(Gen { b, frame, exit, checked, probe: probe.probe.as_ref(), first_user_map, vars })
     }
 
     fn user_map(&self, map: usize) -> usize {

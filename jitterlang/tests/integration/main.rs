@@ -8,3 +8,4 @@ mod repl;
 mod runtime;
 mod stacks;
 mod support;
+mod typed_probes;
