@@ -254,6 +254,7 @@ pub static REGISTRY: &[&ProbeKind] = &[
     &timer::HRTIMER_KIND,
     &softirq::KIND,
     &softirq::DELAY_KIND,
+    &timer::IPVS_EST_KIND,
     &interval::KIND,
     &begin_end::BEGIN,
     &begin_end::END,

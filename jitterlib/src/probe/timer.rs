@@ -43,19 +43,65 @@ pub(super) static HRTIMER_KIND: ProbeKind = ProbeKind {
     resolve: |spec, kernel| resolve(spec, kernel, &HRTIMER),
 };
 
-/// What differs between the two timer families: probe name, tracepoints and the timer's field name.
+/// Registry entry for the IPVS estimator walk.
+pub(super) static IPVS_EST_KIND: ProbeKind = ProbeKind {
+    name: "ipvs_est",
+    aliases: &[],
+    syntax: "ipvs_est()",
+    about: "each IPVS estimator walk (estimation_timer, kernels < 6.2 with ip_vs loaded), when it ends",
+    fields: &[("dur", "time the walk took (ns)"), ("func", "the walk's function (estimation_timer)")],
+    resolve: resolve_ipvs_estimator,
+};
+
+/// What differs between the timer families: probe name, tracepoints, the timer's field name, and a callback
+/// the probe always traces (the IPVS estimator).
 #[derive(Debug)]
 struct Family {
     probe: &'static str,
     entry: &'static str,
     exit: &'static str,
     object: &'static str,
+    fixed_callback: Option<&'static str>,
 }
 
-static TIMER_WHEEL: Family =
-    Family { probe: "timer", entry: "timer_expire_entry", exit: "timer_expire_exit", object: "timer" };
-static HRTIMER: Family =
-    Family { probe: "hrtimer", entry: "hrtimer_expire_entry", exit: "hrtimer_expire_exit", object: "hrtimer" };
+static TIMER_WHEEL: Family = Family {
+    probe: "timer",
+    entry: "timer_expire_entry",
+    exit: "timer_expire_exit",
+    object: "timer",
+    fixed_callback: None,
+};
+static HRTIMER: Family = Family {
+    probe: "hrtimer",
+    entry: "hrtimer_expire_entry",
+    exit: "hrtimer_expire_exit",
+    object: "hrtimer",
+    fixed_callback: None,
+};
+static IPVS_ESTIMATOR: Family = Family { probe: "ipvs_est", fixed_callback: Some("estimation_timer"), ..TIMER_WHEEL };
+
+/// `ipvs_est()`: on kernels < 6.2 the estimator is the `estimation_timer` timer-wheel callback of the ip_vs
+/// module; 6.2 and later estimate in kthreads (`ip_vs_estimation_kthread`), which this probe does not time yet.
+fn resolve_ipvs_estimator(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
+    if !matches!(spec, ProbeSpec::Typed { args, .. } if args.is_empty()) {
+        return Err(bad_spec("`ipvs_est` takes no arguments: ipvs_est()").at(0));
+    }
+    let callback = IPVS_ESTIMATOR.fixed_callback.unwrap_or("estimation_timer");
+    if kernel.symbol_addresses(callback).map_err(kernel_error)?.is_empty() && kernel.version().at_least(6, 2) {
+        return Err(ProbeError::new(
+            ProbeErrorKind::MissingTarget,
+            format!(
+                "Linux {} estimates IPVS rates in kthreads (ip_vs_estimation_kthread, since 6.2); ipvs_est() times \
+                 the estimation_timer walk of older kernels",
+                kernel.version().release
+            ),
+        )
+        .with_hint("time the kthread's ticks with `kprobe:ip_vs_tick_estimation` / `kretprobe:ip_vs_tick_estimation`")
+        .at(0));
+    }
+    let spec = ProbeSpec::Typed { name: "ipvs_est".into(), args: vec![ProbeArg::Str(callback.into())] };
+    resolve(&spec, kernel, &IPVS_ESTIMATOR)
+}
 
 /// Slot layout in the per-CPU state map.
 const SLOT_TIMER: i16 = 0;
@@ -169,9 +215,9 @@ fn missing_callback_hint(name: &str, kernel: &dyn KernelInfo, family: &Family) -
 
 impl Probe for Timer {
     fn describe(&self) -> String {
-        match &self.function {
-            Some(name) => format!("{}(\"{name}\")", self.family.probe),
-            None => format!("{}()", self.family.probe),
+        match (&self.function, self.family.fixed_callback) {
+            (Some(name), None) => format!("{}(\"{name}\")", self.family.probe),
+            _ => format!("{}()", self.family.probe),
         }
     }
 

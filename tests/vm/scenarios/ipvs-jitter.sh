@@ -9,9 +9,10 @@ first=${1:?usage: ipvs-jitter.sh RULES_FIRST_1000 RULES_REST}
 rest=${2:?usage: ipvs-jitter.sh RULES_FIRST_1000 RULES_REST}
 [ -x /bin/jl ] || fail "this scenario needs jl (tests/vm/run --jl PATH)"
 
-WALKS='timer("estimation_timer") { @walks = count(); @max_ns = max(dur); @mean_ns = avg(dur); @ = hist(dur); }'
-SOFTIRQ='tracepoint:irq:softirq_entry { @start[cpu] = nsecs; }
-tracepoint:irq:softirq_exit /@start[cpu] != 0/ { @softirq_max_ns[args.vec] = max(nsecs - @start[cpu]); }'
+WALKS='timer("estimation_timer") { @walks = count(); @max_ns = max(dur); @mean_ns = avg(dur); @ = hist(dur); }
+ipvs_est() { @est_walks = count(); @est_max_ns = max(dur); }'
+SOFTIRQ='softirq() { @softirq_max_ns[vec] = max(dur); }
+softirq_delay("net_rx") { @net_rx_wait_max_ns = max(dur); }'
 
 # measure PHASE SECONDS: run both scripts side by side for SECONDS and report their output.
 measure() {
@@ -26,6 +27,19 @@ measure() {
 }
 
 result kernel "$(uname -r)"
+
+# A "pod": a network namespace behind a veth pair, pinged every 10 ms during the measurements (the incident's
+# `ping -i 0.01`), so NET_RX softirqs run while the estimator walks.
+modprobe veth || fail "modprobe veth failed"
+ip netns add pod && ip link add veth-host type veth peer name veth-pod && ip link set veth-pod netns pod &&
+    ip addr add 192.168.77.1/24 dev veth-host && ip link set veth-host up &&
+    ip -n pod addr add 192.168.77.2/24 dev veth-pod && ip -n pod link set veth-pod up ||
+    fail "cannot set up the pod namespace"
+# The real binary, not the lib.sh wrapper function: a backgrounded function would be a subshell, and the
+# SIGINT below would not reach ping.
+/usr/local/bin/ping -i 0.01 -q 192.168.77.2 >/tmp/ping.out 2>&1 &
+pinger=$!
+
 modprobe ip_vs || fail "modprobe ip_vs failed"
 modprobe ip_vs_rr || fail "modprobe ip_vs_rr failed"
 
@@ -40,6 +54,10 @@ result services_large "$(ipvsadm -Ln | grep -c '^TCP')"
 measure large 7
 /bin/jl estimation_timer --duration 5 >/tmp/script.out 2>/tmp/script.err || { cat /tmp/script.err; fail "bundled estimation_timer script failed"; }
 result_lines script /tmp/script.out
+
+kill -INT $pinger 2>/dev/null
+wait $pinger 2>/dev/null
+result ping_summary "$(tail -n 2 /tmp/ping.out | tr '\n' ' ')"
 
 if [ -w /proc/sys/net/ipv4/vs/run_estimation ]; then
     echo 0 >/proc/sys/net/ipv4/vs/run_estimation
