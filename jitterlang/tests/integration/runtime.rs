@@ -89,9 +89,11 @@ fn counts_exactly_the_syscalls_this_process_makes() {
     if !can_trace("counts_exactly_the_syscalls_this_process_makes") {
         return;
     }
-    let pid = std::process::id();
+    // Filtered by thread: other tests running in parallel call getpid (std::process::id) in this process.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
     let tracing =
-        Tracing::start(&format!("tracepoint:syscalls:sys_enter_getpid /pid == {pid}/ {{ @calls = count(); }}"), 2.0);
+        Tracing::start(&format!("tracepoint:syscalls:sys_enter_getpid /tid == {tid}/ {{ @calls = count(); }}"), 2.0);
     for _ in 0..1000 {
         getpid_syscall();
     }

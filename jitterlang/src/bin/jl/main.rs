@@ -1,6 +1,7 @@
 //! `jl`: run jitterlang scripts (one-liners with `-e`, or files), print their disassembly, list probes.
 
 mod cli;
+mod failure;
 mod list;
 
 use clap::Parser;
@@ -50,6 +51,18 @@ fn main() -> ExitCode {
     if cli.emit_obj.is_some() {
         return ExitCode::SUCCESS;
     }
+    if cli.dry_run {
+        return match runtime::load(&compiled) {
+            Ok(_unloaded_on_drop) => {
+                eprintln!(
+                    "jl: the verifier accepted {} program(s); nothing attached (dry run)",
+                    compiled.programs.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => fail(&error, &compiled),
+        };
+    }
     if cli.verbose {
         for unit in &compiled.programs {
             eprintln!("jl: {} -> {} ({} insns)", unit.describe, unit.attach.target(), unit.program.len());
@@ -60,7 +73,8 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli, compiled: &jitterlang::codegen::Compiled, kernel: &dyn KernelInfo) -> ExitCode {
     let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    // Each stops the run the same way: END runs, the maps print, and every program detaches as the session drops.
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         if let Err(error) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
             eprintln!("jl: cannot install the signal handler: {error}");
             return ExitCode::from(EXIT_RUNTIME_ERROR);
@@ -78,11 +92,14 @@ fn run(cli: &Cli, compiled: &jitterlang::codegen::Compiled, kernel: &dyn KernelI
     let mut out = stdout.lock();
     match runtime::run(compiled, kernel, &options, &mut out, &stop) {
         Ok(_) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("jl: {error}");
-            ExitCode::from(EXIT_RUNTIME_ERROR)
-        }
+        Err(error) => fail(&error, compiled),
     }
+}
+
+/// Prints a runtime failure, naming the probe it belongs to, and returns the runtime-failure exit code.
+fn fail(error: &runtime::RunError, compiled: &jitterlang::codegen::Compiled) -> ExitCode {
+    eprintln!("jl: {}", failure::explain(error, compiled));
+    ExitCode::from(EXIT_RUNTIME_ERROR)
 }
 
 /// Tells the user (on stderr) that tracing has started.
