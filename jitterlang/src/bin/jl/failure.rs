@@ -52,3 +52,21 @@ fn lacks_privileges(error: &RunError) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jitterlib::kernel::FixtureKernel;
+
+    #[test]
+    fn verifier_rejection_names_the_probe_and_shows_the_log() {
+        let compiled = jitterlang::compile("tracepoint:irq:softirq_entry { @ = count(); }", &FixtureKernel::bundled())
+            .expect("compiles");
+        let program = compiled.programs[0].name.clone();
+        let log = "0: (b7) r0 = 0\n1: (95) exit\nR0 !read_ok\n".to_string();
+        let error = RunError::Session(SessionError::Verifier { program: program.clone(), log });
+        let text = explain(&error, &compiled);
+        assert!(text.starts_with("probe `tracepoint:irq:softirq_entry`: the kernel verifier rejected"), "{text}");
+        assert!(text.contains(&program) && text.ends_with("R0 !read_ok"), "{text}");
+    }
+}
