@@ -95,12 +95,7 @@ pub fn run(
     out: &mut dyn Write,
     stop: &AtomicBool,
 ) -> Result<RunReport, RunError> {
-    let specs: Vec<ProgramSpec> = compiled
-        .programs
-        .iter()
-        .map(|unit| ProgramSpec { name: unit.name.clone(), attach: unit.attach.clone() })
-        .collect();
-    let mut session = Session::load(&compiled.object, &specs)?;
+    let mut session = load(compiled)?;
     let mut ring = session.ring_buffer(EVENTS_MAP)?;
     let decoder = EventDecoder::new(&compiled.printfs, kernel);
     let mut output = Output::new(out, options.format, kernel);
@@ -233,6 +228,17 @@ fn stack_frames(entries: &MapEntries) -> HashMap<i64, Vec<u64>> {
             Some((id, frames))
         })
         .collect()
+}
+
+/// Loads the maps and every program of `compiled` into the kernel (the verifier checks each program) without
+/// attaching anything. Dropping the session unloads them.
+pub fn load(compiled: &Compiled) -> Result<Session, RunError> {
+    let specs: Vec<ProgramSpec> = compiled
+        .programs
+        .iter()
+        .map(|unit| ProgramSpec { name: unit.name.clone(), attach: unit.attach.clone() })
+        .collect();
+    Ok(Session::load(&compiled.object, &specs)?)
 }
 
 fn triggered(compiled: &Compiled, trigger: Trigger) -> impl Iterator<Item = &str> {

@@ -156,7 +156,10 @@ fn same_key_type(a: Type, b: Type) -> bool {
 fn same_value(a: &MapValue, b: &MapValue) -> bool {
     match (a, b) {
         (MapValue::Agg { kind: ka, .. }, MapValue::Agg { kind: kb, .. }) => ka == kb,
-        (MapValue::Scalar(fa), MapValue::Scalar(fb)) => fa.size == fb.size,
+        // Integers of any kind mix; a string never mixes with an integer, even of the same size.
+        (MapValue::Scalar(fa), MapValue::Scalar(fb)) => {
+            fa.size == fb.size && (fa.format == ValueFormat::Str) == (fb.format == ValueFormat::Str)
+        }
         _ => false,
     }
 }

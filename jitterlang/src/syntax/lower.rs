@@ -1,6 +1,6 @@
 //! Lowering of the pest parse tree into the [`crate::ast`] types.
 
-use super::Rule;
+use super::{limits, Rule};
 use crate::ast::*;
 use crate::diag::{Code, Diagnostic, Span};
 use pest::iterators::{Pair, Pairs};
@@ -191,6 +191,11 @@ fn expr(pair: Pair<Rule>) -> Result<Expr> {
 }
 
 fn pratt_expr(pairs: Pairs<Rule>) -> Result<Expr> {
+    let operators = pairs.clone().filter(|pair| is_operator(pair.as_rule())).count();
+    if operators > limits::MAX_OPERATORS {
+        let span = pairs.clone().map(|pair| span_of(&pair)).reduce(Span::to).unwrap_or_default();
+        return Err(limits::too_many_operators(span, operators));
+    }
     pratt()
         .map_primary(primary)
         .map_prefix(|op, operand| {
@@ -223,6 +228,22 @@ fn pratt_expr(pairs: Pairs<Rule>) -> Result<Expr> {
             Ok(Expr { kind: ExprKind::Binary(binary, Box::new(lhs), Box::new(rhs)), span })
         })
         .parse(pairs)
+}
+
+/// True for the pairs of an expression that are operators (prefix, infix, field access), not operands.
+fn is_operator(rule: Rule) -> bool {
+    !matches!(
+        rule,
+        Rule::integer
+            | Rule::duration
+            | Rule::string
+            | Rule::variable
+            | Rule::positional
+            | Rule::ident
+            | Rule::map_ref
+            | Rule::call
+            | Rule::expr
+    )
 }
 
 fn infix_op(rule: Rule) -> BinaryOp {

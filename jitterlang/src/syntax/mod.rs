@@ -1,5 +1,6 @@
 //! Source text to [`Script`]: the pest grammar (`grammar.pest`) and the lowering of its parse tree.
 
+pub mod limits;
 mod lower;
 
 use crate::ast::Script;
@@ -27,18 +28,48 @@ pub fn parse(source: &str) -> Result<Script, Diagnostics> {
             format!("script is {} bytes, more than the {MAX_SOURCE_BYTES} accepted", source.len()),
         )]));
     }
-    let mut pairs = Grammar::parse(Rule::program, source).map_err(|error| Diagnostics(vec![syntax_error(error)]))?;
+    limits::check_nesting(source).map_err(|d| Diagnostics(vec![d]))?;
+    let mut pairs =
+        Grammar::parse(Rule::program, source).map_err(|error| Diagnostics(vec![syntax_error(source, error)]))?;
+    check_tree_depth(&pairs).map_err(|d| Diagnostics(vec![d]))?;
     let program =
         pairs.next().ok_or_else(|| Diagnostics(vec![Diagnostic::new(Code::Syntax, Span::default(), "empty parse")]))?;
     lower::script(program).map_err(|d| Diagnostics(vec![d]))
 }
 
-fn syntax_error(error: pest::error::Error<Rule>) -> Diagnostic {
+/// Refuses parse trees deeper than [`limits::MAX_TREE_DEPTH`], walking the flat token stream (no recursion).
+fn check_tree_depth(pairs: &pest::iterators::Pairs<Rule>) -> Result<(), Diagnostic> {
+    let mut depth = 0usize;
+    for token in pairs.clone().tokens() {
+        match token {
+            pest::Token::Start { pos, .. } => {
+                depth += 1;
+                if depth > limits::MAX_TREE_DEPTH {
+                    return Err(limits::too_deep(Span::new(pos.pos(), pos.pos() + 1)));
+                }
+            }
+            pest::Token::End { .. } => depth = depth.saturating_sub(1),
+        }
+    }
+    Ok(())
+}
+
+fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
     let span = match error.location {
         InputLocation::Pos(pos) => Span::new(pos, pos + 1),
         InputLocation::Span((start, end)) => Span::new(start, end),
     };
+    if let ErrorVariant::CustomError { message } = &error.variant {
+        // pest stops itself when its recursion nears the end of the stack ("stack limit reached"). Where that
+        // happens depends on the stack size, so the error points at the start of the script, the same everywhere.
+        if message.contains("limit reached") {
+            return limits::too_deep(Span::new(0, 0));
+        }
+    }
+    if let Some(unclosed) = unclosed_at(source, span.start) {
+        return unclosed;
+    }
     let expected = match &error.variant {
         ErrorVariant::ParsingError { positives, .. } => describe_expected(positives),
         ErrorVariant::CustomError { message } => message.clone(),
@@ -49,6 +80,25 @@ fn syntax_error(error: pest::error::Error<Rule>) -> Diagnostic {
         Some(hint) => diagnostic.with_hint(hint),
         None => diagnostic,
     }
+}
+
+/// A clearer error when parsing stopped at a comment or string that never ends.
+fn unclosed_at(source: &str, at: usize) -> Option<Diagnostic> {
+    let rest = source.get(at..)?;
+    let (what, closer) = if let Some(body) = rest.strip_prefix("/*") {
+        ("comment", (!body.contains("*/")).then_some("*/")?)
+    } else if let Some(body) = rest.strip_prefix('"') {
+        // Escaped characters (`\"`, `\\`) cannot close the string.
+        let unescaped = body.replace("\\\\", "").replace("\\\"", "");
+        ("string", (!unescaped.contains('"')).then_some("\"")?)
+    } else {
+        return None;
+    };
+    Some(
+        Diagnostic::new(Code::Syntax, Span::new(at, at + 1), format!("this {what} is never closed"))
+            .with_label(format!("{what} starts here"))
+            .with_hint(format!("end it with `{closer}`")),
+    )
 }
 
 fn describe_expected(rules: &[Rule]) -> String {
@@ -66,7 +116,7 @@ fn hint_for(variant: &pest::error::ErrorVariant<Rule>) -> Option<&'static str> {
     let pest::error::ErrorVariant::ParsingError { positives, .. } = variant else { return None };
     if positives.contains(&Rule::block) {
         Some("a probe is followed by a block: `probe { statements }` or `probe < statements >`")
-    } else if positives.contains(&Rule::probe_block) || positives.contains(&Rule::probe) {
+    } else if [Rule::program, Rule::probe_block, Rule::probe].iter().any(|rule| positives.contains(rule)) {
         Some("a script is a list of probes with blocks, e.g. `tracepoint:irq:softirq_entry { @[args.vec] = count(); }`")
     } else {
         None
@@ -76,7 +126,8 @@ fn hint_for(variant: &pest::error::ErrorVariant<Rule>) -> Option<&'static str> {
 fn rule_name(rule: Rule) -> &'static str {
     match rule {
         Rule::EOI => "end of input",
-        Rule::probe_block | Rule::probe | Rule::probe_path | Rule::typed_probe => "a probe",
+        // A script that fails at its very start reports the whole `program` rule.
+        Rule::program | Rule::probe_block | Rule::probe | Rule::probe_path | Rule::typed_probe => "a probe",
         Rule::block | Rule::open_brace | Rule::open_angle => "a block (`{` or `<`)",
         Rule::predicate => "a predicate `/.../`",
         Rule::stmt | Rule::stmt_list | Rule::if_stmt | Rule::map_update | Rule::var_assign | Rule::expr_stmt => {

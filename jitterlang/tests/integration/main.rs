@@ -1,8 +1,10 @@
 //! All integration tests in one binary: golden disassembly, diagnostic snapshots, runtime tests.
 
+mod bad_input;
 mod diagnostics;
 mod fleet;
 mod golden;
+mod lifecycle;
 mod raw_probes;
 mod repl;
 mod runtime;

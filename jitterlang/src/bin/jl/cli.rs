@@ -41,6 +41,9 @@ pub struct Cli {
     /// Write the ELF object to FILE and exit without loading it.
     #[arg(long = "emit-obj", value_name = "FILE")]
     pub emit_obj: Option<PathBuf>,
+    /// Compile and load every program into the kernel (the verifier checks them), attach nothing, exit.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
     /// Output format.
     #[arg(short = 'f', long = "format", value_enum, default_value = "text")]
     pub format: Format,
@@ -89,6 +92,9 @@ impl Cli {
                     return Ok((format!("{}.jl (bundled)", script.name), script.source.to_string()));
                 }
                 let bytes = std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+                if let Some(at) = bytes.iter().position(|byte| *byte == 0) {
+                    return Err(format!("{} contains a NUL byte (byte {at}): it is not a script", path.display()));
+                }
                 let text = String::from_utf8(bytes).map_err(|error| {
                     format!("{} is not UTF-8 text (byte {})", path.display(), error.utf8_error().valid_up_to())
                 })?;

@@ -2,6 +2,7 @@
 
 mod child;
 mod cli;
+mod failure;
 mod list;
 mod repl;
 
@@ -68,6 +69,18 @@ fn main() -> ExitCode {
     if cli.emit_obj.is_some() {
         return ExitCode::SUCCESS;
     }
+    if cli.dry_run {
+        return match runtime::load(&compiled) {
+            Ok(_unloaded_on_drop) => {
+                eprintln!(
+                    "jl: the verifier accepted {} program(s); nothing attached (dry run)",
+                    compiled.programs.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => runtime_failure(&failure::explain(&error, &compiled)),
+        };
+    }
     if cli.verbose {
         for unit in &compiled.programs {
             eprintln!("jl: {} -> {} ({} insns)", unit.describe, unit.attach.target(), unit.program.len());
@@ -75,16 +88,20 @@ fn main() -> ExitCode {
     }
     match run(&cli, &compiled, &kernel) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("jl: {message}");
-            ExitCode::from(EXIT_RUNTIME_ERROR)
-        }
+        Err(message) => runtime_failure(&message),
     }
+}
+
+/// Prints a load/attach/run failure and returns its exit code.
+fn runtime_failure(message: &str) -> ExitCode {
+    eprintln!("jl: {message}");
+    ExitCode::from(EXIT_RUNTIME_ERROR)
 }
 
 fn run(cli: &Cli, compiled: &jitterlang::codegen::Compiled, kernel: &dyn KernelInfo) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    // Each stops the run the same way: END runs, the maps print, and every program detaches as the session drops.
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .map_err(|error| format!("cannot install the signal handler: {error}"))?;
     }
@@ -124,5 +141,7 @@ fn run(cli: &Cli, compiled: &jitterlang::codegen::Compiled, kernel: &dyn KernelI
         }
         None => Box::new(std::io::stdout().lock()),
     };
-    runtime::run(compiled, kernel, &options, &mut out, &stop).map(|_| ()).map_err(|error| error.to_string())
+    runtime::run(compiled, kernel, &options, &mut out, &stop)
+        .map(|_| ())
+        .map_err(|error| failure::explain(&error, compiled))
 }

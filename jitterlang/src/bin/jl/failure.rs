@@ -1,0 +1,72 @@
+//! Runtime failures phrased for the person running `jl`: the probe a failing program belongs to, and one clear
+//! line when the kernel refuses because the process lacks privileges.
+
+use jitterlang::codegen::Compiled;
+use jitterlang::runtime::RunError;
+use jitterlib::session::SessionError;
+use std::io;
+
+/// The text printed after `jl: ` for a failed load, attach or run.
+pub fn explain(error: &RunError, compiled: &Compiled) -> String {
+    let probe = failing_probe(error, compiled);
+    if lacks_privileges(error) {
+        let subject = probe.map_or_else(|| "loading BPF programs".to_string(), |probe| format!("probe `{probe}`"));
+        return format!("permission denied for {subject}: run as root or grant CAP_BPF and CAP_PERFMON");
+    }
+    match probe {
+        Some(probe) => format!("probe `{probe}`: {error}"),
+        None => error.to_string(),
+    }
+}
+
+/// The probe (as written in the script) of the program an error names, if any.
+fn failing_probe<'c>(error: &RunError, compiled: &'c Compiled) -> Option<&'c str> {
+    let RunError::Session(session) = error else { return None };
+    let program = match session {
+        SessionError::Verifier { program, .. }
+        | SessionError::Load { program, .. }
+        | SessionError::Permission { program, .. }
+        | SessionError::Attach { program, .. }
+        | SessionError::WrongProgramType { program, .. } => program,
+        _ => return None,
+    };
+    compiled.programs.iter().find(|unit| unit.name == *program).map(|unit| unit.describe.as_str())
+}
+
+/// True when the kernel answered EPERM or EACCES and the process is not root.
+fn lacks_privileges(error: &RunError) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return false;
+    }
+    if matches!(error, RunError::Session(SessionError::Permission { .. })) {
+        return true;
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        let errno = current.downcast_ref::<io::Error>().and_then(io::Error::raw_os_error);
+        if matches!(errno, Some(libc::EPERM | libc::EACCES)) {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jitterlib::kernel::FixtureKernel;
+
+    #[test]
+    fn verifier_rejection_names_the_probe_and_shows_the_log() {
+        let compiled = jitterlang::compile("tracepoint:irq:softirq_entry { @ = count(); }", &FixtureKernel::bundled())
+            .expect("compiles");
+        let program = compiled.programs[0].name.clone();
+        let log = "0: (b7) r0 = 0\n1: (95) exit\nR0 !read_ok\n".to_string();
+        let error = RunError::Session(SessionError::Verifier { program: program.clone(), log });
+        let text = explain(&error, &compiled);
+        assert!(text.starts_with("probe `tracepoint:irq:softirq_entry`: the kernel verifier rejected"), "{text}");
+        assert!(text.contains(&program) && text.ends_with("R0 !read_ok"), "{text}");
+    }
+}

@@ -1,0 +1,1 @@
+tracepoint:irq:softirq_entry /1/ /2/ { @ = count(); }

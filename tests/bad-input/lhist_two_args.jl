@@ -1,0 +1,1 @@
+tracepoint:irq:softirq_entry { @ = lhist(args.vec, 0); }

@@ -1,0 +1,1 @@
+tracepoint:irq { @ = count(); }

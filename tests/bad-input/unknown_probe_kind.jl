@@ -1,0 +1,1 @@
+kprobez:vfs_read { @ = count(); }

@@ -1,0 +1,1 @@
+tracepoint:no_such_category:no_such_event { @ = count(); }

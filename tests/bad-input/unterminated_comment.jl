@@ -1,0 +1,2 @@
+BEGIN { /* never closed
+ exit(); }
