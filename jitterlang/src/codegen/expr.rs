@@ -58,7 +58,24 @@ impl Gen<'_> {
                 }
             }
             ExprKind::Binary(op, lhs, rhs) => self.binary(*op, lhs, rhs, dst)?,
-            ExprKind::Str(_) => {
+            ExprKind::StrCompare { .. } => {
+                let done = self.b.new_label();
+                self.b.mov64(dst, 0);
+                self.branch(expr, false, done)?;
+                self.b.mov64(dst, 1);
+                self.b.bind(done);
+            }
+            ExprKind::Ternary { cond, then, otherwise } => {
+                let other = self.b.new_label();
+                let done = self.b.new_label();
+                self.branch(cond, false, other)?;
+                self.scalar(then, dst)?;
+                self.b.jump(done);
+                self.b.bind(other);
+                self.scalar(otherwise, dst)?;
+                self.b.bind(done);
+            }
+            ExprKind::Str(_) | ExprKind::KernelStr(_) => {
                 return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a string is not a number"));
             }
         }
@@ -78,6 +95,8 @@ impl Gen<'_> {
             Builtin::Uid | Builtin::Gid => Helper::GetCurrentUidGid,
             Builtin::Cpu => Helper::GetSmpProcessorId,
             Builtin::Nsecs => Helper::KtimeGetNs,
+            Builtin::Cgroup => Helper::GetCurrentCgroupId,
+            Builtin::CurTask => Helper::GetCurrentTask,
             Builtin::Comm => return,
         };
         self.b.call(helper);
@@ -176,6 +195,7 @@ impl Gen<'_> {
                     Ok(())
                 }
             }
+            ExprKind::StrCompare { equal, lhs, rhs } => self.string_compare(lhs, rhs, *equal == when, target),
             ExprKind::Binary(op, lhs, rhs) if op.is_comparison() => {
                 let signed = lhs.ty.is_signed() && rhs.ty.is_signed();
                 let mut jump = comparison(*op, signed);

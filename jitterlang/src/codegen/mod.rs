@@ -3,6 +3,7 @@
 //! Map 0 is the event ring buffer (printf, exit), map 1 the per-CPU counters of lost data ([`Stat`]); user
 //! maps follow in order of first use, then the probes' own maps.
 
+mod compare;
 mod expr;
 mod frame;
 mod maps;
@@ -10,7 +11,7 @@ mod stmt;
 mod strings;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::ir::{Checked, CheckedProbe, MapInfo, PrintfInfo};
+use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, PrintfInfo};
 use frame::Frame;
 use jitterlib::agg::{MapLayout, MapValue};
 use jitterlib::insn::{Builder, Label, Program, Reg};
@@ -33,6 +34,46 @@ const EVENTS_BYTES: u32 = 1 << 20;
 const MAP_ENTRIES: u32 = 10_240;
 /// Event id of `exit()`.
 pub const EXIT_EVENT: u64 = u64::MAX;
+/// Top byte of the event ids of [`MapEvent`]s (printf ids are small, `exit()` is all ones).
+const MAP_EVENT_TAG: u64 = 0xfe;
+
+/// An event asking user space to print, clear or zero a map. Its id packs the tag (bits 56-63), the action
+/// (48-55), the print limit (16-47) and the map index (0-15).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapEvent {
+    /// What to do.
+    pub action: MapAction,
+    /// User map index.
+    pub map: usize,
+    /// For `print`, how many of the largest entries to show (0: all).
+    pub limit: u32,
+}
+
+impl MapEvent {
+    /// The event id written by the BPF side.
+    pub fn id(self) -> u64 {
+        let action = match self.action {
+            MapAction::Print => 0,
+            MapAction::Clear => 1,
+            MapAction::Zero => 2,
+        };
+        MAP_EVENT_TAG << 56 | action << 48 | u64::from(self.limit) << 16 | (self.map as u64 & 0xffff)
+    }
+
+    /// The map event an id stands for, if it is one.
+    pub fn from_id(id: u64) -> Option<MapEvent> {
+        if id >> 56 != MAP_EVENT_TAG {
+            return None;
+        }
+        let action = match (id >> 48) & 0xff {
+            0 => MapAction::Print,
+            1 => MapAction::Clear,
+            2 => MapAction::Zero,
+            _ => return None,
+        };
+        Some(MapEvent { action, map: (id & 0xffff) as usize, limit: (id >> 16) as u32 })
+    }
+}
 
 /// Counters of data the kernel side could not record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,7 +268,9 @@ fn generate_probe(
     if let Some(predicate) = &probe.predicate {
         gen.b.comment("predicate");
         let exit = gen.exit;
+        let mark = gen.frame.mark();
         gen.branch(predicate, false, exit)?;
+        gen.frame.release(mark);
     }
     gen.stmts(&probe.body)?;
     let exit = gen.exit;

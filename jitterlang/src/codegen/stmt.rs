@@ -1,9 +1,9 @@
 //! Statements.
 
-use super::{Gen, Stat, EVENTS_MAP_INDEX, EXIT_EVENT};
+use super::{Gen, MapEvent, Stat, EVENTS_MAP_INDEX, EXIT_EVENT};
 use crate::diag::{Diagnostic, Span};
-use crate::ir::{Expr, Stmt};
-use jitterlib::insn::{Helper, Reg, Size};
+use crate::ir::{Expr, Stmt, WHILE_MAX_ITERATIONS};
+use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
@@ -52,6 +52,33 @@ impl Gen<'_> {
                 Ok(())
             }
             Stmt::Printf { id, args } => self.printf(*id, args),
+            Stmt::Return => {
+                let exit = self.exit;
+                self.b.jump(exit);
+                Ok(())
+            }
+            Stmt::Delete { map, keys } => {
+                let span = keys.first().map(|key| key.span).unwrap_or_default();
+                let key = self.key(*map, keys, None, span)?;
+                self.b.ld_map(Reg::R1, self.user_map(*map));
+                self.pointer_to_stack(Reg::R2, key);
+                self.b.call(Helper::MapDeleteElem);
+                Ok(())
+            }
+            Stmt::MapAction { map, action, limit } => {
+                let slot = self.frame.alloc(8, Span::default())?;
+                let id = MapEvent { action: *action, map: *map, limit: *limit }.id();
+                self.b.ld_imm64(Reg::R1, id);
+                self.b.store(Size::DW, Reg::R10, slot, Reg::R1);
+                self.emit_event(slot, 8, Span::default())
+            }
+            Stmt::Unroll { count, body } => {
+                for _ in 0..*count {
+                    self.stmts(body)?;
+                }
+                Ok(())
+            }
+            Stmt::While { cond, body } => self.while_loop(cond, body),
             Stmt::Exit => {
                 let slot = self.frame.alloc(8, Span::default())?;
                 // A DW store of the immediate -1 writes u64::MAX, the exit event id.
@@ -62,6 +89,24 @@ impl Gen<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// `while (cond) { body }` as a real loop (bounded loops verify since Linux 5.3) with a hidden counter
+    /// on the stack that stops it after [`WHILE_MAX_ITERATIONS`], so the verifier always sees an end.
+    fn while_loop(&mut self, cond: &Expr, body: &[Stmt]) -> Result<()> {
+        let counter = self.frame.alloc(8, cond.span)?;
+        self.b.store_imm(Size::DW, Reg::R10, counter, 0);
+        let top = self.b.new_label();
+        let done = self.b.new_label();
+        self.b.bind(top);
+        self.branch(cond, false, done)?;
+        self.stmts(body)?;
+        self.b.load(Size::DW, Reg::R1, Reg::R10, counter);
+        self.b.alu64(AluOp::Add, Reg::R1, 1);
+        self.b.store(Size::DW, Reg::R10, counter, Reg::R1);
+        self.b.jump_if(JmpOp::Lt, Reg::R1, WHILE_MAX_ITERATIONS as i32, top);
+        self.b.bind(done);
+        Ok(())
     }
 
     /// A printf event: `[u64 id][arguments]`, 8 bytes per integer, the declared size per string.

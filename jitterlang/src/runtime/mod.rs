@@ -6,7 +6,8 @@ mod output;
 
 pub use output::OutputFormat;
 
-use crate::codegen::{Compiled, Stat, EVENTS_MAP, STATS_MAP};
+use crate::codegen::{Compiled, MapEvent, Stat, EVENTS_MAP, STATS_MAP};
+use crate::ir::MapAction;
 use events::{Event, EventDecoder};
 use jitterlib::kernel::KernelInfo;
 use jitterlib::maps::MapEntries;
@@ -78,21 +79,22 @@ pub fn run(
     let mut output = Output::new(out, options.format, kernel);
     let mut report = RunReport::default();
     let mut exited = false;
-    let drain = |ring: &mut jitterlib::session::RingReader,
-                 timeout: Duration,
-                 output: &mut Output,
-                 report: &mut RunReport|
+    let drain = |session: &Session,
+                     ring: &mut jitterlib::session::RingReader,
+                     timeout: Duration,
+                     output: &mut Output,
+                     report: &mut RunReport|
      -> Result<bool, RunError> {
+        let mut events = Vec::new();
+        ring.poll(timeout, &mut |record| events.extend(decoder.decode(record)))?;
+        report.events += events.len() as u64;
         let mut exit_seen = false;
-        let mut lines = Vec::new();
-        ring.poll(timeout, &mut |record| match decoder.decode(record) {
-            Some(Event::Exit) => exit_seen = true,
-            Some(Event::Printf(text)) => lines.push(text),
-            None => {}
-        })?;
-        report.events += lines.len() as u64 + u64::from(exit_seen);
-        for line in lines {
-            output.printf(&line)?;
+        for event in events {
+            match event {
+                Event::Exit => exit_seen = true,
+                Event::Printf(text) => output.printf(&text)?,
+                Event::Map(map_event) => map_action(session, compiled, map_event, output)?,
+            }
         }
         Ok(exit_seen)
     };
@@ -100,7 +102,7 @@ pub fn run(
     for name in triggered(compiled, Trigger::Begin) {
         session.run(name)?;
     }
-    exited |= drain(&mut ring, Duration::ZERO, &mut output, &mut report)?;
+    exited |= drain(&session, &mut ring, Duration::ZERO, &mut output, &mut report)?;
     if !exited {
         session.attach_all()?;
         if let Some(on_attached) = options.on_attached {
@@ -111,26 +113,54 @@ pub fn run(
             let timeout = deadline.map_or(POLL_INTERVAL, |deadline| {
                 deadline.saturating_duration_since(Instant::now()).min(POLL_INTERVAL)
             });
-            exited |= drain(&mut ring, timeout, &mut output, &mut report)?;
+            exited |= drain(&session, &mut ring, timeout, &mut output, &mut report)?;
         }
     }
     for name in triggered(compiled, Trigger::End) {
         session.run(name)?;
     }
-    drain(&mut ring, Duration::ZERO, &mut output, &mut report)?;
+    drain(&session, &mut ring, Duration::ZERO, &mut output, &mut report)?;
 
-    for (map_name, layout) in &compiled.user_maps {
-        let entries = session.read_map(map_name)?;
-        if entries == MapEntries::Empty {
-            continue;
-        }
-        let snapshot = jitterlib::agg::decode(layout, &entries)
-            .map_err(|error| RunError::Decode { map: layout.name.clone(), reason: error.to_string() })?;
-        output.map(&snapshot)?;
+    for index in 0..compiled.user_maps.len() {
+        print_map(&session, compiled, index, 0, &mut output)?;
     }
     report.lost = lost_counters(&session)?;
     output.lost(&report.lost)?;
     Ok(report)
+}
+
+/// Carries out `print(@m[, limit])`, `clear(@m)` or `zero(@m)` asked for by the BPF side.
+fn map_action(session: &Session, compiled: &Compiled, event: MapEvent, output: &mut Output) -> Result<(), RunError> {
+    match event.action {
+        MapAction::Print => print_map(session, compiled, event.map, event.limit, output),
+        MapAction::Clear | MapAction::Zero => match compiled.user_maps.get(event.map) {
+            Some((map_name, _)) => Ok(session.clear_map(map_name)?),
+            None => Ok(()),
+        },
+    }
+}
+
+/// Prints user map `index` unless it is empty; with a `limit`, only that many of its largest entries.
+fn print_map(
+    session: &Session,
+    compiled: &Compiled,
+    index: usize,
+    limit: u32,
+    output: &mut Output,
+) -> Result<(), RunError> {
+    let Some((map_name, layout)) = compiled.user_maps.get(index) else { return Ok(()) };
+    let entries = session.read_map(map_name)?;
+    if entries == MapEntries::Empty {
+        return Ok(());
+    }
+    let mut snapshot = jitterlib::agg::decode(layout, &entries)
+        .map_err(|error| RunError::Decode { map: layout.name.clone(), reason: error.to_string() })?;
+    if limit > 0 {
+        // Rows are sorted ascending, as bpftrace prints them: the largest are last.
+        let keep = snapshot.rows.len().saturating_sub(limit as usize);
+        snapshot.rows.drain(..keep);
+    }
+    Ok(output.map(&snapshot)?)
 }
 
 fn triggered(compiled: &Compiled, trigger: Trigger) -> impl Iterator<Item = &str> {

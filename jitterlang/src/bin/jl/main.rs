@@ -30,7 +30,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_COMPILE_ERROR);
         }
     };
-    let compiled = match jitterlang::compile(&source, &kernel) {
+    let compiled = match jitterlang::compile_with_args(&source, &kernel, &cli.positionals()) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
             eprint!("{}", diagnostics.render(&file_name, &source));
