@@ -8,17 +8,56 @@ use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
 type Result<T> = std::result::Result<T, Diagnostic>;
 
 impl Gen<'_> {
-    /// Generates a list of statements; stack slots used by one statement are reused by the next.
-    pub(super) fn stmts(&mut self, stmts: &[Stmt]) -> Result<()> {
+    /// Generates a list of statements; stack slots used by one statement are reused by the next. Returns
+    /// whether control can reach the end: statements after `exit()` or `return` are not generated, because the
+    /// verifier rejects unreachable instructions.
+    pub(super) fn stmts(&mut self, stmts: &[Stmt]) -> Result<bool> {
         for stmt in stmts {
             let mark = self.frame.mark();
-            self.stmt(stmt)?;
+            let falls_through = self.stmt(stmt)?;
             self.frame.release(mark);
+            if !falls_through {
+                return Ok(false);
+            }
         }
-        Ok(())
+        Ok(true)
     }
 
-    fn stmt(&mut self, stmt: &Stmt) -> Result<()> {
+    /// Generates one statement; returns whether control continues after it.
+    fn stmt(&mut self, stmt: &Stmt) -> Result<bool> {
+        match stmt {
+            Stmt::Exit | Stmt::Return => {
+                self.stmt_code(stmt)?;
+                Ok(false)
+            }
+            Stmt::If { cond, then, otherwise } => self.if_else(cond, then, otherwise),
+            _ => {
+                self.stmt_code(stmt)?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// `if (cond) { then } else { otherwise }`; returns whether either branch continues after it.
+    fn if_else(&mut self, cond: &Expr, then: &[Stmt], otherwise: &[Stmt]) -> Result<bool> {
+        let other = self.b.new_label();
+        self.branch(cond, false, other)?;
+        let then_continues = self.stmts(then)?;
+        if otherwise.is_empty() {
+            self.b.bind(other);
+            return Ok(true);
+        }
+        let done = self.b.new_label();
+        if then_continues {
+            self.b.jump(done);
+        }
+        self.b.bind(other);
+        let otherwise_continues = self.stmts(otherwise)?;
+        self.b.bind(done);
+        Ok(then_continues || otherwise_continues)
+    }
+
+    fn stmt_code(&mut self, stmt: &Stmt) -> Result<()> {
         match stmt {
             Stmt::Aggregate { map, keys, kind, value } => {
                 let span = keys.first().or(value.as_ref()).map(|e| e.span).unwrap_or_default();
@@ -36,21 +75,7 @@ impl Gen<'_> {
                     self.string_into(value, slot, value.ty.size())
                 }
             }
-            Stmt::If { cond, then, otherwise } => {
-                let other = self.b.new_label();
-                self.branch(cond, false, other)?;
-                self.stmts(then)?;
-                if otherwise.is_empty() {
-                    self.b.bind(other);
-                } else {
-                    let done = self.b.new_label();
-                    self.b.jump(done);
-                    self.b.bind(other);
-                    self.stmts(otherwise)?;
-                    self.b.bind(done);
-                }
-                Ok(())
-            }
+            Stmt::If { cond, then, otherwise } => self.if_else(cond, then, otherwise).map(|_| ()),
             Stmt::Printf { id, args } => self.printf(*id, args),
             Stmt::Return => {
                 let exit = self.exit;
@@ -74,7 +99,9 @@ impl Gen<'_> {
             }
             Stmt::Unroll { count, body } => {
                 for _ in 0..*count {
-                    self.stmts(body)?;
+                    if !self.stmts(body)? {
+                        break;
+                    }
                 }
                 Ok(())
             }

@@ -80,10 +80,10 @@ pub fn run(
     let mut report = RunReport::default();
     let mut exited = false;
     let drain = |session: &Session,
-                     ring: &mut jitterlib::session::RingReader,
-                     timeout: Duration,
-                     output: &mut Output,
-                     report: &mut RunReport|
+                 ring: &mut jitterlib::session::RingReader,
+                 timeout: Duration,
+                 output: &mut Output,
+                 report: &mut RunReport|
      -> Result<bool, RunError> {
         let mut events = Vec::new();
         ring.poll(timeout, &mut |record| events.extend(decoder.decode(record)))?;

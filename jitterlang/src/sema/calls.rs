@@ -144,8 +144,12 @@ impl Checker<'_> {
     fn str_call(&mut self, name_span: Span, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<Expr> {
         if args.is_empty() || args.len() > 2 {
             self.diagnostics.push(
-                Diagnostic::new(Code::Arity, name_span, format!("`str()` takes 1 or 2 arguments, {} given", args.len()))
-                    .with_hint("`str($1)` for a script argument, `str(ptr)` or `str(ptr, 32)` for a kernel string"),
+                Diagnostic::new(
+                    Code::Arity,
+                    name_span,
+                    format!("`str()` takes 1 or 2 arguments, {} given", args.len()),
+                )
+                .with_hint("`str($1)` for a script argument, `str(ptr)` or `str(ptr, 32)` for a kernel string"),
             );
             return None;
         }

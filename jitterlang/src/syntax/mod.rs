@@ -88,9 +88,13 @@ fn rule_name(rule: Rule) -> &'static str {
         | Rule::map_update
         | Rule::var_assign
         | Rule::expr_stmt => "a statement",
-        Rule::expr | Rule::binary | Rule::call | Rule::map_ref | Rule::variable | Rule::positional | Rule::arg_count => {
-            "an expression"
-        }
+        Rule::expr
+        | Rule::binary
+        | Rule::call
+        | Rule::map_ref
+        | Rule::variable
+        | Rule::positional
+        | Rule::arg_count => "an expression",
         Rule::integer | Rule::duration => "a number",
         Rule::string | Rule::string_inner => "a string",
         Rule::ident => "a name",

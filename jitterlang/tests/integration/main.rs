@@ -2,5 +2,6 @@
 
 mod diagnostics;
 mod golden;
+mod language;
 mod runtime;
 mod support;
