@@ -19,6 +19,9 @@ pub enum Type {
     Duration,
     /// A kernel address printed as `symbol+offset`.
     Symbol,
+    /// A kernel stack: a stack id (low 32 bits) and the frames to print (high 32 bits, 0 for all), printed
+    /// as the symbolized frames.
+    Stack,
     /// A NUL-padded string of this many bytes (a multiple of 8).
     Str(u32),
     /// No value (calls such as `exit()`).
@@ -33,7 +36,7 @@ impl Type {
 
     /// Whether the value lives in a register (everything but strings and void).
     pub fn is_scalar(self) -> bool {
-        matches!(self, Type::Int { .. } | Type::Duration | Type::Symbol)
+        matches!(self, Type::Int { .. } | Type::Duration | Type::Symbol | Type::Stack)
     }
 
     /// Whether comparisons and division are signed.
@@ -57,6 +60,7 @@ impl Type {
             Type::Int { signed: false } => "uint64".into(),
             Type::Duration => "duration".into(),
             Type::Symbol => "kernel symbol".into(),
+            Type::Stack => "kernel stack".into(),
             Type::Str(size) => format!("string[{size}]"),
             Type::Void => "nothing".into(),
         }
@@ -72,6 +76,8 @@ pub struct Checked {
     pub maps: Vec<MapInfo>,
     /// Every `printf` format, indexed by [`Stmt::Printf`].
     pub printfs: Vec<PrintfInfo>,
+    /// Whether some probe reads `kstack` (the program then has a stack trace map).
+    pub uses_kstack: bool,
 }
 
 /// One probe with its block.
@@ -298,4 +304,12 @@ pub enum ExprKind {
     },
     /// `str(ptr, n)`: a NUL-terminated kernel string read from an address into `ty`'s size.
     KernelStr(Box<Expr>),
+    /// `kstack`, `kstack(frames)`: the current kernel stack's id in the stack trace map.
+    KStack {
+        /// Frames to print; [`KSTACK_MAX_FRAMES`] prints them all.
+        frames: u32,
+    },
 }
+
+/// Most frames of a kernel stack (the kernel's `PERF_MAX_STACK_DEPTH`).
+pub const KSTACK_MAX_FRAMES: u32 = 127;

@@ -2,7 +2,7 @@
 
 use super::Gen;
 use crate::diag::{Code, Diagnostic};
-use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, UnaryOp};
+use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, UnaryOp, KSTACK_MAX_FRAMES};
 use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Operand, Reg, Size};
 use jitterlib::probe::{FieldSource, FieldType};
 
@@ -75,9 +75,28 @@ impl Gen<'_> {
                 self.scalar(otherwise, dst)?;
                 self.b.bind(done);
             }
+            ExprKind::KStack { frames } => self.kstack(*frames, dst, expr)?,
             ExprKind::Str(_) | ExprKind::KernelStr(_) => {
                 return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a string is not a number"));
             }
+        }
+        Ok(())
+    }
+
+    /// `dst = bpf_get_stackid(ctx, kstacks, 0)` as a u32, with the frame limit in the high half when one is given.
+    fn kstack(&mut self, frames: u32, dst: Reg, expr: &Expr) -> Result<()> {
+        let map = self.kstack_map.ok_or_else(|| {
+            Diagnostic::new(Code::Unsupported, expr.span, "internal error: kstack without a stack map")
+        })?;
+        self.b.mov64(Reg::R1, Reg::R6);
+        self.b.ld_map(Reg::R2, map);
+        self.b.mov64(Reg::R3, 0);
+        self.b.call(Helper::GetStackid);
+        self.b.alu32(AluOp::Mov, dst, Reg::R0);
+        if frames < KSTACK_MAX_FRAMES {
+            self.b.mov64(Reg::R1, frames as i32);
+            self.b.alu64(AluOp::Lsh, Reg::R1, 32);
+            self.b.alu64(AluOp::Or, dst, Reg::R1);
         }
         Ok(())
     }

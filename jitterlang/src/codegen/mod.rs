@@ -11,7 +11,7 @@ mod stmt;
 mod strings;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, PrintfInfo};
+use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, PrintfInfo, Type, KSTACK_MAX_FRAMES};
 use frame::Frame;
 use jitterlib::agg::{MapLayout, MapValue};
 use jitterlib::insn::{Builder, Label, Program, Reg};
@@ -24,6 +24,10 @@ use jitterlib::session::Attach;
 pub const EVENTS_MAP: &str = "jl_events";
 /// Name of the per-CPU array counting lost data, indexed by [`Stat`].
 pub const STATS_MAP: &str = "jl_stats";
+/// Name of the stack trace map of `kstack`.
+pub const KSTACKS_MAP: &str = "jl_kstacks";
+/// Capacity of the stack trace map.
+const KSTACK_ENTRIES: u32 = 16_384;
 /// Object map index of the event ring buffer.
 const EVENTS_MAP_INDEX: usize = 0;
 /// Object map index of the lost-data counters.
@@ -130,6 +134,10 @@ pub struct Compiled {
     pub maps: Vec<MapSpec>,
     /// User maps: object map name and layout, in order of first use.
     pub user_maps: Vec<(String, MapLayout)>,
+    /// For each user map, the positions of its keys that are kernel stacks (`@[kstack]`).
+    pub stack_keys: Vec<Vec<usize>>,
+    /// The stack trace map [`KSTACKS_MAP`], when the script reads `kstack`.
+    pub kstack_map: Option<String>,
     /// printf formats by event id.
     pub printfs: Vec<PrintfInfo>,
     /// The ELF object.
@@ -175,6 +183,21 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
         user_maps.push((spec.name.clone(), info.layout.clone()));
         maps.push(spec);
     }
+    let kstack_map = checked.uses_kstack.then(|| {
+        maps.push(MapSpec {
+            name: KSTACKS_MAP.into(),
+            kind: MapKind::StackTrace,
+            key_size: 4,
+            value_size: 8 * KSTACK_MAX_FRAMES,
+            max_entries: KSTACK_ENTRIES,
+        });
+        maps.len() - 1
+    });
+    let stack_keys = checked
+        .maps
+        .iter()
+        .map(|info| (0..info.key_types.len()).filter(|&i| info.key_types[i] == Type::Stack).collect())
+        .collect();
     let mut programs = Vec::new();
     let mut diagnostics = Vec::new();
     for (index, probe) in checked.probes.iter().enumerate() {
@@ -189,7 +212,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
             })
             .collect();
         let name = program_name(index, &probe.probe.describe());
-        match generate_probe(probe, checked, first_user_map, &probe_maps) {
+        match generate_probe(probe, checked, first_user_map, kstack_map, &probe_maps) {
             Ok(program) => programs.push(ProgramUnit {
                 name: name.clone(),
                 describe: probe.probe.describe(),
@@ -226,7 +249,15 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
             format!("cannot write the BPF object: {error}"),
         )])
     })?;
-    Ok(Compiled { programs, maps, user_maps, printfs: checked.printfs.clone(), object })
+    Ok(Compiled {
+        programs,
+        maps,
+        user_maps,
+        stack_keys,
+        kstack_map: kstack_map.map(|_| KSTACKS_MAP.to_string()),
+        printfs: checked.printfs.clone(),
+        object,
+    })
 }
 
 fn user_map_spec(index: usize, info: &MapInfo) -> MapSpec {
@@ -258,9 +289,11 @@ fn generate_probe(
     probe: &CheckedProbe,
     checked: &Checked,
     first_user_map: usize,
+    kstack_map: Option<usize>,
     probe_maps: &[usize],
 ) -> Result<Program, Diagnostic> {
     let mut gen = Gen::new(probe, checked, first_user_map)?;
+    gen.kstack_map = kstack_map;
     gen.b.comment(probe.probe.describe());
     gen.b.mov64(Reg::R6, Reg::R1);
     let env = EmitEnv { ctx: Reg::R6, exit: gen.exit, maps: probe_maps };
@@ -291,6 +324,8 @@ struct Gen<'a> {
     first_user_map: usize,
     /// Stack slot of each `$variable`.
     vars: Vec<i16>,
+    /// Object index of the stack trace map, when the script reads `kstack`.
+    kstack_map: Option<usize>,
 }
 
 impl<'a> Gen<'a> {
@@ -299,7 +334,7 @@ impl<'a> Gen<'a> {
         let exit = b.new_label();
         let mut frame = Frame::new(probe.probe.stack_bytes());
         let vars = probe.vars.iter().map(|ty| frame.alloc(ty.size(), probe.span)).collect::<Result<_, _>>()?;
-        Ok(Gen { b, frame, exit, checked, first_user_map, vars })
+        Ok(Gen { b, frame, exit, checked, first_user_map, vars, kstack_map: None })
     }
 
     fn user_map(&self, map: usize) -> usize {

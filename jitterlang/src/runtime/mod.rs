@@ -3,6 +3,7 @@
 
 mod events;
 mod output;
+mod stacks;
 
 pub use output::OutputFormat;
 
@@ -14,6 +15,7 @@ use jitterlib::maps::MapEntries;
 use jitterlib::probe::Trigger;
 use jitterlib::session::{ProgramSpec, Session, SessionError};
 use output::Output;
+use stacks::Stacks;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -93,7 +95,7 @@ pub fn run(
             match event {
                 Event::Exit => exit_seen = true,
                 Event::Printf(text) => output.printf(&text)?,
-                Event::Map(map_event) => map_action(session, compiled, map_event, output)?,
+                Event::Map(map_event) => map_action(session, compiled, kernel, map_event, output)?,
             }
         }
         Ok(exit_seen)
@@ -122,7 +124,7 @@ pub fn run(
     drain(&session, &mut ring, Duration::ZERO, &mut output, &mut report)?;
 
     for index in 0..compiled.user_maps.len() {
-        print_map(&session, compiled, index, 0, &mut output)?;
+        print_map(&session, compiled, kernel, index, 0, &mut output)?;
     }
     report.lost = lost_counters(&session)?;
     output.lost(&report.lost)?;
@@ -130,9 +132,15 @@ pub fn run(
 }
 
 /// Carries out `print(@m[, limit])`, `clear(@m)` or `zero(@m)` asked for by the BPF side.
-fn map_action(session: &Session, compiled: &Compiled, event: MapEvent, output: &mut Output) -> Result<(), RunError> {
+fn map_action(
+    session: &Session,
+    compiled: &Compiled,
+    kernel: &dyn KernelInfo,
+    event: MapEvent,
+    output: &mut Output,
+) -> Result<(), RunError> {
     match event.action {
-        MapAction::Print => print_map(session, compiled, event.map, event.limit, output),
+        MapAction::Print => print_map(session, compiled, kernel, event.map, event.limit, output),
         MapAction::Clear | MapAction::Zero => match compiled.user_maps.get(event.map) {
             Some((map_name, _)) => Ok(session.clear_map(map_name)?),
             None => Ok(()),
@@ -144,6 +152,7 @@ fn map_action(session: &Session, compiled: &Compiled, event: MapEvent, output: &
 fn print_map(
     session: &Session,
     compiled: &Compiled,
+    kernel: &dyn KernelInfo,
     index: usize,
     limit: u32,
     output: &mut Output,
@@ -159,6 +168,14 @@ fn print_map(
         // Rows are sorted ascending, as bpftrace prints them: the largest are last.
         let keep = snapshot.rows.len().saturating_sub(limit as usize);
         snapshot.rows.drain(..keep);
+    }
+    let stack_columns = compiled.stack_keys.get(index).map_or(&[][..], Vec::as_slice);
+    if !stack_columns.is_empty() {
+        let stacks = Stacks::read(session, compiled, kernel)?;
+        if output.format() == OutputFormat::Folded {
+            return Ok(output.raw(&stacks.folded(&snapshot, stack_columns, output.symbols()))?);
+        }
+        stacks.render_keys(&mut snapshot, stack_columns);
     }
     Ok(output.map(&snapshot)?)
 }

@@ -13,6 +13,9 @@ pub enum OutputFormat {
     Text,
     /// One JSON object per line.
     Json,
+    /// Text, except maps keyed by `kstack`: one `frame;frame;frame count` line per stack (root first), the
+    /// input of flame graph tools.
+    Folded,
 }
 
 /// Writes printf lines, maps and the lost-data report.
@@ -40,9 +43,22 @@ impl<'a> Output<'a> {
         Output { out, format, symbols: KernelSymbols(kernel) }
     }
 
+    pub(super) fn format(&self) -> OutputFormat {
+        self.format
+    }
+
+    pub(super) fn symbols(&self) -> &dyn Symbolizer {
+        &self.symbols
+    }
+
+    /// Writes already formatted text.
+    pub(super) fn raw(&mut self, text: &str) -> std::io::Result<()> {
+        self.out.write_all(text.as_bytes())
+    }
+
     pub(super) fn printf(&mut self, text: &str) -> std::io::Result<()> {
         match self.format {
-            OutputFormat::Text => self.out.write_all(text.as_bytes())?,
+            OutputFormat::Text | OutputFormat::Folded => self.out.write_all(text.as_bytes())?,
             OutputFormat::Json => writeln!(self.out, "{}", serde_json::json!({ "type": "printf", "data": text }))?,
         }
         self.out.flush()
@@ -50,7 +66,9 @@ impl<'a> Output<'a> {
 
     pub(super) fn map(&mut self, snapshot: &Snapshot) -> std::io::Result<()> {
         match self.format {
-            OutputFormat::Text => write!(self.out, "{}\n\n", render_text(snapshot, &self.symbols).trim_end()),
+            OutputFormat::Text | OutputFormat::Folded => {
+                write!(self.out, "{}\n\n", render_text(snapshot, &self.symbols).trim_end())
+            }
             OutputFormat::Json => writeln!(self.out, "{}", render_json(snapshot, &self.symbols)),
         }
     }
@@ -58,7 +76,7 @@ impl<'a> Output<'a> {
     /// Reports non-zero lost-data counters (on stderr for text, as a `lost` object for JSON).
     pub(super) fn lost(&mut self, lost: &[(Stat, u64)]) -> std::io::Result<()> {
         match self.format {
-            OutputFormat::Text => {
+            OutputFormat::Text | OutputFormat::Folded => {
                 for (stat, count) in lost.iter().filter(|(_, count)| *count > 0) {
                     eprintln!("jl: warning: {count} {}", stat.describe());
                 }

@@ -3,7 +3,7 @@
 use super::{Checker, Scope};
 use crate::ast::{self, BinaryOp, UnaryOp};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Builtin, Expr, ExprKind, Type};
+use crate::ir::{Builtin, Expr, ExprKind, Type, KSTACK_MAX_FRAMES};
 use jitterlib::probe::{nearest, Field, FieldType};
 
 /// Builtin names and what they are, for lookups and hints.
@@ -170,6 +170,12 @@ impl Checker<'_> {
         }
     }
 
+    /// `kstack` / `kstack(frames)`.
+    pub(super) fn kstack(&mut self, frames: u32, span: Span) -> Expr {
+        self.uses_kstack = true;
+        Expr { kind: ExprKind::KStack { frames }, ty: Type::Stack, span }
+    }
+
     /// `$N`: the N-th script argument as an integer (0 when it is not given, like bpftrace).
     fn positional(&mut self, index: u32, span: Span) -> Option<Expr> {
         let text = self.positional_text(index, span)?;
@@ -202,6 +208,9 @@ impl Checker<'_> {
         if let Some(field) = scope.probe.fields().iter().find(|field| field.name == name) {
             return Some(field_expr(field, span));
         }
+        if name == "kstack" {
+            return Some(self.kstack(KSTACK_MAX_FRAMES, span));
+        }
         if name == "probe" {
             let text = scope.probe.describe();
             let ty = Type::Str(string_size(text.len()));
@@ -219,7 +228,7 @@ impl Checker<'_> {
             return None;
         }
         let mut known: Vec<&str> = BUILTINS.iter().map(|(name, _)| *name).collect();
-        known.push("probe");
+        known.extend(["probe", "kstack"]);
         known.extend(scope.probe.fields().iter().map(|field| field.name.as_str()));
         if !scope.probe.args().is_empty() {
             known.push("args");

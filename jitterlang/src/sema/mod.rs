@@ -22,6 +22,7 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, positionals: &[String]) -
         diagnostics: Vec::new(),
         kernel,
         positionals: positionals.to_vec(),
+        uses_kstack: false,
     };
     let mut probes = Vec::new();
     for block in &script.blocks {
@@ -39,7 +40,12 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, positionals: &[String]) -
         );
     }
     if checker.diagnostics.is_empty() {
-        Ok(Checked { probes, maps: checker.maps.into_infos(), printfs: checker.printfs })
+        Ok(Checked {
+            probes,
+            maps: checker.maps.into_infos(),
+            printfs: checker.printfs,
+            uses_kstack: checker.uses_kstack,
+        })
     } else {
         checker.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
         Err(Diagnostics(checker.diagnostics))
@@ -95,6 +101,7 @@ struct Checker<'k> {
     diagnostics: Vec<Diagnostic>,
     kernel: &'k dyn KernelInfo,
     positionals: Vec<String>,
+    uses_kstack: bool,
 }
 
 /// State of one probe's block.

@@ -119,3 +119,32 @@ fn string_comparisons_on_comm() {
     // A strict prefix of comm is not equal to it.
     assert_eq!(data("@prefix")["0"], 50, "{out}");
 }
+
+#[test]
+fn kstack_keys_print_as_frames_and_folded() {
+    if !can_trace("kstack_keys_print_as_frames_and_folded") {
+        return;
+    }
+    // Sleeping switches this process out: every such stack goes through __schedule.
+    let script = "tracepoint:sched:sched_switch { @[kstack(6)] = count(); }";
+    let sleeper = std::thread::spawn(|| {
+        for _ in 0..20 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    });
+    let (code, folded, err) = run_jl(&["-f", "folded", "--duration", "1", "-e", script]);
+    let _ = sleeper.join();
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = folded.lines().filter(|line| !line.is_empty()).collect();
+    assert!(!lines.is_empty(), "no stacks:\n{folded}");
+    for line in &lines {
+        let (stack, count) = line.rsplit_once(' ').expect("`stack count`");
+        assert!(count.parse::<u64>().is_ok_and(|n| n > 0), "{line}");
+        let frames: Vec<&str> = stack.split(';').collect();
+        assert!(frames.len() <= 6, "kstack(6) keeps 6 frames: {line}");
+        assert!(frames.last().is_some_and(|leaf| leaf.contains("schedule")), "leaf last: {line}");
+    }
+    let (code, text, err) = run_jl(&["--duration", "0.5", "-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("@[\n        __schedule+"), "bpftrace's stack layout:\n{text}");
+}

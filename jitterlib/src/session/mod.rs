@@ -256,6 +256,7 @@ impl Session {
             Map::Array(data) => (MapKind::Array, data),
             Map::PerCpuHashMap(data) => (MapKind::PerCpuHash, data),
             Map::PerCpuArray(data) => (MapKind::PerCpuArray, data),
+            Map::StackTraceMap(data) => (MapKind::StackTrace, data),
             other => {
                 return Err(SessionError::UnsupportedMap {
                     map: name.to_string(),

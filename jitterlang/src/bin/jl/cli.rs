@@ -10,6 +10,8 @@ pub enum Format {
     Text,
     /// One JSON object per line.
     Json,
+    /// Text, with maps keyed by kstack as folded stacks (`frame;frame count`) for flame graphs.
+    Folded,
 }
 
 /// jl: trace the kernel with jitterlang one-liners and scripts, compiled straight to eBPF.

@@ -71,6 +71,7 @@ fn run(cli: &Cli, compiled: &jitterlang::codegen::Compiled, kernel: &dyn KernelI
         format: match cli.format {
             Format::Text => OutputFormat::Text,
             Format::Json => OutputFormat::Json,
+            Format::Folded => OutputFormat::Folded,
         },
         on_attached: Some(announce_attached),
     };

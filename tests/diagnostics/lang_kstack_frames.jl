@@ -1,0 +1,1 @@
+tracepoint:sched:sched_switch { @[kstack(500)] = count(); }

@@ -1,0 +1,1 @@
+tracepoint:sched:sched_switch { @[kstack] = count(); @short[kstack(3)] = count(); }
