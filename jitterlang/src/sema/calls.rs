@@ -15,8 +15,17 @@ pub(crate) const DATA_LOC_STR_SIZE: u32 = 64;
 const MAX_PRINTF_ARGS: usize = 16;
 
 /// Aggregation functions, with the number of arguments they take.
-const AGGREGATIONS: &[(&str, usize)] =
-    &[("count", 0), ("sum", 1), ("min", 1), ("max", 1), ("avg", 1), ("stats", 1), ("hist", 1), ("lhist", 4)];
+const AGGREGATIONS: &[(&str, usize)] = &[
+    ("count", 0),
+    ("sum", 1),
+    ("min", 1),
+    ("max", 1),
+    ("avg", 1),
+    ("stats", 1),
+    ("hist", 1),
+    ("lhist", 4),
+    ("quantiles", 1),
+];
 
 /// Functions that are statements.
 const STATEMENT_FUNCTIONS: &[&str] = &["printf", "exit", "delete", "print", "clear", "zero"];
@@ -377,6 +386,7 @@ impl Checker<'_> {
             "stats" => AggKind::Stats,
             "hist" if value == Some(Type::Duration) => AggKind::TimeHist,
             "hist" => AggKind::Hist,
+            "quantiles" => AggKind::Quantiles,
             _ => {
                 let mut constants = Vec::new();
                 for arg in rest {

@@ -148,3 +148,24 @@ fn kstack_keys_print_as_frames_and_folded() {
     assert_eq!(code, 0, "{err}");
     assert!(text.contains("@[\n        __schedule+"), "bpftrace's stack layout:\n{text}");
 }
+
+#[test]
+fn quantiles_of_known_values_match_the_bucket_math() {
+    if !can_trace("quantiles_of_known_values_match_the_bucket_math") {
+        return;
+    }
+    // The kernel buckets 1..=1000; user space reports each percentile as the top of its bucket:
+    // 500 is in [496, 511], 900 in [896, 927], 990 in [960, 991], 999 in [992, 1023].
+    let script = "BEGIN { $i = 1; while ($i <= 1000) { @q = quantiles($i); $i++; } @neg = quantiles(-5); exit(); }";
+    let (code, out, err) = run_jl(&["-f", "json", "-e", script]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let q = lines.iter().find_map(|l| l["data"].get("@q").cloned()).expect("@q");
+    assert_eq!(q, serde_json::json!({"count": 1000, "p50": 511, "p90": 927, "p99": 991, "p99.9": 1023, "max": 1023}));
+    let negative = lines.iter().find_map(|l| l["data"].get("@neg").cloned()).expect("@neg");
+    assert_eq!(negative["max"], 0, "negative values count as 0");
+    let (code, text, err) = run_jl(&["-e", "BEGIN { @d = quantiles(1500us); exit(); }"]);
+    assert_eq!(code, 0, "{err}");
+    // 1_500_000 ns is in [1_441_792, 1_507_327]: durations print with units.
+    assert_eq!(text, "@d: count 1, p50 1.51ms, p90 1.51ms, p99 1.51ms, p99.9 1.51ms, max 1.51ms\n\n");
+}

@@ -16,6 +16,7 @@ mod json;
 mod kind;
 mod layout;
 mod merge;
+pub mod quantile;
 #[cfg(test)]
 mod testing;
 mod text;
