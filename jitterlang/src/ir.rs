@@ -78,6 +78,8 @@ pub struct Checked {
     pub printfs: Vec<PrintfInfo>,
     /// Whether some probe reads `kstack` (the program then has a stack trace map).
     pub uses_kstack: bool,
+    /// Whether some probe reads `elapsed` (the program then records its start time).
+    pub uses_elapsed: bool,
 }
 
 /// One probe with its block.
@@ -258,6 +260,8 @@ pub enum Builtin {
     Cgroup,
     /// Address of the current `task_struct`.
     CurTask,
+    /// Nanoseconds since the script started (its BEGIN phase).
+    Elapsed,
 }
 
 /// The kinds of checked expressions.

@@ -23,6 +23,7 @@ impl Gen<'_> {
     pub(super) fn scalar(&mut self, expr: &Expr, dst: Reg) -> Result<()> {
         match &expr.kind {
             ExprKind::Const(value) => self.constant(dst, *value),
+            ExprKind::Builtin(Builtin::Elapsed) => self.elapsed(dst, expr)?,
             ExprKind::Builtin(builtin) => self.builtin(*builtin, dst),
             ExprKind::Field(field) => match (field.source, field.ty) {
                 (FieldSource::Context { offset }, FieldType::Int { size, signed }) => {
@@ -85,7 +86,7 @@ impl Gen<'_> {
 
     /// `dst = bpf_get_stackid(ctx, kstacks, 0)` as a u32, with the frame limit in the high half when one is given.
     fn kstack(&mut self, frames: u32, dst: Reg, expr: &Expr) -> Result<()> {
-        let map = self.kstack_map.ok_or_else(|| {
+        let map = self.shared.kstack.ok_or_else(|| {
             Diagnostic::new(Code::Unsupported, expr.span, "internal error: kstack without a stack map")
         })?;
         self.b.mov64(Reg::R1, Reg::R6);
@@ -98,6 +99,26 @@ impl Gen<'_> {
             self.b.alu64(AluOp::Lsh, Reg::R1, 32);
             self.b.alu64(AluOp::Or, dst, Reg::R1);
         }
+        Ok(())
+    }
+
+    /// `dst = bpf_ktime_get_ns() - jl_start[0]`.
+    fn elapsed(&mut self, dst: Reg, expr: &Expr) -> Result<()> {
+        let map = self.shared.start.ok_or_else(|| {
+            Diagnostic::new(Code::Unsupported, expr.span, "internal error: elapsed without a start map")
+        })?;
+        let mark = self.frame.mark();
+        let key = self.frame.alloc(8, expr.span)?;
+        self.b.call(Helper::KtimeGetNs);
+        self.b.mov64(dst, Reg::R0);
+        self.b.store_imm(Size::W, Reg::R10, key, 0);
+        self.lookup(map, key);
+        let absent = self.b.new_label();
+        self.b.jump_if(JmpOp::Eq, Reg::R0, 0, absent);
+        self.b.load(Size::DW, Reg::R1, Reg::R0, 0);
+        self.b.alu64(AluOp::Sub, dst, Reg::R1);
+        self.b.bind(absent);
+        self.frame.release(mark);
         Ok(())
     }
 
@@ -116,7 +137,7 @@ impl Gen<'_> {
             Builtin::Nsecs => Helper::KtimeGetNs,
             Builtin::Cgroup => Helper::GetCurrentCgroupId,
             Builtin::CurTask => Helper::GetCurrentTask,
-            Builtin::Comm => return,
+            Builtin::Comm | Builtin::Elapsed => return,
         };
         self.b.call(helper);
         match builtin {

@@ -14,7 +14,7 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, PrintfInfo, Type, KSTACK_MAX_FRAMES};
 use frame::Frame;
 use jitterlib::agg::{MapLayout, MapValue};
-use jitterlib::insn::{Builder, Label, Program, Reg};
+use jitterlib::insn::{AluOp, BuildError, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use jitterlib::maps::{MapKind, MapSpec};
 use jitterlib::object::{write_object, ProgramSection};
 use jitterlib::probe::{EmitEnv, Trigger};
@@ -28,6 +28,10 @@ pub const STATS_MAP: &str = "jl_stats";
 pub const KSTACKS_MAP: &str = "jl_kstacks";
 /// Capacity of the stack trace map.
 const KSTACK_ENTRIES: u32 = 16_384;
+/// Name of the one-slot array holding the start time for `elapsed`.
+pub const START_MAP: &str = "jl_start";
+/// Name of the program that records the start time (run first in the BEGIN phase).
+const START_PROGRAM: &str = "jl_set_start";
 /// Object map index of the event ring buffer.
 const EVENTS_MAP_INDEX: usize = 0;
 /// Object map index of the lost-data counters.
@@ -193,6 +197,10 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
         });
         maps.len() - 1
     });
+    let start_map = checked.uses_elapsed.then(|| {
+        maps.push(MapSpec { name: START_MAP.into(), kind: MapKind::Array, key_size: 4, value_size: 8, max_entries: 1 });
+        maps.len() - 1
+    });
     let stack_keys = checked
         .maps
         .iter()
@@ -200,6 +208,18 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
         .collect();
     let mut programs = Vec::new();
     let mut diagnostics = Vec::new();
+    if let Some(map) = start_map {
+        match start_program(map) {
+            Ok(program) => programs.push(ProgramUnit {
+                name: START_PROGRAM.into(),
+                describe: "elapsed start".into(),
+                attach: Attach::Manual,
+                trigger: Some(Trigger::Begin),
+                program,
+            }),
+            Err(error) => diagnostics.push(Diagnostic::new(Code::Limit, Default::default(), error.to_string())),
+        }
+    }
     for (index, probe) in checked.probes.iter().enumerate() {
         let probe_maps: Vec<usize> = probe
             .probe
@@ -212,7 +232,13 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
             })
             .collect();
         let name = program_name(index, &probe.probe.describe());
-        match generate_probe(probe, checked, first_user_map, kstack_map, &probe_maps) {
+        match generate_probe(
+            probe,
+            checked,
+            first_user_map,
+            SharedMaps { kstack: kstack_map, start: start_map },
+            &probe_maps,
+        ) {
             Ok(program) => programs.push(ProgramUnit {
                 name: name.clone(),
                 describe: probe.probe.describe(),
@@ -289,11 +315,11 @@ fn generate_probe(
     probe: &CheckedProbe,
     checked: &Checked,
     first_user_map: usize,
-    kstack_map: Option<usize>,
+    shared: SharedMaps,
     probe_maps: &[usize],
 ) -> Result<Program, Diagnostic> {
     let mut gen = Gen::new(probe, checked, first_user_map)?;
-    gen.kstack_map = kstack_map;
+    gen.shared = shared;
     gen.b.comment(probe.probe.describe());
     gen.b.mov64(Reg::R6, Reg::R1);
     let env = EmitEnv { ctx: Reg::R6, exit: gen.exit, maps: probe_maps };
@@ -324,8 +350,37 @@ struct Gen<'a> {
     first_user_map: usize,
     /// Stack slot of each `$variable`.
     vars: Vec<i16>,
-    /// Object index of the stack trace map, when the script reads `kstack`.
-    kstack_map: Option<usize>,
+    /// Object indices of the maps some builtins need.
+    shared: SharedMaps,
+}
+
+/// Object indices of maps that builtins share across probes.
+#[derive(Clone, Copy, Debug, Default)]
+struct SharedMaps {
+    /// The stack trace map of `kstack`.
+    kstack: Option<usize>,
+    /// The start time of `elapsed`.
+    start: Option<usize>,
+}
+
+/// The program run first in the BEGIN phase: `jl_start[0] = bpf_ktime_get_ns()`.
+fn start_program(map: usize) -> Result<Program, BuildError> {
+    let mut b = Builder::new();
+    let out = b.new_label();
+    b.comment("record the start time for `elapsed`");
+    b.store_imm(Size::W, Reg::R10, -4, 0);
+    b.ld_map(Reg::R1, map);
+    b.mov64(Reg::R2, Reg::R10);
+    b.alu64(AluOp::Add, Reg::R2, -4);
+    b.call(Helper::MapLookupElem);
+    b.jump_if(JmpOp::Eq, Reg::R0, 0, out);
+    b.mov64(Reg::R6, Reg::R0);
+    b.call(Helper::KtimeGetNs);
+    b.store(Size::DW, Reg::R6, 0, Reg::R0);
+    b.bind(out);
+    b.mov64(Reg::R0, 0);
+    b.exit();
+    b.finish()
 }
 
 impl<'a> Gen<'a> {
@@ -334,7 +389,7 @@ impl<'a> Gen<'a> {
         let exit = b.new_label();
         let mut frame = Frame::new(probe.probe.stack_bytes());
         let vars = probe.vars.iter().map(|ty| frame.alloc(ty.size(), probe.span)).collect::<Result<_, _>>()?;
-        Ok(Gen { b, frame, exit, checked, first_user_map, vars, kstack_map: None })
+        Ok(Gen { b, frame, exit, checked, first_user_map, vars, shared: SharedMaps::default() })
     }
 
     fn user_map(&self, map: usize) -> usize {

@@ -17,6 +17,7 @@ const BUILTINS: &[(&str, Builtin)] = &[
     ("comm", Builtin::Comm),
     ("cgroup", Builtin::Cgroup),
     ("curtask", Builtin::CurTask),
+    ("elapsed", Builtin::Elapsed),
 ];
 
 /// Size of `comm` (TASK_COMM_LEN).
@@ -218,6 +219,7 @@ impl Checker<'_> {
         }
         if let Some((_, builtin)) = BUILTINS.iter().find(|(builtin, _)| *builtin == name) {
             let ty = if *builtin == Builtin::Comm { Type::Str(COMM_SIZE) } else { Type::U64 };
+            self.uses_elapsed |= *builtin == Builtin::Elapsed;
             return Some(Expr { kind: ExprKind::Builtin(*builtin), ty, span });
         }
         if name == "args" {

@@ -23,6 +23,7 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, positionals: &[String]) -
         kernel,
         positionals: positionals.to_vec(),
         uses_kstack: false,
+        uses_elapsed: false,
     };
     let mut probes = Vec::new();
     for block in &script.blocks {
@@ -45,6 +46,7 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, positionals: &[String]) -
             maps: checker.maps.into_infos(),
             printfs: checker.printfs,
             uses_kstack: checker.uses_kstack,
+            uses_elapsed: checker.uses_elapsed,
         })
     } else {
         checker.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
@@ -102,6 +104,7 @@ struct Checker<'k> {
     kernel: &'k dyn KernelInfo,
     positionals: Vec<String>,
     uses_kstack: bool,
+    uses_elapsed: bool,
 }
 
 /// State of one probe's block.

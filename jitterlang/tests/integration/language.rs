@@ -169,3 +169,15 @@ fn quantiles_of_known_values_match_the_bucket_math() {
     // 1_500_000 ns is in [1_441_792, 1_507_327]: durations print with units.
     assert_eq!(text, "@d: count 1, p50 1.51ms, p90 1.51ms, p99 1.51ms, p99.9 1.51ms, max 1.51ms\n\n");
 }
+
+#[test]
+fn elapsed_counts_from_the_begin_phase() {
+    if !can_trace("elapsed_counts_from_the_begin_phase") {
+        return;
+    }
+    let script = "BEGIN { printf(\"%d\\n\", elapsed < 100ms); } \
+                  interval:ms:300 { printf(\"%d\\n\", elapsed >= 300ms && elapsed < 3s); exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "1\n1\n");
+}
