@@ -19,11 +19,10 @@ pub enum Type {
     Duration,
     /// A kernel address printed as `symbol+offset`.
     Symbol,
-    /// A kernel stack: a stack id (low 32 bits) and the frames to print (high 32 bits, 0 for all), printed
-    /// as the symbolized frames.
-    Stack,
     /// A NUL-padded string of this many bytes (a multiple of 8).
     Str(u32),
+    /// A kernel stack id (`kstack`): usable as a map key, printed as the stack's symbols.
+    KernelStack,
     /// No value (calls such as `exit()`).
     Void,
 }
@@ -36,7 +35,12 @@ impl Type {
 
     /// Whether the value lives in a register (everything but strings and void).
     pub fn is_scalar(self) -> bool {
-        matches!(self, Type::Int { .. } | Type::Duration | Type::Symbol | Type::Stack)
+        matches!(self, Type::Int { .. } | Type::Duration | Type::Symbol)
+    }
+
+    /// Whether the value is computed into a register (integers and stack ids), as opposed to a stack buffer.
+    pub fn in_register(self) -> bool {
+        self.is_scalar() || self == Type::KernelStack
     }
 
     /// Whether comparisons and division are signed.
@@ -60,8 +64,8 @@ impl Type {
             Type::Int { signed: false } => "uint64".into(),
             Type::Duration => "duration".into(),
             Type::Symbol => "kernel symbol".into(),
-            Type::Stack => "kernel stack".into(),
             Type::Str(size) => format!("string[{size}]"),
+            Type::KernelStack => "kernel stack".into(),
             Type::Void => "nothing".into(),
         }
     }
@@ -70,14 +74,14 @@ impl Type {
 /// A checked script.
 #[derive(Debug)]
 pub struct Checked {
+    /// Whether any probe records kernel stacks (the object then gets a stack-trace map).
+    pub uses_stacks: bool,
     /// One entry per probe (a block with `a, b` gives two).
     pub probes: Vec<CheckedProbe>,
     /// Every user map, indexed by [`Stmt`] and [`ExprKind::MapRead`].
     pub maps: Vec<MapInfo>,
     /// Every `printf` format, indexed by [`Stmt::Printf`].
     pub printfs: Vec<PrintfInfo>,
-    /// Whether some probe reads `kstack` (the program then has a stack trace map).
-    pub uses_kstack: bool,
     /// Whether some probe reads `elapsed` (the program then records its start time).
     pub uses_elapsed: bool,
 }
@@ -262,6 +266,8 @@ pub enum Builtin {
     CurTask,
     /// Nanoseconds since the script started (its BEGIN phase).
     Elapsed,
+    /// The kernel stack of the current context, as a stack-map id.
+    KernelStack,
 }
 
 /// The kinds of checked expressions.
@@ -308,12 +314,4 @@ pub enum ExprKind {
     },
     /// `str(ptr, n)`: a NUL-terminated kernel string read from an address into `ty`'s size.
     KernelStr(Box<Expr>),
-    /// `kstack`, `kstack(frames)`: the current kernel stack's id in the stack trace map.
-    KStack {
-        /// Frames to print; [`KSTACK_MAX_FRAMES`] prints them all.
-        frames: u32,
-    },
 }
-
-/// Most frames of a kernel stack (the kernel's `PERF_MAX_STACK_DEPTH`).
-pub const KSTACK_MAX_FRAMES: u32 = 127;

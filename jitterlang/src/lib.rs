@@ -4,26 +4,40 @@
 pub mod ast;
 pub mod codegen;
 pub mod diag;
+pub mod filter;
 pub mod ir;
 pub mod printf;
 pub mod runtime;
+pub mod scripts;
 pub mod sema;
 pub mod syntax;
 
 use jitterlib::kernel::KernelInfo;
 
-/// Compiles a script without arguments: parse, check against the kernel, generate programs and the ELF object.
+/// Compiles a script: parse, check against the kernel, generate programs and the ELF object.
 pub fn compile(source: &str, kernel: &dyn KernelInfo) -> Result<codegen::Compiled, diag::Diagnostics> {
-    compile_with_args(source, kernel, &[])
+    compile_with(source, kernel, &CompileOptions::default())
 }
 
-/// Compiles a script whose positional parameters `$1`, `$2`, ... are `args`.
-pub fn compile_with_args(
+/// Options that change what a script compiles to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompileOptions {
+    /// Only trace events of this process (`jl -p`).
+    pub pid: Option<u32>,
+    /// The script's positional arguments: `$1`, `$2`, ... (`str($1)` for text).
+    pub args: Vec<String>,
+}
+
+/// [`compile`] with options.
+pub fn compile_with(
     source: &str,
     kernel: &dyn KernelInfo,
-    args: &[String],
+    options: &CompileOptions,
 ) -> Result<codegen::Compiled, diag::Diagnostics> {
-    let script = syntax::parse(source)?;
-    let checked = sema::check(&script, kernel, args)?;
+    let mut script = syntax::parse(source)?;
+    if let Some(pid) = options.pid {
+        filter::restrict_to_pid(&mut script, pid);
+    }
+    let checked = sema::check(&script, kernel, &options.args)?;
     codegen::generate(&checked)
 }

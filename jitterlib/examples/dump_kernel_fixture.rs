@@ -70,6 +70,13 @@ const STRUCTS: &[(&str, &[&str])] = &[
     ("timer_list", &["expires", "function"]),
 ];
 
+/// Functions whose BTF prototypes type kprobe/fentry arguments in tests (estimation_timer is absent on 6.18).
+const FUNCTIONS: &[&str] =
+    &["estimation_timer", "icmp_rcv", "ip_rcv", "netif_receive_skb", "tcp_v4_rcv", "vfs_read", "vfs_write"];
+
+/// Raw tracepoints whose BTF prototypes type `rawtracepoint:` arguments in tests.
+const RAW_TRACEPOINTS: &[&str] = &["sched_switch", "sched_wakeup", "softirq_entry", "sys_enter", "sys_exit"];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let owned = |items: &[&str]| items.iter().map(|item| item.to_string()).collect::<Vec<_>>();
     let selection = SnapshotSelection {
@@ -80,6 +87,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect(),
         symbols: owned(SYMBOLS),
         structs: STRUCTS.iter().map(|(name, members)| (name.to_string(), owned(members))).collect(),
+        functions: owned(FUNCTIONS),
+        raw_tracepoints: owned(RAW_TRACEPOINTS),
     };
     let snapshot = LiveKernel::new().snapshot(&selection)?;
     println!("{}", serde_json::to_string_pretty(&snapshot)?);

@@ -1,12 +1,15 @@
 //! Scalar expressions into registers, and conditions into jumps.
 
-use super::Gen;
+use super::{Gen, Stat, STACKS_MAP_INDEX};
 use crate::diag::{Code, Diagnostic};
-use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, UnaryOp, KSTACK_MAX_FRAMES};
+use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, UnaryOp};
 use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Operand, Reg, Size};
 use jitterlib::probe::{FieldSource, FieldType};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
+
+/// `-EFAULT` from `bpf_get_stackid`: the context has no kernel stack.
+const NO_KERNEL_STACK: i32 = -14;
 
 impl Gen<'_> {
     /// Evaluates a scalar expression into a fresh temporary register; the caller gives it back.
@@ -24,7 +27,7 @@ impl Gen<'_> {
         match &expr.kind {
             ExprKind::Const(value) => self.constant(dst, *value),
             ExprKind::Builtin(Builtin::Elapsed) => self.elapsed(dst, expr)?,
-            ExprKind::Builtin(builtin) => self.builtin(*builtin, dst),
+            ExprKind::Builtin(builtin) => self.builtin(*builtin, dst, expr.span)?,
             ExprKind::Field(field) => match (field.source, field.ty) {
                 (FieldSource::Context { offset }, FieldType::Int { size, signed }) => {
                     let size = Size::from_bytes(size).unwrap_or(Size::DW);
@@ -37,6 +40,9 @@ impl Gen<'_> {
                 }
                 (FieldSource::Context { offset }, _) => self.b.load(Size::DW, dst, Reg::R6, offset as i16),
                 (FieldSource::Stack { offset }, _) => self.b.load(Size::DW, dst, Reg::R10, offset),
+                (FieldSource::Computed, _) => {
+                    return Err(Diagnostic::new(Code::Unsupported, expr.span, "this field is not a number"));
+                }
             },
             ExprKind::Var(var) => self.b.load(Size::DW, dst, Reg::R10, self.vars[*var]),
             ExprKind::MapRead { map, keys } => {
@@ -76,7 +82,6 @@ impl Gen<'_> {
                 self.scalar(otherwise, dst)?;
                 self.b.bind(done);
             }
-            ExprKind::KStack { frames } => self.kstack(*frames, dst, expr)?,
             ExprKind::Str(_) | ExprKind::KernelStr(_) => {
                 return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a string is not a number"));
             }
@@ -84,27 +89,9 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// `dst = bpf_get_stackid(ctx, kstacks, 0)` as a u32, with the frame limit in the high half when one is given.
-    fn kstack(&mut self, frames: u32, dst: Reg, expr: &Expr) -> Result<()> {
-        let map = self.shared.kstack.ok_or_else(|| {
-            Diagnostic::new(Code::Unsupported, expr.span, "internal error: kstack without a stack map")
-        })?;
-        self.b.mov64(Reg::R1, Reg::R6);
-        self.b.ld_map(Reg::R2, map);
-        self.b.mov64(Reg::R3, 0);
-        self.b.call(Helper::GetStackid);
-        self.b.alu32(AluOp::Mov, dst, Reg::R0);
-        if frames < KSTACK_MAX_FRAMES {
-            self.b.mov64(Reg::R1, frames as i32);
-            self.b.alu64(AluOp::Lsh, Reg::R1, 32);
-            self.b.alu64(AluOp::Or, dst, Reg::R1);
-        }
-        Ok(())
-    }
-
     /// `dst = bpf_ktime_get_ns() - jl_start[0]`.
     fn elapsed(&mut self, dst: Reg, expr: &Expr) -> Result<()> {
-        let map = self.shared.start.ok_or_else(|| {
+        let map = self.start_map.ok_or_else(|| {
             Diagnostic::new(Code::Unsupported, expr.span, "internal error: elapsed without a start map")
         })?;
         let mark = self.frame.mark();
@@ -129,7 +116,7 @@ impl Gen<'_> {
         }
     }
 
-    fn builtin(&mut self, builtin: Builtin, dst: Reg) {
+    fn builtin(&mut self, builtin: Builtin, dst: Reg, span: crate::diag::Span) -> Result<()> {
         let helper = match builtin {
             Builtin::Pid | Builtin::Tid => Helper::GetCurrentPidTgid,
             Builtin::Uid | Builtin::Gid => Helper::GetCurrentUidGid,
@@ -137,7 +124,8 @@ impl Gen<'_> {
             Builtin::Nsecs => Helper::KtimeGetNs,
             Builtin::Cgroup => Helper::GetCurrentCgroupId,
             Builtin::CurTask => Helper::GetCurrentTask,
-            Builtin::Comm | Builtin::Elapsed => return,
+            Builtin::Comm | Builtin::Elapsed => return Ok(()),
+            Builtin::KernelStack => return self.kernel_stack(dst, span),
         };
         self.b.call(helper);
         match builtin {
@@ -148,6 +136,23 @@ impl Gen<'_> {
             Builtin::Tid | Builtin::Uid => self.b.alu32(AluOp::Mov, dst, Reg::R0),
             _ => self.b.mov64(dst, Reg::R0),
         }
+        Ok(())
+    }
+
+    /// `dst = bpf_get_stackid(ctx, stacks, 0)`; a failure (negative id: map full, or a hash collision, which
+    /// is not overwritten so that no stack is misattributed) is counted as a lost stack.
+    fn kernel_stack(&mut self, dst: Reg, span: crate::diag::Span) -> Result<()> {
+        self.b.mov64(Reg::R1, Reg::R6);
+        self.b.ld_map(Reg::R2, STACKS_MAP_INDEX);
+        self.b.mov64(Reg::R3, 0);
+        self.b.call(Helper::GetStackid);
+        self.b.mov64(dst, Reg::R0);
+        // -EFAULT means there is no kernel stack (a sample taken in user mode): an empty stack, not a loss.
+        let user_mode = self.b.new_label();
+        self.b.jump_if(JmpOp::Eq, Reg::R0, NO_KERNEL_STACK, user_mode);
+        self.count_failure(Stat::StackLost, span)?;
+        self.b.bind(user_mode);
+        Ok(())
     }
 
     fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, dst: Reg) -> Result<()> {

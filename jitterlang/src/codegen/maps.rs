@@ -22,7 +22,7 @@ impl Gen<'_> {
         let mut offset = key;
         for expr in keys {
             let size = expr.ty.size();
-            if expr.ty.is_scalar() {
+            if expr.ty.in_register() {
                 let reg = self.value(expr)?;
                 self.b.store(Size::DW, Reg::R10, offset, reg);
                 self.frame.give(reg);
@@ -168,7 +168,7 @@ impl Gen<'_> {
     pub(super) fn store_map(&mut self, map: usize, keys: &[Expr], value: &Expr, span: Span) -> Result<()> {
         let size = value.ty.size();
         let slot = self.frame.alloc(size, span)?;
-        if value.ty.is_scalar() {
+        if value.ty.in_register() {
             let reg = self.value(value)?;
             self.b.store(Size::DW, Reg::R10, slot, reg);
             self.frame.give(reg);

@@ -11,7 +11,7 @@ mod stmt;
 mod strings;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, PrintfInfo, Type, KSTACK_MAX_FRAMES};
+use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, PrintfInfo};
 use frame::Frame;
 use jitterlib::agg::{MapLayout, MapValue};
 use jitterlib::insn::{AluOp, BuildError, Builder, Helper, JmpOp, Label, Program, Reg, Size};
@@ -24,10 +24,6 @@ use jitterlib::session::Attach;
 pub const EVENTS_MAP: &str = "jl_events";
 /// Name of the per-CPU array counting lost data, indexed by [`Stat`].
 pub const STATS_MAP: &str = "jl_stats";
-/// Name of the stack trace map of `kstack`.
-pub const KSTACKS_MAP: &str = "jl_kstacks";
-/// Capacity of the stack trace map.
-const KSTACK_ENTRIES: u32 = 16_384;
 /// Name of the one-slot array holding the start time for `elapsed`.
 pub const START_MAP: &str = "jl_start";
 /// Name of the program that records the start time (run first in the BEGIN phase).
@@ -36,6 +32,14 @@ const START_PROGRAM: &str = "jl_set_start";
 const EVENTS_MAP_INDEX: usize = 0;
 /// Object map index of the lost-data counters.
 const STATS_MAP_INDEX: usize = 1;
+/// Object map index of the kernel stack traces, present when a probe uses `kstack`.
+const STACKS_MAP_INDEX: usize = 2;
+/// Name of the stack-trace map.
+pub const STACKS_MAP: &str = "jl_stacks";
+/// Stacks kept (`kstack` ids); a new stack beyond this is counted as lost.
+const STACK_ENTRIES: u32 = 4096;
+/// Frames per stack (the kernel's PERF_MAX_STACK_DEPTH).
+pub const STACK_DEPTH: u32 = 127;
 /// Size of the event ring buffer in bytes.
 const EVENTS_BYTES: u32 = 1 << 20;
 /// Capacity of user maps.
@@ -91,17 +95,20 @@ pub enum Stat {
     MapFull = 0,
     /// An event did not fit in the ring buffer.
     EventsLost = 1,
+    /// A kernel stack could not be recorded (stack map full or the id collided).
+    StackLost = 2,
 }
 
 impl Stat {
     /// Every counter, in index order.
-    pub const ALL: [Stat; 2] = [Stat::MapFull, Stat::EventsLost];
+    pub const ALL: [Stat; 3] = [Stat::MapFull, Stat::EventsLost, Stat::StackLost];
 
     /// Stable key in JSON output.
     pub fn key(self) -> &'static str {
         match self {
             Stat::MapFull => "map_full",
             Stat::EventsLost => "events_lost",
+            Stat::StackLost => "stacks_lost",
         }
     }
 
@@ -110,6 +117,7 @@ impl Stat {
         match self {
             Stat::MapFull => "map updates failed (map full)",
             Stat::EventsLost => "events lost (ring buffer full)",
+            Stat::StackLost => "kernel stacks lost (stack map full or id collision)",
         }
     }
 }
@@ -138,10 +146,6 @@ pub struct Compiled {
     pub maps: Vec<MapSpec>,
     /// User maps: object map name and layout, in order of first use.
     pub user_maps: Vec<(String, MapLayout)>,
-    /// For each user map, the positions of its keys that are kernel stacks (`@[kstack]`).
-    pub stack_keys: Vec<Vec<usize>>,
-    /// The stack trace map [`KSTACKS_MAP`], when the script reads `kstack`.
-    pub kstack_map: Option<String>,
     /// printf formats by event id.
     pub printfs: Vec<PrintfInfo>,
     /// The ELF object.
@@ -180,6 +184,15 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
             max_entries: Stat::ALL.len() as u32,
         },
     ];
+    if checked.uses_stacks {
+        maps.push(MapSpec {
+            name: STACKS_MAP.into(),
+            kind: MapKind::StackTrace,
+            key_size: 4,
+            value_size: STACK_DEPTH * 8,
+            max_entries: STACK_ENTRIES,
+        });
+    }
     let first_user_map = maps.len();
     let mut user_maps = Vec::new();
     for (index, info) in checked.maps.iter().enumerate() {
@@ -187,25 +200,10 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
         user_maps.push((spec.name.clone(), info.layout.clone()));
         maps.push(spec);
     }
-    let kstack_map = checked.uses_kstack.then(|| {
-        maps.push(MapSpec {
-            name: KSTACKS_MAP.into(),
-            kind: MapKind::StackTrace,
-            key_size: 4,
-            value_size: 8 * KSTACK_MAX_FRAMES,
-            max_entries: KSTACK_ENTRIES,
-        });
-        maps.len() - 1
-    });
     let start_map = checked.uses_elapsed.then(|| {
         maps.push(MapSpec { name: START_MAP.into(), kind: MapKind::Array, key_size: 4, value_size: 8, max_entries: 1 });
         maps.len() - 1
     });
-    let stack_keys = checked
-        .maps
-        .iter()
-        .map(|info| (0..info.key_types.len()).filter(|&i| info.key_types[i] == Type::Stack).collect())
-        .collect();
     let mut programs = Vec::new();
     let mut diagnostics = Vec::new();
     if let Some(map) = start_map {
@@ -232,13 +230,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
             })
             .collect();
         let name = program_name(index, &probe.probe.describe());
-        match generate_probe(
-            probe,
-            checked,
-            first_user_map,
-            SharedMaps { kstack: kstack_map, start: start_map },
-            &probe_maps,
-        ) {
+        match generate_probe(probe, checked, first_user_map, start_map, &probe_maps) {
             Ok(program) => programs.push(ProgramUnit {
                 name: name.clone(),
                 describe: probe.probe.describe(),
@@ -275,15 +267,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
             format!("cannot write the BPF object: {error}"),
         )])
     })?;
-    Ok(Compiled {
-        programs,
-        maps,
-        user_maps,
-        stack_keys,
-        kstack_map: kstack_map.map(|_| KSTACKS_MAP.to_string()),
-        printfs: checked.printfs.clone(),
-        object,
-    })
+    Ok(Compiled { programs, maps, user_maps, printfs: checked.printfs.clone(), object })
 }
 
 fn user_map_spec(index: usize, info: &MapInfo) -> MapSpec {
@@ -315,11 +299,11 @@ fn generate_probe(
     probe: &CheckedProbe,
     checked: &Checked,
     first_user_map: usize,
-    shared: SharedMaps,
+    start_map: Option<usize>,
     probe_maps: &[usize],
 ) -> Result<Program, Diagnostic> {
     let mut gen = Gen::new(probe, checked, first_user_map)?;
-    gen.shared = shared;
+    gen.start_map = start_map;
     gen.b.comment(probe.probe.describe());
     gen.b.mov64(Reg::R6, Reg::R1);
     let env = EmitEnv { ctx: Reg::R6, exit: gen.exit, maps: probe_maps };
@@ -347,20 +331,12 @@ struct Gen<'a> {
     frame: Frame,
     exit: Label,
     checked: &'a Checked,
+    probe: &'a dyn jitterlib::probe::Probe,
     first_user_map: usize,
     /// Stack slot of each `$variable`.
     vars: Vec<i16>,
-    /// Object indices of the maps some builtins need.
-    shared: SharedMaps,
-}
-
-/// Object indices of maps that builtins share across probes.
-#[derive(Clone, Copy, Debug, Default)]
-struct SharedMaps {
-    /// The stack trace map of `kstack`.
-    kstack: Option<usize>,
-    /// The start time of `elapsed`.
-    start: Option<usize>,
+    /// Object index of the start time of `elapsed`, when the script reads it.
+    start_map: Option<usize>,
 }
 
 /// The program run first in the BEGIN phase: `jl_start[0] = bpf_ktime_get_ns()`.
@@ -384,12 +360,12 @@ fn start_program(map: usize) -> Result<Program, BuildError> {
 }
 
 impl<'a> Gen<'a> {
-    fn new(probe: &CheckedProbe, checked: &'a Checked, first_user_map: usize) -> Result<Gen<'a>, Diagnostic> {
+    fn new(probe: &'a CheckedProbe, checked: &'a Checked, first_user_map: usize) -> Result<Gen<'a>, Diagnostic> {
         let mut b = Builder::new();
         let exit = b.new_label();
         let mut frame = Frame::new(probe.probe.stack_bytes());
         let vars = probe.vars.iter().map(|ty| frame.alloc(ty.size(), probe.span)).collect::<Result<_, _>>()?;
-        Ok(Gen { b, frame, exit, checked, first_user_map, vars, shared: SharedMaps::default() })
+        Ok(Gen { b, frame, exit, checked, probe: probe.probe.as_ref(), first_user_map, vars, start_map: None })
     }
 
     fn user_map(&self, map: usize) -> usize {

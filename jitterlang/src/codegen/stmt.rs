@@ -66,7 +66,7 @@ impl Gen<'_> {
             Stmt::Store { map, keys, value } => self.store_map(*map, keys, value, value.span),
             Stmt::SetVar { var, value } => {
                 let slot = self.vars[*var];
-                if value.ty.is_scalar() {
+                if value.ty.in_register() {
                     let reg = self.value(value)?;
                     self.b.store(Size::DW, Reg::R10, slot, reg);
                     self.frame.give(reg);
@@ -144,7 +144,7 @@ impl Gen<'_> {
         self.b.store_imm(Size::DW, Reg::R10, event, id as i32);
         let mut offset = event + 8;
         for arg in args {
-            if arg.ty.is_scalar() {
+            if arg.ty.in_register() {
                 let reg = self.value(arg)?;
                 self.b.store(Size::DW, Reg::R10, offset, reg);
                 self.frame.give(reg);

@@ -58,6 +58,9 @@ impl Gen<'_> {
                     self.b.mov64(Reg::R2, size as i32);
                     self.b.call(Helper::ProbeReadKernelStr);
                 }
+                (FieldSource::Computed, FieldType::Str { .. }) => {
+                    self.probe.emit_computed(&mut self.b, &field.name, offset, size)
+                }
                 _ => return Err(not_a_string(expr)),
             },
             ExprKind::Ternary { cond, then, otherwise } => {

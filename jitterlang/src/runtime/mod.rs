@@ -2,36 +2,62 @@
 //! exit()/signal/deadline, run END, then read, merge and print the maps and the lost-data counters.
 
 mod events;
+mod exporter;
+mod flamegraph;
 mod output;
-mod stacks;
+mod status;
 
-pub use output::OutputFormat;
+pub use exporter::MetricsExporter;
+pub use output::{KernelSymbols, OutputFormat};
 
-use crate::codegen::{Compiled, MapEvent, Stat, EVENTS_MAP, STATS_MAP};
+use crate::codegen::{Compiled, MapEvent, Stat, EVENTS_MAP, STACKS_MAP, STATS_MAP};
 use crate::ir::MapAction;
 use events::{Event, EventDecoder};
+use jitterlib::agg::Snapshot;
 use jitterlib::kernel::KernelInfo;
 use jitterlib::maps::MapEntries;
 use jitterlib::probe::Trigger;
 use jitterlib::session::{ProgramSpec, Session, SessionError};
 use output::Output;
-use stacks::Stacks;
+use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
 /// How long one wait for events lasts before the stop conditions are checked again.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Options of a run.
-#[derive(Clone, Debug, Default)]
+#[derive(Default)]
 pub struct RunOptions {
     /// Stop after this long (None: until exit() or a signal).
     pub duration: Option<Duration>,
     /// Output format.
     pub format: OutputFormat,
     /// Called once every probe is attached, with the number of attached programs.
-    pub on_attached: Option<fn(usize)>,
+    pub on_attached: Option<Box<dyn Fn(usize)>>,
+    /// Print the maps every this often while tracing (`-i`), besides at the end.
+    pub print_every: Option<Duration>,
+    /// Serve the maps to Prometheus scrapes while tracing (`--prometheus`).
+    pub exporter: Option<MetricsExporter>,
+    /// Requests from another thread (the REPL) while tracing.
+    pub control: Option<Receiver<Control>>,
+    /// Redraw a status line on stderr once a second (for terminals).
+    pub status_line: bool,
+    /// Write an SVG flame graph of the maps keyed by `kstack` here at exit.
+    pub flamegraph: Option<std::path::PathBuf>,
+}
+
+/// A request to a running script, answered by its tracing loop.
+#[derive(Debug)]
+pub enum Control {
+    /// Send back the current contents of every non-empty map.
+    Snapshots(Sender<Result<Vec<Snapshot>, RunError>>),
+    /// Empty every map.
+    Clear,
+    /// Print the maps every this often from now on (None: stop printing them periodically).
+    PrintEvery(Option<Duration>),
 }
 
 /// What went wrong while running.
@@ -95,7 +121,7 @@ pub fn run(
             match event {
                 Event::Exit => exit_seen = true,
                 Event::Printf(text) => output.printf(&text)?,
-                Event::Map(map_event) => map_action(session, compiled, kernel, map_event, output)?,
+                Event::Map(map_event) => map_action(session, compiled, map_event, output)?,
             }
         }
         Ok(exit_seen)
@@ -107,15 +133,55 @@ pub fn run(
     exited |= drain(&session, &mut ring, Duration::ZERO, &mut output, &mut report)?;
     if !exited {
         session.attach_all()?;
-        if let Some(on_attached) = options.on_attached {
+        if let Some(on_attached) = &options.on_attached {
             on_attached(compiled.programs.iter().filter(|unit| unit.trigger.is_none()).count());
         }
         let deadline = options.duration.map(|duration| Instant::now() + duration);
+        let mut status = options.status_line.then(status::StatusLine::new);
+        let mut print_every = options.print_every;
+        let mut next_print = print_every.map(|every| Instant::now() + every);
         while !exited && !stop.load(Ordering::Relaxed) && deadline.is_none_or(|deadline| Instant::now() < deadline) {
             let timeout = deadline.map_or(POLL_INTERVAL, |deadline| {
                 deadline.saturating_duration_since(Instant::now()).min(POLL_INTERVAL)
             });
             exited |= drain(&session, &mut ring, timeout, &mut output, &mut report)?;
+            if let (Some(due), Some(every)) = (next_print, print_every) {
+                if Instant::now() >= due {
+                    output.interval_header()?;
+                    for snapshot in snapshots(compiled, &session)? {
+                        output.map(&snapshot)?;
+                    }
+                    next_print = Some(due + every);
+                }
+            }
+            if let Some(status) = &mut status {
+                status.tick(compiled, &session, report.events)?;
+            }
+            if let Some(control) = &options.control {
+                for request in control.try_iter() {
+                    match request {
+                        Control::Snapshots(reply) => {
+                            // The requester may have given up waiting; nothing to do then.
+                            let _ = reply.send(snapshots(compiled, &session));
+                        }
+                        Control::Clear => {
+                            for (map_name, _) in &compiled.user_maps {
+                                session.clear_map(map_name)?;
+                            }
+                        }
+                        Control::PrintEvery(every) => {
+                            print_every = every;
+                            next_print = every.map(|every| Instant::now() + every);
+                        }
+                    }
+                }
+            }
+            if let Some(exporter) = &options.exporter {
+                exporter.serve_pending(|| snapshots(compiled, &session), &output.symbols())?;
+            }
+        }
+        if let Some(status) = &status {
+            status.clear();
         }
     }
     for name in triggered(compiled, Trigger::End) {
@@ -123,24 +189,71 @@ pub fn run(
     }
     drain(&session, &mut ring, Duration::ZERO, &mut output, &mut report)?;
 
-    for index in 0..compiled.user_maps.len() {
-        print_map(&session, compiled, kernel, index, 0, &mut output)?;
+    let last = snapshots(compiled, &session)?;
+    for snapshot in &last {
+        output.map(snapshot)?;
+    }
+    if let Some(path) = &options.flamegraph {
+        if !flamegraph::write(path, &last, &output.symbols())? {
+            eprintln!("jl: no map is keyed by kstack: no flame graph written to {}", path.display());
+        }
     }
     report.lost = lost_counters(&session)?;
     output.lost(&report.lost)?;
     Ok(report)
 }
 
-/// Carries out `print(@m[, limit])`, `clear(@m)` or `zero(@m)` asked for by the BPF side.
-fn map_action(
-    session: &Session,
+/// Reads, merges and decodes every non-empty user map, with kernel stacks resolved to their frames.
+fn snapshots(compiled: &Compiled, session: &Session) -> Result<Vec<Snapshot>, RunError> {
+    let stacks = stacks(compiled, session)?;
+    let mut snapshots = Vec::new();
+    for index in 0..compiled.user_maps.len() {
+        snapshots.extend(snapshot(compiled, session, index, &stacks)?);
+    }
+    Ok(snapshots)
+}
+
+/// The kernel stacks recorded so far (none when the script has no `kstack`).
+fn stacks(compiled: &Compiled, session: &Session) -> Result<HashMap<i64, Vec<u64>>, RunError> {
+    if compiled.maps.iter().any(|map| map.name == STACKS_MAP) {
+        Ok(stack_frames(&session.read_map(STACKS_MAP)?))
+    } else {
+        Ok(HashMap::new())
+    }
+}
+
+/// User map `index` decoded, with kernel stacks resolved; `None` when it is empty.
+fn snapshot(
     compiled: &Compiled,
-    kernel: &dyn KernelInfo,
-    event: MapEvent,
-    output: &mut Output,
-) -> Result<(), RunError> {
+    session: &Session,
+    index: usize,
+    stacks: &HashMap<i64, Vec<u64>>,
+) -> Result<Option<Snapshot>, RunError> {
+    let Some((map_name, layout)) = compiled.user_maps.get(index) else { return Ok(None) };
+    let entries = session.read_map(map_name)?;
+    if entries == MapEntries::Empty {
+        return Ok(None);
+    }
+    let mut snapshot = jitterlib::agg::decode(layout, &entries)
+        .map_err(|error| RunError::Decode { map: layout.name.clone(), reason: error.to_string() })?;
+    snapshot.resolve_stacks(stacks);
+    Ok(Some(snapshot))
+}
+
+/// Carries out `print(@m[, limit])`, `clear(@m)` or `zero(@m)` asked for by the BPF side.
+fn map_action(session: &Session, compiled: &Compiled, event: MapEvent, output: &mut Output) -> Result<(), RunError> {
     match event.action {
-        MapAction::Print => print_map(session, compiled, kernel, event.map, event.limit, output),
+        MapAction::Print => {
+            let Some(mut snapshot) = snapshot(compiled, session, event.map, &stacks(compiled, session)?)? else {
+                return Ok(());
+            };
+            if event.limit > 0 {
+                // Rows are sorted ascending, as bpftrace prints them: the largest are last.
+                let keep = snapshot.rows.len().saturating_sub(event.limit as usize);
+                snapshot.rows.drain(..keep);
+            }
+            Ok(output.map(&snapshot)?)
+        }
         MapAction::Clear | MapAction::Zero => match compiled.user_maps.get(event.map) {
             Some((map_name, _)) => Ok(session.clear_map(map_name)?),
             None => Ok(()),
@@ -148,36 +261,17 @@ fn map_action(
     }
 }
 
-/// Prints user map `index` unless it is empty; with a `limit`, only that many of its largest entries.
-fn print_map(
-    session: &Session,
-    compiled: &Compiled,
-    kernel: &dyn KernelInfo,
-    index: usize,
-    limit: u32,
-    output: &mut Output,
-) -> Result<(), RunError> {
-    let Some((map_name, layout)) = compiled.user_maps.get(index) else { return Ok(()) };
-    let entries = session.read_map(map_name)?;
-    if entries == MapEntries::Empty {
-        return Ok(());
-    }
-    let mut snapshot = jitterlib::agg::decode(layout, &entries)
-        .map_err(|error| RunError::Decode { map: layout.name.clone(), reason: error.to_string() })?;
-    if limit > 0 {
-        // Rows are sorted ascending, as bpftrace prints them: the largest are last.
-        let keep = snapshot.rows.len().saturating_sub(limit as usize);
-        snapshot.rows.drain(..keep);
-    }
-    let stack_columns = compiled.stack_keys.get(index).map_or(&[][..], Vec::as_slice);
-    if !stack_columns.is_empty() {
-        let stacks = Stacks::read(session, compiled, kernel)?;
-        if output.format() == OutputFormat::Folded {
-            return Ok(output.raw(&stacks.folded(&snapshot, stack_columns, output.symbols()))?);
-        }
-        stacks.render_keys(&mut snapshot, stack_columns);
-    }
-    Ok(output.map(&snapshot)?)
+/// The stack map's contents: id -> return addresses, innermost first (the kernel ends a stack with zeros).
+fn stack_frames(entries: &MapEntries) -> HashMap<i64, Vec<u64>> {
+    let MapEntries::Shared(entries) = entries else { return HashMap::new() };
+    entries
+        .iter()
+        .filter_map(|(key, value)| {
+            let id = i64::from(u32::from_le_bytes(key.get(..4)?.try_into().ok()?));
+            let frames = value.chunks_exact(8).map(read_u64).take_while(|addr| *addr != 0).collect();
+            Some((id, frames))
+        })
+        .collect()
 }
 
 fn triggered(compiled: &Compiled, trigger: Trigger) -> impl Iterator<Item = &str> {

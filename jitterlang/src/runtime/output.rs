@@ -1,7 +1,7 @@
 //! Where results go: text in bpftrace's layout, or JSON lines.
 
 use crate::codegen::Stat;
-use jitterlib::agg::{render_json, render_text, Snapshot, Symbolizer};
+use jitterlib::agg::{render_folded, render_json, render_text, Snapshot, Symbolizer};
 use jitterlib::kernel::KernelInfo;
 use std::io::Write;
 
@@ -13,8 +13,8 @@ pub enum OutputFormat {
     Text,
     /// One JSON object per line.
     Json,
-    /// Text, except maps keyed by `kstack`: one `frame;frame;frame count` line per stack (root first), the
-    /// input of flame graph tools.
+    /// Folded stacks (`frame;frame count`) of maps keyed by `kstack`, for flame graphs; `printf` lines and
+    /// other maps go to stderr.
     Folded,
 }
 
@@ -25,8 +25,16 @@ pub(super) struct Output<'a> {
     symbols: KernelSymbols<'a>,
 }
 
-/// Resolves kernel addresses through the kernel metadata.
-struct KernelSymbols<'a>(&'a dyn KernelInfo);
+/// Resolves kernel addresses through the kernel metadata (`name+offset`, or hex when unknown).
+#[derive(Clone, Copy)]
+pub struct KernelSymbols<'a>(&'a dyn KernelInfo);
+
+impl<'a> KernelSymbols<'a> {
+    /// A symbolizer over `kernel`.
+    pub fn new(kernel: &'a dyn KernelInfo) -> KernelSymbols<'a> {
+        KernelSymbols(kernel)
+    }
+}
 
 impl Symbolizer for KernelSymbols<'_> {
     fn symbolize(&self, address: u64) -> String {
@@ -43,22 +51,25 @@ impl<'a> Output<'a> {
         Output { out, format, symbols: KernelSymbols(kernel) }
     }
 
-    pub(super) fn format(&self) -> OutputFormat {
-        self.format
+    /// The symbolizer used for rendering.
+    pub(super) fn symbols(&self) -> KernelSymbols<'a> {
+        self.symbols
     }
 
-    pub(super) fn symbols(&self) -> &dyn Symbolizer {
-        &self.symbols
-    }
-
-    /// Writes already formatted text.
-    pub(super) fn raw(&mut self, text: &str) -> std::io::Result<()> {
-        self.out.write_all(text.as_bytes())
+    /// Marks the start of a periodic print (`-i`): a timestamp line in text, nothing in JSON (each map line
+    /// stands alone).
+    pub(super) fn interval_header(&mut self) -> std::io::Result<()> {
+        if self.format != OutputFormat::Json {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            writeln!(self.out, "--- {} ---", format_clock(now.as_secs()))?;
+        }
+        Ok(())
     }
 
     pub(super) fn printf(&mut self, text: &str) -> std::io::Result<()> {
         match self.format {
-            OutputFormat::Text | OutputFormat::Folded => self.out.write_all(text.as_bytes())?,
+            OutputFormat::Text => self.out.write_all(text.as_bytes())?,
+            OutputFormat::Folded => eprint!("{text}"),
             OutputFormat::Json => writeln!(self.out, "{}", serde_json::json!({ "type": "printf", "data": text }))?,
         }
         self.out.flush()
@@ -66,10 +77,15 @@ impl<'a> Output<'a> {
 
     pub(super) fn map(&mut self, snapshot: &Snapshot) -> std::io::Result<()> {
         match self.format {
-            OutputFormat::Text | OutputFormat::Folded => {
-                write!(self.out, "{}\n\n", render_text(snapshot, &self.symbols).trim_end())
-            }
+            OutputFormat::Text => write!(self.out, "{}\n\n", render_text(snapshot, &self.symbols).trim_end()),
             OutputFormat::Json => writeln!(self.out, "{}", render_json(snapshot, &self.symbols)),
+            OutputFormat::Folded if snapshot.has_stacks() => {
+                write!(self.out, "{}", render_folded(snapshot, &self.symbols))
+            }
+            OutputFormat::Folded => {
+                eprint!("{}\n\n", render_text(snapshot, &self.symbols).trim_end());
+                Ok(())
+            }
         }
     }
 
@@ -89,4 +105,10 @@ impl<'a> Output<'a> {
             }
         }
     }
+}
+
+/// `HH:MM:SS` (UTC) of a Unix time.
+fn format_clock(unix_seconds: u64) -> String {
+    let day = unix_seconds % 86_400;
+    format!("{:02}:{:02}:{:02}", day / 3600, day % 3600 / 60, day % 60)
 }

@@ -3,7 +3,7 @@
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Expr, ExprKind, MapAction, PrintfInfo, Stmt, Type, KSTACK_MAX_FRAMES};
+use crate::ir::{Expr, ExprKind, MapAction, PrintfInfo, Stmt, Type};
 use crate::printf::{ConvKind, Format};
 use jitterlib::agg::AggKind;
 use jitterlib::probe::nearest;
@@ -31,7 +31,7 @@ const AGGREGATIONS: &[(&str, usize)] = &[
 const STATEMENT_FUNCTIONS: &[&str] = &["printf", "exit", "delete", "print", "clear", "zero"];
 
 /// Functions that have a value.
-const VALUE_FUNCTIONS: &[&str] = &["ksym", "kaddr", "str", "kstack"];
+const VALUE_FUNCTIONS: &[&str] = &["ksym", "kaddr", "str"];
 
 /// Bytes `str(ptr)` reads when no size is given (bpftrace's default).
 const KERNEL_STR_SIZE: u32 = 64;
@@ -89,23 +89,6 @@ impl Checker<'_> {
                 Some(value)
             }
             "kaddr" => self.kaddr(name_span, args, span),
-            "kstack" => {
-                if !self.arity(name, name_span, args, 1) {
-                    return None;
-                }
-                let frames = self.constant(&args[0], scope)?;
-                match u32::try_from(frames) {
-                    Ok(frames) if (1..=KSTACK_MAX_FRAMES).contains(&frames) => Some(self.kstack(frames, span)),
-                    _ => {
-                        self.diagnostics.push(Diagnostic::new(
-                            Code::Limit,
-                            args[0].span,
-                            format!("kstack shows 1 to {KSTACK_MAX_FRAMES} frames, not {frames}"),
-                        ));
-                        None
-                    }
-                }
-            }
             "str" => self.str_call(name_span, args, span, scope),
             _ if aggregation_arity(name).is_some() => {
                 self.diagnostics.push(

@@ -3,7 +3,7 @@
 use super::{Checker, Scope};
 use crate::ast::{self, BinaryOp, UnaryOp};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Builtin, Expr, ExprKind, Type, KSTACK_MAX_FRAMES};
+use crate::ir::{Builtin, Expr, ExprKind, Type};
 use jitterlib::probe::{nearest, Field, FieldType};
 
 /// Builtin names and what they are, for lookups and hints.
@@ -18,6 +18,7 @@ const BUILTINS: &[(&str, Builtin)] = &[
     ("cgroup", Builtin::Cgroup),
     ("curtask", Builtin::CurTask),
     ("elapsed", Builtin::Elapsed),
+    ("kstack", Builtin::KernelStack),
 ];
 
 /// Size of `comm` (TASK_COMM_LEN).
@@ -114,6 +115,7 @@ impl Checker<'_> {
             return Some(checked);
         }
         let hint = match checked.ty {
+            Type::KernelStack => "kstack can be a map key: `@[kstack] = count()`, printed as frames or folded (-f folded)",
             Type::Str(_) => "strings can be printed (`printf(\"%s\", comm)`) or used as map keys; arithmetic and comparison need integers",
             _ => "use an expression with a value here",
         };
@@ -171,12 +173,6 @@ impl Checker<'_> {
         }
     }
 
-    /// `kstack` / `kstack(frames)`.
-    pub(super) fn kstack(&mut self, frames: u32, span: Span) -> Expr {
-        self.uses_kstack = true;
-        Expr { kind: ExprKind::KStack { frames }, ty: Type::Stack, span }
-    }
-
     /// `$N`: the N-th script argument as an integer (0 when it is not given, like bpftrace).
     fn positional(&mut self, index: u32, span: Span) -> Option<Expr> {
         let text = self.positional_text(index, span)?;
@@ -209,16 +205,22 @@ impl Checker<'_> {
         if let Some(field) = scope.probe.fields().iter().find(|field| field.name == name) {
             return Some(field_expr(field, span));
         }
-        if name == "kstack" {
-            return Some(self.kstack(KSTACK_MAX_FRAMES, span));
-        }
         if name == "probe" {
             let text = scope.probe.describe();
             let ty = Type::Str(string_size(text.len()));
             return Some(Expr { kind: ExprKind::Str(text), ty, span });
         }
         if let Some((_, builtin)) = BUILTINS.iter().find(|(builtin, _)| *builtin == name) {
-            let ty = if *builtin == Builtin::Comm { Type::Str(COMM_SIZE) } else { Type::U64 };
+            // nsecs is a duration (since boot): differences of timestamps print with time units.
+            let ty = match builtin {
+                Builtin::Comm => Type::Str(COMM_SIZE),
+                Builtin::Nsecs => Type::Duration,
+                Builtin::KernelStack => {
+                    self.uses_stacks = true;
+                    Type::KernelStack
+                }
+                _ => Type::U64,
+            };
             self.uses_elapsed |= *builtin == Builtin::Elapsed;
             return Some(Expr { kind: ExprKind::Builtin(*builtin), ty, span });
         }
@@ -230,7 +232,7 @@ impl Checker<'_> {
             return None;
         }
         let mut known: Vec<&str> = BUILTINS.iter().map(|(name, _)| *name).collect();
-        known.extend(["probe", "kstack"]);
+        known.push("probe");
         known.extend(scope.probe.fields().iter().map(|field| field.name.as_str()));
         if !scope.probe.args().is_empty() {
             known.push("args");

@@ -22,7 +22,7 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, positionals: &[String]) -
         diagnostics: Vec::new(),
         kernel,
         positionals: positionals.to_vec(),
-        uses_kstack: false,
+        uses_stacks: false,
         uses_elapsed: false,
     };
     let mut probes = Vec::new();
@@ -45,7 +45,7 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, positionals: &[String]) -
             probes,
             maps: checker.maps.into_infos(),
             printfs: checker.printfs,
-            uses_kstack: checker.uses_kstack,
+            uses_stacks: checker.uses_stacks,
             uses_elapsed: checker.uses_elapsed,
         })
     } else {
@@ -103,7 +103,7 @@ struct Checker<'k> {
     diagnostics: Vec<Diagnostic>,
     kernel: &'k dyn KernelInfo,
     positionals: Vec<String>,
-    uses_kstack: bool,
+    uses_stacks: bool,
     uses_elapsed: bool,
 }
 

@@ -30,3 +30,24 @@ fn objects_parse_back_with_aya_obj() {
         assert_eq!(object.maps.len(), compiled.maps.len(), "{}", script.display());
     }
 }
+
+#[test]
+fn bundled_scripts_compile_or_name_their_missing_requirement() {
+    let kernel = FixtureKernel::bundled();
+    for script in jitterlang::scripts::BUNDLED {
+        match jitterlang::compile(script.source, &kernel) {
+            Ok(compiled) => assert!(!compiled.programs.is_empty(), "{}", script.name),
+            Err(diagnostics) => {
+                // Scripts for modules the fixture kernel lacks (ip_vs) must say so in their header, and fail only
+                // because the kernel lacks the target.
+                let rendered = diagnostics.render(script.name, script.source);
+                assert!(script.source.contains("// Requires:"), "{} does not compile:\n{rendered}", script.name);
+                assert!(
+                    diagnostics.0.iter().all(|d| d.code == jitterlang::diag::Code::MissingTarget),
+                    "{} fails for another reason than a missing kernel target:\n{rendered}",
+                    script.name
+                );
+            }
+        }
+    }
+}

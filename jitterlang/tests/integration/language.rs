@@ -1,6 +1,7 @@
 //! Language constructs end to end: compiled with script arguments, loaded by the kernel's verifier, run, and
 //! checked against what the kernel reported.
 
+use jitterlang::CompileOptions;
 use jitterlib::kernel::FixtureKernel;
 use std::process::Command;
 
@@ -27,14 +28,17 @@ fn run_jl(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn positional_arguments_become_constants() {
     let kernel = FixtureKernel::bundled();
-    let args = ["300".to_string(), "sshd".to_string()];
-    let compiled =
-        jitterlang::compile_with_args("BEGIN { @n = $1 + $#; @s = str($2); @missing = $3; }", &kernel, &args)
-            .expect("compiles");
+    let options = |args: &[&str]| CompileOptions { args: args.iter().map(|arg| arg.to_string()).collect(), pid: None };
+    let compiled = jitterlang::compile_with(
+        "BEGIN { @n = $1 + $#; @s = str($2); @missing = $3; }",
+        &kernel,
+        &options(&["300", "sshd"]),
+    )
+    .expect("compiles");
     let text = compiled.disassembly();
     assert!(text.contains("r7 = 300") && text.contains("r7 += 2"), "$1 + $# are the constants 300 and 2:\n{text}");
     assert!(text.contains(&format!("= {}", u32::from_le_bytes(*b"sshd"))), "str($2) is the literal \"sshd\":\n{text}");
-    let error = jitterlang::compile_with_args("BEGIN { @n = $1; }", &kernel, &["sshd".to_string()])
+    let error = jitterlang::compile_with("BEGIN { @n = $1; }", &kernel, &options(&["sshd"]))
         .expect_err("a word is not an integer")
         .render("t", "BEGIN { @n = $1; }");
     assert!(error.contains("E0300") && error.contains("use `str($1)`"), "{error}");
@@ -118,35 +122,6 @@ fn string_comparisons_on_comm() {
     assert_eq!(data("@other")["1"], 50, "{out}");
     // A strict prefix of comm is not equal to it.
     assert_eq!(data("@prefix")["0"], 50, "{out}");
-}
-
-#[test]
-fn kstack_keys_print_as_frames_and_folded() {
-    if !can_trace("kstack_keys_print_as_frames_and_folded") {
-        return;
-    }
-    // Sleeping switches this process out: every such stack goes through __schedule.
-    let script = "tracepoint:sched:sched_switch { @[kstack(6)] = count(); }";
-    let sleeper = std::thread::spawn(|| {
-        for _ in 0..20 {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    });
-    let (code, folded, err) = run_jl(&["-f", "folded", "--duration", "1", "-e", script]);
-    let _ = sleeper.join();
-    assert_eq!(code, 0, "{err}");
-    let lines: Vec<&str> = folded.lines().filter(|line| !line.is_empty()).collect();
-    assert!(!lines.is_empty(), "no stacks:\n{folded}");
-    for line in &lines {
-        let (stack, count) = line.rsplit_once(' ').expect("`stack count`");
-        assert!(count.parse::<u64>().is_ok_and(|n| n > 0), "{line}");
-        let frames: Vec<&str> = stack.split(';').collect();
-        assert!(frames.len() <= 6, "kstack(6) keeps 6 frames: {line}");
-        assert!(frames.last().is_some_and(|leaf| leaf.contains("schedule")), "leaf last: {line}");
-    }
-    let (code, text, err) = run_jl(&["--duration", "0.5", "-e", script]);
-    assert_eq!(code, 0, "{err}");
-    assert!(text.contains("@[\n        __schedule+"), "bpftrace's stack layout:\n{text}");
 }
 
 #[test]

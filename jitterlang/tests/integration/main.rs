@@ -1,7 +1,12 @@
 //! All integration tests in one binary: golden disassembly, diagnostic snapshots, runtime tests.
 
 mod diagnostics;
+mod fleet;
 mod golden;
 mod language;
+mod raw_probes;
+mod repl;
 mod runtime;
+mod stacks;
 mod support;
+mod typed_probes;

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// True when the tests can attach probes; prints why not otherwise.
-fn can_trace(test: &str) -> bool {
+pub(crate) fn can_trace(test: &str) -> bool {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("SKIPPED: {test}: needs root (CAP_BPF and CAP_PERFMON) to load and attach BPF programs");
@@ -17,15 +17,21 @@ fn can_trace(test: &str) -> bool {
 }
 
 /// A running `jl`, attached.
-struct Tracing {
+pub(crate) struct Tracing {
     child: Child,
 }
 
 impl Tracing {
     /// Starts `jl -f json --duration SECS -e SCRIPT` and waits until its probes are attached.
-    fn start(script: &str, seconds: f64) -> Tracing {
+    pub(crate) fn start(script: &str, seconds: f64) -> Tracing {
+        Tracing::start_with(&["-f", "json"], script, seconds)
+    }
+
+    /// Starts `jl OPTIONS --duration SECS -e SCRIPT` and waits until its probes are attached.
+    pub(crate) fn start_with(options: &[&str], script: &str, seconds: f64) -> Tracing {
         let mut child = Command::new(env!("CARGO_BIN_EXE_jl"))
-            .args(["-f", "json", "--duration", &seconds.to_string(), "-e", script])
+            .args(options)
+            .args(["--duration", &seconds.to_string(), "-e", script])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -50,19 +56,25 @@ impl Tracing {
     }
 
     /// Waits for jl to stop (its --duration) and returns its JSON output lines.
-    fn finish(mut self) -> Vec<Value> {
+    pub(crate) fn finish(self) -> Vec<Value> {
+        self.finish_text()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line:?}: {e}")))
+            .collect()
+    }
+
+    /// Waits for jl to stop (its --duration) and returns its standard output.
+    pub(crate) fn finish_text(mut self) -> String {
         let mut out = String::new();
         self.child.stdout.take().expect("stdout").read_to_string(&mut out).expect("read stdout");
         let status = self.child.wait().expect("wait");
         assert!(status.success(), "jl failed: {status}\n{out}");
-        out.lines()
-            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line:?}: {e}")))
-            .collect()
+        out
     }
 }
 
 /// The `data` object of the map named `name` in jl's JSON output.
-fn map_data<'a>(lines: &'a [Value], name: &str) -> &'a Value {
+pub(crate) fn map_data<'a>(lines: &'a [Value], name: &str) -> &'a Value {
     lines
         .iter()
         .find_map(|line| line["data"].get(name))
@@ -70,7 +82,7 @@ fn map_data<'a>(lines: &'a [Value], name: &str) -> &'a Value {
 }
 
 /// Runs `jl` to completion and returns (exit code, stdout, stderr).
-fn run_jl(args: &[&str]) -> (i32, String, String) {
+pub(crate) fn run_jl(args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(args).output().expect("run jl");
     (
         output.status.code().unwrap_or(-1),
@@ -89,9 +101,11 @@ fn counts_exactly_the_syscalls_this_process_makes() {
     if !can_trace("counts_exactly_the_syscalls_this_process_makes") {
         return;
     }
-    let pid = std::process::id();
+    // This thread only: other tests of this binary spawn jl concurrently, and spawning calls getpid.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
     let tracing =
-        Tracing::start(&format!("tracepoint:syscalls:sys_enter_getpid /pid == {pid}/ {{ @calls = count(); }}"), 2.0);
+        Tracing::start(&format!("tracepoint:syscalls:sys_enter_getpid /tid == {tid}/ {{ @calls = count(); }}"), 2.0);
     for _ in 0..1000 {
         getpid_syscall();
     }

@@ -73,7 +73,12 @@ fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
     match field {
         FieldValue::Int(v) | FieldValue::Duration(v) => Value::from(*v),
         FieldValue::Uint(v) => Value::from(*v),
-        FieldValue::Hex(_) | FieldValue::Symbol(_) | FieldValue::Str(_) => Value::from(field.to_text(symbols)),
+        FieldValue::Hex(_) | FieldValue::Symbol(_) | FieldValue::Str(_) | FieldValue::StackId(_) => {
+            Value::from(field.to_text(symbols))
+        }
+        FieldValue::Stack(frames) => {
+            Value::from(frames.iter().map(|addr| symbols.symbolize(*addr)).collect::<Vec<_>>())
+        }
     }
 }
 

@@ -12,10 +12,12 @@
 
 pub mod bucket;
 mod error;
+mod folded;
 mod json;
 mod kind;
 mod layout;
 mod merge;
+mod openmetrics;
 pub mod quantile;
 #[cfg(test)]
 mod testing;
@@ -28,10 +30,12 @@ pub use bucket::{
     timehist_range, BucketRange,
 };
 pub use error::AggError;
+pub use folded::render_folded;
 pub use json::render_json;
 pub use kind::AggKind;
 pub use layout::{FieldLayout, MapLayout, MapValue, ValueFormat};
 pub use merge::decode;
+pub use openmetrics::{render_openmetrics, OPENMETRICS_CONTENT_TYPE};
 pub use text::render_text;
 pub use units::format_duration;
 pub use value::{AggValue, Average, FieldValue, HexSymbolizer, Histogram, Row, Snapshot, Symbolizer};

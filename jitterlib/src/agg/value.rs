@@ -36,6 +36,10 @@ pub enum FieldValue {
     Symbol(u64),
     /// String (NUL padding removed).
     Str(String),
+    /// A kernel stack id not resolved yet (negative: the kernel could not record the stack).
+    StackId(i64),
+    /// A kernel stack, innermost frame first.
+    Stack(Vec<u64>),
 }
 
 impl FieldValue {
@@ -47,6 +51,7 @@ impl FieldValue {
             ValueFormat::Hex => FieldValue::Hex(raw),
             ValueFormat::Duration => FieldValue::Duration(raw as i64),
             ValueFormat::KernelSymbol => FieldValue::Symbol(raw),
+            ValueFormat::KernelStack => FieldValue::StackId(raw as i64),
         }
     }
 
@@ -58,6 +63,12 @@ impl FieldValue {
             FieldValue::Hex(v) => format!("0x{v:x}"),
             FieldValue::Duration(ns) => format_duration(*ns),
             FieldValue::Symbol(addr) => symbols.symbolize(*addr),
+            FieldValue::StackId(id) => format!("<stack {id}>"),
+            FieldValue::Stack(frames) => {
+                let lines: String =
+                    frames.iter().map(|addr| format!("        {}\n", symbols.symbolize(*addr))).collect();
+                format!("\n{lines}")
+            }
             FieldValue::Str(s) => s.clone(),
         }
     }
@@ -146,6 +157,26 @@ pub struct Snapshot {
     pub map: MapLayout,
     /// Its rows.
     pub rows: Vec<Row>,
+}
+
+impl Snapshot {
+    /// Replaces kernel stack ids in the keys with their frames from `stacks` (the stack map's contents:
+    /// id -> addresses, innermost first). Ids missing from it (evicted, or negative: not recorded) become an
+    /// empty stack.
+    pub fn resolve_stacks(&mut self, stacks: &std::collections::HashMap<i64, Vec<u64>>) {
+        for row in &mut self.rows {
+            for part in &mut row.key {
+                if let FieldValue::StackId(id) = part {
+                    *part = FieldValue::Stack(stacks.get(id).cloned().unwrap_or_default());
+                }
+            }
+        }
+    }
+
+    /// Whether any key field is a kernel stack.
+    pub fn has_stacks(&self) -> bool {
+        self.map.keys.iter().any(|field| field.format == ValueFormat::KernelStack)
+    }
 }
 
 #[cfg(test)]

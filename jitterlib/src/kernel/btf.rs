@@ -145,9 +145,37 @@ impl Btf {
         let Some(func) = self.find_named(name, |kind| kind == KIND_FUNC) else {
             return Ok(None);
         };
-        let proto = self.header(self.header(func)?.size_or_type)?;
+        self.proto_params(self.header(func)?.size_or_type).map(Some)
+    }
+
+    /// The arguments `(name, C type)` of raw tracepoint `name`, from the prototype of its `btf_trace_NAME`
+    /// typedef without the leading `void *` context; `None` when BTF has no such typedef.
+    ///
+    /// The typedef's parameters are unnamed; names come from the `__bpf_trace_NAME` function when the event
+    /// has its own class, else they are `arg0`, `arg1`, ...
+    pub fn raw_tracepoint_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
+        let typedef_name = format!("btf_trace_{name}");
+        let Some(typedef) = self.find_named(&typedef_name, |kind| kind == KIND_TYPEDEF) else {
+            return Ok(None);
+        };
+        let pointer = self.header(self.header(typedef)?.size_or_type)?;
+        if pointer.kind != KIND_PTR {
+            return Err(self.malformed("btf_trace typedef is not a function pointer"));
+        }
+        let typed = self.proto_params(pointer.size_or_type)?;
+        let named = self.function_params(&format!("__bpf_trace_{name}"))?.filter(|named| named.len() == typed.len());
+        let params = typed.into_iter().enumerate().skip(1).map(|(index, (_, type_name))| {
+            let name = named.as_ref().map(|named| named[index].0.clone()).filter(|name| !name.is_empty());
+            (name.unwrap_or_else(|| format!("arg{}", index - 1)), type_name)
+        });
+        Ok(Some(params.collect()))
+    }
+
+    /// The parameters `(name, C type)` of FUNC_PROTO `proto`.
+    fn proto_params(&self, proto: u32) -> Result<Vec<(String, String)>, KernelError> {
+        let proto = self.header(proto)?;
         if proto.kind != KIND_FUNC_PROTO {
-            return Err(self.malformed("FUNC does not point at a FUNC_PROTO"));
+            return Err(self.malformed("expected a FUNC_PROTO"));
         }
         let mut params = Vec::with_capacity(proto.vlen);
         for index in 0..proto.vlen {
@@ -155,7 +183,7 @@ impl Btf {
             let (name_off, type_id) = (self.word(at)?, self.word(at + 4)?);
             params.push((self.name(name_off)?.to_string(), self.type_name(type_id, 0)?));
         }
-        Ok(Some(params))
+        Ok(params)
     }
 
     /// The first type of an accepted kind called `name`; a complete one (with a size) beats a forward one.
@@ -461,6 +489,15 @@ mod tests {
         blob.members_of_proto(&[("skb", 5), ("len", 1)]);
         blob.record("my_fn", KIND_FUNC, 0, false, 8); // 9
         blob.record("outer", KIND_FWD, 0, false, 0); // 10
+        blob.record("", KIND_FUNC_PROTO, 2, false, 0); // 11
+        blob.members_of_proto(&[("", 12), ("skb", 5)]);
+        blob.record("", KIND_PTR, 0, false, 0); // 12: void *
+        blob.record("", KIND_PTR, 0, false, 11); // 13
+        blob.record("btf_trace_my_event", KIND_TYPEDEF, 0, false, 13); // 14
+        blob.record("btf_trace_other", KIND_TYPEDEF, 0, false, 13); // 15
+        blob.record("", KIND_FUNC_PROTO, 2, false, 0); // 16
+        blob.members_of_proto(&[("__data", 12), ("buf", 5)]);
+        blob.record("__bpf_trace_my_event", KIND_FUNC, 0, false, 16); // 17
         blob.finish()
     }
 
@@ -480,7 +517,7 @@ mod tests {
     #[test]
     fn reads_plain_members() {
         let btf = sample();
-        assert_eq!(btf.type_count(), 10);
+        assert_eq!(btf.type_count(), 17);
         let x = btf.struct_member("outer", "x").unwrap().unwrap();
         assert_eq!((x.offset, x.size, x.bit_offset, x.type_name.as_str()), (0, 4, None, "int"));
         let name = btf.struct_member("outer", "name").unwrap().unwrap();
@@ -521,6 +558,15 @@ mod tests {
     }
 
     #[test]
+    fn lists_raw_tracepoint_arguments_without_the_context() {
+        let named = sample().raw_tracepoint_params("my_event").unwrap().unwrap();
+        assert_eq!(named, [("buf".to_string(), "struct outer *".to_string())], "named by __bpf_trace_my_event");
+        let unnamed = sample().raw_tracepoint_params("other").unwrap().unwrap();
+        assert_eq!(unnamed, [("arg0".to_string(), "struct outer *".to_string())]);
+        assert_eq!(sample().raw_tracepoint_params("my_fn").unwrap(), None);
+    }
+
+    #[test]
     fn rejects_malformed_blobs() {
         let path = Path::new("bad");
         assert!(matches!(Btf::parse(path, vec![0; 8]), Err(KernelError::Btf { .. })));
@@ -558,6 +604,8 @@ mod tests {
         let looked_up = started.elapsed();
         let params = btf.function_params("ip_rcv").unwrap().unwrap();
         assert_eq!(params[0], ("skb".to_string(), "struct sk_buff *".to_string()));
+        let switch = btf.raw_tracepoint_params("sched_switch").unwrap().unwrap();
+        assert!(switch.iter().any(|(name, ty)| name == "next" && ty == "struct task_struct *"), "{switch:?}");
         eprintln!("BTF: {} types, read+parse {parsed:?}, four member lookups {looked_up:?}", btf.type_count());
     }
 }

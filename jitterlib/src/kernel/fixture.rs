@@ -25,6 +25,10 @@ pub struct SnapshotSelection {
     pub symbols: Vec<String>,
     /// `(struct name, member names)` whose layouts are included (absent ones are left out).
     pub structs: Vec<(String, Vec<String>)>,
+    /// Kernel functions whose BTF parameters are included (absent ones are left out).
+    pub functions: Vec<String>,
+    /// Raw tracepoints whose BTF arguments are included (absent ones are left out).
+    pub raw_tracepoints: Vec<String>,
 }
 
 /// A serializable excerpt of one kernel's metadata: the content of a fixture file.
@@ -42,6 +46,12 @@ pub struct KernelSnapshot {
     pub modules: Vec<String>,
     /// Struct name to member name to layout.
     pub structs: BTreeMap<String, BTreeMap<String, Member>>,
+    /// Function name to its BTF parameters `(name, C type)`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub functions: BTreeMap<String, Vec<(String, String)>>,
+    /// Raw tracepoint name to its BTF arguments `(name, C type)`, context pointer left out.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub raw_tracepoints: BTreeMap<String, Vec<(String, String)>>,
 }
 
 /// One kernel symbol of a [`KernelSnapshot`].
@@ -78,6 +88,8 @@ pub struct FixtureKernel {
     symbols_by_address: Vec<SnapshotSymbol>,
     modules: Vec<String>,
     structs: BTreeMap<String, BTreeMap<String, Member>>,
+    functions: BTreeMap<String, Vec<(String, String)>>,
+    raw_tracepoints: BTreeMap<String, Vec<(String, String)>>,
 }
 
 impl FixtureKernel {
@@ -108,6 +120,8 @@ impl FixtureKernel {
             symbols_by_address,
             modules: snapshot.modules,
             structs: snapshot.structs,
+            functions: snapshot.functions,
+            raw_tracepoints: snapshot.raw_tracepoints,
         }
     }
 
@@ -164,6 +178,14 @@ impl KernelInfo for FixtureKernel {
 
     fn struct_member(&self, struct_name: &str, member: &str) -> Result<Option<Member>, KernelError> {
         Ok(self.structs.get(struct_name).and_then(|members| members.get(member)).cloned())
+    }
+
+    fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
+        Ok(self.functions.get(name).cloned())
+    }
+
+    fn raw_tracepoint_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
+        Ok(self.raw_tracepoints.get(name).cloned())
     }
 }
 
@@ -229,6 +251,17 @@ mod tests {
         assert_eq!(member("no_such_struct", "len"), None);
         let pkt_type = kernel.struct_member("sk_buff", "pkt_type").unwrap().unwrap();
         assert_eq!(pkt_type.bit_width, Some(3));
+    }
+
+    #[test]
+    fn answers_function_and_raw_tracepoint_prototypes() {
+        let kernel = FixtureKernel::bundled();
+        let ip_rcv = kernel.function_params("ip_rcv").unwrap().unwrap();
+        assert_eq!(ip_rcv[0], ("skb".to_string(), "struct sk_buff *".to_string()));
+        assert_eq!(kernel.function_params("estimation_timer").unwrap(), None);
+        let sys_enter = kernel.raw_tracepoint_params("sys_enter").unwrap().unwrap();
+        assert_eq!(sys_enter[1], ("id".to_string(), "long int".to_string()));
+        assert_eq!(kernel.raw_tracepoint_params("no_such_event").unwrap(), None);
     }
 
     #[test]

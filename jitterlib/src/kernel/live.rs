@@ -76,12 +76,26 @@ impl LiveKernel {
                 }
             }
         }
+        let mut functions = BTreeMap::new();
+        for name in &selection.functions {
+            if let Some(params) = self.function_params(name)? {
+                functions.insert(name.clone(), params);
+            }
+        }
+        let mut raw_tracepoints = BTreeMap::new();
+        for name in &selection.raw_tracepoints {
+            if let Some(params) = self.raw_tracepoint_params(name)? {
+                raw_tracepoints.insert(name.clone(), params);
+            }
+        }
         Ok(KernelSnapshot {
             release: self.version().release.clone(),
             tracepoints,
             symbols,
             modules: self.modules().to_vec(),
             structs,
+            functions,
+            raw_tracepoints,
         })
     }
 
@@ -160,6 +174,14 @@ impl KernelInfo for LiveKernel {
 
     fn struct_member(&self, struct_name: &str, member: &str) -> Result<Option<Member>, KernelError> {
         self.btf()?.struct_member(struct_name, member)
+    }
+
+    fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
+        self.btf()?.function_params(name)
+    }
+
+    fn raw_tracepoint_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
+        self.btf()?.raw_tracepoint_params(name)
     }
 }
 
@@ -245,6 +267,12 @@ mod tests {
                     fixture.struct_member(struct_name, member).unwrap()
                 );
             }
+        }
+        for name in snapshot.functions.keys() {
+            assert_eq!(kernel.function_params(name).unwrap(), fixture.function_params(name).unwrap());
+        }
+        for name in snapshot.raw_tracepoints.keys() {
+            assert_eq!(kernel.raw_tracepoint_params(name).unwrap(), fixture.raw_tracepoint_params(name).unwrap());
         }
         assert_eq!(kernel.struct_member("sk_buff", "nope").unwrap(), None);
         assert_eq!(kernel.symbol_addresses("no_such_symbol_x").unwrap(), Vec::<u64>::new());

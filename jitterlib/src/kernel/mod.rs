@@ -42,4 +42,10 @@ pub trait KernelInfo {
     /// BTF: byte offset and size of `struct_name.member` (following anonymous unions/structs), `None` if
     /// unknown.
     fn struct_member(&self, struct_name: &str, member: &str) -> Result<Option<Member>, KernelError>;
+    /// BTF: the parameters `(name, C type)` of kernel function `name` (for kprobe/fentry arguments), `None`
+    /// when BTF has no such function.
+    fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError>;
+    /// BTF: the arguments `(name, C type)` of raw tracepoint `name` (its `btf_trace_NAME` prototype without
+    /// the leading context pointer), `None` when BTF has no such tracepoint.
+    fn raw_tracepoint_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError>;
 }

@@ -5,7 +5,14 @@
 //! probe reference all read that list.
 
 mod begin_end;
+mod btf_args;
+mod fentry;
 mod interval;
+mod kfunc;
+mod kprobe;
+mod profile;
+mod rawtracepoint;
+mod softirq;
 mod timer;
 mod tracepoint;
 
@@ -85,6 +92,9 @@ pub enum FieldSource {
         /// Negative offset from the frame pointer.
         offset: i16,
     },
+    /// Computed where it is used, by [`Probe::emit_computed`] (fields that cost instructions only when a
+    /// script reads them, such as a softirq's name).
+    Computed,
 }
 
 /// A typed field offered by a probe (`dur`, `func`, or a tracepoint's `args.vec`).
@@ -157,6 +167,9 @@ pub trait Probe: std::fmt::Debug {
     }
     /// Code run before the user's block: pairing, filtering, computing fields. May jump to `env.exit`.
     fn emit_prologue(&self, _builder: &mut Builder, _env: &EmitEnv) {}
+    /// Writes the [`FieldSource::Computed`] string field `field` into `size` bytes at `r10 + offset`
+    /// (after the prologue; may use r0-r5).
+    fn emit_computed(&self, _builder: &mut Builder, _field: &str, _offset: i16, _size: u32) {}
     /// Other programs this probe needs.
     fn companions(&self, _env_maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
         Ok(Vec::new())
@@ -235,8 +248,25 @@ impl std::fmt::Debug for ProbeKind {
 }
 
 /// Every probe kind, in the order `jl -l` lists them.
-pub static REGISTRY: &[&ProbeKind] =
-    &[&tracepoint::KIND, &timer::KIND, &interval::KIND, &begin_end::BEGIN, &begin_end::END];
+pub static REGISTRY: &[&ProbeKind] = &[
+    &tracepoint::KIND,
+    &timer::KIND,
+    &timer::HRTIMER_KIND,
+    &softirq::KIND,
+    &softirq::DELAY_KIND,
+    &timer::IPVS_EST_KIND,
+    &interval::KIND,
+    &begin_end::BEGIN,
+    &begin_end::END,
+    &rawtracepoint::KIND,
+    &kprobe::KPROBE,
+    &kprobe::KRETPROBE,
+    &fentry::FENTRY,
+    &fentry::FEXIT,
+    &kfunc::KFUNC,
+    &kfunc::KRETFUNC,
+    &profile::KIND,
+];
 
 /// Finds the registry entry for a kind name or alias.
 pub fn kind(name: &str) -> Option<&'static ProbeKind> {

@@ -1,9 +1,12 @@
-//! `timer(FUNCTION)`: each run of a timer-wheel callback, with its duration.
+//! `timer(FUNCTION)` and `hrtimer(FUNCTION)`: each run of a timer-wheel or high-resolution timer callback,
+//! with its duration.
 //!
-//! Two programs: on `timer:timer_expire_entry` the companion keeps (timer, start time, callback) in a per-CPU
-//! slot when the callback is FUNCTION (addresses from kallsyms, compared in BPF); on `timer:timer_expire_exit`
-//! the main program pairs the exit with that slot (same CPU, same timer), computes `dur` and runs the block.
-//! Timer callbacks run one at a time per CPU in TIMER softirq, so one slot per CPU is enough.
+//! Two programs: on `timer:{hr,}timer_expire_entry` the companion keeps (timer, start time, callback) in a
+//! per-CPU slot when the callback is FUNCTION (addresses from kallsyms, compared in BPF); on
+//! `timer:{hr,}timer_expire_exit` the main program pairs the exit with that slot (same CPU, same timer),
+//! computes `dur` and runs the block. Timer-wheel callbacks run one at a time per CPU in TIMER softirq, and
+//! hrtimer callbacks one at a time per CPU in hard interrupt context, so one slot per CPU and per probe is
+//! enough (an hrtimer interrupting a timer-wheel callback uses the other probe's slot).
 
 use super::{
     Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
@@ -14,7 +17,7 @@ use crate::kernel::{KernelError, KernelInfo};
 use crate::maps::{MapKind, MapSpec};
 use crate::session::Attach;
 
-/// Registry entry.
+/// Registry entry for timer-wheel callbacks.
 pub(super) static KIND: ProbeKind = ProbeKind {
     name: "timer",
     aliases: &[],
@@ -24,8 +27,81 @@ pub(super) static KIND: ProbeKind = ProbeKind {
         ("dur", "time the callback ran, entry to exit on the same CPU (ns)"),
         ("func", "the callback (kernel symbol)"),
     ],
-    resolve,
+    resolve: |spec, kernel| resolve(spec, kernel, &TIMER_WHEEL),
 };
+
+/// Registry entry for high-resolution timer callbacks.
+pub(super) static HRTIMER_KIND: ProbeKind = ProbeKind {
+    name: "hrtimer",
+    aliases: &[],
+    syntax: "hrtimer(\"FUNCTION\") or hrtimer()",
+    about: "each run of an hrtimer callback (FUNCTION, or every callback), when it returns",
+    fields: &[
+        ("dur", "time the callback ran, entry to exit on the same CPU (ns)"),
+        ("func", "the callback (kernel symbol)"),
+    ],
+    resolve: |spec, kernel| resolve(spec, kernel, &HRTIMER),
+};
+
+/// Registry entry for the IPVS estimator walk.
+pub(super) static IPVS_EST_KIND: ProbeKind = ProbeKind {
+    name: "ipvs_est",
+    aliases: &[],
+    syntax: "ipvs_est()",
+    about: "each IPVS estimator walk (estimation_timer, kernels < 6.2 with ip_vs loaded), when it ends",
+    fields: &[("dur", "time the walk took (ns)"), ("func", "the walk's function (estimation_timer)")],
+    resolve: resolve_ipvs_estimator,
+};
+
+/// What differs between the timer families: probe name, tracepoints, the timer's field name, and a callback
+/// the probe always traces (the IPVS estimator).
+#[derive(Debug)]
+struct Family {
+    probe: &'static str,
+    entry: &'static str,
+    exit: &'static str,
+    object: &'static str,
+    fixed_callback: Option<&'static str>,
+}
+
+static TIMER_WHEEL: Family = Family {
+    probe: "timer",
+    entry: "timer_expire_entry",
+    exit: "timer_expire_exit",
+    object: "timer",
+    fixed_callback: None,
+};
+static HRTIMER: Family = Family {
+    probe: "hrtimer",
+    entry: "hrtimer_expire_entry",
+    exit: "hrtimer_expire_exit",
+    object: "hrtimer",
+    fixed_callback: None,
+};
+static IPVS_ESTIMATOR: Family = Family { probe: "ipvs_est", fixed_callback: Some("estimation_timer"), ..TIMER_WHEEL };
+
+/// `ipvs_est()`: on kernels < 6.2 the estimator is the `estimation_timer` timer-wheel callback of the ip_vs
+/// module; 6.2 and later estimate in kthreads (`ip_vs_estimation_kthread`), which this probe does not time yet.
+fn resolve_ipvs_estimator(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
+    if !matches!(spec, ProbeSpec::Typed { args, .. } if args.is_empty()) {
+        return Err(bad_spec("`ipvs_est` takes no arguments: ipvs_est()").at(0));
+    }
+    let callback = IPVS_ESTIMATOR.fixed_callback.unwrap_or("estimation_timer");
+    if kernel.symbol_addresses(callback).map_err(kernel_error)?.is_empty() && kernel.version().at_least(6, 2) {
+        return Err(ProbeError::new(
+            ProbeErrorKind::MissingTarget,
+            format!(
+                "Linux {} estimates IPVS rates in kthreads (ip_vs_estimation_kthread, since 6.2); ipvs_est() times \
+                 the estimation_timer walk of older kernels",
+                kernel.version().release
+            ),
+        )
+        .with_hint("time the kthread's ticks with `kprobe:ip_vs_tick_estimation` / `kretprobe:ip_vs_tick_estimation`")
+        .at(0));
+    }
+    let spec = ProbeSpec::Typed { name: "ipvs_est".into(), args: vec![ProbeArg::Str(callback.into())] };
+    resolve(&spec, kernel, &IPVS_ESTIMATOR)
+}
 
 /// Slot layout in the per-CPU state map.
 const SLOT_TIMER: i16 = 0;
@@ -40,6 +116,7 @@ const STACK_KEY: i16 = -20;
 
 #[derive(Debug)]
 struct Timer {
+    family: &'static Family,
     function: Option<String>,
     addresses: Vec<u64>,
     entry_timer: u32,
@@ -48,21 +125,22 @@ struct Timer {
     fields: [Field; 2],
 }
 
-fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
+fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -> Result<Box<dyn Probe>, ProbeError> {
+    let probe = family.probe;
     let function = match spec {
         ProbeSpec::Typed { args, .. } => match args.as_slice() {
             [] => None,
             [ProbeArg::Str(name)] | [ProbeArg::Ident(name)] => Some(name.clone()),
-            _ => return Err(bad_spec("`timer` takes one callback name: timer(\"estimation_timer\")")),
+            _ => return Err(bad_spec(&format!("`{probe}` takes one callback name: {probe}(\"FUNCTION\")"))),
         },
-        ProbeSpec::Path(_) => return Err(bad_spec("`timer` is written timer(\"FUNCTION\")").at(0)),
+        ProbeSpec::Path(_) => return Err(bad_spec(&format!("`{probe}` is written {probe}(\"FUNCTION\")")).at(0)),
     };
     let addresses = match &function {
-        Some(name) => callback_addresses(name, kernel)?,
+        Some(name) => callback_addresses(name, kernel, family)?,
         None => Vec::new(),
     };
-    let entry = kernel.tracepoint("timer", "timer_expire_entry").map_err(kernel_error)?;
-    let exit = kernel.tracepoint("timer", "timer_expire_exit").map_err(kernel_error)?;
+    let entry = kernel.tracepoint("timer", family.entry).map_err(kernel_error)?;
+    let exit = kernel.tracepoint("timer", family.exit).map_err(kernel_error)?;
     let offset = |format: &crate::kernel::TracepointFormat, field: &str| {
         format.field(field).map(|f| f.offset).ok_or_else(|| {
             ProbeError::new(
@@ -72,11 +150,12 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
         })
     };
     Ok(Box::new(Timer {
+        family,
         function,
         addresses,
-        entry_timer: offset(&entry, "timer")?,
+        entry_timer: offset(&entry, family.object)?,
         entry_function: offset(&entry, "function")?,
-        exit_timer: offset(&exit, "timer")?,
+        exit_timer: offset(&exit, family.object)?,
         fields: [
             Field { name: "dur".into(), ty: FieldType::Duration, source: FieldSource::Stack { offset: STACK_DUR } },
             Field {
@@ -96,20 +175,20 @@ fn kernel_error(error: KernelError) -> ProbeError {
     ProbeError::new(ProbeErrorKind::Kernel, error.to_string())
 }
 
-fn callback_addresses(name: &str, kernel: &dyn KernelInfo) -> Result<Vec<u64>, ProbeError> {
+fn callback_addresses(name: &str, kernel: &dyn KernelInfo, family: &Family) -> Result<Vec<u64>, ProbeError> {
     let addresses = kernel.symbol_addresses(name).map_err(kernel_error)?;
     if !addresses.is_empty() {
         return Ok(addresses);
     }
     let error = ProbeError::new(
         ProbeErrorKind::MissingTarget,
-        format!("timer callback `{name}` is not a symbol of this kernel (/proc/kallsyms)"),
+        format!("{} callback `{name}` is not a symbol of this kernel (/proc/kallsyms)", family.probe),
     )
     .at(0);
-    Err(error.with_hint(missing_callback_hint(name, kernel)))
+    Err(error.with_hint(missing_callback_hint(name, kernel, family)))
 }
 
-fn missing_callback_hint(name: &str, kernel: &dyn KernelInfo) -> String {
+fn missing_callback_hint(name: &str, kernel: &dyn KernelInfo, family: &Family) -> String {
     let version = kernel.version();
     if name == "estimation_timer" {
         if version.at_least(6, 2) {
@@ -126,22 +205,24 @@ fn missing_callback_hint(name: &str, kernel: &dyn KernelInfo) -> String {
             "ip_vs is loaded but estimation_timer is missing: this kernel may be built without the estimator".into()
         }
     } else {
-        "check the spelling; a callback in a module needs that module loaded; `timer()` traces every callback and \
-         `func` names them"
-            .to_string()
+        format!(
+            "check the spelling; a callback in a module needs that module loaded; `{}()` traces every callback \
+             and `func` names them",
+            family.probe
+        )
     }
 }
 
 impl Probe for Timer {
     fn describe(&self) -> String {
-        match &self.function {
-            Some(name) => format!("timer(\"{name}\")"),
-            None => "timer()".to_string(),
+        match (&self.function, self.family.fixed_callback) {
+            (Some(name), None) => format!("{}(\"{name}\")", self.family.probe),
+            _ => format!("{}()", self.family.probe),
         }
     }
 
     fn attach(&self) -> Attach {
-        Attach::Tracepoint { category: "timer".into(), name: "timer_expire_exit".into() }
+        Attach::Tracepoint { category: "timer".into(), name: self.family.exit.into() }
     }
 
     fn fields(&self) -> &[Field] {
@@ -202,7 +283,7 @@ impl Probe for Timer {
         let program = b.finish().map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?;
         Ok(vec![Companion {
             suffix: "entry",
-            attach: Attach::Tracepoint { category: "timer".into(), name: "timer_expire_entry".into() },
+            attach: Attach::Tracepoint { category: "timer".into(), name: self.family.entry.into() },
             program,
         }])
     }

@@ -127,12 +127,7 @@ fn load_error(name: &str, attach: &Attach, error: ProgramError) -> SessionError 
     let errno = errno_of(&error);
     let is_trampoline = matches!(attach, Attach::Fentry { .. } | Attach::Fexit { .. });
     if is_trampoline && errno == Some(libc::EPERM) && is_root() {
-        return attach_failure(
-            name,
-            attach,
-            "fentry/fexit programs are refused on this kernel (EPERM)",
-            "try kprobe: or tp_btf/rawtracepoint",
-        );
+        return trampolines_refused(name, attach);
     }
     if errno == Some(libc::EPERM) && !is_root() {
         return SessionError::Permission { action: "loading", program: name.to_string() };
@@ -159,6 +154,33 @@ fn load_error(name: &str, attach: &Attach, error: ProgramError) -> SessionError 
     }
 }
 
+/// fentry/fexit refused although we are root: say whether kprobes can stand in.
+fn trampolines_refused(name: &str, attach: &Attach) -> SessionError {
+    let (Attach::Fentry { function } | Attach::Fexit { function }) = attach else {
+        return attach_failure(name, attach, "the kernel refused the program (EPERM)", "check the attach point");
+    };
+    let kprobe = match attach {
+        Attach::Fexit { .. } => "kretprobe",
+        _ => "kprobe",
+    };
+    if kprobes_available() {
+        return attach_failure(
+            name,
+            attach,
+            "fentry/fexit programs are refused on this kernel (EPERM)",
+            format!("use `{kprobe}:{function}` instead"),
+        );
+    }
+    attach_failure(
+        name,
+        attach,
+        "fentry/fexit programs are refused on this kernel (EPERM) and it has no kprobes either \
+         (no kprobe_events in tracefs), so no mechanism can probe a kernel function here",
+        "use a tracepoint (`jl -l 'tracepoint:*'`), a raw tracepoint (`rawtracepoint:NAME`) or `tp_btf:NAME` \
+         near the function instead",
+    )
+}
+
 fn tracefs() -> Option<&'static Path> {
     TRACEFS_MOUNTS.iter().map(Path::new).find(|p| p.join("events").is_dir())
 }
@@ -180,8 +202,8 @@ fn attach_error(name: &str, attach: &Attach, error: ProgramError) -> SessionErro
         Attach::Kprobe { .. } | Attach::Kretprobe { .. } if !kprobes_available() => attach_failure(
             name,
             attach,
-            "kprobes are not available on this kernel (no kprobe_events in tracefs)",
-            "try fentry:, a tracepoint or rawtracepoint",
+            "kprobes are not available on this kernel (no kprobe_events in tracefs, no kprobe PMU)",
+            "try `fentry:`/`fexit:` (or `kfunc:`, which picks what works), a tracepoint or `rawtracepoint:NAME`",
         ),
         Attach::Kprobe { function } | Attach::Kretprobe { function } => attach_failure(
             name,

@@ -10,7 +10,7 @@ pub enum Format {
     Text,
     /// One JSON object per line.
     Json,
-    /// Text, with maps keyed by kstack as folded stacks (`frame;frame count`) for flame graphs.
+    /// Folded stacks of maps keyed by kstack (flame graph input); everything else on stderr.
     Folded,
 }
 
@@ -19,7 +19,16 @@ pub enum Format {
 #[command(
     name = "jl",
     version,
-    after_help = "Examples:\n  jl -e 'timer(\"estimation_timer\") < hist(dur) >'\n  jl -e 'tracepoint:irq:softirq_entry { @[args.vec] = count(); }' --duration 5\n  jl -d -e 'timer() { @[func] = sum(dur); }'\n  jl -l 'tracepoint:irq:*'\n  jl script.jl 10 sshd        ($1 is 10, str($2) is \"sshd\")\n\nExit codes: 0 success, 1 load/attach/run failure, 2 the script does not compile."
+    after_help = "Examples:
+  jl -e 'timer(\"estimation_timer\") < hist(dur) >'
+  jl -e 'tracepoint:irq:softirq_entry { @[args.vec] = count(); }' --duration 5
+  jl -e 'timer() { @[func] = sum(dur); }' -i 1 --prometheus 127.0.0.1:9435
+  jl -d -e 'timer() { @[func] = sum(dur); }'
+  jl -v -l 'tracepoint:irq:*'
+  jl -c 'sleep 1' -e 'tracepoint:syscalls:sys_enter_nanosleep { @ = count(); }'
+  jl script.jl 10 sshd        ($1 is 10, str($2) is \"sshd\")
+
+Exit codes: 0 success, 1 load/attach/run failure, 2 the script does not compile."
 )]
 pub struct Cli {
     /// Script file to run (with -e, the first script argument instead).
@@ -39,15 +48,39 @@ pub struct Cli {
     /// Output format.
     #[arg(short = 'f', long = "format", value_enum, default_value = "text")]
     pub format: Format,
+    /// Write the output to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Stop after SECS seconds (fractions allowed), print the maps and exit.
     #[arg(long = "duration", value_name = "SECS")]
     pub duration: Option<f64>,
-    /// List probe kinds and tracepoints matching PATTERN (`*` wildcards).
+    /// Also print the maps every SECS seconds while tracing.
+    #[arg(short = 'i', long = "interval", value_name = "SECS")]
+    pub interval: Option<f64>,
+    /// Only trace events of process PID (adds `pid == PID` to every probe but BEGIN/END).
+    #[arg(short = 'p', long = "pid", value_name = "PID")]
+    pub pid: Option<u32>,
+    /// Run CMD (through /bin/sh) once the probes are attached; stop tracing when it exits.
+    #[arg(short = 'c', long = "command", value_name = "CMD")]
+    pub command: Option<String>,
+    /// Write an SVG flame graph of the maps keyed by kstack to FILE at exit.
+    #[arg(long = "flamegraph", value_name = "FILE")]
+    pub flamegraph: Option<PathBuf>,
+    /// Serve the maps as OpenMetrics for Prometheus at ADDR:PORT while tracing.
+    #[arg(long = "prometheus", value_name = "ADDR:PORT")]
+    pub prometheus: Option<String>,
+    /// List probe kinds and tracepoints matching PATTERN (`*` wildcards); with -v, their typed args.
     #[arg(short = 'l', long = "list", value_name = "PATTERN")]
     pub list: Option<Option<String>>,
-    /// Say which mechanism each probe uses.
+    /// Say which mechanism each probe uses; with -l, list tracepoint fields.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+    /// List the bundled investigation scripts (run one with `jl NAME`).
+    #[arg(long = "list-scripts")]
+    pub list_scripts: bool,
+    /// Print a shell completion script for SHELL and exit.
+    #[arg(long = "completions", value_name = "SHELL")]
+    pub completions: Option<clap_complete::Shell>,
 }
 
 impl Cli {
@@ -56,6 +89,9 @@ impl Cli {
         match (&self.expr, &self.file) {
             (Some(text), None) => Ok(("<-e>".to_string(), text.clone())),
             (None, Some(path)) => {
+                if let Some(script) = jitterlang::scripts::find(&path.to_string_lossy()).filter(|_| !path.exists()) {
+                    return Ok((format!("{}.jl (bundled)", script.name), script.source.to_string()));
+                }
                 let bytes = std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
                 let text = String::from_utf8(bytes).map_err(|error| {
                     format!("{} is not UTF-8 text (byte {})", path.display(), error.utf8_error().valid_up_to())

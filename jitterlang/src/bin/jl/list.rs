@@ -4,8 +4,8 @@ use jitterlib::kernel::KernelInfo;
 use jitterlib::probe::REGISTRY;
 use std::process::ExitCode;
 
-/// Prints the probe kinds and the tracepoints matching `pattern`.
-pub fn print(pattern: Option<&str>, kernel: &dyn KernelInfo) -> ExitCode {
+/// Prints the probe kinds and the tracepoints matching `pattern`; with `fields`, each tracepoint's typed args.
+pub fn print(pattern: Option<&str>, fields: bool, kernel: &dyn KernelInfo) -> ExitCode {
     let pattern = pattern.unwrap_or("*");
     let mut matched = 0;
     for kind in REGISTRY {
@@ -23,6 +23,9 @@ pub fn print(pattern: Option<&str>, kernel: &dyn KernelInfo) -> ExitCode {
                 let full = format!("tracepoint:{category}:{name}");
                 if glob(pattern, &full) {
                     println!("{full}");
+                    if fields {
+                        print_args(&category, &name, kernel);
+                    }
                     matched += 1;
                 }
             }
@@ -34,6 +37,19 @@ pub fn print(pattern: Option<&str>, kernel: &dyn KernelInfo) -> ExitCode {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
+}
+
+/// Prints `args.NAME  C-TYPE` for each field of a tracepoint.
+fn print_args(category: &str, name: &str, kernel: &dyn KernelInfo) {
+    match kernel.tracepoint(category, name) {
+        Ok(format) => {
+            for field in format.fields.iter().filter(|field| !field.common) {
+                let array = field.array_len.map(|len| format!("[{len}]")).unwrap_or_default();
+                println!("    args.{:<20} {}{array}", field.name, field.c_type);
+            }
+        }
+        Err(error) => println!("    (cannot read its format: {error})"),
+    }
 }
 
 /// Shell-style matching with `*` (any run) and `?` (one character).

@@ -1,12 +1,16 @@
 //! `jl`: run jitterlang scripts (one-liners with `-e`, or files), print their disassembly, list probes.
 
+mod child;
 mod cli;
 mod list;
+mod repl;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use cli::{Cli, Format};
-use jitterlang::runtime::{self, OutputFormat, RunOptions};
+use jitterlang::runtime::{self, MetricsExporter, OutputFormat, RunOptions};
+use jitterlang::CompileOptions;
 use jitterlib::kernel::{KernelInfo, LiveKernel};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -19,9 +23,22 @@ const EXIT_RUNTIME_ERROR: u8 = 1;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(shell) = cli.completions {
+        clap_complete::generate(shell, &mut Cli::command(), "jl", &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
+    if cli.list_scripts {
+        for script in jitterlang::scripts::BUNDLED {
+            println!("{:<20} {}", script.name, script.summary());
+        }
+        return ExitCode::SUCCESS;
+    }
     let kernel = LiveKernel::new();
     if let Some(pattern) = &cli.list {
-        return list::print(pattern.as_deref(), &kernel);
+        return list::print(pattern.as_deref(), cli.verbose, &kernel);
+    }
+    if cli.expr.is_none() && cli.file.is_none() && std::io::stdin().is_terminal() {
+        return repl::run();
     }
     let (file_name, source) = match cli.source() {
         Ok(found) => found,
@@ -30,7 +47,8 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_COMPILE_ERROR);
         }
     };
-    let compiled = match jitterlang::compile_with_args(&source, &kernel, &cli.positionals()) {
+    let options = CompileOptions { pid: cli.pid, args: cli.positionals() };
+    let compiled = match jitterlang::compile_with(&source, &kernel, &options) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
             eprint!("{}", diagnostics.render(&file_name, &source));
@@ -55,17 +73,32 @@ fn main() -> ExitCode {
             eprintln!("jl: {} -> {} ({} insns)", unit.describe, unit.attach.target(), unit.program.len());
         }
     }
-    run(&cli, &compiled, &kernel)
-}
-
-fn run(cli: &Cli, compiled: &jitterlang::codegen::Compiled, kernel: &dyn KernelInfo) -> ExitCode {
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        if let Err(error) = signal_hook::flag::register(signal, Arc::clone(&stop)) {
-            eprintln!("jl: cannot install the signal handler: {error}");
-            return ExitCode::from(EXIT_RUNTIME_ERROR);
+    match run(&cli, &compiled, &kernel) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("jl: {message}");
+            ExitCode::from(EXIT_RUNTIME_ERROR)
         }
     }
+}
+
+fn run(cli: &Cli, compiled: &jitterlang::codegen::Compiled, kernel: &dyn KernelInfo) -> Result<(), String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .map_err(|error| format!("cannot install the signal handler: {error}"))?;
+    }
+    let exporter = match &cli.prometheus {
+        Some(address) => {
+            let exporter = MetricsExporter::bind(address)
+                .map_err(|error| format!("cannot serve metrics on {address}: {error}"))?;
+            eprintln!("Serving OpenMetrics on http://{}/metrics", exporter.address());
+            Some(exporter)
+        }
+        None => None,
+    };
+    let command = cli.command.clone();
+    let child_stop = Arc::clone(&stop);
     let options = RunOptions {
         duration: cli.duration.map(Duration::from_secs_f64),
         format: match cli.format {
@@ -73,20 +106,23 @@ fn run(cli: &Cli, compiled: &jitterlang::codegen::Compiled, kernel: &dyn KernelI
             Format::Json => OutputFormat::Json,
             Format::Folded => OutputFormat::Folded,
         },
-        on_attached: Some(announce_attached),
+        on_attached: Some(Box::new(move |programs| {
+            eprintln!("Attached {programs} program{}; Ctrl-C to stop.", if programs == 1 { "" } else { "s" });
+            if let Some(command) = &command {
+                child::spawn_then_stop(command, Arc::clone(&child_stop));
+            }
+        })),
+        print_every: cli.interval.map(Duration::from_secs_f64),
+        exporter,
+        control: None,
+        flamegraph: cli.flamegraph.clone(),
+        status_line: cli.format == Format::Text && cli.output.is_none() && std::io::stderr().is_terminal(),
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    match runtime::run(compiled, kernel, &options, &mut out, &stop) {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("jl: {error}");
-            ExitCode::from(EXIT_RUNTIME_ERROR)
+    let mut out: Box<dyn Write> = match &cli.output {
+        Some(path) => {
+            Box::new(std::fs::File::create(path).map_err(|error| format!("cannot create {}: {error}", path.display()))?)
         }
-    }
-}
-
-/// Tells the user (on stderr) that tracing has started.
-fn announce_attached(programs: usize) {
-    eprintln!("Attached {programs} program{}; Ctrl-C to stop.", if programs == 1 { "" } else { "s" });
+        None => Box::new(std::io::stdout().lock()),
+    };
+    runtime::run(compiled, kernel, &options, &mut out, &stop).map(|_| ()).map_err(|error| error.to_string())
 }

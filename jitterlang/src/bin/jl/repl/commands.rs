@@ -1,0 +1,213 @@
+//! What the prompt does with a line: a dot-command, or a script to compile and attach.
+
+use super::entry::Entry;
+use super::printer::Printer;
+use super::Entries;
+use jitterlang::runtime::{Control, KernelSymbols};
+use jitterlib::agg::render_text;
+use jitterlib::kernel::LiveKernel;
+use std::time::Duration;
+
+const HELP: &str = "\
+Enter probes to compile and attach them at once, e.g.
+  tracepoint:irq:softirq_entry { @[args.vec] = count(); }
+  timer() { @[func] = sum(dur); }
+Commands (N is the number .list shows; without N: every script):
+  .list          scripts with their state and probes
+  .print [N]     print the maps now
+  .clear [N]     empty the maps
+  .detach [N]    stop tracing (END runs, final maps print)
+  .attach N      attach a detached script again
+  .dis N         show the generated eBPF
+  .live SECS|off print the maps every SECS seconds
+  .quit          detach everything and leave (also Ctrl-D); Ctrl-C mutes output (any command unmutes)";
+
+/// The prompt's state: the entered scripts and where their output goes.
+pub struct Session {
+    kernel: LiveKernel,
+    printer: Printer,
+    entries: Entries,
+    live: Option<Duration>,
+}
+
+impl Session {
+    /// An empty session.
+    pub fn new(kernel: LiveKernel, printer: Printer) -> Session {
+        Session { kernel, printer, entries: Vec::new(), live: None }
+    }
+
+    /// Handles one line; false when the prompt should end.
+    pub fn handle(&mut self, line: &str) -> bool {
+        let line = line.trim();
+        if line.is_empty() {
+            return true;
+        }
+        self.printer.set_muted(false);
+        let Some(command) = line.strip_prefix('.') else {
+            self.enter(line);
+            return true;
+        };
+        let mut words = command.split_whitespace();
+        let name = words.next().unwrap_or("");
+        let argument = words.next();
+        match name {
+            "quit" | "exit" | "q" => return false,
+            "help" | "h" => println!("{HELP}"),
+            "list" | "ls" => self.list(),
+            "print" | "p" => self.each(argument, |session, entry| session.print_maps(entry)),
+            "clear" => self.each(argument, |_, entry| entry.clear()),
+            "detach" => {
+                let printer = self.printer.clone();
+                self.each_mut(argument, |entry| {
+                    entry.detach(&printer);
+                    Ok(())
+                })
+            }
+            "attach" => match self.find(argument) {
+                Some(index) => {
+                    let printer = self.printer.clone();
+                    report(self.entries[index].attach(&printer).map(|()| println!("#{} attached", index + 1)));
+                }
+                None => println!("usage: .attach N (see .list)"),
+            },
+            "dis" => match self.find(argument) {
+                Some(index) => print!("{}", self.entries[index].compiled.disassembly()),
+                None => println!("usage: .dis N (see .list)"),
+            },
+            "live" => self.live(argument),
+            other => println!("unknown command .{other}; .help lists them"),
+        }
+        true
+    }
+
+    /// Ctrl-C: stop printing the scripts' output until the next command.
+    pub fn mute(&self) {
+        self.printer.set_muted(true);
+        println!("(output muted; any command resumes it, Ctrl-D leaves)");
+    }
+
+    /// Detaches every script (Ctrl-D, `.quit`).
+    pub fn detach_all(&mut self) {
+        for entry in &mut self.entries {
+            entry.detach(&self.printer);
+        }
+    }
+
+    /// Names of the maps of every script, for completion.
+    pub fn map_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .entries
+            .iter()
+            .flat_map(|entry| entry.compiled.user_maps.iter().map(|(_, layout)| layout.name.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    fn enter(&mut self, source: &str) {
+        let compiled = match jitterlang::compile(source, &self.kernel) {
+            Ok(compiled) => compiled,
+            Err(diagnostics) => {
+                eprint!("{}", diagnostics.render("<prompt>", source));
+                return;
+            }
+        };
+        let id = self.entries.len() + 1;
+        let mut entry = Entry::new(id, source.to_string(), compiled);
+        match entry.attach(&self.printer) {
+            Ok(()) => {
+                println!("#{id} attached ({} programs)", entry.compiled.programs.len());
+                if let Some(every) = self.live {
+                    let _ = entry.send(Control::PrintEvery(Some(every)));
+                }
+            }
+            Err(error) => println!("#{id} failed: {error}"),
+        }
+        self.entries.push(entry);
+    }
+
+    fn list(&self) {
+        if self.entries.is_empty() {
+            println!("no scripts yet: enter a probe, e.g. timer() {{ @[func] = count(); }}");
+        }
+        for entry in &self.entries {
+            let state = if entry.is_attached() { "attached" } else { "detached" };
+            let probes: Vec<String> = entry.compiled.programs.iter().map(|unit| unit.describe.clone()).collect();
+            println!("#{} {state:<9} {}    [{}]", entry.id, entry.source, probes.join(", "));
+        }
+    }
+
+    fn print_maps(&self, entry: &Entry) -> Result<(), String> {
+        let symbols = KernelSymbols::new(&self.kernel);
+        let snapshots = entry.snapshots()?;
+        if snapshots.is_empty() {
+            println!("#{}: no data yet", entry.id);
+        }
+        for snapshot in snapshots {
+            println!("#{} {}", entry.id, render_text(&snapshot, &symbols).trim_end());
+        }
+        Ok(())
+    }
+
+    fn live(&mut self, argument: Option<&str>) {
+        let every = match argument {
+            Some("off") => None,
+            Some(seconds) => match seconds.parse::<f64>().ok().filter(|s| *s > 0.0) {
+                Some(seconds) => Some(Duration::from_secs_f64(seconds)),
+                None => {
+                    println!("usage: .live SECS|off");
+                    return;
+                }
+            },
+            None => {
+                println!("usage: .live SECS|off");
+                return;
+            }
+        };
+        self.live = every;
+        for entry in self.entries.iter().filter(|entry| entry.is_attached()) {
+            report(entry.send(Control::PrintEvery(every)));
+        }
+    }
+
+    fn find(&self, argument: Option<&str>) -> Option<usize> {
+        let id: usize = argument?.trim_start_matches('#').parse().ok()?;
+        (1..=self.entries.len()).contains(&id).then(|| id - 1)
+    }
+
+    /// Runs `action` on entry N, or on every attached entry without N.
+    fn each(&self, argument: Option<&str>, action: impl Fn(&Session, &Entry) -> Result<(), String>) {
+        match argument {
+            Some(_) => match self.find(argument) {
+                Some(index) => report(action(self, &self.entries[index])),
+                None => println!("no script {}; see .list", argument.unwrap_or_default()),
+            },
+            None => {
+                for entry in self.entries.iter().filter(|entry| entry.is_attached()) {
+                    report(action(self, entry));
+                }
+            }
+        }
+    }
+
+    fn each_mut(&mut self, argument: Option<&str>, action: impl Fn(&mut Entry) -> Result<(), String>) {
+        match argument {
+            Some(_) => match self.find(argument) {
+                Some(index) => report(action(&mut self.entries[index])),
+                None => println!("no script {}; see .list", argument.unwrap_or_default()),
+            },
+            None => {
+                for entry in &mut self.entries {
+                    report(action(entry));
+                }
+            }
+        }
+    }
+}
+
+fn report(result: Result<(), String>) {
+    if let Err(error) = result {
+        println!("jl: {error}");
+    }
+}

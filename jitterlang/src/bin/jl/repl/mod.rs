@@ -1,0 +1,72 @@
+//! The interactive prompt: each entered script compiles and attaches at once and keeps running while you type.
+//! Dot-commands list, detach, re-attach, print and clear the running scripts; Ctrl-C mutes their output,
+//! Ctrl-D detaches everything and leaves.
+
+mod commands;
+mod entry;
+mod helper;
+mod printer;
+
+use entry::Entry;
+use helper::ReplHelper;
+use jitterlib::kernel::LiveKernel;
+use printer::Printer;
+use rustyline::error::ReadlineError;
+use rustyline::{Config, Editor};
+use std::process::ExitCode;
+
+/// Runs the REPL until Ctrl-D or `.quit`.
+pub fn run() -> ExitCode {
+    let kernel = LiveKernel::new();
+    let config = Config::builder().auto_add_history(true).build();
+    let mut editor: Editor<ReplHelper, rustyline::history::DefaultHistory> = match Editor::with_config(config) {
+        Ok(editor) => editor,
+        Err(error) => {
+            eprintln!("jl: cannot start the prompt: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    editor.set_helper(Some(ReplHelper::new(&kernel)));
+    let history = history_path();
+    if let Some(path) = &history {
+        // A missing history file is normal on first use.
+        let _ = editor.load_history(path);
+    }
+    let printer = Printer::default();
+    println!("jl {}: enter probes to attach them now; .help lists commands, Ctrl-D leaves.", env!("CARGO_PKG_VERSION"));
+    let mut session = commands::Session::new(kernel, printer);
+    loop {
+        match editor.readline(printer::PROMPT) {
+            Ok(line) => {
+                if !session.handle(&line) {
+                    break;
+                }
+                if let Some(helper) = editor.helper_mut() {
+                    helper.set_maps(session.map_names());
+                }
+            }
+            Err(ReadlineError::Interrupted) => session.mute(),
+            Err(ReadlineError::Eof) => break,
+            Err(error) => {
+                eprintln!("jl: {error}");
+                break;
+            }
+        }
+    }
+    session.detach_all();
+    if let Some(path) = &history {
+        if let Err(error) = editor.save_history(path) {
+            eprintln!("jl: cannot save history to {}: {error}", path.display());
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn history_path() -> Option<std::path::PathBuf> {
+    std::env::var_os("JL_HISTORY")
+        .map(Into::into)
+        .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".jl_history")))
+}
+
+/// Every entry the session knows, for the commands.
+type Entries = Vec<Entry>;

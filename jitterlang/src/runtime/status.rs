@@ -1,0 +1,70 @@
+//! The status line on a terminal's stderr while tracing: elapsed time, event rate, lost data and how full the
+//! fullest map is, redrawn in place once a second.
+
+use super::{lost_counters, RunError};
+use crate::codegen::Compiled;
+use jitterlib::maps::MapEntries;
+use jitterlib::session::Session;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// How often the line is redrawn.
+const REFRESH: Duration = Duration::from_secs(1);
+
+/// State of the status line.
+pub(super) struct StatusLine {
+    started: Instant,
+    next: Instant,
+    events_before: u64,
+}
+
+impl StatusLine {
+    pub(super) fn new() -> StatusLine {
+        let now = Instant::now();
+        StatusLine { started: now, next: now + REFRESH, events_before: 0 }
+    }
+
+    /// Redraws the line when a second has passed.
+    pub(super) fn tick(&mut self, compiled: &Compiled, session: &Session, events: u64) -> Result<(), RunError> {
+        let now = Instant::now();
+        if now < self.next {
+            return Ok(());
+        }
+        let rate = events.saturating_sub(self.events_before);
+        self.events_before = events;
+        self.next = now + REFRESH;
+        let lost: u64 = lost_counters(session)?.iter().map(|(_, count)| count).sum();
+        let (fullest, percent) = fullest_map(compiled, session)?;
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(
+            stderr,
+            "\r\x1b[2K[jl] {}s  events {rate}/s  lost {lost}  fullest map {fullest} {percent}%",
+            self.started.elapsed().as_secs()
+        );
+        let _ = stderr.flush();
+        Ok(())
+    }
+
+    /// Erases the line before the final output.
+    pub(super) fn clear(&self) {
+        let _ = write!(std::io::stderr(), "\r\x1b[2K");
+    }
+}
+
+/// The user map with the largest share of its capacity in use.
+fn fullest_map(compiled: &Compiled, session: &Session) -> Result<(String, u64), RunError> {
+    let mut fullest = ("-".to_string(), 0);
+    for (name, layout) in &compiled.user_maps {
+        let Some(spec) = compiled.maps.iter().find(|spec| &spec.name == name) else { continue };
+        let entries = match session.read_map(name)? {
+            MapEntries::Empty => 0,
+            MapEntries::Shared(entries) => entries.len(),
+            MapEntries::PerCpu(entries) => entries.len(),
+        };
+        let percent = (entries as u64 * 100) / u64::from(spec.max_entries.max(1));
+        if percent >= fullest.1 {
+            fullest = (layout.name.clone(), percent);
+        }
+    }
+    Ok(fullest)
+}

@@ -1,0 +1,114 @@
+//! Fleet export: a real Prometheus server (Debian's package) scrapes `jl --prometheus` on loopback, and the
+//! value it stored is the count the kernel reported.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills a child process when dropped, so a failing assertion leaves no server behind.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_once("\r\n\r\n").map(|(_, body)| body.to_string())
+}
+
+#[test]
+fn prometheus_scrapes_the_kernel_counts() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: prometheus_scrapes_the_kernel_counts: needs root to attach probes");
+        return;
+    }
+    let Ok(prometheus_path) = which("prometheus") else {
+        eprintln!("SKIPPED: prometheus_scrapes_the_kernel_counts: no prometheus binary (tools/setup-host installs it)");
+        return;
+    };
+    let pid = std::process::id();
+    let mut jl = Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["--prometheus", "127.0.0.1:0", "--duration", "30", "-e"])
+        .arg(format!("tracepoint:syscalls:sys_enter_getpid /pid == {pid}/ {{ @calls = count(); }}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let stderr = jl.stderr.take().expect("stderr");
+    let jl = Guard(jl);
+    let mut lines = BufReader::new(stderr).lines();
+    let mut jl_address = None;
+    for line in lines.by_ref() {
+        let line = line.expect("stderr line");
+        if let Some(rest) = line.strip_prefix("Serving OpenMetrics on http://") {
+            jl_address = rest.strip_suffix("/metrics").map(str::to_string);
+        }
+        if line.starts_with("Attached") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let jl_address = jl_address.expect("jl printed its metrics address");
+    for _ in 0..1000 {
+        // SAFETY: getpid has no preconditions.
+        unsafe { libc::syscall(libc::SYS_getpid) };
+    }
+
+    let dir = std::env::temp_dir().join(format!("jl-prometheus-{pid}"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: jl\n    static_configs:\n      - targets: ['{jl_address}']\n"),
+    )
+    .expect("config");
+    let web_port = free_port();
+    let server = Command::new(prometheus_path)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{web_port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start prometheus");
+    let _server = Guard(server);
+
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        let Some(body) = http_get(web_port, "/api/v1/query?query=jl_calls_total") else { continue };
+        last = body.clone();
+        let Ok(answer) = serde_json::from_str::<Value>(&body) else { continue };
+        if let Some(value) = answer["data"]["result"][0]["value"][1].as_str() {
+            assert_eq!(value, "1000", "Prometheus stored {answer}");
+            drop(jl);
+            let _ = std::fs::remove_dir_all(&dir);
+            return;
+        }
+    }
+    panic!("Prometheus never stored jl_calls_total; last answer: {last}");
+}
+
+fn which(program: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+        .ok_or(())
+}

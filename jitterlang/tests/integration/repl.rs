@@ -1,0 +1,101 @@
+//! The REPL through a real terminal: tmux runs `jl`, send-keys types, capture-pane reads the screen.
+
+use std::process::Command;
+use std::time::Duration;
+
+/// A tmux session running `jl` with no script; killed when dropped.
+struct Terminal {
+    name: String,
+}
+
+impl Terminal {
+    fn start(name: &str) -> Option<Terminal> {
+        let jl = env!("CARGO_BIN_EXE_jl");
+        let history = std::env::temp_dir().join(format!("{name}.history"));
+        let ok = tmux(&["new-session", "-d", "-s", name, "-x", "150", "-y", "60"])
+            && tmux(&["set-option", "-t", name, "remain-on-exit", "on"])
+            && tmux(&["respawn-pane", "-k", "-t", name, &format!("JL_HISTORY={} {jl}", history.display())]);
+        ok.then(|| Terminal { name: name.to_string() })
+    }
+
+    fn send(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", &self.name];
+        args.extend_from_slice(keys);
+        assert!(tmux(&args), "tmux send-keys {keys:?}");
+        std::thread::sleep(Duration::from_millis(700));
+    }
+
+    fn screen(&self) -> String {
+        let output = Command::new("tmux").args(["capture-pane", "-p", "-S", "-200", "-t", &self.name]).output();
+        output.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
+    }
+
+    fn pane_dead(&self) -> bool {
+        let output = Command::new("tmux")
+            .args(["display-message", "-p", "-t", &self.name, "#{pane_dead} #{pane_dead_status}"])
+            .output();
+        output.map(|o| String::from_utf8_lossy(&o.stdout).trim() == "1 0").unwrap_or(false)
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        tmux(&["kill-session", "-t", &self.name]);
+    }
+}
+
+fn tmux(args: &[&str]) -> bool {
+    Command::new("tmux").args(args).status().is_ok_and(|status| status.success())
+}
+
+#[test]
+fn repl_attaches_prints_completes_and_detaches_on_ctrl_d() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: repl_attaches_prints_completes_and_detaches_on_ctrl_d: needs root to attach probes");
+        return;
+    }
+    let Some(terminal) = Terminal::start(&format!("jl-repl-{}", std::process::id())) else {
+        eprintln!("SKIPPED: repl_attaches_prints_completes_and_detaches_on_ctrl_d: tmux is not installed");
+        return;
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    terminal.send(&["interval:ms:100 {", "Enter"]);
+    terminal.send(&["@ticks = count(); }", "Enter"]);
+    terminal.send(&[".print", "Enter"]);
+    let screen = terminal.screen();
+    assert!(screen.contains("#1 attached"), "multi-line entry attached:\n{screen}");
+    let ticks: Vec<u64> = screen
+        .lines()
+        .filter_map(|line| line.strip_prefix("#1 @ticks: "))
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    assert!(ticks.first().is_some_and(|n| *n > 0), "`.print` shows the live count:\n{screen}");
+
+    terminal.send(&["tracepoint:irq:softirq_ent", "Tab"]);
+    terminal.send(&[" { @[args.vec] = count(); }", "Enter"]);
+    let screen = terminal.screen();
+    assert!(screen.contains("tracepoint:irq:softirq_entry { @[args.vec]"), "Tab completed the tracepoint:\n{screen}");
+    assert!(screen.contains("#2 attached"), "{screen}");
+
+    terminal.send(&["timer() { @x = cuont(); }", "Enter"]);
+    assert!(terminal.screen().contains("error[E0200]: unknown function `cuont`"), "{}", terminal.screen());
+
+    terminal.send(&[".detach 1", "Enter"]);
+    terminal.send(&[".list", "Enter"]);
+    let screen = terminal.screen();
+    assert!(screen.contains("#1 detached"), "{screen}");
+    assert!(screen.contains("#2 attached"), "{screen}");
+
+    terminal.send(&["C-d"]);
+    // Detaching waits for the kernel (an RCU grace period per program): allow it a few seconds.
+    for _ in 0..50 {
+        if terminal.pane_dead() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(terminal.pane_dead(), "Ctrl-D leaves with status 0:\n{}", terminal.screen());
+    let screen = terminal.screen();
+    assert!(screen.lines().any(|line| line.starts_with("@[")), "final maps of #2 printed on Ctrl-D:\n{screen}");
+}

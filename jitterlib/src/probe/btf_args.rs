@@ -1,0 +1,114 @@
+//! Typing probe arguments from BTF prototypes: integer and pointer parameters become fields read from
+//! 8-byte slots of the context (pt_regs registers, or the u64 array of fentry and raw tracepoints).
+
+use super::{Field, FieldSource, FieldType};
+
+/// Fields `args.NAME` for `params`, `slot(i)` giving the context offset of parameter `i` (`None` when the
+/// parameter is not reachable). Stops at the first parameter that is not an integer or a pointer: a
+/// struct passed by value may take several slots, so the offsets of the ones after it are unknown.
+pub(super) fn typed_args(params: &[(String, String)], slot: impl Fn(usize) -> Option<u32>) -> Vec<Field> {
+    params
+        .iter()
+        .enumerate()
+        .map_while(|(index, (name, c_type))| {
+            let ty = scalar_type(c_type)?;
+            let offset = slot(index)?;
+            let name = if name.is_empty() { format!("arg{index}") } else { name.clone() };
+            Some(Field { name, ty, source: FieldSource::Context { offset } })
+        })
+        .collect()
+}
+
+/// Bare fields `arg0`..`argN-1`: the raw 64-bit slots, whatever their C types.
+pub(super) fn raw_args(count: usize, slot: impl Fn(usize) -> Option<u32>) -> Vec<Field> {
+    (0..count)
+        .map_while(|index| {
+            let offset = slot(index)?;
+            Some(Field { name: format!("arg{index}"), ty: u64_type(), source: FieldSource::Context { offset } })
+        })
+        .collect()
+}
+
+/// `retval` as an unsigned 64-bit value in context slot `offset` (the whole return register).
+pub(super) fn retval(offset: u32) -> Field {
+    Field { name: "retval".to_string(), ty: u64_type(), source: FieldSource::Context { offset } }
+}
+
+/// Whether every parameter takes exactly one 8-byte slot (integers and pointers).
+pub(super) fn all_scalar(params: &[(String, String)]) -> bool {
+    params.iter().all(|(_, c_type)| scalar_type(c_type).is_some())
+}
+
+fn u64_type() -> FieldType {
+    FieldType::Int { size: 8, signed: false }
+}
+
+/// The field type of a C type as the BTF reader renders it; `None` for anything but integers, enums and
+/// pointers (structs by value, floats, unknown typedefs).
+fn scalar_type(c_type: &str) -> Option<FieldType> {
+    let mut bare = c_type.trim();
+    while let Some(rest) = bare.strip_prefix("const ").or_else(|| bare.strip_prefix("volatile ")) {
+        bare = rest.trim_start();
+    }
+    if bare.ends_with('*') || bare.contains("(*)") {
+        return Some(u64_type());
+    }
+    if bare.starts_with("enum ") {
+        return Some(FieldType::Int { size: 4, signed: false });
+    }
+    let (size, signed) = match bare {
+        "bool" | "_Bool" | "u8" | "__u8" | "unsigned char" => (1, false),
+        "char" | "signed char" | "s8" | "__s8" => (1, true),
+        "short int" | "short" | "s16" | "__s16" => (2, true),
+        "short unsigned int" | "unsigned short" | "u16" | "__u16" | "__be16" | "__le16" | "umode_t" => (2, false),
+        "int" | "s32" | "__s32" | "pid_t" | "__kernel_pid_t" => (4, true),
+        "unsigned int" | "u32" | "__u32" | "__be32" | "__le32" | "gfp_t" | "uid_t" | "gid_t" | "dev_t" | "fmode_t" => {
+            (4, false)
+        }
+        "long int" | "long" | "long long int" | "s64" | "__s64" | "ssize_t" | "loff_t" | "ktime_t" | "time64_t" => {
+            (8, true)
+        }
+        "long unsigned int" | "unsigned long" | "long long unsigned int" | "u64" | "__u64" | "size_t" | "sector_t" => {
+            (8, false)
+        }
+        _ => return None,
+    };
+    Some(FieldType::Int { size, signed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(name, ty)| (name.to_string(), ty.to_string())).collect()
+    }
+
+    #[test]
+    fn types_integers_and_pointers() {
+        assert_eq!(scalar_type("struct sk_buff *"), Some(FieldType::Int { size: 8, signed: false }));
+        assert_eq!(scalar_type("const char *"), Some(FieldType::Int { size: 8, signed: false }));
+        assert_eq!(scalar_type("long int"), Some(FieldType::Int { size: 8, signed: true }));
+        assert_eq!(scalar_type("const unsigned int"), Some(FieldType::Int { size: 4, signed: false }));
+        assert_eq!(scalar_type("bool"), Some(FieldType::Int { size: 1, signed: false }));
+        assert_eq!(scalar_type("struct qstr"), None);
+        assert_eq!(scalar_type("some_opaque_t"), None);
+    }
+
+    #[test]
+    fn stops_at_the_first_struct_by_value() {
+        let list = params(&[("skb", "struct sk_buff *"), ("", "int"), ("q", "struct qstr"), ("late", "int")]);
+        let fields = typed_args(&list, |index| Some(index as u32 * 8));
+        let names: Vec<&str> = fields.iter().map(|field| field.name.as_str()).collect();
+        assert_eq!(names, ["skb", "arg1"]);
+        assert_eq!(fields[1].source, FieldSource::Context { offset: 8 });
+        assert!(!all_scalar(&list));
+    }
+
+    #[test]
+    fn raw_args_end_where_slots_end() {
+        let fields = raw_args(8, |index| (index < 6).then_some(index as u32));
+        assert_eq!(fields.len(), 6);
+        assert_eq!(fields[5].name, "arg5");
+    }
+}

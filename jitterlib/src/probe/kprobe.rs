@@ -1,0 +1,127 @@
+//! `kprobe:FUNCTION` and `kretprobe:FUNCTION`: the entry and the return of a kernel function, through
+//! kprobes (`CONFIG_KPROBES`). Arguments are read from the saved registers (`struct pt_regs`), typed from
+//! the function's BTF prototype; x86-64 calling convention.
+
+use super::{btf_args, path_parts, Field, Probe, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec};
+use crate::kernel::{KernelError, KernelInfo};
+use crate::session::Attach;
+
+/// Registry entry for `kprobe`.
+pub(super) static KPROBE: ProbeKind = ProbeKind {
+    name: "kprobe",
+    aliases: &["k"],
+    syntax: "kprobe:FUNCTION",
+    about: "entry of a kernel function (kprobes); integer and pointer arguments typed from BTF",
+    fields: &[
+        ("args.NAME", "each integer or pointer parameter, named and typed by the function's BTF prototype"),
+        ("arg0..arg5", "the raw 64-bit argument registers"),
+    ],
+    resolve: |spec, kernel| resolve(spec, kernel, Side::Entry),
+};
+
+/// Registry entry for `kretprobe`.
+pub(super) static KRETPROBE: ProbeKind = ProbeKind {
+    name: "kretprobe",
+    aliases: &["kr"],
+    syntax: "kretprobe:FUNCTION",
+    about: "return of a kernel function (kprobes)",
+    fields: &[("retval", "the return value register, unsigned 64-bit")],
+    resolve: |spec, kernel| resolve(spec, kernel, Side::Return),
+};
+
+/// Byte offsets in x86-64 `struct pt_regs` of the argument registers di, si, dx, cx, r8, r9.
+const ARG_REGISTERS: [u32; 6] = [112, 104, 96, 88, 72, 64];
+/// Byte offset in x86-64 `struct pt_regs` of ax, the return value register.
+const RETURN_REGISTER: u32 = 80;
+
+/// Which end of the function a probe sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Side {
+    /// The entry: arguments.
+    Entry,
+    /// The return: the return value.
+    Return,
+}
+
+#[derive(Debug)]
+struct Kprobe {
+    function: String,
+    side: Side,
+    args: Vec<Field>,
+    fields: Vec<Field>,
+}
+
+fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, side: Side) -> Result<Box<dyn Probe>, ProbeError> {
+    let kind = match side {
+        Side::Entry => &KPROBE,
+        Side::Return => &KRETPROBE,
+    };
+    let parts = path_parts(spec, kind.name, 2, kind.syntax)?;
+    resolve_function(&parts[1], kernel, side)
+}
+
+/// Resolves a kprobe or kretprobe on `function` (also the fallback of `kfunc`/`kretfunc`).
+pub(super) fn resolve_function(
+    function: &str,
+    kernel: &dyn KernelInfo,
+    side: Side,
+) -> Result<Box<dyn Probe>, ProbeError> {
+    if function.contains('*') {
+        return Err(ProbeError::new(ProbeErrorKind::BadSpec, "function wildcards are not supported yet").at(1));
+    }
+    // Without BTF (or without this function in it) a kprobe still works, with untyped arg0..arg5.
+    let params = kernel.function_params(function).ok().flatten();
+    if params.is_none() && kernel.symbol_addresses(function).map_err(kernel_error)?.is_empty() {
+        return Err(missing_function(function, kernel));
+    }
+    let slot = |index: usize| ARG_REGISTERS.get(index).copied();
+    let (args, fields) = match side {
+        Side::Entry => {
+            let args = params.as_deref().map(|params| btf_args::typed_args(params, slot)).unwrap_or_default();
+            (args, btf_args::raw_args(ARG_REGISTERS.len(), slot))
+        }
+        Side::Return => (Vec::new(), vec![btf_args::retval(RETURN_REGISTER)]),
+    };
+    Ok(Box::new(Kprobe { function: function.to_string(), side, args, fields }))
+}
+
+pub(super) fn kernel_error(error: KernelError) -> ProbeError {
+    ProbeError::new(ProbeErrorKind::Kernel, error.to_string())
+}
+
+/// The error for a function neither BTF nor kallsyms knows.
+pub(super) fn missing_function(function: &str, kernel: &dyn KernelInfo) -> ProbeError {
+    let hint = if function == "estimation_timer" && kernel.version().at_least(6, 2) {
+        "Linux 6.2 and later run the IPVS estimator in kthreads: estimation_timer does not exist".to_string()
+    } else {
+        "check the spelling in /proc/kallsyms; a function in a module needs that module loaded".to_string()
+    };
+    ProbeError::new(ProbeErrorKind::MissingTarget, format!("this kernel has no function `{function}`"))
+        .with_hint(hint)
+        .at(1)
+}
+
+impl Probe for Kprobe {
+    fn describe(&self) -> String {
+        match self.side {
+            Side::Entry => format!("kprobe:{}", self.function),
+            Side::Return => format!("kretprobe:{}", self.function),
+        }
+    }
+
+    fn attach(&self) -> Attach {
+        let function = self.function.clone();
+        match self.side {
+            Side::Entry => Attach::Kprobe { function },
+            Side::Return => Attach::Kretprobe { function },
+        }
+    }
+
+    fn args(&self) -> &[Field] {
+        &self.args
+    }
+
+    fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+}

@@ -1,0 +1,252 @@
+//! `softirq(NAME?)` and `softirq_delay(NAME?)`: softirq run time and softirq wait time, per vector and CPU.
+//!
+//! - `softirq`: a companion on `irq:softirq_entry` stamps the start in a per-CPU slot per vector; the main
+//!   program on `irq:softirq_exit` pairs with it: `dur` is entry to exit on the same CPU (softirqs do not nest
+//!   on one CPU).
+//! - `softirq_delay`: the companion on `irq:softirq_raise` stamps the first raise of a vector on a CPU (later
+//!   raises before it runs keep the first stamp); the main program on `irq:softirq_entry` reports `dur`, how long
+//!   the vector waited to run: the direct measure of "NET_RX waited behind TIMER". A softirq raised on one CPU
+//!   runs on that CPU, so per-CPU slots pair correctly.
+//!
+//! NAME (`net_rx`, `timer`, ... or a vector number) is filtered in BPF; `name` is computed only where read.
+
+use super::{
+    Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
+    ProbeSpec,
+};
+use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
+use crate::kernel::KernelInfo;
+use crate::maps::{MapKind, MapSpec};
+use crate::session::Attach;
+
+/// The kernel's softirq vectors (`enum { HI_SOFTIRQ = 0, ... }`), in order: the names `name` prints.
+pub const SOFTIRQ_NAMES: [&str; 10] =
+    ["hi", "timer", "net_tx", "net_rx", "block", "irq_poll", "tasklet", "sched", "hrtimer", "rcu"];
+
+const FIELDS: &[(&str, &str)] = &[
+    ("dur", "nanoseconds: run time (softirq) or wait from raise to entry (softirq_delay)"),
+    ("vec", "the vector number (0-9)"),
+    ("name", "the vector's name: hi timer net_tx net_rx block irq_poll tasklet sched hrtimer rcu"),
+];
+
+/// Registry entry for softirq run times.
+pub(super) static KIND: ProbeKind = ProbeKind {
+    name: "softirq",
+    aliases: &[],
+    syntax: "softirq(\"NAME\") or softirq()",
+    about: "each softirq run (of vector NAME, or every vector), when it ends",
+    fields: FIELDS,
+    resolve: |spec, kernel| resolve(spec, kernel, &RUN),
+};
+
+/// Registry entry for softirq wait times.
+pub(super) static DELAY_KIND: ProbeKind = ProbeKind {
+    name: "softirq_delay",
+    aliases: &[],
+    syntax: "softirq_delay(\"NAME\") or softirq_delay()",
+    about: "each softirq start (of vector NAME, or every vector), with how long it waited since it was raised",
+    fields: FIELDS,
+    resolve: |spec, kernel| resolve(spec, kernel, &DELAY),
+};
+
+/// The two tracepoints paired, and whether a later stamp may replace an earlier one.
+#[derive(Debug)]
+struct Pairing {
+    probe: &'static str,
+    stamp: &'static str,
+    report: &'static str,
+    keep_first: bool,
+}
+
+static RUN: Pairing = Pairing { probe: "softirq", stamp: "softirq_entry", report: "softirq_exit", keep_first: false };
+static DELAY: Pairing =
+    Pairing { probe: "softirq_delay", stamp: "softirq_raise", report: "softirq_entry", keep_first: true };
+
+/// Stack layout of the main program's prologue.
+const STACK_DUR: i16 = -8;
+const STACK_VEC: i16 = -16;
+const STACK_KEY: i16 = -20;
+
+#[derive(Debug)]
+struct Softirq {
+    pairing: &'static Pairing,
+    vector: Option<u32>,
+    stamp_vec: u32,
+    report_vec: u32,
+    fields: [Field; 3],
+}
+
+fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, pairing: &'static Pairing) -> Result<Box<dyn Probe>, ProbeError> {
+    let probe = pairing.probe;
+    let vector = match spec {
+        ProbeSpec::Typed { args, .. } => match args.as_slice() {
+            [] => None,
+            [ProbeArg::Str(name)] | [ProbeArg::Ident(name)] => Some(vector_of(name).ok_or_else(|| {
+                ProbeError::new(ProbeErrorKind::BadSpec, format!("unknown softirq `{name}`"))
+                    .with_hint(format!("one of: {} (or a number 0-9)", SOFTIRQ_NAMES.join(", ")))
+                    .at(0)
+            })?),
+            [ProbeArg::Int(vec)] if *vec < SOFTIRQ_NAMES.len() as u64 => Some(*vec as u32),
+            _ => return Err(bad_spec(&format!("`{probe}` takes one softirq name: {probe}(\"net_rx\")"))),
+        },
+        ProbeSpec::Path(_) => return Err(bad_spec(&format!("`{probe}` is written {probe}(\"NAME\")")).at(0)),
+    };
+    let vec_offset = |name: &str| {
+        let format = kernel
+            .tracepoint("irq", name)
+            .map_err(|error| ProbeError::new(ProbeErrorKind::MissingTarget, error.to_string()))?;
+        format.field("vec").map(|field| field.offset).ok_or_else(|| {
+            ProbeError::new(ProbeErrorKind::MissingTarget, format!("tracepoint irq:{name} has no field `vec`"))
+        })
+    };
+    Ok(Box::new(Softirq {
+        pairing,
+        vector,
+        stamp_vec: vec_offset(pairing.stamp)?,
+        report_vec: vec_offset(pairing.report)?,
+        fields: [
+            Field { name: "dur".into(), ty: FieldType::Duration, source: FieldSource::Stack { offset: STACK_DUR } },
+            Field {
+                name: "vec".into(),
+                ty: FieldType::Int { size: 8, signed: false },
+                source: FieldSource::Stack { offset: STACK_VEC },
+            },
+            Field { name: "name".into(), ty: FieldType::Str { size: 16 }, source: FieldSource::Computed },
+        ],
+    }))
+}
+
+fn vector_of(name: &str) -> Option<u32> {
+    let name = name.to_ascii_lowercase();
+    SOFTIRQ_NAMES
+        .iter()
+        .position(|known| *known == name)
+        .map(|i| i as u32)
+        .or_else(|| name.parse().ok().filter(|v| *v < 10))
+}
+
+fn bad_spec(message: &str) -> ProbeError {
+    ProbeError::new(ProbeErrorKind::BadSpec, message)
+}
+
+impl Softirq {
+    /// Loads `vec` from the record into `dst` and leaves through `exit` unless it is the filtered vector (or
+    /// out of range, which the verifier needs to know for the slot lookup).
+    fn load_vector(&self, b: &mut Builder, ctx: Reg, offset: u32, dst: Reg, exit: Label) {
+        b.load(Size::W, dst, ctx, offset as i16);
+        match self.vector {
+            Some(vector) => b.jump_if(JmpOp::Ne, dst, vector as i32, exit),
+            None => b.jump_if(JmpOp::Ge, dst, SOFTIRQ_NAMES.len() as i32, exit),
+        }
+    }
+}
+
+/// `r0 = lookup(map, vec)` with the vector stored as the key at `r10 + key`, leaving through `exit` if absent.
+fn lookup_slot(b: &mut Builder, map: usize, vec: Reg, key: i16, exit: Label) {
+    b.store(Size::W, Reg::R10, key, vec);
+    b.ld_map(Reg::R1, map);
+    b.mov64(Reg::R2, Reg::R10);
+    b.alu64(AluOp::Add, Reg::R2, i32::from(key));
+    b.call(Helper::MapLookupElem);
+    b.jump_if(JmpOp::Eq, Reg::R0, 0, exit);
+}
+
+impl Probe for Softirq {
+    fn describe(&self) -> String {
+        match self.vector {
+            Some(vector) => format!("{}(\"{}\")", self.pairing.probe, SOFTIRQ_NAMES[vector as usize]),
+            None => format!("{}()", self.pairing.probe),
+        }
+    }
+
+    fn attach(&self) -> Attach {
+        Attach::Tracepoint { category: "irq".into(), name: self.pairing.report.into() }
+    }
+
+    fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    fn stack_bytes(&self) -> u32 {
+        STACK_KEY.unsigned_abs() as u32
+    }
+
+    fn maps(&self) -> Vec<MapSpec> {
+        let entries = SOFTIRQ_NAMES.len() as u32;
+        vec![MapSpec {
+            name: "stamp".into(),
+            kind: MapKind::PerCpuArray,
+            key_size: 4,
+            value_size: 8,
+            max_entries: entries,
+        }]
+    }
+
+    fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
+        b.comment(format!("{}: pair with the stamp of this vector on this CPU", self.describe()));
+        self.load_vector(b, env.ctx, self.report_vec, Reg::R7, env.exit);
+        b.store(Size::DW, Reg::R10, STACK_VEC, Reg::R7);
+        lookup_slot(b, env.maps[0], Reg::R7, STACK_KEY, env.exit);
+        b.mov64(Reg::R7, Reg::R0);
+        b.load(Size::DW, Reg::R8, Reg::R7, 0);
+        b.jump_if(JmpOp::Eq, Reg::R8, 0, env.exit);
+        b.store_imm(Size::DW, Reg::R7, 0, 0);
+        b.call(Helper::KtimeGetNs);
+        b.alu64(AluOp::Sub, Reg::R0, Reg::R8);
+        b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R0);
+    }
+
+    fn emit_computed(&self, b: &mut Builder, field: &str, offset: i16, size: u32) {
+        if field != "name" {
+            return;
+        }
+        let done = b.new_label();
+        for i in 0..(size / 8) as i16 {
+            b.store_imm(Size::DW, Reg::R10, offset + 8 * i, 0);
+        }
+        b.load(Size::DW, Reg::R1, Reg::R10, STACK_VEC);
+        for (vector, name) in SOFTIRQ_NAMES.iter().enumerate() {
+            let next = b.new_label();
+            b.jump_if(JmpOp::Ne, Reg::R1, vector as i32, next);
+            let mut bytes = name.as_bytes().to_vec();
+            bytes.resize(bytes.len().div_ceil(4) * 4, 0);
+            for (i, word) in bytes.chunks(4).enumerate() {
+                b.store_imm(
+                    Size::W,
+                    Reg::R10,
+                    offset + 4 * i as i16,
+                    i32::from_le_bytes([word[0], word[1], word[2], word[3]]),
+                );
+            }
+            b.jump(done);
+            b.bind(next);
+        }
+        // The code using the field follows, so `done` binds to a real instruction.
+        b.bind(done);
+    }
+
+    fn companions(&self, maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
+        let mut b = Builder::new();
+        let exit = b.new_label();
+        b.comment(format!("{}: stamp irq:{} on this CPU", self.describe(), self.pairing.stamp));
+        b.mov64(Reg::R6, Reg::R1);
+        self.load_vector(&mut b, Reg::R6, self.stamp_vec, Reg::R7, exit);
+        lookup_slot(&mut b, maps[0], Reg::R7, -4, exit);
+        b.mov64(Reg::R7, Reg::R0);
+        if self.pairing.keep_first {
+            b.load(Size::DW, Reg::R1, Reg::R7, 0);
+            b.jump_if(JmpOp::Ne, Reg::R1, 0, exit);
+        }
+        b.call(Helper::KtimeGetNs);
+        b.store(Size::DW, Reg::R7, 0, Reg::R0);
+        b.bind(exit);
+        b.mov64(Reg::R0, 0);
+        b.exit();
+        let program = b.finish().map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?;
+        Ok(vec![Companion {
+            suffix: "stamp",
+            attach: Attach::Tracepoint { category: "irq".into(), name: self.pairing.stamp.into() },
+            program,
+        }])
+    }
+}

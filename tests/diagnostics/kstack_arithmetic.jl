@@ -1,0 +1,1 @@
+tracepoint:irq:softirq_entry { @x = kstack + 1; }

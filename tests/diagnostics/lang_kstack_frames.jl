@@ -1,1 +1,0 @@
-tracepoint:sched:sched_switch { @[kstack(500)] = count(); }

@@ -1,0 +1,1 @@
+softirq("net_rxx") { @ = count(); }

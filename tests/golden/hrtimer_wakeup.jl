@@ -1,0 +1,1 @@
+hrtimer("hrtimer_wakeup") { @ = hist(dur); }

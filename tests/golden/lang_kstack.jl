@@ -1,1 +1,0 @@
-tracepoint:sched:sched_switch { @[kstack] = count(); @short[kstack(3)] = count(); }

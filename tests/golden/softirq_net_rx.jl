@@ -1,0 +1,1 @@
+softirq("net_rx") { @[name, cpu] = hist(dur); }

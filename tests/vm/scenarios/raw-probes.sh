@@ -1,0 +1,60 @@
+#!/bin/sh
+# Raw function probes on a real kernel: kprobe, kretprobe, fentry, fexit and kfunc count the ICMP echoes of a
+# ping across a veth pair into a network namespace. Needs /bin/jl (tests/vm/run --jl target/release/jl).
+#   tests/vm/run --jl target/release/jl tests/vm/scenarios/raw-probes.sh
+. /lib/jl-vm.sh
+
+pings=20
+
+result kernel "$(uname -r)"
+[ -x /bin/jl ] || fail "no /bin/jl in the image: pass --jl target/release/jl"
+[ -e /sys/kernel/tracing/kprobe_events ] || fail "this kernel has no kprobes"
+
+modprobe veth || fail "modprobe veth failed"
+ip netns add peer &&
+    ip link add veth-host type veth peer name veth-peer &&
+    ip link set veth-peer netns peer &&
+    ip addr add 192.168.77.1/24 dev veth-host && ip link set veth-host up &&
+    ip -n peer addr add 192.168.77.2/24 dev veth-peer && ip -n peer link set veth-peer up ||
+    fail "cannot set up the veth pair into namespace peer"
+ping -c 1 -W 5 192.168.77.2 >/dev/null 2>&1 || fail "no ping across the veth pair"
+
+# One jl run, every mechanism at once: each echo request and reply passes ip_rcv and icmp_rcv once.
+script='kprobe:icmp_rcv { @kprobe = count(); @kprobe_skb_set[args.skb != 0] = count(); }
+kretprobe:icmp_rcv { @kretprobe = count(); @kretprobe_retval[retval] = count(); }
+fentry:ip_rcv { @fentry = count(); @fentry_dev_set[args.dev != 0] = count(); }
+fexit:icmp_rcv { @fexit = count(); @fexit_retval[retval] = count(); }
+kfunc:ip_rcv { @kfunc = count(); }'
+start=$(now_ms)
+/bin/jl -e "$script" --duration 8 >/tmp/jl.out 2>/tmp/jl.err &
+jl_pid=$!
+# Wait for the probes to be attached (jl says so on stderr), at most 5 s.
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do
+    grep -q '^Attached' /tmp/jl.err && break
+    sleep 0.2
+done
+result jl_attach_ms $(($(now_ms) - start))
+ping -c "$pings" -i 0.05 -W 2 192.168.77.2 >/tmp/ping.out 2>&1 || result ping_failed yes
+wait "$jl_pid"
+jl_rc=$?
+result jl_rc "$jl_rc"
+result_lines jl_output /tmp/jl.out
+result_lines jl_stderr /tmp/jl.err
+[ "$jl_rc" = 0 ] || fail "jl exited with $jl_rc"
+
+# count NAME: the value of `@NAME: N` in jl's text output (0 when absent).
+count() {
+    awk -F': ' -v name="@$1" '$1 == name { print $2; found = 1 } END { if (!found) print 0 }' /tmp/jl.out
+}
+for probe in kprobe kretprobe fentry fexit kfunc; do
+    n=$(count "$probe")
+    result "${probe}_count" "$n"
+    # Requests are received in the peer namespace and replies on the host: two calls per ping, no other IPv4.
+    [ "$n" -eq $((2 * pings)) ] || fail "$probe saw $n calls for $pings pings (expected $((2 * pings)))"
+done
+grep '^@kretprobe_retval' /tmp/jl.out | sed 's/^@kretprobe_retval//' >/tmp/kretprobe.ret
+grep '^@fexit_retval' /tmp/jl.out | sed 's/^@fexit_retval//' >/tmp/fexit.ret
+cmp -s /tmp/kretprobe.ret /tmp/fexit.ret || fail "kretprobe and fexit disagree on icmp_rcv's return values"
+grep -q '^@kprobe_skb_set\[0\]' /tmp/jl.out && fail "kprobe read a null args.skb"
+grep -q '^@fentry_dev_set\[0\]' /tmp/jl.out && fail "fentry read a null args.dev"
+result checks passed
