@@ -109,6 +109,24 @@ pub enum StmtKind {
         /// Statements run otherwise (an `else if` is a nested `If`).
         otherwise: Vec<Stmt>,
     },
+    /// `while (cond) { ... }`: a bounded loop.
+    While {
+        /// The condition checked before each iteration.
+        cond: Expr,
+        /// The loop body.
+        body: Vec<Stmt>,
+    },
+    /// `unroll(N) { ... }`: the body repeated N times.
+    Unroll {
+        /// How many times.
+        count: u64,
+        /// Where the count is written.
+        count_span: Span,
+        /// The repeated statements.
+        body: Vec<Stmt>,
+    },
+    /// `return`: leaves the probe.
+    Return,
 }
 
 /// `@name[key, ...]`.
@@ -146,6 +164,8 @@ pub enum ExprKind {
     Var(String),
     /// `$1`, `$2`: positional script arguments.
     Positional(u32),
+    /// `$#`: the number of positional arguments.
+    ArgCount,
     /// A map read `@name[keys]`.
     Map(MapRef),
     /// `name(args)`.
@@ -170,6 +190,15 @@ pub enum ExprKind {
     Unary(UnaryOp, Box<Expr>),
     /// `lhs op rhs`.
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `cond ? then : otherwise`.
+    Ternary {
+        /// The condition.
+        cond: Box<Expr>,
+        /// The value when it holds.
+        then: Box<Expr>,
+        /// The value otherwise.
+        otherwise: Box<Expr>,
+    },
 }
 
 /// Prefix operators.

@@ -82,6 +82,8 @@ pub struct Checked {
     pub maps: Vec<MapInfo>,
     /// Every `printf` format, indexed by [`Stmt::Printf`].
     pub printfs: Vec<PrintfInfo>,
+    /// Whether some probe reads `elapsed` (the program then records its start time).
+    pub uses_elapsed: bool,
 }
 
 /// One probe with its block.
@@ -167,6 +169,67 @@ pub enum Stmt {
     },
     /// `exit()`.
     Exit,
+    /// `return`: leaves the probe.
+    Return,
+    /// `delete(@m[keys])`.
+    Delete {
+        /// Map index.
+        map: usize,
+        /// Key expressions.
+        keys: Vec<Expr>,
+    },
+    /// `print(@m[, limit])`, `clear(@m)`, `zero(@m)`: an event asking user space to act on a whole map.
+    MapAction {
+        /// Map index.
+        map: usize,
+        /// What to do.
+        action: MapAction,
+        /// For `print`, how many of the largest entries to show (0: all).
+        limit: u32,
+    },
+    /// `while (cond) { body }`, bounded by [`WHILE_MAX_ITERATIONS`].
+    While {
+        /// Checked before each iteration.
+        cond: Expr,
+        /// The loop body.
+        body: Vec<Stmt>,
+    },
+    /// `unroll(count) { body }`.
+    Unroll {
+        /// Number of copies.
+        count: u32,
+        /// The repeated statements.
+        body: Vec<Stmt>,
+    },
+}
+
+/// Most iterations of a `while` loop: the loop stops after this many even if its condition still holds, so
+/// the verifier can always prove that it ends.
+pub const WHILE_MAX_ITERATIONS: u32 = 1024;
+
+/// Most copies `unroll(N)` makes.
+pub const UNROLL_MAX: u64 = 100;
+
+/// What user space does with a whole map when the BPF side asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapAction {
+    /// Print it now.
+    Print,
+    /// Delete every entry.
+    Clear,
+    /// Reset every value (done as a clear: zeroed keys are not printed).
+    Zero,
+}
+
+impl MapAction {
+    /// The statement's name in the language.
+    pub fn name(self) -> &'static str {
+        match self {
+            MapAction::Print => "print",
+            MapAction::Clear => "clear",
+            MapAction::Zero => "zero",
+        }
+    }
 }
 
 /// A checked expression.
@@ -197,6 +260,12 @@ pub enum Builtin {
     Nsecs,
     /// Task name (16 bytes).
     Comm,
+    /// Cgroup v2 id of the current task.
+    Cgroup,
+    /// Address of the current `task_struct`.
+    CurTask,
+    /// Nanoseconds since the script started (its BEGIN phase).
+    Elapsed,
     /// The kernel stack of the current context, as a stack-map id.
     KernelStack,
 }
@@ -225,4 +294,24 @@ pub enum ExprKind {
     Unary(UnaryOp, Box<Expr>),
     /// `x op y` on scalars.
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `a == b` (`equal`) or `a != b` on strings: 1 or 0.
+    StrCompare {
+        /// Whether the operator is `==`.
+        equal: bool,
+        /// Left string.
+        lhs: Box<Expr>,
+        /// Right string.
+        rhs: Box<Expr>,
+    },
+    /// `cond ? then : otherwise` (both scalars or both strings).
+    Ternary {
+        /// The condition.
+        cond: Box<Expr>,
+        /// The value when it holds.
+        then: Box<Expr>,
+        /// The value otherwise.
+        otherwise: Box<Expr>,
+    },
+    /// `str(ptr, n)`: a NUL-terminated kernel string read from an address into `ty`'s size.
+    KernelStr(Box<Expr>),
 }

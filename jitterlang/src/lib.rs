@@ -24,6 +24,8 @@ pub fn compile(source: &str, kernel: &dyn KernelInfo) -> Result<codegen::Compile
 pub struct CompileOptions {
     /// Only trace events of this process (`jl -p`).
     pub pid: Option<u32>,
+    /// The script's positional arguments: `$1`, `$2`, ... (`str($1)` for text).
+    pub args: Vec<String>,
 }
 
 /// [`compile`] with options.
@@ -36,6 +38,6 @@ pub fn compile_with(
     if let Some(pid) = options.pid {
         filter::restrict_to_pid(&mut script, pid);
     }
-    let checked = sema::check(&script, kernel)?;
+    let checked = sema::check(&script, kernel, &options.args)?;
     codegen::generate(&checked)
 }

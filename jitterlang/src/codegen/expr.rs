@@ -26,6 +26,7 @@ impl Gen<'_> {
     pub(super) fn scalar(&mut self, expr: &Expr, dst: Reg) -> Result<()> {
         match &expr.kind {
             ExprKind::Const(value) => self.constant(dst, *value),
+            ExprKind::Builtin(Builtin::Elapsed) => self.elapsed(dst, expr)?,
             ExprKind::Builtin(builtin) => self.builtin(*builtin, dst, expr.span)?,
             ExprKind::Field(field) => match (field.source, field.ty) {
                 (FieldSource::Context { offset }, FieldType::Int { size, signed }) => {
@@ -64,10 +65,47 @@ impl Gen<'_> {
                 }
             }
             ExprKind::Binary(op, lhs, rhs) => self.binary(*op, lhs, rhs, dst)?,
-            ExprKind::Str(_) => {
+            ExprKind::StrCompare { .. } => {
+                let done = self.b.new_label();
+                self.b.mov64(dst, 0);
+                self.branch(expr, false, done)?;
+                self.b.mov64(dst, 1);
+                self.b.bind(done);
+            }
+            ExprKind::Ternary { cond, then, otherwise } => {
+                let other = self.b.new_label();
+                let done = self.b.new_label();
+                self.branch(cond, false, other)?;
+                self.scalar(then, dst)?;
+                self.b.jump(done);
+                self.b.bind(other);
+                self.scalar(otherwise, dst)?;
+                self.b.bind(done);
+            }
+            ExprKind::Str(_) | ExprKind::KernelStr(_) => {
                 return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a string is not a number"));
             }
         }
+        Ok(())
+    }
+
+    /// `dst = bpf_ktime_get_ns() - jl_start[0]`.
+    fn elapsed(&mut self, dst: Reg, expr: &Expr) -> Result<()> {
+        let map = self.start_map.ok_or_else(|| {
+            Diagnostic::new(Code::Unsupported, expr.span, "internal error: elapsed without a start map")
+        })?;
+        let mark = self.frame.mark();
+        let key = self.frame.alloc(8, expr.span)?;
+        self.b.call(Helper::KtimeGetNs);
+        self.b.mov64(dst, Reg::R0);
+        self.b.store_imm(Size::W, Reg::R10, key, 0);
+        self.lookup(map, key);
+        let absent = self.b.new_label();
+        self.b.jump_if(JmpOp::Eq, Reg::R0, 0, absent);
+        self.b.load(Size::DW, Reg::R1, Reg::R0, 0);
+        self.b.alu64(AluOp::Sub, dst, Reg::R1);
+        self.b.bind(absent);
+        self.frame.release(mark);
         Ok(())
     }
 
@@ -84,7 +122,9 @@ impl Gen<'_> {
             Builtin::Uid | Builtin::Gid => Helper::GetCurrentUidGid,
             Builtin::Cpu => Helper::GetSmpProcessorId,
             Builtin::Nsecs => Helper::KtimeGetNs,
-            Builtin::Comm => return Ok(()),
+            Builtin::Cgroup => Helper::GetCurrentCgroupId,
+            Builtin::CurTask => Helper::GetCurrentTask,
+            Builtin::Comm | Builtin::Elapsed => return Ok(()),
             Builtin::KernelStack => return self.kernel_stack(dst, span),
         };
         self.b.call(helper);
@@ -200,6 +240,7 @@ impl Gen<'_> {
                     Ok(())
                 }
             }
+            ExprKind::StrCompare { equal, lhs, rhs } => self.string_compare(lhs, rhs, *equal == when, target),
             ExprKind::Binary(op, lhs, rhs) if op.is_comparison() => {
                 let signed = lhs.ty.is_signed() && rhs.ty.is_signed();
                 let mut jump = comparison(*op, signed);

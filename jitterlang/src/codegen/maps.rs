@@ -3,6 +3,7 @@
 use super::{Gen, Stat, STATS_MAP_INDEX};
 use crate::diag::{Diagnostic, Span};
 use crate::ir::Expr;
+use jitterlib::agg::quantile::SUB_BUCKET_BITS;
 use jitterlib::agg::AggKind;
 use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Reg, Size};
 
@@ -95,6 +96,7 @@ impl Gen<'_> {
         let bucket = match (kind, value_reg) {
             (AggKind::Hist, Some(v)) => Some(self.hist_bucket(v)),
             (AggKind::TimeHist, Some(v)) => Some(self.timehist_bucket(v)),
+            (AggKind::Quantiles, Some(v)) => Some(self.quantile_bucket(v)),
             (AggKind::Lhist { min, max, step }, Some(v)) => Some(self.lhist_bucket(v, min, max, step)),
             _ => None,
         };
@@ -215,6 +217,31 @@ impl Gen<'_> {
         self.b.mov64(idx, 31);
         self.b.bind(scaled);
         self.log2_into(idx);
+        self.b.bind(done);
+        idx
+    }
+
+    /// Bucket of `quantiles()` (see `jitterlib::agg::quantile`): `v` below 16 (0 when negative), else
+    /// `16 * (k - 3) + s` with `k = floor(log2(v))` and `s` the 4 bits after the leading one.
+    fn quantile_bucket(&mut self, value: Reg) -> Reg {
+        let sub_buckets = 1 << SUB_BUCKET_BITS;
+        let idx = self.scratch_bucket();
+        let done = self.b.new_label();
+        self.b.mov64(idx, 0);
+        self.b.jump_if(JmpOp::Slt, value, 0, done);
+        self.b.mov64(idx, value);
+        self.b.jump_if(JmpOp::Lt, value, sub_buckets, done);
+        self.b.mov64(Reg::R1, value);
+        self.b.mov64(idx, 0);
+        self.log2_into(idx);
+        self.b.mov64(Reg::R2, idx);
+        self.b.alu64(AluOp::Sub, Reg::R2, SUB_BUCKET_BITS as i32);
+        self.b.mov64(Reg::R1, value);
+        self.b.alu64(AluOp::Rsh, Reg::R1, Reg::R2);
+        self.b.alu64(AluOp::And, Reg::R1, sub_buckets - 1);
+        self.b.alu64(AluOp::Lsh, idx, SUB_BUCKET_BITS as i32);
+        self.b.alu64(AluOp::Sub, idx, sub_buckets * (SUB_BUCKET_BITS as i32 - 1));
+        self.b.alu64(AluOp::Add, idx, Reg::R1);
         self.b.bind(done);
         idx
     }

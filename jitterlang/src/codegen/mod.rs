@@ -3,6 +3,7 @@
 //! Map 0 is the event ring buffer (printf, exit), map 1 the per-CPU counters of lost data ([`Stat`]); user
 //! maps follow in order of first use, then the probes' own maps.
 
+mod compare;
 mod expr;
 mod frame;
 mod maps;
@@ -10,10 +11,10 @@ mod stmt;
 mod strings;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::ir::{Checked, CheckedProbe, MapInfo, PrintfInfo};
+use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, PrintfInfo};
 use frame::Frame;
 use jitterlib::agg::{MapLayout, MapValue};
-use jitterlib::insn::{Builder, Label, Program, Reg};
+use jitterlib::insn::{AluOp, BuildError, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use jitterlib::maps::{MapKind, MapSpec};
 use jitterlib::object::{write_object, ProgramSection};
 use jitterlib::probe::{EmitEnv, Trigger};
@@ -23,6 +24,10 @@ use jitterlib::session::Attach;
 pub const EVENTS_MAP: &str = "jl_events";
 /// Name of the per-CPU array counting lost data, indexed by [`Stat`].
 pub const STATS_MAP: &str = "jl_stats";
+/// Name of the one-slot array holding the start time for `elapsed`.
+pub const START_MAP: &str = "jl_start";
+/// Name of the program that records the start time (run first in the BEGIN phase).
+const START_PROGRAM: &str = "jl_set_start";
 /// Object map index of the event ring buffer.
 const EVENTS_MAP_INDEX: usize = 0;
 /// Object map index of the lost-data counters.
@@ -41,6 +46,46 @@ const EVENTS_BYTES: u32 = 1 << 20;
 const MAP_ENTRIES: u32 = 10_240;
 /// Event id of `exit()`.
 pub const EXIT_EVENT: u64 = u64::MAX;
+/// Top byte of the event ids of [`MapEvent`]s (printf ids are small, `exit()` is all ones).
+const MAP_EVENT_TAG: u64 = 0xfe;
+
+/// An event asking user space to print, clear or zero a map. Its id packs the tag (bits 56-63), the action
+/// (48-55), the print limit (16-47) and the map index (0-15).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapEvent {
+    /// What to do.
+    pub action: MapAction,
+    /// User map index.
+    pub map: usize,
+    /// For `print`, how many of the largest entries to show (0: all).
+    pub limit: u32,
+}
+
+impl MapEvent {
+    /// The event id written by the BPF side.
+    pub fn id(self) -> u64 {
+        let action = match self.action {
+            MapAction::Print => 0,
+            MapAction::Clear => 1,
+            MapAction::Zero => 2,
+        };
+        MAP_EVENT_TAG << 56 | action << 48 | u64::from(self.limit) << 16 | (self.map as u64 & 0xffff)
+    }
+
+    /// The map event an id stands for, if it is one.
+    pub fn from_id(id: u64) -> Option<MapEvent> {
+        if id >> 56 != MAP_EVENT_TAG {
+            return None;
+        }
+        let action = match (id >> 48) & 0xff {
+            0 => MapAction::Print,
+            1 => MapAction::Clear,
+            2 => MapAction::Zero,
+            _ => return None,
+        };
+        Some(MapEvent { action, map: (id & 0xffff) as usize, limit: (id >> 16) as u32 })
+    }
+}
 
 /// Counters of data the kernel side could not record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,8 +200,24 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
         user_maps.push((spec.name.clone(), info.layout.clone()));
         maps.push(spec);
     }
+    let start_map = checked.uses_elapsed.then(|| {
+        maps.push(MapSpec { name: START_MAP.into(), kind: MapKind::Array, key_size: 4, value_size: 8, max_entries: 1 });
+        maps.len() - 1
+    });
     let mut programs = Vec::new();
     let mut diagnostics = Vec::new();
+    if let Some(map) = start_map {
+        match start_program(map) {
+            Ok(program) => programs.push(ProgramUnit {
+                name: START_PROGRAM.into(),
+                describe: "elapsed start".into(),
+                attach: Attach::Manual,
+                trigger: Some(Trigger::Begin),
+                program,
+            }),
+            Err(error) => diagnostics.push(Diagnostic::new(Code::Limit, Default::default(), error.to_string())),
+        }
+    }
     for (index, probe) in checked.probes.iter().enumerate() {
         let probe_maps: Vec<usize> = probe
             .probe
@@ -169,7 +230,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
             })
             .collect();
         let name = program_name(index, &probe.probe.describe());
-        match generate_probe(probe, checked, first_user_map, &probe_maps) {
+        match generate_probe(probe, checked, first_user_map, start_map, &probe_maps) {
             Ok(program) => programs.push(ProgramUnit {
                 name: name.clone(),
                 describe: probe.probe.describe(),
@@ -238,9 +299,11 @@ fn generate_probe(
     probe: &CheckedProbe,
     checked: &Checked,
     first_user_map: usize,
+    start_map: Option<usize>,
     probe_maps: &[usize],
 ) -> Result<Program, Diagnostic> {
     let mut gen = Gen::new(probe, checked, first_user_map)?;
+    gen.start_map = start_map;
     gen.b.comment(probe.probe.describe());
     gen.b.mov64(Reg::R6, Reg::R1);
     let env = EmitEnv { ctx: Reg::R6, exit: gen.exit, maps: probe_maps };
@@ -248,7 +311,9 @@ fn generate_probe(
     if let Some(predicate) = &probe.predicate {
         gen.b.comment("predicate");
         let exit = gen.exit;
+        let mark = gen.frame.mark();
         gen.branch(predicate, false, exit)?;
+        gen.frame.release(mark);
     }
     gen.stmts(&probe.body)?;
     let exit = gen.exit;
@@ -270,6 +335,28 @@ struct Gen<'a> {
     first_user_map: usize,
     /// Stack slot of each `$variable`.
     vars: Vec<i16>,
+    /// Object index of the start time of `elapsed`, when the script reads it.
+    start_map: Option<usize>,
+}
+
+/// The program run first in the BEGIN phase: `jl_start[0] = bpf_ktime_get_ns()`.
+fn start_program(map: usize) -> Result<Program, BuildError> {
+    let mut b = Builder::new();
+    let out = b.new_label();
+    b.comment("record the start time for `elapsed`");
+    b.store_imm(Size::W, Reg::R10, -4, 0);
+    b.ld_map(Reg::R1, map);
+    b.mov64(Reg::R2, Reg::R10);
+    b.alu64(AluOp::Add, Reg::R2, -4);
+    b.call(Helper::MapLookupElem);
+    b.jump_if(JmpOp::Eq, Reg::R0, 0, out);
+    b.mov64(Reg::R6, Reg::R0);
+    b.call(Helper::KtimeGetNs);
+    b.store(Size::DW, Reg::R6, 0, Reg::R0);
+    b.bind(out);
+    b.mov64(Reg::R0, 0);
+    b.exit();
+    b.finish()
 }
 
 impl<'a> Gen<'a> {
@@ -278,7 +365,7 @@ impl<'a> Gen<'a> {
         let exit = b.new_label();
         let mut frame = Frame::new(probe.probe.stack_bytes());
         let vars = probe.vars.iter().map(|ty| frame.alloc(ty.size(), probe.span)).collect::<Result<_, _>>()?;
-        Ok(Gen { b, frame, exit, checked, probe: probe.probe.as_ref(), first_user_map, vars })
+        Ok(Gen { b, frame, exit, checked, probe: probe.probe.as_ref(), first_user_map, vars, start_map: None })
     }
 
     fn user_map(&self, map: usize) -> usize {

@@ -1,24 +1,63 @@
 //! Statements.
 
-use super::{Gen, Stat, EVENTS_MAP_INDEX, EXIT_EVENT};
+use super::{Gen, MapEvent, Stat, EVENTS_MAP_INDEX, EXIT_EVENT};
 use crate::diag::{Diagnostic, Span};
-use crate::ir::{Expr, Stmt};
-use jitterlib::insn::{Helper, Reg, Size};
+use crate::ir::{Expr, Stmt, WHILE_MAX_ITERATIONS};
+use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
 impl Gen<'_> {
-    /// Generates a list of statements; stack slots used by one statement are reused by the next.
-    pub(super) fn stmts(&mut self, stmts: &[Stmt]) -> Result<()> {
+    /// Generates a list of statements; stack slots used by one statement are reused by the next. Returns
+    /// whether control can reach the end: statements after `exit()` or `return` are not generated, because the
+    /// verifier rejects unreachable instructions.
+    pub(super) fn stmts(&mut self, stmts: &[Stmt]) -> Result<bool> {
         for stmt in stmts {
             let mark = self.frame.mark();
-            self.stmt(stmt)?;
+            let falls_through = self.stmt(stmt)?;
             self.frame.release(mark);
+            if !falls_through {
+                return Ok(false);
+            }
         }
-        Ok(())
+        Ok(true)
     }
 
-    fn stmt(&mut self, stmt: &Stmt) -> Result<()> {
+    /// Generates one statement; returns whether control continues after it.
+    fn stmt(&mut self, stmt: &Stmt) -> Result<bool> {
+        match stmt {
+            Stmt::Exit | Stmt::Return => {
+                self.stmt_code(stmt)?;
+                Ok(false)
+            }
+            Stmt::If { cond, then, otherwise } => self.if_else(cond, then, otherwise),
+            _ => {
+                self.stmt_code(stmt)?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// `if (cond) { then } else { otherwise }`; returns whether either branch continues after it.
+    fn if_else(&mut self, cond: &Expr, then: &[Stmt], otherwise: &[Stmt]) -> Result<bool> {
+        let other = self.b.new_label();
+        self.branch(cond, false, other)?;
+        let then_continues = self.stmts(then)?;
+        if otherwise.is_empty() {
+            self.b.bind(other);
+            return Ok(true);
+        }
+        let done = self.b.new_label();
+        if then_continues {
+            self.b.jump(done);
+        }
+        self.b.bind(other);
+        let otherwise_continues = self.stmts(otherwise)?;
+        self.b.bind(done);
+        Ok(then_continues || otherwise_continues)
+    }
+
+    fn stmt_code(&mut self, stmt: &Stmt) -> Result<()> {
         match stmt {
             Stmt::Aggregate { map, keys, kind, value } => {
                 let span = keys.first().or(value.as_ref()).map(|e| e.span).unwrap_or_default();
@@ -36,22 +75,37 @@ impl Gen<'_> {
                     self.string_into(value, slot, value.ty.size())
                 }
             }
-            Stmt::If { cond, then, otherwise } => {
-                let other = self.b.new_label();
-                self.branch(cond, false, other)?;
-                self.stmts(then)?;
-                if otherwise.is_empty() {
-                    self.b.bind(other);
-                } else {
-                    let done = self.b.new_label();
-                    self.b.jump(done);
-                    self.b.bind(other);
-                    self.stmts(otherwise)?;
-                    self.b.bind(done);
+            Stmt::If { cond, then, otherwise } => self.if_else(cond, then, otherwise).map(|_| ()),
+            Stmt::Printf { id, args } => self.printf(*id, args),
+            Stmt::Return => {
+                let exit = self.exit;
+                self.b.jump(exit);
+                Ok(())
+            }
+            Stmt::Delete { map, keys } => {
+                let span = keys.first().map(|key| key.span).unwrap_or_default();
+                let key = self.key(*map, keys, None, span)?;
+                self.b.ld_map(Reg::R1, self.user_map(*map));
+                self.pointer_to_stack(Reg::R2, key);
+                self.b.call(Helper::MapDeleteElem);
+                Ok(())
+            }
+            Stmt::MapAction { map, action, limit } => {
+                let slot = self.frame.alloc(8, Span::default())?;
+                let id = MapEvent { action: *action, map: *map, limit: *limit }.id();
+                self.b.ld_imm64(Reg::R1, id);
+                self.b.store(Size::DW, Reg::R10, slot, Reg::R1);
+                self.emit_event(slot, 8, Span::default())
+            }
+            Stmt::Unroll { count, body } => {
+                for _ in 0..*count {
+                    if !self.stmts(body)? {
+                        break;
+                    }
                 }
                 Ok(())
             }
-            Stmt::Printf { id, args } => self.printf(*id, args),
+            Stmt::While { cond, body } => self.while_loop(cond, body),
             Stmt::Exit => {
                 let slot = self.frame.alloc(8, Span::default())?;
                 // A DW store of the immediate -1 writes u64::MAX, the exit event id.
@@ -62,6 +116,24 @@ impl Gen<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// `while (cond) { body }` as a real loop (bounded loops verify since Linux 5.3) with a hidden counter
+    /// on the stack that stops it after [`WHILE_MAX_ITERATIONS`], so the verifier always sees an end.
+    fn while_loop(&mut self, cond: &Expr, body: &[Stmt]) -> Result<()> {
+        let counter = self.frame.alloc(8, cond.span)?;
+        self.b.store_imm(Size::DW, Reg::R10, counter, 0);
+        let top = self.b.new_label();
+        let done = self.b.new_label();
+        self.b.bind(top);
+        self.branch(cond, false, done)?;
+        self.stmts(body)?;
+        self.b.load(Size::DW, Reg::R1, Reg::R10, counter);
+        self.b.alu64(AluOp::Add, Reg::R1, 1);
+        self.b.store(Size::DW, Reg::R10, counter, Reg::R1);
+        self.b.jump_if(JmpOp::Lt, Reg::R1, WHILE_MAX_ITERATIONS as i32, top);
+        self.b.bind(done);
+        Ok(())
     }
 
     /// A printf event: `[u64 id][arguments]`, 8 bytes per integer, the declared size per string.

@@ -4,7 +4,7 @@
 use super::Gen;
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{Builtin, Expr, ExprKind};
-use jitterlib::insn::{AluOp, Helper, Reg, Size};
+use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
 use jitterlib::probe::{FieldSource, FieldType};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
@@ -63,6 +63,34 @@ impl Gen<'_> {
                 }
                 _ => return Err(not_a_string(expr)),
             },
+            ExprKind::Ternary { cond, then, otherwise } => {
+                let other = self.b.new_label();
+                let done = self.b.new_label();
+                self.branch(cond, false, other)?;
+                self.string_into(then, offset, size)?;
+                self.b.jump(done);
+                self.b.bind(other);
+                self.string_into(otherwise, offset, size)?;
+                self.b.bind(done);
+            }
+            ExprKind::KernelStr(pointer) => {
+                // Kernel addresses have the top bit set (x86-64, arm64): read those with the kernel helper,
+                // the rest (syscall arguments such as `args.filename`) with the user one.
+                let reg = self.value(pointer)?;
+                self.zero(offset, size);
+                self.b.mov64(Reg::R3, reg);
+                self.frame.give(reg);
+                self.pointer_to_stack(Reg::R1, offset);
+                self.b.mov64(Reg::R2, expr.ty.size().min(size) as i32);
+                let user = self.b.new_label();
+                let done = self.b.new_label();
+                self.b.jump_if(JmpOp::Sge, Reg::R3, 0, user);
+                self.b.call(Helper::ProbeReadKernelStr);
+                self.b.jump(done);
+                self.b.bind(user);
+                self.b.call(Helper::ProbeReadUserStr);
+                self.b.bind(done);
+            }
             ExprKind::Var(var) => {
                 let from = self.vars[*var];
                 for i in 0..(size / 8) as i16 {

@@ -1,6 +1,6 @@
 //! Decoding of ring-buffer records: `[u64 id][arguments]`.
 
-use crate::codegen::EXIT_EVENT;
+use crate::codegen::{MapEvent, EXIT_EVENT};
 use crate::ir::{PrintfInfo, Type};
 use crate::printf::Arg;
 use jitterlib::kernel::KernelInfo;
@@ -12,6 +12,8 @@ pub(super) enum Event {
     Exit,
     /// A rendered printf line.
     Printf(String),
+    /// `print`, `clear` or `zero` of a map.
+    Map(MapEvent),
 }
 
 /// Turns records into events with the script's printf formats.
@@ -30,6 +32,9 @@ impl<'a> EventDecoder<'a> {
         let id = u64::from_le_bytes(record.get(..8)?.try_into().ok()?);
         if id == EXIT_EVENT {
             return Some(Event::Exit);
+        }
+        if let Some(map_event) = MapEvent::from_id(id) {
+            return Some(Event::Map(map_event));
         }
         let info = self.printfs.get(usize::try_from(id).ok()?)?;
         let mut offset = 8;

@@ -10,7 +10,8 @@ mod status;
 pub use exporter::MetricsExporter;
 pub use output::{KernelSymbols, OutputFormat};
 
-use crate::codegen::{Compiled, Stat, EVENTS_MAP, STACKS_MAP, STATS_MAP};
+use crate::codegen::{Compiled, MapEvent, Stat, EVENTS_MAP, STACKS_MAP, STATS_MAP};
+use crate::ir::MapAction;
 use events::{Event, EventDecoder};
 use jitterlib::agg::Snapshot;
 use jitterlib::kernel::KernelInfo;
@@ -101,21 +102,22 @@ pub fn run(
     let mut output = Output::new(out, options.format, kernel);
     let mut report = RunReport::default();
     let mut exited = false;
-    let drain = |ring: &mut jitterlib::session::RingReader,
+    let drain = |session: &Session,
+                 ring: &mut jitterlib::session::RingReader,
                  timeout: Duration,
                  output: &mut Output,
                  report: &mut RunReport|
      -> Result<bool, RunError> {
+        let mut events = Vec::new();
+        ring.poll(timeout, &mut |record| events.extend(decoder.decode(record)))?;
+        report.events += events.len() as u64;
         let mut exit_seen = false;
-        let mut lines = Vec::new();
-        ring.poll(timeout, &mut |record| match decoder.decode(record) {
-            Some(Event::Exit) => exit_seen = true,
-            Some(Event::Printf(text)) => lines.push(text),
-            None => {}
-        })?;
-        report.events += lines.len() as u64 + u64::from(exit_seen);
-        for line in lines {
-            output.printf(&line)?;
+        for event in events {
+            match event {
+                Event::Exit => exit_seen = true,
+                Event::Printf(text) => output.printf(&text)?,
+                Event::Map(map_event) => map_action(session, compiled, map_event, output)?,
+            }
         }
         Ok(exit_seen)
     };
@@ -123,7 +125,7 @@ pub fn run(
     for name in triggered(compiled, Trigger::Begin) {
         session.run(name)?;
     }
-    exited |= drain(&mut ring, Duration::ZERO, &mut output, &mut report)?;
+    exited |= drain(&session, &mut ring, Duration::ZERO, &mut output, &mut report)?;
     if !exited {
         session.attach_all()?;
         if let Some(on_attached) = &options.on_attached {
@@ -137,7 +139,7 @@ pub fn run(
             let timeout = deadline.map_or(POLL_INTERVAL, |deadline| {
                 deadline.saturating_duration_since(Instant::now()).min(POLL_INTERVAL)
             });
-            exited |= drain(&mut ring, timeout, &mut output, &mut report)?;
+            exited |= drain(&session, &mut ring, timeout, &mut output, &mut report)?;
             if let (Some(due), Some(every)) = (next_print, print_every) {
                 if Instant::now() >= due {
                     output.interval_header()?;
@@ -180,7 +182,7 @@ pub fn run(
     for name in triggered(compiled, Trigger::End) {
         session.run(name)?;
     }
-    drain(&mut ring, Duration::ZERO, &mut output, &mut report)?;
+    drain(&session, &mut ring, Duration::ZERO, &mut output, &mut report)?;
 
     let last = snapshots(compiled, &session)?;
     for snapshot in &last {
@@ -198,23 +200,60 @@ pub fn run(
 
 /// Reads, merges and decodes every non-empty user map, with kernel stacks resolved to their frames.
 fn snapshots(compiled: &Compiled, session: &Session) -> Result<Vec<Snapshot>, RunError> {
-    let stacks = if compiled.maps.iter().any(|map| map.name == STACKS_MAP) {
-        stack_frames(&session.read_map(STACKS_MAP)?)
-    } else {
-        HashMap::new()
-    };
+    let stacks = stacks(compiled, session)?;
     let mut snapshots = Vec::new();
-    for (map_name, layout) in &compiled.user_maps {
-        let entries = session.read_map(map_name)?;
-        if entries == MapEntries::Empty {
-            continue;
-        }
-        let mut snapshot = jitterlib::agg::decode(layout, &entries)
-            .map_err(|error| RunError::Decode { map: layout.name.clone(), reason: error.to_string() })?;
-        snapshot.resolve_stacks(&stacks);
-        snapshots.push(snapshot);
+    for index in 0..compiled.user_maps.len() {
+        snapshots.extend(snapshot(compiled, session, index, &stacks)?);
     }
     Ok(snapshots)
+}
+
+/// The kernel stacks recorded so far (none when the script has no `kstack`).
+fn stacks(compiled: &Compiled, session: &Session) -> Result<HashMap<i64, Vec<u64>>, RunError> {
+    if compiled.maps.iter().any(|map| map.name == STACKS_MAP) {
+        Ok(stack_frames(&session.read_map(STACKS_MAP)?))
+    } else {
+        Ok(HashMap::new())
+    }
+}
+
+/// User map `index` decoded, with kernel stacks resolved; `None` when it is empty.
+fn snapshot(
+    compiled: &Compiled,
+    session: &Session,
+    index: usize,
+    stacks: &HashMap<i64, Vec<u64>>,
+) -> Result<Option<Snapshot>, RunError> {
+    let Some((map_name, layout)) = compiled.user_maps.get(index) else { return Ok(None) };
+    let entries = session.read_map(map_name)?;
+    if entries == MapEntries::Empty {
+        return Ok(None);
+    }
+    let mut snapshot = jitterlib::agg::decode(layout, &entries)
+        .map_err(|error| RunError::Decode { map: layout.name.clone(), reason: error.to_string() })?;
+    snapshot.resolve_stacks(stacks);
+    Ok(Some(snapshot))
+}
+
+/// Carries out `print(@m[, limit])`, `clear(@m)` or `zero(@m)` asked for by the BPF side.
+fn map_action(session: &Session, compiled: &Compiled, event: MapEvent, output: &mut Output) -> Result<(), RunError> {
+    match event.action {
+        MapAction::Print => {
+            let Some(mut snapshot) = snapshot(compiled, session, event.map, &stacks(compiled, session)?)? else {
+                return Ok(());
+            };
+            if event.limit > 0 {
+                // Rows are sorted ascending, as bpftrace prints them: the largest are last.
+                let keep = snapshot.rows.len().saturating_sub(event.limit as usize);
+                snapshot.rows.drain(..keep);
+            }
+            Ok(output.map(&snapshot)?)
+        }
+        MapAction::Clear | MapAction::Zero => match compiled.user_maps.get(event.map) {
+            Some((map_name, _)) => Ok(session.clear_map(map_name)?),
+            None => Ok(()),
+        },
+    }
 }
 
 /// The stack map's contents: id -> return addresses, innermost first (the kernel ends a stack with zeros).

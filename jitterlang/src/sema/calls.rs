@@ -3,7 +3,7 @@
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Expr, ExprKind, PrintfInfo, Stmt, Type};
+use crate::ir::{Expr, ExprKind, MapAction, PrintfInfo, Stmt, Type};
 use crate::printf::{ConvKind, Format};
 use jitterlib::agg::AggKind;
 use jitterlib::probe::nearest;
@@ -15,16 +15,31 @@ pub(crate) const DATA_LOC_STR_SIZE: u32 = 64;
 const MAX_PRINTF_ARGS: usize = 16;
 
 /// Aggregation functions, with the number of arguments they take.
-const AGGREGATIONS: &[(&str, usize)] =
-    &[("count", 0), ("sum", 1), ("min", 1), ("max", 1), ("avg", 1), ("stats", 1), ("hist", 1), ("lhist", 4)];
+const AGGREGATIONS: &[(&str, usize)] = &[
+    ("count", 0),
+    ("sum", 1),
+    ("min", 1),
+    ("max", 1),
+    ("avg", 1),
+    ("stats", 1),
+    ("hist", 1),
+    ("lhist", 4),
+    ("quantiles", 1),
+];
 
 /// Functions that are statements.
-const STATEMENT_FUNCTIONS: &[&str] = &["printf", "exit"];
+const STATEMENT_FUNCTIONS: &[&str] = &["printf", "exit", "delete", "print", "clear", "zero"];
 
 /// Functions that have a value.
-const VALUE_FUNCTIONS: &[&str] = &["ksym"];
+const VALUE_FUNCTIONS: &[&str] = &["ksym", "kaddr", "str"];
 
-impl Checker {
+/// Bytes `str(ptr)` reads when no size is given (bpftrace's default).
+const KERNEL_STR_SIZE: u32 = 64;
+
+/// Largest size `str(ptr, n)` accepts.
+const KERNEL_STR_MAX: u32 = 256;
+
+impl Checker<'_> {
     /// A statement that is an expression: `printf(...)`, `exit()`, or a bare aggregation (`@ = ...`).
     pub(super) fn expr_stmt(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Option<Stmt> {
         let ast::ExprKind::Call { name, name_span, args } = &expr.kind else {
@@ -37,6 +52,8 @@ impl Checker {
         match name.as_str() {
             "printf" => self.printf(args, expr.span, scope),
             "exit" => self.arity(name, *name_span, args, 0).then_some(Stmt::Exit),
+            "delete" => self.delete(args, expr.span, scope),
+            "print" | "clear" | "zero" => self.map_action(name, *name_span, args, expr.span, scope),
             _ if aggregation_arity(name).is_some() => {
                 let target = ast::MapRef { name: "@".into(), keys: Vec::new(), span: expr.span };
                 self.map_assign(&target, None, expr, scope)
@@ -71,6 +88,8 @@ impl Checker {
                 value.span = span;
                 Some(value)
             }
+            "kaddr" => self.kaddr(name_span, args, span),
+            "str" => self.str_call(name_span, args, span, scope),
             _ if aggregation_arity(name).is_some() => {
                 self.diagnostics.push(
                     Diagnostic::new(
@@ -95,6 +114,146 @@ impl Checker {
                 None
             }
         }
+    }
+
+    /// `kaddr("symbol")`: the symbol's address, resolved at compile time.
+    fn kaddr(&mut self, name_span: Span, args: &[ast::Expr], span: Span) -> Option<Expr> {
+        if !self.arity("kaddr", name_span, args, 1) {
+            return None;
+        }
+        let ast::ExprKind::Str(symbol) = &args[0].kind else {
+            self.diagnostics.push(
+                Diagnostic::new(Code::TypeMismatch, args[0].span, "`kaddr()` takes a symbol name in quotes")
+                    .with_hint("e.g. `kaddr(\"jiffies\")`"),
+            );
+            return None;
+        };
+        match self.kernel.symbol_addresses(symbol).map(|found| found.first().copied()) {
+            Ok(Some(address)) => Some(Expr { kind: ExprKind::Const(address as i64), ty: Type::U64, span }),
+            Ok(None) => {
+                self.diagnostics.push(Diagnostic::new(
+                    Code::MissingTarget,
+                    args[0].span,
+                    format!("`{symbol}` is not a symbol of this kernel"),
+                ));
+                None
+            }
+            Err(error) => {
+                self.diagnostics.push(Diagnostic::new(
+                    Code::MissingTarget,
+                    args[0].span,
+                    format!("cannot look up `{symbol}`: {error}"),
+                ));
+                None
+            }
+        }
+    }
+
+    /// `str($N)`: a script argument as a string; `str(ptr[, n])`: a kernel string read from an address.
+    fn str_call(&mut self, name_span: Span, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<Expr> {
+        if args.is_empty() || args.len() > 2 {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::Arity,
+                    name_span,
+                    format!("`str()` takes 1 or 2 arguments, {} given", args.len()),
+                )
+                .with_hint("`str($1)` for a script argument, `str(ptr)` or `str(ptr, 32)` for a kernel string"),
+            );
+            return None;
+        }
+        if let (ast::ExprKind::Positional(index), None) = (&args[0].kind, args.get(1)) {
+            let text = self.positional_text(*index, args[0].span)?;
+            let ty = Type::Str(super::expr::string_size(text.len()));
+            return Some(Expr { kind: ExprKind::Str(text), ty, span });
+        }
+        let pointer = self.scalar(&args[0], scope)?;
+        let size = match args.get(1) {
+            None => KERNEL_STR_SIZE,
+            Some(arg) => {
+                let requested = self.constant(arg, scope)?;
+                match u32::try_from(requested) {
+                    Ok(size) if (1..=KERNEL_STR_MAX).contains(&size) => size.div_ceil(8) * 8,
+                    _ => {
+                        self.diagnostics.push(Diagnostic::new(
+                            Code::Limit,
+                            arg.span,
+                            format!("a string size goes from 1 to {KERNEL_STR_MAX}, not {requested}"),
+                        ));
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(Expr { kind: ExprKind::KernelStr(Box::new(pointer)), ty: Type::Str(size), span })
+    }
+
+    /// `delete(@m[keys])`.
+    fn delete(&mut self, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<Stmt> {
+        let [ast::Expr { kind: ast::ExprKind::Map(target), .. }] = args else {
+            self.diagnostics.push(
+                Diagnostic::new(Code::TypeMismatch, span, "`delete()` takes one map entry")
+                    .with_hint("e.g. `delete(@start[tid])`"),
+            );
+            return None;
+        };
+        let keys = self.keys(target, scope)?;
+        let map = self.maps.existing(target, &keys, &mut self.diagnostics)?;
+        if self.maps.is_histogram(map) {
+            self.diagnostics.push(
+                Diagnostic::new(Code::Unsupported, target.span, "an entry of a histogram cannot be deleted")
+                    .with_hint(format!("use `clear({})` to empty the whole map", target.name)),
+            );
+            return None;
+        }
+        Some(Stmt::Delete { map, keys })
+    }
+
+    /// `print(@m)`, `print(@m, N)`, `clear(@m)`, `zero(@m)`.
+    fn map_action(
+        &mut self,
+        name: &str,
+        name_span: Span,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut Scope,
+    ) -> Option<Stmt> {
+        let action = match name {
+            "print" => MapAction::Print,
+            "clear" => MapAction::Clear,
+            _ => MapAction::Zero,
+        };
+        let most = if action == MapAction::Print { 2 } else { 1 };
+        let target = match args.first().map(|arg| &arg.kind) {
+            Some(ast::ExprKind::Map(target)) if target.keys.is_empty() && args.len() <= most => target,
+            _ => {
+                let usage = if action == MapAction::Print { "`print(@m)` or `print(@m, 10)`" } else { "`NAME(@m)`" };
+                self.diagnostics.push(
+                    Diagnostic::new(Code::Arity, name_span.to(span), format!("`{name}()` takes a whole map"))
+                        .with_hint(format!("write {}", usage.replace("NAME", name))),
+                );
+                return None;
+            }
+        };
+        let map = self.maps.named(target, &mut self.diagnostics)?;
+        let limit = match args.get(1) {
+            None => 0,
+            Some(arg) => {
+                let value = self.constant(arg, scope)?;
+                match u32::try_from(value) {
+                    Ok(limit) if limit > 0 => limit,
+                    _ => {
+                        self.diagnostics.push(Diagnostic::new(
+                            Code::Limit,
+                            arg.span,
+                            format!("print shows a positive number of entries, not {value}"),
+                        ));
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(Stmt::MapAction { map, action, limit })
     }
 
     fn unknown_function(&mut self, name: &str, span: Span) {
@@ -210,6 +369,7 @@ impl Checker {
             "stats" => AggKind::Stats,
             "hist" if value == Some(Type::Duration) => AggKind::TimeHist,
             "hist" => AggKind::Hist,
+            "quantiles" => AggKind::Quantiles,
             _ => {
                 let mut constants = Vec::new();
                 for arg in rest {

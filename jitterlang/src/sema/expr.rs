@@ -15,13 +15,16 @@ const BUILTINS: &[(&str, Builtin)] = &[
     ("cpu", Builtin::Cpu),
     ("nsecs", Builtin::Nsecs),
     ("comm", Builtin::Comm),
+    ("cgroup", Builtin::Cgroup),
+    ("curtask", Builtin::CurTask),
+    ("elapsed", Builtin::Elapsed),
     ("kstack", Builtin::KernelStack),
 ];
 
 /// Size of `comm` (TASK_COMM_LEN).
 pub(crate) const COMM_SIZE: u32 = 16;
 
-impl Checker {
+impl Checker<'_> {
     /// Types an expression used as a truth value (predicate, `if`).
     pub(super) fn condition(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Option<Expr> {
         let checked = self.expr(expr, scope)?;
@@ -60,13 +63,8 @@ impl Checker {
                     return None;
                 }
             },
-            ast::ExprKind::Positional(_) => {
-                self.diagnostics.push(
-                    Diagnostic::new(Code::Unsupported, span, "positional arguments are not supported yet")
-                        .with_hint("write the value into the script"),
-                );
-                return None;
-            }
+            ast::ExprKind::Positional(index) => return self.positional(*index, span),
+            ast::ExprKind::ArgCount => (ExprKind::Const(self.positionals.len() as i64), Type::I64),
             ast::ExprKind::Map(map_ref) => return self.map_read(map_ref, scope),
             ast::ExprKind::Call { name, name_span, args } => {
                 return self.call_expr(name, *name_span, args, span, scope)
@@ -84,10 +82,22 @@ impl Checker {
                 (ExprKind::Unary(*op, Box::new(operand)), ty)
             }
             ast::ExprKind::Binary(op, lhs, rhs) => {
-                let (lhs, rhs) = (self.scalar(lhs, scope), self.scalar(rhs, scope));
+                let (lhs, rhs) = (self.expr(lhs, scope), self.expr(rhs, scope));
+                let (lhs, rhs) = (lhs?, rhs?);
+                if let (Type::Str(_), Type::Str(_)) = (lhs.ty, rhs.ty) {
+                    return self.string_comparison(*op, lhs, rhs, span);
+                }
+                let (lhs, rhs) = (self.require_scalar(lhs), self.require_scalar(rhs));
                 let (lhs, rhs) = (lhs?, rhs?);
                 let ty = binary_type(*op, lhs.ty, rhs.ty);
                 (ExprKind::Binary(*op, Box::new(lhs), Box::new(rhs)), ty)
+            }
+            ast::ExprKind::Ternary { cond, then, otherwise } => {
+                let (cond, then, otherwise) =
+                    (self.condition(cond, scope), self.expr(then, scope), self.expr(otherwise, scope));
+                let (cond, then, otherwise) = (cond?, then?, otherwise?);
+                let ty = self.ternary_type(&then, &otherwise)?;
+                (ExprKind::Ternary { cond: Box::new(cond), then: Box::new(then), otherwise: Box::new(otherwise) }, ty)
             }
         };
         Some(Expr { kind, ty, span })
@@ -96,6 +106,11 @@ impl Checker {
     /// Types an expression that must be an integer-like value.
     pub(super) fn scalar(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Option<Expr> {
         let checked = self.expr(expr, scope)?;
+        self.require_scalar(checked)
+    }
+
+    /// Reports a checked expression that is not integer-like.
+    fn require_scalar(&mut self, checked: Expr) -> Option<Expr> {
         if checked.ty.is_scalar() {
             return Some(checked);
         }
@@ -107,7 +122,7 @@ impl Checker {
         self.diagnostics.push(
             Diagnostic::new(
                 Code::TypeMismatch,
-                expr.span,
+                checked.span,
                 format!("expected an integer, found {}", checked.ty.describe()),
             )
             .with_hint(hint),
@@ -115,9 +130,85 @@ impl Checker {
         None
     }
 
+    /// `a == b` / `a != b` on two strings; other operators are errors.
+    fn string_comparison(&mut self, op: BinaryOp, lhs: Expr, rhs: Expr, span: Span) -> Option<Expr> {
+        let equal = match op {
+            BinaryOp::Eq => true,
+            BinaryOp::Ne => false,
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        span,
+                        format!("strings can be compared with `==` and `!=`, not `{}`", op.symbol()),
+                    )
+                    .with_hint("e.g. `comm == \"sshd\"`"),
+                );
+                return None;
+            }
+        };
+        let kind = ExprKind::StrCompare { equal, lhs: Box::new(lhs), rhs: Box::new(rhs) };
+        Some(Expr { kind, ty: Type::U64, span })
+    }
+
+    /// The type of `c ? a : b`: both sides integers, or both strings (the longer size).
+    fn ternary_type(&mut self, then: &Expr, otherwise: &Expr) -> Option<Type> {
+        match (then.ty, otherwise.ty) {
+            (Type::Str(a), Type::Str(b)) => Some(Type::Str(a.max(b))),
+            (a, b) if a == b && a.is_scalar() => Some(a),
+            (a, b) if a.is_scalar() && b.is_scalar() => {
+                Some(if a.is_signed() && b.is_signed() { Type::I64 } else { Type::U64 })
+            }
+            (a, b) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        then.span.to(otherwise.span),
+                        format!("the two values of `? :` differ: {} and {}", a.describe(), b.describe()),
+                    )
+                    .with_hint("both must be integers, or both strings"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `$N`: the N-th script argument as an integer (0 when it is not given, like bpftrace).
+    fn positional(&mut self, index: u32, span: Span) -> Option<Expr> {
+        let text = self.positional_text(index, span)?;
+        let parsed = if text.is_empty() { Some(0) } else { parse_integer(&text) };
+        match parsed {
+            Some(value) => Some(Expr { kind: ExprKind::Const(value), ty: Type::I64, span }),
+            None => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::TypeMismatch, span, format!("`${index}` is {text:?}, not an integer"))
+                        .with_hint(format!("use `str(${index})` for a string argument")),
+                );
+                None
+            }
+        }
+    }
+
+    /// The text of `$N` ("" when not given); `$0` is an error.
+    pub(super) fn positional_text(&mut self, index: u32, span: Span) -> Option<String> {
+        if index == 0 {
+            self.diagnostics.push(
+                Diagnostic::new(Code::UnknownIdent, span, "positional arguments start at `$1`")
+                    .with_hint("`$#` is the number of arguments"),
+            );
+            return None;
+        }
+        Some(self.positionals.get(index as usize - 1).cloned().unwrap_or_default())
+    }
+
     fn ident(&mut self, name: &str, span: Span, scope: &mut Scope) -> Option<Expr> {
         if let Some(field) = scope.probe.fields().iter().find(|field| field.name == name) {
             return Some(field_expr(field, span));
+        }
+        if name == "probe" {
+            let text = scope.probe.describe();
+            let ty = Type::Str(string_size(text.len()));
+            return Some(Expr { kind: ExprKind::Str(text), ty, span });
         }
         if let Some((_, builtin)) = BUILTINS.iter().find(|(builtin, _)| *builtin == name) {
             // nsecs is a duration (since boot): differences of timestamps print with time units.
@@ -130,6 +221,7 @@ impl Checker {
                 }
                 _ => Type::U64,
             };
+            self.uses_elapsed |= *builtin == Builtin::Elapsed;
             return Some(Expr { kind: ExprKind::Builtin(*builtin), ty, span });
         }
         if name == "args" {
@@ -140,6 +232,7 @@ impl Checker {
             return None;
         }
         let mut known: Vec<&str> = BUILTINS.iter().map(|(name, _)| *name).collect();
+        known.push("probe");
         known.extend(scope.probe.fields().iter().map(|field| field.name.as_str()));
         if !scope.probe.args().is_empty() {
             known.push("args");
@@ -214,6 +307,23 @@ fn field_expr(field: &Field, span: Span) -> Expr {
 /// Bytes a string of `len` characters takes (NUL included, rounded up to 8).
 pub(super) fn string_size(len: usize) -> u32 {
     ((len as u32).saturating_add(1).saturating_add(7) / 8 * 8).max(8)
+}
+
+/// A decimal or `0x` hexadecimal integer, optionally negative.
+fn parse_integer(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let magnitude = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok()?,
+        None => digits.parse::<u64>().ok()?,
+    };
+    if negative {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        Some(magnitude as i64)
+    }
 }
 
 fn int_literal_type(value: u64) -> Type {

@@ -76,6 +76,39 @@ impl MapTable {
         Some((index, value_type))
     }
 
+    /// Finds a map (plain or aggregation) whose entry `target[keys]` is named, e.g. by `delete()`.
+    pub(super) fn existing(
+        &mut self,
+        target: &ast::MapRef,
+        keys: &[Expr],
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<usize> {
+        let index = self.named(target, diagnostics)?;
+        self.check_keys(index, target, keys, diagnostics)?;
+        Some(index)
+    }
+
+    /// Finds a whole map by name, e.g. for `print(@m)`.
+    pub(super) fn named(&mut self, target: &ast::MapRef, diagnostics: &mut Vec<Diagnostic>) -> Option<usize> {
+        let found = self.find(&target.name);
+        if found.is_none() {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::UnknownIdent,
+                    target.span,
+                    format!("map `{}` is used before any probe assigns it", target.name),
+                )
+                .with_hint("maps are declared by their first assignment; put that probe earlier in the script"),
+            );
+        }
+        found
+    }
+
+    /// Whether the map's keys end with a histogram bucket.
+    pub(super) fn is_histogram(&self, index: usize) -> bool {
+        matches!(self.maps[index].layout.value, MapValue::Agg { kind, .. } if kind.is_histogram())
+    }
+
     fn find(&self, name: &str) -> Option<usize> {
         self.maps.iter().position(|info| info.layout.name == name)
     }

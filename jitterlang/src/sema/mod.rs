@@ -7,17 +7,24 @@ mod maps;
 
 use crate::ast::{self, Script};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
-use crate::ir::{Checked, CheckedProbe, PrintfInfo, Stmt, Type};
+use crate::ir::{Checked, CheckedProbe, PrintfInfo, Stmt, Type, UNROLL_MAX};
 use jitterlib::kernel::KernelInfo;
 use jitterlib::probe::{self, Probe, ProbeErrorKind, ProbeSpec};
 use maps::MapTable;
 
 pub(crate) use expr::COMM_SIZE;
 
-/// Checks a parsed script against the kernel.
-pub fn check(script: &Script, kernel: &dyn KernelInfo) -> Result<Checked, Diagnostics> {
-    let mut checker =
-        Checker { maps: MapTable::default(), printfs: Vec::new(), diagnostics: Vec::new(), uses_stacks: false };
+/// Checks a parsed script against the kernel; `positionals` are the script's arguments (`$1`, `$2`, ...).
+pub fn check(script: &Script, kernel: &dyn KernelInfo, positionals: &[String]) -> Result<Checked, Diagnostics> {
+    let mut checker = Checker {
+        maps: MapTable::default(),
+        printfs: Vec::new(),
+        diagnostics: Vec::new(),
+        kernel,
+        positionals: positionals.to_vec(),
+        uses_stacks: false,
+        uses_elapsed: false,
+    };
     let mut probes = Vec::new();
     for block in &script.blocks {
         for written in &block.probes {
@@ -35,10 +42,11 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo) -> Result<Checked, Diagno
     }
     if checker.diagnostics.is_empty() {
         Ok(Checked {
-            uses_stacks: checker.uses_stacks,
             probes,
             maps: checker.maps.into_infos(),
             printfs: checker.printfs,
+            uses_stacks: checker.uses_stacks,
+            uses_elapsed: checker.uses_elapsed,
         })
     } else {
         checker.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
@@ -89,11 +97,14 @@ fn path_part_spans(parts: &[String], whole: Span) -> Vec<Span> {
 }
 
 /// State shared by every probe of the script.
-struct Checker {
+struct Checker<'k> {
     maps: MapTable,
     printfs: Vec<PrintfInfo>,
     diagnostics: Vec<Diagnostic>,
+    kernel: &'k dyn KernelInfo,
+    positionals: Vec<String>,
     uses_stacks: bool,
+    uses_elapsed: bool,
 }
 
 /// State of one probe's block.
@@ -102,7 +113,7 @@ struct Scope<'p> {
     vars: Vec<(String, Type)>,
 }
 
-impl Checker {
+impl Checker<'_> {
     fn probe_block(&mut self, probe: Box<dyn Probe>, block: &ast::ProbeBlock, span: Span) -> CheckedProbe {
         let mut scope = Scope { probe: probe.as_ref(), vars: Vec::new() };
         let predicate = block.predicate.as_ref().and_then(|pred| self.condition(pred, &mut scope));
@@ -128,6 +139,29 @@ impl Checker {
                 let otherwise = self.stmts(otherwise, scope);
                 Some(Stmt::If { cond: cond?, then, otherwise })
             }
+            ast::StmtKind::While { cond, body } => {
+                let cond = self.condition(cond, scope);
+                let body = self.stmts(body, scope);
+                Some(Stmt::While { cond: cond?, body })
+            }
+            ast::StmtKind::Unroll { count, count_span, body } => {
+                let body = self.stmts(body, scope);
+                match u32::try_from(*count) {
+                    Ok(count) if (1..=UNROLL_MAX).contains(&u64::from(count)) => Some(Stmt::Unroll { count, body }),
+                    _ => {
+                        self.diagnostics.push(
+                            Diagnostic::new(
+                                Code::Limit,
+                                *count_span,
+                                format!("unroll takes a count from 1 to {UNROLL_MAX}, not {count}"),
+                            )
+                            .with_hint("use `while (cond) { ... }` for longer loops"),
+                        );
+                        None
+                    }
+                }
+            }
+            ast::StmtKind::Return => Some(Stmt::Return),
         }
     }
 

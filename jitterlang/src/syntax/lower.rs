@@ -79,33 +79,46 @@ fn stmt(pair: Pair<Rule>) -> Result<Stmt> {
     let span = span_of(&inner);
     let kind = match inner.as_rule() {
         Rule::if_stmt => if_stmt(inner)?,
+        Rule::while_stmt => {
+            let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_while);
+            let cond = expr(parts.next().ok_or_else(|| internal(span))?)?;
+            let body = block(parts.next().ok_or_else(|| internal(span))?)?;
+            StmtKind::While { cond, body }
+        }
+        Rule::unroll_stmt => {
+            let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_unroll);
+            let count_pair = parts.next().ok_or_else(|| internal(span))?;
+            let count = integer(&count_pair)?;
+            let body = block(parts.next().ok_or_else(|| internal(span))?)?;
+            StmtKind::Unroll { count, count_span: span_of(&count_pair), body }
+        }
+        Rule::return_stmt => StmtKind::Return,
         Rule::map_update => {
             let mut parts = inner.into_inner();
             let target = parts.next().map(map_ref).transpose()?.ok_or_else(|| internal(span))?;
-            let op_pair = parts.next().ok_or_else(|| internal(span))?;
-            let one = Expr { kind: ExprKind::Int(1), span: span_of(&op_pair) };
-            let (op, value) = match op_pair.as_rule() {
-                Rule::incr => (Some(BinaryOp::Add), one),
-                Rule::decr => (Some(BinaryOp::Sub), one),
-                _ => (assign_op(&op_pair), expr(parts.next().ok_or_else(|| internal(span))?)?),
-            };
+            let (op, value) = update(parts, span)?;
             StmtKind::MapAssign { target, op, value }
         }
         Rule::var_assign => {
             let mut parts = inner.into_inner();
             let var = parts.next().ok_or_else(|| internal(span))?;
-            let op_pair = parts.next().ok_or_else(|| internal(span))?;
-            let value = expr(parts.next().ok_or_else(|| internal(span))?)?;
-            StmtKind::VarAssign {
-                name: var.as_str()[1..].to_string(),
-                name_span: span_of(&var),
-                op: assign_op(&op_pair),
-                value,
-            }
+            let (op, value) = update(parts, span)?;
+            StmtKind::VarAssign { name: var.as_str()[1..].to_string(), name_span: span_of(&var), op, value }
         }
         _ => StmtKind::Expr(expr(only_child(inner))?),
     };
     Ok(Stmt { kind, span })
+}
+
+/// The rest of `target = value`, `target op= value`, `target++` or `target--`: the operator and the value.
+fn update(mut parts: Pairs<Rule>, span: Span) -> Result<(Option<BinaryOp>, Expr)> {
+    let op_pair = parts.next().ok_or_else(|| internal(span))?;
+    let one = Expr { kind: ExprKind::Int(1), span: span_of(&op_pair) };
+    Ok(match op_pair.as_rule() {
+        Rule::incr => (Some(BinaryOp::Add), one),
+        Rule::decr => (Some(BinaryOp::Sub), one),
+        _ => (assign_op(&op_pair), expr(parts.next().ok_or_else(|| internal(span))?)?),
+    })
 }
 
 fn if_stmt(pair: Pair<Rule>) -> Result<StmtKind> {
@@ -187,7 +200,21 @@ fn pratt() -> &'static PrattParser<Rule> {
 }
 
 fn expr(pair: Pair<Rule>) -> Result<Expr> {
-    pratt_expr(pair.into_inner())
+    let span = span_of(&pair);
+    let mut parts = pair.into_inner();
+    let cond = parts.next().ok_or_else(|| internal(span))?;
+    let cond = pratt_expr(cond.into_inner())?;
+    match (parts.next(), parts.next()) {
+        (Some(then), Some(otherwise)) => Ok(Expr {
+            kind: ExprKind::Ternary {
+                cond: Box::new(cond),
+                then: Box::new(expr(then)?),
+                otherwise: Box::new(expr(otherwise)?),
+            },
+            span,
+        }),
+        _ => Ok(cond),
+    }
 }
 
 fn pratt_expr(pairs: Pairs<Rule>) -> Result<Expr> {
@@ -281,6 +308,7 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
                 .parse()
                 .map_err(|_| Diagnostic::new(Code::Limit, span, "positional argument number too large"))?,
         ),
+        Rule::arg_count => ExprKind::ArgCount,
         Rule::ident => ExprKind::Ident(pair.as_str().to_string()),
         Rule::map_ref => ExprKind::Map(map_ref(pair)?),
         Rule::call => {

@@ -130,10 +130,22 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::program | Rule::probe_block | Rule::probe | Rule::probe_path | Rule::typed_probe => "a probe",
         Rule::block | Rule::open_brace | Rule::open_angle => "a block (`{` or `<`)",
         Rule::predicate => "a predicate `/.../`",
-        Rule::stmt | Rule::stmt_list | Rule::if_stmt | Rule::map_update | Rule::var_assign | Rule::expr_stmt => {
-            "a statement"
-        }
-        Rule::expr | Rule::call | Rule::map_ref | Rule::variable | Rule::positional => "an expression",
+        Rule::stmt
+        | Rule::stmt_list
+        | Rule::if_stmt
+        | Rule::while_stmt
+        | Rule::unroll_stmt
+        | Rule::return_stmt
+        | Rule::map_update
+        | Rule::var_assign
+        | Rule::expr_stmt => "a statement",
+        Rule::expr
+        | Rule::binary
+        | Rule::call
+        | Rule::map_ref
+        | Rule::variable
+        | Rule::positional
+        | Rule::arg_count => "an expression",
         Rule::integer | Rule::duration => "a number",
         Rule::string | Rule::string_inner => "a string",
         Rule::ident => "a name",
@@ -146,6 +158,9 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::time_unit => "a time unit",
         Rule::kw_if => "`if`",
         Rule::kw_else => "`else`",
+        Rule::kw_while => "`while`",
+        Rule::kw_unroll => "`unroll`",
+        Rule::kw_return => "`return`",
         _ => "an operator",
     }
 }

@@ -4,6 +4,7 @@ mod bad_input;
 mod diagnostics;
 mod fleet;
 mod golden;
+mod language;
 mod lifecycle;
 mod raw_probes;
 mod repl;

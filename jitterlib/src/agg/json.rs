@@ -26,6 +26,7 @@ use serde_json::{json, Map, Value};
 
 use super::bucket::BucketRange;
 use super::layout::{MapLayout, MapValue};
+use super::quantile::summarize;
 use super::text::key_text_parts;
 use super::value::{AggValue, Average, FieldValue, Histogram, Snapshot, Symbolizer};
 use super::AggKind;
@@ -36,6 +37,7 @@ pub fn render_json(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> Value {
     let value_json = |value: &AggValue| match value {
         AggValue::Scalar(field) => field_json(field, symbols),
         AggValue::Average(average) => average_json(map, average),
+        AggValue::Histogram(histogram) if map.histogram() == Some(AggKind::Quantiles) => quantiles_json(histogram),
         AggValue::Histogram(histogram) => histogram_json(map, histogram),
     };
     let data = if map.keys.is_empty() {
@@ -61,6 +63,7 @@ pub fn render_json(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> Value {
 fn json_type(map: &MapLayout) -> &'static str {
     match map.value {
         MapValue::Agg { kind: AggKind::Avg | AggKind::Stats, .. } => "stats",
+        MapValue::Agg { kind: AggKind::Quantiles, .. } => "quantiles",
         MapValue::Agg { kind, .. } if kind.is_histogram() => "hist",
         _ => "map",
     }
@@ -86,6 +89,18 @@ fn average_json(map: &MapLayout, average: &Average) -> Value {
         }
         _ => Value::from(average.mean()),
     }
+}
+
+/// `{"count": 1000, "p50": 511, "p90": 927, "p99": 991, "p99.9": 1023, "max": 1023}`.
+fn quantiles_json(histogram: &Histogram) -> Value {
+    let Some(summary) = summarize(histogram) else { return json!({ "count": 0 }) };
+    let mut object = Map::new();
+    object.insert("count".to_string(), Value::from(summary.count));
+    for (label, value) in &summary.percentiles {
+        object.insert((*label).to_string(), Value::from(*value));
+    }
+    object.insert("max".to_string(), Value::from(summary.max));
+    Value::Object(object)
 }
 
 fn histogram_json(map: &MapLayout, histogram: &Histogram) -> Value {

@@ -1,6 +1,7 @@
 //! The aggregation functions and what each stores per CPU.
 
 use super::bucket::{hist_label, hist_range, lhist_label, lhist_range, timehist_label, timehist_range, BucketRange};
+use super::quantile::{quantile_label, quantile_range};
 use super::AggError;
 
 /// An aggregation function of the language (`@x = count()`, `@h = hist(v)`, ...).
@@ -9,7 +10,7 @@ use super::AggError;
 /// - `count`: `u64` count; `sum`: `i64` sum.
 /// - `min`, `max`: `[i64 value, u64 seen]`; CPUs with `seen == 0` never saw a value and are ignored.
 /// - `avg`, `stats`: `[i64 sum, u64 count]`.
-/// - `hist`, `timehist`, `lhist`: `u64` count of the bucket whose index ends the key (see
+/// - `hist`, `timehist`, `lhist`, `quantiles`: `u64` count of the bucket whose index ends the key (see
 ///   [`bucket`](super::bucket)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AggKind {
@@ -29,6 +30,8 @@ pub enum AggKind {
     Hist,
     /// Power-of-two buckets within each time unit (ns, us, ms, s), for durations in nanoseconds.
     TimeHist,
+    /// `quantiles(v)`: log-linear buckets (see [`quantile`](super::quantile)), printed as percentiles.
+    Quantiles,
     /// `lhist(v, min, max, step)`: linear buckets; build it with [`AggKind::lhist`].
     Lhist {
         /// Lower bound of the first bucket.
@@ -58,13 +61,18 @@ impl AggKind {
     pub fn value_size(&self) -> u32 {
         match self {
             AggKind::Min | AggKind::Max | AggKind::Avg | AggKind::Stats => 16,
-            AggKind::Count | AggKind::Sum | AggKind::Hist | AggKind::TimeHist | AggKind::Lhist { .. } => 8,
+            AggKind::Count
+            | AggKind::Sum
+            | AggKind::Hist
+            | AggKind::TimeHist
+            | AggKind::Quantiles
+            | AggKind::Lhist { .. } => 8,
         }
     }
 
     /// Whether the map key ends with a `u64` bucket index.
     pub fn is_histogram(&self) -> bool {
-        matches!(self, AggKind::Hist | AggKind::TimeHist | AggKind::Lhist { .. })
+        matches!(self, AggKind::Hist | AggKind::TimeHist | AggKind::Quantiles | AggKind::Lhist { .. })
     }
 
     /// The function's name in the language.
@@ -78,6 +86,7 @@ impl AggKind {
             AggKind::Stats => "stats",
             AggKind::Hist => "hist",
             AggKind::TimeHist => "timehist",
+            AggKind::Quantiles => "quantiles",
             AggKind::Lhist { .. } => "lhist",
         }
     }
@@ -87,6 +96,7 @@ impl AggKind {
         match *self {
             AggKind::Hist => hist_range(index),
             AggKind::TimeHist => timehist_range(index),
+            AggKind::Quantiles => quantile_range(index),
             AggKind::Lhist { min, max, step } => lhist_range(index, min, max, step),
             _ => None,
         }
@@ -97,6 +107,7 @@ impl AggKind {
         match *self {
             AggKind::Hist => hist_label(index),
             AggKind::TimeHist => timehist_label(index),
+            AggKind::Quantiles => quantile_label(index),
             AggKind::Lhist { min, max, step } => lhist_label(index, min, max, step),
             _ => None,
         }

@@ -101,7 +101,7 @@ fn merge_cpus(kind: AggKind, format: ValueFormat, values: &[Vec<u8>]) -> Option<
             });
             Some(AggValue::Average(merged))
         }
-        AggKind::Hist | AggKind::TimeHist | AggKind::Lhist { .. } => None,
+        AggKind::Hist | AggKind::TimeHist | AggKind::Quantiles | AggKind::Lhist { .. } => None,
     }
 }
 

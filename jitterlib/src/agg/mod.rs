@@ -18,6 +18,7 @@ mod kind;
 mod layout;
 mod merge;
 mod openmetrics;
+pub mod quantile;
 #[cfg(test)]
 mod testing;
 mod text;

@@ -16,6 +16,7 @@
 //! units (`1.5ms`); `timehist` labels are durations.
 
 use super::layout::{MapLayout, MapValue, ValueFormat};
+use super::quantile::summarize;
 use super::value::{AggValue, Average, FieldValue, Histogram, Row, Snapshot, Symbolizer};
 use super::AggKind;
 
@@ -31,6 +32,9 @@ pub fn render_text(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> String {
         match &row.value {
             AggValue::Scalar(value) => out.push_str(&format!("{name}: {}\n", value.to_text(symbols))),
             AggValue::Average(average) => out.push_str(&format!("{name}: {}\n", average_text(map, average, symbols))),
+            AggValue::Histogram(histogram) if map.histogram() == Some(AggKind::Quantiles) => {
+                out.push_str(&format!("{name}: {}\n", quantiles_text(map, histogram, symbols)));
+            }
             AggValue::Histogram(histogram) => {
                 out.push_str(&format!("{name}: \n"));
                 out.push_str(&histogram_text(map, histogram));
@@ -70,6 +74,20 @@ fn average_text(map: &MapLayout, average: &Average, symbols: &dyn Symbolizer) ->
         }
         _ => number(average.mean()),
     }
+}
+
+/// `count 1000, p50 511us, p90 927us, p99 991us, p99.9 1.02ms, max 1.02ms`.
+fn quantiles_text(map: &MapLayout, histogram: &Histogram, symbols: &dyn Symbolizer) -> String {
+    let Some(summary) = summarize(histogram) else { return "count 0".to_string() };
+    let format = match map.value {
+        MapValue::Agg { format, .. } => format,
+        MapValue::Scalar(_) => ValueFormat::Signed,
+    };
+    let number = |v: i64| FieldValue::from_integer(v as u64, format).to_text(symbols);
+    let mut parts = vec![format!("count {}", summary.count)];
+    parts.extend(summary.percentiles.iter().map(|(label, value)| format!("{label} {}", number(*value))));
+    parts.push(format!("max {}", number(summary.max)));
+    parts.join(", ")
 }
 
 fn histogram_text(map: &MapLayout, histogram: &Histogram) -> String {

@@ -26,12 +26,16 @@ pub enum Format {
   jl -d -e 'timer() { @[func] = sum(dur); }'
   jl -v -l 'tracepoint:irq:*'
   jl -c 'sleep 1' -e 'tracepoint:syscalls:sys_enter_nanosleep { @ = count(); }'
+  jl script.jl 10 sshd        ($1 is 10, str($2) is \"sshd\")
 
 Exit codes: 0 success, 1 load/attach/run failure, 2 the script does not compile."
 )]
 pub struct Cli {
-    /// Script file to run.
+    /// Script file to run (with -e, the first script argument instead).
     pub file: Option<PathBuf>,
+    /// Script arguments, `$1`, `$2`, ... in the script (`str($1)` for text).
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
     /// Program text to run (instead of a file).
     #[arg(short = 'e', long = "expr", value_name = "PROGRAM")]
     pub expr: Option<String>,
@@ -100,8 +104,17 @@ impl Cli {
                 })?;
                 Ok((path.display().to_string(), text))
             }
-            (Some(_), Some(_)) => Err("give either -e PROGRAM or a script file, not both".to_string()),
+            (Some(text), Some(_)) => Ok(("<-e>".to_string(), text.clone())),
             (None, None) => Err("no program: give -e PROGRAM or a script file (see --help)".to_string()),
         }
+    }
+
+    /// The script's arguments: everything after the file, or every positional word with `-e`.
+    pub fn positionals(&self) -> Vec<String> {
+        let first = match (&self.expr, &self.file) {
+            (Some(_), Some(word)) => Some(word.display().to_string()),
+            _ => None,
+        };
+        first.into_iter().chain(self.args.iter().cloned()).collect()
     }
 }

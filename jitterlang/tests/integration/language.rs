@@ -1,0 +1,158 @@
+//! Language constructs end to end: compiled with script arguments, loaded by the kernel's verifier, run, and
+//! checked against what the kernel reported.
+
+use jitterlang::CompileOptions;
+use jitterlib::kernel::FixtureKernel;
+use std::process::Command;
+
+/// True when the tests can load programs; prints why not otherwise.
+fn can_trace(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: {test}: needs root (CAP_BPF and CAP_PERFMON) to load and attach BPF programs");
+        return false;
+    }
+    true
+}
+
+/// Runs `jl ARGS` to completion and returns (exit code, stdout, stderr).
+fn run_jl(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(args).output().expect("run jl");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn positional_arguments_become_constants() {
+    let kernel = FixtureKernel::bundled();
+    let options = |args: &[&str]| CompileOptions { args: args.iter().map(|arg| arg.to_string()).collect(), pid: None };
+    let compiled = jitterlang::compile_with(
+        "BEGIN { @n = $1 + $#; @s = str($2); @missing = $3; }",
+        &kernel,
+        &options(&["300", "sshd"]),
+    )
+    .expect("compiles");
+    let text = compiled.disassembly();
+    assert!(text.contains("r7 = 300") && text.contains("r7 += 2"), "$1 + $# are the constants 300 and 2:\n{text}");
+    assert!(text.contains(&format!("= {}", u32::from_le_bytes(*b"sshd"))), "str($2) is the literal \"sshd\":\n{text}");
+    let error = jitterlang::compile_with("BEGIN { @n = $1; }", &kernel, &options(&["sshd"]))
+        .expect_err("a word is not an integer")
+        .render("t", "BEGIN { @n = $1; }");
+    assert!(error.contains("E0300") && error.contains("use `str($1)`"), "{error}");
+}
+
+#[test]
+fn loops_ternary_and_arguments_run_in_the_kernel() {
+    if !can_trace("loops_ternary_and_arguments_run_in_the_kernel") {
+        return;
+    }
+    let script = r#"BEGIN {
+        $i = 0; $sum = 0;
+        while ($i < $1) { $sum += $i; $i++; }
+        unroll(3) { $sum += 100; }
+        printf("%d %d %s %s\n", $sum, $#, str($2), $sum > 300 ? "big" : "small");
+        if ($sum > 0) { exit(); return; }
+        printf("not reached\n");
+    }"#;
+    let (code, out, err) = run_jl(&["-e", script, "10", "hello"]);
+    assert_eq!(code, 0, "{err}");
+    // 0 + 1 + ... + 9 = 45, plus 3 x 100.
+    assert_eq!(out, "345 2 hello big\n");
+}
+
+#[test]
+fn while_stops_at_its_iteration_cap() {
+    if !can_trace("while_stops_at_its_iteration_cap") {
+        return;
+    }
+    let (code, out, err) = run_jl(&["-e", "BEGIN { $n = 0; while (1) { $n++; } printf(\"%d\\n\", $n); exit(); }"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("{}\n", jitterlang::ir::WHILE_MAX_ITERATIONS));
+}
+
+#[test]
+fn print_top_n_clear_and_delete() {
+    if !can_trace("print_top_n_clear_and_delete") {
+        return;
+    }
+    let script = "BEGIN { @a[1] = 10; @a[2] = 30; @a[3] = 20; print(@a, 2); clear(@a); \
+                  @b = 1; delete(@b); @c = 5; exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    // print shows the two largest entries while the map is still full; clear and delete leave only @c at exit.
+    assert_eq!(out, "@a[3]: 20\n@a[2]: 30\n\n@c: 5\n\n");
+}
+
+#[test]
+fn string_comparisons_on_comm() {
+    if !can_trace("string_comparisons_on_comm") {
+        return;
+    }
+    // getppid from this thread only: other tests of this process count getpid calls.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let comm = std::fs::read_to_string("/proc/thread-self/comm").expect("comm");
+    let comm = comm.trim();
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ @same[comm == \"{comm}\" ? 1 : 0] = count(); \
+         @other[comm != \"sshd\"] = count(); @prefix[comm == \"{}\"] = count(); }}",
+        &comm[..comm.len() - 1]
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-f", "json", "--duration", "1.5", "-e", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    // Give jl time to attach, then make the calls from this thread (whose comm the script compares).
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    for _ in 0..50 {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::syscall(libc::SYS_getppid) };
+    }
+    let output = child.wait_with_output().expect("wait");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let data = |name: &str| lines.iter().find_map(|l| l["data"].get(name).cloned()).unwrap_or_default();
+    assert_eq!(data("@same")["1"], 50, "{out}");
+    assert_eq!(data("@other")["1"], 50, "{out}");
+    // A strict prefix of comm is not equal to it.
+    assert_eq!(data("@prefix")["0"], 50, "{out}");
+}
+
+#[test]
+fn quantiles_of_known_values_match_the_bucket_math() {
+    if !can_trace("quantiles_of_known_values_match_the_bucket_math") {
+        return;
+    }
+    // The kernel buckets 1..=1000; user space reports each percentile as the top of its bucket:
+    // 500 is in [496, 511], 900 in [896, 927], 990 in [960, 991], 999 in [992, 1023].
+    let script = "BEGIN { $i = 1; while ($i <= 1000) { @q = quantiles($i); $i++; } @neg = quantiles(-5); exit(); }";
+    let (code, out, err) = run_jl(&["-f", "json", "-e", script]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let q = lines.iter().find_map(|l| l["data"].get("@q").cloned()).expect("@q");
+    assert_eq!(q, serde_json::json!({"count": 1000, "p50": 511, "p90": 927, "p99": 991, "p99.9": 1023, "max": 1023}));
+    let negative = lines.iter().find_map(|l| l["data"].get("@neg").cloned()).expect("@neg");
+    assert_eq!(negative["max"], 0, "negative values count as 0");
+    let (code, text, err) = run_jl(&["-e", "BEGIN { @d = quantiles(1500us); exit(); }"]);
+    assert_eq!(code, 0, "{err}");
+    // 1_500_000 ns is in [1_441_792, 1_507_327]: durations print with units.
+    assert_eq!(text, "@d: count 1, p50 1.51ms, p90 1.51ms, p99 1.51ms, p99.9 1.51ms, max 1.51ms\n\n");
+}
+
+#[test]
+fn elapsed_counts_from_the_begin_phase() {
+    if !can_trace("elapsed_counts_from_the_begin_phase") {
+        return;
+    }
+    let script = "BEGIN { printf(\"%d\\n\", elapsed < 100ms); } \
+                  interval:ms:300 { printf(\"%d\\n\", elapsed >= 300ms && elapsed < 3s); exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "1\n1\n");
+}

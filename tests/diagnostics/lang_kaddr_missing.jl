@@ -1,0 +1,1 @@
+BEGIN { @a = kaddr("no_such_symbol_anywhere"); }

@@ -1,0 +1,1 @@
+BEGIN { unroll(101) { @x = 1; } }

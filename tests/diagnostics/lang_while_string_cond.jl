@@ -1,0 +1,1 @@
+BEGIN { while (comm) { @x = 1; } }

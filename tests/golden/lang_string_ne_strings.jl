@@ -1,0 +1,1 @@
+tracepoint:sched:sched_switch /args.prev_comm != args.next_comm/ { @switches = count(); }

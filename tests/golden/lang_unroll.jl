@@ -1,0 +1,1 @@
+BEGIN { $i = 0; unroll(3) { $i += 2; } @i = $i; }
