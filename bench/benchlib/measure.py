@@ -99,31 +99,37 @@ def programs(tools, pairs, dump_dir):
     return results
 
 
-def load_run(load, *args):
-    """Runs the workload pinned to CPU 0; returns its mean ns per syscall."""
-    return float(run_command(["taskset", "-c", "0", load, *args]).strip())
+def load_run(load, cpu, *args):
+    """Runs the workload pinned to CPU; returns its mean ns per syscall."""
+    return float(run_command(["taskset", "-c", str(cpu), load, *args]).strip())
 
 
 def overhead(tools, load, calls, rounds):
-    """Per-event cost of the getppid workload: with nothing attached, an empty program, and `@ = count()`."""
+    """Per-event cost of the getppid workload on each CPU: nothing attached, an empty program, `@ = count()`."""
+    cpus = list(range(min(os.cpu_count() or 1, 2)))
     configs = [("none", None, None)]
     for tool in tools:
         for pair_name in ("getppid_empty", "getppid_count"):
             configs.append((f"{tool.name} {pair_name.split('_')[1]}", tool, by_name(pair_name)))
-    per_call = {name: [] for name, _, _ in configs}
+    per_call = {(name, cpu): [] for name, _, _ in configs for cpu in cpus}
     bpf_ns = {name: [] for name, _, _ in configs}
+
+    def workload(name, round_number):
+        for cpu in in_turn(cpus, round_number):
+            per_call[(name, cpu)].append(load_run(load, cpu, "getppid", str(calls)))
+
     with bpf.BpfStats():
         for round_number in range(rounds):
             for name, tool, pair in in_turn(configs, round_number):
                 if tool is None:
-                    per_call[name].append(load_run(load, "getppid", str(calls)))
+                    workload(name, round_number)
                     continue
                 run = tool.start(tool.script(pair))
                 try:
                     run.wait_marker()
                     ids = bpf.prog_ids(run.pid)
                     before = {p["id"]: p for p in bpf.prog_infos(ids)}
-                    per_call[name].append(load_run(load, "getppid", str(calls)))
+                    workload(name, round_number)
                     after = bpf.prog_infos(ids)
                 finally:
                     run.interrupt()
@@ -131,12 +137,14 @@ def overhead(tools, load, calls, rounds):
                 spent = sum(p.get("run_time_ns", 0) - before[p["id"]].get("run_time_ns", 0) for p in after)
                 if runs:
                     bpf_ns[name].append(spent / runs)
-    base = median(per_call["none"])
-    results = {
-        name: {"per_call": median(per_call[name]), "overhead": median(per_call[name]) - base, "bpf_ns": median(bpf_ns[name])}
-        for name, _, _ in configs
-    }
-    log("overhead: " + ", ".join(f"{n} {r['per_call']:.1f} ns" for n, r in results.items()))
+    results = {}
+    for name, _, _ in configs:
+        results[name] = {"bpf_ns": median(bpf_ns[name])}
+        for cpu in cpus:
+            value = median(per_call[(name, cpu)])
+            results[name][f"cpu{cpu}"] = {"per_call": value, "overhead": value - median(per_call[("none", cpu)])}
+    log("overhead: " + ", ".join(f"{n} " + "/".join(f"{r[f'cpu{c}']['per_call']:.0f}" for c in cpus) + " ns"
+                                 for n, r in results.items()))
     return results
 
 
@@ -191,7 +199,7 @@ def map_print(tools, load, sizes, rounds):
                 run = tool.start(script, {"BPFTRACE_MAP_KEYS_MAX": str(max(sizes) * 2)})
                 try:
                     run.wait_marker()
-                    load_run(load, "close", str(size), str(CLOSE_BASE))
+                    load_run(load, 0, "close", str(size), str(CLOSE_BASE))
                 finally:
                     times[tool.name].append(run.interrupt())
                 keys[tool.name].append(sum(line.startswith("@[") for line in run.stdout.text().splitlines()))

@@ -20,7 +20,7 @@ def ms(seconds):
 def table(header, rows):
     """A markdown table."""
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -63,11 +63,19 @@ def footprint_table(footprints):
     return table(["tool", "binary MiB", "shared libraries MiB (count)", "total MiB"], rows)
 
 
+def cpus_of(overhead):
+    """The CPU labels the overhead was measured on."""
+    return sorted(key for key in overhead["none"] if key.startswith("cpu"))
+
+
 def overhead_table(overhead):
-    """Per-call cost of the getppid workload under each configuration."""
-    rows = [[name, f"{r['per_call']:.1f}", f"{r['overhead']:.1f}", "" if r["bpf_ns"] is None else f"{r['bpf_ns']:.1f}"]
-            for name, r in overhead.items()]
-    return table(["attached", "ns per getppid", "overhead ns", "in-program ns (bpf_stats)"], rows)
+    """Per-call cost of the getppid workload under each configuration, per CPU."""
+    cpus = cpus_of(overhead)
+    rows = []
+    for name, r in overhead.items():
+        cells = [f"{r[cpu]['per_call']:.0f} / {r[cpu]['overhead']:.0f}" for cpu in cpus]
+        rows.append([name, *cells, "" if r["bpf_ns"] is None else f"{r['bpf_ns']:.1f}"])
+    return table(["attached", *(f"{cpu}: ns per call / overhead" for cpu in cpus), "in-program ns (bpf_stats)"], rows)
 
 
 def growth_table(growth):
@@ -99,12 +107,13 @@ def verdicts(start, programs, footprints, overhead):
     larger = [name for name, t in programs.items() if t["jl"]["insns"] > t["bpftrace"]["insns"]]
     rows.append(["instruction count <= bpftrace's on every script",
                  "larger on: " + ", ".join(f"`{n}`" for n in larger) if larger else "all scripts", not larger])
-    jl_count, bt_count = overhead["jl count"]["overhead"], overhead["bpftrace count"]["overhead"]
-    rows.append(["per-event overhead <= bpftrace's (`@ = count()`)", f"{jl_count:.1f} vs {bt_count:.1f} ns",
-                 jl_count <= bt_count])
-    floor = overhead["jl empty"]["overhead"]
-    rows.append(["per-event overhead within 1.3x of the floor (empty program)",
-                 f"{jl_count:.1f} / {floor:.1f} ns = {jl_count / floor:.2f}x", jl_count <= 1.3 * floor])
+    for cpu in cpus_of(overhead):
+        jl_count, bt_count = overhead["jl count"][cpu]["overhead"], overhead["bpftrace count"][cpu]["overhead"]
+        rows.append([f"per-event overhead <= bpftrace's (`@ = count()`, {cpu})", f"{jl_count:.0f} vs {bt_count:.0f} ns",
+                     jl_count <= bt_count])
+        floor = overhead["jl empty"][cpu]["overhead"]
+        rows.append([f"per-event overhead within 1.3x of the floor (empty program, {cpu})",
+                     f"{jl_count:.0f} / {floor:.0f} ns = {jl_count / floor:.2f}x", jl_count <= 1.3 * floor])
     return table(["target", "measured", "met"], [[t, m, "yes" if ok else "**no**"] for t, m, ok in rows])
 
 
@@ -125,6 +134,7 @@ def render(header, results):
         ("Per-event overhead (getppid loop)", overhead_table(results["overhead"])),
         ("Growth with script size", growth_table(results["growth"])),
         ("Map print time", map_print_table(results["map_print"])),
+        ("Scripts", scripts_table()),
     ]
     for title, body in sections:
         parts.append(f"### {title}\n\n{body}")
