@@ -1,0 +1,1 @@
+"""bench/run's library: script pairs, process measurement, BPF program inspection, footprint and report."""

@@ -1,0 +1,141 @@
+"""Markdown tables of the results, and the verdict on the issue's targets."""
+
+from .pairs import PAIRS
+
+MIB = 1024 * 1024
+
+
+def ratio(peer, ours):
+    """peer / ours as text ("12.3x"); above 1 means jl is smaller or faster."""
+    if not peer or not ours:
+        return "n/a"
+    return f"{peer / ours:.1f}x" if peer / ours >= 1 else f"{peer / ours:.2f}x"
+
+
+def ms(seconds):
+    """Seconds as milliseconds text."""
+    return "n/a" if seconds is None else f"{seconds * 1000:.0f}" if seconds >= 0.1 else f"{seconds * 1000:.1f}"
+
+
+def table(header, rows):
+    """A markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell).replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def start_table(start):
+    """Start-to-exit wall, attach time and peak RSS per script."""
+    rows = []
+    for name, tools in start.items():
+        jl, bt = tools["jl"], tools["bpftrace"]
+        rows.append([
+            f"`{name}`", ratio(bt["wall"], jl["wall"]), ratio(bt["attached"], jl["attached"]),
+            ratio(bt["rss_kib"], jl["rss_kib"]), ms(jl["wall"]), ms(bt["wall"]), ms(jl["attached"]),
+            ms(bt["attached"]), f"{jl['rss_kib'] / 1024:.1f}", f"{bt['rss_kib'] / 1024:.1f}",
+        ])
+    return table(
+        ["script", "wall bt/jl", "attached bt/jl", "RSS bt/jl", "jl wall ms", "bt wall ms", "jl attached ms",
+         "bt attached ms", "jl RSS MiB", "bt RSS MiB"],
+        rows,
+    )
+
+
+def programs_table(programs):
+    """Programs, instruction slots and bytes per script."""
+    rows = []
+    for name, tools in programs.items():
+        jl, bt = tools["jl"], tools["bpftrace"]
+        rows.append([
+            f"`{name}`", ratio(bt["insns"], jl["insns"]), f"{jl['programs']} / {jl['insns']}",
+            f"{bt['programs']} / {bt['insns']}", f"{jl['xlated']} / {jl['jited']}", f"{bt['xlated']} / {bt['jited']}",
+        ])
+    return table(["script", "insns bt/jl", "jl progs / insns", "bt progs / insns", "jl xlated / JITed B",
+                  "bt xlated / JITed B"], rows)
+
+
+def footprint_table(footprints):
+    """Binary + shared libraries per tool."""
+    rows = [[name, f"{binary / MIB:.1f}", f"{libs / MIB:.1f} ({count})", f"{(binary + libs) / MIB:.1f}"]
+            for name, (binary, libs, count) in footprints.items()]
+    jl, bt = (sum(footprints[name][:2]) for name in ("jl", "bpftrace"))
+    rows.append(["bt/jl", "", "", ratio(bt, jl)])
+    return table(["tool", "binary MiB", "shared libraries MiB (count)", "total MiB"], rows)
+
+
+def cpus_of(overhead):
+    """The CPU labels the overhead was measured on."""
+    return sorted(key for key in overhead["none"] if key.startswith("cpu"))
+
+
+def overhead_table(overhead):
+    """Per-call cost of the getppid workload under each configuration, per CPU."""
+    cpus = cpus_of(overhead)
+    rows = []
+    for name, r in overhead.items():
+        cells = [f"{r[cpu]['per_call']:.0f} / {r[cpu]['overhead']:.0f}" for cpu in cpus]
+        rows.append([name, *cells, "" if r["bpf_ns"] is None else f"{r['bpf_ns']:.1f}"])
+    return table(["attached", *(f"{cpu}: ns per call / overhead" for cpu in cpus), "in-program ns (bpf_stats)"], rows)
+
+
+def growth_table(growth):
+    """jl -d time and start-to-exit wall by number of probes."""
+    rows = [[size, ms(r["jl_d"]), ms(r["jl"]), ms(r["bpftrace"]), ratio(r["bpftrace"], r["jl"])]
+            for size, r in growth.items()]
+    return table(["probes", "jl -d ms", "jl wall ms", "bt wall ms", "wall bt/jl"], rows)
+
+
+def map_print_table(map_print):
+    """SIGINT-to-exit time by number of keys."""
+    rows = [[size, ms(r["jl"]["print"]), r["jl"]["keys"], ms(r["bpftrace"]["print"]), r["bpftrace"]["keys"],
+             ratio(r["bpftrace"]["print"], r["jl"]["print"])] for size, r in map_print.items()]
+    return table(["keys written", "jl ms", "jl keys printed", "bt ms", "bt keys printed", "bt/jl"], rows)
+
+
+def verdicts(start, programs, footprints, overhead):
+    """The issue's targets, each with the measured value and whether it is met."""
+    def worst(values):
+        return min(values) if values else None
+
+    rows = []
+    wall = worst([t["bpftrace"]["wall"] / t["jl"]["wall"] for t in start.values()])
+    rows.append(["start >= 20x faster than bpftrace (wall, every script)", f"worst {wall:.1f}x", wall >= 20])
+    rss = worst([t["bpftrace"]["rss_kib"] / t["jl"]["rss_kib"] for t in start.values()])
+    rows.append(["peak RSS <= 1/5 of bpftrace's (every script)", f"worst 1/{rss:.1f}", rss >= 5])
+    jl_size, bt_size = (sum(footprints[name][:2]) for name in ("jl", "bpftrace"))
+    rows.append(["footprint <= 1/20 of bpftrace's", f"1/{bt_size / jl_size:.0f}", bt_size / jl_size >= 20])
+    larger = [name for name, t in programs.items() if t["jl"]["insns"] > t["bpftrace"]["insns"]]
+    rows.append(["instruction count <= bpftrace's on every script",
+                 "larger on: " + ", ".join(f"`{n}`" for n in larger) if larger else "all scripts", not larger])
+    for cpu in cpus_of(overhead):
+        jl_count, bt_count = overhead["jl count"][cpu]["overhead"], overhead["bpftrace count"][cpu]["overhead"]
+        rows.append([f"per-event overhead <= bpftrace's (`@ = count()`, {cpu})", f"{jl_count:.0f} vs {bt_count:.0f} ns",
+                     jl_count <= bt_count])
+        floor = overhead["jl empty"][cpu]["overhead"]
+        rows.append([f"per-event overhead within 1.3x of the floor (empty program, {cpu})",
+                     f"{jl_count:.0f} / {floor:.0f} ns = {jl_count / floor:.2f}x", jl_count <= 1.3 * floor])
+    return table(["target", "measured", "met"], [[t, m, "yes" if ok else "**no**"] for t, m, ok in rows])
+
+
+def scripts_table():
+    """The script pairs, as they are run."""
+    rows = [[f"`{p.name}`", p.covers, f"`{p.jl}`", f"`{p.bpftrace}`"] for p in PAIRS]
+    return table(["name", "covers", "jl", "bpftrace"], rows)
+
+
+def render(header, results):
+    """The whole results section."""
+    parts = [header]
+    sections = [
+        ("Targets", verdicts(results["start"], results["programs"], results["footprint"], results["overhead"])),
+        ("Start to exit, attach and peak RSS", start_table(results["start"])),
+        ("Programs loaded", programs_table(results["programs"])),
+        ("Installed footprint", footprint_table(results["footprint"])),
+        ("Per-event overhead (getppid loop)", overhead_table(results["overhead"])),
+        ("Growth with script size", growth_table(results["growth"])),
+        ("Map print time", map_print_table(results["map_print"])),
+        ("Scripts", scripts_table()),
+    ]
+    for title, body in sections:
+        parts.append(f"### {title}\n\n{body}")
+    return "\n\n".join(parts) + "\n"
