@@ -21,15 +21,8 @@ impl Gen<'_> {
         let key = self.frame.alloc(key_size, span)?;
         let mut offset = key;
         for expr in keys {
-            let size = expr.ty.size();
-            if expr.ty.in_register() {
-                let reg = self.value(expr)?;
-                self.b.store(Size::DW, Reg::R10, offset, reg);
-                self.frame.give(reg);
-            } else {
-                self.string_into(expr, offset, size)?;
-            }
-            offset += size as i16;
+            self.value_into(expr, offset)?;
+            offset += expr.ty.size() as i16;
         }
         match bucket {
             Some(reg) => self.b.store(Size::DW, Reg::R10, offset, reg),
@@ -166,15 +159,8 @@ impl Gen<'_> {
 
     /// `@map[keys] = value` on a plain hash map.
     pub(super) fn store_map(&mut self, map: usize, keys: &[Expr], value: &Expr, span: Span) -> Result<()> {
-        let size = value.ty.size();
-        let slot = self.frame.alloc(size, span)?;
-        if value.ty.in_register() {
-            let reg = self.value(value)?;
-            self.b.store(Size::DW, Reg::R10, slot, reg);
-            self.frame.give(reg);
-        } else {
-            self.string_into(value, slot, size)?;
-        }
+        let slot = self.frame.alloc(value.ty.size(), span)?;
+        self.value_into(value, slot)?;
         let key = self.key(map, keys, None, span)?;
         self.update(self.user_map(map), key, slot, span)
     }

@@ -66,14 +66,7 @@ impl Gen<'_> {
             Stmt::Store { map, keys, value } => self.store_map(*map, keys, value, value.span),
             Stmt::SetVar { var, value } => {
                 let slot = self.vars[*var];
-                if value.ty.in_register() {
-                    let reg = self.value(value)?;
-                    self.b.store(Size::DW, Reg::R10, slot, reg);
-                    self.frame.give(reg);
-                    Ok(())
-                } else {
-                    self.string_into(value, slot, value.ty.size())
-                }
+                self.value_into(value, slot)
             }
             Stmt::If { cond, then, otherwise } => self.if_else(cond, then, otherwise).map(|_| ()),
             Stmt::Printf { id, args } => self.printf(*id, args),
@@ -144,13 +137,7 @@ impl Gen<'_> {
         self.b.store_imm(Size::DW, Reg::R10, event, id as i32);
         let mut offset = event + 8;
         for arg in args {
-            if arg.ty.in_register() {
-                let reg = self.value(arg)?;
-                self.b.store(Size::DW, Reg::R10, offset, reg);
-                self.frame.give(reg);
-            } else {
-                self.string_into(arg, offset, arg.ty.size())?;
-            }
+            self.value_into(arg, offset)?;
             offset += arg.ty.size() as i16;
         }
         self.emit_event(event, size, span)

@@ -103,6 +103,19 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// Writes any value into its slot at `r10 + offset`: 8 bytes for integers and stack ids, the type's size for
+    /// strings. The one way map keys, map values, variables and event arguments reach the stack.
+    pub(super) fn value_into(&mut self, expr: &Expr, offset: i16) -> Result<()> {
+        if expr.ty.in_register() {
+            let reg = self.value(expr)?;
+            self.b.store(Size::DW, Reg::R10, offset, reg);
+            self.frame.give(reg);
+            Ok(())
+        } else {
+            self.string_into(expr, offset, expr.ty.size())
+        }
+    }
+
     /// Zeroes `size` bytes (a multiple of 8) at `r10 + offset`.
     pub(super) fn zero(&mut self, offset: i16, size: u32) {
         for i in 0..(size / 8) as i16 {

@@ -322,6 +322,16 @@ fn edit_distance(a: &str, b: &str) -> usize {
     table[a.len()][b.len()]
 }
 
+/// `r0 = bpf_map_lookup_elem(map, r10 + key)` for a u32 key the caller stored there, leaving through `exit` when
+/// the lookup fails. The per-CPU slot lookup every pairing probe starts with.
+fn lookup_stack_key(b: &mut Builder, map: usize, key: i16, exit: Label) {
+    b.ld_map(Reg::R1, map);
+    b.mov64(Reg::R2, Reg::R10);
+    b.alu64(crate::insn::AluOp::Add, Reg::R2, i32::from(key));
+    b.call(crate::insn::Helper::MapLookupElem);
+    b.jump_if(crate::insn::JmpOp::Eq, Reg::R0, 0, exit);
+}
+
 /// Checks that a path spec has exactly `parts` parts (kind included) and returns them.
 fn path_parts<'a>(spec: &'a ProbeSpec, kind: &str, parts: usize, syntax: &str) -> Result<&'a [String], ProbeError> {
     match spec {

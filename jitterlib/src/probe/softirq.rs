@@ -144,11 +144,7 @@ impl Softirq {
 /// `r0 = lookup(map, vec)` with the vector stored as the key at `r10 + key`, leaving through `exit` if absent.
 fn lookup_slot(b: &mut Builder, map: usize, vec: Reg, key: i16, exit: Label) {
     b.store(Size::W, Reg::R10, key, vec);
-    b.ld_map(Reg::R1, map);
-    b.mov64(Reg::R2, Reg::R10);
-    b.alu64(AluOp::Add, Reg::R2, i32::from(key));
-    b.call(Helper::MapLookupElem);
-    b.jump_if(JmpOp::Eq, Reg::R0, 0, exit);
+    super::lookup_stack_key(b, map, key, exit);
 }
 
 impl Probe for Softirq {

@@ -292,11 +292,7 @@ impl Probe for Timer {
 /// `r0 = lookup(map, key 0)`, leaving through `exit` when absent. Uses the u32 at `r10 + key_offset`.
 fn lookup_slot(b: &mut Builder, map: usize, key_offset: i16, exit: Label) {
     b.store_imm(Size::W, Reg::R10, key_offset, 0);
-    b.ld_map(Reg::R1, map);
-    b.mov64(Reg::R2, Reg::R10);
-    b.alu64(AluOp::Add, Reg::R2, i32::from(key_offset));
-    b.call(Helper::MapLookupElem);
-    b.jump_if(JmpOp::Eq, Reg::R0, 0, exit);
+    super::lookup_stack_key(b, map, key_offset, exit);
 }
 
 /// Continues only when `value` is one of `addresses`, else jumps to `exit`.
