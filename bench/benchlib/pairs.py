@@ -22,6 +22,12 @@ EXIT_PROBE = " interval:ms:1 { exit(); }"
 
 PAIRS = [
     Pair(
+        "kstack",
+        "kernel stacks as map keys (profile sampling)",
+        "profile:hz:99 { @[kstack] = count(); }",
+        "profile:hz:99 { @[kstack] = count(); }",
+    ),
+    Pair(
         "count_by_vec",
         "count() keyed by a tracepoint arg",
         "tracepoint:irq:softirq_entry { @[args.vec] = count(); }",
