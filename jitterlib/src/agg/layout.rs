@@ -18,8 +18,8 @@ pub enum ValueFormat {
     Duration,
     /// Kernel address printed through a [`Symbolizer`](super::Symbolizer).
     KernelSymbol,
-    /// A kernel stack id (from `bpf_get_stackid`), replaced by its frames with [`Snapshot::resolve_stacks`]
-    /// (super::Snapshot::resolve_stacks) before printing.
+    /// A kernel stack id (from `bpf_get_stackid`), replaced by its frames with
+    /// [`Snapshot::resolve_stacks`](super::Snapshot::resolve_stacks) before printing.
     KernelStack,
     /// NUL-padded string.
     Str,
