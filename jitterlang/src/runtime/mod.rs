@@ -154,20 +154,9 @@ pub fn run(
             }
             if let Some(control) = &options.control {
                 for request in control.try_iter() {
-                    match request {
-                        Control::Snapshots(reply) => {
-                            // The requester may have given up waiting; nothing to do then.
-                            let _ = reply.send(snapshots(compiled, &session));
-                        }
-                        Control::Clear => {
-                            for (map_name, _) in &compiled.user_maps {
-                                session.clear_map(map_name)?;
-                            }
-                        }
-                        Control::PrintEvery(every) => {
-                            print_every = every;
-                            next_print = every.map(|every| Instant::now() + every);
-                        }
+                    if let Some(every) = answer(request, compiled, &session)? {
+                        print_every = every;
+                        next_print = every.map(|every| Instant::now() + every);
                     }
                 }
             }
@@ -196,6 +185,23 @@ pub fn run(
     report.lost = lost_counters(&session)?;
     output.lost(&report.lost)?;
     Ok(report)
+}
+
+/// Answers one [`Control`] request; returns the new periodic-print setting when the request changes it.
+fn answer(request: Control, compiled: &Compiled, session: &Session) -> Result<Option<Option<Duration>>, RunError> {
+    match request {
+        Control::Snapshots(reply) => {
+            // The requester may have given up waiting; nothing to do then.
+            let _ = reply.send(snapshots(compiled, session));
+        }
+        Control::Clear => {
+            for (map_name, _) in &compiled.user_maps {
+                session.clear_map(map_name)?;
+            }
+        }
+        Control::PrintEvery(every) => return Ok(Some(every)),
+    }
+    Ok(None)
 }
 
 /// Reads, merges and decodes every non-empty user map, with kernel stacks resolved to their frames.
