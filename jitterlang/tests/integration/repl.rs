@@ -14,7 +14,13 @@ impl Terminal {
         let history = std::env::temp_dir().join(format!("{name}.history"));
         let ok = tmux(&["new-session", "-d", "-s", name, "-x", "150", "-y", "60"])
             && tmux(&["set-option", "-t", name, "remain-on-exit", "on"])
-            && tmux(&["respawn-pane", "-k", "-t", name, &format!("JL_HISTORY={} {jl}", history.display())]);
+            && tmux(&[
+                "respawn-pane",
+                "-k",
+                "-t",
+                name,
+                &format!("JL_HISTORY={} {jl}; echo jl-exit-status=$?", history.display()),
+            ]);
         ok.then(|| Terminal { name: name.to_string() })
     }
 
@@ -30,11 +36,12 @@ impl Terminal {
         output.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
     }
 
-    fn pane_dead(&self) -> bool {
+    /// tmux's `pane_dead pane_dead_status` ("1 0": the shell running jl has exited).
+    fn pane_state(&self) -> String {
         let output = Command::new("tmux")
             .args(["display-message", "-p", "-t", &self.name, "#{pane_dead} #{pane_dead_status}"])
             .output();
-        output.map(|o| String::from_utf8_lossy(&o.stdout).trim() == "1 0").unwrap_or(false)
+        output.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
     }
 }
 
@@ -90,12 +97,13 @@ fn repl_attaches_prints_completes_and_detaches_on_ctrl_d() {
     terminal.send(&["C-d"]);
     // Detaching waits for the kernel (an RCU grace period per program): allow it a few seconds.
     for _ in 0..50 {
-        if terminal.pane_dead() {
+        if terminal.pane_state().split_whitespace().count() == 2 {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(terminal.pane_dead(), "Ctrl-D leaves with status 0:\n{}", terminal.screen());
+    let screen = terminal.screen();
+    assert!(screen.contains("jl-exit-status=0"), "Ctrl-D leaves with status 0:\n{screen}");
     let screen = terminal.screen();
     assert!(screen.lines().any(|line| line.starts_with("@[")), "final maps of #2 printed on Ctrl-D:\n{screen}");
 }
