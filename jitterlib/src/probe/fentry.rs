@@ -2,10 +2,9 @@
 //! trampolines (`BPF_PROG_TYPE_TRACING`, Linux 5.5). The context is the array of the function's arguments,
 //! one u64 each, typed from its BTF prototype; on fexit the return value follows them.
 
-use super::kprobe::{missing_function, Side};
-use super::{btf_args, path_parts, Field, Probe, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec};
+use super::kprobe::{missing_function, FunctionProbe, Mechanism, Side};
+use super::{btf_args, path_parts, Probe, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec};
 use crate::kernel::KernelInfo;
-use crate::session::Attach;
 
 /// Registry entry for `fentry`.
 pub(super) static FENTRY: ProbeKind = ProbeKind {
@@ -36,14 +35,6 @@ pub(super) static FEXIT: ProbeKind = ProbeKind {
 
 /// The kernel's bound on traced function arguments (`MAX_BPF_FUNC_ARGS`).
 const MAX_ARGS: usize = 12;
-
-#[derive(Debug)]
-struct Trampoline {
-    function: String,
-    side: Side,
-    args: Vec<Field>,
-    fields: Vec<Field>,
-}
 
 fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, side: Side) -> Result<Box<dyn Probe>, ProbeError> {
     let kind = match side {
@@ -76,30 +67,5 @@ pub(super) fn trampoline(function: &str, params: &[(String, String)], side: Side
     if side == Side::Return && btf_args::all_scalar(params) && params.len() <= MAX_ARGS {
         fields.push(btf_args::retval(params.len() as u32 * 8));
     }
-    Box::new(Trampoline { function: function.to_string(), side, args, fields })
-}
-
-impl Probe for Trampoline {
-    fn describe(&self) -> String {
-        match self.side {
-            Side::Entry => format!("fentry:{}", self.function),
-            Side::Return => format!("fexit:{}", self.function),
-        }
-    }
-
-    fn attach(&self) -> Attach {
-        let function = self.function.clone();
-        match self.side {
-            Side::Entry => Attach::Fentry { function },
-            Side::Return => Attach::Fexit { function },
-        }
-    }
-
-    fn args(&self) -> &[Field] {
-        &self.args
-    }
-
-    fn fields(&self) -> &[Field] {
-        &self.fields
-    }
+    Box::new(FunctionProbe { mechanism: Mechanism::Trampoline, function: function.to_string(), side, args, fields })
 }

@@ -43,12 +43,23 @@ pub(super) enum Side {
     Return,
 }
 
+/// How a function probe reaches the function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mechanism {
+    /// kprobes: arguments from the saved registers.
+    Kprobe,
+    /// BPF trampolines (fentry/fexit): arguments from the trampoline's u64 array.
+    Trampoline,
+}
+
+/// A probe on the entry or return of a kernel function, by kprobe or trampoline.
 #[derive(Debug)]
-struct Kprobe {
-    function: String,
-    side: Side,
-    args: Vec<Field>,
-    fields: Vec<Field>,
+pub(super) struct FunctionProbe {
+    pub(super) mechanism: Mechanism,
+    pub(super) function: String,
+    pub(super) side: Side,
+    pub(super) args: Vec<Field>,
+    pub(super) fields: Vec<Field>,
 }
 
 fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, side: Side) -> Result<Box<dyn Probe>, ProbeError> {
@@ -82,7 +93,7 @@ pub(super) fn resolve_function(
         }
         Side::Return => (Vec::new(), vec![btf_args::retval(RETURN_REGISTER)]),
     };
-    Ok(Box::new(Kprobe { function: function.to_string(), side, args, fields }))
+    Ok(Box::new(FunctionProbe { mechanism: Mechanism::Kprobe, function: function.to_string(), side, args, fields }))
 }
 
 pub(super) fn kernel_error(error: KernelError) -> ProbeError {
@@ -101,19 +112,24 @@ pub(super) fn missing_function(function: &str, kernel: &dyn KernelInfo) -> Probe
         .at(1)
 }
 
-impl Probe for Kprobe {
+impl Probe for FunctionProbe {
     fn describe(&self) -> String {
-        match self.side {
-            Side::Entry => format!("kprobe:{}", self.function),
-            Side::Return => format!("kretprobe:{}", self.function),
-        }
+        let kind = match (self.mechanism, self.side) {
+            (Mechanism::Kprobe, Side::Entry) => "kprobe",
+            (Mechanism::Kprobe, Side::Return) => "kretprobe",
+            (Mechanism::Trampoline, Side::Entry) => "fentry",
+            (Mechanism::Trampoline, Side::Return) => "fexit",
+        };
+        format!("{kind}:{}", self.function)
     }
 
     fn attach(&self) -> Attach {
         let function = self.function.clone();
-        match self.side {
-            Side::Entry => Attach::Kprobe { function },
-            Side::Return => Attach::Kretprobe { function },
+        match (self.mechanism, self.side) {
+            (Mechanism::Kprobe, Side::Entry) => Attach::Kprobe { function },
+            (Mechanism::Kprobe, Side::Return) => Attach::Kretprobe { function },
+            (Mechanism::Trampoline, Side::Entry) => Attach::Fentry { function },
+            (Mechanism::Trampoline, Side::Return) => Attach::Fexit { function },
         }
     }
 
