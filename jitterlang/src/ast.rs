@@ -2,11 +2,35 @@
 
 use crate::diag::Span;
 
-/// A whole script: a list of probe blocks.
+/// A whole script: its parameters, then its probe blocks.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Script {
+    /// The `param $name = default` declarations in source order.
+    pub params: Vec<ParamDecl>,
     /// The probe blocks in source order.
     pub blocks: Vec<ProbeBlock>,
+}
+
+/// `param $name = default`: a named script parameter, read as `$name`, set with `jl --arg name=VALUE`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamDecl {
+    /// The name without the `$`.
+    pub name: String,
+    /// The value used when `--arg` does not set it; its kind is the parameter's type.
+    pub default: ParamValue,
+    /// Where the declaration is written.
+    pub span: Span,
+}
+
+/// The value of a script parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParamValue {
+    /// An integer (`-1`, `0x10`).
+    Int(i64),
+    /// A duration in nanoseconds (`50ms`).
+    Duration(u64),
+    /// A string (`"eth0"`).
+    Str(String),
 }
 
 /// `probe, probe /predicate/ { statements }`.
@@ -54,13 +78,21 @@ pub enum ProbeArg {
     Int(u64, Span),
     /// A bare word.
     Ident(String, Span),
+    /// `$name`: a script parameter.
+    Param(String, Span),
+    /// `$1`: a positional script argument.
+    Positional(u32, Span),
 }
 
 impl ProbeArg {
     /// Where the argument is written.
     pub fn span(&self) -> Span {
         match self {
-            ProbeArg::Str(_, span) | ProbeArg::Int(_, span) | ProbeArg::Ident(_, span) => *span,
+            ProbeArg::Str(_, span)
+            | ProbeArg::Int(_, span)
+            | ProbeArg::Ident(_, span)
+            | ProbeArg::Param(_, span)
+            | ProbeArg::Positional(_, span) => *span,
         }
     }
 }

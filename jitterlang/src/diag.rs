@@ -40,6 +40,8 @@ pub enum Code {
     UnknownIdent,
     /// A field the value does not have.
     UnknownField,
+    /// A script parameter or argument that is not declared, given twice, or of the wrong kind.
+    BadParam,
     /// A value of the wrong type.
     TypeMismatch,
     /// A call with the wrong number of arguments.
@@ -62,6 +64,7 @@ impl Code {
             Code::MissingTarget => "E0102",
             Code::UnknownIdent => "E0200",
             Code::UnknownField => "E0201",
+            Code::BadParam => "E0250",
             Code::TypeMismatch => "E0300",
             Code::Arity => "E0301",
             Code::MapConflict => "E0302",

@@ -167,7 +167,12 @@ impl Checker<'_> {
             let ty = Type::Str(super::expr::string_size(text.len()));
             return Some(Expr { kind: ExprKind::Str(text), ty, span });
         }
-        let pointer = self.scalar(&args[0], scope)?;
+        let value = self.expr(&args[0], scope)?;
+        if let (Type::Str(_), None) = (value.ty, args.get(1)) {
+            // Already a string (a tracepoint's `char[]` or `__data_loc` field, a parameter): nothing to read.
+            return Some(Expr { span, ..value });
+        }
+        let pointer = self.require_scalar(value)?;
         let size = match args.get(1) {
             None => KERNEL_STR_SIZE,
             Some(arg) => {

@@ -55,6 +55,7 @@ impl Checker<'_> {
             ast::ExprKind::Ident(name) => return self.ident(name, span, scope),
             ast::ExprKind::Var(name) => match scope.vars.iter().position(|(existing, _)| existing == name) {
                 Some(index) => (ExprKind::Var(index), scope.vars[index].1),
+                None if self.params.get(name).is_some() => return self.param_expr(name, span),
                 None => {
                     self.diagnostics.push(
                         Diagnostic::new(Code::UnknownIdent, span, format!("`${name}` is used before it is assigned"))
@@ -110,7 +111,7 @@ impl Checker<'_> {
     }
 
     /// Reports a checked expression that is not integer-like.
-    fn require_scalar(&mut self, checked: Expr) -> Option<Expr> {
+    pub(super) fn require_scalar(&mut self, checked: Expr) -> Option<Expr> {
         if checked.ty.is_scalar() {
             return Some(checked);
         }
@@ -167,22 +168,6 @@ impl Checker<'_> {
                         format!("the two values of `? :` differ: {} and {}", a.describe(), b.describe()),
                     )
                     .with_hint("both must be integers, or both strings"),
-                );
-                None
-            }
-        }
-    }
-
-    /// `$N`: the N-th script argument as an integer (0 when it is not given, like bpftrace).
-    fn positional(&mut self, index: u32, span: Span) -> Option<Expr> {
-        let text = self.positional_text(index, span)?;
-        let parsed = if text.is_empty() { Some(0) } else { parse_integer(&text) };
-        match parsed {
-            Some(value) => Some(Expr { kind: ExprKind::Const(value), ty: Type::I64, span }),
-            None => {
-                self.diagnostics.push(
-                    Diagnostic::new(Code::TypeMismatch, span, format!("`${index}` is {text:?}, not an integer"))
-                        .with_hint(format!("use `str(${index})` for a string argument")),
                 );
                 None
             }
@@ -310,7 +295,7 @@ pub(super) fn string_size(len: usize) -> u32 {
 }
 
 /// A decimal or `0x` hexadecimal integer, optionally negative.
-fn parse_integer(text: &str) -> Option<i64> {
+pub(super) fn parse_integer(text: &str) -> Option<i64> {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),

@@ -4,6 +4,7 @@
 mod calls;
 mod expr;
 mod maps;
+mod params;
 
 use crate::ast::{self, Script};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
@@ -11,24 +12,35 @@ use crate::ir::{Checked, CheckedProbe, PrintfInfo, Stmt, Type, UNROLL_MAX};
 use jitterlib::kernel::KernelInfo;
 use jitterlib::probe::{self, Probe, ProbeErrorKind, ProbeSpec};
 use maps::MapTable;
+use params::Params;
 
 pub(crate) use expr::COMM_SIZE;
 
-/// Checks a parsed script against the kernel; `positionals` are the script's arguments (`$1`, `$2`, ...).
-pub fn check(script: &Script, kernel: &dyn KernelInfo, positionals: &[String]) -> Result<Checked, Diagnostics> {
+/// Checks a parsed script against the kernel; `positionals` are the script's arguments (`$1`, `$2`, ...),
+/// `named` the `--arg name=value` pairs that set its parameters (`param $name = default`).
+pub fn check(
+    script: &Script,
+    kernel: &dyn KernelInfo,
+    positionals: &[String],
+    named: &[(String, String)],
+) -> Result<Checked, Diagnostics> {
+    let mut diagnostics = Vec::new();
+    let params = Params::resolve(&script.params, named, &mut diagnostics);
     let mut checker = Checker {
         maps: MapTable::default(),
         printfs: Vec::new(),
-        diagnostics: Vec::new(),
+        diagnostics,
         kernel,
         positionals: positionals.to_vec(),
+        params,
         uses_stacks: false,
         uses_elapsed: false,
     };
     let mut probes = Vec::new();
     for block in &script.blocks {
         for written in &block.probes {
-            match resolve_probe(written, kernel) {
+            let Some(spec) = checker.probe_spec(written) else { continue };
+            match resolve_probe(written, spec, kernel) {
                 Ok(resolved) => probes.push(checker.probe_block(resolved, block, written.span)),
                 Err(diagnostic) => checker.diagnostics.push(diagnostic),
             }
@@ -54,21 +66,12 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, positionals: &[String]) -
     }
 }
 
-fn resolve_probe(written: &ast::Probe, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, Diagnostic> {
-    let (spec, part_spans) = match &written.kind {
-        ast::ProbeKind::Path(parts) => (ProbeSpec::Path(parts.clone()), path_part_spans(parts, written.span)),
-        ast::ProbeKind::Typed { name, args } => {
-            let spec_args = args
-                .iter()
-                .map(|arg| match arg {
-                    ast::ProbeArg::Str(text, _) => probe::ProbeArg::Str(text.clone()),
-                    ast::ProbeArg::Int(value, _) => probe::ProbeArg::Int(*value),
-                    ast::ProbeArg::Ident(word, _) => probe::ProbeArg::Ident(word.clone()),
-                })
-                .collect();
-            (ProbeSpec::Typed { name: name.clone(), args: spec_args }, args.iter().map(ast::ProbeArg::span).collect())
-        }
-    };
+/// Resolves a probe spec through jitterlib's registry; errors point at the part of `written` at fault.
+fn resolve_probe(
+    written: &ast::Probe,
+    (spec, part_spans): (ProbeSpec, Vec<Span>),
+    kernel: &dyn KernelInfo,
+) -> Result<Box<dyn Probe>, Diagnostic> {
     probe::resolve(&spec, kernel).map_err(|error| {
         let span = error.position.and_then(|i| part_spans.get(i).copied()).unwrap_or(written.span);
         let code = match error.kind {
@@ -103,6 +106,7 @@ struct Checker<'k> {
     diagnostics: Vec<Diagnostic>,
     kernel: &'k dyn KernelInfo,
     positionals: Vec<String>,
+    params: Params,
     uses_stacks: bool,
     uses_elapsed: bool,
 }
@@ -114,6 +118,20 @@ struct Scope<'p> {
 }
 
 impl Checker<'_> {
+    /// The spec of a probe as written, with script arguments substituted, and the span of each part or
+    /// argument (for errors); `None` when an argument is bad (already reported).
+    fn probe_spec(&mut self, written: &ast::Probe) -> Option<(ProbeSpec, Vec<Span>)> {
+        Some(match &written.kind {
+            ast::ProbeKind::Path(parts) => (ProbeSpec::Path(parts.clone()), path_part_spans(parts, written.span)),
+            ast::ProbeKind::Typed { name, args } => {
+                let resolved: Vec<_> = args.iter().map(|arg| self.probe_arg(arg)).collect();
+                let spec_args = resolved.into_iter().collect::<Option<Vec<_>>>()?;
+                let spans = args.iter().map(ast::ProbeArg::span).collect();
+                (ProbeSpec::Typed { name: name.clone(), args: spec_args }, spans)
+            }
+        })
+    }
+
     fn probe_block(&mut self, probe: Box<dyn Probe>, block: &ast::ProbeBlock, span: Span) -> CheckedProbe {
         let mut scope = Scope { probe: probe.as_ref(), vars: Vec::new() };
         let predicate = block.predicate.as_ref().and_then(|pred| self.condition(pred, &mut scope));
@@ -186,6 +204,13 @@ impl Checker<'_> {
         };
         if value.ty == Type::Void {
             self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, value.span, "this expression has no value"));
+            return None;
+        }
+        if self.params.get(name).is_some() {
+            self.diagnostics.push(
+                Diagnostic::new(Code::BadParam, name_span, format!("`${name}` is a script parameter: it is read-only"))
+                    .with_hint(format!("set it with `jl --arg {name}=VALUE`, or use another variable name")),
+            );
             return None;
         }
         let var = match scope.vars.iter().position(|(existing, _)| existing == name) {

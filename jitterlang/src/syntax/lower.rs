@@ -14,12 +14,40 @@ fn span_of(pair: &Pair<Rule>) -> Span {
 }
 
 pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
-    let blocks = program
-        .into_inner()
-        .filter(|pair| pair.as_rule() == Rule::probe_block)
-        .map(probe_block)
-        .collect::<Result<_>>()?;
-    Ok(Script { blocks })
+    let mut params = Vec::new();
+    let mut blocks = Vec::new();
+    for pair in program.into_inner() {
+        match pair.as_rule() {
+            Rule::param_decl => params.push(param_decl(pair)?),
+            Rule::probe_block => blocks.push(probe_block(pair)?),
+            _ => {}
+        }
+    }
+    Ok(Script { params, blocks })
+}
+
+fn param_decl(pair: Pair<Rule>) -> Result<ParamDecl> {
+    let whole = span_of(&pair);
+    let mut parts = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_param);
+    let name = parts.next().map(|p| p.as_str().trim_start_matches('$').to_string()).unwrap_or_default();
+    let value_pair = parts.next().ok_or_else(|| internal(whole))?;
+    // From `param` to the end of the default (the rule's own span also covers a trailing `;` and blanks).
+    let span = Span::new(whole.start, value_pair.as_span().end());
+    let value = only_child(value_pair);
+    let default = match value.as_rule() {
+        Rule::string => ParamValue::Str(string(value)?),
+        Rule::duration => ParamValue::Duration(duration(value)?),
+        Rule::negative => {
+            let magnitude = integer(&only_child(value.clone()))?;
+            ParamValue::Int(0i64.checked_sub_unsigned(magnitude).ok_or_else(|| {
+                Diagnostic::new(Code::Limit, span_of(&value), "integer literal does not fit in 64 bits")
+            })?)
+        }
+        _ => ParamValue::Int(i64::try_from(integer(&value)?).map_err(|_| {
+            Diagnostic::new(Code::Limit, span_of(&value), "a parameter's integer default must fit in 63 bits")
+        })?),
+    };
+    Ok(ParamDecl { name, default, span })
 }
 
 fn probe_block(pair: Pair<Rule>) -> Result<ProbeBlock> {
@@ -66,6 +94,8 @@ fn probe_arg(pair: Pair<Rule>) -> Result<ProbeArg> {
         Rule::string => ProbeArg::Str(string(inner)?, span),
         Rule::integer => ProbeArg::Int(integer(&inner)?, span),
         Rule::duration => ProbeArg::Int(duration(inner)?, span),
+        Rule::variable => ProbeArg::Param(inner.as_str().trim_start_matches('$').to_string(), span),
+        Rule::positional => ProbeArg::Positional(positional_index(&inner)?, span),
         _ => ProbeArg::Ident(inner.as_str().to_string(), span),
     })
 }
@@ -303,11 +333,7 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
         Rule::duration => ExprKind::Duration(duration(pair)?),
         Rule::string => ExprKind::Str(string(pair)?),
         Rule::variable => ExprKind::Var(pair.as_str()[1..].to_string()),
-        Rule::positional => ExprKind::Positional(
-            pair.as_str()[1..]
-                .parse()
-                .map_err(|_| Diagnostic::new(Code::Limit, span, "positional argument number too large"))?,
-        ),
+        Rule::positional => ExprKind::Positional(positional_index(&pair)?),
         Rule::arg_count => ExprKind::ArgCount,
         Rule::ident => ExprKind::Ident(pair.as_str().to_string()),
         Rule::map_ref => ExprKind::Map(map_ref(pair)?),
@@ -343,14 +369,7 @@ fn duration(pair: Pair<Rule>) -> Result<u64> {
     let mut parts = pair.into_inner();
     let value = integer(&parts.next().ok_or_else(|| internal(span))?)?;
     let unit = parts.next().map(|p| p.as_str()).unwrap_or("ns");
-    let scale: u64 = match unit {
-        "us" => 1_000,
-        "ms" => 1_000_000,
-        "s" => 1_000_000_000,
-        "m" => 60_000_000_000,
-        "h" => 3_600_000_000_000,
-        _ => 1,
-    };
+    let scale = duration_unit_ns(unit).ok_or_else(|| internal(span))?;
     value
         .checked_mul(scale)
         .ok_or_else(|| Diagnostic::new(Code::Limit, span, "duration does not fit in 64 bits of nanoseconds"))
@@ -381,6 +400,34 @@ fn string(pair: Pair<Rule>) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+/// The N of `$N`.
+fn positional_index(pair: &Pair<Rule>) -> Result<u32> {
+    pair.as_str()[1..]
+        .parse()
+        .map_err(|_| Diagnostic::new(Code::Limit, span_of(pair), "positional argument number too large"))
+}
+
+/// Parses a duration as written on the command line: `50ms`, `2s`, or plain nanoseconds (`1500`).
+pub(crate) fn duration_text(text: &str) -> Option<u64> {
+    let digits_end = text.find(|c: char| !c.is_ascii_digit() && c != '_').unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits_end);
+    let number: u64 = number.replace('_', "").parse().ok()?;
+    number.checked_mul(duration_unit_ns(unit)?)
+}
+
+/// Nanoseconds in one `unit` of a duration literal (`ns` when there is none).
+fn duration_unit_ns(unit: &str) -> Option<u64> {
+    Some(match unit {
+        "" | "ns" => 1,
+        "us" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => return None,
+    })
 }
 
 fn internal(span: Span) -> Diagnostic {

@@ -3,6 +3,8 @@
 pub mod limits;
 mod lower;
 
+pub(crate) use lower::duration_text;
+
 use crate::ast::Script;
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use pest::Parser as _;

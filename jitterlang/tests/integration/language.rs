@@ -28,7 +28,10 @@ fn run_jl(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn positional_arguments_become_constants() {
     let kernel = FixtureKernel::bundled();
-    let options = |args: &[&str]| CompileOptions { args: args.iter().map(|arg| arg.to_string()).collect(), pid: None };
+    let options = |args: &[&str]| CompileOptions {
+        args: args.iter().map(|arg| arg.to_string()).collect(),
+        ..CompileOptions::default()
+    };
     let compiled = jitterlang::compile_with(
         "BEGIN { @n = $1 + $#; @s = str($2); @missing = $3; }",
         &kernel,
@@ -42,6 +45,40 @@ fn positional_arguments_become_constants() {
         .expect_err("a word is not an integer")
         .render("t", "BEGIN { @n = $1; }");
     assert!(error.contains("E0300") && error.contains("use `str($1)`"), "{error}");
+}
+
+#[test]
+fn named_arguments_set_parameters_and_are_checked() {
+    let kernel = FixtureKernel::bundled();
+    let source = "param $threshold = 5ms\nparam $cpu = -1\nparam $who = \"me\"\n\
+                  softirq() /cpu == $cpu/ { if (dur > $threshold) { @[str($who)] = count(); } }";
+    let with = |named: &[(&str, &str)]| {
+        let options = CompileOptions {
+            named_args: named.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect(),
+            ..CompileOptions::default()
+        };
+        jitterlang::compile_with(source, &kernel, &options).map_err(|error| error.render("t", source))
+    };
+    let defaults = with(&[]).expect("the defaults compile").disassembly();
+    assert!(defaults.contains("<= 0x4c4b40 goto"), "the default 5ms is 0x4c4b40 ns:\n{defaults}");
+    let set = with(&[("threshold", "2s"), ("cpu", "1"), ("who", "you")]).expect("compiles").disassembly();
+    assert!(set.contains("<= 0x77359400 goto") && !set.contains("0x4c4b40"), "--arg threshold=2s:\n{set}");
+    let bad = with(&[("threshold", "soon")]).expect_err("not a duration");
+    assert!(bad.contains("E0250") && bad.contains("`--arg threshold=soon` is not a duration"), "{bad}");
+    let unknown = with(&[("thresold", "1ms")]).expect_err("no such parameter");
+    assert!(unknown.contains("sets no parameter") && unknown.contains("`threshold`, `cpu`, `who`"), "{unknown}");
+}
+
+#[test]
+fn positional_durations_and_parameters_fill_typed_probe_arguments() {
+    let kernel = FixtureKernel::bundled();
+    let options = CompileOptions { args: vec!["20ms".into(), "net_rx".into()], ..CompileOptions::default() };
+    let source = "softirq(str($2)) /dur > $1/ { @ = count(); }";
+    let error = jitterlang::compile_with(source, &kernel, &options).expect_err("str() is no probe argument");
+    assert!(error.render("t", source).contains("E0001"), "probe arguments are literals, $N or $name");
+    let source = "softirq($2) /dur > $1/ { @ = count(); }";
+    let text = jitterlang::compile_with(source, &kernel, &options).expect("compiles").disassembly();
+    assert!(text.contains("<= 0x1312d00 goto"), "$1 = 20ms is 0x1312d00 ns:\n{text}");
 }
 
 #[test]

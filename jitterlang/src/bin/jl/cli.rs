@@ -36,6 +36,9 @@ pub struct Cli {
     /// Script arguments, `$1`, `$2`, ... in the script (`str($1)` for text).
     #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
+    /// Set the script parameter NAME (declared `param $NAME = default`) to VALUE; repeatable.
+    #[arg(long = "arg", value_name = "NAME=VALUE", value_parser = parse_named_arg)]
+    pub named_args: Vec<(String, String)>,
     /// Program text to run (instead of a file).
     #[arg(short = 'e', long = "expr", value_name = "PROGRAM")]
     pub expr: Option<String>,
@@ -116,5 +119,13 @@ impl Cli {
             _ => None,
         };
         first.into_iter().chain(self.args.iter().cloned()).collect()
+    }
+}
+
+/// `NAME=VALUE` of `--arg`.
+fn parse_named_arg(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.trim_start_matches('$').to_string(), value.to_string())),
+        _ => Err(format!("expected NAME=VALUE (e.g. --arg cpu=0), not {text:?}")),
     }
 }

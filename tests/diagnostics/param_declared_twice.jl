@@ -1,0 +1,3 @@
+param $threshold = 10ms
+param $threshold = 20ms
+softirq() /dur > $threshold/ { @[name] = count(); }

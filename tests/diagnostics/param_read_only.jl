@@ -1,0 +1,2 @@
+param $cpu = 0
+softirq() { $cpu = 1; @[name] = count(); }
