@@ -26,6 +26,8 @@ pub struct CompileOptions {
     pub pid: Option<u32>,
     /// The script's positional arguments: `$1`, `$2`, ... (`str($1)` for text).
     pub args: Vec<String>,
+    /// Allow statements that act on the system, `signal()` and `system()` (`jl --unsafe`).
+    pub unsafe_actions: bool,
 }
 
 /// [`compile`] with options.
@@ -38,6 +40,6 @@ pub fn compile_with(
     if let Some(pid) = options.pid {
         filter::restrict_to_pid(&mut script, pid);
     }
-    let checked = sema::check(&script, kernel, &options.args)?;
+    let checked = sema::check(&script, kernel, options)?;
     codegen::generate(&checked)
 }

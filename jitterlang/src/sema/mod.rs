@@ -1,29 +1,35 @@
 //! Semantic analysis: resolves probes through jitterlib's registry and the kernel metadata, types every
 //! expression, collects maps and printf formats, and reports every problem it finds (not just the first).
 
+mod actions;
 mod calls;
 mod expr;
 mod maps;
 
 use crate::ast::{self, Script};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
-use crate::ir::{Checked, CheckedProbe, PrintfInfo, Stmt, Type, UNROLL_MAX};
+use crate::ir::{Checked, CheckedProbe, OutlierInfo, PrintfInfo, Stmt, Type, UNROLL_MAX};
+use crate::CompileOptions;
 use jitterlib::kernel::KernelInfo;
 use jitterlib::probe::{self, Probe, ProbeErrorKind, ProbeSpec};
 use maps::MapTable;
 
 pub(crate) use expr::COMM_SIZE;
 
-/// Checks a parsed script against the kernel; `positionals` are the script's arguments (`$1`, `$2`, ...).
-pub fn check(script: &Script, kernel: &dyn KernelInfo, positionals: &[String]) -> Result<Checked, Diagnostics> {
+/// Checks a parsed script against the kernel, with the script's arguments (`$1`, `$2`, ...) and `--unsafe`
+/// from `options`.
+pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions) -> Result<Checked, Diagnostics> {
     let mut checker = Checker {
         maps: MapTable::default(),
         printfs: Vec::new(),
         diagnostics: Vec::new(),
         kernel,
-        positionals: positionals.to_vec(),
+        positionals: options.args.clone(),
+        unsafe_actions: options.unsafe_actions,
         uses_stacks: false,
         uses_elapsed: false,
+        time_formats: Vec::new(),
+        outliers: Vec::new(),
     };
     let mut probes = Vec::new();
     for block in &script.blocks {
@@ -47,6 +53,8 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, positionals: &[String]) -
             printfs: checker.printfs,
             uses_stacks: checker.uses_stacks,
             uses_elapsed: checker.uses_elapsed,
+            time_formats: checker.time_formats,
+            outliers: checker.outliers,
         })
     } else {
         checker.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
@@ -103,8 +111,12 @@ struct Checker<'k> {
     diagnostics: Vec<Diagnostic>,
     kernel: &'k dyn KernelInfo,
     positionals: Vec<String>,
+    /// Whether `signal()` and `system()` are allowed (`--unsafe`).
+    unsafe_actions: bool,
     uses_stacks: bool,
     uses_elapsed: bool,
+    time_formats: Vec<String>,
+    outliers: Vec<OutlierInfo>,
 }
 
 /// State of one probe's block.

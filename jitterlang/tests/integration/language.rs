@@ -28,7 +28,10 @@ fn run_jl(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn positional_arguments_become_constants() {
     let kernel = FixtureKernel::bundled();
-    let options = |args: &[&str]| CompileOptions { args: args.iter().map(|arg| arg.to_string()).collect(), pid: None };
+    let options = |args: &[&str]| CompileOptions {
+        args: args.iter().map(|arg| arg.to_string()).collect(),
+        ..CompileOptions::default()
+    };
     let compiled = jitterlang::compile_with(
         "BEGIN { @n = $1 + $#; @s = str($2); @missing = $3; }",
         &kernel,

@@ -48,7 +48,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_COMPILE_ERROR);
         }
     };
-    let options = CompileOptions { pid: cli.pid, args: cli.positionals() };
+    let options = CompileOptions { pid: cli.pid, args: cli.positionals(), unsafe_actions: cli.unsafe_actions };
     let compiled = match jitterlang::compile_with(&source, &kernel, &options) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
