@@ -101,3 +101,17 @@ fn respond(mut stream: TcpStream, body: &str) -> std::io::Result<()> {
     )?;
     stream.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_one_family_with_a_sample_per_counter() {
+        let text = counter_family(&[(Stat::MapFull, 0), (Stat::StrTruncated, 3)]);
+        assert!(text.starts_with("# TYPE jitterlang_data_loss counter\n# HELP jitterlang_data_loss "), "{text}");
+        assert!(text.ends_with(
+            "jitterlang_data_loss_total{counter=\"map_full\"} 0\njitterlang_data_loss_total{counter=\"str_truncated\"} 3\n"
+        ));
+    }
+}
