@@ -52,6 +52,8 @@ pub enum Code {
     Unsupported,
     /// A limit of the compiler or of BPF was exceeded (stack, program size, string length).
     Limit,
+    /// An action on the system (`signal()`, `system()`) in a script run without `--unsafe`.
+    NeedsUnsafe,
 }
 
 impl Code {
@@ -70,6 +72,7 @@ impl Code {
             Code::MapConflict => "E0302",
             Code::Unsupported => "E0400",
             Code::Limit => "E0401",
+            Code::NeedsUnsafe => "E0500",
         }
     }
 }

@@ -23,6 +23,9 @@ pub enum Type {
     Str(u32),
     /// A kernel stack id (`kstack`): usable as a map key, printed as the stack's symbols.
     KernelStack,
+    /// A `nsecs` timestamp printed as wall-clock time with the `strftime` format [`Checked::time_formats`]`[i]`
+    /// (`strftime(FORMAT, nsecs)`, a printf argument only).
+    Timestamp(u32),
     /// No value (calls such as `exit()`).
     Void,
 }
@@ -40,7 +43,7 @@ impl Type {
 
     /// Whether the value is computed into a register (integers and stack ids), as opposed to a stack buffer.
     pub fn in_register(self) -> bool {
-        self.is_scalar() || self == Type::KernelStack
+        self.is_scalar() || matches!(self, Type::KernelStack | Type::Timestamp(_))
     }
 
     /// Whether comparisons and division are signed.
@@ -66,6 +69,7 @@ impl Type {
             Type::Symbol => "kernel symbol".into(),
             Type::Str(size) => format!("string[{size}]"),
             Type::KernelStack => "kernel stack".into(),
+            Type::Timestamp(_) => "timestamp".into(),
             Type::Void => "nothing".into(),
         }
     }
@@ -84,7 +88,27 @@ pub struct Checked {
     pub printfs: Vec<PrintfInfo>,
     /// Whether some probe reads `elapsed` (the program then records its start time).
     pub uses_elapsed: bool,
+    /// `strftime` formats of `time()` statements and `strftime()` arguments, indexed by [`Stmt::Time`] and
+    /// [`Type::Timestamp`].
+    pub time_formats: Vec<String>,
+    /// Layouts of the `outlier()` reports, indexed by [`Stmt::Outlier`].
+    pub outliers: Vec<OutlierInfo>,
 }
+
+/// The layout of one `outlier()` report: named columns, in event order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutlierInfo {
+    /// The probe as written (`softirq("net_rx")`).
+    pub probe: String,
+    /// The threshold in nanoseconds.
+    pub threshold: u64,
+    /// Column names and types: [`OUTLIER_COLUMNS`] first, then the probe's other fields.
+    pub columns: Vec<(String, Type)>,
+}
+
+/// The columns every outlier report starts with: `nsecs` at the event, CPU, task name, process and thread ids,
+/// kernel stack id and the duration.
+pub const OUTLIER_COLUMNS: [&str; 7] = ["nsecs", "cpu", "comm", "pid", "tid", "kstack", "dur"];
 
 /// One probe with its block.
 #[derive(Debug)]
@@ -119,6 +143,27 @@ pub struct PrintfInfo {
     pub format: Format,
     /// Argument types, in order.
     pub args: Vec<Type>,
+    /// What user space does with the rendered text.
+    pub action: PrintfAction,
+}
+
+/// What user space does with a rendered `printf`-style format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrintfAction {
+    /// `printf`: print it.
+    Print,
+    /// `system`: run it with `/bin/sh -c` and print what it writes (needs `--unsafe`).
+    System,
+}
+
+impl PrintfAction {
+    /// The function's name in the language.
+    pub fn name(self) -> &'static str {
+        match self {
+            PrintfAction::Print => "printf",
+            PrintfAction::System => "system",
+        }
+    }
 }
 
 /// A checked statement.
@@ -169,6 +214,25 @@ pub enum Stmt {
     },
     /// `exit()`.
     Exit,
+    /// `time(FORMAT)`: user space prints the wall-clock time with [`Checked::time_formats`]`[format]`.
+    Time {
+        /// Format index.
+        format: usize,
+    },
+    /// `outlier(THRESHOLD)`: when `slow` holds, a report with `columns` (see [`OutlierInfo`]).
+    Outlier {
+        /// Report layout index.
+        id: usize,
+        /// `dur >= THRESHOLD`.
+        slow: Expr,
+        /// The report's values, in [`OutlierInfo::columns`] order.
+        columns: Vec<Expr>,
+    },
+    /// `signal(SIG)`: `bpf_send_signal` to the current process (needs `--unsafe`).
+    Signal {
+        /// Signal number.
+        signal: u32,
+    },
     /// `return`: leaves the probe.
     Return,
     /// `delete(@m[keys])`.

@@ -28,6 +28,8 @@ pub struct CompileOptions {
     pub args: Vec<String>,
     /// `(name, value)` pairs setting the script's parameters (`param $name = default`; `jl --arg name=value`).
     pub named_args: Vec<(String, String)>,
+    /// Allow statements that act on the system, `signal()` and `system()` (`jl --unsafe`).
+    pub unsafe_actions: bool,
 }
 
 /// [`compile`] with options.
@@ -40,6 +42,6 @@ pub fn compile_with(
     if let Some(pid) = options.pid {
         filter::restrict_to_pid(&mut script, pid);
     }
-    let checked = sema::check(&script, kernel, &options.args, &options.named_args)?;
+    let checked = sema::check(&script, kernel, options)?;
     codegen::generate(&checked)
 }

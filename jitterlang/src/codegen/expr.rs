@@ -11,6 +11,9 @@ type Result<T> = std::result::Result<T, Diagnostic>;
 /// `-EFAULT` from `bpf_get_stackid`: the context has no kernel stack.
 const NO_KERNEL_STACK: i32 = -14;
 
+/// `-EEXIST` from `bpf_get_stackid`: another stack holds this hash bucket.
+const STACK_COLLISION: i32 = -17;
+
 impl Gen<'_> {
     /// Evaluates a scalar expression into a fresh temporary register; the caller gives it back.
     pub(super) fn value(&mut self, expr: &Expr) -> Result<Reg> {
@@ -139,19 +142,26 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// `dst = bpf_get_stackid(ctx, stacks, 0)`; a failure (negative id: map full, or a hash collision, which
-    /// is not overwritten so that no stack is misattributed) is counted as a lost stack.
+    /// `dst = bpf_get_stackid(ctx, stacks, 0)`. A negative id is counted: a hash collision (the bucket keeps its
+    /// first stack, without `BPF_F_REUSE_STACKID`, so that no id is ever misattributed) apart from other losses
+    /// (map full). The check costs one jump when the stack is recorded.
     fn kernel_stack(&mut self, dst: Reg, span: crate::diag::Span) -> Result<()> {
         self.b.mov64(Reg::R1, Reg::R6);
         self.b.ld_map(Reg::R2, STACKS_MAP_INDEX);
         self.b.mov64(Reg::R3, 0);
         self.b.call(Helper::GetStackid);
         self.b.mov64(dst, Reg::R0);
+        let done = self.b.new_label();
+        let collision = self.b.new_label();
+        self.b.jump_if(JmpOp::Sge, Reg::R0, 0, done);
         // -EFAULT means there is no kernel stack (a sample taken in user mode): an empty stack, not a loss.
-        let user_mode = self.b.new_label();
-        self.b.jump_if(JmpOp::Eq, Reg::R0, NO_KERNEL_STACK, user_mode);
-        self.count_failure(Stat::StackLost, span)?;
-        self.b.bind(user_mode);
+        self.b.jump_if(JmpOp::Eq, Reg::R0, NO_KERNEL_STACK, done);
+        self.b.jump_if(JmpOp::Eq, Reg::R0, STACK_COLLISION, collision);
+        self.count(Stat::StackLost, span)?;
+        self.b.jump(done);
+        self.b.bind(collision);
+        self.count(Stat::StackCollision, span)?;
+        self.b.bind(done);
         Ok(())
     }
 

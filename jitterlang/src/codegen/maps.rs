@@ -51,17 +51,30 @@ impl Gen<'_> {
 
     /// Adds one to a lost-data counter when `r0` (a helper's return value) is negative.
     pub(super) fn count_failure(&mut self, stat: Stat, span: Span) -> Result<()> {
+        self.count_unless(JmpOp::Sge, 0, stat, span)
+    }
+
+    /// Adds one to a lost-data counter unless `r0 op imm` holds.
+    pub(super) fn count_unless(&mut self, op: JmpOp, imm: i32, stat: Stat, span: Span) -> Result<()> {
         let ok = self.b.new_label();
+        self.b.jump_if(op, Reg::R0, imm, ok);
+        self.count(stat, span)?;
+        self.b.bind(ok);
+        Ok(())
+    }
+
+    /// Adds one to a lost-data counter (clobbers r0-r5).
+    pub(super) fn count(&mut self, stat: Stat, span: Span) -> Result<()> {
+        let done = self.b.new_label();
         let mark = self.frame.mark();
         let slot = self.frame.alloc(8, span)?;
-        self.b.jump_if(JmpOp::Sge, Reg::R0, 0, ok);
         self.b.store_imm(Size::W, Reg::R10, slot, stat as i32);
         self.b.ld_map(Reg::R1, STATS_MAP_INDEX);
         self.pointer_to_stack(Reg::R2, slot);
         self.b.call(Helper::MapLookupElem);
-        self.b.jump_if(JmpOp::Eq, Reg::R0, 0, ok);
+        self.b.jump_if(JmpOp::Eq, Reg::R0, 0, done);
         self.increment(Reg::R0, 0);
-        self.b.bind(ok);
+        self.b.bind(done);
         self.frame.release(mark);
         Ok(())
     }

@@ -11,7 +11,7 @@ mod stmt;
 mod strings;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, PrintfInfo};
+use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, OutlierInfo, PrintfInfo};
 use frame::Frame;
 use jitterlib::agg::{MapLayout, MapValue};
 use jitterlib::insn::{AluOp, BuildError, Builder, Helper, JmpOp, Label, Program, Reg, Size};
@@ -48,6 +48,10 @@ const MAP_ENTRIES: u32 = 10_240;
 pub const EXIT_EVENT: u64 = u64::MAX;
 /// Top byte of the event ids of [`MapEvent`]s (printf ids are small, `exit()` is all ones).
 const MAP_EVENT_TAG: u64 = 0xfe;
+/// Top byte of the event ids of `time()` ([`TableEvent::Time`]).
+const TIME_EVENT_TAG: u64 = 0xfd;
+/// Top byte of the event ids of outlier reports ([`TableEvent::Outlier`]).
+const OUTLIER_EVENT_TAG: u64 = 0xfc;
 
 /// An event asking user space to print, clear or zero a map. Its id packs the tag (bits 56-63), the action
 /// (48-55), the print limit (16-47) and the map index (0-15).
@@ -87,6 +91,39 @@ impl MapEvent {
     }
 }
 
+/// An event naming an entry of a compile-time table: a `time()` format or an outlier report's layout. The id is
+/// the tag (bits 56-63) and the table index (0-31).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableEvent {
+    /// `time(FORMAT)`: print the wall-clock time with [`Compiled::time_formats`]`[index]`.
+    Time(usize),
+    /// `outlier(THRESHOLD)`: a report laid out as [`Compiled::outliers`]`[index]`.
+    Outlier(usize),
+}
+
+impl TableEvent {
+    /// The event id written by the BPF side.
+    pub fn id(self) -> u64 {
+        match self {
+            TableEvent::Time(index) => TIME_EVENT_TAG << 56 | index as u32 as u64,
+            TableEvent::Outlier(index) => OUTLIER_EVENT_TAG << 56 | index as u32 as u64,
+        }
+    }
+
+    /// The table event an id stands for, if it is one.
+    pub fn from_id(id: u64) -> Option<TableEvent> {
+        if id >> 32 & 0xff_ffff != 0 {
+            return None;
+        }
+        let index = (id & 0xffff_ffff) as usize;
+        match id >> 56 {
+            TIME_EVENT_TAG => Some(TableEvent::Time(index)),
+            OUTLIER_EVENT_TAG => Some(TableEvent::Outlier(index)),
+            _ => None,
+        }
+    }
+}
+
 /// Counters of data the kernel side could not record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
@@ -95,13 +132,19 @@ pub enum Stat {
     MapFull = 0,
     /// An event did not fit in the ring buffer.
     EventsLost = 1,
-    /// A kernel stack could not be recorded (stack map full or the id collided).
+    /// A kernel stack could not be recorded (the stack map is full).
     StackLost = 2,
+    /// A kernel stack was not recorded because its hash bucket holds another stack (`bpf_get_stackid` without
+    /// `BPF_F_REUSE_STACKID` keeps the first stack rather than misattribute ids).
+    StackCollision = 3,
+    /// A string copy (`str()`, a tracepoint string) filled its whole buffer: likely truncated.
+    StrTruncated = 4,
 }
 
 impl Stat {
     /// Every counter, in index order.
-    pub const ALL: [Stat; 3] = [Stat::MapFull, Stat::EventsLost, Stat::StackLost];
+    pub const ALL: [Stat; 5] =
+        [Stat::MapFull, Stat::EventsLost, Stat::StackLost, Stat::StackCollision, Stat::StrTruncated];
 
     /// Stable key in JSON output.
     pub fn key(self) -> &'static str {
@@ -109,6 +152,8 @@ impl Stat {
             Stat::MapFull => "map_full",
             Stat::EventsLost => "events_lost",
             Stat::StackLost => "stacks_lost",
+            Stat::StackCollision => "stack_collisions",
+            Stat::StrTruncated => "str_truncated",
         }
     }
 
@@ -117,7 +162,9 @@ impl Stat {
         match self {
             Stat::MapFull => "map updates failed (map full)",
             Stat::EventsLost => "events lost (ring buffer full)",
-            Stat::StackLost => "kernel stacks lost (stack map full or id collision)",
+            Stat::StackLost => "kernel stacks lost (stack map full)",
+            Stat::StackCollision => "kernel stacks lost to a stack-id hash collision",
+            Stat::StrTruncated => "strings truncated (the copy filled its whole buffer)",
         }
     }
 }
@@ -148,6 +195,10 @@ pub struct Compiled {
     pub user_maps: Vec<(String, MapLayout)>,
     /// printf formats by event id.
     pub printfs: Vec<PrintfInfo>,
+    /// `time()` and `strftime()` formats (see [`TableEvent::Time`]).
+    pub time_formats: Vec<String>,
+    /// Outlier report layouts (see [`TableEvent::Outlier`]).
+    pub outliers: Vec<OutlierInfo>,
     /// The ELF object.
     pub object: Vec<u8>,
 }
@@ -267,7 +318,15 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
             format!("cannot write the BPF object: {error}"),
         )])
     })?;
-    Ok(Compiled { programs, maps, user_maps, printfs: checked.printfs.clone(), object })
+    Ok(Compiled {
+        programs,
+        maps,
+        user_maps,
+        printfs: checked.printfs.clone(),
+        time_formats: checked.time_formats.clone(),
+        outliers: checked.outliers.clone(),
+        object,
+    })
 }
 
 fn user_map_spec(index: usize, info: &MapInfo) -> MapSpec {

@@ -1,6 +1,6 @@
 //! Statements.
 
-use super::{Gen, MapEvent, Stat, EVENTS_MAP_INDEX, EXIT_EVENT};
+use super::{Gen, MapEvent, Stat, TableEvent, EVENTS_MAP_INDEX, EXIT_EVENT};
 use crate::diag::{Diagnostic, Span};
 use crate::ir::{Expr, Stmt, WHILE_MAX_ITERATIONS};
 use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
@@ -69,7 +69,21 @@ impl Gen<'_> {
                 self.value_into(value, slot)
             }
             Stmt::If { cond, then, otherwise } => self.if_else(cond, then, otherwise).map(|_| ()),
-            Stmt::Printf { id, args } => self.printf(*id, args),
+            Stmt::Printf { id, args } => self.event(*id as u64, args),
+            Stmt::Time { format } => self.event(TableEvent::Time(*format).id(), &[]),
+            Stmt::Outlier { id, slow, columns } => {
+                // Below the threshold this is one load and one jump.
+                let fast = self.b.new_label();
+                self.branch(slow, false, fast)?;
+                self.event(TableEvent::Outlier(*id).id(), columns)?;
+                self.b.bind(fast);
+                Ok(())
+            }
+            Stmt::Signal { signal } => {
+                self.b.mov64(Reg::R1, *signal as i32);
+                self.b.call(Helper::SendSignal);
+                Ok(())
+            }
             Stmt::Return => {
                 let exit = self.exit;
                 self.b.jump(exit);
@@ -129,12 +143,19 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// A printf event: `[u64 id][arguments]`, 8 bytes per integer, the declared size per string.
-    fn printf(&mut self, id: usize, args: &[Expr]) -> Result<()> {
+    /// An event `[u64 id][arguments]`, 8 bytes per integer, the declared size per string (printf, `time()`,
+    /// outlier reports).
+    fn event(&mut self, id: u64, args: &[Expr]) -> Result<()> {
         let span = args.first().map(|arg| arg.span).unwrap_or_default();
         let size = 8 + args.iter().map(|arg| arg.ty.size()).sum::<u32>();
         let event = self.frame.alloc(size, span)?;
-        self.b.store_imm(Size::DW, Reg::R10, event, id as i32);
+        match i32::try_from(id) {
+            Ok(small) => self.b.store_imm(Size::DW, Reg::R10, event, small),
+            Err(_) => {
+                self.b.ld_imm64(Reg::R1, id);
+                self.b.store(Size::DW, Reg::R10, event, Reg::R1);
+            }
+        }
         let mut offset = event + 8;
         for arg in args {
             self.value_into(arg, offset)?;

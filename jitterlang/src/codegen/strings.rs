@@ -1,7 +1,7 @@
 //! Strings: written into stack buffers (map keys, printf events, variables), always fully initialised so
 //! equal strings give equal keys.
 
-use super::Gen;
+use super::{Gen, Stat};
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{Builtin, Expr, ExprKind};
 use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
@@ -57,6 +57,7 @@ impl Gen<'_> {
                     self.pointer_to_stack(Reg::R1, offset);
                     self.b.mov64(Reg::R2, size as i32);
                     self.b.call(Helper::ProbeReadKernelStr);
+                    self.count_truncation(size, expr)?;
                 }
                 (FieldSource::Computed, FieldType::Str { .. }) => {
                     self.probe.emit_computed(&mut self.b, &field.name, offset, size)
@@ -81,7 +82,8 @@ impl Gen<'_> {
                 self.b.mov64(Reg::R3, reg);
                 self.frame.give(reg);
                 self.pointer_to_stack(Reg::R1, offset);
-                self.b.mov64(Reg::R2, expr.ty.size().min(size) as i32);
+                let read = expr.ty.size().min(size);
+                self.b.mov64(Reg::R2, read as i32);
                 let user = self.b.new_label();
                 let done = self.b.new_label();
                 self.b.jump_if(JmpOp::Sge, Reg::R3, 0, user);
@@ -90,6 +92,7 @@ impl Gen<'_> {
                 self.b.bind(user);
                 self.b.call(Helper::ProbeReadUserStr);
                 self.b.bind(done);
+                self.count_truncation(read, expr)?;
             }
             ExprKind::Var(var) => {
                 let from = self.vars[*var];
@@ -101,6 +104,12 @@ impl Gen<'_> {
             _ => return Err(not_a_string(expr)),
         }
         Ok(())
+    }
+
+    /// Counts a likely truncation when a `bpf_probe_read_*_str` just filled all `size` bytes (`r0`, the length
+    /// copied with its NUL, equals the buffer size: the string had at least `size - 1` characters).
+    fn count_truncation(&mut self, size: u32, expr: &Expr) -> Result<()> {
+        self.count_unless(JmpOp::Ne, size as i32, Stat::StrTruncated, expr.span)
     }
 
     /// Writes any value into its slot at `r10 + offset`: 8 bytes for integers and stack ids, the type's size for

@@ -1,6 +1,7 @@
 //! Running a compiled script: load and attach through a jitterlib session, stream events, stop on
 //! exit()/signal/deadline, run END, then read, merge and print the maps and the lost-data counters.
 
+mod clock;
 mod events;
 mod exporter;
 mod flamegraph;
@@ -12,7 +13,7 @@ pub use output::{KernelSymbols, OutputFormat};
 
 use crate::codegen::{Compiled, MapEvent, Stat, EVENTS_MAP, STACKS_MAP, STATS_MAP};
 use crate::ir::MapAction;
-use events::{Event, EventDecoder};
+use events::{Event, EventDecoder, Value};
 use jitterlib::agg::Snapshot;
 use jitterlib::kernel::KernelInfo;
 use jitterlib::maps::MapEntries;
@@ -98,7 +99,7 @@ pub fn run(
 ) -> Result<RunReport, RunError> {
     let mut session = load(compiled)?;
     let mut ring = session.ring_buffer(EVENTS_MAP)?;
-    let decoder = EventDecoder::new(&compiled.printfs, kernel);
+    let decoder = EventDecoder::new(&compiled.printfs, &compiled.time_formats, &compiled.outliers, kernel);
     let mut output = Output::new(out, options.format, kernel);
     let mut report = RunReport::default();
     let mut exited = false;
@@ -116,6 +117,14 @@ pub fn run(
             match event {
                 Event::Exit => exit_seen = true,
                 Event::Printf(text) => output.printf(&text)?,
+                Event::Time(text) => output.text("time", &text)?,
+                Event::System(command) => run_command(&command, output)?,
+                Event::Outlier(mut outlier) => {
+                    if let Some(Value::Stack(id)) = outlier.column("kstack") {
+                        outlier.frames = stack(session, *id)?;
+                    }
+                    output.outlier(&outlier)?;
+                }
                 Event::Map(map_event) => map_action(session, compiled, map_event, output)?,
             }
         }
@@ -161,7 +170,11 @@ pub fn run(
                 }
             }
             if let Some(exporter) = &options.exporter {
-                exporter.serve_pending(|| snapshots(compiled, &session), &output.symbols())?;
+                exporter.serve_pending(
+                    || snapshots(compiled, &session),
+                    || lost_counters(&session),
+                    &output.symbols(),
+                )?;
             }
         }
         if let Some(status) = &status {
@@ -220,6 +233,30 @@ fn stacks(compiled: &Compiled, session: &Session) -> Result<HashMap<i64, Vec<u64
         Ok(stack_frames(&session.read_map(STACKS_MAP)?))
     } else {
         Ok(HashMap::new())
+    }
+}
+
+/// The frames of one kernel stack id (none for a negative id: no stack was recorded).
+fn stack(session: &Session, id: i64) -> Result<Vec<u64>, RunError> {
+    let Ok(key) = u32::try_from(id) else { return Ok(Vec::new()) };
+    let value = session.lookup(STACKS_MAP, &key.to_le_bytes())?.unwrap_or_default();
+    Ok(value.chunks_exact(8).map(read_u64).take_while(|address| *address != 0).collect())
+}
+
+/// `system()`: runs the command with `/bin/sh -c`, waits for it, and prints what it wrote to its standard output
+/// (its standard error goes to ours). A command that cannot start is reported and tracing goes on.
+fn run_command(command: &str, output: &mut Output) -> Result<(), RunError> {
+    let ran = std::process::Command::new("/bin/sh")
+        .args(["-c", command])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output();
+    match ran {
+        Ok(ran) => Ok(output.text("system", &String::from_utf8_lossy(&ran.stdout))?),
+        Err(error) => {
+            eprintln!("jl: warning: cannot run `{command}`: {error}");
+            Ok(())
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! Where results go: text in bpftrace's layout, or JSON lines.
 
+use super::clock::format_time;
+use super::events::{Outlier, Value};
 use crate::codegen::Stat;
-use jitterlib::agg::{render_folded, render_json, render_text, Snapshot, Symbolizer};
+use jitterlib::agg::{format_duration, render_folded, render_json, render_text, Snapshot, Symbolizer};
 use jitterlib::kernel::KernelInfo;
 use std::io::Write;
 
@@ -67,10 +69,61 @@ impl<'a> Output<'a> {
     }
 
     pub(super) fn printf(&mut self, text: &str) -> std::io::Result<()> {
+        self.text("printf", text)
+    }
+
+    /// Text from the script: `printf`, `time()`, the output of `system()`; in JSON an object of type `kind`.
+    pub(super) fn text(&mut self, kind: &str, text: &str) -> std::io::Result<()> {
         match self.format {
             OutputFormat::Text => self.out.write_all(text.as_bytes())?,
             OutputFormat::Folded => eprint!("{text}"),
-            OutputFormat::Json => writeln!(self.out, "{}", serde_json::json!({ "type": "printf", "data": text }))?,
+            OutputFormat::Json => writeln!(self.out, "{}", serde_json::json!({ "type": kind, "data": text }))?,
+        }
+        self.out.flush()
+    }
+
+    /// One `outlier()` report: a line `TIME PROBE cpu=.. comm=.. pid=.. FIELDS dur=..` and the kernel stack, one
+    /// frame per line; in JSON an object of type `outlier`.
+    pub(super) fn outlier(&mut self, outlier: &Outlier) -> std::io::Result<()> {
+        let time = format_time(OUTLIER_TIME_FORMAT, outlier.unix_ns);
+        let frames: Vec<String> = outlier.frames.iter().map(|address| self.symbols.symbolize(*address)).collect();
+        if self.format == OutputFormat::Json {
+            let mut data = serde_json::Map::new();
+            data.insert("time".into(), time.into());
+            data.insert("unix_ns".into(), serde_json::json!(outlier.unix_ns as i64));
+            data.insert("probe".into(), outlier.probe.clone().into());
+            data.insert("threshold".into(), outlier.threshold.into());
+            for (name, value) in outlier.columns.iter().filter(|(_, value)| !matches!(value, Value::Stack(_))) {
+                data.insert(name.clone(), json_value(value));
+            }
+            data.insert("kstack".into(), frames.into());
+            writeln!(self.out, "{}", serde_json::json!({ "type": "outlier", "data": data }))?;
+            return self.out.flush();
+        }
+        let mut line = format!("{time} {}", outlier.probe);
+        for (name, value) in outlier.columns.iter().filter(|(name, _)| name != "dur") {
+            let shown = match value {
+                Value::Stack(_) => continue,
+                Value::Unsigned(tid) if name == "tid" && outlier.column("pid") == Some(&Value::Unsigned(*tid)) => {
+                    continue
+                }
+                Value::Unsigned(value) => value.to_string(),
+                Value::Signed(value) => value.to_string(),
+                Value::Duration(ns) => format_duration(*ns as i64),
+                Value::Text(text) => text.clone(),
+            };
+            line.push_str(&format!(" {name}={shown}"));
+        }
+        if let Some(Value::Duration(ns)) = outlier.column("dur") {
+            line.push_str(&format!(" dur={}", format_duration(*ns as i64)));
+        }
+        for frame in &frames {
+            line.push_str(&format!("\n    {frame}"));
+        }
+        let text = format!("{line}\n");
+        match self.format {
+            OutputFormat::Folded => eprint!("{text}"),
+            _ => self.out.write_all(text.as_bytes())?,
         }
         self.out.flush()
     }
@@ -104,6 +157,18 @@ impl<'a> Output<'a> {
                 writeln!(self.out, "{}", serde_json::json!({ "type": "lost", "data": data }))
             }
         }
+    }
+}
+
+/// How outlier reports show their time: local, to the microsecond.
+const OUTLIER_TIME_FORMAT: &str = "%H:%M:%S.%f";
+
+fn json_value(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Unsigned(value) | Value::Duration(value) => (*value).into(),
+        Value::Signed(value) => (*value).into(),
+        Value::Text(text) => text.clone().into(),
+        Value::Stack(id) => (*id).into(),
     }
 }
 

@@ -1,8 +1,8 @@
-//! The status line on a terminal's stderr while tracing: elapsed time, event rate, lost data and how full the
-//! fullest map is, redrawn in place once a second.
+//! The status line on a terminal's stderr while tracing: elapsed time, event rate, lost data, truncated strings
+//! and how full the fullest map is, redrawn in place once a second.
 
 use super::{lost_counters, RunError};
-use crate::codegen::Compiled;
+use crate::codegen::{Compiled, Stat};
 use jitterlib::maps::MapEntries;
 use jitterlib::session::Session;
 use std::io::Write;
@@ -33,12 +33,16 @@ impl StatusLine {
         let rate = events.saturating_sub(self.events_before);
         self.events_before = events;
         self.next = now + REFRESH;
-        let lost: u64 = lost_counters(session)?.iter().map(|(_, count)| count).sum();
+        let counters = lost_counters(session)?;
+        let count = |truncation: bool| -> u64 {
+            counters.iter().filter(|(stat, _)| (*stat == Stat::StrTruncated) == truncation).map(|(_, n)| n).sum()
+        };
+        let (lost, truncated) = (count(false), count(true));
         let (fullest, percent) = fullest_map(compiled, session)?;
         let mut stderr = std::io::stderr().lock();
         let _ = write!(
             stderr,
-            "\r\x1b[2K[jl] {}s  events {rate}/s  lost {lost}  fullest map {fullest} {percent}%",
+            "\r\x1b[2K[jl] {}s  events {rate}/s  lost {lost}  truncated {truncated}  fullest map {fullest} {percent}%",
             self.started.elapsed().as_secs()
         );
         let _ = stderr.flush();

@@ -3,7 +3,7 @@
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Expr, ExprKind, MapAction, PrintfInfo, Stmt, Type};
+use crate::ir::{Expr, ExprKind, MapAction, PrintfAction, PrintfInfo, Stmt, Type};
 use crate::printf::{ConvKind, Format};
 use jitterlib::agg::AggKind;
 use jitterlib::probe::nearest;
@@ -28,10 +28,11 @@ const AGGREGATIONS: &[(&str, usize)] = &[
 ];
 
 /// Functions that are statements.
-const STATEMENT_FUNCTIONS: &[&str] = &["printf", "exit", "delete", "print", "clear", "zero"];
+const STATEMENT_FUNCTIONS: &[&str] =
+    &["printf", "exit", "delete", "print", "clear", "zero", "outlier", "time", "signal", "system"];
 
 /// Functions that have a value.
-const VALUE_FUNCTIONS: &[&str] = &["ksym", "kaddr", "str"];
+const VALUE_FUNCTIONS: &[&str] = &["ksym", "kaddr", "str", "strftime"];
 
 /// Bytes `str(ptr)` reads when no size is given (bpftrace's default).
 const KERNEL_STR_SIZE: u32 = 64;
@@ -50,7 +51,11 @@ impl Checker<'_> {
             return None;
         };
         match name.as_str() {
-            "printf" => self.printf(args, expr.span, scope),
+            "printf" => self.printf(args, expr.span, scope, PrintfAction::Print),
+            "outlier" => self.outlier(*name_span, args, scope),
+            "time" => self.time(*name_span, args),
+            "signal" => self.signal(*name_span, args, expr.span, scope),
+            "system" => self.system(args, expr.span, scope),
             "exit" => self.arity(name, *name_span, args, 0).then_some(Stmt::Exit),
             "delete" => self.delete(args, expr.span, scope),
             "print" | "clear" | "zero" => self.map_action(name, *name_span, args, expr.span, scope),
@@ -90,6 +95,13 @@ impl Checker<'_> {
             }
             "kaddr" => self.kaddr(name_span, args, span),
             "str" => self.str_call(name_span, args, span, scope),
+            "strftime" => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::TypeMismatch, span, "`strftime()` is printed by printf, with %s")
+                        .with_hint("e.g. `printf(\"%s\\n\", strftime(\"%H:%M:%S\", nsecs))`"),
+                );
+                None
+            }
             _ if aggregation_arity(name).is_some() => {
                 self.diagnostics.push(
                     Diagnostic::new(
@@ -274,7 +286,7 @@ impl Checker<'_> {
     }
 
     /// Reports a wrong argument count; true when the count is right.
-    fn arity(&mut self, name: &str, span: Span, args: &[ast::Expr], expected: usize) -> bool {
+    pub(super) fn arity(&mut self, name: &str, span: Span, args: &[ast::Expr], expected: usize) -> bool {
         if args.len() == expected {
             return true;
         }
@@ -404,7 +416,7 @@ impl Checker<'_> {
         })
     }
 
-    fn constant(&mut self, arg: &ast::Expr, scope: &mut Scope) -> Option<i64> {
+    pub(super) fn constant(&mut self, arg: &ast::Expr, scope: &mut Scope) -> Option<i64> {
         let checked = self.scalar(arg, scope)?;
         match checked.kind {
             ExprKind::Const(value) => Some(value),
@@ -419,11 +431,19 @@ impl Checker<'_> {
         }
     }
 
-    fn printf(&mut self, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<Stmt> {
+    /// `printf(FORMAT, args...)`, or `system(...)` which renders its command the same way.
+    pub(super) fn printf(
+        &mut self,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut Scope,
+        action: PrintfAction,
+    ) -> Option<Stmt> {
+        let name = action.name();
         let Some((first, rest)) = args.split_first() else {
             self.diagnostics.push(
-                Diagnostic::new(Code::Arity, span, "`printf()` needs a format string")
-                    .with_hint("e.g. `printf(\"%d\\n\", pid)`"),
+                Diagnostic::new(Code::Arity, span, format!("`{name}()` needs a format string"))
+                    .with_hint(format!("e.g. `{name}(\"%d\\n\", pid)`")),
             );
             return None;
         };
@@ -431,7 +451,7 @@ impl Checker<'_> {
             self.diagnostics.push(Diagnostic::new(
                 Code::TypeMismatch,
                 first.span,
-                "the format of printf must be a string literal",
+                format!("the format of {name} must be a string literal"),
             ));
             return None;
         };
@@ -450,7 +470,7 @@ impl Checker<'_> {
             self.diagnostics.push(Diagnostic::new(
                 Code::Limit,
                 span,
-                format!("printf takes at most {MAX_PRINTF_ARGS} arguments"),
+                format!("{name} takes at most {MAX_PRINTF_ARGS} arguments"),
             ));
             return None;
         }
@@ -470,9 +490,14 @@ impl Checker<'_> {
         }
         let mut checked = Vec::new();
         for (arg, conv) in rest.iter().zip(&conversions) {
-            let value = self.expr(arg, scope)?;
+            let value = match &arg.kind {
+                ast::ExprKind::Call { name, name_span, args } if name == "strftime" => {
+                    self.strftime(*name_span, args, scope)?
+                }
+                _ => self.expr(arg, scope)?,
+            };
             let fits = match conv {
-                ConvKind::Str => matches!(value.ty, Type::Str(_) | Type::Symbol),
+                ConvKind::Str => matches!(value.ty, Type::Str(_) | Type::Symbol | Type::Timestamp(_)),
                 _ => value.ty.is_scalar(),
             };
             if !fits {
@@ -490,7 +515,7 @@ impl Checker<'_> {
             checked.push(value);
         }
         let id = self.printfs.len();
-        self.printfs.push(PrintfInfo { format, args: checked.iter().map(|arg| arg.ty).collect() });
+        self.printfs.push(PrintfInfo { format, args: checked.iter().map(|arg| arg.ty).collect(), action });
         Some(Stmt::Printf { id, args: checked })
     }
 }

@@ -186,7 +186,7 @@ impl Checker<'_> {
         Some(self.positionals.get(index as usize - 1).cloned().unwrap_or_default())
     }
 
-    fn ident(&mut self, name: &str, span: Span, scope: &mut Scope) -> Option<Expr> {
+    pub(super) fn ident(&mut self, name: &str, span: Span, scope: &mut Scope) -> Option<Expr> {
         if let Some(field) = scope.probe.fields().iter().find(|field| field.name == name) {
             return Some(field_expr(field, span));
         }

@@ -209,7 +209,7 @@ fn describe_value(value: &MapValue) -> String {
 pub(crate) fn format_of(ty: Type) -> ValueFormat {
     match ty {
         Type::Int { signed: true } => ValueFormat::Signed,
-        Type::Int { signed: false } | Type::Void => ValueFormat::Unsigned,
+        Type::Int { signed: false } | Type::Timestamp(_) | Type::Void => ValueFormat::Unsigned,
         Type::Duration => ValueFormat::Duration,
         Type::Symbol => ValueFormat::KernelSymbol,
         Type::Str(_) => ValueFormat::Str,

@@ -1,6 +1,7 @@
 //! Semantic analysis: resolves probes through jitterlib's registry and the kernel metadata, types every
 //! expression, collects maps and printf formats, and reports every problem it finds (not just the first).
 
+mod actions;
 mod calls;
 mod expr;
 mod maps;
@@ -8,7 +9,8 @@ mod params;
 
 use crate::ast::{self, Script};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
-use crate::ir::{Checked, CheckedProbe, PrintfInfo, Stmt, Type, UNROLL_MAX};
+use crate::ir::{Checked, CheckedProbe, OutlierInfo, PrintfInfo, Stmt, Type, UNROLL_MAX};
+use crate::CompileOptions;
 use jitterlib::kernel::KernelInfo;
 use jitterlib::probe::{self, Probe, ProbeErrorKind, ProbeSpec};
 use maps::MapTable;
@@ -16,25 +18,23 @@ use params::Params;
 
 pub(crate) use expr::COMM_SIZE;
 
-/// Checks a parsed script against the kernel; `positionals` are the script's arguments (`$1`, `$2`, ...),
-/// `named` the `--arg name=value` pairs that set its parameters (`param $name = default`).
-pub fn check(
-    script: &Script,
-    kernel: &dyn KernelInfo,
-    positionals: &[String],
-    named: &[(String, String)],
-) -> Result<Checked, Diagnostics> {
+/// Checks a parsed script against the kernel, with the script's arguments (`$1`, `$2`, ...), the
+/// `--arg name=value` pairs that set its parameters (`param $name = default`) and `--unsafe` from `options`.
+pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions) -> Result<Checked, Diagnostics> {
     let mut diagnostics = Vec::new();
-    let params = Params::resolve(&script.params, named, &mut diagnostics);
+    let params = Params::resolve(&script.params, &options.named_args, &mut diagnostics);
     let mut checker = Checker {
         maps: MapTable::default(),
         printfs: Vec::new(),
         diagnostics,
         kernel,
-        positionals: positionals.to_vec(),
+        positionals: options.args.clone(),
         params,
+        unsafe_actions: options.unsafe_actions,
         uses_stacks: false,
         uses_elapsed: false,
+        time_formats: Vec::new(),
+        outliers: Vec::new(),
     };
     let mut probes = Vec::new();
     for block in &script.blocks {
@@ -59,6 +59,8 @@ pub fn check(
             printfs: checker.printfs,
             uses_stacks: checker.uses_stacks,
             uses_elapsed: checker.uses_elapsed,
+            time_formats: checker.time_formats,
+            outliers: checker.outliers,
         })
     } else {
         checker.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
@@ -107,8 +109,12 @@ struct Checker<'k> {
     kernel: &'k dyn KernelInfo,
     positionals: Vec<String>,
     params: Params,
+    /// Whether `signal()` and `system()` are allowed (`--unsafe`).
+    unsafe_actions: bool,
     uses_stacks: bool,
     uses_elapsed: bool,
+    time_formats: Vec<String>,
+    outliers: Vec<OutlierInfo>,
 }
 
 /// State of one probe's block.

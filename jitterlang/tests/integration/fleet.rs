@@ -96,6 +96,10 @@ fn prometheus_scrapes_the_kernel_counts() {
         let Ok(answer) = serde_json::from_str::<Value>(&body) else { continue };
         if let Some(value) = answer["data"]["result"][0]["value"][1].as_str() {
             assert_eq!(value, "1000", "Prometheus stored {answer}");
+            // The lost-data counters come with the maps (the same scrape, so they are stored too).
+            let query = "/api/v1/query?query=jitterlang_data_loss_total%7Bcounter%3D%22map_full%22%7D";
+            let counters: Value = serde_json::from_str(&http_get(web_port, query).expect("query")).expect("JSON");
+            assert_eq!(counters["data"]["result"][0]["value"][1], "0", "Prometheus stored {counters}");
             drop(jl);
             let _ = std::fs::remove_dir_all(&dir);
             return;

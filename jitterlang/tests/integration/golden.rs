@@ -2,7 +2,16 @@
 //! Pure functions of the script and the fixture, so they hold on any machine.
 
 use crate::support::{assert_no_mismatch, check_snapshot, data_dir, scripts};
+use jitterlang::codegen::Compiled;
+use jitterlang::diag::Diagnostics;
+use jitterlang::CompileOptions;
 use jitterlib::kernel::FixtureKernel;
+
+/// A golden script whose first line is `// jl --unsafe` is compiled as `jl --unsafe` would (signal, system).
+fn compile(source: &str, kernel: &FixtureKernel) -> Result<Compiled, Diagnostics> {
+    let options = CompileOptions { unsafe_actions: source.starts_with("// jl --unsafe"), ..CompileOptions::default() };
+    jitterlang::compile_with(source, kernel, &options)
+}
 
 #[test]
 fn disassembly_matches_snapshots() {
@@ -10,7 +19,7 @@ fn disassembly_matches_snapshots() {
     let mut mismatches = Vec::new();
     for script in scripts(&data_dir("golden")) {
         let source = std::fs::read_to_string(&script).expect("read script");
-        let compiled = jitterlang::compile(&source, &kernel).unwrap_or_else(|diagnostics| {
+        let compiled = compile(&source, &kernel).unwrap_or_else(|diagnostics| {
             panic!("{} does not compile:\n{}", script.display(), diagnostics.render("golden", &source))
         });
         mismatches.extend(check_snapshot(&script, "disasm", &compiled.disassembly()));
@@ -23,7 +32,7 @@ fn objects_parse_back_with_aya_obj() {
     let kernel = FixtureKernel::bundled();
     for script in scripts(&data_dir("golden")) {
         let source = std::fs::read_to_string(&script).expect("read script");
-        let compiled = jitterlang::compile(&source, &kernel).expect("compiles");
+        let compiled = compile(&source, &kernel).expect("compiles");
         let object = aya_obj::Object::parse(&compiled.object)
             .unwrap_or_else(|e| panic!("{}: aya-obj rejects the object: {e}", script.display()));
         assert_eq!(object.programs.len(), compiled.programs.len(), "{}", script.display());

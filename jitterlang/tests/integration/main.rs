@@ -1,11 +1,13 @@
 //! All integration tests in one binary: golden disassembly, diagnostic snapshots, runtime tests.
 
+mod actions;
 mod bad_input;
 mod diagnostics;
 mod fleet;
 mod golden;
 mod language;
 mod lifecycle;
+mod outliers;
 mod raw_probes;
 mod repl;
 mod runtime;

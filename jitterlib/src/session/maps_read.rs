@@ -82,6 +82,12 @@ pub(super) fn read(map: BorrowedFd, layout: &MapLayout) -> io::Result<MapEntries
     })
 }
 
+/// The value under one key (one aligned value per possible CPU for per-CPU maps), or `None` when absent.
+pub(super) fn lookup(map: BorrowedFd, layout: &MapLayout, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
+    let mut value = vec![0; layout.lookup_size()];
+    Ok(sys::map_lookup(map, key, &mut value)?.then_some(value))
+}
+
 /// Empties the map: hash entries are deleted, array slots (which cannot be deleted) are zeroed.
 pub(super) fn clear(map: BorrowedFd, layout: &MapLayout) -> io::Result<()> {
     let zero = vec![0; layout.lookup_size()];

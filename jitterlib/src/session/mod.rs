@@ -219,6 +219,14 @@ impl Session {
         })
     }
 
+    /// Reads the value under one key of a hash, array or stack-trace map (per-CPU maps: one 8-byte aligned value
+    /// per possible CPU, one after another); `None` when the key is absent. A stack id's frames, for example.
+    pub fn lookup(&self, map: &str, key: &[u8]) -> Result<Option<Vec<u8>>, SessionError> {
+        let (data, layout) = self.readable_map(map, "looking up")?;
+        maps_read::lookup(data.fd().as_fd(), &layout, key)
+            .map_err(|source| SessionError::Syscall { what: "looking up a map key (BPF_MAP_LOOKUP_ELEM)", source })
+    }
+
     /// Empties a hash map, or zeroes every slot of an array map.
     pub fn clear_map(&self, map: &str) -> Result<(), SessionError> {
         let (data, layout) = self.readable_map(map, "clearing")?;

@@ -69,6 +69,9 @@ pub struct Cli {
     /// Run CMD (through /bin/sh) once the probes are attached; stop tracing when it exits.
     #[arg(short = 'c', long = "command", value_name = "CMD")]
     pub command: Option<String>,
+    /// Allow statements that act on the system: signal() and system().
+    #[arg(long = "unsafe")]
+    pub unsafe_actions: bool,
     /// Write an SVG flame graph of the maps keyed by kstack to FILE at exit.
     #[arg(long = "flamegraph", value_name = "FILE")]
     pub flamegraph: Option<PathBuf>,

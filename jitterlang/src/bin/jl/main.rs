@@ -48,7 +48,12 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_COMPILE_ERROR);
         }
     };
-    let options = CompileOptions { pid: cli.pid, args: cli.positionals(), named_args: cli.named_args.clone() };
+    let options = CompileOptions {
+        pid: cli.pid,
+        args: cli.positionals(),
+        named_args: cli.named_args.clone(),
+        unsafe_actions: cli.unsafe_actions,
+    };
     let compiled = match jitterlang::compile_with(&source, &kernel, &options) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {

@@ -1,0 +1,237 @@
+//! Statements that report or act outside the maps: `outlier()`, `time()`, `strftime()` (a printf argument),
+//! and the ones that act on the system, `signal()` and `system()`, allowed only with `--unsafe`.
+
+use super::{Checker, Scope};
+use crate::ast;
+use crate::diag::{Code, Diagnostic, Span};
+use crate::ir::{BinaryOp, Expr, ExprKind, OutlierInfo, PrintfAction, Stmt, Type, OUTLIER_COLUMNS};
+use jitterlib::probe::{FieldType, REGISTRY};
+
+/// Signal names `signal()` accepts (with or without `SIG`), and their numbers.
+const SIGNALS: &[(&str, i32)] = &[
+    ("HUP", libc::SIGHUP),
+    ("INT", libc::SIGINT),
+    ("QUIT", libc::SIGQUIT),
+    ("ILL", libc::SIGILL),
+    ("TRAP", libc::SIGTRAP),
+    ("ABRT", libc::SIGABRT),
+    ("BUS", libc::SIGBUS),
+    ("FPE", libc::SIGFPE),
+    ("KILL", libc::SIGKILL),
+    ("USR1", libc::SIGUSR1),
+    ("SEGV", libc::SIGSEGV),
+    ("USR2", libc::SIGUSR2),
+    ("PIPE", libc::SIGPIPE),
+    ("ALRM", libc::SIGALRM),
+    ("TERM", libc::SIGTERM),
+    ("CHLD", libc::SIGCHLD),
+    ("CONT", libc::SIGCONT),
+    ("STOP", libc::SIGSTOP),
+    ("TSTP", libc::SIGTSTP),
+    ("TTIN", libc::SIGTTIN),
+    ("TTOU", libc::SIGTTOU),
+    ("URG", libc::SIGURG),
+    ("XCPU", libc::SIGXCPU),
+    ("XFSZ", libc::SIGXFSZ),
+    ("VTALRM", libc::SIGVTALRM),
+    ("PROF", libc::SIGPROF),
+    ("WINCH", libc::SIGWINCH),
+    ("IO", libc::SIGIO),
+    ("PWR", libc::SIGPWR),
+    ("SYS", libc::SIGSYS),
+];
+
+/// Largest signal number (`SIGRTMAX` on Linux).
+const SIGNAL_MAX: i64 = 64;
+
+/// Most `time()` formats and `strftime()` arguments in one script (their index travels in 32 bits; this keeps
+/// the table small).
+const MAX_TIME_FORMATS: usize = 256;
+
+impl Checker<'_> {
+    /// `outlier(THRESHOLD)`: a report of each event whose `dur` is at least THRESHOLD.
+    pub(super) fn outlier(&mut self, name_span: Span, args: &[ast::Expr], scope: &mut Scope) -> Option<Stmt> {
+        if !self.arity("outlier", name_span, args, 1) {
+            return None;
+        }
+        let measures_duration =
+            scope.probe.fields().iter().any(|field| field.name == "dur" && field.ty == FieldType::Duration);
+        if !measures_duration {
+            let with_dur: Vec<&str> = REGISTRY
+                .iter()
+                .filter(|kind| kind.fields.iter().any(|(field, _)| *field == "dur"))
+                .map(|kind| kind.name)
+                .collect();
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::Unsupported,
+                    name_span,
+                    format!("`outlier()` needs a probe that measures `dur`, and {} does not", scope.probe.describe()),
+                )
+                .with_hint(format!(
+                    "probes with `dur`: {}; elsewhere print what you need with `printf` in an `if`",
+                    with_dur.join(", ")
+                )),
+            );
+            return None;
+        }
+        let threshold = self.constant(&args[0], scope)?;
+        let Ok(threshold) = u64::try_from(threshold) else {
+            self.diagnostics.push(
+                Diagnostic::new(Code::TypeMismatch, args[0].span, format!("a threshold of {threshold} ns is negative"))
+                    .with_hint("e.g. `outlier(5ms)`"),
+            );
+            return None;
+        };
+        let span = args[0].span;
+        let extra = scope.probe.fields().iter().map(|field| field.name.clone()).filter(|name| name != "dur");
+        let names: Vec<String> = OUTLIER_COLUMNS.iter().map(|name| name.to_string()).chain(extra).collect();
+        let mut columns = Vec::with_capacity(names.len());
+        for name in &names {
+            columns.push(self.ident(name, span, scope)?);
+        }
+        let dur = columns[OUTLIER_COLUMNS.len() - 1].clone();
+        let limit = Expr { kind: ExprKind::Const(threshold as i64), ty: Type::Duration, span };
+        let slow = Expr { kind: ExprKind::Binary(BinaryOp::Ge, Box::new(dur), Box::new(limit)), ty: Type::U64, span };
+        let id = self.outliers.len();
+        self.outliers.push(OutlierInfo {
+            probe: scope.probe.describe(),
+            threshold,
+            columns: names.into_iter().zip(columns.iter().map(|column| column.ty)).collect(),
+        });
+        Some(Stmt::Outlier { id, slow, columns })
+    }
+
+    /// `time(FORMAT)`: user space prints the current time (bpftrace's default format when none is given).
+    pub(super) fn time(&mut self, name_span: Span, args: &[ast::Expr]) -> Option<Stmt> {
+        let format = match args {
+            [] => "%H:%M:%S\n".to_string(),
+            [format] => self.time_format("time", format)?,
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::Arity,
+                        name_span,
+                        format!("`time()` takes 0 or 1 arguments, {} given", args.len()),
+                    )
+                    .with_hint("e.g. `time(\"%H:%M:%S \")`"),
+                );
+                return None;
+            }
+        };
+        let format = self.intern_time_format(format, name_span)?;
+        Some(Stmt::Time { format })
+    }
+
+    /// `strftime(FORMAT, nsecs)`: a printf argument printed as wall-clock time.
+    pub(super) fn strftime(&mut self, name_span: Span, args: &[ast::Expr], scope: &mut Scope) -> Option<Expr> {
+        if !self.arity("strftime", name_span, args, 2) {
+            return None;
+        }
+        let format = self.time_format("strftime", &args[0])?;
+        let mut value = self.scalar(&args[1], scope)?;
+        let index = self.intern_time_format(format, name_span)?;
+        value.ty = Type::Timestamp(index as u32);
+        value.span = name_span.to(args[1].span);
+        Some(value)
+    }
+
+    /// `signal(SIG)`: sends a signal to the current process.
+    pub(super) fn signal(
+        &mut self,
+        name_span: Span,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut Scope,
+    ) -> Option<Stmt> {
+        let unsafe_ok = self.require_unsafe("signal", span);
+        if !self.arity("signal", name_span, args, 1) {
+            return None;
+        }
+        let signal = match &args[0].kind {
+            ast::ExprKind::Str(name) => {
+                let bare = name.to_ascii_uppercase();
+                let bare = bare.strip_prefix("SIG").unwrap_or(&bare);
+                match SIGNALS.iter().find(|(known, _)| *known == bare) {
+                    Some((_, number)) => i64::from(*number),
+                    None => {
+                        let names: Vec<String> = SIGNALS.iter().map(|(name, _)| format!("SIG{name}")).collect();
+                        self.diagnostics.push(
+                            Diagnostic::new(Code::UnknownIdent, args[0].span, format!("unknown signal `{name}`"))
+                                .with_hint(format!("one of {}, or a number 1-{SIGNAL_MAX}", names.join(" "))),
+                        );
+                        return None;
+                    }
+                }
+            }
+            _ => self.constant(&args[0], scope)?,
+        };
+        if !(1..=SIGNAL_MAX).contains(&signal) {
+            self.diagnostics.push(Diagnostic::new(
+                Code::Limit,
+                args[0].span,
+                format!("signal numbers go from 1 to {SIGNAL_MAX}, not {signal}"),
+            ));
+            return None;
+        }
+        unsafe_ok.then_some(Stmt::Signal { signal: signal as u32 })
+    }
+
+    /// `system(FORMAT, args...)`: user space runs the rendered command with `/bin/sh -c`.
+    pub(super) fn system(&mut self, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<Stmt> {
+        let unsafe_ok = self.require_unsafe("system", span);
+        let stmt = self.printf(args, span, scope, PrintfAction::System)?;
+        unsafe_ok.then_some(stmt)
+    }
+
+    /// Reports `name()` in a script compiled without `--unsafe`; true when it is allowed.
+    fn require_unsafe(&mut self, name: &str, span: Span) -> bool {
+        if self.unsafe_actions {
+            return true;
+        }
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::NeedsUnsafe,
+                span,
+                format!("`{name}()` acts on the system: it is only allowed with --unsafe"),
+            )
+            .with_hint("run `jl --unsafe ...` if you mean it"),
+        );
+        false
+    }
+
+    /// The format string of `time()` / `strftime()`, checked to be a literal.
+    fn time_format(&mut self, function: &str, arg: &ast::Expr) -> Option<String> {
+        match &arg.kind {
+            ast::ExprKind::Str(format) => Some(format.clone()),
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        arg.span,
+                        format!("the format of `{function}()` must be a string literal"),
+                    )
+                    .with_hint("strftime(3) conversions, plus %f for microseconds: e.g. \"%H:%M:%S.%f\""),
+                );
+                None
+            }
+        }
+    }
+
+    /// The index of `format` in the script's table of time formats.
+    fn intern_time_format(&mut self, format: String, span: Span) -> Option<usize> {
+        if let Some(index) = self.time_formats.iter().position(|known| *known == format) {
+            return Some(index);
+        }
+        if self.time_formats.len() >= MAX_TIME_FORMATS {
+            self.diagnostics.push(Diagnostic::new(
+                Code::Limit,
+                span,
+                format!("a script has at most {MAX_TIME_FORMATS} different time formats"),
+            ));
+            return None;
+        }
+        self.time_formats.push(format);
+        Some(self.time_formats.len() - 1)
+    }
+}

@@ -1,0 +1,67 @@
+//! Statements that act on the system (`signal()`, `system()`, with `--unsafe`), and the count of strings cut
+//! short by `str()`.
+
+use crate::runtime::{can_trace, run_jl, Tracing};
+use serde_json::Value;
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
+
+#[test]
+fn signal_kills_the_traced_sleep_with_sigusr1() {
+    if !can_trace("signal_kills_the_traced_sleep_with_sigusr1") {
+        return;
+    }
+    let mut sleeper = Command::new("sleep").arg("3").spawn().expect("spawn sleep");
+    let pid = sleeper.id().to_string();
+    // The nanosleep returns after 3 s: its syscall exit, in the sleep's own context, sends the signal.
+    let tracing = Tracing::start_with(
+        &["--unsafe", "-p", &pid],
+        r#"tracepoint:raw_syscalls:sys_exit { signal("SIGUSR1"); }"#,
+        6.0,
+    );
+    let status = sleeper.wait().expect("wait for sleep");
+    tracing.finish_text();
+    assert_eq!(status.signal(), Some(libc::SIGUSR1), "sleep ended with {status}");
+}
+
+#[test]
+fn system_runs_the_rendered_command() {
+    if !can_trace("system_runs_the_rendered_command") {
+        return;
+    }
+    let script = r#"BEGIN { system("echo hello %d from %s", 42, "jl"); exit(); }"#;
+    let (code, out, err) = run_jl(&["--unsafe", "-e", script]);
+    assert_eq!((code, out.as_str()), (0, "hello 42 from jl\n"), "{err}");
+    let (code, out, err) = run_jl(&["--unsafe", "-f", "json", "-e", script]);
+    assert_eq!(code, 0, "{err}");
+    let line: Value = serde_json::from_str(out.lines().next().expect("a line")).expect("JSON");
+    assert_eq!(line, serde_json::json!({ "type": "system", "data": "hello 42 from jl\n" }));
+    let (code, _, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 2, "without --unsafe the script does not compile");
+    assert!(err.contains("error[E0500]") && err.contains("--unsafe"), "{err}");
+}
+
+#[test]
+fn truncated_strings_are_counted() {
+    if !can_trace("truncated_strings_are_counted") {
+        return;
+    }
+    // openat from this thread only: other tests of this process open files too.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script =
+        format!("tracepoint:syscalls:sys_enter_openat /tid == {tid}/ {{ printf(\"%s\\n\", str(args.filename, 8)); }}");
+    let tracing = Tracing::start(&script, 1.5);
+    let long = std::env::temp_dir().join("jl-a-file-name-much-longer-than-eight-bytes");
+    let opens = 25;
+    for _ in 0..opens {
+        let _ = std::fs::File::open(&long);
+    }
+    let lines = tracing.finish();
+    let printed: Vec<&str> =
+        lines.iter().filter(|line| line["type"] == "printf").filter_map(|line| line["data"].as_str()).collect();
+    assert_eq!(printed.len(), opens, "{lines:?}");
+    assert!(printed.iter().all(|text| text.len() == 8), "7 bytes and the newline: {printed:?}");
+    let lost = lines.iter().find(|line| line["type"] == "lost").expect("lost record");
+    assert_eq!(lost["data"]["str_truncated"], opens, "{lost}");
+}

@@ -1,0 +1,1 @@
+timer() { outlier(-1); }

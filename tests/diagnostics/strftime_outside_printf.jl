@@ -1,0 +1,1 @@
+BEGIN { $t = strftime("%H:%M", nsecs); }

@@ -1,0 +1,1 @@
+BEGIN { system("touch /tmp/x%d", pid); exit(); }

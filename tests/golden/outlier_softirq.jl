@@ -1,0 +1,1 @@
+softirq("net_rx") { outlier(5ms); }

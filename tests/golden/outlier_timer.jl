@@ -1,0 +1,1 @@
+timer() { @[func] = hist(dur); outlier(100us); }
