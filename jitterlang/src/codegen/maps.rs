@@ -26,6 +26,7 @@ impl Gen<'_> {
         }
         match bucket {
             Some(reg) => self.b.store(Size::DW, Reg::R10, offset, reg),
+            None if layout.is_single_slot() => self.b.store_imm(Size::W, Reg::R10, key, 0),
             None if keys.is_empty() => self.b.store_imm(Size::DW, Reg::R10, key, 0),
             None => {}
         }
@@ -114,8 +115,13 @@ impl Gen<'_> {
         self.lookup(object_map, key);
         let init = self.b.new_label();
         let done = self.b.new_label();
-        self.b.jump_if(JmpOp::Eq, Reg::R0, 0, init);
+        let single_slot = self.checked.maps[map].layout.is_single_slot();
+        // A one-slot array always has its (zeroed) slot: the miss branch only satisfies the verifier.
+        self.b.jump_if(JmpOp::Eq, Reg::R0, 0, if single_slot { done } else { init });
         self.update_existing(kind, value_reg, value.is_some_and(|v| v.ty.is_signed()), done);
+        if single_slot {
+            return self.finish_aggregate(done, value_reg);
+        }
         self.b.jump(done);
         self.b.bind(init);
         let slot = self.frame.alloc(kind.value_size(), span)?;
@@ -128,6 +134,10 @@ impl Gen<'_> {
             _ => self.b.store_imm(Size::DW, Reg::R10, slot, 1),
         }
         self.update(object_map, key, slot, span)?;
+        self.finish_aggregate(done, value_reg)
+    }
+
+    fn finish_aggregate(&mut self, done: Label, value_reg: Option<Reg>) -> Result<()> {
         self.b.bind(done);
         if let Some(reg) = value_reg {
             self.frame.give(reg);
@@ -168,6 +178,28 @@ impl Gen<'_> {
         self.b.load(Size::DW, Reg::R1, base, offset);
         self.b.alu64(AluOp::Add, Reg::R1, value);
         self.b.store(Size::DW, base, offset, Reg::R1);
+    }
+
+    /// `delete(@map[keys])`; the slot of a one-slot array cannot be deleted, so it is zeroed.
+    pub(super) fn delete(&mut self, map: usize, keys: &[Expr]) -> Result<()> {
+        let span = keys.first().map(|key| key.span).unwrap_or_default();
+        let key = self.key(map, keys, None, span)?;
+        let layout = &self.checked.maps[map].layout;
+        let (single_slot, value_size) = (layout.is_single_slot(), layout.value_size());
+        if !single_slot {
+            self.b.ld_map(Reg::R1, self.user_map(map));
+            self.pointer_to_stack(Reg::R2, key);
+            self.b.call(Helper::MapDeleteElem);
+            return Ok(());
+        }
+        let done = self.b.new_label();
+        self.lookup(self.user_map(map), key);
+        self.b.jump_if(JmpOp::Eq, Reg::R0, 0, done);
+        for offset in (0..value_size).step_by(8) {
+            self.b.store_imm(Size::DW, Reg::R0, offset as i16, 0);
+        }
+        self.b.bind(done);
+        Ok(())
     }
 
     /// `@map[keys] = value` on a plain hash map.

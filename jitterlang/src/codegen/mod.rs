@@ -330,9 +330,10 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
 }
 
 fn user_map_spec(index: usize, info: &MapInfo) -> MapSpec {
-    let kind = match info.layout.value {
-        MapValue::Agg { .. } => MapKind::PerCpuHash,
-        MapValue::Scalar(_) => MapKind::Hash,
+    let (kind, max_entries) = match info.layout.value {
+        _ if info.layout.is_single_slot() => (MapKind::PerCpuArray, 1),
+        MapValue::Agg { .. } => (MapKind::PerCpuHash, MAP_ENTRIES),
+        MapValue::Scalar(_) => (MapKind::Hash, MAP_ENTRIES),
     };
     let suffix = info.layout.name.trim_start_matches('@');
     MapSpec {
@@ -340,7 +341,7 @@ fn user_map_spec(index: usize, info: &MapInfo) -> MapSpec {
         kind,
         key_size: info.layout.key_size(),
         value_size: info.layout.value_size(),
-        max_entries: MAP_ENTRIES,
+        max_entries,
     }
 }
 

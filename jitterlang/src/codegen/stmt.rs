@@ -89,14 +89,7 @@ impl Gen<'_> {
                 self.b.jump(exit);
                 Ok(())
             }
-            Stmt::Delete { map, keys } => {
-                let span = keys.first().map(|key| key.span).unwrap_or_default();
-                let key = self.key(*map, keys, None, span)?;
-                self.b.ld_map(Reg::R1, self.user_map(*map));
-                self.pointer_to_stack(Reg::R2, key);
-                self.b.call(Helper::MapDeleteElem);
-                Ok(())
-            }
+            Stmt::Delete { map, keys } => self.delete(*map, keys),
             Stmt::MapAction { map, action, limit } => {
                 let slot = self.frame.alloc(8, Span::default())?;
                 let id = MapEvent { action: *action, map: *map, limit: *limit }.id();

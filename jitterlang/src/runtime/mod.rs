@@ -260,7 +260,7 @@ fn run_command(command: &str, output: &mut Output) -> Result<(), RunError> {
     }
 }
 
-/// User map `index` decoded, with kernel stacks resolved; `None` when it is empty.
+/// User map `index` decoded, with kernel stacks resolved; `None` when it holds nothing.
 fn snapshot(
     compiled: &Compiled,
     session: &Session,
@@ -275,7 +275,8 @@ fn snapshot(
     let mut snapshot = jitterlib::agg::decode(layout, &entries)
         .map_err(|error| RunError::Decode { map: layout.name.clone(), reason: error.to_string() })?;
     snapshot.resolve_stacks(stacks);
-    Ok(Some(snapshot))
+    // A one-slot map nobody wrote decodes to no rows: print it like an empty hash.
+    Ok((!snapshot.rows.is_empty()).then_some(snapshot))
 }
 
 /// Carries out `print(@m[, limit])`, `clear(@m)` or `zero(@m)` asked for by the BPF side.

@@ -58,7 +58,8 @@ impl StatusLine {
 /// The user map with the largest share of its capacity in use.
 fn fullest_map(compiled: &Compiled, session: &Session) -> Result<(String, u64), RunError> {
     let mut fullest = ("-".to_string(), 0);
-    for (name, layout) in &compiled.user_maps {
+    // One-slot arrays (maps without keys) cannot fill up.
+    for (name, layout) in compiled.user_maps.iter().filter(|(_, layout)| !layout.is_single_slot()) {
         let Some(spec) = compiled.maps.iter().find(|spec| &spec.name == name) else { continue };
         let entries = match session.read_map(name)? {
             MapEntries::Empty => 0,

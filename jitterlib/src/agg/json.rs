@@ -136,7 +136,7 @@ fn wide_integer(v: i128) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agg::testing::{agg_layout, per_cpu, snapshot, string, unkeyed_histogram, words};
+    use crate::agg::testing::{agg_layout, per_cpu, single_slot, snapshot, string, unkeyed_histogram, words};
     use crate::agg::{FieldLayout, HexSymbolizer, ValueFormat};
     use crate::maps::MapEntries;
 
@@ -165,7 +165,7 @@ mod tests {
         let entries = one_cpu(&[(&[2], &[2]), (&[1], &[1])]);
         assert_eq!(rendered(&layout, &entries), golden(r#"{"type":"map","data":{"@c":{"1":1,"2":2}}}"#));
         let unkeyed = agg_layout("@", vec![], AggKind::Count, ValueFormat::Unsigned);
-        assert_eq!(rendered(&unkeyed, &one_cpu(&[(&[0], &[12])])), golden(r#"{"type":"map","data":{"@":12}}"#));
+        assert_eq!(rendered(&unkeyed, &single_slot(&[12])), golden(r#"{"type":"map","data":{"@":12}}"#));
         assert_eq!(rendered(&unkeyed, &MapEntries::Empty), golden(r#"{"type":"map","data":{"@":null}}"#));
     }
 
@@ -199,7 +199,7 @@ mod tests {
     fn durations_carry_a_unit() {
         let layout = agg_layout("@d", vec![], AggKind::Sum, ValueFormat::Duration);
         assert_eq!(
-            rendered(&layout, &one_cpu(&[(&[0], &[1_500_000])])),
+            rendered(&layout, &single_slot(&[1_500_000])),
             golden(r#"{"type":"map","unit":"ns","data":{"@d":1500000}}"#)
         );
     }
@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(rendered(&avg, &entries), golden(r#"{"type":"stats","data":{"@a":{"1":10,"2":3}}}"#));
         let stats = agg_layout("@s", vec![], AggKind::Stats, ValueFormat::Signed);
         assert_eq!(
-            rendered(&stats, &one_cpu(&[(&[0], &[4, 1])])),
+            rendered(&stats, &single_slot(&[4, 1])),
             golden(r#"{"type":"stats","data":{"@s":{"count":1,"average":4,"total":4}}}"#)
         );
     }

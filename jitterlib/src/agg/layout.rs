@@ -63,26 +63,40 @@ pub enum MapValue {
     Scalar(FieldLayout),
 }
 
+/// Key size of maps without keys: the `u32` index of an array slot.
+const SINGLE_SLOT_KEY_SIZE: u32 = 4;
+
 /// The layout of one map as the BPF side writes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MapLayout {
     /// Name as printed: `@` or `@name`.
     pub name: String,
-    /// Key fields in order; empty for a map without `[...]`, whose key is one 8-byte 0.
+    /// Key fields in order; empty for a map without `[...]`, whose key is 0 (4 bytes for a one-slot array,
+    /// 8 otherwise).
     pub keys: Vec<FieldLayout>,
     /// The values.
     pub value: MapValue,
 }
 
 impl MapLayout {
-    /// Key size in bytes: the key fields, plus the `u64` bucket index for histograms; at least 8.
+    /// Key size in bytes: the key fields, plus the `u64` bucket index for histograms; at least 8, except for
+    /// the `u32` index 0 of a one-slot array ([`MapLayout::is_single_slot`]).
     pub fn key_size(&self) -> u32 {
         let fields = self.user_key_size();
         if self.histogram().is_some() {
             fields + INTEGER_SIZE
+        } else if self.is_single_slot() {
+            SINGLE_SLOT_KEY_SIZE
         } else {
             fields.max(INTEGER_SIZE)
         }
+    }
+
+    /// Whether the map is one per-CPU array slot: an aggregation without keys and buckets (`@ = count()`).
+    /// Such a slot exists from the start (zeroed), so updates never insert and can never find the map full;
+    /// a slot whose CPUs are all still zero was never written and is not printed.
+    pub fn is_single_slot(&self) -> bool {
+        self.user_key_size() == 0 && matches!(self.value, MapValue::Agg { kind, .. } if !kind.is_histogram())
     }
 
     /// Value size in bytes (per CPU for aggregations).
@@ -127,7 +141,9 @@ mod tests {
 
     #[test]
     fn key_sizes_include_the_bucket_and_the_empty_key() {
-        assert_eq!(layout(vec![], AggKind::Count).key_size(), 8);
+        assert_eq!(layout(vec![], AggKind::Count).key_size(), 4);
+        assert!(layout(vec![], AggKind::Count).is_single_slot());
+        assert!(!layout(vec![], AggKind::Hist).is_single_slot());
         assert_eq!(layout(vec![], AggKind::Hist).key_size(), 8);
         let keys = vec![FieldLayout::string(16), FieldLayout::integer(ValueFormat::Unsigned)];
         assert_eq!(layout(keys.clone(), AggKind::Count).key_size(), 24);

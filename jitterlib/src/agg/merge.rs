@@ -73,6 +73,9 @@ fn decode_aggregations(
         for value in values.iter() {
             check_value(layout, value)?;
         }
+        if layout.is_single_slot() && values.iter().all(|value| value.iter().all(|byte| *byte == 0)) {
+            continue;
+        }
         if let Some(value) = merge_cpus(kind, format, values) {
             rows.push(Row { key: decode_key(layout, key)?, value });
         }
@@ -205,7 +208,7 @@ fn word(bytes: &[u8], index: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agg::testing::{agg_layout, per_cpu, snapshot, string, unkeyed_histogram, words};
+    use crate::agg::testing::{agg_layout, per_cpu, slot_key, snapshot, string, unkeyed_histogram, words};
 
     fn int_key() -> Vec<FieldLayout> {
         vec![FieldLayout::integer(ValueFormat::Unsigned)]
@@ -245,15 +248,15 @@ mod tests {
 
     #[test]
     fn unseen_zero_does_not_win_the_minimum() {
-        let entries = per_cpu(vec![(words(&[0]), vec![words(&[0, 0]), words(&[42, 1])])]);
+        let entries = per_cpu(vec![(slot_key(), vec![words(&[0, 0]), words(&[42, 1])])]);
         let min = snapshot(&agg_layout("@", vec![], AggKind::Min, ValueFormat::Duration), &entries);
         assert_eq!(values(&min), [(vec![], AggValue::Scalar(FieldValue::Duration(42)))]);
     }
 
     #[test]
     fn sums_and_averages_merge_sum_and_count() {
-        let entries = per_cpu(vec![(words(&[0]), vec![words(&[10, 2]), words(&[-4, 1])])]);
-        let sum_entries = per_cpu(vec![(words(&[0]), vec![words(&[10]), words(&[-14])])]);
+        let entries = per_cpu(vec![(slot_key(), vec![words(&[10, 2]), words(&[-4, 1])])]);
+        let sum_entries = per_cpu(vec![(slot_key(), vec![words(&[10]), words(&[-14])])]);
         let sum = snapshot(&agg_layout("@", vec![], AggKind::Sum, ValueFormat::Signed), &sum_entries);
         assert_eq!(values(&sum), [(vec![], AggValue::Scalar(FieldValue::Int(-4)))]);
         let avg = snapshot(&agg_layout("@", vec![], AggKind::Avg, ValueFormat::Signed), &entries);
@@ -311,9 +314,9 @@ mod tests {
     #[test]
     fn mismatched_sizes_and_buckets_are_errors() {
         let layout = agg_layout("@", vec![], AggKind::Count, ValueFormat::Unsigned);
-        let short_key = decode(&layout, &per_cpu(vec![(vec![0; 4], vec![words(&[1])])]));
-        assert_eq!(short_key, Err(AggError::KeySize { map: "@".into(), expected: 8, actual: 4 }));
-        let long_value = decode(&layout, &per_cpu(vec![(words(&[0]), vec![words(&[1, 2])])]));
+        let long_key = decode(&layout, &per_cpu(vec![(words(&[0]), vec![words(&[1])])]));
+        assert_eq!(long_key, Err(AggError::KeySize { map: "@".into(), expected: 4, actual: 8 }));
+        let long_value = decode(&layout, &per_cpu(vec![(slot_key(), vec![words(&[1, 2])])]));
         assert_eq!(long_value, Err(AggError::ValueSize { map: "@".into(), expected: 8, actual: 16 }));
         let hist = agg_layout("@h", vec![], AggKind::Hist, ValueFormat::Signed);
         let bad_bucket = decode(&hist, &unkeyed_histogram(&[(65, 1)]));

@@ -9,6 +9,16 @@ pub(crate) fn words(values: &[i64]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
+/// The key of a map without keys holding an aggregation: index 0 of a one-slot array.
+pub(crate) fn slot_key() -> Vec<u8> {
+    vec![0; 4]
+}
+
+/// The entry of a one-slot map (no keys) with one CPU's value.
+pub(crate) fn single_slot(value: &[i64]) -> MapEntries {
+    per_cpu(vec![(slot_key(), vec![words(value)])])
+}
+
 /// A NUL-padded string field of `size` bytes.
 pub(crate) fn string(s: &str, size: usize) -> Vec<u8> {
     let mut bytes = s.as_bytes().to_vec();

@@ -116,7 +116,7 @@ fn bar_length(count: u64, largest: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agg::testing::{agg_layout, per_cpu, snapshot, string, unkeyed_histogram, words};
+    use crate::agg::testing::{agg_layout, per_cpu, single_slot, snapshot, string, unkeyed_histogram, words};
     use crate::agg::{FieldLayout, HexSymbolizer};
     use crate::maps::MapEntries;
 
@@ -156,9 +156,9 @@ mod tests {
     #[test]
     fn scalars_without_keys() {
         let sum = agg_layout("@sum", vec![], AggKind::Sum, ValueFormat::Signed);
-        assert_eq!(text(&sum, &one_cpu(&[(&[0], &[-5])])), "@sum: -5\n");
+        assert_eq!(text(&sum, &single_slot(&[-5])), "@sum: -5\n");
         let max = agg_layout("@mx", vec![], AggKind::Max, ValueFormat::Duration);
-        assert_eq!(text(&max, &one_cpu(&[(&[0], &[1_500_000, 1])])), "@mx: 1.5ms\n");
+        assert_eq!(text(&max, &single_slot(&[1_500_000, 1])), "@mx: 1.5ms\n");
         let addr = agg_layout(
             "@f",
             vec![FieldLayout::integer(ValueFormat::KernelSymbol)],
@@ -183,12 +183,9 @@ mod tests {
     fn stats_print_count_average_total() {
         let layout = agg_layout("@s", vec![], AggKind::Stats, ValueFormat::Signed);
         // bpftrace 0.17
-        assert_eq!(text(&layout, &one_cpu(&[(&[0], &[1092, 175])])), "@s: count 175, average 6, total 1092\n\n");
+        assert_eq!(text(&layout, &single_slot(&[1092, 175])), "@s: count 175, average 6, total 1092\n\n");
         let durations = agg_layout("@d", vec![], AggKind::Stats, ValueFormat::Duration);
-        assert_eq!(
-            text(&durations, &one_cpu(&[(&[0], &[4_500_000, 3])])),
-            "@d: count 3, average 1.5ms, total 4.5ms\n\n"
-        );
+        assert_eq!(text(&durations, &single_slot(&[4_500_000, 3])), "@d: count 3, average 1.5ms, total 4.5ms\n\n");
     }
 
     #[test]
