@@ -5,7 +5,7 @@ use crate::diag::{Diagnostic, Span};
 use crate::ir::Expr;
 use jitterlib::agg::quantile::SUB_BUCKET_BITS;
 use jitterlib::agg::AggKind;
-use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Reg, Size};
+use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Operand, Reg, Size};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
@@ -282,19 +282,35 @@ impl Gen<'_> {
         let idx = self.scratch_bucket();
         let done = self.b.new_label();
         self.b.mov64(idx, 0);
-        self.constant_into(Reg::R1, min);
-        self.b.jump_if(JmpOp::Slt, value, Reg::R1, done);
+        let below = self.constant_operand(min);
+        self.b.jump_if(JmpOp::Slt, value, below, done);
         self.constant_into(idx, (max - min) / step + 1);
-        self.constant_into(Reg::R1, max);
-        self.b.jump_if(JmpOp::Sge, value, Reg::R1, done);
+        let above = self.constant_operand(max);
+        self.b.jump_if(JmpOp::Sge, value, above, done);
         self.b.mov64(idx, value);
-        self.constant_into(Reg::R1, min);
-        self.b.alu64(AluOp::Sub, idx, Reg::R1);
-        self.constant_into(Reg::R1, step);
-        self.b.alu64(AluOp::Div, idx, Reg::R1);
+        if min != 0 {
+            let min = self.constant_operand(min);
+            self.b.alu64(AluOp::Sub, idx, min);
+        }
+        if step != 1 {
+            // The bounds were checked in sema: step > 0, so an immediate divisor needs no zero check.
+            let step = self.constant_operand(step);
+            self.b.alu64(AluOp::Div, idx, step);
+        }
         self.b.alu64(AluOp::Add, idx, 1);
         self.b.bind(done);
         idx
+    }
+
+    /// `value` as an instruction's immediate when it fits, else loaded into `r1`.
+    fn constant_operand(&mut self, value: i64) -> Operand {
+        match i32::try_from(value) {
+            Ok(imm) => imm.into(),
+            Err(_) => {
+                self.b.ld_imm64(Reg::R1, value as u64);
+                Reg::R1.into()
+            }
+        }
     }
 
     fn constant_into(&mut self, reg: Reg, value: i64) {
