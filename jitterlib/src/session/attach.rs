@@ -52,6 +52,21 @@ pub(super) fn load(
     result.map_err(|error| load_error(name, attach, error))
 }
 
+/// Detaches and unloads `program` in place (the kinds sessions load; others are left to their `Drop`). A
+/// failure leaves the program's fds to be closed when it is dropped just after, which detaches it as well.
+pub(super) fn unload(program: &mut Program) {
+    let _unloaded = match program {
+        Program::TracePoint(p) => p.unload(),
+        Program::RawTracePoint(p) => p.unload(),
+        Program::KProbe(p) => p.unload(),
+        Program::FEntry(p) => p.unload(),
+        Program::FExit(p) => p.unload(),
+        Program::BtfTracePoint(p) => p.unload(),
+        Program::PerfEvent(p) => p.unload(),
+        _ => Ok(()),
+    };
+}
+
 /// Attaches an already loaded `program`; its links stay inside it and are detached when it is dropped.
 pub(super) fn attach(program: &mut Program, name: &str, attach: &Attach) -> Result<(), SessionError> {
     let result = match (attach, program) {
