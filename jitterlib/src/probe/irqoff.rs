@@ -50,7 +50,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
 const DEFAULT_THRESHOLD: u64 = 10_000_000;
 /// Below this the clock costs more than it is worth (4 000 hrtimer interrupts a second per CPU at 1 ms).
 const MIN_THRESHOLD: u64 = 1_000_000;
-/// Above this the sampling period would be seconds: nothing a latency investigation looks for.
+/// Above this the clock period would be seconds: nothing a latency investigation looks for.
 const MAX_THRESHOLD: u64 = 10_000_000_000;
 /// Clock periods per threshold: a stall is noticed within a quarter of the threshold after it ends.
 const SAMPLES_PER_THRESHOLD: u64 = 4;
@@ -116,8 +116,8 @@ fn checked_threshold(ns: u64) -> Result<u64, ProbeError> {
     let error = bad_spec(&format!("irqoff threshold {shown} is outside {range}")).at(0);
     Err(if ns < MIN_THRESHOLD {
         error.with_hint(format!(
-            "a bare number is nanoseconds: write a unit, e.g. `irqoff(10ms)`; the sampling period is a quarter \
-             of the threshold, so the threshold is at least {}",
+            "a bare number is nanoseconds: write a unit, e.g. `irqoff(10ms)`; the threshold is at least {} (the \
+             probe arms a clock every quarter of it on every CPU)",
             format_duration(MIN_THRESHOLD as i64)
         ))
     } else {
