@@ -54,13 +54,18 @@ pub enum ProbeArg {
     Int(u64, Span),
     /// A bare word.
     Ident(String, Span),
+    /// `$N`: the script's N-th argument, read as one of the above (left out when not given).
+    Positional(u32, Span),
 }
 
 impl ProbeArg {
     /// Where the argument is written.
     pub fn span(&self) -> Span {
         match self {
-            ProbeArg::Str(_, span) | ProbeArg::Int(_, span) | ProbeArg::Ident(_, span) => *span,
+            ProbeArg::Str(_, span)
+            | ProbeArg::Int(_, span)
+            | ProbeArg::Ident(_, span)
+            | ProbeArg::Positional(_, span) => *span,
         }
     }
 }

@@ -28,7 +28,7 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, positionals: &[String]) -
     let mut probes = Vec::new();
     for block in &script.blocks {
         for written in &block.probes {
-            match resolve_probe(written, kernel) {
+            match resolve_probe(written, kernel, &checker.positionals) {
                 Ok(resolved) => probes.push(checker.probe_block(resolved, block, written.span)),
                 Err(diagnostic) => checker.diagnostics.push(diagnostic),
             }
@@ -54,19 +54,23 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, positionals: &[String]) -
     }
 }
 
-fn resolve_probe(written: &ast::Probe, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, Diagnostic> {
+fn resolve_probe(
+    written: &ast::Probe,
+    kernel: &dyn KernelInfo,
+    positionals: &[String],
+) -> Result<Box<dyn Probe>, Diagnostic> {
     let (spec, part_spans) = match &written.kind {
         ast::ProbeKind::Path(parts) => (ProbeSpec::Path(parts.clone()), path_part_spans(parts, written.span)),
         ast::ProbeKind::Typed { name, args } => {
-            let spec_args = args
-                .iter()
-                .map(|arg| match arg {
-                    ast::ProbeArg::Str(text, _) => probe::ProbeArg::Str(text.clone()),
-                    ast::ProbeArg::Int(value, _) => probe::ProbeArg::Int(*value),
-                    ast::ProbeArg::Ident(word, _) => probe::ProbeArg::Ident(word.clone()),
-                })
-                .collect();
-            (ProbeSpec::Typed { name: name.clone(), args: spec_args }, args.iter().map(ast::ProbeArg::span).collect())
+            let mut spec_args = Vec::with_capacity(args.len());
+            let mut spans = Vec::with_capacity(args.len());
+            for arg in args {
+                if let Some(value) = spec_arg(arg, positionals)? {
+                    spec_args.push(value);
+                    spans.push(arg.span());
+                }
+            }
+            (ProbeSpec::Typed { name: name.clone(), args: spec_args }, spans)
         }
     };
     probe::resolve(&spec, kernel).map_err(|error| {
@@ -82,6 +86,27 @@ fn resolve_probe(written: &ast::Probe, kernel: &dyn KernelInfo) -> Result<Box<dy
             None => diagnostic,
         }
     })
+}
+
+/// A typed probe's argument as the probe sees it: `$N` is replaced by the script's N-th argument, read like a
+/// literal written there, and left out (`None`) when not given, so the probe's default applies.
+fn spec_arg(arg: &ast::ProbeArg, positionals: &[String]) -> Result<Option<probe::ProbeArg>, Diagnostic> {
+    let literal = |arg: &ast::ProbeArg| match arg {
+        ast::ProbeArg::Str(text, _) => Some(probe::ProbeArg::Str(text.clone())),
+        ast::ProbeArg::Int(value, _) => Some(probe::ProbeArg::Int(*value)),
+        ast::ProbeArg::Ident(word, _) => Some(probe::ProbeArg::Ident(word.clone())),
+        ast::ProbeArg::Positional(..) => None,
+    };
+    match arg {
+        ast::ProbeArg::Positional(0, span) => {
+            Err(Diagnostic::new(Code::UnknownIdent, *span, "positional arguments start at `$1`"))
+        }
+        ast::ProbeArg::Positional(index, span) => {
+            let text = positionals.get(*index as usize - 1).map_or("", String::as_str);
+            Ok(crate::syntax::probe_arg_text(text, *span).as_ref().and_then(literal))
+        }
+        written => Ok(literal(written)),
+    }
 }
 
 fn path_part_spans(parts: &[String], whole: Span) -> Vec<Span> {
