@@ -38,7 +38,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
     name: "irqoff",
     aliases: &[],
     syntax: "irqoff(THRESHOLD) or irqoff() (10ms)",
-    about: "each time a CPU had interrupts off, or a TIMER/NET_RX softirq waited, longer than THRESHOLD (sampled)",
+    about: "each time a CPU had interrupts off, or a TIMER/NET_RX softirq waited, longer than THRESHOLD",
     fields: &[
         ("dur", "how long interrupts were off (gap between hrtimer expiries), or how long the softirq had waited (ns)"),
         ("kind", "`hardirq` (interrupts off) or `softirq` (a raised TIMER/NET_RX softirq did not start)"),
@@ -53,7 +53,7 @@ const MIN_THRESHOLD: u64 = 1_000_000;
 /// Above this the clock period would be seconds: nothing a latency investigation looks for.
 const MAX_THRESHOLD: u64 = 10_000_000_000;
 /// Clock periods per threshold: a stall is noticed within a quarter of the threshold after it ends.
-const SAMPLES_PER_THRESHOLD: u64 = 4;
+const PERIODS_PER_THRESHOLD: u64 = 4;
 
 /// The softirq vectors watched (`TIMER_SOFTIRQ`, `NET_RX_SOFTIRQ`): what delays timers and packets.
 const WATCHED_VECTORS: [u32; 2] = [1, 3];
@@ -131,7 +131,7 @@ fn bad_spec(message: &str) -> ProbeError {
 
 impl IrqOff {
     fn period(&self) -> u64 {
-        self.threshold / SAMPLES_PER_THRESHOLD
+        self.threshold / PERIODS_PER_THRESHOLD
     }
 
     /// The perf clock that makes every CPU expire an hrtimer every period; its program does nothing.
