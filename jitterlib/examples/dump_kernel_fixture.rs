@@ -66,6 +66,7 @@ const STRUCTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("sock_common", &["skc_daddr", "skc_dport", "skc_family", "skc_num", "skc_rcv_saddr"]),
+    ("hrtimer", &["_softexpires", "is_soft"]),
     ("task_struct", &["comm", "pid", "tgid"]),
     ("timer_list", &["expires", "function"]),
 ];

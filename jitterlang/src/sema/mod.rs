@@ -130,9 +130,16 @@ impl Checker<'_> {
         Some(match &written.kind {
             ast::ProbeKind::Path(parts) => (ProbeSpec::Path(parts.clone()), path_part_spans(parts, written.span)),
             ast::ProbeKind::Typed { name, args } => {
-                let resolved: Vec<_> = args.iter().map(|arg| self.probe_arg(arg)).collect();
-                let spec_args = resolved.into_iter().collect::<Option<Vec<_>>>()?;
-                let spans = args.iter().map(ast::ProbeArg::span).collect();
+                let resolved: Vec<_> = args.iter().map(|arg| (self.probe_arg(arg), arg.span())).collect();
+                let mut spec_args = Vec::with_capacity(args.len());
+                let mut spans = Vec::with_capacity(args.len());
+                for (value, span) in resolved {
+                    // An argument `$N` that is not given is left out: the probe's default applies.
+                    if let Some(value) = value? {
+                        spec_args.push(value);
+                        spans.push(span);
+                    }
+                }
                 (ProbeSpec::Typed { name: name.clone(), args: spec_args }, spans)
             }
         })

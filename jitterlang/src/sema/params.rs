@@ -148,12 +148,13 @@ impl Checker<'_> {
         }
     }
 
-    /// A typed probe's argument, with `$name` and `$N` replaced by their values.
-    pub(super) fn probe_arg(&mut self, arg: &ast::ProbeArg) -> Option<probe::ProbeArg> {
+    /// A typed probe's argument, with `$name` and `$N` replaced by their values: `None` when it is bad
+    /// (reported), `Some(None)` for a `$N` that is not given (the argument is left out).
+    pub(super) fn probe_arg(&mut self, arg: &ast::ProbeArg) -> Option<Option<probe::ProbeArg>> {
         let value = match arg {
-            ast::ProbeArg::Str(text, _) => return Some(probe::ProbeArg::Str(text.clone())),
-            ast::ProbeArg::Int(value, _) => return Some(probe::ProbeArg::Int(*value)),
-            ast::ProbeArg::Ident(word, _) => return Some(probe::ProbeArg::Ident(word.clone())),
+            ast::ProbeArg::Str(text, _) => return Some(Some(probe::ProbeArg::Str(text.clone()))),
+            ast::ProbeArg::Int(value, _) => return Some(Some(probe::ProbeArg::Int(*value))),
+            ast::ProbeArg::Ident(word, _) => return Some(Some(probe::ProbeArg::Ident(word.clone()))),
             ast::ProbeArg::Param(name, span) => match self.params.get(name) {
                 Some(value) => value.clone(),
                 None => {
@@ -166,17 +167,16 @@ impl Checker<'_> {
             },
             ast::ProbeArg::Positional(index, span) => {
                 let text = self.positional_text(*index, *span)?;
-                if text.is_empty() {
-                    self.diagnostics.push(
-                        Diagnostic::new(Code::BadParam, *span, format!("argument `${index}` is not given"))
-                            .with_hint("pass it after the script file, or use a `param` with a default"),
-                    );
-                    return None;
-                }
-                positional_value(&text)
+                // Read like a literal written in its place; text that is none is a string.
+                return Some(crate::syntax::probe_arg_text(&text, *span).map(|written| match written {
+                    ast::ProbeArg::Int(value, _) => probe::ProbeArg::Int(value),
+                    ast::ProbeArg::Ident(word, _) => probe::ProbeArg::Ident(word),
+                    ast::ProbeArg::Str(text, _) => probe::ProbeArg::Str(text),
+                    _ => probe::ProbeArg::Str(text.clone()),
+                }));
             }
         };
-        Some(match value {
+        Some(Some(match value {
             ParamValue::Int(value) => match u64::try_from(value) {
                 Ok(value) => probe::ProbeArg::Int(value),
                 Err(_) => {
@@ -190,7 +190,7 @@ impl Checker<'_> {
             },
             ParamValue::Duration(ns) => probe::ProbeArg::Int(ns),
             ParamValue::Str(text) => probe::ProbeArg::Str(text),
-        })
+        }))
     }
 }
 

@@ -1,10 +1,11 @@
 //! Lowering of the pest parse tree into the [`crate::ast`] types.
 
-use super::{limits, Rule};
+use super::{limits, Grammar, Rule};
 use crate::ast::*;
 use crate::diag::{Code, Diagnostic, Span};
 use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc, Op, PrattParser};
+use pest::Parser as _;
 use std::sync::OnceLock;
 
 type Result<T> = std::result::Result<T, Diagnostic>;
@@ -98,6 +99,30 @@ fn probe_arg(pair: Pair<Rule>) -> Result<ProbeArg> {
         Rule::positional => ProbeArg::Positional(positional_index(&inner)?, span),
         _ => ProbeArg::Ident(inner.as_str().to_string(), span),
     })
+}
+
+/// The N of `$N`.
+fn positional_index(pair: &Pair<Rule>) -> Result<u32> {
+    pair.as_str()[1..]
+        .parse()
+        .map_err(|_| Diagnostic::new(Code::Limit, span_of(pair), "positional argument number too large"))
+}
+
+/// A script argument standing for a probe argument (`irqoff($1)` run with `5ms`), read as if written there;
+/// text that is no literal is a string. `None` for an empty argument: the probe argument is left out.
+pub(super) fn probe_arg_text(text: &str, span: Span) -> Option<ProbeArg> {
+    if text.is_empty() {
+        return None;
+    }
+    let parsed = Grammar::parse(Rule::probe_arg_text, text).ok().and_then(|mut pairs| pairs.next());
+    let literal = parsed.and_then(|pair| pair.into_inner().next());
+    let lowered = literal.and_then(|pair| match pair.as_rule() {
+        Rule::string => string(pair).ok().map(|text| ProbeArg::Str(text, span)),
+        Rule::integer => integer(&pair).ok().map(|value| ProbeArg::Int(value, span)),
+        Rule::duration => duration(pair).ok().map(|value| ProbeArg::Int(value, span)),
+        _ => Some(ProbeArg::Ident(pair.as_str().to_string(), span)),
+    });
+    Some(lowered.unwrap_or_else(|| ProbeArg::Str(text.to_string(), span)))
 }
 
 fn block(pair: Pair<Rule>) -> Result<Vec<Stmt>> {
@@ -400,13 +425,6 @@ fn string(pair: Pair<Rule>) -> Result<String> {
         }
     }
     Ok(out)
-}
-
-/// The N of `$N`.
-fn positional_index(pair: &Pair<Rule>) -> Result<u32> {
-    pair.as_str()[1..]
-        .parse()
-        .map_err(|_| Diagnostic::new(Code::Limit, span_of(pair), "positional argument number too large"))
 }
 
 /// Parses a duration as written on the command line: `50ms`, `2s`, or plain nanoseconds (`1500`).

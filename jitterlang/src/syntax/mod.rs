@@ -39,6 +39,13 @@ pub fn parse(source: &str) -> Result<Script, Diagnostics> {
     lower::script(program).map_err(|d| Diagnostics(vec![d]))
 }
 
+/// Reads the text of a script argument used as a probe argument (`irqoff($1)`) like a literal written there:
+/// a string, integer, duration or bare word (other text is a string); `None` when the argument is empty or not
+/// given, which leaves the probe argument out.
+pub fn probe_arg_text(text: &str, span: Span) -> Option<crate::ast::ProbeArg> {
+    lower::probe_arg_text(text, span)
+}
+
 /// Refuses parse trees deeper than [`limits::MAX_TREE_DEPTH`], walking the flat token stream (no recursion).
 fn check_tree_depth(pairs: &pest::iterators::Pairs<Rule>) -> Result<(), Diagnostic> {
     let mut depth = 0usize;

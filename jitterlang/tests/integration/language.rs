@@ -82,6 +82,23 @@ fn positional_durations_and_parameters_fill_typed_probe_arguments() {
 }
 
 #[test]
+fn positional_arguments_fill_typed_probe_arguments() {
+    let kernel = FixtureKernel::bundled();
+    let first = |args: &[&str], script: &str| {
+        let options =
+            CompileOptions { args: args.iter().map(|arg| arg.to_string()).collect(), ..CompileOptions::default() };
+        let compiled = jitterlang::compile_with(script, &kernel, &options).expect("compiles");
+        compiled.disassembly().lines().next().unwrap_or_default().to_string()
+    };
+    let irqoff = "irqoff($1) { @[kind] = count(); }";
+    assert!(first(&["5ms"], irqoff).contains("(irqoff(5ms))"), "a duration argument");
+    assert!(first(&[], irqoff).contains("(irqoff(10ms))"), "not given: the probe's default");
+    let timer = r#"timer($1) { @ = count(); }"#;
+    assert!(first(&["process_timeout"], timer).contains(r#"(timer("process_timeout"))"#), "a bare word");
+    assert!(first(&["\"process_timeout\""], timer).contains(r#"(timer("process_timeout"))"#), "a string literal");
+}
+
+#[test]
 fn loops_ternary_and_arguments_run_in_the_kernel() {
     if !can_trace("loops_ternary_and_arguments_run_in_the_kernel") {
         return;

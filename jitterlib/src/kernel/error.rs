@@ -55,6 +55,9 @@ pub enum KernelError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A kernel fixture does not record the kernel's HZ.
+    #[error("the kernel fixture does not record HZ (regenerate it with the dump_kernel_fixture example)")]
+    FixtureWithoutHz,
     /// A kernel fixture could not be loaded.
     #[error("bad kernel fixture")]
     Fixture {

@@ -52,6 +52,9 @@ pub struct KernelSnapshot {
     /// Raw tracepoint name to its BTF arguments `(name, C type)`, context pointer left out.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub raw_tracepoints: BTreeMap<String, Vec<(String, String)>>,
+    /// The kernel's tick rate (`CONFIG_HZ`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hz: Option<u32>,
 }
 
 /// One kernel symbol of a [`KernelSnapshot`].
@@ -90,6 +93,7 @@ pub struct FixtureKernel {
     structs: BTreeMap<String, BTreeMap<String, Member>>,
     functions: BTreeMap<String, Vec<(String, String)>>,
     raw_tracepoints: BTreeMap<String, Vec<(String, String)>>,
+    hz: Option<u32>,
 }
 
 impl FixtureKernel {
@@ -122,6 +126,7 @@ impl FixtureKernel {
             structs: snapshot.structs,
             functions: snapshot.functions,
             raw_tracepoints: snapshot.raw_tracepoints,
+            hz: snapshot.hz,
         }
     }
 
@@ -186,6 +191,10 @@ impl KernelInfo for FixtureKernel {
 
     fn raw_tracepoint_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
         Ok(self.raw_tracepoints.get(name).cloned())
+    }
+
+    fn hz(&self) -> Result<u32, KernelError> {
+        self.hz.ok_or(KernelError::FixtureWithoutHz)
     }
 }
 

@@ -37,6 +37,7 @@ pub struct LiveKernel {
     kallsyms: OnceLock<Kallsyms>,
     btf: OnceLock<Btf>,
     modules: OnceLock<Vec<String>>,
+    hz: OnceLock<u32>,
 }
 
 impl LiveKernel {
@@ -96,6 +97,7 @@ impl LiveKernel {
             structs,
             functions,
             raw_tracepoints,
+            hz: Some(self.hz()?),
         })
     }
 
@@ -182,6 +184,10 @@ impl KernelInfo for LiveKernel {
 
     fn raw_tracepoint_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
         self.btf()?.raw_tracepoint_params(name)
+    }
+
+    fn hz(&self) -> Result<u32, KernelError> {
+        cached(&self.hz, || super::hz::running_hz(&self.version().release)).copied()
     }
 }
 

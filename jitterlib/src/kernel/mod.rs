@@ -9,6 +9,7 @@
 mod btf;
 mod error;
 mod fixture;
+mod hz;
 mod kallsyms;
 mod live;
 mod tracefs;
@@ -48,4 +49,6 @@ pub trait KernelInfo {
     /// BTF: the arguments `(name, C type)` of raw tracepoint `name` (its `btf_trace_NAME` prototype without
     /// the leading context pointer), `None` when BTF has no such tracepoint.
     fn raw_tracepoint_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError>;
+    /// The tick rate (`CONFIG_HZ`): jiffies per second, to turn jiffies into nanoseconds.
+    fn hz(&self) -> Result<u32, KernelError>;
 }

@@ -8,6 +8,7 @@ mod begin_end;
 mod btf_args;
 mod fentry;
 mod interval;
+mod irqoff;
 mod kfunc;
 mod kprobe;
 mod profile;
@@ -16,7 +17,7 @@ mod softirq;
 mod timer;
 mod tracepoint;
 
-use crate::insn::{Builder, Label, Program, Reg};
+use crate::insn::{Builder, JmpOp, Label, Program, Reg, Size};
 use crate::kernel::KernelInfo;
 use crate::maps::MapSpec;
 use crate::session::Attach;
@@ -255,6 +256,7 @@ pub static REGISTRY: &[&ProbeKind] = &[
     &softirq::KIND,
     &softirq::DELAY_KIND,
     &timer::IPVS_EST_KIND,
+    &irqoff::KIND,
     &interval::KIND,
     &begin_end::BEGIN,
     &begin_end::END,
@@ -330,6 +332,31 @@ fn lookup_stack_key(b: &mut Builder, map: usize, key: i16, exit: Label) {
     b.alu64(crate::insn::AluOp::Add, Reg::R2, i32::from(key));
     b.call(crate::insn::Helper::MapLookupElem);
     b.jump_if(crate::insn::JmpOp::Eq, Reg::R0, 0, exit);
+}
+
+/// Writes `names[i]`, NUL-padded to `size` bytes, at `r10 + offset`, where `i` is the u64 at `r10 + index`
+/// (nothing but zeros when out of range): computed name fields such as a softirq's `name`. Uses r1.
+fn emit_name_of(b: &mut Builder, index: i16, names: &[&str], offset: i16, size: u32) {
+    let done = b.new_label();
+    for i in 0..(size / 8) as i16 {
+        b.store_imm(Size::DW, Reg::R10, offset + 8 * i, 0);
+    }
+    b.load(Size::DW, Reg::R1, Reg::R10, index);
+    for (i, name) in names.iter().enumerate() {
+        let next = b.new_label();
+        b.jump_if(JmpOp::Ne, Reg::R1, i as i32, next);
+        let mut bytes = name.as_bytes().to_vec();
+        bytes.truncate(size.saturating_sub(1) as usize);
+        bytes.resize(bytes.len().div_ceil(4) * 4, 0);
+        for (j, word) in bytes.chunks(4).enumerate() {
+            let word = i32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+            b.store_imm(Size::W, Reg::R10, offset + 4 * j as i16, word);
+        }
+        b.jump(done);
+        b.bind(next);
+    }
+    // The code using the field follows, so `done` binds to a real instruction.
+    b.bind(done);
 }
 
 /// Checks that a path spec has exactly `parts` parts (kind included) and returns them.

@@ -1,12 +1,22 @@
 //! `timer(FUNCTION)` and `hrtimer(FUNCTION)`: each run of a timer-wheel or high-resolution timer callback,
-//! with its duration.
+//! with its duration and how late it started.
 //!
-//! Two programs: on `timer:{hr,}timer_expire_entry` the companion keeps (timer, start time, callback) in a
-//! per-CPU slot when the callback is FUNCTION (addresses from kallsyms, compared in BPF); on
+//! Two programs: on `timer:{hr,}timer_expire_entry` the companion keeps (timer, start time, callback, lateness)
+//! in a per-CPU slot when the callback is FUNCTION (addresses from kallsyms, compared in BPF); on
 //! `timer:{hr,}timer_expire_exit` the main program pairs the exit with that slot (same CPU, same timer),
-//! computes `dur` and runs the block. Timer-wheel callbacks run one at a time per CPU in TIMER softirq, and
-//! hrtimer callbacks one at a time per CPU in hard interrupt context, so one slot per CPU and per probe is
-//! enough (an hrtimer interrupting a timer-wheel callback uses the other probe's slot).
+//! computes `dur` and runs the block.
+//!
+//! Slots: timer-wheel callbacks run one at a time per CPU in TIMER softirq. Hrtimer callbacks run either in hard
+//! interrupt context (interrupts off: they never nest) or, for `HRTIMER_MODE_*_SOFT` timers, in HRTIMER softirq
+//! with interrupts on, where a hard one can interrupt them. So each CPU has two slots: the entry picks the soft
+//! slot (0) or the hard one (1) from the timer's `hrtimer.is_soft` (BTF offset; timer-wheel timers always use
+//! slot 0), and the exit, which cannot read the timer (a woken sleeper may already have reused it), pairs with
+//! the hard slot if it holds this timer, else the soft one. A hard callback nested in a soft one thus leaves the
+//! soft one's slot alone. An hrtimer interrupting a timer-wheel callback uses the other probe's map.
+//!
+//! `late`: the entry tracepoint's `now` minus the timer's expiry, read from the timer (BTF offsets):
+//! `timer_list.expires` in jiffies, converted with the kernel's HZ; `hrtimer._softexpires` in nanoseconds of the
+//! timer's own clock, the clock `now` is in. Negative values (never expected) read as 0.
 
 use super::{
     Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
@@ -26,6 +36,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
     fields: &[
         ("dur", "time the callback ran, entry to exit on the same CPU (ns)"),
         ("func", "the callback (kernel symbol)"),
+        ("late", "how long after its expiry the callback started (ns, jiffy resolution)"),
     ],
     resolve: |spec, kernel| resolve(spec, kernel, &TIMER_WHEEL),
 };
@@ -39,6 +50,7 @@ pub(super) static HRTIMER_KIND: ProbeKind = ProbeKind {
     fields: &[
         ("dur", "time the callback ran, entry to exit on the same CPU (ns)"),
         ("func", "the callback (kernel symbol)"),
+        ("late", "how long after its (soft) expiry the callback started (ns)"),
     ],
     resolve: |spec, kernel| resolve(spec, kernel, &HRTIMER),
 };
@@ -49,19 +61,33 @@ pub(super) static IPVS_EST_KIND: ProbeKind = ProbeKind {
     aliases: &[],
     syntax: "ipvs_est()",
     about: "each IPVS estimator walk (estimation_timer, kernels < 6.2 with ip_vs loaded), when it ends",
-    fields: &[("dur", "time the walk took (ns)"), ("func", "the walk's function (estimation_timer)")],
+    fields: &[
+        ("dur", "time the walk took (ns)"),
+        ("func", "the walk's function (estimation_timer)"),
+        ("late", "how long after its expiry the walk started (ns, jiffy resolution)"),
+    ],
     resolve: resolve_ipvs_estimator,
 };
 
-/// What differs between the timer families: probe name, tracepoints, the timer's field name, and a callback
-/// the probe always traces (the IPVS estimator).
+/// What differs between the timer families: probe name, tracepoints, the timer's field name, where the timer
+/// keeps its expiry and in which unit, the timer's flag telling soft from hard-interrupt callbacks, and a callback the probe always traces (the IPVS estimator).
 #[derive(Debug)]
 struct Family {
     probe: &'static str,
     entry: &'static str,
     exit: &'static str,
     object: &'static str,
+    expiry: (&'static str, &'static str),
+    clock: Clock,
+    soft_flag: Option<(&'static str, &'static str)>,
     fixed_callback: Option<&'static str>,
+}
+
+/// The unit of the entry tracepoint's `now` and of the timer's expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Clock {
+    Jiffies,
+    Nanoseconds,
 }
 
 static TIMER_WHEEL: Family = Family {
@@ -69,6 +95,9 @@ static TIMER_WHEEL: Family = Family {
     entry: "timer_expire_entry",
     exit: "timer_expire_exit",
     object: "timer",
+    expiry: ("timer_list", "expires"),
+    clock: Clock::Jiffies,
+    soft_flag: None,
     fixed_callback: None,
 };
 static HRTIMER: Family = Family {
@@ -76,6 +105,9 @@ static HRTIMER: Family = Family {
     entry: "hrtimer_expire_entry",
     exit: "hrtimer_expire_exit",
     object: "hrtimer",
+    expiry: ("hrtimer", "_softexpires"),
+    clock: Clock::Nanoseconds,
+    soft_flag: Some(("hrtimer", "is_soft")),
     fixed_callback: None,
 };
 static IPVS_ESTIMATOR: Family = Family { probe: "ipvs_est", fixed_callback: Some("estimation_timer"), ..TIMER_WHEEL };
@@ -107,12 +139,17 @@ fn resolve_ipvs_estimator(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<B
 const SLOT_TIMER: i16 = 0;
 const SLOT_START: i16 = 8;
 const SLOT_FUNCTION: i16 = 16;
-const SLOT_SIZE: u32 = 24;
+const SLOT_LATE: i16 = 24;
+const SLOT_SIZE: u32 = 32;
+/// Slots per CPU: soft context (0) and hard interrupt context (1).
+const SOFT_SLOT: i32 = 0;
+const HARD_SLOT: i32 = 1;
 
 /// Stack layout of the main program's prologue (top of frame).
 const STACK_DUR: i16 = -8;
 const STACK_FUNC: i16 = -16;
-const STACK_KEY: i16 = -20;
+const STACK_LATE: i16 = -24;
+const STACK_KEY: i16 = -28;
 
 #[derive(Debug)]
 struct Timer {
@@ -121,8 +158,12 @@ struct Timer {
     addresses: Vec<u64>,
     entry_timer: u32,
     entry_function: u32,
+    entry_now: u32,
+    expiry_offset: u32,
+    soft_flag_offset: Option<u32>,
+    ns_per_tick: u32,
     exit_timer: u32,
-    fields: [Field; 2],
+    fields: [Field; 3],
 }
 
 fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -> Result<Box<dyn Probe>, ProbeError> {
@@ -149,12 +190,31 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
             )
         })
     };
+    let member_offset = |(struct_name, member): (&str, &str), needed_for: &str| {
+        let found = kernel.struct_member(struct_name, member).map_err(kernel_error)?;
+        found.map(|member| member.offset).ok_or_else(|| {
+            ProbeError::new(
+                ProbeErrorKind::MissingTarget,
+                format!("BTF of this kernel has no `struct {struct_name}.{member}`, needed for {needed_for}"),
+            )
+        })
+    };
+    let expiry_offset = member_offset(family.expiry, "`late`")?;
+    let soft_flag_offset = family.soft_flag.map(|flag| member_offset(flag, "pairing nested callbacks")).transpose()?;
+    let ns_per_tick = match family.clock {
+        Clock::Nanoseconds => 1,
+        Clock::Jiffies => 1_000_000_000 / kernel.hz().map_err(kernel_error)?.max(1),
+    };
     Ok(Box::new(Timer {
         family,
         function,
         addresses,
         entry_timer: offset(&entry, family.object)?,
         entry_function: offset(&entry, "function")?,
+        entry_now: offset(&entry, "now")?,
+        expiry_offset,
+        soft_flag_offset,
+        ns_per_tick,
         exit_timer: offset(&exit, family.object)?,
         fields: [
             Field { name: "dur".into(), ty: FieldType::Duration, source: FieldSource::Stack { offset: STACK_DUR } },
@@ -163,6 +223,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
                 ty: FieldType::KernelSymbol,
                 source: FieldSource::Stack { offset: STACK_FUNC },
             },
+            Field { name: "late".into(), ty: FieldType::Duration, source: FieldSource::Stack { offset: STACK_LATE } },
         ],
     }))
 }
@@ -239,25 +300,39 @@ impl Probe for Timer {
             kind: MapKind::PerCpuArray,
             key_size: 4,
             value_size: SLOT_SIZE,
-            max_entries: 1,
+            max_entries: self.slots().len() as u32,
         }]
     }
 
     fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
-        b.comment(format!("{}: pair with the entry on this CPU", self.describe()));
-        lookup_slot(b, env.maps[0], STACK_KEY, env.exit);
-        b.mov64(Reg::R7, Reg::R0);
-        b.load(Size::DW, Reg::R1, Reg::R7, SLOT_START);
-        b.jump_if(JmpOp::Eq, Reg::R1, 0, env.exit);
-        b.load(Size::DW, Reg::R2, Reg::R7, SLOT_TIMER);
-        b.load(Size::DW, Reg::R3, env.ctx, self.exit_timer as i16);
-        b.jump_if(JmpOp::Ne, Reg::R2, Reg::R3, env.exit);
+        b.comment(format!("{}: pair with this timer's entry on this CPU", self.describe()));
+        let paired = b.new_label();
+        b.load(Size::DW, Reg::R8, env.ctx, self.exit_timer as i16);
+        let slots = self.slots();
+        for (i, &slot) in slots.iter().enumerate() {
+            let last = i + 1 == slots.len();
+            let next = if last { env.exit } else { b.new_label() };
+            b.store_imm(Size::W, Reg::R10, STACK_KEY, slot);
+            super::lookup_stack_key(b, env.maps[0], STACK_KEY, next);
+            b.mov64(Reg::R7, Reg::R0);
+            b.load(Size::DW, Reg::R1, Reg::R7, SLOT_START);
+            b.jump_if(JmpOp::Eq, Reg::R1, 0, next);
+            b.load(Size::DW, Reg::R2, Reg::R7, SLOT_TIMER);
+            b.jump_if(JmpOp::Ne, Reg::R2, Reg::R8, next);
+            if !last {
+                b.jump(paired);
+                b.bind(next);
+            }
+        }
+        b.bind(paired);
         b.call(Helper::KtimeGetNs);
         b.load(Size::DW, Reg::R1, Reg::R7, SLOT_START);
         b.alu64(AluOp::Sub, Reg::R0, Reg::R1);
         b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R0);
         b.load(Size::DW, Reg::R1, Reg::R7, SLOT_FUNCTION);
         b.store(Size::DW, Reg::R10, STACK_FUNC, Reg::R1);
+        b.load(Size::DW, Reg::R1, Reg::R7, SLOT_LATE);
+        b.store(Size::DW, Reg::R10, STACK_LATE, Reg::R1);
         b.store_imm(Size::DW, Reg::R7, SLOT_START, 0);
     }
 
@@ -270,11 +345,13 @@ impl Probe for Timer {
         if !self.addresses.is_empty() {
             emit_address_filter(&mut b, Reg::R8, &self.addresses, exit);
         }
-        lookup_slot(&mut b, maps[0], -4, exit);
+        self.emit_slot_key(&mut b, -4);
+        super::lookup_stack_key(&mut b, maps[0], -4, exit);
         b.mov64(Reg::R7, Reg::R0);
         b.load(Size::DW, Reg::R1, Reg::R6, self.entry_timer as i16);
         b.store(Size::DW, Reg::R7, SLOT_TIMER, Reg::R1);
         b.store(Size::DW, Reg::R7, SLOT_FUNCTION, Reg::R8);
+        self.emit_lateness(&mut b);
         b.call(Helper::KtimeGetNs);
         b.store(Size::DW, Reg::R7, SLOT_START, Reg::R0);
         b.bind(exit);
@@ -289,10 +366,61 @@ impl Probe for Timer {
     }
 }
 
-/// `r0 = lookup(map, key 0)`, leaving through `exit` when absent. Uses the u32 at `r10 + key_offset`.
-fn lookup_slot(b: &mut Builder, map: usize, key_offset: i16, exit: Label) {
-    b.store_imm(Size::W, Reg::R10, key_offset, 0);
-    super::lookup_stack_key(b, map, key_offset, exit);
+impl Timer {
+    /// The slots the exit looks in, in order: hrtimers have a hard and a soft slot, timer-wheel timers one.
+    fn slots(&self) -> &'static [i32] {
+        match self.soft_flag_offset {
+            Some(_) => &[HARD_SLOT, SOFT_SLOT],
+            None => &[SOFT_SLOT],
+        }
+    }
+
+    /// Stores the entry's slot as a u32 at `r10 + key`: the soft slot, or for hrtimers without `is_soft` the
+    /// hard one. The record is at `r6`; uses r1-r3.
+    fn emit_slot_key(&self, b: &mut Builder, key: i16) {
+        b.store_imm(Size::W, Reg::R10, key, SOFT_SLOT);
+        let Some(offset) = self.soft_flag_offset else { return };
+        let soft = b.new_label();
+        b.comment("hard or soft hrtimer: hrtimer.is_soft");
+        b.mov64(Reg::R1, Reg::R10);
+        b.alu64(AluOp::Add, Reg::R1, i32::from(key) - 4);
+        b.store_imm(Size::W, Reg::R1, 0, 1);
+        b.mov64(Reg::R2, 1);
+        b.load(Size::DW, Reg::R3, Reg::R6, self.entry_timer as i16);
+        b.alu64(AluOp::Add, Reg::R3, offset as i32);
+        b.call(Helper::ProbeReadKernel);
+        b.load(Size::B, Reg::R1, Reg::R10, key - 4);
+        b.jump_if(JmpOp::Ne, Reg::R1, 0, soft);
+        b.store_imm(Size::W, Reg::R10, key, HARD_SLOT);
+        b.bind(soft);
+    }
+
+    /// Stores `now - expiry` (0 if negative or unreadable), in nanoseconds, at `SLOT_LATE` of the slot at `r7`.
+    /// The record is at `r6`; uses r1-r3 and 8 bytes at `r10 - 16`.
+    fn emit_lateness(&self, b: &mut Builder) {
+        let store = b.new_label();
+        b.comment(format!("late: now - {}.{}", self.family.expiry.0, self.family.expiry.1));
+        b.mov64(Reg::R1, Reg::R10);
+        b.alu64(AluOp::Add, Reg::R1, -16);
+        b.mov64(Reg::R2, 8);
+        b.load(Size::DW, Reg::R3, Reg::R6, self.entry_timer as i16);
+        b.alu64(AluOp::Add, Reg::R3, self.expiry_offset as i32);
+        b.call(Helper::ProbeReadKernel);
+        b.mov64(Reg::R1, 0);
+        b.jump_if(JmpOp::Ne, Reg::R0, 0, store);
+        b.load(Size::DW, Reg::R1, Reg::R6, self.entry_now as i16);
+        b.load(Size::DW, Reg::R2, Reg::R10, -16);
+        b.alu64(AluOp::Sub, Reg::R1, Reg::R2);
+        let positive = b.new_label();
+        b.jump_if(JmpOp::Sgt, Reg::R1, 0, positive);
+        b.mov64(Reg::R1, 0);
+        b.bind(positive);
+        if self.ns_per_tick != 1 {
+            b.alu64(AluOp::Mul, Reg::R1, self.ns_per_tick as i32);
+        }
+        b.bind(store);
+        b.store(Size::DW, Reg::R7, SLOT_LATE, Reg::R1);
+    }
 }
 
 /// Continues only when `value` is one of `addresses`, else jumps to `exit`.

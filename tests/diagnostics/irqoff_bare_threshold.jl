@@ -1,0 +1,1 @@
+irqoff(10) { @[kind] = count(); }

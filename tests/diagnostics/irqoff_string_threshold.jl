@@ -1,0 +1,1 @@
+irqoff("fast") { @[kind] = count(); }

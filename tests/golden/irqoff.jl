@@ -1,0 +1,1 @@
+irqoff(10ms) { @[kind] = max(dur); }

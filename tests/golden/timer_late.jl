@@ -1,0 +1,1 @@
+timer("process_timeout") { @ = hist(late); }
