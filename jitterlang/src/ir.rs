@@ -3,6 +3,7 @@
 use crate::diag::Span;
 use crate::printf::Format;
 use jitterlib::agg::{AggKind, MapLayout};
+use jitterlib::kernel::StructName;
 use jitterlib::probe::{Field, Probe};
 
 pub use crate::ast::{BinaryOp, UnaryOp};
@@ -23,6 +24,8 @@ pub enum Type {
     Str(u32),
     /// A kernel stack id (`kstack`): usable as a map key, printed as the stack's symbols.
     KernelStack,
+    /// A pointer to a kernel struct (`curtask`, `(struct sk_buff *)arg0`): an integer whose members `->` reads.
+    Pointer(StructName),
     /// No value (calls such as `exit()`).
     Void,
 }
@@ -35,7 +38,7 @@ impl Type {
 
     /// Whether the value lives in a register (everything but strings and void).
     pub fn is_scalar(self) -> bool {
-        matches!(self, Type::Int { .. } | Type::Duration | Type::Symbol)
+        matches!(self, Type::Int { .. } | Type::Duration | Type::Symbol | Type::Pointer(_))
     }
 
     /// Whether the value is computed into a register (integers and stack ids), as opposed to a stack buffer.
@@ -66,6 +69,7 @@ impl Type {
             Type::Symbol => "kernel symbol".into(),
             Type::Str(size) => format!("string[{size}]"),
             Type::KernelStack => "kernel stack".into(),
+            Type::Pointer(target) => format!("struct {target} *"),
             Type::Void => "nothing".into(),
         }
     }
@@ -171,6 +175,10 @@ pub enum Stmt {
     Exit,
     /// `return`: leaves the probe.
     Return,
+    /// `break`: leaves the innermost loop.
+    Break,
+    /// `continue`: starts the next iteration of the innermost loop.
+    Continue,
     /// `delete(@m[keys])`.
     Delete {
         /// Map index.
@@ -314,4 +322,29 @@ pub enum ExprKind {
     },
     /// `str(ptr, n)`: a NUL-terminated kernel string read from an address into `ty`'s size.
     KernelStr(Box<Expr>),
+    /// A struct member read from kernel memory: an integer or pointer, or a `char` array as a string.
+    KernelRead(KernelRead),
+    /// `(uintN)x` / `(intN)x` for N < 64: the low `bits` bits, zero- or sign-extended.
+    Convert {
+        /// The converted value.
+        operand: Box<Expr>,
+        /// Bits kept (8, 16 or 32).
+        bits: u32,
+        /// Whether the result is sign-extended.
+        signed: bool,
+    },
+}
+
+/// `size` bytes of kernel memory at `pointer + offset`, read with `bpf_probe_read_kernel`. Integers shorter than
+/// 8 bytes are sign-extended when the expression's type is signed.
+#[derive(Clone, Debug)]
+pub struct KernelRead {
+    /// The address the offset is counted from.
+    pub pointer: Box<Expr>,
+    /// Byte offset from `pointer`.
+    pub offset: u32,
+    /// Bytes read: 1, 2, 4 or 8 for numbers, the array's size for strings.
+    pub size: u32,
+    /// For bitfields: the field's lowest bit in the value read, and its width in bits.
+    pub bitfield: Option<(u32, u32)>,
 }

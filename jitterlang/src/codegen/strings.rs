@@ -91,6 +91,7 @@ impl Gen<'_> {
                 self.b.call(Helper::ProbeReadUserStr);
                 self.b.bind(done);
             }
+            ExprKind::KernelRead(read) => self.kernel_read_into(read, offset, size)?,
             ExprKind::Var(var) => {
                 let from = self.vars[*var];
                 for i in 0..(size / 8) as i16 {

@@ -334,6 +334,12 @@ impl Builder {
         self.alu64(AluOp::Mov, dst, src);
     }
 
+    /// `dst = htobe(dst)` on the low `bits` (16, 32 or 64) bits, zero-extending: a byte swap on little-endian
+    /// hosts, which turns a network-order value into a number (`BPF_ALU | BPF_END | BPF_TO_BE`).
+    pub fn to_big_endian(&mut self, dst: Reg, bits: i32) {
+        self.emit(Insn::new(BPF_ALU | BPF_END | BPF_TO_BE, dst as u8, 0, 0, bits));
+    }
+
     /// `dst = *(size *)(base + off)`, zero-extended (`BPF_LDX | BPF_MEM`).
     pub fn load(&mut self, size: Size, dst: Reg, base: Reg, off: i16) {
         self.emit(Insn::new(BPF_LDX | BPF_MEM | size.code(), dst as u8, base as u8, off, 0));
