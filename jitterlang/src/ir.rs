@@ -26,6 +26,11 @@ pub enum Type {
     KernelStack,
     /// A pointer to a kernel struct (`curtask`, `(struct sk_buff *)arg0`): an integer whose members `->` reads.
     Pointer(StructName),
+    /// `ntop()` of a 4-byte address: the address in the low 4 bytes of a register (network byte order in
+    /// memory), printed `10.0.0.1`.
+    Ipv4,
+    /// `ntop()` of a 16-byte address: a 16-byte buffer, printed `fe80::1`.
+    Ipv6,
     /// No value (calls such as `exit()`).
     Void,
 }
@@ -41,9 +46,15 @@ impl Type {
         matches!(self, Type::Int { .. } | Type::Duration | Type::Symbol | Type::Pointer(_))
     }
 
-    /// Whether the value is computed into a register (integers and stack ids), as opposed to a stack buffer.
+    /// Whether the value is computed into a register (integers, stack ids, IPv4 addresses), as opposed to a stack
+    /// buffer.
     pub fn in_register(self) -> bool {
-        self.is_scalar() || self == Type::KernelStack
+        self.is_scalar() || matches!(self, Type::KernelStack | Type::Ipv4)
+    }
+
+    /// Whether printf prints it with `%s`.
+    pub fn is_text(self) -> bool {
+        matches!(self, Type::Str(_) | Type::Symbol | Type::Ipv4 | Type::Ipv6)
     }
 
     /// Whether comparisons and division are signed.
@@ -55,6 +66,7 @@ impl Type {
     pub fn size(self) -> u32 {
         match self {
             Type::Str(size) => size,
+            Type::Ipv6 => 16,
             Type::Void => 0,
             _ => 8,
         }
@@ -70,6 +82,8 @@ impl Type {
             Type::Str(size) => format!("string[{size}]"),
             Type::KernelStack => "kernel stack".into(),
             Type::Pointer(target) => format!("struct {target} *"),
+            Type::Ipv4 => "IPv4 address".into(),
+            Type::Ipv6 => "IPv6 address".into(),
             Type::Void => "nothing".into(),
         }
     }
@@ -324,6 +338,13 @@ pub enum ExprKind {
     KernelStr(Box<Expr>),
     /// A struct member read from kernel memory: an integer or pointer, or a `char` array as a string.
     KernelRead(KernelRead),
+    /// `ntohs(x)` / `ntohl(x)`: the low `bits` bits byte-swapped (network to host order), zero-extended.
+    ByteSwap {
+        /// The swapped value.
+        operand: Box<Expr>,
+        /// 16 or 32.
+        bits: u32,
+    },
     /// `(uintN)x` / `(intN)x` for N < 64: the low `bits` bits, zero- or sign-extended.
     Convert {
         /// The converted value.

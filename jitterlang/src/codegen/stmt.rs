@@ -41,16 +41,7 @@ impl Gen<'_> {
             }
             Stmt::If { cond, then, otherwise } => self.if_else(cond, then, otherwise),
             Stmt::Break | Stmt::Continue => {
-                let innermost = self.loops.last_mut().ok_or_else(|| {
-                    Diagnostic::new(Code::Unsupported, Span::default(), "internal error: break outside of a loop")
-                })?;
-                let target = if matches!(stmt, Stmt::Break) {
-                    innermost.broke = true;
-                    innermost.break_to
-                } else {
-                    innermost.continued = true;
-                    innermost.continue_to
-                };
+                let target = self.loop_exit(stmt)?;
                 self.b.jump(target);
                 Ok(false)
             }
@@ -62,8 +53,28 @@ impl Gen<'_> {
         }
     }
 
+    /// Where `break` or `continue` (`stmt`) jumps, noting that the innermost loop is left that way.
+    fn loop_exit(&mut self, stmt: &Stmt) -> Result<Label> {
+        let innermost = self.loops.last_mut().ok_or_else(|| {
+            Diagnostic::new(Code::Unsupported, Span::default(), "internal error: break outside of a loop")
+        })?;
+        Ok(if matches!(stmt, Stmt::Break) {
+            innermost.broke = true;
+            innermost.break_to
+        } else {
+            innermost.continued = true;
+            innermost.continue_to
+        })
+    }
+
     /// `if (cond) { then } else { otherwise }`; returns whether either branch continues after it.
     fn if_else(&mut self, cond: &Expr, then: &[Stmt], otherwise: &[Stmt]) -> Result<bool> {
+        if let ([exit @ (Stmt::Break | Stmt::Continue)], []) = (then, otherwise) {
+            // `if (c) { break; }` is one conditional jump.
+            let target = self.loop_exit(exit)?;
+            self.branch(cond, true, target)?;
+            return Ok(true);
+        }
         let other = self.b.new_label();
         self.branch(cond, false, other)?;
         let then_continues = self.stmts(then)?;

@@ -45,6 +45,7 @@ impl<'a> EventDecoder<'a> {
             offset += size;
             args.push(match ty {
                 Type::Str(_) => Arg::Str(c_string(bytes)),
+                Type::Ipv4 | Type::Ipv6 => Arg::Str(jitterlib::agg::format_inet(bytes)),
                 Type::Symbol => {
                     let address = u64::from_le_bytes(bytes.try_into().ok()?);
                     match self.kernel.symbolize(address) {

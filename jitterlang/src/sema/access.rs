@@ -44,6 +44,11 @@ pub(super) struct Place {
 }
 
 impl Place {
+    /// Bytes the member takes (for a bitfield: the bytes holding it).
+    pub(super) fn size(&self) -> u32 {
+        self.member.size
+    }
+
     /// The path as written after `->`, for messages.
     fn describe(&self) -> String {
         format!("{}->{}", self.root, self.path)
@@ -327,7 +332,7 @@ impl Checker<'_> {
 }
 
 /// Whether an expression names a member (and can be followed by `.` or `[i]`); `args.x` is a probe field.
-fn is_access(expr: &ast::Expr) -> bool {
+pub(super) fn is_access(expr: &ast::Expr) -> bool {
     match &expr.kind {
         ast::ExprKind::Field { base, .. } => base.kind != ast::ExprKind::Ident("args".into()),
         ast::ExprKind::Index { .. } => true,

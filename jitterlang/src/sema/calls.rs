@@ -31,7 +31,7 @@ const AGGREGATIONS: &[(&str, usize)] = &[
 const STATEMENT_FUNCTIONS: &[&str] = &["printf", "exit", "delete", "print", "clear", "zero"];
 
 /// Functions that have a value.
-const VALUE_FUNCTIONS: &[&str] = &["ksym", "kaddr", "str"];
+const VALUE_FUNCTIONS: &[&str] = &["ksym", "kaddr", "str", "ntop", "ntohs", "ntohl"];
 
 /// Bytes `str(ptr)` reads when no size is given (bpftrace's default).
 const KERNEL_STR_SIZE: u32 = 64;
@@ -90,6 +90,7 @@ impl Checker<'_> {
             }
             "kaddr" => self.kaddr(name_span, args, span),
             "str" => self.str_call(name_span, args, span, scope),
+            "ntop" | "ntohs" | "ntohl" => self.network_call(name, name_span, args, span, scope),
             _ if aggregation_arity(name).is_some() => {
                 self.diagnostics.push(
                     Diagnostic::new(
@@ -269,7 +270,7 @@ impl Checker<'_> {
     }
 
     /// Reports a wrong argument count; true when the count is right.
-    fn arity(&mut self, name: &str, span: Span, args: &[ast::Expr], expected: usize) -> bool {
+    pub(super) fn arity(&mut self, name: &str, span: Span, args: &[ast::Expr], expected: usize) -> bool {
         if args.len() == expected {
             return true;
         }
@@ -467,7 +468,7 @@ impl Checker<'_> {
         for (arg, conv) in rest.iter().zip(&conversions) {
             let value = self.expr(arg, scope)?;
             let fits = match conv {
-                ConvKind::Str => matches!(value.ty, Type::Str(_) | Type::Symbol),
+                ConvKind::Str => value.ty.is_text(),
                 _ => value.ty.is_scalar(),
             };
             if !fits {

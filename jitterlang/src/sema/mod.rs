@@ -5,6 +5,7 @@ mod access;
 mod calls;
 mod expr;
 mod maps;
+mod net;
 
 use crate::ast::{self, Script};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};

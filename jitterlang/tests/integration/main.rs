@@ -1,6 +1,7 @@
 //! All integration tests in one binary: golden disassembly, diagnostic snapshots, runtime tests.
 
 mod bad_input;
+mod btf_access;
 mod diagnostics;
 mod fleet;
 mod golden;
