@@ -509,6 +509,8 @@ mod tests {
         assert_eq!(encode(|b| b.alu32(AluOp::Add, R1, 2)), [0x04, 0x01, 0, 0, 2, 0, 0, 0]);
         assert_eq!(encode(|b| b.alu32(AluOp::Mov, R1, R2)), [0xbc, 0x21, 0, 0, 0, 0, 0, 0]);
         assert_eq!(encode(|b| b.alu32(AluOp::Arsh, R3, R4)), [0xcc, 0x43, 0, 0, 0, 0, 0, 0]);
+        // `r7 = be16 r7`: BPF_ALU | BPF_END | BPF_TO_BE with the width in the immediate.
+        assert_eq!(encode(|b| b.to_big_endian(R7, 16)), [0xdc, 0x07, 0, 0, 16, 0, 0, 0]);
     }
 
     #[test]
