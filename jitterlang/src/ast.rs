@@ -159,6 +159,10 @@ pub enum StmtKind {
     },
     /// `return`: leaves the probe.
     Return,
+    /// `break`: leaves the innermost `while` or `unroll`.
+    Break,
+    /// `continue`: goes on with the next iteration of the innermost `while` or `unroll`.
+    Continue,
 }
 
 /// `@name[key, ...]`.
@@ -217,6 +221,24 @@ pub enum ExprKind {
         field: String,
         /// Where the field name is written.
         field_span: Span,
+        /// Whether it is written `->` (through a pointer) rather than `.`.
+        arrow: bool,
+    },
+    /// `base[index]`: an element of a fixed-size array.
+    Index {
+        /// The array.
+        base: Box<Expr>,
+        /// The element number.
+        index: Box<Expr>,
+    },
+    /// `(type)operand`.
+    Cast {
+        /// The type as written.
+        ty: CastType,
+        /// Where the type is written (parentheses included).
+        ty_span: Span,
+        /// The converted value.
+        operand: Box<Expr>,
     },
     /// `op operand`.
     Unary(UnaryOp, Box<Expr>),
@@ -230,6 +252,20 @@ pub enum ExprKind {
         then: Box<Expr>,
         /// The value otherwise.
         otherwise: Box<Expr>,
+    },
+}
+
+/// The type of a cast, as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CastType {
+    /// An integer type name: `uint32`, `int8`.
+    Int(String),
+    /// `struct NAME *` (or `union NAME *`), with how many `*` follow the name.
+    Record {
+        /// The struct or union name.
+        name: String,
+        /// Number of `*`.
+        pointers: usize,
     },
 }
 

@@ -40,6 +40,8 @@ pub enum Code {
     UnknownIdent,
     /// A field the value does not have.
     UnknownField,
+    /// A struct or type name the kernel's BTF or the language does not know (casts).
+    UnknownType,
     /// A script parameter or argument that is not declared, given twice, or of the wrong kind.
     BadParam,
     /// A value of the wrong type.
@@ -48,6 +50,9 @@ pub enum Code {
     Arity,
     /// A map used with different key or value types.
     MapConflict,
+    /// A member access that does not fit the value: `->` on something that is not a struct pointer, `.` on a
+    /// pointer, or an index on something that is not an array.
+    Access,
     /// A construct the compiler cannot (yet) emit.
     Unsupported,
     /// A limit of the compiler or of BPF was exceeded (stack, program size, string length).
@@ -66,10 +71,12 @@ impl Code {
             Code::MissingTarget => "E0102",
             Code::UnknownIdent => "E0200",
             Code::UnknownField => "E0201",
+            Code::UnknownType => "E0202",
             Code::BadParam => "E0250",
             Code::TypeMismatch => "E0300",
             Code::Arity => "E0301",
             Code::MapConflict => "E0302",
+            Code::Access => "E0303",
             Code::Unsupported => "E0400",
             Code::Limit => "E0401",
             Code::NeedsUnsafe => "E0500",

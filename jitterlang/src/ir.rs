@@ -3,6 +3,7 @@
 use crate::diag::Span;
 use crate::printf::Format;
 use jitterlib::agg::{AggKind, MapLayout};
+use jitterlib::kernel::StructName;
 use jitterlib::probe::{Field, Probe};
 
 pub use crate::ast::{BinaryOp, UnaryOp};
@@ -26,6 +27,13 @@ pub enum Type {
     /// A `nsecs` timestamp printed as wall-clock time with the `strftime` format [`Checked::time_formats`]`[i]`
     /// (`strftime(FORMAT, nsecs)`, a printf argument only).
     Timestamp(u32),
+    /// A pointer to a kernel struct (`curtask`, `(struct sk_buff *)arg0`): an integer whose members `->` reads.
+    Pointer(StructName),
+    /// `ntop()` of a 4-byte address: the address in the low 4 bytes of a register (network byte order in
+    /// memory), printed `10.0.0.1`.
+    Ipv4,
+    /// `ntop()` of a 16-byte address: a 16-byte buffer, printed `fe80::1`.
+    Ipv6,
     /// No value (calls such as `exit()`).
     Void,
 }
@@ -38,12 +46,18 @@ impl Type {
 
     /// Whether the value lives in a register (everything but strings and void).
     pub fn is_scalar(self) -> bool {
-        matches!(self, Type::Int { .. } | Type::Duration | Type::Symbol)
+        matches!(self, Type::Int { .. } | Type::Duration | Type::Symbol | Type::Pointer(_))
     }
 
-    /// Whether the value is computed into a register (integers and stack ids), as opposed to a stack buffer.
+    /// Whether the value is computed into a register (integers, stack ids, IPv4 addresses), as opposed to a stack
+    /// buffer.
     pub fn in_register(self) -> bool {
-        self.is_scalar() || matches!(self, Type::KernelStack | Type::Timestamp(_))
+        self.is_scalar() || matches!(self, Type::KernelStack | Type::Timestamp(_) | Type::Ipv4)
+    }
+
+    /// Whether printf prints it with `%s`.
+    pub fn is_text(self) -> bool {
+        matches!(self, Type::Str(_) | Type::Symbol | Type::Ipv4 | Type::Ipv6)
     }
 
     /// Whether comparisons and division are signed.
@@ -55,6 +69,7 @@ impl Type {
     pub fn size(self) -> u32 {
         match self {
             Type::Str(size) => size,
+            Type::Ipv6 => 16,
             Type::Void => 0,
             _ => 8,
         }
@@ -70,6 +85,9 @@ impl Type {
             Type::Str(size) => format!("string[{size}]"),
             Type::KernelStack => "kernel stack".into(),
             Type::Timestamp(_) => "timestamp".into(),
+            Type::Pointer(target) => format!("struct {target} *"),
+            Type::Ipv4 => "IPv4 address".into(),
+            Type::Ipv6 => "IPv6 address".into(),
             Type::Void => "nothing".into(),
         }
     }
@@ -235,6 +253,10 @@ pub enum Stmt {
     },
     /// `return`: leaves the probe.
     Return,
+    /// `break`: leaves the innermost loop.
+    Break,
+    /// `continue`: starts the next iteration of the innermost loop.
+    Continue,
     /// `delete(@m[keys])`.
     Delete {
         /// Map index.
@@ -378,4 +400,36 @@ pub enum ExprKind {
     },
     /// `str(ptr, n)`: a NUL-terminated kernel string read from an address into `ty`'s size.
     KernelStr(Box<Expr>),
+    /// A struct member read from kernel memory: an integer or pointer, or a `char` array as a string.
+    KernelRead(KernelRead),
+    /// `ntohs(x)` / `ntohl(x)`: the low `bits` bits byte-swapped (network to host order), zero-extended.
+    ByteSwap {
+        /// The swapped value.
+        operand: Box<Expr>,
+        /// 16 or 32.
+        bits: u32,
+    },
+    /// `(uintN)x` / `(intN)x` for N < 64: the low `bits` bits, zero- or sign-extended.
+    Convert {
+        /// The converted value.
+        operand: Box<Expr>,
+        /// Bits kept (8, 16 or 32).
+        bits: u32,
+        /// Whether the result is sign-extended.
+        signed: bool,
+    },
+}
+
+/// `size` bytes of kernel memory at `pointer + offset`, read with `bpf_probe_read_kernel`. Integers shorter than
+/// 8 bytes are sign-extended when the expression's type is signed.
+#[derive(Clone, Debug)]
+pub struct KernelRead {
+    /// The address the offset is counted from.
+    pub pointer: Box<Expr>,
+    /// Byte offset from `pointer`.
+    pub offset: u32,
+    /// Bytes read: 1, 2, 4 or 8 for numbers, the array's size for strings.
+    pub size: u32,
+    /// For bitfields: the field's lowest bit in the value read, and its width in bits.
+    pub bitfield: Option<(u32, u32)>,
 }

@@ -44,10 +44,13 @@ const SYMBOLS: &[&str] = &[
     "tick_sched_timer",
 ];
 
-/// Struct members the typed probes read.
+/// Struct members the typed probes and the language tests read; dotted paths go through embedded structs.
 const STRUCTS: &[(&str, &[&str])] = &[
-    ("net", &["ns"]),
-    ("net_device", &["ifindex", "name", "nd_net"]),
+    ("icmphdr", &["code", "type", "un", "un.echo", "un.echo.id", "un.echo.sequence"]),
+    ("in6_addr", &["in6_u", "in6_u.u6_addr32", "in6_u.u6_addr8"]),
+    ("iphdr", &["daddr", "ihl", "protocol", "saddr", "tot_len", "ttl", "version"]),
+    ("net", &["ns", "ns.inum"]),
+    ("net_device", &["ifindex", "mtu", "name", "nd_net", "nd_net.net"]),
     ("ns_common", &["inum"]),
     (
         "sk_buff",
@@ -65,9 +68,23 @@ const STRUCTS: &[(&str, &[&str])] = &[
             "tstamp",
         ],
     ),
+    (
+        "sock",
+        &[
+            "__sk_common",
+            "__sk_common.skc_daddr",
+            "__sk_common.skc_dport",
+            "__sk_common.skc_family",
+            "__sk_common.skc_rcv_saddr",
+            "__sk_common.skc_v6_daddr",
+            "__sk_common.skc_v6_daddr.in6_u",
+            "__sk_common.skc_v6_daddr.in6_u.u6_addr32",
+            "__sk_common.skc_v6_daddr.in6_u.u6_addr8",
+        ],
+    ),
     ("sock_common", &["skc_daddr", "skc_dport", "skc_family", "skc_num", "skc_rcv_saddr"]),
     ("hrtimer", &["_softexpires", "is_soft"]),
-    ("task_struct", &["comm", "pid", "tgid"]),
+    ("task_struct", &["comm", "pid", "prio", "real_parent", "tgid"]),
     ("timer_list", &["expires", "function"]),
 ];
 
@@ -76,7 +93,16 @@ const FUNCTIONS: &[&str] =
     &["estimation_timer", "icmp_rcv", "ip_rcv", "netif_receive_skb", "tcp_v4_rcv", "vfs_read", "vfs_write"];
 
 /// Raw tracepoints whose BTF prototypes type `rawtracepoint:` arguments in tests.
-const RAW_TRACEPOINTS: &[&str] = &["sched_switch", "sched_wakeup", "softirq_entry", "sys_enter", "sys_exit"];
+const RAW_TRACEPOINTS: &[&str] = &[
+    "net_dev_start_xmit",
+    "net_dev_xmit",
+    "netif_receive_skb",
+    "sched_switch",
+    "sched_wakeup",
+    "softirq_entry",
+    "sys_enter",
+    "sys_exit",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let owned = |items: &[&str]| items.iter().map(|item| item.to_string()).collect::<Vec<_>>();

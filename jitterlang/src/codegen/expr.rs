@@ -85,6 +85,15 @@ impl Gen<'_> {
                 self.scalar(otherwise, dst)?;
                 self.b.bind(done);
             }
+            ExprKind::KernelRead(read) => self.kernel_read_scalar(read, expr.ty.is_signed(), dst, expr.span)?,
+            ExprKind::ByteSwap { operand, bits } => {
+                self.scalar(operand, dst)?;
+                self.b.to_big_endian(dst, *bits as i32);
+            }
+            ExprKind::Convert { operand, bits, signed } => {
+                self.scalar(operand, dst)?;
+                self.convert(dst, *bits, *signed);
+            }
             ExprKind::Str(_) | ExprKind::KernelStr(_) => {
                 return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a string is not a number"));
             }

@@ -6,6 +6,7 @@
 mod compare;
 mod expr;
 mod frame;
+mod kernel_read;
 mod maps;
 mod stmt;
 mod strings;
@@ -397,6 +398,8 @@ struct Gen<'a> {
     vars: Vec<i16>,
     /// Object index of the start time of `elapsed`, when the script reads it.
     start_map: Option<usize>,
+    /// The loops enclosing the statement being generated, innermost last.
+    loops: Vec<stmt::LoopLabels>,
 }
 
 /// The program run first in the BEGIN phase: `jl_start[0] = bpf_ktime_get_ns()`.
@@ -425,7 +428,17 @@ impl<'a> Gen<'a> {
         let exit = b.new_label();
         let mut frame = Frame::new(probe.probe.stack_bytes());
         let vars = probe.vars.iter().map(|ty| frame.alloc(ty.size(), probe.span)).collect::<Result<_, _>>()?;
-        Ok(Gen { b, frame, exit, checked, probe: probe.probe.as_ref(), first_user_map, vars, start_map: None })
+        Ok(Gen {
+            b,
+            frame,
+            exit,
+            checked,
+            probe: probe.probe.as_ref(),
+            first_user_map,
+            vars,
+            start_map: None,
+            loops: Vec::new(),
+        })
     }
 
     fn user_map(&self, map: usize) -> usize {

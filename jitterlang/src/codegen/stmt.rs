@@ -1,9 +1,18 @@
 //! Statements.
 
 use super::{Gen, MapEvent, Stat, TableEvent, EVENTS_MAP_INDEX, EXIT_EVENT};
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Expr, Stmt, WHILE_MAX_ITERATIONS};
-use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
+use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Reg, Size};
+
+/// Where `break` and `continue` of the innermost loop jump, and whether any did.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct LoopLabels {
+    break_to: Label,
+    continue_to: Label,
+    broke: bool,
+    continued: bool,
+}
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
@@ -31,6 +40,12 @@ impl Gen<'_> {
                 Ok(false)
             }
             Stmt::If { cond, then, otherwise } => self.if_else(cond, then, otherwise),
+            Stmt::Break | Stmt::Continue => {
+                let target = self.loop_exit(stmt)?;
+                self.b.jump(target);
+                Ok(false)
+            }
+            Stmt::Unroll { count, body } => self.unroll(*count, body),
             _ => {
                 self.stmt_code(stmt)?;
                 Ok(true)
@@ -38,8 +53,28 @@ impl Gen<'_> {
         }
     }
 
+    /// Where `break` or `continue` (`stmt`) jumps, noting that the innermost loop is left that way.
+    fn loop_exit(&mut self, stmt: &Stmt) -> Result<Label> {
+        let innermost = self.loops.last_mut().ok_or_else(|| {
+            Diagnostic::new(Code::Unsupported, Span::default(), "internal error: break outside of a loop")
+        })?;
+        Ok(if matches!(stmt, Stmt::Break) {
+            innermost.broke = true;
+            innermost.break_to
+        } else {
+            innermost.continued = true;
+            innermost.continue_to
+        })
+    }
+
     /// `if (cond) { then } else { otherwise }`; returns whether either branch continues after it.
     fn if_else(&mut self, cond: &Expr, then: &[Stmt], otherwise: &[Stmt]) -> Result<bool> {
+        if let ([exit @ (Stmt::Break | Stmt::Continue)], []) = (then, otherwise) {
+            // `if (c) { break; }` is one conditional jump.
+            let target = self.loop_exit(exit)?;
+            self.branch(cond, true, target)?;
+            return Ok(true);
+        }
         let other = self.b.new_label();
         self.branch(cond, false, other)?;
         let then_continues = self.stmts(then)?;
@@ -97,15 +132,9 @@ impl Gen<'_> {
                 self.b.store(Size::DW, Reg::R10, slot, Reg::R1);
                 self.emit_event(slot, 8, Span::default())
             }
-            Stmt::Unroll { count, body } => {
-                for _ in 0..*count {
-                    if !self.stmts(body)? {
-                        break;
-                    }
-                }
-                Ok(())
-            }
+            Stmt::Unroll { count, body } => self.unroll(*count, body).map(|_| ()),
             Stmt::While { cond, body } => self.while_loop(cond, body),
+            Stmt::Break | Stmt::Continue => self.stmt(stmt).map(|_| ()),
             Stmt::Exit => {
                 let slot = self.frame.alloc(8, Span::default())?;
                 // A DW store of the immediate -1 writes u64::MAX, the exit event id.
@@ -118,6 +147,34 @@ impl Gen<'_> {
         }
     }
 
+    /// `unroll(count) { body }`: `count` copies, each with its own `continue` target; returns whether control
+    /// continues after the loop. Copies no path reaches are not generated (the verifier rejects dead code).
+    fn unroll(&mut self, count: u32, body: &[Stmt]) -> Result<bool> {
+        let done = self.b.new_label();
+        let mut reachable = true;
+        let mut broke = false;
+        for _ in 0..count {
+            let next = self.b.new_label();
+            let (falls_through, labels) = self.loop_body(body, done, next)?;
+            self.b.bind(next);
+            broke |= labels.broke;
+            reachable = falls_through || labels.continued;
+            if !reachable {
+                break;
+            }
+        }
+        self.b.bind(done);
+        Ok(reachable || broke)
+    }
+
+    /// Generates a loop body with `break` jumping to `break_to` and `continue` to `continue_to`.
+    fn loop_body(&mut self, body: &[Stmt], break_to: Label, continue_to: Label) -> Result<(bool, LoopLabels)> {
+        self.loops.push(LoopLabels { break_to, continue_to, broke: false, continued: false });
+        let falls_through = self.stmts(body);
+        let labels = self.loops.pop().unwrap_or(LoopLabels { break_to, continue_to, broke: false, continued: false });
+        Ok((falls_through?, labels))
+    }
+
     /// `while (cond) { body }` as a real loop (bounded loops verify since Linux 5.3) with a hidden counter
     /// on the stack that stops it after [`WHILE_MAX_ITERATIONS`], so the verifier always sees an end.
     fn while_loop(&mut self, cond: &Expr, body: &[Stmt]) -> Result<()> {
@@ -125,9 +182,15 @@ impl Gen<'_> {
         self.b.store_imm(Size::DW, Reg::R10, counter, 0);
         let top = self.b.new_label();
         let done = self.b.new_label();
+        let next = self.b.new_label();
         self.b.bind(top);
         self.branch(cond, false, done)?;
-        self.stmts(body)?;
+        let (falls_through, labels) = self.loop_body(body, done, next)?;
+        if !falls_through && !labels.continued {
+            self.b.bind(done);
+            return Ok(());
+        }
+        self.b.bind(next);
         self.b.load(Size::DW, Reg::R1, Reg::R10, counter);
         self.b.alu64(AluOp::Add, Reg::R1, 1);
         self.b.store(Size::DW, Reg::R10, counter, Reg::R1);

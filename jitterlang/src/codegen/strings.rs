@@ -94,6 +94,7 @@ impl Gen<'_> {
                 self.b.bind(done);
                 self.count_truncation(read, expr)?;
             }
+            ExprKind::KernelRead(read) => self.kernel_read_into(read, offset, size)?,
             ExprKind::Var(var) => {
                 let from = self.vars[*var];
                 for i in 0..(size / 8) as i16 {

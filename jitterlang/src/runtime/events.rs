@@ -139,6 +139,7 @@ impl<'a> EventDecoder<'a> {
             let word = || field.try_into().ok().map(u64::from_le_bytes);
             values.push(match ty {
                 Type::Str(_) => Value::Text(c_string(field)),
+                Type::Ipv4 | Type::Ipv6 => Value::Text(jitterlib::agg::format_inet(field)),
                 Type::Symbol => Value::Text(match self.kernel.symbolize(word()?) {
                     Some(symbol) => symbol.name,
                     None => format!("0x{:x}", word()?),
@@ -150,7 +151,7 @@ impl<'a> EventDecoder<'a> {
                 Type::Duration => Value::Duration(word()?),
                 Type::Int { signed: true } => Value::Signed(word()? as i64),
                 Type::KernelStack => Value::Stack(word()? as i64),
-                Type::Int { signed: false } | Type::Void => Value::Unsigned(word()?),
+                Type::Int { signed: false } | Type::Pointer(_) | Type::Void => Value::Unsigned(word()?),
             });
         }
         Some(values)

@@ -32,7 +32,7 @@ const STATEMENT_FUNCTIONS: &[&str] =
     &["printf", "exit", "delete", "print", "clear", "zero", "outlier", "time", "signal", "system"];
 
 /// Functions that have a value.
-const VALUE_FUNCTIONS: &[&str] = &["ksym", "kaddr", "str", "strftime"];
+const VALUE_FUNCTIONS: &[&str] = &["ksym", "kaddr", "str", "strftime", "ntop", "ntohs", "ntohl"];
 
 /// Bytes `str(ptr)` reads when no size is given (bpftrace's default).
 const KERNEL_STR_SIZE: u32 = 64;
@@ -102,6 +102,7 @@ impl Checker<'_> {
                 );
                 None
             }
+            "ntop" | "ntohs" | "ntohl" => self.network_call(name, name_span, args, span, scope),
             _ if aggregation_arity(name).is_some() => {
                 self.diagnostics.push(
                     Diagnostic::new(
@@ -497,7 +498,7 @@ impl Checker<'_> {
                 _ => self.expr(arg, scope)?,
             };
             let fits = match conv {
-                ConvKind::Str => matches!(value.ty, Type::Str(_) | Type::Symbol | Type::Timestamp(_)),
+                ConvKind::Str => value.ty.is_text() || matches!(value.ty, Type::Timestamp(_)),
                 _ => value.ty.is_scalar(),
             };
             if !fits {

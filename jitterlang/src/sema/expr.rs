@@ -4,6 +4,7 @@ use super::{Checker, Scope};
 use crate::ast::{self, BinaryOp, UnaryOp};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Builtin, Expr, ExprKind, Type};
+use jitterlib::kernel::StructName;
 use jitterlib::probe::{nearest, Field, FieldType};
 
 /// Builtin names and what they are, for lookups and hints.
@@ -70,9 +71,13 @@ impl Checker<'_> {
             ast::ExprKind::Call { name, name_span, args } => {
                 return self.call_expr(name, *name_span, args, span, scope)
             }
-            ast::ExprKind::Field { base, field, field_span } => {
-                return self.field(base, field, *field_span, span, scope)
+            ast::ExprKind::Field { base, field, field_span, .. }
+                if base.kind == ast::ExprKind::Ident("args".into()) =>
+            {
+                return self.field(field, *field_span, span, scope)
             }
+            ast::ExprKind::Field { .. } | ast::ExprKind::Index { .. } => return self.member_value(expr, scope),
+            ast::ExprKind::Cast { ty, ty_span, operand } => return self.cast(ty, *ty_span, operand, span, scope),
             ast::ExprKind::Unary(op, operand) => {
                 let operand = self.scalar(operand, scope)?;
                 let ty = match op {
@@ -200,6 +205,7 @@ impl Checker<'_> {
             let ty = match builtin {
                 Builtin::Comm => Type::Str(COMM_SIZE),
                 Builtin::Nsecs => Type::Duration,
+                Builtin::CurTask => Type::Pointer(StructName::new("task_struct")),
                 Builtin::KernelStack => {
                     self.uses_stacks = true;
                     Type::KernelStack
@@ -231,23 +237,8 @@ impl Checker<'_> {
         None
     }
 
-    fn field(
-        &mut self,
-        base: &ast::Expr,
-        field: &str,
-        field_span: Span,
-        span: Span,
-        scope: &mut Scope,
-    ) -> Option<Expr> {
-        if base.kind != ast::ExprKind::Ident("args".into()) {
-            let base = self.expr(base, scope)?;
-            self.diagnostics.push(Diagnostic::new(
-                Code::UnknownField,
-                field_span,
-                format!("{} has no fields", base.ty.describe()),
-            ));
-            return None;
-        }
+    /// `args.field` (or `args->field`): a field of the probe's record.
+    fn field(&mut self, field: &str, field_span: Span, span: Span, scope: &mut Scope) -> Option<Expr> {
         let args = scope.probe.args();
         match args.iter().find(|arg| arg.name == field) {
             Some(arg) => Some(field_expr(arg, span)),
@@ -285,6 +276,7 @@ fn field_expr(field: &Field, span: Span) -> Expr {
         FieldType::KernelSymbol => Type::Symbol,
         FieldType::Str { size } => Type::Str(size.div_ceil(8) * 8),
         FieldType::DataLocStr => Type::Str(super::calls::DATA_LOC_STR_SIZE),
+        FieldType::Pointer { target } => Type::Pointer(target),
     };
     Expr { kind: ExprKind::Field(field.clone()), ty, span }
 }

@@ -214,5 +214,8 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         Type::Symbol => ValueFormat::KernelSymbol,
         Type::Str(_) => ValueFormat::Str,
         Type::KernelStack => ValueFormat::KernelStack,
+        Type::Pointer(_) => ValueFormat::Hex,
+        Type::Ipv4 => ValueFormat::Ipv4,
+        Type::Ipv6 => ValueFormat::Ipv6,
     }
 }

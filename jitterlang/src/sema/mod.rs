@@ -1,10 +1,12 @@
 //! Semantic analysis: resolves probes through jitterlib's registry and the kernel metadata, types every
 //! expression, collects maps and printf formats, and reports every problem it finds (not just the first).
 
+mod access;
 mod actions;
 mod calls;
 mod expr;
 mod maps;
+mod net;
 mod params;
 
 use crate::ast::{self, Script};
@@ -121,6 +123,8 @@ struct Checker<'k> {
 struct Scope<'p> {
     probe: &'p dyn Probe,
     vars: Vec<(String, Type)>,
+    /// How many `while`/`unroll` bodies enclose the statement being checked.
+    loop_depth: usize,
 }
 
 impl Checker<'_> {
@@ -146,7 +150,7 @@ impl Checker<'_> {
     }
 
     fn probe_block(&mut self, probe: Box<dyn Probe>, block: &ast::ProbeBlock, span: Span) -> CheckedProbe {
-        let mut scope = Scope { probe: probe.as_ref(), vars: Vec::new() };
+        let mut scope = Scope { probe: probe.as_ref(), vars: Vec::new(), loop_depth: 0 };
         let predicate = block.predicate.as_ref().and_then(|pred| self.condition(pred, &mut scope));
         let body = self.stmts(&block.body, &mut scope);
         let vars = scope.vars.into_iter().map(|(_, ty)| ty).collect();
@@ -172,11 +176,11 @@ impl Checker<'_> {
             }
             ast::StmtKind::While { cond, body } => {
                 let cond = self.condition(cond, scope);
-                let body = self.stmts(body, scope);
+                let body = self.loop_body(body, scope);
                 Some(Stmt::While { cond: cond?, body })
             }
             ast::StmtKind::Unroll { count, count_span, body } => {
-                let body = self.stmts(body, scope);
+                let body = self.loop_body(body, scope);
                 match u32::try_from(*count) {
                     Ok(count) if (1..=UNROLL_MAX).contains(&u64::from(count)) => Some(Stmt::Unroll { count, body }),
                     _ => {
@@ -193,7 +197,32 @@ impl Checker<'_> {
                 }
             }
             ast::StmtKind::Return => Some(Stmt::Return),
+            ast::StmtKind::Break | ast::StmtKind::Continue => self.loop_exit(stmt, scope),
         }
+    }
+
+    fn loop_body(&mut self, body: &[ast::Stmt], scope: &mut Scope) -> Vec<Stmt> {
+        scope.loop_depth += 1;
+        let body = self.stmts(body, scope);
+        scope.loop_depth -= 1;
+        body
+    }
+
+    /// `break` / `continue`, which need an enclosing loop.
+    fn loop_exit(&mut self, stmt: &ast::Stmt, scope: &Scope) -> Option<Stmt> {
+        let (word, checked) = match stmt.kind {
+            ast::StmtKind::Break => ("break", Stmt::Break),
+            _ => ("continue", Stmt::Continue),
+        };
+        if scope.loop_depth == 0 {
+            self.diagnostics.push(
+                Diagnostic::new(Code::Syntax, stmt.span, format!("`{word}` outside of a loop")).with_hint(
+                    "`break` and `continue` go inside `while (...) { }` or `unroll(N) { }`; `return` leaves the probe",
+                ),
+            );
+            return None;
+        }
+        Some(checked)
     }
 
     fn var_assign(

@@ -148,6 +148,8 @@ fn stmt(pair: Pair<Rule>) -> Result<Stmt> {
             StmtKind::Unroll { count, count_span: span_of(&count_pair), body }
         }
         Rule::return_stmt => StmtKind::Return,
+        Rule::break_stmt => StmtKind::Break,
+        Rule::continue_stmt => StmtKind::Continue,
         Rule::map_update => {
             let mut parts = inner.into_inner();
             let target = parts.next().map(map_ref).transpose()?.ok_or_else(|| internal(span))?;
@@ -249,8 +251,8 @@ fn pratt() -> &'static PrattParser<Rule> {
             .op(Op::infix(Rule::mul, Assoc::Left)
                 | Op::infix(Rule::div, Assoc::Left)
                 | Op::infix(Rule::rem, Assoc::Left))
-            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::not) | Op::prefix(Rule::bit_not))
-            .op(Op::postfix(Rule::field))
+            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::not) | Op::prefix(Rule::bit_not) | Op::prefix(Rule::cast))
+            .op(Op::postfix(Rule::field) | Op::postfix(Rule::index))
     })
 }
 
@@ -281,27 +283,33 @@ fn pratt_expr(pairs: Pairs<Rule>) -> Result<Expr> {
     pratt()
         .map_primary(primary)
         .map_prefix(|op, operand| {
-            let operand = operand?;
-            let unary = match op.as_rule() {
-                Rule::neg => UnaryOp::Neg,
-                Rule::not => UnaryOp::Not,
-                _ => UnaryOp::BitNot,
-            };
+            let operand = Box::new(operand?);
             let span = span_of(&op).to(operand.span);
-            Ok(Expr { kind: ExprKind::Unary(unary, Box::new(operand)), span })
+            let kind = match op.as_rule() {
+                Rule::neg => ExprKind::Unary(UnaryOp::Neg, operand),
+                Rule::not => ExprKind::Unary(UnaryOp::Not, operand),
+                Rule::cast => ExprKind::Cast { ty_span: span_of(&op), ty: cast_type(op)?, operand },
+                _ => ExprKind::Unary(UnaryOp::BitNot, operand),
+            };
+            Ok(Expr { kind, span })
         })
         .map_postfix(|base, op| {
-            let base = base?;
-            let name = op.clone().into_inner().next().ok_or_else(|| internal(span_of(&op)))?;
+            let base = Box::new(base?);
             let span = base.span.to(span_of(&op));
-            Ok(Expr {
-                kind: ExprKind::Field {
-                    base: Box::new(base),
-                    field: name.as_str().to_string(),
-                    field_span: span_of(&name),
-                },
-                span,
-            })
+            let op_span = span_of(&op);
+            let kind = match op.as_rule() {
+                Rule::index => {
+                    let index = op.into_inner().next().ok_or_else(|| internal(op_span))?;
+                    ExprKind::Index { base, index: Box::new(expr(index)?) }
+                }
+                _ => {
+                    let mut parts = op.into_inner();
+                    let arrow = parts.next().is_some_and(|access| access.as_rule() == Rule::arrow);
+                    let name = parts.next().ok_or_else(|| internal(op_span))?;
+                    ExprKind::Field { base, field: name.as_str().to_string(), field_span: span_of(&name), arrow }
+                }
+            };
+            Ok(Expr { kind, span })
         })
         .map_infix(|lhs, op, rhs| {
             let (lhs, rhs) = (lhs?, rhs?);
@@ -310,6 +318,20 @@ fn pratt_expr(pairs: Pairs<Rule>) -> Result<Expr> {
             Ok(Expr { kind: ExprKind::Binary(binary, Box::new(lhs), Box::new(rhs)), span })
         })
         .parse(pairs)
+}
+
+/// The type of a `cast` pair.
+fn cast_type(pair: Pair<Rule>) -> Result<CastType> {
+    let span = span_of(&pair);
+    let ty = pair.into_inner().next().ok_or_else(|| internal(span))?;
+    Ok(match ty.as_rule() {
+        Rule::record_type => {
+            let mut parts = ty.into_inner().filter(|part| part.as_rule() != Rule::record_kw);
+            let name = parts.next().ok_or_else(|| internal(span))?.as_str().to_string();
+            CastType::Record { name, pointers: parts.count() }
+        }
+        _ => CastType::Int(ty.as_str().to_string()),
+    })
 }
 
 /// True for the pairs of an expression that are operators (prefix, infix, field access), not operands.

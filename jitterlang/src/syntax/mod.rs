@@ -145,6 +145,8 @@ fn rule_name(rule: Rule) -> &'static str {
         | Rule::while_stmt
         | Rule::unroll_stmt
         | Rule::return_stmt
+        | Rule::break_stmt
+        | Rule::continue_stmt
         | Rule::map_update
         | Rule::var_assign
         | Rule::expr_stmt => "a statement",
@@ -154,7 +156,12 @@ fn rule_name(rule: Rule) -> &'static str {
         | Rule::map_ref
         | Rule::variable
         | Rule::positional
-        | Rule::arg_count => "an expression",
+        | Rule::arg_count
+        | Rule::cast
+        | Rule::record_type
+        | Rule::record_kw
+        | Rule::int_type
+        | Rule::star => "an expression",
         Rule::integer | Rule::duration => "a number",
         Rule::string | Rule::string_inner => "a string",
         Rule::ident => "a name",
@@ -162,7 +169,8 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::incr | Rule::decr => "`++` or `--`",
         Rule::probe_arg => "a probe argument",
         Rule::path_part => "a probe part",
-        Rule::field => "a field (`.name`)",
+        Rule::field | Rule::arrow | Rule::dot => "a field (`.name`)",
+        Rule::index => "an index (`[i]`)",
         Rule::map_name => "a map name",
         Rule::time_unit => "a time unit",
         Rule::kw_if => "`if`",
@@ -170,6 +178,8 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_while => "`while`",
         Rule::kw_unroll => "`unroll`",
         Rule::kw_return => "`return`",
+        Rule::kw_break => "`break`",
+        Rule::kw_continue => "`continue`",
         _ => "an operator",
     }
 }

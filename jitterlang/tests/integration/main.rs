@@ -2,6 +2,7 @@
 
 mod actions;
 mod bad_input;
+mod btf_access;
 mod diagnostics;
 mod fleet;
 mod golden;

@@ -23,6 +23,10 @@ pub enum ValueFormat {
     KernelStack,
     /// NUL-padded string.
     Str,
+    /// An IPv4 address as it sits in memory (network byte order, first 4 bytes), printed `10.0.0.1`.
+    Ipv4,
+    /// A 16-byte IPv6 address, printed in the RFC 5952 form (`::1`, `fe80::1`).
+    Ipv6,
 }
 
 /// One key field or plain value: its size in bytes and how to print it.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::maps::MapEntries;
 
 use super::layout::{FieldLayout, MapLayout, MapValue, ValueFormat, INTEGER_SIZE};
-use super::value::{AggValue, Average, FieldValue, Histogram, Row, Snapshot};
+use super::value::{format_inet, AggValue, Average, FieldValue, Histogram, Row, Snapshot};
 use super::{AggError, AggKind};
 
 /// Decodes and merges a map read from the kernel.
@@ -183,6 +183,9 @@ fn decode_field(layout: &MapLayout, field: &FieldLayout, bytes: &[u8]) -> Result
     if field.format == ValueFormat::Str {
         let end = bytes.iter().position(|byte| *byte == 0).unwrap_or(bytes.len());
         return Ok(FieldValue::Str(String::from_utf8_lossy(&bytes[..end]).into_owned()));
+    }
+    if matches!(field.format, ValueFormat::Ipv4 | ValueFormat::Ipv6) {
+        return Ok(FieldValue::Str(format_inet(bytes)));
     }
     let raw = match field.size {
         1 | 2 | 4 | INTEGER_SIZE => word(bytes, 0),

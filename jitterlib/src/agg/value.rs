@@ -52,6 +52,7 @@ impl FieldValue {
             ValueFormat::Duration => FieldValue::Duration(raw as i64),
             ValueFormat::KernelSymbol => FieldValue::Symbol(raw),
             ValueFormat::KernelStack => FieldValue::StackId(raw as i64),
+            ValueFormat::Ipv4 | ValueFormat::Ipv6 => FieldValue::Str(format_inet(&raw.to_le_bytes())),
         }
     }
 
@@ -70,6 +71,20 @@ impl FieldValue {
                 format!("\n{lines}")
             }
             FieldValue::Str(s) => s.clone(),
+        }
+    }
+}
+
+/// The text of an address as it sits in memory: 16 bytes are IPv6 (`fe80::1`), anything else the IPv4 address
+/// of its first 4 bytes (`127.0.0.1`; missing bytes count as 0).
+pub fn format_inet(bytes: &[u8]) -> String {
+    match <[u8; 16]>::try_from(bytes) {
+        Ok(v6) => std::net::Ipv6Addr::from(v6).to_string(),
+        Err(_) => {
+            let mut v4 = [0u8; 4];
+            let len = bytes.len().min(4);
+            v4[..len].copy_from_slice(&bytes[..len]);
+            std::net::Ipv4Addr::from(v4).to_string()
         }
     }
 }
@@ -208,8 +223,18 @@ mod tests {
         assert_eq!(FieldValue::from_integer(u64::MAX, ValueFormat::Signed).to_text(&symbols), "-1");
         assert_eq!(FieldValue::from_integer(u64::MAX, ValueFormat::Unsigned).to_text(&symbols), u64::MAX.to_string());
         assert_eq!(FieldValue::from_integer(31, ValueFormat::Hex).to_text(&symbols), "0x1f");
+        assert_eq!(FieldValue::from_integer(0x0100_007f, ValueFormat::Ipv4).to_text(&symbols), "127.0.0.1");
         assert_eq!(FieldValue::from_integer(1_500_000, ValueFormat::Duration).to_text(&symbols), "1.5ms");
         assert_eq!(FieldValue::from_integer(0xffff_8000, ValueFormat::KernelSymbol).to_text(&symbols), "0xffff8000");
         assert_eq!(FieldValue::Str("swapper/0".into()).to_text(&symbols), "swapper/0");
+    }
+
+    #[test]
+    fn formats_addresses_from_memory_order() {
+        assert_eq!(format_inet(&[10, 0, 0, 1]), "10.0.0.1");
+        assert_eq!(format_inet(&[192, 168, 1, 2, 0, 0, 0, 0]), "192.168.1.2");
+        let mut loopback = [0u8; 16];
+        loopback[15] = 1;
+        assert_eq!(format_inet(&loopback), "::1");
     }
 }

@@ -334,6 +334,12 @@ impl Builder {
         self.alu64(AluOp::Mov, dst, src);
     }
 
+    /// `dst = htobe(dst)` on the low `bits` (16, 32 or 64) bits, zero-extending: a byte swap on little-endian
+    /// hosts, which turns a network-order value into a number (`BPF_ALU | BPF_END | BPF_TO_BE`).
+    pub fn to_big_endian(&mut self, dst: Reg, bits: i32) {
+        self.emit(Insn::new(BPF_ALU | BPF_END | BPF_TO_BE, dst as u8, 0, 0, bits));
+    }
+
     /// `dst = *(size *)(base + off)`, zero-extended (`BPF_LDX | BPF_MEM`).
     pub fn load(&mut self, size: Size, dst: Reg, base: Reg, off: i16) {
         self.emit(Insn::new(BPF_LDX | BPF_MEM | size.code(), dst as u8, base as u8, off, 0));
@@ -503,6 +509,8 @@ mod tests {
         assert_eq!(encode(|b| b.alu32(AluOp::Add, R1, 2)), [0x04, 0x01, 0, 0, 2, 0, 0, 0]);
         assert_eq!(encode(|b| b.alu32(AluOp::Mov, R1, R2)), [0xbc, 0x21, 0, 0, 0, 0, 0, 0]);
         assert_eq!(encode(|b| b.alu32(AluOp::Arsh, R3, R4)), [0xcc, 0x43, 0, 0, 0, 0, 0, 0]);
+        // `r7 = be16 r7`: BPF_ALU | BPF_END | BPF_TO_BE with the width in the immediate.
+        assert_eq!(encode(|b| b.to_big_endian(R7, 16)), [0xdc, 0x07, 0, 0, 16, 0, 0, 0]);
     }
 
     #[test]

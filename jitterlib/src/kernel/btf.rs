@@ -38,6 +38,9 @@ const KIND_DECL_TAG: u32 = 17;
 const KIND_TYPE_TAG: u32 = 18;
 const KIND_ENUM64: u32 = 19;
 
+/// The signed bit of an INT's encoding (the byte above its bit size).
+const BTF_INT_SIGNED: u32 = 1;
+
 /// Where a struct member lives, as BTF describes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
@@ -54,6 +57,38 @@ pub struct Member {
     pub bit_width: Option<u32>,
     /// The member's C type as written in BTF, e.g. `unsigned int`, `struct net_device *`, `char[16]`.
     pub type_name: String,
+    /// What the member holds, typedefs and modifiers looked through.
+    pub kind: MemberKind,
+}
+
+/// What a struct member holds, with typedefs, `const` and `volatile` looked through.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberKind {
+    /// An integer, enum or bool of [`Member::size`] bytes.
+    Int {
+        /// Whether it is signed.
+        signed: bool,
+    },
+    /// A pointer.
+    Pointer {
+        /// The struct or union it points to, if it points to a named one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+    },
+    /// A fixed-size array of `count` elements of [`Member::size`] / `count` bytes each.
+    Array {
+        /// What each element holds.
+        element: Box<MemberKind>,
+        /// Number of elements.
+        count: u32,
+        /// Whether the elements are `char`s (a C string), as opposed to bytes (`u8`) or numbers.
+        text: bool,
+    },
+    /// A struct or union embedded by value: its members are reached by extending the member path.
+    Record,
+    /// Anything else (floating point, function pointers, empty types).
+    Other,
 }
 
 /// A parsed BTF blob.
@@ -130,12 +165,84 @@ impl Btf {
     }
 
     /// Where `member` lives in `struct struct_name` (or `union struct_name`), looking through anonymous
-    /// struct and union members. `None` when the struct or the member does not exist.
+    /// struct and union members. `member` may be a path through embedded structs and unions, `a.b.c` (an
+    /// array on the way stands for its first element). `None` when the struct or the member does not exist.
     pub fn struct_member(&self, struct_name: &str, member: &str) -> Result<Option<Member>, KernelError> {
-        let Some(id) = self.find_named(struct_name, |kind| matches!(kind, KIND_STRUCT | KIND_UNION)) else {
+        let Some(mut id) = self.find_record(struct_name) else {
             return Ok(None);
         };
-        self.find_member(id, member, 0, 0)
+        let (mut bits, mut bit_width) = (0u32, 0);
+        for name in member.split('.') {
+            let Some(record) = self.record_of(id)? else {
+                return Ok(None);
+            };
+            let Some(found) = self.find_member(record, name, bits, 0)? else {
+                return Ok(None);
+            };
+            (id, bits, bit_width) = found;
+        }
+        self.describe_member(id, bits, bit_width).map(Some)
+    }
+
+    /// The member names of `struct struct_name`, or of the struct or union embedded at member path `path`
+    /// (`""` for the struct itself), members of anonymous structs and unions included, in declaration order.
+    /// `None` when the struct does not exist or `path` is not an embedded struct or union.
+    pub fn struct_members(&self, struct_name: &str, path: &str) -> Result<Option<Vec<String>>, KernelError> {
+        let Some(mut id) = self.find_record(struct_name) else {
+            return Ok(None);
+        };
+        for name in path.split('.').filter(|name| !name.is_empty()) {
+            let Some(record) = self.record_of(id)? else {
+                return Ok(None);
+            };
+            let Some((member, _, _)) = self.find_member(record, name, 0, 0)? else {
+                return Ok(None);
+            };
+            id = member;
+        }
+        let Some(record) = self.record_of(id)? else {
+            return Ok(None);
+        };
+        let mut names = Vec::new();
+        self.collect_member_names(record, &mut names, 0)?;
+        Ok(Some(names))
+    }
+
+    fn find_record(&self, name: &str) -> Option<u32> {
+        self.find_named(name, |kind| matches!(kind, KIND_STRUCT | KIND_UNION))
+    }
+
+    /// The struct or union type `id` is, through modifiers and arrays (an array stands for its first element).
+    fn record_of(&self, id: u32) -> Result<Option<u32>, KernelError> {
+        let mut id = self.skip_modifiers(id)?;
+        for _ in 0..MAX_DEPTH {
+            match self.kind_of(id)? {
+                Some(KIND_STRUCT | KIND_UNION) => return Ok(Some(id)),
+                Some(KIND_ARRAY) => id = self.skip_modifiers(self.word(self.header(id)?.extra)?)?,
+                _ => return Ok(None),
+            }
+        }
+        Err(self.malformed("array nesting too deep"))
+    }
+
+    fn collect_member_names(&self, record: u32, names: &mut Vec<String>, depth: usize) -> Result<(), KernelError> {
+        if depth > MAX_DEPTH {
+            return Err(self.malformed("anonymous members nest too deep"));
+        }
+        let header = self.header(record)?;
+        for index in 0..header.vlen {
+            let at = header.extra + index * 12;
+            let (name_off, type_id) = (self.word(at)?, self.word(at + 4)?);
+            match self.name(name_off)? {
+                "" => {
+                    if let Some(inner) = self.record_of(type_id)? {
+                        self.collect_member_names(inner, names, depth + 1)?;
+                    }
+                }
+                name => names.push(name.to_string()),
+            }
+        }
+        Ok(())
     }
 
     /// The parameters `(name, C type)` of kernel function `name`, `None` when BTF has no such function.
@@ -204,8 +311,15 @@ impl Btf {
         fallback
     }
 
-    /// Searches struct/union `id` (placed at `base_bits` in the outer struct) for `member`.
-    fn find_member(&self, id: u32, member: &str, base_bits: u32, depth: usize) -> Result<Option<Member>, KernelError> {
+    /// Searches struct/union `id` (placed at `base_bits` in the outer struct) for `member`: its type id, bit
+    /// offset in the outer struct and bitfield width (0 for a plain member).
+    fn find_member(
+        &self,
+        id: u32,
+        member: &str,
+        base_bits: u32,
+        depth: usize,
+    ) -> Result<Option<(u32, u32, u32)>, KernelError> {
         if depth > MAX_DEPTH {
             return Err(self.malformed("anonymous members nest too deep"));
         }
@@ -220,7 +334,7 @@ impl Btf {
             let bits = base_bits.saturating_add(bit_offset);
             let name = self.name(name_off)?;
             if name == member {
-                return self.describe_member(type_id, bits, bit_width).map(Some);
+                return Ok(Some((type_id, bits, bit_width)));
             }
             if name.is_empty() {
                 let inner = self.skip_modifiers(type_id)?;
@@ -236,6 +350,7 @@ impl Btf {
 
     fn describe_member(&self, type_id: u32, bits: u32, bit_width: u32) -> Result<Member, KernelError> {
         let type_name = self.type_name(type_id, 0)?;
+        let kind = self.member_kind(type_id, 0)?;
         if bit_width == 0 {
             return Ok(Member {
                 offset: bits / 8,
@@ -243,6 +358,7 @@ impl Btf {
                 bit_offset: None,
                 bit_width: None,
                 type_name,
+                kind,
             });
         }
         let bit_offset = bits % 8;
@@ -253,7 +369,58 @@ impl Btf {
             bit_offset: Some(bit_offset),
             bit_width: Some(bit_width),
             type_name,
+            kind,
         })
+    }
+
+    fn member_kind(&self, type_id: u32, depth: usize) -> Result<MemberKind, KernelError> {
+        if depth > MAX_DEPTH {
+            return Err(self.malformed("type nesting too deep"));
+        }
+        let id = self.skip_modifiers(type_id)?;
+        let Some(kind) = self.kind_of(id)? else {
+            return Ok(MemberKind::Other);
+        };
+        let header = self.header(id)?;
+        Ok(match kind {
+            KIND_INT => MemberKind::Int { signed: self.word(header.extra)? >> 24 & BTF_INT_SIGNED != 0 },
+            KIND_ENUM | KIND_ENUM64 => MemberKind::Int { signed: header.kind_flag },
+            KIND_PTR => {
+                let target = self.skip_modifiers(header.size_or_type)?;
+                let named = match self.kind_of(target)? {
+                    Some(KIND_STRUCT | KIND_UNION | KIND_FWD) => Some(self.header(target)?),
+                    _ => None,
+                };
+                let name = named.map(|target| self.name(target.name_off)).transpose()?.filter(|name| !name.is_empty());
+                MemberKind::Pointer { target: name.map(str::to_string) }
+            }
+            KIND_ARRAY => {
+                let (element, count) = (self.word(header.extra)?, self.word(header.extra + 8)?);
+                MemberKind::Array {
+                    element: Box::new(self.member_kind(element, depth + 1)?),
+                    count,
+                    text: self.is_char(element)?,
+                }
+            }
+            KIND_STRUCT | KIND_UNION => MemberKind::Record,
+            _ => MemberKind::Other,
+        })
+    }
+
+    /// Whether `id` is a `char` (signed or not) through `const`/`volatile`, not through typedefs: `u8` is a byte.
+    fn is_char(&self, mut id: u32) -> Result<bool, KernelError> {
+        for _ in 0..MAX_DEPTH {
+            let Some(kind) = self.kind_of(id)? else {
+                return Ok(false);
+            };
+            let header = self.header(id)?;
+            match kind {
+                KIND_CONST | KIND_VOLATILE => id = header.size_or_type,
+                KIND_INT => return Ok(self.name(header.name_off)?.ends_with("char")),
+                _ => return Ok(false),
+            }
+        }
+        Err(self.malformed("modifier chain too long"))
     }
 
     /// Follows typedef, const, volatile, restrict and type tags to the underlying type.
@@ -498,6 +665,8 @@ mod tests {
         blob.record("", KIND_FUNC_PROTO, 2, false, 0); // 16
         blob.members_of_proto(&[("__data", 12), ("buf", 5)]);
         blob.record("__bpf_trace_my_event", KIND_FUNC, 0, false, 16); // 17
+        blob.record("wrap", KIND_STRUCT, 2, false, 48); // 18
+        blob.members(&[("tag", 1, 0), ("inner", 6, 64)]);
         blob.finish()
     }
 
@@ -517,7 +686,7 @@ mod tests {
     #[test]
     fn reads_plain_members() {
         let btf = sample();
-        assert_eq!(btf.type_count(), 17);
+        assert_eq!(btf.type_count(), 18);
         let x = btf.struct_member("outer", "x").unwrap().unwrap();
         assert_eq!((x.offset, x.size, x.bit_offset, x.type_name.as_str()), (0, 4, None, "int"));
         let name = btf.struct_member("outer", "name").unwrap().unwrap();
@@ -532,6 +701,39 @@ mod tests {
         assert_eq!((a.offset, a.size), (8, 4));
         let b = btf.struct_member("outer", "b").unwrap().unwrap();
         assert_eq!((b.offset, b.size, b.type_name.as_str()), (8, 8, "struct outer *"));
+    }
+
+    #[test]
+    fn classifies_member_types() {
+        let btf = sample();
+        let kind = |m: &str| btf.struct_member("outer", m).unwrap().unwrap().kind;
+        assert_eq!(kind("x"), MemberKind::Int { signed: true });
+        assert_eq!(kind("flags"), MemberKind::Int { signed: false });
+        assert_eq!(kind("b"), MemberKind::Pointer { target: Some("outer".into()) });
+        let text = MemberKind::Array { element: Box::new(MemberKind::Int { signed: false }), count: 16, text: true };
+        assert_eq!(kind("name"), text);
+        assert_eq!(btf.struct_member("wrap", "inner").unwrap().unwrap().kind, MemberKind::Record);
+    }
+
+    #[test]
+    fn follows_member_paths_through_embedded_structs() {
+        let btf = sample();
+        let name = btf.struct_member("wrap", "inner.name").unwrap().unwrap();
+        assert_eq!((name.offset, name.size), (8 + 24, 16));
+        let b = btf.struct_member("wrap", "inner.b").unwrap().unwrap();
+        assert_eq!(b.offset, 16, "through the anonymous union of the embedded struct");
+        assert_eq!(btf.struct_member("wrap", "inner.missing").unwrap(), None);
+        assert_eq!(btf.struct_member("wrap", "tag.x").unwrap(), None, "an int has no members");
+    }
+
+    #[test]
+    fn lists_members_with_anonymous_ones_flattened() {
+        let btf = sample();
+        let names = ["x", "a", "b", "flags", "name"].map(String::from).to_vec();
+        assert_eq!(btf.struct_members("outer", "").unwrap(), Some(names.clone()));
+        assert_eq!(btf.struct_members("wrap", "inner").unwrap(), Some(names));
+        assert_eq!(btf.struct_members("wrap", "tag").unwrap(), None);
+        assert_eq!(btf.struct_members("nothing", "").unwrap(), None);
     }
 
     #[test]

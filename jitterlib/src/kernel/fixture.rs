@@ -23,7 +23,8 @@ pub struct SnapshotSelection {
     /// Kernel symbols to include: every address of each, compiler clones (`name.constprop.0`) included,
     /// under their real names; absent ones are left out.
     pub symbols: Vec<String>,
-    /// `(struct name, member names)` whose layouts are included (absent ones are left out).
+    /// `(struct name, member names)` whose layouts are included (absent ones are left out); a member name may
+    /// be a path through embedded structs (`nd_net.net`), which also makes its parts listable.
     pub structs: Vec<(String, Vec<String>)>,
     /// Kernel functions whose BTF parameters are included (absent ones are left out).
     pub functions: Vec<String>,
@@ -183,6 +184,20 @@ impl KernelInfo for FixtureKernel {
 
     fn struct_member(&self, struct_name: &str, member: &str) -> Result<Option<Member>, KernelError> {
         Ok(self.structs.get(struct_name).and_then(|members| members.get(member)).cloned())
+    }
+
+    fn struct_members(&self, struct_name: &str, path: &str) -> Result<Option<Vec<String>>, KernelError> {
+        let Some(members) = self.structs.get(struct_name) else {
+            return Ok(None);
+        };
+        let prefix = if path.is_empty() { String::new() } else { format!("{path}.") };
+        let mut names: Vec<String> = members
+            .keys()
+            .filter_map(|key| key.strip_prefix(prefix.as_str()))
+            .map(|rest| rest.split('.').next().unwrap_or(rest).to_string())
+            .collect();
+        names.dedup();
+        Ok((path.is_empty() || !names.is_empty()).then_some(names))
     }
 
     fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {

@@ -70,6 +70,9 @@ impl LiveKernel {
         symbols.sort_by(|a, b| (&a.name, a.address).cmp(&(&b.name, b.address)));
         let mut structs = BTreeMap::new();
         for (struct_name, members) in &selection.structs {
+            if self.struct_members(struct_name, "")?.is_none() {
+                continue;
+            }
             let found: &mut BTreeMap<String, Member> = structs.entry(struct_name.clone()).or_default();
             for member in members {
                 if let Some(layout) = self.struct_member(struct_name, member)? {
@@ -176,6 +179,10 @@ impl KernelInfo for LiveKernel {
 
     fn struct_member(&self, struct_name: &str, member: &str) -> Result<Option<Member>, KernelError> {
         self.btf()?.struct_member(struct_name, member)
+    }
+
+    fn struct_members(&self, struct_name: &str, path: &str) -> Result<Option<Vec<String>>, KernelError> {
+        self.btf()?.struct_members(struct_name, path)
     }
 
     fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {

@@ -12,16 +12,18 @@ mod fixture;
 mod hz;
 mod kallsyms;
 mod live;
+mod struct_name;
 mod tracefs;
 mod version;
 
 use std::sync::Arc;
 
-pub use btf::{Btf, Member};
+pub use btf::{Btf, Member, MemberKind};
 pub use error::KernelError;
 pub use fixture::{FixtureKernel, KernelSnapshot, SnapshotSelection, SnapshotSymbol};
 pub use kallsyms::Symbol;
 pub use live::LiveKernel;
+pub use struct_name::StructName;
 pub use tracefs::{ensure_tracefs, parse_format, TracepointField, TracepointFormat};
 pub use version::KernelVersion;
 
@@ -40,9 +42,12 @@ pub trait KernelInfo {
     fn symbolize(&self, addr: u64) -> Option<Symbol>;
     /// Whether a kernel module is loaded (`/proc/modules`), for hints.
     fn module_loaded(&self, name: &str) -> bool;
-    /// BTF: byte offset and size of `struct_name.member` (following anonymous unions/structs), `None` if
-    /// unknown.
+    /// BTF: byte offset, size and type of `struct_name.member` (following anonymous unions/structs), `None` if
+    /// unknown. `member` may be a path through embedded structs and unions: `nd_net.net`.
     fn struct_member(&self, struct_name: &str, member: &str) -> Result<Option<Member>, KernelError>;
+    /// BTF: the member names of `struct_name`, or of the struct embedded at member path `path` (`""`: the struct
+    /// itself), for hints; `None` when the struct is unknown (this is how a struct's existence is checked).
+    fn struct_members(&self, struct_name: &str, path: &str) -> Result<Option<Vec<String>>, KernelError>;
     /// BTF: the parameters `(name, C type)` of kernel function `name` (for kprobe/fentry arguments), `None`
     /// when BTF has no such function.
     fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError>;

@@ -2,6 +2,7 @@
 //! 8-byte slots of the context (pt_regs registers, or the u64 array of fentry and raw tracepoints).
 
 use super::{Field, FieldSource, FieldType};
+use crate::kernel::StructName;
 
 /// Fields `args.NAME` for `params`, `slot(i)` giving the context offset of parameter `i` (`None` when the
 /// parameter is not reachable). Stops at the first parameter that is not an integer or a pointer: a
@@ -44,8 +45,11 @@ fn u64_type() -> FieldType {
 }
 
 /// The field type of a C type as the BTF reader renders it; `None` for anything but integers, enums and
-/// pointers (structs by value, floats, unknown typedefs).
+/// pointers (structs by value, floats, unknown typedefs). Pointers to structs keep the struct's name.
 fn scalar_type(c_type: &str) -> Option<FieldType> {
+    if let Some(target) = StructName::pointed_to(c_type) {
+        return Some(FieldType::Pointer { target });
+    }
     let mut bare = c_type.trim();
     while let Some(rest) = bare.strip_prefix("const ").or_else(|| bare.strip_prefix("volatile ")) {
         bare = rest.trim_start();
@@ -86,7 +90,9 @@ mod tests {
 
     #[test]
     fn types_integers_and_pointers() {
-        assert_eq!(scalar_type("struct sk_buff *"), Some(FieldType::Int { size: 8, signed: false }));
+        let skb = StructName::new("sk_buff");
+        assert_eq!(scalar_type("struct sk_buff *"), Some(FieldType::Pointer { target: skb }));
+        assert_eq!(scalar_type("struct sk_buff **"), Some(FieldType::Int { size: 8, signed: false }));
         assert_eq!(scalar_type("const char *"), Some(FieldType::Int { size: 8, signed: false }));
         assert_eq!(scalar_type("long int"), Some(FieldType::Int { size: 8, signed: true }));
         assert_eq!(scalar_type("const unsigned int"), Some(FieldType::Int { size: 4, signed: false }));

@@ -18,7 +18,7 @@ mod timer;
 mod tracepoint;
 
 use crate::insn::{Builder, JmpOp, Label, Program, Reg, Size};
-use crate::kernel::KernelInfo;
+use crate::kernel::{KernelInfo, StructName};
 use crate::maps::MapSpec;
 use crate::session::Attach;
 
@@ -78,6 +78,11 @@ pub enum FieldType {
     },
     /// A tracepoint `__data_loc char[]` string: a u32 at the field's offset holds (length << 16 | offset).
     DataLocStr,
+    /// An 8-byte pointer to the kernel struct `target`, whose members scripts read with `->`.
+    Pointer {
+        /// The struct it points to.
+        target: StructName,
+    },
 }
 
 /// Where the value of a field is found when the user's block runs.
@@ -301,6 +306,14 @@ pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, candidate)| candidate)
 }
 
+/// `candidates` sorted by edit distance to `word`, nearest first (ties keep their order), for hints that list
+/// what exists.
+pub fn nearest_first<'a>(word: &str, candidates: &[&'a str]) -> Vec<&'a str> {
+    let mut sorted = candidates.to_vec();
+    sorted.sort_by_key(|candidate| edit_distance(word, candidate));
+    sorted
+}
+
 /// Optimal string alignment distance: insertions, deletions, substitutions and adjacent transpositions.
 fn edit_distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
@@ -369,7 +382,12 @@ fn path_parts<'a>(spec: &'a ProbeSpec, kind: &str, parts: usize, syntax: &str) -
 
 #[cfg(test)]
 mod tests {
-    use super::nearest;
+    use super::{nearest, nearest_first};
+
+    #[test]
+    fn nearest_first_orders_by_distance() {
+        assert_eq!(nearest_first("tgd", &["comm", "pid", "tgid", "prio"]), ["tgid", "pid", "comm", "prio"]);
+    }
 
     #[test]
     fn nearest_finds_typos_and_transpositions() {

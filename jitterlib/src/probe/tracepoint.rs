@@ -1,7 +1,7 @@
 //! `tracepoint:CATEGORY:NAME`: a static kernel tracepoint; `args.FIELD` are the fields of its format file.
 
 use super::{path_parts, Field, FieldSource, FieldType, Probe, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec};
-use crate::kernel::{KernelError, KernelInfo, TracepointField};
+use crate::kernel::{KernelError, KernelInfo, StructName, TracepointField};
 use crate::session::Attach;
 
 /// Registry entry.
@@ -58,6 +58,8 @@ fn arg_field(field: &TracepointField) -> Field {
         FieldType::DataLocStr
     } else if field.array_len.is_some() && field.c_type.contains("char") {
         FieldType::Str { size: field.size }
+    } else if let Some(target) = StructName::pointed_to(&field.c_type).filter(|_| field.size == 8) {
+        FieldType::Pointer { target }
     } else {
         FieldType::Int { size: field.size.min(8), signed: field.signed }
     };

@@ -1,0 +1,126 @@
+//! BTF-typed kernel pointers end to end: `->` chains, embedded structs, `char` arrays as strings, casts,
+//! `ntop`/`ntohs`, `break`/`continue`, checked against what this process knows about itself and what `ping`
+//! sent.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::runtime::{can_trace, map_data, run_jl, Tracing};
+
+/// The name the kernel gives thread `tid` of this process (`comm`).
+fn thread_comm(tid: i32) -> String {
+    let path = format!("/proc/self/task/{tid}/comm");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}")).trim_end().to_string()
+}
+
+/// The keys of a keyed map in JSON output.
+fn keys(lines: &[Value], map: &str) -> Vec<String> {
+    map_data(lines, map)
+        .as_object()
+        .unwrap_or_else(|| panic!("{map} is not keyed: {lines:?}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn curtask_reads_the_parent_pid_and_the_name_of_this_process() {
+    if !can_trace("curtask_reads_the_parent_pid_and_the_name_of_this_process") {
+        return;
+    }
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ @parent = curtask->real_parent->tgid; \
+         @pid = curtask->tgid; @comm[curtask->comm] = count(); }}"
+    );
+    let tracing = Tracing::start(&script, 1.0);
+    // SAFETY: getppid has no preconditions; the raw syscall avoids any libc caching.
+    unsafe { libc::syscall(libc::SYS_getppid) };
+    let lines = tracing.finish();
+    // SAFETY: getppid and getpid have no preconditions.
+    let (parent, pid) = unsafe { (libc::getppid(), libc::getpid()) };
+    assert_eq!(map_data(&lines, "@parent"), &Value::from(parent), "{lines:?}");
+    assert_eq!(map_data(&lines, "@pid"), &Value::from(pid), "{lines:?}");
+    assert_eq!(keys(&lines, "@comm"), [thread_comm(tid)], "{lines:?}");
+}
+
+#[test]
+fn rawtp_sched_switch_reads_the_btf_typed_prev_task() {
+    if !can_trace("rawtp_sched_switch_reads_the_btf_typed_prev_task") {
+        return;
+    }
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "rawtp:sched_switch /args.prev->pid == {tid}/ {{ @prev[args.prev->comm, args.prev->tgid] = count(); \
+         @next_differs[args.next->pid != {tid}] = count(); }}"
+    );
+    let tracing = Tracing::start(&script, 1.0);
+    for _ in 0..10 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let lines = tracing.finish();
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    let prev = map_data(&lines, "@prev").as_object().expect("keyed map");
+    let expected_key = format!("{},{pid}", thread_comm(tid));
+    let switches =
+        prev.get(&expected_key).and_then(Value::as_u64).unwrap_or_else(|| panic!("{expected_key}: {prev:?}"));
+    assert!(switches >= 10, "sleeping 10 times switched out only {switches} times");
+    assert_eq!(prev.len(), 1, "{prev:?}");
+    assert_eq!(keys(&lines, "@next_differs"), ["1"], "{lines:?}");
+}
+
+#[test]
+fn icmp_seq_of_a_loopback_ping_is_read_from_the_skb() {
+    if !can_trace("icmp_seq_of_a_loopback_ping_is_read_from_the_skb") {
+        return;
+    }
+    if Command::new("ping").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: icmp_seq_of_a_loopback_ping_is_read_from_the_skb: no ping");
+        return;
+    }
+    // 127.0.0.23 (0x1700007f as the kernel's __be32 reads on a little-endian host) is routed to lo like
+    // 127.0.0.1, and no other test pings it.
+    let script = "rawtracepoint:netif_receive_skb {
+        $skb = args.arg0;
+        $ip = (struct iphdr *)($skb->head + $skb->network_header);
+        $icmp = (struct icmphdr *)($skb->head + $skb->transport_header);
+        if ($ip->protocol == 1 && $ip->daddr == 0x1700007f && $icmp->type == 8) {
+            @seq[ntohs($icmp->un.echo.sequence)] = count();
+            @route[ntop($ip->saddr), ntop($ip->daddr), $skb->dev->name] = count();
+        }
+    }";
+    let tracing = Tracing::start(script, 2.0);
+    let ping = Command::new("ping").args(["-c", "3", "-i", "0.2", "127.0.0.23"]).output().expect("run ping");
+    assert!(ping.status.success(), "{}", String::from_utf8_lossy(&ping.stderr));
+    let lines = tracing.finish();
+    let seqs = map_data(&lines, "@seq").as_object().expect("keyed map");
+    let expected: serde_json::Map<String, Value> = (1..=3).map(|seq| (seq.to_string(), Value::from(1))).collect();
+    assert_eq!(seqs, &expected, "{lines:?}");
+    assert_eq!(map_data(&lines, "@route"), &serde_json::json!({"127.0.0.1,127.0.0.23,lo": 3}), "{lines:?}");
+}
+
+#[test]
+fn casts_break_and_continue_compute_in_the_kernel() {
+    if !can_trace("casts_break_and_continue_compute_in_the_kernel") {
+        return;
+    }
+    let script = r#"BEGIN {
+        $i = 0; $s = 0;
+        while ($i < 10) { $i++; if ($i == 3) { continue; } if ($i == 6) { break; } $s += $i; }
+        $j = 0; $t = 0;
+        unroll(5) { $j++; if ($j == 2) { continue; } if ($j == 4) { break; } $t += $j; }
+        printf("%d %d %d %d\n", $s, $t, $i, $j);
+        $x = 0x1ff80;
+        printf("%d %d %d %d %d\n", (uint8)$x, (int8)$x, (int16)$x, (uint32)-1, (int32)0xffffffff);
+        printf("%d %d\n", ntohs(0x3412), ntohl(0x78563412));
+        exit();
+    }"#;
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    // while: 1+2+4+5 (3 skipped, stopped at 6); unroll: 1+3 (2 skipped, stopped at 4).
+    assert_eq!(out, "12 4 6 4\n128 -128 -128 4294967295 -1\n4660 305419896\n", "{err}");
+}

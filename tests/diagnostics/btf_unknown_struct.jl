@@ -1,0 +1,1 @@
+tracepoint:skb:kfree_skb { @ = ((struct sk_buf *)args.skbaddr)->len; }
