@@ -27,7 +27,16 @@ macro_rules! bundled {
     };
 }
 
-bundled!["softirq_durations", "softirq_delay", "timer_callbacks", "estimation_timer", "irqoff", "cpu_flamegraph",];
+bundled![
+    "icmp_softirq",
+    "softirq_durations",
+    "softirq_delay",
+    "timer_callbacks",
+    "estimation_timer",
+    "irqoff",
+    "cpu_flamegraph",
+    "triage",
+];
 
 /// The bundled script called `name` (with or without `.jl`).
 pub fn find(name: &str) -> Option<&'static BundledScript> {

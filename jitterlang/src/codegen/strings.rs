@@ -95,6 +95,21 @@ impl Gen<'_> {
                 self.count_truncation(read, expr)?;
             }
             ExprKind::KernelRead(read) => self.kernel_read_into(read, offset, size)?,
+            ExprKind::MapRead { map, keys } => {
+                // A string stored in a plain map: copied word by word from the value (zeros when absent).
+                let mark = self.frame.mark();
+                let key = self.key(*map, keys, None, expr.span)?;
+                self.lookup(self.user_map(*map), key);
+                self.frame.release(mark);
+                self.zero(offset, size);
+                let absent = self.b.new_label();
+                self.b.jump_if(JmpOp::Eq, Reg::R0, 0, absent);
+                for i in 0..(size.min(expr.ty.size()) / 8) as i16 {
+                    self.b.load(Size::DW, Reg::R1, Reg::R0, 8 * i);
+                    self.b.store(Size::DW, Reg::R10, offset + 8 * i, Reg::R1);
+                }
+                self.b.bind(absent);
+            }
             ExprKind::Var(var) => {
                 let from = self.vars[*var];
                 for i in 0..(size / 8) as i16 {
