@@ -57,6 +57,21 @@ measure large 7
 /bin/jl estimation_timer --duration 5 >/tmp/script.out 2>/tmp/script.err || { cat /tmp/script.err; fail "bundled estimation_timer script failed"; }
 result_lines script /tmp/script.out
 
+# The other investigation steps, as bundled scripts, while the 30 000-service walks and the pings run.
+result pod_netns "$(stat -L -c %i /run/netns/pod)"
+bundled() { # bundled NAME SECONDS [ARGS...]: runs a bundled script, reports its output as NAME.N lines
+    name=$1 seconds=$2
+    shift 2
+    /bin/jl --duration "$seconds" "$@" "$name" >"/tmp/$name.out" 2>"/tmp/$name.err" ||
+        { cat "/tmp/$name.err"; fail "bundled $name script failed"; }
+    result_lines "$name" "/tmp/$name.out"
+}
+bundled icmp_softirq 3 --arg type=8
+bundled softirq_durations 5
+bundled cpu_flamegraph 5 -f folded
+bundled triage 8 --arg threshold=5ms
+bundled irqoff 6 --arg threshold=5ms
+
 kill -INT $pinger 2>/dev/null
 wait $pinger 2>/dev/null
 result ping_summary "$(tail -n 2 /tmp/ping.out | tr '\n' ' ')"
