@@ -341,7 +341,14 @@ impl Builder {
     }
 
     /// `dst = *(size *)(base + off)`, zero-extended (`BPF_LDX | BPF_MEM`).
+    ///
+    /// A load right after a store of the same register to the same place (no label in between, so no other
+    /// path reaches it) is left out: the register already holds the value.
     pub fn load(&mut self, size: Size, dst: Reg, base: Reg, off: i16) {
+        let store = Insn::new(BPF_STX | BPF_MEM | size.code(), base as u8, dst as u8, off, 0);
+        if self.insns.last() == Some(&store) && !self.labels.contains(&Some(self.len())) {
+            return;
+        }
         self.emit(Insn::new(BPF_LDX | BPF_MEM | size.code(), dst as u8, base as u8, off, 0));
     }
 
@@ -579,6 +586,20 @@ mod tests {
         assert_eq!(conditional(|b, l| b.jump_if(JmpOp::Slt, R1, -1, l)), [0xc5, 0x01, 1, 0, 0xff, 0xff, 0xff, 0xff]);
         assert_eq!(conditional(|b, l| b.jump_if(JmpOp::Set, R1, 4, l)), [0x45, 0x01, 1, 0, 4, 0, 0, 0]);
         assert_eq!(conditional(|b, l| b.jump(l)), [0x05, 0, 1, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn skips_a_load_of_what_was_just_stored() {
+        let mut b = Builder::new();
+        b.store(Size::DW, R10, -8, R7);
+        b.load(Size::DW, R7, R10, -8); // skipped: r7 holds it
+        b.load(Size::DW, R8, R10, -8); // another register: kept
+        let again = b.new_label();
+        b.store(Size::DW, R10, -8, R7);
+        b.bind(again);
+        b.load(Size::DW, R7, R10, -8); // a jump may land here: kept
+        b.exit();
+        assert_eq!(b.finish().expect("assembles").insns.len(), 5);
     }
 
     #[test]
