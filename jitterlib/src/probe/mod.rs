@@ -12,6 +12,7 @@ mod kfunc;
 mod kprobe;
 mod profile;
 mod rawtracepoint;
+mod skb;
 mod softirq;
 mod timer;
 mod tracepoint;
@@ -126,6 +127,31 @@ pub struct EmitEnv<'a> {
     pub exit: Label,
     /// Object-wide indices of the maps returned by [`Probe::maps`], in the same order.
     pub maps: &'a [usize],
+    /// Which of [`Probe::points`] this program runs at (0 for probes with one point).
+    pub point: usize,
+    /// The counter to add one to when a map update of the probe's own maps fails (map full).
+    pub map_full: Counter,
+}
+
+/// A slot of a per-CPU array of u64 counters that generated code adds to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counter {
+    /// Object-wide index of the per-CPU array.
+    pub map: usize,
+    /// The slot.
+    pub key: u32,
+}
+
+/// A place where a probe's prologue runs, in a program of its own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    /// Short suffix for the program name, when the probe has several points (`rx`, `kfree`).
+    pub suffix: &'static str,
+    /// Where the program attaches.
+    pub attach: Attach,
+    /// Whether the user's block runs there after the prologue; a point that only records state for later
+    /// points (a stamp on a path a filter left out) runs the prologue alone.
+    pub fires: bool,
 }
 
 /// A program a probe needs besides the one running the user's block (the entry half of a pair).
@@ -145,6 +171,12 @@ pub trait Probe: std::fmt::Debug {
     fn describe(&self) -> String;
     /// Where the program running the user's block attaches.
     fn attach(&self) -> Attach;
+    /// Every point the prologue runs at, one program each, told apart by [`EmitEnv::point`]. Most probes
+    /// run at one point, [`Probe::attach`]; a probe following an object through several kernel events (a
+    /// packet's hops) runs at each.
+    fn points(&self) -> Vec<Point> {
+        vec![Point { suffix: "", attach: self.attach(), fires: true }]
+    }
     /// For never-attached programs, when they run.
     fn trigger(&self) -> Option<Trigger> {
         None
@@ -254,6 +286,7 @@ pub static REGISTRY: &[&ProbeKind] = &[
     &timer::HRTIMER_KIND,
     &softirq::KIND,
     &softirq::DELAY_KIND,
+    &skb::KIND,
     &timer::IPVS_EST_KIND,
     &interval::KIND,
     &begin_end::BEGIN,
@@ -330,6 +363,32 @@ fn lookup_stack_key(b: &mut Builder, map: usize, key: i16, exit: Label) {
     b.alu64(crate::insn::AluOp::Add, Reg::R2, i32::from(key));
     b.call(crate::insn::Helper::MapLookupElem);
     b.jump_if(crate::insn::JmpOp::Eq, Reg::R0, 0, exit);
+}
+
+/// Writes `names[i]` as a NUL-padded string into `size` bytes at `r10 + offset`, where `i` is the u64 at
+/// `r10 + index`; an index past the table gives the empty string. Uses r1.
+fn emit_name_of_index(b: &mut Builder, index: i16, names: &[&str], offset: i16, size: u32) {
+    use crate::insn::{JmpOp, Size};
+    let done = b.new_label();
+    for i in 0..(size / 8) as i16 {
+        b.store_imm(Size::DW, Reg::R10, offset + 8 * i, 0);
+    }
+    b.load(Size::DW, Reg::R1, Reg::R10, index);
+    for (i, name) in names.iter().enumerate() {
+        let next = b.new_label();
+        b.jump_if(JmpOp::Ne, Reg::R1, i as i32, next);
+        let mut bytes = name.as_bytes().to_vec();
+        bytes.truncate(size as usize - 1);
+        bytes.resize(bytes.len().div_ceil(4) * 4, 0);
+        for (word_index, word) in bytes.chunks(4).enumerate() {
+            let word = i32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+            b.store_imm(Size::W, Reg::R10, offset + 4 * word_index as i16, word);
+        }
+        b.jump(done);
+        b.bind(next);
+    }
+    // The code using the field follows, so `done` binds to a real instruction.
+    b.bind(done);
 }
 
 /// Checks that a path spec has exactly `parts` parts (kind included) and returns them.

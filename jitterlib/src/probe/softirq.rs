@@ -193,32 +193,9 @@ impl Probe for Softirq {
     }
 
     fn emit_computed(&self, b: &mut Builder, field: &str, offset: i16, size: u32) {
-        if field != "name" {
-            return;
+        if field == "name" {
+            super::emit_name_of_index(b, STACK_VEC, &SOFTIRQ_NAMES, offset, size);
         }
-        let done = b.new_label();
-        for i in 0..(size / 8) as i16 {
-            b.store_imm(Size::DW, Reg::R10, offset + 8 * i, 0);
-        }
-        b.load(Size::DW, Reg::R1, Reg::R10, STACK_VEC);
-        for (vector, name) in SOFTIRQ_NAMES.iter().enumerate() {
-            let next = b.new_label();
-            b.jump_if(JmpOp::Ne, Reg::R1, vector as i32, next);
-            let mut bytes = name.as_bytes().to_vec();
-            bytes.resize(bytes.len().div_ceil(4) * 4, 0);
-            for (i, word) in bytes.chunks(4).enumerate() {
-                b.store_imm(
-                    Size::W,
-                    Reg::R10,
-                    offset + 4 * i as i16,
-                    i32::from_le_bytes([word[0], word[1], word[2], word[3]]),
-                );
-            }
-            b.jump(done);
-            b.bind(next);
-        }
-        // The code using the field follows, so `done` binds to a real instruction.
-        b.bind(done);
     }
 
     fn companions(&self, maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
