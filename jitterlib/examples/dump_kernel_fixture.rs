@@ -65,7 +65,7 @@ const STRUCTS: &[(&str, &[&str])] = &[
             "tstamp",
         ],
     ),
-    ("sock_common", &["skc_daddr", "skc_dport", "skc_family", "skc_num", "skc_rcv_saddr"]),
+    ("sock_common", &["skc_daddr", "skc_dport", "skc_family", "skc_net", "skc_num", "skc_rcv_saddr"]),
     ("task_struct", &["comm", "pid", "tgid"]),
     ("timer_list", &["expires", "function"]),
 ];

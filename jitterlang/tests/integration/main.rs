@@ -9,6 +9,7 @@ mod lifecycle;
 mod raw_probes;
 mod repl;
 mod runtime;
+mod skb;
 mod stacks;
 mod support;
 mod typed_probes;

@@ -336,12 +336,14 @@ impl Skb {
             b.jump(env.exit);
             b.bind(moved);
         }
-        b.store(Size::DW, Reg::R10, STACK_PREV, Reg::R1);
-        b.store_imm(Size::DW, Reg::R10, STACK_HOP, record.hop as i32);
-        b.load(Size::DW, Reg::R1, Reg::R9, ENTRY_TIME);
-        b.mov64(Reg::R2, Reg::R8);
-        b.alu64(AluOp::Sub, Reg::R2, Reg::R1);
-        b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R2);
+        if fires {
+            b.store(Size::DW, Reg::R10, STACK_PREV, Reg::R1);
+            b.store_imm(Size::DW, Reg::R10, STACK_HOP, record.hop as i32);
+            b.load(Size::DW, Reg::R1, Reg::R9, ENTRY_TIME);
+            b.mov64(Reg::R2, Reg::R8);
+            b.alu64(AluOp::Sub, Reg::R2, Reg::R1);
+            b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R2);
+        }
         if point.role == Role::End {
             map_call(b, Helper::MapDeleteElem, map, None);
         } else {
@@ -522,7 +524,9 @@ fn stack_pointer(b: &mut Builder, dst: Reg, offset: i16) {
 /// Zeroes the u64 at `r10 + slot`, then `bpf_probe_read_kernel(r10 + slot, size, base + offset)`.
 fn read_kernel(b: &mut Builder, slot: i16, size: i32, base: Reg, offset: u32) {
     b.store_imm(Size::DW, Reg::R10, slot, 0);
-    b.mov64(Reg::R3, base);
+    if base != Reg::R3 {
+        b.mov64(Reg::R3, base);
+    }
     if offset != 0 {
         b.alu64(AluOp::Add, Reg::R3, offset as i32);
     }
