@@ -27,7 +27,7 @@ macro_rules! bundled {
     };
 }
 
-bundled!["softirq_durations", "softirq_delay", "timer_callbacks", "estimation_timer", "cpu_flamegraph"];
+bundled!["softirq_durations", "softirq_delay", "timer_callbacks", "estimation_timer", "skb_hops", "cpu_flamegraph"];
 
 /// The bundled script called `name` (with or without `.jl`).
 pub fn find(name: &str) -> Option<&'static BundledScript> {

@@ -1,11 +1,14 @@
 //! `skb(FILTER?)`: a packet's path through the stack, hop by hop, keyed by its `struct sk_buff`.
 //!
 //! One program per point a packet crosses (net:net_dev_queue, net:net_dev_start_xmit, net:netif_rx,
-//! net:napi_gro_receive_entry, net:netif_receive_skb, skb:skb_copy_datagram_iovec, and the ends
-//! skb:kfree_skb and skb:consume_skb). Each looks the skb's address up in a hash map of (time, point): when
-//! it is there, the block runs with `dur` (time since that point, `prev`) and the entry moves on to this
-//! point; when it is not, the packet starts here (the ends never start one). The ends delete the entry, so
-//! freed skbs leave nothing behind; a failed insertion (map full) is counted in the lost-data counters.
+//! net:napi_gro_receive_entry, net:netif_receive_skb, and the ends skb:skb_copy_datagram_iovec (data read by
+//! a socket's reader), skb:kfree_skb and skb:consume_skb). Each looks the skb's address up in a hash map of
+//! (time, point, data buffer): when it is there, the block runs with `dur` (time since that point, `prev`)
+//! and the entry moves on to this point; when it is not, the packet starts here (the ends never start one).
+//! The ends delete the entry, so freed skbs leave nothing behind; a failed insertion (map full) is counted in
+//! the lost-data counters. An entry left by an skb freed without a tracepoint is recognised when its address
+//! is reused (other data buffer, same point twice, or a local socket's packet on the transmit side after the
+//! receive side) and restarted instead of reported.
 //!
 //! Only tracepoints are used: they exist on every kernel from 5.17 on (kfree_skb with a drop reason), need no
 //! kprobes or trampolines, and give the device name as the kernel saw it. net:net_dev_xmit is left out: it
@@ -52,9 +55,8 @@ pub(super) static KIND: ProbeKind = ProbeKind {
 enum Role {
     /// A packet may start here: an absent entry is created.
     Start,
-    /// Only packets already seen are followed.
-    Follow,
-    /// The skb is freed here: the entry is deleted.
+    /// The packet's journey ends here: the entry is deleted. The skb is freed, or its data reached a reader
+    /// (TCP frees read skbs without a tracepoint, so their entries would outlive them).
     End,
 }
 
@@ -72,6 +74,9 @@ const fn hop(category: &'static str, name: &'static str, suffix: &'static str, r
     HopPoint { category, name, suffix, role, required: false }
 }
 
+/// The transmit side: the first points of [`HOPS`].
+const TRANSMIT_POINTS: usize = 2;
+
 /// Every point, in path order; `hop`/`prev` are indices into this table.
 static HOPS: [HopPoint; 8] = [
     hop("net", "net_dev_queue", "queue", Role::Start),
@@ -79,7 +84,7 @@ static HOPS: [HopPoint; 8] = [
     hop("net", "netif_rx", "rx", Role::Start),
     hop("net", "napi_gro_receive_entry", "gro", Role::Start),
     HopPoint { required: true, ..hop("net", "netif_receive_skb", "rcv", Role::Start) },
-    hop("skb", "skb_copy_datagram_iovec", "copy", Role::Follow),
+    hop("skb", "skb_copy_datagram_iovec", "copy", Role::End),
     HopPoint { required: true, ..hop("skb", "kfree_skb", "kfree", Role::End) },
     HopPoint { required: true, ..hop("skb", "consume_skb", "consume", Role::End) },
 ];
@@ -89,10 +94,11 @@ const HOP_NAME_SIZE: u32 = 24;
 /// Entries of the in-flight map: packets between two points at once.
 const IN_FLIGHT: u32 = 16_384;
 
-/// In-flight entry layout: time of the last point, its index.
+/// In-flight entry layout: time of the last point, its index, and the skb's data buffer then (`skb->head`).
 const ENTRY_TIME: i16 = 0;
 const ENTRY_HOP: i16 = 8;
-const ENTRY_SIZE: u32 = 16;
+const ENTRY_HEAD: i16 = 16;
+const ENTRY_SIZE: u32 = 24;
 
 /// Stack layout of the prologue (top of frame). Addresses keep saddr in the low and daddr in the high word.
 const STACK_DUR: i16 = -8;
@@ -108,8 +114,9 @@ const STACK_HOP: i16 = -80;
 const STACK_PREV: i16 = -88;
 const STACK_DEV: i16 = -104;
 const STACK_KEY: i16 = -112;
-/// Scratch: the new entry, pointers read on the way, the IP header (20 bytes) and the transport header.
+/// Scratch: pointers read on the way, the new entry, the IP header (20 bytes) and the transport header.
 const STACK_SCRATCH: i16 = -120;
+const STACK_ENTRY: i16 = -144;
 const STACK_IP: i16 = -144;
 const STACK_L4: i16 = -152;
 const STACK_BYTES: u32 = 152;
@@ -311,6 +318,7 @@ impl Skb {
         let map = env.maps[0];
         b.load(Size::DW, Reg::R7, env.ctx, record.skbaddr as i16);
         b.store(Size::DW, Reg::R10, STACK_KEY, Reg::R7);
+        read_kernel(b, STACK_ENTRY + ENTRY_HEAD, 8, Reg::R7, self.layout.skb_head);
         b.call(Helper::KtimeGetNs);
         b.mov64(Reg::R8, Reg::R0);
         map_call(b, Helper::MapLookupElem, map, None);
@@ -318,23 +326,45 @@ impl Skb {
         b.jump_if(JmpOp::Ne, Reg::R0, 0, seen);
         if point.role == Role::Start {
             b.comment("first point of this packet: remember it");
-            b.store(Size::DW, Reg::R10, STACK_SCRATCH - 8, Reg::R8);
-            b.store_imm(Size::DW, Reg::R10, STACK_SCRATCH, record.hop as i32);
-            map_call(b, Helper::MapUpdateElem, map, Some(STACK_SCRATCH - 8));
+            b.store(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_TIME, Reg::R8);
+            b.store_imm(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_HOP, record.hop as i32);
+            map_call(b, Helper::MapUpdateElem, map, Some(STACK_ENTRY));
             count_failure(b, env.map_full, env.exit);
         }
         b.jump(env.exit);
         b.bind(seen);
         b.mov64(Reg::R9, Reg::R0);
         b.load(Size::W, Reg::R1, Reg::R9, ENTRY_HOP);
-        if point.role != Role::End {
-            // A packet never crosses one point twice in a row: the entry is a freed skb's (freed without a
-            // tracepoint, as GRO-merged segments are), and this is a new packet at the same address.
-            let moved = b.new_label();
-            b.jump_if(JmpOp::Ne, Reg::R1, record.hop as i32, moved);
+        // The entry is a freed skb's when its data buffer differs (the skb was freed without a tracepoint, as
+        // GRO-merged and TCP-coalesced segments are, and its address reused), or when it was at this very point
+        // (a packet never crosses one point twice in a row): then a new packet starts here.
+        let stale = b.new_label();
+        let moved = b.new_label();
+        b.load(Size::DW, Reg::R2, Reg::R9, ENTRY_HEAD);
+        b.load(Size::DW, Reg::R3, Reg::R10, STACK_ENTRY + ENTRY_HEAD);
+        b.jump_if(JmpOp::Ne, Reg::R2, Reg::R3, stale);
+        b.jump_if(JmpOp::Ne, Reg::R1, record.hop as i32, moved);
+        b.bind(stale);
+        b.load(Size::DW, Reg::R3, Reg::R10, STACK_ENTRY + ENTRY_HEAD);
+        if point.role == Role::End {
+            map_call(b, Helper::MapDeleteElem, map, None);
+        } else {
             b.store(Size::DW, Reg::R9, ENTRY_TIME, Reg::R8);
-            b.jump(env.exit);
-            b.bind(moved);
+            b.store_imm(Size::W, Reg::R9, ENTRY_HOP, record.hop as i32);
+            b.store(Size::DW, Reg::R9, ENTRY_HEAD, Reg::R3);
+        }
+        b.jump(env.exit);
+        b.bind(moved);
+        if record.hop < TRANSMIT_POINTS {
+            // Forwarded and bridged packets have no socket (ip_forward drops those that do): a packet owned by a
+            // local socket reaching the transmit side from the receive side is a new one at a reused address.
+            let follows = b.new_label();
+            b.jump_if(JmpOp::Lt, Reg::R1, TRANSMIT_POINTS as i32, follows);
+            read_kernel(b, STACK_SCRATCH, 8, Reg::R7, self.layout.skb_sk);
+            b.load(Size::DW, Reg::R1, Reg::R10, STACK_SCRATCH);
+            b.jump_if(JmpOp::Ne, Reg::R1, 0, stale);
+            b.load(Size::W, Reg::R1, Reg::R9, ENTRY_HOP);
+            b.bind(follows);
         }
         if fires {
             b.store(Size::DW, Reg::R10, STACK_PREV, Reg::R1);
