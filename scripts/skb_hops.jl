@@ -10,7 +10,7 @@
 // histogram of each (previous point, point) pair: a bucket far right on netif_rx -> netif_receive_skb means
 // packets waited in the backlog for NET_RX softirq; pair it with softirq_delay.jl on the CPU printed.
 //
-// Usage: jl scripts/skb_hops.jl [THRESHOLD_MS] --duration 30      (threshold: 50 ms by default)
+// Usage: jl --duration 30 scripts/skb_hops.jl [THRESHOLD_MS]      (threshold: 50 ms by default)
 
 skb() {
   @hops[prev, hop] = hist(dur);
