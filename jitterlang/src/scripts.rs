@@ -34,6 +34,7 @@ bundled![
     "timer_callbacks",
     "estimation_timer",
     "irqoff",
+    "skb_hops",
     "cpu_flamegraph",
     "triage",
 ];

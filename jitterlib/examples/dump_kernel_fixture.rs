@@ -82,7 +82,7 @@ const STRUCTS: &[(&str, &[&str])] = &[
             "__sk_common.skc_v6_daddr.in6_u.u6_addr8",
         ],
     ),
-    ("sock_common", &["skc_daddr", "skc_dport", "skc_family", "skc_num", "skc_rcv_saddr"]),
+    ("sock_common", &["skc_daddr", "skc_dport", "skc_family", "skc_net", "skc_num", "skc_rcv_saddr"]),
     ("hrtimer", &["_softexpires", "is_soft"]),
     ("task_struct", &["comm", "pid", "prio", "real_parent", "tgid"]),
     ("timer_list", &["expires", "function"]),

@@ -18,7 +18,7 @@ use jitterlib::agg::{MapLayout, MapValue};
 use jitterlib::insn::{AluOp, BuildError, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use jitterlib::maps::{MapKind, MapSpec};
 use jitterlib::object::{write_object, ProgramSection};
-use jitterlib::probe::{EmitEnv, Trigger};
+use jitterlib::probe::{Counter, EmitEnv, Trigger};
 use jitterlib::session::Attach;
 
 /// Name of the event ring buffer map.
@@ -282,15 +282,20 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
             })
             .collect();
         let name = program_name(index, &probe.probe.describe());
-        match generate_probe(probe, checked, first_user_map, start_map, &probe_maps) {
-            Ok(program) => programs.push(ProgramUnit {
-                name: name.clone(),
-                describe: probe.probe.describe(),
-                attach: probe.probe.attach(),
-                trigger: probe.probe.trigger(),
-                program,
-            }),
-            Err(diagnostic) => diagnostics.push(diagnostic),
+        let points = probe.probe.points();
+        let several = points.len() > 1;
+        for (point_index, point) in points.into_iter().enumerate() {
+            let maps = ProbeMaps { first_user: first_user_map, start: start_map, own: &probe_maps };
+            match generate_probe(probe, checked, &maps, point_index, point.fires) {
+                Ok(program) => programs.push(ProgramUnit {
+                    name: if several { truncate(&format!("{name}_{}", point.suffix)) } else { name.clone() },
+                    describe: probe.probe.describe(),
+                    attach: point.attach,
+                    trigger: probe.probe.trigger(),
+                    program,
+                }),
+                Err(diagnostic) => diagnostics.push(diagnostic),
+            }
         }
         match probe.probe.companions(&probe_maps) {
             Ok(companions) => programs.extend(companions.into_iter().map(|companion| ProgramUnit {
@@ -355,28 +360,42 @@ fn truncate(name: &str) -> String {
     name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(15).collect()
 }
 
-/// Generates the main program of one probe.
+/// The object indices of the maps a probe's programs use.
+struct ProbeMaps<'a> {
+    /// The first user map.
+    first_user: usize,
+    /// The start time of `elapsed`, when the script reads it.
+    start: Option<usize>,
+    /// The probe's own maps, in [`jitterlib::probe::Probe::maps`] order.
+    own: &'a [usize],
+}
+
+/// Generates the program of one probe at one of its points: the prologue, then (where the point `fires`) the
+/// predicate and the user's block.
 fn generate_probe(
     probe: &CheckedProbe,
     checked: &Checked,
-    first_user_map: usize,
-    start_map: Option<usize>,
-    probe_maps: &[usize],
+    maps: &ProbeMaps,
+    point: usize,
+    fires: bool,
 ) -> Result<Program, Diagnostic> {
-    let mut gen = Gen::new(probe, checked, first_user_map)?;
-    gen.start_map = start_map;
+    let mut gen = Gen::new(probe, checked, maps.first_user)?;
+    gen.start_map = maps.start;
     gen.b.comment(probe.probe.describe());
     gen.b.mov64(Reg::R6, Reg::R1);
-    let env = EmitEnv { ctx: Reg::R6, exit: gen.exit, maps: probe_maps };
+    let map_full = Counter { map: STATS_MAP_INDEX, key: Stat::MapFull as u32 };
+    let env = EmitEnv { ctx: Reg::R6, exit: gen.exit, maps: maps.own, point, map_full };
     probe.probe.emit_prologue(&mut gen.b, &env);
-    if let Some(predicate) = &probe.predicate {
-        gen.b.comment("predicate");
-        let exit = gen.exit;
-        let mark = gen.frame.mark();
-        gen.branch(predicate, false, exit)?;
-        gen.frame.release(mark);
+    if fires {
+        if let Some(predicate) = &probe.predicate {
+            gen.b.comment("predicate");
+            let exit = gen.exit;
+            let mark = gen.frame.mark();
+            gen.branch(predicate, false, exit)?;
+            gen.frame.release(mark);
+        }
+        gen.stmts(&probe.body)?;
     }
-    gen.stmts(&probe.body)?;
     let exit = gen.exit;
     gen.b.bind(exit);
     gen.b.mov64(Reg::R0, 0);

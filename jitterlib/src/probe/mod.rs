@@ -13,6 +13,7 @@ mod kfunc;
 mod kprobe;
 mod profile;
 mod rawtracepoint;
+mod skb;
 mod softirq;
 mod timer;
 mod tracepoint;
@@ -132,6 +133,31 @@ pub struct EmitEnv<'a> {
     pub exit: Label,
     /// Object-wide indices of the maps returned by [`Probe::maps`], in the same order.
     pub maps: &'a [usize],
+    /// Which of [`Probe::points`] this program runs at (0 for probes with one point).
+    pub point: usize,
+    /// The counter to add one to when a map update of the probe's own maps fails (map full).
+    pub map_full: Counter,
+}
+
+/// A slot of a per-CPU array of u64 counters that generated code adds to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counter {
+    /// Object-wide index of the per-CPU array.
+    pub map: usize,
+    /// The slot.
+    pub key: u32,
+}
+
+/// A place where a probe's prologue runs, in a program of its own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Point {
+    /// Short suffix for the program name, when the probe has several points (`rx`, `kfree`).
+    pub suffix: &'static str,
+    /// Where the program attaches.
+    pub attach: Attach,
+    /// Whether the user's block runs there after the prologue; a point that only records state for later
+    /// points (a stamp on a path a filter left out) runs the prologue alone.
+    pub fires: bool,
 }
 
 /// A program a probe needs besides the one running the user's block (the entry half of a pair).
@@ -151,6 +177,12 @@ pub trait Probe: std::fmt::Debug {
     fn describe(&self) -> String;
     /// Where the program running the user's block attaches.
     fn attach(&self) -> Attach;
+    /// Every point the prologue runs at, one program each, told apart by [`EmitEnv::point`]. Most probes
+    /// run at one point, [`Probe::attach`]; a probe following an object through several kernel events (a
+    /// packet's hops) runs at each.
+    fn points(&self) -> Vec<Point> {
+        vec![Point { suffix: "", attach: self.attach(), fires: true }]
+    }
     /// For never-attached programs, when they run.
     fn trigger(&self) -> Option<Trigger> {
         None
@@ -260,6 +292,7 @@ pub static REGISTRY: &[&ProbeKind] = &[
     &timer::HRTIMER_KIND,
     &softirq::KIND,
     &softirq::DELAY_KIND,
+    &skb::KIND,
     &timer::IPVS_EST_KIND,
     &irqoff::KIND,
     &interval::KIND,

@@ -1,0 +1,712 @@
+//! `skb(FILTER?)`: a packet's path through the stack, hop by hop, keyed by its `struct sk_buff`.
+//!
+//! One program per point a packet crosses (net:net_dev_queue, net:net_dev_start_xmit, net:netif_rx,
+//! net:napi_gro_receive_entry, net:netif_receive_skb, and the ends skb:skb_copy_datagram_iovec (data read by
+//! a socket's reader), skb:kfree_skb and skb:consume_skb). Each looks the skb's address up in a hash map of
+//! (time, point, data buffer): when it is there, the block runs with `dur` (time since that point, `prev`)
+//! and the entry moves on to this point; when it is not, the packet starts here (the ends never start one).
+//! The ends delete the entry, so freed skbs leave nothing behind; a failed insertion (map full) is counted in
+//! the lost-data counters. An entry left by an skb freed without a tracepoint is recognised when its address
+//! is reused (other data buffer, same point twice, or a local socket's packet on the transmit side after the
+//! receive side) and restarted instead of reported.
+//!
+//! Only tracepoints are used: they exist on every kernel from 5.17 on (kfree_skb with a drop reason), need no
+//! kprobes or trampolines, and give the device name as the kernel saw it. net:net_dev_xmit is left out: it
+//! fires after the driver returned, when the skb may already be freed or handed to a peer (veth).
+//!
+//! FILTER is a hop name (only hops arriving at that point run the block; the others only stamp), a minimum
+//! duration (`skb(50ms)`: faster hops are dropped in BPF before any packet field is read), or both.
+
+use super::{
+    Counter, EmitEnv, Field, FieldSource, FieldType, Point, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
+    ProbeSpec,
+};
+use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
+use crate::kernel::{KernelError, KernelInfo, TracepointFormat};
+use crate::maps::{MapKind, MapSpec};
+use crate::session::Attach;
+
+/// Registry entry.
+pub(super) static KIND: ProbeKind = ProbeKind {
+    name: "skb",
+    aliases: &[],
+    syntax: "skb(), skb(\"HOP\"), skb(MIN_DURATION) or skb(\"HOP\", MIN_DURATION)",
+    about: "each hop of a packet between two points of the stack (tracepoints), with its latency",
+    fields: &[
+        ("hop", "the point the packet reached (netif_receive_skb, net_dev_queue, kfree_skb, ...)"),
+        ("prev", "the point it was at before"),
+        ("dur", "time from prev to hop (ns)"),
+        ("netns", "network namespace inode number (from the device, else the socket; 0 when neither)"),
+        ("dev", "device name (empty when none)"),
+        ("proto", "skb->protocol in host order (0x800 IPv4, 0x86dd IPv6)"),
+        ("len", "skb->len in bytes"),
+        ("saddr", "IPv4 source address, dotted (empty when not IPv4)"),
+        ("daddr", "IPv4 destination address, dotted (empty when not IPv4)"),
+        ("sport", "TCP/UDP source port (0 otherwise)"),
+        ("dport", "TCP/UDP destination port (0 otherwise)"),
+        ("icmp_seq", "ICMP echo request/reply sequence number (0 otherwise)"),
+        ("reason", "drop reason at kfree_skb (enum skb_drop_reason), 0 elsewhere"),
+    ],
+    resolve,
+};
+
+/// What a point does with the packet's entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// A packet may start here: an absent entry is created.
+    Start,
+    /// The packet's journey ends here: the entry is deleted. The skb is freed, or its data reached a reader
+    /// (TCP frees read skbs without a tracepoint, so their entries would outlive them).
+    End,
+}
+
+/// One point a packet can cross.
+#[derive(Debug)]
+struct HopPoint {
+    category: &'static str,
+    name: &'static str,
+    suffix: &'static str,
+    role: Role,
+    required: bool,
+}
+
+const fn hop(category: &'static str, name: &'static str, suffix: &'static str, role: Role) -> HopPoint {
+    HopPoint { category, name, suffix, role, required: false }
+}
+
+/// The transmit side: the first points of [`HOPS`].
+const TRANSMIT_POINTS: usize = 2;
+
+/// Every point, in path order; `hop`/`prev` are indices into this table.
+static HOPS: [HopPoint; 8] = [
+    hop("net", "net_dev_queue", "queue", Role::Start),
+    hop("net", "net_dev_start_xmit", "xmit", Role::Start),
+    hop("net", "netif_rx", "rx", Role::Start),
+    hop("net", "napi_gro_receive_entry", "gro", Role::Start),
+    HopPoint { required: true, ..hop("net", "netif_receive_skb", "rcv", Role::Start) },
+    hop("skb", "skb_copy_datagram_iovec", "copy", Role::End),
+    HopPoint { required: true, ..hop("skb", "kfree_skb", "kfree", Role::End) },
+    HopPoint { required: true, ..hop("skb", "consume_skb", "consume", Role::End) },
+];
+
+/// Size of the `hop`/`prev` strings: the longest point name and its NUL, rounded up to 8.
+const HOP_NAME_SIZE: u32 = 24;
+/// Entries of the in-flight map: packets between two points at once.
+const IN_FLIGHT: u32 = 16_384;
+
+/// In-flight entry layout: time of the last point, its index, and the skb's data buffer then (`skb->head`).
+const ENTRY_TIME: i16 = 0;
+const ENTRY_HOP: i16 = 8;
+const ENTRY_HEAD: i16 = 16;
+const ENTRY_SIZE: u32 = 24;
+
+/// Stack layout of the prologue (top of frame). Addresses keep saddr in the low and daddr in the high word.
+const STACK_DUR: i16 = -8;
+const STACK_NETNS: i16 = -16;
+const STACK_PROTO: i16 = -24;
+const STACK_LEN: i16 = -32;
+const STACK_ADDRS: i16 = -40;
+const STACK_SPORT: i16 = -48;
+const STACK_DPORT: i16 = -56;
+const STACK_ICMP_SEQ: i16 = -64;
+const STACK_REASON: i16 = -72;
+const STACK_HOP: i16 = -80;
+const STACK_PREV: i16 = -88;
+const STACK_DEV: i16 = -104;
+const STACK_KEY: i16 = -112;
+/// Scratch: pointers read on the way, the new entry, the IP header (20 bytes) and the transport header.
+const STACK_SCRATCH: i16 = -120;
+const STACK_ENTRY: i16 = -144;
+const STACK_IP: i16 = -144;
+const STACK_L4: i16 = -152;
+const STACK_BYTES: u32 = 152;
+
+/// `ETH_P_IP` as `skb->protocol` holds it (big endian) read as a little-endian u16.
+const ETH_P_IP_RAW: i32 = 0x0008;
+const IPPROTO_ICMP: i32 = 1;
+const IPPROTO_TCP: i32 = 6;
+const IPPROTO_UDP: i32 = 17;
+const ICMP_ECHO_REPLY: i32 = 0;
+const ICMP_ECHO: i32 = 8;
+
+/// Where a point's record keeps what the prologue reads.
+#[derive(Debug)]
+struct Record {
+    hop: usize,
+    skbaddr: u32,
+    dev_name: Option<u32>,
+    reason: Option<u32>,
+}
+
+/// Kernel struct offsets (BTF) of what is read from the skb.
+#[derive(Debug)]
+struct Layout {
+    skb_dev: u32,
+    skb_sk: u32,
+    skb_len: u32,
+    skb_protocol: u32,
+    skb_network_header: u32,
+    skb_head: u32,
+    dev_name: u32,
+    /// `net_device.nd_net`, `sock_common.skc_net`, `net.ns` + `ns_common.inum`: absent without network
+    /// namespaces (`possible_net_t` is then empty).
+    netns: Option<NetnsLayout>,
+}
+
+#[derive(Debug)]
+struct NetnsLayout {
+    dev_net: u32,
+    sock_net: u32,
+    inum: u32,
+}
+
+#[derive(Debug)]
+struct Skb {
+    hop_filter: Option<usize>,
+    min_dur: Option<u64>,
+    records: Vec<Record>,
+    layout: Layout,
+    fields: Vec<Field>,
+}
+
+fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
+    let (hop_filter, min_dur) = filter(spec)?;
+    let mut records = Vec::new();
+    for (index, point) in HOPS.iter().enumerate() {
+        match kernel.tracepoint(point.category, point.name) {
+            Ok(format) => records.push(record(index, &format)?),
+            Err(KernelError::TracepointNotFound { .. }) if !point.required => {}
+            Err(error) => return Err(kernel_error(error)),
+        }
+    }
+    if let Some(wanted) = hop_filter {
+        if !records.iter().any(|record| record.hop == wanted) {
+            return Err(ProbeError::new(
+                ProbeErrorKind::MissingTarget,
+                format!("this kernel has no tracepoint {}:{}", HOPS[wanted].category, HOPS[wanted].name),
+            )
+            .at(0));
+        }
+    }
+    Ok(Box::new(Skb { hop_filter, min_dur, records, layout: layout(kernel)?, fields: fields() }))
+}
+
+/// Reads FILTER: a hop name, a minimum duration, or both (in either order).
+fn filter(spec: &ProbeSpec) -> Result<(Option<usize>, Option<u64>), ProbeError> {
+    let ProbeSpec::Typed { args, .. } = spec else {
+        return Err(bad_spec("`skb` is written skb(), skb(\"HOP\") or skb(50ms)").at(0));
+    };
+    if args.len() > 2 {
+        return Err(
+            bad_spec("`skb` takes at most a hop name and a minimum duration: skb(\"netif_receive_skb\", 1ms)").at(2)
+        );
+    }
+    let (mut hop, mut min_dur) = (None, None);
+    for (position, arg) in args.iter().enumerate() {
+        match arg {
+            ProbeArg::Str(name) | ProbeArg::Ident(name) if hop.is_none() => hop = Some(hop_index(name, position)?),
+            ProbeArg::Int(ns) if min_dur.is_none() => min_dur = Some(*ns),
+            _ => {
+                return Err(bad_spec("`skb` takes one hop name and one minimum duration")
+                    .with_hint("skb(\"netif_receive_skb\", 1ms): hops arriving at netif_receive_skb slower than 1 ms")
+                    .at(position))
+            }
+        }
+    }
+    Ok((hop, min_dur))
+}
+
+fn hop_index(name: &str, position: usize) -> Result<usize, ProbeError> {
+    HOPS.iter().position(|point| point.name == name).ok_or_else(|| {
+        let names: Vec<&str> = HOPS.iter().map(|point| point.name).collect();
+        let hint = match super::nearest(name, &names) {
+            Some(near) => format!("did you mean `{near}`? hops: {}", names.join(", ")),
+            None => format!("a hop name ({}) or a minimum duration such as 50ms", names.join(", ")),
+        };
+        bad_spec(&format!("`{name}` is not a point skb() follows")).with_hint(hint).at(position)
+    })
+}
+
+fn record(hop: usize, format: &TracepointFormat) -> Result<Record, ProbeError> {
+    let skbaddr = format.field("skbaddr").map(|field| field.offset).ok_or_else(|| {
+        ProbeError::new(
+            ProbeErrorKind::MissingTarget,
+            format!("tracepoint {}:{} has no field `skbaddr` on this kernel", format.category, format.name),
+        )
+    })?;
+    let dev_name = format.field("name").filter(|field| field.data_loc).map(|field| field.offset);
+    let reason = format.field("reason").filter(|field| field.size == 4).map(|field| field.offset);
+    Ok(Record { hop, skbaddr, dev_name, reason })
+}
+
+fn layout(kernel: &dyn KernelInfo) -> Result<Layout, ProbeError> {
+    let member = |structure: &str, name: &str| -> Result<Option<crate::kernel::Member>, ProbeError> {
+        kernel.struct_member(structure, name).map_err(kernel_error)
+    };
+    let required = |structure: &str, name: &str| -> Result<u32, ProbeError> {
+        member(structure, name)?.map(|member| member.offset).ok_or_else(|| {
+            ProbeError::new(ProbeErrorKind::MissingTarget, format!("BTF has no member {structure}.{name}"))
+                .with_hint("skb() reads the packet through the kernel's BTF (/sys/kernel/btf/vmlinux)")
+        })
+    };
+    let pointer = |structure: &str, name: &str| -> Result<Option<u32>, ProbeError> {
+        Ok(member(structure, name)?.filter(|member| member.size == 8).map(|member| member.offset))
+    };
+    let netns = match (
+        pointer("net_device", "nd_net")?,
+        pointer("sock_common", "skc_net")?,
+        member("net", "ns")?,
+        member("ns_common", "inum")?,
+    ) {
+        (Some(dev_net), Some(sock_net), Some(ns), Some(inum)) => {
+            Some(NetnsLayout { dev_net, sock_net, inum: ns.offset + inum.offset })
+        }
+        _ => None,
+    };
+    Ok(Layout {
+        skb_dev: required("sk_buff", "dev")?,
+        skb_sk: required("sk_buff", "sk")?,
+        skb_len: required("sk_buff", "len")?,
+        skb_protocol: required("sk_buff", "protocol")?,
+        skb_network_header: required("sk_buff", "network_header")?,
+        skb_head: required("sk_buff", "head")?,
+        dev_name: required("net_device", "name")?,
+        netns,
+    })
+}
+
+fn fields() -> Vec<Field> {
+    let stack =
+        |name: &str, ty: FieldType, offset: i16| Field { name: name.into(), ty, source: FieldSource::Stack { offset } };
+    let int = FieldType::Int { size: 8, signed: false };
+    let computed =
+        |name: &str, size: u32| Field { name: name.into(), ty: FieldType::Str { size }, source: FieldSource::Computed };
+    vec![
+        computed("hop", HOP_NAME_SIZE),
+        computed("prev", HOP_NAME_SIZE),
+        stack("dur", FieldType::Duration, STACK_DUR),
+        stack("netns", int, STACK_NETNS),
+        computed("dev", 16),
+        stack("proto", int, STACK_PROTO),
+        stack("len", int, STACK_LEN),
+        computed("saddr", 16),
+        computed("daddr", 16),
+        stack("sport", int, STACK_SPORT),
+        stack("dport", int, STACK_DPORT),
+        stack("icmp_seq", int, STACK_ICMP_SEQ),
+        stack("reason", int, STACK_REASON),
+    ]
+}
+
+fn bad_spec(message: &str) -> ProbeError {
+    ProbeError::new(ProbeErrorKind::BadSpec, message)
+}
+
+fn kernel_error(error: KernelError) -> ProbeError {
+    ProbeError::new(ProbeErrorKind::Kernel, error.to_string())
+}
+
+impl Skb {
+    fn fires(&self, record: &Record) -> bool {
+        self.hop_filter.is_none() || self.hop_filter == Some(record.hop)
+    }
+
+    /// Pairs this point with the packet's last one: leaves through `exit` unless the block should run, with
+    /// `dur`, `hop` and `prev` on the stack and `r7` holding the skb.
+    fn emit_pairing(&self, b: &mut Builder, env: &EmitEnv, record: &Record, fires: bool) {
+        let point = &HOPS[record.hop];
+        let map = env.maps[0];
+        b.load(Size::DW, Reg::R7, env.ctx, record.skbaddr as i16);
+        b.store(Size::DW, Reg::R10, STACK_KEY, Reg::R7);
+        read_kernel(b, STACK_ENTRY + ENTRY_HEAD, 8, Reg::R7, self.layout.skb_head);
+        b.call(Helper::KtimeGetNs);
+        b.mov64(Reg::R8, Reg::R0);
+        map_call(b, Helper::MapLookupElem, map, None);
+        let seen = b.new_label();
+        b.jump_if(JmpOp::Ne, Reg::R0, 0, seen);
+        if point.role == Role::Start {
+            b.comment("first point of this packet: remember it");
+            b.store(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_TIME, Reg::R8);
+            b.store_imm(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_HOP, record.hop as i32);
+            map_call(b, Helper::MapUpdateElem, map, Some(STACK_ENTRY));
+            count_failure(b, env.map_full, env.exit);
+        }
+        b.jump(env.exit);
+        b.bind(seen);
+        b.mov64(Reg::R9, Reg::R0);
+        b.load(Size::W, Reg::R1, Reg::R9, ENTRY_HOP);
+        // The entry is a freed skb's when its data buffer differs (the skb was freed without a tracepoint, as
+        // GRO-merged and TCP-coalesced segments are, and its address reused), or when it was at this very point
+        // (a packet never crosses one point twice in a row): then a new packet starts here.
+        let stale = b.new_label();
+        let moved = b.new_label();
+        b.load(Size::DW, Reg::R2, Reg::R9, ENTRY_HEAD);
+        b.load(Size::DW, Reg::R3, Reg::R10, STACK_ENTRY + ENTRY_HEAD);
+        b.jump_if(JmpOp::Ne, Reg::R2, Reg::R3, stale);
+        b.jump_if(JmpOp::Ne, Reg::R1, record.hop as i32, moved);
+        b.bind(stale);
+        b.load(Size::DW, Reg::R3, Reg::R10, STACK_ENTRY + ENTRY_HEAD);
+        if point.role == Role::End {
+            map_call(b, Helper::MapDeleteElem, map, None);
+        } else {
+            b.store(Size::DW, Reg::R9, ENTRY_TIME, Reg::R8);
+            b.store_imm(Size::W, Reg::R9, ENTRY_HOP, record.hop as i32);
+            b.store(Size::DW, Reg::R9, ENTRY_HEAD, Reg::R3);
+        }
+        b.jump(env.exit);
+        b.bind(moved);
+        if record.hop < TRANSMIT_POINTS {
+            // Forwarded and bridged packets have no socket (ip_forward drops those that do): a packet owned by a
+            // local socket reaching the transmit side from the receive side is a new one at a reused address.
+            let follows = b.new_label();
+            b.jump_if(JmpOp::Lt, Reg::R1, TRANSMIT_POINTS as i32, follows);
+            read_kernel(b, STACK_SCRATCH, 8, Reg::R7, self.layout.skb_sk);
+            b.load(Size::DW, Reg::R1, Reg::R10, STACK_SCRATCH);
+            b.jump_if(JmpOp::Ne, Reg::R1, 0, stale);
+            b.load(Size::W, Reg::R1, Reg::R9, ENTRY_HOP);
+            b.bind(follows);
+        }
+        if fires {
+            b.store(Size::DW, Reg::R10, STACK_PREV, Reg::R1);
+            b.store_imm(Size::DW, Reg::R10, STACK_HOP, record.hop as i32);
+            b.load(Size::DW, Reg::R1, Reg::R9, ENTRY_TIME);
+            b.mov64(Reg::R2, Reg::R8);
+            b.alu64(AluOp::Sub, Reg::R2, Reg::R1);
+            b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R2);
+        }
+        if point.role == Role::End {
+            map_call(b, Helper::MapDeleteElem, map, None);
+        } else {
+            b.store(Size::DW, Reg::R9, ENTRY_TIME, Reg::R8);
+            b.store_imm(Size::W, Reg::R9, ENTRY_HOP, record.hop as i32);
+        }
+        if !fires {
+            return;
+        }
+        if let Some(min) = self.min_dur {
+            b.load(Size::DW, Reg::R1, Reg::R10, STACK_DUR);
+            match i32::try_from(min) {
+                Ok(imm) => b.jump_if(JmpOp::Lt, Reg::R1, imm, env.exit),
+                Err(_) => {
+                    b.ld_imm64(Reg::R2, min);
+                    b.jump_if(JmpOp::Lt, Reg::R1, Reg::R2, env.exit);
+                }
+            }
+        }
+    }
+
+    /// Reads the packet's fields onto the stack (the skb in `r7`, the record in `ctx`).
+    fn emit_packet_fields(&self, b: &mut Builder, ctx: Reg, record: &Record) {
+        let layout = &self.layout;
+        match record.reason {
+            Some(offset) => {
+                b.load(Size::W, Reg::R1, ctx, offset as i16);
+                b.store(Size::DW, Reg::R10, STACK_REASON, Reg::R1);
+            }
+            None => b.store_imm(Size::DW, Reg::R10, STACK_REASON, 0),
+        }
+        b.comment("device and network namespace");
+        read_kernel(b, STACK_SCRATCH, 8, Reg::R7, layout.skb_dev);
+        b.store_imm(Size::DW, Reg::R10, STACK_DEV, 0);
+        b.store_imm(Size::DW, Reg::R10, STACK_DEV + 8, 0);
+        let dev_read = b.new_label();
+        match record.dev_name {
+            Some(offset) => {
+                b.load(Size::W, Reg::R3, ctx, offset as i16);
+                b.alu64(AluOp::And, Reg::R3, 0xffff);
+                b.alu64(AluOp::Add, Reg::R3, ctx);
+                stack_pointer(b, Reg::R1, STACK_DEV);
+                b.mov64(Reg::R2, 16);
+                b.call(Helper::ProbeReadKernelStr);
+            }
+            None => {
+                b.load(Size::DW, Reg::R3, Reg::R10, STACK_SCRATCH);
+                b.jump_if(JmpOp::Eq, Reg::R3, 0, dev_read);
+                b.alu64(AluOp::Add, Reg::R3, layout.dev_name as i32);
+                stack_pointer(b, Reg::R1, STACK_DEV);
+                b.mov64(Reg::R2, 16);
+                b.call(Helper::ProbeReadKernelStr);
+            }
+        }
+        b.bind(dev_read);
+        b.store_imm(Size::DW, Reg::R10, STACK_NETNS, 0);
+        if let Some(netns) = &layout.netns {
+            self.emit_netns(b, netns);
+        }
+        b.comment("length, protocol, addresses");
+        read_kernel(b, STACK_LEN, 4, Reg::R7, layout.skb_len);
+        read_kernel(b, STACK_PROTO, 2, Reg::R7, layout.skb_protocol);
+        for slot in [STACK_ADDRS, STACK_SPORT, STACK_DPORT, STACK_ICMP_SEQ] {
+            b.store_imm(Size::DW, Reg::R10, slot, 0);
+        }
+        let done = b.new_label();
+        b.load(Size::DW, Reg::R1, Reg::R10, STACK_PROTO);
+        b.mov64(Reg::R2, Reg::R1);
+        swap16(b, Reg::R2);
+        b.store(Size::DW, Reg::R10, STACK_PROTO, Reg::R2);
+        b.jump_if(JmpOp::Ne, Reg::R1, ETH_P_IP_RAW, done);
+        self.emit_ipv4(b, done);
+        b.bind(done);
+    }
+
+    /// `netns`: the inode of the skb's device's namespace, else of its socket's.
+    fn emit_netns(&self, b: &mut Builder, netns: &NetnsLayout) {
+        let layout = &self.layout;
+        let from_socket = b.new_label();
+        let have_net = b.new_label();
+        let done = b.new_label();
+        b.load(Size::DW, Reg::R3, Reg::R10, STACK_SCRATCH);
+        b.jump_if(JmpOp::Eq, Reg::R3, 0, from_socket);
+        read_kernel(b, STACK_SCRATCH, 8, Reg::R3, netns.dev_net);
+        b.jump(have_net);
+        b.bind(from_socket);
+        read_kernel(b, STACK_SCRATCH, 8, Reg::R7, layout.skb_sk);
+        b.load(Size::DW, Reg::R3, Reg::R10, STACK_SCRATCH);
+        b.jump_if(JmpOp::Eq, Reg::R3, 0, done);
+        read_kernel(b, STACK_SCRATCH, 8, Reg::R3, netns.sock_net);
+        b.bind(have_net);
+        b.load(Size::DW, Reg::R3, Reg::R10, STACK_SCRATCH);
+        b.jump_if(JmpOp::Eq, Reg::R3, 0, done);
+        read_kernel(b, STACK_NETNS, 4, Reg::R3, netns.inum);
+        b.bind(done);
+    }
+
+    /// Addresses, ports and the ICMP echo sequence of an IPv4 packet: the IP header at `head +
+    /// network_header` when it holds a version 4 header, the transport header right after its options.
+    fn emit_ipv4(&self, b: &mut Builder, done: Label) {
+        let layout = &self.layout;
+        read_kernel(b, STACK_SCRATCH, 8, Reg::R7, layout.skb_head);
+        read_kernel(b, STACK_IP, 2, Reg::R7, layout.skb_network_header);
+        b.load(Size::DW, Reg::R8, Reg::R10, STACK_IP);
+        b.load(Size::DW, Reg::R1, Reg::R10, STACK_SCRATCH);
+        b.alu64(AluOp::Add, Reg::R8, Reg::R1);
+        b.comment("IPv4 header");
+        stack_pointer(b, Reg::R1, STACK_IP);
+        b.mov64(Reg::R2, 20);
+        b.mov64(Reg::R3, Reg::R8);
+        b.call(Helper::ProbeReadKernel);
+        b.jump_if(JmpOp::Ne, Reg::R0, 0, done);
+        b.load(Size::B, Reg::R1, Reg::R10, STACK_IP);
+        b.mov64(Reg::R2, Reg::R1);
+        b.alu64(AluOp::Rsh, Reg::R2, 4);
+        b.jump_if(JmpOp::Ne, Reg::R2, 4, done);
+        b.alu64(AluOp::And, Reg::R1, 0xf);
+        b.jump_if(JmpOp::Lt, Reg::R1, 5, done);
+        b.load(Size::W, Reg::R2, Reg::R10, STACK_IP + 12);
+        b.store(Size::W, Reg::R10, STACK_ADDRS, Reg::R2);
+        b.load(Size::W, Reg::R2, Reg::R10, STACK_IP + 16);
+        b.store(Size::W, Reg::R10, STACK_ADDRS + 4, Reg::R2);
+        b.load(Size::B, Reg::R9, Reg::R10, STACK_IP + 9);
+        b.comment("transport header");
+        b.alu64(AluOp::Lsh, Reg::R1, 2);
+        b.alu64(AluOp::Add, Reg::R8, Reg::R1);
+        read_kernel(b, STACK_L4, 8, Reg::R8, 0);
+        b.jump_if(JmpOp::Ne, Reg::R0, 0, done);
+        let ports = b.new_label();
+        let icmp = b.new_label();
+        b.jump_if(JmpOp::Eq, Reg::R9, IPPROTO_TCP, ports);
+        b.jump_if(JmpOp::Eq, Reg::R9, IPPROTO_UDP, ports);
+        b.jump_if(JmpOp::Ne, Reg::R9, IPPROTO_ICMP, done);
+        b.load(Size::B, Reg::R1, Reg::R10, STACK_L4);
+        b.jump_if(JmpOp::Eq, Reg::R1, ICMP_ECHO, icmp);
+        b.jump_if(JmpOp::Ne, Reg::R1, ICMP_ECHO_REPLY, done);
+        b.bind(icmp);
+        b.load(Size::H, Reg::R1, Reg::R10, STACK_L4 + 6);
+        swap16(b, Reg::R1);
+        b.store(Size::DW, Reg::R10, STACK_ICMP_SEQ, Reg::R1);
+        b.jump(done);
+        b.bind(ports);
+        for (from, to) in [(0, STACK_SPORT), (2, STACK_DPORT)] {
+            b.load(Size::H, Reg::R1, Reg::R10, STACK_L4 + from);
+            swap16(b, Reg::R1);
+            b.store(Size::DW, Reg::R10, to, Reg::R1);
+        }
+    }
+}
+
+/// `r0 = helper(map, r10 + STACK_KEY[, r10 + value, BPF_ANY])`.
+fn map_call(b: &mut Builder, helper: Helper, map: usize, value: Option<i16>) {
+    b.ld_map(Reg::R1, map);
+    stack_pointer(b, Reg::R2, STACK_KEY);
+    if let Some(value) = value {
+        stack_pointer(b, Reg::R3, value);
+        b.mov64(Reg::R4, 0);
+    }
+    b.call(helper);
+}
+
+/// Adds one to `counter` when `r0` (a helper's return value) is negative. Uses the scratch slot.
+fn count_failure(b: &mut Builder, counter: Counter, exit: Label) {
+    b.jump_if(JmpOp::Sge, Reg::R0, 0, exit);
+    b.store_imm(Size::W, Reg::R10, STACK_SCRATCH, counter.key as i32);
+    super::lookup_stack_key(b, counter.map, STACK_SCRATCH, exit);
+    b.load(Size::DW, Reg::R1, Reg::R0, 0);
+    b.alu64(AluOp::Add, Reg::R1, 1);
+    b.store(Size::DW, Reg::R0, 0, Reg::R1);
+}
+
+/// `dst = r10 + offset`.
+fn stack_pointer(b: &mut Builder, dst: Reg, offset: i16) {
+    b.mov64(dst, Reg::R10);
+    b.alu64(AluOp::Add, dst, i32::from(offset));
+}
+
+/// Zeroes the u64 at `r10 + slot`, then `bpf_probe_read_kernel(r10 + slot, size, base + offset)`.
+fn read_kernel(b: &mut Builder, slot: i16, size: i32, base: Reg, offset: u32) {
+    b.store_imm(Size::DW, Reg::R10, slot, 0);
+    if base != Reg::R3 {
+        b.mov64(Reg::R3, base);
+    }
+    if offset != 0 {
+        b.alu64(AluOp::Add, Reg::R3, offset as i32);
+    }
+    stack_pointer(b, Reg::R1, slot);
+    b.mov64(Reg::R2, size);
+    b.call(Helper::ProbeReadKernel);
+}
+
+/// Swaps the two low bytes of `reg` (a 16-bit big-endian value to host order); uses r5.
+fn swap16(b: &mut Builder, reg: Reg) {
+    b.mov64(Reg::R5, reg);
+    b.alu64(AluOp::And, Reg::R5, 0xff);
+    b.alu64(AluOp::Lsh, Reg::R5, 8);
+    b.alu64(AluOp::Rsh, reg, 8);
+    b.alu64(AluOp::And, reg, 0xff);
+    b.alu64(AluOp::Or, reg, Reg::R5);
+}
+
+/// Writes the IPv4 address in the u32 at `r10 + address` (network order) as a dotted string into `size`
+/// bytes at `r10 + offset`, or the empty string for 0. Characters are prepended from the last one into the
+/// 16-byte value r1 (bytes 0-7) and r2 (8-15), so no store needs a variable offset.
+fn emit_ipv4_string(b: &mut Builder, address: i16, offset: i16, size: u32) {
+    for i in 0..(size / 8) as i16 {
+        b.store_imm(Size::DW, Reg::R10, offset + 8 * i, 0);
+    }
+    let store = b.new_label();
+    b.mov64(Reg::R1, 0);
+    b.mov64(Reg::R2, 0);
+    b.load(Size::W, Reg::R3, Reg::R10, address);
+    b.jump_if(JmpOp::Eq, Reg::R3, 0, store);
+    for octet in (0..4).rev() {
+        let next = b.new_label();
+        b.mov64(Reg::R4, Reg::R3);
+        b.alu64(AluOp::Rsh, Reg::R4, 8 * octet);
+        b.alu64(AluOp::And, Reg::R4, 0xff);
+        for (divisor, below) in [(1, 10), (10, 100), (100, 0)] {
+            b.mov64(Reg::R0, Reg::R4);
+            if divisor > 1 {
+                b.alu64(AluOp::Div, Reg::R0, divisor);
+            }
+            b.alu64(AluOp::Mod, Reg::R0, 10);
+            b.alu64(AluOp::Add, Reg::R0, i32::from(b'0'));
+            prepend(b);
+            if below > 0 {
+                b.jump_if(JmpOp::Lt, Reg::R4, below, next);
+            }
+        }
+        b.bind(next);
+        if octet > 0 {
+            b.mov64(Reg::R0, i32::from(b'.'));
+            prepend(b);
+        }
+    }
+    b.bind(store);
+    b.store(Size::DW, Reg::R10, offset, Reg::R1);
+    b.store(Size::DW, Reg::R10, offset + 8, Reg::R2);
+}
+
+/// Prepends the character in r0 to the 16-byte string in r1 (low bytes) and r2; uses r5.
+fn prepend(b: &mut Builder) {
+    b.mov64(Reg::R5, Reg::R1);
+    b.alu64(AluOp::Rsh, Reg::R5, 56);
+    b.alu64(AluOp::Lsh, Reg::R2, 8);
+    b.alu64(AluOp::Or, Reg::R2, Reg::R5);
+    b.alu64(AluOp::Lsh, Reg::R1, 8);
+    b.alu64(AluOp::Or, Reg::R1, Reg::R0);
+}
+
+impl Probe for Skb {
+    fn describe(&self) -> String {
+        let mut args = Vec::new();
+        if let Some(hop) = self.hop_filter {
+            args.push(format!("\"{}\"", HOPS[hop].name));
+        }
+        if let Some(min) = self.min_dur {
+            args.push(crate::agg::format_duration(min as i64));
+        }
+        format!("skb({})", args.join(", "))
+    }
+
+    fn attach(&self) -> Attach {
+        self.points().swap_remove(0).attach
+    }
+
+    fn points(&self) -> Vec<Point> {
+        self.records
+            .iter()
+            .map(|record| {
+                let point = &HOPS[record.hop];
+                Point {
+                    suffix: point.suffix,
+                    attach: Attach::Tracepoint { category: point.category.into(), name: point.name.into() },
+                    fires: self.fires(record),
+                }
+            })
+            .collect()
+    }
+
+    fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    fn stack_bytes(&self) -> u32 {
+        STACK_BYTES
+    }
+
+    fn maps(&self) -> Vec<MapSpec> {
+        vec![MapSpec {
+            name: "skbs".into(),
+            kind: MapKind::Hash,
+            key_size: 8,
+            value_size: ENTRY_SIZE,
+            max_entries: IN_FLIGHT,
+        }]
+    }
+
+    fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
+        let record = &self.records[env.point];
+        let fires = self.fires(record);
+        b.comment(format!(
+            "{}: pair {}:{} with the packet's last point",
+            self.describe(),
+            HOPS[record.hop].category,
+            HOPS[record.hop].name
+        ));
+        self.emit_pairing(b, env, record, fires);
+        if fires {
+            self.emit_packet_fields(b, env.ctx, record);
+        }
+    }
+
+    fn emit_computed(&self, b: &mut Builder, field: &str, offset: i16, size: u32) {
+        let names: Vec<&str> = HOPS.iter().map(|point| point.name).collect();
+        match field {
+            "hop" => super::emit_name_of(b, STACK_HOP, &names, offset, size),
+            "prev" => super::emit_name_of(b, STACK_PREV, &names, offset, size),
+            "dev" => {
+                for i in 0..(size / 8) as i16 {
+                    let from = STACK_DEV + 8 * i;
+                    if i < 2 {
+                        b.load(Size::DW, Reg::R1, Reg::R10, from);
+                        b.store(Size::DW, Reg::R10, offset + 8 * i, Reg::R1);
+                    } else {
+                        b.store_imm(Size::DW, Reg::R10, offset + 8 * i, 0);
+                    }
+                }
+            }
+            "saddr" => emit_ipv4_string(b, STACK_ADDRS, offset, size),
+            "daddr" => emit_ipv4_string(b, STACK_ADDRS + 4, offset, size),
+            _ => {}
+        }
+    }
+}

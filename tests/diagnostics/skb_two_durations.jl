@@ -1,0 +1,1 @@
+skb(1ms, 2ms) { @ = count(); }

@@ -1,0 +1,1 @@
+skb("netif_recieve_skb") { @ = count(); }

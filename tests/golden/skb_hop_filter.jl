@@ -1,0 +1,1 @@
+skb("netif_receive_skb", 50ms) { @[dev, netns, icmp_seq] = count(); }
