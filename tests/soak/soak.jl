@@ -3,3 +3,4 @@
 tracepoint:net:netif_receive_skb { @rx[args.name] = count(); }
 softirq() { @softirq[name] = hist(dur); @longest[name, cpu] = max(dur); }
 softirq_delay() { @delay[name] = quantiles(dur); }
+skb() { @hop_latency[prev, hop] = hist(dur); }

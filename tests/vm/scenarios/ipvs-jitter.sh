@@ -69,6 +69,7 @@ bundled() { # bundled NAME SECONDS [ARGS...]: runs a bundled script, reports its
 bundled icmp_softirq 3 --arg type=8
 bundled softirq_durations 5
 bundled cpu_flamegraph 5 -f folded
+bundled skb_hops 4 --arg threshold=5ms
 bundled triage 8 --arg threshold=5ms
 bundled irqoff 6 --arg threshold=5ms
 
