@@ -23,6 +23,9 @@ const BUILTINS: &[(&str, Builtin)] = &[
 ];
 
 /// Size of `comm` (TASK_COMM_LEN).
+/// Size of the `probe` string, unless a probe's name is longer.
+const PROBE_NAME_SIZE: u32 = 64;
+
 pub(crate) const COMM_SIZE: u32 = 16;
 
 impl Checker<'_> {
@@ -197,7 +200,8 @@ impl Checker<'_> {
         }
         if name == "probe" {
             let text = scope.probe.describe();
-            let ty = Type::Str(string_size(text.len()));
+            // One size for the names of most probes, so a block shared by several (a wildcard) keys one map.
+            let ty = Type::Str(string_size(text.len()).max(PROBE_NAME_SIZE));
             return Some(Expr { kind: ExprKind::Str(text), ty, span });
         }
         if let Some((_, builtin)) = BUILTINS.iter().find(|(builtin, _)| *builtin == name) {

@@ -41,10 +41,20 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions)
     let mut probes = Vec::new();
     for block in &script.blocks {
         for written in &block.probes {
-            let Some(spec) = checker.probe_spec(written) else { continue };
-            match resolve_probe(written, spec, kernel) {
-                Ok(resolved) => probes.push(checker.probe_block(resolved, block, written.span)),
-                Err(diagnostic) => checker.diagnostics.push(diagnostic),
+            let Some((spec, part_spans)) = checker.probe_spec(written) else { continue };
+            // A wildcard path stands for one probe per match, each running the block.
+            let specs = match probe::expand(&spec, kernel) {
+                Ok(specs) => specs,
+                Err(error) => {
+                    checker.diagnostics.push(probe_diagnostic(error, written, &part_spans));
+                    continue;
+                }
+            };
+            for spec in specs {
+                match probe::resolve(&spec, kernel) {
+                    Ok(resolved) => probes.push(checker.probe_block(resolved, block, written.span)),
+                    Err(error) => checker.diagnostics.push(probe_diagnostic(error, written, &part_spans)),
+                }
             }
         }
     }
@@ -66,29 +76,25 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions)
         })
     } else {
         checker.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
+        // A block run by several probes (a wildcard) is checked once per probe: report each problem once.
+        checker.diagnostics.dedup_by(|a, b| a.span == b.span && a.message == b.message);
         Err(Diagnostics(checker.diagnostics))
     }
 }
 
-/// Resolves a probe spec through jitterlib's registry; errors point at the part of `written` at fault.
-fn resolve_probe(
-    written: &ast::Probe,
-    (spec, part_spans): (ProbeSpec, Vec<Span>),
-    kernel: &dyn KernelInfo,
-) -> Result<Box<dyn Probe>, Diagnostic> {
-    probe::resolve(&spec, kernel).map_err(|error| {
-        let span = error.position.and_then(|i| part_spans.get(i).copied()).unwrap_or(written.span);
-        let code = match error.kind {
-            ProbeErrorKind::UnknownKind => Code::UnknownProbe,
-            ProbeErrorKind::BadSpec => Code::BadProbe,
-            ProbeErrorKind::MissingTarget | ProbeErrorKind::Kernel => Code::MissingTarget,
-        };
-        let diagnostic = Diagnostic::new(code, span, error.message);
-        match error.hint {
-            Some(hint) => diagnostic.with_hint(hint),
-            None => diagnostic,
-        }
-    })
+/// A probe that does not resolve, as a diagnostic pointing at the part of `written` at fault.
+fn probe_diagnostic(error: probe::ProbeError, written: &ast::Probe, part_spans: &[Span]) -> Diagnostic {
+    let span = error.position.and_then(|i| part_spans.get(i).copied()).unwrap_or(written.span);
+    let code = match error.kind {
+        ProbeErrorKind::UnknownKind => Code::UnknownProbe,
+        ProbeErrorKind::BadSpec => Code::BadProbe,
+        ProbeErrorKind::MissingTarget | ProbeErrorKind::Kernel => Code::MissingTarget,
+    };
+    let diagnostic = Diagnostic::new(code, span, error.message);
+    match error.hint {
+        Some(hint) => diagnostic.with_hint(hint),
+        None => diagnostic,
+    }
 }
 
 fn path_part_spans(parts: &[String], whole: Span) -> Vec<Span> {

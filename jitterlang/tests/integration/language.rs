@@ -99,6 +99,46 @@ fn positional_arguments_fill_typed_probe_arguments() {
 }
 
 #[test]
+fn tracepoint_wildcards_attach_every_match() {
+    if !can_trace("tracepoint_wildcards_attach_every_match") {
+        return;
+    }
+    // This thread calls getppid 7 times and getpgid 3 times while `sys_enter_getp*` is traced.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!("tracepoint:syscalls:sys_enter_getp* /tid == {tid}/ {{ @[probe] = count(); }}");
+    let mut jl = std::process::Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-f", "json", "-e", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    for _ in 0..7 {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::getppid() };
+    }
+    for _ in 0..3 {
+        // SAFETY: getpgid(0) has no preconditions.
+        unsafe { libc::getpgid(0) };
+    }
+    // SAFETY: SIGINT to the child we spawned.
+    unsafe { libc::kill(jl.id() as i32, libc::SIGINT) };
+    let output = jl.wait_with_output().expect("jl exits");
+    let out = String::from_utf8_lossy(&output.stdout);
+    let counts: serde_json::Value = out
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|record| record["type"] == "map")
+        .expect("a map record");
+    assert_eq!(counts["data"]["@"]["tracepoint:syscalls:sys_enter_getppid"], 7, "{out}");
+    assert_eq!(counts["data"]["@"]["tracepoint:syscalls:sys_enter_getpgid"], 3, "{out}");
+}
+
+#[test]
 fn loops_ternary_and_arguments_run_in_the_kernel() {
     if !can_trace("loops_ternary_and_arguments_run_in_the_kernel") {
         return;

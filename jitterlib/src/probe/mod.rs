@@ -17,6 +17,9 @@ mod skb;
 mod softirq;
 mod timer;
 mod tracepoint;
+mod wildcard;
+
+pub use wildcard::{expand, glob, MAX_WILDCARD_MATCHES};
 
 use crate::insn::{Builder, JmpOp, Label, Program, Reg, Size};
 use crate::kernel::{KernelInfo, StructName};

@@ -26,11 +26,6 @@ struct Tracepoint {
 fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
     let parts = path_parts(spec, "tracepoint", 3, SYNTAX)?;
     let (category, name) = (&parts[1], &parts[2]);
-    if category.contains('*') || name.contains('*') {
-        return Err(ProbeError::new(ProbeErrorKind::BadSpec, "tracepoint wildcards are not supported yet")
-            .with_hint(format!("list the matches with `jl -l 'tracepoint:{category}:{name}'` and name one"))
-            .at(1));
-    }
     let format = kernel.tracepoint(category, name).map_err(|error| match error {
         KernelError::TracepointNotFound { .. } => {
             ProbeError::new(ProbeErrorKind::MissingTarget, format!("this kernel has no tracepoint `{category}:{name}`"))

@@ -1,7 +1,7 @@
 //! `jl -l [PATTERN]`: probe kinds from the registry and the kernel's tracepoints.
 
 use jitterlib::kernel::KernelInfo;
-use jitterlib::probe::REGISTRY;
+use jitterlib::probe::{glob, REGISTRY};
 use std::process::ExitCode;
 
 /// Prints the probe kinds and the tracepoints matching `pattern`; with `fields`, each tracepoint's typed args.
@@ -49,41 +49,5 @@ fn print_args(category: &str, name: &str, kernel: &dyn KernelInfo) {
             }
         }
         Err(error) => println!("    (cannot read its format: {error})"),
-    }
-}
-
-/// Shell-style matching with `*` (any run) and `?` (one character).
-fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob;
-
-    #[test]
-    fn matches_wildcards() {
-        assert!(glob("tracepoint:irq:*", "tracepoint:irq:softirq_entry"));
-        assert!(glob("*softirq*", "tracepoint:irq:softirq_exit"));
-        assert!(!glob("tracepoint:irq:*", "tracepoint:timer:timer_init"));
-        assert!(glob("t?mer", "timer"));
     }
 }

@@ -1,0 +1,91 @@
+//! Probe paths with wildcards (`tracepoint:syscalls:sys_enter_get*`), expanded into one probe per match.
+
+use super::{ProbeError, ProbeErrorKind, ProbeSpec};
+use crate::kernel::KernelInfo;
+
+/// More matches than this is refused: each is a program to load, attach and detach.
+pub const MAX_WILDCARD_MATCHES: usize = 512;
+
+/// Shell-style matching with `*` (any run) and `?` (one character).
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// The specs `spec` stands for: itself, or for a `tracepoint:CAT:NAME` path with `*`/`?` in CAT or NAME, one
+/// spec per matching tracepoint of the kernel (sorted). No match is an error naming the pattern.
+pub fn expand(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Vec<ProbeSpec>, ProbeError> {
+    let ProbeSpec::Path(parts) = spec else { return Ok(vec![spec.clone()]) };
+    let [kind, category, name] = parts.as_slice() else { return Ok(vec![spec.clone()]) };
+    let wild = |part: &str| part.contains(['*', '?']);
+    if kind != "tracepoint" || !(wild(category) || wild(name)) {
+        return Ok(vec![spec.clone()]);
+    }
+    let matches: Vec<ProbeSpec> = kernel
+        .tracepoints()
+        .map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?
+        .into_iter()
+        .filter(|(cat, tp)| glob(category, cat) && glob(name, tp))
+        .map(|(cat, tp)| ProbeSpec::Path(vec![kind.clone(), cat, tp]))
+        .collect();
+    if matches.is_empty() {
+        return Err(ProbeError::new(
+            ProbeErrorKind::MissingTarget,
+            format!("no tracepoint of this kernel matches `{category}:{name}`"),
+        )
+        .with_hint(format!("`jl -l 'tracepoint:{category}:*'` lists what there is"))
+        .at(if wild(name) && !wild(category) { 2 } else { 1 }));
+    }
+    if matches.len() > MAX_WILDCARD_MATCHES {
+        return Err(ProbeError::new(
+            ProbeErrorKind::BadSpec,
+            format!("`{category}:{name}` matches {} tracepoints, more than {MAX_WILDCARD_MATCHES}", matches.len()),
+        )
+        .with_hint("narrow the pattern (each match is one program to load and attach)")
+        .at(1));
+    }
+    Ok(matches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::FixtureKernel;
+
+    #[test]
+    fn globs_match_like_a_shell() {
+        assert!(glob("tracepoint:irq:*", "tracepoint:irq:softirq_entry"));
+        assert!(glob("*softirq*", "tracepoint:irq:softirq_exit"));
+        assert!(!glob("tracepoint:irq:*", "tracepoint:timer:timer_init"));
+        assert!(glob("t?mer", "timer"));
+    }
+
+    #[test]
+    fn tracepoint_patterns_expand_to_every_match() {
+        let kernel = FixtureKernel::bundled();
+        let path = |text: &str| ProbeSpec::Path(text.split(':').map(str::to_string).collect());
+        let expanded = expand(&path("tracepoint:irq:softirq_*"), &kernel).expect("matches");
+        let names: Vec<_> = expanded.iter().map(|spec| format!("{spec:?}")).collect();
+        assert_eq!(expanded.len(), 3, "{names:?}");
+        assert_eq!(expand(&path("tracepoint:irq:softirq_entry"), &kernel).expect("plain").len(), 1);
+        let none = expand(&path("tracepoint:irq:nothing_*"), &kernel).expect_err("no match");
+        assert_eq!(none.kind, ProbeErrorKind::MissingTarget);
+    }
+}

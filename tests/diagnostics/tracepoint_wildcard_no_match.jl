@@ -1,0 +1,1 @@
+tracepoint:irq:softirq_nope* { @[probe] = count(); }
