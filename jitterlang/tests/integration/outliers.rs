@@ -2,18 +2,9 @@
 //! the wall clock.
 
 use crate::runtime::{can_trace, run_jl, Tracing};
+use crate::support::loopback_traffic;
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Loopback TCP connections: each raises NET_RX softirqs on this host.
-fn loopback_traffic(connections: usize) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = listener.local_addr().expect("address");
-    for _ in 0..connections {
-        let _client = std::net::TcpStream::connect(address).expect("connect");
-        let _ = listener.accept();
-    }
-}
 
 fn unix_ns_now() -> i128 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_nanos() as i128

@@ -1,4 +1,4 @@
-//! Shared helpers: snapshot comparison against files under the workspace's `tests/`.
+//! Shared helpers: snapshot comparison against files under the workspace's `tests/`, and load generators.
 
 use std::path::{Path, PathBuf};
 
@@ -40,4 +40,14 @@ pub fn check_snapshot(script: &Path, ext: &str, actual: &str) -> Option<String> 
 /// Asserts no mismatches were collected, printing them all.
 pub fn assert_no_mismatch(mismatches: Vec<String>) {
     assert!(mismatches.is_empty(), "{} snapshot(s) differ:\n\n{}", mismatches.len(), mismatches.join("\n\n"));
+}
+
+/// Loopback TCP connections: each raises NET_RX softirqs on this host.
+pub fn loopback_traffic(connections: usize) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    for _ in 0..connections {
+        let _client = std::net::TcpStream::connect(address).expect("connect");
+        let _ = listener.accept();
+    }
 }

@@ -1,18 +1,9 @@
 //! Typed probes that pair events in BPF: softirq run time, softirq wait time, hrtimer callbacks.
 
 use crate::runtime::{can_trace, map_data, Tracing};
+use crate::support::loopback_traffic;
 use serde_json::Value;
 use std::time::Duration;
-
-/// Loopback TCP connections: each raises NET_RX softirqs on this host.
-fn loopback_traffic(connections: usize) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = listener.local_addr().expect("address");
-    for _ in 0..connections {
-        let _client = std::net::TcpStream::connect(address).expect("connect");
-        let _ = listener.accept();
-    }
-}
 
 /// Buckets' counts of a JSON histogram.
 fn total(hist: &Value) -> u64 {
