@@ -60,6 +60,7 @@ impl Checker<'_> {
             ast::ExprKind::Var(name) => match scope.vars.iter().position(|(existing, _)| existing == name) {
                 Some(index) => (ExprKind::Var(index), scope.vars[index].1),
                 None if self.params.get(name).is_some() => return self.param_expr(name, span),
+                None if scope.failed_vars.iter().any(|failed| failed == name) => return None,
                 None => {
                     self.diagnostics.push(
                         Diagnostic::new(Code::UnknownIdent, span, format!("`${name}` is used before it is assigned"))

@@ -131,6 +131,8 @@ struct Scope<'p> {
     vars: Vec<(String, Type)>,
     /// How many `while`/`unroll` bodies enclose the statement being checked.
     loop_depth: usize,
+    /// Variables whose assignment had an error (already reported): their uses are not reported again.
+    failed_vars: Vec<String>,
 }
 
 impl Checker<'_> {
@@ -156,7 +158,7 @@ impl Checker<'_> {
     }
 
     fn probe_block(&mut self, probe: Box<dyn Probe>, block: &ast::ProbeBlock, span: Span) -> CheckedProbe {
-        let mut scope = Scope { probe: probe.as_ref(), vars: Vec::new(), loop_depth: 0 };
+        let mut scope = Scope { probe: probe.as_ref(), vars: Vec::new(), loop_depth: 0, failed_vars: Vec::new() };
         let predicate = block.predicate.as_ref().and_then(|pred| self.condition(pred, &mut scope));
         let body = self.stmts(&block.body, &mut scope);
         let vars = scope.vars.into_iter().map(|(_, ty)| ty).collect();
@@ -240,7 +242,13 @@ impl Checker<'_> {
         scope: &mut Scope,
     ) -> Option<Stmt> {
         let value = match op {
-            None => self.expr(value, scope)?,
+            None => match self.expr(value, scope) {
+                Some(value) => value,
+                None => {
+                    scope.failed_vars.push(name.to_string());
+                    return None;
+                }
+            },
             Some(op) => {
                 let current = ast::Expr { kind: ast::ExprKind::Var(name.to_string()), span: name_span };
                 let combined = ast::Expr {
