@@ -400,9 +400,13 @@ fn generate_probe(
     gen.b.bind(exit);
     gen.b.mov64(Reg::R0, 0);
     gen.b.exit();
-    gen.b
+    let mut program = gen
+        .b
         .finish()
-        .map_err(|error| Diagnostic::new(Code::Limit, probe.span, format!("cannot assemble this probe: {error}")))
+        .map_err(|error| Diagnostic::new(Code::Limit, probe.span, format!("cannot assemble this probe: {error}")))?;
+    // A block that never reads the context leaves the `r6 = r1` copy unused.
+    program.drop_unused_first_copy();
+    Ok(program)
 }
 
 /// State while generating one program.
