@@ -15,14 +15,21 @@ pub enum MapKind {
     RingBuf,
     /// `BPF_MAP_TYPE_STACK_TRACE`.
     StackTrace,
+    /// A global: the object's `.bss` section, which aya loads as a one-slot `BPF_MAP_TYPE_ARRAY` named
+    /// [`GLOBAL_MAP_NAME`] whose value programs address directly ([`crate::insn::Builder::ld_map_value`]).
+    /// At most one per object; its key is 4 bytes and `max_entries` 1.
+    Global,
 }
+
+/// The name aya gives the map of an object's `.bss` section ([`MapKind::Global`]): read it by this name.
+pub const GLOBAL_MAP_NAME: &str = ".bss";
 
 impl MapKind {
     /// The kernel's `enum bpf_map_type` value.
     pub fn bpf_type(self) -> u32 {
         match self {
             MapKind::Hash => 1,
-            MapKind::Array => 2,
+            MapKind::Array | MapKind::Global => 2,
             MapKind::PerCpuHash => 5,
             MapKind::PerCpuArray => 6,
             MapKind::StackTrace => 7,

@@ -7,7 +7,9 @@
 //!   sized function symbols;
 //! - a legacy `maps` section with one 28-byte `struct bpf_map_def` per map and one `STT_OBJECT` symbol each,
 //!   which works without BTF;
-//! - an `R_BPF_64_64` relocation from every map-loading `LD_IMM64` to its map symbol;
+//! - for a [`MapKind::Global`] map, a `.bss` section of its value size and a symbol at its start;
+//! - an `R_BPF_64_64` relocation from every map-loading `LD_IMM64` to its map symbol (for a global, aya turns
+//!   it into a direct value address);
 //! - a `license` section holding `GPL\0` (GPL-only helpers need it).
 
 use std::collections::HashSet;
@@ -19,7 +21,7 @@ use object::{
 use thiserror::Error;
 
 use crate::insn::{Insn, Program};
-use crate::maps::MapSpec;
+use crate::maps::{MapKind, MapSpec};
 
 /// Longest program or map name the kernel keeps (`BPF_OBJ_NAME_LEN` minus the NUL).
 pub const MAX_NAME_LEN: usize = 15;
@@ -75,6 +77,9 @@ pub enum ObjectError {
         /// The offending section name.
         section: String,
     },
+    /// More than one [`MapKind::Global`] map: an object has one `.bss` section.
+    #[error("more than one global map: an object has one .bss section")]
+    SeveralGlobals,
     /// A map reference does not point at the first half of an `LD_IMM64` of the program.
     #[error("program `{program}`: map reference at instruction {insn} is not an LD_IMM64")]
     BadMapRefInsn {
@@ -130,7 +135,7 @@ pub fn write_object(programs: &[ProgramSection], maps: &[MapSpec]) -> Result<Vec
     check_names(programs, maps)?;
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
 
-    let map_symbols = add_maps(&mut obj, maps);
+    let map_symbols = add_maps(&mut obj, maps)?;
     for program in programs {
         add_program(&mut obj, program, &map_symbols)?;
     }
@@ -159,32 +164,42 @@ pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= MAX_NAME_LEN && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-fn add_maps(obj: &mut Object, maps: &[MapSpec]) -> Vec<SymbolId> {
-    if maps.is_empty() {
-        return Vec::new();
+/// One symbol per map, in order: a `struct bpf_map_def` in the legacy `maps` section, or for a
+/// [`MapKind::Global`] the start of the `.bss` section (aya makes that section a one-slot array map).
+fn add_maps(obj: &mut Object, maps: &[MapSpec]) -> Result<Vec<SymbolId>, ObjectError> {
+    if maps.iter().filter(|map| map.kind == MapKind::Global).count() > 1 {
+        return Err(ObjectError::SeveralGlobals);
     }
-    let section = obj.add_section(Vec::new(), b"maps".to_vec(), SectionKind::Data);
-    maps.iter()
-        .map(|map| {
-            let offset = obj.append_section_data(section, &map_def_bytes(map), 4);
-            obj.add_symbol(Symbol {
-                name: map.name.as_bytes().to_vec(),
-                value: offset,
-                size: MAP_DEF_SIZE,
-                kind: SymbolKind::Data,
-                scope: SymbolScope::Dynamic,
-                weak: false,
-                section: SymbolSection::Section(section),
-                flags: SymbolFlags::None,
-            })
-        })
-        .collect()
+    let mut legacy = None;
+    let mut symbols = Vec::with_capacity(maps.len());
+    for map in maps {
+        let (section, value, size) = if map.kind == MapKind::Global {
+            let section = obj.add_section(Vec::new(), b".bss".to_vec(), SectionKind::UninitializedData);
+            obj.append_section_bss(section, u64::from(map.value_size), 8);
+            (section, 0, u64::from(map.value_size))
+        } else {
+            let section =
+                *legacy.get_or_insert_with(|| obj.add_section(Vec::new(), b"maps".to_vec(), SectionKind::Data));
+            (section, obj.append_section_data(section, &map_def_bytes(map), 4), MAP_DEF_SIZE)
+        };
+        symbols.push(obj.add_symbol(Symbol {
+            name: map.name.as_bytes().to_vec(),
+            value,
+            size,
+            kind: SymbolKind::Data,
+            scope: SymbolScope::Dynamic,
+            weak: false,
+            section: SymbolSection::Section(section),
+            flags: SymbolFlags::None,
+        }));
+    }
+    Ok(symbols)
 }
 
 /// The legacy `struct bpf_map_def`: type, key_size, value_size, max_entries, map_flags, id, pinning.
 fn map_def_bytes(map: &MapSpec) -> Vec<u8> {
     let (key_size, value_size) = match map.kind {
-        crate::maps::MapKind::RingBuf => (0, 0),
+        MapKind::RingBuf => (0, 0),
         _ => (map.key_size, map.value_size),
     };
     [map.kind.bpf_type(), key_size, value_size, map.max_entries, 0, 0, 0]
@@ -312,6 +327,25 @@ mod tests {
         assert_eq!(relocations, vec![(16, "counts".to_string(), r_bpf_64_64), (80, "counts".to_string(), r_bpf_64_64)]);
         let symbol = file.symbols().find(|s| s.name() == Ok("count_enter")).expect("program symbol");
         assert_eq!((symbol.kind(), symbol.size(), symbol.is_global()), (SymbolKind::Text, 23 * 8, true));
+    }
+
+    #[test]
+    fn a_global_becomes_the_bss_map_and_one_global_at_most() {
+        let global =
+            MapSpec { name: "stats".into(), kind: MapKind::Global, key_size: 4, value_size: 40, max_entries: 1 };
+        let mut b = crate::insn::Builder::new();
+        crate::probe::Counter { map: 0, key: 2 }.emit_increment(&mut b);
+        b.mov64(crate::insn::Reg::R0, 0);
+        b.exit();
+        let program = b.finish().expect("assembles");
+        let section = ProgramSection { name: "count", section: "raw_tracepoint/jl_manual", program: &program };
+        let elf = write_object(&[section], std::slice::from_ref(&global)).expect("object is written");
+        let parsed = aya_obj::Object::parse(&elf).expect("aya-obj parses our object");
+        let bss = &parsed.maps[crate::maps::GLOBAL_MAP_NAME];
+        assert_eq!((bss.map_type(), bss.key_size(), bss.value_size(), bss.max_entries()), (2, 4, 40, 1));
+        let section = ProgramSection { name: "count", section: "raw_tracepoint/jl_manual", program: &program };
+        let twice = write_object(&[section], &[global.clone(), MapSpec { name: "other".into(), ..global }]);
+        assert!(matches!(twice, Err(ObjectError::SeveralGlobals)));
     }
 
     #[test]

@@ -30,7 +30,7 @@ impl Gen<'_> {
         match &expr.kind {
             ExprKind::Const(value) => self.constant(dst, *value),
             ExprKind::Builtin(Builtin::Elapsed) => self.elapsed(dst, expr)?,
-            ExprKind::Builtin(builtin) => self.builtin(*builtin, dst, expr.span)?,
+            ExprKind::Builtin(builtin) => self.builtin(*builtin, dst),
             ExprKind::Field(field) => match (field.source, field.ty) {
                 (FieldSource::Context { offset }, FieldType::Int { size, signed }) => {
                     let size = Size::from_bytes(size).unwrap_or(Size::DW);
@@ -128,7 +128,7 @@ impl Gen<'_> {
         }
     }
 
-    fn builtin(&mut self, builtin: Builtin, dst: Reg, span: crate::diag::Span) -> Result<()> {
+    fn builtin(&mut self, builtin: Builtin, dst: Reg) {
         let helper = match builtin {
             Builtin::Pid | Builtin::Tid => Helper::GetCurrentPidTgid,
             Builtin::Uid | Builtin::Gid => Helper::GetCurrentUidGid,
@@ -136,8 +136,8 @@ impl Gen<'_> {
             Builtin::Nsecs => Helper::KtimeGetNs,
             Builtin::Cgroup => Helper::GetCurrentCgroupId,
             Builtin::CurTask => Helper::GetCurrentTask,
-            Builtin::Comm | Builtin::Elapsed => return Ok(()),
-            Builtin::KernelStack => return self.kernel_stack(dst, span),
+            Builtin::Comm | Builtin::Elapsed => return,
+            Builtin::KernelStack => return self.kernel_stack(dst),
         };
         self.b.call(helper);
         match builtin {
@@ -148,13 +148,12 @@ impl Gen<'_> {
             Builtin::Tid | Builtin::Uid => self.b.alu32(AluOp::Mov, dst, Reg::R0),
             _ => self.b.mov64(dst, Reg::R0),
         }
-        Ok(())
     }
 
     /// `dst = bpf_get_stackid(ctx, stacks, 0)`. A negative id is counted: a hash collision (the bucket keeps its
     /// first stack, without `BPF_F_REUSE_STACKID`, so that no id is ever misattributed) apart from other losses
     /// (map full). The check costs one jump when the stack is recorded.
-    fn kernel_stack(&mut self, dst: Reg, span: crate::diag::Span) -> Result<()> {
+    fn kernel_stack(&mut self, dst: Reg) {
         self.b.mov64(Reg::R1, Reg::R6);
         self.b.ld_map(Reg::R2, STACKS_MAP_INDEX);
         self.b.mov64(Reg::R3, 0);
@@ -166,12 +165,11 @@ impl Gen<'_> {
         // -EFAULT means there is no kernel stack (a sample taken in user mode): an empty stack, not a loss.
         self.b.jump_if(JmpOp::Eq, Reg::R0, NO_KERNEL_STACK, done);
         self.b.jump_if(JmpOp::Eq, Reg::R0, STACK_COLLISION, collision);
-        self.count(Stat::StackLost, span)?;
+        self.count(Stat::StackLost);
         self.b.jump(done);
         self.b.bind(collision);
-        self.count(Stat::StackCollision, span)?;
+        self.count(Stat::StackCollision);
         self.b.bind(done);
-        Ok(())
     }
 
     fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, dst: Reg) -> Result<()> {

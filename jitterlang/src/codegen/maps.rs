@@ -6,6 +6,7 @@ use crate::ir::Expr;
 use jitterlib::agg::quantile::SUB_BUCKET_BITS;
 use jitterlib::agg::AggKind;
 use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Operand, Reg, Size};
+use jitterlib::probe::Counter;
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
@@ -41,43 +42,31 @@ impl Gen<'_> {
     }
 
     /// `bpf_map_update_elem(map, r10 + key, r10 + value, BPF_ANY)`, counting failures.
-    fn update(&mut self, map: usize, key: i16, value: i16, span: Span) -> Result<()> {
+    fn update(&mut self, map: usize, key: i16, value: i16) {
         self.b.ld_map(Reg::R1, map);
         self.pointer_to_stack(Reg::R2, key);
         self.pointer_to_stack(Reg::R3, value);
         self.b.mov64(Reg::R4, BPF_ANY);
         self.b.call(Helper::MapUpdateElem);
-        self.count_failure(Stat::MapFull, span)
+        self.count_failure(Stat::MapFull);
     }
 
     /// Adds one to a lost-data counter when `r0` (a helper's return value) is negative.
-    pub(super) fn count_failure(&mut self, stat: Stat, span: Span) -> Result<()> {
-        self.count_unless(JmpOp::Sge, 0, stat, span)
+    pub(super) fn count_failure(&mut self, stat: Stat) {
+        self.count_unless(JmpOp::Sge, 0, stat)
     }
 
     /// Adds one to a lost-data counter unless `r0 op imm` holds.
-    pub(super) fn count_unless(&mut self, op: JmpOp, imm: i32, stat: Stat, span: Span) -> Result<()> {
+    pub(super) fn count_unless(&mut self, op: JmpOp, imm: i32, stat: Stat) {
         let ok = self.b.new_label();
         self.b.jump_if(op, Reg::R0, imm, ok);
-        self.count(stat, span)?;
+        self.count(stat);
         self.b.bind(ok);
-        Ok(())
     }
 
-    /// Adds one to a lost-data counter (clobbers r0-r5).
-    pub(super) fn count(&mut self, stat: Stat, span: Span) -> Result<()> {
-        let done = self.b.new_label();
-        let mark = self.frame.mark();
-        let slot = self.frame.alloc(8, span)?;
-        self.b.store_imm(Size::W, Reg::R10, slot, stat as i32);
-        self.b.ld_map(Reg::R1, STATS_MAP_INDEX);
-        self.pointer_to_stack(Reg::R2, slot);
-        self.b.call(Helper::MapLookupElem);
-        self.b.jump_if(JmpOp::Eq, Reg::R0, 0, done);
-        self.increment(Reg::R0, 0);
-        self.b.bind(done);
-        self.frame.release(mark);
-        Ok(())
+    /// Adds one to a lost-data counter (clobbers r1 and r2).
+    pub(super) fn count(&mut self, stat: Stat) {
+        Counter { map: STATS_MAP_INDEX, key: stat as u32 }.emit_increment(&mut self.b);
     }
 
     /// `*(u64 *)(base + offset) += 1` (per-CPU values: no atomic needed).
@@ -133,7 +122,7 @@ impl Gen<'_> {
             }
             _ => self.b.store_imm(Size::DW, Reg::R10, slot, 1),
         }
-        self.update(object_map, key, slot, span)?;
+        self.update(object_map, key, slot);
         self.finish_aggregate(done, value_reg)
     }
 
@@ -207,7 +196,8 @@ impl Gen<'_> {
         let slot = self.frame.alloc(value.ty.size(), span)?;
         self.value_into(value, slot)?;
         let key = self.key(map, keys, None, span)?;
-        self.update(self.user_map(map), key, slot, span)
+        self.update(self.user_map(map), key, slot);
+        Ok(())
     }
 
     /// Bucket of bpftrace's log2 histogram: 0 for v < 0, 1 for 0, 2 + floor(log2(v)) above.

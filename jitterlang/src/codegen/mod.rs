@@ -230,10 +230,10 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
         },
         MapSpec {
             name: STATS_MAP.into(),
-            kind: MapKind::PerCpuArray,
+            kind: MapKind::Global,
             key_size: 4,
-            value_size: 8,
-            max_entries: Stat::ALL.len() as u32,
+            value_size: 8 * Stat::ALL.len() as u32,
+            max_entries: 1,
         },
     ];
     if checked.uses_stacks {

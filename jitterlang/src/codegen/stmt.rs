@@ -130,7 +130,10 @@ impl Gen<'_> {
                 let id = MapEvent { action: *action, map: *map, limit: *limit }.id();
                 self.b.ld_imm64(Reg::R1, id);
                 self.b.store(Size::DW, Reg::R10, slot, Reg::R1);
-                self.emit_event(slot, 8, Span::default())
+                {
+                    self.emit_event(slot, 8);
+                    Ok(())
+                }
             }
             Stmt::Unroll { count, body } => self.unroll(*count, body).map(|_| ()),
             Stmt::While { cond, body } => self.while_loop(cond, body),
@@ -139,7 +142,7 @@ impl Gen<'_> {
                 let slot = self.frame.alloc(8, Span::default())?;
                 // A DW store of the immediate -1 writes u64::MAX, the exit event id.
                 self.b.store_imm(Size::DW, Reg::R10, slot, EXIT_EVENT as i64 as i32);
-                self.emit_event(slot, 8, Span::default())?;
+                self.emit_event(slot, 8);
                 let exit = self.exit;
                 self.b.jump(exit);
                 Ok(())
@@ -217,16 +220,17 @@ impl Gen<'_> {
             self.value_into(arg, offset)?;
             offset += arg.ty.size() as i16;
         }
-        self.emit_event(event, size, span)
+        self.emit_event(event, size);
+        Ok(())
     }
 
     /// `bpf_ringbuf_output(events, r10 + offset, size, 0)`, counting drops.
-    fn emit_event(&mut self, offset: i16, size: u32, span: Span) -> Result<()> {
+    fn emit_event(&mut self, offset: i16, size: u32) {
         self.b.ld_map(Reg::R1, EVENTS_MAP_INDEX);
         self.pointer_to_stack(Reg::R2, offset);
         self.b.mov64(Reg::R3, size as i32);
         self.b.mov64(Reg::R4, 0);
         self.b.call(Helper::RingbufOutput);
-        self.count_failure(Stat::EventsLost, span)
+        self.count_failure(Stat::EventsLost);
     }
 }

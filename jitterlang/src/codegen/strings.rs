@@ -57,7 +57,7 @@ impl Gen<'_> {
                     self.pointer_to_stack(Reg::R1, offset);
                     self.b.mov64(Reg::R2, size as i32);
                     self.b.call(Helper::ProbeReadKernelStr);
-                    self.count_truncation(size, expr)?;
+                    self.count_truncation(size);
                 }
                 (FieldSource::Computed, FieldType::Str { .. }) => {
                     self.probe.emit_computed(&mut self.b, &field.name, offset, size)
@@ -92,7 +92,7 @@ impl Gen<'_> {
                 self.b.bind(user);
                 self.b.call(Helper::ProbeReadUserStr);
                 self.b.bind(done);
-                self.count_truncation(read, expr)?;
+                self.count_truncation(read);
             }
             ExprKind::KernelRead(read) => self.kernel_read_into(read, offset, size)?,
             ExprKind::MapRead { map, keys } => {
@@ -124,8 +124,8 @@ impl Gen<'_> {
 
     /// Counts a likely truncation when a `bpf_probe_read_*_str` just filled all `size` bytes (`r0`, the length
     /// copied with its NUL, equals the buffer size: the string had at least `size - 1` characters).
-    fn count_truncation(&mut self, size: u32, expr: &Expr) -> Result<()> {
-        self.count_unless(JmpOp::Ne, size as i32, Stat::StrTruncated, expr.span)
+    fn count_truncation(&mut self, size: u32) {
+        self.count_unless(JmpOp::Ne, size as i32, Stat::StrTruncated);
     }
 
     /// Writes any value into its slot at `r10 + offset`: 8 bytes for integers and stack ids, the type's size for

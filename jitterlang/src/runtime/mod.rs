@@ -11,12 +11,13 @@ mod status;
 pub use exporter::MetricsExporter;
 pub use output::{KernelSymbols, OutputFormat};
 
-use crate::codegen::{Compiled, MapEvent, Stat, EVENTS_MAP, STACKS_MAP, STATS_MAP};
+use crate::codegen::{Compiled, MapEvent, Stat, EVENTS_MAP, STACKS_MAP};
 use crate::ir::MapAction;
 use events::{Event, EventDecoder, Value};
 use jitterlib::agg::Snapshot;
 use jitterlib::kernel::KernelInfo;
 use jitterlib::maps::MapEntries;
+use jitterlib::maps::GLOBAL_MAP_NAME;
 use jitterlib::probe::Trigger;
 use jitterlib::session::{ProgramSpec, Session, SessionError};
 use output::Output;
@@ -328,17 +329,13 @@ fn triggered(compiled: &Compiled, trigger: Trigger) -> impl Iterator<Item = &str
     compiled.programs.iter().filter(move |unit| unit.trigger == Some(trigger)).map(|unit| unit.name.as_str())
 }
 
-/// Sums the per-CPU lost-data counters.
+/// The lost-data counters: consecutive u64s in the global counters map's one value.
 fn lost_counters(session: &Session) -> Result<Vec<(Stat, u64)>, RunError> {
-    let mut totals = vec![0u64; Stat::ALL.len()];
-    if let MapEntries::PerCpu(entries) = session.read_map(STATS_MAP)? {
-        for (key, per_cpu) in entries {
-            let index = key.get(..4).map_or(usize::MAX, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
-            if let Some(total) = totals.get_mut(index) {
-                *total += per_cpu.iter().filter_map(|value| value.get(..8)).map(read_u64).sum::<u64>();
-            }
-        }
-    }
+    let value = match session.read_map(GLOBAL_MAP_NAME)? {
+        MapEntries::Shared(mut entries) if !entries.is_empty() => entries.swap_remove(0).1,
+        _ => Vec::new(),
+    };
+    let totals = (0..Stat::ALL.len()).map(|i| value.get(8 * i..8 * i + 8).map_or(0, read_u64));
     Ok(Stat::ALL.iter().copied().zip(totals).collect())
 }
 

@@ -383,6 +383,13 @@ impl Builder {
         self.emit_ld_imm64(dst, BPF_PSEUDO_MAP_FD, 0);
     }
 
+    /// `dst = &value + offset`: the address of a byte in the value of a one-slot global map
+    /// ([`crate::maps::MapKind::Global`]), a `BPF_PSEUDO_MAP_VALUE` load the ELF relocation completes.
+    pub fn ld_map_value(&mut self, dst: Reg, map: usize, offset: i32) {
+        self.map_refs.push(MapRef { insn: self.len(), map });
+        self.emit_ld_imm64(dst, BPF_PSEUDO_MAP_VALUE, offset as u32 as u64);
+    }
+
     /// Calls a kernel helper; arguments in `r1`-`r5`, result in `r0`, `r1`-`r5` clobbered.
     pub fn call(&mut self, helper: Helper) {
         self.emit(Insn::new(BPF_JMP | BPF_CALL, 0, 0, 0, helper.id()));

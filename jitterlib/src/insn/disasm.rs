@@ -80,6 +80,10 @@ impl<'a> Listing<'a> {
                 let value = (u64::from(high as u32) << 32) | u64::from(insn.imm as u32);
                 write!(f, "r{} = ", insn.dst)?;
                 match (insn.src, self.maps.get(&index)) {
+                    (BPF_PSEUDO_MAP_VALUE, Some(&map)) => {
+                        self.write_map(f, map)?;
+                        write!(f, "+{}", insn.imm)
+                    }
                     (_, Some(&map)) => self.write_map(f, map),
                     (BPF_PSEUDO_MAP_FD, None) => write!(f, "map[fd:{}]", insn.imm),
                     (BPF_PSEUDO_MAP_VALUE, None) => write!(f, "map[fd:{}][0]+{}", insn.imm, high),

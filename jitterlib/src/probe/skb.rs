@@ -538,11 +538,7 @@ fn map_call(b: &mut Builder, helper: Helper, map: usize, value: Option<i16>) {
 /// Adds one to `counter` when `r0` (a helper's return value) is negative. Uses the scratch slot.
 fn count_failure(b: &mut Builder, counter: Counter, exit: Label) {
     b.jump_if(JmpOp::Sge, Reg::R0, 0, exit);
-    b.store_imm(Size::W, Reg::R10, STACK_SCRATCH, counter.key as i32);
-    super::lookup_stack_key(b, counter.map, STACK_SCRATCH, exit);
-    b.load(Size::DW, Reg::R1, Reg::R0, 0);
-    b.alu64(AluOp::Add, Reg::R1, 1);
-    b.store(Size::DW, Reg::R0, 0, Reg::R1);
+    counter.emit_increment(b);
 }
 
 /// `dst = r10 + offset`.
