@@ -33,6 +33,7 @@ bundled![
     "softirq_delay",
     "timer_callbacks",
     "estimation_timer",
+    "ipvs_walks",
     "irqoff",
     "skb_hops",
     "cpu_flamegraph",

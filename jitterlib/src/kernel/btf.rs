@@ -97,6 +97,9 @@ pub struct Btf {
     path: PathBuf,
     data: Vec<u8>,
     strings: std::ops::Range<usize>,
+    /// For split BTF (a module's, on top of vmlinux'): the size of the base's string section, the first name
+    /// offset that falls in `module_strings` (offset minus that size) instead of `strings`.
+    module_strings: Option<(u32, std::ops::Range<usize>)>,
     /// Byte offset in `data` of each type, indexed by type id (id 0, `void`, has none).
     type_starts: Vec<usize>,
 }
@@ -156,7 +159,38 @@ impl Btf {
         if at != types.end {
             return Err(fail("type section ends inside a record"));
         }
-        Ok(Btf { path: path.to_path_buf(), data, strings, type_starts })
+        Ok(Btf { path: path.to_path_buf(), data, strings, module_strings: None, type_starts })
+    }
+
+    /// Reads the BTF of loaded kernel module `module` (`/sys/kernel/btf/MODULE`), which is split BTF on top of
+    /// `base` (vmlinux'): its type ids and name offsets continue the base's. `None` when the module has no BTF
+    /// (not loaded, or built without it).
+    pub fn module(base: &Btf, module: &str) -> Result<Option<Btf>, KernelError> {
+        let path = Path::new(VMLINUX_BTF).with_file_name(module);
+        match std::fs::read(&path) {
+            Ok(data) => Btf::parse_split(base, &path, data).map(Some),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(KernelError::io(&path, error)),
+        }
+    }
+
+    /// Parses split BTF `data` on top of `base`: one [`Btf`] answering for both.
+    pub fn parse_split(base: &Btf, path: &Path, data: Vec<u8>) -> Result<Btf, KernelError> {
+        let module = Btf::parse(path, data)?;
+        let shift = base.data.len();
+        let mut data = base.data.clone();
+        data.extend_from_slice(&module.data);
+        let mut type_starts = base.type_starts.clone();
+        type_starts.extend(module.type_starts[1..].iter().map(|start| start + shift));
+        let base_strings = u32::try_from(base.strings.len()).map_err(|_| base.malformed("string section too large"))?;
+        let module_strings = (module.strings.start + shift)..(module.strings.end + shift);
+        Ok(Btf {
+            path: path.to_path_buf(),
+            data,
+            strings: base.strings.clone(),
+            module_strings: Some((base_strings, module_strings)),
+            type_starts,
+        })
     }
 
     /// Number of types, not counting `void`.
@@ -535,7 +569,10 @@ impl Btf {
     }
 
     fn name(&self, offset: u32) -> Result<&str, KernelError> {
-        let strings = &self.data[self.strings.clone()];
+        let (strings, offset) = match &self.module_strings {
+            Some((base_len, module)) if offset >= *base_len => (&self.data[module.clone()], offset - base_len),
+            _ => (&self.data[self.strings.clone()], offset),
+        };
         let tail =
             strings.get(offset as usize..).ok_or_else(|| self.malformed("name offset outside the string section"))?;
         let end = tail.iter().position(|&byte| byte == 0).unwrap_or(tail.len());

@@ -186,6 +186,19 @@ impl KernelInfo for FixtureKernel {
         Ok(self.structs.get(struct_name).and_then(|members| members.get(member)).cloned())
     }
 
+    fn module_struct_member(
+        &self,
+        module: &str,
+        struct_name: &str,
+        member: &str,
+    ) -> Result<Option<Member>, KernelError> {
+        // The snapshot does not keep modules' structs apart from the kernel's.
+        if !self.module_loaded(module) {
+            return Ok(None);
+        }
+        self.struct_member(struct_name, member)
+    }
+
     fn struct_members(&self, struct_name: &str, path: &str) -> Result<Option<Vec<String>>, KernelError> {
         let Some(members) = self.structs.get(struct_name) else {
             return Ok(None);

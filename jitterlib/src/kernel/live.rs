@@ -36,6 +36,7 @@ pub struct LiveKernel {
     tracepoint_list: OnceLock<Vec<(String, String)>>,
     kallsyms: OnceLock<Kallsyms>,
     btf: OnceLock<Btf>,
+    module_btf: Mutex<HashMap<String, Arc<Option<Btf>>>>,
     modules: OnceLock<Vec<String>>,
     hz: OnceLock<u32>,
 }
@@ -183,6 +184,28 @@ impl KernelInfo for LiveKernel {
 
     fn struct_members(&self, struct_name: &str, path: &str) -> Result<Option<Vec<String>>, KernelError> {
         self.btf()?.struct_members(struct_name, path)
+    }
+
+    fn module_struct_member(
+        &self,
+        module: &str,
+        struct_name: &str,
+        member: &str,
+    ) -> Result<Option<Member>, KernelError> {
+        let cached = self.module_btf.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(module).cloned();
+        let btf = match cached {
+            Some(btf) => btf,
+            None => {
+                let btf = Arc::new(Btf::module(self.btf()?, module)?);
+                let mut cache = self.module_btf.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                cache.insert(module.to_string(), Arc::clone(&btf));
+                btf
+            }
+        };
+        match btf.as_ref() {
+            Some(btf) => btf.struct_member(struct_name, member),
+            None => Ok(None),
+        }
     }
 
     fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {

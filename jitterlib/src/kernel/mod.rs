@@ -45,6 +45,14 @@ pub trait KernelInfo {
     /// BTF: byte offset, size and type of `struct_name.member` (following anonymous unions/structs), `None` if
     /// unknown. `member` may be a path through embedded structs and unions: `nd_net.net`.
     fn struct_member(&self, struct_name: &str, member: &str) -> Result<Option<Member>, KernelError>;
+    /// BTF: [`KernelInfo::struct_member`] for a struct defined by loaded module `module` (its split BTF,
+    /// `/sys/kernel/btf/MODULE`), `None` when the module, its BTF, the struct or the member is missing.
+    fn module_struct_member(
+        &self,
+        module: &str,
+        struct_name: &str,
+        member: &str,
+    ) -> Result<Option<Member>, KernelError>;
     /// BTF: the member names of `struct_name`, or of the struct embedded at member path `path` (`""`: the struct
     /// itself), for hints; `None` when the struct is unknown (this is how a struct's existence is checked).
     fn struct_members(&self, struct_name: &str, path: &str) -> Result<Option<Vec<String>>, KernelError>;

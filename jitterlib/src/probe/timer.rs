@@ -38,7 +38,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
         ("func", "the callback (kernel symbol)"),
         ("late", "how long after its expiry the callback started (ns, jiffy resolution)"),
     ],
-    resolve: |spec, kernel| resolve(spec, kernel, &TIMER_WHEEL),
+    resolve: |spec, kernel| resolve_boxed(spec, kernel, &TIMER_WHEEL),
 };
 
 /// Registry entry for high-resolution timer callbacks.
@@ -52,7 +52,7 @@ pub(super) static HRTIMER_KIND: ProbeKind = ProbeKind {
         ("func", "the callback (kernel symbol)"),
         ("late", "how long after its (soft) expiry the callback started (ns)"),
     ],
-    resolve: |spec, kernel| resolve(spec, kernel, &HRTIMER),
+    resolve: |spec, kernel| resolve_boxed(spec, kernel, &HRTIMER),
 };
 
 /// Registry entry for the IPVS estimator walk.
@@ -65,6 +65,7 @@ pub(super) static IPVS_EST_KIND: ProbeKind = ProbeKind {
         ("dur", "time the walk took (ns)"),
         ("func", "the walk's function (estimation_timer)"),
         ("late", "how long after its expiry the walk started (ns, jiffy resolution)"),
+        ("netns", "inode number of the network namespace walked (needs the ip_vs module's BTF)"),
     ],
     resolve: resolve_ipvs_estimator,
 };
@@ -132,7 +133,40 @@ fn resolve_ipvs_estimator(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<B
         .at(0));
     }
     let spec = ProbeSpec::Typed { name: "ipvs_est".into(), args: vec![ProbeArg::Str(callback.into())] };
-    resolve(&spec, kernel, &IPVS_ESTIMATOR)
+    let mut probe = resolve(&spec, kernel, &IPVS_ESTIMATOR)?;
+    probe.netns = ipvs_netns_path(kernel)?;
+    if probe.netns.is_some() {
+        probe.fields.push(Field {
+            name: "netns".into(),
+            ty: FieldType::Int { size: 8, signed: false },
+            source: FieldSource::Stack { offset: STACK_NETNS },
+        });
+    }
+    Ok(Box::new(probe))
+}
+
+/// Where the walked namespace's inode number is, from the timer: the timer is `netns_ipvs.est_timer`, so
+/// `container_of(timer)->net->ns.inum`. Needs the ip_vs module's BTF; `None` without it (no `netns` field).
+fn ipvs_netns_path(kernel: &dyn KernelInfo) -> Result<Option<NetnsPath>, ProbeError> {
+    let member = |found: Option<crate::kernel::Member>| found.map(|member| member.offset);
+    let timer = member(kernel.module_struct_member("ip_vs", "netns_ipvs", "est_timer").map_err(kernel_error)?);
+    let net = member(kernel.module_struct_member("ip_vs", "netns_ipvs", "net").map_err(kernel_error)?);
+    let inum = member(kernel.struct_member("net", "ns.inum").map_err(kernel_error)?);
+    Ok(match (timer, net, inum) {
+        (Some(timer), Some(net), Some(inum)) => {
+            Some(NetnsPath { net_from_timer: i64::from(net) - i64::from(timer), inum })
+        }
+        _ => None,
+    })
+}
+
+/// Offsets that lead from an IPVS estimator timer to its network namespace's inode number.
+#[derive(Clone, Copy, Debug)]
+struct NetnsPath {
+    /// `offsetof(netns_ipvs, net) - offsetof(netns_ipvs, est_timer)`: where `net` is, from the timer.
+    net_from_timer: i64,
+    /// `offsetof(struct net, ns.inum)`.
+    inum: u32,
 }
 
 /// Slot layout in the per-CPU state map.
@@ -150,6 +184,7 @@ const STACK_DUR: i16 = -8;
 const STACK_FUNC: i16 = -16;
 const STACK_LATE: i16 = -24;
 const STACK_KEY: i16 = -28;
+const STACK_NETNS: i16 = -40;
 
 #[derive(Debug)]
 struct Timer {
@@ -163,10 +198,20 @@ struct Timer {
     soft_flag_offset: Option<u32>,
     ns_per_tick: u32,
     exit_timer: u32,
-    fields: [Field; 3],
+    /// `ipvs_est()` with the ip_vs module's BTF: how to find the walked namespace.
+    netns: Option<NetnsPath>,
+    fields: Vec<Field>,
 }
 
-fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -> Result<Box<dyn Probe>, ProbeError> {
+fn resolve_boxed(
+    spec: &ProbeSpec,
+    kernel: &dyn KernelInfo,
+    family: &'static Family,
+) -> Result<Box<dyn Probe>, ProbeError> {
+    Ok(Box::new(resolve(spec, kernel, family)?))
+}
+
+fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -> Result<Timer, ProbeError> {
     let probe = family.probe;
     let function = match spec {
         ProbeSpec::Typed { args, .. } => match args.as_slice() {
@@ -205,7 +250,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
         Clock::Nanoseconds => 1,
         Clock::Jiffies => 1_000_000_000 / kernel.hz().map_err(kernel_error)?.max(1),
     };
-    Ok(Box::new(Timer {
+    Ok(Timer {
         family,
         function,
         addresses,
@@ -216,7 +261,8 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
         soft_flag_offset,
         ns_per_tick,
         exit_timer: offset(&exit, family.object)?,
-        fields: [
+        netns: None,
+        fields: vec![
             Field { name: "dur".into(), ty: FieldType::Duration, source: FieldSource::Stack { offset: STACK_DUR } },
             Field {
                 name: "func".into(),
@@ -225,7 +271,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
             },
             Field { name: "late".into(), ty: FieldType::Duration, source: FieldSource::Stack { offset: STACK_LATE } },
         ],
-    }))
+    })
 }
 
 fn bad_spec(message: &str) -> ProbeError {
@@ -291,7 +337,10 @@ impl Probe for Timer {
     }
 
     fn stack_bytes(&self) -> u32 {
-        STACK_KEY.unsigned_abs() as u32
+        match self.netns {
+            Some(_) => STACK_NETNS.unsigned_abs() as u32,
+            None => STACK_KEY.unsigned_abs() as u32,
+        }
     }
 
     fn maps(&self) -> Vec<MapSpec> {
@@ -334,6 +383,9 @@ impl Probe for Timer {
         b.load(Size::DW, Reg::R1, Reg::R7, SLOT_LATE);
         b.store(Size::DW, Reg::R10, STACK_LATE, Reg::R1);
         b.store_imm(Size::DW, Reg::R7, SLOT_START, 0);
+        if let Some(path) = self.netns {
+            emit_netns(b, path);
+        }
     }
 
     fn companions(&self, maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
@@ -364,6 +416,24 @@ impl Probe for Timer {
             program,
         }])
     }
+}
+
+/// `r10 + STACK_NETNS = timer(r8) -> container netns_ipvs -> net -> ns.inum` (0 when unreadable); uses r1-r3.
+fn emit_netns(b: &mut Builder, path: NetnsPath) {
+    b.comment("netns: container_of(timer, struct netns_ipvs, est_timer)->net->ns.inum");
+    b.mov64(Reg::R1, Reg::R10);
+    b.alu64(AluOp::Add, Reg::R1, i32::from(STACK_NETNS));
+    b.mov64(Reg::R2, 8);
+    b.mov64(Reg::R3, Reg::R8);
+    b.alu64(AluOp::Add, Reg::R3, path.net_from_timer as i32);
+    b.call(Helper::ProbeReadKernel);
+    b.load(Size::DW, Reg::R3, Reg::R10, STACK_NETNS);
+    b.store_imm(Size::DW, Reg::R10, STACK_NETNS, 0);
+    b.alu64(AluOp::Add, Reg::R3, path.inum as i32);
+    b.mov64(Reg::R1, Reg::R10);
+    b.alu64(AluOp::Add, Reg::R1, i32::from(STACK_NETNS));
+    b.mov64(Reg::R2, 4);
+    b.call(Helper::ProbeReadKernel);
 }
 
 impl Timer {

@@ -10,7 +10,7 @@ rest=${2:?usage: ipvs-jitter.sh RULES_FIRST_1000 RULES_REST}
 [ -x /bin/jl ] || fail "this scenario needs jl (tests/vm/run --jl PATH)"
 
 WALKS='timer("estimation_timer") { @walks = count(); @max_ns = max(dur); @mean_ns = avg(dur); @ = hist(dur); }
-ipvs_est() { @est_walks = count(); @est_max_ns = max(dur); }'
+ipvs_est() { @est_walks = count(); @est_max_ns = max(dur); @est_netns[netns] = max(dur); }'
 SOFTIRQ='softirq() { @softirq_max_ns[vec] = max(dur); }
 softirq_delay("net_rx") { @net_rx_wait_max_ns = max(dur); }'
 
@@ -36,6 +36,8 @@ ip netns add pod && ip link add veth-host type veth peer name veth-pod && ip lin
     ip -n pod addr add 192.168.77.2/24 dev veth-pod && ip -n pod link set veth-pod up ||
     fail "cannot set up the pod namespace"
 
+result pod_netns "$(stat -L -c %i /run/netns/pod)"
+result host_netns "$(stat -L -c %i /proc/self/ns/net)"
 modprobe ip_vs || fail "modprobe ip_vs failed"
 modprobe ip_vs_rr || fail "modprobe ip_vs_rr failed"
 
@@ -58,7 +60,6 @@ measure large 7
 result_lines script /tmp/script.out
 
 # The other investigation steps, as bundled scripts, while the 30 000-service walks and the pings run.
-result pod_netns "$(stat -L -c %i /run/netns/pod)"
 bundled() { # bundled NAME SECONDS [ARGS...]: runs a bundled script, reports its output as NAME.N lines
     name=$1 seconds=$2
     shift 2
@@ -71,6 +72,7 @@ bundled softirq_durations 5
 bundled cpu_flamegraph 5 -f folded
 bundled skb_hops 4 --arg threshold=5ms
 bundled triage 8 --arg threshold=5ms
+bundled ipvs_walks 5
 bundled irqoff 6 --arg threshold=5ms
 
 kill -INT $pinger 2>/dev/null
