@@ -623,18 +623,20 @@ mod tests {
     struct BlobBuilder {
         types: Vec<u8>,
         strings: Vec<u8>,
+        /// For split BTF: the base's string section size, added to every name offset.
+        string_base: u32,
     }
 
     impl BlobBuilder {
         fn new() -> BlobBuilder {
-            BlobBuilder { types: Vec::new(), strings: vec![0] }
+            BlobBuilder { types: Vec::new(), strings: vec![0], string_base: 0 }
         }
 
         fn name(&mut self, name: &str) -> u32 {
             if name.is_empty() {
                 return 0;
             }
-            let offset = self.strings.len() as u32;
+            let offset = self.string_base + self.strings.len() as u32;
             self.strings.extend_from_slice(name.as_bytes());
             self.strings.push(0);
             offset
@@ -718,6 +720,22 @@ mod tests {
 
     fn sample() -> Btf {
         Btf::parse(Path::new("sample"), sample_blob()).unwrap()
+    }
+
+    #[test]
+    fn split_btf_continues_the_base_ids_and_names() {
+        let base = sample();
+        let base_strings = base.strings.len() as u32;
+        let mut module = BlobBuilder { string_base: base_strings, ..BlobBuilder::new() };
+        module.record("mod_s", KIND_STRUCT, 2, false, 48); // 19, after the base's 18 types
+        module.members(&[("timer", 6, 0), ("n", 1, 320)]);
+        let btf = Btf::parse_split(&base, Path::new("module"), module.finish()).expect("parses");
+        assert_eq!(btf.type_count(), 19);
+        let n = btf.struct_member("mod_s", "n").unwrap().unwrap();
+        assert_eq!((n.offset, n.size, n.type_name.as_str()), (40, 4, "int"));
+        let through_base = btf.struct_member("mod_s", "timer.x").unwrap().unwrap();
+        assert_eq!((through_base.offset, through_base.type_name.as_str()), (0, "int"));
+        assert!(btf.struct_member("outer", "name").unwrap().is_some(), "the base's own structs still resolve");
     }
 
     #[test]
