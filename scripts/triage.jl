@@ -8,8 +8,9 @@
 // A callback `estimation_timer` over a few ms is the IPVS incident: run estimation_timer.jl (walk per
 // namespace) and set `sysctl net.ipv4.vs.run_estimation=0` where the kernel has it. Otherwise profile the CPU
 // the verdict names with cpu_flamegraph.jl and follow slow packets with skb_hops.jl.
-// The "worst" values are kept with plain map writes from all CPUs: when two CPUs beat the record at the same
-// instant the printed CPU and callback may come from either one; the histograms are exact.
+// The @worst_* maps printed at the end are the raw records behind the verdict. They are kept with plain map
+// writes from all CPUs: when two CPUs beat the record at the same instant the printed CPU and callback may come
+// from either one; the histograms are exact.
 //
 // Usage: jl --duration 60 [--arg threshold=5ms] scripts/triage.jl   (threshold: what counts as a stall, 10ms)
 
@@ -60,7 +61,4 @@ END {
     printf("VERDICT: no softirq or timer callback ran longer than %d us (longest: %s softirq, %d us on CPU %d; NET_RX waited up to %d us)\n",
            $threshold / 1000, @worst_softirq_name, @worst_softirq / 1000, @worst_softirq_cpu, @worst_wait / 1000);
   }
-  clear(@worst_softirq); clear(@worst_softirq_cpu); clear(@worst_softirq_name);
-  clear(@worst_wait); clear(@worst_wait_cpu);
-  clear(@worst_timer); clear(@worst_timer_cpu); clear(@worst_timer_func);
 }
