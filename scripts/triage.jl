@@ -1,8 +1,9 @@
 // triage.jl: the all-in-one first look at a node with latency spikes: names the CPU and the culprit callback.
 //
 // Answers: "is something in softirq context stalling packets here, and what?" It runs the softirq duration,
-// NET_RX wait and timer-callback steps at once (softirq_durations.jl, softirq_delay.jl, timer_callbacks.jl) and
-// ends with one VERDICT line naming the worst CPU and what ran there. Read the VERDICT first; then @softirq
+// NET_RX wait, timer-callback and packet-hop steps at once (softirq_durations.jl, softirq_delay.jl,
+// timer_callbacks.jl, skb_hops.jl; the IPVS estimator walk is the timer callback estimation_timer) and ends with
+// a VERDICT line naming the worst CPU and what ran there, and a line naming the slowest packet hop. Read the VERDICT first; then @softirq
 // (one duration histogram per softirq type), @net_rx_wait (how long raised NET_RX softirqs waited to start:
 // p99 and max are what a ping sees), and @timer_total (which timer callbacks take the time, largest last).
 // A callback `estimation_timer` over a few ms is the IPVS incident: run estimation_timer.jl (walk per
@@ -20,6 +21,7 @@ BEGIN {
   @worst_softirq = 0ns;
   @worst_wait = 0ns;
   @worst_timer = 0ns;
+  @worst_hop = 0ns;
 }
 
 softirq() {
@@ -48,6 +50,18 @@ timer() {
   }
 }
 
+// Only hops slower than the threshold reach the block: faster ones are dropped in BPF.
+skb($threshold) {
+  @slow_hops[prev, hop] = count();
+  if (dur > @worst_hop) {
+    @worst_hop = dur;
+    @worst_hop_cpu = cpu;
+    @worst_hop_from = prev;
+    @worst_hop_to = hop;
+    @worst_hop_netns = netns;
+  }
+}
+
 END {
   if (@worst_timer > $threshold) {
     printf("VERDICT: CPU %d: timer callback %s ran %d us in TIMER softirq (threshold %d us); NET_RX waited up to %d us (worst on CPU %d)\n",
@@ -60,5 +74,11 @@ END {
   } else {
     printf("VERDICT: no softirq or timer callback ran longer than %d us (longest: %s softirq, %d us on CPU %d; NET_RX waited up to %d us)\n",
            $threshold / 1000, @worst_softirq_name, @worst_softirq / 1000, @worst_softirq_cpu, @worst_wait / 1000);
+  }
+  if (@worst_hop > 0) {
+    printf("SLOWEST HOP: %s -> %s took %d us on CPU %d (netns %u)\n", @worst_hop_from, @worst_hop_to,
+           @worst_hop / 1000, @worst_hop_cpu, @worst_hop_netns);
+  } else {
+    printf("SLOWEST HOP: no packet hop took longer than %d us\n", $threshold / 1000);
   }
 }
