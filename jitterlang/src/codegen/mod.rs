@@ -140,12 +140,15 @@ pub enum Stat {
     StackCollision = 3,
     /// A string copy (`str()`, a tracepoint string) filled its whole buffer: likely truncated.
     StrTruncated = 4,
+    /// An event the kernel did not hand to a probe because another BPF program was running on that CPU (an
+    /// interrupt's softirq ran inside it): counted by the kernel (`recursion_misses`), not by our code.
+    ProbeMisses = 5,
 }
 
 impl Stat {
     /// Every counter, in index order.
-    pub const ALL: [Stat; 5] =
-        [Stat::MapFull, Stat::EventsLost, Stat::StackLost, Stat::StackCollision, Stat::StrTruncated];
+    pub const ALL: [Stat; 6] =
+        [Stat::MapFull, Stat::EventsLost, Stat::StackLost, Stat::StackCollision, Stat::StrTruncated, Stat::ProbeMisses];
 
     /// Stable key in JSON output.
     pub fn key(self) -> &'static str {
@@ -155,6 +158,7 @@ impl Stat {
             Stat::StackLost => "stacks_lost",
             Stat::StackCollision => "stack_collisions",
             Stat::StrTruncated => "str_truncated",
+            Stat::ProbeMisses => "probe_misses",
         }
     }
 
@@ -166,6 +170,7 @@ impl Stat {
             Stat::StackLost => "kernel stacks lost (stack map full)",
             Stat::StackCollision => "kernel stacks lost to a stack-id hash collision",
             Stat::StrTruncated => "strings truncated (the copy filled its whole buffer)",
+            Stat::ProbeMisses => "events missed by probes (another BPF program was running on that CPU)",
         }
     }
 }

@@ -329,13 +329,18 @@ fn triggered(compiled: &Compiled, trigger: Trigger) -> impl Iterator<Item = &str
     compiled.programs.iter().filter(move |unit| unit.trigger == Some(trigger)).map(|unit| unit.name.as_str())
 }
 
-/// The lost-data counters: consecutive u64s in the global counters map's one value.
+/// The lost-data counters: consecutive u64s in the global counters map's one value, and the kernel's count of
+/// events it skipped.
 fn lost_counters(session: &Session) -> Result<Vec<(Stat, u64)>, RunError> {
     let value = match session.read_map(GLOBAL_MAP_NAME)? {
         MapEntries::Shared(mut entries) if !entries.is_empty() => entries.swap_remove(0).1,
         _ => Vec::new(),
     };
-    let totals = (0..Stat::ALL.len()).map(|i| value.get(8 * i..8 * i + 8).map_or(0, read_u64));
+    let missed = session.missed_events()?;
+    let totals = Stat::ALL.iter().map(|stat| match stat {
+        Stat::ProbeMisses => missed,
+        counted => value.get(8 * *counted as usize..8 * *counted as usize + 8).map_or(0, read_u64),
+    });
     Ok(Stat::ALL.iter().copied().zip(totals).collect())
 }
 

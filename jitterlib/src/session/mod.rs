@@ -222,6 +222,18 @@ impl Session {
             .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN", source })
     }
 
+    /// Events the kernel did not hand to this session's programs because another BPF program was running on
+    /// that CPU at the time (the sum of every program's `recursion_misses`; 0 before Linux 5.12).
+    pub fn missed_events(&self) -> Result<u64, SessionError> {
+        let mut total = 0;
+        for (_, program) in self.ebpf.programs() {
+            let Ok(fd) = program.fd() else { continue };
+            total += sys::prog_recursion_misses(fd.as_fd())
+                .map_err(|source| SessionError::Syscall { what: "BPF_OBJ_GET_INFO_BY_FD on a program", source })?;
+        }
+        Ok(total)
+    }
+
     /// Reads every entry of a hash or array map (per-CPU or not) as raw bytes.
     pub fn read_map(&self, map: &str) -> Result<MapEntries, SessionError> {
         let (data, layout) = self.readable_map(map, "reading")?;

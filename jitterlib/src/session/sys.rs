@@ -1,5 +1,5 @@
 //! The few raw `bpf(2)` commands aya 0.14 does not expose in an untyped form: element access on maps whose
-//! key and value sizes are only known at run time, and `BPF_PROG_TEST_RUN`.
+//! key and value sizes are only known at run time, `BPF_PROG_TEST_RUN`, and a program's miss counter.
 
 use std::io;
 use std::mem::size_of;
@@ -10,6 +10,11 @@ const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
 const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
 const BPF_MAP_GET_NEXT_KEY: libc::c_long = 4;
 const BPF_PROG_TEST_RUN: libc::c_long = 10;
+const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
+/// Bytes of `struct bpf_prog_info` asked for: up to and including `recursion_misses` (Linux 5.12).
+const PROG_INFO_LEN: usize = 216;
+/// Offset of `__u64 recursion_misses` in `struct bpf_prog_info`.
+const PROG_INFO_RECURSION_MISSES: usize = 208;
 #[cfg(test)]
 const BPF_PROG_GET_NEXT_ID: libc::c_long = 11;
 
@@ -44,6 +49,15 @@ struct TestRunAttr {
     cpu: u32,
     batch_size: u32,
     _pad: u32,
+}
+
+/// The `info` part of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct InfoAttr {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
 }
 
 /// The id-walking part of `union bpf_attr`.
@@ -126,6 +140,19 @@ pub(super) fn prog_test_run(program: BorrowedFd, ctx: &[u8]) -> io::Result<u32> 
     };
     bpf(BPF_PROG_TEST_RUN, &mut attr)?;
     Ok(attr.retval)
+}
+
+/// How many times the kernel skipped `program` because another BPF program was already running on that CPU
+/// (`bpf_prog_info.recursion_misses`; 0 on kernels before 5.12, which do not count them).
+pub(super) fn prog_recursion_misses(program: BorrowedFd) -> io::Result<u64> {
+    let mut info = [0u8; PROG_INFO_LEN];
+    let mut attr =
+        InfoAttr { bpf_fd: program.as_raw_fd() as u32, info_len: PROG_INFO_LEN as u32, info: info.as_mut_ptr() as u64 };
+    bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr)?;
+    let filled = (attr.info_len as usize).min(PROG_INFO_LEN);
+    let misses =
+        info.get(PROG_INFO_RECURSION_MISSES..PROG_INFO_RECURSION_MISSES + 8).filter(|_| filled >= PROG_INFO_LEN);
+    Ok(misses.map_or(0, |bytes| u64::from_ne_bytes(bytes.try_into().unwrap_or_default())))
 }
 
 /// The id of the loaded program after `start` (kernel-wide), or `None` after the last one.
