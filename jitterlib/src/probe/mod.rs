@@ -21,7 +21,7 @@ mod wildcard;
 
 pub use wildcard::{expand, glob, MAX_WILDCARD_MATCHES};
 
-use crate::insn::{Builder, JmpOp, Label, Program, Reg, Size};
+use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use crate::kernel::{KernelInfo, StructName};
 use crate::maps::MapSpec;
 use crate::session::Attach;
@@ -385,6 +385,26 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// `r0 = bpf_map_lookup_elem(map, r10 + key)` for a u32 key the caller stored there, leaving through `exit` when
+/// `dst = r10 + offset`.
+pub(super) fn stack_pointer(b: &mut Builder, dst: Reg, offset: i16) {
+    b.mov64(dst, Reg::R10);
+    b.alu64(AluOp::Add, dst, i32::from(offset));
+}
+
+/// Zeroes the u64 at `r10 + slot`, then `bpf_probe_read_kernel(r10 + slot, size, base + offset)`.
+pub(super) fn read_kernel(b: &mut Builder, slot: i16, size: i32, base: Reg, offset: i32) {
+    b.store_imm(Size::DW, Reg::R10, slot, 0);
+    if base != Reg::R3 {
+        b.mov64(Reg::R3, base);
+    }
+    if offset != 0 {
+        b.alu64(AluOp::Add, Reg::R3, offset);
+    }
+    stack_pointer(b, Reg::R1, slot);
+    b.mov64(Reg::R2, size);
+    b.call(Helper::ProbeReadKernel);
+}
+
 /// the lookup fails. The per-CPU slot lookup every pairing probe starts with.
 fn lookup_stack_key(b: &mut Builder, map: usize, key: i16, exit: Label) {
     b.ld_map(Reg::R1, map);

@@ -318,7 +318,7 @@ impl Skb {
         let map = env.maps[0];
         b.load(Size::DW, Reg::R7, env.ctx, record.skbaddr as i16);
         b.store(Size::DW, Reg::R10, STACK_KEY, Reg::R7);
-        read_kernel(b, STACK_ENTRY + ENTRY_HEAD, 8, Reg::R7, self.layout.skb_head);
+        super::read_kernel(b, STACK_ENTRY + ENTRY_HEAD, 8, Reg::R7, self.layout.skb_head as i32);
         b.call(Helper::KtimeGetNs);
         b.mov64(Reg::R8, Reg::R0);
         map_call(b, Helper::MapLookupElem, map, None);
@@ -360,7 +360,7 @@ impl Skb {
             // local socket reaching the transmit side from the receive side is a new one at a reused address.
             let follows = b.new_label();
             b.jump_if(JmpOp::Lt, Reg::R1, TRANSMIT_POINTS as i32, follows);
-            read_kernel(b, STACK_SCRATCH, 8, Reg::R7, self.layout.skb_sk);
+            super::read_kernel(b, STACK_SCRATCH, 8, Reg::R7, self.layout.skb_sk as i32);
             b.load(Size::DW, Reg::R1, Reg::R10, STACK_SCRATCH);
             b.jump_if(JmpOp::Ne, Reg::R1, 0, stale);
             b.load(Size::W, Reg::R1, Reg::R9, ENTRY_HOP);
@@ -406,7 +406,7 @@ impl Skb {
             None => b.store_imm(Size::DW, Reg::R10, STACK_REASON, 0),
         }
         b.comment("device and network namespace");
-        read_kernel(b, STACK_SCRATCH, 8, Reg::R7, layout.skb_dev);
+        super::read_kernel(b, STACK_SCRATCH, 8, Reg::R7, layout.skb_dev as i32);
         b.store_imm(Size::DW, Reg::R10, STACK_DEV, 0);
         b.store_imm(Size::DW, Reg::R10, STACK_DEV + 8, 0);
         let dev_read = b.new_label();
@@ -415,7 +415,7 @@ impl Skb {
                 b.load(Size::W, Reg::R3, ctx, offset as i16);
                 b.alu64(AluOp::And, Reg::R3, 0xffff);
                 b.alu64(AluOp::Add, Reg::R3, ctx);
-                stack_pointer(b, Reg::R1, STACK_DEV);
+                super::stack_pointer(b, Reg::R1, STACK_DEV);
                 b.mov64(Reg::R2, 16);
                 b.call(Helper::ProbeReadKernelStr);
             }
@@ -423,7 +423,7 @@ impl Skb {
                 b.load(Size::DW, Reg::R3, Reg::R10, STACK_SCRATCH);
                 b.jump_if(JmpOp::Eq, Reg::R3, 0, dev_read);
                 b.alu64(AluOp::Add, Reg::R3, layout.dev_name as i32);
-                stack_pointer(b, Reg::R1, STACK_DEV);
+                super::stack_pointer(b, Reg::R1, STACK_DEV);
                 b.mov64(Reg::R2, 16);
                 b.call(Helper::ProbeReadKernelStr);
             }
@@ -434,15 +434,15 @@ impl Skb {
             self.emit_netns(b, netns);
         }
         b.comment("length, protocol, addresses");
-        read_kernel(b, STACK_LEN, 4, Reg::R7, layout.skb_len);
-        read_kernel(b, STACK_PROTO, 2, Reg::R7, layout.skb_protocol);
+        super::read_kernel(b, STACK_LEN, 4, Reg::R7, layout.skb_len as i32);
+        super::read_kernel(b, STACK_PROTO, 2, Reg::R7, layout.skb_protocol as i32);
         for slot in [STACK_ADDRS, STACK_SPORT, STACK_DPORT, STACK_ICMP_SEQ] {
             b.store_imm(Size::DW, Reg::R10, slot, 0);
         }
         let done = b.new_label();
         b.load(Size::DW, Reg::R1, Reg::R10, STACK_PROTO);
         b.mov64(Reg::R2, Reg::R1);
-        swap16(b, Reg::R2);
+        b.to_big_endian(Reg::R2, 16);
         b.store(Size::DW, Reg::R10, STACK_PROTO, Reg::R2);
         b.jump_if(JmpOp::Ne, Reg::R1, ETH_P_IP_RAW, done);
         self.emit_ipv4(b, done);
@@ -457,17 +457,17 @@ impl Skb {
         let done = b.new_label();
         b.load(Size::DW, Reg::R3, Reg::R10, STACK_SCRATCH);
         b.jump_if(JmpOp::Eq, Reg::R3, 0, from_socket);
-        read_kernel(b, STACK_SCRATCH, 8, Reg::R3, netns.dev_net);
+        super::read_kernel(b, STACK_SCRATCH, 8, Reg::R3, netns.dev_net as i32);
         b.jump(have_net);
         b.bind(from_socket);
-        read_kernel(b, STACK_SCRATCH, 8, Reg::R7, layout.skb_sk);
+        super::read_kernel(b, STACK_SCRATCH, 8, Reg::R7, layout.skb_sk as i32);
         b.load(Size::DW, Reg::R3, Reg::R10, STACK_SCRATCH);
         b.jump_if(JmpOp::Eq, Reg::R3, 0, done);
-        read_kernel(b, STACK_SCRATCH, 8, Reg::R3, netns.sock_net);
+        super::read_kernel(b, STACK_SCRATCH, 8, Reg::R3, netns.sock_net as i32);
         b.bind(have_net);
         b.load(Size::DW, Reg::R3, Reg::R10, STACK_SCRATCH);
         b.jump_if(JmpOp::Eq, Reg::R3, 0, done);
-        read_kernel(b, STACK_NETNS, 4, Reg::R3, netns.inum);
+        super::read_kernel(b, STACK_NETNS, 4, Reg::R3, netns.inum as i32);
         b.bind(done);
     }
 
@@ -475,13 +475,13 @@ impl Skb {
     /// network_header` when it holds a version 4 header, the transport header right after its options.
     fn emit_ipv4(&self, b: &mut Builder, done: Label) {
         let layout = &self.layout;
-        read_kernel(b, STACK_SCRATCH, 8, Reg::R7, layout.skb_head);
-        read_kernel(b, STACK_IP, 2, Reg::R7, layout.skb_network_header);
+        super::read_kernel(b, STACK_SCRATCH, 8, Reg::R7, layout.skb_head as i32);
+        super::read_kernel(b, STACK_IP, 2, Reg::R7, layout.skb_network_header as i32);
         b.load(Size::DW, Reg::R8, Reg::R10, STACK_IP);
         b.load(Size::DW, Reg::R1, Reg::R10, STACK_SCRATCH);
         b.alu64(AluOp::Add, Reg::R8, Reg::R1);
         b.comment("IPv4 header");
-        stack_pointer(b, Reg::R1, STACK_IP);
+        super::stack_pointer(b, Reg::R1, STACK_IP);
         b.mov64(Reg::R2, 20);
         b.mov64(Reg::R3, Reg::R8);
         b.call(Helper::ProbeReadKernel);
@@ -500,7 +500,7 @@ impl Skb {
         b.comment("transport header");
         b.alu64(AluOp::Lsh, Reg::R1, 2);
         b.alu64(AluOp::Add, Reg::R8, Reg::R1);
-        read_kernel(b, STACK_L4, 8, Reg::R8, 0);
+        super::read_kernel(b, STACK_L4, 8, Reg::R8, 0);
         b.jump_if(JmpOp::Ne, Reg::R0, 0, done);
         let ports = b.new_label();
         let icmp = b.new_label();
@@ -512,13 +512,13 @@ impl Skb {
         b.jump_if(JmpOp::Ne, Reg::R1, ICMP_ECHO_REPLY, done);
         b.bind(icmp);
         b.load(Size::H, Reg::R1, Reg::R10, STACK_L4 + 6);
-        swap16(b, Reg::R1);
+        b.to_big_endian(Reg::R1, 16);
         b.store(Size::DW, Reg::R10, STACK_ICMP_SEQ, Reg::R1);
         b.jump(done);
         b.bind(ports);
         for (from, to) in [(0, STACK_SPORT), (2, STACK_DPORT)] {
             b.load(Size::H, Reg::R1, Reg::R10, STACK_L4 + from);
-            swap16(b, Reg::R1);
+            b.to_big_endian(Reg::R1, 16);
             b.store(Size::DW, Reg::R10, to, Reg::R1);
         }
     }
@@ -527,9 +527,9 @@ impl Skb {
 /// `r0 = helper(map, r10 + STACK_KEY[, r10 + value, BPF_ANY])`.
 fn map_call(b: &mut Builder, helper: Helper, map: usize, value: Option<i16>) {
     b.ld_map(Reg::R1, map);
-    stack_pointer(b, Reg::R2, STACK_KEY);
+    super::stack_pointer(b, Reg::R2, STACK_KEY);
     if let Some(value) = value {
-        stack_pointer(b, Reg::R3, value);
+        super::stack_pointer(b, Reg::R3, value);
         b.mov64(Reg::R4, 0);
     }
     b.call(helper);
@@ -539,36 +539,6 @@ fn map_call(b: &mut Builder, helper: Helper, map: usize, value: Option<i16>) {
 fn count_failure(b: &mut Builder, counter: Counter, exit: Label) {
     b.jump_if(JmpOp::Sge, Reg::R0, 0, exit);
     counter.emit_increment(b);
-}
-
-/// `dst = r10 + offset`.
-fn stack_pointer(b: &mut Builder, dst: Reg, offset: i16) {
-    b.mov64(dst, Reg::R10);
-    b.alu64(AluOp::Add, dst, i32::from(offset));
-}
-
-/// Zeroes the u64 at `r10 + slot`, then `bpf_probe_read_kernel(r10 + slot, size, base + offset)`.
-fn read_kernel(b: &mut Builder, slot: i16, size: i32, base: Reg, offset: u32) {
-    b.store_imm(Size::DW, Reg::R10, slot, 0);
-    if base != Reg::R3 {
-        b.mov64(Reg::R3, base);
-    }
-    if offset != 0 {
-        b.alu64(AluOp::Add, Reg::R3, offset as i32);
-    }
-    stack_pointer(b, Reg::R1, slot);
-    b.mov64(Reg::R2, size);
-    b.call(Helper::ProbeReadKernel);
-}
-
-/// Swaps the two low bytes of `reg` (a 16-bit big-endian value to host order); uses r5.
-fn swap16(b: &mut Builder, reg: Reg) {
-    b.mov64(Reg::R5, reg);
-    b.alu64(AluOp::And, Reg::R5, 0xff);
-    b.alu64(AluOp::Lsh, Reg::R5, 8);
-    b.alu64(AluOp::Rsh, reg, 8);
-    b.alu64(AluOp::And, reg, 0xff);
-    b.alu64(AluOp::Or, reg, Reg::R5);
 }
 
 /// Writes the IPv4 address in the u32 at `r10 + address` (network order) as a dotted string into `size`

@@ -421,19 +421,9 @@ impl Probe for Timer {
 /// `r10 + STACK_NETNS = timer(r8) -> container netns_ipvs -> net -> ns.inum` (0 when unreadable); uses r1-r3.
 fn emit_netns(b: &mut Builder, path: NetnsPath) {
     b.comment("netns: container_of(timer, struct netns_ipvs, est_timer)->net->ns.inum");
-    b.mov64(Reg::R1, Reg::R10);
-    b.alu64(AluOp::Add, Reg::R1, i32::from(STACK_NETNS));
-    b.mov64(Reg::R2, 8);
-    b.mov64(Reg::R3, Reg::R8);
-    b.alu64(AluOp::Add, Reg::R3, path.net_from_timer as i32);
-    b.call(Helper::ProbeReadKernel);
+    super::read_kernel(b, STACK_NETNS, 8, Reg::R8, path.net_from_timer as i32);
     b.load(Size::DW, Reg::R3, Reg::R10, STACK_NETNS);
-    b.store_imm(Size::DW, Reg::R10, STACK_NETNS, 0);
-    b.alu64(AluOp::Add, Reg::R3, path.inum as i32);
-    b.mov64(Reg::R1, Reg::R10);
-    b.alu64(AluOp::Add, Reg::R1, i32::from(STACK_NETNS));
-    b.mov64(Reg::R2, 4);
-    b.call(Helper::ProbeReadKernel);
+    super::read_kernel(b, STACK_NETNS, 4, Reg::R3, path.inum as i32);
 }
 
 impl Timer {
