@@ -10,7 +10,7 @@ mod error;
 pub(crate) mod fixtures;
 mod maps_read;
 mod ring;
-mod sys;
+pub(crate) mod sys;
 #[cfg(test)]
 mod tests;
 
