@@ -205,6 +205,8 @@ pub struct Compiled {
     pub time_formats: Vec<String>,
     /// Outlier report layouts (see [`TableEvent::Outlier`]).
     pub outliers: Vec<OutlierInfo>,
+    /// What `jl -v` says about how probes were resolved (`skb(): fentry (...) at ip_rcv, icmp_rcv`).
+    pub notes: Vec<String>,
     /// The ELF object.
     pub object: Vec<u8>,
 }
@@ -263,6 +265,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
     });
     let mut programs = Vec::new();
     let mut diagnostics = Vec::new();
+    let mut notes = Vec::new();
     if let Some(map) = start_map {
         match start_program(map) {
             Ok(program) => programs.push(ProgramUnit {
@@ -287,6 +290,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
             })
             .collect();
         let name = program_name(index, &probe.probe.describe());
+        notes.extend(probe.probe.notes().into_iter().map(|note| format!("{}: {note}", probe.probe.describe())));
         let points = probe.probe.points();
         let several = points.len() > 1;
         for (point_index, point) in points.into_iter().enumerate() {
@@ -336,6 +340,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
         printfs: checked.printfs.clone(),
         time_formats: checked.time_formats.clone(),
         outliers: checked.outliers.clone(),
+        notes,
         object,
     })
 }

@@ -19,6 +19,8 @@ pub(crate) fn can_trace(test: &str) -> bool {
 /// A running `jl`, attached.
 pub(crate) struct Tracing {
     child: Child,
+    /// What jl printed on stderr before it was attached (`-v` output).
+    pub(crate) preamble: Vec<String>,
 }
 
 impl Tracing {
@@ -38,21 +40,22 @@ impl Tracing {
             .expect("spawn jl");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
+        let mut preamble = Vec::new();
         loop {
             match lines.next() {
                 Some(Ok(line)) if line.starts_with("Attached") => break,
-                Some(Ok(_)) => continue,
+                Some(Ok(line)) => preamble.push(line),
                 _ => {
                     let status = child.wait().expect("wait");
                     let mut out = String::new();
                     child.stdout.take().map(|mut s| s.read_to_string(&mut out));
-                    panic!("jl exited ({status}) before attaching: {script}\n{out}");
+                    panic!("jl exited ({status}) before attaching: {script}\n{out}\n{}", preamble.join("\n"));
                 }
             }
         }
         // Keep draining stderr so jl never blocks on it.
         std::thread::spawn(move || for _ in lines {});
-        Tracing { child }
+        Tracing { child, preamble }
     }
 
     /// Waits for jl to stop (its --duration) and returns its JSON output lines.

@@ -13,6 +13,7 @@ mod kfunc;
 mod kprobe;
 mod profile;
 mod rawtracepoint;
+mod reach;
 mod skb;
 mod softirq;
 mod timer;
@@ -222,6 +223,11 @@ pub trait Probe: std::fmt::Debug {
     /// Writes the [`FieldSource::Computed`] string field `field` into `size` bytes at `r10 + offset`
     /// (after the prologue; may use r0-r5).
     fn emit_computed(&self, _builder: &mut Builder, _field: &str, _offset: i16, _size: u32) {}
+    /// What `jl -v` says about how the probe was resolved beyond where its programs attach: which mechanism
+    /// reaches which of its points, and which points were left out and why.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Other programs this probe needs.
     fn companions(&self, _env_maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
         Ok(Vec::new())

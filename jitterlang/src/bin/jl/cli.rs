@@ -84,6 +84,10 @@ pub struct Cli {
     /// Say which mechanism each probe uses; with -l, list tracepoint fields.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+    /// Do not use fentry (BPF trampolines) for the function points of typed probes (skb): kprobes stand in
+    /// where the kernel has them, else the points are left out.
+    #[arg(long = "no-fentry")]
+    pub no_fentry: bool,
     /// List the bundled investigation scripts (run one with `jl NAME`).
     #[arg(long = "list-scripts")]
     pub list_scripts: bool,

@@ -34,7 +34,10 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let kernel = LiveKernel::new();
+    let kernel = match cli.no_fentry {
+        true => LiveKernel::new().without_fentry("turned off with --no-fentry"),
+        false => LiveKernel::new(),
+    };
     if let Some(pattern) = &cli.list {
         return list::print(pattern.as_deref(), cli.verbose, &kernel);
     }
@@ -89,6 +92,9 @@ fn main() -> ExitCode {
     if cli.verbose {
         for unit in &compiled.programs {
             eprintln!("jl: {} -> {} ({} insns)", unit.describe, unit.attach.target(), unit.program.len());
+        }
+        for note in &compiled.notes {
+            eprintln!("jl: {note}");
         }
     }
     match run(&cli, &compiled, &kernel) {
