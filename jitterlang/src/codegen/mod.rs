@@ -409,8 +409,9 @@ fn generate_probe(
         .b
         .finish()
         .map_err(|error| Diagnostic::new(Code::Limit, probe.span, format!("cannot assemble this probe: {error}")))?;
-    // A block that never reads the context leaves the `r6 = r1` copy unused.
-    program.drop_unused_first_copy();
+    // Most blocks read the context only before their first helper call: `r1` still holds it then.
+    program.keep_context_in_r1();
+    program.store_results_directly();
     Ok(program)
 }
 

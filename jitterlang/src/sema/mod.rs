@@ -133,6 +133,8 @@ struct Scope<'p> {
     loop_depth: usize,
     /// Variables whose assignment had an error (already reported): their uses are not reported again.
     failed_vars: Vec<String>,
+    /// The probe's bare-name fields the block reads (see `Probe::only_fields_read`).
+    fields_read: Vec<String>,
 }
 
 impl Checker<'_> {
@@ -158,10 +160,19 @@ impl Checker<'_> {
     }
 
     fn probe_block(&mut self, probe: Box<dyn Probe>, block: &ast::ProbeBlock, span: Span) -> CheckedProbe {
-        let mut scope = Scope { probe: probe.as_ref(), vars: Vec::new(), loop_depth: 0, failed_vars: Vec::new() };
+        let mut scope = Scope {
+            probe: probe.as_ref(),
+            vars: Vec::new(),
+            loop_depth: 0,
+            failed_vars: Vec::new(),
+            fields_read: Vec::new(),
+        };
         let predicate = block.predicate.as_ref().and_then(|pred| self.condition(pred, &mut scope));
         let body = self.stmts(&block.body, &mut scope);
         let vars = scope.vars.into_iter().map(|(_, ty)| ty).collect();
+        let fields_read = scope.fields_read;
+        let mut probe = probe;
+        probe.only_fields_read(&fields_read);
         CheckedProbe { probe, predicate, body, vars, span }
     }
 
