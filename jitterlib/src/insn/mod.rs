@@ -7,10 +7,12 @@ mod builder;
 mod disasm;
 mod helper;
 pub mod opcode;
+mod source_map;
 
 pub use builder::{AluOp, BuildError, Builder, JmpOp, Label, Operand, Size};
-pub use disasm::disassemble;
+pub use disasm::{disassemble, disassemble_insn};
 pub use helper::Helper;
+pub use source_map::SourceMap;
 
 /// One of the eleven eBPF registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,7 +66,8 @@ pub struct MapRef {
     pub map: usize,
 }
 
-/// A finished program: instructions with jumps resolved, map references and notes for the disassembler.
+/// A finished program: instructions with jumps resolved, map references, notes for the disassembler and the
+/// source map.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Program {
     /// The instructions, in order.
@@ -73,13 +76,15 @@ pub struct Program {
     pub map_refs: Vec<MapRef>,
     /// Comments attached to instruction indices, printed by the disassembler before that instruction.
     pub comments: Vec<(usize, String)>,
+    /// Which construct of the caller's source each instruction comes from ([`Builder::enter`]).
+    pub source_map: SourceMap,
 }
 
 impl Program {
     /// Removes a first instruction that only copies a register no other instruction mentions (as the
     /// compiler's `r6 = r1` context copy in a program that never reads its context). Jumps are relative and
-    /// none can target the first instruction's successor from before it, so only map references and comments
-    /// move. Returns whether it was removed.
+    /// none can target the first instruction's successor from before it, so only map references, comments and
+    /// the source map move. Returns whether it was removed.
     pub fn drop_unused_first_copy(&mut self) -> bool {
         let Some(first) = self.insns.first().copied() else { return false };
         let is_copy = first.code == (opcode::BPF_ALU64 | opcode::BPF_MOV | opcode::BPF_X) && first.dst != first.src;
@@ -94,6 +99,7 @@ impl Program {
         for (index, _) in &mut self.comments {
             *index = index.saturating_sub(1);
         }
+        self.source_map.remove(0);
         true
     }
 }
@@ -186,7 +192,9 @@ mod tests {
         let build = |read_context: bool| {
             let mut b = Builder::new();
             b.comment("probe");
+            b.enter(0);
             b.mov64(Reg::R6, Reg::R1);
+            b.enter(1);
             b.ld_map(Reg::R1, 0);
             if read_context {
                 b.load(Size::W, Reg::R2, Reg::R6, 8);
@@ -197,6 +205,7 @@ mod tests {
         let mut unused = build(false);
         assert!(unused.drop_unused_first_copy());
         assert_eq!((unused.insns.len(), unused.map_refs[0].insn, unused.comments[0].0), (3, 0, 0));
+        assert_eq!(unused.source_map.origin(0), Some(1));
         let mut used = build(true);
         assert!(!used.drop_unused_first_copy());
         assert_eq!(used.insns.len(), 5);
