@@ -27,6 +27,7 @@ impl Gen<'_> {
 
     /// Evaluates a scalar expression into `dst` (a callee-saved register).
     pub(super) fn scalar(&mut self, expr: &Expr, dst: Reg) -> Result<()> {
+        self.enter(expr.span);
         match &expr.kind {
             ExprKind::Const(value) => self.constant(dst, *value),
             ExprKind::Builtin(Builtin::Elapsed) => self.elapsed(dst, expr)?,
@@ -98,6 +99,7 @@ impl Gen<'_> {
                 return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a string is not a number"));
             }
         }
+        self.leave();
         Ok(())
     }
 
@@ -243,7 +245,8 @@ impl Gen<'_> {
 
     /// Jumps to `target` when the truth of `expr` equals `when`; falls through otherwise.
     pub(super) fn branch(&mut self, expr: &Expr, when: bool, target: Label) -> Result<()> {
-        match &expr.kind {
+        self.enter(expr.span);
+        let result = match &expr.kind {
             ExprKind::Unary(UnaryOp::Not, inner) => self.branch(inner, !when, target),
             ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), lhs, rhs) => {
                 // `a && b` is false when a is; `a || b` is true when a is: that side jumps straight to target.
@@ -281,7 +284,9 @@ impl Gen<'_> {
                 self.frame.give(reg);
                 Ok(())
             }
-        }
+        };
+        self.leave();
+        result
     }
 }
 

@@ -141,7 +141,8 @@ fn histograms_and_stats_of_known_write_sizes() {
         .map(|b| (b["min"].as_i64().unwrap_or(-1), b["max"].as_i64().unwrap_or(-1), b["count"].as_i64().unwrap_or(-1)))
         .collect();
     // JSON bucket bounds are inclusive, as in bpftrace: [2, 4) is {"min": 2, "max": 3}.
-    let expected = vec![(1, 1, 1), (2, 3, 2), (16, 31, 1), (64, 127, 1), (65_536, 131_071, 1), (1 << 33, (1 << 34) - 1, 1)];
+    let expected =
+        vec![(1, 1, 1), (2, 3, 2), (16, 31, 1), (64, 127, 1), (65_536, 131_071, 1), (1 << 33, (1 << 34) - 1, 1)];
     assert_eq!(buckets, expected, "{hist:#}");
     let total = 88 + 70_000 + (1i64 << 33);
     let stats = map_data(&lines, "@s");

@@ -8,10 +8,12 @@ mod disasm;
 mod helper;
 pub mod opcode;
 mod peephole;
+mod source_map;
 
 pub use builder::{AluOp, BuildError, Builder, JmpOp, Label, Operand, Size};
-pub use disasm::disassemble;
+pub use disasm::{disassemble, disassemble_insn};
 pub use helper::Helper;
+pub use source_map::SourceMap;
 
 /// One of the eleven eBPF registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,7 +67,8 @@ pub struct MapRef {
     pub map: usize,
 }
 
-/// A finished program: instructions with jumps resolved, map references and notes for the disassembler.
+/// A finished program: instructions with jumps resolved, map references, notes for the disassembler and the
+/// source map.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Program {
     /// The instructions, in order.
@@ -74,6 +77,8 @@ pub struct Program {
     pub map_refs: Vec<MapRef>,
     /// Comments attached to instruction indices, printed by the disassembler before that instruction.
     pub comments: Vec<(usize, String)>,
+    /// Which construct of the caller's source each instruction comes from ([`Builder::enter`]).
+    pub source_map: SourceMap,
 }
 
 /// Size in bytes of one encoded instruction.

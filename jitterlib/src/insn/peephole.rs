@@ -30,6 +30,7 @@ impl Program {
                 *at -= 1;
             }
         }
+        self.source_map.remove(index);
     }
 
     /// Lets a program that starts by copying its context out of `r1` (`rN = r1`) read the context from `r1`
