@@ -29,6 +29,7 @@ impl Gen<'_> {
             offset += expr.ty.size() as i16;
         }
         match bucket {
+            Some(reg) if layout.is_array() => self.b.store(Size::W, Reg::R10, offset, reg),
             Some(reg) => self.b.store(Size::DW, Reg::R10, offset, reg),
             None if layout.is_single_slot() => self.b.store_imm(Size::W, Reg::R10, key, 0),
             None if keys.is_empty() => self.b.store_imm(Size::DW, Reg::R10, key, 0),
@@ -112,11 +113,11 @@ impl Gen<'_> {
         self.lookup(object_map, key);
         let init = self.b.new_label();
         let done = self.b.new_label();
-        let single_slot = self.checked.maps[map].layout.is_single_slot();
-        // A one-slot array always has its (zeroed) slot: the miss branch only satisfies the verifier.
-        self.b.jump_if(JmpOp::Eq, Reg::R0, 0, if single_slot { done } else { init });
+        let array = self.checked.maps[map].layout.is_array();
+        // An array always has its (zeroed) slots: the miss branch only satisfies the verifier.
+        self.b.jump_if(JmpOp::Eq, Reg::R0, 0, if array { done } else { init });
         self.update_existing(kind, value_reg, value.is_some_and(|v| v.ty.is_signed()), done);
-        if single_slot {
+        if array {
             return self.finish_aggregate(done, value_reg);
         }
         self.b.jump(done);

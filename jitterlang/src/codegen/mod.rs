@@ -363,6 +363,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
 fn user_map_spec(index: usize, info: &MapInfo) -> MapSpec {
     let (kind, max_entries) = match info.layout.value {
         _ if info.layout.is_single_slot() => (MapKind::PerCpuArray, 1),
+        _ if let Some(buckets) = info.layout.bucket_slots() => (MapKind::PerCpuArray, buckets),
         MapValue::Agg { .. } => (MapKind::PerCpuHash, MAP_ENTRIES),
         MapValue::Scalar(_) => (MapKind::Hash, MAP_ENTRIES),
     };
