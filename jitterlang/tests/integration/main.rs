@@ -18,3 +18,4 @@ mod stacks;
 mod stall;
 mod support;
 mod typed_probes;
+mod verifier;
