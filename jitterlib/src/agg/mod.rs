@@ -1,5 +1,5 @@
-//! Aggregations in user space: the byte layout of aggregation maps, merging their per-CPU values,
-//! histogram buckets, and rendering as bpftrace-style text or JSON.
+//! Aggregations: the byte layout of aggregation maps, the BPF code that updates them ([`emit`]), merging their
+//! per-CPU values in user space, histogram buckets, and rendering as bpftrace-style text or JSON.
 //!
 //! The flow is [`decode`] (raw [`MapEntries`](crate::maps::MapEntries) plus a [`MapLayout`] into a
 //! sorted, merged [`Snapshot`]) followed by [`render_text`] or [`render_json`].
@@ -11,6 +11,7 @@
 //! - Values: per [`AggKind`]; plain maps (`@x[k] = expr`) hold one shared field.
 
 pub mod bucket;
+pub mod emit;
 mod error;
 mod folded;
 mod json;

@@ -160,6 +160,15 @@ impl Counter {
         b.mov64(Reg::R2, 1);
         b.atomic_add(Size::DW, Reg::R1, 0, Reg::R2);
     }
+
+    /// Adds one to the counter unless `r0 op imm` holds: `emit_increment_unless(b, JmpOp::Sge, 0)` counts a
+    /// helper call that returned an error (uses r1 and r2).
+    pub fn emit_increment_unless(self, b: &mut Builder, op: JmpOp, imm: i32) {
+        let ok = b.new_label();
+        b.jump_if(op, Reg::R0, imm, ok);
+        self.emit_increment(b);
+        b.bind(ok);
+    }
 }
 
 /// A place where a probe's prologue runs, in a program of its own.
