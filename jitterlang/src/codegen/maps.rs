@@ -14,19 +14,13 @@ impl Gen<'_> {
     /// register holding a histogram bucket index, stored after the user's keys.
     pub(super) fn key(&mut self, map: usize, keys: &[Expr], bucket: Option<Reg>, span: Span) -> Result<i16> {
         let layout = &self.checked.maps[map].layout;
-        let key_size = layout.key_size();
-        let key = self.frame.alloc(key_size, span)?;
+        let key = self.frame.alloc(layout.key_size(), span)?;
         let mut offset = key;
         for expr in keys {
             self.value_into(expr, offset)?;
             offset += expr.ty.size() as i16;
         }
-        match bucket {
-            Some(reg) => self.b.store(Size::DW, Reg::R10, offset, reg),
-            None if layout.is_single_slot() => self.b.store_imm(Size::W, Reg::R10, key, 0),
-            None if keys.is_empty() => self.b.store_imm(Size::DW, Reg::R10, key, 0),
-            None => {}
-        }
+        emit::emit_key_end(&mut self.b, layout, key, offset, bucket);
         Ok(key)
     }
 

@@ -14,7 +14,7 @@ mod strings;
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, OutlierInfo, PrintfInfo};
 use frame::Frame;
-use jitterlib::agg::{MapLayout, MapValue};
+use jitterlib::agg::MapLayout;
 use jitterlib::insn::{AluOp, BuildError, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use jitterlib::maps::{MapKind, MapSpec};
 use jitterlib::object::{write_object, ProgramSection};
@@ -341,19 +341,8 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
 }
 
 fn user_map_spec(index: usize, info: &MapInfo) -> MapSpec {
-    let (kind, max_entries) = match info.layout.value {
-        _ if info.layout.is_single_slot() => (MapKind::PerCpuArray, 1),
-        MapValue::Agg { .. } => (MapKind::PerCpuHash, MAP_ENTRIES),
-        MapValue::Scalar(_) => (MapKind::Hash, MAP_ENTRIES),
-    };
     let suffix = info.layout.name.trim_start_matches('@');
-    MapSpec {
-        name: truncate(&format!("m{index}_{suffix}")),
-        kind,
-        key_size: info.layout.key_size(),
-        value_size: info.layout.value_size(),
-        max_entries,
-    }
+    info.layout.map_spec(truncate(&format!("m{index}_{suffix}")), MAP_ENTRIES)
 }
 
 fn program_name(index: usize, describe: &str) -> String {

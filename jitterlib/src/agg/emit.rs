@@ -8,7 +8,7 @@
 //! a bucket index already stored in the key before [`emit_update`] runs).
 
 use super::quantile::SUB_BUCKET_BITS;
-use super::AggKind;
+use super::{AggKind, MapLayout};
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Operand, Reg, Size};
 use crate::probe::Counter;
 
@@ -31,6 +31,17 @@ pub struct Update {
     pub init: Option<i16>,
     /// The counter to add one to when inserting a new entry fails (map full).
     pub map_full: Counter,
+}
+
+/// Finishes a key of `layout` at `r10 + key` whose fields the caller stored up to `r10 + end`: stores the
+/// bucket index register after them (histograms), or the 0 key of a map without key fields.
+pub fn emit_key_end(b: &mut Builder, layout: &MapLayout, key: i16, end: i16, bucket: Option<Reg>) {
+    match bucket {
+        Some(reg) => b.store(Size::DW, Reg::R10, end, reg),
+        None if layout.is_single_slot() => b.store_imm(Size::W, Reg::R10, key, 0),
+        None if layout.keys.is_empty() => b.store_imm(Size::DW, Reg::R10, key, 0),
+        None => {}
+    }
 }
 
 /// Computes the bucket index of `value` into `idx` for a histogram `kind` (uses r1 and r2); emits nothing and

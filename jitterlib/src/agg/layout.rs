@@ -1,6 +1,7 @@
 //! How a map's keys and values are laid out in bytes, and how to print them.
 
 use super::AggKind;
+use crate::maps::{MapKind, MapSpec};
 
 /// Size of an integer field and of a histogram's bucket index.
 pub(crate) const INTEGER_SIZE: u32 = 8;
@@ -127,6 +128,17 @@ impl MapLayout {
             MapValue::Agg { format, .. } => *format == ValueFormat::Duration,
             MapValue::Scalar(field) => field.format == ValueFormat::Duration,
         }
+    }
+
+    /// The map holding this layout, named `name`: a one-slot per-CPU array ([`MapLayout::is_single_slot`]), a
+    /// per-CPU hash of `capacity` keys for other aggregations, a hash of `capacity` keys for plain values.
+    pub fn map_spec(&self, name: String, capacity: u32) -> MapSpec {
+        let (kind, max_entries) = match self.value {
+            _ if self.is_single_slot() => (MapKind::PerCpuArray, 1),
+            MapValue::Agg { .. } => (MapKind::PerCpuHash, capacity),
+            MapValue::Scalar(_) => (MapKind::Hash, capacity),
+        };
+        MapSpec { name, kind, key_size: self.key_size(), value_size: self.value_size(), max_entries }
     }
 
     /// Bytes of the key fields alone, without a histogram's bucket index.

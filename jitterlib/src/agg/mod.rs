@@ -39,4 +39,6 @@ pub use merge::decode;
 pub use openmetrics::{render_openmetrics, OPENMETRICS_CONTENT_TYPE};
 pub use text::render_text;
 pub use units::format_duration;
-pub use value::{format_inet, AggValue, Average, FieldValue, HexSymbolizer, Histogram, Row, Snapshot, Symbolizer};
+pub use value::{
+    format_inet, AggValue, Average, FieldValue, HexSymbolizer, Histogram, KernelSymbols, Row, Snapshot, Symbolizer,
+};
