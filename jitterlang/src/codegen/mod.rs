@@ -351,7 +351,7 @@ fn program_name(index: usize, describe: &str) -> String {
 }
 
 fn truncate(name: &str) -> String {
-    name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(15).collect()
+    jitterlib::object::valid_name(name)
 }
 
 /// The object indices of the maps a probe's programs use.
