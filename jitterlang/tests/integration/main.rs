@@ -13,6 +13,7 @@ mod outliers;
 mod raw_probes;
 mod repl;
 mod runtime;
+mod rust_api;
 mod skb;
 mod stacks;
 mod stall;

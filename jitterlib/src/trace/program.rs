@@ -24,9 +24,8 @@ const MAP_FULL: Counter = Counter { map: COUNTERS_MAP_INDEX, key: 0 };
 const STACK_LIMIT: u32 = 512;
 /// Bytes of `comm` (`TASK_COMM_LEN`).
 const COMM_SIZE: u32 = 16;
-/// Registers of the aggregated value and of a histogram's bucket index: callee-saved, free after the prologue.
-const VALUE_REG: Reg = Reg::R7;
-const BUCKET_REG: Reg = Reg::R8;
+/// Callee-saved registers free after the prologue (r6 holds the context).
+const SCRATCH: [Reg; 3] = [Reg::R7, Reg::R8, Reg::R9];
 
 /// One program of a compiled trace.
 #[derive(Clone, Debug)]
@@ -99,8 +98,8 @@ impl Resolved {
         self.layout.format == ValueFormat::Str
     }
 
-    /// Writes the field into its key slot at `r10 + offset`.
-    fn store(&self, b: &mut Builder, probe: &dyn Probe, offset: i16) {
+    /// Writes the field into its key slot at `r10 + offset`, integers through `scratch`.
+    fn store(&self, b: &mut Builder, probe: &dyn Probe, offset: i16, scratch: Reg) {
         match &self.source {
             Source::Computed(name) => probe.emit_computed(b, name, offset, self.layout.size),
             Source::Comm => {
@@ -110,8 +109,8 @@ impl Resolved {
                 b.call(Helper::GetCurrentComm);
             }
             Source::Stack(_) | Source::Cpu => {
-                self.load(b, Reg::R1);
-                b.store(Size::DW, Reg::R10, offset, Reg::R1);
+                self.load(b, scratch);
+                b.store(Size::DW, Reg::R10, offset, scratch);
             }
         }
     }
@@ -213,17 +212,32 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
     Ok(Output { programs, maps, object })
 }
 
-/// `@[keys] = kind(value)` after the prologue: the value into r7, its bucket into r8, the key, the update.
+/// `@[keys] = kind(value)` after the prologue: the value, its bucket index and each integer key on its way to the
+/// key take the callee-saved registers free after the prologue, in that order (as jitterlang allocates them).
 fn emit_aggregation(b: &mut Builder, probe: &dyn Probe, plan: &Plan, stack: &Stack) {
     let kind = plan.kind();
+    let mut taken = 0;
+    let mut take = || {
+        taken += 1;
+        SCRATCH[taken - 1]
+    };
     let value = plan.value.as_ref().map(|field| {
-        field.load(b, VALUE_REG);
-        (VALUE_REG, field.signed)
+        let reg = take();
+        field.load(b, reg);
+        (reg, field.signed)
     });
-    let bucket = value.and_then(|(reg, _)| emit_bucket(b, kind, reg, BUCKET_REG).then_some(BUCKET_REG));
+    let bucket = match value {
+        Some((reg, _)) if kind.is_histogram() => {
+            let idx = take();
+            emit_bucket(b, kind, reg, idx);
+            Some(idx)
+        }
+        _ => None,
+    };
+    let scratch = take();
     let mut offset = stack.key;
     for key in &plan.keys {
-        key.store(b, probe, offset);
+        key.store(b, probe, offset, scratch);
         offset += key.layout.size as i16;
     }
     emit_key_end(b, &plan.layout, stack.key, offset, bucket);
