@@ -165,6 +165,10 @@ pub fn is_valid_name(name: &str) -> bool {
 }
 
 /// `name` made valid ([`is_valid_name`]) by dropping other characters and cutting it at 15 characters.
+///
+/// ```no_run
+/// assert_eq!(jitterlib::object::valid_name("jl0_softirq_delay"), "jl0_softirq_del");
+/// ```
 pub fn valid_name(name: &str) -> String {
     name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(MAX_NAME_LEN).collect()
 }

@@ -6,6 +6,27 @@
 //!
 //! Register use: r0-r5 are clobbered (helper calls); the value and the bucket index must be in r6-r9 (or r5 for
 //! a bucket index already stored in the key before [`emit_update`] runs).
+//!
+//! `@ = hist(v)` with `v` in r7, map 1 the per-CPU hash, counter 0 of the global map 0 counting full maps:
+//!
+//! ```no_run
+//! use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
+//! use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
+//! use jitterlib::insn::{Builder, Reg, Size};
+//! use jitterlib::probe::Counter;
+//!
+//! let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Hist, format: ValueFormat::Signed } };
+//! let mut b = Builder::new();
+//! b.load(Size::DW, Reg::R7, Reg::R1, 8);
+//! emit_bucket(&mut b, AggKind::Hist, Reg::R7, Reg::R8);
+//! emit_key_end(&mut b, &layout, -8, -8, Some(Reg::R8));
+//! let map_full = Counter { map: 0, key: 0 };
+//! emit_update(&mut b, &Update { map: 1, kind: AggKind::Hist, key: -8, value: Some((Reg::R7, true)), init: Some(-16), map_full });
+//! b.mov64(Reg::R0, 0);
+//! b.exit();
+//! let program = b.finish()?;
+//! # Ok::<(), jitterlib::insn::BuildError>(())
+//! ```
 
 use super::quantile::SUB_BUCKET_BITS;
 use super::{AggKind, MapLayout};
@@ -16,6 +37,8 @@ use crate::probe::Counter;
 const BPF_ANY: i32 = 0;
 
 /// One aggregation update: `map[key] = kind(value)`.
+///
+/// See the [module example](self).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Update {
     /// Object-wide index of the aggregation map (a per-CPU hash, or a one-slot per-CPU array).
@@ -35,6 +58,19 @@ pub struct Update {
 
 /// Finishes a key of `layout` at `r10 + key` whose fields the caller stored up to `r10 + end`: stores the
 /// bucket index register after them (histograms), or the 0 key of a map without key fields.
+///
+/// ```no_run
+/// use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
+/// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
+/// use jitterlib::insn::{Builder, Reg, Size};
+/// use jitterlib::probe::Counter;
+///
+/// // `@[cpu] = count()`: the cpu (8 bytes at r10 - 8) is the whole key, nothing to add.
+/// let layout = MapLayout { name: "@".into(), keys: vec![jitterlib::agg::FieldLayout::integer(ValueFormat::Unsigned)], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned } };
+/// let mut b = Builder::new();
+/// emit_key_end(&mut b, &layout, -8, 0, None);
+/// assert!(b.is_empty());
+/// ```
 pub fn emit_key_end(b: &mut Builder, layout: &MapLayout, key: i16, end: i16, bucket: Option<Reg>) {
     match bucket {
         Some(reg) => b.store(Size::DW, Reg::R10, end, reg),
@@ -46,6 +82,17 @@ pub fn emit_key_end(b: &mut Builder, layout: &MapLayout, key: i16, end: i16, buc
 
 /// Computes the bucket index of `value` into `idx` for a histogram `kind` (uses r1 and r2); emits nothing and
 /// returns `false` for other kinds.
+///
+/// ```no_run
+/// use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
+/// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
+/// use jitterlib::insn::{Builder, Reg, Size};
+/// use jitterlib::probe::Counter;
+///
+/// let mut b = Builder::new();
+/// assert!(emit_bucket(&mut b, AggKind::Quantiles, Reg::R7, Reg::R8));
+/// assert!(!emit_bucket(&mut b, AggKind::Sum, Reg::R7, Reg::R8));
+/// ```
 pub fn emit_bucket(b: &mut Builder, kind: AggKind, value: Reg, idx: Reg) -> bool {
     match kind {
         AggKind::Hist => hist_bucket(b, value, idx),
@@ -58,6 +105,8 @@ pub fn emit_bucket(b: &mut Builder, kind: AggKind, value: Reg, idx: Reg) -> bool
 }
 
 /// Emits `update`: looks the key up, updates the existing per-CPU value, or inserts the first value.
+///
+/// See the [module example](self).
 pub fn emit_update(b: &mut Builder, update: &Update) {
     emit_lookup(b, update.map, update.key);
     let init = b.new_label();
@@ -82,6 +131,15 @@ pub fn emit_update(b: &mut Builder, update: &Update) {
 }
 
 /// `r0 = bpf_map_lookup_elem(map, r10 + key)`.
+///
+/// ```no_run
+/// use jitterlib::agg::emit::emit_lookup;
+/// use jitterlib::insn::{Builder, Reg, Size};
+///
+/// let mut b = Builder::new();
+/// b.store_imm(Size::W, Reg::R10, -4, 0);
+/// emit_lookup(&mut b, 0, -4); // r0 = &map0[0] or NULL
+/// ```
 pub fn emit_lookup(b: &mut Builder, map: usize, key: i16) {
     b.ld_map(Reg::R1, map);
     stack_pointer(b, Reg::R2, key);
@@ -89,6 +147,17 @@ pub fn emit_lookup(b: &mut Builder, map: usize, key: i16) {
 }
 
 /// `bpf_map_update_elem(map, r10 + key, r10 + value, BPF_ANY)`, adding one to `map_full` when it fails.
+///
+/// ```no_run
+/// use jitterlib::agg::emit::emit_map_update;
+/// use jitterlib::insn::{Builder, Reg, Size};
+/// use jitterlib::probe::Counter;
+///
+/// let mut b = Builder::new();
+/// b.store_imm(Size::DW, Reg::R10, -8, 42); // key
+/// b.store_imm(Size::DW, Reg::R10, -16, 1); // value
+/// emit_map_update(&mut b, 1, -8, -16, Counter { map: 0, key: 0 });
+/// ```
 pub fn emit_map_update(b: &mut Builder, map: usize, key: i16, value: i16, map_full: Counter) {
     b.ld_map(Reg::R1, map);
     stack_pointer(b, Reg::R2, key);

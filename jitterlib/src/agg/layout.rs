@@ -132,6 +132,13 @@ impl MapLayout {
 
     /// The map holding this layout, named `name`: a one-slot per-CPU array ([`MapLayout::is_single_slot`]), a
     /// per-CPU hash of `capacity` keys for other aggregations, a hash of `capacity` keys for plain values.
+    ///
+    /// ```no_run
+    /// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
+    ///
+    /// let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned } };
+    /// assert_eq!(layout.map_spec("count".into(), 1024).max_entries, 1);
+    /// ```
     pub fn map_spec(&self, name: String, capacity: u32) -> MapSpec {
         let (kind, max_entries) = match self.value {
             _ if self.is_single_slot() => (MapKind::PerCpuArray, 1),

@@ -23,6 +23,14 @@ impl Symbolizer for HexSymbolizer {
 }
 
 /// A [`Symbolizer`] over the kernel metadata: `name+offset`, or hex when the address is unknown.
+///
+/// ```no_run
+/// use jitterlib::agg::{KernelSymbols, Symbolizer};
+/// use jitterlib::kernel::LiveKernel;
+///
+/// let kernel = LiveKernel::new();
+/// println!("{}", KernelSymbols::new(&kernel).symbolize(0xffffffff81000000));
+/// ```
 #[derive(Clone, Copy)]
 pub struct KernelSymbols<'a>(&'a dyn KernelInfo);
 

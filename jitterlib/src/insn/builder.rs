@@ -372,6 +372,15 @@ impl Builder {
     }
 
     /// `dst = value`: one `mov` when it fits a sign-extended 32-bit immediate, else [`Builder::ld_imm64`].
+    ///
+    /// ```no_run
+    /// use jitterlib::insn::{Builder, Reg};
+    ///
+    /// let mut b = Builder::new();
+    /// b.mov_i64(Reg::R1, 1_000);
+    /// b.mov_i64(Reg::R2, 10_000_000_000);
+    /// assert_eq!(b.len(), 3);
+    /// ```
     pub fn mov_i64(&mut self, dst: Reg, value: i64) {
         match i32::try_from(value) {
             Ok(imm) => self.mov64(dst, imm),

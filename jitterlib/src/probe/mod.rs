@@ -163,6 +163,15 @@ impl Counter {
 
     /// Adds one to the counter unless `r0 op imm` holds: `emit_increment_unless(b, JmpOp::Sge, 0)` counts a
     /// helper call that returned an error (uses r1 and r2).
+    ///
+    /// ```no_run
+    /// use jitterlib::insn::{Builder, Helper, JmpOp};
+    /// use jitterlib::probe::Counter;
+    ///
+    /// let mut b = Builder::new();
+    /// b.call(Helper::MapUpdateElem);
+    /// Counter { map: 0, key: 0 }.emit_increment_unless(&mut b, JmpOp::Sge, 0);
+    /// ```
     pub fn emit_increment_unless(self, b: &mut Builder, op: JmpOp, imm: i32) {
         let ok = b.new_label();
         b.jump_if(op, Reg::R0, imm, ok);

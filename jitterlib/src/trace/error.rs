@@ -7,6 +7,18 @@ use crate::probe::ProbeError;
 use crate::session::SessionError;
 
 /// Why a [`Trace`](super::Trace) could not be compiled, started or read.
+///
+/// ```no_run
+/// use jitterlib::kernel::LiveKernel;
+/// use jitterlib::trace::{Field, Timer, Trace, TraceError};
+///
+/// let kernel = LiveKernel::new();
+/// match Trace::new(&kernel, Timer::func("estimation_timer")).histogram(Field::Dur).start() {
+///     Ok(_trace) => println!("tracing"),
+///     Err(error @ TraceError::Probe { .. }) => eprintln!("not on this kernel: {error}"),
+///     Err(error) => eprintln!("error: {error}"),
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
     /// The probe does not resolve on this kernel (unknown callback, missing tracepoint or module, bad argument).

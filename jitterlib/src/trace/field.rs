@@ -56,6 +56,11 @@ pub enum Field {
 
 impl Field {
     /// Every field, in declaration order.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert!(Field::ALL.contains(&Field::Dur));
+    /// ```
     pub const ALL: [Field; 20] = [
         Field::Dur,
         Field::Vec,
@@ -80,6 +85,11 @@ impl Field {
     ];
 
     /// The field's name in the language.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(Field::Dur.name(), "dur");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Field::Dur => "dur",

@@ -74,64 +74,162 @@ impl std::fmt::Debug for Trace<'_> {
 impl<'k> Trace<'k> {
     /// A trace of `probe` on `kernel` (the running one, [`LiveKernel`](crate::kernel::LiveKernel), to start
     /// it), counting its events until an aggregation is chosen.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Softirq::named("net_rx")).start()?; // softirq("net_rx") { @ = count(); }
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn new(kernel: &'k dyn KernelInfo, probe: TypedProbe) -> Trace<'k> {
         Trace { kernel, probe, keys: Vec::new(), aggregation: Ok((AggKind::Count, None)) }
     }
 
     /// Adds a key field: one aggregate per value of the keys, like `@[field, ...]`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// // softirq() { @[name, cpu] = max(dur); }
+    /// let trace = Trace::new(&kernel, Softirq::all()).by(Field::Name).by(Field::Cpu).max(Field::Dur);
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn by(mut self, field: Field) -> Trace<'k> {
         self.keys.push(field);
         self
     }
 
     /// `count()`: the number of events.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Hrtimer::all()).by(Field::Cpu).count();
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn count(self) -> Trace<'k> {
         self.aggregate(AggKind::Count, None)
     }
 
     /// `@[field] = count()`: [`Trace::by`] then [`Trace::count`].
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Timer::all()).count_by(Field::Func); // timer() { @[func] = count(); }
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn count_by(self, field: Field) -> Trace<'k> {
         self.by(field).count()
     }
 
     /// `sum(field)`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Timer::all()).by(Field::Func).sum(Field::Dur); // time per callback
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn sum(self, field: Field) -> Trace<'k> {
         self.aggregate(AggKind::Sum, Some(field))
     }
 
     /// `min(field)`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Timer::all()).by(Field::Func).min(Field::Late);
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn min(self, field: Field) -> Trace<'k> {
         self.aggregate(AggKind::Min, Some(field))
     }
 
     /// `max(field)`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, SoftirqDelay::all()).by(Field::Name).max(Field::Dur);
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn max(self, field: Field) -> Trace<'k> {
         self.aggregate(AggKind::Max, Some(field))
     }
 
     /// `avg(field)`: the integer mean.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Softirq::all()).by(Field::Name).avg(Field::Dur);
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn avg(self, field: Field) -> Trace<'k> {
         self.aggregate(AggKind::Avg, Some(field))
     }
 
     /// `stats(field)`: count, mean and total.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Skb::all()).by(Field::Hop).stats(Field::Dur);
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn stats(self, field: Field) -> Trace<'k> {
         self.aggregate(AggKind::Stats, Some(field))
     }
 
     /// `hist(field)`: power-of-two buckets, within each time unit for durations (like the language's `hist`).
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Timer::func("estimation_timer")).histogram(Field::Dur);
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn histogram(self, field: Field) -> Trace<'k> {
         self.aggregate(AggKind::Hist, Some(field))
     }
 
     /// `lhist(field, min, max, step)`: linear buckets; uneven parameters are [`TraceError::Aggregation`] at
     /// [`Trace::compile`].
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// // skb() { @ = lhist(len, 0, 1500, 100); }
+    /// let trace = Trace::new(&kernel, Skb::all()).lhist(Field::Len, 0, 1500, 100);
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn lhist(mut self, field: Field, min: i64, max: i64, step: i64) -> Trace<'k> {
         self.aggregation = AggKind::lhist(min, max, step).map(|kind| (kind, Some(field)));
         self
     }
 
     /// `quantiles(field)`: p50, p90, p99 and p99.9, at most 6.25 % above the true values.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Softirq::named("net_rx")).quantiles(Field::Dur);
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn quantiles(self, field: Field) -> Trace<'k> {
         self.aggregate(AggKind::Quantiles, Some(field))
     }
@@ -142,6 +240,15 @@ impl<'k> Trace<'k> {
     }
 
     /// The script doing the same in jitterlang: `timer("f") { @[func] = hist(dur); }`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Timer::all()).count_by(Field::Func);
+    /// assert_eq!(trace.script(), "timer() { @[func] = count(); }");
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn script(&self) -> String {
         let keys: Vec<&str> = self.keys.iter().map(|field| field.name()).collect();
         let map = if keys.is_empty() { "@".to_string() } else { format!("@[{}]", keys.join(", ")) };
@@ -157,6 +264,17 @@ impl<'k> Trace<'k> {
 
     /// Resolves the probe and its fields against the kernel metadata and generates the programs and object,
     /// without loading anything (no privileges needed: a [`FixtureKernel`](crate::kernel::FixtureKernel) works).
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// # use jitterlib::kernel::FixtureKernel;
+    /// let fixture = FixtureKernel::bundled();
+    /// let compiled = Trace::new(&fixture, Timer::all()).count_by(Field::Func).compile()?;
+    /// assert_eq!(compiled.programs.len(), 2); // timer_expire_exit and its timer_expire_entry companion
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn compile(&self) -> Result<CompiledTrace, TraceError> {
         let describe = self.probe.script();
         let probe = crate::probe::resolve(&self.probe.spec(), self.kernel)
@@ -198,6 +316,16 @@ impl<'k> Trace<'k> {
     }
 
     /// Compiles the trace, loads it (the verifier checks every program) and attaches every program.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Timer::all()).count_by(Field::Func).start()?;
+    /// std::thread::sleep(std::time::Duration::from_secs(1));
+    /// print!("{}", trace.read()?.render_text());
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn start(self) -> Result<RunningTrace<'k>, TraceError> {
         let compiled = self.compile()?;
         let specs: Vec<ProgramSpec> = compiled
@@ -247,6 +375,16 @@ pub struct CompiledTrace {
 
 impl CompiledTrace {
     /// The disassembly of every program, headed by its name and attach point.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// # use jitterlib::kernel::FixtureKernel;
+    /// let fixture = FixtureKernel::bundled();
+    /// print!("{}", Trace::new(&fixture, Softirq::all()).compile()?.disassembly());
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn disassembly(&self) -> String {
         let names: Vec<&str> = self.maps.iter().map(|map| map.name.as_str()).collect();
         let mut out = String::new();
@@ -289,11 +427,33 @@ impl std::fmt::Debug for RunningTrace<'_> {
 
 impl<'k> RunningTrace<'k> {
     /// What was compiled and attached (programs and their attach points).
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Skb::all()).start()?;
+    /// for program in &trace.compiled().programs {
+    ///     println!("{} -> {}", program.name, program.attach.target());
+    /// }
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn compiled(&self) -> &CompiledTrace {
         &self.compiled
     }
 
     /// Reads the aggregation map and merges its per-CPU values. Tracing goes on.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Softirq::all()).count_by(Field::Name).start()?;
+    /// std::thread::sleep(std::time::Duration::from_secs(1));
+    /// let readout = trace.read()?;
+    /// println!("{} vectors ran", readout.snapshot().rows.len());
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn read(&self) -> Result<Readout<'k>, TraceError> {
         let entries = self.session.read_map(AGG_MAP)?;
         let snapshot = match entries {
@@ -304,11 +464,36 @@ impl<'k> RunningTrace<'k> {
     }
 
     /// Empties the aggregation map (an interval's numbers start from zero).
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Softirq::all()).count_by(Field::Name).start()?;
+    /// loop {
+    ///     std::thread::sleep(std::time::Duration::from_secs(1));
+    ///     print!("{}", trace.read()?.render_text());
+    ///     trace.clear()?; // per-second counts
+    /// }
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn clear(&self) -> Result<(), TraceError> {
         Ok(self.session.clear_map(AGG_MAP)?)
     }
 
     /// What the kernel side could not record so far.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Skb::all()).by(Field::Hop).histogram(Field::Dur).start()?;
+    /// let lost = trace.lost()?;
+    /// if lost.map_full + lost.probe_misses > 0 {
+    ///     eprintln!("incomplete: {lost:?}");
+    /// }
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn lost(&self) -> Result<Lost, TraceError> {
         let map_full = match self.session.read_map(GLOBAL_MAP_NAME)? {
             MapEntries::Shared(entries) => entries
@@ -322,6 +507,15 @@ impl<'k> RunningTrace<'k> {
 }
 
 /// Counts of data a trace could not record.
+///
+/// ```no_run
+/// # use jitterlib::kernel::LiveKernel;
+/// # use jitterlib::trace::*;
+/// # let kernel = LiveKernel::new();
+/// # let trace = Trace::new(&kernel, Skb::all()).start()?;
+/// let Lost { map_full, probe_misses } = trace.lost()?;
+/// # Ok::<(), TraceError>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Lost {
     /// Map inserts that failed: the aggregation map (10 240 keys) or a probe's own map was full.
@@ -356,16 +550,45 @@ impl std::fmt::Debug for Readout<'_> {
 
 impl Readout<'_> {
     /// The decoded rows, in print order (keys, merged values, histograms).
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// # let trace = Trace::new(&kernel, Softirq::all()).count_by(Field::Name).start()?;
+    /// for row in &trace.read()?.snapshot().rows {
+    ///     println!("{:?}: {:?}", row.key, row.value);
+    /// }
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn snapshot(&self) -> &Snapshot {
         &self.snapshot
     }
 
     /// The rows as `jl` prints them (bpftrace's text format), callbacks by name.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// # let trace = Trace::new(&kernel, Timer::all()).count_by(Field::Func).start()?;
+    /// print!("{}", trace.read()?.render_text()); // @[process_timeout]: 12
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn render_text(&self) -> String {
         render_text(&self.snapshot, &self.symbols)
     }
 
     /// The rows as `jl -f json` prints them.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// # let trace = Trace::new(&kernel, Timer::all()).count_by(Field::Func).start()?;
+    /// println!("{}", trace.read()?.render_json());
+    /// # Ok::<(), TraceError>(())
+    /// ```
     pub fn render_json(&self) -> serde_json::Value {
         render_json(&self.snapshot, &self.symbols)
     }

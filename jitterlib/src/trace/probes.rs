@@ -31,11 +31,21 @@ impl TypedProbe {
     }
 
     /// The probe's kind name, as in the language (`timer`).
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(Skb::all().kind(), "skb");
+    /// ```
     pub fn kind(&self) -> &'static str {
         self.name
     }
 
     /// The probe as a script writes it: `timer("process_timeout")`, `skb(1000000)` (durations in nanoseconds).
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(Irqoff::threshold(std::time::Duration::from_millis(5)).script(), "irqoff(5000000)");
+    /// ```
     pub fn script(&self) -> String {
         let args: Vec<String> = self
             .args
@@ -77,11 +87,21 @@ pub struct Softirq;
 
 impl Softirq {
     /// Every softirq vector: `softirq()`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(Softirq::all().script(), "softirq()");
+    /// ```
     pub fn all() -> TypedProbe {
         TypedProbe::named("softirq", None)
     }
 
     /// One vector by name (`net_rx`, `timer`, `hrtimer`, ...): `softirq("net_rx")`, filtered in BPF.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(Softirq::named("net_rx").script(), r#"softirq("net_rx")"#);
+    /// ```
     pub fn named(vector: &str) -> TypedProbe {
         TypedProbe::named("softirq", Some(vector))
     }
@@ -105,11 +125,21 @@ pub struct SoftirqDelay;
 
 impl SoftirqDelay {
     /// Every softirq vector: `softirq_delay()`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(SoftirqDelay::all().script(), "softirq_delay()");
+    /// ```
     pub fn all() -> TypedProbe {
         TypedProbe::named("softirq_delay", None)
     }
 
     /// One vector by name: `softirq_delay("net_rx")`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(SoftirqDelay::named("timer").script(), r#"softirq_delay("timer")"#);
+    /// ```
     pub fn named(vector: &str) -> TypedProbe {
         TypedProbe::named("softirq_delay", Some(vector))
     }
@@ -133,11 +163,21 @@ pub struct Timer;
 
 impl Timer {
     /// Every callback: `timer()`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(Timer::all().script(), "timer()");
+    /// ```
     pub fn all() -> TypedProbe {
         TypedProbe::named("timer", None)
     }
 
     /// One callback function: `timer("estimation_timer")`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(Timer::func("estimation_timer").script(), r#"timer("estimation_timer")"#);
+    /// ```
     pub fn func(function: &str) -> TypedProbe {
         TypedProbe::named("timer", Some(function))
     }
@@ -162,11 +202,21 @@ pub struct Hrtimer;
 
 impl Hrtimer {
     /// Every callback: `hrtimer()`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(Hrtimer::all().script(), "hrtimer()");
+    /// ```
     pub fn all() -> TypedProbe {
         TypedProbe::named("hrtimer", None)
     }
 
     /// One callback function: `hrtimer("hrtimer_wakeup")`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(Hrtimer::func("hrtimer_wakeup").script(), r#"hrtimer("hrtimer_wakeup")"#);
+    /// ```
     pub fn func(function: &str) -> TypedProbe {
         TypedProbe::named("hrtimer", Some(function))
     }
@@ -190,21 +240,42 @@ pub struct Skb;
 
 impl Skb {
     /// Every hop: `skb()`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(Skb::all().script(), "skb()");
+    /// ```
     pub fn all() -> TypedProbe {
         TypedProbe::new("skb", Vec::new())
     }
 
     /// Hops that reach one point (`netif_receive_skb`, `net_dev_xmit`, ...): `skb("HOP")`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(Skb::hop("ip_rcv").script(), r#"skb("ip_rcv")"#);
+    /// ```
     pub fn hop(hop: &str) -> TypedProbe {
         TypedProbe::named("skb", Some(hop))
     }
 
     /// Hops slower than `min`, dropped in BPF before any packet field is read: `skb(MIN)`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(Skb::slower_than(std::time::Duration::from_micros(50)).script(), "skb(50000)");
+    /// ```
     pub fn slower_than(min: Duration) -> TypedProbe {
         TypedProbe::new("skb", vec![nanoseconds(min)])
     }
 
     /// Hops that reach one point and are slower than `min`: `skb("HOP", MIN)`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// let probe = Skb::hop_slower_than("net_dev_xmit", std::time::Duration::from_millis(1));
+    /// assert_eq!(probe.script(), r#"skb("net_dev_xmit", 1000000)"#);
+    /// ```
     pub fn hop_slower_than(hop: &str, min: Duration) -> TypedProbe {
         TypedProbe::new("skb", vec![ProbeArg::Str(hop.to_string()), nanoseconds(min)])
     }
@@ -226,6 +297,11 @@ pub struct IpvsEst;
 
 impl IpvsEst {
     /// Every walk: `ipvs_est()`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(IpvsEst::walks().script(), "ipvs_est()");
+    /// ```
     pub fn walks() -> TypedProbe {
         TypedProbe::new("ipvs_est", Vec::new())
     }
@@ -250,11 +326,21 @@ pub struct Irqoff;
 
 impl Irqoff {
     /// The default threshold, 10 ms: `irqoff()`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(Irqoff::default_threshold().script(), "irqoff()");
+    /// ```
     pub fn default_threshold() -> TypedProbe {
         TypedProbe::new("irqoff", Vec::new())
     }
 
     /// Stalls longer than `threshold`: `irqoff(THRESHOLD)`.
+    ///
+    /// ```no_run
+    /// # use jitterlib::trace::*;
+    /// assert_eq!(Irqoff::threshold(std::time::Duration::from_millis(20)).script(), "irqoff(20000000)");
+    /// ```
     pub fn threshold(threshold: Duration) -> TypedProbe {
         TypedProbe::new("irqoff", vec![nanoseconds(threshold)])
     }

@@ -28,6 +28,16 @@ const COMM_SIZE: u32 = 16;
 const SCRATCH: [Reg; 3] = [Reg::R7, Reg::R8, Reg::R9];
 
 /// One program of a compiled trace.
+///
+/// ```no_run
+/// # use jitterlib::kernel::FixtureKernel;
+/// # use jitterlib::trace::*;
+/// let kernel = FixtureKernel::bundled();
+/// for program in Trace::new(&kernel, Softirq::all()).compile()?.programs {
+///     println!("{} -> {}: {} instructions", program.name, program.attach.target(), program.program.len());
+/// }
+/// # Ok::<(), TraceError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct TraceProgram {
     /// Program name in the object and the kernel.
