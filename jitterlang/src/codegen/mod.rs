@@ -18,7 +18,7 @@ use jitterlib::agg::MapLayout;
 use jitterlib::insn::{AluOp, BuildError, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use jitterlib::maps::{MapKind, MapSpec};
 use jitterlib::object::{write_object, ProgramSection};
-use jitterlib::probe::{Counter, EmitEnv, Trigger};
+use jitterlib::probe::{place_maps, Counter, EmitEnv, Trigger};
 use jitterlib::session::Attach;
 
 /// Name of the event ring buffer map.
@@ -276,16 +276,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
         }
     }
     for (index, probe) in checked.probes.iter().enumerate() {
-        let probe_maps: Vec<usize> = probe
-            .probe
-            .maps()
-            .into_iter()
-            .map(|mut spec| {
-                spec.name = truncate(&format!("p{index}_{}", spec.name));
-                maps.push(spec);
-                maps.len() - 1
-            })
-            .collect();
+        let probe_maps = place_maps(probe.probe.as_ref(), &format!("p{index}_"), &mut maps);
         let name = program_name(index, &probe.probe.describe());
         let points = probe.probe.points();
         let several = points.len() > 1;

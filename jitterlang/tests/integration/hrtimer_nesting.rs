@@ -4,6 +4,7 @@
 //! inside it, about three times per run. Tracepoint programs in the same script see the nesting independently
 //! (a hard entry while a soft callback's entry has no exit yet on that CPU).
 
+use crate::raw_bpf::pin_to;
 use crate::runtime::{can_trace, map_data, Tracing};
 use crate::soft_timer::SlowSoftTimer;
 use jitterlib::kernel::{KernelInfo, LiveKernel};
@@ -23,16 +24,6 @@ tracepoint:timer:hrtimer_expire_entry {
 }
 tracepoint:timer:hrtimer_expire_exit /@soft[cpu] == args.hrtimer/ { @soft[cpu] = 0; }
 "#;
-
-/// Keeps this thread on CPU 0, where the timer is armed and fires.
-fn pin_to_cpu0() {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET and sched_setaffinity get a live reference to it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(0, &mut set);
-        assert_eq!(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set), 0, "pin to CPU 0");
-    }
-}
 
 /// A lost-data counter of jl's JSON report.
 fn lost(lines: &[Value], counter: &str) -> u64 {
@@ -56,7 +47,7 @@ fn hrtimer_pairs_hard_callbacks_nested_in_soft_ones() {
         return;
     }
     let timer = SlowSoftTimer::load(BUSY).unwrap_or_else(|error| panic!("the bpf_timer test program loads: {error}"));
-    pin_to_cpu0();
+    pin_to(0);
     let tracing = Tracing::start(SCRIPT, 2.0);
     for _ in 0..RUNS {
         timer.arm().expect("arms the timer");

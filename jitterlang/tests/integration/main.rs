@@ -11,6 +11,7 @@ mod irqoff;
 mod language;
 mod lifecycle;
 mod outliers;
+mod raw_bpf;
 mod raw_probes;
 mod repl;
 mod runtime;

@@ -7,16 +7,15 @@
 //! (`BPF_PSEUDO_FUNC`) need BTF function info for the program, neither of which the object writer emits. The
 //! arming program is a socket filter run once with `BPF_PROG_TEST_RUN` (timers are refused to tracing programs).
 
+use crate::raw_bpf::{
+    bpf, bpf_fd, btf, load_btf, load_program, put, test_run, BPF_MAP_CREATE, BPF_MAP_LOOKUP_ELEM, KIND_FUNC,
+    KIND_FUNC_PROTO, KIND_INT, KIND_PTR, KIND_STRUCT,
+};
 use jitterlib::insn::{AluOp, Builder, Helper, Insn, JmpOp, Program, Reg, Size};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
-const BPF_MAP_CREATE: libc::c_long = 0;
-const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
-const BPF_PROG_LOAD: libc::c_long = 5;
-const BPF_PROG_TEST_RUN: libc::c_long = 10;
-const BPF_BTF_LOAD: libc::c_long = 18;
 const BPF_MAP_TYPE_ARRAY: u32 = 2;
 const BPF_PROG_TYPE_SOCKET_FILTER: u32 = 1;
 const BPF_PSEUDO_MAP_FD: u8 = 1;
@@ -34,7 +33,7 @@ const VALUE_RUNS: i16 = 16;
 const VALUE_LAST_NS: i16 = 24;
 const VALUE_SIZE: u32 = 32;
 
-/// BTF type ids of [`btf`].
+/// BTF type ids of [`types`].
 const INT: u32 = 1;
 const VAL: u32 = 4;
 const FUNC_ARM: u32 = 7;
@@ -52,35 +51,30 @@ pub(crate) struct SlowSoftTimer {
 impl SlowSoftTimer {
     /// Loads a timer whose callback spins for `busy` each time it runs.
     pub(crate) fn load(busy: Duration) -> io::Result<SlowSoftTimer> {
-        let btf = load_btf(&btf())?;
+        let btf = load_btf(&types())?;
         let map = create_map(&btf)?;
         let (insns, func_info) = program(busy, map.as_raw_fd());
-        let arm = load_program(&insns, &func_info, &btf)?;
+        let code: Vec<u8> = insns.iter().flat_map(|insn| insn.to_bytes()).collect();
+        let arm = load_program(BPF_PROG_TYPE_SOCKET_FILTER, &code, &func_info, &btf)?;
         Ok(SlowSoftTimer { map, arm, _btf: btf })
     }
 
     /// Arms the timer on this CPU (`BPF_PROG_TEST_RUN` of the arming program): the callback runs about
     /// 100 us later, in HRTIMER softirq on this CPU.
     pub(crate) fn arm(&self) -> io::Result<()> {
-        let data = [0u8; 64];
-        let mut attr = [0u8; 80];
-        put_u32(&mut attr, 0, self.arm.as_raw_fd() as u32);
-        put_u32(&mut attr, 8, data.len() as u32);
-        put_u64(&mut attr, 16, data.as_ptr() as u64);
-        put_u32(&mut attr, 32, 1);
-        bpf(BPF_PROG_TEST_RUN, &mut attr)
+        test_run(&self.arm, &[0u8; 64], None)
     }
 
     /// How many times the callback ran, and how long its last run spun (as the callback measured it).
     pub(crate) fn runs(&self) -> io::Result<(u64, Duration)> {
         let key = 0u32;
         let mut value = [0u8; VALUE_SIZE as usize];
-        let mut attr = [0u8; 32];
-        put_u32(&mut attr, 0, self.map.as_raw_fd() as u32);
-        put_u64(&mut attr, 8, &key as *const u32 as u64);
-        put_u64(&mut attr, 16, value.as_mut_ptr() as u64);
+        let mut attr = [0u8; 128];
+        put(&mut attr, 0, &(self.map.as_raw_fd() as u32).to_ne_bytes());
+        put(&mut attr, 8, &(&key as *const u32 as u64).to_ne_bytes());
+        put(&mut attr, 16, &(value.as_mut_ptr() as u64).to_ne_bytes());
         bpf(BPF_MAP_LOOKUP_ELEM, &mut attr)?;
-        let word = |offset: i16| u64::from_le_bytes(value[offset as usize..][..8].try_into().expect("8 bytes"));
+        let word = |offset: i16| u64::from_ne_bytes(value[offset as usize..][..8].try_into().expect("8 bytes"));
         Ok((word(VALUE_RUNS), Duration::from_nanos(word(VALUE_LAST_NS))))
     }
 }
@@ -167,8 +161,8 @@ fn program(busy: Duration, map_fd: i32) -> (Vec<Insn>, Vec<[u32; 2]>) {
     (insns, func_info)
 }
 
-/// The BTF of the map value and the three functions (kinds: 1 INT, 2 PTR, 4 STRUCT, 12 FUNC, 13 FUNC_PROTO).
-fn btf() -> Vec<u8> {
+/// The BTF of the map value and the three functions.
+fn types() -> Vec<u8> {
     let mut strings = vec![0u8];
     let mut name = |text: &str| {
         let offset = strings.len() as u32;
@@ -177,125 +171,61 @@ fn btf() -> Vec<u8> {
         offset
     };
     let kind = |kind: u32, vlen: u32| kind << 24 | vlen;
-    let (int, u64_name, timer, val, ctx, arm, map, key, value, timer_cb, index, start, loop_cb) = (
-        name("int"),
-        name("u64"),
-        name("bpf_timer"),
-        name("val"),
-        name("ctx"),
-        name("arm"),
-        name("map"),
-        name("key"),
-        name("value"),
-        name("timer_cb"),
-        name("index"),
-        name("start"),
-        name("loop_cb"),
-    );
-    let (a, b, t, runs, last) = (name("a"), name("b"), name("timer"), name("runs"), name("last_ns"));
+    let names: Vec<u32> = [
+        "int",
+        "u64",
+        "bpf_timer",
+        "val",
+        "ctx",
+        "arm",
+        "map",
+        "key",
+        "value",
+        "timer_cb",
+        "index",
+        "start",
+        "loop_cb",
+        "a",
+        "b",
+        "timer",
+        "runs",
+        "last_ns",
+    ]
+    .iter()
+    .map(|text| name(text))
+    .collect();
+    let [int, u64_name, timer, val, ctx, arm, map, key, value, timer_cb, index, start, loop_cb, a, b, t, runs, last] =
+        names[..]
+    else {
+        unreachable!("eighteen names")
+    };
     #[rustfmt::skip]
-    let types: Vec<u32> = vec![
-        /* 1 */ int, kind(1, 0), 4, 1 << 24 | 32,
-        /* 2 */ u64_name, kind(1, 0), 8, 64,
-        /* 3 */ timer, kind(4, 2), 16, a, 2, 0, b, 2, 64,
-        /* 4 */ val, kind(4, 3), VALUE_SIZE, t, 3, 0, runs, 2, 128, last, 2, 192,
-        /* 5 void * */ 0, kind(2, 0), 0,
-        /* 6 int (void *ctx) */ 0, kind(13, 1), INT, ctx, 5,
-        /* 7 */ arm, kind(12, 1), 6,
-        /* 8 struct val * */ 0, kind(2, 0), VAL,
-        /* 9 int * */ 0, kind(2, 0), INT,
-        /* 10 int (void *map, int *key, struct val *value) */ 0, kind(13, 3), INT, map, 5, key, 9, value, 8,
-        /* 11 */ timer_cb, kind(12, 0), 10,
-        /* 12 int (u64 index, void *start) */ 0, kind(13, 2), INT, index, 2, start, 5,
-        /* 13 */ loop_cb, kind(12, 0), 12,
+    let words: Vec<u32> = vec![
+        /* 1 */ int, kind(KIND_INT, 0), 4, 1 << 24 | 32,
+        /* 2 */ u64_name, kind(KIND_INT, 0), 8, 64,
+        /* 3 */ timer, kind(KIND_STRUCT, 2), 16, a, 2, 0, b, 2, 64,
+        /* 4 */ val, kind(KIND_STRUCT, 3), VALUE_SIZE, t, 3, 0, runs, 2, 128, last, 2, 192,
+        /* 5 void * */ 0, kind(KIND_PTR, 0), 0,
+        /* 6 int (void *ctx) */ 0, kind(KIND_FUNC_PROTO, 1), INT, ctx, 5,
+        /* 7 */ arm, kind(KIND_FUNC, 1), 6,
+        /* 8 struct val * */ 0, kind(KIND_PTR, 0), VAL,
+        /* 9 int * */ 0, kind(KIND_PTR, 0), INT,
+        /* 10 int (void *map, int *key, struct val *value) */ 0, kind(KIND_FUNC_PROTO, 3), INT, map, 5, key, 9, value, 8,
+        /* 11 */ timer_cb, kind(KIND_FUNC, 0), 10,
+        /* 12 int (u64 index, void *start) */ 0, kind(KIND_FUNC_PROTO, 2), INT, index, 2, start, 5,
+        /* 13 */ loop_cb, kind(KIND_FUNC, 0), 12,
     ];
-    let types: Vec<u8> = types.iter().flat_map(|word| word.to_le_bytes()).collect();
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xeb9f_u16.to_le_bytes());
-    out.extend_from_slice(&[1, 0]);
-    for word in [24, 0, types.len() as u32, types.len() as u32, strings.len() as u32] {
-        out.extend_from_slice(&word.to_le_bytes());
-    }
-    out.extend_from_slice(&types);
-    out.extend_from_slice(&strings);
-    out
-}
-
-fn load_btf(btf: &[u8]) -> io::Result<OwnedFd> {
-    let mut log = vec![0u8; 64 * 1024];
-    let mut attr = [0u8; 32];
-    put_u64(&mut attr, 0, btf.as_ptr() as u64);
-    put_u64(&mut attr, 8, log.as_mut_ptr() as u64);
-    put_u32(&mut attr, 16, btf.len() as u32);
-    put_u32(&mut attr, 20, log.len() as u32);
-    put_u32(&mut attr, 24, 1);
-    bpf_fd(BPF_BTF_LOAD, &mut attr).map_err(|error| with_log(error, &log))
+    btf(&words, &strings)
 }
 
 fn create_map(btf: &OwnedFd) -> io::Result<OwnedFd> {
-    let mut attr = [0u8; 72];
-    put_u32(&mut attr, 0, BPF_MAP_TYPE_ARRAY);
-    put_u32(&mut attr, 4, 4);
-    put_u32(&mut attr, 8, VALUE_SIZE);
-    put_u32(&mut attr, 12, 1);
-    attr[28..36].copy_from_slice(b"slowsoft");
-    put_u32(&mut attr, 48, btf.as_raw_fd() as u32);
-    put_u32(&mut attr, 52, INT);
-    put_u32(&mut attr, 56, VAL);
-    bpf_fd(BPF_MAP_CREATE, &mut attr)
-}
-
-fn load_program(insns: &[Insn], func_info: &[[u32; 2]], btf: &OwnedFd) -> io::Result<OwnedFd> {
-    let code: Vec<u8> = insns.iter().flat_map(|insn| insn.to_bytes()).collect();
-    let license = b"GPL\0";
-    let mut log = vec![0u8; 256 * 1024];
-    let mut attr = [0u8; 120];
-    put_u32(&mut attr, 0, BPF_PROG_TYPE_SOCKET_FILTER);
-    put_u32(&mut attr, 4, insns.len() as u32);
-    put_u64(&mut attr, 8, code.as_ptr() as u64);
-    put_u64(&mut attr, 16, license.as_ptr() as u64);
-    put_u32(&mut attr, 24, 1);
-    put_u32(&mut attr, 28, log.len() as u32);
-    put_u64(&mut attr, 32, log.as_mut_ptr() as u64);
-    attr[48..56].copy_from_slice(b"slowsoft");
-    put_u32(&mut attr, 72, btf.as_raw_fd() as u32);
-    put_u32(&mut attr, 76, 8);
-    put_u64(&mut attr, 80, func_info.as_ptr() as u64);
-    put_u32(&mut attr, 88, func_info.len() as u32);
-    bpf_fd(BPF_PROG_LOAD, &mut attr).map_err(|error| with_log(error, &log))
-}
-
-/// `bpf(cmd, attr)` for a command that returns 0.
-fn bpf(cmd: libc::c_long, attr: &mut [u8]) -> io::Result<()> {
-    syscall(cmd, attr).map(drop)
-}
-
-/// `bpf(cmd, attr)` for a command that makes a file descriptor (`BPF_BTF_LOAD`, `BPF_MAP_CREATE`, `BPF_PROG_LOAD`).
-fn bpf_fd(cmd: libc::c_long, attr: &mut [u8]) -> io::Result<OwnedFd> {
-    // SAFETY: these commands return a new descriptor that nothing else owns.
-    syscall(cmd, attr).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
-fn syscall(cmd: libc::c_long, attr: &mut [u8]) -> io::Result<libc::c_long> {
-    // SAFETY: `attr` is a zero-padded `union bpf_attr` prefix for `cmd` whose pointers point into buffers that
-    // live across the call, with their sizes next to them.
-    let ret = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.as_mut_ptr(), attr.len()) };
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(ret)
+    let mut attr = [0u8; 128];
+    for (offset, word) in [(0, BPF_MAP_TYPE_ARRAY), (4, 4), (8, VALUE_SIZE), (12, 1)] {
+        put(&mut attr, offset, &word.to_ne_bytes());
     }
-}
-
-fn with_log(error: io::Error, log: &[u8]) -> io::Error {
-    let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
-    io::Error::new(error.kind(), format!("{error}\n{}", String::from_utf8_lossy(&log[..end])))
-}
-
-fn put_u32(attr: &mut [u8], offset: usize, value: u32) {
-    attr[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
-}
-
-fn put_u64(attr: &mut [u8], offset: usize, value: u64) {
-    attr[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
+    put(&mut attr, 28, b"slowsoft");
+    for (offset, word) in [(48, btf.as_raw_fd() as u32), (52, INT), (56, VAL)] {
+        put(&mut attr, offset, &word.to_ne_bytes());
+    }
+    bpf_fd(BPF_MAP_CREATE, &mut attr)
 }

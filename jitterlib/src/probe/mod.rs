@@ -292,6 +292,32 @@ impl ProbeError {
     }
 }
 
+/// Appends the maps `probe` needs ([`Probe::maps`]) to an object's `maps`, each named `prefix` followed by its
+/// own name (made a [valid name](crate::object::valid_name)), and returns their object indices in that order:
+/// what [`EmitEnv::maps`] and [`Probe::companions`] take.
+///
+/// ```no_run
+/// use jitterlib::kernel::FixtureKernel;
+/// use jitterlib::probe::{place_maps, resolve, ProbeSpec};
+///
+/// let kernel = FixtureKernel::bundled();
+/// let probe = resolve(&ProbeSpec::Typed { name: "softirq".into(), args: vec![] }, &kernel)?;
+/// let mut maps = Vec::new();
+/// assert_eq!(place_maps(probe.as_ref(), "p0_", &mut maps), [0]);
+/// # Ok::<(), jitterlib::probe::ProbeError>(())
+/// ```
+pub fn place_maps(probe: &dyn Probe, prefix: &str, maps: &mut Vec<MapSpec>) -> Vec<usize> {
+    probe
+        .maps()
+        .into_iter()
+        .map(|mut spec| {
+            spec.name = crate::object::valid_name(&format!("{prefix}{}", spec.name));
+            maps.push(spec);
+            maps.len() - 1
+        })
+        .collect()
+}
+
 /// Resolves a probe spec of one kind against the kernel.
 pub type Resolver = fn(&ProbeSpec, &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError>;
 

@@ -7,7 +7,7 @@ use crate::agg::{AggKind, FieldLayout, MapLayout, MapValue, ValueFormat};
 use crate::insn::{AluOp, Builder, Helper, Program, Reg, Size};
 use crate::maps::{MapKind, MapSpec};
 use crate::object::{valid_name, write_object, ProgramSection};
-use crate::probe::{Counter, EmitEnv, FieldSource, FieldType, Probe};
+use crate::probe::{place_maps, Counter, EmitEnv, FieldSource, FieldType, Probe};
 use crate::session::Attach;
 
 /// Name of the aggregation map.
@@ -176,15 +176,7 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
         MapSpec { name: "jt_counters".into(), kind: MapKind::Global, key_size: 4, value_size: 8, max_entries: 1 },
         plan.layout.map_spec(AGG_MAP.into(), AGG_ENTRIES),
     ];
-    let own: Vec<usize> = probe
-        .maps()
-        .into_iter()
-        .map(|mut spec| {
-            spec.name = valid_name(&format!("jt_p_{}", spec.name));
-            maps.push(spec);
-            maps.len() - 1
-        })
-        .collect();
+    let own = place_maps(probe, "jt_p_", &mut maps);
     let built = |error| TraceError::Build { probe: describe.clone(), source: error };
     let points = probe.points();
     let several = points.len() > 1;
