@@ -36,12 +36,12 @@ impl Gen<'_> {
 
     /// Adds one to a lost-data counter unless `r0 op imm` holds.
     pub(super) fn count_unless(&mut self, op: JmpOp, imm: i32, stat: Stat) {
-        counter(stat).emit_increment_unless(&mut self.b, op, imm);
+        self.counter(stat).emit_increment_unless(&mut self.b, op, imm);
     }
 
-    /// Adds one to a lost-data counter (clobbers r1 and r2).
-    pub(super) fn count(&mut self, stat: Stat) {
-        counter(stat).emit_increment(&mut self.b);
+    /// The global counter of `stat`.
+    pub(super) fn counter(&self, stat: Stat) -> Counter {
+        Counter { map: STATS_MAP_INDEX, key: stat as u32 }
     }
 
     /// `@map[keys] = kind(value)`.
@@ -80,7 +80,7 @@ impl Gen<'_> {
             key,
             value: value_reg.map(|reg| (reg, signed)),
             init,
-            map_full: counter(Stat::MapFull),
+            map_full: self.counter(Stat::MapFull),
         };
         emit::emit_update(&mut self.b, &update);
         if let Some(reg) = value_reg {
@@ -111,13 +111,15 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// `@map[keys] = value` on a plain hash map.
+    /// `@map[keys] = value` on a plain hash map. The key goes first: expressions have no side effects, and
+    /// keys are often context fields, which `r1` still holds before the value's helper calls.
     pub(super) fn store_map(&mut self, map: usize, keys: &[Expr], value: &Expr, span: Span) -> Result<()> {
+        let key = self.key(map, keys, None, span)?;
         let slot = self.frame.alloc(value.ty.size(), span)?;
         self.value_into(value, slot)?;
-        let key = self.key(map, keys, None, span)?;
         let object_map = self.user_map(map);
-        emit::emit_map_update(&mut self.b, object_map, key, slot, counter(Stat::MapFull));
+        let map_full = self.counter(Stat::MapFull);
+        emit::emit_map_update(&mut self.b, object_map, key, slot, map_full);
         Ok(())
     }
 
@@ -125,9 +127,4 @@ impl Gen<'_> {
     fn scratch_bucket(&mut self) -> Reg {
         self.frame.take().unwrap_or(Reg::R5)
     }
-}
-
-/// The lost-data counter `stat` of the object's counters map.
-fn counter(stat: Stat) -> Counter {
-    Counter { map: STATS_MAP_INDEX, key: stat as u32 }
 }

@@ -22,3 +22,4 @@ mod stacks;
 mod stall;
 mod support;
 mod typed_probes;
+mod verifier;

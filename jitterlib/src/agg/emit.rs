@@ -36,6 +36,9 @@ use crate::probe::Counter;
 /// `BPF_ANY` for `bpf_map_update_elem`.
 const BPF_ANY: i32 = 0;
 
+/// The steps of a binary search for the highest set bit of a 64-bit value.
+const ALL_SHIFTS: [i32; 6] = [32, 16, 8, 4, 2, 1];
+
 /// One aggregation update: `map[key] = kind(value)`.
 ///
 /// See the [module example](self).
@@ -201,18 +204,16 @@ fn update_existing(b: &mut Builder, kind: AggKind, value: Option<(Reg, bool)>, d
     }
 }
 
-/// `*(u64 *)(base + offset) += 1` (per-CPU values: no atomic needed).
+/// `*(u64 *)(base + offset) += 1` (uses r1). The value is per-CPU, so the add need not be atomic, but an atomic
+/// add is one instruction where a load, add and store are three.
 fn increment(b: &mut Builder, base: Reg, offset: i16) {
-    b.load(Size::DW, Reg::R1, base, offset);
-    b.alu64(AluOp::Add, Reg::R1, 1);
-    b.store(Size::DW, base, offset, Reg::R1);
+    b.mov64(Reg::R1, 1);
+    add(b, base, offset, Reg::R1);
 }
 
-/// `*(u64 *)(base + offset) += value`.
+/// `*(u64 *)(base + offset) += value`, in one (atomic) instruction.
 fn add(b: &mut Builder, base: Reg, offset: i16, value: Reg) {
-    b.load(Size::DW, Reg::R1, base, offset);
-    b.alu64(AluOp::Add, Reg::R1, value);
-    b.store(Size::DW, base, offset, Reg::R1);
+    b.atomic_add(Size::DW, base, offset, value);
 }
 
 /// Bucket of bpftrace's log2 histogram: 0 for v < 0, 1 for 0, 2 + floor(log2(v)) above.
@@ -224,7 +225,7 @@ fn hist_bucket(b: &mut Builder, value: Reg, idx: Reg) {
     b.jump_if(JmpOp::Eq, value, 0, done);
     b.mov64(Reg::R1, value);
     b.mov64(idx, 2);
-    log2_into(b, idx);
+    log2_into(b, idx, &ALL_SHIFTS);
     b.bind(done);
 }
 
@@ -248,8 +249,10 @@ fn timehist_bucket(b: &mut Builder, value: Reg, idx: Reg) {
     }
     b.alu64(AluOp::Div, Reg::R1, 1_000_000_000);
     b.mov64(idx, 31);
+    // Only the open-ended seconds can exceed 1000 (10 bits): the wide steps are theirs alone.
+    log2_into(b, idx, &ALL_SHIFTS[..2]);
     b.bind(scaled);
-    log2_into(b, idx);
+    log2_into(b, idx, &ALL_SHIFTS[2..]);
     b.bind(done);
 }
 
@@ -264,7 +267,7 @@ fn quantile_bucket(b: &mut Builder, value: Reg, idx: Reg) {
     b.jump_if(JmpOp::Lt, value, sub_buckets, done);
     b.mov64(Reg::R1, value);
     b.mov64(idx, 0);
-    log2_into(b, idx);
+    log2_into(b, idx, &ALL_SHIFTS);
     b.mov64(Reg::R2, idx);
     b.alu64(AluOp::Sub, Reg::R2, SUB_BUCKET_BITS as i32);
     b.mov64(Reg::R1, value);
@@ -310,14 +313,23 @@ fn constant_operand(b: &mut Builder, value: i64) -> Operand {
     }
 }
 
-/// `idx += floor(log2(r1))` for r1 > 0, without loops (binary search over shifts; uses r2).
-fn log2_into(b: &mut Builder, idx: Reg) {
-    for shift in [32, 16, 8, 4, 2, 1] {
+/// `idx += floor(log2(r1))` for r1 > 0, without loops: a binary search over `shifts` (descending powers of two
+/// whose sum covers the bits r1 can have), one compare with an immediate per step below 32 (uses r2 for the
+/// 32-bit step only, whose bound does not fit an immediate). r1 is left shifted.
+fn log2_into(b: &mut Builder, idx: Reg, shifts: &[i32]) {
+    for &shift in shifts {
         let skip = b.new_label();
-        b.mov64(Reg::R2, Reg::R1);
-        b.alu64(AluOp::Rsh, Reg::R2, shift);
-        b.jump_if(JmpOp::Eq, Reg::R2, 0, skip);
-        b.mov64(Reg::R1, Reg::R2);
+        if shift >= 31 {
+            b.mov64(Reg::R2, Reg::R1);
+            b.alu64(AluOp::Rsh, Reg::R2, shift);
+            b.jump_if(JmpOp::Eq, Reg::R2, 0, skip);
+            b.mov64(Reg::R1, Reg::R2);
+        } else {
+            b.jump_if(JmpOp::Lt, Reg::R1, 1 << shift, skip);
+            if shift > 1 {
+                b.alu64(AluOp::Rsh, Reg::R1, shift);
+            }
+        }
         b.alu64(AluOp::Add, idx, shift);
         b.bind(skip);
     }

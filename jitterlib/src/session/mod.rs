@@ -13,6 +13,7 @@ mod ring;
 mod sys;
 #[cfg(test)]
 mod tests;
+mod verifier_log;
 
 use std::collections::HashMap;
 use std::os::fd::AsFd;
@@ -22,6 +23,7 @@ use aya::{Ebpf, EbpfLoader};
 
 pub use error::SessionError;
 pub use ring::RingReader;
+pub use verifier_log::Rejection;
 
 use crate::maps::{MapEntries, MapKind};
 use maps_read::MapLayout;

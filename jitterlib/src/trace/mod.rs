@@ -277,8 +277,16 @@ impl<'k> Trace<'k> {
     /// ```
     pub fn compile(&self) -> Result<CompiledTrace, TraceError> {
         let describe = self.probe.script();
-        let probe = crate::probe::resolve(&self.probe.spec(), self.kernel)
+        let mut probe = crate::probe::resolve(&self.probe.spec(), self.kernel)
             .map_err(|error| TraceError::Probe { probe: describe.clone(), error })?;
+        let read: Vec<String> = self
+            .keys
+            .iter()
+            .chain(self.aggregation.iter().filter_map(|(_, field)| field.as_ref()))
+            .filter(|field| !matches!(field, Field::Cpu | Field::Comm))
+            .map(|field| field.name().to_string())
+            .collect();
+        probe.only_fields_read(&read);
         let (kind, field) = self.aggregation.clone().map_err(|source| TraceError::Aggregation { source })?;
         let find = |field: Field| {
             Resolved::find(probe.as_ref(), field).ok_or_else(|| TraceError::UnknownField {

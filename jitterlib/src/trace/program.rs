@@ -194,7 +194,9 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
         b.mov64(Reg::R0, 0);
         b.exit();
         let mut program = b.finish().map_err(built)?;
-        program.drop_unused_first_copy();
+        // The same peephole passes as jitterlang's programs.
+        program.keep_context_in_r1();
+        program.store_results_directly();
         let name = if several { format!("jt_{}", point.suffix) } else { format!("jt_{kind}") };
         programs.push(TraceProgram { name: valid_name(&name), attach: point.attach, program });
     }

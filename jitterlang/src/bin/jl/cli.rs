@@ -81,7 +81,8 @@ pub struct Cli {
     /// List probe kinds and tracepoints matching PATTERN (`*` wildcards); with -v, their typed args.
     #[arg(short = 'l', long = "list", value_name = "PATTERN")]
     pub list: Option<Option<String>>,
-    /// Say which mechanism each probe uses; with -l, list tracepoint fields.
+    /// Say which mechanism each probe uses; with -l, list tracepoint fields; with -d, name the script construct
+    /// of each run of instructions; show the whole verifier log of a rejected program.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
     /// List the bundled investigation scripts (run one with `jl NAME`).
