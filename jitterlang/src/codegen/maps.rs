@@ -69,7 +69,7 @@ impl Gen<'_> {
         if let Some(reg) = bucket {
             self.frame.give(reg);
         }
-        let init = match self.checked.maps[map].layout.is_single_slot() {
+        let init = match self.checked.maps[map].layout.is_array() {
             true => None,
             false => Some(self.frame.alloc(kind.value_size(), span)?),
         };

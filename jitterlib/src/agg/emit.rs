@@ -52,15 +52,16 @@ pub struct Update {
     pub key: i16,
     /// The aggregated value and whether it is signed (`min`/`max` compare by it); `None` for `count`.
     pub value: Option<(Reg, bool)>,
-    /// Stack offset of [`AggKind::value_size`] bytes where a new entry's value is built; `None` for a one-slot
-    /// array, whose (zeroed) slot always exists.
+    /// Stack offset of [`AggKind::value_size`] bytes where a new entry's value is built; `None` for an array
+    /// ([`MapLayout::is_array`]), whose (zeroed) slots always exist.
     pub init: Option<i16>,
     /// The counter to add one to when inserting a new entry fails (map full).
     pub map_full: Counter,
 }
 
 /// Finishes a key of `layout` at `r10 + key` whose fields the caller stored up to `r10 + end`: stores the
-/// bucket index register after them (histograms), or the 0 key of a map without key fields.
+/// bucket index register after them (histograms; the whole `u32` key of a bucket array), or the 0 key of a map
+/// without key fields.
 ///
 /// ```no_run
 /// use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
@@ -76,6 +77,7 @@ pub struct Update {
 /// ```
 pub fn emit_key_end(b: &mut Builder, layout: &MapLayout, key: i16, end: i16, bucket: Option<Reg>) {
     match bucket {
+        Some(reg) if layout.is_array() => b.store(Size::W, Reg::R10, end, reg),
         Some(reg) => b.store(Size::DW, Reg::R10, end, reg),
         None if layout.is_single_slot() => b.store_imm(Size::W, Reg::R10, key, 0),
         None if layout.keys.is_empty() => b.store_imm(Size::DW, Reg::R10, key, 0),
@@ -114,7 +116,7 @@ pub fn emit_update(b: &mut Builder, update: &Update) {
     emit_lookup(b, update.map, update.key);
     let init = b.new_label();
     let done = b.new_label();
-    // A one-slot array always has its (zeroed) slot: the miss branch only satisfies the verifier.
+    // An array always has its (zeroed) slots: the miss branch only satisfies the verifier.
     b.jump_if(JmpOp::Eq, Reg::R0, 0, if update.init.is_some() { init } else { done });
     update_existing(b, update.kind, update.value, done);
     if let Some(slot) = update.init {

@@ -245,7 +245,7 @@ fn emit_aggregation(b: &mut Builder, probe: &dyn Probe, plan: &Plan, stack: &Sta
         offset += key.layout.size as i16;
     }
     emit_key_end(b, &plan.layout, stack.key, offset, bucket);
-    let init = (!plan.layout.is_single_slot()).then_some(stack.init);
+    let init = (!plan.layout.is_array()).then_some(stack.init);
     emit_update(b, &Update { map: AGG_MAP_INDEX, kind, key: stack.key, value, init, map_full: MAP_FULL });
 }
 
