@@ -109,7 +109,7 @@ impl MapLayout {
     }
 
     /// For a histogram without keys (`@ = hist(v)`): how many buckets it has, each a slot of a per-CPU array
-    /// indexed by the bucket. `None` for other maps and for an `lhist` of more than [`MAX_ARRAY_BUCKETS`]
+    /// indexed by the bucket. `None` for other maps and for an `lhist` of more than `MAX_ARRAY_BUCKETS` (1024)
     /// buckets.
     pub fn bucket_slots(&self) -> Option<u32> {
         if self.user_key_size() != 0 {
