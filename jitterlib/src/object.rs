@@ -164,6 +164,15 @@ pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= MAX_NAME_LEN && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// `name` made valid ([`is_valid_name`]) by dropping other characters and cutting it at 15 characters.
+///
+/// ```no_run
+/// assert_eq!(jitterlib::object::valid_name("jl0_softirq_delay"), "jl0_softirq_del");
+/// ```
+pub fn valid_name(name: &str) -> String {
+    name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(MAX_NAME_LEN).collect()
+}
+
 /// One symbol per map, in order: a `struct bpf_map_def` in the legacy `maps` section, or for a
 /// [`MapKind::Global`] the start of the `.bss` section (aya makes that section a one-slot array map).
 fn add_maps(obj: &mut Object, maps: &[MapSpec]) -> Result<Vec<SymbolId>, ObjectError> {

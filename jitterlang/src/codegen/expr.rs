@@ -29,7 +29,7 @@ impl Gen<'_> {
     pub(super) fn scalar(&mut self, expr: &Expr, dst: Reg) -> Result<()> {
         self.enter(expr.span);
         match &expr.kind {
-            ExprKind::Const(value) => self.constant(dst, *value),
+            ExprKind::Const(value) => self.b.mov_i64(dst, *value),
             ExprKind::Builtin(Builtin::Elapsed) => self.elapsed(dst, expr)?,
             ExprKind::Builtin(builtin) => self.builtin(*builtin, dst),
             ExprKind::Field(field) => match (field.source, field.ty) {
@@ -121,13 +121,6 @@ impl Gen<'_> {
         self.b.bind(absent);
         self.frame.release(mark);
         Ok(())
-    }
-
-    fn constant(&mut self, dst: Reg, value: i64) {
-        match i32::try_from(value) {
-            Ok(imm) => self.b.mov64(dst, imm),
-            Err(_) => self.b.ld_imm64(dst, value as u64),
-        }
     }
 
     fn builtin(&mut self, builtin: Builtin, dst: Reg) {

@@ -15,11 +15,11 @@ mod strings;
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, OutlierInfo, PrintfInfo};
 use frame::Frame;
-use jitterlib::agg::{MapLayout, MapValue};
+use jitterlib::agg::MapLayout;
 use jitterlib::insn::{AluOp, BuildError, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use jitterlib::maps::{MapKind, MapSpec};
 use jitterlib::object::{write_object, ProgramSection};
-use jitterlib::probe::{Counter, EmitEnv, Trigger};
+use jitterlib::probe::{place_maps, Counter, EmitEnv, Trigger};
 use jitterlib::session::Attach;
 
 /// Name of the event ring buffer map.
@@ -293,16 +293,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
         }
     }
     for (index, probe) in checked.probes.iter().enumerate() {
-        let probe_maps: Vec<usize> = probe
-            .probe
-            .maps()
-            .into_iter()
-            .map(|mut spec| {
-                spec.name = truncate(&format!("p{index}_{}", spec.name));
-                maps.push(spec);
-                maps.len() - 1
-            })
-            .collect();
+        let probe_maps = place_maps(probe.probe.as_ref(), &format!("p{index}_"), &mut maps);
         let name = program_name(index, &probe.probe.describe());
         notes.extend(probe.probe.notes().into_iter().map(|note| format!("{}: {note}", probe.probe.describe())));
         let points = probe.probe.points();
@@ -366,20 +357,8 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
 }
 
 fn user_map_spec(index: usize, info: &MapInfo) -> MapSpec {
-    let (kind, max_entries) = match info.layout.value {
-        _ if info.layout.is_single_slot() => (MapKind::PerCpuArray, 1),
-        _ if let Some(buckets) = info.layout.bucket_slots() => (MapKind::PerCpuArray, buckets),
-        MapValue::Agg { .. } => (MapKind::PerCpuHash, MAP_ENTRIES),
-        MapValue::Scalar(_) => (MapKind::Hash, MAP_ENTRIES),
-    };
     let suffix = info.layout.name.trim_start_matches('@');
-    MapSpec {
-        name: truncate(&format!("m{index}_{suffix}")),
-        kind,
-        key_size: info.layout.key_size(),
-        value_size: info.layout.value_size(),
-        max_entries,
-    }
+    info.layout.map_spec(truncate(&format!("m{index}_{suffix}")), MAP_ENTRIES)
 }
 
 fn program_name(index: usize, describe: &str) -> String {
@@ -388,7 +367,7 @@ fn program_name(index: usize, describe: &str) -> String {
 }
 
 fn truncate(name: &str) -> String {
-    name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(15).collect()
+    jitterlib::object::valid_name(name)
 }
 
 /// The object indices of the maps a probe's programs use.

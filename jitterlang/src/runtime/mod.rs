@@ -9,7 +9,8 @@ mod output;
 mod status;
 
 pub use exporter::MetricsExporter;
-pub use output::{KernelSymbols, OutputFormat};
+pub use jitterlib::agg::KernelSymbols;
+pub use output::OutputFormat;
 
 use crate::codegen::{Compiled, MapEvent, Stat, EVENTS_MAP, STACKS_MAP};
 use crate::ir::MapAction;

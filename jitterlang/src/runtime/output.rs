@@ -3,7 +3,7 @@
 use super::clock::format_time;
 use super::events::{Outlier, Value};
 use crate::codegen::Stat;
-use jitterlib::agg::{format_duration, render_folded, render_json, render_text, Snapshot, Symbolizer};
+use jitterlib::agg::{format_duration, render_folded, render_json, render_text, KernelSymbols, Snapshot, Symbolizer};
 use jitterlib::kernel::KernelInfo;
 use std::io::Write;
 
@@ -27,30 +27,9 @@ pub(super) struct Output<'a> {
     symbols: KernelSymbols<'a>,
 }
 
-/// Resolves kernel addresses through the kernel metadata (`name+offset`, or hex when unknown).
-#[derive(Clone, Copy)]
-pub struct KernelSymbols<'a>(&'a dyn KernelInfo);
-
-impl<'a> KernelSymbols<'a> {
-    /// A symbolizer over `kernel`.
-    pub fn new(kernel: &'a dyn KernelInfo) -> KernelSymbols<'a> {
-        KernelSymbols(kernel)
-    }
-}
-
-impl Symbolizer for KernelSymbols<'_> {
-    fn symbolize(&self, address: u64) -> String {
-        match self.0.symbolize(address) {
-            Some(symbol) if symbol.offset == 0 => symbol.name,
-            Some(symbol) => format!("{}+{}", symbol.name, symbol.offset),
-            None => format!("0x{address:x}"),
-        }
-    }
-}
-
 impl<'a> Output<'a> {
     pub(super) fn new(out: &'a mut dyn Write, format: OutputFormat, kernel: &'a dyn KernelInfo) -> Output<'a> {
-        Output { out, format, symbols: KernelSymbols(kernel) }
+        Output { out, format, symbols: KernelSymbols::new(kernel) }
     }
 
     /// The symbolizer used for rendering.

@@ -1,8 +1,9 @@
 //! `irqoff(THRESHOLD)` against induced stalls: a CPU held with interrupts off, then with softirqs off, for a
 //! known time; the probe must report it on that CPU with the task that held it, and nothing without a stall.
 
+use crate::raw_bpf::pin_to;
 use crate::runtime::{can_trace, Tracing};
-use crate::stall::{pin_to, Stall};
+use crate::stall::Stall;
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};

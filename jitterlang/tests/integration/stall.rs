@@ -6,15 +6,12 @@
 //! - Softirqs off: a socket filter test-run on the current CPU runs between `local_bh_disable()` and
 //!   `local_bh_enable()` (`bpf_test_run`, Linux 6.11 and later).
 
+use crate::raw_bpf::{btf, load_btf, load_program, test_run, KIND_FUNC, KIND_FUNC_PROTO, KIND_INT};
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
-const BPF_PROG_LOAD: libc::c_long = 5;
-const BPF_PROG_TEST_RUN: libc::c_long = 10;
-const BPF_BTF_LOAD: libc::c_long = 18;
 const BPF_PROG_TYPE_SOCKET_FILTER: u32 = 1;
 const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
-const BPF_F_TEST_RUN_ON_CPU: u32 = 1;
 const BPF_FUNC_KTIME_GET_NS: i32 = 5;
 const BPF_FUNC_LOOP: i32 = 181;
 /// `bpf_loop`'s iteration limit (`BPF_MAX_LOOPS`).
@@ -63,10 +60,7 @@ fn busy_wait_program(ns: u32) -> (Vec<u64>, u32) {
 /// Minimal BTF describing the two functions (`main`, then the `spin` callback): the verifier needs it
 /// (`func_info`) for a `bpf_loop` callback. Type 1 `int`; 2 `int (void)`; 3 `main`; 4 `int (int i, int p)`; 5 `spin`.
 fn function_btf() -> Vec<u8> {
-    const KIND_INT: u32 = 1;
-    const KIND_FUNC: u32 = 12;
-    const KIND_FUNC_PROTO: u32 = 13;
-    let strings = b"\0int\0main\0spin\0i\0p\0".to_vec();
+    let strings = b"\0int\0main\0spin\0i\0p\0";
     let (int, main, spin, i, p) = (1u32, 5u32, 10u32, 15u32, 17u32);
     let words: Vec<u32> = vec![
         int,
@@ -90,47 +84,7 @@ fn function_btf() -> Vec<u8> {
         KIND_FUNC << 24,
         4, // 5: spin
     ];
-    let types: Vec<u8> = words.iter().flat_map(|word| word.to_ne_bytes()).collect();
-    let mut btf = Vec::new();
-    btf.extend(0xeb9fu16.to_ne_bytes());
-    btf.extend([1u8, 0]);
-    for word in [24u32, 0, types.len() as u32, types.len() as u32, strings.len() as u32] {
-        btf.extend(word.to_ne_bytes());
-    }
-    btf.extend(types);
-    btf.extend(strings);
-    btf
-}
-
-fn load_btf() -> io::Result<OwnedFd> {
-    let btf = function_btf();
-    let mut attr = [0u8; 128];
-    put(&mut attr, 0, &(btf.as_ptr() as u64).to_ne_bytes());
-    put(&mut attr, 16, &(btf.len() as u32).to_ne_bytes());
-    let mut log = vec![0u8; 4096];
-    put(&mut attr, 8, &(log.as_mut_ptr() as u64).to_ne_bytes());
-    put(&mut attr, 20, &(log.len() as u32).to_ne_bytes());
-    put(&mut attr, 24, &1u32.to_ne_bytes());
-    let fd = bpf(BPF_BTF_LOAD, &mut attr).map_err(|error| {
-        let text = String::from_utf8_lossy(&log);
-        io::Error::new(error.kind(), format!("BTF: {error}: {}", text.trim_end_matches('\0')))
-    })?;
-    // SAFETY: a successful BPF_BTF_LOAD returns a new file descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
-fn bpf(command: libc::c_long, attr: &mut [u8; 128]) -> io::Result<i64> {
-    // SAFETY: attr is a zeroed bpf_attr-sized buffer that outlives the call; pointers in it are valid.
-    let result = unsafe { libc::syscall(libc::SYS_bpf, command, attr.as_mut_ptr(), attr.len()) };
-    if result < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(result)
-    }
-}
-
-fn put(attr: &mut [u8; 128], offset: usize, bytes: &[u8]) {
-    attr[offset..offset + bytes.len()].copy_from_slice(bytes);
+    btf(&words, strings)
 }
 
 /// A loaded busy-wait program.
@@ -152,56 +106,11 @@ impl Stall {
 
     /// Runs it once: on `cpu` (interrupts off; the caller must be on another CPU), or on the current CPU.
     pub(crate) fn run(&self, cpu: u32) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
-        let packet = [0u8; 64];
-        let mut attr = [0u8; 128];
-        put(&mut attr, 0, &(self.fd.as_raw_fd() as u32).to_ne_bytes());
-        if self.on_other_cpu {
-            put(&mut attr, 64, &BPF_F_TEST_RUN_ON_CPU.to_ne_bytes());
-            put(&mut attr, 68, &cpu.to_ne_bytes());
-        } else {
-            put(&mut attr, 8, &(packet.len() as u32).to_ne_bytes());
-            put(&mut attr, 16, &(packet.as_ptr() as u64).to_ne_bytes());
-            put(&mut attr, 32, &1u32.to_ne_bytes());
-        }
-        bpf(BPF_PROG_TEST_RUN, &mut attr).map(|_| ())
+        test_run(&self.fd, &[0u8; 64], self.on_other_cpu.then_some(cpu))
     }
 }
 
 fn load(prog_type: u32, (code, spin): (Vec<u64>, u32)) -> io::Result<OwnedFd> {
-    use std::os::fd::AsRawFd;
-    let license = b"GPL\0";
-    let btf = load_btf()?;
-    let func_info: [u32; 4] = [0, 3, spin, 5];
-    let mut log = vec![0u8; 64 * 1024];
-    let mut attr = [0u8; 128];
-    put(&mut attr, 0, &prog_type.to_ne_bytes());
-    put(&mut attr, 4, &(code.len() as u32).to_ne_bytes());
-    put(&mut attr, 8, &(code.as_ptr() as u64).to_ne_bytes());
-    put(&mut attr, 16, &(license.as_ptr() as u64).to_ne_bytes());
-    put(&mut attr, 24, &1u32.to_ne_bytes());
-    put(&mut attr, 28, &(log.len() as u32).to_ne_bytes());
-    put(&mut attr, 32, &(log.as_mut_ptr() as u64).to_ne_bytes());
-    put(&mut attr, 72, &(btf.as_raw_fd() as u32).to_ne_bytes());
-    put(&mut attr, 76, &8u32.to_ne_bytes());
-    put(&mut attr, 80, &(func_info.as_ptr() as u64).to_ne_bytes());
-    put(&mut attr, 88, &2u32.to_ne_bytes());
-    match bpf(BPF_PROG_LOAD, &mut attr) {
-        // SAFETY: a successful BPF_PROG_LOAD returns a new file descriptor we own.
-        Ok(fd) => Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) }),
-        Err(error) => {
-            let text = String::from_utf8_lossy(&log);
-            Err(io::Error::new(error.kind(), format!("{error}: {}", text.trim_end_matches('\0'))))
-        }
-    }
-}
-
-/// Pins the calling thread to `cpu`.
-pub(crate) fn pin_to(cpu: usize) {
-    // SAFETY: a zeroed cpu_set_t is valid; CPU_SET stays inside it; pid 0 is the calling thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        assert_eq!(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set), 0, "pin to {cpu}");
-    }
+    let code: Vec<u8> = code.iter().flat_map(|insn| insn.to_ne_bytes()).collect();
+    load_program(prog_type, &code, &[[0, 3], [spin, 5]], &load_btf(&function_btf())?)
 }

@@ -1,6 +1,7 @@
 //! How a map's keys and values are laid out in bytes, and how to print them.
 
 use super::AggKind;
+use crate::maps::{MapKind, MapSpec};
 
 /// Size of an integer field and of a histogram's bucket index.
 pub(crate) const INTEGER_SIZE: u32 = 8;
@@ -108,7 +109,7 @@ impl MapLayout {
     }
 
     /// For a histogram without keys (`@ = hist(v)`): how many buckets it has, each a slot of a per-CPU array
-    /// indexed by the bucket. `None` for other maps and for an `lhist` of more than [`MAX_ARRAY_BUCKETS`]
+    /// indexed by the bucket. `None` for other maps and for an `lhist` of more than `MAX_ARRAY_BUCKETS` (1024)
     /// buckets.
     pub fn bucket_slots(&self) -> Option<u32> {
         if self.user_key_size() != 0 {
@@ -149,6 +150,26 @@ impl MapLayout {
             MapValue::Agg { format, .. } => *format == ValueFormat::Duration,
             MapValue::Scalar(field) => field.format == ValueFormat::Duration,
         }
+    }
+
+    /// The map holding this layout, named `name`: a per-CPU array of one slot ([`MapLayout::is_single_slot`]) or
+    /// of the buckets ([`MapLayout::bucket_slots`]), a per-CPU hash of `capacity` keys for other aggregations, a
+    /// hash of `capacity` keys for plain values.
+    ///
+    /// ```no_run
+    /// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
+    ///
+    /// let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned } };
+    /// assert_eq!(layout.map_spec("count".into(), 1024).max_entries, 1);
+    /// ```
+    pub fn map_spec(&self, name: String, capacity: u32) -> MapSpec {
+        let (kind, max_entries) = match (&self.value, self.bucket_slots()) {
+            _ if self.is_single_slot() => (MapKind::PerCpuArray, 1),
+            (_, Some(buckets)) => (MapKind::PerCpuArray, buckets),
+            (MapValue::Agg { .. }, None) => (MapKind::PerCpuHash, capacity),
+            (MapValue::Scalar(_), None) => (MapKind::Hash, capacity),
+        };
+        MapSpec { name, kind, key_size: self.key_size(), value_size: self.value_size(), max_entries }
     }
 
     /// Bytes of the key fields alone, without a histogram's bucket index.

@@ -1,5 +1,5 @@
-//! Aggregations in user space: the byte layout of aggregation maps, merging their per-CPU values,
-//! histogram buckets, and rendering as bpftrace-style text or JSON.
+//! Aggregations: the byte layout of aggregation maps, the BPF code that updates them ([`emit`]), merging their
+//! per-CPU values in user space, histogram buckets, and rendering as bpftrace-style text or JSON.
 //!
 //! The flow is [`decode`] (raw [`MapEntries`](crate::maps::MapEntries) plus a [`MapLayout`] into a
 //! sorted, merged [`Snapshot`]) followed by [`render_text`] or [`render_json`].
@@ -11,6 +11,7 @@
 //! - Values: per [`AggKind`]; plain maps (`@x[k] = expr`) hold one shared field.
 
 pub mod bucket;
+pub mod emit;
 mod error;
 mod folded;
 mod json;
@@ -38,4 +39,6 @@ pub use merge::decode;
 pub use openmetrics::{render_openmetrics, OPENMETRICS_CONTENT_TYPE};
 pub use text::render_text;
 pub use units::format_duration;
-pub use value::{format_inet, AggValue, Average, FieldValue, HexSymbolizer, Histogram, Row, Snapshot, Symbolizer};
+pub use value::{
+    format_inet, AggValue, Average, FieldValue, HexSymbolizer, Histogram, KernelSymbols, Row, Snapshot, Symbolizer,
+};

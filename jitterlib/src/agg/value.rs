@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::layout::{MapLayout, ValueFormat};
 use super::units::format_duration;
+use crate::kernel::KernelInfo;
 
 /// Turns kernel addresses into names for [`ValueFormat::KernelSymbol`] fields.
 pub trait Symbolizer {
@@ -18,6 +19,35 @@ pub struct HexSymbolizer;
 impl Symbolizer for HexSymbolizer {
     fn symbolize(&self, addr: u64) -> String {
         format!("0x{addr:x}")
+    }
+}
+
+/// A [`Symbolizer`] over the kernel metadata: `name+offset`, or hex when the address is unknown.
+///
+/// ```no_run
+/// use jitterlib::agg::{KernelSymbols, Symbolizer};
+/// use jitterlib::kernel::LiveKernel;
+///
+/// let kernel = LiveKernel::new();
+/// println!("{}", KernelSymbols::new(&kernel).symbolize(0xffffffff81000000));
+/// ```
+#[derive(Clone, Copy)]
+pub struct KernelSymbols<'a>(&'a dyn KernelInfo);
+
+impl<'a> KernelSymbols<'a> {
+    /// A symbolizer over `kernel`.
+    pub fn new(kernel: &'a dyn KernelInfo) -> KernelSymbols<'a> {
+        KernelSymbols(kernel)
+    }
+}
+
+impl Symbolizer for KernelSymbols<'_> {
+    fn symbolize(&self, address: u64) -> String {
+        match self.0.symbolize(address) {
+            Some(symbol) if symbol.offset == 0 => symbol.name,
+            Some(symbol) => format!("{}+{}", symbol.name, symbol.offset),
+            None => format!("0x{address:x}"),
+        }
     }
 }
 

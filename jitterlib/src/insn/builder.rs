@@ -374,6 +374,23 @@ impl Builder {
         self.emit(Insn::new(code, base as u8, src as u8, off, i32::from(BPF_ADD)));
     }
 
+    /// `dst = value`: one `mov` when it fits a sign-extended 32-bit immediate, else [`Builder::ld_imm64`].
+    ///
+    /// ```no_run
+    /// use jitterlib::insn::{Builder, Reg};
+    ///
+    /// let mut b = Builder::new();
+    /// b.mov_i64(Reg::R1, 1_000);
+    /// b.mov_i64(Reg::R2, 10_000_000_000);
+    /// assert_eq!(b.len(), 3);
+    /// ```
+    pub fn mov_i64(&mut self, dst: Reg, value: i64) {
+        match i32::try_from(value) {
+            Ok(imm) => self.mov64(dst, imm),
+            Err(_) => self.ld_imm64(dst, value as u64),
+        }
+    }
+
     /// `dst = value`, a full 64-bit constant (`LD_IMM64`, two instruction slots).
     pub fn ld_imm64(&mut self, dst: Reg, value: u64) {
         self.emit_ld_imm64(dst, 0, value);

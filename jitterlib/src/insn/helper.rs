@@ -125,6 +125,12 @@ helpers! {
     KtimeGetCoarseNs = 160, "bpf_ktime_get_coarse_ns";
     /// Formats a string into a buffer (since 5.13).
     Snprintf = 165, "bpf_snprintf";
+    /// Initialises a `struct bpf_timer` in a map value (since 5.15).
+    TimerInit = 169, "bpf_timer_init";
+    /// Sets the subprogram a `bpf_timer` calls, in HRTIMER softirq (since 5.15).
+    TimerSetCallback = 170, "bpf_timer_set_callback";
+    /// Arms a `bpf_timer` (since 5.15).
+    TimerStart = 171, "bpf_timer_start";
     /// Address of the traced function (since 5.15).
     GetFuncIp = 173, "bpf_get_func_ip";
     /// The cookie given at attach time (since 5.15).

@@ -172,6 +172,24 @@ impl Counter {
         b.mov64(Reg::R2, 1);
         b.atomic_add(Size::DW, Reg::R1, 0, Reg::R2);
     }
+
+    /// Adds one to the counter unless `r0 op imm` holds: `emit_increment_unless(b, JmpOp::Sge, 0)` counts a
+    /// helper call that returned an error (uses r1 and r2).
+    ///
+    /// ```no_run
+    /// use jitterlib::insn::{Builder, Helper, JmpOp};
+    /// use jitterlib::probe::Counter;
+    ///
+    /// let mut b = Builder::new();
+    /// b.call(Helper::MapUpdateElem);
+    /// Counter { map: 0, key: 0 }.emit_increment_unless(&mut b, JmpOp::Sge, 0);
+    /// ```
+    pub fn emit_increment_unless(self, b: &mut Builder, op: JmpOp, imm: i32) {
+        let ok = b.new_label();
+        b.jump_if(op, Reg::R0, imm, ok);
+        self.emit_increment(b);
+        b.bind(ok);
+    }
 }
 
 /// A place where a probe's prologue runs, in a program of its own.
@@ -293,6 +311,32 @@ impl ProbeError {
         self.position = Some(position);
         self
     }
+}
+
+/// Appends the maps `probe` needs ([`Probe::maps`]) to an object's `maps`, each named `prefix` followed by its
+/// own name (made a [valid name](crate::object::valid_name)), and returns their object indices in that order:
+/// what [`EmitEnv::maps`] and [`Probe::companions`] take.
+///
+/// ```no_run
+/// use jitterlib::kernel::FixtureKernel;
+/// use jitterlib::probe::{place_maps, resolve, ProbeSpec};
+///
+/// let kernel = FixtureKernel::bundled();
+/// let probe = resolve(&ProbeSpec::Typed { name: "softirq".into(), args: vec![] }, &kernel)?;
+/// let mut maps = Vec::new();
+/// assert_eq!(place_maps(probe.as_ref(), "p0_", &mut maps), [0]);
+/// # Ok::<(), jitterlib::probe::ProbeError>(())
+/// ```
+pub fn place_maps(probe: &dyn Probe, prefix: &str, maps: &mut Vec<MapSpec>) -> Vec<usize> {
+    probe
+        .maps()
+        .into_iter()
+        .map(|mut spec| {
+            spec.name = crate::object::valid_name(&format!("{prefix}{}", spec.name));
+            maps.push(spec);
+            maps.len() - 1
+        })
+        .collect()
 }
 
 /// Resolves a probe spec of one kind against the kernel.

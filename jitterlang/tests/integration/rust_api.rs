@@ -1,0 +1,51 @@
+//! The Rust API (`jitterlib::trace`) and the language compile a trace to the same bytecode: the probes come from
+//! one registry and the aggregation code from `jitterlib::agg::emit`, so only names differ.
+
+use jitterlib::kernel::FixtureKernel;
+use jitterlib::trace::{Field, Hrtimer, Irqoff, Skb, Softirq, SoftirqDelay, Timer, Trace};
+use std::time::Duration;
+
+/// The disassembly without comment lines, with the trace's map names replaced by the ones jitterlang gives the
+/// same maps (its only user map is `m0_`; its probe maps are `p0_NAME`).
+fn normalized(disassembly: &str) -> String {
+    disassembly
+        .lines()
+        .filter(|line| !line.starts_with(';'))
+        .map(|line| {
+            line.replace("map[jt_agg]", "map[m0_]")
+                .replace("map[jt_counters]", "map[jl_stats]")
+                .replace("map[jt_p_", "map[p0_")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn rust_traces_compile_to_the_scripts_bytecode() {
+    let kernel = FixtureKernel::bundled();
+    let traces = [
+        Trace::new(&kernel, Timer::func("process_timeout")).by(Field::Func).histogram(Field::Dur),
+        Trace::new(&kernel, Timer::all()).by(Field::Cpu).by(Field::Func).lhist(Field::Late, 0, 10_000_000, 1_000_000),
+        Trace::new(&kernel, Softirq::all()).count_by(Field::Name),
+        Trace::new(&kernel, Softirq::named("net_rx")),
+        Trace::new(&kernel, SoftirqDelay::all()).by(Field::Vec).max(Field::Dur),
+        Trace::new(&kernel, Hrtimer::func("hrtimer_wakeup")).by(Field::Comm).quantiles(Field::Late),
+        Trace::new(&kernel, Skb::slower_than(Duration::from_micros(50)))
+            .by(Field::Prev)
+            .by(Field::Hop)
+            .stats(Field::Dur),
+        Trace::new(&kernel, Irqoff::default_threshold()).by(Field::Kind).sum(Field::Dur),
+    ];
+    for trace in traces {
+        let script = trace.script();
+        let from_rust = trace.compile().unwrap_or_else(|error| panic!("{script}: {error}"));
+        let from_script = jitterlang::compile(&script, &kernel)
+            .unwrap_or_else(|diagnostics| panic!("{}", diagnostics.render("rust_api", &script)));
+        assert_eq!(from_rust.programs.len(), from_script.programs.len(), "{script}");
+        assert_eq!(
+            normalized(&from_rust.disassembly()),
+            normalized(&from_script.disassembly()),
+            "{script}: the Rust API and the language differ"
+        );
+    }
+}

@@ -1,0 +1,338 @@
+//! The BPF side of aggregations: the instructions that compute a histogram's bucket index and update an
+//! aggregation map's per-CPU value, in the layouts [`AggKind`] documents and [`decode`](super::decode) reads.
+//!
+//! One implementation for every caller: jitterlang's code generator emits its aggregations through these
+//! functions.
+//!
+//! Register use: r0-r5 are clobbered (helper calls); the value and the bucket index must be in r6-r9 (or r5 for
+//! a bucket index already stored in the key before [`emit_update`] runs).
+//!
+//! `@ = hist(v)` with `v` in r7, map 1 the per-CPU hash, counter 0 of the global map 0 counting full maps:
+//!
+//! ```no_run
+//! use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
+//! use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
+//! use jitterlib::insn::{Builder, Reg, Size};
+//! use jitterlib::probe::Counter;
+//!
+//! let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Hist, format: ValueFormat::Signed } };
+//! let mut b = Builder::new();
+//! b.load(Size::DW, Reg::R7, Reg::R1, 8);
+//! emit_bucket(&mut b, AggKind::Hist, Reg::R7, Reg::R8);
+//! emit_key_end(&mut b, &layout, -8, -8, Some(Reg::R8));
+//! let map_full = Counter { map: 0, key: 0 };
+//! emit_update(&mut b, &Update { map: 1, kind: AggKind::Hist, key: -8, value: Some((Reg::R7, true)), init: Some(-16), map_full });
+//! b.mov64(Reg::R0, 0);
+//! b.exit();
+//! let program = b.finish()?;
+//! # Ok::<(), jitterlib::insn::BuildError>(())
+//! ```
+
+use super::quantile::SUB_BUCKET_BITS;
+use super::{AggKind, MapLayout};
+use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Operand, Reg, Size};
+use crate::probe::Counter;
+
+/// `BPF_ANY` for `bpf_map_update_elem`.
+const BPF_ANY: i32 = 0;
+
+/// The steps of a binary search for the highest set bit of a 64-bit value.
+const ALL_SHIFTS: [i32; 6] = [32, 16, 8, 4, 2, 1];
+
+/// One aggregation update: `map[key] = kind(value)`.
+///
+/// See the [module example](self).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Update {
+    /// Object-wide index of the aggregation map (a per-CPU hash, or a one-slot per-CPU array).
+    pub map: usize,
+    /// The aggregation function.
+    pub kind: AggKind,
+    /// Stack offset (from r10) of the key, already stored (with a histogram's bucket index at its end).
+    pub key: i16,
+    /// The aggregated value and whether it is signed (`min`/`max` compare by it); `None` for `count`.
+    pub value: Option<(Reg, bool)>,
+    /// Stack offset of [`AggKind::value_size`] bytes where a new entry's value is built; `None` for an array
+    /// ([`MapLayout::is_array`]), whose (zeroed) slots always exist.
+    pub init: Option<i16>,
+    /// The counter to add one to when inserting a new entry fails (map full).
+    pub map_full: Counter,
+}
+
+/// Finishes a key of `layout` at `r10 + key` whose fields the caller stored up to `r10 + end`: stores the
+/// bucket index register after them (histograms; the whole `u32` key of a bucket array), or the 0 key of a map
+/// without key fields.
+///
+/// ```no_run
+/// use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
+/// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
+/// use jitterlib::insn::{Builder, Reg, Size};
+/// use jitterlib::probe::Counter;
+///
+/// // `@[cpu] = count()`: the cpu (8 bytes at r10 - 8) is the whole key, nothing to add.
+/// let layout = MapLayout { name: "@".into(), keys: vec![jitterlib::agg::FieldLayout::integer(ValueFormat::Unsigned)], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned } };
+/// let mut b = Builder::new();
+/// emit_key_end(&mut b, &layout, -8, 0, None);
+/// assert!(b.is_empty());
+/// ```
+pub fn emit_key_end(b: &mut Builder, layout: &MapLayout, key: i16, end: i16, bucket: Option<Reg>) {
+    match bucket {
+        Some(reg) if layout.is_array() => b.store(Size::W, Reg::R10, end, reg),
+        Some(reg) => b.store(Size::DW, Reg::R10, end, reg),
+        None if layout.is_single_slot() => b.store_imm(Size::W, Reg::R10, key, 0),
+        None if layout.keys.is_empty() => b.store_imm(Size::DW, Reg::R10, key, 0),
+        None => {}
+    }
+}
+
+/// Computes the bucket index of `value` into `idx` for a histogram `kind` (uses r1 and r2); emits nothing and
+/// returns `false` for other kinds.
+///
+/// ```no_run
+/// use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
+/// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
+/// use jitterlib::insn::{Builder, Reg, Size};
+/// use jitterlib::probe::Counter;
+///
+/// let mut b = Builder::new();
+/// assert!(emit_bucket(&mut b, AggKind::Quantiles, Reg::R7, Reg::R8));
+/// assert!(!emit_bucket(&mut b, AggKind::Sum, Reg::R7, Reg::R8));
+/// ```
+pub fn emit_bucket(b: &mut Builder, kind: AggKind, value: Reg, idx: Reg) -> bool {
+    match kind {
+        AggKind::Hist => hist_bucket(b, value, idx),
+        AggKind::TimeHist => timehist_bucket(b, value, idx),
+        AggKind::Quantiles => quantile_bucket(b, value, idx),
+        AggKind::Lhist { min, max, step } => lhist_bucket(b, value, idx, min, max, step),
+        _ => return false,
+    }
+    true
+}
+
+/// Emits `update`: looks the key up, updates the existing per-CPU value, or inserts the first value.
+///
+/// See the [module example](self).
+pub fn emit_update(b: &mut Builder, update: &Update) {
+    emit_lookup(b, update.map, update.key);
+    let init = b.new_label();
+    let done = b.new_label();
+    // An array always has its (zeroed) slots: the miss branch only satisfies the verifier.
+    b.jump_if(JmpOp::Eq, Reg::R0, 0, if update.init.is_some() { init } else { done });
+    update_existing(b, update.kind, update.value, done);
+    if let Some(slot) = update.init {
+        b.jump(done);
+        b.bind(init);
+        match (update.kind, update.value) {
+            (AggKind::Sum, Some((v, _))) => b.store(Size::DW, Reg::R10, slot, v),
+            (AggKind::Min | AggKind::Max | AggKind::Avg | AggKind::Stats, Some((v, _))) => {
+                b.store(Size::DW, Reg::R10, slot, v);
+                b.store_imm(Size::DW, Reg::R10, slot + 8, 1);
+            }
+            _ => b.store_imm(Size::DW, Reg::R10, slot, 1),
+        }
+        emit_map_update(b, update.map, update.key, slot, update.map_full);
+    }
+    b.bind(done);
+}
+
+/// `r0 = bpf_map_lookup_elem(map, r10 + key)`.
+///
+/// ```no_run
+/// use jitterlib::agg::emit::emit_lookup;
+/// use jitterlib::insn::{Builder, Reg, Size};
+///
+/// let mut b = Builder::new();
+/// b.store_imm(Size::W, Reg::R10, -4, 0);
+/// emit_lookup(&mut b, 0, -4); // r0 = &map0[0] or NULL
+/// ```
+pub fn emit_lookup(b: &mut Builder, map: usize, key: i16) {
+    b.ld_map(Reg::R1, map);
+    stack_pointer(b, Reg::R2, key);
+    b.call(Helper::MapLookupElem);
+}
+
+/// `bpf_map_update_elem(map, r10 + key, r10 + value, BPF_ANY)`, adding one to `map_full` when it fails.
+///
+/// ```no_run
+/// use jitterlib::agg::emit::emit_map_update;
+/// use jitterlib::insn::{Builder, Reg, Size};
+/// use jitterlib::probe::Counter;
+///
+/// let mut b = Builder::new();
+/// b.store_imm(Size::DW, Reg::R10, -8, 42); // key
+/// b.store_imm(Size::DW, Reg::R10, -16, 1); // value
+/// emit_map_update(&mut b, 1, -8, -16, Counter { map: 0, key: 0 });
+/// ```
+pub fn emit_map_update(b: &mut Builder, map: usize, key: i16, value: i16, map_full: Counter) {
+    b.ld_map(Reg::R1, map);
+    stack_pointer(b, Reg::R2, key);
+    stack_pointer(b, Reg::R3, value);
+    b.mov64(Reg::R4, BPF_ANY);
+    b.call(Helper::MapUpdateElem);
+    map_full.emit_increment_unless(b, JmpOp::Sge, 0);
+}
+
+/// `dst = r10 + offset`.
+fn stack_pointer(b: &mut Builder, dst: Reg, offset: i16) {
+    b.mov64(dst, Reg::R10);
+    b.alu64(AluOp::Add, dst, i32::from(offset));
+}
+
+/// The update of an existing per-CPU value at `r0`.
+fn update_existing(b: &mut Builder, kind: AggKind, value: Option<(Reg, bool)>, done: Label) {
+    match (kind, value) {
+        (AggKind::Sum, Some((v, _))) => add(b, Reg::R0, 0, v),
+        (AggKind::Avg | AggKind::Stats, Some((v, _))) => {
+            add(b, Reg::R0, 0, v);
+            increment(b, Reg::R0, 8);
+        }
+        (AggKind::Min | AggKind::Max, Some((v, signed))) => {
+            let set = b.new_label();
+            b.load(Size::DW, Reg::R1, Reg::R0, 8);
+            b.jump_if(JmpOp::Eq, Reg::R1, 0, set);
+            b.load(Size::DW, Reg::R1, Reg::R0, 0);
+            let keep = match (kind, signed) {
+                (AggKind::Min, true) => JmpOp::Sge,
+                (AggKind::Min, false) => JmpOp::Ge,
+                (_, true) => JmpOp::Sle,
+                (_, false) => JmpOp::Le,
+            };
+            b.jump_if(keep, v, Reg::R1, done);
+            b.bind(set);
+            b.store(Size::DW, Reg::R0, 0, v);
+            b.store_imm(Size::DW, Reg::R0, 8, 1);
+        }
+        _ => increment(b, Reg::R0, 0),
+    }
+}
+
+/// `*(u64 *)(base + offset) += 1` (uses r1). The value is per-CPU, so the add need not be atomic, but an atomic
+/// add is one instruction where a load, add and store are three.
+fn increment(b: &mut Builder, base: Reg, offset: i16) {
+    b.mov64(Reg::R1, 1);
+    add(b, base, offset, Reg::R1);
+}
+
+/// `*(u64 *)(base + offset) += value`, in one (atomic) instruction.
+fn add(b: &mut Builder, base: Reg, offset: i16, value: Reg) {
+    b.atomic_add(Size::DW, base, offset, value);
+}
+
+/// Bucket of bpftrace's log2 histogram: 0 for v < 0, 1 for 0, 2 + floor(log2(v)) above.
+fn hist_bucket(b: &mut Builder, value: Reg, idx: Reg) {
+    let done = b.new_label();
+    b.mov64(idx, 0);
+    b.jump_if(JmpOp::Slt, value, 0, done);
+    b.mov64(idx, 1);
+    b.jump_if(JmpOp::Eq, value, 0, done);
+    b.mov64(Reg::R1, value);
+    b.mov64(idx, 2);
+    log2_into(b, idx, &ALL_SHIFTS);
+    b.bind(done);
+}
+
+/// Bucket of a duration histogram: log2 within each SI unit (ns, us, ms), open-ended in seconds.
+fn timehist_bucket(b: &mut Builder, value: Reg, idx: Reg) {
+    let done = b.new_label();
+    let scaled = b.new_label();
+    b.mov64(idx, 0);
+    b.jump_if(JmpOp::Sle, value, 0, done);
+    b.mov64(Reg::R1, value);
+    b.mov64(idx, 1);
+    for (limit, scale, base) in [(1_000, 1, 1), (1_000_000, 1_000, 11), (1_000_000_000, 1_000_000, 21)] {
+        let next = b.new_label();
+        b.jump_if(JmpOp::Ge, value, limit, next);
+        if scale > 1 {
+            b.alu64(AluOp::Div, Reg::R1, scale);
+            b.mov64(idx, base);
+        }
+        b.jump(scaled);
+        b.bind(next);
+    }
+    b.alu64(AluOp::Div, Reg::R1, 1_000_000_000);
+    b.mov64(idx, 31);
+    // Only the open-ended seconds can exceed 1000 (10 bits): the wide steps are theirs alone.
+    log2_into(b, idx, &ALL_SHIFTS[..2]);
+    b.bind(scaled);
+    log2_into(b, idx, &ALL_SHIFTS[2..]);
+    b.bind(done);
+}
+
+/// Bucket of `quantiles()` (see [`quantile`](super::quantile)): `v` below 16 (0 when negative), else
+/// `16 * (k - 3) + s` with `k = floor(log2(v))` and `s` the 4 bits after the leading one.
+fn quantile_bucket(b: &mut Builder, value: Reg, idx: Reg) {
+    let sub_buckets = 1 << SUB_BUCKET_BITS;
+    let done = b.new_label();
+    b.mov64(idx, 0);
+    b.jump_if(JmpOp::Slt, value, 0, done);
+    b.mov64(idx, value);
+    b.jump_if(JmpOp::Lt, value, sub_buckets, done);
+    b.mov64(Reg::R1, value);
+    b.mov64(idx, 0);
+    log2_into(b, idx, &ALL_SHIFTS);
+    b.mov64(Reg::R2, idx);
+    b.alu64(AluOp::Sub, Reg::R2, SUB_BUCKET_BITS as i32);
+    b.mov64(Reg::R1, value);
+    b.alu64(AluOp::Rsh, Reg::R1, Reg::R2);
+    b.alu64(AluOp::And, Reg::R1, sub_buckets - 1);
+    b.alu64(AluOp::Lsh, idx, SUB_BUCKET_BITS as i32);
+    b.alu64(AluOp::Sub, idx, sub_buckets * (SUB_BUCKET_BITS as i32 - 1));
+    b.alu64(AluOp::Add, idx, Reg::R1);
+    b.bind(done);
+}
+
+/// Bucket of a linear histogram.
+fn lhist_bucket(b: &mut Builder, value: Reg, idx: Reg, min: i64, max: i64, step: i64) {
+    let done = b.new_label();
+    b.mov64(idx, 0);
+    let below = constant_operand(b, min);
+    b.jump_if(JmpOp::Slt, value, below, done);
+    b.mov_i64(idx, (max - min) / step + 1);
+    let above = constant_operand(b, max);
+    b.jump_if(JmpOp::Sge, value, above, done);
+    b.mov64(idx, value);
+    if min != 0 {
+        let min = constant_operand(b, min);
+        b.alu64(AluOp::Sub, idx, min);
+    }
+    if step != 1 {
+        // `AggKind::lhist` checked the bounds: step > 0, so an immediate divisor needs no zero check.
+        let step = constant_operand(b, step);
+        b.alu64(AluOp::Div, idx, step);
+    }
+    b.alu64(AluOp::Add, idx, 1);
+    b.bind(done);
+}
+
+/// `value` as an instruction's immediate when it fits, else loaded into `r1`.
+fn constant_operand(b: &mut Builder, value: i64) -> Operand {
+    match i32::try_from(value) {
+        Ok(imm) => imm.into(),
+        Err(_) => {
+            b.ld_imm64(Reg::R1, value as u64);
+            Reg::R1.into()
+        }
+    }
+}
+
+/// `idx += floor(log2(r1))` for r1 > 0, without loops: a binary search over `shifts` (descending powers of two
+/// whose sum covers the bits r1 can have), one compare with an immediate per step below 32 (uses r2 for the
+/// 32-bit step only, whose bound does not fit an immediate). r1 is left shifted.
+fn log2_into(b: &mut Builder, idx: Reg, shifts: &[i32]) {
+    for &shift in shifts {
+        let skip = b.new_label();
+        if shift >= 31 {
+            b.mov64(Reg::R2, Reg::R1);
+            b.alu64(AluOp::Rsh, Reg::R2, shift);
+            b.jump_if(JmpOp::Eq, Reg::R2, 0, skip);
+            b.mov64(Reg::R1, Reg::R2);
+        } else {
+            b.jump_if(JmpOp::Lt, Reg::R1, 1 << shift, skip);
+            if shift > 1 {
+                b.alu64(AluOp::Rsh, Reg::R1, shift);
+            }
+        }
+        b.alu64(AluOp::Add, idx, shift);
+        b.bind(skip);
+    }
+}

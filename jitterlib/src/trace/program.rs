@@ -1,0 +1,277 @@
+//! A trace's programs: at each of the probe's points, the probe's prologue (pairing, filters, fields) and then
+//! the aggregation update, emitted by [`crate::agg::emit`] like jitterlang's.
+
+use super::{Field, TraceError};
+use crate::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
+use crate::agg::{AggKind, FieldLayout, MapLayout, MapValue, ValueFormat};
+use crate::insn::{AluOp, Builder, Helper, Program, Reg, Size};
+use crate::maps::{MapKind, MapSpec};
+use crate::object::{valid_name, write_object, ProgramSection};
+use crate::probe::{place_maps, Counter, EmitEnv, FieldSource, FieldType, Probe};
+use crate::session::Attach;
+
+/// Name of the aggregation map.
+pub(super) const AGG_MAP: &str = "jt_agg";
+/// Object index of the global counters ([`MapKind::Global`]): u64 0 counts failed inserts (map full).
+const COUNTERS_MAP_INDEX: usize = 0;
+/// Object index of the aggregation map.
+const AGG_MAP_INDEX: usize = 1;
+/// Keys the aggregation map holds.
+const AGG_ENTRIES: u32 = 10_240;
+/// The counter of inserts that failed because a map was full.
+const MAP_FULL: Counter = Counter { map: COUNTERS_MAP_INDEX, key: 0 };
+/// The BPF stack limit.
+const STACK_LIMIT: u32 = 512;
+/// Bytes of `comm` (`TASK_COMM_LEN`).
+const COMM_SIZE: u32 = 16;
+/// Callee-saved registers free after the prologue (r6 holds the context).
+const SCRATCH: [Reg; 3] = [Reg::R7, Reg::R8, Reg::R9];
+
+/// One program of a compiled trace.
+///
+/// ```no_run
+/// # use jitterlib::kernel::FixtureKernel;
+/// # use jitterlib::trace::*;
+/// let kernel = FixtureKernel::bundled();
+/// for program in Trace::new(&kernel, Softirq::all()).compile()?.programs {
+///     println!("{} -> {}: {} instructions", program.name, program.attach.target(), program.program.len());
+/// }
+/// # Ok::<(), TraceError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct TraceProgram {
+    /// Program name in the object and the kernel.
+    pub name: String,
+    /// Where it attaches: the mechanism the probe chose on this kernel.
+    pub attach: Attach,
+    /// The instructions.
+    pub program: Program,
+}
+
+/// A field of the probe, where its value is and how it is laid out in the map.
+#[derive(Clone, Debug)]
+pub(super) struct Resolved {
+    source: Source,
+    layout: FieldLayout,
+    signed: bool,
+}
+
+#[derive(Clone, Debug)]
+enum Source {
+    /// A u64 the prologue stored at `r10 + offset`.
+    Stack(i16),
+    /// A string the probe writes where it is used ([`Probe::emit_computed`]).
+    Computed(String),
+    /// `bpf_get_smp_processor_id()`.
+    Cpu,
+    /// `bpf_get_current_comm()`.
+    Comm,
+}
+
+impl Resolved {
+    /// Finds `field` in the probe, or among the values every probe has.
+    pub(super) fn find(probe: &dyn Probe, field: Field) -> Option<Resolved> {
+        let integer = |format| FieldLayout { name: Some(field.name().into()), ..FieldLayout::integer(format) };
+        let string = |size: u32| FieldLayout { name: Some(field.name().into()), ..FieldLayout::string(size) };
+        match field {
+            Field::Cpu => {
+                return Some(Resolved { source: Source::Cpu, layout: integer(ValueFormat::Unsigned), signed: false })
+            }
+            Field::Comm => return Some(Resolved { source: Source::Comm, layout: string(COMM_SIZE), signed: false }),
+            _ => {}
+        }
+        let found = probe.fields().iter().find(|candidate| candidate.name == field.name())?;
+        let (layout, signed) = match found.ty {
+            FieldType::Int { signed, .. } => {
+                (integer(if signed { ValueFormat::Signed } else { ValueFormat::Unsigned }), signed)
+            }
+            FieldType::Duration => (integer(ValueFormat::Duration), false),
+            FieldType::KernelSymbol => (integer(ValueFormat::KernelSymbol), false),
+            FieldType::Str { size } => (string(size.div_ceil(8) * 8), false),
+            FieldType::DataLocStr | FieldType::Pointer { .. } => return None,
+        };
+        let source = match found.source {
+            FieldSource::Stack { offset } => Source::Stack(offset),
+            FieldSource::Computed => Source::Computed(found.name.clone()),
+            FieldSource::Context { .. } => return None,
+        };
+        Some(Resolved { source, layout, signed })
+    }
+
+    /// Its layout in the map.
+    pub(super) fn layout(&self) -> &FieldLayout {
+        &self.layout
+    }
+
+    /// Whether it is a string (not something to sum or bucket).
+    pub(super) fn is_string(&self) -> bool {
+        self.layout.format == ValueFormat::Str
+    }
+
+    /// Writes the field into its key slot at `r10 + offset`, integers through `scratch`.
+    fn store(&self, b: &mut Builder, probe: &dyn Probe, offset: i16, scratch: Reg) {
+        match &self.source {
+            Source::Computed(name) => probe.emit_computed(b, name, offset, self.layout.size),
+            Source::Comm => {
+                b.mov64(Reg::R1, Reg::R10);
+                b.alu64(AluOp::Add, Reg::R1, i32::from(offset));
+                b.mov64(Reg::R2, COMM_SIZE as i32);
+                b.call(Helper::GetCurrentComm);
+            }
+            Source::Stack(_) | Source::Cpu => {
+                self.load(b, scratch);
+                b.store(Size::DW, Reg::R10, offset, scratch);
+            }
+        }
+    }
+
+    /// Loads an integer field into `dst`.
+    fn load(&self, b: &mut Builder, dst: Reg) {
+        match self.source {
+            Source::Stack(offset) => b.load(Size::DW, dst, Reg::R10, offset),
+            _ => {
+                b.call(Helper::GetSmpProcessorId);
+                b.mov64(dst, Reg::R0);
+            }
+        }
+    }
+}
+
+/// What a trace aggregates: the map's layout, the key fields and the aggregated one.
+#[derive(Debug)]
+pub(super) struct Plan {
+    /// The aggregation map's layout.
+    pub layout: MapLayout,
+    /// Key fields, in order.
+    pub keys: Vec<Resolved>,
+    /// The aggregated field (`None` for `count`).
+    pub value: Option<Resolved>,
+}
+
+impl Plan {
+    fn kind(&self) -> AggKind {
+        match &self.layout.value {
+            MapValue::Agg { kind, .. } => *kind,
+            MapValue::Scalar(_) => AggKind::Count,
+        }
+    }
+}
+
+/// The programs, maps and object of a trace.
+pub(super) struct Output {
+    pub programs: Vec<TraceProgram>,
+    pub maps: Vec<MapSpec>,
+    pub object: Vec<u8>,
+}
+
+/// Generates every program of `probe` (of kind `kind`, which names a program of a one-point probe) with the aggregation `plan`, and the object holding them.
+pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Output, TraceError> {
+    let describe = probe.describe();
+    let stack = Stack::new(probe, plan).ok_or_else(|| TraceError::StackLimit {
+        probe: describe.clone(),
+        needed: Stack::needed(probe, plan),
+        limit: STACK_LIMIT,
+    })?;
+    let mut maps = vec![
+        MapSpec { name: "jt_counters".into(), kind: MapKind::Global, key_size: 4, value_size: 8, max_entries: 1 },
+        plan.layout.map_spec(AGG_MAP.into(), AGG_ENTRIES),
+    ];
+    let own = place_maps(probe, "jt_p_", &mut maps);
+    let built = |error| TraceError::Build { probe: describe.clone(), source: error };
+    let points = probe.points();
+    let several = points.len() > 1;
+    let mut programs = Vec::new();
+    for (index, point) in points.into_iter().enumerate() {
+        let mut b = Builder::new();
+        let exit = b.new_label();
+        b.comment(describe.clone());
+        b.mov64(Reg::R6, Reg::R1);
+        probe.emit_prologue(&mut b, &EmitEnv { ctx: Reg::R6, exit, maps: &own, point: index, map_full: MAP_FULL });
+        if point.fires {
+            emit_aggregation(&mut b, probe, plan, &stack);
+        }
+        b.bind(exit);
+        b.mov64(Reg::R0, 0);
+        b.exit();
+        let mut program = b.finish().map_err(built)?;
+        // The same peephole passes as jitterlang's programs.
+        program.keep_context_in_r1();
+        program.store_results_directly();
+        let name = if several { format!("jt_{}", point.suffix) } else { format!("jt_{kind}") };
+        programs.push(TraceProgram { name: valid_name(&name), attach: point.attach, program });
+    }
+    let companions = probe.companions(&own).map_err(|error| TraceError::Probe { probe: describe.clone(), error })?;
+    programs.extend(companions.into_iter().map(|companion| TraceProgram {
+        name: valid_name(&format!("jt_c_{}", companion.suffix)),
+        attach: companion.attach,
+        program: companion.program,
+    }));
+    let sections: Vec<String> = programs.iter().map(|unit| unit.attach.section_name()).collect();
+    let placed: Vec<ProgramSection> = programs
+        .iter()
+        .zip(&sections)
+        .map(|(unit, section)| ProgramSection { name: &unit.name, section, program: &unit.program })
+        .collect();
+    let object = write_object(&placed, &maps).map_err(|source| TraceError::Object { source })?;
+    Ok(Output { programs, maps, object })
+}
+
+/// `@[keys] = kind(value)` after the prologue: the value, its bucket index and each integer key on its way to the
+/// key take the callee-saved registers free after the prologue, in that order (as jitterlang allocates them).
+fn emit_aggregation(b: &mut Builder, probe: &dyn Probe, plan: &Plan, stack: &Stack) {
+    let kind = plan.kind();
+    let mut taken = 0;
+    let mut take = || {
+        taken += 1;
+        SCRATCH[taken - 1]
+    };
+    let value = plan.value.as_ref().map(|field| {
+        let reg = take();
+        field.load(b, reg);
+        (reg, field.signed)
+    });
+    let bucket = match value {
+        Some((reg, _)) if kind.is_histogram() => {
+            let idx = take();
+            emit_bucket(b, kind, reg, idx);
+            Some(idx)
+        }
+        _ => None,
+    };
+    let scratch = take();
+    let mut offset = stack.key;
+    for key in &plan.keys {
+        key.store(b, probe, offset, scratch);
+        offset += key.layout.size as i16;
+    }
+    emit_key_end(b, &plan.layout, stack.key, offset, bucket);
+    let init = (!plan.layout.is_array()).then_some(stack.init);
+    emit_update(b, &Update { map: AGG_MAP_INDEX, kind, key: stack.key, value, init, map_full: MAP_FULL });
+}
+
+/// Where the key and a new entry's value sit, below the probe's own stack bytes.
+#[derive(Debug)]
+struct Stack {
+    key: i16,
+    init: i16,
+}
+
+impl Stack {
+    fn new(probe: &dyn Probe, plan: &Plan) -> Option<Stack> {
+        let needed = Stack::needed(probe, plan);
+        if needed > STACK_LIMIT {
+            return None;
+        }
+        let key = round8(probe.stack_bytes()) + round8(plan.layout.key_size());
+        Some(Stack { key: -(key as i16), init: -(needed as i16) })
+    }
+
+    /// Bytes of stack: the probe's, the key's and the new value's.
+    fn needed(probe: &dyn Probe, plan: &Plan) -> u32 {
+        round8(probe.stack_bytes()) + round8(plan.layout.key_size()) + round8(plan.layout.value_size())
+    }
+}
+
+fn round8(bytes: u32) -> u32 {
+    bytes.div_ceil(8) * 8
+}
