@@ -10,3 +10,4 @@ pub mod maps;
 pub mod object;
 pub mod probe;
 pub mod session;
+pub mod usym;
