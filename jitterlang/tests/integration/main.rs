@@ -3,6 +3,7 @@
 mod actions;
 mod bad_input;
 mod btf_access;
+mod buffers;
 mod diagnostics;
 mod fleet;
 mod golden;
@@ -18,3 +19,4 @@ mod stacks;
 mod stall;
 mod support;
 mod typed_probes;
+mod user_stacks;
