@@ -19,33 +19,17 @@ for script in "$@"; do
 done
 result verified "$verified"
 
-# Waits until the jl started last says it is attached (at most 5 s).
-attached() {
-    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do
-        grep -q '^Attached' /tmp/jl.err && return 0
-        sleep 0.2
-    done
-    return 1
-}
-
 # `echo` writes its 12 bytes to fd 1 (the shell redirects with dup2), so the writes are told apart by their length.
 script='tracepoint:syscalls:sys_enter_write /args.count == 12/ { @u[ustack(4)] = count();
   @b[buf(args.buf, 4)] = count(); printf("%r\n", buf(args.buf, 2)); }
 tracepoint:sched:sched_switch { @k[kstack(3)] = count(); }
 tracepoint:sock:inet_sock_set_state { @v4[ntop(args.family, args.saddr)] = count(); @v6[ntop(args.family, args.saddr_v6)] = count(); }'
-/bin/jl -e "$script" --duration 6 >/tmp/jl.out 2>/tmp/jl.err &
-jl_pid=$!
-attached || fail "jl did not attach: $(cat /tmp/jl.err)"
+start_jl 6 "$script" || fail "jl did not attach: $(cat /tmp/jl.err)"
 for _ in 1 2 3; do echo abcdefghijk; done >/dev/null
 busybox nc -l -p 5007 >/dev/null 2>&1 &
 sleep 0.3
 echo hello | busybox nc 127.0.0.1 5007 >/dev/null 2>&1
-wait "$jl_pid"
-jl_rc=$?
-result jl_rc "$jl_rc"
-result_lines jl_output /tmp/jl.out
-result_lines jl_stderr /tmp/jl.err
-[ "$jl_rc" = 0 ] || fail "jl exited with $jl_rc"
+finish_jl
 grep -q '^@b\[abcd\]: 3$' /tmp/jl.out || fail "buf() did not read the 4 bytes written 3 times"
 [ "$(grep -c '^ab$' /tmp/jl.out)" = 3 ] || fail "printf %r did not print the first 2 bytes 3 times"
 # Every @k key has at most 3 frames, and some have 3.
