@@ -4,7 +4,8 @@
 // tracing step: one site found 201 ms between a container's veth and the host side, in softirq on CPU 32).
 // Every packet is timestamped at each point it crosses (net_dev_queue, net_dev_start_xmit, netif_rx,
 // napi_gro_receive_entry, netif_receive_skb, skb_copy_datagram_iovec, and where it is freed: kfree_skb,
-// consume_skb). A hop slower than the threshold prints one line: the two points, the time between them,
+// consume_skb; where the kernel allows fentry or kprobes also ip_output, br_forward, veth_xmit,
+// br_handle_frame_finish, ip_rcv, ip_forward, ip_local_deliver, icmp_rcv, tcp_v4_rcv, udp_rcv: `jl -v` says). A hop slower than the threshold prints one line: the two points, the time between them,
 // the namespace inode (compare with `stat -L -c %i /run/netns/NAME` or /proc/PID/ns/net), the device, the CPU
 // and task that carried it on, and for pings the addresses and icmp_seq. At the end @hops holds the latency
 // histogram of each (previous point, point) pair: a bucket far right on netif_rx -> netif_receive_skb means

@@ -59,6 +59,9 @@ pub enum Code {
     Limit,
     /// An action on the system (`signal()`, `system()`) in a script run without `--unsafe`.
     NeedsUnsafe,
+    /// The kernel verifier rejected the code of this construct (a run-time error: a bug of the compiler or a
+    /// kernel that verifies differently).
+    VerifierRejected,
 }
 
 impl Code {
@@ -80,6 +83,7 @@ impl Code {
             Code::Unsupported => "E0400",
             Code::Limit => "E0401",
             Code::NeedsUnsafe => "E0500",
+            Code::VerifierRejected => "E0900",
         }
     }
 }
@@ -95,6 +99,8 @@ pub struct Diagnostic {
     pub span: Span,
     /// A short text under the caret (what was expected there).
     pub label: Option<String>,
+    /// Further facts, printed as `= note:` lines (may span several lines).
+    pub notes: Vec<String>,
     /// What to try instead.
     pub hint: Option<String>,
 }
@@ -102,12 +108,18 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic with a code, a message and a span.
     pub fn new(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { code, message: message.into(), span, label: None, hint: None }
+        Diagnostic { code, message: message.into(), span, label: None, notes: Vec::new(), hint: None }
     }
 
     /// Adds the text printed under the caret.
     pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
         self.label = Some(label.into());
+        self
+    }
+
+    /// Adds a note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
+        self.notes.push(note.into());
         self
     }
 
@@ -139,9 +151,9 @@ impl Diagnostics {
                 .with_code(diagnostic.code.as_str())
                 .with_message(&diagnostic.message)
                 .with_labels(vec![label]);
-            if let Some(hint) = &diagnostic.hint {
-                report = report.with_notes(vec![format!("hint: {hint}")]);
-            }
+            let notes = diagnostic.notes.iter().map(|note| format!("note: {note}"));
+            let hint = diagnostic.hint.iter().map(|hint| format!("hint: {hint}"));
+            report = report.with_notes(notes.chain(hint).collect());
             // Spans are clamped to the source above, so rendering into a String cannot fail.
             if let Ok(text) = term::emit_into_string(&config, &file, &report) {
                 out.push_str(&text);

@@ -120,14 +120,14 @@ pub struct Checked {
     pub probes: Vec<CheckedProbe>,
     /// Every user map, indexed by [`Stmt`] and [`ExprKind::MapRead`].
     pub maps: Vec<MapInfo>,
-    /// Every `printf` format, indexed by [`Stmt::Printf`].
+    /// Every `printf` format, indexed by [`StmtKind::Printf`].
     pub printfs: Vec<PrintfInfo>,
     /// Whether some probe reads `elapsed` (the program then records its start time).
     pub uses_elapsed: bool,
-    /// `strftime` formats of `time()` statements and `strftime()` arguments, indexed by [`Stmt::Time`] and
+    /// `strftime` formats of `time()` statements and `strftime()` arguments, indexed by [`StmtKind::Time`] and
     /// [`Type::Timestamp`].
     pub time_formats: Vec<String>,
-    /// Layouts of the `outlier()` reports, indexed by [`Stmt::Outlier`].
+    /// Layouts of the `outlier()` reports, indexed by [`StmtKind::Outlier`].
     pub outliers: Vec<OutlierInfo>,
 }
 
@@ -204,7 +204,16 @@ impl PrintfAction {
 
 /// A checked statement.
 #[derive(Debug)]
-pub enum Stmt {
+pub struct Stmt {
+    /// What it does.
+    pub kind: StmtKind,
+    /// Where it is written (a verifier rejection of its code points here).
+    pub span: Span,
+}
+
+/// The kinds of checked statements.
+#[derive(Debug)]
+pub enum StmtKind {
     /// An aggregation update: `@m[keys] = KIND(value)`.
     Aggregate {
         /// Map index.

@@ -11,6 +11,7 @@ pub mod runtime;
 pub mod scripts;
 pub mod sema;
 pub mod syntax;
+pub mod verifier;
 
 use jitterlib::kernel::KernelInfo;
 

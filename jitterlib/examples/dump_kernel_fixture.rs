@@ -89,9 +89,24 @@ const STRUCTS: &[(&str, &[&str])] = &[
     ("timer_list", &["expires", "function"]),
 ];
 
-/// Functions whose BTF prototypes type kprobe/fentry arguments in tests (estimation_timer is absent on 6.18).
-const FUNCTIONS: &[&str] =
-    &["estimation_timer", "icmp_rcv", "ip_rcv", "netif_receive_skb", "tcp_v4_rcv", "vfs_read", "vfs_write"];
+/// Functions whose BTF prototypes type kprobe/fentry arguments in tests and place skb()'s function points
+/// (estimation_timer is absent on 6.18).
+const FUNCTIONS: &[&str] = &[
+    "br_forward",
+    "br_handle_frame_finish",
+    "estimation_timer",
+    "icmp_rcv",
+    "ip_forward",
+    "ip_local_deliver",
+    "ip_output",
+    "ip_rcv",
+    "netif_receive_skb",
+    "tcp_v4_rcv",
+    "udp_rcv",
+    "veth_xmit",
+    "vfs_read",
+    "vfs_write",
+];
 
 /// Raw tracepoints whose BTF prototypes type `rawtracepoint:` arguments in tests.
 const RAW_TRACEPOINTS: &[&str] = &[

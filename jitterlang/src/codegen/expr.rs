@@ -5,7 +5,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, UnaryOp};
 use jitterlib::agg::StackKind;
 use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Operand, Reg, Size};
-use jitterlib::probe::{FieldSource, FieldType};
+use jitterlib::probe::{Counter, FieldSource, FieldType};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
@@ -32,6 +32,7 @@ impl Gen<'_> {
 
     /// Evaluates a scalar expression into `dst` (a callee-saved register).
     pub(super) fn scalar(&mut self, expr: &Expr, dst: Reg) -> Result<()> {
+        self.enter(expr.span);
         match &expr.kind {
             ExprKind::Const(value) => self.constant(dst, *value),
             ExprKind::Builtin(Builtin::Elapsed) => self.elapsed(dst, expr)?,
@@ -103,6 +104,7 @@ impl Gen<'_> {
                 return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a string is not a number"));
             }
         }
+        self.leave();
         Ok(())
     }
 
@@ -158,8 +160,9 @@ impl Gen<'_> {
     /// `dst = bpf_get_stackid(ctx, stacks, flags)` on the stack map of `kind`'s depth (the kernel cuts the stack
     /// there before hashing it, so `kstack(3)` keys differ only in their first 3 frames). A negative id is
     /// counted: a hash collision (the bucket keeps its first stack, without `BPF_F_REUSE_STACKID`, so that no id
-    /// is ever misattributed) apart from other losses (map full). The check costs one jump when the stack is
-    /// recorded. A user stack's id gets the process id above it: `dst = tgid << 32 | (u32)id`.
+    /// is ever misattributed) apart from other losses (map full), in one increment whose address picks the
+    /// counter. The check costs one jump when the stack is recorded. A user stack's id gets the process id above
+    /// it: `dst = tgid << 32 | (u32)id`.
     fn stack(&mut self, kind: StackKind, dst: Reg) {
         self.b.mov64(Reg::R1, Reg::R6);
         let map = self.stacks_map(kind.frames);
@@ -168,15 +171,16 @@ impl Gen<'_> {
         self.b.call(Helper::GetStackid);
         self.b.mov64(dst, Reg::R0);
         let done = self.b.new_label();
-        let collision = self.b.new_label();
+        let lost = self.b.new_label();
         self.b.jump_if(JmpOp::Sge, Reg::R0, 0, done);
         // -EFAULT means there is no such stack: an empty stack, not a loss.
         self.b.jump_if(JmpOp::Eq, Reg::R0, NO_STACK, done);
-        self.b.jump_if(JmpOp::Eq, Reg::R0, STACK_COLLISION, collision);
-        self.count(Stat::StackLost);
-        self.b.jump(done);
-        self.b.bind(collision);
-        self.count(Stat::StackCollision);
+        self.counter(Stat::StackLost).emit_address(&mut self.b);
+        self.b.jump_if(JmpOp::Ne, Reg::R0, STACK_COLLISION, lost);
+        let collision_offset = 8 * (Stat::StackCollision as i32 - Stat::StackLost as i32);
+        self.b.alu64(AluOp::Add, Reg::R1, collision_offset);
+        self.b.bind(lost);
+        Counter::emit_increment_at_r1(&mut self.b);
         self.b.bind(done);
         if kind.user {
             self.b.call(Helper::GetCurrentPidTgid);
@@ -256,7 +260,8 @@ impl Gen<'_> {
 
     /// Jumps to `target` when the truth of `expr` equals `when`; falls through otherwise.
     pub(super) fn branch(&mut self, expr: &Expr, when: bool, target: Label) -> Result<()> {
-        match &expr.kind {
+        self.enter(expr.span);
+        let result = match &expr.kind {
             ExprKind::Unary(UnaryOp::Not, inner) => self.branch(inner, !when, target),
             ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), lhs, rhs) => {
                 // `a && b` is false when a is; `a || b` is true when a is: that side jumps straight to target.
@@ -294,7 +299,9 @@ impl Gen<'_> {
                 self.frame.give(reg);
                 Ok(())
             }
-        }
+        };
+        self.leave();
+        result
     }
 }
 

@@ -13,6 +13,9 @@ type Result<T> = std::result::Result<T, Diagnostic>;
 /// `BPF_ANY` for `bpf_map_update_elem`.
 const BPF_ANY: i32 = 0;
 
+/// The steps of a binary search for the highest set bit of a 64-bit value.
+const ALL_SHIFTS: [i32; 6] = [32, 16, 8, 4, 2, 1];
+
 impl Gen<'_> {
     /// Builds the key of user map `map` on the stack and returns its offset. `bucket`, when given, is the
     /// register holding a histogram bucket index, stored after the user's keys.
@@ -26,6 +29,7 @@ impl Gen<'_> {
             offset += expr.ty.size() as i16;
         }
         match bucket {
+            Some(reg) if layout.is_array() => self.b.store(Size::W, Reg::R10, offset, reg),
             Some(reg) => self.b.store(Size::DW, Reg::R10, offset, reg),
             None if layout.is_single_slot() => self.b.store_imm(Size::W, Reg::R10, key, 0),
             None if keys.is_empty() => self.b.store_imm(Size::DW, Reg::R10, key, 0),
@@ -66,14 +70,19 @@ impl Gen<'_> {
 
     /// Adds one to a lost-data counter (clobbers r1 and r2).
     pub(super) fn count(&mut self, stat: Stat) {
-        Counter { map: STATS_MAP_INDEX, key: stat as u32 }.emit_increment(&mut self.b);
+        self.counter(stat).emit_increment(&mut self.b);
     }
 
-    /// `*(u64 *)(base + offset) += 1` (per-CPU values: no atomic needed).
+    /// The global counter of `stat`.
+    pub(super) fn counter(&self, stat: Stat) -> Counter {
+        Counter { map: STATS_MAP_INDEX, key: stat as u32 }
+    }
+
+    /// `*(u64 *)(base + offset) += 1` (uses r1). The value is per-CPU, so the add need not be atomic, but an
+    /// atomic add is one instruction where a load, add and store are three.
     fn increment(&mut self, base: Reg, offset: i16) {
-        self.b.load(Size::DW, Reg::R1, base, offset);
-        self.b.alu64(AluOp::Add, Reg::R1, 1);
-        self.b.store(Size::DW, base, offset, Reg::R1);
+        self.b.mov64(Reg::R1, 1);
+        self.add(base, offset, Reg::R1);
     }
 
     /// `@map[keys] = kind(value)`.
@@ -104,11 +113,11 @@ impl Gen<'_> {
         self.lookup(object_map, key);
         let init = self.b.new_label();
         let done = self.b.new_label();
-        let single_slot = self.checked.maps[map].layout.is_single_slot();
-        // A one-slot array always has its (zeroed) slot: the miss branch only satisfies the verifier.
-        self.b.jump_if(JmpOp::Eq, Reg::R0, 0, if single_slot { done } else { init });
+        let array = self.checked.maps[map].layout.is_array();
+        // An array always has its (zeroed) slots: the miss branch only satisfies the verifier.
+        self.b.jump_if(JmpOp::Eq, Reg::R0, 0, if array { done } else { init });
         self.update_existing(kind, value_reg, value.is_some_and(|v| v.ty.is_signed()), done);
-        if single_slot {
+        if array {
             return self.finish_aggregate(done, value_reg);
         }
         self.b.jump(done);
@@ -162,11 +171,9 @@ impl Gen<'_> {
         }
     }
 
-    /// `*(u64 *)(base + offset) += value`.
+    /// `*(u64 *)(base + offset) += value`, in one (atomic) instruction.
     fn add(&mut self, base: Reg, offset: i16, value: Reg) {
-        self.b.load(Size::DW, Reg::R1, base, offset);
-        self.b.alu64(AluOp::Add, Reg::R1, value);
-        self.b.store(Size::DW, base, offset, Reg::R1);
+        self.b.atomic_add(Size::DW, base, offset, value);
     }
 
     /// `delete(@map[keys])`; the slot of a one-slot array cannot be deleted, so it is zeroed.
@@ -191,11 +198,12 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// `@map[keys] = value` on a plain hash map.
+    /// `@map[keys] = value` on a plain hash map. The key goes first: expressions have no side effects, and
+    /// keys are often context fields, which `r1` still holds before the value's helper calls.
     pub(super) fn store_map(&mut self, map: usize, keys: &[Expr], value: &Expr, span: Span) -> Result<()> {
+        let key = self.key(map, keys, None, span)?;
         let slot = self.frame.alloc(value.ty.size(), span)?;
         self.value_into(value, slot)?;
-        let key = self.key(map, keys, None, span)?;
         self.update(self.user_map(map), key, slot);
         Ok(())
     }
@@ -210,7 +218,7 @@ impl Gen<'_> {
         self.b.jump_if(JmpOp::Eq, value, 0, done);
         self.b.mov64(Reg::R1, value);
         self.b.mov64(idx, 2);
-        self.log2_into(idx);
+        self.log2_into(idx, &ALL_SHIFTS);
         self.b.bind(done);
         idx
     }
@@ -236,8 +244,10 @@ impl Gen<'_> {
         }
         self.b.alu64(AluOp::Div, Reg::R1, 1_000_000_000);
         self.b.mov64(idx, 31);
+        // Only the open-ended seconds can exceed 1000 (10 bits): the wide steps are theirs alone.
+        self.log2_into(idx, &ALL_SHIFTS[..2]);
         self.b.bind(scaled);
-        self.log2_into(idx);
+        self.log2_into(idx, &ALL_SHIFTS[2..]);
         self.b.bind(done);
         idx
     }
@@ -254,7 +264,7 @@ impl Gen<'_> {
         self.b.jump_if(JmpOp::Lt, value, sub_buckets, done);
         self.b.mov64(Reg::R1, value);
         self.b.mov64(idx, 0);
-        self.log2_into(idx);
+        self.log2_into(idx, &ALL_SHIFTS);
         self.b.mov64(Reg::R2, idx);
         self.b.alu64(AluOp::Sub, Reg::R2, SUB_BUCKET_BITS as i32);
         self.b.mov64(Reg::R1, value);
@@ -315,14 +325,23 @@ impl Gen<'_> {
         self.frame.take().unwrap_or(Reg::R5)
     }
 
-    /// `idx += floor(log2(r1))` for r1 > 0, without loops (binary search over shifts; uses r2).
-    fn log2_into(&mut self, idx: Reg) {
-        for shift in [32, 16, 8, 4, 2, 1] {
+    /// `idx += floor(log2(r1))` for r1 > 0, without loops: a binary search over `shifts` (descending powers
+    /// of two whose sum covers the bits r1 can have), one compare with an immediate per step below 32 (uses r2
+    /// for the 32-bit step only, whose bound does not fit an immediate). r1 is left shifted.
+    fn log2_into(&mut self, idx: Reg, shifts: &[i32]) {
+        for &shift in shifts {
             let skip = self.b.new_label();
-            self.b.mov64(Reg::R2, Reg::R1);
-            self.b.alu64(AluOp::Rsh, Reg::R2, shift);
-            self.b.jump_if(JmpOp::Eq, Reg::R2, 0, skip);
-            self.b.mov64(Reg::R1, Reg::R2);
+            if shift >= 31 {
+                self.b.mov64(Reg::R2, Reg::R1);
+                self.b.alu64(AluOp::Rsh, Reg::R2, shift);
+                self.b.jump_if(JmpOp::Eq, Reg::R2, 0, skip);
+                self.b.mov64(Reg::R1, Reg::R2);
+            } else {
+                self.b.jump_if(JmpOp::Lt, Reg::R1, 1 << shift, skip);
+                if shift > 1 {
+                    self.b.alu64(AluOp::Rsh, Reg::R1, shift);
+                }
+            }
             self.b.alu64(AluOp::Add, idx, shift);
             self.b.bind(skip);
         }

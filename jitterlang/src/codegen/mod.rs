@@ -8,10 +8,11 @@ mod expr;
 mod frame;
 mod kernel_read;
 mod maps;
+mod origin;
 mod stmt;
 mod strings;
 
-use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, OutlierInfo, PrintfInfo};
 use frame::Frame;
 use jitterlib::agg::{MapLayout, MapValue, MAX_STACK_FRAMES};
@@ -184,6 +185,8 @@ pub struct ProgramUnit {
     pub trigger: Option<Trigger>,
     /// The instructions.
     pub program: Program,
+    /// Script spans by origin id of [`Program::source_map`] (see [`ProgramUnit::span_of`]).
+    pub spans: Vec<Span>,
 }
 
 /// The compiled script: programs, maps and what user space needs to read them.
@@ -203,6 +206,8 @@ pub struct Compiled {
     pub stacks: Vec<u32>,
     /// Outlier report layouts (see [`TableEvent::Outlier`]).
     pub outliers: Vec<OutlierInfo>,
+    /// What `jl -v` says about how probes were resolved (`skb(): fentry (...) at ip_rcv, icmp_rcv`).
+    pub notes: Vec<String>,
     /// The ELF object.
     pub object: Vec<u8>,
 }
@@ -210,11 +215,21 @@ pub struct Compiled {
 impl Compiled {
     /// The disassembly of every program, as `jl -d` prints it.
     pub fn disassembly(&self) -> String {
+        self.listing(|unit| unit.program.clone())
+    }
+
+    /// The disassembly with, before each run of instructions, the script construct it comes from (`jl -d -v`):
+    /// `; 2:18 args.vec * 3`. `source` is the script the program was compiled from.
+    pub fn disassembly_with_source(&self, source: &str) -> String {
+        self.listing(|unit| unit.annotated(source))
+    }
+
+    fn listing(&self, program: impl Fn(&ProgramUnit) -> Program) -> String {
         let names: Vec<&str> = self.maps.iter().map(|map| map.name.as_str()).collect();
         let mut out = String::new();
         for unit in &self.programs {
             out.push_str(&format!("; {} ({}) -> {}\n", unit.name, unit.describe, unit.attach.section_name()));
-            out.push_str(&jitterlib::insn::disassemble(&unit.program, &names));
+            out.push_str(&jitterlib::insn::disassemble(&program(unit), &names));
             out.push('\n');
         }
         out
@@ -261,6 +276,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
     });
     let mut programs = Vec::new();
     let mut diagnostics = Vec::new();
+    let mut notes = Vec::new();
     if let Some(map) = start_map {
         match start_program(map) {
             Ok(program) => programs.push(ProgramUnit {
@@ -269,6 +285,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
                 attach: Attach::Manual,
                 trigger: Some(Trigger::Begin),
                 program,
+                spans: Vec::new(),
             }),
             Err(error) => diagnostics.push(Diagnostic::new(Code::Limit, Default::default(), error.to_string())),
         }
@@ -285,28 +302,35 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
             })
             .collect();
         let name = program_name(index, &probe.probe.describe());
+        notes.extend(probe.probe.notes().into_iter().map(|note| format!("{}: {note}", probe.probe.describe())));
         let points = probe.probe.points();
         let several = points.len() > 1;
         for (point_index, point) in points.into_iter().enumerate() {
             let maps = ProbeMaps { first_user: first_user_map, start: start_map, own: &probe_maps };
             match generate_probe(probe, checked, &maps, point_index, point.fires) {
-                Ok(program) => programs.push(ProgramUnit {
+                Ok((program, spans)) => programs.push(ProgramUnit {
                     name: if several { truncate(&format!("{name}_{}", point.suffix)) } else { name.clone() },
                     describe: probe.probe.describe(),
                     attach: point.attach,
                     trigger: probe.probe.trigger(),
                     program,
+                    spans,
                 }),
                 Err(diagnostic) => diagnostics.push(diagnostic),
             }
         }
         match probe.probe.companions(&probe_maps) {
-            Ok(companions) => programs.extend(companions.into_iter().map(|companion| ProgramUnit {
-                name: truncate(&format!("{name}_{}", companion.suffix)),
-                describe: probe.probe.describe(),
-                attach: companion.attach,
-                trigger: None,
-                program: companion.program,
+            Ok(companions) => programs.extend(companions.into_iter().map(|mut companion| {
+                // The probe emits all of a companion's code: it comes from the probe as written.
+                companion.program.source_map.mark(0, Some(0));
+                ProgramUnit {
+                    name: truncate(&format!("{name}_{}", companion.suffix)),
+                    describe: probe.probe.describe(),
+                    attach: companion.attach,
+                    trigger: None,
+                    program: companion.program,
+                    spans: vec![probe.span],
+                }
             })),
             Err(error) => diagnostics.push(Diagnostic::new(Code::Limit, probe.span, error.to_string())),
         }
@@ -335,6 +359,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
         time_formats: checked.time_formats.clone(),
         stacks: checked.stacks.clone(),
         outliers: checked.outliers.clone(),
+        notes,
         object,
     })
 }
@@ -351,6 +376,7 @@ pub fn stacks_map(frames: u32) -> String {
 fn user_map_spec(index: usize, info: &MapInfo) -> MapSpec {
     let (kind, max_entries) = match info.layout.value {
         _ if info.layout.is_single_slot() => (MapKind::PerCpuArray, 1),
+        _ if let Some(buckets) = info.layout.bucket_slots() => (MapKind::PerCpuArray, buckets),
         MapValue::Agg { .. } => (MapKind::PerCpuHash, MAP_ENTRIES),
         MapValue::Scalar(_) => (MapKind::Hash, MAP_ENTRIES),
     };
@@ -384,16 +410,17 @@ struct ProbeMaps<'a> {
 }
 
 /// Generates the program of one probe at one of its points: the prologue, then (where the point `fires`) the
-/// predicate and the user's block.
+/// predicate and the user's block. Returns it with the script spans of its source map.
 fn generate_probe(
     probe: &CheckedProbe,
     checked: &Checked,
     maps: &ProbeMaps,
     point: usize,
     fires: bool,
-) -> Result<Program, Diagnostic> {
+) -> Result<(Program, Vec<Span>), Diagnostic> {
     let mut gen = Gen::new(probe, checked, maps.first_user)?;
     gen.start_map = maps.start;
+    gen.enter(probe.span);
     gen.b.comment(probe.probe.describe());
     gen.b.mov64(Reg::R6, Reg::R1);
     let map_full = Counter { map: STATS_MAP_INDEX, key: Stat::MapFull as u32 };
@@ -417,9 +444,10 @@ fn generate_probe(
         .b
         .finish()
         .map_err(|error| Diagnostic::new(Code::Limit, probe.span, format!("cannot assemble this probe: {error}")))?;
-    // A block that never reads the context leaves the `r6 = r1` copy unused.
-    program.drop_unused_first_copy();
-    Ok(program)
+    // Most blocks read the context only before their first helper call: `r1` still holds it then.
+    program.keep_context_in_r1();
+    program.store_results_directly();
+    Ok((program, gen.spans))
 }
 
 /// State while generating one program.
@@ -436,6 +464,8 @@ struct Gen<'a> {
     start_map: Option<usize>,
     /// The loops enclosing the statement being generated, innermost last.
     loops: Vec<stmt::LoopLabels>,
+    /// Script spans by source-map origin id ([`Gen::enter`]).
+    spans: Vec<Span>,
 }
 
 /// The program run first in the BEGIN phase: `jl_start[0] = bpf_ktime_get_ns()`.
@@ -474,6 +504,7 @@ impl<'a> Gen<'a> {
             vars,
             start_map: None,
             loops: Vec::new(),
+            spans: Vec::new(),
         })
     }
 

@@ -2,7 +2,7 @@
 
 use super::{Gen, MapEvent, Stat, TableEvent, EVENTS_MAP_INDEX, EXIT_EVENT};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Expr, Stmt, WHILE_MAX_ITERATIONS};
+use crate::ir::{Expr, Stmt, StmtKind, WHILE_MAX_ITERATIONS};
 use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Reg, Size};
 
 /// Where `break` and `continue` of the innermost loop jump, and whether any did.
@@ -34,23 +34,26 @@ impl Gen<'_> {
 
     /// Generates one statement; returns whether control continues after it.
     fn stmt(&mut self, stmt: &Stmt) -> Result<bool> {
-        match stmt {
-            Stmt::Exit | Stmt::Return => {
+        self.enter(stmt.span);
+        let falls_through = match &stmt.kind {
+            StmtKind::Exit | StmtKind::Return => {
                 self.stmt_code(stmt)?;
-                Ok(false)
+                false
             }
-            Stmt::If { cond, then, otherwise } => self.if_else(cond, then, otherwise),
-            Stmt::Break | Stmt::Continue => {
+            StmtKind::If { cond, then, otherwise } => self.if_else(cond, then, otherwise)?,
+            StmtKind::Break | StmtKind::Continue => {
                 let target = self.loop_exit(stmt)?;
                 self.b.jump(target);
-                Ok(false)
+                false
             }
-            Stmt::Unroll { count, body } => self.unroll(*count, body),
+            StmtKind::Unroll { count, body } => self.unroll(*count, body)?,
             _ => {
                 self.stmt_code(stmt)?;
-                Ok(true)
+                true
             }
-        }
+        };
+        self.leave();
+        Ok(falls_through)
     }
 
     /// Where `break` or `continue` (`stmt`) jumps, noting that the innermost loop is left that way.
@@ -58,7 +61,7 @@ impl Gen<'_> {
         let innermost = self.loops.last_mut().ok_or_else(|| {
             Diagnostic::new(Code::Unsupported, Span::default(), "internal error: break outside of a loop")
         })?;
-        Ok(if matches!(stmt, Stmt::Break) {
+        Ok(if matches!(stmt.kind, StmtKind::Break) {
             innermost.broke = true;
             innermost.break_to
         } else {
@@ -69,7 +72,7 @@ impl Gen<'_> {
 
     /// `if (cond) { then } else { otherwise }`; returns whether either branch continues after it.
     fn if_else(&mut self, cond: &Expr, then: &[Stmt], otherwise: &[Stmt]) -> Result<bool> {
-        if let ([exit @ (Stmt::Break | Stmt::Continue)], []) = (then, otherwise) {
+        if let ([exit @ Stmt { kind: StmtKind::Break | StmtKind::Continue, .. }], []) = (then, otherwise) {
             // `if (c) { break; }` is one conditional jump.
             let target = self.loop_exit(exit)?;
             self.branch(cond, true, target)?;
@@ -93,20 +96,20 @@ impl Gen<'_> {
     }
 
     fn stmt_code(&mut self, stmt: &Stmt) -> Result<()> {
-        match stmt {
-            Stmt::Aggregate { map, keys, kind, value } => {
+        match &stmt.kind {
+            StmtKind::Aggregate { map, keys, kind, value } => {
                 let span = keys.first().or(value.as_ref()).map(|e| e.span).unwrap_or_default();
                 self.aggregate(*map, keys, *kind, value.as_ref(), span)
             }
-            Stmt::Store { map, keys, value } => self.store_map(*map, keys, value, value.span),
-            Stmt::SetVar { var, value } => {
+            StmtKind::Store { map, keys, value } => self.store_map(*map, keys, value, value.span),
+            StmtKind::SetVar { var, value } => {
                 let slot = self.vars[*var];
                 self.value_into(value, slot)
             }
-            Stmt::If { cond, then, otherwise } => self.if_else(cond, then, otherwise).map(|_| ()),
-            Stmt::Printf { id, args } => self.event(*id as u64, args),
-            Stmt::Time { format } => self.event(TableEvent::Time(*format).id(), &[]),
-            Stmt::Outlier { id, slow, columns } => {
+            StmtKind::If { cond, then, otherwise } => self.if_else(cond, then, otherwise).map(|_| ()),
+            StmtKind::Printf { id, args } => self.event(*id as u64, args),
+            StmtKind::Time { format } => self.event(TableEvent::Time(*format).id(), &[]),
+            StmtKind::Outlier { id, slow, columns } => {
                 // Below the threshold this is one load and one jump.
                 let fast = self.b.new_label();
                 self.branch(slow, false, fast)?;
@@ -114,18 +117,18 @@ impl Gen<'_> {
                 self.b.bind(fast);
                 Ok(())
             }
-            Stmt::Signal { signal } => {
+            StmtKind::Signal { signal } => {
                 self.b.mov64(Reg::R1, *signal as i32);
                 self.b.call(Helper::SendSignal);
                 Ok(())
             }
-            Stmt::Return => {
+            StmtKind::Return => {
                 let exit = self.exit;
                 self.b.jump(exit);
                 Ok(())
             }
-            Stmt::Delete { map, keys } => self.delete(*map, keys),
-            Stmt::MapAction { map, action, limit } => {
+            StmtKind::Delete { map, keys } => self.delete(*map, keys),
+            StmtKind::MapAction { map, action, limit } => {
                 let slot = self.frame.alloc(8, Span::default())?;
                 let id = MapEvent { action: *action, map: *map, limit: *limit }.id();
                 self.b.ld_imm64(Reg::R1, id);
@@ -135,10 +138,10 @@ impl Gen<'_> {
                     Ok(())
                 }
             }
-            Stmt::Unroll { count, body } => self.unroll(*count, body).map(|_| ()),
-            Stmt::While { cond, body } => self.while_loop(cond, body),
-            Stmt::Break | Stmt::Continue => self.stmt(stmt).map(|_| ()),
-            Stmt::Exit => {
+            StmtKind::Unroll { count, body } => self.unroll(*count, body).map(|_| ()),
+            StmtKind::While { cond, body } => self.while_loop(cond, body),
+            StmtKind::Break | StmtKind::Continue => self.stmt(stmt).map(|_| ()),
+            StmtKind::Exit => {
                 let slot = self.frame.alloc(8, Span::default())?;
                 // A DW store of the immediate -1 writes u64::MAX, the exit event id.
                 self.b.store_imm(Size::DW, Reg::R10, slot, EXIT_EVENT as i64 as i32);

@@ -12,6 +12,7 @@ type Result<T> = std::result::Result<T, Diagnostic>;
 impl Gen<'_> {
     /// Writes the string `expr` into `size` bytes at `r10 + offset`, NUL-padded (truncated if longer).
     pub(super) fn string_into(&mut self, expr: &Expr, offset: i16, size: u32) -> Result<()> {
+        self.enter(expr.span);
         match &expr.kind {
             ExprKind::Str(text) => {
                 let mut bytes = text.as_bytes().to_vec();
@@ -140,6 +141,7 @@ impl Gen<'_> {
             }
             _ => return Err(not_a_string(expr)),
         }
+        self.leave();
         Ok(())
     }
 

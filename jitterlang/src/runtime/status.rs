@@ -59,7 +59,7 @@ impl StatusLine {
 fn fullest_map(compiled: &Compiled, session: &Session) -> Result<(String, u64), RunError> {
     let mut fullest = ("-".to_string(), 0);
     // One-slot arrays (maps without keys) cannot fill up.
-    for (name, layout) in compiled.user_maps.iter().filter(|(_, layout)| !layout.is_single_slot()) {
+    for (name, layout) in compiled.user_maps.iter().filter(|(_, layout)| !layout.is_array()) {
         let Some(spec) = compiled.maps.iter().find(|spec| &spec.name == name) else { continue };
         let entries = match session.read_map(name)? {
             MapEntries::Empty => 0,

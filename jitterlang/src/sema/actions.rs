@@ -4,7 +4,7 @@
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{BinaryOp, Expr, ExprKind, OutlierInfo, PrintfAction, Stmt, Type, OUTLIER_COLUMNS};
+use crate::ir::{BinaryOp, Expr, ExprKind, OutlierInfo, PrintfAction, StmtKind, Type, OUTLIER_COLUMNS};
 use jitterlib::probe::{FieldType, REGISTRY};
 
 /// Signal names `signal()` accepts (with or without `SIG`), and their numbers.
@@ -50,7 +50,7 @@ const MAX_TIME_FORMATS: usize = 256;
 
 impl Checker<'_> {
     /// `outlier(THRESHOLD)`: a report of each event whose `dur` is at least THRESHOLD.
-    pub(super) fn outlier(&mut self, name_span: Span, args: &[ast::Expr], scope: &mut Scope) -> Option<Stmt> {
+    pub(super) fn outlier(&mut self, name_span: Span, args: &[ast::Expr], scope: &mut Scope) -> Option<StmtKind> {
         if !self.arity("outlier", name_span, args, 1) {
             return None;
         }
@@ -99,11 +99,11 @@ impl Checker<'_> {
             threshold,
             columns: names.into_iter().zip(columns.iter().map(|column| column.ty)).collect(),
         });
-        Some(Stmt::Outlier { id, slow, columns })
+        Some(StmtKind::Outlier { id, slow, columns })
     }
 
     /// `time(FORMAT)`: user space prints the current time (bpftrace's default format when none is given).
-    pub(super) fn time(&mut self, name_span: Span, args: &[ast::Expr]) -> Option<Stmt> {
+    pub(super) fn time(&mut self, name_span: Span, args: &[ast::Expr]) -> Option<StmtKind> {
         let format = match args {
             [] => "%H:%M:%S\n".to_string(),
             [format] => self.time_format("time", format)?,
@@ -120,7 +120,7 @@ impl Checker<'_> {
             }
         };
         let format = self.intern_time_format(format, name_span)?;
-        Some(Stmt::Time { format })
+        Some(StmtKind::Time { format })
     }
 
     /// `strftime(FORMAT, nsecs)`: a printf argument printed as wall-clock time.
@@ -143,7 +143,7 @@ impl Checker<'_> {
         args: &[ast::Expr],
         span: Span,
         scope: &mut Scope,
-    ) -> Option<Stmt> {
+    ) -> Option<StmtKind> {
         let unsafe_ok = self.require_unsafe("signal", span);
         if !self.arity("signal", name_span, args, 1) {
             return None;
@@ -174,11 +174,11 @@ impl Checker<'_> {
             ));
             return None;
         }
-        unsafe_ok.then_some(Stmt::Signal { signal: signal as u32 })
+        unsafe_ok.then_some(StmtKind::Signal { signal: signal as u32 })
     }
 
     /// `system(FORMAT, args...)`: user space runs the rendered command with `/bin/sh -c`.
-    pub(super) fn system(&mut self, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<Stmt> {
+    pub(super) fn system(&mut self, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<StmtKind> {
         let unsafe_ok = self.require_unsafe("system", span);
         let stmt = self.printf(args, span, scope, PrintfAction::System)?;
         unsafe_ok.then_some(stmt)

@@ -3,7 +3,7 @@
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Expr, ExprKind, MapAction, PrintfAction, PrintfInfo, Stmt, Type};
+use crate::ir::{Expr, ExprKind, MapAction, PrintfAction, PrintfInfo, StmtKind, Type};
 use crate::printf::{ConvKind, Format};
 use jitterlib::agg::AggKind;
 use jitterlib::probe::nearest;
@@ -43,7 +43,7 @@ const KERNEL_STR_MAX: u32 = 256;
 
 impl Checker<'_> {
     /// A statement that is an expression: `printf(...)`, `exit()`, or a bare aggregation (`@ = ...`).
-    pub(super) fn expr_stmt(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Option<Stmt> {
+    pub(super) fn expr_stmt(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Option<StmtKind> {
         let ast::ExprKind::Call { name, name_span, args } = &expr.kind else {
             self.diagnostics.push(
                 Diagnostic::new(Code::TypeMismatch, expr.span, "this expression is computed and then thrown away")
@@ -57,7 +57,7 @@ impl Checker<'_> {
             "time" => self.time(*name_span, args),
             "signal" => self.signal(*name_span, args, expr.span, scope),
             "system" => self.system(args, expr.span, scope),
-            "exit" => self.arity(name, *name_span, args, 0).then_some(Stmt::Exit),
+            "exit" => self.arity(name, *name_span, args, 0).then_some(StmtKind::Exit),
             "delete" => self.delete(args, expr.span, scope),
             "print" | "clear" | "zero" => self.map_action(name, *name_span, args, expr.span, scope),
             _ if aggregation_arity(name).is_some() => {
@@ -210,7 +210,7 @@ impl Checker<'_> {
     }
 
     /// `delete(@m[keys])`.
-    fn delete(&mut self, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<Stmt> {
+    fn delete(&mut self, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<StmtKind> {
         let [ast::Expr { kind: ast::ExprKind::Map(target), .. }] = args else {
             self.diagnostics.push(
                 Diagnostic::new(Code::TypeMismatch, span, "`delete()` takes one map entry")
@@ -227,7 +227,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        Some(Stmt::Delete { map, keys })
+        Some(StmtKind::Delete { map, keys })
     }
 
     /// `print(@m)`, `print(@m, N)`, `clear(@m)`, `zero(@m)`.
@@ -238,7 +238,7 @@ impl Checker<'_> {
         args: &[ast::Expr],
         span: Span,
         scope: &mut Scope,
-    ) -> Option<Stmt> {
+    ) -> Option<StmtKind> {
         let action = match name {
             "print" => MapAction::Print,
             "clear" => MapAction::Clear,
@@ -274,7 +274,7 @@ impl Checker<'_> {
                 }
             }
         };
-        Some(Stmt::MapAction { map, action, limit })
+        Some(StmtKind::MapAction { map, action, limit })
     }
 
     fn unknown_function(&mut self, name: &str, span: Span) {
@@ -309,7 +309,7 @@ impl Checker<'_> {
         op: Option<ast::BinaryOp>,
         value: &ast::Expr,
         scope: &mut Scope,
-    ) -> Option<Stmt> {
+    ) -> Option<StmtKind> {
         let keys = self.keys(target, scope);
         if let ast::ExprKind::Call { name, name_span, args } = &value.kind {
             if let Some(expected) = aggregation_arity(name) {
@@ -332,7 +332,7 @@ impl Checker<'_> {
                 let kind = self.aggregation_kind(name, value_type, &args[1.min(args.len())..], scope)?;
                 let keys = keys?;
                 let map = self.maps.aggregation(target, &keys, kind, value_type, &mut self.diagnostics)?;
-                return Some(Stmt::Aggregate { map, keys, kind, value: value_expr });
+                return Some(StmtKind::Aggregate { map, keys, kind, value: value_expr });
             }
         }
         let value = match op {
@@ -352,7 +352,7 @@ impl Checker<'_> {
         }
         let keys = keys?;
         let map = self.maps.plain(target, &keys, value.ty, &mut self.diagnostics)?;
-        Some(Stmt::Store { map, keys, value })
+        Some(StmtKind::Store { map, keys, value })
     }
 
     /// A read of a plain map (`@x[k]` in an expression).
@@ -442,7 +442,7 @@ impl Checker<'_> {
         span: Span,
         scope: &mut Scope,
         action: PrintfAction,
-    ) -> Option<Stmt> {
+    ) -> Option<StmtKind> {
         let name = action.name();
         let Some((first, rest)) = args.split_first() else {
             self.diagnostics.push(
@@ -525,7 +525,7 @@ impl Checker<'_> {
         }
         let id = self.printfs.len();
         self.printfs.push(PrintfInfo { format, args: checked.iter().map(|arg| arg.ty).collect(), action });
-        Some(Stmt::Printf { id, args: checked })
+        Some(StmtKind::Printf { id, args: checked })
     }
 }
 

@@ -199,6 +199,7 @@ impl Checker<'_> {
 
     pub(super) fn ident(&mut self, name: &str, span: Span, scope: &mut Scope) -> Option<Expr> {
         if let Some(field) = scope.probe.fields().iter().find(|field| field.name == name) {
+            scope.fields_read.push(field.name.clone());
             return Some(field_expr(field, span));
         }
         if name == "probe" {

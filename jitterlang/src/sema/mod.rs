@@ -13,7 +13,7 @@ mod stacks;
 
 use crate::ast::{self, Script};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
-use crate::ir::{Checked, CheckedProbe, OutlierInfo, PrintfInfo, Stmt, Type, UNROLL_MAX};
+use crate::ir::{Checked, CheckedProbe, OutlierInfo, PrintfInfo, Stmt, StmtKind, Type, UNROLL_MAX};
 use crate::CompileOptions;
 use jitterlib::kernel::KernelInfo;
 use jitterlib::probe::{self, Probe, ProbeErrorKind, ProbeSpec};
@@ -136,6 +136,8 @@ struct Scope<'p> {
     loop_depth: usize,
     /// Variables whose assignment had an error (already reported): their uses are not reported again.
     failed_vars: Vec<String>,
+    /// The probe's bare-name fields the block reads (see `Probe::only_fields_read`).
+    fields_read: Vec<String>,
 }
 
 impl Checker<'_> {
@@ -161,18 +163,27 @@ impl Checker<'_> {
     }
 
     fn probe_block(&mut self, probe: Box<dyn Probe>, block: &ast::ProbeBlock, span: Span) -> CheckedProbe {
-        let mut scope = Scope { probe: probe.as_ref(), vars: Vec::new(), loop_depth: 0, failed_vars: Vec::new() };
+        let mut scope = Scope {
+            probe: probe.as_ref(),
+            vars: Vec::new(),
+            loop_depth: 0,
+            failed_vars: Vec::new(),
+            fields_read: Vec::new(),
+        };
         let predicate = block.predicate.as_ref().and_then(|pred| self.condition(pred, &mut scope));
         let body = self.stmts(&block.body, &mut scope);
         let vars = scope.vars.into_iter().map(|(_, ty)| ty).collect();
+        let fields_read = scope.fields_read;
+        let mut probe = probe;
+        probe.only_fields_read(&fields_read);
         CheckedProbe { probe, predicate, body, vars, span }
     }
 
     fn stmts(&mut self, stmts: &[ast::Stmt], scope: &mut Scope) -> Vec<Stmt> {
-        stmts.iter().filter_map(|stmt| self.stmt(stmt, scope)).collect()
+        stmts.iter().filter_map(|stmt| Some(Stmt { kind: self.stmt(stmt, scope)?, span: stmt.span })).collect()
     }
 
-    fn stmt(&mut self, stmt: &ast::Stmt, scope: &mut Scope) -> Option<Stmt> {
+    fn stmt(&mut self, stmt: &ast::Stmt, scope: &mut Scope) -> Option<StmtKind> {
         match &stmt.kind {
             ast::StmtKind::Expr(expr) => self.expr_stmt(expr, scope),
             ast::StmtKind::MapAssign { target, op, value } => self.map_assign(target, *op, value, scope),
@@ -183,17 +194,17 @@ impl Checker<'_> {
                 let cond = self.condition(cond, scope);
                 let then = self.stmts(then, scope);
                 let otherwise = self.stmts(otherwise, scope);
-                Some(Stmt::If { cond: cond?, then, otherwise })
+                Some(StmtKind::If { cond: cond?, then, otherwise })
             }
             ast::StmtKind::While { cond, body } => {
                 let cond = self.condition(cond, scope);
                 let body = self.loop_body(body, scope);
-                Some(Stmt::While { cond: cond?, body })
+                Some(StmtKind::While { cond: cond?, body })
             }
             ast::StmtKind::Unroll { count, count_span, body } => {
                 let body = self.loop_body(body, scope);
                 match u32::try_from(*count) {
-                    Ok(count) if (1..=UNROLL_MAX).contains(&u64::from(count)) => Some(Stmt::Unroll { count, body }),
+                    Ok(count) if (1..=UNROLL_MAX).contains(&u64::from(count)) => Some(StmtKind::Unroll { count, body }),
                     _ => {
                         self.diagnostics.push(
                             Diagnostic::new(
@@ -207,7 +218,7 @@ impl Checker<'_> {
                     }
                 }
             }
-            ast::StmtKind::Return => Some(Stmt::Return),
+            ast::StmtKind::Return => Some(StmtKind::Return),
             ast::StmtKind::Break | ast::StmtKind::Continue => self.loop_exit(stmt, scope),
         }
     }
@@ -220,10 +231,10 @@ impl Checker<'_> {
     }
 
     /// `break` / `continue`, which need an enclosing loop.
-    fn loop_exit(&mut self, stmt: &ast::Stmt, scope: &Scope) -> Option<Stmt> {
+    fn loop_exit(&mut self, stmt: &ast::Stmt, scope: &Scope) -> Option<StmtKind> {
         let (word, checked) = match stmt.kind {
-            ast::StmtKind::Break => ("break", Stmt::Break),
-            _ => ("continue", Stmt::Continue),
+            ast::StmtKind::Break => ("break", StmtKind::Break),
+            _ => ("continue", StmtKind::Continue),
         };
         if scope.loop_depth == 0 {
             self.diagnostics.push(
@@ -243,7 +254,7 @@ impl Checker<'_> {
         op: Option<ast::BinaryOp>,
         value: &ast::Expr,
         scope: &mut Scope,
-    ) -> Option<Stmt> {
+    ) -> Option<StmtKind> {
         let value = match op {
             None => match self.expr(value, scope) {
                 Some(value) => value,
@@ -293,7 +304,7 @@ impl Checker<'_> {
                 scope.vars.len() - 1
             }
         };
-        Some(Stmt::SetVar { var, value })
+        Some(StmtKind::SetVar { var, value })
     }
 }
 

@@ -2,7 +2,8 @@
 //! the kernel and nothing is pinned; the catchable signals still print the maps and exit 0. Also: every golden
 //! script passes the real verifier (`--dry-run`), and a full map is reported, not silently dropped.
 
-use crate::support::{data_dir, scripts};
+use crate::support::{data_dir, golden_header, scripts};
+use jitterlib::kernel::{KernelInfo, LiveKernel};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -151,15 +152,29 @@ fn every_golden_script_passes_the_verifier() {
         return;
     }
     let mut failures = Vec::new();
+    let function_probes = LiveKernel::new().function_probes();
     for script in scripts(&data_dir("golden")) {
+        let name = script.display();
+        let source = std::fs::read_to_string(&script).expect("read script");
+        // Scripts for a kernel where fentry (or kprobes) work; a kprobe one runs as `jl --no-fentry` would.
+        let mechanism = golden_header(&source, "kernel");
+        let needed = match mechanism {
+            Some("fentry") => function_probes.fentry.reason(),
+            Some(_) => function_probes.kprobe.reason(),
+            None => None,
+        };
+        if let Some(why) = needed {
+            eprintln!("SKIPPED: {name}: written for a kernel with {}, and here {why}", mechanism.unwrap_or_default());
+            continue;
+        }
         // --unsafe lets the signal()/system() scripts compile; a dry run only loads them.
         let output = Command::new(env!("CARGO_BIN_EXE_jl"))
             .args(["--dry-run", "--unsafe"])
+            .args((mechanism == Some("kprobe")).then_some("--no-fentry"))
             .arg(&script)
             .output()
             .expect("run jl");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let name = script.display();
         if stderr.contains("is not a symbol of this kernel") || stderr.contains("refused on this kernel") {
             eprintln!("SKIPPED: {name}: its probe cannot load on this kernel: {}", stderr.trim());
         } else if !output.status.success() {

@@ -20,3 +20,4 @@ mod stall;
 mod support;
 mod typed_probes;
 mod user_stacks;
+mod verifier;

@@ -19,6 +19,8 @@ pub(crate) fn can_trace(test: &str) -> bool {
 /// A running `jl`, attached.
 pub(crate) struct Tracing {
     child: Child,
+    /// What jl printed on stderr before it was attached (`-v` output).
+    pub(crate) preamble: Vec<String>,
 }
 
 impl Tracing {
@@ -38,21 +40,22 @@ impl Tracing {
             .expect("spawn jl");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
+        let mut preamble = Vec::new();
         loop {
             match lines.next() {
                 Some(Ok(line)) if line.starts_with("Attached") => break,
-                Some(Ok(_)) => continue,
+                Some(Ok(line)) => preamble.push(line),
                 _ => {
                     let status = child.wait().expect("wait");
                     let mut out = String::new();
                     child.stdout.take().map(|mut s| s.read_to_string(&mut out));
-                    panic!("jl exited ({status}) before attaching: {script}\n{out}");
+                    panic!("jl exited ({status}) before attaching: {script}\n{out}\n{}", preamble.join("\n"));
                 }
             }
         }
         // Keep draining stderr so jl never blocks on it.
         std::thread::spawn(move || for _ in lines {});
-        Tracing { child }
+        Tracing { child, preamble }
     }
 
     /// Waits for jl to stop (its --duration) and returns its JSON output lines.
@@ -129,9 +132,11 @@ fn histograms_and_stats_of_known_write_sizes() {
     );
     let tracing = Tracing::start(&script, 2.0);
     let buffer = [0u8; 64];
-    for size in [1usize, 3, 3, 17, 64] {
-        // fd 999 is not open: the syscall fails with EBADF, but the tracepoint still fires with the arguments.
-        // SAFETY: the buffer outlives the call and `size` is within it.
+    // The last two sizes take the histogram's 16- and 32-bit steps.
+    for size in [1usize, 3, 3, 17, 64, 70_000, 1 << 33] {
+        // fd 999 is not open: the syscall fails with EBADF before reading the buffer, but the tracepoint still
+        // fires with the arguments.
+        // SAFETY: the kernel rejects the descriptor before touching the buffer.
         unsafe { libc::write(999, buffer.as_ptr().cast(), size) };
     }
     let lines = tracing.finish();
@@ -144,12 +149,15 @@ fn histograms_and_stats_of_known_write_sizes() {
         .map(|b| (b["min"].as_i64().unwrap_or(-1), b["max"].as_i64().unwrap_or(-1), b["count"].as_i64().unwrap_or(-1)))
         .collect();
     // JSON bucket bounds are inclusive, as in bpftrace: [2, 4) is {"min": 2, "max": 3}.
-    assert_eq!(buckets, vec![(1, 1, 1), (2, 3, 2), (16, 31, 1), (64, 127, 1)], "{hist:#}");
+    let expected =
+        vec![(1, 1, 1), (2, 3, 2), (16, 31, 1), (64, 127, 1), (65_536, 131_071, 1), (1 << 33, (1 << 34) - 1, 1)];
+    assert_eq!(buckets, expected, "{hist:#}");
+    let total = 88 + 70_000 + (1i64 << 33);
     let stats = map_data(&lines, "@s");
-    assert_eq!(stats["count"], 5, "{stats}");
-    assert_eq!(stats["total"], 88, "{stats}");
+    assert_eq!(stats["count"], 7, "{stats}");
+    assert_eq!(stats["total"], total, "{stats}");
     assert_eq!(map_data(&lines, "@lo"), &Value::from(1));
-    assert_eq!(map_data(&lines, "@hi"), &Value::from(64));
+    assert_eq!(map_data(&lines, "@hi"), &Value::from(1i64 << 33));
     let lhist = map_data(&lines, "@l");
     let lhist_counts: Vec<(i64, i64)> = lhist
         .as_array()
@@ -158,10 +166,10 @@ fn histograms_and_stats_of_known_write_sizes() {
         .filter(|b| b["count"].as_i64() != Some(0))
         .map(|b| (b["min"].as_i64().unwrap_or(-1), b["count"].as_i64().unwrap_or(-1)))
         .collect();
-    assert_eq!(lhist_counts, vec![(0, 3), (10, 1), (60, 1)], "{lhist:#}");
+    assert_eq!(lhist_counts, vec![(0, 3), (10, 1), (60, 1), (100, 2)], "{lhist:#}");
     let by_comm = map_data(&lines, "@");
     let comm = std::fs::read_to_string("/proc/thread-self/comm").expect("comm");
-    assert_eq!(by_comm[comm.trim()], 88, "{by_comm}");
+    assert_eq!(by_comm[comm.trim()], total, "{by_comm}");
 }
 
 #[test]

@@ -1,6 +1,10 @@
-//! `skb()` on real packets: pings across a veth pair joining two network namespaces made by the test.
+//! `skb()` on real packets: pings across a veth pair joining two network namespaces made by the test. Where
+//! the kernel allows neither fentry nor kprobes (this project's host) only the tracepoint points run, and
+//! `jl -v` says why the function points were left out; the function points themselves are exercised in the
+//! VM (tests/vm/scenarios/skb-path.sh).
 
 use crate::runtime::{can_trace, Tracing};
+use jitterlib::kernel::{KernelInfo, LiveKernel};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -111,14 +115,17 @@ fn skb_follows_pings_across_a_veth_pair_between_namespaces() {
     }
     let pair = VethPair::create();
     let (netns_a, netns_b) = (pair.inode(0), pair.inode(1));
-    let tracing = Tracing::start(
+    let tracing = Tracing::start_with(
+        &["-v", "-f", "json"],
         r#"skb() /icmp_seq > 0/ {
              printf("%s %s %d %d %s %d %s %s\n", hop, prev, dur, netns, dev, icmp_seq, saddr, daddr);
            }"#,
         3.0,
     );
+    let verbose = tracing.preamble.clone();
     pair.ping(5);
     let lines = tracing.finish();
+    says_how_points_are_reached(&verbose);
     let hops: Vec<Hop> = hops(&lines).into_iter().filter(|hop| pair.devices.contains(&hop.dev)).collect();
 
     let names: BTreeSet<&str> = hops.iter().map(|hop| hop.hop.as_str()).collect();
@@ -147,4 +154,39 @@ fn skb_follows_pings_across_a_veth_pair_between_namespaces() {
         assert_eq!(request("net_dev_start_xmit", seq), Some((pair.devices[0].clone(), netns_a)), "seq {seq}");
         assert_eq!(request("netif_receive_skb", seq), Some((pair.devices[1].clone(), netns_b)), "seq {seq}");
     }
+}
+
+/// `jl -v` names the mechanism of every skb() point; on a kernel without kprobes that refuses fentry (this
+/// project's host), the function points are left out and the notice says both reasons, in words.
+fn says_how_points_are_reached(verbose: &[String]) {
+    let text = verbose.join("\n");
+    assert!(
+        text.contains("jl: skb(): tracepoints: net_dev_queue, net_dev_start_xmit, netif_rx,"),
+        "no tracepoint note:\n{text}"
+    );
+    assert!(text.contains("jl: skb() -> tracepoint:net:netif_receive_skb ("), "{text}");
+    let probes = LiveKernel::new().function_probes();
+    if probes.fentry.is_available() || probes.kprobe.is_available() {
+        eprintln!("SKIPPED (part): fentry or kprobes work here, so skb()'s function points are not left out");
+        assert!(text.contains(" -> fentry:icmp_rcv (") || text.contains(" -> kprobe:icmp_rcv ("), "{text}");
+        return;
+    }
+    let left_out = verbose.iter().find(|line| line.starts_with("jl: skb(): left out: ")).expect(&text);
+    assert!(
+        left_out.starts_with(
+            "jl: skb(): left out: ip_output, br_forward, veth_xmit, br_handle_frame_finish, ip_rcv, ip_forward, \
+             ip_local_deliver, icmp_rcv, tcp_v4_rcv, udp_rcv; fentry: the kernel refuses fentry programs (a test \
+             load was denied even to root"
+        ),
+        "{left_out}"
+    );
+    assert!(
+        left_out.ends_with(
+            "; kprobe: the kernel has no kprobes (CONFIG_KPROBES is unset: no kprobe PMU, no \
+                            kprobe_events in tracefs)"
+        ),
+        "{left_out}"
+    );
+    assert!(!left_out.contains("os error") && !left_out.contains("EPERM"), "a raw errno: {left_out}");
+    assert!(!text.contains(" -> fentry:") && !text.contains(" -> kprobe:"), "{text}");
 }

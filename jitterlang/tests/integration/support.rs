@@ -18,6 +18,12 @@ pub fn scripts(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// The value of the header line `// KEY: VALUE` among a golden script's leading comment lines (`// kernel:
+/// fentry`: written for a kernel where fentry works).
+pub fn golden_header<'a>(source: &'a str, key: &str) -> Option<&'a str> {
+    source.lines().take_while(|line| line.starts_with("//")).find_map(|line| line.strip_prefix(&format!("// {key}: ")))
+}
+
 /// Compares `actual` with the snapshot next to `script` (extension `ext`). With `JL_BLESS=1` the snapshot
 /// is (re)written instead. Returns a description of the mismatch, if any.
 pub fn check_snapshot(script: &Path, ext: &str, actual: &str) -> Option<String> {

@@ -23,11 +23,11 @@
 use super::units::{format_wide_duration, size_label};
 
 /// Highest `hist` index (`2^62 <= v <= i64::MAX`).
-const HIST_LAST: u64 = 64;
+pub(super) const HIST_LAST: u64 = 64;
 /// First `timehist` index of the seconds unit.
 const TIMEHIST_SECONDS: u64 = 31;
 /// Highest `timehist` index (`2^33 s <= v <= i64::MAX ns`).
-const TIMEHIST_LAST: u64 = 64;
+pub(super) const TIMEHIST_LAST: u64 = 64;
 /// Nanoseconds per second.
 const NS_PER_SEC: i128 = 1_000_000_000;
 

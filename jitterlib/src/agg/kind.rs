@@ -1,7 +1,8 @@
 //! The aggregation functions and what each stores per CPU.
 
 use super::bucket::{hist_label, hist_range, lhist_label, lhist_range, timehist_label, timehist_range, BucketRange};
-use super::quantile::{quantile_label, quantile_range};
+use super::bucket::{HIST_LAST, TIMEHIST_LAST};
+use super::quantile::{quantile_label, quantile_range, QUANTILE_LAST};
 use super::AggError;
 
 /// An aggregation function of the language (`@x = count()`, `@h = hist(v)`, ...).
@@ -73,6 +74,20 @@ impl AggKind {
     /// Whether the map key ends with a `u64` bucket index.
     pub fn is_histogram(&self) -> bool {
         matches!(self, AggKind::Hist | AggKind::TimeHist | AggKind::Quantiles | AggKind::Lhist { .. })
+    }
+
+    /// How many buckets a histogram has (indices 0 to the count minus one); `None` for other kinds.
+    pub fn bucket_count(&self) -> Option<u64> {
+        match *self {
+            AggKind::Hist => Some(HIST_LAST + 1),
+            AggKind::TimeHist => Some(TIMEHIST_LAST + 1),
+            AggKind::Quantiles => Some(QUANTILE_LAST + 1),
+            // Below min, the (max - min) / step buckets in range, and max or above.
+            AggKind::Lhist { min, max, step } => u64::try_from((i128::from(max) - i128::from(min)) / i128::from(step))
+                .ok()
+                .and_then(|in_range| in_range.checked_add(2)),
+            _ => None,
+        }
     }
 
     /// The function's name in the language.

@@ -75,8 +75,12 @@ pub enum MapValue {
     Scalar(FieldLayout),
 }
 
-/// Key size of maps without keys: the `u32` index of an array slot.
-const SINGLE_SLOT_KEY_SIZE: u32 = 4;
+/// Key size of maps kept as arrays ([`MapLayout::is_array`]): the `u32` index of a slot.
+const ARRAY_KEY_SIZE: u32 = 4;
+
+/// Most buckets a histogram without keys keeps as the slots of a per-CPU array; an `lhist` with more is a hash
+/// map of the buckets it saw.
+const MAX_ARRAY_BUCKETS: u64 = 1024;
 
 /// The layout of one map as the BPF side writes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,13 +96,13 @@ pub struct MapLayout {
 
 impl MapLayout {
     /// Key size in bytes: the key fields, plus the `u64` bucket index for histograms; at least 8, except for
-    /// the `u32` index 0 of a one-slot array ([`MapLayout::is_single_slot`]).
+    /// the `u32` slot index of an array ([`MapLayout::is_array`]).
     pub fn key_size(&self) -> u32 {
         let fields = self.user_key_size();
-        if self.histogram().is_some() {
+        if self.is_array() {
+            ARRAY_KEY_SIZE
+        } else if self.histogram().is_some() {
             fields + INTEGER_SIZE
-        } else if self.is_single_slot() {
-            SINGLE_SLOT_KEY_SIZE
         } else {
             fields.max(INTEGER_SIZE)
         }
@@ -109,6 +113,24 @@ impl MapLayout {
     /// a slot whose CPUs are all still zero was never written and is not printed.
     pub fn is_single_slot(&self) -> bool {
         self.user_key_size() == 0 && matches!(self.value, MapValue::Agg { kind, .. } if !kind.is_histogram())
+    }
+
+    /// For a histogram without keys (`@ = hist(v)`): how many buckets it has, each a slot of a per-CPU array
+    /// indexed by the bucket. `None` for other maps and for an `lhist` of more than [`MAX_ARRAY_BUCKETS`]
+    /// buckets.
+    pub fn bucket_slots(&self) -> Option<u32> {
+        if self.user_key_size() != 0 {
+            return None;
+        }
+        let count = self.histogram()?.bucket_count()?;
+        u32::try_from(count).ok().filter(|&count| u64::from(count) <= MAX_ARRAY_BUCKETS)
+    }
+
+    /// Whether the map is a per-CPU array ([`MapLayout::is_single_slot`], [`MapLayout::bucket_slots`]): every
+    /// slot exists from the start, zeroed, so updates never insert and can never find the map full, and a slot
+    /// all of whose CPUs are zero was never written.
+    pub fn is_array(&self) -> bool {
+        self.is_single_slot() || self.bucket_slots().is_some()
     }
 
     /// Value size in bytes (per CPU for aggregations).
@@ -156,7 +178,12 @@ mod tests {
         assert_eq!(layout(vec![], AggKind::Count).key_size(), 4);
         assert!(layout(vec![], AggKind::Count).is_single_slot());
         assert!(!layout(vec![], AggKind::Hist).is_single_slot());
-        assert_eq!(layout(vec![], AggKind::Hist).key_size(), 8);
+        assert_eq!(layout(vec![], AggKind::Hist).key_size(), 4, "a bucket array slot");
+        assert_eq!(layout(vec![], AggKind::Hist).bucket_slots(), Some(65));
+        assert_eq!(layout(vec![], AggKind::lhist(0, 100, 10).expect("lhist")).bucket_slots(), Some(12));
+        let wide = layout(vec![], AggKind::lhist(0, 1_000_000, 1).expect("lhist"));
+        assert_eq!((wide.bucket_slots(), wide.key_size()), (None, 8), "too many buckets for an array");
+        assert_eq!(layout(vec![FieldLayout::integer(ValueFormat::Unsigned)], AggKind::Hist).bucket_slots(), None);
         let keys = vec![FieldLayout::string(16), FieldLayout::integer(ValueFormat::Unsigned)];
         assert_eq!(layout(keys.clone(), AggKind::Count).key_size(), 24);
         assert_eq!(layout(keys, AggKind::TimeHist).key_size(), 32);

@@ -36,9 +36,15 @@ pub(crate) fn per_cpu(entries: Vec<(Vec<u8>, Vec<Vec<u8>>)>) -> MapEntries {
     MapEntries::PerCpu(entries)
 }
 
-/// A histogram with `(bucket, count)` entries for an unkeyed map, all on CPU 0 of two CPUs.
-pub(crate) fn unkeyed_histogram(buckets: &[(i64, i64)]) -> MapEntries {
-    per_cpu(buckets.iter().map(|&(bucket, count)| (words(&[bucket]), vec![words(&[count]), words(&[0])])).collect())
+/// A histogram with `(bucket, count)` entries for an unkeyed map (a bucket array: `u32` slot keys), all on
+/// CPU 0 of two CPUs.
+pub(crate) fn unkeyed_histogram(buckets: &[(u32, i64)]) -> MapEntries {
+    per_cpu(
+        buckets
+            .iter()
+            .map(|&(bucket, count)| (bucket.to_le_bytes().to_vec(), vec![words(&[count]), words(&[0])]))
+            .collect(),
+    )
 }
 
 /// Decodes, failing the test on errors.

@@ -3,7 +3,7 @@
 
 use super::helper::Helper;
 use super::opcode::*;
-use super::{Insn, MapRef, Program, Reg};
+use super::{Insn, MapRef, Program, Reg, SourceMap};
 
 /// The verifier's limit on the number of instructions of a privileged program (`BPF_COMPLEXITY_LIMIT_INSNS`).
 pub const MAX_INSNS: usize = 1_000_000;
@@ -299,6 +299,9 @@ pub struct Builder {
     jumps: Vec<PendingJump>,
     map_refs: Vec<MapRef>,
     comments: Vec<(usize, String)>,
+    source_map: SourceMap,
+    /// The origins entered and not yet left, innermost last.
+    origins: Vec<u32>,
     /// The first misuse seen, reported by `finish`.
     error: Option<BuildError>,
 }
@@ -439,6 +442,20 @@ impl Builder {
         self.comments.push((self.len(), text.into()));
     }
 
+    /// Attributes the instructions emitted from now on to `origin`, an id the caller gives meaning to (the
+    /// compiler's index of a script construct), until the matching [`Builder::leave`]. Origins nest: code emitted
+    /// inside a nested one belongs to it, not to the enclosing one. The map ends up in [`Program::source_map`].
+    pub fn enter(&mut self, origin: u32) {
+        self.origins.push(origin);
+        self.source_map.mark(self.len(), Some(origin));
+    }
+
+    /// Leaves the innermost origin: what follows belongs to the enclosing one again (or to none).
+    pub fn leave(&mut self) {
+        self.origins.pop();
+        self.source_map.mark(self.len(), self.origins.last().copied());
+    }
+
     /// Resolves every jump and returns the program, or the first misuse recorded while building.
     pub fn finish(mut self) -> Result<Program, BuildError> {
         if let Some(error) = self.error {
@@ -460,7 +477,7 @@ impl Builder {
             self.insns[jump.insn].off =
                 i16::try_from(offset).map_err(|_| BuildError::JumpOutOfRange { insn: jump.insn, offset })?;
         }
-        Ok(Program { insns: self.insns, map_refs: self.map_refs, comments: self.comments })
+        Ok(Program { insns: self.insns, map_refs: self.map_refs, comments: self.comments, source_map: self.source_map })
     }
 
     fn alu(&mut self, class: u8, op: AluOp, dst: Reg, src: Operand) {
@@ -741,6 +758,22 @@ mod tests {
         b.exit();
         let program = b.finish().expect("program builds");
         assert_eq!(program.comments, [(0, "start".to_string()), (1, "leave".to_string())]);
+    }
+
+    #[test]
+    fn an_elided_load_leaves_the_source_map_right() {
+        let mut b = Builder::new();
+        b.enter(1);
+        b.store(Size::DW, R10, -8, R7);
+        b.enter(2);
+        b.load(Size::DW, R7, R10, -8); // elided: origin 2 emits nothing
+        b.leave();
+        b.leave();
+        b.enter(3);
+        b.exit();
+        let program = b.finish().expect("assembles");
+        assert_eq!(program.insns.len(), 2);
+        assert_eq!((program.source_map.origin(0), program.source_map.origin(1)), (Some(1), Some(3)));
     }
 
     #[test]

@@ -17,6 +17,24 @@ pub fn disassemble(program: &Program, map_names: &[&str]) -> String {
     Listing::new(program, map_names).to_string()
 }
 
+/// The line [`disassemble`] prints for the instruction at slot `index` (`   8: (79) r2 = *(u64 *)(r7 +0)`),
+/// without the label and comments before it, or `None` past the end.
+pub fn disassemble_insn(program: &Program, map_names: &[&str], index: usize) -> Option<String> {
+    (index < program.insns.len()).then(|| OneInsn { listing: Listing::new(program, map_names), index }.to_string())
+}
+
+/// One line of a [`Listing`].
+struct OneInsn<'a> {
+    listing: Listing<'a>,
+    index: usize,
+}
+
+impl fmt::Display for OneInsn<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.listing.write_insn(f, self.index)
+    }
+}
+
 struct Listing<'a> {
     program: &'a Program,
     map_names: &'a [&'a str],
@@ -528,8 +546,20 @@ L1:
             insns: vec![Insn::new(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)],
             map_refs: Vec::new(),
             comments: vec![(0, "first".into()), (0, "second".into()), (1, "trailing".into())],
+            ..Program::default()
         };
         assert_eq!(disassemble(&program, &[]), "; first\n; second\n   0: (95) exit\n; trailing\n");
+    }
+
+    #[test]
+    fn one_instruction_prints_as_in_the_listing() {
+        let mut b = crate::insn::Builder::new();
+        b.ld_map(crate::insn::Reg::R1, 0);
+        b.exit();
+        let program = b.finish().expect("assembles");
+        assert_eq!(disassemble_insn(&program, &["events"], 0).as_deref(), Some("   0: (18) r1 = map[events]"));
+        assert_eq!(disassemble_insn(&program, &[], 2).as_deref(), Some("   2: (95) exit"));
+        assert_eq!(disassemble_insn(&program, &[], 3), None);
     }
 
     #[test]

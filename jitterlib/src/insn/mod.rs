@@ -7,10 +7,13 @@ mod builder;
 mod disasm;
 mod helper;
 pub mod opcode;
+mod peephole;
+mod source_map;
 
 pub use builder::{AluOp, BuildError, Builder, JmpOp, Label, Operand, Size};
-pub use disasm::disassemble;
+pub use disasm::{disassemble, disassemble_insn};
 pub use helper::Helper;
+pub use source_map::SourceMap;
 
 /// One of the eleven eBPF registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,7 +67,8 @@ pub struct MapRef {
     pub map: usize,
 }
 
-/// A finished program: instructions with jumps resolved, map references and notes for the disassembler.
+/// A finished program: instructions with jumps resolved, map references, notes for the disassembler and the
+/// source map.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Program {
     /// The instructions, in order.
@@ -73,29 +77,8 @@ pub struct Program {
     pub map_refs: Vec<MapRef>,
     /// Comments attached to instruction indices, printed by the disassembler before that instruction.
     pub comments: Vec<(usize, String)>,
-}
-
-impl Program {
-    /// Removes a first instruction that only copies a register no other instruction mentions (as the
-    /// compiler's `r6 = r1` context copy in a program that never reads its context). Jumps are relative and
-    /// none can target the first instruction's successor from before it, so only map references and comments
-    /// move. Returns whether it was removed.
-    pub fn drop_unused_first_copy(&mut self) -> bool {
-        let Some(first) = self.insns.first().copied() else { return false };
-        let is_copy = first.code == (opcode::BPF_ALU64 | opcode::BPF_MOV | opcode::BPF_X) && first.dst != first.src;
-        let mentioned = self.insns[1..].iter().any(|insn| insn.dst == first.dst || insn.src == first.dst);
-        if !is_copy || mentioned {
-            return false;
-        }
-        self.insns.remove(0);
-        for map_ref in &mut self.map_refs {
-            map_ref.insn -= 1;
-        }
-        for (index, _) in &mut self.comments {
-            *index = index.saturating_sub(1);
-        }
-        true
-    }
+    /// Which construct of the caller's source each instruction comes from ([`Builder::enter`]).
+    pub source_map: SourceMap,
 }
 
 /// Size in bytes of one encoded instruction.
@@ -179,27 +162,6 @@ mod tests {
     fn encodes_dst_in_the_low_nibble_and_fields_little_endian() {
         let insn = Insn::new(0x7b, 10, 1, -8, 0x0102_0304);
         assert_eq!(insn.to_bytes(), [0x7b, 0x1a, 0xf8, 0xff, 0x04, 0x03, 0x02, 0x01]);
-    }
-
-    #[test]
-    fn an_unused_context_copy_is_dropped_and_references_move() {
-        let build = |read_context: bool| {
-            let mut b = Builder::new();
-            b.comment("probe");
-            b.mov64(Reg::R6, Reg::R1);
-            b.ld_map(Reg::R1, 0);
-            if read_context {
-                b.load(Size::W, Reg::R2, Reg::R6, 8);
-            }
-            b.exit();
-            b.finish().expect("assembles")
-        };
-        let mut unused = build(false);
-        assert!(unused.drop_unused_first_copy());
-        assert_eq!((unused.insns.len(), unused.map_refs[0].insn, unused.comments[0].0), (3, 0, 0));
-        let mut used = build(true);
-        assert!(!used.drop_unused_first_copy());
-        assert_eq!(used.insns.len(), 5);
     }
 
     #[test]

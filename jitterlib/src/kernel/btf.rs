@@ -283,10 +283,16 @@ impl Btf {
     ///
     /// Meant for typing kprobe/fentry arguments; unnamed parameters get an empty name.
     pub fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
-        let Some(func) = self.find_named(name, |kind| kind == KIND_FUNC) else {
+        let Some(func) = self.function_id(name) else {
             return Ok(None);
         };
         self.proto_params(self.header(func)?.size_or_type).map(Some)
+    }
+
+    /// The type id of kernel function `name` (what `attach_btf_id` of an fentry program names), `None` when
+    /// BTF has no such function.
+    pub fn function_id(&self, name: &str) -> Option<u32> {
+        self.find_named(name, |kind| kind == KIND_FUNC)
     }
 
     /// The arguments `(name, C type)` of raw tracepoint `name`, from the prototype of its `btf_trace_NAME`

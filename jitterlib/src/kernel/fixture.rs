@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::kallsyms::is_symbol_named;
-use super::{KernelError, KernelInfo, KernelVersion, Member, Symbol, TracepointFormat};
+use super::{Availability, FunctionProbes, KernelError, KernelInfo, KernelVersion, Member, Symbol, TracepointFormat};
 
 /// The snapshot checked in with the crate, taken from a Linux 6.18 host by
 /// `cargo run -p jitterlib --example dump_kernel_fixture > jitterlib/fixtures/kernel-6.18.json`.
@@ -56,6 +56,9 @@ pub struct KernelSnapshot {
     /// The kernel's tick rate (`CONFIG_HZ`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hz: Option<u32>,
+    /// Whether fentry and kprobes worked on the kernel (as root).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_probes: Option<FunctionProbes>,
 }
 
 /// One kernel symbol of a [`KernelSnapshot`].
@@ -95,6 +98,7 @@ pub struct FixtureKernel {
     functions: BTreeMap<String, Vec<(String, String)>>,
     raw_tracepoints: BTreeMap<String, Vec<(String, String)>>,
     hz: Option<u32>,
+    function_probes: FunctionProbes,
 }
 
 impl FixtureKernel {
@@ -128,7 +132,18 @@ impl FixtureKernel {
             functions: snapshot.functions,
             raw_tracepoints: snapshot.raw_tracepoints,
             hz: snapshot.hz,
+            function_probes: snapshot.function_probes.unwrap_or_else(|| {
+                let unknown = || Availability::Unavailable("the kernel fixture does not record it".into());
+                FunctionProbes { fentry: unknown(), kprobe: unknown() }
+            }),
         }
+    }
+
+    /// The same fixture answering `probes` about fentry and kprobes: code generation for kernels that allow
+    /// what the fixture's did not (golden tests of fentry and kprobe points).
+    pub fn with_function_probes(mut self, probes: FunctionProbes) -> FixtureKernel {
+        self.function_probes = probes;
+        self
     }
 
     /// The fixture checked in with the crate (`jitterlib/fixtures/kernel-6.18.json`, a Linux 6.18 host).
@@ -217,12 +232,24 @@ impl KernelInfo for FixtureKernel {
         Ok(self.functions.get(name).cloned())
     }
 
+    fn module_function_params(&self, module: &str, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
+        // As for structs, the snapshot does not keep modules' functions apart from the kernel's.
+        if !self.module_loaded(module) {
+            return Ok(None);
+        }
+        self.function_params(name)
+    }
+
     fn raw_tracepoint_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
         Ok(self.raw_tracepoints.get(name).cloned())
     }
 
     fn hz(&self) -> Result<u32, KernelError> {
         self.hz.ok_or(KernelError::FixtureWithoutHz)
+    }
+
+    fn function_probes(&self) -> FunctionProbes {
+        self.function_probes.clone()
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use super::btf::Btf;
 use super::fixture::{KernelSnapshot, SnapshotSelection};
 use super::kallsyms::{Kallsyms, Symbol};
+use super::mechanisms::{self, FunctionProbes, FENTRY_TEST_TARGETS};
 use super::tracefs::{ensure_tracefs, list_tracepoints, read_format, TracepointFormat};
 use super::{KernelError, KernelInfo, KernelVersion, Member};
 
@@ -39,12 +40,22 @@ pub struct LiveKernel {
     module_btf: Mutex<HashMap<String, Arc<Option<Btf>>>>,
     modules: OnceLock<Vec<String>>,
     hz: OnceLock<u32>,
+    function_probes: OnceLock<FunctionProbes>,
+    /// Why fentry must not be used, when the caller turned it off.
+    fentry_off: Option<String>,
 }
 
 impl LiveKernel {
     /// A handle on the running kernel; reads nothing yet.
     pub fn new() -> LiveKernel {
         LiveKernel::default()
+    }
+
+    /// The same handle, answering that fentry cannot be used (for `reason`, shown by `jl -v`) whatever the
+    /// kernel allows: probes that would use it fall back to kprobes (`jl --no-fentry`).
+    pub fn without_fentry(mut self, reason: impl Into<String>) -> LiveKernel {
+        self.fentry_off = Some(reason.into());
+        self
     }
 
     /// The parsed BTF of the running kernel (read on first use), for questions beyond [`KernelInfo`]
@@ -102,6 +113,7 @@ impl LiveKernel {
             functions,
             raw_tracepoints,
             hz: Some(self.hz()?),
+            function_probes: Some(self.function_probes()),
         })
     }
 
@@ -116,6 +128,37 @@ impl LiveKernel {
 
     fn kallsyms(&self) -> Result<&Kallsyms, KernelError> {
         cached(&self.kallsyms, Kallsyms::read)
+    }
+
+    fn module_btf(&self, module: &str) -> Result<Arc<Option<Btf>>, KernelError> {
+        let lock = || self.module_btf.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(btf) = lock().get(module) {
+            return Ok(Arc::clone(btf));
+        }
+        let btf = Arc::new(Btf::module(self.btf()?, module)?);
+        lock().insert(module.to_string(), Arc::clone(&btf));
+        Ok(btf)
+    }
+
+    fn detect_function_probes(&self) -> FunctionProbes {
+        let fentry = match &self.fentry_off {
+            Some(reason) => mechanisms::Availability::Unavailable(reason.clone()),
+            None => {
+                let btf = self.btf();
+                let target = btf
+                    .as_ref()
+                    .ok()
+                    .and_then(|btf| FENTRY_TEST_TARGETS.iter().find_map(|function| btf.function_id(function)));
+                let btf_error = btf.err().map(|error| error.to_string());
+                mechanisms::fentry_availability(
+                    self.version(),
+                    btf_error,
+                    target,
+                    crate::session::sys::fentry_test_load,
+                )
+            }
+        };
+        FunctionProbes { fentry, kprobe: mechanisms::kprobe_availability() }
     }
 
     fn modules(&self) -> &[String] {
@@ -192,17 +235,7 @@ impl KernelInfo for LiveKernel {
         struct_name: &str,
         member: &str,
     ) -> Result<Option<Member>, KernelError> {
-        let cached = self.module_btf.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(module).cloned();
-        let btf = match cached {
-            Some(btf) => btf,
-            None => {
-                let btf = Arc::new(Btf::module(self.btf()?, module)?);
-                let mut cache = self.module_btf.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                cache.insert(module.to_string(), Arc::clone(&btf));
-                btf
-            }
-        };
-        match btf.as_ref() {
+        match self.module_btf(module)?.as_ref() {
             Some(btf) => btf.struct_member(struct_name, member),
             None => Ok(None),
         }
@@ -212,12 +245,23 @@ impl KernelInfo for LiveKernel {
         self.btf()?.function_params(name)
     }
 
+    fn module_function_params(&self, module: &str, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
+        match self.module_btf(module)?.as_ref() {
+            Some(btf) => btf.function_params(name),
+            None => Ok(None),
+        }
+    }
+
     fn raw_tracepoint_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
         self.btf()?.raw_tracepoint_params(name)
     }
 
     fn hz(&self) -> Result<u32, KernelError> {
         cached(&self.hz, || super::hz::running_hz(&self.version().release)).copied()
+    }
+
+    fn function_probes(&self) -> FunctionProbes {
+        self.function_probes.get_or_init(|| self.detect_function_probes()).clone()
     }
 }
 
@@ -310,6 +354,7 @@ mod tests {
         for name in snapshot.raw_tracepoints.keys() {
             assert_eq!(kernel.raw_tracepoint_params(name).unwrap(), fixture.raw_tracepoint_params(name).unwrap());
         }
+        assert_eq!(kernel.function_probes(), fixture.function_probes());
         assert_eq!(kernel.struct_member("sk_buff", "nope").unwrap(), None);
         assert_eq!(kernel.symbol_addresses("no_such_symbol_x").unwrap(), Vec::<u64>::new());
     }

@@ -1,5 +1,6 @@
 //! Kernel metadata for the compiler: kernel version, tracepoint record layouts (tracefs), symbol
-//! addresses (kallsyms), loaded modules and struct member offsets (BTF).
+//! addresses (kallsyms), loaded modules, struct member offsets (BTF) and the mechanisms that can probe
+//! kernel functions.
 //!
 //! Everything sits behind [`KernelInfo`] with two implementations: [`LiveKernel`] reads the running
 //! kernel lazily and caches what it read; [`FixtureKernel`] answers from a JSON snapshot, so compile-only
@@ -12,6 +13,7 @@ mod fixture;
 mod hz;
 mod kallsyms;
 mod live;
+mod mechanisms;
 mod struct_name;
 mod tracefs;
 mod version;
@@ -23,6 +25,8 @@ pub use error::KernelError;
 pub use fixture::{FixtureKernel, KernelSnapshot, SnapshotSelection, SnapshotSymbol};
 pub use kallsyms::Symbol;
 pub use live::LiveKernel;
+pub(crate) use mechanisms::{is_root, kprobes_present, TRAMPOLINES_SINCE};
+pub use mechanisms::{Availability, FunctionProbes};
 pub use struct_name::StructName;
 pub use tracefs::{ensure_tracefs, parse_format, TracepointField, TracepointFormat};
 pub use version::KernelVersion;
@@ -59,9 +63,15 @@ pub trait KernelInfo {
     /// BTF: the parameters `(name, C type)` of kernel function `name` (for kprobe/fentry arguments), `None`
     /// when BTF has no such function.
     fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError>;
+    /// BTF: [`KernelInfo::function_params`] for a function of loaded module `module` (its split BTF), `None`
+    /// when the module, its BTF or the function is missing.
+    fn module_function_params(&self, module: &str, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError>;
     /// BTF: the arguments `(name, C type)` of raw tracepoint `name` (its `btf_trace_NAME` prototype without
     /// the leading context pointer), `None` when BTF has no such tracepoint.
     fn raw_tracepoint_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError>;
     /// The tick rate (`CONFIG_HZ`): jiffies per second, to turn jiffies into nanoseconds.
     fn hz(&self) -> Result<u32, KernelError>;
+    /// Which mechanisms can run a program at a kernel function's entry here (fentry, kprobe), each with the
+    /// reason it cannot when it cannot. The live kernel finds out once, with a test fentry load.
+    fn function_probes(&self) -> FunctionProbes;
 }

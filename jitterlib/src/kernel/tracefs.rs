@@ -68,7 +68,8 @@ pub fn ensure_tracefs() -> Result<PathBuf, KernelError> {
     })
 }
 
-fn find_tracefs() -> Option<PathBuf> {
+/// Where tracefs is mounted (the directory holding `events/`), if it is.
+pub(crate) fn find_tracefs() -> Option<PathBuf> {
     [TRACEFS, DEBUGFS_TRACING].iter().map(PathBuf::from).find(|dir| dir.join("events").is_dir())
 }
 

@@ -34,7 +34,7 @@ pub(super) static FEXIT: ProbeKind = ProbeKind {
 };
 
 /// The kernel's bound on traced function arguments (`MAX_BPF_FUNC_ARGS`).
-const MAX_ARGS: usize = 12;
+pub(super) const MAX_ARGS: usize = 12;
 
 fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, side: Side) -> Result<Box<dyn Probe>, ProbeError> {
     let kind = match side {

@@ -9,7 +9,7 @@
 
 use super::kprobe::{self, Side};
 use super::{fentry, path_parts, Probe, ProbeError, ProbeKind, ProbeSpec};
-use crate::kernel::KernelInfo;
+use crate::kernel::{KernelInfo, TRAMPOLINES_SINCE};
 
 /// Registry entry for `kfunc`.
 pub(super) static KFUNC: ProbeKind = ProbeKind {
@@ -33,9 +33,6 @@ pub(super) static KRETFUNC: ProbeKind = ProbeKind {
     fields: &[("retval", "the return value, unsigned 64-bit (fexit also offers args.NAME)")],
     resolve: |spec, kernel| resolve(spec, kernel, Side::Return),
 };
-
-/// The first kernel with BPF trampolines (fentry/fexit).
-const TRAMPOLINES_SINCE: (u32, u32) = (5, 5);
 
 fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, side: Side) -> Result<Box<dyn Probe>, ProbeError> {
     let kind = match side {

@@ -13,6 +13,7 @@ mod kfunc;
 mod kprobe;
 mod profile;
 mod rawtracepoint;
+mod reach;
 mod skb;
 mod softirq;
 mod timer;
@@ -162,7 +163,18 @@ impl Counter {
     /// Adds one to the counter with one atomic add on its address (uses r1 and r2): four instruction slots,
     /// no helper call, whatever CPUs add at the same time.
     pub fn emit_increment(self, b: &mut Builder) {
+        self.emit_address(b);
+        Counter::emit_increment_at_r1(b);
+    }
+
+    /// `r1 = &counter` (two instruction slots). Code that picks one of several counters at run time moves `r1`
+    /// by multiples of 8 before [`Counter::emit_increment_at_r1`].
+    pub fn emit_address(self, b: &mut Builder) {
         b.ld_map_value(Reg::R1, self.map, 8 * self.key as i32);
+    }
+
+    /// Adds one to the counter `r1` points at (uses r2).
+    pub fn emit_increment_at_r1(b: &mut Builder) {
         b.mov64(Reg::R2, 1);
         b.atomic_add(Size::DW, Reg::R1, 0, Reg::R2);
     }
@@ -223,11 +235,20 @@ pub trait Probe: std::fmt::Debug {
     fn maps(&self) -> Vec<MapSpec> {
         Vec::new()
     }
+    /// Told, before anything is emitted, which of [`Probe::fields`] the block reads, so that the probe can
+    /// leave out the work of computing the others (the timers' `late` costs a kernel read per callback). By
+    /// default every field is computed.
+    fn only_fields_read(&mut self, _read: &[String]) {}
     /// Code run before the user's block: pairing, filtering, computing fields. May jump to `env.exit`.
     fn emit_prologue(&self, _builder: &mut Builder, _env: &EmitEnv) {}
     /// Writes the [`FieldSource::Computed`] string field `field` into `size` bytes at `r10 + offset`
     /// (after the prologue; may use r0-r5).
     fn emit_computed(&self, _builder: &mut Builder, _field: &str, _offset: i16, _size: u32) {}
+    /// What `jl -v` says about how the probe was resolved beyond where its programs attach: which mechanism
+    /// reaches which of its points, and which points were left out and why.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Other programs this probe needs.
     fn companions(&self, _env_maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
         Ok(Vec::new())

@@ -1,18 +1,22 @@
 //! `skb(FILTER?)`: a packet's path through the stack, hop by hop, keyed by its `struct sk_buff`.
 //!
-//! One program per point a packet crosses (net:net_dev_queue, net:net_dev_start_xmit, net:netif_rx,
-//! net:napi_gro_receive_entry, net:netif_receive_skb, and the ends skb:skb_copy_datagram_iovec (data read by
-//! a socket's reader), skb:kfree_skb and skb:consume_skb). Each looks the skb's address up in a hash map of
-//! (time, point, data buffer): when it is there, the block runs with `dur` (time since that point, `prev`)
-//! and the entry moves on to this point; when it is not, the packet starts here (the ends never start one).
-//! The ends delete the entry, so freed skbs leave nothing behind; a failed insertion (map full) is counted in
-//! the lost-data counters. An entry left by an skb freed without a tracepoint is recognised when its address
-//! is reused (other data buffer, same point twice, or a local socket's packet on the transmit side after the
-//! receive side) and restarted instead of reported.
+//! One program per point a packet crosses ([`points::HOPS`]): the net and skb tracepoints (net_dev_queue,
+//! net_dev_start_xmit, netif_rx, napi_gro_receive_entry, netif_receive_skb, and the ends
+//! skb_copy_datagram_iovec (data read by a socket's reader), kfree_skb and consume_skb), and the entries of
+//! kernel functions on the way (ip_output, br_forward, veth_xmit, br_handle_frame_finish, ip_rcv, ip_forward,
+//! ip_local_deliver, icmp_rcv, tcp_v4_rcv, udp_rcv), by fentry where the kernel allows it, else by kprobe,
+//! else left out (`jl -v` says which and why). Each looks the skb's address up in a hash map of (time, point,
+//! data buffer): when it is there, the block runs with `dur` (time since that point, `prev`) and the entry
+//! moves on to this point; when it is not, the packet starts here (the ends never start one). The ends delete
+//! the entry, so freed skbs leave nothing behind; a failed insertion (map full) is counted in the lost-data
+//! counters. An entry left by an skb freed without a tracepoint is recognised when its address is reused
+//! (other data buffer, same point twice, or a local socket's packet on the transmit side after the receive
+//! side) and restarted instead of reported.
 //!
-//! Only tracepoints are used: they exist on every kernel from 5.17 on (kfree_skb with a drop reason), need no
-//! kprobes or trampolines, and give the device name as the kernel saw it. net:net_dev_xmit is left out: it
-//! fires after the driver returned, when the skb may already be freed or handed to a peer (veth).
+//! Tracepoints run on every kernel from 5.17 on (kfree_skb with a drop reason), need no kprobes or
+//! trampolines, and give the device name as the kernel saw it: a script works wherever they exist, with the
+//! function points as extra detail. net:net_dev_xmit is left out: it fires after the driver returned, when
+//! the skb may already be freed or handed to a peer (veth).
 //!
 //! FILTER is a hop name (only hops arriving at that point run the block; the others only stamp), a minimum
 //! duration (`skb(50ms)`: faster hops are dropped in BPF before any packet field is read), or both.
@@ -22,18 +26,23 @@ use super::{
     ProbeSpec,
 };
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
-use crate::kernel::{KernelError, KernelInfo, TracepointFormat};
+use crate::kernel::{KernelError, KernelInfo};
 use crate::maps::{MapKind, MapSpec};
 use crate::session::Attach;
+
+mod points;
+
+use points::{Points, Record, Role, HOPS, TRANSMIT_POINTS};
 
 /// Registry entry.
 pub(super) static KIND: ProbeKind = ProbeKind {
     name: "skb",
     aliases: &[],
     syntax: "skb(), skb(\"HOP\"), skb(MIN_DURATION) or skb(\"HOP\", MIN_DURATION)",
-    about: "each hop of a packet between two points of the stack (tracepoints), with its latency",
+    about: "each hop of a packet between two points of the stack (tracepoints, fentry/kprobe functions), with its \
+            latency",
     fields: &[
-        ("hop", "the point the packet reached (netif_receive_skb, net_dev_queue, kfree_skb, ...)"),
+        ("hop", "the point the packet reached (netif_receive_skb, ip_rcv, icmp_rcv, net_dev_queue, kfree_skb, ...)"),
         ("prev", "the point it was at before"),
         ("dur", "time from prev to hop (ns)"),
         ("netns", "network namespace inode number (from the device, else the socket; 0 when neither)"),
@@ -49,45 +58,6 @@ pub(super) static KIND: ProbeKind = ProbeKind {
     ],
     resolve,
 };
-
-/// What a point does with the packet's entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Role {
-    /// A packet may start here: an absent entry is created.
-    Start,
-    /// The packet's journey ends here: the entry is deleted. The skb is freed, or its data reached a reader
-    /// (TCP frees read skbs without a tracepoint, so their entries would outlive them).
-    End,
-}
-
-/// One point a packet can cross.
-#[derive(Debug)]
-struct HopPoint {
-    category: &'static str,
-    name: &'static str,
-    suffix: &'static str,
-    role: Role,
-    required: bool,
-}
-
-const fn hop(category: &'static str, name: &'static str, suffix: &'static str, role: Role) -> HopPoint {
-    HopPoint { category, name, suffix, role, required: false }
-}
-
-/// The transmit side: the first points of [`HOPS`].
-const TRANSMIT_POINTS: usize = 2;
-
-/// Every point, in path order; `hop`/`prev` are indices into this table.
-static HOPS: [HopPoint; 8] = [
-    hop("net", "net_dev_queue", "queue", Role::Start),
-    hop("net", "net_dev_start_xmit", "xmit", Role::Start),
-    hop("net", "netif_rx", "rx", Role::Start),
-    hop("net", "napi_gro_receive_entry", "gro", Role::Start),
-    HopPoint { required: true, ..hop("net", "netif_receive_skb", "rcv", Role::Start) },
-    hop("skb", "skb_copy_datagram_iovec", "copy", Role::End),
-    HopPoint { required: true, ..hop("skb", "kfree_skb", "kfree", Role::End) },
-    HopPoint { required: true, ..hop("skb", "consume_skb", "consume", Role::End) },
-];
 
 /// Size of the `hop`/`prev` strings: the longest point name and its NUL, rounded up to 8.
 const HOP_NAME_SIZE: u32 = 24;
@@ -129,15 +99,6 @@ const IPPROTO_UDP: i32 = 17;
 const ICMP_ECHO_REPLY: i32 = 0;
 const ICMP_ECHO: i32 = 8;
 
-/// Where a point's record keeps what the prologue reads.
-#[derive(Debug)]
-struct Record {
-    hop: usize,
-    skbaddr: u32,
-    dev_name: Option<u32>,
-    reason: Option<u32>,
-}
-
 /// Kernel struct offsets (BTF) of what is read from the skb.
 #[derive(Debug)]
 struct Layout {
@@ -164,31 +125,26 @@ struct NetnsLayout {
 struct Skb {
     hop_filter: Option<usize>,
     min_dur: Option<u64>,
-    records: Vec<Record>,
+    points: Points,
     layout: Layout,
     fields: Vec<Field>,
 }
 
 fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
     let (hop_filter, min_dur) = filter(spec)?;
-    let mut records = Vec::new();
-    for (index, point) in HOPS.iter().enumerate() {
-        match kernel.tracepoint(point.category, point.name) {
-            Ok(format) => records.push(record(index, &format)?),
-            Err(KernelError::TracepointNotFound { .. }) if !point.required => {}
-            Err(error) => return Err(kernel_error(error)),
-        }
-    }
+    let points = Points::resolve(kernel)?;
     if let Some(wanted) = hop_filter {
-        if !records.iter().any(|record| record.hop == wanted) {
+        if let Some((_, why)) = points.left_out.iter().find(|(hop, _)| *hop == wanted) {
+            let running: Vec<&str> = points.records.iter().map(|record| HOPS[record.hop].name).collect();
             return Err(ProbeError::new(
                 ProbeErrorKind::MissingTarget,
-                format!("this kernel has no tracepoint {}:{}", HOPS[wanted].category, HOPS[wanted].name),
+                format!("skb() cannot stamp packets at {} on this kernel: {why}", HOPS[wanted].name),
             )
+            .with_hint(format!("points this kernel has: {}", running.join(", ")))
             .at(0));
         }
     }
-    Ok(Box::new(Skb { hop_filter, min_dur, records, layout: layout(kernel)?, fields: fields() }))
+    Ok(Box::new(Skb { hop_filter, min_dur, points, layout: layout(kernel)?, fields: fields() }))
 }
 
 /// Reads FILTER: a hop name, a minimum duration, or both (in either order).
@@ -225,18 +181,6 @@ fn hop_index(name: &str, position: usize) -> Result<usize, ProbeError> {
         };
         bad_spec(&format!("`{name}` is not a point skb() follows")).with_hint(hint).at(position)
     })
-}
-
-fn record(hop: usize, format: &TracepointFormat) -> Result<Record, ProbeError> {
-    let skbaddr = format.field("skbaddr").map(|field| field.offset).ok_or_else(|| {
-        ProbeError::new(
-            ProbeErrorKind::MissingTarget,
-            format!("tracepoint {}:{} has no field `skbaddr` on this kernel", format.category, format.name),
-        )
-    })?;
-    let dev_name = format.field("name").filter(|field| field.data_loc).map(|field| field.offset);
-    let reason = format.field("reason").filter(|field| field.size == 4).map(|field| field.offset);
-    Ok(Record { hop, skbaddr, dev_name, reason })
 }
 
 fn layout(kernel: &dyn KernelInfo) -> Result<Layout, ProbeError> {
@@ -316,7 +260,7 @@ impl Skb {
     fn emit_pairing(&self, b: &mut Builder, env: &EmitEnv, record: &Record, fires: bool) {
         let point = &HOPS[record.hop];
         let map = env.maps[0];
-        b.load(Size::DW, Reg::R7, env.ctx, record.skbaddr as i16);
+        b.load(Size::DW, Reg::R7, env.ctx, record.skb_at as i16);
         b.store(Size::DW, Reg::R10, STACK_KEY, Reg::R7);
         super::read_kernel(b, STACK_ENTRY + ENTRY_HEAD, 8, Reg::R7, self.layout.skb_head as i32);
         b.call(Helper::KtimeGetNs);
@@ -608,17 +552,19 @@ impl Probe for Skb {
     }
 
     fn points(&self) -> Vec<Point> {
-        self.records
+        self.points
+            .records
             .iter()
-            .map(|record| {
-                let point = &HOPS[record.hop];
-                Point {
-                    suffix: point.suffix,
-                    attach: Attach::Tracepoint { category: point.category.into(), name: point.name.into() },
-                    fires: self.fires(record),
-                }
+            .map(|record| Point {
+                suffix: HOPS[record.hop].suffix,
+                attach: record.attach.clone(),
+                fires: self.fires(record),
             })
             .collect()
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.points.notes.clone()
     }
 
     fn fields(&self) -> &[Field] {
@@ -640,14 +586,9 @@ impl Probe for Skb {
     }
 
     fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
-        let record = &self.records[env.point];
+        let record = &self.points.records[env.point];
         let fires = self.fires(record);
-        b.comment(format!(
-            "{}: pair {}:{} with the packet's last point",
-            self.describe(),
-            HOPS[record.hop].category,
-            HOPS[record.hop].name
-        ));
+        b.comment(format!("{}: pair {} with the packet's last point", self.describe(), record.attach.target()));
         self.emit_pairing(b, env, record, fires);
         if fires {
             self.emit_packet_fields(b, env.ctx, record);

@@ -201,6 +201,9 @@ struct Timer {
     /// `ipvs_est()` with the ip_vs module's BTF: how to find the walked namespace.
     netns: Option<NetnsPath>,
     fields: Vec<Field>,
+    /// Whether the block reads `late` / `func` (see [`Probe::only_fields_read`]).
+    late_read: bool,
+    func_read: bool,
 }
 
 fn resolve_boxed(
@@ -262,6 +265,8 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
         ns_per_tick,
         exit_timer: offset(&exit, family.object)?,
         netns: None,
+        late_read: true,
+        func_read: true,
         fields: vec![
             Field { name: "dur".into(), ty: FieldType::Duration, source: FieldSource::Stack { offset: STACK_DUR } },
             Field {
@@ -353,6 +358,15 @@ impl Probe for Timer {
         }]
     }
 
+    fn only_fields_read(&mut self, read: &[String]) {
+        let is_read = |name: &str| read.iter().any(|field| field == name);
+        self.late_read = is_read("late");
+        self.func_read = is_read("func");
+        if !is_read("netns") {
+            self.netns = None;
+        }
+    }
+
     fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
         b.comment(format!("{}: pair with this timer's entry on this CPU", self.describe()));
         let paired = b.new_label();
@@ -378,10 +392,14 @@ impl Probe for Timer {
         b.load(Size::DW, Reg::R1, Reg::R7, SLOT_START);
         b.alu64(AluOp::Sub, Reg::R0, Reg::R1);
         b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R0);
-        b.load(Size::DW, Reg::R1, Reg::R7, SLOT_FUNCTION);
-        b.store(Size::DW, Reg::R10, STACK_FUNC, Reg::R1);
-        b.load(Size::DW, Reg::R1, Reg::R7, SLOT_LATE);
-        b.store(Size::DW, Reg::R10, STACK_LATE, Reg::R1);
+        if self.func_read {
+            b.load(Size::DW, Reg::R1, Reg::R7, SLOT_FUNCTION);
+            b.store(Size::DW, Reg::R10, STACK_FUNC, Reg::R1);
+        }
+        if self.late_read {
+            b.load(Size::DW, Reg::R1, Reg::R7, SLOT_LATE);
+            b.store(Size::DW, Reg::R10, STACK_LATE, Reg::R1);
+        }
         b.store_imm(Size::DW, Reg::R7, SLOT_START, 0);
         if let Some(path) = self.netns {
             emit_netns(b, path);
@@ -403,7 +421,9 @@ impl Probe for Timer {
         b.load(Size::DW, Reg::R1, Reg::R6, self.entry_timer as i16);
         b.store(Size::DW, Reg::R7, SLOT_TIMER, Reg::R1);
         b.store(Size::DW, Reg::R7, SLOT_FUNCTION, Reg::R8);
-        self.emit_lateness(&mut b);
+        if self.late_read {
+            self.emit_lateness(&mut b);
+        }
         b.call(Helper::KtimeGetNs);
         b.store(Size::DW, Reg::R7, SLOT_START, Reg::R0);
         b.bind(exit);

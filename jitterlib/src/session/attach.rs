@@ -9,12 +9,10 @@ use aya::programs::{Program, ProgramError};
 use aya::Btf;
 
 use super::{Attach, SessionError};
+use crate::kernel::{is_root, kprobes_present};
 
 /// Where tracefs may be mounted, newest location first.
 const TRACEFS_MOUNTS: [&str; 2] = ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"];
-
-/// Present when the kernel has the `kprobe` perf PMU (the modern way aya attaches kprobes).
-const KPROBE_PMU: &str = "/sys/bus/event_source/devices/kprobe/type";
 
 /// Kernel BTF, parsed the first time a program needs it (fentry, fexit, tp_btf).
 #[derive(Default)]
@@ -120,11 +118,6 @@ fn errno_of(error: &ProgramError) -> Option<i32> {
     os_error(error).and_then(io::Error::raw_os_error)
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
 fn is_permission_error(errno: Option<i32>) -> bool {
     matches!(errno, Some(libc::EPERM | libc::EACCES))
 }
@@ -178,7 +171,7 @@ fn trampolines_refused(name: &str, attach: &Attach) -> SessionError {
         Attach::Fexit { .. } => "kretprobe",
         _ => "kprobe",
     };
-    if kprobes_available() {
+    if kprobes_present() {
         return attach_failure(
             name,
             attach,
@@ -200,10 +193,6 @@ fn tracefs() -> Option<&'static Path> {
     TRACEFS_MOUNTS.iter().map(Path::new).find(|p| p.join("events").is_dir())
 }
 
-fn kprobes_available() -> bool {
-    Path::new(KPROBE_PMU).exists() || tracefs().is_some_and(|t| t.join("kprobe_events").exists())
-}
-
 fn attach_error(name: &str, attach: &Attach, error: ProgramError) -> SessionError {
     let errno = errno_of(&error);
     if is_permission_error(errno) && !is_root() {
@@ -214,7 +203,7 @@ fn attach_error(name: &str, attach: &Attach, error: ProgramError) -> SessionErro
         None => error.to_string(),
     };
     match attach {
-        Attach::Kprobe { .. } | Attach::Kretprobe { .. } if !kprobes_available() => attach_failure(
+        Attach::Kprobe { .. } | Attach::Kretprobe { .. } if !kprobes_present() => attach_failure(
             name,
             attach,
             "kprobes are not available on this kernel (no kprobe_events in tracefs, no kprobe PMU)",

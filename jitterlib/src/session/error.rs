@@ -4,8 +4,7 @@ use std::io;
 
 use thiserror::Error;
 
-/// How many trailing verifier log lines an error message shows.
-const VERIFIER_TAIL_LINES: usize = 20;
+use super::Rejection;
 
 /// Why loading, attaching, running or reading failed.
 #[derive(Debug, Error)]
@@ -17,8 +16,9 @@ pub enum SessionError {
         #[source]
         source: Box<aya::EbpfError>,
     },
-    /// The kernel verifier rejected a program.
-    #[error("the kernel verifier rejected program `{program}`:\n{}", log_tail(log))]
+    /// The kernel verifier rejected a program. The message shows the lines of the log that explain why
+    /// ([`Rejection::excerpt`]).
+    #[error("the kernel verifier rejected program `{program}`:\n{}", excerpt(log))]
     Verifier {
         /// The program name.
         program: String,
@@ -112,19 +112,13 @@ pub enum SessionError {
     },
 }
 
-/// The last [`VERIFIER_TAIL_LINES`] non-empty lines of a verifier log, or a note when the log is empty.
-fn log_tail(log: &str) -> String {
-    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
-    if lines.is_empty() {
+/// The lines of a verifier log that explain the rejection, or a note when the log is empty.
+fn excerpt(log: &str) -> String {
+    let excerpt = Rejection::parse(log).excerpt;
+    if excerpt.is_empty() {
         return "(the verifier log is empty)".to_string();
     }
-    let start = lines.len().saturating_sub(VERIFIER_TAIL_LINES);
-    let mut tail = String::new();
-    if start > 0 {
-        tail.push_str(&format!("... ({start} earlier lines)\n"));
-    }
-    tail.push_str(&lines[start..].join("\n"));
-    tail
+    excerpt.join("\n")
 }
 
 #[cfg(test)]
@@ -132,12 +126,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn verifier_message_shows_only_the_tail() {
-        let log: String = (0..30).map(|i| format!("line {i}\n")).collect();
-        let message = SessionError::Verifier { program: "p".into(), log }.to_string();
-        assert!(message.starts_with("the kernel verifier rejected program `p`:\n... (10 earlier lines)\nline 10"));
-        assert!(message.ends_with("line 29"));
-        assert!(!message.contains("line 9\n"));
+    fn verifier_message_shows_the_failing_instruction_and_the_error() {
+        let log = "0: (b7) r0 = 0\n1: (b7) r1 = 0\n2: (b7) r2 = 0\n3: (bf) r0 = r4\nR4 !read_ok\nprocessed 4 insns\n";
+        let message = SessionError::Verifier { program: "p".into(), log: log.into() }.to_string();
+        assert_eq!(
+            message,
+            "the kernel verifier rejected program `p`:\n1: (b7) r1 = 0\n2: (b7) r2 = 0\n3: (bf) r0 = r4\nR4 !read_ok"
+        );
     }
 
     #[test]

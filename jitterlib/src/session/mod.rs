@@ -10,9 +10,10 @@ mod error;
 pub(crate) mod fixtures;
 mod maps_read;
 mod ring;
-mod sys;
+pub(crate) mod sys;
 #[cfg(test)]
 mod tests;
+mod verifier_log;
 
 use std::collections::HashMap;
 use std::os::fd::AsFd;
@@ -22,6 +23,7 @@ use aya::{Ebpf, EbpfLoader};
 
 pub use error::SessionError;
 pub use ring::RingReader;
+pub use verifier_log::Rejection;
 
 use crate::maps::{MapEntries, MapKind};
 use maps_read::MapLayout;

@@ -1,9 +1,10 @@
 //! The few raw `bpf(2)` commands aya 0.14 does not expose in an untyped form: element access on maps whose
-//! key and value sizes are only known at run time, `BPF_PROG_TEST_RUN`, and a program's miss counter.
+//! key and value sizes are only known at run time, `BPF_PROG_TEST_RUN`, a program's miss counter, and the
+//! test load that tells whether the kernel accepts fentry programs.
 
 use std::io;
 use std::mem::size_of;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
@@ -11,6 +12,11 @@ const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
 const BPF_MAP_GET_NEXT_KEY: libc::c_long = 4;
 const BPF_PROG_TEST_RUN: libc::c_long = 10;
 const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
+const BPF_PROG_LOAD: libc::c_long = 5;
+const BPF_PROG_TYPE_TRACING: u32 = 26;
+const BPF_TRACE_FENTRY: u32 = 24;
+/// `r0 = 0; exit`: the smallest valid program.
+const RETURN_ZERO: [u64; 2] = [0xb7, 0x95];
 /// Bytes of `struct bpf_prog_info` asked for: up to and including `recursion_misses` (Linux 5.12).
 const PROG_INFO_LEN: usize = 216;
 /// Offset of `__u64 recursion_misses` in `struct bpf_prog_info`.
@@ -60,6 +66,34 @@ struct InfoAttr {
     info: u64,
 }
 
+/// The `BPF_PROG_LOAD` part of `union bpf_attr`, up to `attach_btf_id` and the fd after it.
+#[repr(C)]
+#[derive(Default)]
+struct ProgLoadAttr {
+    prog_type: u32,
+    insn_cnt: u32,
+    insns: u64,
+    license: u64,
+    log_level: u32,
+    log_size: u32,
+    log_buf: u64,
+    kern_version: u32,
+    prog_flags: u32,
+    prog_name: [u8; 16],
+    prog_ifindex: u32,
+    expected_attach_type: u32,
+    prog_btf_fd: u32,
+    func_info_rec_size: u32,
+    func_info: u64,
+    func_info_cnt: u32,
+    line_info_rec_size: u32,
+    line_info: u64,
+    line_info_cnt: u32,
+    attach_btf_id: u32,
+    attach_btf_obj_fd: u32,
+    _pad: u32,
+}
+
 /// The id-walking part of `union bpf_attr`.
 #[cfg(test)]
 #[repr(C)]
@@ -70,14 +104,14 @@ struct NextIdAttr {
     open_flags: u32,
 }
 
-fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<()> {
+fn bpf<T>(cmd: libc::c_long, attr: &mut T) -> io::Result<libc::c_long> {
     // SAFETY: `attr` is a live, properly sized `#[repr(C)]` prefix of `union bpf_attr` for `cmd`; every
     // pointer inside it was taken from a live buffer of the size announced next to it.
     let ret = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr as *mut T, size_of::<T>()) };
     if ret < 0 {
         Err(io::Error::last_os_error())
     } else {
-        Ok(())
+        Ok(ret)
     }
 }
 
@@ -99,7 +133,7 @@ fn map_attr(map: BorrowedFd, key: Option<&[u8]>, value: u64, flags: u64) -> MapE
 pub(super) fn map_lookup(map: BorrowedFd, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
     let mut attr = map_attr(map, Some(key), value.as_mut_ptr() as u64, 0);
     match bpf(BPF_MAP_LOOKUP_ELEM, &mut attr) {
-        Ok(()) => Ok(true),
+        Ok(_) => Ok(true),
         Err(e) if is_not_found(&e) => Ok(false),
         Err(e) => Err(e),
     }
@@ -108,7 +142,7 @@ pub(super) fn map_lookup(map: BorrowedFd, key: &[u8], value: &mut [u8]) -> io::R
 /// Stores `value` under `key` (`BPF_ANY`).
 pub(super) fn map_update(map: BorrowedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
     let mut attr = map_attr(map, Some(key), value.as_ptr() as u64, 0);
-    bpf(BPF_MAP_UPDATE_ELEM, &mut attr)
+    bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(drop)
 }
 
 /// Deletes `key`; a key that is already gone is not an error.
@@ -124,7 +158,7 @@ pub(super) fn map_delete(map: BorrowedFd, key: &[u8]) -> io::Result<()> {
 pub(super) fn map_next_key(map: BorrowedFd, key: Option<&[u8]>, next: &mut [u8]) -> io::Result<bool> {
     let mut attr = map_attr(map, key, next.as_mut_ptr() as u64, 0);
     match bpf(BPF_MAP_GET_NEXT_KEY, &mut attr) {
-        Ok(()) => Ok(true),
+        Ok(_) => Ok(true),
         Err(e) if is_not_found(&e) => Ok(false),
         Err(e) => Err(e),
     }
@@ -155,12 +189,31 @@ pub(super) fn prog_recursion_misses(program: BorrowedFd) -> io::Result<u64> {
     Ok(misses.map_or(0, |bytes| u64::from_ne_bytes(bytes.try_into().unwrap_or_default())))
 }
 
+/// Loads a do-nothing fentry program on the kernel function of BTF id `function` (in vmlinux) and unloads it
+/// at once: whether the kernel accepts fentry programs at all.
+pub(crate) fn fentry_test_load(function: u32) -> io::Result<()> {
+    let license = b"GPL\0";
+    let mut attr = ProgLoadAttr {
+        prog_type: BPF_PROG_TYPE_TRACING,
+        insn_cnt: RETURN_ZERO.len() as u32,
+        insns: RETURN_ZERO.as_ptr() as u64,
+        license: license.as_ptr() as u64,
+        expected_attach_type: BPF_TRACE_FENTRY,
+        attach_btf_id: function,
+        ..ProgLoadAttr::default()
+    };
+    let fd = bpf(BPF_PROG_LOAD, &mut attr)?;
+    // SAFETY: a successful BPF_PROG_LOAD returns a new file descriptor that nothing else owns.
+    drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+    Ok(())
+}
+
 /// The id of the loaded program after `start` (kernel-wide), or `None` after the last one.
 #[cfg(test)]
 pub(super) fn prog_next_id(start: u32) -> io::Result<Option<u32>> {
     let mut attr = NextIdAttr { start_id: start, ..NextIdAttr::default() };
     match bpf(BPF_PROG_GET_NEXT_ID, &mut attr) {
-        Ok(()) => Ok(Some(attr.next_id)),
+        Ok(_) => Ok(Some(attr.next_id)),
         Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(e),
     }

@@ -81,9 +81,14 @@ pub struct Cli {
     /// List probe kinds and tracepoints matching PATTERN (`*` wildcards); with -v, their typed args.
     #[arg(short = 'l', long = "list", value_name = "PATTERN")]
     pub list: Option<Option<String>>,
-    /// Say which mechanism each probe uses; with -l, list tracepoint fields.
+    /// Say which mechanism each probe uses; with -l, list tracepoint fields; with -d, name the script construct
+    /// of each run of instructions; show the whole verifier log of a rejected program.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+    /// Do not use fentry (BPF trampolines) for the function points of typed probes (skb): kprobes stand in
+    /// where the kernel has them, else the points are left out.
+    #[arg(long = "no-fentry")]
+    pub no_fentry: bool,
     /// List the bundled investigation scripts (run one with `jl NAME`).
     #[arg(long = "list-scripts")]
     pub list_scripts: bool,

@@ -1,10 +1,35 @@
-//! Runtime failures phrased for the person running `jl`: the probe a failing program belongs to, and one clear
-//! line when the kernel refuses because the process lacks privileges.
+//! Runtime failures phrased for the person running `jl`: a verifier rejection as a diagnostic pointing at the
+//! script construct whose code was refused, the probe a failing program belongs to, and one clear line when the
+//! kernel refuses because the process lacks privileges.
 
 use jitterlang::codegen::Compiled;
+use jitterlang::diag::Diagnostics;
 use jitterlang::runtime::RunError;
 use jitterlib::session::SessionError;
 use std::io;
+
+/// The script a failure is reported against: its name in diagnostics and its text.
+pub struct Script<'a> {
+    /// The name diagnostics show (`<-e>`, a path).
+    pub name: &'a str,
+    /// The source text.
+    pub source: &'a str,
+}
+
+/// The whole text printed for a failed load, attach or run: [`rejection_report`] for a verifier rejection,
+/// otherwise one `jl: ` line with [`explain`].
+pub fn report(error: &RunError, compiled: &Compiled, script: &Script, whole_log: bool) -> String {
+    rejection_report(error, compiled, script, whole_log)
+        .unwrap_or_else(|| format!("jl: {}\n", explain(error, compiled)))
+}
+
+/// A verifier rejection as a diagnostic (error E0900) with the caret on the construct whose code the verifier
+/// refused and the log lines that say why (the whole log with `whole_log`); `None` for other errors.
+pub fn rejection_report(error: &RunError, compiled: &Compiled, script: &Script, whole_log: bool) -> Option<String> {
+    let RunError::Session(SessionError::Verifier { program, log }) = error else { return None };
+    let diagnostic = jitterlang::verifier::rejection(compiled, program, log, whole_log)?;
+    Some(Diagnostics(vec![diagnostic]).render(script.name, script.source))
+}
 
 /// The text printed after `jl: ` for a failed load, attach or run.
 pub fn explain(error: &RunError, compiled: &Compiled) -> String {
@@ -57,6 +82,20 @@ fn lacks_privileges(error: &RunError) -> bool {
 mod tests {
     use super::*;
     use jitterlib::kernel::FixtureKernel;
+
+    #[test]
+    fn verifier_rejection_is_a_diagnostic_on_the_script() {
+        let source = "tracepoint:irq:softirq_entry { @ = count(); }";
+        let compiled = jitterlang::compile(source, &FixtureKernel::bundled()).expect("compiles");
+        let program = compiled.programs[0].name.clone();
+        let log = "0: (b7) r0 = 0\nR0 !read_ok\n".to_string();
+        let error = RunError::Session(SessionError::Verifier { program, log });
+        let text = report(&error, &compiled, &Script { name: "<-e>", source }, false);
+        assert!(text.starts_with("error[E0900]: the kernel verifier rejected the program for `tracepoint"), "{text}");
+        assert!(text.contains("R0 !read_ok"), "{text}");
+        let other = RunError::Session(SessionError::ProgramNotFound { program: "p".into() });
+        assert_eq!(report(&other, &compiled, &Script { name: "<-e>", source }, false), format!("jl: {other}\n"));
+    }
 
     #[test]
     fn verifier_rejection_names_the_probe_and_shows_the_log() {

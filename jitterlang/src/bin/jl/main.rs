@@ -34,7 +34,10 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let kernel = LiveKernel::new();
+    let kernel = match cli.no_fentry {
+        true => LiveKernel::new().without_fentry("turned off with --no-fentry"),
+        false => LiveKernel::new(),
+    };
     if let Some(pattern) = &cli.list {
         return list::print(pattern.as_deref(), cli.verbose, &kernel);
     }
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         named_args: cli.named_args.clone(),
         unsafe_actions: cli.unsafe_actions,
     };
+    let script = failure::Script { name: &file_name, source: &source };
     let compiled = match jitterlang::compile_with(&source, &kernel, &options) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
@@ -68,7 +72,8 @@ fn main() -> ExitCode {
         }
     }
     if cli.disassemble {
-        print!("{}", compiled.disassembly());
+        let listing = if cli.verbose { compiled.disassembly_with_source(&source) } else { compiled.disassembly() };
+        print!("{listing}");
         return ExitCode::SUCCESS;
     }
     if cli.emit_obj.is_some() {
@@ -83,37 +88,46 @@ fn main() -> ExitCode {
                 );
                 ExitCode::SUCCESS
             }
-            Err(error) => runtime_failure(&failure::explain(&error, &compiled)),
+            Err(error) => runtime_failure(&failure::report(&error, &compiled, &script, cli.verbose)),
         };
     }
     if cli.verbose {
         for unit in &compiled.programs {
             eprintln!("jl: {} -> {} ({} insns)", unit.describe, unit.attach.target(), unit.program.len());
         }
+        for note in &compiled.notes {
+            eprintln!("jl: {note}");
+        }
     }
-    match run(&cli, &compiled, &kernel) {
+    match run(&cli, &compiled, &kernel, &script) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => runtime_failure(&message),
     }
 }
 
-/// Prints a load/attach/run failure and returns its exit code.
-fn runtime_failure(message: &str) -> ExitCode {
-    eprintln!("jl: {message}");
+/// Prints a load/attach/run failure (the whole text, newline included) and returns its exit code.
+fn runtime_failure(text: &str) -> ExitCode {
+    eprint!("{text}");
     ExitCode::from(EXIT_RUNTIME_ERROR)
 }
 
-fn run(cli: &Cli, compiled: &jitterlang::codegen::Compiled, kernel: &dyn KernelInfo) -> Result<(), String> {
+/// Runs the compiled script; the error is the whole text to print.
+fn run(
+    cli: &Cli,
+    compiled: &jitterlang::codegen::Compiled,
+    kernel: &dyn KernelInfo,
+    script: &failure::Script,
+) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     // Each stops the run the same way: END runs, the maps print, and every program detaches as the session drops.
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         signal_hook::flag::register(signal, Arc::clone(&stop))
-            .map_err(|error| format!("cannot install the signal handler: {error}"))?;
+            .map_err(|error| format!("jl: cannot install the signal handler: {error}\n"))?;
     }
     let exporter = match &cli.prometheus {
         Some(address) => {
             let exporter = MetricsExporter::bind(address)
-                .map_err(|error| format!("cannot serve metrics on {address}: {error}"))?;
+                .map_err(|error| format!("jl: cannot serve metrics on {address}: {error}\n"))?;
             eprintln!("Serving OpenMetrics on http://{}/metrics", exporter.address());
             Some(exporter)
         }
@@ -142,11 +156,12 @@ fn run(cli: &Cli, compiled: &jitterlang::codegen::Compiled, kernel: &dyn KernelI
     };
     let mut out: Box<dyn Write> = match &cli.output {
         Some(path) => {
-            Box::new(std::fs::File::create(path).map_err(|error| format!("cannot create {}: {error}", path.display()))?)
+            let file = std::fs::File::create(path);
+            Box::new(file.map_err(|error| format!("jl: cannot create {}: {error}\n", path.display()))?)
         }
         None => Box::new(std::io::stdout().lock()),
     };
     runtime::run(compiled, kernel, &options, &mut out, &stop)
         .map(|_| ())
-        .map_err(|error| failure::explain(&error, compiled))
+        .map_err(|error| failure::report(&error, compiled, script, cli.verbose))
 }

@@ -1,6 +1,7 @@
 //! One entered script, running on its own thread with its own session.
 
 use super::printer::Printer;
+use crate::failure::{rejection_report, Script};
 use jitterlang::codegen::Compiled;
 use jitterlang::runtime::{self, Control, RunOptions};
 use jitterlib::agg::Snapshot;
@@ -53,6 +54,7 @@ impl Entry {
         let (control, requests) = mpsc::channel();
         let (attached_tx, attached) = mpsc::channel::<Result<(), String>>();
         let compiled = self.compiled.clone();
+        let source = self.source.clone();
         let thread_stop = Arc::clone(&stop);
         let mut out = printer.writer();
         let on_attached_tx = attached_tx.clone();
@@ -66,7 +68,9 @@ impl Entry {
                 ..RunOptions::default()
             };
             if let Err(error) = runtime::run(&compiled, &kernel, &options, &mut out, &thread_stop) {
-                let _ = attached_tx.send(Err(error.to_string()));
+                let script = Script { name: "<prompt>", source: &source };
+                let report = rejection_report(&error, &compiled, &script, false).unwrap_or_else(|| error.to_string());
+                let _ = attached_tx.send(Err(report));
             }
         });
         self.running = Some(Running { stop, control, thread });

@@ -1,0 +1,1 @@
+skb("icmp_rcv") { @[prev] = count(); }
