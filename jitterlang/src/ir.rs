@@ -2,7 +2,7 @@
 
 use crate::diag::Span;
 use crate::printf::Format;
-use jitterlib::agg::{AggKind, MapLayout};
+use jitterlib::agg::{AggKind, MapLayout, StackKind};
 use jitterlib::kernel::StructName;
 use jitterlib::probe::{Field, Probe};
 
@@ -22,8 +22,9 @@ pub enum Type {
     Symbol,
     /// A NUL-padded string of this many bytes (a multiple of 8).
     Str(u32),
-    /// A kernel stack id (`kstack`): usable as a map key, printed as the stack's symbols.
-    KernelStack,
+    /// A stack id (`kstack`, `ustack(5)`; for user stacks with the process in the high 32 bits): usable as a
+    /// map key or value and in printf `%s`, printed as the stack's symbols.
+    Stack(StackKind),
     /// A `nsecs` timestamp printed as wall-clock time with the `strftime` format [`Checked::time_formats`]`[i]`
     /// (`strftime(FORMAT, nsecs)`, a printf argument only).
     Timestamp(u32),
@@ -34,6 +35,12 @@ pub enum Type {
     Ipv4,
     /// `ntop()` of a 16-byte address: a 16-byte buffer, printed `fe80::1`.
     Ipv6,
+    /// `ntop(af, addr)` with a family known only at run time: a 24-byte buffer, the family (8 bytes) then the
+    /// address (16 bytes, an IPv4 address in the first 4), printed as the family says.
+    Inet,
+    /// `buf(ptr, len)`: `len` bytes in a buffer rounded up to 8 bytes, printed with printable ASCII as is and
+    /// other bytes as `\xNN`.
+    Buf(u32),
     /// No value (calls such as `exit()`).
     Void,
 }
@@ -52,12 +59,12 @@ impl Type {
     /// Whether the value is computed into a register (integers, stack ids, IPv4 addresses), as opposed to a stack
     /// buffer.
     pub fn in_register(self) -> bool {
-        self.is_scalar() || matches!(self, Type::KernelStack | Type::Timestamp(_) | Type::Ipv4)
+        self.is_scalar() || matches!(self, Type::Stack(_) | Type::Timestamp(_) | Type::Ipv4)
     }
 
     /// Whether printf prints it with `%s`.
     pub fn is_text(self) -> bool {
-        matches!(self, Type::Str(_) | Type::Symbol | Type::Ipv4 | Type::Ipv6)
+        matches!(self, Type::Str(_) | Type::Symbol | Type::Ipv4 | Type::Ipv6 | Type::Inet | Type::Stack(_))
     }
 
     /// Whether comparisons and division are signed.
@@ -70,6 +77,8 @@ impl Type {
         match self {
             Type::Str(size) => size,
             Type::Ipv6 => 16,
+            Type::Inet => 24,
+            Type::Buf(len) => len.div_ceil(8) * 8,
             Type::Void => 0,
             _ => 8,
         }
@@ -83,11 +92,19 @@ impl Type {
             Type::Duration => "duration".into(),
             Type::Symbol => "kernel symbol".into(),
             Type::Str(size) => format!("string[{size}]"),
-            Type::KernelStack => "kernel stack".into(),
+            Type::Stack(kind) => {
+                let space = if kind.user { "user" } else { "kernel" };
+                match kind.frames {
+                    jitterlib::agg::MAX_STACK_FRAMES => format!("{space} stack"),
+                    frames => format!("{space} stack ({frames} frames)"),
+                }
+            }
             Type::Timestamp(_) => "timestamp".into(),
             Type::Pointer(target) => format!("struct {target} *"),
             Type::Ipv4 => "IPv4 address".into(),
             Type::Ipv6 => "IPv6 address".into(),
+            Type::Inet => "IP address".into(),
+            Type::Buf(len) => format!("buffer[{len}]"),
             Type::Void => "nothing".into(),
         }
     }
@@ -96,8 +113,9 @@ impl Type {
 /// A checked script.
 #[derive(Debug)]
 pub struct Checked {
-    /// Whether any probe records kernel stacks (the object then gets a stack-trace map).
-    pub uses_stacks: bool,
+    /// The frame limits of the stacks probes record (`kstack` 127, `kstack(5)` 5), one stack-trace map each,
+    /// in map order; kernel and user stacks of one limit share a map.
+    pub stacks: Vec<u32>,
     /// One entry per probe (a block with `a, b` gives two).
     pub probes: Vec<CheckedProbe>,
     /// Every user map, indexed by [`Stmt`] and [`ExprKind::MapRead`].
@@ -361,8 +379,8 @@ pub enum Builtin {
     CurTask,
     /// Nanoseconds since the script started (its BEGIN phase).
     Elapsed,
-    /// The kernel stack of the current context, as a stack-map id.
-    KernelStack,
+    /// The kernel or user stack of the current context, as a stack-map id (with the process for user stacks).
+    Stack(StackKind),
 }
 
 /// The kinds of checked expressions.
@@ -409,6 +427,15 @@ pub enum ExprKind {
     },
     /// `str(ptr, n)`: a NUL-terminated kernel string read from an address into `ty`'s size.
     KernelStr(Box<Expr>),
+    /// `buf(ptr, len)`: the `len` bytes of [`Type::Buf`] read from a kernel or user address.
+    Buf(Box<Expr>),
+    /// `ntop(af, addr)` with a family computed at run time ([`Type::Inet`]).
+    Inet {
+        /// The address family, an integer.
+        family: Box<Expr>,
+        /// The address: an [`Type::Ipv4`] or [`Type::Ipv6`] value.
+        address: Box<Expr>,
+    },
     /// A struct member read from kernel memory: an integer or pointer, or a `char` array as a string.
     KernelRead(KernelRead),
     /// `ntohs(x)` / `ntohl(x)`: the low `bits` bits byte-swapped (network to host order), zero-extended.

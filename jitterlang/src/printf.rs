@@ -17,6 +17,19 @@ pub enum ConvKind {
     Char,
     /// `%s`: string.
     Str,
+    /// `%r`, `%rx`, `%rh`: a `buf()` buffer.
+    Bytes(BytesStyle),
+}
+
+/// How a printf conversion prints a `buf()` buffer (bpftrace's three).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BytesStyle {
+    /// `%r`: printable ASCII as is, other bytes as `\xNN`.
+    Text,
+    /// `%rx`: every byte as `\xNN`.
+    Escaped,
+    /// `%rh`: every byte as two hex digits, separated by spaces.
+    Hex,
 }
 
 /// One conversion with its flags.
@@ -55,6 +68,8 @@ pub enum Arg {
     Int(u64),
     /// A string.
     Str(String),
+    /// The bytes of a `buf()`.
+    Bytes(Vec<u8>),
 }
 
 /// Why a format string is not accepted: the message and the byte offset in the format.
@@ -69,7 +84,8 @@ pub struct FormatError {
 
 impl Format {
     /// Parses a C-style format (`%d %u %x %X %p %c %s %%`, flags `-` `0`, a width, length modifiers
-    /// `l ll h hh z` which are accepted and ignored: every integer is 64 bits).
+    /// `l ll h hh z` which are accepted and ignored: every integer is 64 bits), and bpftrace's `%r`, `%rx` and
+    /// `%rh` for `buf()` buffers.
     pub fn parse(text: &str) -> Result<Format, FormatError> {
         let mut pieces = Vec::new();
         let mut literal = String::new();
@@ -108,6 +124,17 @@ impl Format {
                 Some('p') => ConvKind::Pointer,
                 Some('c') => ConvKind::Char,
                 Some('s') => ConvKind::Str,
+                Some('r') => ConvKind::Bytes(match chars.peek().map(|(_, c)| *c) {
+                    Some('x') => {
+                        chars.next();
+                        BytesStyle::Escaped
+                    }
+                    Some('h') => {
+                        chars.next();
+                        BytesStyle::Hex
+                    }
+                    _ => BytesStyle::Text,
+                }),
                 Some(other) => return Err(FormatError { message: format!("unknown conversion `%{other}`"), offset }),
                 None => return Err(FormatError { message: "format ends inside a conversion".into(), offset }),
             };
@@ -149,10 +176,17 @@ impl Format {
 
 fn convert(kind: ConvKind, arg: &Arg) -> String {
     match (kind, arg) {
+        (ConvKind::Bytes(BytesStyle::Escaped), Arg::Bytes(bytes)) => {
+            bytes.iter().map(|byte| format!("\\x{byte:02x}")).collect()
+        }
+        (ConvKind::Bytes(BytesStyle::Hex), Arg::Bytes(bytes)) => {
+            bytes.iter().map(|byte| format!("{byte:02x}")).collect::<Vec<_>>().join(" ")
+        }
+        (_, Arg::Bytes(bytes)) => jitterlib::agg::format_buf(bytes),
         (ConvKind::Str, Arg::Str(text)) => text.clone(),
         (_, Arg::Str(text)) => text.clone(),
         (ConvKind::Signed, Arg::Int(bits)) => (*bits as i64).to_string(),
-        (ConvKind::Unsigned, Arg::Int(bits)) | (ConvKind::Str, Arg::Int(bits)) => bits.to_string(),
+        (ConvKind::Unsigned | ConvKind::Str | ConvKind::Bytes(_), Arg::Int(bits)) => bits.to_string(),
         (ConvKind::Hex, Arg::Int(bits)) => format!("{bits:x}"),
         (ConvKind::HexUpper, Arg::Int(bits)) => format!("{bits:X}"),
         (ConvKind::Pointer, Arg::Int(bits)) => format!("0x{bits:x}"),
@@ -165,7 +199,7 @@ fn pad(out: &mut String, conv: &Conv, text: &str) {
     if conv.left {
         out.push_str(text);
         out.extend(std::iter::repeat_n(' ', fill));
-    } else if conv.zero && !matches!(conv.kind, ConvKind::Str | ConvKind::Char) {
+    } else if conv.zero && !matches!(conv.kind, ConvKind::Str | ConvKind::Char | ConvKind::Bytes(_)) {
         let (sign, digits) = text.strip_prefix('-').map_or(("", text), |rest| ("-", rest));
         out.push_str(sign);
         out.extend(std::iter::repeat_n('0', fill));
@@ -199,6 +233,14 @@ mod tests {
         let error = Format::parse("ok %q").unwrap_err();
         assert_eq!(error.offset, 3);
         assert_eq!(error.message, "unknown conversion `%q`");
+    }
+
+    #[test]
+    fn buffers_print_in_three_styles() {
+        let format = Format::parse("%r|%rx|%rh|%5r.").unwrap();
+        let bytes = || Arg::Bytes(b"a\n\x01".to_vec());
+        let args = [bytes(), bytes(), bytes(), Arg::Bytes(b"ok".to_vec())];
+        assert_eq!(format.render(&args), "a\\x0a\\x01|\\x61\\x0a\\x01|61 0a 01|   ok.");
     }
 
     #[test]

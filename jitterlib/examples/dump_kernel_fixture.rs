@@ -19,6 +19,7 @@ const SINGLE_TRACEPOINTS: &[(&str, &str)] = &[
     ("syscalls", "sys_enter_openat"),
     ("syscalls", "sys_exit_openat"),
     ("syscalls", "sys_enter_write"),
+    ("sock", "inet_sock_set_state"),
 ];
 
 /// Functions the investigations and tests talk about (timer callbacks, softirq and receive path).

@@ -11,3 +11,4 @@ pub mod object;
 pub mod probe;
 pub mod session;
 pub mod trace;
+pub mod usym;

@@ -1,15 +1,20 @@
 //! Scalar expressions into registers, and conditions into jumps.
 
-use super::{Gen, Stat, STACKS_MAP_INDEX};
+use super::{Gen, Stat};
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, UnaryOp};
+use jitterlib::agg::StackKind;
 use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Operand, Reg, Size};
 use jitterlib::probe::{Counter, FieldSource, FieldType};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
-/// `-EFAULT` from `bpf_get_stackid`: the context has no kernel stack.
-const NO_KERNEL_STACK: i32 = -14;
+/// `-EFAULT` from `bpf_get_stackid`: the context has no such stack (no kernel stack in a sample taken in user
+/// mode, no user stack in a kernel thread).
+const NO_STACK: i32 = -14;
+
+/// `BPF_F_USER_STACK`: `bpf_get_stackid` records the user-space stack.
+const BPF_F_USER_STACK: i32 = 1 << 8;
 
 /// `-EEXIST` from `bpf_get_stackid`: another stack holds this hash bucket.
 const STACK_COLLISION: i32 = -17;
@@ -95,7 +100,7 @@ impl Gen<'_> {
                 self.scalar(operand, dst)?;
                 self.convert(dst, *bits, *signed);
             }
-            ExprKind::Str(_) | ExprKind::KernelStr(_) => {
+            ExprKind::Str(_) | ExprKind::KernelStr(_) | ExprKind::Buf(_) | ExprKind::Inet { .. } => {
                 return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a string is not a number"));
             }
         }
@@ -132,7 +137,7 @@ impl Gen<'_> {
             Builtin::Cgroup => Helper::GetCurrentCgroupId,
             Builtin::CurTask => Helper::GetCurrentTask,
             Builtin::Comm | Builtin::Elapsed => return,
-            Builtin::KernelStack => return self.kernel_stack(dst),
+            Builtin::Stack(kind) => return self.stack(kind, dst),
         };
         self.b.call(helper);
         match builtin {
@@ -145,21 +150,24 @@ impl Gen<'_> {
         }
     }
 
-    /// `dst = bpf_get_stackid(ctx, stacks, 0)`. A negative id is counted: a hash collision (the bucket keeps its
-    /// first stack, without `BPF_F_REUSE_STACKID`, so that no id is ever misattributed) apart from other losses
-    /// (map full), in one increment whose address picks the counter. The check costs one jump when the stack is
-    /// recorded.
-    fn kernel_stack(&mut self, dst: Reg) {
+    /// `dst = bpf_get_stackid(ctx, stacks, flags)` on the stack map of `kind`'s depth (the kernel cuts the stack
+    /// there before hashing it, so `kstack(3)` keys differ only in their first 3 frames). A negative id is
+    /// counted: a hash collision (the bucket keeps its first stack, without `BPF_F_REUSE_STACKID`, so that no id
+    /// is ever misattributed) apart from other losses (map full), in one increment whose address picks the
+    /// counter. The check costs one jump when the stack is recorded. A user stack's id gets the process id above
+    /// it: `dst = tgid << 32 | (u32)id`.
+    fn stack(&mut self, kind: StackKind, dst: Reg) {
         self.b.mov64(Reg::R1, Reg::R6);
-        self.b.ld_map(Reg::R2, STACKS_MAP_INDEX);
-        self.b.mov64(Reg::R3, 0);
+        let map = self.stacks_map(kind.frames);
+        self.b.ld_map(Reg::R2, map);
+        self.b.mov64(Reg::R3, if kind.user { BPF_F_USER_STACK } else { 0 });
         self.b.call(Helper::GetStackid);
         self.b.mov64(dst, Reg::R0);
         let done = self.b.new_label();
         let lost = self.b.new_label();
         self.b.jump_if(JmpOp::Sge, Reg::R0, 0, done);
-        // -EFAULT means there is no kernel stack (a sample taken in user mode): an empty stack, not a loss.
-        self.b.jump_if(JmpOp::Eq, Reg::R0, NO_KERNEL_STACK, done);
+        // -EFAULT means there is no such stack: an empty stack, not a loss.
+        self.b.jump_if(JmpOp::Eq, Reg::R0, NO_STACK, done);
         self.counter(Stat::StackLost).emit_address(&mut self.b);
         self.b.jump_if(JmpOp::Ne, Reg::R0, STACK_COLLISION, lost);
         let collision_offset = 8 * (Stat::StackCollision as i32 - Stat::StackLost as i32);
@@ -167,6 +175,13 @@ impl Gen<'_> {
         self.b.bind(lost);
         Counter::emit_increment_at_r1(&mut self.b);
         self.b.bind(done);
+        if kind.user {
+            self.b.call(Helper::GetCurrentPidTgid);
+            self.b.alu64(AluOp::Rsh, Reg::R0, 32);
+            self.b.alu64(AluOp::Lsh, Reg::R0, 32);
+            self.b.alu32(AluOp::Mov, dst, dst);
+            self.b.alu64(AluOp::Or, dst, Reg::R0);
+        }
     }
 
     fn binary(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, dst: Reg) -> Result<()> {

@@ -15,7 +15,7 @@ mod strings;
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, OutlierInfo, PrintfInfo};
 use frame::Frame;
-use jitterlib::agg::MapLayout;
+use jitterlib::agg::{MapLayout, MAX_STACK_FRAMES};
 use jitterlib::insn::{AluOp, BuildError, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use jitterlib::maps::{MapKind, MapSpec};
 use jitterlib::object::{write_object, ProgramSection};
@@ -34,14 +34,10 @@ const START_PROGRAM: &str = "jl_set_start";
 const EVENTS_MAP_INDEX: usize = 0;
 /// Object map index of the lost-data counters.
 const STATS_MAP_INDEX: usize = 1;
-/// Object map index of the kernel stack traces, present when a probe uses `kstack`.
+/// Object map index of the first stack-trace map ([`Checked::stacks`] order), present when a probe records stacks.
 const STACKS_MAP_INDEX: usize = 2;
-/// Name of the stack-trace map.
-pub const STACKS_MAP: &str = "jl_stacks";
-/// Stacks kept (`kstack` ids); a new stack beyond this is counted as lost.
+/// Stacks kept per stack-trace map (`kstack` ids); a new stack beyond this is counted as lost.
 const STACK_ENTRIES: u32 = 4096;
-/// Frames per stack (the kernel's PERF_MAX_STACK_DEPTH).
-pub const STACK_DEPTH: u32 = 127;
 /// Size of the event ring buffer in bytes.
 const EVENTS_BYTES: u32 = 1 << 20;
 /// Capacity of user maps.
@@ -134,9 +130,9 @@ pub enum Stat {
     MapFull = 0,
     /// An event did not fit in the ring buffer.
     EventsLost = 1,
-    /// A kernel stack could not be recorded (the stack map is full).
+    /// A stack could not be recorded (the stack map is full).
     StackLost = 2,
-    /// A kernel stack was not recorded because its hash bucket holds another stack (`bpf_get_stackid` without
+    /// A stack was not recorded because its hash bucket holds another stack (`bpf_get_stackid` without
     /// `BPF_F_REUSE_STACKID` keeps the first stack rather than misattribute ids).
     StackCollision = 3,
     /// A string copy (`str()`, a tracepoint string) filled its whole buffer: likely truncated.
@@ -168,8 +164,8 @@ impl Stat {
         match self {
             Stat::MapFull => "map updates failed (map full)",
             Stat::EventsLost => "events lost (ring buffer full)",
-            Stat::StackLost => "kernel stacks lost (stack map full)",
-            Stat::StackCollision => "kernel stacks lost to a stack-id hash collision",
+            Stat::StackLost => "stacks lost (stack map full)",
+            Stat::StackCollision => "stacks lost to a stack-id hash collision",
             Stat::StrTruncated => "strings truncated (the copy filled its whole buffer)",
             Stat::ProbeMisses => "events missed by probes (another BPF program was running on that CPU)",
         }
@@ -206,6 +202,8 @@ pub struct Compiled {
     pub printfs: Vec<PrintfInfo>,
     /// `time()` and `strftime()` formats (see [`TableEvent::Time`]).
     pub time_formats: Vec<String>,
+    /// The frame limits of the stack-trace maps (see [`stacks_map`]).
+    pub stacks: Vec<u32>,
     /// Outlier report layouts (see [`TableEvent::Outlier`]).
     pub outliers: Vec<OutlierInfo>,
     /// What `jl -v` says about how probes were resolved (`skb(): fentry (...) at ip_rcv, icmp_rcv`).
@@ -256,12 +254,12 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
             max_entries: 1,
         },
     ];
-    if checked.uses_stacks {
+    for frames in &checked.stacks {
         maps.push(MapSpec {
-            name: STACKS_MAP.into(),
+            name: stacks_map(*frames),
             kind: MapKind::StackTrace,
             key_size: 4,
-            value_size: STACK_DEPTH * 8,
+            value_size: frames * 8,
             max_entries: STACK_ENTRIES,
         });
     }
@@ -350,10 +348,20 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
         user_maps,
         printfs: checked.printfs.clone(),
         time_formats: checked.time_formats.clone(),
+        stacks: checked.stacks.clone(),
         outliers: checked.outliers.clone(),
         notes,
         object,
     })
+}
+
+/// The name of the stack-trace map of stacks cut at `frames` frames: `jl_stacks` for the kernel's maximum,
+/// `jl_stacks_N` otherwise. Kernel and user stacks share it: an id only names a list of addresses.
+pub fn stacks_map(frames: u32) -> String {
+    match frames {
+        MAX_STACK_FRAMES => "jl_stacks".to_string(),
+        frames => format!("jl_stacks_{frames}"),
+    }
 }
 
 fn user_map_spec(index: usize, info: &MapInfo) -> MapSpec {
@@ -481,5 +489,10 @@ impl<'a> Gen<'a> {
 
     fn user_map(&self, map: usize) -> usize {
         self.first_user_map + map
+    }
+
+    /// The object index of the stack-trace map of stacks cut at `frames` frames.
+    fn stacks_map(&self, frames: u32) -> usize {
+        STACKS_MAP_INDEX + self.checked.stacks.iter().position(|known| *known == frames).unwrap_or_default()
     }
 }

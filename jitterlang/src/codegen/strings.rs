@@ -3,7 +3,7 @@
 
 use super::{Gen, Stat};
 use crate::diag::{Code, Diagnostic};
-use crate::ir::{Builtin, Expr, ExprKind};
+use crate::ir::{Builtin, Expr, ExprKind, Type};
 use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
 use jitterlib::probe::{FieldSource, FieldType};
 
@@ -33,7 +33,10 @@ impl Gen<'_> {
                 self.zero(offset + comm as i16, size - comm);
             }
             ExprKind::Field(field) => match (field.source, field.ty) {
-                (FieldSource::Context { offset: from }, FieldType::Str { size: len }) => {
+                (
+                    FieldSource::Context { offset: from },
+                    FieldType::Str { size: len } | FieldType::Bytes { size: len },
+                ) => {
                     let len = len.min(size);
                     if from % 8 == 0 && len % 8 == 0 {
                         for i in 0..(len / 8) as i16 {
@@ -76,24 +79,42 @@ impl Gen<'_> {
                 self.b.bind(done);
             }
             ExprKind::KernelStr(pointer) => {
-                // Kernel addresses have the top bit set (x86-64, arm64): read those with the kernel helper,
-                // the rest (syscall arguments such as `args.filename`) with the user one.
                 let reg = self.value(pointer)?;
                 self.zero(offset, size);
-                self.b.mov64(Reg::R3, reg);
-                self.frame.give(reg);
-                self.pointer_to_stack(Reg::R1, offset);
                 let read = expr.ty.size().min(size);
-                self.b.mov64(Reg::R2, read as i32);
-                let user = self.b.new_label();
-                let done = self.b.new_label();
-                self.b.jump_if(JmpOp::Sge, Reg::R3, 0, user);
-                self.b.call(Helper::ProbeReadKernelStr);
-                self.b.jump(done);
-                self.b.bind(user);
-                self.b.call(Helper::ProbeReadUserStr);
-                self.b.bind(done);
+                self.read_address(reg, offset, read, Helper::ProbeReadKernelStr, Helper::ProbeReadUserStr);
+                self.frame.give(reg);
                 self.count_truncation(read);
+            }
+            ExprKind::Buf(pointer) => {
+                let reg = self.value(pointer)?;
+                let len = match expr.ty {
+                    Type::Buf(len) => len.min(size),
+                    _ => size,
+                };
+                // The read writes `len` bytes: zero the padding after them (the helper zeroes all `len` on a
+                // failed read).
+                let written = len / 8 * 8;
+                self.zero(offset + written as i16, size - written);
+                self.read_address(reg, offset, len, Helper::ProbeReadKernel, Helper::ProbeReadUser);
+                self.frame.give(reg);
+            }
+            ExprKind::Inet { family, address } => {
+                let reg = self.value(family)?;
+                self.b.store(Size::DW, Reg::R10, offset, reg);
+                self.frame.give(reg);
+                if address.ty == Type::Ipv6 {
+                    self.string_into(address, offset + 8, 16)?;
+                } else {
+                    let reg = self.value(address)?;
+                    // An IPv4 address is the low 4 bytes: clear the rest unless a 4-byte read already did.
+                    if !matches!(&address.kind, ExprKind::KernelRead(read) if read.size <= 4) {
+                        self.b.alu32(AluOp::Mov, reg, reg);
+                    }
+                    self.b.store(Size::DW, Reg::R10, offset + 8, reg);
+                    self.frame.give(reg);
+                    self.b.store_imm(Size::DW, Reg::R10, offset + 16, 0);
+                }
             }
             ExprKind::KernelRead(read) => self.kernel_read_into(read, offset, size)?,
             ExprKind::MapRead { map, keys } => {
@@ -122,6 +143,22 @@ impl Gen<'_> {
         }
         self.leave();
         Ok(())
+    }
+
+    /// `helper(r10 + offset, len, address)`: with `kernel` for kernel addresses (the top bit is set on x86-64
+    /// and arm64), with `user` for the others (syscall arguments such as `args.filename`).
+    fn read_address(&mut self, address: Reg, offset: i16, len: u32, kernel: Helper, user: Helper) {
+        self.b.mov64(Reg::R3, address);
+        self.pointer_to_stack(Reg::R1, offset);
+        self.b.mov64(Reg::R2, len as i32);
+        let user_address = self.b.new_label();
+        let done = self.b.new_label();
+        self.b.jump_if(JmpOp::Sge, Reg::R3, 0, user_address);
+        self.b.call(kernel);
+        self.b.jump(done);
+        self.b.bind(user_address);
+        self.b.call(user);
+        self.b.bind(done);
     }
 
     /// Counts a likely truncation when a `bpf_probe_read_*_str` just filled all `size` bytes (`r0`, the length

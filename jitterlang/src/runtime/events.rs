@@ -4,6 +4,7 @@ use super::clock::{format_time, WallClock};
 use crate::codegen::{MapEvent, TableEvent, EXIT_EVENT};
 use crate::ir::{OutlierInfo, PrintfAction, PrintfInfo, Type};
 use crate::printf::Arg;
+use jitterlib::agg::{format_inet, format_inet_family, FieldValue, StackKind, Symbolizer};
 use jitterlib::kernel::KernelInfo;
 
 /// A decoded record.
@@ -32,10 +33,17 @@ pub(super) enum Value {
     Signed(i64),
     /// Nanoseconds.
     Duration(u64),
-    /// A string, a resolved kernel symbol or a formatted time.
+    /// A string, a resolved kernel symbol, an address or a formatted time.
     Text(String),
-    /// A kernel stack id (negative: none recorded).
-    Stack(i64),
+    /// The bytes of a `buf()`.
+    Bytes(Vec<u8>),
+    /// A stack id as the BPF side wrote it (see [`StackKind::split`]).
+    Stack {
+        /// Which stacks.
+        kind: StackKind,
+        /// The 8 bytes written.
+        raw: u64,
+    },
 }
 
 /// One `outlier()` report.
@@ -66,52 +74,69 @@ pub(super) struct EventDecoder<'a> {
     time_formats: &'a [String],
     outliers: &'a [OutlierInfo],
     kernel: &'a dyn KernelInfo,
+    symbols: &'a dyn Symbolizer,
     clock: WallClock,
 }
 
+/// Reads the frames of a stack id from the stack map of stacks of the given depth: `read(frames, id)`.
+pub(super) type StackReader<'r, E> = dyn FnMut(u32, u32) -> Result<Vec<u64>, E> + 'r;
+
 impl<'a> EventDecoder<'a> {
+    /// A decoder of the events of a script with these tables; `kernel` names `ksym()` addresses, `symbols` the
+    /// frames of stacks printed with printf.
     pub(super) fn new(
         printfs: &'a [PrintfInfo],
         time_formats: &'a [String],
         outliers: &'a [OutlierInfo],
         kernel: &'a dyn KernelInfo,
+        symbols: &'a dyn Symbolizer,
     ) -> EventDecoder<'a> {
-        EventDecoder { printfs, time_formats, outliers, kernel, clock: WallClock::new() }
+        EventDecoder { printfs, time_formats, outliers, kernel, symbols, clock: WallClock::new() }
     }
 
-    /// Decodes one record; None for records that match no format (truncated or foreign).
-    pub(super) fn decode(&self, record: &[u8]) -> Option<Event> {
-        let id = u64::from_le_bytes(record.get(..8)?.try_into().ok()?);
+    /// Decodes one record, reading the stacks that printf prints with `stacks`; `Ok(None)` for records that
+    /// match no format (truncated or foreign).
+    pub(super) fn decode<E>(&self, record: &[u8], stacks: &mut StackReader<'_, E>) -> Result<Option<Event>, E> {
+        let Some(id) = record.get(..8).and_then(|bytes| bytes.try_into().ok()).map(u64::from_le_bytes) else {
+            return Ok(None);
+        };
         if id == EXIT_EVENT {
-            return Some(Event::Exit);
+            return Ok(Some(Event::Exit));
         }
         if let Some(map_event) = MapEvent::from_id(id) {
-            return Some(Event::Map(map_event));
+            return Ok(Some(Event::Map(map_event)));
         }
         match TableEvent::from_id(id) {
             Some(TableEvent::Time(index)) => {
-                let format = self.time_formats.get(index)?;
-                return Some(Event::Time(format_time(format, WallClock::now_ns())));
+                let text = self.time_formats.get(index).map(|format| format_time(format, WallClock::now_ns()));
+                return Ok(text.map(Event::Time));
             }
-            Some(TableEvent::Outlier(index)) => return self.outlier(self.outliers.get(index)?, &record[8..]),
+            Some(TableEvent::Outlier(index)) => {
+                return Ok(self.outliers.get(index).and_then(|info| self.outlier(info, &record[8..])))
+            }
             None => {}
         }
-        let info = self.printfs.get(usize::try_from(id).ok()?)?;
-        let args = self
-            .values(&info.args, &record[8..])?
-            .into_iter()
-            .map(|value| match value {
+        let Some(info) = usize::try_from(id).ok().and_then(|id| self.printfs.get(id)) else { return Ok(None) };
+        let Some(values) = self.values(&info.args, &record[8..]) else { return Ok(None) };
+        let mut args = Vec::with_capacity(values.len());
+        for value in values {
+            args.push(match value {
                 Value::Text(text) => Arg::Str(text),
+                Value::Bytes(bytes) => Arg::Bytes(bytes),
                 Value::Signed(value) => Arg::Int(value as u64),
                 Value::Unsigned(value) | Value::Duration(value) => Arg::Int(value),
-                Value::Stack(id) => Arg::Int(id as u64),
-            })
-            .collect::<Vec<_>>();
+                Value::Stack { kind, raw } => {
+                    let mut stack = FieldValue::StackId { kind, raw };
+                    stack.resolve_stack(stacks)?;
+                    Arg::Str(stack.to_text(self.symbols))
+                }
+            });
+        }
         let text = info.format.render(&args);
-        Some(match info.action {
+        Ok(Some(match info.action {
             PrintfAction::Print => Event::Printf(text),
             PrintfAction::System => Event::System(text),
-        })
+        }))
     }
 
     fn outlier(&self, info: &OutlierInfo, bytes: &[u8]) -> Option<Event> {
@@ -139,7 +164,9 @@ impl<'a> EventDecoder<'a> {
             let word = || field.try_into().ok().map(u64::from_le_bytes);
             values.push(match ty {
                 Type::Str(_) => Value::Text(c_string(field)),
-                Type::Ipv4 | Type::Ipv6 => Value::Text(jitterlib::agg::format_inet(field)),
+                Type::Ipv4 | Type::Ipv6 => Value::Text(format_inet(field)),
+                Type::Inet => Value::Text(format_inet_family(field)),
+                Type::Buf(len) => Value::Bytes(field[..field.len().min(*len as usize)].to_vec()),
                 Type::Symbol => Value::Text(match self.kernel.symbolize(word()?) {
                     Some(symbol) => symbol.name,
                     None => format!("0x{:x}", word()?),
@@ -150,7 +177,7 @@ impl<'a> EventDecoder<'a> {
                 }
                 Type::Duration => Value::Duration(word()?),
                 Type::Int { signed: true } => Value::Signed(word()? as i64),
-                Type::KernelStack => Value::Stack(word()? as i64),
+                Type::Stack(kind) => Value::Stack { kind: *kind, raw: word()? },
                 Type::Int { signed: false } | Type::Pointer(_) | Type::Void => Value::Unsigned(word()?),
             });
         }

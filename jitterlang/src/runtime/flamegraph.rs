@@ -1,4 +1,4 @@
-//! `--flamegraph FILE`: an SVG flame graph (inferno) of every map keyed by `kstack`, written at exit.
+//! `--flamegraph FILE`: an SVG flame graph (inferno) of every map keyed by a stack (`kstack`, `ustack`), written at exit.
 
 use super::RunError;
 use jitterlib::agg::{render_folded, Snapshot, Symbolizer};

@@ -9,10 +9,9 @@ mod output;
 mod status;
 
 pub use exporter::MetricsExporter;
-pub use jitterlib::agg::KernelSymbols;
-pub use output::OutputFormat;
+pub use output::{OutputFormat, Symbols};
 
-use crate::codegen::{Compiled, MapEvent, Stat, EVENTS_MAP, STACKS_MAP};
+use crate::codegen::{stacks_map, Compiled, MapEvent, Stat, EVENTS_MAP};
 use crate::ir::MapAction;
 use events::{Event, EventDecoder, Value};
 use jitterlib::agg::Snapshot;
@@ -48,7 +47,7 @@ pub struct RunOptions {
     pub control: Option<Receiver<Control>>,
     /// Redraw a status line on stderr once a second (for terminals).
     pub status_line: bool,
-    /// Write an SVG flame graph of the maps keyed by `kstack` here at exit.
+    /// Write an SVG flame graph of the maps keyed by a stack (`kstack`, `ustack`) here at exit.
     pub flamegraph: Option<std::path::PathBuf>,
 }
 
@@ -101,8 +100,9 @@ pub fn run(
 ) -> Result<RunReport, RunError> {
     let mut session = load(compiled)?;
     let mut ring = session.ring_buffer(EVENTS_MAP)?;
-    let decoder = EventDecoder::new(&compiled.printfs, &compiled.time_formats, &compiled.outliers, kernel);
-    let mut output = Output::new(out, options.format, kernel);
+    let symbols = Symbols::new(kernel);
+    let decoder = EventDecoder::new(&compiled.printfs, &compiled.time_formats, &compiled.outliers, kernel, &symbols);
+    let mut output = Output::new(out, options.format, &symbols);
     let mut report = RunReport::default();
     let mut exited = false;
     let drain = |session: &Session,
@@ -112,7 +112,9 @@ pub fn run(
                  report: &mut RunReport|
      -> Result<bool, RunError> {
         let mut events = Vec::new();
-        ring.poll(timeout, &mut |record| events.extend(decoder.decode(record)))?;
+        let mut read_stack = |frames, id| stack(session, frames, id);
+        ring.poll(timeout, &mut |record| events.push(decoder.decode(record, &mut read_stack)))?;
+        let events: Vec<Event> = events.into_iter().filter_map(Result::transpose).collect::<Result<_, _>>()?;
         report.events += events.len() as u64;
         let mut exit_seen = false;
         for event in events {
@@ -122,8 +124,10 @@ pub fn run(
                 Event::Time(text) => output.text("time", &text)?,
                 Event::System(command) => run_command(&command, output)?,
                 Event::Outlier(mut outlier) => {
-                    if let Some(Value::Stack(id)) = outlier.column("kstack") {
-                        outlier.frames = stack(session, *id)?;
+                    if let Some(Value::Stack { kind, raw }) = outlier.column("kstack") {
+                        if let Ok(id) = u32::try_from(kind.split(*raw).1) {
+                            outlier.frames = stack(session, kind.frames, id)?;
+                        }
                     }
                     output.outlier(&outlier)?;
                 }
@@ -175,7 +179,7 @@ pub fn run(
                 exporter.serve_pending(
                     || snapshots(compiled, &session),
                     || lost_counters(&session),
-                    &output.symbols(),
+                    output.symbols(),
                 )?;
             }
         }
@@ -193,8 +197,8 @@ pub fn run(
         output.map(snapshot)?;
     }
     if let Some(path) = &options.flamegraph {
-        if !flamegraph::write(path, &last, &output.symbols())? {
-            eprintln!("jl: no map is keyed by kstack: no flame graph written to {}", path.display());
+        if !flamegraph::write(path, &last, output.symbols())? {
+            eprintln!("jl: no map is keyed by a stack: no flame graph written to {}", path.display());
         }
     }
     report.lost = lost_counters(&session)?;
@@ -229,20 +233,31 @@ fn snapshots(compiled: &Compiled, session: &Session) -> Result<Vec<Snapshot>, Ru
     Ok(snapshots)
 }
 
-/// The kernel stacks recorded so far (none when the script has no `kstack`).
-fn stacks(compiled: &Compiled, session: &Session) -> Result<HashMap<i64, Vec<u64>>, RunError> {
-    if compiled.maps.iter().any(|map| map.name == STACKS_MAP) {
-        Ok(stack_frames(&session.read_map(STACKS_MAP)?))
-    } else {
-        Ok(HashMap::new())
+/// The stacks recorded so far, by the depth of their stack map and id (none when the script records no stacks).
+fn stacks(compiled: &Compiled, session: &Session) -> Result<StackTable, RunError> {
+    let mut table = HashMap::new();
+    for frames in &compiled.stacks {
+        let MapEntries::Shared(entries) = session.read_map(&stacks_map(*frames))? else { continue };
+        for (key, value) in entries {
+            let Some(id) = key.get(..4).and_then(|id| id.try_into().ok()).map(u32::from_le_bytes) else { continue };
+            table.insert((*frames, id), stack_addresses(&value));
+        }
     }
+    Ok(table)
 }
 
-/// The frames of one kernel stack id (none for a negative id: no stack was recorded).
-fn stack(session: &Session, id: i64) -> Result<Vec<u64>, RunError> {
-    let Ok(key) = u32::try_from(id) else { return Ok(Vec::new()) };
-    let value = session.lookup(STACKS_MAP, &key.to_le_bytes())?.unwrap_or_default();
-    Ok(value.chunks_exact(8).map(read_u64).take_while(|address| *address != 0).collect())
+/// Stacks by the depth of their stack map and id: return addresses, innermost first.
+type StackTable = HashMap<(u32, u32), Vec<u64>>;
+
+/// The frames of stack `id` in the map of `frames`-deep stacks (none when it holds no such id).
+fn stack(session: &Session, frames: u32, id: u32) -> Result<Vec<u64>, RunError> {
+    let value = session.lookup(&stacks_map(frames), &id.to_le_bytes())?.unwrap_or_default();
+    Ok(stack_addresses(&value))
+}
+
+/// The return addresses of a stack map value (the kernel ends a stack with zeros).
+fn stack_addresses(value: &[u8]) -> Vec<u64> {
+    value.chunks_exact(8).map(read_u64).take_while(|address| *address != 0).collect()
 }
 
 /// `system()`: runs the command with `/bin/sh -c`, waits for it, and prints what it wrote to its standard output
@@ -267,7 +282,7 @@ fn snapshot(
     compiled: &Compiled,
     session: &Session,
     index: usize,
-    stacks: &HashMap<i64, Vec<u64>>,
+    stacks: &StackTable,
 ) -> Result<Option<Snapshot>, RunError> {
     let Some((map_name, layout)) = compiled.user_maps.get(index) else { return Ok(None) };
     let entries = session.read_map(map_name)?;
@@ -276,7 +291,8 @@ fn snapshot(
     }
     let mut snapshot = jitterlib::agg::decode(layout, &entries)
         .map_err(|error| RunError::Decode { map: layout.name.clone(), reason: error.to_string() })?;
-    snapshot.resolve_stacks(stacks);
+    snapshot
+        .resolve_stacks(&mut |frames, id| Ok::<_, RunError>(stacks.get(&(frames, id)).cloned().unwrap_or_default()))?;
     // A one-slot map nobody wrote decodes to no rows: print it like an empty hash.
     Ok((!snapshot.rows.is_empty()).then_some(snapshot))
 }
@@ -300,19 +316,6 @@ fn map_action(session: &Session, compiled: &Compiled, event: MapEvent, output: &
             None => Ok(()),
         },
     }
-}
-
-/// The stack map's contents: id -> return addresses, innermost first (the kernel ends a stack with zeros).
-fn stack_frames(entries: &MapEntries) -> HashMap<i64, Vec<u64>> {
-    let MapEntries::Shared(entries) = entries else { return HashMap::new() };
-    entries
-        .iter()
-        .filter_map(|(key, value)| {
-            let id = i64::from(u32::from_le_bytes(key.get(..4)?.try_into().ok()?));
-            let frames = value.chunks_exact(8).map(read_u64).take_while(|addr| *addr != 0).collect();
-            Some((id, frames))
-        })
-        .collect()
 }
 
 /// Loads the maps and every program of `compiled` into the kernel (the verifier checks each program) without

@@ -3,8 +3,11 @@
 use super::clock::format_time;
 use super::events::{Outlier, Value};
 use crate::codegen::Stat;
-use jitterlib::agg::{format_duration, render_folded, render_json, render_text, KernelSymbols, Snapshot, Symbolizer};
+use jitterlib::agg::{
+    format_buf, format_duration, render_folded, render_json, render_text, KernelSymbols, Snapshot, Symbolizer,
+};
 use jitterlib::kernel::KernelInfo;
+use jitterlib::usym::UserSymbols;
 use std::io::Write;
 
 /// Output formats.
@@ -15,8 +18,8 @@ pub enum OutputFormat {
     Text,
     /// One JSON object per line.
     Json,
-    /// Folded stacks (`frame;frame count`) of maps keyed by `kstack`, for flame graphs; `printf` lines and
-    /// other maps go to stderr.
+    /// Folded stacks (`frame;frame count`) of maps keyed by a stack (`kstack`, `ustack`), for flame graphs;
+    /// `printf` lines and other maps go to stderr.
     Folded,
 }
 
@@ -24,16 +27,40 @@ pub enum OutputFormat {
 pub(super) struct Output<'a> {
     out: &'a mut dyn Write,
     format: OutputFormat,
-    symbols: KernelSymbols<'a>,
+    symbols: &'a Symbols<'a>,
+}
+
+/// Resolves kernel addresses through the kernel metadata (`name+offset`, or hex when unknown), and user-space
+/// addresses through the processes' mappings and ELF files (see [`UserSymbols`]), caching what it reads.
+pub struct Symbols<'a> {
+    kernel: KernelSymbols<'a>,
+    user: UserSymbols,
+}
+
+impl<'a> Symbols<'a> {
+    /// A symbolizer over `kernel` and the running processes.
+    pub fn new(kernel: &'a dyn KernelInfo) -> Symbols<'a> {
+        Symbols { kernel: KernelSymbols::new(kernel), user: UserSymbols::new() }
+    }
+}
+
+impl Symbolizer for Symbols<'_> {
+    fn symbolize(&self, address: u64) -> String {
+        self.kernel.symbolize(address)
+    }
+
+    fn symbolize_user(&self, pid: u32, address: u64) -> String {
+        self.user.describe(pid, address)
+    }
 }
 
 impl<'a> Output<'a> {
-    pub(super) fn new(out: &'a mut dyn Write, format: OutputFormat, kernel: &'a dyn KernelInfo) -> Output<'a> {
-        Output { out, format, symbols: KernelSymbols::new(kernel) }
+    pub(super) fn new(out: &'a mut dyn Write, format: OutputFormat, symbols: &'a Symbols<'a>) -> Output<'a> {
+        Output { out, format, symbols }
     }
 
     /// The symbolizer used for rendering.
-    pub(super) fn symbols(&self) -> KernelSymbols<'a> {
+    pub(super) fn symbols(&self) -> &'a Symbols<'a> {
         self.symbols
     }
 
@@ -72,7 +99,7 @@ impl<'a> Output<'a> {
             data.insert("unix_ns".into(), serde_json::json!(outlier.unix_ns as i64));
             data.insert("probe".into(), outlier.probe.clone().into());
             data.insert("threshold".into(), outlier.threshold.into());
-            for (name, value) in outlier.columns.iter().filter(|(_, value)| !matches!(value, Value::Stack(_))) {
+            for (name, value) in outlier.columns.iter().filter(|(_, value)| !matches!(value, Value::Stack { .. })) {
                 data.insert(name.clone(), json_value(value));
             }
             data.insert("kstack".into(), frames.into());
@@ -82,7 +109,7 @@ impl<'a> Output<'a> {
         let mut line = format!("{time} {}", outlier.probe);
         for (name, value) in outlier.columns.iter().filter(|(name, _)| name != "dur") {
             let shown = match value {
-                Value::Stack(_) => continue,
+                Value::Stack { .. } => continue,
                 Value::Unsigned(tid) if name == "tid" && outlier.column("pid") == Some(&Value::Unsigned(*tid)) => {
                     continue
                 }
@@ -90,6 +117,7 @@ impl<'a> Output<'a> {
                 Value::Signed(value) => value.to_string(),
                 Value::Duration(ns) => format_duration(*ns as i64),
                 Value::Text(text) => text.clone(),
+                Value::Bytes(bytes) => format_buf(bytes),
             };
             line.push_str(&format!(" {name}={shown}"));
         }
@@ -109,13 +137,13 @@ impl<'a> Output<'a> {
 
     pub(super) fn map(&mut self, snapshot: &Snapshot) -> std::io::Result<()> {
         match self.format {
-            OutputFormat::Text => write!(self.out, "{}\n\n", render_text(snapshot, &self.symbols).trim_end()),
-            OutputFormat::Json => writeln!(self.out, "{}", render_json(snapshot, &self.symbols)),
+            OutputFormat::Text => write!(self.out, "{}\n\n", render_text(snapshot, self.symbols).trim_end()),
+            OutputFormat::Json => writeln!(self.out, "{}", render_json(snapshot, self.symbols)),
             OutputFormat::Folded if snapshot.has_stacks() => {
-                write!(self.out, "{}", render_folded(snapshot, &self.symbols))
+                write!(self.out, "{}", render_folded(snapshot, self.symbols))
             }
             OutputFormat::Folded => {
-                eprint!("{}\n\n", render_text(snapshot, &self.symbols).trim_end());
+                eprint!("{}\n\n", render_text(snapshot, self.symbols).trim_end());
                 Ok(())
             }
         }
@@ -147,7 +175,8 @@ fn json_value(value: &Value) -> serde_json::Value {
         Value::Unsigned(value) | Value::Duration(value) => (*value).into(),
         Value::Signed(value) => (*value).into(),
         Value::Text(text) => text.clone().into(),
-        Value::Stack(id) => (*id).into(),
+        Value::Bytes(bytes) => format_buf(bytes).into(),
+        Value::Stack { kind, raw } => kind.split(*raw).1.into(),
     }
 }
 

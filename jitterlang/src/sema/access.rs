@@ -49,8 +49,14 @@ impl Place {
         self.member.size
     }
 
+    /// Whether the member is bytes in the struct (an array, or a struct or union embedded by value) rather than
+    /// a number or pointer.
+    pub(super) fn holds_bytes(&self) -> bool {
+        matches!(self.member.kind, MemberKind::Array { .. } | MemberKind::Record)
+    }
+
     /// The path as written after `->`, for messages.
-    fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         format!("{}->{}", self.root, self.path)
     }
 }
@@ -220,7 +226,7 @@ impl Checker<'_> {
     }
 
     /// Reads a member's value: integers and pointers into registers, `char` arrays as strings.
-    fn read(&mut self, place: Place, span: Span) -> Option<Expr> {
+    pub(super) fn read(&mut self, place: Place, span: Span) -> Option<Expr> {
         let member = &place.member;
         let (ty, size) = match &member.kind {
             MemberKind::Int { signed } if matches!(member.size, 1 | 2 | 4 | 8) => {

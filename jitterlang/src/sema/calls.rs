@@ -32,7 +32,8 @@ const STATEMENT_FUNCTIONS: &[&str] =
     &["printf", "exit", "delete", "print", "clear", "zero", "outlier", "time", "signal", "system"];
 
 /// Functions that have a value.
-const VALUE_FUNCTIONS: &[&str] = &["ksym", "kaddr", "str", "strftime", "ntop", "ntohs", "ntohl"];
+const VALUE_FUNCTIONS: &[&str] =
+    &["ksym", "kaddr", "str", "buf", "strftime", "ntop", "ntohs", "ntohl", "kstack", "ustack"];
 
 /// Bytes `str(ptr)` reads when no size is given (bpftrace's default).
 const KERNEL_STR_SIZE: u32 = 64;
@@ -103,6 +104,8 @@ impl Checker<'_> {
                 None
             }
             "ntop" | "ntohs" | "ntohl" => self.network_call(name, name_span, args, span, scope),
+            "buf" => self.buf_call(name_span, args, span, scope),
+            "kstack" | "ustack" => self.stack_call(name, name_span, args, span, scope),
             _ if aggregation_arity(name).is_some() => {
                 self.diagnostics.push(
                     Diagnostic::new(
@@ -461,7 +464,7 @@ impl Checker<'_> {
             Err(error) => {
                 self.diagnostics.push(
                     Diagnostic::new(Code::TypeMismatch, first.span, format!("bad printf format: {error}")).with_hint(
-                        "supported: %d %i %u %x %X %p %c %s %%, with flags - 0, a width and l/ll/h modifiers",
+                        "supported: %d %i %u %x %X %p %c %s %r %%, with flags - 0, a width and l/ll/h modifiers",
                     ),
                 );
                 return None;
@@ -497,19 +500,24 @@ impl Checker<'_> {
                 }
                 _ => self.expr(arg, scope)?,
             };
-            let fits = match conv {
-                ConvKind::Str => value.ty.is_text() || matches!(value.ty, Type::Timestamp(_)),
-                _ => value.ty.is_scalar(),
+            let (fits, wanted) = match conv {
+                ConvKind::Str => (value.ty.is_text() || matches!(value.ty, Type::Timestamp(_)), "a string"),
+                ConvKind::Bytes(_) => (matches!(value.ty, Type::Buf(_)), "a buffer from buf()"),
+                _ => (value.ty.is_scalar(), "an integer"),
             };
             if !fits {
-                let wanted = if *conv == ConvKind::Str { "a string" } else { "an integer" };
+                let hint = match (conv, value.ty) {
+                    (_, Type::Buf(_)) => "print buffers with %r (or %rx, %rh)",
+                    (ConvKind::Bytes(_), _) => "%r prints the bytes of buf(ptr, len); use %s for strings",
+                    _ => "use %s for strings and %d/%u/%x for integers",
+                };
                 self.diagnostics.push(
                     Diagnostic::new(
                         Code::TypeMismatch,
                         arg.span,
                         format!("this conversion expects {wanted}, found {}", value.ty.describe()),
                     )
-                    .with_hint("use %s for strings and %d/%u/%x for integers"),
+                    .with_hint(hint),
                 );
                 return None;
             }

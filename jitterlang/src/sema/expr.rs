@@ -4,6 +4,7 @@ use super::{Checker, Scope};
 use crate::ast::{self, BinaryOp, UnaryOp};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Builtin, Expr, ExprKind, Type};
+use jitterlib::agg::StackKind;
 use jitterlib::kernel::StructName;
 use jitterlib::probe::{nearest, Field, FieldType};
 
@@ -19,7 +20,8 @@ const BUILTINS: &[(&str, Builtin)] = &[
     ("cgroup", Builtin::Cgroup),
     ("curtask", Builtin::CurTask),
     ("elapsed", Builtin::Elapsed),
-    ("kstack", Builtin::KernelStack),
+    ("kstack", Builtin::Stack(StackKind::KERNEL)),
+    ("ustack", Builtin::Stack(StackKind::USER)),
 ];
 
 /// Size of `comm` (TASK_COMM_LEN).
@@ -125,7 +127,7 @@ impl Checker<'_> {
             return Some(checked);
         }
         let hint = match checked.ty {
-            Type::KernelStack => "kstack can be a map key: `@[kstack] = count()`, printed as frames or folded (-f folded)",
+            Type::Stack(_) => "a stack can be a map key (`@[kstack] = count()`, printed as frames or folded with -f folded) or printed with printf's %s",
             Type::Str(_) => "strings can be printed (`printf(\"%s\", comm)`) or used as map keys; arithmetic and comparison need integers",
             _ => "use an expression with a value here",
         };
@@ -212,14 +214,14 @@ impl Checker<'_> {
                 Builtin::Comm => Type::Str(COMM_SIZE),
                 Builtin::Nsecs => Type::Duration,
                 Builtin::CurTask => Type::Pointer(StructName::new("task_struct")),
-                Builtin::KernelStack => {
-                    self.uses_stacks = true;
-                    Type::KernelStack
-                }
+                Builtin::Stack(kind) => self.stack_type(*kind),
                 _ => Type::U64,
             };
             self.uses_elapsed |= *builtin == Builtin::Elapsed;
             return Some(Expr { kind: ExprKind::Builtin(*builtin), ty, span });
+        }
+        if let Some((_, value)) = super::net::ADDRESS_FAMILIES.iter().find(|(constant, _)| *constant == name) {
+            return Some(Expr { kind: ExprKind::Const(*value), ty: Type::I64, span });
         }
         if name == "args" {
             self.diagnostics.push(
@@ -230,6 +232,7 @@ impl Checker<'_> {
         }
         let mut known: Vec<&str> = BUILTINS.iter().map(|(name, _)| *name).collect();
         known.push("probe");
+        known.extend(super::net::ADDRESS_FAMILIES.iter().map(|(name, _)| *name));
         known.extend(scope.probe.fields().iter().map(|field| field.name.as_str()));
         if !scope.probe.args().is_empty() {
             known.push("args");
@@ -282,6 +285,7 @@ fn field_expr(field: &Field, span: Span) -> Expr {
         FieldType::KernelSymbol => Type::Symbol,
         FieldType::Str { size } => Type::Str(size.div_ceil(8) * 8),
         FieldType::DataLocStr => Type::Str(super::calls::DATA_LOC_STR_SIZE),
+        FieldType::Bytes { size } => Type::Buf(size),
         FieldType::Pointer { target } => Type::Pointer(target),
     };
     Expr { kind: ExprKind::Field(field.clone()), ty, span }

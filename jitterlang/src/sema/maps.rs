@@ -189,19 +189,33 @@ fn same_key_type(a: Type, b: Type) -> bool {
 fn same_value(a: &MapValue, b: &MapValue) -> bool {
     match (a, b) {
         (MapValue::Agg { kind: ka, .. }, MapValue::Agg { kind: kb, .. }) => ka == kb,
-        // Integers of any kind mix; a string never mixes with an integer, even of the same size.
+        // Integers of any kind mix; strings, buffers, addresses and stacks mix with nothing else, even of the
+        // same size.
         (MapValue::Scalar(fa), MapValue::Scalar(fb)) => {
-            fa.size == fb.size && (fa.format == ValueFormat::Str) == (fb.format == ValueFormat::Str)
+            fa.size == fb.size && (fa.format == fb.format || is_integer(fa.format) && is_integer(fb.format))
         }
         _ => false,
     }
 }
 
+/// Whether values of this format are integers (which mix in one map whatever their printed form).
+fn is_integer(format: ValueFormat) -> bool {
+    !matches!(
+        format,
+        ValueFormat::Str | ValueFormat::Buf(_) | ValueFormat::Inet | ValueFormat::Ipv6 | ValueFormat::Stack(_)
+    )
+}
+
 fn describe_value(value: &MapValue) -> String {
     match value {
         MapValue::Agg { kind, .. } => format!("{}()", kind.name()),
-        MapValue::Scalar(field) if field.format == ValueFormat::Str => format!("string[{}]", field.size),
-        MapValue::Scalar(_) => "integers".to_string(),
+        MapValue::Scalar(field) => match field.format {
+            ValueFormat::Str => format!("string[{}]", field.size),
+            ValueFormat::Buf(len) => format!("buffer[{len}]"),
+            ValueFormat::Inet | ValueFormat::Ipv6 => "IP addresses".to_string(),
+            ValueFormat::Stack(_) => "stacks".to_string(),
+            _ => "integers".to_string(),
+        },
     }
 }
 
@@ -213,9 +227,11 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         Type::Duration => ValueFormat::Duration,
         Type::Symbol => ValueFormat::KernelSymbol,
         Type::Str(_) => ValueFormat::Str,
-        Type::KernelStack => ValueFormat::KernelStack,
+        Type::Stack(kind) => ValueFormat::Stack(kind),
         Type::Pointer(_) => ValueFormat::Hex,
         Type::Ipv4 => ValueFormat::Ipv4,
         Type::Ipv6 => ValueFormat::Ipv6,
+        Type::Inet => ValueFormat::Inet,
+        Type::Buf(len) => ValueFormat::Buf(len),
     }
 }

@@ -3,11 +3,13 @@
 
 mod access;
 mod actions;
+mod bytes;
 mod calls;
 mod expr;
 mod maps;
 mod net;
 mod params;
+mod stacks;
 
 use crate::ast::{self, Script};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
@@ -33,7 +35,7 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions)
         positionals: options.args.clone(),
         params,
         unsafe_actions: options.unsafe_actions,
-        uses_stacks: false,
+        stacks: Vec::new(),
         uses_elapsed: false,
         time_formats: Vec::new(),
         outliers: Vec::new(),
@@ -69,7 +71,7 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions)
             probes,
             maps: checker.maps.into_infos(),
             printfs: checker.printfs,
-            uses_stacks: checker.uses_stacks,
+            stacks: checker.stacks,
             uses_elapsed: checker.uses_elapsed,
             time_formats: checker.time_formats,
             outliers: checker.outliers,
@@ -119,7 +121,8 @@ struct Checker<'k> {
     params: Params,
     /// Whether `signal()` and `system()` are allowed (`--unsafe`).
     unsafe_actions: bool,
-    uses_stacks: bool,
+    /// Frame limits of the stacks recorded, in order of first use (see [`Checked::stacks`]).
+    stacks: Vec<u32>,
     uses_elapsed: bool,
     time_formats: Vec<String>,
     outliers: Vec<OutlierInfo>,

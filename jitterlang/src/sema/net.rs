@@ -1,4 +1,5 @@
-//! Network helpers: `ntop(addr)` (an IPv4 or IPv6 address printed in user space) and `ntohs`/`ntohl`.
+//! Network helpers: `ntop(addr)` and `ntop(af, addr)` (an IPv4 or IPv6 address printed in user space), the
+//! address family constants `AF_INET` and `AF_INET6`, and `ntohs`/`ntohl`.
 
 use super::access::is_access;
 use super::{Checker, Scope};
@@ -6,8 +7,16 @@ use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Expr, ExprKind, Type};
 
+/// `AF_INET`: IPv4.
+const AF_INET: i64 = 2;
+/// `AF_INET6`: IPv6.
+const AF_INET6: i64 = 10;
+
+/// The address family names scripts may use, as constants (the values of Linux's `socket.h`).
+pub(super) const ADDRESS_FAMILIES: &[(&str, i64)] = &[("AF_INET", AF_INET), ("AF_INET6", AF_INET6)];
+
 impl Checker<'_> {
-    /// `ntop(addr)`, `ntohs(x)`, `ntohl(x)`.
+    /// `ntop(addr)`, `ntop(af, addr)`, `ntohs(x)`, `ntohl(x)`.
     pub(super) fn network_call(
         &mut self,
         name: &str,
@@ -16,43 +25,101 @@ impl Checker<'_> {
         span: Span,
         scope: &mut Scope,
     ) -> Option<Expr> {
+        if name == "ntop" {
+            return match args {
+                [address] => self.ntop(address, span, scope),
+                [family, address] => self.ntop_family(family, address, span, scope),
+                _ => {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::Arity,
+                            name_span,
+                            format!("`ntop()` takes 1 or 2 arguments, {} given", args.len()),
+                        )
+                        .with_hint("`ntop(addr)`, or `ntop(af, addr)` with AF_INET or AF_INET6"),
+                    );
+                    None
+                }
+            };
+        }
         if !self.arity(name, name_span, args, 1) {
             return None;
-        }
-        if name == "ntop" {
-            return self.ntop(&args[0], span, scope);
         }
         let bits = if name == "ntohs" { 16 } else { 32 };
         let value = self.scalar(&args[0], scope)?;
         Some(Expr { kind: ExprKind::ByteSwap { operand: Box::new(value), bits }, ty: Type::U64, span })
     }
 
-    /// A 4- or 16-byte struct member (`iph->saddr`, `sk->__sk_common.skc_v6_daddr`) is read whole; any other
-    /// integer is an IPv4 address in its low 4 bytes, in network order as read from the kernel.
-    fn ntop(&mut self, arg: &ast::Expr, span: Span, scope: &mut Scope) -> Option<Expr> {
-        if !is_access(arg) {
-            let mut value = self.scalar(arg, scope)?;
-            value.ty = Type::Ipv4;
-            value.span = span;
-            return Some(value);
+    /// `ntop(af, addr)`: with a constant family, the address must have its size (4 bytes for `AF_INET`, 16 for
+    /// `AF_INET6`); with a family known only at run time, both go to user space, which prints the address as
+    /// the family says.
+    fn ntop_family(&mut self, family: &ast::Expr, address: &ast::Expr, span: Span, scope: &mut Scope) -> Option<Expr> {
+        let (family, address) = (self.scalar(family, scope), self.ntop(address, address.span, scope));
+        let (family, mut address) = (family?, address?);
+        let ExprKind::Const(constant) = family.kind else {
+            let kind = ExprKind::Inet { family: Box::new(family), address: Box::new(address) };
+            return Some(Expr { kind, ty: Type::Inet, span });
+        };
+        let (name, expected, bytes, other) = match constant {
+            AF_INET => ("AF_INET", Type::Ipv4, 4, "AF_INET6"),
+            AF_INET6 => ("AF_INET6", Type::Ipv6, 16, "AF_INET"),
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        family.span,
+                        format!("address family {constant} is neither AF_INET ({AF_INET}) nor AF_INET6 ({AF_INET6})"),
+                    )
+                    .with_hint("use AF_INET or AF_INET6, or a family read at run time (`sk->__sk_common.skc_family`)"),
+                );
+                return None;
+            }
+        };
+        if address.ty != expected {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    address.span,
+                    format!("{name} addresses have {bytes} bytes, this is an {}", address.ty.describe()),
+                )
+                .with_hint(format!("use {other}, or an address of {bytes} bytes")),
+            );
+            return None;
         }
-        let place = self.place(arg, scope)?;
-        let (size, ty) = match place.size() {
-            4 => (4, Type::Ipv4),
-            16 => (16, Type::Ipv6),
-            size => {
+        address.span = span;
+        Some(address)
+    }
+
+    /// A 4- or 16-byte struct member (`iph->saddr`, `sk->__sk_common.skc_v6_daddr`) is read whole, a 16-byte buffer
+    /// (a tracepoint's `__u8 saddr_v6[16]`) copied; any other integer is an IPv4 address in its low 4 bytes, in
+    /// network order as read from the kernel.
+    fn ntop(&mut self, arg: &ast::Expr, span: Span, scope: &mut Scope) -> Option<Expr> {
+        let (kind, size, what) = if is_access(arg) {
+            let place = self.place(arg, scope)?;
+            let size = place.size();
+            (ExprKind::KernelRead(self.kernel_read(place, size)), size, "member")
+        } else {
+            let value = self.expr(arg, scope)?;
+            match value.ty {
+                Type::Buf(len) => (value.kind, len, "buffer"),
+                _ => (self.require_scalar(value)?.kind, 4, "integer"),
+            }
+        };
+        let ty = match (size, what) {
+            (4, "member" | "integer") => Type::Ipv4,
+            (16, _) => Type::Ipv6,
+            (size, _) => {
                 self.diagnostics.push(
                     Diagnostic::new(
                         Code::TypeMismatch,
                         arg.span,
-                        format!("`ntop()` takes a 4-byte IPv4 or 16-byte IPv6 address, this member has {size} bytes"),
+                        format!("`ntop()` takes a 4-byte IPv4 or 16-byte IPv6 address, this {what} has {size} bytes"),
                     )
                     .with_hint("e.g. `ntop(iph->saddr)`, `ntop(sk->__sk_common.skc_v6_daddr)`"),
                 );
                 return None;
             }
         };
-        let read = self.kernel_read(place, size);
-        Some(Expr { kind: ExprKind::KernelRead(read), ty, span })
+        Some(Expr { kind, ty, span })
     }
 }

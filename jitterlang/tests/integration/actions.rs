@@ -1,7 +1,7 @@
 //! Statements that act on the system (`signal()`, `system()`, with `--unsafe`), and the count of strings cut
 //! short by `str()`.
 
-use crate::runtime::{can_trace, run_jl, Tracing};
+use crate::runtime::{can_trace, printed, run_jl, Tracing};
 use serde_json::Value;
 use std::os::unix::process::ExitStatusExt;
 use std::process::Command;
@@ -58,8 +58,7 @@ fn truncated_strings_are_counted() {
         let _ = std::fs::File::open(&long);
     }
     let lines = tracing.finish();
-    let printed: Vec<&str> =
-        lines.iter().filter(|line| line["type"] == "printf").filter_map(|line| line["data"].as_str()).collect();
+    let printed = printed(&lines);
     assert_eq!(printed.len(), opens, "{lines:?}");
     assert!(printed.iter().all(|text| text.len() == 8), "7 bytes and the newline: {printed:?}");
     let lost = lines.iter().find(|line| line["type"] == "lost").expect("lost record");

@@ -3,6 +3,7 @@
 mod actions;
 mod bad_input;
 mod btf_access;
+mod buffers;
 mod diagnostics;
 mod fleet;
 mod golden;
@@ -22,4 +23,5 @@ mod stacks;
 mod stall;
 mod support;
 mod typed_probes;
+mod user_stacks;
 mod verifier;

@@ -84,6 +84,11 @@ pub(crate) fn map_data<'a>(lines: &'a [Value], name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no map {name} in output: {lines:#?}"))
 }
 
+/// The text of every `printf` record in jl's JSON output, in order.
+pub(crate) fn printed(lines: &[Value]) -> Vec<&str> {
+    lines.iter().filter(|line| line["type"] == "printf").filter_map(|line| line["data"].as_str()).collect()
+}
+
 /// Runs `jl` to completion and returns (exit code, stdout, stderr).
 pub(crate) fn run_jl(args: &[&str]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(args).output().expect("run jl");

@@ -1,6 +1,6 @@
 //! Kernel stacks: `kstack` keys resolved to symbols, folded output and the SVG flame graph.
 
-use crate::runtime::{can_trace, map_data, Tracing};
+use crate::runtime::{can_trace, map_data, printed, Tracing};
 use serde_json::Value;
 
 fn busy_in_syscalls(iterations: u32) {
@@ -51,4 +51,69 @@ fn folded_output_and_flamegraph_svg() {
     let svg_text = std::fs::read_to_string(&svg).expect("svg written");
     assert!(svg_text.contains("<svg") && svg_text.contains("do_syscall_64"), "flame graph has the frames");
     let _ = std::fs::remove_file(&svg);
+}
+
+/// The frames of a stack key as jl prints it (one `symbol+offset` a line).
+fn frames(key: &str) -> Vec<&str> {
+    key.lines().map(str::trim).filter(|line| !line.is_empty()).collect()
+}
+
+/// Sleeps twice per round, in two ways whose kernel stacks differ only below `__schedule` and `schedule`.
+fn sleep_two_ways(rounds: u32) {
+    for _ in 0..rounds {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        // SAFETY: poll with no descriptors only sleeps for the timeout.
+        unsafe { libc::poll(std::ptr::null_mut(), 0, 1) };
+    }
+}
+
+#[test]
+fn kstack_limit_aggregates_stacks_that_differ_below_it() {
+    if !can_trace("kstack_limit_aggregates_stacks_that_differ_below_it") {
+        return;
+    }
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "tracepoint:sched:sched_switch /args.prev_pid == {tid}/ {{ @two[kstack(2)] = count(); @full[kstack] = count(); }}"
+    );
+    let tracing = Tracing::start(&script, 1.5);
+    sleep_two_ways(20);
+    let lines = tracing.finish();
+    let two = map_data(&lines, "@two").as_object().expect("keyed map").clone();
+    let full = map_data(&lines, "@full").as_object().expect("keyed map").clone();
+    for (key, count) in &two {
+        assert!(frames(key).len() <= 2, "kstack(2) keeps 2 frames: {key:?}");
+        // Every full stack whose first two frames are these was counted under this key, and only those.
+        let below: u64 = full
+            .iter()
+            .filter(|(stack, _)| frames(stack).get(..2).unwrap_or(&frames(stack)) == frames(key))
+            .filter_map(|(_, count)| count.as_u64())
+            .sum();
+        assert_eq!(count.as_u64(), Some(below), "{key:?}: @two {two:#?} @full {full:#?}");
+    }
+    let sleeps = two.iter().find(|(key, _)| frames(key).get(1).is_some_and(|frame| frame.starts_with("schedule+")));
+    let (sleep_key, sleep_count) = sleeps.unwrap_or_else(|| panic!("a stack through schedule(): {two:#?}"));
+    assert!(sleep_count.as_u64().unwrap_or(0) >= 40, "both kinds of sleep under one key: {sleep_key:?} {two:#?}");
+    let distinct_below = full.keys().filter(|stack| frames(stack).get(..2) == Some(&frames(sleep_key)[..])).count();
+    assert!(distinct_below >= 2, "nanosleep and poll stacks differ in full: {full:#?}");
+}
+
+#[test]
+fn printf_prints_a_kernel_stack() {
+    if !can_trace("printf_prints_a_kernel_stack") {
+        return;
+    }
+    let tid = unsafe { libc::gettid() };
+    let script = format!("tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ printf(\"<%s>\\n\", kstack(3)); }}");
+    let tracing = Tracing::start(&script, 1.5);
+    busy_in_syscalls(3);
+    let lines = tracing.finish();
+    let printed = printed(&lines);
+    assert_eq!(printed.len(), 3, "{lines:#?}");
+    for text in printed {
+        let inner =
+            text.strip_prefix("<\n").and_then(|rest| rest.strip_suffix(">\n")).unwrap_or_else(|| panic!("{text:?}"));
+        assert_eq!(frames(inner).len(), 3, "three frames, one a line, as in a map key: {text:?}");
+        assert!(inner.lines().all(|line| line.starts_with("        ")), "indented like bpftrace: {text:?}");
+    }
 }

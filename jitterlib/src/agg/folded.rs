@@ -13,9 +13,9 @@ pub fn render_folded(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> String {
         let frames: Vec<String> = row
             .key
             .iter()
-            .map(|part| match part {
-                FieldValue::Stack(frames) => folded_frames(frames, symbols),
-                other => other.to_text(symbols).replace(';', ":"),
+            .map(|part| match part.frame_names(symbols) {
+                Some(frames) => folded_frames(frames),
+                None => part.to_text(symbols).replace(';', ":"),
             })
             .filter(|frame| !frame.is_empty())
             .collect();
@@ -26,9 +26,9 @@ pub fn render_folded(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> String {
     out
 }
 
-/// A stack as `outer;...;inner` (stack maps list the innermost frame first).
-pub(crate) fn folded_frames(frames: &[u64], symbols: &dyn Symbolizer) -> String {
-    frames.iter().rev().map(|addr| symbols.symbolize(*addr).replace(';', ":")).collect::<Vec<_>>().join(";")
+/// A stack's frame names (innermost first, as stack maps list them) as `outer;...;inner`.
+pub(crate) fn folded_frames(frames: Vec<String>) -> String {
+    frames.iter().rev().map(|frame| frame.replace(';', ":")).collect::<Vec<_>>().join(";")
 }
 
 fn weight(value: &FieldValue) -> Option<u64> {
@@ -44,14 +44,14 @@ mod tests {
     use super::*;
     use crate::agg::layout::{FieldLayout, MapLayout, MapValue, ValueFormat};
     use crate::agg::value::{HexSymbolizer, Row};
-    use crate::agg::AggKind;
+    use crate::agg::{AggKind, StackKind};
 
     #[test]
     fn folds_outermost_first_with_other_keys_in_front() {
         let snapshot = Snapshot {
             map: MapLayout {
                 name: "@".into(),
-                keys: vec![FieldLayout::string(16), FieldLayout::integer(ValueFormat::KernelStack)],
+                keys: vec![FieldLayout::string(16), FieldLayout::integer(ValueFormat::Stack(StackKind::KERNEL))],
                 value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned },
             },
             rows: vec![Row {

@@ -73,12 +73,10 @@ fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
     match field {
         FieldValue::Int(v) | FieldValue::Duration(v) => Value::from(*v),
         FieldValue::Uint(v) => Value::from(*v),
-        FieldValue::Hex(_) | FieldValue::Symbol(_) | FieldValue::Str(_) | FieldValue::StackId(_) => {
+        FieldValue::Hex(_) | FieldValue::Symbol(_) | FieldValue::Str(_) | FieldValue::StackId { .. } => {
             Value::from(field.to_text(symbols))
         }
-        FieldValue::Stack(frames) => {
-            Value::from(frames.iter().map(|addr| symbols.symbolize(*addr)).collect::<Vec<_>>())
-        }
+        FieldValue::Stack(_) | FieldValue::UserStack { .. } => Value::from(field.frame_names(symbols)),
     }
 }
 

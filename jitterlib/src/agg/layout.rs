@@ -1,6 +1,6 @@
 //! How a map's keys and values are laid out in bytes, and how to print them.
 
-use super::AggKind;
+use super::{AggKind, StackKind};
 use crate::maps::{MapKind, MapSpec};
 
 /// Size of an integer field and of a histogram's bucket index.
@@ -19,15 +19,23 @@ pub enum ValueFormat {
     Duration,
     /// Kernel address printed through a [`Symbolizer`](super::Symbolizer).
     KernelSymbol,
-    /// A kernel stack id (from `bpf_get_stackid`), replaced by its frames with
-    /// [`Snapshot::resolve_stacks`](super::Snapshot::resolve_stacks) before printing.
-    KernelStack,
+    /// A stack id (from `bpf_get_stackid`, with the process for user stacks: see [`StackKind`]), replaced by
+    /// its frames with [`Snapshot::resolve_stacks`](super::Snapshot::resolve_stacks) before printing.
+    Stack(StackKind),
     /// NUL-padded string.
     Str,
     /// An IPv4 address as it sits in memory (network byte order, first 4 bytes), printed `10.0.0.1`.
     Ipv4,
     /// A 16-byte IPv6 address, printed in the RFC 5952 form (`::1`, `fe80::1`).
     Ipv6,
+    /// An address family (8 bytes: `AF_INET` 2 or `AF_INET6` 10) then a 16-byte address, printed as an IPv4
+    /// address (its first 4 bytes) or an IPv6 address as the family says (see [`format_inet_family`]).
+    ///
+    /// [`format_inet_family`]: super::format_inet_family
+    Inet,
+    /// The first this-many bytes of the field, printed with printable ASCII as is and other bytes as `\xNN`
+    /// (see [`format_buf`](super::format_buf)).
+    Buf(u32),
 }
 
 /// One key field or plain value: its size in bytes and how to print it.

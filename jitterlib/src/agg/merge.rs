@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use crate::maps::MapEntries;
 
 use super::layout::{FieldLayout, MapLayout, MapValue, ValueFormat, INTEGER_SIZE};
-use super::value::{format_inet, AggValue, Average, FieldValue, Histogram, Row, Snapshot};
+use super::value::{
+    format_buf, format_inet, format_inet_family, AggValue, Average, FieldValue, Histogram, Row, Snapshot,
+};
 use super::{AggError, AggKind};
 
 /// Decodes and merges a map read from the kernel.
@@ -184,8 +186,11 @@ fn decode_field(layout: &MapLayout, field: &FieldLayout, bytes: &[u8]) -> Result
         let end = bytes.iter().position(|byte| *byte == 0).unwrap_or(bytes.len());
         return Ok(FieldValue::Str(String::from_utf8_lossy(&bytes[..end]).into_owned()));
     }
-    if matches!(field.format, ValueFormat::Ipv4 | ValueFormat::Ipv6) {
-        return Ok(FieldValue::Str(format_inet(bytes)));
+    match field.format {
+        ValueFormat::Ipv4 | ValueFormat::Ipv6 => return Ok(FieldValue::Str(format_inet(bytes))),
+        ValueFormat::Inet => return Ok(FieldValue::Str(format_inet_family(bytes))),
+        ValueFormat::Buf(len) => return Ok(FieldValue::Str(format_buf(&bytes[..bytes.len().min(len as usize)]))),
+        _ => {}
     }
     let raw = match field.size {
         1 | 2 | 4 | INTEGER_SIZE => word(bytes, 0),

@@ -20,6 +20,7 @@ mod layout;
 mod merge;
 mod openmetrics;
 pub mod quantile;
+mod stack;
 #[cfg(test)]
 mod testing;
 mod text;
@@ -37,8 +38,10 @@ pub use kind::AggKind;
 pub use layout::{FieldLayout, MapLayout, MapValue, ValueFormat};
 pub use merge::decode;
 pub use openmetrics::{render_openmetrics, OPENMETRICS_CONTENT_TYPE};
+pub use stack::{StackKind, MAX_STACK_FRAMES};
 pub use text::render_text;
 pub use units::format_duration;
 pub use value::{
-    format_inet, AggValue, Average, FieldValue, HexSymbolizer, Histogram, KernelSymbols, Row, Snapshot, Symbolizer,
+    format_buf, format_inet, format_inet_family, AggValue, Average, FieldValue, HexSymbolizer, Histogram,
+    KernelSymbols, Row, Snapshot, Symbolizer,
 };

@@ -105,8 +105,8 @@ fn integer(value: &FieldValue) -> i128 {
     match value {
         FieldValue::Int(v) | FieldValue::Duration(v) => i128::from(*v),
         FieldValue::Uint(v) | FieldValue::Hex(v) | FieldValue::Symbol(v) => i128::from(*v),
-        FieldValue::Str(_) | FieldValue::Stack(_) => 0,
-        FieldValue::StackId(v) => i128::from(*v),
+        FieldValue::Str(_) | FieldValue::Stack(_) | FieldValue::UserStack { .. } => 0,
+        FieldValue::StackId { kind, raw } => i128::from(kind.split(*raw).1),
     }
 }
 
@@ -121,9 +121,9 @@ fn labels(snapshot: &Snapshot, row: &Row, symbols: &dyn Symbolizer) -> Vec<(Stri
                 None if keys.len() == 1 => "key".to_string(),
                 None => format!("key{i}"),
             };
-            let value = match part {
-                FieldValue::Stack(frames) => folded_frames(frames, symbols),
-                other => other.to_text(symbols),
+            let value = match part.frame_names(symbols) {
+                Some(frames) => folded_frames(frames),
+                None => part.to_text(symbols),
             };
             (name, value)
         })

@@ -3,13 +3,21 @@
 use std::collections::BTreeMap;
 
 use super::layout::{MapLayout, ValueFormat};
+use super::stack::StackKind;
 use super::units::format_duration;
 use crate::kernel::KernelInfo;
 
-/// Turns kernel addresses into names for [`ValueFormat::KernelSymbol`] fields.
+/// Turns addresses into names: kernel addresses for [`ValueFormat::KernelSymbol`] fields and kernel stacks,
+/// user addresses for user stacks.
 pub trait Symbolizer {
-    /// The name of `addr`, e.g. `estimation_timer+0x10`.
+    /// The name of the kernel address `addr`, e.g. `estimation_timer+16`.
     fn symbolize(&self, addr: u64) -> String;
+
+    /// The name of the user-space address `addr` in process `pid`, e.g. `main+22`; hex unless overridden.
+    fn symbolize_user(&self, pid: u32, addr: u64) -> String {
+        let _ = pid;
+        format!("0x{addr:x}")
+    }
 }
 
 /// A [`Symbolizer`] that prints addresses as hex (`0xffffffff81000000`), for tests and as a fallback.
@@ -66,22 +74,36 @@ pub enum FieldValue {
     Symbol(u64),
     /// String (NUL padding removed).
     Str(String),
-    /// A kernel stack id not resolved yet (negative: the kernel could not record the stack).
-    StackId(i64),
+    /// A stack id not resolved yet: the field's raw 8 bytes (see [`StackKind::split`]).
+    StackId {
+        /// Which stacks, so which stack map the id indexes.
+        kind: StackKind,
+        /// The field as written by the BPF side.
+        raw: u64,
+    },
     /// A kernel stack, innermost frame first.
     Stack(Vec<u64>),
+    /// A user-space stack of process `pid`, innermost frame first.
+    UserStack {
+        /// The process (tgid) whose addresses these are.
+        pid: u32,
+        /// Return addresses, innermost first.
+        frames: Vec<u64>,
+    },
 }
 
 impl FieldValue {
     /// An integer read as `format` (`Str` reads as `Signed`).
     pub fn from_integer(raw: u64, format: ValueFormat) -> FieldValue {
         match format {
-            ValueFormat::Signed | ValueFormat::Str => FieldValue::Int(raw as i64),
+            ValueFormat::Signed | ValueFormat::Str | ValueFormat::Inet | ValueFormat::Buf(_) => {
+                FieldValue::Int(raw as i64)
+            }
             ValueFormat::Unsigned => FieldValue::Uint(raw),
             ValueFormat::Hex => FieldValue::Hex(raw),
             ValueFormat::Duration => FieldValue::Duration(raw as i64),
             ValueFormat::KernelSymbol => FieldValue::Symbol(raw),
-            ValueFormat::KernelStack => FieldValue::StackId(raw as i64),
+            ValueFormat::Stack(kind) => FieldValue::StackId { kind, raw },
             ValueFormat::Ipv4 | ValueFormat::Ipv6 => FieldValue::Str(format_inet(&raw.to_le_bytes())),
         }
     }
@@ -94,16 +116,77 @@ impl FieldValue {
             FieldValue::Hex(v) => format!("0x{v:x}"),
             FieldValue::Duration(ns) => format_duration(*ns),
             FieldValue::Symbol(addr) => symbols.symbolize(*addr),
-            FieldValue::StackId(id) => format!("<stack {id}>"),
-            FieldValue::Stack(frames) => {
-                let lines: String =
-                    frames.iter().map(|addr| format!("        {}\n", symbols.symbolize(*addr))).collect();
+            FieldValue::StackId { kind, raw } => format!("<stack {}>", kind.split(*raw).1),
+            FieldValue::Stack(_) | FieldValue::UserStack { .. } => {
+                let lines: String = self
+                    .frame_names(symbols)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|frame| format!("        {frame}\n"))
+                    .collect();
                 format!("\n{lines}")
             }
             FieldValue::Str(s) => s.clone(),
         }
     }
+
+    /// The frames of a resolved stack as names, innermost first; `None` for other values.
+    pub fn frame_names(&self, symbols: &dyn Symbolizer) -> Option<Vec<String>> {
+        match self {
+            FieldValue::Stack(frames) => Some(frames.iter().map(|addr| symbols.symbolize(*addr)).collect()),
+            FieldValue::UserStack { pid, frames } => {
+                Some(frames.iter().map(|addr| symbols.symbolize_user(*pid, *addr)).collect())
+            }
+            _ => None,
+        }
+    }
+
+    /// Replaces a stack id by its frames, read with `read(frames, id)` from the stack map of stacks cut at
+    /// `frames` frames; a negative id (no stack was recorded) becomes an empty stack, as does an id `read`
+    /// finds no stack for (evicted). Other values are left alone.
+    pub fn resolve_stack<E>(&mut self, read: &mut dyn FnMut(u32, u32) -> Result<Vec<u64>, E>) -> Result<(), E> {
+        let FieldValue::StackId { kind, raw } = *self else { return Ok(()) };
+        let (pid, id) = kind.split(raw);
+        let frames = match u32::try_from(id) {
+            Ok(id) => read(kind.frames, id)?,
+            Err(_) => Vec::new(),
+        };
+        *self = match pid {
+            Some(pid) => FieldValue::UserStack { pid, frames },
+            None => FieldValue::Stack(frames),
+        };
+        Ok(())
+    }
 }
+
+/// The text of `buf()` bytes, as bpftrace prints them: printable ASCII as is, every other byte as `\xNN`.
+pub fn format_buf(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|byte| match byte {
+            0x20..=0x7e => char::from(*byte).to_string(),
+            _ => format!("\\x{byte:02x}"),
+        })
+        .collect()
+}
+
+/// The text of an `ntop(af, addr)` value: 8 bytes of address family, then 16 bytes of address, printed as
+/// the IPv4 address of its first 4 bytes for `AF_INET` (2), the IPv6 address for `AF_INET6` (10), and
+/// `<af N>` for any other family.
+pub fn format_inet_family(bytes: &[u8]) -> String {
+    let family = bytes.get(..8).and_then(|word| <[u8; 8]>::try_from(word).ok()).map_or(0, u64::from_le_bytes);
+    let address = bytes.get(8..).unwrap_or_default();
+    match family {
+        AF_INET => format_inet(&address[..address.len().min(4)]),
+        AF_INET6 => format_inet(address),
+        other => format!("<af {other}>"),
+    }
+}
+
+/// `AF_INET`: IPv4.
+const AF_INET: u64 = 2;
+/// `AF_INET6`: IPv6.
+const AF_INET6: u64 = 10;
 
 /// The text of an address as it sits in memory: 16 bytes are IPv6 (`fe80::1`), anything else the IPv4 address
 /// of its first 4 bytes (`127.0.0.1`; missing bytes count as 0).
@@ -205,22 +288,22 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Replaces kernel stack ids in the keys with their frames from `stacks` (the stack map's contents:
-    /// id -> addresses, innermost first). Ids missing from it (evicted, or negative: not recorded) become an
-    /// empty stack.
-    pub fn resolve_stacks(&mut self, stacks: &std::collections::HashMap<i64, Vec<u64>>) {
+    /// Replaces the stack ids of keys and plain values with their frames (see [`FieldValue::resolve_stack`]).
+    pub fn resolve_stacks<E>(&mut self, read: &mut dyn FnMut(u32, u32) -> Result<Vec<u64>, E>) -> Result<(), E> {
         for row in &mut self.rows {
             for part in &mut row.key {
-                if let FieldValue::StackId(id) = part {
-                    *part = FieldValue::Stack(stacks.get(id).cloned().unwrap_or_default());
-                }
+                part.resolve_stack(read)?;
+            }
+            if let AggValue::Scalar(value) = &mut row.value {
+                value.resolve_stack(read)?;
             }
         }
+        Ok(())
     }
 
-    /// Whether any key field is a kernel stack.
+    /// Whether any key field is a stack (kernel or user).
     pub fn has_stacks(&self) -> bool {
-        self.map.keys.iter().any(|field| field.format == ValueFormat::KernelStack)
+        self.map.keys.iter().any(|field| matches!(field.format, ValueFormat::Stack(_)))
     }
 }
 
@@ -257,6 +340,39 @@ mod tests {
         assert_eq!(FieldValue::from_integer(1_500_000, ValueFormat::Duration).to_text(&symbols), "1.5ms");
         assert_eq!(FieldValue::from_integer(0xffff_8000, ValueFormat::KernelSymbol).to_text(&symbols), "0xffff8000");
         assert_eq!(FieldValue::Str("swapper/0".into()).to_text(&symbols), "swapper/0");
+    }
+
+    #[test]
+    fn buffers_print_printable_ascii_and_escape_the_rest() {
+        assert_eq!(format_buf(b"GET /\r\n\x00\xff~"), "GET /\\x0d\\x0a\\x00\\xff~");
+        assert_eq!(format_buf(b""), "");
+    }
+
+    #[test]
+    fn address_families_choose_the_address_printed() {
+        let mut inet = [0u8; 24];
+        inet[0] = 2;
+        inet[8..12].copy_from_slice(&[10, 0, 0, 1]);
+        inet[12] = 99;
+        assert_eq!(format_inet_family(&inet), "10.0.0.1");
+        inet[0] = 10;
+        inet[8..24].copy_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(format_inet_family(&inet), "fe80::1");
+        inet[0] = 7;
+        assert_eq!(format_inet_family(&inet), "<af 7>");
+    }
+
+    #[test]
+    fn stack_ids_resolve_through_their_map_and_process() {
+        let mut read = |frames: u32, id: u32| -> Result<Vec<u64>, ()> { Ok(vec![u64::from(frames), u64::from(id)]) };
+        let mut user = FieldValue::from_integer(42 << 32 | 5, ValueFormat::Stack(StackKind::USER.with_frames(3)));
+        user.resolve_stack(&mut read).unwrap();
+        assert_eq!(user, FieldValue::UserStack { pid: 42, frames: vec![3, 5] });
+        let mut lost = FieldValue::from_integer(-14i64 as u64, ValueFormat::Stack(StackKind::KERNEL));
+        lost.resolve_stack(&mut read).unwrap();
+        assert_eq!(lost, FieldValue::Stack(Vec::new()));
+        let text = FieldValue::UserStack { pid: 1, frames: vec![0x10, 0x20] }.to_text(&HexSymbolizer);
+        assert_eq!(text, "\n        0x10\n        0x20\n");
     }
 
     #[test]

@@ -83,6 +83,12 @@ pub enum FieldType {
     },
     /// A tracepoint `__data_loc char[]` string: a u32 at the field's offset holds (length << 16 | offset).
     DataLocStr,
+    /// A fixed-size array of `size` bytes that are not characters, too long to be one integer (a tracepoint's
+    /// `__u8 saddr_v6[16]`).
+    Bytes {
+        /// Size in bytes (more than 8).
+        size: u32,
+    },
     /// An 8-byte pointer to the kernel struct `target`, whose members scripts read with `->`.
     Pointer {
         /// The struct it points to.

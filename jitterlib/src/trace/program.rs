@@ -88,7 +88,7 @@ impl Resolved {
             FieldType::Duration => (integer(ValueFormat::Duration), false),
             FieldType::KernelSymbol => (integer(ValueFormat::KernelSymbol), false),
             FieldType::Str { size } => (string(size.div_ceil(8) * 8), false),
-            FieldType::DataLocStr | FieldType::Pointer { .. } => return None,
+            FieldType::DataLocStr | FieldType::Pointer { .. } | FieldType::Bytes { .. } => return None,
         };
         let source = match found.source {
             FieldSource::Stack { offset } => Source::Stack(offset),

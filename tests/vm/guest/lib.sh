@@ -28,3 +28,29 @@ fail() {
 # no sub-second intervals). These functions make them the real iproute2 and iputils tools.
 ip() { /usr/local/bin/ip "$@"; }
 ping() { /usr/local/bin/ping "$@"; }
+
+# start_jl SECONDS SCRIPT: runs `/bin/jl -e SCRIPT --duration SECONDS` in the background (stdout in /tmp/jl.out,
+# stderr in /tmp/jl.err, its pid in jl_pid) and waits until it says its probes are attached (at most 15 s: a
+# debug build of jl takes over 5 s to attach in the emulated guest).
+start_jl() {
+    /bin/jl -e "$2" --duration "$1" >/tmp/jl.out 2>/tmp/jl.err &
+    jl_pid=$!
+    waited=0
+    while [ "$waited" -lt 75 ]; do
+        grep -q '^Attached' /tmp/jl.err && return 0
+        sleep 0.2
+        waited=$((waited + 1))
+    done
+    return 1
+}
+
+# finish_jl: waits for the jl of start_jl, reports its exit code (jl_rc), output and stderr, and fails unless it
+# exited 0.
+finish_jl() {
+    wait "$jl_pid"
+    jl_rc=$?
+    result jl_rc "$jl_rc"
+    result_lines jl_output /tmp/jl.out
+    result_lines jl_stderr /tmp/jl.err
+    [ "$jl_rc" = 0 ] || fail "jl exited with $jl_rc"
+}

@@ -26,21 +26,10 @@ fentry:ip_rcv { @fentry = count(); @fentry_dev_set[args.dev != 0] = count(); }
 fexit:icmp_rcv { @fexit = count(); @fexit_retval[retval] = count(); }
 kfunc:ip_rcv { @kfunc = count(); }'
 start=$(now_ms)
-/bin/jl -e "$script" --duration 8 >/tmp/jl.out 2>/tmp/jl.err &
-jl_pid=$!
-# Wait for the probes to be attached (jl says so on stderr), at most 5 s.
-for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25; do
-    grep -q '^Attached' /tmp/jl.err && break
-    sleep 0.2
-done
+start_jl 8 "$script"
 result jl_attach_ms $(($(now_ms) - start))
 ping -c "$pings" -i 0.05 -W 2 192.168.77.2 >/tmp/ping.out 2>&1 || result ping_failed yes
-wait "$jl_pid"
-jl_rc=$?
-result jl_rc "$jl_rc"
-result_lines jl_output /tmp/jl.out
-result_lines jl_stderr /tmp/jl.err
-[ "$jl_rc" = 0 ] || fail "jl exited with $jl_rc"
+finish_jl
 
 # count NAME: the value of `@NAME: N` in jl's text output (0 when absent).
 count() {

@@ -10,7 +10,7 @@ pub enum Format {
     Text,
     /// One JSON object per line.
     Json,
-    /// Folded stacks of maps keyed by kstack (flame graph input); everything else on stderr.
+    /// Folded stacks of maps keyed by a stack, kstack or ustack (flame graph input); everything else on stderr.
     Folded,
 }
 
@@ -72,7 +72,7 @@ pub struct Cli {
     /// Allow statements that act on the system: signal() and system().
     #[arg(long = "unsafe")]
     pub unsafe_actions: bool,
-    /// Write an SVG flame graph of the maps keyed by kstack to FILE at exit.
+    /// Write an SVG flame graph of the maps keyed by a stack (kstack or ustack) to FILE at exit.
     #[arg(long = "flamegraph", value_name = "FILE")]
     pub flamegraph: Option<PathBuf>,
     /// Serve the maps as OpenMetrics for Prometheus at ADDR:PORT while tracing.

@@ -3,7 +3,7 @@
 use super::entry::Entry;
 use super::printer::Printer;
 use super::Entries;
-use jitterlang::runtime::{Control, KernelSymbols};
+use jitterlang::runtime::{Control, Symbols};
 use jitterlib::agg::render_text;
 use jitterlib::kernel::LiveKernel;
 use std::time::Duration;
@@ -139,7 +139,7 @@ impl Session {
     }
 
     fn print_maps(&self, entry: &Entry) -> Result<(), String> {
-        let symbols = KernelSymbols::new(&self.kernel);
+        let symbols = Symbols::new(&self.kernel);
         let snapshots = entry.snapshots()?;
         if snapshots.is_empty() {
             println!("#{}: no data yet", entry.id);

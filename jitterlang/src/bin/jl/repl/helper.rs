@@ -12,7 +12,8 @@ use rustyline::{Context, Helper};
 /// Words completed anywhere.
 const WORDS: &[&str] = &[
     "pid", "tid", "uid", "gid", "cpu", "nsecs", "comm", "args", "dur", "func", "count()", "sum(", "min(", "max(",
-    "avg(", "stats(", "hist(", "lhist(", "printf(", "exit()", "ksym(", "if", "else",
+    "avg(", "stats(", "hist(", "lhist(", "printf(", "exit()", "ksym(", "kstack", "ustack", "buf(", "ntop(", "if",
+    "else",
 ];
 
 /// Dot-commands.

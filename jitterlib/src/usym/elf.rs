@@ -1,0 +1,76 @@
+//! The function symbols of an ELF file (`.symtab`, else what `.dynsym` exports) and its loadable segments,
+//! to turn a file offset into `symbol+offset`.
+
+use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
+
+/// A function symbol: where it starts in the file's virtual addresses, its size and name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Function {
+    address: u64,
+    size: u64,
+    name: String,
+}
+
+/// What an ELF file says about its code.
+#[derive(Debug, Default)]
+pub(crate) struct SymbolTable {
+    /// Sized function symbols by address; of aliases at one address, the shortest name.
+    functions: Vec<Function>,
+    /// Loadable segments: file offset, size in the file, virtual address.
+    segments: Vec<(u64, u64, u64)>,
+}
+
+/// A symbol found for a file offset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Found<'a> {
+    /// In a function: its name and the bytes from its start.
+    Function(&'a str, u64),
+    /// In no function: the virtual address in the file (what `addr2line -e FILE` takes).
+    Address(u64),
+}
+
+impl SymbolTable {
+    /// Reads the symbols and segments of an ELF file's bytes.
+    pub(crate) fn parse(data: &[u8]) -> Result<SymbolTable, object::Error> {
+        let file = object::File::parse(data)?;
+        let mut functions: Vec<Function> = file
+            .symbols()
+            .chain(file.dynamic_symbols())
+            .filter(|symbol| symbol.kind() == SymbolKind::Text && symbol.is_definition() && symbol.size() > 0)
+            .filter_map(|symbol| {
+                let name = symbol.name().ok().filter(|name| !name.is_empty())?;
+                Some(Function { address: symbol.address(), size: symbol.size(), name: name.to_string() })
+            })
+            .collect();
+        functions.sort_by(|a, b| (a.address, a.name.len(), &a.name).cmp(&(b.address, b.name.len(), &b.name)));
+        functions.dedup_by_key(|function| function.address);
+        let segments = file
+            .segments()
+            .map(|segment| {
+                let (offset, size) = segment.file_range();
+                (offset, size, segment.address())
+            })
+            .collect();
+        Ok(SymbolTable { functions, segments })
+    }
+
+    /// The function holding the code at `file_offset`, or its virtual address when no function does (or the
+    /// file offset itself when no loadable segment covers it).
+    pub(crate) fn lookup(&self, file_offset: u64) -> Found<'_> {
+        let Some(address) = self.virtual_address(file_offset) else { return Found::Address(file_offset) };
+        let after = self.functions.partition_point(|function| function.address <= address);
+        match self.functions[..after].last() {
+            Some(function) if address < function.address + function.size => {
+                Found::Function(&function.name, address - function.address)
+            }
+            _ => Found::Address(address),
+        }
+    }
+
+    fn virtual_address(&self, file_offset: u64) -> Option<u64> {
+        self.segments
+            .iter()
+            .find(|(offset, size, _)| (*offset..offset + size).contains(&file_offset))
+            .map(|(offset, _, address)| file_offset - offset + address)
+    }
+}

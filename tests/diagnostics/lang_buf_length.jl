@@ -1,0 +1,1 @@
+tracepoint:syscalls:sys_enter_write { @[buf(args.buf, 100)] = count(); }

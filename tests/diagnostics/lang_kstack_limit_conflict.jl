@@ -1,0 +1,1 @@
+profile:hz:99 { @a[kstack(3)] = count(); @a[kstack] = count(); }

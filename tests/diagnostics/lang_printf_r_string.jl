@@ -1,0 +1,1 @@
+tracepoint:syscalls:sys_enter_write { printf("%r\n", comm); }

@@ -1,0 +1,1 @@
+profile:hz:99 { @[ustack(bpftrace, 3, 1)] = count(); }
