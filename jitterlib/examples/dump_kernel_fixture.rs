@@ -53,6 +53,7 @@ const STRUCTS: &[(&str, &[&str])] = &[
     ("net", &["ns", "ns.inum"]),
     ("net_device", &["ifindex", "mtu", "name", "nd_net", "nd_net.net"]),
     ("ns_common", &["inum"]),
+    ("nsproxy", &["net_ns"]),
     (
         "sk_buff",
         &[
@@ -85,7 +86,7 @@ const STRUCTS: &[(&str, &[&str])] = &[
     ),
     ("sock_common", &["skc_daddr", "skc_dport", "skc_family", "skc_net", "skc_num", "skc_rcv_saddr"]),
     ("hrtimer", &["_softexpires", "is_soft"]),
-    ("task_struct", &["comm", "pid", "prio", "real_parent", "tgid"]),
+    ("task_struct", &["comm", "nsproxy", "pid", "prio", "real_parent", "tgid"]),
     ("timer_list", &["expires", "function"]),
 ];
 

@@ -223,6 +223,9 @@ impl Checker<'_> {
         if let Some((_, value)) = super::net::ADDRESS_FAMILIES.iter().find(|(constant, _)| *constant == name) {
             return Some(Expr { kind: ExprKind::Const(*value), ty: Type::I64, span });
         }
+        if name == NETNS {
+            return self.member_value(&current_netns(span), scope);
+        }
         if name == "args" {
             self.diagnostics.push(
                 Diagnostic::new(Code::TypeMismatch, span, "`args` is a record: name one of its fields")
@@ -231,7 +234,7 @@ impl Checker<'_> {
             return None;
         }
         let mut known: Vec<&str> = BUILTINS.iter().map(|(name, _)| *name).collect();
-        known.push("probe");
+        known.extend(["probe", NETNS]);
         known.extend(super::net::ADDRESS_FAMILIES.iter().map(|(name, _)| *name));
         known.extend(scope.probe.fields().iter().map(|field| field.name.as_str()));
         if !scope.probe.args().is_empty() {
@@ -276,6 +279,21 @@ fn field_list_hint(args: &[Field], describe: &str) -> String {
     }
     let names: Vec<&str> = args.iter().map(|arg| arg.name.as_str()).collect();
     format!("fields of {describe}: {}", names.join(", "))
+}
+
+/// The builtin `netns`: the inode number of the current task's network namespace (unless the probe has a
+/// `netns` field of its own, which wins).
+const NETNS: &str = "netns";
+
+/// `curtask->nsproxy->net_ns->ns.inum`, all of it at `span`: what `netns` reads, through the kernel's BTF.
+fn current_netns(span: Span) -> ast::Expr {
+    let path = [("nsproxy", true), ("net_ns", true), ("ns", true), ("inum", false)];
+    path.into_iter().fold(ast::Expr { kind: ast::ExprKind::Ident("curtask".into()), span }, |base, (field, arrow)| {
+        ast::Expr {
+            kind: ast::ExprKind::Field { base: Box::new(base), field: field.into(), field_span: span, arrow },
+            span,
+        }
+    })
 }
 
 fn field_expr(field: &Field, span: Span) -> Expr {

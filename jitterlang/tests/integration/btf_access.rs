@@ -2,6 +2,7 @@
 //! `ntop`/`ntohs`, `break`/`continue`, checked against what this process knows about itself and what `ping`
 //! sent.
 
+use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 
 use serde_json::Value;
@@ -33,7 +34,7 @@ fn curtask_reads_the_parent_pid_and_the_name_of_this_process() {
     let tid = unsafe { libc::gettid() };
     let script = format!(
         "tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ @parent = curtask->real_parent->tgid; \
-         @pid = curtask->tgid; @comm[curtask->comm] = count(); }}"
+         @pid = curtask->tgid; @comm[curtask->comm] = count(); @netns = netns; }}"
     );
     let tracing = Tracing::start(&script, 1.0);
     // SAFETY: getppid has no preconditions; the raw syscall avoids any libc caching.
@@ -44,6 +45,8 @@ fn curtask_reads_the_parent_pid_and_the_name_of_this_process() {
     assert_eq!(map_data(&lines, "@parent"), &Value::from(parent), "{lines:?}");
     assert_eq!(map_data(&lines, "@pid"), &Value::from(pid), "{lines:?}");
     assert_eq!(keys(&lines, "@comm"), [thread_comm(tid)], "{lines:?}");
+    let netns = std::fs::metadata("/proc/self/ns/net").expect("netns").ino();
+    assert_eq!(map_data(&lines, "@netns"), &Value::from(netns), "the builtin netns: {lines:?}");
 }
 
 #[test]
