@@ -1,5 +1,6 @@
 //! Lifecycle: whatever stops `jl` (SIGINT, SIGTERM, SIGHUP, SIGKILL), none of its BPF programs or maps stay in
-//! the kernel and nothing is pinned; the catchable signals still print the maps and exit 0. Also: every golden
+//! the kernel and nothing is pinned; the catchable signals still print the maps and exit 0, and so does a reader
+//! closing jl's output (`| head`), quietly. Also: every golden
 //! script passes the real verifier (`--dry-run`), and a full map is reported, not silently dropped.
 
 use crate::support::{data_dir, golden_header, scripts};
@@ -211,4 +212,29 @@ fn a_full_map_is_counted_as_lost() {
         .unwrap_or_else(|| panic!("no lost record: {out}"));
     let map_full = lost["data"]["map_full"].as_u64().expect("map_full counter");
     assert_eq!(map_full, 20_000 - 10_240, "{lost}");
+}
+
+#[test]
+fn a_reader_that_goes_away_stops_the_run_quietly() {
+    if !can_trace("a_reader_that_goes_away_stops_the_run_quietly") {
+        return;
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-e", r#"tracepoint:raw_syscalls:sys_enter { printf("%d\n", pid); }"#])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let stderr = child.stderr.take().expect("stderr");
+    let errors = std::thread::spawn(move || std::io::read_to_string(stderr).expect("read stderr"));
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("one line");
+    assert!(first.trim().parse::<u32>().is_ok(), "not a pid: {first:?}");
+    let held = bpf_ids_held_by(child.id());
+    // The reader is gone (`jl ... | head -1`): jl must notice at its next write, detach and exit 0, quietly.
+    let status = child.wait().expect("wait");
+    let errors = errors.join().expect("stderr reader");
+    assert_eq!(status.code(), Some(0), "{status}: {errors}");
+    assert!(!errors.contains("Broken pipe") && !errors.contains("error"), "{errors}");
+    assert_released(&held, "a closed pipe");
 }

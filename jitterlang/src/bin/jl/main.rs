@@ -8,7 +8,7 @@ mod repl;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Format};
-use jitterlang::runtime::{self, MetricsExporter, OutputFormat, RunOptions};
+use jitterlang::runtime::{self, MetricsExporter, OutputFormat, RunError, RunOptions};
 use jitterlang::CompileOptions;
 use jitterlib::kernel::{KernelInfo, LiveKernel};
 use std::io::{IsTerminal, Write};
@@ -161,7 +161,11 @@ fn run(
         }
         None => Box::new(std::io::stdout().lock()),
     };
-    runtime::run(compiled, kernel, &options, &mut out, &stop)
-        .map(|_| ())
-        .map_err(|error| failure::report(&error, compiled, script, cli.verbose))
+    match runtime::run(compiled, kernel, &options, &mut out, &stop) {
+        // The reader went away (`jl ... | head`): stop quietly, as a pipeline expects; the programs detached
+        // when the session dropped.
+        Err(RunError::Output(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => Err(failure::report(&error, compiled, script, cli.verbose)),
+        Ok(_) => Ok(()),
+    }
 }
