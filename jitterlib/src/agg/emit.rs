@@ -239,13 +239,13 @@ fn timehist_bucket(b: &mut Builder, value: Reg, idx: Reg) {
     b.jump_if(JmpOp::Sle, value, 0, done);
     b.mov64(Reg::R1, value);
     b.mov64(idx, 1);
-    for (limit, scale, base) in [(1_000, 1, 1), (1_000_000, 1_000, 11), (1_000_000_000, 1_000_000, 21)] {
+    // Nanoseconds need no scaling: one jump straight to the log2 steps.
+    b.jump_if(JmpOp::Lt, value, 1_000, scaled);
+    for (limit, scale, base) in [(1_000_000, 1_000, 11), (1_000_000_000, 1_000_000, 21)] {
         let next = b.new_label();
         b.jump_if(JmpOp::Ge, value, limit, next);
-        if scale > 1 {
-            b.alu64(AluOp::Div, Reg::R1, scale);
-            b.mov64(idx, base);
-        }
+        b.alu64(AluOp::Div, Reg::R1, scale);
+        b.mov64(idx, base);
         b.jump(scaled);
         b.bind(next);
     }
