@@ -15,14 +15,11 @@
 //! kthread's `struct ip_vs_est_kt_data`; from there `kd->ipvs->net->ns.inum`. Five `bpf_probe_read_kernel`
 //! calls per walk, only when the block reads `netns`; offsets from vmlinux' and the ip_vs module's BTF.
 
-use super::{Field, FieldSource, FieldType, Point, Probe, ProbeError, ProbeErrorKind};
+use super::{EmitEnv, Field, FieldSource, FieldType, Point, Probe, ProbeError, ProbeErrorKind};
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Reg, Size};
-use crate::kernel::Member;
-use crate::kernel::{Availability, KernelInfo};
+use crate::kernel::{Availability, KernelInfo, Member};
 use crate::maps::{MapKind, MapSpec};
 use crate::session::Attach;
-
-use super::EmitEnv;
 
 /// The kthread's walk functions, best first: one row per call, then one chain per call.
 const WALK_FUNCTIONS: [&str; 2] = ["ip_vs_tick_estimation", "ip_vs_chain_estimation"];
@@ -134,10 +131,8 @@ impl Probe for IpvsKthread {
     }
 
     fn stack_bytes(&self) -> u32 {
-        match self.netns {
-            Some(_) => STACK_NETNS.unsigned_abs() as u32,
-            None => STACK_KEY.unsigned_abs() as u32,
-        }
+        let deepest = if self.netns.is_some() { STACK_NETNS } else { STACK_KEY };
+        u32::from(deepest.unsigned_abs())
     }
 
     fn only_fields_read(&mut self, read: &[String]) {
