@@ -192,3 +192,30 @@ fn emit_netns(b: &mut Builder, path: [u32; 5]) {
         super::read_kernel(b, STACK_NETNS, size, Reg::R3, *offset as i32);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::{FixtureKernel, FunctionProbes};
+
+    fn with_kprobes() -> FixtureKernel {
+        let refused = Availability::Unavailable("refused".into());
+        FixtureKernel::bundled()
+            .with_function_probes(FunctionProbes { fentry: refused, kprobe: Availability::Available })
+    }
+
+    #[test]
+    fn without_ip_vs_says_to_load_it() {
+        let error = resolve(&with_kprobes()).unwrap_err();
+        assert_eq!(error.kind, ProbeErrorKind::MissingTarget);
+        assert!(error.message.contains("ip_vs_tick_estimation, ip_vs_chain_estimation"), "{}", error.message);
+        assert!(error.hint.as_deref().is_some_and(|hint| hint.contains("modprobe ip_vs")), "{error:?}");
+    }
+
+    #[test]
+    fn without_kprobes_names_the_missing_feature() {
+        let error = resolve(&FixtureKernel::bundled()).unwrap_err();
+        assert!(error.message.contains("with kprobes"), "{}", error.message);
+        assert!(error.hint.as_deref().is_some_and(|hint| hint.contains("CONFIG_KPROBES")), "{error:?}");
+    }
+}
