@@ -298,7 +298,7 @@ fn missing_callback_hint(name: &str, kernel: &dyn KernelInfo, family: &Family) -
         if version.at_least(6, 2) {
             format!(
                 "Linux {} runs the IPVS estimator in kthreads (since 6.2: ip_vs_estimation_kthread), so \
-                 estimation_timer does not exist; trace the kthread's work instead",
+                 estimation_timer does not exist; `ipvs_est()` times the kthreads' walks",
                 version.release
             )
         } else if !kernel.module_loaded("ip_vs") {
