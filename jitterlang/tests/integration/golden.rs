@@ -5,7 +5,9 @@ use crate::support::{assert_no_mismatch, check_snapshot, data_dir, golden_header
 use jitterlang::codegen::Compiled;
 use jitterlang::diag::Diagnostics;
 use jitterlang::CompileOptions;
-use jitterlib::kernel::{Availability, FixtureKernel, FunctionProbes};
+use jitterlib::kernel::{
+    Availability, FixtureKernel, FunctionProbes, KernelSnapshot, Member, MemberKind, SnapshotSymbol,
+};
 
 /// A golden script whose first line is `// jl --unsafe` is compiled as `jl --unsafe` would (signal, system).
 fn compile(source: &str, kernel: &FixtureKernel) -> Result<Compiled, Diagnostics> {
@@ -14,18 +16,58 @@ fn compile(source: &str, kernel: &FixtureKernel) -> Result<Compiled, Diagnostics
 }
 
 /// The fixture kernel a golden script is compiled for: the bundled one (whose host allows neither fentry nor
-/// kprobes), or with the header `// kernel: fentry` one allowing both, with `// kernel: kprobe` kprobes only.
+/// kprobes), or with the header `// kernel: fentry` one allowing both, with `// kernel: kprobe` kprobes only,
+/// with `// kernel: ipvs-kthreads` [`ipvs_kthreads`].
 fn kernel_for(source: &str) -> FixtureKernel {
-    let kernel = FixtureKernel::bundled();
     let refused = || Availability::Unavailable("refused by the golden test's kernel".into());
+    let kprobes_only = || FunctionProbes { fentry: refused(), kprobe: Availability::Available };
     match golden_header(source, "kernel") {
-        Some("fentry") => kernel
+        Some("fentry") => FixtureKernel::bundled()
             .with_function_probes(FunctionProbes { fentry: Availability::Available, kprobe: Availability::Available }),
-        Some("kprobe") => {
-            kernel.with_function_probes(FunctionProbes { fentry: refused(), kprobe: Availability::Available })
-        }
-        _ => kernel,
+        Some("kprobe") => FixtureKernel::bundled().with_function_probes(kprobes_only()),
+        Some("ipvs-kthreads") => ipvs_kthreads().with_function_probes(kprobes_only()),
+        _ => FixtureKernel::bundled(),
     }
+}
+
+/// The bundled fixture as Debian 13's 6.12.117 with ip_vs loaded, for `ipvs_est()` on kernels with estimator
+/// kthreads: the walk function that kernel has (`ip_vs_chain_estimation`, its `ip_vs_tick_estimation` is
+/// inlined) and the BTF offsets of the `netns` path, as `jl -d` printed them there (tests/vm/test-ipvs-kthread).
+fn ipvs_kthreads() -> FixtureKernel {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../jitterlib/fixtures/kernel-6.18.json");
+    let text = std::fs::read_to_string(path).expect("read the bundled fixture");
+    let mut snapshot: KernelSnapshot = serde_json::from_str(&text).expect("the bundled fixture parses");
+    snapshot.release = "6.12.117+deb13-amd64".into();
+    snapshot.modules.push("ip_vs".into());
+    snapshot.symbols.push(SnapshotSymbol {
+        name: "ip_vs_chain_estimation".into(),
+        address: 0xffff_ffff_c0a1_5ed0,
+        size: 0x230,
+        module: Some("ip_vs".into()),
+    });
+    let member = |offset: u32, size: u32, type_name: &str, kind: MemberKind| Member {
+        offset,
+        size,
+        bit_offset: None,
+        bit_width: None,
+        type_name: type_name.into(),
+        kind,
+    };
+    let pointer = |offset: u32, target: Option<&str>| {
+        let type_name = target.map_or("void *".to_string(), |target| format!("struct {target} *"));
+        member(offset, 8, &type_name, MemberKind::Pointer { target: target.map(String::from) })
+    };
+    let offsets = [
+        ("task_struct", "worker_private", pointer(2648, None)),
+        ("kthread", "data", pointer(24, None)),
+        ("ip_vs_est_kt_data", "ipvs", pointer(0, Some("netns_ipvs"))),
+        ("netns_ipvs", "net", pointer(2024, Some("net"))),
+        ("net", "ns.inum", member(136, 4, "unsigned int", MemberKind::Int { signed: false })),
+    ];
+    for (struct_name, name, layout) in offsets {
+        snapshot.structs.entry(struct_name.into()).or_default().insert(name.into(), layout);
+    }
+    FixtureKernel::from_snapshot(snapshot)
 }
 
 /// The disassembly a golden script pins: every program's, or with the header `// show: SECTION` only the

@@ -103,7 +103,9 @@ pub(super) fn kernel_error(error: KernelError) -> ProbeError {
 /// The error for a function neither BTF nor kallsyms knows.
 pub(super) fn missing_function(function: &str, kernel: &dyn KernelInfo) -> ProbeError {
     let hint = if function == "estimation_timer" && kernel.version().at_least(6, 2) {
-        "Linux 6.2 and later run the IPVS estimator in kthreads: estimation_timer does not exist".to_string()
+        "Linux 6.2 and later run the IPVS estimator in kthreads: estimation_timer does not exist; `ipvs_est()` \
+         times the kthreads' walks"
+            .to_string()
     } else {
         "check the spelling in /proc/kallsyms; a function in a module needs that module loaded".to_string()
     };

@@ -8,6 +8,7 @@ mod begin_end;
 mod btf_args;
 mod fentry;
 mod interval;
+mod ipvs_kthread;
 mod irqoff;
 mod kfunc;
 mod kprobe;
@@ -474,6 +475,18 @@ pub(super) fn read_kernel(b: &mut Builder, slot: i16, size: i32, base: Reg, offs
     stack_pointer(b, Reg::R1, slot);
     b.mov64(Reg::R2, size);
     b.call(Helper::ProbeReadKernel);
+}
+
+/// `helper(map, r10 + key)`, or with a value `helper(map, r10 + key, r10 + value, BPF_ANY)`: a hash map's
+/// lookup, delete or update with the key (and value) on the stack.
+pub(super) fn map_call(b: &mut Builder, helper: Helper, map: usize, key: i16, value: Option<i16>) {
+    b.ld_map(Reg::R1, map);
+    stack_pointer(b, Reg::R2, key);
+    if let Some(value) = value {
+        stack_pointer(b, Reg::R3, value);
+        b.mov64(Reg::R4, 0);
+    }
+    b.call(helper);
 }
 
 /// the lookup fails. The per-CPU slot lookup every pairing probe starts with.

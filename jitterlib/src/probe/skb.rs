@@ -470,13 +470,7 @@ impl Skb {
 
 /// `r0 = helper(map, r10 + STACK_KEY[, r10 + value, BPF_ANY])`.
 fn map_call(b: &mut Builder, helper: Helper, map: usize, value: Option<i16>) {
-    b.ld_map(Reg::R1, map);
-    super::stack_pointer(b, Reg::R2, STACK_KEY);
-    if let Some(value) = value {
-        super::stack_pointer(b, Reg::R3, value);
-        b.mov64(Reg::R4, 0);
-    }
-    b.call(helper);
+    super::map_call(b, helper, map, STACK_KEY, value);
 }
 
 /// Adds one to `counter` when `r0` (a helper's return value) is negative. Uses the scratch slot.

@@ -60,12 +60,12 @@ pub(super) static IPVS_EST_KIND: ProbeKind = ProbeKind {
     name: "ipvs_est",
     aliases: &[],
     syntax: "ipvs_est()",
-    about: "each IPVS estimator walk (estimation_timer, kernels < 6.2 with ip_vs loaded), when it ends",
+    about: "each IPVS estimator walk (estimation_timer before Linux 6.2, the estimator kthreads' walks since), when it ends",
     fields: &[
         ("dur", "time the walk took (ns)"),
-        ("func", "the walk's function (estimation_timer)"),
-        ("late", "how long after its expiry the walk started (ns, jiffy resolution)"),
-        ("netns", "inode number of the network namespace walked (needs the ip_vs module's BTF)"),
+        ("func", "the walk's function (estimation_timer; Linux < 6.2 only)"),
+        ("late", "how long after its expiry the walk started (ns, jiffy resolution; Linux < 6.2 only)"),
+        ("netns", "inode number of the network namespace walked (needs the ip_vs module's BTF; Linux < 6.2 only)"),
     ],
     resolve: resolve_ipvs_estimator,
 };
@@ -114,23 +114,15 @@ static HRTIMER: Family = Family {
 static IPVS_ESTIMATOR: Family = Family { probe: "ipvs_est", fixed_callback: Some("estimation_timer"), ..TIMER_WHEEL };
 
 /// `ipvs_est()`: on kernels < 6.2 the estimator is the `estimation_timer` timer-wheel callback of the ip_vs
-/// module; 6.2 and later estimate in kthreads (`ip_vs_estimation_kthread`), which this probe does not time yet.
+/// module, timed here; 6.2 and later estimate in kthreads (`ip_vs_estimation_kthread`), timed by kprobes in
+/// [`super::ipvs_kthread`].
 fn resolve_ipvs_estimator(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
     if !matches!(spec, ProbeSpec::Typed { args, .. } if args.is_empty()) {
         return Err(bad_spec("`ipvs_est` takes no arguments: ipvs_est()").at(0));
     }
     let callback = IPVS_ESTIMATOR.fixed_callback.unwrap_or("estimation_timer");
     if kernel.symbol_addresses(callback).map_err(kernel_error)?.is_empty() && kernel.version().at_least(6, 2) {
-        return Err(ProbeError::new(
-            ProbeErrorKind::MissingTarget,
-            format!(
-                "Linux {} estimates IPVS rates in kthreads (ip_vs_estimation_kthread, since 6.2); ipvs_est() times \
-                 the estimation_timer walk of older kernels",
-                kernel.version().release
-            ),
-        )
-        .with_hint("time the kthread's ticks with `kprobe:ip_vs_tick_estimation` / `kretprobe:ip_vs_tick_estimation`")
-        .at(0));
+        return super::ipvs_kthread::resolve(kernel);
     }
     let spec = ProbeSpec::Typed { name: "ipvs_est".into(), args: vec![ProbeArg::Str(callback.into())] };
     let mut probe = resolve(&spec, kernel, &IPVS_ESTIMATOR)?;
@@ -306,7 +298,7 @@ fn missing_callback_hint(name: &str, kernel: &dyn KernelInfo, family: &Family) -
         if version.at_least(6, 2) {
             format!(
                 "Linux {} runs the IPVS estimator in kthreads (since 6.2: ip_vs_estimation_kthread), so \
-                 estimation_timer does not exist; trace the kthread's work instead",
+                 estimation_timer does not exist; `ipvs_est()` times the kthreads' walks",
                 version.release
             )
         } else if !kernel.module_loaded("ip_vs") {

@@ -281,8 +281,9 @@ impl Skb {
     }
 }
 
-/// `ipvs_est()`: each IPVS estimator walk (`estimation_timer`, Linux < 6.2 with ip_vs loaded). Fields: `dur`,
-/// `func`, `late`, and `netns` where the ip_vs module has BTF.
+/// `ipvs_est()`: each IPVS estimator walk, ip_vs loaded: `estimation_timer` before Linux 6.2, the estimator
+/// kthreads' walk function since (by kprobes). Fields: `dur`, and `netns` where the ip_vs module has BTF; before
+/// 6.2 also `func` and `late`.
 ///
 /// ```no_run
 /// use jitterlib::kernel::LiveKernel;
