@@ -456,7 +456,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
     table[a.len()][b.len()]
 }
 
-/// `r0 = bpf_map_lookup_elem(map, r10 + key)` for a u32 key the caller stored there, leaving through `exit` when
 /// `dst = r10 + offset`.
 pub(super) fn stack_pointer(b: &mut Builder, dst: Reg, offset: i16) {
     b.mov64(dst, Reg::R10);
@@ -489,6 +488,7 @@ pub(super) fn map_call(b: &mut Builder, helper: Helper, map: usize, key: i16, va
     b.call(helper);
 }
 
+/// `r0 = bpf_map_lookup_elem(map, r10 + key)` for a u32 key the caller stored there, leaving through `exit` when
 /// the lookup fails. The per-CPU slot lookup every pairing probe starts with.
 fn lookup_stack_key(b: &mut Builder, map: usize, key: i16, exit: Label) {
     b.ld_map(Reg::R1, map);
