@@ -187,6 +187,8 @@ pub fn run(
             status.clear();
         }
     }
+    // Nothing changes the maps from here on: END and the final print see one consistent state.
+    session.detach_all()?;
     for name in triggered(compiled, Trigger::End) {
         session.run(name)?;
     }

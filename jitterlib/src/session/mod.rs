@@ -16,7 +16,7 @@ mod tests;
 mod verifier_log;
 
 use std::collections::HashMap;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use aya::maps::{Map, MapData, RingBuf};
 use aya::{Ebpf, EbpfLoader};
@@ -154,18 +154,29 @@ pub struct ProgramSpec {
 pub struct Session {
     ebpf: Ebpf,
     attach_points: HashMap<String, Attach>,
+    /// Duplicates of the descriptors of programs [`Session::detach_all`] detached: they keep those programs'
+    /// miss counters readable for [`Session::missed_events`].
+    detached: Vec<OwnedFd>,
 }
 
 impl Drop for Session {
-    /// Detaches every program at once, one thread each: closing a tracepoint link waits for an RCU grace
-    /// period (about 80 ms here), and one after the other they made exit grow by that much per probe.
+    /// Detaches and unloads every program (see [`unload_where`]).
     fn drop(&mut self) {
-        std::thread::scope(|scope| {
-            for (_, program) in self.ebpf.programs_mut() {
+        unload_where(&mut self.ebpf, |_| true);
+    }
+}
+
+/// Detaches and unloads the programs whose name passes `pick`, all at once, one thread each: closing a
+/// tracepoint link waits for an RCU grace period (about 80 ms here), and one after the other they made exit grow
+/// by that much per probe.
+fn unload_where(ebpf: &mut Ebpf, pick: impl Fn(&str) -> bool + Sync) {
+    std::thread::scope(|scope| {
+        for (name, program) in ebpf.programs_mut() {
+            if pick(name) {
                 scope.spawn(move || attach::unload(program));
             }
-        });
-    }
+        }
+    });
 }
 
 impl Session {
@@ -176,7 +187,7 @@ impl Session {
     pub fn load(object: &[u8], programs: &[ProgramSpec]) -> Result<Session, SessionError> {
         let ebpf =
             EbpfLoader::new().load(object).map_err(|source| SessionError::Object { source: Box::new(source) })?;
-        let mut session = Session { ebpf, attach_points: HashMap::new() };
+        let mut session = Session { ebpf, attach_points: HashMap::new(), detached: Vec::new() };
         let mut btf = attach::KernelBtf::default();
         for spec in programs {
             let program = session.program_mut(&spec.name)?;
@@ -205,6 +216,26 @@ impl Session {
         names.iter().try_for_each(|name| self.attach(name))
     }
 
+    /// Detaches every attached program, so that nothing changes the maps any more: a final read then sees one
+    /// consistent state (two maps updated by the same events agree). Manual programs (BEGIN, END) stay loaded
+    /// and runnable, and [`Session::missed_events`] still counts the detached programs' misses.
+    pub fn detach_all(&mut self) -> Result<(), SessionError> {
+        let attached = |name: &str| self.attach_points.get(name).is_some_and(|attach| *attach != Attach::Manual);
+        for (name, program) in self.ebpf.programs() {
+            if attached(name) {
+                if let Ok(fd) = program.fd() {
+                    let duplicate = fd.as_fd().try_clone_to_owned().map_err(|source| SessionError::Syscall {
+                        what: "duplicating a program's descriptor",
+                        source,
+                    })?;
+                    self.detached.push(duplicate);
+                }
+            }
+        }
+        unload_where(&mut self.ebpf, attached);
+        Ok(())
+    }
+
     /// Runs a manual program once with `BPF_PROG_TEST_RUN` on the current CPU and returns its return value.
     pub fn run(&self, program: &str) -> Result<u32, SessionError> {
         if *self.attach_point(program)? != Attach::Manual {
@@ -227,10 +258,11 @@ impl Session {
     /// Events the kernel did not hand to this session's programs because another BPF program was running on
     /// that CPU at the time (the sum of every program's `recursion_misses`; 0 before Linux 5.12).
     pub fn missed_events(&self) -> Result<u64, SessionError> {
+        let loaded = self.ebpf.programs().filter_map(|(_, program)| program.fd().ok().map(|fd| fd.as_fd()));
+        let detached = self.detached.iter().map(|fd| fd.as_fd());
         let mut total = 0;
-        for (_, program) in self.ebpf.programs() {
-            let Ok(fd) = program.fd() else { continue };
-            total += sys::prog_recursion_misses(fd.as_fd())
+        for fd in loaded.chain(detached) {
+            total += sys::prog_recursion_misses(fd)
                 .map_err(|source| SessionError::Syscall { what: "BPF_OBJ_GET_INFO_BY_FD on a program", source })?;
         }
         Ok(total)
