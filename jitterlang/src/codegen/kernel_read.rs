@@ -59,7 +59,7 @@ impl Gen<'_> {
 
     /// `bpf_probe_read_kernel(r10 + slot, size, pointer + offset)`.
     fn probe_read(&mut self, slot: i16, size: u32, pointer: Reg, offset: u32) {
-        self.pointer_to_stack(Reg::R1, slot);
+        self.b.stack_pointer(Reg::R1, slot);
         self.b.mov64(Reg::R2, size as i32);
         self.b.mov64(Reg::R3, pointer);
         if offset != 0 {

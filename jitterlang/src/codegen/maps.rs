@@ -5,7 +5,7 @@ use crate::diag::{Diagnostic, Span};
 use crate::ir::Expr;
 use jitterlib::agg::{emit, AggKind};
 use jitterlib::insn::{Helper, JmpOp, Reg, Size};
-use jitterlib::probe::Counter;
+use jitterlib::probe::{map_call, Counter};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
@@ -96,9 +96,8 @@ impl Gen<'_> {
         let layout = &self.checked.maps[map].layout;
         let (single_slot, value_size) = (layout.is_single_slot(), layout.value_size());
         if !single_slot {
-            self.b.ld_map(Reg::R1, self.user_map(map));
-            self.pointer_to_stack(Reg::R2, key);
-            self.b.call(Helper::MapDeleteElem);
+            let object_map = self.user_map(map);
+            map_call(&mut self.b, Helper::MapDeleteElem, object_map, key, None);
             return Ok(());
         }
         let done = self.b.new_label();

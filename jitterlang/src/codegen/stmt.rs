@@ -230,7 +230,7 @@ impl Gen<'_> {
     /// `bpf_ringbuf_output(events, r10 + offset, size, 0)`, counting drops.
     fn emit_event(&mut self, offset: i16, size: u32) {
         self.b.ld_map(Reg::R1, EVENTS_MAP_INDEX);
-        self.pointer_to_stack(Reg::R2, offset);
+        self.b.stack_pointer(Reg::R2, offset);
         self.b.mov64(Reg::R3, size as i32);
         self.b.mov64(Reg::R4, 0);
         self.b.call(Helper::RingbufOutput);

@@ -27,7 +27,7 @@ impl Gen<'_> {
             }
             ExprKind::Builtin(Builtin::Comm) => {
                 let comm = size.min(crate::sema::COMM_SIZE);
-                self.pointer_to_stack(Reg::R1, offset);
+                self.b.stack_pointer(Reg::R1, offset);
                 self.b.mov64(Reg::R2, comm as i32);
                 self.b.call(Helper::GetCurrentComm);
                 self.zero(offset + comm as i16, size - comm);
@@ -44,7 +44,7 @@ impl Gen<'_> {
                             self.b.store(Size::DW, Reg::R10, offset + 8 * i, Reg::R1);
                         }
                     } else {
-                        self.pointer_to_stack(Reg::R1, offset);
+                        self.b.stack_pointer(Reg::R1, offset);
                         self.b.mov64(Reg::R2, len as i32);
                         self.b.mov64(Reg::R3, Reg::R6);
                         self.b.alu64(AluOp::Add, Reg::R3, from as i32);
@@ -58,7 +58,7 @@ impl Gen<'_> {
                     self.b.load(Size::W, Reg::R3, Reg::R6, from as i16);
                     self.b.alu64(AluOp::And, Reg::R3, 0xffff);
                     self.b.alu64(AluOp::Add, Reg::R3, Reg::R6);
-                    self.pointer_to_stack(Reg::R1, offset);
+                    self.b.stack_pointer(Reg::R1, offset);
                     self.b.mov64(Reg::R2, size as i32);
                     self.b.call(Helper::ProbeReadKernelStr);
                     self.count_truncation(size);
@@ -149,7 +149,7 @@ impl Gen<'_> {
     /// and arm64), with `user` for the others (syscall arguments such as `args.filename`).
     fn read_address(&mut self, address: Reg, offset: i16, len: u32, kernel: Helper, user: Helper) {
         self.b.mov64(Reg::R3, address);
-        self.pointer_to_stack(Reg::R1, offset);
+        self.b.stack_pointer(Reg::R1, offset);
         self.b.mov64(Reg::R2, len as i32);
         let user_address = self.b.new_label();
         let done = self.b.new_label();
@@ -185,12 +185,6 @@ impl Gen<'_> {
         for i in 0..(size / 8) as i16 {
             self.b.store_imm(Size::DW, Reg::R10, offset + 8 * i, 0);
         }
-    }
-
-    /// `reg = r10 + offset`.
-    pub(super) fn pointer_to_stack(&mut self, reg: Reg, offset: i16) {
-        self.b.mov64(reg, Reg::R10);
-        self.b.alu64(AluOp::Add, reg, i32::from(offset));
     }
 }
 

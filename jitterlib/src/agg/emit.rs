@@ -31,10 +31,7 @@
 use super::quantile::SUB_BUCKET_BITS;
 use super::{AggKind, MapLayout};
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Operand, Reg, Size};
-use crate::probe::Counter;
-
-/// `BPF_ANY` for `bpf_map_update_elem`.
-const BPF_ANY: i32 = 0;
+use crate::probe::{map_call, Counter};
 
 /// The steps of a binary search for the highest set bit of a 64-bit value.
 const ALL_SHIFTS: [i32; 6] = [32, 16, 8, 4, 2, 1];
@@ -146,9 +143,7 @@ pub fn emit_update(b: &mut Builder, update: &Update) {
 /// emit_lookup(&mut b, 0, -4); // r0 = &map0[0] or NULL
 /// ```
 pub fn emit_lookup(b: &mut Builder, map: usize, key: i16) {
-    b.ld_map(Reg::R1, map);
-    stack_pointer(b, Reg::R2, key);
-    b.call(Helper::MapLookupElem);
+    map_call(b, Helper::MapLookupElem, map, key, None);
 }
 
 /// `bpf_map_update_elem(map, r10 + key, r10 + value, BPF_ANY)`, adding one to `map_full` when it fails.
@@ -164,18 +159,8 @@ pub fn emit_lookup(b: &mut Builder, map: usize, key: i16) {
 /// emit_map_update(&mut b, 1, -8, -16, Counter { map: 0, key: 0 });
 /// ```
 pub fn emit_map_update(b: &mut Builder, map: usize, key: i16, value: i16, map_full: Counter) {
-    b.ld_map(Reg::R1, map);
-    stack_pointer(b, Reg::R2, key);
-    stack_pointer(b, Reg::R3, value);
-    b.mov64(Reg::R4, BPF_ANY);
-    b.call(Helper::MapUpdateElem);
+    map_call(b, Helper::MapUpdateElem, map, key, Some(value));
     map_full.emit_increment_unless(b, JmpOp::Sge, 0);
-}
-
-/// `dst = r10 + offset`.
-fn stack_pointer(b: &mut Builder, dst: Reg, offset: i16) {
-    b.mov64(dst, Reg::R10);
-    b.alu64(AluOp::Add, dst, i32::from(offset));
 }
 
 /// The update of an existing per-CPU value at `r0`.

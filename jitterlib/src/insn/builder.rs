@@ -374,6 +374,13 @@ impl Builder {
         self.emit(Insn::new(code, base as u8, src as u8, off, i32::from(BPF_ADD)));
     }
 
+    /// `dst = r10 + offset`: a pointer to the stack slot at `offset`, as helpers take their buffers, keys and
+    /// values.
+    pub fn stack_pointer(&mut self, dst: Reg, offset: i16) {
+        self.mov64(dst, Reg::R10);
+        self.alu64(AluOp::Add, dst, i32::from(offset));
+    }
+
     /// `dst = value`: one `mov` when it fits a sign-extended 32-bit immediate, else [`Builder::ld_imm64`].
     ///
     /// ```no_run

@@ -183,14 +183,8 @@ impl Probe for IpvsKthread {
 fn emit_netns(b: &mut Builder, path: [u32; 5]) {
     b.comment("netns: ((struct kthread *)current->worker_private)->data->ipvs->net->ns.inum");
     b.call(Helper::GetCurrentTask);
-    b.mov64(Reg::R3, Reg::R0);
-    for (i, offset) in path.iter().enumerate() {
-        if i > 0 {
-            b.load(Size::DW, Reg::R3, Reg::R10, STACK_NETNS);
-        }
-        let size = if i + 1 == path.len() { 4 } else { 8 };
-        super::read_kernel(b, STACK_NETNS, size, Reg::R3, *offset as i32);
-    }
+    let offsets = path.map(|offset| offset as i32);
+    super::read_kernel_chain(b, STACK_NETNS, Reg::R0, &offsets, 4);
 }
 
 #[cfg(test)]

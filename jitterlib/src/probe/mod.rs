@@ -456,12 +456,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
     table[a.len()][b.len()]
 }
 
-/// `dst = r10 + offset`.
-pub(super) fn stack_pointer(b: &mut Builder, dst: Reg, offset: i16) {
-    b.mov64(dst, Reg::R10);
-    b.alu64(AluOp::Add, dst, i32::from(offset));
-}
-
 /// Zeroes the u64 at `r10 + slot`, then `bpf_probe_read_kernel(r10 + slot, size, base + offset)`.
 pub(super) fn read_kernel(b: &mut Builder, slot: i16, size: i32, base: Reg, offset: i32) {
     b.store_imm(Size::DW, Reg::R10, slot, 0);
@@ -471,18 +465,43 @@ pub(super) fn read_kernel(b: &mut Builder, slot: i16, size: i32, base: Reg, offs
     if offset != 0 {
         b.alu64(AluOp::Add, Reg::R3, offset);
     }
-    stack_pointer(b, Reg::R1, slot);
+    b.stack_pointer(Reg::R1, slot);
     b.mov64(Reg::R2, size);
     b.call(Helper::ProbeReadKernel);
 }
 
-/// `helper(map, r10 + key)`, or with a value `helper(map, r10 + key, r10 + value, BPF_ANY)`: a hash map's
-/// lookup, delete or update with the key (and value) on the stack.
-pub(super) fn map_call(b: &mut Builder, helper: Helper, map: usize, key: i16, value: Option<i16>) {
+/// Follows a chain of kernel pointers: reads the pointer at `base + offsets[0]`, then the one at that pointer plus
+/// `offsets[1]`, and so on, each into `r10 + slot`; the last read takes `last_size` bytes (0 when unreadable:
+/// a failed read leaves a zero that the next one fails on). Uses r1-r3.
+pub(super) fn read_kernel_chain(b: &mut Builder, slot: i16, base: Reg, offsets: &[i32], last_size: i32) {
+    for (i, &offset) in offsets.iter().enumerate() {
+        let from = if i == 0 {
+            base
+        } else {
+            b.load(Size::DW, Reg::R3, Reg::R10, slot);
+            Reg::R3
+        };
+        let size = if i + 1 == offsets.len() { last_size } else { 8 };
+        read_kernel(b, slot, size, from, offset);
+    }
+}
+
+/// `helper(map, r10 + key)`, or with a value `helper(map, r10 + key, r10 + value, BPF_ANY)`: a map's lookup,
+/// delete or update with the key (and value) on the stack.
+///
+/// ```no_run
+/// use jitterlib::insn::{Builder, Helper, Reg, Size};
+/// use jitterlib::probe::map_call;
+///
+/// let mut b = Builder::new();
+/// b.store_imm(Size::W, Reg::R10, -4, 0);
+/// map_call(&mut b, Helper::MapLookupElem, 0, -4, None); // r0 = &map0[0] or NULL
+/// ```
+pub fn map_call(b: &mut Builder, helper: Helper, map: usize, key: i16, value: Option<i16>) {
     b.ld_map(Reg::R1, map);
-    stack_pointer(b, Reg::R2, key);
+    b.stack_pointer(Reg::R2, key);
     if let Some(value) = value {
-        stack_pointer(b, Reg::R3, value);
+        b.stack_pointer(Reg::R3, value);
         b.mov64(Reg::R4, 0);
     }
     b.call(helper);
@@ -491,10 +510,7 @@ pub(super) fn map_call(b: &mut Builder, helper: Helper, map: usize, key: i16, va
 /// `r0 = bpf_map_lookup_elem(map, r10 + key)` for a u32 key the caller stored there, leaving through `exit` when
 /// the lookup fails. The per-CPU slot lookup every pairing probe starts with.
 fn lookup_stack_key(b: &mut Builder, map: usize, key: i16, exit: Label) {
-    b.ld_map(Reg::R1, map);
-    b.mov64(Reg::R2, Reg::R10);
-    b.alu64(crate::insn::AluOp::Add, Reg::R2, i32::from(key));
-    b.call(crate::insn::Helper::MapLookupElem);
+    map_call(b, Helper::MapLookupElem, map, key, None);
     b.jump_if(crate::insn::JmpOp::Eq, Reg::R0, 0, exit);
 }
 

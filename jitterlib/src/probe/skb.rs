@@ -359,7 +359,7 @@ impl Skb {
                 b.load(Size::W, Reg::R3, ctx, offset as i16);
                 b.alu64(AluOp::And, Reg::R3, 0xffff);
                 b.alu64(AluOp::Add, Reg::R3, ctx);
-                super::stack_pointer(b, Reg::R1, STACK_DEV);
+                b.stack_pointer(Reg::R1, STACK_DEV);
                 b.mov64(Reg::R2, 16);
                 b.call(Helper::ProbeReadKernelStr);
             }
@@ -367,7 +367,7 @@ impl Skb {
                 b.load(Size::DW, Reg::R3, Reg::R10, STACK_SCRATCH);
                 b.jump_if(JmpOp::Eq, Reg::R3, 0, dev_read);
                 b.alu64(AluOp::Add, Reg::R3, layout.dev_name as i32);
-                super::stack_pointer(b, Reg::R1, STACK_DEV);
+                b.stack_pointer(Reg::R1, STACK_DEV);
                 b.mov64(Reg::R2, 16);
                 b.call(Helper::ProbeReadKernelStr);
             }
@@ -425,7 +425,7 @@ impl Skb {
         b.load(Size::DW, Reg::R1, Reg::R10, STACK_SCRATCH);
         b.alu64(AluOp::Add, Reg::R8, Reg::R1);
         b.comment("IPv4 header");
-        super::stack_pointer(b, Reg::R1, STACK_IP);
+        b.stack_pointer(Reg::R1, STACK_IP);
         b.mov64(Reg::R2, 20);
         b.mov64(Reg::R3, Reg::R8);
         b.call(Helper::ProbeReadKernel);

@@ -433,9 +433,7 @@ impl Probe for Timer {
 /// `r10 + STACK_NETNS = timer(r8) -> container netns_ipvs -> net -> ns.inum` (0 when unreadable); uses r1-r3.
 fn emit_netns(b: &mut Builder, path: NetnsPath) {
     b.comment("netns: container_of(timer, struct netns_ipvs, est_timer)->net->ns.inum");
-    super::read_kernel(b, STACK_NETNS, 8, Reg::R8, path.net_from_timer as i32);
-    b.load(Size::DW, Reg::R3, Reg::R10, STACK_NETNS);
-    super::read_kernel(b, STACK_NETNS, 4, Reg::R3, path.inum as i32);
+    super::read_kernel_chain(b, STACK_NETNS, Reg::R8, &[path.net_from_timer as i32, path.inum as i32], 4);
 }
 
 impl Timer {
@@ -454,8 +452,7 @@ impl Timer {
         let Some(offset) = self.soft_flag_offset else { return };
         let soft = b.new_label();
         b.comment("hard or soft hrtimer: hrtimer.is_soft");
-        b.mov64(Reg::R1, Reg::R10);
-        b.alu64(AluOp::Add, Reg::R1, i32::from(key) - 4);
+        b.stack_pointer(Reg::R1, key - 4);
         b.store_imm(Size::W, Reg::R1, 0, 1);
         b.mov64(Reg::R2, 1);
         b.load(Size::DW, Reg::R3, Reg::R6, self.entry_timer as i16);
@@ -472,8 +469,7 @@ impl Timer {
     fn emit_lateness(&self, b: &mut Builder) {
         let store = b.new_label();
         b.comment(format!("late: now - {}.{}", self.family.expiry.0, self.family.expiry.1));
-        b.mov64(Reg::R1, Reg::R10);
-        b.alu64(AluOp::Add, Reg::R1, -16);
+        b.stack_pointer(Reg::R1, -16);
         b.mov64(Reg::R2, 8);
         b.load(Size::DW, Reg::R3, Reg::R6, self.entry_timer as i16);
         b.alu64(AluOp::Add, Reg::R3, self.expiry_offset as i32);

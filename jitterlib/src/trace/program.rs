@@ -4,7 +4,7 @@
 use super::{Field, TraceError};
 use crate::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 use crate::agg::{AggKind, FieldLayout, MapLayout, MapValue, ValueFormat};
-use crate::insn::{AluOp, Builder, Helper, Program, Reg, Size};
+use crate::insn::{Builder, Helper, Program, Reg, Size};
 use crate::maps::{MapKind, MapSpec};
 use crate::object::{valid_name, write_object, ProgramSection};
 use crate::probe::{place_maps, Counter, EmitEnv, FieldSource, FieldType, Probe};
@@ -113,8 +113,7 @@ impl Resolved {
         match &self.source {
             Source::Computed(name) => probe.emit_computed(b, name, offset, self.layout.size),
             Source::Comm => {
-                b.mov64(Reg::R1, Reg::R10);
-                b.alu64(AluOp::Add, Reg::R1, i32::from(offset));
+                b.stack_pointer(Reg::R1, offset);
                 b.mov64(Reg::R2, COMM_SIZE as i32);
                 b.call(Helper::GetCurrentComm);
             }
