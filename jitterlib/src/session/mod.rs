@@ -160,7 +160,7 @@ pub struct Session {
 }
 
 impl Drop for Session {
-    /// Detaches and unloads every program (see [`unload_where`]).
+    /// Detaches and unloads every program, all at once (one thread each).
     fn drop(&mut self) {
         unload_where(&mut self.ebpf, |_| true);
     }
