@@ -9,8 +9,12 @@ first=${1:?usage: ipvs-jitter.sh RULES_FIRST_1000 RULES_REST}
 rest=${2:?usage: ipvs-jitter.sh RULES_FIRST_1000 RULES_REST}
 [ -x /bin/jl ] || fail "this scenario needs jl (tests/vm/run --jl PATH)"
 
-WALKS='timer("estimation_timer") { @walks = count(); @max_ns = max(dur); @mean_ns = avg(dur); @ = hist(dur); }
-ipvs_est() { @est_walks = count(); @est_max_ns = max(dur); @est_netns[netns] = max(dur); }'
+# Each walk is also printed with the time it ended, so the checker can pair the two probes' walks one by one: the
+# probes attach one after the other and detach in parallel, so a walk at either edge of the run may be seen by one.
+WALKS='timer("estimation_timer") { @walks = count(); @max_ns = max(dur); @mean_ns = avg(dur); @ = hist(dur);
+    printf("walk timer %d %d\n", nsecs, dur); }
+ipvs_est() { @est_walks = count(); @est_max_ns = max(dur); @est_netns[netns] = max(dur);
+    printf("walk ipvs_est %d %d\n", nsecs, dur); }'
 SOFTIRQ='softirq() { @softirq_max_ns[vec] = max(dur); }
 softirq_delay("net_rx") { @net_rx_wait_max_ns = max(dur); }'
 
