@@ -67,5 +67,6 @@ pub(super) fn trampoline(function: &str, params: &[(String, String)], side: Side
     if side == Side::Return && btf_args::all_scalar(params) && params.len() <= MAX_ARGS {
         fields.push(btf_args::retval(params.len() as u32 * 8));
     }
-    Box::new(FunctionProbe { mechanism: Mechanism::Trampoline, function: function.to_string(), side, args, fields })
+    let function = function.to_string();
+    Box::new(FunctionProbe { mechanism: Mechanism::Trampoline, function, side, args, fields, note: None })
 }

@@ -60,6 +60,8 @@ pub(super) struct FunctionProbe {
     pub(super) side: Side,
     pub(super) args: Vec<Field>,
     pub(super) fields: Vec<Field>,
+    /// What `jl -v` says about the choice of mechanism (`kfunc` falling back to a kprobe, and why).
+    pub(super) note: Option<String>,
 }
 
 fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, side: Side) -> Result<Box<dyn Probe>, ProbeError> {
@@ -68,7 +70,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, side: Side) -> Result<Box<
         Side::Return => &KRETPROBE,
     };
     let parts = path_parts(spec, kind.name, 2, kind.syntax)?;
-    resolve_function(&parts[1], kernel, side)
+    resolve_function(&parts[1], kernel, side, None)
 }
 
 /// Resolves a kprobe or kretprobe on `function` (also the fallback of `kfunc`/`kretfunc`).
@@ -76,6 +78,7 @@ pub(super) fn resolve_function(
     function: &str,
     kernel: &dyn KernelInfo,
     side: Side,
+    note: Option<String>,
 ) -> Result<Box<dyn Probe>, ProbeError> {
     if function.contains('*') {
         return Err(ProbeError::new(ProbeErrorKind::BadSpec, "function wildcards are not supported yet").at(1));
@@ -93,7 +96,8 @@ pub(super) fn resolve_function(
         }
         Side::Return => (Vec::new(), vec![btf_args::retval(RETURN_REGISTER)]),
     };
-    Ok(Box::new(FunctionProbe { mechanism: Mechanism::Kprobe, function: function.to_string(), side, args, fields }))
+    let function = function.to_string();
+    Ok(Box::new(FunctionProbe { mechanism: Mechanism::Kprobe, function, side, args, fields, note }))
 }
 
 pub(super) fn kernel_error(error: KernelError) -> ProbeError {
@@ -141,5 +145,9 @@ impl Probe for FunctionProbe {
 
     fn fields(&self) -> &[Field] {
         &self.fields
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.note.iter().cloned().collect()
     }
 }

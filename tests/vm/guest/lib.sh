@@ -33,7 +33,9 @@ ping() { /usr/local/bin/ping "$@"; }
 # stderr in /tmp/jl.err, its pid in jl_pid) and waits until it says its probes are attached (at most 15 s: a
 # debug build of jl takes over 5 s to attach in the emulated guest).
 start_jl() {
-    /bin/jl -e "$2" --duration "$1" >/tmp/jl.out 2>/tmp/jl.err &
+    seconds=$1 script=$2
+    shift 2
+    /bin/jl "$@" -e "$script" --duration "$seconds" >/tmp/jl.out 2>/tmp/jl.err &
     jl_pid=$!
     waited=0
     while [ "$waited" -lt 75 ]; do

@@ -85,8 +85,8 @@ pub struct Cli {
     /// of each run of instructions; show the whole verifier log of a rejected program.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
-    /// Do not use fentry (BPF trampolines) for the function points of typed probes (skb): kprobes stand in
-    /// where the kernel has them, else the points are left out.
+    /// Do not use fentry (BPF trampolines) where jl chooses the mechanism (`kfunc`, `kretfunc`, the function
+    /// points of typed probes such as skb): kprobes stand in where the kernel has them.
     #[arg(long = "no-fentry")]
     pub no_fentry: bool,
     /// List the bundled investigation scripts (run one with `jl NAME`).
