@@ -4,14 +4,16 @@
 //! Each process's mappings are read once (again when an address falls outside them, as after a `dlopen`), and
 //! each file's symbols once per device and inode, whichever process maps it. A process that has exited
 //! before its addresses are printed can no longer be resolved: its frames print as addresses with a note.
-//! Names are printed as the symbol tables hold them (C++ and Rust names stay mangled).
+//! C++ and Rust names are demangled (`foo::bar(int)`, `mycrate::main`), as `c++filt` and `rustfilt` print them.
 
+mod demangle;
 mod elf;
 mod maps;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use demangle::demangle;
 use elf::{Found, SymbolTable};
 use maps::Mapping;
 
@@ -78,7 +80,7 @@ impl UserSymbols {
         let file_offset = mapping.file_offset(address);
         let table = if mapping.is_file() { cache.symbols(pid, mapping) } else { None };
         match table.as_deref().map(|table| table.lookup(file_offset)) {
-            Some(Found::Function(name, offset)) => UserFrame::Function { name: name.to_string(), offset },
+            Some(Found::Function(name, offset)) => UserFrame::Function { name: demangle(name).into_owned(), offset },
             Some(Found::Address(address)) => UserFrame::Unknown { path: mapping.path.clone(), address },
             None => UserFrame::Unknown { path: mapping.path.clone(), address: file_offset },
         }
@@ -158,6 +160,21 @@ mod tests {
         let inside = symbols.resolve(std::process::id(), address + 1);
         assert_eq!(inside, UserFrame::Function { name: "jl_usym_test_marker".into(), offset: 1 });
         assert_eq!(jl_usym_test_marker(2), 6);
+    }
+
+    /// Exported under a Rust-mangled name, so that it is in `.dynsym` even when release builds strip `.symtab`.
+    #[inline(never)]
+    #[export_name = "_ZN9jitterlib4usym5tests14mangled_marker17h0123456789abcdefE"]
+    extern "C" fn mangled_marker(x: u64) -> u64 {
+        std::hint::black_box(x).wrapping_add(5)
+    }
+
+    #[test]
+    fn rust_functions_of_this_process_print_demangled() {
+        let address = mangled_marker as *const () as u64;
+        let name = UserSymbols::new().describe(std::process::id(), address);
+        assert_eq!(name, "jitterlib::usym::tests::mangled_marker");
+        assert_eq!(mangled_marker(1), 6);
     }
 
     #[test]
