@@ -1,31 +1,44 @@
 //! The kernel's tick rate (`CONFIG_HZ`), which turns jiffies (timer-wheel expiry times) into nanoseconds.
 //!
 //! The kernel exports no HZ to user space (`sysconf(_SC_CLK_TCK)` is `USER_HZ`, always 100), so it is found in
-//! order: `CONFIG_HZ=` in `/boot/config-RELEASE`; otherwise measured from `/proc/timer_list`, which prints the
-//! monotonic time (`now at N nsecs`) and `jiffies` in one read: two reads 50 ms apart give the jiffies per
-//! second, rounded to the nearest rate the kernel offers (100, 250, 300 or 1000). `/proc/config.gz` is not read:
-//! that would need a gzip decoder for one number.
+//! order: `CONFIG_HZ=` in `/boot/config-RELEASE` (distribution kernels), then in `/proc/config.gz`
+//! (`CONFIG_IKCONFIG_PROC` kernels); otherwise measured from `/proc/timer_list`, which prints the monotonic time
+//! (`now at N nsecs`) and `jiffies` in one read: two reads 50 ms apart give the jiffies per second, rounded to
+//! the nearest rate the kernel offers (100, 250, 300 or 1000).
 
+use std::io::Read;
 use std::time::Duration;
+
+use flate2::read::GzDecoder;
 
 use super::KernelError;
 
 /// The HZ values `CONFIG_HZ` can take on the architectures we run on.
 const RATES: [u32; 4] = [100, 250, 300, 1000];
 const TIMER_LIST: &str = "/proc/timer_list";
+/// The running kernel's own config, gzipped, on kernels built with `CONFIG_IKCONFIG_PROC`.
+const PROC_CONFIG: &str = "/proc/config.gz";
 /// Long enough that one jiffy of rounding cannot move the estimate to a neighbouring rate.
 const MEASURE_FOR: Duration = Duration::from_millis(50);
 
 /// The running kernel's HZ.
 pub(super) fn running_hz(release: &str) -> Result<u32, KernelError> {
     let config = format!("/boot/config-{release}");
-    if let Some(hz) = std::fs::read_to_string(&config).ok().as_deref().and_then(config_hz) {
+    let from_config = || std::fs::read_to_string(&config).ok().as_deref().and_then(config_hz);
+    if let Some(hz) = from_config().or_else(|| proc_config().as_deref().and_then(config_hz)) {
         return Ok(hz);
     }
     let first = timer_list_clock()?;
     std::thread::sleep(MEASURE_FOR);
     let second = timer_list_clock()?;
     Ok(nearest_rate(first, second))
+}
+
+/// The text of `/proc/config.gz`, when the kernel has it.
+fn proc_config() -> Option<String> {
+    let mut text = String::new();
+    GzDecoder::new(std::fs::File::open(PROC_CONFIG).ok()?).read_to_string(&mut text).ok()?;
+    Some(text)
 }
 
 /// `CONFIG_HZ=N` in a kernel config.
@@ -68,6 +81,19 @@ mod tests {
         let text = "Timer List Version: v0.10\nHRTIMER_MAX_CLOCK_BASES: 8\nnow at 3127857152693 nsecs\n\n  \
                     jiffies: 4295674197\n";
         assert_eq!(parse_timer_list(text), Some((3_127_857_152_693, 4_295_674_197)));
+    }
+
+    #[test]
+    fn proc_config_gz_agrees_with_the_measured_rate() {
+        let Some(config) = proc_config() else {
+            eprintln!("SKIPPED: proc_config_gz_agrees_with_the_measured_rate: no {PROC_CONFIG} on this kernel");
+            return;
+        };
+        let hz = config_hz(&config).expect("the kernel's own config has CONFIG_HZ");
+        let first = timer_list_clock().expect("reads /proc/timer_list");
+        std::thread::sleep(MEASURE_FOR);
+        let second = timer_list_clock().expect("reads /proc/timer_list");
+        assert_eq!(hz, nearest_rate(first, second));
     }
 
     #[test]

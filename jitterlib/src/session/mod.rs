@@ -6,6 +6,7 @@
 
 mod attach;
 mod error;
+mod loader;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod maps_read;
@@ -19,7 +20,7 @@ use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 
 use aya::maps::{Map, MapData, RingBuf};
-use aya::{Ebpf, EbpfLoader};
+use aya::Ebpf;
 
 pub use error::SessionError;
 pub use ring::RingReader;
@@ -186,7 +187,7 @@ impl Session {
     /// [`SessionError::Verifier`] with the kernel's log.
     pub fn load(object: &[u8], programs: &[ProgramSpec]) -> Result<Session, SessionError> {
         let ebpf =
-            EbpfLoader::new().load(object).map_err(|source| SessionError::Object { source: Box::new(source) })?;
+            loader::loader().load(object).map_err(|source| SessionError::Object { source: Box::new(source) })?;
         let mut session = Session { ebpf, attach_points: HashMap::new(), detached: Vec::new() };
         let mut btf = attach::KernelBtf::default();
         for spec in programs {
