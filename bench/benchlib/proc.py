@@ -174,9 +174,9 @@ class Tracer:
             if os.path.exists(self.rss_file.name):
                 os.unlink(self.rss_file.name)
 
-def run_command(argv, timeout=120):
-    """Runs a helper command; returns its stdout, raising with its output on failure."""
+def run_command(argv, timeout=120, check=True):
+    """Runs a helper command; returns its stdout, raising with its output on failure (unless not CHECK)."""
     result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{result.stdout}{result.stderr}")
     return result.stdout

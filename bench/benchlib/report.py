@@ -92,6 +92,23 @@ def map_print_table(map_print):
     return table(["keys written", "jl ms", "jl keys printed", "bt ms", "bt keys printed", "bt/jl"], rows)
 
 
+def skb_table(skb):
+    """Per offered packet rate: achieved rate and CPU per packet with nothing, jl's skb() and bpftrace's version."""
+    rows = []
+    for rate, configs in skb.items():
+        none = configs["none"]
+        cells = [f"{none['pps']:.0f} / {none['cpu_ns']:.0f}"]
+        overheads = {}
+        for name in ("jl", "bpftrace"):
+            r = configs[name]
+            overheads[name] = r["cpu_ns"] - none["cpu_ns"]
+            cells.append(f"{r['pps']:.0f} / {r['cpu_ns']:.0f} / {overheads[name]:.0f} / {r['bpf_ns']:.0f}")
+        rows.append([rate if rate != "0" else "max", *cells, ratio(overheads["bpftrace"], overheads["jl"])])
+    header = ["offered pps", "none: pps / CPU ns per packet", "jl skb(): pps / CPU ns / overhead / in-program ns",
+              "bpftrace: pps / CPU ns / overhead / in-program ns", "overhead bt/jl"]
+    return table(header, rows)
+
+
 def verdicts(start, programs, footprints, overhead):
     """The issue's targets, each with the measured value and whether it is met."""
     def worst(values):
@@ -124,18 +141,23 @@ def scripts_table():
 
 
 def render(header, results):
-    """The whole results section."""
+    """The results section: the verdicts when every measurement they need ran, then one table per measurement."""
     parts = [header]
-    sections = [
-        ("Targets", verdicts(results["start"], results["programs"], results["footprint"], results["overhead"])),
-        ("Start to exit, attach and peak RSS", start_table(results["start"])),
-        ("Programs loaded", programs_table(results["programs"])),
-        ("Installed footprint", footprint_table(results["footprint"])),
-        ("Per-event overhead (getppid loop)", overhead_table(results["overhead"])),
-        ("Growth with script size", growth_table(results["growth"])),
-        ("Map print time", map_print_table(results["map_print"])),
-        ("Scripts", scripts_table()),
+    sections = []
+    if all(name in results for name in ("start", "programs", "footprint", "overhead")):
+        sections.append(("Targets", verdicts(results["start"], results["programs"], results["footprint"],
+                                             results["overhead"])))
+    tables = [
+        ("start", "Start to exit, attach and peak RSS", start_table),
+        ("programs", "Programs loaded", programs_table),
+        ("footprint", "Installed footprint", footprint_table),
+        ("overhead", "Per-event overhead (getppid loop)", overhead_table),
+        ("growth", "Growth with script size", growth_table),
+        ("map_print", "Map print time", map_print_table),
+        ("skb", "skb() per packet against packet rate", skb_table),
     ]
+    sections += [(title, render_table(results[name])) for name, title, render_table in tables if name in results]
+    sections.append(("Scripts", scripts_table()))
     for title, body in sections:
         parts.append(f"### {title}\n\n{body}")
     return "\n\n".join(parts) + "\n"

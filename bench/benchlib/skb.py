@@ -1,0 +1,93 @@
+"""skb-hop probe cost against packet rate: UDP datagrams sent across a veth pair into a network namespace, with
+nothing attached, with jl's `skb()` and with the same per-hop histogram written for bpftrace."""
+
+import contextlib
+
+from . import bpf
+from .measure import in_turn, log, median
+from .proc import run_command
+
+NETNS = "jlbench"
+HOST_DEV, PEER_DEV = "jlbench0", "jlbench1"
+HOST_IP, PEER_IP = "10.213.77.1", "10.213.77.2"
+# /proc/stat counts in USER_HZ ticks.
+NS_PER_TICK = 10_000_000
+
+JL = "skb() { @[prev, hop] = hist(dur); }"
+# jl's skb() on a kernel without function points: five hop tracepoints, a timestamp per skb address, the hop's
+# time since the previous point, and the entry dropped where the packet ends (skb_copy_datagram_iovec is both).
+_HOPS = ("tracepoint:net:net_dev_queue, tracepoint:net:net_dev_start_xmit, tracepoint:net:netif_rx,"
+         " tracepoint:net:napi_gro_receive_entry, tracepoint:net:netif_receive_skb, tracepoint:skb:skb_copy_datagram_iovec")
+BPFTRACE = (
+    _HOPS + " { if (@ts[args->skbaddr] != 0) { @[@prev[args->skbaddr], probe] = hist(nsecs - @ts[args->skbaddr]); }"
+    " @ts[args->skbaddr] = nsecs; @prev[args->skbaddr] = probe; }"
+    " tracepoint:skb:kfree_skb, tracepoint:skb:consume_skb, tracepoint:skb:skb_copy_datagram_iovec"
+    " { delete(@ts[args->skbaddr]); delete(@prev[args->skbaddr]); }"
+)
+
+
+@contextlib.contextmanager
+def veth_namespace():
+    """A network namespace behind a veth pair, removed afterwards (datagrams to PEER_IP:9 end in it)."""
+    run_command(["ip", "netns", "del", NETNS], check=False)
+    for command in (
+        ["ip", "netns", "add", NETNS],
+        ["ip", "link", "add", HOST_DEV, "type", "veth", "peer", "name", PEER_DEV],
+        ["ip", "link", "set", PEER_DEV, "netns", NETNS],
+        ["ip", "addr", "add", f"{HOST_IP}/24", "dev", HOST_DEV],
+        ["ip", "link", "set", HOST_DEV, "up"],
+        ["ip", "-n", NETNS, "addr", "add", f"{PEER_IP}/24", "dev", PEER_DEV],
+        ["ip", "-n", NETNS, "link", "set", PEER_DEV, "up"],
+    ):
+        run_command(command)
+    try:
+        yield
+    finally:
+        run_command(["ip", "link", "del", HOST_DEV], check=False)
+        run_command(["ip", "netns", "del", NETNS], check=False)
+
+
+def busy_ticks():
+    """CPU ticks spent on anything but idle and iowait, all CPUs (first line of /proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    return sum(fields) - fields[3] - fields[4]
+
+
+def skb_rates(tools, load, rates, seconds, rounds):
+    """Per offered rate (0: as fast as one sender goes) and configuration: achieved packets per second, CPU ns
+    per packet (all CPUs, /proc/stat) and in-program ns per packet (bpf_stats)."""
+    scripts = {"jl": JL, "bpftrace": BPFTRACE}
+    configs = [("none", None)] + [(tool.name, tool) for tool in tools]
+    samples = {(rate, name): {"pps": [], "cpu_ns": [], "bpf_ns": []} for rate in rates for name, _ in configs}
+    with veth_namespace(), bpf.BpfStats():
+        for round_number in range(rounds):
+            for rate in rates:
+                packets = (rate or 200_000) * seconds
+                for name, tool in in_turn(configs, round_number):
+                    run = tool.start(scripts[name]) if tool else None
+                    try:
+                        ids, before = [], {}
+                        if run:
+                            run.wait_marker()
+                            ids = bpf.prog_ids(run.pid)
+                            before = {prog["id"]: prog for prog in bpf.prog_infos(ids)}
+                        ticks = busy_ticks()
+                        pps = float(run_command([load, "udp", str(packets), str(rate), PEER_IP]).strip())
+                        ticks = busy_ticks() - ticks
+                        after = bpf.prog_infos(ids) if run else []
+                    finally:
+                        if run:
+                            run.interrupt()
+                    spent = sum(prog.get("run_time_ns", 0) - before[prog["id"]].get("run_time_ns", 0) for prog in after)
+                    sample = samples[(rate, name)]
+                    sample["pps"].append(pps)
+                    sample["cpu_ns"].append(ticks * NS_PER_TICK / packets)
+                    sample["bpf_ns"].append(spent / packets if run else None)
+    results = {}
+    for rate in rates:
+        results[str(rate)] = {name: {key: median(values) for key, values in samples[(rate, name)].items()}
+                              for name, _ in configs}
+        log(f"skb at {rate or 'max'} pps: " + ", ".join(
+            f"{name} {r['pps']:.0f} pps {r['cpu_ns']:.0f} ns/packet" for name, r in results[str(rate)].items()))
+    return results
