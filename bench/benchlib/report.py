@@ -93,20 +93,24 @@ def map_print_table(map_print):
 
 
 def skb_table(skb):
-    """Per offered packet rate: achieved rate and CPU per packet with nothing, jl's skb() and bpftrace's version."""
+    """Per offered packet rate: achieved rates and in-program ns per packet; then the unpaced sender's ns per
+    packet, which includes everything the probes cost."""
     rows = []
     for rate, configs in skb.items():
-        none = configs["none"]
-        cells = [f"{none['pps']:.0f} / {none['cpu_ns']:.0f}"]
-        overheads = {}
-        for name in ("jl", "bpftrace"):
-            r = configs[name]
-            overheads[name] = r["cpu_ns"] - none["cpu_ns"]
-            cells.append(f"{r['pps']:.0f} / {r['cpu_ns']:.0f} / {overheads[name]:.0f} / {r['bpf_ns']:.0f}")
-        rows.append([rate if rate != "0" else "max", *cells, ratio(overheads["bpftrace"], overheads["jl"])])
-    header = ["offered pps", "none: pps / CPU ns per packet", "jl skb(): pps / CPU ns / overhead / in-program ns",
-              "bpftrace: pps / CPU ns / overhead / in-program ns", "overhead bt/jl"]
-    return table(header, rows)
+        jl, bt = configs["jl"], configs["bpftrace"]
+        rows.append([rate if rate != "0" else "max", f"{configs['none']['pps']:.0f}", f"{jl['pps']:.0f} / {jl['bpf_ns']:.0f}",
+                     f"{bt['pps']:.0f} / {bt['bpf_ns']:.0f}", ratio(bt["bpf_ns"], jl["bpf_ns"])])
+    rates = table(["offered pps", "none: pps", "jl skb(): pps / in-program ns per packet",
+                   "bpftrace: pps / in-program ns per packet", "in-program bt/jl"], rows)
+    unpaced = skb.get("0")
+    if not unpaced:
+        return rates
+    per_packet = {name: 1e9 / r["pps"] for name, r in unpaced.items()}
+    rows = [[name, f"{ns:.0f}", f"{ns - per_packet['none']:.0f}"] for name, ns in per_packet.items()]
+    overheads = [per_packet[name] - per_packet["none"] for name in ("bpftrace", "jl")]
+    rows.append(["overhead bt/jl", "", ratio(*overheads)])
+    return rates + "\n\nUnpaced sender (the whole path runs on its CPU):\n\n" + table(
+        ["attached", "ns per packet", "overhead ns"], rows)
 
 
 def verdicts(start, programs, footprints, overhead):

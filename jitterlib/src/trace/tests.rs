@@ -173,12 +173,13 @@ fn timer_histogram_of_receive_timeouts() {
     assert!(hist.total() >= 20, "20 timeouts, {} callbacks", hist.total());
     let text = readout.render_text();
     assert!(text.starts_with("@[process_timeout]: \n"), "{text}");
-    // A wakeup callback runs for microseconds; an interrupt on a busy machine may stretch one now and then.
+    // A wakeup callback runs for microseconds; a busy (virtual) machine may stretch several past a millisecond, so
+    // the check is that most are short: a histogram of the 10 ms sleeps themselves would have every one >= 1 ms.
     let slow: u64 = hist
         .visible_buckets()
         .into_iter()
         .filter(|&(bucket, _)| AggKind::TimeHist.bucket_range(bucket).and_then(|range| range.lower) >= Some(1_000_000))
         .map(|(_, count)| count)
         .sum();
-    assert!(slow * 10 <= hist.total(), "{slow} of {} callbacks took a millisecond or more: {text}", hist.total());
+    assert!(slow * 2 < hist.total(), "{slow} of {} callbacks took a millisecond or more: {text}", hist.total());
 }
