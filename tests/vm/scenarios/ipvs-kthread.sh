@@ -1,7 +1,7 @@
 #!/bin/sh
 # ipvs_est() on a kernel whose IPVS estimator runs in kthreads (Linux >= 6.2): restore the services of $1, then
-# time the kthreads' walks with `jl -v` for 10 s and report the JSON output, jl's stderr (the mechanism line) and
-# the host namespace's inode. tests/vm/test-ipvs-kthread asserts on them.
+# time the kthreads' walks with `jl -v` for 10 s and report the JSON output, jl's stderr (the mechanism line),
+# the bundled ipvs_walks.jl's output and the host namespace's inode. tests/vm/test-ipvs-kthread asserts on them.
 #   tests/vm/gen-ipvs-rules 3000 > /tmp/rules-3000
 #   tests/vm/run --kernel 6.12 --jl target/release/jl tests/vm/scenarios/ipvs-kthread.sh /tmp/rules-3000
 . /lib/jl-vm.sh
@@ -29,6 +29,10 @@ result jl_rc "$jl_rc"
 result_lines jl_output /tmp/jl.out
 result_lines jl_stderr /tmp/jl.err
 [ "$jl_rc" = 0 ] || fail "jl exited with $jl_rc"
+
+# The bundled investigation script runs here too (it uses no field that only timer-based walks have).
+/bin/jl --duration 6 ipvs_walks >/tmp/walks.out 2>/tmp/walks.err || { cat /tmp/walks.err; fail "bundled ipvs_walks failed"; }
+result_lines ipvs_walks /tmp/walks.out
 
 # The program of the golden script tests/golden/ipvs_est_kthread.jl, compiled for this kernel: its offsets are the
 # ones the golden fixture's ip_vs header uses.
