@@ -16,8 +16,9 @@ NETNS = "jlbench"
 HOST_DEV, PEER_DEV = "jlbench0", "jlbench1"
 HOST_IP, PEER_IP = "10.213.77.1", "10.213.77.2"
 JL = "skb() { @[prev, hop] = hist(dur); }"
-# jl's skb() on a kernel without function points: five hop tracepoints, a timestamp per skb address, the hop's
-# time since the previous point, and the entry dropped where the packet ends (skb_copy_datagram_iovec is both).
+# jl's skb() on a kernel without function points: six hop tracepoints, a timestamp per skb address, the hop's
+# time since the previous point, and the entry dropped where the packet ends (skb_copy_datagram_iovec is both a
+# hop and an end).
 _HOPS = ("tracepoint:net:net_dev_queue, tracepoint:net:net_dev_start_xmit, tracepoint:net:netif_rx,"
          " tracepoint:net:napi_gro_receive_entry, tracepoint:net:netif_receive_skb, tracepoint:skb:skb_copy_datagram_iovec")
 BPFTRACE = (
