@@ -162,7 +162,8 @@ mod tests {
         assert_eq!(jl_usym_test_marker(2), 6);
     }
 
-    /// Exported under a Rust-mangled name, so that it is in `.dynsym` even when release builds strip `.symtab`.
+    /// Exported under a fixed Rust-mangled (legacy) name, so that the symbol table holds that name whichever
+    /// mangling scheme rustc uses for ordinary functions.
     #[inline(never)]
     #[export_name = "_ZN9jitterlib4usym5tests14mangled_marker17h0123456789abcdefE"]
     extern "C" fn mangled_marker(x: u64) -> u64 {
