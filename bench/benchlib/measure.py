@@ -23,9 +23,16 @@ class Tool:
     marker: bytes
     env: dict = field(default_factory=dict)
 
-    def start(self, script, env=None):
-        """Starts the tracer on SCRIPT."""
-        return Tracer([self.binary, "-e", script], self.marker, {**self.env, **(env or {})})
+    def start(self, script, env=None, map_keys=None):
+        """Starts the tracer on SCRIPT; MAP_KEYS raises its map key limit (jl --map-keys, BPFTRACE_MAP_KEYS_MAX)."""
+        env = {**self.env, **(env or {})}
+        options = []
+        if map_keys is not None:
+            if self.name == "jl":
+                options = ["--map-keys", str(map_keys)]
+            else:
+                env["BPFTRACE_MAP_KEYS_MAX"] = str(map_keys)
+        return Tracer([self.binary, *options, "-e", script], self.marker, env)
 
     def script(self, pair):
         """This tool's text of PAIR."""
@@ -196,7 +203,7 @@ def map_print(tools, load, sizes, rounds):
             for tool in in_turn(tools, round_number):
                 arg = "args.fd" if tool.name == "jl" else "args->fd"
                 script = f"{CLOSE} /{arg} >= {CLOSE_BASE}/ {{ @[{arg}] = count(); }}"
-                run = tool.start(script, {"BPFTRACE_MAP_KEYS_MAX": str(max(sizes) * 2)})
+                run = tool.start(script, map_keys=max(sizes) * 2)
                 try:
                     run.wait_marker()
                     load_run(load, 0, "close", str(size), str(CLOSE_BASE))

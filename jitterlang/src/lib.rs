@@ -14,6 +14,7 @@ pub mod syntax;
 pub mod verifier;
 
 use jitterlib::kernel::KernelInfo;
+use jitterlib::maps::HashAllocation;
 
 /// Compiles a script: parse, check against the kernel, generate programs and the ELF object.
 pub fn compile(source: &str, kernel: &dyn KernelInfo) -> Result<codegen::Compiled, diag::Diagnostics> {
@@ -31,6 +32,8 @@ pub struct CompileOptions {
     pub named_args: Vec<(String, String)>,
     /// Allow statements that act on the system, `signal()` and `system()` (`jl --unsafe`).
     pub unsafe_actions: bool,
+    /// Keys each keyed map holds (`jl --map-keys`); `None`: [`codegen::DEFAULT_MAP_KEYS`].
+    pub map_keys: Option<u32>,
 }
 
 /// [`compile`] with options.
@@ -44,5 +47,9 @@ pub fn compile_with(
         filter::restrict_to_pid(&mut script, pid);
     }
     let checked = sema::check(&script, kernel, options)?;
-    codegen::generate(&checked)
+    let settings = codegen::MapSettings {
+        keys: options.map_keys.unwrap_or(codegen::DEFAULT_MAP_KEYS),
+        allocation: HashAllocation::for_kernel(kernel.version()),
+    };
+    codegen::generate(&checked, &settings)
 }

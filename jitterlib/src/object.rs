@@ -21,7 +21,7 @@ use object::{
 use thiserror::Error;
 
 use crate::insn::{Insn, Program};
-use crate::maps::{MapKind, MapSpec};
+use crate::maps::{HashAllocation, MapKind, MapSpec};
 
 /// Longest program or map name the kernel keeps (`BPF_OBJ_NAME_LEN` minus the NUL).
 pub const MAX_NAME_LEN: usize = 15;
@@ -112,10 +112,12 @@ pub enum ObjectError {
 /// Writes an `EM_BPF` relocatable ELF object holding `programs` and `maps`, ready for aya's loader.
 ///
 /// Map references in each program point into `maps` by index. Names are checked (see [`MAX_NAME_LEN`]) and
-/// must be unique across programs and maps.
+/// must be unique across programs and maps. Hash maps are created as `allocation` says
+/// ([`HashAllocation::for_kernel`] picks it for the kernel the object is for).
 ///
 /// ```no_run
 /// use jitterlib::insn::{Insn, Program};
+/// use jitterlib::maps::HashAllocation;
 /// use jitterlib::object::{write_object, ProgramSection};
 ///
 /// let program = Program {
@@ -128,14 +130,19 @@ pub enum ObjectError {
 /// let elf = write_object(
 ///     &[ProgramSection { name: "noop", section: "raw_tracepoint/jl_manual", program: &program }],
 ///     &[],
+///     HashAllocation::OnInsert,
 /// )?;
 /// # Ok::<(), jitterlib::object::ObjectError>(())
 /// ```
-pub fn write_object(programs: &[ProgramSection], maps: &[MapSpec]) -> Result<Vec<u8>, ObjectError> {
+pub fn write_object(
+    programs: &[ProgramSection],
+    maps: &[MapSpec],
+    allocation: HashAllocation,
+) -> Result<Vec<u8>, ObjectError> {
     check_names(programs, maps)?;
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
 
-    let map_symbols = add_maps(&mut obj, maps)?;
+    let map_symbols = add_maps(&mut obj, maps, allocation)?;
     for program in programs {
         add_program(&mut obj, program, &map_symbols)?;
     }
@@ -175,7 +182,7 @@ pub fn valid_name(name: &str) -> String {
 
 /// One symbol per map, in order: a `struct bpf_map_def` in the legacy `maps` section, or for a
 /// [`MapKind::Global`] the start of the `.bss` section (aya makes that section a one-slot array map).
-fn add_maps(obj: &mut Object, maps: &[MapSpec]) -> Result<Vec<SymbolId>, ObjectError> {
+fn add_maps(obj: &mut Object, maps: &[MapSpec], allocation: HashAllocation) -> Result<Vec<SymbolId>, ObjectError> {
     if maps.iter().filter(|map| map.kind == MapKind::Global).count() > 1 {
         return Err(ObjectError::SeveralGlobals);
     }
@@ -189,7 +196,7 @@ fn add_maps(obj: &mut Object, maps: &[MapSpec]) -> Result<Vec<SymbolId>, ObjectE
         } else {
             let section =
                 *legacy.get_or_insert_with(|| obj.add_section(Vec::new(), b"maps".to_vec(), SectionKind::Data));
-            (section, obj.append_section_data(section, &map_def_bytes(map), 4), MAP_DEF_SIZE)
+            (section, obj.append_section_data(section, &map_def_bytes(map, allocation), 4), MAP_DEF_SIZE)
         };
         symbols.push(obj.add_symbol(Symbol {
             name: map.name.as_bytes().to_vec(),
@@ -206,12 +213,12 @@ fn add_maps(obj: &mut Object, maps: &[MapSpec]) -> Result<Vec<SymbolId>, ObjectE
 }
 
 /// The legacy `struct bpf_map_def`: type, key_size, value_size, max_entries, map_flags, id, pinning.
-fn map_def_bytes(map: &MapSpec) -> Vec<u8> {
+fn map_def_bytes(map: &MapSpec, allocation: HashAllocation) -> Vec<u8> {
     let (key_size, value_size) = match map.kind {
         MapKind::RingBuf => (0, 0),
         _ => (map.key_size, map.value_size),
     };
-    [map.kind.bpf_type(), key_size, value_size, map.max_entries, 0, 0, 0]
+    [map.kind.bpf_type(), key_size, value_size, map.max_entries, allocation.map_flags(map.kind), 0, 0]
         .iter()
         .flat_map(|field| field.to_le_bytes())
         .collect()
@@ -286,6 +293,10 @@ mod tests {
     use crate::session::fixtures;
 
     fn two_program_object() -> Vec<u8> {
+        two_program_object_allocated(HashAllocation::OnInsert)
+    }
+
+    fn two_program_object_allocated(allocation: HashAllocation) -> Vec<u8> {
         let counter = fixtures::count_into(0);
         let noop = fixtures::noop();
         write_object(
@@ -294,8 +305,19 @@ mod tests {
                 ProgramSection { name: "begin", section: "raw_tracepoint/jl_manual", program: &noop },
             ],
             &[fixtures::counter_map("counts"), fixtures::ring_map("events")],
+            allocation,
         )
         .expect("object is written")
+    }
+
+    #[test]
+    fn hash_maps_carry_the_allocation_flag_and_other_maps_none() {
+        let flags = |allocation| {
+            let parsed = aya_obj::Object::parse(&two_program_object_allocated(allocation)).expect("parses");
+            (parsed.maps["counts"].map_flags(), parsed.maps["events"].map_flags())
+        };
+        assert_eq!(flags(HashAllocation::OnInsert), (1, 0));
+        assert_eq!(flags(HashAllocation::Preallocated), (0, 0));
     }
 
     #[test]
@@ -348,12 +370,16 @@ mod tests {
         b.exit();
         let program = b.finish().expect("assembles");
         let section = ProgramSection { name: "count", section: "raw_tracepoint/jl_manual", program: &program };
-        let elf = write_object(&[section], std::slice::from_ref(&global)).expect("object is written");
+        let elf = write_object(&[section], std::slice::from_ref(&global), HashAllocation::OnInsert).expect("object is written");
         let parsed = aya_obj::Object::parse(&elf).expect("aya-obj parses our object");
         let bss = &parsed.maps[crate::maps::GLOBAL_MAP_NAME];
         assert_eq!((bss.map_type(), bss.key_size(), bss.value_size(), bss.max_entries()), (2, 4, 40, 1));
         let section = ProgramSection { name: "count", section: "raw_tracepoint/jl_manual", program: &program };
-        let twice = write_object(&[section], &[global.clone(), MapSpec { name: "other".into(), ..global }]);
+        let twice = write_object(
+            &[section],
+            &[global.clone(), MapSpec { name: "other".into(), ..global }],
+            HashAllocation::OnInsert,
+        );
         assert!(matches!(twice, Err(ObjectError::SeveralGlobals)));
     }
 
@@ -364,7 +390,11 @@ mod tests {
     }
 
     fn write_one(name: &str, program: &Program, maps: &[MapSpec]) -> Result<Vec<u8>, ObjectError> {
-        write_object(&[ProgramSection { name, section: "raw_tracepoint/jl_manual", program }], maps)
+        write_object(
+            &[ProgramSection { name, section: "raw_tracepoint/jl_manual", program }],
+            maps,
+            HashAllocation::OnInsert,
+        )
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, OutlierInfo, PrintfIn
 use frame::Frame;
 use jitterlib::agg::{MapLayout, MAX_STACK_FRAMES};
 use jitterlib::insn::{BuildError, Builder, Helper, JmpOp, Label, Program, Reg, Size};
-use jitterlib::maps::{MapKind, MapSpec};
+use jitterlib::maps::{HashAllocation, MapKind, MapSpec};
 use jitterlib::object::{write_object, ProgramSection};
 use jitterlib::probe::{place_maps, Counter, EmitEnv, Trigger};
 use jitterlib::session::Attach;
@@ -40,8 +40,10 @@ const STACKS_MAP_INDEX: usize = 2;
 const STACK_ENTRIES: u32 = 4096;
 /// Size of the event ring buffer in bytes.
 const EVENTS_BYTES: u32 = 1 << 20;
-/// Capacity of user maps.
-const MAP_ENTRIES: u32 = 10_240;
+/// Keys a user map holds unless the script is compiled with another limit ([`MapSettings::keys`]).
+pub const DEFAULT_MAP_KEYS: u32 = 10_240;
+/// The largest key limit accepted for user maps (`jl --map-keys`).
+pub const MAX_MAP_KEYS: u32 = 1 << 24;
 /// Event id of `exit()`.
 pub const EXIT_EVENT: u64 = u64::MAX;
 /// Top byte of the event ids of [`MapEvent`]s (printf ids are small, `exit()` is all ones).
@@ -162,7 +164,7 @@ impl Stat {
     /// What the counter means, for the exit report.
     pub fn describe(self) -> &'static str {
         match self {
-            Stat::MapFull => "map updates failed (map full)",
+            Stat::MapFull => "map updates failed (map full: raise the limit with --map-keys)",
             Stat::EventsLost => "events lost (ring buffer full)",
             Stat::StackLost => "stacks lost (stack map full)",
             Stat::StackCollision => "stacks lost to a stack-id hash collision",
@@ -236,8 +238,17 @@ impl Compiled {
     }
 }
 
-/// Generates the programs and the ELF object of a checked script.
-pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
+/// How the user maps of a script are created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapSettings {
+    /// Keys each keyed user map holds; an insert beyond it is counted as `map_full`.
+    pub keys: u32,
+    /// When the kernel allocates hash map entries (from the kernel the script is compiled for).
+    pub allocation: HashAllocation,
+}
+
+/// Generates the programs and the ELF object of a checked script, its user maps created as `settings` says.
+pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, Diagnostics> {
     let mut maps = vec![
         MapSpec {
             name: EVENTS_MAP.into(),
@@ -266,7 +277,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
     let first_user_map = maps.len();
     let mut user_maps = Vec::new();
     for (index, info) in checked.maps.iter().enumerate() {
-        let spec = user_map_spec(index, info);
+        let spec = user_map_spec(index, info, settings.keys);
         user_maps.push((spec.name.clone(), info.layout.clone()));
         maps.push(spec);
     }
@@ -335,7 +346,7 @@ pub fn generate(checked: &Checked) -> Result<Compiled, Diagnostics> {
         .iter()
         .map(|(section, unit)| ProgramSection { name: &unit.name, section, program: &unit.program })
         .collect();
-    let object = write_object(&sections, &maps).map_err(|error| {
+    let object = write_object(&sections, &maps, settings.allocation).map_err(|error| {
         Diagnostics(vec![Diagnostic::new(
             Code::Limit,
             Default::default(),
@@ -364,9 +375,9 @@ pub fn stacks_map(frames: u32) -> String {
     }
 }
 
-fn user_map_spec(index: usize, info: &MapInfo) -> MapSpec {
+fn user_map_spec(index: usize, info: &MapInfo, keys: u32) -> MapSpec {
     let suffix = info.layout.name.trim_start_matches('@');
-    info.layout.map_spec(truncate(&format!("m{index}_{suffix}")), MAP_ENTRIES)
+    info.layout.map_spec(truncate(&format!("m{index}_{suffix}")), keys)
 }
 
 fn program_name(index: usize, describe: &str) -> String {

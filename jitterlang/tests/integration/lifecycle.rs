@@ -187,31 +187,51 @@ fn every_golden_script_passes_the_verifier() {
     assert!(failures.is_empty(), "rejected:\n{}", failures.join("\n"));
 }
 
-#[test]
-fn a_full_map_is_counted_as_lost() {
-    if !can_trace("a_full_map_is_counted_as_lost") {
-        return;
-    }
-    // Each getppid of this thread gets its own key (nsecs): more calls than the map's 10 240 entries overflow it.
-    // (getppid and the thread filter keep this apart from the other tests, which count getpid per process.)
+/// Runs `@[nsecs] = count()` on this thread's getppid calls (a new key each) for `calls` calls, with `options`,
+/// and returns the `map_full` counter and the number of keys printed.
+fn overflow_a_map(calls: u32, options: &[&str]) -> (u64, usize) {
+    // getppid and the thread filter keep this apart from the other tests, which count getpid per process.
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
     let script = format!("tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ @[nsecs] = count(); }}");
-    let mut child = start_attached(&["-f", "json", "--duration", "1", "-e", &script]);
-    for _ in 0..20_000 {
+    let mut args = vec!["-f", "json", "--duration", "1", "-e", &script];
+    args.extend_from_slice(options);
+    let mut child = start_attached(&args);
+    for _ in 0..calls {
         // SAFETY: getppid has no preconditions.
         unsafe { libc::syscall(libc::SYS_getppid) };
     }
     let mut out = String::new();
     child.stdout.take().expect("stdout").read_to_string(&mut out).expect("read stdout");
     assert!(child.wait().expect("wait").success(), "{out}");
-    let lost = out
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .find(|line| line["type"] == "lost")
-        .unwrap_or_else(|| panic!("no lost record: {out}"));
+    let records: Vec<serde_json::Value> =
+        out.lines().filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok()).collect();
+    let lost = records.iter().find(|line| line["type"] == "lost").unwrap_or_else(|| panic!("no lost record: {out}"));
     let map_full = lost["data"]["map_full"].as_u64().expect("map_full counter");
-    assert_eq!(map_full, 20_000 - 10_240, "{lost}");
+    let keys = records
+        .iter()
+        .find(|line| line["type"] == "map")
+        .and_then(|map| map["data"]["@"].as_object().map(|keys| keys.len()))
+        .unwrap_or(0);
+    (map_full, keys)
+}
+
+#[test]
+fn a_full_map_is_counted_as_lost() {
+    if !can_trace("a_full_map_is_counted_as_lost") {
+        return;
+    }
+    // More calls than the map's default 10 240 keys overflow it; every insert beyond is counted.
+    assert_eq!(overflow_a_map(20_000, &[]), (20_000 - 10_240, 10_240));
+}
+
+#[test]
+fn map_keys_sets_how_many_keys_a_map_holds() {
+    if !can_trace("map_keys_sets_how_many_keys_a_map_holds") {
+        return;
+    }
+    assert_eq!(overflow_a_map(20_000, &["--map-keys", "25000"]), (0, 20_000));
+    assert_eq!(overflow_a_map(2_000, &["--map-keys", "1500"]), (500, 1_500));
 }
 
 #[test]

@@ -15,7 +15,7 @@ pub fn render_folded(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> String {
             .iter()
             .map(|part| match part.frame_names(symbols) {
                 Some(frames) => folded_frames(frames),
-                None => part.to_text(symbols).replace(';', ":"),
+                None => part.to_key_text(symbols).replace(';', ":"),
             })
             .filter(|frame| !frame.is_empty())
             .collect();

@@ -123,7 +123,7 @@ fn labels(snapshot: &Snapshot, row: &Row, symbols: &dyn Symbolizer) -> Vec<(Stri
             };
             let value = match part.frame_names(symbols) {
                 Some(frames) => folded_frames(frames),
-                None => part.to_text(symbols),
+                None => part.to_key_text(symbols),
             };
             (name, value)
         })

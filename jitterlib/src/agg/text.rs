@@ -59,7 +59,7 @@ fn key_text(row: &Row, symbols: &dyn Symbolizer) -> String {
 
 /// Each key field as text.
 pub(crate) fn key_text_parts(row: &Row, symbols: &dyn Symbolizer) -> Vec<String> {
-    row.key.iter().map(|part| part.to_text(symbols)).collect()
+    row.key.iter().map(|part| part.to_key_text(symbols)).collect()
 }
 
 fn average_text(map: &MapLayout, average: &Average, symbols: &dyn Symbolizer) -> String {

@@ -42,6 +42,19 @@ pub(crate) fn format_wide_duration(ns: i128) -> String {
     }
 }
 
+/// Formats a duration in nanoseconds exactly, with the largest unit that divides it: `0`, `1500us`, `2s`,
+/// `25468123456789ns`. Map keys print this way: two different keys never print alike.
+pub(crate) fn format_exact_duration(ns: i64) -> String {
+    if ns == 0 {
+        return "0".to_string();
+    }
+    let magnitude = i128::from(ns).unsigned_abs();
+    let (scale, name) =
+        TIME_UNITS.iter().rev().find(|(scale, _)| magnitude % scale == 0).copied().unwrap_or(TIME_UNITS[0]);
+    let sign = if ns < 0 { "-" } else { "" };
+    format!("{sign}{}{name}", magnitude / scale)
+}
+
 /// Number of decimal digits of `n` (1 for 0).
 fn digit_count(n: u128) -> u32 {
     n.checked_ilog10().map_or(1, |log| log + 1)
@@ -85,6 +98,18 @@ mod tests {
         assert_eq!(format_duration(-1_500_000), "-1.5ms");
         assert_eq!(format_duration(i64::MAX), "9223372037s");
         assert_eq!(format_duration(i64::MIN), "-9223372037s");
+    }
+
+    #[test]
+    fn exact_durations_keep_every_nanosecond() {
+        assert_eq!(format_exact_duration(0), "0");
+        assert_eq!(format_exact_duration(7), "7ns");
+        assert_eq!(format_exact_duration(1_500_000), "1500us");
+        assert_eq!(format_exact_duration(2_000_000_000), "2s");
+        assert_eq!(format_exact_duration(25_468_123_456_789), "25468123456789ns");
+        assert_eq!(format_exact_duration(25_468_123_456_000), "25468123456us");
+        assert_eq!(format_exact_duration(-3_000_000), "-3ms");
+        assert_eq!(format_exact_duration(i64::MIN), "-9223372036854775808ns");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::layout::{MapLayout, ValueFormat};
 use super::stack::StackKind;
-use super::units::format_duration;
+use super::units::{format_duration, format_exact_duration};
 use crate::kernel::KernelInfo;
 
 /// Turns addresses into names: kernel addresses for [`ValueFormat::KernelSymbol`] fields and kernel stacks,
@@ -127,6 +127,15 @@ impl FieldValue {
                 format!("\n{lines}")
             }
             FieldValue::Str(s) => s.clone(),
+        }
+    }
+
+    /// [`FieldValue::to_text`] for a map key: durations print exactly (`1500us`, not `1.5ms`), so that two
+    /// keys never print alike (nor collide as JSON members or OpenMetrics labels).
+    pub fn to_key_text(&self, symbols: &dyn Symbolizer) -> String {
+        match self {
+            FieldValue::Duration(ns) => format_exact_duration(*ns),
+            other => other.to_text(symbols),
         }
     }
 
@@ -338,6 +347,8 @@ mod tests {
         assert_eq!(FieldValue::from_integer(31, ValueFormat::Hex).to_text(&symbols), "0x1f");
         assert_eq!(FieldValue::from_integer(0x0100_007f, ValueFormat::Ipv4).to_text(&symbols), "127.0.0.1");
         assert_eq!(FieldValue::from_integer(1_500_000, ValueFormat::Duration).to_text(&symbols), "1.5ms");
+        assert_eq!(FieldValue::from_integer(1_500_001, ValueFormat::Duration).to_key_text(&symbols), "1500001ns");
+        assert_eq!(FieldValue::Str("swapper/0".into()).to_key_text(&symbols), "swapper/0");
         assert_eq!(FieldValue::from_integer(0xffff_8000, ValueFormat::KernelSymbol).to_text(&symbols), "0xffff8000");
         assert_eq!(FieldValue::Str("swapper/0".into()).to_text(&symbols), "swapper/0");
     }

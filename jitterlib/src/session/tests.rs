@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 use super::fixtures::{self, HELLO};
 use super::*;
 use crate::insn::Program;
-use crate::maps::MapSpec;
+use crate::kernel::{KernelInfo, LiveKernel};
+use crate::maps::{HashAllocation, MapKind, MapSpec};
 use crate::object::{write_object, ProgramSection};
 
 fn can_run_bpf(test: &str) -> bool {
@@ -38,7 +39,8 @@ fn build(programs: &[(&str, Attach, Program)], maps: &[MapSpec]) -> (Vec<u8>, Ve
         .iter()
         .map(|(name, attach, _)| ProgramSpec { name: name.to_string(), attach: attach.clone() })
         .collect();
-    (write_object(&placed, maps).expect("object is written"), specs)
+    let allocation = HashAllocation::for_kernel(LiveKernel::new().version());
+    (write_object(&placed, maps, allocation).expect("object is written"), specs)
 }
 
 fn load(programs: &[(&str, Attach, Program)], maps: &[MapSpec]) -> Session {
@@ -109,6 +111,11 @@ fn raw_tracepoint_and_perf_clock_fire() {
     }
     assert!(total_count(&session.read_map("syscalls").expect("readable")) >= 100);
     assert!(total_count(&session.read_map("ticks").expect("readable")) > 0);
+    // From 6.1 the per-CPU hashes are allocated on insert, perf_event programs included (the kernel took them).
+    let (ticks, _) = session.readable_map("ticks", "inspecting").expect("ticks map");
+    let flags = ticks.info().expect("map info").map_flags();
+    let expected = HashAllocation::for_kernel(LiveKernel::new().version()).map_flags(MapKind::PerCpuHash);
+    assert_eq!(flags, expected, "map_flags of the ticks map");
 }
 
 #[test]

@@ -38,7 +38,7 @@ use crate::agg::{
     decode, render_json, render_text, AggKind, KernelSymbols, MapLayout, MapValue, Snapshot, ValueFormat,
 };
 use crate::kernel::KernelInfo;
-use crate::maps::{MapEntries, MapSpec, GLOBAL_MAP_NAME};
+use crate::maps::{HashAllocation, MapEntries, MapSpec, GLOBAL_MAP_NAME};
 use crate::probe::Probe;
 use crate::session::{ProgramSpec, Session};
 use program::{Plan, Resolved, AGG_MAP};
@@ -312,7 +312,7 @@ impl<'k> Trace<'k> {
             keys: keys.iter().map(|key| key.layout().clone()).collect(),
             value: MapValue::Agg { kind, format },
         };
-        let plan = Plan { layout, keys, value };
+        let plan = Plan { layout, keys, value, allocation: HashAllocation::for_kernel(self.kernel.version()) };
         let output = program::generate(self.probe.kind(), probe.as_ref(), &plan)?;
         Ok(CompiledTrace {
             script: self.script(),

@@ -5,7 +5,7 @@ use super::{Field, TraceError};
 use crate::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 use crate::agg::{AggKind, FieldLayout, MapLayout, MapValue, ValueFormat};
 use crate::insn::{Builder, Helper, Program, Reg, Size};
-use crate::maps::{MapKind, MapSpec};
+use crate::maps::{HashAllocation, MapKind, MapSpec};
 use crate::object::{valid_name, write_object, ProgramSection};
 use crate::probe::{place_maps, Counter, EmitEnv, FieldSource, FieldType, Probe};
 use crate::session::Attach;
@@ -145,6 +145,8 @@ pub(super) struct Plan {
     pub keys: Vec<Resolved>,
     /// The aggregated field (`None` for `count`).
     pub value: Option<Resolved>,
+    /// How the kernel allocates the hash maps, for the kernel the trace is compiled for.
+    pub allocation: HashAllocation,
 }
 
 impl Plan {
@@ -211,7 +213,7 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
         .zip(&sections)
         .map(|(unit, section)| ProgramSection { name: &unit.name, section, program: &unit.program })
         .collect();
-    let object = write_object(&placed, &maps).map_err(|source| TraceError::Object { source })?;
+    let object = write_object(&placed, &maps, plan.allocation).map_err(|source| TraceError::Object { source })?;
     Ok(Output { programs, maps, object })
 }
 

@@ -23,7 +23,8 @@ result verified "$verified"
 script='tracepoint:syscalls:sys_enter_write /args.count == 12/ { @u[ustack(4)] = count();
   @b[buf(args.buf, 4)] = count(); printf("%r\n", buf(args.buf, 2)); }
 tracepoint:sched:sched_switch { @k[kstack(3)] = count(); }
-tracepoint:sock:inet_sock_set_state { @v4[ntop(args.family, args.saddr)] = count(); @v6[ntop(args.family, args.saddr_v6)] = count(); }'
+tracepoint:sock:inet_sock_set_state { @v4[ntop(args.family, args.saddr)] = count(); @v6[ntop(args.family, args.saddr_v6)] = count(); }
+profile:hz:99 { @p[cpu] = count(); }'
 start_jl 6 "$script" || fail "jl did not attach: $(cat /tmp/jl.err)"
 for _ in 1 2 3; do echo abcdefghijk; done >/dev/null
 busybox nc -l -p 5007 >/dev/null 2>&1 &
@@ -39,4 +40,11 @@ awk '/^@k\[$/ { frames = 0; inside = 1; next }
      END { exit !(three && !more) }' /tmp/jl.out || fail "kstack(3) keys do not hold 3 frames"
 grep -q '^@u\[$' /tmp/jl.out || fail "no user stack key"
 grep -q '^@v4\[127.0.0.1\]' /tmp/jl.out || fail "ntop(args.family, args.saddr) did not print 127.0.0.1"
+# From 6.1 the keyed maps are allocated on insert (BPF_F_NO_PREALLOC), perf_event programs' maps too: the kernel
+# takes them without a warning (older kernels WARN "trace type BPF program uses run-time allocation").
+grep -q '^@p\[0\]: [1-9]' /tmp/jl.out || fail "profile:hz:99 did not count into its hash map"
+if dmesg | grep -E 'WARNING:|run-time allocation|Call Trace' >/tmp/dmesg.warn; then
+    result_lines dmesg /tmp/dmesg.warn
+    fail "the kernel warned while the scenario ran"
+fi
 result checks passed

@@ -56,6 +56,7 @@ fn main() -> ExitCode {
         args: cli.positionals(),
         named_args: cli.named_args.clone(),
         unsafe_actions: cli.unsafe_actions,
+        map_keys: cli.map_keys,
     };
     let script = failure::Script { name: &file_name, source: &source };
     let compiled = match jitterlang::compile_with(&source, &kernel, &options) {
