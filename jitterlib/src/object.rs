@@ -370,7 +370,8 @@ mod tests {
         b.exit();
         let program = b.finish().expect("assembles");
         let section = ProgramSection { name: "count", section: "raw_tracepoint/jl_manual", program: &program };
-        let elf = write_object(&[section], std::slice::from_ref(&global), HashAllocation::OnInsert).expect("object is written");
+        let elf = write_object(&[section], std::slice::from_ref(&global), HashAllocation::OnInsert)
+            .expect("object is written");
         let parsed = aya_obj::Object::parse(&elf).expect("aya-obj parses our object");
         let bss = &parsed.maps[crate::maps::GLOBAL_MAP_NAME];
         assert_eq!((bss.map_type(), bss.key_size(), bss.value_size(), bss.max_entries()), (2, 4, 40, 1));

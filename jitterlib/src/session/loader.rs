@@ -39,7 +39,9 @@ mod tests {
             libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0, LANDLOCK_CREATE_RULESET_VERSION)
         };
         if abi < 1 {
-            eprintln!("SKIPPED: the_loader_thread_cannot_read_files: no Landlock on this kernel (the loader parses BTF)");
+            eprintln!(
+                "SKIPPED: the_loader_thread_cannot_read_files: no Landlock on this kernel (the loader parses BTF)"
+            );
             return;
         }
         let restricted = std::thread::spawn(|| {

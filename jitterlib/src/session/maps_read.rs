@@ -61,16 +61,12 @@ fn keys(map: BorrowedFd, layout: &MapLayout) -> io::Result<Vec<Vec<u8>>> {
 pub(super) fn read(map: BorrowedFd, layout: &MapLayout) -> io::Result<MapEntries> {
     let mut shared = Vec::new();
     let mut per_cpu = Vec::new();
-    let mut value = vec![0; layout.lookup_size()];
-    for key in keys(map, layout)? {
-        if !sys::map_lookup(map, &key, &mut value)? {
-            continue;
-        }
+    for (key, value) in raw_entries(map, layout)? {
         if layout.is_per_cpu() {
             let values = value.chunks(layout.per_cpu_stride()).map(|cpu| cpu[..layout.value_size].to_vec()).collect();
             per_cpu.push((key, values));
         } else {
-            shared.push((key, value.clone()));
+            shared.push((key, value));
         }
     }
     Ok(if !per_cpu.is_empty() {
@@ -80,6 +76,50 @@ pub(super) fn read(map: BorrowedFd, layout: &MapLayout) -> io::Result<MapEntries
     } else {
         MapEntries::Empty
     })
+}
+
+/// Every `(key, value as one lookup returns it)`: hash maps in batches of many entries per system call where the
+/// kernel has batch operations (5.6+), otherwise, and for arrays, a key walk with one lookup per key.
+fn raw_entries(map: BorrowedFd, layout: &MapLayout) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    if !layout.is_array() {
+        match batched_entries(map, layout) {
+            Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {}
+            other => return other,
+        }
+    }
+    let mut entries = Vec::new();
+    let mut value = vec![0; layout.lookup_size()];
+    for key in keys(map, layout)? {
+        if sys::map_lookup(map, &key, &mut value)? {
+            entries.push((key, value.clone()));
+        }
+    }
+    Ok(entries)
+}
+
+/// Entries read per batch at first; a hash bucket holding more than that doubles it.
+const BATCH_ENTRIES: usize = 4096;
+
+/// A hash map's entries read with `BPF_MAP_LOOKUP_BATCH`, at most `max_entries` of them.
+fn batched_entries(map: BorrowedFd, layout: &MapLayout) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut entries = Vec::new();
+    let mut capacity = BATCH_ENTRIES.min(layout.max_entries.max(1));
+    let mut position = sys::BatchPosition::Start;
+    while position != sys::BatchPosition::End && entries.len() < layout.max_entries {
+        let mut keys = vec![0; capacity * layout.key_size];
+        let mut values = vec![0; capacity * layout.lookup_size()];
+        match sys::map_lookup_batch(map, position, layout.key_size, &mut keys, &mut values) {
+            Ok((read, next)) => {
+                let pairs = keys.chunks(layout.key_size).zip(values.chunks(layout.lookup_size())).take(read);
+                entries.extend(pairs.map(|(key, value)| (key.to_vec(), value.to_vec())));
+                position = next;
+            }
+            Err(error) if error.raw_os_error() == Some(libc::ENOSPC) => capacity *= 2,
+            Err(error) => return Err(error),
+        }
+    }
+    entries.truncate(layout.max_entries);
+    Ok(entries)
 }
 
 /// The value under one key (one aligned value per possible CPU for per-CPU maps), or `None` when absent.

@@ -6,9 +6,9 @@
 
 mod attach;
 mod error;
-mod loader;
 #[cfg(test)]
 pub(crate) mod fixtures;
+mod loader;
 mod maps_read;
 mod ring;
 pub(crate) mod sys;
@@ -186,8 +186,7 @@ impl Session {
     /// Programs of the object missing from `programs` are left unloaded. Verifier rejections come back as
     /// [`SessionError::Verifier`] with the kernel's log.
     pub fn load(object: &[u8], programs: &[ProgramSpec]) -> Result<Session, SessionError> {
-        let ebpf =
-            loader::loader().load(object).map_err(|source| SessionError::Object { source: Box::new(source) })?;
+        let ebpf = loader::loader().load(object).map_err(|source| SessionError::Object { source: Box::new(source) })?;
         let mut session = Session { ebpf, attach_points: HashMap::new(), detached: Vec::new() };
         let mut btf = attach::KernelBtf::default();
         for spec in programs {

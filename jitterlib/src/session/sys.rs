@@ -10,6 +10,7 @@ const BPF_MAP_LOOKUP_ELEM: libc::c_long = 1;
 const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
 const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
 const BPF_MAP_GET_NEXT_KEY: libc::c_long = 4;
+const BPF_MAP_LOOKUP_BATCH: libc::c_long = 24;
 const BPF_PROG_TEST_RUN: libc::c_long = 10;
 const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 const BPF_PROG_LOAD: libc::c_long = 5;
@@ -32,6 +33,20 @@ struct MapElemAttr {
     _pad: u32,
     key: u64,
     value_or_next_key: u64,
+    flags: u64,
+}
+
+/// The `batch` part of `union bpf_attr`.
+#[repr(C)]
+#[derive(Default)]
+struct BatchAttr {
+    in_batch: u64,
+    out_batch: u64,
+    keys: u64,
+    values: u64,
+    count: u32,
+    map_fd: u32,
+    elem_flags: u64,
     flags: u64,
 }
 
@@ -160,6 +175,52 @@ pub(super) fn map_next_key(map: BorrowedFd, key: Option<&[u8]>, next: &mut [u8])
     match bpf(BPF_MAP_GET_NEXT_KEY, &mut attr) {
         Ok(_) => Ok(true),
         Err(e) if is_not_found(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Where a batched read of a hash map goes on from: the kernel's bucket index.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) enum BatchPosition {
+    /// Nothing read yet.
+    #[default]
+    Start,
+    /// The next call reads from this bucket.
+    Bucket(u32),
+    /// Every bucket was read.
+    End,
+}
+
+/// Reads the entries of a hash map from `position` with `BPF_MAP_LOOKUP_BATCH` (Linux 5.6): at most
+/// `keys.len() / key_size` of them, keys into `keys` and values (one `value_size` slot each) into `values`.
+/// Returns how many it read and where to go on. A bucket with more entries than fit is `ENOSPC` (read with
+/// larger buffers); a kernel without batch operations returns `EINVAL`.
+pub(super) fn map_lookup_batch(
+    map: BorrowedFd,
+    position: BatchPosition,
+    key_size: usize,
+    keys: &mut [u8],
+    values: &mut [u8],
+) -> io::Result<(usize, BatchPosition)> {
+    let mut in_bucket = match position {
+        BatchPosition::Start => None,
+        BatchPosition::Bucket(bucket) => Some(bucket),
+        BatchPosition::End => return Ok((0, BatchPosition::End)),
+    };
+    let mut out_bucket = 0u32;
+    let mut attr = BatchAttr {
+        in_batch: in_bucket.as_mut().map_or(0, |bucket| bucket as *mut u32 as u64),
+        out_batch: &mut out_bucket as *mut u32 as u64,
+        keys: keys.as_mut_ptr() as u64,
+        values: values.as_mut_ptr() as u64,
+        count: (keys.len() / key_size.max(1)) as u32,
+        map_fd: map.as_raw_fd() as u32,
+        ..BatchAttr::default()
+    };
+    match bpf(BPF_MAP_LOOKUP_BATCH, &mut attr) {
+        Ok(_) => Ok((attr.count as usize, BatchPosition::Bucket(out_bucket))),
+        // The last batch: whatever it read is in the buffers.
+        Err(e) if is_not_found(&e) => Ok((attr.count as usize, BatchPosition::End)),
         Err(e) => Err(e),
     }
 }

@@ -324,3 +324,39 @@ fn measure_load_and_attach() {
         eprintln!("MEASURED: 2-program Session::load {loaded:?}, load+attach_all {attached:?}");
     }
 }
+
+#[test]
+fn big_hash_maps_are_read_whole_in_batches() {
+    if !can_run_bpf("big_hash_maps_are_read_whole_in_batches") {
+        return;
+    }
+    // More keys than one batch holds, in a plain and a per-CPU hash: every key must come back once, with its value.
+    let keys = 3 * 4096 + 17;
+    let map = |name: &str, kind| MapSpec { name: name.into(), kind, key_size: 4, value_size: 8, max_entries: 20_000 };
+    let session = load(
+        &[("begin", Attach::Manual, fixtures::noop())],
+        &[map("plain", MapKind::Hash), map("percpu", MapKind::PerCpuHash)],
+    );
+    let cpus = aya::util::nr_cpus().expect("possible CPUs");
+    for name in ["plain", "percpu"] {
+        let (data, _) = session.readable_map(name, "filling").expect("map");
+        let slots = if name == "percpu" { cpus } else { 1 };
+        for key in 0..keys as u32 {
+            let value: Vec<u8> = (0..slots).flat_map(|_| u64::from(key * 2).to_le_bytes()).collect();
+            sys::map_update(data.fd().as_fd(), &key.to_le_bytes(), &value).expect("update");
+        }
+    }
+    let key_of = |key: &[u8]| u32::from_le_bytes(key.try_into().expect("4-byte key"));
+    let value_of = |value: &[u8]| u64::from_le_bytes(value.try_into().expect("8-byte value"));
+    let MapEntries::Shared(plain) = session.read_map("plain").expect("readable") else { panic!("plain entries") };
+    let mut seen: Vec<u32> = plain.iter().map(|(key, _)| key_of(key)).collect();
+    assert!(plain.iter().all(|(key, value)| value_of(value) == u64::from(key_of(key) * 2)));
+    seen.sort_unstable();
+    assert_eq!(seen, (0..keys as u32).collect::<Vec<_>>());
+    let MapEntries::PerCpu(percpu) = session.read_map("percpu").expect("readable") else { panic!("per-CPU entries") };
+    assert_eq!(percpu.len(), keys);
+    for (key, values) in &percpu {
+        assert_eq!(values.len(), cpus);
+        assert!(values.iter().all(|value| value_of(value) == u64::from(key_of(key) * 2)), "key {}", key_of(key));
+    }
+}
