@@ -79,11 +79,11 @@ pub(super) fn read(map: BorrowedFd, layout: &MapLayout) -> io::Result<MapEntries
 }
 
 /// Every `(key, value as one lookup returns it)`: hash maps in batches of many entries per system call where the
-/// kernel has batch operations (5.6+), otherwise, and for arrays, a key walk with one lookup per key.
+/// kernel has batch operations (5.6+); otherwise, and for other map types, a key walk with one lookup per key.
 fn raw_entries(map: BorrowedFd, layout: &MapLayout) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    if !layout.is_array() {
+    if matches!(layout.kind, MapKind::Hash | MapKind::PerCpuHash) {
         match batched_entries(map, layout) {
-            Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {}
+            Err(error) if is_unsupported(&error) => {}
             other => return other,
         }
     }
@@ -95,6 +95,13 @@ fn raw_entries(map: BorrowedFd, layout: &MapLayout) -> io::Result<Vec<(Vec<u8>, 
         }
     }
     Ok(entries)
+}
+
+/// The errors of a kernel without batch operations (before 5.6: `EINVAL`) or of a map type without them
+/// (`ENOTSUPP`, `EOPNOTSUPP`).
+fn is_unsupported(error: &io::Error) -> bool {
+    const ENOTSUPP: i32 = 524;
+    matches!(error.raw_os_error(), Some(libc::EINVAL | libc::EOPNOTSUPP | ENOTSUPP))
 }
 
 /// Entries read per batch at first; a hash bucket holding more than that doubles it.

@@ -43,6 +43,9 @@ use crate::probe::Probe;
 use crate::session::{ProgramSpec, Session};
 use program::{Plan, Resolved, AGG_MAP};
 
+/// Keys a trace's aggregation map holds unless [`Trace::max_keys`] says otherwise.
+pub const DEFAULT_MAX_KEYS: u32 = 10_240;
+
 /// A trace being described: one typed probe, the fields to key by, and one aggregation (`count()` unless
 /// another is chosen; the last one chosen wins).
 ///
@@ -63,6 +66,7 @@ pub struct Trace<'k> {
     probe: TypedProbe,
     keys: Vec<Field>,
     aggregation: Result<(AggKind, Option<Field>), crate::agg::AggError>,
+    max_keys: u32,
 }
 
 impl std::fmt::Debug for Trace<'_> {
@@ -83,7 +87,23 @@ impl<'k> Trace<'k> {
     /// # Ok::<(), TraceError>(())
     /// ```
     pub fn new(kernel: &'k dyn KernelInfo, probe: TypedProbe) -> Trace<'k> {
-        Trace { kernel, probe, keys: Vec::new(), aggregation: Ok((AggKind::Count, None)) }
+        Trace { kernel, probe, keys: Vec::new(), aggregation: Ok((AggKind::Count, None)), max_keys: DEFAULT_MAX_KEYS }
+    }
+
+    /// How many keys the aggregation map holds (10 240 unless set; `jl --map-keys`). Events of keys beyond it are
+    /// counted by [`RunningTrace::lost`], not recorded. From Linux 6.1 the map takes memory only for the keys in
+    /// it; before, for all of them from the start.
+    ///
+    /// ```no_run
+    /// # use jitterlib::kernel::LiveKernel;
+    /// # use jitterlib::trace::*;
+    /// # let kernel = LiveKernel::new();
+    /// let trace = Trace::new(&kernel, Timer::all()).by(Field::Func).max_keys(100_000).histogram(Field::Dur);
+    /// # Ok::<(), TraceError>(())
+    /// ```
+    pub fn max_keys(mut self, keys: u32) -> Trace<'k> {
+        self.max_keys = keys.max(1);
+        self
     }
 
     /// Adds a key field: one aggregate per value of the keys, like `@[field, ...]`.
@@ -312,7 +332,8 @@ impl<'k> Trace<'k> {
             keys: keys.iter().map(|key| key.layout().clone()).collect(),
             value: MapValue::Agg { kind, format },
         };
-        let plan = Plan { layout, keys, value, allocation: HashAllocation::for_kernel(self.kernel.version()) };
+        let allocation = HashAllocation::for_kernel(self.kernel.version());
+        let plan = Plan { layout, keys, value, max_keys: self.max_keys, allocation };
         let output = program::generate(self.probe.kind(), probe.as_ref(), &plan)?;
         Ok(CompiledTrace {
             script: self.script(),

@@ -16,8 +16,6 @@ pub(super) const AGG_MAP: &str = "jt_agg";
 const COUNTERS_MAP_INDEX: usize = 0;
 /// Object index of the aggregation map.
 const AGG_MAP_INDEX: usize = 1;
-/// Keys the aggregation map holds.
-const AGG_ENTRIES: u32 = 10_240;
 /// The counter of inserts that failed because a map was full.
 const MAP_FULL: Counter = Counter { map: COUNTERS_MAP_INDEX, key: 0 };
 /// The BPF stack limit.
@@ -145,6 +143,8 @@ pub(super) struct Plan {
     pub keys: Vec<Resolved>,
     /// The aggregated field (`None` for `count`).
     pub value: Option<Resolved>,
+    /// Keys the aggregation map holds.
+    pub max_keys: u32,
     /// How the kernel allocates the hash maps, for the kernel the trace is compiled for.
     pub allocation: HashAllocation,
 }
@@ -175,7 +175,7 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
     })?;
     let mut maps = vec![
         MapSpec { name: "jt_counters".into(), kind: MapKind::Global, key_size: 4, value_size: 8, max_entries: 1 },
-        plan.layout.map_spec(AGG_MAP.into(), AGG_ENTRIES),
+        plan.layout.map_spec(AGG_MAP.into(), plan.max_keys),
     ];
     let own = place_maps(probe, "jt_p_", &mut maps);
     let built = |error| TraceError::Build { probe: describe.clone(), source: error };

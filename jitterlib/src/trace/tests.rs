@@ -34,6 +34,14 @@ fn a_timer_histogram_has_the_exit_program_and_the_entry_companion() {
 }
 
 #[test]
+fn max_keys_sizes_the_aggregation_map() {
+    let kernel = FixtureKernel::bundled();
+    let keyed = |trace: Trace| trace.by(Field::Func).histogram(Field::Dur).compile().expect("compiles").maps[1].clone();
+    assert_eq!(keyed(Trace::new(&kernel, Timer::all())).max_entries, DEFAULT_MAX_KEYS);
+    assert_eq!(keyed(Trace::new(&kernel, Timer::all()).max_keys(100_000)).max_entries, 100_000);
+}
+
+#[test]
 fn a_count_without_keys_is_a_one_slot_array() {
     let kernel = FixtureKernel::bundled();
     let compiled = Trace::new(&kernel, Softirq::named("net_rx")).compile().expect("compiles");
