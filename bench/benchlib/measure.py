@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 from . import bpf
-from .pairs import CLOSE, EXIT_PROBE, by_name
+from .pairs import CLOSE, EXIT_PROBE, GETPPID, by_name
 from .proc import Tracer, run_command
 
 CLOSE_BASE = 1_000_000
@@ -191,6 +191,16 @@ def compile_growth(tools, sizes, rounds):
         results[size] = {"jl_d": median(compile_times), **{name: median(values) for name, values in walls.items()}}
         log(f"growth {size} probes: jl -d {results[size]['jl_d'] * 1000:.1f} ms")
     return results
+
+
+def teardown_floor(helper, rounds):
+    """The kernel's own time to detach an empty program from one tracepoint (bench/teardown.c), in seconds: the
+    link's close (program detached) and the perf event's close (tracepoint probe unregistered)."""
+    with open(f"/sys/kernel/tracing/events/{GETPPID.split(':', 1)[1].replace(':', '/')}/id") as tracepoint:
+        tracepoint_id = tracepoint.read().strip()
+    link_ms, perf_ms = (float(field) for field in run_command([helper, tracepoint_id, str(rounds)]).split())
+    log(f"teardown floor: link {link_ms:.1f} ms, perf event {perf_ms:.1f} ms")
+    return {"link": link_ms / 1000, "perf": perf_ms / 1000}
 
 
 def map_print(tools, load, sizes, rounds):
