@@ -44,14 +44,16 @@ def start_table(start):
 def teardown_table(teardown, start=None):
     """The kernel's detach time for one tracepoint, and what it leaves of the 20x start-to-exit target."""
     floor = teardown["link"] + teardown["perf"]
-    rows = [["close() of the link (program detached)", ms(teardown["link"])],
-            ["close() of the perf event (tracepoint probe unregistered)", ms(teardown["perf"])],
-            ["total: what detaching one tracepoint costs any tool, before its final print", ms(floor)]]
+    rows = [["close() of the link (program detached)", f"{ms(teardown['link'])} ms"],
+            ["close() of the perf event (tracepoint probe unregistered)", f"{ms(teardown['perf'])} ms"],
+            ["total: what detaching one tracepoint costs any tool, before its final print", f"{ms(floor)} ms"]]
     if start:
-        fastest = min(tools["bpftrace"]["wall"] for name, tools in start.items() if name != "kstack")
-        rows.append(["best wall ratio that floor allows against bpftrace's fastest tracepoint run "
-                     f"({ms(fastest)} ms)", ratio(fastest, floor)])
-    return table(["step", "ms"], rows)
+        # Every script but kstack (perf events only) attaches at least one tracepoint.
+        walls = sorted((tools["bpftrace"]["wall"], name) for name, tools in start.items() if name != "kstack")
+        (low, low_name), (high, high_name) = walls[0], walls[-1]
+        rows.append(["the wall ratio against bpftrace this leaves at most, by script (its wall / this total)",
+                     f"{ratio(low, floor)} (`{low_name}`) to {ratio(high, floor)} (`{high_name}`)"])
+    return table(["step", "value"], rows)
 
 
 def programs_table(programs):
