@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use super::btf::Btf;
@@ -19,7 +20,8 @@ const PROC_MODULES: &str = "/proc/modules";
 /// The running kernel.
 ///
 /// Nothing is read at construction: tracefs, `/proc/kallsyms` and BTF are each read on the first question
-/// that needs them and kept for later ones. Reading tracefs may mount it (see [`ensure_tracefs`]).
+/// that needs them and kept for later ones, except that the first symbol address asked for is found by a scan
+/// of kallsyms that keeps nothing (a script that needs one address then never holds the 6 MB table). Reading tracefs may mount it (see [`ensure_tracefs`]).
 ///
 /// # Example
 /// ```no_run
@@ -36,6 +38,8 @@ pub struct LiveKernel {
     formats: Mutex<HashMap<(String, String), Arc<TracepointFormat>>>,
     tracepoint_list: OnceLock<Vec<(String, String)>>,
     kallsyms: OnceLock<Kallsyms>,
+    /// Whether one symbol was already looked up by a scan of kallsyms that kept nothing.
+    scanned_kallsyms: AtomicBool,
     btf: OnceLock<Btf>,
     module_btf: Mutex<HashMap<String, Arc<Option<Btf>>>>,
     modules: OnceLock<Vec<String>>,
@@ -210,6 +214,11 @@ impl KernelInfo for LiveKernel {
     }
 
     fn symbol_addresses(&self, name: &str) -> Result<Vec<u64>, KernelError> {
+        // The first name is looked up with a scan that keeps nothing (most scripts need one address and never
+        // symbolize); a second question means more will come, so the table is read and kept from then on.
+        if self.kallsyms.get().is_none() && !self.scanned_kallsyms.swap(true, Ordering::Relaxed) {
+            return Kallsyms::scan_addresses(name);
+        }
         self.kallsyms()?.addresses(name)
     }
 
