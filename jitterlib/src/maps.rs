@@ -66,12 +66,14 @@ impl HashAllocation {
         }
     }
 
-    /// The `map_flags` of a map of `kind` created this way.
-    pub fn map_flags(self, kind: MapKind) -> u32 {
+    /// The `map_flags` of `map` created this way: `BPF_F_NO_PREALLOC` for a hash map that allows it.
+    pub fn map_flags(self, map: &MapSpec) -> u32 {
         const BPF_F_NO_PREALLOC: u32 = 1;
-        match (self, kind) {
-            (HashAllocation::OnInsert, MapKind::Hash | MapKind::PerCpuHash) => BPF_F_NO_PREALLOC,
-            _ => 0,
+        let hash = matches!(map.kind, MapKind::Hash | MapKind::PerCpuHash);
+        if self == HashAllocation::OnInsert && hash && map.on_insert {
+            BPF_F_NO_PREALLOC
+        } else {
+            0
         }
     }
 }
@@ -89,6 +91,11 @@ pub struct MapSpec {
     pub value_size: u32,
     /// Capacity (bytes for ring buffers).
     pub max_entries: u32,
+    /// Whether a hash map's keys arrive once and stay (aggregations, user maps), so that the kernel may allocate
+    /// its entries as keys are inserted where [`HashAllocation::OnInsert`] says it can. False for maps with
+    /// insert/delete churn (a probe's pairing maps): their preallocated entries are reused at once, where entries
+    /// allocated on insert go back through an RCU grace period after every delete.
+    pub on_insert: bool,
 }
 
 /// The raw contents of a map as read from the kernel, before any decoding.
@@ -116,13 +123,18 @@ mod tests {
         assert_eq!(allocation("6.18.44-fc-v657"), HashAllocation::OnInsert);
     }
 
+    fn map(kind: MapKind, on_insert: bool) -> MapSpec {
+        MapSpec { name: "m".into(), kind, key_size: 4, value_size: 8, max_entries: 16, on_insert }
+    }
+
     #[test]
-    fn only_hash_maps_get_no_prealloc() {
-        assert_eq!(HashAllocation::OnInsert.map_flags(MapKind::PerCpuHash), 1);
-        assert_eq!(HashAllocation::OnInsert.map_flags(MapKind::Hash), 1);
+    fn only_hash_maps_that_allow_it_get_no_prealloc() {
+        assert_eq!(HashAllocation::OnInsert.map_flags(&map(MapKind::PerCpuHash, true)), 1);
+        assert_eq!(HashAllocation::OnInsert.map_flags(&map(MapKind::Hash, true)), 1);
+        assert_eq!(HashAllocation::OnInsert.map_flags(&map(MapKind::Hash, false)), 0, "a churning pairing map");
         for kind in [MapKind::Array, MapKind::PerCpuArray, MapKind::RingBuf, MapKind::StackTrace, MapKind::Global] {
-            assert_eq!(HashAllocation::OnInsert.map_flags(kind), 0, "{kind:?}");
+            assert_eq!(HashAllocation::OnInsert.map_flags(&map(kind, true)), 0, "{kind:?}");
         }
-        assert_eq!(HashAllocation::Preallocated.map_flags(MapKind::PerCpuHash), 0);
+        assert_eq!(HashAllocation::Preallocated.map_flags(&map(MapKind::PerCpuHash, true)), 0);
     }
 }

@@ -218,7 +218,7 @@ fn map_def_bytes(map: &MapSpec, allocation: HashAllocation) -> Vec<u8> {
         MapKind::RingBuf => (0, 0),
         _ => (map.key_size, map.value_size),
     };
-    [map.kind.bpf_type(), key_size, value_size, map.max_entries, allocation.map_flags(map.kind), 0, 0]
+    [map.kind.bpf_type(), key_size, value_size, map.max_entries, allocation.map_flags(map), 0, 0]
         .iter()
         .flat_map(|field| field.to_le_bytes())
         .collect()
@@ -362,8 +362,14 @@ mod tests {
 
     #[test]
     fn a_global_becomes_the_bss_map_and_one_global_at_most() {
-        let global =
-            MapSpec { name: "stats".into(), kind: MapKind::Global, key_size: 4, value_size: 40, max_entries: 1 };
+        let global = MapSpec {
+            name: "stats".into(),
+            kind: MapKind::Global,
+            key_size: 4,
+            value_size: 40,
+            max_entries: 1,
+            on_insert: false,
+        };
         let mut b = crate::insn::Builder::new();
         crate::probe::Counter { map: 0, key: 2 }.emit_increment(&mut b);
         b.mov64(crate::insn::Reg::R0, 0);

@@ -256,6 +256,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
             key_size: 0,
             value_size: 0,
             max_entries: EVENTS_BYTES,
+            on_insert: false,
         },
         MapSpec {
             name: STATS_MAP.into(),
@@ -263,6 +264,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
             key_size: 4,
             value_size: 8 * Stat::ALL.len() as u32,
             max_entries: 1,
+            on_insert: false,
         },
     ];
     for frames in &checked.stacks {
@@ -272,6 +274,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
             key_size: 4,
             value_size: frames * 8,
             max_entries: STACK_ENTRIES,
+            on_insert: false,
         });
     }
     let first_user_map = maps.len();
@@ -282,7 +285,14 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
         maps.push(spec);
     }
     let start_map = checked.uses_elapsed.then(|| {
-        maps.push(MapSpec { name: START_MAP.into(), kind: MapKind::Array, key_size: 4, value_size: 8, max_entries: 1 });
+        maps.push(MapSpec {
+            name: START_MAP.into(),
+            kind: MapKind::Array,
+            key_size: 4,
+            value_size: 8,
+            max_entries: 1,
+            on_insert: false,
+        });
         maps.len() - 1
     });
     let mut programs = Vec::new();

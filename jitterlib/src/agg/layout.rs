@@ -177,7 +177,7 @@ impl MapLayout {
             (MapValue::Agg { .. }, None) => (MapKind::PerCpuHash, capacity),
             (MapValue::Scalar(_), None) => (MapKind::Hash, capacity),
         };
-        MapSpec { name, kind, key_size: self.key_size(), value_size: self.value_size(), max_entries }
+        MapSpec { name, kind, key_size: self.key_size(), value_size: self.value_size(), max_entries, on_insert: true }
     }
 
     /// Bytes of the key fields alone, without a histogram's bucket index.

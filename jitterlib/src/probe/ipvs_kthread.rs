@@ -142,7 +142,14 @@ impl Probe for IpvsKthread {
     }
 
     fn maps(&self) -> Vec<MapSpec> {
-        vec![MapSpec { name: "start".into(), kind: MapKind::Hash, key_size: 8, value_size: 8, max_entries: MAX_WALKS }]
+        vec![MapSpec {
+            name: "start".into(),
+            kind: MapKind::Hash,
+            key_size: 8,
+            value_size: 8,
+            max_entries: MAX_WALKS,
+            on_insert: false,
+        }]
     }
 
     fn notes(&self) -> Vec<String> {

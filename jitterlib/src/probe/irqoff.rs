@@ -220,6 +220,7 @@ impl Probe for IrqOff {
             key_size: 4,
             value_size: STATE_SIZE,
             max_entries: 1,
+            on_insert: false,
         }]
     }
 

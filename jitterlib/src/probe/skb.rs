@@ -576,6 +576,7 @@ impl Probe for Skb {
             key_size: 8,
             value_size: ENTRY_SIZE,
             max_entries: IN_FLIGHT,
+            on_insert: false,
         }]
     }
 

@@ -175,6 +175,7 @@ impl Probe for Softirq {
             key_size: 4,
             value_size: 8,
             max_entries: entries,
+            on_insert: false,
         }]
     }
 

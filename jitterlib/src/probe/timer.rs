@@ -347,6 +347,7 @@ impl Probe for Timer {
             key_size: 4,
             value_size: SLOT_SIZE,
             max_entries: self.slots().len() as u32,
+            on_insert: false,
         }]
     }
 

@@ -66,17 +66,38 @@ pub fn reads_uninitialised_register() -> Program {
 
 /// A per-CPU hash `u32 -> u64` map.
 pub fn counter_map(name: &str) -> MapSpec {
-    MapSpec { name: name.to_string(), kind: MapKind::PerCpuHash, key_size: 4, value_size: 8, max_entries: 16 }
+    MapSpec {
+        name: name.to_string(),
+        kind: MapKind::PerCpuHash,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 16,
+        on_insert: true,
+    }
 }
 
 /// A hash `u32 -> u64` map.
 pub fn hash_map(name: &str) -> MapSpec {
-    MapSpec { name: name.to_string(), kind: MapKind::Hash, key_size: 4, value_size: 8, max_entries: 16 }
+    MapSpec {
+        name: name.to_string(),
+        kind: MapKind::Hash,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 16,
+        on_insert: true,
+    }
 }
 
 /// A 4 KiB ring buffer.
 pub fn ring_map(name: &str) -> MapSpec {
-    MapSpec { name: name.to_string(), kind: MapKind::RingBuf, key_size: 0, value_size: 0, max_entries: 4096 }
+    MapSpec {
+        name: name.to_string(),
+        kind: MapKind::RingBuf,
+        key_size: 0,
+        value_size: 0,
+        max_entries: 4096,
+        on_insert: false,
+    }
 }
 
 /// `@[0]++` on the `u32 -> u64` map at index `map`: lookup, atomic add when found, insert 1 otherwise.

@@ -114,7 +114,7 @@ fn raw_tracepoint_and_perf_clock_fire() {
     // From 6.1 the per-CPU hashes are allocated on insert, perf_event programs included (the kernel took them).
     let (ticks, _) = session.readable_map("ticks", "inspecting").expect("ticks map");
     let flags = ticks.info().expect("map info").map_flags();
-    let expected = HashAllocation::for_kernel(LiveKernel::new().version()).map_flags(MapKind::PerCpuHash);
+    let expected = HashAllocation::for_kernel(LiveKernel::new().version()).map_flags(&fixtures::counter_map("ticks"));
     assert_eq!(flags, expected, "map_flags of the ticks map");
 }
 
@@ -332,7 +332,14 @@ fn big_hash_maps_are_read_whole_in_batches() {
     }
     // More keys than one batch holds, in a plain and a per-CPU hash: every key must come back once, with its value.
     let keys = 3 * 4096 + 17;
-    let map = |name: &str, kind| MapSpec { name: name.into(), kind, key_size: 4, value_size: 8, max_entries: 20_000 };
+    let map = |name: &str, kind| MapSpec {
+        name: name.into(),
+        kind,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 20_000,
+        on_insert: true,
+    };
     let session = load(
         &[("begin", Attach::Manual, fixtures::noop())],
         &[map("plain", MapKind::Hash), map("percpu", MapKind::PerCpuHash)],

@@ -174,7 +174,14 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
         limit: STACK_LIMIT,
     })?;
     let mut maps = vec![
-        MapSpec { name: "jt_counters".into(), kind: MapKind::Global, key_size: 4, value_size: 8, max_entries: 1 },
+        MapSpec {
+            name: "jt_counters".into(),
+            kind: MapKind::Global,
+            key_size: 4,
+            value_size: 8,
+            max_entries: 1,
+            on_insert: false,
+        },
         plan.layout.map_spec(AGG_MAP.into(), plan.max_keys),
     ];
     let own = place_maps(probe, "jt_p_", &mut maps);
