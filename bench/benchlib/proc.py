@@ -7,6 +7,9 @@ import tempfile
 import threading
 import time
 
+# Seconds a tracer may take to exit before it is killed (its wall then reads at least this).
+KILL_AFTER = 60.0
+
 # File descriptors that hold an attachment: aya keeps a bpf_link, bpftrace keeps the perf event it attached to.
 ATTACH_FDS = ("anon_inode:bpf_link", "anon_inode:[perf_event]")
 POLL_SECONDS = 0.001
@@ -133,7 +136,7 @@ class Tracer:
         self.finish()
         return time.perf_counter() - sent
 
-    def finish(self, timeout=60.0):
+    def finish(self, timeout=KILL_AFTER):
         """Waits for exit; records the wall time. The wait blocks in waitpid: Popen.wait(timeout=...) polls with
         sleeps of up to 50 ms, which would add up to 50 ms to the measured wall time."""
         killer = threading.Timer(timeout, lambda: os.kill(self.pid, signal.SIGKILL))

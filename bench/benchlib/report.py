@@ -1,6 +1,7 @@
 """Markdown tables of the results, and the verdict on the issue's targets."""
 
 from .pairs import PAIRS
+from .proc import KILL_AFTER
 
 MIB = 1024 * 1024
 
@@ -101,9 +102,16 @@ def growth_table(growth):
 
 
 def map_print_table(map_print):
-    """SIGINT-to-exit time by number of keys."""
-    rows = [[size, ms(r["jl"]["print"]), r["jl"]["keys"], ms(r["bpftrace"]["print"]), r["bpftrace"]["keys"],
-             ratio(r["bpftrace"]["print"], r["jl"]["print"])] for size, r in map_print.items()]
+    """SIGINT-to-exit time by number of keys; a median at the kill timeout means the tool hung after SIGINT."""
+    def time(seconds):
+        return f"hung: killed after {KILL_AFTER:.0f} s" if seconds >= KILL_AFTER else ms(seconds)
+
+    def speedup(r):
+        hung = max(r["bpftrace"]["print"], r["jl"]["print"]) >= KILL_AFTER
+        return "n/a" if hung else ratio(r["bpftrace"]["print"], r["jl"]["print"])
+
+    rows = [[size, time(r["jl"]["print"]), r["jl"]["keys"], time(r["bpftrace"]["print"]), r["bpftrace"]["keys"],
+             speedup(r)] for size, r in map_print.items()]
     return table(["keys written", "jl ms", "jl keys printed", "bt ms", "bt keys printed", "bt/jl"], rows)
 
 
