@@ -180,10 +180,9 @@ pub(super) fn map_next_key(map: BorrowedFd, key: Option<&[u8]>, next: &mut [u8])
 }
 
 /// Where a batched read of a hash map goes on from: the kernel's bucket index.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum BatchPosition {
     /// Nothing read yet.
-    #[default]
     Start,
     /// The next call reads from this bucket.
     Bucket(u32),
