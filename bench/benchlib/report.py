@@ -143,7 +143,9 @@ def verdicts(start, programs, footprints, overhead, teardown=None):
 
     rows = []
     wall = worst([t["bpftrace"]["wall"] / t["jl"]["wall"] for t in start.values()])
-    floor = "" if teardown is None else f" (the kernel's detach alone takes {ms(teardown['link'] + teardown['perf'])} ms)"
+    floor = ""
+    if teardown is not None:
+        floor = f" (the kernel's detach alone takes {ms(teardown['link'] + teardown['perf'])} ms)"
     rows.append(["start >= 20x faster than bpftrace (wall, every script)", f"worst {wall:.1f}x{floor}", wall >= 20])
     rss = worst([t["bpftrace"]["rss_kib"] / t["jl"]["rss_kib"] for t in start.values()])
     rows.append(["peak RSS <= 1/5 of bpftrace's (every script)", f"worst 1/{rss:.1f}", rss >= 5])

@@ -21,7 +21,8 @@ const PROC_MODULES: &str = "/proc/modules";
 ///
 /// Nothing is read at construction: tracefs, `/proc/kallsyms` and BTF are each read on the first question
 /// that needs them and kept for later ones, except that the first symbol address asked for is found by a scan
-/// of kallsyms that keeps nothing (a script that needs one address then never holds the 6 MB table). Reading tracefs may mount it (see [`ensure_tracefs`]).
+/// of kallsyms that keeps nothing (a script that needs one address then never holds the 6 MB table). Reading
+/// tracefs may mount it (see [`ensure_tracefs`]).
 ///
 /// # Example
 /// ```no_run

@@ -74,7 +74,11 @@ pub struct Cli {
     pub unsafe_actions: bool,
     /// Keys each keyed map holds (default 10240); inserts beyond it are counted as map_full. From Linux 6.1 a
     /// map takes memory only for the keys in it; before, all of it at start.
-    #[arg(long = "map-keys", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(jitterlang::codegen::MAX_MAP_KEYS)))]
+    #[arg(
+        long = "map-keys",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..=i64::from(jitterlang::codegen::MAX_MAP_KEYS))
+    )]
     pub map_keys: Option<u32>,
     /// Write an SVG flame graph of the maps keyed by a stack (kstack or ustack) to FILE at exit.
     #[arg(long = "flamegraph", value_name = "FILE")]
