@@ -32,7 +32,7 @@ pub struct CompileOptions {
     pub named_args: Vec<(String, String)>,
     /// Allow statements that act on the system, `signal()` and `system()` (`jl --unsafe`).
     pub unsafe_actions: bool,
-    /// Keys each keyed map holds (`jl --map-keys`); `None`: [`codegen::DEFAULT_MAP_KEYS`].
+    /// Keys each keyed map holds (`jl --map-keys`); `None`: [`jitterlib::maps::DEFAULT_MAP_KEYS`].
     pub map_keys: Option<u32>,
 }
 
@@ -48,7 +48,7 @@ pub fn compile_with(
     }
     let checked = sema::check(&script, kernel, options)?;
     let settings = codegen::MapSettings {
-        keys: options.map_keys.unwrap_or(codegen::DEFAULT_MAP_KEYS),
+        keys: options.map_keys.unwrap_or(jitterlib::maps::DEFAULT_MAP_KEYS),
         allocation: HashAllocation::for_kernel(kernel.version()),
     };
     codegen::generate(&checked, &settings)

@@ -40,6 +40,10 @@ impl MapKind {
     }
 }
 
+/// Keys a keyed map (an aggregation or a user map) holds unless its script or trace sets another limit
+/// (`jl --map-keys`, [`crate::trace::Trace::max_keys`]).
+pub const DEFAULT_MAP_KEYS: u32 = 10_240;
+
 /// When the kernel allocates the entries of hash maps ([`MapKind::Hash`], [`MapKind::PerCpuHash`]).
 ///
 /// Preallocation fills every slot at map creation: about 4.5 ms for a 10 240-entry per-CPU hash on 2 CPUs,

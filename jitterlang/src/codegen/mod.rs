@@ -40,8 +40,6 @@ const STACKS_MAP_INDEX: usize = 2;
 const STACK_ENTRIES: u32 = 4096;
 /// Size of the event ring buffer in bytes.
 const EVENTS_BYTES: u32 = 1 << 20;
-/// Keys a user map holds unless the script is compiled with another limit ([`MapSettings::keys`]).
-pub const DEFAULT_MAP_KEYS: u32 = 10_240;
 /// The largest key limit accepted for user maps (`jl --map-keys`).
 pub const MAX_MAP_KEYS: u32 = 1 << 24;
 /// Event id of `exit()`.

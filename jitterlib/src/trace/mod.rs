@@ -38,13 +38,10 @@ use crate::agg::{
     decode, render_json, render_text, AggKind, KernelSymbols, MapLayout, MapValue, Snapshot, ValueFormat,
 };
 use crate::kernel::KernelInfo;
-use crate::maps::{HashAllocation, MapEntries, MapSpec, GLOBAL_MAP_NAME};
+use crate::maps::{HashAllocation, MapEntries, MapSpec, DEFAULT_MAP_KEYS, GLOBAL_MAP_NAME};
 use crate::probe::Probe;
 use crate::session::{ProgramSpec, Session};
 use program::{Plan, Resolved, AGG_MAP};
-
-/// Keys a trace's aggregation map holds unless [`Trace::max_keys`] says otherwise.
-pub const DEFAULT_MAX_KEYS: u32 = 10_240;
 
 /// A trace being described: one typed probe, the fields to key by, and one aggregation (`count()` unless
 /// another is chosen; the last one chosen wins).
@@ -87,7 +84,7 @@ impl<'k> Trace<'k> {
     /// # Ok::<(), TraceError>(())
     /// ```
     pub fn new(kernel: &'k dyn KernelInfo, probe: TypedProbe) -> Trace<'k> {
-        Trace { kernel, probe, keys: Vec::new(), aggregation: Ok((AggKind::Count, None)), max_keys: DEFAULT_MAX_KEYS }
+        Trace { kernel, probe, keys: Vec::new(), aggregation: Ok((AggKind::Count, None)), max_keys: DEFAULT_MAP_KEYS }
     }
 
     /// How many keys the aggregation map holds (10 240 unless set; `jl --map-keys`). Events of keys beyond it are

@@ -37,7 +37,7 @@ fn a_timer_histogram_has_the_exit_program_and_the_entry_companion() {
 fn max_keys_sizes_the_aggregation_map() {
     let kernel = FixtureKernel::bundled();
     let keyed = |trace: Trace| trace.by(Field::Func).histogram(Field::Dur).compile().expect("compiles").maps[1].clone();
-    assert_eq!(keyed(Trace::new(&kernel, Timer::all())).max_entries, DEFAULT_MAX_KEYS);
+    assert_eq!(keyed(Trace::new(&kernel, Timer::all())).max_entries, crate::maps::DEFAULT_MAP_KEYS);
     assert_eq!(keyed(Trace::new(&kernel, Timer::all()).max_keys(100_000)).max_entries, 100_000);
 }
 
