@@ -79,8 +79,15 @@ fn hrtimer_pairs_hard_callbacks_nested_in_soft_ones() {
     let (shortest, longest) = (number(min, soft), number(max, soft));
     assert!(shortest >= BUSY.as_nanos() as u64, "a soft run lasts its spin and the nested ones: {shortest} ns");
     assert!(longest < (BUSY + Duration::from_millis(4)).as_nanos() as u64, "no soft run is stretched: {longest} ns");
+    // A hard callback paired with the soft run's start would read the time since that start, up to the whole
+    // spin. Its own run takes microseconds, but the maximum covers every run of that callback on both CPUs, and
+    // a virtual CPU the hypervisor preempts inside one stretches it: CI measured a 1.05 ms `hrtimer_wakeup`.
+    let stretched_at_most = BUSY / 4;
     for hard in nested.keys() {
         assert!(number(paired, hard) > 0, "nested {hard} is reported: {paired}");
-        assert!(number(max, hard) < 1_000_000, "nested {hard} keeps its own short duration: {max}");
+        assert!(
+            number(max, hard) < stretched_at_most.as_nanos() as u64,
+            "nested {hard} keeps its own short duration: {max}"
+        );
     }
 }
