@@ -35,7 +35,7 @@ pub fn rejection(compiled: &Compiled, program: &str, log: &str, whole_log: bool)
     if !lines.is_empty() {
         diagnostic = diagnostic.with_note(format!("{heading}:\n{}", lines.join("\n")));
     }
-    let whole = if whole_log { "" } else { " (`-v` prints the whole log)" };
+    let whole = if whole_log { "" } else { " (`jl -v` prints the whole log)" };
     Some(diagnostic.with_hint(format!(
         "jl should never emit a program the verifier rejects: please report this with the script, `uname -r` and \
          this message{whole}"

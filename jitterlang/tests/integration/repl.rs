@@ -9,7 +9,8 @@ struct Terminal {
 }
 
 impl Terminal {
-    fn start(name: &str) -> Option<Terminal> {
+    /// `jl` with `options` (no script) in a new tmux session `name`.
+    fn start(name: &str, options: &str) -> Option<Terminal> {
         let jl = env!("CARGO_BIN_EXE_jl");
         let history = std::env::temp_dir().join(format!("{name}.history"));
         let ok = tmux(&["new-session", "-d", "-s", name, "-x", "150", "-y", "60"])
@@ -19,7 +20,7 @@ impl Terminal {
                 "-k",
                 "-t",
                 name,
-                &format!("JL_HISTORY={} {jl}; echo jl-exit-status=$?", history.display()),
+                &format!("JL_HISTORY={} {jl} {options}; echo jl-exit-status=$?", history.display()),
             ]);
         ok.then(|| Terminal { name: name.to_string() })
     }
@@ -62,7 +63,7 @@ fn repl_attaches_prints_completes_and_detaches_on_ctrl_d() {
         eprintln!("SKIPPED: repl_attaches_prints_completes_and_detaches_on_ctrl_d: needs root to attach probes");
         return;
     }
-    let Some(terminal) = Terminal::start(&format!("jl-repl-{}", std::process::id())) else {
+    let Some(terminal) = Terminal::start(&format!("jl-repl-{}", std::process::id()), "") else {
         eprintln!("SKIPPED: repl_attaches_prints_completes_and_detaches_on_ctrl_d: tmux is not installed");
         return;
     };
@@ -106,4 +107,45 @@ fn repl_attaches_prints_completes_and_detaches_on_ctrl_d() {
     assert!(screen.contains("jl-exit-status=0"), "Ctrl-D leaves with status 0:\n{screen}");
     let screen = terminal.screen();
     assert!(screen.lines().any(|line| line.starts_with("@[")), "final maps of #2 printed on Ctrl-D:\n{screen}");
+}
+
+#[test]
+fn repl_applies_the_command_line_options() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: repl_applies_the_command_line_options: needs root to attach probes");
+        return;
+    }
+    let options = "--unsafe --map-keys 2";
+    let Some(terminal) = Terminal::start(&format!("jl-repl-options-{}", std::process::id()), options) else {
+        eprintln!("SKIPPED: repl_applies_the_command_line_options: tmux is not installed");
+        return;
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    terminal.send(&[r#"BEGIN { system("echo ran-by-%s", "system"); }"#, "Enter"]);
+    let screen = terminal.screen();
+    assert!(screen.contains("ran-by-system"), "--unsafe allows system() at the prompt:\n{screen}");
+
+    // Four threads call getppid; a map of two keys holds two of them, however many run.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let callers: Vec<_> = (0..4)
+        .map(|_| {
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // SAFETY: getppid has no preconditions.
+                    unsafe { libc::getppid() };
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            })
+        })
+        .collect();
+    terminal.send(&["tracepoint:syscalls:sys_enter_getppid { @calls[tid] = count(); }", "Enter"]);
+    terminal.send(&[".print", "Enter"]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    callers.into_iter().for_each(|caller| caller.join().expect("a getppid caller"));
+    let screen = terminal.screen();
+    let keys = screen.lines().filter(|line| line.trim_start_matches("#2 ").starts_with("@calls[")).count();
+    assert_eq!(keys, 2, "--map-keys 2 limits the map at the prompt:\n{screen}");
+    terminal.send(&["C-d"]);
 }

@@ -41,8 +41,19 @@ fn main() -> ExitCode {
     if let Some(pattern) = &cli.list {
         return list::print(pattern.as_deref(), cli.verbose, &kernel);
     }
+    let options = CompileOptions {
+        pid: cli.pid,
+        args: cli.positionals(),
+        named_args: cli.named_args.clone(),
+        unsafe_actions: cli.unsafe_actions,
+        map_keys: cli.map_keys,
+    };
     if cli.expr.is_none() && cli.file.is_none() && std::io::stdin().is_terminal() {
-        return repl::run();
+        if !options.named_args.is_empty() {
+            eprintln!("jl: --arg sets a parameter of one script: give the script with -e or a file, not at the prompt");
+            return ExitCode::from(EXIT_COMPILE_ERROR);
+        }
+        return repl::run(repl::Settings { kernel: Arc::new(kernel), compile: options, verbose: cli.verbose });
     }
     let (file_name, source) = match cli.source() {
         Ok(found) => found,
@@ -50,13 +61,6 @@ fn main() -> ExitCode {
             eprintln!("jl: {message}");
             return ExitCode::from(EXIT_COMPILE_ERROR);
         }
-    };
-    let options = CompileOptions {
-        pid: cli.pid,
-        args: cli.positionals(),
-        named_args: cli.named_args.clone(),
-        unsafe_actions: cli.unsafe_actions,
-        map_keys: cli.map_keys,
     };
     let script = failure::Script { name: &file_name, source: &source };
     let compiled = match jitterlang::compile_with(&source, &kernel, &options) {

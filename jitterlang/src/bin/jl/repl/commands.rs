@@ -2,10 +2,9 @@
 
 use super::entry::Entry;
 use super::printer::Printer;
-use super::Entries;
+use super::{Entries, Settings};
 use jitterlang::runtime::{Control, Symbols};
 use jitterlib::agg::render_text;
-use jitterlib::kernel::LiveKernel;
 use std::time::Duration;
 
 const HELP: &str = "\
@@ -24,7 +23,7 @@ Commands (N is the number .list shows; without N: every script):
 
 /// The prompt's state: the entered scripts and where their output goes.
 pub struct Session {
-    kernel: LiveKernel,
+    settings: Settings,
     printer: Printer,
     entries: Entries,
     live: Option<Duration>,
@@ -32,8 +31,8 @@ pub struct Session {
 
 impl Session {
     /// An empty session.
-    pub fn new(kernel: LiveKernel, printer: Printer) -> Session {
-        Session { kernel, printer, entries: Vec::new(), live: None }
+    pub fn new(settings: Settings, printer: Printer) -> Session {
+        Session { settings, printer, entries: Vec::new(), live: None }
     }
 
     /// Handles one line; false when the prompt should end.
@@ -65,8 +64,8 @@ impl Session {
             }
             "attach" => match self.find(argument) {
                 Some(index) => {
-                    let printer = self.printer.clone();
-                    report(self.entries[index].attach(&printer).map(|()| println!("#{} attached", index + 1)));
+                    let attached = self.entries[index].attach(&self.settings, &self.printer);
+                    report(attached.map(|()| println!("#{} attached", index + 1)));
                 }
                 None => println!("usage: .attach N (see .list)"),
             },
@@ -106,7 +105,7 @@ impl Session {
     }
 
     fn enter(&mut self, source: &str) {
-        let compiled = match jitterlang::compile(source, &self.kernel) {
+        let compiled = match jitterlang::compile_with(source, self.settings.kernel.as_ref(), &self.settings.compile) {
             Ok(compiled) => compiled,
             Err(diagnostics) => {
                 eprint!("{}", diagnostics.render("<prompt>", source));
@@ -115,7 +114,7 @@ impl Session {
         };
         let id = self.entries.len() + 1;
         let mut entry = Entry::new(id, source.to_string(), compiled);
-        match entry.attach(&self.printer) {
+        match entry.attach(&self.settings, &self.printer) {
             Ok(()) => {
                 println!("#{id} attached ({} programs)", entry.compiled.programs.len());
                 if let Some(every) = self.live {
@@ -139,7 +138,7 @@ impl Session {
     }
 
     fn print_maps(&self, entry: &Entry) -> Result<(), String> {
-        let symbols = Symbols::new(&self.kernel);
+        let symbols = Symbols::new(self.settings.kernel.as_ref());
         let snapshots = entry.snapshots()?;
         if snapshots.is_empty() {
             println!("#{}: no data yet", entry.id);

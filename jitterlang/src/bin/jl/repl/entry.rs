@@ -1,11 +1,11 @@
 //! One entered script, running on its own thread with its own session.
 
 use super::printer::Printer;
-use crate::failure::{rejection_report, Script};
+use super::Settings;
+use crate::failure::{self, Script};
 use jitterlang::codegen::Compiled;
 use jitterlang::runtime::{self, Control, RunOptions};
 use jitterlib::agg::Snapshot;
-use jitterlib::kernel::LiveKernel;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::Arc;
@@ -46,7 +46,7 @@ impl Entry {
     }
 
     /// Loads and attaches on a new thread; returns once attached, or the error.
-    pub fn attach(&mut self, printer: &Printer) -> Result<(), String> {
+    pub fn attach(&mut self, settings: &Settings, printer: &Printer) -> Result<(), String> {
         if self.is_attached() {
             return Err(format!("#{} is already attached", self.id));
         }
@@ -56,10 +56,11 @@ impl Entry {
         let compiled = self.compiled.clone();
         let source = self.source.clone();
         let thread_stop = Arc::clone(&stop);
+        let kernel = Arc::clone(&settings.kernel);
+        let verbose = settings.verbose;
         let mut out = printer.writer();
         let on_attached_tx = attached_tx.clone();
         let thread = std::thread::spawn(move || {
-            let kernel = LiveKernel::new();
             let options = RunOptions {
                 on_attached: Some(Box::new(move |_| {
                     let _ = on_attached_tx.send(Ok(()));
@@ -67,9 +68,10 @@ impl Entry {
                 control: Some(requests),
                 ..RunOptions::default()
             };
-            if let Err(error) = runtime::run(&compiled, &kernel, &options, &mut out, &thread_stop) {
+            if let Err(error) = runtime::run(&compiled, kernel.as_ref(), &options, &mut out, &thread_stop) {
                 let script = Script { name: "<prompt>", source: &source };
-                let report = rejection_report(&error, &compiled, &script, false).unwrap_or_else(|| error.to_string());
+                let report = failure::rejection_report(&error, &compiled, &script, verbose)
+                    .unwrap_or_else(|| failure::explain(&error, &compiled));
                 let _ = attached_tx.send(Err(report));
             }
         });

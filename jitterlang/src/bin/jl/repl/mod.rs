@@ -1,6 +1,7 @@
 //! The interactive prompt: each entered script compiles and attaches at once and keeps running while you type.
 //! Dot-commands list, detach, re-attach, print and clear the running scripts; Ctrl-C mutes their output,
-//! Ctrl-D detaches everything and leaves.
+//! Ctrl-D detaches everything and leaves. The command line's options (`-p`, `--map-keys`, `--unsafe`, named
+//! arguments, `--no-fentry`, `-v`) apply to every script entered.
 
 mod commands;
 mod entry;
@@ -9,15 +10,26 @@ mod printer;
 
 use entry::Entry;
 use helper::ReplHelper;
+use jitterlang::CompileOptions;
 use jitterlib::kernel::LiveKernel;
 use printer::Printer;
 use rustyline::error::ReadlineError;
 use rustyline::{Config, Editor};
 use std::process::ExitCode;
+use std::sync::Arc;
+
+/// What the command line sets for every script entered at the prompt.
+pub struct Settings {
+    /// The running kernel, as the command line configured it (`--no-fentry`).
+    pub kernel: Arc<LiveKernel>,
+    /// How scripts compile (`-p`, `--map-keys`, `--unsafe`, named arguments).
+    pub compile: CompileOptions,
+    /// Whether a verifier rejection prints the verifier's whole log (`-v`).
+    pub verbose: bool,
+}
 
 /// Runs the REPL until Ctrl-D or `.quit`.
-pub fn run() -> ExitCode {
-    let kernel = LiveKernel::new();
+pub fn run(settings: Settings) -> ExitCode {
     let config = Config::builder().auto_add_history(true).build();
     let mut editor: Editor<ReplHelper, rustyline::history::DefaultHistory> = match Editor::with_config(config) {
         Ok(editor) => editor,
@@ -26,7 +38,7 @@ pub fn run() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    editor.set_helper(Some(ReplHelper::new(&kernel)));
+    editor.set_helper(Some(ReplHelper::new(settings.kernel.as_ref())));
     let history = history_path();
     if let Some(path) = &history {
         // A missing history file is normal on first use.
@@ -34,7 +46,7 @@ pub fn run() -> ExitCode {
     }
     let printer = Printer::default();
     println!("jl {}: enter probes to attach them now; .help lists commands, Ctrl-D leaves.", env!("CARGO_PKG_VERSION"));
-    let mut session = commands::Session::new(kernel, printer);
+    let mut session = commands::Session::new(settings, printer);
     loop {
         match editor.readline(printer::PROMPT) {
             Ok(line) => {
