@@ -30,6 +30,10 @@ impl MapLayout {
         matches!(self.kind, MapKind::Array | MapKind::PerCpuArray)
     }
 
+    fn is_hash(&self) -> bool {
+        matches!(self.kind, MapKind::Hash | MapKind::PerCpuHash)
+    }
+
     /// The kernel lays per-CPU values out 8-byte aligned, one after another.
     fn per_cpu_stride(&self) -> usize {
         self.value_size.next_multiple_of(8)
@@ -81,7 +85,7 @@ pub(super) fn read(map: BorrowedFd, layout: &MapLayout) -> io::Result<MapEntries
 /// Every `(key, value as one lookup returns it)`: hash maps in batches of many entries per system call where the
 /// kernel has batch operations (5.6+); otherwise, and for other map types, a key walk with one lookup per key.
 fn raw_entries(map: BorrowedFd, layout: &MapLayout) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    if matches!(layout.kind, MapKind::Hash | MapKind::PerCpuHash) {
+    if layout.is_hash() {
         match batched_entries(map, layout) {
             Err(error) if is_unsupported(&error) => {}
             other => return other,
@@ -107,26 +111,41 @@ fn is_unsupported(error: &io::Error) -> bool {
 /// Entries read per batch at first; a hash bucket holding more than that doubles it.
 const BATCH_ENTRIES: usize = 4096;
 
-/// A hash map's entries read with `BPF_MAP_LOOKUP_BATCH`, at most `max_entries` of them.
+/// A hash map's entries read in batches, at most `max_entries` of them.
 fn batched_entries(map: BorrowedFd, layout: &MapLayout) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let mut entries = Vec::new();
+    for_each_batch(map, layout, sys::BatchRead::Keep, |keys, values| {
+        let pairs = keys.chunks(layout.key_size).zip(values.chunks(layout.lookup_size()));
+        entries.extend(pairs.map(|(key, value)| (key.to_vec(), value.to_vec())));
+    })?;
+    entries.truncate(layout.max_entries);
+    Ok(entries)
+}
+
+/// Walks a hash map's buckets from the first to the last in batches, handing each batch's keys and values (as
+/// many as it read) to `batch`; [`sys::BatchRead::Delete`] deletes them as it goes.
+fn for_each_batch(
+    map: BorrowedFd,
+    layout: &MapLayout,
+    read: sys::BatchRead,
+    mut batch: impl FnMut(&[u8], &[u8]),
+) -> io::Result<()> {
     let mut capacity = BATCH_ENTRIES.min(layout.max_entries.max(1));
     let mut position = sys::BatchPosition::Start;
-    while position != sys::BatchPosition::End && entries.len() < layout.max_entries {
+    while position != sys::BatchPosition::End {
         let mut keys = vec![0; capacity * layout.key_size];
         let mut values = vec![0; capacity * layout.lookup_size()];
-        match sys::map_lookup_batch(map, position, layout.key_size, &mut keys, &mut values) {
-            Ok((read, next)) => {
-                let pairs = keys.chunks(layout.key_size).zip(values.chunks(layout.lookup_size())).take(read);
-                entries.extend(pairs.map(|(key, value)| (key.to_vec(), value.to_vec())));
+        match sys::map_lookup_batch(map, read, position, layout.key_size, &mut keys, &mut values) {
+            Ok((count, next)) => {
+                batch(&keys[..count * layout.key_size], &values[..count * layout.lookup_size()]);
                 position = next;
             }
+            // Before reading the bucket, so nothing of it is deleted yet.
             Err(error) if error.raw_os_error() == Some(libc::ENOSPC) => capacity *= 2,
             Err(error) => return Err(error),
         }
     }
-    entries.truncate(layout.max_entries);
-    Ok(entries)
+    Ok(())
 }
 
 /// The value under one key (one aligned value per possible CPU for per-CPU maps), or `None` when absent.
@@ -135,8 +154,15 @@ pub(super) fn lookup(map: BorrowedFd, layout: &MapLayout, key: &[u8]) -> io::Res
     Ok(sys::map_lookup(map, key, &mut value)?.then_some(value))
 }
 
-/// Empties the map: hash entries are deleted, array slots (which cannot be deleted) are zeroed.
+/// Empties the map: hash entries are deleted (in batches where the kernel has batch operations), array slots
+/// (which cannot be deleted) are zeroed.
 pub(super) fn clear(map: BorrowedFd, layout: &MapLayout) -> io::Result<()> {
+    if layout.is_hash() {
+        match for_each_batch(map, layout, sys::BatchRead::Delete, |_, _| {}) {
+            Err(error) if is_unsupported(&error) => {}
+            other => return other,
+        }
+    }
     let zero = vec![0; layout.lookup_size()];
     for key in keys(map, layout)? {
         if layout.is_array() {

@@ -11,6 +11,7 @@ const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
 const BPF_MAP_DELETE_ELEM: libc::c_long = 3;
 const BPF_MAP_GET_NEXT_KEY: libc::c_long = 4;
 const BPF_MAP_LOOKUP_BATCH: libc::c_long = 24;
+const BPF_MAP_LOOKUP_AND_DELETE_BATCH: libc::c_long = 25;
 const BPF_PROG_TEST_RUN: libc::c_long = 10;
 const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 const BPF_PROG_LOAD: libc::c_long = 5;
@@ -190,12 +191,23 @@ pub(super) enum BatchPosition {
     End,
 }
 
-/// Reads the entries of a hash map from `position` with `BPF_MAP_LOOKUP_BATCH` (Linux 5.6): at most
-/// `keys.len() / key_size` of them, keys into `keys` and values (one `value_size` slot each) into `values`.
-/// Returns how many it read and where to go on. A bucket with more entries than fit is `ENOSPC` (read with
-/// larger buffers); a kernel without batch operations returns `EINVAL`.
+/// What a batch operation does with the entries it reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum BatchRead {
+    /// Leaves them in the map (`BPF_MAP_LOOKUP_BATCH`).
+    Keep,
+    /// Deletes them (`BPF_MAP_LOOKUP_AND_DELETE_BATCH`).
+    Delete,
+}
+
+/// Reads the entries of a hash map from `position` with `BPF_MAP_LOOKUP_BATCH` or, to delete them as well,
+/// `BPF_MAP_LOOKUP_AND_DELETE_BATCH` (both Linux 5.6): at most `keys.len() / key_size` of them, keys into `keys`
+/// and values (one `value_size` slot each) into `values`. Returns how many it read and where to go on. A bucket
+/// with more entries than fit is `ENOSPC` (read with larger buffers); a kernel without batch operations returns
+/// `EINVAL`.
 pub(super) fn map_lookup_batch(
     map: BorrowedFd,
+    read: BatchRead,
     position: BatchPosition,
     key_size: usize,
     keys: &mut [u8],
@@ -216,7 +228,11 @@ pub(super) fn map_lookup_batch(
         map_fd: map.as_raw_fd() as u32,
         ..BatchAttr::default()
     };
-    match bpf(BPF_MAP_LOOKUP_BATCH, &mut attr) {
+    let command = match read {
+        BatchRead::Keep => BPF_MAP_LOOKUP_BATCH,
+        BatchRead::Delete => BPF_MAP_LOOKUP_AND_DELETE_BATCH,
+    };
+    match bpf(command, &mut attr) {
         Ok(_) => Ok((attr.count as usize, BatchPosition::Bucket(out_bucket))),
         // The last batch: whatever it read is in the buffers.
         Err(e) if is_not_found(&e) => Ok((attr.count as usize, BatchPosition::End)),
