@@ -30,6 +30,18 @@ impl Gen<'_> {
         Ok(reg)
     }
 
+    /// Loads the `size`-byte integer at `offset` of the probe's record (`r6`) into `dst`, sign-extended when
+    /// `signed`. Sizes other than 1, 2, 4 and 8 (a 3-byte array) load 8 bytes and keep the low `size` of them.
+    fn context_integer(&mut self, offset: u32, size: u32, signed: bool, dst: Reg) {
+        let load = Size::from_bytes(size).unwrap_or(Size::DW);
+        self.b.load(load, dst, Reg::R6, offset as i16);
+        let bits = 64 - 8 * size.min(8) as i32;
+        if bits > 0 && (signed || load == Size::DW) {
+            self.b.alu64(AluOp::Lsh, dst, bits);
+            self.b.alu64(if signed { AluOp::Arsh } else { AluOp::Rsh }, dst, bits);
+        }
+    }
+
     /// Evaluates a scalar expression into `dst` (a callee-saved register).
     pub(super) fn scalar(&mut self, expr: &Expr, dst: Reg) -> Result<()> {
         self.enter(expr.span);
@@ -39,13 +51,10 @@ impl Gen<'_> {
             ExprKind::Builtin(builtin) => self.builtin(*builtin, dst),
             ExprKind::Field(field) => match (field.source, field.ty) {
                 (FieldSource::Context { offset }, FieldType::Int { size, signed }) => {
-                    let size = Size::from_bytes(size).unwrap_or(Size::DW);
-                    self.b.load(size, dst, Reg::R6, offset as i16);
-                    let bits = 64 - 8 * size.bytes() as i32;
-                    if signed && bits > 0 {
-                        self.b.alu64(AluOp::Lsh, dst, bits);
-                        self.b.alu64(AluOp::Arsh, dst, bits);
-                    }
+                    self.context_integer(offset, size, signed, dst)
+                }
+                (FieldSource::Context { offset }, FieldType::ShortBytes { size }) => {
+                    self.context_integer(offset, size, false, dst)
                 }
                 (FieldSource::Context { offset }, _) => self.b.load(Size::DW, dst, Reg::R6, offset as i16),
                 (FieldSource::Stack { offset }, _) => self.b.load(Size::DW, dst, Reg::R10, offset),

@@ -35,10 +35,14 @@ impl Gen<'_> {
             ExprKind::Field(field) => match (field.source, field.ty) {
                 (
                     FieldSource::Context { offset: from },
-                    FieldType::Str { size: len } | FieldType::Bytes { size: len },
+                    FieldType::Str { size: len } | FieldType::Bytes { size: len } | FieldType::ShortBytes { size: len },
                 ) => {
                     let len = len.min(size);
-                    if from % 8 == 0 && len % 8 == 0 {
+                    let single = Size::from_bytes(len).filter(|_| from % len == 0 && len < 8);
+                    if let Some(word) = single {
+                        self.b.load(word, Reg::R1, Reg::R6, from as i16);
+                        self.b.store(word, Reg::R10, offset, Reg::R1);
+                    } else if from % 8 == 0 && len % 8 == 0 {
                         for i in 0..(len / 8) as i16 {
                             self.b.load(Size::DW, Reg::R1, Reg::R6, from as i16 + 8 * i);
                             self.b.store(Size::DW, Reg::R10, offset + 8 * i, Reg::R1);
@@ -180,10 +184,16 @@ impl Gen<'_> {
         }
     }
 
-    /// Zeroes `size` bytes (a multiple of 8) at `r10 + offset`.
+    /// Zeroes `size` bytes at `r10 + offset`, each store as wide as its address's alignment and the bytes left
+    /// allow (the tail of a 4-byte array in an 8-byte slot is one 4-byte store).
     pub(super) fn zero(&mut self, offset: i16, size: u32) {
-        for i in 0..(size / 8) as i16 {
-            self.b.store_imm(Size::DW, Reg::R10, offset + 8 * i, 0);
+        let end = offset + size as i16;
+        let mut at = offset;
+        while at < end {
+            let fits = |width: &Size| at % width.bytes() as i16 == 0 && at + width.bytes() as i16 <= end;
+            let width = [Size::DW, Size::W, Size::H, Size::B].into_iter().find(fits).unwrap_or(Size::B);
+            self.b.store_imm(width, Reg::R10, at, 0);
+            at += width.bytes() as i16;
         }
     }
 }

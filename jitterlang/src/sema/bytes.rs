@@ -6,6 +6,7 @@ use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Expr, ExprKind, Type};
+use jitterlib::probe::{Field, FieldType};
 
 /// Most bytes `buf()` reads.
 pub(crate) const BUF_MAX: u32 = 64;
@@ -13,7 +14,8 @@ pub(crate) const BUF_MAX: u32 = 64;
 impl Checker<'_> {
     /// `buf(ptr, len)` reads `len` bytes at an address (kernel or user); `buf(p->member[, len])` reads an array
     /// or embedded struct member of a kernel struct (its first `len` bytes, or all of it); `buf(b)` of a value
-    /// that already is bytes (a tracepoint's `__u8 saddr_v6[16]`) is that value.
+    /// that already is bytes (a tracepoint's `__u8 saddr_v6[16]`, or its `__u8 saddr[4]`, otherwise an integer)
+    /// is that value.
     pub(super) fn buf_call(
         &mut self,
         name_span: Span,
@@ -45,8 +47,12 @@ impl Checker<'_> {
             }
         } else {
             let value = self.expr(target, scope)?;
-            match value.ty {
-                Type::Buf(len) => Source::Bytes(value, len),
+            match (value.ty, &value.kind) {
+                (Type::Buf(len), _) => Source::Bytes(value, len),
+                (_, ExprKind::Field(Field { ty: FieldType::ShortBytes { size }, .. })) => {
+                    let size = *size;
+                    Source::Bytes(Expr { ty: Type::Buf(size), ..value }, size)
+                }
                 _ => Source::Address(value),
             }
         };

@@ -299,6 +299,7 @@ fn current_netns(span: Span) -> ast::Expr {
 fn field_expr(field: &Field, span: Span) -> Expr {
     let ty = match field.ty {
         FieldType::Int { signed, .. } => Type::Int { signed },
+        FieldType::ShortBytes { .. } => Type::Int { signed: false },
         FieldType::Duration => Type::Duration,
         FieldType::KernelSymbol => Type::Symbol,
         FieldType::Str { size } => Type::Str(size.div_ceil(8) * 8),

@@ -52,7 +52,7 @@ fn ntop_prints_the_address_its_family_says() {
     let script = format!(
         "tracepoint:sock:inet_sock_set_state /args.sport == {p4} || args.dport == {p4} || args.sport == {p6} || args.dport == {p6}/ {{ \
          @v4[ntop(args.family, args.saddr)] = count(); @v6[ntop(args.family, args.saddr_v6)] = count(); \
-         @own[ntop(AF_INET6, args.saddr_v6)] = count(); }}",
+         @own[ntop(AF_INET6, args.saddr_v6)] = count(); @bytes[buf(args.saddr)] = count(); @word[args.saddr] = count(); }}",
         p4 = ports[0],
         p6 = ports[1]
     );
@@ -69,6 +69,9 @@ fn ntop_prints_the_address_its_family_says() {
     // A constant family prints every address as that family: the IPv4 socket's is v4-mapped.
     let own = keys("@own");
     assert!(own.contains(&"::1".to_string()) && own.contains(&"::ffff:127.0.0.1".to_string()), "{own:?}");
+    // `__u8 saddr[4]` is 4 bytes to buf() and one integer, its first byte lowest, to everything else.
+    assert!(keys("@bytes").contains(&"\\x7f\\x00\\x00\\x01".to_string()), "{lines:#?}");
+    assert!(keys("@word").contains(&u32::from_le_bytes([127, 0, 0, 1]).to_string()), "{lines:#?}");
     let counts: u64 = map_data(&lines, "@v4").as_object().expect("keyed map").values().filter_map(Value::as_u64).sum();
     assert!(counts >= 4, "both connections changed state at least twice each: {lines:#?}");
 }

@@ -90,6 +90,12 @@ pub enum FieldType {
         /// Size in bytes (more than 8).
         size: u32,
     },
+    /// A fixed-size array of at most 8 bytes that are not characters (a tracepoint's `__u8 saddr[4]`): read as
+    /// one unsigned integer, its bytes in memory order from the lowest, and as those bytes by `buf()`.
+    ShortBytes {
+        /// Size in bytes (1 to 8).
+        size: u32,
+    },
     /// An 8-byte pointer to the kernel struct `target`, whose members scripts read with `->`.
     Pointer {
         /// The struct it points to.

@@ -55,6 +55,8 @@ fn arg_field(field: &TracepointField) -> Field {
         FieldType::Str { size: field.size }
     } else if field.array_len.is_some() && field.size > 8 {
         FieldType::Bytes { size: field.size }
+    } else if field.array_len.is_some() {
+        FieldType::ShortBytes { size: field.size }
     } else if let Some(target) = StructName::pointed_to(&field.c_type).filter(|_| field.size == 8) {
         FieldType::Pointer { target }
     } else {
@@ -83,11 +85,11 @@ mod tests {
     use crate::kernel::FixtureKernel;
 
     #[test]
-    fn byte_arrays_longer_than_an_integer_are_bytes() {
+    fn byte_arrays_are_bytes_short_or_long() {
         let spec = ProbeSpec::Path(vec!["tracepoint".into(), "sock".into(), "inet_sock_set_state".into()]);
         let probe = resolve(&spec, &FixtureKernel::bundled()).expect("the fixture has sock:inet_sock_set_state");
         let ty = |name: &str| probe.args().iter().find(|field| field.name == name).map(|field| field.ty);
-        assert_eq!(ty("saddr"), Some(FieldType::Int { size: 4, signed: false }));
+        assert_eq!(ty("saddr"), Some(FieldType::ShortBytes { size: 4 }));
         assert_eq!(ty("saddr_v6"), Some(FieldType::Bytes { size: 16 }));
         assert_eq!(ty("family"), Some(FieldType::Int { size: 2, signed: false }));
     }

@@ -83,6 +83,7 @@ impl Resolved {
             FieldType::Int { signed, .. } => {
                 (integer(if signed { ValueFormat::Signed } else { ValueFormat::Unsigned }), signed)
             }
+            FieldType::ShortBytes { .. } => (integer(ValueFormat::Unsigned), false),
             FieldType::Duration => (integer(ValueFormat::Duration), false),
             FieldType::KernelSymbol => (integer(ValueFormat::KernelSymbol), false),
             FieldType::Str { size } => (string(size.div_ceil(8) * 8), false),
