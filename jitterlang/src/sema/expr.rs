@@ -340,11 +340,14 @@ fn int_literal_type(value: u64) -> Type {
     }
 }
 
+/// The type of `lhs op rhs`. Durations stay durations through `+`, `-`, `*` and `%`; divided, they become plain
+/// numbers: by a duration a ratio, by a number a count of other units (`dur / 1000` is microseconds, which must
+/// not print as nanoseconds).
 fn binary_type(op: BinaryOp, lhs: Type, rhs: Type) -> Type {
-    let arithmetic = matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem);
+    let arithmetic = matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Rem);
     let truth = op.is_comparison() || matches!(op, BinaryOp::And | BinaryOp::Or);
-    let ratio = lhs == Type::Duration && rhs == Type::Duration && op == BinaryOp::Div;
-    if truth || ratio {
+    let divided_duration = lhs == Type::Duration && op == BinaryOp::Div;
+    if truth || divided_duration {
         Type::U64
     } else if arithmetic && (lhs == Type::Duration || rhs == Type::Duration) {
         Type::Duration

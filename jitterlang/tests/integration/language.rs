@@ -240,6 +240,22 @@ fn quantiles_of_known_values_match_the_bucket_math() {
 }
 
 #[test]
+fn a_duration_divided_is_a_plain_number() {
+    if !can_trace("a_duration_divided_is_a_plain_number") {
+        return;
+    }
+    // `dur / 1000` is microseconds (bpftrace's idiom): no nanosecond labels on it. Sums keep their units.
+    let script = "BEGIN { @us = hist(1500us / 1000); @avg_us = avg(2ms / 1000); @ratio = sum(3ms / 1ms); \
+                  @kept = sum(1500us * 2 + 1us); exit(); }";
+    let (code, text, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("@avg_us: 2000\n"), "{text}");
+    assert!(text.contains("@ratio: 3\n"), "{text}");
+    assert!(text.contains("@kept: 3ms\n"), "{text}");
+    assert!(text.contains("[1K, 2K)"), "a plain histogram of 1500: {text}");
+}
+
+#[test]
 fn elapsed_counts_from_the_begin_phase() {
     if !can_trace("elapsed_counts_from_the_begin_phase") {
         return;
