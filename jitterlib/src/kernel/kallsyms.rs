@@ -22,6 +22,28 @@ pub struct Symbol {
     pub module: Option<String>,
 }
 
+/// The symbols of one name found by [`Kallsyms::scan`]: each clone with its own name and module.
+#[derive(Debug)]
+pub(crate) struct ScannedName {
+    /// The name looked up.
+    pub name: String,
+    /// Its symbols (at offset 0) by address, sorted, one per address.
+    symbols: Vec<(u64, Symbol)>,
+}
+
+impl ScannedName {
+    /// The addresses, sorted.
+    pub(crate) fn addresses(&self) -> Vec<u64> {
+        self.symbols.iter().map(|(address, _)| *address).collect()
+    }
+
+    /// The symbol starting exactly at `address`, if it is one of these.
+    pub(crate) fn symbol_at(&self, address: u64) -> Option<&Symbol> {
+        let found = self.symbols.binary_search_by_key(&address, |(start, _)| *start).ok()?;
+        Some(&self.symbols[found].1)
+    }
+}
+
 /// One line of kallsyms: its address, its name in [`Kallsyms::names`] and its module, in 24 bytes.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
@@ -56,9 +78,10 @@ impl Kallsyms {
         Ok(symbols.finish())
     }
 
-    /// [`Kallsyms::addresses`] of one name, straight from `/proc/kallsyms` without keeping the table: for a
-    /// program that needs one address and no symbolization, this saves the table's 6 MB and its parsing.
-    pub(crate) fn scan_addresses(name: &str) -> Result<Vec<u64>, KernelError> {
+    /// The symbols [`Kallsyms::addresses`] finds for one name, straight from `/proc/kallsyms` without keeping
+    /// the table: for a program that needs one function and symbolizes at most its addresses, this saves the
+    /// table's 6 MB and its parsing.
+    pub(crate) fn scan(name: &str) -> Result<ScannedName, KernelError> {
         let (mut found, mut any_line, mut any_address) = (Vec::new(), false, false);
         for_each_line(|line| {
             // Only lines whose name starts with `name` are parsed whole: the name is the third field.
@@ -71,15 +94,16 @@ impl Kallsyms {
             }
             let Some(parsed) = parse_line(line.strip_suffix(b"\n").unwrap_or(line)) else { return };
             if is_symbol_named(parsed.name, name) {
-                found.push(parsed.address);
+                let module = parsed.module.map(str::to_string);
+                found.push((parsed.address, Symbol { name: parsed.name.to_string(), offset: 0, module }));
             }
         })?;
         if any_line && !any_address {
             return Err(KernelError::SymbolsHidden);
         }
-        found.sort_unstable();
-        found.dedup();
-        Ok(found)
+        found.sort_unstable_by_key(|(address, _)| *address);
+        found.dedup_by_key(|(address, _)| *address);
+        Ok(ScannedName { name: name.to_string(), symbols: found })
     }
 
     /// Parses kallsyms text (`ADDRESS TYPE NAME[\t[MODULE]]` per line); malformed lines are skipped.
@@ -332,9 +356,16 @@ ffffffff81008000 T
             .map(|entry| symbols.name(entry))
             .find(|name| symbols.addresses(name).is_ok_and(|found| found.len() > 1));
         for name in ["run_timer_softirq", "__netif_receive_skb_core", "_stext"].into_iter().chain(repeated) {
-            assert_eq!(Kallsyms::scan_addresses(name).unwrap(), symbols.addresses(name).unwrap(), "{name}");
+            let scanned = Kallsyms::scan(name).unwrap();
+            assert_eq!(scanned.addresses(), symbols.addresses(name).unwrap(), "{name}");
+            for address in scanned.addresses() {
+                let symbol = scanned.symbol_at(address).expect("a scanned address is a scanned symbol");
+                let table = symbols.symbolize(address).expect("the table knows a scanned address");
+                assert_eq!((table.offset, &table.module), (0, &symbol.module), "{name} at {address:#x}");
+                assert!(is_symbol_named(&symbol.name, name), "{} for {name}", symbol.name);
+            }
         }
-        assert!(Kallsyms::scan_addresses("no_such_symbol_anywhere").unwrap().is_empty());
+        assert!(Kallsyms::scan("no_such_symbol_anywhere").unwrap().addresses().is_empty());
     }
 
     #[test]

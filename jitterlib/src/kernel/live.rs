@@ -2,12 +2,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use super::btf::Btf;
 use super::fixture::{KernelSnapshot, SnapshotSelection};
-use super::kallsyms::{Kallsyms, Symbol};
+use super::kallsyms::{Kallsyms, ScannedName, Symbol};
 use super::mechanisms::{self, FunctionProbes, FENTRY_TEST_TARGETS};
 use super::tracefs::{ensure_tracefs, list_tracepoints, read_format, TracepointFormat};
 use super::{KernelError, KernelInfo, KernelVersion, Member};
@@ -20,9 +19,9 @@ const PROC_MODULES: &str = "/proc/modules";
 /// The running kernel.
 ///
 /// Nothing is read at construction: tracefs, `/proc/kallsyms` and BTF are each read on the first question
-/// that needs them and kept for later ones, except that the first symbol address asked for is found by a scan
-/// of kallsyms that keeps nothing (a script that needs one address then never holds the 6 MB table). Reading
-/// tracefs may mount it (see [`ensure_tracefs`]).
+/// that needs them and kept for later ones, except that the first symbol name asked for is found by a scan of
+/// kallsyms that keeps only that name's symbols (a script that needs one function's address, and symbolizes
+/// only that function, never holds the 6 MB table). Reading tracefs may mount it (see [`ensure_tracefs`]).
 ///
 /// # Example
 /// ```no_run
@@ -39,8 +38,8 @@ pub struct LiveKernel {
     formats: Mutex<HashMap<(String, String), Arc<TracepointFormat>>>,
     tracepoint_list: OnceLock<Vec<(String, String)>>,
     kallsyms: OnceLock<Kallsyms>,
-    /// Whether one symbol was already looked up by a scan of kallsyms that kept nothing.
-    scanned_kallsyms: AtomicBool,
+    /// The one name looked up by a scan of kallsyms, before the table is read.
+    scanned_kallsyms: Mutex<Option<ScannedName>>,
     btf: OnceLock<Btf>,
     module_btf: Mutex<HashMap<String, Arc<Option<Btf>>>>,
     modules: OnceLock<Vec<String>>,
@@ -122,11 +121,6 @@ impl LiveKernel {
         })
     }
 
-    fn lock_formats(&self) -> MutexGuard<'_, HashMap<(String, String), Arc<TracepointFormat>>> {
-        // Holders only look up or insert one entry, so a poisoned map is still consistent.
-        self.formats.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     fn tracefs(&self) -> Result<&PathBuf, KernelError> {
         cached(&self.tracefs, ensure_tracefs)
     }
@@ -136,12 +130,11 @@ impl LiveKernel {
     }
 
     fn module_btf(&self, module: &str) -> Result<Arc<Option<Btf>>, KernelError> {
-        let lock = || self.module_btf.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(btf) = lock().get(module) {
+        if let Some(btf) = lock(&self.module_btf).get(module) {
             return Ok(Arc::clone(btf));
         }
         let btf = Arc::new(Btf::module(self.btf()?, module)?);
-        lock().insert(module.to_string(), Arc::clone(&btf));
+        lock(&self.module_btf).insert(module.to_string(), Arc::clone(&btf));
         Ok(btf)
     }
 
@@ -186,6 +179,12 @@ fn cached<T>(cell: &OnceLock<T>, load: impl FnOnce() -> Result<T, KernelError>) 
     Ok(cell.get_or_init(|| value))
 }
 
+/// Locks one of the caches. Holders only look up or insert whole entries, so a poisoned cache is still
+/// consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// The running kernel's release string (`uname -r`), empty if procfs does not say.
 fn running_release() -> String {
     std::fs::read_to_string(OSRELEASE).map(|text| text.trim().to_string()).unwrap_or_default()
@@ -201,11 +200,11 @@ impl KernelInfo for LiveKernel {
 
     fn tracepoint(&self, category: &str, name: &str) -> Result<Arc<TracepointFormat>, KernelError> {
         let key = (category.to_string(), name.to_string());
-        if let Some(format) = self.lock_formats().get(&key) {
+        if let Some(format) = lock(&self.formats).get(&key) {
             return Ok(Arc::clone(format));
         }
         let format = Arc::new(read_format(self.tracefs()?, category, name)?);
-        self.lock_formats().insert(key, Arc::clone(&format));
+        lock(&self.formats).insert(key, Arc::clone(&format));
         Ok(format)
     }
 
@@ -215,15 +214,31 @@ impl KernelInfo for LiveKernel {
     }
 
     fn symbol_addresses(&self, name: &str) -> Result<Vec<u64>, KernelError> {
-        // The first name is looked up with a scan that keeps nothing (most scripts need one address and never
-        // symbolize); a second question means more will come, so the table is read and kept from then on.
-        if self.kallsyms.get().is_none() && !self.scanned_kallsyms.swap(true, Ordering::Relaxed) {
-            return Kallsyms::scan_addresses(name);
+        // The first name is looked up with a scan that keeps only its symbols (most scripts need one function
+        // and symbolize nothing else); another name means more will come, so the table is read and kept.
+        if self.kallsyms.get().is_none() {
+            let mut scanned = lock(&self.scanned_kallsyms);
+            match &*scanned {
+                Some(found) if found.name == name => return Ok(found.addresses()),
+                Some(_) => {}
+                None => {
+                    let found = Kallsyms::scan(name)?;
+                    let addresses = found.addresses();
+                    *scanned = Some(found);
+                    return Ok(addresses);
+                }
+            }
         }
         self.kallsyms()?.addresses(name)
     }
 
     fn symbolize(&self, addr: u64) -> Option<Symbol> {
+        if self.kallsyms.get().is_none() {
+            // The start of a function the scan found (a timer's callback) needs no table.
+            if let Some(symbol) = lock(&self.scanned_kallsyms).as_ref().and_then(|found| found.symbol_at(addr)) {
+                return Some(symbol.clone());
+            }
+        }
         self.kallsyms().ok()?.symbolize(addr)
     }
 
@@ -319,6 +334,22 @@ mod tests {
         let symbol = kernel.symbolize(address + 1).unwrap();
         assert_eq!((symbol.name.as_str(), symbol.offset), ("run_timer_softirq", 1));
         eprintln!("tracefs: one format {format_time:?}, list of {} tracepoints {list_time:?}", all.len());
+    }
+
+    #[test]
+    fn the_scanned_name_symbolizes_without_the_table() {
+        let kernel = LiveKernel::new();
+        if !usable(&kernel, "the_scanned_name_symbolizes_without_the_table") {
+            return;
+        }
+        let kernel = LiveKernel::new();
+        let addresses = kernel.symbol_addresses("run_timer_softirq").unwrap();
+        assert_eq!(kernel.symbol_addresses("run_timer_softirq").unwrap(), addresses, "asked again");
+        let symbol = kernel.symbolize(addresses[0]).unwrap();
+        assert_eq!((symbol.name.as_str(), symbol.offset, symbol.module), ("run_timer_softirq", 0, None));
+        assert!(kernel.kallsyms.get().is_none(), "one name and its own addresses need no table");
+        assert_eq!(kernel.symbolize(addresses[0] + 1).unwrap().offset, 1);
+        assert!(kernel.kallsyms.get().is_some(), "any other address reads the table");
     }
 
     #[test]
