@@ -313,10 +313,13 @@ fn map_action(session: &Session, compiled: &Compiled, event: MapEvent, output: &
             }
             Ok(output.map(&snapshot)?)
         }
-        MapAction::Clear | MapAction::Zero => match compiled.user_maps.get(event.map) {
-            Some((map_name, _)) => Ok(session.clear_map(map_name)?),
-            None => Ok(()),
-        },
+        MapAction::Clear | MapAction::Zero => {
+            let Some((map_name, _)) = compiled.user_maps.get(event.map) else { return Ok(()) };
+            match event.action {
+                MapAction::Zero => Ok(session.zero_map(map_name)?),
+                _ => Ok(session.clear_map(map_name)?),
+            }
+        }
     }
 }
 

@@ -181,6 +181,20 @@ fn print_top_n_clear_and_delete() {
 }
 
 #[test]
+fn zero_keeps_the_keys_with_zero_values() {
+    if !can_trace("zero_keeps_the_keys_with_zero_values") {
+        return;
+    }
+    // As in bpftrace, zero() keeps every key. User space zeroes when it handles the event, after the BEGIN
+    // program has run on: the key deleted meanwhile is gone.
+    let script = "BEGIN { @n[1] = count(); @n[2] = count(); @n[2] = count(); @s[\"x\"] = sum(7); @gone[1] = 3; \
+                  @gone[2] = 4; zero(@n); zero(@s); zero(@gone); delete(@gone[1]); exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "@n[1]: 0\n@n[2]: 0\n\n@s[x]: 0\n\n@gone[2]: 0\n\n");
+}
+
+#[test]
 fn string_comparisons_on_comm() {
     if !can_trace("string_comparisons_on_comm") {
         return;

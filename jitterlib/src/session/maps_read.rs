@@ -163,13 +163,20 @@ pub(super) fn clear(map: BorrowedFd, layout: &MapLayout) -> io::Result<()> {
             other => return other,
         }
     }
-    let zero = vec![0; layout.lookup_size()];
+    if layout.is_array() {
+        return zero(map, layout);
+    }
     for key in keys(map, layout)? {
-        if layout.is_array() {
-            sys::map_update(map, &key, &zero)?;
-        } else {
-            sys::map_delete(map, &key)?;
-        }
+        sys::map_delete(map, &key)?;
+    }
+    Ok(())
+}
+
+/// Sets every value to zero and keeps the keys (bpftrace's `zero()`); a key deleted meanwhile stays deleted.
+pub(super) fn zero(map: BorrowedFd, layout: &MapLayout) -> io::Result<()> {
+    let zero = vec![0; layout.lookup_size()];
+    for (key, _) in raw_entries(map, layout)? {
+        sys::map_overwrite(map, &key, &zero)?;
     }
     Ok(())
 }

@@ -292,6 +292,13 @@ impl Session {
             .map_err(|source| SessionError::Syscall { what: "clearing a map (BPF_MAP_DELETE/UPDATE_ELEM)", source })
     }
 
+    /// Sets every value of a hash or array map to zero, keeping the keys.
+    pub fn zero_map(&self, map: &str) -> Result<(), SessionError> {
+        let (data, layout) = self.readable_map(map, "zeroing")?;
+        maps_read::zero(data.fd().as_fd(), &layout)
+            .map_err(|source| SessionError::Syscall { what: "zeroing a map (BPF_MAP_UPDATE_ELEM)", source })
+    }
+
     /// Takes a ring buffer map out of the session and returns its consumer. A map can be taken once.
     pub fn ring_buffer(&mut self, map: &str) -> Result<RingReader, SessionError> {
         let existing = self.ebpf.map(map).ok_or_else(|| SessionError::MapNotFound { map: map.to_string() })?;

@@ -156,9 +156,20 @@ pub(super) fn map_lookup(map: BorrowedFd, key: &[u8], value: &mut [u8]) -> io::R
 }
 
 /// Stores `value` under `key` (`BPF_ANY`).
+#[cfg(test)]
 pub(super) fn map_update(map: BorrowedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
     let mut attr = map_attr(map, Some(key), value.as_ptr() as u64, 0);
     bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(drop)
+}
+
+/// Stores `value` under `key` only if the key exists (`BPF_EXIST`); a key that is gone stays gone.
+pub(super) fn map_overwrite(map: BorrowedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
+    const BPF_EXIST: u64 = 2;
+    let mut attr = map_attr(map, Some(key), value.as_ptr() as u64, BPF_EXIST);
+    match bpf(BPF_MAP_UPDATE_ELEM, &mut attr) {
+        Err(e) if !is_not_found(&e) => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Deletes `key`; a key that is already gone is not an error.

@@ -373,3 +373,24 @@ fn big_hash_maps_are_read_whole_in_batches() {
         assert!(matches!(session.read_map(name), Ok(MapEntries::Empty)), "{name} is empty after clear");
     }
 }
+
+#[test]
+fn zeroing_keeps_the_keys_and_brings_none_back() {
+    if !can_run_bpf("zeroing_keeps_the_keys_and_brings_none_back") {
+        return;
+    }
+    let session = load(&[("begin", Attach::Manual, fixtures::noop())], &[fixtures::hash_map("values")]);
+    let (data, _) = session.readable_map("values", "filling").expect("map");
+    for key in [1u32, 2] {
+        sys::map_update(data.fd().as_fd(), &key.to_le_bytes(), &u64::from(key * 10).to_le_bytes()).expect("update");
+    }
+    session.zero_map("values").expect("zeroes");
+    let MapEntries::Shared(mut entries) = session.read_map("values").expect("readable") else { panic!("entries") };
+    entries.sort();
+    let zero = 0u64.to_le_bytes().to_vec();
+    assert_eq!(entries, vec![(1u32.to_le_bytes().to_vec(), zero.clone()), (2u32.to_le_bytes().to_vec(), zero.clone())]);
+    // A key deleted between the walk and the write stays deleted.
+    sys::map_overwrite(data.fd().as_fd(), &3u32.to_le_bytes(), &zero).expect("a missing key is not an error");
+    let MapEntries::Shared(entries) = session.read_map("values").expect("readable") else { panic!("entries") };
+    assert_eq!(entries.len(), 2, "key 3 was not created");
+}
