@@ -509,6 +509,10 @@ impl Checker<'_> {
                 let hint = match (conv, value.ty) {
                     (_, Type::Buf(_)) => "print buffers with %r (or %rx, %rh)",
                     (ConvKind::Bytes(_), _) => "%r prints the bytes of buf(ptr, len); use %s for strings",
+                    (ConvKind::Str, _) => {
+                        "use %d/%u/%x for integers; an integer that is the address of a string reads with str() \
+                         (`str(args.filename)`)"
+                    }
                     _ => "use %s for strings and %d/%u/%x for integers",
                 };
                 self.diagnostics.push(

@@ -85,10 +85,23 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
     };
     let diagnostic = Diagnostic::new(Code::Syntax, span, format!("syntax error: expected {expected}"))
         .with_label(format!("expected {expected}"));
-    match hint_for(&error.variant) {
+    let hint = match in_open_predicate(source, span.start) {
+        true => Some("a predicate ends with `/` before the block: `probe /condition/ { ... }`"),
+        false => hint_for(&error.variant),
+    };
+    match hint {
         Some(hint) => diagnostic.with_hint(hint),
         None => diagnostic,
     }
+}
+
+/// Whether parsing stopped at a block's `{` while a predicate was still open: since the end of the last block,
+/// an odd number of `/` (not comments) precedes it.
+fn in_open_predicate(source: &str, at: usize) -> bool {
+    let Some(before) = source.get(..at).filter(|_| source[at..].starts_with('{')) else { return false };
+    let header = before.rfind('}').map_or(before, |end| &before[end + 1..]);
+    let lines = header.lines().map(|line| line.split("//").next().unwrap_or(line));
+    lines.map(|line| line.matches('/').count()).sum::<usize>() % 2 == 1
 }
 
 /// A clearer error when parsing stopped at a comment or string that never ends.

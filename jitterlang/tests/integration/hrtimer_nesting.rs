@@ -5,7 +5,7 @@
 //! (a hard entry while a soft callback's entry has no exit yet on that CPU).
 
 use crate::raw_bpf::pin_to;
-use crate::runtime::{can_trace, map_data, Tracing};
+use crate::runtime::{can_trace, lost, map_data, Tracing};
 use crate::soft_timer::SlowSoftTimer;
 use jitterlib::kernel::{KernelInfo, LiveKernel};
 use serde_json::Value;
@@ -24,12 +24,6 @@ tracepoint:timer:hrtimer_expire_entry {
 }
 tracepoint:timer:hrtimer_expire_exit /@soft[cpu] == args.hrtimer/ { @soft[cpu] = 0; }
 "#;
-
-/// A lost-data counter of jl's JSON report.
-fn lost(lines: &[Value], counter: &str) -> u64 {
-    let report = lines.iter().find(|line| line["type"] == "lost").expect("a lost-data report");
-    number(&report["data"], counter)
-}
 
 fn number(map: &Value, key: &str) -> u64 {
     map.get(key).and_then(Value::as_u64).unwrap_or_else(|| panic!("no `{key}` in {map}"))

@@ -84,6 +84,12 @@ pub(crate) fn map_data<'a>(lines: &'a [Value], name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no map {name} in output: {lines:#?}"))
 }
 
+/// A counter of the lost-data report in jl's JSON output (`probe_misses`, `map_full`, ...).
+pub(crate) fn lost(lines: &[Value], counter: &str) -> u64 {
+    let report = lines.iter().find(|line| line["type"] == "lost").expect("a lost-data report");
+    report["data"].get(counter).and_then(Value::as_u64).unwrap_or_else(|| panic!("no `{counter}` in {report}"))
+}
+
 /// The text of every `printf` record in jl's JSON output, in order.
 pub(crate) fn printed(lines: &[Value]) -> Vec<&str> {
     lines.iter().filter(|line| line["type"] == "printf").filter_map(|line| line["data"].as_str()).collect()

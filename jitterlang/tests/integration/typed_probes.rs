@@ -1,6 +1,6 @@
 //! Typed probes that pair events in BPF: softirq run time, softirq wait time, hrtimer callbacks.
 
-use crate::runtime::{can_trace, map_data, Tracing};
+use crate::runtime::{can_trace, lost, map_data, Tracing};
 use crate::support::loopback_traffic;
 use serde_json::Value;
 use std::time::Duration;
@@ -80,7 +80,14 @@ fn hrtimer_wakeups_of_nanosleep() {
     assert_eq!(sleeps, 50);
     assert!(wakeups >= 50, "each 1 ms sleep ends with hrtimer_wakeup: {wakeups} wakeups for 50 sleeps");
     // A sleeper's hrtimer fires once its soft expiry has passed: after it, and soon after on a working host.
-    assert_eq!(map_data(&lines, "@after").as_u64(), Some(wakeups), "every wakeup is after the expiry");
+    // Each probe is its own pair of programs: the kernel may skip one of them for an event (another BPF program
+    // was running on that CPU), and counts it.
+    let after = map_data(&lines, "@after").as_u64().expect("after");
+    let misses = lost(&lines, "probe_misses");
+    assert!(
+        after <= wakeups && after + misses >= wakeups,
+        "every wakeup is after the expiry: {after} of {wakeups} ({misses} events missed)"
+    );
     let late = map_data(&lines, "@late").as_u64().expect("late");
     assert!(late > 0 && late < 50_000_000, "latest wakeup {late} ns after expiry");
 }
