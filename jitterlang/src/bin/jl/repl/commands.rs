@@ -116,7 +116,8 @@ impl Session {
         let mut entry = Entry::new(id, source.to_string(), compiled);
         match entry.attach(&self.settings, &self.printer) {
             Ok(()) => {
-                println!("#{id} attached ({} programs)", entry.compiled.programs.len());
+                let programs = entry.compiled.programs.len();
+                println!("#{id} attached ({programs} program{})", if programs == 1 { "" } else { "s" });
                 if let Some(every) = self.live {
                     let _ = entry.send(Control::PrintEvery(Some(every)));
                 }
