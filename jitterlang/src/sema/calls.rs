@@ -338,6 +338,11 @@ impl Checker<'_> {
         let value = match op {
             None => self.expr(value, scope)?,
             Some(op) => {
+                if !self.maps.is_declared(&target.name) {
+                    // `@m++` and `@m += v` start a new map at 0, as in bpftrace: it holds v's type.
+                    let first = self.expr(value, scope)?;
+                    self.maps.plain(target, keys.as_ref()?, first.ty, &mut self.diagnostics)?;
+                }
                 let current = ast::Expr { kind: ast::ExprKind::Map(target.clone()), span: target.span };
                 let combined = ast::Expr {
                     kind: ast::ExprKind::Binary(op, Box::new(current), Box::new(value.clone())),

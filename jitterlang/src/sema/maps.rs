@@ -54,9 +54,12 @@ impl MapTable {
                 Diagnostic::new(
                     Code::UnknownIdent,
                     target.span,
-                    format!("map `{}` is read but never assigned", target.name),
+                    format!("map `{}` is read before it is assigned", target.name),
                 )
-                .with_hint("assign it first, e.g. `@start[tid] = nsecs;` in another probe"),
+                .with_hint(
+                    "assign it first, e.g. `@start[tid] = nsecs;` in another probe or `BEGIN { @n = 0; }`; `@n++` and \
+                     `@n += v` start a new map at 0",
+                ),
             );
             return None;
         };
@@ -107,6 +110,11 @@ impl MapTable {
     /// Whether the map's keys end with a histogram bucket.
     pub(super) fn is_histogram(&self, index: usize) -> bool {
         matches!(self.maps[index].layout.value, MapValue::Agg { kind, .. } if kind.is_histogram())
+    }
+
+    /// Whether a map of this name was used before.
+    pub(super) fn is_declared(&self, name: &str) -> bool {
+        self.find(name).is_some()
     }
 
     fn find(&self, name: &str) -> Option<usize> {

@@ -181,6 +181,17 @@ fn print_top_n_clear_and_delete() {
 }
 
 #[test]
+fn increments_start_a_new_map_at_zero() {
+    if !can_trace("increments_start_a_new_map_at_zero") {
+        return;
+    }
+    let script = "BEGIN { @n++; @n++; @c[\"a\"] += 5; @c[\"a\"]++; @c[\"b\"]--; @t += 2ms; @t += 500us; exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "@n: 2\n\n@c[b]: -1\n@c[a]: 6\n\n@t: 2.5ms\n\n");
+}
+
+#[test]
 fn zero_keeps_the_keys_with_zero_values() {
     if !can_trace("zero_keeps_the_keys_with_zero_values") {
         return;
