@@ -81,6 +81,53 @@ fn profile_on_one_cpu_samples_only_that_cpu() {
 }
 
 #[test]
+fn software_page_faults_count_each_fault_of_this_thread() {
+    if !can_trace("software_page_faults_count_each_fault_of_this_thread") {
+        return;
+    }
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let tracing = Tracing::start(&format!("software:page-faults:1 /tid == {tid}/ {{ @faults = count(); }}"), 1.0);
+    // Fresh anonymous pages: the first write to each is one minor fault.
+    const PAGES: usize = 2000;
+    let page = 4096;
+    // SAFETY: an anonymous private mapping, written within its length and unmapped after.
+    unsafe {
+        let memory = libc::mmap(
+            std::ptr::null_mut(),
+            PAGES * page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        assert_ne!(memory, libc::MAP_FAILED, "mmap");
+        for index in 0..PAGES {
+            memory.cast::<u8>().add(index * page).write_volatile(1);
+        }
+        libc::munmap(memory, PAGES * page);
+    }
+    let lines = tracing.finish();
+    let faults = map_data(&lines, "@faults").as_u64().expect("count");
+    assert!((PAGES as u64..PAGES as u64 + 200).contains(&faults), "{faults} faults for {PAGES} fresh pages");
+}
+
+#[test]
+fn hardware_counters_sample_or_say_the_cpu_has_none() {
+    if !can_trace("hardware_counters_sample_or_say_the_cpu_has_none") {
+        return;
+    }
+    let (code, stdout, stderr) = run_jl(&["--duration", "0.5", "-e", "hardware:instructions:100000 { @ = count(); }"]);
+    if code == 1 && stderr.contains("does not count `instructions`") {
+        assert!(stderr.contains("software:"), "the error names what works instead: {stderr}");
+        eprintln!("SKIPPED: hardware_counters_sample_or_say_the_cpu_has_none: no PMU here ({})", stderr.trim());
+        return;
+    }
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("@: "), "instructions were sampled: {stdout}");
+}
+
+#[test]
 fn kprobe_without_kprobes_fails_and_names_the_alternatives() {
     if !can_trace("kprobe_without_kprobes_fails_and_names_the_alternatives") {
         return;

@@ -2,7 +2,7 @@
 
 use super::{path_parts, Probe, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec};
 use crate::kernel::KernelInfo;
-use crate::session::Attach;
+use crate::session::{Attach, PerfCounter};
 
 /// Registry entry.
 pub(super) static KIND: ProbeKind = ProbeKind {
@@ -52,6 +52,6 @@ impl Probe for Interval {
     }
 
     fn attach(&self) -> Attach {
-        Attach::PerfClock { period_ns: self.period_ns, cpu: Some(0) }
+        Attach::Perf { counter: PerfCounter::CpuClock, period: self.period_ns, cpu: Some(0) }
     }
 }

@@ -31,7 +31,7 @@ use crate::insn::{AluOp, Builder, Helper, JmpOp, Reg, Size};
 use crate::kernel::KernelInfo;
 use crate::maps::{MapKind, MapSpec};
 use crate::probe::ProbeSpec;
-use crate::session::Attach;
+use crate::session::{Attach, PerfCounter};
 
 /// Registry entry.
 pub(super) static KIND: ProbeKind = ProbeKind {
@@ -145,7 +145,11 @@ impl IrqOff {
         b.mov64(Reg::R0, 0);
         b.exit();
         let program = b.finish().map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?;
-        Ok(Companion { suffix: "clock", attach: Attach::PerfClock { period_ns: self.period(), cpu: None }, program })
+        Ok(Companion {
+            suffix: "clock",
+            attach: Attach::Perf { counter: PerfCounter::CpuClock, period: self.period(), cpu: None },
+            program,
+        })
     }
 
     /// A companion on raw tracepoint `name` (argument 0 is the vector) that runs `update(builder, slot)` on the

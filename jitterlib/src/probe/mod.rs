@@ -6,6 +6,7 @@
 
 mod begin_end;
 mod btf_args;
+mod counter;
 mod fentry;
 mod interval;
 mod ipvs_kthread;
@@ -398,6 +399,8 @@ pub static REGISTRY: &[&ProbeKind] = &[
     &kfunc::KFUNC,
     &kfunc::KRETFUNC,
     &profile::KIND,
+    &counter::SOFTWARE,
+    &counter::HARDWARE,
 ];
 
 /// Finds the registry entry for a kind name or alias.

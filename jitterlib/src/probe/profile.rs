@@ -3,7 +3,7 @@
 
 use super::{Probe, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec};
 use crate::kernel::KernelInfo;
-use crate::session::Attach;
+use crate::session::{Attach, PerfCounter};
 
 /// Registry entry.
 pub(super) static KIND: ProbeKind = ProbeKind {
@@ -63,6 +63,6 @@ impl Probe for Profile {
     }
 
     fn attach(&self) -> Attach {
-        Attach::PerfClock { period_ns: NS_PER_SECOND / self.hz, cpu: self.cpu }
+        Attach::Perf { counter: PerfCounter::CpuClock, period: NS_PER_SECOND / self.hz, cpu: self.cpu }
     }
 }

@@ -4,7 +4,7 @@
 use std::io;
 use std::path::Path;
 
-use aya::programs::perf_event::{PerfEventConfig, PerfEventScope, SamplePolicy, SoftwareEvent};
+use aya::programs::perf_event::{PerfEventScope, SamplePolicy};
 use aya::programs::{Program, ProgramError};
 use aya::Btf;
 
@@ -44,7 +44,7 @@ pub(super) fn load(
         (Attach::Fentry { function }, Program::FEntry(p)) => p.load(function, btf.get()?),
         (Attach::Fexit { function }, Program::FExit(p)) => p.load(function, btf.get()?),
         (Attach::TpBtf { name }, Program::BtfTracePoint(p)) => p.load(name, btf.get()?),
-        (Attach::PerfClock { .. }, Program::PerfEvent(p)) => p.load(),
+        (Attach::Perf { .. }, Program::PerfEvent(p)) => p.load(),
         _ => return Err(SessionError::WrongProgramType { program: name.to_string(), target: attach.target() }),
     };
     result.map_err(|error| load_error(name, attach, error))
@@ -76,7 +76,7 @@ pub(super) fn attach(program: &mut Program, name: &str, attach: &Attach) -> Resu
         (Attach::Fentry { .. }, Program::FEntry(p)) => p.attach().map(drop),
         (Attach::Fexit { .. }, Program::FExit(p)) => p.attach().map(drop),
         (Attach::TpBtf { .. }, Program::BtfTracePoint(p)) => p.attach().map(drop),
-        (Attach::PerfClock { period_ns, cpu }, Program::PerfEvent(p)) => {
+        (Attach::Perf { counter, period, cpu }, Program::PerfEvent(p)) => {
             let cpus = match cpu {
                 Some(cpu) => vec![*cpu],
                 None => aya::util::online_cpus().map_err(|(_, source)| SessionError::Syscall {
@@ -86,9 +86,9 @@ pub(super) fn attach(program: &mut Program, name: &str, attach: &Attach) -> Resu
             };
             cpus.into_iter().try_for_each(|cpu| {
                 p.attach(
-                    PerfEventConfig::Software(SoftwareEvent::CpuClock),
+                    counter.perf_config(),
                     PerfEventScope::AllProcessesOneCpu { cpu },
-                    SamplePolicy::Period(*period_ns),
+                    SamplePolicy::Period(*period),
                     false,
                 )
                 .map(drop)
@@ -233,12 +233,23 @@ fn attach_error(name: &str, attach: &Attach, error: ProgramError) -> SessionErro
             format!("this kernel has no raw tracepoint `{event}`"),
             "list them with `jl -l 'rawtracepoint:*'`",
         ),
-        Attach::PerfClock { .. } if is_permission_error(errno) => attach_failure(
+        Attach::Perf { counter, .. } if is_permission_error(errno) => attach_failure(
             name,
             attach,
-            format!("the kernel refused the CPU clock perf event: {detail}"),
+            format!("the kernel refused the {} perf event: {detail}", counter.name()),
             "lower kernel.perf_event_paranoid or grant CAP_PERFMON",
         ),
+        Attach::Perf { counter, .. }
+            if counter.is_hardware() && matches!(errno, Some(libc::ENOENT | libc::EOPNOTSUPP)) =>
+        {
+            attach_failure(
+                name,
+                attach,
+                format!("this machine's CPU does not count `{}`: {detail}", counter.name()),
+                "virtual machines often have no performance monitoring unit (see `perf list hw`); `software:` \
+                 counters and `profile:hz:N` work everywhere",
+            )
+        }
         _ => attach_failure(name, attach, detail, "check that the kernel supports this attach point"),
     }
 }

@@ -10,6 +10,7 @@ mod error;
 pub(crate) mod fixtures;
 mod loader;
 mod maps_read;
+mod perf_counter;
 mod ring;
 pub(crate) mod sys;
 #[cfg(test)]
@@ -23,6 +24,7 @@ use aya::maps::{Map, MapData, RingBuf};
 use aya::Ebpf;
 
 pub use error::SessionError;
+pub use perf_counter::PerfCounter;
 pub use ring::RingReader;
 pub use verifier_log::Rejection;
 
@@ -76,11 +78,13 @@ pub enum Attach {
         /// Kernel function name.
         function: String,
     },
-    /// A software CPU clock perf event firing every `period_ns` on one CPU or on every online CPU
-    /// (`interval:` and `profile:` probes).
-    PerfClock {
-        /// Period in nanoseconds.
-        period_ns: u64,
+    /// A perf event running the program every `period` units of `counter` (nanoseconds for the CPU clock), on
+    /// one CPU or on every online CPU (`interval:`, `profile:`, `software:` and `hardware:` probes).
+    Perf {
+        /// What the event counts.
+        counter: PerfCounter,
+        /// Units of the counter between two runs.
+        period: u64,
         /// One CPU, or `None` for every online CPU.
         cpu: Option<u32>,
     },
@@ -100,7 +104,7 @@ impl Attach {
             Attach::Kretprobe { function } => format!("kretprobe/{function}"),
             Attach::Fentry { function } => format!("fentry/{function}"),
             Attach::Fexit { function } => format!("fexit/{function}"),
-            Attach::PerfClock { .. } => "perf_event".to_string(),
+            Attach::Perf { .. } => "perf_event".to_string(),
             Attach::Manual => MANUAL_SECTION.to_string(),
         }
     }
@@ -115,10 +119,11 @@ impl Attach {
             Attach::Kretprobe { function } => format!("kretprobe:{function}"),
             Attach::Fentry { function } => format!("fentry:{function}"),
             Attach::Fexit { function } => format!("fexit:{function}"),
-            Attach::PerfClock { period_ns, cpu: Some(cpu) } => {
-                format!("perf cpu-clock every {period_ns} ns on CPU {cpu}")
+            Attach::Perf { counter, period, cpu } => {
+                let unit = if *counter == PerfCounter::CpuClock { " ns" } else { "" };
+                let cpus = cpu.map_or("every CPU".to_string(), |cpu| format!("CPU {cpu}"));
+                format!("perf {} every {period}{unit} on {cpus}", counter.name())
             }
-            Attach::PerfClock { period_ns, cpu: None } => format!("perf cpu-clock every {period_ns} ns on every CPU"),
             Attach::Manual => "manual run".to_string(),
         }
     }

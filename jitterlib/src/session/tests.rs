@@ -99,7 +99,11 @@ fn raw_tracepoint_and_perf_clock_fire() {
     let mut session = load(
         &[
             ("raw_enter", Attach::RawTracepoint { name: "sys_enter".into() }, fixtures::count_into(0)),
-            ("tick", Attach::PerfClock { period_ns: 1_000_000, cpu: None }, fixtures::count_into(1)),
+            (
+                "tick",
+                Attach::Perf { counter: PerfCounter::CpuClock, period: 1_000_000, cpu: None },
+                fixtures::count_into(1),
+            ),
         ],
         &[fixtures::counter_map("syscalls"), fixtures::counter_map("ticks")],
     );
@@ -279,7 +283,11 @@ fn misuse_gives_named_errors() {
     let mut session = load(
         &[
             ("begin", Attach::Manual, fixtures::noop()),
-            ("tick", Attach::PerfClock { period_ns: 1_000_000, cpu: Some(0) }, fixtures::noop()),
+            (
+                "tick",
+                Attach::Perf { counter: PerfCounter::CpuClock, period: 1_000_000, cpu: Some(0) },
+                fixtures::noop(),
+            ),
         ],
         &[fixtures::ring_map("events"), fixtures::hash_map("values")],
     );
