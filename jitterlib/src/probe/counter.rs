@@ -29,8 +29,9 @@ pub(super) static HARDWARE: ProbeKind = ProbeKind {
     resolve: resolve_hardware,
 };
 
-/// Events between two runs when the probe gives no count, as bpftrace counts them.
+/// Software events between two runs when the probe gives no count, as in bpftrace.
 const SOFTWARE_DEFAULT: u64 = 1000;
+/// Hardware events between two runs when the probe gives no count, as in bpftrace.
 const HARDWARE_DEFAULT: u64 = 1_000_000;
 
 #[derive(Debug)]
