@@ -85,14 +85,27 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
     };
     let diagnostic = Diagnostic::new(Code::Syntax, span, format!("syntax error: expected {expected}"))
         .with_label(format!("expected {expected}"));
-    let hint = match in_open_predicate(source, span.start) {
-        true => Some("a predicate ends with `/` before the block: `probe /condition/ { ... }`"),
-        false => hint_for(&error.variant),
+    let hint = if in_open_predicate(source, span.start) {
+        Some("a predicate ends with `/` before the block: `probe /condition/ { ... }`")
+    } else if at_user_space_probe(source, span.start) {
+        Some("jl has no user-space probes (uprobe, uretprobe, usdt) yet; `profile:hz:99 { @[ustack] = count(); }` samples user stacks")
+    } else {
+        hint_for(&error.variant)
     };
     match hint {
         Some(hint) => diagnostic.with_hint(hint),
         None => diagnostic,
     }
+}
+
+/// Whether parsing stopped inside the path of a user-space probe (`uprobe:/bin/bash:readline`), which the grammar
+/// does not have.
+fn at_user_space_probe(source: &str, at: usize) -> bool {
+    let Some(before) = source.get(..at) else { return false };
+    let header = before.rfind(['}', '>']).map_or(before, |end| &before[end + 1..]).trim_start();
+    let kind = header.split(':').next().unwrap_or_default();
+    let in_path = header.contains(':') || source[at..].starts_with(':');
+    in_path && matches!(kind, "uprobe" | "uretprobe" | "usdt" | "u" | "ur" | "U")
 }
 
 /// Whether parsing stopped at a block's `{` while a predicate was still open: since the end of the last block,
