@@ -1,7 +1,7 @@
 //! The interactive prompt: each entered script compiles and attaches at once and keeps running while you type.
 //! Dot-commands list, detach, re-attach, print and clear the running scripts; Ctrl-C mutes their output,
-//! Ctrl-D detaches everything and leaves. The command line's options (`-p`, `--map-keys`, `--unsafe`, named
-//! arguments, `--no-fentry`, `-v`) apply to every script entered.
+//! Ctrl-D detaches everything and leaves. The command line's options (`-p`, `--map-keys`, `--unsafe`,
+//! `--no-fentry`, `-v`) apply to every script entered.
 
 mod commands;
 mod entry;
@@ -22,7 +22,7 @@ use std::sync::Arc;
 pub struct Settings {
     /// The running kernel, as the command line configured it (`--no-fentry`).
     pub kernel: Arc<LiveKernel>,
-    /// How scripts compile (`-p`, `--map-keys`, `--unsafe`, named arguments).
+    /// How scripts compile (`-p`, `--map-keys`, `--unsafe`; never `--arg`, which belongs to one script).
     pub compile: CompileOptions,
     /// Whether a verifier rejection prints the verifier's whole log (`-v`).
     pub verbose: bool,
