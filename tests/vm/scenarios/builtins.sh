@@ -1,7 +1,8 @@
 #!/bin/sh
 # The builtins kstack(N), ustack, buf() and ntop(af, addr) on a real kernel: each golden script of them passes the
 # verifier (jl --dry-run), then one live run checks what they report for context switches, writes of known bytes
-# and a TCP connection over loopback. Needs /bin/jl; the golden scripts come as FILES (tests/vm/test-builtins).
+# and a TCP connection over loopback, with software: counters, zero() and clear() (batched deletes) alongside.
+# Needs /bin/jl; the golden scripts come as FILES (tests/vm/test-builtins).
 # (On 6.1, syscall tracepoints have no kernel stack: kstack there is empty, hence sched_switch.)
 . /lib/jl-vm.sh
 
@@ -23,8 +24,11 @@ result verified "$verified"
 script='tracepoint:syscalls:sys_enter_write /args.count == 12/ { @u[ustack(4)] = count();
   @b[buf(args.buf, 4)] = count(); printf("%r\n", buf(args.buf, 2)); }
 tracepoint:sched:sched_switch { @k[kstack(3)] = count(); }
-tracepoint:sock:inet_sock_set_state { @v4[ntop(args.family, args.saddr)] = count(); @v6[ntop(args.family, args.saddr_v6)] = count(); }
-profile:hz:99 { @p[cpu] = count(); }'
+tracepoint:sock:inet_sock_set_state { @v4[ntop(args.family, args.saddr)] = count(); @v6[ntop(args.family, args.saddr_v6)] = count();
+  @bytes[buf(args.saddr)] = count(); }
+profile:hz:99 { @p[cpu] = count(); }
+software:page-faults:1 { @pf++; }
+BEGIN { @z[1] = 5; @z[2] = 6; zero(@z); @gone[1] = 1; @gone[2] = 2; clear(@gone); }'
 start_jl 6 "$script" || fail "jl did not attach: $(cat /tmp/jl.err)"
 for _ in 1 2 3; do echo abcdefghijk; done >/dev/null
 busybox nc -l -p 5007 >/dev/null 2>&1 &
@@ -40,6 +44,10 @@ awk '/^@k\[$/ { frames = 0; inside = 1; next }
      END { exit !(three && !more) }' /tmp/jl.out || fail "kstack(3) keys do not hold 3 frames"
 grep -q '^@u\[$' /tmp/jl.out || fail "no user stack key"
 grep -q '^@v4\[127.0.0.1\]' /tmp/jl.out || fail "ntop(args.family, args.saddr) did not print 127.0.0.1"
+grep -q '^@bytes\[\\x7f\\x00\\x00\\x01\]' /tmp/jl.out || fail "buf(args.saddr) did not print the 4 address bytes"
+grep -q '^@pf: [1-9]' /tmp/jl.out || fail "software:page-faults:1 counted nothing"
+[ "$(grep -c '^@z\[[12]\]: 0$' /tmp/jl.out)" = 2 ] || fail "zero() did not keep both keys at 0"
+! grep -q '^@gone' /tmp/jl.out || fail "clear() left keys"
 # From 6.1 the keyed maps are allocated on insert (BPF_F_NO_PREALLOC), perf_event programs' maps too: the kernel
 # takes them without a warning (older kernels WARN "trace type BPF program uses run-time allocation").
 grep -q '^@p\[0\]: [1-9]' /tmp/jl.out || fail "profile:hz:99 did not count into its hash map"
