@@ -102,11 +102,12 @@ impl PerfCounter {
 
     /// Whether the CPU's performance monitoring unit counts it (`PERF_TYPE_HARDWARE`), rather than the kernel.
     pub fn is_hardware(self) -> bool {
-        self.config().is_hardware()
+        matches!(self.perf_config(), PerfEventConfig::Hardware(_))
     }
 
-    fn config(self) -> Config {
-        use Config::{Hardware as H, Software as S};
+    /// The perf event configuration aya opens.
+    pub(super) fn perf_config(self) -> PerfEventConfig {
+        use PerfEventConfig::{Hardware as H, Software as S};
         match self {
             PerfCounter::CpuClock => S(SoftwareEvent::CpuClock),
             PerfCounter::TaskClock => S(SoftwareEvent::TaskClock),
@@ -128,26 +129,6 @@ impl PerfCounter {
             PerfCounter::BackendStalls => H(HardwareEvent::StalledCyclesBackend),
             PerfCounter::RefCycles => H(HardwareEvent::RefCpuCycles),
         }
-    }
-
-    /// The perf event configuration aya opens.
-    pub(super) fn perf_config(self) -> PerfEventConfig {
-        match self.config() {
-            Config::Software(event) => PerfEventConfig::Software(event),
-            Config::Hardware(event) => PerfEventConfig::Hardware(event),
-        }
-    }
-}
-
-/// A counter's perf type and id.
-enum Config {
-    Software(SoftwareEvent),
-    Hardware(HardwareEvent),
-}
-
-impl Config {
-    fn is_hardware(&self) -> bool {
-        matches!(self, Config::Hardware(_))
     }
 }
 
