@@ -173,9 +173,14 @@ pub(super) fn clear(map: BorrowedFd, layout: &MapLayout) -> io::Result<()> {
 }
 
 /// Sets every value to zero and keeps the keys (bpftrace's `zero()`); a key deleted meanwhile stays deleted.
+/// A hash map's keys come with the batched read; an array's slots are walked without reading them.
 pub(super) fn zero(map: BorrowedFd, layout: &MapLayout) -> io::Result<()> {
+    let keys = match layout.is_hash() {
+        true => raw_entries(map, layout)?.into_iter().map(|(key, _)| key).collect(),
+        false => keys(map, layout)?,
+    };
     let zero = vec![0; layout.lookup_size()];
-    for (key, _) in raw_entries(map, layout)? {
+    for key in keys {
         sys::map_overwrite(map, &key, &zero)?;
     }
     Ok(())
