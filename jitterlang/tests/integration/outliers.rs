@@ -62,7 +62,9 @@ fn softirq_outliers_in_json_carry_wall_clock_task_and_stack() {
     let stacks = |report: &Value| -> Vec<String> {
         report["kstack"].as_array().expect("kstack").iter().filter_map(Value::as_str).map(String::from).collect()
     };
-    let symbolized = softirqs.iter().filter(|r| stacks(r).iter().any(|f| f.starts_with("handle_softirqs+"))).count();
+    // The softirq dispatcher is `handle_softirqs` from Linux 6.10 on, `__do_softirq` before.
+    let dispatcher = |frame: &String| frame.starts_with("handle_softirqs+") || frame.starts_with("__do_softirq+");
+    let symbolized = softirqs.iter().filter(|r| stacks(r).iter().any(dispatcher)).count();
     let lost = &lines.iter().find(|line| line["type"] == "lost").expect("lost record")["data"];
     let uncounted = lost["stacks_lost"].as_u64().expect("stacks_lost") + lost["stack_collisions"].as_u64().expect("n");
     assert!(symbolized > 0, "symbolized stacks: {softirqs:?}");
