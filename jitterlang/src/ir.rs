@@ -20,6 +20,8 @@ pub enum Type {
     Duration,
     /// A kernel address printed as `symbol+offset`.
     Symbol,
+    /// What ran on a CPU during a stall (a `stall()` probe's `culprit`), printed `timer:estimation_timer`.
+    Culprit,
     /// A NUL-padded string of this many bytes (a multiple of 8).
     Str(u32),
     /// A stack id (`kstack`, `ustack(5)`; for user stacks with the process in the high 32 bits): usable as a
@@ -53,7 +55,7 @@ impl Type {
 
     /// Whether the value lives in a register (everything but strings and void).
     pub fn is_scalar(self) -> bool {
-        matches!(self, Type::Int { .. } | Type::Duration | Type::Symbol | Type::Pointer(_))
+        matches!(self, Type::Int { .. } | Type::Duration | Type::Symbol | Type::Culprit | Type::Pointer(_))
     }
 
     /// Whether the value is computed into a register (integers, stack ids, IPv4 addresses), as opposed to a stack
@@ -64,7 +66,10 @@ impl Type {
 
     /// Whether printf prints it with `%s`.
     pub fn is_text(self) -> bool {
-        matches!(self, Type::Str(_) | Type::Symbol | Type::Ipv4 | Type::Ipv6 | Type::Inet | Type::Stack(_))
+        matches!(
+            self,
+            Type::Str(_) | Type::Symbol | Type::Culprit | Type::Ipv4 | Type::Ipv6 | Type::Inet | Type::Stack(_)
+        )
     }
 
     /// Whether comparisons and division are signed.
@@ -91,6 +96,7 @@ impl Type {
             Type::Int { signed: false } => "uint64".into(),
             Type::Duration => "duration".into(),
             Type::Symbol => "kernel symbol".into(),
+            Type::Culprit => "culprit".into(),
             Type::Str(size) => format!("string[{size}]"),
             Type::Stack(kind) => {
                 let space = if kind.user { "user" } else { "kernel" };

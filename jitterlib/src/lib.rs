@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod agg;
+pub mod culprit;
 pub mod insn;
 pub mod kernel;
 pub mod maps;

@@ -140,12 +140,22 @@ pub enum Stat {
     /// An event the kernel did not hand to a probe because another BPF program was running on that CPU (an
     /// interrupt's softirq ran inside it): counted by the kernel (`recursion_misses`), not by our code.
     ProbeMisses = 5,
+    /// What did not fit a probe's fixed per-CPU slots: a stall's culprits beyond its slots (their time is in
+    /// the stall's `unattributed`).
+    SlotsFull = 6,
 }
 
 impl Stat {
     /// Every counter, in index order.
-    pub const ALL: [Stat; 6] =
-        [Stat::MapFull, Stat::EventsLost, Stat::StackLost, Stat::StackCollision, Stat::StrTruncated, Stat::ProbeMisses];
+    pub const ALL: [Stat; 7] = [
+        Stat::MapFull,
+        Stat::EventsLost,
+        Stat::StackLost,
+        Stat::StackCollision,
+        Stat::StrTruncated,
+        Stat::ProbeMisses,
+        Stat::SlotsFull,
+    ];
 
     /// Stable key in JSON output.
     pub fn key(self) -> &'static str {
@@ -156,6 +166,7 @@ impl Stat {
             Stat::StackCollision => "stack_collisions",
             Stat::StrTruncated => "str_truncated",
             Stat::ProbeMisses => "probe_misses",
+            Stat::SlotsFull => "slots_full",
         }
     }
 
@@ -168,6 +179,7 @@ impl Stat {
             Stat::StackCollision => "stacks lost to a stack-id hash collision",
             Stat::StrTruncated => "strings truncated (the copy filled its whole buffer)",
             Stat::ProbeMisses => "events missed by probes (another BPF program was running on that CPU)",
+            Stat::SlotsFull => "stall culprits beyond the probe's slots (their time is counted as unattributed)",
         }
     }
 }
@@ -421,8 +433,15 @@ fn generate_probe(
     gen.enter(probe.span);
     gen.b.comment(probe.probe.describe());
     gen.b.mov64(Reg::R6, Reg::R1);
-    let map_full = Counter { map: STATS_MAP_INDEX, key: Stat::MapFull as u32 };
-    let env = EmitEnv { ctx: Reg::R6, exit: gen.exit, maps: maps.own, point, map_full };
+    let counter = |stat: Stat| Counter { map: STATS_MAP_INDEX, key: stat as u32 };
+    let env = EmitEnv {
+        ctx: Reg::R6,
+        exit: gen.exit,
+        maps: maps.own,
+        point,
+        map_full: counter(Stat::MapFull),
+        slots_full: counter(Stat::SlotsFull),
+    };
     probe.probe.emit_prologue(&mut gen.b, &env);
     if fires {
         if let Some(predicate) = &probe.predicate {

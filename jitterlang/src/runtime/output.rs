@@ -52,6 +52,14 @@ impl Symbolizer for Symbols<'_> {
     fn symbolize_user(&self, pid: u32, address: u64) -> String {
         self.user.describe(pid, address)
     }
+
+    fn task_name(&self, tid: u32) -> Option<String> {
+        self.kernel.task_name(tid)
+    }
+
+    fn irq_name(&self, irq: u32) -> Option<String> {
+        self.kernel.irq_name(irq)
+    }
 }
 
 impl<'a> Output<'a> {

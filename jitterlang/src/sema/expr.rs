@@ -302,6 +302,7 @@ fn field_expr(field: &Field, span: Span) -> Expr {
         FieldType::ShortBytes { .. } => Type::Int { signed: false },
         FieldType::Duration => Type::Duration,
         FieldType::KernelSymbol => Type::Symbol,
+        FieldType::Culprit => Type::Culprit,
         FieldType::Str { size } => Type::Str(size.div_ceil(8) * 8),
         FieldType::DataLocStr => Type::Str(super::calls::DATA_LOC_STR_SIZE),
         FieldType::Bytes { size } => Type::Buf(size),

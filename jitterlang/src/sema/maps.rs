@@ -234,6 +234,7 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         Type::Int { signed: false } | Type::Timestamp(_) | Type::Void => ValueFormat::Unsigned,
         Type::Duration => ValueFormat::Duration,
         Type::Symbol => ValueFormat::KernelSymbol,
+        Type::Culprit => ValueFormat::Culprit,
         Type::Str(_) => ValueFormat::Str,
         Type::Stack(kind) => ValueFormat::Stack(kind),
         Type::Pointer(_) => ValueFormat::Hex,

@@ -73,9 +73,11 @@ fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
     match field {
         FieldValue::Int(v) | FieldValue::Duration(v) => Value::from(*v),
         FieldValue::Uint(v) => Value::from(*v),
-        FieldValue::Hex(_) | FieldValue::Symbol(_) | FieldValue::Str(_) | FieldValue::StackId { .. } => {
-            Value::from(field.to_text(symbols))
-        }
+        FieldValue::Hex(_)
+        | FieldValue::Symbol(_)
+        | FieldValue::Culprit(_)
+        | FieldValue::Str(_)
+        | FieldValue::StackId { .. } => Value::from(field.to_text(symbols)),
         FieldValue::Stack(_) | FieldValue::UserStack { .. } => Value::from(field.frame_names(symbols)),
     }
 }

@@ -19,6 +19,9 @@ pub enum ValueFormat {
     Duration,
     /// Kernel address printed through a [`Symbolizer`](super::Symbolizer).
     KernelSymbol,
+    /// What ran on a CPU during a stall ([`crate::culprit::Culprit`]), printed `timer:estimation_timer`
+    /// through a [`Symbolizer`](super::Symbolizer).
+    Culprit,
     /// A stack id (from `bpf_get_stackid`, with the process for user stacks: see [`StackKind`]), replaced by
     /// its frames with [`Snapshot::resolve_stacks`](super::Snapshot::resolve_stacks) before printing.
     Stack(StackKind),

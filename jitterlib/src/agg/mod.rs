@@ -42,6 +42,6 @@ pub use stack::{StackKind, MAX_STACK_FRAMES};
 pub use text::render_text;
 pub use units::format_duration;
 pub use value::{
-    format_buf, format_inet, format_inet_family, AggValue, Average, FieldValue, HexSymbolizer, Histogram,
-    KernelSymbols, Row, Snapshot, Symbolizer,
+    format_buf, format_culprit, format_inet, format_inet_family, AggValue, Average, FieldValue, HexSymbolizer,
+    Histogram, KernelSymbols, Row, Snapshot, Symbolizer,
 };

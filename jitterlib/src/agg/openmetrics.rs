@@ -104,7 +104,7 @@ fn sample(out: &mut String, family: &Family, kind: Option<AggKind>, labels: &[(S
 fn integer(value: &FieldValue) -> i128 {
     match value {
         FieldValue::Int(v) | FieldValue::Duration(v) => i128::from(*v),
-        FieldValue::Uint(v) | FieldValue::Hex(v) | FieldValue::Symbol(v) => i128::from(*v),
+        FieldValue::Uint(v) | FieldValue::Hex(v) | FieldValue::Symbol(v) | FieldValue::Culprit(v) => i128::from(*v),
         FieldValue::Str(_) | FieldValue::Stack(_) | FieldValue::UserStack { .. } => 0,
         FieldValue::StackId { kind, raw } => i128::from(kind.split(*raw).1),
     }

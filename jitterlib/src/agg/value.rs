@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::layout::{MapLayout, ValueFormat};
 use super::stack::StackKind;
 use super::units::{format_duration, format_exact_duration};
+use crate::culprit::{live_irq_name, live_task_name, Culprit, CulpritNames};
 use crate::kernel::KernelInfo;
 
 /// Turns addresses into names: kernel addresses for [`ValueFormat::KernelSymbol`] fields and kernel stacks,
@@ -17,6 +18,44 @@ pub trait Symbolizer {
     fn symbolize_user(&self, pid: u32, addr: u64) -> String {
         let _ = pid;
         format!("0x{addr:x}")
+    }
+
+    /// The name of thread `tid` (its `comm`), for a stall's task culprits; none unless overridden.
+    fn task_name(&self, tid: u32) -> Option<String> {
+        let _ = tid;
+        None
+    }
+
+    /// The name of interrupt `irq` (its handlers), for a stall's hardirq culprits; none unless overridden.
+    fn irq_name(&self, irq: u32) -> Option<String> {
+        let _ = irq;
+        None
+    }
+}
+
+/// A [`Symbolizer`] naming the identities a [`Culprit`] carries.
+struct CulpritSymbols<'a>(&'a dyn Symbolizer);
+
+impl CulpritNames for CulpritSymbols<'_> {
+    fn function(&self, address: u64) -> String {
+        self.0.symbolize(address)
+    }
+
+    fn task(&self, tid: u32) -> Option<String> {
+        self.0.task_name(tid)
+    }
+
+    fn irq(&self, irq: u32) -> Option<String> {
+        self.0.irq_name(irq)
+    }
+}
+
+/// A culprit's text (`timer:estimation_timer`), or hex when it is none BPF code writes.
+pub fn format_culprit(raw: u64, symbols: &dyn Symbolizer) -> String {
+    match Culprit::decode(raw) {
+        Some(culprit) => culprit.describe(&CulpritSymbols(symbols)),
+        None if raw == 0 => "none".to_string(),
+        None => format!("0x{raw:x}"),
     }
 }
 
@@ -57,6 +96,14 @@ impl Symbolizer for KernelSymbols<'_> {
             None => format!("0x{address:x}"),
         }
     }
+
+    fn task_name(&self, tid: u32) -> Option<String> {
+        live_task_name(tid)
+    }
+
+    fn irq_name(&self, irq: u32) -> Option<String> {
+        live_irq_name(irq)
+    }
 }
 
 /// One decoded key field or scalar value; the variant says how to print it (see [`ValueFormat`]).
@@ -72,6 +119,8 @@ pub enum FieldValue {
     Duration(i64),
     /// Kernel address.
     Symbol(u64),
+    /// A stall's culprit ([`Culprit`]), as BPF code wrote it.
+    Culprit(u64),
     /// String (NUL padding removed).
     Str(String),
     /// A stack id not resolved yet: the field's raw 8 bytes (see [`StackKind::split`]).
@@ -103,6 +152,7 @@ impl FieldValue {
             ValueFormat::Hex => FieldValue::Hex(raw),
             ValueFormat::Duration => FieldValue::Duration(raw as i64),
             ValueFormat::KernelSymbol => FieldValue::Symbol(raw),
+            ValueFormat::Culprit => FieldValue::Culprit(raw),
             ValueFormat::Stack(kind) => FieldValue::StackId { kind, raw },
             ValueFormat::Ipv4 | ValueFormat::Ipv6 => FieldValue::Str(format_inet(&raw.to_le_bytes())),
         }
@@ -116,6 +166,7 @@ impl FieldValue {
             FieldValue::Hex(v) => format!("0x{v:x}"),
             FieldValue::Duration(ns) => format_duration(*ns),
             FieldValue::Symbol(addr) => symbols.symbolize(*addr),
+            FieldValue::Culprit(raw) => format_culprit(*raw, symbols),
             FieldValue::StackId { kind, raw } => format!("<stack {}>", kind.split(*raw).1),
             FieldValue::Stack(_) | FieldValue::UserStack { .. } => {
                 let lines: String = self

@@ -31,6 +31,10 @@ pub use struct_name::StructName;
 pub use tracefs::{ensure_tracefs, parse_format, TracepointField, TracepointFormat};
 pub use version::KernelVersion;
 
+/// The kernel's softirq vectors (`enum { HI_SOFTIRQ = 0, ... }`), in order: the names jl prints for them.
+pub const SOFTIRQ_NAMES: [&str; 10] =
+    ["hi", "timer", "net_tx", "net_rx", "block", "irq_poll", "tasklet", "sched", "hrtimer", "rcu"];
+
 /// What the compiler needs to know about the kernel it compiles for.
 pub trait KernelInfo {
     /// Kernel version of the running (or fixture) kernel.

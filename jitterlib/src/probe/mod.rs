@@ -18,10 +18,12 @@ mod rawtracepoint;
 mod reach;
 mod skb;
 mod softirq;
+mod stall;
 mod timer;
 mod tracepoint;
 mod wildcard;
 
+pub use stall::SLOTS as STALL_SLOTS;
 pub use wildcard::{expand, glob, MAX_WILDCARD_MATCHES};
 
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Program, Reg, Size};
@@ -97,6 +99,9 @@ pub enum FieldType {
         /// Size in bytes (1 to 8).
         size: u32,
     },
+    /// What ran on a CPU during a stall, packed in 8 bytes ([`crate::culprit::Culprit`]), printed
+    /// `timer:estimation_timer`.
+    Culprit,
     /// An 8-byte pointer to the kernel struct `target`, whose members scripts read with `->`.
     Pointer {
         /// The struct it points to.
@@ -155,6 +160,9 @@ pub struct EmitEnv<'a> {
     pub point: usize,
     /// The counter to add one to when a map update of the probe's own maps fails (map full).
     pub map_full: Counter,
+    /// The counter to add to when a probe's fixed per-CPU slots are all taken and what did not fit is reported
+    /// in a remainder instead (a stall's culprits beyond its slots).
+    pub slots_full: Counter,
 }
 
 /// A u64 counter in the object's global counters map ([`crate::maps::MapKind::Global`]) that generated code
@@ -385,6 +393,7 @@ pub static REGISTRY: &[&ProbeKind] = &[
     &timer::HRTIMER_KIND,
     &softirq::KIND,
     &softirq::DELAY_KIND,
+    &stall::KIND,
     &skb::KIND,
     &timer::IPVS_EST_KIND,
     &irqoff::KIND,

@@ -15,13 +15,9 @@ use super::{
     ProbeSpec,
 };
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
-use crate::kernel::KernelInfo;
+use crate::kernel::{KernelInfo, SOFTIRQ_NAMES};
 use crate::maps::{MapKind, MapSpec};
 use crate::session::Attach;
-
-/// The kernel's softirq vectors (`enum { HI_SOFTIRQ = 0, ... }`), in order: the names `name` prints.
-pub const SOFTIRQ_NAMES: [&str; 10] =
-    ["hi", "timer", "net_tx", "net_rx", "block", "irq_poll", "tasklet", "sched", "hrtimer", "rcu"];
 
 const FIELDS: &[(&str, &str)] = &[
     ("dur", "nanoseconds: run time (softirq) or wait from raise to entry (softirq_delay)"),
@@ -116,7 +112,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, pairing: &'static Pairing)
     }))
 }
 
-fn vector_of(name: &str) -> Option<u32> {
+pub(super) fn vector_of(name: &str) -> Option<u32> {
     let name = name.to_ascii_lowercase();
     SOFTIRQ_NAMES
         .iter()

@@ -521,14 +521,17 @@ impl<'k> RunningTrace<'k> {
     /// # Ok::<(), TraceError>(())
     /// ```
     pub fn lost(&self) -> Result<Lost, TraceError> {
-        let map_full = match self.session.read_map(GLOBAL_MAP_NAME)? {
-            MapEntries::Shared(entries) => entries
-                .first()
-                .and_then(|(_, value)| value.get(..8))
-                .map_or(0, |bytes| u64::from_le_bytes(bytes.try_into().unwrap_or_default())),
-            _ => 0,
+        let counters = match self.session.read_map(GLOBAL_MAP_NAME)? {
+            MapEntries::Shared(entries) => entries.into_iter().next().map(|(_, value)| value).unwrap_or_default(),
+            _ => Vec::new(),
         };
-        Ok(Lost { map_full, probe_misses: self.session.missed_events()? })
+        let counter = |index: usize| {
+            counters
+                .get(8 * index..8 * index + 8)
+                .map_or(0, |bytes| u64::from_le_bytes(bytes.try_into().unwrap_or_default()))
+        };
+        let (map_full, slots_full) = (counter(0), counter(1));
+        Ok(Lost { map_full, slots_full, probe_misses: self.session.missed_events()? })
     }
 }
 
@@ -539,13 +542,16 @@ impl<'k> RunningTrace<'k> {
 /// # use jitterlib::trace::*;
 /// # let kernel = LiveKernel::new();
 /// # let trace = Trace::new(&kernel, Skb::all()).start()?;
-/// let Lost { map_full, probe_misses } = trace.lost()?;
+/// let Lost { map_full, slots_full, probe_misses } = trace.lost()?;
 /// # Ok::<(), TraceError>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Lost {
     /// Map inserts that failed: the aggregation map (10 240 keys) or a probe's own map was full.
     pub map_full: u64,
+    /// What did not fit a probe's fixed per-CPU slots: a stall's culprits beyond [`SLOTS`](crate::probe::STALL_SLOTS),
+    /// whose time is in its `unattributed`.
+    pub slots_full: u64,
     /// Events the kernel did not hand to the programs because another BPF program was running on that CPU.
     pub probe_misses: u64,
 }

@@ -12,12 +12,15 @@ use crate::session::Attach;
 
 /// Name of the aggregation map.
 pub(super) const AGG_MAP: &str = "jt_agg";
-/// Object index of the global counters ([`MapKind::Global`]): u64 0 counts failed inserts (map full).
+/// Object index of the global counters ([`MapKind::Global`]): u64 0 counts failed inserts (map full), u64 1
+/// what did not fit a probe's fixed slots.
 const COUNTERS_MAP_INDEX: usize = 0;
 /// Object index of the aggregation map.
 const AGG_MAP_INDEX: usize = 1;
 /// The counter of inserts that failed because a map was full.
 const MAP_FULL: Counter = Counter { map: COUNTERS_MAP_INDEX, key: 0 };
+/// The counter of what did not fit a probe's fixed per-CPU slots (a stall's culprits beyond its slots).
+const SLOTS_FULL: Counter = Counter { map: COUNTERS_MAP_INDEX, key: 1 };
 /// The BPF stack limit.
 const STACK_LIMIT: u32 = 512;
 /// Bytes of `comm` (`TASK_COMM_LEN`).
@@ -86,6 +89,7 @@ impl Resolved {
             FieldType::ShortBytes { .. } => (integer(ValueFormat::Unsigned), false),
             FieldType::Duration => (integer(ValueFormat::Duration), false),
             FieldType::KernelSymbol => (integer(ValueFormat::KernelSymbol), false),
+            FieldType::Culprit => (integer(ValueFormat::Culprit), false),
             FieldType::Str { size } => (string(size.div_ceil(8) * 8), false),
             FieldType::DataLocStr | FieldType::Pointer { .. } | FieldType::Bytes { .. } => return None,
         };
@@ -179,7 +183,7 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
             name: "jt_counters".into(),
             kind: MapKind::Global,
             key_size: 4,
-            value_size: 8,
+            value_size: 16,
             max_entries: 1,
             on_insert: false,
         },
@@ -195,7 +199,8 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
         let exit = b.new_label();
         b.comment(describe.clone());
         b.mov64(Reg::R6, Reg::R1);
-        probe.emit_prologue(&mut b, &EmitEnv { ctx: Reg::R6, exit, maps: &own, point: index, map_full: MAP_FULL });
+        let env = EmitEnv { ctx: Reg::R6, exit, maps: &own, point: index, map_full: MAP_FULL, slots_full: SLOTS_FULL };
+        probe.emit_prologue(&mut b, &env);
         if point.fires {
             emit_aggregation(&mut b, probe, plan, &stack);
         }

@@ -1,0 +1,615 @@
+//! `stall(VICTIM?, MIN?)`: each wait of a softirq vector on one CPU, from its raise to its start, with what
+//! ran on that CPU meanwhile and how much of the wait each took: the link between a victim (NET_RX waiting)
+//! and its culprit (`estimation_timer` running in TIMER softirq).
+//!
+//! Every CPU keeps, in one per-CPU map value, the stack of contexts running on it (the task at the bottom; a
+//! softirq vector, a timer or hrtimer callback, a hardirq handler above it, innermost on top), when the last
+//! context switch happened, and while a victim is pending its raise time and up to [`SLOTS`] culprits with the
+//! time each ran. Programs on raw tracepoints follow the contexts (`softirq_entry`/`exit`,
+//! `timer_expire_entry`/`exit`, `hrtimer_expire_entry`/`exit`, `irq_handler_entry`/`exit`, `sched_switch`):
+//! each first charges the time since the last switch to the innermost context, then pushes or pops. The
+//! victim's raise (`softirq_raise`) starts the wait; its `softirq_entry` ends it, and the user's block runs with
+//! the wait, the three culprits that took most of it, the rest of the culprits (`others`) and what no context
+//! accounts for (`unattributed`): the fields always add up to the wait.
+//!
+//! Time is charged to the innermost context only, so a hardirq inside a timer callback is not counted twice.
+//! Time in task context is the task's (it held the CPU with bottom halves or interrupts off, or ksoftirqd was
+//! waiting for the CPU behind it). Interrupts that have no tracepoint of their own (the local timer, IPIs) are
+//! charged to what they interrupted, apart from the hrtimer callbacks they run. An exit whose entry was not seen
+//! (the probe attached meanwhile, or the kernel skipped a program) pops nothing; a task switch, which only
+//! happens in task context, drops any context whose exit was missed. Culprits beyond the slots are counted
+//! ([`EmitEnv::slots_full`]) and their time is part of `unattributed`.
+//!
+//! Raw tracepoints (Linux 4.17) detach in a fraction of a millisecond and let programs of one CPU nest (a
+//! perf-event tracepoint program would be skipped while another runs). The callbacks, the next task's id and
+//! nothing else are read from kernel memory, at BTF offsets.
+
+use super::{
+    Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
+    ProbeSpec,
+};
+use crate::culprit::{CulpritKind, ADDRESS_MASK, KIND_SHIFT};
+use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
+use crate::kernel::{KernelInfo, SOFTIRQ_NAMES};
+use crate::maps::{MapKind, MapSpec};
+use crate::session::Attach;
+
+/// Registry entry.
+pub(super) static KIND: ProbeKind = ProbeKind {
+    name: "stall",
+    aliases: &[],
+    syntax: "stall(\"VECTOR\", MIN) or stall(MIN) or stall()",
+    about: "each wait of a softirq (NET_RX unless VECTOR is given) from raise to start, of MIN or more, with what \
+            ran on its CPU meanwhile",
+    fields: &[
+        ("dur", "the wait: raise to start of the victim softirq (ns)"),
+        ("vec", "the victim's vector number"),
+        ("victim", "the victim's name (net_rx, ...)"),
+        (
+            "culprit",
+            "what took most of the wait: timer:FUNC, hrtimer:FUNC, softirq:NAME, hardirq:NAME or task:COMM[TID]",
+        ),
+        ("culprit_time", "how long the culprit ran during the wait (ns)"),
+        ("share", "the culprit's share of the wait, in percent"),
+        ("culprit2, culprit3", "the next two culprits, by time taken"),
+        ("culprit2_time, culprit3_time", "their times (ns)"),
+        ("others", "time of the culprits after the third (ns)"),
+        ("unattributed", "the wait minus every culprit's time (ns)"),
+    ],
+    resolve,
+};
+
+/// Culprits kept per wait; more are counted and left unattributed.
+pub const SLOTS: usize = 8;
+/// Context frames kept per CPU (task, softirq, callback, hardirq, hrtimer callback and spares).
+const FRAMES: usize = 8;
+/// Culprits handed to the block, by time taken.
+const TOP: usize = 3;
+/// The victim when none is named.
+const DEFAULT_VICTIM: u32 = 3;
+
+/// Layout of the per-CPU state value.
+const LAST: i16 = 0;
+const DEPTH: i16 = 8;
+const FRAME: i16 = 16;
+const RAISED: i16 = FRAME + 8 * FRAMES as i16;
+const KEY: i16 = RAISED + 8;
+const TIME: i16 = KEY + 8 * SLOTS as i16;
+const FOLDED: i16 = TIME + 8 * SLOTS as i16;
+const STATE_SIZE: u32 = FOLDED as u32 + 8;
+
+/// Stack layout of the main program (top of frame).
+const STACK_DUR: i16 = -8;
+const STACK_VEC: i16 = -16;
+/// Culprit `i` at `STACK_TOP - 16 * i`, its time 8 bytes below.
+const STACK_TOP: i16 = -24;
+const STACK_SHARE: i16 = -72;
+const STACK_OTHERS: i16 = -80;
+const STACK_UNATTRIBUTED: i16 = -88;
+const STACK_KEY: i16 = -92;
+/// A companion's scratch: the state key at `r10 - 4`, kernel reads at `r10 - 16`.
+const SCRATCH_KEY: i16 = -4;
+const SCRATCH_READ: i16 = -16;
+
+/// Where the raw tracepoints' arguments lead: the callbacks and the next task's id.
+#[derive(Clone, Copy, Debug)]
+struct Offsets {
+    timer_function: u32,
+    hrtimer_function: u32,
+    task_pid: u32,
+}
+
+#[derive(Debug)]
+struct Stall {
+    victim: u32,
+    min: u64,
+    offsets: Offsets,
+    fields: Vec<Field>,
+}
+
+fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
+    let ProbeSpec::Typed { args, .. } = spec else {
+        return Err(bad_spec("`stall` is written stall(\"net_rx\", 5ms)").at(0));
+    };
+    let mut victim = None;
+    let mut min = None;
+    for (position, arg) in args.iter().enumerate() {
+        match arg {
+            ProbeArg::Str(name) | ProbeArg::Ident(name) if victim.is_none() && min.is_none() => {
+                victim = Some(super::softirq::vector_of(name).ok_or_else(|| {
+                    bad_spec(&format!("unknown softirq `{name}`"))
+                        .with_hint(format!("the victim is one of: {}", SOFTIRQ_NAMES.join(", ")))
+                        .at(position)
+                })?);
+            }
+            ProbeArg::Int(ns) if min.is_none() => min = Some(*ns),
+            _ => {
+                return Err(
+                    bad_spec("`stall` takes a softirq name, then a shortest wait: stall(\"net_rx\", 5ms)").at(position)
+                )
+            }
+        }
+    }
+    Ok(Box::new(Stall {
+        victim: victim.unwrap_or(DEFAULT_VICTIM),
+        min: min.unwrap_or(0),
+        offsets: Offsets {
+            timer_function: member(kernel, "timer_list", "function")?,
+            hrtimer_function: member(kernel, "hrtimer", "function")?,
+            task_pid: member(kernel, "task_struct", "pid")?,
+        },
+        fields: fields(),
+    }))
+}
+
+fn member(kernel: &dyn KernelInfo, struct_name: &str, name: &str) -> Result<u32, ProbeError> {
+    let found = kernel
+        .struct_member(struct_name, name)
+        .map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?;
+    found.map(|member| member.offset).ok_or_else(|| {
+        ProbeError::new(
+            ProbeErrorKind::MissingTarget,
+            format!("this kernel has no BTF for `struct {struct_name}.{name}`, which stall() reads"),
+        )
+        .with_hint("stall() needs the kernel's BTF (CONFIG_DEBUG_INFO_BTF, /sys/kernel/btf/vmlinux)")
+    })
+}
+
+fn bad_spec(message: &str) -> ProbeError {
+    ProbeError::new(ProbeErrorKind::BadSpec, message)
+}
+
+fn fields() -> Vec<Field> {
+    let on_stack =
+        |name: &str, ty: FieldType, offset: i16| Field { name: name.into(), ty, source: FieldSource::Stack { offset } };
+    let mut fields = vec![
+        on_stack("dur", FieldType::Duration, STACK_DUR),
+        on_stack("vec", FieldType::Int { size: 8, signed: false }, STACK_VEC),
+        Field { name: "victim".into(), ty: FieldType::Str { size: 16 }, source: FieldSource::Computed },
+    ];
+    for (i, name) in ["culprit", "culprit2", "culprit3"].into_iter().enumerate() {
+        let offset = STACK_TOP - 16 * i as i16;
+        fields.push(on_stack(name, FieldType::Culprit, offset));
+        fields.push(on_stack(&format!("{name}_time"), FieldType::Duration, offset - 8));
+    }
+    fields.extend([
+        on_stack("share", FieldType::Int { size: 8, signed: false }, STACK_SHARE),
+        on_stack("others", FieldType::Duration, STACK_OTHERS),
+        on_stack("unattributed", FieldType::Duration, STACK_UNATTRIBUTED),
+    ]);
+    fields
+}
+
+/// How a context is told at its exit.
+#[derive(Clone, Copy)]
+enum Exit {
+    /// Its exact culprit (a softirq vector, an interrupt number) is in `r9`.
+    Exactly,
+    /// Any culprit of this kind (a callback's exit does not say which callback).
+    Kind(CulpritKind),
+}
+
+/// What a context tracepoint does to the stack of contexts, after charging the time before it.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Push the culprit computed into `r9`.
+    Push,
+    /// Pop the innermost frame that matches.
+    Pop(Exit),
+    /// A task switch: the frames above the task are stale; the new task's culprit is in `r9`.
+    Switch,
+}
+
+impl Probe for Stall {
+    fn describe(&self) -> String {
+        let victim = SOFTIRQ_NAMES[self.victim as usize];
+        match self.min {
+            0 => format!("stall(\"{victim}\")"),
+            min => format!("stall(\"{victim}\", {})", crate::agg::format_duration(min as i64)),
+        }
+    }
+
+    fn attach(&self) -> Attach {
+        Attach::RawTracepoint { name: "softirq_entry".into() }
+    }
+
+    fn fields(&self) -> &[Field] {
+        &self.fields
+    }
+
+    fn stack_bytes(&self) -> u32 {
+        STACK_KEY.unsigned_abs() as u32
+    }
+
+    fn maps(&self) -> Vec<MapSpec> {
+        vec![MapSpec {
+            name: "cpu".into(),
+            kind: MapKind::PerCpuArray,
+            key_size: 4,
+            value_size: STATE_SIZE,
+            max_entries: 1,
+            on_insert: false,
+        }]
+    }
+
+    fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
+        b.comment(format!("{}: charge the wait, end it at the victim's start, push the softirq", self.describe()));
+        b.load(Size::DW, Reg::R1, env.ctx, 0);
+        b.alu64(AluOp::And, Reg::R1, 0xffff);
+        b.jump_if(JmpOp::Ge, Reg::R1, SOFTIRQ_NAMES.len() as i32, env.exit);
+        b.store(Size::DW, Reg::R10, STACK_VEC, Reg::R1);
+        emit_state(b, env.maps[0], STACK_KEY, env.exit);
+        emit_charge(b);
+        b.load(Size::DW, Reg::R9, Reg::R10, STACK_VEC);
+        let push_only = b.new_label();
+        b.jump_if(JmpOp::Ne, Reg::R9, self.victim as i32, push_only);
+        b.load(Size::DW, Reg::R1, Reg::R7, RAISED);
+        b.jump_if(JmpOp::Eq, Reg::R1, 0, push_only);
+        b.mov64(Reg::R2, Reg::R8);
+        b.alu64(AluOp::Sub, Reg::R2, Reg::R1);
+        b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R2);
+        b.store_imm(Size::DW, Reg::R7, RAISED, 0);
+        emit_verdict(b, env);
+        b.load(Size::DW, Reg::R9, Reg::R10, STACK_VEC);
+        emit_culprit_tag(b, CulpritKind::Softirq);
+        emit_push(b);
+        if self.min > 0 {
+            b.load(Size::DW, Reg::R1, Reg::R10, STACK_DUR);
+            emit_below(b, Reg::R1, self.min, env.exit);
+        }
+        let block = b.new_label();
+        b.jump(block);
+        b.bind(push_only);
+        emit_culprit_tag(b, CulpritKind::Softirq);
+        emit_push(b);
+        b.jump(env.exit);
+        b.bind(block);
+    }
+
+    fn emit_computed(&self, b: &mut Builder, field: &str, offset: i16, size: u32) {
+        if field == "victim" {
+            super::emit_name_of(b, STACK_VEC, &SOFTIRQ_NAMES, offset, size);
+        }
+    }
+
+    fn companions(&self, maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
+        let map = maps[0];
+        let mut programs = vec![self.companion("raise", "softirq_raise", |b, exit| self.emit_raise(b, map, exit))?];
+        for (suffix, tracepoint, step) in CONTEXT_HOOKS {
+            programs.push(self.companion(suffix, tracepoint, |b, exit| {
+                emit_state(b, map, SCRATCH_KEY, exit);
+                emit_charge(b);
+                self.emit_culprit_of(b, tracepoint);
+                match step {
+                    Step::Push => emit_push(b),
+                    Step::Pop(how) => emit_pop(b, how),
+                    Step::Switch => {
+                        b.store_imm(Size::DW, Reg::R7, DEPTH, 0);
+                        b.store(Size::DW, Reg::R7, FRAME, Reg::R9);
+                    }
+                }
+            })?);
+        }
+        Ok(programs)
+    }
+}
+
+/// The tracepoints where a context starts, ends or switches, with the companion's name suffix.
+const CONTEXT_HOOKS: [(&str, &str, Step); 8] = [
+    ("sexit", "softirq_exit", Step::Pop(Exit::Exactly)),
+    ("tentry", "timer_expire_entry", Step::Push),
+    ("texit", "timer_expire_exit", Step::Pop(Exit::Kind(CulpritKind::Timer))),
+    ("hentry", "hrtimer_expire_entry", Step::Push),
+    ("hexit", "hrtimer_expire_exit", Step::Pop(Exit::Kind(CulpritKind::Hrtimer))),
+    ("ientry", "irq_handler_entry", Step::Push),
+    ("iexit", "irq_handler_exit", Step::Pop(Exit::Exactly)),
+    ("switch", "sched_switch", Step::Switch),
+];
+
+impl Stall {
+    /// A companion on the raw tracepoint `tracepoint` whose body `emit` writes (the arguments at `r6`; it may
+    /// leave through the label it is given).
+    fn companion(
+        &self,
+        suffix: &'static str,
+        tracepoint: &str,
+        emit: impl FnOnce(&mut Builder, Label),
+    ) -> Result<Companion, ProbeError> {
+        let mut b = Builder::new();
+        let exit = b.new_label();
+        b.comment(format!("{}: {tracepoint}", self.describe()));
+        b.mov64(Reg::R6, Reg::R1);
+        emit(&mut b, exit);
+        b.bind(exit);
+        b.mov64(Reg::R0, 0);
+        b.exit();
+        let program = b.finish().map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?;
+        Ok(Companion { suffix, attach: Attach::RawTracepoint { name: tracepoint.into() }, program })
+    }
+
+    /// `softirq_raise` of the victim on a CPU where it is not pending yet: the wait starts; the slots empty.
+    fn emit_raise(&self, b: &mut Builder, map: usize, exit: Label) {
+        b.load(Size::DW, Reg::R1, Reg::R6, 0);
+        b.alu64(AluOp::And, Reg::R1, 0xffff);
+        b.jump_if(JmpOp::Ne, Reg::R1, self.victim as i32, exit);
+        emit_state(b, map, SCRATCH_KEY, exit);
+        b.load(Size::DW, Reg::R1, Reg::R7, RAISED);
+        b.jump_if(JmpOp::Ne, Reg::R1, 0, exit);
+        emit_base_task(b);
+        b.store(Size::DW, Reg::R7, RAISED, Reg::R8);
+        b.store(Size::DW, Reg::R7, LAST, Reg::R8);
+        for slot in 0..SLOTS as i16 {
+            b.store_imm(Size::DW, Reg::R7, KEY + 8 * slot, 0);
+            b.store_imm(Size::DW, Reg::R7, TIME + 8 * slot, 0);
+        }
+        b.store_imm(Size::DW, Reg::R7, FOLDED, 0);
+    }
+
+    /// `r9` = the culprit a context tracepoint enters, switches to or leaves (exits that match by kind only
+    /// need none). The arguments are at `r6`; uses r1-r3.
+    fn emit_culprit_of(&self, b: &mut Builder, tracepoint: &str) {
+        match tracepoint {
+            "softirq_exit" => {
+                b.load(Size::DW, Reg::R9, Reg::R6, 0);
+                b.alu64(AluOp::And, Reg::R9, 0xffff);
+                emit_culprit_tag(b, CulpritKind::Softirq);
+            }
+            "irq_handler_entry" | "irq_handler_exit" => {
+                b.load(Size::DW, Reg::R9, Reg::R6, 0);
+                b.alu64(AluOp::And, Reg::R9, i32::MAX);
+                emit_culprit_tag(b, CulpritKind::Hardirq);
+            }
+            "timer_expire_entry" => self.emit_callback(b, self.offsets.timer_function, CulpritKind::Timer),
+            "hrtimer_expire_entry" => self.emit_callback(b, self.offsets.hrtimer_function, CulpritKind::Hrtimer),
+            "sched_switch" => {
+                b.comment("the next task: next->pid");
+                b.load(Size::DW, Reg::R3, Reg::R6, 16);
+                super::read_kernel(b, SCRATCH_READ, 4, Reg::R3, self.offsets.task_pid as i32);
+                b.load(Size::W, Reg::R9, Reg::R10, SCRATCH_READ);
+                emit_culprit_tag(b, CulpritKind::Task);
+            }
+            _ => {}
+        }
+    }
+
+    /// `r9` = the callback of the timer in the first argument, read at `function`, as a culprit of `kind`.
+    fn emit_callback(&self, b: &mut Builder, function: u32, kind: CulpritKind) {
+        b.comment(format!("the callback: {}->function", kind.name()));
+        b.load(Size::DW, Reg::R3, Reg::R6, 0);
+        super::read_kernel(b, SCRATCH_READ, 8, Reg::R3, function as i32);
+        b.load(Size::DW, Reg::R9, Reg::R10, SCRATCH_READ);
+        b.ld_imm64(Reg::R1, ADDRESS_MASK);
+        b.alu64(AluOp::And, Reg::R9, Reg::R1);
+        emit_culprit_tag(b, kind);
+    }
+}
+
+/// `r7` = this CPU's state (leaving through `exit` if absent), `r8` = now; the u32 key 0 at `r10 + key`.
+fn emit_state(b: &mut Builder, map: usize, key: i16, exit: Label) {
+    b.store_imm(Size::W, Reg::R10, key, 0);
+    super::lookup_stack_key(b, map, key, exit);
+    b.mov64(Reg::R7, Reg::R0);
+    b.call(Helper::KtimeGetNs);
+    b.mov64(Reg::R8, Reg::R0);
+}
+
+/// In task context (no frame above the task), the task frame is the current thread: it is what an interrupt
+/// interrupted, or what runs until the next switch. Uses r0-r1.
+fn emit_base_task(b: &mut Builder) {
+    let done = b.new_label();
+    b.load(Size::DW, Reg::R1, Reg::R7, DEPTH);
+    b.jump_if(JmpOp::Ne, Reg::R1, 0, done);
+    b.call(Helper::GetCurrentPidTgid);
+    b.alu64(AluOp::Lsh, Reg::R0, 32);
+    b.alu64(AluOp::Rsh, Reg::R0, 32);
+    b.ld_imm64(Reg::R1, CulpritKind::Task.tag());
+    b.alu64(AluOp::Or, Reg::R0, Reg::R1);
+    b.store(Size::DW, Reg::R7, FRAME, Reg::R0);
+    b.bind(done);
+}
+
+/// `r9 |= kind`'s tag. Uses r1.
+fn emit_culprit_tag(b: &mut Builder, kind: CulpritKind) {
+    b.ld_imm64(Reg::R1, kind.tag());
+    b.alu64(AluOp::Or, Reg::R9, Reg::R1);
+}
+
+/// `r2 = r7 + 8 * min(depth, FRAMES - 1)`: the innermost frame is at `r2 + FRAME`. Uses r2.
+fn emit_top_frame(b: &mut Builder) {
+    let bounded = b.new_label();
+    b.load(Size::DW, Reg::R2, Reg::R7, DEPTH);
+    b.jump_if(JmpOp::Le, Reg::R2, FRAMES as i32 - 1, bounded);
+    b.mov64(Reg::R2, FRAMES as i32 - 1);
+    b.bind(bounded);
+    b.alu64(AluOp::Lsh, Reg::R2, 3);
+    b.alu64(AluOp::Add, Reg::R2, Reg::R7);
+}
+
+/// While a victim waits, charges the time since the last switch (`r8 - last`) to the innermost context: to its
+/// slot, a free slot, or the folded count; then `last = r8`. The state is at `r7`; uses r0-r5.
+fn emit_charge(b: &mut Builder) {
+    let done = b.new_label();
+    emit_base_task(b);
+    b.load(Size::DW, Reg::R1, Reg::R7, RAISED);
+    b.jump_if(JmpOp::Eq, Reg::R1, 0, done);
+    b.comment("charge the innermost context");
+    b.mov64(Reg::R4, Reg::R8);
+    b.load(Size::DW, Reg::R1, Reg::R7, LAST);
+    b.alu64(AluOp::Sub, Reg::R4, Reg::R1);
+    emit_top_frame(b);
+    b.load(Size::DW, Reg::R3, Reg::R2, FRAME);
+    for slot in 0..SLOTS as i16 {
+        let (add, claim) = (b.new_label(), b.new_label());
+        let next = b.new_label();
+        b.load(Size::DW, Reg::R5, Reg::R7, KEY + 8 * slot);
+        b.jump_if(JmpOp::Eq, Reg::R5, Reg::R3, add);
+        b.jump_if(JmpOp::Eq, Reg::R5, 0, claim);
+        b.jump(next);
+        b.bind(claim);
+        b.store(Size::DW, Reg::R7, KEY + 8 * slot, Reg::R3);
+        b.bind(add);
+        b.load(Size::DW, Reg::R5, Reg::R7, TIME + 8 * slot);
+        b.alu64(AluOp::Add, Reg::R5, Reg::R4);
+        b.store(Size::DW, Reg::R7, TIME + 8 * slot, Reg::R5);
+        b.jump(done);
+        b.bind(next);
+    }
+    b.load(Size::DW, Reg::R5, Reg::R7, FOLDED);
+    b.alu64(AluOp::Add, Reg::R5, 1);
+    b.store(Size::DW, Reg::R7, FOLDED, Reg::R5);
+    b.bind(done);
+    b.store(Size::DW, Reg::R7, LAST, Reg::R8);
+}
+
+/// Pushes the culprit in `r9` as the innermost context (the top frame is overwritten when the stack is
+/// full). Uses r1-r2.
+fn emit_push(b: &mut Builder) {
+    let bounded = b.new_label();
+    b.load(Size::DW, Reg::R1, Reg::R7, DEPTH);
+    b.alu64(AluOp::Add, Reg::R1, 1);
+    b.jump_if(JmpOp::Le, Reg::R1, FRAMES as i32 - 1, bounded);
+    b.mov64(Reg::R1, FRAMES as i32 - 1);
+    b.bind(bounded);
+    b.store(Size::DW, Reg::R7, DEPTH, Reg::R1);
+    emit_top_frame(b);
+    b.store(Size::DW, Reg::R2, FRAME, Reg::R9);
+}
+
+/// Pops the innermost frame that matches `exit` and every frame above it (their exits were missed); pops
+/// nothing when none matches (its entry was missed). Uses r1-r3.
+fn emit_pop(b: &mut Builder, exit: Exit) {
+    let done = b.new_label();
+    b.load(Size::DW, Reg::R1, Reg::R7, DEPTH);
+    for depth in (1..FRAMES as i16).rev() {
+        let next = b.new_label();
+        b.jump_if(JmpOp::Lt, Reg::R1, i32::from(depth), next);
+        b.load(Size::DW, Reg::R2, Reg::R7, FRAME + 8 * depth);
+        match exit {
+            Exit::Exactly => b.jump_if(JmpOp::Ne, Reg::R2, Reg::R9, next),
+            Exit::Kind(kind) => {
+                b.alu64(AluOp::Rsh, Reg::R2, KIND_SHIFT as i32);
+                b.jump_if(JmpOp::Ne, Reg::R2, kind as i32, next);
+            }
+        }
+        b.store_imm(Size::DW, Reg::R7, DEPTH, i32::from(depth - 1));
+        b.jump(done);
+        b.bind(next);
+    }
+    b.bind(done);
+}
+
+/// The wait is over (`r10 + STACK_DUR`): writes the three culprits that took most of it with their times, the
+/// top one's share, the other culprits' time and the unattributed rest, and counts folded culprits. The state
+/// is at `r7`; uses r0-r5 and r9.
+fn emit_verdict(b: &mut Builder, env: &EmitEnv) {
+    b.comment("the culprits that took most of the wait");
+    b.mov64(Reg::R9, 0);
+    for slot in 0..SLOTS as i16 {
+        b.load(Size::DW, Reg::R1, Reg::R7, TIME + 8 * slot);
+        b.alu64(AluOp::Add, Reg::R9, Reg::R1);
+    }
+    for rank in 0..TOP as i16 {
+        emit_rank(b, rank);
+    }
+    b.comment("share, others, unattributed");
+    b.load(Size::DW, Reg::R1, Reg::R10, STACK_TOP - 8);
+    b.alu64(AluOp::Mul, Reg::R1, 100);
+    b.load(Size::DW, Reg::R2, Reg::R10, STACK_DUR);
+    b.alu64(AluOp::Div, Reg::R1, Reg::R2);
+    b.store(Size::DW, Reg::R10, STACK_SHARE, Reg::R1);
+    b.mov64(Reg::R1, Reg::R9);
+    for rank in 0..TOP as i16 {
+        b.load(Size::DW, Reg::R3, Reg::R10, STACK_TOP - 16 * rank - 8);
+        b.alu64(AluOp::Sub, Reg::R1, Reg::R3);
+    }
+    b.store(Size::DW, Reg::R10, STACK_OTHERS, Reg::R1);
+    let rest = b.new_label();
+    b.load(Size::DW, Reg::R1, Reg::R10, STACK_DUR);
+    b.alu64(AluOp::Sub, Reg::R1, Reg::R9);
+    b.jump_if(JmpOp::Sge, Reg::R1, 0, rest);
+    b.mov64(Reg::R1, 0);
+    b.bind(rest);
+    b.store(Size::DW, Reg::R10, STACK_UNATTRIBUTED, Reg::R1);
+    let none_folded = b.new_label();
+    b.load(Size::DW, Reg::R2, Reg::R7, FOLDED);
+    b.jump_if(JmpOp::Eq, Reg::R2, 0, none_folded);
+    env.slots_full.emit_address(b);
+    b.atomic_add(Size::DW, Reg::R1, 0, Reg::R2);
+    b.bind(none_folded);
+}
+
+/// Writes the culprit of rank `rank` (the slot with the most time among those not ranked before) and its time
+/// at `STACK_TOP - 16 * rank`; both 0 when fewer culprits ran. Uses r0-r5.
+fn emit_rank(b: &mut Builder, rank: i16) {
+    b.mov64(Reg::R4, 0);
+    b.mov64(Reg::R5, 0);
+    for slot in 0..SLOTS as i16 {
+        let next = b.new_label();
+        b.load(Size::DW, Reg::R0, Reg::R7, KEY + 8 * slot);
+        b.jump_if(JmpOp::Eq, Reg::R0, 0, next);
+        for earlier in 0..rank {
+            b.load(Size::DW, Reg::R1, Reg::R10, STACK_TOP - 16 * earlier);
+            b.jump_if(JmpOp::Eq, Reg::R0, Reg::R1, next);
+        }
+        b.load(Size::DW, Reg::R1, Reg::R7, TIME + 8 * slot);
+        b.jump_if(JmpOp::Le, Reg::R1, Reg::R5, next);
+        b.mov64(Reg::R4, Reg::R0);
+        b.mov64(Reg::R5, Reg::R1);
+        b.bind(next);
+    }
+    b.store(Size::DW, Reg::R10, STACK_TOP - 16 * rank, Reg::R4);
+    b.store(Size::DW, Reg::R10, STACK_TOP - 16 * rank - 8, Reg::R5);
+}
+
+/// Jumps to `exit` when `value < min` (unsigned; `min` may not fit an immediate). Uses r2 when it does not.
+fn emit_below(b: &mut Builder, value: Reg, min: u64, exit: Label) {
+    match i32::try_from(min) {
+        Ok(imm) => b.jump_if(JmpOp::Lt, value, imm, exit),
+        Err(_) => {
+            b.ld_imm64(Reg::R2, min);
+            b.jump_if(JmpOp::Lt, value, Reg::R2, exit);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::FixtureKernel;
+
+    fn stall(args: Vec<ProbeArg>) -> Result<Box<dyn Probe>, ProbeError> {
+        super::super::resolve(&ProbeSpec::Typed { name: "stall".into(), args }, &FixtureKernel::bundled())
+    }
+
+    #[test]
+    fn the_victim_defaults_to_net_rx_and_takes_a_name_then_a_shortest_wait() {
+        assert_eq!(stall(vec![]).expect("resolves").describe(), "stall(\"net_rx\")");
+        let named = stall(vec![ProbeArg::Str("timer".into()), ProbeArg::Int(5_000_000)]).expect("resolves");
+        assert_eq!(named.describe(), "stall(\"timer\", 5ms)");
+        assert_eq!(stall(vec![ProbeArg::Int(1_000_000)]).expect("resolves").describe(), "stall(\"net_rx\", 1ms)");
+    }
+
+    #[test]
+    fn bad_arguments_say_what_is_expected() {
+        let unknown = stall(vec![ProbeArg::Str("net_rxx".into())]).expect_err("unknown vector");
+        assert_eq!((unknown.message.as_str(), unknown.position), ("unknown softirq `net_rxx`", Some(0)));
+        assert!(unknown.hint.expect("hint").contains("net_rx, block"));
+        let swapped = stall(vec![ProbeArg::Int(5), ProbeArg::Str("net_rx".into())]).expect_err("order");
+        assert_eq!(swapped.position, Some(1));
+        assert!(swapped.message.contains("stall(\"net_rx\", 5ms)"), "{}", swapped.message);
+    }
+
+    #[test]
+    fn the_state_fits_the_culprits_and_every_companion_builds() {
+        let probe = stall(vec![]).expect("resolves");
+        assert_eq!(STATE_SIZE, 8 * (2 + FRAMES + 1 + 2 * SLOTS + 1) as u32);
+        let mut names: Vec<&str> = probe.fields().iter().map(|field| field.name.as_str()).collect();
+        let mut listed: Vec<&str> = KIND.fields.iter().flat_map(|(names, _)| names.split(", ")).collect();
+        names.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(names, listed, "the registry lists every field");
+        let companions = probe.companions(&[0]).expect("companions");
+        let tracepoints: Vec<String> = companions.iter().map(|c| c.attach.target()).collect();
+        assert_eq!(tracepoints.len(), 9, "{tracepoints:?}");
+    }
+}
