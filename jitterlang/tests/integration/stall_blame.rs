@@ -69,6 +69,7 @@ fn a_task_holding_softirqs_off_is_the_culprit_of_the_net_rx_waits_behind_it() {
          culprit_time, share, culprit2_time, culprit3_time, others, unattributed); }}"
     );
     let tracing = Tracing::start(&script, 4.0);
+    let triage = Tracing::start_bundled(&["--arg", "threshold=10ms"], "triage", 4.0);
     let holder = std::thread::Builder::new()
         .name("jl-bh-holder".into())
         .spawn(move || {
@@ -84,6 +85,7 @@ fn a_task_holding_softirqs_off_is_the_culprit_of_the_net_rx_waits_behind_it() {
         .expect("spawn");
     let tid = holder.join().expect("join");
     let lines = tracing.finish();
+    let verdict = triage.finish_text();
     let _ = pinger.kill();
     let _ = pinger.wait();
     let stalls: Vec<Reported> = printed(&lines).iter().map(|line| reported(line)).collect();
@@ -101,4 +103,15 @@ fn a_task_holding_softirqs_off_is_the_culprit_of_the_net_rx_waits_behind_it() {
         assert!(stall.dur <= (HOLD_MS + 2) * 1_000_000, "a wait longer than the hold: {stall:?}");
         assert!(stall.share >= 90, "the holder took nearly all of the wait: {stall:?}");
     }
+    // triage.jl's verdict names the stalled CPU, the worst wait and the holder with its share.
+    let worst = stalls.iter().filter(|stall| stall.culprit == culprit).map(|stall| stall.dur).max().unwrap_or(0);
+    let line = verdict.lines().find(|line| line.starts_with("VERDICT:")).unwrap_or_else(|| panic!("{verdict}"));
+    eprintln!("{test}: {line}");
+    let expected = format!("VERDICT: CPU {STALLED_CPU}: NET_RX waited ");
+    assert!(line.starts_with(&expected) && line.contains(&format!("; {culprit} ran ")), "{line}");
+    let waited: u64 = line[expected.len()..].split(' ').next().and_then(|us| us.parse().ok()).unwrap_or(0);
+    let share: u64 = line.rsplit('(').next().and_then(|s| s.trim_end_matches("%)").parse().ok()).unwrap_or(0);
+    // The two scripts see the same waits, each with its own clock reads: within 0.1 ms.
+    assert!(waited.abs_diff(worst / 1000) <= 100, "verdict's wait {waited} us, worst stall {worst} ns: {line}");
+    assert!(share >= 90, "{line}");
 }

@@ -31,7 +31,7 @@ mod tests;
 
 pub use error::TraceError;
 pub use field::Field;
-pub use probes::{Hrtimer, IpvsEst, Irqoff, Skb, Softirq, SoftirqDelay, Timer, TypedProbe};
+pub use probes::{Hrtimer, IpvsEst, Irqoff, Skb, Softirq, SoftirqDelay, Stall, Timer, TypedProbe};
 pub use program::TraceProgram;
 
 use crate::agg::{
