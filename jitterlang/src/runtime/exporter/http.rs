@@ -9,8 +9,9 @@
 //! The limits: request line and headers at most [`MAX_HEADER_BYTES`] (hyper's smallest read buffer) and
 //! [`MAX_HEADERS`] headers (431 past either), sent within [`HEADER_TIMEOUT`]; the whole connection, answer
 //! included, closed after [`CONNECTION_TIMEOUT`] (that also cuts a client reading the answer a byte at a time); one
-//! request per connection; a request body is refused unread (413); at most [`MAX_CONNECTIONS`] connections, see
-//! [`super::connections`] for who gives way. So the memory a client can hold is at most one read buffer and one
+//! request per connection; a request body is refused unread (413); a client that shuts its side after a whole
+//! request is still answered, one that does so mid-request is closed at once; at most [`MAX_CONNECTIONS`]
+//! connections, see [`super::connections`] for who gives way. So the memory a client can hold is at most one read buffer and one
 //! task per connection, about 12 KiB each and 12 MiB in all, plus the rendering every scrape shares.
 
 use super::connections::Connections;
@@ -24,6 +25,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use jitterlib::agg::OPENMETRICS_CONTENT_TYPE;
 use std::convert::Infallible;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
@@ -33,6 +35,10 @@ use tokio::sync::oneshot;
 
 /// Connections served at once.
 pub(super) const MAX_CONNECTIONS: usize = 1024;
+
+/// Connections the kernel queues until they are accepted (std's 128 drops the SYNs of a burst of a few hundred
+/// connections, and a scrape caught in it waits a second for its retransmission).
+const BACKLOG: libc::c_int = 1024;
 
 /// Bytes of request line and headers (the smallest buffer hyper accepts).
 const MAX_HEADER_BYTES: usize = 8 * 1024;
@@ -69,6 +75,10 @@ impl Server {
     pub(super) fn start(listener: std::net::TcpListener, scrapes: SyncSender<Scrape>) -> Result<Server, ExporterError> {
         let start = |source| ExporterError::Start { source };
         raise_open_file_limit();
+        // SAFETY: listen on a listening socket only changes its backlog.
+        if unsafe { libc::listen(listener.as_raw_fd(), BACKLOG) } != 0 {
+            return Err(start(std::io::Error::last_os_error()));
+        }
         listener.set_nonblocking(true).map_err(start)?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().map_err(start)?;
         let listener = {
@@ -98,7 +108,8 @@ async fn accept(listener: TcpListener, scrapes: SyncSender<Scrape>) {
         .max_buf_size(MAX_HEADER_BYTES)
         .max_header_size(MAX_HEADER_BYTES)
         .max_headers(MAX_HEADERS)
-        .keep_alive(false);
+        .keep_alive(false)
+        .half_close(true);
     let mut connections = Connections::new(MAX_CONNECTIONS);
     loop {
         let stream = match listener.accept().await {
