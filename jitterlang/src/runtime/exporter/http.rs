@@ -11,8 +11,8 @@
 //! included, closed after [`CONNECTION_TIMEOUT`] (that also cuts a client reading the answer a byte at a time); one
 //! request per connection; a request body is refused unread (413); a client that shuts its side after a whole
 //! request is still answered, one that does so mid-request is closed at once; at most [`MAX_CONNECTIONS`]
-//! connections, see [`super::connections`] for who gives way. So the memory a client can hold is at most one read buffer and one
-//! task per connection, about 12 KiB each and 12 MiB in all, plus the rendering every scrape shares.
+//! connections, see [`super::connections`] for who gives way. So the memory clients can hold is one read buffer and
+//! one task per connection, about 12 KiB each and 12 MiB in all, plus the rendering every scrape shares.
 
 use super::connections::Connections;
 use super::{ExporterError, Scrape};
