@@ -8,7 +8,7 @@ mod flamegraph;
 mod output;
 mod status;
 
-pub use exporter::MetricsExporter;
+pub use exporter::{ExporterError, MetricsExporter};
 pub use output::{OutputFormat, Symbols};
 
 use crate::codegen::{stacks_map, Compiled, MapEvent, Stat, EVENTS_MAP};
@@ -178,7 +178,7 @@ pub fn run(
                 }
             }
             if let Some(exporter) = &options.exporter {
-                exporter.serve_pending(
+                exporter.answer_pending(
                     || snapshots(compiled, &session),
                     || lost_counters(&session),
                     output.symbols(),
@@ -188,6 +188,9 @@ pub fn run(
         if let Some(status) = &status {
             status.clear();
         }
+    }
+    if let Some(exporter) = &options.exporter {
+        exporter.close();
     }
     // Nothing changes the maps from here on: END and the final print see one consistent state.
     session.detach_all()?;

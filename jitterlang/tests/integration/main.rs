@@ -5,6 +5,7 @@ mod bad_input;
 mod btf_access;
 mod buffers;
 mod diagnostics;
+mod exporter_hostile;
 mod fleet;
 mod golden;
 mod hrtimer_nesting;

@@ -68,6 +68,11 @@ impl Tracing {
         Tracing { child, preamble }
     }
 
+    /// jl's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits for jl to stop (its --duration) and returns its JSON output lines.
     pub(crate) fn finish(self) -> Vec<Value> {
         self.finish_text()

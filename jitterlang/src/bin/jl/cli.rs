@@ -83,7 +83,7 @@ pub struct Cli {
     /// Write an SVG flame graph of the maps keyed by a stack (kstack or ustack) to FILE at exit.
     #[arg(long = "flamegraph", value_name = "FILE")]
     pub flamegraph: Option<PathBuf>,
-    /// Serve the maps as OpenMetrics for Prometheus at ADDR:PORT while tracing.
+    /// Serve the maps as OpenMetrics for Prometheus at http://ADDR:PORT/metrics while tracing.
     #[arg(long = "prometheus", value_name = "ADDR:PORT")]
     pub prometheus: Option<String>,
     /// List probe kinds and tracepoints matching PATTERN (`*` wildcards); with -v, their typed args.

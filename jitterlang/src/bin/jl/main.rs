@@ -131,8 +131,9 @@ fn run(
     }
     let exporter = match &cli.prometheus {
         Some(address) => {
-            let exporter = MetricsExporter::bind(address)
-                .map_err(|error| format!("jl: cannot serve metrics on {address}: {error}\n"))?;
+            let exporter = MetricsExporter::bind(address).map_err(|error| {
+                format!("jl: cannot serve metrics on {address}: {}\n", failure::with_causes(&error))
+            })?;
             eprintln!("Serving OpenMetrics on http://{}/metrics", exporter.address());
             Some(exporter)
         }
