@@ -4,6 +4,7 @@ mod actions;
 mod bad_input;
 mod btf_access;
 mod buffers;
+mod cli;
 mod diagnostics;
 mod fleet;
 mod golden;
