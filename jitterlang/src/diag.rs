@@ -53,6 +53,8 @@ pub enum Code {
     /// A member access that does not fit the value: `->` on something that is not a struct pointer, `.` on a
     /// pointer, or an index on something that is not an array.
     Access,
+    /// A division or remainder by a constant zero (`x / 0`, `x % 0`, `x /= 0`).
+    DivisionByZero,
     /// A construct the compiler cannot (yet) emit.
     Unsupported,
     /// A limit of the compiler or of BPF was exceeded (stack, program size, string length).
@@ -80,6 +82,7 @@ impl Code {
             Code::Arity => "E0301",
             Code::MapConflict => "E0302",
             Code::Access => "E0303",
+            Code::DivisionByZero => "E0304",
             Code::Unsupported => "E0400",
             Code::Limit => "E0401",
             Code::NeedsUnsafe => "E0500",
