@@ -19,3 +19,30 @@ fn errors_match_snapshots() {
     }
     assert_no_mismatch(mismatches);
 }
+
+/// Each script in `tests/warnings/` compiles, with exactly the warnings of its `.warn` file.
+#[test]
+fn warnings_match_snapshots() {
+    let kernel = FixtureKernel::bundled();
+    let mut mismatches = Vec::new();
+    for script in scripts(&data_dir("warnings")) {
+        let source = std::fs::read_to_string(&script).expect("read script");
+        let name = script.file_name().and_then(|n| n.to_str()).unwrap_or("script");
+        let rendered = match jitterlang::compile(&source, &kernel) {
+            Ok(compiled) => compiled.warnings.render(name, &source),
+            Err(diagnostics) => diagnostics.render(name, &source),
+        };
+        mismatches.extend(check_snapshot(&script, "warn", &rendered));
+    }
+    assert_no_mismatch(mismatches);
+}
+
+#[test]
+fn loops_with_a_way_out_have_no_warning() {
+    let kernel = FixtureKernel::bundled();
+    for body in ["if ($n > 9) { break; }", "if ($n > 9) { return; }", "unroll(2) { if ($n > 9) { return; } }"] {
+        let source = format!("BEGIN {{ $n = 0; while (1) {{ $n++; {body} }} exit(); }}");
+        let compiled = jitterlang::compile(&source, &kernel).unwrap_or_else(|d| panic!("{}", d.render("s", &source)));
+        assert_eq!(compiled.warnings.render("s", &source), "", "{source}");
+    }
+}

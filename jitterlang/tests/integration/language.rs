@@ -165,6 +165,7 @@ fn while_stops_at_its_iteration_cap() {
     let (code, out, err) = run_jl(&["-e", "BEGIN { $n = 0; while (1) { $n++; } printf(\"%d\\n\", $n); exit(); }"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, format!("{}\n", jitterlang::ir::WHILE_MAX_ITERATIONS));
+    assert!(err.starts_with("warning[W0100]: this loop can only end at its iteration cap"), "{err}");
 }
 
 #[test]

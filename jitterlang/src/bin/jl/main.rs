@@ -76,6 +76,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_COMPILE_ERROR);
         }
     };
+    eprint!("{}", compiled.warnings.render(&file_name, &source));
     if let Some(path) = &cli.emit_obj {
         if let Err(error) = std::fs::write(path, &compiled.object) {
             eprintln!("jl: cannot write {}: {error}", path.display());

@@ -114,6 +114,7 @@ impl Session {
                 return Ok(());
             }
         };
+        eprint!("{}", compiled.warnings.render("<prompt>", source));
         let id = self.entries.len() + 1;
         let mut entry = Entry::new(id, source.to_string(), compiled);
         let attached = entry.attach(&self.settings, &self.printer);
