@@ -23,6 +23,7 @@ mod soft_timer;
 mod stacks;
 mod stall;
 mod support;
+mod tools;
 mod typed_probes;
 mod user_stacks;
 mod verifier;
