@@ -71,8 +71,8 @@ pub enum Code {
     Limit,
     /// An action on the system (`signal()`, `system()`) in a script run without `--unsafe`.
     NeedsUnsafe,
-    /// Warning: a `while` whose condition is a constant true and whose body has no `break` or `return`: it only
-    /// ends at the iteration cap.
+    /// Warning: a `while` whose condition is a constant true and whose body has no `break`, `return` or `exit()`:
+    /// it only ends at the iteration cap.
     EndlessLoop,
     /// The kernel verifier rejected the code of this construct (a run-time error: a bug of the compiler or a
     /// kernel that verifies differently).

@@ -317,10 +317,12 @@ impl Checker<'_> {
     }
 }
 
-/// Whether statements hold a `return`, or with `breaks` a `break` of the loop they are the body of.
+/// Whether statements hold a `return` or an `exit()` (both leave the probe), or with `breaks` a `break` of the
+/// loop they are the body of.
 fn has_exit(stmts: &[ast::Stmt], breaks: bool) -> bool {
     stmts.iter().any(|stmt| match &stmt.kind {
         ast::StmtKind::Return => true,
+        ast::StmtKind::Expr(ast::Expr { kind: ast::ExprKind::Call { name, .. }, .. }) => name == "exit",
         ast::StmtKind::Break => breaks,
         ast::StmtKind::If { then, otherwise, .. } => has_exit(then, breaks) || has_exit(otherwise, breaks),
         // A `break` in an inner loop leaves only that loop.
@@ -332,7 +334,7 @@ fn has_exit(stmts: &[ast::Stmt], breaks: bool) -> bool {
 /// The warning for `while (1)` (a constant true condition at `span`) without a way out.
 fn endless_loop(span: Span) -> Diagnostic {
     Diagnostic::warning(Code::EndlessLoop, span, "this loop can only end at its iteration cap")
-        .with_label("always true, and nothing in the body leaves this loop (`break`, `return`)")
+        .with_label("always true, and nothing in the body leaves this loop (`break`, `return`, `exit()`)")
         .with_note(format!("`while` stops after {WHILE_MAX_ITERATIONS} iterations, then the probe goes on after it"))
         .with_hint("add `if (...) { break; }` for when the work is done, or use `unroll(N)` for a fixed count")
 }

@@ -45,7 +45,9 @@ fn warnings_match_snapshots() {
 #[test]
 fn loops_with_a_way_out_have_no_warning() {
     let kernel = FixtureKernel::bundled();
-    for body in ["if ($n > 9) { break; }", "if ($n > 9) { return; }", "unroll(2) { if ($n > 9) { return; } }"] {
+    let bodies =
+        ["if ($n > 9) { break; }", "if ($n > 9) { return; }", "if ($n > 9) { exit(); }", "unroll(2) { return; }"];
+    for body in bodies {
         let source = format!("BEGIN {{ $n = 0; while (1) {{ $n++; {body} }} exit(); }}");
         let compiled = jitterlang::compile(&source, &kernel).unwrap_or_else(|d| panic!("{}", d.render("s", &source)));
         assert_eq!(compiled.warnings.render("s", &source), "", "{source}");
