@@ -57,7 +57,7 @@ pub enum AggError {
         /// Bucket width.
         step: i64,
     },
-    /// `lhist` parameters that make more buckets than [`LHIST_MAX_BUCKETS`](super::kind::LHIST_MAX_BUCKETS).
+    /// `lhist` parameters that make more buckets than [`LHIST_MAX_BUCKETS`](super::LHIST_MAX_BUCKETS).
     #[error("lhist would have {buckets} buckets, more than {limit}")]
     LhistTooManyBuckets {
         /// Buckets between min and max: `(max - min) / step`.
