@@ -119,6 +119,28 @@ impl Culprit {
         }
     }
 
+    /// The culprit as a metric label: [`Culprit::describe`] without a task's thread id (`task:stress-ng`), so
+    /// that the threads of one program share a label.
+    ///
+    /// ```
+    /// use jitterlib::culprit::{Culprit, CulpritNames};
+    ///
+    /// struct Named;
+    /// impl CulpritNames for Named {
+    ///     fn function(&self, address: u64) -> String { format!("0x{address:x}") }
+    ///     fn task(&self, _tid: u32) -> Option<String> { Some("stress-ng".into()) }
+    /// }
+    /// assert_eq!(Culprit::Task(42).label(&Named), "task:stress-ng");
+    /// assert_eq!(Culprit::Softirq(3).label(&Named), "softirq:net_rx");
+    /// ```
+    pub fn label(self, names: &dyn CulpritNames) -> String {
+        match self {
+            Culprit::Task(0) => "task:swapper".to_string(),
+            Culprit::Task(tid) => format!("task:{}", names.task(tid).unwrap_or_else(|| format!("[{tid}]"))),
+            _ => self.describe(names),
+        }
+    }
+
     /// The culprit as people read it, `kind:name`: `timer:estimation_timer`, `softirq:net_rx`,
     /// `hardirq:virtio0-input`, `task:stress-ng[4242]`; `names` turns addresses, interrupts and threads into
     /// names (numbers where it cannot).

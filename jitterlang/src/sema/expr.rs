@@ -24,7 +24,11 @@ const BUILTINS: &[(&str, Builtin)] = &[
     ("ustack", Builtin::Stack(StackKind::USER)),
 ];
 
-/// Size of `comm` (TASK_COMM_LEN).
+/// The name a builtin is written with.
+pub(super) fn builtin_name(builtin: Builtin) -> Option<&'static str> {
+    BUILTINS.iter().find(|(_, known)| *known == builtin).map(|(name, _)| *name)
+}
+
 /// Size of the `probe` string, unless a probe's name is longer.
 const PROBE_NAME_SIZE: u32 = 64;
 

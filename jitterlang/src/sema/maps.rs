@@ -2,7 +2,7 @@
 
 use crate::ast;
 use crate::diag::{Code, Diagnostic};
-use crate::ir::{Expr, MapInfo, Type};
+use crate::ir::{Expr, ExprKind, MapInfo, Type};
 use jitterlib::agg::{AggKind, FieldLayout, MapLayout, MapValue, ValueFormat};
 
 /// Every map seen so far, in order of first use.
@@ -134,7 +134,7 @@ impl MapTable {
                 name: target.name.clone(),
                 keys: keys
                     .iter()
-                    .map(|key| FieldLayout { name: None, size: key.ty.size(), format: format_of(key.ty) })
+                    .map(|key| FieldLayout { name: key_name(key), size: key.ty.size(), format: format_of(key.ty) })
                     .collect(),
                 value,
             };
@@ -224,6 +224,16 @@ fn describe_value(value: &MapValue) -> String {
             ValueFormat::Stack(_) => "stacks".to_string(),
             _ => "integers".to_string(),
         },
+    }
+}
+
+/// The name of a key that is a probe field or a builtin (`culprit`, `cpu`): what tools such as the OpenMetrics
+/// exporter call it.
+fn key_name(key: &Expr) -> Option<String> {
+    match &key.kind {
+        ExprKind::Field(field) => Some(field.name.clone()),
+        ExprKind::Builtin(builtin) => super::expr::builtin_name(*builtin).map(String::from),
+        _ => None,
     }
 }
 

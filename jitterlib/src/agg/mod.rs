@@ -37,7 +37,7 @@ pub use json::render_json;
 pub use kind::{AggKind, LHIST_MAX_BUCKETS};
 pub use layout::{FieldLayout, MapLayout, MapValue, ValueFormat};
 pub use merge::decode;
-pub use openmetrics::{render_openmetrics, OPENMETRICS_CONTENT_TYPE};
+pub use openmetrics::{render_openmetrics, LabelBudget, CULPRIT_LABELS, OPENMETRICS_CONTENT_TYPE, OTHER_CULPRITS};
 pub use stack::{StackKind, MAX_STACK_FRAMES};
 pub use text::render_text;
 pub use units::format_duration;

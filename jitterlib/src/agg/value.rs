@@ -50,6 +50,15 @@ impl CulpritNames for CulpritSymbols<'_> {
     }
 }
 
+/// A culprit as a metric label: its text without a task culprit's thread id (`task:stress-ng`), so that a
+/// fleet's label set does not grow with every thread.
+pub fn format_culprit_label(raw: u64, symbols: &dyn Symbolizer) -> String {
+    match Culprit::decode(raw) {
+        Some(culprit) => culprit.label(&CulpritSymbols(symbols)),
+        None => format_culprit(raw, symbols),
+    }
+}
+
 /// A culprit's text (`timer:estimation_timer`), or hex when it is none BPF code writes.
 pub fn format_culprit(raw: u64, symbols: &dyn Symbolizer) -> String {
     match Culprit::decode(raw) {

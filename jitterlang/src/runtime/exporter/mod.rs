@@ -18,7 +18,7 @@ mod http;
 
 use super::RunError;
 use crate::codegen::Stat;
-use jitterlib::agg::{render_openmetrics, Snapshot, Symbolizer};
+use jitterlib::agg::{render_openmetrics, LabelBudget, Snapshot, Symbolizer};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -60,6 +60,8 @@ pub struct MetricsExporter {
     address: SocketAddr,
     /// Scrapes waiting for the tracing loop; `None` once it has stopped answering.
     scrapes: Mutex<Option<Receiver<Scrape>>>,
+    /// The culprit labels each map exposes, kept from one scrape to the next.
+    labels: Mutex<LabelBudget>,
     /// Dropped with the exporter: stops the server thread.
     _server: http::Server,
 }
@@ -73,7 +75,12 @@ impl MetricsExporter {
         // One queued scrape per connection at most, so the queue never holds more than there are connections.
         let (queue, scrapes) = mpsc::sync_channel(http::MAX_CONNECTIONS);
         let server = http::Server::start(listener, queue)?;
-        Ok(MetricsExporter { address: bound, scrapes: Mutex::new(Some(scrapes)), _server: server })
+        Ok(MetricsExporter {
+            address: bound,
+            scrapes: Mutex::new(Some(scrapes)),
+            labels: Mutex::default(),
+            _server: server,
+        })
     }
 
     /// The address actually bound (useful with port 0).
@@ -91,7 +98,8 @@ impl MetricsExporter {
     ) -> Result<(), RunError> {
         let scrapes = self.scrapes.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(scrapes) = scrapes.as_ref() else { return Ok(()) };
-        answer(scrapes, || Ok(openmetrics(&snapshots()?, &counters()?, symbols)))
+        let mut labels = self.labels.lock().unwrap_or_else(PoisonError::into_inner);
+        answer(scrapes, || Ok(openmetrics(&snapshots()?, &counters()?, symbols, &mut labels)))
     }
 
     /// Stops answering: scrapes waiting now and from now on get 503 at once.
@@ -116,8 +124,13 @@ fn answer(scrapes: &Receiver<Scrape>, render: impl FnOnce() -> Result<String, Ru
 }
 
 /// The scrape text: the maps, then the lost-data counters, then the `# EOF` line.
-fn openmetrics(snapshots: &[Snapshot], counters: &[(Stat, u64)], symbols: &dyn Symbolizer) -> String {
-    let maps = render_openmetrics(snapshots, symbols);
+fn openmetrics(
+    snapshots: &[Snapshot],
+    counters: &[(Stat, u64)],
+    symbols: &dyn Symbolizer,
+    labels: &mut LabelBudget,
+) -> String {
+    let maps = render_openmetrics(snapshots, symbols, labels);
     let maps = maps.strip_suffix(EOF).unwrap_or(&maps);
     format!("{maps}{}{EOF}", counter_family(counters))
 }
