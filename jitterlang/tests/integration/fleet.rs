@@ -46,7 +46,9 @@ fn prometheus_scrapes_the_kernel_counts() {
     let mut jl = Command::new(env!("CARGO_BIN_EXE_jl"))
         .args(["--prometheus", "127.0.0.1:0", "--duration", "30", "-e"])
         // This thread only: other tests of this process call getpid too (std::process::id()).
-        .arg(format!("tracepoint:syscalls:sys_enter_getpid /tid == {tid}/ {{ @calls = count(); }}"))
+        .arg(format!(
+            "tracepoint:syscalls:sys_enter_getpid /tid == {tid}/ {{ @calls = count(); @by_cpu[cpu] = count(); }}"
+        ))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -103,6 +105,14 @@ fn prometheus_scrapes_the_kernel_counts() {
             let query = "/api/v1/query?query=jitterlang_data_loss_total%7Bcounter%3D%22map_full%22%7D";
             let counters: Value = serde_json::from_str(&http_get(web_port, query).expect("query")).expect("JSON");
             assert_eq!(counters["data"]["result"][0]["value"][1], "0", "Prometheus stored {counters}");
+            // A key that is a builtin names its label.
+            let by_cpu: Value =
+                serde_json::from_str(&http_get(web_port, "/api/v1/query?query=jl_by_cpu_total").expect("query"))
+                    .expect("JSON");
+            let series = by_cpu["data"]["result"].as_array().expect("series").clone();
+            let total: u64 = series.iter().filter_map(|s| s["value"][1].as_str()?.parse::<u64>().ok()).sum();
+            assert!(series.iter().all(|s| s["metric"]["cpu"].is_string()), "a cpu label: {by_cpu}");
+            assert_eq!(total, 1000, "Prometheus stored {by_cpu}");
             drop(jl);
             let _ = std::fs::remove_dir_all(&dir);
             return;

@@ -361,4 +361,14 @@ mod tests {
         let second = render_openmetrics(&[map(rows(1..3))], &HexSymbolizer, &mut budget);
         assert!(second.contains("key1=\"softirq:timer\"} 2\n") && second.contains("key1=\"other\"} 3\n"), "{second}");
     }
+
+    #[test]
+    fn keys_with_their_own_names_name_their_labels() {
+        let named = |name: &str| FieldLayout { name: Some(name.into()), ..FieldLayout::integer(ValueFormat::Unsigned) };
+        let unnamed = FieldLayout::integer(ValueFormat::Unsigned);
+        assert_eq!(label_names(&[named("cpu"), named("culprit")]), ["cpu", "culprit"]);
+        assert_eq!(label_names(&[named("cpu"), named("cpu"), unnamed.clone()]), ["key0", "key1", "key2"]);
+        assert_eq!(label_names(&[named("le")]), ["key"], "le is the histograms' own label");
+        assert_eq!(label_names(&[named("args.vec"), unnamed]), ["args_vec", "key1"]);
+    }
 }
