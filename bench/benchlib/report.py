@@ -136,6 +136,20 @@ def skb_table(skb):
         ["attached", "ns per packet", "overhead ns"], rows)
 
 
+def probe_cost_table(costs):
+    """jl's packet-path probes under an unpaced flood: rate, in-program ns per packet, the programs' share of the
+    sending CPU, and the slowdown per packet against nothing attached."""
+    none_ns = 1e9 / costs["none"]["pps"]
+    rows = [["none", f"{costs['none']['pps']:.0f}", "", "", ""]]
+    for name, r in costs.items():
+        if name == "none":
+            continue
+        share = r["bpf_ns"] * r["pps"] / 1e9 * 100
+        rows.append([f"`{name}`", f"{r['pps']:.0f}", f"{r['bpf_ns']:.0f}", f"{share:.1f} %",
+                     f"{1e9 / r['pps'] - none_ns:.0f}"])
+    return table(["attached", "pps", "in-program ns per packet", "CPU share in BPF", "overhead ns per packet"], rows)
+
+
 def verdicts(start, programs, footprints, overhead, teardown=None):
     """The issue's targets, each with the measured value and whether it is met."""
     def worst(values):
@@ -187,6 +201,7 @@ def render(header, results):
         ("growth", "Growth with script size", growth_table),
         ("map_print", "Map print time", map_print_table),
         ("skb", "skb() per packet against packet rate", skb_table),
+        ("probe_cost", "jl's packet-path probes under a flood (skb, softirq, stall)", probe_cost_table),
     ]
     sections += [(title, render_table(results[name])) for name, title, render_table in tables if name in results]
     sections.append(("Scripts", scripts_table()))

@@ -1,4 +1,4 @@
-"""skb-hop probe cost against packet rate: UDP datagrams sent across a veth pair into a network namespace, with
+"""Packet-path probe costs against packet rate: UDP datagrams sent across a veth pair into a network namespace, with
 nothing attached, with jl's `skb()` and with the same per-hop histogram written for bpftrace.
 
 Per offered rate, the cost is bpf_stats' run time of all the tracer's programs per packet. Unpaced, the whole
@@ -50,18 +50,16 @@ def veth_namespace():
         run_command(["ip", "netns", "del", NETNS], check=False)
 
 
-def skb_rates(tools, load, rates, seconds, rounds):
-    """Per offered rate (0: as fast as one sender goes) and configuration: achieved packets per second and
-    in-program ns per packet (bpf_stats)."""
-    scripts = {"jl": JL, "bpftrace": BPFTRACE}
-    configs = [("none", None)] + [(tool.name, tool) for tool in tools]
-    samples = {(rate, name): {"pps": [], "bpf_ns": []} for rate in rates for name, _ in configs}
+def flood(configs, load, rates, seconds, rounds):
+    """CONFIGS are (name, tool or None, script). Per offered rate (0: as fast as one sender goes) and config:
+    achieved packets per second and in-program ns per packet (bpf_stats), medians of ROUNDS."""
+    samples = {(rate, name): {"pps": [], "bpf_ns": []} for rate in rates for name, _, _ in configs}
     with veth_namespace(), bpf.BpfStats():
         for round_number in range(rounds):
             for rate in rates:
                 packets = (rate or 200_000) * seconds
-                for name, tool in in_turn(configs, round_number):
-                    run = tool.start(scripts[name]) if tool else None
+                for name, tool, script in in_turn(configs, round_number):
+                    run = tool.start(script) if tool else None
                     try:
                         ids, before = [], {}
                         if run:
@@ -77,11 +75,39 @@ def skb_rates(tools, load, rates, seconds, rounds):
                     sample = samples[(rate, name)]
                     sample["pps"].append(pps)
                     sample["bpf_ns"].append(spent / packets if run else None)
-    results = {}
-    for rate in rates:
-        results[str(rate)] = {name: {key: median(values) for key, values in samples[(rate, name)].items()}
-                              for name, _ in configs}
-        log(f"skb at {rate or 'max'} pps: " + ", ".join(
+    return {str(rate): {name: {key: median(values) for key, values in samples[(rate, name)].items()}
+                        for name, _, _ in configs} for rate in rates}
+
+
+def describe(results):
+    """One log line per rate: each config's achieved rate and in-program ns per packet."""
+    for rate, configs in results.items():
+        log(f"at {rate if rate != '0' else 'max'} pps: " + ", ".join(
             f"{name} {r['pps']:.0f} pps" + (f" {r['bpf_ns']:.0f} ns/packet in BPF" if r["bpf_ns"] else "")
-            for name, r in results[str(rate)].items()))
+            for name, r in configs.items()))
+
+
+def skb_rates(tools, load, rates, seconds, rounds):
+    """jl's skb() against the same per-hop histogram in bpftrace, per offered rate (see `flood`)."""
+    scripts = {"jl": JL, "bpftrace": BPFTRACE}
+    configs = [("none", None, None)] + [(tool.name, tool, scripts[tool.name]) for tool in tools]
+    results = flood(configs, load, rates, seconds, rounds)
+    describe(results)
     return results
+
+
+# jl's typed probes on the packet path, each with an aggregation a user would keep.
+PROBES = {
+    "skb()": JL,
+    "softirq()": "softirq() { @[name] = hist(dur); }",
+    "stall()": 'stall("net_rx", 1ms) { @[cpu, culprit] = hist(dur); }',
+}
+
+
+def probe_costs(jl, load, seconds, rounds):
+    """Each of jl's packet-path probes under an unpaced flood (see `flood`): the whole path runs on the sending
+    CPU, so in-program ns per packet times packets per second is the probe's share of that CPU."""
+    configs = [("none", None, None)] + [(label, jl, script) for label, script in PROBES.items()]
+    results = flood(configs, load, [0], seconds, rounds)
+    describe(results)
+    return results["0"]
