@@ -461,13 +461,10 @@ fn emit_charge(b: &mut Builder, names: usize, naming: Naming) {
     b.load(Size::DW, Reg::R3, Reg::R2, FRAME);
     let claimed = b.new_label();
     for slot in 0..SLOTS as i16 {
-        let (add, claim) = (b.new_label(), b.new_label());
-        let next = b.new_label();
+        let (add, next) = (b.new_label(), b.new_label());
         b.load(Size::DW, Reg::R5, Reg::R7, KEY + 8 * slot);
         b.jump_if(JmpOp::Eq, Reg::R5, Reg::R3, add);
-        b.jump_if(JmpOp::Eq, Reg::R5, 0, claim);
-        b.jump(next);
-        b.bind(claim);
+        b.jump_if(JmpOp::Ne, Reg::R5, 0, next);
         b.store(Size::DW, Reg::R7, KEY + 8 * slot, Reg::R3);
         b.store(Size::DW, Reg::R7, TIME + 8 * slot, Reg::R4);
         b.jump(claimed);
