@@ -20,6 +20,16 @@ const SINGLE_TRACEPOINTS: &[(&str, &str)] = &[
     ("syscalls", "sys_exit_openat"),
     ("syscalls", "sys_enter_write"),
     ("sock", "inet_sock_set_state"),
+    ("irq_vectors", "local_timer_entry"),
+    ("irq_vectors", "local_timer_exit"),
+    ("irq_vectors", "irq_work_entry"),
+    ("irq_vectors", "irq_work_exit"),
+    ("irq_vectors", "reschedule_entry"),
+    ("irq_vectors", "reschedule_exit"),
+    ("irq_vectors", "call_function_entry"),
+    ("irq_vectors", "call_function_exit"),
+    ("irq_vectors", "call_function_single_entry"),
+    ("irq_vectors", "call_function_single_exit"),
 ];
 
 /// Functions the investigations and tests talk about (timer callbacks, softirq and receive path).

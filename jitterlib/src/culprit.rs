@@ -34,12 +34,20 @@ pub enum CulpritKind {
     Hrtimer = 4,
     /// A hardirq handler ran.
     Hardirq = 5,
+    /// A system interrupt without a device handler ran (the local timer, an IPI; x86's `irq_vectors`).
+    SystemInterrupt = 6,
 }
 
 impl CulpritKind {
     /// Every kind, in tag order.
-    pub const ALL: [CulpritKind; 5] =
-        [CulpritKind::Task, CulpritKind::Softirq, CulpritKind::Timer, CulpritKind::Hrtimer, CulpritKind::Hardirq];
+    pub const ALL: [CulpritKind; 6] = [
+        CulpritKind::Task,
+        CulpritKind::Softirq,
+        CulpritKind::Timer,
+        CulpritKind::Hrtimer,
+        CulpritKind::Hardirq,
+        CulpritKind::SystemInterrupt,
+    ];
 
     /// The kind's name, the prefix of a culprit's text (`timer:estimation_timer`).
     pub fn name(self) -> &'static str {
@@ -48,7 +56,7 @@ impl CulpritKind {
             CulpritKind::Softirq => "softirq",
             CulpritKind::Timer => "timer",
             CulpritKind::Hrtimer => "hrtimer",
-            CulpritKind::Hardirq => "hardirq",
+            CulpritKind::Hardirq | CulpritKind::SystemInterrupt => "hardirq",
         }
     }
 
@@ -57,6 +65,11 @@ impl CulpritKind {
         (self as u64) << KIND_SHIFT
     }
 }
+
+/// The system interrupts culprits name, by index: x86's vectors that have `irq_vectors` tracepoints and no
+/// device handler (`local_timer` runs the hrtimer callbacks; `call_function*` and `reschedule` are IPIs).
+pub const SYSTEM_INTERRUPTS: [&str; 5] =
+    ["local_timer", "irq_work", "reschedule", "call_function", "call_function_single"];
 
 /// A decoded culprit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +84,8 @@ pub enum Culprit {
     Hrtimer(u64),
     /// A hardirq, by interrupt number.
     Hardirq(u32),
+    /// A system interrupt, by index in [`SYSTEM_INTERRUPTS`].
+    SystemInterrupt(u32),
 }
 
 impl Culprit {
@@ -93,6 +108,7 @@ impl Culprit {
             CulpritKind::Timer => Culprit::Timer(id | !ADDRESS_MASK),
             CulpritKind::Hrtimer => Culprit::Hrtimer(id | !ADDRESS_MASK),
             CulpritKind::Hardirq => Culprit::Hardirq(small),
+            CulpritKind::SystemInterrupt => Culprit::SystemInterrupt(small),
         })
     }
 
@@ -104,6 +120,7 @@ impl Culprit {
             Culprit::Timer(address) => (CulpritKind::Timer, address & ADDRESS_MASK),
             Culprit::Hrtimer(address) => (CulpritKind::Hrtimer, address & ADDRESS_MASK),
             Culprit::Hardirq(irq) => (CulpritKind::Hardirq, u64::from(irq)),
+            Culprit::SystemInterrupt(index) => (CulpritKind::SystemInterrupt, u64::from(index)),
         };
         kind.tag() | id
     }
@@ -116,6 +133,7 @@ impl Culprit {
             Culprit::Timer(_) => CulpritKind::Timer,
             Culprit::Hrtimer(_) => CulpritKind::Hrtimer,
             Culprit::Hardirq(_) => CulpritKind::Hardirq,
+            Culprit::SystemInterrupt(_) => CulpritKind::SystemInterrupt,
         }
     }
 
@@ -166,6 +184,10 @@ impl Culprit {
             },
             Culprit::Timer(address) | Culprit::Hrtimer(address) => names.function(address),
             Culprit::Hardirq(irq) => names.irq(irq).unwrap_or_else(|| irq.to_string()),
+            Culprit::SystemInterrupt(index) => match SYSTEM_INTERRUPTS.get(index as usize) {
+                Some(name) => name.to_string(),
+                None => format!("vector{index}"),
+            },
         };
         format!("{}:{name}", self.kind().name())
     }
@@ -233,6 +255,7 @@ mod tests {
             Culprit::Timer(address),
             Culprit::Hrtimer(address),
             Culprit::Hardirq(24),
+            Culprit::SystemInterrupt(4),
         ] {
             assert_eq!(Culprit::decode(culprit.encode()), Some(culprit), "{culprit:?}");
             assert_eq!(culprit.encode() >> KIND_SHIFT, culprit.kind() as u64);

@@ -28,7 +28,7 @@ use super::{
     Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
     ProbeSpec,
 };
-use crate::culprit::{CulpritKind, ADDRESS_MASK, KIND_SHIFT, TASK_NAMES, TASK_NAMES_MAP};
+use crate::culprit::{Culprit, CulpritKind, ADDRESS_MASK, KIND_SHIFT, SYSTEM_INTERRUPTS, TASK_NAMES, TASK_NAMES_MAP};
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
 use crate::kernel::{KernelInfo, SOFTIRQ_NAMES};
 use crate::maps::{MapKind, MapSpec};
@@ -114,6 +114,8 @@ struct Stall {
     victim: u32,
     min: u64,
     offsets: Offsets,
+    /// The [`SYSTEM_INTERRUPTS`] this kernel has tracepoints for (x86), by index.
+    system_interrupts: Vec<u32>,
     fields: Vec<Field>,
 }
 
@@ -148,6 +150,12 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
             hrtimer_function: member(kernel, "hrtimer", "function")?,
             task_pid: member(kernel, "task_struct", "pid")?,
         },
+        system_interrupts: (0..SYSTEM_HOOKS.len() as u32)
+            .filter(|&index| {
+                let (entry, exit, _, _) = SYSTEM_HOOKS[index as usize];
+                kernel.tracepoint("irq_vectors", entry).is_ok() && kernel.tracepoint("irq_vectors", exit).is_ok()
+            })
+            .collect(),
         fields: fields(),
     }))
 }
@@ -295,11 +303,16 @@ impl Probe for Stall {
     fn companions(&self, maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
         let (map, names) = (maps[0], maps[1]);
         let mut programs = vec![self.companion("raise", "softirq_raise", |b, exit| self.emit_raise(b, map, exit))?];
-        for (suffix, tracepoint, step) in CONTEXT_HOOKS {
+        let system = self.system_interrupts.iter().flat_map(|&index| {
+            let (entry, exit, entry_suffix, exit_suffix) = SYSTEM_HOOKS[index as usize];
+            let culprit = Source::Fixed(Culprit::SystemInterrupt(index).encode());
+            [(entry_suffix, entry, Step::Push, culprit), (exit_suffix, exit, Step::Pop(Exit::Exactly), culprit)]
+        });
+        for (suffix, tracepoint, step, source) in CONTEXT_HOOKS.into_iter().chain(system) {
             programs.push(self.companion(suffix, tracepoint, |b, exit| {
                 emit_state(b, map, SCRATCH_KEY, exit);
                 emit_charge(b, names, SCRATCH_NAMING);
-                self.emit_culprit_of(b, tracepoint);
+                self.emit_culprit(b, source);
                 match step {
                     Step::Push => emit_push(b),
                     Step::Pop(how) => emit_pop(b, how),
@@ -314,16 +327,46 @@ impl Probe for Stall {
     }
 }
 
-/// The tracepoints where a context starts, ends or switches, with the companion's name suffix.
-const CONTEXT_HOOKS: [(&str, &str, Step); 8] = [
-    ("sexit", "softirq_exit", Step::Pop(Exit::Exactly)),
-    ("tentry", "timer_expire_entry", Step::Push),
-    ("texit", "timer_expire_exit", Step::Pop(Exit::Kind(CulpritKind::Timer))),
-    ("hentry", "hrtimer_expire_entry", Step::Push),
-    ("hexit", "hrtimer_expire_exit", Step::Pop(Exit::Kind(CulpritKind::Hrtimer))),
-    ("ientry", "irq_handler_entry", Step::Push),
-    ("iexit", "irq_handler_exit", Step::Pop(Exit::Exactly)),
-    ("switch", "sched_switch", Step::Switch),
+/// Where a context tracepoint's culprit comes from.
+#[derive(Clone, Copy)]
+enum Source {
+    /// The softirq vector in the first argument.
+    Vector,
+    /// The interrupt number in the first argument.
+    Irq,
+    /// The callback of the timer-wheel timer in the first argument.
+    TimerCallback,
+    /// The callback of the hrtimer in the first argument.
+    HrtimerCallback,
+    /// The next task of a switch (third argument).
+    NextTask,
+    /// This culprit.
+    Fixed(u64),
+    /// None needed (an exit that matches by kind).
+    Unused,
+}
+
+/// The tracepoints where a context starts, ends or switches, with the companion's name suffix (program names
+/// are cut at 15 characters: suffixes stay distinct in their first 4).
+const CONTEXT_HOOKS: [(&str, &str, Step, Source); 8] = [
+    ("sexit", "softirq_exit", Step::Pop(Exit::Exactly), Source::Vector),
+    ("tentry", "timer_expire_entry", Step::Push, Source::TimerCallback),
+    ("texit", "timer_expire_exit", Step::Pop(Exit::Kind(CulpritKind::Timer)), Source::Unused),
+    ("hentry", "hrtimer_expire_entry", Step::Push, Source::HrtimerCallback),
+    ("hexit", "hrtimer_expire_exit", Step::Pop(Exit::Kind(CulpritKind::Hrtimer)), Source::Unused),
+    ("ientry", "irq_handler_entry", Step::Push, Source::Irq),
+    ("iexit", "irq_handler_exit", Step::Pop(Exit::Exactly), Source::Irq),
+    ("switch", "sched_switch", Step::Switch, Source::NextTask),
+];
+
+/// The `irq_vectors` tracepoints of each of [`SYSTEM_INTERRUPTS`], in its order: entry, exit, and their
+/// companions' name suffixes.
+const SYSTEM_HOOKS: [(&str, &str, &str, &str); SYSTEM_INTERRUPTS.len()] = [
+    ("local_timer_entry", "local_timer_exit", "v0i", "v0o"),
+    ("irq_work_entry", "irq_work_exit", "v1i", "v1o"),
+    ("reschedule_entry", "reschedule_exit", "v2i", "v2o"),
+    ("call_function_entry", "call_function_exit", "v3i", "v3o"),
+    ("call_function_single_entry", "call_function_single_exit", "v4i", "v4o"),
 ];
 
 impl Stall {
@@ -365,30 +408,31 @@ impl Stall {
         b.store_imm(Size::DW, Reg::R7, FOLDED, 0);
     }
 
-    /// `r9` = the culprit a context tracepoint enters, switches to or leaves (exits that match by kind only
-    /// need none). The arguments are at `r6`; uses r1-r3.
-    fn emit_culprit_of(&self, b: &mut Builder, tracepoint: &str) {
-        match tracepoint {
-            "softirq_exit" => {
+    /// `r9` = the culprit a context tracepoint enters, switches to or leaves. The arguments are at `r6`; uses
+    /// r1-r3.
+    fn emit_culprit(&self, b: &mut Builder, source: Source) {
+        match source {
+            Source::Vector => {
                 b.load(Size::DW, Reg::R9, Reg::R6, 0);
                 b.alu64(AluOp::And, Reg::R9, 0xffff);
                 emit_culprit_tag(b, CulpritKind::Softirq);
             }
-            "irq_handler_entry" | "irq_handler_exit" => {
+            Source::Irq => {
                 b.load(Size::DW, Reg::R9, Reg::R6, 0);
                 b.alu64(AluOp::And, Reg::R9, i32::MAX);
                 emit_culprit_tag(b, CulpritKind::Hardirq);
             }
-            "timer_expire_entry" => self.emit_callback(b, self.offsets.timer_function, CulpritKind::Timer),
-            "hrtimer_expire_entry" => self.emit_callback(b, self.offsets.hrtimer_function, CulpritKind::Hrtimer),
-            "sched_switch" => {
+            Source::TimerCallback => self.emit_callback(b, self.offsets.timer_function, CulpritKind::Timer),
+            Source::HrtimerCallback => self.emit_callback(b, self.offsets.hrtimer_function, CulpritKind::Hrtimer),
+            Source::NextTask => {
                 b.comment("the next task: next->pid");
                 b.load(Size::DW, Reg::R3, Reg::R6, 16);
                 super::read_kernel(b, SCRATCH_READ, 4, Reg::R3, self.offsets.task_pid as i32);
                 b.load(Size::W, Reg::R9, Reg::R10, SCRATCH_READ);
                 emit_culprit_tag(b, CulpritKind::Task);
             }
-            _ => {}
+            Source::Fixed(culprit) => b.ld_imm64(Reg::R9, culprit),
+            Source::Unused => {}
         }
     }
 
@@ -648,6 +692,13 @@ mod tests {
         assert_eq!(names, listed, "the registry lists every field");
         let companions = probe.companions(&[0, 1]).expect("companions");
         let tracepoints: Vec<String> = companions.iter().map(|c| c.attach.target()).collect();
-        assert_eq!(tracepoints.len(), 9, "{tracepoints:?}");
+        assert_eq!(
+            tracepoints.len(),
+            9 + 2 * SYSTEM_INTERRUPTS.len(),
+            "the fixture has x86's irq_vectors: {tracepoints:?}"
+        );
+        let names: Vec<&str> = companions.iter().map(|c| &c.suffix[..c.suffix.len().min(4)]).collect();
+        let distinct: std::collections::BTreeSet<&&str> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "suffixes differ in their first 4 characters: {names:?}");
     }
 }
