@@ -18,9 +18,11 @@ pub fn restrict_to_pid(script: &mut Script, pid: u32) {
 }
 
 fn is_lifecycle(block: &ProbeBlock) -> bool {
-    block.probes.iter().all(|probe| {
-        matches!(&probe.kind, ProbeKind::Path(parts) if parts.len() == 1 && (parts[0] == "BEGIN" || parts[0] == "END"))
-    })
+    let lifecycle = |name: &str| jitterlib::probe::kind(name).is_some_and(|kind| matches!(kind.name, "BEGIN" | "END"));
+    block
+        .probes
+        .iter()
+        .all(|probe| matches!(&probe.kind, ProbeKind::Path(parts) if parts.len() == 1 && lifecycle(&parts[0])))
 }
 
 #[cfg(test)]

@@ -50,6 +50,9 @@ pub struct RunOptions {
     pub status_line: bool,
     /// Write an SVG flame graph of the maps keyed by a stack (`kstack`, `ustack`) here at exit.
     pub flamegraph: Option<std::path::PathBuf>,
+    /// Keep tracing when the script attaches nothing (only `BEGIN` and `END`) until the duration, a signal or
+    /// `exit()`; otherwise such a run ends right after `BEGIN`, as bpftrace's does.
+    pub wait_without_probes: bool,
 }
 
 /// A request to a running script, answered by its tracing loop.
@@ -144,9 +147,11 @@ pub fn run(
     exited |= drain(&session, &mut ring, Duration::ZERO, &mut output, &mut report)?;
     if !exited {
         session.attach_all()?;
+        let attached = compiled.programs.iter().filter(|unit| unit.trigger.is_none()).count();
         if let Some(on_attached) = &options.on_attached {
-            on_attached(compiled.programs.iter().filter(|unit| unit.trigger.is_none()).count());
+            on_attached(attached);
         }
+        exited |= attached == 0 && !options.wait_without_probes;
         let deadline = options.duration.map(|duration| Instant::now() + duration);
         let mut status = options.status_line.then(status::StatusLine::new);
         let mut print_every = options.print_every;

@@ -252,6 +252,26 @@ fn begin_printf_and_exit() {
 }
 
 #[test]
+fn a_script_with_only_begin_and_end_ends_after_begin_as_in_bpftrace() {
+    if !can_trace("a_script_with_only_begin_and_end_ends_after_begin_as_in_bpftrace") {
+        return;
+    }
+    // Lowercase, as bpftrace 0.27 writes them; no exit(): nothing is attached, so END runs right after BEGIN.
+    let started = std::time::Instant::now();
+    let (code, out, err) = run_jl(&["-q", "-e", r#"begin { @n = 2; printf("begin\n"); } end { printf("end\n"); }"#]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "begin\nend\n@n: 2\n\n");
+    assert!(!err.contains("Attached"), "-q keeps the attach line out: {err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "no waiting for a signal: {:?}", started.elapsed());
+    // With a duration the run lasts it, probes or not.
+    let started = std::time::Instant::now();
+    let (code, _, err) = run_jl(&["--duration", "1", "-e", "BEGIN { @n = 1; }"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(err.contains("Attached 0 programs"), "{err}");
+}
+
+#[test]
 fn interval_fires_at_its_period_and_end_runs() {
     if !can_trace("interval_fires_at_its_period_and_end_runs") {
         return;

@@ -1,4 +1,5 @@
-//! `BEGIN` and `END`: blocks run once before tracing starts and once after it stops.
+//! `BEGIN` and `END` (also `begin` and `end`, as bpftrace 0.27 writes them): blocks run once before tracing
+//! starts and once after it stops.
 //!
 //! They are raw-tracepoint programs that are never attached: the session runs them on demand with
 //! `BPF_PROG_TEST_RUN` (Linux >= 5.10), so `printf` and map updates behave exactly as in other probes.
@@ -10,7 +11,7 @@ use crate::session::Attach;
 /// Registry entry for `BEGIN`.
 pub(super) static BEGIN: ProbeKind = ProbeKind {
     name: "BEGIN",
-    aliases: &[],
+    aliases: &["begin"],
     syntax: "BEGIN",
     about: "runs once before any other probe is attached",
     fields: &[],
@@ -20,7 +21,7 @@ pub(super) static BEGIN: ProbeKind = ProbeKind {
 /// Registry entry for `END`.
 pub(super) static END: ProbeKind = ProbeKind {
     name: "END",
-    aliases: &[],
+    aliases: &["end"],
     syntax: "END",
     about: "runs once after tracing stops (Ctrl-C, exit(), --duration), before maps are printed",
     fields: &[],
@@ -32,8 +33,8 @@ struct Lifecycle(Trigger);
 
 fn resolve(spec: &ProbeSpec, _kernel: &dyn KernelInfo, trigger: Trigger) -> Result<Box<dyn Probe>, ProbeError> {
     let name = match trigger {
-        Trigger::Begin => "BEGIN",
-        Trigger::End => "END",
+        Trigger::Begin => BEGIN.name,
+        Trigger::End => END.name,
     };
     path_parts(spec, name, 1, name)?;
     Ok(Box::new(Lifecycle(trigger)))

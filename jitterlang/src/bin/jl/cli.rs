@@ -90,6 +90,9 @@ pub struct Cli {
     /// none); with -v, their typed args: `jl -l PATTERN -v`, `jl -l -v PATTERN` and `jl -lv PATTERN` are alike.
     #[arg(short = 'l', long = "list")]
     pub list: bool,
+    /// Do not print the `Attached N programs` line (bpftrace's -q); errors and warnings still print.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
     /// Say which mechanism each probe uses; with -l, list tracepoint fields; with -d, name the script construct
     /// of each run of instructions; show the whole verifier log of a rejected program.
     #[arg(short = 'v', long = "verbose")]

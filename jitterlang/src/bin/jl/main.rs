@@ -154,6 +154,7 @@ fn run(
         None => None,
     };
     let command = cli.command.clone();
+    let quiet = cli.quiet;
     let child_stop = Arc::clone(&stop);
     let options = RunOptions {
         duration: cli.duration.map(Duration::from_secs_f64),
@@ -163,12 +164,18 @@ fn run(
             Format::Folded => OutputFormat::Folded,
         },
         on_attached: Some(Box::new(move |programs| {
-            eprintln!("Attached {programs} program{}; Ctrl-C to stop.", if programs == 1 { "" } else { "s" });
+            if !quiet {
+                eprintln!("Attached {programs} program{}; Ctrl-C to stop.", if programs == 1 { "" } else { "s" });
+            }
             if let Some(command) = &command {
                 child::spawn_then_stop(command, Arc::clone(&child_stop));
             }
         })),
         print_every: cli.interval.map(Duration::from_secs_f64),
+        wait_without_probes: cli.command.is_some()
+            || cli.duration.is_some()
+            || cli.interval.is_some()
+            || cli.prometheus.is_some(),
         exporter,
         control: None,
         flamegraph: cli.flamegraph.clone(),
