@@ -276,8 +276,10 @@ impl Probe for Stall {
         b.mov64(Reg::R2, Reg::R8);
         b.alu64(AluOp::Sub, Reg::R2, Reg::R1);
         b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R2);
-        b.store_imm(Size::DW, Reg::R7, RAISED, 0);
         emit_verdict(b, env);
+        // Only now may a raise start the next wait: an interrupt raising the victim while the slots are read
+        // would otherwise empty them under the reader (that raise's wait goes unmeasured instead).
+        b.store_imm(Size::DW, Reg::R7, RAISED, 0);
         b.load(Size::DW, Reg::R9, Reg::R10, STACK_VEC);
         emit_culprit_tag(b, CulpritKind::Softirq);
         emit_push(b);
