@@ -210,13 +210,22 @@ impl Checker<'_> {
     }
 
     /// `delete(@m[keys])`.
+    /// `delete(@m[k])`, or bpftrace 0.27's `delete(@m, k)`.
     fn delete(&mut self, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<StmtKind> {
-        let [ast::Expr { kind: ast::ExprKind::Map(target), .. }] = args else {
-            self.diagnostics.push(
-                Diagnostic::new(Code::TypeMismatch, span, "`delete()` takes one map entry")
-                    .with_hint("e.g. `delete(@start[tid])`"),
-            );
-            return None;
+        let entry;
+        let target = match args {
+            [ast::Expr { kind: ast::ExprKind::Map(target), .. }] => target,
+            [ast::Expr { kind: ast::ExprKind::Map(target), .. }, key] if target.keys.is_empty() => {
+                entry = ast::MapRef { keys: vec![key.clone()], ..target.clone() };
+                &entry
+            }
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::TypeMismatch, span, "`delete()` takes one map entry")
+                        .with_hint("e.g. `delete(@start[tid])` or `delete(@start, tid)`"),
+                );
+                return None;
+            }
         };
         let keys = self.keys(target, scope)?;
         let map = self.maps.existing(target, &keys, &mut self.diagnostics)?;
