@@ -17,7 +17,10 @@
 //! waiting for the CPU behind it). Interrupts that have no tracepoint of their own (the local timer, IPIs) are
 //! charged to what they interrupted, apart from the hrtimer callbacks they run. An exit whose entry was not seen
 //! (the probe attached meanwhile, or the kernel skipped a program) pops nothing; a task switch, which only
-//! happens in task context, drops any context whose exit was missed. Culprits beyond the slots are counted
+//! happens in task context, drops any context whose exit was missed. A wait is only measured from a raise seen
+//! after the probe saw the victim start on that CPU (the kernel clears the pending bit as a vector starts, so that
+//! raise is the first of its wait whatever order the programs attached in), and the victim's exit without its
+//! start ends the wait unmeasured: a wait is never reported from a raise that an earlier run already served. Culprits beyond the slots are counted
 //! ([`EmitEnv::slots_full`]) and their time is part of `unattributed`.
 //!
 //! Raw tracepoints (Linux 4.17) detach in a fraction of a millisecond and let programs of one CPU nest (a
@@ -76,7 +79,11 @@ const RAISED: i16 = FRAME + 8 * FRAMES as i16;
 const KEY: i16 = RAISED + 8;
 const TIME: i16 = KEY + 8 * SLOTS as i16;
 const FOLDED: i16 = TIME + 8 * SLOTS as i16;
-const STATE_SIZE: u32 = FOLDED as u32 + 8;
+/// Set once the main program has seen the victim start on this CPU: from then on a raise the probe sees is the
+/// first of a new wait (the kernel clears the pending bit as the vector starts), so a wait is never measured
+/// from a raise seen before the program that ends it was attached.
+const ARMED: i16 = FOLDED + 8;
+const STATE_SIZE: u32 = ARMED as u32 + 8;
 
 /// Stack layout of the main program (top of frame).
 const STACK_DUR: i16 = -8;
@@ -271,6 +278,7 @@ impl Probe for Stall {
         b.load(Size::DW, Reg::R9, Reg::R10, STACK_VEC);
         let push_only = b.new_label();
         b.jump_if(JmpOp::Ne, Reg::R9, self.victim as i32, push_only);
+        b.store_imm(Size::DW, Reg::R7, ARMED, 1);
         b.load(Size::DW, Reg::R1, Reg::R7, RAISED);
         b.jump_if(JmpOp::Eq, Reg::R1, 0, push_only);
         b.mov64(Reg::R2, Reg::R8);
@@ -317,7 +325,15 @@ impl Probe for Stall {
                 self.emit_culprit(b, source);
                 match step {
                     Step::Push => emit_push(b),
-                    Step::Pop(how) => emit_pop(b, how),
+                    Step::Pop(how) => {
+                        let unmatched = b.new_label();
+                        emit_pop(b, how, unmatched);
+                        b.jump(exit);
+                        b.bind(unmatched);
+                        if tracepoint == "softirq_exit" {
+                            self.emit_missed_start(b);
+                        }
+                    }
                     Step::Switch => {
                         b.store_imm(Size::DW, Reg::R7, DEPTH, 0);
                         b.store(Size::DW, Reg::R7, FRAME, Reg::R9);
@@ -398,6 +414,8 @@ impl Stall {
         b.alu64(AluOp::And, Reg::R1, 0xffff);
         b.jump_if(JmpOp::Ne, Reg::R1, self.victim as i32, exit);
         emit_state(b, map, SCRATCH_KEY, exit);
+        b.load(Size::DW, Reg::R1, Reg::R7, ARMED);
+        b.jump_if(JmpOp::Eq, Reg::R1, 0, exit);
         b.load(Size::DW, Reg::R1, Reg::R7, RAISED);
         b.jump_if(JmpOp::Ne, Reg::R1, 0, exit);
         emit_base_task(b);
@@ -408,6 +426,16 @@ impl Stall {
             b.store_imm(Size::DW, Reg::R7, TIME + 8 * slot, 0);
         }
         b.store_imm(Size::DW, Reg::R7, FOLDED, 0);
+    }
+
+    /// The victim (culprit in `r9`) ends a run whose start the probe did not see (the kernel skipped a program):
+    /// the wait that run ended is over, unmeasured, rather than measured later from its raise.
+    fn emit_missed_start(&self, b: &mut Builder) {
+        b.ld_imm64(Reg::R1, Culprit::Softirq(self.victim).encode());
+        let other = b.new_label();
+        b.jump_if(JmpOp::Ne, Reg::R9, Reg::R1, other);
+        b.store_imm(Size::DW, Reg::R7, RAISED, 0);
+        b.bind(other);
     }
 
     /// `r9` = the culprit a context tracepoint enters, switches to or leaves. The arguments are at `r6`; uses
@@ -560,8 +588,8 @@ fn emit_push(b: &mut Builder) {
 }
 
 /// Pops the innermost frame that matches `exit` and every frame above it (their exits were missed); pops
-/// nothing when none matches (its entry was missed). Uses r1-r3.
-fn emit_pop(b: &mut Builder, exit: Exit) {
+/// nothing and jumps to `unmatched` when none matches (its entry was missed). Uses r1-r3.
+fn emit_pop(b: &mut Builder, exit: Exit, unmatched: Label) {
     let done = b.new_label();
     b.load(Size::DW, Reg::R1, Reg::R7, DEPTH);
     for depth in (1..FRAMES as i16).rev() {
@@ -579,6 +607,7 @@ fn emit_pop(b: &mut Builder, exit: Exit) {
         b.jump(done);
         b.bind(next);
     }
+    b.jump(unmatched);
     b.bind(done);
 }
 
@@ -686,7 +715,7 @@ mod tests {
     #[test]
     fn the_state_fits_the_culprits_and_every_companion_builds() {
         let probe = stall(vec![]).expect("resolves");
-        assert_eq!(STATE_SIZE, 8 * (2 + FRAMES + 1 + 2 * SLOTS + 1) as u32);
+        assert_eq!(STATE_SIZE, 8 * (2 + FRAMES + 1 + 2 * SLOTS + 2) as u32);
         let mut names: Vec<&str> = probe.fields().iter().map(|field| field.name.as_str()).collect();
         let mut listed: Vec<&str> = KIND.fields.iter().flat_map(|(names, _)| names.split(", ")).collect();
         names.sort_unstable();
