@@ -1,35 +1,45 @@
-// triage.jl: the all-in-one first look at a node with latency spikes: names the CPU and the culprit callback.
+// triage.jl: the all-in-one first look at a node with latency spikes: names the CPU, the wait and its cause.
 //
-// Answers: "is something in softirq context stalling packets here, and what?" It runs the softirq duration,
-// NET_RX wait, timer-callback and packet-hop steps at once (softirq_durations.jl, softirq_delay.jl,
-// timer_callbacks.jl, skb_hops.jl; the IPVS estimator walk is the timer callback estimation_timer) and ends with
-// a VERDICT line naming the worst CPU and what ran there, and a line naming the slowest packet hop. Read the VERDICT first; then @softirq
-// (one duration histogram per softirq type), @net_rx_wait (how long raised NET_RX softirqs waited to start:
-// p99 and max are what a ping sees), and @timer_total (which timer callbacks take the time, largest last).
-// A callback `estimation_timer` over a few ms is the IPVS incident: run estimation_timer.jl (walk per
-// namespace) and set `sysctl net.ipv4.vs.run_estimation=0` where the kernel has it. Otherwise profile the CPU
-// the verdict names with cpu_flamegraph.jl and follow slow packets with skb_hops.jl.
-// The @worst_* maps printed at the end are the raw records behind the verdict. They are kept with plain map
-// writes from all CPUs: when two CPUs beat the record at the same instant the printed CPU and callback may come
-// from either one; the histograms are exact.
+// Answers: "is something stalling packets here, and what?" Each wait of the NET_RX softirq (raise to start) of
+// at least the threshold is linked to what ran on that CPU meanwhile (stall(): timer and hrtimer callbacks,
+// other softirqs, hardirq handlers, the task that held the CPU), and the run ends with a VERDICT line: the CPU,
+// the worst wait, when it happened, the culprit that took most of it and its share. Then @blame ranks the
+// culprits by the time they took across all stalls (largest last), and @stalls has the waits per culprit.
+// Context from the same run: @net_rx_wait (every NET_RX wait, also the short ones: p99 and max are what a ping
+// sees), @softirq (run time per softirq type) and @timer_total (which timer callbacks take the time).
+// A culprit timer:estimation_timer is the IPVS incident: run estimation_timer.jl (walk per namespace) and set
+// `sysctl net.ipv4.vs.run_estimation=0` where the kernel has it. A task culprit held the CPU with bottom halves
+// or interrupts off (irqoff.jl names where), or ran while ksoftirqd waited for the CPU; profile that CPU with
+// cpu_flamegraph.jl. Follow slow packets hop by hop with skb_hops.jl.
+// The @worst_* maps are the record behind the verdict: plain map writes from all CPUs, so when two CPUs beat it
+// at the same instant the printed fields may mix both stalls; every stall's own fields are exact.
 //
 // Usage: jl --duration 60 [--arg threshold=5ms] scripts/triage.jl   (threshold: what counts as a stall, 10ms)
 
 param $threshold = 10ms
 
 BEGIN {
-  @worst_softirq = 0ns;
+  @worst_stall = 0ns;
   @worst_wait = 0ns;
-  @worst_timer = 0ns;
-  @worst_hop = 0ns;
 }
 
-softirq() {
-  @softirq[name] = hist(dur);
-  if (dur > @worst_softirq) {
-    @worst_softirq = dur;
-    @worst_softirq_cpu = cpu;
-    @worst_softirq_name = name;
+// Only waits of the threshold or more reach the block: shorter ones never leave the kernel.
+stall("net_rx", $threshold) {
+  @stalls[culprit] = hist(dur);
+  @blame[culprit] = sum(culprit_time);
+  if (culprit2_time > 0) {
+    @blame[culprit2] = sum(culprit2_time);
+  }
+  if (culprit3_time > 0) {
+    @blame[culprit3] = sum(culprit3_time);
+  }
+  if (dur > @worst_stall) {
+    @worst_stall = dur;
+    @worst_cpu = cpu;
+    @worst_at = nsecs;
+    @worst_culprit = culprit;
+    @worst_culprit_time = culprit_time;
+    @worst_share = share;
   }
 }
 
@@ -41,44 +51,21 @@ softirq_delay("net_rx") {
   }
 }
 
-timer() {
-  @timer_total[func] = sum(dur);
-  if (dur > @worst_timer) {
-    @worst_timer = dur;
-    @worst_timer_cpu = cpu;
-    @worst_timer_func = func;
-  }
+softirq() {
+  @softirq[name] = hist(dur);
 }
 
-// Only hops slower than the threshold reach the block: faster ones are dropped in BPF.
-skb($threshold) {
-  @slow_hops[prev, hop] = count();
-  if (dur > @worst_hop) {
-    @worst_hop = dur;
-    @worst_hop_cpu = cpu;
-    @worst_hop_from = prev;
-    @worst_hop_to = hop;
-    @worst_hop_netns = netns;
-  }
+timer() {
+  @timer_total[func] = sum(dur);
 }
 
 END {
-  if (@worst_timer > $threshold) {
-    printf("VERDICT: CPU %d: timer callback %s ran %d us in TIMER softirq (threshold %d us); NET_RX waited up to %d us (worst on CPU %d)\n",
-           @worst_timer_cpu, @worst_timer_func, @worst_timer / 1000, $threshold / 1000, @worst_wait / 1000,
-           @worst_wait_cpu);
-  } else if (@worst_softirq > $threshold) {
-    printf("VERDICT: CPU %d: a %s softirq ran %d us (threshold %d us), no single timer callback did; NET_RX waited up to %d us (worst on CPU %d)\n",
-           @worst_softirq_cpu, @worst_softirq_name, @worst_softirq / 1000, $threshold / 1000, @worst_wait / 1000,
-           @worst_wait_cpu);
+  if (@worst_stall > 0) {
+    printf("VERDICT: CPU %d: NET_RX waited %d us at %s; %s ran %d us of that wait (%d%%)\n",
+           @worst_cpu, @worst_stall / 1000, strftime("%H:%M:%S", @worst_at), @worst_culprit,
+           @worst_culprit_time / 1000, @worst_share);
   } else {
-    printf("VERDICT: no softirq or timer callback ran longer than %d us (longest: %s softirq, %d us on CPU %d; NET_RX waited up to %d us)\n",
-           $threshold / 1000, @worst_softirq_name, @worst_softirq / 1000, @worst_softirq_cpu, @worst_wait / 1000);
-  }
-  if (@worst_hop > 0) {
-    printf("SLOWEST HOP: %s -> %s took %d us on CPU %d (netns %u)\n", @worst_hop_from, @worst_hop_to,
-           @worst_hop / 1000, @worst_hop_cpu, @worst_hop_netns);
-  } else {
-    printf("SLOWEST HOP: no packet hop took longer than %d us\n", $threshold / 1000);
+    printf("VERDICT: no NET_RX wait of %d us or more (longest wait: %d us, on CPU %d)\n",
+           $threshold / 1000, @worst_wait / 1000, @worst_wait_cpu);
   }
 }

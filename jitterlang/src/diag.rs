@@ -25,6 +25,16 @@ impl Span {
     }
 }
 
+/// Whether a diagnostic stops the compilation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Severity {
+    /// The script does not compile.
+    #[default]
+    Error,
+    /// The script compiles and runs, but probably not as meant.
+    Warning,
+}
+
 /// Stable diagnostic codes: documented in the book, never renumbered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Code {
@@ -53,12 +63,17 @@ pub enum Code {
     /// A member access that does not fit the value: `->` on something that is not a struct pointer, `.` on a
     /// pointer, or an index on something that is not an array.
     Access,
+    /// A division or remainder by a constant zero (`x / 0`, `x % 0`, `x /= 0`).
+    DivisionByZero,
     /// A construct the compiler cannot (yet) emit.
     Unsupported,
     /// A limit of the compiler or of BPF was exceeded (stack, program size, string length).
     Limit,
     /// An action on the system (`signal()`, `system()`) in a script run without `--unsafe`.
     NeedsUnsafe,
+    /// Warning: a `while` whose condition is a constant true and whose body has no `break`, `return` or `exit()`:
+    /// it only ends at the iteration cap.
+    EndlessLoop,
     /// The kernel verifier rejected the code of this construct (a run-time error: a bug of the compiler or a
     /// kernel that verifies differently).
     VerifierRejected,
@@ -80,10 +95,12 @@ impl Code {
             Code::Arity => "E0301",
             Code::MapConflict => "E0302",
             Code::Access => "E0303",
+            Code::DivisionByZero => "E0304",
             Code::Unsupported => "E0400",
             Code::Limit => "E0401",
             Code::NeedsUnsafe => "E0500",
             Code::VerifierRejected => "E0900",
+            Code::EndlessLoop => "W0100",
         }
     }
 }
@@ -91,6 +108,8 @@ impl Code {
 /// One problem found in a script.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// An error (the script does not compile) or a warning.
+    pub severity: Severity,
     /// Stable code.
     pub code: Code,
     /// What is wrong, lowercase, no trailing period.
@@ -106,9 +125,15 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// A diagnostic with a code, a message and a span.
+    /// An error with a code, a message and a span.
     pub fn new(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { code, message: message.into(), span, label: None, notes: Vec::new(), hint: None }
+        let severity = Severity::Error;
+        Diagnostic { severity, code, message: message.into(), span, label: None, notes: Vec::new(), hint: None }
+    }
+
+    /// A warning with a code, a message and a span: the script still compiles.
+    pub fn warning(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::new(code, span, message) }
     }
 
     /// Adds the text printed under the caret.
@@ -135,7 +160,7 @@ impl Diagnostic {
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
-    /// Renders every diagnostic as text: `error[CODE]: message`, `file:line:col`, the source line, a caret
+    /// Renders every diagnostic as text: `error[CODE]: message` (or `warning[CODE]: ...`), `file:line:col`, the source line, a caret
     /// and the hint. No colours, so the output is stable for snapshot tests.
     pub fn render(&self, file_name: &str, source: &str) -> String {
         let file = SimpleFile::new(file_name, source);
@@ -147,10 +172,12 @@ impl Diagnostics {
             if let Some(text) = &diagnostic.label {
                 label = label.with_message(text);
             }
-            let mut report = Report::error()
-                .with_code(diagnostic.code.as_str())
-                .with_message(&diagnostic.message)
-                .with_labels(vec![label]);
+            let report = match diagnostic.severity {
+                Severity::Error => Report::error(),
+                Severity::Warning => Report::warning(),
+            };
+            let mut report =
+                report.with_code(diagnostic.code.as_str()).with_message(&diagnostic.message).with_labels(vec![label]);
             let notes = diagnostic.notes.iter().map(|note| format!("note: {note}"));
             let hint = diagnostic.hint.iter().map(|hint| format!("hint: {hint}"));
             report = report.with_notes(notes.chain(hint).collect());

@@ -1,6 +1,6 @@
 //! The checked program: names resolved, types known, maps and printf formats collected. Codegen reads only this.
 
-use crate::diag::Span;
+use crate::diag::{Diagnostics, Span};
 use crate::printf::Format;
 use jitterlib::agg::{AggKind, MapLayout, StackKind};
 use jitterlib::kernel::StructName;
@@ -135,6 +135,8 @@ pub struct Checked {
     pub time_formats: Vec<String>,
     /// Layouts of the `outlier()` reports, indexed by [`StmtKind::Outlier`].
     pub outliers: Vec<OutlierInfo>,
+    /// Warnings: the script compiles, but probably does not do what was meant.
+    pub warnings: Diagnostics,
 }
 
 /// The layout of one `outlier()` report: named columns, in event order.

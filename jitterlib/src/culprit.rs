@@ -7,6 +7,13 @@
 
 use crate::kernel::SOFTIRQ_NAMES;
 
+/// The name (after its probe's prefix) of the map in which a probe that reports task culprits keeps their
+/// names: u32 thread id to the 16-byte `comm` the thread had when it became a culprit, so that a thread that has
+/// exited by the time a culprit is printed is still named. Readers merge every map whose name ends with it.
+pub const TASK_NAMES_MAP: &str = "task_names";
+/// Threads a probe's [`TASK_NAMES_MAP`] holds; culprits beyond it are named from `/proc` while they live.
+pub const TASK_NAMES: u32 = 1024;
+
 /// Bits the kind is shifted left by.
 pub const KIND_SHIFT: u32 = 56;
 /// The bits of a kernel address that a culprit keeps.
@@ -158,6 +165,25 @@ pub trait CulpritNames {
         let _ = irq;
         None
     }
+}
+
+/// The thread names of a [`TASK_NAMES_MAP`]'s entries (key: u32 thread id, value: NUL-padded `comm`).
+///
+/// ```
+/// use jitterlib::culprit::task_names;
+///
+/// let entries = vec![(7u32.to_ne_bytes().to_vec(), b"ping\0\0\0\0\0\0\0\0\0\0\0\0".to_vec())];
+/// assert_eq!(task_names(&entries), [(7, "ping".to_string())]);
+/// ```
+pub fn task_names(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<(u32, String)> {
+    entries
+        .iter()
+        .filter_map(|(key, value)| {
+            let tid = u32::from_ne_bytes(key.get(..4)?.try_into().ok()?);
+            let end = value.iter().position(|byte| *byte == 0).unwrap_or(value.len());
+            Some((tid, String::from_utf8_lossy(&value[..end]).into_owned())).filter(|(_, name)| !name.is_empty())
+        })
+        .collect()
 }
 
 /// The `comm` of thread `tid` on this machine, from `/proc`.

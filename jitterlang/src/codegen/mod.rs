@@ -220,6 +220,8 @@ pub struct Compiled {
     pub outliers: Vec<OutlierInfo>,
     /// What `jl -v` says about how probes were resolved (`skb(): fentry (...) at ip_rcv, icmp_rcv`).
     pub notes: Vec<String>,
+    /// Warnings of the script, to show before running it (see [`Diagnostics::render`]).
+    pub warnings: Diagnostics,
     /// The ELF object.
     pub object: Vec<u8>,
 }
@@ -382,6 +384,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
         stacks: checked.stacks.clone(),
         outliers: checked.outliers.clone(),
         notes,
+        warnings: checked.warnings.clone(),
         object,
     })
 }

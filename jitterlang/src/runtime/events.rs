@@ -4,9 +4,7 @@ use super::clock::{format_time, WallClock};
 use crate::codegen::{MapEvent, TableEvent, EXIT_EVENT};
 use crate::ir::{OutlierInfo, PrintfAction, PrintfInfo, Type};
 use crate::printf::Arg;
-use jitterlib::agg::{
-    format_culprit, format_inet, format_inet_family, FieldValue, KernelSymbols, StackKind, Symbolizer,
-};
+use jitterlib::agg::{format_culprit, format_inet, format_inet_family, FieldValue, StackKind, Symbolizer};
 use jitterlib::kernel::KernelInfo;
 
 /// A decoded record.
@@ -173,7 +171,7 @@ impl<'a> EventDecoder<'a> {
                     Some(symbol) => symbol.name,
                     None => format!("0x{:x}", word()?),
                 }),
-                Type::Culprit => Value::Text(format_culprit(word()?, &KernelSymbols::new(self.kernel))),
+                Type::Culprit => Value::Text(format_culprit(word()?, self.symbols)),
                 Type::Timestamp(format) => {
                     let format = self.time_formats.get(*format as usize)?;
                     Value::Text(format_time(format, self.clock.unix_ns(word()?)))

@@ -8,13 +8,14 @@ mod flamegraph;
 mod output;
 mod status;
 
-pub use exporter::MetricsExporter;
+pub use exporter::{ExporterError, MetricsExporter};
 pub use output::{OutputFormat, Symbols};
 
 use crate::codegen::{stacks_map, Compiled, MapEvent, Stat, EVENTS_MAP};
 use crate::ir::MapAction;
 use events::{Event, EventDecoder, Value};
 use jitterlib::agg::Snapshot;
+use jitterlib::culprit::{task_names, TASK_NAMES_MAP};
 use jitterlib::kernel::KernelInfo;
 use jitterlib::maps::MapEntries;
 use jitterlib::maps::GLOBAL_MAP_NAME;
@@ -154,6 +155,7 @@ pub fn run(
             let timeout = deadline.map_or(POLL_INTERVAL, |deadline| {
                 deadline.saturating_duration_since(Instant::now()).min(POLL_INTERVAL)
             });
+            learn_task_names(compiled, &session, &symbols)?;
             exited |= drain(&session, &mut ring, timeout, &mut output, &mut report)?;
             if let (Some(due), Some(every)) = (next_print, print_every) {
                 if Instant::now() >= due {
@@ -176,7 +178,7 @@ pub fn run(
                 }
             }
             if let Some(exporter) = &options.exporter {
-                exporter.serve_pending(
+                exporter.answer_pending(
                     || snapshots(compiled, &session),
                     || lost_counters(&session),
                     output.symbols(),
@@ -187,8 +189,12 @@ pub fn run(
             status.clear();
         }
     }
+    if let Some(exporter) = &options.exporter {
+        exporter.close();
+    }
     // Nothing changes the maps from here on: END and the final print see one consistent state.
     session.detach_all()?;
+    learn_task_names(compiled, &session, &symbols)?;
     for name in triggered(compiled, Trigger::End) {
         session.run(name)?;
     }
@@ -340,6 +346,17 @@ fn triggered(compiled: &Compiled, trigger: Trigger) -> impl Iterator<Item = &str
 
 /// The lost-data counters: consecutive u64s in the global counters map's one value, and the kernel's count of
 /// events it skipped.
+/// Remembers the names of the threads that probes recorded as culprits ([`TASK_NAMES_MAP`]), so that they print
+/// by name after they exit.
+fn learn_task_names(compiled: &Compiled, session: &Session, symbols: &Symbols) -> Result<(), RunError> {
+    for map in compiled.maps.iter().filter(|map| map.name.ends_with(TASK_NAMES_MAP)) {
+        if let MapEntries::Shared(entries) = session.read_map(&map.name)? {
+            symbols.remember_tasks(task_names(&entries));
+        }
+    }
+    Ok(())
+}
+
 fn lost_counters(session: &Session) -> Result<Vec<(Stat, u64)>, RunError> {
     let value = match session.read_map(GLOBAL_MAP_NAME)? {
         MapEntries::Shared(mut entries) if !entries.is_empty() => entries.swap_remove(0).1,

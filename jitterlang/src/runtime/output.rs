@@ -8,6 +8,8 @@ use jitterlib::agg::{
 };
 use jitterlib::kernel::KernelInfo;
 use jitterlib::usym::UserSymbols;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::Write;
 
 /// Output formats.
@@ -35,12 +37,19 @@ pub(super) struct Output<'a> {
 pub struct Symbols<'a> {
     kernel: KernelSymbols<'a>,
     user: UserSymbols,
+    /// Thread names the probes recorded, by thread id (they outlive the threads).
+    tasks: RefCell<HashMap<u32, String>>,
 }
 
 impl<'a> Symbols<'a> {
     /// A symbolizer over `kernel` and the running processes.
     pub fn new(kernel: &'a dyn KernelInfo) -> Symbols<'a> {
-        Symbols { kernel: KernelSymbols::new(kernel), user: UserSymbols::new() }
+        Symbols { kernel: KernelSymbols::new(kernel), user: UserSymbols::new(), tasks: RefCell::default() }
+    }
+
+    /// Remembers thread names that probes recorded: they name those threads from then on, exited or not.
+    pub fn remember_tasks(&self, names: Vec<(u32, String)>) {
+        self.tasks.borrow_mut().extend(names);
     }
 }
 
@@ -54,7 +63,8 @@ impl Symbolizer for Symbols<'_> {
     }
 
     fn task_name(&self, tid: u32) -> Option<String> {
-        self.kernel.task_name(tid)
+        let recorded = self.tasks.borrow().get(&tid).cloned();
+        recorded.or_else(|| self.kernel.task_name(tid))
     }
 
     fn irq_name(&self, irq: u32) -> Option<String> {

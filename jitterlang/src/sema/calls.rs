@@ -5,7 +5,7 @@ use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Expr, ExprKind, MapAction, PrintfAction, PrintfInfo, StmtKind, Type};
 use crate::printf::{ConvKind, Format};
-use jitterlib::agg::AggKind;
+use jitterlib::agg::{AggError, AggKind};
 use jitterlib::probe::nearest;
 
 /// Bytes read for a tracepoint `__data_loc` string.
@@ -402,25 +402,13 @@ impl Checker<'_> {
                     constants.push(self.constant(arg, scope)?);
                 }
                 let [min, max, step] = constants[..] else { return None };
-                if step <= 0 || max <= min {
-                    self.diagnostics.push(
-                        Diagnostic::new(
-                            Code::TypeMismatch,
-                            rest[0].span.to(rest[2].span),
-                            "lhist needs min < max and a positive step",
-                        )
-                        .with_hint("e.g. `lhist(args.vec, 0, 10, 1)`"),
-                    );
-                    return None;
+                match AggKind::lhist(min, max, step) {
+                    Ok(kind) => kind,
+                    Err(error) => {
+                        self.diagnostics.push(lhist_diagnostic(&error, rest));
+                        return None;
+                    }
                 }
-                if (max - min) / step > 1000 {
-                    self.diagnostics.push(
-                        Diagnostic::new(Code::Limit, rest[2].span, "lhist would have more than 1000 buckets")
-                            .with_hint("use a larger step, or hist() for a log2 histogram"),
-                    );
-                    return None;
-                }
-                AggKind::Lhist { min, max, step }
             }
         })
     }
@@ -535,6 +523,16 @@ impl Checker<'_> {
         let id = self.printfs.len();
         self.printfs.push(PrintfInfo { format, args: checked.iter().map(|arg| arg.ty).collect(), action });
         Some(StmtKind::Printf { id, args: checked })
+    }
+}
+
+/// The diagnostic for `lhist(v, min, max, step)` parameters [`AggKind::lhist`] refuses (`bounds`: min, max, step).
+fn lhist_diagnostic(error: &AggError, bounds: &[ast::Expr]) -> Diagnostic {
+    match error {
+        AggError::LhistTooManyBuckets { .. } => Diagnostic::new(Code::Limit, bounds[2].span, error.to_string())
+            .with_hint("use a larger step, or hist() for a log2 histogram"),
+        _ => Diagnostic::new(Code::TypeMismatch, bounds[0].span.to(bounds[2].span), error.to_string())
+            .with_hint("e.g. `lhist(args.vec, 0, 10, 1)`"),
     }
 }
 

@@ -100,7 +100,7 @@ impl Checker<'_> {
                     return self.string_comparison(*op, lhs, rhs, span);
                 }
                 let (lhs, rhs) = (self.require_scalar(lhs), self.require_scalar(rhs));
-                let (lhs, rhs) = (lhs?, rhs?);
+                let (lhs, rhs) = (lhs?, self.nonzero_divisor(*op, rhs?)?);
                 let ty = binary_type(*op, lhs.ty, rhs.ty);
                 (ExprKind::Binary(*op, Box::new(lhs), Box::new(rhs)), ty)
             }
@@ -113,6 +113,27 @@ impl Checker<'_> {
             }
         };
         Some(Expr { kind, ty, span })
+    }
+
+    /// The right operand of `op`, unless it divides by a constant zero (the verifier refuses `/ 0` and `% 0`).
+    fn nonzero_divisor(&mut self, op: BinaryOp, rhs: Expr) -> Option<Expr> {
+        let what = match op {
+            BinaryOp::Div => "division",
+            BinaryOp::Rem => "remainder of a division",
+            _ => return Some(rhs),
+        };
+        if !matches!(rhs.kind, ExprKind::Const(0)) {
+            return Some(rhs);
+        }
+        self.diagnostics.push(
+            Diagnostic::new(Code::DivisionByZero, rhs.span, format!("{what} by zero"))
+                .with_label("this divisor is always 0")
+                .with_hint(
+                    "divide by a non-zero constant; a divisor only known when the probe runs may be 0 (BPF then gives 0 \
+                     for `x / 0` and x for `x % 0`)",
+                ),
+        );
+        None
     }
 
     /// Types an expression that must be an integer-like value.

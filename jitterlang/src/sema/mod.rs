@@ -13,7 +13,8 @@ mod stacks;
 
 use crate::ast::{self, Script};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
-use crate::ir::{Checked, CheckedProbe, OutlierInfo, PrintfInfo, Stmt, StmtKind, Type, UNROLL_MAX};
+use crate::ir::WHILE_MAX_ITERATIONS;
+use crate::ir::{Checked, CheckedProbe, ExprKind, OutlierInfo, PrintfInfo, Stmt, StmtKind, Type, UNROLL_MAX};
 use crate::CompileOptions;
 use jitterlib::kernel::KernelInfo;
 use jitterlib::probe::{self, Probe, ProbeErrorKind, ProbeSpec};
@@ -31,6 +32,7 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions)
         maps: MapTable::default(),
         printfs: Vec::new(),
         diagnostics,
+        warnings: Vec::new(),
         kernel,
         positionals: options.args.clone(),
         params,
@@ -75,6 +77,7 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions)
             uses_elapsed: checker.uses_elapsed,
             time_formats: checker.time_formats,
             outliers: checker.outliers,
+            warnings: Diagnostics(checker.warnings),
         })
     } else {
         checker.diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
@@ -116,6 +119,8 @@ struct Checker<'k> {
     maps: MapTable,
     printfs: Vec<PrintfInfo>,
     diagnostics: Vec<Diagnostic>,
+    /// Problems that do not stop the compilation.
+    warnings: Vec<Diagnostic>,
     kernel: &'k dyn KernelInfo,
     positionals: Vec<String>,
     params: Params,
@@ -196,10 +201,14 @@ impl Checker<'_> {
                 let otherwise = self.stmts(otherwise, scope);
                 Some(StmtKind::If { cond: cond?, then, otherwise })
             }
-            ast::StmtKind::While { cond, body } => {
+            ast::StmtKind::While { cond, body: written } => {
                 let cond = self.condition(cond, scope);
-                let body = self.loop_body(body, scope);
-                Some(StmtKind::While { cond: cond?, body })
+                let body = self.loop_body(written, scope);
+                let cond = cond?;
+                if matches!(cond.kind, ExprKind::Const(value) if value != 0) && !has_exit(written, true) {
+                    self.warnings.push(endless_loop(cond.span));
+                }
+                Some(StmtKind::While { cond, body })
             }
             ast::StmtKind::Unroll { count, count_span, body } => {
                 let body = self.loop_body(body, scope);
@@ -306,6 +315,28 @@ impl Checker<'_> {
         };
         Some(StmtKind::SetVar { var, value })
     }
+}
+
+/// Whether statements hold a `return` or an `exit()` (both leave the probe), or with `breaks` a `break` of the
+/// loop they are the body of.
+fn has_exit(stmts: &[ast::Stmt], breaks: bool) -> bool {
+    stmts.iter().any(|stmt| match &stmt.kind {
+        ast::StmtKind::Return => true,
+        ast::StmtKind::Expr(ast::Expr { kind: ast::ExprKind::Call { name, .. }, .. }) => name == "exit",
+        ast::StmtKind::Break => breaks,
+        ast::StmtKind::If { then, otherwise, .. } => has_exit(then, breaks) || has_exit(otherwise, breaks),
+        // A `break` in an inner loop leaves only that loop.
+        ast::StmtKind::While { body, .. } | ast::StmtKind::Unroll { body, .. } => has_exit(body, false),
+        _ => false,
+    })
+}
+
+/// The warning for `while (1)` (a constant true condition at `span`) without a way out.
+fn endless_loop(span: Span) -> Diagnostic {
+    Diagnostic::warning(Code::EndlessLoop, span, "this loop can only end at its iteration cap")
+        .with_label("always true, and nothing in the body leaves this loop (`break`, `return`, `exit()`)")
+        .with_note(format!("`while` stops after {WHILE_MAX_ITERATIONS} iterations, then the probe goes on after it"))
+        .with_hint("add `if (...) { break; }` for when the work is done, or use `unroll(N)` for a fixed count")
 }
 
 /// Whether a value of type `found` may be stored where `expected` was declared.

@@ -5,6 +5,7 @@ use crate::support::{assert_no_mismatch, check_snapshot, data_dir, golden_header
 use jitterlang::codegen::Compiled;
 use jitterlang::diag::Diagnostics;
 use jitterlang::CompileOptions;
+use jitterlib::agg::{MapValue, ValueFormat};
 use jitterlib::kernel::{
     Availability, FixtureKernel, FunctionProbes, KernelSnapshot, Member, MemberKind, SnapshotSymbol,
 };
@@ -102,6 +103,30 @@ fn objects_parse_back_with_aya_obj() {
         assert_eq!(object.programs.len(), compiled.programs.len(), "{}", script.display());
         assert_eq!(object.maps.len(), compiled.maps.len(), "{}", script.display());
     }
+}
+
+#[test]
+fn bundled_maps_of_durations_carry_no_unit_in_their_name() {
+    // A duration prints with its own units (`1.5ms`), so `@total_ns` would print microseconds and milliseconds.
+    let kernel = FixtureKernel::bundled();
+    for script in jitterlang::scripts::BUNDLED {
+        let Ok(compiled) = jitterlang::compile(script.source, &kernel) else { continue };
+        for (_, layout) in &compiled.user_maps {
+            let durations = matches!(layout.value, MapValue::Agg { format: ValueFormat::Duration, .. });
+            let unit = ["_ns", "_us", "_ms"].iter().any(|unit| layout.name.ends_with(unit));
+            assert!(!(durations && unit), "{}: {} holds durations printed with units", script.name, layout.name);
+        }
+    }
+}
+
+#[test]
+fn timer_callbacks_names_its_maps_after_what_they_hold() {
+    let kernel = FixtureKernel::bundled();
+    let script = jitterlang::scripts::find("timer_callbacks").expect("bundled");
+    let compiled = jitterlang::compile(script.source, &kernel).expect("compiles");
+    let names: Vec<&str> = compiled.user_maps.iter().map(|(_, layout)| layout.name.as_str()).collect();
+    // @durations is one histogram of every callback's run time, not of the slowest.
+    assert_eq!(names, ["@runs", "@total_time", "@durations"]);
 }
 
 #[test]

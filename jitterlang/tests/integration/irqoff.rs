@@ -3,10 +3,10 @@
 
 use crate::raw_bpf::pin_to;
 use crate::runtime::{can_trace, Tracing};
-use crate::stall::Stall;
+use crate::stall::{take_turn, Stall};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -14,13 +14,6 @@ use std::time::Duration;
 const STALLED_CPU: usize = 1;
 const THRESHOLD_MS: u64 = 20;
 const STALL_MS: u32 = 100;
-
-/// The tests stall the same CPU and each would see the others' stalls: they take turns.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn take_turn() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 fn two_cpus(test: &str) -> bool {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -165,6 +165,24 @@ fn while_stops_at_its_iteration_cap() {
     let (code, out, err) = run_jl(&["-e", "BEGIN { $n = 0; while (1) { $n++; } printf(\"%d\\n\", $n); exit(); }"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, format!("{}\n", jitterlang::ir::WHILE_MAX_ITERATIONS));
+    assert!(err.starts_with("warning[W0100]: this loop can only end at its iteration cap"), "{err}");
+}
+
+#[test]
+fn an_uneven_lhist_labels_its_last_bucket_like_bpftrace() {
+    if !can_trace("an_uneven_lhist_labels_its_last_bucket_like_bpftrace") {
+        return;
+    }
+    let script = "BEGIN { @h = lhist(1, 0, 10, 3); @h = lhist(7, 0, 10, 3); @h = lhist(9, 0, 10, 3); \
+                  @h = lhist(10, 0, 10, 3); exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<(&str, &str)> =
+        out.lines().skip(1).filter_map(|line| line.split_once(')')).map(|(label, rest)| (label, rest.trim())).collect();
+    let counts: Vec<(&str, &str)> =
+        rows.iter().map(|(label, rest)| (*label, rest.split_whitespace().next().unwrap_or(""))).collect();
+    // bpftrace 0.27: [0, 3) [3, 6) [6, 9) [9, ...); the 9 and the 10 share the last bucket.
+    assert_eq!(counts, [("[0, 3", "1"), ("[3, 6", "0"), ("[6, 9", "1"), ("[9, ...", "2")], "{out}");
 }
 
 #[test]

@@ -149,3 +149,32 @@ fn repl_applies_the_command_line_options() {
     assert_eq!(keys, 2, "--map-keys 2 limits the map at the prompt:\n{screen}");
     terminal.send(&["C-d"]);
 }
+
+#[test]
+fn repl_ends_quietly_when_its_output_pipe_closes() {
+    let name = format!("jl-repl-pipe-{}", std::process::id());
+    let files = std::env::temp_dir().join(&name);
+    let (errors, status) = (files.with_extension("err"), files.with_extension("status"));
+    let jl = env!("CARGO_BIN_EXE_jl");
+    // `| true`: the reader exits at once, so the prompt's replies meet a closed pipe (its banner may too).
+    let command = format!(
+        "sh -c 'JL_HISTORY={} {jl} 2>{}; echo $? >{}' | true; sleep 60",
+        files.with_extension("history").display(),
+        errors.display(),
+        status.display()
+    );
+    if !(tmux(&["new-session", "-d", "-s", &name, "-x", "150", "-y", "60"])
+        && tmux(&["respawn-pane", "-k", "-t", &name, &command]))
+    {
+        eprintln!("SKIPPED: repl_ends_quietly_when_its_output_pipe_closes: tmux is not installed");
+        return;
+    }
+    let terminal = Terminal { name };
+    std::thread::sleep(Duration::from_millis(500));
+    terminal.send(&[".help", "Enter"]);
+    terminal.send(&[".list", "Enter"]);
+    let status = std::fs::read_to_string(&status).unwrap_or_default();
+    let errors = std::fs::read_to_string(&errors).unwrap_or_default();
+    assert_eq!(status.trim(), "0", "jl's exit status; stderr:\n{errors}\nscreen:\n{}", terminal.screen());
+    assert!(errors.is_empty(), "stderr:\n{errors}");
+}

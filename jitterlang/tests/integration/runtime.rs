@@ -31,9 +31,19 @@ impl Tracing {
 
     /// Starts `jl OPTIONS --duration SECS -e SCRIPT` and waits until its probes are attached.
     pub(crate) fn start_with(options: &[&str], script: &str, seconds: f64) -> Tracing {
+        Tracing::spawn(options, &["-e", script], seconds)
+    }
+
+    /// Starts `jl OPTIONS --duration SECS NAME`, a bundled script, and waits until its probes are attached.
+    pub(crate) fn start_bundled(options: &[&str], name: &str, seconds: f64) -> Tracing {
+        Tracing::spawn(options, &[name], seconds)
+    }
+
+    fn spawn(options: &[&str], script: &[&str], seconds: f64) -> Tracing {
         let mut child = Command::new(env!("CARGO_BIN_EXE_jl"))
             .args(options)
-            .args(["--duration", &seconds.to_string(), "-e", script])
+            .args(["--duration", &seconds.to_string()])
+            .args(script)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -49,13 +59,18 @@ impl Tracing {
                     let status = child.wait().expect("wait");
                     let mut out = String::new();
                     child.stdout.take().map(|mut s| s.read_to_string(&mut out));
-                    panic!("jl exited ({status}) before attaching: {script}\n{out}\n{}", preamble.join("\n"));
+                    panic!("jl exited ({status}) before attaching: {script:?}\n{out}\n{}", preamble.join("\n"));
                 }
             }
         }
         // Keep draining stderr so jl never blocks on it.
         std::thread::spawn(move || for _ in lines {});
         Tracing { child, preamble }
+    }
+
+    /// jl's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Waits for jl to stop (its --duration) and returns its JSON output lines.

@@ -27,6 +27,8 @@ fn rust_traces_compile_to_the_scripts_bytecode() {
         Trace::new(&kernel, Timer::func("process_timeout")).by(Field::Func).histogram(Field::Dur),
         Trace::new(&kernel, Timer::all()).by(Field::Cpu).by(Field::Func).lhist(Field::Late, 0, 10_000_000, 1_000_000),
         Trace::new(&kernel, Softirq::all()).count_by(Field::Name),
+        // A step that does not divide max - min: both accept it, with bpftrace's buckets.
+        Trace::new(&kernel, Softirq::all()).lhist(Field::Vec, 0, 10, 3),
         Trace::new(&kernel, Softirq::named("net_rx")),
         Trace::new(&kernel, SoftirqDelay::all()).by(Field::Vec).max(Field::Dur),
         Trace::new(&kernel, Hrtimer::func("hrtimer_wakeup")).by(Field::Comm).quantiles(Field::Late),

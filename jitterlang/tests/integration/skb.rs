@@ -3,74 +3,11 @@
 //! `jl -v` says why the function points were left out; the function points themselves are exercised in the
 //! VM (tests/vm/scenarios/skb-path.sh).
 
+use crate::netns::VethPair;
 use crate::runtime::{can_trace, Tracing};
 use jitterlib::kernel::{KernelInfo, LiveKernel};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::process::Command;
-
-/// Two network namespaces joined by a veth pair, removed on drop (also when the test fails).
-struct VethPair {
-    namespaces: [String; 2],
-    devices: [String; 2],
-    addresses: [&'static str; 2],
-}
-
-impl VethPair {
-    fn create() -> VethPair {
-        let pid = std::process::id();
-        let pair = VethPair {
-            namespaces: [format!("jlskbA{pid}"), format!("jlskbB{pid}")],
-            devices: [format!("jla{pid}"), format!("jlb{pid}")],
-            addresses: ["10.231.0.1", "10.231.0.2"],
-        };
-        let [a, b] = &pair.namespaces;
-        let [dev_a, dev_b] = &pair.devices;
-        ip(&["netns", "add", a]);
-        ip(&["netns", "add", b]);
-        ip(&["link", "add", dev_a, "netns", a, "type", "veth", "peer", "name", dev_b, "netns", b]);
-        for ((namespace, device), address) in pair.namespaces.iter().zip(&pair.devices).zip(pair.addresses) {
-            ip(&["-n", namespace, "addr", "add", &format!("{address}/24"), "dev", device]);
-            ip(&["-n", namespace, "link", "set", device, "up"]);
-            ip(&["-n", namespace, "link", "set", "lo", "up"]);
-        }
-        pair
-    }
-
-    /// The inode number of a namespace, as `netns` reports it.
-    fn inode(&self, index: usize) -> u64 {
-        let output = Command::new("stat")
-            .args(["-L", "-c", "%i", &format!("/run/netns/{}", self.namespaces[index])])
-            .output()
-            .expect("run stat");
-        String::from_utf8_lossy(&output.stdout).trim().parse().expect("an inode number")
-    }
-
-    /// `ping -c COUNT -i 0.2` from the first namespace to the second.
-    fn ping(&self, count: u32) {
-        let status = Command::new("ip")
-            .args(["netns", "exec", &self.namespaces[0], "ping", "-q", "-c", &count.to_string(), "-i", "0.2"])
-            .arg(self.addresses[1])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("run ping");
-        assert!(status.success(), "ping across the veth pair failed");
-    }
-}
-
-impl Drop for VethPair {
-    fn drop(&mut self) {
-        // Deleting a namespace deletes the veth end in it, and with it the peer.
-        for namespace in &self.namespaces {
-            let _ = Command::new("ip").args(["netns", "del", namespace]).status();
-        }
-    }
-}
-
-fn ip(args: &[&str]) {
-    let output = Command::new("ip").args(args).output().expect("run ip");
-    assert!(output.status.success(), "ip {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr));
-}
 
 /// Each printed hop of the script below: `hop prev dur netns dev icmp_seq saddr daddr`.
 #[derive(Debug)]
@@ -91,7 +28,9 @@ fn hops(lines: &[Value]) -> Vec<Hop> {
         .filter(|line| line["type"] == "printf")
         .map(|line| {
             let text = line["data"].as_str().expect("printf text");
-            let words: Vec<&str> = text.split_whitespace().collect();
+            // One space between fields, so that an empty `dev` (a hop after the packet left its device, in other
+            // traffic) stays a field.
+            let words: Vec<&str> = text.trim_end().split(' ').collect();
             assert_eq!(words.len(), 8, "{text:?}");
             let number = |word: &str| word.parse::<u64>().unwrap_or_else(|_| panic!("{word:?} in {text:?}"));
             Hop {
@@ -113,7 +52,7 @@ fn skb_follows_pings_across_a_veth_pair_between_namespaces() {
     if !can_trace("skb_follows_pings_across_a_veth_pair_between_namespaces") {
         return;
     }
-    let pair = VethPair::create();
+    let pair = VethPair::create("jlskb");
     let (netns_a, netns_b) = (pair.inode(0), pair.inode(1));
     let tracing = Tracing::start_with(
         &["-v", "-f", "json"],

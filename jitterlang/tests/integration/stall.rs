@@ -1,4 +1,4 @@
-//! Induced CPU stalls for the `irqoff` tests: a BPF program that busy-waits for a given time inside
+//! Induced CPU stalls for the `irqoff` and `stall` tests: a BPF program that busy-waits for a given time inside
 //! `bpf_loop`, run with `BPF_PROG_TEST_RUN` where the kernel runs it with interrupts or softirqs disabled.
 //!
 //! - Interrupts off: a raw tracepoint program test-run with `BPF_F_TEST_RUN_ON_CPU` on another CPU runs in that
@@ -9,6 +9,7 @@
 use crate::raw_bpf::{btf, load_btf, load_program, test_run, KIND_FUNC, KIND_FUNC_PROTO, KIND_INT};
 use std::io;
 use std::os::fd::OwnedFd;
+use std::sync::{Mutex, MutexGuard};
 
 const BPF_PROG_TYPE_SOCKET_FILTER: u32 = 1;
 const BPF_PROG_TYPE_RAW_TRACEPOINT: u32 = 17;
@@ -85,6 +86,14 @@ fn function_btf() -> Vec<u8> {
         4, // 5: spin
     ];
     btf(&words, strings)
+}
+
+/// The tests that induce stalls hold the same CPU and each would see the others' stalls: they take turns.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Waits for the other stall-inducing tests to finish; the turn lasts while the guard lives.
+pub(crate) fn take_turn() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A loaded busy-wait program.

@@ -13,12 +13,14 @@
 //! | | `1 + 10u + j`, `u` in 0..3 (ns, us, ms), `j` in 0..10 | `2^j * 1000^u <= v < min(2^(j+1), 1000) * 1000^u` | `[16ms, 32ms)`, `[512us, 1ms)` |
 //! | | `31 + j`, `j` in 0..=33 (seconds, open-ended unit) | `2^j * 10^9 <= v < 2^(j+1) * 10^9` | `[1s, 2s)` |
 //! | `lhist(min, max, step)` | 0 | `v < min` | `(..., min)` |
-//! | | `1 + i`, `i` in 0..(max-min)/step | `min + i*step <= v < min + (i+1)*step` | `[0, 10)` |
-//! | | `(max-min)/step + 1` | `v >= max` | `[max, ...)` |
+//! | | `1 + i`, `i` in 0..n, `n = (max-min)/step` rounded down | `min + i*step <= v < min + (i+1)*step` | `[0, 10)` |
+//! | | `n + 1` | `v >= min + n*step` (`max` when `step` divides `max - min`) | `[max, ...)`, `[9, ...)` |
 //!
 //! `hist` and `lhist` bounds print with bpftrace's 1024-based suffixes (K, M, G, T, P) when they are
-//! whole multiples; `timehist` bounds print as durations. `lhist` needs `step > 0`, `max > min` and
-//! `max - min` a multiple of `step` (see [`AggKind::lhist`](super::AggKind::lhist)).
+//! whole multiples; `timehist` bounds print as durations. `lhist` needs `step > 0`, `max > min` and at most
+//! 1000 buckets in range (see [`AggKind::lhist`](super::AggKind::lhist)); as in bpftrace, when `step` does not
+//! divide `max - min` the last bucket starts below `max`: `lhist(v, 0, 10, 3)` is `[0, 3)` `[3, 6)` `[6, 9)`
+//! `[9, ...)`.
 
 use super::units::{format_wide_duration, size_label};
 
@@ -146,7 +148,8 @@ pub fn lhist_bucket(v: i64, min: i64, max: i64, step: i64) -> u64 {
 }
 
 /// The values of `lhist(min, max, step)` bucket `index`, or `None` past the last bucket or for
-/// parameters `lhist` rejects.
+/// parameters `lhist` rejects. The last bucket starts after the last whole step, which is `max` only when `step`
+/// divides `max - min` (the BPF side puts `v` from there to `max` in it too, as bpftrace does).
 pub fn lhist_range(index: u64, min: i64, max: i64, step: i64) -> Option<BucketRange> {
     if step <= 0 || max <= min {
         return None;
@@ -157,7 +160,7 @@ pub fn lhist_range(index: u64, min: i64, max: i64, step: i64) -> Option<BucketRa
     match index {
         0 => Some(BucketRange::below(min)),
         _ if index <= in_range => Some(BucketRange::between(min + (index - 1) * step, min + index * step)),
-        _ if index == in_range + 1 => Some(BucketRange::from(max)),
+        _ if index == in_range + 1 => Some(BucketRange::from(min + in_range * step)),
         _ => None,
     }
 }
@@ -287,5 +290,15 @@ mod tests {
         assert_eq!(lhist_label(3, 0, 4096, 1024).as_deref(), Some("[2K, 3K)"));
         assert_eq!(lhist_label(5, 0, 4096, 1024).as_deref(), Some("[4K, ...)"));
         assert_eq!(lhist_label(1, 0, 10, 0), None);
+    }
+
+    #[test]
+    fn an_uneven_lhist_ends_at_its_last_whole_step_like_bpftrace() {
+        let labels: Vec<String> = (0..6).filter_map(|i| lhist_label(i, 0, 10, 3)).collect();
+        assert_eq!(labels, ["(..., 0)", "[0, 3)", "[3, 6)", "[6, 9)", "[9, ...)"]);
+        let buckets: Vec<u64> = [8, 9, 10, 11].iter().map(|&v| lhist_bucket(v, 0, 10, 3)).collect();
+        assert_eq!(buckets, [3, 4, 4, 4], "9 shares the last bucket with max and above");
+        assert_eq!(lhist_label(2, 0, 2, 3).as_deref(), None);
+        assert_eq!(lhist_label(1, 0, 2, 3).as_deref(), Some("[0, ...)"), "less than one step: one open bucket");
     }
 }

@@ -47,8 +47,8 @@ pub enum AggError {
         /// Field size in the layout.
         size: u32,
     },
-    /// `lhist` parameters that do not make equal buckets.
-    #[error("lhist(min {min}, max {max}, step {step}) needs step > 0, max > min and max - min a multiple of step")]
+    /// `lhist` parameters that make no bucket: `step <= 0` or `max <= min`.
+    #[error("lhist(min {min}, max {max}, step {step}) needs min < max and a positive step")]
     InvalidLhist {
         /// Lower bound.
         min: i64,
@@ -56,5 +56,13 @@ pub enum AggError {
         max: i64,
         /// Bucket width.
         step: i64,
+    },
+    /// `lhist` parameters that make more buckets than [`LHIST_MAX_BUCKETS`](super::LHIST_MAX_BUCKETS).
+    #[error("lhist would have {buckets} buckets, more than {limit}")]
+    LhistTooManyBuckets {
+        /// Buckets between min and max: `(max - min) / step`.
+        buckets: i128,
+        /// The most allowed.
+        limit: i64,
     },
 }

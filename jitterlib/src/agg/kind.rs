@@ -5,6 +5,9 @@ use super::bucket::{HIST_LAST, TIMEHIST_LAST};
 use super::quantile::{quantile_label, quantile_range, QUANTILE_LAST};
 use super::AggError;
 
+/// Most buckets an `lhist` may have between its min and max, as in bpftrace.
+pub const LHIST_MAX_BUCKETS: i64 = 1000;
+
 /// An aggregation function of the language (`@x = count()`, `@h = hist(v)`, ...).
 ///
 /// Per-CPU value layout (little-endian, one value per possible CPU):
@@ -45,17 +48,18 @@ pub enum AggKind {
 }
 
 impl AggKind {
-    /// An `lhist` whose parameters make equal buckets: `step > 0`, `max > min`, `max - min` a multiple
-    /// of `step` (and fewer than `u64::MAX` buckets).
+    /// An `lhist` with bpftrace's rules: `step > 0`, `max > min` and at most [`LHIST_MAX_BUCKETS`] buckets
+    /// between them. A `step` that does not divide `max - min` is allowed: the last bucket then starts at the
+    /// last whole step below `max` (`lhist(v, 0, 10, 3)`: `[0, 3)` `[3, 6)` `[6, 9)` `[9, ...)`).
     pub fn lhist(min: i64, max: i64, step: i64) -> Result<AggKind, AggError> {
-        let width = i128::from(max) - i128::from(min);
-        let valid =
-            step > 0 && width > 0 && width % i128::from(step) == 0 && width / i128::from(step) < i128::from(u64::MAX);
-        if valid {
-            Ok(AggKind::Lhist { min, max, step })
-        } else {
-            Err(AggError::InvalidLhist { min, max, step })
+        if step <= 0 || max <= min {
+            return Err(AggError::InvalidLhist { min, max, step });
         }
+        let buckets = (i128::from(max) - i128::from(min)) / i128::from(step);
+        if buckets > i128::from(LHIST_MAX_BUCKETS) {
+            return Err(AggError::LhistTooManyBuckets { buckets, limit: LHIST_MAX_BUCKETS });
+        }
+        Ok(AggKind::Lhist { min, max, step })
     }
 
     /// Bytes of one CPU's value.
@@ -134,9 +138,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lhist_rejects_uneven_or_empty_ranges() {
+    fn lhist_rejects_empty_or_huge_ranges_and_takes_uneven_ones() {
         assert_eq!(AggKind::lhist(0, 100, 10), Ok(AggKind::Lhist { min: 0, max: 100, step: 10 }));
-        assert!(AggKind::lhist(0, 25, 10).is_err());
+        assert_eq!(AggKind::lhist(0, 25, 10), Ok(AggKind::Lhist { min: 0, max: 25, step: 10 }));
+        assert_eq!(AggKind::lhist(-5, 995, 1).map(|kind| kind.bucket_count()), Ok(Some(1002)));
+        assert_eq!(AggKind::lhist(0, 1001, 1), Err(AggError::LhistTooManyBuckets { buckets: 1001, limit: 1000 }));
         assert!(AggKind::lhist(0, 100, 0).is_err());
         assert!(AggKind::lhist(0, 100, -10).is_err());
         assert!(AggKind::lhist(100, 100, 1).is_err());

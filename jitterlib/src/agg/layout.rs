@@ -205,8 +205,12 @@ mod tests {
         assert_eq!(layout(vec![], AggKind::Hist).key_size(), 4, "a bucket array slot");
         assert_eq!(layout(vec![], AggKind::Hist).bucket_slots(), Some(65));
         assert_eq!(layout(vec![], AggKind::lhist(0, 100, 10).expect("lhist")).bucket_slots(), Some(12));
-        let wide = layout(vec![], AggKind::lhist(0, 1_000_000, 1).expect("lhist"));
-        assert_eq!((wide.bucket_slots(), wide.key_size()), (None, 8), "too many buckets for an array");
+        let wide = layout(vec![], AggKind::Lhist { min: 0, max: 1_000_000, step: 1 });
+        assert_eq!(
+            (wide.bucket_slots(), wide.key_size()),
+            (None, 8),
+            "too many buckets for an array (built without `AggKind::lhist`, which allows 1000)"
+        );
         assert_eq!(layout(vec![FieldLayout::integer(ValueFormat::Unsigned)], AggKind::Hist).bucket_slots(), None);
         let keys = vec![FieldLayout::string(16), FieldLayout::integer(ValueFormat::Unsigned)];
         assert_eq!(layout(keys.clone(), AggKind::Count).key_size(), 24);

@@ -34,7 +34,7 @@ pub use bucket::{
 pub use error::AggError;
 pub use folded::render_folded;
 pub use json::render_json;
-pub use kind::AggKind;
+pub use kind::{AggKind, LHIST_MAX_BUCKETS};
 pub use layout::{FieldLayout, MapLayout, MapValue, ValueFormat};
 pub use merge::decode;
 pub use openmetrics::{render_openmetrics, OPENMETRICS_CONTENT_TYPE};

@@ -28,7 +28,7 @@ use super::{
     Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
     ProbeSpec,
 };
-use crate::culprit::{CulpritKind, ADDRESS_MASK, KIND_SHIFT};
+use crate::culprit::{CulpritKind, ADDRESS_MASK, KIND_SHIFT, TASK_NAMES, TASK_NAMES_MAP};
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
 use crate::kernel::{KernelInfo, SOFTIRQ_NAMES};
 use crate::maps::{MapKind, MapSpec};
@@ -87,9 +87,19 @@ const STACK_SHARE: i16 = -72;
 const STACK_OTHERS: i16 = -80;
 const STACK_UNATTRIBUTED: i16 = -88;
 const STACK_KEY: i16 = -92;
-/// A companion's scratch: the state key at `r10 - 4`, kernel reads at `r10 - 16`.
+/// The main program's room to name a task culprit: its `comm` and its thread id as the names map's key.
+const STACK_NAMING: Naming = Naming { comm: -112, tid: -116 };
+/// A companion's scratch: the state key at `r10 - 4`, kernel reads at `r10 - 16`, naming below.
 const SCRATCH_KEY: i16 = -4;
 const SCRATCH_READ: i16 = -16;
+const SCRATCH_NAMING: Naming = Naming { comm: -40, tid: -44 };
+
+/// Where on the stack a program names a task culprit: 16 bytes of `comm`, and the u32 thread id.
+#[derive(Clone, Copy)]
+struct Naming {
+    comm: i16,
+    tid: i16,
+}
 
 /// Where the raw tracepoints' arguments lead: the callbacks and the next task's id.
 #[derive(Clone, Copy, Debug)]
@@ -218,18 +228,28 @@ impl Probe for Stall {
     }
 
     fn stack_bytes(&self) -> u32 {
-        STACK_KEY.unsigned_abs() as u32
+        STACK_NAMING.tid.unsigned_abs() as u32
     }
 
     fn maps(&self) -> Vec<MapSpec> {
-        vec![MapSpec {
-            name: "cpu".into(),
-            kind: MapKind::PerCpuArray,
-            key_size: 4,
-            value_size: STATE_SIZE,
-            max_entries: 1,
-            on_insert: false,
-        }]
+        vec![
+            MapSpec {
+                name: "cpu".into(),
+                kind: MapKind::PerCpuArray,
+                key_size: 4,
+                value_size: STATE_SIZE,
+                max_entries: 1,
+                on_insert: false,
+            },
+            MapSpec {
+                name: TASK_NAMES_MAP.into(),
+                kind: MapKind::Hash,
+                key_size: 4,
+                value_size: 16,
+                max_entries: TASK_NAMES,
+                on_insert: true,
+            },
+        ]
     }
 
     fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
@@ -239,7 +259,7 @@ impl Probe for Stall {
         b.jump_if(JmpOp::Ge, Reg::R1, SOFTIRQ_NAMES.len() as i32, env.exit);
         b.store(Size::DW, Reg::R10, STACK_VEC, Reg::R1);
         emit_state(b, env.maps[0], STACK_KEY, env.exit);
-        emit_charge(b);
+        emit_charge(b, env.maps[1], STACK_NAMING);
         b.load(Size::DW, Reg::R9, Reg::R10, STACK_VEC);
         let push_only = b.new_label();
         b.jump_if(JmpOp::Ne, Reg::R9, self.victim as i32, push_only);
@@ -273,12 +293,12 @@ impl Probe for Stall {
     }
 
     fn companions(&self, maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
-        let map = maps[0];
+        let (map, names) = (maps[0], maps[1]);
         let mut programs = vec![self.companion("raise", "softirq_raise", |b, exit| self.emit_raise(b, map, exit))?];
         for (suffix, tracepoint, step) in CONTEXT_HOOKS {
             programs.push(self.companion(suffix, tracepoint, |b, exit| {
                 emit_state(b, map, SCRATCH_KEY, exit);
-                emit_charge(b);
+                emit_charge(b, names, SCRATCH_NAMING);
                 self.emit_culprit_of(b, tracepoint);
                 match step {
                     Step::Push => emit_push(b),
@@ -426,8 +446,9 @@ fn emit_top_frame(b: &mut Builder) {
 }
 
 /// While a victim waits, charges the time since the last switch (`r8 - last`) to the innermost context: to its
-/// slot, a free slot, or the folded count; then `last = r8`. The state is at `r7`; uses r0-r5.
-fn emit_charge(b: &mut Builder) {
+/// slot, a free slot, or the folded count; then `last = r8`. A task that takes a free slot is the current thread:
+/// its name goes into the `names` map, at `naming` on the stack. The state is at `r7`; uses r0-r5.
+fn emit_charge(b: &mut Builder, names: usize, naming: Naming) {
     let done = b.new_label();
     emit_base_task(b);
     b.load(Size::DW, Reg::R1, Reg::R7, RAISED);
@@ -438,6 +459,7 @@ fn emit_charge(b: &mut Builder) {
     b.alu64(AluOp::Sub, Reg::R4, Reg::R1);
     emit_top_frame(b);
     b.load(Size::DW, Reg::R3, Reg::R2, FRAME);
+    let claimed = b.new_label();
     for slot in 0..SLOTS as i16 {
         let (add, claim) = (b.new_label(), b.new_label());
         let next = b.new_label();
@@ -447,6 +469,8 @@ fn emit_charge(b: &mut Builder) {
         b.jump(next);
         b.bind(claim);
         b.store(Size::DW, Reg::R7, KEY + 8 * slot, Reg::R3);
+        b.store(Size::DW, Reg::R7, TIME + 8 * slot, Reg::R4);
+        b.jump(claimed);
         b.bind(add);
         b.load(Size::DW, Reg::R5, Reg::R7, TIME + 8 * slot);
         b.alu64(AluOp::Add, Reg::R5, Reg::R4);
@@ -457,8 +481,25 @@ fn emit_charge(b: &mut Builder) {
     b.load(Size::DW, Reg::R5, Reg::R7, FOLDED);
     b.alu64(AluOp::Add, Reg::R5, 1);
     b.store(Size::DW, Reg::R7, FOLDED, Reg::R5);
+    b.jump(done);
+    b.bind(claimed);
+    emit_task_name(b, names, naming, done);
     b.bind(done);
     b.store(Size::DW, Reg::R7, LAST, Reg::R8);
+}
+
+/// When the culprit in `r3` is a task (the current thread), `names[tid] = comm` (a full map leaves it unnamed:
+/// it is then named from `/proc` while it lives). Uses r0-r5.
+fn emit_task_name(b: &mut Builder, names: usize, naming: Naming, done: Label) {
+    b.mov64(Reg::R1, Reg::R3);
+    b.alu64(AluOp::Rsh, Reg::R1, KIND_SHIFT as i32);
+    b.jump_if(JmpOp::Ne, Reg::R1, CulpritKind::Task as i32, done);
+    b.comment("name the task culprit");
+    b.store(Size::W, Reg::R10, naming.tid, Reg::R3);
+    b.stack_pointer(Reg::R1, naming.comm);
+    b.mov64(Reg::R2, 16);
+    b.call(Helper::GetCurrentComm);
+    super::map_call(b, Helper::MapUpdateElem, names, naming.tid, Some(naming.comm));
 }
 
 /// Pushes the culprit in `r9` as the innermost context (the top frame is overwritten when the stack is
@@ -608,7 +649,7 @@ mod tests {
         names.sort_unstable();
         listed.sort_unstable();
         assert_eq!(names, listed, "the registry lists every field");
-        let companions = probe.companions(&[0]).expect("companions");
+        let companions = probe.companions(&[0, 1]).expect("companions");
         let tracepoints: Vec<String> = companions.iter().map(|c| c.attach.target()).collect();
         assert_eq!(tracepoints.len(), 9, "{tracepoints:?}");
     }

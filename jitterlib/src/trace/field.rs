@@ -48,6 +48,16 @@ pub enum Field {
     Reason,
     /// `kind`: `hardirq` or `softirq` (irqoff).
     Kind,
+    /// `victim`: the softirq that waited (stall).
+    Victim,
+    /// `culprit`: what took most of a wait, `timer:estimation_timer` (stall).
+    Culprit,
+    /// `culprit_time`: how long the culprit ran during the wait (ns) (stall).
+    CulpritTime,
+    /// `share`: the culprit's share of the wait, in percent (stall).
+    Share,
+    /// `unattributed`: the wait minus every culprit's time (ns) (stall).
+    Unattributed,
     /// `cpu`: the CPU the probe ran on (every probe).
     Cpu,
     /// `comm`: the name of the task the probe interrupted or ran in (every probe).
@@ -61,7 +71,7 @@ impl Field {
     /// # use jitterlib::trace::*;
     /// assert!(Field::ALL.contains(&Field::Dur));
     /// ```
-    pub const ALL: [Field; 20] = [
+    pub const ALL: [Field; 25] = [
         Field::Dur,
         Field::Vec,
         Field::Name,
@@ -80,6 +90,11 @@ impl Field {
         Field::IcmpSeq,
         Field::Reason,
         Field::Kind,
+        Field::Victim,
+        Field::Culprit,
+        Field::CulpritTime,
+        Field::Share,
+        Field::Unattributed,
         Field::Cpu,
         Field::Comm,
     ];
@@ -110,6 +125,11 @@ impl Field {
             Field::IcmpSeq => "icmp_seq",
             Field::Reason => "reason",
             Field::Kind => "kind",
+            Field::Victim => "victim",
+            Field::Culprit => "culprit",
+            Field::CulpritTime => "culprit_time",
+            Field::Share => "share",
+            Field::Unattributed => "unattributed",
             Field::Cpu => "cpu",
             Field::Comm => "comm",
         }

@@ -31,7 +31,7 @@ mod tests;
 
 pub use error::TraceError;
 pub use field::Field;
-pub use probes::{Hrtimer, IpvsEst, Irqoff, Skb, Softirq, SoftirqDelay, Timer, TypedProbe};
+pub use probes::{Hrtimer, IpvsEst, Irqoff, Skb, Softirq, SoftirqDelay, Stall, Timer, TypedProbe};
 pub use program::TraceProgram;
 
 use crate::agg::{
@@ -222,8 +222,8 @@ impl<'k> Trace<'k> {
         self.aggregate(AggKind::Hist, Some(field))
     }
 
-    /// `lhist(field, min, max, step)`: linear buckets; uneven parameters are [`TraceError::Aggregation`] at
-    /// [`Trace::compile`].
+    /// `lhist(field, min, max, step)`: linear buckets; parameters [`AggKind::lhist`] refuses are
+    /// [`TraceError::Aggregation`] at [`Trace::compile`].
     ///
     /// ```no_run
     /// # use jitterlib::kernel::LiveKernel;

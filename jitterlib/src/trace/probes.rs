@@ -8,7 +8,7 @@ use crate::probe::{ProbeArg, ProbeSpec};
 use std::time::Duration;
 
 /// A typed probe and its arguments, ready for [`Trace::new`](super::Trace::new). Made by the constructors of
-/// [`Softirq`], [`SoftirqDelay`], [`Timer`], [`Hrtimer`], [`Skb`], [`IpvsEst`] and [`Irqoff`].
+/// [`Softirq`], [`SoftirqDelay`], [`Stall`], [`Timer`], [`Hrtimer`], [`Skb`], [`IpvsEst`] and [`Irqoff`].
 ///
 /// ```no_run
 /// use jitterlib::trace::Timer;
@@ -344,5 +344,49 @@ impl Irqoff {
     /// ```
     pub fn threshold(threshold: Duration) -> TypedProbe {
         TypedProbe::new("irqoff", vec![nanoseconds(threshold)])
+    }
+}
+
+/// `stall(VICTIM, MIN)`: each wait of a softirq vector from raise to start, of `MIN` or more, with what ran on
+/// its CPU meanwhile. Fields: `dur` (the wait), `vec`, `victim`, `culprit` (what took most of it, printed
+/// `timer:estimation_timer`), `culprit_time`, `share` (percent), `others`, `unattributed`.
+///
+/// Raw tracepoints on softirq, timer, hrtimer and hardirq entries and exits and on task switches (Linux 4.17
+/// and later), and the kernel's BTF.
+///
+/// ```no_run
+/// use jitterlib::kernel::LiveKernel;
+/// use jitterlib::trace::{Field, Stall, Trace};
+/// use std::time::Duration;
+///
+/// let kernel = LiveKernel::new();
+/// let trace = Trace::new(&kernel, Stall::net_rx(Duration::from_millis(5))).by(Field::Culprit).histogram(Field::Dur);
+/// let trace = trace.start()?;
+/// # Ok::<(), jitterlib::trace::TraceError>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Stall;
+
+impl Stall {
+    /// NET_RX waits of `min` or more: `stall("net_rx", MIN)`.
+    ///
+    /// ```
+    /// # use jitterlib::trace::*;
+    /// let probe = Stall::net_rx(std::time::Duration::from_millis(5));
+    /// assert_eq!(probe.script(), r#"stall("net_rx", 5000000)"#);
+    /// ```
+    pub fn net_rx(min: Duration) -> TypedProbe {
+        Stall::of("net_rx", min)
+    }
+
+    /// Waits of the softirq `vector` (`net_rx`, `timer`, `rcu`, ...) of `min` or more: `stall(VECTOR, MIN)`.
+    ///
+    /// ```
+    /// # use jitterlib::trace::*;
+    /// let probe = Stall::of("timer", std::time::Duration::from_micros(100));
+    /// assert_eq!(probe.script(), r#"stall("timer", 100000)"#);
+    /// ```
+    pub fn of(vector: &str, min: Duration) -> TypedProbe {
+        TypedProbe::new("stall", vec![ProbeArg::Str(vector.to_string()), nanoseconds(min)])
     }
 }

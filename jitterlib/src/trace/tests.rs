@@ -97,10 +97,14 @@ fn probe_errors_keep_the_registry_hint() {
 }
 
 #[test]
-fn uneven_linear_buckets_are_refused() {
+fn linear_buckets_follow_bpftrace_rules() {
     let kernel = FixtureKernel::bundled();
-    let error = Trace::new(&kernel, Timer::all()).lhist(Field::Dur, 0, 25, 10).compile().expect_err("uneven");
-    assert!(matches!(error, TraceError::Aggregation { .. }), "{error}");
+    // A step that does not divide max - min is fine (the last bucket starts at 20), as in bpftrace and the language.
+    Trace::new(&kernel, Timer::all()).lhist(Field::Dur, 0, 25, 10).compile().expect("uneven lhist");
+    for (min, max, step) in [(10, 0, 1), (0, 10, 0), (0, 1001, 1)] {
+        let error = Trace::new(&kernel, Timer::all()).lhist(Field::Dur, min, max, step).compile().expect_err("refused");
+        assert!(matches!(error, TraceError::Aggregation { .. }), "{error}");
+    }
 }
 
 fn can_trace(test: &str) -> bool {

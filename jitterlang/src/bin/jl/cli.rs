@@ -83,12 +83,13 @@ pub struct Cli {
     /// Write an SVG flame graph of the maps keyed by a stack (kstack or ustack) to FILE at exit.
     #[arg(long = "flamegraph", value_name = "FILE")]
     pub flamegraph: Option<PathBuf>,
-    /// Serve the maps as OpenMetrics for Prometheus at ADDR:PORT while tracing.
+    /// Serve the maps as OpenMetrics for Prometheus at http://ADDR:PORT/metrics while tracing.
     #[arg(long = "prometheus", value_name = "ADDR:PORT")]
     pub prometheus: Option<String>,
-    /// List probe kinds and tracepoints matching PATTERN (`*` wildcards); with -v, their typed args.
-    #[arg(short = 'l', long = "list", value_name = "PATTERN")]
-    pub list: Option<Option<String>>,
+    /// List probe kinds and tracepoints matching PATTERN, the word after the options (`*` wildcards; all when
+    /// none); with -v, their typed args: `jl -l PATTERN -v`, `jl -l -v PATTERN` and `jl -lv PATTERN` are alike.
+    #[arg(short = 'l', long = "list")]
+    pub list: bool,
     /// Say which mechanism each probe uses; with -l, list tracepoint fields; with -d, name the script construct
     /// of each run of instructions; show the whole verifier log of a rejected program.
     #[arg(short = 'v', long = "verbose")]
@@ -125,6 +126,18 @@ impl Cli {
             }
             (Some(text), Some(_)) => Ok(("<-e>".to_string(), text.clone())),
             (None, None) => Err("no program: give -e PROGRAM or a script file (see --help)".to_string()),
+        }
+    }
+
+    /// The pattern of `-l`: the first positional word (clap cannot tell `-lv` from `-l v` when `-l` takes an
+    /// optional value, so `-l` is a flag and the pattern is positional), or an error when more words follow.
+    pub fn list_pattern(&self) -> Result<Option<String>, String> {
+        match (&self.expr, self.args.first()) {
+            (Some(_), _) => Err("-l lists probes and -e runs a program: give one of them".to_string()),
+            (None, Some(extra)) => {
+                Err(format!("-l takes one PATTERN, not also {extra:?} (quote a pattern with spaces)"))
+            }
+            (None, None) => Ok(self.file.as_ref().map(|word| word.display().to_string())),
         }
     }
 

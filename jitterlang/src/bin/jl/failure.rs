@@ -44,6 +44,17 @@ pub fn explain(error: &RunError, compiled: &Compiled) -> String {
     }
 }
 
+/// An error followed by each of its causes, `: `-separated (`cannot listen on ADDR: Address already in use`).
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(current) = cause {
+        text.push_str(&format!(": {current}"));
+        cause = current.source();
+    }
+    text
+}
+
 /// The probe (as written in the script) of the program an error names, if any.
 fn failing_probe<'c>(error: &RunError, compiled: &'c Compiled) -> Option<&'c str> {
     let RunError::Session(session) = error else { return None };
@@ -95,6 +106,15 @@ mod tests {
         assert!(text.contains("R0 !read_ok"), "{text}");
         let other = RunError::Session(SessionError::ProgramNotFound { program: "p".into() });
         assert_eq!(report(&other, &compiled, &Script { name: "<-e>", source }, false), format!("jl: {other}\n"));
+    }
+
+    #[test]
+    fn an_error_is_printed_with_its_causes() {
+        let error = jitterlang::runtime::ExporterError::Bind {
+            address: "127.0.0.1:9435".to_string(),
+            source: io::Error::from(io::ErrorKind::AddrInUse),
+        };
+        assert_eq!(with_causes(&error), "cannot listen on 127.0.0.1:9435: address in use");
     }
 
     #[test]

@@ -1,18 +1,32 @@
 //! `jl -l [PATTERN]`: probe kinds from the registry and the kernel's tracepoints.
 
+use crate::output;
 use jitterlib::kernel::KernelInfo;
 use jitterlib::probe::{glob, REGISTRY};
+use std::io;
 use std::process::ExitCode;
 
 /// Prints the probe kinds and the tracepoints matching `pattern`; with `fields`, each tracepoint's typed args.
 pub fn print(pattern: Option<&str>, fields: bool, kernel: &dyn KernelInfo) -> ExitCode {
     let pattern = pattern.unwrap_or("*");
+    match print_matches(pattern, fields, kernel) {
+        Ok(0) => {
+            eprintln!("jl: nothing matches `{pattern}`");
+            ExitCode::from(1)
+        }
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => output::finish(Err(error)),
+    }
+}
+
+/// Prints what matches `pattern` and returns how many probe kinds and tracepoints did.
+fn print_matches(pattern: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Result<usize> {
     let mut matched = 0;
     for kind in REGISTRY {
         if glob(pattern, kind.name) || glob(pattern, kind.syntax) {
-            println!("{:<28} {}", kind.syntax, kind.about);
+            output::line(format_args!("{:<28} {}", kind.syntax, kind.about))?;
             for (field, meaning) in kind.fields {
-                println!("    {field:<24} {meaning}");
+                output::line(format_args!("    {field:<24} {meaning}"))?;
             }
             matched += 1;
         }
@@ -22,9 +36,9 @@ pub fn print(pattern: Option<&str>, fields: bool, kernel: &dyn KernelInfo) -> Ex
             for (category, name) in tracepoints {
                 let full = format!("tracepoint:{category}:{name}");
                 if glob(pattern, &full) {
-                    println!("{full}");
+                    output::line(&full)?;
                     if fields {
-                        print_args(&category, &name, kernel);
+                        print_args(&category, &name, kernel)?;
                     }
                     matched += 1;
                 }
@@ -32,22 +46,19 @@ pub fn print(pattern: Option<&str>, fields: bool, kernel: &dyn KernelInfo) -> Ex
         }
         Err(error) => eprintln!("jl: cannot list tracepoints: {error}"),
     }
-    if matched == 0 {
-        eprintln!("jl: nothing matches `{pattern}`");
-        return ExitCode::from(1);
-    }
-    ExitCode::SUCCESS
+    Ok(matched)
 }
 
 /// Prints `args.NAME  C-TYPE` for each field of a tracepoint.
-fn print_args(category: &str, name: &str, kernel: &dyn KernelInfo) {
+fn print_args(category: &str, name: &str, kernel: &dyn KernelInfo) -> io::Result<()> {
     match kernel.tracepoint(category, name) {
         Ok(format) => {
             for field in format.fields.iter().filter(|field| !field.common) {
                 let array = field.array_len.map(|len| format!("[{len}]")).unwrap_or_default();
-                println!("    args.{:<20} {}{array}", field.name, field.c_type);
+                output::line(format_args!("    args.{:<20} {}{array}", field.name, field.c_type))?;
             }
+            Ok(())
         }
-        Err(error) => println!("    (cannot read its format: {error})"),
+        Err(error) => output::line(format_args!("    (cannot read its format: {error})")),
     }
 }

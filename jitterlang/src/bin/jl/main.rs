@@ -4,6 +4,7 @@ mod child;
 mod cli;
 mod failure;
 mod list;
+mod output;
 mod repl;
 
 use clap::{CommandFactory, Parser};
@@ -25,21 +26,26 @@ const EXIT_RUNTIME_ERROR: u8 = 1;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(shell) = cli.completions {
-        clap_complete::generate(shell, &mut Cli::command(), "jl", &mut std::io::stdout());
-        return ExitCode::SUCCESS;
+        // Into memory first: `generate` panics when it cannot write.
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "jl", &mut script);
+        return output::finish(output::write(String::from_utf8_lossy(&script)));
     }
     if cli.list_scripts {
-        for script in jitterlang::scripts::BUNDLED {
-            println!("{:<20} {}", script.name, script.summary());
-        }
-        return ExitCode::SUCCESS;
+        return output::finish(list_scripts());
     }
     let kernel = match cli.no_fentry {
         true => LiveKernel::new().without_fentry("turned off with --no-fentry"),
         false => LiveKernel::new(),
     };
-    if let Some(pattern) = &cli.list {
-        return list::print(pattern.as_deref(), cli.verbose, &kernel);
+    if cli.list {
+        return match cli.list_pattern() {
+            Ok(pattern) => list::print(pattern.as_deref(), cli.verbose, &kernel),
+            Err(message) => {
+                eprintln!("jl: {message}");
+                ExitCode::from(EXIT_COMPILE_ERROR)
+            }
+        };
     }
     let options = CompileOptions {
         pid: cli.pid,
@@ -70,6 +76,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_COMPILE_ERROR);
         }
     };
+    eprint!("{}", compiled.warnings.render(&file_name, &source));
     if let Some(path) = &cli.emit_obj {
         if let Err(error) = std::fs::write(path, &compiled.object) {
             eprintln!("jl: cannot write {}: {error}", path.display());
@@ -78,8 +85,7 @@ fn main() -> ExitCode {
     }
     if cli.disassemble {
         let listing = if cli.verbose { compiled.disassembly_with_source(&source) } else { compiled.disassembly() };
-        print!("{listing}");
-        return ExitCode::SUCCESS;
+        return output::finish(output::write(listing));
     }
     if cli.emit_obj.is_some() {
         return ExitCode::SUCCESS;
@@ -110,6 +116,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints the bundled scripts, one a line with its summary.
+fn list_scripts() -> std::io::Result<()> {
+    for script in jitterlang::scripts::BUNDLED {
+        output::line(format_args!("{:<20} {}", script.name, script.summary()))?;
+    }
+    Ok(())
+}
+
 /// Prints a load/attach/run failure (the whole text, newline included) and returns its exit code.
 fn runtime_failure(text: &str) -> ExitCode {
     eprint!("{text}");
@@ -131,8 +145,9 @@ fn run(
     }
     let exporter = match &cli.prometheus {
         Some(address) => {
-            let exporter = MetricsExporter::bind(address)
-                .map_err(|error| format!("jl: cannot serve metrics on {address}: {error}\n"))?;
+            let exporter = MetricsExporter::bind(address).map_err(|error| {
+                format!("jl: cannot serve metrics on {address}: {}\n", failure::with_causes(&error))
+            })?;
             eprintln!("Serving OpenMetrics on http://{}/metrics", exporter.address());
             Some(exporter)
         }

@@ -8,13 +8,16 @@ mod entry;
 mod helper;
 mod printer;
 
+use crate::output;
 use entry::Entry;
 use helper::ReplHelper;
 use jitterlang::CompileOptions;
 use jitterlib::kernel::LiveKernel;
 use printer::Printer;
 use rustyline::error::ReadlineError;
+use rustyline::history::DefaultHistory;
 use rustyline::{Config, Editor};
+use std::io;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -31,7 +34,7 @@ pub struct Settings {
 /// Runs the REPL until Ctrl-D or `.quit`.
 pub fn run(settings: Settings) -> ExitCode {
     let config = Config::builder().auto_add_history(true).build();
-    let mut editor: Editor<ReplHelper, rustyline::history::DefaultHistory> = match Editor::with_config(config) {
+    let mut editor: Editor<ReplHelper, DefaultHistory> = match Editor::with_config(config) {
         Ok(editor) => editor,
         Err(error) => {
             eprintln!("jl: cannot start the prompt: {error}");
@@ -45,25 +48,14 @@ pub fn run(settings: Settings) -> ExitCode {
         let _ = editor.load_history(path);
     }
     let printer = Printer::default();
-    println!("jl {}: enter probes to attach them now; .help lists commands, Ctrl-D leaves.", env!("CARGO_PKG_VERSION"));
     let mut session = commands::Session::new(settings, printer);
-    loop {
-        match editor.readline(printer::PROMPT) {
-            Ok(line) => {
-                if !session.handle(&line) {
-                    break;
-                }
-                if let Some(helper) = editor.helper_mut() {
-                    helper.set_maps(session.map_names());
-                }
-            }
-            Err(ReadlineError::Interrupted) => session.mute(),
-            Err(ReadlineError::Eof) => break,
-            Err(error) => {
-                eprintln!("jl: {error}");
-                break;
-            }
-        }
+    let banner = format!(
+        "jl {}: enter probes to attach them now; .help lists commands, Ctrl-D leaves.",
+        env!("CARGO_PKG_VERSION")
+    );
+    if let Err(error) = output::line(banner).and_then(|()| prompt(&mut editor, &mut session)) {
+        // A reader that went away (`jl | head`) ends the prompt quietly.
+        output::report(&error);
     }
     session.detach_all();
     if let Some(path) = &history {
@@ -72,6 +64,29 @@ pub fn run(settings: Settings) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Reads and handles lines until Ctrl-D or `.quit`; an error when a reply cannot be written.
+fn prompt(editor: &mut Editor<ReplHelper, DefaultHistory>, session: &mut commands::Session) -> io::Result<()> {
+    loop {
+        match editor.readline(printer::PROMPT) {
+            Ok(line) => {
+                if !session.handle(&line)? {
+                    return Ok(());
+                }
+                if let Some(helper) = editor.helper_mut() {
+                    helper.set_maps(session.map_names());
+                }
+            }
+            Err(ReadlineError::Interrupted) => session.mute()?,
+            Err(ReadlineError::Eof) => return Ok(()),
+            Err(ReadlineError::Io(error)) => return Err(error),
+            Err(error) => {
+                eprintln!("jl: {error}");
+                return Ok(());
+            }
+        }
+    }
 }
 
 fn history_path() -> Option<std::path::PathBuf> {

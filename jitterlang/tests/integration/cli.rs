@@ -1,0 +1,107 @@
+//! The command line itself: `-l` with `-v` in any order, and every output path ending quietly with status 0
+//! when its reader went away (`jl -l | head`), instead of panicking on EPIPE.
+
+use std::process::{Command, Output, Stdio};
+
+/// Runs `jl ARGS` with standard output a pipe whose read end is already closed: every write fails with EPIPE.
+fn into_closed_pipe(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run jl")
+}
+
+/// Asserts `jl ARGS` ends with status 0 and says nothing when its output pipe is closed.
+fn assert_quiet_on_closed_pipe(args: &[&str]) {
+    let output = into_closed_pipe(args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "jl {args:?} into a closed pipe: {}\n{stderr}", output.status);
+    assert!(stderr.is_empty(), "jl {args:?} into a closed pipe wrote to stderr:\n{stderr}");
+}
+
+/// True when tracefs can be read (root); prints why not otherwise.
+fn can_read_tracefs(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: {test}: needs root to read the kernel's tracepoint formats");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn listing_ends_quietly_on_a_closed_pipe() {
+    if can_read_tracefs("listing_ends_quietly_on_a_closed_pipe") {
+        assert_quiet_on_closed_pipe(&["-l"]);
+        assert_quiet_on_closed_pipe(&["-lv", "tracepoint:irq:*"]);
+    }
+}
+
+#[test]
+fn help_ends_quietly_on_a_closed_pipe() {
+    assert_quiet_on_closed_pipe(&["--help"]);
+}
+
+#[test]
+fn script_list_ends_quietly_on_a_closed_pipe() {
+    assert_quiet_on_closed_pipe(&["--list-scripts"]);
+}
+
+#[test]
+fn completions_end_quietly_on_a_closed_pipe() {
+    assert_quiet_on_closed_pipe(&["--completions", "bash"]);
+}
+
+#[test]
+fn disassembly_ends_quietly_on_a_closed_pipe() {
+    assert_quiet_on_closed_pipe(&["-d", "-e", "tracepoint:irq:softirq_entry { @[args.vec] = count(); }"]);
+}
+
+#[test]
+fn maps_printed_at_exit_end_quietly_on_a_closed_pipe() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: maps_printed_at_exit_end_quietly_on_a_closed_pipe: needs root to load programs");
+        return;
+    }
+    let output = into_closed_pipe(&["-e", "BEGIN { @answer = 42; exit(); }"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{}\n{stderr}", output.status);
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+}
+
+/// The fields `jl ARGS` lists for `tracepoint:irq:softirq_entry`.
+fn listed_fields(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(args).output().expect("run jl");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "jl {args:?}: {}\n{stderr}", output.status);
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn list_verbose_takes_its_options_in_any_order() {
+    if !can_read_tracefs("list_verbose_takes_its_options_in_any_order") {
+        return;
+    }
+    let pattern = "tracepoint:irq:softirq_entry";
+    let expected = "tracepoint:irq:softirq_entry\n    args.vec                  unsigned int\n";
+    for args in [["-l", pattern, "-v"].as_slice(), &["-l", "-v", pattern], &["-lv", pattern], &["-vl", pattern]] {
+        assert_eq!(listed_fields(args), expected, "jl {args:?}");
+    }
+    assert_eq!(listed_fields(&["-l", pattern]), "tracepoint:irq:softirq_entry\n", "without -v, no fields");
+}
+
+#[test]
+fn list_refuses_a_second_pattern() {
+    let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(["-l", "irq", "extra"]).output().expect("run jl");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "jl: -l takes one PATTERN, not also \"extra\" (quote a pattern with spaces)\n"
+    );
+}

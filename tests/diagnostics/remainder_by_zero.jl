@@ -1,0 +1,1 @@
+tracepoint:irq:softirq_entry { $n = args.vec; @x = $n % 0; }

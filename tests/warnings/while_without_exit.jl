@@ -1,0 +1,1 @@
+BEGIN { $n = 0; while (1) { $n++; } printf("%d\n", $n); exit(); }
