@@ -8,8 +8,8 @@
 #     (`marker.N`): `on` for 20 s, then net.ipv4.vs.run_estimation=0 and `off` for 10 s;
 #   - `ping -D -i 0.01` into the pod (its replies of 2 ms or more as `ping.N`, and the summary).
 # One jl run for both phases: every attach and detach patches kernel text, and under TCG a detach now and then
-# ends in a guest soft lockup (book/src/incident.md). Then the bundled triage.jl when it uses stall()
-# (`triage.N`). tests/vm/test-stall asserts on the results.
+# ends in a guest soft lockup (book/src/incident.md). Then 10 s of the bundled triage.jl (`triage.N`), the
+# estimator on again. tests/vm/test-stall asserts on the results.
 #   tests/vm/gen-ipvs-rules 30000 > /tmp/rules-30000
 #   tests/vm/run --jl target/release/jl tests/vm/scenarios/stall.sh /tmp/rules-30000
 . /lib/jl-vm.sh
@@ -136,14 +136,20 @@ sleep 10
 marker off-end
 echo 0 >"$tracing/tracing_on"
 walks >/tmp/walks
-result trace_overrun "$(grep -o 'entries-in-buffer/entries-written: [0-9/]*' "$tracing/trace")"
+result trace_entries "$(grep -o 'entries-in-buffer/entries-written: [0-9/]*' "$tracing/trace")"
+grep -m 4 'estimation_timer' "$tracing/trace" >/tmp/trace.sample
 echo nop >"$tracing/current_tracer"
 result_lines trace /tmp/walks
-grep -m 4 'estimation_timer' "$tracing/trace" >/tmp/trace.sample
 result_lines ftrace_sample /tmp/trace.sample
 wait "$stall_pid" || { cat /tmp/stall.err; fail "jl stall() failed"; }
 result_lines stall /tmp/stall.out
 result stall_stderr "$(grep -v '^Attached' /tmp/stall.err)"
+
+# The bundled first look, with the estimator back on and the pings still running: its verdict must name the walk.
+echo 1 >/proc/sys/net/ipv4/vs/run_estimation
+/bin/jl --duration 10 --arg threshold=5ms triage >/tmp/triage.out 2>/tmp/triage.err ||
+    { cat /tmp/triage.err; fail "bundled triage.jl failed"; }
+result_lines triage /tmp/triage.out
 
 kill -INT $pinger 2>/dev/null
 wait $pinger 2>/dev/null
