@@ -31,6 +31,7 @@ marker() {
 }
 
 # walks: what the trace holds so far, one line each: the estimation_timer walks as `walk CPU END_NS DUR_NS`, the
+# estimation_timer callback's span between its timer_expire events as `callback_walk CPU END_NS DUR_NS`, the
 # markers as `marker NAME NS`, and the hrtimer callbacks and hardirq handlers of 500 us or more as
 # `callback CPU END_NS DUR_NS NAME` (their events are stamped where they happen). With funcgraph-abstime a walk
 # with nothing traced inside is one line stamped at its entry,
@@ -53,6 +54,11 @@ walks() {
         }
         /estimation_timer.*\(\);/ && us != "" { printf "walk %s %.0f %.0f\n", cpu, ns + us * 1000, us * 1000 }
         /} \/\* estimation_timer/ && us != "" { printf "walk %s %.0f %.0f\n", cpu, ns, us * 1000 }
+        /\/\* timer_expire_entry:.*function=estimation_timer/ { callback[cpu] = ns }
+        /\/\* timer_expire_exit:/ {
+            if (callback[cpu] != "") printf "callback_walk %s %.0f %.0f\n", cpu, ns, ns - callback[cpu]
+            callback[cpu] = ""
+        }
         /hrtimer_expire_entry:/ { name = $0; sub(/.*function=/, "", name); sub(/ .*/, "", name); open[cpu] = ns; what[cpu] = "hrtimer:" name }
         /irq_handler_entry:/ { name = $0; sub(/.*name=/, "", name); sub(/ .*/, "", name); open[cpu] = ns; what[cpu] = "hardirq:" name }
         /hrtimer_expire_exit:|irq_handler_exit:/ {
@@ -88,8 +94,10 @@ echo estimation_timer >"$tracing/set_ftrace_filter" || fail "cannot filter ftrac
 echo function_graph >"$tracing/current_tracer" || fail "no function_graph tracer"
 echo funcgraph-abstime >"$tracing/trace_options"
 echo funcgraph-tail >"$tracing/trace_options"
-# The hrtimer callbacks and hardirq handlers too: what else stall() may name as a culprit inside a walk.
-for event in timer/hrtimer_expire_entry timer/hrtimer_expire_exit irq/irq_handler_entry irq/irq_handler_exit; do
+# The timer callbacks' own events (the span jl's timer culprit covers: entry to exit of the callback), and the
+# hrtimer callbacks and hardirq handlers: what else stall() may name as a culprit inside a walk.
+for event in timer/timer_expire_entry timer/timer_expire_exit timer/hrtimer_expire_entry timer/hrtimer_expire_exit \
+    irq/irq_handler_entry irq/irq_handler_exit; do
     echo 1 >"$tracing/events/$event/enable" || fail "cannot enable the $event event"
 done
 echo 8192 >"$tracing/buffer_size_kb"
