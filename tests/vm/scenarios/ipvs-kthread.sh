@@ -1,7 +1,9 @@
 #!/bin/sh
 # ipvs_est() on a kernel whose IPVS estimator runs in kthreads (Linux >= 6.2): restore the services of $1, then
 # time the kthreads' walks with `jl -v` for 10 s and report the JSON output, jl's stderr (the mechanism line),
-# the bundled ipvs_walks.jl's output and the host namespace's inode. tests/vm/test-ipvs-kthread asserts on them.
+# the bundled ipvs_walks.jl's output and the host namespace's inode; then stall("net_rx") for 8 s while ping
+# crosses a veth pair into a pod's namespace (`stall_output.N`: no culprit may be an estimator timer here).
+# tests/vm/test-ipvs-kthread asserts on them.
 #   tests/vm/gen-ipvs-rules 3000 > /tmp/rules-3000
 #   tests/vm/run --kernel 6.12 --jl target/release/jl tests/vm/scenarios/ipvs-kthread.sh /tmp/rules-3000
 . /lib/jl-vm.sh
@@ -38,3 +40,22 @@ result_lines ipvs_walks /tmp/walks.out
 # ones the golden fixture's ip_vs header uses.
 /bin/jl -d -e 'ipvs_est() { @[netns] = count(); }' >/tmp/jl.disasm 2>&1 || fail "jl -d failed"
 result_lines disasm /tmp/jl.disasm
+
+# stall() here: the estimator is a kthread (task:ipvs-e:...), so no wait may blame a timer callback for it.
+modprobe veth || fail "modprobe veth failed"
+ip netns add pod && ip link add veth-host type veth peer name veth-pod && ip link set veth-pod netns pod &&
+    ip addr add 192.168.77.1/24 dev veth-host && ip link set veth-host up &&
+    ip -n pod addr add 192.168.77.2/24 dev veth-pod && ip -n pod link set veth-pod up ||
+    fail "cannot set up the pod namespace"
+/usr/local/bin/ping -i 0.01 -q 192.168.77.2 >/tmp/ping.out 2>&1 &
+pinger=$!
+/bin/jl -f json --duration 8 -e 'stall("net_rx") { @waits = count(); @longest = max(dur); @culprits[culprit] = count(); }
+stall("net_rx", 1ms) { printf("stall %d %d%% %s %s\n", dur, share, culprit, culprit2); }' >/tmp/stall.out 2>/tmp/stall.err
+stall_rc=$?
+kill -INT $pinger 2>/dev/null
+wait $pinger 2>/dev/null
+result stall_rc "$stall_rc"
+result_lines stall_output /tmp/stall.out
+result_lines stall_stderr /tmp/stall.err
+result ping_summary "$(tail -n 2 /tmp/ping.out | tr '\n' ' ')"
+[ "$stall_rc" = 0 ] || fail "jl stall() exited with $stall_rc"
