@@ -22,7 +22,8 @@ macro_rules! bundled {
     ($($name:literal),* $(,)?) => {
         /// Every bundled script, in investigation order.
         pub const BUNDLED: &[BundledScript] = &[
-            $(BundledScript { name: $name, source: include_str!(concat!("../../scripts/", $name, ".jl")) },)*
+            // jitterlang/scripts links to the repository's scripts/, so that `cargo package` ships them.
+            $(BundledScript { name: $name, source: include_str!(concat!("../scripts/", $name, ".jl")) },)*
         ];
     };
 }

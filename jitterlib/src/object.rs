@@ -146,6 +146,9 @@ pub fn write_object(
     for program in programs {
         add_program(&mut obj, program, &map_symbols)?;
     }
+    // The crates are MIT OR Apache-2.0, but the programs they generate declare GPL to the kernel: it refuses
+    // GPL-only helpers (bpf_probe_read_kernel, bpf_get_stackid, bpf_trace_printk, ...) to programs whose
+    // license section is not GPL-compatible, and these programs run inside the GPL-2.0 kernel.
     let license = obj.add_section(Vec::new(), b"license".to_vec(), SectionKind::Data);
     obj.append_section_data(license, b"GPL\0", 1);
 
