@@ -6,12 +6,38 @@
 //! kernel functions on the way (ip_output, br_forward, veth_xmit, br_handle_frame_finish, ip_rcv, ip_forward,
 //! ip_local_deliver, icmp_rcv, tcp_v4_rcv, udp_rcv), by fentry where the kernel allows it, else by kprobe,
 //! else left out (`jl -v` says which and why). Each looks the skb's address up in a hash map of (time, point,
-//! data buffer): when it is there, the block runs with `dur` (time since that point, `prev`) and the entry
-//! moves on to this point; when it is not, the packet starts here (the ends never start one). The ends delete
-//! the entry, so freed skbs leave nothing behind; a failed insertion (map full) is counted in the lost-data
-//! counters. An entry left by an skb freed without a tracepoint is recognised when its address is reused
-//! (other data buffer, same point twice, or a local socket's packet on the transmit side after the receive
-//! side) and restarted instead of reported.
+//! data buffer, identity): when it is there and is the same packet, the block runs with `dur` (time since that
+//! point, `prev`) and the entry moves on to this point; when it is not there, the packet starts here (the ends
+//! never start one). The ends delete the entry; a failed insertion (map full) is counted in the lost-data
+//! counters.
+//!
+//! # One packet per hop
+//!
+//! An address seen again is not proof of the same packet: many skbs end without the kfree_skb or consume_skb
+//! tracepoint, and their memory is reused at once, often with the same data buffer (slab freelists are LIFO
+//! per CPU). In net/core/skbuff.c, `kfree_skb_partial` (TCP coalescing) and `napi_skb_free_stolen_head` (GRO
+//! merges, `NAPI_GRO_FREE_STOLEN_HEAD` in net/core/gro.c) free the `sk_buff` with `kmem_cache_free` or put it
+//! in the per-CPU NAPI cache (`napi_skb_cache_put`, handed out again by `napi_skb_cache_get`), `__kfree_skb`
+//! and `__napi_kfree_skb` (GRO's other merged skbs, TCP's read and acknowledged ones in net/ipv4/tcp*.c) free
+//! without a tracepoint, `napi_reuse_skb` hands a merged skb back to the driver, and `skb_attempt_defer_free`
+//! frees on another CPU later. Beyond these, the kernel skips a tracepoint or kprobe program that would nest
+//! in another one on its CPU (`bpf_prog_active`, the program's `active` count): an end can be missed on any
+//! path. So a hop is checked to be one packet's rather than trusting the free paths to be complete:
+//!
+//! - **identity**: at every point the entry's data buffer (`skb->head`) must be the packet's, and where the
+//!   IPv4 header is readable both times its identity must match: the IP id with a transport word the stack
+//!   does not rewrite on the way, NAT included (TCP's sequence number, ICMP's bytes 4-7: an echo's id and
+//!   sequence, UDP's length). A packet never crosses one point twice in a row, and a local socket's packet
+//!   never reaches the transmit side from the receive side (`ip_forward` drops skbs with a socket). Otherwise
+//!   the address holds another packet: the hop is dropped and counted (`skb_reused`);
+//! - **path order**: each point accepts only the points that can precede it on the stack's call graph
+//!   through points this kernel does not stamp ([`points`]): `icmp_rcv -> ip_local_deliver` or a hop over a
+//!   point whose program was skipped is dropped and counted (`skb_out_of_order`).
+//!
+//! Either way the packet at this point starts afresh. Two packets can still pair only if one ended unseen,
+//! its address and data buffer were reused by a packet with the same IPv4 id and transport word (a TCP
+//! retransmission of the same segment with the same IP id, never two pings), and the new one appeared where
+//! the old one's path could lead; packets that are not IPv4 rely on the data buffer and the path order alone.
 //!
 //! Tracepoints run on every kernel from 5.17 on (kfree_skb with a drop reason), need no kprobes or
 //! trampolines, and give the device name as the kernel saw it: a script works wherever they exist, with the

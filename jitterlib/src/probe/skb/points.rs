@@ -100,7 +100,8 @@ pub(super) static HOPS: [HopPoint; 18] = [
         "iploc",
         &["icmp_rcv", "tcp_v4_rcv", "udp_rcv", "ip_output", "netif_rx", "napi_gro_receive_entry", "netif_receive_skb"],
     ),
-    function(None, "icmp_rcv", "icmp", &[]),
+    // An ICMP datagram ("ping") socket queues the echo reply's skb itself (ping_rcv: skb_get).
+    function(None, "icmp_rcv", "icmp", &["skb_copy_datagram_iovec"]),
     function(None, "tcp_v4_rcv", "tcp", &["skb_copy_datagram_iovec"]),
     function(
         None,
