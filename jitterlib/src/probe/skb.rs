@@ -80,6 +80,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
         ("sport", "TCP/UDP source port (0 otherwise)"),
         ("dport", "TCP/UDP destination port (0 otherwise)"),
         ("icmp_seq", "ICMP echo request/reply sequence number (0 otherwise)"),
+        ("icmp_id", "ICMP echo request/reply identifier (0 otherwise)"),
         ("reason", "drop reason at kfree_skb (enum skb_drop_reason), 0 elsewhere"),
     ],
     resolve,
@@ -120,7 +121,8 @@ const STACK_ENTRY: i16 = -152;
 const STACK_IPV4: i16 = -160;
 const STACK_IP: i16 = -184;
 const STACK_L4: i16 = -192;
-const STACK_BYTES: u32 = 192;
+const STACK_ICMP_ID: i16 = -200;
+const STACK_BYTES: u32 = 200;
 
 /// `ETH_P_IP` as `skb->protocol` holds it (big endian) read as a little-endian u16.
 const ETH_P_IP_RAW: i32 = 0x0008;
@@ -269,6 +271,7 @@ fn fields() -> Vec<Field> {
         stack("sport", int, STACK_SPORT),
         stack("dport", int, STACK_DPORT),
         stack("icmp_seq", int, STACK_ICMP_SEQ),
+        stack("icmp_id", int, STACK_ICMP_ID),
         stack("reason", int, STACK_REASON),
     ]
 }
@@ -498,10 +501,10 @@ impl Skb {
     }
 }
 
-/// Addresses, ports and the ICMP echo sequence from the headers [`Skb::emit_headers`] read (zeros when it
+/// Addresses, ports and the ICMP echo's identifier and sequence from the headers [`Skb::emit_headers`] read (zeros when it
 /// read none).
 fn emit_ipv4_fields(b: &mut Builder) {
-    for slot in [STACK_ADDRS, STACK_SPORT, STACK_DPORT, STACK_ICMP_SEQ] {
+    for slot in [STACK_ADDRS, STACK_SPORT, STACK_DPORT, STACK_ICMP_SEQ, STACK_ICMP_ID] {
         b.store_imm(Size::DW, Reg::R10, slot, 0);
     }
     let done = b.new_label();
@@ -521,17 +524,20 @@ fn emit_ipv4_fields(b: &mut Builder) {
     b.jump_if(JmpOp::Eq, Reg::R1, ICMP_ECHO, icmp);
     b.jump_if(JmpOp::Ne, Reg::R1, ICMP_ECHO_REPLY, done);
     b.bind(icmp);
-    b.load(Size::H, Reg::R1, Reg::R10, STACK_L4 + 6);
-    b.to_big_endian(Reg::R1, 16);
-    b.store(Size::DW, Reg::R10, STACK_ICMP_SEQ, Reg::R1);
+    emit_be16_fields(b, &[(4, STACK_ICMP_ID), (6, STACK_ICMP_SEQ)]);
     b.jump(done);
     b.bind(ports);
-    for (from, to) in [(0, STACK_SPORT), (2, STACK_DPORT)] {
+    emit_be16_fields(b, &[(0, STACK_SPORT), (2, STACK_DPORT)]);
+    b.bind(done);
+}
+
+/// Stores each big-endian u16 at `STACK_L4 + from` into the slot `to`, in host order.
+fn emit_be16_fields(b: &mut Builder, fields: &[(i16, i16)]) {
+    for &(from, to) in fields {
         b.load(Size::H, Reg::R1, Reg::R10, STACK_L4 + from);
         b.to_big_endian(Reg::R1, 16);
         b.store(Size::DW, Reg::R10, to, Reg::R1);
     }
-    b.bind(done);
 }
 
 /// The packet's identity in the new entry, from the headers [`Skb::emit_headers`] read: 0 (unknown) unless
