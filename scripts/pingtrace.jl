@@ -8,9 +8,12 @@
 // packet's (skb() checks the packet's identity at every point). At the end @stage holds the latency histogram of
 // each (previous point, point) of the echoes and @echo the total time each echo spent in the stages seen here.
 //
-// Usage: jl --duration 10 scripts/pingtrace.jl        (start ping afterwards; run with -v to see the points)
+// Usage: jl --duration 10 [--arg netns=INODE] scripts/pingtrace.jl   (netns: only hops in that namespace;
+//        start ping afterwards; run with -v to see the points)
 
-skb() /icmp_id > 0 || icmp_seq > 0/ {
+param $netns = 0
+
+skb() /(icmp_id > 0 || icmp_seq > 0) && ($netns == 0 || netns == $netns)/ {
   printf("id %-5d seq %-5d %-22s -> %-22s %8d us cpu %d %-15s netns %u dev %-15s %s -> %s\n", icmp_id, icmp_seq,
          prev, hop, dur / 1000, cpu, comm, netns, dev, saddr, daddr);
   @stage[prev, hop] = hist(dur);

@@ -12,7 +12,9 @@ fn pingtrace_prints_each_echo_s_hops_by_id_and_sequence() {
         return;
     }
     let pair = VethPair::create("jlpt");
-    let tracing = Tracing::start_bundled(&["-f", "json"], "pingtrace", 3.0);
+    // Only the hops in the second namespace: other pings on the host stay out of the ring buffer.
+    let netns = pair.inode(1).to_string();
+    let tracing = Tracing::start_bundled(&["-f", "json", "--arg", &format!("netns={netns}")], "pingtrace", 3.0);
     pair.ping(3);
     let lines = tracing.finish();
     let ours: Vec<Vec<&str>> = printed(&lines)
@@ -26,15 +28,19 @@ fn pingtrace_prints_each_echo_s_hops_by_id_and_sequence() {
     for seq in ["1", "2", "3"] {
         let hops: BTreeSet<(&str, &str)> =
             ours.iter().filter(|words| words[3] == seq).map(|words| (words[4], words[6])).collect();
-        for hop in [("net_dev_queue", "net_dev_start_xmit"), ("net_dev_start_xmit", "netif_rx")] {
+        // The request arrives in the namespace and is answered there; the reply leaves it.
+        for hop in [
+            ("net_dev_start_xmit", "netif_rx"),
+            ("netif_rx", "netif_receive_skb"),
+            ("net_dev_queue", "net_dev_start_xmit"),
+        ] {
             assert!(hops.contains(&hop), "seq {seq} has no hop {hop:?}: {hops:?}");
         }
         let requests = ours.iter().filter(|words| words[3] == seq && words[16] == pair.addresses[0]).count();
         let replies = ours.iter().filter(|words| words[3] == seq && words[16] == pair.addresses[1]).count();
-        assert!(requests >= 3 && replies >= 3, "seq {seq}: {requests} request and {replies} reply hops");
+        assert!(requests >= 3 && replies >= 1, "seq {seq}: {requests} request and {replies} reply hops");
     }
-    let netns = [pair.inode(0).to_string(), pair.inode(1).to_string()];
-    assert!(ours.iter().all(|words| netns.contains(&words[13].to_string())), "{ours:?}");
+    assert!(ours.iter().all(|words| words[13] == netns), "{ours:?}");
     let echo = map_data(&lines, "@echo").as_object().expect("@echo");
     let id = ids.first().unwrap();
     for seq in 1..=3 {
