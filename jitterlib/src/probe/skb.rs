@@ -325,25 +325,7 @@ impl Skb {
             b.alu64(AluOp::And, Reg::R2, 1);
             b.jump_if(JmpOp::Eq, Reg::R2, 0, out_of_order);
         }
-        if fires {
-            b.store(Size::DW, Reg::R10, STACK_PREV, Reg::R1);
-            b.store_imm(Size::DW, Reg::R10, STACK_HOP, record.hop as i32);
-            b.load(Size::DW, Reg::R1, Reg::R9, ENTRY_TIME);
-            b.mov64(Reg::R2, Reg::R8);
-            b.alu64(AluOp::Sub, Reg::R2, Reg::R1);
-            b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R2);
-        }
-        if point.role == Role::End {
-            map_call(b, Helper::MapDeleteElem, map, None);
-        } else {
-            b.store(Size::DW, Reg::R9, ENTRY_TIME, Reg::R8);
-            b.store_imm(Size::W, Reg::R9, ENTRY_HOP, record.hop as i32);
-            let known = b.new_label();
-            b.load(Size::DW, Reg::R1, Reg::R10, STACK_ENTRY + ENTRY_IDENTITY);
-            b.jump_if(JmpOp::Eq, Reg::R1, 0, known);
-            b.store(Size::DW, Reg::R9, ENTRY_IDENTITY, Reg::R1);
-            b.bind(known);
-        }
+        emit_hop(b, record, fires, map);
         if fires {
             self.emit_min_dur(b, env.exit);
         }
@@ -568,6 +550,31 @@ fn emit_identity(b: &mut Builder) {
     b.alu64(AluOp::Or, Reg::R1, Reg::R3);
     b.store(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_IDENTITY, Reg::R1);
     b.bind(done);
+}
+
+/// The hop from the entry in `r9` (its point in `r1`) to this point at time `r8`: `prev`, `hop` and `dur` on the
+/// stack where the block runs, and the entry moved on to this point (with the identity, once known), or
+/// deleted at an end.
+fn emit_hop(b: &mut Builder, record: &Record, fires: bool, map: usize) {
+    if fires {
+        b.store(Size::DW, Reg::R10, STACK_PREV, Reg::R1);
+        b.store_imm(Size::DW, Reg::R10, STACK_HOP, record.hop as i32);
+        b.load(Size::DW, Reg::R1, Reg::R9, ENTRY_TIME);
+        b.mov64(Reg::R2, Reg::R8);
+        b.alu64(AluOp::Sub, Reg::R2, Reg::R1);
+        b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R2);
+    }
+    if HOPS[record.hop].role == Role::End {
+        map_call(b, Helper::MapDeleteElem, map, None);
+    } else {
+        b.store(Size::DW, Reg::R9, ENTRY_TIME, Reg::R8);
+        b.store_imm(Size::W, Reg::R9, ENTRY_HOP, record.hop as i32);
+        let known = b.new_label();
+        b.load(Size::DW, Reg::R1, Reg::R10, STACK_ENTRY + ENTRY_IDENTITY);
+        b.jump_if(JmpOp::Eq, Reg::R1, 0, known);
+        b.store(Size::DW, Reg::R9, ENTRY_IDENTITY, Reg::R1);
+        b.bind(known);
+    }
 }
 
 /// Drops a hop that is not one packet's, counted: `reused` when the entry was another packet's, `out_of_order`

@@ -114,6 +114,9 @@ pub(super) static HOPS: [HopPoint; 18] = [
     HopPoint { required: true, frees: true, ..tracepoint("skb", "consume_skb", "consume", Role::End, &[]) },
 ];
 
+// `Record::follows` has one bit per point, and BPF tests it with a 32-bit immediate.
+const _: () = assert!(HOPS.len() < 32);
+
 /// A point this kernel has: where its program attaches and where it finds what the prologue reads.
 #[derive(Debug)]
 pub(super) struct Record {
