@@ -37,6 +37,8 @@ bundled![
     "ipvs_walks",
     "irqoff",
     "skb_hops",
+    "pingtrace",
+    "drops",
     "cpu_flamegraph",
     "triage",
 ];

@@ -143,11 +143,18 @@ pub enum Stat {
     /// What did not fit a probe's fixed per-CPU slots: a stall's culprits beyond its slots (their time is in
     /// the stall's `unattributed`).
     SlotsFull = 6,
+    /// An `skb()` hop not reported because the skb at that address was not the packet last seen there: its
+    /// data buffer or identity (IPv4 id and transport sequence) differ, or it is at the same point again (the
+    /// old packet was freed where no point sees it and its memory reused).
+    SkbReused = 7,
+    /// An `skb()` hop not reported because its point cannot follow the packet's last one on any path through
+    /// the stack (a point whose program the kernel skipped, or an address reused with the same identity).
+    SkbOutOfOrder = 8,
 }
 
 impl Stat {
     /// Every counter, in index order.
-    pub const ALL: [Stat; 7] = [
+    pub const ALL: [Stat; 9] = [
         Stat::MapFull,
         Stat::EventsLost,
         Stat::StackLost,
@@ -155,6 +162,8 @@ impl Stat {
         Stat::StrTruncated,
         Stat::ProbeMisses,
         Stat::SlotsFull,
+        Stat::SkbReused,
+        Stat::SkbOutOfOrder,
     ];
 
     /// Stable key in JSON output.
@@ -167,6 +176,8 @@ impl Stat {
             Stat::StrTruncated => "str_truncated",
             Stat::ProbeMisses => "probe_misses",
             Stat::SlotsFull => "slots_full",
+            Stat::SkbReused => "skb_reused",
+            Stat::SkbOutOfOrder => "skb_out_of_order",
         }
     }
 
@@ -180,6 +191,12 @@ impl Stat {
             Stat::StrTruncated => "strings truncated (the copy filled its whole buffer)",
             Stat::ProbeMisses => "events missed by probes (another BPF program was running on that CPU)",
             Stat::SlotsFull => "stall culprits beyond the probe's slots (their time is counted as unattributed)",
+            Stat::SkbReused => {
+                "skb() hops dropped: the skb's address held another packet (freed where no point sees it)"
+            }
+            Stat::SkbOutOfOrder => {
+                "skb() hops dropped: the point cannot follow the packet's last one (a skipped point)"
+            }
         }
     }
 }
@@ -444,6 +461,8 @@ fn generate_probe(
         point,
         map_full: counter(Stat::MapFull),
         slots_full: counter(Stat::SlotsFull),
+        skb_reused: counter(Stat::SkbReused),
+        skb_out_of_order: counter(Stat::SkbOutOfOrder),
     };
     probe.probe.emit_prologue(&mut gen.b, &env);
     if fires {

@@ -21,6 +21,8 @@ mod repl;
 mod runtime;
 mod rust_api;
 mod skb;
+mod skb_scripts;
+mod skb_truth;
 mod soft_timer;
 mod stacks;
 mod stall;

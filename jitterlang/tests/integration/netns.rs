@@ -45,13 +45,43 @@ impl VethPair {
 
     /// `ping -c COUNT -i 0.2` from the first namespace to the second.
     pub(crate) fn ping(&self, count: u32) {
-        let status = Command::new("ip")
-            .args(["netns", "exec", &self.namespaces[0], "ping", "-q", "-c", &count.to_string(), "-i", "0.2"])
+        self.ping_with(&["-q", "-c", &count.to_string(), "-i", "0.2"]);
+    }
+
+    /// `ping ARGS` from the first namespace to the second; returns what it printed.
+    pub(crate) fn ping_with(&self, args: &[&str]) -> String {
+        let output = Command::new("ip")
+            .args(["netns", "exec", &self.namespaces[0], "ping"])
+            .args(args)
             .arg(self.addresses[1])
-            .stdout(std::process::Stdio::null())
-            .status()
+            .output()
             .expect("run ping");
-        assert!(status.success(), "ping across the veth pair failed");
+        assert!(output.status.success(), "ping across the veth pair failed: {output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Turns GRO on for the second namespace's device: the veth driver then hands it the packets through NAPI
+    /// and `napi_gro_receive`, for those of a sender without TSO (`veth_skb_is_eligible_for_gro`), so TSO is
+    /// turned off on the first. Needs ethtool (tools/setup-host).
+    pub(crate) fn receive_through_gro(&self) {
+        ip(&["netns", "exec", &self.namespaces[0], "ethtool", "-K", &self.devices[0], "tso", "off"]);
+        ip(&["netns", "exec", &self.namespaces[1], "ethtool", "-K", &self.devices[1], "gro", "on"]);
+    }
+
+    /// Runs `work` on a thread inside namespace `index` (setns changes only the calling thread's namespace).
+    pub(crate) fn in_namespace<T: Send + 'static>(
+        &self,
+        index: usize,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> std::thread::JoinHandle<T> {
+        let path = format!("/run/netns/{}", self.namespaces[index]);
+        std::thread::spawn(move || {
+            let file = std::fs::File::open(&path).expect("open the namespace");
+            // SAFETY: setns on a valid namespace fd affects only this thread.
+            let joined = unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&file), libc::CLONE_NEWNET) };
+            assert_eq!(joined, 0, "setns {path}: {}", std::io::Error::last_os_error());
+            work()
+        })
     }
 }
 

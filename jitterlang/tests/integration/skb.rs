@@ -54,11 +54,14 @@ fn skb_follows_pings_across_a_veth_pair_between_namespaces() {
     }
     let pair = VethPair::create("jlskb");
     let (netns_a, netns_b) = (pair.inode(0), pair.inode(1));
+    // The filter on the namespaces keeps other pings on the host out of the ring buffer.
     let tracing = Tracing::start_with(
         &["-v", "-f", "json"],
-        r#"skb() /icmp_seq > 0/ {
-             printf("%s %s %d %d %s %d %s %s\n", hop, prev, dur, netns, dev, icmp_seq, saddr, daddr);
-           }"#,
+        &format!(
+            r#"skb() /icmp_seq > 0 && (netns == {netns_a} || netns == {netns_b})/ {{
+                 printf("%s %s %d %d %s %d %s %s\n", hop, prev, dur, netns, dev, icmp_seq, saddr, daddr);
+               }}"#
+        ),
         3.0,
     );
     let verbose = tracing.preamble.clone();

@@ -163,6 +163,10 @@ pub struct EmitEnv<'a> {
     /// The counter to add to when a probe's fixed per-CPU slots are all taken and what did not fit is reported
     /// in a remainder instead (a stall's culprits beyond its slots).
     pub slots_full: Counter,
+    /// The counter of `skb()` hops dropped because the address held another packet than the one last seen there.
+    pub skb_reused: Counter,
+    /// The counter of `skb()` hops dropped because the point cannot follow the packet's last one.
+    pub skb_out_of_order: Counter,
 }
 
 /// A u64 counter in the object's global counters map ([`crate::maps::MapKind::Global`]) that generated code

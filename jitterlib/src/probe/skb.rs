@@ -6,12 +6,38 @@
 //! kernel functions on the way (ip_output, br_forward, veth_xmit, br_handle_frame_finish, ip_rcv, ip_forward,
 //! ip_local_deliver, icmp_rcv, tcp_v4_rcv, udp_rcv), by fentry where the kernel allows it, else by kprobe,
 //! else left out (`jl -v` says which and why). Each looks the skb's address up in a hash map of (time, point,
-//! data buffer): when it is there, the block runs with `dur` (time since that point, `prev`) and the entry
-//! moves on to this point; when it is not, the packet starts here (the ends never start one). The ends delete
-//! the entry, so freed skbs leave nothing behind; a failed insertion (map full) is counted in the lost-data
-//! counters. An entry left by an skb freed without a tracepoint is recognised when its address is reused
-//! (other data buffer, same point twice, or a local socket's packet on the transmit side after the receive
-//! side) and restarted instead of reported.
+//! data buffer, identity): when it is there and is the same packet, the block runs with `dur` (time since that
+//! point, `prev`) and the entry moves on to this point; when it is not there, the packet starts here (the ends
+//! never start one). The ends delete the entry; a failed insertion (map full) is counted in the lost-data
+//! counters.
+//!
+//! # One packet per hop
+//!
+//! An address seen again is not proof of the same packet: many skbs end without the kfree_skb or consume_skb
+//! tracepoint, and their memory is reused at once, often with the same data buffer (slab freelists are LIFO
+//! per CPU). In net/core/skbuff.c, `kfree_skb_partial` (TCP coalescing) and `napi_skb_free_stolen_head` (GRO
+//! merges, `NAPI_GRO_FREE_STOLEN_HEAD` in net/core/gro.c) free the `sk_buff` with `kmem_cache_free` or put it
+//! in the per-CPU NAPI cache (`napi_skb_cache_put`, handed out again by `napi_skb_cache_get`), `__kfree_skb`
+//! and `__napi_kfree_skb` (GRO's other merged skbs, TCP's read and acknowledged ones in net/ipv4/tcp*.c) free
+//! without a tracepoint, `napi_reuse_skb` hands a merged skb back to the driver, and `skb_attempt_defer_free`
+//! frees on another CPU later. Beyond these, the kernel skips a tracepoint or kprobe program that would nest
+//! in another one on its CPU (`bpf_prog_active`, the program's `active` count): an end can be missed on any
+//! path. So a hop is checked to be one packet's rather than trusting the free paths to be complete:
+//!
+//! - **identity**: at every point the entry's data buffer (`skb->head`) must be the packet's, and where the
+//!   IPv4 header is readable both times its identity must match: the IP id with a transport word the stack
+//!   does not rewrite on the way, NAT included (TCP's sequence number, ICMP's bytes 4-7: an echo's id and
+//!   sequence, UDP's length). A packet never crosses one point twice in a row, and a local socket's packet
+//!   never reaches the transmit side from the receive side (`ip_forward` drops skbs with a socket). Otherwise
+//!   the address holds another packet: the hop is dropped and counted (`skb_reused`);
+//! - **path order**: each point accepts only the points that can precede it on the stack's call graph
+//!   through points this kernel does not stamp ([`points`]): `icmp_rcv -> ip_local_deliver` or a hop over a
+//!   point whose program was skipped is dropped and counted (`skb_out_of_order`).
+//!
+//! Either way the packet at this point starts afresh. Two packets can still pair only if one ended unseen,
+//! its address and data buffer were reused by a packet with the same IPv4 id and transport word (a TCP
+//! retransmission of the same segment with the same IP id, never two pings), and the new one appeared where
+//! the old one's path could lead; packets that are not IPv4 rely on the data buffer and the path order alone.
 //!
 //! Tracepoints run on every kernel from 5.17 on (kfree_skb with a drop reason), need no kprobes or
 //! trampolines, and give the device name as the kernel saw it: a script works wherever they exist, with the
@@ -54,6 +80,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
         ("sport", "TCP/UDP source port (0 otherwise)"),
         ("dport", "TCP/UDP destination port (0 otherwise)"),
         ("icmp_seq", "ICMP echo request/reply sequence number (0 otherwise)"),
+        ("icmp_id", "ICMP echo request/reply identifier (0 otherwise)"),
         ("reason", "drop reason at kfree_skb (enum skb_drop_reason), 0 elsewhere"),
     ],
     resolve,
@@ -64,11 +91,13 @@ const HOP_NAME_SIZE: u32 = 24;
 /// Entries of the in-flight map: packets between two points at once.
 const IN_FLIGHT: u32 = 16_384;
 
-/// In-flight entry layout: time of the last point, its index, and the skb's data buffer then (`skb->head`).
+/// In-flight entry layout: time of the last point, its index, the skb's data buffer then (`skb->head`) and
+/// the packet's identity (0 while unknown: see [`Skb::emit_identity`]).
 const ENTRY_TIME: i16 = 0;
 const ENTRY_HOP: i16 = 8;
 const ENTRY_HEAD: i16 = 16;
-const ENTRY_SIZE: u32 = 24;
+const ENTRY_IDENTITY: i16 = 24;
+const ENTRY_SIZE: u32 = 32;
 
 /// Stack layout of the prologue (top of frame). Addresses keep saddr in the low and daddr in the high word.
 const STACK_DUR: i16 = -8;
@@ -84,12 +113,16 @@ const STACK_HOP: i16 = -80;
 const STACK_PREV: i16 = -88;
 const STACK_DEV: i16 = -104;
 const STACK_KEY: i16 = -112;
-/// Scratch: pointers read on the way, the new entry, the IP header (20 bytes) and the transport header.
+/// Scratch: pointers read on the way; the new entry.
 const STACK_SCRATCH: i16 = -120;
-const STACK_ENTRY: i16 = -144;
-const STACK_IP: i16 = -144;
-const STACK_L4: i16 = -152;
-const STACK_BYTES: u32 = 152;
+const STACK_ENTRY: i16 = -152;
+/// 0, or 0x100 | the IP protocol once the IPv4 header (20 bytes) and the transport header's first 8 bytes
+/// were read (zeros where the transport header was unreadable).
+const STACK_IPV4: i16 = -160;
+const STACK_IP: i16 = -184;
+const STACK_L4: i16 = -192;
+const STACK_ICMP_ID: i16 = -200;
+const STACK_BYTES: u32 = 200;
 
 /// `ETH_P_IP` as `skb->protocol` holds it (big endian) read as a little-endian u16.
 const ETH_P_IP_RAW: i32 = 0x0008;
@@ -238,6 +271,7 @@ fn fields() -> Vec<Field> {
         stack("sport", int, STACK_SPORT),
         stack("dport", int, STACK_DPORT),
         stack("icmp_seq", int, STACK_ICMP_SEQ),
+        stack("icmp_id", int, STACK_ICMP_ID),
         stack("reason", int, STACK_REASON),
     ]
 }
@@ -263,6 +297,8 @@ impl Skb {
         b.load(Size::DW, Reg::R7, env.ctx, record.skb_at as i16);
         b.store(Size::DW, Reg::R10, STACK_KEY, Reg::R7);
         super::read_kernel(b, STACK_ENTRY + ENTRY_HEAD, 8, Reg::R7, self.layout.skb_head as i32);
+        self.emit_headers(b);
+        emit_identity(b);
         b.call(Helper::KtimeGetNs);
         b.mov64(Reg::R8, Reg::R0);
         map_call(b, Helper::MapLookupElem, map, None);
@@ -278,65 +314,104 @@ impl Skb {
         b.jump(env.exit);
         b.bind(seen);
         b.mov64(Reg::R9, Reg::R0);
+        let reused = b.new_label();
+        let out_of_order = (record.follows != u32::MAX).then(|| b.new_label());
+        self.emit_same_packet(b, record, reused);
         b.load(Size::W, Reg::R1, Reg::R9, ENTRY_HOP);
-        // The entry is a freed skb's when its data buffer differs (the skb was freed without a tracepoint, as
-        // GRO-merged and TCP-coalesced segments are, and its address reused), or when it was at this very point
-        // (a packet never crosses one point twice in a row): then a new packet starts here.
-        let stale = b.new_label();
-        let moved = b.new_label();
+        if let Some(out_of_order) = out_of_order {
+            b.comment("a point the packet's last one can lead to");
+            b.mov64(Reg::R2, record.follows as i32);
+            b.alu64(AluOp::Rsh, Reg::R2, Reg::R1);
+            b.alu64(AluOp::And, Reg::R2, 1);
+            b.jump_if(JmpOp::Eq, Reg::R2, 0, out_of_order);
+        }
+        emit_hop(b, record, fires, map);
+        if fires {
+            self.emit_min_dur(b, env.exit);
+        }
+        let after = b.new_label();
+        b.jump(after);
+        emit_restart(b, env, record, reused, out_of_order);
+        b.bind(after);
+    }
+
+    /// Jumps to `reused` unless the entry in `r9` is the packet at this point: the same data buffer, the same
+    /// identity where both are known, not this very point (a packet never crosses one point twice in a row),
+    /// and not a local socket's packet reaching the transmit side from the receive side (forwarded and
+    /// bridged packets have no socket: `ip_forward` drops those that do). Uses r1-r3.
+    fn emit_same_packet(&self, b: &mut Builder, record: &Record, reused: Label) {
+        b.comment("the same packet: data buffer, identity, point, socket");
+        let identified = b.new_label();
         b.load(Size::DW, Reg::R2, Reg::R9, ENTRY_HEAD);
         b.load(Size::DW, Reg::R3, Reg::R10, STACK_ENTRY + ENTRY_HEAD);
-        b.jump_if(JmpOp::Ne, Reg::R2, Reg::R3, stale);
-        b.jump_if(JmpOp::Ne, Reg::R1, record.hop as i32, moved);
-        b.bind(stale);
-        b.load(Size::DW, Reg::R3, Reg::R10, STACK_ENTRY + ENTRY_HEAD);
-        if point.role == Role::End {
-            map_call(b, Helper::MapDeleteElem, map, None);
-        } else {
-            b.store(Size::DW, Reg::R9, ENTRY_TIME, Reg::R8);
-            b.store_imm(Size::W, Reg::R9, ENTRY_HOP, record.hop as i32);
-            b.store(Size::DW, Reg::R9, ENTRY_HEAD, Reg::R3);
-        }
-        b.jump(env.exit);
-        b.bind(moved);
+        b.jump_if(JmpOp::Ne, Reg::R2, Reg::R3, reused);
+        b.load(Size::DW, Reg::R2, Reg::R9, ENTRY_IDENTITY);
+        b.load(Size::DW, Reg::R3, Reg::R10, STACK_ENTRY + ENTRY_IDENTITY);
+        b.jump_if(JmpOp::Eq, Reg::R2, 0, identified);
+        b.jump_if(JmpOp::Eq, Reg::R3, 0, identified);
+        b.jump_if(JmpOp::Ne, Reg::R2, Reg::R3, reused);
+        b.bind(identified);
+        b.load(Size::W, Reg::R1, Reg::R9, ENTRY_HOP);
+        b.jump_if(JmpOp::Eq, Reg::R1, record.hop as i32, reused);
         if record.hop < TRANSMIT_POINTS {
-            // Forwarded and bridged packets have no socket (ip_forward drops those that do): a packet owned by a
-            // local socket reaching the transmit side from the receive side is a new one at a reused address.
             let follows = b.new_label();
             b.jump_if(JmpOp::Lt, Reg::R1, TRANSMIT_POINTS as i32, follows);
             super::read_kernel(b, STACK_SCRATCH, 8, Reg::R7, self.layout.skb_sk as i32);
             b.load(Size::DW, Reg::R1, Reg::R10, STACK_SCRATCH);
-            b.jump_if(JmpOp::Ne, Reg::R1, 0, stale);
-            b.load(Size::W, Reg::R1, Reg::R9, ENTRY_HOP);
+            b.jump_if(JmpOp::Ne, Reg::R1, 0, reused);
             b.bind(follows);
         }
-        if fires {
-            b.store(Size::DW, Reg::R10, STACK_PREV, Reg::R1);
-            b.store_imm(Size::DW, Reg::R10, STACK_HOP, record.hop as i32);
-            b.load(Size::DW, Reg::R1, Reg::R9, ENTRY_TIME);
-            b.mov64(Reg::R2, Reg::R8);
-            b.alu64(AluOp::Sub, Reg::R2, Reg::R1);
-            b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R2);
-        }
-        if point.role == Role::End {
-            map_call(b, Helper::MapDeleteElem, map, None);
-        } else {
-            b.store(Size::DW, Reg::R9, ENTRY_TIME, Reg::R8);
-            b.store_imm(Size::W, Reg::R9, ENTRY_HOP, record.hop as i32);
-        }
-        if !fires {
-            return;
-        }
-        if let Some(min) = self.min_dur {
-            b.load(Size::DW, Reg::R1, Reg::R10, STACK_DUR);
-            match i32::try_from(min) {
-                Ok(imm) => b.jump_if(JmpOp::Lt, Reg::R1, imm, env.exit),
-                Err(_) => {
-                    b.ld_imm64(Reg::R2, min);
-                    b.jump_if(JmpOp::Lt, Reg::R1, Reg::R2, env.exit);
-                }
+    }
+
+    /// Leaves through `exit` when `dur` is below the minimum duration of the filter.
+    fn emit_min_dur(&self, b: &mut Builder, exit: Label) {
+        let Some(min) = self.min_dur else { return };
+        b.load(Size::DW, Reg::R1, Reg::R10, STACK_DUR);
+        match i32::try_from(min) {
+            Ok(imm) => b.jump_if(JmpOp::Lt, Reg::R1, imm, exit),
+            Err(_) => {
+                b.ld_imm64(Reg::R2, min);
+                b.jump_if(JmpOp::Lt, Reg::R1, Reg::R2, exit);
             }
         }
+    }
+
+    /// Reads `skb->protocol` into `STACK_PROTO` (network order) and, for an IPv4 packet whose network header
+    /// is set (it is not in a NIC driver's skb before `netif_receive_skb`) and says version 4 with a valid
+    /// length, its 20 bytes into `STACK_IP` and the transport header's first 8 bytes (right after the IP
+    /// options, on both the transmit and the receive side) into `STACK_L4`; `STACK_IPV4` says whether. Needs
+    /// `skb->head` in the new entry; uses r1-r5, r8 and r9.
+    fn emit_headers(&self, b: &mut Builder) {
+        let layout = &self.layout;
+        let done = b.new_label();
+        b.comment("IPv4 and transport headers");
+        b.store_imm(Size::DW, Reg::R10, STACK_IPV4, 0);
+        super::read_kernel(b, STACK_PROTO, 2, Reg::R7, layout.skb_protocol as i32);
+        b.load(Size::DW, Reg::R1, Reg::R10, STACK_PROTO);
+        b.jump_if(JmpOp::Ne, Reg::R1, ETH_P_IP_RAW, done);
+        super::read_kernel(b, STACK_IP, 2, Reg::R7, layout.skb_network_header as i32);
+        b.load(Size::DW, Reg::R8, Reg::R10, STACK_IP);
+        b.jump_if(JmpOp::Eq, Reg::R8, 0, done);
+        b.load(Size::DW, Reg::R1, Reg::R10, STACK_ENTRY + ENTRY_HEAD);
+        b.alu64(AluOp::Add, Reg::R8, Reg::R1);
+        b.stack_pointer(Reg::R1, STACK_IP);
+        b.mov64(Reg::R2, 20);
+        b.mov64(Reg::R3, Reg::R8);
+        b.call(Helper::ProbeReadKernel);
+        b.jump_if(JmpOp::Ne, Reg::R0, 0, done);
+        b.load(Size::B, Reg::R1, Reg::R10, STACK_IP);
+        b.mov64(Reg::R2, Reg::R1);
+        b.alu64(AluOp::Rsh, Reg::R2, 4);
+        b.jump_if(JmpOp::Ne, Reg::R2, 4, done);
+        b.alu64(AluOp::And, Reg::R1, 0xf);
+        b.jump_if(JmpOp::Lt, Reg::R1, 5, done);
+        b.load(Size::B, Reg::R9, Reg::R10, STACK_IP + 9);
+        b.alu64(AluOp::Lsh, Reg::R1, 2);
+        b.alu64(AluOp::Add, Reg::R8, Reg::R1);
+        super::read_kernel(b, STACK_L4, 8, Reg::R8, 0);
+        b.alu64(AluOp::Or, Reg::R9, 0x100);
+        b.store(Size::DW, Reg::R10, STACK_IPV4, Reg::R9);
+        b.bind(done);
     }
 
     /// Reads the packet's fields onto the stack (the skb in `r7`, the record in `ctx`).
@@ -379,18 +454,10 @@ impl Skb {
         }
         b.comment("length, protocol, addresses");
         super::read_kernel(b, STACK_LEN, 4, Reg::R7, layout.skb_len as i32);
-        super::read_kernel(b, STACK_PROTO, 2, Reg::R7, layout.skb_protocol as i32);
-        for slot in [STACK_ADDRS, STACK_SPORT, STACK_DPORT, STACK_ICMP_SEQ] {
-            b.store_imm(Size::DW, Reg::R10, slot, 0);
-        }
-        let done = b.new_label();
         b.load(Size::DW, Reg::R1, Reg::R10, STACK_PROTO);
-        b.mov64(Reg::R2, Reg::R1);
-        b.to_big_endian(Reg::R2, 16);
-        b.store(Size::DW, Reg::R10, STACK_PROTO, Reg::R2);
-        b.jump_if(JmpOp::Ne, Reg::R1, ETH_P_IP_RAW, done);
-        self.emit_ipv4(b, done);
-        b.bind(done);
+        b.to_big_endian(Reg::R1, 16);
+        b.store(Size::DW, Reg::R10, STACK_PROTO, Reg::R1);
+        emit_ipv4_fields(b);
     }
 
     /// `netns`: the inode of the skb's device's namespace, else of its socket's.
@@ -414,58 +481,126 @@ impl Skb {
         super::read_kernel(b, STACK_NETNS, 4, Reg::R3, netns.inum as i32);
         b.bind(done);
     }
+}
 
-    /// Addresses, ports and the ICMP echo sequence of an IPv4 packet: the IP header at `head +
-    /// network_header` when it holds a version 4 header, the transport header right after its options.
-    fn emit_ipv4(&self, b: &mut Builder, done: Label) {
-        let layout = &self.layout;
-        super::read_kernel(b, STACK_SCRATCH, 8, Reg::R7, layout.skb_head as i32);
-        super::read_kernel(b, STACK_IP, 2, Reg::R7, layout.skb_network_header as i32);
-        b.load(Size::DW, Reg::R8, Reg::R10, STACK_IP);
-        b.load(Size::DW, Reg::R1, Reg::R10, STACK_SCRATCH);
-        b.alu64(AluOp::Add, Reg::R8, Reg::R1);
-        b.comment("IPv4 header");
-        b.stack_pointer(Reg::R1, STACK_IP);
-        b.mov64(Reg::R2, 20);
-        b.mov64(Reg::R3, Reg::R8);
-        b.call(Helper::ProbeReadKernel);
-        b.jump_if(JmpOp::Ne, Reg::R0, 0, done);
-        b.load(Size::B, Reg::R1, Reg::R10, STACK_IP);
-        b.mov64(Reg::R2, Reg::R1);
-        b.alu64(AluOp::Rsh, Reg::R2, 4);
-        b.jump_if(JmpOp::Ne, Reg::R2, 4, done);
-        b.alu64(AluOp::And, Reg::R1, 0xf);
-        b.jump_if(JmpOp::Lt, Reg::R1, 5, done);
-        b.load(Size::W, Reg::R2, Reg::R10, STACK_IP + 12);
-        b.store(Size::W, Reg::R10, STACK_ADDRS, Reg::R2);
-        b.load(Size::W, Reg::R2, Reg::R10, STACK_IP + 16);
-        b.store(Size::W, Reg::R10, STACK_ADDRS + 4, Reg::R2);
-        b.load(Size::B, Reg::R9, Reg::R10, STACK_IP + 9);
-        b.comment("transport header");
-        b.alu64(AluOp::Lsh, Reg::R1, 2);
-        b.alu64(AluOp::Add, Reg::R8, Reg::R1);
-        super::read_kernel(b, STACK_L4, 8, Reg::R8, 0);
-        b.jump_if(JmpOp::Ne, Reg::R0, 0, done);
-        let ports = b.new_label();
-        let icmp = b.new_label();
-        b.jump_if(JmpOp::Eq, Reg::R9, IPPROTO_TCP, ports);
-        b.jump_if(JmpOp::Eq, Reg::R9, IPPROTO_UDP, ports);
-        b.jump_if(JmpOp::Ne, Reg::R9, IPPROTO_ICMP, done);
-        b.load(Size::B, Reg::R1, Reg::R10, STACK_L4);
-        b.jump_if(JmpOp::Eq, Reg::R1, ICMP_ECHO, icmp);
-        b.jump_if(JmpOp::Ne, Reg::R1, ICMP_ECHO_REPLY, done);
-        b.bind(icmp);
-        b.load(Size::H, Reg::R1, Reg::R10, STACK_L4 + 6);
+/// Addresses, ports and the ICMP echo's identifier and sequence from the headers [`Skb::emit_headers`] read (zeros when it
+/// read none).
+fn emit_ipv4_fields(b: &mut Builder) {
+    for slot in [STACK_ADDRS, STACK_SPORT, STACK_DPORT, STACK_ICMP_SEQ, STACK_ICMP_ID] {
+        b.store_imm(Size::DW, Reg::R10, slot, 0);
+    }
+    let done = b.new_label();
+    b.load(Size::DW, Reg::R9, Reg::R10, STACK_IPV4);
+    b.jump_if(JmpOp::Eq, Reg::R9, 0, done);
+    b.load(Size::W, Reg::R2, Reg::R10, STACK_IP + 12);
+    b.store(Size::W, Reg::R10, STACK_ADDRS, Reg::R2);
+    b.load(Size::W, Reg::R2, Reg::R10, STACK_IP + 16);
+    b.store(Size::W, Reg::R10, STACK_ADDRS + 4, Reg::R2);
+    b.alu64(AluOp::And, Reg::R9, 0xff);
+    let ports = b.new_label();
+    let icmp = b.new_label();
+    b.jump_if(JmpOp::Eq, Reg::R9, IPPROTO_TCP, ports);
+    b.jump_if(JmpOp::Eq, Reg::R9, IPPROTO_UDP, ports);
+    b.jump_if(JmpOp::Ne, Reg::R9, IPPROTO_ICMP, done);
+    b.load(Size::B, Reg::R1, Reg::R10, STACK_L4);
+    b.jump_if(JmpOp::Eq, Reg::R1, ICMP_ECHO, icmp);
+    b.jump_if(JmpOp::Ne, Reg::R1, ICMP_ECHO_REPLY, done);
+    b.bind(icmp);
+    emit_be16_fields(b, &[(4, STACK_ICMP_ID), (6, STACK_ICMP_SEQ)]);
+    b.jump(done);
+    b.bind(ports);
+    emit_be16_fields(b, &[(0, STACK_SPORT), (2, STACK_DPORT)]);
+    b.bind(done);
+}
+
+/// Stores each big-endian u16 at `STACK_L4 + from` into the slot `to`, in host order.
+fn emit_be16_fields(b: &mut Builder, fields: &[(i16, i16)]) {
+    for &(from, to) in fields {
+        b.load(Size::H, Reg::R1, Reg::R10, STACK_L4 + from);
         b.to_big_endian(Reg::R1, 16);
-        b.store(Size::DW, Reg::R10, STACK_ICMP_SEQ, Reg::R1);
-        b.jump(done);
-        b.bind(ports);
-        for (from, to) in [(0, STACK_SPORT), (2, STACK_DPORT)] {
-            b.load(Size::H, Reg::R1, Reg::R10, STACK_L4 + from);
-            b.to_big_endian(Reg::R1, 16);
-            b.store(Size::DW, Reg::R10, to, Reg::R1);
+        b.store(Size::DW, Reg::R10, to, Reg::R1);
+    }
+}
+
+/// The packet's identity in the new entry, from the headers [`Skb::emit_headers`] read: 0 (unknown) unless
+/// IPv4, else `0x100 | protocol` in bits 48-56, the IP id in bits 32-47 and a transport word the stack does
+/// not rewrite on the way (NAT included) in bits 0-31: TCP's sequence number, ICMP's bytes 4-7 (an echo's id
+/// and sequence), UDP's length. Uses r1-r3.
+fn emit_identity(b: &mut Builder) {
+    let (none, word, done) = (b.new_label(), b.new_label(), b.new_label());
+    b.comment("packet identity");
+    b.store_imm(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_IDENTITY, 0);
+    b.load(Size::DW, Reg::R3, Reg::R10, STACK_IPV4);
+    b.jump_if(JmpOp::Eq, Reg::R3, 0, done);
+    b.load(Size::W, Reg::R1, Reg::R10, STACK_L4 + 4);
+    b.mov64(Reg::R2, Reg::R3);
+    b.alu64(AluOp::And, Reg::R2, 0xff);
+    b.jump_if(JmpOp::Eq, Reg::R2, IPPROTO_TCP, word);
+    b.jump_if(JmpOp::Eq, Reg::R2, IPPROTO_ICMP, word);
+    b.jump_if(JmpOp::Ne, Reg::R2, IPPROTO_UDP, none);
+    b.alu64(AluOp::And, Reg::R1, 0xffff);
+    b.jump(word);
+    b.bind(none);
+    b.mov64(Reg::R1, 0);
+    b.bind(word);
+    b.load(Size::H, Reg::R2, Reg::R10, STACK_IP + 4);
+    b.alu64(AluOp::Lsh, Reg::R2, 32);
+    b.alu64(AluOp::Or, Reg::R1, Reg::R2);
+    b.alu64(AluOp::Lsh, Reg::R3, 48);
+    b.alu64(AluOp::Or, Reg::R1, Reg::R3);
+    b.store(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_IDENTITY, Reg::R1);
+    b.bind(done);
+}
+
+/// The hop from the entry in `r9` (its point in `r1`) to this point at time `r8`: `prev`, `hop` and `dur` on the
+/// stack where the block runs, and the entry moved on to this point (with the identity, once known), or
+/// deleted at an end.
+fn emit_hop(b: &mut Builder, record: &Record, fires: bool, map: usize) {
+    if fires {
+        b.store(Size::DW, Reg::R10, STACK_PREV, Reg::R1);
+        b.store_imm(Size::DW, Reg::R10, STACK_HOP, record.hop as i32);
+        b.load(Size::DW, Reg::R1, Reg::R9, ENTRY_TIME);
+        b.mov64(Reg::R2, Reg::R8);
+        b.alu64(AluOp::Sub, Reg::R2, Reg::R1);
+        b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R2);
+    }
+    if HOPS[record.hop].role == Role::End {
+        map_call(b, Helper::MapDeleteElem, map, None);
+    } else {
+        b.store(Size::DW, Reg::R9, ENTRY_TIME, Reg::R8);
+        b.store_imm(Size::W, Reg::R9, ENTRY_HOP, record.hop as i32);
+        let known = b.new_label();
+        b.load(Size::DW, Reg::R1, Reg::R10, STACK_ENTRY + ENTRY_IDENTITY);
+        b.jump_if(JmpOp::Eq, Reg::R1, 0, known);
+        b.store(Size::DW, Reg::R9, ENTRY_IDENTITY, Reg::R1);
+        b.bind(known);
+    }
+}
+
+/// Drops a hop that is not one packet's, counted: `reused` when the entry was another packet's, `out_of_order`
+/// (for points that cannot follow every point) when this point cannot follow its last one. The packet at this
+/// point starts afresh (an end deletes it).
+fn emit_restart(b: &mut Builder, env: &EmitEnv, record: &Record, reused: Label, out_of_order: Option<Label>) {
+    let restart = b.new_label();
+    b.bind(reused);
+    env.skb_reused.emit_increment(b);
+    if let Some(out_of_order) = out_of_order {
+        b.jump(restart);
+        b.bind(out_of_order);
+        env.skb_out_of_order.emit_increment(b);
+    }
+    b.bind(restart);
+    if HOPS[record.hop].role == Role::End {
+        map_call(b, Helper::MapDeleteElem, env.maps[0], None);
+    } else {
+        b.store(Size::DW, Reg::R9, ENTRY_TIME, Reg::R8);
+        b.store_imm(Size::W, Reg::R9, ENTRY_HOP, record.hop as i32);
+        for field in [ENTRY_HEAD, ENTRY_IDENTITY] {
+            b.load(Size::DW, Reg::R1, Reg::R10, STACK_ENTRY + field);
+            b.store(Size::DW, Reg::R9, field, Reg::R1);
         }
     }
+    b.jump(env.exit);
 }
 
 /// `r0 = helper(map, r10 + STACK_KEY[, r10 + value, BPF_ANY])`.

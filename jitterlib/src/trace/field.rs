@@ -44,6 +44,8 @@ pub enum Field {
     Dport,
     /// `icmp_seq`: ICMP echo sequence number (skb).
     IcmpSeq,
+    /// `icmp_id`: ICMP echo identifier (skb).
+    IcmpId,
     /// `reason`: drop reason at `kfree_skb` (skb).
     Reason,
     /// `kind`: `hardirq` or `softirq` (irqoff).
@@ -71,7 +73,7 @@ impl Field {
     /// # use jitterlib::trace::*;
     /// assert!(Field::ALL.contains(&Field::Dur));
     /// ```
-    pub const ALL: [Field; 25] = [
+    pub const ALL: [Field; 26] = [
         Field::Dur,
         Field::Vec,
         Field::Name,
@@ -88,6 +90,7 @@ impl Field {
         Field::Sport,
         Field::Dport,
         Field::IcmpSeq,
+        Field::IcmpId,
         Field::Reason,
         Field::Kind,
         Field::Victim,
@@ -123,6 +126,7 @@ impl Field {
             Field::Sport => "sport",
             Field::Dport => "dport",
             Field::IcmpSeq => "icmp_seq",
+            Field::IcmpId => "icmp_id",
             Field::Reason => "reason",
             Field::Kind => "kind",
             Field::Victim => "victim",

@@ -530,8 +530,13 @@ impl<'k> RunningTrace<'k> {
                 .get(8 * index..8 * index + 8)
                 .map_or(0, |bytes| u64::from_le_bytes(bytes.try_into().unwrap_or_default()))
         };
-        let (map_full, slots_full) = (counter(0), counter(1));
-        Ok(Lost { map_full, slots_full, probe_misses: self.session.missed_events()? })
+        Ok(Lost {
+            map_full: counter(0),
+            slots_full: counter(1),
+            skb_reused: counter(2),
+            skb_out_of_order: counter(3),
+            probe_misses: self.session.missed_events()?,
+        })
     }
 }
 
@@ -542,7 +547,7 @@ impl<'k> RunningTrace<'k> {
 /// # use jitterlib::trace::*;
 /// # let kernel = LiveKernel::new();
 /// # let trace = Trace::new(&kernel, Skb::all()).start()?;
-/// let Lost { map_full, slots_full, probe_misses } = trace.lost()?;
+/// let Lost { map_full, slots_full, skb_reused, skb_out_of_order, probe_misses } = trace.lost()?;
 /// # Ok::<(), TraceError>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -552,6 +557,12 @@ pub struct Lost {
     /// What did not fit a probe's fixed per-CPU slots: a stall's culprits beyond [`SLOTS`](crate::probe::STALL_SLOTS),
     /// whose time is in its `unattributed`.
     pub slots_full: u64,
+    /// [`Skb`] hops not reported because the skb's address held another packet than the one last seen there
+    /// (the old one was freed where no point sees it).
+    pub skb_reused: u64,
+    /// [`Skb`] hops not reported because the point cannot follow the packet's last one on any path through the
+    /// stack (the kernel skipped a point's program in between).
+    pub skb_out_of_order: u64,
     /// Events the kernel did not hand to the programs because another BPF program was running on that CPU.
     pub probe_misses: u64,
 }

@@ -13,7 +13,7 @@ use crate::session::Attach;
 /// Name of the aggregation map.
 pub(super) const AGG_MAP: &str = "jt_agg";
 /// Object index of the global counters ([`MapKind::Global`]): u64 0 counts failed inserts (map full), u64 1
-/// what did not fit a probe's fixed slots.
+/// what did not fit a probe's fixed slots, u64 2 and 3 the hops `skb()` dropped (reused address, out of order).
 const COUNTERS_MAP_INDEX: usize = 0;
 /// Object index of the aggregation map.
 const AGG_MAP_INDEX: usize = 1;
@@ -21,6 +21,10 @@ const AGG_MAP_INDEX: usize = 1;
 const MAP_FULL: Counter = Counter { map: COUNTERS_MAP_INDEX, key: 0 };
 /// The counter of what did not fit a probe's fixed per-CPU slots (a stall's culprits beyond its slots).
 const SLOTS_FULL: Counter = Counter { map: COUNTERS_MAP_INDEX, key: 1 };
+/// The counter of `skb()` hops dropped because the address held another packet.
+const SKB_REUSED: Counter = Counter { map: COUNTERS_MAP_INDEX, key: 2 };
+/// The counter of `skb()` hops dropped because the point cannot follow the packet's last one.
+const SKB_OUT_OF_ORDER: Counter = Counter { map: COUNTERS_MAP_INDEX, key: 3 };
 /// The BPF stack limit.
 const STACK_LIMIT: u32 = 512;
 /// Bytes of `comm` (`TASK_COMM_LEN`).
@@ -183,7 +187,7 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
             name: "jt_counters".into(),
             kind: MapKind::Global,
             key_size: 4,
-            value_size: 16,
+            value_size: 32,
             max_entries: 1,
             on_insert: false,
         },
@@ -199,7 +203,16 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
         let exit = b.new_label();
         b.comment(describe.clone());
         b.mov64(Reg::R6, Reg::R1);
-        let env = EmitEnv { ctx: Reg::R6, exit, maps: &own, point: index, map_full: MAP_FULL, slots_full: SLOTS_FULL };
+        let env = EmitEnv {
+            ctx: Reg::R6,
+            exit,
+            maps: &own,
+            point: index,
+            map_full: MAP_FULL,
+            slots_full: SLOTS_FULL,
+            skb_reused: SKB_REUSED,
+            skb_out_of_order: SKB_OUT_OF_ORDER,
+        };
         probe.emit_prologue(&mut b, &env);
         if point.fires {
             emit_aggregation(&mut b, probe, plan, &stack);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # skb()'s function points on a real kernel: pings from a bridge on the host, through a veth pair, into a network
-# namespace. jl runs twice: as it chooses (fentry for vmlinux functions, kprobe for the veth and bridge modules'
+# namespace. jl runs twice (then once more for the ground truth, below): as it chooses (fentry for vmlinux functions, kprobe for the veth and bridge modules'
 # functions), then with --no-fentry (kprobes everywhere). Each run reports the `-v` lines and the count of every
 # (prev, hop) pair of the echo packets. Needs /bin/jl (tests/vm/run --jl target/release/jl).
 #   tests/vm/run --jl target/release/jl tests/vm/scenarios/skb-path.sh
@@ -45,4 +45,12 @@ trace() {
 
 trace auto
 trace kprobe --no-fentry
+
+# Ground truth: every hop of every echo with its sequence and direction, and ping's round trip of each (ping
+# prints into the same output). test-skb-path checks that an echo's hops up to the reply's arrival fit its RTT.
+/bin/jl -c "/usr/local/bin/ping -c $pings -i 0.05 -W 2 192.168.78.2" \
+    -e 'skb() /icmp_seq > 0/ { printf("hop %d %s %s %s %d\n", icmp_seq, saddr, prev, hop, dur); }' \
+    >/tmp/truth.out 2>/tmp/truth.err
+result truth_rc $?
+result_lines truth_output /tmp/truth.out
 result checks passed

@@ -1,5 +1,13 @@
 //! The points `skb()` stamps a packet at, in path order, and how each is reached on this kernel: its
 //! tracepoint, or a kernel function's entry by fentry or kprobe; with what `jl -v` says about the choice.
+//!
+//! Each point lists the points the same skb can reach next ([`HopPoint::next`]): the stack's call graph
+//! between them, including its loops (a veth or loopback transmit delivers to the receive path, a bridge or
+//! IPVS or `ip_forward` sends a received skb out, a tunnel's decapsulation (`ip_local_deliver`'s IPIP, GRE
+//! and ESP handlers, `udp_rcv`'s VXLAN and FOU) re-enters the receive path with the same skb, a stacked
+//! device's transmit (bridge, VLAN, tunnel) queues it on the device below). A hop is reported only when its
+//! point can follow the packet's last one through points this kernel does not stamp
+//! ([`Record::follows`]); the others (`icmp_rcv -> ip_local_deliver`) are dropped and counted.
 
 use super::super::reach::{self, Reached};
 use super::super::{ProbeError, ProbeErrorKind};
@@ -33,15 +41,35 @@ pub(super) struct HopPoint {
     pub(super) suffix: &'static str,
     pub(super) role: Role,
     required: bool,
+    /// The skb is freed here, which may happen after any point.
+    frees: bool,
+    /// The points the same skb may reach next, besides the frees.
+    next: &'static [&'static str],
 }
 
-const fn tracepoint(category: &'static str, name: &'static str, suffix: &'static str, role: Role) -> HopPoint {
-    HopPoint { site: Site::Tracepoint(category), name, suffix, role, required: false }
+const fn tracepoint(
+    category: &'static str,
+    name: &'static str,
+    suffix: &'static str,
+    role: Role,
+    next: &'static [&'static str],
+) -> HopPoint {
+    HopPoint { site: Site::Tracepoint(category), name, suffix, role, required: false, frees: false, next }
 }
 
-const fn function(module: Option<&'static str>, name: &'static str, suffix: &'static str) -> HopPoint {
-    HopPoint { site: Site::Function(module), name, suffix, role: Role::Start, required: false }
+const fn function(
+    module: Option<&'static str>,
+    name: &'static str,
+    suffix: &'static str,
+    next: &'static [&'static str],
+) -> HopPoint {
+    HopPoint { site: Site::Function(module), name, suffix, role: Role::Start, required: false, frees: false, next }
 }
+
+/// Where a received skb may go from the start of the receive path: on through the bridge or IPv4, out again
+/// (OVS, tc and BPF redirects: `dev_queue_xmit`), or to a receive path's start (an OVS internal port, mirred
+/// to ingress). Not to `netif_receive_skb` again: the same point twice in a row is a reused address.
+const RECEIVED: &[&str] = &["br_handle_frame_finish", "ip_rcv", "net_dev_queue", "netif_rx"];
 
 /// The transmit side: the first points of [`HOPS`].
 pub(super) const TRANSMIT_POINTS: usize = 5;
@@ -49,25 +77,45 @@ pub(super) const TRANSMIT_POINTS: usize = 5;
 /// Every point, in path order; `hop`/`prev` are indices into this table. `net_dev_queue` fires in
 /// `__dev_queue_xmit`, so that function is not a point of its own.
 pub(super) static HOPS: [HopPoint; 18] = [
-    function(None, "ip_output", "ipout"),
-    tracepoint("net", "net_dev_queue", "queue", Role::Start),
-    function(Some("bridge"), "br_forward", "brfwd"),
-    tracepoint("net", "net_dev_start_xmit", "xmit", Role::Start),
-    function(Some("veth"), "veth_xmit", "veth"),
-    tracepoint("net", "netif_rx", "rx", Role::Start),
-    tracepoint("net", "napi_gro_receive_entry", "gro", Role::Start),
-    HopPoint { required: true, ..tracepoint("net", "netif_receive_skb", "rcv", Role::Start) },
-    function(Some("bridge"), "br_handle_frame_finish", "brin"),
-    function(None, "ip_rcv", "iprcv"),
-    function(None, "ip_forward", "ipfwd"),
-    function(None, "ip_local_deliver", "iploc"),
-    function(None, "icmp_rcv", "icmp"),
-    function(None, "tcp_v4_rcv", "tcp"),
-    function(None, "udp_rcv", "udp"),
-    tracepoint("skb", "skb_copy_datagram_iovec", "copy", Role::End),
-    HopPoint { required: true, ..tracepoint("skb", "kfree_skb", "kfree", Role::End) },
-    HopPoint { required: true, ..tracepoint("skb", "consume_skb", "consume", Role::End) },
+    function(None, "ip_output", "ipout", &["net_dev_queue"]),
+    tracepoint("net", "net_dev_queue", "queue", Role::Start, &["net_dev_start_xmit"]),
+    function(Some("bridge"), "br_forward", "brfwd", &["net_dev_queue"]),
+    tracepoint(
+        "net",
+        "net_dev_start_xmit",
+        "xmit",
+        Role::Start,
+        &["veth_xmit", "br_forward", "net_dev_queue", "ip_output", "netif_rx"],
+    ),
+    function(Some("veth"), "veth_xmit", "veth", &["netif_rx", "napi_gro_receive_entry"]),
+    tracepoint("net", "netif_rx", "rx", Role::Start, &["netif_receive_skb"]),
+    tracepoint("net", "napi_gro_receive_entry", "gro", Role::Start, &["netif_receive_skb"]),
+    HopPoint { required: true, ..tracepoint("net", "netif_receive_skb", "rcv", Role::Start, RECEIVED) },
+    function(Some("bridge"), "br_handle_frame_finish", "brin", &["netif_receive_skb", "br_forward"]),
+    function(None, "ip_rcv", "iprcv", &["ip_forward", "ip_local_deliver"]),
+    function(None, "ip_forward", "ipfwd", &["ip_output"]),
+    function(
+        None,
+        "ip_local_deliver",
+        "iploc",
+        &["icmp_rcv", "tcp_v4_rcv", "udp_rcv", "ip_output", "netif_rx", "napi_gro_receive_entry", "netif_receive_skb"],
+    ),
+    // An ICMP datagram ("ping") socket queues the echo reply's skb itself (ping_rcv: skb_get).
+    function(None, "icmp_rcv", "icmp", &["skb_copy_datagram_iovec"]),
+    function(None, "tcp_v4_rcv", "tcp", &["skb_copy_datagram_iovec"]),
+    function(
+        None,
+        "udp_rcv",
+        "udp",
+        &["skb_copy_datagram_iovec", "tcp_v4_rcv", "netif_rx", "napi_gro_receive_entry", "netif_receive_skb"],
+    ),
+    tracepoint("skb", "skb_copy_datagram_iovec", "copy", Role::End, &[]),
+    HopPoint { required: true, frees: true, ..tracepoint("skb", "kfree_skb", "kfree", Role::End, &[]) },
+    HopPoint { required: true, frees: true, ..tracepoint("skb", "consume_skb", "consume", Role::End, &[]) },
 ];
+
+// `Record::follows` has one bit per point, and BPF tests it with a 32-bit immediate.
+const _: () = assert!(HOPS.len() < 32);
 
 /// A point this kernel has: where its program attaches and where it finds what the prologue reads.
 #[derive(Debug)]
@@ -82,6 +130,9 @@ pub(super) struct Record {
     pub(super) dev_name: Option<u32>,
     /// Context offset of kfree_skb's drop reason.
     pub(super) reason: Option<u32>,
+    /// The points this one may follow, one bit per index in [`HOPS`]: those from which the skb can get here
+    /// through points this kernel does not stamp. Every point for the frees.
+    pub(super) follows: u32,
 }
 
 /// The points of this kernel, and what `jl -v` says about them.
@@ -117,7 +168,14 @@ impl Points {
                 },
                 Site::Function(module) => match reach::reach(kernel, &probes, point.name, module, "sk_buff") {
                     Ok(Reached { attach, at, fentry_not_used }) => {
-                        points.records.push(Record { hop, attach, skb_at: at, dev_name: None, reason: None });
+                        points.records.push(Record {
+                            hop,
+                            attach,
+                            skb_at: at,
+                            dev_name: None,
+                            reason: None,
+                            follows: 0,
+                        });
                         match fentry_not_used {
                             None => ("fentry", " (kprobe not needed: fentry costs less per call)".to_string()),
                             Some(why) => ("kprobe", format!("; fentry not used: {why}")),
@@ -136,8 +194,52 @@ impl Points {
         }
         points.notes =
             groups.into_iter().map(|((head, tail), names)| format!("{head}: {}{tail}", names.join(", "))).collect();
+        points.link();
         Ok(points)
     }
+
+    /// Sets each record's [`Record::follows`]: the frees follow anything; another point follows the stamped
+    /// points it is reachable from through points left out.
+    fn link(&mut self) {
+        let stamped: u32 = self.records.iter().map(|record| 1 << record.hop).sum();
+        let mut follows = [0u32; HOPS.len()];
+        for record in &self.records {
+            for reached in reachable(record.hop, stamped) {
+                follows[reached] |= 1 << record.hop;
+            }
+        }
+        for record in &mut self.records {
+            record.follows = if HOPS[record.hop].frees { u32::MAX } else { follows[record.hop] };
+        }
+    }
+}
+
+/// The stamped points (bits of `stamped`) an skb at `from` can reach next, through points left out.
+fn reachable(from: usize, stamped: u32) -> Vec<usize> {
+    let mut seen = 0u32;
+    let mut found = Vec::new();
+    let mut pending: Vec<usize> = successors(from).collect();
+    while let Some(hop) = pending.pop() {
+        if seen & (1 << hop) != 0 {
+            continue;
+        }
+        seen |= 1 << hop;
+        if stamped & (1 << hop) != 0 {
+            found.push(hop);
+        } else {
+            pending.extend(successors(hop));
+        }
+    }
+    found
+}
+
+fn successors(hop: usize) -> impl Iterator<Item = usize> {
+    HOPS[hop].next.iter().map(|name| hop_index(name))
+}
+
+/// The index of a point in [`HOPS`] (the names in [`HopPoint::next`] are checked by a test).
+fn hop_index(name: &str) -> usize {
+    HOPS.iter().position(|point| point.name == name).expect("a point of HOPS")
 }
 
 fn tracepoint_record(hop: usize, format: &TracepointFormat) -> Result<Record, ProbeError> {
@@ -153,6 +255,7 @@ fn tracepoint_record(hop: usize, format: &TracepointFormat) -> Result<Record, Pr
         skb_at,
         dev_name: format.field("name").filter(|field| field.data_loc).map(|field| field.offset),
         reason: format.field("reason").filter(|field| field.size == 4).map(|field| field.offset),
+        follows: 0,
     })
 }
 
@@ -167,6 +270,38 @@ mod tests {
         let names: Vec<&str> = HOPS.iter().map(|point| point.name).collect();
         assert_eq!(names[..TRANSMIT_POINTS], transmit);
         assert!(HOPS.iter().all(|point| point.name.len() < 24), "hop names fit HOP_NAME_SIZE");
+    }
+
+    #[test]
+    fn next_names_points() {
+        for point in &HOPS {
+            for name in point.next {
+                assert!(HOPS.iter().any(|other| other.name == *name), "{} -> {name}", point.name);
+            }
+        }
+    }
+
+    /// The names of the points a record may follow.
+    fn follows(points: &Points, name: &str) -> Vec<&'static str> {
+        let record = points.records.iter().find(|record| HOPS[record.hop].name == name).expect(name);
+        HOPS.iter().enumerate().filter(|(hop, _)| record.follows & (1 << hop) != 0).map(|(_, p)| p.name).collect()
+    }
+
+    #[test]
+    fn points_follow_their_predecessors_through_points_left_out() {
+        let available = FunctionProbes { fentry: Availability::Available, kprobe: Availability::Available };
+        let all = Points::resolve(&FixtureKernel::bundled().with_function_probes(available)).unwrap();
+        assert_eq!(follows(&all, "ip_local_deliver"), ["ip_rcv"]);
+        assert_eq!(follows(&all, "icmp_rcv"), ["ip_local_deliver"]);
+        assert_eq!(
+            follows(&all, "netif_receive_skb"),
+            ["netif_rx", "napi_gro_receive_entry", "br_handle_frame_finish", "ip_local_deliver", "udp_rcv"]
+        );
+        assert_eq!(follows(&all, "kfree_skb").len(), HOPS.len());
+        let tracepoints = Points::resolve(&FixtureKernel::bundled()).unwrap();
+        assert_eq!(follows(&tracepoints, "netif_rx"), ["net_dev_start_xmit", "netif_receive_skb"]);
+        assert_eq!(follows(&tracepoints, "net_dev_queue"), ["net_dev_start_xmit", "netif_receive_skb"]);
+        assert_eq!(follows(&tracepoints, "skb_copy_datagram_iovec"), ["netif_receive_skb"]);
     }
 
     #[test]
