@@ -2,19 +2,28 @@
 //! one registry and the aggregation code from `jitterlib::agg::emit`, so only names differ.
 
 use jitterlib::kernel::FixtureKernel;
-use jitterlib::trace::{Field, Hrtimer, Irqoff, Skb, Softirq, SoftirqDelay, Timer, Trace};
+use jitterlib::trace::{Field, Hrtimer, Irqoff, Skb, Softirq, SoftirqDelay, Stall, Timer, Trace};
 use std::time::Duration;
 
-/// The disassembly without comment lines, with the trace's map names replaced by the ones jitterlang gives the
-/// same maps (its only user map is `m0_`; its probe maps are `p0_NAME`).
+/// The trace's counters (`jt_counters`: map_full, slots_full, skb_reused, skb_out_of_order) at the offsets of the
+/// same counters in jitterlang's `jl_stats` (its `Stat` order).
+const COUNTER_OFFSETS: [(&str, &str); 4] = [
+    ("map[jt_counters]+0\n", "map[jl_stats]+0\n"),
+    ("map[jt_counters]+8\n", "map[jl_stats]+48\n"),
+    ("map[jt_counters]+16\n", "map[jl_stats]+56\n"),
+    ("map[jt_counters]+24\n", "map[jl_stats]+64\n"),
+];
+
+/// The disassembly without comment lines, with the trace's map names and counter offsets replaced by the ones
+/// jitterlang gives the same maps (its only user map is `m0_`; its probe maps are `p0_NAME`).
 fn normalized(disassembly: &str) -> String {
     disassembly
         .lines()
         .filter(|line| !line.starts_with(';'))
         .map(|line| {
-            line.replace("map[jt_agg]", "map[m0_]")
-                .replace("map[jt_counters]", "map[jl_stats]")
-                .replace("map[jt_p_", "map[p0_")
+            let line = format!("{line}\n");
+            let line = COUNTER_OFFSETS.iter().fold(line, |line, (from, to)| line.replace(from, to));
+            line.trim_end().replace("map[jt_agg]", "map[m0_]").replace("map[jt_p_", "map[p0_")
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -37,6 +46,10 @@ fn rust_traces_compile_to_the_scripts_bytecode() {
             .by(Field::Hop)
             .stats(Field::Dur),
         Trace::new(&kernel, Irqoff::default_threshold()).by(Field::Kind).sum(Field::Dur),
+        Trace::new(&kernel, Stall::net_rx(Duration::from_millis(5)))
+            .by(Field::Cpu)
+            .by(Field::Culprit)
+            .histogram(Field::Dur),
     ];
     for trace in traces {
         let script = trace.script();
