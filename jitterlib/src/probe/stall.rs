@@ -3,25 +3,26 @@
 //! and its culprit (`estimation_timer` running in TIMER softirq).
 //!
 //! Every CPU keeps, in one per-CPU map value, the stack of contexts running on it (the task at the bottom; a
-//! softirq vector, a timer or hrtimer callback, a hardirq handler above it, innermost on top), when the last
-//! context switch happened, and while a victim is pending its raise time and up to [`SLOTS`] culprits with the
-//! time each ran. Programs on raw tracepoints follow the contexts (`softirq_entry`/`exit`,
-//! `timer_expire_entry`/`exit`, `hrtimer_expire_entry`/`exit`, `irq_handler_entry`/`exit`, `sched_switch`):
-//! each first charges the time since the last switch to the innermost context, then pushes or pops. The
-//! victim's raise (`softirq_raise`) starts the wait; its `softirq_entry` ends it, and the user's block runs with
-//! the wait, the three culprits that took most of it, the rest of the culprits (`others`) and what no context
-//! accounts for (`unattributed`): the fields always add up to the wait.
+//! softirq vector, a timer or hrtimer callback, a hardirq handler or system interrupt above it, innermost on
+//! top), when the last context switch happened, and while a victim is pending its raise time and up to
+//! [`SLOTS`] culprits with the time each ran. Programs on raw tracepoints follow the contexts (`softirq_entry`/
+//! `exit`, `timer_expire_entry`/`exit`, `hrtimer_expire_entry`/`exit`, `irq_handler_entry`/`exit`, x86's
+//! `irq_vectors` entries and exits of the local timer, irq work and IPIs where the kernel has them,
+//! `sched_switch`): each first charges the time since the last switch to the innermost context, then pushes or
+//! pops. The victim's raise (`softirq_raise`) starts the wait; its `softirq_entry` ends it, and the user's block
+//! runs with the wait, the three culprits that took most of it, the rest of the culprits (`others`) and what no
+//! context accounts for (`unattributed`): the fields always add up to the wait.
 //!
 //! Time is charged to the innermost context only, so a hardirq inside a timer callback is not counted twice.
 //! Time in task context is the task's (it held the CPU with bottom halves or interrupts off, or ksoftirqd was
-//! waiting for the CPU behind it). Interrupts that have no tracepoint of their own (the local timer, IPIs) are
-//! charged to what they interrupted, apart from the hrtimer callbacks they run. An exit whose entry was not seen
-//! (the probe attached meanwhile, or the kernel skipped a program) pops nothing; a task switch, which only
-//! happens in task context, drops any context whose exit was missed. A wait is only measured from a raise seen
-//! after the probe saw the victim start on that CPU (the kernel clears the pending bit as a vector starts, so that
-//! raise is the first of its wait whatever order the programs attached in), and the victim's exit without its
-//! start ends the wait unmeasured: a wait is never reported from a raise that an earlier run already served. Culprits beyond the slots are counted
-//! ([`EmitEnv::slots_full`]) and their time is part of `unattributed`.
+//! waiting for the CPU behind it). Interrupts without a tracepoint of their own are charged to what they
+//! interrupted. An exit whose entry was not seen (the probe attached meanwhile, or the kernel skipped a program)
+//! pops nothing; a task switch, which only happens in task context, drops any context whose exit was missed. A
+//! wait is only measured from a raise seen after the probe saw the victim start on that CPU (the kernel clears the
+//! pending bit as a vector starts, so that raise is the first of its wait whatever order the programs attached
+//! in), and the victim's exit without its start ends the wait unmeasured: a wait is never reported from a raise
+//! that an earlier run already served. Culprits beyond the slots are counted ([`EmitEnv::slots_full`]) and their
+//! time is part of `unattributed`.
 //!
 //! Raw tracepoints (Linux 4.17) detach in a fraction of a millisecond and let programs of one CPU nest (a
 //! perf-event tracepoint program would be skipped while another runs). The callbacks, the next task's id and
