@@ -161,26 +161,22 @@ impl IrqOff {
         state: usize,
         update: fn(&mut Builder, i16),
     ) -> Result<Companion, ProbeError> {
-        let mut b = Builder::new();
-        let exit = b.new_label();
-        b.comment(format!("{}: on {name}, per watched vector on this CPU", self.describe()));
-        b.load(Size::DW, Reg::R6, Reg::R1, 0);
-        b.store_imm(Size::W, Reg::R10, -4, 0);
-        super::lookup_stack_key(&mut b, state, -4, exit);
-        b.mov64(Reg::R7, Reg::R0);
-        for (i, vector) in WATCHED_VECTORS.iter().enumerate() {
-            let next = b.new_label();
-            b.jump_if(JmpOp::Ne, Reg::R6, *vector as i32, next);
-            update(&mut b, raised_slot(i));
-            if i + 1 < WATCHED_VECTORS.len() {
-                b.jump(exit);
+        let about = format!("{}: on {name}, per watched vector on this CPU", self.describe());
+        let program = super::companion_program(about, |b, exit| {
+            b.load(Size::DW, Reg::R6, Reg::R1, 0);
+            b.store_imm(Size::W, Reg::R10, -4, 0);
+            super::lookup_stack_key(b, state, -4, exit);
+            b.mov64(Reg::R7, Reg::R0);
+            for (i, vector) in WATCHED_VECTORS.iter().enumerate() {
+                let next = b.new_label();
+                b.jump_if(JmpOp::Ne, Reg::R6, *vector as i32, next);
+                update(b, raised_slot(i));
+                if i + 1 < WATCHED_VECTORS.len() {
+                    b.jump(exit);
+                }
+                b.bind(next);
             }
-            b.bind(next);
-        }
-        b.bind(exit);
-        b.mov64(Reg::R0, 0);
-        b.exit();
-        let program = b.finish().map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?;
+        })?;
         Ok(Companion { suffix, attach: Attach::RawTracepoint { name: name.into() }, program })
     }
 }

@@ -478,6 +478,31 @@ fn edit_distance(a: &str, b: &str) -> usize {
     table[a.len()][b.len()]
 }
 
+/// A companion's program: `emit` writes its body under the comment `about` and may leave through the label it
+/// is given; the program then returns 0. The body saves the context itself (`r1` holds it on entry).
+fn companion_program(about: String, emit: impl FnOnce(&mut Builder, Label)) -> Result<Program, ProbeError> {
+    let mut b = Builder::new();
+    let exit = b.new_label();
+    b.comment(about);
+    emit(&mut b, exit);
+    b.bind(exit);
+    b.mov64(Reg::R0, 0);
+    b.exit();
+    b.finish().map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))
+}
+
+/// Jumps to `exit` when the unsigned `value < min` (a probe's shortest duration, which may not fit an
+/// immediate; uses r2 when it does not).
+fn jump_if_below(b: &mut Builder, value: Reg, min: u64, exit: Label) {
+    match i32::try_from(min) {
+        Ok(imm) => b.jump_if(JmpOp::Lt, value, imm, exit),
+        Err(_) => {
+            b.ld_imm64(Reg::R2, min);
+            b.jump_if(JmpOp::Lt, value, Reg::R2, exit);
+        }
+    }
+}
+
 /// Zeroes the u64 at `r10 + slot`, then `bpf_probe_read_kernel(r10 + slot, size, base + offset)`.
 pub(super) fn read_kernel(b: &mut Builder, slot: i16, size: i32, base: Reg, offset: i32) {
     b.store_imm(Size::DW, Reg::R10, slot, 0);

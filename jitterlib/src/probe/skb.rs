@@ -367,13 +367,7 @@ impl Skb {
     fn emit_min_dur(&self, b: &mut Builder, exit: Label) {
         let Some(min) = self.min_dur else { return };
         b.load(Size::DW, Reg::R1, Reg::R10, STACK_DUR);
-        match i32::try_from(min) {
-            Ok(imm) => b.jump_if(JmpOp::Lt, Reg::R1, imm, exit),
-            Err(_) => {
-                b.ld_imm64(Reg::R2, min);
-                b.jump_if(JmpOp::Lt, Reg::R1, Reg::R2, exit);
-            }
-        }
+        super::jump_if_below(b, Reg::R1, min, exit);
     }
 
     /// Reads `skb->protocol` into `STACK_PROTO` (network order) and, for an IPv4 packet whose network header

@@ -196,23 +196,19 @@ impl Probe for Softirq {
     }
 
     fn companions(&self, maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
-        let mut b = Builder::new();
-        let exit = b.new_label();
-        b.comment(format!("{}: stamp irq:{} on this CPU", self.describe(), self.pairing.stamp));
-        b.mov64(Reg::R6, Reg::R1);
-        self.load_vector(&mut b, Reg::R6, self.stamp_vec, Reg::R7, exit);
-        lookup_slot(&mut b, maps[0], Reg::R7, -4, exit);
-        b.mov64(Reg::R7, Reg::R0);
-        if self.pairing.keep_first {
-            b.load(Size::DW, Reg::R1, Reg::R7, 0);
-            b.jump_if(JmpOp::Ne, Reg::R1, 0, exit);
-        }
-        b.call(Helper::KtimeGetNs);
-        b.store(Size::DW, Reg::R7, 0, Reg::R0);
-        b.bind(exit);
-        b.mov64(Reg::R0, 0);
-        b.exit();
-        let program = b.finish().map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?;
+        let about = format!("{}: stamp irq:{} on this CPU", self.describe(), self.pairing.stamp);
+        let program = super::companion_program(about, |b, exit| {
+            b.mov64(Reg::R6, Reg::R1);
+            self.load_vector(b, Reg::R6, self.stamp_vec, Reg::R7, exit);
+            lookup_slot(b, maps[0], Reg::R7, -4, exit);
+            b.mov64(Reg::R7, Reg::R0);
+            if self.pairing.keep_first {
+                b.load(Size::DW, Reg::R1, Reg::R7, 0);
+                b.jump_if(JmpOp::Ne, Reg::R1, 0, exit);
+            }
+            b.call(Helper::KtimeGetNs);
+            b.store(Size::DW, Reg::R7, 0, Reg::R0);
+        })?;
         Ok(vec![Companion {
             suffix: "stamp",
             attach: Attach::Tracepoint { category: "irq".into(), name: self.pairing.stamp.into() },

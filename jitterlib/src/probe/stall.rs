@@ -294,7 +294,7 @@ impl Probe for Stall {
         emit_push(b);
         if self.min > 0 {
             b.load(Size::DW, Reg::R1, Reg::R10, STACK_DUR);
-            emit_below(b, Reg::R1, self.min, env.exit);
+            super::jump_if_below(b, Reg::R1, self.min, env.exit);
         }
         let block = b.new_label();
         b.jump(block);
@@ -397,15 +397,10 @@ impl Stall {
         tracepoint: &str,
         emit: impl FnOnce(&mut Builder, Label),
     ) -> Result<Companion, ProbeError> {
-        let mut b = Builder::new();
-        let exit = b.new_label();
-        b.comment(format!("{}: {tracepoint}", self.describe()));
-        b.mov64(Reg::R6, Reg::R1);
-        emit(&mut b, exit);
-        b.bind(exit);
-        b.mov64(Reg::R0, 0);
-        b.exit();
-        let program = b.finish().map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?;
+        let program = super::companion_program(format!("{}: {tracepoint}", self.describe()), |b, exit| {
+            b.mov64(Reg::R6, Reg::R1);
+            emit(b, exit);
+        })?;
         Ok(Companion { suffix, attach: Attach::RawTracepoint { name: tracepoint.into() }, program })
     }
 
@@ -673,17 +668,6 @@ fn emit_rank(b: &mut Builder, rank: i16) {
     }
     b.store(Size::DW, Reg::R10, STACK_TOP - 16 * rank, Reg::R4);
     b.store(Size::DW, Reg::R10, STACK_TOP - 16 * rank - 8, Reg::R5);
-}
-
-/// Jumps to `exit` when `value < min` (unsigned; `min` may not fit an immediate). Uses r2 when it does not.
-fn emit_below(b: &mut Builder, value: Reg, min: u64, exit: Label) {
-    match i32::try_from(min) {
-        Ok(imm) => b.jump_if(JmpOp::Lt, value, imm, exit),
-        Err(_) => {
-            b.ld_imm64(Reg::R2, min);
-            b.jump_if(JmpOp::Lt, value, Reg::R2, exit);
-        }
-    }
 }
 
 #[cfg(test)]

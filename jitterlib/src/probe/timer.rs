@@ -400,29 +400,25 @@ impl Probe for Timer {
     }
 
     fn companions(&self, maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
-        let mut b = Builder::new();
-        let exit = b.new_label();
-        b.comment(format!("{}: remember the start on this CPU", self.describe()));
-        b.mov64(Reg::R6, Reg::R1);
-        b.load(Size::DW, Reg::R8, Reg::R6, self.entry_function as i16);
-        if !self.addresses.is_empty() {
-            emit_address_filter(&mut b, Reg::R8, &self.addresses, exit);
-        }
-        self.emit_slot_key(&mut b, -4);
-        super::lookup_stack_key(&mut b, maps[0], -4, exit);
-        b.mov64(Reg::R7, Reg::R0);
-        b.load(Size::DW, Reg::R1, Reg::R6, self.entry_timer as i16);
-        b.store(Size::DW, Reg::R7, SLOT_TIMER, Reg::R1);
-        b.store(Size::DW, Reg::R7, SLOT_FUNCTION, Reg::R8);
-        if self.late_read {
-            self.emit_lateness(&mut b);
-        }
-        b.call(Helper::KtimeGetNs);
-        b.store(Size::DW, Reg::R7, SLOT_START, Reg::R0);
-        b.bind(exit);
-        b.mov64(Reg::R0, 0);
-        b.exit();
-        let program = b.finish().map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?;
+        let about = format!("{}: remember the start on this CPU", self.describe());
+        let program = super::companion_program(about, |b, exit| {
+            b.mov64(Reg::R6, Reg::R1);
+            b.load(Size::DW, Reg::R8, Reg::R6, self.entry_function as i16);
+            if !self.addresses.is_empty() {
+                emit_address_filter(b, Reg::R8, &self.addresses, exit);
+            }
+            self.emit_slot_key(b, -4);
+            super::lookup_stack_key(b, maps[0], -4, exit);
+            b.mov64(Reg::R7, Reg::R0);
+            b.load(Size::DW, Reg::R1, Reg::R6, self.entry_timer as i16);
+            b.store(Size::DW, Reg::R7, SLOT_TIMER, Reg::R1);
+            b.store(Size::DW, Reg::R7, SLOT_FUNCTION, Reg::R8);
+            if self.late_read {
+                self.emit_lateness(b);
+            }
+            b.call(Helper::KtimeGetNs);
+            b.store(Size::DW, Reg::R7, SLOT_START, Reg::R0);
+        })?;
         Ok(vec![Companion {
             suffix: "entry",
             attach: Attach::Tracepoint { category: "timer".into(), name: self.family.entry.into() },
