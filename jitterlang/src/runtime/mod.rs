@@ -116,8 +116,16 @@ pub fn run(
                  report: &mut RunReport|
      -> Result<bool, RunError> {
         let mut events = Vec::new();
+        let mut names = Ok(());
         let mut read_stack = |frames, id| stack(session, frames, id);
-        ring.poll(timeout, &mut |record| events.push(decoder.decode(record, &mut read_stack)))?;
+        ring.poll(timeout, &mut |record| {
+            // Events may name task culprits (outliers, printf): learn the names before the first is decoded.
+            if events.is_empty() {
+                names = learn_task_names(compiled, session, &symbols);
+            }
+            events.push(decoder.decode(record, &mut read_stack))
+        })?;
+        names?;
         let events: Vec<Event> = events.into_iter().filter_map(Result::transpose).collect::<Result<_, _>>()?;
         report.events += events.len() as u64;
         let mut exit_seen = false;
@@ -160,12 +168,11 @@ pub fn run(
             let timeout = deadline.map_or(POLL_INTERVAL, |deadline| {
                 deadline.saturating_duration_since(Instant::now()).min(POLL_INTERVAL)
             });
-            learn_task_names(compiled, &session, &symbols)?;
             exited |= drain(&session, &mut ring, timeout, &mut output, &mut report)?;
             if let (Some(due), Some(every)) = (next_print, print_every) {
                 if Instant::now() >= due {
                     output.interval_header()?;
-                    for snapshot in snapshots(compiled, &session)? {
+                    for snapshot in snapshots(compiled, &session, &symbols)? {
                         output.map(&snapshot)?;
                     }
                     next_print = Some(due + every);
@@ -184,7 +191,7 @@ pub fn run(
             }
             if let Some(exporter) = &options.exporter {
                 exporter.answer_pending(
-                    || snapshots(compiled, &session),
+                    || snapshots(compiled, &session, &symbols),
                     || lost_counters(&session),
                     output.symbols(),
                 )?;
@@ -199,13 +206,12 @@ pub fn run(
     }
     // Nothing changes the maps from here on: END and the final print see one consistent state.
     session.detach_all()?;
-    learn_task_names(compiled, &session, &symbols)?;
     for name in triggered(compiled, Trigger::End) {
         session.run(name)?;
     }
     drain(&session, &mut ring, Duration::ZERO, &mut output, &mut report)?;
 
-    let last = snapshots(compiled, &session)?;
+    let last = snapshots(compiled, &session, &symbols)?;
     for snapshot in &last {
         output.map(snapshot)?;
     }
@@ -224,7 +230,7 @@ fn answer(request: Control, compiled: &Compiled, session: &Session) -> Result<Op
     match request {
         Control::Snapshots(reply) => {
             // The requester may have given up waiting; nothing to do then.
-            let _ = reply.send(snapshots(compiled, session));
+            let _ = reply.send(read_snapshots(compiled, session));
         }
         Control::Clear => {
             for (map_name, _) in &compiled.user_maps {
@@ -236,8 +242,14 @@ fn answer(request: Control, compiled: &Compiled, session: &Session) -> Result<Op
     Ok(None)
 }
 
+/// Every non-empty user map, read for rendering with `symbols`: the task culprits' names are learned first.
+fn snapshots(compiled: &Compiled, session: &Session, symbols: &Symbols) -> Result<Vec<Snapshot>, RunError> {
+    learn_task_names(compiled, session, symbols)?;
+    read_snapshots(compiled, session)
+}
+
 /// Reads, merges and decodes every non-empty user map, with kernel stacks resolved to their frames.
-fn snapshots(compiled: &Compiled, session: &Session) -> Result<Vec<Snapshot>, RunError> {
+fn read_snapshots(compiled: &Compiled, session: &Session) -> Result<Vec<Snapshot>, RunError> {
     let stacks = stacks(compiled, session)?;
     let mut snapshots = Vec::new();
     for index in 0..compiled.user_maps.len() {
@@ -349,10 +361,9 @@ fn triggered(compiled: &Compiled, trigger: Trigger) -> impl Iterator<Item = &str
     compiled.programs.iter().filter(move |unit| unit.trigger == Some(trigger)).map(|unit| unit.name.as_str())
 }
 
-/// The lost-data counters: consecutive u64s in the global counters map's one value, and the kernel's count of
-/// events it skipped.
 /// Remembers the names of the threads that probes recorded as culprits ([`TASK_NAMES_MAP`]), so that they print
-/// by name after they exit.
+/// by name after they exit. Called before rendering, not on every poll: the map keeps each name until it is full
+/// (names are never deleted), so reading it only when something is about to print loses nothing.
 fn learn_task_names(compiled: &Compiled, session: &Session, symbols: &Symbols) -> Result<(), RunError> {
     for map in compiled.maps.iter().filter(|map| map.name.ends_with(TASK_NAMES_MAP)) {
         if let MapEntries::Shared(entries) = session.read_map(&map.name)? {
@@ -362,6 +373,8 @@ fn learn_task_names(compiled: &Compiled, session: &Session, symbols: &Symbols) -
     Ok(())
 }
 
+/// The lost-data counters: consecutive u64s in the global counters map's one value, and the kernel's count of
+/// events it skipped.
 fn lost_counters(session: &Session) -> Result<Vec<(Stat, u64)>, RunError> {
     let value = match session.read_map(GLOBAL_MAP_NAME)? {
         MapEntries::Shared(mut entries) if !entries.is_empty() => entries.swap_remove(0).1,
