@@ -1,6 +1,8 @@
 //! The bounded set of connections being served, and who gives way when it is full.
 //!
-//! A full set first forgets the connections that have ended, then aborts the oldest one that has not yet sent its
+//! Each newcomer first makes the set forget the connections that have ended (an ended task's memory, a few KiB,
+//! goes only with its handle: kept until the set filled up, a scraper that opens a connection per scrape grew jl
+//! by 2 KiB a scrape for its first 1 024). A full set then aborts the oldest connection that has not yet sent its
 //! whole request: idle and slow-header clients are the cheap ones to open by the thousand, and a normal scrape
 //! sends its request at once, so it finds a slot however many of them hold one. When every slot is answering a
 //! request (each ends within the per-connection time limit), the newcomer is refused instead.
@@ -28,11 +30,10 @@ impl Connections {
         Connections { live: VecDeque::with_capacity(capacity), capacity }
     }
 
-    /// Makes room for one more connection; false when every slot is answering a request.
+    /// Forgets the connections that have ended and makes room for one more; false when every slot is answering
+    /// a request.
     pub(super) fn make_room(&mut self) -> bool {
-        if self.live.len() >= self.capacity {
-            self.live.retain(|connection| !connection.task.is_finished());
-        }
+        self.live.retain(|connection| !connection.task.is_finished());
         self.live.len() < self.capacity || self.evict_idle()
     }
 
@@ -93,5 +94,19 @@ mod tests {
         first.abort();
         runtime.block_on(tokio::task::yield_now());
         assert!(connections.make_room(), "an ended connection frees its slot");
+    }
+
+    #[test]
+    fn ended_connections_are_forgotten_before_the_set_is_full() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let mut connections = Connections::new(8);
+        let (ended, ended_requested) = pending(&runtime, true);
+        let (live, live_requested) = pending(&runtime, true);
+        connections.add(ended.clone(), ended_requested);
+        connections.add(live, live_requested);
+        ended.abort();
+        runtime.block_on(tokio::task::yield_now());
+        assert!(connections.make_room());
+        assert_eq!(connections.live.len(), 1, "the ended connection's handle (and its task's memory) is dropped");
     }
 }
