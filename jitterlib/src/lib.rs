@@ -11,5 +11,6 @@ pub mod maps;
 pub mod object;
 pub mod probe;
 pub mod session;
+pub mod testing;
 pub mod trace;
 pub mod usym;

@@ -60,7 +60,7 @@ pub struct Update {
 /// bucket index register after them (histograms; the whole `u32` key of a bucket array), or the 0 key of a map
 /// without key fields.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 /// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
 /// use jitterlib::insn::{Builder, Reg, Size};
@@ -85,7 +85,7 @@ pub fn emit_key_end(b: &mut Builder, layout: &MapLayout, key: i16, end: i16, buc
 /// Computes the bucket index of `value` into `idx` for a histogram `kind` (uses r1 and r2); emits nothing and
 /// returns `false` for other kinds.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 /// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
 /// use jitterlib::insn::{Builder, Reg, Size};
@@ -134,7 +134,7 @@ pub fn emit_update(b: &mut Builder, update: &Update) {
 
 /// `r0 = bpf_map_lookup_elem(map, r10 + key)`.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::agg::emit::emit_lookup;
 /// use jitterlib::insn::{Builder, Reg, Size};
 ///
@@ -148,7 +148,7 @@ pub fn emit_lookup(b: &mut Builder, map: usize, key: i16) {
 
 /// `bpf_map_update_elem(map, r10 + key, r10 + value, BPF_ANY)`, adding one to `map_full` when it fails.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::agg::emit::emit_map_update;
 /// use jitterlib::insn::{Builder, Reg, Size};
 /// use jitterlib::probe::Counter;

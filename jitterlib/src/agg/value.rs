@@ -80,7 +80,7 @@ impl Symbolizer for HexSymbolizer {
 
 /// A [`Symbolizer`] over the kernel metadata: `name+offset`, or hex when the address is unknown.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::agg::{KernelSymbols, Symbolizer};
 /// use jitterlib::kernel::LiveKernel;
 ///

@@ -202,7 +202,7 @@ impl Counter {
     /// Adds one to the counter unless `r0 op imm` holds: `emit_increment_unless(b, JmpOp::Sge, 0)` counts a
     /// helper call that returned an error (uses r1 and r2).
     ///
-    /// ```no_run
+    /// ```
     /// use jitterlib::insn::{Builder, Helper, JmpOp};
     /// use jitterlib::probe::Counter;
     ///
@@ -343,7 +343,7 @@ impl ProbeError {
 /// own name (made a [valid name](crate::object::valid_name)), and returns their object indices in that order:
 /// what [`EmitEnv::maps`] and [`Probe::companions`] take.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::kernel::FixtureKernel;
 /// use jitterlib::probe::{place_maps, resolve, ProbeSpec};
 ///
@@ -536,7 +536,7 @@ pub(super) fn read_kernel_chain(b: &mut Builder, slot: i16, base: Reg, offsets: 
 /// `helper(map, r10 + key)`, or with a value `helper(map, r10 + key, r10 + value, BPF_ANY)`: a map's lookup,
 /// delete or update with the key (and value) on the stack.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::insn::{Builder, Helper, Reg, Size};
 /// use jitterlib::probe::map_call;
 ///
