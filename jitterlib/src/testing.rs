@@ -18,7 +18,6 @@ pub fn runtime_tests_required() -> bool {
 /// prints `SKIPPED` and returns false.
 ///
 /// ```
-/// #[test]
 /// fn counts_syscalls() {
 ///     if !jitterlib::testing::can_trace("counts_syscalls") {
 ///         return;
