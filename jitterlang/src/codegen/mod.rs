@@ -337,7 +337,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
                 program,
                 spans: Vec::new(),
             }),
-            Err(error) => diagnostics.push(Diagnostic::new(Code::Limit, Default::default(), error.to_string())),
+            Err(error) => diagnostics.push(Diagnostic::new(Code::Internal, Default::default(), error.to_string())),
         }
     }
     for (index, probe) in checked.probes.iter().enumerate() {
@@ -373,7 +373,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
                     spans: vec![probe.span],
                 }
             })),
-            Err(error) => diagnostics.push(Diagnostic::new(Code::Limit, probe.span, error.to_string())),
+            Err(error) => diagnostics.push(Diagnostic::probe(error, probe.span)),
         }
     }
     if !diagnostics.is_empty() {
@@ -387,7 +387,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
         .collect();
     let object = write_object(&sections, &maps, settings.allocation).map_err(|error| {
         Diagnostics(vec![Diagnostic::new(
-            Code::Limit,
+            Code::Internal,
             Default::default(),
             format!("cannot write the BPF object: {error}"),
         )])
@@ -482,7 +482,7 @@ fn generate_probe(
     let mut program = gen
         .b
         .finish()
-        .map_err(|error| Diagnostic::new(Code::Limit, probe.span, format!("cannot assemble this probe: {error}")))?;
+        .map_err(|error| Diagnostic::new(Code::Internal, probe.span, format!("cannot assemble this probe: {error}")))?;
     // Most blocks read the context only before their first helper call: `r1` still holds it then.
     program.keep_context_in_r1();
     program.store_results_directly();

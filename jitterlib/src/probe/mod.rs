@@ -7,6 +7,7 @@
 mod begin_end;
 mod btf_args;
 mod counter;
+mod error;
 mod fentry;
 mod interval;
 mod ipvs_kthread;
@@ -23,6 +24,7 @@ mod timer;
 mod tracepoint;
 mod wildcard;
 
+pub use error::{ProbeCause, ProbeError, ProbeErrorKind};
 pub use stall::SLOTS as STALL_SLOTS;
 pub use wildcard::{expand, glob, MAX_WILDCARD_MATCHES};
 
@@ -293,52 +295,6 @@ pub trait Probe: std::fmt::Debug {
     }
 }
 
-/// Why a probe cannot be resolved.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ProbeError {
-    /// What kind of problem.
-    pub kind: ProbeErrorKind,
-    /// What is wrong, lowercase.
-    pub message: String,
-    /// What to try instead.
-    pub hint: Option<String>,
-    /// The argument (typed probes) or path part (path probes, 0 = the kind) the error is about.
-    pub position: Option<usize>,
-}
-
-/// Classes of [`ProbeError`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProbeErrorKind {
-    /// No such probe kind.
-    UnknownKind,
-    /// Wrong arguments or parts.
-    BadSpec,
-    /// The kernel lacks the target (tracepoint, function, module).
-    MissingTarget,
-    /// The kernel metadata could not be read.
-    Kernel,
-}
-
-impl ProbeError {
-    /// An error of `kind` with a message.
-    pub fn new(kind: ProbeErrorKind, message: impl Into<String>) -> ProbeError {
-        ProbeError { kind, message: message.into(), hint: None, position: None }
-    }
-
-    /// Adds a hint.
-    pub fn with_hint(mut self, hint: impl Into<String>) -> ProbeError {
-        self.hint = Some(hint.into());
-        self
-    }
-
-    /// Points the error at an argument or path part.
-    pub fn at(mut self, position: usize) -> ProbeError {
-        self.position = Some(position);
-        self
-    }
-}
-
 /// Appends the maps `probe` needs ([`Probe::maps`]) to an object's `maps`, each named `prefix` followed by its
 /// own name (made a [valid name](crate::object::valid_name)), and returns their object indices in that order:
 /// what [`EmitEnv::maps`] and [`Probe::companions`] take.
@@ -488,7 +444,7 @@ fn companion_program(about: String, emit: impl FnOnce(&mut Builder, Label)) -> R
     b.bind(exit);
     b.mov64(Reg::R0, 0);
     b.exit();
-    b.finish().map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))
+    Ok(b.finish()?)
 }
 
 /// Jumps to `exit` when the unsigned `value < min` (a probe's shortest duration, which may not fit an
