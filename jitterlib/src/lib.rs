@@ -11,6 +11,8 @@ pub mod maps;
 pub mod object;
 pub mod probe;
 pub mod session;
+mod sys;
 pub mod testing;
 pub mod trace;
+pub mod units;
 pub mod usym;

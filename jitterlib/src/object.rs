@@ -374,7 +374,7 @@ mod tests {
             on_insert: false,
         };
         let mut b = crate::insn::Builder::new();
-        crate::probe::Counter { map: 0, key: 2 }.emit_increment(&mut b);
+        crate::maps::Counter { map: 0, key: 2 }.emit_increment(&mut b);
         b.mov64(crate::insn::Reg::R0, 0);
         b.exit();
         let program = b.finish().expect("assembles");

@@ -13,7 +13,7 @@
 //! use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 //! use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
 //! use jitterlib::insn::{Builder, Reg, Size};
-//! use jitterlib::probe::Counter;
+//! use jitterlib::maps::Counter;
 //!
 //! let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Hist, format: ValueFormat::Signed } };
 //! let mut b = Builder::new();
@@ -31,7 +31,7 @@
 use super::quantile::SUB_BUCKET_BITS;
 use super::{AggKind, MapLayout};
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Operand, Reg, Size};
-use crate::probe::{map_call, Counter};
+use crate::maps::{map_call, Counter};
 
 /// The steps of a binary search for the highest set bit of a 64-bit value.
 const ALL_SHIFTS: [i32; 6] = [32, 16, 8, 4, 2, 1];
@@ -64,7 +64,7 @@ pub struct Update {
 /// use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 /// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
 /// use jitterlib::insn::{Builder, Reg, Size};
-/// use jitterlib::probe::Counter;
+/// use jitterlib::maps::Counter;
 ///
 /// // `@[cpu] = count()`: the cpu (8 bytes at r10 - 8) is the whole key, nothing to add.
 /// let layout = MapLayout { name: "@".into(), keys: vec![jitterlib::agg::FieldLayout::integer(ValueFormat::Unsigned)], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned } };
@@ -89,7 +89,7 @@ pub fn emit_key_end(b: &mut Builder, layout: &MapLayout, key: i16, end: i16, buc
 /// use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 /// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
 /// use jitterlib::insn::{Builder, Reg, Size};
-/// use jitterlib::probe::Counter;
+/// use jitterlib::maps::Counter;
 ///
 /// let mut b = Builder::new();
 /// assert!(emit_bucket(&mut b, AggKind::Quantiles, Reg::R7, Reg::R8));
@@ -151,7 +151,7 @@ pub fn emit_lookup(b: &mut Builder, map: usize, key: i16) {
 /// ```
 /// use jitterlib::agg::emit::emit_map_update;
 /// use jitterlib::insn::{Builder, Reg, Size};
-/// use jitterlib::probe::Counter;
+/// use jitterlib::maps::Counter;
 ///
 /// let mut b = Builder::new();
 /// b.store_imm(Size::DW, Reg::R10, -8, 42); // key

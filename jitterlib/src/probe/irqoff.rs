@@ -24,12 +24,12 @@
 //! stamp. The perf clock's own program does nothing: it is there for its hrtimer.
 
 use super::{Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeKind};
-use crate::agg::format_duration;
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Reg, Size};
 use crate::kernel::KernelInfo;
 use crate::maps::{MapKind, MapSpec};
 use crate::probe::ProbeSpec;
 use crate::session::{Attach, PerfCounter};
+use crate::units::format_duration;
 
 /// Registry entry.
 pub(super) static KIND: ProbeKind = ProbeKind {

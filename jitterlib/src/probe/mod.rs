@@ -30,7 +30,7 @@ pub use wildcard::{expand, glob, MAX_WILDCARD_MATCHES};
 
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use crate::kernel::{KernelInfo, StructName};
-use crate::maps::MapSpec;
+use crate::maps::{map_call, Counter, MapSpec};
 use crate::session::Attach;
 
 /// How a probe is written in a script, before resolution.
@@ -169,55 +169,6 @@ pub struct EmitEnv<'a> {
     pub skb_reused: Counter,
     /// The counter of `skb()` hops dropped because the point cannot follow the packet's last one.
     pub skb_out_of_order: Counter,
-}
-
-/// A u64 counter in the object's global counters map ([`crate::maps::MapKind::Global`]) that generated code
-/// adds to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Counter {
-    /// Object-wide index of the global map.
-    pub map: usize,
-    /// Which u64 of its value.
-    pub key: u32,
-}
-
-impl Counter {
-    /// Adds one to the counter with one atomic add on its address (uses r1 and r2): four instruction slots,
-    /// no helper call, whatever CPUs add at the same time.
-    pub fn emit_increment(self, b: &mut Builder) {
-        self.emit_address(b);
-        Counter::emit_increment_at_r1(b);
-    }
-
-    /// `r1 = &counter` (two instruction slots). Code that picks one of several counters at run time moves `r1`
-    /// by multiples of 8 before [`Counter::emit_increment_at_r1`].
-    pub fn emit_address(self, b: &mut Builder) {
-        b.ld_map_value(Reg::R1, self.map, 8 * self.key as i32);
-    }
-
-    /// Adds one to the counter `r1` points at (uses r2).
-    pub fn emit_increment_at_r1(b: &mut Builder) {
-        b.mov64(Reg::R2, 1);
-        b.atomic_add(Size::DW, Reg::R1, 0, Reg::R2);
-    }
-
-    /// Adds one to the counter unless `r0 op imm` holds: `emit_increment_unless(b, JmpOp::Sge, 0)` counts a
-    /// helper call that returned an error (uses r1 and r2).
-    ///
-    /// ```
-    /// use jitterlib::insn::{Builder, Helper, JmpOp};
-    /// use jitterlib::probe::Counter;
-    ///
-    /// let mut b = Builder::new();
-    /// b.call(Helper::MapUpdateElem);
-    /// Counter { map: 0, key: 0 }.emit_increment_unless(&mut b, JmpOp::Sge, 0);
-    /// ```
-    pub fn emit_increment_unless(self, b: &mut Builder, op: JmpOp, imm: i32) {
-        let ok = b.new_label();
-        b.jump_if(op, Reg::R0, imm, ok);
-        self.emit_increment(b);
-        b.bind(ok);
-    }
 }
 
 /// A place where a probe's prologue runs, in a program of its own.
@@ -487,27 +438,6 @@ pub(super) fn read_kernel_chain(b: &mut Builder, slot: i16, base: Reg, offsets: 
         let size = if i + 1 == offsets.len() { last_size } else { 8 };
         read_kernel(b, slot, size, from, offset);
     }
-}
-
-/// `helper(map, r10 + key)`, or with a value `helper(map, r10 + key, r10 + value, BPF_ANY)`: a map's lookup,
-/// delete or update with the key (and value) on the stack.
-///
-/// ```
-/// use jitterlib::insn::{Builder, Helper, Reg, Size};
-/// use jitterlib::probe::map_call;
-///
-/// let mut b = Builder::new();
-/// b.store_imm(Size::W, Reg::R10, -4, 0);
-/// map_call(&mut b, Helper::MapLookupElem, 0, -4, None); // r0 = &map0[0] or NULL
-/// ```
-pub fn map_call(b: &mut Builder, helper: Helper, map: usize, key: i16, value: Option<i16>) {
-    b.ld_map(Reg::R1, map);
-    b.stack_pointer(Reg::R2, key);
-    if let Some(value) = value {
-        b.stack_pointer(Reg::R3, value);
-        b.mov64(Reg::R4, 0);
-    }
-    b.call(helper);
 }
 
 /// `r0 = bpf_map_lookup_elem(map, r10 + key)` for a u32 key the caller stored there, leaving through `exit` when

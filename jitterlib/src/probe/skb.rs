@@ -658,7 +658,7 @@ impl Probe for Skb {
             args.push(format!("\"{}\"", HOPS[hop].name));
         }
         if let Some(min) = self.min_dur {
-            args.push(crate::agg::format_duration(min as i64));
+            args.push(crate::units::format_duration(min as i64));
         }
         format!("skb({})", args.join(", "))
     }

@@ -226,7 +226,7 @@ impl Probe for Stall {
         let victim = SOFTIRQ_NAMES[self.victim as usize];
         match self.min {
             0 => format!("stall(\"{victim}\")"),
-            min => format!("stall(\"{victim}\", {})", crate::agg::format_duration(min as i64)),
+            min => format!("stall(\"{victim}\", {})", crate::units::format_duration(min as i64)),
         }
     }
 

@@ -9,6 +9,7 @@ use crate::insn::Program;
 use crate::kernel::{KernelInfo, LiveKernel};
 use crate::maps::{HashAllocation, MapKind, MapSpec};
 use crate::object::{write_object, ProgramSection};
+use crate::sys;
 use crate::testing::{can_trace, skip};
 
 fn has_tracefs(test: &str) -> bool {

@@ -5,9 +5,10 @@ use super::{Field, TraceError};
 use crate::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 use crate::agg::{AggKind, FieldLayout, MapLayout, MapValue, ValueFormat};
 use crate::insn::{Builder, Helper, Program, Reg, Size};
+use crate::maps::Counter;
 use crate::maps::{HashAllocation, MapKind, MapSpec};
 use crate::object::{valid_name, write_object, ProgramSection};
-use crate::probe::{place_maps, Counter, EmitEnv, FieldSource, FieldType, Probe};
+use crate::probe::{place_maps, EmitEnv, FieldSource, FieldType, Probe};
 use crate::session::Attach;
 
 /// Name of the aggregation map.
