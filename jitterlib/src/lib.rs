@@ -5,6 +5,7 @@
 
 pub mod agg;
 pub mod culprit;
+pub mod driver;
 pub mod insn;
 pub mod kernel;
 pub mod maps;

@@ -17,11 +17,11 @@ use crate::ir::{Checked, CheckedProbe, MapInfo, OutlierInfo, PrintfInfo};
 use crate::wire::Stat;
 use frame::Frame;
 use jitterlib::agg::{MapLayout, MAX_STACK_FRAMES};
+use jitterlib::driver::{emit_point, finish_point, write_programs, Counters, PointBody, PointSite};
 use jitterlib::insn::{BuildError, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use jitterlib::maps::Counter;
 use jitterlib::maps::{HashAllocation, MapKind, MapSpec};
-use jitterlib::object::{write_object, ProgramSection};
-use jitterlib::probe::{place_maps, EmitEnv, Trigger};
+use jitterlib::probe::{place_maps, Trigger};
 use jitterlib::session::Attach;
 
 /// Name of the event ring buffer map.
@@ -222,13 +222,8 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
     if !diagnostics.is_empty() {
         return Err(Diagnostics(diagnostics));
     }
-    let sections: Vec<(String, &ProgramUnit)> =
-        programs.iter().map(|unit| (unit.attach.section_name(), unit)).collect();
-    let sections: Vec<ProgramSection> = sections
-        .iter()
-        .map(|(section, unit)| ProgramSection { name: &unit.name, section, program: &unit.program })
-        .collect();
-    let object = write_object(&sections, &maps, settings.allocation).map_err(|error| {
+    let placed = programs.iter().map(|unit| (unit.name.as_str(), &unit.attach, &unit.program));
+    let object = write_programs(placed, &maps, settings.allocation).map_err(|error| {
         Diagnostics(vec![Diagnostic::new(
             Code::Internal,
             Default::default(),
@@ -294,42 +289,44 @@ fn generate_probe(
     let mut gen = Gen::new(probe, checked, maps.first_user)?;
     gen.start_map = maps.start;
     gen.enter(probe.span);
-    gen.b.comment(probe.probe.describe());
-    gen.b.mov64(Reg::R6, Reg::R1);
     let counter = |stat: Stat| Counter { map: STATS_MAP_INDEX, key: stat as u32 };
-    let env = EmitEnv {
-        ctx: Reg::R6,
-        exit: gen.exit,
-        maps: maps.own,
-        point,
+    let counters = Counters {
         map_full: counter(Stat::MapFull),
         slots_full: counter(Stat::SlotsFull),
         skb_reused: counter(Stat::SkbReused),
         skb_out_of_order: counter(Stat::SkbOutOfOrder),
     };
-    probe.probe.emit_prologue(&mut gen.b, &env);
-    if fires {
-        if let Some(predicate) = &probe.predicate {
-            gen.b.comment("predicate");
-            let exit = gen.exit;
-            let mark = gen.frame.mark();
-            gen.branch(predicate, false, exit)?;
-            gen.frame.release(mark);
-        }
-        gen.stmts(&probe.body)?;
-    }
     let exit = gen.exit;
-    gen.b.bind(exit);
-    gen.b.mov64(Reg::R0, 0);
-    gen.b.exit();
-    let mut program = gen
-        .b
-        .finish()
+    let site = PointSite { point, fires, maps: maps.own, counters };
+    emit_point(&mut Block { gen: &mut gen, probe }, probe.probe.as_ref(), exit, &site)?;
+    let program = finish_point(gen.b)
         .map_err(|error| Diagnostic::new(Code::Internal, probe.span, format!("cannot assemble this probe: {error}")))?;
-    // Most blocks read the context only before their first helper call: `r1` still holds it then.
-    program.keep_context_in_r1();
-    program.store_results_directly();
     Ok((program, gen.spans))
+}
+
+/// What runs at a probe's point: the predicate, then the block.
+struct Block<'g, 'a> {
+    gen: &'g mut Gen<'a>,
+    probe: &'a CheckedProbe,
+}
+
+impl PointBody for Block<'_, '_> {
+    type Error = Diagnostic;
+
+    fn builder(&mut self) -> &mut Builder {
+        &mut self.gen.b
+    }
+
+    fn emit(&mut self) -> Result<(), Diagnostic> {
+        if let Some(predicate) = &self.probe.predicate {
+            self.gen.b.comment("predicate");
+            let exit = self.gen.exit;
+            let mark = self.gen.frame.mark();
+            self.gen.branch(predicate, false, exit)?;
+            self.gen.frame.release(mark);
+        }
+        self.gen.stmts(&self.probe.body).map(drop)
+    }
 }
 
 /// State while generating one program.
