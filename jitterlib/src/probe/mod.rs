@@ -1,8 +1,9 @@
 //! Probe kinds: what a probe attaches to, which typed fields it offers, and the code it needs around the
 //! user's block (typed probes pair events in BPF before the block runs).
 //!
-//! Each kind lives in one file and is listed once in [`REGISTRY`]; the compiler, `jl -l` and the book's
-//! probe reference all read that list.
+//! Each kind lives in one file and is listed once in [`REGISTRY`]; the compiler, `jl -l` and completion read
+//! that list. The book's probe pages are written by hand: `tests/probe_fields.rs` checks their field tables, and
+//! each kind's `fields`, against the fields the resolved probes offer.
 
 mod begin_end;
 mod btf_args;
