@@ -336,7 +336,7 @@ pub fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Prob
         let known: Vec<&str> = REGISTRY.iter().map(|kind| kind.name).collect();
         let mut error = ProbeError::new(ProbeErrorKind::UnknownKind, format!("unknown probe kind `{name}`")).at(0);
         if let Some(near) = nearest(name, &known) {
-            error = error.with_hint(format!("did you mean `{near}`? known kinds: {}", known.join(", ")));
+            error = error.with_hint(format!("did you mean `{near}`? (`jl -l` lists every kind)"));
         } else {
             error = error.with_hint(format!("known kinds: {} (`jl -l` lists them)", known.join(", ")));
         }
