@@ -3,6 +3,7 @@
 
 mod access;
 mod actions;
+pub mod builtins;
 mod bytes;
 mod calls;
 mod expr;
