@@ -6,6 +6,7 @@
 
 use super::{Checker, Scope};
 use crate::ast;
+use crate::codegen::calls::{self as lower, Lower};
 use crate::diag::Span;
 use crate::ir::{Builtin as Context, Expr, PrintfAction, StmtKind, Type};
 use jitterlib::agg::{AggKind, StackKind};
@@ -54,10 +55,21 @@ pub(super) enum Rule {
     Statement(fn(&mut Checker, &Call, &mut Scope) -> Option<StmtKind>),
     /// A call with a value.
     Function(fn(&mut Checker, &Call, &mut Scope) -> Option<Expr>),
+    /// A call with a value checked into its operands and computed by `lower` (`codegen/calls.rs`).
+    Lowered { check: fn(&mut Checker, &Call, &mut Scope) -> Option<Operands>, lower: Lower },
     /// A value read from the current context ([`crate::ir::Builtin`]).
     Context(Context),
     /// A name with a value computed by sema.
     Variable(fn(&mut Checker, Span, &mut Scope) -> Option<Expr>),
+    /// A name whose value of type `ty` is computed by `lower`.
+    LoweredVariable { ty: Type, lower: Lower },
+}
+
+/// What the check of a lowered call found: the map it reads, its arguments, its value's type.
+pub(super) struct Operands {
+    pub map: Option<usize>,
+    pub args: Vec<Expr>,
+    pub ty: Type,
 }
 
 /// A call as written: `name(args)`.
@@ -75,8 +87,8 @@ impl Builtin {
         match self.rule {
             Rule::Aggregation { .. } => Kind::Aggregation,
             Rule::Statement(_) => Kind::Statement,
-            Rule::Function(_) => Kind::Function,
-            Rule::Context(_) | Rule::Variable(_) => Kind::Variable,
+            Rule::Function(_) | Rule::Lowered { .. } => Kind::Function,
+            Rule::Context(_) | Rule::Variable(_) | Rule::LoweredVariable { .. } => Kind::Variable,
         }
     }
 
@@ -148,6 +160,14 @@ pub static REGISTRY: &[Builtin] = &[
     function("ntohl", "v", "a 32-bit value from network to host order", |c, call, s| {
         c.network_call(call.name, call.name_span, call.args, call.span, s)
     }),
+    lowered(
+        "has_key",
+        "@m, k",
+        "whether the map has an entry for the key",
+        |c, call, s| c.has_key(call, s),
+        lower::has_key,
+    ),
+    function("bswap", "v", "the value's bytes in reverse order (as wide as its type)", |c, call, s| c.bswap(call, s)),
     function("kstack", "[mode, ][frames]", "the kernel stack", |c, call, s| {
         c.stack_call(call.name, call.name_span, call.args, call.span, s)
     }),
@@ -162,10 +182,14 @@ pub static REGISTRY: &[Builtin] = &[
     context("nsecs", Context::Nsecs, "the time since boot (a duration)"),
     context("comm", Context::Comm, "the task's name"),
     context("cgroup", Context::Cgroup, "the cgroup v2 id of the task"),
+    variable("ppid", "the parent's process id", |c, span, s| {
+        c.task_member(&[("real_parent", true), ("tgid", true)], span, s)
+    }),
     context("curtask", Context::CurTask, "the current task_struct"),
     context("elapsed", Context::Elapsed, "the time since the script started"),
     context("kstack", Context::Stack(StackKind::KERNEL), "the kernel stack"),
     context("ustack", Context::Stack(StackKind::USER), "the user stack"),
+    lowered_variable("jiffies", Type::U64, "the kernel's jiffies counter (64 bits)", lower::jiffies),
     variable("probe", "the probe's name", |c, span, s| Some(c.probe_name(span, s))),
     variable("netns", "the inode number of the task's network namespace", |c, span, s| c.netns(span, s)),
 ];
@@ -216,6 +240,20 @@ const fn function(
     check: fn(&mut Checker, &Call, &mut Scope) -> Option<Expr>,
 ) -> Builtin {
     Builtin { name, params, doc, rule: Rule::Function(check) }
+}
+
+const fn lowered(
+    name: &'static str,
+    params: &'static str,
+    doc: &'static str,
+    check: fn(&mut Checker, &Call, &mut Scope) -> Option<Operands>,
+    lower: Lower,
+) -> Builtin {
+    Builtin { name, params, doc, rule: Rule::Lowered { check, lower } }
+}
+
+const fn lowered_variable(name: &'static str, ty: Type, doc: &'static str, lower: Lower) -> Builtin {
+    Builtin { name, params: "", doc, rule: Rule::LoweredVariable { ty, lower } }
 }
 
 const fn context(name: &'static str, value: Context, doc: &'static str) -> Builtin {

@@ -1,11 +1,11 @@
 //! Calls, dispatched through the builtin registry, and the checks of `printf`, `str`, `ksym`, `kaddr`, `lhist`
 //! and the map statements.
 
-use super::builtins::{self, Call, Rule};
+use super::builtins::{self, Call, Operands, Rule};
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Expr, ExprKind, MapAction, PrintfAction, PrintfInfo, StmtKind, Type};
+use crate::ir::{Expr, ExprKind, Lowered, MapAction, PrintfAction, PrintfInfo, StmtKind, Type};
 use crate::printf::{ConvKind, Format};
 use jitterlib::agg::{AggError, AggKind};
 use jitterlib::probe::nearest;
@@ -62,6 +62,10 @@ impl Checker<'_> {
         let call = Call { name, name_span, args, span };
         match builtins::call(name).map(|builtin| &builtin.rule) {
             Some(Rule::Function(check)) => check(self, &call, scope),
+            Some(Rule::Lowered { check, lower }) => {
+                let Operands { map, args, ty } = check(self, &call, scope)?;
+                Some(Expr { kind: ExprKind::Call(Lowered { map, args, lower: *lower }), ty, span })
+            }
             Some(Rule::Aggregation { .. }) => {
                 self.diagnostics.push(
                     Diagnostic::new(
@@ -348,7 +352,7 @@ impl Checker<'_> {
         Some(Expr { kind: ExprKind::MapRead { map, keys }, ty, span: target.span })
     }
 
-    fn keys(&mut self, target: &ast::MapRef, scope: &mut Scope) -> Option<Vec<Expr>> {
+    pub(super) fn keys(&mut self, target: &ast::MapRef, scope: &mut Scope) -> Option<Vec<Expr>> {
         let keys: Vec<Option<Expr>> = target.keys.iter().map(|key| self.expr(key, scope)).collect();
         let keys: Vec<Expr> = keys.into_iter().collect::<Option<_>>()?;
         for key in &keys {

@@ -4,7 +4,7 @@ use super::builtins::{self, Rule};
 use super::{Checker, Scope};
 use crate::ast::{self, BinaryOp, UnaryOp};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Builtin, Expr, ExprKind, Type};
+use crate::ir::{Builtin, Expr, ExprKind, Lowered, Type};
 use jitterlib::kernel::StructName;
 use jitterlib::probe::{nearest, Field, FieldType};
 
@@ -209,6 +209,10 @@ impl Checker<'_> {
         match builtins::variable_named(name).map(|builtin| &builtin.rule) {
             Some(Rule::Context(builtin)) => return Some(self.context_value(*builtin, span)),
             Some(Rule::Variable(check)) => return check(self, span, scope),
+            Some(Rule::LoweredVariable { ty, lower }) => {
+                let kind = ExprKind::Call(Lowered { map: None, args: Vec::new(), lower: *lower });
+                return Some(Expr { kind, ty: *ty, span });
+            }
             _ => {}
         }
         if let Some((_, value)) = super::net::ADDRESS_FAMILIES.iter().find(|(constant, _)| *constant == name) {
@@ -269,12 +273,23 @@ impl Checker<'_> {
     }
 
     /// `netns`: the inode number of the current task's network namespace (a probe's own `netns` field wins:
-    /// fields are looked up first), read at `curtask->nsproxy->net_ns->ns.inum` through the kernel's BTF.
+    /// fields are looked up first).
     pub(super) fn netns(&mut self, span: Span, scope: &mut Scope) -> Option<Expr> {
-        let path = [("nsproxy", true), ("net_ns", true), ("ns", true), ("inum", false)];
+        self.task_member(&[("nsproxy", true), ("net_ns", true), ("ns", true), ("inum", false)], span, scope)
+    }
+
+    /// A member of the current task read through the kernel's BTF along `path` (each part with whether it is
+    /// reached through a pointer): `ppid` is `curtask->real_parent->tgid`, `netns`
+    /// `curtask->nsproxy->net_ns->ns.inum`.
+    pub(super) fn task_member(&mut self, path: &[(&str, bool)], span: Span, scope: &mut Scope) -> Option<Expr> {
         let start = ast::Expr { kind: ast::ExprKind::Ident("curtask".into()), span };
-        let read = path.into_iter().fold(start, |base, (field, arrow)| ast::Expr {
-            kind: ast::ExprKind::Field { base: Box::new(base), field: field.into(), field_span: span, arrow },
+        let read = path.iter().fold(start, |base, (field, arrow)| ast::Expr {
+            kind: ast::ExprKind::Field {
+                base: Box::new(base),
+                field: field.to_string(),
+                field_span: span,
+                arrow: *arrow,
+            },
             span,
         });
         self.member_value(&read, scope)

@@ -7,6 +7,7 @@ pub mod builtins;
 mod bytes;
 mod calls;
 mod expr;
+mod map_functions;
 mod maps;
 mod net;
 mod params;

@@ -309,3 +309,47 @@ fn elapsed_counts_from_the_begin_phase() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "1\n1\n");
 }
+
+#[test]
+fn has_key_ppid_jiffies_and_bswap_as_in_bpftrace() {
+    if !can_trace("has_key_ppid_jiffies_and_bswap_as_in_bpftrace") {
+        return;
+    }
+    // This thread calls getppid twice, 50 ms apart: `@seen` (declared in BEGIN, as jl maps are by their first
+    // assignment) has no entry for it the first time, one the second, and jiffies moved on.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "BEGIN {{ @seen[0] = 0; }} tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ \
+           printf(\"%d %d %d %x %x %x %x\\n\", ppid, has_key(@seen, tid), jiffies, bswap((uint16)0x1234), \
+                  bswap((uint32)0x12345678), bswap(0x0102030405060708), bswap((uint8)7)); \
+           @seen[tid] = 1; @n++; if (@n == 2) {{ clear(@seen); exit(); }} }}"
+    );
+    let jl = std::process::Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-e", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut jl = jl;
+    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    // SAFETY: getppid has no preconditions.
+    let parent = unsafe { libc::getppid() };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    // SAFETY: as above.
+    unsafe { libc::getppid() };
+    let output = jl.wait_with_output().expect("jl exits");
+    let out = String::from_utf8_lossy(&output.stdout);
+    let rows: Vec<Vec<&str>> = out.lines().take(2).map(|line| line.split(' ').collect()).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    for (row, seen) in rows.iter().zip(["0", "1"]) {
+        assert_eq!(row[0], parent.to_string(), "ppid: {out}");
+        assert_eq!(row[1], seen, "has_key: {out}");
+        assert_eq!(row[3..], ["3412", "78563412", "807060504030201", "7"], "bswap: {out}");
+    }
+    let jiffies: Vec<u64> = rows.iter().map(|row| row[2].parse().expect("jiffies")).collect();
+    assert!(jiffies[1] > jiffies[0], "jiffies went on in 50 ms: {out}");
+}
