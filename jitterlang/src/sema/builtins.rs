@@ -182,8 +182,8 @@ pub static REGISTRY: &[Builtin] = &[
     context("nsecs", Context::Nsecs, "the time since boot (a duration)"),
     context("comm", Context::Comm, "the task's name"),
     context("cgroup", Context::Cgroup, "the cgroup v2 id of the task"),
-    variable("ppid", "the parent's process id", |c, span, s| {
-        c.task_member(&[("real_parent", true), ("tgid", true)], span, s)
+    variable("ppid", "the id of the parent (the thread that forked this process)", |c, span, s| {
+        c.task_member(&[("real_parent", true), ("pid", true)], span, s)
     }),
     context("curtask", Context::CurTask, "the current task_struct"),
     context("elapsed", Context::Elapsed, "the time since the script started"),

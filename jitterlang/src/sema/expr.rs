@@ -279,7 +279,7 @@ impl Checker<'_> {
     }
 
     /// A member of the current task read through the kernel's BTF along `path` (each part with whether it is
-    /// reached through a pointer): `ppid` is `curtask->real_parent->tgid`, `netns`
+    /// reached through a pointer): `ppid` is `curtask->real_parent->pid` (bpftrace 0.27's), `netns`
     /// `curtask->nsproxy->net_ns->ns.inum`.
     pub(super) fn task_member(&mut self, path: &[(&str, bool)], span: Span, scope: &mut Scope) -> Option<Expr> {
         let start = ast::Expr { kind: ast::ExprKind::Ident("curtask".into()), span };

@@ -315,38 +315,38 @@ fn has_key_ppid_jiffies_and_bswap_as_in_bpftrace() {
     if !can_trace("has_key_ppid_jiffies_and_bswap_as_in_bpftrace") {
         return;
     }
-    // This thread calls getppid twice, 50 ms apart: `@seen` (declared in BEGIN, as jl maps are by their first
-    // assignment) has no entry for it the first time, one the second, and jiffies moved on.
+    // This thread starts `sh` twice, 50 ms apart, and each calls getppid at start: their `ppid` is this thread
+    // (bpftrace's `real_parent->pid`, not this process's id), `@seen` (declared in BEGIN, as jl maps are by
+    // their first assignment) has no entry for it the first time and one the second, and jiffies moved on.
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
     let script = format!(
-        "BEGIN {{ @seen[0] = 0; }} tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ \
-           printf(\"%d %d %d %x %x %x %x\\n\", ppid, has_key(@seen, tid), jiffies, bswap((uint16)0x1234), \
+        "BEGIN {{ @seen[0] = 0; }} tracepoint:syscalls:sys_enter_getppid /ppid == {tid}/ {{ \
+           printf(\"%d %d %d %x %x %x %x\\n\", ppid, has_key(@seen, ppid), jiffies, bswap((uint16)0x1234), \
                   bswap((uint32)0x12345678), bswap(0x0102030405060708), bswap((uint8)7)); \
-           @seen[tid] = 1; @n++; if (@n == 2) {{ clear(@seen); exit(); }} }}"
+           @seen[ppid] = 1; @n++; if (@n == 2) {{ clear(@seen); exit(); }} }}"
     );
-    let jl = std::process::Command::new(env!("CARGO_BIN_EXE_jl"))
+    let mut jl = std::process::Command::new(env!("CARGO_BIN_EXE_jl"))
         .args(["-e", &script])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn jl");
-    let mut jl = jl;
     let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
     let mut line = String::new();
     std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
     assert!(line.starts_with("Attached"), "jl did not attach: {line}");
-    // SAFETY: getppid has no preconditions.
-    let parent = unsafe { libc::getppid() };
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    // SAFETY: as above.
-    unsafe { libc::getppid() };
+    for pause in [50, 0] {
+        let status = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).status().expect("run sh");
+        assert!(status.success());
+        std::thread::sleep(std::time::Duration::from_millis(pause));
+    }
     let output = jl.wait_with_output().expect("jl exits");
     let out = String::from_utf8_lossy(&output.stdout);
     let rows: Vec<Vec<&str>> = out.lines().take(2).map(|line| line.split(' ').collect()).collect();
     assert_eq!(rows.len(), 2, "{out}");
     for (row, seen) in rows.iter().zip(["0", "1"]) {
-        assert_eq!(row[0], parent.to_string(), "ppid: {out}");
+        assert_eq!(row[0], tid.to_string(), "ppid: {out}");
         assert_eq!(row[1], seen, "has_key: {out}");
         assert_eq!(row[3..], ["3412", "78563412", "807060504030201", "7"], "bswap: {out}");
     }
