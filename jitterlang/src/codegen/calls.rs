@@ -29,7 +29,22 @@ pub(crate) fn has_key(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Re
 
 /// `jiffies`: the kernel's 64-bit jiffies counter (`bpf_jiffies64`, since 5.5).
 pub(crate) fn jiffies(gen: &mut Gen, _: &Lowered, _: Span, dst: Reg) -> Result<()> {
-    gen.b.call(Helper::Jiffies64);
+    helper_value(gen, Helper::Jiffies64, dst)
+}
+
+/// `numaid`: the NUMA node of the CPU running the program (`bpf_get_numa_node_id`).
+pub(crate) fn numaid(gen: &mut Gen, _: &Lowered, _: Span, dst: Reg) -> Result<()> {
+    helper_value(gen, Helper::GetNumaNodeId, dst)
+}
+
+/// `rand`: a pseudo-random 32-bit number (`bpf_get_prandom_u32`).
+pub(crate) fn rand(gen: &mut Gen, _: &Lowered, _: Span, dst: Reg) -> Result<()> {
+    helper_value(gen, Helper::GetPrandomU32, dst)
+}
+
+/// `dst` = what a helper without arguments returns.
+fn helper_value(gen: &mut Gen, helper: Helper, dst: Reg) -> Result<()> {
+    gen.b.call(helper);
     gen.b.mov64(dst, Reg::R0);
     Ok(())
 }

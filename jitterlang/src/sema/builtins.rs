@@ -185,11 +185,22 @@ pub static REGISTRY: &[Builtin] = &[
     variable("ppid", "the id of the parent (the thread that forked this process)", |c, span, s| {
         c.task_member(&[("real_parent", true), ("pid", true)], span, s)
     }),
+    variable("pcomm", "the name of the parent (the thread that forked this process)", |c, span, s| {
+        c.task_member(&[("real_parent", true), ("comm", true)], span, s)
+    }),
+    variable("leader_tid", "the thread id of the thread group's leader", |c, span, s| {
+        c.task_member(&[("group_leader", true), ("pid", true)], span, s)
+    }),
+    variable("leader_comm", "the name of the thread group's leader", |c, span, s| {
+        c.task_member(&[("group_leader", true), ("comm", true)], span, s)
+    }),
     context("curtask", Context::CurTask, "the current task_struct"),
     context("elapsed", Context::Elapsed, "the time since the script started"),
     context("kstack", Context::Stack(StackKind::KERNEL), "the kernel stack"),
     context("ustack", Context::Stack(StackKind::USER), "the user stack"),
     lowered_variable("jiffies", Type::U64, "the kernel's jiffies counter (64 bits)", lower::jiffies),
+    lowered_variable("numaid", Type::U64, "the NUMA node of the CPU", lower::numaid),
+    lowered_variable("rand", Type::U64, "a pseudo-random 32-bit number", lower::rand),
     variable("probe", "the probe's name", |c, span, s| Some(c.probe_name(span, s))),
     variable("netns", "the inode number of the task's network namespace", |c, span, s| c.netns(span, s)),
 ];

@@ -353,3 +353,45 @@ fn has_key_ppid_jiffies_and_bswap_as_in_bpftrace() {
     let jiffies: Vec<u64> = rows.iter().map(|row| row[2].parse().expect("jiffies")).collect();
     assert!(jiffies[1] > jiffies[0], "jiffies went on in 50 ms: {out}");
 }
+
+#[test]
+fn pcomm_leader_numaid_and_rand_as_in_bpftrace() {
+    if !can_trace("pcomm_leader_numaid_and_rand_as_in_bpftrace") {
+        return;
+    }
+    // `sh` started by this thread calls getppid at start, twice: its parent is this thread (pcomm is this
+    // thread's name), it leads its own thread group, the CPUs are on NUMA node 0 here, and rand differs.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let thread_name = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).expect("thread name");
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_getppid /ppid == {tid}/ {{ \
+           printf(\"%s|%s|%d|%d|%d|%d\\n\", pcomm, leader_comm, leader_tid, pid, numaid, rand); \
+           @n++; if (@n == 2) {{ exit(); }} }}"
+    );
+    let mut jl = std::process::Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-e", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    for _ in 0..2 {
+        let status = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).status().expect("run sh");
+        assert!(status.success());
+    }
+    let output = jl.wait_with_output().expect("jl exits");
+    let out = String::from_utf8_lossy(&output.stdout);
+    let rows: Vec<Vec<&str>> = out.lines().take(2).map(|line| line.split('|').collect()).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    for row in &rows {
+        assert_eq!(row[0], thread_name.trim_end(), "pcomm: {out}");
+        assert_eq!(row[1], "sh", "leader_comm: {out}");
+        assert_eq!(row[2], row[3], "leader_tid is sh's own id: {out}");
+        assert_eq!(row[4], "0", "numaid: {out}");
+    }
+    assert_ne!(rows[0][5], rows[1][5], "rand: {out}");
+}
