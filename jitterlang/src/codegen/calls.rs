@@ -3,8 +3,8 @@
 
 use super::Gen;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::Lowered;
-use jitterlib::insn::{Helper, JmpOp, Reg};
+use crate::ir::{ExprKind, Lowered};
+use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
@@ -23,6 +23,39 @@ pub(crate) fn has_key(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Re
     gen.b.jump_if(JmpOp::Eq, Reg::R0, 0, absent);
     gen.b.mov64(dst, 1);
     gen.b.bind(absent);
+    gen.frame.release(mark);
+    Ok(())
+}
+
+/// `strncmp(s1, s2, n)`: both strings into NUL-padded buffers, then their first `min(n, sizes)` bytes compared
+/// word by word with no loop (the last word shifted to the bytes that count); 0 when equal, else 1.
+pub(crate) fn strncmp(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Result<()> {
+    let internal = || Diagnostic::new(Code::Unsupported, span, "internal error: strncmp without its operands");
+    let [lhs, rhs, limit] = &call.args[..] else { return Err(internal()) };
+    let ExprKind::Const(limit) = limit.kind else { return Err(internal()) };
+    let bytes = (limit as u64).min(u64::from(lhs.ty.size().min(rhs.ty.size()))) as i16;
+    let mark = gen.frame.mark();
+    let left = gen.frame.alloc(lhs.ty.size(), lhs.span)?;
+    gen.string_into(lhs, left, lhs.ty.size())?;
+    let right = gen.frame.alloc(rhs.ty.size(), rhs.span)?;
+    gen.string_into(rhs, right, rhs.ty.size())?;
+    let differ = gen.b.new_label();
+    gen.b.mov64(dst, 1);
+    for word in 0..(bytes + 7) / 8 {
+        gen.b.load(Size::DW, Reg::R1, Reg::R10, left + 8 * word);
+        gen.b.load(Size::DW, Reg::R2, Reg::R10, right + 8 * word);
+        let counted = (bytes - 8 * word).min(8);
+        if counted < 8 {
+            // Little-endian: the first bytes are the low ones; shift the others out.
+            gen.b.alu64(AluOp::Xor, Reg::R1, Reg::R2);
+            gen.b.alu64(AluOp::Lsh, Reg::R1, i32::from(64 - 8 * counted));
+            gen.b.jump_if(JmpOp::Ne, Reg::R1, 0, differ);
+        } else {
+            gen.b.jump_if(JmpOp::Ne, Reg::R1, Reg::R2, differ);
+        }
+    }
+    gen.b.mov64(dst, 0);
+    gen.b.bind(differ);
     gen.frame.release(mark);
     Ok(())
 }

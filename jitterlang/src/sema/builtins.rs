@@ -167,6 +167,13 @@ pub static REGISTRY: &[Builtin] = &[
         |c, call, s| c.has_key(call, s),
         lower::has_key,
     ),
+    lowered(
+        "strncmp",
+        "s1, s2, n",
+        "0 when the strings agree in their first n bytes, else 1",
+        |c, call, s| c.strncmp(call, s),
+        lower::strncmp,
+    ),
     function("bswap", "v", "the value's bytes in reverse order (as wide as its type)", |c, call, s| c.bswap(call, s)),
     function("kstack", "[mode, ][frames]", "the kernel stack", |c, call, s| {
         c.stack_call(call.name, call.name_span, call.args, call.span, s)

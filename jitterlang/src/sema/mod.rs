@@ -12,6 +12,7 @@ mod maps;
 mod net;
 mod params;
 mod stacks;
+mod strings;
 
 use crate::ast::{self, Script};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};

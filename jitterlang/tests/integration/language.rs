@@ -395,3 +395,18 @@ fn pcomm_leader_numaid_and_rand_as_in_bpftrace() {
     }
     assert_ne!(rows[0][5], rows[1][5], "rand: {out}");
 }
+
+#[test]
+fn strncmp_compares_the_first_n_bytes_as_in_bpftrace() {
+    if !can_trace("strncmp_compares_the_first_n_bytes_as_in_bpftrace") {
+        return;
+    }
+    // Word boundaries: a partial first word, a whole word, a partial second word; a runtime string (comm).
+    let script = r#"BEGIN { printf("%d %d %d %d %d %d %d %d\n", strncmp("hello", "help", 3), strncmp("hello", "help", 4),
+        strncmp(comm, "jl", 2), strncmp(comm, "jx", 2), strncmp("abcdefgh", "abcdefgX", 8),
+        strncmp("abcdefghijkl", "abcdefghijkX", 11), strncmp("abcdefghijkl", "abcdefghijkX", 12),
+        strncmp("ab", "abc", 0)); exit(); }"#;
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "0 1 0 1 1 0 1 0", "{out}");
+}
