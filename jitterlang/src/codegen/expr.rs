@@ -51,6 +51,7 @@ impl Gen<'_> {
             ExprKind::Const(value) => self.b.mov_i64(dst, *value),
             ExprKind::Builtin(Builtin::Elapsed) => self.elapsed(dst, expr)?,
             ExprKind::Builtin(builtin) => self.builtin(*builtin, dst),
+            ExprKind::Call(call) => (call.lower)(self, call, expr.span, dst)?,
             ExprKind::Field(field) => match (field.source, field.ty) {
                 (FieldSource::Context { offset }, FieldType::Int { size, signed }) => {
                     self.context_integer(offset, size, signed, dst)

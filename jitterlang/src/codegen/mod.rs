@@ -3,6 +3,7 @@
 //! Map 0 is the event ring buffer (printf, exit), map 1 the per-CPU counters of lost data ([`Stat`]); user
 //! maps follow in order of first use, then the probes' own maps.
 
+pub(crate) mod calls;
 mod compare;
 mod expr;
 mod frame;
@@ -330,7 +331,7 @@ impl PointBody for Block<'_, '_> {
 }
 
 /// State while generating one program.
-struct Gen<'a> {
+pub(crate) struct Gen<'a> {
     b: Builder,
     frame: Frame,
     exit: Label,

@@ -3,13 +3,16 @@
 
 mod access;
 mod actions;
+pub mod builtins;
 mod bytes;
 mod calls;
 mod expr;
+mod map_functions;
 mod maps;
 mod net;
 mod params;
 mod stacks;
+mod strings;
 
 use crate::ast::{self, Script};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};

@@ -334,13 +334,12 @@ pub fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Prob
     let name = spec.kind_name();
     let entry = kind(name).ok_or_else(|| {
         let known: Vec<&str> = REGISTRY.iter().map(|kind| kind.name).collect();
-        let mut error = ProbeError::new(ProbeErrorKind::UnknownKind, format!("unknown probe kind `{name}`")).at(0);
-        if let Some(near) = nearest(name, &known) {
-            error = error.with_hint(format!("did you mean `{near}`? (`jl -l` lists every kind)"));
-        } else {
-            error = error.with_hint(format!("known kinds: {} (`jl -l` lists them)", known.join(", ")));
+        let error = ProbeError::new(ProbeErrorKind::UnknownKind, format!("unknown probe kind `{name}`")).at(0);
+        // The hint names no list of every kind: a new kind must not change the diagnostics of unrelated typos.
+        match nearest(name, &known) {
+            Some(near) => error.with_hint(format!("did you mean `{near}`? `jl -l` lists the probe kinds")),
+            None => error.with_hint("`jl -l` lists the probe kinds"),
         }
-        error
     })?;
     (entry.resolve)(spec, kernel)
 }
