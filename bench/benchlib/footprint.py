@@ -30,7 +30,8 @@ def resolve(path, root):
         if not os.path.islink(host):
             return host
         target = os.readlink(host)
-        inside = target if target.startswith("/") else os.path.join(os.path.dirname(host[len(root.rstrip("/")):]), target)
+        inside = target if target.startswith("/") else os.path.join(os.path.dirname(host[len(root.rstrip("/")):]),
+                                                                    target)
         host = os.path.join(root, os.path.normpath(inside).lstrip("/"))
     return host
 

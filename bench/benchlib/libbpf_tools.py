@@ -73,7 +73,8 @@ def start_stop(jl, chroot, rounds):
             for name, runs in samples.items()
         }
         log(f"libbpf-tools {job.name}: " + ", ".join(
-            f"{n} attached {r['attached'] * 1000:.1f} ms, stop {r['stop'] * 1000:.0f} ms" for n, r in results[job.name].items()))
+            f"{n} attached {r['attached'] * 1000:.1f} ms, stop {r['stop'] * 1000:.0f} ms"
+            for n, r in results[job.name].items()))
     return results
 
 

@@ -69,8 +69,8 @@ def programs_table(programs, peers):
     for name, tools in programs.items():
         jl = tools["jl"]
         rows.append([f"`{name}`", f"{jl['programs']} / {jl['insns']}", f"{jl['xlated']} / {jl['jited']}",
-                     *(with_ratio(tools[peer]["insns"], jl["insns"], f"{tools[peer]['programs']} / {tools[peer]['insns']}")
-                       for peer in peers)])
+                     *(with_ratio(tools[peer]["insns"], jl["insns"],
+                                  f"{tools[peer]['programs']} / {tools[peer]['insns']}") for peer in peers)])
     return table(["script", "jl progs / insns", "jl xlated / JITed B",
                   *(f"{peer} progs / insns (x)" for peer in peers)], rows)
 
@@ -126,9 +126,10 @@ def skb_table(skb, peers):
     rows = []
     for rate, configs in skb.items():
         jl = configs["jl"]
-        rows.append([rate if rate != "0" else "max", f"{configs['none']['pps']:.0f}", f"{jl['pps']:.0f} / {jl['bpf_ns']:.0f}",
-                     *(f"{configs[peer]['pps']:.0f} / {configs[peer]['bpf_ns']:.0f} ({ratio(configs[peer]['bpf_ns'], jl['bpf_ns'])})"
-                       for peer in peers)])
+        peer_cells = [f"{configs[peer]['pps']:.0f} / {configs[peer]['bpf_ns']:.0f} "
+                      f"({ratio(configs[peer]['bpf_ns'], jl['bpf_ns'])})" for peer in peers]
+        rows.append([rate if rate != "0" else "max", f"{configs['none']['pps']:.0f}",
+                     f"{jl['pps']:.0f} / {jl['bpf_ns']:.0f}", *peer_cells])
     rates = table(["offered pps", "none: pps", "jl skb(): pps / in-program ns per packet",
                    *(f"{peer}: pps / in-program ns per packet (x)" for peer in peers)], rows)
     unpaced = skb.get("0")
@@ -148,11 +149,11 @@ def libbpf_start_table(start):
     rows = []
     for job, tools in start.items():
         jl, lt = tools["jl"], tools["libbpf-tools"]
+        jl_total, lt_total = jl["attached"] + jl["stop"], lt["attached"] + lt["stop"]
         rows.append([f"`{job}`", ms(jl["attached"]), with_ratio(lt["attached"], jl["attached"], ms(lt["attached"])),
                      ms(jl["stop"]), with_ratio(lt["stop"], jl["stop"], ms(lt["stop"])),
-                     ms(jl["attached"] + jl["stop"]),
-                     with_ratio(lt["attached"] + lt["stop"], jl["attached"] + jl["stop"], ms(lt["attached"] + lt["stop"])),
-                     f"{jl['rss_kib'] / 1024:.1f}", with_ratio(lt["rss_kib"], jl["rss_kib"], f"{lt['rss_kib'] / 1024:.1f}")])
+                     ms(jl_total), with_ratio(lt_total, jl_total, ms(lt_total)), f"{jl['rss_kib'] / 1024:.1f}",
+                     with_ratio(lt["rss_kib"], jl["rss_kib"], f"{lt['rss_kib'] / 1024:.1f}")])
     return table(["libbpf-tools job", "jl attached ms", "libbpf-tools attached ms (x)", "jl SIGINT to exit ms",
                   "libbpf-tools SIGINT to exit ms (x)", "jl start to exit ms", "libbpf-tools start to exit ms (x)",
                   "jl RSS MiB", "libbpf-tools RSS MiB (x)"], rows)
@@ -203,8 +204,9 @@ def verdicts(results, reference):
     start, rows = results["start"], []
 
     def worst(pairs, key):
-        """The lowest REFERENCE / jl ratio of KEY over PAIRS, and the script it is on."""
-        return min((start[pair.name][reference][key] / start[pair.name]["jl"][key], pair.name) for pair in pairs)
+        """The lowest REFERENCE / jl ratio of KEY over PAIRS (those measured), and the script it is on."""
+        measured = [(start[pair.name][reference][key], start[pair.name]["jl"][key], pair.name) for pair in pairs]
+        return min((peer / ours, name) for peer, ours, name in measured if peer and ours)
 
     light = [pair for pair in PAIRS if pair.reads_no_args]
     wall, wall_on = worst(light, "wall")
