@@ -12,7 +12,7 @@ use std::io;
 use std::os::fd::AsFd;
 
 use crate::insn::{Builder, Helper, Program, Reg, Size};
-use crate::session::sys;
+use crate::sys;
 
 /// The first kernel whose syscall programs may call `bpf_kallsyms_lookup_name`.
 pub(crate) const LOOKUP_HELPER_SINCE: (u32, u32) = (5, 16);
