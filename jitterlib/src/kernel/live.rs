@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use super::btf::Btf;
 use super::fixture::{KernelSnapshot, SnapshotSelection};
 use super::kallsyms::{Kallsyms, ScannedName, Symbol};
-use super::mechanisms::{self, FunctionProbes, FENTRY_TEST_TARGETS};
+use super::mechanisms::{self, FunctionProbes, TracepointMechanism, TracepointProbes, FENTRY_TEST_TARGETS};
 use super::tracefs::{ensure_tracefs, list_tracepoints, read_format, TracepointFormat};
 use super::{KernelError, KernelInfo, KernelVersion, Member};
 
@@ -47,6 +47,8 @@ pub struct LiveKernel {
     function_probes: OnceLock<FunctionProbes>,
     /// Why fentry must not be used, when the caller turned it off.
     fentry_off: Option<String>,
+    /// The best tracepoint mechanism the caller allows, and why, when it ruled out better ones.
+    tracepoint_limit: Option<(TracepointMechanism, String)>,
 }
 
 impl LiveKernel {
@@ -59,6 +61,18 @@ impl LiveKernel {
     /// kernel allows: probes that would use it fall back to kprobes (`jl --no-fentry`).
     pub fn without_fentry(mut self, reason: impl Into<String>) -> LiveKernel {
         self.fentry_off = Some(reason.into());
+        self
+    }
+
+    /// The same handle, answering that no tracepoint mechanism better than `best` can be used (for `reason`,
+    /// shown by `jl -v`) whatever the kernel allows: typed probes fall back as they would on an older kernel
+    /// (`JL_TRACEPOINT_MECHANISM=raw` or `perf`, for tests).
+    pub fn with_tracepoint_mechanism_at_most(
+        mut self,
+        best: TracepointMechanism,
+        reason: impl Into<String>,
+    ) -> LiveKernel {
+        self.tracepoint_limit = Some((best, reason.into()));
         self
     }
 
@@ -118,6 +132,7 @@ impl LiveKernel {
             raw_tracepoints,
             hz: Some(self.hz()?),
             function_probes: Some(self.function_probes()),
+            tracepoint_probes: Some(self.tracepoint_probes()),
         })
     }
 
@@ -287,6 +302,15 @@ impl KernelInfo for LiveKernel {
 
     fn function_probes(&self) -> FunctionProbes {
         self.function_probes.get_or_init(|| self.detect_function_probes()).clone()
+    }
+
+    fn tracepoint_probes(&self) -> TracepointProbes {
+        let btf_error = self.btf().err().map(|error| error.to_string());
+        let probes = mechanisms::tracepoint_availability(self.version(), btf_error);
+        match &self.tracepoint_limit {
+            Some((best, reason)) => probes.at_most(*best, reason),
+            None => probes,
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! Which mechanisms can run a program at the entry of a kernel function on this kernel: BPF trampolines
-//! (fentry) and kprobes, each with the reason it cannot be used when it cannot.
+//! Which mechanisms can run a program at the entry of a kernel function on this kernel (BPF trampolines,
+//! kprobes) and at a tracepoint (tp_btf, raw tracepoints, perf-event tracepoints), each with the reason it
+//! cannot be used when it cannot.
 //!
 //! Typed probes that add function points where the kernel allows them (`skb()`) ask once, when they are
 //! resolved: the two mechanisms need different programs (argument array or saved registers), so the choice
@@ -63,6 +64,102 @@ pub struct FunctionProbes {
     pub fentry: Availability,
     /// kprobes (`CONFIG_KPROBES`): arguments read from the saved registers.
     pub kprobe: Availability,
+}
+
+/// The first kernel with raw tracepoints (`BPF_RAW_TRACEPOINT_OPEN`).
+pub(crate) const RAW_TRACEPOINTS_SINCE: (u32, u32) = (4, 17);
+
+/// How a program reaches a tracepoint, best first: both raw kinds read the tracepoint's arguments and detach in
+/// a fraction of a millisecond; a perf-event tracepoint reads the tracefs record and takes tens of milliseconds
+/// to detach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TracepointMechanism {
+    /// `tp_btf` (`BPF_PROG_TYPE_TRACING`, Linux 5.5): the arguments typed by the kernel's BTF.
+    TpBtf,
+    /// A raw tracepoint (`BPF_PROG_TYPE_RAW_TRACEPOINT`, Linux 4.17): the arguments as untyped `u64`s.
+    RawTracepoint,
+    /// A perf-event tracepoint (`BPF_PROG_TYPE_TRACEPOINT`): the tracefs record.
+    PerfEvent,
+}
+
+impl TracepointMechanism {
+    /// The mechanism's name as `jl -v` and `JL_TRACEPOINT_MECHANISM` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TracepointMechanism::TpBtf => "tp_btf",
+            TracepointMechanism::RawTracepoint => "raw tracepoint",
+            TracepointMechanism::PerfEvent => "perf-event tracepoint",
+        }
+    }
+
+    /// Parses `tp_btf`, `raw` or `perf` (the values of `JL_TRACEPOINT_MECHANISM`).
+    pub fn parse(text: &str) -> Option<TracepointMechanism> {
+        match text {
+            "tp_btf" => Some(TracepointMechanism::TpBtf),
+            "raw" => Some(TracepointMechanism::RawTracepoint),
+            "perf" => Some(TracepointMechanism::PerfEvent),
+            _ => None,
+        }
+    }
+}
+
+/// The mechanisms that reach a tracepoint's arguments, and whether each works on this kernel (perf-event
+/// tracepoints always do). tp_btf also needs the kernel's BTF to describe the tracepoint, which is asked per
+/// tracepoint.
+///
+/// ```no_run
+/// use jitterlib::kernel::{KernelInfo, LiveKernel};
+/// let probes = LiveKernel::new().tracepoint_probes();
+/// if let Some(why) = probes.tp_btf.reason() {
+///     println!("no tp_btf: {why}");
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TracepointProbes {
+    /// tp_btf programs.
+    pub tp_btf: Availability,
+    /// Raw tracepoint programs.
+    pub raw_tracepoint: Availability,
+}
+
+impl TracepointProbes {
+    /// Both available: what a fixture that does not record it answers (every kernel the fixtures come from has
+    /// them).
+    pub fn all() -> TracepointProbes {
+        TracepointProbes { tp_btf: Availability::Available, raw_tracepoint: Availability::Available }
+    }
+
+    /// The same, with every mechanism better than `best` unavailable for `reason`.
+    pub fn at_most(mut self, best: TracepointMechanism, reason: &str) -> TracepointProbes {
+        let off = || Availability::Unavailable(reason.to_string());
+        if best != TracepointMechanism::TpBtf {
+            self.tp_btf = off();
+        }
+        if best == TracepointMechanism::PerfEvent {
+            self.raw_tracepoint = off();
+        }
+        self
+    }
+}
+
+/// tp_btf and raw tracepoints on a kernel of `version`; `btf_error` is why its BTF could not be read, if it
+/// could not.
+pub(crate) fn tracepoint_availability(version: &KernelVersion, btf_error: Option<String>) -> TracepointProbes {
+    let since = |(major, minor): (u32, u32), what: &str| match version.at_least(major, minor) {
+        true => Availability::Available,
+        false => Availability::Unavailable(format!(
+            "Linux {}.{} predates {what} ({major}.{minor})",
+            version.major, version.minor
+        )),
+    };
+    let tp_btf = match (since(TRAMPOLINES_SINCE, "tp_btf"), btf_error) {
+        (Availability::Available, Some(error)) => {
+            Availability::Unavailable(format!("tp_btf needs the kernel's BTF, which cannot be read: {error}"))
+        }
+        (availability, _) => availability,
+    };
+    TracepointProbes { tp_btf, raw_tracepoint: since(RAW_TRACEPOINTS_SINCE, "raw tracepoints") }
 }
 
 /// Whether the kernel has kprobes: the kprobe PMU, or `kprobe_events` in tracefs.
@@ -167,6 +264,29 @@ mod tests {
             Ok(())
         })
         .is_available());
+    }
+
+    #[test]
+    fn tracepoint_mechanisms_follow_the_kernel_version_and_btf() {
+        assert_eq!(tracepoint_availability(&version("5.10.0"), None), TracepointProbes::all());
+        let old = tracepoint_availability(&version("5.4.0"), None);
+        assert_eq!(old.tp_btf.reason(), Some("Linux 5.4 predates tp_btf (5.5)"));
+        assert!(old.raw_tracepoint.is_available());
+        let older = tracepoint_availability(&version("4.14.0"), None);
+        assert_eq!(older.raw_tracepoint.reason(), Some("Linux 4.14 predates raw tracepoints (4.17)"));
+        let no_btf = tracepoint_availability(&version("6.1.0"), Some("no /sys/kernel/btf/vmlinux".into()));
+        assert!(no_btf.tp_btf.reason().unwrap().contains("needs the kernel's BTF"), "{no_btf:?}");
+    }
+
+    #[test]
+    fn a_mechanism_can_be_ruled_out_with_the_better_ones() {
+        let raw = TracepointProbes::all().at_most(TracepointMechanism::RawTracepoint, "forced");
+        assert_eq!((raw.tp_btf.reason(), raw.raw_tracepoint.is_available()), (Some("forced"), true));
+        let perf = TracepointProbes::all().at_most(TracepointMechanism::PerfEvent, "forced");
+        assert_eq!(perf.raw_tracepoint.reason(), Some("forced"));
+        assert_eq!(TracepointProbes::all().at_most(TracepointMechanism::TpBtf, "x"), TracepointProbes::all());
+        assert_eq!(TracepointMechanism::parse("raw"), Some(TracepointMechanism::RawTracepoint));
+        assert_eq!(TracepointMechanism::parse("kprobe"), None);
     }
 
     #[test]

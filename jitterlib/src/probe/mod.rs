@@ -21,6 +21,7 @@ mod softirq;
 mod stall;
 mod timer;
 mod tracepoint;
+mod tracepoint_hook;
 mod wildcard;
 
 pub use stall::SLOTS as STALL_SLOTS;
