@@ -11,6 +11,7 @@ pub(crate) mod fixtures;
 mod loader;
 mod maps_read;
 mod perf_counter;
+mod quiesce;
 mod ring;
 pub(crate) mod sys;
 #[cfg(test)]
@@ -222,10 +223,13 @@ impl Session {
     }
 
     /// Detaches every attached program, so that nothing changes the maps any more: a final read then sees one
-    /// consistent state (two maps updated by the same events agree). Manual programs (BEGIN, END) stay loaded
-    /// and runnable, and [`Session::missed_events`] still counts the detached programs' misses.
+    /// consistent state (two maps updated by the same events agree). Returns once the runs in progress on other
+    /// CPUs have ended too (raw tracepoint, tp_btf and fentry links do not wait for them when closed: see
+    /// `quiesce.rs`). Manual programs (BEGIN, END) stay loaded and runnable, and [`Session::missed_events`]
+    /// still counts the detached programs' misses.
     pub fn detach_all(&mut self) -> Result<(), SessionError> {
         let attached = |name: &str| self.attach_points.get(name).is_some_and(|attach| *attach != Attach::Manual);
+        let quiesce = self.attach_points.values().any(quiesce::close_leaves_runs_in_progress);
         for (name, program) in self.ebpf.programs() {
             if attached(name) {
                 if let Ok(fd) = program.fd() {
@@ -238,6 +242,9 @@ impl Session {
             }
         }
         unload_where(&mut self.ebpf, attached);
+        if quiesce {
+            quiesce::wait_for_runs_in_progress();
+        }
         Ok(())
     }
 
