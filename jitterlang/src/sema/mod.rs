@@ -141,7 +141,7 @@ struct Scope<'p> {
     loop_depth: usize,
     /// Variables whose assignment had an error (already reported): their uses are not reported again.
     failed_vars: Vec<String>,
-    /// The probe's bare-name fields the block reads (see `Probe::only_fields_read`).
+    /// The probe's bare-name fields and `args.NAME` the block reads (see `Probe::only_fields_read`).
     fields_read: Vec<String>,
 }
 

@@ -29,6 +29,7 @@ mod stall;
 mod stall_blame;
 mod support;
 mod tools;
+mod tracepoint_mechanism;
 mod typed_probes;
 mod user_stacks;
 mod verifier;

@@ -47,8 +47,8 @@ pub struct LiveKernel {
     function_probes: OnceLock<FunctionProbes>,
     /// Why fentry must not be used, when the caller turned it off.
     fentry_off: Option<String>,
-    /// The best tracepoint mechanism the caller allows, and why, when it ruled out better ones.
-    tracepoint_limit: Option<(TracepointMechanism, String)>,
+    /// The mechanism the caller asked typed probes to use on tracepoints, and why.
+    tracepoint_mechanism: Option<(TracepointMechanism, String)>,
 }
 
 impl LiveKernel {
@@ -64,15 +64,15 @@ impl LiveKernel {
         self
     }
 
-    /// The same handle, answering that no tracepoint mechanism better than `best` can be used (for `reason`,
-    /// shown by `jl -v`) whatever the kernel allows: typed probes fall back as they would on an older kernel
-    /// (`JL_TRACEPOINT_MECHANISM=raw` or `perf`, for tests).
-    pub fn with_tracepoint_mechanism_at_most(
+    /// The same handle, answering that typed probes should reach tracepoints with `mechanism` where the kernel
+    /// allows it ([`TracepointProbes::using`]; `reason`, shown by `jl -v`, says who asked): tp_btf first, or
+    /// perf-event tracepoints only, as on a kernel older than 4.17 (`JL_TRACEPOINT_MECHANISM`, for tests).
+    pub fn with_tracepoint_mechanism(
         mut self,
-        best: TracepointMechanism,
+        mechanism: TracepointMechanism,
         reason: impl Into<String>,
     ) -> LiveKernel {
-        self.tracepoint_limit = Some((best, reason.into()));
+        self.tracepoint_mechanism = Some((mechanism, reason.into()));
         self
     }
 
@@ -305,10 +305,10 @@ impl KernelInfo for LiveKernel {
     }
 
     fn tracepoint_probes(&self) -> TracepointProbes {
-        let btf_error = self.btf().err().map(|error| error.to_string());
-        let probes = mechanisms::tracepoint_availability(self.version(), btf_error);
-        match &self.tracepoint_limit {
-            Some((best, reason)) => probes.at_most(*best, reason),
+        let btf_present = std::path::Path::new(super::btf::VMLINUX_BTF).exists();
+        let probes = mechanisms::tracepoint_availability(self.version(), btf_present);
+        match &self.tracepoint_mechanism {
+            Some((mechanism, reason)) => probes.using(*mechanism, reason),
             None => probes,
         }
     }

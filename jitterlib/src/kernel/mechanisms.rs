@@ -69,9 +69,10 @@ pub struct FunctionProbes {
 /// The first kernel with raw tracepoints (`BPF_RAW_TRACEPOINT_OPEN`).
 pub(crate) const RAW_TRACEPOINTS_SINCE: (u32, u32) = (4, 17);
 
-/// How a program reaches a tracepoint, best first: both raw kinds read the tracepoint's arguments and detach in
-/// a fraction of a millisecond; a perf-event tracepoint reads the tracefs record and takes tens of milliseconds
-/// to detach.
+/// How a program reaches a tracepoint. Both raw kinds read the tracepoint's arguments and detach in a fraction
+/// of a millisecond; a perf-event tracepoint reads the tracefs record and takes tens of milliseconds to detach.
+/// Raw tracepoints come first: a tp_btf program cannot be loaded without aya parsing the kernel's BTF (20-50 ms
+/// and a 15 MiB peak, which jl otherwise avoids), for no gain on what typed probes read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TracepointMechanism {
@@ -84,7 +85,7 @@ pub enum TracepointMechanism {
 }
 
 impl TracepointMechanism {
-    /// The mechanism's name as `jl -v` and `JL_TRACEPOINT_MECHANISM` spell it.
+    /// The mechanism's name as `jl -v` says it.
     pub fn name(self) -> &'static str {
         match self {
             TracepointMechanism::TpBtf => "tp_btf",
@@ -104,15 +105,15 @@ impl TracepointMechanism {
     }
 }
 
-/// The mechanisms that reach a tracepoint's arguments, and whether each works on this kernel (perf-event
-/// tracepoints always do). tp_btf also needs the kernel's BTF to describe the tracepoint, which is asked per
-/// tracepoint.
+/// The mechanisms that reach a tracepoint's arguments, whether each works on this kernel (perf-event
+/// tracepoints always do), and whether typed probes should try tp_btf first. tp_btf also needs the kernel's
+/// BTF to describe the tracepoint, which is asked per tracepoint.
 ///
 /// ```no_run
 /// use jitterlib::kernel::{KernelInfo, LiveKernel};
 /// let probes = LiveKernel::new().tracepoint_probes();
-/// if let Some(why) = probes.tp_btf.reason() {
-///     println!("no tp_btf: {why}");
+/// if let Some(why) = probes.raw_tracepoint.reason() {
+///     println!("typed probes use perf-event tracepoints: {why}");
 /// }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,31 +122,36 @@ pub struct TracepointProbes {
     pub tp_btf: Availability,
     /// Raw tracepoint programs.
     pub raw_tracepoint: Availability,
+    /// Whether typed probes try tp_btf before raw tracepoints.
+    #[serde(default)]
+    pub prefer_tp_btf: bool,
 }
 
 impl TracepointProbes {
-    /// Both available: what a fixture that does not record it answers (every kernel the fixtures come from has
-    /// them).
+    /// Both available, raw tracepoints first: what a fixture that does not record it answers (every kernel the
+    /// fixtures come from has them).
     pub fn all() -> TracepointProbes {
-        TracepointProbes { tp_btf: Availability::Available, raw_tracepoint: Availability::Available }
+        TracepointProbes {
+            tp_btf: Availability::Available,
+            raw_tracepoint: Availability::Available,
+            prefer_tp_btf: false,
+        }
     }
 
-    /// The same, with every mechanism better than `best` unavailable for `reason`.
-    pub fn at_most(mut self, best: TracepointMechanism, reason: &str) -> TracepointProbes {
-        let off = || Availability::Unavailable(reason.to_string());
-        if best != TracepointMechanism::TpBtf {
-            self.tp_btf = off();
-        }
-        if best == TracepointMechanism::PerfEvent {
-            self.raw_tracepoint = off();
+    /// The same, typed probes using `mechanism` where the kernel allows it: tp_btf is tried first, raw
+    /// tracepoints are the default, and `PerfEvent` rules both others out for `reason`.
+    pub fn using(mut self, mechanism: TracepointMechanism, reason: &str) -> TracepointProbes {
+        self.prefer_tp_btf = mechanism == TracepointMechanism::TpBtf;
+        if mechanism == TracepointMechanism::PerfEvent {
+            self.tp_btf = Availability::Unavailable(reason.to_string());
+            self.raw_tracepoint = Availability::Unavailable(reason.to_string());
         }
         self
     }
 }
 
-/// tp_btf and raw tracepoints on a kernel of `version`; `btf_error` is why its BTF could not be read, if it
-/// could not.
-pub(crate) fn tracepoint_availability(version: &KernelVersion, btf_error: Option<String>) -> TracepointProbes {
+/// tp_btf and raw tracepoints on a kernel of `version` whose BTF is present or not (`btf_present`).
+pub(crate) fn tracepoint_availability(version: &KernelVersion, btf_present: bool) -> TracepointProbes {
     let since = |(major, minor): (u32, u32), what: &str| match version.at_least(major, minor) {
         true => Availability::Available,
         false => Availability::Unavailable(format!(
@@ -153,13 +159,13 @@ pub(crate) fn tracepoint_availability(version: &KernelVersion, btf_error: Option
             version.major, version.minor
         )),
     };
-    let tp_btf = match (since(TRAMPOLINES_SINCE, "tp_btf"), btf_error) {
-        (Availability::Available, Some(error)) => {
-            Availability::Unavailable(format!("tp_btf needs the kernel's BTF, which cannot be read: {error}"))
+    let tp_btf = match (since(TRAMPOLINES_SINCE, "tp_btf"), btf_present) {
+        (Availability::Available, false) => {
+            Availability::Unavailable("the kernel has no BTF (CONFIG_DEBUG_INFO_BTF)".into())
         }
         (availability, _) => availability,
     };
-    TracepointProbes { tp_btf, raw_tracepoint: since(RAW_TRACEPOINTS_SINCE, "raw tracepoints") }
+    TracepointProbes { tp_btf, raw_tracepoint: since(RAW_TRACEPOINTS_SINCE, "raw tracepoints"), prefer_tp_btf: false }
 }
 
 /// Whether the kernel has kprobes: the kprobe PMU, or `kprobe_events` in tracefs.
@@ -268,23 +274,23 @@ mod tests {
 
     #[test]
     fn tracepoint_mechanisms_follow_the_kernel_version_and_btf() {
-        assert_eq!(tracepoint_availability(&version("5.10.0"), None), TracepointProbes::all());
-        let old = tracepoint_availability(&version("5.4.0"), None);
+        assert_eq!(tracepoint_availability(&version("5.10.0"), true), TracepointProbes::all());
+        let old = tracepoint_availability(&version("5.4.0"), true);
         assert_eq!(old.tp_btf.reason(), Some("Linux 5.4 predates tp_btf (5.5)"));
         assert!(old.raw_tracepoint.is_available());
-        let older = tracepoint_availability(&version("4.14.0"), None);
+        let older = tracepoint_availability(&version("4.14.0"), true);
         assert_eq!(older.raw_tracepoint.reason(), Some("Linux 4.14 predates raw tracepoints (4.17)"));
-        let no_btf = tracepoint_availability(&version("6.1.0"), Some("no /sys/kernel/btf/vmlinux".into()));
-        assert!(no_btf.tp_btf.reason().unwrap().contains("needs the kernel's BTF"), "{no_btf:?}");
+        let no_btf = tracepoint_availability(&version("6.1.0"), false);
+        assert!(no_btf.tp_btf.reason().unwrap().contains("no BTF"), "{no_btf:?}");
     }
 
     #[test]
-    fn a_mechanism_can_be_ruled_out_with_the_better_ones() {
-        let raw = TracepointProbes::all().at_most(TracepointMechanism::RawTracepoint, "forced");
-        assert_eq!((raw.tp_btf.reason(), raw.raw_tracepoint.is_available()), (Some("forced"), true));
-        let perf = TracepointProbes::all().at_most(TracepointMechanism::PerfEvent, "forced");
-        assert_eq!(perf.raw_tracepoint.reason(), Some("forced"));
-        assert_eq!(TracepointProbes::all().at_most(TracepointMechanism::TpBtf, "x"), TracepointProbes::all());
+    fn typed_probes_can_be_told_which_mechanism_to_use() {
+        let tp_btf = TracepointProbes::all().using(TracepointMechanism::TpBtf, "asked");
+        assert!(tp_btf.prefer_tp_btf && tp_btf.raw_tracepoint.is_available());
+        assert_eq!(TracepointProbes::all().using(TracepointMechanism::RawTracepoint, "asked"), TracepointProbes::all());
+        let perf = TracepointProbes::all().using(TracepointMechanism::PerfEvent, "asked");
+        assert_eq!((perf.tp_btf.reason(), perf.raw_tracepoint.reason()), (Some("asked"), Some("asked")));
         assert_eq!(TracepointMechanism::parse("raw"), Some(TracepointMechanism::RawTracepoint));
         assert_eq!(TracepointMechanism::parse("kprobe"), None);
     }

@@ -274,9 +274,10 @@ pub trait Probe: std::fmt::Debug {
     fn maps(&self) -> Vec<MapSpec> {
         Vec::new()
     }
-    /// Told, before anything is emitted, which of [`Probe::fields`] the block reads, so that the probe can
-    /// leave out the work of computing the others (the timers' `late` costs a kernel read per callback). By
-    /// default every field is computed.
+    /// Told, before anything is emitted, which of [`Probe::fields`] the block reads (and which of
+    /// [`Probe::args`], as `args.NAME`), so that the probe can leave out the work of computing the others (the
+    /// timers' `late` costs a kernel read per callback) or attach where the record is not needed. By default
+    /// every field is computed.
     fn only_fields_read(&mut self, _read: &[String]) {}
     /// Code run before the user's block: pairing, filtering, computing fields. May jump to `env.exit`.
     fn emit_prologue(&self, _builder: &mut Builder, _env: &EmitEnv) {}

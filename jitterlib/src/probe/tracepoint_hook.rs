@@ -1,12 +1,16 @@
-//! How a typed probe reaches one kernel tracepoint, chosen when it is resolved: tp_btf where the kernel's BTF
-//! describes the tracepoint (Linux 5.5), a raw tracepoint where it does not (4.17), a perf-event tracepoint
-//! where neither works.
+//! How a typed probe reaches one kernel tracepoint, chosen when it is resolved: a raw tracepoint (Linux 4.17),
+//! or tp_btf first when asked ([`TracepointProbes::prefer_tp_btf`]) and the kernel's BTF describes the
+//! tracepoint (5.5), or a perf-event tracepoint where neither works.
 //!
 //! tp_btf and raw tracepoint programs see the tracepoint's arguments (`TP_PROTO`, one `u64` each) and detach in
 //! a fraction of a millisecond; a perf-event tracepoint program sees the tracefs record and takes tens of
-//! milliseconds to detach (the kernel waits for two grace periods under a global mutex). The code that reads the
-//! arguments is the same for tp_btf and raw tracepoints: pointers are followed with `bpf_probe_read_kernel`,
-//! which tp_btf allows on its typed pointers too.
+//! milliseconds to detach (the kernel waits for two grace periods under a global mutex). Raw tracepoints come
+//! first because loading a tp_btf program makes aya parse the kernel's BTF (20-50 ms), more than all the rest
+//! of jl's start. The code that reads the arguments is the same for both: pointers are followed with
+//! `bpf_probe_read_kernel`, which tp_btf allows on its typed pointers too (the timers' callback is read with a
+//! plain load there).
+//!
+//! [`TracepointProbes::prefer_tp_btf`]: crate::kernel::TracepointProbes::prefer_tp_btf
 
 use std::sync::Arc;
 
@@ -17,9 +21,8 @@ use crate::session::Attach;
 /// Where a program on the tracepoint finds what it reads.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Context {
-    /// The tracepoint's arguments, one `u64` each in `TP_PROTO` order (tp_btf, raw tracepoint), with their
-    /// BTF names and types when the kernel's BTF has them.
-    Args(Option<Vec<(String, String)>>),
+    /// The tracepoint's arguments, one `u64` each in `TP_PROTO` order (tp_btf, raw tracepoint).
+    Args,
     /// The tracefs record (perf-event tracepoint).
     Record(Arc<TracepointFormat>),
 }
@@ -33,15 +36,15 @@ pub(super) struct TracepointHook {
     pub(super) context: Context,
     /// The mechanism.
     pub(super) mechanism: TracepointMechanism,
-    /// Why the next better mechanism was not used (`None` for tp_btf).
+    /// Why the mechanism tried first was not used.
     not_used: Option<String>,
     /// `category:name`.
     event: String,
 }
 
 impl TracepointHook {
-    /// The best way to reach `category:name` on `kernel`. `tp_btf_refusal` rules tp_btf out for this probe
-    /// (a tracepoint whose arguments tp_btf cannot read), with why. A tracepoint the kernel lacks is
+    /// The way to reach `category:name` on `kernel`. `tp_btf_refusal` rules tp_btf out for this probe (a
+    /// tracepoint whose arguments tp_btf cannot read), with why. A tracepoint the kernel lacks is
     /// [`KernelError::TracepointNotFound`].
     pub(super) fn resolve(
         kernel: &dyn KernelInfo,
@@ -51,71 +54,48 @@ impl TracepointHook {
     ) -> Result<TracepointHook, KernelError> {
         let probes = kernel.tracepoint_probes();
         let event = format!("{category}:{name}");
-        let params = match probes.tp_btf.is_available() || probes.raw_tracepoint.is_available() {
-            true => kernel.raw_tracepoint_params(name)?,
-            false => None,
+        let hook = |attach, context, mechanism, not_used| TracepointHook {
+            attach,
+            context,
+            mechanism,
+            not_used,
+            event: event.clone(),
         };
-        let tp_btf_not_used = match (&probes.tp_btf, &params, tp_btf_refusal) {
-            (Availability::Unavailable(why), _, _) => why.clone(),
-            (_, None, _) => format!("the kernel's BTF has no btf_trace_{name}"),
-            (_, _, Some(refusal)) => refusal.to_string(),
-            (Availability::Available, Some(_), None) => {
-                return Ok(TracepointHook {
-                    attach: Attach::TpBtf { name: name.into() },
-                    context: Context::Args(params),
-                    mechanism: TracepointMechanism::TpBtf,
-                    not_used: None,
-                    event,
-                });
+        let mut not_used = None;
+        if probes.prefer_tp_btf {
+            let why = match (&probes.tp_btf, tp_btf_refusal) {
+                (Availability::Unavailable(why), _) => why.clone(),
+                (_, Some(refusal)) => refusal.to_string(),
+                _ => match kernel.raw_tracepoint_params(name)? {
+                    Some(_) => {
+                        let attach = Attach::TpBtf { name: name.into() };
+                        return Ok(hook(attach, Context::Args, TracepointMechanism::TpBtf, None));
+                    }
+                    None => format!("the kernel's BTF has no btf_trace_{name}"),
+                },
+            };
+            not_used = Some(format!("tp_btf not used: {why}"));
+        }
+        let format = kernel.tracepoint(category, name)?;
+        Ok(match &probes.raw_tracepoint {
+            Availability::Available => {
+                let attach = Attach::RawTracepoint { name: name.into() };
+                hook(attach, Context::Args, TracepointMechanism::RawTracepoint, not_used)
             }
-        };
-        if let Availability::Unavailable(why) = &probes.raw_tracepoint {
-            let format = kernel.tracepoint(category, name)?;
-            return Ok(TracepointHook {
-                attach: Attach::Tracepoint { category: category.into(), name: name.into() },
-                context: Context::Record(format),
-                mechanism: TracepointMechanism::PerfEvent,
-                not_used: Some(format!("raw tracepoints not used: {why}")),
-                event,
-            });
-        }
-        if params.is_none() {
-            kernel.tracepoint(category, name)?;
-        }
-        Ok(TracepointHook {
-            attach: Attach::RawTracepoint { name: name.into() },
-            context: Context::Args(params),
-            mechanism: TracepointMechanism::RawTracepoint,
-            not_used: Some(format!("tp_btf not used: {tp_btf_not_used}")),
-            event,
+            Availability::Unavailable(why) => hook(
+                Attach::Tracepoint { category: category.into(), name: name.into() },
+                Context::Record(format),
+                TracepointMechanism::PerfEvent,
+                Some(format!("raw tracepoints not used: {why}")),
+            ),
         })
-    }
-
-    /// Why the better mechanisms were not used (`tp_btf not used: ...`), `None` for tp_btf.
-    pub(super) fn not_used(&self) -> Option<&str> {
-        self.not_used.as_deref()
-    }
-
-    /// What `jl -v` says about a tracepoint not reached by tp_btf (`irq:softirq_exit uses a raw tracepoint;
-    /// tp_btf not used: ...`).
-    pub(super) fn note(&self) -> Option<String> {
-        let not_used = self.not_used.as_ref()?;
-        Some(format!("{} uses a {}; {not_used}", self.event, self.mechanism.name()))
-    }
-
-    /// The context offset of argument `name` as the kernel's BTF names it, `None` without BTF or a record.
-    pub(super) fn named_arg(&self, name: &str) -> Option<u32> {
-        match &self.context {
-            Context::Args(Some(params)) => params.iter().position(|(arg, _)| arg == name).map(|at| 8 * at as u32),
-            _ => None,
-        }
     }
 
     /// The context offset of what the program reads: argument `arg` of the tracepoint, or field `field` of
     /// its tracefs record.
     pub(super) fn offset(&self, arg: u32, field: &str) -> Result<u32, ProbeError> {
         match &self.context {
-            Context::Args(_) => Ok(8 * arg),
+            Context::Args => Ok(8 * arg),
             Context::Record(format) => format.field(field).map(|found| found.offset).ok_or_else(|| {
                 ProbeError::new(
                     ProbeErrorKind::MissingTarget,
@@ -127,7 +107,19 @@ impl TracepointHook {
 
     /// Whether the context holds the tracepoint's arguments rather than its record.
     pub(super) fn reads_args(&self) -> bool {
-        matches!(self.context, Context::Args(_))
+        self.context == Context::Args
+    }
+
+    /// Why the mechanism tried first was not used (`raw tracepoints not used: ...`).
+    pub(super) fn not_used(&self) -> Option<&str> {
+        self.not_used.as_deref()
+    }
+
+    /// What `jl -v` says about a tracepoint not reached by the mechanism tried first (`irq:softirq_exit uses a
+    /// perf-event tracepoint; raw tracepoints not used: ...`).
+    pub(super) fn note(&self) -> Option<String> {
+        let not_used = self.not_used.as_ref()?;
+        Some(format!("{} uses a {}; {not_used}", self.event, self.mechanism.name()))
     }
 }
 
@@ -145,55 +137,55 @@ pub(super) fn required(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::{FixtureKernel, TracepointMechanism, TracepointProbes};
+    use crate::kernel::{FixtureKernel, TracepointProbes};
 
-    fn on(best: TracepointMechanism) -> FixtureKernel {
-        FixtureKernel::bundled().with_tracepoint_probes(TracepointProbes::all().at_most(best, "forced"))
+    fn using(mechanism: TracepointMechanism) -> FixtureKernel {
+        FixtureKernel::bundled().with_tracepoint_probes(TracepointProbes::all().using(mechanism, "asked"))
+    }
+
+    fn resolve(kernel: &FixtureKernel, name: &str, refusal: Option<&str>) -> TracepointHook {
+        TracepointHook::resolve(kernel, "irq", name, refusal).unwrap()
     }
 
     #[test]
-    fn tp_btf_where_the_kernel_btf_has_the_tracepoint() {
-        let hook = TracepointHook::resolve(&FixtureKernel::bundled(), "irq", "softirq_exit", None).unwrap();
-        assert_eq!(hook.attach, Attach::TpBtf { name: "softirq_exit".into() });
-        assert_eq!((hook.note(), hook.offset(1, "vec").unwrap()), (None, 8));
-    }
-
-    #[test]
-    fn raw_tracepoint_when_tp_btf_cannot_be_used_and_says_why() {
-        let hook = TracepointHook::resolve(&on(TracepointMechanism::RawTracepoint), "irq", "softirq_exit", None);
-        let hook = hook.unwrap();
+    fn raw_tracepoints_by_default() {
+        let hook = resolve(&FixtureKernel::bundled(), "softirq_exit", None);
         assert_eq!(hook.attach, Attach::RawTracepoint { name: "softirq_exit".into() });
-        assert_eq!(hook.note().unwrap(), "irq:softirq_exit uses a raw tracepoint; tp_btf not used: forced");
-        let refused = TracepointHook::resolve(&FixtureKernel::bundled(), "irq", "softirq_exit", Some("no reading"));
-        assert!(refused.unwrap().note().unwrap().ends_with("tp_btf not used: no reading"));
-        let untyped = TracepointHook::resolve(&FixtureKernel::bundled(), "irq", "irq_handler_entry", None).unwrap();
+        assert_eq!((hook.note(), hook.offset(1, "vec").unwrap()), (None, 8));
+        assert!(hook.reads_args());
+    }
+
+    #[test]
+    fn tp_btf_when_asked_where_the_kernel_btf_has_the_tracepoint_else_raw_and_says_why() {
+        let kernel = using(TracepointMechanism::TpBtf);
+        assert_eq!(resolve(&kernel, "softirq_exit", None).attach, Attach::TpBtf { name: "softirq_exit".into() });
+        let refused = resolve(&kernel, "softirq_exit", Some("no reading"));
+        assert_eq!(refused.attach, Attach::RawTracepoint { name: "softirq_exit".into() });
+        assert_eq!(refused.note().unwrap(), "irq:softirq_exit uses a raw tracepoint; tp_btf not used: no reading");
+        let untyped = resolve(&kernel, "irq_handler_entry", None);
         assert_eq!(untyped.attach, Attach::RawTracepoint { name: "irq_handler_entry".into() });
         assert!(untyped.note().unwrap().ends_with("the kernel's BTF has no btf_trace_irq_handler_entry"));
     }
 
     #[test]
     fn perf_event_tracepoint_last_reading_the_record() {
-        let hook = TracepointHook::resolve(&on(TracepointMechanism::PerfEvent), "irq", "softirq_exit", None).unwrap();
+        let hook = resolve(&using(TracepointMechanism::PerfEvent), "softirq_exit", None);
         assert_eq!(hook.attach, Attach::Tracepoint { category: "irq".into(), name: "softirq_exit".into() });
         assert!(!hook.reads_args());
         assert_eq!(hook.offset(0, "vec").unwrap(), 8);
         assert!(hook.offset(0, "nope").unwrap_err().message.contains("no field `nope`"));
         assert_eq!(
             hook.note().unwrap(),
-            "irq:softirq_exit uses a perf-event tracepoint; raw tracepoints not used: forced"
+            "irq:softirq_exit uses a perf-event tracepoint; raw tracepoints not used: asked"
         );
     }
 
     #[test]
-    fn arguments_are_found_by_their_btf_names() {
-        let hook = TracepointHook::resolve(&FixtureKernel::bundled(), "skb", "kfree_skb", None).unwrap();
-        assert_eq!((hook.named_arg("reason"), hook.named_arg("nope")), (Some(16), None));
-    }
-
-    #[test]
     fn a_missing_tracepoint_is_not_found_whatever_the_mechanism() {
-        for best in [TracepointMechanism::TpBtf, TracepointMechanism::PerfEvent] {
-            let missing = TracepointHook::resolve(&on(best), "net", "no_such_event", None);
+        for mechanism in
+            [TracepointMechanism::TpBtf, TracepointMechanism::RawTracepoint, TracepointMechanism::PerfEvent]
+        {
+            let missing = TracepointHook::resolve(&using(mechanism), "net", "no_such_event", None);
             assert!(matches!(missing, Err(KernelError::TracepointNotFound { .. })), "{missing:?}");
         }
     }

@@ -18,8 +18,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The environment variable that caps the mechanism typed probes reach tracepoints with (`tp_btf`, `raw`,
-/// `perf`): to test the fallbacks of older kernels on a new one.
+/// The environment variable that picks the mechanism typed probes reach tracepoints with where the kernel allows
+/// it: `tp_btf` (tried first), `raw` (the default) or `perf` (the fallback of kernels before 4.17), for tests.
 const TRACEPOINT_MECHANISM_VAR: &str = "JL_TRACEPOINT_MECHANISM";
 
 /// Exit code for a script that does not compile.
@@ -133,8 +133,10 @@ fn live_kernel(cli: &Cli) -> Result<LiveKernel, String> {
     let Some(value) = std::env::var_os(TRACEPOINT_MECHANISM_VAR) else { return Ok(kernel) };
     let value = value.to_string_lossy();
     match TracepointMechanism::parse(&value) {
-        Some(best) => Ok(kernel
-            .with_tracepoint_mechanism_at_most(best, format!("turned off with {TRACEPOINT_MECHANISM_VAR}={value}"))),
+        Some(mechanism) => {
+            Ok(kernel
+                .with_tracepoint_mechanism(mechanism, format!("turned off with {TRACEPOINT_MECHANISM_VAR}={value}")))
+        }
         None => Err(format!("{TRACEPOINT_MECHANISM_VAR} is `{value}`: it takes tp_btf, raw or perf")),
     }
 }

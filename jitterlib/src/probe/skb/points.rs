@@ -158,7 +158,7 @@ impl Points {
             let how = match point.site {
                 Site::Tracepoint(category) => match TracepointHook::resolve(kernel, category, point.name, None) {
                     Ok(hook) => {
-                        points.records.push(tracepoint_record(hop, &hook)?);
+                        points.records.push(tracepoint_record(kernel, hop, &hook)?);
                         let head = match hook.mechanism {
                             TracepointMechanism::TpBtf => "tp_btf",
                             TracepointMechanism::RawTracepoint => "raw tracepoints",
@@ -249,15 +249,26 @@ fn hop_index(name: &str) -> usize {
     HOPS.iter().position(|point| point.name == name).expect("a point of HOPS")
 }
 
-fn tracepoint_record(hop: usize, hook: &TracepointHook) -> Result<Record, ProbeError> {
+fn tracepoint_record(kernel: &dyn KernelInfo, hop: usize, hook: &TracepointHook) -> Result<Record, ProbeError> {
     let (dev_name, reason) = match &hook.context {
         Context::Record(format) => (
             format.field("name").filter(|field| field.data_loc).map(|field| field.offset),
             format.field("reason").filter(|field| field.size == 4).map(|field| field.offset),
         ),
-        Context::Args(_) => (None, hook.named_arg("reason")),
+        Context::Args => (None, reason_arg(kernel, HOPS[hop].name)?),
     };
     Ok(Record { hop, attach: hook.attach.clone(), skb_at: hook.offset(0, "skbaddr")?, dev_name, reason, follows: 0 })
+}
+
+/// The context offset of tracepoint `name`'s `reason` argument (kfree_skb's from Linux 5.17), as the kernel's
+/// BTF names its arguments; `None` without one (or without BTF: the reason then reads 0).
+fn reason_arg(kernel: &dyn KernelInfo, name: &str) -> Result<Option<u32>, ProbeError> {
+    let params = match kernel.raw_tracepoint_params(name) {
+        Ok(params) => params.unwrap_or_default(),
+        Err(KernelError::Btf { .. } | KernelError::Io { .. }) => Vec::new(),
+        Err(error) => return Err(ProbeError::new(ProbeErrorKind::Kernel, error.to_string())),
+    };
+    Ok(params.iter().position(|(arg, _)| arg == "reason").map(|at| 8 * at as u32))
 }
 
 #[cfg(test)]
@@ -309,7 +320,7 @@ mod tests {
     fn the_fixture_host_runs_tracepoints_only_and_says_why() {
         let points = Points::resolve(&FixtureKernel::bundled()).unwrap();
         assert_eq!(points.records.len(), 8);
-        assert!(points.records.iter().all(|record| matches!(record.attach, Attach::TpBtf { .. })));
+        assert!(points.records.iter().all(|record| matches!(record.attach, Attach::RawTracepoint { .. })));
         assert!(points.records.iter().all(|record| (record.skb_at, record.dev_name) == (0, None)));
         let kfree = points.records.iter().find(|record| HOPS[record.hop].name == "kfree_skb").unwrap();
         assert_eq!(kfree.reason, Some(16), "kfree_skb(skb, location, reason, rx_sk)");
@@ -322,12 +333,12 @@ mod tests {
             "{left_out}"
         );
         assert!(left_out.contains("; kprobe: the kernel has no kprobes"), "{left_out}");
-        assert!(tracepoints.starts_with("tp_btf: net_dev_queue, net_dev_start_xmit,"), "{tracepoints}");
+        assert!(tracepoints.starts_with("raw tracepoints: net_dev_queue, net_dev_start_xmit,"), "{tracepoints}");
     }
 
     #[test]
     fn tracepoint_points_fall_back_to_perf_event_records() {
-        let probes = TracepointProbes::all().at_most(TracepointMechanism::PerfEvent, "forced");
+        let probes = TracepointProbes::all().using(TracepointMechanism::PerfEvent, "forced");
         let points = Points::resolve(&FixtureKernel::bundled().with_tracepoint_probes(probes)).unwrap();
         assert!(points.records.iter().all(|record| matches!(record.attach, Attach::Tracepoint { .. })));
         assert!(points.records.iter().all(|record| record.skb_at > 0), "skbaddr follows the common fields");
