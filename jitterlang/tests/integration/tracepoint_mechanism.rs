@@ -2,8 +2,8 @@
 //! tracepoints by default, tp_btf or perf-event tracepoints when `JL_TRACEPOINT_MECHANISM` asks, said by `jl -v`,
 //! counting the same events either way.
 
-use crate::runtime::can_trace;
 use crate::support::loopback_traffic;
+use jitterlib::testing::can_trace;
 use serde_json::Value;
 use std::process::Command;
 

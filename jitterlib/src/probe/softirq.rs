@@ -13,7 +13,7 @@
 //! Both tracepoints are reached through tp_btf, a raw tracepoint or a perf-event tracepoint
 //! ([`TracepointHook`]): the vector is argument 0 (`TP_PROTO(unsigned int vec_nr)`) or the record's `vec`.
 
-use super::tracepoint_hook::{self, TracepointHook};
+use super::tracepoint_hook::TracepointHook;
 use super::{
     Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
     ProbeSpec,
@@ -89,12 +89,12 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, pairing: &'static Pairing)
                     .at(0)
             })?),
             [ProbeArg::Int(vec)] if *vec < SOFTIRQ_NAMES.len() as u64 => Some(*vec as u32),
-            _ => return Err(bad_spec(&format!("`{probe}` takes one softirq name: {probe}(\"net_rx\")"))),
+            _ => return Err(ProbeError::bad_spec(format!("`{probe}` takes one softirq name: {probe}(\"net_rx\")"))),
         },
-        ProbeSpec::Path(_) => return Err(bad_spec(&format!("`{probe}` is written {probe}(\"NAME\")")).at(0)),
+        ProbeSpec::Path(_) => return Err(ProbeError::bad_spec(format!("`{probe}` is written {probe}(\"NAME\")")).at(0)),
     };
-    let stamp = tracepoint_hook::required(kernel, "irq", pairing.stamp, None)?;
-    let report = tracepoint_hook::required(kernel, "irq", pairing.report, None)?;
+    let stamp = TracepointHook::resolve(kernel, "irq", pairing.stamp, None)?;
+    let report = TracepointHook::resolve(kernel, "irq", pairing.report, None)?;
     Ok(Box::new(Softirq {
         pairing,
         vector,
@@ -121,10 +121,6 @@ pub(super) fn vector_of(name: &str) -> Option<u32> {
         .position(|known| *known == name)
         .map(|i| i as u32)
         .or_else(|| name.parse().ok().filter(|v| *v < 10))
-}
-
-fn bad_spec(message: &str) -> ProbeError {
-    ProbeError::new(ProbeErrorKind::BadSpec, message)
 }
 
 impl Softirq {

@@ -24,13 +24,13 @@
 //! `*now`; tp_btf cannot read a `ktime_t *` argument (it types only pointers to structs), so hrtimer entries use
 //! a raw tracepoint.
 
-use super::tracepoint_hook::{self, TracepointHook};
+use super::tracepoint_hook::TracepointHook;
 use super::{
     Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
     ProbeSpec,
 };
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
-use crate::kernel::{KernelError, KernelInfo};
+use crate::kernel::KernelInfo;
 use crate::maps::{MapKind, MapSpec};
 use crate::session::Attach;
 
@@ -125,10 +125,10 @@ static IPVS_ESTIMATOR: Family = Family { probe: "ipvs_est", fixed_callback: Some
 /// [`super::ipvs_kthread`].
 fn resolve_ipvs_estimator(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
     if !matches!(spec, ProbeSpec::Typed { args, .. } if args.is_empty()) {
-        return Err(bad_spec("`ipvs_est` takes no arguments: ipvs_est()").at(0));
+        return Err(ProbeError::bad_spec("`ipvs_est` takes no arguments: ipvs_est()").at(0));
     }
     let callback = IPVS_ESTIMATOR.fixed_callback.unwrap_or("estimation_timer");
-    if kernel.symbol_addresses(callback).map_err(kernel_error)?.is_empty() && kernel.version().at_least(6, 2) {
+    if kernel.symbol_addresses(callback)?.is_empty() && kernel.version().at_least(6, 2) {
         return super::ipvs_kthread::resolve(kernel);
     }
     let spec = ProbeSpec::Typed { name: "ipvs_est".into(), args: vec![ProbeArg::Str(callback.into())] };
@@ -148,9 +148,9 @@ fn resolve_ipvs_estimator(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<B
 /// `container_of(timer)->net->ns.inum`. Needs the ip_vs module's BTF; `None` without it (no `netns` field).
 fn ipvs_netns_path(kernel: &dyn KernelInfo) -> Result<Option<NetnsPath>, ProbeError> {
     let member = |found: Option<crate::kernel::Member>| found.map(|member| member.offset);
-    let timer = member(kernel.module_struct_member("ip_vs", "netns_ipvs", "est_timer").map_err(kernel_error)?);
-    let net = member(kernel.module_struct_member("ip_vs", "netns_ipvs", "net").map_err(kernel_error)?);
-    let inum = member(kernel.struct_member("net", "ns.inum").map_err(kernel_error)?);
+    let timer = member(kernel.module_struct_member("ip_vs", "netns_ipvs", "est_timer")?);
+    let net = member(kernel.module_struct_member("ip_vs", "netns_ipvs", "net")?);
+    let inum = member(kernel.struct_member("net", "ns.inum")?);
     Ok(match (timer, net, inum) {
         (Some(timer), Some(net), Some(inum)) => {
             Some(NetnsPath { net_from_timer: i64::from(net) - i64::from(timer), inum })
@@ -234,19 +234,21 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
         ProbeSpec::Typed { args, .. } => match args.as_slice() {
             [] => None,
             [ProbeArg::Str(name)] | [ProbeArg::Ident(name)] => Some(name.clone()),
-            _ => return Err(bad_spec(&format!("`{probe}` takes one callback name: {probe}(\"FUNCTION\")"))),
+            _ => return Err(ProbeError::bad_spec(format!("`{probe}` takes one callback name: {probe}(\"FUNCTION\")"))),
         },
-        ProbeSpec::Path(_) => return Err(bad_spec(&format!("`{probe}` is written {probe}(\"FUNCTION\")")).at(0)),
+        ProbeSpec::Path(_) => {
+            return Err(ProbeError::bad_spec(format!("`{probe}` is written {probe}(\"FUNCTION\")")).at(0))
+        }
     };
     let addresses = match &function {
         Some(name) => callback_addresses(name, kernel, family)?,
         None => Vec::new(),
     };
     let refusal = (family.clock == Clock::Nanoseconds).then_some(HRTIMER_TP_BTF_REFUSAL);
-    let entry = tracepoint_hook::required(kernel, "timer", family.entry, refusal)?;
-    let exit = tracepoint_hook::required(kernel, "timer", family.exit, None)?;
+    let entry = TracepointHook::resolve(kernel, "timer", family.entry, refusal)?;
+    let exit = TracepointHook::resolve(kernel, "timer", family.exit, None)?;
     let member_offset = |(struct_name, member): (&str, &str), needed_for: &str| {
-        let found = kernel.struct_member(struct_name, member).map_err(kernel_error)?;
+        let found = kernel.struct_member(struct_name, member)?;
         found.map(|member| member.offset).ok_or_else(|| {
             ProbeError::new(
                 ProbeErrorKind::MissingTarget,
@@ -265,7 +267,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
     let soft_flag_offset = family.soft_flag.map(|flag| member_offset(flag, "pairing nested callbacks")).transpose()?;
     let ns_per_tick = match family.clock {
         Clock::Nanoseconds => 1,
-        Clock::Jiffies => 1_000_000_000 / kernel.hz().map_err(kernel_error)?.max(1),
+        Clock::Jiffies => 1_000_000_000 / kernel.hz()?.max(1),
     };
     Ok(Timer {
         family,
@@ -294,16 +296,8 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
     })
 }
 
-fn bad_spec(message: &str) -> ProbeError {
-    ProbeError::new(ProbeErrorKind::BadSpec, message)
-}
-
-fn kernel_error(error: KernelError) -> ProbeError {
-    ProbeError::new(ProbeErrorKind::Kernel, error.to_string())
-}
-
 fn callback_addresses(name: &str, kernel: &dyn KernelInfo, family: &Family) -> Result<Vec<u64>, ProbeError> {
-    let addresses = kernel.symbol_addresses(name).map_err(kernel_error)?;
+    let addresses = kernel.symbol_addresses(name)?;
     if !addresses.is_empty() {
         return Ok(addresses);
     }

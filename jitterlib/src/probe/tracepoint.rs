@@ -48,15 +48,12 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
                 .with_hint(missing_hint(category, name, kernel))
                 .at(2)
         }
-        other => ProbeError::new(ProbeErrorKind::Kernel, other.to_string()),
+        other => other.into(),
     })?;
     let args = format.fields.iter().filter(|field| !field.common).map(arg_field).collect();
     let argless = match NOT_TRACEPOINTS.contains(&category.as_str()) {
         true => None,
-        false => Some(
-            TracepointHook::resolve(kernel, category, name, None)
-                .map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?,
-        ),
+        false => Some(TracepointHook::resolve(kernel, category, name, None)?),
     };
     Ok(Box::new(Tracepoint { category: category.clone(), name: name.clone(), args, argless, args_read: true }))
 }

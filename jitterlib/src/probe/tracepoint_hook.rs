@@ -123,17 +123,6 @@ impl TracepointHook {
     }
 }
 
-/// [`TracepointHook::resolve`] for a tracepoint a probe cannot do without: its absence is a probe error.
-pub(super) fn required(
-    kernel: &dyn KernelInfo,
-    category: &str,
-    name: &str,
-    tp_btf_refusal: Option<&str>,
-) -> Result<TracepointHook, ProbeError> {
-    TracepointHook::resolve(kernel, category, name, tp_btf_refusal)
-        .map_err(|error| ProbeError::new(ProbeErrorKind::MissingTarget, error.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

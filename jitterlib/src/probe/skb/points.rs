@@ -12,7 +12,7 @@
 
 use super::super::reach::{self, Reached};
 use super::super::tracepoint_hook::{Context, TracepointHook};
-use super::super::{ProbeError, ProbeErrorKind};
+use super::super::ProbeError;
 use crate::kernel::{KernelError, KernelInfo, TracepointMechanism};
 use crate::session::Attach;
 
@@ -171,7 +171,7 @@ impl Points {
                         points.left_out.push((hop, why.clone()));
                         ("left out", format!("; {why}"))
                     }
-                    Err(error) => return Err(ProbeError::new(ProbeErrorKind::Kernel, error.to_string())),
+                    Err(error) => return Err(error.into()),
                 },
                 Site::Function(module) => match reach::reach(kernel, &probes, point.name, module, "sk_buff") {
                     Ok(Reached { attach, at, fentry_not_used }) => {
@@ -266,7 +266,7 @@ fn reason_arg(kernel: &dyn KernelInfo, name: &str) -> Result<Option<u32>, ProbeE
     let params = match kernel.raw_tracepoint_params(name) {
         Ok(params) => params.unwrap_or_default(),
         Err(KernelError::Btf { .. } | KernelError::Io { .. }) => Vec::new(),
-        Err(error) => return Err(ProbeError::new(ProbeErrorKind::Kernel, error.to_string())),
+        Err(error) => return Err(error.into()),
     };
     Ok(params.iter().position(|(arg, _)| arg == "reason").map(|at| 8 * at as u32))
 }
