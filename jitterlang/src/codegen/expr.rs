@@ -1,11 +1,13 @@
 //! Scalar expressions into registers, and conditions into jumps.
 
-use super::{Gen, Stat};
+use super::Gen;
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, UnaryOp};
+use crate::wire::Stat;
 use jitterlib::agg::StackKind;
 use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Operand, Reg, Size};
-use jitterlib::probe::{Counter, FieldSource, FieldType};
+use jitterlib::maps::Counter;
+use jitterlib::probe::{FieldSource, FieldType};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 

@@ -8,9 +8,8 @@ use jitterlang::diag::Diagnostics;
 use jitterlib::kernel::FixtureKernel;
 
 /// Compiles each script in `tests/DIR` and compares what `render` makes of the result (given the script's file
-/// name and source) with its `.EXT` snapshot. `render` answers `Err` for an outcome of the wrong kind (a program
-/// where an error was expected, or the reverse): that is a failure even with `JL_BLESS=1`, which must never write
-/// it into a snapshot.
+/// name and source) with its `.EXT` snapshot. A result of the wrong kind (`render` says `Err`) is a failure that
+/// `JL_BLESS=1` cannot turn into a snapshot.
 fn check_compiled_snapshots(
     dir: &str,
     ext: &str,
@@ -23,7 +22,7 @@ fn check_compiled_snapshots(
         let name = script.file_name().and_then(|n| n.to_str()).unwrap_or("script");
         match render(name, &source, jitterlang::compile(&source, &kernel)) {
             Ok(rendered) => mismatches.extend(check_snapshot(&script, ext, &rendered)),
-            Err(wrong) => mismatches.push(wrong),
+            Err(wrong) => mismatches.push(format!("{}: {wrong} (not blessed)", script.display())),
         }
     }
     assert_no_mismatch(mismatches);
@@ -42,7 +41,7 @@ fn errors_match_snapshots() {
 fn warnings_match_snapshots() {
     check_compiled_snapshots("warnings", "warn", |name, source, result| match result {
         Ok(compiled) => Ok(compiled.warnings.render(name, source)),
-        Err(diagnostics) => Err(format!("{name} does not compile:\n{}", diagnostics.render(name, source))),
+        Err(diagnostics) => Err(format!("does not compile, but it must:\n{}", diagnostics.render(name, source))),
     });
 }
 

@@ -3,17 +3,8 @@
 
 use jitterlang::CompileOptions;
 use jitterlib::kernel::FixtureKernel;
+use jitterlib::testing::can_trace;
 use std::process::Command;
-
-/// True when the tests can load programs; prints why not otherwise.
-fn can_trace(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: {test}: needs root (CAP_BPF and CAP_PERFMON) to load and attach BPF programs");
-        return false;
-    }
-    true
-}
 
 /// Runs `jl ARGS` to completion and returns (exit code, stdout, stderr).
 fn run_jl(args: &[&str]) -> (i32, String, String) {

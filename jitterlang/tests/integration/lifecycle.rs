@@ -5,6 +5,7 @@
 
 use crate::support::{data_dir, golden_header, scripts};
 use jitterlib::kernel::{KernelInfo, LiveKernel};
+use jitterlib::testing::{can_trace, skip};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -12,16 +13,6 @@ use std::time::{Duration, Instant};
 
 /// A script on a tracepoint that fires all the time on any machine.
 const BUSY_SCRIPT: &str = "tracepoint:irq:softirq_entry { @events = count(); }";
-
-/// True when the tests can load BPF programs; prints why not otherwise.
-fn can_trace(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: {test}: needs root (CAP_BPF and CAP_PERFMON) to load and attach BPF programs");
-        return false;
-    }
-    true
-}
 
 /// Starts `jl ARGS` and waits until it says its probes are attached.
 fn start_attached(args: &[&str]) -> Child {
@@ -99,7 +90,7 @@ fn stop_with(signal: libc::c_int, name: &str) {
         return;
     }
     if Command::new("bpftool").arg("version").output().is_err() {
-        eprintln!("SKIPPED: detaches_on_{name}: bpftool is not installed");
+        skip(&format!("detaches_on_{name}"), "bpftool is not installed");
         return;
     }
     let mut child = start_attached(&["-f", "json", "-e", BUSY_SCRIPT]);

@@ -148,12 +148,7 @@ impl LiveKernel {
                     .ok()
                     .and_then(|btf| FENTRY_TEST_TARGETS.iter().find_map(|function| btf.function_id(function)));
                 let btf_error = btf.err().map(|error| error.to_string());
-                mechanisms::fentry_availability(
-                    self.version(),
-                    btf_error,
-                    target,
-                    crate::session::sys::fentry_test_load,
-                )
+                mechanisms::fentry_availability(self.version(), btf_error, target, crate::sys::fentry_test_load)
             }
         };
         FunctionProbes { fentry, kprobe: mechanisms::kprobe_availability() }

@@ -146,7 +146,7 @@ fn map_attr(map: BorrowedFd, key: Option<&[u8]>, value: u64, flags: u64) -> MapE
 }
 
 /// Reads the value stored under `key` into `value`; false when there is no such key.
-pub(super) fn map_lookup(map: BorrowedFd, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
+pub(crate) fn map_lookup(map: BorrowedFd, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
     let mut attr = map_attr(map, Some(key), value.as_mut_ptr() as u64, 0);
     match bpf(BPF_MAP_LOOKUP_ELEM, &mut attr) {
         Ok(_) => Ok(true),
@@ -157,13 +157,13 @@ pub(super) fn map_lookup(map: BorrowedFd, key: &[u8], value: &mut [u8]) -> io::R
 
 /// Stores `value` under `key` (`BPF_ANY`).
 #[cfg(test)]
-pub(super) fn map_update(map: BorrowedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
+pub(crate) fn map_update(map: BorrowedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
     let mut attr = map_attr(map, Some(key), value.as_ptr() as u64, 0);
     bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(drop)
 }
 
 /// Stores `value` under `key` only if the key exists (`BPF_EXIST`); a key that is gone stays gone.
-pub(super) fn map_overwrite(map: BorrowedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
+pub(crate) fn map_overwrite(map: BorrowedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
     const BPF_EXIST: u64 = 2;
     let mut attr = map_attr(map, Some(key), value.as_ptr() as u64, BPF_EXIST);
     match bpf(BPF_MAP_UPDATE_ELEM, &mut attr) {
@@ -173,7 +173,7 @@ pub(super) fn map_overwrite(map: BorrowedFd, key: &[u8], value: &[u8]) -> io::Re
 }
 
 /// Deletes `key`; a key that is already gone is not an error.
-pub(super) fn map_delete(map: BorrowedFd, key: &[u8]) -> io::Result<()> {
+pub(crate) fn map_delete(map: BorrowedFd, key: &[u8]) -> io::Result<()> {
     let mut attr = map_attr(map, Some(key), 0, 0);
     match bpf(BPF_MAP_DELETE_ELEM, &mut attr) {
         Err(e) if !is_not_found(&e) => Err(e),
@@ -182,7 +182,7 @@ pub(super) fn map_delete(map: BorrowedFd, key: &[u8]) -> io::Result<()> {
 }
 
 /// Writes the key after `key` (the first key when `None`) into `next`; false at the end of the map.
-pub(super) fn map_next_key(map: BorrowedFd, key: Option<&[u8]>, next: &mut [u8]) -> io::Result<bool> {
+pub(crate) fn map_next_key(map: BorrowedFd, key: Option<&[u8]>, next: &mut [u8]) -> io::Result<bool> {
     let mut attr = map_attr(map, key, next.as_mut_ptr() as u64, 0);
     match bpf(BPF_MAP_GET_NEXT_KEY, &mut attr) {
         Ok(_) => Ok(true),
@@ -193,7 +193,7 @@ pub(super) fn map_next_key(map: BorrowedFd, key: Option<&[u8]>, next: &mut [u8])
 
 /// Where a batched read of a hash map goes on from: the kernel's bucket index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum BatchPosition {
+pub(crate) enum BatchPosition {
     /// Nothing read yet.
     Start,
     /// The next call reads from this bucket.
@@ -204,7 +204,7 @@ pub(super) enum BatchPosition {
 
 /// What a batch operation does with the entries it reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum BatchRead {
+pub(crate) enum BatchRead {
     /// Leaves them in the map (`BPF_MAP_LOOKUP_BATCH`).
     Keep,
     /// Deletes them (`BPF_MAP_LOOKUP_AND_DELETE_BATCH`).
@@ -216,7 +216,7 @@ pub(super) enum BatchRead {
 /// and values (one `value_size` slot each) into `values`. Returns how many it read and where to go on. A bucket
 /// with more entries than fit is `ENOSPC` (read with larger buffers); a kernel without batch operations returns
 /// `EINVAL`.
-pub(super) fn map_lookup_batch(
+pub(crate) fn map_lookup_batch(
     map: BorrowedFd,
     read: BatchRead,
     position: BatchPosition,
@@ -252,7 +252,7 @@ pub(super) fn map_lookup_batch(
 }
 
 /// Runs a program once with `ctx` as its context and returns its return value.
-pub(super) fn prog_test_run(program: BorrowedFd, ctx: &[u8]) -> io::Result<u32> {
+pub(crate) fn prog_test_run(program: BorrowedFd, ctx: &[u8]) -> io::Result<u32> {
     let mut attr = TestRunAttr {
         prog_fd: program.as_raw_fd() as u32,
         ctx_size_in: ctx.len() as u32,
@@ -265,7 +265,7 @@ pub(super) fn prog_test_run(program: BorrowedFd, ctx: &[u8]) -> io::Result<u32> 
 
 /// How many times the kernel skipped `program` because another BPF program was already running on that CPU
 /// (`bpf_prog_info.recursion_misses`; 0 on kernels before 5.12, which do not count them).
-pub(super) fn prog_recursion_misses(program: BorrowedFd) -> io::Result<u64> {
+pub(crate) fn prog_recursion_misses(program: BorrowedFd) -> io::Result<u64> {
     let mut info = [0u8; PROG_INFO_LEN];
     let mut attr =
         InfoAttr { bpf_fd: program.as_raw_fd() as u32, info_len: PROG_INFO_LEN as u32, info: info.as_mut_ptr() as u64 };
@@ -297,7 +297,7 @@ pub(crate) fn fentry_test_load(function: u32) -> io::Result<()> {
 
 /// The id of the loaded program after `start` (kernel-wide), or `None` after the last one.
 #[cfg(test)]
-pub(super) fn prog_next_id(start: u32) -> io::Result<Option<u32>> {
+pub(crate) fn prog_next_id(start: u32) -> io::Result<Option<u32>> {
     let mut attr = NextIdAttr { start_id: start, ..NextIdAttr::default() };
     match bpf(BPF_PROG_GET_NEXT_ID, &mut attr) {
         Ok(_) => Ok(Some(attr.next_id)),
