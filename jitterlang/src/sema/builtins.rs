@@ -318,6 +318,34 @@ mod tests {
         );
     }
 
+    /// Compiles `BEGIN { ... }` against the bundled fixture, with `--unsafe` (signal, system).
+    fn compiles(body: &str) -> bool {
+        let kernel = jitterlib::kernel::FixtureKernel::bundled();
+        let options = crate::CompileOptions { unsafe_actions: true, ..crate::CompileOptions::default() };
+        crate::compile_with(&format!("BEGIN {{ @m[1] = 1; {body} }}"), &kernel, &options).is_ok()
+    }
+
+    #[test]
+    fn each_call_takes_the_arguments_its_record_shows() {
+        for builtin in REGISTRY {
+            let call = |args: &str| match builtin.kind() {
+                Kind::Aggregation => format!("@a = {}({args});", builtin.name),
+                Kind::Statement => format!("{}({args});", builtin.name),
+                Kind::Function => format!("@v = {}({args});", builtin.name),
+                Kind::Variable => String::new(),
+            };
+            if builtin.kind() == Kind::Variable {
+                continue;
+            }
+            // No arguments compile exactly when the record shows none, or only optional ones.
+            let optional =
+                builtin.params.is_empty() || (builtin.params.starts_with('[') && builtin.params.ends_with(']'));
+            assert_eq!(compiles(&call("")), optional, "`{}()` against `{}`", builtin.name, builtin.usage());
+            // Six arguments are more than any builtin takes: an error, never a panic.
+            assert!(!compiles(&call("1, 2, 3, 4, 5, 6")), "`{}` with six arguments", builtin.name);
+        }
+    }
+
     #[test]
     fn one_record_per_name_and_kind() {
         for (index, builtin) in REGISTRY.iter().enumerate() {
