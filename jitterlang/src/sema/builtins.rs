@@ -1,6 +1,6 @@
 //! The builtin registry: one record per builtin (name, kind, arguments, check, one-line doc), found by one
 //! lookup. Sema checks a call through its record's rule, which also picks its lowering; the prompt's completion,
-//! the hints, `jl -l builtins` and the book's reference page (`book/src/reference/builtins.md`, checked by a test)
+//! the hints, `jl -l builtins` and the book's reference page (`book/src/builtins.md`, checked by a test)
 //! read the same table. A new builtin is one record here, its check, and for a value with no IR of its own, a
 //! lowering in `codegen/calls.rs`.
 
