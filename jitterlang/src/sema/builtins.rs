@@ -205,6 +205,7 @@ pub static REGISTRY: &[Builtin] = &[
     context("elapsed", Context::Elapsed, "the time since the script started"),
     context("kstack", Context::Stack(StackKind::KERNEL), "the kernel stack"),
     context("ustack", Context::Stack(StackKind::USER), "the user stack"),
+    variable("ncpus", "how many CPUs the machine can have", |c, span, _| c.ncpus(span)),
     lowered_variable("jiffies", Type::U64, "the kernel's jiffies counter (64 bits)", lower::jiffies),
     lowered_variable("numaid", Type::U64, "the NUMA node of the CPU", lower::numaid),
     lowered_variable("rand", Type::U64, "a pseudo-random 32-bit number", lower::rand),

@@ -117,6 +117,7 @@ impl LiveKernel {
             functions,
             raw_tracepoints,
             hz: Some(self.hz()?),
+            possible_cpus: Some(self.possible_cpus()?),
             function_probes: Some(self.function_probes()),
         })
     }
@@ -278,6 +279,11 @@ impl KernelInfo for LiveKernel {
 
     fn hz(&self) -> Result<u32, KernelError> {
         cached(&self.hz, || super::hz::running_hz(&self.version().release)).copied()
+    }
+
+    fn possible_cpus(&self) -> Result<u32, KernelError> {
+        let count = aya::util::nr_cpus().map_err(|(path, source)| KernelError::io(path, source))?;
+        Ok(count as u32)
     }
 
     fn function_probes(&self) -> FunctionProbes {
