@@ -1,6 +1,7 @@
 //! The few raw `bpf(2)` commands aya 0.14 does not expose in an untyped form: element access on maps whose
-//! key and value sizes are only known at run time, `BPF_PROG_TEST_RUN`, a program's miss counter, and the
-//! test load that tells whether the kernel accepts fentry programs.
+//! key and value sizes are only known at run time, `BPF_PROG_TEST_RUN`, a program's miss counter, the
+//! test load that tells whether the kernel accepts fentry programs, and the load of a syscall program (a type
+//! aya 0.14 does not know).
 
 use std::io;
 use std::mem::size_of;
@@ -17,8 +18,11 @@ const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_PROG_TYPE_TRACING: u32 = 26;
 const BPF_TRACE_FENTRY: u32 = 24;
+const BPF_PROG_TYPE_SYSCALL: u32 = 31;
+/// `BPF_F_SLEEPABLE`: the kernel loads syscall programs only as sleepable ones.
+const BPF_F_SLEEPABLE: u32 = 1 << 4;
 /// `r0 = 0; exit`: the smallest valid program.
-const RETURN_ZERO: [u64; 2] = [0xb7, 0x95];
+const RETURN_ZERO: [u8; 16] = [0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
 /// Bytes of `struct bpf_prog_info` asked for: up to and including `recursion_misses` (Linux 5.12).
 const PROG_INFO_LEN: usize = 216;
 /// Offset of `__u64 recursion_misses` in `struct bpf_prog_info`.
@@ -251,12 +255,13 @@ pub(crate) fn map_lookup_batch(
     }
 }
 
-/// Runs a program once with `ctx` as its context and returns its return value.
-pub(crate) fn prog_test_run(program: BorrowedFd, ctx: &[u8]) -> io::Result<u32> {
+/// Runs a program once with `ctx` as its context and returns its return value. A syscall program's writes to
+/// its context come back in `ctx`.
+pub(crate) fn prog_test_run(program: BorrowedFd, ctx: &mut [u8]) -> io::Result<u32> {
     let mut attr = TestRunAttr {
         prog_fd: program.as_raw_fd() as u32,
         ctx_size_in: ctx.len() as u32,
-        ctx_in: ctx.as_ptr() as u64,
+        ctx_in: ctx.as_mut_ptr() as u64,
         ..TestRunAttr::default()
     };
     bpf(BPF_PROG_TEST_RUN, &mut attr)?;
@@ -279,20 +284,33 @@ pub(crate) fn prog_recursion_misses(program: BorrowedFd) -> io::Result<u64> {
 /// Loads a do-nothing fentry program on the kernel function of BTF id `function` (in vmlinux) and unloads it
 /// at once: whether the kernel accepts fentry programs at all.
 pub(crate) fn fentry_test_load(function: u32) -> io::Result<()> {
-    let license = b"GPL\0";
-    let mut attr = ProgLoadAttr {
+    let attr = ProgLoadAttr {
         prog_type: BPF_PROG_TYPE_TRACING,
-        insn_cnt: RETURN_ZERO.len() as u32,
-        insns: RETURN_ZERO.as_ptr() as u64,
-        license: license.as_ptr() as u64,
         expected_attach_type: BPF_TRACE_FENTRY,
         attach_btf_id: function,
         ..ProgLoadAttr::default()
     };
+    prog_load(attr, &RETURN_ZERO).map(drop)
+}
+
+/// Loads `insns` (encoded instructions, 8 bytes each) as a sleepable `BPF_PROG_TYPE_SYSCALL` program
+/// (Linux 5.14), to be run with [`prog_test_run`].
+pub(crate) fn syscall_program_load(insns: &[u8]) -> io::Result<OwnedFd> {
+    let attr =
+        ProgLoadAttr { prog_type: BPF_PROG_TYPE_SYSCALL, prog_flags: BPF_F_SLEEPABLE, ..ProgLoadAttr::default() };
+    prog_load(attr, insns)
+}
+
+/// `BPF_PROG_LOAD` of `insns` (encoded, 8 bytes each) under the GPL, with the type and attach fields of
+/// `attr`.
+fn prog_load(mut attr: ProgLoadAttr, insns: &[u8]) -> io::Result<OwnedFd> {
+    let license = b"GPL\0";
+    attr.insn_cnt = (insns.len() / 8) as u32;
+    attr.insns = insns.as_ptr() as u64;
+    attr.license = license.as_ptr() as u64;
     let fd = bpf(BPF_PROG_LOAD, &mut attr)?;
     // SAFETY: a successful BPF_PROG_LOAD returns a new file descriptor that nothing else owns.
-    drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
-    Ok(())
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 /// The id of the loaded program after `start` (kernel-wide), or `None` after the last one.

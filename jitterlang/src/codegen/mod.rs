@@ -1,6 +1,6 @@
 //! Code generation: the checked program becomes eBPF programs, map declarations and an ELF object.
 //!
-//! Map 0 is the event ring buffer (printf, exit), map 1 the per-CPU counters of lost data ([`Stat`](crate::wire::Stat)); user
+//! Map 0 is the event ring buffer (printf, exit), map 1 the per-CPU counters of lost data ([`Stat`]); user
 //! maps follow in order of first use, then the probes' own maps.
 
 pub(crate) mod calls;
@@ -73,11 +73,11 @@ pub struct Compiled {
     pub user_maps: Vec<(String, MapLayout)>,
     /// printf formats by event id.
     pub printfs: Vec<PrintfInfo>,
-    /// `time()` and `strftime()` formats (see [`TableEvent::Time`]).
+    /// `time()` and `strftime()` formats (see [`TableEvent::Time`](crate::wire::TableEvent::Time)).
     pub time_formats: Vec<String>,
     /// The frame limits of the stack-trace maps (see [`stacks_map`]).
     pub stacks: Vec<u32>,
-    /// Outlier report layouts (see [`TableEvent::Outlier`]).
+    /// Outlier report layouts (see [`TableEvent::Outlier`](crate::wire::TableEvent::Outlier)).
     pub outliers: Vec<OutlierInfo>,
     /// What `jl -v` says about how probes were resolved (`skb(): fentry (...) at ip_rcv, icmp_rcv`).
     pub notes: Vec<String>,

@@ -401,3 +401,23 @@ fn strncmp_compares_the_first_n_bytes_as_in_bpftrace() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), "0 1 0 1 1 0 1 0", "{out}");
 }
+
+#[test]
+fn ncpus_counts_the_possible_cpus_as_in_bpftrace() {
+    if !can_trace("ncpus_counts_the_possible_cpus_as_in_bpftrace") {
+        return;
+    }
+    // /sys/devices/system/cpu/possible is a list of ranges, `0-1` or `0,2-3`.
+    let possible = std::fs::read_to_string("/sys/devices/system/cpu/possible").expect("possible CPUs");
+    let count: u32 = possible
+        .trim()
+        .split(',')
+        .map(|range| match range.split_once('-') {
+            Some((first, last)) => last.parse::<u32>().expect("cpu") - first.parse::<u32>().expect("cpu") + 1,
+            None => 1,
+        })
+        .sum();
+    let (code, out, err) = run_jl(&["-e", r#"BEGIN { printf("%d\n", ncpus); exit(); }"#]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), count.to_string(), "{possible}");
+}

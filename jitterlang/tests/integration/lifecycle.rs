@@ -185,13 +185,16 @@ fn overflow_a_map(calls: u32, options: &[&str]) -> (u64, usize) {
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
     let script = format!("tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ @[nsecs] = count(); }}");
-    let mut args = vec!["-f", "json", "--duration", "1", "-e", &script];
+    let mut args = vec!["-f", "json", "-e", &script];
     args.extend_from_slice(options);
     let mut child = start_attached(&args);
     for _ in 0..calls {
         // SAFETY: getppid has no preconditions.
         unsafe { libc::syscall(libc::SYS_getppid) };
     }
+    // Stopped after the last call, not after a fixed duration: on a loaded machine the loop can outlast any timer.
+    // SAFETY: SIGINT to the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let mut out = String::new();
     child.stdout.take().expect("stdout").read_to_string(&mut out).expect("read stdout");
     assert!(child.wait().expect("wait").success(), "{out}");

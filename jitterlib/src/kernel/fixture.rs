@@ -59,6 +59,9 @@ pub struct KernelSnapshot {
     /// The kernel's tick rate (`CONFIG_HZ`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hz: Option<u32>,
+    /// How many CPUs the machine can have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub possible_cpus: Option<u32>,
     /// Whether fentry and kprobes worked on the kernel (as root).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_probes: Option<FunctionProbes>,
@@ -104,6 +107,7 @@ pub struct FixtureKernel {
     functions: BTreeMap<String, Vec<(String, String)>>,
     raw_tracepoints: BTreeMap<String, Vec<(String, String)>>,
     hz: Option<u32>,
+    possible_cpus: Option<u32>,
     function_probes: FunctionProbes,
     tracepoint_probes: TracepointProbes,
 }
@@ -139,6 +143,7 @@ impl FixtureKernel {
             functions: snapshot.functions,
             raw_tracepoints: snapshot.raw_tracepoints,
             hz: snapshot.hz,
+            possible_cpus: snapshot.possible_cpus,
             function_probes: snapshot.function_probes.unwrap_or_else(|| {
                 let unknown = || Availability::Unavailable("the kernel fixture does not record it".into());
                 FunctionProbes { fentry: unknown(), kprobe: unknown() }
@@ -261,6 +266,10 @@ impl KernelInfo for FixtureKernel {
 
     fn hz(&self) -> Result<u32, KernelError> {
         self.hz.ok_or(KernelError::FixtureWithoutHz)
+    }
+
+    fn possible_cpus(&self) -> Result<u32, KernelError> {
+        self.possible_cpus.ok_or(KernelError::FixtureWithoutCpus)
     }
 
     fn function_probes(&self) -> FunctionProbes {

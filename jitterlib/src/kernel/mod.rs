@@ -15,6 +15,7 @@ mod kallsyms;
 mod live;
 mod mechanisms;
 mod struct_name;
+mod symbol_lookup;
 mod tracefs;
 mod version;
 
@@ -75,6 +76,8 @@ pub trait KernelInfo {
     fn raw_tracepoint_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError>;
     /// The tick rate (`CONFIG_HZ`): jiffies per second, to turn jiffies into nanoseconds.
     fn hz(&self) -> Result<u32, KernelError>;
+    /// How many CPUs the machine can have (`/sys/devices/system/cpu/possible`): bpftrace's `ncpus`.
+    fn possible_cpus(&self) -> Result<u32, KernelError>;
     /// Which mechanisms can run a program at a kernel function's entry here (fentry, kprobe), each with the
     /// reason it cannot when it cannot. The live kernel finds out once, with a test fentry load.
     fn function_probes(&self) -> FunctionProbes;

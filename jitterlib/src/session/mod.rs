@@ -261,8 +261,8 @@ impl Session {
         let fd = loaded
             .fd()
             .map_err(|source| SessionError::Load { program: program.to_string(), source: Box::new(source) })?;
-        let context = [0u8; MANUAL_CONTEXT_SIZE];
-        crate::sys::prog_test_run(fd.as_fd(), &context)
+        let mut context = [0u8; MANUAL_CONTEXT_SIZE];
+        crate::sys::prog_test_run(fd.as_fd(), &mut context)
             .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN", source })
     }
 
