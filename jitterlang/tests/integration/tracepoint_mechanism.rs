@@ -99,3 +99,27 @@ fn an_unknown_mechanism_is_refused() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr, "jl: JL_TRACEPOINT_MECHANISM is `kprobe`: it takes tp_btf, raw or perf\n");
 }
+
+/// A dynamic event (here a uprobe event in a group of its own, which no list of default groups knows) is not a
+/// tracepoint: jl says so before loading anything, instead of failing to attach with the kernel's EINVAL.
+#[test]
+fn a_dynamic_event_in_any_group_is_refused_with_what_to_write() {
+    if !can_trace("a_dynamic_event_in_any_group_is_refused_with_what_to_write") {
+        return;
+    }
+    let tracefs = std::path::Path::new("/sys/kernel/tracing");
+    let group = format!("jltest{}", std::process::id());
+    let define = |line: &str| {
+        use std::io::Write;
+        let mut events = std::fs::OpenOptions::new().append(true).open(tracefs.join("uprobe_events"))?;
+        events.write_all(line.as_bytes())
+    };
+    define(&format!("p:{group}/first /bin/true:0x1000\n")).expect("define a uprobe event");
+    let script = format!("tracepoint:{group}:first {{ @ = count(); }}");
+    let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(["--duration", "0.2", "-e", &script]).output();
+    define(&format!("-:{group}/first\n")).expect("remove the uprobe event");
+    let output = output.expect("run jl");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is a dynamic event") && stderr.contains("uprobe:BINARY:FUNCTION"), "{stderr}");
+}

@@ -2,9 +2,10 @@
 //!
 //! A block that reads `args` runs on a perf-event tracepoint, whose context is that record. A block that does not
 //! runs on a raw tracepoint where the kernel has them ([`TracepointHook`]), which detaches in a fraction of a
-//! millisecond instead of tens: `tracepoint:sched:* { @[probe] = count(); }` stops at once. Syscall events and
-//! dynamic events (kprobe, uprobe, synthetic events) are tracefs events without a raw tracepoint of their name,
-//! so they always use perf events.
+//! millisecond instead of tens: `tracepoint:sched:* { @[probe] = count(); }` stops at once. Syscall events are
+//! tracefs views without a raw tracepoint of their name, so they always use perf events. Dynamic events (kprobe,
+//! uprobe, synthetic events listed in tracefs's `dynamic_events`, whatever their group) are refused: the kernel
+//! attaches a tracepoint program to none of them.
 
 use super::tracepoint_hook::TracepointHook;
 use super::{path_parts, Field, FieldSource, FieldType, Probe, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec};
@@ -50,6 +51,15 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
         }
         other => other.into(),
     })?;
+    if format.dynamic {
+        return Err(ProbeError::new(
+            ProbeErrorKind::MissingTarget,
+            format!("`{category}:{name}` is a dynamic event (listed in tracefs's dynamic_events), not a kernel tracepoint"),
+        )
+        .with_hint("BPF programs attach to it only as what it wraps: `uprobe:BINARY:FUNCTION` for a user-space \
+             function, `kprobe:FUNCTION` for a kernel one")
+        .at(2));
+    }
     let args = format.fields.iter().filter(|field| !field.common).map(arg_field).collect();
     let argless = match NOT_TRACEPOINTS.contains(&category.as_str()) {
         true => None,
