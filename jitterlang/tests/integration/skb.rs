@@ -4,8 +4,9 @@
 //! VM (tests/vm/scenarios/skb-path.sh).
 
 use crate::netns::VethPair;
-use crate::runtime::{can_trace, Tracing};
+use crate::runtime::Tracing;
 use jitterlib::kernel::{KernelInfo, LiveKernel};
+use jitterlib::testing::can_trace;
 use serde_json::Value;
 use std::collections::BTreeSet;
 

@@ -1,8 +1,9 @@
 //! User stacks: `ustack` keys and printf arguments resolved to the functions of a known C program
 //! (tests/programs/ustack_target.c), and the addresses kept, with a note, once that process has exited.
 
-use crate::runtime::{can_trace, map_data, printed, Tracing};
+use crate::runtime::{map_data, printed, Tracing};
 use crate::support::data_dir;
+use jitterlib::testing::{can_trace, skip};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -49,7 +50,7 @@ impl Target {
         let binary = match target_binary() {
             Ok(binary) => binary,
             Err(why) => {
-                eprintln!("SKIPPED: {test}: needs gcc to build tests/programs/ustack_target.c: {why}");
+                skip(test, format!("needs gcc to build tests/programs/ustack_target.c: {why}"));
                 return None;
             }
         };

@@ -50,7 +50,7 @@ impl Availability {
 
 /// The mechanisms that reach a kernel function's entry, and whether each works on this kernel.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::kernel::{KernelInfo, LiveKernel};
 /// let probes = LiveKernel::new().function_probes();
 /// if let Some(why) = probes.fentry.reason() {

@@ -15,6 +15,7 @@ mod kallsyms;
 mod live;
 mod mechanisms;
 mod struct_name;
+mod symbol_lookup;
 mod tracefs;
 mod version;
 

@@ -83,14 +83,12 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, pairing: &'static Pairing)
                     .at(0)
             })?),
             [ProbeArg::Int(vec)] if *vec < SOFTIRQ_NAMES.len() as u64 => Some(*vec as u32),
-            _ => return Err(bad_spec(&format!("`{probe}` takes one softirq name: {probe}(\"net_rx\")"))),
+            _ => return Err(ProbeError::bad_spec(format!("`{probe}` takes one softirq name: {probe}(\"net_rx\")"))),
         },
-        ProbeSpec::Path(_) => return Err(bad_spec(&format!("`{probe}` is written {probe}(\"NAME\")")).at(0)),
+        ProbeSpec::Path(_) => return Err(ProbeError::bad_spec(format!("`{probe}` is written {probe}(\"NAME\")")).at(0)),
     };
     let vec_offset = |name: &str| {
-        let format = kernel
-            .tracepoint("irq", name)
-            .map_err(|error| ProbeError::new(ProbeErrorKind::MissingTarget, error.to_string()))?;
+        let format = kernel.tracepoint("irq", name)?;
         format.field("vec").map(|field| field.offset).ok_or_else(|| {
             ProbeError::new(ProbeErrorKind::MissingTarget, format!("tracepoint irq:{name} has no field `vec`"))
         })
@@ -119,10 +117,6 @@ pub(super) fn vector_of(name: &str) -> Option<u32> {
         .position(|known| *known == name)
         .map(|i| i as u32)
         .or_else(|| name.parse().ok().filter(|v| *v < 10))
-}
-
-fn bad_spec(message: &str) -> ProbeError {
-    ProbeError::new(ProbeErrorKind::BadSpec, message)
 }
 
 impl Softirq {

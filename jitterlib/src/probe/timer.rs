@@ -23,7 +23,7 @@ use super::{
     ProbeSpec,
 };
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
-use crate::kernel::{KernelError, KernelInfo};
+use crate::kernel::KernelInfo;
 use crate::maps::{MapKind, MapSpec};
 use crate::session::Attach;
 
@@ -118,10 +118,10 @@ static IPVS_ESTIMATOR: Family = Family { probe: "ipvs_est", fixed_callback: Some
 /// [`super::ipvs_kthread`].
 fn resolve_ipvs_estimator(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
     if !matches!(spec, ProbeSpec::Typed { args, .. } if args.is_empty()) {
-        return Err(bad_spec("`ipvs_est` takes no arguments: ipvs_est()").at(0));
+        return Err(ProbeError::bad_spec("`ipvs_est` takes no arguments: ipvs_est()").at(0));
     }
     let callback = IPVS_ESTIMATOR.fixed_callback.unwrap_or("estimation_timer");
-    if kernel.symbol_addresses(callback).map_err(kernel_error)?.is_empty() && kernel.version().at_least(6, 2) {
+    if kernel.symbol_addresses(callback)?.is_empty() && kernel.version().at_least(6, 2) {
         return super::ipvs_kthread::resolve(kernel);
     }
     let spec = ProbeSpec::Typed { name: "ipvs_est".into(), args: vec![ProbeArg::Str(callback.into())] };
@@ -141,9 +141,9 @@ fn resolve_ipvs_estimator(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<B
 /// `container_of(timer)->net->ns.inum`. Needs the ip_vs module's BTF; `None` without it (no `netns` field).
 fn ipvs_netns_path(kernel: &dyn KernelInfo) -> Result<Option<NetnsPath>, ProbeError> {
     let member = |found: Option<crate::kernel::Member>| found.map(|member| member.offset);
-    let timer = member(kernel.module_struct_member("ip_vs", "netns_ipvs", "est_timer").map_err(kernel_error)?);
-    let net = member(kernel.module_struct_member("ip_vs", "netns_ipvs", "net").map_err(kernel_error)?);
-    let inum = member(kernel.struct_member("net", "ns.inum").map_err(kernel_error)?);
+    let timer = member(kernel.module_struct_member("ip_vs", "netns_ipvs", "est_timer")?);
+    let net = member(kernel.module_struct_member("ip_vs", "netns_ipvs", "net")?);
+    let inum = member(kernel.struct_member("net", "ns.inum")?);
     Ok(match (timer, net, inum) {
         (Some(timer), Some(net), Some(inum)) => {
             Some(NetnsPath { net_from_timer: i64::from(net) - i64::from(timer), inum })
@@ -212,16 +212,18 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
         ProbeSpec::Typed { args, .. } => match args.as_slice() {
             [] => None,
             [ProbeArg::Str(name)] | [ProbeArg::Ident(name)] => Some(name.clone()),
-            _ => return Err(bad_spec(&format!("`{probe}` takes one callback name: {probe}(\"FUNCTION\")"))),
+            _ => return Err(ProbeError::bad_spec(format!("`{probe}` takes one callback name: {probe}(\"FUNCTION\")"))),
         },
-        ProbeSpec::Path(_) => return Err(bad_spec(&format!("`{probe}` is written {probe}(\"FUNCTION\")")).at(0)),
+        ProbeSpec::Path(_) => {
+            return Err(ProbeError::bad_spec(format!("`{probe}` is written {probe}(\"FUNCTION\")")).at(0))
+        }
     };
     let addresses = match &function {
         Some(name) => callback_addresses(name, kernel, family)?,
         None => Vec::new(),
     };
-    let entry = kernel.tracepoint("timer", family.entry).map_err(kernel_error)?;
-    let exit = kernel.tracepoint("timer", family.exit).map_err(kernel_error)?;
+    let entry = kernel.tracepoint("timer", family.entry)?;
+    let exit = kernel.tracepoint("timer", family.exit)?;
     let offset = |format: &crate::kernel::TracepointFormat, field: &str| {
         format.field(field).map(|f| f.offset).ok_or_else(|| {
             ProbeError::new(
@@ -231,7 +233,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
         })
     };
     let member_offset = |(struct_name, member): (&str, &str), needed_for: &str| {
-        let found = kernel.struct_member(struct_name, member).map_err(kernel_error)?;
+        let found = kernel.struct_member(struct_name, member)?;
         found.map(|member| member.offset).ok_or_else(|| {
             ProbeError::new(
                 ProbeErrorKind::MissingTarget,
@@ -243,7 +245,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
     let soft_flag_offset = family.soft_flag.map(|flag| member_offset(flag, "pairing nested callbacks")).transpose()?;
     let ns_per_tick = match family.clock {
         Clock::Nanoseconds => 1,
-        Clock::Jiffies => 1_000_000_000 / kernel.hz().map_err(kernel_error)?.max(1),
+        Clock::Jiffies => 1_000_000_000 / kernel.hz()?.max(1),
     };
     Ok(Timer {
         family,
@@ -271,16 +273,8 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
     })
 }
 
-fn bad_spec(message: &str) -> ProbeError {
-    ProbeError::new(ProbeErrorKind::BadSpec, message)
-}
-
-fn kernel_error(error: KernelError) -> ProbeError {
-    ProbeError::new(ProbeErrorKind::Kernel, error.to_string())
-}
-
 fn callback_addresses(name: &str, kernel: &dyn KernelInfo, family: &Family) -> Result<Vec<u64>, ProbeError> {
-    let addresses = kernel.symbol_addresses(name).map_err(kernel_error)?;
+    let addresses = kernel.symbol_addresses(name)?;
     if !addresses.is_empty() {
         return Ok(addresses);
     }

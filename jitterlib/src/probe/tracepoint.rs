@@ -32,7 +32,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
                 .with_hint(missing_hint(category, name, kernel))
                 .at(2)
         }
-        other => ProbeError::new(ProbeErrorKind::Kernel, other.to_string()),
+        other => other.into(),
     })?;
     let args = format.fields.iter().filter(|field| !field.common).map(arg_field).collect();
     Ok(Box::new(Tracepoint { category: category.clone(), name: name.clone(), args }))

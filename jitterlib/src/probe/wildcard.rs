@@ -39,8 +39,7 @@ pub fn expand(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Vec<ProbeSpec
         return Ok(vec![spec.clone()]);
     }
     let matches: Vec<ProbeSpec> = kernel
-        .tracepoints()
-        .map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?
+        .tracepoints()?
         .into_iter()
         .filter(|(cat, tp)| glob(category, cat) && glob(name, tp))
         .map(|(cat, tp)| ProbeSpec::Path(vec![kind.clone(), cat, tp]))

@@ -12,7 +12,6 @@ mod loader;
 mod maps_read;
 mod perf_counter;
 mod ring;
-pub(crate) mod sys;
 #[cfg(test)]
 mod tests;
 mod verifier_log;
@@ -255,8 +254,8 @@ impl Session {
         let fd = loaded
             .fd()
             .map_err(|source| SessionError::Load { program: program.to_string(), source: Box::new(source) })?;
-        let context = [0u8; MANUAL_CONTEXT_SIZE];
-        sys::prog_test_run(fd.as_fd(), &context)
+        let mut context = [0u8; MANUAL_CONTEXT_SIZE];
+        crate::sys::prog_test_run(fd.as_fd(), &mut context)
             .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN", source })
     }
 
@@ -267,7 +266,7 @@ impl Session {
         let detached = self.detached.iter().map(|fd| fd.as_fd());
         let mut total = 0;
         for fd in loaded.chain(detached) {
-            total += sys::prog_recursion_misses(fd)
+            total += crate::sys::prog_recursion_misses(fd)
                 .map_err(|source| SessionError::Syscall { what: "BPF_OBJ_GET_INFO_BY_FD on a program", source })?;
         }
         Ok(total)

@@ -9,20 +9,13 @@ use crate::insn::Program;
 use crate::kernel::{KernelInfo, LiveKernel};
 use crate::maps::{HashAllocation, MapKind, MapSpec};
 use crate::object::{write_object, ProgramSection};
-
-fn can_run_bpf(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        eprintln!("SKIPPED: {test}: loading BPF programs needs root");
-    }
-    root
-}
+use crate::sys;
+use crate::testing::{can_trace, skip};
 
 fn has_tracefs(test: &str) -> bool {
     let mounted = Path::new("/sys/kernel/tracing/events").is_dir();
     if !mounted {
-        eprintln!("SKIPPED: {test}: tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)");
+        skip(test, "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)");
     }
     mounted
 }
@@ -74,7 +67,7 @@ fn make_syscalls() {
 
 #[test]
 fn tracepoint_counter_sees_syscalls() {
-    if !can_run_bpf("tracepoint_counter_sees_syscalls") || !has_tracefs("tracepoint_counter_sees_syscalls") {
+    if !can_trace("tracepoint_counter_sees_syscalls") || !has_tracefs("tracepoint_counter_sees_syscalls") {
         return;
     }
     let mut session =
@@ -93,7 +86,7 @@ fn tracepoint_counter_sees_syscalls() {
 
 #[test]
 fn raw_tracepoint_and_perf_clock_fire() {
-    if !can_run_bpf("raw_tracepoint_and_perf_clock_fire") {
+    if !can_trace("raw_tracepoint_and_perf_clock_fire") {
         return;
     }
     let mut session = load(
@@ -124,7 +117,7 @@ fn raw_tracepoint_and_perf_clock_fire() {
 
 #[test]
 fn tp_btf_counter_sees_syscalls() {
-    if !can_run_bpf("tp_btf_counter_sees_syscalls") {
+    if !can_trace("tp_btf_counter_sees_syscalls") {
         return;
     }
     if !Path::new("/sys/kernel/btf/vmlinux").exists() {
@@ -140,7 +133,7 @@ fn tp_btf_counter_sees_syscalls() {
 
 #[test]
 fn manual_program_runs_and_writes_a_map() {
-    if !can_run_bpf("manual_program_runs_and_writes_a_map") {
+    if !can_trace("manual_program_runs_and_writes_a_map") {
         return;
     }
     let session =
@@ -156,7 +149,7 @@ fn manual_program_runs_and_writes_a_map() {
 
 #[test]
 fn ring_buffer_records_arrive() {
-    if !can_run_bpf("ring_buffer_records_arrive") {
+    if !can_trace("ring_buffer_records_arrive") {
         return;
     }
     let mut session = load(&[("emit", Attach::Manual, fixtures::ringbuf_hello(0))], &[fixtures::ring_map("events")]);
@@ -173,7 +166,7 @@ fn ring_buffer_records_arrive() {
 
 #[test]
 fn verifier_rejection_carries_the_log() {
-    if !can_run_bpf("verifier_rejection_carries_the_log") {
+    if !can_trace("verifier_rejection_carries_the_log") {
         return;
     }
     let (object, specs) = build(&[("bad", Attach::Manual, fixtures::reads_uninitialised_register())], &[]);
@@ -199,7 +192,7 @@ fn loaded_program_ids() -> Vec<u32> {
 
 #[test]
 fn dropping_the_session_unloads_and_detaches() {
-    if !can_run_bpf("dropping_the_session_unloads_and_detaches")
+    if !can_trace("dropping_the_session_unloads_and_detaches")
         || !has_tracefs("dropping_the_session_unloads_and_detaches")
     {
         return;
@@ -221,7 +214,7 @@ fn dropping_the_session_unloads_and_detaches() {
 
 #[test]
 fn kprobe_on_a_kernel_without_kprobes_says_so() {
-    if !can_run_bpf("kprobe_on_a_kernel_without_kprobes_says_so") {
+    if !can_trace("kprobe_on_a_kernel_without_kprobes_says_so") {
         return;
     }
     if Path::new("/sys/bus/event_source/devices/kprobe/type").exists() {
@@ -243,7 +236,7 @@ fn kprobe_on_a_kernel_without_kprobes_says_so() {
 
 #[test]
 fn refused_fentry_says_what_to_use_instead() {
-    if !can_run_bpf("refused_fentry_says_what_to_use_instead") {
+    if !can_trace("refused_fentry_says_what_to_use_instead") {
         return;
     }
     let attach = Attach::Fentry { function: "do_sys_openat2".into() };
@@ -260,7 +253,7 @@ fn refused_fentry_says_what_to_use_instead() {
 
 #[test]
 fn missing_tracepoint_names_it_and_suggests_a_listing() {
-    if !can_run_bpf("missing_tracepoint_names_it_and_suggests_a_listing")
+    if !can_trace("missing_tracepoint_names_it_and_suggests_a_listing")
         || !has_tracefs("missing_tracepoint_names_it_and_suggests_a_listing")
     {
         return;
@@ -277,7 +270,7 @@ fn missing_tracepoint_names_it_and_suggests_a_listing() {
 
 #[test]
 fn misuse_gives_named_errors() {
-    if !can_run_bpf("misuse_gives_named_errors") {
+    if !can_trace("misuse_gives_named_errors") {
         return;
     }
     let mut session = load(
@@ -302,7 +295,7 @@ fn misuse_gives_named_errors() {
 
 #[test]
 fn measure_load_and_attach() {
-    if !can_run_bpf("measure_load_and_attach") || !has_tracefs("measure_load_and_attach") {
+    if !can_trace("measure_load_and_attach") || !has_tracefs("measure_load_and_attach") {
         return;
     }
     let (object, specs) = build(
@@ -335,7 +328,7 @@ fn measure_load_and_attach() {
 
 #[test]
 fn big_hash_maps_are_read_whole_in_batches() {
-    if !can_run_bpf("big_hash_maps_are_read_whole_in_batches") {
+    if !can_trace("big_hash_maps_are_read_whole_in_batches") {
         return;
     }
     // More keys than one batch holds, in a plain and a per-CPU hash: every key must come back once, with its value.
@@ -384,7 +377,7 @@ fn big_hash_maps_are_read_whole_in_batches() {
 
 #[test]
 fn zeroing_keeps_the_keys_and_brings_none_back() {
-    if !can_run_bpf("zeroing_keeps_the_keys_and_brings_none_back") {
+    if !can_trace("zeroing_keeps_the_keys_and_brings_none_back") {
         return;
     }
     let session = load(&[("begin", Attach::Manual, fixtures::noop())], &[fixtures::hash_map("values")]);

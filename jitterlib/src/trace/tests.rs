@@ -107,13 +107,10 @@ fn linear_buckets_follow_bpftrace_rules() {
     }
 }
 
+/// Whether `test` can attach here: root, and tracefs mounted (or mountable).
 fn can_trace(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        eprintln!("SKIPPED: {test}: loading BPF programs needs root");
-    }
-    root && crate::kernel::ensure_tracefs().map_err(|error| eprintln!("SKIPPED: {test}: {error}")).is_ok()
+    crate::testing::can_trace(test)
+        && crate::kernel::ensure_tracefs().map_err(|error| crate::testing::skip(test, error)).is_ok()
 }
 
 /// The count of each row, keyed by its first key field as text.

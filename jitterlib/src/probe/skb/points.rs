@@ -168,7 +168,7 @@ impl Points {
                         points.left_out.push((hop, why.clone()));
                         ("left out", format!("; {why}"))
                     }
-                    Err(error) => return Err(ProbeError::new(ProbeErrorKind::Kernel, error.to_string())),
+                    Err(error) => return Err(error.into()),
                 },
                 Site::Function(module) => match reach::reach(kernel, &probes, point.name, module, "sk_buff") {
                     Ok(Reached { attach, at, fentry_not_used }) => {
