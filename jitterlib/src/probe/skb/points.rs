@@ -70,8 +70,12 @@ const fn function(
 
 /// Where a received skb may go from the start of the receive path: on through the bridge or IPv4, out again
 /// (OVS, tc and BPF redirects: `dev_queue_xmit`), or to a receive path's start (an OVS internal port, mirred
-/// to ingress). Not to `netif_receive_skb` again: the same point twice in a row is a reused address.
-const RECEIVED: &[&str] = &["br_handle_frame_finish", "ip_rcv", "net_dev_queue", "netif_rx"];
+/// to ingress). IPv4 skbs received as a list (GRO's `gro_normal_list`, `netif_receive_skb_list`) go through
+/// `ip_list_rcv`, which checks the header itself (`ip_rcv_core`) and routes them to `ip_local_deliver` or
+/// `ip_forward` without `ip_rcv`. Not to `netif_receive_skb` again: the same point twice in a row is a reused
+/// address.
+const RECEIVED: &[&str] =
+    &["br_handle_frame_finish", "ip_rcv", "ip_local_deliver", "ip_forward", "net_dev_queue", "netif_rx"];
 
 /// The transmit side: the first points of [`HOPS`].
 pub(super) const TRANSMIT_POINTS: usize = 5;
@@ -303,7 +307,8 @@ mod tests {
     fn points_follow_their_predecessors_through_points_left_out() {
         let available = FunctionProbes { fentry: Availability::Available, kprobe: Availability::Available };
         let all = Points::resolve(&FixtureKernel::bundled().with_function_probes(available)).unwrap();
-        assert_eq!(follows(&all, "ip_local_deliver"), ["ip_rcv"]);
+        assert_eq!(follows(&all, "ip_local_deliver"), ["netif_receive_skb", "ip_rcv"]);
+        assert_eq!(follows(&all, "ip_forward"), ["netif_receive_skb", "ip_rcv"]);
         assert_eq!(follows(&all, "icmp_rcv"), ["ip_local_deliver"]);
         assert_eq!(
             follows(&all, "netif_receive_skb"),
