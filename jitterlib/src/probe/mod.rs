@@ -21,9 +21,11 @@ mod softirq;
 mod stall;
 mod timer;
 mod tracepoint;
+mod uprobe;
 mod wildcard;
 
 pub use stall::SLOTS as STALL_SLOTS;
+pub use uprobe::user_functions;
 pub use wildcard::{expand, glob, MAX_WILDCARD_MATCHES};
 
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Program, Reg, Size};
@@ -287,6 +289,11 @@ pub trait Probe: std::fmt::Debug {
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Whether the probe runs in a user-space context (uprobes), where pointers such as `arg0` are addresses of
+    /// the process: `str()` and `buf()` read them with the user-memory helpers alone.
+    fn user_space(&self) -> bool {
+        false
+    }
     /// Other programs this probe needs.
     fn companions(&self, _env_maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
         Ok(Vec::new())
@@ -411,6 +418,8 @@ pub static REGISTRY: &[&ProbeKind] = &[
     &fentry::FEXIT,
     &kfunc::KFUNC,
     &kfunc::KRETFUNC,
+    &uprobe::UPROBE,
+    &uprobe::URETPROBE,
     &profile::KIND,
     &counter::SOFTWARE,
     &counter::HARDWARE,
@@ -572,18 +581,24 @@ fn emit_name_of(b: &mut Builder, index: i16, names: &[&str], offset: i16, size: 
     for (i, name) in names.iter().enumerate() {
         let next = b.new_label();
         b.jump_if(JmpOp::Ne, Reg::R1, i as i32, next);
-        let mut bytes = name.as_bytes().to_vec();
-        bytes.truncate(size.saturating_sub(1) as usize);
-        bytes.resize(bytes.len().div_ceil(4) * 4, 0);
-        for (j, word) in bytes.chunks(4).enumerate() {
-            let word = i32::from_le_bytes([word[0], word[1], word[2], word[3]]);
-            b.store_imm(Size::W, Reg::R10, offset + 4 * j as i16, word);
-        }
+        store_text(b, name, offset, size);
         b.jump(done);
         b.bind(next);
     }
     // The code using the field follows, so `done` binds to a real instruction.
     b.bind(done);
+}
+
+/// Writes the characters of `text` (at most `size - 1` of them) at `r10 + offset` in 4-byte stores, the last
+/// one NUL-padded; the bytes after them up to `size` are left as they are (the caller zeroed them).
+fn store_text(b: &mut Builder, text: &str, offset: i16, size: u32) {
+    let mut bytes = text.as_bytes().to_vec();
+    bytes.truncate(size.saturating_sub(1) as usize);
+    bytes.resize(bytes.len().div_ceil(4) * 4, 0);
+    for (j, word) in bytes.chunks(4).enumerate() {
+        let word = i32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+        b.store_imm(Size::W, Reg::R10, offset + 4 * j as i16, word);
+    }
 }
 
 /// Checks that a path spec has exactly `parts` parts (kind included) and returns them.

@@ -1,5 +1,5 @@
 //! The function symbols of an ELF file (`.symtab`, else what `.dynsym` exports) and its loadable segments,
-//! to turn a file offset into `symbol+offset`.
+//! to turn a file offset into `symbol+offset` (`ustack`) and a function's name into its file offset (uprobes).
 
 use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
 
@@ -16,8 +16,12 @@ struct Function {
 pub(crate) struct SymbolTable {
     /// Sized function symbols by address; of aliases at one address, the shortest name.
     functions: Vec<Function>,
+    /// Every function symbol's name (aliases too) and virtual address, sorted by name.
+    names: Vec<(String, u64)>,
     /// Loadable segments: file offset, size in the file, virtual address.
     segments: Vec<(u64, u64, u64)>,
+    /// Whether the file has no `.symtab`: only the functions `.dynsym` exports are known.
+    stripped: bool,
 }
 
 /// A symbol found for a file offset.
@@ -42,6 +46,10 @@ impl SymbolTable {
                 Some(Function { address: symbol.address(), size: symbol.size(), name: name.to_string() })
             })
             .collect();
+        let mut names: Vec<(String, u64)> =
+            functions.iter().map(|function| (function.name.clone(), function.address)).collect();
+        names.sort();
+        names.dedup_by(|a, b| a.0 == b.0);
         functions.sort_by(|a, b| (a.address, a.name.len(), &a.name).cmp(&(b.address, b.name.len(), &b.name)));
         functions.dedup_by_key(|function| function.address);
         let segments = file
@@ -51,7 +59,32 @@ impl SymbolTable {
                 (offset, size, segment.address())
             })
             .collect();
-        Ok(SymbolTable { functions, segments })
+        let stripped = file.section_by_name(".symtab").is_none();
+        Ok(SymbolTable { functions, names, segments, stripped })
+    }
+
+    /// The virtual address of the function `name`.
+    pub(crate) fn function_address(&self, name: &str) -> Option<u64> {
+        let at = self.names.binary_search_by(|(known, _)| known.as_str().cmp(name)).ok()?;
+        Some(self.names[at].1)
+    }
+
+    /// Every function's name, sorted.
+    pub(crate) fn function_names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// Whether only exported functions are known (the file has no `.symtab`).
+    pub(crate) fn is_stripped(&self) -> bool {
+        self.stripped
+    }
+
+    /// The file offset of the virtual address `address`, when a loadable segment holds it.
+    pub(crate) fn file_offset(&self, address: u64) -> Option<u64> {
+        self.segments
+            .iter()
+            .find(|(_, size, start)| (*start..start + size).contains(&address))
+            .map(|(offset, _, start)| address - start + offset)
     }
 
     /// The function holding the code at `file_offset`, or its virtual address when no function does (or the
