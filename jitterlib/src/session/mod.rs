@@ -327,6 +327,14 @@ impl Session {
             .map_err(|source| SessionError::Syscall { what: "zeroing a map (BPF_MAP_UPDATE_ELEM)", source })
     }
 
+    /// Deletes every entry of a hash map whose key starts with `prefix` (one entry's key, and with it each of
+    /// its histogram buckets) and returns how many went.
+    pub fn delete_keys(&self, map: &str, prefix: &[u8]) -> Result<usize, SessionError> {
+        let (data, layout) = self.readable_map(map, "deleting keys of")?;
+        maps_read::delete_prefix(data.fd().as_fd(), &layout, prefix)
+            .map_err(|source| SessionError::Syscall { what: "deleting map keys (BPF_MAP_DELETE_ELEM)", source })
+    }
+
     /// Takes a ring buffer map out of the session and returns its consumer. A map can be taken once.
     pub fn ring_buffer(&mut self, map: &str) -> Result<RingReader, SessionError> {
         let existing = self.ebpf.map(map).ok_or_else(|| SessionError::MapNotFound { map: map.to_string() })?;
