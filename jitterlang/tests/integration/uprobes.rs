@@ -144,3 +144,11 @@ fn listing_a_binary_prints_its_functions() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, format!("uprobe:{binary}:jl_add\nuprobe:{binary}:jl_greet\n"));
 }
+
+#[test]
+fn indirect_functions_are_refused_with_the_reason() {
+    // glibc's strlen is an IFUNC: its resolver runs once, at load time.
+    let (code, _, stderr) = run_jl(&["-d", "-e", "uprobe:libc:strlen { @ = count(); }"]);
+    assert_eq!(code, 2, "a compile error: {stderr}");
+    assert!(stderr.contains("`strlen` of `") && stderr.contains("is an indirect function (IFUNC)"), "{stderr}");
+}

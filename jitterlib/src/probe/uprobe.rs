@@ -11,7 +11,7 @@ use super::{
 use crate::insn::Builder;
 use crate::kernel::KernelInfo;
 use crate::session::Attach;
-use crate::usym::{Binary, BinaryError};
+use crate::usym::{Binary, BinaryError, Function};
 
 /// Registry entry for `uprobe`.
 pub(super) static UPROBE: ProbeKind = ProbeKind {
@@ -56,7 +56,11 @@ fn resolve(spec: &ProbeSpec, _kernel: &dyn KernelInfo, ret: bool) -> Result<Box<
     let symbol = &parts[2];
     let offset = match symbol.strip_prefix("0x") {
         Some(hex) => address_offset(&binary, hex)?,
-        None => binary.function_offset(symbol).ok_or_else(|| missing_function(&binary, symbol))?,
+        None => match binary.function(symbol) {
+            Some(Function::Direct { offset }) => offset,
+            Some(Function::Indirect { .. }) => return Err(indirect_function(&binary, symbol)),
+            None => return Err(missing_function(&binary, symbol)),
+        },
     };
     let func = Field { name: "func".into(), ty: FieldType::Str { size: FUNC_SIZE }, source: FieldSource::Computed };
     let slot = |index: usize| ARG_REGISTERS.get(index).copied();
@@ -118,6 +122,27 @@ fn missing_function(binary: &Binary, function: &str) -> ProbeError {
     ProbeError::new(ProbeErrorKind::MissingTarget, format!("`{path}` has no function `{function}`"))
         .with_hint(hint)
         .at(2)
+}
+
+/// The error for an indirect function: a probe on its resolver would see no calls.
+fn indirect_function(binary: &Binary, function: &str) -> ProbeError {
+    let path = binary.path().display();
+    ProbeError::new(
+        ProbeErrorKind::BadSpec,
+        format!(
+            "`{function}` of `{path}` is an indirect function (IFUNC): its code only picks, once at load time, the \
+             implementation calls go to, so a probe there would see no calls"
+        ),
+    )
+    .with_hint(if binary.is_stripped() {
+        format!(
+            "`{path}` is stripped, so its implementations of `{function}` have no symbols here: probe one by \
+             address, `uprobe:{path}:0xADDRESS`"
+        )
+    } else {
+        format!("probe the implementation that runs: `jl -l 'uprobe:{path}:*{function}*'` lists the candidates")
+    })
+    .at(2)
 }
 
 /// The functions of `binary` whose names are about as long as `word` (the only ones [`nearest`] may pick):

@@ -19,6 +19,22 @@ pub struct Binary {
     table: SymbolTable,
 }
 
+/// A function symbol of a [`Binary`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Function {
+    /// Ordinary code, at this file offset.
+    Direct {
+        /// Its file offset.
+        offset: u64,
+    },
+    /// An indirect function (`STT_GNU_IFUNC`, as glibc's `strlen`): the code at this file offset is a resolver
+    /// the dynamic linker runs once to pick the implementation (`__strlen_avx2`) that calls then go to.
+    Indirect {
+        /// The resolver's file offset.
+        offset: u64,
+    },
+}
+
 /// Why a binary cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BinaryError {
@@ -48,7 +64,7 @@ impl Binary {
     /// use jitterlib::usym::Binary;
     ///
     /// let libc = Binary::open("libc")?;
-    /// println!("{} {:?}", libc.path().display(), libc.function_offset("malloc"));
+    /// println!("{} {:?}", libc.path().display(), libc.function("malloc"));
     /// # Ok::<(), jitterlib::usym::BinaryError>(())
     /// ```
     pub fn open(name: &str) -> Result<Binary, BinaryError> {
@@ -84,9 +100,11 @@ impl Binary {
         &self.path
     }
 
-    /// The file offset of the function `name` (what the kernel's uprobe takes), if the file has that symbol.
-    pub fn function_offset(&self, name: &str) -> Option<u64> {
-        self.table.function_address(name).and_then(|address| self.table.file_offset(address))
+    /// Where the function `name` is (the file offset the kernel's uprobe takes), if the file has that symbol.
+    pub fn function(&self, name: &str) -> Option<Function> {
+        let (address, indirect) = self.table.function_address(name)?;
+        let offset = self.table.file_offset(address)?;
+        Some(if indirect { Function::Indirect { offset } } else { Function::Direct { offset } })
     }
 
     /// The file offset of the virtual address `address` (as `objdump -d` prints it), if a loadable segment
@@ -95,7 +113,7 @@ impl Binary {
         self.table.file_offset(address)
     }
 
-    /// Every function's name, sorted.
+    /// Every function's name, sorted, but for indirect functions (their resolvers run once, at load time).
     pub fn functions(&self) -> impl Iterator<Item = &str> {
         self.table.function_names()
     }
@@ -186,7 +204,7 @@ mod tests {
     fn finds_this_test_binary_and_its_functions() {
         let exe = std::fs::read_link("/proc/self/exe").expect("exe");
         let binary = Binary::open(&exe.to_string_lossy()).expect("open");
-        assert!(binary.function_offset("main").is_some());
+        assert!(matches!(binary.function("main"), Some(Function::Direct { .. })));
         assert!(binary.functions().any(|name| name == "main"));
         assert!(!binary.is_stripped());
     }
@@ -204,6 +222,8 @@ mod tests {
     fn finds_libc_by_its_short_name() {
         let libc = Binary::open("libc").expect("libc");
         assert!(libc.path().to_string_lossy().contains("libc.so"), "{}", libc.path().display());
-        assert!(libc.function_offset("malloc").is_some());
+        assert!(matches!(libc.function("malloc"), Some(Function::Direct { .. })));
+        assert!(matches!(libc.function("strlen"), Some(Function::Indirect { .. })), "glibc's strlen is an IFUNC");
+        assert!(!libc.functions().any(|name| name == "strlen"));
     }
 }

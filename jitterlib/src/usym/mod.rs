@@ -16,7 +16,7 @@ mod maps;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-pub use binary::{Binary, BinaryError};
+pub use binary::{Binary, BinaryError, Function};
 
 use demangle::demangle;
 use elf::{Found, SymbolTable};
