@@ -152,3 +152,40 @@ fn indirect_functions_are_refused_with_the_reason() {
     assert_eq!(code, 2, "a compile error: {stderr}");
     assert!(stderr.contains("`strlen` of `") && stderr.contains("is an indirect function (IFUNC)"), "{stderr}");
 }
+
+/// The virtual address of `function` in the target, as `nm` prints it.
+fn address_of(function: &str) -> String {
+    let binary = target_binary().expect("built");
+    let output = Command::new("nm").arg(binary).output().expect("run nm (binutils come with gcc)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text.lines().find(|line| line.ends_with(&format!(" {function}"))).expect("the symbol");
+    let address = u64::from_str_radix(line.split_whitespace().next().expect("an address"), 16).expect("hex");
+    format!("0x{address:x}")
+}
+
+#[test]
+fn addresses_and_offsets_into_functions_fire_there() {
+    let Some(mut target) = start("addresses_and_offsets_into_functions_fire_there") else { return };
+    // `jl_add+4` is the instruction after `push %rbp` (1 byte) and `mov %rsp,%rbp` (3 bytes) at -O0.
+    let script = format!(
+        "uprobe:BIN:{} /pid == PID/ {{ @start[func] = count(); }} uprobe:BIN:jl_add+4 /pid == PID/ {{ @inside[func] = count(); }}",
+        address_of("jl_add")
+    );
+    let lines = trace(&mut target, &["--unsafe"], &script, &["x", "y"]);
+    assert_eq!(map_data(&lines, "@start"), &json!({"jl_add": 2 * CALLS}));
+    assert_eq!(map_data(&lines, "@inside"), &json!({"jl_add": 2 * CALLS}));
+}
+
+#[test]
+fn offsets_into_functions_need_unsafe() {
+    let binary = target_binary().expect("gcc builds the target").display().to_string();
+    let (code, _, stderr) = run_jl(&["-d", "-e", &format!("uprobe:{binary}:jl_add+4 {{ }}")]);
+    assert_eq!(code, 2, "a compile error: {stderr}");
+    assert!(
+        stderr.contains("`jl_add+4` is 4 bytes into `jl_add`") && stderr.contains("only allowed with --unsafe"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_jl(&["-d", "-e", &format!("uretprobe:{binary}:jl_add+4 {{ }}")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("it takes no offset"), "{stderr}");
+}

@@ -289,6 +289,11 @@ pub trait Probe: std::fmt::Debug {
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Why attaching the probe could harm what it traces, when it could: a uprobe at a byte offset jl cannot
+    /// check is an instruction's start would corrupt the program. Such probes need `--unsafe`.
+    fn unsafe_reason(&self) -> Option<String> {
+        None
+    }
     /// Whether the probe runs in a user-space context (uprobes), where pointers such as `arg0` are addresses of
     /// the process: `str()` and `buf()` read them with the user-memory helpers alone.
     fn user_space(&self) -> bool {

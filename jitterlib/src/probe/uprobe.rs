@@ -1,7 +1,7 @@
 //! `uprobe:BINARY:FUNCTION` and `uretprobe:BINARY:FUNCTION`: the entry and the return of a function of a
 //! user-space program or library, in every process that runs it. The binary is a path, a program on `PATH` or a
-//! library's short name (`libc`); the function a symbol (wildcards expand to one probe per match) or a virtual
-//! address `0xADDRESS`. Arguments are the raw x86-64 argument registers, as bpftrace gives them.
+//! library's short name (`libc`); the function a symbol (wildcards expand to one probe per match), a symbol and
+//! a byte offset into it (`FUNCTION+OFFSET`) or a virtual address `0xADDRESS`. Arguments are the raw x86-64 argument registers, as bpftrace gives them.
 
 use super::kprobe::{ARG_REGISTERS, RETURN_REGISTER};
 use super::{
@@ -43,7 +43,12 @@ const FUNC_SIZE: u32 = 64;
 #[derive(Debug)]
 struct UserProbe {
     binary: String,
+    /// The function or address as written (`readline`, `readline+4`, `0x4011a6`).
     symbol: String,
+    /// The function's name (`func`): the symbol without its offset, or the function an address falls in.
+    function: String,
+    /// Bytes from the function's start to the probe (`None`: an address in no known function).
+    within: Option<u64>,
     offset: u64,
     ret: bool,
     fields: Vec<Field>,
@@ -54,13 +59,15 @@ fn resolve(spec: &ProbeSpec, _kernel: &dyn KernelInfo, ret: bool) -> Result<Box<
     let parts = path_parts(spec, kind.name, 3, kind.syntax)?;
     let binary = open(&parts[1])?;
     let symbol = &parts[2];
-    let offset = match symbol.strip_prefix("0x") {
-        Some(hex) => address_offset(&binary, hex)?,
-        None => match binary.function(symbol) {
-            Some(Function::Direct { offset }) => offset,
-            Some(Function::Indirect { .. }) => return Err(indirect_function(&binary, symbol)),
-            None => return Err(missing_function(&binary, symbol)),
-        },
+    let (function, offset, within) = match symbol.strip_prefix("0x") {
+        Some(hex) => {
+            let offset = address_offset(&binary, hex)?;
+            match binary.function_at(offset) {
+                Some((name, within)) => (name.to_string(), offset, Some(within)),
+                None => (symbol.clone(), offset, None),
+            }
+        }
+        None => function_offset(&binary, symbol, ret)?,
     };
     let func = Field { name: "func".into(), ty: FieldType::Str { size: FUNC_SIZE }, source: FieldSource::Computed };
     let slot = |index: usize| ARG_REGISTERS.get(index).copied();
@@ -68,7 +75,40 @@ fn resolve(spec: &ProbeSpec, _kernel: &dyn KernelInfo, ret: bool) -> Result<Box<
         if ret { vec![btf_args::retval(RETURN_REGISTER)] } else { btf_args::raw_args(ARG_REGISTERS.len(), slot) };
     fields.push(func);
     let binary = binary.path().display().to_string();
-    Ok(Box::new(UserProbe { binary, symbol: symbol.clone(), offset, ret, fields }))
+    Ok(Box::new(UserProbe { binary, symbol: symbol.clone(), function, offset, within, ret, fields }))
+}
+
+/// The function named by `FUNCTION` or `FUNCTION+OFFSET` (decimal or `0x` hex bytes into it, entry probes only),
+/// the file offset to probe and the bytes from the function's start.
+fn function_offset(binary: &Binary, symbol: &str, ret: bool) -> Result<(String, u64, Option<u64>), ProbeError> {
+    let (name, within) = match symbol.split_once('+') {
+        Some((name, within)) => {
+            let parsed = match within.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                None => within.parse().ok(),
+            };
+            let bad = |message: String| ProbeError::new(ProbeErrorKind::BadSpec, message).at(2);
+            let within = parsed.ok_or_else(|| bad(format!("`{within}` is not a byte offset (decimal or 0x hex)")))?;
+            if ret {
+                return Err(bad("a `uretprobe` fires at a function's return: it takes no offset".into())
+                    .with_hint(format!("write `uretprobe:{}:{name}`", binary.path().display())));
+            }
+            (name, within)
+        }
+        None => (symbol, 0),
+    };
+    match binary.function(name) {
+        Some(Function::Direct { offset, size }) if within < size => {
+            Ok((name.to_string(), offset + within, Some(within)))
+        }
+        Some(Function::Direct { size, .. }) => Err(ProbeError::new(
+            ProbeErrorKind::BadSpec,
+            format!("offset {within} is past the end of `{name}`, which is {size} bytes long"),
+        )
+        .at(2)),
+        Some(Function::Indirect { .. }) => Err(indirect_function(binary, name)),
+        None => Err(missing_function(binary, name)),
+    }
 }
 
 /// The binary named in part 1 of a uprobe path.
@@ -183,12 +223,25 @@ impl Probe for UserProbe {
             for i in 0..(size / 8) as i16 {
                 b.store_imm(crate::insn::Size::DW, crate::insn::Reg::R10, offset + 8 * i, 0);
             }
-            store_text(b, &self.symbol, offset, size);
+            store_text(b, &self.function, offset, size);
         }
     }
 
     fn user_space(&self) -> bool {
         true
+    }
+
+    fn unsafe_reason(&self) -> Option<String> {
+        let place = match self.within {
+            Some(0) => return None,
+            Some(within) => format!("{within} bytes into `{}`", self.function),
+            None => "in no known function".to_string(),
+        };
+        Some(format!(
+            "`{}` is {place}: jl cannot check that it is an instruction's start, and a uprobe inside an instruction \
+             corrupts the program",
+            self.symbol
+        ))
     }
 }
 

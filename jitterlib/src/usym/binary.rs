@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::elf::SymbolTable;
+use super::elf::{Found, SymbolTable};
 
 /// Where the dynamic linker's configuration lists library directories (`include` lines are followed).
 const LD_SO_CONF: &str = "/etc/ld.so.conf";
@@ -26,6 +26,8 @@ pub enum Function {
     Direct {
         /// Its file offset.
         offset: u64,
+        /// Its size in bytes.
+        size: u64,
     },
     /// An indirect function (`STT_GNU_IFUNC`, as glibc's `strlen`): the code at this file offset is a resolver
     /// the dynamic linker runs once to pick the implementation (`__strlen_avx2`) that calls then go to.
@@ -102,15 +104,23 @@ impl Binary {
 
     /// Where the function `name` is (the file offset the kernel's uprobe takes), if the file has that symbol.
     pub fn function(&self, name: &str) -> Option<Function> {
-        let (address, indirect) = self.table.function_address(name)?;
+        let (address, size, indirect) = self.table.function_address(name)?;
         let offset = self.table.file_offset(address)?;
-        Some(if indirect { Function::Indirect { offset } } else { Function::Direct { offset } })
+        Some(if indirect { Function::Indirect { offset } } else { Function::Direct { offset, size } })
     }
 
     /// The file offset of the virtual address `address` (as `objdump -d` prints it), if a loadable segment
     /// holds it.
     pub fn address_offset(&self, address: u64) -> Option<u64> {
         self.table.file_offset(address)
+    }
+
+    /// The function holding the code at `file_offset` and the bytes from its start, if one does.
+    pub fn function_at(&self, file_offset: u64) -> Option<(&str, u64)> {
+        match self.table.lookup(file_offset) {
+            Found::Function(name, within) => Some((name, within)),
+            Found::Address(_) => None,
+        }
     }
 
     /// Every function's name, sorted, but for indirect functions (their resolvers run once, at load time).

@@ -72,10 +72,11 @@ impl SymbolTable {
         Ok(SymbolTable { functions, names, segments, stripped })
     }
 
-    /// The virtual address of the function `name`, and whether it is an indirect function (IFUNC).
-    pub(crate) fn function_address(&self, name: &str) -> Option<(u64, bool)> {
+    /// The virtual address and size of the function `name`, and whether it is an indirect function (IFUNC).
+    pub(crate) fn function_address(&self, name: &str) -> Option<(u64, u64, bool)> {
         let at = self.names.binary_search_by(|known| known.name.as_str().cmp(name)).ok()?;
-        Some((self.names[at].address, self.names[at].indirect))
+        let function = &self.names[at];
+        Some((function.address, function.size, function.indirect))
     }
 
     /// Every function's name but the indirect ones', sorted.
