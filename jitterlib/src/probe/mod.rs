@@ -438,6 +438,11 @@ pub fn kind(name: &str) -> Option<&'static ProbeKind> {
 /// Resolves a probe spec against the kernel through the registry.
 pub fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
     let name = spec.kind_name();
+    if matches!(name, "usdt" | "U") {
+        return Err(ProbeError::new(ProbeErrorKind::UnknownKind, "jl has no USDT probes yet")
+            .with_hint("`uprobe:BINARY:FUNCTION` probes a function of the program instead")
+            .at(0));
+    }
     let entry = kind(name).ok_or_else(|| {
         let known: Vec<&str> = REGISTRY.iter().map(|kind| kind.name).collect();
         let mut error = ProbeError::new(ProbeErrorKind::UnknownKind, format!("unknown probe kind `{name}`")).at(0);
