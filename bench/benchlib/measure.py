@@ -16,27 +16,37 @@ CLOSE_BASE = 1_000_000
 
 @dataclass
 class Tool:
-    """How to run one tracer and recognise its own attach message."""
+    """How to run one tracer and recognise its own attach message. KIND says which script of a pair it runs
+    (`jl` or `bpftrace`); PREFIX comes before the binary (`chroot DIR` for the peers built by bench/run);
+    KEYS_ENV is the environment variable of a bpftrace's map key limit (its name changed in 0.20)."""
 
     name: str
     binary: str
     marker: bytes
+    kind: str
+    version: str = ""
+    prefix: tuple = ()
+    keys_env: str = ""
     env: dict = field(default_factory=dict)
 
     def start(self, script, env=None, map_keys=None):
-        """Starts the tracer on SCRIPT; MAP_KEYS raises its map key limit (jl --map-keys, BPFTRACE_MAP_KEYS_MAX)."""
+        """Starts the tracer on SCRIPT; MAP_KEYS raises its map key limit (jl --map-keys, or KEYS_ENV)."""
+        return self.start_argv(["-e", script], env, map_keys)
+
+    def start_argv(self, argv, env=None, map_keys=None):
+        """Starts the tracer with ARGV after its binary (see `start`)."""
         env = {**self.env, **(env or {})}
         options = []
         if map_keys is not None:
-            if self.name == "jl":
+            if self.kind == "jl":
                 options = ["--map-keys", str(map_keys)]
             else:
-                env["BPFTRACE_MAP_KEYS_MAX"] = str(map_keys)
-        return Tracer([self.binary, *options, "-e", script], self.marker, env)
+                env[self.keys_env] = str(map_keys)
+        return Tracer([*self.prefix, self.binary, *options, *argv], self.marker, env)
 
     def script(self, pair):
         """This tool's text of PAIR."""
-        return pair.jl if self.name == "jl" else pair.bpftrace
+        return pair.jl if self.kind == "jl" else pair.bpftrace
 
 
 def in_turn(items, round_number):
@@ -172,7 +182,7 @@ def growth_script(count):
 
 def compile_growth(tools, sizes, rounds):
     """jl -d time per script size, and both tools' start-to-exit wall per script size."""
-    jl = next(tool for tool in tools if tool.name == "jl")
+    jl = next(tool for tool in tools if tool.kind == "jl")
     results = {}
     for size in sizes:
         with tempfile.NamedTemporaryFile("w", suffix=".jl", delete=False) as script:
@@ -211,7 +221,7 @@ def map_print(tools, load, sizes, rounds):
         keys = {tool.name: [] for tool in tools}
         for round_number in range(rounds):
             for tool in in_turn(tools, round_number):
-                arg = "args.fd" if tool.name == "jl" else "args->fd"
+                arg = "args.fd" if tool.kind == "jl" else "args->fd"
                 script = f"{CLOSE} /{arg} >= {CLOSE_BASE}/ {{ @[{arg}] = count(); }}"
                 run = tool.start(script, map_keys=max(sizes) * 2)
                 try:

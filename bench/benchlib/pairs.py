@@ -12,6 +12,11 @@ class Pair:
     jl: str
     bpftrace: str
 
+    @property
+    def reads_no_args(self):
+        """Whether jl's script is a typed probe or reads no tracepoint `args` (the start-to-exit target's set)."""
+        return "args." not in self.jl
+
 
 # The workload probe of the per-event overhead and the map-print measurements.
 GETPPID = "tracepoint:syscalls:sys_enter_getppid"

@@ -165,8 +165,9 @@ class Tracer:
 
     @property
     def attached_at(self):
-        """Seconds from start until the last attachment appeared in its fd table."""
-        return self.watcher.best_at
+        """Seconds from start until the last attachment appeared in its fd table; the tool's own attach message
+        when the watcher saw none (a run shorter than the watcher's polls on a loaded machine)."""
+        return self.watcher.best_at if self.watcher.best_at is not None else self.marker_at
 
     def read_rss(self):
         """Peak RSS in KiB from /usr/bin/time's file, which is then removed."""

@@ -51,15 +51,16 @@ def veth_namespace():
 
 
 def flood(configs, load, rates, seconds, rounds):
-    """CONFIGS are (name, tool or None, script). Per offered rate (0: as fast as one sender goes) and config:
-    achieved packets per second and in-program ns per packet (bpf_stats), medians of ROUNDS."""
-    samples = {(rate, name): {"pps": [], "bpf_ns": []} for rate in rates for name, _, _ in configs}
+    """CONFIGS are (name, start): START returns a started Tracer, or is None for nothing attached. Per offered rate
+    (0: as fast as one sender goes) and config: achieved packets per second, in-program ns per packet and per
+    program run (bpf_stats), medians of ROUNDS."""
+    samples = {(rate, name): {"pps": [], "bpf_ns": [], "run_ns": []} for rate in rates for name, _ in configs}
     with veth_namespace(), bpf.BpfStats():
         for round_number in range(rounds):
             for rate in rates:
                 packets = (rate or 200_000) * seconds
-                for name, tool, script in in_turn(configs, round_number):
-                    run = tool.start(script) if tool else None
+                for name, start in in_turn(configs, round_number):
+                    run = start() if start else None
                     try:
                         ids, before = [], {}
                         if run:
@@ -72,11 +73,13 @@ def flood(configs, load, rates, seconds, rounds):
                         if run:
                             run.interrupt()
                     spent = sum(prog.get("run_time_ns", 0) - before[prog["id"]].get("run_time_ns", 0) for prog in after)
+                    runs = sum(prog.get("run_cnt", 0) - before[prog["id"]].get("run_cnt", 0) for prog in after)
                     sample = samples[(rate, name)]
                     sample["pps"].append(pps)
                     sample["bpf_ns"].append(spent / packets if run else None)
+                    sample["run_ns"].append(spent / runs if runs else None)
     return {str(rate): {name: {key: median(values) for key, values in samples[(rate, name)].items()}
-                        for name, _, _ in configs} for rate in rates}
+                        for name, _ in configs} for rate in rates}
 
 
 def describe(results):
@@ -90,7 +93,7 @@ def describe(results):
 def skb_rates(tools, load, rates, seconds, rounds):
     """jl's skb() against the same per-hop histogram in bpftrace, per offered rate (see `flood`)."""
     scripts = {"jl": JL, "bpftrace": BPFTRACE}
-    configs = [("none", None, None)] + [(tool.name, tool, scripts[tool.name]) for tool in tools]
+    configs = [("none", None)] + [(tool.name, lambda tool=tool: tool.start(scripts[tool.kind])) for tool in tools]
     results = flood(configs, load, rates, seconds, rounds)
     describe(results)
     return results
@@ -107,7 +110,7 @@ PROBES = {
 def probe_costs(jl, load, seconds, rounds):
     """Each of jl's packet-path probes under an unpaced flood (see `flood`): the whole path runs on the sending
     CPU, so in-program ns per packet times packets per second is the probe's share of that CPU."""
-    configs = [("none", None, None)] + [(label, jl, script) for label, script in PROBES.items()]
+    configs = [("none", None)] + [(label, lambda script=script: jl.start(script)) for label, script in PROBES.items()]
     results = flood(configs, load, [0], seconds, rounds)
     describe(results)
     return results["0"]

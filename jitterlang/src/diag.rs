@@ -77,6 +77,8 @@ pub enum Code {
     /// The kernel verifier rejected the code of this construct (a run-time error: a bug of the compiler or a
     /// kernel that verifies differently).
     VerifierRejected,
+    /// The compiler could not assemble or write what it generated: a bug of jl, never of the script.
+    Internal,
 }
 
 impl Code {
@@ -100,7 +102,21 @@ impl Code {
             Code::Limit => "E0401",
             Code::NeedsUnsafe => "E0500",
             Code::VerifierRejected => "E0900",
+            Code::Internal => "E0990",
             Code::EndlessLoop => "W0100",
+        }
+    }
+}
+
+/// The code of a probe that does not resolve: what went wrong, not where it was found out.
+impl From<jitterlib::probe::ProbeErrorKind> for Code {
+    fn from(kind: jitterlib::probe::ProbeErrorKind) -> Code {
+        use jitterlib::probe::ProbeErrorKind;
+        match kind {
+            ProbeErrorKind::UnknownKind => Code::UnknownProbe,
+            ProbeErrorKind::BadSpec => Code::BadProbe,
+            ProbeErrorKind::MissingTarget | ProbeErrorKind::Kernel => Code::MissingTarget,
+            ProbeErrorKind::Internal => Code::Internal,
         }
     }
 }
@@ -129,6 +145,15 @@ impl Diagnostic {
     pub fn new(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
         let severity = Severity::Error;
         Diagnostic { severity, code, message: message.into(), span, label: None, notes: Vec::new(), hint: None }
+    }
+
+    /// A probe that does not resolve, at `span`: the code of its kind, its message and its hint.
+    pub fn probe(error: jitterlib::probe::ProbeError, span: Span) -> Diagnostic {
+        let diagnostic = Diagnostic::new(Code::from(error.kind), span, error.message);
+        match error.hint {
+            Some(hint) => diagnostic.with_hint(hint),
+            None => diagnostic,
+        }
     }
 
     /// A warning with a code, a message and a span: the script still compiles.

@@ -446,13 +446,15 @@ pub enum ExprKind {
     },
     /// A struct member read from kernel memory: an integer or pointer, or a `char` array as a string.
     KernelRead(KernelRead),
-    /// `ntohs(x)` / `ntohl(x)`: the low `bits` bits byte-swapped (network to host order), zero-extended.
+    /// `ntohs(x)`, `ntohl(x)`, `bswap(x)`: the low `bits` bits byte-swapped, zero-extended.
     ByteSwap {
         /// The swapped value.
         operand: Box<Expr>,
-        /// 16 or 32.
+        /// 16, 32 or 64.
         bits: u32,
     },
+    /// A builtin with no IR of its own, computed by the lowering its registry record names.
+    Call(Lowered),
     /// `(uintN)x` / `(intN)x` for N < 64: the low `bits` bits, zero- or sign-extended.
     Convert {
         /// The converted value.
@@ -462,6 +464,16 @@ pub enum ExprKind {
         /// Whether the result is sign-extended.
         signed: bool,
     },
+}
+
+/// A call of a builtin lowered by its own function (`has_key(@m, k)`, `jiffies`).
+#[derive(Clone, Debug)]
+pub struct Lowered {
+    /// The map it reads, if any.
+    pub map: Option<usize>,
+    /// Its checked arguments (for `has_key`, the keys).
+    pub args: Vec<Expr>,
+    pub(crate) lower: crate::codegen::calls::Lower,
 }
 
 /// `size` bytes of kernel memory at `pointer + offset`, read with `bpf_probe_read_kernel`. Integers shorter than

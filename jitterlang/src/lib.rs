@@ -12,6 +12,7 @@ pub mod scripts;
 pub mod sema;
 pub mod syntax;
 pub mod verifier;
+pub mod wire;
 
 use jitterlib::kernel::KernelInfo;
 use jitterlib::maps::HashAllocation;

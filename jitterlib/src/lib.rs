@@ -5,11 +5,15 @@
 
 pub mod agg;
 pub mod culprit;
+pub mod driver;
 pub mod insn;
 pub mod kernel;
 pub mod maps;
 pub mod object;
 pub mod probe;
 pub mod session;
+mod sys;
+pub mod testing;
 pub mod trace;
+pub mod units;
 pub mod usym;

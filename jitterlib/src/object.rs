@@ -115,7 +115,7 @@ pub enum ObjectError {
 /// must be unique across programs and maps. Hash maps are created as `allocation` says
 /// ([`HashAllocation::for_kernel`] picks it for the kernel the object is for).
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::insn::{Insn, Program};
 /// use jitterlib::maps::HashAllocation;
 /// use jitterlib::object::{write_object, ProgramSection};
@@ -176,7 +176,7 @@ pub fn is_valid_name(name: &str) -> bool {
 
 /// `name` made valid ([`is_valid_name`]) by dropping other characters and cutting it at 15 characters.
 ///
-/// ```no_run
+/// ```
 /// assert_eq!(jitterlib::object::valid_name("jl0_softirq_delay"), "jl0_softirq_del");
 /// ```
 pub fn valid_name(name: &str) -> String {
@@ -374,7 +374,7 @@ mod tests {
             on_insert: false,
         };
         let mut b = crate::insn::Builder::new();
-        crate::probe::Counter { map: 0, key: 2 }.emit_increment(&mut b);
+        crate::maps::Counter { map: 0, key: 2 }.emit_increment(&mut b);
         b.mov64(crate::insn::Reg::R0, 0);
         b.exit();
         let program = b.finish().expect("assembles");

@@ -1,11 +1,13 @@
 //! Scalar expressions into registers, and conditions into jumps.
 
-use super::{Gen, Stat};
+use super::Gen;
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, UnaryOp};
+use crate::wire::Stat;
 use jitterlib::agg::StackKind;
 use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Operand, Reg, Size};
-use jitterlib::probe::{Counter, FieldSource, FieldType};
+use jitterlib::maps::Counter;
+use jitterlib::probe::{FieldSource, FieldType};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
@@ -49,6 +51,7 @@ impl Gen<'_> {
             ExprKind::Const(value) => self.b.mov_i64(dst, *value),
             ExprKind::Builtin(Builtin::Elapsed) => self.elapsed(dst, expr)?,
             ExprKind::Builtin(builtin) => self.builtin(*builtin, dst),
+            ExprKind::Call(call) => (call.lower)(self, call, expr.span, dst)?,
             ExprKind::Field(field) => match (field.source, field.ty) {
                 (FieldSource::Context { offset }, FieldType::Int { size, signed }) => {
                     self.context_integer(offset, size, signed, dst)

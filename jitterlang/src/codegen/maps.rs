@@ -1,11 +1,12 @@
 //! Map keys, lookups, aggregation updates, plain stores and the lost-data counters.
 
-use super::{Gen, Stat, STATS_MAP_INDEX};
+use super::{Gen, STATS_MAP_INDEX};
 use crate::diag::{Diagnostic, Span};
 use crate::ir::Expr;
+use crate::wire::Stat;
 use jitterlib::agg::{emit, AggKind};
 use jitterlib::insn::{Helper, JmpOp, Reg, Size};
-use jitterlib::probe::{map_call, Counter};
+use jitterlib::maps::{map_call, Counter};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 

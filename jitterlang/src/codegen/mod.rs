@@ -3,6 +3,7 @@
 //! Map 0 is the event ring buffer (printf, exit), map 1 the per-CPU counters of lost data ([`Stat`]); user
 //! maps follow in order of first use, then the probes' own maps.
 
+pub(crate) mod calls;
 mod compare;
 mod expr;
 mod frame;
@@ -13,13 +14,15 @@ mod stmt;
 mod strings;
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
-use crate::ir::{Checked, CheckedProbe, MapAction, MapInfo, OutlierInfo, PrintfInfo};
+use crate::ir::{Checked, CheckedProbe, MapInfo, OutlierInfo, PrintfInfo};
+use crate::wire::Stat;
 use frame::Frame;
 use jitterlib::agg::{MapLayout, MAX_STACK_FRAMES};
+use jitterlib::driver::{emit_point, finish_point, write_programs, Counters, PointBody, PointSite};
 use jitterlib::insn::{BuildError, Builder, Helper, JmpOp, Label, Program, Reg, Size};
+use jitterlib::maps::Counter;
 use jitterlib::maps::{HashAllocation, MapKind, MapSpec};
-use jitterlib::object::{write_object, ProgramSection};
-use jitterlib::probe::{place_maps, Counter, EmitEnv, Trigger};
+use jitterlib::probe::{place_maps, Trigger};
 use jitterlib::session::Attach;
 
 /// Name of the event ring buffer map.
@@ -42,165 +45,6 @@ const STACK_ENTRIES: u32 = 4096;
 const EVENTS_BYTES: u32 = 1 << 20;
 /// The largest key limit accepted for user maps (`jl --map-keys`).
 pub const MAX_MAP_KEYS: u32 = 1 << 24;
-/// Event id of `exit()`.
-pub const EXIT_EVENT: u64 = u64::MAX;
-/// Top byte of the event ids of [`MapEvent`]s (printf ids are small, `exit()` is all ones).
-const MAP_EVENT_TAG: u64 = 0xfe;
-/// Top byte of the event ids of `time()` ([`TableEvent::Time`]).
-const TIME_EVENT_TAG: u64 = 0xfd;
-/// Top byte of the event ids of outlier reports ([`TableEvent::Outlier`]).
-const OUTLIER_EVENT_TAG: u64 = 0xfc;
-
-/// An event asking user space to print, clear or zero a map. Its id packs the tag (bits 56-63), the action
-/// (48-55), the print limit (16-47) and the map index (0-15).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MapEvent {
-    /// What to do.
-    pub action: MapAction,
-    /// User map index.
-    pub map: usize,
-    /// For `print`, how many of the largest entries to show (0: all).
-    pub limit: u32,
-}
-
-impl MapEvent {
-    /// The event id written by the BPF side.
-    pub fn id(self) -> u64 {
-        let action = match self.action {
-            MapAction::Print => 0,
-            MapAction::Clear => 1,
-            MapAction::Zero => 2,
-        };
-        MAP_EVENT_TAG << 56 | action << 48 | u64::from(self.limit) << 16 | (self.map as u64 & 0xffff)
-    }
-
-    /// The map event an id stands for, if it is one.
-    pub fn from_id(id: u64) -> Option<MapEvent> {
-        if id >> 56 != MAP_EVENT_TAG {
-            return None;
-        }
-        let action = match (id >> 48) & 0xff {
-            0 => MapAction::Print,
-            1 => MapAction::Clear,
-            2 => MapAction::Zero,
-            _ => return None,
-        };
-        Some(MapEvent { action, map: (id & 0xffff) as usize, limit: (id >> 16) as u32 })
-    }
-}
-
-/// An event naming an entry of a compile-time table: a `time()` format or an outlier report's layout. The id is
-/// the tag (bits 56-63) and the table index (0-31).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TableEvent {
-    /// `time(FORMAT)`: print the wall-clock time with [`Compiled::time_formats`]`[index]`.
-    Time(usize),
-    /// `outlier(THRESHOLD)`: a report laid out as [`Compiled::outliers`]`[index]`.
-    Outlier(usize),
-}
-
-impl TableEvent {
-    /// The event id written by the BPF side.
-    pub fn id(self) -> u64 {
-        match self {
-            TableEvent::Time(index) => TIME_EVENT_TAG << 56 | index as u32 as u64,
-            TableEvent::Outlier(index) => OUTLIER_EVENT_TAG << 56 | index as u32 as u64,
-        }
-    }
-
-    /// The table event an id stands for, if it is one.
-    pub fn from_id(id: u64) -> Option<TableEvent> {
-        if id >> 32 & 0xff_ffff != 0 {
-            return None;
-        }
-        let index = (id & 0xffff_ffff) as usize;
-        match id >> 56 {
-            TIME_EVENT_TAG => Some(TableEvent::Time(index)),
-            OUTLIER_EVENT_TAG => Some(TableEvent::Outlier(index)),
-            _ => None,
-        }
-    }
-}
-
-/// Counters of data the kernel side could not record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Stat {
-    /// A map update failed (the map is full).
-    MapFull = 0,
-    /// An event did not fit in the ring buffer.
-    EventsLost = 1,
-    /// A stack could not be recorded (the stack map is full).
-    StackLost = 2,
-    /// A stack was not recorded because its hash bucket holds another stack (`bpf_get_stackid` without
-    /// `BPF_F_REUSE_STACKID` keeps the first stack rather than misattribute ids).
-    StackCollision = 3,
-    /// A string copy (`str()`, a tracepoint string) filled its whole buffer: likely truncated.
-    StrTruncated = 4,
-    /// An event the kernel did not hand to a probe because another BPF program was running on that CPU (an
-    /// interrupt's softirq ran inside it): counted by the kernel (`recursion_misses`), not by our code.
-    ProbeMisses = 5,
-    /// What did not fit a probe's fixed per-CPU slots: a stall's culprits beyond its slots (their time is in
-    /// the stall's `unattributed`).
-    SlotsFull = 6,
-    /// An `skb()` hop not reported because the skb at that address was not the packet last seen there: its
-    /// data buffer or identity (IPv4 id and transport sequence) differ, or it is at the same point again (the
-    /// old packet was freed where no point sees it and its memory reused).
-    SkbReused = 7,
-    /// An `skb()` hop not reported because its point cannot follow the packet's last one on any path through
-    /// the stack (a point whose program the kernel skipped, or an address reused with the same identity).
-    SkbOutOfOrder = 8,
-}
-
-impl Stat {
-    /// Every counter, in index order.
-    pub const ALL: [Stat; 9] = [
-        Stat::MapFull,
-        Stat::EventsLost,
-        Stat::StackLost,
-        Stat::StackCollision,
-        Stat::StrTruncated,
-        Stat::ProbeMisses,
-        Stat::SlotsFull,
-        Stat::SkbReused,
-        Stat::SkbOutOfOrder,
-    ];
-
-    /// Stable key in JSON output.
-    pub fn key(self) -> &'static str {
-        match self {
-            Stat::MapFull => "map_full",
-            Stat::EventsLost => "events_lost",
-            Stat::StackLost => "stacks_lost",
-            Stat::StackCollision => "stack_collisions",
-            Stat::StrTruncated => "str_truncated",
-            Stat::ProbeMisses => "probe_misses",
-            Stat::SlotsFull => "slots_full",
-            Stat::SkbReused => "skb_reused",
-            Stat::SkbOutOfOrder => "skb_out_of_order",
-        }
-    }
-
-    /// What the counter means, for the exit report.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Stat::MapFull => "map updates failed (map full: raise the limit with --map-keys)",
-            Stat::EventsLost => "events lost (ring buffer full)",
-            Stat::StackLost => "stacks lost (stack map full)",
-            Stat::StackCollision => "stacks lost to a stack-id hash collision",
-            Stat::StrTruncated => "strings truncated (the copy filled its whole buffer)",
-            Stat::ProbeMisses => "events missed by probes (another BPF program was running on that CPU)",
-            Stat::SlotsFull => "stall culprits beyond the probe's slots (their time is counted as unattributed)",
-            Stat::SkbReused => {
-                "skb() hops dropped: the skb's address held another packet (freed where no point sees it)"
-            }
-            Stat::SkbOutOfOrder => {
-                "skb() hops dropped: the point cannot follow the packet's last one (a skipped point)"
-            }
-        }
-    }
-}
-
 /// One generated program.
 #[derive(Clone, Debug)]
 pub struct ProgramUnit {
@@ -229,11 +73,11 @@ pub struct Compiled {
     pub user_maps: Vec<(String, MapLayout)>,
     /// printf formats by event id.
     pub printfs: Vec<PrintfInfo>,
-    /// `time()` and `strftime()` formats (see [`TableEvent::Time`]).
+    /// `time()` and `strftime()` formats (see [`TableEvent::Time`](crate::wire::TableEvent::Time)).
     pub time_formats: Vec<String>,
     /// The frame limits of the stack-trace maps (see [`stacks_map`]).
     pub stacks: Vec<u32>,
-    /// Outlier report layouts (see [`TableEvent::Outlier`]).
+    /// Outlier report layouts (see [`TableEvent::Outlier`](crate::wire::TableEvent::Outlier)).
     pub outliers: Vec<OutlierInfo>,
     /// What `jl -v` says about how probes were resolved (`skb(): fentry (...) at ip_rcv, icmp_rcv`).
     pub notes: Vec<String>,
@@ -337,7 +181,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
                 program,
                 spans: Vec::new(),
             }),
-            Err(error) => diagnostics.push(Diagnostic::new(Code::Limit, Default::default(), error.to_string())),
+            Err(error) => diagnostics.push(Diagnostic::new(Code::Internal, Default::default(), error.to_string())),
         }
     }
     for (index, probe) in checked.probes.iter().enumerate() {
@@ -373,21 +217,16 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
                     spans: vec![probe.span],
                 }
             })),
-            Err(error) => diagnostics.push(Diagnostic::new(Code::Limit, probe.span, error.to_string())),
+            Err(error) => diagnostics.push(Diagnostic::probe(error, probe.span)),
         }
     }
     if !diagnostics.is_empty() {
         return Err(Diagnostics(diagnostics));
     }
-    let sections: Vec<(String, &ProgramUnit)> =
-        programs.iter().map(|unit| (unit.attach.section_name(), unit)).collect();
-    let sections: Vec<ProgramSection> = sections
-        .iter()
-        .map(|(section, unit)| ProgramSection { name: &unit.name, section, program: &unit.program })
-        .collect();
-    let object = write_object(&sections, &maps, settings.allocation).map_err(|error| {
+    let placed = programs.iter().map(|unit| (unit.name.as_str(), &unit.attach, &unit.program));
+    let object = write_programs(placed, &maps, settings.allocation).map_err(|error| {
         Diagnostics(vec![Diagnostic::new(
-            Code::Limit,
+            Code::Internal,
             Default::default(),
             format!("cannot write the BPF object: {error}"),
         )])
@@ -451,46 +290,48 @@ fn generate_probe(
     let mut gen = Gen::new(probe, checked, maps.first_user)?;
     gen.start_map = maps.start;
     gen.enter(probe.span);
-    gen.b.comment(probe.probe.describe());
-    gen.b.mov64(Reg::R6, Reg::R1);
     let counter = |stat: Stat| Counter { map: STATS_MAP_INDEX, key: stat as u32 };
-    let env = EmitEnv {
-        ctx: Reg::R6,
-        exit: gen.exit,
-        maps: maps.own,
-        point,
+    let counters = Counters {
         map_full: counter(Stat::MapFull),
         slots_full: counter(Stat::SlotsFull),
         skb_reused: counter(Stat::SkbReused),
         skb_out_of_order: counter(Stat::SkbOutOfOrder),
     };
-    probe.probe.emit_prologue(&mut gen.b, &env);
-    if fires {
-        if let Some(predicate) = &probe.predicate {
-            gen.b.comment("predicate");
-            let exit = gen.exit;
-            let mark = gen.frame.mark();
-            gen.branch(predicate, false, exit)?;
-            gen.frame.release(mark);
-        }
-        gen.stmts(&probe.body)?;
-    }
     let exit = gen.exit;
-    gen.b.bind(exit);
-    gen.b.mov64(Reg::R0, 0);
-    gen.b.exit();
-    let mut program = gen
-        .b
-        .finish()
-        .map_err(|error| Diagnostic::new(Code::Limit, probe.span, format!("cannot assemble this probe: {error}")))?;
-    // Most blocks read the context only before their first helper call: `r1` still holds it then.
-    program.keep_context_in_r1();
-    program.store_results_directly();
+    let site = PointSite { point, fires, maps: maps.own, counters };
+    emit_point(&mut Block { gen: &mut gen, probe }, probe.probe.as_ref(), exit, &site)?;
+    let program = finish_point(gen.b)
+        .map_err(|error| Diagnostic::new(Code::Internal, probe.span, format!("cannot assemble this probe: {error}")))?;
     Ok((program, gen.spans))
 }
 
+/// What runs at a probe's point: the predicate, then the block.
+struct Block<'g, 'a> {
+    gen: &'g mut Gen<'a>,
+    probe: &'a CheckedProbe,
+}
+
+impl PointBody for Block<'_, '_> {
+    type Error = Diagnostic;
+
+    fn builder(&mut self) -> &mut Builder {
+        &mut self.gen.b
+    }
+
+    fn emit(&mut self) -> Result<(), Diagnostic> {
+        if let Some(predicate) = &self.probe.predicate {
+            self.gen.b.comment("predicate");
+            let exit = self.gen.exit;
+            let mark = self.gen.frame.mark();
+            self.gen.branch(predicate, false, exit)?;
+            self.gen.frame.release(mark);
+        }
+        self.gen.stmts(&self.probe.body).map(drop)
+    }
+}
+
 /// State while generating one program.
-struct Gen<'a> {
+pub(crate) struct Gen<'a> {
     b: Builder,
     frame: Frame,
     exit: Label,

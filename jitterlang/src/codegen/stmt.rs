@@ -1,8 +1,9 @@
 //! Statements.
 
-use super::{Gen, MapEvent, Stat, TableEvent, EVENTS_MAP_INDEX, EXIT_EVENT};
+use super::{Gen, EVENTS_MAP_INDEX};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Expr, Stmt, StmtKind, WHILE_MAX_ITERATIONS};
+use crate::wire::{MapEvent, Stat, TableEvent, EXIT_EVENT};
 use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Reg, Size};
 
 /// Where `break` and `continue` of the innermost loop jump, and whether any did.

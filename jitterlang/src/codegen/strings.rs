@@ -1,9 +1,10 @@
 //! Strings: written into stack buffers (map keys, printf events, variables), always fully initialised so
 //! equal strings give equal keys.
 
-use super::{Gen, Stat};
+use super::Gen;
 use crate::diag::{Code, Diagnostic};
 use crate::ir::{Builtin, Expr, ExprKind, Type};
+use crate::wire::Stat;
 use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
 use jitterlib::probe::{FieldSource, FieldType};
 

@@ -1,9 +1,9 @@
 //! Decoding of ring-buffer records: `[u64 id][values]`.
 
 use super::clock::{format_time, WallClock};
-use crate::codegen::{MapEvent, TableEvent, EXIT_EVENT};
 use crate::ir::{OutlierInfo, PrintfAction, PrintfInfo, Type};
 use crate::printf::Arg;
+use crate::wire::{MapEvent, TableEvent, EXIT_EVENT};
 use jitterlib::agg::{format_culprit, format_inet, format_inet_family, FieldValue, StackKind, Symbolizer};
 use jitterlib::kernel::KernelInfo;
 

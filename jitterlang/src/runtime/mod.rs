@@ -11,8 +11,9 @@ mod status;
 pub use exporter::{ExporterError, MetricsExporter};
 pub use output::{OutputFormat, Symbols};
 
-use crate::codegen::{stacks_map, Compiled, MapEvent, Stat, EVENTS_MAP};
+use crate::codegen::{stacks_map, Compiled, EVENTS_MAP};
 use crate::ir::MapAction;
+use crate::wire::{MapEvent, Stat};
 use events::{Event, EventDecoder, Value};
 use jitterlib::agg::Snapshot;
 use jitterlib::culprit::{task_names, TASK_NAMES_MAP};

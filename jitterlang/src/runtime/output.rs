@@ -2,7 +2,7 @@
 
 use super::clock::format_time;
 use super::events::{Outlier, Value};
-use crate::codegen::Stat;
+use crate::wire::Stat;
 use jitterlib::agg::{
     format_buf, format_duration, render_folded, render_json, render_text, KernelSymbols, Snapshot, Symbolizer,
 };

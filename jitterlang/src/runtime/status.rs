@@ -2,7 +2,8 @@
 //! and how full the fullest map is, redrawn in place once a second.
 
 use super::{lost_counters, RunError};
-use crate::codegen::{Compiled, Stat};
+use crate::codegen::Compiled;
+use crate::wire::Stat;
 use jitterlib::maps::MapEntries;
 use jitterlib::session::Session;
 use std::io::Write;

@@ -1,9 +1,11 @@
-//! Calls (aggregations, `printf`, `exit`, `ksym`) and map statements.
+//! Calls, dispatched through the builtin registry, and the checks of `printf`, `str`, `ksym`, `kaddr`, `lhist`
+//! and the map statements.
 
+use super::builtins::{self, Call, Operands, Rule};
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Expr, ExprKind, MapAction, PrintfAction, PrintfInfo, StmtKind, Type};
+use crate::ir::{Expr, ExprKind, Lowered, MapAction, PrintfAction, PrintfInfo, StmtKind, Type};
 use crate::printf::{ConvKind, Format};
 use jitterlib::agg::{AggError, AggKind};
 use jitterlib::probe::nearest;
@@ -13,27 +15,6 @@ pub(crate) const DATA_LOC_STR_SIZE: u32 = 64;
 
 /// Most printf arguments accepted (event size stays small).
 const MAX_PRINTF_ARGS: usize = 16;
-
-/// Aggregation functions, with the number of arguments they take.
-const AGGREGATIONS: &[(&str, usize)] = &[
-    ("count", 0),
-    ("sum", 1),
-    ("min", 1),
-    ("max", 1),
-    ("avg", 1),
-    ("stats", 1),
-    ("hist", 1),
-    ("lhist", 4),
-    ("quantiles", 1),
-];
-
-/// Functions that are statements.
-const STATEMENT_FUNCTIONS: &[&str] =
-    &["printf", "exit", "delete", "print", "clear", "zero", "outlier", "time", "signal", "system"];
-
-/// Functions that have a value.
-const VALUE_FUNCTIONS: &[&str] =
-    &["ksym", "kaddr", "str", "buf", "strftime", "ntop", "ntohs", "ntohl", "kstack", "ustack"];
 
 /// Bytes `str(ptr)` reads when no size is given (bpftrace's default).
 const KERNEL_STR_SIZE: u32 = 64;
@@ -51,16 +32,10 @@ impl Checker<'_> {
             );
             return None;
         };
-        match name.as_str() {
-            "printf" => self.printf(args, expr.span, scope, PrintfAction::Print),
-            "outlier" => self.outlier(*name_span, args, scope),
-            "time" => self.time(*name_span, args),
-            "signal" => self.signal(*name_span, args, expr.span, scope),
-            "system" => self.system(args, expr.span, scope),
-            "exit" => self.arity(name, *name_span, args, 0).then_some(StmtKind::Exit),
-            "delete" => self.delete(args, expr.span, scope),
-            "print" | "clear" | "zero" => self.map_action(name, *name_span, args, expr.span, scope),
-            _ if aggregation_arity(name).is_some() => {
+        let call = Call { name, name_span: *name_span, args, span: expr.span };
+        match builtins::call(name).map(|builtin| &builtin.rule) {
+            Some(Rule::Statement(check)) => check(self, &call, scope),
+            Some(Rule::Aggregation { .. }) => {
                 let target = ast::MapRef { name: "@".into(), keys: Vec::new(), span: expr.span };
                 self.map_assign(&target, None, expr, scope)
             }
@@ -84,29 +59,14 @@ impl Checker<'_> {
         span: Span,
         scope: &mut Scope,
     ) -> Option<Expr> {
-        match name {
-            "ksym" => {
-                if !self.arity(name, name_span, args, 1) {
-                    return None;
-                }
-                let mut value = self.scalar(&args[0], scope)?;
-                value.ty = Type::Symbol;
-                value.span = span;
-                Some(value)
+        let call = Call { name, name_span, args, span };
+        match builtins::call(name).map(|builtin| &builtin.rule) {
+            Some(Rule::Function(check)) => check(self, &call, scope),
+            Some(Rule::Lowered { check, lower }) => {
+                let Operands { map, args, ty } = check(self, &call, scope)?;
+                Some(Expr { kind: ExprKind::Call(Lowered { map, args, lower: *lower }), ty, span })
             }
-            "kaddr" => self.kaddr(name_span, args, span),
-            "str" => self.str_call(name_span, args, span, scope),
-            "strftime" => {
-                self.diagnostics.push(
-                    Diagnostic::new(Code::TypeMismatch, span, "`strftime()` is printed by printf, with %s")
-                        .with_hint("e.g. `printf(\"%s\\n\", strftime(\"%H:%M:%S\", nsecs))`"),
-                );
-                None
-            }
-            "ntop" | "ntohs" | "ntohl" => self.network_call(name, name_span, args, span, scope),
-            "buf" => self.buf_call(name_span, args, span, scope),
-            "kstack" | "ustack" => self.stack_call(name, name_span, args, span, scope),
-            _ if aggregation_arity(name).is_some() => {
+            Some(Rule::Aggregation { .. }) => {
                 self.diagnostics.push(
                     Diagnostic::new(
                         Code::TypeMismatch,
@@ -117,7 +77,7 @@ impl Checker<'_> {
                 );
                 None
             }
-            _ if STATEMENT_FUNCTIONS.contains(&name) => {
+            Some(Rule::Statement(_)) => {
                 self.diagnostics.push(Diagnostic::new(
                     Code::TypeMismatch,
                     span,
@@ -132,8 +92,28 @@ impl Checker<'_> {
         }
     }
 
+    /// `ksym(addr)`: the kernel symbol at an address, printed by name.
+    pub(super) fn ksym(&mut self, call: &Call, scope: &mut Scope) -> Option<Expr> {
+        if !self.arity(call.name, call.name_span, call.args, 1) {
+            return None;
+        }
+        let mut value = self.scalar(&call.args[0], scope)?;
+        value.ty = Type::Symbol;
+        value.span = call.span;
+        Some(value)
+    }
+
+    /// `strftime()` anywhere but as a printf argument.
+    pub(super) fn strftime_outside_printf(&mut self, span: Span) -> Option<Expr> {
+        self.diagnostics.push(
+            Diagnostic::new(Code::TypeMismatch, span, "`strftime()` is printed by printf, with %s")
+                .with_hint("e.g. `printf(\"%s\\n\", strftime(\"%H:%M:%S\", nsecs))`"),
+        );
+        None
+    }
+
     /// `kaddr("symbol")`: the symbol's address, resolved at compile time.
-    fn kaddr(&mut self, name_span: Span, args: &[ast::Expr], span: Span) -> Option<Expr> {
+    pub(super) fn kaddr(&mut self, name_span: Span, args: &[ast::Expr], span: Span) -> Option<Expr> {
         if !self.arity("kaddr", name_span, args, 1) {
             return None;
         }
@@ -166,7 +146,13 @@ impl Checker<'_> {
     }
 
     /// `str($N)`: a script argument as a string; `str(ptr[, n])`: a kernel string read from an address.
-    fn str_call(&mut self, name_span: Span, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<Expr> {
+    pub(super) fn str_call(
+        &mut self,
+        name_span: Span,
+        args: &[ast::Expr],
+        span: Span,
+        scope: &mut Scope,
+    ) -> Option<Expr> {
         if args.is_empty() || args.len() > 2 {
             self.diagnostics.push(
                 Diagnostic::new(
@@ -209,9 +195,8 @@ impl Checker<'_> {
         Some(Expr { kind: ExprKind::KernelStr(Box::new(pointer)), ty: Type::Str(size), span })
     }
 
-    /// `delete(@m[keys])`.
     /// `delete(@m[k])`, or bpftrace 0.27's `delete(@m, k)`.
-    fn delete(&mut self, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<StmtKind> {
+    pub(super) fn delete(&mut self, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<StmtKind> {
         let entry;
         let target = match args {
             [ast::Expr { kind: ast::ExprKind::Map(target), .. }] => target,
@@ -240,14 +225,8 @@ impl Checker<'_> {
     }
 
     /// `print(@m)`, `print(@m, N)`, `clear(@m)`, `zero(@m)`.
-    fn map_action(
-        &mut self,
-        name: &str,
-        name_span: Span,
-        args: &[ast::Expr],
-        span: Span,
-        scope: &mut Scope,
-    ) -> Option<StmtKind> {
+    pub(super) fn map_action(&mut self, call: &Call, scope: &mut Scope) -> Option<StmtKind> {
+        let Call { name, name_span, args, span } = *call;
         let action = match name {
             "print" => MapAction::Print,
             "clear" => MapAction::Clear,
@@ -287,12 +266,9 @@ impl Checker<'_> {
     }
 
     fn unknown_function(&mut self, name: &str, span: Span) {
-        let mut known: Vec<&str> = AGGREGATIONS.iter().map(|(name, _)| *name).collect();
-        known.extend(STATEMENT_FUNCTIONS);
-        known.extend(VALUE_FUNCTIONS);
-        let hint = match nearest(name, &known) {
+        let hint = match nearest(name, &builtins::names(false)) {
             Some(near) => format!("did you mean `{near}()`?"),
-            None => format!("known functions: {}", known.join(", ")),
+            None => "`jl -l builtins` lists the functions".to_string(),
         };
         self.diagnostics
             .push(Diagnostic::new(Code::UnknownIdent, span, format!("unknown function `{name}`")).with_hint(hint));
@@ -321,7 +297,7 @@ impl Checker<'_> {
     ) -> Option<StmtKind> {
         let keys = self.keys(target, scope);
         if let ast::ExprKind::Call { name, name_span, args } = &value.kind {
-            if let Some(expected) = aggregation_arity(name) {
+            if let Some(Rule::Aggregation { arity, kind }) = builtins::call(name).map(|builtin| &builtin.rule) {
                 if let Some(op) = op {
                     self.diagnostics.push(Diagnostic::new(
                         Code::TypeMismatch,
@@ -330,7 +306,7 @@ impl Checker<'_> {
                     ));
                     return None;
                 }
-                if !self.arity(name, *name_span, args, expected) {
+                if !self.arity(name, *name_span, args, *arity) {
                     return None;
                 }
                 let value_expr = match args.first() {
@@ -338,7 +314,7 @@ impl Checker<'_> {
                     None => None,
                 };
                 let value_type = value_expr.as_ref().map(|e| e.ty);
-                let kind = self.aggregation_kind(name, value_type, &args[1.min(args.len())..], scope)?;
+                let kind = kind(self, value_type, &args[1.min(args.len())..], scope)?;
                 let keys = keys?;
                 let map = self.maps.aggregation(target, &keys, kind, value_type, &mut self.diagnostics)?;
                 return Some(StmtKind::Aggregate { map, keys, kind, value: value_expr });
@@ -376,7 +352,7 @@ impl Checker<'_> {
         Some(Expr { kind: ExprKind::MapRead { map, keys }, ty, span: target.span })
     }
 
-    fn keys(&mut self, target: &ast::MapRef, scope: &mut Scope) -> Option<Vec<Expr>> {
+    pub(super) fn keys(&mut self, target: &ast::MapRef, scope: &mut Scope) -> Option<Vec<Expr>> {
         let keys: Vec<Option<Expr>> = target.keys.iter().map(|key| self.expr(key, scope)).collect();
         let keys: Vec<Expr> = keys.into_iter().collect::<Option<_>>()?;
         for key in &keys {
@@ -388,38 +364,20 @@ impl Checker<'_> {
         Some(keys)
     }
 
-    fn aggregation_kind(
-        &mut self,
-        name: &str,
-        value: Option<Type>,
-        rest: &[ast::Expr],
-        scope: &mut Scope,
-    ) -> Option<AggKind> {
-        Some(match name {
-            "count" => AggKind::Count,
-            "sum" => AggKind::Sum,
-            "min" => AggKind::Min,
-            "max" => AggKind::Max,
-            "avg" => AggKind::Avg,
-            "stats" => AggKind::Stats,
-            "hist" if value == Some(Type::Duration) => AggKind::TimeHist,
-            "hist" => AggKind::Hist,
-            "quantiles" => AggKind::Quantiles,
-            _ => {
-                let mut constants = Vec::new();
-                for arg in rest {
-                    constants.push(self.constant(arg, scope)?);
-                }
-                let [min, max, step] = constants[..] else { return None };
-                match AggKind::lhist(min, max, step) {
-                    Ok(kind) => kind,
-                    Err(error) => {
-                        self.diagnostics.push(lhist_diagnostic(&error, rest));
-                        return None;
-                    }
-                }
+    /// The kind of `lhist(v, min, max, step)`: its bounds (`rest`) are constants [`AggKind::lhist`] accepts.
+    pub(super) fn lhist(&mut self, rest: &[ast::Expr], scope: &mut Scope) -> Option<AggKind> {
+        let mut constants = Vec::new();
+        for arg in rest {
+            constants.push(self.constant(arg, scope)?);
+        }
+        let [min, max, step] = constants[..] else { return None };
+        match AggKind::lhist(min, max, step) {
+            Ok(kind) => Some(kind),
+            Err(error) => {
+                self.diagnostics.push(lhist_diagnostic(&error, rest));
+                None
             }
-        })
+        }
     }
 
     pub(super) fn constant(&mut self, arg: &ast::Expr, scope: &mut Scope) -> Option<i64> {
@@ -543,10 +501,6 @@ fn lhist_diagnostic(error: &AggError, bounds: &[ast::Expr]) -> Diagnostic {
         _ => Diagnostic::new(Code::TypeMismatch, bounds[0].span.to(bounds[2].span), error.to_string())
             .with_hint("e.g. `lhist(args.vec, 0, 10, 1)`"),
     }
-}
-
-fn aggregation_arity(name: &str) -> Option<usize> {
-    AGGREGATIONS.iter().find(|(known, _)| *known == name).map(|(_, arity)| *arity)
 }
 
 /// `1 argument`, `2 arguments`.

@@ -1,33 +1,12 @@
 //! Typing of expressions and conditions.
 
+use super::builtins::{self, Rule};
 use super::{Checker, Scope};
 use crate::ast::{self, BinaryOp, UnaryOp};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Builtin, Expr, ExprKind, Type};
-use jitterlib::agg::StackKind;
+use crate::ir::{Builtin, Expr, ExprKind, Lowered, Type};
 use jitterlib::kernel::StructName;
 use jitterlib::probe::{nearest, Field, FieldType};
-
-/// Builtin names and what they are, for lookups and hints.
-const BUILTINS: &[(&str, Builtin)] = &[
-    ("pid", Builtin::Pid),
-    ("tid", Builtin::Tid),
-    ("uid", Builtin::Uid),
-    ("gid", Builtin::Gid),
-    ("cpu", Builtin::Cpu),
-    ("nsecs", Builtin::Nsecs),
-    ("comm", Builtin::Comm),
-    ("cgroup", Builtin::Cgroup),
-    ("curtask", Builtin::CurTask),
-    ("elapsed", Builtin::Elapsed),
-    ("kstack", Builtin::Stack(StackKind::KERNEL)),
-    ("ustack", Builtin::Stack(StackKind::USER)),
-];
-
-/// The name a builtin is written with.
-pub(super) fn builtin_name(builtin: Builtin) -> Option<&'static str> {
-    BUILTINS.iter().find(|(_, known)| *known == builtin).map(|(name, _)| *name)
-}
 
 /// Size of the `probe` string, unless a probe's name is longer.
 const PROBE_NAME_SIZE: u32 = 64;
@@ -227,29 +206,17 @@ impl Checker<'_> {
             scope.fields_read.push(field.name.clone());
             return Some(field_expr(field, span));
         }
-        if name == "probe" {
-            let text = scope.probe.describe();
-            // One size for the names of most probes, so a block shared by several (a wildcard) keys one map.
-            let ty = Type::Str(string_size(text.len()).max(PROBE_NAME_SIZE));
-            return Some(Expr { kind: ExprKind::Str(text), ty, span });
-        }
-        if let Some((_, builtin)) = BUILTINS.iter().find(|(builtin, _)| *builtin == name) {
-            // nsecs is a duration (since boot): differences of timestamps print with time units.
-            let ty = match builtin {
-                Builtin::Comm => Type::Str(COMM_SIZE),
-                Builtin::Nsecs => Type::Duration,
-                Builtin::CurTask => Type::Pointer(StructName::new("task_struct")),
-                Builtin::Stack(kind) => self.stack_type(*kind),
-                _ => Type::U64,
-            };
-            self.uses_elapsed |= *builtin == Builtin::Elapsed;
-            return Some(Expr { kind: ExprKind::Builtin(*builtin), ty, span });
+        match builtins::variable_named(name).map(|builtin| &builtin.rule) {
+            Some(Rule::Context(builtin)) => return Some(self.context_value(*builtin, span)),
+            Some(Rule::Variable(check)) => return check(self, span, scope),
+            Some(Rule::LoweredVariable { ty, lower }) => {
+                let kind = ExprKind::Call(Lowered { map: None, args: Vec::new(), lower: *lower });
+                return Some(Expr { kind, ty: *ty, span });
+            }
+            _ => {}
         }
         if let Some((_, value)) = super::net::ADDRESS_FAMILIES.iter().find(|(constant, _)| *constant == name) {
             return Some(Expr { kind: ExprKind::Const(*value), ty: Type::I64, span });
-        }
-        if name == NETNS {
-            return self.member_value(&current_netns(span), scope);
         }
         if name == "args" {
             self.diagnostics.push(
@@ -258,27 +225,99 @@ impl Checker<'_> {
             );
             return None;
         }
-        let mut known: Vec<&str> = BUILTINS.iter().map(|(name, _)| *name).collect();
-        known.extend(["probe", NETNS]);
-        known.extend(super::net::ADDRESS_FAMILIES.iter().map(|(name, _)| *name));
-        known.extend(scope.probe.fields().iter().map(|field| field.name.as_str()));
+        // The hint lists the probe's own fields, not every builtin: a new builtin must not change the diagnostics
+        // of unrelated typos.
+        let mut own: Vec<&str> = scope.probe.fields().iter().map(|field| field.name.as_str()).collect();
         if !scope.probe.args().is_empty() {
-            known.push("args");
+            own.push("args");
         }
-        let mut diagnostic = Diagnostic::new(Code::UnknownIdent, span, format!("unknown identifier `{name}`"));
-        diagnostic = match nearest(name, &known) {
-            Some(near) => diagnostic.with_hint(format!("did you mean `{near}`? available here: {}", known.join(", "))),
-            None => diagnostic.with_hint(format!("available in {}: {}", scope.probe.describe(), known.join(", "))),
+        let mut known = builtins::names(true);
+        known.extend(super::net::ADDRESS_FAMILIES.iter().map(|(name, _)| *name));
+        known.extend(&own);
+        let listing = match own.is_empty() {
+            true => "`jl -l builtins` lists the builtins".to_string(),
+            false => {
+                format!("{} has `{}`; `jl -l builtins` lists the builtins", scope.probe.describe(), own.join("`, `"))
+            }
         };
+        let hint = match nearest(name, &known) {
+            Some(near) => format!("did you mean `{near}`? {listing}"),
+            None => listing,
+        };
+        let diagnostic =
+            Diagnostic::new(Code::UnknownIdent, span, format!("unknown identifier `{name}`")).with_hint(hint);
         self.diagnostics.push(diagnostic);
         None
+    }
+
+    /// A value read from the current context: `pid`, `comm`, `nsecs`.
+    fn context_value(&mut self, builtin: Builtin, span: Span) -> Expr {
+        // nsecs is a duration (since boot): differences of timestamps print with time units.
+        let ty = match builtin {
+            Builtin::Comm => Type::Str(COMM_SIZE),
+            Builtin::Nsecs => Type::Duration,
+            Builtin::CurTask => Type::Pointer(StructName::new("task_struct")),
+            Builtin::Stack(kind) => self.stack_type(kind),
+            _ => Type::U64,
+        };
+        self.uses_elapsed |= builtin == Builtin::Elapsed;
+        Expr { kind: ExprKind::Builtin(builtin), ty, span }
+    }
+
+    /// `ncpus`: how many CPUs the machine can have (bpftrace's possible CPUs), a constant of the compilation.
+    pub(super) fn ncpus(&mut self, span: Span) -> Option<Expr> {
+        match self.kernel.possible_cpus() {
+            Ok(count) => Some(Expr { kind: ExprKind::Const(i64::from(count)), ty: Type::U64, span }),
+            Err(error) => {
+                self.diagnostics.push(Diagnostic::new(
+                    Code::MissingTarget,
+                    span,
+                    format!("cannot count the CPUs: {error}"),
+                ));
+                None
+            }
+        }
+    }
+
+    /// `probe`: the name of the probe the block runs for, as a string.
+    pub(super) fn probe_name(&mut self, span: Span, scope: &mut Scope) -> Expr {
+        let text = scope.probe.describe();
+        // One size for the names of most probes, so a block shared by several (a wildcard) keys one map.
+        let ty = Type::Str(string_size(text.len()).max(PROBE_NAME_SIZE));
+        Expr { kind: ExprKind::Str(text), ty, span }
+    }
+
+    /// `netns`: the inode number of the current task's network namespace (a probe's own `netns` field wins:
+    /// fields are looked up first).
+    pub(super) fn netns(&mut self, span: Span, scope: &mut Scope) -> Option<Expr> {
+        self.task_member(&[("nsproxy", true), ("net_ns", true), ("ns", true), ("inum", false)], span, scope)
+    }
+
+    /// A member of the current task read through the kernel's BTF along `path` (each part with whether it is
+    /// reached through a pointer): `ppid` is `curtask->real_parent->pid` (bpftrace 0.27's), `netns`
+    /// `curtask->nsproxy->net_ns->ns.inum`.
+    pub(super) fn task_member(&mut self, path: &[(&str, bool)], span: Span, scope: &mut Scope) -> Option<Expr> {
+        let start = ast::Expr { kind: ast::ExprKind::Ident("curtask".into()), span };
+        let read = path.iter().fold(start, |base, (field, arrow)| ast::Expr {
+            kind: ast::ExprKind::Field {
+                base: Box::new(base),
+                field: field.to_string(),
+                field_span: span,
+                arrow: *arrow,
+            },
+            span,
+        });
+        self.member_value(&read, scope)
     }
 
     /// `args.field` (or `args->field`): a field of the probe's record.
     fn field(&mut self, field: &str, field_span: Span, span: Span, scope: &mut Scope) -> Option<Expr> {
         let args = scope.probe.args();
         match args.iter().find(|arg| arg.name == field) {
-            Some(arg) => Some(field_expr(arg, span)),
+            Some(arg) => {
+                scope.fields_read.push(format!("args.{field}"));
+                Some(field_expr(arg, span))
+            }
             None => {
                 let describe = scope.probe.describe();
                 let message = if args.is_empty() {
@@ -304,21 +343,6 @@ fn field_list_hint(args: &[Field], describe: &str) -> String {
     }
     let names: Vec<&str> = args.iter().map(|arg| arg.name.as_str()).collect();
     format!("fields of {describe}: {}", names.join(", "))
-}
-
-/// The builtin `netns`: the inode number of the current task's network namespace (unless the probe has a
-/// `netns` field of its own, which wins).
-const NETNS: &str = "netns";
-
-/// `curtask->nsproxy->net_ns->ns.inum`, all of it at `span`: what `netns` reads, through the kernel's BTF.
-fn current_netns(span: Span) -> ast::Expr {
-    let path = [("nsproxy", true), ("net_ns", true), ("ns", true), ("inum", false)];
-    path.into_iter().fold(ast::Expr { kind: ast::ExprKind::Ident("curtask".into()), span }, |base, (field, arrow)| {
-        ast::Expr {
-            kind: ast::ExprKind::Field { base: Box::new(base), field: field.into(), field_span: span, arrow },
-            span,
-        }
-    })
 }
 
 fn field_expr(field: &Field, span: Span) -> Expr {

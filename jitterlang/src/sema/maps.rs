@@ -232,7 +232,7 @@ fn describe_value(value: &MapValue) -> String {
 fn key_name(key: &Expr) -> Option<String> {
     match &key.kind {
         ExprKind::Field(field) => Some(field.name.clone()),
-        ExprKind::Builtin(builtin) => super::expr::builtin_name(*builtin).map(String::from),
+        ExprKind::Builtin(builtin) => super::builtins::context_name(*builtin).map(String::from),
         _ => None,
     }
 }

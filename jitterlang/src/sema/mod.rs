@@ -3,13 +3,16 @@
 
 mod access;
 mod actions;
+pub mod builtins;
 mod bytes;
 mod calls;
 mod expr;
+mod map_functions;
 mod maps;
 mod net;
 mod params;
 mod stacks;
+mod strings;
 
 use crate::ast::{self, Script};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
@@ -17,7 +20,7 @@ use crate::ir::WHILE_MAX_ITERATIONS;
 use crate::ir::{Checked, CheckedProbe, ExprKind, OutlierInfo, PrintfInfo, Stmt, StmtKind, Type, UNROLL_MAX};
 use crate::CompileOptions;
 use jitterlib::kernel::KernelInfo;
-use jitterlib::probe::{self, Probe, ProbeErrorKind, ProbeSpec};
+use jitterlib::probe::{self, Probe, ProbeSpec};
 use maps::MapTable;
 use params::Params;
 
@@ -103,16 +106,7 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions)
 /// A probe that does not resolve, as a diagnostic pointing at the part of `written` at fault.
 fn probe_diagnostic(error: probe::ProbeError, written: &ast::Probe, part_spans: &[Span]) -> Diagnostic {
     let span = error.position.and_then(|i| part_spans.get(i).copied()).unwrap_or(written.span);
-    let code = match error.kind {
-        ProbeErrorKind::UnknownKind => Code::UnknownProbe,
-        ProbeErrorKind::BadSpec => Code::BadProbe,
-        ProbeErrorKind::MissingTarget | ProbeErrorKind::Kernel => Code::MissingTarget,
-    };
-    let diagnostic = Diagnostic::new(code, span, error.message);
-    match error.hint {
-        Some(hint) => diagnostic.with_hint(hint),
-        None => diagnostic,
-    }
+    Diagnostic::probe(error, span)
 }
 
 fn path_part_spans(parts: &[String], whole: Span) -> Vec<Span> {
@@ -154,7 +148,7 @@ struct Scope<'p> {
     loop_depth: usize,
     /// Variables whose assignment had an error (already reported): their uses are not reported again.
     failed_vars: Vec<String>,
-    /// The probe's bare-name fields the block reads (see `Probe::only_fields_read`).
+    /// The probe's bare-name fields and `args.NAME` the block reads (see `Probe::only_fields_read`).
     fields_read: Vec<String>,
 }
 

@@ -1,11 +1,13 @@
 //! Network helpers: `ntop(addr)` and `ntop(af, addr)` (an IPv4 or IPv6 address printed in user space), the
-//! address family constants `AF_INET` and `AF_INET6`, and `ntohs`/`ntohl`.
+//! address family constants `AF_INET` and `AF_INET6`, and the byte swaps `ntohs`, `ntohl` and `bswap`.
 
 use super::access::is_access;
+use super::builtins::Call;
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Expr, ExprKind, Type};
+use jitterlib::probe::{Field, FieldType};
 
 /// `AF_INET`: IPv4.
 const AF_INET: i64 = 2;
@@ -48,6 +50,28 @@ impl Checker<'_> {
         let bits = if name == "ntohs" { 16 } else { 32 };
         let value = self.scalar(&args[0], scope)?;
         Some(Expr { kind: ExprKind::ByteSwap { operand: Box::new(value), bits }, ty: Type::U64, span })
+    }
+
+    /// `bswap(x)` (bpftrace 0.27): the bytes of `x` in reverse order, as many as its type has: a field or member
+    /// its size, a cast `(uint16)x` its width, any other value 8 bytes. One byte is itself.
+    pub(super) fn bswap(&mut self, call: &Call, scope: &mut Scope) -> Option<Expr> {
+        if !self.arity(call.name, call.name_span, call.args, 1) {
+            return None;
+        }
+        let value = self.scalar(&call.args[0], scope)?;
+        let bytes = match &value.kind {
+            ExprKind::Convert { bits, .. } => bits / 8,
+            ExprKind::Field(Field { ty: FieldType::Int { size, .. }, .. }) => *size,
+            ExprKind::KernelRead(read) => read.size,
+            _ => 8,
+        };
+        let bits = match bytes {
+            1 => return Some(Expr { span: call.span, ..value }),
+            2 => 16,
+            4 => 32,
+            _ => 64,
+        };
+        Some(Expr { kind: ExprKind::ByteSwap { operand: Box::new(value), bits }, ty: Type::U64, span: call.span })
     }
 
     /// `ntop(af, addr)`: with a constant family, the address must have its size (4 bytes for `AF_INET`, 16 for

@@ -3,10 +3,15 @@
 //! Runtime failures exit with code 1 instead.
 
 use crate::support::{assert_no_mismatch, check_snapshot, data_dir, scripts};
+use jitterlib::testing::{can_trace, skip};
 use std::process::Command;
 
 #[test]
 fn malformed_scripts_fail_with_their_snapshot_diagnostic() {
+    // The real jl reads tracepoint layouts from tracefs, which only root can read.
+    if !can_trace("malformed_scripts_fail_with_their_snapshot_diagnostic") {
+        return;
+    }
     let dir = data_dir("bad-input");
     let mut mismatches = Vec::new();
     let all = scripts(&dir);
@@ -26,9 +31,7 @@ fn malformed_scripts_fail_with_their_snapshot_diagnostic() {
 
 #[test]
 fn unprivileged_run_exits_1_naming_the_capabilities() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: unprivileged_run_exits_1_naming_the_capabilities: needs root to drop to `nobody`");
+    if !can_trace("unprivileged_run_exits_1_naming_the_capabilities") {
         return;
     }
     // A copy outside the target directory, which `nobody` may not be able to reach. Named by thread id: a
@@ -45,7 +48,7 @@ fn unprivileged_run_exits_1_naming_the_capabilities() {
     let output = match output {
         Ok(output) => output,
         Err(error) => {
-            eprintln!("SKIPPED: unprivileged_run_exits_1_naming_the_capabilities: no setpriv: {error}");
+            skip("unprivileged_run_exits_1_naming_the_capabilities", format!("no setpriv: {error}"));
             return;
         }
     };

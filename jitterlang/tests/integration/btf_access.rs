@@ -7,7 +7,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::runtime::{can_trace, map_data, run_jl, Tracing};
+use crate::runtime::{map_data, run_jl, Tracing};
+use jitterlib::testing::{can_trace, skip};
 
 /// The name the kernel gives thread `tid` of this process (`comm`).
 fn thread_comm(tid: i32) -> String {
@@ -82,7 +83,7 @@ fn icmp_seq_of_a_loopback_ping_is_read_from_the_skb() {
         return;
     }
     if Command::new("ping").arg("-V").output().is_err() {
-        eprintln!("SKIPPED: icmp_seq_of_a_loopback_ping_is_read_from_the_skb: no ping");
+        skip("icmp_seq_of_a_loopback_ping_is_read_from_the_skb", "no ping");
         return;
     }
     // 127.0.0.23 (0x1700007f as the kernel's __be32 reads on a little-endian host) is routed to lo like

@@ -1,6 +1,7 @@
 //! `buf()` and `ntop(af, addr)` end to end: bytes and addresses the test hands the kernel, read back and printed.
 
-use crate::runtime::{can_trace, map_data, printed, Tracing};
+use crate::runtime::{map_data, printed, Tracing};
+use jitterlib::testing::{can_trace, skip};
 use serde_json::Value;
 use std::net::{TcpListener, TcpStream};
 
@@ -44,7 +45,7 @@ fn ntop_prints_the_address_its_family_says() {
     let (v4, v6) = match (TcpListener::bind("127.0.0.1:0"), TcpListener::bind("[::1]:0")) {
         (Ok(v4), Ok(v6)) => (v4, v6),
         (v4, v6) => {
-            eprintln!("SKIPPED: ntop_prints_the_address_its_family_says: needs IPv4 and IPv6 loopback: {v4:?} {v6:?}");
+            skip("ntop_prints_the_address_its_family_says", format!("needs IPv4 and IPv6 loopback: {v4:?} {v6:?}"));
             return;
         }
     };

@@ -3,7 +3,8 @@
 //! case jl's memory stays under the DaemonSet's 64 MiB limit, the normal scrapes are answered in time, and the
 //! traced count is exact with no data lost. All traffic stays on loopback.
 
-use crate::runtime::{can_trace, map_data, Tracing};
+use crate::runtime::{map_data, Tracing};
+use jitterlib::testing::can_trace;
 use serde_json::Value;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};

@@ -1,6 +1,7 @@
 //! Fleet export: a real Prometheus server (Debian's package) scrapes `jl --prometheus` on loopback, and the
 //! value it stored is the count the kernel reported.
 
+use jitterlib::testing::{can_trace, skip};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -31,13 +32,11 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 
 #[test]
 fn prometheus_scrapes_the_kernel_counts() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: prometheus_scrapes_the_kernel_counts: needs root to attach probes");
+    if !can_trace("prometheus_scrapes_the_kernel_counts") {
         return;
     }
     let Ok(prometheus_path) = which("prometheus") else {
-        eprintln!("SKIPPED: prometheus_scrapes_the_kernel_counts: no prometheus binary (tools/setup-host installs it)");
+        skip("prometheus_scrapes_the_kernel_counts", "no prometheus binary (tools/setup-host installs it)");
         return;
     };
     let pid = std::process::id();

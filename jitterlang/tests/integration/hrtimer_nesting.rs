@@ -5,9 +5,10 @@
 //! (a hard entry while a soft callback's entry has no exit yet on that CPU).
 
 use crate::raw_bpf::pin_to;
-use crate::runtime::{can_trace, lost, map_data, Tracing};
+use crate::runtime::{lost, map_data, Tracing};
 use crate::soft_timer::SlowSoftTimer;
 use jitterlib::kernel::{KernelInfo, LiveKernel};
+use jitterlib::testing::can_trace;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

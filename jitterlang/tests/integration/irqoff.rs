@@ -2,8 +2,9 @@
 //! known time; the probe must report it on that CPU with the task that held it, and nothing without a stall.
 
 use crate::raw_bpf::pin_to;
-use crate::runtime::{can_trace, Tracing};
+use crate::runtime::Tracing;
 use crate::stall::{take_turn, Stall};
+use jitterlib::testing::can_trace;
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -3,17 +3,8 @@
 
 use jitterlang::CompileOptions;
 use jitterlib::kernel::FixtureKernel;
+use jitterlib::testing::can_trace;
 use std::process::Command;
-
-/// True when the tests can load programs; prints why not otherwise.
-fn can_trace(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: {test}: needs root (CAP_BPF and CAP_PERFMON) to load and attach BPF programs");
-        return false;
-    }
-    true
-}
 
 /// Runs `jl ARGS` to completion and returns (exit code, stdout, stderr).
 fn run_jl(args: &[&str]) -> (i32, String, String) {
@@ -308,4 +299,125 @@ fn elapsed_counts_from_the_begin_phase() {
     let (code, out, err) = run_jl(&["-e", script]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "1\n1\n");
+}
+
+#[test]
+fn has_key_ppid_jiffies_and_bswap_as_in_bpftrace() {
+    if !can_trace("has_key_ppid_jiffies_and_bswap_as_in_bpftrace") {
+        return;
+    }
+    // This thread starts `sh` twice, 50 ms apart, and each calls getppid at start: their `ppid` is this thread
+    // (bpftrace's `real_parent->pid`, not this process's id), `@seen` (declared in BEGIN, as jl maps are by
+    // their first assignment) has no entry for it the first time and one the second, and jiffies moved on.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "BEGIN {{ @seen[0] = 0; }} tracepoint:syscalls:sys_enter_getppid /ppid == {tid}/ {{ \
+           printf(\"%d %d %d %x %x %x %x\\n\", ppid, has_key(@seen, ppid), jiffies, bswap((uint16)0x1234), \
+                  bswap((uint32)0x12345678), bswap(0x0102030405060708), bswap((uint8)7)); \
+           @seen[ppid] = 1; @n++; if (@n == 2) {{ clear(@seen); exit(); }} }}"
+    );
+    let mut jl = std::process::Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-e", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    for pause in [50, 0] {
+        let status = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).status().expect("run sh");
+        assert!(status.success());
+        std::thread::sleep(std::time::Duration::from_millis(pause));
+    }
+    let output = jl.wait_with_output().expect("jl exits");
+    let out = String::from_utf8_lossy(&output.stdout);
+    let rows: Vec<Vec<&str>> = out.lines().take(2).map(|line| line.split(' ').collect()).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    for (row, seen) in rows.iter().zip(["0", "1"]) {
+        assert_eq!(row[0], tid.to_string(), "ppid: {out}");
+        assert_eq!(row[1], seen, "has_key: {out}");
+        assert_eq!(row[3..], ["3412", "78563412", "807060504030201", "7"], "bswap: {out}");
+    }
+    let jiffies: Vec<u64> = rows.iter().map(|row| row[2].parse().expect("jiffies")).collect();
+    assert!(jiffies[1] > jiffies[0], "jiffies went on in 50 ms: {out}");
+}
+
+#[test]
+fn pcomm_leader_numaid_and_rand_as_in_bpftrace() {
+    if !can_trace("pcomm_leader_numaid_and_rand_as_in_bpftrace") {
+        return;
+    }
+    // `sh` started by this thread calls getppid at start, twice: its parent is this thread (pcomm is this
+    // thread's name), it leads its own thread group, the CPUs are on NUMA node 0 here, and rand differs.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let thread_name = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).expect("thread name");
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_getppid /ppid == {tid}/ {{ \
+           printf(\"%s|%s|%d|%d|%d|%d\\n\", pcomm, leader_comm, leader_tid, pid, numaid, rand); \
+           @n++; if (@n == 2) {{ exit(); }} }}"
+    );
+    let mut jl = std::process::Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-e", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    for _ in 0..2 {
+        let status = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).status().expect("run sh");
+        assert!(status.success());
+    }
+    let output = jl.wait_with_output().expect("jl exits");
+    let out = String::from_utf8_lossy(&output.stdout);
+    let rows: Vec<Vec<&str>> = out.lines().take(2).map(|line| line.split('|').collect()).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    for row in &rows {
+        assert_eq!(row[0], thread_name.trim_end(), "pcomm: {out}");
+        assert_eq!(row[1], "sh", "leader_comm: {out}");
+        assert_eq!(row[2], row[3], "leader_tid is sh's own id: {out}");
+        assert_eq!(row[4], "0", "numaid: {out}");
+    }
+    assert_ne!(rows[0][5], rows[1][5], "rand: {out}");
+}
+
+#[test]
+fn strncmp_compares_the_first_n_bytes_as_in_bpftrace() {
+    if !can_trace("strncmp_compares_the_first_n_bytes_as_in_bpftrace") {
+        return;
+    }
+    // Word boundaries: a partial first word, a whole word, a partial second word; a runtime string (comm).
+    let script = r#"BEGIN { printf("%d %d %d %d %d %d %d %d\n", strncmp("hello", "help", 3), strncmp("hello", "help", 4),
+        strncmp(comm, "jl", 2), strncmp(comm, "jx", 2), strncmp("abcdefgh", "abcdefgX", 8),
+        strncmp("abcdefghijkl", "abcdefghijkX", 11), strncmp("abcdefghijkl", "abcdefghijkX", 12),
+        strncmp("ab", "abc", 0)); exit(); }"#;
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "0 1 0 1 1 0 1 0", "{out}");
+}
+
+#[test]
+fn ncpus_counts_the_possible_cpus_as_in_bpftrace() {
+    if !can_trace("ncpus_counts_the_possible_cpus_as_in_bpftrace") {
+        return;
+    }
+    // /sys/devices/system/cpu/possible is a list of ranges, `0-1` or `0,2-3`.
+    let possible = std::fs::read_to_string("/sys/devices/system/cpu/possible").expect("possible CPUs");
+    let count: u32 = possible
+        .trim()
+        .split(',')
+        .map(|range| match range.split_once('-') {
+            Some((first, last)) => last.parse::<u32>().expect("cpu") - first.parse::<u32>().expect("cpu") + 1,
+            None => 1,
+        })
+        .sum();
+    let (code, out, err) = run_jl(&["-e", r#"BEGIN { printf("%d\n", ncpus); exit(); }"#]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), count.to_string(), "{possible}");
 }

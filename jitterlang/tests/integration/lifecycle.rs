@@ -5,6 +5,7 @@
 
 use crate::support::{data_dir, golden_header, scripts};
 use jitterlib::kernel::{KernelInfo, LiveKernel};
+use jitterlib::testing::{can_trace, skip};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -12,16 +13,6 @@ use std::time::{Duration, Instant};
 
 /// A script on a tracepoint that fires all the time on any machine.
 const BUSY_SCRIPT: &str = "tracepoint:irq:softirq_entry { @events = count(); }";
-
-/// True when the tests can load BPF programs; prints why not otherwise.
-fn can_trace(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: {test}: needs root (CAP_BPF and CAP_PERFMON) to load and attach BPF programs");
-        return false;
-    }
-    true
-}
 
 /// Starts `jl ARGS` and waits until it says its probes are attached.
 fn start_attached(args: &[&str]) -> Child {
@@ -99,7 +90,7 @@ fn stop_with(signal: libc::c_int, name: &str) {
         return;
     }
     if Command::new("bpftool").arg("version").output().is_err() {
-        eprintln!("SKIPPED: detaches_on_{name}: bpftool is not installed");
+        skip(&format!("detaches_on_{name}"), "bpftool is not installed");
         return;
     }
     let mut child = start_attached(&["-f", "json", "-e", BUSY_SCRIPT]);
@@ -194,13 +185,16 @@ fn overflow_a_map(calls: u32, options: &[&str]) -> (u64, usize) {
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
     let script = format!("tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ @[nsecs] = count(); }}");
-    let mut args = vec!["-f", "json", "--duration", "1", "-e", &script];
+    let mut args = vec!["-f", "json", "-e", &script];
     args.extend_from_slice(options);
     let mut child = start_attached(&args);
     for _ in 0..calls {
         // SAFETY: getppid has no preconditions.
         unsafe { libc::syscall(libc::SYS_getppid) };
     }
+    // Stopped after the last call, not after a fixed duration: on a loaded machine the loop can outlast any timer.
+    // SAFETY: SIGINT to the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let mut out = String::new();
     child.stdout.take().expect("stdout").read_to_string(&mut out).expect("read stdout");
     assert!(child.wait().expect("wait").success(), "{out}");

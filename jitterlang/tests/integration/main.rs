@@ -30,6 +30,7 @@ mod stall_blame;
 mod support;
 mod targets;
 mod tools;
+mod tracepoint_mechanism;
 mod typed_probes;
 mod uprobes;
 mod user_stacks;

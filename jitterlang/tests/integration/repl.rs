@@ -1,5 +1,6 @@
 //! The REPL through a real terminal: tmux runs `jl`, send-keys types, capture-pane reads the screen.
 
+use jitterlib::testing::{can_trace, skip};
 use std::process::Command;
 use std::time::Duration;
 
@@ -69,13 +70,11 @@ fn tmux(args: &[&str]) -> bool {
 
 #[test]
 fn repl_attaches_prints_completes_and_detaches_on_ctrl_d() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: repl_attaches_prints_completes_and_detaches_on_ctrl_d: needs root to attach probes");
+    if !can_trace("repl_attaches_prints_completes_and_detaches_on_ctrl_d") {
         return;
     }
     let Some(terminal) = Terminal::start(&format!("jl-repl-{}", std::process::id()), "") else {
-        eprintln!("SKIPPED: repl_attaches_prints_completes_and_detaches_on_ctrl_d: tmux is not installed");
+        skip("repl_attaches_prints_completes_and_detaches_on_ctrl_d", "tmux is not installed");
         return;
     };
     std::thread::sleep(Duration::from_millis(500));
@@ -116,14 +115,12 @@ fn repl_attaches_prints_completes_and_detaches_on_ctrl_d() {
 
 #[test]
 fn repl_applies_the_command_line_options() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: repl_applies_the_command_line_options: needs root to attach probes");
+    if !can_trace("repl_applies_the_command_line_options") {
         return;
     }
     let options = "--unsafe --map-keys 2";
     let Some(terminal) = Terminal::start(&format!("jl-repl-options-{}", std::process::id()), options) else {
-        eprintln!("SKIPPED: repl_applies_the_command_line_options: tmux is not installed");
+        skip("repl_applies_the_command_line_options", "tmux is not installed");
         return;
     };
     std::thread::sleep(Duration::from_millis(500));
@@ -171,7 +168,7 @@ fn repl_ends_quietly_when_its_output_pipe_closes() {
     if !(tmux(&["new-session", "-d", "-s", &name, "-x", "150", "-y", "60"])
         && tmux(&["respawn-pane", "-k", "-t", &name, &command]))
     {
-        eprintln!("SKIPPED: repl_ends_quietly_when_its_output_pipe_closes: tmux is not installed");
+        skip("repl_ends_quietly_when_its_output_pipe_closes", "tmux is not installed");
         return;
     }
     let terminal = Terminal { name };

@@ -1,20 +1,11 @@
 //! Runtime tests: the real `jl` binary attaches real probes on the running kernel; the tests cause known
 //! events and assert on what the kernel reported. They need root and say so loudly when skipped.
 
+use jitterlib::testing::can_trace;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-/// True when the tests can attach probes; prints why not otherwise.
-pub(crate) fn can_trace(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED: {test}: needs root (CAP_BPF and CAP_PERFMON) to load and attach BPF programs");
-        return false;
-    }
-    true
-}
 
 /// A running `jl`, attached.
 pub(crate) struct Tracing {

@@ -2,7 +2,8 @@
 //! `pingtrace` (each echo's hops by id and sequence) and `drops` (dropped packets by place and reason).
 
 use crate::netns::VethPair;
-use crate::runtime::{can_trace, map_data, printed, Tracing};
+use crate::runtime::{map_data, printed, Tracing};
+use jitterlib::testing::can_trace;
 use std::collections::BTreeSet;
 use std::net::UdpSocket;
 

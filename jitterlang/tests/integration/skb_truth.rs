@@ -6,7 +6,8 @@
 //! GRO merges free skbs with no tracepoint, the case `skb_reused` counts).
 
 use crate::netns::VethPair;
-use crate::runtime::{can_trace, lost, Tracing};
+use crate::runtime::{lost, Tracing};
+use jitterlib::testing::can_trace;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

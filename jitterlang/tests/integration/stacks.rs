@@ -1,6 +1,7 @@
 //! Kernel stacks: `kstack` keys resolved to symbols, folded output and the SVG flame graph.
 
-use crate::runtime::{can_trace, map_data, printed, Tracing};
+use crate::runtime::{map_data, printed, Tracing};
+use jitterlib::testing::can_trace;
 use serde_json::Value;
 
 fn busy_in_syscalls(iterations: u32) {

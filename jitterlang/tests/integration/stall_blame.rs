@@ -7,8 +7,9 @@
 
 use crate::netns::VethPair;
 use crate::raw_bpf::pin_to;
-use crate::runtime::{can_trace, printed, Tracing};
+use crate::runtime::{printed, Tracing};
 use crate::stall::{take_turn, Stall};
+use jitterlib::testing::can_trace;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 

@@ -1,8 +1,8 @@
 //! Small C programs of tests/programs/ that runtime tests build and drive: each prints its pid, then does its
 //! work once per line read on stdin and replies with one line; it exits at the end of stdin.
 
-use crate::runtime::can_trace;
 use crate::support::data_dir;
+use jitterlib::testing::{can_trace, skip};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -43,7 +43,7 @@ impl Target {
         let binary = match binary {
             Ok(binary) => binary,
             Err(why) => {
-                eprintln!("SKIPPED: {test}: needs gcc to build its target program: {why}");
+                skip(test, format!("needs gcc to build its target program: {why}"));
                 return None;
             }
         };

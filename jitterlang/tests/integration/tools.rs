@@ -88,6 +88,7 @@ fn tools_say_they_need_root_where_there_is_no_sudo() {
         assert_eq!(output.status.code(), Some(1), "{tool}: {stderr}");
         assert!(stderr.starts_with(&format!("{tool}: needs root")), "{tool}: {stderr}");
         assert!(stderr.contains("there is no sudo here"), "{tool}: {stderr}");
+        assert_eq!(stderr.contains("--unprivileged"), tool == "test-all", "{tool}: {stderr}");
     }
 }
 

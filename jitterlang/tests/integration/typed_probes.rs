@@ -1,7 +1,8 @@
 //! Typed probes that pair events in BPF: softirq run time, softirq wait time, hrtimer callbacks.
 
-use crate::runtime::{can_trace, lost, map_data, Tracing};
+use crate::runtime::{lost, map_data, Tracing};
 use crate::support::loopback_traffic;
+use jitterlib::testing::can_trace;
 use serde_json::Value;
 use std::time::Duration;
 

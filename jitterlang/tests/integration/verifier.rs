@@ -2,13 +2,13 @@
 //! expression is loaded into the running kernel, and the rendered rejection must put the caret on that expression
 //! and quote the verifier.
 
-use crate::runtime::can_trace;
 use jitterlang::diag::Diagnostics;
 use jitterlang::runtime::{self, RunError};
 use jitterlib::insn::opcode::{BPF_ALU64, BPF_DW, BPF_K, BPF_LDX, BPF_MEM, BPF_MUL};
 use jitterlib::insn::Insn;
 use jitterlib::kernel::FixtureKernel;
 use jitterlib::session::SessionError;
+use jitterlib::testing::can_trace;
 
 const SCRIPT: &str = "tracepoint:irq:softirq_entry {\n    @total = sum(args.vec * 3);\n}\n";
 

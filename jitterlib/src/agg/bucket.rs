@@ -22,7 +22,7 @@
 //! divide `max - min` the last bucket starts below `max`: `lhist(v, 0, 10, 3)` is `[0, 3)` `[3, 6)` `[6, 9)`
 //! `[9, ...)`.
 
-use super::units::{format_wide_duration, size_label};
+use crate::units::{format_wide_duration, size_label};
 
 /// Highest `hist` index (`2^62 <= v <= i64::MAX`).
 pub(super) const HIST_LAST: u64 = 64;

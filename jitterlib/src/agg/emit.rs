@@ -13,7 +13,7 @@
 //! use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 //! use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
 //! use jitterlib::insn::{Builder, Reg, Size};
-//! use jitterlib::probe::Counter;
+//! use jitterlib::maps::Counter;
 //!
 //! let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Hist, format: ValueFormat::Signed } };
 //! let mut b = Builder::new();
@@ -31,7 +31,7 @@
 use super::quantile::SUB_BUCKET_BITS;
 use super::{AggKind, MapLayout};
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Operand, Reg, Size};
-use crate::probe::{map_call, Counter};
+use crate::maps::{map_call, Counter};
 
 /// The steps of a binary search for the highest set bit of a 64-bit value.
 const ALL_SHIFTS: [i32; 6] = [32, 16, 8, 4, 2, 1];
@@ -60,11 +60,11 @@ pub struct Update {
 /// bucket index register after them (histograms; the whole `u32` key of a bucket array), or the 0 key of a map
 /// without key fields.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 /// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
 /// use jitterlib::insn::{Builder, Reg, Size};
-/// use jitterlib::probe::Counter;
+/// use jitterlib::maps::Counter;
 ///
 /// // `@[cpu] = count()`: the cpu (8 bytes at r10 - 8) is the whole key, nothing to add.
 /// let layout = MapLayout { name: "@".into(), keys: vec![jitterlib::agg::FieldLayout::integer(ValueFormat::Unsigned)], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned } };
@@ -85,11 +85,11 @@ pub fn emit_key_end(b: &mut Builder, layout: &MapLayout, key: i16, end: i16, buc
 /// Computes the bucket index of `value` into `idx` for a histogram `kind` (uses r1 and r2); emits nothing and
 /// returns `false` for other kinds.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 /// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
 /// use jitterlib::insn::{Builder, Reg, Size};
-/// use jitterlib::probe::Counter;
+/// use jitterlib::maps::Counter;
 ///
 /// let mut b = Builder::new();
 /// assert!(emit_bucket(&mut b, AggKind::Quantiles, Reg::R7, Reg::R8));
@@ -134,7 +134,7 @@ pub fn emit_update(b: &mut Builder, update: &Update) {
 
 /// `r0 = bpf_map_lookup_elem(map, r10 + key)`.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::agg::emit::emit_lookup;
 /// use jitterlib::insn::{Builder, Reg, Size};
 ///
@@ -148,10 +148,10 @@ pub fn emit_lookup(b: &mut Builder, map: usize, key: i16) {
 
 /// `bpf_map_update_elem(map, r10 + key, r10 + value, BPF_ANY)`, adding one to `map_full` when it fails.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::agg::emit::emit_map_update;
 /// use jitterlib::insn::{Builder, Reg, Size};
-/// use jitterlib::probe::Counter;
+/// use jitterlib::maps::Counter;
 ///
 /// let mut b = Builder::new();
 /// b.store_imm(Size::DW, Reg::R10, -8, 42); // key

@@ -167,7 +167,7 @@ impl MapLayout {
     /// of the buckets ([`MapLayout::bucket_slots`]), a per-CPU hash of `capacity` keys for other aggregations, a
     /// hash of `capacity` keys for plain values.
     ///
-    /// ```no_run
+    /// ```
     /// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
     ///
     /// let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned } };

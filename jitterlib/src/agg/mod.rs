@@ -24,9 +24,9 @@ mod stack;
 #[cfg(test)]
 mod testing;
 mod text;
-mod units;
 mod value;
 
+pub use crate::units::format_duration;
 pub use bucket::{
     hist_bucket, hist_label, hist_range, lhist_bucket, lhist_label, lhist_range, timehist_bucket, timehist_label,
     timehist_range, BucketRange,
@@ -40,7 +40,6 @@ pub use merge::decode;
 pub use openmetrics::{render_openmetrics, LabelBudget, CULPRIT_LABELS, OPENMETRICS_CONTENT_TYPE, OTHER_CULPRITS};
 pub use stack::{StackKind, MAX_STACK_FRAMES};
 pub use text::render_text;
-pub use units::format_duration;
 pub use value::{
     format_buf, format_culprit, format_inet, format_inet_family, AggValue, Average, FieldValue, HexSymbolizer,
     Histogram, KernelSymbols, Row, Snapshot, Symbolizer,

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use super::layout::{MapLayout, ValueFormat};
 use super::stack::StackKind;
-use super::units::{format_duration, format_exact_duration};
 use crate::culprit::{live_irq_name, live_task_name, Culprit, CulpritNames};
 use crate::kernel::KernelInfo;
+use crate::units::{format_duration, format_exact_duration};
 
 /// Turns addresses into names: kernel addresses for [`ValueFormat::KernelSymbol`] fields and kernel stacks,
 /// user addresses for user stacks.
@@ -80,7 +80,7 @@ impl Symbolizer for HexSymbolizer {
 
 /// A [`Symbolizer`] over the kernel metadata: `name+offset`, or hex when the address is unknown.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::agg::{KernelSymbols, Symbolizer};
 /// use jitterlib::kernel::LiveKernel;
 ///

@@ -383,7 +383,7 @@ impl Builder {
 
     /// `dst = value`: one `mov` when it fits a sign-extended 32-bit immediate, else [`Builder::ld_imm64`].
     ///
-    /// ```no_run
+    /// ```
     /// use jitterlib::insn::{Builder, Reg};
     ///
     /// let mut b = Builder::new();

@@ -137,6 +137,8 @@ helpers! {
     GetAttachCookie = 174, "bpf_get_attach_cookie";
     /// Prints to the trace pipe with more than three arguments (since 5.16).
     TraceVprintk = 177, "bpf_trace_vprintk";
+    /// The address of a kernel symbol by name, in `BPF_PROG_TYPE_SYSCALL` programs (since 5.16).
+    KallsymsLookupName = 179, "bpf_kallsyms_lookup_name";
     /// Calls a callback a bounded number of times (since 5.17).
     Loop = 181, "bpf_loop";
     /// Reads an argument of the traced function in fentry/fexit (since 5.17).

@@ -22,7 +22,8 @@ pub struct Symbol {
     pub module: Option<String>,
 }
 
-/// The symbols of one name found by [`Kallsyms::scan`]: each clone with its own name and module.
+/// The symbols of one name found without the table: by [`Kallsyms::scan`] (each clone with its own name and
+/// module) or by the kernel's own lookup ([`ScannedName::exact`]).
 #[derive(Debug)]
 pub(crate) struct ScannedName {
     /// The name looked up.
@@ -32,6 +33,12 @@ pub(crate) struct ScannedName {
 }
 
 impl ScannedName {
+    /// The one symbol the kernel's own lookup found for `name`: at `address`, in `module`.
+    pub(crate) fn exact(name: &str, address: u64, module: Option<String>) -> ScannedName {
+        let symbol = Symbol { name: name.to_string(), offset: 0, module };
+        ScannedName { name: name.to_string(), symbols: vec![(address, symbol)] }
+    }
+
     /// The addresses, sorted.
     pub(crate) fn addresses(&self) -> Vec<u64> {
         self.symbols.iter().map(|(address, _)| *address).collect()

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use super::btf::Btf;
 use super::fixture::{KernelSnapshot, SnapshotSelection};
 use super::kallsyms::{Kallsyms, ScannedName, Symbol};
-use super::mechanisms::{self, FunctionProbes, FENTRY_TEST_TARGETS};
+use super::mechanisms::{self, FunctionProbes, TracepointMechanism, TracepointProbes, FENTRY_TEST_TARGETS};
+use super::symbol_lookup::{self, LOOKUP_HELPER_SINCE};
 use super::tracefs::{ensure_tracefs, list_tracepoints, read_format, TracepointFormat};
 use super::{KernelError, KernelInfo, KernelVersion, Member};
 
@@ -19,9 +20,12 @@ const PROC_MODULES: &str = "/proc/modules";
 /// The running kernel.
 ///
 /// Nothing is read at construction: tracefs, `/proc/kallsyms` and BTF are each read on the first question
-/// that needs them and kept for later ones, except that the first symbol name asked for is found by a scan of
-/// kallsyms that keeps only that name's symbols (a script that needs one function's address, and symbolizes
-/// only that function, never holds the 6 MB table). Reading tracefs may mount it (see [`ensure_tracefs`]).
+/// that needs them and kept for later ones, except that the first symbol name asked for is found without the
+/// table (a script that needs one function's address, and symbolizes only that function, never holds the 6 MB
+/// table): from Linux 5.16 by the kernel's own lookup (`bpf_kallsyms_lookup_name` in a syscall program run
+/// once, which spares the kernel generating kallsyms), else, or for a name the kernel knows only as a compiler
+/// clone (`foo.isra.0`), by a scan of kallsyms that keeps only that name's symbols. Reading tracefs may mount
+/// it (see [`ensure_tracefs`]).
 ///
 /// # Example
 /// ```no_run
@@ -38,8 +42,10 @@ pub struct LiveKernel {
     formats: Mutex<HashMap<(String, String), Arc<TracepointFormat>>>,
     tracepoint_list: OnceLock<Vec<(String, String)>>,
     kallsyms: OnceLock<Kallsyms>,
-    /// The one name looked up by a scan of kallsyms, before the table is read.
+    /// The one name looked up without the table, before the table is read.
     scanned_kallsyms: Mutex<Option<ScannedName>>,
+    /// Whether the kernel's own lookup must not be used (tests of the scan).
+    lookup_helper_off: bool,
     btf: OnceLock<Btf>,
     module_btf: Mutex<HashMap<String, Arc<Option<Btf>>>>,
     modules: OnceLock<Vec<String>>,
@@ -47,6 +53,8 @@ pub struct LiveKernel {
     function_probes: OnceLock<FunctionProbes>,
     /// Why fentry must not be used, when the caller turned it off.
     fentry_off: Option<String>,
+    /// The mechanism the caller asked typed probes to use on tracepoints, and why.
+    tracepoint_mechanism: Option<(TracepointMechanism, String)>,
 }
 
 impl LiveKernel {
@@ -59,6 +67,18 @@ impl LiveKernel {
     /// kernel allows: probes that would use it fall back to kprobes (`jl --no-fentry`).
     pub fn without_fentry(mut self, reason: impl Into<String>) -> LiveKernel {
         self.fentry_off = Some(reason.into());
+        self
+    }
+
+    /// The same handle, answering that typed probes should reach tracepoints with `mechanism` where the kernel
+    /// allows it ([`TracepointProbes::using`]; `reason`, shown by `jl -v`, says who asked): tp_btf first, or
+    /// perf-event tracepoints only, as on a kernel older than 4.17 (`JL_TRACEPOINT_MECHANISM`, for tests).
+    pub fn with_tracepoint_mechanism(
+        mut self,
+        mechanism: TracepointMechanism,
+        reason: impl Into<String>,
+    ) -> LiveKernel {
+        self.tracepoint_mechanism = Some((mechanism, reason.into()));
         self
     }
 
@@ -117,7 +137,9 @@ impl LiveKernel {
             functions,
             raw_tracepoints,
             hz: Some(self.hz()?),
+            possible_cpus: Some(self.possible_cpus()?),
             function_probes: Some(self.function_probes()),
+            tracepoint_probes: Some(self.tracepoint_probes()),
         })
     }
 
@@ -127,6 +149,20 @@ impl LiveKernel {
 
     fn kallsyms(&self) -> Result<&Kallsyms, KernelError> {
         cached(&self.kallsyms, Kallsyms::read)
+    }
+
+    /// `name`'s symbols without reading the table: the kernel's own lookup where it has one, else a scan. A
+    /// name the lookup does not know exactly (only as a clone, or not at all) and a lookup the kernel refuses
+    /// go to the scan, which tells clones from absence and hidden addresses from both.
+    fn look_up_without_table(&self, name: &str) -> Result<ScannedName, KernelError> {
+        let (major, minor) = LOOKUP_HELPER_SINCE;
+        if !self.lookup_helper_off && self.version().at_least(major, minor) {
+            if let Ok(Some(address)) = symbol_lookup::lookup_name(name) {
+                let modules = std::fs::read_to_string(PROC_MODULES).unwrap_or_default();
+                return Ok(ScannedName::exact(name, address, symbol_lookup::module_containing(&modules, address)));
+            }
+        }
+        Kallsyms::scan(name)
     }
 
     fn module_btf(&self, module: &str) -> Result<Arc<Option<Btf>>, KernelError> {
@@ -148,12 +184,7 @@ impl LiveKernel {
                     .ok()
                     .and_then(|btf| FENTRY_TEST_TARGETS.iter().find_map(|function| btf.function_id(function)));
                 let btf_error = btf.err().map(|error| error.to_string());
-                mechanisms::fentry_availability(
-                    self.version(),
-                    btf_error,
-                    target,
-                    crate::session::sys::fentry_test_load,
-                )
+                mechanisms::fentry_availability(self.version(), btf_error, target, crate::sys::fentry_test_load)
             }
         };
         FunctionProbes { fentry, kprobe: mechanisms::kprobe_availability() }
@@ -222,7 +253,7 @@ impl KernelInfo for LiveKernel {
                 Some(found) if found.name == name => return Ok(found.addresses()),
                 Some(_) => {}
                 None => {
-                    let found = Kallsyms::scan(name)?;
+                    let found = self.look_up_without_table(name)?;
                     let addresses = found.addresses();
                     *scanned = Some(found);
                     return Ok(addresses);
@@ -285,8 +316,22 @@ impl KernelInfo for LiveKernel {
         cached(&self.hz, || super::hz::running_hz(&self.version().release)).copied()
     }
 
+    fn possible_cpus(&self) -> Result<u32, KernelError> {
+        let count = aya::util::nr_cpus().map_err(|(path, source)| KernelError::io(path, source))?;
+        Ok(count as u32)
+    }
+
     fn function_probes(&self) -> FunctionProbes {
         self.function_probes.get_or_init(|| self.detect_function_probes()).clone()
+    }
+
+    fn tracepoint_probes(&self) -> TracepointProbes {
+        let btf_present = std::path::Path::new(super::btf::VMLINUX_BTF).exists();
+        let probes = mechanisms::tracepoint_availability(self.version(), btf_present);
+        match &self.tracepoint_mechanism {
+            Some((mechanism, reason)) => probes.using(*mechanism, reason),
+            None => probes,
+        }
     }
 }
 
@@ -350,6 +395,50 @@ mod tests {
         assert!(kernel.kallsyms.get().is_none(), "one name and its own addresses need no table");
         assert_eq!(kernel.symbolize(addresses[0] + 1).unwrap().offset, 1);
         assert!(kernel.kallsyms.get().is_some(), "any other address reads the table");
+    }
+
+    /// Finds `name` through a fresh handle, with or without the kernel's own lookup; the time it took.
+    fn addresses_without_table(name: &str, helper: bool) -> (Vec<u64>, Option<Symbol>, std::time::Duration) {
+        let kernel = LiveKernel { lookup_helper_off: !helper, ..LiveKernel::new() };
+        let started = Instant::now();
+        let addresses = kernel.symbol_addresses(name).unwrap();
+        let took = started.elapsed();
+        let symbol = addresses.first().and_then(|address| kernel.symbolize(*address));
+        assert!(kernel.kallsyms.get().is_none(), "{name}: one name and its own address need no table");
+        (addresses, symbol, took)
+    }
+
+    #[test]
+    fn the_kernels_lookup_finds_what_the_scan_finds() {
+        let kernel = LiveKernel::new();
+        if !usable(&kernel, "the_kernels_lookup_finds_what_the_scan_finds") {
+            return;
+        }
+        let (major, minor) = LOOKUP_HELPER_SINCE;
+        let helper = kernel.version().at_least(major, minor);
+        if helper {
+            let found = symbol_lookup::lookup_name("run_timer_softirq").unwrap();
+            assert_eq!(found, Some(kernel.symbol_addresses("run_timer_softirq").unwrap()[0]), "the helper works here");
+            assert_eq!(symbol_lookup::lookup_name("no_such_symbol_anywhere").unwrap(), None);
+        }
+        let table = kernel.kallsyms().unwrap();
+        // A static name defined more than once, if this kernel has one: the kernel's lookup finds one of them.
+        let repeated = ["untimeout", "timeout_show", "__list_add"]
+            .into_iter()
+            .find(|name| table.addresses(name).is_ok_and(|found| found.len() > 1));
+        for name in ["run_timer_softirq", "delayed_work_timer_fn", "__netif_receive_skb_core", "no_such_symbol_x"] {
+            let (scanned, scanned_symbol, scan_time) = addresses_without_table(name, false);
+            let (looked_up, symbol, lookup_time) = addresses_without_table(name, true);
+            assert_eq!(looked_up, scanned, "{name}");
+            assert_eq!(symbol, scanned_symbol, "{name}");
+            eprintln!("{name}: scan {scan_time:?}, kernel lookup (or scan after it) {lookup_time:?}");
+        }
+        if let (Some(name), true) = (repeated, helper) {
+            let (looked_up, symbol, _) = addresses_without_table(name, true);
+            let all = table.addresses(name).unwrap();
+            assert!(looked_up.len() == 1 && all.contains(&looked_up[0]), "{name}: {looked_up:x?} of {all:x?}");
+            assert_eq!(symbol.map(|symbol| symbol.name), Some(name.to_string()));
+        }
     }
 
     #[test]

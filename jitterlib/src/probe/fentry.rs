@@ -43,7 +43,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, side: Side) -> Result<Box<
     };
     let parts = path_parts(spec, kind.name, 2, kind.syntax)?;
     let function = &parts[1];
-    let params = kernel.function_params(function).map_err(super::kprobe::kernel_error)?;
+    let params = kernel.function_params(function)?;
     let Some(params) = params else {
         if kernel.symbol_addresses(function).is_ok_and(|addresses| !addresses.is_empty()) {
             return Err(ProbeError::new(

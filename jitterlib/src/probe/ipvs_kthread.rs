@@ -59,7 +59,7 @@ pub(super) fn resolve(kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeEr
     }
     let mut found = None;
     for function in WALK_FUNCTIONS {
-        if !kernel.symbol_addresses(function).map_err(super::kprobe::kernel_error)?.is_empty() {
+        if !kernel.symbol_addresses(function)?.is_empty() {
             found = Some(function);
             break;
         }
@@ -96,13 +96,12 @@ pub(super) fn resolve(kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeEr
 /// `None` when BTF (vmlinux' or the ip_vs module's) lacks one of them.
 fn netns_path(kernel: &dyn KernelInfo) -> Result<Option<[u32; 5]>, ProbeError> {
     let offset = |found: Option<Member>| found.map(|member| member.offset);
-    let error = super::kprobe::kernel_error;
     let path = [
-        offset(kernel.struct_member("task_struct", "worker_private").map_err(error)?),
-        offset(kernel.struct_member("kthread", "data").map_err(error)?),
-        offset(kernel.module_struct_member("ip_vs", "ip_vs_est_kt_data", "ipvs").map_err(error)?),
-        offset(kernel.module_struct_member("ip_vs", "netns_ipvs", "net").map_err(error)?),
-        offset(kernel.struct_member("net", "ns.inum").map_err(error)?),
+        offset(kernel.struct_member("task_struct", "worker_private")?),
+        offset(kernel.struct_member("kthread", "data")?),
+        offset(kernel.module_struct_member("ip_vs", "ip_vs_est_kt_data", "ipvs")?),
+        offset(kernel.module_struct_member("ip_vs", "netns_ipvs", "net")?),
+        offset(kernel.struct_member("net", "ns.inum")?),
     ];
     Ok(match path {
         [Some(task), Some(kthread), Some(kd), Some(ipvs), Some(net)] => Some([task, kthread, kd, ipvs, net]),

@@ -23,15 +23,13 @@
 //! up to a second on a busy CPU, which would read as interrupts off; and a lost softirq entry would leave a stale
 //! stamp. The perf clock's own program does nothing: it is there for its hrtimer.
 
-use super::{
-    Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
-};
-use crate::agg::format_duration;
+use super::{Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeKind};
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Reg, Size};
 use crate::kernel::KernelInfo;
 use crate::maps::{MapKind, MapSpec};
 use crate::probe::ProbeSpec;
 use crate::session::{Attach, PerfCounter};
+use crate::units::format_duration;
 
 /// Registry entry.
 pub(super) static KIND: ProbeKind = ProbeKind {
@@ -90,13 +88,15 @@ fn resolve(spec: &ProbeSpec, _kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>,
             [] => DEFAULT_THRESHOLD,
             [ProbeArg::Int(ns)] => checked_threshold(*ns)?,
             [_] => {
-                return Err(bad_spec("the threshold of `irqoff` is a duration")
+                return Err(ProbeError::bad_spec("the threshold of `irqoff` is a duration")
                     .with_hint("e.g. `irqoff(10ms)` (the default when left out)")
                     .at(0))
             }
-            _ => return Err(bad_spec("`irqoff` takes one threshold: irqoff(10ms)").at(1)),
+            _ => return Err(ProbeError::bad_spec("`irqoff` takes one threshold: irqoff(10ms)").at(1)),
         },
-        ProbeSpec::Path(_) => return Err(bad_spec("`irqoff` is written irqoff(THRESHOLD), e.g. irqoff(10ms)").at(0)),
+        ProbeSpec::Path(_) => {
+            return Err(ProbeError::bad_spec("`irqoff` is written irqoff(THRESHOLD), e.g. irqoff(10ms)").at(0))
+        }
     };
     Ok(Box::new(IrqOff {
         threshold,
@@ -113,7 +113,7 @@ fn checked_threshold(ns: u64) -> Result<u64, ProbeError> {
     }
     let range = format!("{} to {}", format_duration(MIN_THRESHOLD as i64), format_duration(MAX_THRESHOLD as i64));
     let shown = i64::try_from(ns).map_or_else(|_| format!("{ns}ns"), format_duration);
-    let error = bad_spec(&format!("irqoff threshold {shown} is outside {range}")).at(0);
+    let error = ProbeError::bad_spec(format!("irqoff threshold {shown} is outside {range}")).at(0);
     Err(if ns < MIN_THRESHOLD {
         error.with_hint(format!(
             "a bare number is nanoseconds: write a unit, e.g. `irqoff(10ms)`; the threshold is at least {} (the \
@@ -123,10 +123,6 @@ fn checked_threshold(ns: u64) -> Result<u64, ProbeError> {
     } else {
         error.with_hint("irq-off and softirq stalls that matter for latency are milliseconds: e.g. `irqoff(100ms)`")
     })
-}
-
-fn bad_spec(message: &str) -> ProbeError {
-    ProbeError::new(ProbeErrorKind::BadSpec, message)
 }
 
 impl IrqOff {
@@ -144,7 +140,7 @@ impl IrqOff {
         ));
         b.mov64(Reg::R0, 0);
         b.exit();
-        let program = b.finish().map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?;
+        let program = b.finish()?;
         Ok(Companion {
             suffix: "clock",
             attach: Attach::Perf { counter: PerfCounter::CpuClock, period: self.period(), cpu: None },
@@ -294,7 +290,7 @@ mod tests {
 
     #[test]
     fn thresholds_outside_the_range_are_refused_with_a_hint() {
-        assert_eq!(checked_threshold(10_000_000), Ok(10_000_000));
+        assert_eq!(checked_threshold(10_000_000).ok(), Some(10_000_000));
         let error = checked_threshold(10).unwrap_err();
         assert_eq!(error.message, "irqoff threshold 10ns is outside 1ms to 10s");
         assert!(error.hint.unwrap().contains("irqoff(10ms)"));

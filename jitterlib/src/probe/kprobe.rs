@@ -3,7 +3,7 @@
 //! the function's BTF prototype; x86-64 calling convention.
 
 use super::{btf_args, path_parts, Field, Probe, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec};
-use crate::kernel::{KernelError, KernelInfo};
+use crate::kernel::KernelInfo;
 use crate::session::Attach;
 
 /// Registry entry for `kprobe`.
@@ -85,7 +85,7 @@ pub(super) fn resolve_function(
     }
     // Without BTF (or without this function in it) a kprobe still works, with untyped arg0..arg5.
     let params = kernel.function_params(function).ok().flatten();
-    if params.is_none() && kernel.symbol_addresses(function).map_err(kernel_error)?.is_empty() {
+    if params.is_none() && kernel.symbol_addresses(function)?.is_empty() {
         return Err(missing_function(function, kernel));
     }
     let slot = |index: usize| ARG_REGISTERS.get(index).copied();
@@ -98,10 +98,6 @@ pub(super) fn resolve_function(
     };
     let function = function.to_string();
     Ok(Box::new(FunctionProbe { mechanism: Mechanism::Kprobe, function, side, args, fields, note }))
-}
-
-pub(super) fn kernel_error(error: KernelError) -> ProbeError {
-    ProbeError::new(ProbeErrorKind::Kernel, error.to_string())
 }
 
 /// The error for a function neither BTF nor kallsyms knows.

@@ -1,12 +1,14 @@
 //! Probe kinds: what a probe attaches to, which typed fields it offers, and the code it needs around the
 //! user's block (typed probes pair events in BPF before the block runs).
 //!
-//! Each kind lives in one file and is listed once in [`REGISTRY`]; the compiler, `jl -l` and the book's
-//! probe reference all read that list.
+//! Each kind lives in one file and is listed once in [`REGISTRY`]; the compiler, `jl -l` and completion read
+//! that list. The book's probe pages are written by hand: `tests/probe_fields.rs` checks their field tables, and
+//! each kind's `fields`, against the fields the resolved probes offer.
 
 mod begin_end;
 mod btf_args;
 mod counter;
+mod error;
 mod fentry;
 mod interval;
 mod ipvs_kthread;
@@ -21,16 +23,18 @@ mod softirq;
 mod stall;
 mod timer;
 mod tracepoint;
+mod tracepoint_hook;
 mod uprobe;
 mod wildcard;
 
+pub use error::{ProbeCause, ProbeError, ProbeErrorKind};
 pub use stall::SLOTS as STALL_SLOTS;
 pub use uprobe::user_functions;
 pub use wildcard::{expand, glob, MAX_WILDCARD_MATCHES};
 
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use crate::kernel::{KernelInfo, StructName};
-use crate::maps::MapSpec;
+use crate::maps::{map_call, Counter, MapSpec};
 use crate::session::Attach;
 
 /// How a probe is written in a script, before resolution.
@@ -171,55 +175,6 @@ pub struct EmitEnv<'a> {
     pub skb_out_of_order: Counter,
 }
 
-/// A u64 counter in the object's global counters map ([`crate::maps::MapKind::Global`]) that generated code
-/// adds to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Counter {
-    /// Object-wide index of the global map.
-    pub map: usize,
-    /// Which u64 of its value.
-    pub key: u32,
-}
-
-impl Counter {
-    /// Adds one to the counter with one atomic add on its address (uses r1 and r2): four instruction slots,
-    /// no helper call, whatever CPUs add at the same time.
-    pub fn emit_increment(self, b: &mut Builder) {
-        self.emit_address(b);
-        Counter::emit_increment_at_r1(b);
-    }
-
-    /// `r1 = &counter` (two instruction slots). Code that picks one of several counters at run time moves `r1`
-    /// by multiples of 8 before [`Counter::emit_increment_at_r1`].
-    pub fn emit_address(self, b: &mut Builder) {
-        b.ld_map_value(Reg::R1, self.map, 8 * self.key as i32);
-    }
-
-    /// Adds one to the counter `r1` points at (uses r2).
-    pub fn emit_increment_at_r1(b: &mut Builder) {
-        b.mov64(Reg::R2, 1);
-        b.atomic_add(Size::DW, Reg::R1, 0, Reg::R2);
-    }
-
-    /// Adds one to the counter unless `r0 op imm` holds: `emit_increment_unless(b, JmpOp::Sge, 0)` counts a
-    /// helper call that returned an error (uses r1 and r2).
-    ///
-    /// ```no_run
-    /// use jitterlib::insn::{Builder, Helper, JmpOp};
-    /// use jitterlib::probe::Counter;
-    ///
-    /// let mut b = Builder::new();
-    /// b.call(Helper::MapUpdateElem);
-    /// Counter { map: 0, key: 0 }.emit_increment_unless(&mut b, JmpOp::Sge, 0);
-    /// ```
-    pub fn emit_increment_unless(self, b: &mut Builder, op: JmpOp, imm: i32) {
-        let ok = b.new_label();
-        b.jump_if(op, Reg::R0, imm, ok);
-        self.emit_increment(b);
-        b.bind(ok);
-    }
-}
-
 /// A place where a probe's prologue runs, in a program of its own.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Point {
@@ -275,9 +230,10 @@ pub trait Probe: std::fmt::Debug {
     fn maps(&self) -> Vec<MapSpec> {
         Vec::new()
     }
-    /// Told, before anything is emitted, which of [`Probe::fields`] the block reads, so that the probe can
-    /// leave out the work of computing the others (the timers' `late` costs a kernel read per callback). By
-    /// default every field is computed.
+    /// Told, before anything is emitted, which of [`Probe::fields`] the block reads (and which of
+    /// [`Probe::args`], as `args.NAME`), so that the probe can leave out the work of computing the others (the
+    /// timers' `late` costs a kernel read per callback) or attach where the record is not needed. By default
+    /// every field is computed.
     fn only_fields_read(&mut self, _read: &[String]) {}
     /// Code run before the user's block: pairing, filtering, computing fields. May jump to `env.exit`.
     fn emit_prologue(&self, _builder: &mut Builder, _env: &EmitEnv) {}
@@ -305,57 +261,11 @@ pub trait Probe: std::fmt::Debug {
     }
 }
 
-/// Why a probe cannot be resolved.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ProbeError {
-    /// What kind of problem.
-    pub kind: ProbeErrorKind,
-    /// What is wrong, lowercase.
-    pub message: String,
-    /// What to try instead.
-    pub hint: Option<String>,
-    /// The argument (typed probes) or path part (path probes, 0 = the kind) the error is about.
-    pub position: Option<usize>,
-}
-
-/// Classes of [`ProbeError`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProbeErrorKind {
-    /// No such probe kind.
-    UnknownKind,
-    /// Wrong arguments or parts.
-    BadSpec,
-    /// The kernel lacks the target (tracepoint, function, module).
-    MissingTarget,
-    /// The kernel metadata could not be read.
-    Kernel,
-}
-
-impl ProbeError {
-    /// An error of `kind` with a message.
-    pub fn new(kind: ProbeErrorKind, message: impl Into<String>) -> ProbeError {
-        ProbeError { kind, message: message.into(), hint: None, position: None }
-    }
-
-    /// Adds a hint.
-    pub fn with_hint(mut self, hint: impl Into<String>) -> ProbeError {
-        self.hint = Some(hint.into());
-        self
-    }
-
-    /// Points the error at an argument or path part.
-    pub fn at(mut self, position: usize) -> ProbeError {
-        self.position = Some(position);
-        self
-    }
-}
-
 /// Appends the maps `probe` needs ([`Probe::maps`]) to an object's `maps`, each named `prefix` followed by its
 /// own name (made a [valid name](crate::object::valid_name)), and returns their object indices in that order:
 /// what [`EmitEnv::maps`] and [`Probe::companions`] take.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::kernel::FixtureKernel;
 /// use jitterlib::probe::{place_maps, resolve, ProbeSpec};
 ///
@@ -445,13 +355,12 @@ pub fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Prob
     }
     let entry = kind(name).ok_or_else(|| {
         let known: Vec<&str> = REGISTRY.iter().map(|kind| kind.name).collect();
-        let mut error = ProbeError::new(ProbeErrorKind::UnknownKind, format!("unknown probe kind `{name}`")).at(0);
-        if let Some(near) = nearest(name, &known) {
-            error = error.with_hint(format!("did you mean `{near}`? known kinds: {}", known.join(", ")));
-        } else {
-            error = error.with_hint(format!("known kinds: {} (`jl -l` lists them)", known.join(", ")));
+        let error = ProbeError::new(ProbeErrorKind::UnknownKind, format!("unknown probe kind `{name}`")).at(0);
+        // The hint names no list of every kind: a new kind must not change the diagnostics of unrelated typos.
+        match nearest(name, &known) {
+            Some(near) => error.with_hint(format!("did you mean `{near}`? `jl -l` lists the probe kinds")),
+            None => error.with_hint("`jl -l` lists the probe kinds"),
         }
-        error
     })?;
     (entry.resolve)(spec, kernel)
 }
@@ -507,7 +416,7 @@ fn companion_program(about: String, emit: impl FnOnce(&mut Builder, Label)) -> R
     b.bind(exit);
     b.mov64(Reg::R0, 0);
     b.exit();
-    b.finish().map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))
+    Ok(b.finish()?)
 }
 
 /// Jumps to `exit` when the unsigned `value < min` (a probe's shortest duration, which may not fit an
@@ -550,27 +459,6 @@ pub(super) fn read_kernel_chain(b: &mut Builder, slot: i16, base: Reg, offsets: 
         let size = if i + 1 == offsets.len() { last_size } else { 8 };
         read_kernel(b, slot, size, from, offset);
     }
-}
-
-/// `helper(map, r10 + key)`, or with a value `helper(map, r10 + key, r10 + value, BPF_ANY)`: a map's lookup,
-/// delete or update with the key (and value) on the stack.
-///
-/// ```no_run
-/// use jitterlib::insn::{Builder, Helper, Reg, Size};
-/// use jitterlib::probe::map_call;
-///
-/// let mut b = Builder::new();
-/// b.store_imm(Size::W, Reg::R10, -4, 0);
-/// map_call(&mut b, Helper::MapLookupElem, 0, -4, None); // r0 = &map0[0] or NULL
-/// ```
-pub fn map_call(b: &mut Builder, helper: Helper, map: usize, key: i16, value: Option<i16>) {
-    b.ld_map(Reg::R1, map);
-    b.stack_pointer(Reg::R2, key);
-    if let Some(value) = value {
-        b.stack_pointer(Reg::R3, value);
-        b.mov64(Reg::R4, 0);
-    }
-    b.call(helper);
 }
 
 /// `r0 = bpf_map_lookup_elem(map, r10 + key)` for a u32 key the caller stored there, leaving through `exit` when

@@ -37,17 +37,14 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
     if name.contains('*') {
         return Err(ProbeError::new(ProbeErrorKind::BadSpec, "raw tracepoint wildcards are not supported yet").at(1));
     }
-    let params = kernel
-        .raw_tracepoint_params(name)
-        .map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?
-        .ok_or_else(|| {
-            ProbeError::new(ProbeErrorKind::MissingTarget, format!("this kernel has no raw tracepoint `{name}`"))
-                .with_hint(format!(
-                    "raw tracepoints are found in BTF (btf_trace_{name}); `jl -l tracepoint:*:{name}` shows the \
+    let params = kernel.raw_tracepoint_params(name)?.ok_or_else(|| {
+        ProbeError::new(ProbeErrorKind::MissingTarget, format!("this kernel has no raw tracepoint `{name}`"))
+            .with_hint(format!(
+                "raw tracepoints are found in BTF (btf_trace_{name}); `jl -l tracepoint:*:{name}` shows the \
                      tracefs ones"
-                ))
-                .at(1)
-        })?;
+            ))
+            .at(1)
+    })?;
     let slot = |index: usize| (index < params.len()).then_some(index as u32 * 8);
     Ok(Box::new(RawTracepoint {
         name: name.clone(),

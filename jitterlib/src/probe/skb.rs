@@ -39,9 +39,10 @@
 //! retransmission of the same segment with the same IP id, never two pings), and the new one appeared where
 //! the old one's path could lead; packets that are not IPv4 rely on the data buffer and the path order alone.
 //!
-//! Tracepoints run on every kernel from 5.17 on (kfree_skb with a drop reason), need no kprobes or
-//! trampolines, and give the device name as the kernel saw it: a script works wherever they exist, with the
-//! function points as extra detail. net:net_dev_xmit is left out: it fires after the driver returned, when
+//! Tracepoints run on every kernel from 5.17 on (kfree_skb with a drop reason) and need no kprobes or
+//! trampolines: a script works wherever they exist, with the function points as extra detail. They are raw
+//! tracepoints where the kernel has them (the skb is argument 0, the device `skb->dev->name`), else perf-event
+//! tracepoints (the record's `skbaddr` and device `name`). net:net_dev_xmit is left out: it fires after the driver returned, when
 //! the skb may already be freed or handed to a peer (veth).
 //!
 //! FILTER is a hop name (only hops arriving at that point run the block; the others only stamp), a minimum
@@ -52,7 +53,7 @@ use super::{
     ProbeSpec,
 };
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
-use crate::kernel::{KernelError, KernelInfo};
+use crate::kernel::KernelInfo;
 use crate::maps::{MapKind, MapSpec};
 use crate::session::Attach;
 
@@ -183,12 +184,13 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
 /// Reads FILTER: a hop name, a minimum duration, or both (in either order).
 fn filter(spec: &ProbeSpec) -> Result<(Option<usize>, Option<u64>), ProbeError> {
     let ProbeSpec::Typed { args, .. } = spec else {
-        return Err(bad_spec("`skb` is written skb(), skb(\"HOP\") or skb(50ms)").at(0));
+        return Err(ProbeError::bad_spec("`skb` is written skb(), skb(\"HOP\") or skb(50ms)").at(0));
     };
     if args.len() > 2 {
-        return Err(
-            bad_spec("`skb` takes at most a hop name and a minimum duration: skb(\"netif_receive_skb\", 1ms)").at(2)
-        );
+        return Err(ProbeError::bad_spec(
+            "`skb` takes at most a hop name and a minimum duration: skb(\"netif_receive_skb\", 1ms)",
+        )
+        .at(2));
     }
     let (mut hop, mut min_dur) = (None, None);
     for (position, arg) in args.iter().enumerate() {
@@ -196,7 +198,7 @@ fn filter(spec: &ProbeSpec) -> Result<(Option<usize>, Option<u64>), ProbeError> 
             ProbeArg::Str(name) | ProbeArg::Ident(name) if hop.is_none() => hop = Some(hop_index(name, position)?),
             ProbeArg::Int(ns) if min_dur.is_none() => min_dur = Some(*ns),
             _ => {
-                return Err(bad_spec("`skb` takes one hop name and one minimum duration")
+                return Err(ProbeError::bad_spec("`skb` takes one hop name and one minimum duration")
                     .with_hint("skb(\"netif_receive_skb\", 1ms): hops arriving at netif_receive_skb slower than 1 ms")
                     .at(position))
             }
@@ -212,13 +214,13 @@ fn hop_index(name: &str, position: usize) -> Result<usize, ProbeError> {
             Some(near) => format!("did you mean `{near}`? hops: {}", names.join(", ")),
             None => format!("a hop name ({}) or a minimum duration such as 50ms", names.join(", ")),
         };
-        bad_spec(&format!("`{name}` is not a point skb() follows")).with_hint(hint).at(position)
+        ProbeError::bad_spec(format!("`{name}` is not a point skb() follows")).with_hint(hint).at(position)
     })
 }
 
 fn layout(kernel: &dyn KernelInfo) -> Result<Layout, ProbeError> {
     let member = |structure: &str, name: &str| -> Result<Option<crate::kernel::Member>, ProbeError> {
-        kernel.struct_member(structure, name).map_err(kernel_error)
+        kernel.struct_member(structure, name).map_err(ProbeError::from)
     };
     let required = |structure: &str, name: &str| -> Result<u32, ProbeError> {
         member(structure, name)?.map(|member| member.offset).ok_or_else(|| {
@@ -274,14 +276,6 @@ fn fields() -> Vec<Field> {
         stack("icmp_id", int, STACK_ICMP_ID),
         stack("reason", int, STACK_REASON),
     ]
-}
-
-fn bad_spec(message: &str) -> ProbeError {
-    ProbeError::new(ProbeErrorKind::BadSpec, message)
-}
-
-fn kernel_error(error: KernelError) -> ProbeError {
-    ProbeError::new(ProbeErrorKind::Kernel, error.to_string())
 }
 
 impl Skb {
@@ -665,7 +659,7 @@ impl Probe for Skb {
             args.push(format!("\"{}\"", HOPS[hop].name));
         }
         if let Some(min) = self.min_dur {
-            args.push(crate::agg::format_duration(min as i64));
+            args.push(crate::units::format_duration(min as i64));
         }
         format!("skb({})", args.join(", "))
     }

@@ -129,7 +129,7 @@ struct Stall {
 
 fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
     let ProbeSpec::Typed { args, .. } = spec else {
-        return Err(bad_spec("`stall` is written stall(\"net_rx\", 5ms)").at(0));
+        return Err(ProbeError::bad_spec("`stall` is written stall(\"net_rx\", 5ms)").at(0));
     };
     let mut victim = None;
     let mut min = None;
@@ -137,16 +137,17 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
         match arg {
             ProbeArg::Str(name) | ProbeArg::Ident(name) if victim.is_none() && min.is_none() => {
                 victim = Some(super::softirq::vector_of(name).ok_or_else(|| {
-                    bad_spec(&format!("unknown softirq `{name}`"))
+                    ProbeError::bad_spec(format!("unknown softirq `{name}`"))
                         .with_hint(format!("the victim is one of: {}", SOFTIRQ_NAMES.join(", ")))
                         .at(position)
                 })?);
             }
             ProbeArg::Int(ns) if min.is_none() => min = Some(*ns),
             _ => {
-                return Err(
-                    bad_spec("`stall` takes a softirq name, then a shortest wait: stall(\"net_rx\", 5ms)").at(position)
+                return Err(ProbeError::bad_spec(
+                    "`stall` takes a softirq name, then a shortest wait: stall(\"net_rx\", 5ms)",
                 )
+                .at(position))
             }
         }
     }
@@ -169,9 +170,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
 }
 
 fn member(kernel: &dyn KernelInfo, struct_name: &str, name: &str) -> Result<u32, ProbeError> {
-    let found = kernel
-        .struct_member(struct_name, name)
-        .map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?;
+    let found = kernel.struct_member(struct_name, name)?;
     found.map(|member| member.offset).ok_or_else(|| {
         ProbeError::new(
             ProbeErrorKind::MissingTarget,
@@ -179,10 +178,6 @@ fn member(kernel: &dyn KernelInfo, struct_name: &str, name: &str) -> Result<u32,
         )
         .with_hint("stall() needs the kernel's BTF (CONFIG_DEBUG_INFO_BTF, /sys/kernel/btf/vmlinux)")
     })
-}
-
-fn bad_spec(message: &str) -> ProbeError {
-    ProbeError::new(ProbeErrorKind::BadSpec, message)
 }
 
 fn fields() -> Vec<Field> {
@@ -231,7 +226,7 @@ impl Probe for Stall {
         let victim = SOFTIRQ_NAMES[self.victim as usize];
         match self.min {
             0 => format!("stall(\"{victim}\")"),
-            min => format!("stall(\"{victim}\", {})", crate::agg::format_duration(min as i64)),
+            min => format!("stall(\"{victim}\", {})", crate::units::format_duration(min as i64)),
         }
     }
 

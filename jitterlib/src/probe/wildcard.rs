@@ -40,8 +40,7 @@ pub fn expand(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Vec<ProbeSpec
     let user = matches!(super::kind(kind).map(|kind| kind.name), Some("uprobe" | "uretprobe"));
     let (matches, what, position) = if kind == "tracepoint" && (wild(first) || wild(second)) {
         let matches = kernel
-            .tracepoints()
-            .map_err(|error| ProbeError::new(ProbeErrorKind::Kernel, error.to_string()))?
+            .tracepoints()?
             .into_iter()
             .filter(|(cat, tp)| glob(first, cat) && glob(second, tp))
             .map(|(cat, tp)| ProbeSpec::Path(vec![kind.clone(), cat, tp]))

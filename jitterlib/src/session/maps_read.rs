@@ -3,8 +3,8 @@
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use super::sys;
 use crate::maps::{MapEntries, MapKind};
+use crate::sys;
 
 /// What the reader needs to know about a map's shape.
 #[derive(Clone, Copy, Debug)]

@@ -11,8 +11,8 @@ pub(crate) mod fixtures;
 mod loader;
 mod maps_read;
 mod perf_counter;
+mod quiesce;
 mod ring;
-pub(crate) mod sys;
 #[cfg(test)]
 mod tests;
 mod verifier_log;
@@ -245,10 +245,13 @@ impl Session {
     }
 
     /// Detaches every attached program, so that nothing changes the maps any more: a final read then sees one
-    /// consistent state (two maps updated by the same events agree). Manual programs (BEGIN, END) stay loaded
-    /// and runnable, and [`Session::missed_events`] still counts the detached programs' misses.
+    /// consistent state (two maps updated by the same events agree). Returns once the runs in progress on other
+    /// CPUs have ended too (raw tracepoint, tp_btf and fentry links do not wait for them when closed: see
+    /// `quiesce.rs`). Manual programs (BEGIN, END) stay loaded and runnable, and [`Session::missed_events`]
+    /// still counts the detached programs' misses.
     pub fn detach_all(&mut self) -> Result<(), SessionError> {
         let attached = |name: &str| self.attach_points.get(name).is_some_and(|attach| *attach != Attach::Manual);
+        let quiesce = self.attach_points.values().any(quiesce::close_leaves_runs_in_progress);
         for (name, program) in self.ebpf.programs() {
             if attached(name) {
                 if let Ok(fd) = program.fd() {
@@ -261,6 +264,9 @@ impl Session {
             }
         }
         unload_where(&mut self.ebpf, attached);
+        if quiesce {
+            quiesce::wait_for_runs_in_progress();
+        }
         Ok(())
     }
 
@@ -278,8 +284,8 @@ impl Session {
         let fd = loaded
             .fd()
             .map_err(|source| SessionError::Load { program: program.to_string(), source: Box::new(source) })?;
-        let context = [0u8; MANUAL_CONTEXT_SIZE];
-        sys::prog_test_run(fd.as_fd(), &context)
+        let mut context = [0u8; MANUAL_CONTEXT_SIZE];
+        crate::sys::prog_test_run(fd.as_fd(), &mut context)
             .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN", source })
     }
 
@@ -290,7 +296,7 @@ impl Session {
         let detached = self.detached.iter().map(|fd| fd.as_fd());
         let mut total = 0;
         for fd in loaded.chain(detached) {
-            total += sys::prog_recursion_misses(fd)
+            total += crate::sys::prog_recursion_misses(fd)
                 .map_err(|source| SessionError::Syscall { what: "BPF_OBJ_GET_INFO_BY_FD on a program", source })?;
         }
         Ok(total)

@@ -9,20 +9,13 @@ use crate::insn::Program;
 use crate::kernel::{KernelInfo, LiveKernel};
 use crate::maps::{HashAllocation, MapKind, MapSpec};
 use crate::object::{write_object, ProgramSection};
-
-fn can_run_bpf(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        eprintln!("SKIPPED: {test}: loading BPF programs needs root");
-    }
-    root
-}
+use crate::sys;
+use crate::testing::{can_trace, skip};
 
 fn has_tracefs(test: &str) -> bool {
     let mounted = Path::new("/sys/kernel/tracing/events").is_dir();
     if !mounted {
-        eprintln!("SKIPPED: {test}: tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)");
+        skip(test, "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)");
     }
     mounted
 }
@@ -74,7 +67,7 @@ fn make_syscalls() {
 
 #[test]
 fn tracepoint_counter_sees_syscalls() {
-    if !can_run_bpf("tracepoint_counter_sees_syscalls") || !has_tracefs("tracepoint_counter_sees_syscalls") {
+    if !can_trace("tracepoint_counter_sees_syscalls") || !has_tracefs("tracepoint_counter_sees_syscalls") {
         return;
     }
     let mut session =
@@ -93,7 +86,7 @@ fn tracepoint_counter_sees_syscalls() {
 
 #[test]
 fn raw_tracepoint_and_perf_clock_fire() {
-    if !can_run_bpf("raw_tracepoint_and_perf_clock_fire") {
+    if !can_trace("raw_tracepoint_and_perf_clock_fire") {
         return;
     }
     let mut session = load(
@@ -124,7 +117,7 @@ fn raw_tracepoint_and_perf_clock_fire() {
 
 #[test]
 fn tp_btf_counter_sees_syscalls() {
-    if !can_run_bpf("tp_btf_counter_sees_syscalls") {
+    if !can_trace("tp_btf_counter_sees_syscalls") {
         return;
     }
     if !Path::new("/sys/kernel/btf/vmlinux").exists() {
@@ -140,7 +133,7 @@ fn tp_btf_counter_sees_syscalls() {
 
 #[test]
 fn manual_program_runs_and_writes_a_map() {
-    if !can_run_bpf("manual_program_runs_and_writes_a_map") {
+    if !can_trace("manual_program_runs_and_writes_a_map") {
         return;
     }
     let session =
@@ -156,7 +149,7 @@ fn manual_program_runs_and_writes_a_map() {
 
 #[test]
 fn ring_buffer_records_arrive() {
-    if !can_run_bpf("ring_buffer_records_arrive") {
+    if !can_trace("ring_buffer_records_arrive") {
         return;
     }
     let mut session = load(&[("emit", Attach::Manual, fixtures::ringbuf_hello(0))], &[fixtures::ring_map("events")]);
@@ -173,7 +166,7 @@ fn ring_buffer_records_arrive() {
 
 #[test]
 fn verifier_rejection_carries_the_log() {
-    if !can_run_bpf("verifier_rejection_carries_the_log") {
+    if !can_trace("verifier_rejection_carries_the_log") {
         return;
     }
     let (object, specs) = build(&[("bad", Attach::Manual, fixtures::reads_uninitialised_register())], &[]);
@@ -199,7 +192,7 @@ fn loaded_program_ids() -> Vec<u32> {
 
 #[test]
 fn dropping_the_session_unloads_and_detaches() {
-    if !can_run_bpf("dropping_the_session_unloads_and_detaches")
+    if !can_trace("dropping_the_session_unloads_and_detaches")
         || !has_tracefs("dropping_the_session_unloads_and_detaches")
     {
         return;
@@ -221,7 +214,7 @@ fn dropping_the_session_unloads_and_detaches() {
 
 #[test]
 fn kprobe_on_a_kernel_without_kprobes_says_so() {
-    if !can_run_bpf("kprobe_on_a_kernel_without_kprobes_says_so") {
+    if !can_trace("kprobe_on_a_kernel_without_kprobes_says_so") {
         return;
     }
     if Path::new("/sys/bus/event_source/devices/kprobe/type").exists() {
@@ -243,7 +236,7 @@ fn kprobe_on_a_kernel_without_kprobes_says_so() {
 
 #[test]
 fn refused_fentry_says_what_to_use_instead() {
-    if !can_run_bpf("refused_fentry_says_what_to_use_instead") {
+    if !can_trace("refused_fentry_says_what_to_use_instead") {
         return;
     }
     let attach = Attach::Fentry { function: "do_sys_openat2".into() };
@@ -260,7 +253,7 @@ fn refused_fentry_says_what_to_use_instead() {
 
 #[test]
 fn missing_tracepoint_names_it_and_suggests_a_listing() {
-    if !can_run_bpf("missing_tracepoint_names_it_and_suggests_a_listing")
+    if !can_trace("missing_tracepoint_names_it_and_suggests_a_listing")
         || !has_tracefs("missing_tracepoint_names_it_and_suggests_a_listing")
     {
         return;
@@ -277,7 +270,7 @@ fn missing_tracepoint_names_it_and_suggests_a_listing() {
 
 #[test]
 fn misuse_gives_named_errors() {
-    if !can_run_bpf("misuse_gives_named_errors") {
+    if !can_trace("misuse_gives_named_errors") {
         return;
     }
     let mut session = load(
@@ -302,7 +295,7 @@ fn misuse_gives_named_errors() {
 
 #[test]
 fn measure_load_and_attach() {
-    if !can_run_bpf("measure_load_and_attach") || !has_tracefs("measure_load_and_attach") {
+    if !can_trace("measure_load_and_attach") || !has_tracefs("measure_load_and_attach") {
         return;
     }
     let (object, specs) = build(
@@ -335,7 +328,7 @@ fn measure_load_and_attach() {
 
 #[test]
 fn big_hash_maps_are_read_whole_in_batches() {
-    if !can_run_bpf("big_hash_maps_are_read_whole_in_batches") {
+    if !can_trace("big_hash_maps_are_read_whole_in_batches") {
         return;
     }
     // More keys than one batch holds, in a plain and a per-CPU hash: every key must come back once, with its value.
@@ -384,7 +377,7 @@ fn big_hash_maps_are_read_whole_in_batches() {
 
 #[test]
 fn zeroing_keeps_the_keys_and_brings_none_back() {
-    if !can_run_bpf("zeroing_keeps_the_keys_and_brings_none_back") {
+    if !can_trace("zeroing_keeps_the_keys_and_brings_none_back") {
         return;
     }
     let session = load(&[("begin", Attach::Manual, fixtures::noop())], &[fixtures::hash_map("values")]);
@@ -401,4 +394,123 @@ fn zeroing_keeps_the_keys_and_brings_none_back() {
     sys::map_overwrite(data.fd().as_fd(), &3u32.to_le_bytes(), &zero).expect("a missing key is not an error");
     let MapEntries::Shared(entries) = session.read_map("values").expect("readable") else { panic!("entries") };
     assert_eq!(entries.len(), 2, "key 3 was not created");
+}
+
+/// How many times the program of [`detach_waits_for_a_run_in_progress_on_another_cpu`] unwinds the stack: a
+/// constant count, which the verifier follows to the end (a time check in the loop would fork its states),
+/// tens of milliseconds.
+const UNWINDS: i32 = 30_000;
+
+/// On `task_rename` from thread `tid`, once: stores its start time at offset 0 of slot 0 of the array map
+/// `map`, unwinds the stack [`UNWINDS`] times (microseconds each), then stores its end time at offset 8.
+fn long_run(map: usize, tid: u32) -> Program {
+    use crate::insn::{AluOp, Builder, Helper, JmpOp, Reg, Size};
+    let mut b = Builder::new();
+    let exit = b.new_label();
+    b.mov64(Reg::R6, Reg::R1);
+    b.call(Helper::GetCurrentPidTgid);
+    b.jump32_if(JmpOp::Ne, Reg::R0, tid as i32, exit);
+    b.store_imm(Size::W, Reg::R10, -4, 0);
+    b.ld_map(Reg::R1, map);
+    b.stack_pointer(Reg::R2, -4);
+    b.call(Helper::MapLookupElem);
+    b.jump_if(JmpOp::Eq, Reg::R0, 0, exit);
+    b.mov64(Reg::R7, Reg::R0);
+    b.load(Size::DW, Reg::R1, Reg::R7, 0);
+    b.jump_if(JmpOp::Ne, Reg::R1, 0, exit);
+    b.call(Helper::KtimeGetNs);
+    b.store(Size::DW, Reg::R7, 0, Reg::R0);
+    b.mov64(Reg::R9, 0);
+    let spin = b.new_label();
+    b.bind(spin);
+    b.mov64(Reg::R1, Reg::R6);
+    b.stack_pointer(Reg::R2, -256);
+    b.mov64(Reg::R3, 240);
+    b.mov64(Reg::R4, 0);
+    b.call(Helper::GetStack);
+    b.alu64(AluOp::Add, Reg::R9, 1);
+    b.jump_if(JmpOp::Lt, Reg::R9, UNWINDS, spin);
+    b.call(Helper::KtimeGetNs);
+    b.store(Size::DW, Reg::R7, 8, Reg::R0);
+    b.bind(exit);
+    b.mov64(Reg::R0, 0);
+    b.exit();
+    b.finish().expect("the long program builds")
+}
+
+fn monotonic_ns() -> u64 {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid timespec to write.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+fn pin_to_cpu(cpu: usize) {
+    // SAFETY: the set is a valid cpu_set_t, zeroed then given one CPU; pid 0 is the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// The program's (start, end) times; 0 for what it has not stored.
+fn run_times(session: &Session) -> (u64, u64) {
+    let MapEntries::Shared(entries) = session.read_map("spin").expect("readable") else { panic!("an array map") };
+    let value = &entries[0].1;
+    let word = |at: usize| u64::from_le_bytes(value[at..at + 8].try_into().expect("8 bytes"));
+    (word(0), word(8))
+}
+
+/// A program still running on another CPU when `detach_all` is called has ended, and its last update is in
+/// the map, when `detach_all` returns: the final maps are one snapshot, although closing a raw tracepoint or
+/// tp_btf link does not wait for runs in progress (`quiesce.rs`).
+#[test]
+fn detach_waits_for_a_run_in_progress_on_another_cpu() {
+    if !can_trace("detach_waits_for_a_run_in_progress_on_another_cpu") {
+        return;
+    }
+    let cpus = aya::util::online_cpus().expect("online CPUs");
+    assert!(cpus.len() >= 2, "needs two CPUs, has {cpus:?}");
+    let (main_cpu, other_cpu) = (cpus[0] as usize, cpus[1] as usize);
+    for attach in [Attach::RawTracepoint { name: "task_rename".into() }, Attach::TpBtf { name: "task_rename".into() }] {
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let renamer = std::thread::spawn(move || {
+            pin_to_cpu(other_cpu);
+            // SAFETY: gettid has no preconditions.
+            tid_tx.send(unsafe { libc::gettid() } as u32).expect("main thread waits");
+            go_rx.recv().expect("main thread says go");
+            // SAFETY: PR_SET_NAME reads a NUL-terminated name of at most 16 bytes.
+            unsafe { libc::prctl(libc::PR_SET_NAME, c"jl-long-run".as_ptr()) };
+        });
+        pin_to_cpu(main_cpu);
+        let tid = tid_rx.recv().expect("renamer sends its id");
+        let map = MapSpec {
+            name: "spin".into(),
+            kind: MapKind::Array,
+            key_size: 4,
+            value_size: 16,
+            max_entries: 1,
+            on_insert: false,
+        };
+        let mut session = load(&[("long_run", attach.clone(), long_run(0, tid))], &[map]);
+        session.attach_all().unwrap_or_else(|e| panic!("attach failed: {e}"));
+        go_tx.send(()).expect("renamer waits");
+        let waited = Instant::now();
+        while run_times(&session).0 == 0 {
+            assert!(waited.elapsed() < Duration::from_secs(5), "{}: the program never ran", attach.target());
+        }
+        let detach_started = monotonic_ns();
+        session.detach_all().expect("detached");
+        let detach_returned = monotonic_ns();
+        let (start, end) = run_times(&session);
+        renamer.join().expect("renamer ends");
+        assert!(end != 0, "{}: the run in progress was not waited for", attach.target());
+        assert!(
+            start < detach_started && detach_started < end && end <= detach_returned,
+            "{}: the run ({start}..{end}) must span the start of the detach ({detach_started}..{detach_returned})",
+            attach.target()
+        );
+    }
 }

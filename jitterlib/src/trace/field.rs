@@ -4,7 +4,7 @@
 /// the language. Which probe offers which field is listed on its constructor ([`Timer`](super::Timer), ...);
 /// asking a probe for a field it lacks is [`TraceError::UnknownField`](super::TraceError::UnknownField).
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::trace::Field;
 ///
 /// assert_eq!(Field::IcmpSeq.name(), "icmp_seq");
@@ -69,7 +69,7 @@ pub enum Field {
 impl Field {
     /// Every field, in declaration order.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert!(Field::ALL.contains(&Field::Dur));
     /// ```
@@ -104,7 +104,7 @@ impl Field {
 
     /// The field's name in the language.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(Field::Dur.name(), "dur");
     /// ```

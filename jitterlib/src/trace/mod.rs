@@ -91,7 +91,7 @@ impl<'k> Trace<'k> {
     /// counted by [`RunningTrace::lost`], not recorded. From Linux 6.1 the map takes memory only for the keys in
     /// it; before, for all of them from the start.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::kernel::LiveKernel;
     /// # use jitterlib::trace::*;
     /// # let kernel = LiveKernel::new();
@@ -105,7 +105,7 @@ impl<'k> Trace<'k> {
 
     /// Adds a key field: one aggregate per value of the keys, like `@[field, ...]`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::kernel::LiveKernel;
     /// # use jitterlib::trace::*;
     /// # let kernel = LiveKernel::new();
@@ -120,7 +120,7 @@ impl<'k> Trace<'k> {
 
     /// `count()`: the number of events.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::kernel::LiveKernel;
     /// # use jitterlib::trace::*;
     /// # let kernel = LiveKernel::new();
@@ -133,7 +133,7 @@ impl<'k> Trace<'k> {
 
     /// `@[field] = count()`: [`Trace::by`] then [`Trace::count`].
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::kernel::LiveKernel;
     /// # use jitterlib::trace::*;
     /// # let kernel = LiveKernel::new();
@@ -146,7 +146,7 @@ impl<'k> Trace<'k> {
 
     /// `sum(field)`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::kernel::LiveKernel;
     /// # use jitterlib::trace::*;
     /// # let kernel = LiveKernel::new();
@@ -159,7 +159,7 @@ impl<'k> Trace<'k> {
 
     /// `min(field)`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::kernel::LiveKernel;
     /// # use jitterlib::trace::*;
     /// # let kernel = LiveKernel::new();
@@ -172,7 +172,7 @@ impl<'k> Trace<'k> {
 
     /// `max(field)`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::kernel::LiveKernel;
     /// # use jitterlib::trace::*;
     /// # let kernel = LiveKernel::new();
@@ -185,7 +185,7 @@ impl<'k> Trace<'k> {
 
     /// `avg(field)`: the integer mean.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::kernel::LiveKernel;
     /// # use jitterlib::trace::*;
     /// # let kernel = LiveKernel::new();
@@ -198,7 +198,7 @@ impl<'k> Trace<'k> {
 
     /// `stats(field)`: count, mean and total.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::kernel::LiveKernel;
     /// # use jitterlib::trace::*;
     /// # let kernel = LiveKernel::new();
@@ -211,7 +211,7 @@ impl<'k> Trace<'k> {
 
     /// `hist(field)`: power-of-two buckets, within each time unit for durations (like the language's `hist`).
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::kernel::LiveKernel;
     /// # use jitterlib::trace::*;
     /// # let kernel = LiveKernel::new();
@@ -225,7 +225,7 @@ impl<'k> Trace<'k> {
     /// `lhist(field, min, max, step)`: linear buckets; parameters [`AggKind::lhist`] refuses are
     /// [`TraceError::Aggregation`] at [`Trace::compile`].
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::kernel::LiveKernel;
     /// # use jitterlib::trace::*;
     /// # let kernel = LiveKernel::new();
@@ -240,7 +240,7 @@ impl<'k> Trace<'k> {
 
     /// `quantiles(field)`: p50, p90, p99 and p99.9, at most 6.25 % above the true values.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::kernel::LiveKernel;
     /// # use jitterlib::trace::*;
     /// # let kernel = LiveKernel::new();
@@ -258,7 +258,7 @@ impl<'k> Trace<'k> {
 
     /// The script doing the same in jitterlang: `timer("f") { @[func] = hist(dur); }`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::kernel::LiveKernel;
     /// # use jitterlib::trace::*;
     /// # let kernel = LiveKernel::new();
@@ -376,7 +376,7 @@ fn available_fields(probe: &dyn Probe) -> Vec<String> {
 
 /// A compiled trace: its programs (with the attach point each uses on this kernel), maps and ELF object.
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::kernel::FixtureKernel;
 /// use jitterlib::trace::{Field, Timer, Trace};
 ///

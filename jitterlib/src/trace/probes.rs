@@ -10,7 +10,7 @@ use std::time::Duration;
 /// A typed probe and its arguments, ready for [`Trace::new`](super::Trace::new). Made by the constructors of
 /// [`Softirq`], [`SoftirqDelay`], [`Stall`], [`Timer`], [`Hrtimer`], [`Skb`], [`IpvsEst`] and [`Irqoff`].
 ///
-/// ```no_run
+/// ```
 /// use jitterlib::trace::Timer;
 ///
 /// assert_eq!(Timer::func("process_timeout").script(), "timer(\"process_timeout\")");
@@ -32,7 +32,7 @@ impl TypedProbe {
 
     /// The probe's kind name, as in the language (`timer`).
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(Skb::all().kind(), "skb");
     /// ```
@@ -42,7 +42,7 @@ impl TypedProbe {
 
     /// The probe as a script writes it: `timer("process_timeout")`, `skb(1000000)` (durations in nanoseconds).
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(Irqoff::threshold(std::time::Duration::from_millis(5)).script(), "irqoff(5000000)");
     /// ```
@@ -88,7 +88,7 @@ pub struct Softirq;
 impl Softirq {
     /// Every softirq vector: `softirq()`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(Softirq::all().script(), "softirq()");
     /// ```
@@ -98,7 +98,7 @@ impl Softirq {
 
     /// One vector by name (`net_rx`, `timer`, `hrtimer`, ...): `softirq("net_rx")`, filtered in BPF.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(Softirq::named("net_rx").script(), r#"softirq("net_rx")"#);
     /// ```
@@ -126,7 +126,7 @@ pub struct SoftirqDelay;
 impl SoftirqDelay {
     /// Every softirq vector: `softirq_delay()`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(SoftirqDelay::all().script(), "softirq_delay()");
     /// ```
@@ -136,7 +136,7 @@ impl SoftirqDelay {
 
     /// One vector by name: `softirq_delay("net_rx")`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(SoftirqDelay::named("timer").script(), r#"softirq_delay("timer")"#);
     /// ```
@@ -164,7 +164,7 @@ pub struct Timer;
 impl Timer {
     /// Every callback: `timer()`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(Timer::all().script(), "timer()");
     /// ```
@@ -174,7 +174,7 @@ impl Timer {
 
     /// One callback function: `timer("estimation_timer")`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(Timer::func("estimation_timer").script(), r#"timer("estimation_timer")"#);
     /// ```
@@ -203,7 +203,7 @@ pub struct Hrtimer;
 impl Hrtimer {
     /// Every callback: `hrtimer()`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(Hrtimer::all().script(), "hrtimer()");
     /// ```
@@ -213,7 +213,7 @@ impl Hrtimer {
 
     /// One callback function: `hrtimer("hrtimer_wakeup")`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(Hrtimer::func("hrtimer_wakeup").script(), r#"hrtimer("hrtimer_wakeup")"#);
     /// ```
@@ -241,7 +241,7 @@ pub struct Skb;
 impl Skb {
     /// Every hop: `skb()`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(Skb::all().script(), "skb()");
     /// ```
@@ -251,7 +251,7 @@ impl Skb {
 
     /// Hops that reach one point (`netif_receive_skb`, `net_dev_xmit`, ...): `skb("HOP")`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(Skb::hop("ip_rcv").script(), r#"skb("ip_rcv")"#);
     /// ```
@@ -261,7 +261,7 @@ impl Skb {
 
     /// Hops slower than `min`, dropped in BPF before any packet field is read: `skb(MIN)`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(Skb::slower_than(std::time::Duration::from_micros(50)).script(), "skb(50000)");
     /// ```
@@ -271,7 +271,7 @@ impl Skb {
 
     /// Hops that reach one point and are slower than `min`: `skb("HOP", MIN)`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// let probe = Skb::hop_slower_than("net_dev_xmit", std::time::Duration::from_millis(1));
     /// assert_eq!(probe.script(), r#"skb("net_dev_xmit", 1000000)"#);
@@ -299,7 +299,7 @@ pub struct IpvsEst;
 impl IpvsEst {
     /// Every walk: `ipvs_est()`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(IpvsEst::walks().script(), "ipvs_est()");
     /// ```
@@ -328,7 +328,7 @@ pub struct Irqoff;
 impl Irqoff {
     /// The default threshold, 10 ms: `irqoff()`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(Irqoff::default_threshold().script(), "irqoff()");
     /// ```
@@ -338,7 +338,7 @@ impl Irqoff {
 
     /// Stalls longer than `threshold`: `irqoff(THRESHOLD)`.
     ///
-    /// ```no_run
+    /// ```
     /// # use jitterlib::trace::*;
     /// assert_eq!(Irqoff::threshold(std::time::Duration::from_millis(20)).script(), "irqoff(20000000)");
     /// ```

@@ -1,13 +1,16 @@
 //! A trace's programs: at each of the probe's points, the probe's prologue (pairing, filters, fields) and then
 //! the aggregation update, emitted by [`crate::agg::emit`] like jitterlang's.
 
+use std::convert::Infallible;
+
 use super::{Field, TraceError};
 use crate::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 use crate::agg::{AggKind, FieldLayout, MapLayout, MapValue, ValueFormat};
+use crate::driver::{emit_point, finish_point, write_programs, Counters, PointBody, PointSite};
 use crate::insn::{Builder, Helper, Program, Reg, Size};
-use crate::maps::{HashAllocation, MapKind, MapSpec};
-use crate::object::{valid_name, write_object, ProgramSection};
-use crate::probe::{place_maps, Counter, EmitEnv, FieldSource, FieldType, Probe};
+use crate::maps::{Counter, HashAllocation, MapKind, MapSpec};
+use crate::object::valid_name;
+use crate::probe::{place_maps, FieldSource, FieldType, Probe};
 use crate::session::Attach;
 
 /// Name of the aggregation map.
@@ -198,32 +201,18 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
     let points = probe.points();
     let several = points.len() > 1;
     let mut programs = Vec::new();
+    let counters = Counters {
+        map_full: MAP_FULL,
+        slots_full: SLOTS_FULL,
+        skb_reused: SKB_REUSED,
+        skb_out_of_order: SKB_OUT_OF_ORDER,
+    };
     for (index, point) in points.into_iter().enumerate() {
-        let mut b = Builder::new();
-        let exit = b.new_label();
-        b.comment(describe.clone());
-        b.mov64(Reg::R6, Reg::R1);
-        let env = EmitEnv {
-            ctx: Reg::R6,
-            exit,
-            maps: &own,
-            point: index,
-            map_full: MAP_FULL,
-            slots_full: SLOTS_FULL,
-            skb_reused: SKB_REUSED,
-            skb_out_of_order: SKB_OUT_OF_ORDER,
-        };
-        probe.emit_prologue(&mut b, &env);
-        if point.fires {
-            emit_aggregation(&mut b, probe, plan, &stack);
-        }
-        b.bind(exit);
-        b.mov64(Reg::R0, 0);
-        b.exit();
-        let mut program = b.finish().map_err(built)?;
-        // The same peephole passes as jitterlang's programs.
-        program.keep_context_in_r1();
-        program.store_results_directly();
+        let mut body = Aggregation { b: Builder::new(), probe, plan, stack: &stack };
+        let exit = body.b.new_label();
+        let site = PointSite { point: index, fires: point.fires, maps: &own, counters };
+        let Ok(()) = emit_point(&mut body, probe, exit, &site);
+        let program = finish_point(body.b).map_err(built)?;
         let name = if several { format!("jt_{}", point.suffix) } else { format!("jt_{kind}") };
         programs.push(TraceProgram { name: valid_name(&name), attach: point.attach, program });
     }
@@ -233,14 +222,30 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
         attach: companion.attach,
         program: companion.program,
     }));
-    let sections: Vec<String> = programs.iter().map(|unit| unit.attach.section_name()).collect();
-    let placed: Vec<ProgramSection> = programs
-        .iter()
-        .zip(&sections)
-        .map(|(unit, section)| ProgramSection { name: &unit.name, section, program: &unit.program })
-        .collect();
-    let object = write_object(&placed, &maps, plan.allocation).map_err(|source| TraceError::Object { source })?;
+    let placed = programs.iter().map(|unit| (unit.name.as_str(), &unit.attach, &unit.program));
+    let object = write_programs(placed, &maps, plan.allocation).map_err(|source| TraceError::Object { source })?;
     Ok(Output { programs, maps, object })
+}
+
+/// What runs at a trace's points: its aggregation.
+struct Aggregation<'a> {
+    b: Builder,
+    probe: &'a dyn Probe,
+    plan: &'a Plan,
+    stack: &'a Stack,
+}
+
+impl PointBody for Aggregation<'_> {
+    type Error = Infallible;
+
+    fn builder(&mut self) -> &mut Builder {
+        &mut self.b
+    }
+
+    fn emit(&mut self) -> Result<(), Infallible> {
+        emit_aggregation(&mut self.b, self.probe, self.plan, self.stack);
+        Ok(())
+    }
 }
 
 /// `@[keys] = kind(value)` after the prologue: the value, its bucket index and each integer key on its way to the

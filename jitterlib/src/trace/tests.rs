@@ -23,7 +23,7 @@ fn a_timer_histogram_has_the_exit_program_and_the_entry_companion() {
     let compiled =
         Trace::new(&kernel, Timer::func("process_timeout")).histogram(Field::Dur).compile().expect("compiles");
     let attach: Vec<String> = compiled.programs.iter().map(|unit| unit.attach.target()).collect();
-    assert_eq!(attach, ["tracepoint:timer:timer_expire_exit", "tracepoint:timer:timer_expire_entry"]);
+    assert_eq!(attach, ["rawtracepoint:timer_expire_exit", "rawtracepoint:timer_expire_entry"]);
     assert_eq!(compiled.layout.histogram(), Some(AggKind::TimeHist), "hist of a duration buckets by time unit");
     let maps: Vec<&str> = compiled.maps.iter().map(|map| map.name.as_str()).collect();
     assert_eq!(maps, ["jt_counters", "jt_agg", "jt_p_start"]);
@@ -107,13 +107,10 @@ fn linear_buckets_follow_bpftrace_rules() {
     }
 }
 
+/// Whether `test` can attach here: root, and tracefs mounted (or mountable).
 fn can_trace(test: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        eprintln!("SKIPPED: {test}: loading BPF programs needs root");
-    }
-    root && crate::kernel::ensure_tracefs().map_err(|error| eprintln!("SKIPPED: {test}: {error}")).is_ok()
+    crate::testing::can_trace(test)
+        && crate::kernel::ensure_tracefs().map_err(|error| crate::testing::skip(test, error)).is_ok()
 }
 
 /// The count of each row, keyed by its first key field as text.

@@ -88,6 +88,7 @@ pub struct Cli {
     pub prometheus: Option<String>,
     /// List probe kinds and tracepoints matching PATTERN, the word after the options (`*` wildcards; all when
     /// none); with -v, their typed args: `jl -l PATTERN -v`, `jl -l -v PATTERN` and `jl -lv PATTERN` are alike.
+    /// `jl -l builtins` lists the builtin functions and variables.
     #[arg(short = 'l', long = "list")]
     pub list: bool,
     /// Do not print the `Attached N programs` line (bpftrace's -q); errors and warnings still print.

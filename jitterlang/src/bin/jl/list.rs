@@ -1,15 +1,23 @@
 //! `jl -l [PATTERN]`: probe kinds from the registry and the kernel's tracepoints; with `uprobe:BINARY:PATTERN`
-//! (or `uretprobe:`), the binary's functions.
+//! (or `uretprobe:`), the binary's functions; `jl -l builtins`: the builtins, from theirs.
 
 use crate::output;
+use jitterlang::sema::builtins::REGISTRY as BUILTINS;
 use jitterlib::kernel::KernelInfo;
 use jitterlib::probe::{glob, user_functions, REGISTRY};
 use std::io;
 use std::process::ExitCode;
 
+/// The pattern that lists the builtins instead of the probes.
+const BUILTINS_WORD: &str = "builtins";
+
 /// Prints the probe kinds and the tracepoints matching `pattern`; with `fields`, each tracepoint's typed args.
+/// `builtins` lists the builtins instead.
 pub fn print(pattern: Option<&str>, fields: bool, kernel: &dyn KernelInfo) -> ExitCode {
     let pattern = pattern.unwrap_or("*");
+    if pattern == BUILTINS_WORD {
+        return output::finish(print_builtins());
+    }
     match print_matches(pattern, fields, kernel) {
         Ok(0) => {
             eprintln!("jl: nothing matches `{pattern}`");
@@ -66,6 +74,14 @@ fn print_functions(kind: &str, binary: &str, pattern: &str) -> io::Result<usize>
         output::line(format_args!("{kind}:{path}:{function}"))?;
     }
     Ok(functions.len())
+}
+
+/// Prints one line per builtin: how it is written, what kind it is, what it does.
+fn print_builtins() -> io::Result<()> {
+    for builtin in BUILTINS {
+        output::line(format_args!("{:<28} {:<12} {}", builtin.usage(), builtin.kind().describe(), builtin.doc))?;
+    }
+    Ok(())
 }
 
 /// Prints `args.NAME  C-TYPE` for each field of a tracepoint.

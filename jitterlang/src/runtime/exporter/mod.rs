@@ -17,7 +17,7 @@ mod connections;
 mod http;
 
 use super::RunError;
-use crate::codegen::Stat;
+use crate::wire::Stat;
 use jitterlib::agg::{render_openmetrics, LabelBudget, Snapshot, Symbolizer};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::mpsc::{self, Receiver};

@@ -1,6 +1,7 @@
 //! Line editing help: completion of probes, tracepoints, builtins, functions, map names and commands, and
 //! multi-line input (a line that parses as "unfinished at the end" continues on the next line).
 
+use jitterlang::sema::builtins::{self, Builtin, Kind};
 use jitterlib::kernel::KernelInfo;
 use jitterlib::probe::REGISTRY;
 use rustyline::completion::{Completer, Pair};
@@ -9,12 +10,8 @@ use rustyline::hint::Hinter;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper};
 
-/// Words completed anywhere.
-const WORDS: &[&str] = &[
-    "pid", "tid", "uid", "gid", "cpu", "nsecs", "comm", "args", "dur", "func", "count()", "sum(", "min(", "max(",
-    "avg(", "stats(", "hist(", "lhist(", "printf(", "exit()", "ksym(", "kstack", "ustack", "buf(", "ntop(", "if",
-    "else",
-];
+/// Words completed anywhere, besides the builtins: keywords and the fields most probes have.
+const WORDS: &[&str] = &["args", "dur", "func", "if", "else", "while", "unroll", "break", "continue", "return"];
 
 /// Dot-commands.
 const COMMANDS: &[&str] = &[".help", ".list", ".print", ".clear", ".detach", ".attach", ".dis", ".live", ".quit"];
@@ -26,9 +23,10 @@ pub struct ReplHelper {
 }
 
 impl ReplHelper {
-    /// Collects probe kinds and the kernel's tracepoints once.
+    /// Collects builtins, probe kinds and the kernel's tracepoints once.
     pub fn new(kernel: &dyn KernelInfo) -> ReplHelper {
         let mut static_words: Vec<String> = WORDS.iter().chain(COMMANDS).map(|word| word.to_string()).collect();
+        static_words.extend(builtins::REGISTRY.iter().map(completion));
         for kind in REGISTRY {
             static_words.push(if kind.syntax.contains('(') {
                 format!("{}(", kind.name)
@@ -46,6 +44,15 @@ impl ReplHelper {
     /// Updates the map names offered.
     pub fn set_maps(&mut self, maps: Vec<String>) {
         self.maps = maps;
+    }
+}
+
+/// What completes a builtin: `pid`, `count()` (nothing to add inside), `hist(`.
+fn completion(builtin: &Builtin) -> String {
+    match (builtin.kind(), builtin.params) {
+        (Kind::Variable, _) => builtin.name.to_string(),
+        (_, "") => format!("{}()", builtin.name),
+        _ => format!("{}(", builtin.name),
     }
 }
 
@@ -91,3 +98,27 @@ impl Hinter for ReplHelper {
 impl Highlighter for ReplHelper {}
 
 impl Helper for ReplHelper {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jitterlib::kernel::FixtureKernel;
+    use rustyline::history::DefaultHistory;
+
+    fn complete(helper: &ReplHelper, line: &str) -> Vec<String> {
+        let history = DefaultHistory::new();
+        let (_, pairs) = helper.complete(line, line.len(), &Context::new(&history)).expect("complete");
+        pairs.into_iter().map(|pair| pair.replacement).collect()
+    }
+
+    #[test]
+    fn completion_offers_every_builtin_from_the_registry() {
+        let helper = ReplHelper::new(&FixtureKernel::bundled());
+        for builtin in builtins::REGISTRY {
+            assert!(complete(&helper, builtin.name).contains(&completion(builtin)), "{}", builtin.name);
+        }
+        assert_eq!(complete(&helper, "BEGIN { @ = quant"), ["quantiles("]);
+        assert_eq!(complete(&helper, "BEGIN { exi"), ["exit()"]);
+        assert_eq!(complete(&helper, "BEGIN { @[pcom"), ["pcomm"]);
+    }
+}

@@ -1,4 +1,8 @@
-//! Map declarations shared by the compiler, the ELF writer and the session.
+//! Map declarations shared by the compiler, the ELF writer and the session, and the code that reaches maps.
+
+mod emit;
+
+pub use emit::{map_call, Counter};
 
 use crate::kernel::KernelVersion;
 

@@ -1,6 +1,7 @@
 //! The few raw `bpf(2)` commands aya 0.14 does not expose in an untyped form: element access on maps whose
-//! key and value sizes are only known at run time, `BPF_PROG_TEST_RUN`, a program's miss counter, and the
-//! test load that tells whether the kernel accepts fentry programs.
+//! key and value sizes are only known at run time, `BPF_PROG_TEST_RUN`, a program's miss counter, the
+//! test load that tells whether the kernel accepts fentry programs, and the load of a syscall program (a type
+//! aya 0.14 does not know).
 
 use std::io;
 use std::mem::size_of;
@@ -17,8 +18,11 @@ const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
 const BPF_PROG_LOAD: libc::c_long = 5;
 const BPF_PROG_TYPE_TRACING: u32 = 26;
 const BPF_TRACE_FENTRY: u32 = 24;
+const BPF_PROG_TYPE_SYSCALL: u32 = 31;
+/// `BPF_F_SLEEPABLE`: the kernel loads syscall programs only as sleepable ones.
+const BPF_F_SLEEPABLE: u32 = 1 << 4;
 /// `r0 = 0; exit`: the smallest valid program.
-const RETURN_ZERO: [u64; 2] = [0xb7, 0x95];
+const RETURN_ZERO: [u8; 16] = [0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
 /// Bytes of `struct bpf_prog_info` asked for: up to and including `recursion_misses` (Linux 5.12).
 const PROG_INFO_LEN: usize = 216;
 /// Offset of `__u64 recursion_misses` in `struct bpf_prog_info`.
@@ -146,7 +150,7 @@ fn map_attr(map: BorrowedFd, key: Option<&[u8]>, value: u64, flags: u64) -> MapE
 }
 
 /// Reads the value stored under `key` into `value`; false when there is no such key.
-pub(super) fn map_lookup(map: BorrowedFd, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
+pub(crate) fn map_lookup(map: BorrowedFd, key: &[u8], value: &mut [u8]) -> io::Result<bool> {
     let mut attr = map_attr(map, Some(key), value.as_mut_ptr() as u64, 0);
     match bpf(BPF_MAP_LOOKUP_ELEM, &mut attr) {
         Ok(_) => Ok(true),
@@ -157,13 +161,13 @@ pub(super) fn map_lookup(map: BorrowedFd, key: &[u8], value: &mut [u8]) -> io::R
 
 /// Stores `value` under `key` (`BPF_ANY`).
 #[cfg(test)]
-pub(super) fn map_update(map: BorrowedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
+pub(crate) fn map_update(map: BorrowedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
     let mut attr = map_attr(map, Some(key), value.as_ptr() as u64, 0);
     bpf(BPF_MAP_UPDATE_ELEM, &mut attr).map(drop)
 }
 
 /// Stores `value` under `key` only if the key exists (`BPF_EXIST`); a key that is gone stays gone.
-pub(super) fn map_overwrite(map: BorrowedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
+pub(crate) fn map_overwrite(map: BorrowedFd, key: &[u8], value: &[u8]) -> io::Result<()> {
     const BPF_EXIST: u64 = 2;
     let mut attr = map_attr(map, Some(key), value.as_ptr() as u64, BPF_EXIST);
     match bpf(BPF_MAP_UPDATE_ELEM, &mut attr) {
@@ -173,7 +177,7 @@ pub(super) fn map_overwrite(map: BorrowedFd, key: &[u8], value: &[u8]) -> io::Re
 }
 
 /// Deletes `key`; a key that is already gone is not an error.
-pub(super) fn map_delete(map: BorrowedFd, key: &[u8]) -> io::Result<()> {
+pub(crate) fn map_delete(map: BorrowedFd, key: &[u8]) -> io::Result<()> {
     let mut attr = map_attr(map, Some(key), 0, 0);
     match bpf(BPF_MAP_DELETE_ELEM, &mut attr) {
         Err(e) if !is_not_found(&e) => Err(e),
@@ -182,7 +186,7 @@ pub(super) fn map_delete(map: BorrowedFd, key: &[u8]) -> io::Result<()> {
 }
 
 /// Writes the key after `key` (the first key when `None`) into `next`; false at the end of the map.
-pub(super) fn map_next_key(map: BorrowedFd, key: Option<&[u8]>, next: &mut [u8]) -> io::Result<bool> {
+pub(crate) fn map_next_key(map: BorrowedFd, key: Option<&[u8]>, next: &mut [u8]) -> io::Result<bool> {
     let mut attr = map_attr(map, key, next.as_mut_ptr() as u64, 0);
     match bpf(BPF_MAP_GET_NEXT_KEY, &mut attr) {
         Ok(_) => Ok(true),
@@ -193,7 +197,7 @@ pub(super) fn map_next_key(map: BorrowedFd, key: Option<&[u8]>, next: &mut [u8])
 
 /// Where a batched read of a hash map goes on from: the kernel's bucket index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum BatchPosition {
+pub(crate) enum BatchPosition {
     /// Nothing read yet.
     Start,
     /// The next call reads from this bucket.
@@ -204,7 +208,7 @@ pub(super) enum BatchPosition {
 
 /// What a batch operation does with the entries it reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum BatchRead {
+pub(crate) enum BatchRead {
     /// Leaves them in the map (`BPF_MAP_LOOKUP_BATCH`).
     Keep,
     /// Deletes them (`BPF_MAP_LOOKUP_AND_DELETE_BATCH`).
@@ -216,7 +220,7 @@ pub(super) enum BatchRead {
 /// and values (one `value_size` slot each) into `values`. Returns how many it read and where to go on. A bucket
 /// with more entries than fit is `ENOSPC` (read with larger buffers); a kernel without batch operations returns
 /// `EINVAL`.
-pub(super) fn map_lookup_batch(
+pub(crate) fn map_lookup_batch(
     map: BorrowedFd,
     read: BatchRead,
     position: BatchPosition,
@@ -251,12 +255,13 @@ pub(super) fn map_lookup_batch(
     }
 }
 
-/// Runs a program once with `ctx` as its context and returns its return value.
-pub(super) fn prog_test_run(program: BorrowedFd, ctx: &[u8]) -> io::Result<u32> {
+/// Runs a program once with `ctx` as its context and returns its return value. A syscall program's writes to
+/// its context come back in `ctx`.
+pub(crate) fn prog_test_run(program: BorrowedFd, ctx: &mut [u8]) -> io::Result<u32> {
     let mut attr = TestRunAttr {
         prog_fd: program.as_raw_fd() as u32,
         ctx_size_in: ctx.len() as u32,
-        ctx_in: ctx.as_ptr() as u64,
+        ctx_in: ctx.as_mut_ptr() as u64,
         ..TestRunAttr::default()
     };
     bpf(BPF_PROG_TEST_RUN, &mut attr)?;
@@ -265,7 +270,7 @@ pub(super) fn prog_test_run(program: BorrowedFd, ctx: &[u8]) -> io::Result<u32> 
 
 /// How many times the kernel skipped `program` because another BPF program was already running on that CPU
 /// (`bpf_prog_info.recursion_misses`; 0 on kernels before 5.12, which do not count them).
-pub(super) fn prog_recursion_misses(program: BorrowedFd) -> io::Result<u64> {
+pub(crate) fn prog_recursion_misses(program: BorrowedFd) -> io::Result<u64> {
     let mut info = [0u8; PROG_INFO_LEN];
     let mut attr =
         InfoAttr { bpf_fd: program.as_raw_fd() as u32, info_len: PROG_INFO_LEN as u32, info: info.as_mut_ptr() as u64 };
@@ -279,25 +284,38 @@ pub(super) fn prog_recursion_misses(program: BorrowedFd) -> io::Result<u64> {
 /// Loads a do-nothing fentry program on the kernel function of BTF id `function` (in vmlinux) and unloads it
 /// at once: whether the kernel accepts fentry programs at all.
 pub(crate) fn fentry_test_load(function: u32) -> io::Result<()> {
-    let license = b"GPL\0";
-    let mut attr = ProgLoadAttr {
+    let attr = ProgLoadAttr {
         prog_type: BPF_PROG_TYPE_TRACING,
-        insn_cnt: RETURN_ZERO.len() as u32,
-        insns: RETURN_ZERO.as_ptr() as u64,
-        license: license.as_ptr() as u64,
         expected_attach_type: BPF_TRACE_FENTRY,
         attach_btf_id: function,
         ..ProgLoadAttr::default()
     };
+    prog_load(attr, &RETURN_ZERO).map(drop)
+}
+
+/// Loads `insns` (encoded instructions, 8 bytes each) as a sleepable `BPF_PROG_TYPE_SYSCALL` program
+/// (Linux 5.14), to be run with [`prog_test_run`].
+pub(crate) fn syscall_program_load(insns: &[u8]) -> io::Result<OwnedFd> {
+    let attr =
+        ProgLoadAttr { prog_type: BPF_PROG_TYPE_SYSCALL, prog_flags: BPF_F_SLEEPABLE, ..ProgLoadAttr::default() };
+    prog_load(attr, insns)
+}
+
+/// `BPF_PROG_LOAD` of `insns` (encoded, 8 bytes each) under the GPL, with the type and attach fields of
+/// `attr`.
+fn prog_load(mut attr: ProgLoadAttr, insns: &[u8]) -> io::Result<OwnedFd> {
+    let license = b"GPL\0";
+    attr.insn_cnt = (insns.len() / 8) as u32;
+    attr.insns = insns.as_ptr() as u64;
+    attr.license = license.as_ptr() as u64;
     let fd = bpf(BPF_PROG_LOAD, &mut attr)?;
     // SAFETY: a successful BPF_PROG_LOAD returns a new file descriptor that nothing else owns.
-    drop(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
-    Ok(())
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 /// The id of the loaded program after `start` (kernel-wide), or `None` after the last one.
 #[cfg(test)]
-pub(super) fn prog_next_id(start: u32) -> io::Result<Option<u32>> {
+pub(crate) fn prog_next_id(start: u32) -> io::Result<Option<u32>> {
     let mut attr = NextIdAttr { start_id: start, ..NextIdAttr::default() };
     match bpf(BPF_PROG_GET_NEXT_ID, &mut attr) {
         Ok(_) => Ok(Some(attr.next_id)),

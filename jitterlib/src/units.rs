@@ -1,5 +1,5 @@
-//! Number formatting shared by the renderers: durations with SI time units and bpftrace's
-//! 1024-based size suffixes.
+//! Number formatting shared by the renderers and the probes' descriptions: durations with SI time units and
+//! bpftrace's 1024-based size suffixes.
 
 /// Time units from the smallest up: nanoseconds per unit and the unit's name.
 const TIME_UNITS: [(u128, &str); 4] = [(1, "ns"), (1_000, "us"), (1_000_000, "ms"), (1_000_000_000, "s")];

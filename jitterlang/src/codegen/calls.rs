@@ -1,0 +1,82 @@
+//! The lowerings of builtins that have no IR of their own ([`ExprKind::Call`](crate::ir::ExprKind::Call)): the
+//! registry's record of each (`sema/builtins.rs`) names its lowering here.
+
+use super::Gen;
+use crate::diag::{Code, Diagnostic, Span};
+use crate::ir::{ExprKind, Lowered};
+use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
+
+type Result<T> = std::result::Result<T, Diagnostic>;
+
+/// How a builtin's value (of the call at `span`) is computed into `dst`.
+pub(crate) type Lower = for<'a, 'g> fn(&'g mut Gen<'a>, &Lowered, Span, Reg) -> Result<()>;
+
+/// `has_key(@m, k)`: 1 when `@m[k]` exists, else 0 (one lookup, no read of the value).
+pub(crate) fn has_key(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Result<()> {
+    let map = call.map.ok_or_else(|| Diagnostic::new(Code::Internal, span, "has_key without a map"))?;
+    let mark = gen.frame.mark();
+    let key = gen.key(map, &call.args, None, span)?;
+    gen.lookup(gen.user_map(map), key);
+    let absent = gen.b.new_label();
+    gen.b.mov64(dst, 0);
+    gen.b.jump_if(JmpOp::Eq, Reg::R0, 0, absent);
+    gen.b.mov64(dst, 1);
+    gen.b.bind(absent);
+    gen.frame.release(mark);
+    Ok(())
+}
+
+/// `strncmp(s1, s2, n)`: both strings into NUL-padded buffers, then their first `min(n, sizes)` bytes compared
+/// word by word with no loop (the last word shifted to the bytes that count); 0 when equal, else 1.
+pub(crate) fn strncmp(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Result<()> {
+    let internal = || Diagnostic::new(Code::Internal, span, "strncmp without its operands");
+    let [lhs, rhs, limit] = &call.args[..] else { return Err(internal()) };
+    let ExprKind::Const(limit) = limit.kind else { return Err(internal()) };
+    let bytes = (limit as u64).min(u64::from(lhs.ty.size().min(rhs.ty.size()))) as i16;
+    let mark = gen.frame.mark();
+    let left = gen.frame.alloc(lhs.ty.size(), lhs.span)?;
+    gen.string_into(lhs, left, lhs.ty.size())?;
+    let right = gen.frame.alloc(rhs.ty.size(), rhs.span)?;
+    gen.string_into(rhs, right, rhs.ty.size())?;
+    let differ = gen.b.new_label();
+    gen.b.mov64(dst, 1);
+    for word in 0..(bytes + 7) / 8 {
+        gen.b.load(Size::DW, Reg::R1, Reg::R10, left + 8 * word);
+        gen.b.load(Size::DW, Reg::R2, Reg::R10, right + 8 * word);
+        let counted = (bytes - 8 * word).min(8);
+        if counted < 8 {
+            // Little-endian: the first bytes are the low ones; shift the others out.
+            gen.b.alu64(AluOp::Xor, Reg::R1, Reg::R2);
+            gen.b.alu64(AluOp::Lsh, Reg::R1, i32::from(64 - 8 * counted));
+            gen.b.jump_if(JmpOp::Ne, Reg::R1, 0, differ);
+        } else {
+            gen.b.jump_if(JmpOp::Ne, Reg::R1, Reg::R2, differ);
+        }
+    }
+    gen.b.mov64(dst, 0);
+    gen.b.bind(differ);
+    gen.frame.release(mark);
+    Ok(())
+}
+
+/// `jiffies`: the kernel's 64-bit jiffies counter (`bpf_jiffies64`, since 5.5).
+pub(crate) fn jiffies(gen: &mut Gen, _: &Lowered, _: Span, dst: Reg) -> Result<()> {
+    helper_value(gen, Helper::Jiffies64, dst)
+}
+
+/// `numaid`: the NUMA node of the CPU running the program (`bpf_get_numa_node_id`).
+pub(crate) fn numaid(gen: &mut Gen, _: &Lowered, _: Span, dst: Reg) -> Result<()> {
+    helper_value(gen, Helper::GetNumaNodeId, dst)
+}
+
+/// `rand`: a pseudo-random 32-bit number (`bpf_get_prandom_u32`).
+pub(crate) fn rand(gen: &mut Gen, _: &Lowered, _: Span, dst: Reg) -> Result<()> {
+    helper_value(gen, Helper::GetPrandomU32, dst)
+}
+
+/// `dst` = what a helper without arguments returns.
+fn helper_value(gen: &mut Gen, helper: Helper, dst: Reg) -> Result<()> {
+    gen.b.call(helper);
+    gen.b.mov64(dst, Reg::R0);
+    Ok(())
+}

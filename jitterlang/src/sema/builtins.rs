@@ -1,0 +1,360 @@
+//! The builtin registry: one record per builtin (name, kind, arguments, check, one-line doc), found by one
+//! lookup. Sema checks a call through its record's rule, which also picks its lowering; the prompt's completion,
+//! the hints, `jl -l builtins` and the book's reference page (`book/src/builtins.md`, checked by a test)
+//! read the same table. A new builtin is one record here, its check, and for a value with no IR of its own, a
+//! lowering in `codegen/calls.rs`.
+
+use super::{Checker, Scope};
+use crate::ast;
+use crate::codegen::calls::{self as lower, Lower};
+use crate::diag::Span;
+use crate::ir::{Builtin as Context, Expr, PrintfAction, StmtKind, Type};
+use jitterlib::agg::{AggKind, StackKind};
+
+/// What a builtin is, which decides where it may be written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Assigned to a map, `@m[k] = hist(v)`, or alone for the map `@`.
+    Aggregation,
+    /// A call that is a statement and has no value: `printf(...)`, `delete(@m[k])`.
+    Statement,
+    /// A call with a value: `str(p)`, `has_key(@m, k)`.
+    Function,
+    /// A name with a value, written without parentheses: `pid`, `comm`.
+    Variable,
+}
+
+impl Kind {
+    /// What the listing calls it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Aggregation => "aggregation",
+            Kind::Statement => "statement",
+            Kind::Function => "function",
+            Kind::Variable => "variable",
+        }
+    }
+}
+
+/// One builtin.
+pub struct Builtin {
+    /// The name it is written with.
+    pub name: &'static str,
+    /// Its arguments as written in the listing, `"v, min, max, step"` (empty for none, or for a variable).
+    pub params: &'static str,
+    /// One line saying what it is.
+    pub doc: &'static str,
+    pub(super) rule: Rule,
+}
+
+/// How sema checks a builtin, and so how it lowers.
+pub(super) enum Rule {
+    /// The aggregation kind a call asks for, given its value's type and its other arguments (arity checked).
+    Aggregation { arity: usize, kind: fn(&mut Checker, Option<Type>, &[ast::Expr], &mut Scope) -> Option<AggKind> },
+    /// A statement.
+    Statement(fn(&mut Checker, &Call, &mut Scope) -> Option<StmtKind>),
+    /// A call with a value.
+    Function(fn(&mut Checker, &Call, &mut Scope) -> Option<Expr>),
+    /// A call with a value checked into its operands and computed by `lower` (`codegen/calls.rs`).
+    Lowered { check: fn(&mut Checker, &Call, &mut Scope) -> Option<Operands>, lower: Lower },
+    /// A value read from the current context ([`crate::ir::Builtin`]).
+    Context(Context),
+    /// A name with a value computed by sema.
+    Variable(fn(&mut Checker, Span, &mut Scope) -> Option<Expr>),
+    /// A name whose value of type `ty` is computed by `lower`.
+    LoweredVariable { ty: Type, lower: Lower },
+}
+
+/// What the check of a lowered call found: the map it reads, its arguments, its value's type.
+pub(super) struct Operands {
+    pub map: Option<usize>,
+    pub args: Vec<Expr>,
+    pub ty: Type,
+}
+
+/// A call as written: `name(args)`.
+pub(super) struct Call<'a> {
+    pub name: &'a str,
+    pub name_span: Span,
+    pub args: &'a [ast::Expr],
+    /// The whole call.
+    pub span: Span,
+}
+
+impl Builtin {
+    /// What it is.
+    pub fn kind(&self) -> Kind {
+        match self.rule {
+            Rule::Aggregation { .. } => Kind::Aggregation,
+            Rule::Statement(_) => Kind::Statement,
+            Rule::Function(_) | Rule::Lowered { .. } => Kind::Function,
+            Rule::Context(_) | Rule::Variable(_) | Rule::LoweredVariable { .. } => Kind::Variable,
+        }
+    }
+
+    /// How it is written: `pid`, `count()`, `lhist(v, min, max, step)`.
+    pub fn usage(&self) -> String {
+        match self.kind() {
+            Kind::Variable => self.name.to_string(),
+            _ => format!("{}({})", self.name, self.params),
+        }
+    }
+}
+
+/// Every builtin, in the order hints and listings show them.
+pub static REGISTRY: &[Builtin] = &[
+    aggregation("count", "", 0, "how many times it ran", |_, _, _, _| Some(AggKind::Count)),
+    aggregation("sum", "v", 1, "the sum of the values", |_, _, _, _| Some(AggKind::Sum)),
+    aggregation("min", "v", 1, "the smallest value", |_, _, _, _| Some(AggKind::Min)),
+    aggregation("max", "v", 1, "the largest value", |_, _, _, _| Some(AggKind::Max)),
+    aggregation("avg", "v", 1, "the mean of the values", |_, _, _, _| Some(AggKind::Avg)),
+    aggregation("stats", "v", 1, "count, mean and total of the values", |_, _, _, _| Some(AggKind::Stats)),
+    aggregation("hist", "v", 1, "a log2 histogram (of time units, for durations)", |_, value, _, _| {
+        Some(if value == Some(Type::Duration) { AggKind::TimeHist } else { AggKind::Hist })
+    }),
+    aggregation("lhist", "v, min, max, step", 4, "a linear histogram, as bpftrace's buckets", |c, _, rest, s| {
+        c.lhist(rest, s)
+    }),
+    aggregation("quantiles", "v", 1, "p50, p90, p99 and p99.9, within 6.25 %", |_, _, _, _| Some(AggKind::Quantiles)),
+    statement("printf", "format, args...", "prints a formatted line", |c, call, s| {
+        c.printf(call.args, call.span, s, PrintfAction::Print)
+    }),
+    statement("exit", "", "ends the script", |c, call, _| {
+        c.arity(call.name, call.name_span, call.args, 0).then_some(StmtKind::Exit)
+    }),
+    statement("delete", "@m[k]", "deletes a map entry (also `delete(@m, k)`)", |c, call, s| {
+        c.delete(call.args, call.span, s)
+    }),
+    statement("print", "@m[, n]", "prints a map now (its top n entries)", |c, call, s| c.map_action(call, s)),
+    statement("clear", "@m", "empties a map", |c, call, s| c.map_action(call, s)),
+    statement("zero", "@m", "sets every value of a map to zero", |c, call, s| c.map_action(call, s)),
+    statement("outlier", "threshold", "reports each event whose dur is at least threshold", |c, call, s| {
+        c.outlier(call.name_span, call.args, s)
+    }),
+    statement("time", "[format]", "prints the wall-clock time", |c, call, _| c.time(call.name_span, call.args)),
+    statement("signal", "sig", "sends a signal to the current process (--unsafe)", |c, call, s| {
+        c.signal(call.name_span, call.args, call.span, s)
+    }),
+    statement("system", "format, args...", "runs a shell command (--unsafe)", |c, call, s| {
+        c.system(call.args, call.span, s)
+    }),
+    function("ksym", "addr", "the kernel symbol at an address", |c, call, s| c.ksym(call, s)),
+    function("kaddr", "\"symbol\"", "the address of a kernel symbol", |c, call, _| {
+        c.kaddr(call.name_span, call.args, call.span)
+    }),
+    function("str", "ptr[, size]", "a kernel string, or a script argument `str($1)`", |c, call, s| {
+        c.str_call(call.name_span, call.args, call.span, s)
+    }),
+    function("buf", "ptr, len", "bytes at an address, printed with %r", |c, call, s| {
+        c.buf_call(call.name_span, call.args, call.span, s)
+    }),
+    function("strftime", "format, nsecs", "a time, as a printf argument printed with %s", |c, call, _| {
+        c.strftime_outside_printf(call.span)
+    }),
+    function("ntop", "[af, ]addr", "an IPv4 or IPv6 address as text", |c, call, s| {
+        c.network_call(call.name, call.name_span, call.args, call.span, s)
+    }),
+    function("ntohs", "v", "a 16-bit value from network to host order", |c, call, s| {
+        c.network_call(call.name, call.name_span, call.args, call.span, s)
+    }),
+    function("ntohl", "v", "a 32-bit value from network to host order", |c, call, s| {
+        c.network_call(call.name, call.name_span, call.args, call.span, s)
+    }),
+    lowered(
+        "has_key",
+        "@m, k",
+        "whether the map has an entry for the key",
+        |c, call, s| c.has_key(call, s),
+        lower::has_key,
+    ),
+    lowered(
+        "strncmp",
+        "s1, s2, n",
+        "0 when the strings agree in their first n bytes, else 1",
+        |c, call, s| c.strncmp(call, s),
+        lower::strncmp,
+    ),
+    function("bswap", "v", "the value's bytes in reverse order (as wide as its type)", |c, call, s| c.bswap(call, s)),
+    function("kstack", "[mode, ][frames]", "the kernel stack", |c, call, s| {
+        c.stack_call(call.name, call.name_span, call.args, call.span, s)
+    }),
+    function("ustack", "[mode, ][frames]", "the user stack", |c, call, s| {
+        c.stack_call(call.name, call.name_span, call.args, call.span, s)
+    }),
+    context("pid", Context::Pid, "the process id"),
+    context("tid", Context::Tid, "the thread id"),
+    context("uid", Context::Uid, "the user id"),
+    context("gid", Context::Gid, "the group id"),
+    context("cpu", Context::Cpu, "the CPU number"),
+    context("nsecs", Context::Nsecs, "the time since boot (a duration)"),
+    context("comm", Context::Comm, "the task's name"),
+    context("cgroup", Context::Cgroup, "the cgroup v2 id of the task"),
+    variable("ppid", "the id of the parent (the thread that forked this process)", |c, span, s| {
+        c.task_member(&[("real_parent", true), ("pid", true)], span, s)
+    }),
+    variable("pcomm", "the name of the parent (the thread that forked this process)", |c, span, s| {
+        c.task_member(&[("real_parent", true), ("comm", true)], span, s)
+    }),
+    variable("leader_tid", "the thread id of the thread group's leader", |c, span, s| {
+        c.task_member(&[("group_leader", true), ("pid", true)], span, s)
+    }),
+    variable("leader_comm", "the name of the thread group's leader", |c, span, s| {
+        c.task_member(&[("group_leader", true), ("comm", true)], span, s)
+    }),
+    context("curtask", Context::CurTask, "the current task_struct"),
+    context("elapsed", Context::Elapsed, "the time since the script started"),
+    context("kstack", Context::Stack(StackKind::KERNEL), "the kernel stack"),
+    context("ustack", Context::Stack(StackKind::USER), "the user stack"),
+    variable("ncpus", "how many CPUs the machine can have", |c, span, _| c.ncpus(span)),
+    lowered_variable("jiffies", Type::U64, "the kernel's jiffies counter (64 bits)", lower::jiffies),
+    lowered_variable("numaid", Type::U64, "the NUMA node of the CPU", lower::numaid),
+    lowered_variable("rand", Type::U64, "a pseudo-random 32-bit number", lower::rand),
+    variable("probe", "the probe's name", |c, span, s| Some(c.probe_name(span, s))),
+    variable("netns", "the inode number of the task's network namespace", |c, span, s| c.netns(span, s)),
+];
+
+/// The builtin called `name(...)`.
+pub(super) fn call(name: &str) -> Option<&'static Builtin> {
+    REGISTRY.iter().find(|builtin| builtin.name == name && builtin.kind() != Kind::Variable)
+}
+
+/// The builtin variable `name`.
+pub(super) fn variable_named(name: &str) -> Option<&'static Builtin> {
+    REGISTRY.iter().find(|builtin| builtin.name == name && builtin.kind() == Kind::Variable)
+}
+
+/// The names of the builtins of one kind group: calls (`false`) or variables (`true`).
+pub(super) fn names(variables: bool) -> Vec<&'static str> {
+    REGISTRY.iter().filter(|builtin| (builtin.kind() == Kind::Variable) == variables).map(|b| b.name).collect()
+}
+
+/// The name a context value is written with.
+pub(super) fn context_name(wanted: Context) -> Option<&'static str> {
+    REGISTRY.iter().find(|builtin| matches!(builtin.rule, Rule::Context(known) if known == wanted)).map(|b| b.name)
+}
+
+const fn aggregation(
+    name: &'static str,
+    params: &'static str,
+    arity: usize,
+    doc: &'static str,
+    kind: fn(&mut Checker, Option<Type>, &[ast::Expr], &mut Scope) -> Option<AggKind>,
+) -> Builtin {
+    Builtin { name, params, doc, rule: Rule::Aggregation { arity, kind } }
+}
+
+const fn statement(
+    name: &'static str,
+    params: &'static str,
+    doc: &'static str,
+    check: fn(&mut Checker, &Call, &mut Scope) -> Option<StmtKind>,
+) -> Builtin {
+    Builtin { name, params, doc, rule: Rule::Statement(check) }
+}
+
+const fn function(
+    name: &'static str,
+    params: &'static str,
+    doc: &'static str,
+    check: fn(&mut Checker, &Call, &mut Scope) -> Option<Expr>,
+) -> Builtin {
+    Builtin { name, params, doc, rule: Rule::Function(check) }
+}
+
+const fn lowered(
+    name: &'static str,
+    params: &'static str,
+    doc: &'static str,
+    check: fn(&mut Checker, &Call, &mut Scope) -> Option<Operands>,
+    lower: Lower,
+) -> Builtin {
+    Builtin { name, params, doc, rule: Rule::Lowered { check, lower } }
+}
+
+const fn lowered_variable(name: &'static str, ty: Type, doc: &'static str, lower: Lower) -> Builtin {
+    Builtin { name, params: "", doc, rule: Rule::LoweredVariable { ty, lower } }
+}
+
+const fn context(name: &'static str, value: Context, doc: &'static str) -> Builtin {
+    Builtin { name, params: "", doc, rule: Rule::Context(value) }
+}
+
+const fn variable(
+    name: &'static str,
+    doc: &'static str,
+    check: fn(&mut Checker, Span, &mut Scope) -> Option<Expr>,
+) -> Builtin {
+    Builtin { name, params: "", doc, rule: Rule::Variable(check) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The book's index of builtins, between its markers, is this table.
+    fn book_table() -> String {
+        let mut table = String::from("| builtin | kind | what it is |\n|---|---|---|\n");
+        for builtin in REGISTRY {
+            table.push_str(&format!("| `{}` | {} | {} |\n", builtin.usage(), builtin.kind().describe(), builtin.doc));
+        }
+        table
+    }
+
+    #[test]
+    fn the_book_lists_every_builtin() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../book/src/builtins.md");
+        let page = std::fs::read_to_string(path).expect("read the book's builtins page");
+        let (begin, end) = ("<!-- registry: begin -->\n", "<!-- registry: end -->");
+        let start = page.find(begin).expect("begin marker") + begin.len();
+        let stop = page.find(end).expect("end marker");
+        let expected = book_table();
+        if std::env::var_os("JL_BLESS").is_some() {
+            std::fs::write(path, format!("{}{expected}{}", &page[..start], &page[stop..])).expect("write the page");
+            return;
+        }
+        assert_eq!(
+            page[start..stop],
+            expected,
+            "book/src/builtins.md drifted from the registry (JL_BLESS=1 rewrites it)"
+        );
+    }
+
+    /// Compiles `BEGIN { ... }` against the bundled fixture, with `--unsafe` (signal, system).
+    fn compiles(body: &str) -> bool {
+        let kernel = jitterlib::kernel::FixtureKernel::bundled();
+        let options = crate::CompileOptions { unsafe_actions: true, ..crate::CompileOptions::default() };
+        crate::compile_with(&format!("BEGIN {{ @m[1] = 1; {body} }}"), &kernel, &options).is_ok()
+    }
+
+    #[test]
+    fn each_call_takes_the_arguments_its_record_shows() {
+        for builtin in REGISTRY {
+            let call = |args: &str| match builtin.kind() {
+                Kind::Aggregation => format!("@a = {}({args});", builtin.name),
+                Kind::Statement => format!("{}({args});", builtin.name),
+                Kind::Function => format!("@v = {}({args});", builtin.name),
+                Kind::Variable => String::new(),
+            };
+            if builtin.kind() == Kind::Variable {
+                continue;
+            }
+            // No arguments compile exactly when the record shows none, or only optional ones.
+            let optional =
+                builtin.params.is_empty() || (builtin.params.starts_with('[') && builtin.params.ends_with(']'));
+            assert_eq!(compiles(&call("")), optional, "`{}()` against `{}`", builtin.name, builtin.usage());
+            // Six arguments are more than any builtin takes: an error, never a panic.
+            assert!(!compiles(&call("1, 2, 3, 4, 5, 6")), "`{}` with six arguments", builtin.name);
+        }
+    }
+
+    #[test]
+    fn one_record_per_name_and_kind() {
+        for (index, builtin) in REGISTRY.iter().enumerate() {
+            let twin = REGISTRY[..index].iter().any(|other| {
+                other.name == builtin.name && (other.kind() == Kind::Variable) == (builtin.kind() == Kind::Variable)
+            });
+            assert!(!twin, "`{}` has two records", builtin.name);
+            assert!(!builtin.doc.is_empty() && !builtin.doc.ends_with('.'), "`{}`: one line, no period", builtin.name);
+        }
+    }
+}

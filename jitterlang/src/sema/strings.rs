@@ -1,0 +1,42 @@
+//! Functions of strings with a value: `strncmp(s1, s2, n)`.
+
+use super::builtins::{Call, Operands};
+use super::{Checker, Scope};
+use crate::diag::{Code, Diagnostic};
+use crate::ir::{Expr, ExprKind, Type};
+
+impl Checker<'_> {
+    /// `strncmp(s1, s2, n)` (bpftrace 0.27): 0 when the strings agree in their first `n` bytes (or up to the end
+    /// of the shorter), else 1. `n` is a constant.
+    pub(super) fn strncmp(&mut self, call: &Call, scope: &mut Scope) -> Option<Operands> {
+        if !self.arity(call.name, call.name_span, call.args, 3) {
+            return None;
+        }
+        let (lhs, rhs, limit) =
+            (self.expr(&call.args[0], scope), self.expr(&call.args[1], scope), self.constant(&call.args[2], scope));
+        let (lhs, rhs, limit) = (lhs?, rhs?, limit?);
+        for side in [&lhs, &rhs] {
+            if !matches!(side.ty, Type::Str(_)) {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        side.span,
+                        format!("`strncmp()` compares strings, this is {}", side.ty.describe()),
+                    )
+                    .with_hint("read a string from an address with `str(ptr)`"),
+                );
+                return None;
+            }
+        }
+        if limit < 0 {
+            self.diagnostics.push(Diagnostic::new(
+                Code::Limit,
+                call.args[2].span,
+                format!("`strncmp()` compares a number of bytes from 0 up, not {limit}"),
+            ));
+            return None;
+        }
+        let limit = Expr { kind: ExprKind::Const(limit), ty: Type::U64, span: call.args[2].span };
+        Some(Operands { map: None, args: vec![lhs, rhs, limit], ty: Type::U64 })
+    }
+}

@@ -1,0 +1,74 @@
+//! The code that reaches maps from a program: a helper call on a map with its key on the stack ([`map_call`]),
+//! and the global counters generated code adds to ([`Counter`]).
+
+use crate::insn::{Builder, Helper, JmpOp, Reg, Size};
+
+/// `helper(map, r10 + key)`, or with a value `helper(map, r10 + key, r10 + value, BPF_ANY)`: a map's lookup,
+/// delete or update with the key (and value) on the stack.
+///
+/// ```
+/// use jitterlib::insn::{Builder, Helper, Reg, Size};
+/// use jitterlib::maps::map_call;
+///
+/// let mut b = Builder::new();
+/// b.store_imm(Size::W, Reg::R10, -4, 0);
+/// map_call(&mut b, Helper::MapLookupElem, 0, -4, None); // r0 = &map0[0] or NULL
+/// ```
+pub fn map_call(b: &mut Builder, helper: Helper, map: usize, key: i16, value: Option<i16>) {
+    b.ld_map(Reg::R1, map);
+    b.stack_pointer(Reg::R2, key);
+    if let Some(value) = value {
+        b.stack_pointer(Reg::R3, value);
+        b.mov64(Reg::R4, 0);
+    }
+    b.call(helper);
+}
+
+/// A u64 counter in the object's global counters map ([`MapKind::Global`](super::MapKind::Global)) that generated code
+/// adds to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counter {
+    /// Object-wide index of the global map.
+    pub map: usize,
+    /// Which u64 of its value.
+    pub key: u32,
+}
+
+impl Counter {
+    /// Adds one to the counter with one atomic add on its address (uses r1 and r2): four instruction slots,
+    /// no helper call, whatever CPUs add at the same time.
+    pub fn emit_increment(self, b: &mut Builder) {
+        self.emit_address(b);
+        Counter::emit_increment_at_r1(b);
+    }
+
+    /// `r1 = &counter` (two instruction slots). Code that picks one of several counters at run time moves `r1`
+    /// by multiples of 8 before [`Counter::emit_increment_at_r1`].
+    pub fn emit_address(self, b: &mut Builder) {
+        b.ld_map_value(Reg::R1, self.map, 8 * self.key as i32);
+    }
+
+    /// Adds one to the counter `r1` points at (uses r2).
+    pub fn emit_increment_at_r1(b: &mut Builder) {
+        b.mov64(Reg::R2, 1);
+        b.atomic_add(Size::DW, Reg::R1, 0, Reg::R2);
+    }
+
+    /// Adds one to the counter unless `r0 op imm` holds: `emit_increment_unless(b, JmpOp::Sge, 0)` counts a
+    /// helper call that returned an error (uses r1 and r2).
+    ///
+    /// ```
+    /// use jitterlib::insn::{Builder, Helper, JmpOp};
+    /// use jitterlib::maps::Counter;
+    ///
+    /// let mut b = Builder::new();
+    /// b.call(Helper::MapUpdateElem);
+    /// Counter { map: 0, key: 0 }.emit_increment_unless(&mut b, JmpOp::Sge, 0);
+    /// ```
+    pub fn emit_increment_unless(self, b: &mut Builder, op: JmpOp, imm: i32) {
+        let ok = b.new_label();
+        b.jump_if(op, Reg::R0, imm, ok);
+        self.emit_increment(b);
+        b.bind(ok);
+    }
+}

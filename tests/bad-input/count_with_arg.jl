@@ -1,1 +1,0 @@
-tracepoint:irq:softirq_entry { @ = count(1); }

@@ -1,1 +1,0 @@
-kprobez:vfs_read { @ = count(); }

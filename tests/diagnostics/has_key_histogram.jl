@@ -1,0 +1,1 @@
+tracepoint:sched:sched_process_exit { @h[comm] = hist(pid); if (has_key(@h, comm)) { exit(); } }
