@@ -245,7 +245,8 @@ impl Session {
     }
 
     /// Detaches every attached program, so that nothing changes the maps any more: a final read then sees one
-    /// consistent state (two maps updated by the same events agree). Returns once the runs in progress on other
+    /// consistent state (maps that one program updates agree; programs are closed one after the other, so an
+    /// event in between reaches some and not others). Returns once the runs in progress on other
     /// CPUs have ended too (raw tracepoint, tp_btf and fentry links do not wait for them when closed: see
     /// `quiesce.rs`). Manual programs (BEGIN, END) stay loaded and runnable, and [`Session::missed_events`]
     /// still counts the detached programs' misses.
