@@ -13,8 +13,7 @@ pub(crate) type Lower = for<'a, 'g> fn(&'g mut Gen<'a>, &Lowered, Span, Reg) -> 
 
 /// `has_key(@m, k)`: 1 when `@m[k]` exists, else 0 (one lookup, no read of the value).
 pub(crate) fn has_key(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Result<()> {
-    let map =
-        call.map.ok_or_else(|| Diagnostic::new(Code::Unsupported, span, "internal error: has_key without a map"))?;
+    let map = call.map.ok_or_else(|| Diagnostic::new(Code::Internal, span, "has_key without a map"))?;
     let mark = gen.frame.mark();
     let key = gen.key(map, &call.args, None, span)?;
     gen.lookup(gen.user_map(map), key);
@@ -30,7 +29,7 @@ pub(crate) fn has_key(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Re
 /// `strncmp(s1, s2, n)`: both strings into NUL-padded buffers, then their first `min(n, sizes)` bytes compared
 /// word by word with no loop (the last word shifted to the bytes that count); 0 when equal, else 1.
 pub(crate) fn strncmp(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Result<()> {
-    let internal = || Diagnostic::new(Code::Unsupported, span, "internal error: strncmp without its operands");
+    let internal = || Diagnostic::new(Code::Internal, span, "strncmp without its operands");
     let [lhs, rhs, limit] = &call.args[..] else { return Err(internal()) };
     let ExprKind::Const(limit) = limit.kind else { return Err(internal()) };
     let bytes = (limit as u64).min(u64::from(lhs.ty.size().min(rhs.ty.size()))) as i16;

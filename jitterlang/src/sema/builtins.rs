@@ -1,6 +1,6 @@
 //! The builtin registry: one record per builtin (name, kind, arguments, check, one-line doc), found by one
 //! lookup. Sema checks a call through its record's rule, which also picks its lowering; the prompt's completion,
-//! the hints, `jl -l builtins` and the book's reference page (`book/src/reference/builtins.md`, checked by a test)
+//! the hints, `jl -l builtins` and the book's reference page (`book/src/builtins.md`, checked by a test)
 //! read the same table. A new builtin is one record here, its check, and for a value with no IR of its own, a
 //! lowering in `codegen/calls.rs`.
 
@@ -205,6 +205,7 @@ pub static REGISTRY: &[Builtin] = &[
     context("elapsed", Context::Elapsed, "the time since the script started"),
     context("kstack", Context::Stack(StackKind::KERNEL), "the kernel stack"),
     context("ustack", Context::Stack(StackKind::USER), "the user stack"),
+    variable("ncpus", "how many CPUs the machine can have", |c, span, _| c.ncpus(span)),
     lowered_variable("jiffies", Type::U64, "the kernel's jiffies counter (64 bits)", lower::jiffies),
     lowered_variable("numaid", Type::U64, "the NUMA node of the CPU", lower::numaid),
     lowered_variable("rand", Type::U64, "a pseudo-random 32-bit number", lower::rand),
@@ -316,6 +317,34 @@ mod tests {
             expected,
             "book/src/builtins.md drifted from the registry (JL_BLESS=1 rewrites it)"
         );
+    }
+
+    /// Compiles `BEGIN { ... }` against the bundled fixture, with `--unsafe` (signal, system).
+    fn compiles(body: &str) -> bool {
+        let kernel = jitterlib::kernel::FixtureKernel::bundled();
+        let options = crate::CompileOptions { unsafe_actions: true, ..crate::CompileOptions::default() };
+        crate::compile_with(&format!("BEGIN {{ @m[1] = 1; {body} }}"), &kernel, &options).is_ok()
+    }
+
+    #[test]
+    fn each_call_takes_the_arguments_its_record_shows() {
+        for builtin in REGISTRY {
+            let call = |args: &str| match builtin.kind() {
+                Kind::Aggregation => format!("@a = {}({args});", builtin.name),
+                Kind::Statement => format!("{}({args});", builtin.name),
+                Kind::Function => format!("@v = {}({args});", builtin.name),
+                Kind::Variable => String::new(),
+            };
+            if builtin.kind() == Kind::Variable {
+                continue;
+            }
+            // No arguments compile exactly when the record shows none, or only optional ones.
+            let optional =
+                builtin.params.is_empty() || (builtin.params.starts_with('[') && builtin.params.ends_with(']'));
+            assert_eq!(compiles(&call("")), optional, "`{}()` against `{}`", builtin.name, builtin.usage());
+            // Six arguments are more than any builtin takes: an error, never a panic.
+            assert!(!compiles(&call("1, 2, 3, 4, 5, 6")), "`{}` with six arguments", builtin.name);
+        }
     }
 
     #[test]

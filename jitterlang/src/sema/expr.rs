@@ -264,6 +264,21 @@ impl Checker<'_> {
         Expr { kind: ExprKind::Builtin(builtin), ty, span }
     }
 
+    /// `ncpus`: how many CPUs the machine can have (bpftrace's possible CPUs), a constant of the compilation.
+    pub(super) fn ncpus(&mut self, span: Span) -> Option<Expr> {
+        match self.kernel.possible_cpus() {
+            Ok(count) => Some(Expr { kind: ExprKind::Const(i64::from(count)), ty: Type::U64, span }),
+            Err(error) => {
+                self.diagnostics.push(Diagnostic::new(
+                    Code::MissingTarget,
+                    span,
+                    format!("cannot count the CPUs: {error}"),
+                ));
+                None
+            }
+        }
+    }
+
     /// `probe`: the name of the probe the block runs for, as a string.
     pub(super) fn probe_name(&mut self, span: Span, scope: &mut Scope) -> Expr {
         let text = scope.probe.describe();
@@ -299,7 +314,10 @@ impl Checker<'_> {
     fn field(&mut self, field: &str, field_span: Span, span: Span, scope: &mut Scope) -> Option<Expr> {
         let args = scope.probe.args();
         match args.iter().find(|arg| arg.name == field) {
-            Some(arg) => Some(field_expr(arg, span)),
+            Some(arg) => {
+                scope.fields_read.push(format!("args.{field}"));
+                Some(field_expr(arg, span))
+            }
             None => {
                 let describe = scope.probe.describe();
                 let message = if args.is_empty() {

@@ -58,6 +58,11 @@ pub enum KernelError {
     /// A kernel fixture does not record the kernel's HZ.
     #[error("the kernel fixture does not record HZ (regenerate it with the dump_kernel_fixture example)")]
     FixtureWithoutHz,
+    /// A kernel fixture does not record how many CPUs the machine can have.
+    #[error(
+        "the kernel fixture does not record the possible CPUs (regenerate it with the dump_kernel_fixture example)"
+    )]
+    FixtureWithoutCpus,
     /// A kernel fixture could not be loaded.
     #[error("bad kernel fixture")]
     Fixture {

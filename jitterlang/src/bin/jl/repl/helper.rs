@@ -80,7 +80,7 @@ impl Completer for ReplHelper {
 impl Validator for ReplHelper {
     fn validate(&self, context: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
         let input = context.input();
-        if input.trim_start().starts_with('.') {
+        if super::line::classify(input) != super::line::Line::Script {
             return Ok(ValidationResult::Valid(None));
         }
         let end = input.trim_end().len();
@@ -98,3 +98,27 @@ impl Hinter for ReplHelper {
 impl Highlighter for ReplHelper {}
 
 impl Helper for ReplHelper {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jitterlib::kernel::FixtureKernel;
+    use rustyline::history::DefaultHistory;
+
+    fn complete(helper: &ReplHelper, line: &str) -> Vec<String> {
+        let history = DefaultHistory::new();
+        let (_, pairs) = helper.complete(line, line.len(), &Context::new(&history)).expect("complete");
+        pairs.into_iter().map(|pair| pair.replacement).collect()
+    }
+
+    #[test]
+    fn completion_offers_every_builtin_from_the_registry() {
+        let helper = ReplHelper::new(&FixtureKernel::bundled());
+        for builtin in builtins::REGISTRY {
+            assert!(complete(&helper, builtin.name).contains(&completion(builtin)), "{}", builtin.name);
+        }
+        assert_eq!(complete(&helper, "BEGIN { @ = quant"), ["quantiles("]);
+        assert_eq!(complete(&helper, "BEGIN { exi"), ["exit()"]);
+        assert_eq!(complete(&helper, "BEGIN { @[pcom"), ["pcomm"]);
+    }
+}
