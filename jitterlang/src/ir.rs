@@ -198,6 +198,9 @@ pub enum PrintfAction {
     Print,
     /// `system`: run it with `/bin/sh -c` and print what it writes (needs `--unsafe`).
     System,
+    /// `print(v)` of a value that is not a map: its one argument printed on a line of its own (a `value` object
+    /// in JSON); the format is empty.
+    Value,
 }
 
 impl PrintfAction {
@@ -206,6 +209,7 @@ impl PrintfAction {
         match self {
             PrintfAction::Print => "printf",
             PrintfAction::System => "system",
+            PrintfAction::Value => "print",
         }
     }
 }

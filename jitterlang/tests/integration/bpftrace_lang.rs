@@ -1,0 +1,66 @@
+//! bpftrace 0.27's language constructs, run end to end on this host: `print()` of values, `let`, `for` range
+//! loops, `config` blocks.
+
+use jitterlib::testing::can_trace;
+use std::process::Command;
+
+/// Runs `jl ARGS` to completion and returns (exit code, stdout, stderr).
+fn run_jl(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(args).output().expect("run jl");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Runs a script that exits by itself, asserts it succeeded, and returns its standard output.
+fn output_of(args: &[&str]) -> String {
+    let (code, out, err) = run_jl(args);
+    assert_eq!(code, 0, "jl {args:?} failed:\n{out}\n{err}");
+    out
+}
+
+#[test]
+fn print_of_values_as_bpftrace_prints_them() {
+    if !can_trace("print_of_values_as_bpftrace_prints_them") {
+        return;
+    }
+    // bpftrace 0.27.1 prints `1`, `abc`, `-5` for the first three (text), and `{"type": "value", "data": 1}` in JSON.
+    let script =
+        "BEGIN { print(1); print(\"abc\"); print(-5); print(comm); print(10ms); $x = 3; print($x * 2); exit(); }";
+    assert_eq!(output_of(&["-e", script]), "1\nabc\n-5\njl\n10ms\n6\n");
+    let json = output_of(&["-f", "json", "-e", "BEGIN { print(7); print(\"abc\"); print(-5); exit(); }"]);
+    let values: Vec<serde_json::Value> = json
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line"))
+        .filter(|object| object["type"] == "value")
+        .map(|object| object["data"].clone())
+        .collect();
+    assert_eq!(values, [serde_json::json!(7), serde_json::json!("abc"), serde_json::json!(-5)], "{json}");
+}
+
+#[test]
+fn print_of_a_value_the_kernel_reported() {
+    if !can_trace("print_of_a_value_the_kernel_reported") {
+        return;
+    }
+    // The `sh` this test starts calls getppid: print(ppid) shows this thread, which forked it.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!("tracepoint:syscalls:sys_enter_getppid /ppid == {tid}/ {{ print(ppid); exit(); }}");
+    let mut jl = Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-e", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    let status = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).status().expect("run sh");
+    assert!(status.success());
+    let output = jl.wait_with_output().expect("jl exits");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), format!("{tid}\n"));
+}
