@@ -132,6 +132,15 @@ pub enum StmtKind {
         /// The assigned value.
         value: Expr,
     },
+    /// `let $var;` or `let $var = value;`: a variable seen only in the enclosing block, from here on.
+    Let {
+        /// Variable name without the `$`.
+        name: String,
+        /// Where the variable is written.
+        name_span: Span,
+        /// The initial value; without one, the first assignment gives the variable its type.
+        value: Option<Expr>,
+    },
     /// `if (cond) { ... } else { ... }`.
     If {
         /// The condition.

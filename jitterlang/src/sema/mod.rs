@@ -7,6 +7,7 @@ pub mod builtins;
 mod bytes;
 mod calls;
 mod expr;
+mod lets;
 mod map_functions;
 mod maps;
 mod net;
@@ -133,6 +134,8 @@ struct Scope<'p> {
     vars: Vec<(String, Type)>,
     /// How many `while`/`unroll` bodies enclose the statement being checked.
     loop_depth: usize,
+    /// The `let` declarations of the enclosing blocks, innermost last.
+    lets: Vec<lets::Declared>,
     /// Variables whose assignment had an error (already reported): their uses are not reported again.
     failed_vars: Vec<String>,
     /// The probe's bare-name fields the block reads (see `Probe::only_fields_read`).
@@ -165,12 +168,13 @@ impl Checker<'_> {
         let mut scope = Scope {
             probe: probe.as_ref(),
             vars: Vec::new(),
+            lets: Vec::new(),
             loop_depth: 0,
             failed_vars: Vec::new(),
             fields_read: Vec::new(),
         };
         let predicate = block.predicate.as_ref().and_then(|pred| self.condition(pred, &mut scope));
-        let body = self.stmts(&block.body, &mut scope);
+        let body = self.block(&block.body, &mut scope);
         let vars = scope.vars.into_iter().map(|(_, ty)| ty).collect();
         let fields_read = scope.fields_read;
         let mut probe = probe;
@@ -191,8 +195,8 @@ impl Checker<'_> {
             }
             ast::StmtKind::If { cond, then, otherwise } => {
                 let cond = self.condition(cond, scope);
-                let then = self.stmts(then, scope);
-                let otherwise = self.stmts(otherwise, scope);
+                let then = self.block(then, scope);
+                let otherwise = self.block(otherwise, scope);
                 Some(StmtKind::If { cond: cond?, then, otherwise })
             }
             ast::StmtKind::While { cond, body: written } => {
@@ -221,6 +225,7 @@ impl Checker<'_> {
                     }
                 }
             }
+            ast::StmtKind::Let { name, name_span, value } => self.let_stmt(name, *name_span, value.as_ref(), scope),
             ast::StmtKind::Return => Some(StmtKind::Return),
             ast::StmtKind::Break | ast::StmtKind::Continue => self.loop_exit(stmt, scope),
         }
@@ -228,7 +233,7 @@ impl Checker<'_> {
 
     fn loop_body(&mut self, body: &[ast::Stmt], scope: &mut Scope) -> Vec<Stmt> {
         scope.loop_depth += 1;
-        let body = self.stmts(body, scope);
+        let body = self.block(body, scope);
         scope.loop_depth -= 1;
         body
     }
@@ -304,6 +309,7 @@ impl Checker<'_> {
             }
             None => {
                 scope.vars.push((name.to_string(), value.ty));
+                lets::assigned(scope, name, scope.vars.len() - 1);
                 scope.vars.len() - 1
             }
         };

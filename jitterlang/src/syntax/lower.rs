@@ -156,6 +156,12 @@ fn stmt(pair: Pair<Rule>) -> Result<Stmt> {
             let (op, value) = update(parts, span)?;
             StmtKind::MapAssign { target, op, value }
         }
+        Rule::let_stmt => {
+            let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_let);
+            let var = parts.next().ok_or_else(|| internal(span))?;
+            let value = parts.next().map(expr).transpose()?;
+            StmtKind::Let { name: var.as_str()[1..].to_string(), name_span: span_of(&var), value }
+        }
         Rule::var_assign => {
             let mut parts = inner.into_inner();
             let var = parts.next().ok_or_else(|| internal(span))?;

@@ -206,6 +206,7 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_return => "`return`",
         Rule::kw_break => "`break`",
         Rule::kw_continue => "`continue`",
+        Rule::kw_let => "`let`",
         _ => "an operator",
     }
 }

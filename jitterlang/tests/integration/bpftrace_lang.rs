@@ -64,3 +64,14 @@ fn print_of_a_value_the_kernel_reported() {
     let output = jl.wait_with_output().expect("jl exits");
     assert_eq!(String::from_utf8_lossy(&output.stdout), format!("{tid}\n"));
 }
+
+#[test]
+fn let_variables_live_in_their_block() {
+    if !can_trace("let_variables_live_in_their_block") {
+        return;
+    }
+    // bpftrace 0.27.1 prints the same three lines for this script (lowercase `begin`).
+    let script = "BEGIN { let $a = 1; let $b; $b = \"x\"; if (1) { let $c = 5; print($c + $a); } \
+                  if (1) { let $c = \"s\"; print($c); } print($b); exit(); }";
+    assert_eq!(output_of(&["-e", script]), "6\ns\nx\n");
+}
