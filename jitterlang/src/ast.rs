@@ -157,6 +157,19 @@ pub enum StmtKind {
         /// The loop body.
         body: Vec<Stmt>,
     },
+    /// `for ($var : start..end) { ... }`: the body with `$var` from `start` up to `end` (not included).
+    For {
+        /// The loop variable's name without the `$`, seen only in the body.
+        name: String,
+        /// Where the variable is written.
+        name_span: Span,
+        /// The first value.
+        start: Expr,
+        /// The value the loop stops at.
+        end: Expr,
+        /// The loop body.
+        body: Vec<Stmt>,
+    },
     /// `unroll(N) { ... }`: the body repeated N times.
     Unroll {
         /// How many times.
@@ -168,7 +181,7 @@ pub enum StmtKind {
     },
     /// `return`: leaves the probe.
     Return,
-    /// `break`: leaves the innermost `while` or `unroll`.
+    /// `break`: leaves the innermost `while`, `for` or `unroll`.
     Break,
     /// `continue`: goes on with the next iteration of the innermost `while` or `unroll`.
     Continue,

@@ -314,10 +314,14 @@ pub enum StmtKind {
     },
     /// `while (cond) { body }`, bounded by [`WHILE_MAX_ITERATIONS`].
     While {
+        /// Run once before the loop (a `for` loop's variable; empty for `while`).
+        init: Vec<Stmt>,
         /// Checked before each iteration.
         cond: Expr,
         /// The loop body.
         body: Vec<Stmt>,
+        /// Run after each iteration, also after a `continue` (a `for` loop's increment; empty for `while`).
+        step: Vec<Stmt>,
     },
     /// `unroll(count) { body }`.
     Unroll {

@@ -46,12 +46,17 @@ impl Checker<'_> {
     pub(super) fn block(&mut self, stmts: &[ast::Stmt], scope: &mut Scope) -> Vec<crate::ir::Stmt> {
         let mark = scope.lets.len();
         let checked = self.stmts(stmts, scope);
-        for declared in scope.lets.drain(mark..) {
-            if let Declared::Slot(index) = declared {
-                scope.vars[index].0.clear();
-            }
-        }
+        end_block(scope, mark);
         checked
+    }
+}
+
+/// Hides the `let` variables declared since `mark` (the block that declared them ends).
+pub(super) fn end_block(scope: &mut Scope, mark: usize) {
+    for declared in scope.lets.drain(mark..) {
+        if let Declared::Slot(index) = declared {
+            scope.vars[index].0.clear();
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod bytes;
 mod calls;
 mod expr;
 mod lets;
+mod loops;
 mod map_functions;
 mod maps;
 mod net;
@@ -206,7 +207,7 @@ impl Checker<'_> {
                 if matches!(cond.kind, ExprKind::Const(value) if value != 0) && !has_exit(written, true) {
                     self.warnings.push(endless_loop(cond.span));
                 }
-                Some(StmtKind::While { cond, body })
+                Some(StmtKind::While { init: Vec::new(), cond, body, step: Vec::new() })
             }
             ast::StmtKind::Unroll { count, count_span, body } => {
                 let body = self.loop_body(body, scope);
@@ -226,6 +227,9 @@ impl Checker<'_> {
                 }
             }
             ast::StmtKind::Let { name, name_span, value } => self.let_stmt(name, *name_span, value.as_ref(), scope),
+            ast::StmtKind::For { name, name_span, start, end, body } => {
+                self.for_loop(name, *name_span, start, end, body, scope)
+            }
             ast::StmtKind::Return => Some(StmtKind::Return),
             ast::StmtKind::Break | ast::StmtKind::Continue => self.loop_exit(stmt, scope),
         }
@@ -326,7 +330,9 @@ fn has_exit(stmts: &[ast::Stmt], breaks: bool) -> bool {
         ast::StmtKind::Break => breaks,
         ast::StmtKind::If { then, otherwise, .. } => has_exit(then, breaks) || has_exit(otherwise, breaks),
         // A `break` in an inner loop leaves only that loop.
-        ast::StmtKind::While { body, .. } | ast::StmtKind::Unroll { body, .. } => has_exit(body, false),
+        ast::StmtKind::While { body, .. } | ast::StmtKind::For { body, .. } | ast::StmtKind::Unroll { body, .. } => {
+            has_exit(body, false)
+        }
         _ => false,
     })
 }

@@ -140,6 +140,14 @@ fn stmt(pair: Pair<Rule>) -> Result<Stmt> {
             let body = block(parts.next().ok_or_else(|| internal(span))?)?;
             StmtKind::While { cond, body }
         }
+        Rule::for_stmt => {
+            let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_for);
+            let var = parts.next().ok_or_else(|| internal(span))?;
+            let start = expr(parts.next().ok_or_else(|| internal(span))?)?;
+            let end = expr(parts.next().ok_or_else(|| internal(span))?)?;
+            let body = block(parts.next().ok_or_else(|| internal(span))?)?;
+            StmtKind::For { name: var.as_str()[1..].to_string(), name_span: span_of(&var), start, end, body }
+        }
         Rule::unroll_stmt => {
             let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_unroll);
             let count_pair = parts.next().ok_or_else(|| internal(span))?;

@@ -207,6 +207,7 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_break => "`break`",
         Rule::kw_continue => "`continue`",
         Rule::kw_let => "`let`",
+        Rule::kw_for => "`for`",
         _ => "an operator",
     }
 }

@@ -75,3 +75,15 @@ fn let_variables_live_in_their_block() {
                   if (1) { let $c = \"s\"; print($c); } print($b); exit(); }";
     assert_eq!(output_of(&["-e", script]), "6\ns\nx\n");
 }
+
+#[test]
+fn for_range_loops_with_break_and_continue() {
+    if !can_trace("for_range_loops_with_break_and_continue") {
+        return;
+    }
+    // bpftrace 0.27.1 prints 0, 2, 3 and `@s: 3` for this script: `continue` still steps $i, `break` leaves,
+    // the end is exclusive and may be a variable.
+    let script = "BEGIN { for ($i : 0..6) { if ($i == 1) { continue; } if ($i == 4) { break; } print($i); } \
+                  $n = 3; for ($j : 1..$n) { @s += $j; } print(@s); clear(@s); exit(); }";
+    assert_eq!(output_of(&["-e", script]), "0\n2\n3\n@s: 3\n\n");
+}
