@@ -86,4 +86,7 @@ fn for_range_loops_with_break_and_continue() {
     let script = "BEGIN { for ($i : 0..6) { if ($i == 1) { continue; } if ($i == 4) { break; } print($i); } \
                   $n = 3; for ($j : 1..$n) { @s += $j; } print(@s); clear(@s); exit(); }";
     assert_eq!(output_of(&["-e", script]), "0\n2\n3\n@s: 3\n\n");
+    // The range is evaluated once and $i is set afresh each iteration (bpftrace's docs: this runs 10 times).
+    let script = "BEGIN { $a = 10; for ($i : 0..$a) { $a--; $i += 5; @n++; } print(@n); clear(@n); exit(); }";
+    assert_eq!(output_of(&["-e", script]), "@n: 10\n\n");
 }
