@@ -21,16 +21,16 @@ impl Checker<'_> {
     ) -> Option<StmtKind> {
         // Names no script can write (`$` takes only letters, digits and `_`), one pair per loop.
         let (counter, limit) = (format!("for@{}", name_span.start), format!("end@{}", name_span.start));
-        let var = |name: &str| ast::Expr { kind: ast::ExprKind::Var(name.to_string()), span: name_span };
+        let var = |name: &str, span| ast::Expr { kind: ast::ExprKind::Var(name.to_string()), span };
         let first = self.var_assign(&counter, name_span, None, start, scope);
         let last = self.var_assign(&limit, name_span, None, end, scope);
         let below_end = ast::Expr {
-            kind: ast::ExprKind::Binary(ast::BinaryOp::Lt, Box::new(var(&counter)), Box::new(var(&limit))),
+            kind: ast::ExprKind::Binary(ast::BinaryOp::Lt, Box::new(var(&counter, start.span)), Box::new(var(&limit, end.span))),
             span: name_span.to(end.span),
         };
         let cond = first.as_ref().and(last.as_ref()).and_then(|_| self.condition(&below_end, scope));
         let mark = scope.lets.len();
-        let current = self.let_stmt(name, name_span, Some(&var(&counter)), scope);
+        let current = self.let_stmt(name, name_span, Some(&var(&counter, name_span)), scope);
         let body = self.loop_body(body, scope);
         lets::end_block(scope, mark);
         let one = ast::Expr { kind: ast::ExprKind::Int(1), span: name_span };
