@@ -2,13 +2,28 @@
 
 use crate::diag::Span;
 
-/// A whole script: its parameters, then its probe blocks.
+/// A whole script: its config block, its parameters, then its probe blocks.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Script {
+    /// The settings of bpftrace's `config = { ... }` block, in source order (see [`crate::config`]).
+    pub config: Vec<ConfigSetting>,
     /// The `param $name = default` declarations in source order.
     pub params: Vec<ParamDecl>,
     /// The probe blocks in source order.
     pub blocks: Vec<ProbeBlock>,
+}
+
+/// `name = value` in a `config = { ... }` block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigSetting {
+    /// The name as written (`max_map_keys`, `BPFTRACE_MAX_MAP_KEYS`).
+    pub name: String,
+    /// The value as written, a string's quotes removed.
+    pub value: String,
+    /// Where the setting is written.
+    pub span: Span,
+    /// Where its value is written.
+    pub value_span: Span,
 }
 
 /// `param $name = default`: a named script parameter, read as `$name`, set with `jl --arg name=VALUE`.

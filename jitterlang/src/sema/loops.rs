@@ -25,7 +25,11 @@ impl Checker<'_> {
         let first = self.var_assign(&counter, name_span, None, start, scope);
         let last = self.var_assign(&limit, name_span, None, end, scope);
         let below_end = ast::Expr {
-            kind: ast::ExprKind::Binary(ast::BinaryOp::Lt, Box::new(var(&counter, start.span)), Box::new(var(&limit, end.span))),
+            kind: ast::ExprKind::Binary(
+                ast::BinaryOp::Lt,
+                Box::new(var(&counter, start.span)),
+                Box::new(var(&limit, end.span)),
+            ),
             span: name_span.to(end.span),
         };
         let cond = first.as_ref().and(last.as_ref()).and_then(|_| self.condition(&below_end, scope));

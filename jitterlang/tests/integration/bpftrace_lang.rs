@@ -90,3 +90,19 @@ fn for_range_loops_with_break_and_continue() {
     let script = "BEGIN { $a = 10; for ($i : 0..$a) { $a--; $i += 5; @n++; } print(@n); clear(@n); exit(); }";
     assert_eq!(output_of(&["-e", script]), "@n: 10\n\n");
 }
+
+#[test]
+fn config_max_map_keys_sizes_the_maps() {
+    if !can_trace("config_max_map_keys_sizes_the_maps") {
+        return;
+    }
+    // As in bpftrace 0.27.1: the kernel keeps 2 of the 5 keys (E2BIG for the others); jl counts the 3 failures.
+    let script = "config = { max_map_keys = 2 } BEGIN { for ($i : 0..5) { @m[$i] = $i; } exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "@m[0]: 0\n@m[1]: 1\n\n");
+    assert!(err.contains("3 map updates failed"), "{err}");
+    // The command line wins over the script, as bpftrace's environment variables do.
+    let (_, out, _) = run_jl(&["--map-keys", "3", "-e", script]);
+    assert_eq!(out.lines().filter(|line| line.starts_with("@m[")).count(), 3, "{out}");
+}
