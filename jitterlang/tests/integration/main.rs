@@ -6,6 +6,7 @@ mod bpftrace_lang;
 mod btf_access;
 mod buffers;
 mod cli;
+mod compat;
 mod diagnostics;
 mod exporter_hostile;
 mod fleet;
