@@ -119,16 +119,28 @@ const FUNCTIONS: &[&str] = &[
     "vfs_write",
 ];
 
-/// Raw tracepoints whose BTF prototypes type `rawtracepoint:` arguments in tests.
+/// Raw tracepoints whose BTF prototypes type `rawtracepoint:` arguments in tests and put typed probes on tp_btf.
 const RAW_TRACEPOINTS: &[&str] = &[
+    "consume_skb",
+    "hrtimer_expire_entry",
+    "hrtimer_expire_exit",
+    "kfree_skb",
+    "napi_gro_receive_entry",
+    "net_dev_queue",
     "net_dev_start_xmit",
     "net_dev_xmit",
     "netif_receive_skb",
+    "netif_rx",
     "sched_switch",
     "sched_wakeup",
+    "skb_copy_datagram_iovec",
     "softirq_entry",
+    "softirq_exit",
+    "softirq_raise",
     "sys_enter",
     "sys_exit",
+    "timer_expire_entry",
+    "timer_expire_exit",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

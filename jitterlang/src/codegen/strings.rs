@@ -151,11 +151,16 @@ impl Gen<'_> {
     }
 
     /// `helper(r10 + offset, len, address)`: with `kernel` for kernel addresses (the top bit is set on x86-64
-    /// and arm64), with `user` for the others (syscall arguments such as `args.filename`).
+    /// and arm64), with `user` for the others (syscall arguments such as `args.filename`). In a user-space
+    /// probe (uprobes) every address is the process's: `user` alone.
     fn read_address(&mut self, address: Reg, offset: i16, len: u32, kernel: Helper, user: Helper) {
         self.b.mov64(Reg::R3, address);
         self.b.stack_pointer(Reg::R1, offset);
         self.b.mov64(Reg::R2, len as i32);
+        if self.probe.user_space() {
+            self.b.call(user);
+            return;
+        }
         let user_address = self.b.new_label();
         let done = self.b.new_label();
         self.b.jump_if(JmpOp::Sge, Reg::R3, 0, user_address);

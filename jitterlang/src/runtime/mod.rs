@@ -65,6 +65,26 @@ pub enum Control {
     Clear,
     /// Print the maps every this often from now on (None: stop printing them periodically).
     PrintEvery(Option<Duration>),
+    /// Change one user map (named as printed, `@c`) and send back how many entries a deletion removed.
+    Change {
+        /// The map.
+        map: String,
+        /// What to do.
+        change: MapChange,
+        /// Where the answer goes.
+        reply: Sender<Result<usize, RunError>>,
+    },
+}
+
+/// What [`Control::Change`] does to a map: `clear(@m)`, `zero(@m)`, `delete(@m, key)` typed at the prompt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MapChange {
+    /// Delete every entry.
+    Clear,
+    /// Zero every value, keeping the keys.
+    Zero,
+    /// Delete the entries whose key starts with these bytes ([`jitterlib::agg::MapLayout::encode_key`]).
+    Delete(Vec<u8>),
 }
 
 /// What went wrong while running.
@@ -234,8 +254,24 @@ fn answer(request: Control, compiled: &Compiled, session: &Session) -> Result<Op
             }
         }
         Control::PrintEvery(every) => return Ok(Some(every)),
+        Control::Change { map, change, reply } => {
+            let _ = reply.send(change_map(compiled, session, &map, &change));
+        }
     }
     Ok(None)
+}
+
+/// Carries out a [`MapChange`] on the user map printed as `name`.
+fn change_map(compiled: &Compiled, session: &Session, name: &str, change: &MapChange) -> Result<usize, RunError> {
+    let Some((map, _)) = compiled.user_maps.iter().find(|(_, layout)| layout.name == name) else {
+        return Err(SessionError::MapNotFound { map: name.to_string() }.into());
+    };
+    match change {
+        MapChange::Clear => session.clear_map(map).map(|()| 0),
+        MapChange::Zero => session.zero_map(map).map(|()| 0),
+        MapChange::Delete(prefix) => session.delete_keys(map, prefix),
+    }
+    .map_err(RunError::from)
 }
 
 /// Reads, merges and decodes every non-empty user map, with kernel stacks resolved to their frames.

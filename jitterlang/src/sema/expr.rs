@@ -314,7 +314,10 @@ impl Checker<'_> {
     fn field(&mut self, field: &str, field_span: Span, span: Span, scope: &mut Scope) -> Option<Expr> {
         let args = scope.probe.args();
         match args.iter().find(|arg| arg.name == field) {
-            Some(arg) => Some(field_expr(arg, span)),
+            Some(arg) => {
+                scope.fields_read.push(format!("args.{field}"));
+                Some(field_expr(arg, span))
+            }
             None => {
                 let describe = scope.probe.describe();
                 let message = if args.is_empty() {

@@ -61,7 +61,20 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions)
             };
             for spec in specs {
                 match probe::resolve(&spec, kernel) {
-                    Ok(resolved) => probes.push(checker.probe_block(resolved, block, written.span)),
+                    Ok(resolved) => {
+                        if let Some(reason) = resolved.unsafe_reason().filter(|_| !checker.unsafe_actions) {
+                            let span = part_spans.last().copied().unwrap_or(written.span);
+                            checker.diagnostics.push(
+                                Diagnostic::new(
+                                    Code::NeedsUnsafe,
+                                    span,
+                                    format!("{reason}: only allowed with --unsafe"),
+                                )
+                                .with_hint("check the offset with `objdump -d`, then run `jl --unsafe ...`"),
+                            );
+                        }
+                        probes.push(checker.probe_block(resolved, block, written.span))
+                    }
                     Err(error) => checker.diagnostics.push(probe_diagnostic(error, written, &part_spans)),
                 }
             }
@@ -139,7 +152,7 @@ struct Scope<'p> {
     lets: Vec<lets::Declared>,
     /// Variables whose assignment had an error (already reported): their uses are not reported again.
     failed_vars: Vec<String>,
-    /// The probe's bare-name fields the block reads (see `Probe::only_fields_read`).
+    /// The probe's bare-name fields and `args.NAME` the block reads (see `Probe::only_fields_read`).
     fields_read: Vec<String>,
 }
 

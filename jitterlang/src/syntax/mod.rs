@@ -87,8 +87,6 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
         .with_label(format!("expected {expected}"));
     let hint = if in_open_predicate(source, span.start) {
         Some("a predicate ends with `/` before the block: `probe /condition/ { ... }`")
-    } else if at_user_space_probe(source, span.start) {
-        Some("jl has no user-space probes (uprobe, uretprobe, usdt) yet; `profile:hz:99 { @[ustack] = count(); }` samples user stacks")
     } else {
         hint_for(&error.variant)
     };
@@ -96,16 +94,6 @@ fn syntax_error(source: &str, error: pest::error::Error<Rule>) -> Diagnostic {
         Some(hint) => diagnostic.with_hint(hint),
         None => diagnostic,
     }
-}
-
-/// Whether parsing stopped inside the path of a user-space probe (`uprobe:/bin/bash:readline`), which the grammar
-/// does not have.
-fn at_user_space_probe(source: &str, at: usize) -> bool {
-    let Some(before) = source.get(..at) else { return false };
-    let header = before.rfind(['}', '>']).map_or(before, |end| &before[end + 1..]).trim_start();
-    let kind = header.split(':').next().unwrap_or_default();
-    let in_path = header.contains(':') || source[at..].starts_with(':');
-    in_path && matches!(kind, "uprobe" | "uretprobe" | "usdt" | "u" | "ur" | "U")
 }
 
 /// Whether parsing stopped at a block's `{` while a predicate was still open: since the end of the last block,

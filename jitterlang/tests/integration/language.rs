@@ -1,6 +1,7 @@
 //! Language constructs end to end: compiled with script arguments, loaded by the kernel's verifier, run, and
 //! checked against what the kernel reported.
 
+use crate::support::start_attached;
 use jitterlang::CompileOptions;
 use jitterlib::kernel::FixtureKernel;
 use jitterlib::testing::can_trace;
@@ -317,16 +318,7 @@ fn has_key_ppid_jiffies_and_bswap_as_in_bpftrace() {
                   bswap((uint32)0x12345678), bswap(0x0102030405060708), bswap((uint8)7)); \
            @seen[ppid] = 1; @n++; if (@n == 2) {{ clear(@seen); exit(); }} }}"
     );
-    let mut jl = std::process::Command::new(env!("CARGO_BIN_EXE_jl"))
-        .args(["-e", &script])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn jl");
-    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
-    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    let jl = start_attached(&["-e", &script]);
     for pause in [50, 0] {
         let status = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).status().expect("run sh");
         assert!(status.success());
@@ -360,16 +352,7 @@ fn pcomm_leader_numaid_and_rand_as_in_bpftrace() {
            printf(\"%s|%s|%d|%d|%d|%d\\n\", pcomm, leader_comm, leader_tid, pid, numaid, rand); \
            @n++; if (@n == 2) {{ exit(); }} }}"
     );
-    let mut jl = std::process::Command::new(env!("CARGO_BIN_EXE_jl"))
-        .args(["-e", &script])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn jl");
-    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
-    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    let jl = start_attached(&["-e", &script]);
     for _ in 0..2 {
         let status = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).status().expect("run sh");
         assert!(status.success());

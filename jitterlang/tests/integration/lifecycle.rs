@@ -3,36 +3,17 @@
 //! closing jl's output (`| head`), quietly. Also: every golden
 //! script passes the real verifier (`--dry-run`), and a full map is reported, not silently dropped.
 
-use crate::support::{data_dir, golden_header, scripts};
+use crate::support::{data_dir, golden_header, scripts, start_attached};
 use jitterlib::kernel::{KernelInfo, LiveKernel};
 use jitterlib::testing::{can_trace, skip};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A script on a tracepoint that fires all the time on any machine.
 const BUSY_SCRIPT: &str = "tracepoint:irq:softirq_entry { @events = count(); }";
 
-/// Starts `jl ARGS` and waits until it says its probes are attached.
-fn start_attached(args: &[&str]) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jl"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn jl");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("Attached") => break,
-            Some(Ok(_)) => continue,
-            _ => panic!("jl exited before attaching: {:?}", child.wait()),
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    child
-}
 
 /// The BPF object ids (`prog_id:` and `map_id:` lines of /proc/PID/fdinfo) a process holds.
 fn bpf_ids_held_by(pid: u32) -> BTreeSet<String> {

@@ -38,6 +38,17 @@ impl Terminal {
         output.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
     }
 
+    /// Waits until jl has left (detaching waits for the kernel, an RCU grace period per program: allow it a few
+    /// seconds).
+    fn wait_for_exit(&self) {
+        for _ in 0..50 {
+            if self.pane_state().split_whitespace().count() == 2 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// tmux's `pane_dead pane_dead_status` ("1 0": the shell running jl has exited).
     fn pane_state(&self) -> String {
         let output = Command::new("tmux")
@@ -95,13 +106,7 @@ fn repl_attaches_prints_completes_and_detaches_on_ctrl_d() {
     assert!(screen.contains("#2 attached"), "{screen}");
 
     terminal.send(&["C-d"]);
-    // Detaching waits for the kernel (an RCU grace period per program): allow it a few seconds.
-    for _ in 0..50 {
-        if terminal.pane_state().split_whitespace().count() == 2 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    terminal.wait_for_exit();
     let screen = terminal.screen();
     assert!(screen.contains("jl-exit-status=0"), "Ctrl-D leaves with status 0:\n{screen}");
     let screen = terminal.screen();
@@ -174,4 +179,60 @@ fn repl_ends_quietly_when_its_output_pipe_closes() {
     let errors = std::fs::read_to_string(&errors).unwrap_or_default();
     assert_eq!(status.trim(), "0", "jl's exit status; stderr:\n{errors}\nscreen:\n{}", terminal.screen());
     assert!(errors.is_empty(), "stderr:\n{errors}");
+}
+
+#[test]
+fn repl_takes_map_statements_and_bare_commands() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: repl_takes_map_statements_and_bare_commands: needs root to attach probes");
+        return;
+    }
+    let Some(terminal) = Terminal::start(&format!("jl-repl-statements-{}", std::process::id()), "") else {
+        panic!("repl_takes_map_statements_and_bare_commands needs tmux");
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    terminal.send(&["help", "Enter"]);
+    assert!(terminal.screen().contains("Statements on the maps"), "`help` without a dot:\n{}", terminal.screen());
+    // BEGIN writes @m once; the interval keeps the script attached and counting.
+    terminal.send(&[r#"BEGIN { @m[1] = 10; @m[2] = 20; @s["a b"] = 1; } interval:ms:100 { @c = count(); }"#, "Enter"]);
+    assert!(terminal.screen().contains("#1 attached"), "{}", terminal.screen());
+    terminal.send(&["print(@c)", "Enter"]);
+    let screen = terminal.screen();
+    assert!(screen.lines().any(|line| line.starts_with("#1 @c: ")), "print(@c):\n{screen}");
+    terminal.send(&[".print @m", "Enter"]);
+    let screen = terminal.screen();
+    assert_eq!(reply_to(&screen, ".print @m"), ["#1 @m[1]: 10", "@m[2]: 20"], ".print @m:\n{screen}");
+
+    terminal.send(&["delete(@m, 1)", "Enter"]);
+    terminal.send(&[r#"delete(@s["a b"])"#, "Enter"]);
+    terminal.send(&["delete(@m, 7)", "Enter"]);
+    terminal.send(&["print(@m)", "Enter"]);
+    let screen = terminal.screen();
+    assert!(screen.contains("#1 @m: key deleted"), "{screen}");
+    assert!(screen.contains("#1 @s: key deleted"), "{screen}");
+    assert!(screen.contains("#1 @m has no such key"), "{screen}");
+    assert_eq!(reply_to(&screen, "print(@m)"), ["#1 @m[2]: 20"], "only @m[2] is left:\n{screen}");
+
+    terminal.send(&["clear(@m)", "Enter"]);
+    terminal.send(&["print(@m)", "Enter"]);
+    terminal.send(&["print(@nothing)", "Enter"]);
+    terminal.send(&["delete(@m)", "Enter"]);
+    let screen = terminal.screen();
+    assert_eq!(reply_to(&screen, "clear(@m)"), ["#1 @m cleared"], "{screen}");
+    assert_eq!(reply_to(&screen, "print(@m)"), ["#1: no data yet"], "{screen}");
+    assert!(screen.contains("no attached script has a map @nothing (maps: @c, @m, @s)"), "{screen}");
+    assert!(screen.contains("usage: delete(@map, key)"), "{screen}");
+
+    terminal.send(&["quit", "Enter"]);
+    terminal.wait_for_exit();
+    assert!(terminal.screen().contains("jl-exit-status=0"), "`quit` without a dot leaves:\n{}", terminal.screen());
+}
+
+/// The lines the prompt printed after the last time `command` was entered, up to the next prompt.
+fn reply_to<'s>(screen: &'s str, command: &str) -> Vec<&'s str> {
+    let lines: Vec<&str> = screen.lines().map(str::trim_end).collect();
+    let entered = format!("jl> {command}");
+    let Some(at) = lines.iter().rposition(|line| *line == entered) else { return Vec::new() };
+    lines[at + 1..].iter().take_while(|line| !line.starts_with("jl>")).copied().collect()
 }

@@ -104,10 +104,10 @@ fn skb_follows_pings_across_a_veth_pair_between_namespaces() {
 fn says_how_points_are_reached(verbose: &[String]) {
     let text = verbose.join("\n");
     assert!(
-        text.contains("jl: skb(): tracepoints: net_dev_queue, net_dev_start_xmit, netif_rx,"),
+        text.contains("jl: skb(): raw tracepoints: net_dev_queue, net_dev_start_xmit, netif_rx,"),
         "no tracepoint note:\n{text}"
     );
-    assert!(text.contains("jl: skb() -> tracepoint:net:netif_receive_skb ("), "{text}");
+    assert!(text.contains("jl: skb() -> rawtracepoint:netif_receive_skb ("), "{text}");
     let probes = LiveKernel::new().function_probes();
     if probes.fentry.is_available() || probes.kprobe.is_available() {
         eprintln!("SKIPPED (part): fentry or kprobes work here, so skb()'s function points are not left out");

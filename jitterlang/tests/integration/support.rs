@@ -1,6 +1,8 @@
 //! Shared helpers: snapshot comparison against files under the workspace's `tests/`, and load generators.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 /// The workspace's top-level `tests/` directory.
 pub fn data_dir(name: &str) -> PathBuf {
@@ -56,4 +58,24 @@ pub fn loopback_traffic(connections: usize) {
         let _client = std::net::TcpStream::connect(address).expect("connect");
         let _ = listener.accept();
     }
+}
+
+/// Starts `jl ARGS` and waits until it says its probes are attached.
+pub fn start_attached(args: &[&str]) -> Child {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("Attached") => break,
+            Some(Ok(_)) => continue,
+            _ => panic!("jl exited before attaching: {:?}", child.wait()),
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    child
 }

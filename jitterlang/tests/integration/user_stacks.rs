@@ -2,12 +2,9 @@
 //! (tests/programs/ustack_target.c), and the addresses kept, with a note, once that process has exited.
 
 use crate::runtime::{map_data, printed, Tracing};
-use crate::support::data_dir;
-use jitterlib::testing::{can_trace, skip};
+use crate::targets::{build, Target};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::OnceLock;
 
 /// getppid calls the target makes per request.
@@ -16,78 +13,13 @@ const CALLS: u32 = 50;
 /// The target built with gcc (once per test run), or why it cannot be.
 fn target_binary() -> Result<&'static PathBuf, &'static str> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let source = data_dir("programs").join("ustack_target.c");
-        let binary = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ustack_target");
-        let status = Command::new("gcc")
-            .args(["-O0", "-fno-omit-frame-pointer", "-o"])
-            .arg(&binary)
-            .arg(&source)
-            .status()
-            .map_err(|error| format!("cannot run gcc: {error}"))?;
-        if !status.success() {
-            return Err(format!("gcc failed on {}: {status}", source.display()));
-        }
-        Ok(binary)
-    });
+    let built = BUILT.get_or_init(|| build("ustack_target.c", "ustack_target", &["-O0", "-fno-omit-frame-pointer"]));
     built.as_ref().map_err(String::as_str)
 }
 
-/// The running target: its pid, and the pipes that ask it for getppid calls.
-struct Target {
-    child: Child,
-    requests: Option<ChildStdin>,
-    replies: BufReader<ChildStdout>,
-    pid: u32,
-}
-
-impl Target {
-    /// Starts the target, or says loudly why the test cannot run.
-    fn start(test: &str) -> Option<Target> {
-        if !can_trace(test) {
-            return None;
-        }
-        let binary = match target_binary() {
-            Ok(binary) => binary,
-            Err(why) => {
-                skip(test, format!("needs gcc to build tests/programs/ustack_target.c: {why}"));
-                return None;
-            }
-        };
-        let mut child = Command::new(binary)
-            .arg(CALLS.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn the target");
-        let requests = child.stdin.take();
-        let mut replies = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        replies.read_line(&mut line).expect("the target's pid");
-        let pid = line.trim().parse().unwrap_or_else(|_| panic!("not a pid: {line:?}"));
-        Some(Target { child, requests, replies, pid })
-    }
-
-    /// Has the target make its getppid calls, and waits until it has.
-    fn call(&mut self) {
-        let requests = self.requests.as_mut().expect("the target is running");
-        requests.write_all(b"go\n").and_then(|()| requests.flush()).expect("ask the target");
-        let mut line = String::new();
-        self.replies.read_line(&mut line).expect("the target's reply");
-        assert_eq!(line, "done\n");
-    }
-
-    /// Closes the target's input and waits for it to exit.
-    fn exit(&mut self) {
-        drop(self.requests.take());
-        self.child.wait().expect("wait for the target");
-    }
-}
-
-impl Drop for Target {
-    fn drop(&mut self) {
-        self.exit();
-    }
+/// Starts the target, which makes `CALLS` getppid calls per request.
+fn start(test: &str) -> Option<Target> {
+    Target::start(test, target_binary(), &[&CALLS.to_string()])
 }
 
 /// Traces the target's getppid calls with `block` (`{ ... }`) for 1.5 s and returns jl's JSON output; with
@@ -95,7 +27,7 @@ impl Drop for Target {
 fn trace_calls(target: &mut Target, block: &str, exit_first: bool) -> Vec<Value> {
     let tracing =
         Tracing::start(&format!("tracepoint:syscalls:sys_enter_getppid /pid == {}/ {block}", target.pid), 1.5);
-    target.call();
+    assert_eq!(target.call("go"), "done\n");
     if exit_first {
         target.exit();
     }
@@ -114,7 +46,7 @@ fn function(frame: &str) -> &str {
 
 #[test]
 fn ustack_keys_name_the_functions_of_the_process() {
-    let Some(mut target) = Target::start("ustack_keys_name_the_functions_of_the_process") else { return };
+    let Some(mut target) = start("ustack_keys_name_the_functions_of_the_process") else { return };
     let lines = trace_calls(&mut target, "{ @[ustack] = count(); @two[ustack(2)] = count(); }", false);
     let stacks = map_data(&lines, "@").as_object().expect("keyed map").clone();
     assert_eq!(stacks.len(), 1, "one call site, one stack: {stacks:#?}");
@@ -129,7 +61,7 @@ fn ustack_keys_name_the_functions_of_the_process() {
 
 #[test]
 fn printf_prints_user_and_kernel_stacks() {
-    let Some(mut target) = Target::start("printf_prints_user_and_kernel_stacks") else { return };
+    let Some(mut target) = start("printf_prints_user_and_kernel_stacks") else { return };
     let lines = trace_calls(&mut target, r#"{ printf("%s|%s\n", ustack(3), kstack); }"#, false);
     let printed = printed(&lines);
     assert_eq!(printed.len(), CALLS as usize, "{lines:#?}");
@@ -141,7 +73,7 @@ fn printf_prints_user_and_kernel_stacks() {
 
 #[test]
 fn stacks_of_an_exited_process_keep_their_addresses() {
-    let Some(mut target) = Target::start("stacks_of_an_exited_process_keep_their_addresses") else { return };
+    let Some(mut target) = start("stacks_of_an_exited_process_keep_their_addresses") else { return };
     let pid = target.pid;
     let lines = trace_calls(&mut target, "{ @[ustack] = count(); }", true);
     let stacks = map_data(&lines, "@").as_object().expect("keyed map").clone();

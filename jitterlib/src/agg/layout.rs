@@ -187,6 +187,60 @@ impl MapLayout {
     pub(crate) fn user_key_size(&self) -> u32 {
         self.keys.iter().map(|field| field.size).sum()
     }
+
+    /// The bytes of the key `parts` as the BPF side writes them (integers little-endian in their field's size,
+    /// strings NUL-padded): what starts every raw key of that entry, histogram buckets following. Only integer
+    /// and string fields can be written this way.
+    ///
+    /// ```
+    /// use jitterlib::agg::{AggKind, FieldLayout, KeyPart, MapLayout, MapValue, ValueFormat};
+    ///
+    /// let layout = MapLayout {
+    ///     name: "@".into(),
+    ///     keys: vec![FieldLayout::integer(ValueFormat::Signed), FieldLayout::string(8)],
+    ///     value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Signed },
+    /// };
+    /// let key = layout.encode_key(&[KeyPart::Int(1), KeyPart::Str("ab".into())])?;
+    /// assert_eq!(key, [1, 0, 0, 0, 0, 0, 0, 0, b'a', b'b', 0, 0, 0, 0, 0, 0]);
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn encode_key(&self, parts: &[KeyPart]) -> Result<Vec<u8>, String> {
+        if parts.len() != self.keys.len() {
+            return Err(format!("{} has {} key part(s), not {}", self.name, self.keys.len(), parts.len()));
+        }
+        let mut bytes = Vec::with_capacity(self.user_key_size() as usize);
+        for (field, part) in self.keys.iter().zip(parts) {
+            let size = field.size as usize;
+            match (field.format, part) {
+                (ValueFormat::Str, KeyPart::Str(text)) if text.len() < size => {
+                    bytes.extend_from_slice(text.as_bytes());
+                    bytes.resize(bytes.len() + size - text.len(), 0);
+                }
+                (ValueFormat::Str, KeyPart::Str(text)) => {
+                    return Err(format!("\"{text}\" is longer than {}'s {}-byte string keys", self.name, size - 1))
+                }
+                (
+                    ValueFormat::Signed | ValueFormat::Unsigned | ValueFormat::Hex | ValueFormat::Duration,
+                    KeyPart::Int(value),
+                ) => bytes.extend_from_slice(&value.to_le_bytes()[..size.min(8)]),
+                (ValueFormat::Str, KeyPart::Int(_)) => return Err(format!("{}'s key is a string here", self.name)),
+                (_, KeyPart::Str(_)) => return Err(format!("{}'s key is an integer here", self.name)),
+                (format, _) => {
+                    return Err(format!("{}'s keys ({format:?}) cannot be written at the prompt", self.name))
+                }
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+/// One part of a map key as typed by a person (`delete(@m, (1, "sshd"))` at the prompt).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyPart {
+    /// An integer.
+    Int(i64),
+    /// A string.
+    Str(String),
 }
 
 #[cfg(test)]

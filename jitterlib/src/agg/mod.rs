@@ -35,7 +35,7 @@ pub use error::AggError;
 pub use folded::render_folded;
 pub use json::render_json;
 pub use kind::{AggKind, LHIST_MAX_BUCKETS};
-pub use layout::{FieldLayout, MapLayout, MapValue, ValueFormat};
+pub use layout::{FieldLayout, KeyPart, MapLayout, MapValue, ValueFormat};
 pub use merge::decode;
 pub use openmetrics::{render_openmetrics, LabelBudget, CULPRIT_LABELS, OPENMETRICS_CONTENT_TYPE, OTHER_CULPRITS};
 pub use stack::{StackKind, MAX_STACK_FRAMES};

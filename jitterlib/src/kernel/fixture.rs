@@ -7,7 +7,10 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::kallsyms::is_symbol_named;
-use super::{Availability, FunctionProbes, KernelError, KernelInfo, KernelVersion, Member, Symbol, TracepointFormat};
+use super::{
+    Availability, FunctionProbes, KernelError, KernelInfo, KernelVersion, Member, Symbol, TracepointFormat,
+    TracepointProbes,
+};
 
 /// The snapshot checked in with the crate, taken from a Linux 6.18 host by
 /// `cargo run -p jitterlib --example dump_kernel_fixture > jitterlib/fixtures/kernel-6.18.json`.
@@ -62,6 +65,9 @@ pub struct KernelSnapshot {
     /// Whether fentry and kprobes worked on the kernel (as root).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function_probes: Option<FunctionProbes>,
+    /// Whether tp_btf and raw tracepoints worked on the kernel; absent: both did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracepoint_probes: Option<TracepointProbes>,
 }
 
 /// One kernel symbol of a [`KernelSnapshot`].
@@ -103,6 +109,7 @@ pub struct FixtureKernel {
     hz: Option<u32>,
     possible_cpus: Option<u32>,
     function_probes: FunctionProbes,
+    tracepoint_probes: TracepointProbes,
 }
 
 impl FixtureKernel {
@@ -141,6 +148,7 @@ impl FixtureKernel {
                 let unknown = || Availability::Unavailable("the kernel fixture does not record it".into());
                 FunctionProbes { fentry: unknown(), kprobe: unknown() }
             }),
+            tracepoint_probes: snapshot.tracepoint_probes.unwrap_or_else(TracepointProbes::all),
         }
     }
 
@@ -148,6 +156,13 @@ impl FixtureKernel {
     /// what the fixture's did not (golden tests of fentry and kprobe points).
     pub fn with_function_probes(mut self, probes: FunctionProbes) -> FixtureKernel {
         self.function_probes = probes;
+        self
+    }
+
+    /// The same fixture answering `probes` about tp_btf and raw tracepoints: code generation for kernels
+    /// that lack them (golden tests of the fallbacks).
+    pub fn with_tracepoint_probes(mut self, probes: TracepointProbes) -> FixtureKernel {
+        self.tracepoint_probes = probes;
         self
     }
 
@@ -259,6 +274,10 @@ impl KernelInfo for FixtureKernel {
 
     fn function_probes(&self) -> FunctionProbes {
         self.function_probes.clone()
+    }
+
+    fn tracepoint_probes(&self) -> TracepointProbes {
+        self.tracepoint_probes.clone()
     }
 }
 

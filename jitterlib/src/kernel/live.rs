@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use super::btf::Btf;
 use super::fixture::{KernelSnapshot, SnapshotSelection};
 use super::kallsyms::{Kallsyms, ScannedName, Symbol};
-use super::mechanisms::{self, FunctionProbes, FENTRY_TEST_TARGETS};
+use super::mechanisms::{self, FunctionProbes, TracepointMechanism, TracepointProbes, FENTRY_TEST_TARGETS};
 use super::symbol_lookup::{self, LOOKUP_HELPER_SINCE};
 use super::tracefs::{ensure_tracefs, list_tracepoints, read_format, TracepointFormat};
 use super::{KernelError, KernelInfo, KernelVersion, Member};
@@ -53,6 +53,8 @@ pub struct LiveKernel {
     function_probes: OnceLock<FunctionProbes>,
     /// Why fentry must not be used, when the caller turned it off.
     fentry_off: Option<String>,
+    /// The mechanism the caller asked typed probes to use on tracepoints, and why.
+    tracepoint_mechanism: Option<(TracepointMechanism, String)>,
 }
 
 impl LiveKernel {
@@ -65,6 +67,18 @@ impl LiveKernel {
     /// kernel allows: probes that would use it fall back to kprobes (`jl --no-fentry`).
     pub fn without_fentry(mut self, reason: impl Into<String>) -> LiveKernel {
         self.fentry_off = Some(reason.into());
+        self
+    }
+
+    /// The same handle, answering that typed probes should reach tracepoints with `mechanism` where the kernel
+    /// allows it ([`TracepointProbes::using`]; `reason`, shown by `jl -v`, says who asked): tp_btf first, or
+    /// perf-event tracepoints only, as on a kernel older than 4.17 (`JL_TRACEPOINT_MECHANISM`, for tests).
+    pub fn with_tracepoint_mechanism(
+        mut self,
+        mechanism: TracepointMechanism,
+        reason: impl Into<String>,
+    ) -> LiveKernel {
+        self.tracepoint_mechanism = Some((mechanism, reason.into()));
         self
     }
 
@@ -125,6 +139,7 @@ impl LiveKernel {
             hz: Some(self.hz()?),
             possible_cpus: Some(self.possible_cpus()?),
             function_probes: Some(self.function_probes()),
+            tracepoint_probes: Some(self.tracepoint_probes()),
         })
     }
 
@@ -308,6 +323,15 @@ impl KernelInfo for LiveKernel {
 
     fn function_probes(&self) -> FunctionProbes {
         self.function_probes.get_or_init(|| self.detect_function_probes()).clone()
+    }
+
+    fn tracepoint_probes(&self) -> TracepointProbes {
+        let btf_present = std::path::Path::new(super::btf::VMLINUX_BTF).exists();
+        let probes = mechanisms::tracepoint_availability(self.version(), btf_present);
+        match &self.tracepoint_mechanism {
+            Some((mechanism, reason)) => probes.using(*mechanism, reason),
+            None => probes,
+        }
     }
 }
 

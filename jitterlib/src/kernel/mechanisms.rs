@@ -1,5 +1,6 @@
-//! Which mechanisms can run a program at the entry of a kernel function on this kernel: BPF trampolines
-//! (fentry) and kprobes, each with the reason it cannot be used when it cannot.
+//! Which mechanisms can run a program at the entry of a kernel function on this kernel (BPF trampolines,
+//! kprobes) and at a tracepoint (tp_btf, raw tracepoints, perf-event tracepoints), each with the reason it
+//! cannot be used when it cannot.
 //!
 //! Typed probes that add function points where the kernel allows them (`skb()`) ask once, when they are
 //! resolved: the two mechanisms need different programs (argument array or saved registers), so the choice
@@ -63,6 +64,108 @@ pub struct FunctionProbes {
     pub fentry: Availability,
     /// kprobes (`CONFIG_KPROBES`): arguments read from the saved registers.
     pub kprobe: Availability,
+}
+
+/// The first kernel with raw tracepoints (`BPF_RAW_TRACEPOINT_OPEN`).
+pub(crate) const RAW_TRACEPOINTS_SINCE: (u32, u32) = (4, 17);
+
+/// How a program reaches a tracepoint. Both raw kinds read the tracepoint's arguments and detach in a fraction
+/// of a millisecond; a perf-event tracepoint reads the tracefs record and takes tens of milliseconds to detach.
+/// Raw tracepoints come first: a tp_btf program cannot be loaded without aya parsing the kernel's BTF (20-50 ms
+/// and a 15 MiB peak, which jl otherwise avoids), for no gain on what typed probes read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TracepointMechanism {
+    /// `tp_btf` (`BPF_PROG_TYPE_TRACING`, Linux 5.5): the arguments typed by the kernel's BTF.
+    TpBtf,
+    /// A raw tracepoint (`BPF_PROG_TYPE_RAW_TRACEPOINT`, Linux 4.17): the arguments as untyped `u64`s.
+    RawTracepoint,
+    /// A perf-event tracepoint (`BPF_PROG_TYPE_TRACEPOINT`): the tracefs record.
+    PerfEvent,
+}
+
+impl TracepointMechanism {
+    /// The mechanism's name as `jl -v` says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TracepointMechanism::TpBtf => "tp_btf",
+            TracepointMechanism::RawTracepoint => "raw tracepoint",
+            TracepointMechanism::PerfEvent => "perf-event tracepoint",
+        }
+    }
+
+    /// Parses `tp_btf`, `raw` or `perf` (the values of `JL_TRACEPOINT_MECHANISM`).
+    pub fn parse(text: &str) -> Option<TracepointMechanism> {
+        match text {
+            "tp_btf" => Some(TracepointMechanism::TpBtf),
+            "raw" => Some(TracepointMechanism::RawTracepoint),
+            "perf" => Some(TracepointMechanism::PerfEvent),
+            _ => None,
+        }
+    }
+}
+
+/// The mechanisms that reach a tracepoint's arguments, whether each works on this kernel (perf-event
+/// tracepoints always do), and whether typed probes should try tp_btf first. tp_btf also needs the kernel's
+/// BTF to describe the tracepoint, which is asked per tracepoint.
+///
+/// ```no_run
+/// use jitterlib::kernel::{KernelInfo, LiveKernel};
+/// let probes = LiveKernel::new().tracepoint_probes();
+/// if let Some(why) = probes.raw_tracepoint.reason() {
+///     println!("typed probes use perf-event tracepoints: {why}");
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TracepointProbes {
+    /// tp_btf programs.
+    pub tp_btf: Availability,
+    /// Raw tracepoint programs.
+    pub raw_tracepoint: Availability,
+    /// Whether typed probes try tp_btf before raw tracepoints.
+    #[serde(default)]
+    pub prefer_tp_btf: bool,
+}
+
+impl TracepointProbes {
+    /// Both available, raw tracepoints first: what a fixture that does not record it answers (every kernel the
+    /// fixtures come from has them).
+    pub fn all() -> TracepointProbes {
+        TracepointProbes {
+            tp_btf: Availability::Available,
+            raw_tracepoint: Availability::Available,
+            prefer_tp_btf: false,
+        }
+    }
+
+    /// The same, typed probes using `mechanism` where the kernel allows it: tp_btf is tried first, raw
+    /// tracepoints are the default, and `PerfEvent` rules both others out for `reason`.
+    pub fn using(mut self, mechanism: TracepointMechanism, reason: &str) -> TracepointProbes {
+        self.prefer_tp_btf = mechanism == TracepointMechanism::TpBtf;
+        if mechanism == TracepointMechanism::PerfEvent {
+            self.tp_btf = Availability::Unavailable(reason.to_string());
+            self.raw_tracepoint = Availability::Unavailable(reason.to_string());
+        }
+        self
+    }
+}
+
+/// tp_btf and raw tracepoints on a kernel of `version` whose BTF is present or not (`btf_present`).
+pub(crate) fn tracepoint_availability(version: &KernelVersion, btf_present: bool) -> TracepointProbes {
+    let since = |(major, minor): (u32, u32), what: &str| match version.at_least(major, minor) {
+        true => Availability::Available,
+        false => Availability::Unavailable(format!(
+            "Linux {}.{} predates {what} ({major}.{minor})",
+            version.major, version.minor
+        )),
+    };
+    let tp_btf = match (since(TRAMPOLINES_SINCE, "tp_btf"), btf_present) {
+        (Availability::Available, false) => {
+            Availability::Unavailable("the kernel has no BTF (CONFIG_DEBUG_INFO_BTF)".into())
+        }
+        (availability, _) => availability,
+    };
+    TracepointProbes { tp_btf, raw_tracepoint: since(RAW_TRACEPOINTS_SINCE, "raw tracepoints"), prefer_tp_btf: false }
 }
 
 /// Whether the kernel has kprobes: the kprobe PMU, or `kprobe_events` in tracefs.
@@ -167,6 +270,29 @@ mod tests {
             Ok(())
         })
         .is_available());
+    }
+
+    #[test]
+    fn tracepoint_mechanisms_follow_the_kernel_version_and_btf() {
+        assert_eq!(tracepoint_availability(&version("5.10.0"), true), TracepointProbes::all());
+        let old = tracepoint_availability(&version("5.4.0"), true);
+        assert_eq!(old.tp_btf.reason(), Some("Linux 5.4 predates tp_btf (5.5)"));
+        assert!(old.raw_tracepoint.is_available());
+        let older = tracepoint_availability(&version("4.14.0"), true);
+        assert_eq!(older.raw_tracepoint.reason(), Some("Linux 4.14 predates raw tracepoints (4.17)"));
+        let no_btf = tracepoint_availability(&version("6.1.0"), false);
+        assert!(no_btf.tp_btf.reason().unwrap().contains("no BTF"), "{no_btf:?}");
+    }
+
+    #[test]
+    fn typed_probes_can_be_told_which_mechanism_to_use() {
+        let tp_btf = TracepointProbes::all().using(TracepointMechanism::TpBtf, "asked");
+        assert!(tp_btf.prefer_tp_btf && tp_btf.raw_tracepoint.is_available());
+        assert_eq!(TracepointProbes::all().using(TracepointMechanism::RawTracepoint, "asked"), TracepointProbes::all());
+        let perf = TracepointProbes::all().using(TracepointMechanism::PerfEvent, "asked");
+        assert_eq!((perf.tp_btf.reason(), perf.raw_tracepoint.reason()), (Some("asked"), Some("asked")));
+        assert_eq!(TracepointMechanism::parse("raw"), Some(TracepointMechanism::RawTracepoint));
+        assert_eq!(TracepointMechanism::parse("kprobe"), None);
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub use fixture::{FixtureKernel, KernelSnapshot, SnapshotSelection, SnapshotSymb
 pub use kallsyms::Symbol;
 pub use live::LiveKernel;
 pub(crate) use mechanisms::{is_root, kprobes_present, TRAMPOLINES_SINCE};
-pub use mechanisms::{Availability, FunctionProbes};
+pub use mechanisms::{Availability, FunctionProbes, TracepointMechanism, TracepointProbes};
 pub use struct_name::StructName;
 pub use tracefs::{ensure_tracefs, parse_format, TracepointField, TracepointFormat};
 pub use version::KernelVersion;
@@ -81,4 +81,7 @@ pub trait KernelInfo {
     /// Which mechanisms can run a program at a kernel function's entry here (fentry, kprobe), each with the
     /// reason it cannot when it cannot. The live kernel finds out once, with a test fentry load.
     fn function_probes(&self) -> FunctionProbes;
+    /// Which mechanisms can run a program on a tracepoint's arguments here (tp_btf, raw tracepoints), each
+    /// with the reason it cannot when it cannot; typed probes fall back to perf-event tracepoints.
+    fn tracepoint_probes(&self) -> TracepointProbes;
 }

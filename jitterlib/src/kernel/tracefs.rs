@@ -23,6 +23,10 @@ pub struct TracepointFormat {
     pub id: u32,
     /// All fields in record order, the `common_*` ones first.
     pub fields: Vec<TracepointField>,
+    /// Whether the event is a dynamic event (a kprobe, uprobe, eprobe or synthetic event that someone created in
+    /// tracefs, listed in its `dynamic_events` file): such an event has no raw tracepoint of its name.
+    #[serde(default)]
+    pub dynamic: bool,
 }
 
 impl TracepointFormat {
@@ -94,11 +98,23 @@ pub(crate) fn read_format(tracefs: &Path, category: &str, name: &str) -> Result<
         return Err(not_found());
     }
     let path = tracefs.join("events").join(category).join(name).join("format");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => parse_format(category, name, &text),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(not_found()),
-        Err(error) => Err(KernelError::io(path, error)),
-    }
+    let mut format = match std::fs::read_to_string(&path) {
+        Ok(text) => parse_format(category, name, &text)?,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
+        Err(error) => return Err(KernelError::io(path, error)),
+    };
+    // A kernel without dynamic events (or a tracefs that hides the file) has none.
+    let dynamic_events = std::fs::read_to_string(tracefs.join("dynamic_events")).unwrap_or_default();
+    format.dynamic = lists_dynamic_event(&dynamic_events, category, name);
+    Ok(format)
+}
+
+/// Whether the text of tracefs's `dynamic_events` lists `category/name`: each line is a definition such as
+/// `p:kprobes/myopen do_sys_openat2` or `s:synthetic/wakeup_latency u64 lat`.
+fn lists_dynamic_event(dynamic_events: &str, category: &str, name: &str) -> bool {
+    dynamic_events.lines().filter_map(|line| line.split_whitespace().next()).any(|definition| {
+        definition.split_once(':').and_then(|(_, event)| event.split_once('/')) == Some((category, name))
+    })
 }
 
 /// Whether `text` names one directory entry (no separators, not `.`/`..`), so it cannot escape `events/`.
@@ -155,6 +171,7 @@ pub fn parse_format(category: &str, name: &str, text: &str) -> Result<Tracepoint
         name: name.to_string(),
         id: id.ok_or_else(|| fail("no ID line".to_string()))?,
         fields,
+        dynamic: false,
     })
 }
 
@@ -215,6 +232,17 @@ fn split_array_suffix(declaration: &str) -> Result<(&str, Option<u32>), String> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dynamic_events_are_found_in_any_group() {
+        let listed = "p:kprobes/myopen do_sys_openat2\np:mine/close_fd close_fd fd=%di\ns:synthetic/lat u64 lat\n";
+        assert!(lists_dynamic_event(listed, "kprobes", "myopen"));
+        assert!(lists_dynamic_event(listed, "mine", "close_fd"));
+        assert!(lists_dynamic_event(listed, "synthetic", "lat"));
+        assert!(!lists_dynamic_event(listed, "mine", "myopen"));
+        assert!(!lists_dynamic_event(listed, "sched", "sched_switch"));
+        assert!(!lists_dynamic_event("", "kprobes", "myopen"));
+    }
 
     // Copied from /sys/kernel/tracing/events/*/*/format on Linux 6.18.
     const TIMER_EXPIRE_ENTRY: &str = "name: timer_expire_entry

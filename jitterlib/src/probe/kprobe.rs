@@ -32,7 +32,7 @@ pub(super) static KRETPROBE: ProbeKind = ProbeKind {
 /// Byte offsets in x86-64 `struct pt_regs` of the argument registers di, si, dx, cx, r8, r9.
 pub(super) const ARG_REGISTERS: [u32; 6] = [112, 104, 96, 88, 72, 64];
 /// Byte offset in x86-64 `struct pt_regs` of ax, the return value register.
-const RETURN_REGISTER: u32 = 80;
+pub(super) const RETURN_REGISTER: u32 = 80;
 
 /// Which end of the function a probe sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,10 +23,13 @@ mod softirq;
 mod stall;
 mod timer;
 mod tracepoint;
+mod tracepoint_hook;
+mod uprobe;
 mod wildcard;
 
 pub use error::{ProbeCause, ProbeError, ProbeErrorKind};
 pub use stall::SLOTS as STALL_SLOTS;
+pub use uprobe::user_functions;
 pub use wildcard::{expand, glob, MAX_WILDCARD_MATCHES};
 
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Program, Reg, Size};
@@ -227,9 +230,10 @@ pub trait Probe: std::fmt::Debug {
     fn maps(&self) -> Vec<MapSpec> {
         Vec::new()
     }
-    /// Told, before anything is emitted, which of [`Probe::fields`] the block reads, so that the probe can
-    /// leave out the work of computing the others (the timers' `late` costs a kernel read per callback). By
-    /// default every field is computed.
+    /// Told, before anything is emitted, which of [`Probe::fields`] the block reads (and which of
+    /// [`Probe::args`], as `args.NAME`), so that the probe can leave out the work of computing the others (the
+    /// timers' `late` costs a kernel read per callback) or attach where the record is not needed. By default
+    /// every field is computed.
     fn only_fields_read(&mut self, _read: &[String]) {}
     /// Code run before the user's block: pairing, filtering, computing fields. May jump to `env.exit`.
     fn emit_prologue(&self, _builder: &mut Builder, _env: &EmitEnv) {}
@@ -240,6 +244,16 @@ pub trait Probe: std::fmt::Debug {
     /// reaches which of its points, and which points were left out and why.
     fn notes(&self) -> Vec<String> {
         Vec::new()
+    }
+    /// Why attaching the probe could harm what it traces, when it could: a uprobe at a byte offset jl cannot
+    /// check is an instruction's start would corrupt the program. Such probes need `--unsafe`.
+    fn unsafe_reason(&self) -> Option<String> {
+        None
+    }
+    /// Whether the probe runs in a user-space context (uprobes), where pointers such as `arg0` are addresses of
+    /// the process: `str()` and `buf()` read them with the user-memory helpers alone.
+    fn user_space(&self) -> bool {
+        false
     }
     /// Other programs this probe needs.
     fn companions(&self, _env_maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
@@ -319,6 +333,8 @@ pub static REGISTRY: &[&ProbeKind] = &[
     &fentry::FEXIT,
     &kfunc::KFUNC,
     &kfunc::KRETFUNC,
+    &uprobe::UPROBE,
+    &uprobe::URETPROBE,
     &profile::KIND,
     &counter::SOFTWARE,
     &counter::HARDWARE,
@@ -332,6 +348,11 @@ pub fn kind(name: &str) -> Option<&'static ProbeKind> {
 /// Resolves a probe spec against the kernel through the registry.
 pub fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
     let name = spec.kind_name();
+    if matches!(name, "usdt" | "U") {
+        return Err(ProbeError::new(ProbeErrorKind::UnknownKind, "jl has no USDT probes yet")
+            .with_hint("`uprobe:BINARY:FUNCTION` probes a function of the program instead")
+            .at(0));
+    }
     let entry = kind(name).ok_or_else(|| {
         let known: Vec<&str> = REGISTRY.iter().map(|kind| kind.name).collect();
         let error = ProbeError::new(ProbeErrorKind::UnknownKind, format!("unknown probe kind `{name}`")).at(0);
@@ -458,18 +479,24 @@ fn emit_name_of(b: &mut Builder, index: i16, names: &[&str], offset: i16, size: 
     for (i, name) in names.iter().enumerate() {
         let next = b.new_label();
         b.jump_if(JmpOp::Ne, Reg::R1, i as i32, next);
-        let mut bytes = name.as_bytes().to_vec();
-        bytes.truncate(size.saturating_sub(1) as usize);
-        bytes.resize(bytes.len().div_ceil(4) * 4, 0);
-        for (j, word) in bytes.chunks(4).enumerate() {
-            let word = i32::from_le_bytes([word[0], word[1], word[2], word[3]]);
-            b.store_imm(Size::W, Reg::R10, offset + 4 * j as i16, word);
-        }
+        store_text(b, name, offset, size);
         b.jump(done);
         b.bind(next);
     }
     // The code using the field follows, so `done` binds to a real instruction.
     b.bind(done);
+}
+
+/// Writes the characters of `text` (at most `size - 1` of them) at `r10 + offset` in 4-byte stores, the last
+/// one NUL-padded; the bytes after them up to `size` are left as they are (the caller zeroed them).
+fn store_text(b: &mut Builder, text: &str, offset: i16, size: u32) {
+    let mut bytes = text.as_bytes().to_vec();
+    bytes.truncate(size.saturating_sub(1) as usize);
+    bytes.resize(bytes.len().div_ceil(4) * 4, 0);
+    for (j, word) in bytes.chunks(4).enumerate() {
+        let word = i32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+        b.store_imm(Size::W, Reg::R10, offset + 4 * j as i16, word);
+    }
 }
 
 /// Checks that a path spec has exactly `parts` parts (kind included) and returns them.

@@ -39,9 +39,10 @@
 //! retransmission of the same segment with the same IP id, never two pings), and the new one appeared where
 //! the old one's path could lead; packets that are not IPv4 rely on the data buffer and the path order alone.
 //!
-//! Tracepoints run on every kernel from 5.17 on (kfree_skb with a drop reason), need no kprobes or
-//! trampolines, and give the device name as the kernel saw it: a script works wherever they exist, with the
-//! function points as extra detail. net:net_dev_xmit is left out: it fires after the driver returned, when
+//! Tracepoints run on every kernel from 5.17 on (kfree_skb with a drop reason) and need no kprobes or
+//! trampolines: a script works wherever they exist, with the function points as extra detail. They are raw
+//! tracepoints where the kernel has them (the skb is argument 0, the device `skb->dev->name`), else perf-event
+//! tracepoints (the record's `skbaddr` and device `name`). net:net_dev_xmit is left out: it fires after the driver returned, when
 //! the skb may already be freed or handed to a peer (veth).
 //!
 //! FILTER is a hop name (only hops arriving at that point run the block; the others only stamp), a minimum

@@ -9,7 +9,11 @@
 //!   runs on that CPU, so per-CPU slots pair correctly.
 //!
 //! NAME (`net_rx`, `timer`, ... or a vector number) is filtered in BPF; `name` is computed only where read.
+//!
+//! Both tracepoints are reached through tp_btf, a raw tracepoint or a perf-event tracepoint
+//! ([`TracepointHook`]): the vector is argument 0 (`TP_PROTO(unsigned int vec_nr)`) or the record's `vec`.
 
+use super::tracepoint_hook::TracepointHook;
 use super::{
     Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
     ProbeSpec,
@@ -67,6 +71,8 @@ const STACK_KEY: i16 = -20;
 struct Softirq {
     pairing: &'static Pairing,
     vector: Option<u32>,
+    stamp: TracepointHook,
+    report: TracepointHook,
     stamp_vec: u32,
     report_vec: u32,
     fields: [Field; 3],
@@ -87,17 +93,15 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, pairing: &'static Pairing)
         },
         ProbeSpec::Path(_) => return Err(ProbeError::bad_spec(format!("`{probe}` is written {probe}(\"NAME\")")).at(0)),
     };
-    let vec_offset = |name: &str| {
-        let format = kernel.tracepoint("irq", name)?;
-        format.field("vec").map(|field| field.offset).ok_or_else(|| {
-            ProbeError::new(ProbeErrorKind::MissingTarget, format!("tracepoint irq:{name} has no field `vec`"))
-        })
-    };
+    let stamp = TracepointHook::resolve(kernel, "irq", pairing.stamp, None)?;
+    let report = TracepointHook::resolve(kernel, "irq", pairing.report, None)?;
     Ok(Box::new(Softirq {
         pairing,
         vector,
-        stamp_vec: vec_offset(pairing.stamp)?,
-        report_vec: vec_offset(pairing.report)?,
+        stamp_vec: stamp.offset(0, "vec")?,
+        report_vec: report.offset(0, "vec")?,
+        stamp,
+        report,
         fields: [
             Field { name: "dur".into(), ty: FieldType::Duration, source: FieldSource::Stack { offset: STACK_DUR } },
             Field {
@@ -146,7 +150,11 @@ impl Probe for Softirq {
     }
 
     fn attach(&self) -> Attach {
-        Attach::Tracepoint { category: "irq".into(), name: self.pairing.report.into() }
+        self.report.attach.clone()
+    }
+
+    fn notes(&self) -> Vec<String> {
+        [&self.stamp, &self.report].into_iter().filter_map(TracepointHook::note).collect()
     }
 
     fn fields(&self) -> &[Field] {
@@ -203,10 +211,6 @@ impl Probe for Softirq {
             b.call(Helper::KtimeGetNs);
             b.store(Size::DW, Reg::R7, 0, Reg::R0);
         })?;
-        Ok(vec![Companion {
-            suffix: "stamp",
-            attach: Attach::Tracepoint { category: "irq".into(), name: self.pairing.stamp.into() },
-            program,
-        }])
+        Ok(vec![Companion { suffix: "stamp", attach: self.stamp.attach.clone(), program }])
     }
 }

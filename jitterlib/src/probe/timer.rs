@@ -17,7 +17,14 @@
 //! `late`: the entry tracepoint's `now` minus the timer's expiry, read from the timer (BTF offsets):
 //! `timer_list.expires` in jiffies, converted with the kernel's HZ; `hrtimer._softexpires` in nanoseconds of the
 //! timer's own clock, the clock `now` is in. Negative values (never expected) read as 0.
+//!
+//! Both tracepoints are reached through tp_btf, a raw tracepoint or a perf-event tracepoint ([`TracepointHook`]).
+//! With the arguments (`TP_PROTO(struct timer_list *timer, ...)`, `TP_PROTO(struct hrtimer *hrtimer, ktime_t
+//! *now)`), the callback is read from the timer (BTF offset) and `now` is `bpf_jiffies64()` (Linux 5.5) or
+//! `*now`; tp_btf cannot read a `ktime_t *` argument (it types only pointers to structs), so hrtimer entries use
+//! a raw tracepoint.
 
+use super::tracepoint_hook::TracepointHook;
 use super::{
     Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
     ProbeSpec,
@@ -161,6 +168,9 @@ struct NetnsPath {
     inum: u32,
 }
 
+/// Why hrtimer entries do not use tp_btf.
+const HRTIMER_TP_BTF_REFUSAL: &str = "tp_btf cannot read its `ktime_t *now` argument (only pointers to structs)";
+
 /// Slot layout in the per-CPU state map.
 const SLOT_TIMER: i16 = 0;
 const SLOT_START: i16 = 8;
@@ -178,14 +188,26 @@ const STACK_LATE: i16 = -24;
 const STACK_KEY: i16 = -28;
 const STACK_NETNS: i16 = -40;
 
+/// Where the entry program finds the callback and the tracepoint's `now`.
+#[derive(Debug)]
+enum EntryReads {
+    /// The tracefs record's `function` and `now` fields.
+    Record { function: u32, now: u32 },
+    /// From the arguments: the timer's callback at this BTF offset, read with a plain load where tp_btf types
+    /// the timer pointer (`typed`); `now` is `bpf_jiffies64()` for the timer wheel, `*now` (argument 1) for
+    /// hrtimers.
+    Args { function_member: u32, typed: bool },
+}
+
 #[derive(Debug)]
 struct Timer {
     family: &'static Family,
     function: Option<String>,
     addresses: Vec<u64>,
+    entry: TracepointHook,
+    exit: TracepointHook,
     entry_timer: u32,
-    entry_function: u32,
-    entry_now: u32,
+    entry_reads: EntryReads,
     expiry_offset: u32,
     soft_flag_offset: Option<u32>,
     ns_per_tick: u32,
@@ -222,16 +244,9 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
         Some(name) => callback_addresses(name, kernel, family)?,
         None => Vec::new(),
     };
-    let entry = kernel.tracepoint("timer", family.entry)?;
-    let exit = kernel.tracepoint("timer", family.exit)?;
-    let offset = |format: &crate::kernel::TracepointFormat, field: &str| {
-        format.field(field).map(|f| f.offset).ok_or_else(|| {
-            ProbeError::new(
-                ProbeErrorKind::MissingTarget,
-                format!("tracepoint timer:{} has no field `{field}` on this kernel", format.name),
-            )
-        })
-    };
+    let refusal = (family.clock == Clock::Nanoseconds).then_some(HRTIMER_TP_BTF_REFUSAL);
+    let entry = TracepointHook::resolve(kernel, "timer", family.entry, refusal)?;
+    let exit = TracepointHook::resolve(kernel, "timer", family.exit, None)?;
     let member_offset = |(struct_name, member): (&str, &str), needed_for: &str| {
         let found = kernel.struct_member(struct_name, member)?;
         found.map(|member| member.offset).ok_or_else(|| {
@@ -242,6 +257,13 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
         })
     };
     let expiry_offset = member_offset(family.expiry, "`late`")?;
+    let entry_reads = match entry.reads_args() {
+        true => EntryReads::Args {
+            function_member: member_offset((family.expiry.0, "function"), "`func` and the callback filter")?,
+            typed: matches!(entry.attach, Attach::TpBtf { .. }),
+        },
+        false => EntryReads::Record { function: entry.offset(0, "function")?, now: entry.offset(1, "now")? },
+    };
     let soft_flag_offset = family.soft_flag.map(|flag| member_offset(flag, "pairing nested callbacks")).transpose()?;
     let ns_per_tick = match family.clock {
         Clock::Nanoseconds => 1,
@@ -251,13 +273,14 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, family: &'static Family) -
         family,
         function,
         addresses,
-        entry_timer: offset(&entry, family.object)?,
-        entry_function: offset(&entry, "function")?,
-        entry_now: offset(&entry, "now")?,
+        entry_timer: entry.offset(0, family.object)?,
+        entry_reads,
+        exit_timer: exit.offset(0, family.object)?,
+        entry,
+        exit,
         expiry_offset,
         soft_flag_offset,
         ns_per_tick,
-        exit_timer: offset(&exit, family.object)?,
         netns: None,
         late_read: true,
         func_read: true,
@@ -320,7 +343,11 @@ impl Probe for Timer {
     }
 
     fn attach(&self) -> Attach {
-        Attach::Tracepoint { category: "timer".into(), name: self.family.exit.into() }
+        self.exit.attach.clone()
+    }
+
+    fn notes(&self) -> Vec<String> {
+        [&self.entry, &self.exit].into_iter().filter_map(TracepointHook::note).collect()
     }
 
     fn fields(&self) -> &[Field] {
@@ -397,7 +424,10 @@ impl Probe for Timer {
         let about = format!("{}: remember the start on this CPU", self.describe());
         let program = super::companion_program(about, |b, exit| {
             b.mov64(Reg::R6, Reg::R1);
-            b.load(Size::DW, Reg::R8, Reg::R6, self.entry_function as i16);
+            let needs_function = self.func_read || !self.addresses.is_empty();
+            if needs_function {
+                self.emit_function(b);
+            }
             if !self.addresses.is_empty() {
                 emit_address_filter(b, Reg::R8, &self.addresses, exit);
             }
@@ -406,18 +436,16 @@ impl Probe for Timer {
             b.mov64(Reg::R7, Reg::R0);
             b.load(Size::DW, Reg::R1, Reg::R6, self.entry_timer as i16);
             b.store(Size::DW, Reg::R7, SLOT_TIMER, Reg::R1);
-            b.store(Size::DW, Reg::R7, SLOT_FUNCTION, Reg::R8);
+            if needs_function {
+                b.store(Size::DW, Reg::R7, SLOT_FUNCTION, Reg::R8);
+            }
             if self.late_read {
                 self.emit_lateness(b);
             }
             b.call(Helper::KtimeGetNs);
             b.store(Size::DW, Reg::R7, SLOT_START, Reg::R0);
         })?;
-        Ok(vec![Companion {
-            suffix: "entry",
-            attach: Attach::Tracepoint { category: "timer".into(), name: self.family.entry.into() },
-            program,
-        }])
+        Ok(vec![Companion { suffix: "entry", attach: self.entry.attach.clone(), program }])
     }
 }
 
@@ -433,6 +461,52 @@ impl Timer {
         match self.soft_flag_offset {
             Some(_) => &[HARD_SLOT, SOFT_SLOT],
             None => &[SOFT_SLOT],
+        }
+    }
+
+    /// `r8 = the callback`, from the record or from the timer (the context is at `r6`); uses r1-r3 and 8 bytes
+    /// at `r10 - 16`.
+    fn emit_function(&self, b: &mut Builder) {
+        match self.entry_reads {
+            EntryReads::Record { function, .. } => b.load(Size::DW, Reg::R8, Reg::R6, function as i16),
+            EntryReads::Args { function_member, typed: true } => {
+                b.load(Size::DW, Reg::R3, Reg::R6, self.entry_timer as i16);
+                b.load(Size::DW, Reg::R8, Reg::R3, function_member as i16);
+            }
+            EntryReads::Args { function_member, typed: false } => {
+                b.comment(format!("func: {}.function", self.family.expiry.0));
+                self.emit_read_timer(b, -16, function_member);
+                b.load(Size::DW, Reg::R8, Reg::R10, -16);
+            }
+        }
+    }
+
+    /// `bpf_probe_read_kernel(r10 + at, 8, timer + member)`, the timer from the entry's context at `r6`; leaves
+    /// the helper's result in r0.
+    fn emit_read_timer(&self, b: &mut Builder, at: i16, member: u32) {
+        b.stack_pointer(Reg::R1, at);
+        b.mov64(Reg::R2, 8);
+        b.load(Size::DW, Reg::R3, Reg::R6, self.entry_timer as i16);
+        b.alu64(AluOp::Add, Reg::R3, member as i32);
+        b.call(Helper::ProbeReadKernel);
+    }
+
+    /// `r1 = now`, in the unit of the timer's expiry: the record's field, `bpf_jiffies64()` or `*now` (8 bytes
+    /// at `r10 - 24` when read from argument 1); uses r0-r5.
+    fn emit_now(&self, b: &mut Builder) {
+        match (&self.entry_reads, self.family.clock) {
+            (EntryReads::Record { now, .. }, _) => b.load(Size::DW, Reg::R1, Reg::R6, *now as i16),
+            (EntryReads::Args { .. }, Clock::Jiffies) => {
+                b.call(Helper::Jiffies64);
+                b.mov64(Reg::R1, Reg::R0);
+            }
+            (EntryReads::Args { .. }, Clock::Nanoseconds) => {
+                b.stack_pointer(Reg::R1, -24);
+                b.mov64(Reg::R2, 8);
+                b.load(Size::DW, Reg::R3, Reg::R6, 8);
+                b.call(Helper::ProbeReadKernel);
+                b.load(Size::DW, Reg::R1, Reg::R10, -24);
+            }
         }
     }
 
@@ -456,18 +530,14 @@ impl Timer {
     }
 
     /// Stores `now - expiry` (0 if negative or unreadable), in nanoseconds, at `SLOT_LATE` of the slot at `r7`.
-    /// The record is at `r6`; uses r1-r3 and 8 bytes at `r10 - 16`.
+    /// The context is at `r6`; uses r0-r5 and 16 bytes at `r10 - 24`.
     fn emit_lateness(&self, b: &mut Builder) {
         let store = b.new_label();
         b.comment(format!("late: now - {}.{}", self.family.expiry.0, self.family.expiry.1));
-        b.stack_pointer(Reg::R1, -16);
-        b.mov64(Reg::R2, 8);
-        b.load(Size::DW, Reg::R3, Reg::R6, self.entry_timer as i16);
-        b.alu64(AluOp::Add, Reg::R3, self.expiry_offset as i32);
-        b.call(Helper::ProbeReadKernel);
+        self.emit_read_timer(b, -16, self.expiry_offset);
         b.mov64(Reg::R1, 0);
         b.jump_if(JmpOp::Ne, Reg::R0, 0, store);
-        b.load(Size::DW, Reg::R1, Reg::R6, self.entry_now as i16);
+        self.emit_now(b);
         b.load(Size::DW, Reg::R2, Reg::R10, -16);
         b.alu64(AluOp::Sub, Reg::R1, Reg::R2);
         let positive = b.new_label();

@@ -30,35 +30,48 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 }
 
 /// The specs `spec` stands for: itself, or for a `tracepoint:CAT:NAME` path with `*`/`?` in CAT or NAME, one
-/// spec per matching tracepoint of the kernel (sorted). No match is an error naming the pattern.
+/// spec per matching tracepoint of the kernel (sorted), and for a `uprobe:BINARY:FUNCTION` path (or
+/// `uretprobe:`) with them in FUNCTION, one spec per matching function of the binary. No match is an error
+/// naming the pattern.
 pub fn expand(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Vec<ProbeSpec>, ProbeError> {
     let ProbeSpec::Path(parts) = spec else { return Ok(vec![spec.clone()]) };
-    let [kind, category, name] = parts.as_slice() else { return Ok(vec![spec.clone()]) };
+    let [kind, first, second] = parts.as_slice() else { return Ok(vec![spec.clone()]) };
     let wild = |part: &str| part.contains(['*', '?']);
-    if kind != "tracepoint" || !(wild(category) || wild(name)) {
+    let user = matches!(super::kind(kind).map(|kind| kind.name), Some("uprobe" | "uretprobe"));
+    let (matches, what, position) = if kind == "tracepoint" && (wild(first) || wild(second)) {
+        let matches = kernel
+            .tracepoints()?
+            .into_iter()
+            .filter(|(cat, tp)| glob(first, cat) && glob(second, tp))
+            .map(|(cat, tp)| ProbeSpec::Path(vec![kind.clone(), cat, tp]))
+            .collect::<Vec<_>>();
+        (matches, "tracepoints", if wild(second) && !wild(first) { 2 } else { 1 })
+    } else if user && wild(second) {
+        let (path, functions) = super::user_functions(first, second)?;
+        let matches =
+            functions.into_iter().map(|function| ProbeSpec::Path(vec![kind.clone(), path.clone(), function])).collect();
+        (matches, "functions", 2)
+    } else {
         return Ok(vec![spec.clone()]);
-    }
-    let matches: Vec<ProbeSpec> = kernel
-        .tracepoints()?
-        .into_iter()
-        .filter(|(cat, tp)| glob(category, cat) && glob(name, tp))
-        .map(|(cat, tp)| ProbeSpec::Path(vec![kind.clone(), cat, tp]))
-        .collect();
+    };
     if matches.is_empty() {
-        return Err(ProbeError::new(
-            ProbeErrorKind::MissingTarget,
-            format!("no tracepoint of this kernel matches `{category}:{name}`"),
-        )
-        .with_hint(format!("`jl -l 'tracepoint:{category}:*'` lists what there is"))
-        .at(if wild(name) && !wild(category) { 2 } else { 1 }));
+        let (error, hint) = if user {
+            (format!("no function of `{first}` matches `{second}`"), format!("`jl -l '{kind}:{first}:*'` lists them"))
+        } else {
+            (
+                format!("no tracepoint of this kernel matches `{first}:{second}`"),
+                format!("`jl -l 'tracepoint:{first}:*'` lists what there is"),
+            )
+        };
+        return Err(ProbeError::new(ProbeErrorKind::MissingTarget, error).with_hint(hint).at(position));
     }
     if matches.len() > MAX_WILDCARD_MATCHES {
         return Err(ProbeError::new(
             ProbeErrorKind::BadSpec,
-            format!("`{category}:{name}` matches {} tracepoints, more than {MAX_WILDCARD_MATCHES}", matches.len()),
+            format!("`{first}:{second}` matches {} {what}, more than {MAX_WILDCARD_MATCHES}", matches.len()),
         )
         .with_hint("narrow the pattern (each match is one program to load and attach)")
-        .at(1));
+        .at(position));
     }
     Ok(matches)
 }

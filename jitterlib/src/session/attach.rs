@@ -5,6 +5,7 @@ use std::io;
 use std::path::Path;
 
 use aya::programs::perf_event::{PerfEventScope, SamplePolicy};
+use aya::programs::uprobe::{UProbeAttachLocation, UProbeScope};
 use aya::programs::{Program, ProgramError};
 use aya::Btf;
 
@@ -44,6 +45,7 @@ pub(super) fn load(
         (Attach::Fentry { function }, Program::FEntry(p)) => p.load(function, btf.get()?),
         (Attach::Fexit { function }, Program::FExit(p)) => p.load(function, btf.get()?),
         (Attach::TpBtf { name }, Program::BtfTracePoint(p)) => p.load(name, btf.get()?),
+        (Attach::Uprobe { .. }, Program::UProbe(p)) => p.load(),
         (Attach::Perf { .. }, Program::PerfEvent(p)) => p.load(),
         _ => return Err(SessionError::WrongProgramType { program: name.to_string(), target: attach.target() }),
     };
@@ -57,6 +59,7 @@ pub(super) fn unload(program: &mut Program) {
         Program::TracePoint(p) => p.unload(),
         Program::RawTracePoint(p) => p.unload(),
         Program::KProbe(p) => p.unload(),
+        Program::UProbe(p) => p.unload(),
         Program::FEntry(p) => p.unload(),
         Program::FExit(p) => p.unload(),
         Program::BtfTracePoint(p) => p.unload(),
@@ -72,6 +75,9 @@ pub(super) fn attach(program: &mut Program, name: &str, attach: &Attach) -> Resu
         (Attach::RawTracepoint { name }, Program::RawTracePoint(p)) => p.attach(name).map(drop),
         (Attach::Kprobe { function } | Attach::Kretprobe { function }, Program::KProbe(p)) => {
             p.attach(function, 0).map(drop)
+        }
+        (Attach::Uprobe { binary, offset, .. }, Program::UProbe(p)) => {
+            p.attach(UProbeAttachLocation::AbsoluteOffset(*offset), binary, UProbeScope::AllProcesses).map(drop)
         }
         (Attach::Fentry { .. }, Program::FEntry(p)) => p.attach().map(drop),
         (Attach::Fexit { .. }, Program::FExit(p)) => p.attach().map(drop),
@@ -214,6 +220,13 @@ fn attach_error(name: &str, attach: &Attach, error: ProgramError) -> SessionErro
             attach,
             format!("the kernel cannot probe `{function}`: {detail}"),
             "check /proc/kallsyms; inlined and notrace functions cannot be probed",
+        ),
+        Attach::Uprobe { binary, symbol, .. } => attach_failure(
+            name,
+            attach,
+            format!("the kernel cannot probe `{symbol}` in {binary}: {detail}"),
+            "uprobes need CONFIG_UPROBE_EVENTS (/sys/bus/event_source/devices/uprobe) and a file the kernel can \
+             read",
         ),
         Attach::Tracepoint { .. } if tracefs().is_none() => attach_failure(
             name,

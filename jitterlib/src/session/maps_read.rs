@@ -172,6 +172,15 @@ pub(super) fn clear(map: BorrowedFd, layout: &MapLayout) -> io::Result<()> {
     Ok(())
 }
 
+/// Deletes the keys that start with `prefix` and returns how many there were.
+pub(super) fn delete_prefix(map: BorrowedFd, layout: &MapLayout, prefix: &[u8]) -> io::Result<usize> {
+    let doomed: Vec<Vec<u8>> = keys(map, layout)?.into_iter().filter(|key| key.starts_with(prefix)).collect();
+    for key in &doomed {
+        sys::map_delete(map, key)?;
+    }
+    Ok(doomed.len())
+}
+
 /// Sets every value to zero and keeps the keys (bpftrace's `zero()`); a key deleted meanwhile stays deleted.
 /// A hash map's keys come with the batched read; an array's slots are walked without reading them.
 pub(super) fn zero(map: BorrowedFd, layout: &MapLayout) -> io::Result<()> {

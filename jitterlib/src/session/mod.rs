@@ -11,6 +11,7 @@ pub(crate) mod fixtures;
 mod loader;
 mod maps_read;
 mod perf_counter;
+mod quiesce;
 mod ring;
 #[cfg(test)]
 mod tests;
@@ -77,6 +78,18 @@ pub enum Attach {
         /// Kernel function name.
         function: String,
     },
+    /// A uprobe (`ret` false) or uretprobe (`ret` true) at a file offset of a user-space binary, in every
+    /// process that maps it.
+    Uprobe {
+        /// The binary's path.
+        binary: String,
+        /// The function (or `0xADDRESS`) as written, for section names and messages.
+        symbol: String,
+        /// The file offset the probe sits at.
+        offset: u64,
+        /// Whether it fires at the function's return rather than its entry.
+        ret: bool,
+    },
     /// A perf event running the program every `period` units of `counter` (nanoseconds for the CPU clock), on
     /// one CPU or on every online CPU (`interval:`, `profile:`, `software:` and `hardware:` probes).
     Perf {
@@ -103,6 +116,7 @@ impl Attach {
             Attach::Kretprobe { function } => format!("kretprobe/{function}"),
             Attach::Fentry { function } => format!("fentry/{function}"),
             Attach::Fexit { function } => format!("fexit/{function}"),
+            Attach::Uprobe { symbol, ret, .. } => format!("{}/{symbol}", uprobe_kind(*ret)),
             Attach::Perf { .. } => "perf_event".to_string(),
             Attach::Manual => MANUAL_SECTION.to_string(),
         }
@@ -118,6 +132,7 @@ impl Attach {
             Attach::Kretprobe { function } => format!("kretprobe:{function}"),
             Attach::Fentry { function } => format!("fentry:{function}"),
             Attach::Fexit { function } => format!("fexit:{function}"),
+            Attach::Uprobe { binary, symbol, ret, .. } => format!("{}:{binary}:{symbol}", uprobe_kind(*ret)),
             Attach::Perf { counter, period, cpu } => {
                 let unit = if *counter == PerfCounter::CpuClock { " ns" } else { "" };
                 let cpus = cpu.map_or("every CPU".to_string(), |cpu| format!("CPU {cpu}"));
@@ -125,6 +140,15 @@ impl Attach {
             }
             Attach::Manual => "manual run".to_string(),
         }
+    }
+}
+
+/// `uprobe`, or `uretprobe` for a return probe.
+fn uprobe_kind(ret: bool) -> &'static str {
+    if ret {
+        "uretprobe"
+    } else {
+        "uprobe"
     }
 }
 
@@ -221,10 +245,14 @@ impl Session {
     }
 
     /// Detaches every attached program, so that nothing changes the maps any more: a final read then sees one
-    /// consistent state (two maps updated by the same events agree). Manual programs (BEGIN, END) stay loaded
-    /// and runnable, and [`Session::missed_events`] still counts the detached programs' misses.
+    /// consistent state (maps that one program updates agree; programs are closed one after the other, so an
+    /// event in between reaches some and not others). Returns once the runs in progress on other
+    /// CPUs have ended too (raw tracepoint, tp_btf and fentry links do not wait for them when closed: see
+    /// `quiesce.rs`). Manual programs (BEGIN, END) stay loaded and runnable, and [`Session::missed_events`]
+    /// still counts the detached programs' misses.
     pub fn detach_all(&mut self) -> Result<(), SessionError> {
         let attached = |name: &str| self.attach_points.get(name).is_some_and(|attach| *attach != Attach::Manual);
+        let quiesce = self.attach_points.values().any(quiesce::close_leaves_runs_in_progress);
         for (name, program) in self.ebpf.programs() {
             if attached(name) {
                 if let Ok(fd) = program.fd() {
@@ -237,6 +265,9 @@ impl Session {
             }
         }
         unload_where(&mut self.ebpf, attached);
+        if quiesce {
+            quiesce::wait_for_runs_in_progress();
+        }
         Ok(())
     }
 
@@ -301,6 +332,14 @@ impl Session {
         let (data, layout) = self.readable_map(map, "zeroing")?;
         maps_read::zero(data.fd().as_fd(), &layout)
             .map_err(|source| SessionError::Syscall { what: "zeroing a map (BPF_MAP_UPDATE_ELEM)", source })
+    }
+
+    /// Deletes every entry of a hash map whose key starts with `prefix` (one entry's key, and with it each of
+    /// its histogram buckets) and returns how many went.
+    pub fn delete_keys(&self, map: &str, prefix: &[u8]) -> Result<usize, SessionError> {
+        let (data, layout) = self.readable_map(map, "deleting keys of")?;
+        maps_read::delete_prefix(data.fd().as_fd(), &layout, prefix)
+            .map_err(|source| SessionError::Syscall { what: "deleting map keys (BPF_MAP_DELETE_ELEM)", source })
     }
 
     /// Takes a ring buffer map out of the session and returns its consumer. A map can be taken once.

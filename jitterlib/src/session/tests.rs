@@ -395,3 +395,122 @@ fn zeroing_keeps_the_keys_and_brings_none_back() {
     let MapEntries::Shared(entries) = session.read_map("values").expect("readable") else { panic!("entries") };
     assert_eq!(entries.len(), 2, "key 3 was not created");
 }
+
+/// How many times the program of [`detach_waits_for_a_run_in_progress_on_another_cpu`] unwinds the stack: a
+/// constant count, which the verifier follows to the end (a time check in the loop would fork its states),
+/// tens of milliseconds.
+const UNWINDS: i32 = 30_000;
+
+/// On `task_rename` from thread `tid`, once: stores its start time at offset 0 of slot 0 of the array map
+/// `map`, unwinds the stack [`UNWINDS`] times (microseconds each), then stores its end time at offset 8.
+fn long_run(map: usize, tid: u32) -> Program {
+    use crate::insn::{AluOp, Builder, Helper, JmpOp, Reg, Size};
+    let mut b = Builder::new();
+    let exit = b.new_label();
+    b.mov64(Reg::R6, Reg::R1);
+    b.call(Helper::GetCurrentPidTgid);
+    b.jump32_if(JmpOp::Ne, Reg::R0, tid as i32, exit);
+    b.store_imm(Size::W, Reg::R10, -4, 0);
+    b.ld_map(Reg::R1, map);
+    b.stack_pointer(Reg::R2, -4);
+    b.call(Helper::MapLookupElem);
+    b.jump_if(JmpOp::Eq, Reg::R0, 0, exit);
+    b.mov64(Reg::R7, Reg::R0);
+    b.load(Size::DW, Reg::R1, Reg::R7, 0);
+    b.jump_if(JmpOp::Ne, Reg::R1, 0, exit);
+    b.call(Helper::KtimeGetNs);
+    b.store(Size::DW, Reg::R7, 0, Reg::R0);
+    b.mov64(Reg::R9, 0);
+    let spin = b.new_label();
+    b.bind(spin);
+    b.mov64(Reg::R1, Reg::R6);
+    b.stack_pointer(Reg::R2, -256);
+    b.mov64(Reg::R3, 240);
+    b.mov64(Reg::R4, 0);
+    b.call(Helper::GetStack);
+    b.alu64(AluOp::Add, Reg::R9, 1);
+    b.jump_if(JmpOp::Lt, Reg::R9, UNWINDS, spin);
+    b.call(Helper::KtimeGetNs);
+    b.store(Size::DW, Reg::R7, 8, Reg::R0);
+    b.bind(exit);
+    b.mov64(Reg::R0, 0);
+    b.exit();
+    b.finish().expect("the long program builds")
+}
+
+fn monotonic_ns() -> u64 {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid timespec to write.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+fn pin_to_cpu(cpu: usize) {
+    // SAFETY: the set is a valid cpu_set_t, zeroed then given one CPU; pid 0 is the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// The program's (start, end) times; 0 for what it has not stored.
+fn run_times(session: &Session) -> (u64, u64) {
+    let MapEntries::Shared(entries) = session.read_map("spin").expect("readable") else { panic!("an array map") };
+    let value = &entries[0].1;
+    let word = |at: usize| u64::from_le_bytes(value[at..at + 8].try_into().expect("8 bytes"));
+    (word(0), word(8))
+}
+
+/// A program still running on another CPU when `detach_all` is called has ended, and its last update is in
+/// the map, when `detach_all` returns: the final maps are one snapshot, although closing a raw tracepoint or
+/// tp_btf link does not wait for runs in progress (`quiesce.rs`).
+#[test]
+fn detach_waits_for_a_run_in_progress_on_another_cpu() {
+    if !can_trace("detach_waits_for_a_run_in_progress_on_another_cpu") {
+        return;
+    }
+    let cpus = aya::util::online_cpus().expect("online CPUs");
+    assert!(cpus.len() >= 2, "needs two CPUs, has {cpus:?}");
+    let (main_cpu, other_cpu) = (cpus[0] as usize, cpus[1] as usize);
+    for attach in [Attach::RawTracepoint { name: "task_rename".into() }, Attach::TpBtf { name: "task_rename".into() }] {
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let renamer = std::thread::spawn(move || {
+            pin_to_cpu(other_cpu);
+            // SAFETY: gettid has no preconditions.
+            tid_tx.send(unsafe { libc::gettid() } as u32).expect("main thread waits");
+            go_rx.recv().expect("main thread says go");
+            // SAFETY: PR_SET_NAME reads a NUL-terminated name of at most 16 bytes.
+            unsafe { libc::prctl(libc::PR_SET_NAME, c"jl-long-run".as_ptr()) };
+        });
+        pin_to_cpu(main_cpu);
+        let tid = tid_rx.recv().expect("renamer sends its id");
+        let map = MapSpec {
+            name: "spin".into(),
+            kind: MapKind::Array,
+            key_size: 4,
+            value_size: 16,
+            max_entries: 1,
+            on_insert: false,
+        };
+        let mut session = load(&[("long_run", attach.clone(), long_run(0, tid))], &[map]);
+        session.attach_all().unwrap_or_else(|e| panic!("attach failed: {e}"));
+        go_tx.send(()).expect("renamer waits");
+        let waited = Instant::now();
+        while run_times(&session).0 == 0 {
+            assert!(waited.elapsed() < Duration::from_secs(5), "{}: the program never ran", attach.target());
+        }
+        let detach_started = monotonic_ns();
+        session.detach_all().expect("detached");
+        let detach_returned = monotonic_ns();
+        let (start, end) = run_times(&session);
+        renamer.join().expect("renamer ends");
+        assert!(end != 0, "{}: the run in progress was not waited for", attach.target());
+        assert!(
+            start < detach_started && detach_started < end && end <= detach_returned,
+            "{}: the run ({start}..{end}) must span the start of the detach ({detach_started}..{detach_returned})",
+            attach.target()
+        );
+    }
+}

@@ -23,7 +23,7 @@ fn a_timer_histogram_has_the_exit_program_and_the_entry_companion() {
     let compiled =
         Trace::new(&kernel, Timer::func("process_timeout")).histogram(Field::Dur).compile().expect("compiles");
     let attach: Vec<String> = compiled.programs.iter().map(|unit| unit.attach.target()).collect();
-    assert_eq!(attach, ["tracepoint:timer:timer_expire_exit", "tracepoint:timer:timer_expire_entry"]);
+    assert_eq!(attach, ["rawtracepoint:timer_expire_exit", "rawtracepoint:timer_expire_entry"]);
     assert_eq!(compiled.layout.histogram(), Some(AggKind::TimeHist), "hist of a duration buckets by time unit");
     let maps: Vec<&str> = compiled.maps.iter().map(|map| map.name.as_str()).collect();
     assert_eq!(maps, ["jt_counters", "jt_agg", "jt_p_start"]);

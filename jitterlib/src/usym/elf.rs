@@ -1,14 +1,19 @@
 //! The function symbols of an ELF file (`.symtab`, else what `.dynsym` exports) and its loadable segments,
-//! to turn a file offset into `symbol+offset`.
+//! to turn a file offset into `symbol+offset` (`ustack`) and a function's name into its file offset (uprobes).
 
-use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
+use object::{Object, ObjectSegment, ObjectSymbol, SymbolFlags, SymbolKind};
 
-/// A function symbol: where it starts in the file's virtual addresses, its size and name.
+/// `STT_GNU_IFUNC`: a symbol whose code is a resolver returning the implementation to call.
+const STT_GNU_IFUNC: u8 = 10;
+
+/// A function symbol: where it starts in the file's virtual addresses, its size and name, and whether it is an
+/// indirect function (IFUNC).
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Function {
     address: u64,
     size: u64,
     name: String,
+    indirect: bool,
 }
 
 /// What an ELF file says about its code.
@@ -16,8 +21,12 @@ struct Function {
 pub(crate) struct SymbolTable {
     /// Sized function symbols by address; of aliases at one address, the shortest name.
     functions: Vec<Function>,
+    /// Every function symbol (aliases too), sorted by name.
+    names: Vec<Function>,
     /// Loadable segments: file offset, size in the file, virtual address.
     segments: Vec<(u64, u64, u64)>,
+    /// Whether the file has no `.symtab`: only the functions `.dynsym` exports are known.
+    stripped: bool,
 }
 
 /// A symbol found for a file offset.
@@ -36,12 +45,20 @@ impl SymbolTable {
         let mut functions: Vec<Function> = file
             .symbols()
             .chain(file.dynamic_symbols())
-            .filter(|symbol| symbol.kind() == SymbolKind::Text && symbol.is_definition() && symbol.size() > 0)
+            .filter(|symbol| symbol.kind() == SymbolKind::Text && symbol.size() > 0)
             .filter_map(|symbol| {
                 let name = symbol.name().ok().filter(|name| !name.is_empty())?;
-                Some(Function { address: symbol.address(), size: symbol.size(), name: name.to_string() })
+                let indirect =
+                    matches!(symbol.flags(), SymbolFlags::Elf { st_info, .. } if st_info & 0xf == STT_GNU_IFUNC);
+                // `is_definition` leaves out indirect functions: a defined one has a section.
+                let defined = symbol.is_definition() || (indirect && symbol.section_index().is_some());
+                let (address, size) = (symbol.address(), symbol.size());
+                defined.then(|| Function { address, size, name: name.to_string(), indirect })
             })
             .collect();
+        let mut names = functions.clone();
+        names.sort_by(|a, b| (&a.name, a.address).cmp(&(&b.name, b.address)));
+        names.dedup_by(|a, b| a.name == b.name);
         functions.sort_by(|a, b| (a.address, a.name.len(), &a.name).cmp(&(b.address, b.name.len(), &b.name)));
         functions.dedup_by_key(|function| function.address);
         let segments = file
@@ -51,7 +68,33 @@ impl SymbolTable {
                 (offset, size, segment.address())
             })
             .collect();
-        Ok(SymbolTable { functions, segments })
+        let stripped = file.section_by_name(".symtab").is_none();
+        Ok(SymbolTable { functions, names, segments, stripped })
+    }
+
+    /// The virtual address and size of the function `name`, and whether it is an indirect function (IFUNC).
+    pub(crate) fn function_address(&self, name: &str) -> Option<(u64, u64, bool)> {
+        let at = self.names.binary_search_by(|known| known.name.as_str().cmp(name)).ok()?;
+        let function = &self.names[at];
+        Some((function.address, function.size, function.indirect))
+    }
+
+    /// Every function's name but the indirect ones', sorted.
+    pub(crate) fn function_names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().filter(|function| !function.indirect).map(|function| function.name.as_str())
+    }
+
+    /// Whether only exported functions are known (the file has no `.symtab`).
+    pub(crate) fn is_stripped(&self) -> bool {
+        self.stripped
+    }
+
+    /// The file offset of the virtual address `address`, when a loadable segment holds it.
+    pub(crate) fn file_offset(&self, address: u64) -> Option<u64> {
+        self.segments
+            .iter()
+            .find(|(_, size, start)| (*start..start + size).contains(&address))
+            .map(|(offset, _, start)| address - start + offset)
     }
 
     /// The function holding the code at `file_offset`, or its virtual address when no function does (or the

@@ -5,13 +5,18 @@
 //! each file's symbols once per device and inode, whichever process maps it. A process that has exited
 //! before its addresses are printed can no longer be resolved: its frames print as addresses with a note.
 //! C++ and Rust names are demangled (`foo::bar(int)`, `mycrate::main`), as `c++filt` and `rustfilt` print them.
+//!
+//! [`Binary`] goes the other way for uprobes: from a binary's and a function's names to a file offset.
 
+mod binary;
 mod demangle;
 mod elf;
 mod maps;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+pub use binary::{Binary, BinaryError, Function};
 
 use demangle::demangle;
 use elf::{Found, SymbolTable};

@@ -13,6 +13,13 @@ result_lines() {
     awk -v key="$1" '{ printf "@@JL-RESULT %s.%d=%s\n", key, NR, $0 }' "$2"
 }
 
+# result_gzip KEY FILE: report FILE gzip'd and base64'd as `@@JL-RESULT KEY.gz.N=CHUNK` lines, for outputs of
+# thousands of lines the serial console would take long to carry; the host reads it back with
+# `sed -n 's/^KEY\.gz\.[0-9]*=//p' results.txt | base64 -d | gunzip`.
+result_gzip() {
+    gzip -c "$2" | base64 -w 120 | awk -v key="$1" '{ printf "@@JL-RESULT %s.gz.%d=%s\n", key, NR, $0 }'
+}
+
 # now_ms: milliseconds since boot (10 ms resolution), for timing steps inside the guest.
 now_ms() {
     awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime

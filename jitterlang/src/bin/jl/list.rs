@@ -1,10 +1,10 @@
-//! `jl -l [PATTERN]`: probe kinds from the registry and the kernel's tracepoints; `jl -l builtins`: the
-//! builtins, from theirs.
+//! `jl -l [PATTERN]`: probe kinds from the registry and the kernel's tracepoints; with `uprobe:BINARY:PATTERN`
+//! (or `uretprobe:`), the binary's functions; `jl -l builtins`: the builtins, from theirs.
 
 use crate::output;
 use jitterlang::sema::builtins::REGISTRY as BUILTINS;
 use jitterlib::kernel::KernelInfo;
-use jitterlib::probe::{glob, REGISTRY};
+use jitterlib::probe::{glob, user_functions, REGISTRY};
 use std::io;
 use std::process::ExitCode;
 
@@ -30,6 +30,9 @@ pub fn print(pattern: Option<&str>, fields: bool, kernel: &dyn KernelInfo) -> Ex
 
 /// Prints what matches `pattern` and returns how many probe kinds and tracepoints did.
 fn print_matches(pattern: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Result<usize> {
+    if let [kind @ ("uprobe" | "uretprobe"), binary, functions] = pattern.split(':').collect::<Vec<_>>()[..] {
+        return print_functions(kind, binary, functions);
+    }
     let mut matched = 0;
     for kind in REGISTRY {
         if glob(pattern, kind.name) || glob(pattern, kind.syntax) {
@@ -56,6 +59,21 @@ fn print_matches(pattern: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Re
         Err(error) => eprintln!("jl: cannot list tracepoints: {error}"),
     }
     Ok(matched)
+}
+
+/// Prints `KIND:PATH:FUNCTION` for each function of `binary` matching `pattern`.
+fn print_functions(kind: &str, binary: &str, pattern: &str) -> io::Result<usize> {
+    let (path, functions) = match user_functions(binary, pattern) {
+        Ok(found) => found,
+        Err(error) => {
+            eprintln!("jl: {error}");
+            return Ok(0);
+        }
+    };
+    for function in &functions {
+        output::line(format_args!("{kind}:{path}:{function}"))?;
+    }
+    Ok(functions.len())
 }
 
 /// Prints one line per builtin: how it is written, what kind it is, what it does.

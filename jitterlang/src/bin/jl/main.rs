@@ -11,12 +11,16 @@ use clap::{CommandFactory, Parser};
 use cli::{Cli, Format};
 use jitterlang::runtime::{self, MetricsExporter, OutputFormat, RunError, RunOptions};
 use jitterlang::CompileOptions;
-use jitterlib::kernel::{KernelInfo, LiveKernel};
+use jitterlib::kernel::{KernelInfo, LiveKernel, TracepointMechanism};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The environment variable that picks the mechanism typed probes reach tracepoints with where the kernel allows
+/// it: `tp_btf` (tried first), `raw` (the default) or `perf` (the fallback of kernels before 4.17), for tests.
+const TRACEPOINT_MECHANISM_VAR: &str = "JL_TRACEPOINT_MECHANISM";
 
 /// Exit code for a script that does not compile.
 const EXIT_COMPILE_ERROR: u8 = 2;
@@ -34,9 +38,12 @@ fn main() -> ExitCode {
     if cli.list_scripts {
         return output::finish(list_scripts());
     }
-    let kernel = match cli.no_fentry {
-        true => LiveKernel::new().without_fentry("turned off with --no-fentry"),
-        false => LiveKernel::new(),
+    let kernel = match live_kernel(&cli) {
+        Ok(kernel) => kernel,
+        Err(message) => {
+            eprintln!("jl: {message}");
+            return ExitCode::from(EXIT_COMPILE_ERROR);
+        }
     };
     if cli.list {
         return match cli.list_pattern() {
@@ -113,6 +120,24 @@ fn main() -> ExitCode {
     match run(&cli, &compiled, &kernel, &script) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => runtime_failure(&message),
+    }
+}
+
+/// The running kernel, with the mechanisms the command line (`--no-fentry`) and the environment
+/// ([`TRACEPOINT_MECHANISM_VAR`]) rule out.
+fn live_kernel(cli: &Cli) -> Result<LiveKernel, String> {
+    let kernel = match cli.no_fentry {
+        true => LiveKernel::new().without_fentry("turned off with --no-fentry"),
+        false => LiveKernel::new(),
+    };
+    let Some(value) = std::env::var_os(TRACEPOINT_MECHANISM_VAR) else { return Ok(kernel) };
+    let value = value.to_string_lossy();
+    match TracepointMechanism::parse(&value) {
+        Some(mechanism) => {
+            Ok(kernel
+                .with_tracepoint_mechanism(mechanism, format!("turned off with {TRACEPOINT_MECHANISM_VAR}={value}")))
+        }
+        None => Err(format!("{TRACEPOINT_MECHANISM_VAR} is `{value}`: it takes tp_btf, raw or perf")),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The points `skb()` stamps a packet at, in path order, and how each is reached on this kernel: its
-//! tracepoint, or a kernel function's entry by fentry or kprobe; with what `jl -v` says about the choice.
+//! tracepoint (tp_btf, raw or perf-event: [`TracepointHook`]; the skb is argument 0 of every one), or a kernel
+//! function's entry by fentry or kprobe; with what `jl -v` says about the choice.
 //!
 //! Each point lists the points the same skb can reach next ([`HopPoint::next`]): the stack's call graph
 //! between them, including its loops (a veth or loopback transmit delivers to the receive path, a bridge or
@@ -10,8 +11,9 @@
 //! ([`Record::follows`]); the others (`icmp_rcv -> ip_local_deliver`) are dropped and counted.
 
 use super::super::reach::{self, Reached};
-use super::super::{ProbeError, ProbeErrorKind};
-use crate::kernel::{KernelError, KernelInfo, TracepointFormat};
+use super::super::tracepoint_hook::{Context, TracepointHook};
+use super::super::ProbeError;
+use crate::kernel::{KernelError, KernelInfo, TracepointMechanism};
 use crate::session::Attach;
 
 /// What a point does with the packet's entry.
@@ -68,8 +70,12 @@ const fn function(
 
 /// Where a received skb may go from the start of the receive path: on through the bridge or IPv4, out again
 /// (OVS, tc and BPF redirects: `dev_queue_xmit`), or to a receive path's start (an OVS internal port, mirred
-/// to ingress). Not to `netif_receive_skb` again: the same point twice in a row is a reused address.
-const RECEIVED: &[&str] = &["br_handle_frame_finish", "ip_rcv", "net_dev_queue", "netif_rx"];
+/// to ingress). IPv4 skbs received as a list (GRO's `gro_normal_list`, `netif_receive_skb_list`) go through
+/// `ip_list_rcv`, which checks the header itself (`ip_rcv_core`) and routes them to `ip_local_deliver` or
+/// `ip_forward` without `ip_rcv`. Not to `netif_receive_skb` again: the same point twice in a row is a reused
+/// address.
+const RECEIVED: &[&str] =
+    &["br_handle_frame_finish", "ip_rcv", "ip_local_deliver", "ip_forward", "net_dev_queue", "netif_rx"];
 
 /// The transmit side: the first points of [`HOPS`].
 pub(super) const TRANSMIT_POINTS: usize = 5;
@@ -124,11 +130,11 @@ pub(super) struct Record {
     pub(super) hop: usize,
     /// Where the program attaches.
     pub(super) attach: Attach,
-    /// Context offset of the skb's address (a tracepoint's `skbaddr`, a function's argument).
+    /// Context offset of the skb's address (a tracepoint's argument or `skbaddr`, a function's argument).
     pub(super) skb_at: u32,
-    /// Context offset of a tracepoint's `__data_loc` device name.
+    /// Context offset of a tracepoint record's `__data_loc` device name (elsewhere it is read from the skb).
     pub(super) dev_name: Option<u32>,
-    /// Context offset of kfree_skb's drop reason.
+    /// Context offset of kfree_skb's drop reason (an argument or a record field).
     pub(super) reason: Option<u32>,
     /// The points this one may follow, one bit per index in [`HOPS`]: those from which the skb can get here
     /// through points this kernel does not stamp. Every point for the frees.
@@ -154,10 +160,15 @@ impl Points {
         let mut groups: Vec<((&str, String), Vec<&str>)> = Vec::new();
         for (hop, point) in HOPS.iter().enumerate() {
             let how = match point.site {
-                Site::Tracepoint(category) => match kernel.tracepoint(category, point.name) {
-                    Ok(format) => {
-                        points.records.push(tracepoint_record(hop, &format)?);
-                        ("tracepoints", String::new())
+                Site::Tracepoint(category) => match TracepointHook::resolve(kernel, category, point.name, None) {
+                    Ok(hook) => {
+                        points.records.push(tracepoint_record(kernel, hop, &hook)?);
+                        let head = match hook.mechanism {
+                            TracepointMechanism::TpBtf => "tp_btf",
+                            TracepointMechanism::RawTracepoint => "raw tracepoints",
+                            TracepointMechanism::PerfEvent => "perf-event tracepoints",
+                        };
+                        (head, hook.not_used().map(|why| format!("; {why}")).unwrap_or_default())
                     }
                     Err(KernelError::TracepointNotFound { .. }) if !point.required => {
                         let why = format!("this kernel has no tracepoint {category}:{}", point.name);
@@ -242,27 +253,32 @@ fn hop_index(name: &str) -> usize {
     HOPS.iter().position(|point| point.name == name).expect("a point of HOPS")
 }
 
-fn tracepoint_record(hop: usize, format: &TracepointFormat) -> Result<Record, ProbeError> {
-    let skb_at = format.field("skbaddr").map(|field| field.offset).ok_or_else(|| {
-        ProbeError::new(
-            ProbeErrorKind::MissingTarget,
-            format!("tracepoint {}:{} has no field `skbaddr` on this kernel", format.category, format.name),
-        )
-    })?;
-    Ok(Record {
-        hop,
-        attach: Attach::Tracepoint { category: format.category.clone(), name: format.name.clone() },
-        skb_at,
-        dev_name: format.field("name").filter(|field| field.data_loc).map(|field| field.offset),
-        reason: format.field("reason").filter(|field| field.size == 4).map(|field| field.offset),
-        follows: 0,
-    })
+fn tracepoint_record(kernel: &dyn KernelInfo, hop: usize, hook: &TracepointHook) -> Result<Record, ProbeError> {
+    let (dev_name, reason) = match &hook.context {
+        Context::Record(format) => (
+            format.field("name").filter(|field| field.data_loc).map(|field| field.offset),
+            format.field("reason").filter(|field| field.size == 4).map(|field| field.offset),
+        ),
+        Context::Args => (None, reason_arg(kernel, HOPS[hop].name)?),
+    };
+    Ok(Record { hop, attach: hook.attach.clone(), skb_at: hook.offset(0, "skbaddr")?, dev_name, reason, follows: 0 })
+}
+
+/// The context offset of tracepoint `name`'s `reason` argument (kfree_skb's from Linux 5.17), as the kernel's
+/// BTF names its arguments; `None` without one (or without BTF: the reason then reads 0).
+fn reason_arg(kernel: &dyn KernelInfo, name: &str) -> Result<Option<u32>, ProbeError> {
+    let params = match kernel.raw_tracepoint_params(name) {
+        Ok(params) => params.unwrap_or_default(),
+        Err(KernelError::Btf { .. } | KernelError::Io { .. }) => Vec::new(),
+        Err(error) => return Err(error.into()),
+    };
+    Ok(params.iter().position(|(arg, _)| arg == "reason").map(|at| 8 * at as u32))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::{Availability, FixtureKernel, FunctionProbes};
+    use crate::kernel::{Availability, FixtureKernel, FunctionProbes, TracepointProbes};
 
     #[test]
     fn transmit_points_come_first() {
@@ -291,7 +307,8 @@ mod tests {
     fn points_follow_their_predecessors_through_points_left_out() {
         let available = FunctionProbes { fentry: Availability::Available, kprobe: Availability::Available };
         let all = Points::resolve(&FixtureKernel::bundled().with_function_probes(available)).unwrap();
-        assert_eq!(follows(&all, "ip_local_deliver"), ["ip_rcv"]);
+        assert_eq!(follows(&all, "ip_local_deliver"), ["netif_receive_skb", "ip_rcv"]);
+        assert_eq!(follows(&all, "ip_forward"), ["netif_receive_skb", "ip_rcv"]);
         assert_eq!(follows(&all, "icmp_rcv"), ["ip_local_deliver"]);
         assert_eq!(
             follows(&all, "netif_receive_skb"),
@@ -308,7 +325,10 @@ mod tests {
     fn the_fixture_host_runs_tracepoints_only_and_says_why() {
         let points = Points::resolve(&FixtureKernel::bundled()).unwrap();
         assert_eq!(points.records.len(), 8);
-        assert!(points.records.iter().all(|record| matches!(record.attach, Attach::Tracepoint { .. })));
+        assert!(points.records.iter().all(|record| matches!(record.attach, Attach::RawTracepoint { .. })));
+        assert!(points.records.iter().all(|record| (record.skb_at, record.dev_name) == (0, None)));
+        let kfree = points.records.iter().find(|record| HOPS[record.hop].name == "kfree_skb").unwrap();
+        assert_eq!(kfree.reason, Some(16), "kfree_skb(skb, location, reason, rx_sk)");
         let [left_out, tracepoints] = &points.notes[..] else { panic!("{:#?}", points.notes) };
         assert!(
             left_out.starts_with(
@@ -318,7 +338,19 @@ mod tests {
             "{left_out}"
         );
         assert!(left_out.contains("; kprobe: the kernel has no kprobes"), "{left_out}");
-        assert!(tracepoints.starts_with("tracepoints: net_dev_queue, net_dev_start_xmit,"), "{tracepoints}");
+        assert!(tracepoints.starts_with("raw tracepoints: net_dev_queue, net_dev_start_xmit,"), "{tracepoints}");
+    }
+
+    #[test]
+    fn tracepoint_points_fall_back_to_perf_event_records() {
+        let probes = TracepointProbes::all().using(TracepointMechanism::PerfEvent, "forced");
+        let points = Points::resolve(&FixtureKernel::bundled().with_tracepoint_probes(probes)).unwrap();
+        assert!(points.records.iter().all(|record| matches!(record.attach, Attach::Tracepoint { .. })));
+        assert!(points.records.iter().all(|record| record.skb_at > 0), "skbaddr follows the common fields");
+        assert!(points.records.iter().any(|record| record.dev_name.is_some()), "net: tracepoints name the device");
+        let perf = points.notes.last().unwrap();
+        assert!(perf.starts_with("perf-event tracepoints: net_dev_queue,"), "{perf}");
+        assert!(perf.ends_with("; raw tracepoints not used: forced"), "{perf}");
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! What the prompt does with a line: a dot-command, or a script to compile and attach.
 
 use super::entry::Entry;
+use super::line::{self, Action, Line, Statement};
 use super::printer::Printer;
 use super::{Entries, Settings};
 use crate::output::line;
-use jitterlang::runtime::{Control, Symbols};
-use jitterlib::agg::render_text;
+use jitterlang::runtime::{Control, MapChange, Symbols};
+use jitterlib::agg::{render_text, MapLayout};
 use std::io;
 use std::time::Duration;
 
@@ -13,15 +14,18 @@ const HELP: &str = "\
 Enter probes to compile and attach them at once, e.g.
   tracepoint:irq:softirq_entry { @[args.vec] = count(); }
   timer() { @[func] = sum(dur); }
+Statements on the maps of the attached scripts, as in a block:
+  print(@c)  print(@c, N)  clear(@c)  zero(@c)  delete(@m, key)  delete(@m, (k1, \"k2\"))
 Commands (N is the number .list shows; without N: every script):
   .list          scripts with their state and probes
-  .print [N]     print the maps now
+  .print [N|@m]  print the maps now (or the map @m)
   .clear [N]     empty the maps
   .detach [N]    stop tracing (END runs, final maps print)
   .attach N      attach a detached script again
   .dis N         show the generated eBPF
   .live SECS|off print the maps every SECS seconds
-  .quit          detach everything and leave (also Ctrl-D); Ctrl-C mutes output (any command unmutes)";
+  .quit          detach everything and leave (also quit, exit, \\q, Ctrl-D); Ctrl-C mutes output (any command
+                 unmutes); help or \\? prints this";
 
 /// The prompt's state: the entered scripts and where their output goes.
 pub struct Session {
@@ -44,18 +48,22 @@ impl Session {
             return Ok(true);
         }
         self.printer.set_muted(false);
-        let Some(command) = input.strip_prefix('.') else {
-            self.enter(input)?;
-            return Ok(true);
+        let (name, argument) = match line::classify(input) {
+            Line::Command(name, argument) => (name, argument),
+            Line::Statement(statement) => return self.statement(&statement).map(|()| true),
+            Line::BadStatement(message) => return line(message).map(|()| true),
+            Line::Script => return self.enter(input).map(|()| true),
         };
-        let mut words = command.split_whitespace();
-        let name = words.next().unwrap_or("");
-        let argument = words.next();
         match name {
             "quit" | "exit" | "q" => return Ok(false),
             "help" | "h" => line(HELP)?,
             "list" | "ls" => self.list()?,
-            "print" | "p" => self.each(argument, |session, entry| session.print_maps(entry))?,
+            "print" | "p" => match argument.filter(|argument| argument.starts_with('@')) {
+                Some(map) => {
+                    self.statement(&Statement { action: Action::Print, map: map.into(), key: vec![], limit: 0 })?
+                }
+                None => self.each(argument, |session, entry| session.print_maps(entry, None, 0))?,
+            },
             "clear" => self.each(argument, |_, entry| entry.clear().map_err(Failure::Script))?,
             "detach" => {
                 let printer = self.printer.clone();
@@ -144,14 +152,66 @@ impl Session {
         Ok(())
     }
 
-    fn print_maps(&self, entry: &Entry) -> Result<(), Failure> {
+    /// Prints the maps of `entry`, or only the one named `only` with its `limit` largest entries (0: all).
+    fn print_maps(&self, entry: &Entry, only: Option<&str>, limit: usize) -> Result<(), Failure> {
         let symbols = Symbols::new(self.settings.kernel.as_ref());
-        let snapshots = entry.snapshots().map_err(Failure::Script)?;
+        let mut snapshots = entry.snapshots().map_err(Failure::Script)?;
+        snapshots.retain(|snapshot| only.is_none_or(|name| snapshot.map.name == name));
         if snapshots.is_empty() {
             line(format_args!("#{}: no data yet", entry.id))?;
         }
-        for snapshot in snapshots {
+        for mut snapshot in snapshots {
+            // Rows are sorted ascending, as bpftrace prints them: the largest are last.
+            if limit > 0 {
+                snapshot.rows.drain(..snapshot.rows.len().saturating_sub(limit));
+            }
             line(format_args!("#{} {}", entry.id, render_text(&snapshot, &symbols).trim_end()))?;
+        }
+        Ok(())
+    }
+
+    /// Runs a statement typed at the prompt on the map it names, in every attached script that has one.
+    fn statement(&self, statement: &Statement) -> io::Result<()> {
+        let name = statement.map.as_str();
+        let layout_in = |entry: &Entry| {
+            entry.compiled.user_maps.iter().map(|(_, layout)| layout).find(|layout| layout.name == name).cloned()
+        };
+        let holders: Vec<(&Entry, MapLayout)> = self
+            .entries
+            .iter()
+            .filter(|entry| entry.is_attached())
+            .filter_map(|entry| layout_in(entry).map(|layout| (entry, layout)))
+            .collect();
+        if holders.is_empty() {
+            let known = self.map_names();
+            let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+            return line(format_args!("no attached script has a map {name} (maps: {known})"));
+        }
+        for (entry, layout) in holders {
+            report(self.on_map(entry, &layout, statement))?;
+        }
+        Ok(())
+    }
+
+    fn on_map(&self, entry: &Entry, layout: &MapLayout, statement: &Statement) -> Result<(), Failure> {
+        let (id, name) = (entry.id, &statement.map);
+        let change = match statement.action {
+            Action::Print => return self.print_maps(entry, Some(name), statement.limit),
+            Action::Clear => MapChange::Clear,
+            Action::Zero => MapChange::Zero,
+            Action::Delete if layout.keys.is_empty() => {
+                return Ok(line(format_args!("#{id} {name} has no keys: clear({name}) empties it"))?)
+            }
+            Action::Delete => MapChange::Delete(
+                layout.encode_key(&statement.key).map_err(|error| Failure::Script(format!("#{id} {error}")))?,
+            ),
+        };
+        let deleted = entry.change(name, change).map_err(Failure::Script)?;
+        match statement.action {
+            Action::Clear => line(format_args!("#{id} {name} cleared"))?,
+            Action::Zero => line(format_args!("#{id} {name} zeroed"))?,
+            _ if deleted == 0 => line(format_args!("#{id} {name} has no such key"))?,
+            _ => line(format_args!("#{id} {name}: key deleted"))?,
         }
         Ok(())
     }

@@ -4,7 +4,7 @@ use super::printer::Printer;
 use super::Settings;
 use crate::failure::{self, Script};
 use jitterlang::codegen::Compiled;
-use jitterlang::runtime::{self, Control, RunOptions};
+use jitterlang::runtime::{self, Control, MapChange, RunOptions};
 use jitterlib::agg::Snapshot;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Sender};
@@ -107,6 +107,14 @@ impl Entry {
     /// Empties the maps.
     pub fn clear(&self) -> Result<(), String> {
         self.send(Control::Clear)
+    }
+
+    /// Changes one map (`clear(@m)`, `zero(@m)`, `delete(@m, key)` at the prompt); how many entries a
+    /// deletion removed.
+    pub fn change(&self, map: &str, change: MapChange) -> Result<usize, String> {
+        let (reply, answer) = mpsc::channel();
+        self.send(Control::Change { map: map.to_string(), change, reply })?;
+        answer.recv_timeout(READ_WAIT).map_err(|_| format!("#{} did not answer", self.id))?.map_err(|e| e.to_string())
     }
 
     /// Sends a request to the running script.

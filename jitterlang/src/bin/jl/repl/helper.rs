@@ -80,7 +80,7 @@ impl Completer for ReplHelper {
 impl Validator for ReplHelper {
     fn validate(&self, context: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
         let input = context.input();
-        if input.trim_start().starts_with('.') {
+        if super::line::classify(input) != super::line::Line::Script {
             return Ok(ValidationResult::Valid(None));
         }
         let end = input.trim_end().len();

@@ -6,6 +6,7 @@
 mod commands;
 mod entry;
 mod helper;
+mod line;
 mod printer;
 
 use crate::output;

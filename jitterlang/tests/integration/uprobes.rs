@@ -1,0 +1,192 @@
+//! User-space probes on real processes: a C program the tests build (tests/programs/uprobe_target.c), libc
+//! by its short name, and an interactive bash's `readline`; exact call counts and argument values.
+
+use crate::runtime::{map_data, printed, run_jl, Tracing};
+use crate::targets::{build, Target};
+use jitterlib::testing::can_trace;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// Calls of each function per request the target serves.
+const CALLS: u32 = 3;
+
+fn target_binary() -> Result<&'static PathBuf, &'static str> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT.get_or_init(|| build("uprobe_target.c", "uprobe_target", &["-O0"])).as_ref().map_err(String::as_str)
+}
+
+/// The target stripped of its `.symtab`: `jl_greet` (static) is no longer known, `jl_add` (exported) is not
+/// either since executables export nothing unless asked.
+fn stripped_binary() -> Result<&'static PathBuf, &'static str> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| build("uprobe_target.c", "uprobe_target_stripped", &["-O0", "-s"]))
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+fn start(test: &str) -> Option<Target> {
+    Target::start(test, target_binary(), &[&CALLS.to_string()])
+}
+
+/// Traces with `script` (where `BIN` stands for the target's path and `PID` for its pid) while the target
+/// serves `requests`, and returns jl's JSON output.
+fn trace(target: &mut Target, options: &[&str], script: &str, requests: &[&str]) -> Vec<Value> {
+    let binary = target_binary().expect("built").display().to_string();
+    let script = script.replace("BIN", &binary).replace("PID", &target.pid.to_string());
+    let mut all = vec!["-f", "json"];
+    all.extend_from_slice(options);
+    let tracing = Tracing::start_with(&all, &script, 1.5);
+    for request in requests {
+        assert!(target.call(request).starts_with("done "));
+    }
+    tracing.finish()
+}
+
+#[test]
+fn uprobes_see_each_call_with_its_arguments_and_return_value() {
+    let Some(mut target) = start("uprobes_see_each_call_with_its_arguments_and_return_value") else { return };
+    let lines = trace(
+        &mut target,
+        &[],
+        "uprobe:BIN:jl_add /pid == PID/ { @calls = count(); @args[arg0, arg1] = count(); }
+         uretprobe:BIN:jl_add /pid == PID/ { @ret[retval] = count(); }
+         uprobe:BIN:jl_greet /pid == PID/ { @names[str(arg0)] = count(); @funcs[func] = count(); }",
+        &["alice", "bob"],
+    );
+    assert_eq!(map_data(&lines, "@calls"), &json!(2 * CALLS));
+    assert_eq!(map_data(&lines, "@args"), &json!({"1,10": 2, "2,20": 2, "3,30": 2}));
+    assert_eq!(map_data(&lines, "@ret"), &json!({"11": 2, "22": 2, "33": 2}));
+    assert_eq!(map_data(&lines, "@names"), &json!({"alice": CALLS, "bob": CALLS}));
+    assert_eq!(map_data(&lines, "@funcs"), &json!({"jl_greet": 2 * CALLS}));
+}
+
+#[test]
+fn wildcards_attach_to_every_matching_function() {
+    let Some(mut target) = start("wildcards_attach_to_every_matching_function") else { return };
+    let lines = trace(&mut target, &[], "uprobe:BIN:jl_* /pid == PID/ { @[func] = count(); }", &["x"]);
+    assert_eq!(map_data(&lines, "@"), &json!({"jl_add": CALLS, "jl_greet": CALLS}));
+}
+
+#[test]
+fn dash_p_leaves_out_other_processes_of_the_same_binary() {
+    let Some(mut target) = start("dash_p_leaves_out_other_processes_of_the_same_binary") else { return };
+    let Some(mut other) = start("dash_p_leaves_out_other_processes_of_the_same_binary") else { return };
+    let pid = target.pid.to_string();
+    let binary = target_binary().expect("built").display().to_string();
+    let script = format!("uprobe:{binary}:jl_add {{ @[pid] = count(); }}");
+    let tracing = Tracing::start_with(&["-f", "json", "-p", &pid], &script, 1.5);
+    assert!(target.call("one").starts_with("done "));
+    assert!(other.call("two").starts_with("done "));
+    let lines = tracing.finish();
+    assert_eq!(map_data(&lines, "@"), &json!({ pid: CALLS }));
+}
+
+#[test]
+fn libc_is_found_by_its_short_name() {
+    let Some(mut target) = start("libc_is_found_by_its_short_name") else { return };
+    let lines = trace(
+        &mut target,
+        &[],
+        "uprobe:libc:fflush /pid == PID/ { @flushes = count(); } uretprobe:libc:fflush /pid == PID/ { @ret[retval] = count(); }",
+        &["a", "b", "c"],
+    );
+    assert_eq!(map_data(&lines, "@flushes"), &json!(3));
+    assert_eq!(map_data(&lines, "@ret"), &json!({"0": 3}));
+}
+
+#[test]
+fn bash_readline_returns_the_lines_typed() {
+    if !can_trace("bash_readline_returns_the_lines_typed") {
+        return;
+    }
+    // readline runs only on a terminal: `script` gives the shell one.
+    let tracing = Tracing::start(
+        r#"uretprobe:/bin/bash:readline /str(retval) == "echo jl-uprobe-1" || str(retval) == "echo jl-uprobe-2"/ {
+             printf("%s\n", str(retval)); }"#,
+        1.5,
+    );
+    let shell = Command::new("script")
+        .args(["-q", "-c", "bash --norc --noprofile -i", "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(mut shell) = shell else {
+        panic!("bash_readline_returns_the_lines_typed needs `script` (util-linux) to give bash a terminal");
+    };
+    use std::io::Write;
+    let mut input = shell.stdin.take().expect("stdin");
+    input.write_all(b"echo jl-uprobe-1\necho jl-uprobe-2\nexit\n").expect("type");
+    drop(input);
+    shell.wait().expect("wait for bash");
+    let lines = tracing.finish();
+    assert_eq!(printed(&lines), ["echo jl-uprobe-1\n", "echo jl-uprobe-2\n"]);
+}
+
+#[test]
+fn stripped_binaries_say_what_is_left() {
+    let binary = match stripped_binary() {
+        Ok(binary) => binary.display().to_string(),
+        Err(why) => panic!("stripped_binaries_say_what_is_left needs gcc: {why}"),
+    };
+    let (code, _, stderr) = run_jl(&["-d", "-e", &format!("uprobe:{binary}:jl_greet {{ }}")]);
+    assert_eq!(code, 2, "a compile error: {stderr}");
+    assert!(stderr.contains(&format!("`{binary}` has no function `jl_greet`")), "{stderr}");
+    assert!(stderr.contains("is stripped: only the functions it exports are known"), "{stderr}");
+}
+
+#[test]
+fn listing_a_binary_prints_its_functions() {
+    let binary = target_binary().expect("gcc builds the target").display().to_string();
+    let (code, stdout, stderr) = run_jl(&["-l", &format!("uprobe:{binary}:jl_*")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, format!("uprobe:{binary}:jl_add\nuprobe:{binary}:jl_greet\n"));
+}
+
+#[test]
+fn indirect_functions_are_refused_with_the_reason() {
+    // glibc's strlen is an IFUNC: its resolver runs once, at load time.
+    let (code, _, stderr) = run_jl(&["-d", "-e", "uprobe:libc:strlen { @ = count(); }"]);
+    assert_eq!(code, 2, "a compile error: {stderr}");
+    assert!(stderr.contains("`strlen` of `") && stderr.contains("is an indirect function (IFUNC)"), "{stderr}");
+}
+
+/// The virtual address of `function` in the target, as `nm` prints it.
+fn address_of(function: &str) -> String {
+    let binary = target_binary().expect("built");
+    let output = Command::new("nm").arg(binary).output().expect("run nm (binutils come with gcc)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text.lines().find(|line| line.ends_with(&format!(" {function}"))).expect("the symbol");
+    let address = u64::from_str_radix(line.split_whitespace().next().expect("an address"), 16).expect("hex");
+    format!("0x{address:x}")
+}
+
+#[test]
+fn addresses_and_offsets_into_functions_fire_there() {
+    let Some(mut target) = start("addresses_and_offsets_into_functions_fire_there") else { return };
+    // `jl_add+4` is the instruction after `push %rbp` (1 byte) and `mov %rsp,%rbp` (3 bytes) at -O0.
+    let script = format!(
+        "uprobe:BIN:{} /pid == PID/ {{ @start[func] = count(); }} uprobe:BIN:jl_add+4 /pid == PID/ {{ @inside[func] = count(); }}",
+        address_of("jl_add")
+    );
+    let lines = trace(&mut target, &["--unsafe"], &script, &["x", "y"]);
+    assert_eq!(map_data(&lines, "@start"), &json!({"jl_add": 2 * CALLS}));
+    assert_eq!(map_data(&lines, "@inside"), &json!({"jl_add": 2 * CALLS}));
+}
+
+#[test]
+fn offsets_into_functions_need_unsafe() {
+    let binary = target_binary().expect("gcc builds the target").display().to_string();
+    let (code, _, stderr) = run_jl(&["-d", "-e", &format!("uprobe:{binary}:jl_add+4 {{ }}")]);
+    assert_eq!(code, 2, "a compile error: {stderr}");
+    assert!(
+        stderr.contains("`jl_add+4` is 4 bytes into `jl_add`") && stderr.contains("only allowed with --unsafe"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run_jl(&["-d", "-e", &format!("uretprobe:{binary}:jl_add+4 {{ }}")]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("it takes no offset"), "{stderr}");
+}

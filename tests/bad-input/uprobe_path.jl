@@ -1,1 +1,0 @@
-uprobe:/bin/bash:readline { @ = count(); }

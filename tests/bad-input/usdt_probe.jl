@@ -1,0 +1,1 @@
+usdt:/bin/bash:bash:readline { @ = count(); }

@@ -1,0 +1,1 @@
+uretprobe:libjl-no-such-library:f { @ = count(); }

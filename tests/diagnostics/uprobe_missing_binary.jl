@@ -1,0 +1,1 @@
+uprobe:/nonexistent/jl-binary:main { @ = count(); }
