@@ -264,7 +264,7 @@ impl Checker<'_> {
         if scope.loop_depth == 0 {
             self.diagnostics.push(
                 Diagnostic::new(Code::Syntax, stmt.span, format!("`{word}` outside of a loop")).with_hint(
-                    "`break` and `continue` go inside `while (...) { }` or `unroll(N) { }`; `return` leaves the probe",
+                    "`break` and `continue` go inside `while (...) { }`, `for ($i : 0..N) { }` or `unroll(N) { }`; `return` leaves the probe",
                 ),
             );
             return None;
