@@ -2,13 +2,28 @@
 
 use crate::diag::Span;
 
-/// A whole script: its parameters, then its probe blocks.
+/// A whole script: its config block, its parameters, then its probe blocks.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Script {
+    /// The settings of bpftrace's `config = { ... }` block, in source order (see [`crate::config`]).
+    pub config: Vec<ConfigSetting>,
     /// The `param $name = default` declarations in source order.
     pub params: Vec<ParamDecl>,
     /// The probe blocks in source order.
     pub blocks: Vec<ProbeBlock>,
+}
+
+/// `name = value` in a `config = { ... }` block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigSetting {
+    /// The name as written (`max_map_keys`, `BPFTRACE_MAX_MAP_KEYS`).
+    pub name: String,
+    /// The value as written, a string's quotes removed.
+    pub value: String,
+    /// Where the setting is written.
+    pub span: Span,
+    /// Where its value is written.
+    pub value_span: Span,
 }
 
 /// `param $name = default`: a named script parameter, read as `$name`, set with `jl --arg name=VALUE`.
@@ -132,6 +147,15 @@ pub enum StmtKind {
         /// The assigned value.
         value: Expr,
     },
+    /// `let $var;` or `let $var = value;`: a variable seen only in the enclosing block, from here on.
+    Let {
+        /// Variable name without the `$`.
+        name: String,
+        /// Where the variable is written.
+        name_span: Span,
+        /// The initial value; without one, the first assignment gives the variable its type.
+        value: Option<Expr>,
+    },
     /// `if (cond) { ... } else { ... }`.
     If {
         /// The condition.
@@ -148,6 +172,19 @@ pub enum StmtKind {
         /// The loop body.
         body: Vec<Stmt>,
     },
+    /// `for ($var : start..end) { ... }`: the body with `$var` from `start` up to `end` (not included).
+    For {
+        /// The loop variable's name without the `$`, seen only in the body.
+        name: String,
+        /// Where the variable is written.
+        name_span: Span,
+        /// The first value.
+        start: Expr,
+        /// The value the loop stops at.
+        end: Expr,
+        /// The loop body.
+        body: Vec<Stmt>,
+    },
     /// `unroll(N) { ... }`: the body repeated N times.
     Unroll {
         /// How many times.
@@ -159,7 +196,7 @@ pub enum StmtKind {
     },
     /// `return`: leaves the probe.
     Return,
-    /// `break`: leaves the innermost `while` or `unroll`.
+    /// `break`: leaves the innermost `while`, `for` or `unroll`.
     Break,
     /// `continue`: goes on with the next iteration of the innermost `while` or `unroll`.
     Continue,

@@ -198,6 +198,9 @@ pub enum PrintfAction {
     Print,
     /// `system`: run it with `/bin/sh -c` and print what it writes (needs `--unsafe`).
     System,
+    /// `print(v)` of a value that is not a map: its one argument printed on a line of its own (a `value` object
+    /// in JSON); the format is empty.
+    Value,
 }
 
 impl PrintfAction {
@@ -206,6 +209,7 @@ impl PrintfAction {
         match self {
             PrintfAction::Print => "printf",
             PrintfAction::System => "system",
+            PrintfAction::Value => "print",
         }
     }
 }
@@ -310,10 +314,14 @@ pub enum StmtKind {
     },
     /// `while (cond) { body }`, bounded by [`WHILE_MAX_ITERATIONS`].
     While {
+        /// Run once before the loop (a `for` loop's variable; empty for `while`).
+        init: Vec<Stmt>,
         /// Checked before each iteration.
         cond: Expr,
         /// The loop body.
         body: Vec<Stmt>,
+        /// Run after each iteration, also after a `continue` (a `for` loop's increment; empty for `while`).
+        step: Vec<Stmt>,
     },
     /// `unroll(count) { body }`.
     Unroll {

@@ -3,6 +3,7 @@
 
 pub mod ast;
 pub mod codegen;
+pub mod config;
 pub mod diag;
 pub mod filter;
 pub mod ir;
@@ -33,7 +34,8 @@ pub struct CompileOptions {
     pub named_args: Vec<(String, String)>,
     /// Allow statements that act on the system, `signal()` and `system()` (`jl --unsafe`).
     pub unsafe_actions: bool,
-    /// Keys each keyed map holds (`jl --map-keys`); `None`: [`jitterlib::maps::DEFAULT_MAP_KEYS`].
+    /// Keys each keyed map holds (`jl --map-keys`); `None`: the script's `config = { max_map_keys = N }`, else
+    /// [`jitterlib::maps::DEFAULT_MAP_KEYS`].
     pub map_keys: Option<u32>,
 }
 
@@ -47,9 +49,10 @@ pub fn compile_with(
     if let Some(pid) = options.pid {
         filter::restrict_to_pid(&mut script, pid);
     }
+    let configured = config::settings(&script.config)?;
     let checked = sema::check(&script, kernel, options)?;
     let settings = codegen::MapSettings {
-        keys: options.map_keys.unwrap_or(jitterlib::maps::DEFAULT_MAP_KEYS),
+        keys: options.map_keys.or(configured.map_keys).unwrap_or(jitterlib::maps::DEFAULT_MAP_KEYS),
         allocation: HashAllocation::for_kernel(kernel.version()),
     };
     codegen::generate(&checked, &settings)

@@ -140,7 +140,10 @@ impl Gen<'_> {
                 }
             }
             StmtKind::Unroll { count, body } => self.unroll(*count, body).map(|_| ()),
-            StmtKind::While { cond, body } => self.while_loop(cond, body),
+            StmtKind::While { init, cond, body, step } => {
+                self.stmts(init)?;
+                self.while_loop(cond, body, step)
+            }
             StmtKind::Break | StmtKind::Continue => self.stmt(stmt).map(|_| ()),
             StmtKind::Exit => {
                 let slot = self.frame.alloc(8, Span::default())?;
@@ -184,7 +187,7 @@ impl Gen<'_> {
 
     /// `while (cond) { body }` as a real loop (bounded loops verify since Linux 5.3) with a hidden counter
     /// on the stack that stops it after [`WHILE_MAX_ITERATIONS`], so the verifier always sees an end.
-    fn while_loop(&mut self, cond: &Expr, body: &[Stmt]) -> Result<()> {
+    fn while_loop(&mut self, cond: &Expr, body: &[Stmt], step: &[Stmt]) -> Result<()> {
         let counter = self.frame.alloc(8, cond.span)?;
         self.b.store_imm(Size::DW, Reg::R10, counter, 0);
         let top = self.b.new_label();
@@ -198,6 +201,7 @@ impl Gen<'_> {
             return Ok(());
         }
         self.b.bind(next);
+        self.stmts(step)?;
         self.b.load(Size::DW, Reg::R1, Reg::R10, counter);
         self.b.alu64(AluOp::Add, Reg::R1, 1);
         self.b.store(Size::DW, Reg::R10, counter, Reg::R1);

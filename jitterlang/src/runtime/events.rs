@@ -14,6 +14,8 @@ pub(super) enum Event {
     Exit,
     /// A rendered printf line.
     Printf(String),
+    /// `print(v)` of a value that is not a map (a stack already symbolized into text).
+    Value(Value),
     /// A rendered `system()` command, to run.
     System(String),
     /// `time()`: the current time, formatted.
@@ -118,24 +120,33 @@ impl<'a> EventDecoder<'a> {
         }
         let Some(info) = usize::try_from(id).ok().and_then(|id| self.printfs.get(id)) else { return Ok(None) };
         let Some(values) = self.values(&info.args, &record[8..]) else { return Ok(None) };
-        let mut args = Vec::with_capacity(values.len());
+        let mut resolved = Vec::with_capacity(values.len());
         for value in values {
-            args.push(match value {
-                Value::Text(text) => Arg::Str(text),
-                Value::Bytes(bytes) => Arg::Bytes(bytes),
-                Value::Signed(value) => Arg::Int(value as u64),
-                Value::Unsigned(value) | Value::Duration(value) => Arg::Int(value),
+            resolved.push(match value {
                 Value::Stack { kind, raw } => {
                     let mut stack = FieldValue::StackId { kind, raw };
                     stack.resolve_stack(stacks)?;
-                    Arg::Str(stack.to_text(self.symbols))
+                    Value::Text(stack.to_text(self.symbols))
                 }
+                value => value,
             });
         }
+        if info.action == PrintfAction::Value {
+            return Ok(resolved.pop().map(Event::Value));
+        }
+        let args: Vec<Arg> = resolved
+            .into_iter()
+            .map(|value| match value {
+                Value::Text(text) => Arg::Str(text),
+                Value::Bytes(bytes) => Arg::Bytes(bytes),
+                Value::Signed(value) => Arg::Int(value as u64),
+                Value::Unsigned(value) | Value::Duration(value) | Value::Stack { raw: value, .. } => Arg::Int(value),
+            })
+            .collect();
         let text = info.format.render(&args);
         Ok(Some(match info.action {
-            PrintfAction::Print => Event::Printf(text),
             PrintfAction::System => Event::System(text),
+            _ => Event::Printf(text),
         }))
     }
 

@@ -154,6 +154,7 @@ pub fn run(
             match event {
                 Event::Exit => exit_seen = true,
                 Event::Printf(text) => output.printf(&text)?,
+                Event::Value(value) => output.value(&value)?,
                 Event::Time(text) => output.text("time", &text)?,
                 Event::System(command) => run_command(&command, output)?,
                 Event::Outlier(mut outlier) => {

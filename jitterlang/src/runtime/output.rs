@@ -106,6 +106,19 @@ impl<'a> Output<'a> {
         self.out.flush()
     }
 
+    /// `print(v)` of a value: the value on a line of its own, as bpftrace 0.27 prints it; in JSON an object of
+    /// type `value`.
+    pub(super) fn value(&mut self, value: &Value) -> std::io::Result<()> {
+        match self.format {
+            OutputFormat::Text => writeln!(self.out, "{}", value_text(value))?,
+            OutputFormat::Folded => eprintln!("{}", value_text(value)),
+            OutputFormat::Json => {
+                writeln!(self.out, "{}", serde_json::json!({ "type": "value", "data": json_value(value) }))?
+            }
+        }
+        self.out.flush()
+    }
+
     /// One `outlier()` report: a line `TIME PROBE cpu=.. comm=.. pid=.. FIELDS dur=..` and the kernel stack, one
     /// frame per line; in JSON an object of type `outlier`.
     pub(super) fn outlier(&mut self, outlier: &Outlier) -> std::io::Result<()> {
@@ -131,11 +144,7 @@ impl<'a> Output<'a> {
                 Value::Unsigned(tid) if name == "tid" && outlier.column("pid") == Some(&Value::Unsigned(*tid)) => {
                     continue
                 }
-                Value::Unsigned(value) => value.to_string(),
-                Value::Signed(value) => value.to_string(),
-                Value::Duration(ns) => format_duration(*ns as i64),
-                Value::Text(text) => text.clone(),
-                Value::Bytes(bytes) => format_buf(bytes),
+                value => value_text(value),
             };
             line.push_str(&format!(" {name}={shown}"));
         }
@@ -187,6 +196,18 @@ impl<'a> Output<'a> {
 
 /// How outlier reports show their time: local, to the microsecond.
 const OUTLIER_TIME_FORMAT: &str = "%H:%M:%S.%f";
+
+/// A value as text: integers in decimal, durations with their unit (`1.5ms`), buffers escaped as `%r` does.
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::Unsigned(value) => value.to_string(),
+        Value::Signed(value) => value.to_string(),
+        Value::Duration(ns) => format_duration(*ns as i64),
+        Value::Text(text) => text.clone(),
+        Value::Bytes(bytes) => format_buf(bytes),
+        Value::Stack { kind, raw } => kind.split(*raw).1.to_string(),
+    }
+}
 
 fn json_value(value: &Value) -> serde_json::Value {
     match value {

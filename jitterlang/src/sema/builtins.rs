@@ -125,7 +125,9 @@ pub static REGISTRY: &[Builtin] = &[
     statement("delete", "@m[k]", "deletes a map entry (also `delete(@m, k)`)", |c, call, s| {
         c.delete(call.args, call.span, s)
     }),
-    statement("print", "@m[, n]", "prints a map now (its top n entries)", |c, call, s| c.map_action(call, s)),
+    statement("print", "@m[, n]", "prints a map now (its top n entries), or any other value", |c, call, s| {
+        c.print(call, s)
+    }),
     statement("clear", "@m", "empties a map", |c, call, s| c.map_action(call, s)),
     statement("zero", "@m", "sets every value of a map to zero", |c, call, s| c.map_action(call, s)),
     statement("outlier", "threshold", "reports each event whose dur is at least threshold", |c, call, s| {

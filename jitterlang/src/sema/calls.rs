@@ -224,6 +224,28 @@ impl Checker<'_> {
         Some(StmtKind::Delete { map, keys })
     }
 
+    /// `print(@m)`, `print(@m, N)` of a whole map, or bpftrace 0.27's `print(v)` of any other value.
+    pub(super) fn print(&mut self, call: &Call, scope: &mut Scope) -> Option<StmtKind> {
+        match call.args {
+            [value] if !matches!(&value.kind, ast::ExprKind::Map(target) if target.keys.is_empty()) => {
+                let value = self.expr(value, scope)?;
+                if value.ty == Type::Void {
+                    self.diagnostics.push(Diagnostic::new(
+                        Code::TypeMismatch,
+                        value.span,
+                        "this has no value to print",
+                    ));
+                    return None;
+                }
+                let id = self.printfs.len();
+                let info = PrintfInfo { format: Format::default(), args: vec![value.ty], action: PrintfAction::Value };
+                self.printfs.push(info);
+                Some(StmtKind::Printf { id, args: vec![value] })
+            }
+            _ => self.map_action(call, scope),
+        }
+    }
+
     /// `print(@m)`, `print(@m, N)`, `clear(@m)`, `zero(@m)`.
     pub(super) fn map_action(&mut self, call: &Call, scope: &mut Scope) -> Option<StmtKind> {
         let Call { name, name_span, args, span } = *call;

@@ -7,6 +7,8 @@ pub mod builtins;
 mod bytes;
 mod calls;
 mod expr;
+mod lets;
+mod loops;
 mod map_functions;
 mod maps;
 mod net;
@@ -146,6 +148,8 @@ struct Scope<'p> {
     vars: Vec<(String, Type)>,
     /// How many `while`/`unroll` bodies enclose the statement being checked.
     loop_depth: usize,
+    /// The `let` declarations of the enclosing blocks, innermost last.
+    lets: Vec<lets::Declared>,
     /// Variables whose assignment had an error (already reported): their uses are not reported again.
     failed_vars: Vec<String>,
     /// The probe's bare-name fields and `args.NAME` the block reads (see `Probe::only_fields_read`).
@@ -178,12 +182,13 @@ impl Checker<'_> {
         let mut scope = Scope {
             probe: probe.as_ref(),
             vars: Vec::new(),
+            lets: Vec::new(),
             loop_depth: 0,
             failed_vars: Vec::new(),
             fields_read: Vec::new(),
         };
         let predicate = block.predicate.as_ref().and_then(|pred| self.condition(pred, &mut scope));
-        let body = self.stmts(&block.body, &mut scope);
+        let body = self.block(&block.body, &mut scope);
         let vars = scope.vars.into_iter().map(|(_, ty)| ty).collect();
         let fields_read = scope.fields_read;
         let mut probe = probe;
@@ -204,8 +209,8 @@ impl Checker<'_> {
             }
             ast::StmtKind::If { cond, then, otherwise } => {
                 let cond = self.condition(cond, scope);
-                let then = self.stmts(then, scope);
-                let otherwise = self.stmts(otherwise, scope);
+                let then = self.block(then, scope);
+                let otherwise = self.block(otherwise, scope);
                 Some(StmtKind::If { cond: cond?, then, otherwise })
             }
             ast::StmtKind::While { cond, body: written } => {
@@ -215,7 +220,7 @@ impl Checker<'_> {
                 if matches!(cond.kind, ExprKind::Const(value) if value != 0) && !has_exit(written, true) {
                     self.warnings.push(endless_loop(cond.span));
                 }
-                Some(StmtKind::While { cond, body })
+                Some(StmtKind::While { init: Vec::new(), cond, body, step: Vec::new() })
             }
             ast::StmtKind::Unroll { count, count_span, body } => {
                 let body = self.loop_body(body, scope);
@@ -234,6 +239,10 @@ impl Checker<'_> {
                     }
                 }
             }
+            ast::StmtKind::Let { name, name_span, value } => self.let_stmt(name, *name_span, value.as_ref(), scope),
+            ast::StmtKind::For { name, name_span, start, end, body } => {
+                self.for_loop(name, *name_span, start, end, body, scope)
+            }
             ast::StmtKind::Return => Some(StmtKind::Return),
             ast::StmtKind::Break | ast::StmtKind::Continue => self.loop_exit(stmt, scope),
         }
@@ -241,7 +250,7 @@ impl Checker<'_> {
 
     fn loop_body(&mut self, body: &[ast::Stmt], scope: &mut Scope) -> Vec<Stmt> {
         scope.loop_depth += 1;
-        let body = self.stmts(body, scope);
+        let body = self.block(body, scope);
         scope.loop_depth -= 1;
         body
     }
@@ -255,7 +264,7 @@ impl Checker<'_> {
         if scope.loop_depth == 0 {
             self.diagnostics.push(
                 Diagnostic::new(Code::Syntax, stmt.span, format!("`{word}` outside of a loop")).with_hint(
-                    "`break` and `continue` go inside `while (...) { }` or `unroll(N) { }`; `return` leaves the probe",
+                    "`break` and `continue` go inside `while (...) { }`, `for ($i : 0..N) { }` or `unroll(N) { }`; `return` leaves the probe",
                 ),
             );
             return None;
@@ -317,6 +326,7 @@ impl Checker<'_> {
             }
             None => {
                 scope.vars.push((name.to_string(), value.ty));
+                lets::assigned(scope, name, scope.vars.len() - 1);
                 scope.vars.len() - 1
             }
         };
@@ -333,7 +343,9 @@ fn has_exit(stmts: &[ast::Stmt], breaks: bool) -> bool {
         ast::StmtKind::Break => breaks,
         ast::StmtKind::If { then, otherwise, .. } => has_exit(then, breaks) || has_exit(otherwise, breaks),
         // A `break` in an inner loop leaves only that loop.
-        ast::StmtKind::While { body, .. } | ast::StmtKind::Unroll { body, .. } => has_exit(body, false),
+        ast::StmtKind::While { body, .. } | ast::StmtKind::For { body, .. } | ast::StmtKind::Unroll { body, .. } => {
+            has_exit(body, false)
+        }
         _ => false,
     })
 }

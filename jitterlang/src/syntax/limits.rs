@@ -47,7 +47,7 @@ pub fn check_nesting(source: &str) -> Result<(), Diagnostic> {
                 match byte {
                     b'-' | b'!' | b'~' => prefix_run += 1,
                     b'(' | b'[' | b'{' => {
-                        brackets.push(byte == b'(' && matches!(word, b"if" | b"while" | b"unroll"));
+                        brackets.push(byte == b'(' && matches!(word, b"if" | b"while" | b"for" | b"unroll"));
                         (depth, prefix_run) = (depth + 1, 0);
                     }
                     b')' | b']' | b'}' => {

@@ -17,14 +17,28 @@ fn span_of(pair: &Pair<Rule>) -> Span {
 pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
     let mut params = Vec::new();
     let mut blocks = Vec::new();
+    let mut config = Vec::new();
     for pair in program.into_inner() {
         match pair.as_rule() {
+            Rule::config_block => {
+                config = pair.into_inner().filter(|p| p.as_rule() == Rule::config_item).map(config_item).collect()
+            }
             Rule::param_decl => params.push(param_decl(pair)?),
             Rule::probe_block => blocks.push(probe_block(pair)?),
             _ => {}
         }
     }
-    Ok(Script { params, blocks })
+    Ok(Script { config, params, blocks })
+}
+
+/// `name = value` in a config block.
+fn config_item(pair: Pair<Rule>) -> ConfigSetting {
+    let span = span_of(&pair);
+    let mut parts = pair.into_inner();
+    let name = parts.next().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let value = parts.next().map(|p| (p.as_str().trim_matches('"').to_string(), span_of(&p)));
+    let (value, value_span) = value.unwrap_or((String::new(), span));
+    ConfigSetting { name, value, span, value_span }
 }
 
 fn param_decl(pair: Pair<Rule>) -> Result<ParamDecl> {
@@ -140,6 +154,14 @@ fn stmt(pair: Pair<Rule>) -> Result<Stmt> {
             let body = block(parts.next().ok_or_else(|| internal(span))?)?;
             StmtKind::While { cond, body }
         }
+        Rule::for_stmt => {
+            let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_for);
+            let var = parts.next().ok_or_else(|| internal(span))?;
+            let start = expr(parts.next().ok_or_else(|| internal(span))?)?;
+            let end = expr(parts.next().ok_or_else(|| internal(span))?)?;
+            let body = block(parts.next().ok_or_else(|| internal(span))?)?;
+            StmtKind::For { name: var.as_str()[1..].to_string(), name_span: span_of(&var), start, end, body }
+        }
         Rule::unroll_stmt => {
             let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_unroll);
             let count_pair = parts.next().ok_or_else(|| internal(span))?;
@@ -155,6 +177,12 @@ fn stmt(pair: Pair<Rule>) -> Result<Stmt> {
             let target = parts.next().map(map_ref).transpose()?.ok_or_else(|| internal(span))?;
             let (op, value) = update(parts, span)?;
             StmtKind::MapAssign { target, op, value }
+        }
+        Rule::let_stmt => {
+            let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_let);
+            let var = parts.next().ok_or_else(|| internal(span))?;
+            let value = parts.next().map(expr).transpose()?;
+            StmtKind::Let { name: var.as_str()[1..].to_string(), name_span: span_of(&var), value }
         }
         Rule::var_assign => {
             let mut parts = inner.into_inner();

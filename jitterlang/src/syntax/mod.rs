@@ -194,6 +194,10 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_return => "`return`",
         Rule::kw_break => "`break`",
         Rule::kw_continue => "`continue`",
+        Rule::kw_let => "`let`",
+        Rule::kw_config => "`config`",
+        Rule::config_item => "a setting (`max_map_keys = 1000`)",
+        Rule::kw_for => "`for`",
         _ => "an operator",
     }
 }

@@ -2,9 +2,11 @@
 
 mod actions;
 mod bad_input;
+mod bpftrace_lang;
 mod btf_access;
 mod buffers;
 mod cli;
+mod compat;
 mod diagnostics;
 mod exporter_hostile;
 mod fleet;

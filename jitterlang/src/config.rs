@@ -1,0 +1,75 @@
+//! bpftrace 0.27's `config = { ... }` block: each setting mapped to jl's own option where jl has one
+//! (`max_map_keys` is `--map-keys`; the command line wins, as bpftrace's environment variables do), a diagnostic
+//! saying what to write instead for the others. Names are accepted as bpftrace accepts them: `max_map_keys`,
+//! `MAX_MAP_KEYS` or `BPFTRACE_MAX_MAP_KEYS`.
+
+use crate::ast::ConfigSetting;
+use crate::diag::{Code, Diagnostic, Diagnostics};
+
+/// What a script's config block sets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// `max_map_keys`: the keys each keyed map holds.
+    pub map_keys: Option<u32>,
+}
+
+/// bpftrace 0.27's other config variables, with what a jl user writes instead.
+const OTHERS: &[(&str, &str)] = &[
+    ("max_strlen", "give each string its size where it is read: `str(p, 128)`"),
+    ("stack_mode", "jl prints stacks in bpftrace's default mode only (`kstack(bpftrace)`)"),
+    ("print_maps_on_exit", "jl prints the maps at exit; `clear(@m)` in `END` leaves one out"),
+    ("missing_probes", "jl has no such setting"),
+    ("cache_user_symbols", "jl has no such setting"),
+    ("cpp_demangle", "jl always demangles C++ and Rust names"),
+    ("lazy_symbolication", "jl has no such setting"),
+    ("license", "jl chooses its programs' license itself"),
+    ("log_size", "jl sizes the verifier log itself"),
+    ("max_bpf_progs", "jl has no limit on the number of programs"),
+    ("max_cat_bytes", "jl has no `cat()`"),
+    ("max_probes", "jl has no limit on the number of probes"),
+    ("on_stack_limit", "jl places every value itself"),
+    ("perf_rb_pages", "jl sizes its event ring buffer itself"),
+    ("show_debug_info", "`jl -d` prints the disassembly"),
+    ("str_trunc_trailer", "jl has no such setting"),
+    ("unstable_map_decl", "jl maps need no declaration"),
+    ("unstable_import", "jl has no imports"),
+    ("unstable_macro", "jl has no macros"),
+    ("unstable_tseries", "jl has no `tseries()`"),
+];
+
+/// Checks a config block: the settings jl honours, or every diagnostic.
+pub fn settings(config: &[ConfigSetting]) -> Result<Settings, Diagnostics> {
+    let mut settings = Settings::default();
+    let mut diagnostics = Vec::new();
+    for setting in config {
+        let lower = setting.name.to_ascii_lowercase();
+        let name = lower.strip_prefix("bpftrace_").unwrap_or(&lower);
+        if name == "max_map_keys" {
+            match setting.value.parse::<u32>() {
+                Ok(keys) if keys > 0 => settings.map_keys = Some(keys),
+                _ => diagnostics.push(Diagnostic::new(
+                    Code::Limit,
+                    setting.value_span,
+                    format!("max_map_keys is a positive number of keys, not `{}`", setting.value),
+                )),
+            }
+            continue;
+        }
+        let diagnostic = match OTHERS.iter().find(|(other, _)| *other == name) {
+            Some((_, instead)) => {
+                Diagnostic::new(Code::Unsupported, setting.span, format!("jl has no `{name}` setting"))
+                    .with_hint(format!("{instead}; remove it from the config block"))
+            }
+            None => {
+                Diagnostic::new(Code::UnknownIdent, setting.span, format!("unknown config setting `{}`", setting.name))
+                    .with_hint("jl takes `max_map_keys` (as `jl --map-keys N`)")
+            }
+        };
+        diagnostics.push(diagnostic);
+    }
+    if diagnostics.is_empty() {
+        Ok(settings)
+    } else {
+        Err(Diagnostics(diagnostics))
+    }
+}

@@ -1,0 +1,108 @@
+//! bpftrace 0.27's language constructs, run end to end on this host: `print()` of values, `let`, `for` range
+//! loops, `config` blocks.
+
+use jitterlib::testing::can_trace;
+use std::process::Command;
+
+/// Runs `jl ARGS` to completion and returns (exit code, stdout, stderr).
+fn run_jl(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(args).output().expect("run jl");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Runs a script that exits by itself, asserts it succeeded, and returns its standard output.
+fn output_of(args: &[&str]) -> String {
+    let (code, out, err) = run_jl(args);
+    assert_eq!(code, 0, "jl {args:?} failed:\n{out}\n{err}");
+    out
+}
+
+#[test]
+fn print_of_values_as_bpftrace_prints_them() {
+    if !can_trace("print_of_values_as_bpftrace_prints_them") {
+        return;
+    }
+    // bpftrace 0.27.1 prints `1`, `abc`, `-5` for the first three (text), and `{"type": "value", "data": 1}` in JSON.
+    let script =
+        "BEGIN { print(1); print(\"abc\"); print(-5); print(comm); print(10ms); $x = 3; print($x * 2); exit(); }";
+    assert_eq!(output_of(&["-e", script]), "1\nabc\n-5\njl\n10ms\n6\n");
+    let json = output_of(&["-f", "json", "-e", "BEGIN { print(7); print(\"abc\"); print(-5); exit(); }"]);
+    let values: Vec<serde_json::Value> = json
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line"))
+        .filter(|object| object["type"] == "value")
+        .map(|object| object["data"].clone())
+        .collect();
+    assert_eq!(values, [serde_json::json!(7), serde_json::json!("abc"), serde_json::json!(-5)], "{json}");
+}
+
+#[test]
+fn print_of_a_value_the_kernel_reported() {
+    if !can_trace("print_of_a_value_the_kernel_reported") {
+        return;
+    }
+    // The `sh` this test starts calls getppid: print(ppid) shows this thread, which forked it.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!("tracepoint:syscalls:sys_enter_getppid /ppid == {tid}/ {{ print(ppid); exit(); }}");
+    let mut jl = Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-e", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    let status = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).status().expect("run sh");
+    assert!(status.success());
+    let output = jl.wait_with_output().expect("jl exits");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), format!("{tid}\n"));
+}
+
+#[test]
+fn let_variables_live_in_their_block() {
+    if !can_trace("let_variables_live_in_their_block") {
+        return;
+    }
+    // bpftrace 0.27.1 prints the same three lines for this script (lowercase `begin`).
+    let script = "BEGIN { let $a = 1; let $b; $b = \"x\"; if (1) { let $c = 5; print($c + $a); } \
+                  if (1) { let $c = \"s\"; print($c); } print($b); exit(); }";
+    assert_eq!(output_of(&["-e", script]), "6\ns\nx\n");
+}
+
+#[test]
+fn for_range_loops_with_break_and_continue() {
+    if !can_trace("for_range_loops_with_break_and_continue") {
+        return;
+    }
+    // bpftrace 0.27.1 prints 0, 2, 3 and `@s: 3` for this script: `continue` still steps $i, `break` leaves,
+    // the end is exclusive and may be a variable.
+    let script = "BEGIN { for ($i : 0..6) { if ($i == 1) { continue; } if ($i == 4) { break; } print($i); } \
+                  $n = 3; for ($j : 1..$n) { @s += $j; } print(@s); clear(@s); exit(); }";
+    assert_eq!(output_of(&["-e", script]), "0\n2\n3\n@s: 3\n\n");
+    // The range is evaluated once and $i is set afresh each iteration (bpftrace's docs: this runs 10 times).
+    let script = "BEGIN { $a = 10; for ($i : 0..$a) { $a--; $i += 5; @n++; } print(@n); clear(@n); exit(); }";
+    assert_eq!(output_of(&["-e", script]), "@n: 10\n\n");
+}
+
+#[test]
+fn config_max_map_keys_sizes_the_maps() {
+    if !can_trace("config_max_map_keys_sizes_the_maps") {
+        return;
+    }
+    // As in bpftrace 0.27.1: the kernel keeps 2 of the 5 keys (E2BIG for the others); jl counts the 3 failures.
+    let script = "config = { max_map_keys = 2 } BEGIN { for ($i : 0..5) { @m[$i] = $i; } exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "@m[0]: 0\n@m[1]: 1\n\n");
+    assert!(err.contains("3 map updates failed"), "{err}");
+    // The command line wins over the script, as bpftrace's environment variables do.
+    let (_, out, _) = run_jl(&["--map-keys", "3", "-e", script]);
+    assert_eq!(out.lines().filter(|line| line.starts_with("@m[")).count(), 3, "{out}");
+}

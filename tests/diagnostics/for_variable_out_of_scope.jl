@@ -1,0 +1,1 @@
+BEGIN { for ($i : 0..3) { } print($i); }

@@ -1,0 +1,1 @@
+BEGIN { if (1) { let $c = 5; } print($c); }
