@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 /// A script on a tracepoint that fires all the time on any machine.
 const BUSY_SCRIPT: &str = "tracepoint:irq:softirq_entry { @events = count(); }";
 
-
 /// The BPF object ids (`prog_id:` and `map_id:` lines of /proc/PID/fdinfo) a process holds.
 fn bpf_ids_held_by(pid: u32) -> BTreeSet<String> {
     let mut ids = BTreeSet::new();

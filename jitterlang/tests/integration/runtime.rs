@@ -214,10 +214,8 @@ fn timer_callback_durations_form_a_histogram() {
     // A recv timeout on a TCP socket sleeps in schedule_timeout(): process_timeout fires once per recv. One probe
     // keeps all three maps: two probes are attached and detached one after the other, so a callback at either
     // edge of the run can reach one and not the other (seen under load), and their counts need not agree.
-    let tracing = Tracing::start(
-        r#"timer("process_timeout") { @ = hist(dur); @calls = count(); @total = sum(dur); }"#,
-        2.0,
-    );
+    let tracing =
+        Tracing::start(r#"timer("process_timeout") { @ = hist(dur); @calls = count(); @total = sum(dur); }"#, 2.0);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let stream = std::net::TcpStream::connect(listener.local_addr().expect("address")).expect("connect");
     stream.set_read_timeout(Some(Duration::from_millis(10))).expect("timeout");

@@ -54,10 +54,14 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
     if format.dynamic {
         return Err(ProbeError::new(
             ProbeErrorKind::MissingTarget,
-            format!("`{category}:{name}` is a dynamic event (listed in tracefs's dynamic_events), not a kernel tracepoint"),
+            format!(
+                "`{category}:{name}` is a dynamic event (listed in tracefs's dynamic_events), not a kernel tracepoint"
+            ),
         )
-        .with_hint("BPF programs attach to it only as what it wraps: `uprobe:BINARY:FUNCTION` for a user-space \
-             function, `kprobe:FUNCTION` for a kernel one")
+        .with_hint(
+            "BPF programs attach to it only as what it wraps: `uprobe:BINARY:FUNCTION` for a user-space \
+             function, `kprobe:FUNCTION` for a kernel one",
+        )
         .at(2));
     }
     let args = format.fields.iter().filter(|field| !field.common).map(arg_field).collect();
