@@ -25,7 +25,7 @@ pub struct TracepointFormat {
     pub fields: Vec<TracepointField>,
     /// Whether the event is a dynamic event (a kprobe, uprobe, eprobe or synthetic event that someone created in
     /// tracefs, listed in its `dynamic_events` file): such an event has no raw tracepoint of its name.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dynamic: bool,
 }
 
