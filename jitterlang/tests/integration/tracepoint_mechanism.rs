@@ -5,12 +5,14 @@
 use crate::support::loopback_traffic;
 use jitterlib::testing::can_trace;
 use serde_json::Value;
+use std::io::{BufRead, BufReader};
 use std::process::Command;
 
 const SCRIPT: &str = "softirq() { @softirq = count(); } timer() { @timer = count(); } \
     hrtimer() { @hrtimer = count(); } skb() { @skb = count(); } tracepoint:sched:sched_switch { @switch = count(); }";
 
-/// Runs [`SCRIPT`] for a second of loopback traffic with `JL_TRACEPOINT_MECHANISM=mechanism` (unset for `None`);
+/// Runs [`SCRIPT`] with `JL_TRACEPOINT_MECHANISM=mechanism` (unset for `None`), with loopback traffic once jl says
+/// its probes are attached (tp_btf loads parse the kernel's BTF first, which takes a while on a busy machine);
 /// returns `jl -v`'s lines and each map's count.
 fn run(mechanism: Option<&str>) -> (String, Vec<(String, u64)>) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_jl"));
@@ -20,11 +22,21 @@ fn run(mechanism: Option<&str>) -> (String, Vec<(String, u64)>) {
         None => command.env_remove("JL_TRACEPOINT_MECHANISM"),
     };
     let child = command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn();
-    let child = child.expect("spawn jl");
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    let mut child = child.expect("spawn jl");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut stderr = String::new();
+    for line in lines.by_ref() {
+        let line = line.expect("read jl's stderr");
+        stderr.push_str(&line);
+        stderr.push('\n');
+        if line.starts_with("Attached") {
+            break;
+        }
+    }
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).map(|line| line + "\n").collect::<String>());
     loopback_traffic(20);
     let output = child.wait_with_output().expect("jl ends");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    stderr.push_str(&rest.join().expect("stderr reader"));
     assert!(output.status.success(), "{mechanism:?}: {stderr}");
     let counts = String::from_utf8_lossy(&output.stdout)
         .lines()
