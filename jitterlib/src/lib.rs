@@ -6,6 +6,7 @@
 pub mod agg;
 pub mod culprit;
 pub mod driver;
+pub mod glob;
 pub mod insn;
 pub mod kernel;
 pub mod maps;

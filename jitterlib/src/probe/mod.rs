@@ -27,10 +27,11 @@ mod tracepoint_hook;
 mod uprobe;
 mod wildcard;
 
+pub use crate::glob::glob;
 pub use error::{ProbeCause, ProbeError, ProbeErrorKind};
 pub use stall::SLOTS as STALL_SLOTS;
 pub use uprobe::user_functions;
-pub use wildcard::{expand, glob, MAX_WILDCARD_MATCHES};
+pub use wildcard::{expand, MAX_WILDCARD_MATCHES};
 
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use crate::kernel::{KernelInfo, StructName};

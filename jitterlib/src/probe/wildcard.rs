@@ -1,33 +1,11 @@
 //! Probe paths with wildcards (`tracepoint:syscalls:sys_enter_get*`), expanded into one probe per match.
 
 use super::{ProbeError, ProbeErrorKind, ProbeSpec};
+use crate::glob::glob;
 use crate::kernel::KernelInfo;
 
 /// More matches than this is refused: each is a program to load, attach and detach.
 pub const MAX_WILDCARD_MATCHES: usize = 512;
-
-/// Shell-style matching with `*` (any run) and `?` (one character).
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
 
 /// The specs `spec` stands for: itself, or for a `tracepoint:CAT:NAME` path with `*`/`?` in CAT or NAME, one
 /// spec per matching tracepoint of the kernel (sorted), and for a `uprobe:BINARY:FUNCTION` path (or
@@ -80,14 +58,6 @@ pub fn expand(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Vec<ProbeSpec
 mod tests {
     use super::*;
     use crate::kernel::FixtureKernel;
-
-    #[test]
-    fn globs_match_like_a_shell() {
-        assert!(glob("tracepoint:irq:*", "tracepoint:irq:softirq_entry"));
-        assert!(glob("*softirq*", "tracepoint:irq:softirq_exit"));
-        assert!(!glob("tracepoint:irq:*", "tracepoint:timer:timer_init"));
-        assert!(glob("t?mer", "timer"));
-    }
 
     #[test]
     fn tracepoint_patterns_expand_to_every_match() {

@@ -190,7 +190,7 @@ fn glob_files(pattern: &str) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     let mut files: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok())
-        .filter(|entry| crate::probe::glob(&file, &entry.file_name().to_string_lossy()))
+        .filter(|entry| crate::glob::glob(&file, &entry.file_name().to_string_lossy()))
         .map(|entry| entry.path())
         .collect();
     files.sort();
