@@ -1,7 +1,8 @@
 //! Statements that act on the system (`signal()`, `system()`, with `--unsafe`), and the count of strings cut
 //! short by `str()`.
 
-use crate::runtime::{printed, run_jl, Tracing};
+use crate::runtime::{printed, Tracing};
+use crate::support::run_jl;
 use jitterlib::testing::can_trace;
 use serde_json::Value;
 use std::os::unix::process::ExitStatusExt;

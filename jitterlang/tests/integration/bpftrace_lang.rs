@@ -1,18 +1,9 @@
 //! bpftrace 0.27's language constructs, run end to end on this host: `print()` of values, `let`, `for` range
 //! loops, `config` blocks.
 
+use crate::support::run_jl;
 use jitterlib::testing::can_trace;
 use std::process::Command;
-
-/// Runs `jl ARGS` to completion and returns (exit code, stdout, stderr).
-fn run_jl(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(args).output().expect("run jl");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 /// Runs a script that exits by itself, asserts it succeeded, and returns its standard output.
 fn output_of(args: &[&str]) -> String {

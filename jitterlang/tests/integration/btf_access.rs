@@ -7,7 +7,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::runtime::{map_data, run_jl, Tracing};
+use crate::runtime::{map_data, Tracing};
+use crate::support::run_jl;
 use jitterlib::testing::{can_trace, skip};
 
 /// The name the kernel gives thread `tid` of this process (`comm`).

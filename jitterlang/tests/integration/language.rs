@@ -1,21 +1,12 @@
 //! Language constructs end to end: compiled with script arguments, loaded by the kernel's verifier, run, and
 //! checked against what the kernel reported.
 
+use crate::support::run_jl;
 use crate::support::start_attached;
 use jitterlang::CompileOptions;
 use jitterlib::kernel::FixtureKernel;
 use jitterlib::testing::can_trace;
 use std::process::Command;
-
-/// Runs `jl ARGS` to completion and returns (exit code, stdout, stderr).
-fn run_jl(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(args).output().expect("run jl");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn positional_arguments_become_constants() {

@@ -1,8 +1,9 @@
 //! `outlier(THRESHOLD)` reports of typed probes and `time()`: the kernel's events as they happen, stamped with
 //! the wall clock.
 
-use crate::runtime::{run_jl, Tracing};
+use crate::runtime::Tracing;
 use crate::support::loopback_traffic;
+use crate::support::run_jl;
 use jitterlib::testing::can_trace;
 use serde_json::Value;
 use std::time::{SystemTime, UNIX_EPOCH};

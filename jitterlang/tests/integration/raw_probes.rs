@@ -6,7 +6,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::runtime::{map_data, run_jl, Tracing};
+use crate::runtime::{map_data, Tracing};
+use crate::support::run_jl;
 use jitterlib::testing::can_trace;
 
 /// Where the kernel lists its kprobe PMU; absent without `CONFIG_KPROBES`.

@@ -1,6 +1,7 @@
 //! Runtime tests: the real `jl` binary attaches real probes on the running kernel; the tests cause known
 //! events and assert on what the kernel reported. They need root and say so loudly when skipped.
 
+use crate::support::run_jl;
 use jitterlib::testing::can_trace;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
@@ -99,16 +100,6 @@ pub(crate) fn lost(lines: &[Value], counter: &str) -> u64 {
 /// The text of every `printf` record in jl's JSON output, in order.
 pub(crate) fn printed(lines: &[Value]) -> Vec<&str> {
     lines.iter().filter(|line| line["type"] == "printf").filter_map(|line| line["data"].as_str()).collect()
-}
-
-/// Runs `jl` to completion and returns (exit code, stdout, stderr).
-pub(crate) fn run_jl(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(args).output().expect("run jl");
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
 }
 
 fn getpid_syscall() {

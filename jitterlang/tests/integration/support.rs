@@ -79,3 +79,13 @@ pub fn start_attached(args: &[&str]) -> Child {
     std::thread::spawn(move || for _ in lines {});
     child
 }
+
+/// Runs `jl ARGS` to its end: its exit code (-1 when a signal ended it), standard output and standard error.
+pub fn run_jl(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(args).output().expect("run jl");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

@@ -1,7 +1,8 @@
 //! User-space probes on real processes: a C program the tests build (tests/programs/uprobe_target.c), libc
 //! by its short name, and an interactive bash's `readline`; exact call counts and argument values.
 
-use crate::runtime::{map_data, printed, run_jl, Tracing};
+use crate::runtime::{map_data, printed, Tracing};
+use crate::support::run_jl;
 use crate::targets::{build, Target};
 use jitterlib::testing::can_trace;
 use serde_json::{json, Value};
