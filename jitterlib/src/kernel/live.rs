@@ -9,7 +9,7 @@ use super::fixture::{KernelSnapshot, SnapshotSelection};
 use super::kallsyms::{Kallsyms, ScannedName, Symbol};
 use super::mechanisms::{self, FunctionProbes, TracepointMechanism, TracepointProbes, FENTRY_TEST_TARGETS};
 use super::symbol_lookup::{self, LOOKUP_HELPER_SINCE};
-use super::tracefs::{ensure_tracefs, list_tracepoints, read_format, TracepointFormat};
+use super::tracefs::{ensure_tracefs, list_tracepoints, read_dynamic_events, read_format, TracepointFormat};
 use super::{KernelError, KernelInfo, KernelVersion, Member};
 
 /// The kernel release, as `uname -r` prints it.
@@ -41,6 +41,8 @@ pub struct LiveKernel {
     tracefs: OnceLock<PathBuf>,
     formats: Mutex<HashMap<(String, String), Arc<TracepointFormat>>>,
     tracepoint_list: OnceLock<Vec<(String, String)>>,
+    /// tracefs's `dynamic_events`, read once for every tracepoint format.
+    dynamic_events: OnceLock<String>,
     kallsyms: OnceLock<Kallsyms>,
     /// The one name looked up without the table, before the table is read.
     scanned_kallsyms: Mutex<Option<ScannedName>>,
@@ -234,7 +236,9 @@ impl KernelInfo for LiveKernel {
         if let Some(format) = lock(&self.formats).get(&key) {
             return Ok(Arc::clone(format));
         }
-        let format = Arc::new(read_format(self.tracefs()?, category, name)?);
+        let tracefs = self.tracefs()?;
+        let dynamic_events = self.dynamic_events.get_or_init(|| read_dynamic_events(tracefs));
+        let format = Arc::new(read_format(tracefs, category, name, dynamic_events)?);
         lock(&self.formats).insert(key, Arc::clone(&format));
         Ok(format)
     }

@@ -92,7 +92,12 @@ fn mount_tracefs() -> Result<(), KernelError> {
 }
 
 /// Reads and parses the format of `category:name` under the tracefs directory `tracefs`.
-pub(crate) fn read_format(tracefs: &Path, category: &str, name: &str) -> Result<TracepointFormat, KernelError> {
+pub(crate) fn read_format(
+    tracefs: &Path,
+    category: &str,
+    name: &str,
+    dynamic_events: &str,
+) -> Result<TracepointFormat, KernelError> {
     let not_found = || KernelError::TracepointNotFound { category: category.to_string(), name: name.to_string() };
     if !is_plain_component(category) || !is_plain_component(name) {
         return Err(not_found());
@@ -103,10 +108,13 @@ pub(crate) fn read_format(tracefs: &Path, category: &str, name: &str) -> Result<
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(not_found()),
         Err(error) => return Err(KernelError::io(path, error)),
     };
-    // A kernel without dynamic events (or a tracefs that hides the file) has none.
-    let dynamic_events = std::fs::read_to_string(tracefs.join("dynamic_events")).unwrap_or_default();
-    format.dynamic = lists_dynamic_event(&dynamic_events, category, name);
+    format.dynamic = lists_dynamic_event(dynamic_events, category, name);
     Ok(format)
+}
+
+/// The text of tracefs's `dynamic_events` (empty on a kernel without dynamic events, or a tracefs that hides it).
+pub(crate) fn read_dynamic_events(tracefs: &Path) -> String {
+    std::fs::read_to_string(tracefs.join("dynamic_events")).unwrap_or_default()
 }
 
 /// Whether the text of tracefs's `dynamic_events` lists `category/name`: each line is a definition such as
@@ -382,9 +390,9 @@ print fmt: \"dfd: 0x%08lx, filename: 0x%08lx\", ((unsigned long)(REC->dfd)), ((u
 
     #[test]
     fn rejects_path_escapes() {
-        let error = read_format(Path::new("/nonexistent"), "..", "format").unwrap_err();
+        let error = read_format(Path::new("/nonexistent"), "..", "format", "").unwrap_err();
         assert!(matches!(error, KernelError::TracepointNotFound { .. }));
-        let error = read_format(Path::new("/nonexistent"), "sched", "a/b").unwrap_err();
+        let error = read_format(Path::new("/nonexistent"), "sched", "a/b", "").unwrap_err();
         assert!(matches!(error, KernelError::TracepointNotFound { .. }));
     }
 }
