@@ -111,8 +111,8 @@ fn function_offset(binary: &Binary, symbol: &str, ret: bool) -> Result<(String, 
     }
 }
 
-/// The binary named in part 1 of a uprobe path.
-fn open(name: &str) -> Result<Binary, ProbeError> {
+/// The binary named in part 1 of a uprobe (or usdt) path.
+pub(super) fn open(name: &str) -> Result<Binary, ProbeError> {
     Binary::open(name).map_err(|error| {
         let hint = match &error {
             BinaryError::NotFound { searched: true, .. } => {
