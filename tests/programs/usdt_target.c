@@ -1,7 +1,7 @@
 /* A process with USDT probes the usdt tests know: for each line read on stdin, for i in 1..=COUNT (its
  * argument), it fires jl:tick(i, -i, line) from two sites (one per branch of `i % 2`), jl:wide(a long, a
- * negative short, a constant, a byte) and, when its semaphore is set, jl:guarded(i); then it prints "done"
- * and a running total. It prints its pid first and exits at the end of stdin.
+ * negative short, a constant, a byte) and, when its semaphore is set, jl:guarded(i); then it prints "done",
+ * a running total and jl:guarded's semaphore. It prints its pid first and exits at the end of stdin.
  *
  * Built by the tests with: cc -O1 -o usdt_target usdt_target.c (needs <sys/sdt.h>, systemtap-sdt-dev) */
 #define _SDT_HAS_SEMAPHORES 1
@@ -42,7 +42,7 @@ int main(int argc, char **argv)
         line[strcspn(line, "\n")] = 0;
         for (long i = 1; i <= count; i++)
             total += work(i, line);
-        printf("done %ld\n", total);
+        printf("done %ld %u\n", total, (unsigned)jl_guarded_semaphore);
         fflush(stdout);
     }
     return 0;

@@ -1,8 +1,8 @@
 //! USDT probes on a real process: a C program with `<sys/sdt.h>` probes the tests build
 //! (tests/programs/usdt_target.c); argument values as the program passed them, every site of a probe, and
-//! a semaphore-guarded probe that stays silent.
+//! a semaphore-guarded probe that fires while jl is attached.
 
-use crate::runtime::map_data;
+use crate::runtime::{map_data, Tracing};
 use crate::support::run_jl;
 use crate::targets::{build, Target};
 use crate::uprobes::trace_binary;
@@ -47,17 +47,33 @@ fn usdt_arguments_have_the_values_the_program_passed() {
 }
 
 #[test]
-fn usdt_wildcards_attach_every_probe_and_guarded_ones_stay_silent() {
-    // jl:guarded fires only when its semaphore is set, which nothing does here.
+fn usdt_wildcards_attach_every_probe() {
     let Some(lines) = trace(
-        "usdt_wildcards_attach_every_probe_and_guarded_ones_stay_silent",
-        "usdt:BIN:jl:* /pid == PID/ { @calls = count(); } usdt:BIN:jl:guarded { @guarded = count(); }",
+        "usdt_wildcards_attach_every_probe",
+        "usdt:BIN:jl:* /pid == PID/ { @calls = count(); } usdt:BIN:*:t?ck /pid == PID/ { @ticks = count(); }",
         &["x"],
     ) else {
         return;
     };
-    assert_eq!(map_data(&lines, "@calls"), &json!(2 * CALLS));
-    assert!(lines.iter().all(|line| line["data"].get("@guarded").is_none()), "{lines:?}");
+    // tick, wide and guarded (its semaphore set while jl is attached) per call.
+    assert_eq!(map_data(&lines, "@calls"), &json!(3 * CALLS));
+    assert_eq!(map_data(&lines, "@ticks"), &json!(CALLS));
+}
+
+#[test]
+fn semaphores_are_set_while_jl_is_attached() {
+    let test = "semaphores_are_set_while_jl_is_attached";
+    let Some(mut target) = Target::start(test, target_binary(), &[&CALLS.to_string()]) else { return };
+    // The reply's last word is jl:guarded's semaphore: the program fires the probe only when it is not zero.
+    let semaphore = |reply: String| reply.split_whitespace().last().expect("a reply").to_string();
+    assert_eq!(semaphore(target.call("before")), "0");
+    let binary = target_binary().expect("built").display().to_string();
+    let script = format!("usdt:{binary}:jl:guarded /pid == {}/ {{ @[arg0] = count(); }}", target.pid);
+    let tracing = Tracing::start_with(&["-f", "json"], &script, 1.5);
+    assert_eq!(semaphore(target.call("during")), "1");
+    let lines = tracing.finish();
+    assert_eq!(map_data(&lines, "@"), &json!({"1": 1, "2": 1, "3": 1}));
+    assert_eq!(semaphore(target.call("after")), "0", "the kernel decrements it when jl detaches");
 }
 
 #[test]
@@ -72,8 +88,8 @@ fn listing_a_binary_prints_its_usdt_probes() {
 }
 
 #[test]
-fn semaphores_are_named_in_the_verbose_notes() {
-    if !can_trace("semaphores_are_named_in_the_verbose_notes") {
+fn sites_and_semaphores_are_in_the_verbose_notes() {
+    if !can_trace("sites_and_semaphores_are_in_the_verbose_notes") {
         return;
     }
     let binary = target_binary().expect("gcc builds the target (needs systemtap-sdt-dev)").display().to_string();
@@ -81,5 +97,5 @@ fn semaphores_are_named_in_the_verbose_notes() {
     let (code, _, stderr) = run_jl(&["-v", "-e", &script]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("jl:tick: 2 site(s) in"), "{stderr}");
-    assert!(stderr.contains("has a semaphore at 0x") && stderr.contains("which jl does not"), "{stderr}");
+    assert!(stderr.contains("has a semaphore at 0x") && stderr.contains("the kernel increments while jl is attached"));
 }

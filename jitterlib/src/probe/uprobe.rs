@@ -211,7 +211,13 @@ impl Probe for UserProbe {
     }
 
     fn attach(&self) -> Attach {
-        Attach::Uprobe { binary: self.binary.clone(), symbol: self.symbol.clone(), offset: self.offset, ret: self.ret }
+        Attach::Uprobe {
+            binary: self.binary.clone(),
+            symbol: self.symbol.clone(),
+            offset: self.offset,
+            ret: self.ret,
+            semaphore: None,
+        }
     }
 
     fn fields(&self) -> &[Field] {

@@ -4,9 +4,9 @@
 //! point at); `arg0..argN` are read as each site's notes say (a register, a constant or memory at a register
 //! plus a displacement), with the size and signedness they declare.
 //!
-//! A probe with a semaphore that the program tests (`if (PROVIDER_NAME_ENABLED())`) fires only while the
-//! semaphore is non-zero, which jl does not set: such probes fire while another tool enables them, and
-//! `jl -v` says so.
+//! A probe with a semaphore, which the program tests (`if (PROVIDER_NAME_ENABLED())`) to skip preparing the
+//! arguments when nothing traces it, has the kernel count the semaphore while jl is attached, in every process
+//! that maps the binary (see `session/semaphore.rs`).
 
 use super::usdt_args::{parse_args, Arg, Location, Register};
 use super::{nearest, Field, FieldSource, FieldType, Point, Probe, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec};
@@ -47,8 +47,9 @@ struct UsdtProbe {
     provider: String,
     name: String,
     sites: Vec<Site>,
-    /// The virtual address of the probe's semaphore, when it has one.
-    semaphore: Option<u64>,
+    /// The virtual address of the probe's semaphore, when it has one, and its file offset (`None` when no
+    /// file bytes hold it).
+    semaphore: Option<(u64, Option<u64>)>,
     fields: Vec<Field>,
     /// Which arguments the block reads: the prologue reads only those.
     read: Vec<bool>,
@@ -102,7 +103,8 @@ fn resolve(spec: &ProbeSpec, _kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>,
             Ok(Site { offset, args: args.into_iter().zip(note.args.split_whitespace().map(String::from)).collect() })
         })
         .collect::<Result<Vec<Site>, ProbeError>>()?;
-    let semaphore = notes.iter().find_map(|note| note.semaphore);
+    // The kernel takes the semaphore's file offset: one in `.bss` (no file bytes) cannot be counted.
+    let semaphore = notes.iter().find_map(|note| note.semaphore).map(|address| (address, binary.address_offset(address)));
     let fields = arg_fields(&sites);
     let read = vec![true; fields.len()];
     Ok(Box::new(UsdtProbe { binary: path, provider, name, sites, semaphore, fields, read }))
@@ -285,11 +287,15 @@ impl Probe for UsdtProbe {
 
     fn notes(&self) -> Vec<String> {
         let mut notes = vec![format!("{} site(s) in {}", self.sites.len(), self.binary)];
-        if let Some(semaphore) = self.semaphore {
-            notes.push(format!(
-                "has a semaphore at 0x{semaphore:x}: where the program tests it (`PROVIDER_NAME_ENABLED()`), the \
-                 probe fires only while something sets it, which jl does not"
-            ));
+        match self.semaphore {
+            Some((address, Some(_))) => notes.push(format!(
+                "has a semaphore at 0x{address:x}, which the kernel increments while jl is attached (Linux 4.20)"
+            )),
+            Some((address, None)) => notes.push(format!(
+                "has a semaphore at 0x{address:x} that no file bytes hold, so the kernel cannot count it: where the \
+                 program tests it (`PROVIDER_NAME_ENABLED()`), the probe fires only while something else sets it"
+            )),
+            None => {}
         }
         notes
     }
@@ -306,6 +312,7 @@ impl UsdtProbe {
             symbol: format!("{}:{}", self.provider, self.name),
             offset: site.offset,
             ret: false,
+            semaphore: self.semaphore.and_then(|(_, offset)| offset),
         }
     }
 }
