@@ -56,8 +56,9 @@ struct UsdtProbe {
 }
 
 fn resolve(spec: &ProbeSpec, _kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
-    let parts = match spec {
-        ProbeSpec::Path(parts) if matches!(parts.len(), 3 | 4) => parts,
+    let (parts, provider) = match spec {
+        ProbeSpec::Path(parts) if parts.len() == 4 => (parts, Some(&parts[2])),
+        ProbeSpec::Path(parts) if parts.len() == 3 => (parts, None),
         _ => {
             return Err(ProbeError::new(ProbeErrorKind::BadSpec, format!("`usdt` probes are written `{}`", KIND.syntax))
                 .at(0))
@@ -72,10 +73,10 @@ fn resolve(spec: &ProbeSpec, _kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>,
         )
         .at(1));
     }
-    let (provider, name) = match &parts[2..] {
-        [provider, name] => (provider.clone(), name.clone()),
-        [name] => (only_provider(&binary, name)?, name.clone()),
-        _ => unreachable!("three or four parts"),
+    let name = parts[parts.len() - 1].clone();
+    let provider = match provider {
+        Some(provider) => provider.clone(),
+        None => only_provider(&binary, &name)?,
     };
     let notes: Vec<_> =
         binary.usdt_notes().iter().filter(|note| note.provider == provider && note.name == name).collect();
@@ -364,5 +365,56 @@ fn extend(b: &mut Builder, arg: &Arg) {
         let bits = 64 - 8 * i32::from(arg.size);
         b.alu64(AluOp::Lsh, Reg::R0, bits);
         b.alu64(if arg.signed { AluOp::Arsh } else { AluOp::Rsh }, Reg::R0, bits);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::FixtureKernel;
+
+    /// The checked-in fixture (tests/programs/usdt_fixture.c).
+    const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/programs/usdt_fixture");
+
+    fn path(text: &str) -> ProbeSpec {
+        ProbeSpec::Path(text.replace("BIN", FIXTURE).split(':').map(str::to_string).collect())
+    }
+
+    #[test]
+    fn a_probe_with_two_sites_attaches_to_each() {
+        let mut probe = super::super::resolve(&path("usdt:BIN:app:request"), &FixtureKernel::bundled()).unwrap();
+        let points = probe.points();
+        assert_eq!(points.iter().map(|point| point.suffix).collect::<Vec<_>>(), ["s0", "s1"]);
+        assert!(points.iter().all(|point| matches!(point.attach, Attach::Uprobe { semaphore: None, ret: false, .. })));
+        assert_ne!(points[0].attach, points[1].attach);
+        // -8@%rdi -2@%si 8@%rcx -8@-8(%rsp)
+        let signed: Vec<bool> =
+            probe.fields().iter().map(|field| matches!(field.ty, FieldType::Int { signed: true, .. })).collect();
+        assert_eq!(signed, [true, true, false, true]);
+        assert_eq!(probe.stack_bytes(), 32);
+        probe.only_fields_read(&["arg1".to_string()]);
+        assert_eq!(probe.stack_bytes(), 16);
+    }
+
+    #[test]
+    fn wildcards_expand_to_each_probe_once() {
+        let expanded = expand(&["usdt".into(), FIXTURE.into(), "*".into(), "start".into()]).unwrap().unwrap();
+        let names: Vec<String> = expanded
+            .iter()
+            .map(|spec| match spec {
+                ProbeSpec::Path(parts) => parts[2..].join(":"),
+                ProbeSpec::Typed { .. } => unreachable!(),
+            })
+            .collect();
+        assert_eq!(names, ["app:start", "lib:start"]);
+        assert!(expand(&["usdt".into(), FIXTURE.into(), "app".into(), "start".into()]).unwrap().is_none());
+        let error = expand(&["usdt".into(), FIXTURE.into(), "nothing*".into()]).unwrap_err();
+        assert_eq!(error.kind, ProbeErrorKind::MissingTarget);
+    }
+
+    #[test]
+    fn wrong_parts_are_an_error() {
+        let error = super::super::resolve(&path("usdt:BIN"), &FixtureKernel::bundled()).unwrap_err();
+        assert_eq!(error.message, "`usdt` probes are written `usdt:BINARY:[PROVIDER:]NAME`");
     }
 }
