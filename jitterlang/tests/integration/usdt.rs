@@ -82,6 +82,8 @@ fn listing_a_binary_prints_its_usdt_probes() {
     let (code, stdout, stderr) = run_jl(&["-l", &format!("usdt:{binary}:*")]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, format!("usdt:{binary}:jl:guarded\nusdt:{binary}:jl:tick\nusdt:{binary}:jl:wide\n"));
+    let (code, every, stderr) = run_jl(&["-l", &format!("usdt:{binary}")]);
+    assert_eq!((code, every), (0, stdout), "{stderr}");
     let (code, stdout, stderr) = run_jl(&["-l", &format!("usdt:{binary}:jl:t*")]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, format!("usdt:{binary}:jl:tick\n"));

@@ -38,6 +38,7 @@ fn print_matches(pattern: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Re
         match rest {
             [provider, name] => return print_usdt(binary, provider, name),
             [name] => return print_usdt(binary, "*", name),
+            [] => return print_usdt(binary, "*", "*"),
             _ => {}
         }
     }
