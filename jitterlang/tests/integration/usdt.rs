@@ -36,9 +36,8 @@ fn usdt_arguments_have_the_values_the_program_passed() {
     ) else {
         return;
     };
-    let tick: serde_json::Map<String, Value> = (1..=CALLS)
-        .flat_map(|i| ["alice", "bob"].map(|name| (format!("{i},-{i},{name}"), json!(1))))
-        .collect();
+    let tick: serde_json::Map<String, Value> =
+        (1..=CALLS).flat_map(|i| ["alice", "bob"].map(|name| (format!("{i},-{i},{name}"), json!(1)))).collect();
     assert_eq!(map_data(&lines, "@tick"), &Value::Object(tick));
     let wide: serde_json::Map<String, Value> = (1..=u64::from(CALLS))
         .map(|i| (format!("{},-{},42,{}", 5_000_000_000 * i, 7 * i, 200 + i), json!(2)))

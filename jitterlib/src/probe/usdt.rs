@@ -27,8 +27,8 @@ pub(super) static KIND: ProbeKind = ProbeKind {
 
 /// Program name suffixes of a probe's sites, one program each: a probe has at most this many.
 const SITE_SUFFIXES: [&str; 32] = [
-    "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "s16",
-    "s17", "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31",
+    "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13", "s14", "s15", "s16", "s17",
+    "s18", "s19", "s20", "s21", "s22", "s23", "s24", "s25", "s26", "s27", "s28", "s29", "s30", "s31",
 ];
 
 /// One place a USDT probe fires at.
@@ -60,8 +60,11 @@ fn resolve(spec: &ProbeSpec, _kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>,
         ProbeSpec::Path(parts) if parts.len() == 4 => (parts, Some(&parts[2])),
         ProbeSpec::Path(parts) if parts.len() == 3 => (parts, None),
         _ => {
-            return Err(ProbeError::new(ProbeErrorKind::BadSpec, format!("`usdt` probes are written `{}`", KIND.syntax))
-                .at(0))
+            return Err(ProbeError::new(
+                ProbeErrorKind::BadSpec,
+                format!("`usdt` probes are written `{}`", KIND.syntax),
+            )
+            .at(0))
         }
     };
     let binary = super::uprobe::open(&parts[1])?;
@@ -86,7 +89,11 @@ fn resolve(spec: &ProbeSpec, _kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>,
     if notes.len() > SITE_SUFFIXES.len() {
         return Err(ProbeError::new(
             ProbeErrorKind::BadSpec,
-            format!("`{provider}:{name}` has {} sites, more than the {} jl attaches to", notes.len(), SITE_SUFFIXES.len()),
+            format!(
+                "`{provider}:{name}` has {} sites, more than the {} jl attaches to",
+                notes.len(),
+                SITE_SUFFIXES.len()
+            ),
         )
         .at(parts.len() - 1));
     }
@@ -100,12 +107,14 @@ fn resolve(spec: &ProbeSpec, _kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>,
                 )
                 .at(parts.len() - 1)
             })?;
-            let args = parse_args(&note.args).map_err(|operand| unreadable_operand(&provider, &name, &operand).at(parts.len() - 1))?;
+            let args = parse_args(&note.args)
+                .map_err(|operand| unreadable_operand(&provider, &name, &operand).at(parts.len() - 1))?;
             Ok(Site { offset, args: args.into_iter().zip(note.args.split_whitespace().map(String::from)).collect() })
         })
         .collect::<Result<Vec<Site>, ProbeError>>()?;
     // The kernel takes the semaphore's file offset: one in `.bss` (no file bytes) cannot be counted.
-    let semaphore = notes.iter().find_map(|note| note.semaphore).map(|address| (address, binary.address_offset(address)));
+    let semaphore =
+        notes.iter().find_map(|note| note.semaphore).map(|address| (address, binary.address_offset(address)));
     let fields = arg_fields(&sites);
     let read = vec![true; fields.len()];
     Ok(Box::new(UsdtProbe { binary: path, provider, name, sites, semaphore, fields, read }))
@@ -143,7 +152,8 @@ fn only_provider(binary: &Binary, name: &str) -> Result<String, ProbeError> {
         [] => Err(missing_probe(binary, "*", name, 2)),
         several => {
             let path = binary.path().display();
-            let choices: Vec<String> = several.iter().map(|provider| format!("`usdt:{path}:{provider}:{name}`")).collect();
+            let choices: Vec<String> =
+                several.iter().map(|provider| format!("`usdt:{path}:{provider}:{name}`")).collect();
             Err(ProbeError::new(
                 ProbeErrorKind::BadSpec,
                 format!("`{name}` is a probe of {} providers of `{path}`", several.len()),
@@ -227,9 +237,12 @@ pub(super) fn expand(parts: &[String]) -> Result<Option<Vec<ProbeSpec>>, ProbeEr
     let (path, probes) = usdt_probes(binary, provider, name)?;
     if probes.is_empty() {
         let pattern = parts[2..].join(":");
-        return Err(ProbeError::new(ProbeErrorKind::MissingTarget, format!("no USDT probe of `{binary}` matches `{pattern}`"))
-            .with_hint(format!("`jl -l 'usdt:{binary}:*'` lists them"))
-            .at(2));
+        return Err(ProbeError::new(
+            ProbeErrorKind::MissingTarget,
+            format!("no USDT probe of `{binary}` matches `{pattern}`"),
+        )
+        .with_hint(format!("`jl -l 'usdt:{binary}:*'` lists them"))
+        .at(2));
     }
     let spec = |(provider, name): (String, String)| ProbeSpec::Path(vec![kind.clone(), path.clone(), provider, name]);
     Ok(Some(probes.into_iter().map(spec).collect()))

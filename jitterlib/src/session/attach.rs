@@ -128,7 +128,12 @@ fn is_permission_error(errno: Option<i32>) -> bool {
     matches!(errno, Some(libc::EPERM | libc::EACCES))
 }
 
-pub(super) fn attach_failure(name: &str, attach: &Attach, reason: impl Into<String>, hint: impl Into<String>) -> SessionError {
+pub(super) fn attach_failure(
+    name: &str,
+    attach: &Attach,
+    reason: impl Into<String>,
+    hint: impl Into<String>,
+) -> SessionError {
     SessionError::Attach {
         program: name.to_string(),
         target: attach.target(),

@@ -5,7 +5,7 @@
 use crate::output;
 use jitterlang::sema::builtins::REGISTRY as BUILTINS;
 use jitterlib::kernel::KernelInfo;
-use jitterlib::probe::{glob, user_functions, usdt_probes, REGISTRY};
+use jitterlib::probe::{glob, usdt_probes, user_functions, REGISTRY};
 use std::io;
 use std::process::ExitCode;
 
