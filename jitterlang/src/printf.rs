@@ -43,6 +43,9 @@ pub struct Conv {
     pub zero: bool,
     /// Minimum width.
     pub width: usize,
+    /// Bits of the integer printed: 8 for `hh`, 16 for `h`, else 64 (C's promotion aside, every integer is 64
+    /// bits here, as bpftrace widens `%d` to the argument's size).
+    pub bits: u32,
 }
 
 /// A piece of a format.
@@ -84,8 +87,8 @@ pub struct FormatError {
 
 impl Format {
     /// Parses a C-style format (`%d %u %x %X %p %c %s %%`, flags `-` `0`, a width, length modifiers
-    /// `l ll h hh z` which are accepted and ignored: every integer is 64 bits), and bpftrace's `%r`, `%rx` and
-    /// `%rh` for `buf()` buffers.
+    /// `l ll z j t` which are accepted and change nothing (every integer is 64 bits) and `h hh` which print the
+    /// integer as 16 and 8 bits, as C and bpftrace do), and bpftrace's `%r`, `%rx` and `%rh` for `buf()` buffers.
     pub fn parse(text: &str) -> Result<Format, FormatError> {
         let mut pieces = Vec::new();
         let mut literal = String::new();
@@ -100,7 +103,7 @@ impl Format {
                 literal.push('%');
                 continue;
             }
-            let mut conv = Conv { kind: ConvKind::Signed, left: false, zero: false, width: 0 };
+            let mut conv = Conv { kind: ConvKind::Signed, left: false, zero: false, width: 0, bits: 64 };
             while let Some((_, flag)) = chars.peek().copied().filter(|(_, c)| *c == '-' || *c == '0') {
                 if flag == '-' {
                     conv.left = true;
@@ -113,9 +116,16 @@ impl Format {
                 conv.width = conv.width.saturating_mul(10).saturating_add(digit as usize - '0' as usize).min(256);
                 chars.next();
             }
-            while chars.peek().is_some_and(|(_, c)| matches!(c, 'l' | 'h' | 'z' | 'j' | 't')) {
+            let mut modifier = String::new();
+            while let Some((_, c)) = chars.peek().copied().filter(|(_, c)| matches!(c, 'l' | 'h' | 'z' | 'j' | 't')) {
+                modifier.push(c);
                 chars.next();
             }
+            conv.bits = match modifier.as_str() {
+                "hh" => 8,
+                "h" => 16,
+                _ => 64,
+            };
             conv.kind = match chars.next().map(|(_, c)| c) {
                 Some('d' | 'i') => ConvKind::Signed,
                 Some('u') => ConvKind::Unsigned,
@@ -165,12 +175,29 @@ impl Format {
             match piece {
                 Piece::Text(text) => out.push_str(text),
                 Piece::Conv(conv) => {
-                    let text = args.next().map(|arg| convert(conv.kind, arg)).unwrap_or_default();
+                    let text = args.next().map(|arg| convert(conv.kind, &narrow(conv, arg))).unwrap_or_default();
                     pad(&mut out, conv, &text);
                 }
             }
         }
         out
+    }
+}
+
+/// The integer cut to the conversion's bits: sign-extended for `%d`, masked for the others, so that `%hhd` of
+/// 255 prints -1 and `%hhx` of -1 prints `ff`.
+fn narrow<'a>(conv: &Conv, arg: &'a Arg) -> std::borrow::Cow<'a, Arg> {
+    match arg {
+        Arg::Int(value) if conv.bits < 64 => {
+            let shift = 64 - conv.bits;
+            let cut = if conv.kind == ConvKind::Signed {
+                (((*value << shift) as i64) >> shift) as u64
+            } else {
+                (*value << shift) >> shift
+            };
+            std::borrow::Cow::Owned(Arg::Int(cut))
+        }
+        _ => std::borrow::Cow::Borrowed(arg),
     }
 }
 
@@ -213,6 +240,14 @@ fn pad(out: &mut String, conv: &Conv, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn narrows_to_the_length_modifier() {
+        let format = Format::parse("%hhx %hhd %hx %hu %lx\n").unwrap();
+        let minus_one = Arg::Int(-1i64 as u64);
+        let args = [minus_one.clone(), Arg::Int(255), minus_one.clone(), Arg::Int(0x1_0005), minus_one];
+        assert_eq!(format.render(&args), "ff -1 ffff 5 ffffffffffffffff\n");
+    }
 
     #[test]
     fn renders_common_conversions() {
