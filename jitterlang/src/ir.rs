@@ -191,6 +191,9 @@ pub struct PrintfInfo {
     pub action: PrintfAction,
 }
 
+/// The most of a file `cat()` prints: bpftrace's default `max_cat_bytes`.
+pub const CAT_MAX_BYTES: u64 = 10240;
+
 /// What user space does with a rendered `printf`-style format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PrintfAction {
@@ -198,6 +201,8 @@ pub enum PrintfAction {
     Print,
     /// `system`: run it with `/bin/sh -c` and print what it writes (needs `--unsafe`).
     System,
+    /// `cat`: print the contents of the file it names (its first [`CAT_MAX_BYTES`] bytes), as bpftrace does.
+    Cat,
     /// `print(v)` of a value that is not a map: its one argument printed on a line of its own (a `value` object
     /// in JSON); the format is empty.
     Value,
@@ -209,6 +214,7 @@ impl PrintfAction {
         match self {
             PrintfAction::Print => "printf",
             PrintfAction::System => "system",
+            PrintfAction::Cat => "cat",
             PrintfAction::Value => "print",
         }
     }

@@ -18,6 +18,8 @@ pub(super) enum Event {
     Value(Value),
     /// A rendered `system()` command, to run.
     System(String),
+    /// A rendered `cat()` file name, to print the contents of.
+    Cat(String),
     /// `time()`: the current time, formatted.
     Time(String),
     /// `print`, `clear` or `zero` of a map.
@@ -146,6 +148,7 @@ impl<'a> EventDecoder<'a> {
         let text = info.format.render(&args);
         Ok(Some(match info.action {
             PrintfAction::System => Event::System(text),
+            PrintfAction::Cat => Event::Cat(text),
             _ => Event::Printf(text),
         }))
     }

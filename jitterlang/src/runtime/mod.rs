@@ -157,6 +157,7 @@ pub fn run(
                 Event::Value(value) => output.value(&value)?,
                 Event::Time(text) => output.text("time", &text)?,
                 Event::System(command) => run_command(&command, output)?,
+                Event::Cat(path) => cat_file(&path, output)?,
                 Event::Outlier(mut outlier) => {
                     if let Some(Value::Stack { kind, raw }) = outlier.column("kstack") {
                         if let Ok(id) = u32::try_from(kind.split(*raw).1) {
@@ -335,6 +336,24 @@ fn run_command(command: &str, output: &mut Output) -> Result<(), RunError> {
         Ok(ran) => Ok(output.text("system", &String::from_utf8_lossy(&ran.stdout))?),
         Err(error) => {
             eprintln!("jl: warning: cannot run `{command}`: {error}");
+            Ok(())
+        }
+    }
+}
+
+/// `cat()`: prints the file's first [`CAT_MAX_BYTES`](crate::ir::CAT_MAX_BYTES) bytes as they are. A file that
+/// cannot be read is reported, as bpftrace reports it, and tracing goes on.
+fn cat_file(path: &str, output: &mut Output) -> Result<(), RunError> {
+    use std::io::Read;
+    let mut contents = Vec::new();
+    let read = std::fs::File::open(path)
+        .and_then(|file| file.take(crate::ir::CAT_MAX_BYTES).read_to_end(&mut contents).map(drop));
+    match read {
+        Ok(()) => Ok(output.text("cat", &String::from_utf8_lossy(&contents))?),
+        Err(error) => {
+            let reason = error.to_string();
+            let reason = reason.split(" (os error").next().unwrap_or(&reason);
+            eprintln!("jl: error: failed to open file '{path}' ({reason})");
             Ok(())
         }
     }

@@ -140,6 +140,9 @@ pub static REGISTRY: &[Builtin] = &[
     statement("system", "format, args...", "runs a shell command (--unsafe)", |c, call, s| {
         c.system(call.args, call.span, s)
     }),
+    statement("cat", "format, args...", "prints the contents of a file (its first 10240 bytes)", |c, call, s| {
+        c.printf(call.args, call.span, s, PrintfAction::Cat)
+    }),
     function("ksym", "addr", "the kernel symbol at an address", |c, call, s| c.ksym(call, s)),
     function("kaddr", "\"symbol\"", "the address of a kernel symbol", |c, call, _| {
         c.kaddr(call.name_span, call.args, call.span)

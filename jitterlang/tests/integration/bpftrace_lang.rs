@@ -97,3 +97,17 @@ fn config_max_map_keys_sizes_the_maps() {
     let (_, out, _) = run_jl(&["--map-keys", "3", "-e", script]);
     assert_eq!(out.lines().filter(|line| line.starts_with("@m[")).count(), 3, "{out}");
 }
+
+#[test]
+fn cat_prints_a_file_named_by_a_format() {
+    if !can_trace("cat_prints_a_file_named_by_a_format") {
+        return;
+    }
+    // bpftrace 0.27.1 prints `Linux` for the first; a missing file is an error message and tracing goes on.
+    let script = "begin { cat(\"/proc/sys/kernel/%s\", \"ostype\"); cat(\"/does/not/exist\"); printf(\"%hhx\\n\", -1); \
+                  exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "Linux\nff\n");
+    assert!(err.contains("failed to open file '/does/not/exist' (No such file or directory)"), "{err}");
+}
