@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn hist_shows_gaps_between_non_empty_buckets() {
-        let layout = agg_layout("@h", vec![], AggKind::Hist, ValueFormat::Signed);
+        let layout = agg_layout("@h", vec![], AggKind::Hist { bits: 0 }, ValueFormat::Signed);
         let entries = unkeyed_histogram(&[(2, 39), (4, 81), (5, 55)]);
         // bpftrace 0.17
         let expected = "\
@@ -206,8 +206,12 @@ mod tests {
 
     #[test]
     fn keyed_hists_sorted_by_total() {
-        let layout =
-            agg_layout("@hk", vec![FieldLayout::integer(ValueFormat::Unsigned)], AggKind::Hist, ValueFormat::Signed);
+        let layout = agg_layout(
+            "@hk",
+            vec![FieldLayout::integer(ValueFormat::Unsigned)],
+            AggKind::Hist { bits: 0 },
+            ValueFormat::Signed,
+        );
         let entries = one_cpu(&[(&[1, 21], &[39]), (&[4, 23], &[3]), (&[0, 0], &[175])]);
         // bpftrace 0.17 (the first two histograms; the third shows the negative bucket)
         let expected = "\

@@ -1,0 +1,50 @@
+//! bpftrace 0.27's builtins that jl took over, run end to end on this host: `hist(v, k)`.
+
+use crate::support::run_jl;
+use jitterlib::testing::can_trace;
+
+/// Runs a script that exits by itself, asserts it succeeded, and returns its standard output.
+fn output_of(args: &[&str]) -> String {
+    let (code, out, err) = run_jl(args);
+    assert_eq!(code, 0, "jl {args:?} failed:\n{out}\n{err}");
+    out
+}
+
+/// The text row of one histogram bucket, as bpftrace lays it out.
+fn row(label: &str, count: u64, bar: usize) -> String {
+    format!("{label:<16}{count:>8} |{:<52}|", "@".repeat(bar))
+}
+
+#[test]
+fn fine_hist_buckets_are_the_ones_bpftrace_computes() {
+    if !can_trace("fine_hist_buckets_are_the_ones_bpftrace_computes") {
+        return;
+    }
+    // The kernel computes each index; bpftrace's own example puts 225 with k = 2 in [224, 256).
+    let script = "BEGIN { @h = hist(3, 2); @h = hist(9, 2); @h = hist(8, 2); @h = hist(225, 2); exit(); }";
+    let text = output_of(&["-e", script]);
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.first().map(|line| line.trim_end()), Some("@h:"), "{text}");
+    assert_eq!(rows[1], row("[3]", 1, 26), "{text}");
+    assert!(rows.contains(&row("[8, 10)", 2, 52).as_str()), "{text}");
+    assert!(rows.contains(&row("[20, 24)", 0, 0).as_str()), "{text}");
+    assert_eq!(rows.iter().rev().find(|line| !line.is_empty()), Some(&row("[224, 256)", 1, 26).as_str()), "{text}");
+    // Every row from the first to the last non-empty bucket: [3] to [7] one value each, then 4 rows per power of 2.
+    assert_eq!(rows.iter().filter(|line| line.starts_with('[')).count(), 5 + 4 * 5, "{text}");
+
+    // Past 2^10 the suffix is that of the power of two: 5 * 2^10 prints as 5K, 6 * 2^9 as 3072.
+    let script = "BEGIN { @h = hist(5120, 2); @h = hist(-4, 2); @k = hist(3100, 2); exit(); }";
+    let text = output_of(&["-e", script]);
+    assert!(text.contains(&row("(..., 0)", 1, 52)), "{text}");
+    assert!(text.contains(&row("[5K, 6K)", 1, 52)), "{text}");
+    assert!(text.contains(&row("[3072, 3584)", 1, 52)), "{text}");
+
+    // JSON: inclusive bounds, as bpftrace's.
+    let json = output_of(&["-f", "json", "-e", "BEGIN { @ = hist(225, 2); exit(); }"]);
+    let hist: serde_json::Value = json
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line"))
+        .find(|object| object["type"] == "hist")
+        .expect("a hist line");
+    assert_eq!(hist["data"]["@"], serde_json::json!([{"min": 224, "max": 255, "count": 1}]), "{json}");
+}
