@@ -2,7 +2,7 @@
 
 mod actions;
 mod bad_input;
-mod bpftrace_builtins;
+mod bpftrace_features;
 mod bpftrace_lang;
 mod btf_access;
 mod buffers;

@@ -1,4 +1,5 @@
-//! bpftrace 0.27's builtins that jl took over, run end to end on this host: `hist(v, k)`.
+//! bpftrace 0.27 features jl took over, run end to end on this host: `hist(v, k)`, maps read in a probe written before
+//! the one assigning them.
 
 use crate::support::run_jl;
 use jitterlib::testing::can_trace;
@@ -47,4 +48,21 @@ fn fine_hist_buckets_are_the_ones_bpftrace_computes() {
         .find(|object| object["type"] == "hist")
         .expect("a hist line");
     assert_eq!(hist["data"]["@"], serde_json::json!([{"min": 224, "max": 255, "count": 1}]), "{json}");
+}
+
+#[test]
+fn a_map_is_read_in_a_probe_written_before_the_one_assigning_it() {
+    if !can_trace("a_map_is_read_in_a_probe_written_before_the_one_assigning_it") {
+        return;
+    }
+    // bpftrace 0.27's corpus entry `interval`: the count the kernel kept between the two interval runs is printed.
+    let script =
+        "interval:ms:300 { print(@c); clear(@c); exit(); } tracepoint:raw_syscalls:sys_enter { @c = count(); }";
+    let text = output_of(&["-e", script]);
+    let count: u64 = text
+        .lines()
+        .find_map(|line| line.strip_prefix("@c: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no count printed:\n{text}"));
+    assert!(count > 0, "{text}");
 }
