@@ -190,6 +190,12 @@ pub static REGISTRY: &[Builtin] = &[
         |c, call, s| c.strncmp(call, s),
         lower::strncmp,
     ),
+    function(
+        "reg",
+        "\"name\"",
+        "a saved register (`ip`, `sp`, `di`, ...) in kprobes, uprobes and perf events",
+        |c, call, s| c.reg(call, s),
+    ),
     function("bswap", "v", "the value's bytes in reverse order (as wide as its type)", |c, call, s| c.bswap(call, s)),
     function("kstack", "[mode, ][frames]", "the kernel stack", |c, call, s| {
         c.stack_call(call.name, call.name_span, call.args, call.span, s)

@@ -13,6 +13,7 @@ mod map_functions;
 mod maps;
 mod net;
 mod params;
+mod registers;
 mod stacks;
 mod strings;
 
