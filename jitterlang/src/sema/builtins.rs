@@ -191,6 +191,12 @@ pub static REGISTRY: &[Builtin] = &[
         lower::strncmp,
     ),
     function(
+        "getopt",
+        "\"name\"[, default[, description]]",
+        "a named option, `-- --name=value` or `--arg name=value`",
+        |c, call, _| c.getopt(call),
+    ),
+    function(
         "reg",
         "\"name\"",
         "a saved register (`ip`, `sp`, `di`, ...) in kprobes, uprobes and perf events",

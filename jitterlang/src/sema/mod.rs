@@ -104,6 +104,7 @@ fn check_pass<'k>(
             }
         }
     }
+    checker.params.report_unused(&mut checker.diagnostics);
     (checker, probes)
 }
 

@@ -1,5 +1,5 @@
 //! bpftrace 0.27 features jl took over, run end to end on this host: `hist(v, k)`, maps read in a probe written before
-//! the one assigning them.
+//! the one assigning them, `getopt()`.
 
 use crate::support::run_jl;
 use jitterlib::testing::can_trace;
@@ -65,4 +65,26 @@ fn a_map_is_read_in_a_probe_written_before_the_one_assigning_it() {
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no count printed:\n{text}"));
     assert!(count > 0, "{text}");
+}
+
+#[test]
+fn getopt_reads_named_options_as_bpftrace_passes_them() {
+    if !can_trace("getopt_reads_named_options_as_bpftrace_passes_them") {
+        return;
+    }
+    // The kernel adds and stores each value: the maps hold what the options set.
+    let script = "BEGIN { @n = getopt(\"n\", 5) + 1; @flag = getopt(\"flag\"); @off = getopt(\"off\", true); \
+                  @neg = getopt(\"neg\", -3); printf(\"%s\\n\", getopt(\"who\", \"nobody\")); exit(); }";
+    let lines = |args: &[&str]| -> Vec<String> {
+        output_of(args).lines().filter(|line| !line.is_empty()).map(String::from).collect()
+    };
+    assert_eq!(lines(&["-e", script]), ["nobody", "@n: 6", "@flag: 0", "@off: 1", "@neg: -3"]);
+    let set = lines(&["-e", script, "--", "--n=41", "--flag", "--off=false", "--who=alice"]);
+    assert_eq!(set, ["alice", "@n: 42", "@flag: 1", "@off: 0", "@neg: -3"]);
+    // jl's own `--arg` sets the same options, and a positional argument still is `$1`.
+    let mixed = lines(&["--arg", "n=9", "-e", "BEGIN { @ = getopt(\"n\", 5) + $1; exit(); }", "100"]);
+    assert_eq!(mixed, ["@: 109"]);
+    let (code, _, err) = run_jl(&["-e", script, "--", "--n=many"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`--n=many` is not an integer"), "{err}");
 }
