@@ -30,7 +30,8 @@ use params::Params;
 pub(crate) use expr::COMM_SIZE;
 
 /// Checks a parsed script against the kernel, with the script's arguments (`$1`, `$2`, ...), the
-/// `--arg name=value` pairs that set its parameters (`param $name = default`) and `--unsafe` from `options`.
+/// `--arg name=value` pairs that set its parameters (`param $name = default`, `getopt("name", default)`) and
+/// `--unsafe` from `options`.
 pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions) -> Result<Checked, Diagnostics> {
     // A map is declared by an assignment in any probe, wherever it stands in the script (as in bpftrace 0.27): when a
     // pass finds a map used before the probe assigning it, the next pass starts knowing every map the previous one

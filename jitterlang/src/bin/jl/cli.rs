@@ -36,7 +36,8 @@ pub struct Cli {
     /// Script arguments, `$1`, `$2`, ... in the script (`str($1)` for text).
     #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
-    /// Set the script parameter NAME (declared `param $NAME = default`) to VALUE; repeatable.
+    /// Set the script parameter NAME (declared `param $NAME = default`, or read `getopt("NAME", default)`) to VALUE;
+    /// repeatable. bpftrace's `-- --NAME=VALUE` after the script does the same.
     #[arg(long = "arg", value_name = "NAME=VALUE", value_parser = parse_named_arg)]
     pub named_args: Vec<(String, String)>,
     /// Program text to run (instead of a file).
