@@ -261,6 +261,17 @@ pub enum ExprKind {
         /// Whether it is written `->` (through a pointer) rather than `.`.
         arrow: bool,
     },
+    /// `(a, b, ...)`: a tuple of two or more values.
+    Tuple(Vec<Expr>),
+    /// `base.N`: element `N` of a tuple.
+    TupleIndex {
+        /// The tuple.
+        base: Box<Expr>,
+        /// The element number.
+        index: u32,
+        /// Where the number is written.
+        index_span: Span,
+    },
     /// `base[index]`: an element of a fixed-size array.
     Index {
         /// The array.

@@ -15,6 +15,7 @@ mod net;
 mod params;
 mod stacks;
 mod strings;
+mod tuples;
 
 use crate::ast::{self, Script};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};

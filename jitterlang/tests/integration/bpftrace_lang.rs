@@ -97,3 +97,58 @@ fn config_max_map_keys_sizes_the_maps() {
     let (_, out, _) = run_jl(&["--map-keys", "3", "-e", script]);
     assert_eq!(out.lines().filter(|line| line.starts_with("@m[")).count(), 3, "{out}");
 }
+
+#[test]
+fn tuples_print_and_store_as_bpftrace_does() {
+    if !can_trace("tuples_print_and_store_as_bpftrace_does") {
+        return;
+    }
+    // bpftrace 0.27.1 prints these lines for this script (lowercase `begin`, its own comm): a tuple key is its
+    // elements, a tuple value prints in parentheses, strings unquoted.
+    let script = "BEGIN { $t = (1, \"two\", comm); print($t); print($t.1); @k[1, 2] = 6; @m[1] = (3, \"x\"); \
+                  @n[(1, 2)] = 5; exit(); }";
+    assert_eq!(output_of(&["-e", script]), "(1, two, jl)\ntwo\n@k[1, 2]: 6\n\n@m[1]: (3, x)\n\n@n[1, 2]: 5\n\n");
+    // JSON: a tuple is an array, in a value and in a map (bpftrace 0.27.1 prints the same data).
+    let json = output_of(&["-f", "json", "-e", script]);
+    let objects: Vec<serde_json::Value> =
+        json.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
+    let data = |kind: &str| -> Vec<serde_json::Value> {
+        objects.iter().filter(|object| object["type"] == kind).map(|object| object["data"].clone()).collect()
+    };
+    assert_eq!(data("value"), [serde_json::json!([1, "two", "jl"]), serde_json::json!("two")], "{json}");
+    assert!(data("map").contains(&serde_json::json!({"@m": {"1": [3, "x"]}})), "{json}");
+    assert!(data("map").contains(&serde_json::json!({"@n": {"1,2": 5}})), "{json}");
+}
+
+#[test]
+fn tuples_of_what_the_kernel_reported() {
+    if !can_trace("tuples_of_what_the_kernel_reported") {
+        return;
+    }
+    // The `sh` this test starts calls getppid: the tuples hold its pid and comm as the kernel reported them,
+    // through a variable, an element read back from it, a map value and a map read.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_getppid /ppid == {tid}/ {{ $t = (pid, comm, ppid); @t[$t.0] = ($t.1, $t.2); \
+         print($t); print(@t[pid].0); exit(); }}"
+    );
+    let mut jl = Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-e", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    let mut sh = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).spawn().expect("run sh");
+    let child = sh.id();
+    assert!(sh.wait().expect("sh exits").success());
+    let output = jl.wait_with_output().expect("jl exits");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("({child}, sh, {tid})\nsh\n@t[{child}]: (sh, {tid})\n\n")
+    );
+}
