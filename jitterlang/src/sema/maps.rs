@@ -128,6 +128,11 @@ impl MapTable {
         matches!(self.maps[index].layout.value, MapValue::Agg { kind, .. } if kind.is_histogram())
     }
 
+    /// Whether the map has keys (`@m[k]`), as opposed to a single value (`@m`).
+    pub(super) fn has_keys(&self, index: usize) -> bool {
+        !self.maps[index].key_types.is_empty()
+    }
+
     /// Whether a map of this name was used before.
     pub(super) fn is_declared(&self, name: &str) -> bool {
         self.find(name).is_some()

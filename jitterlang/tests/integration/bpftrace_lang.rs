@@ -152,3 +152,44 @@ fn tuples_of_what_the_kernel_reported() {
         format!("({child}, sh, {tid})\nsh\n@t[{child}]: (sh, {tid})\n\n")
     );
 }
+
+#[test]
+fn len_counts_the_keys_the_kernel_holds() {
+    if !can_trace("len_counts_the_keys_the_kernel_holds") {
+        return;
+    }
+    // bpftrace 0.27.1 prints 2 for `len(@m)` of a map with two keys. Here the keys come from the kernel: each
+    // `sh` this test starts calls getppid once, in a process of its own, and len() of the per-CPU count map
+    // keyed by pid counts them (after a delete, one fewer); the map holds the same pids.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_getppid /ppid == {tid}/ {{ @pids[pid] = count(); @n = len(@pids); \
+         if (@n == 3) {{ delete(@pids, pid); print(len(@pids)); exit(); }} }}"
+    );
+    let mut jl = Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-e", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    let mut children = Vec::new();
+    for _ in 0..3 {
+        let mut sh = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).spawn().expect("run sh");
+        children.push(sh.id());
+        assert!(sh.wait().expect("sh exits").success());
+    }
+    let output = jl.wait_with_output().expect("jl exits");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("2"), "{stdout}");
+    let pids: Vec<&str> = lines.filter(|line| line.starts_with("@pids[")).collect();
+    let expected: Vec<String> = children[..2].iter().map(|pid| format!("@pids[{pid}]: 1")).collect();
+    assert_eq!(pids.len(), 2, "{stdout}");
+    assert!(expected.iter().all(|line| pids.contains(&line.as_str())), "{stdout}");
+    assert!(stdout.contains("@n: 3"), "{stdout}");
+}
