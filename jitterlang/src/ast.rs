@@ -185,6 +185,17 @@ pub enum StmtKind {
         /// The loop body.
         body: Vec<Stmt>,
     },
+    /// `for ($kv : @m) { ... }`: the body once per entry of a map, `$kv` the tuple (key, value).
+    ForMap {
+        /// The loop variable's name without the `$`, seen only in the body.
+        name: String,
+        /// Where the variable is written.
+        name_span: Span,
+        /// The map (without keys).
+        map: MapRef,
+        /// The loop body.
+        body: Vec<Stmt>,
+    },
     /// `unroll(N) { ... }`: the body repeated N times.
     Unroll {
         /// How many times.

@@ -360,6 +360,17 @@ pub enum StmtKind {
         /// Run after each iteration, also after a `continue` (a `for` loop's increment; empty for `while`).
         step: Vec<Stmt>,
     },
+    /// `for ($kv : @m) { body }`: the body as a callback of `bpf_for_each_map_elem`, run once per entry with the
+    /// variable `var` set to the tuple (key, value). The callback works on a copy of the probe's stack frame
+    /// (variables included), copied back after each entry.
+    ForMap {
+        /// Map index.
+        map: usize,
+        /// The loop variable.
+        var: usize,
+        /// The loop body.
+        body: Vec<Stmt>,
+    },
     /// `unroll(count) { body }`.
     Unroll {
         /// Number of copies.

@@ -11,8 +11,8 @@
 //! - an `R_BPF_64_64` relocation from every map-loading `LD_IMM64` to its map symbol (for a global, aya turns
 //!   it into a direct value address);
 //! - a `license` section holding `GPL\0` (GPL-only helpers need it);
-//! - when a program has callbacks ([`Program::callbacks`]): each in the `.text` section with a local `STT_FUNC`
-//!   symbol `PROGRAM_cbN`, an `R_BPF_64_64` relocation from each `BPF_PSEUDO_FUNC` `LD_IMM64` to it (aya links
+//! - when a program has callbacks ([`Program::callbacks`], theirs too): each in the `.text` section with a local
+//!   `STT_FUNC` symbol `PROGRAM_cbN` (`PROGRAM_cbN_cbM` for theirs), an `R_BPF_64_64` relocation from each `BPF_PSEUDO_FUNC` `LD_IMM64` to it (aya links
 //!   the callback after the program), and the `.BTF` / `.BTF.ext` function info the verifier then requires
 //!   (see [`func_info`]). Objects without callbacks carry no BTF.
 
@@ -264,7 +264,7 @@ fn map_def_bytes(map: &MapSpec, allocation: HashAllocation) -> Vec<u8> {
 }
 
 /// A function placed in the object, for its BTF function info: name, section, offset there, whether a callback.
-type Placed = (String, String, u64, bool);
+type PlacedInfo = (String, String, u64, bool);
 
 /// Adds a program in its own section, its callbacks in `text`, and records where each function went.
 fn add_program(
@@ -272,7 +272,7 @@ fn add_program(
     program: &ProgramSection,
     map_symbols: &[SymbolId],
     text: Option<object::write::SectionId>,
-    functions: &mut Vec<Placed>,
+    functions: &mut Vec<PlacedInfo>,
 ) -> Result<(), ObjectError> {
     let name = program.name.to_string();
     if program.program.insns.is_empty() {
@@ -296,10 +296,35 @@ fn add_program(
     });
     functions.push((name.clone(), program.section.to_string(), offset, false));
     relocate_maps(obj, &name, program.program, section, offset, map_symbols)?;
+    match text {
+        Some(text) => {
+            let placed = Placed { name: &name, program: program.program, section, offset };
+            add_callbacks(obj, &placed, text, map_symbols, functions)
+        }
+        None => Ok(()),
+    }
+}
+
+/// A function placed in the object: its name, code, section and offset there.
+struct Placed<'a> {
+    name: &'a str,
+    program: &'a Program,
+    section: object::write::SectionId,
+    offset: u64,
+}
+
+/// Adds the callbacks of `function` to `text`, each named `NAME_cbN` (theirs in turn after them), with an
+/// `R_BPF_64_64` relocation from each `BPF_PSEUDO_FUNC` load of `function` to its callback.
+fn add_callbacks(
+    obj: &mut Object,
+    function: &Placed,
+    text: object::write::SectionId,
+    map_symbols: &[SymbolId],
+    functions: &mut Vec<PlacedInfo>,
+) -> Result<(), ObjectError> {
     let mut callbacks = Vec::new();
-    for (index, callback) in program.program.callbacks.iter().enumerate() {
-        let Some(text) = text else { break };
-        let callback_name = format!("{name}_cb{index}");
+    for (index, callback) in function.program.callbacks.iter().enumerate() {
+        let callback_name = format!("{}_cb{index}", function.name);
         let code: Vec<u8> = callback.insns.iter().flat_map(encode_insn).collect();
         let at = obj.append_section_data(text, &code, INSN_SIZE as u64);
         callbacks.push(obj.add_symbol(Symbol {
@@ -313,24 +338,26 @@ fn add_program(
             flags: SymbolFlags::None,
         }));
         relocate_maps(obj, &callback_name, callback, text, at, map_symbols)?;
-        functions.push((callback_name, ".text".to_string(), at, true));
+        functions.push((callback_name.clone(), ".text".to_string(), at, true));
+        let placed = Placed { name: &callback_name, program: callback, section: text, offset: at };
+        add_callbacks(obj, &placed, text, map_symbols, functions)?;
     }
-    for (at, insn) in program.program.insns.iter().enumerate() {
+    for (at, insn) in function.program.insns.iter().enumerate() {
         if insn.code != LD_IMM64 || insn.src != BPF_PSEUDO_FUNC {
             continue;
         }
         let symbol = *callbacks.get(insn.imm as usize).ok_or_else(|| ObjectError::UnknownCallback {
-            program: name.clone(),
+            program: function.name.to_string(),
             insn: at,
             callback: insn.imm,
         })?;
         let relocation = Relocation {
-            offset: offset + (at * INSN_SIZE) as u64,
+            offset: function.offset + (at * INSN_SIZE) as u64,
             symbol,
             addend: 0,
             flags: RelocationFlags::Elf { r_type: elf::R_BPF_64_64 },
         };
-        obj.add_relocation(section, relocation).map_err(|source| ObjectError::Write { source })?;
+        obj.add_relocation(function.section, relocation).map_err(|source| ObjectError::Write { source })?;
     }
     Ok(())
 }

@@ -208,10 +208,16 @@ impl Checker<'_> {
 
     pub(super) fn ident(&mut self, name: &str, span: Span, scope: &mut Scope) -> Option<Expr> {
         if let Some(field) = scope.probe.fields().iter().find(|field| field.name == name) {
+            if !self.context_allowed(&format!("the probe's `{name}`"), span, scope) {
+                return None;
+            }
             scope.fields_read.push(field.name.clone());
             return Some(field_expr(field, span));
         }
         match builtins::variable_named(name).map(|builtin| &builtin.rule) {
+            Some(Rule::Context(Builtin::Stack(_))) if !self.context_allowed(&format!("`{name}`"), span, scope) => {
+                return None
+            }
             Some(Rule::Context(builtin)) => return Some(self.context_value(*builtin, span)),
             Some(Rule::Variable(check)) => return check(self, span, scope),
             Some(Rule::LoweredVariable { ty, lower }) => {
@@ -319,6 +325,7 @@ impl Checker<'_> {
     fn field(&mut self, field: &str, field_span: Span, span: Span, scope: &mut Scope) -> Option<Expr> {
         let args = scope.probe.args();
         match args.iter().find(|arg| arg.name == field) {
+            Some(_) if !self.context_allowed("`args`", span, scope) => None,
             Some(arg) => {
                 scope.fields_read.push(format!("args.{field}"));
                 Some(field_expr(arg, span))

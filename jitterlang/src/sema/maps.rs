@@ -128,6 +128,11 @@ impl MapTable {
         matches!(self.maps[index].layout.value, MapValue::Agg { kind, .. } if kind.is_histogram())
     }
 
+    /// What is known of map `index`.
+    pub(super) fn info(&self, index: usize) -> &MapInfo {
+        &self.maps[index]
+    }
+
     /// Whether the map has keys (`@m[k]`), as opposed to a single value (`@m`).
     pub(super) fn has_keys(&self, index: usize) -> bool {
         !self.maps[index].key_types.is_empty()

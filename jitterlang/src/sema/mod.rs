@@ -149,6 +149,8 @@ struct Scope<'p> {
     vars: Vec<(String, Type)>,
     /// How many `while`/`unroll` bodies enclose the statement being checked.
     loop_depth: usize,
+    /// How many `for ($kv : @m)` bodies enclose it (each a callback without the probe's context).
+    map_loop_depth: usize,
     /// The `let` declarations of the enclosing blocks, innermost last.
     lets: Vec<lets::Declared>,
     /// Variables whose assignment had an error (already reported): their uses are not reported again.
@@ -185,6 +187,7 @@ impl Checker<'_> {
             vars: Vec::new(),
             lets: Vec::new(),
             loop_depth: 0,
+            map_loop_depth: 0,
             failed_vars: Vec::new(),
             fields_read: Vec::new(),
         };
@@ -243,6 +246,15 @@ impl Checker<'_> {
             ast::StmtKind::Let { name, name_span, value } => self.let_stmt(name, *name_span, value.as_ref(), scope),
             ast::StmtKind::For { name, name_span, start, end, body } => {
                 self.for_loop(name, *name_span, start, end, body, scope)
+            }
+            ast::StmtKind::ForMap { name, name_span, map, body } => self.for_map(name, *name_span, map, body, scope),
+            ast::StmtKind::Return if scope.map_loop_depth > 0 => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::Unsupported, stmt.span, "`return` inside a `for` loop over a map").with_hint(
+                        "the loop body runs as a callback of its own: leave the loop with `break`, then `return`",
+                    ),
+                );
+                None
             }
             ast::StmtKind::Return => Some(StmtKind::Return),
             ast::StmtKind::Break | ast::StmtKind::Continue => self.loop_exit(stmt, scope),
@@ -344,9 +356,10 @@ fn has_exit(stmts: &[ast::Stmt], breaks: bool) -> bool {
         ast::StmtKind::Break => breaks,
         ast::StmtKind::If { then, otherwise, .. } => has_exit(then, breaks) || has_exit(otherwise, breaks),
         // A `break` in an inner loop leaves only that loop.
-        ast::StmtKind::While { body, .. } | ast::StmtKind::For { body, .. } | ast::StmtKind::Unroll { body, .. } => {
-            has_exit(body, false)
-        }
+        ast::StmtKind::While { body, .. }
+        | ast::StmtKind::For { body, .. }
+        | ast::StmtKind::ForMap { body, .. }
+        | ast::StmtKind::Unroll { body, .. } => has_exit(body, false),
         _ => false,
     })
 }

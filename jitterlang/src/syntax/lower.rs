@@ -162,6 +162,14 @@ fn stmt(pair: Pair<Rule>) -> Result<Stmt> {
             let body = block(parts.next().ok_or_else(|| internal(span))?)?;
             StmtKind::For { name: var.as_str()[1..].to_string(), name_span: span_of(&var), start, end, body }
         }
+        Rule::for_map_stmt => {
+            let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_for);
+            let var = parts.next().ok_or_else(|| internal(span))?;
+            let map = parts.next().ok_or_else(|| internal(span))?;
+            let map = MapRef { name: map.as_str().to_string(), keys: Vec::new(), span: span_of(&map) };
+            let body = block(parts.next().ok_or_else(|| internal(span))?)?;
+            StmtKind::ForMap { name: var.as_str()[1..].to_string(), name_span: span_of(&var), map, body }
+        }
         Rule::unroll_stmt => {
             let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_unroll);
             let count_pair = parts.next().ok_or_else(|| internal(span))?;

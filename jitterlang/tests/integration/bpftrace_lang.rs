@@ -193,3 +193,59 @@ fn len_counts_the_keys_the_kernel_holds() {
     assert!(expected.iter().all(|line| pids.contains(&line.as_str())), "{stdout}");
     assert!(stdout.contains("@n: 3"), "{stdout}");
 }
+
+#[test]
+fn for_loops_over_maps_with_break_and_continue() {
+    if !can_trace("for_loops_over_maps_with_break_and_continue") {
+        return;
+    }
+    // As in bpftrace 0.27.1: `$kv` is (key, value), a map with two keys gives a tuple key, variables assigned in
+    // the body are seen after it, `continue` skips an entry and `break` ends the walk. The sums do not depend on
+    // the order of the walk (the kernel's hash order). (A loop that counts its entries to decide when to break is
+    // refused by the verifier, which cannot see the count converge: bpftrace 0.27.1's load fails the same way.)
+    let script = "BEGIN { @m[1] = 10; @m[2] = 20; @m[3] = 30; $sum = 0; $seen = 0; \
+                  for ($kv : @m) { $seen++; if ($kv.0 == 2) { continue; } $sum += $kv.1; } print($sum); print($seen); \
+                  $found = 0; for ($kv : @m) { if ($kv.1 == 20) { $found = $kv.0; break; } } print($found); \
+                  @s[1, \"a\"] = \"x\"; for ($kv : @s) { print($kv); print($kv.0.1); } clear(@m); clear(@s); exit(); }";
+    assert_eq!(output_of(&["-e", script]), "40\n3\n2\n((1, a), x)\na\n");
+}
+
+#[test]
+fn for_loops_over_maps_the_kernel_filled() {
+    if !can_trace("for_loops_over_maps_the_kernel_filled") {
+        return;
+    }
+    // Each `sh` this test starts calls getppid once: the map holds each one's pid and comm as the kernel reported
+    // them, and the loop (run when the third arrives) counts the entries whose comm is `sh` and copies their pids.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_getppid /ppid == {tid}/ {{ @comms[pid] = comm; if (len(@comms) == 3) {{ \
+         $n = 0; for ($kv : @comms) {{ if ($kv.1 == \"sh\") {{ $n++; @pids[$kv.0] = $n; }} }} print($n); \
+         clear(@comms); exit(); }} }}"
+    );
+    let mut jl = Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-e", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    let mut children = Vec::new();
+    for _ in 0..3 {
+        let mut sh = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).spawn().expect("run sh");
+        children.push(sh.id());
+        assert!(sh.wait().expect("sh exits").success());
+    }
+    let output = jl.wait_with_output().expect("jl exits");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with("3\n"), "{stdout}");
+    let mut pids: Vec<u32> =
+        stdout.lines().filter_map(|line| line.strip_prefix("@pids[")?.split(']').next()?.parse().ok()).collect();
+    pids.sort_unstable();
+    children.sort_unstable();
+    assert_eq!(pids, children, "{stdout}");
+}

@@ -16,7 +16,8 @@ use super::{Insn, Program};
 pub fn disassemble(program: &Program, map_names: &[&str]) -> String {
     let mut text = Listing::new(program, map_names).to_string();
     for (index, callback) in program.callbacks.iter().enumerate() {
-        text.push_str(&format!("callback[{index}]:\n{}", Listing::new(callback, map_names)));
+        let listing = disassemble(callback, map_names).replace("callback[", &format!("callback[{index}]["));
+        text.push_str(&format!("callback[{index}]:\n{listing}"));
     }
     text
 }
