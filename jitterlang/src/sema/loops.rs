@@ -68,6 +68,9 @@ impl Checker<'_> {
         scope: &mut Scope,
     ) -> Option<StmtKind> {
         let map = self.maps.named(target, &mut self.diagnostics)?;
+        if !self.for_each_available("a `for` loop over a map", target.span) {
+            return None;
+        }
         let info = self.maps.info(map);
         let key = match &info.key_types[..] {
             [] => None,
@@ -110,6 +113,23 @@ impl Checker<'_> {
         scope.map_loop_depth -= 1;
         lets::end_block(scope, mark);
         Some(StmtKind::ForMap { map, var, body })
+    }
+
+    /// Whether the kernel has `bpf_for_each_map_elem` (Linux 5.13), which `what` (at `span`) needs; reported when not.
+    pub(super) fn for_each_available(&mut self, what: &str, span: Span) -> bool {
+        let version = self.kernel.version();
+        if version.at_least(5, 13) {
+            return true;
+        }
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::Unsupported,
+                span,
+                format!("{what} needs bpf_for_each_map_elem (Linux 5.13); this kernel is {}", version.release),
+            )
+            .with_hint("print the map (`print(@m)`) and work on it in user space, or run on Linux 5.13 or later"),
+        );
+        false
     }
 
     /// Refuses what reads the probe's context (`what`, at `span`) inside a `for` loop over a map; true when allowed.

@@ -61,6 +61,9 @@ impl Checker<'_> {
             }
         };
         let map = self.maps.named(target, &mut self.diagnostics)?;
+        if !self.for_each_available("`len()`", call.name_span) {
+            return None;
+        }
         let (refused, hint) = if self.maps.is_histogram(map) {
             (
                 "a histogram's keys hold its buckets: `len()` cannot count its keys",

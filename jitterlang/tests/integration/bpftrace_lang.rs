@@ -249,3 +249,18 @@ fn for_loops_over_maps_the_kernel_filled() {
     children.sort_unstable();
     assert_eq!(pids, children, "{stdout}");
 }
+
+#[test]
+fn map_walks_name_the_kernel_they_need() {
+    // bpf_for_each_map_elem came with Linux 5.13: compiled for 5.10, `len()` and a map loop say so.
+    let kernel = jitterlib::kernel::FixtureKernel::bundled().with_release("5.10.0-35-amd64");
+    let script = "tracepoint:sched:sched_process_fork { @m[1] = 1; @n = len(@m); for ($kv : @m) { } }";
+    let error = jitterlang::compile_with(script, &kernel, &jitterlang::CompileOptions::default())
+        .expect_err("no bpf_for_each_map_elem before 5.13");
+    let text = error.render("walk.bt", script);
+    assert_eq!(
+        text.matches("needs bpf_for_each_map_elem (Linux 5.13); this kernel is 5.10.0-35-amd64").count(),
+        2,
+        "{text}"
+    );
+}
