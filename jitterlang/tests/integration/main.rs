@@ -2,6 +2,7 @@
 
 mod actions;
 mod bad_input;
+mod bpftrace_features;
 mod bpftrace_lang;
 mod btf_access;
 mod buffers;
@@ -35,5 +36,6 @@ mod tools;
 mod tracepoint_mechanism;
 mod typed_probes;
 mod uprobes;
+mod usdt;
 mod user_stacks;
 mod verifier;
