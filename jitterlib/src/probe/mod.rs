@@ -21,6 +21,8 @@ mod reach;
 mod skb;
 mod softirq;
 mod stall;
+mod syscall;
+mod syscall_numbers;
 mod timer;
 mod tracepoint;
 mod tracepoint_hook;
