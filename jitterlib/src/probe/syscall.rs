@@ -20,7 +20,7 @@ use crate::session::Attach;
 
 /// Byte offsets in x86-64 `struct pt_regs` of the syscall arguments, in order (di, si, dx, r10, r8, r9).
 const ARG_REGS: [i32; 6] = [112, 104, 96, 56, 72, 64];
-/// `pt_regs.r10`, the lowest of [`ARG_REGS`]: where the read at entry starts.
+/// `pt_regs.r10`, the lowest of [`ARG_REGS`]: where the read at entry starts when every argument is read.
 const FIRST_ARG_REG: i32 = 56;
 /// `pt_regs.orig_ax`: the syscall number, where the read at exit starts.
 const ORIG_AX: i32 = 120;
@@ -40,6 +40,8 @@ pub(super) struct SyscallView {
     number: u32,
     exit: bool,
     args: Vec<Field>,
+    /// The `pt_regs` offset the prologue's read starts at: the lowest register the block reads, or `cs` alone.
+    read_from: i32,
 }
 
 /// The stack offset a `pt_regs` member at `offset` is read to.
@@ -85,7 +87,7 @@ impl SyscallView {
                 Some(Field { source: FieldSource::Stack { offset }, ..super::tracepoint::arg_field(field) })
             })
             .collect();
-        Ok(Ok(SyscallView { hook, number, exit, args }))
+        Ok(Ok(SyscallView { hook, number, exit, args, read_from: FIRST_ARG_REG }))
     }
 
     /// Where the program attaches.
@@ -96,6 +98,19 @@ impl SyscallView {
     /// The event's fields, read from the stack the prologue filled.
     pub(super) fn args(&self) -> &[Field] {
         &self.args
+    }
+
+    /// Told which fields the block reads (`args.NAME`), so that the prologue reads only the registers from the
+    /// lowest of them on (`cs` alone when none).
+    pub(super) fn only_fields_read(&mut self, read: &[String]) {
+        let lowest = read.iter().filter_map(|name| {
+            let field = self.args.iter().find(|field| Some(field.name.as_str()) == name.strip_prefix("args."))?;
+            match field.source {
+                FieldSource::Stack { offset } if offset != STACK_RET => Some(i32::from(offset) + FRAME_END),
+                _ => None,
+            }
+        });
+        self.read_from = lowest.min().unwrap_or(CS);
     }
 
     /// What the prologue writes on the stack.
@@ -121,7 +136,7 @@ impl SyscallView {
             false => {
                 b.load(Size::DW, Reg::R1, env.ctx, 8);
                 b.jump_if(JmpOp::Ne, Reg::R1, number, env.exit);
-                FIRST_ARG_REG
+                self.read_from
             }
             true => ORIG_AX,
         };

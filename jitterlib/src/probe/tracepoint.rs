@@ -38,7 +38,8 @@ const NOT_TRACEPOINTS: [&str; 8] =
 struct Tracepoint {
     category: String,
     name: String,
-    args: Vec<Field>,
+    /// The record's fields, what `args` are on a perf-event tracepoint.
+    record: Vec<Field>,
     reach: Reach,
     /// Whether the block reads `args` (see [`Probe::only_fields_read`]).
     args_read: bool,
@@ -87,11 +88,8 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
         other if NOT_TRACEPOINTS.contains(&other) => Reach::PerfEvent(None),
         _ => Reach::Argless(TracepointHook::resolve(kernel, category, name, None)?),
     };
-    let args = match &reach {
-        Reach::Syscall(view) => view.args().to_vec(),
-        _ => format.fields.iter().filter(|field| !field.common).map(arg_field).collect(),
-    };
-    Ok(Box::new(Tracepoint { category: category.clone(), name: name.clone(), args, reach, args_read: true }))
+    let record = format.fields.iter().filter(|field| !field.common).map(arg_field).collect();
+    Ok(Box::new(Tracepoint { category: category.clone(), name: name.clone(), record, reach, args_read: true }))
 }
 
 fn missing_hint(category: &str, name: &str, kernel: &dyn KernelInfo) -> String {
@@ -136,7 +134,23 @@ impl Probe for Tracepoint {
     }
 
     fn args(&self) -> &[Field] {
-        &self.args
+        match &self.reach {
+            Reach::Syscall(view) => view.args(),
+            _ => &self.record,
+        }
+    }
+
+    fn raw_syscall(&self) -> Option<Attach> {
+        match &self.reach {
+            Reach::Syscall(view) => Some(view.attach()),
+            _ => None,
+        }
+    }
+
+    fn leave_raw_syscalls(&mut self, why: &str) {
+        if let Reach::Syscall(_) = self.reach {
+            self.reach = Reach::PerfEvent(Some(why.to_string()));
+        }
     }
 
     fn stack_bytes(&self) -> u32 {
@@ -148,6 +162,9 @@ impl Probe for Tracepoint {
 
     fn only_fields_read(&mut self, read: &[String]) {
         self.args_read = read.iter().any(|field| field.starts_with("args."));
+        if let Reach::Syscall(view) = &mut self.reach {
+            view.only_fields_read(read);
+        }
     }
 
     fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
