@@ -21,6 +21,7 @@ mod raw_bpf;
 mod raw_probes;
 mod repl;
 mod runtime;
+mod syscalls;
 mod rust_api;
 mod skb;
 mod skb_scripts;
