@@ -1,6 +1,7 @@
 #!/bin/sh
 # Raw function probes on a real kernel: kprobe, kretprobe, fentry, fexit and kfunc count the ICMP echoes of a
-# ping across a veth pair into a network namespace. Needs /bin/jl (tests/vm/run --jl target/release/jl).
+# ping across a veth pair into a network namespace; syscall events count dd's reads and writes on raw_syscalls
+# and on perf events. Needs /bin/jl (tests/vm/run --jl target/release/jl).
 #   tests/vm/run --jl target/release/jl tests/vm/scenarios/raw-probes.sh
 . /lib/jl-vm.sh
 
@@ -61,5 +62,25 @@ grep -q 'kfunc:ip_rcv uses a kprobe; fentry not used: turned off with --no-fentr
 grep -q 'kretfunc:icmp_rcv uses a kprobe; fentry not used: turned off with --no-fentry' /tmp/jl.err ||
     fail "jl -v does not say why kretfunc used a kprobe"
 grep -q 'kprobe:ip_rcv' /tmp/jl.err || fail "jl -v does not show kfunc:ip_rcv resolved to kprobe:ip_rcv"
+
+# Syscall events, on raw_syscalls and on their perf-event tracepoints when asked: dd's 37 writes of 1234 bytes
+# (args read from pt_regs) and the 37 reads returning 1234 (ret).
+for mechanism in raw perf; do
+    export JL_TRACEPOINT_MECHANISM=$mechanism
+    start_jl 4 "tracepoint:syscalls:sys_enter_write /comm == \"dd\" && args.count == 1234/ { @${mechanism}_write = count(); }
+tracepoint:syscalls:sys_exit_read /comm == \"dd\" && args.ret == 1234/ { @${mechanism}_read = count(); }" -v
+    dd if=/dev/zero of=/dev/null bs=1234 count=37 2>/dev/null || fail "dd failed"
+    finish_jl
+    [ "$mechanism" = perf ] || grep -q 'sys_enter_write: raw tracepoint raw_syscalls:sys_enter, syscall number 1' \
+        /tmp/jl.err || fail "jl -v does not say sys_enter_write ran on raw_syscalls:sys_enter"
+    for probe in write read; do
+        n=$(count "${mechanism}_$probe")
+        result "${mechanism}_syscall_${probe}_count" "$n"
+        [ "$n" -eq 37 ] || fail "sys_*_$probe on $mechanism saw $n calls of dd's 37"
+    done
+done
+unset JL_TRACEPOINT_MECHANISM
+grep -q 'sys_exit_read uses a perf-event tracepoint; raw tracepoints not used' /tmp/jl.err ||
+    fail "jl -v does not say sys_exit_read used a perf-event tracepoint"
 
 result checks passed
