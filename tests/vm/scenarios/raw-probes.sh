@@ -47,22 +47,6 @@ grep '^@fexit_retval' /tmp/jl.out | sed 's/^@fexit_retval//' >/tmp/fexit.ret
 cmp -s /tmp/kretprobe.ret /tmp/fexit.ret || fail "kretprobe and fexit disagree on icmp_rcv's return values"
 grep -q '^@kprobe_skb_set\[0\]' /tmp/jl.out && fail "kprobe read a null args.skb"
 grep -q '^@fentry_dev_set\[0\]' /tmp/jl.out && fail "fentry read a null args.dev"
-# kfunc and kretfunc with fentry turned off: the same counts through a kprobe and a kretprobe, and -v says why.
-start_jl 6 'kfunc:ip_rcv { @nofentry_kfunc = count(); } kretfunc:icmp_rcv { @nofentry_kretfunc = count(); }' \
-    --no-fentry -v
-ping -c "$pings" -i 0.05 -W 2 192.168.77.2 >/dev/null 2>&1 || result ping_failed yes
-finish_jl
-for probe in nofentry_kfunc nofentry_kretfunc; do
-    n=$(count "$probe")
-    result "${probe}_count" "$n"
-    [ "$n" -eq $((2 * pings)) ] || fail "$probe saw $n calls for $pings pings (expected $((2 * pings)))"
-done
-grep -q 'kfunc:ip_rcv uses a kprobe; fentry not used: turned off with --no-fentry' /tmp/jl.err ||
-    fail "jl -v does not say why kfunc used a kprobe"
-grep -q 'kretfunc:icmp_rcv uses a kprobe; fentry not used: turned off with --no-fentry' /tmp/jl.err ||
-    fail "jl -v does not say why kretfunc used a kprobe"
-grep -q 'kprobe:ip_rcv' /tmp/jl.err || fail "jl -v does not show kfunc:ip_rcv resolved to kprobe:ip_rcv"
-
 # Syscall events, on raw_syscalls and on their perf-event tracepoints when asked: dd's 37 writes of 1234 bytes
 # (args read from pt_regs) and the 37 reads returning 1234 (ret).
 for mechanism in raw perf; do
@@ -82,5 +66,21 @@ done
 unset JL_TRACEPOINT_MECHANISM
 grep -q 'sys_exit_read uses a perf-event tracepoint; raw tracepoints not used' /tmp/jl.err ||
     fail "jl -v does not say sys_exit_read used a perf-event tracepoint"
+
+# kfunc and kretfunc with fentry turned off: the same counts through a kprobe and a kretprobe, and -v says why.
+start_jl 6 'kfunc:ip_rcv { @nofentry_kfunc = count(); } kretfunc:icmp_rcv { @nofentry_kretfunc = count(); }' \
+    --no-fentry -v
+ping -c "$pings" -i 0.05 -W 2 192.168.77.2 >/dev/null 2>&1 || result ping_failed yes
+finish_jl
+for probe in nofentry_kfunc nofentry_kretfunc; do
+    n=$(count "$probe")
+    result "${probe}_count" "$n"
+    [ "$n" -eq $((2 * pings)) ] || fail "$probe saw $n calls for $pings pings (expected $((2 * pings)))"
+done
+grep -q 'kfunc:ip_rcv uses a kprobe; fentry not used: turned off with --no-fentry' /tmp/jl.err ||
+    fail "jl -v does not say why kfunc used a kprobe"
+grep -q 'kretfunc:icmp_rcv uses a kprobe; fentry not used: turned off with --no-fentry' /tmp/jl.err ||
+    fail "jl -v does not say why kretfunc used a kprobe"
+grep -q 'kprobe:ip_rcv' /tmp/jl.err || fail "jl -v does not show kfunc:ip_rcv resolved to kprobe:ip_rcv"
 
 result checks passed
