@@ -26,13 +26,14 @@ count() {
 }
 
 # Syscall events, on raw_syscalls and on their perf-event tracepoints when asked: dd's 37 writes of 1234 bytes
-# (args read from pt_regs) and the 37 reads returning 1234 (ret). They run first: on 5.10, perf-event attaches
-# made after the kprobe/fentry run below have counted nothing (the --no-fentry kfunc run too).
+# (args read from pt_regs) and the 37 reads returning 1234 (ret).
 for mechanism in perf raw; do
     export JL_TRACEPOINT_MECHANISM=$mechanism
-    start_jl 4 "tracepoint:syscalls:sys_enter_write /comm == \"dd\" && args.count == 1234/ { @${mechanism}_write = count(); }
+    start_jl 60 "tracepoint:syscalls:sys_enter_write /comm == \"dd\" && args.count == 1234/ { @${mechanism}_write = count(); }
 tracepoint:syscalls:sys_exit_read /comm == \"dd\" && args.ret == 1234/ { @${mechanism}_read = count(); }" -v
     dd if=/dev/zero of=/dev/null bs=1234 count=37 2>/dev/null || fail "dd failed"
+    # Stopped once dd is done: a --duration counts from jl's start, and attaching can take seconds under TCG.
+    kill -INT "$jl_pid"
     finish_jl
     said='sys_enter_write: raw tracepoint raw_syscalls:sys_enter, syscall number 1'
     [ "$mechanism" = raw ] || said='sys_exit_read uses a perf-event tracepoint; raw tracepoints not used'
