@@ -73,7 +73,7 @@ fn check_pass<'k>(
         time_formats: Vec::new(),
         outliers: Vec::new(),
     };
-    let mut probes = Vec::new();
+    let mut resolved_probes = Vec::new();
     for block in &script.blocks {
         for written in &block.probes {
             let Some((spec, part_spans)) = checker.probe_spec(written) else { continue };
@@ -99,13 +99,23 @@ fn check_pass<'k>(
                                 .with_hint("check the offset with `objdump -d`, then run `jl --unsafe ...`"),
                             );
                         }
-                        probes.push(checker.probe_block(resolved, block, written.span))
+                        resolved_probes.push((resolved, block, written.span))
                     }
                     Err(error) => checker.diagnostics.push(probe_diagnostic(error, written, &part_spans)),
                 }
             }
         }
     }
+    // Where each program attaches can depend on the others (syscall events sharing raw_syscalls), and the
+    // block's `args` on where it attaches.
+    let (mut resolved, places): (Vec<_>, Vec<_>) =
+        resolved_probes.into_iter().map(|(probe, block, span)| (probe, (block, span))).unzip();
+    probe::spread_raw_syscalls(&mut resolved);
+    let probes: Vec<_> = resolved
+        .into_iter()
+        .zip(places)
+        .map(|(probe, (block, span))| checker.probe_block(probe, block, span))
+        .collect();
     checker.params.report_unused(&mut checker.diagnostics);
     (checker, probes)
 }
