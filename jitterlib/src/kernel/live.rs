@@ -84,8 +84,8 @@ impl LiveKernel {
         self
     }
 
-    /// The parsed BTF of the running kernel (read on first use), for questions beyond [`KernelInfo`]
-    /// such as [`Btf::function_params`].
+    /// The running kernel's BTF (opened on first use, then read in place as questions come), for questions
+    /// beyond [`KernelInfo`] such as [`Btf::function_params`].
     pub fn btf(&self) -> Result<&Btf, KernelError> {
         cached(&self.btf, Btf::vmlinux)
     }
