@@ -675,14 +675,16 @@ fn emit_verdict(b: &mut Builder, env: &EmitEnv) {
 }
 
 /// Writes the culprit of rank `rank` (the slot with the most time among those not ranked before) and its time
-/// at `STACK_TOP - 16 * rank`; both 0 when fewer culprits ran. Uses r0-r5.
+/// at `STACK_TOP - 16 * rank`; both 0 when fewer culprits ran. Slots are claimed in order and emptied only
+/// together, so the first empty slot ends the search. Uses r0-r5.
 fn emit_rank(b: &mut Builder, rank: i16) {
+    let searched = b.new_label();
     b.mov64(Reg::R4, 0);
     b.mov64(Reg::R5, 0);
     for slot in 0..SLOTS as i16 {
         let next = b.new_label();
         b.load(Size::DW, Reg::R0, Reg::R7, KEY + 8 * slot);
-        b.jump_if(JmpOp::Eq, Reg::R0, 0, next);
+        b.jump_if(JmpOp::Eq, Reg::R0, 0, searched);
         for earlier in 0..rank {
             b.load(Size::DW, Reg::R1, Reg::R10, STACK_TOP - 16 * earlier);
             b.jump_if(JmpOp::Eq, Reg::R0, Reg::R1, next);
@@ -693,6 +695,7 @@ fn emit_rank(b: &mut Builder, rank: i16) {
         b.mov64(Reg::R5, Reg::R1);
         b.bind(next);
     }
+    b.bind(searched);
     b.store(Size::DW, Reg::R10, STACK_TOP - 16 * rank, Reg::R4);
     b.store(Size::DW, Reg::R10, STACK_TOP - 16 * rank - 8, Reg::R5);
 }
