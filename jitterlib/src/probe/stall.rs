@@ -558,7 +558,8 @@ fn emit_charge(b: &mut Builder, names: usize, naming: Naming) {
 /// When the frame in `r3` is a task other than the idle task (then the current thread: only it runs in task
 /// context), `r3` = its culprit, `Task | hash of its comm`. The thread this CPU named last is remembered in the
 /// state until a task switch, so naming (`bpf_get_current_comm`, the hash, a `names` lookup, and an update for a
-/// name not seen before, the costly part) happens once per stretch of a thread on the CPU. Uses r0-r5.
+/// name not seen before, the costly part) happens once per stretch of a thread on the CPU (and again at the next
+/// charge when the update failed). Uses r0-r5.
 fn emit_task_culprit(b: &mut Builder, names: usize, naming: Naming) {
     let (done, unnamed, known) = (b.new_label(), b.new_label(), b.new_label());
     b.mov64(Reg::R1, Reg::R3);
@@ -591,6 +592,9 @@ fn emit_task_culprit(b: &mut Builder, names: usize, naming: Naming) {
     super::map_call(b, Helper::MapLookupElem, names, naming.culprit, None);
     b.jump_if(JmpOp::Ne, Reg::R0, 0, known);
     super::map_call(b, Helper::MapUpdateElem, names, naming.culprit, Some(naming.comm));
+    // Not recorded (the map is full, or busy under a nested program): the next charge tries again.
+    b.jump_if(JmpOp::Eq, Reg::R0, 0, known);
+    b.store_imm(Size::DW, Reg::R7, NAMED_TASK, 0);
     b.bind(known);
     b.load(Size::DW, Reg::R3, Reg::R7, NAMED_CULPRIT);
     b.bind(done);
