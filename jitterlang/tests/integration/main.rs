@@ -35,5 +35,6 @@ mod tools;
 mod tracepoint_mechanism;
 mod typed_probes;
 mod uprobes;
+mod usdt;
 mod user_stacks;
 mod verifier;
