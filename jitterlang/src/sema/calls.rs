@@ -2,7 +2,7 @@
 //! and the map statements.
 
 use super::builtins::{self, Call, Operands, Rule};
-use super::{Checker, Scope};
+use super::{tuples, Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Expr, ExprKind, Lowered, MapAction, PrintfAction, PrintfInfo, StmtKind, Type};
@@ -298,13 +298,30 @@ impl Checker<'_> {
 
     /// Reports a wrong argument count; true when the count is right.
     pub(super) fn arity(&mut self, name: &str, span: Span, args: &[ast::Expr], expected: usize) -> bool {
-        if args.len() == expected {
+        self.arity_in(name, span, args, &(expected..=expected))
+    }
+
+    /// Whether `args` has a count in `expected`; a diagnostic if not.
+    pub(super) fn arity_in(
+        &mut self,
+        name: &str,
+        span: Span,
+        args: &[ast::Expr],
+        expected: &std::ops::RangeInclusive<usize>,
+    ) -> bool {
+        if expected.contains(&args.len()) {
             return true;
         }
+        let (low, high) = (*expected.start(), *expected.end());
+        let takes = match high - low {
+            0 => plural(low, "argument"),
+            1 => format!("{low} or {high} arguments"),
+            _ => format!("{low} to {high} arguments"),
+        };
         self.diagnostics.push(Diagnostic::new(
             Code::Arity,
             span,
-            format!("`{name}()` takes {}, {} given", plural(expected, "argument"), args.len()),
+            format!("`{name}()` takes {takes}, {} given", args.len()),
         ));
         false
     }
@@ -328,7 +345,7 @@ impl Checker<'_> {
                     ));
                     return None;
                 }
-                if !self.arity(name, *name_span, args, *arity) {
+                if !self.arity_in(name, *name_span, args, arity) {
                     return None;
                 }
                 let value_expr = match args.first() {
@@ -376,7 +393,9 @@ impl Checker<'_> {
 
     pub(super) fn keys(&mut self, target: &ast::MapRef, scope: &mut Scope) -> Option<Vec<Expr>> {
         let keys: Vec<Option<Expr>> = target.keys.iter().map(|key| self.expr(key, scope)).collect();
-        let keys: Vec<Expr> = keys.into_iter().collect::<Option<_>>()?;
+        // A tuple key is its elements: `@m[(a, b)]` is `@m[a, b]`.
+        let keys: Vec<Expr> =
+            keys.into_iter().collect::<Option<Vec<_>>>()?.into_iter().flat_map(tuples::spread).collect();
         for key in &keys {
             if key.ty == Type::Void {
                 self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, key.span, "a map key needs a value"));
@@ -397,6 +416,21 @@ impl Checker<'_> {
             Ok(kind) => Some(kind),
             Err(error) => {
                 self.diagnostics.push(lhist_diagnostic(&error, rest));
+                None
+            }
+        }
+    }
+
+    /// The kind of `hist(v, k)`: `k` (`bits`) is a constant [`AggKind::hist`] accepts.
+    pub(super) fn hist_bits(&mut self, bits: &ast::Expr, scope: &mut Scope) -> Option<AggKind> {
+        let value = self.constant(bits, scope)?;
+        match AggKind::hist(value) {
+            Ok(kind) => Some(kind),
+            Err(error) => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::Limit, bits.span, error.to_string())
+                        .with_hint("k is 0 to 5: each power of two is split into 2^k rows"),
+                );
                 None
             }
         }
@@ -490,6 +524,7 @@ impl Checker<'_> {
             if !fits {
                 let hint = match (conv, value.ty) {
                     (_, Type::Buf(_)) => "print buffers with %r (or %rx, %rh)",
+                    (_, Type::Tuple(_)) => "print a tuple with `print(t)`, or its elements one by one (`t.0`, `t.1`)",
                     (ConvKind::Bytes(_), _) => "%r prints the bytes of buf(ptr, len); use %s for strings",
                     (ConvKind::Str, _) => {
                         "use %d/%u/%x for integers; an integer that is the address of a string reads with str() \

@@ -13,8 +13,10 @@ mod map_functions;
 mod maps;
 mod net;
 mod params;
+mod registers;
 mod stacks;
 mod strings;
+mod tuples;
 
 use crate::ast::{self, Script};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
@@ -29,12 +31,36 @@ use params::Params;
 pub(crate) use expr::COMM_SIZE;
 
 /// Checks a parsed script against the kernel, with the script's arguments (`$1`, `$2`, ...), the
-/// `--arg name=value` pairs that set its parameters (`param $name = default`) and `--unsafe` from `options`.
+/// `--arg name=value` pairs that set its parameters (`param $name = default`, `getopt("name", default)`) and
+/// `--unsafe` from `options`.
 pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions) -> Result<Checked, Diagnostics> {
+    // A map is declared by an assignment in any probe, wherever it stands in the script (as in bpftrace 0.27): when a
+    // pass finds a map used before the probe assigning it, the next pass starts knowing every map the previous one
+    // declared, until a pass declares no new map (one pass for most scripts; a chain of reads and assignments needs
+    // one per link).
+    let mut known = MapTable::default();
+    loop {
+        let known_maps = known.len();
+        let (checker, probes) = check_pass(script, kernel, options, known);
+        if checker.maps.unresolved() && checker.maps.len() > known_maps {
+            known = checker.maps.declared();
+            continue;
+        }
+        return finish(script, checker, probes);
+    }
+}
+
+/// One pass over the script, starting with the maps `known` declares.
+fn check_pass<'k>(
+    script: &Script,
+    kernel: &'k dyn KernelInfo,
+    options: &CompileOptions,
+    known: MapTable,
+) -> (Checker<'k>, Vec<CheckedProbe>) {
     let mut diagnostics = Vec::new();
     let params = Params::resolve(&script.params, &options.named_args, &mut diagnostics);
     let mut checker = Checker {
-        maps: MapTable::default(),
+        maps: known,
         printfs: Vec::new(),
         diagnostics,
         warnings: Vec::new(),
@@ -80,6 +106,12 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions)
             }
         }
     }
+    checker.params.report_unused(&mut checker.diagnostics);
+    (checker, probes)
+}
+
+/// The result of the last pass: the checked script, or every problem found.
+fn finish(script: &Script, mut checker: Checker, probes: Vec<CheckedProbe>) -> Result<Checked, Diagnostics> {
     if script.blocks.is_empty() {
         checker.diagnostics.push(
             Diagnostic::new(Code::Syntax, Span::default(), "the script has no probes")
@@ -148,6 +180,8 @@ struct Scope<'p> {
     vars: Vec<(String, Type)>,
     /// How many `while`/`unroll` bodies enclose the statement being checked.
     loop_depth: usize,
+    /// How many `for ($kv : @m)` bodies enclose it (each a callback without the probe's context).
+    map_loop_depth: usize,
     /// The `let` declarations of the enclosing blocks, innermost last.
     lets: Vec<lets::Declared>,
     /// Variables whose assignment had an error (already reported): their uses are not reported again.
@@ -184,6 +218,7 @@ impl Checker<'_> {
             vars: Vec::new(),
             lets: Vec::new(),
             loop_depth: 0,
+            map_loop_depth: 0,
             failed_vars: Vec::new(),
             fields_read: Vec::new(),
         };
@@ -242,6 +277,15 @@ impl Checker<'_> {
             ast::StmtKind::Let { name, name_span, value } => self.let_stmt(name, *name_span, value.as_ref(), scope),
             ast::StmtKind::For { name, name_span, start, end, body } => {
                 self.for_loop(name, *name_span, start, end, body, scope)
+            }
+            ast::StmtKind::ForMap { name, name_span, map, body } => self.for_map(name, *name_span, map, body, scope),
+            ast::StmtKind::Return if scope.map_loop_depth > 0 => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::Unsupported, stmt.span, "`return` inside a `for` loop over a map").with_hint(
+                        "the loop body runs as a callback of its own: leave the loop with `break`, then `return`",
+                    ),
+                );
+                None
             }
             ast::StmtKind::Return => Some(StmtKind::Return),
             ast::StmtKind::Break | ast::StmtKind::Continue => self.loop_exit(stmt, scope),
@@ -343,9 +387,10 @@ fn has_exit(stmts: &[ast::Stmt], breaks: bool) -> bool {
         ast::StmtKind::Break => breaks,
         ast::StmtKind::If { then, otherwise, .. } => has_exit(then, breaks) || has_exit(otherwise, breaks),
         // A `break` in an inner loop leaves only that loop.
-        ast::StmtKind::While { body, .. } | ast::StmtKind::For { body, .. } | ast::StmtKind::Unroll { body, .. } => {
-            has_exit(body, false)
-        }
+        ast::StmtKind::While { body, .. }
+        | ast::StmtKind::For { body, .. }
+        | ast::StmtKind::ForMap { body, .. }
+        | ast::StmtKind::Unroll { body, .. } => has_exit(body, false),
         _ => false,
     })
 }

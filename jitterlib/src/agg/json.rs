@@ -79,6 +79,7 @@ fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
         | FieldValue::Str(_)
         | FieldValue::StackId { .. } => Value::from(field.to_text(symbols)),
         FieldValue::Stack(_) | FieldValue::UserStack { .. } => Value::from(field.frame_names(symbols)),
+        FieldValue::Tuple(elements) => elements.iter().map(|element| field_json(element, symbols)).collect(),
     }
 }
 
@@ -218,7 +219,7 @@ mod tests {
 
     #[test]
     fn hist_buckets_have_inclusive_bounds() {
-        let layout = agg_layout("@h", vec![], AggKind::Hist, ValueFormat::Signed);
+        let layout = agg_layout("@h", vec![], AggKind::Hist { bits: 0 }, ValueFormat::Signed);
         let entries = unkeyed_histogram(&[(0, 1), (1, 1), (4, 1)]);
         let expected = concat!(
             r#"{"type":"hist","data":{"@h":[{"max":-1,"count":1},{"min":0,"max":0,"count":1},"#,

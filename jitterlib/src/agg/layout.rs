@@ -77,6 +77,8 @@ pub enum MapValue {
     },
     /// A plain assignment `@x[k] = expr`: one shared value per key.
     Scalar(FieldLayout),
+    /// A plain assignment of a tuple `@x[k] = (a, b)`: one shared value per key, these elements one after another.
+    Tuple(Vec<FieldLayout>),
 }
 
 /// Key size of maps kept as arrays ([`MapLayout::is_array`]): the `u32` index of a slot.
@@ -142,6 +144,7 @@ impl MapLayout {
         match &self.value {
             MapValue::Agg { kind, .. } => kind.value_size(),
             MapValue::Scalar(field) => field.size,
+            MapValue::Tuple(elements) => elements.iter().map(|element| element.size).sum(),
         }
     }
 
@@ -160,6 +163,7 @@ impl MapLayout {
             MapValue::Agg { kind: AggKind::TimeHist, .. } => true,
             MapValue::Agg { format, .. } => *format == ValueFormat::Duration,
             MapValue::Scalar(field) => field.format == ValueFormat::Duration,
+            MapValue::Tuple(_) => false,
         }
     }
 
@@ -178,7 +182,7 @@ impl MapLayout {
             _ if self.is_single_slot() => (MapKind::PerCpuArray, 1),
             (_, Some(buckets)) => (MapKind::PerCpuArray, buckets),
             (MapValue::Agg { .. }, None) => (MapKind::PerCpuHash, capacity),
-            (MapValue::Scalar(_), None) => (MapKind::Hash, capacity),
+            (MapValue::Scalar(_) | MapValue::Tuple(_), None) => (MapKind::Hash, capacity),
         };
         MapSpec { name, kind, key_size: self.key_size(), value_size: self.value_size(), max_entries, on_insert: true }
     }
@@ -255,9 +259,9 @@ mod tests {
     fn key_sizes_include_the_bucket_and_the_empty_key() {
         assert_eq!(layout(vec![], AggKind::Count).key_size(), 4);
         assert!(layout(vec![], AggKind::Count).is_single_slot());
-        assert!(!layout(vec![], AggKind::Hist).is_single_slot());
-        assert_eq!(layout(vec![], AggKind::Hist).key_size(), 4, "a bucket array slot");
-        assert_eq!(layout(vec![], AggKind::Hist).bucket_slots(), Some(65));
+        assert!(!layout(vec![], AggKind::Hist { bits: 0 }).is_single_slot());
+        assert_eq!(layout(vec![], AggKind::Hist { bits: 0 }).key_size(), 4, "a bucket array slot");
+        assert_eq!(layout(vec![], AggKind::Hist { bits: 0 }).bucket_slots(), Some(65));
         assert_eq!(layout(vec![], AggKind::lhist(0, 100, 10).expect("lhist")).bucket_slots(), Some(12));
         let wide = layout(vec![], AggKind::Lhist { min: 0, max: 1_000_000, step: 1 });
         assert_eq!(
@@ -265,7 +269,10 @@ mod tests {
             (None, 8),
             "too many buckets for an array (built without `AggKind::lhist`, which allows 1000)"
         );
-        assert_eq!(layout(vec![FieldLayout::integer(ValueFormat::Unsigned)], AggKind::Hist).bucket_slots(), None);
+        assert_eq!(
+            layout(vec![FieldLayout::integer(ValueFormat::Unsigned)], AggKind::Hist { bits: 0 }).bucket_slots(),
+            None
+        );
         let keys = vec![FieldLayout::string(16), FieldLayout::integer(ValueFormat::Unsigned)];
         assert_eq!(layout(keys.clone(), AggKind::Count).key_size(), 24);
         assert_eq!(layout(keys, AggKind::TimeHist).key_size(), 32);
