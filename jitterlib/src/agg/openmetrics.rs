@@ -19,7 +19,7 @@
 use super::folded::folded_frames;
 use super::kind::AggKind;
 use super::layout::{FieldLayout, MapValue, ValueFormat};
-use super::value::{format_culprit_label, AggValue, FieldValue, Row, Snapshot, Symbolizer};
+use super::value::{AggValue, FieldValue, Row, Snapshot, Symbolizer};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 
@@ -90,6 +90,7 @@ fn family(out: &mut String, snapshot: &Snapshot, symbols: &dyn Symbolizer, budge
     let (kind, format) = match &snapshot.map.value {
         MapValue::Agg { kind, format } => (Some(*kind), *format),
         MapValue::Scalar(field) if field.format == ValueFormat::Str => return,
+        MapValue::Tuple(_) => return,
         MapValue::Scalar(field) => (None, field.format),
     };
     let seconds = format == ValueFormat::Duration || kind == Some(AggKind::TimeHist);
@@ -201,7 +202,7 @@ fn integer(value: &FieldValue) -> i128 {
     match value {
         FieldValue::Int(v) | FieldValue::Duration(v) => i128::from(*v),
         FieldValue::Uint(v) | FieldValue::Hex(v) | FieldValue::Symbol(v) | FieldValue::Culprit(v) => i128::from(*v),
-        FieldValue::Str(_) | FieldValue::Stack(_) | FieldValue::UserStack { .. } => 0,
+        FieldValue::Str(_) | FieldValue::Stack(_) | FieldValue::UserStack { .. } | FieldValue::Tuple(_) => 0,
         FieldValue::StackId { kind, raw } => i128::from(kind.split(*raw).1),
     }
 }
@@ -214,7 +215,6 @@ fn labels(snapshot: &Snapshot, row: &Row, symbols: &dyn Symbolizer) -> Vec<(Stri
         .map(|(part, name)| {
             let value = match (part, part.frame_names(symbols)) {
                 (_, Some(frames)) => folded_frames(frames),
-                (FieldValue::Culprit(raw), None) => format_culprit_label(*raw, symbols),
                 (_, None) => part.to_key_text(symbols),
             };
             (name, value)

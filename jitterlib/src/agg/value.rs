@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::layout::{MapLayout, ValueFormat};
 use super::stack::StackKind;
-use crate::culprit::{live_irq_name, live_task_name, Culprit, CulpritNames};
+use crate::culprit::{live_irq_name, Culprit, CulpritNames};
 use crate::kernel::KernelInfo;
 use crate::units::{format_duration, format_exact_duration};
 
@@ -20,9 +20,10 @@ pub trait Symbolizer {
         format!("0x{addr:x}")
     }
 
-    /// The name of thread `tid` (its `comm`), for a stall's task culprits; none unless overridden.
-    fn task_name(&self, tid: u32) -> Option<String> {
-        let _ = tid;
+    /// The task name (`comm`) whose hash a stall's task culprit carries ([`crate::culprit::name_hash`]); none
+    /// unless overridden.
+    fn task_name(&self, name: u64) -> Option<String> {
+        let _ = name;
         None
     }
 
@@ -41,21 +42,12 @@ impl CulpritNames for CulpritSymbols<'_> {
         self.0.symbolize(address)
     }
 
-    fn task(&self, tid: u32) -> Option<String> {
-        self.0.task_name(tid)
+    fn task(&self, name: u64) -> Option<String> {
+        self.0.task_name(name)
     }
 
     fn irq(&self, irq: u32) -> Option<String> {
         self.0.irq_name(irq)
-    }
-}
-
-/// A culprit as a metric label: its text without a task culprit's thread id (`task:stress-ng`), so that a
-/// fleet's label set does not grow with every thread.
-pub fn format_culprit_label(raw: u64, symbols: &dyn Symbolizer) -> String {
-    match Culprit::decode(raw) {
-        Some(culprit) => culprit.label(&CulpritSymbols(symbols)),
-        None => format_culprit(raw, symbols),
     }
 }
 
@@ -106,10 +98,6 @@ impl Symbolizer for KernelSymbols<'_> {
         }
     }
 
-    fn task_name(&self, tid: u32) -> Option<String> {
-        live_task_name(tid)
-    }
-
     fn irq_name(&self, irq: u32) -> Option<String> {
         live_irq_name(irq)
     }
@@ -148,6 +136,8 @@ pub enum FieldValue {
         /// Return addresses, innermost first.
         frames: Vec<u64>,
     },
+    /// A tuple's elements, printed `(1, abc)`.
+    Tuple(Vec<FieldValue>),
 }
 
 impl FieldValue {
@@ -187,6 +177,10 @@ impl FieldValue {
                 format!("\n{lines}")
             }
             FieldValue::Str(s) => s.clone(),
+            FieldValue::Tuple(elements) => {
+                let texts: Vec<String> = elements.iter().map(|element| element.to_text(symbols)).collect();
+                format!("({})", texts.join(", "))
+            }
         }
     }
 
@@ -212,8 +206,11 @@ impl FieldValue {
 
     /// Replaces a stack id by its frames, read with `read(frames, id)` from the stack map of stacks cut at
     /// `frames` frames; a negative id (no stack was recorded) becomes an empty stack, as does an id `read`
-    /// finds no stack for (evicted). Other values are left alone.
+    /// finds no stack for (evicted). The stacks in a tuple are resolved too; other values are left alone.
     pub fn resolve_stack<E>(&mut self, read: &mut dyn FnMut(u32, u32) -> Result<Vec<u64>, E>) -> Result<(), E> {
+        if let FieldValue::Tuple(elements) = self {
+            return elements.iter_mut().try_for_each(|element| element.resolve_stack(read));
+        }
         let FieldValue::StackId { kind, raw } = *self else { return Ok(()) };
         let (pid, id) = kind.split(raw);
         let frames = match u32::try_from(id) {
