@@ -9,8 +9,21 @@ pub struct Script {
     pub config: Vec<ConfigSetting>,
     /// The `param $name = default` declarations in source order.
     pub params: Vec<ParamDecl>,
-    /// The probe blocks in source order.
+    /// The probe blocks in source order, every macro call expanded in place.
     pub blocks: Vec<ProbeBlock>,
+    /// Where each macro was expanded, so that errors inside an expansion also point at its call.
+    pub expansions: Vec<Expansion>,
+}
+
+/// One call of a `macro`, expanded in place before type checking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expansion {
+    /// The macro's name.
+    pub name: String,
+    /// Where the call is written.
+    pub call: Span,
+    /// Where the macro is defined (the whole definition).
+    pub definition: Span,
 }
 
 /// `name = value` in a `config = { ... }` block.

@@ -138,13 +138,24 @@ pub struct Diagnostic {
     pub notes: Vec<String>,
     /// What to try instead.
     pub hint: Option<String>,
+    /// Other places that explain this one (the call of a macro whose expansion went wrong), each with its label.
+    pub related: Vec<(Span, String)>,
 }
 
 impl Diagnostic {
     /// An error with a code, a message and a span.
     pub fn new(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
         let severity = Severity::Error;
-        Diagnostic { severity, code, message: message.into(), span, label: None, notes: Vec::new(), hint: None }
+        Diagnostic {
+            severity,
+            code,
+            message: message.into(),
+            span,
+            label: None,
+            notes: Vec::new(),
+            hint: None,
+            related: Vec::new(),
+        }
     }
 
     /// A probe that does not resolve, at `span`: the code of its kind, its message and its hint.
@@ -170,6 +181,12 @@ impl Diagnostic {
     /// Adds a note.
     pub fn with_note(mut self, note: impl Into<String>) -> Diagnostic {
         self.notes.push(note.into());
+        self
+    }
+
+    /// Adds a labelled place that explains this one.
+    pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
+        self.related.push((span, label.into()));
         self
     }
 
@@ -201,8 +218,13 @@ impl Diagnostics {
                 Severity::Error => Report::error(),
                 Severity::Warning => Report::warning(),
             };
+            let related = diagnostic.related.iter().map(|(span, text)| {
+                let span = clamp(*span, source.len());
+                Label::secondary((), span.start..span.end).with_message(text)
+            });
+            let labels = std::iter::once(label).chain(related).collect();
             let mut report =
-                report.with_code(diagnostic.code.as_str()).with_message(&diagnostic.message).with_labels(vec![label]);
+                report.with_code(diagnostic.code.as_str()).with_message(&diagnostic.message).with_labels(labels);
             let notes = diagnostic.notes.iter().map(|note| format!("note: {note}"));
             let hint = diagnostic.hint.iter().map(|hint| format!("hint: {hint}"));
             report = report.with_notes(notes.chain(hint).collect());

