@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
-fn span_of(pair: &Pair<Rule>) -> Span {
+pub(super) fn span_of(pair: &Pair<Rule>) -> Span {
     Span::new(pair.as_span().start(), pair.as_span().end())
 }
 
@@ -23,6 +23,11 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
     for pair in program.into_inner() {
         match pair.as_rule() {
             Rule::macro_def => defs.push(macro_def(pair)?),
+            Rule::c_definition => {
+                for def in pair.into_inner() {
+                    defs.extend(super::c_defs::enum_constants(def)?);
+                }
+            }
             Rule::config_block => {
                 config = pair.into_inner().filter(|p| p.as_rule() == Rule::config_item).map(config_item).collect()
             }
@@ -447,7 +452,7 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
     Ok(Expr { kind, span })
 }
 
-fn integer(pair: &Pair<Rule>) -> Result<u64> {
+pub(super) fn integer(pair: &Pair<Rule>) -> Result<u64> {
     let text = pair.as_str().replace('_', "");
     let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(hex, 16),
@@ -518,7 +523,7 @@ fn duration_unit_ns(unit: &str) -> Option<u64> {
     })
 }
 
-fn internal(span: Span) -> Diagnostic {
+pub(super) fn internal(span: Span) -> Diagnostic {
     Diagnostic::new(Code::Syntax, span, "internal error: unexpected parse tree shape")
         .with_hint("please report this script as a bug")
 }

@@ -53,13 +53,9 @@ pub(super) fn expand(defs: Vec<MacroDef>, blocks: &mut [ProbeBlock]) -> Result<V
     for def in &defs {
         check_params(def)?;
         if let Some(earlier) = table.insert(def.name.as_str(), def) {
-            return Err(Diagnostic::new(
-                Code::MapConflict,
-                def.name_span,
-                format!("macro `{}` is defined twice", def.name),
-            )
-            .with_related(earlier.name_span, "first defined here")
-            .with_hint("give one of them another name"));
+            return Err(Diagnostic::new(Code::MapConflict, def.name_span, format!("`{}` is defined twice", def.name))
+                .with_related(earlier.name_span, "first defined here")
+                .with_hint("give one of them another name"));
         }
     }
     if table.is_empty() {

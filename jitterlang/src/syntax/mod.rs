@@ -1,5 +1,6 @@
 //! Source text to [`Script`]: the pest grammar (`grammar.pest`) and the lowering of its parse tree.
 
+mod c_defs;
 pub mod limits;
 mod lower;
 pub mod macros;
@@ -197,6 +198,8 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_continue => "`continue`",
         Rule::kw_let => "`let`",
         Rule::kw_macro | Rule::macro_def => "a macro (`macro name(x) { ... }`)",
+        Rule::kw_enum | Rule::enum_def | Rule::c_definition => "a C definition (`enum E { A, B };`)",
+        Rule::enumerator => "an enumerator (`NAME` or `NAME = 5`)",
         Rule::macro_param => "a macro parameter (`$var`, `@map` or `name`)",
         Rule::kw_config => "`config`",
         Rule::config_item => "a setting (`max_map_keys = 1000`)",

@@ -33,3 +33,14 @@ fn macros_expand_with_the_kernel_values() {
     let printed = traced(script, "echo $PPID >/dev/null");
     assert_eq!(printed.lines().next(), Some("1 8 8"), "{printed}");
 }
+
+#[test]
+fn enum_constants_compare_with_kernel_values() {
+    if !can_trace("enum_constants_compare_with_kernel_values") {
+        return;
+    }
+    let script = "enum who { OTHER = -1, ME = TID, NEXT }; \
+                  tracepoint:syscalls:sys_enter_getppid /ppid == ME/ { printf(\"%d %d\\n\", NEXT - ppid, OTHER); exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    assert_eq!(printed.lines().next(), Some("1 -1"), "{printed}");
+}
