@@ -290,6 +290,8 @@ pub enum ExprKind {
         /// The converted value.
         operand: Box<Expr>,
     },
+    /// `*operand`: the integer a typed pointer (`(uint32 *)p`) points to.
+    Deref(Box<Expr>),
     /// `op operand`.
     Unary(UnaryOp, Box<Expr>),
     /// `lhs op rhs`.
@@ -310,6 +312,13 @@ pub enum ExprKind {
 pub enum CastType {
     /// An integer type name: `uint32`, `int8`.
     Int(String),
+    /// A pointer to an integer type: `int8 *`, `uint64 **`.
+    IntPointer {
+        /// The integer type name.
+        name: String,
+        /// Number of `*`.
+        pointers: usize,
+    },
     /// `struct NAME *` (or `union NAME *`), with how many `*` follow the name.
     Record {
         /// The struct or union name.

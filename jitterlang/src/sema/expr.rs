@@ -67,6 +67,7 @@ impl Checker<'_> {
             }
             ast::ExprKind::Field { .. } | ast::ExprKind::Index { .. } => return self.member_value(expr, scope),
             ast::ExprKind::Cast { ty, ty_span, operand } => return self.cast(ty, *ty_span, operand, span, scope),
+            ast::ExprKind::Deref(operand) => return self.deref(operand, span, scope),
             ast::ExprKind::Unary(op, operand) => {
                 let operand = self.scalar(operand, scope)?;
                 let ty = match op {

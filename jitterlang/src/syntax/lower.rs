@@ -304,7 +304,11 @@ fn pratt() -> &'static PrattParser<Rule> {
             .op(Op::infix(Rule::mul, Assoc::Left)
                 | Op::infix(Rule::div, Assoc::Left)
                 | Op::infix(Rule::rem, Assoc::Left))
-            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::not) | Op::prefix(Rule::bit_not) | Op::prefix(Rule::cast))
+            .op(Op::prefix(Rule::neg)
+                | Op::prefix(Rule::not)
+                | Op::prefix(Rule::bit_not)
+                | Op::prefix(Rule::deref)
+                | Op::prefix(Rule::cast))
             .op(Op::postfix(Rule::field) | Op::postfix(Rule::index))
     })
 }
@@ -342,6 +346,7 @@ fn pratt_expr(pairs: Pairs<Rule>) -> Result<Expr> {
                 Rule::neg => ExprKind::Unary(UnaryOp::Neg, operand),
                 Rule::not => ExprKind::Unary(UnaryOp::Not, operand),
                 Rule::cast => ExprKind::Cast { ty_span: span_of(&op), ty: cast_type(op)?, operand },
+                Rule::deref => ExprKind::Deref(operand),
                 _ => ExprKind::Unary(UnaryOp::BitNot, operand),
             };
             Ok(Expr { kind, span })
@@ -376,14 +381,18 @@ fn pratt_expr(pairs: Pairs<Rule>) -> Result<Expr> {
 /// The type of a `cast` pair.
 fn cast_type(pair: Pair<Rule>) -> Result<CastType> {
     let span = span_of(&pair);
-    let ty = pair.into_inner().next().ok_or_else(|| internal(span))?;
+    let mut parts = pair.into_inner();
+    let ty = parts.next().ok_or_else(|| internal(span))?;
     Ok(match ty.as_rule() {
         Rule::record_type => {
             let mut parts = ty.into_inner().filter(|part| part.as_rule() != Rule::record_kw);
             let name = parts.next().ok_or_else(|| internal(span))?.as_str().to_string();
             CastType::Record { name, pointers: parts.count() }
         }
-        _ => CastType::Int(ty.as_str().to_string()),
+        _ => match parts.count() {
+            0 => CastType::Int(ty.as_str().to_string()),
+            pointers => CastType::IntPointer { name: ty.as_str().to_string(), pointers },
+        },
     })
 }
 

@@ -232,6 +232,7 @@ impl<'a> Expander<'a> {
                 ExprKind::Cast { ty, ty_span, operand: Box::new(self.expr(*operand, hoisted)?) }
             }
             ExprKind::Unary(op, operand) => ExprKind::Unary(op, Box::new(self.expr(*operand, hoisted)?)),
+            ExprKind::Deref(operand) => ExprKind::Deref(Box::new(self.expr(*operand, hoisted)?)),
             ExprKind::Binary(op, lhs, rhs) => {
                 let lhs = self.expr(*lhs, hoisted)?;
                 let rhs = if matches!(op, BinaryOp::And | BinaryOp::Or) {
@@ -499,6 +500,7 @@ impl Renamer<'_> {
             ExprKind::Index { base, index } => ExprKind::Index { base: self.boxed(*base)?, index: self.boxed(*index)? },
             ExprKind::Cast { ty, ty_span, operand } => ExprKind::Cast { ty, ty_span, operand: self.boxed(*operand)? },
             ExprKind::Unary(op, operand) => ExprKind::Unary(op, self.boxed(*operand)?),
+            ExprKind::Deref(operand) => ExprKind::Deref(self.boxed(*operand)?),
             ExprKind::Binary(op, lhs, rhs) => ExprKind::Binary(op, self.boxed(*lhs)?, self.boxed(*rhs)?),
             ExprKind::Ternary { cond, then, otherwise } => ExprKind::Ternary {
                 cond: self.boxed(*cond)?,

@@ -177,7 +177,8 @@ fn rule_name(rule: Rule) -> &'static str {
         | Rule::record_type
         | Rule::record_kw
         | Rule::int_type
-        | Rule::star => "an expression",
+        | Rule::star
+        | Rule::deref => "an expression",
         Rule::integer | Rule::duration => "a number",
         Rule::string | Rule::string_inner => "a string",
         Rule::ident => "a name",

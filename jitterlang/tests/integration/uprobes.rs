@@ -191,3 +191,19 @@ fn offsets_into_functions_need_unsafe() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("it takes no offset"), "{stderr}");
 }
+
+#[test]
+fn pointer_casts_read_user_memory() {
+    let Some(mut target) = start("pointer_casts_read_user_memory") else { return };
+    // jl_greet's argument points into the process: `*(uint8 *)` reads its first byte and `*(uint32 *)` its
+    // first four (little endian) with bpf_probe_read_user.
+    let lines = trace(
+        &mut target,
+        &[],
+        "uprobe:BIN:jl_greet /pid == PID/ { @first[*(uint8 *)arg0] = count(); @word[*(uint32 *)arg0] = count(); }",
+        &["alice", "bob"],
+    );
+    assert_eq!(map_data(&lines, "@first"), &json!({"97": CALLS, "98": CALLS}));
+    let word = |text: &[u8]| u32::from_le_bytes(text[..4].try_into().expect("4 bytes")).to_string();
+    assert_eq!(map_data(&lines, "@word"), &json!({word(b"alic"): CALLS, word(b"bob\0"): CALLS}));
+}
