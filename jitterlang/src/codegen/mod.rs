@@ -11,6 +11,7 @@ mod kernel_read;
 mod maps;
 mod origin;
 mod stmt;
+pub(crate) mod strcontains;
 mod strings;
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};

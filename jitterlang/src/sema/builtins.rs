@@ -176,6 +176,13 @@ pub static REGISTRY: &[Builtin] = &[
         |c, call, s| c.strncmp(call, s),
         lower::strncmp,
     ),
+    lowered(
+        "strcontains",
+        "haystack, needle",
+        "1 when the needle occurs in the haystack (an empty one always does), else 0",
+        |c, call, s| c.strcontains(call, s),
+        crate::codegen::strcontains::strcontains,
+    ),
     function("bswap", "v", "the value's bytes in reverse order (as wide as its type)", |c, call, s| c.bswap(call, s)),
     function("kstack", "[mode, ][frames]", "the kernel stack", |c, call, s| {
         c.stack_call(call.name, call.name_span, call.args, call.span, s)

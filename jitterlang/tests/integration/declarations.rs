@@ -44,3 +44,19 @@ fn enum_constants_compare_with_kernel_values() {
     let printed = traced(script, "echo $PPID >/dev/null");
     assert_eq!(printed.lines().next(), Some("1 -1"), "{printed}");
 }
+
+#[test]
+fn strcontains_finds_text_in_what_the_kernel_reported() {
+    if !can_trace("strcontains_finds_text_in_what_the_kernel_reported") {
+        return;
+    }
+    // The file name `cat` opens, as the kernel passed it to openat: found in the predicate, then one needle
+    // that is in it (across an 8-byte word) and one that is not.
+    let script = "tracepoint:syscalls:sys_enter_openat /strcontains(str(args.filename), \"jl_needle_TID\")/ { \
+                  printf(\"%d %d %d\\n\", strcontains(str(args.filename), \"dle_TID/x\"), \
+                  strcontains(str(args.filename), \"needle_TIDx\"), strcontains(comm, \"at\")); exit(); }";
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let printed = traced(script, &format!("cat /nonexistent/jl_needle_{tid}/x 2>/dev/null; true"));
+    assert_eq!(printed.lines().next(), Some("1 0 1"), "{printed}");
+}
