@@ -13,6 +13,34 @@ pub struct Script {
     pub blocks: Vec<ProbeBlock>,
     /// Where each macro was expanded, so that errors inside an expansion also point at its call.
     pub expansions: Vec<Expansion>,
+    /// The C `struct` definitions, in source order.
+    pub records: Vec<RecordDef>,
+}
+
+/// `struct NAME { fields };`: a C struct the script defines (see [`crate::records`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordDef {
+    /// The struct's name.
+    pub name: String,
+    /// Its members in order.
+    pub fields: Vec<FieldDecl>,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// One member of a [`RecordDef`]: `unsigned long x;`, `char *name;`, `int v[4];`, `struct inner in;`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldDecl {
+    /// The words of its type (`["unsigned", "long"]`, `["struct", "inner"]`).
+    pub type_words: Vec<String>,
+    /// Number of `*` after the type.
+    pub pointers: usize,
+    /// The member's name.
+    pub name: String,
+    /// Array dimensions, outermost first.
+    pub dims: Vec<u32>,
+    /// Where it is written.
+    pub span: Span,
 }
 
 /// One call of a `macro`, expanded in place before type checking.

@@ -8,6 +8,7 @@ pub mod diag;
 pub mod filter;
 pub mod ir;
 pub mod printf;
+pub mod records;
 pub mod runtime;
 pub mod scripts;
 pub mod sema;

@@ -31,6 +31,8 @@ pub(crate) use expr::COMM_SIZE;
 /// Checks a parsed script against the kernel, with the script's arguments (`$1`, `$2`, ...), the
 /// `--arg name=value` pairs that set its parameters (`param $name = default`) and `--unsafe` from `options`.
 pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions) -> Result<Checked, Diagnostics> {
+    let with_records = crate::records::WithRecords::new(&script.records, kernel)?;
+    let kernel: &dyn KernelInfo = &with_records;
     let mut diagnostics = Vec::new();
     let params = Params::resolve(&script.params, &options.named_args, &mut diagnostics);
     let mut checker = Checker {

@@ -20,12 +20,16 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
     let mut blocks = Vec::new();
     let mut config = Vec::new();
     let mut defs = Vec::new();
+    let mut records = Vec::new();
     for pair in program.into_inner() {
         match pair.as_rule() {
             Rule::macro_def => defs.push(macro_def(pair)?),
             Rule::c_definition => {
                 for def in pair.into_inner() {
-                    defs.extend(super::c_defs::enum_constants(def)?);
+                    match def.as_rule() {
+                        Rule::record_def => records.push(super::c_defs::record(def)?),
+                        _ => defs.extend(super::c_defs::enum_constants(def)?),
+                    }
                 }
             }
             Rule::config_block => {
@@ -37,7 +41,7 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
         }
     }
     let expansions = macros::expand(defs, &mut blocks)?;
-    Ok(Script { config, params, blocks, expansions })
+    Ok(Script { config, params, blocks, expansions, records })
 }
 
 /// `macro name(params) { body }`.

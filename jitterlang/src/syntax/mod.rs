@@ -199,7 +199,10 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_continue => "`continue`",
         Rule::kw_let => "`let`",
         Rule::kw_macro | Rule::macro_def => "a macro (`macro name(x) { ... }`)",
-        Rule::kw_enum | Rule::enum_def | Rule::c_definition => "a C definition (`enum E { A, B };`)",
+        Rule::kw_enum | Rule::enum_def | Rule::c_definition | Rule::record_def => {
+            "a C definition (`enum E { A, B };`, `struct S { int a; };`)"
+        }
+        Rule::field_decl | Rule::array_dim => "a struct member (`unsigned long a;`, `char *p;`, `int v[4];`)",
         Rule::enumerator => "an enumerator (`NAME` or `NAME = 5`)",
         Rule::macro_param => "a macro parameter (`$var`, `@map` or `name`)",
         Rule::kw_config => "`config`",

@@ -207,3 +207,20 @@ fn pointer_casts_read_user_memory() {
     let word = |text: &[u8]| u32::from_le_bytes(text[..4].try_into().expect("4 bytes")).to_string();
     assert_eq!(map_data(&lines, "@word"), &json!({word(b"alic"): CALLS, word(b"bob\0"): CALLS}));
 }
+
+#[test]
+fn script_structs_lay_out_user_memory() {
+    let Some(mut target) = start("script_structs_lay_out_user_memory") else { return };
+    // A struct the script defines over jl_greet's string: two chars, then a u16 of the next two bytes.
+    let lines = trace(
+        &mut target,
+        &[],
+        "struct name { char c0; char c1; u16 c23; }
+         uprobe:BIN:jl_greet /pid == PID/ { $n = (struct name *)arg0; @[$n->c0, $n->c1, $n->c23] = count(); }",
+        &["alice", "bob"],
+    );
+    let pair = |low: u8, high: u8| u16::from_le_bytes([low, high]);
+    let alice = format!("{},{},{}", b'a', b'l', pair(b'i', b'c'));
+    let bob = format!("{},{},{}", b'b', b'o', pair(b'b', 0));
+    assert_eq!(map_data(&lines, "@"), &json!({alice: CALLS, bob: CALLS}));
+}
