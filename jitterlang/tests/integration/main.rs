@@ -36,5 +36,6 @@ mod tools;
 mod tracepoint_mechanism;
 mod typed_probes;
 mod uprobes;
+mod usdt;
 mod user_stacks;
 mod verifier;

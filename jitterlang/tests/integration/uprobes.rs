@@ -35,7 +35,18 @@ fn start(test: &str) -> Option<Target> {
 /// Traces with `script` (where `BIN` stands for the target's path and `PID` for its pid) while the target
 /// serves `requests`, and returns jl's JSON output.
 fn trace(target: &mut Target, options: &[&str], script: &str, requests: &[&str]) -> Vec<Value> {
-    let binary = target_binary().expect("built").display().to_string();
+    trace_binary(target_binary().expect("built"), target, options, script, requests)
+}
+
+/// [`trace`] for a target built from another program, `binary`.
+pub(crate) fn trace_binary(
+    binary: &std::path::Path,
+    target: &mut Target,
+    options: &[&str],
+    script: &str,
+    requests: &[&str],
+) -> Vec<Value> {
+    let binary = binary.display().to_string();
     let script = script.replace("BIN", &binary).replace("PID", &target.pid.to_string());
     let mut all = vec!["-f", "json"];
     all.extend_from_slice(options);

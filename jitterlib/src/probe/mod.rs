@@ -25,12 +25,15 @@ mod timer;
 mod tracepoint;
 mod tracepoint_hook;
 mod uprobe;
+mod usdt;
+mod usdt_args;
 mod wildcard;
 
 pub use crate::glob::glob;
 pub use error::{ProbeCause, ProbeError, ProbeErrorKind};
 pub use stall::SLOTS as STALL_SLOTS;
 pub use uprobe::user_functions;
+pub use usdt::usdt_probes;
 pub use wildcard::{expand, MAX_WILDCARD_MATCHES};
 
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Program, Reg, Size};
@@ -336,6 +339,7 @@ pub static REGISTRY: &[&ProbeKind] = &[
     &kfunc::KRETFUNC,
     &uprobe::UPROBE,
     &uprobe::URETPROBE,
+    &usdt::KIND,
     &profile::KIND,
     &counter::SOFTWARE,
     &counter::HARDWARE,
@@ -349,11 +353,6 @@ pub fn kind(name: &str) -> Option<&'static ProbeKind> {
 /// Resolves a probe spec against the kernel through the registry.
 pub fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
     let name = spec.kind_name();
-    if matches!(name, "usdt" | "U") {
-        return Err(ProbeError::new(ProbeErrorKind::UnknownKind, "jl has no USDT probes yet")
-            .with_hint("`uprobe:BINARY:FUNCTION` probes a function of the program instead")
-            .at(0));
-    }
     let entry = kind(name).ok_or_else(|| {
         let known: Vec<&str> = REGISTRY.iter().map(|kind| kind.name).collect();
         let error = ProbeError::new(ProbeErrorKind::UnknownKind, format!("unknown probe kind `{name}`")).at(0);

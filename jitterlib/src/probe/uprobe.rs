@@ -111,8 +111,8 @@ fn function_offset(binary: &Binary, symbol: &str, ret: bool) -> Result<(String, 
     }
 }
 
-/// The binary named in part 1 of a uprobe path.
-fn open(name: &str) -> Result<Binary, ProbeError> {
+/// The binary named in part 1 of a uprobe (or usdt) path.
+pub(super) fn open(name: &str) -> Result<Binary, ProbeError> {
     Binary::open(name).map_err(|error| {
         let hint = match &error {
             BinaryError::NotFound { searched: true, .. } => {
@@ -211,7 +211,13 @@ impl Probe for UserProbe {
     }
 
     fn attach(&self) -> Attach {
-        Attach::Uprobe { binary: self.binary.clone(), symbol: self.symbol.clone(), offset: self.offset, ret: self.ret }
+        Attach::Uprobe {
+            binary: self.binary.clone(),
+            symbol: self.symbol.clone(),
+            offset: self.offset,
+            ret: self.ret,
+            semaphore: None,
+        }
     }
 
     fn fields(&self) -> &[Field] {

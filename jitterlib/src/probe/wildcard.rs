@@ -9,10 +9,13 @@ pub const MAX_WILDCARD_MATCHES: usize = 512;
 
 /// The specs `spec` stands for: itself, or for a `tracepoint:CAT:NAME` path with `*`/`?` in CAT or NAME, one
 /// spec per matching tracepoint of the kernel (sorted), and for a `uprobe:BINARY:FUNCTION` path (or
-/// `uretprobe:`) with them in FUNCTION, one spec per matching function of the binary. No match is an error
-/// naming the pattern.
+/// `uretprobe:`) with them in FUNCTION, one spec per matching function of the binary, and for a `usdt:` path
+/// with them in PROVIDER or NAME, one per matching probe. No match is an error naming the pattern.
 pub fn expand(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Vec<ProbeSpec>, ProbeError> {
     let ProbeSpec::Path(parts) = spec else { return Ok(vec![spec.clone()]) };
+    if let Some(matches) = super::usdt::expand(parts)? {
+        return within_limit(matches, &parts[2..].join(":"), "USDT probes", 2);
+    }
     let [kind, first, second] = parts.as_slice() else { return Ok(vec![spec.clone()]) };
     let wild = |part: &str| part.contains(['*', '?']);
     let user = matches!(super::kind(kind).map(|kind| kind.name), Some("uprobe" | "uretprobe"));
@@ -43,10 +46,20 @@ pub fn expand(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Vec<ProbeSpec
         };
         return Err(ProbeError::new(ProbeErrorKind::MissingTarget, error).with_hint(hint).at(position));
     }
+    within_limit(matches, &format!("{first}:{second}"), what, position)
+}
+
+/// `matches` of `pattern`, or an error when there are more than [`MAX_WILDCARD_MATCHES`].
+fn within_limit(
+    matches: Vec<ProbeSpec>,
+    pattern: &str,
+    what: &str,
+    position: usize,
+) -> Result<Vec<ProbeSpec>, ProbeError> {
     if matches.len() > MAX_WILDCARD_MATCHES {
         return Err(ProbeError::new(
             ProbeErrorKind::BadSpec,
-            format!("`{first}:{second}` matches {} {what}, more than {MAX_WILDCARD_MATCHES}", matches.len()),
+            format!("`{pattern}` matches {} {what}, more than {MAX_WILDCARD_MATCHES}", matches.len()),
         )
         .with_hint("narrow the pattern (each match is one program to load and attach)")
         .at(position));

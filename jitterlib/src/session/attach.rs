@@ -128,7 +128,12 @@ fn is_permission_error(errno: Option<i32>) -> bool {
     matches!(errno, Some(libc::EPERM | libc::EACCES))
 }
 
-fn attach_failure(name: &str, attach: &Attach, reason: impl Into<String>, hint: impl Into<String>) -> SessionError {
+pub(super) fn attach_failure(
+    name: &str,
+    attach: &Attach,
+    reason: impl Into<String>,
+    hint: impl Into<String>,
+) -> SessionError {
     SessionError::Attach {
         program: name.to_string(),
         target: attach.target(),
@@ -199,7 +204,7 @@ fn tracefs() -> Option<&'static Path> {
     TRACEFS_MOUNTS.iter().map(Path::new).find(|p| p.join("events").is_dir())
 }
 
-fn attach_error(name: &str, attach: &Attach, error: ProgramError) -> SessionError {
+pub(super) fn attach_error(name: &str, attach: &Attach, error: ProgramError) -> SessionError {
     let errno = errno_of(&error);
     if is_permission_error(errno) && !is_root() {
         return SessionError::Permission { action: "attaching", program: name.to_string() };

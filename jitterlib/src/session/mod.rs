@@ -13,6 +13,7 @@ mod maps_read;
 mod perf_counter;
 mod quiesce;
 mod ring;
+mod semaphore;
 #[cfg(test)]
 mod tests;
 mod verifier_log;
@@ -89,6 +90,9 @@ pub enum Attach {
         offset: u64,
         /// Whether it fires at the function's return rather than its entry.
         ret: bool,
+        /// The file offset of a USDT probe's semaphore, which the kernel increments while the probe is attached
+        /// (Linux 4.20), in every process mapping the binary.
+        semaphore: Option<u64>,
     },
     /// A perf event running the program every `period` units of `counter` (nanoseconds for the CPU clock), on
     /// one CPU or on every online CPU (`interval:`, `profile:`, `software:` and `hardware:` probes).
@@ -186,6 +190,8 @@ pub struct Session {
     /// Duplicates of the descriptors of programs [`Session::detach_all`] detached: they keep those programs'
     /// miss counters readable for [`Session::missed_events`].
     detached: Vec<OwnedFd>,
+    /// The perf events of uprobes that count a USDT semaphore (attached without aya): closing one detaches it.
+    semaphore_events: Vec<OwnedFd>,
 }
 
 impl Drop for Session {
@@ -215,7 +221,8 @@ impl Session {
     /// [`SessionError::Verifier`] with the kernel's log.
     pub fn load(object: &[u8], programs: &[ProgramSpec]) -> Result<Session, SessionError> {
         let ebpf = loader::loader().load(object).map_err(|source| SessionError::Object { source: Box::new(source) })?;
-        let mut session = Session { ebpf, attach_points: HashMap::new(), detached: Vec::new() };
+        let mut session =
+            Session { ebpf, attach_points: HashMap::new(), detached: Vec::new(), semaphore_events: Vec::new() };
         let mut btf = attach::KernelBtf::default();
         for spec in programs {
             let program = session.program_mut(&spec.name)?;
@@ -229,6 +236,12 @@ impl Session {
     pub fn attach(&mut self, program: &str) -> Result<(), SessionError> {
         let attach_point = self.attach_point(program)?.clone();
         let loaded = self.program_mut(program)?;
+        if let Attach::Uprobe { binary, offset, semaphore: Some(semaphore), .. } = &attach_point {
+            let fd = loaded.fd().map_err(|error| attach::attach_error(program, &attach_point, error))?;
+            let event = semaphore::attach(fd.as_fd(), program, &attach_point, (binary, *offset, *semaphore))?;
+            self.semaphore_events.push(event);
+            return Ok(());
+        }
         attach::attach(loaded, program, &attach_point)
     }
 
@@ -264,6 +277,7 @@ impl Session {
                 }
             }
         }
+        self.semaphore_events.clear();
         unload_where(&mut self.ebpf, attached);
         if quiesce {
             quiesce::wait_for_runs_in_progress();

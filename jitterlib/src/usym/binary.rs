@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::elf::{Found, SymbolTable};
+use super::stapsdt::{usdt_notes, UsdtNote};
 
 /// Where the dynamic linker's configuration lists library directories (`include` lines are followed).
 const LD_SO_CONF: &str = "/etc/ld.so.conf";
@@ -17,6 +18,8 @@ const DEFAULT_LIBRARY_DIRS: [&str; 4] = ["/lib", "/usr/lib", "/lib64", "/usr/lib
 pub struct Binary {
     path: PathBuf,
     table: SymbolTable,
+    usdt: Vec<UsdtNote>,
+    x86_64: bool,
 }
 
 /// A function symbol of a [`Binary`].
@@ -91,9 +94,16 @@ impl Binary {
     fn read(path: &Path) -> Option<Result<Binary, BinaryError>> {
         let data = std::fs::read(path).ok()?;
         let path = path.to_path_buf();
-        Some(match SymbolTable::parse(&data) {
-            Ok(table) => Ok(Binary { path, table }),
-            Err(error) => Err(BinaryError::NotElf { path, reason: error.to_string() }),
+        let parsed = SymbolTable::parse(&data)
+            .map_err(|error| error.to_string())
+            .and_then(|table| Ok((table, usdt_notes(&data)?)));
+        Some(match parsed {
+            Ok((table, usdt)) => {
+                let x86_64 = object::File::parse(&*data)
+                    .is_ok_and(|file| object::Object::architecture(&file) == object::Architecture::X86_64);
+                Ok(Binary { path, table, usdt, x86_64 })
+            }
+            Err(reason) => Err(BinaryError::NotElf { path, reason }),
         })
     }
 
@@ -126,6 +136,16 @@ impl Binary {
     /// Every function's name, sorted, but for indirect functions (their resolvers run once, at load time).
     pub fn functions(&self) -> impl Iterator<Item = &str> {
         self.table.function_names()
+    }
+
+    /// The sites of the file's USDT probes (its `stapsdt` notes), in the file's order.
+    pub fn usdt_notes(&self) -> &[UsdtNote] {
+        &self.usdt
+    }
+
+    /// Whether the file holds x86-64 code (the only architecture whose USDT argument operands jl reads).
+    pub fn is_x86_64(&self) -> bool {
+        self.x86_64
     }
 
     /// Whether the file has no full symbol table (`strip`ped): only the functions it exports are known.

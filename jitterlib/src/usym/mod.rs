@@ -6,17 +6,20 @@
 //! before its addresses are printed can no longer be resolved: its frames print as addresses with a note.
 //! C++ and Rust names are demangled (`foo::bar(int)`, `mycrate::main`), as `c++filt` and `rustfilt` print them.
 //!
-//! [`Binary`] goes the other way for uprobes: from a binary's and a function's names to a file offset.
+//! [`Binary`] goes the other way for uprobes: from a binary's and a function's names to a file offset, and
+//! lists the binary's USDT probe sites.
 
 mod binary;
 mod demangle;
 mod elf;
 mod maps;
+mod stapsdt;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use binary::{Binary, BinaryError, Function};
+pub use stapsdt::UsdtNote;
 
 use demangle::demangle;
 use elf::{Found, SymbolTable};

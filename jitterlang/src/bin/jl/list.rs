@@ -1,10 +1,11 @@
 //! `jl -l [PATTERN]`: probe kinds from the registry and the kernel's tracepoints; with `uprobe:BINARY:PATTERN`
-//! (or `uretprobe:`), the binary's functions; `jl -l builtins`: the builtins, from theirs.
+//! (or `uretprobe:`), the binary's functions; with `usdt:BINARY:[PROVIDER:]NAME`, its USDT probes;
+//! `jl -l builtins`: the builtins, from theirs.
 
 use crate::output;
 use jitterlang::sema::builtins::REGISTRY as BUILTINS;
 use jitterlib::kernel::KernelInfo;
-use jitterlib::probe::{glob, user_functions, REGISTRY};
+use jitterlib::probe::{glob, usdt_probes, user_functions, REGISTRY};
 use std::io;
 use std::process::ExitCode;
 
@@ -32,6 +33,14 @@ pub fn print(pattern: Option<&str>, fields: bool, kernel: &dyn KernelInfo) -> Ex
 fn print_matches(pattern: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Result<usize> {
     if let [kind @ ("uprobe" | "uretprobe"), binary, functions] = pattern.split(':').collect::<Vec<_>>()[..] {
         return print_functions(kind, binary, functions);
+    }
+    if let ["usdt" | "U", binary, rest @ ..] = &pattern.split(':').collect::<Vec<_>>()[..] {
+        match rest {
+            [provider, name] => return print_usdt(binary, provider, name),
+            [name] => return print_usdt(binary, "*", name),
+            [] => return print_usdt(binary, "*", "*"),
+            _ => {}
+        }
     }
     let mut matched = 0;
     for kind in REGISTRY {
@@ -74,6 +83,21 @@ fn print_functions(kind: &str, binary: &str, pattern: &str) -> io::Result<usize>
         output::line(format_args!("{kind}:{path}:{function}"))?;
     }
     Ok(functions.len())
+}
+
+/// Prints `usdt:PATH:PROVIDER:NAME` for each USDT probe of `binary` whose provider and name match.
+fn print_usdt(binary: &str, provider: &str, name: &str) -> io::Result<usize> {
+    let (path, probes) = match usdt_probes(binary, provider, name) {
+        Ok(found) => found,
+        Err(error) => {
+            eprintln!("jl: {error}");
+            return Ok(0);
+        }
+    };
+    for (provider, name) in &probes {
+        output::line(format_args!("usdt:{path}:{provider}:{name}"))?;
+    }
+    Ok(probes.len())
 }
 
 /// Prints one line per builtin: how it is written, what kind it is, what it does.

@@ -1,0 +1,1 @@
+usdt:/proc/self/exe:app:request { @ = count(); }

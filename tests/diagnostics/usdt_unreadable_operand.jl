@@ -1,0 +1,1 @@
+usdt:../tests/programs/usdt_fixture:app:global { @ = count(); }
