@@ -133,13 +133,14 @@ pub struct Diagnostic {
     /// Where.
     pub span: Span,
     /// A short text under the caret (what was expected there).
-    pub label: Option<String>,
+    pub label: Option<Box<str>>,
     /// Further facts, printed as `= note:` lines (may span several lines).
     pub notes: Vec<String>,
     /// What to try instead.
-    pub hint: Option<String>,
+    pub hint: Option<Box<str>>,
     /// Other places that explain this one (the call of a macro whose expansion went wrong), each with its label.
-    pub related: Vec<(Span, String)>,
+    /// (Boxed, like the label and the hint, to keep `Result<_, Diagnostic>` small.)
+    pub related: Option<Box<[(Span, String)]>>,
 }
 
 impl Diagnostic {
@@ -154,7 +155,7 @@ impl Diagnostic {
             label: None,
             notes: Vec::new(),
             hint: None,
-            related: Vec::new(),
+            related: None,
         }
     }
 
@@ -174,7 +175,7 @@ impl Diagnostic {
 
     /// Adds the text printed under the caret.
     pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
-        self.label = Some(label.into());
+        self.label = Some(label.into().into_boxed_str());
         self
     }
 
@@ -186,13 +187,15 @@ impl Diagnostic {
 
     /// Adds a labelled place that explains this one.
     pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
-        self.related.push((span, label.into()));
+        let mut related = self.related.take().map(Vec::from).unwrap_or_default();
+        related.push((span, label.into()));
+        self.related = Some(related.into_boxed_slice());
         self
     }
 
     /// Adds a hint.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
-        self.hint = Some(hint.into());
+        self.hint = Some(hint.into().into_boxed_str());
         self
     }
 }
@@ -212,13 +215,13 @@ impl Diagnostics {
             let span = clamp(diagnostic.span, source.len());
             let mut label = Label::primary((), span.start..span.end);
             if let Some(text) = &diagnostic.label {
-                label = label.with_message(text);
+                label = label.with_message(text.as_ref());
             }
             let report = match diagnostic.severity {
                 Severity::Error => Report::error(),
                 Severity::Warning => Report::warning(),
             };
-            let related = diagnostic.related.iter().map(|(span, text)| {
+            let related = diagnostic.related.iter().flatten().map(|(span, text)| {
                 let span = clamp(*span, source.len());
                 Label::secondary((), span.start..span.end).with_message(text)
             });
