@@ -15,6 +15,10 @@ type Result<T> = std::result::Result<T, Diagnostic>;
 /// Most expansions one script may ask for (a macro calling another twice, ten deep, is already 1024).
 const MAX_EXPANSIONS: usize = 10_000;
 
+/// Deepest nesting of macros calling macros: each level nests its body's expressions into the caller's, and
+/// the passes after this one recurse over that depth.
+const MAX_DEPTH: usize = 16;
+
 /// `macro name(params) { body }` as written.
 pub(super) struct MacroDef {
     pub name: String,
@@ -299,6 +303,14 @@ impl<'a> Expander<'a> {
             )
             .with_related(def.name_span, "defined here")
             .with_hint("macros are expanded in place, so they cannot recurse: repeat with a loop (`for`, `while`)"));
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Diagnostic::new(
+                Code::Limit,
+                call,
+                format!("macros nest more than {MAX_DEPTH} deep here: `{}`", self.stack.join("` -> `")),
+            )
+            .with_hint("call fewer macros from macros"));
         }
         if self.expansions.len() >= MAX_EXPANSIONS {
             return Err(Diagnostic::new(
