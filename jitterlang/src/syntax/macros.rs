@@ -15,6 +15,9 @@ type Result<T> = std::result::Result<T, Diagnostic>;
 /// Most expansions one script may ask for (a macro calling another twice, ten deep, is already 1024).
 const MAX_EXPANSIONS: usize = 10_000;
 
+/// Most calls an error inside a macro points at.
+const MAX_CALLS_SHOWN: usize = 3;
+
 /// Deepest nesting of macros calling macros: each level nests its body's expressions into the caller's, and
 /// the passes after this one recurse over that depth.
 const MAX_DEPTH: usize = 16;
@@ -84,9 +87,12 @@ pub fn point_at_calls(mut diagnostic: Diagnostic, expansions: &[Expansion]) -> D
     let mut seen = HashSet::new();
     let at = diagnostic.span;
     for expansion in expansions.iter().filter(|e| inside(at, e.definition)) {
-        if seen.insert(expansion.call) {
+        if seen.insert(expansion.call) && seen.len() <= MAX_CALLS_SHOWN {
             diagnostic = diagnostic.with_related(expansion.call, format!("in this expansion of `{}`", expansion.name));
         }
+    }
+    if seen.len() > MAX_CALLS_SHOWN {
+        diagnostic = diagnostic.with_note(format!("and in {} more expansions", seen.len() - MAX_CALLS_SHOWN));
     }
     diagnostic
 }
