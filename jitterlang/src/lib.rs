@@ -31,7 +31,8 @@ pub struct CompileOptions {
     pub pid: Option<u32>,
     /// The script's positional arguments: `$1`, `$2`, ... (`str($1)` for text).
     pub args: Vec<String>,
-    /// `(name, value)` pairs setting the script's parameters (`param $name = default`; `jl --arg name=value`).
+    /// `(name, value)` pairs setting the script's parameters and options (`param $name = default`, `getopt("name", d)`;
+    /// `jl --arg name=value`, `jl script -- --name=value`).
     pub named_args: Vec<(String, String)>,
     /// Allow statements that act on the system, `signal()` and `system()` (`jl --unsafe`).
     pub unsafe_actions: bool,

@@ -10,6 +10,7 @@ use crate::codegen::calls::{self as lower, Lower};
 use crate::diag::Span;
 use crate::ir::{Builtin as Context, Expr, PrintfAction, StmtKind, Type};
 use jitterlib::agg::{AggKind, StackKind};
+use std::ops::RangeInclusive;
 
 /// What a builtin is, which decides where it may be written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +51,10 @@ pub struct Builtin {
 /// How sema checks a builtin, and so how it lowers.
 pub(super) enum Rule {
     /// The aggregation kind a call asks for, given its value's type and its other arguments (arity checked).
-    Aggregation { arity: usize, kind: fn(&mut Checker, Option<Type>, &[ast::Expr], &mut Scope) -> Option<AggKind> },
+    Aggregation {
+        arity: RangeInclusive<usize>,
+        kind: fn(&mut Checker, Option<Type>, &[ast::Expr], &mut Scope) -> Option<AggKind>,
+    },
     /// A statement.
     Statement(fn(&mut Checker, &Call, &mut Scope) -> Option<StmtKind>),
     /// A call with a value.
@@ -103,19 +107,29 @@ impl Builtin {
 
 /// Every builtin, in the order hints and listings show them.
 pub static REGISTRY: &[Builtin] = &[
-    aggregation("count", "", 0, "how many times it ran", |_, _, _, _| Some(AggKind::Count)),
-    aggregation("sum", "v", 1, "the sum of the values", |_, _, _, _| Some(AggKind::Sum)),
-    aggregation("min", "v", 1, "the smallest value", |_, _, _, _| Some(AggKind::Min)),
-    aggregation("max", "v", 1, "the largest value", |_, _, _, _| Some(AggKind::Max)),
-    aggregation("avg", "v", 1, "the mean of the values", |_, _, _, _| Some(AggKind::Avg)),
-    aggregation("stats", "v", 1, "count, mean and total of the values", |_, _, _, _| Some(AggKind::Stats)),
-    aggregation("hist", "v", 1, "a log2 histogram (of time units, for durations)", |_, value, _, _| {
-        Some(if value == Some(Type::Duration) { AggKind::TimeHist } else { AggKind::Hist })
-    }),
-    aggregation("lhist", "v, min, max, step", 4, "a linear histogram, as bpftrace's buckets", |c, _, rest, s| {
+    aggregation("count", "", 0..=0, "how many times it ran", |_, _, _, _| Some(AggKind::Count)),
+    aggregation("sum", "v", 1..=1, "the sum of the values", |_, _, _, _| Some(AggKind::Sum)),
+    aggregation("min", "v", 1..=1, "the smallest value", |_, _, _, _| Some(AggKind::Min)),
+    aggregation("max", "v", 1..=1, "the largest value", |_, _, _, _| Some(AggKind::Max)),
+    aggregation("avg", "v", 1..=1, "the mean of the values", |_, _, _, _| Some(AggKind::Avg)),
+    aggregation("stats", "v", 1..=1, "count, mean and total of the values", |_, _, _, _| Some(AggKind::Stats)),
+    aggregation(
+        "hist",
+        "v[, k]",
+        1..=2,
+        "a log2 histogram, 2^k rows per power of two (time units for durations)",
+        |c, value, rest, s| match rest.first() {
+            Some(bits) => c.hist_bits(bits, s),
+            None if value == Some(Type::Duration) => Some(AggKind::TimeHist),
+            None => Some(AggKind::Hist { bits: 0 }),
+        },
+    ),
+    aggregation("lhist", "v, min, max, step", 4..=4, "a linear histogram, as bpftrace's buckets", |c, _, rest, s| {
         c.lhist(rest, s)
     }),
-    aggregation("quantiles", "v", 1, "p50, p90, p99 and p99.9, within 6.25 %", |_, _, _, _| Some(AggKind::Quantiles)),
+    aggregation("quantiles", "v", 1..=1, "p50, p90, p99 and p99.9, within 6.25 %", |_, _, _, _| {
+        Some(AggKind::Quantiles)
+    }),
     statement("printf", "format, args...", "prints a formatted line", |c, call, s| {
         c.printf(call.args, call.span, s, PrintfAction::Print)
     }),
@@ -183,6 +197,18 @@ pub static REGISTRY: &[Builtin] = &[
         |c, call, s| c.strcontains(call, s),
         crate::codegen::strcontains::strcontains,
     ),
+    function(
+        "getopt",
+        "\"name\"[, default[, description]]",
+        "a named option, `-- --name=value` or `--arg name=value`",
+        |c, call, _| c.getopt(call),
+    ),
+    function(
+        "reg",
+        "\"name\"",
+        "a saved register (`ip`, `sp`, `di`, ...) in kprobes, uprobes and perf events",
+        |c, call, s| c.reg(call, s),
+    ),
     function("bswap", "v", "the value's bytes in reverse order (as wide as its type)", |c, call, s| c.bswap(call, s)),
     function("kstack", "[mode, ][frames]", "the kernel stack", |c, call, s| {
         c.stack_call(call.name, call.name_span, call.args, call.span, s)
@@ -245,7 +271,7 @@ pub(super) fn context_name(wanted: Context) -> Option<&'static str> {
 const fn aggregation(
     name: &'static str,
     params: &'static str,
-    arity: usize,
+    arity: RangeInclusive<usize>,
     doc: &'static str,
     kind: fn(&mut Checker, Option<Type>, &[ast::Expr], &mut Scope) -> Option<AggKind>,
 ) -> Builtin {

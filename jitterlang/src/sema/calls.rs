@@ -298,13 +298,30 @@ impl Checker<'_> {
 
     /// Reports a wrong argument count; true when the count is right.
     pub(super) fn arity(&mut self, name: &str, span: Span, args: &[ast::Expr], expected: usize) -> bool {
-        if args.len() == expected {
+        self.arity_in(name, span, args, &(expected..=expected))
+    }
+
+    /// Whether `args` has a count in `expected`; a diagnostic if not.
+    pub(super) fn arity_in(
+        &mut self,
+        name: &str,
+        span: Span,
+        args: &[ast::Expr],
+        expected: &std::ops::RangeInclusive<usize>,
+    ) -> bool {
+        if expected.contains(&args.len()) {
             return true;
         }
+        let (low, high) = (*expected.start(), *expected.end());
+        let takes = match high - low {
+            0 => plural(low, "argument"),
+            1 => format!("{low} or {high} arguments"),
+            _ => format!("{low} to {high} arguments"),
+        };
         self.diagnostics.push(Diagnostic::new(
             Code::Arity,
             span,
-            format!("`{name}()` takes {}, {} given", plural(expected, "argument"), args.len()),
+            format!("`{name}()` takes {takes}, {} given", args.len()),
         ));
         false
     }
@@ -328,7 +345,7 @@ impl Checker<'_> {
                     ));
                     return None;
                 }
-                if !self.arity(name, *name_span, args, *arity) {
+                if !self.arity_in(name, *name_span, args, arity) {
                     return None;
                 }
                 let value_expr = match args.first() {
@@ -397,6 +414,21 @@ impl Checker<'_> {
             Ok(kind) => Some(kind),
             Err(error) => {
                 self.diagnostics.push(lhist_diagnostic(&error, rest));
+                None
+            }
+        }
+    }
+
+    /// The kind of `hist(v, k)`: `k` (`bits`) is a constant [`AggKind::hist`] accepts.
+    pub(super) fn hist_bits(&mut self, bits: &ast::Expr, scope: &mut Scope) -> Option<AggKind> {
+        let value = self.constant(bits, scope)?;
+        match AggKind::hist(value) {
+            Ok(kind) => Some(kind),
+            Err(error) => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::Limit, bits.span, error.to_string())
+                        .with_hint("k is 0 to 5: each power of two is split into 2^k rows"),
+                );
                 None
             }
         }

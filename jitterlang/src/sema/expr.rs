@@ -346,7 +346,7 @@ fn field_list_hint(args: &[Field], describe: &str) -> String {
     format!("fields of {describe}: {}", names.join(", "))
 }
 
-fn field_expr(field: &Field, span: Span) -> Expr {
+pub(super) fn field_expr(field: &Field, span: Span) -> Expr {
     let ty = match field.ty {
         FieldType::Int { signed, .. } => Type::Int { signed },
         FieldType::ShortBytes { .. } => Type::Int { signed: false },

@@ -1,4 +1,4 @@
-//! The map table: each `@map` is declared by its first use; later uses must agree on keys and values.
+//! The map table: each `@map` is declared by its first assignment; every use must agree on keys and values.
 
 use crate::ast;
 use crate::diag::{Code, Diagnostic};
@@ -9,9 +9,27 @@ use jitterlib::agg::{AggKind, FieldLayout, MapLayout, MapValue, ValueFormat};
 #[derive(Default)]
 pub(super) struct MapTable {
     maps: Vec<MapInfo>,
+    /// Whether a map was used that no assignment had declared yet.
+    unresolved: bool,
 }
 
 impl MapTable {
+    /// How many maps are declared.
+    pub(super) fn len(&self) -> usize {
+        self.maps.len()
+    }
+
+    /// Whether a map was used before any assignment declared it (reported): a pass that starts with the
+    /// [`declared`](Self::declared) maps may resolve it.
+    pub(super) fn unresolved(&self) -> bool {
+        self.unresolved
+    }
+
+    /// The declared maps, for the next pass to start with.
+    pub(super) fn declared(self) -> MapTable {
+        MapTable { maps: self.maps, unresolved: false }
+    }
+
     pub(super) fn into_infos(self) -> Vec<MapInfo> {
         self.maps
     }
@@ -50,6 +68,7 @@ impl MapTable {
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<(usize, Type)> {
         let Some(index) = self.find(&target.name) else {
+            self.unresolved = true;
             diagnostics.push(
                 Diagnostic::new(
                     Code::UnknownIdent,
@@ -95,13 +114,10 @@ impl MapTable {
     pub(super) fn named(&mut self, target: &ast::MapRef, diagnostics: &mut Vec<Diagnostic>) -> Option<usize> {
         let found = self.find(&target.name);
         if found.is_none() {
+            self.unresolved = true;
             diagnostics.push(
-                Diagnostic::new(
-                    Code::UnknownIdent,
-                    target.span,
-                    format!("map `{}` is used before any probe assigns it", target.name),
-                )
-                .with_hint("maps are declared by their first assignment; put that probe earlier in the script"),
+                Diagnostic::new(Code::UnknownIdent, target.span, format!("map `{}` is never assigned", target.name))
+                    .with_hint("a map is declared by an assignment in any probe: `@name = count();`, `@name[k] = v;`"),
             );
         }
         found

@@ -13,6 +13,7 @@ mod map_functions;
 mod maps;
 mod net;
 mod params;
+mod registers;
 mod stacks;
 mod strings;
 
@@ -29,14 +30,38 @@ use params::Params;
 pub(crate) use expr::COMM_SIZE;
 
 /// Checks a parsed script against the kernel, with the script's arguments (`$1`, `$2`, ...), the
-/// `--arg name=value` pairs that set its parameters (`param $name = default`) and `--unsafe` from `options`.
+/// `--arg name=value` pairs that set its parameters (`param $name = default`, `getopt("name", default)`) and
+/// `--unsafe` from `options`.
 pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions) -> Result<Checked, Diagnostics> {
     let with_records = crate::records::WithRecords::new(&script.records, kernel)?;
     let kernel: &dyn KernelInfo = &with_records;
+    // A map is declared by an assignment in any probe, wherever it stands in the script (as in bpftrace 0.27): when a
+    // pass finds a map used before the probe assigning it, the next pass starts knowing every map the previous one
+    // declared, until a pass declares no new map (one pass for most scripts; a chain of reads and assignments needs
+    // one per link).
+    let mut known = MapTable::default();
+    loop {
+        let known_maps = known.len();
+        let (checker, probes) = check_pass(script, kernel, options, known);
+        if checker.maps.unresolved() && checker.maps.len() > known_maps {
+            known = checker.maps.declared();
+            continue;
+        }
+        return finish(script, checker, probes);
+    }
+}
+
+/// One pass over the script, starting with the maps `known` declares.
+fn check_pass<'k>(
+    script: &Script,
+    kernel: &'k dyn KernelInfo,
+    options: &CompileOptions,
+    known: MapTable,
+) -> (Checker<'k>, Vec<CheckedProbe>) {
     let mut diagnostics = Vec::new();
     let params = Params::resolve(&script.params, &options.named_args, &mut diagnostics);
     let mut checker = Checker {
-        maps: MapTable::default(),
+        maps: known,
         printfs: Vec::new(),
         diagnostics,
         warnings: Vec::new(),
@@ -82,6 +107,12 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions)
             }
         }
     }
+    checker.params.report_unused(&mut checker.diagnostics);
+    (checker, probes)
+}
+
+/// The result of the last pass: the checked script, or every problem found.
+fn finish(script: &Script, mut checker: Checker, probes: Vec<CheckedProbe>) -> Result<Checked, Diagnostics> {
     if script.blocks.is_empty() {
         checker.diagnostics.push(
             Diagnostic::new(Code::Syntax, Span::default(), "the script has no probes")

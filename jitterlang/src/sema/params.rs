@@ -1,6 +1,8 @@
-//! Script arguments: named parameters (`param $threshold = 50ms`, set with `jl --arg threshold=20ms`) and
-//! positional ones (`$1`) used where a constant is needed, such as a typed probe's argument.
+//! Script arguments: named parameters (`param $threshold = 50ms`, or bpftrace's `getopt("threshold", 50)`, set
+//! with `jl --arg threshold=20ms` or bpftrace's `-- --threshold=20`) and positional ones (`$1`) used where a
+//! constant is needed, such as a typed probe's argument.
 
+use super::builtins::Call;
 use super::expr::{parse_integer, string_size};
 use super::Checker;
 use crate::ast::{self, ParamValue};
@@ -13,6 +15,28 @@ use jitterlib::probe;
 #[derive(Default)]
 pub(super) struct Params {
     values: Vec<(String, ParamValue)>,
+    /// The `--arg name=value` pairs, which `param` declarations and `getopt()` calls read.
+    named: Vec<(String, String)>,
+    /// Each `getopt()` option met so far, with its default.
+    options: Vec<(String, OptionDefault)>,
+}
+
+/// The default of a `getopt()` option, which gives its type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum OptionDefault {
+    /// `getopt("name")`, `getopt("name", false)`: 0 or 1; `--name` alone, `=true` or `=1` set it.
+    Bool(bool),
+    /// An integer, a duration or a string, read as `param` reads its value.
+    Value(ParamValue),
+}
+
+impl OptionDefault {
+    fn shown(&self) -> String {
+        match self {
+            OptionDefault::Bool(value) => value.to_string(),
+            OptionDefault::Value(value) => shown(value),
+        }
+    }
 }
 
 impl Params {
@@ -51,12 +75,24 @@ impl Params {
             };
             values.push((decl.name.clone(), value));
         }
-        for (name, _) in named {
-            if !decls.iter().any(|decl| decl.name == *name) {
-                let hint = if decls.is_empty() {
-                    format!("the script has no parameters; declare one with `param ${name} = 0`")
+        Params { values, named: named.to_vec(), options: Vec::new() }
+    }
+
+    /// Reports each `--arg` pair that neither a `param` declaration nor a `getopt()` call reads (after the whole
+    /// script is checked).
+    pub(super) fn report_unused(&self, diagnostics: &mut Vec<Diagnostic>) {
+        let declared: Vec<&str> = self
+            .values
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .chain(self.options.iter().map(|(name, _)| name.as_str()))
+            .collect();
+        for (name, _) in &self.named {
+            if !declared.contains(&name.as_str()) {
+                let hint = if declared.is_empty() {
+                    format!("the script has no parameters; declare one with `param ${name} = 0` or read `getopt(\"{name}\", 0)`")
                 } else {
-                    let declared: Vec<String> = decls.iter().map(|decl| format!("`{}`", decl.name)).collect();
+                    let declared: Vec<String> = declared.iter().map(|name| format!("`{name}`")).collect();
                     format!("the script's parameters are {}", declared.join(", "))
                 };
                 diagnostics.push(
@@ -65,7 +101,6 @@ impl Params {
                 );
             }
         }
-        Params { values }
     }
 
     /// The value of parameter `name`, if the script declares it.
@@ -125,6 +160,96 @@ fn positional_value(text: &str) -> ParamValue {
 }
 
 impl Checker<'_> {
+    /// `getopt("name"[, default[, description]])` (bpftrace 0.27): the named option `name`, set with `--arg
+    /// name=value` or `-- --name=value`, else `default`, whose type it has; without one, a bool (0 or 1). Every
+    /// call of one name has the same default. The description is for bpftrace's `--help` listing; jl has none.
+    pub(super) fn getopt(&mut self, call: &Call) -> Option<Expr> {
+        if !self.arity_in(call.name, call.name_span, call.args, &(1..=3)) {
+            return None;
+        }
+        let ast::ExprKind::Str(name) = &call.args[0].kind else {
+            self.diagnostics.push(
+                Diagnostic::new(Code::TypeMismatch, call.args[0].span, "`getopt()` takes the option's name in quotes")
+                    .with_hint("e.g. `getopt(\"count\", 10)`, set with `jl script.bt -- --count=20`"),
+            );
+            return None;
+        };
+        let default = match call.args.get(1) {
+            None => OptionDefault::Bool(false),
+            Some(arg) => self.option_default(arg)?,
+        };
+        if let Some(description) = call.args.get(2).filter(|arg| !matches!(arg.kind, ast::ExprKind::Str(_))) {
+            self.diagnostics.push(Diagnostic::new(
+                Code::TypeMismatch,
+                description.span,
+                "`getopt()`'s description is a string in quotes",
+            ));
+            return None;
+        }
+        if let Some((_, earlier)) = self.params.options.iter().find(|(known, _)| known == name) {
+            if *earlier != default {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::BadParam,
+                        call.span,
+                        format!("option `{name}` has the default {} elsewhere", earlier.shown()),
+                    )
+                    .with_hint("every getopt() of one option takes the same default"),
+                );
+                return None;
+            }
+        } else {
+            self.params.options.push((name.clone(), default.clone()));
+        }
+        let given = self.params.named.iter().rev().find(|(known, _)| known == name).map(|(_, text)| text.clone());
+        let value = match (given, &default) {
+            (None, OptionDefault::Bool(value)) => ParamValue::Int(i64::from(*value)),
+            (None, OptionDefault::Value(value)) => value.clone(),
+            (Some(text), OptionDefault::Bool(_)) => match text.as_str() {
+                "" | "true" | "1" => ParamValue::Int(1),
+                "false" | "0" => ParamValue::Int(0),
+                _ => return self.bad_option(name, &text, "true or false (or 1, 0)", call),
+            },
+            (Some(text), OptionDefault::Value(value)) => match parse_like(value, &text) {
+                Some(parsed) => parsed,
+                None => return self.bad_option(name, &text, kind_of(value), call),
+            },
+        };
+        Some(value_expr(&value, call.span))
+    }
+
+    /// The default of a `getopt()` option: `true` or `false`, or a literal integer, duration or string.
+    fn option_default(&mut self, arg: &ast::Expr) -> Option<OptionDefault> {
+        let default = match &arg.kind {
+            ast::ExprKind::Ident(word) if word == "true" || word == "false" => {
+                Some(OptionDefault::Bool(word == "true"))
+            }
+            ast::ExprKind::Str(text) => Some(OptionDefault::Value(ParamValue::Str(text.clone()))),
+            ast::ExprKind::Duration(ns) => Some(OptionDefault::Value(ParamValue::Duration(*ns))),
+            ast::ExprKind::Int(value) => Some(OptionDefault::Value(ParamValue::Int(*value as i64))),
+            ast::ExprKind::Unary(ast::UnaryOp::Neg, inner) => match inner.kind {
+                ast::ExprKind::Int(value) => Some(OptionDefault::Value(ParamValue::Int((value as i64).wrapping_neg()))),
+                _ => None,
+            },
+            _ => None,
+        };
+        if default.is_none() {
+            self.diagnostics.push(
+                Diagnostic::new(Code::TypeMismatch, arg.span, "a getopt() default is a literal")
+                    .with_hint("`true` or `false`, an integer, a duration (`10ms`) or a string in quotes"),
+            );
+        }
+        default
+    }
+
+    fn bad_option(&mut self, name: &str, text: &str, expected: &str, call: &Call) -> Option<Expr> {
+        self.diagnostics.push(
+            Diagnostic::new(Code::BadParam, call.span, format!("`--{name}={text}` is not {expected}"))
+                .with_hint("the default gives the option's type"),
+        );
+        None
+    }
+
     /// `$name` read in an expression, when no variable of that name is assigned: a parameter's value.
     pub(super) fn param_expr(&self, name: &str, span: Span) -> Option<Expr> {
         Some(value_expr(self.params.get(name)?, span))

@@ -2,6 +2,7 @@
 
 mod actions;
 mod bad_input;
+mod bpftrace_features;
 mod bpftrace_lang;
 mod btf_access;
 mod buffers;

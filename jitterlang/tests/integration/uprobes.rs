@@ -235,3 +235,21 @@ fn script_structs_lay_out_user_memory() {
     let bob = format!("{},{},{}", b'b', b'o', pair(b'b', 0));
     assert_eq!(map_data(&lines, "@"), &json!({alice: CALLS, bob: CALLS}));
 }
+
+#[test]
+fn reg_reads_the_registers_the_call_saved() {
+    let Some(mut target) = start("reg_reads_the_registers_the_call_saved") else { return };
+    // At the entry of jl_add(a, b): di and si hold its arguments, ip is jl_add itself, and the call has just pushed
+    // its return address onto a 16-byte aligned stack (the x86-64 ABI), so sp is 8 past a multiple of 16.
+    let lines = trace(
+        &mut target,
+        &[],
+        "uprobe:BIN:jl_add /pid == PID/ { @regs[reg(\"di\"), reg(\"si\")] = count(); @page[reg(\"ip\") & 4095] = count();
+         @sp[reg(\"sp\") % 16] = count(); }",
+        &["x", "y"],
+    );
+    assert_eq!(map_data(&lines, "@regs"), &json!({"1,10": 2, "2,20": 2, "3,30": 2}));
+    let address = u64::from_str_radix(address_of("jl_add").trim_start_matches("0x"), 16).expect("hex");
+    assert_eq!(map_data(&lines, "@page"), &json!({ (address & 4095).to_string(): 2 * CALLS }));
+    assert_eq!(map_data(&lines, "@sp"), &json!({"8": 2 * CALLS}));
+}

@@ -15,13 +15,13 @@
 //! use jitterlib::insn::{Builder, Reg, Size};
 //! use jitterlib::maps::Counter;
 //!
-//! let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Hist, format: ValueFormat::Signed } };
+//! let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Hist { bits: 0 }, format: ValueFormat::Signed } };
 //! let mut b = Builder::new();
 //! b.load(Size::DW, Reg::R7, Reg::R1, 8);
-//! emit_bucket(&mut b, AggKind::Hist, Reg::R7, Reg::R8);
+//! emit_bucket(&mut b, AggKind::Hist { bits: 0 }, Reg::R7, Reg::R8);
 //! emit_key_end(&mut b, &layout, -8, -8, Some(Reg::R8));
 //! let map_full = Counter { map: 0, key: 0 };
-//! emit_update(&mut b, &Update { map: 1, kind: AggKind::Hist, key: -8, value: Some((Reg::R7, true)), init: Some(-16), map_full });
+//! emit_update(&mut b, &Update { map: 1, kind: AggKind::Hist { bits: 0 }, key: -8, value: Some((Reg::R7, true)), init: Some(-16), map_full });
 //! b.mov64(Reg::R0, 0);
 //! b.exit();
 //! let program = b.finish()?;
@@ -97,7 +97,7 @@ pub fn emit_key_end(b: &mut Builder, layout: &MapLayout, key: i16, end: i16, buc
 /// ```
 pub fn emit_bucket(b: &mut Builder, kind: AggKind, value: Reg, idx: Reg) -> bool {
     match kind {
-        AggKind::Hist => hist_bucket(b, value, idx),
+        AggKind::Hist { bits } => hist_bucket(b, value, idx, bits),
         AggKind::TimeHist => timehist_bucket(b, value, idx),
         AggKind::Quantiles => quantile_bucket(b, value, idx),
         AggKind::Lhist { min, max, step } => lhist_bucket(b, value, idx, min, max, step),
@@ -203,17 +203,47 @@ fn add(b: &mut Builder, base: Reg, offset: i16, value: Reg) {
     b.atomic_add(Size::DW, base, offset, value);
 }
 
-/// Bucket of bpftrace's log2 histogram: 0 for v < 0, 1 for 0, 2 + floor(log2(v)) above.
-fn hist_bucket(b: &mut Builder, value: Reg, idx: Reg) {
+/// Bucket of `hist(v, bits)` (see [`hist_bucket`](super::hist_bucket)): 0 below zero, `v + 1` for the values
+/// with a bucket each, else the log-linear index plus one. Plain `hist(v)` (no sub-buckets) needs no mask.
+fn hist_bucket(b: &mut Builder, value: Reg, idx: Reg, bits: u8) {
     let done = b.new_label();
     b.mov64(idx, 0);
     b.jump_if(JmpOp::Slt, value, 0, done);
-    b.mov64(idx, 1);
-    b.jump_if(JmpOp::Eq, value, 0, done);
-    b.mov64(Reg::R1, value);
-    b.mov64(idx, 2);
-    log2_into(b, idx, &ALL_SHIFTS);
+    if bits == 0 {
+        b.mov64(idx, 1);
+        b.jump_if(JmpOp::Eq, value, 0, done);
+        b.mov64(Reg::R1, value);
+        b.mov64(idx, 2);
+        log2_into(b, idx, &ALL_SHIFTS);
+    } else {
+        b.mov64(idx, value);
+        b.alu64(AluOp::Add, idx, 1);
+        b.jump_if(JmpOp::Lt, value, 1 << bits, done);
+        log_linear_index(b, value, idx, u32::from(bits), 1);
+    }
     b.bind(done);
+}
+
+/// `idx = ((p - bits + 1) << bits) + s + base` for `value >= 2^bits`, `p = floor(log2 value)` and `s` the `bits`
+/// bits after the leading one: the log-linear index `hist(v, bits)` and `quantiles()` share (uses r1 and r2).
+fn log_linear_index(b: &mut Builder, value: Reg, idx: Reg, bits: u32, base: i32) {
+    let sub_buckets = 1 << bits;
+    b.mov64(Reg::R1, value);
+    b.mov64(idx, 0);
+    log2_into(b, idx, &ALL_SHIFTS);
+    b.mov64(Reg::R2, idx);
+    b.alu64(AluOp::Sub, Reg::R2, bits as i32);
+    b.mov64(Reg::R1, value);
+    b.alu64(AluOp::Rsh, Reg::R1, Reg::R2);
+    b.alu64(AluOp::And, Reg::R1, sub_buckets - 1);
+    b.alu64(AluOp::Lsh, idx, bits as i32);
+    let offset = base - sub_buckets * (bits as i32 - 1);
+    if offset < 0 {
+        b.alu64(AluOp::Sub, idx, -offset);
+    } else if offset > 0 {
+        b.alu64(AluOp::Add, idx, offset);
+    }
+    b.alu64(AluOp::Add, idx, Reg::R1);
 }
 
 /// Bucket of a duration histogram: log2 within each SI unit (ns, us, ms), open-ended in seconds.
@@ -246,23 +276,12 @@ fn timehist_bucket(b: &mut Builder, value: Reg, idx: Reg) {
 /// Bucket of `quantiles()` (see [`quantile`](super::quantile)): `v` below 16 (0 when negative), else
 /// `16 * (k - 3) + s` with `k = floor(log2(v))` and `s` the 4 bits after the leading one.
 fn quantile_bucket(b: &mut Builder, value: Reg, idx: Reg) {
-    let sub_buckets = 1 << SUB_BUCKET_BITS;
     let done = b.new_label();
     b.mov64(idx, 0);
     b.jump_if(JmpOp::Slt, value, 0, done);
     b.mov64(idx, value);
-    b.jump_if(JmpOp::Lt, value, sub_buckets, done);
-    b.mov64(Reg::R1, value);
-    b.mov64(idx, 0);
-    log2_into(b, idx, &ALL_SHIFTS);
-    b.mov64(Reg::R2, idx);
-    b.alu64(AluOp::Sub, Reg::R2, SUB_BUCKET_BITS as i32);
-    b.mov64(Reg::R1, value);
-    b.alu64(AluOp::Rsh, Reg::R1, Reg::R2);
-    b.alu64(AluOp::And, Reg::R1, sub_buckets - 1);
-    b.alu64(AluOp::Lsh, idx, SUB_BUCKET_BITS as i32);
-    b.alu64(AluOp::Sub, idx, sub_buckets * (SUB_BUCKET_BITS as i32 - 1));
-    b.alu64(AluOp::Add, idx, Reg::R1);
+    b.jump_if(JmpOp::Lt, value, 1 << SUB_BUCKET_BITS, done);
+    log_linear_index(b, value, idx, SUB_BUCKET_BITS, 0);
     b.bind(done);
 }
 

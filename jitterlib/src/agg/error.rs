@@ -57,6 +57,14 @@ pub enum AggError {
         /// Bucket width.
         step: i64,
     },
+    /// `hist(v, bits)` with `bits` outside 0 to [`HIST_MAX_BITS`](super::HIST_MAX_BITS).
+    #[error("hist() takes 0 to {limit} sub-bucket bits, not {bits}")]
+    InvalidHistBits {
+        /// The bits asked for.
+        bits: i64,
+        /// The most allowed.
+        limit: u8,
+    },
     /// `lhist` parameters that make more buckets than [`LHIST_MAX_BUCKETS`](super::LHIST_MAX_BUCKETS).
     #[error("lhist would have {buckets} buckets, more than {limit}")]
     LhistTooManyBuckets {

@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn hist_buckets_have_inclusive_bounds() {
-        let layout = agg_layout("@h", vec![], AggKind::Hist, ValueFormat::Signed);
+        let layout = agg_layout("@h", vec![], AggKind::Hist { bits: 0 }, ValueFormat::Signed);
         let entries = unkeyed_histogram(&[(0, 1), (1, 1), (4, 1)]);
         let expected = concat!(
             r#"{"type":"hist","data":{"@h":[{"max":-1,"count":1},{"min":0,"max":0,"count":1},"#,

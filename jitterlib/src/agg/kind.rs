@@ -1,7 +1,7 @@
 //! The aggregation functions and what each stores per CPU.
 
 use super::bucket::{hist_label, hist_range, lhist_label, lhist_range, timehist_label, timehist_range, BucketRange};
-use super::bucket::{HIST_LAST, TIMEHIST_LAST};
+use super::bucket::{hist_last, HIST_MAX_BITS, TIMEHIST_LAST};
 use super::quantile::{quantile_label, quantile_range, QUANTILE_LAST};
 use super::AggError;
 
@@ -30,8 +30,12 @@ pub enum AggKind {
     Avg,
     /// `stats(v)`: count, integer mean and total.
     Stats,
-    /// `hist(v)`: power-of-two buckets.
-    Hist,
+    /// `hist(v)`, `hist(v, bits)`: power-of-two buckets, each split in `2^bits` (bpftrace's `k`); build it with
+    /// [`AggKind::hist`].
+    Hist {
+        /// Sub-bucket bits, 0 to [`HIST_MAX_BITS`].
+        bits: u8,
+    },
     /// Power-of-two buckets within each time unit (ns, us, ms, s), for durations in nanoseconds.
     TimeHist,
     /// `quantiles(v)`: log-linear buckets (see [`quantile`](super::quantile)), printed as percentiles.
@@ -62,13 +66,21 @@ impl AggKind {
         Ok(AggKind::Lhist { min, max, step })
     }
 
+    /// A `hist(v, bits)` with bpftrace's rule: `bits` from 0 to [`HIST_MAX_BITS`].
+    pub fn hist(bits: i64) -> Result<AggKind, AggError> {
+        match u8::try_from(bits) {
+            Ok(bits) if bits <= HIST_MAX_BITS => Ok(AggKind::Hist { bits }),
+            _ => Err(AggError::InvalidHistBits { bits, limit: HIST_MAX_BITS }),
+        }
+    }
+
     /// Bytes of one CPU's value.
     pub fn value_size(&self) -> u32 {
         match self {
             AggKind::Min | AggKind::Max | AggKind::Avg | AggKind::Stats => 16,
             AggKind::Count
             | AggKind::Sum
-            | AggKind::Hist
+            | AggKind::Hist { .. }
             | AggKind::TimeHist
             | AggKind::Quantiles
             | AggKind::Lhist { .. } => 8,
@@ -77,13 +89,13 @@ impl AggKind {
 
     /// Whether the map key ends with a `u64` bucket index.
     pub fn is_histogram(&self) -> bool {
-        matches!(self, AggKind::Hist | AggKind::TimeHist | AggKind::Quantiles | AggKind::Lhist { .. })
+        matches!(self, AggKind::Hist { .. } | AggKind::TimeHist | AggKind::Quantiles | AggKind::Lhist { .. })
     }
 
     /// How many buckets a histogram has (indices 0 to the count minus one); `None` for other kinds.
     pub fn bucket_count(&self) -> Option<u64> {
         match *self {
-            AggKind::Hist => Some(HIST_LAST + 1),
+            AggKind::Hist { bits } => Some(hist_last(bits) + 1),
             AggKind::TimeHist => Some(TIMEHIST_LAST + 1),
             AggKind::Quantiles => Some(QUANTILE_LAST + 1),
             // Below min, the (max - min) / step buckets in range, and max or above.
@@ -103,7 +115,7 @@ impl AggKind {
             AggKind::Max => "max",
             AggKind::Avg => "avg",
             AggKind::Stats => "stats",
-            AggKind::Hist => "hist",
+            AggKind::Hist { .. } => "hist",
             AggKind::TimeHist => "timehist",
             AggKind::Quantiles => "quantiles",
             AggKind::Lhist { .. } => "lhist",
@@ -113,7 +125,7 @@ impl AggKind {
     /// The values of histogram bucket `index`; `None` for other kinds and indices past the last bucket.
     pub fn bucket_range(&self, index: u64) -> Option<BucketRange> {
         match *self {
-            AggKind::Hist => hist_range(index),
+            AggKind::Hist { bits } => hist_range(index, bits),
             AggKind::TimeHist => timehist_range(index),
             AggKind::Quantiles => quantile_range(index),
             AggKind::Lhist { min, max, step } => lhist_range(index, min, max, step),
@@ -124,7 +136,7 @@ impl AggKind {
     /// The text label of histogram bucket `index`; `None` where [`AggKind::bucket_range`] is `None`.
     pub fn bucket_label(&self, index: u64) -> Option<String> {
         match *self {
-            AggKind::Hist => hist_label(index),
+            AggKind::Hist { bits } => hist_label(index, bits),
             AggKind::TimeHist => timehist_label(index),
             AggKind::Quantiles => quantile_label(index),
             AggKind::Lhist { min, max, step } => lhist_label(index, min, max, step),
@@ -147,6 +159,14 @@ mod tests {
         assert!(AggKind::lhist(0, 100, -10).is_err());
         assert!(AggKind::lhist(100, 100, 1).is_err());
         assert!(AggKind::lhist(i64::MIN, i64::MAX, 1).is_err());
+    }
+
+    #[test]
+    fn hist_takes_zero_to_five_bits_like_bpftrace() {
+        assert_eq!(AggKind::hist(0), Ok(AggKind::Hist { bits: 0 }));
+        assert_eq!(AggKind::hist(5).map(|kind| kind.bucket_count()), Ok(Some(1889)));
+        assert_eq!(AggKind::hist(6), Err(AggError::InvalidHistBits { bits: 6, limit: 5 }));
+        assert_eq!(AggKind::hist(-1), Err(AggError::InvalidHistBits { bits: -1, limit: 5 }));
     }
 
     #[test]

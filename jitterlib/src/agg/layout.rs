@@ -255,9 +255,9 @@ mod tests {
     fn key_sizes_include_the_bucket_and_the_empty_key() {
         assert_eq!(layout(vec![], AggKind::Count).key_size(), 4);
         assert!(layout(vec![], AggKind::Count).is_single_slot());
-        assert!(!layout(vec![], AggKind::Hist).is_single_slot());
-        assert_eq!(layout(vec![], AggKind::Hist).key_size(), 4, "a bucket array slot");
-        assert_eq!(layout(vec![], AggKind::Hist).bucket_slots(), Some(65));
+        assert!(!layout(vec![], AggKind::Hist { bits: 0 }).is_single_slot());
+        assert_eq!(layout(vec![], AggKind::Hist { bits: 0 }).key_size(), 4, "a bucket array slot");
+        assert_eq!(layout(vec![], AggKind::Hist { bits: 0 }).bucket_slots(), Some(65));
         assert_eq!(layout(vec![], AggKind::lhist(0, 100, 10).expect("lhist")).bucket_slots(), Some(12));
         let wide = layout(vec![], AggKind::Lhist { min: 0, max: 1_000_000, step: 1 });
         assert_eq!(
@@ -265,7 +265,10 @@ mod tests {
             (None, 8),
             "too many buckets for an array (built without `AggKind::lhist`, which allows 1000)"
         );
-        assert_eq!(layout(vec![FieldLayout::integer(ValueFormat::Unsigned)], AggKind::Hist).bucket_slots(), None);
+        assert_eq!(
+            layout(vec![FieldLayout::integer(ValueFormat::Unsigned)], AggKind::Hist { bits: 0 }).bucket_slots(),
+            None
+        );
         let keys = vec![FieldLayout::string(16), FieldLayout::integer(ValueFormat::Unsigned)];
         assert_eq!(layout(keys.clone(), AggKind::Count).key_size(), 24);
         assert_eq!(layout(keys, AggKind::TimeHist).key_size(), 32);

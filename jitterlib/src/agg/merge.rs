@@ -106,7 +106,7 @@ fn merge_cpus(kind: AggKind, format: ValueFormat, values: &[Vec<u8>]) -> Option<
             });
             Some(AggValue::Average(merged))
         }
-        AggKind::Hist | AggKind::TimeHist | AggKind::Quantiles | AggKind::Lhist { .. } => None,
+        AggKind::Hist { .. } | AggKind::TimeHist | AggKind::Quantiles | AggKind::Lhist { .. } => None,
     }
 }
 
@@ -294,7 +294,7 @@ mod tests {
 
     #[test]
     fn histograms_group_buckets_by_user_key() {
-        let layout = agg_layout("@h", int_key(), AggKind::Hist, ValueFormat::Signed);
+        let layout = agg_layout("@h", int_key(), AggKind::Hist { bits: 0 }, ValueFormat::Signed);
         let entries = per_cpu(vec![
             (words(&[9, 5]), vec![words(&[1]), words(&[2])]),
             (words(&[1, 2]), vec![words(&[30]), words(&[0])]),
@@ -326,7 +326,7 @@ mod tests {
         assert_eq!(long_key, Err(AggError::KeySize { map: "@".into(), expected: 4, actual: 8 }));
         let long_value = decode(&layout, &per_cpu(vec![(slot_key(), vec![words(&[1, 2])])]));
         assert_eq!(long_value, Err(AggError::ValueSize { map: "@".into(), expected: 8, actual: 16 }));
-        let hist = agg_layout("@h", vec![], AggKind::Hist, ValueFormat::Signed);
+        let hist = agg_layout("@h", vec![], AggKind::Hist { bits: 0 }, ValueFormat::Signed);
         let bad_bucket = decode(&hist, &unkeyed_histogram(&[(65, 1)]));
         assert_eq!(bad_bucket, Err(AggError::BucketOutOfRange { map: "@h".into(), kind: "hist", index: 65 }));
         assert_eq!(decode(&hist, &MapEntries::Empty).map(|s| s.rows.len()), Ok(0));

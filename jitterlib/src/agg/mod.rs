@@ -29,7 +29,7 @@ mod value;
 pub use crate::units::format_duration;
 pub use bucket::{
     hist_bucket, hist_label, hist_range, lhist_bucket, lhist_label, lhist_range, timehist_bucket, timehist_label,
-    timehist_range, BucketRange,
+    timehist_range, BucketRange, HIST_MAX_BITS,
 };
 pub use error::AggError;
 pub use folded::render_folded;

@@ -313,12 +313,12 @@ mod tests {
     #[test]
     fn histograms_are_cumulative_with_inclusive_le() {
         let mut histogram = Histogram::default();
-        histogram.add(crate::agg::hist_bucket(1), 2);
-        histogram.add(crate::agg::hist_bucket(5), 3);
+        histogram.add(crate::agg::hist_bucket(1, 0), 2);
+        histogram.add(crate::agg::hist_bucket(5, 0), 3);
         let hist = snapshot(
             "@h",
             vec![],
-            MapValue::Agg { kind: AggKind::Hist, format: ValueFormat::Unsigned },
+            MapValue::Agg { kind: AggKind::Hist { bits: 0 }, format: ValueFormat::Unsigned },
             vec![Row { key: vec![], value: AggValue::Histogram(histogram) }],
         );
         let text = render_openmetrics(&[hist], &HexSymbolizer, &mut LabelBudget::default());

@@ -6,7 +6,7 @@
 //! @a[1]: 10                     avg: one line per key, then an empty line
 //! @s: count 175, average 6, total 1092
 //!                               (stats: same, with the three numbers)
-//! @h:                           histograms: a header per key ("@h: " with a trailing space),
+//! @h:                           histograms: a header per key ("@h:", as bpftrace 0.27: 0.17 added a space),
 //! [4, 8)                81 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
 //!                               then the rows and an empty line
 //! ```
@@ -36,7 +36,7 @@ pub fn render_text(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> String {
                 out.push_str(&format!("{name}: {}\n", quantiles_text(map, histogram, symbols)));
             }
             AggValue::Histogram(histogram) => {
-                out.push_str(&format!("{name}: \n"));
+                out.push_str(&format!("{name}:\n"));
                 out.push_str(&histogram_text(map, histogram));
                 out.push('\n');
             }
@@ -190,11 +190,11 @@ mod tests {
 
     #[test]
     fn hist_shows_gaps_between_non_empty_buckets() {
-        let layout = agg_layout("@h", vec![], AggKind::Hist, ValueFormat::Signed);
+        let layout = agg_layout("@h", vec![], AggKind::Hist { bits: 0 }, ValueFormat::Signed);
         let entries = unkeyed_histogram(&[(2, 39), (4, 81), (5, 55)]);
-        // bpftrace 0.17
+        // bpftrace 0.17, header as 0.27's (no space after the colon)
         let expected = "\
-@h: 
+@h:
 [1]                   39 |@@@@@@@@@@@@@@@@@@@@@@@@@                           |
 [2, 4)                 0 |                                                    |
 [4, 8)                81 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
@@ -206,18 +206,22 @@ mod tests {
 
     #[test]
     fn keyed_hists_sorted_by_total() {
-        let layout =
-            agg_layout("@hk", vec![FieldLayout::integer(ValueFormat::Unsigned)], AggKind::Hist, ValueFormat::Signed);
+        let layout = agg_layout(
+            "@hk",
+            vec![FieldLayout::integer(ValueFormat::Unsigned)],
+            AggKind::Hist { bits: 0 },
+            ValueFormat::Signed,
+        );
         let entries = one_cpu(&[(&[1, 21], &[39]), (&[4, 23], &[3]), (&[0, 0], &[175])]);
-        // bpftrace 0.17 (the first two histograms; the third shows the negative bucket)
+        // bpftrace 0.17 (the first two histograms; the third shows the negative bucket), header as 0.27's
         let expected = "\
-@hk[4]: 
+@hk[4]:
 [2M, 4M)               3 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
 
-@hk[1]: 
+@hk[1]:
 [512K, 1M)            39 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
 
-@hk[0]: 
+@hk[0]:
 (..., 0)             175 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
 
 ";
@@ -228,9 +232,9 @@ mod tests {
     fn lhist_rows_and_overflow_bucket() {
         let layout = agg_layout("@l", vec![], AggKind::Lhist { min: 0, max: 10, step: 1 }, ValueFormat::Signed);
         let entries = unkeyed_histogram(&[(2, 39), (5, 3), (8, 78), (10, 55)]);
-        // bpftrace 0.17
+        // bpftrace 0.17, header as 0.27's (no space after the colon)
         let expected = "\
-@l: 
+@l:
 [1, 2)                39 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
 [2, 3)                 0 |                                                    |
 [3, 4)                 0 |                                                    |
@@ -244,9 +248,9 @@ mod tests {
 ";
         assert_eq!(text(&layout, &entries), expected);
         let wide = agg_layout("@l", vec![], AggKind::Lhist { min: 0, max: 4096, step: 1024 }, ValueFormat::Signed);
-        // bpftrace 0.17
+        // bpftrace 0.17, header as 0.27's (no space after the colon)
         let expected = "\
-@l: 
+@l:
 [2K, 3K)               1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
 [3K, 4K)               0 |                                                    |
 [4K, ...)              1 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
@@ -260,7 +264,7 @@ mod tests {
         let layout = agg_layout("@t", vec![], AggKind::TimeHist, ValueFormat::Duration);
         let entries = unkeyed_histogram(&[(20, 4), (21, 8), (25, 2), (31, 1)]);
         let expected = "\
-@t: 
+@t:
 [512us, 1ms)           4 |@@@@@@@@@@@@@@@@@@@@@@@@@@                          |
 [1ms, 2ms)             8 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
 [2ms, 4ms)             0 |                                                    |

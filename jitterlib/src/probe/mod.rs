@@ -18,6 +18,7 @@ mod kprobe;
 mod profile;
 mod rawtracepoint;
 mod reach;
+mod registers;
 mod skb;
 mod softirq;
 mod stall;
@@ -31,6 +32,7 @@ mod wildcard;
 
 pub use crate::glob::glob;
 pub use error::{ProbeCause, ProbeError, ProbeErrorKind};
+pub use registers::{has_registers, register_field, REGISTERS};
 pub use stall::SLOTS as STALL_SLOTS;
 pub use uprobe::user_functions;
 pub use usdt::usdt_probes;

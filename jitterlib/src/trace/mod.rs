@@ -219,7 +219,7 @@ impl<'k> Trace<'k> {
     /// # Ok::<(), TraceError>(())
     /// ```
     pub fn histogram(self, field: Field) -> Trace<'k> {
-        self.aggregate(AggKind::Hist, Some(field))
+        self.aggregate(AggKind::Hist { bits: 0 }, Some(field))
     }
 
     /// `lhist(field, min, max, step)`: linear buckets; parameters [`AggKind::lhist`] refuses are
@@ -321,7 +321,7 @@ impl<'k> Trace<'k> {
         }
         let format = value.as_ref().map_or(ValueFormat::Unsigned, |value| value.layout().format);
         let kind = match kind {
-            AggKind::Hist if format == ValueFormat::Duration => AggKind::TimeHist,
+            AggKind::Hist { bits: 0 } if format == ValueFormat::Duration => AggKind::TimeHist,
             other => other,
         };
         let layout = MapLayout {

@@ -181,7 +181,7 @@ fn timer_histogram_of_receive_timeouts() {
     let AggValue::Histogram(hist) = &row.value else { panic!("a histogram: {row:?}") };
     assert!(hist.total() >= 20, "20 timeouts, {} callbacks", hist.total());
     let text = readout.render_text();
-    assert!(text.starts_with("@[process_timeout]: \n"), "{text}");
+    assert!(text.starts_with("@[process_timeout]:\n"), "{text}");
     // A wakeup callback runs for microseconds; a busy (virtual) machine may stretch several past a millisecond, so
     // the check is that most are short: a histogram of the 10 ms sleeps themselves would have every one >= 1 ms.
     let slow: u64 = hist

@@ -36,7 +36,8 @@ pub struct Cli {
     /// Script arguments, `$1`, `$2`, ... in the script (`str($1)` for text).
     #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
-    /// Set the script parameter NAME (declared `param $NAME = default`) to VALUE; repeatable.
+    /// Set the script parameter NAME (declared `param $NAME = default`, or read `getopt("NAME", default)`) to VALUE;
+    /// repeatable. bpftrace's `-- --NAME=VALUE` after the script does the same.
     #[arg(long = "arg", value_name = "NAME=VALUE", value_parser = parse_named_arg)]
     pub named_args: Vec<(String, String)>,
     /// Program text to run (instead of a file).
@@ -145,13 +146,31 @@ impl Cli {
         }
     }
 
-    /// The script's arguments: everything after the file, or every positional word with `-e`.
+    /// The script's arguments: everything after the file, or every positional word with `-e`; words starting
+    /// with `--` (after `--`, as bpftrace takes them) are named options instead ([`Cli::named_params`]).
     pub fn positionals(&self) -> Vec<String> {
+        self.script_words().filter(|word| !word.starts_with("--")).collect()
+    }
+
+    /// The named parameters: each `--arg NAME=VALUE`, then each bpftrace-style `--NAME=VALUE` or `--NAME` (a
+    /// bool option set to true) among the script's arguments.
+    pub fn named_params(&self) -> Vec<(String, String)> {
+        let options = self.script_words().filter_map(|word| {
+            let option = word.strip_prefix("--")?;
+            Some(match option.split_once('=') {
+                Some((name, value)) => (name.to_string(), value.to_string()),
+                None => (option.to_string(), "true".to_string()),
+            })
+        });
+        self.named_args.iter().cloned().chain(options).collect()
+    }
+
+    fn script_words(&self) -> impl Iterator<Item = String> + '_ {
         let first = match (&self.expr, &self.file) {
             (Some(_), Some(word)) => Some(word.display().to_string()),
             _ => None,
         };
-        first.into_iter().chain(self.args.iter().cloned()).collect()
+        first.into_iter().chain(self.args.iter().cloned())
     }
 }
 

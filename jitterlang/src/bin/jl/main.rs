@@ -57,7 +57,7 @@ fn main() -> ExitCode {
     let options = CompileOptions {
         pid: cli.pid,
         args: cli.positionals(),
-        named_args: cli.named_args.clone(),
+        named_args: cli.named_params(),
         unsafe_actions: cli.unsafe_actions,
         map_keys: cli.map_keys,
     };

@@ -1,0 +1,90 @@
+//! bpftrace 0.27 features jl took over, run end to end on this host: `hist(v, k)`, maps read in a probe written before
+//! the one assigning them, `getopt()`.
+
+use crate::support::run_jl;
+use jitterlib::testing::can_trace;
+
+/// Runs a script that exits by itself, asserts it succeeded, and returns its standard output.
+fn output_of(args: &[&str]) -> String {
+    let (code, out, err) = run_jl(args);
+    assert_eq!(code, 0, "jl {args:?} failed:\n{out}\n{err}");
+    out
+}
+
+/// The text row of one histogram bucket, as bpftrace lays it out.
+fn row(label: &str, count: u64, bar: usize) -> String {
+    format!("{label:<16}{count:>8} |{:<52}|", "@".repeat(bar))
+}
+
+#[test]
+fn fine_hist_buckets_are_the_ones_bpftrace_computes() {
+    if !can_trace("fine_hist_buckets_are_the_ones_bpftrace_computes") {
+        return;
+    }
+    // The kernel computes each index; bpftrace's own example puts 225 with k = 2 in [224, 256).
+    let script = "BEGIN { @h = hist(3, 2); @h = hist(9, 2); @h = hist(8, 2); @h = hist(225, 2); exit(); }";
+    let text = output_of(&["-e", script]);
+    let rows: Vec<&str> = text.lines().collect();
+    assert_eq!(rows.first(), Some(&"@h:"), "bpftrace 0.27 prints no space after the colon:\n{text}");
+    assert_eq!(rows[1], row("[3]", 1, 26), "{text}");
+    assert!(rows.contains(&row("[8, 10)", 2, 52).as_str()), "{text}");
+    assert!(rows.contains(&row("[20, 24)", 0, 0).as_str()), "{text}");
+    assert_eq!(rows.iter().rev().find(|line| !line.is_empty()), Some(&row("[224, 256)", 1, 26).as_str()), "{text}");
+    // Every row from the first to the last non-empty bucket: [3] to [7] one value each, then 4 rows per power of 2.
+    assert_eq!(rows.iter().filter(|line| line.starts_with('[')).count(), 5 + 4 * 5, "{text}");
+
+    // Past 2^10 the suffix is that of the power of two: 5 * 2^10 prints as 5K, 6 * 2^9 as 3072.
+    let script = "BEGIN { @h = hist(5120, 2); @h = hist(-4, 2); @k = hist(3100, 2); exit(); }";
+    let text = output_of(&["-e", script]);
+    assert!(text.contains(&row("(..., 0)", 1, 52)), "{text}");
+    assert!(text.contains(&row("[5K, 6K)", 1, 52)), "{text}");
+    assert!(text.contains(&row("[3072, 3584)", 1, 52)), "{text}");
+
+    // JSON: inclusive bounds, as bpftrace's.
+    let json = output_of(&["-f", "json", "-e", "BEGIN { @ = hist(225, 2); exit(); }"]);
+    let hist: serde_json::Value = json
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON line"))
+        .find(|object| object["type"] == "hist")
+        .expect("a hist line");
+    assert_eq!(hist["data"]["@"], serde_json::json!([{"min": 224, "max": 255, "count": 1}]), "{json}");
+}
+
+#[test]
+fn a_map_is_read_in_a_probe_written_before_the_one_assigning_it() {
+    if !can_trace("a_map_is_read_in_a_probe_written_before_the_one_assigning_it") {
+        return;
+    }
+    // bpftrace 0.27's corpus entry `interval`: the count the kernel kept between the two interval runs is printed.
+    let script =
+        "interval:ms:300 { print(@c); clear(@c); exit(); } tracepoint:raw_syscalls:sys_enter { @c = count(); }";
+    let text = output_of(&["-e", script]);
+    let count: u64 = text
+        .lines()
+        .find_map(|line| line.strip_prefix("@c: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no count printed:\n{text}"));
+    assert!(count > 0, "{text}");
+}
+
+#[test]
+fn getopt_reads_named_options_as_bpftrace_passes_them() {
+    if !can_trace("getopt_reads_named_options_as_bpftrace_passes_them") {
+        return;
+    }
+    // The kernel adds and stores each value: the maps hold what the options set.
+    let script = "BEGIN { @n = getopt(\"n\", 5) + 1; @flag = getopt(\"flag\"); @off = getopt(\"off\", true); \
+                  @neg = getopt(\"neg\", -3); printf(\"%s\\n\", getopt(\"who\", \"nobody\")); exit(); }";
+    let lines = |args: &[&str]| -> Vec<String> {
+        output_of(args).lines().filter(|line| !line.is_empty()).map(String::from).collect()
+    };
+    assert_eq!(lines(&["-e", script]), ["nobody", "@n: 6", "@flag: 0", "@off: 1", "@neg: -3"]);
+    let set = lines(&["-e", script, "--", "--n=41", "--flag", "--off=false", "--who=alice"]);
+    assert_eq!(set, ["alice", "@n: 42", "@flag: 1", "@off: 0", "@neg: -3"]);
+    // jl's own `--arg` sets the same options, and a positional argument still is `$1`.
+    let mixed = lines(&["--arg", "n=9", "-e", "BEGIN { @ = getopt(\"n\", 5) + $1; exit(); }", "100"]);
+    assert_eq!(mixed, ["@: 109"]);
+    let (code, _, err) = run_jl(&["-e", script, "--", "--n=many"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`--n=many` is not an integer"), "{err}");
+}

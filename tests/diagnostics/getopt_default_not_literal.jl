@@ -1,0 +1,1 @@
+BEGIN { @ = getopt("n", pid); }

@@ -1,0 +1,1 @@
+BEGIN { $name = "n"; @ = getopt($name, 1); }

@@ -1,0 +1,1 @@
+BEGIN { @a = getopt("n", 5); @b = getopt("n", 6); }

@@ -1,0 +1,1 @@
+BEGIN { @ = hist(1, pid); }

@@ -1,0 +1,1 @@
+BEGIN { @n = getopt("n", 5); @verbose = getopt("verbose"); @who[getopt("who", "nobody")] = count(); }

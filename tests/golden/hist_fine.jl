@@ -1,0 +1,1 @@
+tracepoint:syscalls:sys_enter_write { @bytes = hist(args.count, 2); }
