@@ -226,6 +226,17 @@ pub enum StmtKind {
         /// The loop body.
         body: Vec<Stmt>,
     },
+    /// `for ($kv : @m) { ... }`: the body once per entry of a map, `$kv` the tuple (key, value).
+    ForMap {
+        /// The loop variable's name without the `$`, seen only in the body.
+        name: String,
+        /// Where the variable is written.
+        name_span: Span,
+        /// The map (without keys).
+        map: MapRef,
+        /// The loop body.
+        body: Vec<Stmt>,
+    },
     /// `unroll(N) { ... }`: the body repeated N times.
     Unroll {
         /// How many times.
@@ -301,6 +312,17 @@ pub enum ExprKind {
         field_span: Span,
         /// Whether it is written `->` (through a pointer) rather than `.`.
         arrow: bool,
+    },
+    /// `(a, b, ...)`: a tuple of two or more values.
+    Tuple(Vec<Expr>),
+    /// `base.N`: element `N` of a tuple.
+    TupleIndex {
+        /// The tuple.
+        base: Box<Expr>,
+        /// The element number.
+        index: u32,
+        /// Where the number is written.
+        index_span: Span,
     },
     /// `base[index]`: an element of a fixed-size array.
     Index {

@@ -5,6 +5,7 @@ use crate::printf::Format;
 use jitterlib::agg::{AggKind, MapLayout, StackKind};
 use jitterlib::kernel::StructName;
 use jitterlib::probe::{Field, Probe};
+use std::sync::Mutex;
 
 pub use crate::ast::{BinaryOp, UnaryOp};
 
@@ -43,8 +44,39 @@ pub enum Type {
     /// `buf(ptr, len)`: `len` bytes in a buffer rounded up to 8 bytes, printed with printable ASCII as is and
     /// other bytes as `\xNN`.
     Buf(u32),
+    /// A tuple `(1, "abc", comm)`: its elements one after another, each in its own size (see [`TupleType`]).
+    Tuple(TupleType),
     /// No value (calls such as `exit()`).
     Void,
+}
+
+/// The element types of a tuple. Interned for the life of the process, so that [`Type`] stays `Copy`: a script
+/// names few tuple types, and the same list of elements always gives the same `TupleType`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TupleType(&'static [Type]);
+
+impl TupleType {
+    /// The tuple type of these elements.
+    pub fn new(elements: &[Type]) -> TupleType {
+        static INTERNED: Mutex<Vec<&'static [Type]>> = Mutex::new(Vec::new());
+        let mut interned = INTERNED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(known) = interned.iter().find(|known| **known == elements) {
+            return TupleType(known);
+        }
+        let leaked: &'static [Type] = Box::leak(elements.to_vec().into_boxed_slice());
+        interned.push(leaked);
+        TupleType(leaked)
+    }
+
+    /// The element types in order.
+    pub fn elements(self) -> &'static [Type] {
+        self.0
+    }
+
+    /// The byte offset of element `index` in the tuple.
+    pub fn offset(self, index: usize) -> u32 {
+        self.0[..index].iter().map(|element| element.size()).sum()
+    }
 }
 
 impl Type {
@@ -84,6 +116,7 @@ impl Type {
             Type::Ipv6 => 16,
             Type::Inet => 24,
             Type::Buf(len) => len.div_ceil(8) * 8,
+            Type::Tuple(tuple) => tuple.offset(tuple.elements().len()),
             Type::Void => 0,
             _ => 8,
         }
@@ -111,6 +144,10 @@ impl Type {
             Type::Ipv6 => "IPv6 address".into(),
             Type::Inet => "IP address".into(),
             Type::Buf(len) => format!("buffer[{len}]"),
+            Type::Tuple(tuple) => {
+                let elements: Vec<String> = tuple.elements().iter().map(|element| element.describe()).collect();
+                format!("tuple ({})", elements.join(", "))
+            }
             Type::Void => "nothing".into(),
         }
     }
@@ -323,6 +360,17 @@ pub enum StmtKind {
         /// Run after each iteration, also after a `continue` (a `for` loop's increment; empty for `while`).
         step: Vec<Stmt>,
     },
+    /// `for ($kv : @m) { body }`: the body as a callback of `bpf_for_each_map_elem`, run once per entry with the
+    /// variable `var` set to the tuple (key, value). The callback works on a copy of the probe's stack frame
+    /// (variables included), copied back after each entry.
+    ForMap {
+        /// Map index.
+        map: usize,
+        /// The loop variable.
+        var: usize,
+        /// The loop body.
+        body: Vec<Stmt>,
+    },
     /// `unroll(count) { body }`.
     Unroll {
         /// Number of copies.
@@ -463,6 +511,15 @@ pub enum ExprKind {
     },
     /// A builtin with no IR of its own, computed by the lowering its registry record names.
     Call(Lowered),
+    /// `(a, b, ...)`: a [`Type::Tuple`] built from its elements.
+    Tuple(Vec<Expr>),
+    /// `t.N`: the element of the tuple `t` at byte `offset` of it (its type is the expression's).
+    TupleElement {
+        /// The tuple.
+        tuple: Box<Expr>,
+        /// Where the element starts in the tuple.
+        offset: u32,
+    },
     /// `(uintN)x` / `(intN)x` for N < 64: the low `bits` bits, zero- or sign-extended.
     Convert {
         /// The converted value.

@@ -96,7 +96,7 @@ const STRUCTS: &[(&str, &[&str])] = &[
     ),
     ("sock_common", &["skc_daddr", "skc_dport", "skc_family", "skc_net", "skc_num", "skc_rcv_saddr"]),
     ("hrtimer", &["_softexpires", "function", "is_soft"]),
-    ("task_struct", &["comm", "nsproxy", "pid", "prio", "real_parent", "tgid"]),
+    ("task_struct", &["comm", "nsproxy", "pid", "prio", "real_parent", "tgid", "thread_info.status"]),
     ("timer_list", &["expires", "function"]),
 ];
 

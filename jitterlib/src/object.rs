@@ -10,7 +10,13 @@
 //! - for a [`MapKind::Global`] map, a `.bss` section of its value size and a symbol at its start;
 //! - an `R_BPF_64_64` relocation from every map-loading `LD_IMM64` to its map symbol (for a global, aya turns
 //!   it into a direct value address);
-//! - a `license` section holding `GPL\0` (GPL-only helpers need it).
+//! - a `license` section holding `GPL\0` (GPL-only helpers need it);
+//! - when a program has callbacks ([`Program::callbacks`], theirs too): each in the `.text` section with a local
+//!   `STT_FUNC` symbol `PROGRAM_cbN` (`PROGRAM_cbN_cbM` for theirs), an `R_BPF_64_64` relocation from each `BPF_PSEUDO_FUNC` `LD_IMM64` to it (aya links
+//!   the callback after the program), and the `.BTF` / `.BTF.ext` function info the verifier then requires
+//!   (see [`func_info`]). Objects without callbacks carry no BTF.
+
+mod func_info;
 
 use std::collections::HashSet;
 
@@ -20,6 +26,7 @@ use object::{
 };
 use thiserror::Error;
 
+use crate::insn::opcode::BPF_PSEUDO_FUNC;
 use crate::insn::{Insn, Program};
 use crate::maps::{HashAllocation, MapKind, MapSpec};
 
@@ -68,6 +75,16 @@ pub enum ObjectError {
     EmptyProgram {
         /// The program name.
         program: String,
+    },
+    /// A `BPF_PSEUDO_FUNC` load names a callback the program does not have.
+    #[error("program `{program}` refers to callback {callback} at instruction {insn}, which it does not have")]
+    UnknownCallback {
+        /// The program name.
+        program: String,
+        /// Index of the `LD_IMM64`.
+        insn: usize,
+        /// The callback index it names.
+        callback: i32,
     },
     /// A section name is empty or contains a NUL byte.
     #[error("invalid section name `{section}` for program `{program}`")]
@@ -143,8 +160,27 @@ pub fn write_object(
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::Bpf, Endianness::Little);
 
     let map_symbols = add_maps(&mut obj, maps, allocation)?;
+    let has_callbacks = programs.iter().any(|program| !program.program.callbacks.is_empty());
+    let text = has_callbacks.then(|| obj.add_section(Vec::new(), b".text".to_vec(), SectionKind::Text));
+    let mut functions = Vec::new();
     for program in programs {
-        add_program(&mut obj, program, &map_symbols)?;
+        add_program(&mut obj, program, &map_symbols, text, &mut functions)?;
+    }
+    if has_callbacks {
+        let named: Vec<func_info::Function> = functions
+            .iter()
+            .map(|(name, section, offset, callback)| func_info::Function {
+                name,
+                section,
+                offset: *offset,
+                callback: *callback,
+            })
+            .collect();
+        let (btf, ext) = func_info::encode(&named);
+        for (name, bytes) in [(".BTF", btf), (".BTF.ext", ext)] {
+            let section = obj.add_section(Vec::new(), name.as_bytes().to_vec(), SectionKind::Other);
+            obj.append_section_data(section, &bytes, 4);
+        }
     }
     // The crates are MIT OR Apache-2.0, but the programs they generate declare GPL to the kernel: it refuses
     // GPL-only helpers (bpf_probe_read_kernel, bpf_get_stackid, bpf_trace_printk, ...) to programs whose
@@ -227,7 +263,17 @@ fn map_def_bytes(map: &MapSpec, allocation: HashAllocation) -> Vec<u8> {
         .collect()
 }
 
-fn add_program(obj: &mut Object, program: &ProgramSection, map_symbols: &[SymbolId]) -> Result<(), ObjectError> {
+/// A function placed in the object, for its BTF function info: name, section, offset there, whether a callback.
+type PlacedInfo = (String, String, u64, bool);
+
+/// Adds a program in its own section, its callbacks in `text`, and records where each function went.
+fn add_program(
+    obj: &mut Object,
+    program: &ProgramSection,
+    map_symbols: &[SymbolId],
+    text: Option<object::write::SectionId>,
+    functions: &mut Vec<PlacedInfo>,
+) -> Result<(), ObjectError> {
     let name = program.name.to_string();
     if program.program.insns.is_empty() {
         return Err(ObjectError::EmptyProgram { program: name });
@@ -248,10 +294,88 @@ fn add_program(obj: &mut Object, program: &ProgramSection, map_symbols: &[Symbol
         section: SymbolSection::Section(section),
         flags: SymbolFlags::None,
     });
+    functions.push((name.clone(), program.section.to_string(), offset, false));
+    relocate_maps(obj, &name, program.program, section, offset, map_symbols)?;
+    match text {
+        Some(text) => {
+            let placed = Placed { name: &name, program: program.program, section, offset };
+            add_callbacks(obj, &placed, text, map_symbols, functions)
+        }
+        None => Ok(()),
+    }
+}
 
-    for map_ref in &program.program.map_refs {
-        let is_ld_imm64 = program.program.insns.get(map_ref.insn).is_some_and(|i| i.code == LD_IMM64)
-            && map_ref.insn + 1 < program.program.insns.len();
+/// A function placed in the object: its name, code, section and offset there.
+struct Placed<'a> {
+    name: &'a str,
+    program: &'a Program,
+    section: object::write::SectionId,
+    offset: u64,
+}
+
+/// Adds the callbacks of `function` to `text`, each named `NAME_cbN` (theirs in turn after them), with an
+/// `R_BPF_64_64` relocation from each `BPF_PSEUDO_FUNC` load of `function` to its callback.
+fn add_callbacks(
+    obj: &mut Object,
+    function: &Placed,
+    text: object::write::SectionId,
+    map_symbols: &[SymbolId],
+    functions: &mut Vec<PlacedInfo>,
+) -> Result<(), ObjectError> {
+    let mut callbacks = Vec::new();
+    for (index, callback) in function.program.callbacks.iter().enumerate() {
+        let callback_name = format!("{}_cb{index}", function.name);
+        let code: Vec<u8> = callback.insns.iter().flat_map(encode_insn).collect();
+        let at = obj.append_section_data(text, &code, INSN_SIZE as u64);
+        callbacks.push(obj.add_symbol(Symbol {
+            name: callback_name.as_bytes().to_vec(),
+            value: at,
+            size: code.len() as u64,
+            kind: SymbolKind::Text,
+            scope: SymbolScope::Compilation,
+            weak: false,
+            section: SymbolSection::Section(text),
+            flags: SymbolFlags::None,
+        }));
+        relocate_maps(obj, &callback_name, callback, text, at, map_symbols)?;
+        functions.push((callback_name.clone(), ".text".to_string(), at, true));
+        let placed = Placed { name: &callback_name, program: callback, section: text, offset: at };
+        add_callbacks(obj, &placed, text, map_symbols, functions)?;
+    }
+    for (at, insn) in function.program.insns.iter().enumerate() {
+        if insn.code != LD_IMM64 || insn.src != BPF_PSEUDO_FUNC {
+            continue;
+        }
+        let symbol = *callbacks.get(insn.imm as usize).ok_or_else(|| ObjectError::UnknownCallback {
+            program: function.name.to_string(),
+            insn: at,
+            callback: insn.imm,
+        })?;
+        let relocation = Relocation {
+            offset: function.offset + (at * INSN_SIZE) as u64,
+            symbol,
+            addend: 0,
+            flags: RelocationFlags::Elf { r_type: elf::R_BPF_64_64 },
+        };
+        obj.add_relocation(function.section, relocation).map_err(|source| ObjectError::Write { source })?;
+    }
+    Ok(())
+}
+
+/// An `R_BPF_64_64` relocation from each map-loading `LD_IMM64` of `program` (named `name`, placed at `offset`
+/// of `section`) to its map's symbol.
+fn relocate_maps(
+    obj: &mut Object,
+    name: &str,
+    program: &Program,
+    section: object::write::SectionId,
+    offset: u64,
+    map_symbols: &[SymbolId],
+) -> Result<(), ObjectError> {
+    let name = name.to_string();
+    for map_ref in &program.map_refs {
+        let is_ld_imm64 = program.insns.get(map_ref.insn).is_some_and(|i| i.code == LD_IMM64)
+            && map_ref.insn + 1 < program.insns.len();
         if !is_ld_imm64 {
             return Err(ObjectError::BadMapRefInsn { program: name, insn: map_ref.insn });
         }

@@ -4,7 +4,7 @@
 use super::Gen;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{ExprKind, Lowered};
-use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
+use jitterlib::insn::{AluOp, Builder, Helper, JmpOp, Reg, Size};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
@@ -23,6 +23,27 @@ pub(crate) fn has_key(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Re
     gen.b.mov64(dst, 1);
     gen.b.bind(absent);
     gen.frame.release(mark);
+    Ok(())
+}
+
+/// `len(@m)`: `bpf_for_each_map_elem(map, callback, NULL, 0)` with a callback that only returns 0 (go on), so the
+/// helper's return value, the number of elements it visited, is the length (as bpftrace does where
+/// `bpf_map_sum_elem_count` is missing). Needs Linux 5.13.
+pub(crate) fn len(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Result<()> {
+    let map = call.map.ok_or_else(|| Diagnostic::new(Code::Internal, span, "len without a map"))?;
+    let mut callback = Builder::new();
+    callback.mov64(Reg::R0, 0);
+    callback.exit();
+    let callback = callback
+        .finish()
+        .map_err(|error| Diagnostic::new(Code::Internal, span, format!("cannot build len()'s callback: {error}")))?;
+    let callback = gen.b.callback(callback);
+    gen.b.ld_map(Reg::R1, gen.user_map(map));
+    gen.b.ld_callback(Reg::R2, callback);
+    gen.b.mov64(Reg::R3, 0);
+    gen.b.mov64(Reg::R4, 0);
+    gen.b.call(Helper::ForEachMapElem);
+    gen.b.mov64(dst, Reg::R0);
     Ok(())
 }
 

@@ -112,8 +112,17 @@ impl Gen<'_> {
                 self.scalar(operand, dst)?;
                 self.convert(dst, *bits, *signed);
             }
+            ExprKind::TupleElement { tuple, offset } => {
+                let mark = self.frame.mark();
+                let at = self.tuple_place(tuple)?;
+                self.b.load(Size::DW, dst, Reg::R10, at + *offset as i16);
+                self.frame.release(mark);
+            }
             ExprKind::Str(_) | ExprKind::KernelStr(_) | ExprKind::Buf(_) | ExprKind::Inet { .. } => {
                 return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a string is not a number"));
+            }
+            ExprKind::Tuple(_) => {
+                return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a tuple is not a number"));
             }
         }
         self.leave();

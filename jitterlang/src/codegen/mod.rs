@@ -8,6 +8,7 @@ mod compare;
 mod expr;
 mod frame;
 mod kernel_read;
+mod map_loop;
 mod maps;
 mod origin;
 mod stmt;
@@ -341,6 +342,8 @@ pub(crate) struct Gen<'a> {
     first_user_map: usize,
     /// Stack slot of each `$variable`.
     vars: Vec<i16>,
+    /// Where the variables sit: from this many bytes below the frame pointer down to that many.
+    vars_bytes: std::ops::Range<i32>,
     /// Object index of the start time of `elapsed`, when the script reads it.
     start_map: Option<usize>,
     /// The loops enclosing the statement being generated, innermost last.
@@ -371,7 +374,9 @@ impl<'a> Gen<'a> {
         let mut b = Builder::new();
         let exit = b.new_label();
         let mut frame = Frame::new(probe.probe.stack_bytes());
+        let vars_start = frame.mark();
         let vars = probe.vars.iter().map(|ty| frame.alloc(ty.size(), probe.span)).collect::<Result<_, _>>()?;
+        let vars_bytes = vars_start..frame.mark();
         Ok(Gen {
             b,
             frame,
@@ -380,6 +385,7 @@ impl<'a> Gen<'a> {
             probe: probe.probe.as_ref(),
             first_user_map,
             vars,
+            vars_bytes,
             start_map: None,
             loops: Vec::new(),
             spans: Vec::new(),

@@ -11,8 +11,8 @@ use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Reg, Size};
 pub(super) struct LoopLabels {
     break_to: Label,
     continue_to: Label,
-    broke: bool,
-    continued: bool,
+    pub(super) broke: bool,
+    pub(super) continued: bool,
 }
 
 type Result<T> = std::result::Result<T, Diagnostic>;
@@ -140,6 +140,7 @@ impl Gen<'_> {
                 }
             }
             StmtKind::Unroll { count, body } => self.unroll(*count, body).map(|_| ()),
+            StmtKind::ForMap { map, var, body } => self.for_map(*map, *var, body, stmt.span),
             StmtKind::While { init, cond, body, step } => {
                 self.stmts(init)?;
                 self.while_loop(cond, body, step)
@@ -178,7 +179,12 @@ impl Gen<'_> {
     }
 
     /// Generates a loop body with `break` jumping to `break_to` and `continue` to `continue_to`.
-    fn loop_body(&mut self, body: &[Stmt], break_to: Label, continue_to: Label) -> Result<(bool, LoopLabels)> {
+    pub(super) fn loop_body(
+        &mut self,
+        body: &[Stmt],
+        break_to: Label,
+        continue_to: Label,
+    ) -> Result<(bool, LoopLabels)> {
         self.loops.push(LoopLabels { break_to, continue_to, broke: false, continued: false });
         let falls_through = self.stmts(body);
         let labels = self.loops.pop().unwrap_or(LoopLabels { break_to, continue_to, broke: false, continued: false });
@@ -233,7 +239,7 @@ impl Gen<'_> {
     }
 
     /// `bpf_ringbuf_output(events, r10 + offset, size, 0)`, counting drops.
-    fn emit_event(&mut self, offset: i16, size: u32) {
+    pub(super) fn emit_event(&mut self, offset: i16, size: u32) {
         self.b.ld_map(Reg::R1, EVENTS_MAP_INDEX);
         self.b.stack_pointer(Reg::R2, offset);
         self.b.mov64(Reg::R3, size as i32);

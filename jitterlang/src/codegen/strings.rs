@@ -1,4 +1,4 @@
-//! Strings: written into stack buffers (map keys, printf events, variables), always fully initialised so
+//! Strings and tuples: written into stack buffers (map keys, printf events, variables), always fully initialised so
 //! equal strings give equal keys.
 
 use super::Gen;
@@ -137,12 +137,20 @@ impl Gen<'_> {
                 }
                 self.b.bind(absent);
             }
-            ExprKind::Var(var) => {
-                let from = self.vars[*var];
-                for i in 0..(size / 8) as i16 {
-                    self.b.load(Size::DW, Reg::R1, Reg::R10, from + 8 * i);
-                    self.b.store(Size::DW, Reg::R10, offset + 8 * i, Reg::R1);
+            ExprKind::Var(var) => self.copy_words(self.vars[*var], offset, size),
+            ExprKind::Tuple(elements) => {
+                let mut at = offset;
+                for element in elements {
+                    self.value_into(element, at)?;
+                    at += element.ty.size() as i16;
                 }
+                self.zero(at, size - (at - offset) as u32);
+            }
+            ExprKind::TupleElement { tuple, offset: from } => {
+                let mark = self.frame.mark();
+                let at = self.tuple_place(tuple)?;
+                self.copy_words(at + *from as i16, offset, size);
+                self.frame.release(mark);
             }
             _ => return Err(not_a_string(expr)),
         }
@@ -188,6 +196,25 @@ impl Gen<'_> {
         } else {
             self.string_into(expr, offset, expr.ty.size())
         }
+    }
+
+    /// Copies `size` bytes (a multiple of 8) from `r10 + from` to `r10 + to`.
+    fn copy_words(&mut self, from: i16, to: i16, size: u32) {
+        for i in 0..(size / 8) as i16 {
+            self.b.load(Size::DW, Reg::R1, Reg::R10, from + 8 * i);
+            self.b.store(Size::DW, Reg::R10, to + 8 * i, Reg::R1);
+        }
+    }
+
+    /// Where the tuple `tuple` lives on the stack: a variable's own slot, or a slot it is written into (the
+    /// caller releases it with the frame).
+    pub(super) fn tuple_place(&mut self, tuple: &Expr) -> Result<i16> {
+        if let ExprKind::Var(var) = tuple.kind {
+            return Ok(self.vars[var]);
+        }
+        let slot = self.frame.alloc(tuple.ty.size(), tuple.span)?;
+        self.value_into(tuple, slot)?;
+        Ok(slot)
     }
 
     /// Zeroes `size` bytes at `r10 + offset`, each store as wide as its address's alignment and the bytes left

@@ -46,6 +46,8 @@ pub(super) enum Value {
         /// The 8 bytes written.
         raw: u64,
     },
+    /// A tuple's elements.
+    Tuple(Vec<Value>),
 }
 
 /// One `outlier()` report.
@@ -122,14 +124,7 @@ impl<'a> EventDecoder<'a> {
         let Some(values) = self.values(&info.args, &record[8..]) else { return Ok(None) };
         let mut resolved = Vec::with_capacity(values.len());
         for value in values {
-            resolved.push(match value {
-                Value::Stack { kind, raw } => {
-                    let mut stack = FieldValue::StackId { kind, raw };
-                    stack.resolve_stack(stacks)?;
-                    Value::Text(stack.to_text(self.symbols))
-                }
-                value => value,
-            });
+            resolved.push(self.resolve_stacks(value, stacks)?);
         }
         if info.action == PrintfAction::Value {
             return Ok(resolved.pop().map(Event::Value));
@@ -141,6 +136,8 @@ impl<'a> EventDecoder<'a> {
                 Value::Bytes(bytes) => Arg::Bytes(bytes),
                 Value::Signed(value) => Arg::Int(value as u64),
                 Value::Unsigned(value) | Value::Duration(value) | Value::Stack { raw: value, .. } => Arg::Int(value),
+                // printf takes no tuple (sema refuses it); print() of one returned above.
+                Value::Tuple(_) => Arg::Str(String::new()),
             })
             .collect();
         let text = info.format.render(&args);
@@ -148,6 +145,21 @@ impl<'a> EventDecoder<'a> {
             PrintfAction::System => Event::System(text),
             _ => Event::Printf(text),
         }))
+    }
+
+    /// A value with its stacks (in a tuple too) read and symbolized into text.
+    fn resolve_stacks<E>(&self, value: Value, stacks: &mut StackReader<'_, E>) -> Result<Value, E> {
+        Ok(match value {
+            Value::Stack { kind, raw } => {
+                let mut stack = FieldValue::StackId { kind, raw };
+                stack.resolve_stack(stacks)?;
+                Value::Text(stack.to_text(self.symbols))
+            }
+            Value::Tuple(elements) => Value::Tuple(
+                elements.into_iter().map(|element| self.resolve_stacks(element, stacks)).collect::<Result<_, E>>()?,
+            ),
+            value => value,
+        })
     }
 
     fn outlier(&self, info: &OutlierInfo, bytes: &[u8]) -> Option<Event> {
@@ -190,6 +202,7 @@ impl<'a> EventDecoder<'a> {
                 Type::Duration => Value::Duration(word()?),
                 Type::Int { signed: true } => Value::Signed(word()? as i64),
                 Type::Stack(kind) => Value::Stack { kind: *kind, raw: word()? },
+                Type::Tuple(tuple) => Value::Tuple(self.values(tuple.elements(), field)?),
                 Type::Int { signed: false } | Type::Pointer(_) | Type::Void => Value::Unsigned(word()?),
             });
         }

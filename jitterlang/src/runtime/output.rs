@@ -206,6 +206,10 @@ fn value_text(value: &Value) -> String {
         Value::Text(text) => text.clone(),
         Value::Bytes(bytes) => format_buf(bytes),
         Value::Stack { kind, raw } => kind.split(*raw).1.to_string(),
+        Value::Tuple(elements) => {
+            let texts: Vec<String> = elements.iter().map(value_text).collect();
+            format!("({})", texts.join(", "))
+        }
     }
 }
 
@@ -216,6 +220,7 @@ fn json_value(value: &Value) -> serde_json::Value {
         Value::Text(text) => text.clone().into(),
         Value::Bytes(bytes) => format_buf(bytes).into(),
         Value::Stack { kind, raw } => kind.split(*raw).1.into(),
+        Value::Tuple(elements) => elements.iter().map(json_value).collect(),
     }
 }
 

@@ -120,6 +120,12 @@ impl Checker<'_> {
                         format!("`.` on a pointer ({}): members are read through it with `->`", value.ty.describe()),
                     )
                     .with_hint("use `->`"),
+                    Type::Tuple(tuple) => Diagnostic::new(
+                        Code::UnknownField,
+                        *field_span,
+                        format!("{} has no named fields", value.ty.describe()),
+                    )
+                    .with_hint(format!("its elements are read by number: `.0` to `.{}`", tuple.elements().len() - 1)),
                     ty => Diagnostic::new(Code::UnknownField, *field_span, format!("{} has no fields", ty.describe())),
                 };
                 self.diagnostics.push(diagnostic);

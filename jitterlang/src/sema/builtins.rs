@@ -184,6 +184,13 @@ pub static REGISTRY: &[Builtin] = &[
         lower::has_key,
     ),
     lowered(
+        "len",
+        "@m",
+        "how many keys the map holds (counted with bpf_for_each_map_elem, Linux 5.13)",
+        |c, call, s| c.len(call, s),
+        lower::len,
+    ),
+    lowered(
         "strncmp",
         "s1, s2, n",
         "0 when the strings agree in their first n bytes, else 1",

@@ -2,7 +2,7 @@
 //! and the map statements.
 
 use super::builtins::{self, Call, Operands, Rule};
-use super::{Checker, Scope};
+use super::{tuples, Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Expr, ExprKind, Lowered, MapAction, PrintfAction, PrintfInfo, StmtKind, Type};
@@ -393,7 +393,9 @@ impl Checker<'_> {
 
     pub(super) fn keys(&mut self, target: &ast::MapRef, scope: &mut Scope) -> Option<Vec<Expr>> {
         let keys: Vec<Option<Expr>> = target.keys.iter().map(|key| self.expr(key, scope)).collect();
-        let keys: Vec<Expr> = keys.into_iter().collect::<Option<_>>()?;
+        // A tuple key is its elements: `@m[(a, b)]` is `@m[a, b]`.
+        let keys: Vec<Expr> =
+            keys.into_iter().collect::<Option<Vec<_>>>()?.into_iter().flat_map(tuples::spread).collect();
         for key in &keys {
             if key.ty == Type::Void {
                 self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, key.span, "a map key needs a value"));
@@ -522,6 +524,7 @@ impl Checker<'_> {
             if !fits {
                 let hint = match (conv, value.ty) {
                     (_, Type::Buf(_)) => "print buffers with %r (or %rx, %rh)",
+                    (_, Type::Tuple(_)) => "print a tuple with `print(t)`, or its elements one by one (`t.0`, `t.1`)",
                     (ConvKind::Bytes(_), _) => "%r prints the bytes of buf(ptr, len); use %s for strings",
                     (ConvKind::Str, _) => {
                         "use %d/%u/%x for integers; an integer that is the address of a string reads with str() \

@@ -66,6 +66,10 @@ impl Checker<'_> {
                 return self.field(field, *field_span, span, scope)
             }
             ast::ExprKind::Field { .. } | ast::ExprKind::Index { .. } => return self.member_value(expr, scope),
+            ast::ExprKind::Tuple(elements) => return self.tuple(elements, span, scope),
+            ast::ExprKind::TupleIndex { base, index, index_span } => {
+                return self.tuple_index(base, *index, *index_span, span, scope)
+            }
             ast::ExprKind::Cast { ty, ty_span, operand } => return self.cast(ty, *ty_span, operand, span, scope),
             ast::ExprKind::Deref(operand) => return self.deref(operand, span, scope),
             ast::ExprKind::Unary(op, operand) => {
@@ -134,6 +138,7 @@ impl Checker<'_> {
         let hint = match checked.ty {
             Type::Stack(_) => "a stack can be a map key (`@[kstack] = count()`, printed as frames or folded with -f folded) or printed with printf's %s",
             Type::Str(_) => "strings can be printed (`printf(\"%s\", comm)`) or used as map keys; arithmetic and comparison need integers",
+            Type::Tuple(_) => "a tuple has no arithmetic or comparison: read one of its elements, e.g. `$t.0`",
             _ => "use an expression with a value here",
         };
         self.diagnostics.push(
@@ -172,7 +177,7 @@ impl Checker<'_> {
     fn ternary_type(&mut self, then: &Expr, otherwise: &Expr) -> Option<Type> {
         match (then.ty, otherwise.ty) {
             (Type::Str(a), Type::Str(b)) => Some(Type::Str(a.max(b))),
-            (a, b) if a == b && a.is_scalar() => Some(a),
+            (a, b) if a == b && (a.is_scalar() || matches!(a, Type::Tuple(_))) => Some(a),
             (a, b) if a.is_scalar() && b.is_scalar() => {
                 Some(if a.is_signed() && b.is_signed() { Type::I64 } else { Type::U64 })
             }
@@ -183,7 +188,7 @@ impl Checker<'_> {
                         then.span.to(otherwise.span),
                         format!("the two values of `? :` differ: {} and {}", a.describe(), b.describe()),
                     )
-                    .with_hint("both must be integers, or both strings"),
+                    .with_hint("both must be integers, both strings, or tuples of the same types"),
                 );
                 None
             }
@@ -204,10 +209,16 @@ impl Checker<'_> {
 
     pub(super) fn ident(&mut self, name: &str, span: Span, scope: &mut Scope) -> Option<Expr> {
         if let Some(field) = scope.probe.fields().iter().find(|field| field.name == name) {
+            if !self.context_allowed(&format!("the probe's `{name}`"), span, scope) {
+                return None;
+            }
             scope.fields_read.push(field.name.clone());
             return Some(field_expr(field, span));
         }
         match builtins::variable_named(name).map(|builtin| &builtin.rule) {
+            Some(Rule::Context(Builtin::Stack(_))) if !self.context_allowed(&format!("`{name}`"), span, scope) => {
+                return None
+            }
             Some(Rule::Context(builtin)) => return Some(self.context_value(*builtin, span)),
             Some(Rule::Variable(check)) => return check(self, span, scope),
             Some(Rule::LoweredVariable { ty, lower }) => {
@@ -315,6 +326,7 @@ impl Checker<'_> {
     fn field(&mut self, field: &str, field_span: Span, span: Span, scope: &mut Scope) -> Option<Expr> {
         let args = scope.probe.args();
         match args.iter().find(|arg| arg.name == field) {
+            Some(_) if !self.context_allowed("`args`", span, scope) => None,
             Some(arg) => {
                 scope.fields_read.push(format!("args.{field}"));
                 Some(field_expr(arg, span))

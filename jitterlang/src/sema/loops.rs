@@ -1,12 +1,20 @@
-//! `for ($i : start..end) { ... }`, bpftrace 0.27's range loop: a `while` loop over a hidden counter that runs
-//! from `start` up to `end` (not included), both evaluated once before the loop. Each iteration starts with
-//! `$i` set from the counter (so the body may change `$i` without changing the loop), `$i` is seen only in the
-//! loop, and the counter steps after each iteration, also after a `continue`. It shares the `while` loop's cap.
+//! bpftrace 0.27's `for` loops.
+//!
+//! `for ($i : start..end) { ... }`, the range loop: a `while` loop over a hidden counter that runs from `start`
+//! up to `end` (not included), both evaluated once before the loop. Each iteration starts with `$i` set from the
+//! counter (so the body may change `$i` without changing the loop), `$i` is seen only in the loop, and the counter
+//! steps after each iteration, also after a `continue`. It shares the `while` loop's cap.
+//!
+//! `for ($kv : @m) { ... }`, the map loop: the body runs once per entry of a plain map, `$kv` the tuple (key,
+//! value), a map with several keys giving a tuple key (`$kv.0.1`). As in bpftrace the body is a callback of
+//! `bpf_for_each_map_elem` (Linux 5.13): it reads and writes the probe's variables and any map, but not the
+//! probe's context (its fields and `args`, stacks), and cannot `return`. Aggregations are refused: their values
+//! are per CPU, and a loop in BPF sees only the current CPU's share (bpftrace shows that share).
 
 use super::{lets, Checker, Scope};
 use crate::ast;
-use crate::diag::Span;
-use crate::ir::{Stmt, StmtKind};
+use crate::diag::{Code, Diagnostic, Span};
+use crate::ir::{Stmt, StmtKind, TupleType, Type};
 
 impl Checker<'_> {
     /// `for ($name : start..end) body`.
@@ -46,5 +54,93 @@ impl Checker<'_> {
             body: std::iter::once(stmt(current?)).chain(body).collect(),
             step: vec![stmt(step?)],
         })
+    }
+}
+
+impl Checker<'_> {
+    /// `for ($name : @map) body`.
+    pub(super) fn for_map(
+        &mut self,
+        name: &str,
+        name_span: Span,
+        target: &ast::MapRef,
+        body: &[ast::Stmt],
+        scope: &mut Scope,
+    ) -> Option<StmtKind> {
+        let map = self.maps.named(target, &mut self.diagnostics)?;
+        if !self.for_each_available("a `for` loop over a map", target.span) {
+            return None;
+        }
+        let info = self.maps.info(map);
+        let key = match &info.key_types[..] {
+            [] => None,
+            [key] => Some(*key),
+            keys => Some(Type::Tuple(TupleType::new(keys))),
+        };
+        let refusal = match (key, info.value_type) {
+            (Some(key), Some(value)) => Ok(Type::Tuple(TupleType::new(&[key, value]))),
+            (None, _) => Err((
+                format!("`{}` has no keys to loop over", target.name),
+                "a map written without `[...]` holds one value: read it directly",
+            )),
+            (_, None) => Err((
+                format!("`{}` is an aggregation: its values are kept per CPU", target.name),
+                "a loop in BPF would see only this CPU's share; loop over a plain map (`@m[k] = v`), or print it",
+            )),
+        };
+        let kv = match refusal {
+            Ok(kv) => kv,
+            Err((message, hint)) => {
+                self.diagnostics.push(Diagnostic::new(Code::Unsupported, target.span, message).with_hint(hint));
+                return None;
+            }
+        };
+        let visible =
+            |declared: &lets::Declared| matches!(declared, lets::Declared::Pending(pending) if pending == name);
+        if scope.vars.iter().any(|(existing, _)| existing == name) || scope.lets.iter().any(visible) {
+            self.diagnostics.push(
+                Diagnostic::new(Code::Syntax, name_span, format!("`${name}` is already declared: no shadowing"))
+                    .with_hint("name the loop variable after no other variable of the probe"),
+            );
+            return None;
+        }
+        let mark = scope.lets.len();
+        scope.vars.push((name.to_string(), kv));
+        let var = scope.vars.len() - 1;
+        scope.lets.push(lets::Declared::Slot(var));
+        scope.map_loop_depth += 1;
+        let body = self.loop_body(body, scope);
+        scope.map_loop_depth -= 1;
+        lets::end_block(scope, mark);
+        Some(StmtKind::ForMap { map, var, body })
+    }
+
+    /// Whether the kernel has `bpf_for_each_map_elem` (Linux 5.13), which `what` (at `span`) needs; reported when not.
+    pub(super) fn for_each_available(&mut self, what: &str, span: Span) -> bool {
+        let version = self.kernel.version();
+        if version.at_least(5, 13) {
+            return true;
+        }
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::Unsupported,
+                span,
+                format!("{what} needs bpf_for_each_map_elem (Linux 5.13); this kernel is {}", version.release),
+            )
+            .with_hint("print the map (`print(@m)`) and work on it in user space, or run on Linux 5.13 or later"),
+        );
+        false
+    }
+
+    /// Refuses what reads the probe's context (`what`, at `span`) inside a `for` loop over a map; true when allowed.
+    pub(super) fn context_allowed(&mut self, what: &str, span: Span, scope: &Scope) -> bool {
+        if scope.map_loop_depth == 0 {
+            return true;
+        }
+        self.diagnostics.push(
+            Diagnostic::new(Code::Unsupported, span, format!("{what} cannot be read inside a `for` loop over a map"))
+                .with_hint("the loop body is a callback without the probe's context (as in bpftrace): copy it into a variable before the loop, e.g. `$v = args.len;`"),
+        );
+        false
     }
 }

@@ -1,4 +1,4 @@
-//! Functions of maps with a value: `has_key(@m, k)`.
+//! Functions of maps with a value: `has_key(@m, k)`, `len(@m)`.
 
 use super::builtins::{Call, Operands};
 use super::{Checker, Scope};
@@ -43,5 +43,41 @@ impl Checker<'_> {
             return None;
         }
         Some(Operands { map: Some(map), args: keys, ty: Type::U64 })
+    }
+}
+
+impl Checker<'_> {
+    /// `len(@m)` (bpftrace 0.27): how many keys `@m` holds, for a map with keys. bpftrace refuses a map without
+    /// keys too; a histogram's keys hold its buckets, so its length would count buckets.
+    pub(super) fn len(&mut self, call: &Call, _scope: &mut Scope) -> Option<Operands> {
+        let target = match call.args {
+            [ast::Expr { kind: ast::ExprKind::Map(target), .. }] if target.keys.is_empty() => target,
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::Arity, call.name_span.to(call.span), "`len()` takes a whole map")
+                        .with_hint("e.g. `len(@start)`"),
+                );
+                return None;
+            }
+        };
+        let map = self.maps.named(target, &mut self.diagnostics)?;
+        if !self.for_each_available("`len()`", call.name_span) {
+            return None;
+        }
+        let (refused, hint) = if self.maps.is_histogram(map) {
+            (
+                "a histogram's keys hold its buckets: `len()` cannot count its keys",
+                "count the keys in a map of their own (`@seen[k] = count()`) and take `len()` of that",
+            )
+        } else if !self.maps.has_keys(map) {
+            (
+                "`len()` counts the keys of a map with keys, and this map has a single value",
+                "a map written without `[...]` always holds one value; `len()` takes maps such as `@m[k]` (as bpftrace)",
+            )
+        } else {
+            return Some(Operands { map: Some(map), args: Vec::new(), ty: Type::U64 });
+        };
+        self.diagnostics.push(Diagnostic::new(Code::Unsupported, target.span, refused).with_hint(hint));
+        None
     }
 }

@@ -56,7 +56,23 @@ impl MapTable {
         value: Type,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<usize> {
-        let wanted = MapValue::Scalar(FieldLayout { name: None, size: value.size(), format: format_of(value) });
+        let wanted = match value {
+            Type::Tuple(tuple) if tuple.elements().iter().any(|element| matches!(element, Type::Tuple(_))) => {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::Unsupported,
+                        target.span,
+                        format!("`{}` would hold a tuple inside a tuple, which maps cannot hold", target.name),
+                    )
+                    .with_hint("store the inner tuple's elements in the outer tuple, e.g. `(a, b, c)`"),
+                );
+                return None;
+            }
+            Type::Tuple(tuple) => {
+                MapValue::Tuple(tuple.elements().iter().map(|element| plain_field(*element)).collect())
+            }
+            _ => MapValue::Scalar(plain_field(value)),
+        };
         self.declare(target, keys, wanted, Some(value), diagnostics)
     }
 
@@ -126,6 +142,16 @@ impl MapTable {
     /// Whether the map's keys end with a histogram bucket.
     pub(super) fn is_histogram(&self, index: usize) -> bool {
         matches!(self.maps[index].layout.value, MapValue::Agg { kind, .. } if kind.is_histogram())
+    }
+
+    /// What is known of map `index`.
+    pub(super) fn info(&self, index: usize) -> &MapInfo {
+        &self.maps[index]
+    }
+
+    /// Whether the map has keys (`@m[k]`), as opposed to a single value (`@m`).
+    pub(super) fn has_keys(&self, index: usize) -> bool {
+        !self.maps[index].key_types.is_empty()
     }
 
     /// Whether a map of this name was used before.
@@ -215,11 +241,22 @@ fn same_value(a: &MapValue, b: &MapValue) -> bool {
         (MapValue::Agg { kind: ka, .. }, MapValue::Agg { kind: kb, .. }) => ka == kb,
         // Integers of any kind mix; strings, buffers, addresses and stacks mix with nothing else, even of the
         // same size.
-        (MapValue::Scalar(fa), MapValue::Scalar(fb)) => {
-            fa.size == fb.size && (fa.format == fb.format || is_integer(fa.format) && is_integer(fb.format))
+        (MapValue::Scalar(fa), MapValue::Scalar(fb)) => same_field(fa, fb),
+        (MapValue::Tuple(a), MapValue::Tuple(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(fa, fb)| same_field(fa, fb))
         }
         _ => false,
     }
+}
+
+/// Whether values of two plain layouts mix in one map (or one element of a tuple).
+fn same_field(a: &FieldLayout, b: &FieldLayout) -> bool {
+    a.size == b.size && (a.format == b.format || is_integer(a.format) && is_integer(b.format))
+}
+
+/// The layout of a plain value (or a tuple's element) of type `ty`.
+fn plain_field(ty: Type) -> FieldLayout {
+    FieldLayout { name: None, size: ty.size(), format: format_of(ty) }
 }
 
 /// Whether values of this format are integers (which mix in one map whatever their printed form).
@@ -240,6 +277,7 @@ fn describe_value(value: &MapValue) -> String {
             ValueFormat::Stack(_) => "stacks".to_string(),
             _ => "integers".to_string(),
         },
+        MapValue::Tuple(elements) => format!("tuples of {} elements", elements.len()),
     }
 }
 
@@ -268,5 +306,8 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         Type::Ipv6 => ValueFormat::Ipv6,
         Type::Inet => ValueFormat::Inet,
         Type::Buf(len) => ValueFormat::Buf(len),
+        // Not reached for a layout: keys are a tuple's elements, and map values lay a tuple out element by
+        // element (see `MapTable::plain`). Its bytes would print as a buffer.
+        Type::Tuple(tuple) => ValueFormat::Buf(Type::Tuple(tuple).size()),
     }
 }

@@ -16,6 +16,7 @@ mod params;
 mod registers;
 mod stacks;
 mod strings;
+mod tuples;
 
 use crate::ast::{self, Script};
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
@@ -74,7 +75,7 @@ fn check_pass<'k>(
         time_formats: Vec::new(),
         outliers: Vec::new(),
     };
-    let mut probes = Vec::new();
+    let mut resolved_probes = Vec::new();
     for block in &script.blocks {
         for written in &block.probes {
             let Some((spec, part_spans)) = checker.probe_spec(written) else { continue };
@@ -100,13 +101,23 @@ fn check_pass<'k>(
                                 .with_hint("check the offset with `objdump -d`, then run `jl --unsafe ...`"),
                             );
                         }
-                        probes.push(checker.probe_block(resolved, block, written.span))
+                        resolved_probes.push((resolved, block, written.span))
                     }
                     Err(error) => checker.diagnostics.push(probe_diagnostic(error, written, &part_spans)),
                 }
             }
         }
     }
+    // Where each program attaches can depend on the others (syscall events sharing raw_syscalls), and the
+    // block's `args` on where it attaches.
+    let (mut resolved, places): (Vec<_>, Vec<_>) =
+        resolved_probes.into_iter().map(|(probe, block, span)| (probe, (block, span))).unzip();
+    probe::spread_raw_syscalls(&mut resolved);
+    let probes: Vec<_> = resolved
+        .into_iter()
+        .zip(places)
+        .map(|(probe, (block, span))| checker.probe_block(probe, block, span))
+        .collect();
     checker.params.report_unused(&mut checker.diagnostics);
     (checker, probes)
 }
@@ -181,6 +192,8 @@ struct Scope<'p> {
     vars: Vec<(String, Type)>,
     /// How many `while`/`unroll` bodies enclose the statement being checked.
     loop_depth: usize,
+    /// How many `for ($kv : @m)` bodies enclose it (each a callback without the probe's context).
+    map_loop_depth: usize,
     /// The `let` declarations of the enclosing blocks, innermost last.
     lets: Vec<lets::Declared>,
     /// Variables whose assignment had an error (already reported): their uses are not reported again.
@@ -217,6 +230,7 @@ impl Checker<'_> {
             vars: Vec::new(),
             lets: Vec::new(),
             loop_depth: 0,
+            map_loop_depth: 0,
             failed_vars: Vec::new(),
             fields_read: Vec::new(),
         };
@@ -275,6 +289,15 @@ impl Checker<'_> {
             ast::StmtKind::Let { name, name_span, value } => self.let_stmt(name, *name_span, value.as_ref(), scope),
             ast::StmtKind::For { name, name_span, start, end, body } => {
                 self.for_loop(name, *name_span, start, end, body, scope)
+            }
+            ast::StmtKind::ForMap { name, name_span, map, body } => self.for_map(name, *name_span, map, body, scope),
+            ast::StmtKind::Return if scope.map_loop_depth > 0 => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::Unsupported, stmt.span, "`return` inside a `for` loop over a map").with_hint(
+                        "the loop body runs as a callback of its own: leave the loop with `break`, then `return`",
+                    ),
+                );
+                None
             }
             ast::StmtKind::Return => Some(StmtKind::Return),
             ast::StmtKind::Break | ast::StmtKind::Continue => self.loop_exit(stmt, scope),
@@ -376,9 +399,10 @@ fn has_exit(stmts: &[ast::Stmt], breaks: bool) -> bool {
         ast::StmtKind::Break => breaks,
         ast::StmtKind::If { then, otherwise, .. } => has_exit(then, breaks) || has_exit(otherwise, breaks),
         // A `break` in an inner loop leaves only that loop.
-        ast::StmtKind::While { body, .. } | ast::StmtKind::For { body, .. } | ast::StmtKind::Unroll { body, .. } => {
-            has_exit(body, false)
-        }
+        ast::StmtKind::While { body, .. }
+        | ast::StmtKind::For { body, .. }
+        | ast::StmtKind::ForMap { body, .. }
+        | ast::StmtKind::Unroll { body, .. } => has_exit(body, false),
         _ => false,
     })
 }

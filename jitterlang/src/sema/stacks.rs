@@ -20,6 +20,9 @@ impl Checker<'_> {
         span: Span,
         scope: &mut Scope,
     ) -> Option<Expr> {
+        if !self.context_allowed(&format!("`{name}`"), span, scope) {
+            return None;
+        }
         let kind = if name == "ustack" { StackKind::USER } else { StackKind::KERNEL };
         let (mode, limit) = match args {
             [] => (None, None),

@@ -191,6 +191,14 @@ fn stmt(pair: Pair<Rule>) -> Result<Stmt> {
             let body = block(parts.next().ok_or_else(|| internal(span))?)?;
             StmtKind::For { name: var.as_str()[1..].to_string(), name_span: span_of(&var), start, end, body }
         }
+        Rule::for_map_stmt => {
+            let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_for);
+            let var = parts.next().ok_or_else(|| internal(span))?;
+            let map = parts.next().ok_or_else(|| internal(span))?;
+            let map = MapRef { name: map.as_str().to_string(), keys: Vec::new(), span: span_of(&map) };
+            let body = block(parts.next().ok_or_else(|| internal(span))?)?;
+            StmtKind::ForMap { name: var.as_str()[1..].to_string(), name_span: span_of(&var), map, body }
+        }
         Rule::unroll_stmt => {
             let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_unroll);
             let count_pair = parts.next().ok_or_else(|| internal(span))?;
@@ -368,7 +376,11 @@ fn pratt_expr(pairs: Pairs<Rule>) -> Result<Expr> {
                     let mut parts = op.into_inner();
                     let arrow = parts.next().is_some_and(|access| access.as_rule() == Rule::arrow);
                     let name = parts.next().ok_or_else(|| internal(op_span))?;
-                    ExprKind::Field { base, field: name.as_str().to_string(), field_span: span_of(&name), arrow }
+                    if name.as_rule() == Rule::tuple_index {
+                        tuple_index(base, &name, arrow)?
+                    } else {
+                        ExprKind::Field { base, field: name.as_str().to_string(), field_span: span_of(&name), arrow }
+                    }
                 }
             };
             Ok(Expr { kind, span })
@@ -380,6 +392,20 @@ fn pratt_expr(pairs: Pairs<Rule>) -> Result<Expr> {
             Ok(Expr { kind: ExprKind::Binary(binary, Box::new(lhs), Box::new(rhs)), span })
         })
         .parse(pairs)
+}
+
+/// `base.N`, an element of a tuple (`base->N` is refused: a tuple is no pointer).
+fn tuple_index(base: Box<Expr>, index: &Pair<Rule>, arrow: bool) -> Result<ExprKind> {
+    let index_span = span_of(index);
+    if arrow {
+        return Err(Diagnostic::new(Code::Syntax, index_span, "`->` needs a field name, not a number")
+            .with_hint(format!("an element of a tuple is read with a dot: `.{}`", index.as_str())));
+    }
+    let index = index.as_str().parse().map_err(|_| {
+        Diagnostic::new(Code::Limit, index_span, "tuple element number too large")
+            .with_hint("elements are numbered from 0")
+    })?;
+    Ok(ExprKind::TupleIndex { base, index, index_span })
 }
 
 /// The type of a `cast` pair.
@@ -412,6 +438,7 @@ fn is_operator(rule: Rule) -> bool {
             | Rule::ident
             | Rule::map_ref
             | Rule::call
+            | Rule::tuple
             | Rule::expr
     )
 }
@@ -459,6 +486,7 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
                 args: parts.map(expr).collect::<Result<_>>()?,
             }
         }
+        Rule::tuple => ExprKind::Tuple(pair.into_inner().map(expr).collect::<Result<_>>()?),
         Rule::expr => return expr(pair),
         _ => return Err(internal(span)),
     };

@@ -175,6 +175,9 @@ impl<'a> Expander<'a> {
                 end: self.expr(end, hoisted)?,
                 body: self.stmts(body)?,
             },
+            StmtKind::ForMap { name, name_span, map, body } => {
+                StmtKind::ForMap { name, name_span, map: self.map_ref(map, hoisted)?, body: self.stmts(body)? }
+            }
             StmtKind::Unroll { count, count_span, body } => {
                 StmtKind::Unroll { count, count_span, body: self.stmts(body)? }
             }
@@ -238,6 +241,12 @@ impl<'a> Expander<'a> {
                 base: Box::new(self.expr(*base, hoisted)?),
                 index: Box::new(self.expr(*index, hoisted)?),
             },
+            ExprKind::Tuple(items) => {
+                ExprKind::Tuple(items.into_iter().map(|item| self.expr(item, hoisted)).collect::<Result<_>>()?)
+            }
+            ExprKind::TupleIndex { base, index, index_span } => {
+                ExprKind::TupleIndex { base: Box::new(self.expr(*base, hoisted)?), index, index_span }
+            }
             ExprKind::Cast { ty, ty_span, operand } => {
                 ExprKind::Cast { ty, ty_span, operand: Box::new(self.expr(*operand, hoisted)?) }
             }
@@ -393,7 +402,7 @@ fn locals(body: &[Stmt]) -> HashSet<String> {
             StmtKind::VarAssign { name, .. } | StmtKind::Let { name, .. } => {
                 names.insert(name.clone());
             }
-            StmtKind::For { name, body, .. } => {
+            StmtKind::For { name, body, .. } | StmtKind::ForMap { name, body, .. } => {
                 names.insert(name.clone());
                 pending.extend(body);
             }
@@ -446,6 +455,12 @@ impl Renamer<'_> {
                 name_span,
                 start: self.expr(start)?,
                 end: self.expr(end)?,
+                body: self.stmts(body)?,
+            },
+            StmtKind::ForMap { name, name_span, map, body } => StmtKind::ForMap {
+                name: self.var(&name, name_span)?,
+                name_span,
+                map: self.map_ref(map)?,
                 body: self.stmts(body)?,
             },
             StmtKind::Unroll { count, count_span, body } => {
@@ -516,6 +531,12 @@ impl Renamer<'_> {
                 ExprKind::Field { base: self.boxed(*base)?, field, field_span, arrow }
             }
             ExprKind::Index { base, index } => ExprKind::Index { base: self.boxed(*base)?, index: self.boxed(*index)? },
+            ExprKind::Tuple(items) => {
+                ExprKind::Tuple(items.into_iter().map(|item| self.expr(item)).collect::<Result<_>>()?)
+            }
+            ExprKind::TupleIndex { base, index, index_span } => {
+                ExprKind::TupleIndex { base: self.boxed(*base)?, index, index_span }
+            }
             ExprKind::Cast { ty, ty_span, operand } => ExprKind::Cast { ty, ty_span, operand: self.boxed(*operand)? },
             ExprKind::Unary(op, operand) => ExprKind::Unary(op, self.boxed(*operand)?),
             ExprKind::Deref(operand) => ExprKind::Deref(self.boxed(*operand)?),

@@ -165,10 +165,12 @@ fn rule_name(rule: Rule) -> &'static str {
         | Rule::continue_stmt
         | Rule::map_update
         | Rule::var_assign
+        | Rule::for_map_stmt
         | Rule::expr_stmt => "a statement",
         Rule::expr
         | Rule::binary
         | Rule::call
+        | Rule::tuple
         | Rule::map_ref
         | Rule::variable
         | Rule::positional
@@ -181,7 +183,8 @@ fn rule_name(rule: Rule) -> &'static str {
         | Rule::deref => "an expression",
         Rule::integer | Rule::duration => "a number",
         Rule::string | Rule::string_inner => "a string",
-        Rule::ident => "a name",
+        // After `.`, a field name or a tuple element's number.
+        Rule::ident | Rule::tuple_index => "a name",
         Rule::assign_op => "an assignment (`=`, `+=`, ...)",
         Rule::incr | Rule::decr => "`++` or `--`",
         Rule::probe_arg => "a probe argument",

@@ -97,3 +97,170 @@ fn config_max_map_keys_sizes_the_maps() {
     let (_, out, _) = run_jl(&["--map-keys", "3", "-e", script]);
     assert_eq!(out.lines().filter(|line| line.starts_with("@m[")).count(), 3, "{out}");
 }
+
+#[test]
+fn tuples_print_and_store_as_bpftrace_does() {
+    if !can_trace("tuples_print_and_store_as_bpftrace_does") {
+        return;
+    }
+    // bpftrace 0.27.1 prints these lines for this script (lowercase `begin`, its own comm): a tuple key is its
+    // elements, a tuple value prints in parentheses, strings unquoted.
+    let script = "BEGIN { $t = (1, \"two\", comm); print($t); print($t.1); @k[1, 2] = 6; @m[1] = (3, \"x\"); \
+                  @n[(1, 2)] = 5; exit(); }";
+    assert_eq!(output_of(&["-e", script]), "(1, two, jl)\ntwo\n@k[1, 2]: 6\n\n@m[1]: (3, x)\n\n@n[1, 2]: 5\n\n");
+    // JSON: a tuple is an array, in a value and in a map (bpftrace 0.27.1 prints the same data).
+    let json = output_of(&["-f", "json", "-e", script]);
+    let objects: Vec<serde_json::Value> =
+        json.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
+    let data = |kind: &str| -> Vec<serde_json::Value> {
+        objects.iter().filter(|object| object["type"] == kind).map(|object| object["data"].clone()).collect()
+    };
+    assert_eq!(data("value"), [serde_json::json!([1, "two", "jl"]), serde_json::json!("two")], "{json}");
+    assert!(data("map").contains(&serde_json::json!({"@m": {"1": [3, "x"]}})), "{json}");
+    assert!(data("map").contains(&serde_json::json!({"@n": {"1,2": 5}})), "{json}");
+}
+
+#[test]
+fn tuples_of_what_the_kernel_reported() {
+    if !can_trace("tuples_of_what_the_kernel_reported") {
+        return;
+    }
+    // The `sh` this test starts calls getppid: the tuples hold its pid and comm as the kernel reported them,
+    // through a variable, an element read back from it, a map value and a map read.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_getppid /ppid == {tid}/ {{ $t = (pid, comm, ppid); @t[$t.0] = ($t.1, $t.2); \
+         print($t); print(@t[pid].0); exit(); }}"
+    );
+    let mut jl = Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-e", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    let mut sh = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).spawn().expect("run sh");
+    let child = sh.id();
+    assert!(sh.wait().expect("sh exits").success());
+    let output = jl.wait_with_output().expect("jl exits");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("({child}, sh, {tid})\nsh\n@t[{child}]: (sh, {tid})\n\n")
+    );
+}
+
+#[test]
+fn len_counts_the_keys_the_kernel_holds() {
+    if !can_trace("len_counts_the_keys_the_kernel_holds") {
+        return;
+    }
+    // bpftrace 0.27.1 prints 2 for `len(@m)` of a map with two keys. Here the keys come from the kernel: each
+    // `sh` this test starts calls getppid once, in a process of its own, and len() of the per-CPU count map
+    // keyed by pid counts them (after a delete, one fewer); the map holds the same pids.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_getppid /ppid == {tid}/ {{ @pids[pid] = count(); @n = len(@pids); \
+         if (@n == 3) {{ delete(@pids, pid); print(len(@pids)); exit(); }} }}"
+    );
+    let mut jl = Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-e", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    let mut children = Vec::new();
+    for _ in 0..3 {
+        let mut sh = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).spawn().expect("run sh");
+        children.push(sh.id());
+        assert!(sh.wait().expect("sh exits").success());
+    }
+    let output = jl.wait_with_output().expect("jl exits");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("2"), "{stdout}");
+    let pids: Vec<&str> = lines.filter(|line| line.starts_with("@pids[")).collect();
+    let expected: Vec<String> = children[..2].iter().map(|pid| format!("@pids[{pid}]: 1")).collect();
+    assert_eq!(pids.len(), 2, "{stdout}");
+    assert!(expected.iter().all(|line| pids.contains(&line.as_str())), "{stdout}");
+    assert!(stdout.contains("@n: 3"), "{stdout}");
+}
+
+#[test]
+fn for_loops_over_maps_with_break_and_continue() {
+    if !can_trace("for_loops_over_maps_with_break_and_continue") {
+        return;
+    }
+    // As in bpftrace 0.27.1: `$kv` is (key, value), a map with two keys gives a tuple key, variables assigned in
+    // the body are seen after it, `continue` skips an entry and `break` ends the walk. The sums do not depend on
+    // the order of the walk (the kernel's hash order). (A loop that counts its entries to decide when to break is
+    // refused by the verifier, which cannot see the count converge: bpftrace 0.27.1's load fails the same way.)
+    let script = "BEGIN { @m[1] = 10; @m[2] = 20; @m[3] = 30; $sum = 0; $seen = 0; \
+                  for ($kv : @m) { $seen++; if ($kv.0 == 2) { continue; } $sum += $kv.1; } print($sum); print($seen); \
+                  $found = 0; for ($kv : @m) { if ($kv.1 == 20) { $found = $kv.0; break; } } print($found); \
+                  @s[1, \"a\"] = \"x\"; for ($kv : @s) { print($kv); print($kv.0.1); } clear(@m); clear(@s); exit(); }";
+    assert_eq!(output_of(&["-e", script]), "40\n3\n2\n((1, a), x)\na\n");
+}
+
+#[test]
+fn for_loops_over_maps_the_kernel_filled() {
+    if !can_trace("for_loops_over_maps_the_kernel_filled") {
+        return;
+    }
+    // Each `sh` this test starts calls getppid once: the map holds each one's pid and comm as the kernel reported
+    // them, and the loop (run when the third arrives) counts the entries whose comm is `sh` and copies their pids.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_getppid /ppid == {tid}/ {{ @comms[pid] = comm; if (len(@comms) == 3) {{ \
+         $n = 0; for ($kv : @comms) {{ if ($kv.1 == \"sh\") {{ $n++; @pids[$kv.0] = $n; }} }} print($n); \
+         clear(@comms); exit(); }} }}"
+    );
+    let mut jl = Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-e", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    let mut children = Vec::new();
+    for _ in 0..3 {
+        let mut sh = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).spawn().expect("run sh");
+        children.push(sh.id());
+        assert!(sh.wait().expect("sh exits").success());
+    }
+    let output = jl.wait_with_output().expect("jl exits");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with("3\n"), "{stdout}");
+    let mut pids: Vec<u32> =
+        stdout.lines().filter_map(|line| line.strip_prefix("@pids[")?.split(']').next()?.parse().ok()).collect();
+    pids.sort_unstable();
+    children.sort_unstable();
+    assert_eq!(pids, children, "{stdout}");
+}
+
+#[test]
+fn map_walks_name_the_kernel_they_need() {
+    // bpf_for_each_map_elem came with Linux 5.13: compiled for 5.10, `len()` and a map loop say so.
+    let kernel = jitterlib::kernel::FixtureKernel::bundled().with_release("5.10.0-35-amd64");
+    let script = "tracepoint:sched:sched_process_fork { @m[1] = 1; @n = len(@m); for ($kv : @m) { } }";
+    let error = jitterlang::compile_with(script, &kernel, &jitterlang::CompileOptions::default())
+        .expect_err("no bpf_for_each_map_elem before 5.13");
+    let text = error.render("walk.bt", script);
+    assert_eq!(
+        text.matches("needs bpf_for_each_map_elem (Linux 5.13); this kernel is 5.10.0-35-amd64").count(),
+        2,
+        "{text}"
+    );
+}

@@ -32,6 +32,7 @@ mod stacks;
 mod stall;
 mod stall_blame;
 mod support;
+mod syscalls;
 mod targets;
 mod tools;
 mod tracepoint_mechanism;

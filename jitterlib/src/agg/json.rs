@@ -79,6 +79,7 @@ fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
         | FieldValue::Str(_)
         | FieldValue::StackId { .. } => Value::from(field.to_text(symbols)),
         FieldValue::Stack(_) | FieldValue::UserStack { .. } => Value::from(field.frame_names(symbols)),
+        FieldValue::Tuple(elements) => elements.iter().map(|element| field_json(element, symbols)).collect(),
     }
 }
 

@@ -77,6 +77,8 @@ pub enum MapValue {
     },
     /// A plain assignment `@x[k] = expr`: one shared value per key.
     Scalar(FieldLayout),
+    /// A plain assignment of a tuple `@x[k] = (a, b)`: one shared value per key, these elements one after another.
+    Tuple(Vec<FieldLayout>),
 }
 
 /// Key size of maps kept as arrays ([`MapLayout::is_array`]): the `u32` index of a slot.
@@ -142,6 +144,7 @@ impl MapLayout {
         match &self.value {
             MapValue::Agg { kind, .. } => kind.value_size(),
             MapValue::Scalar(field) => field.size,
+            MapValue::Tuple(elements) => elements.iter().map(|element| element.size).sum(),
         }
     }
 
@@ -160,6 +163,7 @@ impl MapLayout {
             MapValue::Agg { kind: AggKind::TimeHist, .. } => true,
             MapValue::Agg { format, .. } => *format == ValueFormat::Duration,
             MapValue::Scalar(field) => field.format == ValueFormat::Duration,
+            MapValue::Tuple(_) => false,
         }
     }
 
@@ -178,7 +182,7 @@ impl MapLayout {
             _ if self.is_single_slot() => (MapKind::PerCpuArray, 1),
             (_, Some(buckets)) => (MapKind::PerCpuArray, buckets),
             (MapValue::Agg { .. }, None) => (MapKind::PerCpuHash, capacity),
-            (MapValue::Scalar(_), None) => (MapKind::Hash, capacity),
+            (MapValue::Scalar(_) | MapValue::Tuple(_), None) => (MapKind::Hash, capacity),
         };
         MapSpec { name, kind, key_size: self.key_size(), value_size: self.value_size(), max_entries, on_insert: true }
     }

@@ -18,7 +18,11 @@ use super::{AggError, AggKind};
 /// `min`/`max` keys that no CPU saw, and histograms with no event, are left out.
 pub fn decode(layout: &MapLayout, entries: &MapEntries) -> Result<Snapshot, AggError> {
     let mut rows = match &layout.value {
-        MapValue::Scalar(field) => decode_plain(layout, field, entries)?,
+        MapValue::Scalar(field) => decode_plain(layout, entries, |value| decode_field(layout, field, value))?,
+        MapValue::Tuple(elements) => decode_plain(layout, entries, |value| {
+            let fields = split_fields(layout, elements, value)?;
+            Ok(FieldValue::Tuple(fields))
+        })?,
         MapValue::Agg { kind, format } => {
             let per_cpu = per_cpu_view(entries);
             if kind.is_histogram() {
@@ -45,7 +49,12 @@ fn per_cpu_view(entries: &MapEntries) -> Vec<PerCpuEntry<'_>> {
     }
 }
 
-fn decode_plain(layout: &MapLayout, field: &FieldLayout, entries: &MapEntries) -> Result<Vec<Row>, AggError> {
+/// The rows of a plain map, each value decoded by `value`.
+fn decode_plain(
+    layout: &MapLayout,
+    entries: &MapEntries,
+    value: impl Fn(&[u8]) -> Result<FieldValue, AggError>,
+) -> Result<Vec<Row>, AggError> {
     let pairs = match entries {
         MapEntries::Empty => return Ok(Vec::new()),
         MapEntries::Shared(pairs) => pairs,
@@ -55,10 +64,10 @@ fn decode_plain(layout: &MapLayout, field: &FieldLayout, entries: &MapEntries) -
     };
     pairs
         .iter()
-        .map(|(key, value)| {
+        .map(|(key, bytes)| {
             check_key(layout, key)?;
-            check_value(layout, value)?;
-            Ok(Row { key: decode_key(layout, key)?, value: AggValue::Scalar(decode_field(layout, field, value)?) })
+            check_value(layout, bytes)?;
+            Ok(Row { key: decode_key(layout, key)?, value: AggValue::Scalar(value(bytes)?) })
         })
         .collect()
 }
@@ -137,6 +146,7 @@ fn decode_histograms(layout: &MapLayout, kind: AggKind, entries: &[PerCpuEntry<'
 fn print_order(a: &AggValue, b: &AggValue) -> Ordering {
     match (a, b) {
         (AggValue::Scalar(FieldValue::Str(_)), AggValue::Scalar(FieldValue::Str(_))) => Ordering::Equal,
+        (AggValue::Scalar(FieldValue::Tuple(_)), AggValue::Scalar(FieldValue::Tuple(_))) => Ordering::Equal,
         (AggValue::Scalar(a), AggValue::Scalar(b)) => a.cmp(b),
         (AggValue::Average(a), AggValue::Average(b)) => a.mean().cmp(&b.mean()),
         (AggValue::Histogram(a), AggValue::Histogram(b)) => a.total().cmp(&b.total()),
@@ -170,9 +180,14 @@ fn decode_key(layout: &MapLayout, key: &[u8]) -> Result<Vec<FieldValue>, AggErro
 
 /// Splits `bytes` (exactly the key fields) into fields.
 fn decode_fields(layout: &MapLayout, bytes: &[u8]) -> Result<Vec<FieldValue>, AggError> {
+    split_fields(layout, &layout.keys, bytes)
+}
+
+/// The `fields` of `layout` laid out one after another in `bytes` (whose size is already checked).
+fn split_fields(layout: &MapLayout, fields_layout: &[FieldLayout], bytes: &[u8]) -> Result<Vec<FieldValue>, AggError> {
     let mut rest = bytes;
-    let mut fields = Vec::with_capacity(layout.keys.len());
-    for field in &layout.keys {
+    let mut fields = Vec::with_capacity(fields_layout.len());
+    for field in fields_layout {
         let (this, tail) = rest.split_at(field.size as usize);
         fields.push(decode_field(layout, field, this)?);
         rest = tail;
@@ -317,6 +332,19 @@ mod tests {
         assert_eq!(snapshot.rows[0].value, AggValue::Scalar(FieldValue::Str("a".into())));
         let error = decode(&layout, &per_cpu(vec![(words(&[1]), vec![string("a", 16)])]));
         assert_eq!(error, Err(AggError::PerCpuPlainMap { map: "@comm".into() }));
+    }
+
+    #[test]
+    fn tuple_values_split_into_their_elements() {
+        let elements = vec![FieldLayout::integer(ValueFormat::Signed), FieldLayout::string(8)];
+        let layout = MapLayout { name: "@t".into(), keys: int_key(), value: MapValue::Tuple(elements) };
+        assert_eq!(layout.value_size(), 16);
+        let value = [words(&[-3]), string("x", 8)].concat();
+        let snapshot = snapshot(&layout, &MapEntries::Shared(vec![(words(&[1]), value)]));
+        let tuple = FieldValue::Tuple(vec![FieldValue::Int(-3), FieldValue::Str("x".into())]);
+        assert_eq!(snapshot.rows[0].value, AggValue::Scalar(tuple));
+        let text = crate::agg::render_text(&snapshot, &crate::agg::HexSymbolizer);
+        assert_eq!(text.trim_end(), "@t[1]: (-3, x)");
     }
 
     #[test]

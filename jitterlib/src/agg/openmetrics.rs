@@ -90,6 +90,7 @@ fn family(out: &mut String, snapshot: &Snapshot, symbols: &dyn Symbolizer, budge
     let (kind, format) = match &snapshot.map.value {
         MapValue::Agg { kind, format } => (Some(*kind), *format),
         MapValue::Scalar(field) if field.format == ValueFormat::Str => return,
+        MapValue::Tuple(_) => return,
         MapValue::Scalar(field) => (None, field.format),
     };
     let seconds = format == ValueFormat::Duration || kind == Some(AggKind::TimeHist);
@@ -201,7 +202,7 @@ fn integer(value: &FieldValue) -> i128 {
     match value {
         FieldValue::Int(v) | FieldValue::Duration(v) => i128::from(*v),
         FieldValue::Uint(v) | FieldValue::Hex(v) | FieldValue::Symbol(v) | FieldValue::Culprit(v) => i128::from(*v),
-        FieldValue::Str(_) | FieldValue::Stack(_) | FieldValue::UserStack { .. } => 0,
+        FieldValue::Str(_) | FieldValue::Stack(_) | FieldValue::UserStack { .. } | FieldValue::Tuple(_) => 0,
         FieldValue::StackId { kind, raw } => i128::from(kind.split(*raw).1),
     }
 }

@@ -65,7 +65,7 @@ pub(crate) fn key_text_parts(row: &Row, symbols: &dyn Symbolizer) -> Vec<String>
 fn average_text(map: &MapLayout, average: &Average, symbols: &dyn Symbolizer) -> String {
     let format = match map.value {
         MapValue::Agg { format, .. } => format,
-        MapValue::Scalar(_) => ValueFormat::Signed,
+        MapValue::Scalar(_) | MapValue::Tuple(_) => ValueFormat::Signed,
     };
     let number = |v: i64| FieldValue::from_integer(v as u64, format).to_text(symbols);
     match map.value {
@@ -81,7 +81,7 @@ fn quantiles_text(map: &MapLayout, histogram: &Histogram, symbols: &dyn Symboliz
     let Some(summary) = summarize(histogram) else { return "count 0".to_string() };
     let format = match map.value {
         MapValue::Agg { format, .. } => format,
-        MapValue::Scalar(_) => ValueFormat::Signed,
+        MapValue::Scalar(_) | MapValue::Tuple(_) => ValueFormat::Signed,
     };
     let number = |v: i64| FieldValue::from_integer(v as u64, format).to_text(symbols);
     let mut parts = vec![format!("count {}", summary.count)];

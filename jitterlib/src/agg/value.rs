@@ -148,6 +148,8 @@ pub enum FieldValue {
         /// Return addresses, innermost first.
         frames: Vec<u64>,
     },
+    /// A tuple's elements, printed `(1, abc)`.
+    Tuple(Vec<FieldValue>),
 }
 
 impl FieldValue {
@@ -187,6 +189,10 @@ impl FieldValue {
                 format!("\n{lines}")
             }
             FieldValue::Str(s) => s.clone(),
+            FieldValue::Tuple(elements) => {
+                let texts: Vec<String> = elements.iter().map(|element| element.to_text(symbols)).collect();
+                format!("({})", texts.join(", "))
+            }
         }
     }
 
@@ -212,8 +218,11 @@ impl FieldValue {
 
     /// Replaces a stack id by its frames, read with `read(frames, id)` from the stack map of stacks cut at
     /// `frames` frames; a negative id (no stack was recorded) becomes an empty stack, as does an id `read`
-    /// finds no stack for (evicted). Other values are left alone.
+    /// finds no stack for (evicted). The stacks in a tuple are resolved too; other values are left alone.
     pub fn resolve_stack<E>(&mut self, read: &mut dyn FnMut(u32, u32) -> Result<Vec<u64>, E>) -> Result<(), E> {
+        if let FieldValue::Tuple(elements) = self {
+            return elements.iter_mut().try_for_each(|element| element.resolve_stack(read));
+        }
         let FieldValue::StackId { kind, raw } = *self else { return Ok(()) };
         let (pid, id) = kind.split(raw);
         let frames = match u32::try_from(id) {

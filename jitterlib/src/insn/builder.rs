@@ -304,6 +304,7 @@ pub struct Builder {
     origins: Vec<u32>,
     /// The first misuse seen, reported by `finish`.
     error: Option<BuildError>,
+    callbacks: Vec<Program>,
 }
 
 impl Builder {
@@ -410,6 +411,23 @@ impl Builder {
         self.emit_ld_imm64(dst, BPF_PSEUDO_MAP_FD, 0);
     }
 
+    /// Adds a callback (a finished function whose arguments are what the helper taking it passes, e.g.
+    /// `bpf_for_each_map_elem`'s map, key, value and context) and returns its index for [`Builder::ld_callback`].
+    /// An identical callback added before is reused.
+    pub fn callback(&mut self, function: Program) -> usize {
+        if let Some(known) = self.callbacks.iter().position(|known| *known == function) {
+            return known;
+        }
+        self.callbacks.push(function);
+        self.callbacks.len() - 1
+    }
+
+    /// `dst = &callback`: an `LD_IMM64` of source `BPF_PSEUDO_FUNC` naming callback `index` of this program, which
+    /// the ELF relocation points at the function.
+    pub fn ld_callback(&mut self, dst: Reg, index: usize) {
+        self.emit_ld_imm64(dst, BPF_PSEUDO_FUNC, index as u64);
+    }
+
     /// `dst = &value + offset`: the address of a byte in the value of a one-slot global map
     /// ([`crate::maps::MapKind::Global`]), a `BPF_PSEUDO_MAP_VALUE` load the ELF relocation completes.
     pub fn ld_map_value(&mut self, dst: Reg, map: usize, offset: i32) {
@@ -501,7 +519,13 @@ impl Builder {
             self.insns[jump.insn].off =
                 i16::try_from(offset).map_err(|_| BuildError::JumpOutOfRange { insn: jump.insn, offset })?;
         }
-        Ok(Program { insns: self.insns, map_refs: self.map_refs, comments: self.comments, source_map: self.source_map })
+        Ok(Program {
+            insns: self.insns,
+            map_refs: self.map_refs,
+            comments: self.comments,
+            source_map: self.source_map,
+            callbacks: self.callbacks,
+        })
     }
 
     fn alu(&mut self, class: u8, op: AluOp, dst: Reg, src: Operand) {

@@ -14,7 +14,12 @@ use super::{Insn, Program};
 /// every jump target is preceded by a label line `L<n>:`, numbered in order of position, and jumps name their
 /// target as ` <L<n>>`. Comments attached to an instruction print before it as `; text`.
 pub fn disassemble(program: &Program, map_names: &[&str]) -> String {
-    Listing::new(program, map_names).to_string()
+    let mut text = Listing::new(program, map_names).to_string();
+    for (index, callback) in program.callbacks.iter().enumerate() {
+        let listing = disassemble(callback, map_names).replace("callback[", &format!("callback[{index}]["));
+        text.push_str(&format!("callback[{index}]:\n{listing}"));
+    }
+    text
 }
 
 /// The line [`disassemble`] prints for the instruction at slot `index` (`   8: (79) r2 = *(u64 *)(r7 +0)`),
@@ -105,6 +110,7 @@ impl<'a> Listing<'a> {
                     (_, Some(&map)) => self.write_map(f, map),
                     (BPF_PSEUDO_MAP_FD, None) => write!(f, "map[fd:{}]", insn.imm),
                     (BPF_PSEUDO_MAP_VALUE, None) => write!(f, "map[fd:{}][0]+{}", insn.imm, high),
+                    (BPF_PSEUDO_FUNC, None) => write!(f, "callback[{}]", insn.imm),
                     (0, None) => write!(f, "{value:#x}"),
                     (pseudo, None) => write!(f, "{value:#x} (pseudo {pseudo})"),
                 }

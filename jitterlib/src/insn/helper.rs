@@ -123,6 +123,8 @@ helpers! {
     GetCurrentTaskBtf = 158, "bpf_get_current_task_btf";
     /// Coarse monotonic time in nanoseconds (since 5.11).
     KtimeGetCoarseNs = 160, "bpf_ktime_get_coarse_ns";
+    /// Calls a callback for each element of a map; returns how many it visited (since 5.13).
+    ForEachMapElem = 164, "bpf_for_each_map_elem";
     /// Formats a string into a buffer (since 5.13).
     Snprintf = 165, "bpf_snprintf";
     /// Initialises a `struct bpf_timer` in a map value (since 5.15).

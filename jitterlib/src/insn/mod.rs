@@ -79,6 +79,10 @@ pub struct Program {
     pub comments: Vec<(usize, String)>,
     /// Which construct of the caller's source each instruction comes from ([`Builder::enter`]).
     pub source_map: SourceMap,
+    /// Functions the program passes to helpers (`bpf_for_each_map_elem`), each referenced by an `LD_IMM64`
+    /// of source `BPF_PSEUDO_FUNC` whose immediate is its index here ([`Builder::ld_callback`]). They are
+    /// placed outside the program and need BTF function info to load (see [`crate::object`]).
+    pub callbacks: Vec<Program>,
 }
 
 /// Size in bytes of one encoded instruction.

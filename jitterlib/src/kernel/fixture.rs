@@ -166,6 +166,15 @@ impl FixtureKernel {
         self
     }
 
+    /// The same fixture presenting itself as kernel `release` (its version and release string), e.g. to compile
+    /// for an older kernel than the fixture's. A release that does not parse leaves the version as it was.
+    pub fn with_release(mut self, release: &str) -> FixtureKernel {
+        if let Some(version) = KernelVersion::parse(release) {
+            self.version = version;
+        }
+        self
+    }
+
     /// The fixture checked in with the crate (`jitterlib/fixtures/kernel-6.18.json`, a Linux 6.18 host).
     pub fn bundled() -> FixtureKernel {
         // The bundled file is tested below; a broken one is a build defect, not a runtime condition.

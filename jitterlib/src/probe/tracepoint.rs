@@ -3,12 +3,17 @@
 //! A block that reads `args` runs on a perf-event tracepoint, whose context is that record. A block that does not
 //! runs on a raw tracepoint where the kernel has them ([`TracepointHook`]), which detaches in a fraction of a
 //! millisecond instead of tens: `tracepoint:sched:* { @[probe] = count(); }` stops at once. Syscall events are
-//! tracefs views without a raw tracepoint of their name, so they always use perf events. Dynamic events (kprobe,
-//! uprobe, synthetic events listed in tracefs's `dynamic_events`, whatever their group) are refused: the kernel
-//! attaches a tracepoint program to none of them.
+//! tracefs views without a raw tracepoint of their name: on x86-64 they run on `raw_syscalls`, filtered by
+//! syscall number, `args` included ([`SyscallView`]). Dynamic events (kprobe, uprobe, synthetic events listed in
+//! tracefs's `dynamic_events`, whatever their group) are refused: the kernel attaches a tracepoint program to none
+//! of them.
 
+use super::syscall::SyscallView;
 use super::tracepoint_hook::TracepointHook;
-use super::{path_parts, Field, FieldSource, FieldType, Probe, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec};
+use super::{
+    path_parts, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec,
+};
+use crate::insn::Builder;
 use crate::kernel::{KernelError, KernelInfo, StructName, TracepointField};
 use crate::session::Attach;
 
@@ -33,11 +38,22 @@ const NOT_TRACEPOINTS: [&str; 8] =
 struct Tracepoint {
     category: String,
     name: String,
-    args: Vec<Field>,
-    /// How to reach the tracepoint when the block reads no `args` (`None` for events that are not tracepoints).
-    argless: Option<TracepointHook>,
+    /// The record's fields, what `args` are on a perf-event tracepoint.
+    record: Vec<Field>,
+    reach: Reach,
     /// Whether the block reads `args` (see [`Probe::only_fields_read`]).
     args_read: bool,
+}
+
+/// How the program reaches the event besides its perf-event tracepoint.
+#[derive(Debug)]
+enum Reach {
+    /// Only through its perf-event tracepoint (events that are not tracepoints), with why for syscall events.
+    PerfEvent(Option<String>),
+    /// Through this hook when the block reads no `args`.
+    Argless(TracepointHook),
+    /// Through `raw_syscalls`, whatever the block reads.
+    Syscall(SyscallView),
 }
 
 fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
@@ -64,12 +80,16 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
         )
         .at(2));
     }
-    let args = format.fields.iter().filter(|field| !field.common).map(arg_field).collect();
-    let argless = match NOT_TRACEPOINTS.contains(&category.as_str()) {
-        true => None,
-        false => Some(TracepointHook::resolve(kernel, category, name, None)?),
+    let reach = match category.as_str() {
+        "syscalls" => match SyscallView::resolve(kernel, name, &format)? {
+            Ok(view) => Reach::Syscall(view),
+            Err(why) => Reach::PerfEvent(Some(why)),
+        },
+        other if NOT_TRACEPOINTS.contains(&other) => Reach::PerfEvent(None),
+        _ => Reach::Argless(TracepointHook::resolve(kernel, category, name, None)?),
     };
-    Ok(Box::new(Tracepoint { category: category.clone(), name: name.clone(), args, argless, args_read: true }))
+    let record = format.fields.iter().filter(|field| !field.common).map(arg_field).collect();
+    Ok(Box::new(Tracepoint { category: category.clone(), name: name.clone(), record, reach, args_read: true }))
 }
 
 fn missing_hint(category: &str, name: &str, kernel: &dyn KernelInfo) -> String {
@@ -82,7 +102,8 @@ fn missing_hint(category: &str, name: &str, kernel: &dyn KernelInfo) -> String {
     }
 }
 
-fn arg_field(field: &TracepointField) -> Field {
+/// The field `args.NAME` of a tracefs record field, read from the record.
+pub(super) fn arg_field(field: &TracepointField) -> Field {
     let ty = if field.data_loc {
         FieldType::DataLocStr
     } else if field.array_len.is_some() && field.c_type.contains("char") {
@@ -105,23 +126,60 @@ impl Probe for Tracepoint {
     }
 
     fn attach(&self) -> Attach {
-        match (&self.argless, self.args_read) {
-            (Some(hook), false) => hook.attach.clone(),
+        match (&self.reach, self.args_read) {
+            (Reach::Syscall(view), _) => view.attach(),
+            (Reach::Argless(hook), false) => hook.attach.clone(),
             _ => Attach::Tracepoint { category: self.category.clone(), name: self.name.clone() },
         }
     }
 
     fn args(&self) -> &[Field] {
-        &self.args
+        match &self.reach {
+            Reach::Syscall(view) => view.args(),
+            _ => &self.record,
+        }
+    }
+
+    fn raw_syscall(&self) -> Option<Attach> {
+        match &self.reach {
+            Reach::Syscall(view) => Some(view.attach()),
+            _ => None,
+        }
+    }
+
+    fn leave_raw_syscalls(&mut self, why: &str) {
+        if let Reach::Syscall(_) = self.reach {
+            self.reach = Reach::PerfEvent(Some(why.to_string()));
+        }
+    }
+
+    fn stack_bytes(&self) -> u32 {
+        match &self.reach {
+            Reach::Syscall(view) => view.stack_bytes(),
+            _ => 0,
+        }
     }
 
     fn only_fields_read(&mut self, read: &[String]) {
         self.args_read = read.iter().any(|field| field.starts_with("args."));
+        if let Reach::Syscall(view) = &mut self.reach {
+            view.only_fields_read(read);
+        }
+    }
+
+    fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
+        if let Reach::Syscall(view) = &self.reach {
+            view.emit_prologue(b, env);
+        }
     }
 
     fn notes(&self) -> Vec<String> {
-        match (&self.argless, self.args_read) {
-            (Some(hook), false) => hook.note().into_iter().collect(),
+        match (&self.reach, self.args_read) {
+            (Reach::Syscall(view), _) => vec![view.note()],
+            (Reach::PerfEvent(Some(why)), _) => {
+                vec![format!("{}:{} uses a perf-event tracepoint; {why}", self.category, self.name)]
+            }
+            (Reach::Argless(hook), false) => hook.note().into_iter().collect(),
             _ => Vec::new(),
         }
     }

@@ -165,7 +165,7 @@ impl Plan {
     fn kind(&self) -> AggKind {
         match &self.layout.value {
             MapValue::Agg { kind, .. } => *kind,
-            MapValue::Scalar(_) => AggKind::Count,
+            MapValue::Scalar(_) | MapValue::Tuple(_) => AggKind::Count,
         }
     }
 }

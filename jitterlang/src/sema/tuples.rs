@@ -1,0 +1,87 @@
+//! Tuples as values (bpftrace 0.27): `(1, "abc", comm)`, an element `$t.0`, tuples in variables, map keys and
+//! values, and `print()`. A tuple is its elements one after another, each in its own size; it has no arithmetic
+//! or comparison of its own.
+
+use super::{Checker, Scope};
+use crate::ast;
+use crate::diag::{Code, Diagnostic, Span};
+use crate::ir::{Expr, ExprKind, TupleType, Type};
+
+impl Checker<'_> {
+    /// `(a, b, ...)`.
+    pub(super) fn tuple(&mut self, elements: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<Expr> {
+        let checked: Vec<Option<Expr>> = elements.iter().map(|element| self.expr(element, scope)).collect();
+        let checked: Vec<Expr> = checked.into_iter().collect::<Option<_>>()?;
+        for element in &checked {
+            let refused = match element.ty {
+                Type::Void => "this has no value to put in a tuple",
+                Type::Timestamp(_) => "`strftime()` is a printf argument: it cannot be put in a tuple",
+                _ => continue,
+            };
+            self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, element.span, refused));
+            return None;
+        }
+        let ty = Type::Tuple(TupleType::new(&checked.iter().map(|element| element.ty).collect::<Vec<_>>()));
+        Some(Expr { kind: ExprKind::Tuple(checked), ty, span })
+    }
+
+    /// `base.N`: element `N` of the tuple `base`.
+    pub(super) fn tuple_index(
+        &mut self,
+        base: &ast::Expr,
+        index: u32,
+        index_span: Span,
+        span: Span,
+        scope: &mut Scope,
+    ) -> Option<Expr> {
+        let tuple = self.expr(base, scope)?;
+        let Type::Tuple(tuple_type) = tuple.ty else {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    index_span,
+                    format!("`.{index}` reads an element of a tuple, not of {}", tuple.ty.describe()),
+                )
+                .with_hint("a tuple is written `(a, b)`; `.0` is its first element"),
+            );
+            return None;
+        };
+        let elements = tuple_type.elements();
+        let Some(ty) = elements.get(index as usize).copied() else {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    index_span,
+                    format!("this tuple has {} elements: there is no element {index}", elements.len()),
+                )
+                .with_label(format!("a {}", tuple.ty.describe()))
+                .with_hint(format!("elements are numbered from 0: `.0` to `.{}`", elements.len() - 1)),
+            );
+            return None;
+        };
+        if let ExprKind::Tuple(mut written) = tuple.kind {
+            // An element of a tuple written in place is that element.
+            return Some(Expr { span, ..written.swap_remove(index as usize) });
+        }
+        let offset = tuple_type.offset(index as usize);
+        Some(Expr { kind: ExprKind::TupleElement { tuple: Box::new(tuple), offset }, ty, span })
+    }
+}
+
+/// The values a tuple-typed expression holds, nested tuples spread too, each an expression of its own: those
+/// written in place, or reads of the elements of a tuple held elsewhere (a variable, a map value). Any other
+/// expression is its own only value.
+pub(super) fn spread(expr: Expr) -> Vec<Expr> {
+    let Type::Tuple(tuple_type) = expr.ty else { return vec![expr] };
+    let elements = match expr.kind {
+        ExprKind::Tuple(elements) => elements,
+        _ => (0..tuple_type.elements().len())
+            .map(|index| Expr {
+                kind: ExprKind::TupleElement { tuple: Box::new(expr.clone()), offset: tuple_type.offset(index) },
+                ty: tuple_type.elements()[index],
+                span: expr.span,
+            })
+            .collect(),
+    };
+    elements.into_iter().flat_map(spread).collect()
+}

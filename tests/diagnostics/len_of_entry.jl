@@ -1,0 +1,1 @@
+tracepoint:sched:sched_process_fork { @m[pid] = 1; @x = len(@m[pid]); }

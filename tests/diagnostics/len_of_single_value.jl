@@ -1,0 +1,1 @@
+tracepoint:sched:sched_process_fork { @total = count(); @x = len(@total); }

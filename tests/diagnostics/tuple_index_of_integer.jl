@@ -1,0 +1,1 @@
+tracepoint:sched:sched_process_fork { $n = args.child_pid; print($n.0); }

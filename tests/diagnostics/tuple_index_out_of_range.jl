@@ -1,0 +1,1 @@
+tracepoint:sched:sched_process_fork { $t = (args.child_pid, comm); print($t.2); }
