@@ -2,17 +2,21 @@
 //! can keep, compare and hand them over like any integer, and named again in user space.
 //!
 //! The top byte is the kind ([`CulpritKind`]); the rest is the kind's identity: a softirq vector, a hardirq
-//! number, a task's thread id, or for timer and hrtimer callbacks the low 48 bits of the callback's kernel
-//! address (kernel text addresses have every bit above bit 47 set, so the address is rebuilt by setting them).
+//! number, a task's name (a 56-bit hash of its `comm`, so that the threads of one program are one culprit and a
+//! map keyed by culprits grows with what runs, not with thread churn), or for timer and hrtimer callbacks the low
+//! 48 bits of the callback's kernel address (kernel text addresses have every bit above bit 47 set, so the
+//! address is rebuilt by setting them).
 
 use crate::kernel::SOFTIRQ_NAMES;
 
 /// The name (after its probe's prefix) of the map in which a probe that reports task culprits keeps their
-/// names: u32 thread id to the 16-byte `comm` the thread had when it became a culprit, so that a thread that has
-/// exited by the time a culprit is printed is still named. Readers merge every map whose name ends with it.
+/// names: a task culprit's u64 identity ([`name_hash`] of its `comm`) to that 16-byte `comm`. Readers merge
+/// every map whose name ends with it.
 pub const TASK_NAMES_MAP: &str = "task_names";
-/// Threads a probe's [`TASK_NAMES_MAP`] holds; culprits beyond it are named from `/proc` while they live.
+/// Task names a probe's [`TASK_NAMES_MAP`] holds; culprits beyond it print as `task:[#HASH]`.
 pub const TASK_NAMES: u32 = 1024;
+/// The multipliers of [`name_hash`], which BPF code applies the same way.
+pub const NAME_HASH_MULTIPLIERS: [u64; 2] = [0x9e37_79b9_7f4a_7c15, 0xc2b2_ae3d_27d4_eb4f];
 
 /// Bits the kind is shifted left by.
 pub const KIND_SHIFT: u32 = 56;
@@ -23,7 +27,7 @@ pub const ADDRESS_MASK: u64 = (1 << 48) - 1;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u8)]
 pub enum CulpritKind {
-    /// A task ran (in task context: the victim could not run because the task disabled bottom halves or
+    /// A task, by name, ran (in task context: the victim could not run because the task disabled bottom halves or
     /// interrupts, or because the softirq was deferred to ksoftirqd and this task had the CPU instead).
     Task = 1,
     /// A softirq vector ran (outside its timer or hrtimer callbacks).
@@ -74,8 +78,8 @@ pub const SYSTEM_INTERRUPTS: [&str; 5] =
 /// A decoded culprit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Culprit {
-    /// A task, by thread id (0 is the CPU's idle task).
-    Task(u32),
+    /// A task, by the [`name_hash`] of its `comm` (0 is the CPU's idle task).
+    Task(u64),
     /// A softirq vector (0-9).
     Softirq(u32),
     /// A timer-wheel callback at this kernel address.
@@ -103,7 +107,7 @@ impl Culprit {
         let kind = CulpritKind::ALL.into_iter().find(|kind| *kind as u64 == raw >> KIND_SHIFT)?;
         let small = id as u32;
         Some(match kind {
-            CulpritKind::Task => Culprit::Task(small),
+            CulpritKind::Task => Culprit::Task(id),
             CulpritKind::Softirq => Culprit::Softirq(small),
             CulpritKind::Timer => Culprit::Timer(id | !ADDRESS_MASK),
             CulpritKind::Hrtimer => Culprit::Hrtimer(id | !ADDRESS_MASK),
@@ -115,7 +119,7 @@ impl Culprit {
     /// The u64 BPF code writes for this culprit.
     pub fn encode(self) -> u64 {
         let (kind, id) = match self {
-            Culprit::Task(tid) => (CulpritKind::Task, u64::from(tid)),
+            Culprit::Task(name) => (CulpritKind::Task, name & ((1 << KIND_SHIFT) - 1)),
             Culprit::Softirq(vec) => (CulpritKind::Softirq, u64::from(vec)),
             Culprit::Timer(address) => (CulpritKind::Timer, address & ADDRESS_MASK),
             Culprit::Hrtimer(address) => (CulpritKind::Hrtimer, address & ADDRESS_MASK),
@@ -137,47 +141,32 @@ impl Culprit {
         }
     }
 
-    /// The culprit as a metric label: [`Culprit::describe`] without a task's thread id (`task:stress-ng`), so
-    /// that the threads of one program share a label.
-    ///
-    /// ```
-    /// use jitterlib::culprit::{Culprit, CulpritNames};
-    ///
-    /// struct Named;
-    /// impl CulpritNames for Named {
-    ///     fn function(&self, address: u64) -> String { format!("0x{address:x}") }
-    ///     fn task(&self, _tid: u32) -> Option<String> { Some("stress-ng".into()) }
-    /// }
-    /// assert_eq!(Culprit::Task(42).label(&Named), "task:stress-ng");
-    /// assert_eq!(Culprit::Softirq(3).label(&Named), "softirq:net_rx");
-    /// ```
-    pub fn label(self, names: &dyn CulpritNames) -> String {
-        match self {
-            Culprit::Task(0) => "task:swapper".to_string(),
-            Culprit::Task(tid) => format!("task:{}", names.task(tid).unwrap_or_else(|| format!("[{tid}]"))),
-            _ => self.describe(names),
-        }
-    }
-
     /// The culprit as people read it, `kind:name`: `timer:estimation_timer`, `softirq:net_rx`,
-    /// `hardirq:virtio0-input`, `task:stress-ng[4242]`; `names` turns addresses, interrupts and threads into
-    /// names (numbers where it cannot).
+    /// `hardirq:virtio0-input`, `task:stress-ng`; `names` turns addresses, interrupts and task names' hashes into
+    /// names (numbers where it cannot). Being bounded by what runs, it is also a metric label.
     ///
     /// ```
-    /// use jitterlib::culprit::{Culprit, CulpritNames};
+    /// use jitterlib::culprit::{name_hash, Culprit, CulpritNames};
     ///
     /// struct Numbers;
     /// impl CulpritNames for Numbers {
     ///     fn function(&self, address: u64) -> String { format!("0x{address:x}") }
     /// }
     /// assert_eq!(Culprit::Softirq(1).describe(&Numbers), "softirq:timer");
-    /// assert_eq!(Culprit::Task(42).describe(&Numbers), "task:[42]");
-    /// assert_eq!(Culprit::Task(0).describe(&Numbers), "task:swapper[0]");
+    /// assert_eq!(Culprit::Task(0x2a).describe(&Numbers), "task:[#2a]");
+    /// assert_eq!(Culprit::Task(0).describe(&Numbers), "task:swapper");
+    ///
+    /// struct Named;
+    /// impl CulpritNames for Named {
+    ///     fn function(&self, address: u64) -> String { format!("0x{address:x}") }
+    ///     fn task(&self, name: u64) -> Option<String> { Some("stress-ng".into()).filter(|_| name == 7) }
+    /// }
+    /// assert_eq!(Culprit::Task(7).describe(&Named), "task:stress-ng");
     /// ```
     pub fn describe(self, names: &dyn CulpritNames) -> String {
         let name = match self {
-            Culprit::Task(0) => "swapper[0]".to_string(),
-            Culprit::Task(tid) => format!("{}[{tid}]", names.task(tid).unwrap_or_default()),
+            Culprit::Task(0) => "swapper".to_string(),
+            Culprit::Task(name) => names.task(name).unwrap_or_else(|| format!("[#{name:x}]")),
             Culprit::Softirq(vec) => match SOFTIRQ_NAMES.get(vec as usize) {
                 Some(name) => name.to_string(),
                 None => format!("vec{vec}"),
@@ -198,9 +187,9 @@ pub trait CulpritNames {
     /// The kernel function at `address` (`estimation_timer`).
     fn function(&self, address: u64) -> String;
 
-    /// The name of thread `tid` (its `comm`), if it can be found.
-    fn task(&self, tid: u32) -> Option<String> {
-        let _ = tid;
+    /// The `comm` whose [`name_hash`] is `name`, if it was recorded.
+    fn task(&self, name: u64) -> Option<String> {
+        let _ = name;
         None
     }
 
@@ -211,29 +200,42 @@ pub trait CulpritNames {
     }
 }
 
-/// The thread names of a [`TASK_NAMES_MAP`]'s entries (key: u32 thread id, value: NUL-padded `comm`).
+/// The identity of a task culprit named `comm` (its 16 bytes, NUL-padded): the two little-endian u64 halves
+/// mixed by multiplication, keeping the top 56 bits. BPF code computes the same from `bpf_get_current_comm`.
 ///
 /// ```
-/// use jitterlib::culprit::task_names;
+/// use jitterlib::culprit::name_hash;
 ///
-/// let entries = vec![(7u32.to_ne_bytes().to_vec(), b"ping\0\0\0\0\0\0\0\0\0\0\0\0".to_vec())];
-/// assert_eq!(task_names(&entries), [(7, "ping".to_string())]);
+/// let comm = *b"ping\0\0\0\0\0\0\0\0\0\0\0\0";
+/// assert_eq!(name_hash(&comm), name_hash(&comm));
+/// assert_ne!(name_hash(&comm), name_hash(b"pong\0\0\0\0\0\0\0\0\0\0\0\0"));
+/// assert!(name_hash(&comm) < 1 << 56);
 /// ```
-pub fn task_names(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<(u32, String)> {
+pub fn name_hash(comm: &[u8; 16]) -> u64 {
+    let [first, second] = [&comm[..8], &comm[8..]].map(|half| u64::from_le_bytes(half.try_into().expect("8 bytes")));
+    (first.wrapping_mul(NAME_HASH_MULTIPLIERS[0]) ^ second).wrapping_mul(NAME_HASH_MULTIPLIERS[1]) >> (64 - KIND_SHIFT)
+}
+
+/// The task names of a [`TASK_NAMES_MAP`]'s entries (key: a task culprit's u64, value: NUL-padded `comm`), by
+/// the culprit's identity.
+///
+/// ```
+/// use jitterlib::culprit::{task_names, Culprit};
+///
+/// let culprit = Culprit::Task(0x2a).encode();
+/// let entries = vec![(culprit.to_ne_bytes().to_vec(), b"ping\0\0\0\0\0\0\0\0\0\0\0\0".to_vec())];
+/// assert_eq!(task_names(&entries), [(0x2a, "ping".to_string())]);
+/// ```
+pub fn task_names(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<(u64, String)> {
     entries
         .iter()
         .filter_map(|(key, value)| {
-            let tid = u32::from_ne_bytes(key.get(..4)?.try_into().ok()?);
+            let culprit = Culprit::decode(u64::from_ne_bytes(key.get(..8)?.try_into().ok()?))?;
+            let Culprit::Task(name) = culprit else { return None };
             let end = value.iter().position(|byte| *byte == 0).unwrap_or(value.len());
-            Some((tid, String::from_utf8_lossy(&value[..end]).into_owned())).filter(|(_, name)| !name.is_empty())
+            Some((name, String::from_utf8_lossy(&value[..end]).into_owned())).filter(|(_, name)| !name.is_empty())
         })
         .collect()
-}
-
-/// The `comm` of thread `tid` on this machine, from `/proc`.
-pub fn live_task_name(tid: u32) -> Option<String> {
-    let comm = std::fs::read_to_string(format!("/proc/{tid}/comm")).ok()?;
-    Some(comm.trim_end().to_string()).filter(|comm| !comm.is_empty())
 }
 
 /// The names of the handlers of interrupt `irq` on this machine (`/sys/kernel/irq/N/actions`, comma-separated).
@@ -250,7 +252,7 @@ mod tests {
     fn every_kind_round_trips() {
         let address = 0xffff_ffff_8123_4560;
         for culprit in [
-            Culprit::Task(4242),
+            Culprit::Task(name_hash(b"stress-ng\0\0\0\0\0\0\0")),
             Culprit::Softirq(3),
             Culprit::Timer(address),
             Culprit::Hrtimer(address),

@@ -111,9 +111,10 @@ class Meter:
 
 def cost(before, after, packets):
     """The CPU cost between two readings, as % of one CPU: the BPF programs in all, jl itself, the total; the
-    rates that drive it (PACKETS received meanwhile, the host's softirq runs and NET_RX runs) and the programs'
-    nanoseconds per packet and per softirq run; and for each program its share, its runs per second and its mean
-    run time. The programs run for every event of their kind on the host, not only for the test's packets: per
+    rates that drive it (PACKETS received meanwhile, the host's softirq runs and NET_RX runs), the programs'
+    nanoseconds per packet and per softirq run and their % of one CPU per 1 000 softirq runs a second (the
+    figure a node's softirq rate scales: 1 % of a CPU is 10 000 000 ns a second); and for each program its share,
+    its runs per second and its mean run time. The programs run for every event of their kind on the host, not only for the test's packets: per
     softirq and per run are the figures that other load changes least."""
     wall = after["t"] - before["t"]
     ran = {}
@@ -134,6 +135,7 @@ def cost(before, after, packets):
         "total_cpu_percent": round(bpf + user, 3),
         "bpf_ns_per_packet": round(bpf_ns / packets) if packets else None,
         "bpf_ns_per_softirq": round(bpf_ns / runs) if runs else None,
+        "bpf_cpu_percent_per_1000_softirqs_per_second": round(bpf_ns / runs / 10_000, 3) if runs else None,
         "by_program": {
             name: {
                 "cpu_percent": round(100 * ns / 1e9 / wall, 3),

@@ -111,15 +111,20 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// `@map[keys] = value` on a plain hash map. The key goes first: expressions have no side effects, and
-    /// keys are often context fields, which `r1` still holds before the value's helper calls.
+    /// `@map[keys] = value` on a plain hash map: a value of one word is written in place when the key exists
+    /// ([`emit::emit_map_store`]), a larger one (a string, a tuple) replaces the element, which readers then
+    /// never see half-written. The key goes first: expressions have no side effects, and keys are often
+    /// context fields, which `r1` still holds before the value's helper calls.
     pub(super) fn store_map(&mut self, map: usize, keys: &[Expr], value: &Expr, span: Span) -> Result<()> {
         let key = self.key(map, keys, None, span)?;
         let slot = self.frame.alloc(value.ty.size(), span)?;
         self.value_into(value, slot)?;
         let object_map = self.user_map(map);
         let map_full = self.counter(Stat::MapFull);
-        emit::emit_map_update(&mut self.b, object_map, key, slot, map_full);
+        match Size::from_bytes(value.ty.size()) {
+            Some(width) => emit::emit_map_store(&mut self.b, object_map, key, slot, width, map_full),
+            None => emit::emit_map_update(&mut self.b, object_map, key, slot, map_full),
+        }
         Ok(())
     }
 

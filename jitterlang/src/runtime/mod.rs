@@ -399,9 +399,9 @@ fn triggered(compiled: &Compiled, trigger: Trigger) -> impl Iterator<Item = &str
     compiled.programs.iter().filter(move |unit| unit.trigger == Some(trigger)).map(|unit| unit.name.as_str())
 }
 
-/// Remembers the names of the threads that probes recorded as culprits ([`TASK_NAMES_MAP`]), so that they print
-/// by name after they exit. Called before rendering, not on every poll: the map keeps each name until it is full
-/// (names are never deleted), so reading it only when something is about to print loses nothing.
+/// Remembers the task names that probes recorded for their task culprits ([`TASK_NAMES_MAP`]). Called before
+/// rendering, not on every poll: the map keeps each name until it is full (names are never deleted), so reading
+/// it only when something is about to print loses nothing.
 fn learn_task_names(compiled: &Compiled, session: &Session, symbols: &Symbols) -> Result<(), RunError> {
     for map in compiled.maps.iter().filter(|map| map.name.ends_with(TASK_NAMES_MAP)) {
         if let MapEntries::Shared(entries) = session.read_map(&map.name)? {

@@ -37,8 +37,8 @@ pub(super) struct Output<'a> {
 pub struct Symbols<'a> {
     kernel: KernelSymbols<'a>,
     user: UserSymbols,
-    /// Thread names the probes recorded, by thread id (they outlive the threads).
-    tasks: RefCell<HashMap<u32, String>>,
+    /// Task names the probes recorded, by their culprits' name hash.
+    tasks: RefCell<HashMap<u64, String>>,
 }
 
 impl<'a> Symbols<'a> {
@@ -47,8 +47,8 @@ impl<'a> Symbols<'a> {
         Symbols { kernel: KernelSymbols::new(kernel), user: UserSymbols::new(), tasks: RefCell::default() }
     }
 
-    /// Remembers thread names that probes recorded: they name those threads from then on, exited or not.
-    pub fn remember_tasks(&self, names: Vec<(u32, String)>) {
+    /// Remembers task names that probes recorded: they name task culprits from then on.
+    pub fn remember_tasks(&self, names: Vec<(u64, String)>) {
         self.tasks.borrow_mut().extend(names);
     }
 }
@@ -62,9 +62,8 @@ impl Symbolizer for Symbols<'_> {
         self.user.describe(pid, address)
     }
 
-    fn task_name(&self, tid: u32) -> Option<String> {
-        let recorded = self.tasks.borrow().get(&tid).cloned();
-        recorded.or_else(|| self.kernel.task_name(tid))
+    fn task_name(&self, name: u64) -> Option<String> {
+        self.tasks.borrow().get(&name).cloned()
     }
 
     fn irq_name(&self, irq: u32) -> Option<String> {

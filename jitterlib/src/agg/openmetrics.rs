@@ -19,7 +19,7 @@
 use super::folded::folded_frames;
 use super::kind::AggKind;
 use super::layout::{FieldLayout, MapValue, ValueFormat};
-use super::value::{format_culprit_label, AggValue, FieldValue, Row, Snapshot, Symbolizer};
+use super::value::{AggValue, FieldValue, Row, Snapshot, Symbolizer};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 
@@ -215,7 +215,6 @@ fn labels(snapshot: &Snapshot, row: &Row, symbols: &dyn Symbolizer) -> Vec<(Stri
         .map(|(part, name)| {
             let value = match (part, part.frame_names(symbols)) {
                 (_, Some(frames)) => folded_frames(frames),
-                (FieldValue::Culprit(raw), None) => format_culprit_label(*raw, symbols),
                 (_, None) => part.to_key_text(symbols),
             };
             (name, value)

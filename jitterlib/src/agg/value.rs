@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::layout::{MapLayout, ValueFormat};
 use super::stack::StackKind;
-use crate::culprit::{live_irq_name, live_task_name, Culprit, CulpritNames};
+use crate::culprit::{live_irq_name, Culprit, CulpritNames};
 use crate::kernel::KernelInfo;
 use crate::units::{format_duration, format_exact_duration};
 
@@ -20,9 +20,10 @@ pub trait Symbolizer {
         format!("0x{addr:x}")
     }
 
-    /// The name of thread `tid` (its `comm`), for a stall's task culprits; none unless overridden.
-    fn task_name(&self, tid: u32) -> Option<String> {
-        let _ = tid;
+    /// The task name (`comm`) whose hash a stall's task culprit carries ([`crate::culprit::name_hash`]); none
+    /// unless overridden.
+    fn task_name(&self, name: u64) -> Option<String> {
+        let _ = name;
         None
     }
 
@@ -41,21 +42,12 @@ impl CulpritNames for CulpritSymbols<'_> {
         self.0.symbolize(address)
     }
 
-    fn task(&self, tid: u32) -> Option<String> {
-        self.0.task_name(tid)
+    fn task(&self, name: u64) -> Option<String> {
+        self.0.task_name(name)
     }
 
     fn irq(&self, irq: u32) -> Option<String> {
         self.0.irq_name(irq)
-    }
-}
-
-/// A culprit as a metric label: its text without a task culprit's thread id (`task:stress-ng`), so that a
-/// fleet's label set does not grow with every thread.
-pub fn format_culprit_label(raw: u64, symbols: &dyn Symbolizer) -> String {
-    match Culprit::decode(raw) {
-        Some(culprit) => culprit.label(&CulpritSymbols(symbols)),
-        None => format_culprit(raw, symbols),
     }
 }
 
@@ -104,10 +96,6 @@ impl Symbolizer for KernelSymbols<'_> {
             Some(symbol) => format!("{}+{}", symbol.name, symbol.offset),
             None => format!("0x{address:x}"),
         }
-    }
-
-    fn task_name(&self, tid: u32) -> Option<String> {
-        live_task_name(tid)
     }
 
     fn irq_name(&self, irq: u32) -> Option<String> {

@@ -84,8 +84,8 @@ impl LiveKernel {
         self
     }
 
-    /// The parsed BTF of the running kernel (read on first use), for questions beyond [`KernelInfo`]
-    /// such as [`Btf::function_params`].
+    /// The running kernel's BTF (opened on first use, then read in place as questions come), for questions
+    /// beyond [`KernelInfo`] such as [`Btf::function_params`].
     pub fn btf(&self) -> Result<&Btf, KernelError> {
         cached(&self.btf, Btf::vmlinux)
     }
@@ -181,10 +181,9 @@ impl LiveKernel {
             Some(reason) => mechanisms::Availability::Unavailable(reason.clone()),
             None => {
                 let btf = self.btf();
-                let target = btf
-                    .as_ref()
-                    .ok()
-                    .and_then(|btf| FENTRY_TEST_TARGETS.iter().find_map(|function| btf.function_id(function)));
+                let target = btf.as_ref().ok().and_then(|btf| {
+                    FENTRY_TEST_TARGETS.iter().find_map(|function| btf.function_id(function).ok().flatten())
+                });
                 let btf_error = btf.err().map(|error| error.to_string());
                 mechanisms::fentry_availability(self.version(), btf_error, target, crate::sys::fentry_test_load)
             }

@@ -15,7 +15,10 @@
 //!
 //! Time is charged to the innermost context only, so a hardirq inside a timer callback is not counted twice.
 //! Time in task context is the task's (it held the CPU with bottom halves or interrupts off, or ksoftirqd was
-//! waiting for the CPU behind it). Interrupts without a tracepoint of their own are charged to what they
+//! waiting for the CPU behind it). A task culprit is the task's name ([`crate::culprit::name_hash`] of its
+//! `comm`), not its thread: maps keyed by culprits grow with what runs, not with thread churn. Task time is only
+//! charged while that task is current, so its name is read then; each CPU remembers the last thread it named
+//! until the next task switch, so a thread is named once per stretch on a CPU rather than once per wait. Interrupts without a tracepoint of their own are charged to what they
 //! interrupted. An exit whose entry was not seen (the probe attached meanwhile, or the kernel skipped a program)
 //! pops nothing; a task switch, which only happens in task context, drops any context whose exit was missed. A
 //! wait is only measured from a raise seen after the probe saw the victim start on that CPU (the kernel clears the
@@ -32,7 +35,10 @@ use super::{
     Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
     ProbeSpec,
 };
-use crate::culprit::{Culprit, CulpritKind, ADDRESS_MASK, KIND_SHIFT, SYSTEM_INTERRUPTS, TASK_NAMES, TASK_NAMES_MAP};
+use crate::culprit::{
+    Culprit, CulpritKind, ADDRESS_MASK, KIND_SHIFT, NAME_HASH_MULTIPLIERS, SYSTEM_INTERRUPTS, TASK_NAMES,
+    TASK_NAMES_MAP,
+};
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
 use crate::kernel::{KernelInfo, SOFTIRQ_NAMES};
 use crate::maps::{MapKind, MapSpec};
@@ -49,10 +55,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
         ("dur", "the wait: raise to start of the victim softirq (ns)"),
         ("vec", "the victim's vector number"),
         ("victim", "the victim's name (net_rx, ...)"),
-        (
-            "culprit",
-            "what took most of the wait: timer:FUNC, hrtimer:FUNC, softirq:NAME, hardirq:NAME or task:COMM[TID]",
-        ),
+        ("culprit", "what took most of the wait: timer:FUNC, hrtimer:FUNC, softirq:NAME, hardirq:NAME or task:COMM"),
         ("culprit_time", "how long the culprit ran during the wait (ns)"),
         ("share", "the culprit's share of the wait, in percent"),
         ("culprit2, culprit3", "the next two culprits, by time taken"),
@@ -84,7 +87,11 @@ const FOLDED: i16 = TIME + 8 * SLOTS as i16;
 /// first of a new wait (the kernel clears the pending bit as the vector starts), so a wait is never measured
 /// from a raise seen before the program that ends it was attached.
 const ARMED: i16 = FOLDED + 8;
-const STATE_SIZE: u32 = ARMED as u32 + 8;
+/// The thread this CPU last named (its frame, `Task | tid`; 0 after a task switch) and the culprit it named it
+/// as (`Task | hash of its comm`).
+const NAMED_TASK: i16 = ARMED + 8;
+const NAMED_CULPRIT: i16 = NAMED_TASK + 8;
+const STATE_SIZE: u32 = NAMED_CULPRIT as u32 + 8;
 
 /// Stack layout of the main program (top of frame).
 const STACK_DUR: i16 = -8;
@@ -95,18 +102,18 @@ const STACK_SHARE: i16 = -72;
 const STACK_OTHERS: i16 = -80;
 const STACK_UNATTRIBUTED: i16 = -88;
 const STACK_KEY: i16 = -92;
-/// The main program's room to name a task culprit: its `comm` and its thread id as the names map's key.
-const STACK_NAMING: Naming = Naming { comm: -112, tid: -116 };
+/// The main program's room to name a task culprit: its `comm` and the culprit as the names map's key.
+const STACK_NAMING: Naming = Naming { comm: -112, culprit: -120 };
 /// A companion's scratch: the state key at `r10 - 4`, kernel reads at `r10 - 16`, naming below.
 const SCRATCH_KEY: i16 = -4;
 const SCRATCH_READ: i16 = -16;
-const SCRATCH_NAMING: Naming = Naming { comm: -40, tid: -44 };
+const SCRATCH_NAMING: Naming = Naming { comm: -40, culprit: -48 };
 
-/// Where on the stack a program names a task culprit: 16 bytes of `comm`, and the u32 thread id.
+/// Where on the stack a program names a task culprit: 16 bytes of `comm`, and the u64 culprit.
 #[derive(Clone, Copy)]
 struct Naming {
     comm: i16,
-    tid: i16,
+    culprit: i16,
 }
 
 /// Where the raw tracepoints' arguments lead: the callbacks and the next task's id.
@@ -239,7 +246,7 @@ impl Probe for Stall {
     }
 
     fn stack_bytes(&self) -> u32 {
-        STACK_NAMING.tid.unsigned_abs() as u32
+        STACK_NAMING.culprit.unsigned_abs() as u32
     }
 
     fn maps(&self) -> Vec<MapSpec> {
@@ -255,7 +262,7 @@ impl Probe for Stall {
             MapSpec {
                 name: TASK_NAMES_MAP.into(),
                 kind: MapKind::Hash,
-                key_size: 4,
+                key_size: 8,
                 value_size: 16,
                 max_entries: TASK_NAMES,
                 on_insert: true,
@@ -331,6 +338,7 @@ impl Probe for Stall {
                         }
                     }
                     Step::Switch => {
+                        b.store_imm(Size::DW, Reg::R7, NAMED_TASK, 0);
                         b.store_imm(Size::DW, Reg::R7, DEPTH, 0);
                         b.store(Size::DW, Reg::R7, FRAME, Reg::R9);
                     }
@@ -511,20 +519,20 @@ fn emit_top_frame(b: &mut Builder) {
 }
 
 /// While a victim waits, charges the time since the last switch (`r8 - last`) to the innermost context: to its
-/// slot, a free slot, or the folded count; then `last = r8`. A task that takes a free slot is the current thread:
-/// its name goes into the `names` map, at `naming` on the stack. The state is at `r7`; uses r0-r5.
+/// slot, a free slot, or the folded count; then `last = r8`. A task is charged as its name's culprit, named with
+/// `names` and the stack at `naming`. The state is at `r7`; uses r0-r5.
 fn emit_charge(b: &mut Builder, names: usize, naming: Naming) {
     let done = b.new_label();
     emit_base_task(b);
     b.load(Size::DW, Reg::R1, Reg::R7, RAISED);
     b.jump_if(JmpOp::Eq, Reg::R1, 0, done);
     b.comment("charge the innermost context");
+    emit_top_frame(b);
+    b.load(Size::DW, Reg::R3, Reg::R2, FRAME);
+    emit_task_culprit(b, names, naming);
     b.mov64(Reg::R4, Reg::R8);
     b.load(Size::DW, Reg::R1, Reg::R7, LAST);
     b.alu64(AluOp::Sub, Reg::R4, Reg::R1);
-    emit_top_frame(b);
-    b.load(Size::DW, Reg::R3, Reg::R2, FRAME);
-    let claimed = b.new_label();
     for slot in 0..SLOTS as i16 {
         let (add, next) = (b.new_label(), b.new_label());
         b.load(Size::DW, Reg::R5, Reg::R7, KEY + 8 * slot);
@@ -532,7 +540,7 @@ fn emit_charge(b: &mut Builder, names: usize, naming: Naming) {
         b.jump_if(JmpOp::Ne, Reg::R5, 0, next);
         b.store(Size::DW, Reg::R7, KEY + 8 * slot, Reg::R3);
         b.store(Size::DW, Reg::R7, TIME + 8 * slot, Reg::R4);
-        b.jump(claimed);
+        b.jump(done);
         b.bind(add);
         b.load(Size::DW, Reg::R5, Reg::R7, TIME + 8 * slot);
         b.alu64(AluOp::Add, Reg::R5, Reg::R4);
@@ -543,25 +551,53 @@ fn emit_charge(b: &mut Builder, names: usize, naming: Naming) {
     b.load(Size::DW, Reg::R5, Reg::R7, FOLDED);
     b.alu64(AluOp::Add, Reg::R5, 1);
     b.store(Size::DW, Reg::R7, FOLDED, Reg::R5);
-    b.jump(done);
-    b.bind(claimed);
-    emit_task_name(b, names, naming, done);
     b.bind(done);
     b.store(Size::DW, Reg::R7, LAST, Reg::R8);
 }
 
-/// When the culprit in `r3` is a task (the current thread), `names[tid] = comm` (a full map leaves it unnamed:
-/// it is then named from `/proc` while it lives). Uses r0-r5.
-fn emit_task_name(b: &mut Builder, names: usize, naming: Naming, done: Label) {
+/// When the frame in `r3` is a task other than the idle task (then the current thread: only it runs in task
+/// context), `r3` = its culprit, `Task | hash of its comm`. The thread this CPU named last is remembered in the
+/// state until a task switch, so naming (`bpf_get_current_comm`, the hash, a `names` lookup, and an update for a
+/// name not seen before, the costly part) happens once per stretch of a thread on the CPU (and again at the next
+/// charge when the update failed). Uses r0-r5.
+fn emit_task_culprit(b: &mut Builder, names: usize, naming: Naming) {
+    let (done, unnamed, known) = (b.new_label(), b.new_label(), b.new_label());
     b.mov64(Reg::R1, Reg::R3);
     b.alu64(AluOp::Rsh, Reg::R1, KIND_SHIFT as i32);
     b.jump_if(JmpOp::Ne, Reg::R1, CulpritKind::Task as i32, done);
-    b.comment("name the task culprit");
-    b.store(Size::W, Reg::R10, naming.tid, Reg::R3);
+    b.ld_imm64(Reg::R1, CulpritKind::Task.tag());
+    b.jump_if(JmpOp::Eq, Reg::R3, Reg::R1, done);
+    b.load(Size::DW, Reg::R1, Reg::R7, NAMED_TASK);
+    b.jump_if(JmpOp::Ne, Reg::R1, Reg::R3, unnamed);
+    b.load(Size::DW, Reg::R3, Reg::R7, NAMED_CULPRIT);
+    b.jump(done);
+    b.bind(unnamed);
+    b.comment("name the task culprit: the hash of its comm");
+    b.store(Size::DW, Reg::R7, NAMED_TASK, Reg::R3);
     b.stack_pointer(Reg::R1, naming.comm);
     b.mov64(Reg::R2, 16);
     b.call(Helper::GetCurrentComm);
-    super::map_call(b, Helper::MapUpdateElem, names, naming.tid, Some(naming.comm));
+    b.load(Size::DW, Reg::R1, Reg::R10, naming.comm);
+    b.ld_imm64(Reg::R2, NAME_HASH_MULTIPLIERS[0]);
+    b.alu64(AluOp::Mul, Reg::R1, Reg::R2);
+    b.load(Size::DW, Reg::R2, Reg::R10, naming.comm + 8);
+    b.alu64(AluOp::Xor, Reg::R1, Reg::R2);
+    b.ld_imm64(Reg::R2, NAME_HASH_MULTIPLIERS[1]);
+    b.alu64(AluOp::Mul, Reg::R1, Reg::R2);
+    b.alu64(AluOp::Rsh, Reg::R1, (64 - KIND_SHIFT) as i32);
+    b.ld_imm64(Reg::R2, CulpritKind::Task.tag());
+    b.alu64(AluOp::Or, Reg::R1, Reg::R2);
+    b.store(Size::DW, Reg::R10, naming.culprit, Reg::R1);
+    b.store(Size::DW, Reg::R7, NAMED_CULPRIT, Reg::R1);
+    super::map_call(b, Helper::MapLookupElem, names, naming.culprit, None);
+    b.jump_if(JmpOp::Ne, Reg::R0, 0, known);
+    super::map_call(b, Helper::MapUpdateElem, names, naming.culprit, Some(naming.comm));
+    // Not recorded (the map is full, or busy under a nested program): the next charge tries again.
+    b.jump_if(JmpOp::Eq, Reg::R0, 0, known);
+    b.store_imm(Size::DW, Reg::R7, NAMED_TASK, 0);
+    b.bind(known);
+    b.load(Size::DW, Reg::R3, Reg::R7, NAMED_CULPRIT);
+    b.bind(done);
 }
 
 /// Pushes the culprit in `r9` as the innermost context (the top frame is overwritten when the stack is
@@ -643,14 +679,16 @@ fn emit_verdict(b: &mut Builder, env: &EmitEnv) {
 }
 
 /// Writes the culprit of rank `rank` (the slot with the most time among those not ranked before) and its time
-/// at `STACK_TOP - 16 * rank`; both 0 when fewer culprits ran. Uses r0-r5.
+/// at `STACK_TOP - 16 * rank`; both 0 when fewer culprits ran. Slots are claimed in order and emptied only
+/// together, so the first empty slot ends the search. Uses r0-r5.
 fn emit_rank(b: &mut Builder, rank: i16) {
+    let searched = b.new_label();
     b.mov64(Reg::R4, 0);
     b.mov64(Reg::R5, 0);
     for slot in 0..SLOTS as i16 {
         let next = b.new_label();
         b.load(Size::DW, Reg::R0, Reg::R7, KEY + 8 * slot);
-        b.jump_if(JmpOp::Eq, Reg::R0, 0, next);
+        b.jump_if(JmpOp::Eq, Reg::R0, 0, searched);
         for earlier in 0..rank {
             b.load(Size::DW, Reg::R1, Reg::R10, STACK_TOP - 16 * earlier);
             b.jump_if(JmpOp::Eq, Reg::R0, Reg::R1, next);
@@ -661,6 +699,7 @@ fn emit_rank(b: &mut Builder, rank: i16) {
         b.mov64(Reg::R5, Reg::R1);
         b.bind(next);
     }
+    b.bind(searched);
     b.store(Size::DW, Reg::R10, STACK_TOP - 16 * rank, Reg::R4);
     b.store(Size::DW, Reg::R10, STACK_TOP - 16 * rank - 8, Reg::R5);
 }
@@ -695,7 +734,7 @@ mod tests {
     #[test]
     fn the_state_fits_the_culprits_and_every_companion_builds() {
         let probe = stall(vec![]).expect("resolves");
-        assert_eq!(STATE_SIZE, 8 * (2 + FRAMES + 1 + 2 * SLOTS + 2) as u32);
+        assert_eq!(STATE_SIZE, 8 * (2 + FRAMES + 1 + 2 * SLOTS + 4) as u32);
         let mut names: Vec<&str> = probe.fields().iter().map(|field| field.name.as_str()).collect();
         let mut listed: Vec<&str> = KIND.fields.iter().flat_map(|(names, _)| names.split(", ")).collect();
         names.sort_unstable();

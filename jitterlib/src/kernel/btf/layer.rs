@@ -1,0 +1,265 @@
+//! One BTF blob (vmlinux', or a module's split BTF on top of it), read where it lies: what is kept is where
+//! every 32nd type starts and, per family of named kinds, a sorted table of (name hash, type id). Opening the
+//! blob walks its types once and indexes the structs, unions and typedefs; functions are indexed by a second
+//! walk the first time one is asked for.
+
+use std::hash::BuildHasher;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use super::source::{Pages, Sequential, Source};
+use super::{extra_len, TypeHeader, KIND_FUNC, KIND_STRUCT, KIND_TYPEDEF, KIND_UNION, MAGIC};
+use crate::kernel::KernelError;
+
+const HEADER_MIN_LEN: usize = 24;
+/// Types between two remembered type starts: finding a type reads at most this many headers.
+const CHECKPOINT_STRIDE: u32 = 32;
+
+/// Kinds looked up by name, in families indexed separately: structs, unions and typedefs are asked about by
+/// most scripts; functions (56 000 on Linux 6.18, four times the rest) only by function probes and raw
+/// tracepoints' argument names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Family {
+    /// STRUCT, UNION and TYPEDEF.
+    Types,
+    /// FUNC.
+    Functions,
+}
+
+impl Family {
+    fn holds(self, kind: u32) -> bool {
+        match self {
+            Family::Types => matches!(kind, KIND_STRUCT | KIND_UNION | KIND_TYPEDEF),
+            Family::Functions => kind == KIND_FUNC,
+        }
+    }
+}
+
+/// A BTF blob: where its sections are and the little kept to find types in it.
+#[derive(Debug)]
+pub(super) struct Layer {
+    pub(super) path: PathBuf,
+    /// The blob this one continues (vmlinux' under a module's), `None` for vmlinux'.
+    base: Option<Arc<Layer>>,
+    pages: Pages,
+    types: Range<u64>,
+    strings: Range<u64>,
+    /// The id of this blob's first type (1 for vmlinux; for split BTF, one past its base's last).
+    pub(super) first_id: u32,
+    /// How many types this blob holds.
+    pub(super) count: u32,
+    /// The first name offset that falls in this blob's strings (for split BTF, the size of its base's).
+    pub(super) first_name_off: u32,
+    /// Offset in the type section of types `first_id`, `first_id + CHECKPOINT_STRIDE`, ...
+    checkpoints: Vec<u32>,
+    /// How many named functions there are, counted by the first walk so that their index is allocated once.
+    named_functions: usize,
+    /// `(hash of the name) << 32 | type id` of each named struct, union and typedef, sorted.
+    types_by_name: Vec<u64>,
+    /// The same for functions, built the first time one is asked for.
+    functions_by_name: OnceLock<Vec<u64>>,
+}
+
+impl Layer {
+    /// Reads the header of the blob in `source` and walks its types once, indexing the names of the
+    /// [`Family::Types`]. `base` is the blob split BTF continues (`None` for vmlinux).
+    pub(super) fn open(path: &Path, source: Source, base: Option<Arc<Layer>>) -> Result<Layer, KernelError> {
+        let fail = |reason: &str| KernelError::Btf { path: path.to_path_buf(), reason: reason.to_string() };
+        let len = source.len().map_err(|error| KernelError::io(path, error))?;
+        let pages = Pages::new(source);
+        let mut header = [0; HEADER_MIN_LEN];
+        if !pages.read(0, &mut header).map_err(|error| KernelError::io(path, error))? {
+            return Err(fail("shorter than its header"));
+        }
+        if u16::from_ne_bytes([header[0], header[1]]) != MAGIC {
+            return Err(fail("bad magic (not BTF, or of the other byte order)"));
+        }
+        let word =
+            |at: usize| u64::from(u32::from_ne_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]));
+        let (header_len, type_off, type_len, str_off, str_len) = (word(4), word(8), word(12), word(16), word(20));
+        let section = |offset: u64, size: u64| {
+            let start = header_len + offset;
+            (start + size <= len).then_some(start..start + size)
+        };
+        let types = section(type_off, type_len).ok_or_else(|| fail("type section out of bounds"))?;
+        let strings = section(str_off, str_len).ok_or_else(|| fail("string section out of bounds"))?;
+        let (first_id, first_name_off) = match &base {
+            None => (1, 0),
+            Some(base) => {
+                let next_name = u64::from(base.first_name_off) + (base.strings.end - base.strings.start);
+                let next_name = u32::try_from(next_name).map_err(|_| base.malformed("string section too large"))?;
+                (base.first_id + base.count, next_name)
+            }
+        };
+        let mut layer = Layer {
+            path: path.to_path_buf(),
+            base,
+            pages,
+            types,
+            strings,
+            first_id,
+            count: 0,
+            first_name_off,
+            checkpoints: Vec::new(),
+            named_functions: 0,
+            types_by_name: Vec::new(),
+            functions_by_name: OnceLock::new(),
+        };
+        let (mut checkpoints, mut count, mut named_functions, mut types) = (Vec::new(), 0u32, 0, Vec::new());
+        layer.walk_types(|at, header| {
+            if count % CHECKPOINT_STRIDE == 0 {
+                checkpoints.push(at);
+            }
+            if header.name_off != 0 {
+                if Family::Types.holds(header.kind) {
+                    types.push(u64::from(header.name_off) << 32 | u64::from(first_id + count));
+                }
+                named_functions += usize::from(Family::Functions.holds(header.kind));
+            }
+            count += 1;
+        })?;
+        (layer.checkpoints, layer.count, layer.named_functions) = (checkpoints, count, named_functions);
+        layer.types_by_name = layer.hash_names(types)?;
+        Ok(layer)
+    }
+
+    /// Calls `visit(offset in the type section, header)` for each type in order, reading the section once.
+    fn walk_types(&self, mut visit: impl FnMut(u32, &TypeHeader)) -> Result<(), KernelError> {
+        if u32::try_from(self.types.end - self.types.start).is_err() {
+            return Err(self.malformed("type section too large"));
+        }
+        let mut window = Sequential::new(self.pages.source(), self.types.end);
+        let mut at = self.types.start;
+        while at < self.types.end {
+            let bytes = window.at(at, 12).map_err(|error| KernelError::io(&self.path, error))?;
+            let header = TypeHeader::decode(bytes).ok_or_else(|| self.malformed("truncated type record"))?;
+            visit((at - self.types.start) as u32, &header);
+            let extra = extra_len(header.kind, header.vlen).ok_or_else(|| self.malformed("unknown type kind"))?;
+            at += 12 + extra as u64;
+        }
+        if at != self.types.end {
+            return Err(self.malformed("type section ends inside a record"));
+        }
+        Ok(())
+    }
+
+    /// The ids of this blob's types of `family` whose name hashes as `name` does, ascending: candidates to
+    /// check by reading their names.
+    pub(super) fn candidates(&self, family: Family, name: &str) -> Result<Vec<u32>, KernelError> {
+        let names = match (family, self.functions_by_name.get()) {
+            (Family::Types, _) => &self.types_by_name,
+            (Family::Functions, Some(functions)) => functions,
+            (Family::Functions, None) => {
+                let built = self.hash_names(self.functions()?)?;
+                self.functions_by_name.get_or_init(|| built)
+            }
+        };
+        let hash = u64::from(name_hash(name.as_bytes()));
+        let start = names.partition_point(|entry| entry >> 32 < hash);
+        let end = names.partition_point(|entry| entry >> 32 <= hash);
+        Ok(names[start..end].iter().map(|&entry| entry as u32).collect())
+    }
+
+    /// One walk over the types for the named functions: `(name offset) << 32 | id`.
+    fn functions(&self) -> Result<Vec<u64>, KernelError> {
+        let mut entries = Vec::with_capacity(self.named_functions);
+        let mut id = self.first_id;
+        self.walk_types(|_, header| {
+            if Family::Functions.holds(header.kind) && header.name_off != 0 {
+                entries.push(u64::from(header.name_off) << 32 | u64::from(id));
+            }
+            id += 1;
+        })?;
+        Ok(entries)
+    }
+
+    /// `(name offset) << 32 | id` entries turned into the sorted `(name hash) << 32 | id` index: one pass
+    /// over the strings they name, in offset order.
+    fn hash_names(&self, mut entries: Vec<u64>) -> Result<Vec<u64>, KernelError> {
+        entries.sort_unstable();
+        let mut window = Sequential::new(self.pages.source(), self.strings.end);
+        let mut last: Option<(u32, u32)> = None;
+        for entry in &mut entries {
+            let name_off = (*entry >> 32) as u32;
+            let hash = match last {
+                Some((off, hash)) if off == name_off => hash,
+                _ if name_off < self.first_name_off => name_hash(&self.name(name_off)?),
+                _ => self.hash_own_name(&mut window, name_off)?,
+            };
+            last = Some((name_off, hash));
+            *entry = u64::from(hash) << 32 | (*entry & 0xffff_ffff);
+        }
+        entries.sort_unstable();
+        entries.shrink_to_fit();
+        Ok(entries)
+    }
+
+    /// The hash of the name at `name_off` in this blob's strings, read through the pass's `window`.
+    fn hash_own_name(&self, window: &mut Sequential<'_>, name_off: u32) -> Result<u32, KernelError> {
+        let at = self.strings.start + u64::from(name_off - self.first_name_off);
+        if at >= self.strings.end {
+            return Err(self.malformed("name offset outside the string section"));
+        }
+        let mut want = 64;
+        loop {
+            let bytes = window.at(at, want).map_err(|error| KernelError::io(&self.path, error))?;
+            match bytes.iter().position(|&byte| byte == 0) {
+                Some(nul) => return Ok(name_hash(&bytes[..nul])),
+                None if bytes.len() < want => return Ok(name_hash(bytes)),
+                None => want *= 2,
+            }
+        }
+    }
+
+    /// The header of type `id` (of this blob) and the kind-specific data after it.
+    pub(super) fn record(&self, id: u32) -> Result<(TypeHeader, Vec<u8>), KernelError> {
+        let index = id - self.first_id;
+        let checkpoint = self.checkpoints[(index / CHECKPOINT_STRIDE) as usize];
+        let mut at = self.types.start + u64::from(checkpoint);
+        let mut header = self.header_at(at)?;
+        for _ in 0..index % CHECKPOINT_STRIDE {
+            at += 12 + extra_len(header.kind, header.vlen).ok_or_else(|| self.malformed("unknown type kind"))? as u64;
+            header = self.header_at(at)?;
+        }
+        let extra = extra_len(header.kind, header.vlen).ok_or_else(|| self.malformed("unknown type kind"))?;
+        let mut data = vec![0; extra];
+        if at + 12 + extra as u64 > self.types.end || !self.read(at + 12, &mut data)? {
+            return Err(self.malformed("truncated type data"));
+        }
+        Ok((header, data))
+    }
+
+    fn header_at(&self, at: u64) -> Result<TypeHeader, KernelError> {
+        let mut bytes = [0; 12];
+        if at + 12 > self.types.end || !self.read(at, &mut bytes)? {
+            return Err(self.malformed("truncated type record"));
+        }
+        TypeHeader::decode(&bytes).ok_or_else(|| self.malformed("truncated type record"))
+    }
+
+    fn read(&self, at: u64, buf: &mut [u8]) -> Result<bool, KernelError> {
+        self.pages.read(at, buf).map_err(|error| KernelError::io(&self.path, error))
+    }
+
+    /// The name at string offset `offset`, without its NUL: in this blob's strings, or its base's.
+    pub(super) fn name(&self, offset: u32) -> Result<Vec<u8>, KernelError> {
+        if offset < self.first_name_off {
+            return self.base.as_ref().expect("only split BTF has a first name offset above 0").name(offset);
+        }
+        let at = self.strings.start + u64::from(offset - self.first_name_off);
+        if at >= self.strings.end {
+            return Err(self.malformed("name offset outside the string section"));
+        }
+        self.pages.c_string(at, self.strings.end).map_err(|error| KernelError::io(&self.path, error))
+    }
+
+    pub(super) fn malformed(&self, reason: &str) -> KernelError {
+        KernelError::Btf { path: self.path.clone(), reason: reason.to_string() }
+    }
+}
+
+/// A name's hash in the index: the high half of foldhash's (fixed seed: the same in every process).
+fn name_hash(name: &[u8]) -> u32 {
+    (foldhash::fast::FixedState::with_seed(0).hash_one(name) >> 32) as u32
+}
