@@ -9,8 +9,49 @@ pub struct Script {
     pub config: Vec<ConfigSetting>,
     /// The `param $name = default` declarations in source order.
     pub params: Vec<ParamDecl>,
-    /// The probe blocks in source order.
+    /// The probe blocks in source order, every macro call expanded in place.
     pub blocks: Vec<ProbeBlock>,
+    /// Where each macro was expanded, so that errors inside an expansion also point at its call.
+    pub expansions: Vec<Expansion>,
+    /// The C `struct` definitions, in source order.
+    pub records: Vec<RecordDef>,
+}
+
+/// `struct NAME { fields };`: a C struct the script defines (see [`crate::records`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordDef {
+    /// The struct's name.
+    pub name: String,
+    /// Its members in order.
+    pub fields: Vec<FieldDecl>,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// One member of a [`RecordDef`]: `unsigned long x;`, `char *name;`, `int v[4];`, `struct inner in;`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldDecl {
+    /// The words of its type (`["unsigned", "long"]`, `["struct", "inner"]`).
+    pub type_words: Vec<String>,
+    /// Number of `*` after the type.
+    pub pointers: usize,
+    /// The member's name.
+    pub name: String,
+    /// Array dimensions, outermost first.
+    pub dims: Vec<u32>,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// One call of a `macro`, expanded in place before type checking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expansion {
+    /// The macro's name.
+    pub name: String,
+    /// Where the call is written.
+    pub call: Span,
+    /// Where the macro is defined (the whole definition).
+    pub definition: Span,
 }
 
 /// `name = value` in a `config = { ... }` block.
@@ -299,6 +340,8 @@ pub enum ExprKind {
         /// The converted value.
         operand: Box<Expr>,
     },
+    /// `*operand`: the integer a typed pointer (`(uint32 *)p`) points to.
+    Deref(Box<Expr>),
     /// `op operand`.
     Unary(UnaryOp, Box<Expr>),
     /// `lhs op rhs`.
@@ -319,6 +362,13 @@ pub enum ExprKind {
 pub enum CastType {
     /// An integer type name: `uint32`, `int8`.
     Int(String),
+    /// A pointer to an integer type: `int8 *`, `uint64 **`.
+    IntPointer {
+        /// The integer type name.
+        name: String,
+        /// Number of `*`.
+        pointers: usize,
+    },
     /// `struct NAME *` (or `union NAME *`), with how many `*` follow the name.
     Record {
         /// The struct or union name.

@@ -133,18 +133,30 @@ pub struct Diagnostic {
     /// Where.
     pub span: Span,
     /// A short text under the caret (what was expected there).
-    pub label: Option<String>,
+    pub label: Option<Box<str>>,
     /// Further facts, printed as `= note:` lines (may span several lines).
     pub notes: Vec<String>,
     /// What to try instead.
-    pub hint: Option<String>,
+    pub hint: Option<Box<str>>,
+    /// Other places that explain this one (the call of a macro whose expansion went wrong), each with its label.
+    /// (Boxed, like the label and the hint, to keep `Result<_, Diagnostic>` small.)
+    pub related: Option<Box<[(Span, String)]>>,
 }
 
 impl Diagnostic {
     /// An error with a code, a message and a span.
     pub fn new(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
         let severity = Severity::Error;
-        Diagnostic { severity, code, message: message.into(), span, label: None, notes: Vec::new(), hint: None }
+        Diagnostic {
+            severity,
+            code,
+            message: message.into(),
+            span,
+            label: None,
+            notes: Vec::new(),
+            hint: None,
+            related: None,
+        }
     }
 
     /// A probe that does not resolve, at `span`: the code of its kind, its message and its hint.
@@ -163,7 +175,7 @@ impl Diagnostic {
 
     /// Adds the text printed under the caret.
     pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
-        self.label = Some(label.into());
+        self.label = Some(label.into().into_boxed_str());
         self
     }
 
@@ -173,9 +185,17 @@ impl Diagnostic {
         self
     }
 
+    /// Adds a labelled place that explains this one.
+    pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
+        let mut related = self.related.take().map(Vec::from).unwrap_or_default();
+        related.push((span, label.into()));
+        self.related = Some(related.into_boxed_slice());
+        self
+    }
+
     /// Adds a hint.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
-        self.hint = Some(hint.into());
+        self.hint = Some(hint.into().into_boxed_str());
         self
     }
 }
@@ -195,14 +215,19 @@ impl Diagnostics {
             let span = clamp(diagnostic.span, source.len());
             let mut label = Label::primary((), span.start..span.end);
             if let Some(text) = &diagnostic.label {
-                label = label.with_message(text);
+                label = label.with_message(text.as_ref());
             }
             let report = match diagnostic.severity {
                 Severity::Error => Report::error(),
                 Severity::Warning => Report::warning(),
             };
+            let related = diagnostic.related.iter().flatten().map(|(span, text)| {
+                let span = clamp(*span, source.len());
+                Label::secondary((), span.start..span.end).with_message(text)
+            });
+            let labels = std::iter::once(label).chain(related).collect();
             let mut report =
-                report.with_code(diagnostic.code.as_str()).with_message(&diagnostic.message).with_labels(vec![label]);
+                report.with_code(diagnostic.code.as_str()).with_message(&diagnostic.message).with_labels(labels);
             let notes = diagnostic.notes.iter().map(|note| format!("note: {note}"));
             let hint = diagnostic.hint.iter().map(|hint| format!("hint: {hint}"));
             report = report.with_notes(notes.chain(hint).collect());

@@ -8,6 +8,7 @@ pub mod diag;
 pub mod filter;
 pub mod ir;
 pub mod printf;
+pub mod records;
 pub mod runtime;
 pub mod scripts;
 pub mod sema;
@@ -51,7 +52,10 @@ pub fn compile_with(
         filter::restrict_to_pid(&mut script, pid);
     }
     let configured = config::settings(&script.config)?;
-    let checked = sema::check(&script, kernel, options)?;
+    let checked = sema::check(&script, kernel, options).map_err(|diagnostics| {
+        let expansions = &script.expansions;
+        diag::Diagnostics(diagnostics.0.into_iter().map(|d| syntax::macros::point_at_calls(d, expansions)).collect())
+    })?;
     let settings = codegen::MapSettings {
         keys: options.map_keys.or(configured.map_keys).unwrap_or(jitterlib::maps::DEFAULT_MAP_KEYS),
         allocation: HashAllocation::for_kernel(kernel.version()),

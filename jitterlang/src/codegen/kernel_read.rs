@@ -1,4 +1,5 @@
-//! Reads of kernel memory through BTF-typed pointers (`bpf_probe_read_kernel`), and integer conversions.
+//! Reads of memory through typed pointers (`bpf_probe_read_kernel`, in uprobes `bpf_probe_read_user`), and
+//! integer conversions.
 
 use super::Gen;
 use crate::diag::{Diagnostic, Span};
@@ -57,7 +58,8 @@ impl Gen<'_> {
         }
     }
 
-    /// `bpf_probe_read_kernel(r10 + slot, size, pointer + offset)`.
+    /// `bpf_probe_read_kernel(r10 + slot, size, pointer + offset)`; in user-space probes (uprobes), where
+    /// pointers are the process's, `bpf_probe_read_user`.
     fn probe_read(&mut self, slot: i16, size: u32, pointer: Reg, offset: u32) {
         self.b.stack_pointer(Reg::R1, slot);
         self.b.mov64(Reg::R2, size as i32);
@@ -65,6 +67,6 @@ impl Gen<'_> {
         if offset != 0 {
             self.b.alu64(AluOp::Add, Reg::R3, offset as i32);
         }
-        self.b.call(Helper::ProbeReadKernel);
+        self.b.call(if self.probe.user_space() { Helper::ProbeReadUser } else { Helper::ProbeReadKernel });
     }
 }

@@ -12,6 +12,7 @@ mod map_loop;
 mod maps;
 mod origin;
 mod stmt;
+pub(crate) mod strcontains;
 mod strings;
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};

@@ -1,5 +1,5 @@
 //! Kernel memory through BTF-typed pointers: `p->field`, `p->a.b` (embedded structs and unions), `p->arr[i]`,
-//! and casts `(struct sk_buff *)x`, `(uint32)x`.
+//! casts `(struct sk_buff *)x`, `(uint32)x`, `(int8 *)x`, and `*(uint32 *)p`.
 //!
 //! A chain of `.` and constant `[i]` after one `->` is one read at one offset: only the value at the end of the
 //! chain is read (`skb->dev->nd_net.net` is two reads, not three).
@@ -288,20 +288,52 @@ impl Checker<'_> {
         Some(Expr { kind, ty: target, span })
     }
 
+    /// `*operand`: the integer that `(intN *)` or `(uintN *)` points to, read with `bpf_probe_read_kernel` (in
+    /// user-space probes `bpf_probe_read_user`); through a pointer to a pointer, the 8-byte address.
+    pub(super) fn deref(&mut self, operand: &ast::Expr, span: Span, scope: &mut Scope) -> Option<Expr> {
+        let ast::ExprKind::Cast { ty: CastType::IntPointer { name, pointers }, ty_span, operand: address } =
+            &operand.kind
+        else {
+            let hint = match &operand.kind {
+                ast::ExprKind::Cast { ty: CastType::Record { .. }, .. } => {
+                    "a whole struct has no value: read one member, `((struct NAME *)p)->field`"
+                }
+                _ => "say what it points to with a cast: `*(uint32 *)p` reads 4 bytes at the address `p`",
+            };
+            self.diagnostics.push(
+                Diagnostic::new(Code::TypeMismatch, span, "`*` reads through a pointer cast to an integer type")
+                    .with_hint(hint),
+            );
+            return None;
+        };
+        let (ty, bits) = match pointers {
+            1 => self.int_type(name, *ty_span)?,
+            _ => (Type::U64, 64),
+        };
+        let pointer = self.scalar(address, scope)?;
+        let read = KernelRead { pointer: Box::new(pointer), offset: 0, size: bits / 8, bitfield: None };
+        Some(Expr { kind: ExprKind::KernelRead(read), ty, span })
+    }
+
+    /// The type and bits of an integer type name (`uint16`), or an error listing the known ones.
+    fn int_type(&mut self, name: &str, span: Span) -> Option<(Type, u32)> {
+        if let Some((_, bits, signed)) = INT_TYPES.iter().find(|(known, ..)| *known == name) {
+            return Some((Type::Int { signed: *signed }, *bits));
+        }
+        let names: Vec<&str> = INT_TYPES.iter().map(|(name, ..)| *name).collect();
+        self.diagnostics.push(
+            Diagnostic::new(Code::UnknownType, span, format!("unknown type `{name}`"))
+                .with_hint(format!("integer types: {}; or `struct NAME *`", names.join(", "))),
+        );
+        None
+    }
+
     /// The type a cast converts to, and the bits it keeps.
     fn cast_target(&mut self, ty: &CastType, span: Span) -> Option<(Type, u32)> {
         match ty {
-            CastType::Int(name) => match INT_TYPES.iter().find(|(known, ..)| known == name) {
-                Some((_, bits, signed)) => Some((Type::Int { signed: *signed }, *bits)),
-                None => {
-                    let names: Vec<&str> = INT_TYPES.iter().map(|(name, ..)| *name).collect();
-                    self.diagnostics.push(
-                        Diagnostic::new(Code::UnknownType, span, format!("unknown type `{name}`"))
-                            .with_hint(format!("integer types: {}; or `struct NAME *`", names.join(", "))),
-                    );
-                    None
-                }
-            },
+            CastType::Int(name) => self.int_type(name, span),
+            // An address: what it points to matters only to `*`.
+            CastType::IntPointer { name, .. } => self.int_type(name, span).map(|_| (Type::U64, 64)),
             CastType::Record { name, pointers } => {
                 match self.kernel.struct_members(name, "") {
                     Ok(Some(_)) => {}

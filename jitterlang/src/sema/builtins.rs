@@ -200,6 +200,13 @@ pub static REGISTRY: &[Builtin] = &[
         |c, call, s| c.strncmp(call, s),
         lower::strncmp,
     ),
+    lowered(
+        "strcontains",
+        "haystack, needle",
+        "1 when the needle occurs in the haystack (an empty one always does), else 0",
+        |c, call, s| c.strcontains(call, s),
+        crate::codegen::strcontains::strcontains,
+    ),
     function(
         "getopt",
         "\"name\"[, default[, description]]",

@@ -71,6 +71,7 @@ impl Checker<'_> {
                 return self.tuple_index(base, *index, *index_span, span, scope)
             }
             ast::ExprKind::Cast { ty, ty_span, operand } => return self.cast(ty, *ty_span, operand, span, scope),
+            ast::ExprKind::Deref(operand) => return self.deref(operand, span, scope),
             ast::ExprKind::Unary(op, operand) => {
                 let operand = self.scalar(operand, scope)?;
                 let ty = match op {

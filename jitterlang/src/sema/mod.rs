@@ -34,6 +34,8 @@ pub(crate) use expr::COMM_SIZE;
 /// `--arg name=value` pairs that set its parameters (`param $name = default`, `getopt("name", default)`) and
 /// `--unsafe` from `options`.
 pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions) -> Result<Checked, Diagnostics> {
+    let with_records = crate::records::WithRecords::new(&script.records, kernel)?;
+    let kernel: &dyn KernelInfo = &with_records;
     // A map is declared by an assignment in any probe, wherever it stands in the script (as in bpftrace 0.27): when a
     // pass finds a map used before the probe assigning it, the next pass starts knowing every map the previous one
     // declared, until a pass declares no new map (one pass for most scripts; a chain of reads and assignments needs

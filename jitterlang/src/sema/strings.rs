@@ -1,4 +1,4 @@
-//! Functions of strings with a value: `strncmp(s1, s2, n)`.
+//! Functions of strings with a value: `strncmp(s1, s2, n)`, `strcontains(haystack, needle)`.
 
 use super::builtins::{Call, Operands};
 use super::{Checker, Scope};
@@ -6,6 +6,19 @@ use crate::diag::{Code, Diagnostic};
 use crate::ir::{Expr, ExprKind, Type};
 
 impl Checker<'_> {
+    /// `strcontains(haystack, needle)` (bpftrace 0.27): both strings.
+    pub(super) fn strcontains(&mut self, call: &Call, scope: &mut Scope) -> Option<Operands> {
+        if !self.arity(call.name, call.name_span, call.args, 2) {
+            return None;
+        }
+        let (haystack, needle) = (self.expr(&call.args[0], scope), self.expr(&call.args[1], scope));
+        let args = vec![haystack?, needle?];
+        for side in &args {
+            self.require_string(call.name, side)?;
+        }
+        Some(Operands { map: None, args, ty: Type::U64 })
+    }
+
     /// `strncmp(s1, s2, n)` (bpftrace 0.27): 0 when the strings agree in their first `n` bytes (or up to the end
     /// of the shorter), else 1. `n` is a constant.
     pub(super) fn strncmp(&mut self, call: &Call, scope: &mut Scope) -> Option<Operands> {
@@ -16,17 +29,7 @@ impl Checker<'_> {
             (self.expr(&call.args[0], scope), self.expr(&call.args[1], scope), self.constant(&call.args[2], scope));
         let (lhs, rhs, limit) = (lhs?, rhs?, limit?);
         for side in [&lhs, &rhs] {
-            if !matches!(side.ty, Type::Str(_)) {
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        Code::TypeMismatch,
-                        side.span,
-                        format!("`strncmp()` compares strings, this is {}", side.ty.describe()),
-                    )
-                    .with_hint("read a string from an address with `str(ptr)`"),
-                );
-                return None;
-            }
+            self.require_string(call.name, side)?;
         }
         if limit < 0 {
             self.diagnostics.push(Diagnostic::new(
@@ -38,5 +41,21 @@ impl Checker<'_> {
         }
         let limit = Expr { kind: ExprKind::Const(limit), ty: Type::U64, span: call.args[2].span };
         Some(Operands { map: None, args: vec![lhs, rhs, limit], ty: Type::U64 })
+    }
+
+    /// `Some(())` when an argument of the string function `name` is a string, else an error.
+    fn require_string(&mut self, name: &str, side: &Expr) -> Option<()> {
+        if matches!(side.ty, Type::Str(_)) {
+            return Some(());
+        }
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::TypeMismatch,
+                side.span,
+                format!("`{name}()` takes strings, this is {}", side.ty.describe()),
+            )
+            .with_hint("read a string from an address with `str(ptr)`"),
+        );
+        None
     }
 }

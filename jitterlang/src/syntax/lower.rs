@@ -1,5 +1,6 @@
 //! Lowering of the pest parse tree into the [`crate::ast`] types.
 
+use super::macros::{self, MacroDef};
 use super::{limits, Grammar, Rule};
 use crate::ast::*;
 use crate::diag::{Code, Diagnostic, Span};
@@ -10,7 +11,7 @@ use std::sync::OnceLock;
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
-fn span_of(pair: &Pair<Rule>) -> Span {
+pub(super) fn span_of(pair: &Pair<Rule>) -> Span {
     Span::new(pair.as_span().start(), pair.as_span().end())
 }
 
@@ -18,8 +19,19 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
     let mut params = Vec::new();
     let mut blocks = Vec::new();
     let mut config = Vec::new();
+    let mut defs = Vec::new();
+    let mut records = Vec::new();
     for pair in program.into_inner() {
         match pair.as_rule() {
+            Rule::macro_def => defs.push(macro_def(pair)?),
+            Rule::c_definition => {
+                for def in pair.into_inner() {
+                    match def.as_rule() {
+                        Rule::record_def => records.push(super::c_defs::record(def)?),
+                        _ => defs.extend(super::c_defs::enum_constants(def)?),
+                    }
+                }
+            }
             Rule::config_block => {
                 config = pair.into_inner().filter(|p| p.as_rule() == Rule::config_item).map(config_item).collect()
             }
@@ -28,7 +40,24 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
             _ => {}
         }
     }
-    Ok(Script { config, params, blocks })
+    let expansions = macros::expand(defs, &mut blocks)?;
+    Ok(Script { config, params, blocks, expansions, records })
+}
+
+/// `macro name(params) { body }`.
+fn macro_def(pair: Pair<Rule>) -> Result<MacroDef> {
+    let span = span_of(&pair);
+    let mut parts = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_macro);
+    let name = parts.next().ok_or_else(|| internal(span))?;
+    let mut params = Vec::new();
+    let mut body = Vec::new();
+    for part in parts {
+        match part.as_rule() {
+            Rule::macro_param => params.push(macros::Param { name: part.as_str().to_string(), span: span_of(&part) }),
+            _ => body = block(part)?,
+        }
+    }
+    Ok(MacroDef { name: name.as_str().to_string(), name_span: span_of(&name), params, body, span })
 }
 
 /// `name = value` in a config block.
@@ -287,7 +316,11 @@ fn pratt() -> &'static PrattParser<Rule> {
             .op(Op::infix(Rule::mul, Assoc::Left)
                 | Op::infix(Rule::div, Assoc::Left)
                 | Op::infix(Rule::rem, Assoc::Left))
-            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::not) | Op::prefix(Rule::bit_not) | Op::prefix(Rule::cast))
+            .op(Op::prefix(Rule::neg)
+                | Op::prefix(Rule::not)
+                | Op::prefix(Rule::bit_not)
+                | Op::prefix(Rule::deref)
+                | Op::prefix(Rule::cast))
             .op(Op::postfix(Rule::field) | Op::postfix(Rule::index))
     })
 }
@@ -325,6 +358,7 @@ fn pratt_expr(pairs: Pairs<Rule>) -> Result<Expr> {
                 Rule::neg => ExprKind::Unary(UnaryOp::Neg, operand),
                 Rule::not => ExprKind::Unary(UnaryOp::Not, operand),
                 Rule::cast => ExprKind::Cast { ty_span: span_of(&op), ty: cast_type(op)?, operand },
+                Rule::deref => ExprKind::Deref(operand),
                 _ => ExprKind::Unary(UnaryOp::BitNot, operand),
             };
             Ok(Expr { kind, span })
@@ -377,14 +411,18 @@ fn tuple_index(base: Box<Expr>, index: &Pair<Rule>, arrow: bool) -> Result<ExprK
 /// The type of a `cast` pair.
 fn cast_type(pair: Pair<Rule>) -> Result<CastType> {
     let span = span_of(&pair);
-    let ty = pair.into_inner().next().ok_or_else(|| internal(span))?;
+    let mut parts = pair.into_inner();
+    let ty = parts.next().ok_or_else(|| internal(span))?;
     Ok(match ty.as_rule() {
         Rule::record_type => {
             let mut parts = ty.into_inner().filter(|part| part.as_rule() != Rule::record_kw);
             let name = parts.next().ok_or_else(|| internal(span))?.as_str().to_string();
             CastType::Record { name, pointers: parts.count() }
         }
-        _ => CastType::Int(ty.as_str().to_string()),
+        _ => match parts.count() {
+            0 => CastType::Int(ty.as_str().to_string()),
+            pointers => CastType::IntPointer { name: ty.as_str().to_string(), pointers },
+        },
     })
 }
 
@@ -455,7 +493,7 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
     Ok(Expr { kind, span })
 }
 
-fn integer(pair: &Pair<Rule>) -> Result<u64> {
+pub(super) fn integer(pair: &Pair<Rule>) -> Result<u64> {
     let text = pair.as_str().replace('_', "");
     let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(hex, 16),
@@ -526,7 +564,7 @@ fn duration_unit_ns(unit: &str) -> Option<u64> {
     })
 }
 
-fn internal(span: Span) -> Diagnostic {
+pub(super) fn internal(span: Span) -> Diagnostic {
     Diagnostic::new(Code::Syntax, span, "internal error: unexpected parse tree shape")
         .with_hint("please report this script as a bug")
 }

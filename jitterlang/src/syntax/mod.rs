@@ -1,7 +1,9 @@
 //! Source text to [`Script`]: the pest grammar (`grammar.pest`) and the lowering of its parse tree.
 
+mod c_defs;
 pub mod limits;
 mod lower;
+pub mod macros;
 
 pub(crate) use lower::duration_text;
 
@@ -177,7 +179,8 @@ fn rule_name(rule: Rule) -> &'static str {
         | Rule::record_type
         | Rule::record_kw
         | Rule::int_type
-        | Rule::star => "an expression",
+        | Rule::star
+        | Rule::deref => "an expression",
         Rule::integer | Rule::duration => "a number",
         Rule::string | Rule::string_inner => "a string",
         // After `.`, a field name or a tuple element's number.
@@ -198,6 +201,13 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_break => "`break`",
         Rule::kw_continue => "`continue`",
         Rule::kw_let => "`let`",
+        Rule::kw_macro | Rule::macro_def => "a macro (`macro name(x) { ... }`)",
+        Rule::kw_enum | Rule::enum_def | Rule::c_definition | Rule::record_def => {
+            "a C definition (`enum E { A, B };`, `struct S { int a; };`)"
+        }
+        Rule::field_decl | Rule::array_dim => "a struct member (`unsigned long a;`, `char *p;`, `int v[4];`)",
+        Rule::enumerator => "an enumerator (`NAME` or `NAME = 5`)",
+        Rule::macro_param => "a macro parameter (`$var`, `@map` or `name`)",
         Rule::kw_config => "`config`",
         Rule::config_item => "a setting (`max_map_keys = 1000`)",
         Rule::kw_for => "`for`",

@@ -8,6 +8,7 @@ mod btf_access;
 mod buffers;
 mod cli;
 mod compat;
+mod declarations;
 mod diagnostics;
 mod exporter_hostile;
 mod fleet;

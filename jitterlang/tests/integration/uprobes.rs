@@ -204,6 +204,39 @@ fn offsets_into_functions_need_unsafe() {
 }
 
 #[test]
+fn pointer_casts_read_user_memory() {
+    let Some(mut target) = start("pointer_casts_read_user_memory") else { return };
+    // jl_greet's argument points into the process: `*(uint8 *)` reads its first byte and `*(uint32 *)` its
+    // first four (little endian) with bpf_probe_read_user.
+    let lines = trace(
+        &mut target,
+        &[],
+        "uprobe:BIN:jl_greet /pid == PID/ { @first[*(uint8 *)arg0] = count(); @word[*(uint32 *)arg0] = count(); }",
+        &["alice", "bob"],
+    );
+    assert_eq!(map_data(&lines, "@first"), &json!({"97": CALLS, "98": CALLS}));
+    let word = |text: &[u8]| u32::from_le_bytes(text[..4].try_into().expect("4 bytes")).to_string();
+    assert_eq!(map_data(&lines, "@word"), &json!({word(b"alic"): CALLS, word(b"bob\0"): CALLS}));
+}
+
+#[test]
+fn script_structs_lay_out_user_memory() {
+    let Some(mut target) = start("script_structs_lay_out_user_memory") else { return };
+    // A struct the script defines over jl_greet's string: two chars, then a u16 of the next two bytes.
+    let lines = trace(
+        &mut target,
+        &[],
+        "struct name { char c0; char c1; u16 c23; }
+         uprobe:BIN:jl_greet /pid == PID/ { $n = (struct name *)arg0; @[$n->c0, $n->c1, $n->c23] = count(); }",
+        &["alice", "bob"],
+    );
+    let pair = |low: u8, high: u8| u16::from_le_bytes([low, high]);
+    let alice = format!("{},{},{}", b'a', b'l', pair(b'i', b'c'));
+    let bob = format!("{},{},{}", b'b', b'o', pair(b'b', 0));
+    assert_eq!(map_data(&lines, "@"), &json!({alice: CALLS, bob: CALLS}));
+}
+
+#[test]
 fn reg_reads_the_registers_the_call_saved() {
     let Some(mut target) = start("reg_reads_the_registers_the_call_saved") else { return };
     // At the entry of jl_add(a, b): di and si hold its arguments, ip is jl_add itself, and the call has just pushed

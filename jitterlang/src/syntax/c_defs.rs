@@ -1,0 +1,99 @@
+//! C definitions written before a script, as bpftrace takes them: `enum` names become constants, `struct`s
+//! are read into [`RecordDef`]s (laid out by [`crate::records`]).
+
+use super::lower::{integer, internal, span_of};
+use super::macros::MacroDef;
+use super::Rule;
+use crate::ast::{Expr, ExprKind, FieldDecl, RecordDef, Stmt, StmtKind, UnaryOp};
+use crate::diag::{Code, Diagnostic};
+use pest::iterators::Pair;
+
+type Result<T> = std::result::Result<T, Diagnostic>;
+
+/// The enumerators of `enum NAME { A, B = 5, C }`, each a macro without parameters whose value is its constant
+/// (C's rule: one more than the one before, 0 for the first).
+pub(super) fn enum_constants(pair: Pair<Rule>) -> Result<Vec<MacroDef>> {
+    let mut next = 0i128;
+    let mut constants = Vec::new();
+    for enumerator in pair.into_inner().filter(|p| p.as_rule() == Rule::enumerator) {
+        let span = span_of(&enumerator);
+        let mut parts = enumerator.into_inner();
+        let name = parts.next().ok_or_else(|| internal(span))?;
+        if let Some(value) = parts.next() {
+            next = match value.as_rule() {
+                Rule::negative => -i128::from(integer(&value.into_inner().next().ok_or_else(|| internal(span))?)?),
+                _ => i128::from(integer(&value)?),
+            };
+        }
+        let magnitude = u64::try_from(next.unsigned_abs())
+            .map_err(|_| Diagnostic::new(Code::Limit, span, format!("`{}` does not fit in 64 bits", name.as_str())))?;
+        let literal = Expr { kind: ExprKind::Int(magnitude), span };
+        let kind = match next < 0 {
+            true => ExprKind::Unary(UnaryOp::Neg, Box::new(literal)),
+            false => literal.kind,
+        };
+        let body = vec![Stmt { kind: StmtKind::Expr(Expr { kind, span }), span }];
+        constants.push(MacroDef {
+            name: name.as_str().to_string(),
+            name_span: span_of(&name),
+            params: Vec::new(),
+            body,
+            span,
+        });
+        next += 1;
+    }
+    Ok(constants)
+}
+
+/// `struct NAME { TYPE WORDS *NAME[N]; ... }`.
+pub(super) fn record(pair: Pair<Rule>) -> Result<RecordDef> {
+    let span = span_of(&pair);
+    let mut parts = pair.into_inner().filter(|p| p.as_rule() != Rule::record_kw);
+    let name = parts.next().ok_or_else(|| internal(span))?.as_str().to_string();
+    let fields = parts.map(field).collect::<Result<_>>()?;
+    Ok(RecordDef { name, fields, span })
+}
+
+/// One member: type words, `*`s, its name, then array dimensions.
+fn field(pair: Pair<Rule>) -> Result<FieldDecl> {
+    let span = span_of(&pair);
+    let mut words = Vec::new();
+    let mut pointers = 0;
+    let mut name: Option<String> = None;
+    let mut dims = Vec::new();
+    for token in pair.into_inner() {
+        match token.as_rule() {
+            Rule::star if name.is_none() => pointers += 1,
+            Rule::array_dim => {
+                // Without `*`, the name is the last word so far (`int v[4]`).
+                if name.is_none() && pointers == 0 && words.len() >= 2 {
+                    name = words.pop();
+                }
+                let dim = integer(&token.into_inner().next().ok_or_else(|| internal(span))?)?;
+                dims.push(u32::try_from(dim).map_err(|_| Diagnostic::new(Code::Limit, span, "array too large"))?);
+            }
+            Rule::star => return Err(unsupported_declarator(span)),
+            _ if pointers == 0 && name.is_none() => words.push(token.as_str().to_string()),
+            _ if name.is_none() => name = Some(token.as_str().to_string()),
+            _ => return Err(unsupported_declarator(span)),
+        }
+    }
+    if name.is_none() && pointers == 0 && words.len() >= 2 {
+        name = words.pop();
+    }
+    match name {
+        Some(name) if !words.is_empty() && name != "struct" && name != "union" => {
+            Ok(FieldDecl { type_words: words, pointers, name, dims, span })
+        }
+        _ => Err(unsupported_declarator(span)),
+    }
+}
+
+fn unsupported_declarator(span: crate::diag::Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::Unsupported,
+        span,
+        "jl reads struct members written `TYPE NAME;`, `TYPE *NAME;` or `TYPE NAME[N];`",
+    )
+    .with_hint("declare one member per `;`, without function pointers or bitfields (use an integer of the same size)")
+}

@@ -1,0 +1,557 @@
+//! bpftrace's hygienic macros, expanded in place before type checking.
+//!
+//! `macro name($var, @map, expr) { statements; value }`: a `$var` parameter takes a scratch variable of the caller
+//! (which the body may change), `@map` a map, and a bare name any expression, written in again wherever the body
+//! names it. Other variables of the body are its own: renamed per expansion, so they never meet the caller's.
+//! A body that ends with an expression has that value; its statements before that run just before the statement
+//! the call is in. Macros are expanded in place, so one cannot call itself.
+
+use crate::ast::*;
+use crate::diag::{Code, Diagnostic, Span};
+use std::collections::{HashMap, HashSet};
+
+type Result<T> = std::result::Result<T, Diagnostic>;
+
+/// Most expansions one script may ask for (a macro calling another twice, ten deep, is already 1024).
+const MAX_EXPANSIONS: usize = 10_000;
+
+/// Most calls an error inside a macro points at.
+const MAX_CALLS_SHOWN: usize = 3;
+
+/// Deepest nesting of macros calling macros: each level nests its body's expressions into the caller's, and
+/// the passes after this one recurse over that depth.
+const MAX_DEPTH: usize = 16;
+
+/// `macro name(params) { body }` as written.
+pub(super) struct MacroDef {
+    pub name: String,
+    pub name_span: Span,
+    pub params: Vec<Param>,
+    pub body: Vec<Stmt>,
+    pub span: Span,
+}
+
+/// One parameter: `$var`, `@map` or `expr`, its name with the sigil.
+pub(super) struct Param {
+    pub name: String,
+    pub span: Span,
+}
+
+impl Param {
+    fn kind(&self) -> ParamKind {
+        match self.name.as_bytes().first() {
+            Some(b'$') => ParamKind::Var,
+            Some(b'@') => ParamKind::Map,
+            _ => ParamKind::Expr,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ParamKind {
+    Var,
+    Map,
+    Expr,
+}
+
+/// Expands every macro call of `blocks`; returns where each expansion happened.
+pub(super) fn expand(defs: Vec<MacroDef>, blocks: &mut [ProbeBlock]) -> Result<Vec<Expansion>> {
+    let mut table = HashMap::new();
+    for def in &defs {
+        check_params(def)?;
+        if let Some(earlier) = table.insert(def.name.as_str(), def) {
+            return Err(Diagnostic::new(Code::MapConflict, def.name_span, format!("`{}` is defined twice", def.name))
+                .with_related(earlier.name_span, "first defined here")
+                .with_hint("give one of them another name"));
+        }
+    }
+    if table.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut expander = Expander { defs: table, stack: Vec::new(), expansions: Vec::new(), fresh: 0, conditional: None };
+    for block in blocks.iter_mut() {
+        if let Some(predicate) = block.predicate.take() {
+            expander.conditional = Some("a predicate");
+            let mut hoisted = Vec::new();
+            block.predicate = Some(expander.expr(predicate, &mut hoisted)?);
+            expander.conditional = None;
+        }
+        block.body = expander.stmts(std::mem::take(&mut block.body))?;
+    }
+    Ok(expander.expansions)
+}
+
+/// Adds, to a diagnostic inside a macro's definition, the calls whose expansion it came from.
+pub fn point_at_calls(mut diagnostic: Diagnostic, expansions: &[Expansion]) -> Diagnostic {
+    let inside = |span: Span, outer: Span| outer.start <= span.start && span.end <= outer.end;
+    let mut seen = HashSet::new();
+    let at = diagnostic.span;
+    for expansion in expansions.iter().filter(|e| inside(at, e.definition)) {
+        if seen.insert(expansion.call) && seen.len() <= MAX_CALLS_SHOWN {
+            diagnostic = diagnostic.with_related(expansion.call, format!("in this expansion of `{}`", expansion.name));
+        }
+    }
+    if seen.len() > MAX_CALLS_SHOWN {
+        diagnostic = diagnostic.with_note(format!("and in {} more expansions", seen.len() - MAX_CALLS_SHOWN));
+    }
+    diagnostic
+}
+
+fn check_params(def: &MacroDef) -> Result<()> {
+    let mut names = HashSet::new();
+    for param in &def.params {
+        if !names.insert(param.name.trim_start_matches(['$', '@'])) {
+            return Err(Diagnostic::new(
+                Code::BadParam,
+                param.span,
+                format!("macro `{}` has two parameters named `{}`", def.name, param.name),
+            )
+            .with_hint("each parameter needs its own name"));
+        }
+    }
+    Ok(())
+}
+
+struct Expander<'a> {
+    defs: HashMap<&'a str, &'a MacroDef>,
+    /// The macros being expanded, outermost first.
+    stack: Vec<&'a str>,
+    expansions: Vec<Expansion>,
+    /// Counter making the body variables of each expansion distinct.
+    fresh: usize,
+    /// Set while expanding an expression evaluated only sometimes or repeatedly (a predicate, a `while`
+    /// condition, the right of `&&`): statements of a macro cannot run before it.
+    conditional: Option<&'static str>,
+}
+
+impl<'a> Expander<'a> {
+    fn stmts(&mut self, stmts: Vec<Stmt>) -> Result<Vec<Stmt>> {
+        let mut out = Vec::with_capacity(stmts.len());
+        for stmt in stmts {
+            if let StmtKind::Expr(expr) = &stmt.kind {
+                if let Some((def, args)) = self.call_of(expr) {
+                    let args = args.to_vec();
+                    let mut hoisted = Vec::new();
+                    let args = args.into_iter().map(|arg| self.expr(arg, &mut hoisted)).collect::<Result<Vec<_>>>()?;
+                    out.extend(hoisted);
+                    let body = self.instantiate(def, args, expr.span)?;
+                    out.extend(self.inside(def, |this| this.stmts(body))?);
+                    continue;
+                }
+            }
+            let mut hoisted = Vec::new();
+            let stmt = self.stmt(stmt, &mut hoisted)?;
+            out.extend(hoisted);
+            out.push(stmt);
+        }
+        Ok(out)
+    }
+
+    fn stmt(&mut self, stmt: Stmt, hoisted: &mut Vec<Stmt>) -> Result<Stmt> {
+        let kind = match stmt.kind {
+            StmtKind::Expr(expr) => StmtKind::Expr(self.expr(expr, hoisted)?),
+            StmtKind::MapAssign { target, op, value } => {
+                StmtKind::MapAssign { target: self.map_ref(target, hoisted)?, op, value: self.expr(value, hoisted)? }
+            }
+            StmtKind::VarAssign { name, name_span, op, value } => {
+                StmtKind::VarAssign { name, name_span, op, value: self.expr(value, hoisted)? }
+            }
+            StmtKind::Let { name, name_span, value } => {
+                StmtKind::Let { name, name_span, value: value.map(|v| self.expr(v, hoisted)).transpose()? }
+            }
+            StmtKind::If { cond, then, otherwise } => StmtKind::If {
+                cond: self.expr(cond, hoisted)?,
+                then: self.stmts(then)?,
+                otherwise: self.stmts(otherwise)?,
+            },
+            StmtKind::While { cond, body } => {
+                let cond = self.conditionally("a `while` condition", |this| this.expr(cond, hoisted))?;
+                StmtKind::While { cond, body: self.stmts(body)? }
+            }
+            StmtKind::For { name, name_span, start, end, body } => StmtKind::For {
+                name,
+                name_span,
+                start: self.expr(start, hoisted)?,
+                end: self.expr(end, hoisted)?,
+                body: self.stmts(body)?,
+            },
+            StmtKind::ForMap { name, name_span, map, body } => {
+                StmtKind::ForMap { name, name_span, map: self.map_ref(map, hoisted)?, body: self.stmts(body)? }
+            }
+            StmtKind::Unroll { count, count_span, body } => {
+                StmtKind::Unroll { count, count_span, body: self.stmts(body)? }
+            }
+            kind @ (StmtKind::Return | StmtKind::Break | StmtKind::Continue) => kind,
+        };
+        Ok(Stmt { kind, span: stmt.span })
+    }
+
+    fn map_ref(&mut self, map: MapRef, hoisted: &mut Vec<Stmt>) -> Result<MapRef> {
+        let keys = map.keys.into_iter().map(|key| self.expr(key, hoisted)).collect::<Result<_>>()?;
+        Ok(MapRef { keys, ..map })
+    }
+
+    fn expr(&mut self, expr: Expr, hoisted: &mut Vec<Stmt>) -> Result<Expr> {
+        if let Some((def, args)) = self.call_of(&expr) {
+            let args = args.to_vec();
+            let args = args.into_iter().map(|arg| self.expr(arg, hoisted)).collect::<Result<Vec<_>>>()?;
+            let mut body = self.instantiate(def, args, expr.span)?;
+            let value = match body.pop() {
+                Some(Stmt { kind: StmtKind::Expr(value), .. }) => value,
+                _ => {
+                    return Err(Diagnostic::new(
+                        Code::TypeMismatch,
+                        expr.span,
+                        format!("macro `{}` has no value: its body does not end with an expression", def.name),
+                    )
+                    .with_related(def.span, "defined here")
+                    .with_hint(format!("call it as a statement, `{}(...);`, or end its body with a value", def.name)))
+                }
+            };
+            return self.inside(def, |this| {
+                let body = this.stmts(body)?;
+                if let (Some(place), false) = (this.conditional, body.is_empty()) {
+                    return Err(Diagnostic::new(
+                        Code::Unsupported,
+                        expr.span,
+                        format!(
+                            "macro `{}` runs statements before its value, which cannot happen in {place}",
+                            def.name
+                        ),
+                    )
+                    .with_related(def.span, "defined here")
+                    .with_hint("assign its value to a variable first (`$v = macro(...);`) and use the variable"));
+                }
+                hoisted.extend(body);
+                this.expr(value, hoisted)
+            });
+        }
+        let span = expr.span;
+        let kind = match expr.kind {
+            ExprKind::Map(map) => ExprKind::Map(self.map_ref(map, hoisted)?),
+            ExprKind::Call { name, name_span, args } => ExprKind::Call {
+                name,
+                name_span,
+                args: args.into_iter().map(|arg| self.expr(arg, hoisted)).collect::<Result<_>>()?,
+            },
+            ExprKind::Field { base, field, field_span, arrow } => {
+                ExprKind::Field { base: Box::new(self.expr(*base, hoisted)?), field, field_span, arrow }
+            }
+            ExprKind::Index { base, index } => ExprKind::Index {
+                base: Box::new(self.expr(*base, hoisted)?),
+                index: Box::new(self.expr(*index, hoisted)?),
+            },
+            ExprKind::Tuple(items) => {
+                ExprKind::Tuple(items.into_iter().map(|item| self.expr(item, hoisted)).collect::<Result<_>>()?)
+            }
+            ExprKind::TupleIndex { base, index, index_span } => {
+                ExprKind::TupleIndex { base: Box::new(self.expr(*base, hoisted)?), index, index_span }
+            }
+            ExprKind::Cast { ty, ty_span, operand } => {
+                ExprKind::Cast { ty, ty_span, operand: Box::new(self.expr(*operand, hoisted)?) }
+            }
+            ExprKind::Unary(op, operand) => ExprKind::Unary(op, Box::new(self.expr(*operand, hoisted)?)),
+            ExprKind::Deref(operand) => ExprKind::Deref(Box::new(self.expr(*operand, hoisted)?)),
+            ExprKind::Binary(op, lhs, rhs) => {
+                let lhs = self.expr(*lhs, hoisted)?;
+                let rhs = if matches!(op, BinaryOp::And | BinaryOp::Or) {
+                    self.conditionally("the right of `&&` or `||`", |this| this.expr(*rhs, hoisted))?
+                } else {
+                    self.expr(*rhs, hoisted)?
+                };
+                ExprKind::Binary(op, Box::new(lhs), Box::new(rhs))
+            }
+            ExprKind::Ternary { cond, then, otherwise } => {
+                let cond = Box::new(self.expr(*cond, hoisted)?);
+                let (then, otherwise) = self.conditionally("a branch of `?:`", |this| {
+                    Ok((this.expr(*then, hoisted)?, this.expr(*otherwise, hoisted)?))
+                })?;
+                ExprKind::Ternary { cond, then: Box::new(then), otherwise: Box::new(otherwise) }
+            }
+            kind @ (ExprKind::Int(_)
+            | ExprKind::Duration(_)
+            | ExprKind::Str(_)
+            | ExprKind::Ident(_)
+            | ExprKind::Var(_)
+            | ExprKind::Positional(_)
+            | ExprKind::ArgCount) => kind,
+        };
+        Ok(Expr { kind, span })
+    }
+
+    fn conditionally<T>(&mut self, place: &'static str, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        let outer = self.conditional.replace(self.conditional.unwrap_or(place));
+        let result = f(self);
+        self.conditional = outer;
+        result
+    }
+
+    /// The macro an expression calls and its arguments: `name(args)`, or a bare `name` for one without
+    /// parameters.
+    fn call_of<'e>(&self, expr: &'e Expr) -> Option<(&'a MacroDef, &'e [Expr])> {
+        match &expr.kind {
+            ExprKind::Call { name, args, .. } => self.defs.get(name.as_str()).map(|def| (*def, args.as_slice())),
+            ExprKind::Ident(name) => {
+                self.defs.get(name.as_str()).filter(|def| def.params.is_empty()).map(|def| (*def, &[][..]))
+            }
+            _ => None,
+        }
+    }
+
+    /// Runs `f` with `def` on the stack of macros being expanded.
+    fn inside<T>(&mut self, def: &'a MacroDef, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.stack.push(&def.name);
+        let result = f(self);
+        self.stack.pop();
+        result
+    }
+
+    /// The body of `def` for one call: parameters replaced by the arguments, its own variables renamed.
+    fn instantiate(&mut self, def: &'a MacroDef, args: Vec<Expr>, call: Span) -> Result<Vec<Stmt>> {
+        if self.stack.contains(&def.name.as_str()) {
+            let chain = self.stack.iter().chain(std::iter::once(&def.name.as_str())).copied().collect::<Vec<_>>();
+            let chain = chain[chain.iter().position(|name| *name == def.name).unwrap_or(0)..].join("` -> `");
+            return Err(Diagnostic::new(
+                Code::Unsupported,
+                call,
+                format!("macro `{}` calls itself: `{chain}`", def.name),
+            )
+            .with_related(def.name_span, "defined here")
+            .with_hint("macros are expanded in place, so they cannot recurse: repeat with a loop (`for`, `while`)"));
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Diagnostic::new(
+                Code::Limit,
+                call,
+                format!("macros nest more than {MAX_DEPTH} deep here: `{}`", self.stack.join("` -> `")),
+            )
+            .with_hint("call fewer macros from macros"));
+        }
+        if self.expansions.len() >= MAX_EXPANSIONS {
+            return Err(Diagnostic::new(
+                Code::Limit,
+                call,
+                format!("more than {MAX_EXPANSIONS} macro expansions: the script grows too large"),
+            ));
+        }
+        if args.len() != def.params.len() {
+            let signature = def.params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
+            return Err(Diagnostic::new(
+                Code::Arity,
+                call,
+                format!("macro `{}` takes {} arguments, {} given", def.name, def.params.len(), args.len()),
+            )
+            .with_related(def.name_span, "defined here")
+            .with_hint(format!("call it as `{}({signature})`", def.name)));
+        }
+        self.expansions.push(Expansion { name: def.name.clone(), call, definition: def.span });
+        self.fresh += 1;
+        let mut bindings = Bindings { vars: HashMap::new(), maps: HashMap::new(), exprs: HashMap::new() };
+        for (param, arg) in def.params.iter().zip(args) {
+            let name = param.name.trim_start_matches(['$', '@']).to_string();
+            match (param.kind(), arg.kind) {
+                (ParamKind::Var, ExprKind::Var(var)) => {
+                    bindings.vars.insert(name, var);
+                }
+                (ParamKind::Map, ExprKind::Map(map)) if map.keys.is_empty() => {
+                    bindings.maps.insert(param.name.clone(), map.name);
+                }
+                (ParamKind::Expr, kind) => {
+                    bindings.exprs.insert(name, Expr { kind, span: arg.span });
+                }
+                (kind, _) => {
+                    let (what, example) = match kind {
+                        ParamKind::Var => ("a scratch variable", "`$x`"),
+                        _ => ("a map", "`@m`"),
+                    };
+                    return Err(Diagnostic::new(
+                        Code::TypeMismatch,
+                        arg.span,
+                        format!("macro `{}` takes {what} for `{}`", def.name, param.name),
+                    )
+                    .with_related(param.span, "parameter declared here")
+                    .with_hint(format!(
+                        "pass {what} such as {example}, or declare the parameter without `{}` to take any expression",
+                        &param.name[..1]
+                    )));
+                }
+            }
+        }
+        let locals = locals(&def.body);
+        let mut renamer = Renamer { def, call, bindings, locals, suffix: self.fresh };
+        def.body.iter().cloned().map(|stmt| renamer.stmt(stmt)).collect()
+    }
+}
+
+/// What the parameters of one expansion stand for.
+struct Bindings {
+    /// `$param` (without `$`) to the caller's variable.
+    vars: HashMap<String, String>,
+    /// `@param` to the caller's map.
+    maps: HashMap<String, String>,
+    /// `param` to the caller's expression.
+    exprs: HashMap<String, Expr>,
+}
+
+/// The variables a body assigns or declares itself: renamed per expansion.
+fn locals(body: &[Stmt]) -> HashSet<String> {
+    let mut names = HashSet::new();
+    let mut pending: Vec<&Stmt> = body.iter().collect();
+    while let Some(stmt) = pending.pop() {
+        match &stmt.kind {
+            StmtKind::VarAssign { name, .. } | StmtKind::Let { name, .. } => {
+                names.insert(name.clone());
+            }
+            StmtKind::For { name, body, .. } | StmtKind::ForMap { name, body, .. } => {
+                names.insert(name.clone());
+                pending.extend(body);
+            }
+            StmtKind::If { then, otherwise, .. } => pending.extend(then.iter().chain(otherwise)),
+            StmtKind::While { body, .. } | StmtKind::Unroll { body, .. } => pending.extend(body),
+            StmtKind::Expr(_)
+            | StmtKind::MapAssign { .. }
+            | StmtKind::Return
+            | StmtKind::Break
+            | StmtKind::Continue => {}
+        }
+    }
+    names
+}
+
+/// Rewrites one copy of a macro body.
+struct Renamer<'a> {
+    def: &'a MacroDef,
+    call: Span,
+    bindings: Bindings,
+    locals: HashSet<String>,
+    suffix: usize,
+}
+
+impl Renamer<'_> {
+    fn stmts(&mut self, stmts: Vec<Stmt>) -> Result<Vec<Stmt>> {
+        stmts.into_iter().map(|stmt| self.stmt(stmt)).collect()
+    }
+
+    fn stmt(&mut self, stmt: Stmt) -> Result<Stmt> {
+        let kind = match stmt.kind {
+            StmtKind::Expr(expr) => StmtKind::Expr(self.expr(expr)?),
+            StmtKind::MapAssign { target, op, value } => {
+                StmtKind::MapAssign { target: self.map_ref(target)?, op, value: self.expr(value)? }
+            }
+            StmtKind::VarAssign { name, name_span, op, value } => {
+                StmtKind::VarAssign { name: self.var(&name, name_span)?, name_span, op, value: self.expr(value)? }
+            }
+            StmtKind::Let { name, name_span, value } => StmtKind::Let {
+                name: self.var(&name, name_span)?,
+                name_span,
+                value: value.map(|v| self.expr(v)).transpose()?,
+            },
+            StmtKind::If { cond, then, otherwise } => {
+                StmtKind::If { cond: self.expr(cond)?, then: self.stmts(then)?, otherwise: self.stmts(otherwise)? }
+            }
+            StmtKind::While { cond, body } => StmtKind::While { cond: self.expr(cond)?, body: self.stmts(body)? },
+            StmtKind::For { name, name_span, start, end, body } => StmtKind::For {
+                name: self.var(&name, name_span)?,
+                name_span,
+                start: self.expr(start)?,
+                end: self.expr(end)?,
+                body: self.stmts(body)?,
+            },
+            StmtKind::ForMap { name, name_span, map, body } => StmtKind::ForMap {
+                name: self.var(&name, name_span)?,
+                name_span,
+                map: self.map_ref(map)?,
+                body: self.stmts(body)?,
+            },
+            StmtKind::Unroll { count, count_span, body } => {
+                StmtKind::Unroll { count, count_span, body: self.stmts(body)? }
+            }
+            kind @ (StmtKind::Return | StmtKind::Break | StmtKind::Continue) => kind,
+        };
+        Ok(Stmt { kind, span: stmt.span })
+    }
+
+    /// The name a variable of the body gets in this expansion.
+    fn var(&self, name: &str, span: Span) -> Result<String> {
+        if let Some(outer) = self.bindings.vars.get(name) {
+            return Ok(outer.clone());
+        }
+        if self.locals.contains(name) {
+            // `#` cannot be written in a variable name, so the caller's variables are never met.
+            return Ok(format!("{name}#{}", self.suffix));
+        }
+        Err(Diagnostic::new(
+            Code::UnknownIdent,
+            span,
+            format!("macro `{}` uses `${name}`, which it neither takes nor assigns", self.def.name),
+        )
+        .with_related(self.call, "called here")
+        .with_hint(format!(
+            "a macro sees only its parameters: take it as one, `macro {}(${name}, ...)`",
+            self.def.name
+        )))
+    }
+
+    fn map_ref(&mut self, map: MapRef) -> Result<MapRef> {
+        let Some(outer) = self.bindings.maps.get(&map.name).cloned() else {
+            return Err(Diagnostic::new(
+                Code::UnknownIdent,
+                map.span,
+                format!("macro `{}` uses the map `{}`, which is not one of its parameters", self.def.name, map.name),
+            )
+            .with_related(self.call, "called here")
+            .with_hint(format!(
+                "a macro sees only its parameters: take it as one, `macro {}({}, ...)`",
+                self.def.name, map.name
+            )));
+        };
+        let keys = map.keys.into_iter().map(|key| self.expr(key)).collect::<Result<_>>()?;
+        Ok(MapRef { name: outer, keys, span: map.span })
+    }
+
+    fn boxed(&mut self, expr: Expr) -> Result<Box<Expr>> {
+        self.expr(expr).map(Box::new)
+    }
+
+    fn expr(&mut self, expr: Expr) -> Result<Expr> {
+        let span = expr.span;
+        let kind = match expr.kind {
+            ExprKind::Ident(name) => match self.bindings.exprs.get(&name) {
+                Some(arg) => return Ok(arg.clone()),
+                None => ExprKind::Ident(name),
+            },
+            ExprKind::Var(name) => ExprKind::Var(self.var(&name, span)?),
+            ExprKind::Map(map) => ExprKind::Map(self.map_ref(map)?),
+            ExprKind::Call { name, name_span, args } => ExprKind::Call {
+                name,
+                name_span,
+                args: args.into_iter().map(|arg| self.expr(arg)).collect::<Result<_>>()?,
+            },
+            ExprKind::Field { base, field, field_span, arrow } => {
+                ExprKind::Field { base: self.boxed(*base)?, field, field_span, arrow }
+            }
+            ExprKind::Index { base, index } => ExprKind::Index { base: self.boxed(*base)?, index: self.boxed(*index)? },
+            ExprKind::Tuple(items) => {
+                ExprKind::Tuple(items.into_iter().map(|item| self.expr(item)).collect::<Result<_>>()?)
+            }
+            ExprKind::TupleIndex { base, index, index_span } => {
+                ExprKind::TupleIndex { base: self.boxed(*base)?, index, index_span }
+            }
+            ExprKind::Cast { ty, ty_span, operand } => ExprKind::Cast { ty, ty_span, operand: self.boxed(*operand)? },
+            ExprKind::Unary(op, operand) => ExprKind::Unary(op, self.boxed(*operand)?),
+            ExprKind::Deref(operand) => ExprKind::Deref(self.boxed(*operand)?),
+            ExprKind::Binary(op, lhs, rhs) => ExprKind::Binary(op, self.boxed(*lhs)?, self.boxed(*rhs)?),
+            ExprKind::Ternary { cond, then, otherwise } => ExprKind::Ternary {
+                cond: self.boxed(*cond)?,
+                then: self.boxed(*then)?,
+                otherwise: self.boxed(*otherwise)?,
+            },
+            kind @ (ExprKind::Int(_)
+            | ExprKind::Duration(_)
+            | ExprKind::Str(_)
+            | ExprKind::Positional(_)
+            | ExprKind::ArgCount) => kind,
+        };
+        Ok(Expr { kind, span })
+    }
+}

@@ -1,0 +1,62 @@
+//! bpftrace 0.27's declarations and casts, run end to end on this host: `macro`, C `enum` and `struct`
+//! definitions, pointer casts and `strcontains()`, each asserting on what the kernel reported.
+
+use crate::support::start_attached;
+use jitterlib::testing::can_trace;
+use std::process::Command;
+
+/// Runs `script` (which must exit by itself once it has seen `sh -c COMMAND` started by this test), and
+/// returns what it printed. `TID` in the script stands for this thread's id, the parent of that `sh`.
+fn traced(script: &str, command: &str) -> String {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = script.replace("TID", &tid.to_string());
+    let jl = start_attached(&["-e", &script]);
+    let status = Command::new("sh").args(["-c", command]).status().expect("run sh");
+    assert!(status.success());
+    let output = jl.wait_with_output().expect("jl exits");
+    assert!(output.status.success(), "jl failed on {script}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn macros_expand_with_the_kernel_values() {
+    if !can_trace("macros_expand_with_the_kernel_values") {
+        return;
+    }
+    // `sh` calls getppid for `$PPID`: the predicate macro keeps that call, `plus` gets the kernel's ppid as an
+    // expression, `bump` changes the caller's variable and map, and the macro's own `$v` stays its own.
+    let script = "macro mine(x) { x == TID } macro plus(x, n) { let $v = x; $v + n } \
+                  macro bump($c, @m) { $v = 100; $c += 1; @m = $c; } \
+                  tracepoint:syscalls:sys_enter_getppid /mine(ppid)/ { $v = 7; bump($v, @seen); \
+                  printf(\"%d %d %d\\n\", plus(ppid, 1) - TID, $v, @seen); exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    assert_eq!(printed.lines().next(), Some("1 8 8"), "{printed}");
+}
+
+#[test]
+fn enum_constants_compare_with_kernel_values() {
+    if !can_trace("enum_constants_compare_with_kernel_values") {
+        return;
+    }
+    let script = "enum who { OTHER = -1, ME = TID, NEXT }; \
+                  tracepoint:syscalls:sys_enter_getppid /ppid == ME/ { printf(\"%d %d\\n\", NEXT - ppid, OTHER); exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    assert_eq!(printed.lines().next(), Some("1 -1"), "{printed}");
+}
+
+#[test]
+fn strcontains_finds_text_in_what_the_kernel_reported() {
+    if !can_trace("strcontains_finds_text_in_what_the_kernel_reported") {
+        return;
+    }
+    // The file name `cat` opens, as the kernel passed it to openat: found in the predicate, then one needle
+    // that is in it (across an 8-byte word) and one that is not.
+    let script = "tracepoint:syscalls:sys_enter_openat /strcontains(str(args.filename), \"jl_needle_TID\")/ { \
+                  printf(\"%d %d %d\\n\", strcontains(str(args.filename), \"dle_TID/x\"), \
+                  strcontains(str(args.filename), \"needle_TIDx\"), strcontains(comm, \"at\")); exit(); }";
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let printed = traced(script, &format!("cat /nonexistent/jl_needle_{tid}/x 2>/dev/null; true"));
+    assert_eq!(printed.lines().next(), Some("1 0 1"), "{printed}");
+}

@@ -1,0 +1,1 @@
+tracepoint:sched:sched_switch { @[*(struct task_struct *)curtask] = count(); }

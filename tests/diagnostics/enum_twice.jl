@@ -1,0 +1,3 @@
+enum color { RED, GREEN };
+enum light { GREEN, AMBER };
+BEGIN { print(GREEN); exit(); }

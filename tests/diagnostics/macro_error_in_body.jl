@@ -1,0 +1,2 @@
+macro kib(x) { x / "1024" }
+tracepoint:sched:sched_switch { @ = hist(kib(args.prev_pid)); }

@@ -1,0 +1,2 @@
+macro busy(x) { $limit = 10; x > $limit }
+tracepoint:sched:sched_switch /busy(pid)/ { @ = count(); }

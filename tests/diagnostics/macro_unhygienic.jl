@@ -1,0 +1,2 @@
+macro count_it() { @calls++; }
+BEGIN { @calls = 0; count_it(); exit(); }

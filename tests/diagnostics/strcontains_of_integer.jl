@@ -1,0 +1,1 @@
+tracepoint:sched:sched_switch { @[strcontains(args.next_comm, args.next_pid)] = count(); }

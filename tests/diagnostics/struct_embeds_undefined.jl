@@ -1,0 +1,3 @@
+struct outer { int n; struct later l; }
+struct later { int x; }
+BEGIN { exit(); }

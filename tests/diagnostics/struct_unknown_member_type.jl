@@ -1,0 +1,2 @@
+struct sample { double value; }
+BEGIN { exit(); }
