@@ -150,7 +150,12 @@ pub fn run(
         let events: Vec<Event> = events.into_iter().filter_map(Result::transpose).collect::<Result<_, _>>()?;
         report.events += events.len() as u64;
         let mut exit_seen = false;
+        // Events behind an exit() in the ring (other runs of the probes, already queued) are not acted on, as in
+        // bpftrace: `interval:ms:1 { printf("x\n"); exit(); }` prints once, not once per tick queued meanwhile.
         for event in events {
+            if exit_seen {
+                break;
+            }
             match event {
                 Event::Exit => exit_seen = true,
                 Event::Printf(text) => output.printf(&text)?,

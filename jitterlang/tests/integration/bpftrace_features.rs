@@ -1,5 +1,5 @@
 //! bpftrace 0.27 features jl took over, run end to end on this host: `hist(v, k)`, maps read in a probe written before
-//! the one assigning them, `getopt()`.
+//! the one assigning them, `getopt()`, nothing acted on after `exit()`.
 
 use crate::support::run_jl;
 use jitterlib::testing::can_trace;
@@ -87,4 +87,20 @@ fn getopt_reads_named_options_as_bpftrace_passes_them() {
     let (code, _, err) = run_jl(&["-e", script, "--", "--n=many"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("`--n=many` is not an integer"), "{err}");
+}
+
+#[test]
+fn events_queued_behind_an_exit_are_not_printed() {
+    if !can_trace("events_queued_behind_an_exit_are_not_printed") {
+        return;
+    }
+    let tid = unsafe { libc::gettid() };
+    let script = format!(r#"tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ printf("hit\n"); exit(); }}"#);
+    let tracing = crate::runtime::Tracing::start_with(&[], &script, 10.0);
+    // Many runs queue their printf and exit before jl reads the first: as in bpftrace, only the first is acted on.
+    for _ in 0..2000 {
+        unsafe { libc::getppid() };
+    }
+    let out = tracing.finish_text();
+    assert_eq!(out.matches("hit").count(), 1, "printed after exit():\n{out}");
 }

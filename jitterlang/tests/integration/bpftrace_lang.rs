@@ -104,7 +104,8 @@ fn cat_prints_a_file_named_by_a_format() {
         return;
     }
     // bpftrace 0.27.1 prints `Linux` for the first; a missing file is an error message and tracing goes on.
-    let script = "begin { cat(\"/proc/sys/kernel/%s\", \"ostype\"); cat(\"/does/not/exist\"); printf(\"%hhx\\n\", -1); \
+    let script =
+        "begin { cat(\"/proc/sys/kernel/%s\", \"ostype\"); cat(\"/does/not/exist\"); printf(\"%hhx\\n\", -1); \
                   exit(); }";
     let (code, out, err) = run_jl(&["-e", script]);
     assert_eq!(code, 0, "{err}");
