@@ -12,6 +12,29 @@ fn output_of(args: &[&str]) -> String {
     out
 }
 
+/// Starts `jl -e SCRIPT`, and once it is attached starts three `sh` one after the other (each calls getppid once,
+/// as a child of this thread); returns their pids and jl's standard output once the script has exited.
+fn with_three_shells(script: &str) -> (Vec<u32>, String) {
+    let mut jl = Command::new(env!("CARGO_BIN_EXE_jl"))
+        .args(["-e", script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn jl");
+    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
+    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
+    let mut children = Vec::new();
+    for _ in 0..3 {
+        let mut sh = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).spawn().expect("run sh");
+        children.push(sh.id());
+        assert!(sh.wait().expect("sh exits").success());
+    }
+    let output = jl.wait_with_output().expect("jl exits");
+    (children, String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
 #[test]
 fn print_of_values_as_bpftrace_prints_them() {
     if !can_trace("print_of_values_as_bpftrace_prints_them") {
@@ -182,24 +205,7 @@ fn len_counts_the_keys_the_kernel_holds() {
         "tracepoint:syscalls:sys_enter_getppid /ppid == {tid}/ {{ @pids[pid] = count(); @n = len(@pids); \
          if (@n == 3) {{ delete(@pids, pid); print(len(@pids)); exit(); }} }}"
     );
-    let mut jl = Command::new(env!("CARGO_BIN_EXE_jl"))
-        .args(["-e", &script])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn jl");
-    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
-    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
-    let mut children = Vec::new();
-    for _ in 0..3 {
-        let mut sh = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).spawn().expect("run sh");
-        children.push(sh.id());
-        assert!(sh.wait().expect("sh exits").success());
-    }
-    let output = jl.wait_with_output().expect("jl exits");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (children, stdout) = with_three_shells(&script);
     let mut lines = stdout.lines();
     assert_eq!(lines.next(), Some("2"), "{stdout}");
     let pids: Vec<&str> = lines.filter(|line| line.starts_with("@pids[")).collect();
@@ -239,24 +245,7 @@ fn for_loops_over_maps_the_kernel_filled() {
          $n = 0; for ($kv : @comms) {{ if ($kv.1 == \"sh\") {{ $n++; @pids[$kv.0] = $n; }} }} print($n); \
          clear(@comms); exit(); }} }}"
     );
-    let mut jl = Command::new(env!("CARGO_BIN_EXE_jl"))
-        .args(["-e", &script])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn jl");
-    let mut stderr = std::io::BufReader::new(jl.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut stderr, &mut line).expect("read stderr");
-    assert!(line.starts_with("Attached"), "jl did not attach: {line}");
-    let mut children = Vec::new();
-    for _ in 0..3 {
-        let mut sh = Command::new("sh").args(["-c", "echo $PPID >/dev/null"]).spawn().expect("run sh");
-        children.push(sh.id());
-        assert!(sh.wait().expect("sh exits").success());
-    }
-    let output = jl.wait_with_output().expect("jl exits");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (mut children, stdout) = with_three_shells(&script);
     assert!(stdout.starts_with("3\n"), "{stdout}");
     let mut pids: Vec<u32> =
         stdout.lines().filter_map(|line| line.strip_prefix("@pids[")?.split(']').next()?.parse().ok()).collect();
