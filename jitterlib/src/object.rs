@@ -14,7 +14,7 @@
 //! - when a program has callbacks ([`Program::callbacks`], theirs too): each in the `.text` section with a local
 //!   `STT_FUNC` symbol `PROGRAM_cbN` (`PROGRAM_cbN_cbM` for theirs), an `R_BPF_64_64` relocation from each `BPF_PSEUDO_FUNC` `LD_IMM64` to it (aya links
 //!   the callback after the program), and the `.BTF` / `.BTF.ext` function info the verifier then requires
-//!   (see [`func_info`]). Objects without callbacks carry no BTF.
+//!   (written by the private `func_info` module). Objects without callbacks carry no BTF.
 
 mod func_info;
 
