@@ -131,6 +131,18 @@ mod tests {
     }
 
     #[test]
+    fn parentheses_up_to_the_limit_parse_once_each() {
+        // Each `(` may open a tuple or a parenthesised value: parsed as two alternatives, this took 2^depth steps
+        // (the fuzzer hung on one such input); as one rule it is linear, with or without the closing brackets.
+        let depth = MAX_NESTING - 2;
+        let closed = format!("BEGIN {{ $x = {}1{}; }}", "(".repeat(depth), ")".repeat(depth));
+        assert!(crate::syntax::parse(&closed).is_ok());
+        let unclosed = format!("BEGIN {{ $x = {}1; }}", "(".repeat(depth));
+        assert!(crate::syntax::parse(&unclosed).is_err());
+        assert!(crate::syntax::parse("BEGIN { $t = ((1, 2), (3, (4))); print($t); }").is_ok());
+    }
+
+    #[test]
     fn angle_blocks_count_where_they_surely_open() {
         let nested =
             |levels: usize| format!("BEGIN {{ {} @x = 1; {} }}", "if (1) <".repeat(levels), ">".repeat(levels));

@@ -486,7 +486,14 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
                 args: parts.map(expr).collect::<Result<_>>()?,
             }
         }
-        Rule::tuple => ExprKind::Tuple(pair.into_inner().map(expr).collect::<Result<_>>()?),
+        Rule::tuple => {
+            let mut items: Vec<Pair<Rule>> = pair.into_inner().collect();
+            // One value in parentheses is that value, not a tuple (the grammar parses both with one rule).
+            if items.len() == 1 {
+                return expr(items.remove(0));
+            }
+            ExprKind::Tuple(items.into_iter().map(expr).collect::<Result<_>>()?)
+        }
         Rule::expr => return expr(pair),
         _ => return Err(internal(span)),
     };
