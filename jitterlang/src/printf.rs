@@ -43,8 +43,8 @@ pub struct Conv {
     pub zero: bool,
     /// Minimum width.
     pub width: usize,
-    /// Bits of the integer printed: 8 for `hh`, 16 for `h`, else 64 (C's promotion aside, every integer is 64
-    /// bits here, as bpftrace widens `%d` to the argument's size).
+    /// Bits of the integer printed, as C and bpftrace 0.27 size them: 32 for `%d %i %u %x %X` without a length
+    /// modifier (an `int`), 8 for `hh`, 16 for `h`, 64 for `l ll z j t` and for `%p`.
     pub bits: u32,
 }
 
@@ -86,9 +86,9 @@ pub struct FormatError {
 }
 
 impl Format {
-    /// Parses a C-style format (`%d %u %x %X %p %c %s %%`, flags `-` `0`, a width, length modifiers
-    /// `l ll z j t` which are accepted and change nothing (every integer is 64 bits) and `h hh` which print the
-    /// integer as 16 and 8 bits, as C and bpftrace do), and bpftrace's `%r`, `%rx` and `%rh` for `buf()` buffers.
+    /// Parses a C-style format (`%d %u %x %X %p %c %s %%`, flags `-` `0`, a width, length modifiers sizing the
+    /// integer as C and bpftrace do: none is 32 bits, `h hh` 16 and 8, `l ll z j t` 64), and bpftrace's `%r`,
+    /// `%rx` and `%rh` for `buf()` buffers.
     pub fn parse(text: &str) -> Result<Format, FormatError> {
         let mut pieces = Vec::new();
         let mut literal = String::new();
@@ -121,11 +121,6 @@ impl Format {
                 modifier.push(c);
                 chars.next();
             }
-            conv.bits = match modifier.as_str() {
-                "hh" => 8,
-                "h" => 16,
-                _ => 64,
-            };
             conv.kind = match chars.next().map(|(_, c)| c) {
                 Some('d' | 'i') => ConvKind::Signed,
                 Some('u') => ConvKind::Unsigned,
@@ -147,6 +142,12 @@ impl Format {
                 }),
                 Some(other) => return Err(FormatError { message: format!("unknown conversion `%{other}`"), offset }),
                 None => return Err(FormatError { message: "format ends inside a conversion".into(), offset }),
+            };
+            conv.bits = match (conv.kind, modifier.as_str()) {
+                (ConvKind::Signed | ConvKind::Unsigned | ConvKind::Hex | ConvKind::HexUpper, "") => 32,
+                (_, "hh") => 8,
+                (_, "h") => 16,
+                _ => 64,
             };
             if !literal.is_empty() {
                 pieces.push(Piece::Text(std::mem::take(&mut literal)));
@@ -245,8 +246,20 @@ mod tests {
     fn narrows_to_the_length_modifier() {
         let format = Format::parse("%hhx %hhd %hx %hu %lx\n").unwrap();
         let minus_one = Arg::Int(-1i64 as u64);
-        let args = [minus_one.clone(), Arg::Int(255), minus_one.clone(), Arg::Int(0x1_0005), minus_one];
+        let args = [minus_one.clone(), Arg::Int(255), minus_one.clone(), Arg::Int(0x1_0005), minus_one.clone()];
         assert_eq!(format.render(&args), "ff -1 ffff 5 ffffffffffffffff\n");
+        // What bpftrace 0.27.1 prints for the same format and arguments.
+        let format = Format::parse("%hhx %hx %x %jx|%d %i %u %X|%ld %lld %lu %zd|%p\n").unwrap();
+        let wide = Arg::Int(0x12345678abcdef);
+        let args: Vec<Arg> = (0..13).map(|_| wide.clone()).collect();
+        assert_eq!(
+            format.render(&args),
+            "ef cdef 78abcdef 12345678abcdef|2024525295 2024525295 2024525295 78ABCDEF|\
+             5124095577148911 5124095577148911 5124095577148911 5124095577148911|0x12345678abcdef\n"
+        );
+        let format = Format::parse("%d|%x|%u|%ld|%lu|%05x\n").unwrap();
+        let args: Vec<Arg> = (0..6).map(|_| minus_one.clone()).collect();
+        assert_eq!(format.render(&args), "-1|ffffffff|4294967295|-1|18446744073709551615|ffffffff\n");
     }
 
     #[test]

@@ -239,7 +239,10 @@ pub fn run(
     }
     drain(&session, &mut ring, Duration::ZERO, &mut output, &mut report)?;
 
-    let last = snapshots(compiled, &session, &symbols)?;
+    let mut last = snapshots(compiled, &session, &symbols)?;
+    // bpftrace prints the maps at exit by name.
+    last.sort_by(|a, b| a.map.name.cmp(&b.map.name));
+    output.end_of_tracing()?;
     for snapshot in &last {
         output.map(snapshot)?;
     }

@@ -4,7 +4,7 @@ use super::clock::format_time;
 use super::events::{Outlier, Value};
 use crate::wire::Stat;
 use jitterlib::agg::{
-    format_buf, format_duration, render_folded, render_json, render_text, KernelSymbols, Snapshot, Symbolizer,
+    format_buf, format_duration, json_line, render_folded, render_json, render_text, KernelSymbols, Snapshot, Symbolizer,
 };
 use jitterlib::kernel::KernelInfo;
 use jitterlib::usym::UserSymbols;
@@ -100,7 +100,7 @@ impl<'a> Output<'a> {
         match self.format {
             OutputFormat::Text => self.out.write_all(text.as_bytes())?,
             OutputFormat::Folded => eprint!("{text}"),
-            OutputFormat::Json => writeln!(self.out, "{}", serde_json::json!({ "type": kind, "data": text }))?,
+            OutputFormat::Json => writeln!(self.out, "{}", json_line(&serde_json::json!({ "type": kind, "data": text })))?,
         }
         self.out.flush()
     }
@@ -112,7 +112,7 @@ impl<'a> Output<'a> {
             OutputFormat::Text => writeln!(self.out, "{}", value_text(value))?,
             OutputFormat::Folded => eprintln!("{}", value_text(value)),
             OutputFormat::Json => {
-                writeln!(self.out, "{}", serde_json::json!({ "type": "value", "data": json_value(value) }))?
+                writeln!(self.out, "{}", json_line(&serde_json::json!({ "type": "value", "data": json_value(value) })))?
             }
         }
         self.out.flush()
@@ -133,7 +133,7 @@ impl<'a> Output<'a> {
                 data.insert(name.clone(), json_value(value));
             }
             data.insert("kstack".into(), frames.into());
-            writeln!(self.out, "{}", serde_json::json!({ "type": "outlier", "data": data }))?;
+            writeln!(self.out, "{}", json_line(&serde_json::json!({ "type": "outlier", "data": data })))?;
             return self.out.flush();
         }
         let mut line = format!("{time} {}", outlier.probe);
@@ -163,8 +163,8 @@ impl<'a> Output<'a> {
 
     pub(super) fn map(&mut self, snapshot: &Snapshot) -> std::io::Result<()> {
         match self.format {
-            OutputFormat::Text => write!(self.out, "{}\n\n", render_text(snapshot, self.symbols).trim_end()),
-            OutputFormat::Json => writeln!(self.out, "{}", render_json(snapshot, self.symbols)),
+            OutputFormat::Text => write!(self.out, "{}", render_text(snapshot, self.symbols)),
+            OutputFormat::Json => writeln!(self.out, "{}", json_line(&render_json(snapshot, self.symbols))),
             OutputFormat::Folded if snapshot.has_stacks() => {
                 write!(self.out, "{}", render_folded(snapshot, self.symbols))
             }
@@ -175,8 +175,21 @@ impl<'a> Output<'a> {
         }
     }
 
-    /// Reports non-zero lost-data counters (on stderr for text, as a `lost` object for JSON).
+    /// What bpftrace prints when tracing ends, before the maps: two newlines in text, nothing in JSON.
+    pub(super) fn end_of_tracing(&mut self) -> std::io::Result<()> {
+        if self.format == OutputFormat::Text {
+            self.out.write_all(b"\n\n")?;
+        }
+        Ok(())
+    }
+
+    /// Reports lost data when any counter is non-zero, as bpftrace reports lost events only when there are
+    /// some: on stderr for text, as one `lost` object with every counter for JSON. A run that lost nothing
+    /// prints exactly what bpftrace would.
     pub(super) fn lost(&mut self, lost: &[(Stat, u64)]) -> std::io::Result<()> {
+        if lost.iter().all(|(_, count)| *count == 0) {
+            return Ok(());
+        }
         match self.format {
             OutputFormat::Text | OutputFormat::Folded => {
                 for (stat, count) in lost.iter().filter(|(_, count)| *count > 0) {
@@ -187,7 +200,7 @@ impl<'a> Output<'a> {
             OutputFormat::Json => {
                 let data: serde_json::Map<String, serde_json::Value> =
                     lost.iter().map(|(stat, count)| (stat.key().to_string(), (*count).into())).collect();
-                writeln!(self.out, "{}", serde_json::json!({ "type": "lost", "data": data }))
+                writeln!(self.out, "{}", json_line(&serde_json::json!({ "type": "lost", "data": data })))
             }
         }
     }

@@ -1,4 +1,5 @@
-//! JSON output, in bpftrace's `-f json` shape: one object per map.
+//! JSON output, in bpftrace's `-f json` shape: one object per map, written as text by
+//! [`json_line`](super::json_line) in bpftrace's exact layout.
 //!
 //! ```json
 //! {"type": "map",   "data": {"@": 12}}                         count, sum, min, max, plain maps
@@ -8,7 +9,7 @@
 //! {"type": "stats", "data": {"@s": {"count": 3, "average": 4, "total": 12}}}
 //! {"type": "hist",  "data": {"@h": [{"max": -1, "count": 1}, {"min": 4, "max": 7, "count": 12}]}}
 //! {"type": "hist",  "data": {"@h": {"7": [{"min": 0, "max": 0, "count": 3}]}}}   keyed histograms
-//! {"type": "hist",  "unit": "ns", "data": {"@t": [{"min": 512000, "max": 999999, "count": 2}]}}
+//! {"type": "hist",  "data": {"@t": [{"min": 512000, "max": 999999, "count": 2}]}, "unit": "ns"}
 //! ```
 //!
 //! - `type` is `map`, `stats` (for `avg` and `stats`) or `hist` (for `hist`, `timehist`, `lhist`).
@@ -18,9 +19,11 @@
 //! - Histogram buckets are listed as in text output (first to last non-empty bucket, empty buckets
 //!   between them with `"count": 0`). `min` and `max` are inclusive, as in bpftrace; `min` is left out
 //!   for the first bucket (everything below) and `max` for the open-ended last one.
-//! - `unit` is present, `"ns"`, when values (or histogram bounds) are nanoseconds: the numbers stay
-//!   integers in nanoseconds. Text-only formats print as strings: hex (`"0x1f"`) and kernel symbols.
-//! - Member order carries no meaning (serde_json sorts members unless its `preserve_order` feature is on).
+//! - `unit` (jl's own, after `data` so that lines start as bpftrace's do) is present, `"ns"`, when values (or
+//!   histogram bounds) are nanoseconds: the numbers stay integers in nanoseconds. Text-only formats print as
+//!   strings: hex (`"0x1f"`) and kernel symbols.
+//! - Members keep bpftrace's order (`type`, `data`; `min`, `max`, `count`; `count`, `average`, `total`); keyed
+//!   maps list their keys in the snapshot's order, as text output does.
 
 use serde_json::{json, Map, Value};
 
@@ -53,10 +56,10 @@ pub fn render_json(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> Value {
     };
     let mut object = Map::new();
     object.insert("type".to_string(), Value::from(json_type(map)));
+    object.insert("data".to_string(), json!({ map.name.clone(): data }));
     if map.is_duration() {
         object.insert("unit".to_string(), Value::from("ns"));
     }
-    object.insert("data".to_string(), json!({ map.name.clone(): data }));
     Value::Object(object)
 }
 

@@ -15,6 +15,7 @@ pub mod emit;
 mod error;
 mod folded;
 mod json;
+mod json_line;
 mod kind;
 mod layout;
 mod merge;
@@ -34,6 +35,7 @@ pub use bucket::{
 pub use error::AggError;
 pub use folded::render_folded;
 pub use json::render_json;
+pub use json_line::json_line;
 pub use kind::{AggKind, LHIST_MAX_BUCKETS};
 pub use layout::{FieldLayout, KeyPart, MapLayout, MapValue, ValueFormat};
 pub use merge::decode;

@@ -42,10 +42,6 @@ pub fn render_text(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> String {
             }
         }
     }
-    let is_average = matches!(map.value, MapValue::Agg { kind: AggKind::Avg | AggKind::Stats, .. });
-    if is_average && !snapshot.rows.is_empty() {
-        out.push('\n');
-    }
     out
 }
 
@@ -174,12 +170,12 @@ mod tests {
     }
 
     #[test]
-    fn averages_end_with_an_empty_line() {
+    fn averages_print_one_line_per_key() {
         let layout =
             agg_layout("@a", vec![FieldLayout::integer(ValueFormat::Signed)], AggKind::Avg, ValueFormat::Signed);
         let entries = one_cpu(&[(&[1], &[10, 1]), (&[2], &[3, 1])]);
-        // bpftrace 0.17
-        assert_eq!(text(&layout, &entries), "@a[2]: 3\n@a[1]: 10\n\n");
+        // bpftrace 0.27.1 (0.17 ended averages with an empty line)
+        assert_eq!(text(&layout, &entries), "@a[2]: 3\n@a[1]: 10\n");
         let empty = render_text(&Snapshot { map: layout, rows: Vec::new() }, &HexSymbolizer);
         assert_eq!(empty, "");
     }
@@ -188,11 +184,11 @@ mod tests {
     fn stats_print_count_average_total() {
         let layout = agg_layout("@s", vec![], AggKind::Stats, ValueFormat::Signed);
         // bpftrace 0.27.1
-        assert_eq!(text(&layout, &single_slot(&[1092, 175])), "@s: { .count = 175, .average = 6, .total = 1092 }\n\n");
+        assert_eq!(text(&layout, &single_slot(&[1092, 175])), "@s: { .count = 175, .average = 6, .total = 1092 }\n");
         let durations = agg_layout("@d", vec![], AggKind::Stats, ValueFormat::Duration);
         assert_eq!(
             text(&durations, &single_slot(&[4_500_000, 3])),
-            "@d: { .count = 3, .average = 1.5ms, .total = 4.5ms }\n\n"
+            "@d: { .count = 3, .average = 1.5ms, .total = 4.5ms }\n"
         );
     }
 
