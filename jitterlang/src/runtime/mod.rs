@@ -54,6 +54,9 @@ pub struct RunOptions {
     /// Keep tracing when the script attaches nothing (only `BEGIN` and `END`) until the duration, a signal or
     /// `exit()`; otherwise such a run ends right after `BEGIN`, as bpftrace's does.
     pub wait_without_probes: bool,
+    /// In JSON, print bpftrace's `{"type": "attached_probes", ...}` record once attached (bpftrace's `-f json`
+    /// without `-q`); text output leaves that line to `on_attached`.
+    pub announce_attached: bool,
 }
 
 /// A request to a running script, answered by its tracing loop.
@@ -177,6 +180,11 @@ pub fn run(
         Ok(exit_seen)
     };
 
+    if options.announce_attached {
+        // Where bpftrace prints it: every program is loaded and BEGIN has not run yet (jl attaches the probes
+        // after BEGIN, so that BEGIN's exit() attaches nothing). bpftrace counts BEGIN and END among its probes.
+        output.attached_probes(compiled.programs.len())?;
+    }
     for name in triggered(compiled, Trigger::Begin) {
         session.run(name)?;
     }
@@ -187,6 +195,7 @@ pub fn run(
         if let Some(on_attached) = &options.on_attached {
             on_attached(attached);
         }
+
         exited |= attached == 0 && !options.wait_without_probes;
         let deadline = options.duration.map(|duration| Instant::now() + duration);
         let mut status = options.status_line.then(status::StatusLine::new);

@@ -175,6 +175,17 @@ impl<'a> Output<'a> {
         }
     }
 
+    /// bpftrace's `{"type": "attached_probes", "count": N, "data": {"probes": N}}` in JSON; nothing in text, whose
+    /// `Attached` line goes to stderr.
+    pub(super) fn attached_probes(&mut self, probes: usize) -> std::io::Result<()> {
+        if self.format == OutputFormat::Json {
+            let record = serde_json::json!({ "type": "attached_probes", "count": probes, "data": { "probes": probes } });
+            writeln!(self.out, "{}", json_line(&record))?;
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+
     /// What bpftrace prints when tracing ends, before the maps: two newlines in text, nothing in JSON.
     pub(super) fn end_of_tracing(&mut self) -> std::io::Result<()> {
         if self.format == OutputFormat::Text {

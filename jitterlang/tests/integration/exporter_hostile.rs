@@ -73,9 +73,8 @@ impl Target {
         unsafe { libc::kill(self.tracing.pid() as i32, libc::SIGTERM) };
         let lines = self.tracing.finish();
         assert_eq!(map_data(&lines, "@calls"), &Value::from(calls), "{lines:#?}");
-        let lost = lines.iter().find(|line| line["type"] == "lost").expect("a lost-data report");
-        let counters = lost["data"].as_object().expect("lost-data counters");
-        assert!(counters.values().all(|count| count == 0), "data lost: {lost}");
+        // jl prints a lost-data report only when a counter is non-zero.
+        assert!(lines.iter().all(|line| line["type"] != "lost"), "data lost: {lines:#?}");
     }
 }
 

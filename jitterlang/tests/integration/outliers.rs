@@ -1,7 +1,7 @@
 //! `outlier(THRESHOLD)` reports of typed probes and `time()`: the kernel's events as they happen, stamped with
 //! the wall clock.
 
-use crate::runtime::Tracing;
+use crate::runtime::{lost, Tracing};
 use crate::support::loopback_traffic;
 use crate::support::run_jl;
 use jitterlib::testing::can_trace;
@@ -67,8 +67,7 @@ fn softirq_outliers_in_json_carry_wall_clock_task_and_stack() {
     // The softirq dispatcher is `handle_softirqs` from Linux 6.10 on, `__do_softirq` before.
     let dispatcher = |frame: &String| frame.starts_with("handle_softirqs+") || frame.starts_with("__do_softirq+");
     let symbolized = softirqs.iter().filter(|r| stacks(r).iter().any(dispatcher)).count();
-    let lost = &lines.iter().find(|line| line["type"] == "lost").expect("lost record")["data"];
-    let uncounted = lost["stacks_lost"].as_u64().expect("stacks_lost") + lost["stack_collisions"].as_u64().expect("n");
+    let uncounted = lost(&lines, "stacks_lost") + lost(&lines, "stack_collisions");
     assert!(symbolized > 0, "symbolized stacks: {softirqs:?}");
     assert!(softirqs.len() as u64 - symbolized as u64 <= uncounted, "stacks missing but not counted: {lines:?}");
     let timers = of("timer()");

@@ -179,7 +179,8 @@ fn run(
         None => None,
     };
     let command = cli.command.clone();
-    let quiet = cli.quiet;
+    // In JSON, the runtime prints bpftrace's attached_probes record on stdout instead of the stderr line.
+    let quiet = cli.quiet || cli.format == Format::Json;
     let child_stop = Arc::clone(&stop);
     let options = RunOptions {
         duration: cli.duration.map(Duration::from_secs_f64),
@@ -201,6 +202,7 @@ fn run(
             || cli.duration.is_some()
             || cli.interval.is_some()
             || cli.prometheus.is_some(),
+        announce_attached: !cli.quiet,
         exporter,
         control: None,
         flamegraph: cli.flamegraph.clone(),
