@@ -350,7 +350,7 @@ fn run_command(command: &str, output: &mut Output) -> Result<(), RunError> {
         .stderr(std::process::Stdio::inherit())
         .output();
     match ran {
-        Ok(ran) => Ok(output.text("system", &String::from_utf8_lossy(&ran.stdout))?),
+        Ok(ran) => Ok(output.text("syscall", &String::from_utf8_lossy(&ran.stdout))?),
         Err(error) => {
             eprintln!("jl: warning: cannot run `{command}`: {error}");
             Ok(())
@@ -400,7 +400,10 @@ fn snapshot(
 fn map_action(session: &Session, compiled: &Compiled, event: MapEvent, output: &mut Output) -> Result<(), RunError> {
     match event.action {
         MapAction::Print => {
-            let Some(mut snapshot) = snapshot(compiled, session, event.map, &stacks(compiled, session)?)? else {
+            let Some(mut snapshot) = snapshot(compiled, session, event.map, &stacks(compiled, session)?)?.or_else(|| {
+                // bpftrace prints a map without keys that holds nothing as its zero value.
+                compiled.user_maps.get(event.map).and_then(|(_, layout)| Snapshot::zero(layout))
+            }) else {
                 return Ok(());
             };
             if event.limit > 0 {

@@ -1,7 +1,8 @@
 //! The compatibility corpus `tests/compat/`: one bpftrace-0.27 script per documented feature of its language
 //! (each proved valid bpftrace by `tools/compat-bpftrace`). Every entry compiles unless `tests/compat/UNSUPPORTED`
-//! lists it (compiled for this host's kernel), and a listed one must still fail, so the list stays honest; an entry with a `NAME.out` (bpftrace
-//! 0.27.1's output, blank lines left out) is also run and must print the same.
+//! lists it (compiled for this host's kernel), and a listed one must still fail, so the list stays honest; an entry
+//! with a `NAME.out` (bpftrace 0.27.1's stdout) or a `NAME.json.out` (its stdout with `-q -f json`), both written by
+//! `tools/compat-bpftrace --outputs`, is also run and must print the same bytes.
 
 use jitterlang::CompileOptions;
 use jitterlib::kernel::LiveKernel;
@@ -70,17 +71,24 @@ fn corpus_entries_print_what_bpftrace_prints() {
         return;
     }
     let mut wrong = Vec::new();
+    let mut compared = 0;
     for (name, source) in entries() {
-        let Ok(expected) = std::fs::read_to_string(corpus_dir().join(format!("{name}.out"))) else { continue };
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_jl"))
-            .args(["--unsafe", "-e", &source, "1"])
-            .output()
-            .expect("run jl");
-        let printed = String::from_utf8_lossy(&output.stdout);
-        let printed: String = printed.lines().filter(|line| !line.is_empty()).map(|line| format!("{line}\n")).collect();
-        if !output.status.success() || printed != expected {
-            wrong.push(format!("{name}: expected\n{expected}printed\n{printed}"));
+        for (suffix, flags) in [("out", &[][..]), ("json.out", &["-q", "-f", "json"][..])] {
+            let Ok(expected) = std::fs::read_to_string(corpus_dir().join(format!("{name}.{suffix}"))) else {
+                continue;
+            };
+            let output = std::process::Command::new(env!("CARGO_BIN_EXE_jl"))
+                .args(flags)
+                .args(["--unsafe", "-e", &source, "1"])
+                .output()
+                .expect("run jl");
+            let printed = String::from_utf8_lossy(&output.stdout);
+            if !output.status.success() || printed != expected {
+                wrong.push(format!("{name}.{suffix}: expected\n{expected:?}\nprinted\n{printed:?}"));
+            }
+            compared += 1;
         }
     }
+    eprintln!("compat corpus: {compared} outputs compared with bpftrace 0.27.1's");
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use super::layout::{MapLayout, ValueFormat};
+use super::layout::{MapLayout, MapValue, ValueFormat};
+use super::AggKind;
 use super::stack::StackKind;
 use crate::culprit::{live_irq_name, Culprit, CulpritNames};
 use crate::kernel::KernelInfo;
@@ -370,6 +371,27 @@ impl Snapshot {
     /// Whether any key field is a stack (kernel or user).
     pub fn has_stacks(&self) -> bool {
         self.map.keys.iter().any(|field| matches!(field.format, ValueFormat::Stack(_)))
+    }
+
+    /// What bpftrace's `print()` shows of a map without keys that holds nothing yet: its zero value (`@: 0`,
+    /// `@s: { .count = 0, .average = 0, .total = 0 }`). `None` for keyed maps, histograms, strings and tuples,
+    /// which print nothing then.
+    pub fn zero(map: &MapLayout) -> Option<Snapshot> {
+        if !map.keys.is_empty() {
+            return None;
+        }
+        let value = match &map.value {
+            MapValue::Agg { kind: AggKind::Avg | AggKind::Stats, .. } => AggValue::Average(Average::default()),
+            MapValue::Agg { kind: AggKind::Count, .. } => AggValue::Scalar(FieldValue::Uint(0)),
+            MapValue::Agg { kind, format } if !kind.is_histogram() => {
+                AggValue::Scalar(FieldValue::from_integer(0, *format))
+            }
+            MapValue::Scalar(field) if field.format != ValueFormat::Str => {
+                AggValue::Scalar(FieldValue::from_integer(0, field.format))
+            }
+            _ => return None,
+        };
+        Some(Snapshot { map: map.clone(), rows: vec![Row { key: Vec::new(), value }] })
     }
 }
 

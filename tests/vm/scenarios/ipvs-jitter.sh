@@ -20,9 +20,9 @@ softirq_delay("net_rx") { @net_rx_wait_max_ns = max(dur); }'
 
 # measure PHASE SECONDS: run both scripts side by side for SECONDS and report their output.
 measure() {
-    /bin/jl -f json --duration "$2" -e "$WALKS" >"/tmp/$1.walks" 2>"/tmp/$1.walks.err" &
+    /bin/jl -q -f json --duration "$2" -e "$WALKS" >"/tmp/$1.walks" 2>"/tmp/$1.walks.err" &
     walks=$!
-    /bin/jl -f json --duration "$2" -e "$SOFTIRQ" >"/tmp/$1.softirq" 2>"/tmp/$1.softirq.err" &
+    /bin/jl -q -f json --duration "$2" -e "$SOFTIRQ" >"/tmp/$1.softirq" 2>"/tmp/$1.softirq.err" &
     softirq=$!
     wait $walks || { cat "/tmp/$1.walks.err"; fail "jl (walks) failed in phase $1"; }
     wait $softirq || { cat "/tmp/$1.softirq.err"; fail "jl (softirq) failed in phase $1"; }

@@ -23,7 +23,7 @@ done
 
 # The first kthread times a test walk before it takes the new estimators into its rows (the calc phase).
 sleep 4
-/bin/jl -v -f json --duration 10 \
+/bin/jl -v -q -f json --duration 10 \
     -e 'ipvs_est() { @walks = count(); @max_ns = max(dur); @min_ns = min(dur); @netns[netns] = count(); @cpu[cpu] = count(); }' \
     >/tmp/jl.out 2>/tmp/jl.err
 jl_rc=$?
@@ -49,7 +49,7 @@ ip netns add pod && ip link add veth-host type veth peer name veth-pod && ip lin
     fail "cannot set up the pod namespace"
 /usr/local/bin/ping -i 0.01 -q 192.168.77.2 >/tmp/ping.out 2>&1 &
 pinger=$!
-/bin/jl -f json --duration 8 -e 'stall("net_rx") { @waits = count(); @longest = max(dur); @culprits[culprit] = count(); }
+/bin/jl -q -f json --duration 8 -e 'stall("net_rx") { @waits = count(); @longest = max(dur); @culprits[culprit] = count(); }
 stall("net_rx", 1ms) { printf("stall %d %d%% %s %s\n", dur, share, culprit, culprit2); }' >/tmp/stall.out 2>/tmp/stall.err
 stall_rc=$?
 kill -INT $pinger 2>/dev/null

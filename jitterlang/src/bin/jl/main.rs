@@ -179,8 +179,9 @@ fn run(
         None => None,
     };
     let command = cli.command.clone();
-    // In JSON, the runtime prints bpftrace's attached_probes record on stdout instead of the stderr line.
-    let quiet = cli.quiet || cli.format == Format::Json;
+    // In JSON the runtime also prints bpftrace's attached_probes record on stdout; the stderr line stays, as
+    // scripts and tests wait for it and it never mixes with the JSON stream.
+    let quiet = cli.quiet;
     let child_stop = Arc::clone(&stop);
     let options = RunOptions {
         duration: cli.duration.map(Duration::from_secs_f64),
