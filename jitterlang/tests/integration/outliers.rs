@@ -49,8 +49,11 @@ fn softirq_outliers_in_json_carry_wall_clock_task_and_stack() {
     assert!(!softirqs.is_empty(), "softirq runs longer than 1us: {lines:?}");
     let names = ["hi", "timer", "net_tx", "net_rx", "block", "irq_poll", "tasklet", "sched", "hrtimer", "rcu"];
     for report in &softirqs {
-        // A string: as bpftrace, jl writes integers a double cannot hold exactly as strings.
-        let unix_ns: i128 = report["unix_ns"].as_str().and_then(|text| text.parse().ok()).expect("unix_ns");
+        // As bpftrace, jl writes an integer a double cannot hold exactly as a string (most such times).
+        let unix_ns: i128 = match &report["unix_ns"] {
+            Value::String(text) => text.parse().expect("unix_ns digits"),
+            number => number.as_i64().expect("unix_ns") as i128,
+        };
         // Within the run, give or take the 1 s that `date` would round away.
         let (earliest, latest) = (started - 1_000_000_000, finished + 1_000_000_000);
         assert!((earliest..=latest).contains(&unix_ns), "{report}: not between {started} and {finished}");

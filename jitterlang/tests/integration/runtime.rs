@@ -231,7 +231,7 @@ fn begin_printf_and_exit() {
     }
     let (code, out, err) = run_jl(&["-e", r#"BEGIN { printf("hello %s %d %x\n", "world", 42, 255); exit(); }"#]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "hello world 42 ff\n");
+    assert_eq!(out, "hello world 42 ff\n\n\n");
 }
 
 #[test]
@@ -243,7 +243,7 @@ fn a_script_with_only_begin_and_end_ends_after_begin_as_in_bpftrace() {
     let started = std::time::Instant::now();
     let (code, out, err) = run_jl(&["-q", "-e", r#"begin { @n = 2; printf("begin\n"); } end { printf("end\n"); }"#]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "begin\nend\n@n: 2\n\n");
+    assert_eq!(out, "begin\nend\n\n\n@n: 2\n");
     assert!(!err.contains("Attached"), "-q keeps the attach line out: {err}");
     assert!(started.elapsed() < Duration::from_secs(5), "no waiting for a signal: {:?}", started.elapsed());
     // With a duration the run lasts it, probes or not.

@@ -60,7 +60,7 @@ fn skb_follows_pings_across_a_veth_pair_between_namespaces() {
         &["-v", "-f", "json"],
         &format!(
             r#"skb() /icmp_seq > 0 && (netns == {netns_a} || netns == {netns_b})/ {{
-                 printf("%s %s %d %d %s %d %s %s\n", hop, prev, dur, netns, dev, icmp_seq, saddr, daddr);
+                 printf("%s %s %d %u %s %d %s %s\n", hop, prev, dur, netns, dev, icmp_seq, saddr, daddr);
                }}"#
         ),
         3.0,

@@ -20,7 +20,7 @@ fn script(pair: &VethPair) -> String {
     let (a, b) = (pair.inode(0), pair.inode(1));
     format!(
         r#"skb() /icmp_seq > 0 && (netns == {a} || netns == {b})/ {{
-             printf("%d %d %s %s %d %s %s\n", nsecs, icmp_seq, prev, hop, dur, dev, saddr);
+             printf("%lu %d %s %s %d %s %s\n", nsecs, icmp_seq, prev, hop, dur, dev, saddr);
            }}"#
     )
 }
