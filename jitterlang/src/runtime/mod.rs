@@ -400,10 +400,12 @@ fn snapshot(
 fn map_action(session: &Session, compiled: &Compiled, event: MapEvent, output: &mut Output) -> Result<(), RunError> {
     match event.action {
         MapAction::Print => {
-            let Some(mut snapshot) = snapshot(compiled, session, event.map, &stacks(compiled, session)?)?.or_else(|| {
-                // bpftrace prints a map without keys that holds nothing as its zero value.
-                compiled.user_maps.get(event.map).and_then(|(_, layout)| Snapshot::zero(layout))
-            }) else {
+            let Some(mut snapshot) =
+                snapshot(compiled, session, event.map, &stacks(compiled, session)?)?.or_else(|| {
+                    // bpftrace prints a map without keys that holds nothing as its zero value.
+                    compiled.user_maps.get(event.map).and_then(|(_, layout)| Snapshot::zero(layout))
+                })
+            else {
                 return Ok(());
             };
             if event.limit > 0 {

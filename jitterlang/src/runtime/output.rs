@@ -4,7 +4,8 @@ use super::clock::format_time;
 use super::events::{Outlier, Value};
 use crate::wire::Stat;
 use jitterlib::agg::{
-    format_buf, format_duration, json_line, render_folded, render_json, render_text, KernelSymbols, Snapshot, Symbolizer,
+    format_buf, format_duration, json_line, render_folded, render_json, render_text, KernelSymbols, Snapshot,
+    Symbolizer,
 };
 use jitterlib::kernel::KernelInfo;
 use jitterlib::usym::UserSymbols;
@@ -100,7 +101,9 @@ impl<'a> Output<'a> {
         match self.format {
             OutputFormat::Text => self.out.write_all(text.as_bytes())?,
             OutputFormat::Folded => eprint!("{text}"),
-            OutputFormat::Json => writeln!(self.out, "{}", json_line(&serde_json::json!({ "type": kind, "data": text })))?,
+            OutputFormat::Json => {
+                writeln!(self.out, "{}", json_line(&serde_json::json!({ "type": kind, "data": text })))?
+            }
         }
         self.out.flush()
     }
@@ -179,7 +182,8 @@ impl<'a> Output<'a> {
     /// `Attached` line goes to stderr.
     pub(super) fn attached_probes(&mut self, probes: usize) -> std::io::Result<()> {
         if self.format == OutputFormat::Json {
-            let record = serde_json::json!({ "type": "attached_probes", "count": probes, "data": { "probes": probes } });
+            let record =
+                serde_json::json!({ "type": "attached_probes", "count": probes, "data": { "probes": probes } });
             writeln!(self.out, "{}", json_line(&record))?;
             self.out.flush()?;
         }

@@ -86,13 +86,18 @@ mod tests {
             json_line(&value),
             r#"{"type": "hist", "data": {"@h": [{"min": 0, "max": 0, "count": 1},{"min": 1, "max": 1, "count": 2}]}}"#
         );
-        assert_eq!(json_line(&json!({"type": "value", "data": [1, "b", []]})), r#"{"type": "value", "data": [1,"b",[]]}"#);
+        assert_eq!(
+            json_line(&json!({"type": "value", "data": [1, "b", []]})),
+            r#"{"type": "value", "data": [1,"b",[]]}"#
+        );
     }
 
     #[test]
     fn integers_past_a_double_are_strings() {
-        assert_eq!(json_line(&json!([u64::MAX, i64::MAX, i64::MIN, 1u64 << 53, (1u64 << 53) + 1, -5])),
-            r#"["18446744073709551615","9223372036854775807",-9223372036854775808,9007199254740992,"9007199254740993",-5]"#);
+        assert_eq!(
+            json_line(&json!([u64::MAX, i64::MAX, i64::MIN, 1u64 << 53, (1u64 << 53) + 1, -5])),
+            r#"["18446744073709551615","9223372036854775807",-9223372036854775808,9007199254740992,"9007199254740993",-5]"#
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use super::layout::{MapLayout, MapValue, ValueFormat};
-use super::AggKind;
 use super::stack::StackKind;
+use super::AggKind;
 use crate::culprit::{live_irq_name, Culprit, CulpritNames};
 use crate::kernel::KernelInfo;
 use crate::units::{format_duration, format_exact_duration};
