@@ -39,7 +39,8 @@ pub struct RunOptions {
     pub duration: Option<Duration>,
     /// Output format.
     pub format: OutputFormat,
-    /// Called once every probe is attached, with the number of attached programs.
+    /// Called once every probe is attached, with the number of probes as bpftrace counts them (`BEGIN` and `END`
+    /// included).
     pub on_attached: Option<Box<dyn Fn(usize)>>,
     /// Print the maps every this often while tracing (`-i`), besides at the end.
     pub print_every: Option<Duration>,
@@ -193,7 +194,7 @@ pub fn run(
         session.attach_all()?;
         let attached = compiled.programs.iter().filter(|unit| unit.trigger.is_none()).count();
         if let Some(on_attached) = &options.on_attached {
-            on_attached(attached);
+            on_attached(compiled.programs.len());
         }
 
         exited |= attached == 0 && !options.wait_without_probes;

@@ -92,7 +92,7 @@ pub struct Cli {
     /// `jl -l builtins` lists the builtin functions and variables.
     #[arg(short = 'l', long = "list")]
     pub list: bool,
-    /// Do not print the `Attached N programs` line (bpftrace's -q); errors and warnings still print.
+    /// Do not print the `Attached N probes` line (bpftrace's -q); errors and warnings still print.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
     /// Say which mechanism each probe uses; with -l, list tracepoint fields; with -d, name the script construct

@@ -192,7 +192,8 @@ fn run(
         },
         on_attached: Some(Box::new(move |programs| {
             if !quiet {
-                eprintln!("Attached {programs} program{}; Ctrl-C to stop.", if programs == 1 { "" } else { "s" });
+                // bpftrace 0.27's line, to the byte.
+                eprintln!("Attached {programs} probe{}", if programs == 1 { "" } else { "s" });
             }
             if let Some(command) = &command {
                 child::spawn_then_stop(command, Arc::clone(&child_stop));
