@@ -19,6 +19,7 @@ mod language;
 mod lifecycle;
 mod netns;
 mod outliers;
+mod output_layout;
 mod raw_bpf;
 mod raw_probes;
 mod repl;
