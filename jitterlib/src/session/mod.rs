@@ -125,9 +125,9 @@ impl Attach {
     pub fn section_name(&self) -> String {
         match self {
             Attach::Tracepoint { category, name } => format!("tracepoint/{category}/{name}"),
-            Attach::RawTracepoint { name } | Attach::TailCall { tracepoint: name, .. } => {
-                format!("raw_tracepoint/{name}")
-            }
+            Attach::RawTracepoint { name } => format!("raw_tracepoint/{name}"),
+            // A section of its own (the object's function info is found by section name).
+            Attach::TailCall { map, slot, .. } => format!("raw_tracepoint/{map}_{slot}"),
             Attach::TpBtf { name } => format!("tp_btf/{name}"),
             Attach::Kprobe { function } => format!("kprobe/{function}"),
             Attach::Kretprobe { function } => format!("kretprobe/{function}"),
