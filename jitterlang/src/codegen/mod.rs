@@ -90,6 +90,16 @@ pub struct Compiled {
 }
 
 impl Compiled {
+    /// How many probes the script attaches, as bpftrace counts them in its `Attached N probes`: each probe as
+    /// written once (`BEGIN` and `END` included), however many programs it takes (a typed probe's entry and
+    /// exit, a syscall tracepoint's dispatcher).
+    pub fn probe_count(&self) -> usize {
+        let mut probes: Vec<&str> = self.programs.iter().map(|unit| unit.describe.as_str()).collect();
+        probes.sort_unstable();
+        probes.dedup();
+        probes.len()
+    }
+
     /// The disassembly of every program, as `jl -d` prints it.
     pub fn disassembly(&self) -> String {
         self.listing(|unit| unit.program.clone())

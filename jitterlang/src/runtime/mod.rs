@@ -184,7 +184,7 @@ pub fn run(
     if options.announce_attached {
         // Where bpftrace prints it: every program is loaded and BEGIN has not run yet (jl attaches the probes
         // after BEGIN, so that BEGIN's exit() attaches nothing). bpftrace counts BEGIN and END among its probes.
-        output.attached_probes(compiled.programs.len())?;
+        output.attached_probes(compiled.probe_count())?;
     }
     for name in triggered(compiled, Trigger::Begin) {
         session.run(name)?;
@@ -194,7 +194,7 @@ pub fn run(
         session.attach_all()?;
         let attached = compiled.programs.iter().filter(|unit| unit.trigger.is_none()).count();
         if let Some(on_attached) = &options.on_attached {
-            on_attached(compiled.programs.len());
+            on_attached(compiled.probe_count());
         }
 
         exited |= attached == 0 && !options.wait_without_probes;
