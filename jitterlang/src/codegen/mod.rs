@@ -199,7 +199,9 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
         let several = points.len() > 1;
         for (point_index, point) in points.into_iter().enumerate() {
             let maps = ProbeMaps { first_user: first_user_map, start: start_map, own: &probe_maps };
-            let site = (point_index, point.fires, point.attach != Attach::Manual);
+            // A block that does nothing reports nothing: it needs no gate.
+            let gated = point.attach != Attach::Manual && !probe.body.is_empty();
+            let site = (point_index, point.fires, gated);
             match generate_probe(probe, checked, &maps, site) {
                 Ok((program, spans)) => programs.push(ProgramUnit {
                     name: if several { truncate(&format!("{name}_{}", point.suffix)) } else { name.clone() },
@@ -286,14 +288,14 @@ struct ProbeMaps<'a> {
     own: &'a [usize],
 }
 
-/// Generates the program of one probe at one of its points (`(index, fires, attached)`): the prologue, then
-/// where the point fires the gate check (for an attached program) and the predicate and the user's block.
+/// Generates the program of one probe at one of its points (`(index, fires, gated)`): the prologue, then where
+/// the point fires the gate check (when `gated`) and the predicate and the user's block.
 /// Returns it with the script spans of its source map.
 fn generate_probe(
     probe: &CheckedProbe,
     checked: &Checked,
     maps: &ProbeMaps,
-    (point, fires, attached): (usize, bool, bool),
+    (point, fires, gated): (usize, bool, bool),
 ) -> Result<(Program, Vec<Span>), Diagnostic> {
     let mut gen = Gen::new(probe, checked, maps.first_user)?;
     gen.start_map = maps.start;
@@ -306,7 +308,7 @@ fn generate_probe(
         skb_out_of_order: counter(Stat::SkbOutOfOrder),
     };
     let exit = gen.exit;
-    let site = PointSite { point, fires, maps: maps.own, counters, gate: attached.then_some(GATE) };
+    let site = PointSite { point, fires, maps: maps.own, counters, gate: gated.then_some(GATE) };
     emit_point(&mut Block { gen: &mut gen, probe }, probe.probe.as_ref(), exit, &site)?;
     let program = finish_point(gen.b)
         .map_err(|error| Diagnostic::new(Code::Internal, probe.span, format!("cannot assemble this probe: {error}")))?;
