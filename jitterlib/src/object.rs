@@ -533,6 +533,51 @@ mod tests {
     }
 
     #[test]
+    fn the_gate_is_a_data_map_of_its_own_beside_the_global() {
+        let global = MapSpec {
+            name: "stats".into(),
+            kind: MapKind::Global,
+            key_size: 4,
+            value_size: 16,
+            max_entries: 1,
+            on_insert: false,
+        };
+        let gate = crate::maps::Gate { map: 1 };
+        let mut b = crate::insn::Builder::new();
+        let closed = b.new_label();
+        gate.emit_check(&mut b, closed);
+        crate::maps::Counter { map: 0, key: 1 }.emit_increment(&mut b);
+        b.bind(closed);
+        b.mov64(crate::insn::Reg::R0, 0);
+        b.exit();
+        let program = b.finish().expect("assembles");
+        let section = ProgramSection { name: "gated", section: "raw_tracepoint/jl_manual", program: &program };
+        let maps = [global, crate::maps::Gate::map_spec("gate")];
+        let elf = write_object(&[section], &maps, HashAllocation::OnInsert).expect("object is written");
+        let parsed = aya_obj::Object::parse(&elf).expect("aya-obj parses our object");
+        let gate_map = &parsed.maps[GATE_MAP_NAME];
+        assert_eq!((gate_map.map_type(), gate_map.value_size(), gate_map.max_entries()), (2, 8, 1));
+        assert_eq!(parsed.maps[crate::maps::GLOBAL_MAP_NAME].value_size(), 16);
+        let file = object::File::parse(&*elf).expect("valid ELF");
+        let targets: Vec<String> = file
+            .section_by_name("raw_tracepoint/jl_manual")
+            .expect("program section")
+            .relocations()
+            .map(|(_, reloc)| {
+                let RelocationTarget::Symbol(index) = reloc.target() else { panic!("symbol target expected") };
+                file.symbol_by_index(index).and_then(|s| s.name().map(str::to_string)).expect("symbol")
+            })
+            .collect();
+        assert_eq!(targets, ["gate", "stats"], "the gate's load, then the counter's");
+        let twice = [crate::maps::Gate::map_spec("gate"), crate::maps::Gate::map_spec("again")];
+        let section = ProgramSection { name: "gated", section: "raw_tracepoint/jl_manual", program: &program };
+        assert!(matches!(
+            write_object(&[section], &twice, HashAllocation::OnInsert),
+            Err(ObjectError::SeveralGlobals { section: GATE_MAP_NAME })
+        ));
+    }
+
+    #[test]
     fn instructions_are_encoded_little_endian() {
         let insn = Insn { code: 0x7b, dst: 10, src: 1, off: -16, imm: 0x0102_0304 };
         assert_eq!(encode_insn(&insn), [0x7b, 0x1a, 0xf0, 0xff, 0x04, 0x03, 0x02, 0x01]);

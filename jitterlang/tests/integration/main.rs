@@ -12,6 +12,7 @@ mod declarations;
 mod diagnostics;
 mod exporter_hostile;
 mod fleet;
+mod gate;
 mod golden;
 mod hrtimer_nesting;
 mod irqoff;
