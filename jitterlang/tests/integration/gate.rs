@@ -107,3 +107,27 @@ fn probes_on_one_event_stream_count_the_same_window() {
     }
     drop(renamer);
 }
+
+/// `exit()` closes the gate in the kernel: no probe counts an event after the one that called it, although the
+/// renamer goes on renaming on another CPU until jl has read the exit event and detached. Before, the count went
+/// on past the exit (1 126 and 1 161 instead of 1 000 in 2 of 3 runs here).
+#[test]
+fn exit_stops_every_probe_at_its_event() {
+    if !can_trace("exit_stops_every_probe_at_its_event") {
+        return;
+    }
+    let renamer = Renamer::start(1);
+    let tid = renamer.tid;
+    let script = format!(
+        "tracepoint:task:task_rename /tid == {tid}/ {{ @runs++; if (@runs == 1000) {{ exit(); }} }} \
+         tracepoint:task:task_rename /tid == {tid}/ {{ @other = count(); }}"
+    );
+    for _ in 0..3 {
+        let lines = run_on_cpu(0, "raw", script.clone(), 10.0);
+        assert_eq!(count(&lines, "@runs"), 1000, "{lines:?}");
+        let other = count(&lines, "@other");
+        // The other probe may run before or after the exiting one at an event (and at the one the gate opened at).
+        assert!((998..=1001).contains(&other), "the other probe stopped at the same event: {other}");
+    }
+    drop(renamer);
+}
