@@ -73,7 +73,9 @@ fn run_on_cpu(cpu: usize, mechanism: &'static str, script: String, seconds: f64)
     .expect("jl ran");
     let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "jl failed: {}\n{out}\n{err}", output.status);
-    out.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line:?}: {e}"))).collect()
+    out.lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("bad JSON line {line:?}: {e}")))
+        .collect()
 }
 
 fn count(lines: &[Value], map: &str) -> u64 {
@@ -95,8 +97,10 @@ fn probes_on_one_event_stream_count_the_same_window() {
     }
     let renamer = Renamer::start(0);
     let tid = renamer.tid;
-    let script: String =
-        PROBES.iter().map(|map| format!("tracepoint:task:task_rename /tid == {tid}/ {{ @{map} = count(); }} ")).collect();
+    let script: String = PROBES
+        .iter()
+        .map(|map| format!("tracepoint:task:task_rename /tid == {tid}/ {{ @{map} = count(); }} "))
+        .collect();
     for mechanism in ["tp_btf", "raw", "perf"] {
         for _ in 0..2 {
             let lines = run_on_cpu(0, mechanism, script.clone(), 0.3);

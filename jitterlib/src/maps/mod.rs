@@ -145,7 +145,14 @@ mod tests {
         assert_eq!(HashAllocation::OnInsert.map_flags(&map(MapKind::PerCpuHash, true)), 1);
         assert_eq!(HashAllocation::OnInsert.map_flags(&map(MapKind::Hash, true)), 1);
         assert_eq!(HashAllocation::OnInsert.map_flags(&map(MapKind::Hash, false)), 0, "a churning pairing map");
-        for kind in [MapKind::Array, MapKind::PerCpuArray, MapKind::RingBuf, MapKind::StackTrace, MapKind::Global, MapKind::Gate] {
+        for kind in [
+            MapKind::Array,
+            MapKind::PerCpuArray,
+            MapKind::RingBuf,
+            MapKind::StackTrace,
+            MapKind::Global,
+            MapKind::Gate,
+        ] {
             assert_eq!(HashAllocation::OnInsert.map_flags(&map(kind, true)), 0, "{kind:?}");
         }
         assert_eq!(HashAllocation::Preallocated.map_flags(&map(MapKind::PerCpuHash, true)), 0);
