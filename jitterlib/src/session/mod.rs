@@ -232,7 +232,8 @@ impl Session {
         Ok(session)
     }
 
-    /// Attaches one loaded program to its attach point (an error for [`Attach::Manual`] programs).
+    /// Attaches one loaded program to its attach point (an error for [`Attach::Manual`] programs). The start/stop
+    /// gate stays as it is: [`Session::attach_all`] opens it.
     pub fn attach(&mut self, program: &str) -> Result<(), SessionError> {
         let attach_point = self.attach_point(program)?.clone();
         let loaded = self.program_mut(program)?;
