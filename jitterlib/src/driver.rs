@@ -54,7 +54,8 @@ pub struct PointSite<'a> {
 }
 
 /// Writes the program of `probe` at `site` into `body`'s builder: the context saved in `r6`, the prologue, where
-/// the point fires the gate check and the body, then `exit` (a label of that builder) bound before `return 0`.
+/// the point fires the gate check and the body, then `exit` (a label of that builder) bound before the epilogue
+/// and `return 0`.
 ///
 /// ```
 /// use jitterlib::driver::{emit_point, finish_point, Counters, PointBody, PointSite};
@@ -112,6 +113,7 @@ pub fn emit_point<B: PointBody>(
     }
     let b = body.builder();
     b.bind(exit);
+    probe.emit_epilogue(b, &env);
     b.mov64(Reg::R0, 0);
     b.exit();
     Ok(())
