@@ -10,7 +10,8 @@ use super::layout::{FieldLayout, MapLayout, MapValue, ValueFormat, INTEGER_SIZE}
 use super::value::{
     format_buf, format_inet, format_inet_family, AggValue, Average, FieldValue, Histogram, Row, Snapshot,
 };
-use super::{AggError, AggKind};
+use super::tseries::{merge_slot, Slot, TimeSeries};
+use super::{AggError, AggKind, TSeriesAgg};
 
 /// Decodes and merges a map read from the kernel.
 ///
@@ -25,7 +26,9 @@ pub fn decode(layout: &MapLayout, entries: &MapEntries) -> Result<Snapshot, AggE
         })?,
         MapValue::Agg { kind, format } => {
             let per_cpu = per_cpu_view(entries);
-            if kind.is_histogram() {
+            if let AggKind::TSeries { agg, .. } = kind {
+                decode_tseries(layout, *kind, *agg, *format, &per_cpu)?
+            } else if kind.is_histogram() {
                 decode_histograms(layout, *kind, &per_cpu)?
             } else {
                 decode_aggregations(layout, *kind, *format, &per_cpu)?
@@ -115,7 +118,11 @@ fn merge_cpus(kind: AggKind, format: ValueFormat, values: &[Vec<u8>]) -> Option<
             });
             Some(AggValue::Average(merged))
         }
-        AggKind::Hist { .. } | AggKind::TimeHist | AggKind::Quantiles | AggKind::Lhist { .. } => None,
+        AggKind::Hist { .. }
+        | AggKind::TimeHist
+        | AggKind::Quantiles
+        | AggKind::Lhist { .. }
+        | AggKind::TSeries { .. } => None,
     }
 }
 
@@ -139,6 +146,39 @@ fn decode_histograms(layout: &MapLayout, kind: AggKind, entries: &[PerCpuEntry<'
         .into_iter()
         .filter(|(_, histogram)| !histogram.is_empty())
         .map(|(key, histogram)| Ok(Row { key: decode_fields(layout, key)?, value: AggValue::Histogram(histogram) }))
+        .collect()
+}
+
+/// The rows of a `tseries` map: each key's ring slots merged across CPUs (see [`merge_slot`]).
+fn decode_tseries(
+    layout: &MapLayout,
+    kind: AggKind,
+    agg: TSeriesAgg,
+    format: ValueFormat,
+    entries: &[PerCpuEntry<'_>],
+) -> Result<Vec<Row>, AggError> {
+    let AggKind::TSeries { interval_ns, .. } = kind else { return Ok(Vec::new()) };
+    let signed = format != ValueFormat::Unsigned;
+    let user_size = layout.user_key_size() as usize;
+    let mut by_key: BTreeMap<&[u8], TimeSeries> = BTreeMap::new();
+    for (key, values) in entries {
+        check_key(layout, key)?;
+        let mut cpus = Vec::with_capacity(values.len());
+        for value in values.iter() {
+            check_value(layout, value)?;
+            cpus.push(Slot { value: word(value, 0), meta: word(value, 1), epoch: word(value, 2) });
+        }
+        let Some((epoch, value)) = merge_slot(agg, signed, &cpus) else { continue };
+        let series = by_key.entry(&key[..user_size]).or_insert_with(|| TimeSeries {
+            interval_ns,
+            signed,
+            points: BTreeMap::new(),
+        });
+        series.points.insert(epoch, value);
+    }
+    by_key
+        .into_iter()
+        .map(|(key, series)| Ok(Row { key: decode_fields(layout, key)?, value: AggValue::TSeries(series) }))
         .collect()
 }
 
