@@ -7,7 +7,7 @@ use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Expr, ExprKind, Lowered, MapAction, PrintfAction, PrintfInfo, StmtKind, Type};
 use crate::printf::{ConvKind, Format};
-use jitterlib::agg::{AggError, AggKind};
+use jitterlib::agg::{AggError, AggKind, TSeriesAgg};
 use jitterlib::probe::nearest;
 
 /// Bytes read for a tracepoint `__data_loc` string.
@@ -416,6 +416,40 @@ impl Checker<'_> {
             Ok(kind) => Some(kind),
             Err(error) => {
                 self.diagnostics.push(lhist_diagnostic(&error, rest));
+                None
+            }
+        }
+    }
+
+    /// The kind of `tseries(v, interval, n[, agg])`: the interval and count are constants [`AggKind::tseries`]
+    /// accepts, `agg` one of [`TSeriesAgg::NAMES`] as a string.
+    pub(super) fn tseries(&mut self, rest: &[ast::Expr], scope: &mut Scope) -> Option<AggKind> {
+        let interval = self.constant(&rest[0], scope)?;
+        let intervals = self.constant(&rest[1], scope)?;
+        let agg = match rest.get(2) {
+            None => TSeriesAgg::Last,
+            Some(arg) => match &arg.kind {
+                ast::ExprKind::Str(name) if TSeriesAgg::from_name(name).is_some() => TSeriesAgg::from_name(name)?,
+                _ => {
+                    let names = TSeriesAgg::NAMES.map(|name| format!("\"{name}\"")).join(", ");
+                    self.diagnostics.push(
+                        Diagnostic::new(Code::TypeMismatch, arg.span, format!("tseries() combines values with {names}"))
+                            .with_hint("e.g. `tseries(v, 1s, 10, \"max\")`, or no 4th argument for the last value written"),
+                    );
+                    return None;
+                }
+            },
+        };
+        // CLOCK_TAI starts intervals on wall-clock multiples as bpftrace's; before its helper, CLOCK_MONOTONIC.
+        let tai = self.kernel.version().at_least(6, 1);
+        match AggKind::tseries(interval, intervals, agg, tai) {
+            Ok(kind) => Some(kind),
+            Err(error) => {
+                let (span, hint) = match error {
+                    AggError::InvalidTSeriesInterval { .. } => (rest[0].span, "the interval is a duration: `100ms`, `1s`"),
+                    _ => (rest[1].span, "keep fewer intervals, each longer"),
+                };
+                self.diagnostics.push(Diagnostic::new(Code::Limit, span, error.to_string()).with_hint(hint));
                 None
             }
         }

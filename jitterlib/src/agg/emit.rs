@@ -106,7 +106,7 @@ pub fn emit_bucket(b: &mut Builder, kind: AggKind, value: Reg, idx: Reg) -> bool
     true
 }
 
-/// Starts a `tseries` update (`kind` must be [`AggKind::TSeries`]): reads the monotonic clock, stores the
+/// Starts a `tseries` update (`kind` must be [`AggKind::TSeries`]): reads its clock, stores the
 /// interval's epoch (time divided by the interval) at `r10 + stamp` and the time at `r10 + stamp + 8`, and
 /// puts the ring slot (`epoch % intervals`), which ends the key, in `idx`. Clobbers r0-r5, so the value must
 /// be in r6-r9; follow with [`emit_key_end`] and [`emit_tseries_update`].
@@ -118,7 +118,7 @@ pub fn emit_bucket(b: &mut Builder, kind: AggKind, value: Reg, idx: Reg) -> bool
 /// use jitterlib::maps::Counter;
 ///
 /// // `@[cpu] = tseries(v, 1s, 5, "sum")` with `v` in r7: key at r10 - 16, stamp at r10 - 32.
-/// let kind = AggKind::tseries(1_000_000_000, 5, TSeriesAgg::Sum)?;
+/// let kind = AggKind::tseries(1_000_000_000, 5, TSeriesAgg::Sum, true)?;
 /// let keys = vec![jitterlib::agg::FieldLayout::integer(ValueFormat::Unsigned)];
 /// let layout = MapLayout { name: "@".into(), keys, value: MapValue::Agg { kind, format: ValueFormat::Signed } };
 /// let mut b = Builder::new();
@@ -131,8 +131,8 @@ pub fn emit_bucket(b: &mut Builder, kind: AggKind, value: Reg, idx: Reg) -> bool
 /// # Ok::<(), jitterlib::agg::AggError>(())
 /// ```
 pub fn emit_tseries_slot(b: &mut Builder, kind: AggKind, idx: Reg, stamp: i16) {
-    let AggKind::TSeries { interval_ns, intervals, .. } = kind else { return };
-    b.call(Helper::KtimeGetNs);
+    let AggKind::TSeries { interval_ns, intervals, tai, .. } = kind else { return };
+    b.call(if tai { Helper::KtimeGetTaiNs } else { Helper::KtimeGetNs });
     b.store(Size::DW, Reg::R10, stamp + 8, Reg::R0);
     match i32::try_from(interval_ns) {
         Ok(imm) => b.alu64(AluOp::Div, Reg::R0, imm),

@@ -78,7 +78,7 @@ fn json_type(map: &MapLayout) -> &'static str {
 /// `{"interval_start": "2026-12-07 04:33:15.000000000", "value": 3}` (local time).
 fn tseries_json(snapshot: &Snapshot, series: &TimeSeries, symbols: &dyn Symbolizer) -> Value {
     let points = snapshot_window(snapshot, series).into_iter().filter_map(|(epoch, value)| {
-        let start = json_time(symbols.unix_ns(epoch * series.interval_ns));
+        let start = json_time(symbols.unix_ns(epoch * series.interval_ns, series.tai));
         Some(json!({ "interval_start": start, "value": number_json(value?) }))
     });
     Value::Array(points.collect())

@@ -50,9 +50,9 @@ impl TSeriesAgg {
 /// - `avg`, `stats`: `[i64 sum, u64 count]`.
 /// - `hist`, `timehist`, `lhist`, `quantiles`: `u64` count of the bucket whose index ends the key (see
 ///   [`bucket`](super::bucket)).
-/// - `tseries`: `[i64 value, u64 meta, u64 epoch]` of the interval `epoch` (monotonic time divided by the
+/// - `tseries`: `[i64 value, u64 meta, u64 epoch]` of the interval `epoch` (the clock's time divided by the
 ///   interval; 0 for a slot never written), kept in ring slot `epoch % intervals`, the index that ends the key.
-///   `meta` is the monotonic time of the last write (no aggregation: the latest CPU wins), the count (`avg`),
+///   `meta` is the clock's time at the last write (no aggregation: the latest CPU wins), the count (`avg`),
 ///   or 1 once a value is in (`min`, `max`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AggKind {
@@ -96,6 +96,9 @@ pub enum AggKind {
         intervals: u32,
         /// How the values of one interval combine.
         agg: TSeriesAgg,
+        /// Whether intervals follow CLOCK_TAI (`bpf_ktime_get_tai_ns`, Linux 6.1), so that they start on
+        /// whole multiples of the interval in wall-clock time as bpftrace's do, rather than CLOCK_MONOTONIC.
+        tai: bool,
     },
 }
 
@@ -123,14 +126,14 @@ impl AggKind {
     }
 
     /// A `tseries` with bpftrace's rules: an interval of at least 1 ns, 1 to [`TSERIES_MAX_INTERVALS`]
-    /// intervals.
-    pub fn tseries(interval_ns: i64, intervals: i64, agg: TSeriesAgg) -> Result<AggKind, AggError> {
+    /// intervals; `tai` picks the clock (see [`AggKind::TSeries`]).
+    pub fn tseries(interval_ns: i64, intervals: i64, agg: TSeriesAgg, tai: bool) -> Result<AggKind, AggError> {
         let Ok(interval_ns @ 1..) = u64::try_from(interval_ns) else {
             return Err(AggError::InvalidTSeriesInterval { interval_ns });
         };
         match u32::try_from(intervals) {
             Ok(count) if (1..=TSERIES_MAX_INTERVALS).contains(&intervals) => {
-                Ok(AggKind::TSeries { interval_ns, intervals: count, agg })
+                Ok(AggKind::TSeries { interval_ns, intervals: count, agg, tai })
             }
             _ => Err(AggError::InvalidTSeriesIntervals { intervals, limit: TSERIES_MAX_INTERVALS }),
         }
@@ -245,14 +248,14 @@ mod tests {
     fn tseries_takes_a_positive_interval_and_fewer_than_a_million_intervals() {
         let last = TSeriesAgg::Last;
         assert_eq!(
-            AggKind::tseries(1_000_000_000, 5, last),
-            Ok(AggKind::TSeries { interval_ns: 1_000_000_000, intervals: 5, agg: last })
+            AggKind::tseries(1_000_000_000, 5, last, true),
+            Ok(AggKind::TSeries { interval_ns: 1_000_000_000, intervals: 5, agg: last, tai: true })
         );
-        assert_eq!(AggKind::tseries(1, 999_999, last).map(|kind| kind.bucket_count()), Ok(Some(999_999)));
-        assert_eq!(AggKind::tseries(0, 5, last), Err(AggError::InvalidTSeriesInterval { interval_ns: 0 }));
-        assert_eq!(AggKind::tseries(-1, 5, last), Err(AggError::InvalidTSeriesInterval { interval_ns: -1 }));
-        assert!(AggKind::tseries(1, 0, last).is_err());
-        assert!(AggKind::tseries(1, 1_000_000, last).is_err());
+        assert_eq!(AggKind::tseries(1, 999_999, last, false).map(|kind| kind.bucket_count()), Ok(Some(999_999)));
+        assert_eq!(AggKind::tseries(0, 5, last, true), Err(AggError::InvalidTSeriesInterval { interval_ns: 0 }));
+        assert_eq!(AggKind::tseries(-1, 5, last, true), Err(AggError::InvalidTSeriesInterval { interval_ns: -1 }));
+        assert!(AggKind::tseries(1, 0, last, true).is_err());
+        assert!(AggKind::tseries(1, 1_000_000, last, true).is_err());
         assert_eq!(TSeriesAgg::from_name("avg"), Some(TSeriesAgg::Avg));
         assert_eq!(TSeriesAgg::from_name("last"), None);
     }

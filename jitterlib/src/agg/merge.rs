@@ -157,7 +157,7 @@ fn decode_tseries(
     format: ValueFormat,
     entries: &[PerCpuEntry<'_>],
 ) -> Result<Vec<Row>, AggError> {
-    let AggKind::TSeries { interval_ns, .. } = kind else { return Ok(Vec::new()) };
+    let AggKind::TSeries { interval_ns, tai, .. } = kind else { return Ok(Vec::new()) };
     let signed = format != ValueFormat::Unsigned;
     let user_size = layout.user_key_size() as usize;
     let mut by_key: BTreeMap<&[u8], TimeSeries> = BTreeMap::new();
@@ -172,6 +172,7 @@ fn decode_tseries(
         let series = by_key.entry(&key[..user_size]).or_insert_with(|| TimeSeries {
             interval_ns,
             signed,
+            tai,
             points: BTreeMap::new(),
         });
         series.points.insert(epoch, value);

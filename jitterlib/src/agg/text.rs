@@ -46,7 +46,7 @@ pub fn render_text(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> String {
             AggValue::TSeries(series) => {
                 out.push_str(&format!("{name}:\n"));
                 let window = snapshot_window(snapshot, series);
-                out.push_str(&graph_text(series, &window, &|ns| symbols.unix_ns(ns)));
+                out.push_str(&graph_text(series, &window, &|ns| symbols.unix_ns(ns, series.tai)));
                 out.push('\n');
             }
         }

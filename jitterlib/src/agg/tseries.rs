@@ -26,13 +26,15 @@ const GRAPH_WIDTH: usize = 53;
 /// Columns the smallest value takes on the scale lines (the largest is right-aligned in the rest).
 const SCALE_PADDING: usize = 21;
 
-/// The merged time series of one key: interval epochs (monotonic time divided by the interval) and values.
+/// The merged time series of one key: interval epochs (the clock's time divided by the interval) and values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TimeSeries {
     /// Interval length in nanoseconds.
     pub interval_ns: u64,
     /// Whether values are signed (the aggregated expression's type).
     pub signed: bool,
+    /// Whether epochs count CLOCK_TAI rather than CLOCK_MONOTONIC time (see [`AggKind::TSeries`]).
+    pub tai: bool,
     /// Epoch and value of each interval with data, oldest first.
     pub points: BTreeMap<u64, i128>,
 }
@@ -101,7 +103,11 @@ pub(crate) fn merge_slot(agg: TSeriesAgg, signed: bool, cpus: &[Slot]) -> Option
 
 /// The text graph of `series` over `window` (see [`TimeSeries::window`]), interval starts turned into Unix
 /// nanoseconds by `unix_ns`; `<no data>` for an empty window.
-pub(crate) fn graph_text(series: &TimeSeries, window: &[(u64, Option<i128>)], unix_ns: &dyn Fn(u64) -> i128) -> String {
+pub(crate) fn graph_text(
+    series: &TimeSeries,
+    window: &[(u64, Option<i128>)],
+    unix_ns: &dyn Fn(u64) -> i128,
+) -> String {
     if window.is_empty() {
         return "<no data>\n".to_string();
     }
@@ -171,9 +177,15 @@ fn fraction_digits(window: &[(u64, Option<i128>)], interval_ns: u64) -> (usize, 
     }
 }
 
-/// CLOCK_REALTIME minus CLOCK_MONOTONIC now, in nanoseconds.
-pub(crate) fn realtime_offset_ns() -> i128 {
-    clock_ns(libc::CLOCK_REALTIME) - clock_ns(libc::CLOCK_MONOTONIC)
+/// CLOCK_REALTIME minus CLOCK_TAI (`tai`: whole seconds, the leap seconds the kernel was told of) or
+/// CLOCK_MONOTONIC now, in nanoseconds.
+pub(crate) fn realtime_offset_ns(tai: bool) -> i128 {
+    if tai {
+        let offset = clock_ns(libc::CLOCK_REALTIME) - clock_ns(libc::CLOCK_TAI);
+        (offset as f64 / 1e9).round() as i128 * 1_000_000_000
+    } else {
+        clock_ns(libc::CLOCK_REALTIME) - clock_ns(libc::CLOCK_MONOTONIC)
+    }
 }
 
 fn clock_ns(clock: libc::clockid_t) -> i128 {
@@ -219,7 +231,7 @@ mod tests {
     use super::*;
 
     fn series(interval_ns: u64, points: &[(u64, i128)]) -> TimeSeries {
-        TimeSeries { interval_ns, signed: true, points: points.iter().copied().collect() }
+        TimeSeries { interval_ns, signed: true, tai: true, points: points.iter().copied().collect() }
     }
 
     #[test]
@@ -259,7 +271,7 @@ mod tests {
 
     #[test]
     fn one_value_widens_the_scale_and_shows_nanoseconds() {
-        let s = TimeSeries { interval_ns: 1_000_000_000, signed: false, points: [(5, 0)].into_iter().collect() };
+        let s = TimeSeries { interval_ns: 1_000_000_000, signed: false, tai: true, points: [(5, 0)].into_iter().collect() };
         let text = graph_text(&s, &s.window(5, 5), &|ns| i128::from(ns));
         assert!(text.starts_with(&format!("{:19}{:<21}{:>32}\nhh:mm:ss.ns        |", "", 0, 1)), "{text}");
         assert!(text.contains(".000000000 *"), "{text}");

@@ -34,10 +34,10 @@ pub trait Symbolizer {
         None
     }
 
-    /// Unix time in nanoseconds of a monotonic time (`bpf_ktime_get_ns()`), for `tseries` intervals; the
-    /// two clocks' distance now unless overridden.
-    fn unix_ns(&self, monotonic_ns: u64) -> i128 {
-        i128::from(monotonic_ns) + super::tseries::realtime_offset_ns()
+    /// Unix time in nanoseconds of a time of CLOCK_TAI (`tai`) or CLOCK_MONOTONIC, for `tseries` intervals;
+    /// from the clocks' distance now unless overridden.
+    fn unix_ns(&self, ns: u64, tai: bool) -> i128 {
+        i128::from(ns) + super::tseries::realtime_offset_ns(tai)
     }
 }
 
