@@ -30,6 +30,17 @@ impl TSeriesAgg {
     /// The names the language accepts, in bpftrace's order.
     pub const NAMES: [&'static str; 4] = ["avg", "max", "min", "sum"];
 
+    /// Its name as the 4th argument of `tseries()`; `None` for [`TSeriesAgg::Last`], written without one.
+    pub fn name(&self) -> Option<&'static str> {
+        match self {
+            TSeriesAgg::Last => None,
+            TSeriesAgg::Avg => Some("avg"),
+            TSeriesAgg::Max => Some("max"),
+            TSeriesAgg::Min => Some("min"),
+            TSeriesAgg::Sum => Some("sum"),
+        }
+    }
+
     /// The function named `name` (one of [`TSeriesAgg::NAMES`]).
     pub fn from_name(name: &str) -> Option<TSeriesAgg> {
         match name {
@@ -194,6 +205,23 @@ impl AggKind {
             AggKind::Quantiles => "quantiles",
             AggKind::Lhist { .. } => "lhist",
             AggKind::TSeries { .. } => "tseries",
+        }
+    }
+
+    /// The call as written, with the parameters that tell two maps of the same function apart:
+    /// `lhist(v, 0, 10, 1)`, `hist(v, 2)`, `tseries(v, 1s, 5, "sum")`; `count()` for the others.
+    pub fn usage(&self) -> String {
+        match *self {
+            AggKind::Hist { bits } if bits > 0 => format!("hist(v, {bits})"),
+            AggKind::Lhist { min, max, step } => format!("lhist(v, {min}, {max}, {step})"),
+            AggKind::TSeries { interval_ns, intervals, agg, .. } => {
+                let interval = crate::units::format_duration(interval_ns as i64);
+                match agg.name() {
+                    Some(name) => format!("tseries(v, {interval}, {intervals}, \"{name}\")"),
+                    None => format!("tseries(v, {interval}, {intervals})"),
+                }
+            }
+            _ => format!("{}()", self.name()),
         }
     }
 
