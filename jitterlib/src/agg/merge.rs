@@ -168,14 +168,21 @@ fn decode_tseries(
             check_value(layout, value)?;
             cpus.push(Slot { value: word(value, 0), meta: word(value, 1), epoch: word(value, 2) });
         }
-        let Some((epoch, value)) = merge_slot(agg, signed, &cpus) else { continue };
+        let merged = merge_slot(agg, signed, &cpus);
+        // A key whose slots were all zeroed (`zero(@m)`) is still printed, as bpftrace's `<no data>`; the
+        // slots of an array exist from the start, so there that would print maps never written.
+        if merged.is_none() && layout.is_array() {
+            continue;
+        }
         let series = by_key.entry(&key[..user_size]).or_insert_with(|| TimeSeries {
             interval_ns,
             signed,
             tai,
             points: BTreeMap::new(),
         });
-        series.points.insert(epoch, value);
+        if let Some((epoch, value)) = merged {
+            series.points.insert(epoch, value);
+        }
     }
     by_key
         .into_iter()

@@ -102,14 +102,15 @@ pub(crate) fn merge_slot(agg: TSeriesAgg, signed: bool, cpus: &[Slot]) -> Option
 }
 
 /// The text graph of `series` over `window` (see [`TimeSeries::window`]), interval starts turned into Unix
-/// nanoseconds by `unix_ns`; `<no data>` for an empty window.
+/// nanoseconds by `unix_ns`, ending in a newline; `<no data>` (without one, as bpftrace prints it) for an
+/// empty window.
 pub(crate) fn graph_text(
     series: &TimeSeries,
     window: &[(u64, Option<i128>)],
     unix_ns: &dyn Fn(u64) -> i128,
 ) -> String {
     if window.is_empty() {
-        return "<no data>\n".to_string();
+        return "<no data>".to_string();
     }
     let values = window.iter().filter_map(|(_, value)| *value);
     let (mut min, mut max) = (values.clone().min().unwrap_or(0), values.max().unwrap_or(0));
