@@ -372,6 +372,31 @@ mod tests {
     }
 
     #[test]
+    fn tseries_slots_merge_per_key_and_zeroed_keys_stay() {
+        let kind = AggKind::tseries(100, 4, crate::agg::TSeriesAgg::Sum, true).expect("a tseries");
+        let layout = agg_layout("@t", int_key(), kind, ValueFormat::Signed);
+        // Key 7: slot 1 (epoch 5) on both CPUs, slot 2 (epoch 2, overwritten on CPU 1 by epoch 6); key 8 zeroed.
+        let entries = per_cpu(vec![
+            (words(&[7, 1]), vec![words(&[3, 0, 5]), words(&[-1, 0, 5])]),
+            (words(&[7, 2]), vec![words(&[10, 0, 2]), words(&[4, 0, 6])]),
+            (words(&[8, 0]), vec![words(&[0, 0, 0]), words(&[0, 0, 0])]),
+        ]);
+        let snapshot = snapshot(&layout, &entries);
+        let series: Vec<(Vec<FieldValue>, Vec<(u64, i128)>)> = snapshot
+            .rows
+            .iter()
+            .map(|row| match &row.value {
+                AggValue::TSeries(series) => (row.key.clone(), series.points.clone().into_iter().collect()),
+                other => panic!("not a tseries: {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            series,
+            [(vec![FieldValue::Uint(7)], vec![(5, 2), (6, 4)]), (vec![FieldValue::Uint(8)], vec![])]
+        );
+    }
+
+    #[test]
     fn plain_maps_read_one_shared_value() {
         let layout =
             MapLayout { name: "@comm".into(), keys: int_key(), value: MapValue::Scalar(FieldLayout::string(16)) };
