@@ -215,8 +215,13 @@ impl Checker<'_> {
         let keys = self.keys(target, scope)?;
         let map = self.maps.existing(target, &keys, &mut self.diagnostics)?;
         if self.maps.is_histogram(map) {
+            // Their entries are one per bucket (per interval for a tseries): a key's value is several entries.
+            let what = match self.maps.info(map).layout.histogram() {
+                Some(AggKind::TSeries { .. }) => "a time series",
+                _ => "a histogram",
+            };
             self.diagnostics.push(
-                Diagnostic::new(Code::Unsupported, target.span, "an entry of a histogram cannot be deleted")
+                Diagnostic::new(Code::Unsupported, target.span, format!("an entry of {what} cannot be deleted"))
                     .with_hint(format!("use `clear({})` to empty the whole map", target.name)),
             );
             return None;
