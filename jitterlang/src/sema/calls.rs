@@ -438,8 +438,12 @@ impl Checker<'_> {
                 _ => {
                     let names = TSeriesAgg::NAMES.map(|name| format!("\"{name}\"")).join(", ");
                     self.diagnostics.push(
-                        Diagnostic::new(Code::TypeMismatch, arg.span, format!("tseries() combines values with {names}"))
-                            .with_hint("e.g. `tseries(v, 1s, 10, \"max\")`, or no 4th argument for the last value written"),
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            arg.span,
+                            format!("tseries() combines values with {names}"),
+                        )
+                        .with_hint("e.g. `tseries(v, 1s, 10, \"max\")`, or no 4th argument for the last value written"),
                     );
                     return None;
                 }
@@ -451,7 +455,9 @@ impl Checker<'_> {
             Ok(kind) => Some(kind),
             Err(error) => {
                 let (span, hint) = match error {
-                    AggError::InvalidTSeriesInterval { .. } => (rest[0].span, "the interval is a duration: `100ms`, `1s`"),
+                    AggError::InvalidTSeriesInterval { .. } => {
+                        (rest[0].span, "the interval is a duration: `100ms`, `1s`")
+                    }
                     _ => (rest[1].span, "keep fewer intervals, each longer"),
                 };
                 self.diagnostics.push(Diagnostic::new(Code::Limit, span, error.to_string()).with_hint(hint));

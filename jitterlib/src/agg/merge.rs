@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use crate::maps::MapEntries;
 
 use super::layout::{FieldLayout, MapLayout, MapValue, ValueFormat, INTEGER_SIZE};
+use super::tseries::{merge_slot, Slot, TimeSeries};
 use super::value::{
     format_buf, format_inet, format_inet_family, AggValue, Average, FieldValue, Histogram, Row, Snapshot,
 };
-use super::tseries::{merge_slot, Slot, TimeSeries};
 use super::{AggError, AggKind, TSeriesAgg};
 
 /// Decodes and merges a map read from the kernel.

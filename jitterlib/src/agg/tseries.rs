@@ -104,33 +104,22 @@ pub(crate) fn merge_slot(agg: TSeriesAgg, signed: bool, cpus: &[Slot]) -> Option
 /// The text graph of `series` over `window` (see [`TimeSeries::window`]), interval starts turned into Unix
 /// nanoseconds by `unix_ns`, ending in a newline; `<no data>` (without one, as bpftrace prints it) for an
 /// empty window.
-pub(crate) fn graph_text(
-    series: &TimeSeries,
-    window: &[(u64, Option<i128>)],
-    unix_ns: &dyn Fn(u64) -> i128,
-) -> String {
+pub(crate) fn graph_text(series: &TimeSeries, window: &[(u64, Option<i128>)], unix_ns: &dyn Fn(u64) -> i128) -> String {
     if window.is_empty() {
         return "<no data>".to_string();
     }
     let values = window.iter().filter_map(|(_, value)| *value);
     let (mut min, mut max) = (values.clone().min().unwrap_or(0), values.max().unwrap_or(0));
     if min == max {
-        let (lowest, highest) = if series.signed {
-            (i128::from(i64::MIN), i128::from(i64::MAX))
-        } else {
-            (0, i128::from(u64::MAX))
-        };
+        let (lowest, highest) =
+            if series.signed { (i128::from(i64::MIN), i128::from(i64::MAX)) } else { (0, i128::from(u64::MAX)) };
         min = (min - 1).max(lowest);
         max = (max + 1).min(highest);
     }
     let (digits, unit) = fraction_digits(window, series.interval_ns);
     let time_header = format!("hh:mm:ss{unit}");
     let time_width = 8 + if digits > 0 { 1 + digits } else { 0 };
-    let scale = format!(
-        "{:time_width$} {min:<SCALE_PADDING$}{max:>right$}\n",
-        "",
-        right = GRAPH_WIDTH - SCALE_PADDING
-    );
+    let scale = format!("{:time_width$} {min:<SCALE_PADDING$}{max:>right$}\n", "", right = GRAPH_WIDTH - SCALE_PADDING);
     let mut out = scale.clone();
     out.push_str(&pad_bytes(&time_header, time_width + 1));
     out.push_str(&format!("|{}|\n", "_".repeat(GRAPH_WIDTH - 2)));
@@ -272,7 +261,8 @@ mod tests {
 
     #[test]
     fn one_value_widens_the_scale_and_shows_nanoseconds() {
-        let s = TimeSeries { interval_ns: 1_000_000_000, signed: false, tai: true, points: [(5, 0)].into_iter().collect() };
+        let s =
+            TimeSeries { interval_ns: 1_000_000_000, signed: false, tai: true, points: [(5, 0)].into_iter().collect() };
         let text = graph_text(&s, &s.window(5, 5), &|ns| i128::from(ns));
         assert!(text.starts_with(&format!("{:19}{:<21}{:>32}\nhh:mm:ss.ns        |", "", 0, 1)), "{text}");
         assert!(text.contains(".000000000 *"), "{text}");
