@@ -13,30 +13,75 @@ use std::io::{self, Write};
 /// `value` as one line of bpftrace-style JSON (without the newline).
 pub fn json_line(value: &Value) -> String {
     let mut bytes = Vec::new();
-    let mut serializer = Serializer::with_formatter(&mut bytes, BpftraceFormatter);
+    let mut serializer = Serializer::with_formatter(&mut bytes, BpftraceFormatter::default());
     value.serialize(&mut serializer).expect("serializing a JSON value into memory cannot fail");
     String::from_utf8(bytes).expect("serde_json writes UTF-8")
 }
 
 /// serde_json's compact layout with bpftrace's spacing, number and escape rules.
-struct BpftraceFormatter;
+#[derive(Default)]
+struct BpftraceFormatter {
+    /// Per open object, whether it is written unspaced: bpftrace writes a `tseries` point,
+    /// `{"interval_start":"...","value":3}`, by hand, without the spaces of its other objects.
+    unspaced: Vec<bool>,
+    /// The first key of the innermost object while it is written, to recognize a `tseries` point.
+    first_key: Option<String>,
+}
+
+/// The first member of a `tseries` point, the one object bpftrace writes unspaced.
+const TSERIES_POINT_KEY: &str = "interval_start";
 
 /// 2^63 and 2^64 as floats: conversions at or past them do not come back (C++ gives an unspecified value there,
 /// which bpftrace's round-trip test then sees as different).
 const TWO_TO_63: f64 = 9_223_372_036_854_775_808.0;
 const TWO_TO_64: f64 = 18_446_744_073_709_551_616.0;
 
+impl BpftraceFormatter {
+    fn spaced(&self) -> bool {
+        !self.unspaced.last().copied().unwrap_or(false)
+    }
+}
+
 impl Formatter for BpftraceFormatter {
+    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.unspaced.push(false);
+        writer.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.unspaced.pop();
+        writer.write_all(b"}")
+    }
+
     fn begin_object_key<W: ?Sized + Write>(&mut self, writer: &mut W, first: bool) -> io::Result<()> {
         if first {
+            self.first_key = Some(String::new());
             Ok(())
-        } else {
+        } else if self.spaced() {
             writer.write_all(b", ")
+        } else {
+            writer.write_all(b",")
         }
     }
 
+    fn write_string_fragment<W: ?Sized + Write>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()> {
+        if let Some(key) = &mut self.first_key {
+            key.push_str(fragment);
+        }
+        writer.write_all(fragment.as_bytes())
+    }
+
     fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
-        writer.write_all(b": ")
+        if let Some(key) = self.first_key.take() {
+            if let Some(unspaced) = self.unspaced.last_mut() {
+                *unspaced = key == TSERIES_POINT_KEY;
+            }
+        }
+        if self.spaced() {
+            writer.write_all(b": ")
+        } else {
+            writer.write_all(b":")
+        }
     }
 
     fn write_u64<W: ?Sized + Write>(&mut self, writer: &mut W, value: u64) -> io::Result<()> {
@@ -89,6 +134,15 @@ mod tests {
         assert_eq!(
             json_line(&json!({"type": "value", "data": [1, "b", []]})),
             r#"{"type": "value", "data": [1,"b",[]]}"#
+        );
+    }
+
+    #[test]
+    fn tseries_points_are_unspaced_as_bpftrace_writes_them() {
+        let value = json!({"type": "tseries", "data": {"@t": [{"interval_start": "05:34:48", "value": 5}, {"interval_start": "05:34:49", "value": {"a": 1}}]}});
+        assert_eq!(
+            json_line(&value),
+            r#"{"type": "tseries", "data": {"@t": [{"interval_start":"05:34:48","value":5},{"interval_start":"05:34:49","value":{"a": 1}}]}}"#
         );
     }
 
