@@ -78,7 +78,8 @@ fn json_type(map: &MapLayout) -> &'static str {
 }
 
 /// A `tseries` as bpftrace writes it: the intervals with a value, oldest first, each
-/// `{"interval_start":"2026-12-07 04:33:15.000000000","value":3}` (local time; unspaced, see [`json_line`](super::json_line)).
+/// `{"interval_start":"2026-12-07 04:33:15.000000000","value":3}` (local time; unspaced, see
+/// [`json_line`](super::json_line)).
 fn tseries_json(snapshot: &Snapshot, series: &TimeSeries, symbols: &dyn Symbolizer) -> Value {
     let points = snapshot_window(snapshot, series).into_iter().filter_map(|(epoch, value)| {
         let start = json_time(symbols.unix_ns(epoch * series.interval_ns, series.tai));
