@@ -52,7 +52,7 @@ impl Gen<'_> {
             ExprKind::Builtin(Builtin::Elapsed) => self.elapsed(dst, expr)?,
             ExprKind::Builtin(builtin) => self.builtin(*builtin, dst),
             ExprKind::Call(call) => (call.lower)(self, call, expr.span, dst)?,
-            ExprKind::Field(field) => match (field.source, field.ty) {
+            ExprKind::Field(field) => match (self.probe.source_now(field), field.ty) {
                 (FieldSource::Context { offset }, FieldType::Int { size, signed }) => {
                     self.context_integer(offset, size, signed, dst)
                 }
