@@ -261,14 +261,39 @@ mod tests {
     }
 
     #[test]
-    fn a_block_without_args_runs_on_a_raw_tracepoint() {
+    fn a_block_reading_only_mapped_args_runs_on_a_raw_tracepoint() {
         let spec = ProbeSpec::Path(vec!["tracepoint".into(), "sched".into(), "sched_switch".into()]);
         let mut probe = resolve(&spec, &FixtureKernel::bundled()).expect("the fixture has sched:sched_switch");
         let perf = Attach::Tracepoint { category: "sched".into(), name: "sched_switch".into() };
+        let raw = Attach::RawTracepoint { name: "sched_switch".into() };
         assert_eq!(probe.attach(), perf, "until told, args may be read");
         probe.only_fields_read(&[]);
-        assert_eq!(probe.attach(), Attach::RawTracepoint { name: "sched_switch".into() });
-        probe.only_fields_read(&["args.next_pid".into()]);
-        assert_eq!(probe.attach(), perf);
+        assert_eq!(probe.attach(), raw);
+        let checked = probe.args().iter().find(|field| field.name == "next_pid").cloned().unwrap();
+        probe.only_fields_read(&["args.next_pid".into(), "args.next_comm".into()]);
+        assert_eq!((probe.attach(), probe.stack_bytes(), probe.notes()), (raw, 48, vec![]));
+        assert_eq!(probe.source_now(&checked), FieldSource::Stack { offset: -40 });
+        probe.only_fields_read(&["args.next_pid".into(), "args.prev_state".into()]);
+        assert_eq!((probe.attach(), probe.stack_bytes()), (perf, 0));
+        assert_eq!(probe.source_now(&checked), FieldSource::Context { offset: 56 }, "the record's offset");
+        assert_eq!(
+            probe.notes(),
+            ["sched:sched_switch uses a perf-event tracepoint; args.prev_state is not among its arguments: it is 8 \
+              bytes, the argument `prev_state` (unsigned int) is not"]
+        );
+    }
+
+    #[test]
+    fn tp_btf_reads_no_pointer_argument() {
+        use crate::kernel::{TracepointMechanism, TracepointProbes};
+        let probes = TracepointProbes::all().using(TracepointMechanism::TpBtf, "asked");
+        let kernel = FixtureKernel::bundled().with_tracepoint_probes(probes);
+        let spec = ProbeSpec::Path(vec!["tracepoint".into(), "skb".into(), "kfree_skb".into()]);
+        let mut probe = resolve(&spec, &kernel).unwrap();
+        probe.only_fields_read(&["args.reason".into()]);
+        assert_eq!(probe.attach(), Attach::TpBtf { name: "kfree_skb".into() });
+        probe.only_fields_read(&["args.reason".into(), "args.skbaddr".into()]);
+        assert_eq!(probe.attach(), Attach::RawTracepoint { name: "kfree_skb".into() });
+        assert!(probe.notes()[0].contains("tp_btf not used: the block reads a pointer argument"), "{:?}", probe.notes());
     }
 }

@@ -332,3 +332,109 @@ fn named_params(
         false => params,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::{FixtureKernel, KernelSnapshot};
+
+    fn raw_args(kernel: &FixtureKernel, category: &str, name: &str) -> RawArgs {
+        let format = kernel.tracepoint(category, name).unwrap();
+        let record: Vec<_> = format.fields.iter().filter(|field| !field.common).cloned().collect();
+        RawArgs::resolve(kernel, category, name, &record).unwrap()
+    }
+
+    fn source(args: &RawArgs, name: &str) -> Option<FieldSource> {
+        args.fields().iter().find(|field| field.name == name).map(|field| field.source)
+    }
+
+    fn why<'a>(args: &'a RawArgs, name: &str) -> &'a str {
+        let found = args.unmapped.iter().find(|(field, _)| field == name).map(|(_, why)| why.as_str());
+        found.unwrap_or_else(|| panic!("args.{name} is mapped"))
+    }
+
+    #[test]
+    fn softirq_vec_is_the_classes_vec_nr() {
+        let args = raw_args(&FixtureKernel::bundled(), "irq", "softirq_entry");
+        assert_eq!(args.fields()[0].ty, FieldType::Int { size: 4, signed: false });
+        assert_eq!(source(&args, "vec"), Some(FieldSource::Context { offset: 0 }));
+        assert_eq!(args.stack_bytes(), 0);
+    }
+
+    #[test]
+    fn sched_switch_reads_task_members_and_leaves_prev_state_on_the_record() {
+        let args = raw_args(&FixtureKernel::bundled(), "sched", "sched_switch");
+        let stack = |offset| Some(FieldSource::Stack { offset });
+        assert_eq!(source(&args, "prev_pid"), stack(-16));
+        assert_eq!(source(&args, "next_prio"), stack(-48));
+        assert_eq!(source(&args, "next_comm"), Some(FieldSource::Computed));
+        let pid = args.fields().iter().find(|field| field.name == "next_pid").unwrap();
+        assert_eq!(pid.ty, FieldType::Int { size: 4, signed: true }, "the record's type");
+        assert_eq!(why(&args, "prev_state"), "it is 8 bytes, the argument `prev_state` (unsigned int) is not");
+        let next_pid = args.members.iter().find(|member| member.field == "next_pid").unwrap();
+        // `next` is the third argument; task_struct.pid is at 1264 in the fixture.
+        assert_eq!((next_pid.arg, next_pid.offset, next_pid.size, next_pid.signed), (2, 1264, 4, true));
+        assert!(!args.reads_pointer_arg(&["next_pid".into()]));
+    }
+
+    #[test]
+    fn skb_events_read_skbaddr_from_skb_and_same_named_arguments() {
+        let kernel = FixtureKernel::bundled();
+        let receive = raw_args(&kernel, "net", "netif_receive_skb");
+        assert_eq!(source(&receive, "skbaddr"), Some(FieldSource::Context { offset: 0 }), "named by its class");
+        assert_eq!(why(&receive, "name"), "the kernel builds it as a string when it records the event");
+        assert!(why(&receive, "len").starts_with("no argument of the tracepoint has its name"));
+        assert!(receive.reads_pointer_arg(&["skbaddr".into()]));
+        let free = raw_args(&kernel, "skb", "kfree_skb");
+        assert_eq!(source(&free, "location"), Some(FieldSource::Context { offset: 8 }));
+        assert_eq!(source(&free, "reason"), Some(FieldSource::Context { offset: 16 }));
+        assert_eq!(source(&free, "protocol"), None);
+    }
+
+    #[test]
+    fn timer_function_is_a_member_of_the_timer() {
+        let args = raw_args(&FixtureKernel::bundled(), "timer", "timer_expire_entry");
+        assert_eq!(source(&args, "timer"), Some(FieldSource::Context { offset: 0 }));
+        assert_eq!(source(&args, "function"), Some(FieldSource::Stack { offset: -8 }));
+        assert_eq!(source(&args, "baseclk"), Some(FieldSource::Context { offset: 8 }));
+        assert!(why(&args, "now").starts_with("no argument"));
+    }
+
+    /// The bundled kernel with `sched_switch`'s prototype replaced by `params`.
+    fn with_sched_switch(params: &[(&str, &str)]) -> FixtureKernel {
+        let mut snapshot: KernelSnapshot =
+            serde_json::from_str(include_str!("../../fixtures/kernel-6.18.json")).unwrap();
+        let params = params.iter().map(|(name, ty)| (name.to_string(), ty.to_string())).collect();
+        snapshot.raw_tracepoints.insert("sched_switch".into(), params);
+        FixtureKernel::from_snapshot(snapshot)
+    }
+
+    #[test]
+    fn arguments_are_found_by_name_and_type_not_position() {
+        // Linux 5.10: no prev_state argument.
+        let old = with_sched_switch(&[
+            ("preempt", "bool"),
+            ("prev", "struct task_struct *"),
+            ("next", "struct task_struct *"),
+        ]);
+        let args = raw_args(&old, "sched", "sched_switch");
+        let next_pid = args.members.iter().find(|member| member.field == "next_pid").unwrap();
+        assert_eq!(next_pid.arg, 2);
+        assert!(why(&args, "prev_state").starts_with("no argument"));
+        // Another order, and a `next` that is not a task pointer.
+        let moved = with_sched_switch(&[("next", "int"), ("prev", "struct task_struct *")]);
+        let args = raw_args(&moved, "sched", "sched_switch");
+        assert_eq!(args.members.iter().find(|member| member.field == "prev_pid").unwrap().arg, 1);
+        assert_eq!(why(&args, "next_pid"), "the argument `next` (int) is not a struct pointer");
+    }
+
+    #[test]
+    fn a_tracepoint_without_a_prototype_maps_nothing() {
+        let mut snapshot: KernelSnapshot =
+            serde_json::from_str(include_str!("../../fixtures/kernel-6.18.json")).unwrap();
+        snapshot.raw_tracepoints.remove("softirq_entry");
+        let args = raw_args(&FixtureKernel::from_snapshot(snapshot), "irq", "softirq_entry");
+        assert!(args.fields().is_empty());
+        assert_eq!(why(&args, "vec"), "the kernel's BTF has no btf_trace_softirq_entry");
+    }
+}
