@@ -35,6 +35,7 @@ mod support;
 mod syscalls;
 mod targets;
 mod tools;
+mod tracepoint_args;
 mod tracepoint_mechanism;
 mod typed_probes;
 mod uprobes;

@@ -233,8 +233,10 @@ impl Probe for Tracepoint {
             (_, Some((hook, _))) => hook.note().into_iter().collect(),
             (Reach::Hook { hook, args, .. }, None) => {
                 let read = self.args_read.as_deref().unwrap_or_default();
-                let unmapped: Vec<String> =
-                    args.unmapped(read).map(|(field, why)| format!("args.{field} is not among its arguments: {why}")).collect();
+                let unmapped: Vec<String> = args
+                    .unmapped(read)
+                    .map(|(field, why)| format!("args.{field} is not among its arguments: {why}"))
+                    .collect();
                 match unmapped.is_empty() {
                     true => hook.note().into_iter().collect(),
                     false => vec![format!("{event} uses a perf-event tracepoint; {}", unmapped.join("; "))],
@@ -294,6 +296,10 @@ mod tests {
         assert_eq!(probe.attach(), Attach::TpBtf { name: "kfree_skb".into() });
         probe.only_fields_read(&["args.reason".into(), "args.skbaddr".into()]);
         assert_eq!(probe.attach(), Attach::RawTracepoint { name: "kfree_skb".into() });
-        assert!(probe.notes()[0].contains("tp_btf not used: the block reads a pointer argument"), "{:?}", probe.notes());
+        assert!(
+            probe.notes()[0].contains("tp_btf not used: the block reads a pointer argument"),
+            "{:?}",
+            probe.notes()
+        );
     }
 }

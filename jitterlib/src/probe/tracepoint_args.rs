@@ -196,10 +196,7 @@ impl RawArgs {
                 _ => 8,
             });
             if field.array_len.is_some() || width != Some(field.size) {
-                return Ok(Err(format!(
-                    "it is {} bytes, the argument `{param_name}` ({c_type}) is not",
-                    field.size
-                )));
+                return Ok(Err(format!("it is {} bytes, the argument `{param_name}` ({c_type}) is not", field.size)));
             }
             if c_type.contains('*') {
                 self.pointers.push(field.name.clone());
