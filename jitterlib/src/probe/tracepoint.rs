@@ -59,7 +59,7 @@ enum Reach {
     PerfEvent(Option<String>),
     /// Through `hook` when every field the block reads is among the arguments (`args`); through
     /// `pointer_hook` (a raw tracepoint rather than tp_btf) when one of them is a pointer argument.
-    Hook { hook: TracepointHook, pointer_hook: TracepointHook, args: RawArgs },
+    Hook { hook: Box<TracepointHook>, pointer_hook: Box<TracepointHook>, args: Box<RawArgs> },
     /// Through `raw_syscalls`, whatever the block reads.
     Syscall(SyscallView),
 }
@@ -101,7 +101,8 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
                 _ => hook.clone(),
             };
             let fields: Vec<_> = format.fields.iter().filter(|field| !field.common).cloned().collect();
-            Reach::Hook { hook, pointer_hook, args: RawArgs::resolve(kernel, category, name, &fields)? }
+            let args = Box::new(RawArgs::resolve(kernel, category, name, &fields)?);
+            Reach::Hook { hook: Box::new(hook), pointer_hook: Box::new(pointer_hook), args }
         }
     };
     let record = format.fields.iter().filter(|field| !field.common).map(arg_field).collect();
