@@ -109,8 +109,9 @@ fn softirq_vectors_from_the_argument_agree_with_the_record() {
         return;
     }
     let script = "tracepoint:irq:softirq_entry { @[args.vec] = count(); }";
-    let (raw, verbose) = start(None, "1.5", script);
-    let (perf, perf_verbose) = start(Some("perf"), "1.5", script);
+    // Long enough for the second to attach while the first runs, on a loaded machine.
+    let (raw, verbose) = start(None, "6", script);
+    let (perf, perf_verbose) = start(Some("perf"), "4", script);
     assert!(verbose.contains("jl: tracepoint:irq:softirq_entry -> rawtracepoint:softirq_entry"), "{verbose}");
     assert!(!verbose.contains("not used"), "{verbose}");
     assert!(perf_verbose.contains("-> tracepoint:irq:softirq_entry"), "{perf_verbose}");
