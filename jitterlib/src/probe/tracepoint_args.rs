@@ -182,7 +182,12 @@ impl RawArgs {
             .find(|known| known.category == category && known.events.contains(&name) && known.field == field.name);
         let param_name = known.map_or(field.name.as_str(), |known| known.param);
         let Some(index) = params.iter().position(|(param, _)| param == param_name) else {
+            let unnamed = params.iter().enumerate().all(|(index, (param, _))| *param == format!("arg{index}"));
             let why = match known {
+                _ if unnamed && !params.is_empty() => format!(
+                    "the kernel's BTF does not name the tracepoint's arguments (no __bpf_trace_{name} or class \
+                     function)"
+                ),
                 Some(_) => format!("the tracepoint has no argument `{param_name}` on this kernel"),
                 None => "no argument of the tracepoint has its name, and jl knows no other source for it".into(),
             };
@@ -423,6 +428,19 @@ mod tests {
         let args = raw_args(&moved, "sched", "sched_switch");
         assert_eq!(args.members.iter().find(|member| member.field == "prev_pid").unwrap().arg, 1);
         assert_eq!(why(&args, "next_pid"), "the argument `next` (int) is not a struct pointer");
+    }
+
+    #[test]
+    fn arguments_btf_does_not_name_map_nothing() {
+        // Linux 5.10's BTF: `btf_trace_sched_switch` only, no `__bpf_trace_sched_switch` to name its arguments.
+        let unnamed =
+            with_sched_switch(&[("arg0", "bool"), ("arg1", "struct task_struct *"), ("arg2", "struct task_struct *")]);
+        let args = raw_args(&unnamed, "sched", "sched_switch");
+        assert!(args.fields().is_empty());
+        assert_eq!(
+            why(&args, "next_pid"),
+            "the kernel's BTF does not name the tracepoint's arguments (no __bpf_trace_sched_switch or class function)"
+        );
     }
 
     #[test]
