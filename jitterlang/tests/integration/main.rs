@@ -37,6 +37,7 @@ mod targets;
 mod tools;
 mod tracepoint_args;
 mod tracepoint_mechanism;
+mod tseries;
 mod typed_probes;
 mod uprobes;
 mod usdt;
