@@ -3,7 +3,7 @@
 //! trace's aggregation), the exit returning 0 and the peephole passes; then the object holding the programs.
 
 use crate::insn::{BuildError, Builder, Label, Program, Reg};
-use crate::maps::{Counter, HashAllocation, MapSpec};
+use crate::maps::{Counter, HashAllocation, MapSpec, UpdateFailures};
 use crate::object::{write_object, ObjectError, ProgramSection};
 use crate::probe::{EmitEnv, Probe};
 use crate::session::Attach;
@@ -11,8 +11,8 @@ use crate::session::Attach;
 /// The object-wide u64 counters the generated code adds to (see [`EmitEnv`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Counters {
-    /// Map updates that failed (map full).
-    pub map_full: Counter,
+    /// Map updates that failed: the map full, or refused otherwise.
+    pub map_updates: UpdateFailures,
     /// What did not fit a probe's fixed per-CPU slots.
     pub slots_full: Counter,
     /// `skb()` hops dropped because the address held another packet.
@@ -52,7 +52,7 @@ pub struct PointSite<'a> {
 /// use jitterlib::driver::{emit_point, finish_point, Counters, PointBody, PointSite};
 /// use jitterlib::insn::Builder;
 /// use jitterlib::kernel::FixtureKernel;
-/// use jitterlib::maps::Counter;
+/// use jitterlib::maps::{Counter, UpdateFailures};
 /// use jitterlib::probe::{resolve, ProbeSpec};
 ///
 /// struct Nothing(Builder);
@@ -68,7 +68,8 @@ pub struct PointSite<'a> {
 ///
 /// let probe = resolve(&ProbeSpec::Typed { name: "hrtimer".into(), args: vec![] }, &FixtureKernel::bundled())?;
 /// let counter = Counter { map: 0, key: 0 };
-/// let counters = Counters { map_full: counter, slots_full: counter, skb_reused: counter, skb_out_of_order: counter };
+/// let map_updates = UpdateFailures { full: counter, refused: counter };
+/// let counters = Counters { map_updates, slots_full: counter, skb_reused: counter, skb_out_of_order: counter };
 /// let mut body = Nothing(Builder::new());
 /// let exit = body.0.new_label();
 /// let site = PointSite { point: 0, fires: true, maps: &[1], counters };
@@ -90,7 +91,7 @@ pub fn emit_point<B: PointBody>(
         exit,
         maps: site.maps,
         point: site.point,
-        map_full: site.counters.map_full,
+        map_updates: site.counters.map_updates,
         slots_full: site.counters.slots_full,
         skb_reused: site.counters.skb_reused,
         skb_out_of_order: site.counters.skb_out_of_order,

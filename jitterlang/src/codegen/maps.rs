@@ -6,7 +6,7 @@ use crate::ir::Expr;
 use crate::wire::Stat;
 use jitterlib::agg::{emit, AggKind};
 use jitterlib::insn::{Helper, JmpOp, Reg, Size};
-use jitterlib::maps::{map_call, Counter};
+use jitterlib::maps::{map_call, Counter, UpdateFailures};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
@@ -45,6 +45,11 @@ impl Gen<'_> {
         Counter { map: STATS_MAP_INDEX, key: stat as u32 }
     }
 
+    /// The counters of failed map updates: `map_full` and `map_refused`.
+    pub(super) fn map_updates(&self) -> UpdateFailures {
+        UpdateFailures { full: self.counter(Stat::MapFull), refused: self.counter(Stat::MapRefused) }
+    }
+
     /// `@map[keys] = kind(value)`.
     pub(super) fn aggregate(
         &mut self,
@@ -81,7 +86,7 @@ impl Gen<'_> {
             key,
             value: value_reg.map(|reg| (reg, signed)),
             init,
-            map_full: self.counter(Stat::MapFull),
+            map_updates: self.map_updates(),
         };
         emit::emit_update(&mut self.b, &update);
         if let Some(reg) = value_reg {
@@ -120,10 +125,10 @@ impl Gen<'_> {
         let slot = self.frame.alloc(value.ty.size(), span)?;
         self.value_into(value, slot)?;
         let object_map = self.user_map(map);
-        let map_full = self.counter(Stat::MapFull);
+        let failures = self.map_updates();
         match Size::from_bytes(value.ty.size()) {
-            Some(width) => emit::emit_map_store(&mut self.b, object_map, key, slot, width, map_full),
-            None => emit::emit_map_update(&mut self.b, object_map, key, slot, map_full),
+            Some(width) => emit::emit_map_store(&mut self.b, object_map, key, slot, width, failures),
+            None => emit::emit_map_update(&mut self.b, object_map, key, slot, failures),
         }
         Ok(())
     }

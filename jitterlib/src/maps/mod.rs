@@ -2,7 +2,7 @@
 
 mod emit;
 
-pub use emit::{map_call, Counter};
+pub use emit::{map_call, Counter, UpdateFailures};
 
 use crate::kernel::KernelVersion;
 

@@ -49,7 +49,7 @@
 //! duration (`skb(50ms)`: faster hops are dropped in BPF before any packet field is read), or both.
 
 use super::{
-    Counter, EmitEnv, Field, FieldSource, FieldType, Point, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
+    EmitEnv, Field, FieldSource, FieldType, Point, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
     ProbeSpec,
 };
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
@@ -326,7 +326,7 @@ impl Skb {
             b.store(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_TIME, Reg::R8);
             b.store_imm(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_HOP, record.hop as i32);
             map_call(b, Helper::MapUpdateElem, map, Some(STACK_ENTRY));
-            count_failure(b, env.map_full, env.exit);
+            env.map_updates.emit_count(b);
         }
         b.jump(env.exit);
         b.bind(seen);
@@ -661,12 +661,6 @@ fn emit_restart(b: &mut Builder, env: &EmitEnv, record: &Record, reused: Label, 
 /// `r0 = helper(map, r10 + STACK_KEY[, r10 + value, BPF_ANY])`.
 fn map_call(b: &mut Builder, helper: Helper, map: usize, value: Option<i16>) {
     super::map_call(b, helper, map, STACK_KEY, value);
-}
-
-/// Adds one to `counter` when `r0` (a helper's return value) is negative. Uses the scratch slot.
-fn count_failure(b: &mut Builder, counter: Counter, exit: Label) {
-    b.jump_if(JmpOp::Sge, Reg::R0, 0, exit);
-    counter.emit_increment(b);
 }
 
 /// Writes the IPv4 address in the u32 at `r10 + address` (network order) as a dotted string into `size`
