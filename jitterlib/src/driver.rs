@@ -46,7 +46,7 @@ pub struct PointSite<'a> {
 }
 
 /// Writes the program of `probe` at `site` into `body`'s builder: the context saved in `r6`, the prologue, the
-/// body where the point fires, then `exit` (a label of that builder) bound before `return 0`.
+/// body where the point fires, then `exit` (a label of that builder) bound before the epilogue and `return 0`.
 ///
 /// ```
 /// use jitterlib::driver::{emit_point, finish_point, Counters, PointBody, PointSite};
@@ -102,6 +102,7 @@ pub fn emit_point<B: PointBody>(
     }
     let b = body.builder();
     b.bind(exit);
+    probe.emit_epilogue(b, &env);
     b.mov64(Reg::R0, 0);
     b.exit();
     Ok(())

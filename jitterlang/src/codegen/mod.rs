@@ -196,7 +196,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
             let maps = ProbeMaps { first_user: first_user_map, start: start_map, own: &probe_maps };
             match generate_probe(probe, checked, &maps, point_index, point.fires) {
                 Ok((program, spans)) => programs.push(ProgramUnit {
-                    name: if several { truncate(&format!("{name}_{}", point.suffix)) } else { name.clone() },
+                    name: if several { suffixed(&name, point.suffix) } else { name.clone() },
                     describe: probe.probe.describe(),
                     attach: point.attach,
                     trigger: probe.probe.trigger(),
@@ -211,7 +211,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
                 // The probe emits all of a companion's code: it comes from the probe as written.
                 companion.program.source_map.mark(0, Some(0));
                 ProgramUnit {
-                    name: truncate(&format!("{name}_{}", companion.suffix)),
+                    name: suffixed(&name, companion.suffix),
                     describe: probe.probe.describe(),
                     attach: companion.attach,
                     trigger: None,
@@ -268,6 +268,17 @@ fn program_name(index: usize, describe: &str) -> String {
 
 fn truncate(name: &str) -> String {
     jitterlib::object::valid_name(name)
+}
+
+/// The name of one of a probe's programs besides its own (`name`): `NAME_SUFFIX`, cut to a valid name. A name
+/// already at the length limit (`jl360_tracepoin`) is cut by the suffix's length first, so that the two differ.
+fn suffixed(name: &str, suffix: &str) -> String {
+    let full = truncate(&format!("{name}_{suffix}"));
+    if full != name {
+        return full;
+    }
+    let keep = name.len().saturating_sub(suffix.len() + 1);
+    truncate(&format!("{}_{suffix}", &name[..keep]))
 }
 
 /// The object indices of the maps a probe's programs use.
@@ -399,5 +410,16 @@ impl<'a> Gen<'a> {
     /// The object index of the stack-trace map of stacks cut at `frames` frames.
     fn stacks_map(&self, frames: u32) -> usize {
         STACKS_MAP_INDEX + self.checked.stacks.iter().position(|known| *known == frames).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::suffixed;
+
+    #[test]
+    fn a_probes_other_programs_never_take_its_own_name() {
+        assert_eq!(suffixed("jl0_softirq", "stamp"), "jl0_softirq_sta");
+        assert_eq!(suffixed("jl360_tracepoin", "disp"), "jl360_trac_disp");
     }
 }

@@ -36,6 +36,7 @@ mod syscalls;
 mod targets;
 mod tools;
 mod tracepoint_mechanism;
+mod tseries;
 mod typed_probes;
 mod uprobes;
 mod usdt;

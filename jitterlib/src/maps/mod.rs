@@ -21,6 +21,10 @@ pub enum MapKind {
     RingBuf,
     /// `BPF_MAP_TYPE_STACK_TRACE`.
     StackTrace,
+    /// `BPF_MAP_TYPE_PROG_ARRAY`: u32 slots holding programs that `bpf_tail_call` jumps to. It links the
+    /// programs of several probes (a syscall dispatcher's), so [`crate::probe::place_maps`] places it once under
+    /// its own name.
+    ProgArray,
     /// A global: the object's `.bss` section, which aya loads as a one-slot `BPF_MAP_TYPE_ARRAY` named
     /// [`GLOBAL_MAP_NAME`] whose value programs address directly ([`crate::insn::Builder::ld_map_value`]).
     /// At most one per object; its key is 4 bytes and `max_entries` 1.
@@ -38,6 +42,7 @@ impl MapKind {
             MapKind::Array | MapKind::Global => 2,
             MapKind::PerCpuHash => 5,
             MapKind::PerCpuArray => 6,
+            MapKind::ProgArray => 3,
             MapKind::StackTrace => 7,
             MapKind::RingBuf => 27,
         }

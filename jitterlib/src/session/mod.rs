@@ -54,6 +54,17 @@ pub enum Attach {
         /// Tracepoint name (`softirq_entry`).
         name: String,
     },
+    /// A raw tracepoint program that is not attached itself: a dispatcher attached to `tracepoint` jumps to it
+    /// with `bpf_tail_call` through slot `slot` of the program array `map`, and attaching it puts it there
+    /// (syscall events on `raw_syscalls`).
+    TailCall {
+        /// The raw tracepoint the dispatcher is attached to (`sys_enter`).
+        tracepoint: String,
+        /// The program array's name in the object.
+        map: String,
+        /// The slot.
+        slot: u32,
+    },
     /// A BTF-typed raw tracepoint (`tp_btf`, `BPF_PROG_TYPE_TRACING`): arguments read with plain loads.
     TpBtf {
         /// Tracepoint name (`softirq_entry`).
@@ -115,6 +126,8 @@ impl Attach {
         match self {
             Attach::Tracepoint { category, name } => format!("tracepoint/{category}/{name}"),
             Attach::RawTracepoint { name } => format!("raw_tracepoint/{name}"),
+            // A section of its own (the object's function info is found by section name).
+            Attach::TailCall { map, slot, .. } => format!("raw_tracepoint/{map}_{slot}"),
             Attach::TpBtf { name } => format!("tp_btf/{name}"),
             Attach::Kprobe { function } => format!("kprobe/{function}"),
             Attach::Kretprobe { function } => format!("kretprobe/{function}"),
@@ -131,6 +144,7 @@ impl Attach {
         match self {
             Attach::Tracepoint { category, name } => format!("tracepoint:{category}:{name}"),
             Attach::RawTracepoint { name } => format!("rawtracepoint:{name}"),
+            Attach::TailCall { tracepoint, map, slot } => format!("rawtracepoint:{tracepoint} (slot {slot} of {map})"),
             Attach::TpBtf { name } => format!("tp_btf:{name}"),
             Attach::Kprobe { function } => format!("kprobe:{function}"),
             Attach::Kretprobe { function } => format!("kretprobe:{function}"),
@@ -242,19 +256,25 @@ impl Session {
             self.semaphore_events.push(event);
             return Ok(());
         }
+        if let Attach::TailCall { map, slot, .. } = &attach_point {
+            let fd = attach::program_fd(loaded, program, &attach_point)?;
+            let map = self.ebpf.map_mut(map).ok_or_else(|| SessionError::MapNotFound { map: map.clone() })?;
+            return attach::put_in_slot(map, *slot, &fd, program, &attach_point);
+        }
         attach::attach(loaded, program, &attach_point)
     }
 
-    /// Attaches every loaded program except the manual ones, in name order.
+    /// Attaches every loaded program except the manual ones, in name order, those reached by tail calls first
+    /// (so that a dispatcher finds them all from its first run).
     pub fn attach_all(&mut self) -> Result<(), SessionError> {
-        let mut names: Vec<String> = self
+        let mut names: Vec<(bool, String)> = self
             .attach_points
             .iter()
             .filter(|(_, attach)| **attach != Attach::Manual)
-            .map(|(name, _)| name.clone())
+            .map(|(name, attach)| (!matches!(attach, Attach::TailCall { .. }), name.clone()))
             .collect();
         names.sort();
-        names.iter().try_for_each(|name| self.attach(name))
+        names.iter().try_for_each(|(_, name)| self.attach(name))
     }
 
     /// Detaches every attached program, so that nothing changes the maps any more: a final read then sees one
