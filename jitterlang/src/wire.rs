@@ -112,11 +112,15 @@ pub enum Stat {
     /// An `skb()` hop not reported because its point cannot follow the packet's last one on any path through
     /// the stack (a point whose program the kernel skipped, or an address reused with the same identity).
     SkbOutOfOrder = 8,
+    /// A map update the kernel refused with the map not full: no memory ready for a new entry (a map whose
+    /// entries are allocated on insert: the first new keys on a CPU in a burst, before the kernel's allocator
+    /// refilled its per-CPU cache) or the key's bucket held by a program interrupted on the same CPU.
+    MapRefused = 9,
 }
 
 impl Stat {
     /// Every counter, in index order.
-    pub const ALL: [Stat; 9] = [
+    pub const ALL: [Stat; 10] = [
         Stat::MapFull,
         Stat::EventsLost,
         Stat::StackLost,
@@ -126,6 +130,7 @@ impl Stat {
         Stat::SlotsFull,
         Stat::SkbReused,
         Stat::SkbOutOfOrder,
+        Stat::MapRefused,
     ];
 
     /// Stable key in JSON output.
@@ -140,6 +145,7 @@ impl Stat {
             Stat::SlotsFull => "slots_full",
             Stat::SkbReused => "skb_reused",
             Stat::SkbOutOfOrder => "skb_out_of_order",
+            Stat::MapRefused => "map_refused",
         }
     }
 
@@ -158,6 +164,10 @@ impl Stat {
             }
             Stat::SkbOutOfOrder => {
                 "skb() hops dropped: the point cannot follow the packet's last one (a skipped point)"
+            }
+            Stat::MapRefused => {
+                "map updates refused with the map not full (no memory ready for a new key on that CPU, or its \
+                 bucket busy)"
             }
         }
     }

@@ -8,7 +8,7 @@
 //! gate opened is still measured when it ends inside the window, and nothing the block reports happens outside it.
 
 use crate::insn::{BuildError, Builder, Label, Program, Reg};
-use crate::maps::{Counter, Gate, HashAllocation, MapSpec};
+use crate::maps::{Counter, Gate, HashAllocation, MapSpec, UpdateFailures};
 use crate::object::{write_object, ObjectError, ProgramSection};
 use crate::probe::{EmitEnv, Probe};
 use crate::session::Attach;
@@ -16,8 +16,8 @@ use crate::session::Attach;
 /// The object-wide u64 counters the generated code adds to (see [`EmitEnv`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Counters {
-    /// Map updates that failed (map full).
-    pub map_full: Counter,
+    /// Map updates that failed: the map full, or refused otherwise.
+    pub map_updates: UpdateFailures,
     /// What did not fit a probe's fixed per-CPU slots.
     pub slots_full: Counter,
     /// `skb()` hops dropped because the address held another packet.
@@ -61,7 +61,7 @@ pub struct PointSite<'a> {
 /// use jitterlib::driver::{emit_point, finish_point, Counters, PointBody, PointSite};
 /// use jitterlib::insn::Builder;
 /// use jitterlib::kernel::FixtureKernel;
-/// use jitterlib::maps::{Counter, Gate};
+/// use jitterlib::maps::{Counter, Gate, UpdateFailures};
 /// use jitterlib::probe::{resolve, ProbeSpec};
 ///
 /// struct Nothing(Builder);
@@ -77,7 +77,8 @@ pub struct PointSite<'a> {
 ///
 /// let probe = resolve(&ProbeSpec::Typed { name: "hrtimer".into(), args: vec![] }, &FixtureKernel::bundled())?;
 /// let counter = Counter { map: 0, key: 0 };
-/// let counters = Counters { map_full: counter, slots_full: counter, skb_reused: counter, skb_out_of_order: counter };
+/// let map_updates = UpdateFailures { full: counter, refused: counter };
+/// let counters = Counters { map_updates, slots_full: counter, skb_reused: counter, skb_out_of_order: counter };
 /// let mut body = Nothing(Builder::new());
 /// let exit = body.0.new_label();
 /// let site = PointSite { point: 0, fires: true, maps: &[1], counters, gate: Some(Gate { map: 2 }) };
@@ -99,7 +100,7 @@ pub fn emit_point<B: PointBody>(
         exit,
         maps: site.maps,
         point: site.point,
-        map_full: site.counters.map_full,
+        map_updates: site.counters.map_updates,
         slots_full: site.counters.slots_full,
         skb_reused: site.counters.skb_reused,
         skb_out_of_order: site.counters.skb_out_of_order,

@@ -6,7 +6,7 @@ use crate::ir::Expr;
 use crate::wire::Stat;
 use jitterlib::agg::{emit, AggKind};
 use jitterlib::insn::{Helper, JmpOp, Reg, Size};
-use jitterlib::maps::{map_call, Counter};
+use jitterlib::maps::{map_call, Counter, UpdateFailures};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
@@ -43,6 +43,11 @@ impl Gen<'_> {
     /// The global counter of `stat`.
     pub(super) fn counter(&self, stat: Stat) -> Counter {
         Counter { map: STATS_MAP_INDEX, key: stat as u32 }
+    }
+
+    /// The counters of failed map updates: `map_full` and `map_refused`.
+    pub(super) fn map_updates(&self) -> UpdateFailures {
+        UpdateFailures { full: self.counter(Stat::MapFull), refused: self.counter(Stat::MapRefused) }
     }
 
     /// `@map[keys] = kind(value)`.
@@ -91,7 +96,7 @@ impl Gen<'_> {
             key,
             value: value_reg.map(|reg| (reg, signed)),
             init,
-            map_full: self.counter(Stat::MapFull),
+            map_updates: self.map_updates(),
         };
         match stamp {
             Some(stamp) => emit::emit_tseries_update(&mut self.b, &update, stamp),
@@ -133,10 +138,10 @@ impl Gen<'_> {
         let slot = self.frame.alloc(value.ty.size(), span)?;
         self.value_into(value, slot)?;
         let object_map = self.user_map(map);
-        let map_full = self.counter(Stat::MapFull);
+        let failures = self.map_updates();
         match Size::from_bytes(value.ty.size()) {
-            Some(width) => emit::emit_map_store(&mut self.b, object_map, key, slot, width, map_full),
-            None => emit::emit_map_update(&mut self.b, object_map, key, slot, map_full),
+            Some(width) => emit::emit_map_store(&mut self.b, object_map, key, slot, width, failures),
+            None => emit::emit_map_update(&mut self.b, object_map, key, slot, failures),
         }
         Ok(())
     }

@@ -22,7 +22,7 @@ use frame::Frame;
 use jitterlib::agg::{MapLayout, MAX_STACK_FRAMES};
 use jitterlib::driver::{emit_point, finish_point, write_programs, Counters, PointBody, PointSite};
 use jitterlib::insn::{BuildError, Builder, Helper, JmpOp, Label, Program, Reg, Size};
-use jitterlib::maps::{Counter, Gate};
+use jitterlib::maps::{Counter, Gate, UpdateFailures};
 use jitterlib::maps::{HashAllocation, MapKind, MapSpec};
 use jitterlib::probe::{place_maps, Trigger};
 use jitterlib::session::Attach;
@@ -323,7 +323,7 @@ fn generate_probe(
     gen.enter(probe.span);
     let counter = |stat: Stat| Counter { map: STATS_MAP_INDEX, key: stat as u32 };
     let counters = Counters {
-        map_full: counter(Stat::MapFull),
+        map_updates: UpdateFailures { full: counter(Stat::MapFull), refused: counter(Stat::MapRefused) },
         slots_full: counter(Stat::SlotsFull),
         skb_reused: counter(Stat::SkbReused),
         skb_out_of_order: counter(Stat::SkbOutOfOrder),

@@ -37,6 +37,7 @@ mod support;
 mod syscalls;
 mod targets;
 mod tools;
+mod tracepoint_args;
 mod tracepoint_mechanism;
 mod tseries;
 mod typed_probes;

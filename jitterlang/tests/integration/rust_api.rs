@@ -5,13 +5,14 @@ use jitterlib::kernel::FixtureKernel;
 use jitterlib::trace::{Field, Hrtimer, Irqoff, Skb, Softirq, SoftirqDelay, Stall, Timer, Trace};
 use std::time::Duration;
 
-/// The trace's counters (`jt_counters`: map_full, slots_full, skb_reused, skb_out_of_order) at the offsets of the
+/// The trace's counters (`jt_counters`: map_full, slots_full, skb_reused, skb_out_of_order, map_refused) at the
 /// same counters in jitterlang's `jl_stats` (its `Stat` order).
-const COUNTER_OFFSETS: [(&str, &str); 4] = [
+const COUNTER_OFFSETS: [(&str, &str); 5] = [
     ("map[jt_counters]+0\n", "map[jl_stats]+0\n"),
     ("map[jt_counters]+8\n", "map[jl_stats]+48\n"),
     ("map[jt_counters]+16\n", "map[jl_stats]+56\n"),
     ("map[jt_counters]+24\n", "map[jl_stats]+64\n"),
+    ("map[jt_counters]+32\n", "map[jl_stats]+72\n"),
 ];
 
 /// The disassembly without comment lines, with the trace's map names and counter offsets replaced by the ones

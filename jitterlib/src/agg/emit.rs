@@ -13,15 +13,15 @@
 //! use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 //! use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
 //! use jitterlib::insn::{Builder, Reg, Size};
-//! use jitterlib::maps::Counter;
+//! use jitterlib::maps::{Counter, UpdateFailures};
 //!
 //! let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Hist { bits: 0 }, format: ValueFormat::Signed } };
 //! let mut b = Builder::new();
 //! b.load(Size::DW, Reg::R7, Reg::R1, 8);
 //! emit_bucket(&mut b, AggKind::Hist { bits: 0 }, Reg::R7, Reg::R8);
 //! emit_key_end(&mut b, &layout, -8, -8, Some(Reg::R8));
-//! let map_full = Counter { map: 0, key: 0 };
-//! emit_update(&mut b, &Update { map: 1, kind: AggKind::Hist { bits: 0 }, key: -8, value: Some((Reg::R7, true)), init: Some(-16), map_full });
+//! let map_updates = UpdateFailures { full: Counter { map: 0, key: 0 }, refused: Counter { map: 0, key: 1 } };
+//! emit_update(&mut b, &Update { map: 1, kind: AggKind::Hist { bits: 0 }, key: -8, value: Some((Reg::R7, true)), init: Some(-16), map_updates });
 //! b.mov64(Reg::R0, 0);
 //! b.exit();
 //! let program = b.finish()?;
@@ -31,7 +31,7 @@
 use super::quantile::SUB_BUCKET_BITS;
 use super::{AggKind, MapLayout, TSeriesAgg};
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Operand, Reg, Size};
-use crate::maps::{map_call, Counter};
+use crate::maps::{map_call, UpdateFailures};
 
 /// The steps of a binary search for the highest set bit of a 64-bit value.
 const ALL_SHIFTS: [i32; 6] = [32, 16, 8, 4, 2, 1];
@@ -52,8 +52,8 @@ pub struct Update {
     /// Stack offset of [`AggKind::value_size`] bytes where a new entry's value is built; `None` for an array
     /// ([`MapLayout::is_array`]), whose (zeroed) slots always exist.
     pub init: Option<i16>,
-    /// The counter to add one to when inserting a new entry fails (map full).
-    pub map_full: Counter,
+    /// The counters of failed inserts of a new entry.
+    pub map_updates: UpdateFailures,
 }
 
 /// Finishes a key of `layout` at `r10 + key` whose fields the caller stored up to `r10 + end`: stores the
@@ -115,7 +115,7 @@ pub fn emit_bucket(b: &mut Builder, kind: AggKind, value: Reg, idx: Reg) -> bool
 /// use jitterlib::agg::emit::{emit_key_end, emit_tseries_slot, emit_tseries_update, Update};
 /// use jitterlib::agg::{AggKind, MapLayout, MapValue, TSeriesAgg, ValueFormat};
 /// use jitterlib::insn::{Builder, Reg, Size};
-/// use jitterlib::maps::Counter;
+/// use jitterlib::maps::{Counter, UpdateFailures};
 ///
 /// // `@[cpu] = tseries(v, 1s, 5, "sum")` with `v` in r7: key at r10 - 16, stamp at r10 - 32.
 /// let kind = AggKind::tseries(1_000_000_000, 5, TSeriesAgg::Sum, true)?;
@@ -126,8 +126,8 @@ pub fn emit_bucket(b: &mut Builder, kind: AggKind, value: Reg, idx: Reg) -> bool
 /// emit_tseries_slot(&mut b, kind, Reg::R8, -32);
 /// b.store_imm(Size::DW, Reg::R10, -16, 0);
 /// emit_key_end(&mut b, &layout, -16, -8, Some(Reg::R8));
-/// let map_full = Counter { map: 0, key: 0 };
-/// emit_tseries_update(&mut b, &Update { map: 1, kind, key: -16, value: Some((Reg::R7, true)), init: Some(-56), map_full }, -32);
+/// let map_updates = UpdateFailures { full: Counter { map: 0, key: 0 }, refused: Counter { map: 0, key: 1 } };
+/// emit_tseries_update(&mut b, &Update { map: 1, kind, key: -16, value: Some((Reg::R7, true)), init: Some(-56), map_updates }, -32);
 /// # Ok::<(), jitterlib::agg::AggError>(())
 /// ```
 pub fn emit_tseries_slot(b: &mut Builder, kind: AggKind, idx: Reg, stamp: i16) {
@@ -193,7 +193,7 @@ pub fn emit_tseries_update(b: &mut Builder, update: &Update, stamp: i16) {
         }
         b.load(Size::DW, Reg::R1, Reg::R10, stamp);
         b.store(Size::DW, Reg::R10, slot + 16, Reg::R1);
-        emit_map_update(b, update.map, update.key, slot, update.map_full);
+        emit_map_update(b, update.map, update.key, slot, update.map_updates);
     }
     b.bind(done);
 }
@@ -220,7 +220,7 @@ pub fn emit_update(b: &mut Builder, update: &Update) {
             }
             _ => b.store_imm(Size::DW, Reg::R10, slot, 1),
         }
-        emit_map_update(b, update.map, update.key, slot, update.map_full);
+        emit_map_update(b, update.map, update.key, slot, update.map_updates);
     }
     b.bind(done);
 }
@@ -239,21 +239,22 @@ pub fn emit_lookup(b: &mut Builder, map: usize, key: i16) {
     map_call(b, Helper::MapLookupElem, map, key, None);
 }
 
-/// `bpf_map_update_elem(map, r10 + key, r10 + value, BPF_ANY)`, adding one to `map_full` when it fails.
+/// `bpf_map_update_elem(map, r10 + key, r10 + value, BPF_ANY)`, counting it in `failures` when it fails.
 ///
 /// ```
 /// use jitterlib::agg::emit::emit_map_update;
 /// use jitterlib::insn::{Builder, Reg, Size};
-/// use jitterlib::maps::Counter;
+/// use jitterlib::maps::{Counter, UpdateFailures};
 ///
 /// let mut b = Builder::new();
 /// b.store_imm(Size::DW, Reg::R10, -8, 42); // key
 /// b.store_imm(Size::DW, Reg::R10, -16, 1); // value
-/// emit_map_update(&mut b, 1, -8, -16, Counter { map: 0, key: 0 });
+/// let failures = UpdateFailures { full: Counter { map: 0, key: 0 }, refused: Counter { map: 0, key: 1 } };
+/// emit_map_update(&mut b, 1, -8, -16, failures);
 /// ```
-pub fn emit_map_update(b: &mut Builder, map: usize, key: i16, value: i16, map_full: Counter) {
+pub fn emit_map_update(b: &mut Builder, map: usize, key: i16, value: i16, failures: UpdateFailures) {
     map_call(b, Helper::MapUpdateElem, map, key, Some(value));
-    map_full.emit_increment_unless(b, JmpOp::Sge, 0);
+    failures.emit_count(b);
 }
 
 /// `map[r10 + key] = r10 + value`, a value of one load `width`: stored into the existing value when the key
@@ -264,14 +265,15 @@ pub fn emit_map_update(b: &mut Builder, map: usize, key: i16, value: i16, map_fu
 /// ```
 /// use jitterlib::agg::emit::emit_map_store;
 /// use jitterlib::insn::{Builder, Reg, Size};
-/// use jitterlib::maps::Counter;
+/// use jitterlib::maps::{Counter, UpdateFailures};
 ///
 /// let mut b = Builder::new();
 /// b.store_imm(Size::DW, Reg::R10, -8, 42); // key
 /// b.store_imm(Size::DW, Reg::R10, -16, 1); // value
-/// emit_map_store(&mut b, 1, -8, -16, Size::DW, Counter { map: 0, key: 0 });
+/// let failures = UpdateFailures { full: Counter { map: 0, key: 0 }, refused: Counter { map: 0, key: 1 } };
+/// emit_map_store(&mut b, 1, -8, -16, Size::DW, failures);
 /// ```
-pub fn emit_map_store(b: &mut Builder, map: usize, key: i16, value: i16, width: Size, map_full: Counter) {
+pub fn emit_map_store(b: &mut Builder, map: usize, key: i16, value: i16, width: Size, failures: UpdateFailures) {
     let (insert, done) = (b.new_label(), b.new_label());
     emit_lookup(b, map, key);
     b.jump_if(JmpOp::Eq, Reg::R0, 0, insert);
@@ -279,7 +281,7 @@ pub fn emit_map_store(b: &mut Builder, map: usize, key: i16, value: i16, width: 
     b.store(width, Reg::R0, 0, Reg::R1);
     b.jump(done);
     b.bind(insert);
-    emit_map_update(b, map, key, value, map_full);
+    emit_map_update(b, map, key, value, failures);
     b.bind(done);
 }
 

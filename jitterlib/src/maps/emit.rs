@@ -72,3 +72,44 @@ impl Counter {
         b.bind(ok);
     }
 }
+
+/// `-E2BIG`: what `bpf_map_update_elem` returns for a new key when the map holds `max_entries` keys.
+const E2BIG: i32 = 7;
+
+/// The two counters of failed map updates, told apart by the error: `full` when the map already holds all the
+/// keys it may (`-E2BIG`); `refused` for any other error. With entries allocated on insert
+/// ([`HashAllocation::OnInsert`](super::HashAllocation::OnInsert)) the kernel's BPF memory allocator hands out
+/// entries from a per-CPU cache that it refills from an irq_work: a per-CPU map's cache starts with one value per
+/// CPU, so a second new key on a CPU before its first refill (two keys in one run, or in hardirq or NMI context
+/// where the irq_work cannot run yet) fails with `-ENOMEM`. `-EBUSY` comes when the key's bucket lock is held by
+/// a program this one interrupted on the same CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpdateFailures {
+    /// Updates refused because the map was full.
+    pub full: Counter,
+    /// Updates refused for another reason (no memory ready, bucket busy).
+    pub refused: Counter,
+}
+
+impl UpdateFailures {
+    /// Adds one to `full` or `refused` when `r0`, a map update's return value, is an error (uses r1 and r2).
+    ///
+    /// ```
+    /// use jitterlib::insn::{Builder, Helper};
+    /// use jitterlib::maps::{Counter, UpdateFailures};
+    ///
+    /// let mut b = Builder::new();
+    /// b.call(Helper::MapUpdateElem);
+    /// UpdateFailures { full: Counter { map: 0, key: 0 }, refused: Counter { map: 0, key: 1 } }.emit_count(&mut b);
+    /// ```
+    pub fn emit_count(self, b: &mut Builder) {
+        let (refused, done) = (b.new_label(), b.new_label());
+        b.jump_if(JmpOp::Sge, Reg::R0, 0, done);
+        b.jump_if(JmpOp::Ne, Reg::R0, -E2BIG, refused);
+        self.full.emit_increment(b);
+        b.jump(done);
+        b.bind(refused);
+        self.refused.emit_increment(b);
+        b.bind(done);
+    }
+}

@@ -168,7 +168,7 @@ impl Probe for IpvsKthread {
             b.call(Helper::KtimeGetNs);
             b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R0);
             super::map_call(b, Helper::MapUpdateElem, map, STACK_KEY, Some(STACK_DUR));
-            env.map_full.emit_increment_unless(b, JmpOp::Sge, 0);
+            env.map_updates.emit_count(b);
             return;
         }
         b.comment(format!("ipvs_est(): {} returns: pair with this thread's entry", self.function));

@@ -27,6 +27,7 @@ mod syscall_dispatch;
 mod syscall_numbers;
 mod timer;
 mod tracepoint;
+mod tracepoint_args;
 mod tracepoint_hook;
 mod uprobe;
 mod usdt;
@@ -44,7 +45,7 @@ pub use wildcard::{expand, MAX_WILDCARD_MATCHES};
 
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use crate::kernel::{KernelInfo, StructName};
-use crate::maps::{map_call, Counter, MapKind, MapSpec};
+use crate::maps::{map_call, Counter, MapKind, MapSpec, UpdateFailures};
 use crate::session::Attach;
 
 /// How a probe is written in a script, before resolution.
@@ -174,8 +175,8 @@ pub struct EmitEnv<'a> {
     pub maps: &'a [usize],
     /// Which of [`Probe::points`] this program runs at (0 for probes with one point).
     pub point: usize,
-    /// The counter to add one to when a map update of the probe's own maps fails (map full).
-    pub map_full: Counter,
+    /// The counters of failed map updates of the probe's own maps.
+    pub map_updates: UpdateFailures,
     /// The counter to add to when a probe's fixed per-CPU slots are all taken and what did not fit is reported
     /// in a remainder instead (a stall's culprits beyond its slots).
     pub slots_full: Counter,
@@ -231,6 +232,12 @@ pub trait Probe: std::fmt::Debug {
     /// Fields reachable as bare names (`dur`, `func`).
     fn fields(&self) -> &[Field] {
         &[]
+    }
+    /// Where `field`, as the block was checked with it, is read now: a tracepoint's `args` move from its
+    /// record to its arguments once it is told which ones the block reads ([`Probe::only_fields_read`]), with
+    /// the same types. By default where it was.
+    fn source_now(&self, field: &Field) -> FieldSource {
+        field.source
     }
     /// Bytes at the top of the stack frame the prologue writes fields into.
     fn stack_bytes(&self) -> u32 {

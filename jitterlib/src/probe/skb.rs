@@ -49,7 +49,7 @@
 //! duration (`skb(50ms)`: faster hops are dropped in BPF before any packet field is read), or both.
 
 use super::{
-    Counter, EmitEnv, Field, FieldSource, FieldType, Point, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
+    EmitEnv, Field, FieldSource, FieldType, Point, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
     ProbeSpec,
 };
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
@@ -120,10 +120,17 @@ const STACK_ENTRY: i16 = -152;
 /// 0, or 0x100 | the IP protocol once the IPv4 header (20 bytes) and the transport header's first 8 bytes
 /// were read (zeros where the transport header was unreadable).
 const STACK_IPV4: i16 = -160;
-const STACK_IP: i16 = -184;
-const STACK_L4: i16 = -192;
+/// The IPv4 header's 20 bytes, the transport header's first 8 right after them (read together when the IPv4
+/// header has no options).
+const STACK_IP: i16 = -192;
+const STACK_L4: i16 = STACK_IP + 20;
 const STACK_ICMP_ID: i16 = -200;
-const STACK_BYTES: u32 = 200;
+/// The skb members read before pairing ([`SKB_SPAN`] bytes, or one 8-byte slot each).
+const STACK_SKB: i16 = -232;
+const STACK_BYTES: u32 = 232;
+/// Up to this many bytes of `struct sk_buff` holding `protocol`, `network_header` and `head` are read with one
+/// helper call (24 in every kernel since 3.x: they sit next to each other), else each member with its own.
+const SKB_SPAN: u32 = 32;
 
 /// `ETH_P_IP` as `skb->protocol` holds it (big endian) read as a little-endian u16.
 const ETH_P_IP_RAW: i32 = 0x0008;
@@ -162,6 +169,23 @@ struct Skb {
     points: Points,
     layout: Layout,
     fields: Vec<Field>,
+    read: FieldsRead,
+}
+
+/// Which of the packet's fields the block reads: the others cost no kernel read (see
+/// [`Probe::only_fields_read`]). `hop`, `prev`, `dur` and `proto` come with the pairing.
+#[derive(Debug)]
+struct FieldsRead {
+    dev: bool,
+    netns: bool,
+    len: bool,
+    reason: bool,
+    /// Addresses, ports, the ICMP echo's identifier and sequence.
+    ipv4: bool,
+}
+
+impl FieldsRead {
+    const ALL: FieldsRead = FieldsRead { dev: true, netns: true, len: true, reason: true, ipv4: true };
 }
 
 fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
@@ -178,7 +202,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
             .at(0));
         }
     }
-    Ok(Box::new(Skb { hop_filter, min_dur, points, layout: layout(kernel)?, fields: fields() }))
+    Ok(Box::new(Skb { hop_filter, min_dur, points, layout: layout(kernel)?, fields: fields(), read: FieldsRead::ALL }))
 }
 
 /// Reads FILTER: a hop name, a minimum duration, or both (in either order).
@@ -290,7 +314,6 @@ impl Skb {
         let map = env.maps[0];
         b.load(Size::DW, Reg::R7, env.ctx, record.skb_at as i16);
         b.store(Size::DW, Reg::R10, STACK_KEY, Reg::R7);
-        super::read_kernel(b, STACK_ENTRY + ENTRY_HEAD, 8, Reg::R7, self.layout.skb_head as i32);
         self.emit_headers(b);
         emit_identity(b);
         b.call(Helper::KtimeGetNs);
@@ -303,7 +326,7 @@ impl Skb {
             b.store(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_TIME, Reg::R8);
             b.store_imm(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_HOP, record.hop as i32);
             map_call(b, Helper::MapUpdateElem, map, Some(STACK_ENTRY));
-            count_failure(b, env.map_full, env.exit);
+            env.map_updates.emit_count(b);
         }
         b.jump(env.exit);
         b.bind(seen);
@@ -364,26 +387,30 @@ impl Skb {
         super::jump_if_below(b, Reg::R1, min, exit);
     }
 
-    /// Reads `skb->protocol` into `STACK_PROTO` (network order) and, for an IPv4 packet whose network header
-    /// is set (it is not in a NIC driver's skb before `netif_receive_skb`) and says version 4 with a valid
-    /// length, its 20 bytes into `STACK_IP` and the transport header's first 8 bytes (right after the IP
-    /// options, on both the transmit and the receive side) into `STACK_L4`; `STACK_IPV4` says whether. Needs
-    /// `skb->head` in the new entry; uses r1-r5, r8 and r9.
+    /// Reads `skb->head` into the new entry, `skb->protocol` into `STACK_PROTO` (network order) and, for an
+    /// IPv4 packet whose network header is set (it is not in a NIC driver's skb before `netif_receive_skb`) and
+    /// says version 4 with a valid length, its 20 bytes into `STACK_IP` and the transport header's first 8 bytes
+    /// (right after the IP options, on both the transmit and the receive side) into `STACK_L4`; `STACK_IPV4`
+    /// says whether. Both headers come with one read when the IPv4 header has no options (the transport header
+    /// is then right behind it). Uses r1-r5, r8 and r9.
     fn emit_headers(&self, b: &mut Builder) {
         let layout = &self.layout;
         let done = b.new_label();
-        b.comment("IPv4 and transport headers");
+        b.comment("skb members, IPv4 and transport headers");
         b.store_imm(Size::DW, Reg::R10, STACK_IPV4, 0);
-        super::read_kernel(b, STACK_PROTO, 2, Reg::R7, layout.skb_protocol as i32);
-        b.load(Size::DW, Reg::R1, Reg::R10, STACK_PROTO);
+        let members = [(layout.skb_protocol, Size::H), (layout.skb_network_header, Size::H), (layout.skb_head, Size::DW)];
+        let [protocol, network_header, head] = emit_read_members(b, Reg::R7, members);
+        b.load(Size::DW, Reg::R1, Reg::R10, head);
+        b.store(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_HEAD, Reg::R1);
+        b.load(Size::H, Reg::R1, Reg::R10, protocol);
+        b.store(Size::DW, Reg::R10, STACK_PROTO, Reg::R1);
         b.jump_if(JmpOp::Ne, Reg::R1, ETH_P_IP_RAW, done);
-        super::read_kernel(b, STACK_IP, 2, Reg::R7, layout.skb_network_header as i32);
-        b.load(Size::DW, Reg::R8, Reg::R10, STACK_IP);
+        b.load(Size::H, Reg::R8, Reg::R10, network_header);
         b.jump_if(JmpOp::Eq, Reg::R8, 0, done);
         b.load(Size::DW, Reg::R1, Reg::R10, STACK_ENTRY + ENTRY_HEAD);
         b.alu64(AluOp::Add, Reg::R8, Reg::R1);
         b.stack_pointer(Reg::R1, STACK_IP);
-        b.mov64(Reg::R2, 20);
+        b.mov64(Reg::R2, 28);
         b.mov64(Reg::R3, Reg::R8);
         b.call(Helper::ProbeReadKernel);
         b.jump_if(JmpOp::Ne, Reg::R0, 0, done);
@@ -394,58 +421,75 @@ impl Skb {
         b.alu64(AluOp::And, Reg::R1, 0xf);
         b.jump_if(JmpOp::Lt, Reg::R1, 5, done);
         b.load(Size::B, Reg::R9, Reg::R10, STACK_IP + 9);
+        let transport_read = b.new_label();
+        b.jump_if(JmpOp::Eq, Reg::R1, 5, transport_read);
+        b.comment("IP options: the transport header is behind them");
         b.alu64(AluOp::Lsh, Reg::R1, 2);
         b.alu64(AluOp::Add, Reg::R8, Reg::R1);
-        super::read_kernel(b, STACK_L4, 8, Reg::R8, 0);
+        b.stack_pointer(Reg::R1, STACK_L4);
+        b.mov64(Reg::R2, 8);
+        b.mov64(Reg::R3, Reg::R8);
+        b.call(Helper::ProbeReadKernel);
+        b.bind(transport_read);
         b.alu64(AluOp::Or, Reg::R9, 0x100);
         b.store(Size::DW, Reg::R10, STACK_IPV4, Reg::R9);
         b.bind(done);
     }
 
-    /// Reads the packet's fields onto the stack (the skb in `r7`, the record in `ctx`).
+    /// Reads the packet's fields the block reads onto the stack (the skb in `r7`, the record in `ctx`).
     fn emit_packet_fields(&self, b: &mut Builder, ctx: Reg, record: &Record) {
-        let layout = &self.layout;
-        match record.reason {
-            Some(offset) => {
-                b.load(Size::W, Reg::R1, ctx, offset as i16);
-                b.store(Size::DW, Reg::R10, STACK_REASON, Reg::R1);
-            }
-            None => b.store_imm(Size::DW, Reg::R10, STACK_REASON, 0),
-        }
-        b.comment("device and network namespace");
-        super::read_kernel(b, STACK_SCRATCH, 8, Reg::R7, layout.skb_dev as i32);
-        b.store_imm(Size::DW, Reg::R10, STACK_DEV, 0);
-        b.store_imm(Size::DW, Reg::R10, STACK_DEV + 8, 0);
-        let dev_read = b.new_label();
-        match record.dev_name {
-            Some(offset) => {
-                b.load(Size::W, Reg::R3, ctx, offset as i16);
-                b.alu64(AluOp::And, Reg::R3, 0xffff);
-                b.alu64(AluOp::Add, Reg::R3, ctx);
-                b.stack_pointer(Reg::R1, STACK_DEV);
-                b.mov64(Reg::R2, 16);
-                b.call(Helper::ProbeReadKernelStr);
-            }
-            None => {
-                b.load(Size::DW, Reg::R3, Reg::R10, STACK_SCRATCH);
-                b.jump_if(JmpOp::Eq, Reg::R3, 0, dev_read);
-                b.alu64(AluOp::Add, Reg::R3, layout.dev_name as i32);
-                b.stack_pointer(Reg::R1, STACK_DEV);
-                b.mov64(Reg::R2, 16);
-                b.call(Helper::ProbeReadKernelStr);
+        let (layout, read) = (&self.layout, &self.read);
+        if read.reason {
+            match record.reason {
+                Some(offset) => {
+                    b.load(Size::W, Reg::R1, ctx, offset as i16);
+                    b.store(Size::DW, Reg::R10, STACK_REASON, Reg::R1);
+                }
+                None => b.store_imm(Size::DW, Reg::R10, STACK_REASON, 0),
             }
         }
-        b.bind(dev_read);
-        b.store_imm(Size::DW, Reg::R10, STACK_NETNS, 0);
-        if let Some(netns) = &layout.netns {
-            self.emit_netns(b, netns);
+        let dev_pointer = read.netns || (read.dev && record.dev_name.is_none());
+        if dev_pointer {
+            b.comment("device and network namespace");
+            super::read_kernel(b, STACK_SCRATCH, 8, Reg::R7, layout.skb_dev as i32);
+        }
+        if read.dev {
+            b.store_imm(Size::DW, Reg::R10, STACK_DEV, 0);
+            b.store_imm(Size::DW, Reg::R10, STACK_DEV + 8, 0);
+            let dev_read = b.new_label();
+            match record.dev_name {
+                Some(offset) => {
+                    b.load(Size::W, Reg::R3, ctx, offset as i16);
+                    b.alu64(AluOp::And, Reg::R3, 0xffff);
+                    b.alu64(AluOp::Add, Reg::R3, ctx);
+                }
+                None => {
+                    b.load(Size::DW, Reg::R3, Reg::R10, STACK_SCRATCH);
+                    b.jump_if(JmpOp::Eq, Reg::R3, 0, dev_read);
+                    b.alu64(AluOp::Add, Reg::R3, layout.dev_name as i32);
+                }
+            }
+            b.stack_pointer(Reg::R1, STACK_DEV);
+            b.mov64(Reg::R2, 16);
+            b.call(Helper::ProbeReadKernelStr);
+            b.bind(dev_read);
+        }
+        if read.netns {
+            b.store_imm(Size::DW, Reg::R10, STACK_NETNS, 0);
+            if let Some(netns) = &layout.netns {
+                self.emit_netns(b, netns);
+            }
         }
         b.comment("length, protocol, addresses");
-        super::read_kernel(b, STACK_LEN, 4, Reg::R7, layout.skb_len as i32);
+        if read.len {
+            super::read_kernel(b, STACK_LEN, 4, Reg::R7, layout.skb_len as i32);
+        }
         b.load(Size::DW, Reg::R1, Reg::R10, STACK_PROTO);
         b.to_big_endian(Reg::R1, 16);
         b.store(Size::DW, Reg::R10, STACK_PROTO, Reg::R1);
-        emit_ipv4_fields(b);
+        if read.ipv4 {
+            emit_ipv4_fields(b);
+        }
     }
 
     /// `netns`: the inode of the skb's device's namespace, else of its socket's.
@@ -469,6 +513,29 @@ impl Skb {
         super::read_kernel(b, STACK_NETNS, 4, Reg::R3, netns.inum as i32);
         b.bind(done);
     }
+}
+
+/// Reads the members (offset, size) of the struct at `base` onto the stack, with one `bpf_probe_read_kernel`
+/// when they lie within [`SKB_SPAN`] bytes, else one call each, and returns where each one landed (zeros where
+/// unreadable). Uses r1-r3.
+fn emit_read_members<const N: usize>(b: &mut Builder, base: Reg, members: [(u32, Size); N]) -> [i16; N] {
+    // From an 8-byte boundary, so that each member keeps its natural alignment on the stack.
+    let first = members.iter().map(|&(offset, _)| offset).min().unwrap_or(0) & !7;
+    let end = members.iter().map(|&(offset, size)| offset + size.bytes()).max().unwrap_or(0);
+    if end - first <= SKB_SPAN {
+        b.stack_pointer(Reg::R1, STACK_SKB);
+        b.mov64(Reg::R2, (end - first) as i32);
+        b.mov64(Reg::R3, base);
+        b.alu64(AluOp::Add, Reg::R3, first as i32);
+        b.call(Helper::ProbeReadKernel);
+        return members.map(|(offset, _)| STACK_SKB + (offset - first) as i16);
+    }
+    let mut slot = STACK_SKB;
+    members.map(|(offset, size)| {
+        super::read_kernel(b, slot, size.bytes() as i32, base, offset as i32);
+        slot += 8;
+        slot - 8
+    })
 }
 
 /// Addresses, ports and the ICMP echo's identifier and sequence from the headers [`Skb::emit_headers`] read (zeros when it
@@ -596,12 +663,6 @@ fn map_call(b: &mut Builder, helper: Helper, map: usize, value: Option<i16>) {
     super::map_call(b, helper, map, STACK_KEY, value);
 }
 
-/// Adds one to `counter` when `r0` (a helper's return value) is negative. Uses the scratch slot.
-fn count_failure(b: &mut Builder, counter: Counter, exit: Label) {
-    b.jump_if(JmpOp::Sge, Reg::R0, 0, exit);
-    counter.emit_increment(b);
-}
-
 /// Writes the IPv4 address in the u32 at `r10 + address` (network order) as a dotted string into `size`
 /// bytes at `r10 + offset`, or the empty string for 0. Characters are prepended from the last one into the
 /// 16-byte value r1 (bytes 0-7) and r2 (8-15), so no store needs a variable offset.
@@ -690,6 +751,17 @@ impl Probe for Skb {
 
     fn stack_bytes(&self) -> u32 {
         STACK_BYTES
+    }
+
+    fn only_fields_read(&mut self, read: &[String]) {
+        let is_read = |names: &[&str]| read.iter().any(|field| names.contains(&field.as_str()));
+        self.read = FieldsRead {
+            dev: is_read(&["dev"]),
+            netns: is_read(&["netns"]),
+            len: is_read(&["len"]),
+            reason: is_read(&["reason"]),
+            ipv4: is_read(&["saddr", "daddr", "sport", "dport", "icmp_seq", "icmp_id"]),
+        };
     }
 
     fn maps(&self) -> Vec<MapSpec> {

@@ -532,6 +532,7 @@ impl<'k> RunningTrace<'k> {
         };
         Ok(Lost {
             map_full: counter(0),
+            map_refused: counter(4),
             slots_full: counter(1),
             skb_reused: counter(2),
             skb_out_of_order: counter(3),
@@ -547,13 +548,17 @@ impl<'k> RunningTrace<'k> {
 /// # use jitterlib::trace::*;
 /// # let kernel = LiveKernel::new();
 /// # let trace = Trace::new(&kernel, Skb::all()).start()?;
-/// let Lost { map_full, slots_full, skb_reused, skb_out_of_order, probe_misses } = trace.lost()?;
+/// let Lost { map_full, map_refused, slots_full, skb_reused, skb_out_of_order, probe_misses } = trace.lost()?;
 /// # Ok::<(), TraceError>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Lost {
     /// Map inserts that failed: the aggregation map (10 240 keys) or a probe's own map was full.
     pub map_full: u64,
+    /// Map inserts the kernel refused with the map not full: no memory ready for a new entry (entries allocated
+    /// on insert, see [`UpdateFailures`](crate::maps::UpdateFailures)) or the key's bucket held by a program
+    /// interrupted on the same CPU.
+    pub map_refused: u64,
     /// What did not fit a probe's fixed per-CPU slots: a stall's culprits beyond [`SLOTS`](crate::probe::STALL_SLOTS),
     /// whose time is in its `unattributed`.
     pub slots_full: u64,

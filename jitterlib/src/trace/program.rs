@@ -8,7 +8,7 @@ use crate::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 use crate::agg::{AggKind, FieldLayout, MapLayout, MapValue, ValueFormat};
 use crate::driver::{emit_point, finish_point, write_programs, Counters, PointBody, PointSite};
 use crate::insn::{Builder, Helper, Program, Reg, Size};
-use crate::maps::{Counter, Gate, HashAllocation, MapKind, MapSpec};
+use crate::maps::{Counter, Gate, HashAllocation, MapKind, MapSpec, UpdateFailures};
 use crate::object::valid_name;
 use crate::probe::{place_maps, FieldSource, FieldType, Probe};
 use crate::session::Attach;
@@ -16,14 +16,18 @@ use crate::session::Attach;
 /// Name of the aggregation map.
 pub(super) const AGG_MAP: &str = "jt_agg";
 /// Object index of the global counters ([`MapKind::Global`]): u64 0 counts failed inserts (map full), u64 1
-/// what did not fit a probe's fixed slots, u64 2 and 3 the hops `skb()` dropped (reused address, out of order).
+/// what did not fit a probe's fixed slots, u64 2 and 3 the hops `skb()` dropped (reused address, out of order),
+/// u64 4 inserts the kernel refused with the map not full.
 const COUNTERS_MAP_INDEX: usize = 0;
 /// Object index of the aggregation map.
 const AGG_MAP_INDEX: usize = 1;
 /// The start/stop gate, the object's third map.
 const GATE: Gate = Gate { map: 2 };
-/// The counter of inserts that failed because a map was full.
-const MAP_FULL: Counter = Counter { map: COUNTERS_MAP_INDEX, key: 0 };
+/// The counters of inserts that failed because a map was full, or for another reason.
+const MAP_UPDATES: UpdateFailures = UpdateFailures {
+    full: Counter { map: COUNTERS_MAP_INDEX, key: 0 },
+    refused: Counter { map: COUNTERS_MAP_INDEX, key: 4 },
+};
 /// The counter of what did not fit a probe's fixed per-CPU slots (a stall's culprits beyond its slots).
 const SLOTS_FULL: Counter = Counter { map: COUNTERS_MAP_INDEX, key: 1 };
 /// The counter of `skb()` hops dropped because the address held another packet.
@@ -192,7 +196,7 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
             name: "jt_counters".into(),
             kind: MapKind::Global,
             key_size: 4,
-            value_size: 32,
+            value_size: 40,
             max_entries: 1,
             on_insert: false,
         },
@@ -205,7 +209,7 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
     let several = points.len() > 1;
     let mut programs = Vec::new();
     let counters = Counters {
-        map_full: MAP_FULL,
+        map_updates: MAP_UPDATES,
         slots_full: SLOTS_FULL,
         skb_reused: SKB_REUSED,
         skb_out_of_order: SKB_OUT_OF_ORDER,
@@ -282,7 +286,7 @@ fn emit_aggregation(b: &mut Builder, probe: &dyn Probe, plan: &Plan, stack: &Sta
     }
     emit_key_end(b, &plan.layout, stack.key, offset, bucket);
     let init = (!plan.layout.is_array()).then_some(stack.init);
-    emit_update(b, &Update { map: AGG_MAP_INDEX, kind, key: stack.key, value, init, map_full: MAP_FULL });
+    emit_update(b, &Update { map: AGG_MAP_INDEX, kind, key: stack.key, value, init, map_updates: MAP_UPDATES });
 }
 
 /// Where the key and a new entry's value sit, below the probe's own stack bytes.
