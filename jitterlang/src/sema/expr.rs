@@ -72,6 +72,13 @@ impl Checker<'_> {
             }
             ast::ExprKind::Cast { ty, ty_span, operand } => return self.cast(ty, *ty_span, operand, span, scope),
             ast::ExprKind::Deref(operand) => return self.deref(operand, span, scope),
+            ast::ExprKind::Type(_) => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::TypeMismatch, span, "a type has no value")
+                        .with_hint("`sizeof(TYPE)` is its size in bytes"),
+                );
+                return None;
+            }
             ast::ExprKind::Unary(op, operand) => {
                 let operand = self.scalar(operand, scope)?;
                 let ty = match op {

@@ -426,6 +426,28 @@ fn cast_type(pair: Pair<Rule>) -> Result<CastType> {
     })
 }
 
+/// A `type_name` pair: `struct foo *`, `uint32[4]`.
+fn type_name(pair: Pair<Rule>) -> Result<TypeName> {
+    let span = span_of(&pair);
+    let mut ty = TypeName { name: String::new(), record: false, pointers: 0, dims: Vec::new() };
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::record_kw => ty.record = true,
+            Rule::ident => ty.name = part.as_str().to_string(),
+            Rule::star => ty.pointers += 1,
+            Rule::array_dim => {
+                let dim = part.into_inner().next().ok_or_else(|| internal(span))?;
+                let count = integer(&dim)?;
+                ty.dims.push(u32::try_from(count).map_err(|_| {
+                    Diagnostic::new(Code::Limit, span_of(&dim), "array dimension too large")
+                })?);
+            }
+            _ => return Err(internal(span)),
+        }
+    }
+    Ok(ty)
+}
+
 /// True for the pairs of an expression that are operators (prefix, infix, field access), not operands.
 fn is_operator(rule: Rule) -> bool {
     !matches!(
@@ -438,6 +460,7 @@ fn is_operator(rule: Rule) -> bool {
             | Rule::ident
             | Rule::map_ref
             | Rule::call
+            | Rule::sizeof_call
             | Rule::tuple
             | Rule::expr
     )
@@ -485,6 +508,16 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
                 name_span: span_of(&name),
                 args: parts.map(expr).collect::<Result<_>>()?,
             }
+        }
+        Rule::sizeof_call => {
+            let mut parts = pair.into_inner();
+            let name = parts.next().ok_or_else(|| internal(span))?;
+            let arg = parts.next().ok_or_else(|| internal(span))?;
+            let arg = match arg.as_rule() {
+                Rule::type_name => Expr { span: span_of(&arg), kind: ExprKind::Type(type_name(arg)?) },
+                _ => expr(arg)?,
+            };
+            ExprKind::Call { name: name.as_str().to_string(), name_span: span_of(&name), args: vec![arg] }
         }
         Rule::tuple => {
             let mut items: Vec<Pair<Rule>> = pair.into_inner().collect();

@@ -269,6 +269,7 @@ impl<'a> Expander<'a> {
                 ExprKind::Ternary { cond, then: Box::new(then), otherwise: Box::new(otherwise) }
             }
             kind @ (ExprKind::Int(_)
+            | ExprKind::Type(_)
             | ExprKind::Duration(_)
             | ExprKind::Str(_)
             | ExprKind::Ident(_)
@@ -547,6 +548,7 @@ impl Renamer<'_> {
                 otherwise: self.boxed(*otherwise)?,
             },
             kind @ (ExprKind::Int(_)
+            | ExprKind::Type(_)
             | ExprKind::Duration(_)
             | ExprKind::Str(_)
             | ExprKind::Positional(_)

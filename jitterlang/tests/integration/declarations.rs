@@ -60,3 +60,22 @@ fn strcontains_finds_text_in_what_the_kernel_reported() {
     let printed = traced(script, &format!("cat /nonexistent/jl_needle_{tid}/x 2>/dev/null; true"));
     assert_eq!(printed.lines().next(), Some("1 0 1"), "{printed}");
 }
+
+#[test]
+fn sizeof_of_a_kernel_struct_is_its_btf_size_and_a_member_its_width() {
+    if !can_trace("sizeof_of_a_kernel_struct_is_its_btf_size_and_a_member_its_width") {
+        return;
+    }
+    // bpftool's BTF dump is the reference for the struct's size; `curtask->pid` is a 4-byte read.
+    let dump = Command::new("bpftool").args(["btf", "dump", "file", "/sys/kernel/btf/vmlinux"]).output();
+    let Ok(dump) = dump else { panic!("bpftool is needed to check sizeof") };
+    let text = String::from_utf8_lossy(&dump.stdout);
+    let size = text
+        .lines()
+        .find_map(|line| line.split_once("STRUCT 'task_struct' size=")?.1.split_whitespace().next())
+        .expect("task_struct in the BTF dump");
+    let script = "tracepoint:syscalls:sys_enter_getppid /pid == TID || ppid == TID/ { \
+                  printf(\"%d %d\\n\", sizeof(struct task_struct), sizeof(curtask->pid)); exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    assert_eq!(printed.lines().next(), Some(format!("{size} 4").as_str()), "{printed}");
+}
