@@ -315,6 +315,13 @@ pub enum ExprKind {
     },
     /// `(a, b, ...)`: a tuple of two or more values.
     Tuple(Vec<Expr>),
+    /// `(a=1, b="x")`: a record, a tuple whose elements are named (`$r.a`).
+    Record {
+        /// The names, in order, with where each is written.
+        names: Vec<(String, Span)>,
+        /// The values, as many.
+        values: Vec<Expr>,
+    },
     /// `base.N`: element `N` of a tuple.
     TupleIndex {
         /// The tuple.

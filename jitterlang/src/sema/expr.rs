@@ -67,6 +67,7 @@ impl Checker<'_> {
             }
             ast::ExprKind::Field { .. } | ast::ExprKind::Index { .. } => return self.member_value(expr, scope),
             ast::ExprKind::Tuple(elements) => return self.tuple(elements, span, scope),
+            ast::ExprKind::Record { names, values } => return self.record(names, values, span, scope),
             ast::ExprKind::TupleIndex { base, index, index_span } => {
                 return self.tuple_index(base, *index, *index_span, span, scope)
             }

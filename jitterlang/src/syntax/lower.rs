@@ -426,6 +426,22 @@ fn cast_type(pair: Pair<Rule>) -> Result<CastType> {
     })
 }
 
+/// The `named_value` pairs of a record: `(a=1, b="x")`.
+fn record(items: Vec<Pair<Rule>>) -> Result<ExprKind> {
+    let (mut names, mut values) = (Vec::new(), Vec::new());
+    for item in items {
+        let span = span_of(&item);
+        let mut parts = item.into_inner();
+        let name = parts.next().ok_or_else(|| internal(span))?;
+        if names.iter().any(|(known, _)| known == name.as_str()) {
+            return Err(Diagnostic::new(Code::Syntax, span_of(&name), format!("the record names `{}` twice", name.as_str())));
+        }
+        names.push((name.as_str().to_string(), span_of(&name)));
+        values.push(expr(parts.next().ok_or_else(|| internal(span))?)?);
+    }
+    Ok(ExprKind::Record { names, values })
+}
+
 /// A `type_name` pair: `struct foo *`, `uint32[4]`.
 fn type_name(pair: Pair<Rule>) -> Result<TypeName> {
     let span = span_of(&pair);
@@ -525,7 +541,15 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
             if items.len() == 1 {
                 return expr(items.remove(0));
             }
-            ExprKind::Tuple(items.into_iter().map(expr).collect::<Result<_>>()?)
+            let named = items.iter().filter(|item| item.as_rule() == Rule::named_value).count();
+            if named == 0 {
+                ExprKind::Tuple(items.into_iter().map(expr).collect::<Result<_>>()?)
+            } else if named == items.len() {
+                record(items)?
+            } else {
+                return Err(Diagnostic::new(Code::Syntax, span, "a record names every element, a tuple none")
+                    .with_hint("write `(a=1, b=2)` or `(1, 2)`"));
+            }
         }
         Rule::expr => return expr(pair),
         _ => return Err(internal(span)),

@@ -171,6 +171,7 @@ fn rule_name(rule: Rule) -> &'static str {
         | Rule::binary
         | Rule::call
         | Rule::sizeof_call
+        | Rule::named_value
         | Rule::type_name
         | Rule::tuple
         | Rule::map_ref

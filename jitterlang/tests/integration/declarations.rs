@@ -79,3 +79,15 @@ fn sizeof_of_a_kernel_struct_is_its_btf_size_and_a_member_its_width() {
     let printed = traced(script, "echo $PPID >/dev/null");
     assert_eq!(printed.lines().next(), Some(format!("{size} 4").as_str()), "{printed}");
 }
+
+#[test]
+fn records_keep_their_field_names_through_variables_and_maps() {
+    if !can_trace("records_keep_their_field_names_through_variables_and_maps") {
+        return;
+    }
+    let script = "tracepoint:syscalls:sys_enter_getppid /ppid == TID/ { $r = (who=ppid, name=comm); \
+                  print($r.who - TID); @last = (n=$r.who - TID, c=$r.name); exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    let lines: Vec<&str> = printed.lines().filter(|line| !line.is_empty()).collect();
+    assert_eq!(lines, ["0", "@last: { .n = 0, .c = sh }"], "{printed}");
+}

@@ -21,7 +21,12 @@ pub fn decode(layout: &MapLayout, entries: &MapEntries) -> Result<Snapshot, AggE
         MapValue::Scalar(field) => decode_plain(layout, entries, |value| decode_field(layout, field, value))?,
         MapValue::Tuple(elements) => decode_plain(layout, entries, |value| {
             let fields = split_fields(layout, elements, value)?;
-            Ok(FieldValue::Tuple(fields))
+            // Elements that all have names are a record's fields.
+            let names: Option<Vec<String>> = elements.iter().map(|element| element.name.clone()).collect();
+            Ok(match names {
+                Some(names) => FieldValue::Record(names.into_iter().zip(fields).collect()),
+                None => FieldValue::Tuple(fields),
+            })
         })?,
         MapValue::Agg { kind, format } => {
             let per_cpu = per_cpu_view(entries);
@@ -147,6 +152,7 @@ fn print_order(a: &AggValue, b: &AggValue) -> Ordering {
     match (a, b) {
         (AggValue::Scalar(FieldValue::Str(_)), AggValue::Scalar(FieldValue::Str(_))) => Ordering::Equal,
         (AggValue::Scalar(FieldValue::Tuple(_)), AggValue::Scalar(FieldValue::Tuple(_))) => Ordering::Equal,
+        (AggValue::Scalar(FieldValue::Record(_)), AggValue::Scalar(FieldValue::Record(_))) => Ordering::Equal,
         (AggValue::Scalar(a), AggValue::Scalar(b)) => a.cmp(b),
         (AggValue::Average(a), AggValue::Average(b)) => a.mean().cmp(&b.mean()),
         (AggValue::Histogram(a), AggValue::Histogram(b)) => a.total().cmp(&b.total()),
