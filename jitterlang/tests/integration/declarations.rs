@@ -91,3 +91,16 @@ fn records_keep_their_field_names_through_variables_and_maps() {
     let lines: Vec<&str> = printed.lines().filter(|line| !line.is_empty()).collect();
     assert_eq!(lines, ["0", "@last: { .n = 0, .c = sh }"], "{printed}");
 }
+
+#[test]
+fn buf_of_strings_are_map_keys_and_values() {
+    if !can_trace("buf_of_strings_are_map_keys_and_values") {
+        return;
+    }
+    let script = "tracepoint:syscalls:sys_enter_getppid /ppid == TID/ { @k[buf(comm), buf(\"ok_key\", 7)] = count(); \
+                  @v = buf(\"hi\", 2); exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    let padding = "\\x00".repeat(14);
+    let lines: Vec<&str> = printed.lines().filter(|line| !line.is_empty()).collect();
+    assert_eq!(lines, [format!("@k[sh{padding}, ok_key\\x00]: 1").as_str(), "@v: hi"], "{printed}");
+}
