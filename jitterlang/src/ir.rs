@@ -77,7 +77,8 @@ impl TupleType {
             return *known;
         }
         let names = names.map(|names| {
-            let leaked: Vec<&'static str> = names.iter().map(|name| &*Box::leak(name.to_string().into_boxed_str())).collect();
+            let leaked: Vec<&'static str> =
+                names.iter().map(|name| &*Box::leak(name.to_string().into_boxed_str())).collect();
             &*Box::leak(leaked.into_boxed_slice())
         });
         let tuple = TupleType { elements: Box::leak(elements.to_vec().into_boxed_slice()), names };
@@ -170,7 +171,10 @@ impl Type {
                 let mut elements: Vec<String> = tuple.elements().iter().map(|element| element.describe()).collect();
                 match tuple.names() {
                     Some(names) => {
-                        elements.iter_mut().zip(names).for_each(|(element, name)| *element = format!("{name}={element}"));
+                        elements
+                            .iter_mut()
+                            .zip(names)
+                            .for_each(|(element, name)| *element = format!("{name}={element}"));
                         format!("record ({})", elements.join(", "))
                     }
                     None => format!("tuple ({})", elements.join(", ")),

@@ -69,7 +69,8 @@ impl MapTable {
                 return None;
             }
             Type::Tuple(tuple) => {
-                let mut fields: Vec<FieldLayout> = tuple.elements().iter().map(|element| plain_field(*element)).collect();
+                let mut fields: Vec<FieldLayout> =
+                    tuple.elements().iter().map(|element| plain_field(*element)).collect();
                 for (field, name) in fields.iter_mut().zip(tuple.names().unwrap_or_default()) {
                     field.name = Some(name.to_string());
                 }

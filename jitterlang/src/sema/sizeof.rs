@@ -39,10 +39,10 @@ impl Checker<'_> {
         } else if let Some((bytes, _)) = c_integer(&ty.name) {
             bytes
         } else {
-            self.diagnostics.push(
-                Diagnostic::new(Code::UnknownType, span, format!("unknown type `{}`", ty.name))
-                    .with_hint("sizeof takes an integer type (`uint32`, `int`, `u64`), `struct NAME`, a pointer or an array of these"),
-            );
+            self.diagnostics
+                .push(Diagnostic::new(Code::UnknownType, span, format!("unknown type `{}`", ty.name)).with_hint(
+                "sizeof takes an integer type (`uint32`, `int`, `u64`), `struct NAME`, a pointer or an array of these",
+            ));
             return None;
         };
         let total = ty.dims.iter().try_fold(element, |total, dim| total.checked_mul(*dim));
@@ -58,11 +58,9 @@ impl Checker<'_> {
             Ok(Some(bytes)) => return Some(bytes),
             Ok(None) => Diagnostic::new(Code::UnknownType, span, format!("unknown struct `{name}`"))
                 .with_hint("define it in the script (`struct NAME { ... }`) or name one of this kernel's BTF"),
-            Err(error) => Diagnostic::new(
-                Code::MissingTarget,
-                span,
-                format!("cannot read struct `{name}` from BTF: {error}"),
-            ),
+            Err(error) => {
+                Diagnostic::new(Code::MissingTarget, span, format!("cannot read struct `{name}` from BTF: {error}"))
+            }
         };
         self.diagnostics.push(diagnostic);
         None

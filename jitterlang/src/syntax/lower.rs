@@ -434,7 +434,11 @@ fn record(items: Vec<Pair<Rule>>) -> Result<ExprKind> {
         let mut parts = item.into_inner();
         let name = parts.next().ok_or_else(|| internal(span))?;
         if names.iter().any(|(known, _)| known == name.as_str()) {
-            return Err(Diagnostic::new(Code::Syntax, span_of(&name), format!("the record names `{}` twice", name.as_str())));
+            return Err(Diagnostic::new(
+                Code::Syntax,
+                span_of(&name),
+                format!("the record names `{}` twice", name.as_str()),
+            ));
         }
         names.push((name.as_str().to_string(), span_of(&name)));
         values.push(expr(parts.next().ok_or_else(|| internal(span))?)?);
@@ -454,9 +458,10 @@ fn type_name(pair: Pair<Rule>) -> Result<TypeName> {
             Rule::array_dim => {
                 let dim = part.into_inner().next().ok_or_else(|| internal(span))?;
                 let count = integer(&dim)?;
-                ty.dims.push(u32::try_from(count).map_err(|_| {
-                    Diagnostic::new(Code::Limit, span_of(&dim), "array dimension too large")
-                })?);
+                ty.dims.push(
+                    u32::try_from(count)
+                        .map_err(|_| Diagnostic::new(Code::Limit, span_of(&dim), "array dimension too large"))?,
+                );
             }
             _ => return Err(internal(span)),
         }

@@ -354,6 +354,20 @@ mod tests {
     }
 
     #[test]
+    fn record_values_keep_their_field_names() {
+        let named = |name: &str, field: FieldLayout| FieldLayout { name: Some(name.into()), ..field };
+        let elements = vec![named("n", FieldLayout::integer(ValueFormat::Signed)), named("s", FieldLayout::string(8))];
+        let layout = MapLayout { name: "@r".into(), keys: int_key(), value: MapValue::Tuple(elements) };
+        let value = [words(&[-3]), string("x", 8)].concat();
+        let snapshot = snapshot(&layout, &MapEntries::Shared(vec![(words(&[1]), value)]));
+        let record =
+            FieldValue::Record(vec![("n".into(), FieldValue::Int(-3)), ("s".into(), FieldValue::Str("x".into()))]);
+        assert_eq!(snapshot.rows[0].value, AggValue::Scalar(record));
+        let text = crate::agg::render_text(&snapshot, &crate::agg::HexSymbolizer);
+        assert_eq!(text.trim_end(), "@r[1]: { .n = -3, .s = x }");
+    }
+
+    #[test]
     fn mismatched_sizes_and_buckets_are_errors() {
         let layout = agg_layout("@", vec![], AggKind::Count, ValueFormat::Unsigned);
         let long_key = decode(&layout, &per_cpu(vec![(words(&[0]), vec![words(&[1])])]));

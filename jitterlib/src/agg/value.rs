@@ -219,7 +219,9 @@ impl FieldValue {
             FieldValue::Tuple(elements) => {
                 return elements.iter_mut().try_for_each(|element| element.resolve_stack(read))
             }
-            FieldValue::Record(fields) => return fields.iter_mut().try_for_each(|(_, value)| value.resolve_stack(read)),
+            FieldValue::Record(fields) => {
+                return fields.iter_mut().try_for_each(|(_, value)| value.resolve_stack(read))
+            }
             _ => {}
         }
         let FieldValue::StackId { kind, raw } = *self else { return Ok(()) };
