@@ -95,6 +95,17 @@ impl Checker<'_> {
                 if let (Type::Str(_), Type::Str(_)) = (lhs.ty, rhs.ty) {
                     return self.string_comparison(*op, lhs, rhs, span);
                 }
+                // Buffers are equal when they have the same length and bytes (their padding is zero).
+                if let (Type::Buf(a), Type::Buf(b)) = (lhs.ty, rhs.ty) {
+                    if a != b && matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
+                        return Some(Expr {
+                            kind: ExprKind::Const(i64::from(*op == BinaryOp::Ne)),
+                            ty: Type::U64,
+                            span,
+                        });
+                    }
+                    return self.string_comparison(*op, lhs, rhs, span);
+                }
                 let (lhs, rhs) = (self.require_scalar(lhs), self.require_scalar(rhs));
                 let (lhs, rhs) = (lhs?, self.nonzero_divisor(*op, rhs?)?);
                 let ty = binary_type(*op, lhs.ty, rhs.ty);

@@ -104,3 +104,16 @@ fn buf_of_strings_are_map_keys_and_values() {
     let lines: Vec<&str> = printed.lines().filter(|line| !line.is_empty()).collect();
     assert_eq!(lines, [format!("@k[sh{padding}, ok_key\\x00]: 1").as_str(), "@v: hi"], "{printed}");
 }
+
+#[test]
+fn buffers_compare_by_length_and_bytes() {
+    if !can_trace("buffers_compare_by_length_and_bytes") {
+        return;
+    }
+    // Different bytes of one length differ (bpftrace 0.27.1 says `buf("hi", 2) == buf("hx", 2)` is 1), as do lengths.
+    let script = "tracepoint:syscalls:sys_enter_getppid /ppid == TID/ { $c = buf(comm); \
+                  printf(\"%d %d %d %d\\n\", $c == buf(comm), buf(\"hi\", 2) == buf(\"hx\", 2), \
+                  buf(\"hi\", 2) != buf(\"hi\", 3), $c == buf(\"sh\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\", 16)); exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    assert_eq!(printed.lines().next(), Some("1 0 1 1"), "{printed}");
+}
