@@ -1,5 +1,6 @@
 //! bpftrace 0.27's `config = { ... }` block: each setting mapped to jl's own option where jl has one
-//! (`max_map_keys` is `--map-keys`; the command line wins, as bpftrace's environment variables do), a diagnostic
+//! (`max_map_keys` is `--map-keys`; the command line wins, as bpftrace's environment variables do;
+//! `unstable_tseries` is accepted, `tseries()` being stable in jl), a diagnostic
 //! saying what to write instead for the others. Names are accepted as bpftrace accepts them: `max_map_keys`,
 //! `MAX_MAP_KEYS` or `BPFTRACE_MAX_MAP_KEYS`.
 //!
@@ -38,7 +39,6 @@ const OTHERS: &[(&str, &str)] = &[
     ("unstable_map_decl", "jl maps need no declaration"),
     ("unstable_import", "jl has no imports"),
     ("unstable_macro", "jl has no macros"),
-    ("unstable_tseries", "jl has no `tseries()`"),
 ];
 
 /// Checks a config block: the settings jl honours, or every diagnostic.
@@ -67,6 +67,10 @@ pub fn settings(config: &[ConfigSetting]) -> Result<Settings, Diagnostics> {
                     format!("on_stack_limit is a number of bytes, not `{}`", setting.value),
                 ));
             }
+            continue;
+        }
+        if name == "unstable_tseries" {
+            // bpftrace gates `tseries()` behind this flag; jl's is stable, so any value is accepted.
             continue;
         }
         let diagnostic = match OTHERS.iter().find(|(other, _)| *other == name) {

@@ -1,9 +1,14 @@
 //! The one driver of a probe's programs, shared by jitterlang's code generation and [`crate::trace`]: at each
-//! of the probe's points, the context saved in `r6`, the probe's prologue, what runs there (a script's block, a
-//! trace's aggregation), the exit returning 0 and the peephole passes; then the object holding the programs.
+//! of the probe's points, the context saved in `r6`, the probe's prologue, the start/stop [`Gate`], what runs there
+//! (a script's block, a trace's aggregation), the exit returning 0 and the peephole passes; then the object
+//! holding the programs.
+//!
+//! The gate guards the block, not the prologue: a probe's own bookkeeping (entry stamps, pairing state, its
+//! companions, which have no gate) goes on whether the gate is open or not, so a callback that began before the
+//! gate opened is still measured when it ends inside the window, and nothing the block reports happens outside it.
 
 use crate::insn::{BuildError, Builder, Label, Program, Reg};
-use crate::maps::{Counter, HashAllocation, MapSpec};
+use crate::maps::{Counter, Gate, HashAllocation, MapSpec};
 use crate::object::{write_object, ObjectError, ProgramSection};
 use crate::probe::{EmitEnv, Probe};
 use crate::session::Attach;
@@ -43,16 +48,20 @@ pub struct PointSite<'a> {
     pub maps: &'a [usize],
     /// The counters its code adds to.
     pub counters: Counters,
+    /// The gate the block waits behind: `None` for programs that run on demand (`BEGIN`, `END`), whose runs
+    /// are the edges.
+    pub gate: Option<Gate>,
 }
 
-/// Writes the program of `probe` at `site` into `body`'s builder: the context saved in `r6`, the prologue, the
-/// body where the point fires, then `exit` (a label of that builder) bound before `return 0`.
+/// Writes the program of `probe` at `site` into `body`'s builder: the context saved in `r6`, the prologue, where
+/// the point fires the gate check and the body, then `exit` (a label of that builder) bound before the epilogue
+/// and `return 0`.
 ///
 /// ```
 /// use jitterlib::driver::{emit_point, finish_point, Counters, PointBody, PointSite};
 /// use jitterlib::insn::Builder;
 /// use jitterlib::kernel::FixtureKernel;
-/// use jitterlib::maps::Counter;
+/// use jitterlib::maps::{Counter, Gate};
 /// use jitterlib::probe::{resolve, ProbeSpec};
 ///
 /// struct Nothing(Builder);
@@ -71,7 +80,7 @@ pub struct PointSite<'a> {
 /// let counters = Counters { map_full: counter, slots_full: counter, skb_reused: counter, skb_out_of_order: counter };
 /// let mut body = Nothing(Builder::new());
 /// let exit = body.0.new_label();
-/// let site = PointSite { point: 0, fires: true, maps: &[1], counters };
+/// let site = PointSite { point: 0, fires: true, maps: &[1], counters, gate: Some(Gate { map: 2 }) };
 /// emit_point(&mut body, probe.as_ref(), exit, &site).expect("nothing to fail");
 /// assert!(finish_point(body.0).expect("assembles").len() > 2);
 /// # Ok::<(), jitterlib::probe::ProbeError>(())
@@ -97,10 +106,14 @@ pub fn emit_point<B: PointBody>(
     };
     probe.emit_prologue(b, &env);
     if site.fires {
+        if let Some(gate) = site.gate {
+            gate.emit_check(b, exit);
+        }
         body.emit()?;
     }
     let b = body.builder();
     b.bind(exit);
+    probe.emit_epilogue(b, &env);
     b.mov64(Reg::R0, 0);
     b.exit();
     Ok(())

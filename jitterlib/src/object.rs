@@ -7,9 +7,10 @@
 //!   sized function symbols;
 //! - a legacy `maps` section with one 28-byte `struct bpf_map_def` per map and one `STT_OBJECT` symbol each,
 //!   which works without BTF;
-//! - for a [`MapKind::Global`] map, a `.bss` section of its value size and a symbol at its start;
-//! - an `R_BPF_64_64` relocation from every map-loading `LD_IMM64` to its map symbol (for a global, aya turns
-//!   it into a direct value address);
+//! - for a [`MapKind::Global`] map, a `.bss` section of its value size and a symbol at its start; for the
+//!   [`MapKind::Gate`], the same in a section of its own, [`GATE_MAP_NAME`];
+//! - an `R_BPF_64_64` relocation from every map-loading `LD_IMM64` to its map symbol (for a global or the
+//!   gate, aya turns it into a direct value address);
 //! - a `license` section holding `GPL\0` (GPL-only helpers need it);
 //! - when a program has callbacks ([`Program::callbacks`], theirs too): each in the `.text` section with a local
 //!   `STT_FUNC` symbol `PROGRAM_cbN` (`PROGRAM_cbN_cbM` for theirs), an `R_BPF_64_64` relocation from each `BPF_PSEUDO_FUNC` `LD_IMM64` to it (aya links
@@ -28,7 +29,7 @@ use thiserror::Error;
 
 use crate::insn::opcode::BPF_PSEUDO_FUNC;
 use crate::insn::{Insn, Program};
-use crate::maps::{HashAllocation, MapKind, MapSpec};
+use crate::maps::{HashAllocation, MapKind, MapSpec, GATE_MAP_NAME};
 
 /// Longest program or map name the kernel keeps (`BPF_OBJ_NAME_LEN` minus the NUL).
 pub const MAX_NAME_LEN: usize = 15;
@@ -94,9 +95,12 @@ pub enum ObjectError {
         /// The offending section name.
         section: String,
     },
-    /// More than one [`MapKind::Global`] map: an object has one `.bss` section.
-    #[error("more than one global map: an object has one .bss section")]
-    SeveralGlobals,
+    /// More than one [`MapKind::Global`] map, or more than one [`MapKind::Gate`]: each has one section.
+    #[error("more than one map of the {section} section: an object has one")]
+    SeveralGlobals {
+        /// The section (`.bss`, or the gate's).
+        section: &'static str,
+    },
     /// A map reference does not point at the first half of an `LD_IMM64` of the program.
     #[error("program `{program}`: map reference at instruction {insn} is not an LD_IMM64")]
     BadMapRefInsn {
@@ -219,17 +223,28 @@ pub fn valid_name(name: &str) -> String {
     name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(MAX_NAME_LEN).collect()
 }
 
-/// One symbol per map, in order: a `struct bpf_map_def` in the legacy `maps` section, or for a
-/// [`MapKind::Global`] the start of the `.bss` section (aya makes that section a one-slot array map).
-fn add_maps(obj: &mut Object, maps: &[MapSpec], allocation: HashAllocation) -> Result<Vec<SymbolId>, ObjectError> {
-    if maps.iter().filter(|map| map.kind == MapKind::Global).count() > 1 {
-        return Err(ObjectError::SeveralGlobals);
+/// The zero-filled data section holding a map of `kind`, for the two kinds that are globals.
+fn data_section(kind: MapKind) -> Option<&'static str> {
+    match kind {
+        MapKind::Global => Some(".bss"),
+        MapKind::Gate => Some(GATE_MAP_NAME),
+        _ => None,
     }
+}
+
+/// One symbol per map, in order: a `struct bpf_map_def` in the legacy `maps` section, or for a
+/// [`MapKind::Global`] or [`MapKind::Gate`] the start of its data section (aya makes each such section a
+/// one-slot array map named after it).
+fn add_maps(obj: &mut Object, maps: &[MapSpec], allocation: HashAllocation) -> Result<Vec<SymbolId>, ObjectError> {
+    let mut sections = HashSet::new();
     let mut legacy = None;
     let mut symbols = Vec::with_capacity(maps.len());
     for map in maps {
-        let (section, value, size) = if map.kind == MapKind::Global {
-            let section = obj.add_section(Vec::new(), b".bss".to_vec(), SectionKind::UninitializedData);
+        let (section, value, size) = if let Some(name) = data_section(map.kind) {
+            if !sections.insert(name) {
+                return Err(ObjectError::SeveralGlobals { section: name });
+            }
+            let section = obj.add_section(Vec::new(), name.as_bytes().to_vec(), SectionKind::UninitializedData);
             obj.append_section_bss(section, u64::from(map.value_size), 8);
             (section, 0, u64::from(map.value_size))
         } else {
@@ -514,7 +529,52 @@ mod tests {
             &[global.clone(), MapSpec { name: "other".into(), ..global }],
             HashAllocation::OnInsert,
         );
-        assert!(matches!(twice, Err(ObjectError::SeveralGlobals)));
+        assert!(matches!(twice, Err(ObjectError::SeveralGlobals { section: ".bss" })));
+    }
+
+    #[test]
+    fn the_gate_is_a_data_map_of_its_own_beside_the_global() {
+        let global = MapSpec {
+            name: "stats".into(),
+            kind: MapKind::Global,
+            key_size: 4,
+            value_size: 16,
+            max_entries: 1,
+            on_insert: false,
+        };
+        let gate = crate::maps::Gate { map: 1 };
+        let mut b = crate::insn::Builder::new();
+        let closed = b.new_label();
+        gate.emit_check(&mut b, closed);
+        crate::maps::Counter { map: 0, key: 1 }.emit_increment(&mut b);
+        b.bind(closed);
+        b.mov64(crate::insn::Reg::R0, 0);
+        b.exit();
+        let program = b.finish().expect("assembles");
+        let section = ProgramSection { name: "gated", section: "raw_tracepoint/jl_manual", program: &program };
+        let maps = [global, crate::maps::Gate::map_spec("gate")];
+        let elf = write_object(&[section], &maps, HashAllocation::OnInsert).expect("object is written");
+        let parsed = aya_obj::Object::parse(&elf).expect("aya-obj parses our object");
+        let gate_map = &parsed.maps[GATE_MAP_NAME];
+        assert_eq!((gate_map.map_type(), gate_map.value_size(), gate_map.max_entries()), (2, 8, 1));
+        assert_eq!(parsed.maps[crate::maps::GLOBAL_MAP_NAME].value_size(), 16);
+        let file = object::File::parse(&*elf).expect("valid ELF");
+        let targets: Vec<String> = file
+            .section_by_name("raw_tracepoint/jl_manual")
+            .expect("program section")
+            .relocations()
+            .map(|(_, reloc)| {
+                let RelocationTarget::Symbol(index) = reloc.target() else { panic!("symbol target expected") };
+                file.symbol_by_index(index).and_then(|s| s.name().map(str::to_string)).expect("symbol")
+            })
+            .collect();
+        assert_eq!(targets, ["gate", "stats"], "the gate's load, then the counter's");
+        let twice = [crate::maps::Gate::map_spec("gate"), crate::maps::Gate::map_spec("again")];
+        let section = ProgramSection { name: "gated", section: "raw_tracepoint/jl_manual", program: &program };
+        assert!(matches!(
+            write_object(&[section], &twice, HashAllocation::OnInsert),
+            Err(ObjectError::SeveralGlobals { section: GATE_MAP_NAME })
+        ));
     }
 
     #[test]

@@ -58,10 +58,20 @@ impl Gen<'_> {
             Some(expr) => Some(self.value(expr)?),
             None => None,
         };
+        // A tseries keeps its interval's epoch and the time on the stack: the map lookup clobbers r0-r5.
+        let stamp = match kind {
+            AggKind::TSeries { .. } => Some(self.frame.alloc(16, span)?),
+            _ => None,
+        };
         let bucket = match value_reg {
             Some(v) if kind.is_histogram() => {
                 let idx = self.scratch_bucket();
-                emit::emit_bucket(&mut self.b, kind, v, idx);
+                match stamp {
+                    Some(stamp) => emit::emit_tseries_slot(&mut self.b, kind, idx, stamp),
+                    None => {
+                        emit::emit_bucket(&mut self.b, kind, v, idx);
+                    }
+                }
                 Some(idx)
             }
             _ => None,
@@ -83,7 +93,10 @@ impl Gen<'_> {
             init,
             map_full: self.counter(Stat::MapFull),
         };
-        emit::emit_update(&mut self.b, &update);
+        match stamp {
+            Some(stamp) => emit::emit_tseries_update(&mut self.b, &update, stamp),
+            None => emit::emit_update(&mut self.b, &update),
+        }
         if let Some(reg) = value_reg {
             self.frame.give(reg);
         }

@@ -1,7 +1,7 @@
 //! Code generation: the checked program becomes eBPF programs, map declarations and an ELF object.
 //!
-//! Map 0 is the event ring buffer (printf, exit), map 1 the per-CPU counters of lost data ([`Stat`]); user
-//! maps follow in order of first use, then the probes' own maps.
+//! Map 0 is the event ring buffer (printf, exit), map 1 the per-CPU counters of lost data ([`Stat`]), map 2 the
+//! start/stop [`Gate`]; user maps follow in order of first use, then the probes' own maps.
 
 pub(crate) mod calls;
 mod compare;
@@ -22,7 +22,7 @@ use frame::Frame;
 use jitterlib::agg::{MapLayout, MAX_STACK_FRAMES};
 use jitterlib::driver::{emit_point, finish_point, write_programs, Counters, PointBody, PointSite};
 use jitterlib::insn::{BuildError, Builder, Helper, JmpOp, Label, Program, Reg, Size};
-use jitterlib::maps::Counter;
+use jitterlib::maps::{Counter, Gate};
 use jitterlib::maps::{HashAllocation, MapKind, MapSpec};
 use jitterlib::probe::{place_maps, Trigger};
 use jitterlib::session::Attach;
@@ -39,8 +39,12 @@ const START_PROGRAM: &str = "jl_set_start";
 const EVENTS_MAP_INDEX: usize = 0;
 /// Object map index of the lost-data counters.
 const STATS_MAP_INDEX: usize = 1;
+/// The start/stop gate every attached program's block waits behind.
+const GATE: Gate = Gate { map: 2 };
+/// Name of the gate's map in the object.
+const GATE_MAP: &str = "jl_gate";
 /// Object map index of the first stack-trace map ([`Checked::stacks`] order), present when a probe records stacks.
-const STACKS_MAP_INDEX: usize = 2;
+const STACKS_MAP_INDEX: usize = 3;
 /// Stacks kept per stack-trace map (`kstack` ids); a new stack beyond this is counted as lost.
 const STACK_ENTRIES: u32 = 4096;
 /// Size of the event ring buffer in bytes.
@@ -141,6 +145,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
             max_entries: 1,
             on_insert: false,
         },
+        Gate::map_spec(GATE_MAP),
     ];
     for frames in &checked.stacks {
         maps.push(MapSpec {
@@ -194,9 +199,12 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
         let several = points.len() > 1;
         for (point_index, point) in points.into_iter().enumerate() {
             let maps = ProbeMaps { first_user: first_user_map, start: start_map, own: &probe_maps };
-            match generate_probe(probe, checked, &maps, point_index, point.fires) {
+            // A block that does nothing reports nothing: it needs no gate.
+            let gated = point.attach != Attach::Manual && !probe.body.is_empty();
+            let site = (point_index, point.fires, gated);
+            match generate_probe(probe, checked, &maps, site) {
                 Ok((program, spans)) => programs.push(ProgramUnit {
-                    name: if several { truncate(&format!("{name}_{}", point.suffix)) } else { name.clone() },
+                    name: if several { suffixed(&name, point.suffix) } else { name.clone() },
                     describe: probe.probe.describe(),
                     attach: point.attach,
                     trigger: probe.probe.trigger(),
@@ -211,7 +219,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
                 // The probe emits all of a companion's code: it comes from the probe as written.
                 companion.program.source_map.mark(0, Some(0));
                 ProgramUnit {
-                    name: truncate(&format!("{name}_{}", companion.suffix)),
+                    name: suffixed(&name, companion.suffix),
                     describe: probe.probe.describe(),
                     attach: companion.attach,
                     trigger: None,
@@ -270,6 +278,17 @@ fn truncate(name: &str) -> String {
     jitterlib::object::valid_name(name)
 }
 
+/// The name of one of a probe's programs besides its own (`name`): `NAME_SUFFIX`, cut to a valid name. A name
+/// already at the length limit (`jl360_tracepoin`) is cut by the suffix's length first, so that the two differ.
+fn suffixed(name: &str, suffix: &str) -> String {
+    let full = truncate(&format!("{name}_{suffix}"));
+    if full != name {
+        return full;
+    }
+    let keep = name.len().saturating_sub(suffix.len() + 1);
+    truncate(&format!("{}_{suffix}", &name[..keep]))
+}
+
 /// The object indices of the maps a probe's programs use.
 struct ProbeMaps<'a> {
     /// The first user map.
@@ -280,14 +299,14 @@ struct ProbeMaps<'a> {
     own: &'a [usize],
 }
 
-/// Generates the program of one probe at one of its points: the prologue, then (where the point `fires`) the
-/// predicate and the user's block. Returns it with the script spans of its source map.
+/// Generates the program of one probe at one of its points (`(index, fires, gated)`): the prologue, then where
+/// the point fires the gate check (when `gated`) and the predicate and the user's block.
+/// Returns it with the script spans of its source map.
 fn generate_probe(
     probe: &CheckedProbe,
     checked: &Checked,
     maps: &ProbeMaps,
-    point: usize,
-    fires: bool,
+    (point, fires, gated): (usize, bool, bool),
 ) -> Result<(Program, Vec<Span>), Diagnostic> {
     let mut gen = Gen::new(probe, checked, maps.first_user)?;
     gen.start_map = maps.start;
@@ -300,7 +319,7 @@ fn generate_probe(
         skb_out_of_order: counter(Stat::SkbOutOfOrder),
     };
     let exit = gen.exit;
-    let site = PointSite { point, fires, maps: maps.own, counters };
+    let site = PointSite { point, fires, maps: maps.own, counters, gate: gated.then_some(GATE) };
     emit_point(&mut Block { gen: &mut gen, probe }, probe.probe.as_ref(), exit, &site)?;
     let program = finish_point(gen.b)
         .map_err(|error| Diagnostic::new(Code::Internal, probe.span, format!("cannot assemble this probe: {error}")))?;
@@ -399,5 +418,16 @@ impl<'a> Gen<'a> {
     /// The object index of the stack-trace map of stacks cut at `frames` frames.
     fn stacks_map(&self, frames: u32) -> usize {
         STACKS_MAP_INDEX + self.checked.stacks.iter().position(|known| *known == frames).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::suffixed;
+
+    #[test]
+    fn a_probes_other_programs_never_take_its_own_name() {
+        assert_eq!(suffixed("jl0_softirq", "stamp"), "jl0_softirq_sta");
+        assert_eq!(suffixed("jl360_tracepoin", "disp"), "jl360_trac_disp");
     }
 }

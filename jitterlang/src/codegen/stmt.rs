@@ -147,6 +147,8 @@ impl Gen<'_> {
             }
             StmtKind::Break | StmtKind::Continue => self.stmt(stmt).map(|_| ()),
             StmtKind::Exit => {
+                // Every probe stops here, not when jl has read the event and closed the gate itself.
+                super::GATE.emit_close(&mut self.b);
                 let slot = self.frame.alloc(8, Span::default())?;
                 // A DW store of the immediate -1 writes u64::MAX, the exit event id.
                 self.b.store_imm(Size::DW, Reg::R10, slot, EXIT_EVENT as i64 as i32);

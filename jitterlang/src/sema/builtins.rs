@@ -127,6 +127,13 @@ pub static REGISTRY: &[Builtin] = &[
     aggregation("lhist", "v, min, max, step", 4..=4, "a linear histogram, as bpftrace's buckets", |c, _, rest, s| {
         c.lhist(rest, s)
     }),
+    aggregation(
+        "tseries",
+        "v, interval, n[, agg]",
+        3..=4,
+        "the value in each of the last n intervals (the last one written, or \"avg\", \"max\", \"min\", \"sum\")",
+        |c, _, rest, s| c.tseries(rest, s),
+    ),
     aggregation("quantiles", "v", 1..=1, "p50, p90, p99 and p99.9, within 6.25 %", |_, _, _, _| {
         Some(AggKind::Quantiles)
     }),

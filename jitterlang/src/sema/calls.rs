@@ -7,7 +7,7 @@ use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Expr, ExprKind, Lowered, MapAction, PrintfAction, PrintfInfo, StmtKind, Type};
 use crate::printf::{ConvKind, Format};
-use jitterlib::agg::{AggError, AggKind};
+use jitterlib::agg::{AggError, AggKind, TSeriesAgg};
 use jitterlib::probe::nearest;
 
 /// Bytes read for a tracepoint `__data_loc` string.
@@ -215,8 +215,13 @@ impl Checker<'_> {
         let keys = self.keys(target, scope)?;
         let map = self.maps.existing(target, &keys, &mut self.diagnostics)?;
         if self.maps.is_histogram(map) {
+            // Their entries are one per bucket (per interval for a tseries): a key's value is several entries.
+            let what = match self.maps.info(map).layout.histogram() {
+                Some(AggKind::TSeries { .. }) => "a time series",
+                _ => "a histogram",
+            };
             self.diagnostics.push(
-                Diagnostic::new(Code::Unsupported, target.span, "an entry of a histogram cannot be deleted")
+                Diagnostic::new(Code::Unsupported, target.span, format!("an entry of {what} cannot be deleted"))
                     .with_hint(format!("use `clear({})` to empty the whole map", target.name)),
             );
             return None;
@@ -423,6 +428,46 @@ impl Checker<'_> {
             Ok(kind) => Some(kind),
             Err(error) => {
                 self.diagnostics.push(lhist_diagnostic(&error, rest));
+                None
+            }
+        }
+    }
+
+    /// The kind of `tseries(v, interval, n[, agg])`: the interval and count are constants [`AggKind::tseries`]
+    /// accepts, `agg` one of [`TSeriesAgg::NAMES`] as a string.
+    pub(super) fn tseries(&mut self, rest: &[ast::Expr], scope: &mut Scope) -> Option<AggKind> {
+        let interval = self.constant(&rest[0], scope)?;
+        let intervals = self.constant(&rest[1], scope)?;
+        let agg = match rest.get(2) {
+            None => TSeriesAgg::Last,
+            Some(arg) => match &arg.kind {
+                ast::ExprKind::Str(name) if TSeriesAgg::from_name(name).is_some() => TSeriesAgg::from_name(name)?,
+                _ => {
+                    let names = TSeriesAgg::NAMES.map(|name| format!("\"{name}\"")).join(", ");
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            arg.span,
+                            format!("tseries() combines values with {names}"),
+                        )
+                        .with_hint("e.g. `tseries(v, 1s, 10, \"max\")`, or no 4th argument for the last value written"),
+                    );
+                    return None;
+                }
+            },
+        };
+        // CLOCK_TAI starts intervals on wall-clock multiples as bpftrace's; before its helper, CLOCK_MONOTONIC.
+        let tai = self.kernel.version().at_least(6, 1);
+        match AggKind::tseries(interval, intervals, agg, tai) {
+            Ok(kind) => Some(kind),
+            Err(error) => {
+                let (span, hint) = match error {
+                    AggError::InvalidTSeriesInterval { .. } => {
+                        (rest[0].span, "the interval is a duration: `100ms`, `1s`")
+                    }
+                    _ => (rest[1].span, "keep fewer intervals, each longer"),
+                };
+                self.diagnostics.push(Diagnostic::new(Code::Limit, span, error.to_string()).with_hint(hint));
                 None
             }
         }

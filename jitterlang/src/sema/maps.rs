@@ -274,7 +274,7 @@ fn is_integer(format: ValueFormat) -> bool {
 
 fn describe_value(value: &MapValue) -> String {
     match value {
-        MapValue::Agg { kind, .. } => format!("{}()", kind.name()),
+        MapValue::Agg { kind, .. } => kind.usage(),
         MapValue::Scalar(field) => match field.format {
             ValueFormat::Str => format!("string[{}]", field.size),
             ValueFormat::Buf(len) => format!("buffer[{len}]"),

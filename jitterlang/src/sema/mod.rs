@@ -109,11 +109,11 @@ fn check_pass<'k>(
             }
         }
     }
-    // Where each program attaches can depend on the others (syscall events sharing raw_syscalls), and the
-    // block's `args` on where it attaches.
+    // Where each program attaches can depend on the others (syscall events sharing a dispatcher on
+    // raw_syscalls), and the block's `args` on where it attaches.
     let (mut resolved, places): (Vec<_>, Vec<_>) =
         resolved_probes.into_iter().map(|(probe, block, span)| (probe, (block, span))).unzip();
-    probe::spread_raw_syscalls(&mut resolved);
+    probe::dispatch_syscalls(&mut resolved);
     let probes: Vec<_> = resolved
         .into_iter()
         .zip(places)

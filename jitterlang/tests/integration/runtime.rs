@@ -203,8 +203,8 @@ fn timer_callback_durations_form_a_histogram() {
         return;
     }
     // A recv timeout on a TCP socket sleeps in schedule_timeout(): process_timeout fires once per recv. One probe
-    // keeps all three maps: two probes are attached and detached one after the other, so a callback at either
-    // edge of the run can reach one and not the other (seen under load), and their counts need not agree.
+    // keeps all three maps, so they see exactly the same callbacks: two probes share one window (the start/stop
+    // gate), but the kernel may skip one of two programs for an event while another BPF program runs there.
     let tracing =
         Tracing::start(r#"timer("process_timeout") { @ = hist(dur); @calls = count(); @total = sum(dur); }"#, 2.0);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

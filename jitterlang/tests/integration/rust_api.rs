@@ -15,7 +15,7 @@ const COUNTER_OFFSETS: [(&str, &str); 4] = [
 ];
 
 /// The disassembly without comment lines, with the trace's map names and counter offsets replaced by the ones
-/// jitterlang gives the same maps (its only user map is `m0_`; its probe maps are `p0_NAME`).
+/// jitterlang gives the same maps (its only user map is `m0_`; its probe maps are `p0_NAME`; the gate `jl_gate`).
 fn normalized(disassembly: &str) -> String {
     disassembly
         .lines()
@@ -23,7 +23,10 @@ fn normalized(disassembly: &str) -> String {
         .map(|line| {
             let line = format!("{line}\n");
             let line = COUNTER_OFFSETS.iter().fold(line, |line, (from, to)| line.replace(from, to));
-            line.trim_end().replace("map[jt_agg]", "map[m0_]").replace("map[jt_p_", "map[p0_")
+            line.trim_end()
+                .replace("map[jt_agg]", "map[m0_]")
+                .replace("map[jt_p_", "map[p0_")
+                .replace("map[jt_gate]", "map[jl_gate]")
         })
         .collect::<Vec<_>>()
         .join("\n")

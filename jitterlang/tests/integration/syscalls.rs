@@ -1,7 +1,9 @@
-//! Syscall events on this host: served by `raw_syscalls` raw tracepoints by default (at most
-//! `MAX_RAW_SYSCALL_PROBES` per direction), by their perf-event tracepoints with `JL_TRACEPOINT_MECHANISM=perf`,
-//! said by `jl -v`, and counting what this process did either way: N getppid calls and their return value, a
-//! write's fd and count and its error, and none of the 32-bit calls it makes through `int $0x80`.
+//! Syscall events on this host: served by one dispatcher program per direction on the `raw_syscalls` raw
+//! tracepoints by default (tail calls by syscall number, several events of one syscall chained), by their
+//! perf-event tracepoints with `JL_TRACEPOINT_MECHANISM=perf`, said by `jl -v`, and counting what this thread did
+//! either way: N getppid calls (twice, by two events on the same syscall) and their return value, a write's fd
+//! and count and its error, and none of the 32-bit calls it makes through `int $0x80`. The `sys_enter_*` and
+//! `sys_exit_*` wildcards (every syscall event of the kernel) count the same calls.
 
 use jitterlib::testing::can_trace;
 use std::io::{BufRead, BufReader};
@@ -12,15 +14,22 @@ const INT80_GETPPIDS: usize = 50;
 const FD: i32 = 987;
 const COUNT: usize = 4321;
 
-/// The script, each probe filtered to this process.
+/// This thread's id: the scripts count its calls only (other tests of this binary make system calls too).
+fn tid() -> i64 {
+    // SAFETY: gettid takes no arguments.
+    unsafe { libc::syscall(libc::SYS_gettid) }
+}
+
+/// The script, each probe filtered to this thread; two events on getppid's entry.
 fn script() -> String {
-    let pid = std::process::id();
+    let tid = tid();
     format!(
-        "tracepoint:syscalls:sys_enter_getppid /pid == {pid}/ {{ @enter = count(); }} \
-         tracepoint:syscalls:sys_exit_getppid /pid == {pid}/ {{ @ret[args.ret] = count(); }} \
-         tracepoint:syscalls:sys_enter_write /pid == {pid} && args.fd == {FD}/ {{ @write[args.fd, args.count, args.__syscall_nr] = count(); }} \
-         tracepoint:syscalls:sys_exit_write /pid == {pid} && args.ret < 0/ {{ @error[args.ret] = count(); }} \
-         tracepoint:syscalls:sys_enter_semget /pid == {pid}/ {{ @semget = count(); }}"
+        "tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ @enter = count(); }} \
+         tracepoint:syscalls:sys_exit_getppid /tid == {tid}/ {{ @ret[args.ret] = count(); }} \
+         tracepoint:syscalls:sys_enter_write /tid == {tid} && args.fd == {FD}/ {{ @write[args.fd, args.count, args.__syscall_nr] = count(); }} \
+         tracepoint:syscalls:sys_exit_write /tid == {tid} && args.ret < 0/ {{ @error[args.ret] = count(); }} \
+         tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ @enter_again[args.__syscall_nr] = count(); }} \
+         tracepoint:syscalls:sys_enter_semget /tid == {tid}/ {{ @semget = count(); }}"
     )
 }
 
@@ -34,13 +43,13 @@ fn int80_getppid() -> i64 {
     result
 }
 
-/// Runs the script with `JL_TRACEPOINT_MECHANISM=mechanism` (unset for `None`), makes the calls once attached,
+/// Runs `script` with `JL_TRACEPOINT_MECHANISM=mechanism` (unset for `None`), makes the calls once attached,
 /// and returns `jl -v`'s standard error and standard output.
-fn run(mechanism: Option<&str>) -> (String, String) {
+fn run(script: &str, mechanism: Option<&str>) -> (String, String) {
     // Asked before jl attaches: `parent_id()` is a getppid call of its own.
     let parent = i64::from(std::os::unix::process::parent_id());
     let mut command = Command::new(env!("CARGO_BIN_EXE_jl"));
-    command.args(["-v", "-e", &script()]).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.args(["-v", "-e", script]).stdout(Stdio::piped()).stderr(Stdio::piped());
     match mechanism {
         Some(mechanism) => command.env("JL_TRACEPOINT_MECHANISM", mechanism),
         None => command.env_remove("JL_TRACEPOINT_MECHANISM"),
@@ -80,6 +89,7 @@ fn assert_counted(mechanism: Option<&str>, stdout: &str) {
     let parent = std::os::unix::process::parent_id();
     for expected in [
         format!("@enter: {GETPPIDS}"),
+        format!("@enter_again[110]: {GETPPIDS}"),
         format!("@ret[{parent}]: {GETPPIDS}"),
         format!("@write[{FD}, {COUNT}, 1]: 1"),
         format!("@error[{}]: 1", -libc::EBADF),
@@ -90,21 +100,29 @@ fn assert_counted(mechanism: Option<&str>, stdout: &str) {
 }
 
 #[test]
-fn syscall_events_run_on_raw_syscalls_and_fall_back_to_perf_events() {
-    if !can_trace("syscall_events_run_on_raw_syscalls_and_fall_back_to_perf_events") {
+fn syscall_events_run_behind_a_dispatcher_and_fall_back_to_perf_events() {
+    if !can_trace("syscall_events_run_behind_a_dispatcher_and_fall_back_to_perf_events") {
         return;
     }
-    let (stderr, stdout) = run(None);
+    let (stderr, stdout) = run(&script(), None);
     assert_counted(None, &stdout);
-    for (event, raw, number) in [
-        ("sys_enter_getppid", "sys_enter", 110),
-        ("sys_exit_write", "sys_exit", 1),
-        ("sys_enter_semget", "sys_enter", 64),
+    for (event, raw, number, slot) in [
+        ("sys_enter_getppid", "sys_enter", 110, 110),
+        ("sys_exit_write", "sys_exit", 1, 1),
+        ("sys_enter_getppid", "sys_enter", 110, 512),
+        ("sys_enter_semget", "sys_enter", 64, 64),
     ] {
-        let said = format!("tracepoint:syscalls:{event}: raw tracepoint raw_syscalls:{raw}, syscall number {number}");
+        let said = format!(
+            "tracepoint:syscalls:{event}: raw tracepoint raw_syscalls:{raw}, syscall number {number} (x86-64), \
+             through its dispatcher (slot {slot})"
+        );
         assert!(stderr.contains(&said), "no `{said}` in\n{stderr}");
     }
-    let (stderr, stdout) = run(Some("perf"));
+    for (raw, served) in [("sys_enter", 4), ("sys_exit", 2)] {
+        let said = format!("one dispatcher program on raw_syscalls:{raw} serves {served} syscall events");
+        assert!(stderr.contains(&said), "no `{said}` in\n{stderr}");
+    }
+    let (stderr, stdout) = run(&script(), Some("perf"));
     assert_counted(Some("perf"), &stdout);
     let said = "syscalls:sys_enter_getppid uses a perf-event tracepoint; raw tracepoints not used: turned off with \
                 JL_TRACEPOINT_MECHANISM=perf";
@@ -112,16 +130,32 @@ fn syscall_events_run_on_raw_syscalls_and_fall_back_to_perf_events() {
 }
 
 #[test]
-fn more_syscall_events_than_the_limit_use_perf_events() {
-    if !can_trace("more_syscall_events_than_the_limit_use_perf_events") {
+fn the_wildcards_count_every_syscall_through_two_dispatchers() {
+    if !can_trace("the_wildcards_count_every_syscall_through_two_dispatchers") {
         return;
     }
-    let probes = (0..=jitterlib::probe::MAX_RAW_SYSCALL_PROBES)
-        .map(|i| format!("tracepoint:syscalls:sys_enter_getppid {{ @{i} = count(); }}"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let (code, stdout, stderr) = crate::support::run_jl(&["-d", "-e", &probes]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("-> tracepoint/syscalls/sys_enter_getppid"), "{stdout}");
-    assert!(!stdout.contains("raw_tracepoint/sys_enter"), "{stdout}");
+    let tid = tid();
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_* /tid == {tid}/ {{ @enter[probe] = count(); }} \
+         tracepoint:syscalls:sys_exit_* /tid == {tid}/ {{ @exit[probe] = count(); }}"
+    );
+    let (stderr, stdout) = run(&script, None);
+    for expected in [
+        format!("@enter[tracepoint:syscalls:sys_enter_getppid]: {GETPPIDS}"),
+        format!("@exit[tracepoint:syscalls:sys_exit_getppid]: {GETPPIDS}"),
+        "@enter[tracepoint:syscalls:sys_enter_write]: 1".to_string(),
+        "@exit[tracepoint:syscalls:sys_exit_write]: 1".to_string(),
+    ] {
+        assert!(stdout.contains(&expected), "no `{expected}` in\n{stdout}");
+    }
+    assert!(!stdout.contains("sys_enter_semget"), "32-bit getppid counted as semget:\n{stdout}");
+    for raw in ["sys_enter", "sys_exit"] {
+        let served = stderr
+            .split(&format!("one dispatcher program on raw_syscalls:{raw} serves "))
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|number| number.parse::<usize>().ok());
+        assert!(served.is_some_and(|served| served > 300), "{raw}: {served:?} in\n{stderr}");
+    }
+    assert!(!stderr.contains("uses a perf-event tracepoint"), "{stderr}");
 }

@@ -29,7 +29,7 @@
 //! ```
 
 use super::quantile::SUB_BUCKET_BITS;
-use super::{AggKind, MapLayout};
+use super::{AggKind, MapLayout, TSeriesAgg};
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Operand, Reg, Size};
 use crate::maps::{map_call, Counter};
 
@@ -106,7 +106,100 @@ pub fn emit_bucket(b: &mut Builder, kind: AggKind, value: Reg, idx: Reg) -> bool
     true
 }
 
-/// Emits `update`: looks the key up, updates the existing per-CPU value, or inserts the first value.
+/// Starts a `tseries` update (`kind` must be [`AggKind::TSeries`]): reads its clock, stores the
+/// interval's epoch (time divided by the interval) at `r10 + stamp` and the time at `r10 + stamp + 8`, and
+/// puts the ring slot (`epoch % intervals`), which ends the key, in `idx`. Clobbers r0-r5, so the value must
+/// be in r6-r9; follow with [`emit_key_end`] and [`emit_tseries_update`].
+///
+/// ```
+/// use jitterlib::agg::emit::{emit_key_end, emit_tseries_slot, emit_tseries_update, Update};
+/// use jitterlib::agg::{AggKind, MapLayout, MapValue, TSeriesAgg, ValueFormat};
+/// use jitterlib::insn::{Builder, Reg, Size};
+/// use jitterlib::maps::Counter;
+///
+/// // `@[cpu] = tseries(v, 1s, 5, "sum")` with `v` in r7: key at r10 - 16, stamp at r10 - 32.
+/// let kind = AggKind::tseries(1_000_000_000, 5, TSeriesAgg::Sum, true)?;
+/// let keys = vec![jitterlib::agg::FieldLayout::integer(ValueFormat::Unsigned)];
+/// let layout = MapLayout { name: "@".into(), keys, value: MapValue::Agg { kind, format: ValueFormat::Signed } };
+/// let mut b = Builder::new();
+/// b.load(Size::DW, Reg::R7, Reg::R1, 8);
+/// emit_tseries_slot(&mut b, kind, Reg::R8, -32);
+/// b.store_imm(Size::DW, Reg::R10, -16, 0);
+/// emit_key_end(&mut b, &layout, -16, -8, Some(Reg::R8));
+/// let map_full = Counter { map: 0, key: 0 };
+/// emit_tseries_update(&mut b, &Update { map: 1, kind, key: -16, value: Some((Reg::R7, true)), init: Some(-56), map_full }, -32);
+/// # Ok::<(), jitterlib::agg::AggError>(())
+/// ```
+pub fn emit_tseries_slot(b: &mut Builder, kind: AggKind, idx: Reg, stamp: i16) {
+    let AggKind::TSeries { interval_ns, intervals, tai, .. } = kind else { return };
+    b.call(if tai { Helper::KtimeGetTaiNs } else { Helper::KtimeGetNs });
+    b.store(Size::DW, Reg::R10, stamp + 8, Reg::R0);
+    match i32::try_from(interval_ns) {
+        Ok(imm) => b.alu64(AluOp::Div, Reg::R0, imm),
+        Err(_) => {
+            b.ld_imm64(Reg::R1, interval_ns);
+            b.alu64(AluOp::Div, Reg::R0, Reg::R1);
+        }
+    }
+    b.store(Size::DW, Reg::R10, stamp, Reg::R0);
+    if intervals > 1 {
+        // At most TSERIES_MAX_INTERVALS: an immediate.
+        b.alu64(AluOp::Mod, Reg::R0, intervals as i32);
+        b.mov64(idx, Reg::R0);
+    } else {
+        b.mov64(idx, 0);
+    }
+}
+
+/// Ends a `tseries` update whose key and stamp [`emit_tseries_slot`] prepared: a slot last written in an
+/// older interval starts afresh (value and meta 0, the new epoch), then the value is combined as the
+/// [`TSeriesAgg`] says; a new entry is built at `init` and inserted. See [`emit_tseries_slot`].
+pub fn emit_tseries_update(b: &mut Builder, update: &Update, stamp: i16) {
+    let (AggKind::TSeries { agg, .. }, Some((value, signed))) = (update.kind, update.value) else { return };
+    emit_lookup(b, update.map, update.key);
+    let init = b.new_label();
+    let done = b.new_label();
+    b.jump_if(JmpOp::Eq, Reg::R0, 0, if update.init.is_some() { init } else { done });
+    let current = b.new_label();
+    b.load(Size::DW, Reg::R1, Reg::R10, stamp);
+    b.load(Size::DW, Reg::R2, Reg::R0, 16);
+    b.jump_if(JmpOp::Eq, Reg::R2, Reg::R1, current);
+    b.store_imm(Size::DW, Reg::R0, 0, 0);
+    b.store_imm(Size::DW, Reg::R0, 8, 0);
+    b.store(Size::DW, Reg::R0, 16, Reg::R1);
+    b.bind(current);
+    match agg {
+        TSeriesAgg::Last => {
+            b.store(Size::DW, Reg::R0, 0, value);
+            b.load(Size::DW, Reg::R1, Reg::R10, stamp + 8);
+            b.store(Size::DW, Reg::R0, 8, Reg::R1);
+        }
+        TSeriesAgg::Sum => update_existing(b, AggKind::Sum, update.value, done),
+        TSeriesAgg::Avg => update_existing(b, AggKind::Avg, update.value, done),
+        TSeriesAgg::Min => update_existing(b, AggKind::Min, Some((value, signed)), done),
+        TSeriesAgg::Max => update_existing(b, AggKind::Max, Some((value, signed)), done),
+    }
+    if let Some(slot) = update.init {
+        b.jump(done);
+        b.bind(init);
+        b.store(Size::DW, Reg::R10, slot, value);
+        match agg {
+            TSeriesAgg::Last => {
+                b.load(Size::DW, Reg::R1, Reg::R10, stamp + 8);
+                b.store(Size::DW, Reg::R10, slot + 8, Reg::R1);
+            }
+            TSeriesAgg::Sum => b.store_imm(Size::DW, Reg::R10, slot + 8, 0),
+            TSeriesAgg::Avg | TSeriesAgg::Min | TSeriesAgg::Max => b.store_imm(Size::DW, Reg::R10, slot + 8, 1),
+        }
+        b.load(Size::DW, Reg::R1, Reg::R10, stamp);
+        b.store(Size::DW, Reg::R10, slot + 16, Reg::R1);
+        emit_map_update(b, update.map, update.key, slot, update.map_full);
+    }
+    b.bind(done);
+}
+
+/// Emits `update`: looks the key up, updates the existing per-CPU value, or inserts the first value
+/// (a `tseries` goes through [`emit_tseries_update`] instead).
 ///
 /// See the [module example](self).
 pub fn emit_update(b: &mut Builder, update: &Update) {

@@ -73,4 +73,18 @@ pub enum AggError {
         /// The most allowed.
         limit: i64,
     },
+    /// A `tseries` interval below 1 ns.
+    #[error("tseries() interval must be at least 1ns, not {interval_ns}")]
+    InvalidTSeriesInterval {
+        /// The interval asked for, in nanoseconds.
+        interval_ns: i64,
+    },
+    /// A `tseries` number of intervals outside 1 to [`TSERIES_MAX_INTERVALS`](super::TSERIES_MAX_INTERVALS).
+    #[error("tseries() keeps 1 to {limit} intervals, not {intervals}")]
+    InvalidTSeriesIntervals {
+        /// The number asked for.
+        intervals: i64,
+        /// The most allowed.
+        limit: i64,
+    },
 }

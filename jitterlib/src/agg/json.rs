@@ -9,9 +9,11 @@
 //! {"type": "hist",  "data": {"@h": [{"max": -1, "count": 1}, {"min": 4, "max": 7, "count": 12}]}}
 //! {"type": "hist",  "data": {"@h": {"7": [{"min": 0, "max": 0, "count": 3}]}}}   keyed histograms
 //! {"type": "hist",  "unit": "ns", "data": {"@t": [{"min": 512000, "max": 999999, "count": 2}]}}
+//! {"type": "tseries", "data": {"@t": [{"interval_start": "2026-12-07 04:33:15.000000000", "value": 3}]}}
 //! ```
 //!
-//! - `type` is `map`, `stats` (for `avg` and `stats`) or `hist` (for `hist`, `timehist`, `lhist`).
+//! - `type` is `map`, `stats` (for `avg` and `stats`), `hist` (for `hist`, `timehist`, `lhist`) or
+//!   `tseries` (its intervals with a value, oldest first, starts in local time).
 //! - `data` has one member, the map's name. Without key fields its value is the map's single value
 //!   (`null`, or `[]` for a histogram, when the map is empty); with key fields it is an object whose
 //!   member names are the key fields printed as in text output, joined by `,`.
@@ -28,6 +30,7 @@ use super::bucket::BucketRange;
 use super::layout::{MapLayout, MapValue};
 use super::quantile::summarize;
 use super::text::key_text_parts;
+use super::tseries::{json_time, snapshot_window, TimeSeries};
 use super::value::{AggValue, Average, FieldValue, Histogram, Snapshot, Symbolizer};
 use super::AggKind;
 
@@ -39,6 +42,7 @@ pub fn render_json(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> Value {
         AggValue::Average(average) => average_json(map, average),
         AggValue::Histogram(histogram) if map.histogram() == Some(AggKind::Quantiles) => quantiles_json(histogram),
         AggValue::Histogram(histogram) => histogram_json(map, histogram),
+        AggValue::TSeries(series) => tseries_json(snapshot, series, symbols),
     };
     let data = if map.keys.is_empty() {
         match snapshot.rows.first() {
@@ -64,8 +68,27 @@ fn json_type(map: &MapLayout) -> &'static str {
     match map.value {
         MapValue::Agg { kind: AggKind::Avg | AggKind::Stats, .. } => "stats",
         MapValue::Agg { kind: AggKind::Quantiles, .. } => "quantiles",
+        MapValue::Agg { kind: AggKind::TSeries { .. }, .. } => "tseries",
         MapValue::Agg { kind, .. } if kind.is_histogram() => "hist",
         _ => "map",
+    }
+}
+
+/// A `tseries` as bpftrace writes it: the intervals with a value, oldest first, each
+/// `{"interval_start": "2026-12-07 04:33:15.000000000", "value": 3}` (local time).
+fn tseries_json(snapshot: &Snapshot, series: &TimeSeries, symbols: &dyn Symbolizer) -> Value {
+    let points = snapshot_window(snapshot, series).into_iter().filter_map(|(epoch, value)| {
+        let start = json_time(symbols.unix_ns(epoch * series.interval_ns, series.tai));
+        Some(json!({ "interval_start": start, "value": number_json(value?) }))
+    });
+    Value::Array(points.collect())
+}
+
+/// An integer as a JSON number (a `u64` or an `i64`).
+fn number_json(value: i128) -> Value {
+    match i64::try_from(value) {
+        Ok(value) => Value::from(value),
+        Err(_) => Value::from(value as u64),
     }
 }
 

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use crate::maps::MapEntries;
 
 use super::layout::{FieldLayout, MapLayout, MapValue, ValueFormat, INTEGER_SIZE};
+use super::tseries::{merge_slot, Slot, TimeSeries};
 use super::value::{
     format_buf, format_inet, format_inet_family, AggValue, Average, FieldValue, Histogram, Row, Snapshot,
 };
-use super::{AggError, AggKind};
+use super::{AggError, AggKind, TSeriesAgg};
 
 /// Decodes and merges a map read from the kernel.
 ///
@@ -30,7 +31,9 @@ pub fn decode(layout: &MapLayout, entries: &MapEntries) -> Result<Snapshot, AggE
         })?,
         MapValue::Agg { kind, format } => {
             let per_cpu = per_cpu_view(entries);
-            if kind.is_histogram() {
+            if let AggKind::TSeries { agg, .. } = kind {
+                decode_tseries(layout, *kind, *agg, *format, &per_cpu)?
+            } else if kind.is_histogram() {
                 decode_histograms(layout, *kind, &per_cpu)?
             } else {
                 decode_aggregations(layout, *kind, *format, &per_cpu)?
@@ -120,7 +123,11 @@ fn merge_cpus(kind: AggKind, format: ValueFormat, values: &[Vec<u8>]) -> Option<
             });
             Some(AggValue::Average(merged))
         }
-        AggKind::Hist { .. } | AggKind::TimeHist | AggKind::Quantiles | AggKind::Lhist { .. } => None,
+        AggKind::Hist { .. }
+        | AggKind::TimeHist
+        | AggKind::Quantiles
+        | AggKind::Lhist { .. }
+        | AggKind::TSeries { .. } => None,
     }
 }
 
@@ -144,6 +151,47 @@ fn decode_histograms(layout: &MapLayout, kind: AggKind, entries: &[PerCpuEntry<'
         .into_iter()
         .filter(|(_, histogram)| !histogram.is_empty())
         .map(|(key, histogram)| Ok(Row { key: decode_fields(layout, key)?, value: AggValue::Histogram(histogram) }))
+        .collect()
+}
+
+/// The rows of a `tseries` map: each key's ring slots merged across CPUs (see [`merge_slot`]).
+fn decode_tseries(
+    layout: &MapLayout,
+    kind: AggKind,
+    agg: TSeriesAgg,
+    format: ValueFormat,
+    entries: &[PerCpuEntry<'_>],
+) -> Result<Vec<Row>, AggError> {
+    let AggKind::TSeries { interval_ns, tai, .. } = kind else { return Ok(Vec::new()) };
+    let signed = format != ValueFormat::Unsigned;
+    let user_size = layout.user_key_size() as usize;
+    let mut by_key: BTreeMap<&[u8], TimeSeries> = BTreeMap::new();
+    for (key, values) in entries {
+        check_key(layout, key)?;
+        let mut cpus = Vec::with_capacity(values.len());
+        for value in values.iter() {
+            check_value(layout, value)?;
+            cpus.push(Slot { value: word(value, 0), meta: word(value, 1), epoch: word(value, 2) });
+        }
+        let merged = merge_slot(agg, signed, &cpus);
+        // A key whose slots were all zeroed (`zero(@m)`) is still printed, as bpftrace's `<no data>`; the
+        // slots of an array exist from the start, so there that would print maps never written.
+        if merged.is_none() && layout.is_array() {
+            continue;
+        }
+        let series = by_key.entry(&key[..user_size]).or_insert_with(|| TimeSeries {
+            interval_ns,
+            signed,
+            tai,
+            points: BTreeMap::new(),
+        });
+        if let Some((epoch, value)) = merged {
+            series.points.insert(epoch, value);
+        }
+    }
+    by_key
+        .into_iter()
+        .map(|(key, series)| Ok(Row { key: decode_fields(layout, key)?, value: AggValue::TSeries(series) }))
         .collect()
 }
 
@@ -327,6 +375,30 @@ mod tests {
         assert_eq!(keys, [[FieldValue::Uint(9)], [FieldValue::Uint(1)]]);
         let AggValue::Histogram(nine) = &snapshot.rows[0].value else { panic!("not a histogram") };
         assert_eq!(nine.visible_buckets(), [(3, 4), (4, 0), (5, 3)]);
+    }
+
+    #[test]
+    fn tseries_slots_merge_per_key_and_zeroed_keys_stay() {
+        let kind = AggKind::tseries(100, 4, crate::agg::TSeriesAgg::Sum, true).expect("a tseries");
+        let layout = agg_layout("@t", int_key(), kind, ValueFormat::Signed);
+        // Key 7: slot 1 (epoch 5) on both CPUs, slot 2 (epoch 2, overwritten on CPU 1 by epoch 6); key 8 zeroed.
+        let entries = per_cpu(vec![
+            (words(&[7, 1]), vec![words(&[3, 0, 5]), words(&[-1, 0, 5])]),
+            (words(&[7, 2]), vec![words(&[10, 0, 2]), words(&[4, 0, 6])]),
+            (words(&[8, 0]), vec![words(&[0, 0, 0]), words(&[0, 0, 0])]),
+        ]);
+        let snapshot = snapshot(&layout, &entries);
+        let keys: Vec<&[FieldValue]> = snapshot.rows.iter().map(|row| row.key.as_slice()).collect();
+        assert_eq!(keys, [[FieldValue::Uint(7)], [FieldValue::Uint(8)]]);
+        let points: Vec<Vec<(u64, i128)>> = snapshot
+            .rows
+            .iter()
+            .map(|row| match &row.value {
+                AggValue::TSeries(series) => series.points.clone().into_iter().collect(),
+                other => panic!("not a tseries: {other:?}"),
+            })
+            .collect();
+        assert_eq!(points, [vec![(5, 2), (6, 4)], vec![]]);
     }
 
     #[test]

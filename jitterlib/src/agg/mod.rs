@@ -24,6 +24,7 @@ mod stack;
 #[cfg(test)]
 mod testing;
 mod text;
+mod tseries;
 mod value;
 
 pub use crate::units::format_duration;
@@ -34,12 +35,13 @@ pub use bucket::{
 pub use error::AggError;
 pub use folded::render_folded;
 pub use json::render_json;
-pub use kind::{AggKind, LHIST_MAX_BUCKETS};
+pub use kind::{AggKind, TSeriesAgg, LHIST_MAX_BUCKETS, TSERIES_MAX_INTERVALS};
 pub use layout::{FieldLayout, KeyPart, MapLayout, MapValue, ValueFormat};
 pub use merge::decode;
 pub use openmetrics::{render_openmetrics, LabelBudget, CULPRIT_LABELS, OPENMETRICS_CONTENT_TYPE, OTHER_CULPRITS};
 pub use stack::{StackKind, MAX_STACK_FRAMES};
 pub use text::render_text;
+pub use tseries::TimeSeries;
 pub use value::{
     format_buf, format_culprit, format_inet, format_inet_family, AggValue, Average, FieldValue, HexSymbolizer,
     Histogram, KernelSymbols, Row, Snapshot, Symbolizer,

@@ -100,6 +100,7 @@ fn family(out: &mut String, snapshot: &Snapshot, symbols: &dyn Symbolizer, budge
     let metric_type = match kind {
         Some(AggKind::Count) => "counter",
         Some(AggKind::Avg | AggKind::Stats) => "summary",
+        Some(AggKind::TSeries { .. }) => "gauge",
         Some(kind) if kind.is_histogram() => "histogram",
         _ => "gauge",
     };
@@ -195,6 +196,12 @@ fn sample(out: &mut String, family: &Family, kind: Option<AggKind>, labels: &[(S
             let _ = writeln!(out, "{name}_count{} {}", label_text(labels, None), histogram.total());
         }
         (None, AggValue::Histogram(_)) => {}
+        (_, AggValue::TSeries(series)) => {
+            // The newest interval's value: Prometheus keeps the history itself.
+            if let Some(value) = series.last_value() {
+                let _ = writeln!(out, "{name}{} {}", label_text(labels, None), family.number(value));
+            }
+        }
     }
 }
 

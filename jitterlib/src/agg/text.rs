@@ -9,6 +9,8 @@
 //! @h:                           histograms: a header per key ("@h:", as bpftrace 0.27: 0.17 added a space),
 //! [4, 8)                81 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
 //!                               then the rows and an empty line
+//! @t:                           tseries: a header per key, then the graph of its intervals (the
+//!                               `tseries` module's layout) and an empty line
 //! ```
 //!
 //! Histogram rows are the label left-aligned in 16 columns, the count right-aligned in 8, and a bar
@@ -17,6 +19,7 @@
 
 use super::layout::{MapLayout, MapValue, ValueFormat};
 use super::quantile::summarize;
+use super::tseries::{graph_text, snapshot_window};
 use super::value::{AggValue, Average, FieldValue, Histogram, Row, Snapshot, Symbolizer};
 use super::AggKind;
 
@@ -38,6 +41,12 @@ pub fn render_text(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> String {
             AggValue::Histogram(histogram) => {
                 out.push_str(&format!("{name}:\n"));
                 out.push_str(&histogram_text(map, histogram));
+                out.push('\n');
+            }
+            AggValue::TSeries(series) => {
+                out.push_str(&format!("{name}:\n"));
+                let window = snapshot_window(snapshot, series);
+                out.push_str(&graph_text(series, &window, &|ns| symbols.unix_ns(ns, series.tai)));
                 out.push('\n');
             }
         }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::layout::{MapLayout, ValueFormat};
 use super::stack::StackKind;
+use super::tseries::TimeSeries;
 use crate::culprit::{live_irq_name, Culprit, CulpritNames};
 use crate::kernel::KernelInfo;
 use crate::units::{format_duration, format_exact_duration};
@@ -31,6 +32,12 @@ pub trait Symbolizer {
     fn irq_name(&self, irq: u32) -> Option<String> {
         let _ = irq;
         None
+    }
+
+    /// Unix time in nanoseconds of a time of CLOCK_TAI (`tai`) or CLOCK_MONOTONIC, for `tseries` intervals;
+    /// from the clocks' distance now unless overridden.
+    fn unix_ns(&self, ns: u64, tai: bool) -> i128 {
+        i128::from(ns) + super::tseries::realtime_offset_ns(tai)
     }
 }
 
@@ -344,6 +351,8 @@ pub enum AggValue {
     Average(Average),
     /// `hist`, `timehist` or `lhist`.
     Histogram(Histogram),
+    /// `tseries`: the values of the intervals the map still holds.
+    TSeries(TimeSeries),
 }
 
 /// One printed entry: the decoded key fields (empty for a map without `[...]`) and the merged value.

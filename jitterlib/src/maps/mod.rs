@@ -1,8 +1,10 @@
 //! Map declarations shared by the compiler, the ELF writer and the session, and the code that reaches maps.
 
 mod emit;
+mod gate;
 
 pub use emit::{map_call, Counter};
+pub use gate::{Gate, GATE_MAP_NAME};
 
 use crate::kernel::KernelVersion;
 
@@ -21,10 +23,17 @@ pub enum MapKind {
     RingBuf,
     /// `BPF_MAP_TYPE_STACK_TRACE`.
     StackTrace,
+    /// `BPF_MAP_TYPE_PROG_ARRAY`: u32 slots holding programs that `bpf_tail_call` jumps to. It links the
+    /// programs of several probes (a syscall dispatcher's), so [`crate::probe::place_maps`] places it once under
+    /// its own name.
+    ProgArray,
     /// A global: the object's `.bss` section, which aya loads as a one-slot `BPF_MAP_TYPE_ARRAY` named
     /// [`GLOBAL_MAP_NAME`] whose value programs address directly ([`crate::insn::Builder::ld_map_value`]).
     /// At most one per object; its key is 4 bytes and `max_entries` 1.
     Global,
+    /// The start/stop [`Gate`]: a one-u64 global of its own (section and map [`GATE_MAP_NAME`]), which user
+    /// space writes. At most one per object.
+    Gate,
 }
 
 /// The name aya gives the map of an object's `.bss` section ([`MapKind::Global`]): read it by this name.
@@ -35,9 +44,10 @@ impl MapKind {
     pub fn bpf_type(self) -> u32 {
         match self {
             MapKind::Hash => 1,
-            MapKind::Array | MapKind::Global => 2,
+            MapKind::Array | MapKind::Global | MapKind::Gate => 2,
             MapKind::PerCpuHash => 5,
             MapKind::PerCpuArray => 6,
+            MapKind::ProgArray => 3,
             MapKind::StackTrace => 7,
             MapKind::RingBuf => 27,
         }
@@ -140,7 +150,14 @@ mod tests {
         assert_eq!(HashAllocation::OnInsert.map_flags(&map(MapKind::PerCpuHash, true)), 1);
         assert_eq!(HashAllocation::OnInsert.map_flags(&map(MapKind::Hash, true)), 1);
         assert_eq!(HashAllocation::OnInsert.map_flags(&map(MapKind::Hash, false)), 0, "a churning pairing map");
-        for kind in [MapKind::Array, MapKind::PerCpuArray, MapKind::RingBuf, MapKind::StackTrace, MapKind::Global] {
+        for kind in [
+            MapKind::Array,
+            MapKind::PerCpuArray,
+            MapKind::RingBuf,
+            MapKind::StackTrace,
+            MapKind::Global,
+            MapKind::Gate,
+        ] {
             assert_eq!(HashAllocation::OnInsert.map_flags(&map(kind, true)), 0, "{kind:?}");
         }
         assert_eq!(HashAllocation::Preallocated.map_flags(&map(MapKind::PerCpuHash, true)), 0);

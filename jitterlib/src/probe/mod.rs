@@ -23,6 +23,7 @@ mod skb;
 mod softirq;
 mod stall;
 mod syscall;
+mod syscall_dispatch;
 mod syscall_numbers;
 mod timer;
 mod tracepoint;
@@ -36,13 +37,14 @@ pub use crate::glob::glob;
 pub use error::{ProbeCause, ProbeError, ProbeErrorKind};
 pub use registers::{has_registers, register_field, REGISTERS};
 pub use stall::SLOTS as STALL_SLOTS;
+pub use syscall_dispatch::{dispatch_syscalls, DispatchSlot, SyscallEvent, MAX_CHAINED};
 pub use uprobe::user_functions;
 pub use usdt::usdt_probes;
 pub use wildcard::{expand, MAX_WILDCARD_MATCHES};
 
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use crate::kernel::{KernelInfo, StructName};
-use crate::maps::{map_call, Counter, MapSpec};
+use crate::maps::{map_call, Counter, MapKind, MapSpec};
 use crate::session::Attach;
 
 /// How a probe is written in a script, before resolution.
@@ -263,13 +265,19 @@ pub trait Probe: std::fmt::Debug {
     fn user_space(&self) -> bool {
         false
     }
-    /// For a syscall event served by a raw tracepoint of `raw_syscalls`, where it attaches ([`spread_raw_syscalls`]).
-    fn raw_syscall(&self) -> Option<Attach> {
+    /// For a syscall event served by a dispatcher on `raw_syscalls`, its direction and syscall number
+    /// ([`dispatch_syscalls`]).
+    fn syscall_event(&self) -> Option<SyscallEvent> {
         None
     }
+    /// Told where a syscall event's program sits in its dispatcher's program array ([`dispatch_syscalls`]).
+    fn dispatch(&mut self, _slot: DispatchSlot) {}
     /// Moves a syscall event off `raw_syscalls` to its own perf-event tracepoint, saying `why` in `jl -v`. To be
     /// called before the block is checked: the event's `args` move from the stack to the record.
     fn leave_raw_syscalls(&mut self, _why: &str) {}
+    /// Code run at the end of every run of the program, whether the block ran or the program left through
+    /// `env.exit`, before it returns 0 (a syscall event's tail call to the next event on its syscall).
+    fn emit_epilogue(&self, _builder: &mut Builder, _env: &EmitEnv) {}
     /// Other programs this probe needs.
     fn companions(&self, _env_maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
         Ok(Vec::new())
@@ -278,7 +286,8 @@ pub trait Probe: std::fmt::Debug {
 
 /// Appends the maps `probe` needs ([`Probe::maps`]) to an object's `maps`, each named `prefix` followed by its
 /// own name (made a [valid name](crate::object::valid_name)), and returns their object indices in that order:
-/// what [`EmitEnv::maps`] and [`Probe::companions`] take.
+/// what [`EmitEnv::maps`] and [`Probe::companions`] take. A program array ([`MapKind::ProgArray`]) links the
+/// programs of several probes: it keeps its name and is placed once, by the first probe asking for it.
 ///
 /// ```
 /// use jitterlib::kernel::FixtureKernel;
@@ -295,35 +304,17 @@ pub fn place_maps(probe: &dyn Probe, prefix: &str, maps: &mut Vec<MapSpec>) -> V
         .maps()
         .into_iter()
         .map(|mut spec| {
-            spec.name = crate::object::valid_name(&format!("{prefix}{}", spec.name));
+            if spec.kind == MapKind::ProgArray {
+                if let Some(placed) = maps.iter().position(|map| map.name == spec.name) {
+                    return placed;
+                }
+            } else {
+                spec.name = crate::object::valid_name(&format!("{prefix}{}", spec.name));
+            }
             maps.push(spec);
             maps.len() - 1
         })
         .collect()
-}
-
-/// At most this many syscall events of one script share a raw tracepoint of `raw_syscalls`. Each one's program
-/// runs at every system call of every task, and leaves at once unless the call is its own: about 0.2 µs a
-/// system call per program on the test host (Linux 6.18), where a perf-event syscall tracepoint costs nothing
-/// at other calls. Past this many, detaching them one by one (65 ms each) is the smaller cost.
-pub const MAX_RAW_SYSCALL_PROBES: usize = 4;
-
-/// Moves every syscall event of `probes` sharing a `raw_syscalls` raw tracepoint with more than
-/// [`MAX_RAW_SYSCALL_PROBES`] others to its own perf-event tracepoint.
-pub fn spread_raw_syscalls(probes: &mut [Box<dyn Probe>]) {
-    for raw in ["sys_enter", "sys_exit"] {
-        let attach = Attach::RawTracepoint { name: raw.into() };
-        let sharing = probes.iter().filter(|probe| probe.raw_syscall().as_ref() == Some(&attach)).count();
-        if sharing > MAX_RAW_SYSCALL_PROBES {
-            let why = format!(
-                "{sharing} syscall events would share raw_syscalls:{raw}, more than {MAX_RAW_SYSCALL_PROBES}, and \
-                 each would run at every system call"
-            );
-            for probe in probes.iter_mut().filter(|probe| probe.raw_syscall().as_ref() == Some(&attach)) {
-                probe.leave_raw_syscalls(&why);
-            }
-        }
-    }
 }
 
 /// Resolves a probe spec of one kind against the kernel.

@@ -1,31 +1,34 @@
 //! `tracepoint:syscalls:sys_enter_NAME` / `sys_exit_NAME` served by the raw tracepoint `raw_syscalls:sys_enter`
-//! / `sys_exit` (x86-64): the program runs at every system call and leaves unless the call's number is NAME's.
+//! / `sys_exit` (x86-64): a dispatcher there jumps to the event's program at calls of NAME's number
+//! ([`syscall_dispatch`](super::syscall_dispatch)).
 //!
 //! Syscall events are not tracepoints of their own: tracefs builds them from `raw_syscalls`, whose perf-event
 //! tracepoints take tens of milliseconds each to detach. On the raw tracepoint the arguments are
-//! `(struct pt_regs *regs, long id)` at entry and `(struct pt_regs *regs, long ret)` at exit: the number is `id`
-//! (entry) or `regs->orig_ax` (exit), and the call's arguments are the user registers di, si, dx, r10, r8, r9, read
-//! with one `bpf_probe_read_kernel` of `regs` and typed by the event's format (its fields after `__syscall_nr`,
-//! in order). 32-bit calls (`TS_COMPAT` in the task's `thread_info.status`, what the kernel's `in_ia32_syscall()`
-//! reads, including a 64-bit task's `int $0x80`) are left out, as the syscall events leave them out: their numbers
-//! are those of another table. The check costs a helper call and a read, only at calls of the right number.
+//! `(struct pt_regs *regs, long id)` at entry and `(struct pt_regs *regs, long ret)` at exit, and the call's
+//! arguments are the user registers di, si, dx, r10, r8, r9, read with one `bpf_probe_read_kernel` of `regs` and
+//! typed by the event's format (its fields after `__syscall_nr`, in order). 32-bit calls (`TS_COMPAT` in the
+//! task's `thread_info.status`, what the kernel's `in_ia32_syscall()` reads, including a 64-bit task's
+//! `int $0x80`) are left out, as the syscall events leave them out: their numbers are those of another table.
+//! The check costs a helper call and a read, only at calls of the right number.
 //!
 //! Anything else (another architecture, a name missing from [`syscall_numbers`](super::syscall_numbers), raw
 //! tracepoints unavailable or `JL_TRACEPOINT_MECHANISM=perf`) keeps the perf-event tracepoint of the event.
 
+use super::syscall_dispatch::{self, DispatchSlot, SyscallEvent};
 use super::tracepoint_hook::TracepointHook;
-use super::{read_kernel, EmitEnv, Field, FieldSource};
+use super::{read_kernel, Companion, EmitEnv, Field, FieldSource, ProbeError};
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Reg, Size};
 use crate::kernel::{KernelInfo, TracepointFormat};
+use crate::maps::MapSpec;
 use crate::session::Attach;
 
 /// Byte offsets in x86-64 `struct pt_regs` of the syscall arguments, in order (di, si, dx, r10, r8, r9).
 const ARG_REGS: [i32; 6] = [112, 104, 96, 56, 72, 64];
 /// `pt_regs.r10`, the lowest of [`ARG_REGS`]: where the read at entry starts when every argument is read.
 const FIRST_ARG_REG: i32 = 56;
-/// `pt_regs.orig_ax`: the syscall number, the last member read.
+/// `pt_regs.orig_ax`: the syscall number, just after the registers read (`args.__syscall_nr` is stored there).
 const ORIG_AX: i32 = 120;
-/// Where the end of the `pt_regs` read lands: the read's last byte is the frame's last.
+/// The `pt_regs` offset the frame's last byte stands for: members are read to `r10 + offset - FRAME_END`.
 const FRAME_END: i32 = ORIG_AX + 8;
 /// Stack slot of the task's `thread_info.status`, below what is read of `pt_regs`.
 const STACK_STATUS: i16 = (FIRST_ARG_REG - FRAME_END - 8) as i16;
@@ -34,12 +37,15 @@ const STACK_RET: i16 = STACK_STATUS - 8;
 /// `TS_COMPAT` of x86 `thread_info.status`: the task is in a 32-bit system call.
 const TS_COMPAT: i32 = 0x2;
 
+/// Why a syscall event is not on tp_btf when asked: its dispatcher's tail calls need raw tracepoint programs.
+const NOT_TP_BTF: &str = "a syscall dispatcher tail-calls raw tracepoint programs only";
+
 /// A syscall event reached through `raw_syscalls`.
 #[derive(Debug)]
 pub(super) struct SyscallView {
     hook: TracepointHook,
-    number: u32,
-    exit: bool,
+    event: SyscallEvent,
+    dispatch: DispatchSlot,
     args: Vec<Field>,
     /// The `pt_regs` offset the read at entry starts at: the lowest register the block reads (`None`: none).
     read_from: Option<i32>,
@@ -74,7 +80,7 @@ impl SyscallView {
         let Some(status) = kernel.struct_member("task_struct", "thread_info.status").ok().flatten() else {
             return Ok(Err("the kernel's BTF has no task_struct.thread_info.status to leave out 32-bit calls".into()));
         };
-        let hook = TracepointHook::resolve(kernel, "raw_syscalls", raw, None)?;
+        let hook = TracepointHook::resolve(kernel, "raw_syscalls", raw, Some(NOT_TP_BTF))?;
         if !hook.reads_args() {
             let why = hook.not_used().unwrap_or("raw tracepoints not used").to_string();
             return Ok(Err(why));
@@ -93,12 +99,47 @@ impl SyscallView {
                 Some(Field { source: FieldSource::Stack { offset }, ..super::tracepoint::arg_field(field) })
             })
             .collect();
-        Ok(Ok(SyscallView { hook, number, exit, args, read_from: Some(FIRST_ARG_REG), status: status.offset }))
+        Ok(Ok(SyscallView {
+            hook,
+            event: SyscallEvent { exit, number },
+            dispatch: DispatchSlot::alone(number),
+            args,
+            read_from: Some(FIRST_ARG_REG),
+            status: status.offset,
+        }))
     }
 
-    /// Where the program attaches.
+    /// The event's direction and number.
+    pub(super) fn event(&self) -> SyscallEvent {
+        self.event
+    }
+
+    /// Where its program goes: a slot of the dispatcher's program array.
     pub(super) fn attach(&self) -> Attach {
-        self.hook.attach.clone()
+        let exit = self.event.exit;
+        let tracepoint = if exit { "sys_exit" } else { "sys_enter" };
+        let map = syscall_dispatch::map_name(exit).into();
+        Attach::TailCall { tracepoint: tracepoint.into(), map, slot: self.dispatch.slot }
+    }
+
+    /// Told its slot ([`syscall_dispatch::dispatch_syscalls`]).
+    pub(super) fn dispatch(&mut self, slot: DispatchSlot) {
+        self.dispatch = slot;
+    }
+
+    /// The dispatcher's program array.
+    pub(super) fn maps(&self) -> Vec<MapSpec> {
+        vec![syscall_dispatch::map_spec(self.event.exit, self.dispatch.slots)]
+    }
+
+    /// The dispatcher, when this event emits it (the first of its direction); `maps` holds the index of the
+    /// program array.
+    pub(super) fn companions(&self, maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
+        if self.dispatch.lead.is_none() {
+            return Ok(Vec::new());
+        }
+        let program = syscall_dispatch::dispatcher(self.event.exit, maps[0])?;
+        Ok(vec![Companion { suffix: "disp", attach: self.hook.attach.clone(), program }])
     }
 
     /// The event's fields, read from the stack the prologue filled.
@@ -126,39 +167,48 @@ impl SyscallView {
 
     /// What `jl -v` says.
     pub(super) fn note(&self) -> String {
-        let raw = if self.exit { "sys_exit" } else { "sys_enter" };
-        format!("{} raw_syscalls:{raw}, syscall number {} (x86-64)", self.hook.mechanism.name(), self.number)
+        let raw = if self.event.exit { "sys_exit" } else { "sys_enter" };
+        let mut note = format!(
+            "{} raw_syscalls:{raw}, syscall number {} (x86-64), through its dispatcher (slot {})",
+            self.hook.mechanism.name(),
+            self.event.number,
+            self.dispatch.slot
+        );
+        if let Some(served) = self.dispatch.lead {
+            let events = if served == 1 { "event" } else { "events" };
+            note.push_str(&format!("; one dispatcher program on raw_syscalls:{raw} serves {served} syscall {events}"));
+        }
+        note
     }
 
-    /// Leaves through `env.exit` unless this is a 64-bit call of the syscall; then the registers the block reads
-    /// are on the stack (and `ret` at exit).
+    /// Leaves through `env.exit` unless this is a 64-bit call (the dispatcher ran the program because the
+    /// call's number is the syscall's); then the registers the block reads are on the stack (and `ret` at exit).
     pub(super) fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
-        let number = self.number as i32;
-        b.comment(format!("syscall {number} of a 64-bit call only"));
-        match self.exit {
-            false => b.load(Size::DW, Reg::R1, env.ctx, 8),
-            true => {
-                b.load(Size::DW, Reg::R3, env.ctx, 0);
-                read_kernel(b, slot(ORIG_AX), 8, Reg::R3, ORIG_AX);
-                b.load(Size::DW, Reg::R1, Reg::R10, slot(ORIG_AX));
-            }
-        }
-        b.jump_if(JmpOp::Ne, Reg::R1, number, env.exit);
+        let number = self.event.number as i32;
+        b.comment(format!("syscall {number}: a 64-bit call only"));
         b.call(Helper::GetCurrentTask);
         read_kernel(b, STACK_STATUS, 4, Reg::R0, self.status as i32);
         b.load(Size::W, Reg::R1, Reg::R10, STACK_STATUS);
         b.alu64(AluOp::And, Reg::R1, TS_COMPAT);
         b.jump_if(JmpOp::Ne, Reg::R1, 0, env.exit);
-        match (self.exit, self.read_from) {
-            (false, Some(first)) => {
+        b.store_imm(Size::DW, Reg::R10, slot(ORIG_AX), number);
+        match (self.event.exit, self.read_from) {
+            (false, Some(first)) if first < ORIG_AX => {
                 b.load(Size::DW, Reg::R3, env.ctx, 0);
-                read_kernel(b, slot(first), FRAME_END - first, Reg::R3, first);
+                read_kernel(b, slot(first), ORIG_AX - first, Reg::R3, first);
             }
-            (false, None) => {}
+            (false, _) => {}
             (true, _) => {
                 b.load(Size::DW, Reg::R1, env.ctx, 8);
                 b.store(Size::DW, Reg::R10, STACK_RET, Reg::R1);
             }
+        }
+    }
+
+    /// The tail call to the next event on the syscall, if any.
+    pub(super) fn emit_epilogue(&self, b: &mut Builder, env: &EmitEnv) {
+        if let Some(next) = self.dispatch.next {
+            syscall_dispatch::emit_chain(b, env.ctx, env.maps[0], next);
         }
     }
 }
@@ -180,24 +230,30 @@ mod tests {
     #[test]
     fn entry_arguments_are_registers_in_format_order() {
         let write = view(&FixtureKernel::bundled(), "sys_enter_write").unwrap();
-        assert_eq!(write.attach(), Attach::RawTracepoint { name: "sys_enter".into() });
+        let slot = Attach::TailCall { tracepoint: "sys_enter".into(), map: "jl_sys_enter".into(), slot: 1 };
+        assert_eq!(write.attach(), slot);
         let stack = |offset| FieldSource::Stack { offset };
         // orig_ax, di, si, dx at their pt_regs offsets less 128, the end of the read.
         assert_eq!(
             offsets(&write),
             [("__syscall_nr", stack(-8)), ("fd", stack(-16)), ("buf", stack(-24)), ("count", stack(-32))]
         );
-        assert_eq!((write.stack_bytes(), write.number), (88, 1));
-        assert_eq!(write.note(), "raw tracepoint raw_syscalls:sys_enter, syscall number 1 (x86-64)");
+        assert_eq!((write.stack_bytes(), write.event.number), (88, 1));
+        assert_eq!(
+            write.note(),
+            "raw tracepoint raw_syscalls:sys_enter, syscall number 1 (x86-64), through its dispatcher (slot 1); one \
+             dispatcher program on raw_syscalls:sys_enter serves 1 syscall event"
+        );
     }
 
     #[test]
     fn exit_reads_the_number_from_orig_ax_and_ret_from_the_raw_argument() {
         let exit = view(&FixtureKernel::bundled(), "sys_exit_openat").unwrap();
-        assert_eq!(exit.attach(), Attach::RawTracepoint { name: "sys_exit".into() });
+        let slot = Attach::TailCall { tracepoint: "sys_exit".into(), map: "jl_sys_exit".into(), slot: 257 };
+        assert_eq!(exit.attach(), slot);
         let stack = |offset| FieldSource::Stack { offset };
         assert_eq!(offsets(&exit), [("__syscall_nr", stack(-8)), ("ret", stack(-88))]);
-        assert_eq!((exit.stack_bytes(), exit.number), (88, 257));
+        assert_eq!((exit.stack_bytes(), exit.event.number), (88, 257));
     }
 
     #[test]

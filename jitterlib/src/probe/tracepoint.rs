@@ -3,18 +3,20 @@
 //! A block that reads `args` runs on a perf-event tracepoint, whose context is that record. A block that does not
 //! runs on a raw tracepoint where the kernel has them ([`TracepointHook`]), which detaches in a fraction of a
 //! millisecond instead of tens: `tracepoint:sched:* { @[probe] = count(); }` stops at once. Syscall events are
-//! tracefs views without a raw tracepoint of their name: on x86-64 they run on `raw_syscalls`, filtered by
-//! syscall number, `args` included ([`SyscallView`]). Dynamic events (kprobe, uprobe, synthetic events listed in
+//! tracefs views without a raw tracepoint of their name: on x86-64 they run behind one dispatcher program per
+//! direction on `raw_syscalls`, which tail-calls them by syscall number, `args` included ([`SyscallView`]). Dynamic events (kprobe, uprobe, synthetic events listed in
 //! tracefs's `dynamic_events`, whatever their group) are refused: the kernel attaches a tracepoint program to none
 //! of them.
 
 use super::syscall::SyscallView;
 use super::tracepoint_hook::TracepointHook;
 use super::{
-    path_parts, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec,
+    path_parts, Companion, DispatchSlot, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeError, ProbeErrorKind,
+    ProbeKind, ProbeSpec, SyscallEvent,
 };
 use crate::insn::Builder;
 use crate::kernel::{KernelError, KernelInfo, StructName, TracepointField};
+use crate::maps::MapSpec;
 use crate::session::Attach;
 
 /// Registry entry.
@@ -140,10 +142,30 @@ impl Probe for Tracepoint {
         }
     }
 
-    fn raw_syscall(&self) -> Option<Attach> {
+    fn syscall_event(&self) -> Option<SyscallEvent> {
         match &self.reach {
-            Reach::Syscall(view) => Some(view.attach()),
+            Reach::Syscall(view) => Some(view.event()),
             _ => None,
+        }
+    }
+
+    fn dispatch(&mut self, slot: DispatchSlot) {
+        if let Reach::Syscall(view) = &mut self.reach {
+            view.dispatch(slot);
+        }
+    }
+
+    fn maps(&self) -> Vec<MapSpec> {
+        match &self.reach {
+            Reach::Syscall(view) => view.maps(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn companions(&self, maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
+        match &self.reach {
+            Reach::Syscall(view) => view.companions(maps),
+            _ => Ok(Vec::new()),
         }
     }
 
@@ -170,6 +192,12 @@ impl Probe for Tracepoint {
     fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
         if let Reach::Syscall(view) = &self.reach {
             view.emit_prologue(b, env);
+        }
+    }
+
+    fn emit_epilogue(&self, b: &mut Builder, env: &EmitEnv) {
+        if let Reach::Syscall(view) = &self.reach {
+            view.emit_epilogue(b, env);
         }
     }
 

@@ -4,9 +4,10 @@
 use std::io;
 use std::path::Path;
 
+use aya::maps::{Map, ProgramArray};
 use aya::programs::perf_event::{PerfEventScope, SamplePolicy};
 use aya::programs::uprobe::{UProbeAttachLocation, UProbeScope};
-use aya::programs::{Program, ProgramError};
+use aya::programs::{Program, ProgramError, ProgramFd};
 use aya::Btf;
 
 use super::{Attach, SessionError};
@@ -40,7 +41,9 @@ pub(super) fn load(
 ) -> Result<(), SessionError> {
     let result = match (attach, program) {
         (Attach::Tracepoint { .. }, Program::TracePoint(p)) => p.load(),
-        (Attach::RawTracepoint { .. } | Attach::Manual, Program::RawTracePoint(p)) => p.load(),
+        (Attach::RawTracepoint { .. } | Attach::TailCall { .. } | Attach::Manual, Program::RawTracePoint(p)) => {
+            p.load()
+        }
         (Attach::Kprobe { .. } | Attach::Kretprobe { .. }, Program::KProbe(p)) => p.load(),
         (Attach::Fentry { function }, Program::FEntry(p)) => p.load(function, btf.get()?),
         (Attach::Fexit { function }, Program::FExit(p)) => p.load(function, btf.get()?),
@@ -106,6 +109,30 @@ pub(super) fn attach(program: &mut Program, name: &str, attach: &Attach) -> Resu
         _ => return Err(SessionError::WrongProgramType { program: name.to_string(), target: attach.target() }),
     };
     result.map_err(|error| attach_error(name, attach, error))
+}
+
+/// A duplicate of the descriptor of the loaded `program` (named `name`, to go to `attach`).
+pub(super) fn program_fd(program: &Program, name: &str, attach: &Attach) -> Result<ProgramFd, SessionError> {
+    program
+        .fd()
+        .and_then(|fd| fd.try_clone().map_err(ProgramError::from))
+        .map_err(|error| attach_error(name, attach, error))
+}
+
+/// Puts the program of descriptor `fd` (named `name`, reached as `attach` says) in slot `slot` of the program
+/// array `map`, where its dispatcher's tail calls find it.
+pub(super) fn put_in_slot(
+    map: &mut Map,
+    slot: u32,
+    fd: &ProgramFd,
+    name: &str,
+    attach: &Attach,
+) -> Result<(), SessionError> {
+    let refused = |reason: String| {
+        attach_failure(name, attach, reason, "a dispatcher's programs must all be raw tracepoint programs")
+    };
+    let mut array = ProgramArray::try_from(map).map_err(|error| refused(error.to_string()))?;
+    array.set(slot, fd, 0).map_err(|error| refused(format!("the kernel refused the program in the slot: {error}")))
 }
 
 /// The first `io::Error` in an error's cause chain: the kernel's answer, whatever aya wrapped it in.

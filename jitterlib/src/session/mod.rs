@@ -29,7 +29,7 @@ pub use perf_counter::PerfCounter;
 pub use ring::RingReader;
 pub use verifier_log::Rejection;
 
-use crate::maps::{MapEntries, MapKind};
+use crate::maps::{MapEntries, MapKind, GATE_MAP_NAME};
 use maps_read::MapLayout;
 
 /// Section used for manual programs: a raw tracepoint program that is never attached, only test-run.
@@ -53,6 +53,17 @@ pub enum Attach {
     RawTracepoint {
         /// Tracepoint name (`softirq_entry`).
         name: String,
+    },
+    /// A raw tracepoint program that is not attached itself: a dispatcher attached to `tracepoint` jumps to it
+    /// with `bpf_tail_call` through slot `slot` of the program array `map`, and attaching it puts it there
+    /// (syscall events on `raw_syscalls`).
+    TailCall {
+        /// The raw tracepoint the dispatcher is attached to (`sys_enter`).
+        tracepoint: String,
+        /// The program array's name in the object.
+        map: String,
+        /// The slot.
+        slot: u32,
     },
     /// A BTF-typed raw tracepoint (`tp_btf`, `BPF_PROG_TYPE_TRACING`): arguments read with plain loads.
     TpBtf {
@@ -115,6 +126,8 @@ impl Attach {
         match self {
             Attach::Tracepoint { category, name } => format!("tracepoint/{category}/{name}"),
             Attach::RawTracepoint { name } => format!("raw_tracepoint/{name}"),
+            // A section of its own (the object's function info is found by section name).
+            Attach::TailCall { map, slot, .. } => format!("raw_tracepoint/{map}_{slot}"),
             Attach::TpBtf { name } => format!("tp_btf/{name}"),
             Attach::Kprobe { function } => format!("kprobe/{function}"),
             Attach::Kretprobe { function } => format!("kretprobe/{function}"),
@@ -131,6 +144,7 @@ impl Attach {
         match self {
             Attach::Tracepoint { category, name } => format!("tracepoint:{category}:{name}"),
             Attach::RawTracepoint { name } => format!("rawtracepoint:{name}"),
+            Attach::TailCall { tracepoint, map, slot } => format!("rawtracepoint:{tracepoint} (slot {slot} of {map})"),
             Attach::TpBtf { name } => format!("tp_btf:{name}"),
             Attach::Kprobe { function } => format!("kprobe:{function}"),
             Attach::Kretprobe { function } => format!("kretprobe:{function}"),
@@ -232,7 +246,8 @@ impl Session {
         Ok(session)
     }
 
-    /// Attaches one loaded program to its attach point (an error for [`Attach::Manual`] programs).
+    /// Attaches one loaded program to its attach point (an error for [`Attach::Manual`] programs). The start/stop
+    /// gate stays as it is: [`Session::attach_all`] opens it.
     pub fn attach(&mut self, program: &str) -> Result<(), SessionError> {
         let attach_point = self.attach_point(program)?.clone();
         let loaded = self.program_mut(program)?;
@@ -242,28 +257,38 @@ impl Session {
             self.semaphore_events.push(event);
             return Ok(());
         }
+        if let Attach::TailCall { map, slot, .. } = &attach_point {
+            let fd = attach::program_fd(loaded, program, &attach_point)?;
+            let map = self.ebpf.map_mut(map).ok_or_else(|| SessionError::MapNotFound { map: map.clone() })?;
+            return attach::put_in_slot(map, *slot, &fd, program, &attach_point);
+        }
         attach::attach(loaded, program, &attach_point)
     }
 
-    /// Attaches every loaded program except the manual ones, in name order.
+    /// Attaches every loaded program except the manual ones, in name order, those reached by tail calls first
+    /// (so that a dispatcher finds them all from its first run), then opens the object's start/stop gate
+    /// ([`crate::maps::Gate`]), if it has one: its programs all start reporting at that instant.
     pub fn attach_all(&mut self) -> Result<(), SessionError> {
-        let mut names: Vec<String> = self
+        let mut names: Vec<(bool, String)> = self
             .attach_points
             .iter()
             .filter(|(_, attach)| **attach != Attach::Manual)
-            .map(|(name, _)| name.clone())
+            .map(|(name, attach)| (!matches!(attach, Attach::TailCall { .. }), name.clone()))
             .collect();
         names.sort();
-        names.iter().try_for_each(|name| self.attach(name))
+        names.iter().try_for_each(|(_, name)| self.attach(name))?;
+        self.set_gate(true)
     }
 
-    /// Detaches every attached program, so that nothing changes the maps any more: a final read then sees one
-    /// consistent state (maps that one program updates agree; programs are closed one after the other, so an
-    /// event in between reaches some and not others). Returns once the runs in progress on other
-    /// CPUs have ended too (raw tracepoint, tp_btf and fentry links do not wait for them when closed: see
-    /// `quiesce.rs`). Manual programs (BEGIN, END) stay loaded and runnable, and [`Session::missed_events`]
-    /// still counts the detached programs' misses.
+    /// Closes the start/stop gate, if the object has one, then detaches every attached program, so that nothing
+    /// changes the maps any more: a final read then sees one consistent state, every gated program's window
+    /// ending at the same instant (without a gate, programs are closed one after the other, so an event in
+    /// between reaches some and not others). Returns once the runs in progress on other CPUs have ended too
+    /// (raw tracepoint, tp_btf and fentry links do not wait for them when closed: see `quiesce.rs`). Manual
+    /// programs (BEGIN, END) stay loaded and runnable, and [`Session::missed_events`] still counts the detached
+    /// programs' misses.
     pub fn detach_all(&mut self) -> Result<(), SessionError> {
+        self.set_gate(false)?;
         let attached = |name: &str| self.attach_points.get(name).is_some_and(|attach| *attach != Attach::Manual);
         let quiesce = self.attach_points.values().any(quiesce::close_leaves_runs_in_progress);
         for (name, program) in self.ebpf.programs() {
@@ -369,6 +394,14 @@ impl Session {
             source: std::io::Error::other(source),
         })?;
         Ok(RingReader::new(ring))
+    }
+
+    /// Opens or closes the start/stop gate, when the object has one ([`GATE_MAP_NAME`]).
+    fn set_gate(&self, open: bool) -> Result<(), SessionError> {
+        let Some(Map::Array(gate)) = self.ebpf.map(GATE_MAP_NAME) else { return Ok(()) };
+        let value = u64::from(open).to_ne_bytes();
+        crate::sys::map_overwrite(gate.fd().as_fd(), &0u32.to_ne_bytes(), &value)
+            .map_err(|source| SessionError::Syscall { what: "opening or closing the start/stop gate", source })
     }
 
     fn attach_point(&self, program: &str) -> Result<&Attach, SessionError> {

@@ -10,6 +10,10 @@
 //! `synchronize_rcu()`: it returns only after every such section that started before it has ended, so one call
 //! after closing all links (4-11 ms here) covers every program at once.
 //!
+//! With the start/stop gate ([`crate::maps::Gate`]) closed before the first close, this also makes the window
+//! one for all programs: every run that found the gate open began before its program was closed, so it has
+//! ended once each close (perf events, kprobes) or this wait (the others) has returned.
+//!
 //! Kernels built with `nohz_full` refuse `MEMBARRIER_CMD_GLOBAL` (EINVAL), and kernels without
 //! `CONFIG_MEMBARRIER` lack the call (ENOSYS): there, a pause of [`FALLBACK_PAUSE`], far longer than any program
 //! runs, stands in.

@@ -401,13 +401,15 @@ fn zeroing_keeps_the_keys_and_brings_none_back() {
 /// tens of milliseconds.
 const UNWINDS: i32 = 30_000;
 
-/// On `task_rename` from thread `tid`, once: stores its start time at offset 0 of slot 0 of the array map
-/// `map`, unwinds the stack [`UNWINDS`] times (microseconds each), then stores its end time at offset 8.
-fn long_run(map: usize, tid: u32) -> Program {
+/// On `task_rename` from thread `tid`, once, while `gate` is open: stores its start time at offset 0 of slot 0
+/// of the array map `map`, unwinds the stack [`UNWINDS`] times (microseconds each), then stores its end time at
+/// offset 8.
+fn long_run(map: usize, gate: crate::maps::Gate, tid: u32) -> Program {
     use crate::insn::{AluOp, Builder, Helper, JmpOp, Reg, Size};
     let mut b = Builder::new();
     let exit = b.new_label();
     b.mov64(Reg::R6, Reg::R1);
+    gate.emit_check(&mut b, exit);
     b.call(Helper::GetCurrentPidTgid);
     b.jump32_if(JmpOp::Ne, Reg::R0, tid as i32, exit);
     b.store_imm(Size::W, Reg::R10, -4, 0);
@@ -464,7 +466,8 @@ fn run_times(session: &Session) -> (u64, u64) {
 
 /// A program still running on another CPU when `detach_all` is called has ended, and its last update is in
 /// the map, when `detach_all` returns: the final maps are one snapshot, although closing a raw tracepoint or
-/// tp_btf link does not wait for runs in progress (`quiesce.rs`).
+/// tp_btf link does not wait for runs in progress (`quiesce.rs`). The program checks the start/stop gate first,
+/// as generated programs do: `detach_all` closes it while the run, already past it, goes on.
 #[test]
 fn detach_waits_for_a_run_in_progress_on_another_cpu() {
     if !can_trace("detach_waits_for_a_run_in_progress_on_another_cpu") {
@@ -494,7 +497,9 @@ fn detach_waits_for_a_run_in_progress_on_another_cpu() {
             max_entries: 1,
             on_insert: false,
         };
-        let mut session = load(&[("long_run", attach.clone(), long_run(0, tid))], &[map]);
+        let gate = crate::maps::Gate { map: 1 };
+        let maps = [map, crate::maps::Gate::map_spec("gate")];
+        let mut session = load(&[("long_run", attach.clone(), long_run(0, gate, tid))], &maps);
         session.attach_all().unwrap_or_else(|e| panic!("attach failed: {e}"));
         go_tx.send(()).expect("renamer waits");
         let waited = Instant::now();

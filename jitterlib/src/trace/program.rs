@@ -8,7 +8,7 @@ use crate::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
 use crate::agg::{AggKind, FieldLayout, MapLayout, MapValue, ValueFormat};
 use crate::driver::{emit_point, finish_point, write_programs, Counters, PointBody, PointSite};
 use crate::insn::{Builder, Helper, Program, Reg, Size};
-use crate::maps::{Counter, HashAllocation, MapKind, MapSpec};
+use crate::maps::{Counter, Gate, HashAllocation, MapKind, MapSpec};
 use crate::object::valid_name;
 use crate::probe::{place_maps, FieldSource, FieldType, Probe};
 use crate::session::Attach;
@@ -20,6 +20,8 @@ pub(super) const AGG_MAP: &str = "jt_agg";
 const COUNTERS_MAP_INDEX: usize = 0;
 /// Object index of the aggregation map.
 const AGG_MAP_INDEX: usize = 1;
+/// The start/stop gate, the object's third map.
+const GATE: Gate = Gate { map: 2 };
 /// The counter of inserts that failed because a map was full.
 const MAP_FULL: Counter = Counter { map: COUNTERS_MAP_INDEX, key: 0 };
 /// The counter of what did not fit a probe's fixed per-CPU slots (a stall's culprits beyond its slots).
@@ -195,6 +197,7 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
             on_insert: false,
         },
         plan.layout.map_spec(AGG_MAP.into(), plan.max_keys),
+        Gate::map_spec("jt_gate"),
     ];
     let own = place_maps(probe, "jt_p_", &mut maps);
     let built = |error| TraceError::Build { probe: describe.clone(), source: error };
@@ -210,7 +213,8 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
     for (index, point) in points.into_iter().enumerate() {
         let mut body = Aggregation { b: Builder::new(), probe, plan, stack: &stack };
         let exit = body.b.new_label();
-        let site = PointSite { point: index, fires: point.fires, maps: &own, counters };
+        let gate = (point.attach != Attach::Manual).then_some(GATE);
+        let site = PointSite { point: index, fires: point.fires, maps: &own, counters, gate };
         let Ok(()) = emit_point(&mut body, probe, exit, &site);
         let program = finish_point(body.b).map_err(built)?;
         let name = if several { format!("jt_{}", point.suffix) } else { format!("jt_{kind}") };

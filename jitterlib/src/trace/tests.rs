@@ -26,7 +26,7 @@ fn a_timer_histogram_has_the_exit_program_and_the_entry_companion() {
     assert_eq!(attach, ["rawtracepoint:timer_expire_exit", "rawtracepoint:timer_expire_entry"]);
     assert_eq!(compiled.layout.histogram(), Some(AggKind::TimeHist), "hist of a duration buckets by time unit");
     let maps: Vec<&str> = compiled.maps.iter().map(|map| map.name.as_str()).collect();
-    assert_eq!(maps, ["jt_counters", "jt_agg", "jt_p_start"]);
+    assert_eq!(maps, ["jt_counters", "jt_agg", "jt_gate", "jt_p_start"]);
     assert_eq!(compiled.maps[1].kind, crate::maps::MapKind::PerCpuArray, "a histogram without keys: its buckets");
     let keyed = Trace::new(&kernel, Timer::all()).by(Field::Func).histogram(Field::Dur).compile().expect("compiles");
     assert_eq!(keyed.maps[1].kind, crate::maps::MapKind::PerCpuHash);

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Syscall events on a real kernel, on raw_syscalls (the default) and on their perf-event tracepoints
-# (JL_TRACEPOINT_MECHANISM=perf): dd's 37 writes of 1234 bytes (args read from pt_regs) and its 37 reads returning
-# 1234 (ret), and jl -v naming the mechanism. Needs /bin/jl:
+# Syscall events on a real kernel, behind their dispatchers on raw_syscalls (the default) and on their perf-event
+# tracepoints (JL_TRACEPOINT_MECHANISM=perf): dd's 37 writes of 1234 bytes (args read from pt_regs) and its 37 reads
+# returning 1234 (ret), and jl -v naming the mechanism; then two events and a wildcard chained on getppid's entry
+# and one on its exit, counting the getppid calls of 20 shells (busybox sh reads $PPID at start). Needs /bin/jl:
 #   tests/vm/run --kernel 5.10 --jl target/release/jl tests/vm/scenarios/syscalls.sh
 # Exact on 5.10. In the 6.1 guest perf-event tracepoints saw 4 to 20 of the 37 writes (five runs) and
 # raw_syscalls 11 (one), cause not found, so tests/vm/test-raw-probes (which runs on 6.1) does not run it.
@@ -24,7 +25,7 @@ tracepoint:syscalls:sys_exit_read /comm == \"dd\" && args.ret == 1234/ { @${mech
     # Stopped once dd is done: a --duration counts from jl's start, and attaching can take seconds under TCG.
     kill -INT "$jl_pid"
     finish_jl
-    said='sys_enter_write: raw tracepoint raw_syscalls:sys_enter, syscall number 1'
+    said='sys_enter_write: raw tracepoint raw_syscalls:sys_enter, syscall number 1 (x86-64), through its dispatcher'
     [ "$mechanism" = raw ] || said='sys_exit_read uses a perf-event tracepoint; raw tracepoints not used'
     grep -q "$said" /tmp/jl.err || fail "jl -v does not say '$said'"
     for probe in write read; do
@@ -33,5 +34,28 @@ tracepoint:syscalls:sys_exit_read /comm == \"dd\" && args.ret == 1234/ { @${mech
         [ "$n" -eq 37 ] || fail "sys_*_$probe on $mechanism saw $n calls of dd's 37"
     done
 done
+unset JL_TRACEPOINT_MECHANISM
+
+shells=20
+start_jl 60 'tracepoint:syscalls:sys_enter_getppid /comm == "sh"/ { @first = count(); }
+tracepoint:syscalls:sys_enter_getppid /comm == "sh"/ { @second[args.__syscall_nr] = count(); }
+tracepoint:syscalls:sys_exit_getppid /comm == "sh"/ { @ret_positive[args.ret > 0] = count(); }
+tracepoint:syscalls:sys_enter_getp* /comm == "sh"/ { @wild[probe] = count(); }' -v || fail "jl did not attach"
+i=0
+while [ "$i" -lt "$shells" ]; do
+    sh -c : || fail "sh failed"
+    i=$((i + 1))
+done
+kill -INT "$jl_pid"
+finish_jl
+first=$(count first)
+result chained_first "$first"
+result chained_second "$(count 'second[110]')"
+result chained_ret_positive "$(count 'ret_positive[1]')"
+result chained_wild_getppid "$(count 'wild[tracepoint:syscalls:sys_enter_getppid]')"
+[ "$first" -ge "$shells" ] || fail "@first counted $first getppid calls for $shells shells"
+grep -q 'one dispatcher program on raw_syscalls:sys_enter serves' /tmp/jl.err ||
+    fail "jl -v does not say a dispatcher serves the sys_enter events"
+grep -q 'uses a perf-event tracepoint' /tmp/jl.err && fail "an event fell back to a perf-event tracepoint"
 
 result checks passed

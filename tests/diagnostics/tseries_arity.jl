@@ -1,0 +1,1 @@
+tracepoint:raw_syscalls:sys_enter { @ = tseries(1, 1s); }
