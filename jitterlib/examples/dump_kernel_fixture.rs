@@ -100,9 +100,14 @@ const STRUCTS: &[(&str, &[&str])] = &[
     ("timer_list", &["expires", "function"]),
 ];
 
-/// Functions whose BTF prototypes type kprobe/fentry arguments in tests and place skb()'s function points
+/// Functions whose BTF prototypes type kprobe/fentry arguments in tests and place skb()'s function points, and
+/// the `__bpf_trace_CLASS` functions that name the arguments of tracepoints defined from a class
 /// (estimation_timer is absent on 6.18).
 const FUNCTIONS: &[&str] = &[
+    "__bpf_trace_net_dev_rx_verbose_template",
+    "__bpf_trace_net_dev_template",
+    "__bpf_trace_softirq",
+    "__bpf_trace_timer_class",
     "br_forward",
     "br_handle_frame_finish",
     "estimation_timer",

@@ -8,6 +8,7 @@ use jitterlib::agg::StackKind;
 use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Operand, Reg, Size};
 use jitterlib::maps::Counter;
 use jitterlib::probe::{FieldSource, FieldType};
+use jitterlib::session::Attach;
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
@@ -20,6 +21,10 @@ const BPF_F_USER_STACK: i32 = 1 << 8;
 
 /// `-EEXIST` from `bpf_get_stackid`: another stack holds this hash bucket.
 const STACK_COLLISION: i32 = -17;
+/// Frames `bpf_get_stackid` records above the traced code in a raw tracepoint or tp_btf program: the kernel unwinds
+/// from the helper's caller, the program itself, then `bpf_trace_runN` that ran it (`bpf_get_stackid_raw_tp` in
+/// kernel/trace/bpf_trace.c). A perf-event tracepoint's stack starts at the tracepoint, as these then do.
+const RAW_TRACEPOINT_FRAMES: i32 = 2;
 
 impl Gen<'_> {
     /// Evaluates a scalar expression into a fresh temporary register; the caller gives it back.
@@ -52,7 +57,7 @@ impl Gen<'_> {
             ExprKind::Builtin(Builtin::Elapsed) => self.elapsed(dst, expr)?,
             ExprKind::Builtin(builtin) => self.builtin(*builtin, dst),
             ExprKind::Call(call) => (call.lower)(self, call, expr.span, dst)?,
-            ExprKind::Field(field) => match (field.source, field.ty) {
+            ExprKind::Field(field) => match (self.probe.source_now(field), field.ty) {
                 (FieldSource::Context { offset }, FieldType::Int { size, signed }) => {
                     self.context_integer(offset, size, signed, dst)
                 }
@@ -181,7 +186,13 @@ impl Gen<'_> {
         self.b.mov64(Reg::R1, Reg::R6);
         let map = self.stacks_map(kind.frames);
         self.b.ld_map(Reg::R2, map);
-        self.b.mov64(Reg::R3, if kind.user { BPF_F_USER_STACK } else { 0 });
+        let raw = matches!(self.probe.attach(), Attach::RawTracepoint { .. } | Attach::TpBtf { .. });
+        let flags = match (kind.user, raw) {
+            (true, _) => BPF_F_USER_STACK,
+            (false, true) => RAW_TRACEPOINT_FRAMES,
+            (false, false) => 0,
+        };
+        self.b.mov64(Reg::R3, flags);
         self.b.call(Helper::GetStackid);
         self.b.mov64(dst, Reg::R0);
         let done = self.b.new_label();

@@ -34,7 +34,7 @@ impl Gen<'_> {
                 self.b.call(Helper::GetCurrentComm);
                 self.zero(offset + comm as i16, size - comm);
             }
-            ExprKind::Field(field) => match (field.source, field.ty) {
+            ExprKind::Field(field) => match (self.probe.source_now(field), field.ty) {
                 (
                     FieldSource::Context { offset: from },
                     FieldType::Str { size: len } | FieldType::Bytes { size: len } | FieldType::ShortBytes { size: len },

@@ -36,6 +36,7 @@ mod support;
 mod syscalls;
 mod targets;
 mod tools;
+mod tracepoint_args;
 mod tracepoint_mechanism;
 mod tseries;
 mod typed_probes;

@@ -46,7 +46,7 @@ fn u64_type() -> FieldType {
 
 /// The field type of a C type as the BTF reader renders it; `None` for anything but integers, enums and
 /// pointers (structs by value, floats, unknown typedefs). Pointers to structs keep the struct's name.
-fn scalar_type(c_type: &str) -> Option<FieldType> {
+pub(super) fn scalar_type(c_type: &str) -> Option<FieldType> {
     if let Some(target) = StructName::pointed_to(c_type) {
         return Some(FieldType::Pointer { target });
     }

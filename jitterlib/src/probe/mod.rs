@@ -27,6 +27,7 @@ mod syscall_dispatch;
 mod syscall_numbers;
 mod timer;
 mod tracepoint;
+mod tracepoint_args;
 mod tracepoint_hook;
 mod uprobe;
 mod usdt;
@@ -231,6 +232,12 @@ pub trait Probe: std::fmt::Debug {
     /// Fields reachable as bare names (`dur`, `func`).
     fn fields(&self) -> &[Field] {
         &[]
+    }
+    /// Where `field`, as the block was checked with it, is read now: a tracepoint's `args` move from its
+    /// record to its arguments once it is told which ones the block reads ([`Probe::only_fields_read`]), with
+    /// the same types. By default where it was.
+    fn source_now(&self, field: &Field) -> FieldSource {
+        field.source
     }
     /// Bytes at the top of the stack frame the prologue writes fields into.
     fn stack_bytes(&self) -> u32 {

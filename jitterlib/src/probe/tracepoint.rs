@@ -1,21 +1,25 @@
 //! `tracepoint:CATEGORY:NAME`: a static kernel tracepoint; `args.FIELD` are the fields of its format file.
 //!
-//! A block that reads `args` runs on a perf-event tracepoint, whose context is that record. A block that does not
-//! runs on a raw tracepoint where the kernel has them ([`TracepointHook`]), which detaches in a fraction of a
-//! millisecond instead of tens: `tracepoint:sched:* { @[probe] = count(); }` stops at once. Syscall events are
+//! The program runs on a raw tracepoint where the kernel has them ([`TracepointHook`]), which detaches in a
+//! fraction of a millisecond instead of tens, when every `args` field the block reads is found among the
+//! tracepoint's arguments ([`RawArgs`]): `tracepoint:irq:softirq_entry { @[args.vec] = count(); }` and
+//! `tracepoint:sched:* { @[probe] = count(); }` stop at once. A block reading any other field runs on a
+//! perf-event tracepoint, whose context is the record (`jl -v` says which field and why). Syscall events are
 //! tracefs views without a raw tracepoint of their name: on x86-64 they run behind one dispatcher program per
-//! direction on `raw_syscalls`, which tail-calls them by syscall number, `args` included ([`SyscallView`]). Dynamic events (kprobe, uprobe, synthetic events listed in
+//! direction on `raw_syscalls`, which tail-calls them by syscall number, `args` included ([`SyscallView`]).
+//! Dynamic events (kprobe, uprobe, synthetic events listed in
 //! tracefs's `dynamic_events`, whatever their group) are refused: the kernel attaches a tracepoint program to none
 //! of them.
 
 use super::syscall::SyscallView;
+use super::tracepoint_args::RawArgs;
 use super::tracepoint_hook::TracepointHook;
 use super::{
     path_parts, Companion, DispatchSlot, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeError, ProbeErrorKind,
     ProbeKind, ProbeSpec, SyscallEvent,
 };
 use crate::insn::Builder;
-use crate::kernel::{KernelError, KernelInfo, StructName, TracepointField};
+use crate::kernel::{KernelError, KernelInfo, StructName, TracepointField, TracepointMechanism};
 use crate::maps::MapSpec;
 use crate::session::Attach;
 
@@ -33,6 +37,10 @@ const SYNTAX: &str = "tracepoint:CATEGORY:NAME";
 
 /// tracefs event groups whose events are not kernel tracepoints: syscall events (views of
 /// `raw_syscalls:sys_enter`/`sys_exit`) and the default groups of dynamic events.
+/// Why a block reading a pointer argument does not run on tp_btf.
+const POINTER_ARG: &str =
+    "the block reads a pointer argument, which tp_btf types as a kernel pointer that allows no arithmetic";
+
 const NOT_TRACEPOINTS: [&str; 8] =
     ["syscalls", "kprobes", "uprobes", "synthetic", "eprobes", "fprobes", "tracepoints", "ftrace"];
 
@@ -43,8 +51,8 @@ struct Tracepoint {
     /// The record's fields, what `args` are on a perf-event tracepoint.
     record: Vec<Field>,
     reach: Reach,
-    /// Whether the block reads `args` (see [`Probe::only_fields_read`]).
-    args_read: bool,
+    /// The record fields the block reads (see [`Probe::only_fields_read`]); `None` until told: any may be.
+    args_read: Option<Vec<String>>,
 }
 
 /// How the program reaches the event besides its perf-event tracepoint.
@@ -52,8 +60,9 @@ struct Tracepoint {
 enum Reach {
     /// Only through its perf-event tracepoint (events that are not tracepoints), with why for syscall events.
     PerfEvent(Option<String>),
-    /// Through this hook when the block reads no `args`.
-    Argless(TracepointHook),
+    /// Through `hook` when every field the block reads is among the arguments (`args`); through
+    /// `pointer_hook` (a raw tracepoint rather than tp_btf) when one of them is a pointer argument.
+    Hook { hook: Box<TracepointHook>, pointer_hook: Box<TracepointHook>, args: Box<RawArgs> },
     /// Through `raw_syscalls`, whatever the block reads.
     Syscall(SyscallView),
 }
@@ -88,10 +97,19 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
             Err(why) => Reach::PerfEvent(Some(why)),
         },
         other if NOT_TRACEPOINTS.contains(&other) => Reach::PerfEvent(None),
-        _ => Reach::Argless(TracepointHook::resolve(kernel, category, name, None)?),
+        _ => {
+            let hook = TracepointHook::resolve(kernel, category, name, None)?;
+            let pointer_hook = match hook.mechanism {
+                TracepointMechanism::TpBtf => TracepointHook::resolve(kernel, category, name, Some(POINTER_ARG))?,
+                _ => hook.clone(),
+            };
+            let fields: Vec<_> = format.fields.iter().filter(|field| !field.common).cloned().collect();
+            let args = Box::new(RawArgs::resolve(kernel, category, name, &fields)?);
+            Reach::Hook { hook: Box::new(hook), pointer_hook: Box::new(pointer_hook), args }
+        }
     };
     let record = format.fields.iter().filter(|field| !field.common).map(arg_field).collect();
-    Ok(Box::new(Tracepoint { category: category.clone(), name: name.clone(), record, reach, args_read: true }))
+    Ok(Box::new(Tracepoint { category: category.clone(), name: name.clone(), record, reach, args_read: None }))
 }
 
 fn missing_hint(category: &str, name: &str, kernel: &dyn KernelInfo) -> String {
@@ -122,24 +140,47 @@ pub(super) fn arg_field(field: &TracepointField) -> Field {
     Field { name: field.name.clone(), ty, source: FieldSource::Context { offset: field.offset } }
 }
 
+impl Tracepoint {
+    /// The hook the program runs on, and whether it reads the raw arguments (else the record), when it runs
+    /// on one; `None` on the event's own perf-event tracepoint.
+    fn hook(&self) -> Option<(&TracepointHook, Option<&RawArgs>)> {
+        let Reach::Hook { hook, pointer_hook, args } = &self.reach else {
+            return None;
+        };
+        let read = self.args_read.as_deref()?;
+        let hook = if args.reads_pointer_arg(read) { pointer_hook } else { hook };
+        match (read.is_empty(), hook.reads_args() && args.unmapped(read).next().is_none()) {
+            (true, _) => Some((hook, None)),
+            (false, true) => Some((hook, Some(args))),
+            (false, false) => None,
+        }
+    }
+}
+
 impl Probe for Tracepoint {
     fn describe(&self) -> String {
         format!("tracepoint:{}:{}", self.category, self.name)
     }
 
     fn attach(&self) -> Attach {
-        match (&self.reach, self.args_read) {
+        match (&self.reach, self.hook()) {
             (Reach::Syscall(view), _) => view.attach(),
-            (Reach::Argless(hook), false) => hook.attach.clone(),
+            (_, Some((hook, _))) => hook.attach.clone(),
             _ => Attach::Tracepoint { category: self.category.clone(), name: self.name.clone() },
         }
     }
 
     fn args(&self) -> &[Field] {
-        match &self.reach {
-            Reach::Syscall(view) => view.args(),
+        match (&self.reach, self.hook()) {
+            (Reach::Syscall(view), _) => view.args(),
+            (_, Some((_, Some(args)))) => args.fields(),
             _ => &self.record,
         }
+    }
+
+    fn source_now(&self, field: &Field) -> FieldSource {
+        let now = self.args().iter().find(|now| now.name == field.name && now.ty == field.ty);
+        now.map_or(field.source, |now| now.source)
     }
 
     fn syscall_event(&self) -> Option<SyscallEvent> {
@@ -176,22 +217,35 @@ impl Probe for Tracepoint {
     }
 
     fn stack_bytes(&self) -> u32 {
-        match &self.reach {
-            Reach::Syscall(view) => view.stack_bytes(),
+        match (&self.reach, self.hook()) {
+            (Reach::Syscall(view), _) => view.stack_bytes(),
+            (_, Some((_, Some(args)))) => args.stack_bytes(),
             _ => 0,
         }
     }
 
     fn only_fields_read(&mut self, read: &[String]) {
-        self.args_read = read.iter().any(|field| field.starts_with("args."));
-        if let Reach::Syscall(view) = &mut self.reach {
-            view.only_fields_read(read);
+        let fields: Vec<String> =
+            read.iter().filter_map(|field| field.strip_prefix("args.")).map(str::to_string).collect();
+        match &mut self.reach {
+            Reach::Syscall(view) => view.only_fields_read(read),
+            Reach::Hook { args, .. } => args.only_fields_read(&fields),
+            Reach::PerfEvent(_) => {}
         }
+        self.args_read = Some(fields);
     }
 
     fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
-        if let Reach::Syscall(view) = &self.reach {
-            view.emit_prologue(b, env);
+        match (&self.reach, self.hook()) {
+            (Reach::Syscall(view), _) => view.emit_prologue(b, env),
+            (_, Some((_, Some(args)))) => args.emit_prologue(b, env),
+            _ => {}
+        }
+    }
+
+    fn emit_computed(&self, b: &mut Builder, field: &str, offset: i16, size: u32) {
+        if let Some((_, Some(args))) = self.hook() {
+            args.emit_computed(b, field, offset, size);
         }
     }
 
@@ -202,12 +256,22 @@ impl Probe for Tracepoint {
     }
 
     fn notes(&self) -> Vec<String> {
-        match (&self.reach, self.args_read) {
+        let event = format!("{}:{}", self.category, self.name);
+        match (&self.reach, self.hook()) {
             (Reach::Syscall(view), _) => vec![view.note()],
-            (Reach::PerfEvent(Some(why)), _) => {
-                vec![format!("{}:{} uses a perf-event tracepoint; {why}", self.category, self.name)]
+            (Reach::PerfEvent(Some(why)), _) => vec![format!("{event} uses a perf-event tracepoint; {why}")],
+            (_, Some((hook, _))) => hook.note().into_iter().collect(),
+            (Reach::Hook { hook, args, .. }, None) => {
+                let read = self.args_read.as_deref().unwrap_or_default();
+                let unmapped: Vec<String> = args
+                    .unmapped(read)
+                    .map(|(field, why)| format!("args.{field} is not among its arguments: {why}"))
+                    .collect();
+                match unmapped.is_empty() {
+                    true => hook.note().into_iter().collect(),
+                    false => vec![format!("{event} uses a perf-event tracepoint; {}", unmapped.join("; "))],
+                }
             }
-            (Reach::Argless(hook), false) => hook.note().into_iter().collect(),
             _ => Vec::new(),
         }
     }
@@ -229,14 +293,43 @@ mod tests {
     }
 
     #[test]
-    fn a_block_without_args_runs_on_a_raw_tracepoint() {
+    fn a_block_reading_only_mapped_args_runs_on_a_raw_tracepoint() {
         let spec = ProbeSpec::Path(vec!["tracepoint".into(), "sched".into(), "sched_switch".into()]);
         let mut probe = resolve(&spec, &FixtureKernel::bundled()).expect("the fixture has sched:sched_switch");
         let perf = Attach::Tracepoint { category: "sched".into(), name: "sched_switch".into() };
+        let raw = Attach::RawTracepoint { name: "sched_switch".into() };
         assert_eq!(probe.attach(), perf, "until told, args may be read");
         probe.only_fields_read(&[]);
-        assert_eq!(probe.attach(), Attach::RawTracepoint { name: "sched_switch".into() });
-        probe.only_fields_read(&["args.next_pid".into()]);
-        assert_eq!(probe.attach(), perf);
+        assert_eq!(probe.attach(), raw);
+        let checked = probe.args().iter().find(|field| field.name == "next_pid").cloned().unwrap();
+        probe.only_fields_read(&["args.next_pid".into(), "args.next_comm".into()]);
+        assert_eq!((probe.attach(), probe.stack_bytes(), probe.notes()), (raw, 48, vec![]));
+        assert_eq!(probe.source_now(&checked), FieldSource::Stack { offset: -40 });
+        probe.only_fields_read(&["args.next_pid".into(), "args.prev_state".into()]);
+        assert_eq!((probe.attach(), probe.stack_bytes()), (perf, 0));
+        assert_eq!(probe.source_now(&checked), FieldSource::Context { offset: 56 }, "the record's offset");
+        assert_eq!(
+            probe.notes(),
+            ["sched:sched_switch uses a perf-event tracepoint; args.prev_state is not among its arguments: it is 8 \
+              bytes, the argument `prev_state` (unsigned int) is not"]
+        );
+    }
+
+    #[test]
+    fn tp_btf_reads_no_pointer_argument() {
+        use crate::kernel::{TracepointMechanism, TracepointProbes};
+        let probes = TracepointProbes::all().using(TracepointMechanism::TpBtf, "asked");
+        let kernel = FixtureKernel::bundled().with_tracepoint_probes(probes);
+        let spec = ProbeSpec::Path(vec!["tracepoint".into(), "skb".into(), "kfree_skb".into()]);
+        let mut probe = resolve(&spec, &kernel).unwrap();
+        probe.only_fields_read(&["args.reason".into()]);
+        assert_eq!(probe.attach(), Attach::TpBtf { name: "kfree_skb".into() });
+        probe.only_fields_read(&["args.reason".into(), "args.skbaddr".into()]);
+        assert_eq!(probe.attach(), Attach::RawTracepoint { name: "kfree_skb".into() });
+        assert!(
+            probe.notes()[0].contains("tp_btf not used: the block reads a pointer argument"),
+            "{:?}",
+            probe.notes()
+        );
     }
 }
