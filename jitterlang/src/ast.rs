@@ -315,6 +315,13 @@ pub enum ExprKind {
     },
     /// `(a, b, ...)`: a tuple of two or more values.
     Tuple(Vec<Expr>),
+    /// `(a=1, b="x")`: a record, a tuple whose elements are named (`$r.a`).
+    Record {
+        /// The names, in order, with where each is written.
+        names: Vec<(String, Span)>,
+        /// The values, as many.
+        values: Vec<Expr>,
+    },
     /// `base.N`: element `N` of a tuple.
     TupleIndex {
         /// The tuple.
@@ -331,6 +338,8 @@ pub enum ExprKind {
         /// The element number.
         index: Box<Expr>,
     },
+    /// A type written as a builtin's argument: `sizeof(struct task_struct)`, `sizeof(uint32 *[4])`.
+    Type(TypeName),
     /// `(type)operand`.
     Cast {
         /// The type as written.
@@ -355,6 +364,19 @@ pub enum ExprKind {
         /// The value otherwise.
         otherwise: Box<Expr>,
     },
+}
+
+/// A type as written where a builtin takes one (`sizeof`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypeName {
+    /// The name: an integer type (`uint32`, `int`, `uint64_t`), or a struct's or union's name.
+    pub name: String,
+    /// Whether it is written `struct NAME` or `union NAME`.
+    pub record: bool,
+    /// Number of `*`.
+    pub pointers: usize,
+    /// Array dimensions (`[4]`), outermost first.
+    pub dims: Vec<u32>,
 }
 
 /// The type of a cast, as written.

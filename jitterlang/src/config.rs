@@ -3,6 +3,11 @@
 //! `unstable_tseries` is accepted, `tseries()` being stable in jl), a diagnostic
 //! saying what to write instead for the others. Names are accepted as bpftrace accepts them: `max_map_keys`,
 //! `MAX_MAP_KEYS` or `BPFTRACE_MAX_MAP_KEYS`.
+//!
+//! `on_stack_limit` is accepted and changes nothing: bpftrace moves values larger than it from the BPF stack into
+//! pre-allocated per-CPU memory, so that big strings and tuples do not overflow the 512-byte stack at load time.
+//! jl keeps every value on the stack, packed and released per statement, and says at compile time (E0401, with
+//! the bytes needed) when a probe would need more than 512 bytes, so there is nothing for the setting to move.
 
 use crate::ast::ConfigSetting;
 use crate::diag::{Code, Diagnostic, Diagnostics};
@@ -28,7 +33,6 @@ const OTHERS: &[(&str, &str)] = &[
     ("max_bpf_progs", "jl has no limit on the number of programs"),
     ("max_cat_bytes", "jl has no `cat()`"),
     ("max_probes", "jl has no limit on the number of probes"),
-    ("on_stack_limit", "jl places every value itself"),
     ("perf_rb_pages", "jl sizes its event ring buffer itself"),
     ("show_debug_info", "`jl -d` prints the disassembly"),
     ("str_trunc_trailer", "jl has no such setting"),
@@ -52,6 +56,16 @@ pub fn settings(config: &[ConfigSetting]) -> Result<Settings, Diagnostics> {
                     setting.value_span,
                     format!("max_map_keys is a positive number of keys, not `{}`", setting.value),
                 )),
+            }
+            continue;
+        }
+        if name == "on_stack_limit" {
+            if setting.value.parse::<u64>().is_err() {
+                diagnostics.push(Diagnostic::new(
+                    Code::Limit,
+                    setting.value_span,
+                    format!("on_stack_limit is a number of bytes, not `{}`", setting.value),
+                ));
             }
             continue;
         }

@@ -50,32 +50,55 @@ pub enum Type {
     Void,
 }
 
-/// The element types of a tuple. Interned for the life of the process, so that [`Type`] stays `Copy`: a script
-/// names few tuple types, and the same list of elements always gives the same `TupleType`.
+/// The element types of a tuple, and for a record (`(a=1, b="x")`) its field names. Interned for the life of
+/// the process, so that [`Type`] stays `Copy`: a script names few tuple types, and the same elements (and
+/// names) always give the same `TupleType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TupleType(&'static [Type]);
+pub struct TupleType {
+    elements: &'static [Type],
+    names: Option<&'static [&'static str]>,
+}
 
 impl TupleType {
     /// The tuple type of these elements.
     pub fn new(elements: &[Type]) -> TupleType {
-        static INTERNED: Mutex<Vec<&'static [Type]>> = Mutex::new(Vec::new());
+        TupleType::interned(elements, None)
+    }
+
+    /// The record type of these elements, named in order by `names` (as many).
+    pub fn record(elements: &[Type], names: &[&str]) -> TupleType {
+        TupleType::interned(elements, Some(names))
+    }
+
+    fn interned(elements: &[Type], names: Option<&[&str]>) -> TupleType {
+        static INTERNED: Mutex<Vec<TupleType>> = Mutex::new(Vec::new());
         let mut interned = INTERNED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(known) = interned.iter().find(|known| **known == elements) {
-            return TupleType(known);
+        if let Some(known) = interned.iter().find(|known| known.elements == elements && known.names == names) {
+            return *known;
         }
-        let leaked: &'static [Type] = Box::leak(elements.to_vec().into_boxed_slice());
-        interned.push(leaked);
-        TupleType(leaked)
+        let names = names.map(|names| {
+            let leaked: Vec<&'static str> =
+                names.iter().map(|name| &*Box::leak(name.to_string().into_boxed_str())).collect();
+            &*Box::leak(leaked.into_boxed_slice())
+        });
+        let tuple = TupleType { elements: Box::leak(elements.to_vec().into_boxed_slice()), names };
+        interned.push(tuple);
+        tuple
     }
 
     /// The element types in order.
     pub fn elements(self) -> &'static [Type] {
-        self.0
+        self.elements
+    }
+
+    /// A record's field names in order; `None` for a tuple.
+    pub fn names(self) -> Option<&'static [&'static str]> {
+        self.names
     }
 
     /// The byte offset of element `index` in the tuple.
     pub fn offset(self, index: usize) -> u32 {
-        self.0[..index].iter().map(|element| element.size()).sum()
+        self.elements[..index].iter().map(|element| element.size()).sum()
     }
 }
 
@@ -145,8 +168,17 @@ impl Type {
             Type::Inet => "IP address".into(),
             Type::Buf(len) => format!("buffer[{len}]"),
             Type::Tuple(tuple) => {
-                let elements: Vec<String> = tuple.elements().iter().map(|element| element.describe()).collect();
-                format!("tuple ({})", elements.join(", "))
+                let mut elements: Vec<String> = tuple.elements().iter().map(|element| element.describe()).collect();
+                match tuple.names() {
+                    Some(names) => {
+                        elements
+                            .iter_mut()
+                            .zip(names)
+                            .for_each(|(element, name)| *element = format!("{name}={element}"));
+                        format!("record ({})", elements.join(", "))
+                    }
+                    None => format!("tuple ({})", elements.join(", ")),
+                }
             }
             Type::Void => "nothing".into(),
         }

@@ -134,16 +134,20 @@ fn field_type(
             .with_hint(format!("define `struct {inner}` first, or point to it: `struct {inner} *{}`", field.name))),
         };
     }
-    let integer = C_INTEGERS
-        .iter()
-        .find(|(name, ..)| *name == words.trim_start_matches("const ").trim_start_matches("signed ").trim())
-        .map(|(_, bytes, signed)| (*bytes, *signed))
-        .or_else(|| fixed_width(&words));
-    match integer {
+    match c_integer(&words) {
         Some((bytes, signed)) => Ok((MemberKind::Int { signed }, bytes, bytes, words)),
         None => Err(Diagnostic::new(Code::UnknownType, field.span, format!("unknown type `{words}` in struct {}", def.name))
             .with_hint("members may be C integers (`int`, `unsigned long`, `u32`, `uint8_t`), pointers, arrays and structs defined before; for any other type, use a pointer (`void *`) or an integer of its size")),
     }
+}
+
+/// Bytes and signedness of a C integer type name (`unsigned long`, `const int`, `u32`, `uint8_t`, `int64`).
+pub(crate) fn c_integer(words: &str) -> Option<(u32, bool)> {
+    C_INTEGERS
+        .iter()
+        .find(|(name, ..)| *name == words.trim_start_matches("const ").trim_start_matches("signed ").trim())
+        .map(|(_, bytes, signed)| (*bytes, *signed))
+        .or_else(|| fixed_width(words))
 }
 
 /// `u32`, `__s16`, `uint8_t`, `int64`: bytes and signedness of a fixed-width integer name.
@@ -202,6 +206,12 @@ impl KernelInfo for WithRecords<'_> {
                 .and_then(|member| member.type_name.strip_prefix("struct ").and_then(|inner| self.records.get(inner))),
         };
         Ok(inner.map(|layout| layout.members.iter().map(|(name, _)| name.clone()).collect()))
+    }
+    fn struct_size(&self, struct_name: &str) -> Result<Option<u32>, KernelError> {
+        match self.records.get(struct_name) {
+            Some(layout) => Ok(Some(layout.size)),
+            None => self.kernel.struct_size(struct_name),
+        }
     }
     fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
         self.kernel.function_params(name)

@@ -18,7 +18,8 @@ impl Gen<'_> {
             ExprKind::Str(text) => {
                 let mut bytes = text.as_bytes().to_vec();
                 bytes.resize(size as usize, 0);
-                if let Some(last) = bytes.last_mut() {
+                // A string ends in NUL; the bytes of `buf("abc", 3)` are kept as they are.
+                if let (Some(last), Type::Str(_)) = (bytes.last_mut(), expr.ty) {
                     *last = 0;
                 }
                 for (i, chunk) in bytes.chunks(4).enumerate() {

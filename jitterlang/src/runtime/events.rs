@@ -50,6 +50,8 @@ pub(super) enum Value {
     },
     /// A tuple's elements.
     Tuple(Vec<Value>),
+    /// A record's fields, by name.
+    Record(Vec<(&'static str, Value)>),
 }
 
 /// One `outlier()` report.
@@ -139,7 +141,7 @@ impl<'a> EventDecoder<'a> {
                 Value::Signed(value) => Arg::Int(value as u64),
                 Value::Unsigned(value) | Value::Duration(value) | Value::Stack { raw: value, .. } => Arg::Int(value),
                 // printf takes no tuple (sema refuses it); print() of one returned above.
-                Value::Tuple(_) => Arg::Str(String::new()),
+                Value::Tuple(_) | Value::Record(_) => Arg::Str(String::new()),
             })
             .collect();
         let text = info.format.render(&args);
@@ -160,6 +162,12 @@ impl<'a> EventDecoder<'a> {
             }
             Value::Tuple(elements) => Value::Tuple(
                 elements.into_iter().map(|element| self.resolve_stacks(element, stacks)).collect::<Result<_, E>>()?,
+            ),
+            Value::Record(fields) => Value::Record(
+                fields
+                    .into_iter()
+                    .map(|(name, value)| Ok((name, self.resolve_stacks(value, stacks)?)))
+                    .collect::<Result<_, E>>()?,
             ),
             value => value,
         })
@@ -205,7 +213,13 @@ impl<'a> EventDecoder<'a> {
                 Type::Duration => Value::Duration(word()?),
                 Type::Int { signed: true } => Value::Signed(word()? as i64),
                 Type::Stack(kind) => Value::Stack { kind: *kind, raw: word()? },
-                Type::Tuple(tuple) => Value::Tuple(self.values(tuple.elements(), field)?),
+                Type::Tuple(tuple) => {
+                    let elements = self.values(tuple.elements(), field)?;
+                    match tuple.names() {
+                        Some(names) => Value::Record(names.iter().copied().zip(elements).collect()),
+                        None => Value::Tuple(elements),
+                    }
+                }
                 Type::Int { signed: false } | Type::Pointer(_) | Type::Void => Value::Unsigned(word()?),
             });
         }

@@ -237,6 +237,11 @@ fn value_text(value: &Value) -> String {
             let texts: Vec<String> = elements.iter().map(value_text).collect();
             format!("({})", texts.join(", "))
         }
+        Value::Record(fields) => {
+            let texts: Vec<String> =
+                fields.iter().map(|(name, value)| format!(".{name} = {}", value_text(value))).collect();
+            format!("{{ {} }}", texts.join(", "))
+        }
     }
 }
 
@@ -248,6 +253,11 @@ fn json_value(value: &Value) -> serde_json::Value {
         Value::Bytes(bytes) => format_buf(bytes).into(),
         Value::Stack { kind, raw } => kind.split(*raw).1.into(),
         Value::Tuple(elements) => elements.iter().map(json_value).collect(),
+        Value::Record(fields) => fields
+            .iter()
+            .map(|(name, value)| (name.to_string(), json_value(value)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
     }
 }
 

@@ -64,6 +64,14 @@ impl Place {
 impl Checker<'_> {
     /// `base->field`, `base.field` (not on `args`) or `base[index]` as a value.
     pub(super) fn member_value(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Option<Expr> {
+        if let ast::ExprKind::Field { base, field, field_span, arrow: false } = &expr.kind {
+            if is_value_path(base) {
+                let value = self.expr(base, scope)?;
+                if matches!(value.ty, Type::Tuple(tuple) if tuple.names().is_some()) {
+                    return self.record_field(value, field, *field_span, expr.span);
+                }
+            }
+        }
         let place = self.place(expr, scope)?;
         self.read(place, expr.span)
     }
@@ -380,6 +388,20 @@ pub(super) fn is_access(expr: &ast::Expr) -> bool {
     match &expr.kind {
         ast::ExprKind::Field { base, .. } => base.kind != ast::ExprKind::Ident("args".into()),
         ast::ExprKind::Index { .. } => true,
+        _ => false,
+    }
+}
+
+/// Whether `expr` is a value held by the script (a variable, a map, a call, a tuple or record, or an element of
+/// one), so that `.name` on it names a record's field, not a kernel struct's member.
+fn is_value_path(expr: &ast::Expr) -> bool {
+    match &expr.kind {
+        ast::ExprKind::Field { base, arrow: false, .. } | ast::ExprKind::TupleIndex { base, .. } => is_value_path(base),
+        ast::ExprKind::Var(_)
+        | ast::ExprKind::Map(_)
+        | ast::ExprKind::Call { .. }
+        | ast::ExprKind::Tuple(_)
+        | ast::ExprKind::Record { .. } => true,
         _ => false,
     }
 }

@@ -226,6 +226,12 @@ pub static REGISTRY: &[Builtin] = &[
         "a saved register (`ip`, `sp`, `di`, ...) in kprobes, uprobes and perf events",
         |c, call, s| c.reg(call, s),
     ),
+    function(
+        "sizeof",
+        "type or value",
+        "the bytes a type, or a value's type, takes (known when compiling)",
+        |c, call, s| c.sizeof(call, s),
+    ),
     function("bswap", "v", "the value's bytes in reverse order (as wide as its type)", |c, call, s| c.bswap(call, s)),
     function("kstack", "[mode, ][frames]", "the kernel stack", |c, call, s| {
         c.stack_call(call.name, call.name_span, call.args, call.span, s)

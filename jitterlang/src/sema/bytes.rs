@@ -13,7 +13,8 @@ pub(crate) const BUF_MAX: u32 = 64;
 
 impl Checker<'_> {
     /// `buf(ptr, len)` reads `len` bytes at an address (kernel or user); `buf(p->member[, len])` reads an array
-    /// or embedded struct member of a kernel struct (its first `len` bytes, or all of it); `buf(b)` of a value
+    /// or embedded struct member of a kernel struct (its first `len` bytes, or all of it); `buf(s, len)` the first
+    /// bytes of a string literal (bpftrace's `buf("abc", 3)`), or all of a string read while running (`buf(comm)`); `buf(b)` of a value
     /// that already is bytes (a tracepoint's `__u8 saddr_v6[16]`, or its `__u8 saddr[4]`, otherwise an integer)
     /// is that value.
     pub(super) fn buf_call(
@@ -49,6 +50,7 @@ impl Checker<'_> {
             let value = self.expr(target, scope)?;
             match (value.ty, &value.kind) {
                 (Type::Buf(len), _) => Source::Bytes(value, len),
+                (Type::Str(size), _) => Source::Text(value, size),
                 (_, ExprKind::Field(Field { ty: FieldType::ShortBytes { size }, .. })) => {
                     let size = *size;
                     Source::Bytes(Expr { ty: Type::Buf(size), ..value }, size)
@@ -62,11 +64,11 @@ impl Checker<'_> {
         };
         let whole = match &source {
             Source::Member(place) => Some(place.size()),
-            Source::Bytes(_, len) => Some(*len),
+            Source::Bytes(_, len) | Source::Text(_, len) => Some(*len),
             Source::Address(_) => None,
         };
         let len = match (requested, whole) {
-            (None, Some(size)) if size <= BUF_MAX || matches!(source, Source::Bytes(..)) => size,
+            (None, Some(size)) if size <= BUF_MAX || matches!(source, Source::Bytes(..) | Source::Text(..)) => size,
             (Some((len, len_span)), _) => self.buf_length(len, len_span, &source)?,
             (None, _) => {
                 let (code, message) = match &source {
@@ -87,6 +89,14 @@ impl Checker<'_> {
         Some(match source {
             Source::Member(place) => Expr { kind: ExprKind::KernelRead(self.kernel_read(place, len)), ty, span },
             Source::Bytes(value, _) => Expr { span, ..value },
+            Source::Text(value, _) => match value.kind {
+                // A literal keeps its first `len` bytes, so that the buffer's padding is zero.
+                ExprKind::Str(text) => {
+                    let kept = text.as_bytes()[..text.len().min(len as usize)].to_vec();
+                    Expr { kind: ExprKind::Str(String::from_utf8_lossy(&kept).into_owned()), ty, span }
+                }
+                kind => Expr { kind, ty, span },
+            },
             Source::Address(pointer) => {
                 let pointer = self.require_scalar(pointer)?;
                 Expr { kind: ExprKind::Buf(Box::new(pointer)), ty, span }
@@ -104,6 +114,17 @@ impl Checker<'_> {
                 }
                 (0, format!("this is {} already: buf() takes it whole", value.ty.describe()), "leave the length out")
             }
+            Source::Text(value, size) if !matches!(value.kind, ExprKind::Str(_)) => {
+                if len == i64::from(*size) {
+                    return Some(*size);
+                }
+                (0, format!("buf() of {} takes all of it", value.ty.describe()), "leave the length out")
+            }
+            Source::Text(_, size) => (
+                *size,
+                format!("buf() of this string takes 1 to {size} bytes, not {len}"),
+                "leave the length out to take the whole string",
+            ),
             Source::Member(place) if place.size() < BUF_MAX => (
                 place.size(),
                 format!("the member has {} bytes: buf() reads 1 to {} of them, not {len}", place.size(), place.size()),
@@ -129,6 +150,9 @@ enum Source {
     Member(Place),
     /// A value that is bytes already, and how many.
     Bytes(Expr, u32),
+    /// A string and its buffer's size: a literal's first bytes, or a whole string read while running (a
+    /// shorter read would end in the NUL the helpers write).
+    Text(Expr, u32),
     /// An address (not checked to be an integer yet).
     Address(Expr),
 }

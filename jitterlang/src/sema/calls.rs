@@ -398,9 +398,16 @@ impl Checker<'_> {
 
     pub(super) fn keys(&mut self, target: &ast::MapRef, scope: &mut Scope) -> Option<Vec<Expr>> {
         let keys: Vec<Option<Expr>> = target.keys.iter().map(|key| self.expr(key, scope)).collect();
+        let keys = keys.into_iter().collect::<Option<Vec<_>>>()?;
+        if let Some(record) = keys.iter().find(|key| matches!(key.ty, Type::Tuple(tuple) if tuple.names().is_some())) {
+            self.diagnostics.push(
+                Diagnostic::new(Code::Unsupported, record.span, "a record cannot be a map key")
+                    .with_hint("key the map by its values, a tuple: `@m[(a, b)]` (or `@m[a, b]`)"),
+            );
+            return None;
+        }
         // A tuple key is its elements: `@m[(a, b)]` is `@m[a, b]`.
-        let keys: Vec<Expr> =
-            keys.into_iter().collect::<Option<Vec<_>>>()?.into_iter().flat_map(tuples::spread).collect();
+        let keys: Vec<Expr> = keys.into_iter().flat_map(tuples::spread).collect();
         for key in &keys {
             if key.ty == Type::Void {
                 self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, key.span, "a map key needs a value"));

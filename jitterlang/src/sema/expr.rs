@@ -67,11 +67,19 @@ impl Checker<'_> {
             }
             ast::ExprKind::Field { .. } | ast::ExprKind::Index { .. } => return self.member_value(expr, scope),
             ast::ExprKind::Tuple(elements) => return self.tuple(elements, span, scope),
+            ast::ExprKind::Record { names, values } => return self.record(names, values, span, scope),
             ast::ExprKind::TupleIndex { base, index, index_span } => {
                 return self.tuple_index(base, *index, *index_span, span, scope)
             }
             ast::ExprKind::Cast { ty, ty_span, operand } => return self.cast(ty, *ty_span, operand, span, scope),
             ast::ExprKind::Deref(operand) => return self.deref(operand, span, scope),
+            ast::ExprKind::Type(_) => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::TypeMismatch, span, "a type has no value")
+                        .with_hint("`sizeof(TYPE)` is its size in bytes"),
+                );
+                return None;
+            }
             ast::ExprKind::Unary(op, operand) => {
                 let operand = self.scalar(operand, scope)?;
                 let ty = match op {
@@ -85,6 +93,17 @@ impl Checker<'_> {
                 let (lhs, rhs) = (self.expr(lhs, scope), self.expr(rhs, scope));
                 let (lhs, rhs) = (lhs?, rhs?);
                 if let (Type::Str(_), Type::Str(_)) = (lhs.ty, rhs.ty) {
+                    return self.string_comparison(*op, lhs, rhs, span);
+                }
+                // Buffers are equal when they have the same length and bytes (their padding is zero).
+                if let (Type::Buf(a), Type::Buf(b)) = (lhs.ty, rhs.ty) {
+                    if a != b && matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
+                        return Some(Expr {
+                            kind: ExprKind::Const(i64::from(*op == BinaryOp::Ne)),
+                            ty: Type::U64,
+                            span,
+                        });
+                    }
                     return self.string_comparison(*op, lhs, rhs, span);
                 }
                 let (lhs, rhs) = (self.require_scalar(lhs), self.require_scalar(rhs));

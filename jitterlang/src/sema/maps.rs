@@ -69,7 +69,12 @@ impl MapTable {
                 return None;
             }
             Type::Tuple(tuple) => {
-                MapValue::Tuple(tuple.elements().iter().map(|element| plain_field(*element)).collect())
+                let mut fields: Vec<FieldLayout> =
+                    tuple.elements().iter().map(|element| plain_field(*element)).collect();
+                for (field, name) in fields.iter_mut().zip(tuple.names().unwrap_or_default()) {
+                    field.name = Some(name.to_string());
+                }
+                MapValue::Tuple(fields)
             }
             _ => MapValue::Scalar(plain_field(value)),
         };
@@ -243,7 +248,7 @@ fn same_value(a: &MapValue, b: &MapValue) -> bool {
         // same size.
         (MapValue::Scalar(fa), MapValue::Scalar(fb)) => same_field(fa, fb),
         (MapValue::Tuple(a), MapValue::Tuple(b)) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(fa, fb)| same_field(fa, fb))
+            a.len() == b.len() && a.iter().zip(b).all(|(fa, fb)| fa.name == fb.name && same_field(fa, fb))
         }
         _ => false,
     }

@@ -14,6 +14,7 @@ mod maps;
 mod net;
 mod params;
 mod registers;
+mod sizeof;
 mod stacks;
 mod strings;
 mod tuples;

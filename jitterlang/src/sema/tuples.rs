@@ -1,6 +1,7 @@
 //! Tuples as values (bpftrace 0.27): `(1, "abc", comm)`, an element `$t.0`, tuples in variables, map keys and
 //! values, and `print()`. A tuple is its elements one after another, each in its own size; it has no arithmetic
-//! or comparison of its own.
+//! or comparison of its own. A record, `(a=1, b="x")`, is a tuple whose elements are named: `$r.a` is one of
+//! them, and it prints `{ .a = 1, .b = x }` as bpftrace 0.27 does.
 
 use super::{Checker, Scope};
 use crate::ast;
@@ -25,6 +26,37 @@ impl Checker<'_> {
         Some(Expr { kind: ExprKind::Tuple(checked), ty, span })
     }
 
+    /// `(a=1, b="x")`: a tuple with its elements' names.
+    pub(super) fn record(
+        &mut self,
+        names: &[(String, Span)],
+        values: &[ast::Expr],
+        span: Span,
+        scope: &mut Scope,
+    ) -> Option<Expr> {
+        let tuple = self.tuple(values, span, scope)?;
+        let Type::Tuple(tuple_type) = tuple.ty else { return Some(tuple) };
+        let names: Vec<&str> = names.iter().map(|(name, _)| name.as_str()).collect();
+        Some(Expr { ty: Type::Tuple(TupleType::record(tuple_type.elements(), &names)), ..tuple })
+    }
+
+    /// `base.name`: the field `name` of the record `record`.
+    pub(super) fn record_field(&mut self, record: Expr, field: &str, field_span: Span, span: Span) -> Option<Expr> {
+        let Type::Tuple(tuple_type) = record.ty else { return None };
+        let names = tuple_type.names()?;
+        match names.iter().position(|name| *name == field) {
+            Some(index) => Some(element(record, tuple_type, index, span)),
+            None => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::UnknownField, field_span, format!("this record has no field `{field}`"))
+                        .with_label(format!("a {}", record.ty.describe()))
+                        .with_hint(format!("its fields: {}", names.join(", "))),
+                );
+                None
+            }
+        }
+    }
+
     /// `base.N`: element `N` of the tuple `base`.
     pub(super) fn tuple_index(
         &mut self,
@@ -47,7 +79,7 @@ impl Checker<'_> {
             return None;
         };
         let elements = tuple_type.elements();
-        let Some(ty) = elements.get(index as usize).copied() else {
+        if elements.get(index as usize).is_none() {
             self.diagnostics.push(
                 Diagnostic::new(
                     Code::TypeMismatch,
@@ -58,14 +90,19 @@ impl Checker<'_> {
                 .with_hint(format!("elements are numbered from 0: `.0` to `.{}`", elements.len() - 1)),
             );
             return None;
-        };
-        if let ExprKind::Tuple(mut written) = tuple.kind {
-            // An element of a tuple written in place is that element.
-            return Some(Expr { span, ..written.swap_remove(index as usize) });
         }
-        let offset = tuple_type.offset(index as usize);
-        Some(Expr { kind: ExprKind::TupleElement { tuple: Box::new(tuple), offset }, ty, span })
+        Some(element(tuple, tuple_type, index as usize, span))
     }
+}
+
+/// Element `index` of `tuple` (of type `tuple_type`), written at `span`.
+fn element(tuple: Expr, tuple_type: TupleType, index: usize, span: Span) -> Expr {
+    if let ExprKind::Tuple(mut written) = tuple.kind {
+        // An element of a tuple written in place is that element.
+        return Expr { span, ..written.swap_remove(index) };
+    }
+    let (offset, ty) = (tuple_type.offset(index), tuple_type.elements()[index]);
+    Expr { kind: ExprKind::TupleElement { tuple: Box::new(tuple), offset }, ty, span }
 }
 
 /// The values a tuple-typed expression holds, nested tuples spread too, each an expression of its own: those

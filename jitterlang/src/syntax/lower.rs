@@ -426,6 +426,49 @@ fn cast_type(pair: Pair<Rule>) -> Result<CastType> {
     })
 }
 
+/// The `named_value` pairs of a record: `(a=1, b="x")`.
+fn record(items: Vec<Pair<Rule>>) -> Result<ExprKind> {
+    let (mut names, mut values) = (Vec::new(), Vec::new());
+    for item in items {
+        let span = span_of(&item);
+        let mut parts = item.into_inner();
+        let name = parts.next().ok_or_else(|| internal(span))?;
+        if names.iter().any(|(known, _)| known == name.as_str()) {
+            return Err(Diagnostic::new(
+                Code::Syntax,
+                span_of(&name),
+                format!("the record names `{}` twice", name.as_str()),
+            ));
+        }
+        names.push((name.as_str().to_string(), span_of(&name)));
+        values.push(expr(parts.next().ok_or_else(|| internal(span))?)?);
+    }
+    Ok(ExprKind::Record { names, values })
+}
+
+/// A `type_name` pair: `struct foo *`, `uint32[4]`.
+fn type_name(pair: Pair<Rule>) -> Result<TypeName> {
+    let span = span_of(&pair);
+    let mut ty = TypeName { name: String::new(), record: false, pointers: 0, dims: Vec::new() };
+    for part in pair.into_inner() {
+        match part.as_rule() {
+            Rule::record_kw => ty.record = true,
+            Rule::ident => ty.name = part.as_str().to_string(),
+            Rule::star => ty.pointers += 1,
+            Rule::array_dim => {
+                let dim = part.into_inner().next().ok_or_else(|| internal(span))?;
+                let count = integer(&dim)?;
+                ty.dims.push(
+                    u32::try_from(count)
+                        .map_err(|_| Diagnostic::new(Code::Limit, span_of(&dim), "array dimension too large"))?,
+                );
+            }
+            _ => return Err(internal(span)),
+        }
+    }
+    Ok(ty)
+}
+
 /// True for the pairs of an expression that are operators (prefix, infix, field access), not operands.
 fn is_operator(rule: Rule) -> bool {
     !matches!(
@@ -438,6 +481,7 @@ fn is_operator(rule: Rule) -> bool {
             | Rule::ident
             | Rule::map_ref
             | Rule::call
+            | Rule::sizeof_call
             | Rule::tuple
             | Rule::expr
     )
@@ -486,13 +530,31 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
                 args: parts.map(expr).collect::<Result<_>>()?,
             }
         }
+        Rule::sizeof_call => {
+            let mut parts = pair.into_inner();
+            let name = parts.next().ok_or_else(|| internal(span))?;
+            let arg = parts.next().ok_or_else(|| internal(span))?;
+            let arg = match arg.as_rule() {
+                Rule::type_name => Expr { span: span_of(&arg), kind: ExprKind::Type(type_name(arg)?) },
+                _ => expr(arg)?,
+            };
+            ExprKind::Call { name: name.as_str().to_string(), name_span: span_of(&name), args: vec![arg] }
+        }
         Rule::tuple => {
             let mut items: Vec<Pair<Rule>> = pair.into_inner().collect();
             // One value in parentheses is that value, not a tuple (the grammar parses both with one rule).
             if items.len() == 1 {
                 return expr(items.remove(0));
             }
-            ExprKind::Tuple(items.into_iter().map(expr).collect::<Result<_>>()?)
+            let named = items.iter().filter(|item| item.as_rule() == Rule::named_value).count();
+            if named == 0 {
+                ExprKind::Tuple(items.into_iter().map(expr).collect::<Result<_>>()?)
+            } else if named == items.len() {
+                record(items)?
+            } else {
+                return Err(Diagnostic::new(Code::Syntax, span, "a record names every element, a tuple none")
+                    .with_hint("write `(a=1, b=2)` or `(1, 2)`"));
+            }
         }
         Rule::expr => return expr(pair),
         _ => return Err(internal(span)),

@@ -244,6 +244,10 @@ impl<'a> Expander<'a> {
             ExprKind::Tuple(items) => {
                 ExprKind::Tuple(items.into_iter().map(|item| self.expr(item, hoisted)).collect::<Result<_>>()?)
             }
+            ExprKind::Record { names, values } => ExprKind::Record {
+                names,
+                values: values.into_iter().map(|value| self.expr(value, hoisted)).collect::<Result<_>>()?,
+            },
             ExprKind::TupleIndex { base, index, index_span } => {
                 ExprKind::TupleIndex { base: Box::new(self.expr(*base, hoisted)?), index, index_span }
             }
@@ -269,6 +273,7 @@ impl<'a> Expander<'a> {
                 ExprKind::Ternary { cond, then: Box::new(then), otherwise: Box::new(otherwise) }
             }
             kind @ (ExprKind::Int(_)
+            | ExprKind::Type(_)
             | ExprKind::Duration(_)
             | ExprKind::Str(_)
             | ExprKind::Ident(_)
@@ -534,6 +539,10 @@ impl Renamer<'_> {
             ExprKind::Tuple(items) => {
                 ExprKind::Tuple(items.into_iter().map(|item| self.expr(item)).collect::<Result<_>>()?)
             }
+            ExprKind::Record { names, values } => ExprKind::Record {
+                names,
+                values: values.into_iter().map(|value| self.expr(value)).collect::<Result<_>>()?,
+            },
             ExprKind::TupleIndex { base, index, index_span } => {
                 ExprKind::TupleIndex { base: self.boxed(*base)?, index, index_span }
             }
@@ -547,6 +556,7 @@ impl Renamer<'_> {
                 otherwise: self.boxed(*otherwise)?,
             },
             kind @ (ExprKind::Int(_)
+            | ExprKind::Type(_)
             | ExprKind::Duration(_)
             | ExprKind::Str(_)
             | ExprKind::Positional(_)

@@ -170,6 +170,9 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::expr
         | Rule::binary
         | Rule::call
+        | Rule::sizeof_call
+        | Rule::named_value
+        | Rule::type_name
         | Rule::tuple
         | Rule::map_ref
         | Rule::variable

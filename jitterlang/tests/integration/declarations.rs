@@ -60,3 +60,60 @@ fn strcontains_finds_text_in_what_the_kernel_reported() {
     let printed = traced(script, &format!("cat /nonexistent/jl_needle_{tid}/x 2>/dev/null; true"));
     assert_eq!(printed.lines().next(), Some("1 0 1"), "{printed}");
 }
+
+#[test]
+fn sizeof_of_a_kernel_struct_is_its_btf_size_and_a_member_its_width() {
+    if !can_trace("sizeof_of_a_kernel_struct_is_its_btf_size_and_a_member_its_width") {
+        return;
+    }
+    // bpftool's BTF dump is the reference for the struct's size; `curtask->pid` is a 4-byte read.
+    let dump = Command::new("bpftool").args(["btf", "dump", "file", "/sys/kernel/btf/vmlinux"]).output();
+    let Ok(dump) = dump else { panic!("bpftool is needed to check sizeof") };
+    let text = String::from_utf8_lossy(&dump.stdout);
+    let size = text
+        .lines()
+        .find_map(|line| line.split_once("STRUCT 'task_struct' size=")?.1.split_whitespace().next())
+        .expect("task_struct in the BTF dump");
+    let script = "tracepoint:syscalls:sys_enter_getppid /pid == TID || ppid == TID/ { \
+                  printf(\"%d %d\\n\", sizeof(struct task_struct), sizeof(curtask->pid)); exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    assert_eq!(printed.lines().next(), Some(format!("{size} 4").as_str()), "{printed}");
+}
+
+#[test]
+fn records_keep_their_field_names_through_variables_and_maps() {
+    if !can_trace("records_keep_their_field_names_through_variables_and_maps") {
+        return;
+    }
+    let script = "tracepoint:syscalls:sys_enter_getppid /ppid == TID/ { $r = (who=ppid, name=comm); \
+                  print($r.who - TID); @last = (n=$r.who - TID, c=$r.name); exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    let lines: Vec<&str> = printed.lines().filter(|line| !line.is_empty()).collect();
+    assert_eq!(lines, ["0", "@last: { .n = 0, .c = sh }"], "{printed}");
+}
+
+#[test]
+fn buf_of_strings_are_map_keys_and_values() {
+    if !can_trace("buf_of_strings_are_map_keys_and_values") {
+        return;
+    }
+    let script = "tracepoint:syscalls:sys_enter_getppid /ppid == TID/ { @k[buf(comm), buf(\"ok_key\", 7)] = count(); \
+                  @v = buf(\"hi\", 2); exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    let padding = "\\x00".repeat(14);
+    let lines: Vec<&str> = printed.lines().filter(|line| !line.is_empty()).collect();
+    assert_eq!(lines, [format!("@k[sh{padding}, ok_key\\x00]: 1").as_str(), "@v: hi"], "{printed}");
+}
+
+#[test]
+fn buffers_compare_by_length_and_bytes() {
+    if !can_trace("buffers_compare_by_length_and_bytes") {
+        return;
+    }
+    // Different bytes of one length differ (bpftrace 0.27.1 says `buf("hi", 2) == buf("hx", 2)` is 1), as do lengths.
+    let script = "tracepoint:syscalls:sys_enter_getppid /ppid == TID/ { $c = buf(comm); \
+                  printf(\"%d %d %d %d\\n\", $c == buf(comm), buf(\"hi\", 2) == buf(\"hx\", 2), \
+                  buf(\"hi\", 2) != buf(\"hi\", 3), $c == buf(\"sh\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\", 16)); exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    assert_eq!(printed.lines().next(), Some("1 0 1 1"), "{printed}");
+}

@@ -44,7 +44,8 @@ pub enum ValueFormat {
 /// One key field or plain value: its size in bytes and how to print it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldLayout {
-    /// The expression it came from, when worth showing (for documentation and tooling; not printed).
+    /// The expression it came from, when worth showing (for documentation and tooling; not printed), or in a
+    /// [`MapValue::Tuple`] whose elements all have one, the field names of a record (printed `{ .a = 1 }`).
     pub name: Option<String>,
     /// Size in bytes: 8 for integers (1, 2 and 4 are read too), the declared size for strings.
     pub size: u32,
@@ -77,7 +78,8 @@ pub enum MapValue {
     },
     /// A plain assignment `@x[k] = expr`: one shared value per key.
     Scalar(FieldLayout),
-    /// A plain assignment of a tuple `@x[k] = (a, b)`: one shared value per key, these elements one after another.
+    /// A plain assignment of a tuple `@x[k] = (a, b)` (or a record, `(a=1, b=2)`, its elements named): one shared
+    /// value per key, these elements one after another.
     Tuple(Vec<FieldLayout>),
 }
 

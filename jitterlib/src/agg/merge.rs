@@ -22,7 +22,12 @@ pub fn decode(layout: &MapLayout, entries: &MapEntries) -> Result<Snapshot, AggE
         MapValue::Scalar(field) => decode_plain(layout, entries, |value| decode_field(layout, field, value))?,
         MapValue::Tuple(elements) => decode_plain(layout, entries, |value| {
             let fields = split_fields(layout, elements, value)?;
-            Ok(FieldValue::Tuple(fields))
+            // Elements that all have names are a record's fields.
+            let names: Option<Vec<String>> = elements.iter().map(|element| element.name.clone()).collect();
+            Ok(match names {
+                Some(names) => FieldValue::Record(names.into_iter().zip(fields).collect()),
+                None => FieldValue::Tuple(fields),
+            })
         })?,
         MapValue::Agg { kind, format } => {
             let per_cpu = per_cpu_view(entries);
@@ -195,6 +200,7 @@ fn print_order(a: &AggValue, b: &AggValue) -> Ordering {
     match (a, b) {
         (AggValue::Scalar(FieldValue::Str(_)), AggValue::Scalar(FieldValue::Str(_))) => Ordering::Equal,
         (AggValue::Scalar(FieldValue::Tuple(_)), AggValue::Scalar(FieldValue::Tuple(_))) => Ordering::Equal,
+        (AggValue::Scalar(FieldValue::Record(_)), AggValue::Scalar(FieldValue::Record(_))) => Ordering::Equal,
         (AggValue::Scalar(a), AggValue::Scalar(b)) => a.cmp(b),
         (AggValue::Average(a), AggValue::Average(b)) => a.mean().cmp(&b.mean()),
         (AggValue::Histogram(a), AggValue::Histogram(b)) => a.total().cmp(&b.total()),
@@ -417,6 +423,20 @@ mod tests {
         assert_eq!(snapshot.rows[0].value, AggValue::Scalar(tuple));
         let text = crate::agg::render_text(&snapshot, &crate::agg::HexSymbolizer);
         assert_eq!(text.trim_end(), "@t[1]: (-3, x)");
+    }
+
+    #[test]
+    fn record_values_keep_their_field_names() {
+        let named = |name: &str, field: FieldLayout| FieldLayout { name: Some(name.into()), ..field };
+        let elements = vec![named("n", FieldLayout::integer(ValueFormat::Signed)), named("s", FieldLayout::string(8))];
+        let layout = MapLayout { name: "@r".into(), keys: int_key(), value: MapValue::Tuple(elements) };
+        let value = [words(&[-3]), string("x", 8)].concat();
+        let snapshot = snapshot(&layout, &MapEntries::Shared(vec![(words(&[1]), value)]));
+        let record =
+            FieldValue::Record(vec![("n".into(), FieldValue::Int(-3)), ("s".into(), FieldValue::Str("x".into()))]);
+        assert_eq!(snapshot.rows[0].value, AggValue::Scalar(record));
+        let text = crate::agg::render_text(&snapshot, &crate::agg::HexSymbolizer);
+        assert_eq!(text.trim_end(), "@r[1]: { .n = -3, .s = x }");
     }
 
     #[test]

@@ -209,7 +209,11 @@ fn integer(value: &FieldValue) -> i128 {
     match value {
         FieldValue::Int(v) | FieldValue::Duration(v) => i128::from(*v),
         FieldValue::Uint(v) | FieldValue::Hex(v) | FieldValue::Symbol(v) | FieldValue::Culprit(v) => i128::from(*v),
-        FieldValue::Str(_) | FieldValue::Stack(_) | FieldValue::UserStack { .. } | FieldValue::Tuple(_) => 0,
+        FieldValue::Str(_)
+        | FieldValue::Stack(_)
+        | FieldValue::UserStack { .. }
+        | FieldValue::Tuple(_)
+        | FieldValue::Record(_) => 0,
         FieldValue::StackId { kind, raw } => i128::from(kind.split(*raw).1),
     }
 }

@@ -146,6 +146,8 @@ pub enum FieldValue {
     },
     /// A tuple's elements, printed `(1, abc)`.
     Tuple(Vec<FieldValue>),
+    /// A record's fields by name, printed `{ .a = 1, .b = abc }`.
+    Record(Vec<(String, FieldValue)>),
 }
 
 impl FieldValue {
@@ -189,6 +191,11 @@ impl FieldValue {
                 let texts: Vec<String> = elements.iter().map(|element| element.to_text(symbols)).collect();
                 format!("({})", texts.join(", "))
             }
+            FieldValue::Record(fields) => {
+                let texts: Vec<String> =
+                    fields.iter().map(|(name, value)| format!(".{name} = {}", value.to_text(symbols))).collect();
+                format!("{{ {} }}", texts.join(", "))
+            }
         }
     }
 
@@ -214,10 +221,16 @@ impl FieldValue {
 
     /// Replaces a stack id by its frames, read with `read(frames, id)` from the stack map of stacks cut at
     /// `frames` frames; a negative id (no stack was recorded) becomes an empty stack, as does an id `read`
-    /// finds no stack for (evicted). The stacks in a tuple are resolved too; other values are left alone.
+    /// finds no stack for (evicted). The stacks in a tuple or record are resolved too; other values are left alone.
     pub fn resolve_stack<E>(&mut self, read: &mut dyn FnMut(u32, u32) -> Result<Vec<u64>, E>) -> Result<(), E> {
-        if let FieldValue::Tuple(elements) = self {
-            return elements.iter_mut().try_for_each(|element| element.resolve_stack(read));
+        match self {
+            FieldValue::Tuple(elements) => {
+                return elements.iter_mut().try_for_each(|element| element.resolve_stack(read))
+            }
+            FieldValue::Record(fields) => {
+                return fields.iter_mut().try_for_each(|(_, value)| value.resolve_stack(read))
+            }
+            _ => {}
         }
         let FieldValue::StackId { kind, raw } = *self else { return Ok(()) };
         let (pid, id) = kind.split(raw);

@@ -257,6 +257,11 @@ impl KernelInfo for FixtureKernel {
         Ok((path.is_empty() || !names.is_empty()).then_some(names))
     }
 
+    fn struct_size(&self, _struct_name: &str) -> Result<Option<u32>, KernelError> {
+        // The snapshot keeps the members jl reads, not whole structs.
+        Ok(None)
+    }
+
     fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
         Ok(self.functions.get(name).cloned())
     }

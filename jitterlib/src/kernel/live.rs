@@ -288,6 +288,10 @@ impl KernelInfo for LiveKernel {
         self.btf()?.struct_members(struct_name, path)
     }
 
+    fn struct_size(&self, struct_name: &str) -> Result<Option<u32>, KernelError> {
+        self.btf()?.struct_size(struct_name)
+    }
+
     fn module_struct_member(
         &self,
         module: &str,

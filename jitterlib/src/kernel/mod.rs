@@ -65,6 +65,8 @@ pub trait KernelInfo {
     /// BTF: the member names of `struct_name`, or of the struct embedded at member path `path` (`""`: the struct
     /// itself), for hints; `None` when the struct is unknown (this is how a struct's existence is checked).
     fn struct_members(&self, struct_name: &str, path: &str) -> Result<Option<Vec<String>>, KernelError>;
+    /// BTF: the size in bytes of `struct struct_name` (or the union), for `sizeof`; `None` when it is unknown.
+    fn struct_size(&self, struct_name: &str) -> Result<Option<u32>, KernelError>;
     /// BTF: the parameters `(name, C type)` of kernel function `name` (for kprobe/fentry arguments), `None`
     /// when BTF has no such function.
     fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError>;

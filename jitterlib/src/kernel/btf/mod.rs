@@ -236,6 +236,14 @@ impl Btf {
         Ok(Some(names))
     }
 
+    /// The size in bytes of `struct name` (or `union name`), `None` when it does not exist.
+    pub fn struct_size(&self, name: &str) -> Result<Option<u32>, KernelError> {
+        match self.find_record(name)? {
+            Some(id) => Ok(Some(self.record(id)?.header.size_or_type)),
+            None => Ok(None),
+        }
+    }
+
     fn find_record(&self, name: &str) -> Result<Option<u32>, KernelError> {
         self.find_named(name, Family::Types, |kind| matches!(kind, KIND_STRUCT | KIND_UNION))
     }

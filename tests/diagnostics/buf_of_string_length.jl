@@ -1,0 +1,1 @@
+BEGIN { @[buf(comm, 5)] = count(); }

@@ -1,0 +1,2 @@
+config = { on_stack_limit = big }
+BEGIN { exit(); }

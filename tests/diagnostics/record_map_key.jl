@@ -1,0 +1,1 @@
+BEGIN { @m[(a=1, b=2)] = count(); }

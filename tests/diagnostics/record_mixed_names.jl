@@ -1,0 +1,1 @@
+BEGIN { print((a=1, 2)); }

@@ -1,0 +1,1 @@
+BEGIN { $r = (a=1, b=2); print($r.c); }

@@ -1,0 +1,1 @@
+BEGIN { @[sizeof(struct no_such_thing)] = count(); }
