@@ -69,8 +69,10 @@ mod tests {
         let added: Vec<&str> = annotated.lines().filter(|line| !plain.lines().any(|l| l == *line)).collect();
         assert_eq!(
             added,
-            // The probe's own code is its exit: its `r6 = r1` context copy is gone (the context stays in r1).
+            // The probe's own code is its start/stop gate check and its exit: its `r6 = r1` context copy is gone
+            // (the context stays in r1).
             [
+                "; 1:1 tracepoint:irq:softirq_entry",
                 "; 2:2 args.vec",
                 "; 2:2 args.vec == 3",
                 "; 2:21 args.vec",
