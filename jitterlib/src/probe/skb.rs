@@ -49,8 +49,7 @@
 //! duration (`skb(50ms)`: faster hops are dropped in BPF before any packet field is read), or both.
 
 use super::{
-    EmitEnv, Field, FieldSource, FieldType, Point, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
-    ProbeSpec,
+    EmitEnv, Field, FieldSource, FieldType, Point, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec,
 };
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
 use crate::kernel::KernelInfo;
@@ -398,7 +397,8 @@ impl Skb {
         let done = b.new_label();
         b.comment("skb members, IPv4 and transport headers");
         b.store_imm(Size::DW, Reg::R10, STACK_IPV4, 0);
-        let members = [(layout.skb_protocol, Size::H), (layout.skb_network_header, Size::H), (layout.skb_head, Size::DW)];
+        let members =
+            [(layout.skb_protocol, Size::H), (layout.skb_network_header, Size::H), (layout.skb_head, Size::DW)];
         let [protocol, network_header, head] = emit_read_members(b, Reg::R7, members);
         b.load(Size::DW, Reg::R1, Reg::R10, head);
         b.store(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_HEAD, Reg::R1);
