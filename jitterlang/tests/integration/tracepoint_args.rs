@@ -83,21 +83,43 @@ fn sched_switch_task_fields_from_the_arguments_agree_with_the_record() {
         assert!(verbose.contains("jl: tracepoint:sched:sched_switch -> tracepoint:sched:sched_switch"), "{verbose}");
         let key = format!("sh,{},120", task.id());
         for (raw, perf) in [("@raw", "@perf"), ("@prev", "@perfprev")] {
-            let (from_args, from_record) = (count(&found, raw, &key), count(&found, perf, &key));
-            assert!(
-                from_args >= 20 && from_record > 0,
-                "{mechanism:?}: {key} in {raw}: {from_args}, {perf}: {from_record}"
-            );
-            for (key, value) in found[perf].as_object().expect("the record's map") {
-                let from_args = count(&found, raw, key);
-                let from_record = value.as_u64().unwrap_or(0);
-                assert!(
-                    from_args + 2 >= from_record,
-                    "{mechanism:?}: {key}: {from_args} in {raw}, {from_record} in {perf}"
-                );
-            }
+            assert_arguments_cover_the_record(&found, raw, perf, &key, &format!("{mechanism:?}"));
         }
     }
+}
+
+/// `busy` (a `comm,pid,prio` key) counted 20 times or more in the map `raw` filled from the arguments and at least
+/// once in `perf` filled from the record, and every key of `perf` found in `raw` at least as often (give or take
+/// the two events at the edges): the arguments give the record's values (see above for why not equal counts).
+fn assert_arguments_cover_the_record(found: &Map<String, Value>, raw: &str, perf: &str, busy: &str, run: &str) {
+    let (from_args, from_record) = (count(found, raw, busy), count(found, perf, busy));
+    assert!(from_args >= 20 && from_record > 0, "{run}: {busy} in {raw}: {from_args}, {perf}: {from_record}");
+    for (key, value) in found[perf].as_object().expect("the record's map") {
+        let from_args = count(found, raw, key);
+        let from_record = value.as_u64().unwrap_or(0);
+        assert!(from_args + 2 >= from_record, "{run}: {key}: {from_args} in {raw}, {from_record} in {perf}");
+    }
+}
+
+/// sched_wakeup's woken task (`comm`, `pid`, `prio`: members of its one argument, a class's event) from the
+/// argument and from the record in one script, as for sched_switch above: the shell woken after each sleep is
+/// counted both ways, and every task the record names comes from the argument too.
+#[test]
+fn sched_wakeup_task_fields_from_the_argument_agree_with_the_record() {
+    if !can_trace("sched_wakeup_task_fields_from_the_argument_agree_with_the_record") {
+        return;
+    }
+    let mut task = busy_task();
+    let script = "tracepoint:sched:sched_wakeup { @raw[args.comm, args.pid, args.prio] = count(); } \
+                  tracepoint:sched:sched_wakeup { @perf[args.comm, args.pid, args.prio] = count(); \
+                  @cpu[args.target_cpu] = count(); }";
+    let (jl, verbose) = start(None, "1", script);
+    let found = maps(jl);
+    task.kill().expect("stop the shell");
+    task.wait().expect("reap the shell");
+    assert!(verbose.contains("jl: tracepoint:sched:sched_wakeup -> rawtracepoint:sched_wakeup"), "{verbose}");
+    assert!(verbose.contains("jl: tracepoint:sched:sched_wakeup -> tracepoint:sched:sched_wakeup"), "{verbose}");
+    assert_arguments_cover_the_record(&found, "@raw", "@perf", &format!("sh,{},120", task.id()), "sched_wakeup");
 }
 
 /// Two runs at once, one reading softirq_entry's `vec` from its argument, one from the perf-event record: every

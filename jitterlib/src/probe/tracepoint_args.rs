@@ -47,6 +47,11 @@ const KNOWN: &[Known] = &[
     Known { category: "sched", events: &["sched_switch"], field: "next_comm", param: "next", member: Some("comm") },
     Known { category: "sched", events: &["sched_switch"], field: "next_pid", param: "next", member: Some("pid") },
     Known { category: "sched", events: &["sched_switch"], field: "next_prio", param: "next", member: Some("prio") },
+    // sched.h, class sched_wakeup_template (sched_waking, sched_wakeup, sched_wakeup_new): `memcpy(__entry->comm,
+    // p->comm, TASK_COMM_LEN); __entry->pid = p->pid; __entry->prio = p->prio;` (target_cpu is computed: not here).
+    Known { category: "sched", events: &SCHED_WAKEUP_EVENTS, field: "comm", param: "p", member: Some("comm") },
+    Known { category: "sched", events: &SCHED_WAKEUP_EVENTS, field: "pid", param: "p", member: Some("pid") },
+    Known { category: "sched", events: &SCHED_WAKEUP_EVENTS, field: "prio", param: "p", member: Some("prio") },
     // net.h, classes net_dev_template and net_dev_rx_verbose_template, net_dev_start_xmit, net_dev_xmit:
     // `__entry->skbaddr = skb;`
     Known { category: "net", events: &NET_SKB_EVENTS, field: "skbaddr", param: "skb", member: None },
@@ -69,6 +74,7 @@ const KNOWN: &[Known] = &[
 ];
 
 const SOFTIRQ_EVENTS: [&str; 3] = ["softirq_entry", "softirq_exit", "softirq_raise"];
+const SCHED_WAKEUP_EVENTS: [&str; 3] = ["sched_waking", "sched_wakeup", "sched_wakeup_new"];
 const NET_DEV_TEMPLATE: [&str; 3] = ["net_dev_queue", "netif_receive_skb", "netif_rx"];
 const NET_DEV_RX_VERBOSE: [&str; 6] = [
     "napi_gro_frags_entry",
@@ -96,6 +102,7 @@ const NET_SKB_EVENTS: [&str; 11] = [
 /// `(category, events, class)`.
 const CLASSES: &[(&str, &[&str], &str)] = &[
     ("irq", &SOFTIRQ_EVENTS, "softirq"),
+    ("sched", &SCHED_WAKEUP_EVENTS, "sched_wakeup_template"),
     ("net", &NET_DEV_TEMPLATE, "net_dev_template"),
     ("net", &NET_DEV_RX_VERBOSE, "net_dev_rx_verbose_template"),
     ("timer", &["timer_init", "timer_expire_exit", "timer_cancel"], "timer_class"),
