@@ -54,7 +54,15 @@ const KNOWN: &[Known] = &[
     Known { category: "sched", events: &SCHED_WAKEUP_EVENTS, field: "prio", param: "p", member: Some("prio") },
     // net.h, classes net_dev_template and net_dev_rx_verbose_template, net_dev_start_xmit, net_dev_xmit:
     // `__entry->skbaddr = skb;`
-    Known { category: "net", events: &NET_SKB_EVENTS, field: "skbaddr", param: "skb", member: None },
+    Known { category: "net", events: &NET_DEV_TEMPLATE, field: "skbaddr", param: "skb", member: None },
+    Known { category: "net", events: &NET_DEV_RX_VERBOSE, field: "skbaddr", param: "skb", member: None },
+    Known {
+        category: "net",
+        events: &["net_dev_start_xmit", "net_dev_xmit"],
+        field: "skbaddr",
+        param: "skb",
+        member: None,
+    },
     // skb.h, kfree_skb, consume_skb, skb_copy_datagram_iovec: `__entry->skbaddr = skb;`
     Known {
         category: "skb",
@@ -83,19 +91,6 @@ const NET_DEV_RX_VERBOSE: [&str; 6] = [
     "netif_receive_skb_list_entry",
     "netif_rx_entry",
     "netif_rx_ni_entry",
-];
-const NET_SKB_EVENTS: [&str; 11] = [
-    "net_dev_queue",
-    "netif_receive_skb",
-    "netif_rx",
-    "napi_gro_frags_entry",
-    "napi_gro_receive_entry",
-    "netif_receive_skb_entry",
-    "netif_receive_skb_list_entry",
-    "netif_rx_entry",
-    "netif_rx_ni_entry",
-    "net_dev_start_xmit",
-    "net_dev_xmit",
 ];
 
 /// Event classes (`DECLARE_EVENT_CLASS`) whose events' arguments BTF names only in `__bpf_trace_CLASS`:

@@ -36,6 +36,20 @@ fail() {
 ip() { /usr/local/bin/ip "$@"; }
 ping() { /usr/local/bin/ping "$@"; }
 
+# veth_peer: a veth pair from the guest (veth-host, 192.168.77.1) into network namespace peer (veth-peer,
+# 192.168.77.2, with its loopback up), checked by one ping; fails the scenario when any step fails.
+veth_peer() {
+    modprobe veth || fail "modprobe veth failed"
+    ip netns add peer &&
+        ip link add veth-host type veth peer name veth-peer &&
+        ip link set veth-peer netns peer &&
+        ip addr add 192.168.77.1/24 dev veth-host && ip link set veth-host up &&
+        ip -n peer addr add 192.168.77.2/24 dev veth-peer && ip -n peer link set veth-peer up &&
+        ip -n peer link set lo up ||
+        fail "cannot set up the veth pair into namespace peer"
+    ping -c 1 -W 5 192.168.77.2 >/dev/null 2>&1 || fail "no ping across the veth pair"
+}
+
 # start_jl SECONDS SCRIPT: runs `/bin/jl -e SCRIPT --duration SECONDS` in the background (stdout in /tmp/jl.out,
 # stderr in /tmp/jl.err, its pid in jl_pid) and waits until it says its probes are attached (at most 15 s: a
 # debug build of jl takes over 5 s to attach in the emulated guest).

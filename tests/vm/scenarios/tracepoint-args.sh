@@ -10,14 +10,7 @@ pings=20
 result kernel "$(uname -r)"
 [ -x /bin/jl ] || fail "no /bin/jl in the image: pass --jl target/release/jl"
 
-modprobe veth || fail "modprobe veth failed"
-ip netns add peer &&
-    ip link add veth-host type veth peer name veth-peer &&
-    ip link set veth-peer netns peer &&
-    ip addr add 192.168.77.1/24 dev veth-host && ip link set veth-host up &&
-    ip -n peer addr add 192.168.77.2/24 dev veth-peer && ip -n peer link set veth-peer up ||
-    fail "cannot set up the veth pair into namespace peer"
-ping -c 1 -W 5 192.168.77.2 >/dev/null 2>&1 || fail "no ping across the veth pair"
+veth_peer
 
 # skbaddr and vec are arguments (raw tracepoint); len and prev_state are not (perf-event tracepoint).
 script='tracepoint:net:netif_receive_skb { @raw_rx[args.skbaddr != 0] = count(); }
