@@ -12,9 +12,9 @@ rest=${2:?usage: ipvs-jitter.sh RULES_FIRST_1000 RULES_REST}
 # Each walk is also printed with the time it ended, so the checker can pair the two probes' walks one by one: the
 # probes attach one after the other and detach in parallel, so a walk at either edge of the run may be seen by one.
 WALKS='timer("estimation_timer") { @walks = count(); @max_ns = max(dur); @mean_ns = avg(dur); @ = hist(dur);
-    printf("walk timer %d %d\n", nsecs, dur); }
+    printf("walk timer %ld %ld\n", nsecs, dur); }
 ipvs_est() { @est_walks = count(); @est_max_ns = max(dur); @est_netns[netns] = max(dur);
-    printf("walk ipvs_est %d %d\n", nsecs, dur); }'
+    printf("walk ipvs_est %ld %ld\n", nsecs, dur); }'
 SOFTIRQ='softirq() { @softirq_max_ns[vec] = max(dur); }
 softirq_delay("net_rx") { @net_rx_wait_max_ns = max(dur); }'
 

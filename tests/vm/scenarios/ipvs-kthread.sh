@@ -50,7 +50,7 @@ ip netns add pod && ip link add veth-host type veth peer name veth-pod && ip lin
 /usr/local/bin/ping -i 0.01 -q 192.168.77.2 >/tmp/ping.out 2>&1 &
 pinger=$!
 /bin/jl -q -f json --duration 8 -e 'stall("net_rx") { @waits = count(); @longest = max(dur); @culprits[culprit] = count(); }
-stall("net_rx", 1ms) { printf("stall %d %d%% %s %s\n", dur, share, culprit, culprit2); }' >/tmp/stall.out 2>/tmp/stall.err
+stall("net_rx", 1ms) { printf("stall %ld %d%% %s %s\n", dur, share, culprit, culprit2); }' >/tmp/stall.out 2>/tmp/stall.err
 stall_rc=$?
 kill -INT $pinger 2>/dev/null
 wait $pinger 2>/dev/null

@@ -89,7 +89,7 @@ hops() {
     name=$1
     start=$(now_ms)
     /bin/jl -c "$4 /usr/local/bin/ping $2 -W 2 192.168.78.2" -e "
-        skb() /icmp_seq > 0/ { printf(\"hop %d %d %s %s %s %d %s\\n\", nsecs, icmp_seq, saddr, prev, hop, dur, dev); }
+        skb() /icmp_seq > 0/ { printf(\"hop %ld %d %s %s %s %ld %s\\n\", nsecs, icmp_seq, saddr, prev, hop, dur, dev); }
         $3" >"/tmp/$name.out" 2>"/tmp/$name.err"
     rc=$?
     result "${name}_ms" $(($(now_ms) - start))
@@ -127,5 +127,5 @@ ip netns exec peer /bin/sh -c "echo 1 >/sys/class/net/veth-peer/queues/rx-0/rps_
 wait "$restorer" || fail "ipvsadm -R failed"
 result restore_ms $(($(now_ms) - restore_start))
 result services "$(grep -c '^TCP' /proc/net/ip_vs)"
-hops walks "-c 750 -i 0.02" 'timer("estimation_timer") { printf("walk %d %d %d\n", nsecs, dur, cpu); }' "taskset 2"
+hops walks "-c 750 -i 0.02" 'timer("estimation_timer") { printf("walk %ld %ld %d\n", nsecs, dur, cpu); }' "taskset 2"
 result checks passed

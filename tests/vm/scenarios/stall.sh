@@ -21,7 +21,7 @@ tracing=/sys/kernel/tracing
 # One line per wait: `stall NSECS UNIX_TIME CPU DUR CULPRIT_TIME SHARE UNATTRIBUTED CULPRIT2_TIME CULPRIT CULPRIT2`
 # (the culprits last: a task's name may hold spaces). UNIX_TIME pairs jl's clock with ping's.
 STALL='stall("net_rx", 1ms) {
-    printf("stall %d %s %d %d %d %d %d %d %s %s\n", nsecs, strftime("%s.%f", nsecs), cpu, dur, culprit_time, share,
+    printf("stall %ld %s %d %ld %ld %d %ld %ld %s %s\n", nsecs, strftime("%s.%f", nsecs), cpu, dur, culprit_time, share,
         unattributed, culprit2_time, culprit, culprit2);
 }'
 
