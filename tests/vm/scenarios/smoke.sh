@@ -35,14 +35,7 @@ else
 fi
 
 # A veth pair into a network namespace (iproute2's ip; busybox ip has no netns) and iputils ping across it.
-modprobe veth || fail "modprobe veth failed"
-ip netns add peer &&
-    ip link add veth-host type veth peer name veth-peer &&
-    ip link set veth-peer netns peer &&
-    ip addr add 192.168.77.1/24 dev veth-host && ip link set veth-host up &&
-    ip -n peer addr add 192.168.77.2/24 dev veth-peer && ip -n peer link set veth-peer up &&
-    ip -n peer link set lo up ||
-    fail "cannot set up the veth pair into namespace peer"
+veth_peer
 if ping -c 5 -i 0.2 -W 2 192.168.77.2 >/tmp/ping.out 2>&1; then
     result veth_ping ok
 else
