@@ -1,5 +1,5 @@
-//! Number formatting shared by the renderers and the probes' descriptions: durations with SI time units and
-//! bpftrace's 1024-based size suffixes.
+//! Number formatting shared by the renderers and the probes' descriptions: durations with SI time units,
+//! bpftrace's 1024-based size suffixes, and wall-clock times in local time.
 
 /// Time units from the smallest up: nanoseconds per unit and the unit's name.
 const TIME_UNITS: [(u128, &str); 4] = [(1, "ns"), (1_000, "us"), (1_000_000, "ms"), (1_000_000_000, "s")];
@@ -73,6 +73,23 @@ pub(crate) fn size_label(n: i128) -> String {
         suffix = next;
     }
     format!("{value}{suffix}")
+}
+
+/// The whole seconds of `unix_ns` (a Unix time in nanoseconds) in local time, formatted by strftime(3) with
+/// `format`; empty when the format holds a NUL, the time cannot be converted, or the result exceeds 512 bytes.
+pub fn local_time(format: &str, unix_ns: i128) -> String {
+    let seconds = unix_ns.div_euclid(1_000_000_000) as libc::time_t;
+    let Ok(format) = std::ffi::CString::new(format) else { return String::new() };
+    // SAFETY: localtime_r writes into `parts`, strftime into `buffer` within its length; both get valid pointers.
+    unsafe {
+        let mut parts: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&seconds, &mut parts).is_null() {
+            return String::new();
+        }
+        let mut buffer = [0u8; 512];
+        let written = libc::strftime(buffer.as_mut_ptr().cast(), buffer.len(), format.as_ptr(), &parts);
+        String::from_utf8_lossy(&buffer[..written]).into_owned()
+    }
 }
 
 #[cfg(test)]

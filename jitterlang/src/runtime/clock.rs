@@ -42,21 +42,8 @@ fn clock_ns(clock: libc::clockid_t) -> i128 {
 /// Formats a Unix time (ns) in local time with a strftime(3) format; `%f` is the microseconds (as in bpftrace
 /// and Python), which strftime lacks.
 pub fn format_time(format: &str, unix_ns: i128) -> String {
-    let seconds = unix_ns.div_euclid(1_000_000_000);
     let micros = unix_ns.rem_euclid(1_000_000_000) / 1000;
-    let format = expand_micros(format, micros);
-    let Ok(format) = std::ffi::CString::new(format) else { return String::new() };
-    let time = seconds as libc::time_t;
-    // SAFETY: localtime_r writes into `parts`, strftime into `buffer` within its length; both get valid pointers.
-    unsafe {
-        let mut parts: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&time, &mut parts).is_null() {
-            return String::new();
-        }
-        let mut buffer = [0u8; 512];
-        let written = libc::strftime(buffer.as_mut_ptr().cast(), buffer.len(), format.as_ptr(), &parts);
-        String::from_utf8_lossy(&buffer[..written]).into_owned()
-    }
+    jitterlib::units::local_time(&expand_micros(format, micros), unix_ns)
 }
 
 /// Replaces `%f` by six digits of microseconds, leaving `%%f` (a literal `%f`) alone.

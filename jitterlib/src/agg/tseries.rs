@@ -18,6 +18,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::units::local_time;
+
 use super::value::{AggValue, Snapshot};
 use super::{AggKind, MapValue, TSeriesAgg};
 
@@ -198,22 +200,6 @@ fn interval_start(unix_ns: i128, digits: usize) -> String {
     }
     let fraction = unix_ns.rem_euclid(1_000_000_000) / 10i128.pow(9 - digits as u32);
     format!("{time}.{fraction:0digits$}")
-}
-
-/// The whole seconds of `unix_ns` in local time, formatted by strftime(3) with `format`.
-fn local_time(format: &str, unix_ns: i128) -> String {
-    let seconds = unix_ns.div_euclid(1_000_000_000) as libc::time_t;
-    let Ok(format) = std::ffi::CString::new(format) else { return String::new() };
-    // SAFETY: localtime_r writes into `parts`, strftime into `buffer` within its length; both get valid pointers.
-    unsafe {
-        let mut parts: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&seconds, &mut parts).is_null() {
-            return String::new();
-        }
-        let mut buffer = [0u8; 64];
-        let written = libc::strftime(buffer.as_mut_ptr().cast(), buffer.len(), format.as_ptr(), &parts);
-        String::from_utf8_lossy(&buffer[..written]).into_owned()
-    }
 }
 
 #[cfg(test)]
