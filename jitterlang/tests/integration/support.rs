@@ -1,8 +1,8 @@
 //! Shared helpers: snapshot comparison against files under the workspace's `tests/`, and load generators.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Lines};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 
 /// The workspace's top-level `tests/` directory.
 pub fn data_dir(name: &str) -> PathBuf {
@@ -62,22 +62,43 @@ pub fn loopback_traffic(connections: usize) {
 
 /// Starts `jl ARGS` and waits until it says its probes are attached.
 pub fn start_attached(args: &[&str]) -> Child {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jl"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn jl");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("Attached") => break,
-            Some(Ok(_)) => continue,
-            _ => panic!("jl exited before attaching: {:?}", child.wait()),
-        }
-    }
+    let mut command = Command::new(env!("CARGO_BIN_EXE_jl"));
+    command.args(args);
+    let (child, _, lines) = spawn_attached(&mut command);
     std::thread::spawn(move || for _ in lines {});
     child
+}
+
+/// `jl ARGS` with `JL_TRACEPOINT_MECHANISM` set to `mechanism` (removed for `None`, so jl chooses).
+pub fn jl_with_mechanism(mechanism: Option<&str>, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_jl"));
+    command.args(args);
+    match mechanism {
+        Some(mechanism) => command.env("JL_TRACEPOINT_MECHANISM", mechanism),
+        None => command.env_remove("JL_TRACEPOINT_MECHANISM"),
+    };
+    command
+}
+
+/// Spawns `command` (a jl) with its output piped and reads its standard error up to the `Attached` line: the
+/// child, the lines read (that one included, each ending in a newline) and the rest of its standard error, for
+/// the caller to read or drain. Panics with what jl said when it ends before attaching.
+pub fn spawn_attached(command: &mut Command) -> (Child, String, Lines<BufReader<ChildStderr>>) {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn jl");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut said = String::new();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                said.push_str(&line);
+                said.push('\n');
+                if line.starts_with("Attached") {
+                    return (child, said, lines);
+                }
+            }
+            _ => panic!("jl exited before attaching: {said}{:?}", child.wait()),
+        }
+    }
 }
 
 /// Runs `jl ARGS` to its end: its exit code (-1 when a signal ended it), standard output and standard error.

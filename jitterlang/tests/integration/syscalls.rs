@@ -5,9 +5,8 @@
 //! and count and its error, and none of the 32-bit calls it makes through `int $0x80`. The `sys_enter_*` and
 //! `sys_exit_*` wildcards (every syscall event of the kernel) count the same calls.
 
+use crate::support::{jl_with_mechanism, spawn_attached};
 use jitterlib::testing::can_trace;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 
 const GETPPIDS: usize = 300;
 const INT80_GETPPIDS: usize = 50;
@@ -48,24 +47,7 @@ fn int80_getppid() -> i64 {
 fn run(script: &str, mechanism: Option<&str>) -> (String, String) {
     // Asked before jl attaches: `parent_id()` is a getppid call of its own.
     let parent = i64::from(std::os::unix::process::parent_id());
-    let mut command = Command::new(env!("CARGO_BIN_EXE_jl"));
-    command.args(["-v", "-e", script]).stdout(Stdio::piped()).stderr(Stdio::piped());
-    match mechanism {
-        Some(mechanism) => command.env("JL_TRACEPOINT_MECHANISM", mechanism),
-        None => command.env_remove("JL_TRACEPOINT_MECHANISM"),
-    };
-    let mut child = command.spawn().expect("spawn jl");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let mut stderr = String::new();
-    for line in lines.by_ref() {
-        let line = line.expect("read jl's stderr");
-        stderr.push_str(&line);
-        stderr.push('\n');
-        if line.starts_with("Attached") {
-            break;
-        }
-    }
-    assert!(stderr.contains("Attached"), "{mechanism:?}: jl did not attach: {stderr}");
+    let (child, mut stderr, lines) = spawn_attached(&mut jl_with_mechanism(mechanism, &["-v", "-e", script]));
     for _ in 0..GETPPIDS {
         // SAFETY: getppid takes no arguments.
         unsafe { libc::syscall(libc::SYS_getppid) };

@@ -2,31 +2,16 @@
 //! (raw tracepoint, or tp_btf when asked) and agree with what the perf-event tracepoint's record says of the same
 //! events; a field that is not stays on the perf-event tracepoint, and `jl -v` says why.
 
-use crate::support::loopback_traffic;
+use crate::support::{jl_with_mechanism, loopback_traffic, spawn_attached};
 use jitterlib::testing::can_trace;
 use serde_json::{Map, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 /// Starts `jl -v -f json --duration SECONDS -e SCRIPT` with `JL_TRACEPOINT_MECHANISM=mechanism` (unset for `None`)
 /// and returns it once it says its probes are attached, with `jl -v`'s lines so far.
 fn start(mechanism: Option<&str>, seconds: &str, script: &str) -> (Child, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_jl"));
-    command.args(["-v", "-f", "json", "--duration", seconds, "-e", script]);
-    match mechanism {
-        Some(mechanism) => command.env("JL_TRACEPOINT_MECHANISM", mechanism),
-        None => command.env_remove("JL_TRACEPOINT_MECHANISM"),
-    };
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn jl");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let mut verbose = String::new();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("Attached") => break,
-            Some(Ok(line)) => verbose.push_str(&(line + "\n")),
-            _ => panic!("{mechanism:?}: jl exited before attaching: {verbose}"),
-        }
-    }
+    let mut command = jl_with_mechanism(mechanism, &["-v", "-f", "json", "--duration", seconds, "-e", script]);
+    let (child, verbose, lines) = spawn_attached(&mut command);
     std::thread::spawn(move || for _ in lines {});
     (child, verbose)
 }

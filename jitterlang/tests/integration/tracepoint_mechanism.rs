@@ -2,10 +2,9 @@
 //! tracepoints by default, tp_btf or perf-event tracepoints when `JL_TRACEPOINT_MECHANISM` asks, said by `jl -v`,
 //! counting the same events either way.
 
-use crate::support::loopback_traffic;
+use crate::support::{jl_with_mechanism, loopback_traffic, spawn_attached};
 use jitterlib::testing::can_trace;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::process::Command;
 
 const SCRIPT: &str = "softirq() { @softirq = count(); } timer() { @timer = count(); } \
@@ -15,24 +14,8 @@ const SCRIPT: &str = "softirq() { @softirq = count(); } timer() { @timer = count
 /// its probes are attached (tp_btf loads parse the kernel's BTF first, which takes a while on a busy machine);
 /// returns `jl -v`'s lines and each map's count.
 fn run(mechanism: Option<&str>) -> (String, Vec<(String, u64)>) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_jl"));
-    command.args(["-v", "-f", "json", "--duration", "1.5", "-e", SCRIPT]);
-    match mechanism {
-        Some(mechanism) => command.env("JL_TRACEPOINT_MECHANISM", mechanism),
-        None => command.env_remove("JL_TRACEPOINT_MECHANISM"),
-    };
-    let child = command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn();
-    let mut child = child.expect("spawn jl");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let mut stderr = String::new();
-    for line in lines.by_ref() {
-        let line = line.expect("read jl's stderr");
-        stderr.push_str(&line);
-        stderr.push('\n');
-        if line.starts_with("Attached") {
-            break;
-        }
-    }
+    let mut command = jl_with_mechanism(mechanism, &["-v", "-f", "json", "--duration", "1.5", "-e", SCRIPT]);
+    let (child, mut stderr, lines) = spawn_attached(&mut command);
     let rest = std::thread::spawn(move || lines.map_while(Result::ok).map(|line| line + "\n").collect::<String>());
     loopback_traffic(20);
     let output = child.wait_with_output().expect("jl ends");
