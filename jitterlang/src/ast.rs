@@ -279,6 +279,8 @@ pub struct Expr {
 pub enum ExprKind {
     /// An integer literal.
     Int(u64),
+    /// `true` or `false`.
+    Bool(bool),
     /// A duration literal, in nanoseconds (`10ms`).
     Duration(u64),
     /// A string literal, escapes resolved.

@@ -17,6 +17,8 @@ pub enum Type {
         /// Whether comparisons, division and printing treat it as signed.
         signed: bool,
     },
+    /// A truth value (`true`, `a < b`, `!x`): 0 or 1 in a register, printed `true` or `false`.
+    Bool,
     /// Nanoseconds: an unsigned integer printed with time units.
     Duration,
     /// A kernel address printed as `symbol+offset`.
@@ -110,7 +112,7 @@ impl Type {
 
     /// Whether the value lives in a register (everything but strings and void).
     pub fn is_scalar(self) -> bool {
-        matches!(self, Type::Int { .. } | Type::Duration | Type::Symbol | Type::Culprit | Type::Pointer(_))
+        matches!(self, Type::Int { .. } | Type::Bool | Type::Duration | Type::Symbol | Type::Culprit | Type::Pointer(_))
     }
 
     /// Whether the value is computed into a register (integers, stack ids, IPv4 addresses), as opposed to a stack
@@ -150,6 +152,7 @@ impl Type {
         match self {
             Type::Int { signed: true } => "int64".into(),
             Type::Int { signed: false } => "uint64".into(),
+            Type::Bool => "bool".into(),
             Type::Duration => "duration".into(),
             Type::Symbol => "kernel symbol".into(),
             Type::Culprit => "culprit".into(),

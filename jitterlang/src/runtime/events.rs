@@ -35,6 +35,8 @@ pub(super) enum Value {
     Unsigned(u64),
     /// A signed integer.
     Signed(i64),
+    /// A truth value.
+    Bool(bool),
     /// Nanoseconds.
     Duration(u64),
     /// A string, a resolved kernel symbol, an address or a formatted time.
@@ -139,6 +141,7 @@ impl<'a> EventDecoder<'a> {
                 Value::Text(text) => Arg::Str(text),
                 Value::Bytes(bytes) => Arg::Bytes(bytes),
                 Value::Signed(value) => Arg::Int(value as u64),
+                Value::Bool(value) => Arg::Bool(value),
                 Value::Unsigned(value) | Value::Duration(value) | Value::Stack { raw: value, .. } => Arg::Int(value),
                 // printf takes no tuple (sema refuses it); print() of one returned above.
                 Value::Tuple(_) | Value::Record(_) => Arg::Str(String::new()),
@@ -212,6 +215,7 @@ impl<'a> EventDecoder<'a> {
                 }
                 Type::Duration => Value::Duration(word()?),
                 Type::Int { signed: true } => Value::Signed(word()? as i64),
+                Type::Bool => Value::Bool(word()? != 0),
                 Type::Stack(kind) => Value::Stack { kind: *kind, raw: word()? },
                 Type::Tuple(tuple) => {
                     let elements = self.values(tuple.elements(), field)?;

@@ -229,6 +229,7 @@ fn value_text(value: &Value) -> String {
     match value {
         Value::Unsigned(value) => value.to_string(),
         Value::Signed(value) => value.to_string(),
+        Value::Bool(value) => value.to_string(),
         Value::Duration(ns) => format_duration(*ns as i64),
         Value::Text(text) => text.clone(),
         Value::Bytes(bytes) => format_buf(bytes),
@@ -249,6 +250,7 @@ fn json_value(value: &Value) -> serde_json::Value {
     match value {
         Value::Unsigned(value) | Value::Duration(value) => (*value).into(),
         Value::Signed(value) => (*value).into(),
+        Value::Bool(value) => (*value).into(),
         Value::Text(text) => text.clone().into(),
         Value::Bytes(bytes) => format_buf(bytes).into(),
         Value::Stack { kind, raw } => kind.split(*raw).1.into(),

@@ -291,6 +291,10 @@ impl Checker<'_> {
         let value = self.scalar(operand, scope)?;
         let kind = match target {
             Type::Int { signed } if bits < 64 => ExprKind::Convert { operand: Box::new(value), bits, signed },
+            Type::Bool if value.ty != Type::Bool => {
+                let zero = Expr { kind: ExprKind::Const(0), ty: value.ty, span: value.span };
+                ExprKind::Binary(BinaryOp::Ne, Box::new(value), Box::new(zero))
+            }
             _ => value.kind,
         };
         Some(Expr { kind, ty: target, span })
@@ -339,6 +343,7 @@ impl Checker<'_> {
     /// The type a cast converts to, and the bits it keeps.
     fn cast_target(&mut self, ty: &CastType, span: Span) -> Option<(Type, u32)> {
         match ty {
+            CastType::Int(name) if name == "bool" => Some((Type::Bool, 64)),
             CastType::Int(name) => self.int_type(name, span),
             // An address: what it points to matters only to `*`.
             CastType::IntPointer { name, .. } => self.int_type(name, span).map(|_| (Type::U64, 64)),

@@ -210,7 +210,7 @@ pub static REGISTRY: &[Builtin] = &[
     lowered(
         "strcontains",
         "haystack, needle",
-        "1 when the needle occurs in the haystack (an empty one always does), else 0",
+        "true when the needle occurs in the haystack (an empty one always does), else false",
         |c, call, s| c.strcontains(call, s),
         crate::codegen::strcontains::strcontains,
     ),

@@ -359,6 +359,11 @@ impl Checker<'_> {
                 };
                 let value_type = value_expr.as_ref().map(|e| e.ty);
                 let kind = kind(self, value_type, &args[1.min(args.len())..], scope)?;
+                if let (Some(value), AggKind::Sum | AggKind::Min | AggKind::Max | AggKind::Avg | AggKind::Stats) =
+                    (&value_expr, kind)
+                {
+                    self.require_number(name, value)?;
+                }
                 let keys = keys?;
                 let map = self.maps.aggregation(target, &keys, kind, value_type, &mut self.diagnostics)?;
                 return Some(StmtKind::Aggregate { map, keys, kind, value: value_expr });
@@ -387,6 +392,20 @@ impl Checker<'_> {
         let keys = keys?;
         let map = self.maps.plain(target, &keys, value.ty, &mut self.diagnostics)?;
         Some(StmtKind::Store { map, keys, value })
+    }
+
+    /// Reports a bool given to `name()`, which adds or compares values: bpftrace refuses it too.
+    fn require_number(&mut self, name: &str, value: &Expr) -> Option<()> {
+        if value.ty != Type::Bool {
+            return Some(());
+        }
+        self.diagnostics.push(
+            Diagnostic::new(Code::TypeMismatch, value.span, format!("`{name}()` takes integers, not a bool"))
+                .with_hint(format!(
+                    "`{name}((uint64)b)` counts true as 1; `@n = count()` in a block with `/b/` counts trues"
+                )),
+        );
+        None
     }
 
     /// A read of a plain map (`@x[k]` in an expression).
@@ -569,7 +588,9 @@ impl Checker<'_> {
                 _ => self.expr(arg, scope)?,
             };
             let (fits, wanted) = match conv {
-                ConvKind::Str => (value.ty.is_text() || matches!(value.ty, Type::Timestamp(_)), "a string"),
+                ConvKind::Str => {
+                    (value.ty.is_text() || matches!(value.ty, Type::Timestamp(_) | Type::Bool), "a string")
+                }
                 ConvKind::Bytes(_) => (matches!(value.ty, Type::Buf(_)), "a buffer from buf()"),
                 _ => (value.ty.is_scalar(), "an integer"),
             };

@@ -36,6 +36,7 @@ impl Checker<'_> {
         let span = expr.span;
         let (kind, ty) = match &expr.kind {
             ast::ExprKind::Int(value) => (ExprKind::Const(*value as i64), int_literal_type(*value)),
+            ast::ExprKind::Bool(value) => (ExprKind::Const(i64::from(*value)), Type::Bool),
             ast::ExprKind::Duration(ns) => (ExprKind::Const(*ns as i64), Type::Duration),
             ast::ExprKind::Str(text) => {
                 let size = string_size(text.len());
@@ -82,8 +83,11 @@ impl Checker<'_> {
             }
             ast::ExprKind::Unary(op, operand) => {
                 let operand = self.scalar(operand, scope)?;
+                if operand.ty == Type::Bool && *op != UnaryOp::Not {
+                    return self.not_arithmetic(op_symbol(*op), &operand);
+                }
                 let ty = match op {
-                    UnaryOp::Not => Type::U64,
+                    UnaryOp::Not => Type::Bool,
                     UnaryOp::Neg => Type::I64,
                     UnaryOp::BitNot => operand.ty,
                 };
@@ -100,7 +104,7 @@ impl Checker<'_> {
                     if a != b && matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
                         return Some(Expr {
                             kind: ExprKind::Const(i64::from(*op == BinaryOp::Ne)),
-                            ty: Type::U64,
+                            ty: Type::Bool,
                             span,
                         });
                     }
@@ -189,7 +193,16 @@ impl Checker<'_> {
             }
         };
         let kind = ExprKind::StrCompare { equal, lhs: Box::new(lhs), rhs: Box::new(rhs) };
-        Some(Expr { kind, ty: Type::U64, span })
+        Some(Expr { kind, ty: Type::Bool, span })
+    }
+
+    /// Reports `-x` or `~x` on a bool, which bpftrace refuses too.
+    fn not_arithmetic(&mut self, symbol: &str, operand: &Expr) -> Option<Expr> {
+        self.diagnostics.push(
+            Diagnostic::new(Code::TypeMismatch, operand.span, format!("`{symbol}` does not apply to a bool"))
+                .with_hint("`!` negates a bool; `(uint64)b` is its value as an integer (1 or 0)"),
+        );
+        None
     }
 
     /// The type of `c ? a : b`: both sides integers, or both strings (the longer size).
@@ -422,14 +435,26 @@ fn int_literal_type(value: u64) -> Type {
     }
 }
 
-/// The type of `lhs op rhs`. Durations stay durations through `+`, `-`, `*` and `%`; divided, they become plain
+/// A prefix operator as written.
+fn op_symbol(op: UnaryOp) -> &'static str {
+    match op {
+        UnaryOp::Neg => "-",
+        UnaryOp::Not => "!",
+        UnaryOp::BitNot => "~",
+    }
+}
+
+/// The type of `lhs op rhs`. Comparisons are bools, and so is any other operator on two bools (bpftrace's
+/// `true + true` is `true`; a bool is true when any bit is set). Durations stay durations through `+`, `-`, `*` and `%`; divided, they become plain
 /// numbers: by a duration a ratio, by a number a count of other units (`dur / 1000` is microseconds, which must
 /// not print as nanoseconds).
 fn binary_type(op: BinaryOp, lhs: Type, rhs: Type) -> Type {
     let arithmetic = matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Rem);
     let truth = op.is_comparison() || matches!(op, BinaryOp::And | BinaryOp::Or);
     let divided_duration = lhs == Type::Duration && op == BinaryOp::Div;
-    if truth || divided_duration {
+    if truth || lhs == Type::Bool && rhs == Type::Bool {
+        Type::Bool
+    } else if divided_duration {
         Type::U64
     } else if arithmetic && (lhs == Type::Duration || rhs == Type::Duration) {
         Type::Duration

@@ -42,7 +42,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        Some(Operands { map: Some(map), args: keys, ty: Type::U64 })
+        Some(Operands { map: Some(map), args: keys, ty: Type::Bool })
     }
 }
 

@@ -268,7 +268,12 @@ fn plain_field(ty: Type) -> FieldLayout {
 fn is_integer(format: ValueFormat) -> bool {
     !matches!(
         format,
-        ValueFormat::Str | ValueFormat::Buf(_) | ValueFormat::Inet | ValueFormat::Ipv6 | ValueFormat::Stack(_)
+        ValueFormat::Str
+            | ValueFormat::Bool
+            | ValueFormat::Buf(_)
+            | ValueFormat::Inet
+            | ValueFormat::Ipv6
+            | ValueFormat::Stack(_)
     )
 }
 
@@ -280,6 +285,7 @@ fn describe_value(value: &MapValue) -> String {
             ValueFormat::Buf(len) => format!("buffer[{len}]"),
             ValueFormat::Inet | ValueFormat::Ipv6 => "IP addresses".to_string(),
             ValueFormat::Stack(_) => "stacks".to_string(),
+            ValueFormat::Bool => "bools".to_string(),
             _ => "integers".to_string(),
         },
         MapValue::Tuple(elements) => format!("tuples of {} elements", elements.len()),
@@ -301,6 +307,7 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
     match ty {
         Type::Int { signed: true } => ValueFormat::Signed,
         Type::Int { signed: false } | Type::Timestamp(_) | Type::Void => ValueFormat::Unsigned,
+        Type::Bool => ValueFormat::Bool,
         Type::Duration => ValueFormat::Duration,
         Type::Symbol => ValueFormat::KernelSymbol,
         Type::Culprit => ValueFormat::Culprit,

@@ -420,6 +420,7 @@ fn endless_loop(span: Span) -> Diagnostic {
 fn compatible(expected: Type, found: Type) -> bool {
     match (expected, found) {
         (Type::Str(a), Type::Str(b)) => a == b,
+        (Type::Bool, other) | (other, Type::Bool) => other == Type::Bool,
         (a, b) => a.is_scalar() && b.is_scalar() || a == b,
     }
 }

@@ -16,7 +16,7 @@ impl Checker<'_> {
         for side in &args {
             self.require_string(call.name, side)?;
         }
-        Some(Operands { map: None, args, ty: Type::U64 })
+        Some(Operands { map: None, args, ty: Type::Bool })
     }
 
     /// `strncmp(s1, s2, n)` (bpftrace 0.27): 0 when the strings agree in their first `n` bytes (or up to the end

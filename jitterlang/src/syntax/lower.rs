@@ -519,7 +519,11 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
         Rule::variable => ExprKind::Var(pair.as_str()[1..].to_string()),
         Rule::positional => ExprKind::Positional(positional_index(&pair)?),
         Rule::arg_count => ExprKind::ArgCount,
-        Rule::ident => ExprKind::Ident(pair.as_str().to_string()),
+        Rule::ident => match pair.as_str() {
+            "true" => ExprKind::Bool(true),
+            "false" => ExprKind::Bool(false),
+            name => ExprKind::Ident(name.to_string()),
+        },
         Rule::map_ref => ExprKind::Map(map_ref(pair)?),
         Rule::call => {
             let mut parts = pair.into_inner();

@@ -273,6 +273,7 @@ impl<'a> Expander<'a> {
                 ExprKind::Ternary { cond, then: Box::new(then), otherwise: Box::new(otherwise) }
             }
             kind @ (ExprKind::Int(_)
+            | ExprKind::Bool(_)
             | ExprKind::Type(_)
             | ExprKind::Duration(_)
             | ExprKind::Str(_)
@@ -556,6 +557,7 @@ impl Renamer<'_> {
                 otherwise: self.boxed(*otherwise)?,
             },
             kind @ (ExprKind::Int(_)
+            | ExprKind::Bool(_)
             | ExprKind::Type(_)
             | ExprKind::Duration(_)
             | ExprKind::Str(_)

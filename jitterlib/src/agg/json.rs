@@ -100,6 +100,7 @@ fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
     match field {
         FieldValue::Int(v) | FieldValue::Duration(v) => Value::from(*v),
         FieldValue::Uint(v) => Value::from(*v),
+        FieldValue::Bool(v) => Value::from(*v),
         FieldValue::Hex(_)
         | FieldValue::Symbol(_)
         | FieldValue::Culprit(_)

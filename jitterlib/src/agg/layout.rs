@@ -15,6 +15,8 @@ pub enum ValueFormat {
     Unsigned,
     /// Unsigned integer printed as `0x1f`.
     Hex,
+    /// A truth value printed `true` (any bits set) or `false`, a JSON boolean.
+    Bool,
     /// Signed nanoseconds printed with units (`1.5ms`); JSON keeps nanoseconds and adds `"unit": "ns"`.
     Duration,
     /// Kernel address printed through a [`Symbolizer`](super::Symbolizer).

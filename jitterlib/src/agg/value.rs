@@ -120,6 +120,8 @@ pub enum FieldValue {
     Uint(u64),
     /// Unsigned integer printed in hex.
     Hex(u64),
+    /// A truth value, printed `true` or `false`.
+    Bool(bool),
     /// Nanoseconds.
     Duration(i64),
     /// Kernel address.
@@ -159,6 +161,7 @@ impl FieldValue {
             }
             ValueFormat::Unsigned => FieldValue::Uint(raw),
             ValueFormat::Hex => FieldValue::Hex(raw),
+            ValueFormat::Bool => FieldValue::Bool(raw != 0),
             ValueFormat::Duration => FieldValue::Duration(raw as i64),
             ValueFormat::KernelSymbol => FieldValue::Symbol(raw),
             ValueFormat::Culprit => FieldValue::Culprit(raw),
@@ -173,6 +176,7 @@ impl FieldValue {
             FieldValue::Int(v) => v.to_string(),
             FieldValue::Uint(v) => v.to_string(),
             FieldValue::Hex(v) => format!("0x{v:x}"),
+            FieldValue::Bool(v) => v.to_string(),
             FieldValue::Duration(ns) => format_duration(*ns),
             FieldValue::Symbol(addr) => symbols.symbolize(*addr),
             FieldValue::Culprit(raw) => format_culprit(*raw, symbols),
@@ -446,6 +450,8 @@ mod tests {
         assert_eq!(FieldValue::from_integer(u64::MAX, ValueFormat::Signed).to_text(&symbols), "-1");
         assert_eq!(FieldValue::from_integer(u64::MAX, ValueFormat::Unsigned).to_text(&symbols), u64::MAX.to_string());
         assert_eq!(FieldValue::from_integer(31, ValueFormat::Hex).to_text(&symbols), "0x1f");
+        assert_eq!(FieldValue::from_integer(2, ValueFormat::Bool).to_text(&symbols), "true");
+        assert_eq!(FieldValue::from_integer(0, ValueFormat::Bool).to_text(&symbols), "false");
         assert_eq!(FieldValue::from_integer(0x0100_007f, ValueFormat::Ipv4).to_text(&symbols), "127.0.0.1");
         assert_eq!(FieldValue::from_integer(1_500_000, ValueFormat::Duration).to_text(&symbols), "1.5ms");
         assert_eq!(FieldValue::from_integer(1_500_001, ValueFormat::Duration).to_key_text(&symbols), "1500001ns");
