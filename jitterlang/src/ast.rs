@@ -15,6 +15,18 @@ pub struct Script {
     pub expansions: Vec<Expansion>,
     /// The C `struct` definitions, in source order.
     pub records: Vec<RecordDef>,
+    /// The C `enum` definitions, in source order.
+    pub enums: Vec<EnumDef>,
+}
+
+/// `enum NAME { A, B = 5 };`: a C enum the script defines. Its enumerators are constants of its type, which
+/// print by name (`A`); `(enum NAME)x` gives a value its type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnumDef {
+    /// The enum's name (an anonymous enum gets one no cast can write: `enum { A }` is `(anonymous enum 1)`).
+    pub name: String,
+    /// Its enumerators and their values, in order.
+    pub enumerators: Vec<(i64, String)>,
 }
 
 /// `struct NAME { fields };`: a C struct the script defines (see [`crate::records`]).
@@ -393,6 +405,8 @@ pub enum CastType {
         /// Number of `*`.
         pointers: usize,
     },
+    /// `enum NAME`: an enum the script defines.
+    Enum(String),
     /// `struct NAME *` (or `union NAME *`), with how many `*` follow the name.
     Record {
         /// The struct or union name.

@@ -2,7 +2,7 @@
 
 use crate::diag::{Diagnostics, Span};
 use crate::printf::Format;
-use jitterlib::agg::{AggKind, MapLayout, StackKind};
+use jitterlib::agg::{AggKind, EnumNames, MapLayout, StackKind};
 use jitterlib::kernel::StructName;
 use jitterlib::probe::{Field, Probe};
 use std::sync::Mutex;
@@ -19,6 +19,8 @@ pub enum Type {
     },
     /// A truth value (`true`, `a < b`, `!x`): 0 or 1 in a register, printed `true` or `false`.
     Bool,
+    /// A signed integer of an enum the script defines (`ONE`, `(enum Foo)x`), printed by its enumerator's name.
+    Enum(EnumNames),
     /// Nanoseconds: an unsigned integer printed with time units.
     Duration,
     /// A kernel address printed as `symbol+offset`.
@@ -112,7 +114,16 @@ impl Type {
 
     /// Whether the value lives in a register (everything but strings and void).
     pub fn is_scalar(self) -> bool {
-        matches!(self, Type::Int { .. } | Type::Bool | Type::Duration | Type::Symbol | Type::Culprit | Type::Pointer(_))
+        matches!(
+            self,
+            Type::Int { .. }
+                | Type::Bool
+                | Type::Enum(_)
+                | Type::Duration
+                | Type::Symbol
+                | Type::Culprit
+                | Type::Pointer(_)
+        )
     }
 
     /// Whether the value is computed into a register (integers, stack ids, IPv4 addresses), as opposed to a stack
@@ -153,6 +164,7 @@ impl Type {
             Type::Int { signed: true } => "int64".into(),
             Type::Int { signed: false } => "uint64".into(),
             Type::Bool => "bool".into(),
+            Type::Enum(names) => format!("enum {}", names.name()),
             Type::Duration => "duration".into(),
             Type::Symbol => "kernel symbol".into(),
             Type::Culprit => "culprit".into(),

@@ -69,8 +69,13 @@ pub struct Format {
 pub enum Arg {
     /// An integer (its bits; the conversion decides signedness).
     Int(u64),
-    /// A truth value: `true` or `false` with `%s`, 1 or 0 with integer conversions.
-    Bool(bool),
+    /// A value with a name (a bool's `true`, an enum's `ONE`): the name with `%s`, the integer otherwise.
+    Named {
+        /// The integer.
+        bits: u64,
+        /// The name.
+        name: String,
+    },
     /// A string.
     Str(String),
     /// The bytes of a `buf()`.
@@ -214,8 +219,8 @@ fn convert(kind: ConvKind, arg: &Arg) -> String {
         }
         (_, Arg::Bytes(bytes)) => jitterlib::agg::format_buf(bytes),
         (ConvKind::Str, Arg::Str(text)) => text.clone(),
-        (ConvKind::Str, Arg::Bool(value)) => value.to_string(),
-        (kind, Arg::Bool(value)) => convert(kind, &Arg::Int(u64::from(*value))),
+        (ConvKind::Str, Arg::Named { name, .. }) => name.clone(),
+        (kind, Arg::Named { bits, .. }) => convert(kind, &Arg::Int(*bits)),
         (_, Arg::Str(text)) => text.clone(),
         (ConvKind::Signed, Arg::Int(bits)) => (*bits as i64).to_string(),
         (ConvKind::Unsigned | ConvKind::Str | ConvKind::Bytes(_), Arg::Int(bits)) => bits.to_string(),

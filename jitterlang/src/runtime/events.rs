@@ -4,7 +4,7 @@ use super::clock::{format_time, WallClock};
 use crate::ir::{OutlierInfo, PrintfAction, PrintfInfo, Type};
 use crate::printf::Arg;
 use crate::wire::{MapEvent, TableEvent, EXIT_EVENT};
-use jitterlib::agg::{format_culprit, format_inet, format_inet_family, FieldValue, StackKind, Symbolizer};
+use jitterlib::agg::{format_culprit, format_inet, format_inet_family, EnumNames, FieldValue, StackKind, Symbolizer};
 use jitterlib::kernel::KernelInfo;
 
 /// A decoded record.
@@ -37,6 +37,13 @@ pub(super) enum Value {
     Signed(i64),
     /// A truth value.
     Bool(bool),
+    /// A value of an enum type.
+    Enum {
+        /// The value.
+        value: i64,
+        /// Its type's enumerators.
+        names: EnumNames,
+    },
     /// Nanoseconds.
     Duration(u64),
     /// A string, a resolved kernel symbol, an address or a formatted time.
@@ -141,7 +148,8 @@ impl<'a> EventDecoder<'a> {
                 Value::Text(text) => Arg::Str(text),
                 Value::Bytes(bytes) => Arg::Bytes(bytes),
                 Value::Signed(value) => Arg::Int(value as u64),
-                Value::Bool(value) => Arg::Bool(value),
+                Value::Bool(value) => Arg::Named { bits: u64::from(value), name: value.to_string() },
+                Value::Enum { value, names } => Arg::Named { bits: value as u64, name: names.text(value) },
                 Value::Unsigned(value) | Value::Duration(value) | Value::Stack { raw: value, .. } => Arg::Int(value),
                 // printf takes no tuple (sema refuses it); print() of one returned above.
                 Value::Tuple(_) | Value::Record(_) => Arg::Str(String::new()),
@@ -216,6 +224,7 @@ impl<'a> EventDecoder<'a> {
                 Type::Duration => Value::Duration(word()?),
                 Type::Int { signed: true } => Value::Signed(word()? as i64),
                 Type::Bool => Value::Bool(word()? != 0),
+                Type::Enum(names) => Value::Enum { value: word()? as i64, names: *names },
                 Type::Stack(kind) => Value::Stack { kind: *kind, raw: word()? },
                 Type::Tuple(tuple) => {
                     let elements = self.values(tuple.elements(), field)?;

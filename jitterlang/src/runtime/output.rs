@@ -230,6 +230,7 @@ fn value_text(value: &Value) -> String {
         Value::Unsigned(value) => value.to_string(),
         Value::Signed(value) => value.to_string(),
         Value::Bool(value) => value.to_string(),
+        Value::Enum { value, names } => names.text(*value),
         Value::Duration(ns) => format_duration(*ns as i64),
         Value::Text(text) => text.clone(),
         Value::Bytes(bytes) => format_buf(bytes),
@@ -249,7 +250,7 @@ fn value_text(value: &Value) -> String {
 fn json_value(value: &Value) -> serde_json::Value {
     match value {
         Value::Unsigned(value) | Value::Duration(value) => (*value).into(),
-        Value::Signed(value) => (*value).into(),
+        Value::Signed(value) | Value::Enum { value, .. } => (*value).into(),
         Value::Bool(value) => (*value).into(),
         Value::Text(text) => text.clone().into(),
         Value::Bytes(bytes) => format_buf(bytes).into(),

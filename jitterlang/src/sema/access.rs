@@ -344,6 +344,16 @@ impl Checker<'_> {
     fn cast_target(&mut self, ty: &CastType, span: Span) -> Option<(Type, u32)> {
         match ty {
             CastType::Int(name) if name == "bool" => Some((Type::Bool, 64)),
+            CastType::Enum(name) => match self.enums.iter().find(|names| names.name() == name) {
+                Some(names) => Some((Type::Enum(*names), 64)),
+                None => {
+                    self.diagnostics.push(
+                        Diagnostic::new(Code::UnknownType, span, format!("unknown enum `{name}`"))
+                            .with_hint(format!("define it before the probes: `enum {name} {{ A, B = 5 }};`")),
+                    );
+                    None
+                }
+            },
             CastType::Int(name) => self.int_type(name, span),
             // An address: what it points to matters only to `*`.
             CastType::IntPointer { name, .. } => self.int_type(name, span).map(|_| (Type::U64, 64)),

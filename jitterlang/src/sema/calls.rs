@@ -588,9 +588,10 @@ impl Checker<'_> {
                 _ => self.expr(arg, scope)?,
             };
             let (fits, wanted) = match conv {
-                ConvKind::Str => {
-                    (value.ty.is_text() || matches!(value.ty, Type::Timestamp(_) | Type::Bool), "a string")
-                }
+                ConvKind::Str => (
+                    value.ty.is_text() || matches!(value.ty, Type::Timestamp(_) | Type::Bool | Type::Enum(_)),
+                    "a string",
+                ),
                 ConvKind::Bytes(_) => (matches!(value.ty, Type::Buf(_)), "a buffer from buf()"),
                 _ => (value.ty.is_scalar(), "an integer"),
             };

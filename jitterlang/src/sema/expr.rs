@@ -89,7 +89,11 @@ impl Checker<'_> {
                 let ty = match op {
                     UnaryOp::Not => Type::Bool,
                     UnaryOp::Neg => Type::I64,
-                    UnaryOp::BitNot => operand.ty,
+                    // An enum's value changed is a plain number (bpftrace symbolizes none after arithmetic).
+                    UnaryOp::BitNot => match operand.ty {
+                        Type::Enum(_) => Type::I64,
+                        ty => ty,
+                    },
                 };
                 (ExprKind::Unary(*op, Box::new(operand)), ty)
             }

@@ -308,6 +308,7 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         Type::Int { signed: true } => ValueFormat::Signed,
         Type::Int { signed: false } | Type::Timestamp(_) | Type::Void => ValueFormat::Unsigned,
         Type::Bool => ValueFormat::Bool,
+        Type::Enum(names) => ValueFormat::Enum(names),
         Type::Duration => ValueFormat::Duration,
         Type::Symbol => ValueFormat::KernelSymbol,
         Type::Culprit => ValueFormat::Culprit,

@@ -24,6 +24,7 @@ use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::ir::WHILE_MAX_ITERATIONS;
 use crate::ir::{Checked, CheckedProbe, ExprKind, OutlierInfo, PrintfInfo, Stmt, StmtKind, Type, UNROLL_MAX};
 use crate::CompileOptions;
+use jitterlib::agg::EnumNames;
 use jitterlib::kernel::KernelInfo;
 use jitterlib::probe::{self, Probe, ProbeSpec};
 use maps::MapTable;
@@ -75,6 +76,7 @@ fn check_pass<'k>(
         uses_elapsed: false,
         time_formats: Vec::new(),
         outliers: Vec::new(),
+        enums: script.enums.iter().map(|def| EnumNames::new(&def.name, &def.enumerators)).collect(),
     };
     let mut resolved_probes = Vec::new();
     for block in &script.blocks {
@@ -185,6 +187,8 @@ struct Checker<'k> {
     uses_elapsed: bool,
     time_formats: Vec<String>,
     outliers: Vec<OutlierInfo>,
+    /// The enums the script defines (`(enum NAME)x` finds them here).
+    enums: Vec<EnumNames>,
 }
 
 /// State of one probe's block.

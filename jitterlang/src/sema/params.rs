@@ -24,7 +24,7 @@ pub(super) struct Params {
 /// The default of a `getopt()` option, which gives its type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum OptionDefault {
-    /// `getopt("name")`, `getopt("name", false)`: 0 or 1; `--name` alone, `=true` or `=1` set it.
+    /// `getopt("name")`, `getopt("name", false)`: a bool; `--name` alone, `=true` or `=1` set it.
     Bool(bool),
     /// An integer, a duration or a string, read as `param` reads its value.
     Value(ParamValue),
@@ -215,15 +215,17 @@ impl Checker<'_> {
                 None => return self.bad_option(name, &text, kind_of(value), call),
             },
         };
-        Some(value_expr(&value, call.span))
+        let mut expr = value_expr(&value, call.span);
+        if let OptionDefault::Bool(_) = default {
+            expr.ty = Type::Bool;
+        }
+        Some(expr)
     }
 
     /// The default of a `getopt()` option: `true` or `false`, or a literal integer, duration or string.
     fn option_default(&mut self, arg: &ast::Expr) -> Option<OptionDefault> {
         let default = match &arg.kind {
-            ast::ExprKind::Ident(word) if word == "true" || word == "false" => {
-                Some(OptionDefault::Bool(word == "true"))
-            }
+            ast::ExprKind::Bool(value) => Some(OptionDefault::Bool(*value)),
             ast::ExprKind::Str(text) => Some(OptionDefault::Value(ParamValue::Str(text.clone()))),
             ast::ExprKind::Duration(ns) => Some(OptionDefault::Value(ParamValue::Duration(*ns))),
             ast::ExprKind::Int(value) => Some(OptionDefault::Value(ParamValue::Int(*value as i64))),

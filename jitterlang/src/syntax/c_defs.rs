@@ -1,21 +1,29 @@
-//! C definitions written before a script, as bpftrace takes them: `enum` names become constants, `struct`s
+//! C definitions written before a script, as bpftrace takes them: `enum` names become constants of the enum's
+//! type, `struct`s
 //! are read into [`RecordDef`]s (laid out by [`crate::records`]).
 
 use super::lower::{integer, internal, span_of};
 use super::macros::MacroDef;
 use super::Rule;
-use crate::ast::{Expr, ExprKind, FieldDecl, RecordDef, Stmt, StmtKind, UnaryOp};
+use crate::ast::{CastType, EnumDef, Expr, ExprKind, FieldDecl, RecordDef, Stmt, StmtKind, UnaryOp};
 use crate::diag::{Code, Diagnostic};
 use pest::iterators::Pair;
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
-/// The enumerators of `enum NAME { A, B = 5, C }`, each a macro without parameters whose value is its constant
-/// (C's rule: one more than the one before, 0 for the first).
-pub(super) fn enum_constants(pair: Pair<Rule>) -> Result<Vec<MacroDef>> {
+/// `enum NAME { A, B = 5, C }` (the script's `index`-th enum): its definition, and its enumerators, each a macro
+/// without parameters whose value is its constant (C's rule: one more than the one before, 0 for the first) cast
+/// to the enum's type.
+pub(super) fn enum_def(pair: Pair<Rule>, index: usize) -> Result<(EnumDef, Vec<MacroDef>)> {
     let mut next = 0i128;
     let mut constants = Vec::new();
-    for enumerator in pair.into_inner().filter(|p| p.as_rule() == Rule::enumerator) {
+    let mut parts = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_enum).peekable();
+    let name = match parts.peek() {
+        Some(name) if name.as_rule() == Rule::ident => name.as_str().to_string(),
+        _ => format!("(anonymous enum {})", index + 1),
+    };
+    let mut definition = EnumDef { name, enumerators: Vec::new() };
+    for enumerator in parts.filter(|p| p.as_rule() == Rule::enumerator) {
         let span = span_of(&enumerator);
         let mut parts = enumerator.into_inner();
         let name = parts.next().ok_or_else(|| internal(span))?;
@@ -28,11 +36,14 @@ pub(super) fn enum_constants(pair: Pair<Rule>) -> Result<Vec<MacroDef>> {
         let magnitude = u64::try_from(next.unsigned_abs())
             .map_err(|_| Diagnostic::new(Code::Limit, span, format!("`{}` does not fit in 64 bits", name.as_str())))?;
         let literal = Expr { kind: ExprKind::Int(magnitude), span };
-        let kind = match next < 0 {
-            true => ExprKind::Unary(UnaryOp::Neg, Box::new(literal)),
-            false => literal.kind,
+        let value = match next < 0 {
+            true => Expr { kind: ExprKind::Unary(UnaryOp::Neg, Box::new(literal)), span },
+            false => literal,
         };
+        let ty = CastType::Enum(definition.name.clone());
+        let kind = ExprKind::Cast { ty, ty_span: span, operand: Box::new(value) };
         let body = vec![Stmt { kind: StmtKind::Expr(Expr { kind, span }), span }];
+        definition.enumerators.push((next as i64, name.as_str().to_string()));
         constants.push(MacroDef {
             name: name.as_str().to_string(),
             name_span: span_of(&name),
@@ -42,7 +53,7 @@ pub(super) fn enum_constants(pair: Pair<Rule>) -> Result<Vec<MacroDef>> {
         });
         next += 1;
     }
-    Ok(constants)
+    Ok((definition, constants))
 }
 
 /// `struct NAME { TYPE WORDS *NAME[N]; ... }`.

@@ -21,6 +21,7 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
     let mut config = Vec::new();
     let mut defs = Vec::new();
     let mut records = Vec::new();
+    let mut enums = Vec::new();
     for pair in program.into_inner() {
         match pair.as_rule() {
             Rule::macro_def => defs.push(macro_def(pair)?),
@@ -28,7 +29,11 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
                 for def in pair.into_inner() {
                     match def.as_rule() {
                         Rule::record_def => records.push(super::c_defs::record(def)?),
-                        _ => defs.extend(super::c_defs::enum_constants(def)?),
+                        _ => {
+                            let (definition, constants) = super::c_defs::enum_def(def, enums.len())?;
+                            enums.push(definition);
+                            defs.extend(constants);
+                        }
                     }
                 }
             }
@@ -41,7 +46,7 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
         }
     }
     let expansions = macros::expand(defs, &mut blocks)?;
-    Ok(Script { config, params, blocks, expansions, records })
+    Ok(Script { config, params, blocks, expansions, records, enums })
 }
 
 /// `macro name(params) { body }`.
@@ -418,6 +423,10 @@ fn cast_type(pair: Pair<Rule>) -> Result<CastType> {
             let mut parts = ty.into_inner().filter(|part| part.as_rule() != Rule::record_kw);
             let name = parts.next().ok_or_else(|| internal(span))?.as_str().to_string();
             CastType::Record { name, pointers: parts.count() }
+        }
+        Rule::enum_type => {
+            let name = ty.into_inner().find(|part| part.as_rule() == Rule::ident).ok_or_else(|| internal(span))?;
+            CastType::Enum(name.as_str().to_string())
         }
         _ => match parts.count() {
             0 => CastType::Int(ty.as_str().to_string()),

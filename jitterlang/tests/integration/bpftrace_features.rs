@@ -78,10 +78,10 @@ fn getopt_reads_named_options_as_bpftrace_passes_them() {
     let lines = |args: &[&str]| -> Vec<String> {
         output_of(args).lines().filter(|line| !line.is_empty()).map(String::from).collect()
     };
-    // The maps print by name at exit, as bpftrace's do.
-    assert_eq!(lines(&["-e", script]), ["nobody", "@flag: 0", "@n: 6", "@neg: -3", "@off: 1"]);
+    // The maps print by name at exit, as bpftrace's do; flags are bools.
+    assert_eq!(lines(&["-e", script]), ["nobody", "@flag: false", "@n: 6", "@neg: -3", "@off: true"]);
     let set = lines(&["-e", script, "--", "--n=41", "--flag", "--off=false", "--who=alice"]);
-    assert_eq!(set, ["alice", "@flag: 1", "@n: 42", "@neg: -3", "@off: 0"]);
+    assert_eq!(set, ["alice", "@flag: true", "@n: 42", "@neg: -3", "@off: false"]);
     // jl's own `--arg` sets the same options, and a positional argument still is `$1`.
     let mixed = lines(&["--arg", "n=9", "-e", "BEGIN { @ = getopt(\"n\", 5) + $1; exit(); }", "100"]);
     assert_eq!(mixed, ["@: 109"]);

@@ -50,8 +50,8 @@ fn rawtp_sched_switch_sees_switches_and_task_pointers() {
     assert!(switches >= 20, "only {switches} context switches in 1 s while sleeping 20 times");
     // Maps are read one after the other while switches go on, so their totals may differ by a few.
     let keys = |name: &str| map_data(&lines, name).as_object().expect("keyed map").keys().cloned().collect::<Vec<_>>();
-    assert_eq!(keys("@next_is_set"), ["1"], "every switch has a next task: {lines:?}");
-    assert_eq!(keys("@same_task"), ["0"], "prev and next always differ: {lines:?}");
+    assert_eq!(keys("@next_is_set"), ["true"], "every switch has a next task: {lines:?}");
+    assert_eq!(keys("@same_task"), ["false"], "prev and next always differ: {lines:?}");
 }
 
 #[test]

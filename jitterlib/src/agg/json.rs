@@ -98,7 +98,7 @@ fn number_json(value: i128) -> Value {
 
 fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
     match field {
-        FieldValue::Int(v) | FieldValue::Duration(v) => Value::from(*v),
+        FieldValue::Int(v) | FieldValue::Duration(v) | FieldValue::Enum { value: v, .. } => Value::from(*v),
         FieldValue::Uint(v) => Value::from(*v),
         FieldValue::Bool(v) => Value::from(*v),
         FieldValue::Hex(_)

@@ -1,6 +1,6 @@
 //! How a map's keys and values are laid out in bytes, and how to print them.
 
-use super::{AggKind, StackKind};
+use super::{AggKind, EnumNames, StackKind};
 use crate::maps::{MapKind, MapSpec};
 
 /// Size of an integer field and of a histogram's bucket index.
@@ -17,6 +17,9 @@ pub enum ValueFormat {
     Hex,
     /// A truth value printed `true` (any bits set) or `false`, a JSON boolean.
     Bool,
+    /// A signed integer of an enum type, printed as its enumerator's name (`ONE`) when it has one; a number in
+    /// JSON values (bpftrace's, for the machines parsing them), the name in JSON keys as in text.
+    Enum(EnumNames),
     /// Signed nanoseconds printed with units (`1.5ms`); JSON keeps nanoseconds and adds `"unit": "ns"`.
     Duration,
     /// Kernel address printed through a [`Symbolizer`](super::Symbolizer).

@@ -12,6 +12,7 @@
 
 pub mod bucket;
 pub mod emit;
+mod enums;
 mod error;
 mod folded;
 mod json;
@@ -33,6 +34,7 @@ pub use bucket::{
     hist_bucket, hist_label, hist_range, lhist_bucket, lhist_label, lhist_range, timehist_bucket, timehist_label,
     timehist_range, BucketRange, HIST_MAX_BITS,
 };
+pub use enums::EnumNames;
 pub use error::AggError;
 pub use folded::render_folded;
 pub use json::render_json;

@@ -207,7 +207,7 @@ fn sample(out: &mut String, family: &Family, kind: Option<AggKind>, labels: &[(S
 
 fn integer(value: &FieldValue) -> i128 {
     match value {
-        FieldValue::Int(v) | FieldValue::Duration(v) => i128::from(*v),
+        FieldValue::Int(v) | FieldValue::Duration(v) | FieldValue::Enum { value: v, .. } => i128::from(*v),
         FieldValue::Bool(v) => i128::from(*v),
         FieldValue::Uint(v) | FieldValue::Hex(v) | FieldValue::Symbol(v) | FieldValue::Culprit(v) => i128::from(*v),
         FieldValue::Str(_)

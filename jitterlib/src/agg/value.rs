@@ -6,6 +6,7 @@ use super::layout::{MapLayout, MapValue, ValueFormat};
 use super::stack::StackKind;
 use super::tseries::TimeSeries;
 use super::AggKind;
+use super::EnumNames;
 use crate::culprit::{live_irq_name, Culprit, CulpritNames};
 use crate::kernel::KernelInfo;
 use crate::units::{format_duration, format_exact_duration};
@@ -122,6 +123,13 @@ pub enum FieldValue {
     Hex(u64),
     /// A truth value, printed `true` or `false`.
     Bool(bool),
+    /// A value of an enum type, printed by name (see [`ValueFormat::Enum`]).
+    Enum {
+        /// The value.
+        value: i64,
+        /// Its type's enumerators.
+        names: EnumNames,
+    },
     /// Nanoseconds.
     Duration(i64),
     /// Kernel address.
@@ -162,6 +170,7 @@ impl FieldValue {
             ValueFormat::Unsigned => FieldValue::Uint(raw),
             ValueFormat::Hex => FieldValue::Hex(raw),
             ValueFormat::Bool => FieldValue::Bool(raw != 0),
+            ValueFormat::Enum(names) => FieldValue::Enum { value: raw as i64, names },
             ValueFormat::Duration => FieldValue::Duration(raw as i64),
             ValueFormat::KernelSymbol => FieldValue::Symbol(raw),
             ValueFormat::Culprit => FieldValue::Culprit(raw),
@@ -177,6 +186,7 @@ impl FieldValue {
             FieldValue::Uint(v) => v.to_string(),
             FieldValue::Hex(v) => format!("0x{v:x}"),
             FieldValue::Bool(v) => v.to_string(),
+            FieldValue::Enum { value, names } => names.text(*value),
             FieldValue::Duration(ns) => format_duration(*ns),
             FieldValue::Symbol(addr) => symbols.symbolize(*addr),
             FieldValue::Culprit(raw) => format_culprit(*raw, symbols),

@@ -1,0 +1,64 @@
+//! The names of an enum's values, so that values of an enum type print as bpftrace prints them (`ONE`).
+
+use std::sync::Mutex;
+
+/// An enum type: its name and its enumerators with their values. Interned for the life of the process, so that it
+/// is `Copy` (and so are [`ValueFormat`](super::ValueFormat) and the compiler's types that carry it): a script
+/// defines few enums.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EnumNames {
+    name: &'static str,
+    enumerators: &'static [(i64, &'static str)],
+}
+
+impl EnumNames {
+    /// The enum `name` with these enumerators (value, name), in order.
+    pub fn new(name: &str, enumerators: &[(i64, String)]) -> EnumNames {
+        static INTERNED: Mutex<Vec<EnumNames>> = Mutex::new(Vec::new());
+        let mut interned = INTERNED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let same = |known: &EnumNames| {
+            known.name == name
+                && known.enumerators.len() == enumerators.len()
+                && known.enumerators.iter().zip(enumerators).all(|(a, b)| a.0 == b.0 && a.1 == b.1)
+        };
+        if let Some(known) = interned.iter().find(|known| same(known)) {
+            return *known;
+        }
+        let leak = |text: &str| -> &'static str { Box::leak(text.to_string().into_boxed_str()) };
+        let enumerators: Vec<(i64, &'static str)> =
+            enumerators.iter().map(|(value, name)| (*value, leak(name))).collect();
+        let names = EnumNames { name: leak(name), enumerators: Box::leak(enumerators.into_boxed_slice()) };
+        interned.push(names);
+        names
+    }
+
+    /// The enum's name as the script (or the kernel) calls it.
+    pub fn name(self) -> &'static str {
+        self.name
+    }
+
+    /// The first enumerator whose value is `value`, if any.
+    pub fn name_of(self, value: i64) -> Option<&'static str> {
+        self.enumerators.iter().find(|(known, _)| *known == value).map(|(_, name)| *name)
+    }
+
+    /// The value's text: its enumerator's name, or the number when no enumerator has it (as bpftrace prints it).
+    pub fn text(self, value: i64) -> String {
+        self.name_of(value).map_or_else(|| value.to_string(), str::to_string)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_print_by_name_or_as_numbers() {
+        let names = EnumNames::new("Foo", &[(1, "ONE".into()), (-2, "MINUS".into()), (1, "UNO".into())]);
+        assert_eq!(names.text(1), "ONE");
+        assert_eq!(names.text(-2), "MINUS");
+        assert_eq!(names.text(3), "3");
+        assert_eq!(EnumNames::new("Foo", &[(1, "ONE".into()), (-2, "MINUS".into()), (1, "UNO".into())]), names);
+        assert_ne!(EnumNames::new("Bar", &[(1, "ONE".into())]), names);
+    }
+}
