@@ -289,6 +289,19 @@ impl Checker<'_> {
     ) -> Option<Expr> {
         let (target, bits) = self.cast_target(ty, ty_span)?;
         let value = self.scalar(operand, scope)?;
+        if let (Type::Enum(names), ExprKind::Const(constant)) = (target, &value.kind) {
+            if names.name_of(*constant).is_none() {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        span,
+                        format!("enum `{}` has no enumerator of value {constant}", names.name()),
+                    )
+                    .with_hint("a constant cast to an enum names one of its values; a variable's may be any number"),
+                );
+                return None;
+            }
+        }
         let kind = match target {
             Type::Int { signed } if bits < 64 => ExprKind::Convert { operand: Box::new(value), bits, signed },
             Type::Bool if value.ty != Type::Bool => {

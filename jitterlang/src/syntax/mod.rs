@@ -181,6 +181,8 @@ fn rule_name(rule: Rule) -> &'static str {
         | Rule::cast
         | Rule::record_type
         | Rule::record_kw
+        | Rule::enum_type
+        | Rule::enum_kw
         | Rule::int_type
         | Rule::star
         | Rule::deref => "an expression",

@@ -1,0 +1,1 @@
+tracepoint:irq:softirq_entry { @s = sum(args.vec > 3); }

@@ -1,0 +1,1 @@
+BEGIN { $on = true; $on = 5; }

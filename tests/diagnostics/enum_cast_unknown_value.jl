@@ -1,0 +1,1 @@
+enum Foo { ONE = 1, TWO = 2 }; BEGIN { print((enum Foo)7); }

@@ -1,0 +1,1 @@
+BEGIN { print((enum Color)1); }
