@@ -246,6 +246,42 @@ fn string_comparisons_on_comm() {
 }
 
 #[test]
+fn enum_and_bool_values_of_kernel_arguments_print_by_name() {
+    if !can_trace("enum_and_bool_values_of_kernel_arguments_print_by_name") {
+        return;
+    }
+    // close() of two descriptors that do not exist, from this thread: the kernel reports each fd, which prints as
+    // its enumerator's name when it has one and as a number otherwise; the comparisons print `true`/`false`.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "enum Fd {{ SMALL = 54321, LARGE }}; tracepoint:syscalls:sys_enter_close /tid == {tid}/ {{ \
+           $fd = (enum Fd)args.fd; printf(\"%d %s %s\\n\", $fd, $fd, args.fd == 54322); @[$fd, args.fd > 54321] = count(); \
+           if (args.fd == 54323) {{ exit(); }} }}"
+    );
+    let jl = start_attached(&["-e", &script]);
+    for fd in [54321, 54322, 54323] {
+        // SAFETY: closing a descriptor this process does not have fails with EBADF and changes nothing.
+        unsafe { libc::close(fd) };
+    }
+    let output = jl.wait_with_output().expect("jl exits");
+    let out = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = out.lines().filter(|line| !line.is_empty()).collect();
+    assert_eq!(
+        lines,
+        [
+            "54321 SMALL false",
+            "54322 LARGE true",
+            "54323 54323 false",
+            "@[SMALL, false]: 1",
+            "@[LARGE, true]: 1",
+            "@[54323, true]: 1"
+        ],
+        "{out}"
+    );
+}
+
+#[test]
 fn quantiles_of_known_values_match_the_bucket_math() {
     if !can_trace("quantiles_of_known_values_match_the_bucket_math") {
         return;
