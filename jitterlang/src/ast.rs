@@ -352,8 +352,11 @@ pub enum ExprKind {
         /// The element number.
         index: Box<Expr>,
     },
-    /// A type written as a builtin's argument: `sizeof(struct task_struct)`, `sizeof(uint32 *[4])`.
+    /// A type written as a builtin's argument: `sizeof(struct task_struct)`, `sizeof(uint32 *[4])`, or
+    /// `typeof(TYPE)`.
     Type(TypeName),
+    /// `typeof(value)`: the type of a value, where a type is written (`sizeof(typeof($x))`, a macro's argument).
+    TypeOf(Box<Expr>),
     /// `(type)operand`.
     Cast {
         /// The type as written.

@@ -2,7 +2,8 @@
 //! Linux 5.10 (which refuses variable-offset stack reads) accepts it.
 //!
 //! The needle is compared, word by word under a mask of its bytes before its NUL, with the start of the
-//! haystack; after each miss the haystack is shifted down by one byte, at most once per byte of it.
+//! haystack; after each miss the haystack is shifted down by one byte, at most once per byte of it, until its
+//! NUL comes to the front.
 
 use super::Gen;
 use crate::diag::{Code, Diagnostic, Span};
@@ -57,6 +58,9 @@ pub(crate) fn strcontains(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -
         gen.b.alu64(AluOp::Or, Reg::R2, Reg::R3);
         gen.b.store(Size::DW, Reg::R10, hay + 8 * word, Reg::R2);
     }
+    // The haystack ends at its first NUL: what follows one inside it (`"a\0b"`) is not searched.
+    gen.b.load(Size::B, Reg::R2, Reg::R10, hay);
+    gen.b.jump_if(JmpOp::Eq, Reg::R2, 0, not_found);
     gen.b.alu64(AluOp::Sub, Reg::R0, 1);
     gen.b.jump_if(JmpOp::Ne, Reg::R0, 0, again);
     gen.b.bind(not_found);

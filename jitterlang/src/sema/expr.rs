@@ -74,10 +74,10 @@ impl Checker<'_> {
             }
             ast::ExprKind::Cast { ty, ty_span, operand } => return self.cast(ty, *ty_span, operand, span, scope),
             ast::ExprKind::Deref(operand) => return self.deref(operand, span, scope),
-            ast::ExprKind::Type(_) => {
+            ast::ExprKind::Type(_) | ast::ExprKind::TypeOf(_) => {
                 self.diagnostics.push(
                     Diagnostic::new(Code::TypeMismatch, span, "a type has no value")
-                        .with_hint("`sizeof(TYPE)` is its size in bytes"),
+                        .with_hint("a type goes in `sizeof(TYPE)` (its size in bytes) or to a macro's parameter"),
                 );
                 return None;
             }

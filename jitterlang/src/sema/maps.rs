@@ -238,7 +238,7 @@ impl MapTable {
 fn same_key_type(a: Type, b: Type) -> bool {
     a == b
         || (a.is_scalar() && b.is_scalar() && a.size() == b.size() && format_of(a) == format_of(b))
-        || matches!((a, b), (Type::Int { .. }, Type::Int { .. }))
+        || matches!((a, b), (Type::Int { .. } | Type::Enum(_), Type::Int { .. } | Type::Enum(_)))
 }
 
 fn same_value(a: &MapValue, b: &MapValue) -> bool {

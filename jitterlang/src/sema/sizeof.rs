@@ -25,6 +25,7 @@ impl Checker<'_> {
                 value_size(&self.expr(&ident, scope)?)
             }
             ast::ExprKind::Type(ty) => self.type_size(ty, arg.span)?,
+            ast::ExprKind::TypeOf(value) => value_size(&self.expr(value, scope)?),
             _ => value_size(&self.expr(arg, scope)?),
         };
         Some(Expr { kind: ExprKind::Const(i64::from(bytes)), ty: Type::U64, span: call.span })

@@ -551,7 +551,15 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
                 Rule::type_name => Expr { span: span_of(&arg), kind: ExprKind::Type(type_name(arg)?) },
                 _ => expr(arg)?,
             };
-            ExprKind::Call { name: name.as_str().to_string(), name_span: span_of(&name), args: vec![arg] }
+            match (name.as_rule(), arg.kind) {
+                (Rule::kw_typeof, ExprKind::Type(ty)) => ExprKind::Type(ty),
+                (Rule::kw_typeof, kind) => ExprKind::TypeOf(Box::new(Expr { kind, span: arg.span })),
+                (_, kind) => ExprKind::Call {
+                    name: name.as_str().to_string(),
+                    name_span: span_of(&name),
+                    args: vec![Expr { kind, span: arg.span }],
+                },
+            }
         }
         Rule::tuple => {
             let mut items: Vec<Pair<Rule>> = pair.into_inner().collect();

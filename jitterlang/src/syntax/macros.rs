@@ -272,6 +272,7 @@ impl<'a> Expander<'a> {
                 })?;
                 ExprKind::Ternary { cond, then: Box::new(then), otherwise: Box::new(otherwise) }
             }
+            ExprKind::TypeOf(value) => ExprKind::TypeOf(Box::new(self.expr(*value, hoisted)?)),
             kind @ (ExprKind::Int(_)
             | ExprKind::Bool(_)
             | ExprKind::Type(_)
@@ -400,6 +401,24 @@ struct Bindings {
 }
 
 /// The variables a body assigns or declares itself: renamed per expansion.
+/// What a macro parameter written where a type goes (`written`: `t`, `t *`, `t[2]`) stands for, given its argument:
+/// a type argument (`typeof(uint64 *)`) with the pointers and dimensions written added, or a value argument (or
+/// `typeof(value)`) where the parameter is written alone. `None` when they do not combine (a pointer to an array
+/// type, a value with `*`): the parameter then stays an unknown type name.
+fn typed_argument(arg: &Expr, written: &TypeName) -> Option<ExprKind> {
+    match &arg.kind {
+        ExprKind::Type(bound) if bound.dims.is_empty() || written.pointers == 0 => Some(ExprKind::Type(TypeName {
+            name: bound.name.clone(),
+            record: bound.record,
+            pointers: bound.pointers + written.pointers,
+            dims: written.dims.iter().chain(&bound.dims).copied().collect(),
+        })),
+        ExprKind::Type(_) => None,
+        kind if written.pointers == 0 && written.dims.is_empty() => Some(kind.clone()),
+        _ => None,
+    }
+}
+
 fn locals(body: &[Stmt]) -> HashSet<String> {
     let mut names = HashSet::new();
     let mut pending: Vec<&Stmt> = body.iter().collect();
@@ -556,9 +575,17 @@ impl Renamer<'_> {
                 then: self.boxed(*then)?,
                 otherwise: self.boxed(*otherwise)?,
             },
+            ExprKind::TypeOf(value) => ExprKind::TypeOf(self.boxed(*value)?),
+            // A parameter where a type is written (`sizeof(t)`, `sizeof(t *)`, `sizeof(t[2])`): its argument's type.
+            ExprKind::Type(written) => match self.bindings.exprs.get(&written.name) {
+                Some(arg) if !written.record => match typed_argument(arg, &written) {
+                    Some(kind) => kind,
+                    None => ExprKind::Type(written),
+                },
+                _ => ExprKind::Type(written),
+            },
             kind @ (ExprKind::Int(_)
             | ExprKind::Bool(_)
-            | ExprKind::Type(_)
             | ExprKind::Duration(_)
             | ExprKind::Str(_)
             | ExprKind::Positional(_)
