@@ -59,9 +59,10 @@ impl MapKind {
 pub const DEFAULT_MAP_KEYS: u32 = 10_240;
 
 /// Preallocated memory ([`preallocated_bytes`]) above which a keyed map has its entries allocated on insert
-/// instead, where the kernel allows it ([`HashAllocation::for_kernel`]): 64 MiB, reached only with a large
-/// `--map-keys` or a machine of hundreds of CPUs (a 10 240-key per-CPU count takes 0.7 MiB plus 80 KiB per CPU).
-pub const PREALLOCATION_BUDGET: u64 = 64 << 20;
+/// instead, where the kernel allows it ([`HashAllocation::for_kernel`]): 32 MiB, reached only with a large
+/// `--map-keys` or a machine of hundreds of CPUs (a 10 240-key per-CPU count takes 0.7 MiB plus 80 KiB per CPU,
+/// so up to about 400 CPUs). Creating a map of that size takes tens of milliseconds.
+pub const PREALLOCATION_BUDGET: u64 = 32 << 20;
 
 /// The kernel's `sizeof(struct htab_elem)` on 64-bit machines: the hash link, the per-CPU pointer or free-list
 /// link, and the hash. Each entry is this plus its key and (or, per-CPU, a pointer to) its value, 8-byte aligned.

@@ -48,7 +48,7 @@ grep -q '^@bytes\[\\x7f\\x00\\x00\\x01\]' /tmp/jl.out || fail "buf(args.saddr) d
 grep -q '^@pf: [1-9]' /tmp/jl.out || fail "software:page-faults:1 counted nothing"
 [ "$(grep -c '^@z\[[12]\]: 0$' /tmp/jl.out)" = 2 ] || fail "zero() did not keep both keys at 0"
 ! grep -q '^@gone' /tmp/jl.out || fail "clear() left keys"
-# Keyed maps are preallocated (BPF_F_NO_PREALLOC only past a 64 MiB budget, from 6.1), perf_event programs' maps
+# Keyed maps are preallocated (BPF_F_NO_PREALLOC only past a 32 MiB budget, from 6.1), perf_event programs' maps
 # too: the kernel takes them without a warning (run-time allocated ones WARN "trace type BPF program uses
 # run-time allocation" before 6.1).
 grep -q '^@p\[0\]: [1-9]' /tmp/jl.out || fail "profile:hz:99 did not count into its hash map"
