@@ -144,9 +144,9 @@ pub struct MapSpec {
     /// Capacity (bytes for ring buffers).
     pub max_entries: u32,
     /// Whether a hash map's keys arrive once and stay (aggregations, user maps), so that the kernel may allocate
-    /// its entries as keys are inserted where [`HashAllocation`] says it should (a map too large to preallocate). False for maps with
-    /// insert/delete churn (a probe's pairing maps): their preallocated entries are reused at once, where entries
-    /// allocated on insert go back through an RCU grace period after every delete.
+    /// its entries as keys are inserted where [`HashAllocation`] says it should (a map too large to preallocate).
+    /// False for maps with insert/delete churn (a probe's pairing maps): their preallocated entries are reused at
+    /// once, where entries allocated on insert go back through an RCU grace period after every delete.
     pub on_insert: bool,
 }
 
