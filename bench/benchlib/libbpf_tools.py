@@ -1,12 +1,16 @@
 """jl against libbpf-tools (BCC's hand-written C tools on libbpf, from the peers' chroot): the same job in each,
-with start-up, stop and peak RSS, and the per-event cost under the unpaced UDP flood of skb.py (which runs NET_RX
-softirqs, context switches and timer ticks on the sending CPU)."""
+with start-up, stop and peak RSS, and the per-event cost under a steady stream of the job's events: the unpaced UDP
+flood of skb.py (which runs NET_RX softirqs, context switches and timer ticks on the sending CPU), or for
+`hardirqs` direct disk reads (a veth pair raises no interrupts; each read's completion raises the disk's)."""
 
+import contextlib
+import os
+import tempfile
 from dataclasses import dataclass
 
 from .measure import in_turn, log, median
-from .proc import Tracer
-from .skb import describe, flood
+from .proc import Tracer, run_command
+from .skb import describe, flood, under_workload
 
 
 @dataclass(frozen=True)
@@ -16,6 +20,8 @@ class Job:
     argv: tuple
     jl: str
     covers: str
+    # What makes its events: "flood" (skb.py's UDP flood) or "disk" (reads past the page cache).
+    workload: str = "flood"
 
     @property
     def name(self):
@@ -36,7 +42,7 @@ HARDIRQS = ("tracepoint:irq:irq_handler_entry { @start[cpu] = nsecs; }"
 
 JOBS = [
     Job(("softirqs", "-d"), "softirq() { @[name] = hist(dur); }", "softirq run time hist per vector (typed probe)"),
-    Job(("hardirqs",), HARDIRQS, "hard interrupt handler time per irq"),
+    Job(("hardirqs",), HARDIRQS, "hard interrupt handler time per irq", workload="disk"),
     Job(("runqlat",), RUNQLAT, "run queue latency hist (wakeup to switch-in), in us"),
     # libbpf-tools' profile leaves out the idle task's samples (tid 0) unless given -I: so does jl's script.
     # At 999 Hz, not 49: a flood of a second or two gives 49 Hz a hundred samples per CPU, each the first after
@@ -82,14 +88,36 @@ def start_stop(jl, chroot, rounds):
     return results
 
 
+# 4 KiB direct reads per second of measurement: the host's virtio disk completed about 8 000 a second.
+DISK_READS_PER_SECOND = 8_000
+
+
+@contextlib.contextmanager
+def disk_file():
+    """A 16 MiB file of random bytes on the root filesystem's disk (not tmpfs), removed afterwards."""
+    with tempfile.NamedTemporaryFile(dir="/var/tmp", prefix="jl-bench-") as file:
+        for _ in range(16):
+            file.write(os.urandom(1 << 20))
+        file.flush()
+        os.fsync(file.fileno())
+        yield file.name
+
+
 def per_event(jl, chroot, load, seconds, rounds):
-    """Per job: in-program ns per run and per packet, and the sender's ns per packet, under the unpaced flood."""
+    """Per job: in-program ns per run and per workload event (packet or read), and the workload's ns per event,
+    under its steady workload."""
     results = {}
     for job in JOBS:
         configs = [("none", None), *starter(job, jl, chroot).items()]
-        flooded = flood(configs, load, [0], seconds, rounds)
-        describe(flooded)
-        results[job.name] = flooded["0"]
+        if job.workload == "disk":
+            reads = DISK_READS_PER_SECOND * seconds
+            with disk_file() as path:
+                read = lambda: float(run_command([load, "direct", str(reads), path]).strip())
+                results[job.name] = under_workload(configs, read, reads, rounds)
+        else:
+            flooded = flood(configs, load, [0], seconds, rounds)
+            describe(flooded)
+            results[job.name] = flooded["0"]
     return results
 
 

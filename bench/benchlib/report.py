@@ -160,7 +160,8 @@ def libbpf_start_table(start):
 
 
 def libbpf_event_table(per_event):
-    """jl against libbpf-tools under the unpaced flood: in-program ns per run and per packet, sender overhead."""
+    """jl against libbpf-tools under each job's workload (the unpaced flood, or disk reads for `hardirqs`):
+    in-program ns per run and per packet or read, and the workload's overhead per packet or read."""
     rows = []
     for job, configs in per_event.items():
         none_ns = 1e9 / configs["none"]["pps"]
@@ -175,7 +176,8 @@ def libbpf_event_table(per_event):
 
         rows.append([f"`{job}`", *(f"{number(j)} / {number(l)}" for j, l in zip(jl, lt)), ratio(lt[0], jl[0])])
     return table(["libbpf-tools job", "in-program ns per run, jl / libbpf-tools",
-                  "in-program ns per packet, jl / libbpf-tools", "sender overhead ns per packet, jl / libbpf-tools",
+                  "in-program ns per packet or read, jl / libbpf-tools",
+                  "workload overhead ns per packet or read, jl / libbpf-tools",
                   "per run libbpf-tools / jl"], rows)
 
 
@@ -225,7 +227,7 @@ def verdicts(results, reference):
         for job, configs in results["libbpf_tools"]["per_event"].items():
             jl_ns, lt_ns = configs["jl"]["run_ns"], configs["libbpf-tools"]["run_ns"]
             if jl_ns is None or lt_ns is None:
-                rows.append([f"per-event cost <= libbpf-tools' (`{job}`)", "no events under the flood", False])
+                rows.append([f"per-event cost <= libbpf-tools' (`{job}`)", "no events under its workload", False])
                 continue
             rows.append([f"per-event cost <= libbpf-tools' (`{job}`, in-program ns per run)",
                          f"{jl_ns:.0f} vs {lt_ns:.0f} ns", jl_ns <= lt_ns])
@@ -250,7 +252,7 @@ def render(header, results, peers):
         ("start", "Start to exit, attach and peak RSS", lambda start: start_table(start, peers)),
         ("libbpf_tools", "Against libbpf-tools: start, stop and peak RSS",
          lambda compared: libbpf_start_table(compared["start"])),
-        ("libbpf_tools", "Against libbpf-tools: cost per event under a UDP flood",
+        ("libbpf_tools", "Against libbpf-tools: cost per event under a steady workload (UDP flood; disk reads for `hardirqs`)",
          lambda compared: libbpf_event_table(compared["per_event"])),
         ("teardown", "The kernel's detach time (one perf-event tracepoint, empty program)",
          lambda teardown: teardown_table(teardown, results.get("start"), reference)),

@@ -54,32 +54,43 @@ def flood(configs, load, rates, seconds, rounds):
     """CONFIGS are (name, start): START returns a started Tracer, or is None for nothing attached. Per offered rate
     (0: as fast as one sender goes) and config: achieved packets per second, in-program ns per packet and per
     program run (bpf_stats), medians of ROUNDS."""
-    samples = {(rate, name): {"pps": [], "bpf_ns": [], "run_ns": []} for rate in rates for name, _ in configs}
-    with veth_namespace(), bpf.BpfStats():
+    results = {}
+    with veth_namespace():
+        for rate in rates:
+            packets = (rate or 200_000) * seconds
+            send = lambda packets=packets, rate=rate: float(
+                run_command([load, "udp", str(packets), str(rate), PEER_IP]).strip())
+            results[str(rate)] = under_workload(configs, send, packets, rounds)
+    return results
+
+
+def under_workload(configs, workload, events, rounds):
+    """CONFIGS as in `flood`; WORKLOAD runs EVENTS events (packets, disk reads) and returns how many it achieved
+    per second. Per config: that rate (`pps`), in-program ns per event (`bpf_ns`) and per program run (`run_ns`),
+    from bpf_stats, medians of ROUNDS with the configs in turn."""
+    samples = {name: {"pps": [], "bpf_ns": [], "run_ns": []} for name, _ in configs}
+    with bpf.BpfStats():
         for round_number in range(rounds):
-            for rate in rates:
-                packets = (rate or 200_000) * seconds
-                for name, start in in_turn(configs, round_number):
-                    run = start() if start else None
-                    try:
-                        ids, before = [], {}
-                        if run:
-                            run.wait_marker()
-                            ids = bpf.prog_ids(run.pid)
-                            before = {prog["id"]: prog for prog in bpf.prog_infos(ids)}
-                        pps = float(run_command([load, "udp", str(packets), str(rate), PEER_IP]).strip())
-                        after = bpf.prog_infos(ids) if run else []
-                    finally:
-                        if run:
-                            run.interrupt()
-                    spent = sum(prog.get("run_time_ns", 0) - before[prog["id"]].get("run_time_ns", 0) for prog in after)
-                    runs = sum(prog.get("run_cnt", 0) - before[prog["id"]].get("run_cnt", 0) for prog in after)
-                    sample = samples[(rate, name)]
-                    sample["pps"].append(pps)
-                    sample["bpf_ns"].append(spent / packets if run else None)
-                    sample["run_ns"].append(spent / runs if runs else None)
-    return {str(rate): {name: {key: median(values) for key, values in samples[(rate, name)].items()}
-                        for name, _ in configs} for rate in rates}
+            for name, start in in_turn(configs, round_number):
+                run = start() if start else None
+                try:
+                    ids, before = [], {}
+                    if run:
+                        run.wait_marker()
+                        ids = bpf.prog_ids(run.pid)
+                        before = {prog["id"]: prog for prog in bpf.prog_infos(ids)}
+                    pps = workload()
+                    after = bpf.prog_infos(ids) if run else []
+                finally:
+                    if run:
+                        run.interrupt()
+                spent = sum(prog.get("run_time_ns", 0) - before[prog["id"]].get("run_time_ns", 0) for prog in after)
+                runs = sum(prog.get("run_cnt", 0) - before[prog["id"]].get("run_cnt", 0) for prog in after)
+                sample = samples[name]
+                sample["pps"].append(pps)
+                sample["bpf_ns"].append(spent / events if run else None)
+                sample["run_ns"].append(spent / runs if runs else None)
+    return {name: {key: median(values) for key, values in samples[name].items()} for name, _ in configs}
 
 
 def describe(results):

@@ -58,7 +58,7 @@ pub fn compile_with(
     })?;
     let settings = codegen::MapSettings {
         keys: options.map_keys.or(configured.map_keys).unwrap_or(jitterlib::maps::DEFAULT_MAP_KEYS),
-        allocation: HashAllocation::for_kernel(kernel.version()),
+        allocation: HashAllocation::for_machine(kernel),
     };
     codegen::generate(&checked, &settings)
 }

@@ -134,7 +134,7 @@ pub enum ObjectError {
 ///
 /// Map references in each program point into `maps` by index. Names are checked (see [`MAX_NAME_LEN`]) and
 /// must be unique across programs and maps. Hash maps are created as `allocation` says
-/// ([`HashAllocation::for_kernel`] picks it for the kernel the object is for).
+/// ([`HashAllocation::for_machine`] picks it for the machine the object is for).
 ///
 /// ```
 /// use jitterlib::insn::{Insn, Program};
@@ -151,7 +151,7 @@ pub enum ObjectError {
 /// let elf = write_object(
 ///     &[ProgramSection { name: "noop", section: "raw_tracepoint/jl_manual", program: &program }],
 ///     &[],
-///     HashAllocation::OnInsert,
+///     HashAllocation::PREALLOCATED,
 /// )?;
 /// # Ok::<(), jitterlib::object::ObjectError>(())
 /// ```
@@ -435,7 +435,7 @@ mod tests {
     use crate::session::fixtures;
 
     fn two_program_object() -> Vec<u8> {
-        two_program_object_allocated(HashAllocation::OnInsert)
+        two_program_object_allocated(HashAllocation::PREALLOCATED)
     }
 
     fn two_program_object_allocated(allocation: HashAllocation) -> Vec<u8> {
@@ -458,8 +458,11 @@ mod tests {
             let parsed = aya_obj::Object::parse(&two_program_object_allocated(allocation)).expect("parses");
             (parsed.maps["counts"].map_flags(), parsed.maps["events"].map_flags())
         };
-        assert_eq!(flags(HashAllocation::OnInsert), (1, 0));
-        assert_eq!(flags(HashAllocation::Preallocated), (0, 0));
+        // 16 entries of 72 B plus 8 B per CPU: far under budget on one CPU, over it with a million.
+        let version = crate::kernel::KernelVersion::parse("6.18.0").expect("release");
+        assert_eq!(flags(HashAllocation::for_kernel(&version, 1)), (0, 0));
+        assert_eq!(flags(HashAllocation::for_kernel(&version, 1_000_000)), (1, 0));
+        assert_eq!(flags(HashAllocation::PREALLOCATED), (0, 0));
     }
 
     #[test]
@@ -518,7 +521,7 @@ mod tests {
         b.exit();
         let program = b.finish().expect("assembles");
         let section = ProgramSection { name: "count", section: "raw_tracepoint/jl_manual", program: &program };
-        let elf = write_object(&[section], std::slice::from_ref(&global), HashAllocation::OnInsert)
+        let elf = write_object(&[section], std::slice::from_ref(&global), HashAllocation::PREALLOCATED)
             .expect("object is written");
         let parsed = aya_obj::Object::parse(&elf).expect("aya-obj parses our object");
         let bss = &parsed.maps[crate::maps::GLOBAL_MAP_NAME];
@@ -527,7 +530,7 @@ mod tests {
         let twice = write_object(
             &[section],
             &[global.clone(), MapSpec { name: "other".into(), ..global }],
-            HashAllocation::OnInsert,
+            HashAllocation::PREALLOCATED,
         );
         assert!(matches!(twice, Err(ObjectError::SeveralGlobals { section: ".bss" })));
     }
@@ -553,7 +556,7 @@ mod tests {
         let program = b.finish().expect("assembles");
         let section = ProgramSection { name: "gated", section: "raw_tracepoint/jl_manual", program: &program };
         let maps = [global, crate::maps::Gate::map_spec("gate")];
-        let elf = write_object(&[section], &maps, HashAllocation::OnInsert).expect("object is written");
+        let elf = write_object(&[section], &maps, HashAllocation::PREALLOCATED).expect("object is written");
         let parsed = aya_obj::Object::parse(&elf).expect("aya-obj parses our object");
         let gate_map = &parsed.maps[GATE_MAP_NAME];
         assert_eq!((gate_map.map_type(), gate_map.value_size(), gate_map.max_entries()), (2, 8, 1));
@@ -572,7 +575,7 @@ mod tests {
         let twice = [crate::maps::Gate::map_spec("gate"), crate::maps::Gate::map_spec("again")];
         let section = ProgramSection { name: "gated", section: "raw_tracepoint/jl_manual", program: &program };
         assert!(matches!(
-            write_object(&[section], &twice, HashAllocation::OnInsert),
+            write_object(&[section], &twice, HashAllocation::PREALLOCATED),
             Err(ObjectError::SeveralGlobals { section: GATE_MAP_NAME })
         ));
     }
@@ -587,7 +590,7 @@ mod tests {
         write_object(
             &[ProgramSection { name, section: "raw_tracepoint/jl_manual", program }],
             maps,
-            HashAllocation::OnInsert,
+            HashAllocation::PREALLOCATED,
         )
     }
 

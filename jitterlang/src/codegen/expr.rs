@@ -21,10 +21,17 @@ const BPF_F_USER_STACK: i32 = 1 << 8;
 
 /// `-EEXIST` from `bpf_get_stackid`: another stack holds this hash bucket.
 const STACK_COLLISION: i32 = -17;
-/// Frames `bpf_get_stackid` records above the traced code in a raw tracepoint or tp_btf program: the kernel unwinds
-/// from the helper's caller, the program itself, then `bpf_trace_runN` that ran it (`bpf_get_stackid_raw_tp` in
-/// kernel/trace/bpf_trace.c). A perf-event tracepoint's stack starts at the tracepoint, as these then do.
-const RAW_TRACEPOINT_FRAMES: i32 = 2;
+/// Frames `bpf_get_stackid` records above the traced code in a program run on `attach`, which the kernel skips when
+/// given this as its flags, so that a stack starts where the traced event happened, as a perf-event tracepoint's
+/// or a sample's does. In a raw tracepoint or tp_btf program the kernel unwinds from the helper's caller: the
+/// program itself, then `bpf_trace_runN` that ran it (`bpf_get_stackid_raw_tp` in kernel/trace/bpf_trace.c). A
+/// program tail-called by a syscall dispatcher has the same two: the tail call reuses the dispatcher's frame.
+fn frames_above_the_event(attach: &Attach) -> i32 {
+    match attach {
+        Attach::RawTracepoint { .. } | Attach::TpBtf { .. } | Attach::TailCall { .. } => 2,
+        _ => 0,
+    }
+}
 
 impl Gen<'_> {
     /// Evaluates a scalar expression into a fresh temporary register; the caller gives it back.
@@ -186,12 +193,7 @@ impl Gen<'_> {
         self.b.mov64(Reg::R1, Reg::R6);
         let map = self.stacks_map(kind.frames);
         self.b.ld_map(Reg::R2, map);
-        let raw = matches!(self.probe.attach(), Attach::RawTracepoint { .. } | Attach::TpBtf { .. });
-        let flags = match (kind.user, raw) {
-            (true, _) => BPF_F_USER_STACK,
-            (false, true) => RAW_TRACEPOINT_FRAMES,
-            (false, false) => 0,
-        };
+        let flags = if kind.user { BPF_F_USER_STACK } else { frames_above_the_event(&self.probe.attach()) };
         self.b.mov64(Reg::R3, flags);
         self.b.call(Helper::GetStackid);
         self.b.mov64(dst, Reg::R0);

@@ -7,7 +7,6 @@
 use crate::runtime::lost;
 use crate::support::{data_dir, golden_header, scripts, start_attached};
 use jitterlib::kernel::{KernelInfo, LiveKernel};
-use jitterlib::maps::HashAllocation;
 use jitterlib::testing::{can_trace, skip};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
@@ -234,32 +233,38 @@ fn a_reader_that_goes_away_stops_the_run_quietly() {
     assert_released(&held, "a closed pipe");
 }
 
-/// The real cause of a `map_full` the agent counted in some soaks though no map was full: from Linux 6.1 user
-/// maps allocate their entries on insert, and the kernel's BPF allocator starts each CPU's cache of per-CPU
-/// values with one, refilled by an irq_work. Three new keys in one run of a sampling program (hardirq context,
-/// where the irq_work cannot run until it returns) find no memory for the second and third on each CPU's
-/// first run: the kernel refuses them with ENOMEM, counted as `map_refused`, never as `map_full`.
+/// Several new keys in one run of a program with interrupts off, on each CPU's first runs: the kernel's allocator
+/// for maps whose entries are allocated on insert has one per-CPU value ready per CPU and refills from an
+/// irq_work that cannot run until the program returns, so it refused the second and later keys with `ENOMEM`
+/// (`map_refused`). jl's keyed maps are preallocated: every key of every run is counted, in a sampling program
+/// (hardirq) and in `sched_switch` (run with interrupts off), and nothing is refused.
 #[test]
-fn new_keys_refused_for_want_of_memory_are_not_counted_as_a_full_map() {
-    if !can_trace("new_keys_refused_for_want_of_memory_are_not_counted_as_a_full_map") {
+fn several_new_keys_in_one_run_are_all_counted() {
+    if !can_trace("several_new_keys_in_one_run_are_all_counted") {
         return;
     }
-    let script = "profile:hz:99 { @[1] = count(); @[2] = count(); @[3] = count(); } interval:ms:500 { exit(); }";
-    let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(["-f", "json", "-e", script]).output().expect("run jl");
-    let out = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{out}\n{}", String::from_utf8_lossy(&output.stderr));
-    let records: Vec<serde_json::Value> = out.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
-    let counted: u64 = records
-        .iter()
-        .find(|line| line["type"] == "map")
-        .and_then(|map| map["data"]["@"].as_object())
-        .map_or(0, |keys| keys.values().filter_map(|count| count.as_u64()).sum());
-    // No lost record means no counter rose (jl prints one only then).
-    let refused = lost(&records, "map_refused");
-    assert_eq!(lost(&records, "map_full"), 0, "three keys never fill a map: {out}");
-    // Every run makes three updates: each one is counted in the map or refused.
-    assert_eq!((counted + refused) % 3, 0, "{out}");
-    if HashAllocation::for_kernel(LiveKernel::new().version()) == HashAllocation::OnInsert {
-        assert!(refused > 0, "each CPU's first run should find memory for one new key only: {out}");
+    for probe in ["profile:hz:99", "tracepoint:sched:sched_switch"] {
+        let script = format!(
+            "{probe} {{ @[1] = count(); @[2] = count(); @[3] = count(); @[4] = count(); @[5] = count(); }} \
+             interval:ms:500 {{ exit(); }}"
+        );
+        let output =
+            Command::new(env!("CARGO_BIN_EXE_jl")).args(["-f", "json", "-e", &script]).output().expect("run jl");
+        let out = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{out}\n{}", String::from_utf8_lossy(&output.stderr));
+        let records: Vec<serde_json::Value> = out.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+        let counts: Vec<u64> = records
+            .iter()
+            .find(|line| line["type"] == "map")
+            .and_then(|map| map["data"]["@"].as_object())
+            .map_or_else(Vec::new, |keys| keys.values().filter_map(|count| count.as_u64()).collect());
+        // No lost record means no counter rose (jl prints one only then).
+        assert_eq!(lost(&records, "map_refused"), 0, "{probe}: {out}");
+        assert_eq!(lost(&records, "map_full"), 0, "{probe}: {out}");
+        assert_eq!(counts.len(), 5, "{probe}: every key is in the map: {out}");
+        assert!(
+            counts[0] > 0 && counts.iter().all(|&count| count == counts[0]),
+            "{probe}: every run counted each key once: {out}"
+        );
     }
 }

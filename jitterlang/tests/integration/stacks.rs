@@ -1,6 +1,7 @@
 //! Kernel stacks: `kstack` keys resolved to symbols, folded output and the SVG flame graph.
 
 use crate::runtime::{map_data, printed, Tracing};
+use crate::support::{jl_with_mechanism, spawn_attached};
 use jitterlib::testing::can_trace;
 use serde_json::Value;
 
@@ -28,6 +29,47 @@ fn kstack_keys_resolve_to_kernel_symbols() {
     assert!(syscall_stack.is_some(), "a stack through do_syscall_64: {stacks:#?}");
     let total: u64 = stacks.values().filter_map(Value::as_u64).sum();
     assert_eq!(total, 200, "every call counted once: {stacks:#?}");
+}
+
+/// A kernel stack starts where the event happened, whichever way the program runs: jl skips the frames of its own
+/// program and of the kernel code that ran it (`bpf_prog_...`, `bpf_trace_runN`), which the kernel records above
+/// the event in raw tracepoint and tp_btf programs and in the syscall events' programs tail-called by their
+/// dispatcher. Each syscall event's mechanism (`-v` names it) is forced with `JL_TRACEPOINT_MECHANISM`.
+#[test]
+fn kstack_starts_below_jls_own_program() {
+    if !can_trace("kstack_starts_below_jls_own_program") {
+        return;
+    }
+    let tid = unsafe { libc::gettid() };
+    let scripts = [
+        format!("tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ @[kstack] = count(); }}"),
+        format!("tracepoint:syscalls:sys_exit_getppid /tid == {tid}/ {{ @[kstack] = count(); }}"),
+        format!(
+            "tracepoint:raw_syscalls:sys_enter /tid == {tid} && args.id == {}/ {{ @[kstack] = count(); }}",
+            libc::SYS_getppid
+        ),
+        format!("rawtracepoint:sys_enter /tid == {tid}/ {{ @[kstack] = count(); }}"),
+    ];
+    for mechanism in ["tp_btf", "raw", "perf"] {
+        for script in &scripts {
+            let mut command =
+                jl_with_mechanism(Some(mechanism), &["-v", "-f", "json", "--duration", "1", "-e", script]);
+            let (child, said, lines) = spawn_attached(&mut command);
+            std::thread::spawn(move || for _ in lines {});
+            busy_in_syscalls(20);
+            let output = child.wait_with_output().expect("jl ends");
+            let out = String::from_utf8_lossy(&output.stdout);
+            assert!(output.status.success(), "{mechanism} {script}: {said}");
+            let lines: Vec<Value> = out.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+            let stacks = map_data(&lines, "@").as_object().expect("keyed map").clone();
+            let syscalls: Vec<&String> = stacks.keys().filter(|key| key.contains("do_syscall_64")).collect();
+            assert!(!syscalls.is_empty(), "{mechanism} {script}: no stack through do_syscall_64: {stacks:#?}\n{said}");
+            for key in syscalls {
+                let first = frames(key)[0];
+                assert!(!first.starts_with("bpf_"), "{mechanism} {script}: first frame {first}: {key}\n{said}");
+            }
+        }
+    }
 }
 
 #[test]

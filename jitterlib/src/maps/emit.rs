@@ -77,12 +77,11 @@ impl Counter {
 const E2BIG: i32 = 7;
 
 /// The two counters of failed map updates, told apart by the error: `full` when the map already holds all the
-/// keys it may (`-E2BIG`); `refused` for any other error. With entries allocated on insert
-/// ([`HashAllocation::OnInsert`](super::HashAllocation::OnInsert)) the kernel's BPF memory allocator hands out
-/// entries from a per-CPU cache that it refills from an irq_work: a per-CPU map's cache starts with one value per
-/// CPU, so a second new key on a CPU before its first refill (two keys in one run, or in hardirq or NMI context
-/// where the irq_work cannot run yet) fails with `-ENOMEM`. `-EBUSY` comes when the key's bucket lock is held by
-/// a program this one interrupted on the same CPU.
+/// keys it may (`-E2BIG`); `refused` for any other error. A map too large to preallocate
+/// ([`HashAllocation`](super::HashAllocation)) has its entries allocated on insert from the kernel's BPF memory
+/// allocator, which hands them out from a small per-CPU cache that it refills from an irq_work: a second new key
+/// on a CPU before a refill (two keys in one run with interrupts off) fails with `-ENOMEM`. `-EBUSY` comes when
+/// the key's bucket lock is held by a program this one interrupted on the same CPU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UpdateFailures {
     /// Updates refused because the map was full.

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::fixtures::{self, HELLO};
 use super::*;
 use crate::insn::Program;
-use crate::kernel::{KernelInfo, LiveKernel};
+use crate::kernel::LiveKernel;
 use crate::maps::{HashAllocation, MapKind, MapSpec};
 use crate::object::{write_object, ProgramSection};
 use crate::sys;
@@ -32,7 +32,7 @@ fn build(programs: &[(&str, Attach, Program)], maps: &[MapSpec]) -> (Vec<u8>, Ve
         .iter()
         .map(|(name, attach, _)| ProgramSpec { name: name.to_string(), attach: attach.clone() })
         .collect();
-    let allocation = HashAllocation::for_kernel(LiveKernel::new().version());
+    let allocation = HashAllocation::for_machine(&LiveKernel::new());
     (write_object(&placed, maps, allocation).expect("object is written"), specs)
 }
 
@@ -108,10 +108,10 @@ fn raw_tracepoint_and_perf_clock_fire() {
     }
     assert!(total_count(&session.read_map("syscalls").expect("readable")) >= 100);
     assert!(total_count(&session.read_map("ticks").expect("readable")) > 0);
-    // From 6.1 the per-CPU hashes are allocated on insert, perf_event programs included (the kernel took them).
+    // The map is created with the flags the allocation chose for it (preallocated: small and keyed).
     let (ticks, _) = session.readable_map("ticks", "inspecting").expect("ticks map");
     let flags = ticks.info().expect("map info").map_flags();
-    let expected = HashAllocation::for_kernel(LiveKernel::new().version()).map_flags(&fixtures::counter_map("ticks"));
+    let expected = HashAllocation::for_machine(&LiveKernel::new()).map_flags(&fixtures::counter_map("ticks"));
     assert_eq!(flags, expected, "map_flags of the ticks map");
 }
 

@@ -329,7 +329,7 @@ impl<'k> Trace<'k> {
             keys: keys.iter().map(|key| key.layout().clone()).collect(),
             value: MapValue::Agg { kind, format },
         };
-        let allocation = HashAllocation::for_kernel(self.kernel.version());
+        let allocation = HashAllocation::for_machine(self.kernel);
         let plan = Plan { layout, keys, value, max_keys: self.max_keys, allocation };
         let output = program::generate(self.probe.kind(), probe.as_ref(), &plan)?;
         Ok(CompiledTrace {

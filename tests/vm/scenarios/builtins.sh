@@ -48,8 +48,9 @@ grep -q '^@bytes\[\\x7f\\x00\\x00\\x01\]' /tmp/jl.out || fail "buf(args.saddr) d
 grep -q '^@pf: [1-9]' /tmp/jl.out || fail "software:page-faults:1 counted nothing"
 [ "$(grep -c '^@z\[[12]\]: 0$' /tmp/jl.out)" = 2 ] || fail "zero() did not keep both keys at 0"
 ! grep -q '^@gone' /tmp/jl.out || fail "clear() left keys"
-# From 6.1 the keyed maps are allocated on insert (BPF_F_NO_PREALLOC), perf_event programs' maps too: the kernel
-# takes them without a warning (older kernels WARN "trace type BPF program uses run-time allocation").
+# Keyed maps are preallocated (BPF_F_NO_PREALLOC only past a 32 MiB budget, from 6.1), perf_event programs' maps
+# too: the kernel takes them without a warning (run-time allocated ones WARN "trace type BPF program uses
+# run-time allocation" before 6.1).
 grep -q '^@p\[0\]: [1-9]' /tmp/jl.out || fail "profile:hz:99 did not count into its hash map"
 if dmesg | grep -E 'WARNING:|run-time allocation|Call Trace' >/tmp/dmesg.warn; then
     result_lines dmesg /tmp/dmesg.warn
