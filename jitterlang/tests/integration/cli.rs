@@ -89,6 +89,31 @@ fn list_verbose_takes_its_options_in_any_order() {
 }
 
 #[test]
+fn list_names_each_fixed_target_and_a_raw_tracepoint_as_bpftrace_does() {
+    if !can_trace("list_names_each_fixed_target_and_a_raw_tracepoint_as_bpftrace_does") {
+        return;
+    }
+    // Lines bpftrace 0.27.1 prints for these patterns (bpftrace's basic runtime tests expect them).
+    for (pattern, expected) in [
+        ("software:*", "software:cpu:"),
+        ("software:*", "software:page-faults:"),
+        ("hardware:*", "hardware:cpu-cycles:"),
+        ("interval:*", "interval:hz:"),
+        ("interval:*", "interval:us:"),
+        ("profile:*", "profile:s:"),
+        ("*ware:*", "hardware:cache-misses:"),
+    ] {
+        let listed = listed_fields(&["-l", pattern]);
+        assert!(listed.lines().any(|line| line == expected), "jl -l {pattern}: no `{expected}` in\n{listed}");
+    }
+    let software = listed_fields(&["-l", "software:*"]);
+    assert!(!software.contains("hardware:") && !software.contains("interval:"), "{software}");
+    let raw = listed_fields(&["-lv", "rawtracepoint:sched_switch"]);
+    assert!(raw.starts_with("rawtracepoint:sched_switch\n    args.preempt "), "{raw}");
+    assert!(raw.contains("args.next ") && !raw.contains("__data"), "no context pointer: {raw}");
+}
+
+#[test]
 fn list_refuses_a_second_pattern() {
     let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(["-l", "irq", "extra"]).output().expect("run jl");
     assert_eq!(output.status.code(), Some(2));

@@ -339,6 +339,10 @@ pub struct ProbeKind {
     pub about: &'static str,
     /// Fields it offers, for listings: `(name, meaning)`.
     pub fields: &'static [(&'static str, &'static str)],
+    /// The probes of this kind a listing names one by one when a pattern matches them, without their count
+    /// (`software:cpu-clock:`, `interval:ms:`), as bpftrace's `-l` does; `None` for kinds whose targets are
+    /// the kernel's or a binary's (tracepoints, functions).
+    pub targets: Option<fn() -> Vec<String>>,
     /// Resolves a spec of this kind against the kernel.
     pub resolve: Resolver,
 }

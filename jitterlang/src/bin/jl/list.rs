@@ -1,6 +1,7 @@
-//! `jl -l [PATTERN]`: probe kinds from the registry and the kernel's tracepoints; with `uprobe:BINARY:PATTERN`
-//! (or `uretprobe:`), the binary's functions; with `usdt:BINARY:[PROVIDER:]NAME`, its USDT probes;
-//! `jl -l builtins`: the builtins, from theirs.
+//! `jl -l [PATTERN]`: probe kinds from the registry, the fixed targets of those that have them
+//! (`software:cpu-clock:`, `interval:ms:`) and the kernel's tracepoints; with `rawtracepoint:NAME` (no
+//! wildcard), that raw tracepoint; with `uprobe:BINARY:PATTERN` (or `uretprobe:`), the binary's functions; with
+//! `usdt:BINARY:[PROVIDER:]NAME`, its USDT probes; `jl -l builtins`: the builtins, from theirs.
 
 use crate::output;
 use jitterlang::sema::builtins::REGISTRY as BUILTINS;
@@ -42,6 +43,11 @@ fn print_matches(pattern: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Re
             _ => {}
         }
     }
+    if let ["rawtracepoint" | "rawtp", .., name] = &pattern.split(':').collect::<Vec<_>>()[..] {
+        if !name.contains(['*', '?', '[']) && pattern.split(':').count() <= 3 {
+            return print_raw_tracepoint(name, fields, kernel);
+        }
+    }
     let mut matched = 0;
     for kind in REGISTRY {
         if glob(pattern, kind.name) || glob(pattern, kind.syntax) {
@@ -50,6 +56,12 @@ fn print_matches(pattern: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Re
                 output::line(format_args!("    {field:<24} {meaning}"))?;
             }
             matched += 1;
+        }
+        for target in kind.targets.map(|targets| targets()).unwrap_or_default() {
+            if glob(pattern, &target) {
+                output::line(&target)?;
+                matched += 1;
+            }
         }
     }
     match kernel.tracepoints() {
@@ -68,6 +80,26 @@ fn print_matches(pattern: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Re
         Err(error) => eprintln!("jl: cannot list tracepoints: {error}"),
     }
     Ok(matched)
+}
+
+/// Prints `rawtracepoint:NAME` when the kernel's BTF has that raw tracepoint; with `fields`, its arguments as the
+/// probe types them (bpftrace's listing leaves out the context pointer before them too).
+fn print_raw_tracepoint(name: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Result<usize> {
+    let params = match kernel.raw_tracepoint_params(name) {
+        Ok(Some(params)) => params,
+        Ok(None) => return Ok(0),
+        Err(error) => {
+            eprintln!("jl: cannot read the raw tracepoints: {error}");
+            return Ok(0);
+        }
+    };
+    output::line(format_args!("rawtracepoint:{name}"))?;
+    if fields {
+        for (param, c_type) in &params {
+            output::line(format_args!("    args.{param:<20} {c_type}"))?;
+        }
+    }
+    Ok(1)
 }
 
 /// Prints `KIND:PATH:FUNCTION` for each function of `binary` matching `pattern`.
