@@ -114,6 +114,22 @@ fn list_names_each_fixed_target_and_a_raw_tracepoint_as_bpftrace_does() {
 }
 
 #[test]
+fn list_names_the_probes_of_a_program_or_a_script_file() {
+    if !can_trace("list_names_the_probes_of_a_program_or_a_script_file") {
+        return;
+    }
+    // bpftrace 0.27.1's listing of these probes: a counted probe by its target, without the count.
+    let program = "hardware:cache-misses:10 { exit(); } tracepoint:irq:softirq_entry, i:ms:100 { exit(); }";
+    let expected = "hardware:cache-misses:\ntracepoint:irq:softirq_entry\ninterval:ms:\n";
+    assert_eq!(listed_fields(&["-l", "-e", program]), expected);
+    let file = std::env::temp_dir().join(format!("jl-list-{}.bt", std::process::id()));
+    std::fs::write(&file, "interval:s:1 { exit(); }\ntracepoint:irq:softirq_e* { }\n").expect("write the script");
+    let listed = listed_fields(&["-l", &file.to_string_lossy()]);
+    std::fs::remove_file(&file).expect("remove the script");
+    assert_eq!(listed, "interval:s:\ntracepoint:irq:softirq_entry\ntracepoint:irq:softirq_exit\n");
+}
+
+#[test]
 fn list_refuses_a_second_pattern() {
     let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(["-l", "irq", "extra"]).output().expect("run jl");
     assert_eq!(output.status.code(), Some(2));

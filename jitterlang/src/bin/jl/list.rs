@@ -4,9 +4,10 @@
 //! `usdt:BINARY:[PROVIDER:]NAME`, its USDT probes; `jl -l builtins`: the builtins, from theirs.
 
 use crate::output;
+use jitterlang::ast::ProbeKind;
 use jitterlang::sema::builtins::REGISTRY as BUILTINS;
 use jitterlib::kernel::KernelInfo;
-use jitterlib::probe::{glob, usdt_probes, user_functions, REGISTRY};
+use jitterlib::probe::{self, glob, usdt_probes, user_functions, REGISTRY};
 use std::io;
 use std::process::ExitCode;
 
@@ -28,6 +29,50 @@ pub fn print(pattern: Option<&str>, fields: bool, kernel: &dyn KernelInfo) -> Ex
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => output::finish(Err(error)),
     }
+}
+
+/// Prints the probes of the program `text` (named `name` in diagnostics) as the listing names them, as bpftrace's
+/// `-l -e PROGRAM` does: a counted probe by its target (`interval:ms:100` is `interval:ms:`), a path by what
+/// matches it (a tracepoint, each one of a wildcard), a typed probe or `BEGIN` by its kind.
+pub fn print_program(name: &str, text: &str, fields: bool, kernel: &dyn KernelInfo) -> ExitCode {
+    let script = match jitterlang::syntax::parse(text) {
+        Ok(script) => script,
+        Err(diagnostics) => {
+            eprint!("{}", diagnostics.render(name, text));
+            return ExitCode::from(2);
+        }
+    };
+    let mut matched = 0;
+    for probe in script.blocks.iter().flat_map(|block| &block.probes) {
+        let listed = match &probe.kind {
+            ProbeKind::Path(parts) => print_path(parts, fields, kernel),
+            ProbeKind::Typed { name, .. } => print_matches(name, fields, kernel),
+        };
+        match listed {
+            Ok(count) => matched += count,
+            Err(error) => return output::finish(Err(error)),
+        }
+    }
+    if matched == 0 {
+        eprintln!("jl: no probe of the program matches one of this kernel");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Prints the listing entries of the probe path `parts`: its kind's target when the kind has fixed ones,
+/// else what matches the path.
+fn print_path(parts: &[String], fields: bool, kernel: &dyn KernelInfo) -> io::Result<usize> {
+    let kind = parts.first().and_then(|first| probe::kind(first));
+    if let Some((kind, targets)) = kind.and_then(|kind| Some((kind, kind.targets?))) {
+        let written = format!("{}:{}:", kind.name, parts[1..].join(":"));
+        let target = targets().into_iter().find(|target| written.starts_with(target.as_str()));
+        return match target {
+            Some(target) => output::line(&target).map(|()| 1),
+            None => Ok(0),
+        };
+    }
+    print_matches(&parts.join(":"), fields, kernel)
 }
 
 /// Prints what matches `pattern` and returns how many probe kinds and tracepoints did.
