@@ -1,6 +1,7 @@
 //! bpftrace 0.27's `config = { ... }` block: each setting mapped to jl's own option where jl has one
 //! (`max_map_keys` is `--map-keys`; the command line wins, as bpftrace's environment variables do;
-//! `unstable_tseries` is accepted, `tseries()` being stable in jl), a diagnostic
+//! `max_cat_bytes` is how much of a file `cat()` prints; `unstable_tseries` and `unstable_macro` are accepted,
+//! `tseries()` and macros being stable in jl), a diagnostic
 //! saying what to write instead for the others. Names are accepted as bpftrace accepts them: `max_map_keys`,
 //! `MAX_MAP_KEYS` or `BPFTRACE_MAX_MAP_KEYS`.
 //!
@@ -17,6 +18,8 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 pub struct Settings {
     /// `max_map_keys`: the keys each keyed map holds.
     pub map_keys: Option<u32>,
+    /// `max_cat_bytes`: the most of a file `cat()` prints.
+    pub cat_bytes: Option<u64>,
 }
 
 /// bpftrace 0.27's other config variables, with what a jl user writes instead.
@@ -31,14 +34,12 @@ const OTHERS: &[(&str, &str)] = &[
     ("license", "jl chooses its programs' license itself"),
     ("log_size", "jl sizes the verifier log itself"),
     ("max_bpf_progs", "jl has no limit on the number of programs"),
-    ("max_cat_bytes", "jl has no `cat()`"),
     ("max_probes", "jl has no limit on the number of probes"),
     ("perf_rb_pages", "jl sizes its event ring buffer itself"),
     ("show_debug_info", "`jl -d` prints the disassembly"),
     ("str_trunc_trailer", "jl has no such setting"),
     ("unstable_map_decl", "jl maps need no declaration"),
     ("unstable_import", "jl has no imports"),
-    ("unstable_macro", "jl has no macros"),
 ];
 
 /// Checks a config block: the settings jl honours, or every diagnostic.
@@ -69,8 +70,19 @@ pub fn settings(config: &[ConfigSetting]) -> Result<Settings, Diagnostics> {
             }
             continue;
         }
-        if name == "unstable_tseries" {
-            // bpftrace gates `tseries()` behind this flag; jl's is stable, so any value is accepted.
+        if name == "max_cat_bytes" {
+            match setting.value.parse::<u64>() {
+                Ok(bytes) => settings.cat_bytes = Some(bytes),
+                Err(_) => diagnostics.push(Diagnostic::new(
+                    Code::Limit,
+                    setting.value_span,
+                    format!("max_cat_bytes is a number of bytes, not `{}`", setting.value),
+                )),
+            }
+            continue;
+        }
+        if name == "unstable_tseries" || name == "unstable_macro" {
+            // bpftrace gates `tseries()` and macros behind these flags; jl's are stable, so any value is accepted.
             continue;
         }
         let diagnostic = match OTHERS.iter().find(|(other, _)| *other == name) {

@@ -275,7 +275,7 @@ pub struct PrintfInfo {
     pub action: PrintfAction,
 }
 
-/// The most of a file `cat()` prints: bpftrace's default `max_cat_bytes`.
+/// The most of a file `cat()` prints unless the script's config block sets `max_cat_bytes`: bpftrace's default.
 pub const CAT_MAX_BYTES: u64 = 10240;
 
 /// What user space does with a rendered `printf`-style format.
@@ -285,7 +285,8 @@ pub enum PrintfAction {
     Print,
     /// `system`: run it with `/bin/sh -c` and print what it writes (needs `--unsafe`).
     System,
-    /// `cat`: print the contents of the file it names (its first [`CAT_MAX_BYTES`] bytes), as bpftrace does.
+    /// `cat`: print the contents of the file it names (its first [`CAT_MAX_BYTES`] bytes, or the script's
+    /// `max_cat_bytes`), as bpftrace does.
     Cat,
     /// `print(v)` of a value that is not a map: its one argument printed on a line of its own (a `value` object
     /// in JSON); the format is empty.

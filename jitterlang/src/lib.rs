@@ -60,5 +60,6 @@ pub fn compile_with(
         keys: options.map_keys.or(configured.map_keys).unwrap_or(jitterlib::maps::DEFAULT_MAP_KEYS),
         allocation: HashAllocation::for_machine(kernel),
     };
-    codegen::generate(&checked, &settings)
+    let compiled = codegen::generate(&checked, &settings)?;
+    Ok(codegen::Compiled { cat_bytes: configured.cat_bytes.unwrap_or(compiled.cat_bytes), ..compiled })
 }

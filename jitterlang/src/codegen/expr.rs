@@ -6,7 +6,6 @@ use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, UnaryOp};
 use crate::wire::Stat;
 use jitterlib::agg::StackKind;
 use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Operand, Reg, Size};
-use jitterlib::maps::Counter;
 use jitterlib::probe::{FieldSource, FieldType};
 use jitterlib::session::Attach;
 
@@ -174,9 +173,10 @@ impl Gen<'_> {
         };
         self.b.call(helper);
         match builtin {
+            // Shifted in r0, so that a value stored at once is stored straight from r0 (`finish_point`).
             Builtin::Pid | Builtin::Gid => {
+                self.b.alu64(AluOp::Rsh, Reg::R0, 32);
                 self.b.mov64(dst, Reg::R0);
-                self.b.alu64(AluOp::Rsh, dst, 32);
             }
             Builtin::Tid | Builtin::Uid => self.b.alu32(AluOp::Mov, dst, Reg::R0),
             _ => self.b.mov64(dst, Reg::R0),
@@ -198,16 +198,11 @@ impl Gen<'_> {
         self.b.call(Helper::GetStackid);
         self.b.mov64(dst, Reg::R0);
         let done = self.b.new_label();
-        let lost = self.b.new_label();
         self.b.jump_if(JmpOp::Sge, Reg::R0, 0, done);
         // -EFAULT means there is no such stack: an empty stack, not a loss.
         self.b.jump_if(JmpOp::Eq, Reg::R0, NO_STACK, done);
-        self.counter(Stat::StackLost).emit_address(&mut self.b);
-        self.b.jump_if(JmpOp::Ne, Reg::R0, STACK_COLLISION, lost);
-        let collision_offset = 8 * (Stat::StackCollision as i32 - Stat::StackLost as i32);
-        self.b.alu64(AluOp::Add, Reg::R1, collision_offset);
-        self.b.bind(lost);
-        Counter::emit_increment_at_r1(&mut self.b);
+        let collision = self.counter(Stat::StackCollision);
+        self.counter(Stat::StackLost).emit_increment_or(collision, STACK_COLLISION, &mut self.b);
         self.b.bind(done);
         if kind.user {
             self.b.call(Helper::GetCurrentPidTgid);

@@ -85,6 +85,9 @@ pub struct Compiled {
     pub stacks: Vec<u32>,
     /// Outlier report layouts (see [`TableEvent::Outlier`](crate::wire::TableEvent::Outlier)).
     pub outliers: Vec<OutlierInfo>,
+    /// The most of a file `cat()` prints: [`CAT_MAX_BYTES`](crate::ir::CAT_MAX_BYTES) unless the script's
+    /// `config = { max_cat_bytes = N }` says otherwise.
+    pub cat_bytes: u64,
     /// What `jl -v` says about how probes were resolved (`skb(): fentry (...) at ip_rcv, icmp_rcv`).
     pub notes: Vec<String>,
     /// Warnings of the script, to show before running it (see [`Diagnostics::render`]).
@@ -259,6 +262,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
         time_formats: checked.time_formats.clone(),
         stacks: checked.stacks.clone(),
         outliers: checked.outliers.clone(),
+        cat_bytes: crate::ir::CAT_MAX_BYTES,
         notes,
         warnings: checked.warnings.clone(),
         object,

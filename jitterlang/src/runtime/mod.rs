@@ -166,7 +166,7 @@ pub fn run(
                 Event::Value(value) => output.value(&value)?,
                 Event::Time(text) => output.text("time", &text)?,
                 Event::System(command) => run_command(&command, output)?,
-                Event::Cat(path) => cat_file(&path, output)?,
+                Event::Cat(path) => cat_file(&path, compiled.cat_bytes, output)?,
                 Event::Outlier(mut outlier) => {
                     if let Some(Value::Stack { kind, raw }) = outlier.column("kstack") {
                         if let Ok(id) = u32::try_from(kind.split(*raw).1) {
@@ -359,13 +359,12 @@ fn run_command(command: &str, output: &mut Output) -> Result<(), RunError> {
     }
 }
 
-/// `cat()`: prints the file's first [`CAT_MAX_BYTES`](crate::ir::CAT_MAX_BYTES) bytes as they are. A file that
-/// cannot be read is reported, as bpftrace reports it, and tracing goes on.
-fn cat_file(path: &str, output: &mut Output) -> Result<(), RunError> {
+/// `cat()`: prints the file's first `max_bytes` bytes as they are ([`Compiled::cat_bytes`]). A file that cannot be
+/// read is reported, as bpftrace reports it, and tracing goes on.
+fn cat_file(path: &str, max_bytes: u64, output: &mut Output) -> Result<(), RunError> {
     use std::io::Read;
     let mut contents = Vec::new();
-    let read = std::fs::File::open(path)
-        .and_then(|file| file.take(crate::ir::CAT_MAX_BYTES).read_to_end(&mut contents).map(drop));
+    let read = std::fs::File::open(path).and_then(|file| file.take(max_bytes).read_to_end(&mut contents).map(drop));
     match read {
         Ok(()) => Ok(output.text("cat", &String::from_utf8_lossy(&contents))?),
         Err(error) => {

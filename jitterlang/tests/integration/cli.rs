@@ -67,8 +67,8 @@ fn maps_printed_at_exit_end_quietly_on_a_closed_pipe() {
     assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
 }
 
-/// The fields `jl ARGS` lists for `tracepoint:irq:softirq_entry`.
-fn listed_fields(args: &[&str]) -> String {
+/// What `jl ARGS` (a listing) prints, asserting that it succeeds.
+fn listed(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(args).output().expect("run jl");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "jl {args:?}: {}\n{stderr}", output.status);
@@ -83,9 +83,50 @@ fn list_verbose_takes_its_options_in_any_order() {
     let pattern = "tracepoint:irq:softirq_entry";
     let expected = "tracepoint:irq:softirq_entry\n    args.vec                  unsigned int\n";
     for args in [["-l", pattern, "-v"].as_slice(), &["-l", "-v", pattern], &["-lv", pattern], &["-vl", pattern]] {
-        assert_eq!(listed_fields(args), expected, "jl {args:?}");
+        assert_eq!(listed(args), expected, "jl {args:?}");
     }
-    assert_eq!(listed_fields(&["-l", pattern]), "tracepoint:irq:softirq_entry\n", "without -v, no fields");
+    assert_eq!(listed(&["-l", pattern]), "tracepoint:irq:softirq_entry\n", "without -v, no fields");
+}
+
+#[test]
+fn list_names_each_fixed_target_and_a_raw_tracepoint_as_bpftrace_does() {
+    if !can_trace("list_names_each_fixed_target_and_a_raw_tracepoint_as_bpftrace_does") {
+        return;
+    }
+    // Lines bpftrace 0.27.1 prints for these patterns (bpftrace's basic runtime tests expect them).
+    for (pattern, expected) in [
+        ("software:*", "software:cpu:"),
+        ("software:*", "software:page-faults:"),
+        ("hardware:*", "hardware:cpu-cycles:"),
+        ("interval:*", "interval:hz:"),
+        ("interval:*", "interval:us:"),
+        ("profile:*", "profile:s:"),
+        ("*ware:*", "hardware:cache-misses:"),
+    ] {
+        let listed = listed(&["-l", pattern]);
+        assert!(listed.lines().any(|line| line == expected), "jl -l {pattern}: no `{expected}` in\n{listed}");
+    }
+    let software = listed(&["-l", "software:*"]);
+    assert!(!software.contains("hardware:") && !software.contains("interval:"), "{software}");
+    let raw = listed(&["-lv", "rawtracepoint:sched_switch"]);
+    assert!(raw.starts_with("rawtracepoint:sched_switch\n    args.preempt "), "{raw}");
+    assert!(raw.contains("args.next ") && !raw.contains("__data"), "no context pointer: {raw}");
+}
+
+#[test]
+fn list_names_the_probes_of_a_program_or_a_script_file() {
+    if !can_trace("list_names_the_probes_of_a_program_or_a_script_file") {
+        return;
+    }
+    // bpftrace 0.27.1's listing of these probes: a counted probe by its target, without the count.
+    let program = "hardware:cache-misses:10 { exit(); } tracepoint:irq:softirq_entry, i:ms:100 { exit(); }";
+    let expected = "hardware:cache-misses:\ntracepoint:irq:softirq_entry\ninterval:ms:\n";
+    assert_eq!(listed(&["-l", "-e", program]), expected);
+    let file = std::env::temp_dir().join(format!("jl-list-{}.bt", std::process::id()));
+    std::fs::write(&file, "interval:s:1 { exit(); }\ntracepoint:irq:softirq_e* { }\n").expect("write the script");
+    let listed = listed(&["-l", &file.to_string_lossy()]);
+    std::fs::remove_file(&file).expect("remove the script");
+    assert_eq!(listed, "interval:s:\ntracepoint:irq:softirq_entry\ntracepoint:irq:softirq_exit\n");
 }
 
 #[test]

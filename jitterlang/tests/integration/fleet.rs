@@ -1,9 +1,10 @@
 //! Fleet export: a real Prometheus server (Debian's package) scrapes `jl --prometheus` on loopback, and the
 //! value it stored is the count the kernel reported.
 
+use crate::support::spawn_attached;
 use jitterlib::testing::{can_trace, skip};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,31 +43,21 @@ fn prometheus_scrapes_the_kernel_counts() {
     let pid = std::process::id();
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
-    let mut jl = Command::new(env!("CARGO_BIN_EXE_jl"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_jl"));
+    command
         .args(["--prometheus", "127.0.0.1:0", "--duration", "30", "-e"])
         // This thread only: other tests of this process call getpid too (std::process::id()).
         .arg(format!(
             "tracepoint:syscalls:sys_enter_getpid /tid == {tid}/ {{ @calls = count(); @by_cpu[cpu] = count(); }}"
-        ))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn jl");
-    let stderr = jl.stderr.take().expect("stderr");
+        ));
+    let (jl, said, lines) = spawn_attached(&mut command);
     let jl = Guard(jl);
-    let mut lines = BufReader::new(stderr).lines();
-    let mut jl_address = None;
-    for line in lines.by_ref() {
-        let line = line.expect("stderr line");
-        if let Some(rest) = line.strip_prefix("Serving OpenMetrics on http://") {
-            jl_address = rest.strip_suffix("/metrics").map(str::to_string);
-        }
-        if line.starts_with("Attached") {
-            break;
-        }
-    }
     std::thread::spawn(move || for _ in lines {});
-    let jl_address = jl_address.expect("jl printed its metrics address");
+    let jl_address = said
+        .lines()
+        .find_map(|line| line.strip_prefix("Serving OpenMetrics on http://")?.strip_suffix("/metrics"))
+        .expect("jl printed its metrics address")
+        .to_string();
     for _ in 0..1000 {
         // SAFETY: getpid has no preconditions.
         unsafe { libc::syscall(libc::SYS_getpid) };

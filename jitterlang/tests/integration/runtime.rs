@@ -1,11 +1,11 @@
 //! Runtime tests: the real `jl` binary attaches real probes on the running kernel; the tests cause known
 //! events and assert on what the kernel reported. They need root and say so loudly when skipped.
 
-use crate::support::run_jl;
+use crate::support::{run_jl, spawn_attached};
 use jitterlib::testing::can_trace;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::io::Read;
+use std::process::{Child, Command};
 use std::time::Duration;
 
 /// A running `jl`, attached.
@@ -32,31 +32,13 @@ impl Tracing {
     }
 
     fn spawn(options: &[&str], script: &[&str], seconds: f64) -> Tracing {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_jl"))
-            .args(options)
-            .args(["--duration", &seconds.to_string()])
-            .args(script)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn jl");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let mut preamble = Vec::new();
-        loop {
-            match lines.next() {
-                Some(Ok(line)) if line.starts_with("Attached") => break,
-                Some(Ok(line)) => preamble.push(line),
-                _ => {
-                    let status = child.wait().expect("wait");
-                    let mut out = String::new();
-                    child.stdout.take().map(|mut s| s.read_to_string(&mut out));
-                    panic!("jl exited ({status}) before attaching: {script:?}\n{out}\n{}", preamble.join("\n"));
-                }
-            }
-        }
+        let mut command = Command::new(env!("CARGO_BIN_EXE_jl"));
+        command.args(options).args(["--duration", &seconds.to_string()]).args(script);
+        let (child, said, lines) = spawn_attached(&mut command);
         // Keep draining stderr so jl never blocks on it.
         std::thread::spawn(move || for _ in lines {});
+        let mut preamble: Vec<String> = said.lines().map(str::to_string).collect();
+        preamble.pop(); // the `Attached` line
         Tracing { child, preamble }
     }
 

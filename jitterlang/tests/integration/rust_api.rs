@@ -15,15 +15,23 @@ const COUNTER_OFFSETS: [(&str, &str); 5] = [
     ("map[jt_counters]+32\n", "map[jl_stats]+72\n"),
 ];
 
+/// A failed map update's count moves `r1` from map_refused to map_full after an `-E2BIG` check: 4 counters back
+/// in `jt_counters`, 9 in `jl_stats`.
+const REFUSED_TO_FULL: (&str, &str) = ("r1 += -32", "r1 += -72");
+
 /// The disassembly without comment lines, with the trace's map names and counter offsets replaced by the ones
 /// jitterlang gives the same maps (its only user map is `m0_`; its probe maps are `p0_NAME`; the gate `jl_gate`).
 fn normalized(disassembly: &str) -> String {
+    let mut after_e2big_check = false;
     disassembly
         .lines()
         .filter(|line| !line.starts_with(';'))
         .map(|line| {
             let line = format!("{line}\n");
-            let line = COUNTER_OFFSETS.iter().fold(line, |line, (from, to)| line.replace(from, to));
+            let mut line = COUNTER_OFFSETS.iter().fold(line, |line, (from, to)| line.replace(from, to));
+            if std::mem::replace(&mut after_e2big_check, line.contains("if r0 != 0xfffffff9")) {
+                line = line.replace(REFUSED_TO_FULL.0, REFUSED_TO_FULL.1);
+            }
             line.trim_end()
                 .replace("map[jt_agg]", "map[m0_]")
                 .replace("map[jt_p_", "map[p0_")

@@ -2,7 +2,8 @@
 //! tracepoints by default (tail calls by syscall number, several events of one syscall chained), by their
 //! perf-event tracepoints with `JL_TRACEPOINT_MECHANISM=perf`, said by `jl -v`, and counting what this thread did
 //! either way: N getppid calls (twice, by two events on the same syscall) and their return value, a write's fd
-//! and count and its error, and none of the 32-bit calls it makes through `int $0x80`. The `sys_enter_*` and
+//! and count and its error, and none of the 32-bit calls it makes through `int $0x80` nor of its calls of an
+//! unknown number. The `sys_enter_*` and
 //! `sys_exit_*` wildcards (every syscall event of the kernel) count the same calls.
 
 use crate::support::{jl_with_mechanism, spawn_attached};
@@ -12,6 +13,10 @@ const GETPPIDS: usize = 300;
 const INT80_GETPPIDS: usize = 50;
 const FD: i32 = 987;
 const COUNT: usize = 4321;
+/// Calls numbered [`FIRST_CHAIN_SLOT`], which no event may count.
+const UNKNOWN_CALLS: usize = 20;
+/// The dispatcher's first slot past the x86-64 syscall numbers, where a second event of one syscall waits.
+const FIRST_CHAIN_SLOT: libc::c_long = 512;
 
 /// This thread's id: the scripts count its calls only (other tests of this binary make system calls too).
 fn tid() -> i64 {
@@ -54,6 +59,11 @@ fn run(script: &str, mechanism: Option<&str>) -> (String, String) {
     }
     for _ in 0..INT80_GETPPIDS {
         assert_eq!(int80_getppid(), parent);
+    }
+    // The number of the dispatcher's first chain slot (`@enter_again`'s), no x86-64 call: refused, counted by none.
+    for _ in 0..UNKNOWN_CALLS {
+        // SAFETY: an unknown system call number only returns ENOSYS.
+        assert_eq!(unsafe { libc::syscall(FIRST_CHAIN_SLOT) }, -1);
     }
     let buffer = vec![0u8; COUNT];
     // SAFETY: the buffer holds COUNT bytes; FD is not open, so the call fails with EBADF.

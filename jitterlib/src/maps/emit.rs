@@ -1,7 +1,7 @@
 //! The code that reaches maps from a program: a helper call on a map with its key on the stack ([`map_call`]),
 //! and the global counters generated code adds to ([`Counter`]).
 
-use crate::insn::{Builder, Helper, JmpOp, Reg, Size};
+use crate::insn::{AluOp, Builder, Helper, JmpOp, Reg, Size};
 
 /// `helper(map, r10 + key)`, or with a value `helper(map, r10 + key, r10 + value, BPF_ANY)`: a map's lookup,
 /// delete or update with the key (and value) on the stack.
@@ -42,16 +42,40 @@ impl Counter {
         Counter::emit_increment_at_r1(b);
     }
 
-    /// `r1 = &counter` (two instruction slots). Code that picks one of several counters at run time moves `r1`
-    /// by multiples of 8 before [`Counter::emit_increment_at_r1`].
+    /// `r1 = &counter` (two instruction slots).
     pub fn emit_address(self, b: &mut Builder) {
         b.ld_map_value(Reg::R1, self.map, 8 * self.key as i32);
     }
 
     /// Adds one to the counter `r1` points at (uses r2).
-    pub fn emit_increment_at_r1(b: &mut Builder) {
+    fn emit_increment_at_r1(b: &mut Builder) {
         b.mov64(Reg::R2, 1);
         b.atomic_add(Size::DW, Reg::R1, 0, Reg::R2);
+    }
+
+    /// Adds one to this counter, or to `instead` when `r0` (a helper's return value) is `value`: one increment
+    /// whose address picks the counter (uses r1 and r2). Five instruction slots when both counters are words
+    /// of one map, as a script's are, six otherwise.
+    ///
+    /// ```
+    /// use jitterlib::insn::{Builder, Helper};
+    /// use jitterlib::maps::Counter;
+    ///
+    /// let mut b = Builder::new();
+    /// b.call(Helper::GetStackid);
+    /// let (lost, collided) = (Counter { map: 0, key: 3 }, Counter { map: 0, key: 4 });
+    /// lost.emit_increment_or(collided, -17, &mut b); // -EEXIST: a hash collision
+    /// ```
+    pub fn emit_increment_or(self, instead: Counter, value: i32, b: &mut Builder) {
+        let picked = b.new_label();
+        self.emit_address(b);
+        b.jump_if(JmpOp::Ne, Reg::R0, value, picked);
+        match instead.map == self.map {
+            true => b.alu64(AluOp::Add, Reg::R1, 8 * (instead.key as i32 - self.key as i32)),
+            false => instead.emit_address(b),
+        }
+        b.bind(picked);
+        Counter::emit_increment_at_r1(b);
     }
 
     /// Adds one to the counter unless `r0 op imm` holds: `emit_increment_unless(b, JmpOp::Sge, 0)` counts a
@@ -91,7 +115,9 @@ pub struct UpdateFailures {
 }
 
 impl UpdateFailures {
-    /// Adds one to `full` or `refused` when `r0`, a map update's return value, is an error (uses r1 and r2).
+    /// Adds one to `full` or `refused` when `r0`, a map update's return value, is an error (uses r1 and r2):
+    /// one branch when the update succeeded, then one increment whose address the error picks
+    /// ([`Counter::emit_increment_or`]).
     ///
     /// ```
     /// use jitterlib::insn::{Builder, Helper};
@@ -102,13 +128,9 @@ impl UpdateFailures {
     /// UpdateFailures { full: Counter { map: 0, key: 0 }, refused: Counter { map: 0, key: 1 } }.emit_count(&mut b);
     /// ```
     pub fn emit_count(self, b: &mut Builder) {
-        let (refused, done) = (b.new_label(), b.new_label());
+        let done = b.new_label();
         b.jump_if(JmpOp::Sge, Reg::R0, 0, done);
-        b.jump_if(JmpOp::Ne, Reg::R0, -E2BIG, refused);
-        self.full.emit_increment(b);
-        b.jump(done);
-        b.bind(refused);
-        self.refused.emit_increment(b);
+        self.refused.emit_increment_or(self.full, -E2BIG, b);
         b.bind(done);
     }
 }

@@ -15,6 +15,7 @@ pub(super) static BEGIN: ProbeKind = ProbeKind {
     syntax: "BEGIN",
     about: "runs once before any other probe is attached",
     fields: &[],
+    targets: None,
     resolve: |spec, kernel| resolve(spec, kernel, Trigger::Begin),
 };
 
@@ -25,6 +26,7 @@ pub(super) static END: ProbeKind = ProbeKind {
     syntax: "END",
     about: "runs once after tracing stops (Ctrl-C, exit(), --duration), before maps are printed",
     fields: &[],
+    targets: None,
     resolve: |spec, kernel| resolve(spec, kernel, Trigger::End),
 };
 

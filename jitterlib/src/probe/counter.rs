@@ -14,6 +14,7 @@ pub(super) static SOFTWARE: ProbeKind = ProbeKind {
             happen: cpu-clock, task-clock, page-faults, context-switches, cpu-migrations, minor-faults, \
             major-faults, alignment-faults, emulation-faults",
     fields: &[],
+    targets: Some(|| targets("software", false)),
     resolve: resolve_software,
 };
 
@@ -26,6 +27,7 @@ pub(super) static HARDWARE: ProbeKind = ProbeKind {
             cache-misses, branch-instructions, branch-misses, bus-cycles, frontend-stalls, backend-stalls, \
             ref-cycles",
     fields: &[],
+    targets: Some(|| targets("hardware", true)),
     resolve: resolve_hardware,
 };
 
@@ -38,6 +40,15 @@ const HARDWARE_DEFAULT: u64 = 1_000_000;
 struct Counter {
     counter: PerfCounter,
     period: u64,
+}
+
+/// `KIND:NAME:` for every name (short names too) of the software or hardware events, sorted.
+fn targets(kind: &str, hardware: bool) -> Vec<String> {
+    let counters = PerfCounter::ALL.into_iter().filter(|counter| counter.is_hardware() == hardware);
+    let mut names: Vec<String> =
+        counters.flat_map(|counter| counter.names().iter().map(move |name| format!("{kind}:{name}:"))).collect();
+    names.sort_unstable();
+    names
 }
 
 fn resolve_software(spec: &ProbeSpec, _kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {

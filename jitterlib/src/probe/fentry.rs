@@ -16,6 +16,7 @@ pub(super) static FENTRY: ProbeKind = ProbeKind {
         ("args.NAME", "each integer or pointer parameter, named and typed by the function's BTF prototype"),
         ("arg0..argN", "the raw 64-bit arguments"),
     ],
+    targets: None,
     resolve: |spec, kernel| resolve(spec, kernel, Side::Entry),
 };
 
@@ -30,6 +31,7 @@ pub(super) static FEXIT: ProbeKind = ProbeKind {
         ("arg0..argN", "the raw 64-bit arguments"),
         ("retval", "the return value, unsigned 64-bit"),
     ],
+    targets: None,
     resolve: |spec, kernel| resolve(spec, kernel, Side::Return),
 };
 

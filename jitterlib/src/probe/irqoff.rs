@@ -41,6 +41,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
         ("dur", "how long interrupts were off (gap between hrtimer expiries), or how long the softirq had waited (ns)"),
         ("kind", "`hardirq` (interrupts off) or `softirq` (a raised TIMER/NET_RX softirq did not start)"),
     ],
+    targets: None,
     resolve,
 };
 

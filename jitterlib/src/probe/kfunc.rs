@@ -22,6 +22,7 @@ pub(super) static KFUNC: ProbeKind = ProbeKind {
         ("args.NAME", "each integer or pointer parameter, typed from BTF"),
         ("arg0..argN", "the raw 64-bit arguments"),
     ],
+    targets: None,
     resolve: |spec, kernel| resolve(spec, kernel, Side::Entry),
 };
 
@@ -32,6 +33,7 @@ pub(super) static KRETFUNC: ProbeKind = ProbeKind {
     syntax: "kretfunc:FUNCTION",
     about: "return of a kernel function: fexit when BTF allows, else kretprobe",
     fields: &[("retval", "the return value, unsigned 64-bit (fexit also offers args.NAME)")],
+    targets: None,
     resolve: |spec, kernel| resolve(spec, kernel, Side::Return),
 };
 

@@ -16,6 +16,7 @@ pub(super) static KPROBE: ProbeKind = ProbeKind {
         ("args.NAME", "each integer or pointer parameter, named and typed by the function's BTF prototype"),
         ("arg0..arg5", "the raw 64-bit argument registers"),
     ],
+    targets: None,
     resolve: |spec, kernel| resolve(spec, kernel, Side::Entry),
 };
 
@@ -26,6 +27,7 @@ pub(super) static KRETPROBE: ProbeKind = ProbeKind {
     syntax: "kretprobe:FUNCTION",
     about: "return of a kernel function (kprobes)",
     fields: &[("retval", "the return value register, unsigned 64-bit")],
+    targets: None,
     resolve: |spec, kernel| resolve(spec, kernel, Side::Return),
 };
 

@@ -339,6 +339,10 @@ pub struct ProbeKind {
     pub about: &'static str,
     /// Fields it offers, for listings: `(name, meaning)`.
     pub fields: &'static [(&'static str, &'static str)],
+    /// The probes of this kind a listing names one by one when a pattern matches them, without their count
+    /// (`software:cpu-clock:`, `interval:ms:`), as bpftrace's `-l` does; `None` for kinds whose targets are
+    /// the kernel's or a binary's (tracepoints, functions).
+    pub targets: Option<fn() -> Vec<String>>,
     /// Resolves a spec of this kind against the kernel.
     pub resolve: Resolver,
 }
@@ -464,9 +468,19 @@ fn jump_if_below(b: &mut Builder, value: Reg, min: u64, exit: Label) {
     }
 }
 
-/// Zeroes the u64 at `r10 + slot`, then `bpf_probe_read_kernel(r10 + slot, size, base + offset)`.
+/// `bpf_probe_read_kernel(r10 + slot, size, base + offset)` into a u64 slot that is then read whole: a read of
+/// fewer than 8 bytes zeroes the slot first. (A read of 8 bytes or more writes the slot whole, the helper
+/// zeroing it when the read fails.)
 pub(super) fn read_kernel(b: &mut Builder, slot: i16, size: i32, base: Reg, offset: i32) {
-    b.store_imm(Size::DW, Reg::R10, slot, 0);
+    if size < 8 {
+        b.store_imm(Size::DW, Reg::R10, slot, 0);
+    }
+    read_kernel_exact(b, slot, size, base, offset);
+}
+
+/// `bpf_probe_read_kernel(r10 + slot, size, base + offset)`, for a slot then read with a load of `size` bytes:
+/// the bytes read, or zeros when the read fails, and nothing else initialised.
+pub(super) fn read_kernel_exact(b: &mut Builder, slot: i16, size: i32, base: Reg, offset: i32) {
     if base != Reg::R3 {
         b.mov64(Reg::R3, base);
     }

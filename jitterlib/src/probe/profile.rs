@@ -1,6 +1,7 @@
-//! `profile:hz:N` and `profile:hz:N:CPU`: samples N times a second on every online CPU, or on one CPU
-//! (a perf software CPU clock with period 1e9/N ns).
+//! `profile:UNIT:N` and `profile:UNIT:N:CPU`: samples N times a second (`hz`), or every N seconds, milliseconds or
+//! microseconds, on every online CPU, or on one CPU (a perf software CPU clock).
 
+use super::interval::{period, UNITS};
 use super::{Probe, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec};
 use crate::kernel::KernelInfo;
 use crate::session::{Attach, PerfCounter};
@@ -9,19 +10,21 @@ use crate::session::{Attach, PerfCounter};
 pub(super) static KIND: ProbeKind = ProbeKind {
     name: "profile",
     aliases: &["p"],
-    syntax: "profile:hz:N[:CPU]",
-    about: "samples N times a second on every CPU, or on CPU only (perf software clock); cpu and comm are the \
-            interrupted ones",
+    syntax: "profile:hz|s|ms|us:N[:CPU]",
+    about: "samples N times a second (or every N s/ms/us) on every CPU, or on CPU only (perf software clock); cpu \
+            and comm are the interrupted ones",
     fields: &[],
+    targets: Some(|| UNITS.iter().map(|unit| format!("profile:{unit}:")).collect()),
     resolve,
 };
 
-const SYNTAX: &str = "profile:hz:N[:CPU]";
-const NS_PER_SECOND: u64 = 1_000_000_000;
+const SYNTAX: &str = "profile:hz|s|ms|us:N[:CPU]";
 
 #[derive(Debug)]
 struct Profile {
-    hz: u64,
+    /// As written: `hz:99`.
+    rate: String,
+    period_ns: u64,
     cpu: Option<u32>,
 }
 
@@ -34,16 +37,7 @@ fn resolve(spec: &ProbeSpec, _kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>,
                 .at(0))
         }
     };
-    if parts[1] != "hz" {
-        return Err(ProbeError::new(ProbeErrorKind::BadSpec, format!("unknown profile unit `{}`", parts[1]))
-            .with_hint("only `hz` is supported: `profile:hz:99`; for a fixed period use `interval:ms:N`")
-            .at(1));
-    }
-    let hz = parts[2].parse().ok().filter(|hz| (1..=NS_PER_SECOND).contains(hz)).ok_or_else(|| {
-        ProbeError::new(ProbeErrorKind::BadSpec, format!("profile rate `{}` is not a positive integer", parts[2]))
-            .with_hint("e.g. `profile:hz:99` (an odd rate avoids lockstep with timers)")
-            .at(2)
-    })?;
+    let period_ns = period("profile", &parts[1], &parts[2])?;
     let cpu =
         match parts.get(3) {
             None => None,
@@ -51,18 +45,18 @@ fn resolve(spec: &ProbeSpec, _kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>,
                 ProbeError::new(ProbeErrorKind::BadSpec, format!("CPU `{cpu}` is not a CPU number")).at(3)
             })?),
         };
-    Ok(Box::new(Profile { hz, cpu }))
+    Ok(Box::new(Profile { rate: format!("{}:{}", parts[1], parts[2]), period_ns, cpu }))
 }
 
 impl Probe for Profile {
     fn describe(&self) -> String {
         match self.cpu {
-            Some(cpu) => format!("profile:hz:{}:{cpu}", self.hz),
-            None => format!("profile:hz:{}", self.hz),
+            Some(cpu) => format!("profile:{}:{cpu}", self.rate),
+            None => format!("profile:{}", self.rate),
         }
     }
 
     fn attach(&self) -> Attach {
-        Attach::Perf { counter: PerfCounter::CpuClock, period: NS_PER_SECOND / self.hz, cpu: self.cpu }
+        Attach::Perf { counter: PerfCounter::CpuClock, period: self.period_ns, cpu: self.cpu }
     }
 }

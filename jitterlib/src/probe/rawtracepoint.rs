@@ -16,6 +16,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
         ("args.NAME", "each integer or pointer argument of btf_trace_NAME (unnamed ones are argN)"),
         ("arg0..argN", "the raw 64-bit arguments"),
     ],
+    targets: None,
     resolve,
 };
 

@@ -83,6 +83,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
         ("icmp_id", "ICMP echo request/reply identifier (0 otherwise)"),
         ("reason", "drop reason at kfree_skb (enum skb_drop_reason), 0 elsewhere"),
     ],
+    targets: None,
     resolve,
 };
 

@@ -36,6 +36,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
     syntax: "softirq(\"NAME\") or softirq()",
     about: "each softirq run (of vector NAME, or every vector), when it ends",
     fields: FIELDS,
+    targets: None,
     resolve: |spec, kernel| resolve(spec, kernel, &RUN),
 };
 
@@ -46,6 +47,7 @@ pub(super) static DELAY_KIND: ProbeKind = ProbeKind {
     syntax: "softirq_delay(\"NAME\") or softirq_delay()",
     about: "each softirq start (of vector NAME, or every vector), with how long it waited since it was raised",
     fields: FIELDS,
+    targets: None,
     resolve: |spec, kernel| resolve(spec, kernel, &DELAY),
 };
 

@@ -63,6 +63,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
         ("others", "time of the culprits after the third (ns)"),
         ("unattributed", "the wait minus every culprit's time (ns)"),
     ],
+    targets: None,
     resolve,
 };
 

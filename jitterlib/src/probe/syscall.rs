@@ -16,7 +16,7 @@
 
 use super::syscall_dispatch::{self, DispatchSlot, SyscallEvent};
 use super::tracepoint_hook::TracepointHook;
-use super::{read_kernel, Companion, EmitEnv, Field, FieldSource, ProbeError};
+use super::{read_kernel, read_kernel_exact, Companion, EmitEnv, Field, FieldSource, ProbeError};
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Reg, Size};
 use crate::kernel::{KernelInfo, TracepointFormat};
 use crate::maps::MapSpec;
@@ -49,6 +49,8 @@ pub(super) struct SyscallView {
     args: Vec<Field>,
     /// The `pt_regs` offset the read at entry starts at: the lowest register the block reads (`None`: none).
     read_from: Option<i32>,
+    /// Whether the block reads `args.__syscall_nr` (stored on the stack only then).
+    reads_number: bool,
     /// Offset of `thread_info.status` in `task_struct`.
     status: u32,
 }
@@ -105,6 +107,7 @@ impl SyscallView {
             dispatch: DispatchSlot::alone(number),
             args,
             read_from: Some(FIRST_ARG_REG),
+            reads_number: true,
             status: status.offset,
         }))
     }
@@ -138,7 +141,7 @@ impl SyscallView {
         if self.dispatch.lead.is_none() {
             return Ok(Vec::new());
         }
-        let program = syscall_dispatch::dispatcher(self.event.exit, maps[0])?;
+        let program = syscall_dispatch::dispatcher(self.event.exit, maps[0], self.dispatch.slots)?;
         Ok(vec![Companion { suffix: "disp", attach: self.hook.attach.clone(), program }])
     }
 
@@ -148,8 +151,9 @@ impl SyscallView {
     }
 
     /// Told which fields the block reads (`args.NAME`), so that the prologue reads only the registers from the
-    /// lowest of them on, and none when the block reads none.
+    /// lowest of them on, none when the block reads none, and stores the number only when it is read.
     pub(super) fn only_fields_read(&mut self, read: &[String]) {
+        self.reads_number = read.iter().any(|name| name == "args.__syscall_nr");
         let lowest = read.iter().filter_map(|name| {
             let field = self.args.iter().find(|field| Some(field.name.as_str()) == name.strip_prefix("args."))?;
             match field.source {
@@ -187,11 +191,13 @@ impl SyscallView {
         let number = self.event.number as i32;
         b.comment(format!("syscall {number}: a 64-bit call only"));
         b.call(Helper::GetCurrentTask);
-        read_kernel(b, STACK_STATUS, 4, Reg::R0, self.status as i32);
+        read_kernel_exact(b, STACK_STATUS, 4, Reg::R0, self.status as i32);
         b.load(Size::W, Reg::R1, Reg::R10, STACK_STATUS);
         b.alu64(AluOp::And, Reg::R1, TS_COMPAT);
         b.jump_if(JmpOp::Ne, Reg::R1, 0, env.exit);
-        b.store_imm(Size::DW, Reg::R10, slot(ORIG_AX), number);
+        if self.reads_number {
+            b.store_imm(Size::DW, Reg::R10, slot(ORIG_AX), number);
+        }
         match (self.event.exit, self.read_from) {
             (false, Some(first)) if first < ORIG_AX => {
                 b.load(Size::DW, Reg::R3, env.ctx, 0);

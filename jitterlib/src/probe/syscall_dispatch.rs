@@ -76,10 +76,13 @@ pub(super) fn map_spec(exit: bool, slots: u32) -> MapSpec {
     }
 }
 
-/// The dispatcher of a direction, jumping through the program array of object index `map`: the number is
-/// `id` (the raw tracepoint's second argument) at entry and `regs->orig_ax` at exit. Numbers from
-/// [`FIRST_CHAIN_SLOT`] on (and the x32 ones, with bit 30 set) land nowhere; an empty slot returns.
-pub(super) fn dispatcher(exit: bool, map: usize) -> Result<Program, ProbeError> {
+/// The dispatcher of a direction, jumping through the program array of object index `map` of `slots` slots:
+/// the number is `id` (the raw tracepoint's second argument) at entry and `regs->orig_ax` at exit. Numbers from
+/// [`FIRST_CHAIN_SLOT`] on (and the x32 ones, with bit 30 set) land nowhere; an empty slot returns. The
+/// number is compared with [`FIRST_CHAIN_SLOT`] only when chained events sit past it: otherwise the tail call's
+/// own check does the same (an index from `slots` on returns; it reads the low 32 bits, and the kernel's own
+/// syscall events read the number as an `int` too).
+pub(super) fn dispatcher(exit: bool, map: usize, slots: u32) -> Result<Program, ProbeError> {
     let about = format!("{}: tail call to the programs of the call's number", map_name(exit));
     companion_program(about, |b, out| {
         match exit {
@@ -92,7 +95,9 @@ pub(super) fn dispatcher(exit: bool, map: usize) -> Result<Program, ProbeError> 
                 b.mov64(Reg::R1, Reg::R6);
             }
         }
-        b.jump_if(JmpOp::Ge, Reg::R3, FIRST_CHAIN_SLOT as i32, out);
+        if slots > FIRST_CHAIN_SLOT {
+            b.jump_if(JmpOp::Ge, Reg::R3, FIRST_CHAIN_SLOT as i32, out);
+        }
         b.ld_map(Reg::R2, map);
         b.call(Helper::TailCall);
     })
@@ -200,8 +205,18 @@ mod tests {
     }
 
     #[test]
+    fn the_number_is_bounded_before_the_tail_call_only_when_chain_slots_follow_the_numbers() {
+        let listing = |slots| disassemble(&dispatcher(false, 0, slots).unwrap(), &["jl_sys_enter"]);
+        let bound = "if r3 >= 0x200";
+        let alone = listing(FIRST_CHAIN_SLOT);
+        assert!(!alone.contains(bound) && alone.contains("bpf_tail_call"), "{alone}");
+        let chained = listing(FIRST_CHAIN_SLOT + 1);
+        assert!(chained.contains(bound), "a call numbered 512 would run the first chained event:\n{chained}");
+    }
+
+    #[test]
     fn the_exit_dispatcher_reads_the_number_from_orig_ax() {
-        let listing = disassemble(&dispatcher(true, 0).unwrap(), &["jl_sys_exit"]);
+        let listing = disassemble(&dispatcher(true, 0, FIRST_CHAIN_SLOT).unwrap(), &["jl_sys_exit"]);
         assert!(listing.contains("bpf_probe_read_kernel") && listing.contains("bpf_tail_call"), "{listing}");
     }
 }

@@ -45,6 +45,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
         ("func", "the callback (kernel symbol)"),
         ("late", "how long after its expiry the callback started (ns, jiffy resolution)"),
     ],
+    targets: None,
     resolve: |spec, kernel| resolve_boxed(spec, kernel, &TIMER_WHEEL),
 };
 
@@ -59,6 +60,7 @@ pub(super) static HRTIMER_KIND: ProbeKind = ProbeKind {
         ("func", "the callback (kernel symbol)"),
         ("late", "how long after its (soft) expiry the callback started (ns)"),
     ],
+    targets: None,
     resolve: |spec, kernel| resolve_boxed(spec, kernel, &HRTIMER),
 };
 
@@ -74,6 +76,7 @@ pub(super) static IPVS_EST_KIND: ProbeKind = ProbeKind {
         ("late", "how long after its expiry the walk started (ns, jiffy resolution; Linux < 6.2 only)"),
         ("netns", "inode number of the network namespace walked (needs the ip_vs module's BTF; Linux < 6.2 only)"),
     ],
+    targets: None,
     resolve: resolve_ipvs_estimator,
 };
 

@@ -30,6 +30,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
     syntax: "tracepoint:CATEGORY:NAME",
     about: "a static kernel tracepoint; its record fields are args.NAME (types from the tracefs format file)",
     fields: &[("args.FIELD", "each field of the tracepoint's format (`jl -l tracepoint:CAT:NAME -v` lists them)")],
+    targets: None,
     resolve,
 };
 

@@ -13,7 +13,7 @@
 //! the record, and so does the whole probe when the block reads it ([`RawArgs::unmapped`] says why).
 
 use super::btf_args::scalar_type;
-use super::{read_kernel, EmitEnv, Field, FieldSource, FieldType};
+use super::{read_kernel, read_kernel_exact, EmitEnv, Field, FieldSource, FieldType};
 use crate::insn::{AluOp, Builder, Helper, Reg, Size};
 use crate::kernel::{KernelError, KernelInfo, MemberKind, StructName, TracepointField};
 
@@ -282,14 +282,17 @@ impl RawArgs {
                 b.store(Size::DW, Reg::R10, member.slot, Reg::R3);
                 continue;
             }
-            read_kernel(b, member.slot, member.size as i32, Reg::R3, member.offset as i32);
-            if member.signed && member.size < 8 {
-                let bits = 64 - 8 * member.size as i32;
-                b.load(Size::DW, Reg::R1, Reg::R10, member.slot);
-                b.alu64(AluOp::Lsh, Reg::R1, bits);
-                b.alu64(AluOp::Arsh, Reg::R1, bits);
-                b.store(Size::DW, Reg::R10, member.slot, Reg::R1);
-            }
+            let (size, offset) = (member.size as i32, member.offset as i32);
+            let Some(narrow) = Size::from_bytes(member.size).filter(|_| member.signed && member.size < 8) else {
+                read_kernel(b, member.slot, size, Reg::R3, offset);
+                continue;
+            };
+            // Sign-extended into the whole slot: only the bytes read need to be initialised.
+            read_kernel_exact(b, member.slot, size, Reg::R3, offset);
+            b.load(narrow, Reg::R1, Reg::R10, member.slot);
+            b.alu64(AluOp::Lsh, Reg::R1, 64 - 8 * size);
+            b.alu64(AluOp::Arsh, Reg::R1, 64 - 8 * size);
+            b.store(Size::DW, Reg::R10, member.slot, Reg::R1);
         }
     }
 

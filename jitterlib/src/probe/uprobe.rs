@@ -23,6 +23,7 @@ pub(super) static UPROBE: ProbeKind = ProbeKind {
         ("arg0..arg5", "the raw 64-bit argument registers (str(arg0) reads a string of the process)"),
         ("func", "the function's name"),
     ],
+    targets: None,
     resolve: |spec, kernel| resolve(spec, kernel, false),
 };
 
@@ -33,6 +34,7 @@ pub(super) static URETPROBE: ProbeKind = ProbeKind {
     syntax: "uretprobe:BINARY:FUNCTION",
     about: "return of a user-space function",
     fields: &[("retval", "the return value register, unsigned 64-bit"), ("func", "the function's name")],
+    targets: None,
     resolve: |spec, kernel| resolve(spec, kernel, true),
 };
 

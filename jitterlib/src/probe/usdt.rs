@@ -22,6 +22,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
     syntax: "usdt:BINARY:[PROVIDER:]NAME",
     about: "a static probe (USDT, <sys/sdt.h>) of a user-space program or library",
     fields: &[("arg0..argN", "the probe's arguments, signed or not and of the size the probe declares")],
+    targets: None,
     resolve,
 };
 

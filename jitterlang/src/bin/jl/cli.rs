@@ -89,7 +89,8 @@ pub struct Cli {
     pub prometheus: Option<String>,
     /// List probe kinds and tracepoints matching PATTERN, the word after the options (`*` wildcards; all when
     /// none); with -v, their typed args: `jl -l PATTERN -v`, `jl -l -v PATTERN` and `jl -lv PATTERN` are alike.
-    /// `jl -l builtins` lists the builtin functions and variables.
+    /// `jl -l builtins` lists the builtin functions and variables; `jl -l -e PROGRAM` and `jl -l FILE` the
+    /// probes of a program.
     #[arg(short = 'l', long = "list")]
     pub list: bool,
     /// Do not print the `Attached N probes` line (bpftrace's -q); errors and warnings still print.
@@ -109,6 +110,20 @@ pub struct Cli {
     /// Print a shell completion script for SHELL and exit.
     #[arg(long = "completions", value_name = "SHELL")]
     pub completions: Option<clap_complete::Shell>,
+}
+
+/// What `jl -l` lists.
+#[derive(Debug, PartialEq)]
+pub enum Listing {
+    /// The probes matching a pattern (all of them when none is given).
+    Pattern(Option<String>),
+    /// The probes of a program: its name (for diagnostics) and text.
+    Program {
+        /// `<-e>` or the file's path.
+        name: String,
+        /// The program.
+        text: String,
+    },
 }
 
 impl Cli {
@@ -134,15 +149,19 @@ impl Cli {
         }
     }
 
-    /// The pattern of `-l`: the first positional word (clap cannot tell `-lv` from `-l v` when `-l` takes an
-    /// optional value, so `-l` is a flag and the pattern is positional), or an error when more words follow.
-    pub fn list_pattern(&self) -> Result<Option<String>, String> {
-        match (&self.expr, self.args.first()) {
-            (Some(_), _) => Err("-l lists probes and -e runs a program: give one of them".to_string()),
-            (None, Some(extra)) => {
+    /// What `-l` lists: the probes of the program of `-e` or of a script file, or those matching the first
+    /// positional word (clap cannot tell `-lv` from `-l v` when `-l` takes an optional value, so `-l` is a flag
+    /// and the pattern is positional); an error when more words follow.
+    pub fn listing(&self) -> Result<Listing, String> {
+        match (&self.expr, self.args.first(), &self.file) {
+            (Some(_), _, _) => self.source().map(|(name, text)| Listing::Program { name, text }),
+            (None, Some(extra), _) => {
                 Err(format!("-l takes one PATTERN, not also {extra:?} (quote a pattern with spaces)"))
             }
-            (None, None) => Ok(self.file.as_ref().map(|word| word.display().to_string())),
+            (None, None, Some(path)) if path.is_file() => {
+                self.source().map(|(name, text)| Listing::Program { name, text })
+            }
+            (None, None, word) => Ok(Listing::Pattern(word.as_ref().map(|word| word.display().to_string()))),
         }
     }
 

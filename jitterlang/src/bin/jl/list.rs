@@ -1,11 +1,13 @@
-//! `jl -l [PATTERN]`: probe kinds from the registry and the kernel's tracepoints; with `uprobe:BINARY:PATTERN`
-//! (or `uretprobe:`), the binary's functions; with `usdt:BINARY:[PROVIDER:]NAME`, its USDT probes;
-//! `jl -l builtins`: the builtins, from theirs.
+//! `jl -l [PATTERN]`: probe kinds from the registry, the fixed targets of those that have them
+//! (`software:cpu-clock:`, `interval:ms:`) and the kernel's tracepoints; with `rawtracepoint:NAME` (no
+//! wildcard), that raw tracepoint; with `uprobe:BINARY:PATTERN` (or `uretprobe:`), the binary's functions; with
+//! `usdt:BINARY:[PROVIDER:]NAME`, its USDT probes; `jl -l builtins`: the builtins, from theirs.
 
 use crate::output;
+use jitterlang::ast::ProbeKind;
 use jitterlang::sema::builtins::REGISTRY as BUILTINS;
 use jitterlib::kernel::KernelInfo;
-use jitterlib::probe::{glob, usdt_probes, user_functions, REGISTRY};
+use jitterlib::probe::{self, glob, usdt_probes, user_functions, REGISTRY};
 use std::io;
 use std::process::ExitCode;
 
@@ -29,6 +31,50 @@ pub fn print(pattern: Option<&str>, fields: bool, kernel: &dyn KernelInfo) -> Ex
     }
 }
 
+/// Prints the probes of the program `text` (named `name` in diagnostics) as the listing names them, as bpftrace's
+/// `-l -e PROGRAM` does: a counted probe by its target (`interval:ms:100` is `interval:ms:`), a path by what
+/// matches it (a tracepoint, each one of a wildcard), a typed probe or `BEGIN` by its kind.
+pub fn print_program(name: &str, text: &str, fields: bool, kernel: &dyn KernelInfo) -> ExitCode {
+    let script = match jitterlang::syntax::parse(text) {
+        Ok(script) => script,
+        Err(diagnostics) => {
+            eprint!("{}", diagnostics.render(name, text));
+            return ExitCode::from(2);
+        }
+    };
+    let mut matched = 0;
+    for probe in script.blocks.iter().flat_map(|block| &block.probes) {
+        let listed = match &probe.kind {
+            ProbeKind::Path(parts) => print_path(parts, fields, kernel),
+            ProbeKind::Typed { name, .. } => print_matches(name, fields, kernel),
+        };
+        match listed {
+            Ok(count) => matched += count,
+            Err(error) => return output::finish(Err(error)),
+        }
+    }
+    if matched == 0 {
+        eprintln!("jl: no probe of the program matches one of this kernel");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Prints the listing entries of the probe path `parts`: its kind's target when the kind has fixed ones,
+/// else what matches the path.
+fn print_path(parts: &[String], fields: bool, kernel: &dyn KernelInfo) -> io::Result<usize> {
+    let kind = parts.first().and_then(|first| probe::kind(first));
+    if let Some((kind, targets)) = kind.and_then(|kind| Some((kind, kind.targets?))) {
+        let written = format!("{}:{}:", kind.name, parts[1..].join(":"));
+        let target = targets().into_iter().find(|target| written.starts_with(target.as_str()));
+        return match target {
+            Some(target) => output::line(&target).map(|()| 1),
+            None => Ok(0),
+        };
+    }
+    print_matches(&parts.join(":"), fields, kernel)
+}
+
 /// Prints what matches `pattern` and returns how many probe kinds and tracepoints did.
 fn print_matches(pattern: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Result<usize> {
     if let [kind @ ("uprobe" | "uretprobe"), binary, functions] = pattern.split(':').collect::<Vec<_>>()[..] {
@@ -42,6 +88,11 @@ fn print_matches(pattern: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Re
             _ => {}
         }
     }
+    if let ["rawtracepoint" | "rawtp", .., name] = &pattern.split(':').collect::<Vec<_>>()[..] {
+        if !name.contains(['*', '?', '[']) && pattern.split(':').count() <= 3 {
+            return print_raw_tracepoint(name, fields, kernel);
+        }
+    }
     let mut matched = 0;
     for kind in REGISTRY {
         if glob(pattern, kind.name) || glob(pattern, kind.syntax) {
@@ -50,6 +101,12 @@ fn print_matches(pattern: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Re
                 output::line(format_args!("    {field:<24} {meaning}"))?;
             }
             matched += 1;
+        }
+        for target in kind.targets.map(|targets| targets()).unwrap_or_default() {
+            if glob(pattern, &target) {
+                output::line(&target)?;
+                matched += 1;
+            }
         }
     }
     match kernel.tracepoints() {
@@ -68,6 +125,26 @@ fn print_matches(pattern: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Re
         Err(error) => eprintln!("jl: cannot list tracepoints: {error}"),
     }
     Ok(matched)
+}
+
+/// Prints `rawtracepoint:NAME` when the kernel's BTF has that raw tracepoint; with `fields`, its arguments as the
+/// probe types them (bpftrace's listing leaves out the context pointer before them too).
+fn print_raw_tracepoint(name: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Result<usize> {
+    let params = match kernel.raw_tracepoint_params(name) {
+        Ok(Some(params)) => params,
+        Ok(None) => return Ok(0),
+        Err(error) => {
+            eprintln!("jl: cannot read the raw tracepoints: {error}");
+            return Ok(0);
+        }
+    };
+    output::line(format_args!("rawtracepoint:{name}"))?;
+    if fields {
+        for (param, c_type) in &params {
+            output::line(format_args!("    args.{param:<20} {c_type}"))?;
+        }
+    }
+    Ok(1)
 }
 
 /// Prints `KIND:PATH:FUNCTION` for each function of `binary` matching `pattern`.

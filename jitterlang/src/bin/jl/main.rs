@@ -8,7 +8,7 @@ mod output;
 mod repl;
 
 use clap::{CommandFactory, Parser};
-use cli::{Cli, Format};
+use cli::{Cli, Format, Listing};
 use jitterlang::runtime::{self, MetricsExporter, OutputFormat, RunError, RunOptions};
 use jitterlang::CompileOptions;
 use jitterlib::kernel::{KernelInfo, LiveKernel, TracepointMechanism};
@@ -46,8 +46,9 @@ fn main() -> ExitCode {
         }
     };
     if cli.list {
-        return match cli.list_pattern() {
-            Ok(pattern) => list::print(pattern.as_deref(), cli.verbose, &kernel),
+        return match cli.listing() {
+            Ok(Listing::Pattern(pattern)) => list::print(pattern.as_deref(), cli.verbose, &kernel),
+            Ok(Listing::Program { name, text }) => list::print_program(&name, &text, cli.verbose, &kernel),
             Err(message) => {
                 eprintln!("jl: {message}");
                 ExitCode::from(EXIT_COMPILE_ERROR)
