@@ -1,5 +1,6 @@
 //! The checked program: names resolved, types known, maps and printf formats collected. Codegen reads only this.
 
+use crate::callsite::CallSite;
 use crate::diag::{Diagnostics, Span};
 use crate::printf::Format;
 use jitterlib::agg::{AggKind, MapLayout, StackKind};
@@ -258,6 +259,11 @@ pub struct PrintfInfo {
     pub args: Vec<Type>,
     /// What user space does with the rendered text.
     pub action: PrintfAction,
+    /// Where the call is written.
+    pub span: Span,
+    /// For `errorf()` / `warnf()`, where it was called as printed before the message; filled in by
+    /// [`crate::compile_with`], empty for other actions.
+    pub site: CallSite,
 }
 
 /// The most of a file `cat()` prints: bpftrace's default `max_cat_bytes`.
@@ -275,6 +281,10 @@ pub enum PrintfAction {
     /// `print(v)` of a value that is not a map: its one argument printed on a line of its own (a `value` object
     /// in JSON); the format is empty.
     Value,
+    /// `errorf`: print it on stderr after its [`PrintfInfo::site`] and `ERROR:`.
+    Error,
+    /// `warnf`: print it on stderr after its [`PrintfInfo::site`] and `WARNING:`.
+    Warning,
 }
 
 impl PrintfAction {
@@ -285,6 +295,8 @@ impl PrintfAction {
             PrintfAction::System => "system",
             PrintfAction::Cat => "cat",
             PrintfAction::Value => "print",
+            PrintfAction::Error => "errorf",
+            PrintfAction::Warning => "warnf",
         }
     }
 }

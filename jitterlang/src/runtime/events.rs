@@ -20,6 +20,8 @@ pub(super) enum Event {
     System(String),
     /// A rendered `cat()` file name, to print the contents of.
     Cat(String),
+    /// A rendered `errorf()` or `warnf()`, with where it was called: to print on stderr.
+    Report(String),
     /// `time()`: the current time, formatted.
     Time(String),
     /// `print`, `clear` or `zero` of a map.
@@ -148,7 +150,9 @@ impl<'a> EventDecoder<'a> {
         Ok(Some(match info.action {
             PrintfAction::System => Event::System(text),
             PrintfAction::Cat => Event::Cat(text),
-            _ => Event::Printf(text),
+            PrintfAction::Error => Event::Report(info.site.render("ERROR", &text)),
+            PrintfAction::Warning => Event::Report(info.site.render("WARNING", &text)),
+            PrintfAction::Print | PrintfAction::Value => Event::Printf(text),
         }))
     }
 

@@ -167,6 +167,7 @@ pub fn run(
                 Event::Time(text) => output.text("time", &text)?,
                 Event::System(command) => run_command(&command, output)?,
                 Event::Cat(path) => cat_file(&path, output)?,
+                Event::Report(text) => output.report(&text)?,
                 Event::Outlier(mut outlier) => {
                     if let Some(Value::Stack { kind, raw }) = outlier.column("kstack") {
                         if let Ok(id) = u32::try_from(kind.split(*raw).1) {

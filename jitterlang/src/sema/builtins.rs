@@ -140,6 +140,12 @@ pub static REGISTRY: &[Builtin] = &[
     statement("printf", "format, args...", "prints a formatted line", |c, call, s| {
         c.printf(call.args, call.span, s, PrintfAction::Print)
     }),
+    statement("errorf", "format, args...", "prints a formatted error on stderr, where it is called", |c, call, s| {
+        c.printf(call.args, call.span, s, PrintfAction::Error)
+    }),
+    statement("warnf", "format, args...", "prints a formatted warning on stderr, where it is called", |c, call, s| {
+        c.printf(call.args, call.span, s, PrintfAction::Warning)
+    }),
     statement("exit", "", "ends the script", |c, call, _| {
         c.arity(call.name, call.name_span, call.args, 0).then_some(StmtKind::Exit)
     }),

@@ -243,7 +243,13 @@ impl Checker<'_> {
                     return None;
                 }
                 let id = self.printfs.len();
-                let info = PrintfInfo { format: Format::default(), args: vec![value.ty], action: PrintfAction::Value };
+                let info = PrintfInfo {
+                    format: Format::default(),
+                    args: vec![value.ty],
+                    action: PrintfAction::Value,
+                    span: call.span,
+                    site: Default::default(),
+                };
                 self.printfs.push(info);
                 Some(StmtKind::Printf { id, args: vec![value] })
             }
@@ -597,7 +603,8 @@ impl Checker<'_> {
             checked.push(value);
         }
         let id = self.printfs.len();
-        self.printfs.push(PrintfInfo { format, args: checked.iter().map(|arg| arg.ty).collect(), action });
+        let args = checked.iter().map(|arg| arg.ty).collect();
+        self.printfs.push(PrintfInfo { format, args, action, span, site: Default::default() });
         Some(StmtKind::Printf { id, args: checked })
     }
 }
