@@ -15,6 +15,25 @@ pub struct Script {
     pub expansions: Vec<Expansion>,
     /// The C `struct` definitions, in source order.
     pub records: Vec<RecordDef>,
+    /// The `let @m = hash(N);` map declarations, in source order.
+    pub map_decls: Vec<MapDecl>,
+}
+
+/// `let @name = KIND(SIZE);`: the BPF map type and the number of keys of a map, declared before the probes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapDecl {
+    /// The map's name with its `@`.
+    pub name: String,
+    /// The map type as written (`hash`, `lruhash`, `percpuhash`, `percpulruhash`).
+    pub kind: String,
+    /// Where the map type is written.
+    pub kind_span: Span,
+    /// The number of keys.
+    pub size: u64,
+    /// Where the size is written.
+    pub size_span: Span,
+    /// Where the declaration is written, from `let` to `)`.
+    pub span: Span,
 }
 
 /// `struct NAME { fields };`: a C struct the script defines (see [`crate::records`]).

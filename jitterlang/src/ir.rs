@@ -5,6 +5,7 @@ use crate::diag::{Diagnostics, Span};
 use crate::printf::Format;
 use jitterlib::agg::{AggKind, MapLayout, StackKind};
 use jitterlib::kernel::StructName;
+use jitterlib::maps::MapKind;
 use jitterlib::probe::{Field, Probe};
 use std::sync::Mutex;
 
@@ -248,6 +249,17 @@ pub struct MapInfo {
     pub key_types: Vec<Type>,
     /// Type of a plain (non-aggregation) map's value.
     pub value_type: Option<Type>,
+    /// The BPF map type and size its `let @m = KIND(N);` declaration chose, if it has one.
+    pub declared: Option<DeclaredMap>,
+}
+
+/// What a `let @m = KIND(N);` declaration chose for a keyed map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeclaredMap {
+    /// A hash kind: [`MapKind::Hash`], [`MapKind::LruHash`], [`MapKind::PerCpuHash`] or [`MapKind::LruPerCpuHash`].
+    pub kind: MapKind,
+    /// The keys it holds.
+    pub keys: u32,
 }
 
 /// A `printf` format with the types of its arguments.

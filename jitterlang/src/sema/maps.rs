@@ -185,7 +185,8 @@ impl MapTable {
                     .collect(),
                 value,
             };
-            self.maps.push(MapInfo { layout, key_types: keys.iter().map(|key| key.ty).collect(), value_type });
+            let key_types = keys.iter().map(|key| key.ty).collect();
+            self.maps.push(MapInfo { layout, key_types, value_type, declared: None });
             return Some(self.maps.len() - 1);
         };
         self.check_keys(index, target, keys, diagnostics)?;

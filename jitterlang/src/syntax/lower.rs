@@ -21,6 +21,7 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
     let mut config = Vec::new();
     let mut defs = Vec::new();
     let mut records = Vec::new();
+    let mut map_decls = Vec::new();
     for pair in program.into_inner() {
         match pair.as_rule() {
             Rule::macro_def => defs.push(macro_def(pair)?),
@@ -36,12 +37,31 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
                 config = pair.into_inner().filter(|p| p.as_rule() == Rule::config_item).map(config_item).collect()
             }
             Rule::param_decl => params.push(param_decl(pair)?),
+            Rule::map_decl => map_decls.push(map_decl(pair)?),
             Rule::probe_block => blocks.push(probe_block(pair)?),
             _ => {}
         }
     }
     let expansions = macros::expand(defs, &mut blocks)?;
-    Ok(Script { config, params, blocks, expansions, records })
+    Ok(Script { config, params, blocks, expansions, records, map_decls })
+}
+
+/// `let @name = kind(size);`.
+fn map_decl(pair: Pair<Rule>) -> Result<MapDecl> {
+    let whole = span_of(&pair);
+    let closed = pair.as_str().rfind(')').map_or(whole.end, |at| whole.start + at + 1);
+    let mut parts = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_let);
+    let (Some(name), Some(kind), Some(size)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(internal(whole));
+    };
+    Ok(MapDecl {
+        name: name.as_str().to_string(),
+        kind: kind.as_str().to_string(),
+        kind_span: span_of(&kind),
+        size: integer(&size)?,
+        size_span: span_of(&size),
+        span: Span::new(whole.start, closed),
+    })
 }
 
 /// `macro name(params) { body }`.

@@ -418,6 +418,8 @@ impl Session {
             Map::HashMap(data) => (MapKind::Hash, data),
             Map::Array(data) => (MapKind::Array, data),
             Map::PerCpuHashMap(data) => (MapKind::PerCpuHash, data),
+            Map::LruHashMap(data) => (MapKind::LruHash, data),
+            Map::PerCpuLruHashMap(data) => (MapKind::LruPerCpuHash, data),
             Map::PerCpuArray(data) => (MapKind::PerCpuArray, data),
             Map::StackTraceMap(data) => (MapKind::StackTrace, data),
             other => {
