@@ -390,7 +390,8 @@ fn snapshot(
     if entries == MapEntries::Empty {
         return Ok(None);
     }
-    let mut snapshot = jitterlib::agg::decode(layout, &entries)
+    let decode = if session.was_zeroed(map_name) { jitterlib::agg::decode_zeroed } else { jitterlib::agg::decode };
+    let mut snapshot = decode(layout, &entries)
         .map_err(|error| RunError::Decode { map: layout.name.clone(), reason: error.to_string() })?;
     snapshot
         .resolve_stacks(&mut |frames, id| Ok::<_, RunError>(stacks.get(&(frames, id)).cloned().unwrap_or_default()))?;

@@ -18,6 +18,25 @@ use super::{AggError, AggKind, TSeriesAgg};
 /// Aggregations are per-CPU maps; a shared map is accepted as one CPU. Plain maps must be shared.
 /// `min`/`max` keys that no CPU saw, and histograms with no event, are left out.
 pub fn decode(layout: &MapLayout, entries: &MapEntries) -> Result<Snapshot, AggError> {
+    decode_with(layout, entries, Zeroes::Unwritten)
+}
+
+/// [`decode`] of a map `zero()` zeroed: its keys whose values are all zero are rows too (a `min`/`max` no CPU
+/// saw as 0, an empty histogram), as bpftrace prints them.
+pub fn decode_zeroed(layout: &MapLayout, entries: &MapEntries) -> Result<Snapshot, AggError> {
+    decode_with(layout, entries, Zeroes::Values)
+}
+
+/// What all-zero aggregation values stand for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Zeroes {
+    /// Nothing was written: no row.
+    Unwritten,
+    /// The map was zeroed: a row of zeroes.
+    Values,
+}
+
+fn decode_with(layout: &MapLayout, entries: &MapEntries, zeroes: Zeroes) -> Result<Snapshot, AggError> {
     let mut rows = match &layout.value {
         MapValue::Scalar(field) => decode_plain(layout, entries, |value| decode_field(layout, field, value))?,
         MapValue::Tuple(elements) => decode_plain(layout, entries, |value| {
@@ -32,11 +51,11 @@ pub fn decode(layout: &MapLayout, entries: &MapEntries) -> Result<Snapshot, AggE
         MapValue::Agg { kind, format } => {
             let per_cpu = per_cpu_view(entries);
             if let AggKind::TSeries { agg, .. } = kind {
-                decode_tseries(layout, *kind, *agg, *format, &per_cpu)?
+                decode_tseries(layout, *kind, *agg, *format, &per_cpu, zeroes)?
             } else if kind.is_histogram() {
-                decode_histograms(layout, *kind, &per_cpu)?
+                decode_histograms(layout, *kind, &per_cpu, zeroes)?
             } else {
-                decode_aggregations(layout, *kind, *format, &per_cpu)?
+                decode_aggregations(layout, *kind, *format, &per_cpu, zeroes)?
             }
         }
     };
@@ -85,6 +104,7 @@ fn decode_aggregations(
     kind: AggKind,
     format: ValueFormat,
     entries: &[PerCpuEntry<'_>],
+    zeroes: Zeroes,
 ) -> Result<Vec<Row>, AggError> {
     let mut rows = Vec::with_capacity(entries.len());
     for (key, values) in entries {
@@ -92,10 +112,12 @@ fn decode_aggregations(
         for value in values.iter() {
             check_value(layout, value)?;
         }
-        if layout.is_single_slot() && values.iter().all(|value| value.iter().all(|byte| *byte == 0)) {
+        let unwritten = zeroes == Zeroes::Unwritten;
+        if unwritten && layout.is_single_slot() && values.iter().all(|value| value.iter().all(|byte| *byte == 0)) {
             continue;
         }
-        if let Some(value) = merge_cpus(kind, format, values) {
+        let zero = || (!unwritten).then(|| AggValue::Scalar(FieldValue::from_integer(0, format)));
+        if let Some(value) = merge_cpus(kind, format, values).or_else(zero) {
             rows.push(Row { key: decode_key(layout, key)?, value });
         }
     }
@@ -131,7 +153,12 @@ fn merge_cpus(kind: AggKind, format: ValueFormat, values: &[Vec<u8>]) -> Option<
     }
 }
 
-fn decode_histograms(layout: &MapLayout, kind: AggKind, entries: &[PerCpuEntry<'_>]) -> Result<Vec<Row>, AggError> {
+fn decode_histograms(
+    layout: &MapLayout,
+    kind: AggKind,
+    entries: &[PerCpuEntry<'_>],
+    zeroes: Zeroes,
+) -> Result<Vec<Row>, AggError> {
     let user_size = layout.user_key_size() as usize;
     let mut by_key: BTreeMap<&[u8], Histogram> = BTreeMap::new();
     for (key, values) in entries {
@@ -149,7 +176,7 @@ fn decode_histograms(layout: &MapLayout, kind: AggKind, entries: &[PerCpuEntry<'
     }
     by_key
         .into_iter()
-        .filter(|(_, histogram)| !histogram.is_empty())
+        .filter(|(_, histogram)| zeroes == Zeroes::Values || !histogram.is_empty())
         .map(|(key, histogram)| Ok(Row { key: decode_fields(layout, key)?, value: AggValue::Histogram(histogram) }))
         .collect()
 }
@@ -161,6 +188,7 @@ fn decode_tseries(
     agg: TSeriesAgg,
     format: ValueFormat,
     entries: &[PerCpuEntry<'_>],
+    zeroes: Zeroes,
 ) -> Result<Vec<Row>, AggError> {
     let AggKind::TSeries { interval_ns, tai, .. } = kind else { return Ok(Vec::new()) };
     let signed = format != ValueFormat::Unsigned;
@@ -175,8 +203,8 @@ fn decode_tseries(
         }
         let merged = merge_slot(agg, signed, &cpus);
         // A key whose slots were all zeroed (`zero(@m)`) is still printed, as bpftrace's `<no data>`; the
-        // slots of an array exist from the start, so there that would print maps never written.
-        if merged.is_none() && layout.is_array() {
+        // slots of an array exist from the start, so there that would print maps never written unless zeroed.
+        if merged.is_none() && layout.is_array() && zeroes == Zeroes::Unwritten {
             continue;
         }
         let series = by_key.entry(&key[..user_size]).or_insert_with(|| TimeSeries {
