@@ -374,6 +374,15 @@ pub enum ExprKind {
     Unary(UnaryOp, Box<Expr>),
     /// `lhs op rhs`.
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `{ statements; value }`: a block whose value is its last expression (`None` when it ends with `;` or a
+    /// statement). Its statements run first: syntax/macros.rs moves them before the statement it is in, so
+    /// later passes never see one.
+    Block {
+        /// The statements before the value.
+        stmts: Vec<Stmt>,
+        /// The value.
+        value: Option<Box<Expr>>,
+    },
     /// `cond ? then : otherwise`.
     Ternary {
         /// The condition.

@@ -247,6 +247,16 @@ fn stmt(pair: Pair<Rule>) -> Result<Stmt> {
             let (op, value) = update(parts, span)?;
             StmtKind::VarAssign { name: var.as_str()[1..].to_string(), name_span: span_of(&var), op, value }
         }
+        Rule::discard_stmt => {
+            let value = expr(inner.into_inner().nth(1).ok_or_else(|| internal(span))?)?;
+            // The value of a block is dropped; its statements still run.
+            match value.kind {
+                ExprKind::Block { stmts, .. } => {
+                    StmtKind::Expr(Expr { kind: ExprKind::Block { stmts, value: None }, span })
+                }
+                _ => StmtKind::Expr(value),
+            }
+        }
         _ => StmtKind::Expr(expr(only_child(inner))?),
     };
     Ok(Stmt { kind, span })
@@ -503,6 +513,7 @@ fn is_operator(rule: Rule) -> bool {
             | Rule::call
             | Rule::sizeof_call
             | Rule::tuple
+            | Rule::block_expr
             | Rule::expr
     )
 }
@@ -575,6 +586,19 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
                 return Err(Diagnostic::new(Code::Syntax, span, "a record names every element, a tuple none")
                     .with_hint("write `(a=1, b=2)` or `(1, 2)`"));
             }
+        }
+        Rule::block_expr => {
+            let text = pair.as_str();
+            let open = text[..text.len() - 1].trim_end().ends_with(';');
+            let mut stmts = block(pair)?;
+            let value = match stmts.pop() {
+                Some(Stmt { kind: StmtKind::Expr(value), .. }) if !open => Some(Box::new(value)),
+                last => {
+                    stmts.extend(last);
+                    None
+                }
+            };
+            ExprKind::Block { stmts, value }
         }
         Rule::expr => return expr(pair),
         _ => return Err(internal(span)),
