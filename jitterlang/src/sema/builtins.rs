@@ -180,9 +180,12 @@ pub static REGISTRY: &[Builtin] = &[
     function("buf", "ptr, len", "bytes at an address, printed with %r", |c, call, s| {
         c.buf_call(call.name_span, call.args, call.span, s)
     }),
-    function("strftime", "format, nsecs", "a time, as a printf argument printed with %s", |c, call, _| {
-        c.strftime_outside_printf(call.span)
-    }),
+    function(
+        "strftime",
+        "format, nsecs",
+        "a time, printed with its strftime(3) format (and %f: microseconds)",
+        |c, call, s| c.strftime(call.name_span, call.args, s),
+    ),
     function("ntop", "[af, ]addr", "an IPv4 or IPv6 address as text", |c, call, s| {
         c.network_call(call.name, call.name_span, call.args, call.span, s)
     }),

@@ -103,15 +103,6 @@ impl Checker<'_> {
         Some(value)
     }
 
-    /// `strftime()` anywhere but as a printf argument.
-    pub(super) fn strftime_outside_printf(&mut self, span: Span) -> Option<Expr> {
-        self.diagnostics.push(
-            Diagnostic::new(Code::TypeMismatch, span, "`strftime()` is printed by printf, with %s")
-                .with_hint("e.g. `printf(\"%s\\n\", strftime(\"%H:%M:%S\", nsecs))`"),
-        );
-        None
-    }
-
     /// `kaddr("symbol")`: the symbol's address, resolved at compile time.
     pub(super) fn kaddr(&mut self, name_span: Span, args: &[ast::Expr], span: Span) -> Option<Expr> {
         if !self.arity("kaddr", name_span, args, 1) {
@@ -568,12 +559,7 @@ impl Checker<'_> {
         }
         let mut checked = Vec::new();
         for (arg, conv) in rest.iter().zip(&conversions) {
-            let value = match &arg.kind {
-                ast::ExprKind::Call { name, name_span, args } if name == "strftime" => {
-                    self.strftime(*name_span, args, scope)?
-                }
-                _ => self.expr(arg, scope)?,
-            };
+            let value = self.expr(arg, scope)?;
             let (fits, wanted) = match conv {
                 ConvKind::Str => (value.ty.is_text() || matches!(value.ty, Type::Timestamp(_)), "a string"),
                 ConvKind::Bytes(_) => (matches!(value.ty, Type::Buf(_)), "a buffer from buf()"),

@@ -176,6 +176,18 @@ impl MapTable {
         value_type: Option<Type>,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<usize> {
+        let times = keys.iter().map(|key| key.ty).chain(value_type).any(holds_time);
+        if times {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::Unsupported,
+                    target.span,
+                    format!("`{}` would hold a `strftime()` time, which maps cannot print yet", target.name),
+                )
+                .with_hint("keep the nsecs in the map (`@m[k] = nsecs`), or print the time now with printf(\"%s\", strftime(...))"),
+            );
+            return None;
+        }
         let Some(index) = self.find(&target.name) else {
             let layout = MapLayout {
                 name: target.name.clone(),
@@ -315,5 +327,14 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         // Not reached for a layout: keys are a tuple's elements, and map values lay a tuple out element by
         // element (see `MapTable::plain`). Its bytes would print as a buffer.
         Type::Tuple(tuple) => ValueFormat::Buf(Type::Tuple(tuple).size()),
+    }
+}
+
+/// Whether a value of type `ty` is or holds a `strftime()` time.
+fn holds_time(ty: Type) -> bool {
+    match ty {
+        Type::Timestamp(_) => true,
+        Type::Tuple(tuple) => tuple.elements().iter().copied().any(holds_time),
+        _ => false,
     }
 }
