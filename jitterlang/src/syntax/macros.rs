@@ -436,12 +436,15 @@ fn block_statement(stmt: Stmt) -> std::result::Result<Option<Stmt>, Stmt> {
     let span = stmt.span;
     let (stmts, value, assign): (_, _, Box<dyn FnOnce(Expr) -> StmtKind>) = match stmt.kind {
         StmtKind::Expr(Expr { kind: ExprKind::Block { stmts, value }, .. }) => (stmts, value, Box::new(StmtKind::Expr)),
-        StmtKind::MapAssign { target, op, value: Expr { kind: ExprKind::Block { stmts, value }, .. } } => {
-            (stmts, value, Box::new(move |value| StmtKind::MapAssign { target, op, value }))
+        StmtKind::MapAssign { target, op, value: Expr { kind: ExprKind::Block { stmts, value: Some(value) }, .. } } => {
+            (stmts, Some(value), Box::new(move |value| StmtKind::MapAssign { target, op, value }))
         }
-        StmtKind::VarAssign { name, name_span, op, value: Expr { kind: ExprKind::Block { stmts, value }, .. } } => {
-            (stmts, value, Box::new(move |value| StmtKind::VarAssign { name, name_span, op, value }))
-        }
+        StmtKind::VarAssign {
+            name,
+            name_span,
+            op,
+            value: Expr { kind: ExprKind::Block { stmts, value: Some(value) }, .. },
+        } => (stmts, Some(value), Box::new(move |value| StmtKind::VarAssign { name, name_span, op, value })),
         kind => return Err(Stmt { kind, span }),
     };
     let mut body = stmts;
