@@ -137,10 +137,7 @@ impl<'a> Expander<'a> {
                 }
             }
             let mut hoisted = Vec::new();
-            let stmt = match block_statement(stmt) {
-                Ok(scoped) => scoped.map(|scoped| self.stmt(scoped, &mut hoisted)).transpose()?,
-                Err(stmt) => Some(self.stmt(stmt, &mut hoisted)?),
-            };
+            let stmt = block_statement(stmt).map(|stmt| self.stmt(stmt, &mut hoisted)).transpose()?;
             out.extend(hoisted);
             out.extend(stmt);
         }
@@ -431,8 +428,8 @@ impl<'a> Expander<'a> {
 
 /// A statement made of a block, as the scope of its own that runs it: `{ ...; v }` alone, `@m = { ...; v }`
 /// and `$x = { ...; v }` (the assignment moves inside, so that an aggregation `@m = { ...; count() }` stays
-/// one). `Ok(None)` for an empty block; `Err` gives back any other statement.
-fn block_statement(stmt: Stmt) -> std::result::Result<Option<Stmt>, Stmt> {
+/// one); `None` for an empty block. Any other statement comes back as it is.
+fn block_statement(stmt: Stmt) -> Option<Stmt> {
     let span = stmt.span;
     let (stmts, value, assign): (_, _, Box<dyn FnOnce(Expr) -> StmtKind>) = match stmt.kind {
         StmtKind::Expr(Expr { kind: ExprKind::Block { stmts, value }, .. }) => (stmts, value, Box::new(StmtKind::Expr)),
@@ -445,11 +442,11 @@ fn block_statement(stmt: Stmt) -> std::result::Result<Option<Stmt>, Stmt> {
             op,
             value: Expr { kind: ExprKind::Block { stmts, value: Some(value) }, .. },
         } => (stmts, Some(value), Box::new(move |value| StmtKind::VarAssign { name, name_span, op, value })),
-        kind => return Err(Stmt { kind, span }),
+        kind => return Some(Stmt { kind, span }),
     };
     let mut body = stmts;
     body.extend(value.map(|value| Stmt { span: value.span, kind: assign(*value) }));
-    Ok((!body.is_empty()).then(|| scoped(body, span)))
+    (!body.is_empty()).then(|| scoped(body, span))
 }
 
 /// `body` in a scope of its own: `if (1) { body }`.
