@@ -58,14 +58,11 @@ impl MapTable {
     ) -> Option<usize> {
         let wanted = match value {
             Type::Tuple(tuple) if tuple.elements().iter().any(|element| matches!(element, Type::Tuple(_))) => {
-                diagnostics.push(
-                    Diagnostic::new(
-                        Code::Unsupported,
-                        target.span,
-                        format!("`{}` would hold a tuple inside a tuple, which maps cannot hold", target.name),
-                    )
-                    .with_hint("store the inner tuple's elements in the outer tuple, e.g. `(a, b, c)`"),
-                );
+                diagnostics.push(cannot_hold(
+                    target,
+                    "a tuple inside a tuple, which maps cannot hold",
+                    "store the inner tuple's elements in the outer tuple, e.g. `(a, b, c)`",
+                ));
                 return None;
             }
             Type::Tuple(tuple) => {
@@ -176,16 +173,12 @@ impl MapTable {
         value_type: Option<Type>,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<usize> {
-        let times = keys.iter().map(|key| key.ty).chain(value_type).any(holds_time);
-        if times {
-            diagnostics.push(
-                Diagnostic::new(
-                    Code::Unsupported,
-                    target.span,
-                    format!("`{}` would hold a `strftime()` time, which maps cannot print yet", target.name),
-                )
-                .with_hint("keep the nsecs in the map (`@m[k] = nsecs`), or print the time now with printf(\"%s\", strftime(...))"),
-            );
+        if keys.iter().map(|key| key.ty).chain(value_type).any(holds_time) {
+            diagnostics.push(cannot_hold(
+                target,
+                "a `strftime()` time, which maps cannot print yet",
+                "keep the nsecs in the map (`@m[k] = nsecs`), or print the time now with printf(\"%s\", strftime(...))",
+            ));
             return None;
         }
         let Some(index) = self.find(&target.name) else {
@@ -328,6 +321,11 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         // element (see `MapTable::plain`). Its bytes would print as a buffer.
         Type::Tuple(tuple) => ValueFormat::Buf(Type::Tuple(tuple).size()),
     }
+}
+
+/// E0400: map `target` would hold `what`, which it cannot.
+fn cannot_hold(target: &ast::MapRef, what: &str, hint: &str) -> Diagnostic {
+    Diagnostic::new(Code::Unsupported, target.span, format!("`{}` would hold {what}", target.name)).with_hint(hint)
 }
 
 /// Whether a value of type `ty` is or holds a `strftime()` time.

@@ -352,6 +352,24 @@ mod tests {
     }
 
     #[test]
+    fn zeroed_maps_keep_their_all_zero_values_as_rows() {
+        let slot = per_cpu(vec![(slot_key(), vec![words(&[0]), words(&[0])])]);
+        let count = agg_layout("@c", vec![], AggKind::Count, ValueFormat::Unsigned);
+        assert!(snapshot(&count, &slot).rows.is_empty(), "never written: no row");
+        let zeroed = decode_zeroed(&count, &slot).expect("decodes");
+        assert_eq!(values(&zeroed), [(vec![], AggValue::Scalar(FieldValue::Uint(0)))]);
+        let min = agg_layout("@m", int_key(), AggKind::Min, ValueFormat::Signed);
+        let keyed = per_cpu(vec![(words(&[3]), vec![words(&[0, 0])])]);
+        let zeroed = decode_zeroed(&min, &keyed).expect("decodes");
+        assert_eq!(values(&zeroed), [(vec![FieldValue::Uint(3)], AggValue::Scalar(FieldValue::Int(0)))]);
+        let hist = agg_layout("@h", vec![], AggKind::Hist { bits: 0 }, ValueFormat::Signed);
+        let buckets = unkeyed_histogram(&[(0, 0), (1, 0)]);
+        assert!(snapshot(&hist, &buckets).rows.is_empty());
+        let zeroed = decode_zeroed(&hist, &buckets).expect("decodes");
+        assert!(matches!(&zeroed.rows[..], [Row { value: AggValue::Histogram(h), .. }] if h.is_empty()));
+    }
+
+    #[test]
     fn unseen_zero_does_not_win_the_minimum() {
         let entries = per_cpu(vec![(slot_key(), vec![words(&[0, 0]), words(&[42, 1])])]);
         let min = snapshot(&agg_layout("@", vec![], AggKind::Min, ValueFormat::Duration), &entries);
