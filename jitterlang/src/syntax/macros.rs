@@ -465,11 +465,18 @@ struct Bindings {
     exprs: HashMap<String, Expr>,
 }
 
-/// The variables a body assigns or declares itself: renamed per expansion.
+/// The variables a body assigns or declares itself (in block expressions too): renamed per expansion.
 fn locals(body: &[Stmt]) -> HashSet<String> {
     let mut names = HashSet::new();
     let mut pending: Vec<&Stmt> = body.iter().collect();
     while let Some(stmt) = pending.pop() {
+        let mut exprs = stmt_exprs(stmt);
+        while let Some(expr) = exprs.pop() {
+            if let ExprKind::Block { stmts, .. } = &expr.kind {
+                pending.extend(stmts);
+            }
+            exprs.extend(sub_exprs(expr));
+        }
         match &stmt.kind {
             StmtKind::VarAssign { name, .. } | StmtKind::Let { name, .. } => {
                 names.insert(name.clone());
@@ -488,6 +495,45 @@ fn locals(body: &[Stmt]) -> HashSet<String> {
         }
     }
     names
+}
+
+/// The expressions a statement holds itself (not those of its nested statements).
+fn stmt_exprs(stmt: &Stmt) -> Vec<&Expr> {
+    match &stmt.kind {
+        StmtKind::Expr(expr) | StmtKind::VarAssign { value: expr, .. } => vec![expr],
+        StmtKind::MapAssign { target, value, .. } => target.keys.iter().chain([value]).collect(),
+        StmtKind::Let { value, .. } => value.iter().collect(),
+        StmtKind::If { cond, .. } | StmtKind::While { cond, .. } => vec![cond],
+        StmtKind::For { start, end, .. } => vec![start, end],
+        StmtKind::ForMap { map, .. } => map.keys.iter().collect(),
+        StmtKind::Unroll { .. } | StmtKind::Return | StmtKind::Break | StmtKind::Continue => Vec::new(),
+    }
+}
+
+/// The expressions an expression holds directly (a block's value, not its statements).
+fn sub_exprs(expr: &Expr) -> Vec<&Expr> {
+    match &expr.kind {
+        ExprKind::Map(map) => map.keys.iter().collect(),
+        ExprKind::Call { args: items, .. } | ExprKind::Tuple(items) | ExprKind::Record { values: items, .. } => {
+            items.iter().collect()
+        }
+        ExprKind::Field { base: inner, .. }
+        | ExprKind::TupleIndex { base: inner, .. }
+        | ExprKind::Cast { operand: inner, .. }
+        | ExprKind::Deref(inner)
+        | ExprKind::Unary(_, inner) => vec![inner],
+        ExprKind::Index { base: lhs, index: rhs } | ExprKind::Binary(_, lhs, rhs) => vec![lhs, rhs],
+        ExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
+        ExprKind::Block { value, .. } => value.iter().map(|value| &**value).collect(),
+        ExprKind::Int(_)
+        | ExprKind::Duration(_)
+        | ExprKind::Str(_)
+        | ExprKind::Ident(_)
+        | ExprKind::Var(_)
+        | ExprKind::Positional(_)
+        | ExprKind::ArgCount
+        | ExprKind::Type(_) => Vec::new(),
+    }
 }
 
 /// Rewrites one copy of a macro body.

@@ -91,11 +91,13 @@ fn block_expressions_run_their_statements_in_their_own_scope() {
         return;
     }
     let (out, _) = begin(
-        "macro side_effects(x) { x; x; x; } BEGIN { @ = { let $a = 100; avg($a) }; \
+        "macro side_effects(x) { x; x; x; } macro next(x) { { let $q = x; $q + 1 } } \
+         BEGIN { @ = { let $a = 100; avg($a) }; $q = 10; \
          $v = { let $a = 2; $a * 3 }; let $a = 5; printf(\"%d %d %d\\n\", $v, $a, 1 + { $a * 2 }); \
-         side_effects({ printf(\"hi\") }); _ = { printf(\"!\\n\"); 1 }; }",
+         side_effects({ printf(\"hi\") }); _ = { printf(\"!\\n\"); 1 }; printf(\"%d %d\\n\", next(4), $q); }",
     );
-    assert_eq!(out, "6 5 11\nhihihi!\n\n\n@: 100\n");
+    // A macro's block keeps its `let $q` to itself: the caller's `$q` stays 10.
+    assert_eq!(out, "6 5 11\nhihihi!\n5 10\n\n\n@: 100\n");
 }
 
 #[test]
