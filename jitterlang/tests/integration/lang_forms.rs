@@ -61,6 +61,9 @@ fn errorf_and_warnf_print_where_they_were_called() {
     assert!(out.starts_with("out\n"), "{out}");
     assert!(err.contains("stdin:1:9-62: ERROR: Something bad with args: 10, arg2\n"), "{err}");
     assert!(err.contains("stdin:1:104-146: WARNING: ef cdef 78abcdef 12345678abcdef\n"), "{err}");
+    let (code, _, err) = run_jl(&["-e", "BEGIN { warnf(\"no warn\"); errorf(\"err\"); }", "--no-warnings"]);
+    assert_eq!(code, 0);
+    assert!(!err.contains("no warn") && err.contains("stdin:1:27-40: ERROR: err\n"), "{err}");
     let (_, err) = begin("macro bad() { errorf(\"Something bad\"); } BEGIN { bad(); }");
     let expected = "stdin:1:15-38: ERROR: Something bad\nstdin:1:50-55: ERROR: expanded from\n\
                     macro bad() { errorf(\"Something bad\"); } BEGIN { bad(); }\n\

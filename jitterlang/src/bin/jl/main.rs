@@ -84,7 +84,9 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_COMPILE_ERROR);
         }
     };
-    eprint!("{}", compiled.warnings.render(&file_name, &source));
+    if !cli.no_warnings {
+        eprint!("{}", compiled.warnings.render(&file_name, &source));
+    }
     if let Some(path) = &cli.emit_obj {
         if let Err(error) = std::fs::write(path, &compiled.object) {
             eprintln!("jl: cannot write {}: {error}", path.display());
@@ -206,6 +208,7 @@ fn run(
             || cli.interval.is_some()
             || cli.prometheus.is_some(),
         announce_attached: !cli.quiet,
+        no_warnings: cli.no_warnings,
         exporter,
         control: None,
         flamegraph: cli.flamegraph.clone(),
