@@ -195,8 +195,10 @@ fn run(
         },
         on_attached: Some(Box::new(move |programs| {
             if !quiet {
-                // bpftrace 0.27's line, to the byte.
-                eprintln!("Attached {programs} probe{}", if programs == 1 { "" } else { "s" });
+                // bpftrace 0.27's line, to the byte, in one write: eprintln! writes its pieces one by one, and
+                // another process writing the same terminal or pipe meanwhile cut it in two.
+                let line = format!("Attached {programs} probe{}\n", if programs == 1 { "" } else { "s" });
+                let _ = std::io::stderr().write_all(line.as_bytes());
             }
             if let Some(command) = &command {
                 child::spawn_then_stop(command, Arc::clone(&child_stop));
