@@ -17,6 +17,8 @@ pub struct Script {
     pub records: Vec<RecordDef>,
     /// The C `enum` definitions, in source order.
     pub enums: Vec<EnumDef>,
+    /// The `let @m = hash(N);` map declarations, in source order.
+    pub map_decls: Vec<MapDecl>,
 }
 
 /// `enum NAME { A, B = 5 };`: a C enum the script defines. Its enumerators are constants of its type, which
@@ -27,6 +29,23 @@ pub struct EnumDef {
     pub name: String,
     /// Its enumerators and their values, in order.
     pub enumerators: Vec<(i64, String)>,
+}
+
+/// `let @name = KIND(SIZE);`: the BPF map type and the number of keys of a map, declared before the probes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapDecl {
+    /// The map's name with its `@`.
+    pub name: String,
+    /// The map type as written (`hash`, `lruhash`, `percpuhash`, `percpulruhash`).
+    pub kind: String,
+    /// Where the map type is written.
+    pub kind_span: Span,
+    /// The number of keys.
+    pub size: u64,
+    /// Where the size is written.
+    pub size_span: Span,
+    /// Where the declaration is written, from `let` to `)`.
+    pub span: Span,
 }
 
 /// `struct NAME { fields };`: a C struct the script defines (see [`crate::records`]).
@@ -372,6 +391,15 @@ pub enum ExprKind {
     Unary(UnaryOp, Box<Expr>),
     /// `lhs op rhs`.
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `{ statements; value }`: a block whose value is its last expression (`None` when it ends with `;` or a
+    /// statement). Its statements run first: syntax/macros.rs moves them before the statement it is in, so
+    /// later passes never see one.
+    Block {
+        /// The statements before the value.
+        stmts: Vec<Stmt>,
+        /// The value.
+        value: Option<Box<Expr>>,
+    },
     /// `cond ? then : otherwise`.
     Ternary {
         /// The condition.

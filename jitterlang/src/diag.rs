@@ -74,6 +74,8 @@ pub enum Code {
     /// Warning: a `while` whose condition is a constant true and whose body has no `break`, `return` or `exit()`:
     /// it only ends at the iteration cap.
     EndlessLoop,
+    /// Warning: a map declared with `let @m = KIND(N);` that no probe uses.
+    UnusedMap,
     /// The kernel verifier rejected the code of this construct (a run-time error: a bug of the compiler or a
     /// kernel that verifies differently).
     VerifierRejected,
@@ -104,6 +106,7 @@ impl Code {
             Code::VerifierRejected => "E0900",
             Code::Internal => "E0990",
             Code::EndlessLoop => "W0100",
+            Code::UnusedMap => "W0101",
         }
     }
 }

@@ -1,9 +1,11 @@
 //! The checked program: names resolved, types known, maps and printf formats collected. Codegen reads only this.
 
+use crate::callsite::CallSite;
 use crate::diag::{Diagnostics, Span};
 use crate::printf::Format;
 use jitterlib::agg::{AggKind, EnumNames, MapLayout, StackKind};
 use jitterlib::kernel::StructName;
+use jitterlib::maps::MapKind;
 use jitterlib::probe::{Field, Probe};
 use std::sync::Mutex;
 
@@ -262,6 +264,17 @@ pub struct MapInfo {
     pub key_types: Vec<Type>,
     /// Type of a plain (non-aggregation) map's value.
     pub value_type: Option<Type>,
+    /// The BPF map type and size its `let @m = KIND(N);` declaration chose, if it has one.
+    pub declared: Option<DeclaredMap>,
+}
+
+/// What a `let @m = KIND(N);` declaration chose for a keyed map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeclaredMap {
+    /// A hash kind: [`MapKind::Hash`], [`MapKind::LruHash`], [`MapKind::PerCpuHash`] or [`MapKind::LruPerCpuHash`].
+    pub kind: MapKind,
+    /// The keys it holds.
+    pub keys: u32,
 }
 
 /// A `printf` format with the types of its arguments.
@@ -273,6 +286,11 @@ pub struct PrintfInfo {
     pub args: Vec<Type>,
     /// What user space does with the rendered text.
     pub action: PrintfAction,
+    /// Where the call is written.
+    pub span: Span,
+    /// For `errorf()` / `warnf()`, where it was called as printed before the message; filled in by
+    /// [`crate::compile_with`], empty for other actions.
+    pub site: CallSite,
 }
 
 /// The most of a file `cat()` prints unless the script's config block sets `max_cat_bytes`: bpftrace's default.
@@ -291,6 +309,10 @@ pub enum PrintfAction {
     /// `print(v)` of a value that is not a map: its one argument printed on a line of its own (a `value` object
     /// in JSON); the format is empty.
     Value,
+    /// `errorf`: print it on stderr after its [`PrintfInfo::site`] and `ERROR:`.
+    Error,
+    /// `warnf`: print it on stderr after its [`PrintfInfo::site`] and `WARNING:`.
+    Warning,
 }
 
 impl PrintfAction {
@@ -301,6 +323,8 @@ impl PrintfAction {
             PrintfAction::System => "system",
             PrintfAction::Cat => "cat",
             PrintfAction::Value => "print",
+            PrintfAction::Error => "errorf",
+            PrintfAction::Warning => "warnf",
         }
     }
 }

@@ -2,6 +2,7 @@
 #![deny(missing_docs)]
 
 pub mod ast;
+pub mod callsite;
 pub mod codegen;
 pub mod config;
 pub mod diag;
@@ -39,6 +40,9 @@ pub struct CompileOptions {
     /// Keys each keyed map holds (`jl --map-keys`); `None`: the script's `config = { max_map_keys = N }`, else
     /// [`jitterlib::maps::DEFAULT_MAP_KEYS`].
     pub map_keys: Option<u32>,
+    /// The script's name as `errorf()` and `warnf()` print it (a file's path); `None` for a program given with
+    /// `-e`, which they call `stdin`, as bpftrace does.
+    pub file_name: Option<String>,
 }
 
 /// [`compile`] with options.
@@ -52,10 +56,12 @@ pub fn compile_with(
         filter::restrict_to_pid(&mut script, pid);
     }
     let configured = config::settings(&script.config)?;
-    let checked = sema::check(&script, kernel, options).map_err(|diagnostics| {
+    let mut checked = sema::check(&script, kernel, options).map_err(|diagnostics| {
         let expansions = &script.expansions;
         diag::Diagnostics(diagnostics.0.into_iter().map(|d| syntax::macros::point_at_calls(d, expansions)).collect())
     })?;
+    let file_name = options.file_name.as_deref().unwrap_or("stdin");
+    callsite::fill(&mut checked.printfs, file_name, source, &script.expansions);
     let settings = codegen::MapSettings {
         keys: options.map_keys.or(configured.map_keys).unwrap_or(jitterlib::maps::DEFAULT_MAP_KEYS),
         allocation: HashAllocation::for_machine(kernel),

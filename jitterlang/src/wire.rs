@@ -152,7 +152,9 @@ impl Stat {
     /// What the counter means, for the exit report.
     pub fn describe(self) -> &'static str {
         match self {
-            Stat::MapFull => "map updates failed (map full: raise the limit with --map-keys)",
+            Stat::MapFull => {
+                "map updates failed (map full: raise the limit with --map-keys, or a declared map's `let @m = hash(N)`)"
+            }
             Stat::EventsLost => "events lost (ring buffer full)",
             Stat::StackLost => "stacks lost (stack map full)",
             Stat::StackCollision => "stacks lost to a stack-id hash collision",

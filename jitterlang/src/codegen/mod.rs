@@ -278,9 +278,16 @@ pub fn stacks_map(frames: u32) -> String {
     }
 }
 
+/// The map of user map `index`: as its layout needs, holding `keys` keys, unless a `let @m = KIND(N);`
+/// declaration chose the type and size of a keyed (hash) map.
 fn user_map_spec(index: usize, info: &MapInfo, keys: u32) -> MapSpec {
     let suffix = info.layout.name.trim_start_matches('@');
-    info.layout.map_spec(truncate(&format!("m{index}_{suffix}")), keys)
+    let mut spec = info.layout.map_spec(truncate(&format!("m{index}_{suffix}")), keys);
+    if let Some(declared) = info.declared.filter(|_| matches!(spec.kind, MapKind::Hash | MapKind::PerCpuHash)) {
+        spec.kind = declared.kind;
+        spec.max_entries = declared.keys;
+    }
+    spec
 }
 
 fn program_name(index: usize, describe: &str) -> String {

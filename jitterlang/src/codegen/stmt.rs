@@ -2,7 +2,7 @@
 
 use super::{Gen, EVENTS_MAP_INDEX};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Expr, Stmt, StmtKind, WHILE_MAX_ITERATIONS};
+use crate::ir::{Expr, ExprKind, Stmt, StmtKind, WHILE_MAX_ITERATIONS};
 use crate::wire::{MapEvent, Stat, TableEvent, EXIT_EVENT};
 use jitterlib::insn::{AluOp, Helper, JmpOp, Label, Reg, Size};
 
@@ -73,6 +73,10 @@ impl Gen<'_> {
 
     /// `if (cond) { then } else { otherwise }`; returns whether either branch continues after it.
     fn if_else(&mut self, cond: &Expr, then: &[Stmt], otherwise: &[Stmt]) -> Result<bool> {
+        if let ExprKind::Const(value) = cond.kind {
+            // A constant condition (the scope of a block expression is `if (1)`) takes one branch, unchecked.
+            return self.stmts(if value != 0 { then } else { otherwise });
+        }
         if let ([exit @ Stmt { kind: StmtKind::Break | StmtKind::Continue, .. }], []) = (then, otherwise) {
             // `if (c) { break; }` is one conditional jump.
             let target = self.loop_exit(exit)?;

@@ -20,6 +20,10 @@ pub(super) enum Event {
     System(String),
     /// A rendered `cat()` file name, to print the contents of.
     Cat(String),
+    /// A rendered `errorf()`, with where it was called: to print on stderr.
+    Error(String),
+    /// A rendered `warnf()`, with where it was called: to print on stderr unless warnings are off.
+    Warning(String),
     /// `time()`: the current time, formatted.
     Time(String),
     /// `print`, `clear` or `zero` of a map.
@@ -159,7 +163,9 @@ impl<'a> EventDecoder<'a> {
         Ok(Some(match info.action {
             PrintfAction::System => Event::System(text),
             PrintfAction::Cat => Event::Cat(text),
-            _ => Event::Printf(text),
+            PrintfAction::Error => Event::Error(info.site.render("ERROR", &text)),
+            PrintfAction::Warning => Event::Warning(info.site.render("WARNING", &text)),
+            PrintfAction::Print | PrintfAction::Value => Event::Printf(text),
         }))
     }
 

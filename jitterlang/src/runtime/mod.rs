@@ -55,6 +55,8 @@ pub struct RunOptions {
     /// Keep tracing when the script attaches nothing (only `BEGIN` and `END`) until the duration, a signal or
     /// `exit()`; otherwise such a run ends right after `BEGIN`, as bpftrace's does.
     pub wait_without_probes: bool,
+    /// Drop `warnf()` messages (bpftrace's `--no-warnings`).
+    pub no_warnings: bool,
     /// In JSON, print bpftrace's `{"type": "attached_probes", ...}` record once attached (bpftrace's `-f json`
     /// without `-q`); text output leaves that line to `on_attached`.
     pub announce_attached: bool,
@@ -167,6 +169,9 @@ pub fn run(
                 Event::Time(text) => output.text("time", &text)?,
                 Event::System(command) => run_command(&command, output)?,
                 Event::Cat(path) => cat_file(&path, compiled.cat_bytes, output)?,
+                Event::Error(text) => output.report(&text)?,
+                Event::Warning(text) if !options.no_warnings => output.report(&text)?,
+                Event::Warning(_) => {}
                 Event::Outlier(mut outlier) => {
                     if let Some(Value::Stack { kind, raw }) = outlier.column("kstack") {
                         if let Ok(id) = u32::try_from(kind.split(*raw).1) {
@@ -388,7 +393,8 @@ fn snapshot(
     if entries == MapEntries::Empty {
         return Ok(None);
     }
-    let mut snapshot = jitterlib::agg::decode(layout, &entries)
+    let decode = if session.was_zeroed(map_name) { jitterlib::agg::decode_zeroed } else { jitterlib::agg::decode };
+    let mut snapshot = decode(layout, &entries)
         .map_err(|error| RunError::Decode { map: layout.name.clone(), reason: error.to_string() })?;
     snapshot
         .resolve_stacks(&mut |frames, id| Ok::<_, RunError>(stacks.get(&(frames, id)).cloned().unwrap_or_default()))?;

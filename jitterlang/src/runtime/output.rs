@@ -108,6 +108,13 @@ impl<'a> Output<'a> {
         self.out.flush()
     }
 
+    /// An `errorf()` or `warnf()` message: on stderr, as bpftrace prints them, after what was printed before it.
+    pub(super) fn report(&mut self, text: &str) -> std::io::Result<()> {
+        self.out.flush()?;
+        eprintln!("{text}");
+        Ok(())
+    }
+
     /// `print(v)` of a value: the value on a line of its own, as bpftrace 0.27 prints it; in JSON an object of
     /// type `value`.
     pub(super) fn value(&mut self, value: &Value) -> std::io::Result<()> {

@@ -1,4 +1,4 @@
-//! Statements that report or act outside the maps: `outlier()`, `time()`, `strftime()` (a printf argument),
+//! Statements that report or act outside the maps: `outlier()`, `time()`, `strftime()` (a time value),
 //! and the ones that act on the system, `signal()` and `system()`, allowed only with `--unsafe`.
 
 use super::{Checker, Scope};
@@ -123,7 +123,7 @@ impl Checker<'_> {
         Some(StmtKind::Time { format })
     }
 
-    /// `strftime(FORMAT, nsecs)`: a printf argument printed as wall-clock time.
+    /// `strftime(FORMAT, nsecs)`: a time printed with FORMAT (by printf's `%s`, `print()`, in a tuple).
     pub(super) fn strftime(&mut self, name_span: Span, args: &[ast::Expr], scope: &mut Scope) -> Option<Expr> {
         if !self.arity("strftime", name_span, args, 2) {
             return None;

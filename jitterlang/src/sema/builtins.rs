@@ -140,6 +140,12 @@ pub static REGISTRY: &[Builtin] = &[
     statement("printf", "format, args...", "prints a formatted line", |c, call, s| {
         c.printf(call.args, call.span, s, PrintfAction::Print)
     }),
+    statement("errorf", "format, args...", "prints a formatted error on stderr, where it is called", |c, call, s| {
+        c.printf(call.args, call.span, s, PrintfAction::Error)
+    }),
+    statement("warnf", "format, args...", "prints a formatted warning on stderr, where it is called", |c, call, s| {
+        c.printf(call.args, call.span, s, PrintfAction::Warning)
+    }),
     statement("exit", "", "ends the script", |c, call, _| {
         c.arity(call.name, call.name_span, call.args, 0).then_some(StmtKind::Exit)
     }),
@@ -174,9 +180,12 @@ pub static REGISTRY: &[Builtin] = &[
     function("buf", "ptr, len", "bytes at an address, printed with %r", |c, call, s| {
         c.buf_call(call.name_span, call.args, call.span, s)
     }),
-    function("strftime", "format, nsecs", "a time, as a printf argument printed with %s", |c, call, _| {
-        c.strftime_outside_printf(call.span)
-    }),
+    function(
+        "strftime",
+        "format, nsecs",
+        "a time, printed with its strftime(3) format (and %f: microseconds)",
+        |c, call, s| c.strftime(call.name_span, call.args, s),
+    ),
     function("ntop", "[af, ]addr", "an IPv4 or IPv6 address as text", |c, call, s| {
         c.network_call(call.name, call.name_span, call.args, call.span, s)
     }),

@@ -103,15 +103,6 @@ impl Checker<'_> {
         Some(value)
     }
 
-    /// `strftime()` anywhere but as a printf argument.
-    pub(super) fn strftime_outside_printf(&mut self, span: Span) -> Option<Expr> {
-        self.diagnostics.push(
-            Diagnostic::new(Code::TypeMismatch, span, "`strftime()` is printed by printf, with %s")
-                .with_hint("e.g. `printf(\"%s\\n\", strftime(\"%H:%M:%S\", nsecs))`"),
-        );
-        None
-    }
-
     /// `kaddr("symbol")`: the symbol's address, resolved at compile time.
     pub(super) fn kaddr(&mut self, name_span: Span, args: &[ast::Expr], span: Span) -> Option<Expr> {
         if !self.arity("kaddr", name_span, args, 1) {
@@ -243,7 +234,13 @@ impl Checker<'_> {
                     return None;
                 }
                 let id = self.printfs.len();
-                let info = PrintfInfo { format: Format::default(), args: vec![value.ty], action: PrintfAction::Value };
+                let info = PrintfInfo {
+                    format: Format::default(),
+                    args: vec![value.ty],
+                    action: PrintfAction::Value,
+                    span: call.span,
+                    site: Default::default(),
+                };
                 self.printfs.push(info);
                 Some(StmtKind::Printf { id, args: vec![value] })
             }
@@ -581,12 +578,7 @@ impl Checker<'_> {
         }
         let mut checked = Vec::new();
         for (arg, conv) in rest.iter().zip(&conversions) {
-            let value = match &arg.kind {
-                ast::ExprKind::Call { name, name_span, args } if name == "strftime" => {
-                    self.strftime(*name_span, args, scope)?
-                }
-                _ => self.expr(arg, scope)?,
-            };
+            let value = self.expr(arg, scope)?;
             let (fits, wanted) = match conv {
                 ConvKind::Str => (
                     value.ty.is_text() || matches!(value.ty, Type::Timestamp(_) | Type::Bool | Type::Enum(_)),
@@ -619,7 +611,8 @@ impl Checker<'_> {
             checked.push(value);
         }
         let id = self.printfs.len();
-        self.printfs.push(PrintfInfo { format, args: checked.iter().map(|arg| arg.ty).collect(), action });
+        let args = checked.iter().map(|arg| arg.ty).collect();
+        self.printfs.push(PrintfInfo { format, args, action, span, site: Default::default() });
         Some(StmtKind::Printf { id, args: checked })
     }
 }

@@ -43,6 +43,11 @@ impl Checker<'_> {
                 (ExprKind::Str(text.clone()), Type::Str(size))
             }
             ast::ExprKind::Ident(name) => return self.ident(name, span, scope),
+            ast::ExprKind::Block { .. } => {
+                // syntax::macros moves every block's statements out before checking.
+                self.diagnostics.push(Diagnostic::new(Code::Internal, span, "a block expression was not expanded"));
+                return None;
+            }
             ast::ExprKind::Var(name) => match scope.vars.iter().position(|(existing, _)| existing == name) {
                 Some(index) => (ExprKind::Var(index), scope.vars[index].1),
                 None if self.params.get(name).is_some() => return self.param_expr(name, span),

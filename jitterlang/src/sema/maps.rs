@@ -58,14 +58,11 @@ impl MapTable {
     ) -> Option<usize> {
         let wanted = match value {
             Type::Tuple(tuple) if tuple.elements().iter().any(|element| matches!(element, Type::Tuple(_))) => {
-                diagnostics.push(
-                    Diagnostic::new(
-                        Code::Unsupported,
-                        target.span,
-                        format!("`{}` would hold a tuple inside a tuple, which maps cannot hold", target.name),
-                    )
-                    .with_hint("store the inner tuple's elements in the outer tuple, e.g. `(a, b, c)`"),
-                );
+                diagnostics.push(cannot_hold(
+                    target,
+                    "a tuple inside a tuple, which maps cannot hold",
+                    "store the inner tuple's elements in the outer tuple, e.g. `(a, b, c)`",
+                ));
                 return None;
             }
             Type::Tuple(tuple) => {
@@ -176,6 +173,14 @@ impl MapTable {
         value_type: Option<Type>,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<usize> {
+        if keys.iter().map(|key| key.ty).chain(value_type).any(holds_time) {
+            diagnostics.push(cannot_hold(
+                target,
+                "a `strftime()` time, which maps cannot print yet",
+                "keep the nsecs in the map (`@m[k] = nsecs`), or print the time now with printf(\"%s\", strftime(...))",
+            ));
+            return None;
+        }
         let Some(index) = self.find(&target.name) else {
             let layout = MapLayout {
                 name: target.name.clone(),
@@ -185,7 +190,8 @@ impl MapTable {
                     .collect(),
                 value,
             };
-            self.maps.push(MapInfo { layout, key_types: keys.iter().map(|key| key.ty).collect(), value_type });
+            let key_types = keys.iter().map(|key| key.ty).collect();
+            self.maps.push(MapInfo { layout, key_types, value_type, declared: None });
             return Some(self.maps.len() - 1);
         };
         self.check_keys(index, target, keys, diagnostics)?;
@@ -322,5 +328,19 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         // Not reached for a layout: keys are a tuple's elements, and map values lay a tuple out element by
         // element (see `MapTable::plain`). Its bytes would print as a buffer.
         Type::Tuple(tuple) => ValueFormat::Buf(Type::Tuple(tuple).size()),
+    }
+}
+
+/// E0400: map `target` would hold `what`, which it cannot.
+fn cannot_hold(target: &ast::MapRef, what: &str, hint: &str) -> Diagnostic {
+    Diagnostic::new(Code::Unsupported, target.span, format!("`{}` would hold {what}", target.name)).with_hint(hint)
+}
+
+/// Whether a value of type `ty` is or holds a `strftime()` time.
+fn holds_time(ty: Type) -> bool {
+    match ty {
+        Type::Timestamp(_) => true,
+        Type::Tuple(tuple) => tuple.elements().iter().copied().any(holds_time),
+        _ => false,
     }
 }

@@ -9,6 +9,7 @@ mod calls;
 mod expr;
 mod lets;
 mod loops;
+mod map_decls;
 mod map_functions;
 mod maps;
 mod net;
@@ -133,10 +134,12 @@ fn finish(script: &Script, mut checker: Checker, probes: Vec<CheckedProbe>) -> R
                 .with_hint("e.g. `tracepoint:irq:softirq_entry { @[args.vec] = count(); }`"),
         );
     }
+    let mut maps = checker.maps.into_infos();
+    map_decls::apply(&script.map_decls, &mut maps, &mut checker.diagnostics, &mut checker.warnings);
     if checker.diagnostics.is_empty() {
         Ok(Checked {
             probes,
-            maps: checker.maps.into_infos(),
+            maps,
             printfs: checker.printfs,
             stacks: checker.stacks,
             uses_elapsed: checker.uses_elapsed,

@@ -16,7 +16,6 @@ impl Checker<'_> {
         for element in &checked {
             let refused = match element.ty {
                 Type::Void => "this has no value to put in a tuple",
-                Type::Timestamp(_) => "`strftime()` is a printf argument: it cannot be put in a tuple",
                 _ => continue,
             };
             self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, element.span, refused));

@@ -22,6 +22,7 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
     let mut defs = Vec::new();
     let mut records = Vec::new();
     let mut enums = Vec::new();
+    let mut map_decls = Vec::new();
     for pair in program.into_inner() {
         match pair.as_rule() {
             Rule::macro_def => defs.push(macro_def(pair)?),
@@ -41,12 +42,31 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
                 config = pair.into_inner().filter(|p| p.as_rule() == Rule::config_item).map(config_item).collect()
             }
             Rule::param_decl => params.push(param_decl(pair)?),
+            Rule::map_decl => map_decls.push(map_decl(pair)?),
             Rule::probe_block => blocks.push(probe_block(pair)?),
             _ => {}
         }
     }
     let expansions = macros::expand(defs, &mut blocks)?;
-    Ok(Script { config, params, blocks, expansions, records, enums })
+    Ok(Script { config, params, blocks, expansions, records, enums, map_decls })
+}
+
+/// `let @name = kind(size);`.
+fn map_decl(pair: Pair<Rule>) -> Result<MapDecl> {
+    let whole = span_of(&pair);
+    let closed = pair.as_str().rfind(')').map_or(whole.end, |at| whole.start + at + 1);
+    let mut parts = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_let);
+    let (Some(name), Some(kind), Some(size)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(internal(whole));
+    };
+    Ok(MapDecl {
+        name: name.as_str().to_string(),
+        kind: kind.as_str().to_string(),
+        kind_span: span_of(&kind),
+        size: integer(&size)?,
+        size_span: span_of(&size),
+        span: Span::new(whole.start, closed),
+    })
 }
 
 /// `macro name(params) { body }`.
@@ -231,6 +251,16 @@ fn stmt(pair: Pair<Rule>) -> Result<Stmt> {
             let var = parts.next().ok_or_else(|| internal(span))?;
             let (op, value) = update(parts, span)?;
             StmtKind::VarAssign { name: var.as_str()[1..].to_string(), name_span: span_of(&var), op, value }
+        }
+        Rule::discard_stmt => {
+            let value = expr(inner.into_inner().nth(1).ok_or_else(|| internal(span))?)?;
+            // The value of a block is dropped; its statements still run.
+            match value.kind {
+                ExprKind::Block { stmts, .. } => {
+                    StmtKind::Expr(Expr { kind: ExprKind::Block { stmts, value: None }, span })
+                }
+                _ => StmtKind::Expr(value),
+            }
         }
         _ => StmtKind::Expr(expr(only_child(inner))?),
     };
@@ -492,6 +522,7 @@ fn is_operator(rule: Rule) -> bool {
             | Rule::call
             | Rule::sizeof_call
             | Rule::tuple
+            | Rule::block_expr
             | Rule::expr
     )
 }
@@ -576,6 +607,19 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
                 return Err(Diagnostic::new(Code::Syntax, span, "a record names every element, a tuple none")
                     .with_hint("write `(a=1, b=2)` or `(1, 2)`"));
             }
+        }
+        Rule::block_expr => {
+            let text = pair.as_str();
+            let open = text[..text.len() - 1].trim_end().ends_with(';');
+            let mut stmts = block(pair)?;
+            let value = match stmts.pop() {
+                Some(Stmt { kind: StmtKind::Expr(value), .. }) if !open => Some(Box::new(value)),
+                last => {
+                    stmts.extend(last);
+                    None
+                }
+            };
+            ExprKind::Block { stmts, value }
         }
         Rule::expr => return expr(pair),
         _ => return Err(internal(span)),

@@ -65,9 +65,6 @@ pub(super) fn expand(defs: Vec<MacroDef>, blocks: &mut [ProbeBlock]) -> Result<V
                 .with_hint("give one of them another name"));
         }
     }
-    if table.is_empty() {
-        return Ok(Vec::new());
-    }
     let mut expander = Expander { defs: table, stack: Vec::new(), expansions: Vec::new(), fresh: 0, conditional: None };
     for block in blocks.iter_mut() {
         if let Some(predicate) = block.predicate.take() {
@@ -132,7 +129,7 @@ impl<'a> Expander<'a> {
                 if let Some((def, args)) = self.call_of(expr) {
                     let args = args.to_vec();
                     let mut hoisted = Vec::new();
-                    let args = args.into_iter().map(|arg| self.expr(arg, &mut hoisted)).collect::<Result<Vec<_>>>()?;
+                    let args = args.into_iter().map(|arg| self.arg(arg, &mut hoisted)).collect::<Result<Vec<_>>>()?;
                     out.extend(hoisted);
                     let body = self.instantiate(def, args, expr.span)?;
                     out.extend(self.inside(def, |this| this.stmts(body))?);
@@ -140,11 +137,51 @@ impl<'a> Expander<'a> {
                 }
             }
             let mut hoisted = Vec::new();
-            let stmt = self.stmt(stmt, &mut hoisted)?;
+            let stmt = block_statement(stmt).map(|stmt| self.stmt(stmt, &mut hoisted)).transpose()?;
             out.extend(hoisted);
-            out.push(stmt);
+            out.extend(stmt);
         }
         Ok(out)
+    }
+
+    /// A macro argument: a block is substituted as written, so that its statements run wherever the body
+    /// names the parameter (as bpftrace substitutes it); anything else is expanded here.
+    fn arg(&mut self, arg: Expr, hoisted: &mut Vec<Stmt>) -> Result<Expr> {
+        match arg.kind {
+            ExprKind::Block { .. } => Ok(arg),
+            _ => self.expr(arg, hoisted),
+        }
+    }
+
+    /// A block used as a value: its statements, then its value kept in a fresh variable, run in a scope of
+    /// their own before the statement (so that its `let` variables end with it); the value is that variable.
+    fn block_value(
+        &mut self,
+        stmts: Vec<Stmt>,
+        value: Option<Box<Expr>>,
+        span: Span,
+        hoisted: &mut Vec<Stmt>,
+    ) -> Result<Expr> {
+        let Some(value) = value else {
+            return Err(Diagnostic::new(Code::TypeMismatch, span, "this block has no value: it ends with a statement")
+                .with_hint("end it with an expression and no `;` after it, e.g. `{ $x = 1; $x + 1 }`"));
+        };
+        if let Some(place) = self.conditional.filter(|_| !stmts.is_empty()) {
+            return Err(Diagnostic::new(
+                Code::Unsupported,
+                span,
+                format!("this block runs statements before its value, which cannot happen in {place}"),
+            )
+            .with_hint("assign the block to a variable first (`$v = { ... };`) and use the variable"));
+        }
+        self.fresh += 1;
+        // `#` cannot be written in a variable name, so the script's variables are never met.
+        let name = format!("block#{}", self.fresh);
+        let assign = StmtKind::VarAssign { name: name.clone(), name_span: span, op: None, value: *value };
+        let mut body = stmts;
+        body.push(Stmt { kind: assign, span });
+        hoisted.extend(self.stmts(vec![scoped(body, span)])?);
+        Ok(Expr { kind: ExprKind::Var(name), span })
     }
 
     fn stmt(&mut self, stmt: Stmt, hoisted: &mut Vec<Stmt>) -> Result<Stmt> {
@@ -194,7 +231,7 @@ impl<'a> Expander<'a> {
     fn expr(&mut self, expr: Expr, hoisted: &mut Vec<Stmt>) -> Result<Expr> {
         if let Some((def, args)) = self.call_of(&expr) {
             let args = args.to_vec();
-            let args = args.into_iter().map(|arg| self.expr(arg, hoisted)).collect::<Result<Vec<_>>>()?;
+            let args = args.into_iter().map(|arg| self.arg(arg, hoisted)).collect::<Result<Vec<_>>>()?;
             let mut body = self.instantiate(def, args, expr.span)?;
             let value = match body.pop() {
                 Some(Stmt { kind: StmtKind::Expr(value), .. }) => value,
@@ -228,6 +265,7 @@ impl<'a> Expander<'a> {
         }
         let span = expr.span;
         let kind = match expr.kind {
+            ExprKind::Block { stmts, value } => return self.block_value(stmts, value, span, hoisted),
             ExprKind::Map(map) => ExprKind::Map(self.map_ref(map, hoisted)?),
             ExprKind::Call { name, name_span, args } => ExprKind::Call {
                 name,
@@ -390,6 +428,35 @@ impl<'a> Expander<'a> {
     }
 }
 
+/// A statement made of a block, as the scope of its own that runs it: `{ ...; v }` alone, `@m = { ...; v }`
+/// and `$x = { ...; v }` (the assignment moves inside, so that an aggregation `@m = { ...; count() }` stays
+/// one); `None` for an empty block. Any other statement comes back as it is.
+fn block_statement(stmt: Stmt) -> Option<Stmt> {
+    let span = stmt.span;
+    let (stmts, value, assign): (_, _, Box<dyn FnOnce(Expr) -> StmtKind>) = match stmt.kind {
+        StmtKind::Expr(Expr { kind: ExprKind::Block { stmts, value }, .. }) => (stmts, value, Box::new(StmtKind::Expr)),
+        StmtKind::MapAssign { target, op, value: Expr { kind: ExprKind::Block { stmts, value: Some(value) }, .. } } => {
+            (stmts, Some(value), Box::new(move |value| StmtKind::MapAssign { target, op, value }))
+        }
+        StmtKind::VarAssign {
+            name,
+            name_span,
+            op,
+            value: Expr { kind: ExprKind::Block { stmts, value: Some(value) }, .. },
+        } => (stmts, Some(value), Box::new(move |value| StmtKind::VarAssign { name, name_span, op, value })),
+        kind => return Some(Stmt { kind, span }),
+    };
+    let mut body = stmts;
+    body.extend(value.map(|value| Stmt { span: value.span, kind: assign(*value) }));
+    (!body.is_empty()).then(|| scoped(body, span))
+}
+
+/// `body` in a scope of its own: `if (1) { body }`.
+fn scoped(body: Vec<Stmt>, span: Span) -> Stmt {
+    let always = Expr { kind: ExprKind::Int(1), span };
+    Stmt { kind: StmtKind::If { cond: always, then: body, otherwise: Vec::new() }, span }
+}
+
 /// What the parameters of one expansion stand for.
 struct Bindings {
     /// `$param` (without `$`) to the caller's variable.
@@ -400,7 +467,6 @@ struct Bindings {
     exprs: HashMap<String, Expr>,
 }
 
-/// The variables a body assigns or declares itself: renamed per expansion.
 /// What a macro parameter written where a type goes (`written`: `t`, `t *`, `t[2]`) stands for, given its argument:
 /// a type argument (`typeof(uint64 *)`) with the pointers and dimensions written added, or a value argument (or
 /// `typeof(value)`) where the parameter is written alone. `None` when they do not combine (a pointer to an array
@@ -419,10 +485,18 @@ fn typed_argument(arg: &Expr, written: &TypeName) -> Option<ExprKind> {
     }
 }
 
+/// The variables a body assigns or declares itself (in block expressions too): renamed per expansion.
 fn locals(body: &[Stmt]) -> HashSet<String> {
     let mut names = HashSet::new();
     let mut pending: Vec<&Stmt> = body.iter().collect();
     while let Some(stmt) = pending.pop() {
+        let mut exprs = stmt_exprs(stmt);
+        while let Some(expr) = exprs.pop() {
+            if let ExprKind::Block { stmts, .. } = &expr.kind {
+                pending.extend(stmts);
+            }
+            exprs.extend(sub_exprs(expr));
+        }
         match &stmt.kind {
             StmtKind::VarAssign { name, .. } | StmtKind::Let { name, .. } => {
                 names.insert(name.clone());
@@ -441,6 +515,45 @@ fn locals(body: &[Stmt]) -> HashSet<String> {
         }
     }
     names
+}
+
+/// The expressions a statement holds itself (not those of its nested statements).
+fn stmt_exprs(stmt: &Stmt) -> Vec<&Expr> {
+    match &stmt.kind {
+        StmtKind::Expr(expr) | StmtKind::VarAssign { value: expr, .. } => vec![expr],
+        StmtKind::MapAssign { target, value, .. } => target.keys.iter().chain([value]).collect(),
+        StmtKind::Let { value, .. } => value.iter().collect(),
+        StmtKind::If { cond, .. } | StmtKind::While { cond, .. } => vec![cond],
+        StmtKind::For { start, end, .. } => vec![start, end],
+        StmtKind::ForMap { map, .. } => map.keys.iter().collect(),
+        StmtKind::Unroll { .. } | StmtKind::Return | StmtKind::Break | StmtKind::Continue => Vec::new(),
+    }
+}
+
+/// The expressions an expression holds directly (a block's value, not its statements).
+fn sub_exprs(expr: &Expr) -> Vec<&Expr> {
+    match &expr.kind {
+        ExprKind::Map(map) => map.keys.iter().collect(),
+        ExprKind::Call { args: items, .. } | ExprKind::Tuple(items) | ExprKind::Record { values: items, .. } => {
+            items.iter().collect()
+        }
+        ExprKind::Field { base: inner, .. }
+        | ExprKind::TupleIndex { base: inner, .. }
+        | ExprKind::Cast { operand: inner, .. }
+        | ExprKind::Deref(inner)
+        | ExprKind::Unary(_, inner) => vec![inner],
+        ExprKind::Index { base: lhs, index: rhs } | ExprKind::Binary(_, lhs, rhs) => vec![lhs, rhs],
+        ExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
+        ExprKind::Block { value, .. } => value.iter().map(|value| &**value).collect(),
+        ExprKind::Int(_)
+        | ExprKind::Duration(_)
+        | ExprKind::Str(_)
+        | ExprKind::Ident(_)
+        | ExprKind::Var(_)
+        | ExprKind::Positional(_)
+        | ExprKind::ArgCount
+        | ExprKind::Type(_) => Vec::new(),
+    }
 }
 
 /// Rewrites one copy of a macro body.
@@ -546,6 +659,9 @@ impl Renamer<'_> {
                 None => ExprKind::Ident(name),
             },
             ExprKind::Var(name) => ExprKind::Var(self.var(&name, span)?),
+            ExprKind::Block { stmts, value } => {
+                ExprKind::Block { stmts: self.stmts(stmts)?, value: value.map(|v| self.boxed(*v)).transpose()? }
+            }
             ExprKind::Map(map) => ExprKind::Map(self.map_ref(map)?),
             ExprKind::Call { name, name_span, args } => ExprKind::Call {
                 name,

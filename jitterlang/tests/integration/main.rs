@@ -16,6 +16,7 @@ mod gate;
 mod golden;
 mod hrtimer_nesting;
 mod irqoff;
+mod lang_forms;
 mod language;
 mod lifecycle;
 mod netns;

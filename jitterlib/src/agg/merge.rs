@@ -18,6 +18,25 @@ use super::{AggError, AggKind, TSeriesAgg};
 /// Aggregations are per-CPU maps; a shared map is accepted as one CPU. Plain maps must be shared.
 /// `min`/`max` keys that no CPU saw, and histograms with no event, are left out.
 pub fn decode(layout: &MapLayout, entries: &MapEntries) -> Result<Snapshot, AggError> {
+    decode_with(layout, entries, Zeroes::Unwritten)
+}
+
+/// [`decode`] of a map `zero()` zeroed: its keys whose values are all zero are rows too (a `min`/`max` no CPU
+/// saw as 0, an empty histogram), as bpftrace prints them.
+pub fn decode_zeroed(layout: &MapLayout, entries: &MapEntries) -> Result<Snapshot, AggError> {
+    decode_with(layout, entries, Zeroes::Values)
+}
+
+/// What all-zero aggregation values stand for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Zeroes {
+    /// Nothing was written: no row.
+    Unwritten,
+    /// The map was zeroed: a row of zeroes.
+    Values,
+}
+
+fn decode_with(layout: &MapLayout, entries: &MapEntries, zeroes: Zeroes) -> Result<Snapshot, AggError> {
     let mut rows = match &layout.value {
         MapValue::Scalar(field) => decode_plain(layout, entries, |value| decode_field(layout, field, value))?,
         MapValue::Tuple(elements) => decode_plain(layout, entries, |value| {
@@ -32,11 +51,11 @@ pub fn decode(layout: &MapLayout, entries: &MapEntries) -> Result<Snapshot, AggE
         MapValue::Agg { kind, format } => {
             let per_cpu = per_cpu_view(entries);
             if let AggKind::TSeries { agg, .. } = kind {
-                decode_tseries(layout, *kind, *agg, *format, &per_cpu)?
+                decode_tseries(layout, *kind, *agg, *format, &per_cpu, zeroes)?
             } else if kind.is_histogram() {
-                decode_histograms(layout, *kind, &per_cpu)?
+                decode_histograms(layout, *kind, &per_cpu, zeroes)?
             } else {
-                decode_aggregations(layout, *kind, *format, &per_cpu)?
+                decode_aggregations(layout, *kind, *format, &per_cpu, zeroes)?
             }
         }
     };
@@ -85,6 +104,7 @@ fn decode_aggregations(
     kind: AggKind,
     format: ValueFormat,
     entries: &[PerCpuEntry<'_>],
+    zeroes: Zeroes,
 ) -> Result<Vec<Row>, AggError> {
     let mut rows = Vec::with_capacity(entries.len());
     for (key, values) in entries {
@@ -92,10 +112,12 @@ fn decode_aggregations(
         for value in values.iter() {
             check_value(layout, value)?;
         }
-        if layout.is_single_slot() && values.iter().all(|value| value.iter().all(|byte| *byte == 0)) {
+        let unwritten = zeroes == Zeroes::Unwritten;
+        if unwritten && layout.is_single_slot() && values.iter().all(|value| value.iter().all(|byte| *byte == 0)) {
             continue;
         }
-        if let Some(value) = merge_cpus(kind, format, values) {
+        let zero = || (!unwritten).then(|| AggValue::Scalar(FieldValue::from_integer(0, format)));
+        if let Some(value) = merge_cpus(kind, format, values).or_else(zero) {
             rows.push(Row { key: decode_key(layout, key)?, value });
         }
     }
@@ -131,7 +153,12 @@ fn merge_cpus(kind: AggKind, format: ValueFormat, values: &[Vec<u8>]) -> Option<
     }
 }
 
-fn decode_histograms(layout: &MapLayout, kind: AggKind, entries: &[PerCpuEntry<'_>]) -> Result<Vec<Row>, AggError> {
+fn decode_histograms(
+    layout: &MapLayout,
+    kind: AggKind,
+    entries: &[PerCpuEntry<'_>],
+    zeroes: Zeroes,
+) -> Result<Vec<Row>, AggError> {
     let user_size = layout.user_key_size() as usize;
     let mut by_key: BTreeMap<&[u8], Histogram> = BTreeMap::new();
     for (key, values) in entries {
@@ -149,7 +176,7 @@ fn decode_histograms(layout: &MapLayout, kind: AggKind, entries: &[PerCpuEntry<'
     }
     by_key
         .into_iter()
-        .filter(|(_, histogram)| !histogram.is_empty())
+        .filter(|(_, histogram)| zeroes == Zeroes::Values || !histogram.is_empty())
         .map(|(key, histogram)| Ok(Row { key: decode_fields(layout, key)?, value: AggValue::Histogram(histogram) }))
         .collect()
 }
@@ -161,6 +188,7 @@ fn decode_tseries(
     agg: TSeriesAgg,
     format: ValueFormat,
     entries: &[PerCpuEntry<'_>],
+    zeroes: Zeroes,
 ) -> Result<Vec<Row>, AggError> {
     let AggKind::TSeries { interval_ns, tai, .. } = kind else { return Ok(Vec::new()) };
     let signed = format != ValueFormat::Unsigned;
@@ -175,8 +203,8 @@ fn decode_tseries(
         }
         let merged = merge_slot(agg, signed, &cpus);
         // A key whose slots were all zeroed (`zero(@m)`) is still printed, as bpftrace's `<no data>`; the
-        // slots of an array exist from the start, so there that would print maps never written.
-        if merged.is_none() && layout.is_array() {
+        // slots of an array exist from the start, so there that would print maps never written unless zeroed.
+        if merged.is_none() && layout.is_array() && zeroes == Zeroes::Unwritten {
             continue;
         }
         let series = by_key.entry(&key[..user_size]).or_insert_with(|| TimeSeries {
@@ -321,6 +349,24 @@ mod tests {
         assert_eq!(values(&min), [(vec![FieldValue::Uint(1)], AggValue::Scalar(FieldValue::Int(-5)))]);
         let max = snapshot(&agg_layout("@mx", int_key(), AggKind::Max, ValueFormat::Signed), &entries);
         assert_eq!(values(&max), [(vec![FieldValue::Uint(1)], AggValue::Scalar(FieldValue::Int(9)))]);
+    }
+
+    #[test]
+    fn zeroed_maps_keep_their_all_zero_values_as_rows() {
+        let slot = per_cpu(vec![(slot_key(), vec![words(&[0]), words(&[0])])]);
+        let count = agg_layout("@c", vec![], AggKind::Count, ValueFormat::Unsigned);
+        assert!(snapshot(&count, &slot).rows.is_empty(), "never written: no row");
+        let zeroed = decode_zeroed(&count, &slot).expect("decodes");
+        assert_eq!(values(&zeroed), [(vec![], AggValue::Scalar(FieldValue::Uint(0)))]);
+        let min = agg_layout("@m", int_key(), AggKind::Min, ValueFormat::Signed);
+        let keyed = per_cpu(vec![(words(&[3]), vec![words(&[0, 0])])]);
+        let zeroed = decode_zeroed(&min, &keyed).expect("decodes");
+        assert_eq!(values(&zeroed), [(vec![FieldValue::Uint(3)], AggValue::Scalar(FieldValue::Int(0)))]);
+        let hist = agg_layout("@h", vec![], AggKind::Hist { bits: 0 }, ValueFormat::Signed);
+        let buckets = unkeyed_histogram(&[(0, 0), (1, 0)]);
+        assert!(snapshot(&hist, &buckets).rows.is_empty());
+        let zeroed = decode_zeroed(&hist, &buckets).expect("decodes");
+        assert!(matches!(&zeroed.rows[..], [Row { value: AggValue::Histogram(h), .. }] if h.is_empty()));
     }
 
     #[test]

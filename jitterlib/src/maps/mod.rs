@@ -17,6 +17,11 @@ pub enum MapKind {
     Array,
     /// `BPF_MAP_TYPE_PERCPU_HASH`: one value per possible CPU, merged in user space.
     PerCpuHash,
+    /// `BPF_MAP_TYPE_LRU_HASH`: a hash that evicts its least recently used keys to make room for a new one
+    /// (Linux 4.10). Always preallocated.
+    LruHash,
+    /// `BPF_MAP_TYPE_LRU_PERCPU_HASH`: [`MapKind::PerCpuHash`] evicting as [`MapKind::LruHash`] (Linux 4.10).
+    LruPerCpuHash,
     /// `BPF_MAP_TYPE_PERCPU_ARRAY`.
     PerCpuArray,
     /// `BPF_MAP_TYPE_RINGBUF`: `max_entries` is the buffer size in bytes, keys and values are 0.
@@ -46,6 +51,8 @@ impl MapKind {
             MapKind::Hash => 1,
             MapKind::Array | MapKind::Global | MapKind::Gate => 2,
             MapKind::PerCpuHash => 5,
+            MapKind::LruHash => 9,
+            MapKind::LruPerCpuHash => 10,
             MapKind::PerCpuArray => 6,
             MapKind::ProgArray => 3,
             MapKind::StackTrace => 7,

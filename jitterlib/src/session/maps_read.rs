@@ -23,7 +23,7 @@ pub(super) struct MapLayout {
 
 impl MapLayout {
     fn is_per_cpu(&self) -> bool {
-        matches!(self.kind, MapKind::PerCpuHash | MapKind::PerCpuArray)
+        matches!(self.kind, MapKind::PerCpuHash | MapKind::LruPerCpuHash | MapKind::PerCpuArray)
     }
 
     fn is_array(&self) -> bool {
@@ -31,7 +31,7 @@ impl MapLayout {
     }
 
     fn is_hash(&self) -> bool {
-        matches!(self.kind, MapKind::Hash | MapKind::PerCpuHash)
+        matches!(self.kind, MapKind::Hash | MapKind::PerCpuHash | MapKind::LruHash | MapKind::LruPerCpuHash)
     }
 
     /// The kernel lays per-CPU values out 8-byte aligned, one after another.

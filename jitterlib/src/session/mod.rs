@@ -18,8 +18,9 @@ mod semaphore;
 mod tests;
 mod verifier_log;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Mutex;
 
 use aya::maps::{Map, MapData, RingBuf};
 use aya::Ebpf;
@@ -206,6 +207,9 @@ pub struct Session {
     detached: Vec<OwnedFd>,
     /// The perf events of uprobes that count a USDT semaphore (attached without aya): closing one detaches it.
     semaphore_events: Vec<OwnedFd>,
+    /// The maps [`Session::zero_map`] zeroed and [`Session::clear_map`] has not emptied since: their zeroes are
+    /// values that print ([`Session::was_zeroed`]), not slots nobody wrote.
+    zeroed: Mutex<HashSet<String>>,
 }
 
 impl Drop for Session {
@@ -235,8 +239,13 @@ impl Session {
     /// [`SessionError::Verifier`] with the kernel's log.
     pub fn load(object: &[u8], programs: &[ProgramSpec]) -> Result<Session, SessionError> {
         let ebpf = loader::loader().load(object).map_err(|source| SessionError::Object { source: Box::new(source) })?;
-        let mut session =
-            Session { ebpf, attach_points: HashMap::new(), detached: Vec::new(), semaphore_events: Vec::new() };
+        let mut session = Session {
+            ebpf,
+            attach_points: HashMap::new(),
+            detached: Vec::new(),
+            semaphore_events: Vec::new(),
+            zeroed: Mutex::default(),
+        };
         let mut btf = attach::KernelBtf::default();
         for spec in programs {
             let program = session.program_mut(&spec.name)?;
@@ -362,6 +371,7 @@ impl Session {
     /// Empties a hash map, or zeroes every slot of an array map.
     pub fn clear_map(&self, map: &str) -> Result<(), SessionError> {
         let (data, layout) = self.readable_map(map, "clearing")?;
+        self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(map);
         maps_read::clear(data.fd().as_fd(), &layout)
             .map_err(|source| SessionError::Syscall { what: "clearing a map (BPF_MAP_DELETE/UPDATE_ELEM)", source })
     }
@@ -369,8 +379,15 @@ impl Session {
     /// Sets every value of a hash or array map to zero, keeping the keys.
     pub fn zero_map(&self, map: &str) -> Result<(), SessionError> {
         let (data, layout) = self.readable_map(map, "zeroing")?;
+        self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(map.to_string());
         maps_read::zero(data.fd().as_fd(), &layout)
             .map_err(|source| SessionError::Syscall { what: "zeroing a map (BPF_MAP_UPDATE_ELEM)", source })
+    }
+
+    /// Whether [`Session::zero_map`] zeroed `map` and nothing cleared it since: bpftrace prints such a map's
+    /// zeroes (`@c: 0`, a histogram's empty buckets), where it prints nothing for a map never written or cleared.
+    pub fn was_zeroed(&self, map: &str) -> bool {
+        self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(map)
     }
 
     /// Deletes every entry of a hash map whose key starts with `prefix` (one entry's key, and with it each of
@@ -418,6 +435,8 @@ impl Session {
             Map::HashMap(data) => (MapKind::Hash, data),
             Map::Array(data) => (MapKind::Array, data),
             Map::PerCpuHashMap(data) => (MapKind::PerCpuHash, data),
+            Map::LruHashMap(data) => (MapKind::LruHash, data),
+            Map::PerCpuLruHashMap(data) => (MapKind::LruPerCpuHash, data),
             Map::PerCpuArray(data) => (MapKind::PerCpuArray, data),
             Map::StackTraceMap(data) => (MapKind::StackTrace, data),
             other => {

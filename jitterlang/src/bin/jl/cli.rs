@@ -93,6 +93,10 @@ pub struct Cli {
     /// probes of a program.
     #[arg(short = 'l', long = "list")]
     pub list: bool,
+    /// Do not print warnings: the compiler's and `warnf()` messages (bpftrace's --no-warnings); reports of lost
+    /// data still print.
+    #[arg(long = "no-warnings")]
+    pub no_warnings: bool,
     /// Do not print the `Attached N probes` line (bpftrace's -q); errors and warnings still print.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,

@@ -61,6 +61,7 @@ fn main() -> ExitCode {
         named_args: cli.named_params(),
         unsafe_actions: cli.unsafe_actions,
         map_keys: cli.map_keys,
+        file_name: cli.file.as_ref().filter(|_| cli.expr.is_none()).map(|path| path.display().to_string()),
     };
     if cli.expr.is_none() && cli.file.is_none() && std::io::stdin().is_terminal() {
         if !options.named_args.is_empty() {
@@ -84,7 +85,9 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_COMPILE_ERROR);
         }
     };
-    eprint!("{}", compiled.warnings.render(&file_name, &source));
+    if !cli.no_warnings {
+        eprint!("{}", compiled.warnings.render(&file_name, &source));
+    }
     if let Some(path) = &cli.emit_obj {
         if let Err(error) = std::fs::write(path, &compiled.object) {
             eprintln!("jl: cannot write {}: {error}", path.display());
@@ -193,8 +196,10 @@ fn run(
         },
         on_attached: Some(Box::new(move |programs| {
             if !quiet {
-                // bpftrace 0.27's line, to the byte.
-                eprintln!("Attached {programs} probe{}", if programs == 1 { "" } else { "s" });
+                // bpftrace 0.27's line, to the byte, in one write: eprintln! writes its pieces one by one, and
+                // another process writing the same terminal or pipe meanwhile cut it in two.
+                let line = format!("Attached {programs} probe{}\n", if programs == 1 { "" } else { "s" });
+                let _ = std::io::stderr().write_all(line.as_bytes());
             }
             if let Some(command) = &command {
                 child::spawn_then_stop(command, Arc::clone(&child_stop));
@@ -206,6 +211,7 @@ fn run(
             || cli.interval.is_some()
             || cli.prometheus.is_some(),
         announce_attached: !cli.quiet,
+        no_warnings: cli.no_warnings,
         exporter,
         control: None,
         flamegraph: cli.flamegraph.clone(),

@@ -1,0 +1,1 @@
+let @a = hash(4); BEGIN { @a[1] = count(); }

@@ -1,0 +1,1 @@
+let @a = percpuhash(4); BEGIN { @a[1] = hist(5); }

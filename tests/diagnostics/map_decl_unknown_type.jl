@@ -1,0 +1,1 @@
+let @a = percpuarray(4); BEGIN { @a[1] = 1; }

@@ -1,0 +1,1 @@
+let @a = lruhash(0); BEGIN { @a[1] = 1; }

@@ -1,0 +1,1 @@
+BEGIN { @[strftime("%m/%d/%y", nsecs)] = 1; }

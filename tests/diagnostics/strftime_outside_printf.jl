@@ -1,1 +1,0 @@
-BEGIN { $t = strftime("%H:%M", nsecs); }
