@@ -541,11 +541,13 @@ fn sub_exprs(expr: &Expr) -> Vec<&Expr> {
         | ExprKind::TupleIndex { base: inner, .. }
         | ExprKind::Cast { operand: inner, .. }
         | ExprKind::Deref(inner)
+        | ExprKind::TypeOf(inner)
         | ExprKind::Unary(_, inner) => vec![inner],
         ExprKind::Index { base: lhs, index: rhs } | ExprKind::Binary(_, lhs, rhs) => vec![lhs, rhs],
         ExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
         ExprKind::Block { value, .. } => value.iter().map(|value| &**value).collect(),
         ExprKind::Int(_)
+        | ExprKind::Bool(_)
         | ExprKind::Duration(_)
         | ExprKind::Str(_)
         | ExprKind::Ident(_)
