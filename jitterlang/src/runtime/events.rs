@@ -37,6 +37,8 @@ pub(super) enum Value {
     Signed(i64),
     /// Nanoseconds.
     Duration(u64),
+    /// A pointer, printed in hex.
+    Address(u64),
     /// A string, a resolved kernel symbol, an address or a formatted time.
     Text(String),
     /// The bytes of a `buf()`.
@@ -139,7 +141,10 @@ impl<'a> EventDecoder<'a> {
                 Value::Text(text) => Arg::Str(text),
                 Value::Bytes(bytes) => Arg::Bytes(bytes),
                 Value::Signed(value) => Arg::Int(value as u64),
-                Value::Unsigned(value) | Value::Duration(value) | Value::Stack { raw: value, .. } => Arg::Int(value),
+                Value::Unsigned(value)
+                | Value::Duration(value)
+                | Value::Address(value)
+                | Value::Stack { raw: value, .. } => Arg::Int(value),
                 // printf takes no tuple (sema refuses it); print() of one returned above.
                 Value::Tuple(_) | Value::Record(_) => Arg::Str(String::new()),
             })
@@ -220,7 +225,8 @@ impl<'a> EventDecoder<'a> {
                         None => Value::Tuple(elements),
                     }
                 }
-                Type::Int { signed: false } | Type::Pointer(_) | Type::Void => Value::Unsigned(word()?),
+                Type::Pointer(_) => Value::Address(word()?),
+                Type::Int { signed: false } | Type::Void => Value::Unsigned(word()?),
             });
         }
         Some(values)

@@ -1,5 +1,5 @@
 //! Kernel memory through BTF-typed pointers: `p->field`, `p->a.b` (embedded structs and unions), `p->arr[i]`,
-//! casts `(struct sk_buff *)x`, `(uint32)x`, `(int8 *)x`, and `*(uint32 *)p`.
+//! casts `(struct sk_buff *)x`, `(uint32)x` and `(int8 *)x` (what a pointer reads: see `pointers.rs`).
 //!
 //! A chain of `.` and constant `[i]` after one `->` is one read at one offset: only the value at the end of the
 //! chain is read (`skb->dev->nd_net.net` is two reads, not three).
@@ -7,7 +7,7 @@
 use super::{Checker, Scope};
 use crate::ast::{self, CastType};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{BinaryOp, Expr, ExprKind, KernelRead, Type};
+use crate::ir::{BinaryOp, Expr, ExprKind, KernelRead, Pointee, PointerType, Type};
 use jitterlib::kernel::{Member, MemberKind, StructName};
 use jitterlib::probe::nearest_first;
 
@@ -81,7 +81,7 @@ impl Checker<'_> {
         match &expr.kind {
             ast::ExprKind::Field { base, field, field_span, arrow: true } => {
                 let pointer = self.expr(base, scope)?;
-                let Type::Pointer(root) = pointer.ty else {
+                let Some(root) = pointer.ty.pointer().and_then(PointerType::record) else {
                     let hint = match pointer.ty {
                         Type::Int { .. } => {
                             "cast the address to a struct pointer first: `((struct NAME *)addr)->field`"
@@ -246,7 +246,9 @@ impl Checker<'_> {
             MemberKind::Int { signed } if matches!(member.size, 1 | 2 | 4 | 8) => {
                 (Type::Int { signed: *signed }, member.size)
             }
-            MemberKind::Pointer { target: Some(target) } => (Type::Pointer(StructName::new(target)), 8),
+            MemberKind::Pointer { target: Some(target) } => {
+                (Type::Pointer(PointerType::to_record(StructName::new(target))), 8)
+            }
             MemberKind::Pointer { target: None } => (Type::U64, 8),
             MemberKind::Array { text: true, .. } if member.size <= MAX_STRING_MEMBER => {
                 (Type::Str(member.size.div_ceil(8) * 8), member.size)
@@ -296,33 +298,6 @@ impl Checker<'_> {
         Some(Expr { kind, ty: target, span })
     }
 
-    /// `*operand`: the integer that `(intN *)` or `(uintN *)` points to, read with `bpf_probe_read_kernel` (in
-    /// user-space probes `bpf_probe_read_user`); through a pointer to a pointer, the 8-byte address.
-    pub(super) fn deref(&mut self, operand: &ast::Expr, span: Span, scope: &mut Scope) -> Option<Expr> {
-        let ast::ExprKind::Cast { ty: CastType::IntPointer { name, pointers }, ty_span, operand: address } =
-            &operand.kind
-        else {
-            let hint = match &operand.kind {
-                ast::ExprKind::Cast { ty: CastType::Record { .. }, .. } => {
-                    "a whole struct has no value: read one member, `((struct NAME *)p)->field`"
-                }
-                _ => "say what it points to with a cast: `*(uint32 *)p` reads 4 bytes at the address `p`",
-            };
-            self.diagnostics.push(
-                Diagnostic::new(Code::TypeMismatch, span, "`*` reads through a pointer cast to an integer type")
-                    .with_hint(hint),
-            );
-            return None;
-        };
-        let (ty, bits) = match pointers {
-            1 => self.int_type(name, *ty_span)?,
-            _ => (Type::U64, 64),
-        };
-        let pointer = self.scalar(address, scope)?;
-        let read = KernelRead { pointer: Box::new(pointer), offset: 0, size: bits / 8, bitfield: None };
-        Some(Expr { kind: ExprKind::KernelRead(read), ty, span })
-    }
-
     /// The type and bits of an integer type name (`uint16`), or an error listing the known ones.
     fn int_type(&mut self, name: &str, span: Span) -> Option<(Type, u32)> {
         if let Some((_, bits, signed)) = INT_TYPES.iter().find(|(known, ..)| *known == name) {
@@ -340,8 +315,10 @@ impl Checker<'_> {
     fn cast_target(&mut self, ty: &CastType, span: Span) -> Option<(Type, u32)> {
         match ty {
             CastType::Int(name) => self.int_type(name, span),
-            // An address: what it points to matters only to `*`.
-            CastType::IntPointer { name, .. } => self.int_type(name, span).map(|_| (Type::U64, 64)),
+            CastType::IntPointer { name, pointers } => self.int_type(name, span).map(|(ty, bits)| {
+                let pointee = Pointee::Int { bytes: (bits / 8) as u8, signed: ty.is_signed() };
+                (Type::Pointer(PointerType { pointee, depth: depth(*pointers) }), 64)
+            }),
             CastType::Record { name, pointers } => {
                 match self.kernel.struct_members(name, "") {
                     Ok(Some(_)) => {}
@@ -375,8 +352,10 @@ impl Checker<'_> {
                         );
                         None
                     }
-                    1 => Some((Type::Pointer(StructName::new(name)), 64)),
-                    _ => Some((Type::U64, 64)),
+                    pointers => {
+                        let pointee = Pointee::Record(StructName::new(name));
+                        Some((Type::Pointer(PointerType { pointee, depth: depth(*pointers) }), 64))
+                    }
                 }
             }
         }
@@ -410,6 +389,11 @@ fn is_value_path(expr: &ast::Expr) -> bool {
 /// arrays, rendered `char[4][2]` (2 arrays of 4), gives `char[4]`.
 fn element_type_name(array: &str) -> String {
     array.rfind('[').map_or(array, |open| &array[..open]).to_string()
+}
+
+/// The depth of a pointer written with `stars` `*` (at most 255 count).
+fn depth(stars: usize) -> u8 {
+    u8::try_from(stars).unwrap_or(u8::MAX)
 }
 
 fn constant(value: u32, span: Span) -> Expr {
