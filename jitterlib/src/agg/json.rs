@@ -99,12 +99,11 @@ fn number_json(value: i128) -> Value {
 fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
     match field {
         FieldValue::Int(v) | FieldValue::Duration(v) => Value::from(*v),
-        FieldValue::Uint(v) => Value::from(*v),
-        FieldValue::Hex(_)
-        | FieldValue::Symbol(_)
-        | FieldValue::Culprit(_)
-        | FieldValue::Str(_)
-        | FieldValue::StackId { .. } => Value::from(field.to_text(symbols)),
+        // A pointer is a number in JSON, as bpftrace 0.27 writes it (hex only in text and as a key).
+        FieldValue::Uint(v) | FieldValue::Hex(v) => Value::from(*v),
+        FieldValue::Symbol(_) | FieldValue::Culprit(_) | FieldValue::Str(_) | FieldValue::StackId { .. } => {
+            Value::from(field.to_text(symbols))
+        }
         FieldValue::Stack(_) | FieldValue::UserStack { .. } => Value::from(field.frame_names(symbols)),
         FieldValue::Tuple(elements) => elements.iter().map(|element| field_json(element, symbols)).collect(),
         FieldValue::Record(fields) => {
@@ -223,7 +222,7 @@ mod tests {
             value: MapValue::Scalar(FieldLayout::integer(ValueFormat::Hex)),
         };
         let entries = MapEntries::Shared(vec![(words(&[0]), words(&[31]))]);
-        assert_eq!(rendered(&hex, &entries), golden(r#"{"type":"map","data":{"@x":"0x1f"}}"#));
+        assert_eq!(rendered(&hex, &entries), golden(r#"{"type":"map","data":{"@x":31}}"#));
     }
 
     #[test]
