@@ -52,6 +52,43 @@ fn curtask_reads_the_parent_pid_and_the_name_of_this_process() {
 }
 
 #[test]
+fn pointer_variables_keep_their_struct_and_move_by_whole_structs() {
+    if !can_trace("pointer_variables_keep_their_struct_and_move_by_whole_structs") {
+        return;
+    }
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    // `$t + 1` is the next task_struct in memory (never read through); one back is `$t` again.
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ $t = (struct task_struct *)curtask; \
+         $parent = $t->real_parent; @parent = $parent->tgid; $next = $t + 1; @back = ($next - 1)->tgid; \
+         @step = (uint64)$next - (uint64)$t; @task = $t; @same = curtask == $t; }}"
+    );
+    let tracing = Tracing::start(&script, 1.0);
+    // SAFETY: getppid has no preconditions; the raw syscall avoids any libc caching.
+    unsafe { libc::syscall(libc::SYS_getppid) };
+    let lines = tracing.finish();
+    // SAFETY: getppid and getpid have no preconditions.
+    let (parent, pid) = unsafe { (libc::getppid(), libc::getpid()) };
+    assert_eq!(map_data(&lines, "@parent"), &Value::from(parent), "{lines:?}");
+    assert_eq!(map_data(&lines, "@back"), &Value::from(pid), "{lines:?}");
+    let (code, size, stderr) =
+        run_jl(&["-e", "BEGIN { printf(\"%d\\n\", sizeof(struct task_struct)); exit(); }"]);
+    assert_eq!(code, 0, "{stderr}");
+    let size: u64 = size.trim().parse().expect("a size");
+    assert!(size > 1000, "task_struct is {size} bytes");
+    assert_eq!(map_data(&lines, "@step"), &Value::from(size), "{lines:?}");
+    assert_eq!(map_data(&lines, "@same"), &Value::from(1), "{lines:?}");
+    // As bpftrace writes it: a number, in a string when a double cannot hold it exactly (most kernel addresses).
+    let task = match map_data(&lines, "@task") {
+        Value::String(text) => text.parse().ok(),
+        number => number.as_u64(),
+    };
+    let task = task.unwrap_or_else(|| panic!("@task is not an address: {lines:?}"));
+    assert!(task >= 0xffff_8000_0000_0000, "a kernel address: {task:#x}");
+}
+
+#[test]
 fn rawtp_sched_switch_reads_the_btf_typed_prev_task() {
     if !can_trace("rawtp_sched_switch_reads_the_btf_typed_prev_task") {
         return;
