@@ -542,8 +542,9 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
         }
         Rule::tuple => {
             let mut items: Vec<Pair<Rule>> = pair.into_inner().collect();
-            // One value in parentheses is that value, not a tuple (the grammar parses both with one rule).
-            if items.len() == 1 {
+            // One value in parentheses is that value, not a tuple (the grammar parses both with one rule); one named
+            // value, `(a=1)`, is a record of one field.
+            if items.len() == 1 && items[0].as_rule() != Rule::named_value {
                 return expr(items.remove(0));
             }
             let named = items.iter().filter(|item| item.as_rule() == Rule::named_value).count();
