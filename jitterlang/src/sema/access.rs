@@ -79,7 +79,12 @@ impl Checker<'_> {
     /// The member an access expression names, without reading it.
     pub(super) fn place(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Option<Place> {
         match &expr.kind {
-            ast::ExprKind::Field { base, field, field_span, arrow: true } => {
+            // `(*p).field` is `p->field`, as in C.
+            ast::ExprKind::Field { base, field, field_span, arrow } if *arrow || is_deref(base) => {
+                let base = match (&base.kind, arrow) {
+                    (ast::ExprKind::Deref(pointer), false) => pointer,
+                    _ => base,
+                };
                 let pointer = self.expr(base, scope)?;
                 let Some(root) = pointer.ty.pointer().and_then(PointerType::record) else {
                     let hint = match pointer.ty {
@@ -369,6 +374,11 @@ pub(super) fn is_access(expr: &ast::Expr) -> bool {
         ast::ExprKind::Index { .. } => true,
         _ => false,
     }
+}
+
+/// Whether `expr` is `*p` (whose `.field` reads through `p`).
+fn is_deref(expr: &ast::Expr) -> bool {
+    matches!(expr.kind, ast::ExprKind::Deref(_))
 }
 
 /// Whether `expr` is a value held by the script (a variable, a map, a call, a tuple or record, or an element of

@@ -72,8 +72,7 @@ fn pointer_variables_keep_their_struct_and_move_by_whole_structs() {
     let (parent, pid) = unsafe { (libc::getppid(), libc::getpid()) };
     assert_eq!(map_data(&lines, "@parent"), &Value::from(parent), "{lines:?}");
     assert_eq!(map_data(&lines, "@back"), &Value::from(pid), "{lines:?}");
-    let (code, size, stderr) =
-        run_jl(&["-e", "BEGIN { printf(\"%d\\n\", sizeof(struct task_struct)); exit(); }"]);
+    let (code, size, stderr) = run_jl(&["-e", "BEGIN { printf(\"%d\\n\", sizeof(struct task_struct)); exit(); }"]);
     assert_eq!(code, 0, "{stderr}");
     let size: u64 = size.trim().parse().expect("a size");
     assert!(size > 1000, "task_struct is {size} bytes");
