@@ -112,27 +112,34 @@ impl Checker<'_> {
                         let path = format!("{}.{field}", outer.path);
                         self.lookup(outer.pointer, outer.root, path, outer.extra, *field_span)
                     }
-                    kind => {
-                        let hint = match kind {
-                            MemberKind::Pointer { target: Some(_) } => "it is a pointer: use `->`",
-                            _ => "`.` reaches the members of a struct or union embedded by value",
-                        };
+                    // As bpftrace 0.27 does, `.` also reads through a pointer member: `curtask.parent.pid`.
+                    MemberKind::Pointer { target: Some(target) } => {
+                        let root = StructName::new(target);
+                        let pointer = self.read(outer, base.span)?;
+                        self.lookup(pointer, root, field.clone(), 0, *field_span)
+                    }
+                    _ => {
                         let message =
                             format!("`.` needs a struct, `{}` is {}", outer.describe(), outer.member.type_name);
+                        let hint = "`.` reaches the members of a struct or union, embedded or through a pointer";
                         self.diagnostics.push(Diagnostic::new(Code::Access, *field_span, message).with_hint(hint));
                         None
                     }
                 }
             }
-            ast::ExprKind::Field { base, field_span, .. } => {
+            ast::ExprKind::Field { base, field, field_span, .. } => {
                 let value = self.expr(base, scope)?;
+                // `p.field` on a struct pointer is `p->field`, as in bpftrace 0.27.
+                if let Some(root) = value.ty.pointer().and_then(PointerType::record) {
+                    return self.lookup(value, root, field.clone(), 0, *field_span);
+                }
                 let diagnostic = match value.ty {
                     Type::Pointer(_) => Diagnostic::new(
                         Code::Access,
                         *field_span,
-                        format!("`.` on a pointer ({}): members are read through it with `->`", value.ty.describe()),
+                        format!("{} points to no struct: it has no members", value.ty.describe()),
                     )
-                    .with_hint("use `->`"),
+                    .with_hint("read what it points to with `*p` or `p[i]`"),
                     Type::Tuple(tuple) => Diagnostic::new(
                         Code::UnknownField,
                         *field_span,
