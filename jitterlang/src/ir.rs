@@ -65,6 +65,8 @@ pub struct PointerType {
 pub enum Pointee {
     /// A struct or union of the kernel's BTF or of the script.
     Record(StructName),
+    /// Nothing known (`void *`): `p + 1` moves one byte, `*p` is refused.
+    Void,
     /// An integer of `bytes` bytes (1, 2, 4 or 8).
     Int {
         /// Its size.
@@ -93,7 +95,7 @@ impl PointerType {
         match (self.pointee, self.depth) {
             (_, depth) if depth > 1 => Some(Type::Pointer(PointerType { depth: depth - 1, ..self })),
             (Pointee::Int { signed, .. }, _) => Some(Type::Int { signed }),
-            (Pointee::Record(_), _) => None,
+            (Pointee::Record(_) | Pointee::Void, _) => None,
         }
     }
 
@@ -101,6 +103,7 @@ impl PointerType {
     pub fn describe(self) -> String {
         let name = match self.pointee {
             Pointee::Record(name) => format!("struct {name}"),
+            Pointee::Void => "void".to_string(),
             Pointee::Int { bytes, signed } => format!("{}int{}", if signed { "" } else { "u" }, u32::from(bytes) * 8),
         };
         format!("{name} {}", "*".repeat(usize::from(self.depth)))

@@ -331,6 +331,9 @@ impl Checker<'_> {
                 let pointee = Pointee::Int { bytes: (bits / 8) as u8, signed: ty.is_signed() };
                 (Type::Pointer(PointerType { pointee, depth: depth(*pointers) }), 64)
             }),
+            CastType::VoidPointer { pointers } => {
+                Some((Type::Pointer(PointerType { pointee: Pointee::Void, depth: depth(*pointers) }), 64))
+            }
             CastType::Record { name, pointers } => {
                 match self.kernel.struct_members(name, "") {
                     Ok(Some(_)) => {}

@@ -83,8 +83,9 @@ impl Checker<'_> {
     /// The integer or address `pointer` points to.
     fn read_pointee(&mut self, pointer: Expr, span: Span) -> Option<Expr> {
         let Some((pointer_type, ty)) = pointer.ty.pointer().and_then(|p| Some((p, p.target()?))) else {
-            let hint = match pointer.ty {
-                Type::Pointer(_) => "a whole struct has no value: read one member, `p->field`",
+            let hint = match pointer.ty.pointer().map(|p| p.pointee) {
+                Some(Pointee::Void) => "say what it points to with a cast: `*(uint32 *)p` reads 4 bytes at `p`",
+                Some(_) => "a whole struct has no value: read one member, `p->field`",
                 _ => "say what it points to with a cast: `*(uint32 *)p` reads 4 bytes at the address `p`",
             };
             self.diagnostics.push(
@@ -109,6 +110,8 @@ impl Checker<'_> {
     fn pointee_size(&mut self, pointer: PointerType, span: Span) -> Option<u32> {
         let name = match (pointer.pointee, pointer.depth) {
             (Pointee::Int { bytes, .. }, 1) => return Some(u32::from(bytes)),
+            // As in GNU C and bpftrace: `void *` moves in bytes.
+            (Pointee::Void, 1) => return Some(1),
             (Pointee::Record(name), 1) => name,
             _ => return Some(8),
         };

@@ -419,6 +419,7 @@ fn cast_type(pair: Pair<Rule>) -> Result<CastType> {
             let name = parts.next().ok_or_else(|| internal(span))?.as_str().to_string();
             CastType::Record { name, pointers: parts.count() }
         }
+        Rule::void_type => CastType::VoidPointer { pointers: parts.count() },
         _ => match parts.count() {
             0 => CastType::Int(ty.as_str().to_string()),
             pointers => CastType::IntPointer { name: ty.as_str().to_string(), pointers },

@@ -182,6 +182,7 @@ fn rule_name(rule: Rule) -> &'static str {
         | Rule::record_type
         | Rule::record_kw
         | Rule::int_type
+        | Rule::void_type
         | Rule::star
         | Rule::deref => "an expression",
         Rule::integer | Rule::duration => "a number",
