@@ -27,6 +27,16 @@ fn keys(lines: &[Value], map: &str) -> Vec<String> {
         .collect()
 }
 
+/// What `body` recorded when this thread called getppid, traced by `tracepoint:syscalls:sys_enter_getppid`.
+fn on_getppid(body: &str) -> Vec<Value> {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let tracing = Tracing::start(&format!("tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ {body} }}"), 1.0);
+    // SAFETY: getppid has no preconditions; the raw syscall avoids any libc caching.
+    unsafe { libc::syscall(libc::SYS_getppid) };
+    tracing.finish()
+}
+
 #[test]
 fn curtask_reads_the_parent_pid_and_the_name_of_this_process() {
     if !can_trace("curtask_reads_the_parent_pid_and_the_name_of_this_process") {
@@ -34,14 +44,9 @@ fn curtask_reads_the_parent_pid_and_the_name_of_this_process() {
     }
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
-    let script = format!(
-        "tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ @parent = curtask->real_parent->tgid; \
-         @pid = curtask->tgid; @comm[curtask->comm] = count(); @netns = netns; }}"
+    let lines = on_getppid(
+        "@parent = curtask->real_parent->tgid; @pid = curtask->tgid; @comm[curtask->comm] = count(); @netns = netns;",
     );
-    let tracing = Tracing::start(&script, 1.0);
-    // SAFETY: getppid has no preconditions; the raw syscall avoids any libc caching.
-    unsafe { libc::syscall(libc::SYS_getppid) };
-    let lines = tracing.finish();
     // SAFETY: getppid and getpid have no preconditions.
     let (parent, pid) = unsafe { (libc::getppid(), libc::getpid()) };
     assert_eq!(map_data(&lines, "@parent"), &Value::from(parent), "{lines:?}");
@@ -56,18 +61,11 @@ fn pointer_variables_keep_their_struct_and_move_by_whole_structs() {
     if !can_trace("pointer_variables_keep_their_struct_and_move_by_whole_structs") {
         return;
     }
-    // SAFETY: gettid has no preconditions.
-    let tid = unsafe { libc::gettid() };
     // `$t + 1` is the next task_struct in memory (never read through); one back is `$t` again.
-    let script = format!(
-        "tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ $t = (struct task_struct *)curtask; \
-         $parent = $t->real_parent; @parent = $parent->tgid; $next = $t + 1; @back = ($next - 1)->tgid; \
-         @step = (uint64)$next - (uint64)$t; @task = $t; @same = curtask == $t; }}"
+    let lines = on_getppid(
+        "$t = (struct task_struct *)curtask; $parent = $t->real_parent; @parent = $parent->tgid; $next = $t + 1; \
+         @back = ($next - 1)->tgid; @step = (uint64)$next - (uint64)$t; @task = $t; @same = curtask == $t;",
     );
-    let tracing = Tracing::start(&script, 1.0);
-    // SAFETY: getppid has no preconditions; the raw syscall avoids any libc caching.
-    unsafe { libc::syscall(libc::SYS_getppid) };
-    let lines = tracing.finish();
     // SAFETY: getppid and getpid have no preconditions.
     let (parent, pid) = unsafe { (libc::getppid(), libc::getpid()) };
     assert_eq!(map_data(&lines, "@parent"), &Value::from(parent), "{lines:?}");
