@@ -1,5 +1,6 @@
 //! Typed pointers as bpftrace 0.27 treats them: `p + n` and `p - n` move by `n` pointees (C's rule), `*p` and
-//! `p[i]` read what `p` points to (an integer, or the next address of a pointer to a pointer).
+//! `p[i]` read what `p` points to (an integer, or the next address of a pointer to a pointer; `void *` moves in
+//! bytes and cannot be read through).
 
 use super::{Checker, Scope};
 use crate::ast;
