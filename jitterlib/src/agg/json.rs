@@ -32,7 +32,6 @@ use serde_json::{json, Map, Value};
 use super::bucket::BucketRange;
 use super::layout::{MapLayout, MapValue};
 use super::quantile::summarize;
-use super::text::key_text_parts;
 use super::tseries::{json_time, snapshot_window, TimeSeries};
 use super::value::{AggValue, Average, FieldValue, Histogram, Snapshot, Symbolizer};
 use super::AggKind;
@@ -55,7 +54,7 @@ pub fn render_json(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> Value {
         }
     } else {
         let members: Map<String, Value> =
-            snapshot.rows.iter().map(|row| (key_text_parts(row, symbols).join(","), value_json(&row.value))).collect();
+            snapshot.rows.iter().map(|row| (key_json(&row.key, symbols), value_json(&row.value))).collect();
         Value::Object(members)
     };
     let mut object = Map::new();
@@ -94,6 +93,15 @@ fn number_json(value: i128) -> Value {
         Ok(value) => Value::from(value),
         Err(_) => Value::from(value as u64),
     }
+}
+
+/// A key's member name: its fields as text joined by `,`, a tuple among them `(2,3)`, as bpftrace 0.27 writes them.
+fn key_json(fields: &[FieldValue], symbols: &dyn Symbolizer) -> String {
+    let text = |field: &FieldValue| match field {
+        FieldValue::Tuple(elements) => format!("({})", key_json(elements, symbols)),
+        field => field.to_key_text(symbols),
+    };
+    fields.iter().map(text).collect::<Vec<_>>().join(",")
 }
 
 fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
