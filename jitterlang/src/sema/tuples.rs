@@ -110,7 +110,7 @@ fn element(tuple: Expr, tuple_type: TupleType, index: usize, span: Span) -> Expr
 /// variable, a map value). Any other expression is its own only value.
 pub(super) fn spread(expr: Expr) -> Vec<Expr> {
     let Type::Tuple(tuple_type) = expr.ty else { return vec![expr] };
-    let elements = match expr.kind {
+    match expr.kind {
         ExprKind::Tuple(elements) => elements,
         _ => (0..tuple_type.elements().len())
             .map(|index| Expr {
@@ -119,6 +119,5 @@ pub(super) fn spread(expr: Expr) -> Vec<Expr> {
                 span: expr.span,
             })
             .collect(),
-    };
-    elements
+    }
 }
