@@ -4,7 +4,7 @@ use super::builtins::{self, Rule};
 use super::{access, Checker, Scope};
 use crate::ast::{self, BinaryOp, UnaryOp};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Builtin, Expr, ExprKind, Lowered, PointerType, Type};
+use crate::ir::{Builtin, Expr, ExprKind, Lowered, Pointee, PointerType, Type};
 use jitterlib::kernel::StructName;
 use jitterlib::probe::{nearest, Field, FieldType};
 
@@ -395,6 +395,7 @@ pub(super) fn field_expr(field: &Field, span: Span) -> Expr {
         FieldType::DataLocStr => Type::Str(super::calls::DATA_LOC_STR_SIZE),
         FieldType::Bytes { size } => Type::Buf(size),
         FieldType::Pointer { target } => Type::Pointer(PointerType::to_record(target)),
+        FieldType::Address => Type::Pointer(PointerType { pointee: Pointee::Void, depth: 1 }),
     };
     Expr { kind: ExprKind::Field(field.clone()), ty, span }
 }

@@ -86,6 +86,28 @@ fn pointer_variables_keep_their_struct_and_move_by_whole_structs() {
 }
 
 #[test]
+fn untyped_pointer_fields_move_in_bytes() {
+    if !can_trace("untyped_pointer_fields_move_in_bytes") {
+        return;
+    }
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    // `args.filename` is a `const char *`: a pointer to no struct, so `+ 6` moves 6 bytes, past "/proc/".
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_openat /tid == {tid}/ {{ @tail[str(args.filename + 6)] = count(); \
+         @user[args.filename < 0x800000000000] = count(); }}"
+    );
+    let tracing = Tracing::start(&script, 1.0);
+    let path = std::ffi::CString::new("/proc/self/jl-no-such-file").expect("no NUL");
+    // SAFETY: a valid NUL-terminated path; the open fails (no such file) after the syscall is entered.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };
+    assert_eq!(fd, -1, "the file does not exist");
+    let lines = tracing.finish();
+    assert_eq!(keys(&lines, "@tail"), ["self/jl-no-such-file"], "{lines:?}");
+    assert_eq!(keys(&lines, "@user"), ["1"], "a user-space address: {lines:?}");
+}
+
+#[test]
 fn rawtp_sched_switch_reads_the_btf_typed_prev_task() {
     if !can_trace("rawtp_sched_switch_reads_the_btf_typed_prev_task") {
         return;
