@@ -438,6 +438,11 @@ pub enum CastType {
     },
     /// `enum NAME`: an enum the script defines.
     Enum(String),
+    /// `void *`, `void **`: an address of unknown pointee (arithmetic in bytes).
+    VoidPointer {
+        /// Number of `*` (at least 1).
+        pointers: usize,
+    },
     /// `struct NAME *` (or `union NAME *`), with how many `*` follow the name.
     Record {
         /// The struct or union name.

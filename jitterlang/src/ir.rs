@@ -37,8 +37,9 @@ pub enum Type {
     /// A `nsecs` timestamp printed as wall-clock time with the `strftime` format [`Checked::time_formats`]`[i]`
     /// (`strftime(FORMAT, nsecs)`, a printf argument only).
     Timestamp(u32),
-    /// A pointer to a kernel struct (`curtask`, `(struct sk_buff *)arg0`): an integer whose members `->` reads.
-    Pointer(StructName),
+    /// A typed address (`curtask`, `(struct sk_buff *)arg0`, `(int32 *)p`): an integer printed in hex, whose
+    /// arithmetic counts in pointees, read through with `->` (a struct), `*` and `[i]` (see [`PointerType`]).
+    Pointer(PointerType),
     /// `ntop()` of a 4-byte address: the address in the low 4 bytes of a register (network byte order in
     /// memory), printed `10.0.0.1`.
     Ipv4,
@@ -54,6 +55,65 @@ pub enum Type {
     Tuple(TupleType),
     /// No value (calls such as `exit()`).
     Void,
+}
+
+/// What a pointer points to, through how many `*`: `int32 **` is an `int32` pointee at depth 2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PointerType {
+    /// The type at the end of the chain of pointers.
+    pub pointee: Pointee,
+    /// The number of `*` (1 or more).
+    pub depth: u8,
+}
+
+/// The type a chain of pointers ends at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pointee {
+    /// A struct or union of the kernel's BTF or of the script.
+    Record(StructName),
+    /// Nothing known (`void *`): `p + 1` moves one byte, `*p` is refused.
+    Void,
+    /// An integer of `bytes` bytes (1, 2, 4 or 8).
+    Int {
+        /// Its size.
+        bytes: u8,
+        /// Whether it is signed.
+        signed: bool,
+    },
+}
+
+impl PointerType {
+    /// `struct NAME *`.
+    pub fn to_record(name: StructName) -> PointerType {
+        PointerType { pointee: Pointee::Record(name), depth: 1 }
+    }
+
+    /// The struct whose members `->` reads: `Some` for `struct NAME *` only.
+    pub fn record(self) -> Option<StructName> {
+        match (self.pointee, self.depth) {
+            (Pointee::Record(name), 1) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// What `*p` reads: a pointer one `*` shorter, or the integer at the end; `None` for a struct.
+    pub fn target(self) -> Option<Type> {
+        match (self.pointee, self.depth) {
+            (_, depth) if depth > 1 => Some(Type::Pointer(PointerType { depth: depth - 1, ..self })),
+            (Pointee::Int { signed, .. }, _) => Some(Type::Int { signed }),
+            (Pointee::Record(_) | Pointee::Void, _) => None,
+        }
+    }
+
+    /// The type as C writes it: `struct sk_buff *`, `uint8 **`.
+    pub fn describe(self) -> String {
+        let name = match self.pointee {
+            Pointee::Record(name) => format!("struct {name}"),
+            Pointee::Void => "void".to_string(),
+            Pointee::Int { bytes, signed } => format!("{}int{}", if signed { "" } else { "u" }, u32::from(bytes) * 8),
+        };
+        format!("{name} {}", "*".repeat(usize::from(self.depth)))
+    }
 }
 
 /// The element types of a tuple, and for a record (`(a=1, b="x")`) its field names. Interned for the life of
@@ -128,6 +188,14 @@ impl Type {
         )
     }
 
+    /// The pointer type, if it is one.
+    pub fn pointer(self) -> Option<PointerType> {
+        match self {
+            Type::Pointer(pointer) => Some(pointer),
+            _ => None,
+        }
+    }
+
     /// Whether the value is computed into a register (integers, stack ids, IPv4 addresses), as opposed to a stack
     /// buffer.
     pub fn in_register(self) -> bool {
@@ -179,7 +247,7 @@ impl Type {
                 }
             }
             Type::Timestamp(_) => "timestamp".into(),
-            Type::Pointer(target) => format!("struct {target} *"),
+            Type::Pointer(pointer) => pointer.describe(),
             Type::Ipv4 => "IPv4 address".into(),
             Type::Ipv6 => "IPv6 address".into(),
             Type::Inet => "IP address".into(),

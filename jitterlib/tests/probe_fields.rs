@@ -53,9 +53,11 @@ fn type_word(ty: &FieldType) -> &'static str {
         FieldType::KernelSymbol => "kernel symbol",
         FieldType::Str { .. } | FieldType::DataLocStr => "string",
         FieldType::Culprit => "culprit",
-        FieldType::Int { .. } | FieldType::ShortBytes { .. } | FieldType::Bytes { .. } | FieldType::Pointer { .. } => {
-            "integer"
-        }
+        FieldType::Int { .. }
+        | FieldType::ShortBytes { .. }
+        | FieldType::Bytes { .. }
+        | FieldType::Pointer { .. }
+        | FieldType::Address => "integer",
     }
 }
 

@@ -50,6 +50,8 @@ pub(super) enum Value {
     },
     /// Nanoseconds.
     Duration(u64),
+    /// A pointer, printed in hex.
+    Address(u64),
     /// A string, a resolved kernel symbol, an address or a formatted time.
     Text(String),
     /// The bytes of a `buf()`.
@@ -154,7 +156,10 @@ impl<'a> EventDecoder<'a> {
                 Value::Signed(value) => Arg::Int(value as u64),
                 Value::Bool(value) => Arg::Named { bits: u64::from(value), name: value.to_string() },
                 Value::Enum { value, names } => Arg::Named { bits: value as u64, name: names.text(value) },
-                Value::Unsigned(value) | Value::Duration(value) | Value::Stack { raw: value, .. } => Arg::Int(value),
+                Value::Unsigned(value)
+                | Value::Duration(value)
+                | Value::Address(value)
+                | Value::Stack { raw: value, .. } => Arg::Int(value),
                 // printf takes no tuple (sema refuses it); print() of one returned above.
                 Value::Tuple(_) | Value::Record(_) => Arg::Str(String::new()),
             })
@@ -239,7 +244,8 @@ impl<'a> EventDecoder<'a> {
                         None => Value::Tuple(elements),
                     }
                 }
-                Type::Int { signed: false } | Type::Pointer(_) | Type::Void => Value::Unsigned(word()?),
+                Type::Pointer(_) => Value::Address(word()?),
+                Type::Int { signed: false } | Type::Void => Value::Unsigned(word()?),
             });
         }
         Some(values)

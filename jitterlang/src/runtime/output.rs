@@ -231,10 +231,11 @@ impl<'a> Output<'a> {
 /// How outlier reports show their time: local, to the microsecond.
 const OUTLIER_TIME_FORMAT: &str = "%H:%M:%S.%f";
 
-/// A value as text: integers in decimal, durations with their unit (`1.5ms`), buffers escaped as `%r` does.
+/// A value as text: integers in decimal, pointers in hex, durations with their unit (`1.5ms`), buffers escaped as `%r` does.
 fn value_text(value: &Value) -> String {
     match value {
         Value::Unsigned(value) => value.to_string(),
+        Value::Address(value) => format!("{value:#x}"),
         Value::Signed(value) => value.to_string(),
         Value::Bool(value) => value.to_string(),
         Value::Enum { value, names } => names.text(*value),
@@ -256,7 +257,7 @@ fn value_text(value: &Value) -> String {
 
 fn json_value(value: &Value) -> serde_json::Value {
     match value {
-        Value::Unsigned(value) | Value::Duration(value) => (*value).into(),
+        Value::Unsigned(value) | Value::Duration(value) | Value::Address(value) => (*value).into(),
         Value::Signed(value) | Value::Enum { value, .. } => (*value).into(),
         Value::Bool(value) => (*value).into(),
         Value::Text(text) => text.clone().into(),

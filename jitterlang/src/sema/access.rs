@@ -1,5 +1,5 @@
 //! Kernel memory through BTF-typed pointers: `p->field`, `p->a.b` (embedded structs and unions), `p->arr[i]`,
-//! casts `(struct sk_buff *)x`, `(uint32)x`, `(int8 *)x`, and `*(uint32 *)p`.
+//! casts `(struct sk_buff *)x`, `(uint32)x` and `(int8 *)x` (what a pointer reads: see `pointers.rs`).
 //!
 //! A chain of `.` and constant `[i]` after one `->` is one read at one offset: only the value at the end of the
 //! chain is read (`skb->dev->nd_net.net` is two reads, not three).
@@ -7,7 +7,7 @@
 use super::{Checker, Scope};
 use crate::ast::{self, CastType};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{BinaryOp, Expr, ExprKind, KernelRead, Type};
+use crate::ir::{BinaryOp, Expr, ExprKind, KernelRead, Pointee, PointerType, Type};
 use jitterlib::kernel::{Member, MemberKind, StructName};
 use jitterlib::probe::nearest_first;
 
@@ -79,9 +79,14 @@ impl Checker<'_> {
     /// The member an access expression names, without reading it.
     pub(super) fn place(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Option<Place> {
         match &expr.kind {
-            ast::ExprKind::Field { base, field, field_span, arrow: true } => {
+            // `(*p).field` is `p->field`, as in C.
+            ast::ExprKind::Field { base, field, field_span, arrow } if *arrow || is_deref(base) => {
+                let base = match (&base.kind, arrow) {
+                    (ast::ExprKind::Deref(pointer), false) => pointer,
+                    _ => base,
+                };
                 let pointer = self.expr(base, scope)?;
-                let Type::Pointer(root) = pointer.ty else {
+                let Some(root) = pointer.ty.pointer().and_then(PointerType::record) else {
                     let hint = match pointer.ty {
                         Type::Int { .. } => {
                             "cast the address to a struct pointer first: `((struct NAME *)addr)->field`"
@@ -107,27 +112,34 @@ impl Checker<'_> {
                         let path = format!("{}.{field}", outer.path);
                         self.lookup(outer.pointer, outer.root, path, outer.extra, *field_span)
                     }
-                    kind => {
-                        let hint = match kind {
-                            MemberKind::Pointer { target: Some(_) } => "it is a pointer: use `->`",
-                            _ => "`.` reaches the members of a struct or union embedded by value",
-                        };
+                    // As bpftrace 0.27 does, `.` also reads through a pointer member: `curtask.parent.pid`.
+                    MemberKind::Pointer { target: Some(target) } => {
+                        let root = StructName::new(target);
+                        let pointer = self.read(outer, base.span)?;
+                        self.lookup(pointer, root, field.clone(), 0, *field_span)
+                    }
+                    _ => {
                         let message =
                             format!("`.` needs a struct, `{}` is {}", outer.describe(), outer.member.type_name);
+                        let hint = "`.` reaches the members of a struct or union, embedded or through a pointer";
                         self.diagnostics.push(Diagnostic::new(Code::Access, *field_span, message).with_hint(hint));
                         None
                     }
                 }
             }
-            ast::ExprKind::Field { base, field_span, .. } => {
+            ast::ExprKind::Field { base, field, field_span, .. } => {
                 let value = self.expr(base, scope)?;
+                // `p.field` on a struct pointer is `p->field`, as in bpftrace 0.27.
+                if let Some(root) = value.ty.pointer().and_then(PointerType::record) {
+                    return self.lookup(value, root, field.clone(), 0, *field_span);
+                }
                 let diagnostic = match value.ty {
                     Type::Pointer(_) => Diagnostic::new(
                         Code::Access,
                         *field_span,
-                        format!("`.` on a pointer ({}): members are read through it with `->`", value.ty.describe()),
+                        format!("{} points to no struct: it has no members", value.ty.describe()),
                     )
-                    .with_hint("use `->`"),
+                    .with_hint("read what it points to with `*p` or `p[i]`"),
                     Type::Tuple(tuple) => Diagnostic::new(
                         Code::UnknownField,
                         *field_span,
@@ -246,7 +258,9 @@ impl Checker<'_> {
             MemberKind::Int { signed } if matches!(member.size, 1 | 2 | 4 | 8) => {
                 (Type::Int { signed: *signed }, member.size)
             }
-            MemberKind::Pointer { target: Some(target) } => (Type::Pointer(StructName::new(target)), 8),
+            MemberKind::Pointer { target: Some(target) } => {
+                (Type::Pointer(PointerType::to_record(StructName::new(target))), 8)
+            }
             MemberKind::Pointer { target: None } => (Type::U64, 8),
             MemberKind::Array { text: true, .. } if member.size <= MAX_STRING_MEMBER => {
                 (Type::Str(member.size.div_ceil(8) * 8), member.size)
@@ -313,33 +327,6 @@ impl Checker<'_> {
         Some(Expr { kind, ty: target, span })
     }
 
-    /// `*operand`: the integer that `(intN *)` or `(uintN *)` points to, read with `bpf_probe_read_kernel` (in
-    /// user-space probes `bpf_probe_read_user`); through a pointer to a pointer, the 8-byte address.
-    pub(super) fn deref(&mut self, operand: &ast::Expr, span: Span, scope: &mut Scope) -> Option<Expr> {
-        let ast::ExprKind::Cast { ty: CastType::IntPointer { name, pointers }, ty_span, operand: address } =
-            &operand.kind
-        else {
-            let hint = match &operand.kind {
-                ast::ExprKind::Cast { ty: CastType::Record { .. }, .. } => {
-                    "a whole struct has no value: read one member, `((struct NAME *)p)->field`"
-                }
-                _ => "say what it points to with a cast: `*(uint32 *)p` reads 4 bytes at the address `p`",
-            };
-            self.diagnostics.push(
-                Diagnostic::new(Code::TypeMismatch, span, "`*` reads through a pointer cast to an integer type")
-                    .with_hint(hint),
-            );
-            return None;
-        };
-        let (ty, bits) = match pointers {
-            1 => self.int_type(name, *ty_span)?,
-            _ => (Type::U64, 64),
-        };
-        let pointer = self.scalar(address, scope)?;
-        let read = KernelRead { pointer: Box::new(pointer), offset: 0, size: bits / 8, bitfield: None };
-        Some(Expr { kind: ExprKind::KernelRead(read), ty, span })
-    }
-
     /// The type and bits of an integer type name (`uint16`), or an error listing the known ones.
     fn int_type(&mut self, name: &str, span: Span) -> Option<(Type, u32)> {
         if let Some((_, bits, signed)) = INT_TYPES.iter().find(|(known, ..)| *known == name) {
@@ -368,8 +355,13 @@ impl Checker<'_> {
                 }
             },
             CastType::Int(name) => self.int_type(name, span),
-            // An address: what it points to matters only to `*`.
-            CastType::IntPointer { name, .. } => self.int_type(name, span).map(|_| (Type::U64, 64)),
+            CastType::IntPointer { name, pointers } => self.int_type(name, span).map(|(ty, bits)| {
+                let pointee = Pointee::Int { bytes: (bits / 8) as u8, signed: ty.is_signed() };
+                (Type::Pointer(PointerType { pointee, depth: depth(*pointers) }), 64)
+            }),
+            CastType::VoidPointer { pointers } => {
+                Some((Type::Pointer(PointerType { pointee: Pointee::Void, depth: depth(*pointers) }), 64))
+            }
             CastType::Record { name, pointers } => {
                 match self.kernel.struct_members(name, "") {
                     Ok(Some(_)) => {}
@@ -403,8 +395,10 @@ impl Checker<'_> {
                         );
                         None
                     }
-                    1 => Some((Type::Pointer(StructName::new(name)), 64)),
-                    _ => Some((Type::U64, 64)),
+                    pointers => {
+                        let pointee = Pointee::Record(StructName::new(name));
+                        Some((Type::Pointer(PointerType { pointee, depth: depth(*pointers) }), 64))
+                    }
                 }
             }
         }
@@ -418,6 +412,11 @@ pub(super) fn is_access(expr: &ast::Expr) -> bool {
         ast::ExprKind::Index { .. } => true,
         _ => false,
     }
+}
+
+/// Whether `expr` is `*p` (whose `.field` reads through `p`).
+fn is_deref(expr: &ast::Expr) -> bool {
+    matches!(expr.kind, ast::ExprKind::Deref(_))
 }
 
 /// Whether `expr` is a value held by the script (a variable, a map, a call, a tuple or record, or an element of
@@ -438,6 +437,11 @@ fn is_value_path(expr: &ast::Expr) -> bool {
 /// arrays, rendered `char[4][2]` (2 arrays of 4), gives `char[4]`.
 fn element_type_name(array: &str) -> String {
     array.rfind('[').map_or(array, |open| &array[..open]).to_string()
+}
+
+/// The depth of a pointer written with `stars` `*` (at most 255 count).
+fn depth(stars: usize) -> u8 {
+    u8::try_from(stars).unwrap_or(u8::MAX)
 }
 
 fn constant(value: u32, span: Span) -> Expr {

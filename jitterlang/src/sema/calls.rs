@@ -422,8 +422,12 @@ impl Checker<'_> {
             );
             return None;
         }
-        // A tuple key is its elements: `@m[(a, b)]` is `@m[a, b]`.
-        let keys: Vec<Expr> = keys.into_iter().flat_map(tuples::spread).collect();
+        // A tuple as the only key is its elements: `@m[(a, b)]` is `@m[a, b]`; among other keys it stays one
+        // (`@m[a, (b, c)]`), as in bpftrace.
+        let keys: Vec<Expr> = match <[Expr; 1]>::try_from(keys) {
+            Ok([key]) => tuples::spread(key),
+            Err(keys) => keys,
+        };
         for key in &keys {
             if key.ty == Type::Void {
                 self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, key.span, "a map key needs a value"));

@@ -1,10 +1,10 @@
 //! Typing of expressions and conditions.
 
 use super::builtins::{self, Rule};
-use super::{Checker, Scope};
+use super::{access, Checker, Scope};
 use crate::ast::{self, BinaryOp, UnaryOp};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Builtin, Expr, ExprKind, Lowered, Type};
+use crate::ir::{Builtin, Expr, ExprKind, Lowered, Pointee, PointerType, Type};
 use jitterlib::kernel::StructName;
 use jitterlib::probe::{nearest, Field, FieldType};
 
@@ -71,6 +71,9 @@ impl Checker<'_> {
             {
                 return self.field(field, *field_span, span, scope)
             }
+            ast::ExprKind::Index { base, index } if !access::is_access(base) => {
+                return self.pointer_index(base, index, span, scope)
+            }
             ast::ExprKind::Field { .. } | ast::ExprKind::Index { .. } => return self.member_value(expr, scope),
             ast::ExprKind::Tuple(elements) => return self.tuple(elements, span, scope),
             ast::ExprKind::Record { names, values } => return self.record(names, values, span, scope),
@@ -121,6 +124,10 @@ impl Checker<'_> {
                 }
                 let (lhs, rhs) = (self.require_scalar(lhs), self.require_scalar(rhs));
                 let (lhs, rhs) = (lhs?, self.nonzero_divisor(*op, rhs?)?);
+                let pointers = lhs.ty.pointer().or(rhs.ty.pointer());
+                if pointers.is_some() && matches!(op, BinaryOp::Add | BinaryOp::Sub) {
+                    return self.pointer_arithmetic(*op, lhs, rhs, span);
+                }
                 let ty = binary_type(*op, lhs.ty, rhs.ty);
                 (ExprKind::Binary(*op, Box::new(lhs), Box::new(rhs)), ty)
             }
@@ -309,7 +316,7 @@ impl Checker<'_> {
         let ty = match builtin {
             Builtin::Comm => Type::Str(COMM_SIZE),
             Builtin::Nsecs => Type::Duration,
-            Builtin::CurTask => Type::Pointer(StructName::new("task_struct")),
+            Builtin::CurTask => Type::Pointer(PointerType::to_record(StructName::new("task_struct"))),
             Builtin::Stack(kind) => self.stack_type(kind),
             _ => Type::U64,
         };
@@ -409,7 +416,8 @@ pub(super) fn field_expr(field: &Field, span: Span) -> Expr {
         FieldType::Str { size } => Type::Str(size.div_ceil(8) * 8),
         FieldType::DataLocStr => Type::Str(super::calls::DATA_LOC_STR_SIZE),
         FieldType::Bytes { size } => Type::Buf(size),
-        FieldType::Pointer { target } => Type::Pointer(target),
+        FieldType::Pointer { target } => Type::Pointer(PointerType::to_record(target)),
+        FieldType::Address => Type::Pointer(PointerType { pointee: Pointee::Void, depth: 1 }),
     };
     Expr { kind: ExprKind::Field(field.clone()), ty, span }
 }

@@ -2,7 +2,7 @@
 
 use crate::ast;
 use crate::diag::{Code, Diagnostic};
-use crate::ir::{Expr, ExprKind, MapInfo, Type};
+use crate::ir::{Expr, ExprKind, MapInfo, TupleType, Type};
 use jitterlib::agg::{AggKind, FieldLayout, MapLayout, MapValue, ValueFormat};
 
 /// Every map seen so far, in order of first use.
@@ -57,22 +57,7 @@ impl MapTable {
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<usize> {
         let wanted = match value {
-            Type::Tuple(tuple) if tuple.elements().iter().any(|element| matches!(element, Type::Tuple(_))) => {
-                diagnostics.push(cannot_hold(
-                    target,
-                    "a tuple inside a tuple, which maps cannot hold",
-                    "store the inner tuple's elements in the outer tuple, e.g. `(a, b, c)`",
-                ));
-                return None;
-            }
-            Type::Tuple(tuple) => {
-                let mut fields: Vec<FieldLayout> =
-                    tuple.elements().iter().map(|element| plain_field(*element)).collect();
-                for (field, name) in fields.iter_mut().zip(tuple.names().unwrap_or_default()) {
-                    field.name = Some(name.to_string());
-                }
-                MapValue::Tuple(fields)
-            }
+            Type::Tuple(tuple) => MapValue::Tuple(tuple_fields(tuple)),
             _ => MapValue::Scalar(plain_field(value)),
         };
         self.declare(target, keys, wanted, Some(value), diagnostics)
@@ -184,10 +169,7 @@ impl MapTable {
         let Some(index) = self.find(&target.name) else {
             let layout = MapLayout {
                 name: target.name.clone(),
-                keys: keys
-                    .iter()
-                    .map(|key| FieldLayout { name: key_name(key), size: key.ty.size(), format: format_of(key.ty) })
-                    .collect(),
+                keys: keys.iter().map(|key| FieldLayout { name: key_name(key), ..plain_field(key.ty) }).collect(),
                 value,
             };
             let key_types = keys.iter().map(|key| key.ty).collect();
@@ -253,21 +235,39 @@ fn same_value(a: &MapValue, b: &MapValue) -> bool {
         // Integers of any kind mix; strings, buffers, addresses and stacks mix with nothing else, even of the
         // same size.
         (MapValue::Scalar(fa), MapValue::Scalar(fb)) => same_field(fa, fb),
-        (MapValue::Tuple(a), MapValue::Tuple(b)) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(fa, fb)| fa.name == fb.name && same_field(fa, fb))
-        }
+        (MapValue::Tuple(a), MapValue::Tuple(b)) => same_elements(a, b),
         _ => false,
     }
 }
 
 /// Whether values of two plain layouts mix in one map (or one element of a tuple).
 fn same_field(a: &FieldLayout, b: &FieldLayout) -> bool {
-    a.size == b.size && (a.format == b.format || is_integer(a.format) && is_integer(b.format))
+    a.size == b.size
+        && (a.format == b.format || is_integer(a.format) && is_integer(b.format))
+        && same_elements(&a.elements, &b.elements)
+}
+
+/// Whether two tuples' elements (or a tuple's and a non-tuple's: none) mix in one map, names included.
+fn same_elements(a: &[FieldLayout], b: &[FieldLayout]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(fa, fb)| fa.name == fb.name && same_field(fa, fb))
 }
 
 /// The layout of a plain value (or a tuple's element) of type `ty`.
 fn plain_field(ty: Type) -> FieldLayout {
-    FieldLayout { name: None, size: ty.size(), format: format_of(ty) }
+    let elements = match ty {
+        Type::Tuple(tuple) => tuple_fields(tuple),
+        _ => Vec::new(),
+    };
+    FieldLayout { name: None, size: ty.size(), format: format_of(ty), elements }
+}
+
+/// The layouts of a tuple's elements (nested tuples with their own), named after a record's fields.
+fn tuple_fields(tuple: TupleType) -> Vec<FieldLayout> {
+    let mut fields: Vec<FieldLayout> = tuple.elements().iter().map(|element| plain_field(*element)).collect();
+    for (field, name) in fields.iter_mut().zip(tuple.names().unwrap_or_default()) {
+        field.name = Some(name.to_string());
+    }
+    fields
 }
 
 /// Whether values of this format are integers (which mix in one map whatever their printed form).

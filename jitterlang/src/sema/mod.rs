@@ -14,6 +14,7 @@ mod map_functions;
 mod maps;
 mod net;
 mod params;
+mod pointers;
 mod registers;
 mod sizeof;
 mod stacks;

@@ -104,12 +104,12 @@ fn element(tuple: Expr, tuple_type: TupleType, index: usize, span: Span) -> Expr
     Expr { kind: ExprKind::TupleElement { tuple: Box::new(tuple), offset }, ty, span }
 }
 
-/// The values a tuple-typed expression holds, nested tuples spread too, each an expression of its own: those
-/// written in place, or reads of the elements of a tuple held elsewhere (a variable, a map value). Any other
-/// expression is its own only value.
+/// The values a tuple-typed expression holds, each an expression of its own (a nested tuple stays one value, as
+/// bpftrace keys `@a[1, (2, 3)]`): those written in place, or reads of the elements of a tuple held elsewhere (a
+/// variable, a map value). Any other expression is its own only value.
 pub(super) fn spread(expr: Expr) -> Vec<Expr> {
     let Type::Tuple(tuple_type) = expr.ty else { return vec![expr] };
-    let elements = match expr.kind {
+    match expr.kind {
         ExprKind::Tuple(elements) => elements,
         _ => (0..tuple_type.elements().len())
             .map(|index| Expr {
@@ -118,6 +118,5 @@ pub(super) fn spread(expr: Expr) -> Vec<Expr> {
                 span: expr.span,
             })
             .collect(),
-    };
-    elements.into_iter().flat_map(spread).collect()
+    }
 }

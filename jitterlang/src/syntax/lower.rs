@@ -458,6 +458,7 @@ fn cast_type(pair: Pair<Rule>) -> Result<CastType> {
             let name = ty.into_inner().find(|part| part.as_rule() == Rule::ident).ok_or_else(|| internal(span))?;
             CastType::Enum(name.as_str().to_string())
         }
+        Rule::void_type => CastType::VoidPointer { pointers: parts.count() },
         _ => match parts.count() {
             0 => CastType::Int(ty.as_str().to_string()),
             pointers => CastType::IntPointer { name: ty.as_str().to_string(), pointers },
@@ -594,8 +595,9 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
         }
         Rule::tuple => {
             let mut items: Vec<Pair<Rule>> = pair.into_inner().collect();
-            // One value in parentheses is that value, not a tuple (the grammar parses both with one rule).
-            if items.len() == 1 {
+            // One value in parentheses is that value, not a tuple (the grammar parses both with one rule); one named
+            // value, `(a=1)`, is a record of one field.
+            if items.len() == 1 && items[0].as_rule() != Rule::named_value {
                 return expr(items.remove(0));
             }
             let named = items.iter().filter(|item| item.as_rule() == Rule::named_value).count();

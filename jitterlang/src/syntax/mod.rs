@@ -184,6 +184,7 @@ fn rule_name(rule: Rule) -> &'static str {
         | Rule::enum_type
         | Rule::enum_kw
         | Rule::int_type
+        | Rule::void_type
         | Rule::star
         | Rule::deref => "an expression",
         Rule::integer | Rule::duration => "a number",

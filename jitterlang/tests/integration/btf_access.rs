@@ -27,6 +27,16 @@ fn keys(lines: &[Value], map: &str) -> Vec<String> {
         .collect()
 }
 
+/// What `body` recorded when this thread called getppid, traced by `tracepoint:syscalls:sys_enter_getppid`.
+fn on_getppid(body: &str) -> Vec<Value> {
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let tracing = Tracing::start(&format!("tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ {body} }}"), 1.0);
+    // SAFETY: getppid has no preconditions; the raw syscall avoids any libc caching.
+    unsafe { libc::syscall(libc::SYS_getppid) };
+    tracing.finish()
+}
+
 #[test]
 fn curtask_reads_the_parent_pid_and_the_name_of_this_process() {
     if !can_trace("curtask_reads_the_parent_pid_and_the_name_of_this_process") {
@@ -34,14 +44,9 @@ fn curtask_reads_the_parent_pid_and_the_name_of_this_process() {
     }
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
-    let script = format!(
-        "tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ @parent = curtask->real_parent->tgid; \
-         @pid = curtask->tgid; @comm[curtask->comm] = count(); @netns = netns; }}"
+    let lines = on_getppid(
+        "@parent = curtask->real_parent->tgid; @pid = curtask->tgid; @comm[curtask->comm] = count(); @netns = netns;",
     );
-    let tracing = Tracing::start(&script, 1.0);
-    // SAFETY: getppid has no preconditions; the raw syscall avoids any libc caching.
-    unsafe { libc::syscall(libc::SYS_getppid) };
-    let lines = tracing.finish();
     // SAFETY: getppid and getpid have no preconditions.
     let (parent, pid) = unsafe { (libc::getppid(), libc::getpid()) };
     assert_eq!(map_data(&lines, "@parent"), &Value::from(parent), "{lines:?}");
@@ -49,6 +54,57 @@ fn curtask_reads_the_parent_pid_and_the_name_of_this_process() {
     assert_eq!(keys(&lines, "@comm"), [thread_comm(tid)], "{lines:?}");
     let netns = std::fs::metadata("/proc/self/ns/net").expect("netns").ino();
     assert_eq!(map_data(&lines, "@netns"), &Value::from(netns), "the builtin netns: {lines:?}");
+}
+
+#[test]
+fn pointer_variables_keep_their_struct_and_move_by_whole_structs() {
+    if !can_trace("pointer_variables_keep_their_struct_and_move_by_whole_structs") {
+        return;
+    }
+    // `$t + 1` is the next task_struct in memory (never read through); one back is `$t` again.
+    let lines = on_getppid(
+        "$t = (struct task_struct *)curtask; $parent = $t->real_parent; @parent = $parent->tgid; $next = $t + 1; \
+         @back = ($next - 1)->tgid; @step = (uint64)$next - (uint64)$t; @task = $t; @same = curtask == $t;",
+    );
+    // SAFETY: getppid and getpid have no preconditions.
+    let (parent, pid) = unsafe { (libc::getppid(), libc::getpid()) };
+    assert_eq!(map_data(&lines, "@parent"), &Value::from(parent), "{lines:?}");
+    assert_eq!(map_data(&lines, "@back"), &Value::from(pid), "{lines:?}");
+    let (code, size, stderr) = run_jl(&["-e", "BEGIN { printf(\"%d\\n\", sizeof(struct task_struct)); exit(); }"]);
+    assert_eq!(code, 0, "{stderr}");
+    let size: u64 = size.trim().parse().expect("a size");
+    assert!(size > 1000, "task_struct is {size} bytes");
+    assert_eq!(map_data(&lines, "@step"), &Value::from(size), "{lines:?}");
+    assert_eq!(map_data(&lines, "@same"), &Value::from(1), "{lines:?}");
+    // As bpftrace writes it: a number, in a string when a double cannot hold it exactly (most kernel addresses).
+    let task = match map_data(&lines, "@task") {
+        Value::String(text) => text.parse().ok(),
+        number => number.as_u64(),
+    };
+    let task = task.unwrap_or_else(|| panic!("@task is not an address: {lines:?}"));
+    assert!(task >= 0xffff_8000_0000_0000, "a kernel address: {task:#x}");
+}
+
+#[test]
+fn untyped_pointer_fields_move_in_bytes() {
+    if !can_trace("untyped_pointer_fields_move_in_bytes") {
+        return;
+    }
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    // `args.filename` is a `const char *`: a pointer to no struct, so `+ 6` moves 6 bytes, past "/proc/".
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_openat /tid == {tid}/ {{ @tail[str(args.filename + 6)] = count(); \
+         @user[args.filename < 0x800000000000] = count(); }}"
+    );
+    let tracing = Tracing::start(&script, 1.0);
+    let path = std::ffi::CString::new("/proc/self/jl-no-such-file").expect("no NUL");
+    // SAFETY: a valid NUL-terminated path; the open fails (no such file) after the syscall is entered.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY) };
+    assert_eq!(fd, -1, "the file does not exist");
+    let lines = tracing.finish();
+    assert_eq!(keys(&lines, "@tail"), ["self/jl-no-such-file"], "{lines:?}");
+    assert_eq!(keys(&lines, "@user"), ["1"], "a user-space address: {lines:?}");
 }
 
 #[test]

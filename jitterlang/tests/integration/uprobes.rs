@@ -220,6 +220,24 @@ fn pointer_casts_read_user_memory() {
 }
 
 #[test]
+fn typed_pointers_index_and_move_by_their_pointee() {
+    let Some(mut target) = start("typed_pointers_index_and_move_by_their_pointee") else { return };
+    // jl_greet's string through `uint8 *` (`$p[1]`, `*($p + 2)`: one byte a step) and `uint16 *` (two a step).
+    let lines = trace(
+        &mut target,
+        &[],
+        "uprobe:BIN:jl_greet /pid == PID/ { $p = (uint8 *)arg0; @second[$p[1]] = count(); @third[*($p + 2)] = count();
+         $w = (uint16 *)arg0; @pair[$w[1]] = count(); @step[(uint64)($w + 3) - arg0] = count(); }",
+        &["alice", "bob"],
+    );
+    assert_eq!(map_data(&lines, "@second"), &json!({b'l'.to_string(): CALLS, b'o'.to_string(): CALLS}));
+    assert_eq!(map_data(&lines, "@third"), &json!({b'i'.to_string(): CALLS, b'b'.to_string(): CALLS}));
+    let pair = |low: u8, high: u8| u16::from_le_bytes([low, high]).to_string();
+    assert_eq!(map_data(&lines, "@pair"), &json!({pair(b'i', b'c'): CALLS, pair(b'b', 0): CALLS}));
+    assert_eq!(map_data(&lines, "@step"), &json!({"6": 2 * CALLS}));
+}
+
+#[test]
 fn script_structs_lay_out_user_memory() {
     let Some(mut target) = start("script_structs_lay_out_user_memory") else { return };
     // A struct the script defines over jl_greet's string: two chars, then a u16 of the next two bytes.

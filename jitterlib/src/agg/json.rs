@@ -32,7 +32,6 @@ use serde_json::{json, Map, Value};
 use super::bucket::BucketRange;
 use super::layout::{MapLayout, MapValue};
 use super::quantile::summarize;
-use super::text::key_text_parts;
 use super::tseries::{json_time, snapshot_window, TimeSeries};
 use super::value::{AggValue, Average, FieldValue, Histogram, Snapshot, Symbolizer};
 use super::AggKind;
@@ -55,7 +54,7 @@ pub fn render_json(snapshot: &Snapshot, symbols: &dyn Symbolizer) -> Value {
         }
     } else {
         let members: Map<String, Value> =
-            snapshot.rows.iter().map(|row| (key_text_parts(row, symbols).join(","), value_json(&row.value))).collect();
+            snapshot.rows.iter().map(|row| (key_json(&row.key, symbols), value_json(&row.value))).collect();
         Value::Object(members)
     };
     let mut object = Map::new();
@@ -96,16 +95,24 @@ fn number_json(value: i128) -> Value {
     }
 }
 
+/// A key's member name: its fields as text joined by `,`, a tuple among them `(2,3)`, as bpftrace 0.27 writes them.
+fn key_json(fields: &[FieldValue], symbols: &dyn Symbolizer) -> String {
+    let text = |field: &FieldValue| match field {
+        FieldValue::Tuple(elements) => format!("({})", key_json(elements, symbols)),
+        field => field.to_key_text(symbols),
+    };
+    fields.iter().map(text).collect::<Vec<_>>().join(",")
+}
+
 fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
     match field {
         FieldValue::Int(v) | FieldValue::Duration(v) | FieldValue::Enum { value: v, .. } => Value::from(*v),
-        FieldValue::Uint(v) => Value::from(*v),
+        // A pointer is a number in JSON, as bpftrace 0.27 writes it (hex only in text and as a key).
+        FieldValue::Uint(v) | FieldValue::Hex(v) => Value::from(*v),
         FieldValue::Bool(v) => Value::from(*v),
-        FieldValue::Hex(_)
-        | FieldValue::Symbol(_)
-        | FieldValue::Culprit(_)
-        | FieldValue::Str(_)
-        | FieldValue::StackId { .. } => Value::from(field.to_text(symbols)),
+        FieldValue::Symbol(_) | FieldValue::Culprit(_) | FieldValue::Str(_) | FieldValue::StackId { .. } => {
+            Value::from(field.to_text(symbols))
+        }
         FieldValue::Stack(_) | FieldValue::UserStack { .. } => Value::from(field.frame_names(symbols)),
         FieldValue::Tuple(elements) => elements.iter().map(|element| field_json(element, symbols)).collect(),
         FieldValue::Record(fields) => {
@@ -224,7 +231,7 @@ mod tests {
             value: MapValue::Scalar(FieldLayout::integer(ValueFormat::Hex)),
         };
         let entries = MapEntries::Shared(vec![(words(&[0]), words(&[31]))]);
-        assert_eq!(rendered(&hex, &entries), golden(r#"{"type":"map","data":{"@x":"0x1f"}}"#));
+        assert_eq!(rendered(&hex, &entries), golden(r#"{"type":"map","data":{"@x":31}}"#));
     }
 
     #[test]

@@ -56,17 +56,20 @@ pub struct FieldLayout {
     pub size: u32,
     /// How to read and print it.
     pub format: ValueFormat,
+    /// For a tuple or record inside a [`MapValue::Tuple`] (`@m = (1, (2, "x"))`), its own elements, laid out
+    /// one after another in `size` bytes; empty for every other field.
+    pub elements: Vec<FieldLayout>,
 }
 
 impl FieldLayout {
     /// An unnamed 8-byte integer field.
     pub fn integer(format: ValueFormat) -> Self {
-        FieldLayout { name: None, size: INTEGER_SIZE, format }
+        FieldLayout { name: None, size: INTEGER_SIZE, format, elements: Vec::new() }
     }
 
     /// An unnamed NUL-padded string field of `size` bytes.
     pub fn string(size: u32) -> Self {
-        FieldLayout { name: None, size, format: ValueFormat::Str }
+        FieldLayout { name: None, size, format: ValueFormat::Str, elements: Vec::new() }
     }
 }
 

@@ -39,15 +39,7 @@ enum Zeroes {
 fn decode_with(layout: &MapLayout, entries: &MapEntries, zeroes: Zeroes) -> Result<Snapshot, AggError> {
     let mut rows = match &layout.value {
         MapValue::Scalar(field) => decode_plain(layout, entries, |value| decode_field(layout, field, value))?,
-        MapValue::Tuple(elements) => decode_plain(layout, entries, |value| {
-            let fields = split_fields(layout, elements, value)?;
-            // Elements that all have names are a record's fields.
-            let names: Option<Vec<String>> = elements.iter().map(|element| element.name.clone()).collect();
-            Ok(match names {
-                Some(names) => FieldValue::Record(names.into_iter().zip(fields).collect()),
-                None => FieldValue::Tuple(fields),
-            })
-        })?,
+        MapValue::Tuple(elements) => decode_plain(layout, entries, |value| tuple_value(layout, elements, value))?,
         MapValue::Agg { kind, format } => {
             let per_cpu = per_cpu_view(entries);
             if let AggKind::TSeries { agg, .. } = kind {
@@ -271,10 +263,23 @@ fn split_fields(layout: &MapLayout, fields_layout: &[FieldLayout], bytes: &[u8])
     let mut fields = Vec::with_capacity(fields_layout.len());
     for field in fields_layout {
         let (this, tail) = rest.split_at(field.size as usize);
-        fields.push(decode_field(layout, field, this)?);
+        fields.push(match field.elements.is_empty() {
+            true => decode_field(layout, field, this)?,
+            false => tuple_value(layout, &field.elements, this)?,
+        });
         rest = tail;
     }
     Ok(fields)
+}
+
+/// A tuple of `elements` from its bytes: a record when every element has a name.
+fn tuple_value(layout: &MapLayout, elements: &[FieldLayout], bytes: &[u8]) -> Result<FieldValue, AggError> {
+    let fields = split_fields(layout, elements, bytes)?;
+    let names: Option<Vec<String>> = elements.iter().map(|element| element.name.clone()).collect();
+    Ok(match names {
+        Some(names) => FieldValue::Record(names.into_iter().zip(fields).collect()),
+        None => FieldValue::Tuple(fields),
+    })
 }
 
 /// One field from exactly its bytes.
@@ -398,7 +403,7 @@ mod tests {
     #[test]
     fn short_integer_fields_are_sign_extended() {
         let keys = vec![
-            FieldLayout { name: Some("vec".into()), size: 4, format: ValueFormat::Signed },
+            FieldLayout { name: Some("vec".into()), size: 4, ..FieldLayout::integer(ValueFormat::Signed) },
             FieldLayout::string(4),
         ];
         let layout = agg_layout("@", keys, AggKind::Count, ValueFormat::Unsigned);
@@ -469,6 +474,24 @@ mod tests {
         assert_eq!(snapshot.rows[0].value, AggValue::Scalar(tuple));
         let text = crate::agg::render_text(&snapshot, &crate::agg::HexSymbolizer);
         assert_eq!(text.trim_end(), "@t[1]: (-3, x)");
+    }
+
+    #[test]
+    fn nested_tuples_decode_inside_their_tuple() {
+        let named = |name: &str, field: FieldLayout| FieldLayout { name: Some(name.into()), ..field };
+        let inner = vec![named("c", FieldLayout::integer(ValueFormat::Signed)), named("d", FieldLayout::string(8))];
+        let nested = FieldLayout { size: 16, elements: inner, ..FieldLayout::integer(ValueFormat::Buf(16)) };
+        let elements = vec![FieldLayout::integer(ValueFormat::Unsigned), named("b", nested)];
+        let layout = MapLayout { name: "@n".into(), keys: vec![], value: MapValue::Tuple(elements) };
+        assert_eq!(layout.value_size(), 24);
+        let value = [words(&[1, 2]), string("x", 8)].concat();
+        let snapshot = snapshot(&layout, &MapEntries::Shared(vec![(words(&[0]), value)]));
+        let record =
+            FieldValue::Record(vec![("c".into(), FieldValue::Int(2)), ("d".into(), FieldValue::Str("x".into()))]);
+        let tuple = FieldValue::Tuple(vec![FieldValue::Uint(1), record]);
+        assert_eq!(snapshot.rows[0].value, AggValue::Scalar(tuple));
+        let text = crate::agg::render_text(&snapshot, &crate::agg::HexSymbolizer);
+        assert_eq!(text.trim_end(), "@n: (1, { .c = 2, .d = x })");
     }
 
     #[test]

@@ -44,18 +44,25 @@ fn u64_type() -> FieldType {
     FieldType::Int { size: 8, signed: false }
 }
 
+/// Whether a C type (as the BTF reader or a tracefs format file writes it) is a pointer: `void *`,
+/// `const char *`, `void (*)(int)`.
+pub(super) fn is_pointer(c_type: &str) -> bool {
+    let bare = c_type.trim();
+    bare.ends_with('*') || bare.contains("(*)")
+}
+
 /// The field type of a C type as the BTF reader renders it; `None` for anything but integers, enums and
 /// pointers (structs by value, floats, unknown typedefs). Pointers to structs keep the struct's name.
 pub(super) fn scalar_type(c_type: &str) -> Option<FieldType> {
     if let Some(target) = StructName::pointed_to(c_type) {
         return Some(FieldType::Pointer { target });
     }
+    if is_pointer(c_type) {
+        return Some(FieldType::Address);
+    }
     let mut bare = c_type.trim();
     while let Some(rest) = bare.strip_prefix("const ").or_else(|| bare.strip_prefix("volatile ")) {
         bare = rest.trim_start();
-    }
-    if bare.ends_with('*') || bare.contains("(*)") {
-        return Some(u64_type());
     }
     if bare.starts_with("enum ") {
         return Some(FieldType::Int { size: 4, signed: false });
@@ -92,8 +99,9 @@ mod tests {
     fn types_integers_and_pointers() {
         let skb = StructName::new("sk_buff");
         assert_eq!(scalar_type("struct sk_buff *"), Some(FieldType::Pointer { target: skb }));
-        assert_eq!(scalar_type("struct sk_buff **"), Some(FieldType::Int { size: 8, signed: false }));
-        assert_eq!(scalar_type("const char *"), Some(FieldType::Int { size: 8, signed: false }));
+        assert_eq!(scalar_type("struct sk_buff **"), Some(FieldType::Address));
+        assert_eq!(scalar_type("const char *"), Some(FieldType::Address));
+        assert_eq!(scalar_type("void (*)(struct timer_list *)"), Some(FieldType::Address));
         assert_eq!(scalar_type("long int"), Some(FieldType::Int { size: 8, signed: true }));
         assert_eq!(scalar_type("const unsigned int"), Some(FieldType::Int { size: 4, signed: false }));
         assert_eq!(scalar_type("bool"), Some(FieldType::Int { size: 1, signed: false }));

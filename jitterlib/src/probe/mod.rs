@@ -124,6 +124,8 @@ pub enum FieldType {
         /// The struct it points to.
         target: StructName,
     },
+    /// An 8-byte pointer to anything but a struct (`void *`, `char *`, a function): an address printed in hex.
+    Address,
 }
 
 /// Where the value of a field is found when the user's block runs.

@@ -135,6 +135,8 @@ pub(super) fn arg_field(field: &TracepointField) -> Field {
         FieldType::ShortBytes { size: field.size }
     } else if let Some(target) = StructName::pointed_to(&field.c_type).filter(|_| field.size == 8) {
         FieldType::Pointer { target }
+    } else if field.size == 8 && super::btf_args::is_pointer(&field.c_type) {
+        FieldType::Address
     } else {
         FieldType::Int { size: field.size.min(8), signed: field.signed }
     };
@@ -291,6 +293,7 @@ mod tests {
         assert_eq!(ty("saddr"), Some(FieldType::ShortBytes { size: 4 }));
         assert_eq!(ty("saddr_v6"), Some(FieldType::Bytes { size: 16 }));
         assert_eq!(ty("family"), Some(FieldType::Int { size: 2, signed: false }));
+        assert_eq!(ty("skaddr"), Some(FieldType::Address), "`const void * skaddr`");
     }
 
     #[test]

@@ -221,7 +221,7 @@ impl RawArgs {
         let same_kind = match &found.kind {
             MemberKind::Array { text, .. } => string && *text,
             MemberKind::Int { .. } | MemberKind::Pointer { .. } | MemberKind::Other => {
-                matches!(record.ty, FieldType::Int { .. } | FieldType::Pointer { .. })
+                matches!(record.ty, FieldType::Int { .. } | FieldType::Pointer { .. } | FieldType::Address)
             }
             MemberKind::Record => false,
         };

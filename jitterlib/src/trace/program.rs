@@ -100,6 +100,7 @@ impl Resolved {
                 (integer(if signed { ValueFormat::Signed } else { ValueFormat::Unsigned }), signed)
             }
             FieldType::ShortBytes { .. } => (integer(ValueFormat::Unsigned), false),
+            FieldType::Address => (integer(ValueFormat::Hex), false),
             FieldType::Duration => (integer(ValueFormat::Duration), false),
             FieldType::KernelSymbol => (integer(ValueFormat::KernelSymbol), false),
             FieldType::Culprit => (integer(ValueFormat::Culprit), false),

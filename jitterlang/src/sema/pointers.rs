@@ -1,0 +1,152 @@
+//! Typed pointers as bpftrace 0.27 treats them: `p + n` and `p - n` move by `n` pointees (C's rule), `*p` and
+//! `p[i]` read what `p` points to (an integer, or the next address of a pointer to a pointer; `void *` moves in
+//! bytes and cannot be read through).
+
+use super::{Checker, Scope};
+use crate::ast;
+use crate::diag::{Code, Diagnostic, Span};
+use crate::ir::{BinaryOp, Expr, ExprKind, KernelRead, Pointee, PointerType, Type};
+
+impl Checker<'_> {
+    /// `lhs op rhs` when one side is a pointer and `op` is `+` or `-`: the address moved by whole pointees.
+    /// `None` (reported) for `-` between two pointers or from an integer.
+    pub(super) fn pointer_arithmetic(&mut self, op: BinaryOp, lhs: Expr, rhs: Expr, span: Span) -> Option<Expr> {
+        let (pointer, address, count) = match (lhs.ty, rhs.ty) {
+            (Type::Pointer(_), Type::Pointer(_)) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        span,
+                        format!(
+                            "`{}` cannot combine two pointers ({} and {})",
+                            op.symbol(),
+                            lhs.ty.describe(),
+                            rhs.ty.describe()
+                        ),
+                    )
+                    .with_hint("for the distance in bytes, convert both to integers: `(uint64)$a - (uint64)$b`"),
+                );
+                return None;
+            }
+            (Type::Pointer(pointer), _) => (pointer, lhs, rhs),
+            (_, Type::Pointer(pointer)) if op == BinaryOp::Add => (pointer, rhs, lhs),
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        span,
+                        format!("an integer minus a pointer ({}) is not an address", rhs.ty.describe()),
+                    )
+                    .with_hint(
+                        "subtract the integer from the pointer (`$p - 1`), or convert the pointer: `(uint64)$p`",
+                    ),
+                );
+                return None;
+            }
+        };
+        let size = self.pointee_size(pointer, span)?;
+        let offset = scaled(count, size);
+        let kind = ExprKind::Binary(op, Box::new(address), Box::new(offset));
+        Some(Expr { kind, ty: Type::Pointer(pointer), span })
+    }
+
+    /// `*operand`: what a typed pointer points to, read with `bpf_probe_read_kernel` (in user-space probes
+    /// `bpf_probe_read_user`).
+    pub(super) fn deref(&mut self, operand: &ast::Expr, span: Span, scope: &mut Scope) -> Option<Expr> {
+        let pointer = self.scalar(operand, scope)?;
+        self.read_pointee(pointer, span)
+    }
+
+    /// `base[index]` where `base` is a pointer: `*(base + index)`.
+    pub(super) fn pointer_index(
+        &mut self,
+        base: &ast::Expr,
+        index: &ast::Expr,
+        span: Span,
+        scope: &mut Scope,
+    ) -> Option<Expr> {
+        let (pointer, index) = (self.expr(base, scope), self.scalar(index, scope));
+        let pointer = pointer?;
+        if pointer.ty.pointer().is_none() {
+            self.diagnostics.push(
+                Diagnostic::new(Code::Access, base.span, format!("{} cannot be indexed", pointer.ty.describe()))
+                    .with_hint(
+                        "`[i]` reads element i through a typed pointer (`((int32 *)p)[i]`) or of an array member of a \
+                         kernel struct (`p->arr[2]`)",
+                    ),
+            );
+            return None;
+        }
+        let moved = self.pointer_arithmetic(BinaryOp::Add, pointer, index?, span)?;
+        self.read_pointee(moved, span)
+    }
+
+    /// The integer or address `pointer` points to.
+    fn read_pointee(&mut self, pointer: Expr, span: Span) -> Option<Expr> {
+        let Some((pointer_type, ty)) = pointer.ty.pointer().and_then(|p| Some((p, p.target()?))) else {
+            let hint = match pointer.ty.pointer().map(|p| p.pointee) {
+                Some(Pointee::Void) => "say what it points to with a cast: `*(uint32 *)p` reads 4 bytes at `p`",
+                Some(_) => "a whole struct has no value: read one member, `p->field`",
+                _ => "say what it points to with a cast: `*(uint32 *)p` reads 4 bytes at the address `p`",
+            };
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    span,
+                    format!("`*` reads through a pointer to an integer or a pointer, not {}", pointer.ty.describe()),
+                )
+                .with_hint(hint),
+            );
+            return None;
+        };
+        let size = match (pointer_type.pointee, pointer_type.depth) {
+            (Pointee::Int { bytes, .. }, 1) => u32::from(bytes),
+            _ => 8,
+        };
+        let read = KernelRead { pointer: Box::new(pointer), offset: 0, size, bitfield: None };
+        Some(Expr { kind: ExprKind::KernelRead(read), ty, span })
+    }
+
+    /// Bytes of what `pointer` points to: how far `+ 1` moves it.
+    fn pointee_size(&mut self, pointer: PointerType, span: Span) -> Option<u32> {
+        let name = match (pointer.pointee, pointer.depth) {
+            (Pointee::Int { bytes, .. }, 1) => return Some(u32::from(bytes)),
+            // As in GNU C and bpftrace: `void *` moves in bytes.
+            (Pointee::Void, 1) => return Some(1),
+            (Pointee::Record(name), 1) => name,
+            _ => return Some(8),
+        };
+        match self.kernel.struct_size(name.as_str()) {
+            Ok(Some(size)) => Some(size),
+            Ok(None) => {
+                self.diagnostics.push(Diagnostic::new(
+                    Code::UnknownType,
+                    span,
+                    format!("the size of struct `{name}` is unknown: a pointer to it cannot move"),
+                ));
+                None
+            }
+            Err(error) => {
+                self.diagnostics.push(Diagnostic::new(
+                    Code::MissingTarget,
+                    span,
+                    format!("cannot read the size of struct `{name}` from BTF: {error}"),
+                ));
+                None
+            }
+        }
+    }
+}
+
+/// `count * size`, folded when `count` is a constant.
+fn scaled(count: Expr, size: u32) -> Expr {
+    let (span, ty) = (count.span, count.ty);
+    match count.kind {
+        _ if size == 1 => count,
+        ExprKind::Const(value) => Expr { kind: ExprKind::Const(value.wrapping_mul(i64::from(size))), ty, span },
+        _ => {
+            let size = Expr { kind: ExprKind::Const(i64::from(size)), ty: Type::U64, span };
+            Expr { kind: ExprKind::Binary(BinaryOp::Mul, Box::new(count), Box::new(size)), ty, span }
+        }
+    }
+}

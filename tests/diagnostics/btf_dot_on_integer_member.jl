@@ -1,0 +1,1 @@
+tracepoint:syscalls:sys_enter_getpid { @ = curtask->real_parent.pid.x; }

@@ -1,1 +1,0 @@
-tracepoint:syscalls:sys_enter_getpid { @ = curtask.pid; }
