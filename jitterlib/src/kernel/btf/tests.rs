@@ -167,6 +167,47 @@ fn a_complete_struct_beats_an_earlier_empty_one() {
     assert_eq!(btf.find_record("dup").unwrap(), Some(3));
 }
 
+/// A name is found wherever the strings hold it: a whole string (however many times it is written), or the
+/// end of a longer string that a type's name offset points into; a longer name that ends or starts with it is
+/// another name, and a struct is not a function. Read in place (by searching the strings) and from a file
+/// page by page (through the table of name hashes), the answers are the same.
+#[test]
+fn names_are_found_whole_or_at_the_end_of_a_longer_string() {
+    let mut blob = BlobBuilder::new();
+    blob.record("int", KIND_INT, 0, false, 4); // 1
+    blob.words(&[(1 << 24) | 32]);
+    blob.record("__sk_buff", KIND_STRUCT, 1, false, 4); // 2
+    blob.members(&[("a", 1, 0)]);
+    let tail = blob.name("__my_tail") + 2;
+    blob.words(&[tail, (KIND_STRUCT << 24) | 1, 8]); // 3: struct my_tail, named by the end of "__my_tail"
+    blob.members(&[("b", 1, 32)]);
+    blob.record("sk_buff_head", KIND_STRUCT, 0, false, 0); // 4
+    blob.record("sk_buff", KIND_STRUCT, 1, false, 8); // 5
+    blob.members(&[("c", 1, 32)]);
+    blob.record("", KIND_FUNC_PROTO, 0, false, 1); // 6
+    blob.record("sk_buff", KIND_FUNC, 0, false, 6); // 7: the name written a second time
+    let blob = blob.finish();
+    let path = std::env::temp_dir().join(format!("jl-btf-names-{}", std::process::id()));
+    std::fs::write(&path, &blob).unwrap();
+    let file = File::open(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let in_place = Btf::parse(Path::new("names"), blob).unwrap();
+    let from_file = Btf::open(Path::new("names"), Source::File(file), None).unwrap();
+    for btf in [in_place, from_file] {
+        assert_eq!(btf.find_record("sk_buff").unwrap(), Some(5));
+        assert_eq!(btf.find_record("__sk_buff").unwrap(), Some(2));
+        assert_eq!(btf.find_record("sk_buff_head").unwrap(), Some(4));
+        assert_eq!(btf.find_record("my_tail").unwrap(), Some(3));
+        assert_eq!(btf.struct_member("my_tail", "b").unwrap().unwrap().offset, 4);
+        assert_eq!(btf.find_record("__my_tail").unwrap(), None, "no type points at the whole string");
+        assert_eq!(btf.find_record("buff").unwrap(), None);
+        assert_eq!(btf.find_record("").unwrap(), None);
+        assert_eq!(btf.find_record("sk_buff\0").unwrap(), None);
+        assert_eq!(btf.function_id("sk_buff").unwrap(), Some(7));
+        assert_eq!(btf.function_id("__sk_buff").unwrap(), None);
+    }
+}
+
 #[test]
 fn reads_plain_members() {
     let btf = sample();
