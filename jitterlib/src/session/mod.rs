@@ -290,7 +290,7 @@ impl Session {
     pub fn detach_all(&mut self) -> Result<(), SessionError> {
         self.set_gate(false)?;
         let attached = |name: &str| self.attach_points.get(name).is_some_and(|attach| *attach != Attach::Manual);
-        let wait = quiesce::Wait::for_points(self.attach_points.values());
+        let wait = quiesce::Wait::for_points(self.attach_points.values(), quiesce::running_version().as_ref());
         for (name, program) in self.ebpf.programs() {
             if attached(name) {
                 if let Ok(fd) = program.fd() {

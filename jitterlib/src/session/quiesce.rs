@@ -6,14 +6,16 @@
 //! the program and frees it in an RCU callback, and `close()` returns while a run that began just before may
 //! still be updating maps on another CPU (seen finishing up to 2.9 ms later).
 //!
-//! A raw tracepoint's or tp_btf's program runs with preemption disabled from start to end
-//! (`__bpf_trace_run` asserts it with `cant_sleep()`), so a CPU that switches to another task has finished
-//! the run it was in. A thread that visits every online CPU in turn (`sched_setaffinity` returns once the
+//! Before Linux 7.0 a raw tracepoint's or tp_btf's program runs with preemption disabled from start to end
+//! (tracepoints call their probes so, and `__bpf_trace_run` asserts it with `cant_sleep()`), so a CPU that
+//! switches to another task has finished the run it was in. A thread that visits every online CPU in turn (`sched_setaffinity` returns once the
 //! thread runs on the CPU asked for) has therefore seen each of them finish its runs in progress: that is the
 //! wait for those programs, tens of microseconds per CPU where `synchronize_rcu()` takes milliseconds.
 //!
 //! Trampolines (fentry/fexit) run their program under `rcu_read_lock()` with migration, not preemption,
-//! disabled: a run may be preempted, and the CPU visited while it is pending. For them, and wherever a CPU
+//! disabled: a run may be preempted, and the CPU visited while it is pending. From Linux 7.0 tracepoints call
+//! their probes under SRCU-fast and `__bpf_trace_run` disables migration only: raw tracepoint programs may be
+//! preempted too (on preemptible kernels). For those, and wherever a CPU
 //! cannot be visited (a cpuset that excludes it, a CPU going offline), `membarrier(MEMBARRIER_CMD_GLOBAL)`,
 //! which is `synchronize_rcu()`, waits for every such section that started before it (4-11 ms here).
 //! Kernels built with `nohz_full` refuse that call (EINVAL), and kernels without `CONFIG_MEMBARRIER` lack it
@@ -25,11 +27,17 @@
 //!
 //! <https://elixir.bootlin.com/linux/v6.18/source/kernel/trace/bpf_trace.c> (`__bpf_trace_run`),
 //! <https://elixir.bootlin.com/linux/v6.18/source/kernel/bpf/trampoline.c> (`__bpf_prog_enter_recur`),
+//! <https://elixir.bootlin.com/linux/v7.0/source/include/linux/tracepoint.h> (`__DECLARE_TRACE`, SRCU-fast),
 //! <https://elixir.bootlin.com/linux/v6.1/source/kernel/sched/membarrier.c> (`MEMBARRIER_CMD_GLOBAL`).
 
 use std::time::Duration;
 
 use super::Attach;
+use crate::kernel::KernelVersion;
+
+/// The first release whose tracepoints may preempt the BPF programs they run (commit "tracing: Guard
+/// __DECLARE_TRACE() use of __DO_TRACE_CALL() with SRCU-fast").
+const PREEMPTIBLE_TRACEPOINTS_SINCE: (u32, u32) = (7, 0);
 
 /// The pause that stands in for `synchronize_rcu()` where membarrier cannot be used.
 pub(super) const FALLBACK_PAUSE: Duration = Duration::from_millis(20);
@@ -39,17 +47,23 @@ pub(super) const FALLBACK_PAUSE: Duration = Duration::from_millis(20);
 pub(super) enum Wait {
     /// Nothing: every close waited for its runs in progress.
     Nothing,
-    /// Runs with preemption disabled (raw tracepoints, tp_btf): a visit to every CPU.
+    /// Runs with preemption disabled (raw tracepoints, tp_btf before Linux 7.0): a visit to every CPU.
     NonPreemptibleRuns,
-    /// Runs that may be preempted (trampolines): an RCU grace period.
+    /// Runs that may be preempted (trampolines; raw tracepoints from Linux 7.0): an RCU grace period.
     PreemptibleRuns,
 }
 
 impl Wait {
-    /// The wait that detaching programs attached at `points` needs.
-    pub(super) fn for_points<'a>(points: impl IntoIterator<Item = &'a Attach>) -> Wait {
+    /// The wait that detaching programs attached at `points` needs on kernel `version` (`None`: unknown).
+    pub(super) fn for_points<'a>(
+        points: impl IntoIterator<Item = &'a Attach>,
+        version: Option<&KernelVersion>,
+    ) -> Wait {
+        let (major, minor) = PREEMPTIBLE_TRACEPOINTS_SINCE;
+        let tracepoints_preempt = version.is_none_or(|version| version.at_least(major, minor));
         points.into_iter().fold(Wait::Nothing, |wait, attach| match attach {
             Attach::Fentry { .. } | Attach::Fexit { .. } => Wait::PreemptibleRuns,
+            Attach::RawTracepoint { .. } | Attach::TpBtf { .. } if tracepoints_preempt => Wait::PreemptibleRuns,
             Attach::RawTracepoint { .. } | Attach::TpBtf { .. } if wait == Wait::Nothing => Wait::NonPreemptibleRuns,
             _ => wait,
         })
@@ -67,6 +81,19 @@ impl Wait {
             Wait::PreemptibleRuns => grace_period(),
         }
     }
+}
+
+/// The running kernel's version, from `uname`; `None` when it cannot be read.
+pub(super) fn running_version() -> Option<KernelVersion> {
+    // SAFETY: uname fills the zeroed utsname it is given; its release field is NUL-terminated.
+    let release = unsafe {
+        let mut names: libc::utsname = std::mem::zeroed();
+        if libc::uname(&mut names) != 0 {
+            return None;
+        }
+        std::ffi::CStr::from_ptr(names.release.as_ptr()).to_string_lossy().into_owned()
+    };
+    KernelVersion::parse(&release)
 }
 
 /// Runs a thread on every online CPU in turn; `false` when one of them could not be visited.
@@ -119,14 +146,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn trampolines_need_a_grace_period_and_raw_tracepoints_a_visit_to_every_cpu() {
+    fn trampolines_and_srcu_fast_tracepoints_need_a_grace_period_older_raw_tracepoints_a_visit_to_every_cpu() {
         let raw = Attach::RawTracepoint { name: "sched_switch".into() };
         let tp_btf = Attach::TpBtf { name: "sched_switch".into() };
         let fentry = Attach::Fentry { function: "ip_rcv".into() };
         let perf = Attach::Tracepoint { category: "sched".into(), name: "sched_switch".into() };
-        assert_eq!(Wait::for_points([&perf, &Attach::Manual]), Wait::Nothing);
-        assert_eq!(Wait::for_points([&perf, &raw, &tp_btf]), Wait::NonPreemptibleRuns);
-        assert_eq!(Wait::for_points([&raw, &fentry, &tp_btf]), Wait::PreemptibleRuns);
+        let (v6_18, v7_0) = (KernelVersion::parse("6.18.44").unwrap(), KernelVersion::parse("7.0.1").unwrap());
+        assert_eq!(Wait::for_points([&perf, &Attach::Manual], Some(&v6_18)), Wait::Nothing);
+        assert_eq!(Wait::for_points([&perf, &raw, &tp_btf], Some(&v6_18)), Wait::NonPreemptibleRuns);
+        assert_eq!(Wait::for_points([&raw, &fentry, &tp_btf], Some(&v6_18)), Wait::PreemptibleRuns);
+        assert_eq!(Wait::for_points([&perf, &raw], Some(&v7_0)), Wait::PreemptibleRuns, "SRCU-fast tracepoints");
+        assert_eq!(Wait::for_points([&tp_btf], None), Wait::PreemptibleRuns, "an unknown kernel");
+        assert!(running_version().is_some());
     }
 
     #[test]
