@@ -248,7 +248,9 @@ impl Checker<'_> {
         let vars = scope.vars.into_iter().map(|(_, ty)| ty).collect();
         let fields_read = scope.fields_read;
         let mut probe = probe;
-        probe.only_fields_read(&fields_read);
+        if let Err(error) = probe.only_fields_read(self.kernel, &fields_read) {
+            self.diagnostics.push(Diagnostic::probe(error, span));
+        }
         CheckedProbe { probe, predicate, body, vars, span }
     }
 

@@ -90,6 +90,12 @@ impl LiveKernel {
         cached(&self.btf, Btf::vmlinux)
     }
 
+    /// Whether the kernel's BTF has been opened (by a question that needed it).
+    #[cfg(test)]
+    pub(crate) fn btf_opened(&self) -> bool {
+        self.btf.get().is_some()
+    }
+
     /// Collects the parts of this kernel named by `selection` into a snapshot for [`super::FixtureKernel`].
     ///
     /// Symbols that do not exist are left out; struct members that do not exist are left out.

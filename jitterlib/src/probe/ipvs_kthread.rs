@@ -134,10 +134,11 @@ impl Probe for IpvsKthread {
         u32::from(deepest.unsigned_abs())
     }
 
-    fn only_fields_read(&mut self, read: &[String]) {
+    fn only_fields_read(&mut self, _kernel: &dyn KernelInfo, read: &[String]) -> Result<(), ProbeError> {
         if !read.iter().any(|field| field == "netns") {
             self.netns = None;
         }
+        Ok(())
     }
 
     fn maps(&self) -> Vec<MapSpec> {

@@ -251,9 +251,11 @@ pub trait Probe: std::fmt::Debug {
     }
     /// Told, before anything is emitted, which of [`Probe::fields`] the block reads (and which of
     /// [`Probe::args`], as `args.NAME`), so that the probe can leave out the work of computing the others (the
-    /// timers' `late` costs a kernel read per callback) or attach where the record is not needed. By default
-    /// every field is computed.
-    fn only_fields_read(&mut self, _read: &[String]) {}
+    /// timers' `late` costs a kernel read per callback) or attach where the record is not needed, asking
+    /// `kernel` what that takes (a tracepoint's arguments). By default every field is computed.
+    fn only_fields_read(&mut self, _kernel: &dyn KernelInfo, _read: &[String]) -> Result<(), ProbeError> {
+        Ok(())
+    }
     /// Code run before the user's block: pairing, filtering, computing fields. May jump to `env.exit`.
     fn emit_prologue(&self, _builder: &mut Builder, _env: &EmitEnv) {}
     /// Writes the [`FieldSource::Computed`] string field `field` into `size` bytes at `r10 + offset`

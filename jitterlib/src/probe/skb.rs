@@ -754,7 +754,7 @@ impl Probe for Skb {
         STACK_BYTES
     }
 
-    fn only_fields_read(&mut self, read: &[String]) {
+    fn only_fields_read(&mut self, _kernel: &dyn KernelInfo, read: &[String]) -> Result<(), ProbeError> {
         let is_read = |names: &[&str]| read.iter().any(|field| names.contains(&field.as_str()));
         self.read = FieldsRead {
             dev: is_read(&["dev"]),
@@ -763,6 +763,7 @@ impl Probe for Skb {
             reason: is_read(&["reason"]),
             ipv4: is_read(&["saddr", "daddr", "sport", "dport", "icmp_seq", "icmp_id"]),
         };
+        Ok(())
     }
 
     fn maps(&self) -> Vec<MapSpec> {

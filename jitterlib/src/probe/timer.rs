@@ -375,13 +375,14 @@ impl Probe for Timer {
         }]
     }
 
-    fn only_fields_read(&mut self, read: &[String]) {
+    fn only_fields_read(&mut self, _kernel: &dyn KernelInfo, read: &[String]) -> Result<(), ProbeError> {
         let is_read = |name: &str| read.iter().any(|field| field == name);
         self.late_read = is_read("late");
         self.func_read = is_read("func");
         if !is_read("netns") {
             self.netns = None;
         }
+        Ok(())
     }
 
     fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {

@@ -61,9 +61,10 @@ struct Tracepoint {
 enum Reach {
     /// Only through its perf-event tracepoint (events that are not tracepoints), with why for syscall events.
     PerfEvent(Option<String>),
-    /// Through `hook` when every field the block reads is among the arguments (`args`); through
-    /// `pointer_hook` (a raw tracepoint rather than tp_btf) when one of them is a pointer argument.
-    Hook { hook: Box<TracepointHook>, pointer_hook: Box<TracepointHook>, args: Box<RawArgs> },
+    /// Through `hook` when every field the block reads is among the arguments (`args`, mapped from the
+    /// kernel's BTF once the block is known to read some: `None` until then); through `pointer_hook` (a raw
+    /// tracepoint rather than tp_btf) when one of them is a pointer argument.
+    Hook { hook: Box<TracepointHook>, pointer_hook: Box<TracepointHook>, args: Option<Box<RawArgs>> },
     /// Through `raw_syscalls`, whatever the block reads.
     Syscall(SyscallView),
 }
@@ -104,9 +105,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
                 TracepointMechanism::TpBtf => TracepointHook::resolve(kernel, category, name, Some(POINTER_ARG))?,
                 _ => hook.clone(),
             };
-            let fields: Vec<_> = format.fields.iter().filter(|field| !field.common).cloned().collect();
-            let args = Box::new(RawArgs::resolve(kernel, category, name, &fields)?);
-            Reach::Hook { hook: Box::new(hook), pointer_hook: Box::new(pointer_hook), args }
+            Reach::Hook { hook: Box::new(hook), pointer_hook: Box::new(pointer_hook), args: None }
         }
     };
     let record = format.fields.iter().filter(|field| !field.common).map(arg_field).collect();
@@ -151,12 +150,12 @@ impl Tracepoint {
             return None;
         };
         let read = self.args_read.as_deref()?;
-        let hook = if args.reads_pointer_arg(read) { pointer_hook } else { hook };
-        match (read.is_empty(), hook.reads_args() && args.unmapped(read).next().is_none()) {
-            (true, _) => Some((hook, None)),
-            (false, true) => Some((hook, Some(args))),
-            (false, false) => None,
+        if read.is_empty() {
+            return Some((hook, None));
         }
+        let args = args.as_deref()?;
+        let hook = if args.reads_pointer_arg(read) { pointer_hook } else { hook };
+        (hook.reads_args() && args.unmapped(read).next().is_none()).then_some((hook, Some(args)))
     }
 }
 
@@ -227,15 +226,23 @@ impl Probe for Tracepoint {
         }
     }
 
-    fn only_fields_read(&mut self, read: &[String]) {
+    fn only_fields_read(&mut self, kernel: &dyn KernelInfo, read: &[String]) -> Result<(), ProbeError> {
         let fields: Vec<String> =
             read.iter().filter_map(|field| field.strip_prefix("args.")).map(str::to_string).collect();
         match &mut self.reach {
             Reach::Syscall(view) => view.only_fields_read(read),
-            Reach::Hook { args, .. } => args.only_fields_read(&fields),
-            Reach::PerfEvent(_) => {}
+            Reach::Hook { args: Some(args), .. } => args.only_fields_read(&fields),
+            Reach::Hook { args: slot @ None, .. } if !fields.is_empty() => {
+                let format = kernel.tracepoint(&self.category, &self.name)?;
+                let record: Vec<_> = format.fields.iter().filter(|field| !field.common).cloned().collect();
+                let mut args = RawArgs::resolve(kernel, &self.category, &self.name, &record)?;
+                args.only_fields_read(&fields);
+                *slot = Some(Box::new(args));
+            }
+            Reach::Hook { .. } | Reach::PerfEvent(_) => {}
         }
         self.args_read = Some(fields);
+        Ok(())
     }
 
     fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
@@ -267,7 +274,8 @@ impl Probe for Tracepoint {
             (Reach::Hook { hook, args, .. }, None) => {
                 let read = self.args_read.as_deref().unwrap_or_default();
                 let unmapped: Vec<String> = args
-                    .unmapped(read)
+                    .iter()
+                    .flat_map(|args| args.unmapped(read))
                     .map(|(field, why)| format!("args.{field} is not among its arguments: {why}"))
                     .collect();
                 match unmapped.is_empty() {
@@ -299,17 +307,18 @@ mod tests {
     #[test]
     fn a_block_reading_only_mapped_args_runs_on_a_raw_tracepoint() {
         let spec = ProbeSpec::Path(vec!["tracepoint".into(), "sched".into(), "sched_switch".into()]);
-        let mut probe = resolve(&spec, &FixtureKernel::bundled()).expect("the fixture has sched:sched_switch");
+        let kernel = FixtureKernel::bundled();
+        let mut probe = resolve(&spec, &kernel).expect("the fixture has sched:sched_switch");
         let perf = Attach::Tracepoint { category: "sched".into(), name: "sched_switch".into() };
         let raw = Attach::RawTracepoint { name: "sched_switch".into() };
         assert_eq!(probe.attach(), perf, "until told, args may be read");
-        probe.only_fields_read(&[]);
+        probe.only_fields_read(&kernel, &[]).unwrap();
         assert_eq!(probe.attach(), raw);
         let checked = probe.args().iter().find(|field| field.name == "next_pid").cloned().unwrap();
-        probe.only_fields_read(&["args.next_pid".into(), "args.next_comm".into()]);
+        probe.only_fields_read(&kernel, &["args.next_pid".into(), "args.next_comm".into()]).unwrap();
         assert_eq!((probe.attach(), probe.stack_bytes(), probe.notes()), (raw, 48, vec![]));
         assert_eq!(probe.source_now(&checked), FieldSource::Stack { offset: -40 });
-        probe.only_fields_read(&["args.next_pid".into(), "args.prev_state".into()]);
+        probe.only_fields_read(&kernel, &["args.next_pid".into(), "args.prev_state".into()]).unwrap();
         assert_eq!((probe.attach(), probe.stack_bytes()), (perf, 0));
         assert_eq!(probe.source_now(&checked), FieldSource::Context { offset: 56 }, "the record's offset");
         assert_eq!(
@@ -319,6 +328,25 @@ mod tests {
         );
     }
 
+    /// A block that reads no `args` runs on a raw tracepoint without the kernel's BTF being opened: mapping
+    /// the record onto the arguments waits for a block that reads some (then it needs BTF).
+    #[test]
+    fn a_block_reading_no_args_leaves_the_kernel_btf_closed() {
+        if !crate::testing::can_trace("a_block_reading_no_args_leaves_the_kernel_btf_closed") {
+            return;
+        }
+        let spec = ProbeSpec::Path(vec!["tracepoint".into(), "sched".into(), "sched_switch".into()]);
+        let kernel = crate::kernel::LiveKernel::new();
+        let mut probe = resolve(&spec, &kernel).expect("every kernel has sched:sched_switch");
+        probe.only_fields_read(&kernel, &["comm".into(), "pid".into()]).unwrap();
+        assert_eq!(probe.attach(), Attach::RawTracepoint { name: "sched_switch".into() });
+        assert!(!kernel.btf_opened(), "BTF opened for a block that reads no args");
+        probe.only_fields_read(&kernel, &["args.next_pid".into()]).unwrap();
+        assert_eq!(probe.attach(), Attach::RawTracepoint { name: "sched_switch".into() });
+        assert!(probe.stack_bytes() > 0, "args.next_pid is read from the arguments");
+        assert!(kernel.btf_opened());
+    }
+
     #[test]
     fn tp_btf_reads_no_pointer_argument() {
         use crate::kernel::{TracepointMechanism, TracepointProbes};
@@ -326,9 +354,9 @@ mod tests {
         let kernel = FixtureKernel::bundled().with_tracepoint_probes(probes);
         let spec = ProbeSpec::Path(vec!["tracepoint".into(), "skb".into(), "kfree_skb".into()]);
         let mut probe = resolve(&spec, &kernel).unwrap();
-        probe.only_fields_read(&["args.reason".into()]);
+        probe.only_fields_read(&kernel, &["args.reason".into()]).unwrap();
         assert_eq!(probe.attach(), Attach::TpBtf { name: "kfree_skb".into() });
-        probe.only_fields_read(&["args.reason".into(), "args.skbaddr".into()]);
+        probe.only_fields_read(&kernel, &["args.reason".into(), "args.skbaddr".into()]).unwrap();
         assert_eq!(probe.attach(), Attach::RawTracepoint { name: "kfree_skb".into() });
         assert!(
             probe.notes()[0].contains("tp_btf not used: the block reads a pointer argument"),

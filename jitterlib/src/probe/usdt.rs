@@ -273,10 +273,11 @@ impl Probe for UsdtProbe {
         &self.fields
     }
 
-    fn only_fields_read(&mut self, read: &[String]) {
+    fn only_fields_read(&mut self, _kernel: &dyn KernelInfo, read: &[String]) -> Result<(), ProbeError> {
         for (field, wanted) in self.fields.iter().zip(&mut self.read) {
             *wanted = read.contains(&field.name);
         }
+        Ok(())
     }
 
     fn stack_bytes(&self) -> u32 {
@@ -406,7 +407,7 @@ mod tests {
             probe.fields().iter().map(|field| matches!(field.ty, FieldType::Int { signed: true, .. })).collect();
         assert_eq!(signed, [true, true, false, true]);
         assert_eq!(probe.stack_bytes(), 32);
-        probe.only_fields_read(&["arg1".to_string()]);
+        probe.only_fields_read(&FixtureKernel::bundled(), &["arg1".to_string()]).unwrap();
         assert_eq!(probe.stack_bytes(), 16);
     }
 

@@ -299,7 +299,7 @@ impl Session {
     pub fn detach_all(&mut self) -> Result<(), SessionError> {
         self.set_gate(false)?;
         let attached = |name: &str| self.attach_points.get(name).is_some_and(|attach| *attach != Attach::Manual);
-        let quiesce = self.attach_points.values().any(quiesce::close_leaves_runs_in_progress);
+        let wait = quiesce::Wait::for_points(self.attach_points.values(), quiesce::running_version().as_ref());
         for (name, program) in self.ebpf.programs() {
             if attached(name) {
                 if let Ok(fd) = program.fd() {
@@ -313,9 +313,7 @@ impl Session {
         }
         self.semaphore_events.clear();
         unload_where(&mut self.ebpf, attached);
-        if quiesce {
-            quiesce::wait_for_runs_in_progress();
-        }
+        wait.wait();
         Ok(())
     }
 

@@ -303,7 +303,9 @@ impl<'k> Trace<'k> {
             .filter(|field| !matches!(field, Field::Cpu | Field::Comm))
             .map(|field| field.name().to_string())
             .collect();
-        probe.only_fields_read(&read);
+        probe
+            .only_fields_read(self.kernel, &read)
+            .map_err(|error| TraceError::Probe { probe: describe.clone(), error })?;
         let (kind, field) = self.aggregation.clone().map_err(|source| TraceError::Aggregation { source })?;
         let find = |field: Field| {
             Resolved::find(probe.as_ref(), field).ok_or_else(|| TraceError::UnknownField {

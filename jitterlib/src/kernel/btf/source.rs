@@ -60,7 +60,7 @@ impl Source {
     }
 
     /// The bytes from `offset` up to `end` (at most the blob's end), where the blob can be read in place.
-    fn bytes_between(&self, offset: u64, end: u64) -> Option<&[u8]> {
+    pub(super) fn bytes_between(&self, offset: u64, end: u64) -> Option<&[u8]> {
         let bytes = self.bytes()?;
         let end = usize::try_from(end).unwrap_or(usize::MAX).min(bytes.len());
         Some(bytes.get(usize::try_from(offset).ok()?..end).unwrap_or_default())

@@ -167,6 +167,60 @@ fn a_complete_struct_beats_an_earlier_empty_one() {
     assert_eq!(btf.find_record("dup").unwrap(), Some(3));
 }
 
+/// A name is found wherever the strings hold it: a whole string (however many times it is written), or the
+/// end of a longer string that a type's name offset points into; a longer name that ends or starts with it is
+/// another name, and a struct is not a function. Found by a search of the strings (the first lookups of a blob
+/// read in place), through the table of name hashes (later ones, and every lookup of a blob read from a file),
+/// the answers are the same.
+#[test]
+fn names_are_found_whole_or_at_the_end_of_a_longer_string() {
+    let mut blob = BlobBuilder::new();
+    blob.record("int", KIND_INT, 0, false, 4); // 1
+    blob.words(&[(1 << 24) | 32]);
+    blob.record("__sk_buff", KIND_STRUCT, 1, false, 4); // 2
+    blob.members(&[("a", 1, 0)]);
+    let tail = blob.name("__my_tail") + 2;
+    blob.words(&[tail, (KIND_STRUCT << 24) | 1, 8]); // 3: struct my_tail, named by the end of "__my_tail"
+    blob.members(&[("b", 1, 32)]);
+    blob.record("sk_buff_head", KIND_STRUCT, 0, false, 0); // 4
+    blob.record("sk_buff", KIND_STRUCT, 1, false, 8); // 5
+    blob.members(&[("c", 1, 32)]);
+    blob.record("", KIND_FUNC_PROTO, 0, false, 1); // 6
+    blob.record("sk_buff", KIND_FUNC, 0, false, 6); // 7: the name written a second time
+    let blob = blob.finish();
+    let from_file = || {
+        let path = std::env::temp_dir().join(format!("jl-btf-names-{}", std::process::id()));
+        std::fs::write(&path, &blob).unwrap();
+        let file = File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        Btf::open(Path::new("names"), Source::File(file), None).unwrap()
+    };
+    let in_place = || Btf::parse(Path::new("names"), blob.clone()).unwrap();
+    let after_many_lookups = || {
+        let btf = in_place();
+        for _ in 0..Family::Functions.searches_before_table() {
+            assert_eq!((btf.find_record("none").unwrap(), btf.function_id("none").unwrap()), (None, None));
+        }
+        btf
+    };
+    let ways: [(&str, &dyn Fn() -> Btf); 3] =
+        [("searched", &in_place), ("table after many lookups", &after_many_lookups), ("table of a file", &from_file)];
+    for (way, open) in ways {
+        let record = |name: &str| open().find_record(name).unwrap();
+        assert_eq!(record("sk_buff"), Some(5), "{way}");
+        assert_eq!(record("__sk_buff"), Some(2), "{way}");
+        assert_eq!(record("sk_buff_head"), Some(4), "{way}");
+        assert_eq!(record("my_tail"), Some(3), "{way}");
+        assert_eq!(open().struct_member("my_tail", "b").unwrap().unwrap().offset, 4, "{way}");
+        assert_eq!(record("__my_tail"), None, "{way}: no type points at the whole string");
+        assert_eq!(record("buff"), None, "{way}");
+        assert_eq!(record(""), None, "{way}");
+        assert_eq!(record("sk_buff\0"), None, "{way}");
+        assert_eq!(open().function_id("sk_buff").unwrap(), Some(7), "{way}");
+        assert_eq!(open().function_id("__sk_buff").unwrap(), None, "{way}");
+    }
+}
+
 #[test]
 fn reads_plain_members() {
     let btf = sample();
