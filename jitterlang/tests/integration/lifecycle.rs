@@ -195,8 +195,8 @@ fn a_full_map_is_counted_as_lost() {
     if !can_trace("a_full_map_is_counted_as_lost") {
         return;
     }
-    // More calls than the map's default 10 240 keys overflow it; every insert beyond is counted.
-    assert_eq!(overflow_a_map(20_000, &[]), (20_000 - 10_240, 10_240));
+    // More calls than the map's default 4 096 keys overflow it; every insert beyond is counted.
+    assert_eq!(overflow_a_map(20_000, &[]), (20_000 - 4_096, 4_096));
 }
 
 #[test]

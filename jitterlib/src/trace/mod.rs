@@ -87,7 +87,7 @@ impl<'k> Trace<'k> {
         Trace { kernel, probe, keys: Vec::new(), aggregation: Ok((AggKind::Count, None)), max_keys: DEFAULT_MAP_KEYS }
     }
 
-    /// How many keys the aggregation map holds (10 240 unless set; `jl --map-keys`). Events of keys beyond it are
+    /// How many keys the aggregation map holds (4 096 unless set, as bpftrace's; `jl --map-keys`). Events of keys beyond it are
     /// counted by [`RunningTrace::lost`], not recorded. From Linux 6.1 the map takes memory only for the keys in
     /// it; before, for all of them from the start.
     ///
@@ -555,7 +555,7 @@ impl<'k> RunningTrace<'k> {
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Lost {
-    /// Map inserts that failed: the aggregation map (10 240 keys) or a probe's own map was full.
+    /// Map inserts that failed: the aggregation map (4 096 keys) or a probe's own map was full.
     pub map_full: u64,
     /// Map inserts the kernel refused with the map not full: no memory ready for a new entry (entries allocated
     /// on insert, see [`UpdateFailures`](crate::maps::UpdateFailures)) or the key's bucket held by a program

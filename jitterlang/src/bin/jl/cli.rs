@@ -73,8 +73,8 @@ pub struct Cli {
     /// Allow statements that act on the system: signal() and system().
     #[arg(long = "unsafe")]
     pub unsafe_actions: bool,
-    /// Keys each keyed map holds (default 10240); inserts beyond it are counted as map_full. From Linux 6.1 a
-    /// map takes memory only for the keys in it; before, all of it at start.
+    /// Keys each keyed map holds (default 4096, as bpftrace's max_map_keys); inserts beyond it are counted as
+    /// map_full. Maps are preallocated: a larger limit takes more memory and start-up time.
     #[arg(
         long = "map-keys",
         value_name = "N",
