@@ -8,14 +8,41 @@
 //! short-lived thread that Landlock forbids to read files: the parse fails at once there, and the loader holds
 //! no BTF. Landlock restricts that thread only, and the thread ends with the loader built. On a kernel without
 //! Landlock (before 5.13, or not in `lsm=`) the loader is built the usual way.
+//!
+//! [`prepare`] starts that thread early, and has it run aya's kernel feature probes first (a dozen `bpf()` calls
+//! that the first load makes otherwise), so that both overlap the caller's compile (opening the kernel's BTF,
+//! reading tracepoint formats) on another CPU instead of adding to the time to attached.
+
+use std::sync::Mutex;
+use std::thread::JoinHandle;
 
 use aya::EbpfLoader;
 use landlock::{AccessFs, Ruleset, RulesetAttr, RulesetStatus};
 
-/// A loader whose kernel BTF is `None` where Landlock allows it, else [`EbpfLoader::new`]'s.
+/// The loader [`prepare`] is building, taken by the first [`loader`] call.
+static PREPARED: Mutex<Option<JoinHandle<Option<EbpfLoader<'static>>>>> = Mutex::new(None);
+
+/// Starts building the next [`crate::session::Session::load`]'s loader, and probing the kernel's BPF features, on
+/// a thread of its own; the load takes it from there. Without this call the load does both itself.
+pub fn prepare() {
+    let thread = std::thread::Builder::new().name("jl-loader".into()).spawn(|| {
+        aya::features();
+        build_without_file_reads()
+    });
+    if let (Ok(thread), Ok(mut slot)) = (thread, PREPARED.lock()) {
+        *slot = Some(thread);
+    }
+}
+
+/// A loader whose kernel BTF is `None` where Landlock allows it, else [`EbpfLoader::new`]'s: the one [`prepare`]
+/// built, or one built now.
 pub(super) fn loader() -> EbpfLoader<'static> {
-    let built = std::thread::scope(|scope| scope.spawn(build_without_file_reads).join());
-    built.ok().flatten().unwrap_or_else(EbpfLoader::new)
+    let prepared = PREPARED.lock().ok().and_then(|mut slot| slot.take());
+    let built = match prepared {
+        Some(thread) => thread.join().ok().flatten(),
+        None => std::thread::scope(|scope| scope.spawn(build_without_file_reads).join()).ok().flatten(),
+    };
+    built.unwrap_or_else(EbpfLoader::new)
 }
 
 /// On the calling thread (to be a thread of its own): forbids reading files, then builds the loader. `None`
@@ -49,6 +76,15 @@ mod tests {
             (loader.is_some(), std::fs::read("/proc/self/status").is_err())
         });
         assert_eq!(restricted.join().unwrap(), (true, true), "(loader built, file reads refused) on the thread");
+        std::fs::read("/proc/self/status").expect("the calling thread is not restricted");
+        drop(loader());
+    }
+
+    #[test]
+    fn a_prepared_loader_is_taken_once_and_leaves_the_caller_unrestricted() {
+        prepare();
+        drop(loader());
+        assert!(PREPARED.lock().expect("not poisoned").is_none(), "the load took the prepared loader");
         std::fs::read("/proc/self/status").expect("the calling thread is not restricted");
         drop(loader());
     }

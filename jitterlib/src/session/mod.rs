@@ -26,6 +26,7 @@ use aya::maps::{Map, MapData, RingBuf};
 use aya::Ebpf;
 
 pub use error::SessionError;
+pub use loader::prepare as prepare_loader;
 pub use perf_counter::PerfCounter;
 pub use ring::RingReader;
 pub use verifier_log::Rejection;

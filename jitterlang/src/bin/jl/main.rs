@@ -78,6 +78,10 @@ fn main() -> ExitCode {
         }
     };
     let script = failure::Script { name: &file_name, source: &source };
+    if !(cli.disassemble || cli.emit_obj.is_some()) {
+        // aya's feature probes and the loader are built on another CPU while this one compiles.
+        jitterlib::session::prepare_loader();
+    }
     let compiled = match jitterlang::compile_with(&source, &kernel, &options) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
