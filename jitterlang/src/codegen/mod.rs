@@ -49,6 +49,10 @@ const STACKS_MAP_INDEX: usize = 3;
 const STACK_ENTRIES: u32 = 4096;
 /// Size of the event ring buffer in bytes.
 const EVENTS_BYTES: u32 = 1 << 20;
+/// Size of the event ring buffer of a script whose programs write no event (the runtime still waits on it): the
+/// kernel maps a ring buffer's pages into jl whole, twice for its data, so 1 MiB would add 2 MiB to jl's resident
+/// memory for nothing. 64 KiB is a whole number of pages wherever the page size is 4, 16 or 64 KiB.
+const IDLE_EVENTS_BYTES: u32 = 1 << 16;
 /// The largest key limit accepted for user maps (`jl --map-keys`).
 pub const MAX_MAP_KEYS: u32 = 1 << 24;
 /// One generated program.
@@ -246,6 +250,9 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
     if !diagnostics.is_empty() {
         return Err(Diagnostics(diagnostics));
     }
+    if !programs.iter().any(|unit| writes_events(&unit.program)) {
+        maps[EVENTS_MAP_INDEX].max_entries = IDLE_EVENTS_BYTES;
+    }
     let placed = programs.iter().map(|unit| (unit.name.as_str(), &unit.attach, &unit.program));
     let object = write_programs(placed, &maps, settings.allocation).map_err(|error| {
         Diagnostics(vec![Diagnostic::new(
@@ -267,6 +274,12 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
         warnings: checked.warnings.clone(),
         object,
     })
+}
+
+/// Whether `program` (or a callback it passes to a helper) loads the event ring buffer, to write an event.
+fn writes_events(program: &Program) -> bool {
+    program.map_refs.iter().any(|map_ref| map_ref.map == EVENTS_MAP_INDEX)
+        || program.callbacks.iter().any(writes_events)
 }
 
 /// The name of the stack-trace map of stacks cut at `frames` frames: `jl_stacks` for the kernel's maximum,
@@ -444,11 +457,28 @@ impl<'a> Gen<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::suffixed;
+    use super::{suffixed, EVENTS_BYTES, EVENTS_MAP_INDEX, IDLE_EVENTS_BYTES};
+    use jitterlib::kernel::FixtureKernel;
 
     #[test]
     fn a_probes_other_programs_never_take_its_own_name() {
         assert_eq!(suffixed("jl0_softirq", "stamp"), "jl0_softirq_sta");
         assert_eq!(suffixed("jl360_tracepoin", "disp"), "jl360_trac_disp");
+    }
+
+    #[test]
+    fn only_scripts_that_write_events_get_the_full_ring_buffer() {
+        let ring = |source: &str| {
+            let compiled = crate::compile(source, &FixtureKernel::bundled()).expect("compiles");
+            compiled.maps[EVENTS_MAP_INDEX].max_entries
+        };
+        assert_eq!(ring("tracepoint:irq:softirq_entry { @[args.vec] = count(); }"), IDLE_EVENTS_BYTES);
+        assert_eq!(ring("tracepoint:irq:softirq_entry { printf(\"%d\\n\", args.vec); }"), EVENTS_BYTES);
+        assert_eq!(ring("interval:s:1 { exit(); }"), EVENTS_BYTES);
+        // An event written only inside a loop's callback still counts.
+        assert_eq!(
+            ring("BEGIN { @m[1] = 1; } interval:s:1 { for ($kv : @m) { printf(\"%d\\n\", $kv.0); } }"),
+            EVENTS_BYTES
+        );
     }
 }
