@@ -49,7 +49,8 @@ const STACKS_MAP_INDEX: usize = 3;
 const STACK_ENTRIES: u32 = 4096;
 /// Size of the event ring buffer in bytes.
 const EVENTS_BYTES: u32 = 1 << 20;
-/// Size of the event ring buffer of a script whose programs write no event (the runtime still waits on it): the
+/// Size of the event ring buffer of a script whose programs write no event but `exit()`'s, which only the first
+/// counts (the runtime still waits on it; `exit()` also closes the start/stop gate in the kernel): the
 /// kernel maps a ring buffer's pages into jl whole, twice for its data, so 1 MiB would add 2 MiB to jl's resident
 /// memory for nothing. 64 KiB is a whole number of pages wherever the page size is 4, 16 or 64 KiB.
 const IDLE_EVENTS_BYTES: u32 = 1 << 16;
@@ -195,6 +196,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
     let mut programs = Vec::new();
     let mut diagnostics = Vec::new();
     let mut notes = Vec::new();
+    let mut writes_events = false;
     if let Some(map) = start_map {
         match start_program(map) {
             Ok(program) => programs.push(ProgramUnit {
@@ -220,14 +222,17 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
             let gated = point.attach != Attach::Manual && !probe.body.is_empty();
             let site = (point_index, point.fires, gated);
             match generate_probe(probe, checked, &maps, site) {
-                Ok((program, spans)) => programs.push(ProgramUnit {
-                    name: if several { suffixed(&name, point.suffix) } else { name.clone() },
-                    describe: probe.probe.describe(),
-                    attach: point.attach,
-                    trigger: probe.probe.trigger(),
-                    program,
-                    spans,
-                }),
+                Ok(generated) => {
+                    writes_events |= generated.writes_events;
+                    programs.push(ProgramUnit {
+                        name: if several { suffixed(&name, point.suffix) } else { name.clone() },
+                        describe: probe.probe.describe(),
+                        attach: point.attach,
+                        trigger: probe.probe.trigger(),
+                        program: generated.program,
+                        spans: generated.spans,
+                    })
+                }
                 Err(diagnostic) => diagnostics.push(diagnostic),
             }
         }
@@ -250,7 +255,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
     if !diagnostics.is_empty() {
         return Err(Diagnostics(diagnostics));
     }
-    if !programs.iter().any(|unit| writes_events(&unit.program)) {
+    if !writes_events {
         maps[EVENTS_MAP_INDEX].max_entries = IDLE_EVENTS_BYTES;
     }
     let placed = programs.iter().map(|unit| (unit.name.as_str(), &unit.attach, &unit.program));
@@ -274,12 +279,6 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
         warnings: checked.warnings.clone(),
         object,
     })
-}
-
-/// Whether `program` (or a callback it passes to a helper) loads the event ring buffer, to write an event.
-fn writes_events(program: &Program) -> bool {
-    program.map_refs.iter().any(|map_ref| map_ref.map == EVENTS_MAP_INDEX)
-        || program.callbacks.iter().any(writes_events)
 }
 
 /// The name of the stack-trace map of stacks cut at `frames` frames: `jl_stacks` for the kernel's maximum,
@@ -336,12 +335,21 @@ struct ProbeMaps<'a> {
 /// Generates the program of one probe at one of its points (`(index, fires, gated)`): the prologue, then where
 /// the point fires the gate check (when `gated`) and the predicate and the user's block.
 /// Returns it with the script spans of its source map.
+/// One probe point's program, as [`generate_probe`] returns it.
+struct Generated {
+    program: Program,
+    /// Script spans by source-map origin id.
+    spans: Vec<Span>,
+    /// Whether the program writes events other than `exit()`'s ([`Gen::writes_events`]).
+    writes_events: bool,
+}
+
 fn generate_probe(
     probe: &CheckedProbe,
     checked: &Checked,
     maps: &ProbeMaps,
     (point, fires, gated): (usize, bool, bool),
-) -> Result<(Program, Vec<Span>), Diagnostic> {
+) -> Result<Generated, Diagnostic> {
     let mut gen = Gen::new(probe, checked, maps.first_user)?;
     gen.start_map = maps.start;
     gen.enter(probe.span);
@@ -357,7 +365,7 @@ fn generate_probe(
     emit_point(&mut Block { gen: &mut gen, probe }, probe.probe.as_ref(), exit, &site)?;
     let program = finish_point(gen.b)
         .map_err(|error| Diagnostic::new(Code::Internal, probe.span, format!("cannot assemble this probe: {error}")))?;
-    Ok((program, gen.spans))
+    Ok(Generated { program, spans: gen.spans, writes_events: gen.writes_events })
 }
 
 /// What runs at a probe's point: the predicate, then the block.
@@ -403,6 +411,8 @@ pub(crate) struct Gen<'a> {
     loops: Vec<stmt::LoopLabels>,
     /// Script spans by source-map origin id ([`Gen::enter`]).
     spans: Vec<Span>,
+    /// Whether the program writes an event other than `exit()`'s: the event ring's size depends on it.
+    writes_events: bool,
 }
 
 /// The program run first in the BEGIN phase: `jl_start[0] = bpf_ktime_get_ns()`.
@@ -442,6 +452,7 @@ impl<'a> Gen<'a> {
             start_map: None,
             loops: Vec::new(),
             spans: Vec::new(),
+            writes_events: false,
         })
     }
 
@@ -474,7 +485,9 @@ mod tests {
         };
         assert_eq!(ring("tracepoint:irq:softirq_entry { @[args.vec] = count(); }"), IDLE_EVENTS_BYTES);
         assert_eq!(ring("tracepoint:irq:softirq_entry { printf(\"%d\\n\", args.vec); }"), EVENTS_BYTES);
-        assert_eq!(ring("interval:s:1 { exit(); }"), EVENTS_BYTES);
+        // exit() writes an event too, but only its first matters: the idle ring holds thousands.
+        assert_eq!(ring("tracepoint:irq:softirq_entry { @ = count(); } interval:s:1 { exit(); }"), IDLE_EVENTS_BYTES);
+        assert_eq!(ring("interval:s:1 { print(@x); exit(); } BEGIN { @x = 1; }"), EVENTS_BYTES);
         // An event written only inside a loop's callback still counts.
         assert_eq!(
             ring("BEGIN { @m[1] = 1; } interval:s:1 { for ($kv : @m) { printf(\"%d\\n\", $kv.0); } }"),

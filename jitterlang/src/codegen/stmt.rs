@@ -156,7 +156,7 @@ impl Gen<'_> {
                 let slot = self.frame.alloc(8, Span::default())?;
                 // A DW store of the immediate -1 writes u64::MAX, the exit event id.
                 self.b.store_imm(Size::DW, Reg::R10, slot, EXIT_EVENT as i64 as i32);
-                self.emit_event(slot, 8);
+                self.ring_output(slot, 8);
                 let exit = self.exit;
                 self.b.jump(exit);
                 Ok(())
@@ -244,8 +244,14 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// `bpf_ringbuf_output(events, r10 + offset, size, 0)`, counting drops.
+    /// Writes the event at `r10 + offset` for the runtime to act on (any event but `exit()`'s).
     pub(super) fn emit_event(&mut self, offset: i16, size: u32) {
+        self.writes_events = true;
+        self.ring_output(offset, size);
+    }
+
+    /// `bpf_ringbuf_output(events, r10 + offset, size, 0)`, counting drops.
+    fn ring_output(&mut self, offset: i16, size: u32) {
         self.b.ld_map(Reg::R1, EVENTS_MAP_INDEX);
         self.b.stack_pointer(Reg::R2, offset);
         self.b.mov64(Reg::R3, size as i32);
