@@ -51,7 +51,7 @@ finish_jl
 first=$(count first)
 result chained_first "$first"
 result chained_second "$(count 'second[110]')"
-result chained_ret_positive "$(count 'ret_positive[1]')"
+result chained_ret_positive "$(count 'ret_positive[true]')"
 result chained_wild_getppid "$(count 'wild[tracepoint:syscalls:sys_enter_getppid]')"
 [ "$first" -ge "$shells" ] || fail "@first counted $first getppid calls for $shells shells"
 grep -q 'one dispatcher program on raw_syscalls:sys_enter serves' /tmp/jl.err ||

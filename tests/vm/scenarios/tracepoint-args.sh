@@ -40,13 +40,13 @@ grep -q 'args.len is not among its arguments' /tmp/jl.err || fail "jl -v does no
 value() {
     awk -F': ' -v key="$1" '$1 == key { print $2; found = 1 } END { if (!found) print 0 }' /tmp/jl.out
 }
-raw_rx=$(value '@raw_rx[1]')
-perf_rx=$(value '@perf_rx[1, 1]')
+raw_rx=$(value '@raw_rx[true]')
+perf_rx=$(value '@perf_rx[true, true]')
 result raw_rx "$raw_rx"
 result perf_rx "$perf_rx"
 [ "$raw_rx" -ge $((2 * pings)) ] || fail "netif_receive_skb saw $raw_rx packets for $pings pings"
 [ "$raw_rx" = "$perf_rx" ] || fail "skbaddr from the argument ($raw_rx) and the record ($perf_rx) disagree"
-[ "$(value '@raw_rx[0]')" = 0 ] || fail "a null skbaddr from the argument"
+[ "$(value '@raw_rx[false]')" = 0 ] || fail "a null skbaddr from the argument"
 # The same (comm, pid, prio) keys both ways: each task switched to 5 times or more one way appears the other way
 # (wrong values from the arguments would make keys the record never has). Counts differ by the switches at the
 # edges: the two programs attach and detach one after the other, slowly in the emulated guest.
