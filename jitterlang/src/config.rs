@@ -5,6 +5,11 @@
 //! saying what to write instead for the others. Names are accepted as bpftrace accepts them: `max_map_keys`,
 //! `MAX_MAP_KEYS` or `BPFTRACE_MAX_MAP_KEYS`.
 //!
+//! `print_maps_on_exit = 0` leaves the maps out of what jl prints at exit; `missing_probes = warn` (or `ignore`)
+//! skips the attach points this kernel lacks instead of refusing the script (see [`MissingProbes`]). `license` takes
+//! the values bpftrace 0.27 takes: every one of them is GPL-compatible, the only property of a program's license the
+//! kernel keeps, so jl's programs go on declaring `GPL` and behave the same under any of them.
+//!
 //! `on_stack_limit` is accepted and changes nothing: bpftrace moves values larger than it from the BPF stack into
 //! pre-allocated per-CPU memory, so that big strings and tuples do not overflow the 512-byte stack at load time.
 //! jl keeps every value on the stack, packed and released per statement, and says at compile time (E0401, with
@@ -14,24 +19,49 @@ use crate::ast::ConfigSetting;
 use crate::diag::{Code, Diagnostic, Diagnostics};
 
 /// What a script's config block sets.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     /// `max_map_keys`: the keys each keyed map holds.
     pub map_keys: Option<u32>,
     /// `max_cat_bytes`: the most of a file `cat()` prints.
     pub cat_bytes: Option<u64>,
+    /// `print_maps_on_exit`: whether the maps are printed at exit (default yes).
+    pub print_maps_at_exit: bool,
+    /// `missing_probes`: what an attach point this kernel lacks does to the script.
+    pub missing_probes: MissingProbes,
 }
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings { map_keys: None, cat_bytes: None, print_maps_at_exit: true, missing_probes: MissingProbes::Error }
+    }
+}
+
+/// bpftrace's `missing_probes` setting: what an attach point the kernel lacks (`tracepoint:syscalls:nonsense`, a
+/// function with no BTF, a uprobe's missing symbol) does. Only missing targets: a malformed probe is always an
+/// error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MissingProbes {
+    /// The script does not compile (the default).
+    #[default]
+    Error,
+    /// The attach point is skipped with a warning; a block left with none is removed.
+    Warn,
+    /// The attach point is skipped silently.
+    Ignore,
+}
+
+/// The licenses bpftrace 0.27 accepts in `config = { license = "..." }`, all GPL-compatible.
+const LICENSES: &[&str] =
+    &["GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"];
 
 /// bpftrace 0.27's other config variables, with what a jl user writes instead.
 const OTHERS: &[(&str, &str)] = &[
     ("max_strlen", "give each string its size where it is read: `str(p, 128)`"),
     ("stack_mode", "jl prints stacks in bpftrace's default mode only (`kstack(bpftrace)`)"),
-    ("print_maps_on_exit", "jl prints the maps at exit; `clear(@m)` in `END` leaves one out"),
-    ("missing_probes", "jl has no such setting"),
     ("cache_user_symbols", "jl has no such setting"),
     ("cpp_demangle", "jl always demangles C++ and Rust names"),
     ("lazy_symbolication", "jl has no such setting"),
-    ("license", "jl chooses its programs' license itself"),
     ("log_size", "jl sizes the verifier log itself"),
     ("max_bpf_progs", "jl has no limit on the number of programs"),
     ("max_probes", "jl has no limit on the number of probes"),
@@ -81,6 +111,49 @@ pub fn settings(config: &[ConfigSetting]) -> Result<Settings, Diagnostics> {
             }
             continue;
         }
+        if name == "print_maps_on_exit" {
+            match bool_value(&setting.value) {
+                Some(print) => settings.print_maps_at_exit = print,
+                None => diagnostics.push(
+                    Diagnostic::new(
+                        Code::Limit,
+                        setting.value_span,
+                        format!("print_maps_on_exit is true or false, not `{}`", setting.value),
+                    )
+                    .with_hint("`print_maps_on_exit = 0` leaves the maps out of what jl prints at exit"),
+                ),
+            }
+            continue;
+        }
+        if name == "missing_probes" {
+            match setting.value.as_str() {
+                "error" => settings.missing_probes = MissingProbes::Error,
+                "warn" => settings.missing_probes = MissingProbes::Warn,
+                "ignore" => settings.missing_probes = MissingProbes::Ignore,
+                other => diagnostics.push(
+                    Diagnostic::new(
+                        Code::Limit,
+                        setting.value_span,
+                        format!("missing_probes is `error`, `warn` or `ignore`, not `{other}`"),
+                    )
+                    .with_hint("`missing_probes = warn` skips the attach points this kernel lacks, saying which"),
+                ),
+            }
+            continue;
+        }
+        if name == "license" {
+            if !LICENSES.contains(&setting.value.as_str()) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        Code::Limit,
+                        setting.value_span,
+                        format!("`{}` is not a license the kernel lets tracing programs declare", setting.value),
+                    )
+                    .with_hint(format!("take one of {}", LICENSES.join(", "))),
+                );
+            }
+            continue;
+        }
         if name == "unstable_tseries" || name == "unstable_macro" {
             // bpftrace gates `tseries()` and macros behind these flags; jl's are stable, so any value is accepted.
             continue;
@@ -101,5 +174,15 @@ pub fn settings(config: &[ConfigSetting]) -> Result<Settings, Diagnostics> {
         Ok(settings)
     } else {
         Err(Diagnostics(diagnostics))
+    }
+}
+
+/// A boolean setting's value as bpftrace reads one: `true`/`on`/`yes`, `false`/`off`/`no` in any case, or a
+/// number (non-zero is true).
+fn bool_value(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" => Some(true),
+        "false" | "off" | "no" => Some(false),
+        number => number.parse::<u64>().ok().map(|n| n != 0),
     }
 }

@@ -56,7 +56,7 @@ pub fn compile_with(
         filter::restrict_to_pid(&mut script, pid);
     }
     let configured = config::settings(&script.config)?;
-    let mut checked = sema::check(&script, kernel, options).map_err(|diagnostics| {
+    let mut checked = sema::check(&script, kernel, options, configured.missing_probes).map_err(|diagnostics| {
         let expansions = &script.expansions;
         diag::Diagnostics(diagnostics.0.into_iter().map(|d| syntax::macros::point_at_calls(d, expansions)).collect())
     })?;
@@ -67,5 +67,9 @@ pub fn compile_with(
         allocation: HashAllocation::for_machine(kernel),
     };
     let compiled = codegen::generate(&checked, &settings)?;
-    Ok(codegen::Compiled { cat_bytes: configured.cat_bytes.unwrap_or(compiled.cat_bytes), ..compiled })
+    Ok(codegen::Compiled {
+        cat_bytes: configured.cat_bytes.unwrap_or(compiled.cat_bytes),
+        print_maps_at_exit: configured.print_maps_at_exit,
+        ..compiled
+    })
 }

@@ -93,6 +93,8 @@ pub struct Compiled {
     /// The most of a file `cat()` prints: [`CAT_MAX_BYTES`](crate::ir::CAT_MAX_BYTES) unless the script's
     /// `config = { max_cat_bytes = N }` says otherwise.
     pub cat_bytes: u64,
+    /// Whether the maps are printed at exit: yes unless the script's `config = { print_maps_on_exit = 0 }`.
+    pub print_maps_at_exit: bool,
     /// What `jl -v` says about how probes were resolved (`skb(): fentry (...) at ip_rcv, icmp_rcv`).
     pub notes: Vec<String>,
     /// Warnings of the script, to show before running it (see [`Diagnostics::render`]).
@@ -275,6 +277,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
         stacks: checked.stacks.clone(),
         outliers: checked.outliers.clone(),
         cat_bytes: crate::ir::CAT_MAX_BYTES,
+        print_maps_at_exit: true,
         notes,
         warnings: checked.warnings.clone(),
         object,

@@ -258,8 +258,10 @@ pub fn run(
     // bpftrace prints the maps at exit by name.
     last.sort_by(|a, b| a.map.name.cmp(&b.map.name));
     output.end_of_tracing()?;
-    for snapshot in &last {
-        output.map(snapshot)?;
+    if compiled.print_maps_at_exit {
+        for snapshot in &last {
+            output.map(snapshot)?;
+        }
     }
     if let Some(path) = &options.flamegraph {
         if !flamegraph::write(path, &last, output.symbols())? {

@@ -22,7 +22,8 @@ mod strings;
 mod tuples;
 
 use crate::ast::{self, Script};
-use crate::diag::{Code, Diagnostic, Diagnostics, Span};
+use crate::config::MissingProbes;
+use crate::diag::{Code, Diagnostic, Diagnostics, Severity, Span};
 use crate::ir::WHILE_MAX_ITERATIONS;
 use crate::ir::{Checked, CheckedProbe, ExprKind, OutlierInfo, PrintfInfo, Stmt, StmtKind, Type, UNROLL_MAX};
 use crate::CompileOptions;
@@ -37,7 +38,14 @@ pub(crate) use expr::COMM_SIZE;
 /// Checks a parsed script against the kernel, with the script's arguments (`$1`, `$2`, ...), the
 /// `--arg name=value` pairs that set its parameters (`param $name = default`, `getopt("name", default)`) and
 /// `--unsafe` from `options`.
-pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions) -> Result<Checked, Diagnostics> {
+/// `missing` (the script's `missing_probes` setting) says whether an attach point this kernel lacks is an error or
+/// is skipped.
+pub fn check(
+    script: &Script,
+    kernel: &dyn KernelInfo,
+    options: &CompileOptions,
+    missing: MissingProbes,
+) -> Result<Checked, Diagnostics> {
     let with_records = crate::records::WithRecords::new(&script.records, kernel)?;
     let kernel: &dyn KernelInfo = &with_records;
     // A map is declared by an assignment in any probe, wherever it stands in the script (as in bpftrace 0.27): when a
@@ -47,7 +55,7 @@ pub fn check(script: &Script, kernel: &dyn KernelInfo, options: &CompileOptions)
     let mut known = MapTable::default();
     loop {
         let known_maps = known.len();
-        let (checker, probes) = check_pass(script, kernel, options, known);
+        let (checker, probes) = check_pass(script, kernel, options, missing, known);
         if checker.maps.unresolved() && checker.maps.len() > known_maps {
             known = checker.maps.declared();
             continue;
@@ -61,6 +69,7 @@ fn check_pass<'k>(
     script: &Script,
     kernel: &'k dyn KernelInfo,
     options: &CompileOptions,
+    missing: MissingProbes,
     known: MapTable,
 ) -> (Checker<'k>, Vec<CheckedProbe>) {
     let mut diagnostics = Vec::new();
@@ -82,13 +91,15 @@ fn check_pass<'k>(
     };
     let mut resolved_probes = Vec::new();
     for block in &script.blocks {
+        let resolved_before = resolved_probes.len();
+        let mut skipped = false;
         for written in &block.probes {
             let Some((spec, part_spans)) = checker.probe_spec(written) else { continue };
             // A wildcard path stands for one probe per match, each running the block.
             let specs = match probe::expand(&spec, kernel) {
                 Ok(specs) => specs,
                 Err(error) => {
-                    checker.diagnostics.push(probe_diagnostic(error, written, &part_spans));
+                    skipped |= checker.unresolved(error, written, &part_spans, missing);
                     continue;
                 }
             };
@@ -108,9 +119,17 @@ fn check_pass<'k>(
                         }
                         resolved_probes.push((resolved, block, written.span))
                     }
-                    Err(error) => checker.diagnostics.push(probe_diagnostic(error, written, &part_spans)),
+                    Err(error) => skipped |= checker.unresolved(error, written, &part_spans, missing),
                 }
             }
+        }
+        if skipped && resolved_probes.len() == resolved_before && missing == MissingProbes::Warn {
+            let span = block.probes.first().map_or(Span::default(), |probe| probe.span);
+            checker.warnings.push(Diagnostic::warning(
+                Code::MissingTarget,
+                span,
+                "this block has no attach point left on this kernel: it is removed",
+            ));
         }
     }
     // Where each program attaches can depend on the others (syscall events sharing a dispatcher on
@@ -133,6 +152,14 @@ fn finish(script: &Script, mut checker: Checker, probes: Vec<CheckedProbe>) -> R
         checker.diagnostics.push(
             Diagnostic::new(Code::Syntax, Span::default(), "the script has no probes")
                 .with_hint("e.g. `tracepoint:irq:softirq_entry { @[args.vec] = count(); }`"),
+        );
+    }
+    if probes.is_empty() && !script.blocks.is_empty() && checker.diagnostics.is_empty() {
+        let first = script.blocks.iter().flat_map(|block| &block.probes).next();
+        let span = first.map_or(Span::default(), |probe| probe.span);
+        checker.diagnostics.push(
+            Diagnostic::new(Code::MissingTarget, span, "no probes to attach: this kernel has none of them")
+                .with_hint("every attach point was skipped under `missing_probes`; `missing_probes = warn` names each"),
         );
     }
     let mut maps = checker.maps.into_infos();
@@ -193,6 +220,33 @@ struct Checker<'k> {
     outliers: Vec<OutlierInfo>,
     /// The enums the script defines (`(enum NAME)x` finds them here).
     enums: Vec<EnumNames>,
+}
+
+impl Checker<'_> {
+    /// Reports a probe that does not resolve: an error, unless it names a target this kernel lacks and the script's
+    /// `missing_probes` setting skips those (with a warning, or silently). Says whether it was skipped.
+    fn unresolved(
+        &mut self,
+        error: probe::ProbeError,
+        written: &ast::Probe,
+        part_spans: &[Span],
+        missing: MissingProbes,
+    ) -> bool {
+        let skippable = error.kind == probe::ProbeErrorKind::MissingTarget;
+        let diagnostic = probe_diagnostic(error, written, part_spans);
+        match missing {
+            MissingProbes::Warn if skippable => self.warnings.push(
+                Diagnostic { severity: Severity::Warning, ..diagnostic }
+                    .with_note("skipped, as the script's `missing_probes = warn` says"),
+            ),
+            MissingProbes::Ignore if skippable => {}
+            _ => {
+                self.diagnostics.push(diagnostic);
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// State of one probe's block.

@@ -122,6 +122,48 @@ fn config_max_map_keys_sizes_the_maps() {
 }
 
 #[test]
+fn config_settings_for_exit_printing_missing_probes_and_license() {
+    if !can_trace("config_settings_for_exit_printing_missing_probes_and_license") {
+        return;
+    }
+    // print_maps_on_exit = 0: bpftrace 0.27.1 prints no map at exit (these three lines); print() still prints.
+    let script = "config = { print_maps_on_exit = 0 } BEGIN { @c[\"test\"] = count(); @s = 1; print(@s); exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "@s: 1\n\n\n");
+    // missing_probes = warn: the attach point this kernel lacks is skipped with a warning naming it, the other
+    // attaches and runs (the syscall tracepoint counts this process's own read of /proc).
+    let script = "config = { missing_probes = warn } tracepoint:syscalls:sys_enter_openat,tracepoint:nonsense:nonsense \
+                  /pid == $1/ { @opens = count(); } interval:ms:200 { exit(); }";
+    let pid = std::process::id().to_string();
+    let child = std::thread::spawn(|| {
+        for _ in 0..20 {
+            let _ = std::fs::read("/proc/self/stat");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    });
+    let (code, out, err) = run_jl(&["-e", script, &pid]);
+    child.join().expect("reader");
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("this kernel has no tracepoint `nonsense:nonsense`"), "{err}");
+    assert!(err.contains("missing_probes = warn"), "{err}");
+    let opens: u64 = out.trim().strip_prefix("@opens: ").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{out}"));
+    assert!(opens >= 1, "{out}");
+    // A block left with no attach point is removed, the rest runs; with nothing left, nothing to attach.
+    let script = "config = { missing_probes = ignore } tracepoint:nonsense:nonsense { @x = 1; } \
+                  BEGIN { printf(\"ran\\n\"); exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!((code, out.as_str(), err.contains("nonsense")), (0, "ran\n\n\n", false), "{err}");
+    let (code, _, err) = run_jl(&["-e", "config = { missing_probes = ignore } tracepoint:nonsense:nonsense { @x = 1; }"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no probes to attach"), "{err}");
+    // Every license bpftrace accepts is GPL-compatible: the GPL-only helper behind kstack loads under it.
+    let script = "config = { license = \"Dual BSD/GPL\" } profile:hz:99 { @[kstack] = count(); exit(); }";
+    let (code, _, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
 fn cat_prints_a_file_named_by_a_format() {
     if !can_trace("cat_prints_a_file_named_by_a_format") {
         return;

@@ -1,0 +1,1 @@
+config = { license = "Potato" } BEGIN { exit(); }

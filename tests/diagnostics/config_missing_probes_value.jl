@@ -1,0 +1,1 @@
+config = { missing_probes = maybe } BEGIN { exit(); }

@@ -1,0 +1,1 @@
+config = { print_maps_on_exit = sometimes } BEGIN { exit(); }

@@ -1,0 +1,1 @@
+config = { missing_probes = ignore } tracepoint:nonsense:nonsense { @x = 1; }
