@@ -11,6 +11,8 @@ pub enum ConvKind {
     Hex,
     /// `%X`: uppercase hex.
     HexUpper,
+    /// `%o`: octal.
+    Octal,
     /// `%p`: pointer, `0x` hex.
     Pointer,
     /// `%c`: one character.
@@ -43,7 +45,7 @@ pub struct Conv {
     pub zero: bool,
     /// Minimum width.
     pub width: usize,
-    /// Bits of the integer printed, as C and bpftrace 0.27 size them: 32 for `%d %i %u %x %X` without a length
+    /// Bits of the integer printed, as C and bpftrace 0.27 size them: 32 for `%d %i %u %x %X %o` without a length
     /// modifier (an `int`), 8 for `hh`, 16 for `h`, 64 for `l ll z j t` and for `%p`.
     pub bits: u32,
 }
@@ -133,6 +135,7 @@ impl Format {
                 Some('u') => ConvKind::Unsigned,
                 Some('x') => ConvKind::Hex,
                 Some('X') => ConvKind::HexUpper,
+                Some('o') => ConvKind::Octal,
                 Some('p') => ConvKind::Pointer,
                 Some('c') => ConvKind::Char,
                 Some('s') => ConvKind::Str,
@@ -151,7 +154,7 @@ impl Format {
                 None => return Err(FormatError { message: "format ends inside a conversion".into(), offset }),
             };
             conv.bits = match (conv.kind, modifier.as_str()) {
-                (ConvKind::Signed | ConvKind::Unsigned | ConvKind::Hex | ConvKind::HexUpper, "") => 32,
+                (ConvKind::Signed | ConvKind::Unsigned | ConvKind::Hex | ConvKind::HexUpper | ConvKind::Octal, "") => 32,
                 (_, "hh") => 8,
                 (_, "h") => 16,
                 _ => 64,
@@ -226,6 +229,7 @@ fn convert(kind: ConvKind, arg: &Arg) -> String {
         (ConvKind::Unsigned | ConvKind::Str | ConvKind::Bytes(_), Arg::Int(bits)) => bits.to_string(),
         (ConvKind::Hex, Arg::Int(bits)) => format!("{bits:x}"),
         (ConvKind::HexUpper, Arg::Int(bits)) => format!("{bits:X}"),
+        (ConvKind::Octal, Arg::Int(bits)) => format!("{bits:o}"),
         (ConvKind::Pointer, Arg::Int(bits)) => format!("0x{bits:x}"),
         (ConvKind::Char, Arg::Int(bits)) => char::from_u32(*bits as u32).unwrap_or('?').to_string(),
     }
