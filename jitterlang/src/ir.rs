@@ -289,6 +289,8 @@ pub struct Checked {
     pub time_formats: Vec<String>,
     /// Layouts of the `outlier()` reports, indexed by [`StmtKind::Outlier`].
     pub outliers: Vec<OutlierInfo>,
+    /// What each `print(@m, top, div)` asks for, indexed by [`StmtKind::MapAction`].
+    pub print_options: Vec<PrintOptions>,
     /// Warnings: the script compiles, but probably does not do what was meant.
     pub warnings: Diagnostics,
 }
@@ -486,14 +488,14 @@ pub enum StmtKind {
         /// Key expressions.
         keys: Vec<Expr>,
     },
-    /// `print(@m[, limit])`, `clear(@m)`, `zero(@m)`: an event asking user space to act on a whole map.
+    /// `print(@m[, top[, div]])`, `clear(@m)`, `zero(@m)`: an event asking user space to act on a whole map.
     MapAction {
         /// Map index.
         map: usize,
         /// What to do.
         action: MapAction,
-        /// For `print`, how many of the largest entries to show (0: all).
-        limit: u32,
+        /// For `print`, its [`PrintOptions`]: an index in [`Checked::print_options`] (0 for the others).
+        options: u32,
     },
     /// `while (cond) { body }`, bounded by [`WHILE_MAX_ITERATIONS`].
     While {
@@ -699,4 +701,13 @@ pub struct KernelRead {
     pub size: u32,
     /// For bitfields: the field's lowest bit in the value read, and its width in bits.
     pub bitfield: Option<(u32, u32)>,
+}
+
+/// `print(@m, top, div)`: how many of the largest entries to show and what to divide each value by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrintOptions {
+    /// How many of the largest entries to show (0: all).
+    pub top: u64,
+    /// What each number printed as a value is divided by (1: none).
+    pub div: u64,
 }

@@ -14,15 +14,15 @@ const TIME_EVENT_TAG: u64 = 0xfd;
 const OUTLIER_EVENT_TAG: u64 = 0xfc;
 
 /// An event asking user space to print, clear or zero a map. Its id packs the tag (bits 56-63), the action
-/// (48-55), the print limit (16-47) and the map index (0-15).
+/// (48-55), the print's options (16-47) and the map index (0-15).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MapEvent {
     /// What to do.
     pub action: MapAction,
     /// User map index.
     pub map: usize,
-    /// For `print`, how many of the largest entries to show (0: all).
-    pub limit: u32,
+    /// For `print`, the index of its options in [`Compiled::print_options`](crate::codegen::Compiled::print_options).
+    pub options: u32,
 }
 
 impl MapEvent {
@@ -33,7 +33,7 @@ impl MapEvent {
             MapAction::Clear => 1,
             MapAction::Zero => 2,
         };
-        MAP_EVENT_TAG << 56 | action << 48 | u64::from(self.limit) << 16 | (self.map as u64 & 0xffff)
+        MAP_EVENT_TAG << 56 | action << 48 | u64::from(self.options) << 16 | (self.map as u64 & 0xffff)
     }
 
     /// The map event an id stands for, if it is one.
@@ -47,7 +47,7 @@ impl MapEvent {
             2 => MapAction::Zero,
             _ => return None,
         };
-        Some(MapEvent { action, map: (id & 0xffff) as usize, limit: (id >> 16) as u32 })
+        Some(MapEvent { action, map: (id & 0xffff) as usize, options: (id >> 16) as u32 })
     }
 }
 

@@ -90,6 +90,8 @@ pub struct Compiled {
     pub stacks: Vec<u32>,
     /// Outlier report layouts (see [`TableEvent::Outlier`](crate::wire::TableEvent::Outlier)).
     pub outliers: Vec<OutlierInfo>,
+    /// What each `print(@m, top, div)` asks for (see [`MapEvent`](crate::wire::MapEvent)).
+    pub print_options: Vec<crate::ir::PrintOptions>,
     /// The most of a file `cat()` prints: [`CAT_MAX_BYTES`](crate::ir::CAT_MAX_BYTES) unless the script's
     /// `config = { max_cat_bytes = N }` says otherwise.
     pub cat_bytes: u64,
@@ -276,6 +278,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
         time_formats: checked.time_formats.clone(),
         stacks: checked.stacks.clone(),
         outliers: checked.outliers.clone(),
+        print_options: checked.print_options.clone(),
         cat_bytes: crate::ir::CAT_MAX_BYTES,
         print_maps_at_exit: true,
         notes,

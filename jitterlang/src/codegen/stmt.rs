@@ -133,9 +133,9 @@ impl Gen<'_> {
                 Ok(())
             }
             StmtKind::Delete { map, keys } => self.delete(*map, keys),
-            StmtKind::MapAction { map, action, limit } => {
+            StmtKind::MapAction { map, action, options } => {
                 let slot = self.frame.alloc(8, Span::default())?;
-                let id = MapEvent { action: *action, map: *map, limit: *limit }.id();
+                let id = MapEvent { action: *action, map: *map, options: *options }.id();
                 self.b.ld_imm64(Reg::R1, id);
                 self.b.store(Size::DW, Reg::R10, slot, Reg::R1);
                 {

@@ -12,7 +12,7 @@ pub use exporter::{ExporterError, MetricsExporter};
 pub use output::{OutputFormat, Symbols};
 
 use crate::codegen::{stacks_map, Compiled, EVENTS_MAP};
-use crate::ir::MapAction;
+use crate::ir::{MapAction, PrintOptions};
 use crate::wire::{MapEvent, Stat};
 use events::{Event, EventDecoder, Value};
 use jitterlib::agg::Snapshot;
@@ -404,7 +404,7 @@ fn snapshot(
     Ok((!snapshot.rows.is_empty()).then_some(snapshot))
 }
 
-/// Carries out `print(@m[, limit])`, `clear(@m)` or `zero(@m)` asked for by the BPF side.
+/// Carries out `print(@m[, top[, div]])`, `clear(@m)` or `zero(@m)` asked for by the BPF side.
 fn map_action(session: &Session, compiled: &Compiled, event: MapEvent, output: &mut Output) -> Result<(), RunError> {
     match event.action {
         MapAction::Print => {
@@ -416,11 +416,14 @@ fn map_action(session: &Session, compiled: &Compiled, event: MapEvent, output: &
             else {
                 return Ok(());
             };
-            if event.limit > 0 {
+            let options = compiled.print_options.get(event.options as usize);
+            let PrintOptions { top, div } = options.copied().unwrap_or(PrintOptions { top: 0, div: 1 });
+            if top > 0 {
                 // Rows are sorted ascending, as bpftrace prints them: the largest are last.
-                let keep = snapshot.rows.len().saturating_sub(event.limit as usize);
+                let keep = snapshot.rows.len().saturating_sub(usize::try_from(top).unwrap_or(usize::MAX));
                 snapshot.rows.drain(..keep);
             }
+            snapshot.divide(div);
             Ok(output.map(&snapshot)?)
         }
         MapAction::Clear | MapAction::Zero => {

@@ -5,7 +5,7 @@ use super::builtins::{self, Call, Operands, Rule};
 use super::{tuples, Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Expr, ExprKind, Lowered, MapAction, PrintfAction, PrintfInfo, StmtKind, Type};
+use crate::ir::{Expr, ExprKind, Lowered, MapAction, PrintOptions, PrintfAction, PrintfInfo, StmtKind, Type};
 use crate::printf::{ConvKind, Format};
 use jitterlib::agg::{AggError, AggKind, TSeriesAgg};
 use jitterlib::probe::nearest;
@@ -248,7 +248,7 @@ impl Checker<'_> {
         }
     }
 
-    /// `print(@m)`, `print(@m, N)`, `clear(@m)`, `zero(@m)`.
+    /// `print(@m)`, `print(@m, top)`, `print(@m, top, div)`, `clear(@m)`, `zero(@m)`.
     pub(super) fn map_action(&mut self, call: &Call, scope: &mut Scope) -> Option<StmtKind> {
         let Call { name, name_span, args, span } = *call;
         let action = match name {
@@ -256,11 +256,15 @@ impl Checker<'_> {
             "clear" => MapAction::Clear,
             _ => MapAction::Zero,
         };
-        let most = if action == MapAction::Print { 2 } else { 1 };
+        let most = if action == MapAction::Print { 3 } else { 1 };
         let target = match args.first().map(|arg| &arg.kind) {
             Some(ast::ExprKind::Map(target)) if target.keys.is_empty() && args.len() <= most => target,
             _ => {
-                let usage = if action == MapAction::Print { "`print(@m)` or `print(@m, 10)`" } else { "`NAME(@m)`" };
+                let usage = if action == MapAction::Print {
+                    "`print(@m)`, `print(@m, 10)` (the 10 largest) or `print(@m, 10, 1000)` (values divided by 1000)"
+                } else {
+                    "`NAME(@m)`"
+                };
                 self.diagnostics.push(
                     Diagnostic::new(Code::Arity, name_span.to(span), format!("`{name}()` takes a whole map"))
                         .with_hint(format!("write {}", usage.replace("NAME", name))),
@@ -269,24 +273,45 @@ impl Checker<'_> {
             }
         };
         let map = self.maps.named(target, &mut self.diagnostics)?;
-        let limit = match args.get(1) {
+        if action != MapAction::Print {
+            return Some(StmtKind::MapAction { map, action, options: 0 });
+        }
+        // bpftrace takes both as unsigned numbers: `top` 0 prints every entry, `div` 0 would divide by zero.
+        let top = match args.get(1) {
             None => 0,
-            Some(arg) => {
-                let value = self.constant(arg, scope)?;
-                match u32::try_from(value) {
-                    Ok(limit) if limit > 0 => limit,
-                    _ => {
-                        self.diagnostics.push(Diagnostic::new(
-                            Code::Limit,
-                            arg.span,
-                            format!("print shows a positive number of entries, not {value}"),
-                        ));
-                        return None;
-                    }
+            Some(arg) => match u64::try_from(self.constant(arg, scope)?) {
+                Ok(top) => top,
+                Err(_) => {
+                    self.diagnostics.push(
+                        Diagnostic::new(Code::Limit, arg.span, "print shows a number of entries, not a negative one")
+                            .with_hint("`print(@m, 10)` prints the 10 largest; 0 prints them all"),
+                    );
+                    return None;
                 }
+            },
+        };
+        let div = match args.get(2) {
+            None => 1,
+            Some(arg) => match u64::try_from(self.constant(arg, scope)?) {
+                Ok(div) if div > 0 => div,
+                _ => {
+                    self.diagnostics.push(
+                        Diagnostic::new(Code::DivisionByZero, arg.span, "print divides the values by a positive number")
+                            .with_hint("`print(@m, 0, 1000)` prints every value divided by 1000"),
+                    );
+                    return None;
+                }
+            },
+        };
+        let wanted = PrintOptions { top, div };
+        let index = match self.print_options.iter().position(|known| *known == wanted) {
+            Some(index) => index,
+            None => {
+                self.print_options.push(wanted);
+                self.print_options.len() - 1
             }
         };
-        Some(StmtKind::MapAction { map, action, limit })
+        Some(StmtKind::MapAction { map, action, options: index as u32 })
     }
 
     fn unknown_function(&mut self, name: &str, span: Span) {

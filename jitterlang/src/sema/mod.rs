@@ -25,7 +25,9 @@ use crate::ast::{self, Script};
 use crate::config::MissingProbes;
 use crate::diag::{Code, Diagnostic, Diagnostics, Severity, Span};
 use crate::ir::WHILE_MAX_ITERATIONS;
-use crate::ir::{Checked, CheckedProbe, ExprKind, OutlierInfo, PrintfInfo, Stmt, StmtKind, Type, UNROLL_MAX};
+use crate::ir::{
+    Checked, CheckedProbe, ExprKind, OutlierInfo, PrintOptions, PrintfInfo, Stmt, StmtKind, Type, UNROLL_MAX,
+};
 use crate::CompileOptions;
 use jitterlib::agg::EnumNames;
 use jitterlib::kernel::KernelInfo;
@@ -87,6 +89,7 @@ fn check_pass<'k>(
         uses_elapsed: false,
         time_formats: Vec::new(),
         outliers: Vec::new(),
+        print_options: Vec::new(),
         enums: script.enums.iter().map(|def| EnumNames::new(&def.name, &def.enumerators)).collect(),
     };
     let mut resolved_probes = Vec::new();
@@ -173,6 +176,7 @@ fn finish(script: &Script, mut checker: Checker, probes: Vec<CheckedProbe>) -> R
             uses_elapsed: checker.uses_elapsed,
             time_formats: checker.time_formats,
             outliers: checker.outliers,
+            print_options: checker.print_options,
             warnings: Diagnostics(checker.warnings),
         })
     } else {
@@ -218,6 +222,8 @@ struct Checker<'k> {
     uses_elapsed: bool,
     time_formats: Vec<String>,
     outliers: Vec<OutlierInfo>,
+    /// The options of the `print(@m, top, div)` calls, each once (see [`Checked::print_options`]).
+    print_options: Vec<PrintOptions>,
     /// The enums the script defines (`(enum NAME)x` finds them here).
     enums: Vec<EnumNames>,
 }

@@ -134,6 +134,7 @@ fn merge_cpus(kind: AggKind, format: ValueFormat, values: &[Vec<u8>]) -> Option<
             let merged = pairs.fold(Average::default(), |acc, (sum, count)| Average {
                 sum: acc.sum.wrapping_add(sum as i64),
                 count: acc.count.wrapping_add(count),
+                ..acc
             });
             Some(AggValue::Average(merged))
         }
@@ -388,7 +389,7 @@ mod tests {
         let sum = snapshot(&agg_layout("@", vec![], AggKind::Sum, ValueFormat::Signed), &sum_entries);
         assert_eq!(values(&sum), [(vec![], AggValue::Scalar(FieldValue::Int(-4)))]);
         let avg = snapshot(&agg_layout("@", vec![], AggKind::Avg, ValueFormat::Signed), &entries);
-        assert_eq!(values(&avg), [(vec![], AggValue::Average(Average { sum: 6, count: 3 }))]);
+        assert_eq!(values(&avg), [(vec![], AggValue::Average(Average { sum: 6, count: 3, divisor: 1 }))]);
     }
 
     #[test]

@@ -308,7 +308,7 @@ mod tests {
             MapValue::Agg { kind: AggKind::Avg, format: ValueFormat::Unsigned },
             vec![Row {
                 key: vec![FieldValue::Uint(1), FieldValue::Uint(2)],
-                value: AggValue::Average(Average { sum: 30, count: 3 }),
+                value: AggValue::Average(Average { sum: 30, count: 3, divisor: 1 }),
             }],
         );
         let text = render_openmetrics(&[count, total, mean], &HexSymbolizer, &mut LabelBudget::default());

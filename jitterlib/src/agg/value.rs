@@ -161,6 +161,17 @@ pub enum FieldValue {
 }
 
 impl FieldValue {
+    /// Divides a number by `divisor` (non-zero), truncating toward zero; other values stay as they are.
+    fn divide(&mut self, divisor: u64) {
+        match self {
+            FieldValue::Int(value) | FieldValue::Duration(value) => {
+                *value = (i128::from(*value) / i128::from(divisor)) as i64
+            }
+            FieldValue::Uint(value) | FieldValue::Hex(value) => *value /= divisor,
+            _ => {}
+        }
+    }
+
     /// An integer read as `format` (`Str` reads as `Signed`).
     pub fn from_integer(raw: u64, format: ValueFormat) -> FieldValue {
         match format {
@@ -304,21 +315,31 @@ pub fn format_inet(bytes: &[u8]) -> String {
 }
 
 /// Merged `avg`/`stats` state.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Average {
     /// Sum of the values.
     pub sum: i64,
     /// Number of values.
     pub count: u64,
+    /// What the mean is divided by when printed (`print(@m, top, div)`; 1 by default). The count and
+    /// the total stay as counted, as bpftrace prints a `stats()` map's.
+    pub divisor: u64,
+}
+
+impl Default for Average {
+    fn default() -> Average {
+        Average { sum: 0, count: 0, divisor: 1 }
+    }
 }
 
 impl Average {
-    /// Integer mean truncated toward zero like bpftrace; 0 when there were no values.
+    /// Integer mean truncated toward zero like bpftrace, then divided by [`Average::divisor`]; 0 when there were
+    /// no values.
     pub fn mean(&self) -> i64 {
         if self.count == 0 {
             return 0;
         }
-        (i128::from(self.sum) / i128::from(self.count)) as i64
+        (i128::from(self.sum) / i128::from(self.count) / i128::from(self.divisor.max(1))) as i64
     }
 }
 
@@ -340,6 +361,14 @@ impl Histogram {
     /// Total number of events.
     pub fn total(&self) -> u64 {
         self.counts.values().fold(0, |total, count| total.wrapping_add(*count))
+    }
+
+    /// Divides every bucket's count by `divisor` (`print(@m, top, div)`), keeping the buckets that become 0 so
+    /// that the printed range stays the one the events span, as bpftrace prints it.
+    pub fn divide(&mut self, divisor: u64) {
+        for count in self.counts.values_mut() {
+            *count /= divisor.max(1);
+        }
     }
 
     /// Whether no bucket has an event.
@@ -391,6 +420,27 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Divides every number printed as a value by `divisor`, truncating toward zero as bpftrace's `print(@m, top,
+    /// div)` does: integers, durations, the mean of `avg`/`stats`, histogram counts. Keys, and values that are not
+    /// numbers, stay as they are.
+    pub fn divide(&mut self, divisor: u64) {
+        if divisor <= 1 {
+            return;
+        }
+        for row in &mut self.rows {
+            match &mut row.value {
+                AggValue::Scalar(value) => value.divide(divisor),
+                AggValue::Average(average) => average.divisor = divisor,
+                AggValue::Histogram(histogram) => histogram.divide(divisor),
+                AggValue::TSeries(series) => {
+                    for value in series.points.values_mut() {
+                        *value /= i128::from(divisor);
+                    }
+                }
+            }
+        }
+    }
+
     /// Replaces the stack ids of keys and plain values with their frames (see [`FieldValue::resolve_stack`]).
     pub fn resolve_stacks<E>(&mut self, read: &mut dyn FnMut(u32, u32) -> Result<Vec<u64>, E>) -> Result<(), E> {
         for row in &mut self.rows {
@@ -449,9 +499,11 @@ mod tests {
 
     #[test]
     fn mean_truncates_toward_zero() {
-        assert_eq!(Average { sum: 7, count: 2 }.mean(), 3);
-        assert_eq!(Average { sum: -7, count: 2 }.mean(), -3);
-        assert_eq!(Average { sum: 5, count: 0 }.mean(), 0);
+        assert_eq!(Average { sum: 7, count: 2, divisor: 1 }.mean(), 3);
+        assert_eq!(Average { sum: -7, count: 2, divisor: 1 }.mean(), -3);
+        assert_eq!(Average { sum: 5, count: 0, divisor: 1 }.mean(), 0);
+        // print(@m, top, 10): the mean divided, as bpftrace 0.27.1 prints -30 / 10.
+        assert_eq!(Average { sum: -30, count: 1, divisor: 10 }.mean(), -3);
     }
 
     #[test]

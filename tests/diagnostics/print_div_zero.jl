@@ -1,0 +1,1 @@
+BEGIN { @c = count(); print(@c, 0, 0); exit(); }

@@ -1,0 +1,1 @@
+BEGIN { @c[1] = count(); print(@c, -1); exit(); }
