@@ -14,6 +14,41 @@ pub enum Format {
     Folded,
 }
 
+/// bpftrace's developer modes (`--mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Compile the script to BPF and exit without loading it.
+    Codegen,
+    /// The same as `codegen` (bpftrace times its compiler with it; `time jl --mode codegen ...` does here).
+    CompilerBench,
+    /// bpftrace runs its `bench:` probes; jl has none and refuses it.
+    Bench,
+    /// bpftrace runs its `test:` probes; jl has none and refuses it.
+    Test,
+    /// bpftrace formats the script; jl has no formatter and refuses it.
+    Format,
+}
+
+impl Mode {
+    /// Why jl refuses the mode and what to use instead; `None` for the modes jl runs.
+    pub fn refusal(self) -> Option<&'static str> {
+        match self {
+            Mode::Codegen | Mode::CompilerBench => None,
+            Mode::Bench => Some(
+                "--mode bench runs bpftrace's `bench:` probes, which jl does not have: time a probe's program with \
+                 `sysctl kernel.bpf_stats_enabled=1` and `bpftool prog show` (run_time_ns / run_cnt)",
+            ),
+            Mode::Test => Some(
+                "--mode test runs bpftrace's `test:` probes, which jl does not have: check a script's programs \
+                 with --dry-run (the verifier loads them) and run it against real events",
+            ),
+            Mode::Format => {
+                Some("--mode format formats a script, and jl has no formatter: -d prints what it compiles to")
+            }
+        }
+    }
+}
+
 /// jl: trace the kernel with jitterlang one-liners and scripts, compiled straight to eBPF.
 #[derive(Debug, Parser)]
 #[command(
@@ -111,6 +146,14 @@ pub struct Cli {
     /// List the bundled investigation scripts (run one with `jl NAME`).
     #[arg(long = "list-scripts")]
     pub list_scripts: bool,
+    /// Only run the probes whose full name (`interval:ms:200`, `tracepoint:irq:softirq_entry`) matches REGEX
+    /// somewhere (bpftrace's --probe-filter); BEGIN and END always run.
+    #[arg(long = "probe-filter", value_name = "REGEX", value_parser = parse_probe_filter)]
+    pub probe_filter: Option<regex_lite::Regex>,
+    /// bpftrace's developer modes: `codegen` (and `compiler-bench`) compiles and exits without loading; jl
+    /// refuses `bench`, `test` and `format`, saying what to use instead.
+    #[arg(long = "mode", value_name = "MODE", value_enum)]
+    pub mode: Option<Mode>,
     /// Print a shell completion script for SHELL and exit.
     #[arg(long = "completions", value_name = "SHELL")]
     pub completions: Option<clap_complete::Shell>,
@@ -195,6 +238,11 @@ impl Cli {
         };
         first.into_iter().chain(self.args.iter().cloned())
     }
+}
+
+/// The REGEX of `--probe-filter`, in bpftrace's words when it is not one.
+fn parse_probe_filter(text: &str) -> Result<regex_lite::Regex, String> {
+    regex_lite::Regex::new(text).map_err(|error| format!("Invalid --probe-filter regex '{text}': {error}"))
 }
 
 /// `NAME=VALUE` of `--arg`.
