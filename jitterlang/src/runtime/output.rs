@@ -63,6 +63,10 @@ impl Symbolizer for Symbols<'_> {
         self.user.describe(pid, address)
     }
 
+    fn user_symbol(&self, pid: u32, address: u64) -> String {
+        self.user.function_name(pid, address)
+    }
+
     fn task_name(&self, name: u64) -> Option<String> {
         self.tasks.borrow().get(&name).cloned()
     }

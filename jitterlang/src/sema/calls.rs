@@ -103,6 +103,17 @@ impl Checker<'_> {
         Some(value)
     }
 
+    /// `usym(addr)`: the address and the current process (`pid`), printed as the function holding the address in
+    /// that process, as bpftrace's `usym`.
+    pub(super) fn usym(&mut self, call: &Call, scope: &mut Scope) -> Option<Expr> {
+        if !self.arity(call.name, call.name_span, call.args, 1) {
+            return None;
+        }
+        let address = Expr { ty: Type::U64, ..self.scalar(&call.args[0], scope)? };
+        let pid = Expr { kind: ExprKind::Builtin(crate::ir::Builtin::Pid), ty: Type::U64, span: call.name_span };
+        Some(Expr { kind: ExprKind::Tuple(vec![address, pid]), ty: Type::UserSymbol, span: call.span })
+    }
+
     /// `kaddr("symbol")`: the symbol's address, resolved at compile time.
     pub(super) fn kaddr(&mut self, name_span: Span, args: &[ast::Expr], span: Span) -> Option<Expr> {
         if !self.arity("kaddr", name_span, args, 1) {

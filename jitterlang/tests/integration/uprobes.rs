@@ -271,3 +271,25 @@ fn reg_reads_the_registers_the_call_saved() {
     assert_eq!(map_data(&lines, "@page"), &json!({ (address & 4095).to_string(): 2 * CALLS }));
     assert_eq!(map_data(&lines, "@sp"), &json!({"8": 2 * CALLS}));
 }
+
+#[test]
+fn usym_names_the_function_of_an_address_in_the_process_that_recorded_it() {
+    let Some(mut target) = start("usym_names_the_function_of_an_address_in_the_process_that_recorded_it") else {
+        return;
+    };
+    // At jl_add's entry ip is jl_add (bpftrace prints the name alone, without `+offset`); at its return ip is back
+    // in main. As a map key, a map value, in a tuple and in printf; an address no mapping holds prints in hex.
+    let lines = trace(
+        &mut target,
+        &[],
+        "uprobe:BIN:jl_add /pid == PID/ { @entry[usym(reg(\"ip\"))] = count(); @inside = usym(reg(\"ip\") + 3);
+           @tuple = (1, usym(reg(\"ip\")), 10); @none = usym(8); }
+         uretprobe:BIN:jl_add /pid == PID && retval == 11/ { printf(\"back in %s\\n\", usym(reg(\"ip\"))); }",
+        &["x"],
+    );
+    assert_eq!(map_data(&lines, "@entry"), &json!({"jl_add": CALLS}));
+    assert_eq!(map_data(&lines, "@inside"), &json!("jl_add"));
+    assert_eq!(map_data(&lines, "@tuple"), &json!([1, "jl_add", 10]));
+    assert_eq!(map_data(&lines, "@none"), &json!("0x8"));
+    assert_eq!(printed(&lines), ["back in main\n"]);
+}

@@ -27,6 +27,10 @@ pub enum ValueFormat {
     /// What ran on a CPU during a stall ([`crate::culprit::Culprit`]), printed `timer:estimation_timer`
     /// through a [`Symbolizer`](super::Symbolizer).
     Culprit,
+    /// A user-space address (8 bytes) then the process it belongs to (8 bytes, the tgid): bpftrace's `usym`,
+    /// printed as the name of the function holding it, or in hex when none does (through a
+    /// [`Symbolizer`](super::Symbolizer)).
+    UserSymbol,
     /// A stack id (from `bpf_get_stackid`, with the process for user stacks: see [`StackKind`]), replaced by
     /// its frames with [`Snapshot::resolve_stacks`](super::Snapshot::resolve_stacks) before printing.
     Stack(StackKind),

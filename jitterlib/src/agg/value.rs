@@ -23,6 +23,13 @@ pub trait Symbolizer {
         format!("0x{addr:x}")
     }
 
+    /// The name of the function holding the user-space address `addr` in process `pid`, without offset, as
+    /// bpftrace's `usym` prints it (`main`); hex unless overridden, and when no function holds it.
+    fn user_symbol(&self, pid: u32, addr: u64) -> String {
+        let _ = pid;
+        format!("0x{addr:x}")
+    }
+
     /// The task name (`comm`) whose hash a stall's task culprit carries ([`crate::culprit::name_hash`]); none
     /// unless overridden.
     fn task_name(&self, name: u64) -> Option<String> {
@@ -134,6 +141,13 @@ pub enum FieldValue {
     Duration(i64),
     /// Kernel address.
     Symbol(u64),
+    /// A user-space address of process `pid` ([`ValueFormat::UserSymbol`]).
+    UserSymbol {
+        /// The process (tgid).
+        pid: u32,
+        /// The address.
+        addr: u64,
+    },
     /// A stall's culprit ([`Culprit`]), as BPF code wrote it.
     Culprit(u64),
     /// String (NUL padding removed).
@@ -176,6 +190,8 @@ impl FieldValue {
             ValueFormat::Culprit => FieldValue::Culprit(raw),
             ValueFormat::Stack(kind) => FieldValue::StackId { kind, raw },
             ValueFormat::Ipv4 | ValueFormat::Ipv6 => FieldValue::Str(format_inet(&raw.to_le_bytes())),
+            // An address alone, without its process: no process has it at pid 0.
+            ValueFormat::UserSymbol => FieldValue::UserSymbol { pid: 0, addr: raw },
         }
     }
 
@@ -189,6 +205,7 @@ impl FieldValue {
             FieldValue::Enum { value, names } => names.text(*value),
             FieldValue::Duration(ns) => format_duration(*ns),
             FieldValue::Symbol(addr) => symbols.symbolize(*addr),
+            FieldValue::UserSymbol { pid, addr } => symbols.user_symbol(*pid, *addr),
             FieldValue::Culprit(raw) => format_culprit(*raw, symbols),
             FieldValue::StackId { kind, raw } => format!("<stack {}>", kind.split(*raw).1),
             FieldValue::Stack(_) | FieldValue::UserStack { .. } => {
