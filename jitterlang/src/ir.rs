@@ -30,6 +30,9 @@ pub enum Type {
     /// `usym(addr)`: a user-space address then the process it belongs to (8 bytes each, in a stack buffer),
     /// printed as the name of the function holding it, or in hex.
     UserSymbol,
+    /// `cgroup_path(id[, filter])`: a cgroup id in a register, printed as its paths in the cgroup hierarchies the
+    /// filter selects (looked up when printed).
+    CgroupPath(jitterlib::cgroup::CgroupFilter),
     /// What ran on a CPU during a stall (a `stall()` probe's `culprit`), printed `timer:estimation_timer`.
     Culprit,
     /// A NUL-padded string of this many bytes (a multiple of 8).
@@ -202,7 +205,7 @@ impl Type {
     /// Whether the value is computed into a register (integers, stack ids, IPv4 addresses), as opposed to a stack
     /// buffer.
     pub fn in_register(self) -> bool {
-        self.is_scalar() || matches!(self, Type::Stack(_) | Type::Timestamp(_) | Type::Ipv4)
+        self.is_scalar() || matches!(self, Type::Stack(_) | Type::Timestamp(_) | Type::Ipv4 | Type::CgroupPath(_))
     }
 
     /// Whether printf prints it with `%s`.
@@ -212,6 +215,7 @@ impl Type {
             Type::Str(_)
                 | Type::Symbol
                 | Type::UserSymbol
+                | Type::CgroupPath(_)
                 | Type::Culprit
                 | Type::Ipv4
                 | Type::Ipv6
@@ -248,6 +252,7 @@ impl Type {
             Type::Duration => "duration".into(),
             Type::Symbol => "kernel symbol".into(),
             Type::UserSymbol => "user symbol".into(),
+            Type::CgroupPath(_) => "cgroup path".into(),
             Type::Culprit => "culprit".into(),
             Type::Str(size) => format!("string[{size}]"),
             Type::Stack(kind) => {

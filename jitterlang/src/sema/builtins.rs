@@ -177,6 +177,12 @@ pub static REGISTRY: &[Builtin] = &[
         "the user-space function holding an address of the process (hex when none)",
         |c, call, s| c.usym(call, s),
     ),
+    function(
+        "cgroup_path",
+        "id[, \"filter\"]",
+        "the paths of a cgroup id in the mounted hierarchies (`unified:/user.slice`), those the filter names",
+        |c, call, s| c.cgroup_path(call, s),
+    ),
     function("kaddr", "\"symbol\"", "the address of a kernel symbol", |c, call, _| {
         c.kaddr(call.name_span, call.args, call.span)
     }),

@@ -112,6 +112,7 @@ fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
         FieldValue::Bool(v) => Value::from(*v),
         FieldValue::Symbol(_)
         | FieldValue::UserSymbol { .. }
+        | FieldValue::CgroupPath { .. }
         | FieldValue::Culprit(_)
         | FieldValue::Str(_)
         | FieldValue::StackId { .. } => Value::from(field.to_text(symbols)),
