@@ -178,6 +178,12 @@ pub static REGISTRY: &[Builtin] = &[
         |c, call, s| c.usym(call, s),
     ),
     function(
+        "uaddr",
+        "\"symbol\"",
+        "the address of a variable or function of the probed binary (uprobes), where the process loaded it",
+        |c, call, s| c.uaddr(call, s),
+    ),
+    function(
         "cgroup_path",
         "id[, \"filter\"]",
         "the paths of a cgroup id in the mounted hierarchies (`unified:/user.slice`), those the filter names",

@@ -293,3 +293,51 @@ fn usym_names_the_function_of_an_address_in_the_process_that_recorded_it() {
     assert_eq!(map_data(&lines, "@none"), &json!("0x8"));
     assert_eq!(printed(&lines), ["back in main\n"]);
 }
+
+/// The target linked at fixed addresses (`-no-pie`): `uaddr()` is a constant there.
+fn fixed_binary() -> Result<&'static PathBuf, &'static str> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| build("uprobe_target.c", "uprobe_target_fixed", &["-O0", "-no-pie"]))
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+#[test]
+fn uaddr_reads_the_variables_of_the_probed_binary_pie_or_not() {
+    let test = "uaddr_reads_the_variables_of_the_probed_binary_pie_or_not";
+    // As wide as the symbol: jl_wide is a uint64 *, jl_narrow a uint16 *, the 6-byte array a uint64 * read as a string.
+    let script = "uprobe:BIN:jl_add /pid == PID/ { @wide = *uaddr(\"jl_wide\"); @narrow = *uaddr(\"jl_narrow\");
+        @label = str(uaddr(\"jl_label\")); @add = usym(uaddr(\"jl_add\")); }";
+    for binary in [target_binary(), fixed_binary()] {
+        let Some(mut target) = Target::start(test, binary, &[&CALLS.to_string()]) else { return };
+        let lines = trace_binary(binary.expect("built"), &mut target, &[], script, &["x"]);
+        assert_eq!(map_data(&lines, "@wide"), &json!(0x5566778899_u64), "{binary:?}");
+        assert_eq!(map_data(&lines, "@narrow"), &json!(0x3333));
+        assert_eq!(map_data(&lines, "@label"), &json!("label"));
+        assert_eq!(map_data(&lines, "@add"), &json!("jl_add"));
+    }
+}
+
+#[test]
+fn uaddr_says_where_it_cannot_be_known() {
+    let Ok(pie) = target_binary() else { return };
+    let pie = pie.display().to_string();
+    let compile = |script: String| run_jl(&["-d", "-e", &script]);
+    let (code, _, err) = compile(format!("uretprobe:{pie}:jl_add {{ @ = *uaddr(\"jl_wide\"); }}"));
+    assert_eq!(code, 2);
+    assert!(err.contains("is position-independent: where it is loaded is not known at a function's return"), "{err}");
+    let (code, _, err) = compile(format!("uprobe:{pie}:jl_add {{ @ = *uaddr(\"jl_nothing\"); }}"));
+    assert_eq!(code, 2);
+    assert!(err.contains(&format!("`jl_nothing` is not a symbol of {pie}")), "{err}");
+    let (code, _, err) = compile("BEGIN { @ = uaddr(\"jl_wide\"); }".to_string());
+    assert_eq!(code, 2);
+    assert!(err.contains("`uaddr()` works in uprobes, uretprobes and USDT probes, not in `BEGIN`"), "{err}");
+    // Linked at fixed addresses, a uretprobe takes it.
+    let Ok(fixed) = fixed_binary() else { return };
+    let (code, out, err) = compile(format!("uretprobe:{}:jl_add {{ @ = *uaddr(\"jl_wide\"); }}", fixed.display()));
+    assert_eq!(code, 0, "{err}");
+    let binary = jitterlib::usym::Binary::open(&fixed.display().to_string()).expect("open");
+    let (address, _) = binary.symbol("jl_wide").expect("jl_wide");
+    assert!(out.contains(&format!(" = {address}\n")), "the constant address {address:#x}: {out}");
+}
