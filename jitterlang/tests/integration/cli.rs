@@ -184,3 +184,35 @@ fn mode_codegen_compiles_and_other_modes_say_what_to_use() {
         assert!(err.starts_with(&format!("jl: --mode {mode} ")) && err.contains(instead), "{err}");
     }
 }
+
+#[test]
+fn bpftrace_options_jl_refuses_say_what_to_use_instead() {
+    let refused: [(&[&str], &str); 9] = [
+        (&["-k"], "no per-read warnings"),
+        (&["--include", "errno.h"], "no C preprocessor"),
+        (&["-I", "/usr/include"], "no C preprocessor"),
+        (&["--traceable-functions", "/dev/null"], "reads them from the kernel"),
+        (&["--info"], "`jl -v`"),
+        (&["--dwarf-pid", "1"], "frame pointers"),
+        (&["-B", "line"], "writes each event as it reads it"),
+        (&["--test"], "--mode test runs bpftrace's `test:` probes"),
+        (&["--fmt"], "no formatter"),
+    ];
+    for (flags, instead) in refused {
+        let mut args = flags.to_vec();
+        args.extend(["-e", "BEGIN { exit(); }"]);
+        let (code, out, err) = jl(&args);
+        assert_eq!((code, out.as_str()), (Some(2), ""), "{flags:?}");
+        assert!(err.starts_with("jl: ") && err.contains(instead) && err.lines().count() == 1, "{flags:?}: {err}");
+    }
+}
+
+#[test]
+fn emit_elf_is_emit_obj() {
+    let path = std::env::temp_dir().join(format!("jl-emit-elf-{}.o", std::process::id()));
+    let (code, _, err) = jl(&["--emit-elf", &path.to_string_lossy(), "-e", "BEGIN { exit(); }"]);
+    let object = std::fs::read(&path);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(object.expect("written").starts_with(b"\x7fELF"));
+}

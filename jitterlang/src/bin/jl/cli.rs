@@ -49,6 +49,9 @@ impl Mode {
     }
 }
 
+/// The heading of bpftrace's options that jl refuses, each saying what to use instead.
+const REFUSED: &str = "bpftrace options jl refuses (each says what to use instead)";
+
 /// jl: trace the kernel with jitterlang one-liners and scripts, compiled straight to eBPF.
 #[derive(Debug, Parser)]
 #[command(
@@ -81,8 +84,8 @@ pub struct Cli {
     /// Print the generated eBPF programs (verifier syntax) and exit without loading them.
     #[arg(short = 'd', long = "disassemble")]
     pub disassemble: bool,
-    /// Write the ELF object to FILE and exit without loading it.
-    #[arg(long = "emit-obj", value_name = "FILE")]
+    /// Write the ELF object to FILE and exit without loading it (bpftrace's --emit-elf).
+    #[arg(long = "emit-obj", visible_alias = "emit-elf", value_name = "FILE")]
     pub emit_obj: Option<PathBuf>,
     /// Compile and load every program into the kernel (the verifier checks them), attach nothing, exit.
     #[arg(long = "dry-run")]
@@ -154,6 +157,40 @@ pub struct Cli {
     /// refuses `bench`, `test` and `format`, saying what to use instead.
     #[arg(long = "mode", value_name = "MODE", value_enum)]
     pub mode: Option<Mode>,
+    /// Accepted for bpftrace's scripts: jl always activates a USDT probe's semaphore through the kernel, in
+    /// every process that maps the binary, as this flag asks bpftrace to.
+    #[arg(long = "usdt-file-activation")]
+    pub usdt_file_activation: bool,
+    /// bpftrace's: warn when a probe read fails. Refused: jl has no per-read warnings.
+    #[arg(short = 'k', long = "warnings", help_heading = REFUSED)]
+    pub warnings: bool,
+    /// bpftrace's: #include FILE before C preprocessing. Refused: jl has no C preprocessor.
+    #[arg(long = "include", value_name = "FILE", help_heading = REFUSED)]
+    pub include: Option<String>,
+    /// bpftrace's: add DIR to the include path. Refused: jl has no C preprocessor.
+    #[arg(short = 'I', value_name = "DIR", help_heading = REFUSED)]
+    pub include_dir: Option<String>,
+    /// bpftrace's: read the traceable kernel functions from FILE. Refused: jl reads them from the kernel.
+    #[arg(long = "traceable-functions", value_name = "FILE", help_heading = REFUSED)]
+    pub traceable_functions: Option<String>,
+    /// bpftrace's: print the kernel's BPF features. Refused: `jl -l` and `jl -v` say what jl can use.
+    #[arg(long = "info", help_heading = REFUSED)]
+    pub info: bool,
+    /// bpftrace's: processes for its DWARF unwinder. Refused: jl walks user stacks by frame pointers.
+    #[arg(long = "dwarf-pid", value_name = "PID", help_heading = REFUSED)]
+    pub dwarf_pid: Option<String>,
+    /// bpftrace's: output buffering. Refused: jl writes each event as it reads it.
+    #[arg(short = 'B', value_name = "MODE", help_heading = REFUSED)]
+    pub buffering: Option<String>,
+    /// bpftrace's `--mode test`. Refused, as that mode.
+    #[arg(long = "test", help_heading = REFUSED)]
+    pub test: bool,
+    /// bpftrace's `--mode bench`. Refused, as that mode.
+    #[arg(long = "bench", help_heading = REFUSED)]
+    pub bench: bool,
+    /// bpftrace's `--mode format`. Refused, as that mode.
+    #[arg(long = "fmt", help_heading = REFUSED)]
+    pub fmt: bool,
     /// Print a shell completion script for SHELL and exit.
     #[arg(long = "completions", value_name = "SHELL")]
     pub completions: Option<clap_complete::Shell>,
@@ -210,6 +247,43 @@ impl Cli {
             }
             (None, None, word) => Ok(Listing::Pattern(word.as_ref().map(|word| word.display().to_string()))),
         }
+    }
+
+    /// Why jl refuses an option of bpftrace's that the command line gives, and what to use instead.
+    pub fn refusal(&self) -> Option<String> {
+        let mode = [(self.test, Mode::Test), (self.bench, Mode::Bench), (self.fmt, Mode::Format)]
+            .into_iter()
+            .find(|(given, _)| *given)
+            .map(|(_, mode)| mode)
+            .or(self.mode);
+        if let Some(refusal) = mode.and_then(Mode::refusal) {
+            return Some(refusal.to_string());
+        }
+        let preprocessor =
+            "jl has no C preprocessor: define a struct (`struct foo { int a; }`) or an enum (`enum { EPERM = 1 }`) in \
+                            the script, or a `macro`; kernel types come from BTF without headers";
+        let refused = [
+            (self.warnings, "-k warns when a probe read fails: jl has no per-read warnings (a failed read gives zeros)"),
+            (self.include.is_some(), preprocessor),
+            (self.include_dir.is_some(), preprocessor),
+            (
+                self.traceable_functions.is_some(),
+                "--traceable-functions names a file of traceable kernel functions: jl reads them from the kernel \
+                 (`jl -l 'kprobe:*'`)",
+            ),
+            (self.info, "--info prints the kernel's BPF features: `jl -v` says which mechanism each probe uses, `jl -l` what can be traced"),
+            (
+                self.dwarf_pid.is_some(),
+                "--dwarf-pid feeds bpftrace's DWARF unwinder: jl walks user stacks by frame pointers (`ustack`); \
+                 build the program with -fno-omit-frame-pointer",
+            ),
+            (
+                self.buffering.is_some(),
+                "-B sets bpftrace's output buffering: jl writes each event as it reads it (pipe it through \
+                 `stdbuf` or a file with -o for other buffering)",
+            ),
+        ];
+        refused.into_iter().find(|(given, _)| *given).map(|(_, why)| why.to_string())
     }
 
     /// The script's arguments: everything after the file, or every positional word with `-e`; words starting

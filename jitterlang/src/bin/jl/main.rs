@@ -38,6 +38,10 @@ fn main() -> ExitCode {
     if cli.list_scripts {
         return output::finish(list_scripts());
     }
+    if let Some(refusal) = cli.refusal() {
+        eprintln!("jl: {refusal}");
+        return ExitCode::from(EXIT_COMPILE_ERROR);
+    }
     let kernel = match live_kernel(&cli) {
         Ok(kernel) => kernel,
         Err(message) => {
@@ -77,10 +81,6 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_COMPILE_ERROR);
         }
     };
-    if let Some(refusal) = cli.mode.and_then(cli::Mode::refusal) {
-        eprintln!("jl: {refusal}");
-        return ExitCode::from(EXIT_COMPILE_ERROR);
-    }
     let script = failure::Script { name: &file_name, source: &source };
     let compile_only = cli.disassemble || cli.emit_obj.is_some() || cli.mode.is_some();
     if !compile_only {
