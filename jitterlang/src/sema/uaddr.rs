@@ -40,11 +40,18 @@ impl Checker<'_> {
         let opened = Binary::open(&binary).map_err(|error| error.to_string());
         let binary = match opened {
             Ok(binary) => binary,
-            Err(error) => return self.uaddr_error(span, format!("cannot read the probed binary: {error}"), None),
+            Err(error) => {
+                return self.uaddr_error(
+                    Code::MissingTarget,
+                    span,
+                    format!("cannot read the probed binary: {error}"),
+                    None,
+                )
+            }
         };
         let Some((address, size)) = binary.symbol(symbol) else {
             let path = binary.path().display();
-            return self.uaddr_error(span, format!("`{symbol}` is not a symbol of {path}"), None);
+            return self.uaddr_error(Code::MissingTarget, span, format!("`{symbol}` is not a symbol of {path}"), None);
         };
         let bytes = match size {
             1 | 2 | 4 | 8 => size as u8,
@@ -58,6 +65,7 @@ impl Checker<'_> {
         if ret || scope.probe.points().len() > 1 {
             let at = if ret { "at a function's return" } else { "in a probe of several sites" };
             return self.uaddr_error(
+                Code::Unsupported,
                 call.span,
                 format!("{path} is position-independent: where it is loaded is not known {at}"),
                 Some("`uaddr()` of a PIE or a library works in a uprobe on one function (or a USDT probe of one site); a binary linked with -no-pie takes it anywhere"),
@@ -65,6 +73,7 @@ impl Checker<'_> {
         }
         let Some(probed) = binary.virtual_address(offset) else {
             return self.uaddr_error(
+                Code::MissingTarget,
                 call.span,
                 format!("no loadable segment of {path} holds the probed offset {offset:#x}"),
                 None,
@@ -76,8 +85,8 @@ impl Checker<'_> {
         Some(Expr { kind: ExprKind::Binary(BinaryOp::Add, Box::new(ip), Box::new(distance)), ty, span: call.span })
     }
 
-    fn uaddr_error(&mut self, span: Span, message: String, hint: Option<&str>) -> Option<Expr> {
-        let diagnostic = Diagnostic::new(Code::MissingTarget, span, message);
+    fn uaddr_error(&mut self, code: Code, span: Span, message: String, hint: Option<&str>) -> Option<Expr> {
+        let diagnostic = Diagnostic::new(code, span, message);
         self.diagnostics.push(match hint {
             Some(hint) => diagnostic.with_hint(hint),
             None => diagnostic,
