@@ -13,19 +13,25 @@ use std::sync::OnceLock;
 /// Calls of each function per request the target serves.
 const CALLS: u32 = 3;
 
+/// uprobe_target.c built once (into `built`) as `output` with gcc's `flags`.
+fn built(
+    built: &'static OnceLock<Result<PathBuf, String>>,
+    output: &str,
+    flags: &[&str],
+) -> Result<&'static PathBuf, &'static str> {
+    built.get_or_init(|| build("uprobe_target.c", output, flags)).as_ref().map_err(String::as_str)
+}
+
 fn target_binary() -> Result<&'static PathBuf, &'static str> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BUILT.get_or_init(|| build("uprobe_target.c", "uprobe_target", &["-O0"])).as_ref().map_err(String::as_str)
+    built(&BUILT, "uprobe_target", &["-O0"])
 }
 
 /// The target stripped of its `.symtab`: `jl_greet` (static) is no longer known, `jl_add` (exported) is not
 /// either since executables export nothing unless asked.
 fn stripped_binary() -> Result<&'static PathBuf, &'static str> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BUILT
-        .get_or_init(|| build("uprobe_target.c", "uprobe_target_stripped", &["-O0", "-s"]))
-        .as_ref()
-        .map_err(String::as_str)
+    built(&BUILT, "uprobe_target_stripped", &["-O0", "-s"])
 }
 
 fn start(test: &str) -> Option<Target> {
@@ -297,10 +303,7 @@ fn usym_names_the_function_of_an_address_in_the_process_that_recorded_it() {
 /// The target linked at fixed addresses (`-no-pie`): `uaddr()` is a constant there.
 fn fixed_binary() -> Result<&'static PathBuf, &'static str> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BUILT
-        .get_or_init(|| build("uprobe_target.c", "uprobe_target_fixed", &["-O0", "-no-pie"]))
-        .as_ref()
-        .map_err(String::as_str)
+    built(&BUILT, "uprobe_target_fixed", &["-O0", "-no-pie"])
 }
 
 #[test]
