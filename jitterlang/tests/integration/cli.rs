@@ -194,7 +194,7 @@ fn bpftrace_options_jl_refuses_say_what_to_use_instead() {
         (&["--traceable-functions", "/dev/null"], "reads them from the kernel"),
         (&["--info"], "`jl -v`"),
         (&["--dwarf-pid", "1"], "frame pointers"),
-        (&["-B", "line"], "writes each event as it reads it"),
+        (&["-B", "line"], "flushes its output after each event"),
         (&["--test"], "--mode test runs bpftrace's `test:` probes"),
         (&["--fmt"], "no formatter"),
     ];

@@ -179,7 +179,7 @@ pub struct Cli {
     /// bpftrace's: processes for its DWARF unwinder. Refused: jl walks user stacks by frame pointers.
     #[arg(long = "dwarf-pid", value_name = "PID", help_heading = REFUSED)]
     pub dwarf_pid: Option<String>,
-    /// bpftrace's: output buffering. Refused: jl writes each event as it reads it.
+    /// bpftrace's: output buffering. Refused: jl flushes its output after each event.
     #[arg(short = 'B', value_name = "MODE", help_heading = REFUSED)]
     pub buffering: Option<String>,
     /// bpftrace's `--mode test`. Refused, as that mode.
@@ -259,9 +259,8 @@ impl Cli {
         if let Some(refusal) = mode.and_then(Mode::refusal) {
             return Some(refusal.to_string());
         }
-        let preprocessor =
-            "jl has no C preprocessor: define a struct (`struct foo { int a; }`) or an enum (`enum { EPERM = 1 }`) in \
-                            the script, or a `macro`; kernel types come from BTF without headers";
+        let preprocessor = "jl has no C preprocessor: define a struct (`struct foo { int a; }`) or an enum \
+                            (`enum { EPERM = 1 }`) in the script, or a `macro`; kernel types come from BTF";
         let refused = [
             (self.warnings, "-k warns when a probe read fails: jl has no per-read warnings (a failed read gives zeros)"),
             (self.include.is_some(), preprocessor),
@@ -279,8 +278,7 @@ impl Cli {
             ),
             (
                 self.buffering.is_some(),
-                "-B sets bpftrace's output buffering: jl writes each event as it reads it (pipe it through \
-                 `stdbuf` or a file with -o for other buffering)",
+                "-B sets bpftrace's output buffering: jl flushes its output after each event it prints",
             ),
         ];
         refused.into_iter().find(|(given, _)| *given).map(|(_, why)| why.to_string())
