@@ -51,7 +51,14 @@ impl Checker<'_> {
         };
         let Some((address, size)) = binary.symbol(symbol) else {
             let path = binary.path().display();
-            return self.uaddr_error(Code::MissingTarget, span, format!("`{symbol}` is not a symbol of {path}"), None);
+            let stripped =
+                binary.is_stripped().then_some("the file is stripped: only the symbols it exports are known");
+            return self.uaddr_error(
+                Code::MissingTarget,
+                span,
+                format!("`{symbol}` is not a symbol of {path}"),
+                stripped,
+            );
         };
         let bytes = match size {
             1 | 2 | 4 | 8 => size as u8,
