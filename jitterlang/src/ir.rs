@@ -27,6 +27,12 @@ pub enum Type {
     Duration,
     /// A kernel address printed as `symbol+offset`.
     Symbol,
+    /// `usym(addr)`: a user-space address then the process it belongs to (8 bytes each, in a stack buffer),
+    /// printed as the name of the function holding it, or in hex.
+    UserSymbol,
+    /// `cgroup_path(id[, filter])`: a cgroup id in a register, printed as its paths in the cgroup hierarchies the
+    /// filter selects (looked up when printed).
+    CgroupPath(jitterlib::cgroup::CgroupFilter),
     /// What ran on a CPU during a stall (a `stall()` probe's `culprit`), printed `timer:estimation_timer`.
     Culprit,
     /// A NUL-padded string of this many bytes (a multiple of 8).
@@ -199,14 +205,22 @@ impl Type {
     /// Whether the value is computed into a register (integers, stack ids, IPv4 addresses), as opposed to a stack
     /// buffer.
     pub fn in_register(self) -> bool {
-        self.is_scalar() || matches!(self, Type::Stack(_) | Type::Timestamp(_) | Type::Ipv4)
+        self.is_scalar() || matches!(self, Type::Stack(_) | Type::Timestamp(_) | Type::Ipv4 | Type::CgroupPath(_))
     }
 
     /// Whether printf prints it with `%s`.
     pub fn is_text(self) -> bool {
         matches!(
             self,
-            Type::Str(_) | Type::Symbol | Type::Culprit | Type::Ipv4 | Type::Ipv6 | Type::Inet | Type::Stack(_)
+            Type::Str(_)
+                | Type::Symbol
+                | Type::UserSymbol
+                | Type::CgroupPath(_)
+                | Type::Culprit
+                | Type::Ipv4
+                | Type::Ipv6
+                | Type::Inet
+                | Type::Stack(_)
         )
     }
 
@@ -219,7 +233,7 @@ impl Type {
     pub fn size(self) -> u32 {
         match self {
             Type::Str(size) => size,
-            Type::Ipv6 => 16,
+            Type::Ipv6 | Type::UserSymbol => 16,
             Type::Inet => 24,
             Type::Buf(len) => len.div_ceil(8) * 8,
             Type::Tuple(tuple) => tuple.offset(tuple.elements().len()),
@@ -237,6 +251,8 @@ impl Type {
             Type::Enum(names) => format!("enum {}", names.name()),
             Type::Duration => "duration".into(),
             Type::Symbol => "kernel symbol".into(),
+            Type::UserSymbol => "user symbol".into(),
+            Type::CgroupPath(_) => "cgroup path".into(),
             Type::Culprit => "culprit".into(),
             Type::Str(size) => format!("string[{size}]"),
             Type::Stack(kind) => {

@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod agg;
+pub mod cgroup;
 pub mod culprit;
 pub mod driver;
 pub mod glob;

@@ -1,12 +1,17 @@
 /* A process whose functions the uprobe tests know: for each line read on stdin it calls jl_add(i, 10 * i) and
  * jl_greet(line) for i in 1..=COUNT (its argument), then prints "done"; it prints its pid first and exits at the
- * end of stdin. jl_add returns its arguments' sum, jl_greet the length of its string.
+ * end of stdin. jl_add returns its arguments' sum, jl_greet the length of its string. Its variables jl_wide (8
+ * bytes), jl_narrow (2) and jl_label (a 6-byte array) hold known values for uaddr().
  *
  * Built by the tests with: cc -O0 -o uprobe_target uprobe_target.c (and with -s for a stripped copy) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+long jl_wide = 0x5566778899;
+short jl_narrow = 0x3333;
+char jl_label[6] = "label";
 
 __attribute__((noinline)) long jl_add(long a, long b)
 {

@@ -116,6 +116,13 @@ impl Compiled {
         probes.len()
     }
 
+    /// Keeps BEGIN and END and the programs of the probes whose name (as [`ProgramUnit::describe`] writes it,
+    /// `interval:ms:200`) `keep` accepts: what `jl --probe-filter` loads and attaches. The object still holds
+    /// the others; they are not loaded.
+    pub fn retain_probes(&mut self, keep: impl Fn(&str) -> bool) {
+        self.programs.retain(|unit| unit.trigger.is_some() || keep(&unit.describe));
+    }
+
     /// The disassembly of every program, as `jl -d` prints it.
     pub fn disassembly(&self) -> String {
         self.listing(|unit| unit.program.clone())

@@ -227,6 +227,12 @@ impl<'a> EventDecoder<'a> {
                     Some(symbol) => symbol.name,
                     None => format!("0x{:x}", word()?),
                 }),
+                Type::UserSymbol => {
+                    let (address, pid) = field.split_at(8);
+                    let word = |bytes: &[u8]| bytes.try_into().ok().map(u64::from_le_bytes);
+                    Value::Text(self.symbols.user_symbol(word(pid)? as u32, word(address)?))
+                }
+                Type::CgroupPath(filter) => Value::Text(self.symbols.cgroup_path(word()?, *filter)),
                 Type::Culprit => Value::Text(format_culprit(word()?, self.symbols)),
                 Type::Timestamp(format) => {
                     let format = self.time_formats.get(*format as usize)?;

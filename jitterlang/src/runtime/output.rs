@@ -7,6 +7,7 @@ use jitterlib::agg::{
     format_buf, format_duration, json_line, render_folded, render_json, render_text, KernelSymbols, Snapshot,
     Symbolizer,
 };
+use jitterlib::cgroup::{CgroupFilter, CgroupPaths};
 use jitterlib::kernel::KernelInfo;
 use jitterlib::usym::UserSymbols;
 use std::cell::RefCell;
@@ -38,6 +39,7 @@ pub(super) struct Output<'a> {
 pub struct Symbols<'a> {
     kernel: KernelSymbols<'a>,
     user: UserSymbols,
+    cgroups: CgroupPaths,
     /// Task names the probes recorded, by their culprits' name hash.
     tasks: RefCell<HashMap<u64, String>>,
 }
@@ -45,7 +47,12 @@ pub struct Symbols<'a> {
 impl<'a> Symbols<'a> {
     /// A symbolizer over `kernel` and the running processes.
     pub fn new(kernel: &'a dyn KernelInfo) -> Symbols<'a> {
-        Symbols { kernel: KernelSymbols::new(kernel), user: UserSymbols::new(), tasks: RefCell::default() }
+        Symbols {
+            kernel: KernelSymbols::new(kernel),
+            user: UserSymbols::new(),
+            cgroups: CgroupPaths::new(),
+            tasks: RefCell::default(),
+        }
     }
 
     /// Remembers task names that probes recorded: they name task culprits from then on.
@@ -61,6 +68,14 @@ impl Symbolizer for Symbols<'_> {
 
     fn symbolize_user(&self, pid: u32, address: u64) -> String {
         self.user.describe(pid, address)
+    }
+
+    fn user_symbol(&self, pid: u32, address: u64) -> String {
+        self.user.function_name(pid, address)
+    }
+
+    fn cgroup_path(&self, id: u64, filter: CgroupFilter) -> String {
+        self.cgroups.describe(id, filter)
     }
 
     fn task_name(&self, name: u64) -> Option<String> {

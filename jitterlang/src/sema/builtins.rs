@@ -171,6 +171,24 @@ pub static REGISTRY: &[Builtin] = &[
         c.printf(call.args, call.span, s, PrintfAction::Cat)
     }),
     function("ksym", "addr", "the kernel symbol at an address", |c, call, s| c.ksym(call, s)),
+    function(
+        "usym",
+        "addr",
+        "the user-space function holding an address of the process (hex when none)",
+        |c, call, s| c.usym(call, s),
+    ),
+    function(
+        "uaddr",
+        "\"symbol\"",
+        "the address of a variable or function of the probed binary (uprobes), where the process loaded it",
+        |c, call, s| c.uaddr(call, s),
+    ),
+    function(
+        "cgroup_path",
+        "id[, \"filter\"]",
+        "the paths of a cgroup id in the mounted hierarchies (`unified:/user.slice`), those the filter names",
+        |c, call, s| c.cgroup_path(call, s),
+    ),
     function("kaddr", "\"symbol\"", "the address of a kernel symbol", |c, call, _| {
         c.kaddr(call.name_span, call.args, call.span)
     }),

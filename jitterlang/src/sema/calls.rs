@@ -8,6 +8,7 @@ use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Expr, ExprKind, Lowered, MapAction, PrintOptions, PrintfAction, PrintfInfo, StmtKind, Type};
 use crate::printf::{ConvKind, Format};
 use jitterlib::agg::{AggError, AggKind, TSeriesAgg};
+use jitterlib::cgroup::CgroupFilter;
 use jitterlib::probe::nearest;
 
 /// Bytes read for a tracepoint `__data_loc` string.
@@ -101,6 +102,52 @@ impl Checker<'_> {
         value.ty = Type::Symbol;
         value.span = call.span;
         Some(value)
+    }
+
+    /// `usym(addr)`: the address and the current process (`pid`), printed as the function holding the address in
+    /// that process, as bpftrace's `usym`.
+    pub(super) fn usym(&mut self, call: &Call, scope: &mut Scope) -> Option<Expr> {
+        if !self.arity(call.name, call.name_span, call.args, 1) {
+            return None;
+        }
+        let address = Expr { ty: Type::U64, ..self.scalar(&call.args[0], scope)? };
+        let pid = Expr { kind: ExprKind::Builtin(crate::ir::Builtin::Pid), ty: Type::U64, span: call.name_span };
+        Some(Expr { kind: ExprKind::Tuple(vec![address, pid]), ty: Type::UserSymbol, span: call.span })
+    }
+
+    /// `cgroup_path(id[, "filter"])`: the id, printed as its paths in the cgroup hierarchies whose names match the
+    /// filter (a wildcard pattern, every hierarchy when none is given).
+    pub(super) fn cgroup_path(&mut self, call: &Call, scope: &mut Scope) -> Option<Expr> {
+        let (id, filter) = match call.args {
+            [id] => (id, CgroupFilter::all()),
+            [id, ast::Expr { kind: ast::ExprKind::Str(pattern), .. }] => (id, CgroupFilter::new(pattern)),
+            [_, filter] => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        filter.span,
+                        "the filter of `cgroup_path()` is a string in quotes",
+                    )
+                    .with_hint("a wildcard over hierarchy names: `cgroup_path(cgroup, \"unified\")`, `\"mem*\"`"),
+                );
+                return None;
+            }
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::Arity,
+                        call.name_span,
+                        format!("`cgroup_path()` takes 1 or 2 arguments, {} given", call.args.len()),
+                    )
+                    .with_hint(
+                        "`cgroup_path(cgroup)`, or `cgroup_path(cgroup, \"unified\")` for the cgroup v2 path alone",
+                    ),
+                );
+                return None;
+            }
+        };
+        let id = self.scalar(id, scope)?;
+        Some(Expr { ty: Type::CgroupPath(filter), span: call.span, ..id })
     }
 
     /// `kaddr("symbol")`: the symbol's address, resolved at compile time.

@@ -178,6 +178,8 @@ impl Checker<'_> {
             Type::Stack(_) => "a stack can be a map key (`@[kstack] = count()`, printed as frames or folded with -f folded) or printed with printf's %s",
             Type::Str(_) => "strings can be printed (`printf(\"%s\", comm)`) or used as map keys; arithmetic and comparison need integers",
             Type::Tuple(_) => "a tuple has no arithmetic or comparison: read one of its elements, e.g. `$t.0`",
+            Type::CgroupPath(_) => "a cgroup path is looked up when printed, so it can only be printed or stored in a map; `cgroup` is the id",
+            Type::UserSymbol => "a user symbol is named when printed, so it can only be printed or stored in a map; its argument is the address",
             _ => "use an expression with a value here",
         };
         self.diagnostics.push(

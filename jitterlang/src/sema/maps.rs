@@ -279,6 +279,8 @@ fn is_integer(format: ValueFormat) -> bool {
             | ValueFormat::Buf(_)
             | ValueFormat::Inet
             | ValueFormat::Ipv6
+            | ValueFormat::UserSymbol
+            | ValueFormat::CgroupPath(_)
             | ValueFormat::Stack(_)
     )
 }
@@ -291,6 +293,8 @@ fn describe_value(value: &MapValue) -> String {
             ValueFormat::Buf(len) => format!("buffer[{len}]"),
             ValueFormat::Inet | ValueFormat::Ipv6 => "IP addresses".to_string(),
             ValueFormat::Stack(_) => "stacks".to_string(),
+            ValueFormat::UserSymbol => "user symbols".to_string(),
+            ValueFormat::CgroupPath(_) => "cgroup paths".to_string(),
             ValueFormat::Bool => "bools".to_string(),
             _ => "integers".to_string(),
         },
@@ -317,6 +321,8 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         Type::Enum(names) => ValueFormat::Enum(names),
         Type::Duration => ValueFormat::Duration,
         Type::Symbol => ValueFormat::KernelSymbol,
+        Type::UserSymbol => ValueFormat::UserSymbol,
+        Type::CgroupPath(filter) => ValueFormat::CgroupPath(filter),
         Type::Culprit => ValueFormat::Culprit,
         Type::Str(_) => ValueFormat::Str,
         Type::Stack(kind) => ValueFormat::Stack(kind),

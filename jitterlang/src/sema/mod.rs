@@ -20,6 +20,7 @@ mod sizeof;
 mod stacks;
 mod strings;
 mod tuples;
+mod uaddr;
 
 use crate::ast::{self, Script};
 use crate::config::MissingProbes;

@@ -138,3 +138,81 @@ fn list_refuses_a_second_pattern() {
         "jl: -l takes one PATTERN, not also \"extra\" (quote a pattern with spaces)\n"
     );
 }
+
+/// `jl ARGS`: its exit code, standard output and standard error.
+fn jl(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(args).stdin(Stdio::null()).output().expect("run jl");
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.code(), text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn probe_filter_runs_the_probes_it_matches_and_always_begin_and_end() {
+    if !can_trace("probe_filter_runs_the_probes_it_matches_and_always_begin_and_end") {
+        return;
+    }
+    // bpftrace 0.27.1's tests (tests/runtime/probe): the 100 ms probe would fire first and print `bad`.
+    let program = r#"BEGIN { printf("begin\n"); } interval:ms:100 { printf("bad\n"); exit(); }
+        interval:ms:200 { printf("hit\n"); exit(); } END { printf("end\n"); }"#;
+    let (code, out, err) = jl(&["--probe-filter", ":200", "-e", program]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.lines().filter(|line| !line.is_empty()).collect::<Vec<_>>(), ["begin", "hit", "end"]);
+    assert!(err.contains("Attached 3 probes"), "BEGIN, END and one interval: {err}");
+    let (code, out, _) = jl(&["--probe-filter", "interval:ms:(200|300)", "-e", program]);
+    assert_eq!((code, out.contains("hit"), out.contains("bad")), (Some(0), true, false), "{out}");
+}
+
+#[test]
+fn probe_filter_matching_nothing_or_not_a_regex_is_an_error() {
+    let (code, _, err) = jl(&["--probe-filter", "nonexistent_probe_xyz_42", "-e", "interval:ms:100 { exit(); }"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(err, "jl: No probes to attach: none matches --probe-filter 'nonexistent_probe_xyz_42'\n");
+    let (code, _, err) = jl(&["--probe-filter", "[invalid", "-e", "BEGIN { exit(); }"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("Invalid --probe-filter regex '[invalid': "), "{err}");
+}
+
+#[test]
+fn mode_codegen_compiles_and_other_modes_say_what_to_use() {
+    let (code, out, err) = jl(&["--mode", "codegen", "-e", r#"BEGIN { printf("never printed\n"); }"#]);
+    assert_eq!((code, out.as_str(), err.as_str()), (Some(0), "", ""));
+    let (code, _, err) = jl(&["--mode", "codegen", "-e", "BEGIN { @x = nosuch; }"]);
+    assert_eq!(code, Some(2), "the script is still checked: {err}");
+    for (mode, instead) in [("bench", "bpf_stats_enabled"), ("test", "--dry-run"), ("format", "-d")] {
+        let (code, _, err) = jl(&["--mode", mode, "-e", "BEGIN { exit(); }"]);
+        assert_eq!(code, Some(2), "--mode {mode}");
+        assert!(err.starts_with(&format!("jl: --mode {mode} ")) && err.contains(instead), "{err}");
+    }
+}
+
+#[test]
+fn bpftrace_options_jl_refuses_say_what_to_use_instead() {
+    let refused: [(&[&str], &str); 9] = [
+        (&["-k"], "no per-read warnings"),
+        (&["--include", "errno.h"], "no C preprocessor"),
+        (&["-I", "/usr/include"], "no C preprocessor"),
+        (&["--traceable-functions", "/dev/null"], "reads them from the kernel"),
+        (&["--info"], "`jl -v`"),
+        (&["--dwarf-pid", "1"], "frame pointers"),
+        (&["-B", "line"], "flushes its output after each event"),
+        (&["--test"], "--mode test runs bpftrace's `test:` probes"),
+        (&["--fmt"], "no formatter"),
+    ];
+    for (flags, instead) in refused {
+        let mut args = flags.to_vec();
+        args.extend(["-e", "BEGIN { exit(); }"]);
+        let (code, out, err) = jl(&args);
+        assert_eq!((code, out.as_str()), (Some(2), ""), "{flags:?}");
+        assert!(err.starts_with("jl: ") && err.contains(instead) && err.lines().count() == 1, "{flags:?}: {err}");
+    }
+}
+
+#[test]
+fn emit_elf_is_emit_obj() {
+    let path = std::env::temp_dir().join(format!("jl-emit-elf-{}.o", std::process::id()));
+    let (code, _, err) = jl(&["--emit-elf", &path.to_string_lossy(), "-e", "BEGIN { exit(); }"]);
+    let object = std::fs::read(&path);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(object.expect("written").starts_with(b"\x7fELF"));
+}

@@ -265,3 +265,52 @@ fn missing_timer_function_is_a_clear_compile_error() {
     assert!(err.contains("timer callback `estimation_timer` is not a symbol of this kernel"), "{err}");
     assert!(err.contains("hint:"), "{err}");
 }
+
+/// Where cgroup v2 is mounted, if it is.
+fn cgroup2_mount() -> Option<std::path::PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/mounts").ok()?;
+    let line = mounts.lines().find(|line| line.starts_with("cgroup2 "))?;
+    line.split_whitespace().nth(1).map(std::path::PathBuf::from)
+}
+
+#[test]
+fn cgroup_path_prints_the_cgroup_jl_runs_in() {
+    if !can_trace("cgroup_path_prints_the_cgroup_jl_runs_in") {
+        return;
+    }
+    let Some(mount) = cgroup2_mount() else {
+        eprintln!("skipping cgroup_path_prints_the_cgroup_jl_runs_in: cgroup v2 is not mounted");
+        return;
+    };
+    // A cgroup of our own, jl moved into it before it starts: `cgroup` is its id (the directory's inode number).
+    let name = format!("jl-test-{}", std::process::id());
+    let dir = mount.join(&name);
+    std::fs::create_dir(&dir).expect("create a cgroup");
+    let id = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&dir).expect("stat the cgroup"));
+    let script = r#"begin { printf("%d %s\n", cgroup, cgroup_path(cgroup)); @[cgroup_path(cgroup, "unified")] = count();
+        @mem = cgroup_path(cgroup, "mem*"); print(cgroup_path(cgroup, "unif*")); }"#;
+    let output = Command::new("sh")
+        .args(["-c", r#"echo $$ > "$1/cgroup.procs" && exec "$2" -q -f json -e "$3""#, "sh"])
+        .arg(&dir)
+        .args([env!("CARGO_BIN_EXE_jl"), script])
+        .output()
+        .expect("run jl in the cgroup");
+    std::fs::remove_dir(&dir).expect("remove the cgroup");
+    let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{err}");
+    let lines: Vec<Value> = out.lines().map(|line| serde_json::from_str(line).expect("json")).collect();
+    // Each cgroup v2 mount (a bind mount shows the hierarchy again) prints `unified:/NAME`; v1 hierarchies may
+    // follow, where a directory has the same inode number, as in bpftrace.
+    let unified = format!("unified:/{name}");
+    let only_unified = |text: &str| !text.is_empty() && text.split(',').all(|path| path == unified);
+    let printed = printed(&lines);
+    let (printed_id, all) = printed[0].trim_end().split_once(' ').expect("id and path");
+    assert_eq!(printed_id, id.to_string());
+    assert!(all.starts_with(&unified), "v2 first: {all}");
+    let value = lines.iter().find(|line| line["type"] == "value").expect("print()");
+    assert!(only_unified(value["data"].as_str().expect("a string")), "{value}");
+    let keys = map_data(&lines, "@").as_object().expect("keys");
+    assert!(keys.len() == 1 && keys.keys().all(|key| only_unified(key)), "{keys:?}");
+    let memory = map_data(&lines, "@mem").as_str().expect("a string");
+    assert!(memory.split(',').all(|path| path.is_empty() || path.starts_with("memory:/")), "{memory}");
+}

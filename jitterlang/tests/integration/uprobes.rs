@@ -13,19 +13,25 @@ use std::sync::OnceLock;
 /// Calls of each function per request the target serves.
 const CALLS: u32 = 3;
 
+/// uprobe_target.c built once (into `built`) as `output` with gcc's `flags`.
+fn built(
+    built: &'static OnceLock<Result<PathBuf, String>>,
+    output: &str,
+    flags: &[&str],
+) -> Result<&'static PathBuf, &'static str> {
+    built.get_or_init(|| build("uprobe_target.c", output, flags)).as_ref().map_err(String::as_str)
+}
+
 fn target_binary() -> Result<&'static PathBuf, &'static str> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BUILT.get_or_init(|| build("uprobe_target.c", "uprobe_target", &["-O0"])).as_ref().map_err(String::as_str)
+    built(&BUILT, "uprobe_target", &["-O0"])
 }
 
 /// The target stripped of its `.symtab`: `jl_greet` (static) is no longer known, `jl_add` (exported) is not
 /// either since executables export nothing unless asked.
 fn stripped_binary() -> Result<&'static PathBuf, &'static str> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    BUILT
-        .get_or_init(|| build("uprobe_target.c", "uprobe_target_stripped", &["-O0", "-s"]))
-        .as_ref()
-        .map_err(String::as_str)
+    built(&BUILT, "uprobe_target_stripped", &["-O0", "-s"])
 }
 
 fn start(test: &str) -> Option<Target> {
@@ -270,4 +276,71 @@ fn reg_reads_the_registers_the_call_saved() {
     let address = u64::from_str_radix(address_of("jl_add").trim_start_matches("0x"), 16).expect("hex");
     assert_eq!(map_data(&lines, "@page"), &json!({ (address & 4095).to_string(): 2 * CALLS }));
     assert_eq!(map_data(&lines, "@sp"), &json!({"8": 2 * CALLS}));
+}
+
+#[test]
+fn usym_names_the_function_of_an_address_in_the_process_that_recorded_it() {
+    let Some(mut target) = start("usym_names_the_function_of_an_address_in_the_process_that_recorded_it") else {
+        return;
+    };
+    // At jl_add's entry ip is jl_add (bpftrace prints the name alone, without `+offset`); at its return ip is back
+    // in main. As a map key, a map value, in a tuple and in printf; an address no mapping holds prints in hex.
+    let lines = trace(
+        &mut target,
+        &[],
+        "uprobe:BIN:jl_add /pid == PID/ { @entry[usym(reg(\"ip\"))] = count(); @inside = usym(reg(\"ip\") + 3);
+           @tuple = (1, usym(reg(\"ip\")), 10); @none = usym(8); }
+         uretprobe:BIN:jl_add /pid == PID && retval == 11/ { printf(\"back in %s\\n\", usym(reg(\"ip\"))); }",
+        &["x"],
+    );
+    assert_eq!(map_data(&lines, "@entry"), &json!({"jl_add": CALLS}));
+    assert_eq!(map_data(&lines, "@inside"), &json!("jl_add"));
+    assert_eq!(map_data(&lines, "@tuple"), &json!([1, "jl_add", 10]));
+    assert_eq!(map_data(&lines, "@none"), &json!("0x8"));
+    assert_eq!(printed(&lines), ["back in main\n"]);
+}
+
+/// The target linked at fixed addresses (`-no-pie`): `uaddr()` is a constant there.
+fn fixed_binary() -> Result<&'static PathBuf, &'static str> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    built(&BUILT, "uprobe_target_fixed", &["-O0", "-no-pie"])
+}
+
+#[test]
+fn uaddr_reads_the_variables_of_the_probed_binary_pie_or_not() {
+    let test = "uaddr_reads_the_variables_of_the_probed_binary_pie_or_not";
+    // As wide as the symbol: jl_wide is a uint64 *, jl_narrow a uint16 *, the 6-byte array a uint64 * read as a string.
+    let script = "uprobe:BIN:jl_add /pid == PID/ { @wide = *uaddr(\"jl_wide\"); @narrow = *uaddr(\"jl_narrow\");
+        @label = str(uaddr(\"jl_label\")); @add = usym(uaddr(\"jl_add\")); }";
+    for binary in [target_binary(), fixed_binary()] {
+        let Some(mut target) = Target::start(test, binary, &[&CALLS.to_string()]) else { return };
+        let lines = trace_binary(binary.expect("built"), &mut target, &[], script, &["x"]);
+        assert_eq!(map_data(&lines, "@wide"), &json!(0x5566778899_u64), "{binary:?}");
+        assert_eq!(map_data(&lines, "@narrow"), &json!(0x3333));
+        assert_eq!(map_data(&lines, "@label"), &json!("label"));
+        assert_eq!(map_data(&lines, "@add"), &json!("jl_add"));
+    }
+}
+
+#[test]
+fn uaddr_says_where_it_cannot_be_known() {
+    let Ok(pie) = target_binary() else { return };
+    let pie = pie.display().to_string();
+    let compile = |script: String| run_jl(&["-d", "-e", &script]);
+    let (code, _, err) = compile(format!("uretprobe:{pie}:jl_add {{ @ = *uaddr(\"jl_wide\"); }}"));
+    assert_eq!(code, 2);
+    assert!(err.contains("is position-independent: where it is loaded is not known at a function's return"), "{err}");
+    let (code, _, err) = compile(format!("uprobe:{pie}:jl_add {{ @ = *uaddr(\"jl_nothing\"); }}"));
+    assert_eq!(code, 2);
+    assert!(err.contains(&format!("`jl_nothing` is not a symbol of {pie}")), "{err}");
+    let (code, _, err) = compile("BEGIN { @ = uaddr(\"jl_wide\"); }".to_string());
+    assert_eq!(code, 2);
+    assert!(err.contains("`uaddr()` works in uprobes, uretprobes and USDT probes, not in `BEGIN`"), "{err}");
+    // Linked at fixed addresses, a uretprobe takes it.
+    let Ok(fixed) = fixed_binary() else { return };
+    let (code, out, err) = compile(format!("uretprobe:{}:jl_add {{ @ = *uaddr(\"jl_wide\"); }}", fixed.display()));
+    assert_eq!(code, 0, "{err}");
+    let binary = jitterlib::usym::Binary::open(&fixed.display().to_string()).expect("open");
+    let (address, _) = binary.symbol("jl_wide").expect("jl_wide");
+    assert!(out.contains(&format!(" = {address}\n")), "the constant address {address:#x}: {out}");
 }

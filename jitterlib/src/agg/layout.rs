@@ -1,6 +1,7 @@
 //! How a map's keys and values are laid out in bytes, and how to print them.
 
 use super::{AggKind, EnumNames, StackKind};
+use crate::cgroup::CgroupFilter;
 use crate::maps::{MapKind, MapSpec};
 
 /// Size of an integer field and of a histogram's bucket index.
@@ -27,6 +28,13 @@ pub enum ValueFormat {
     /// What ran on a CPU during a stall ([`crate::culprit::Culprit`]), printed `timer:estimation_timer`
     /// through a [`Symbolizer`](super::Symbolizer).
     Culprit,
+    /// A user-space address (8 bytes) then the process it belongs to (8 bytes, the tgid): bpftrace's `usym`,
+    /// printed as the name of the function holding it, or in hex when none does (through a
+    /// [`Symbolizer`](super::Symbolizer)).
+    UserSymbol,
+    /// A cgroup id printed as its paths in the hierarchies the filter selects (bpftrace's `cgroup_path`), through
+    /// a [`Symbolizer`](super::Symbolizer).
+    CgroupPath(CgroupFilter),
     /// A stack id (from `bpf_get_stackid`, with the process for user stacks: see [`StackKind`]), replaced by
     /// its frames with [`Snapshot::resolve_stacks`](super::Snapshot::resolve_stacks) before printing.
     Stack(StackKind),

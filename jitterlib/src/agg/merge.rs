@@ -292,6 +292,9 @@ fn decode_field(layout: &MapLayout, field: &FieldLayout, bytes: &[u8]) -> Result
     match field.format {
         ValueFormat::Ipv4 | ValueFormat::Ipv6 => return Ok(FieldValue::Str(format_inet(bytes))),
         ValueFormat::Inet => return Ok(FieldValue::Str(format_inet_family(bytes))),
+        ValueFormat::UserSymbol => {
+            return Ok(FieldValue::UserSymbol { pid: word(bytes, 1) as u32, addr: word(bytes, 0) })
+        }
         ValueFormat::Buf(len) => return Ok(FieldValue::Str(format_buf(&bytes[..bytes.len().min(len as usize)]))),
         _ => {}
     }

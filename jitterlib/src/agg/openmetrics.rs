@@ -210,6 +210,8 @@ fn integer(value: &FieldValue) -> i128 {
         FieldValue::Int(v) | FieldValue::Duration(v) | FieldValue::Enum { value: v, .. } => i128::from(*v),
         FieldValue::Bool(v) => i128::from(*v),
         FieldValue::Uint(v) | FieldValue::Hex(v) | FieldValue::Symbol(v) | FieldValue::Culprit(v) => i128::from(*v),
+        FieldValue::UserSymbol { addr, .. } => i128::from(*addr),
+        FieldValue::CgroupPath { id, .. } => i128::from(*id),
         FieldValue::Str(_)
         | FieldValue::Stack(_)
         | FieldValue::UserStack { .. }

@@ -7,6 +7,7 @@ use super::stack::StackKind;
 use super::tseries::TimeSeries;
 use super::AggKind;
 use super::EnumNames;
+use crate::cgroup::CgroupFilter;
 use crate::culprit::{live_irq_name, Culprit, CulpritNames};
 use crate::kernel::KernelInfo;
 use crate::units::{format_duration, format_exact_duration};
@@ -21,6 +22,20 @@ pub trait Symbolizer {
     fn symbolize_user(&self, pid: u32, addr: u64) -> String {
         let _ = pid;
         format!("0x{addr:x}")
+    }
+
+    /// The name of the function holding the user-space address `addr` in process `pid`, without offset, as
+    /// bpftrace's `usym` prints it (`main`); hex unless overridden, and when no function holds it.
+    fn user_symbol(&self, pid: u32, addr: u64) -> String {
+        let _ = pid;
+        format!("0x{addr:x}")
+    }
+
+    /// The paths of cgroup `id` in the hierarchies `filter` selects (`unified:/user.slice`); the id in decimal
+    /// unless overridden.
+    fn cgroup_path(&self, id: u64, filter: CgroupFilter) -> String {
+        let _ = filter;
+        id.to_string()
     }
 
     /// The task name (`comm`) whose hash a stall's task culprit carries ([`crate::culprit::name_hash`]); none
@@ -134,6 +149,20 @@ pub enum FieldValue {
     Duration(i64),
     /// Kernel address.
     Symbol(u64),
+    /// A user-space address of process `pid` ([`ValueFormat::UserSymbol`]).
+    UserSymbol {
+        /// The process (tgid).
+        pid: u32,
+        /// The address.
+        addr: u64,
+    },
+    /// A cgroup id printed as its paths ([`ValueFormat::CgroupPath`]).
+    CgroupPath {
+        /// The id.
+        id: u64,
+        /// The hierarchies it is looked up in.
+        filter: CgroupFilter,
+    },
     /// A stall's culprit ([`Culprit`]), as BPF code wrote it.
     Culprit(u64),
     /// String (NUL padding removed).
@@ -187,6 +216,9 @@ impl FieldValue {
             ValueFormat::Culprit => FieldValue::Culprit(raw),
             ValueFormat::Stack(kind) => FieldValue::StackId { kind, raw },
             ValueFormat::Ipv4 | ValueFormat::Ipv6 => FieldValue::Str(format_inet(&raw.to_le_bytes())),
+            // An address alone, without its process: no process has it at pid 0.
+            ValueFormat::UserSymbol => FieldValue::UserSymbol { pid: 0, addr: raw },
+            ValueFormat::CgroupPath(filter) => FieldValue::CgroupPath { id: raw, filter },
         }
     }
 
@@ -200,6 +232,8 @@ impl FieldValue {
             FieldValue::Enum { value, names } => names.text(*value),
             FieldValue::Duration(ns) => format_duration(*ns),
             FieldValue::Symbol(addr) => symbols.symbolize(*addr),
+            FieldValue::UserSymbol { pid, addr } => symbols.user_symbol(*pid, *addr),
+            FieldValue::CgroupPath { id, filter } => symbols.cgroup_path(*id, *filter),
             FieldValue::Culprit(raw) => format_culprit(*raw, symbols),
             FieldValue::StackId { kind, raw } => format!("<stack {}>", kind.split(*raw).1),
             FieldValue::Stack(_) | FieldValue::UserStack { .. } => {

@@ -125,6 +125,23 @@ impl Binary {
         self.table.file_offset(address)
     }
 
+    /// The virtual address and size of the symbol `name`: a variable (`STT_OBJECT`), else a function. In a
+    /// position-independent file ([`Binary::is_relocatable`]) the address is relative to where it is loaded.
+    pub fn symbol(&self, name: &str) -> Option<(u64, u64)> {
+        self.table.symbol_address(name)
+    }
+
+    /// The virtual address of `file_offset`, if a loadable segment holds it.
+    pub fn virtual_address(&self, file_offset: u64) -> Option<u64> {
+        self.table.virtual_address(file_offset)
+    }
+
+    /// Whether the file is loaded at an address chosen at run time (`ET_DYN`: a PIE or a library), so that its
+    /// virtual addresses are relative to that address.
+    pub fn is_relocatable(&self) -> bool {
+        self.table.is_relocatable()
+    }
+
     /// The function holding the code at `file_offset` and the bytes from its start, if one does.
     pub fn function_at(&self, file_offset: u64) -> Option<(&str, u64)> {
         match self.table.lookup(file_offset) {
@@ -237,6 +254,33 @@ mod tests {
         assert!(matches!(binary.function("main"), Some(Function::Direct { .. })));
         assert!(binary.functions().any(|name| name == "main"));
         assert!(!binary.is_stripped());
+    }
+
+    #[no_mangle]
+    static JL_BINARY_TEST_VARIABLE: [u32; 3] = [1, 2, 3];
+
+    #[inline(never)]
+    #[no_mangle]
+    extern "C" fn jl_binary_test_function(x: u64) -> u64 {
+        std::hint::black_box(x) + 1
+    }
+
+    #[test]
+    fn variables_and_functions_are_found_where_the_process_loaded_them() {
+        let exe = std::fs::read_link("/proc/self/exe").expect("exe");
+        let binary = Binary::open(&exe.to_string_lossy()).expect("open");
+        let (variable, size) = binary.symbol("JL_BINARY_TEST_VARIABLE").expect("the variable");
+        assert_eq!(size, 12);
+        let (function, _) = binary.symbol("jl_binary_test_function").expect("the function");
+        let Some(Function::Direct { offset, .. }) = binary.function("jl_binary_test_function") else { panic!() };
+        assert_eq!(binary.virtual_address(offset), Some(function));
+        // Both moved by the same load bias (zero unless the test binary is position-independent).
+        let loaded = JL_BINARY_TEST_VARIABLE.as_ptr() as u64;
+        let called = jl_binary_test_function as *const () as u64;
+        assert_eq!(loaded.wrapping_sub(variable), called.wrapping_sub(function));
+        assert_eq!(binary.is_relocatable(), loaded != variable);
+        assert_eq!(jl_binary_test_function(1), 2);
+        assert_eq!(binary.symbol("jl_no_such_symbol"), None);
     }
 
     #[test]

@@ -23,6 +23,11 @@ pub(crate) struct SymbolTable {
     functions: Vec<Function>,
     /// Every function symbol (aliases too), sorted by name.
     names: Vec<Function>,
+    /// Data symbols (`STT_OBJECT`, the program's variables): name, virtual address and size, sorted by name.
+    variables: Vec<(String, u64, u64)>,
+    /// Whether the file is position-independent (`ET_DYN`: a PIE or a library), loaded at an address chosen at
+    /// run time, rather than at its virtual addresses (`ET_EXEC`).
+    relocatable: bool,
     /// Loadable segments: file offset, size in the file, virtual address.
     segments: Vec<(u64, u64, u64)>,
     /// Whether the file has no `.symtab`: only the functions `.dynsym` exports are known.
@@ -69,7 +74,18 @@ impl SymbolTable {
             })
             .collect();
         let stripped = file.section_by_name(".symtab").is_none();
-        Ok(SymbolTable { functions, names, segments, stripped })
+        let mut variables: Vec<(String, u64, u64)> = file
+            .symbols()
+            .chain(file.dynamic_symbols())
+            .filter(|symbol| symbol.kind() == SymbolKind::Data && symbol.is_definition())
+            .filter_map(|symbol| {
+                Some((symbol.name().ok().filter(|name| !name.is_empty())?.to_string(), symbol.address(), symbol.size()))
+            })
+            .collect();
+        variables.sort();
+        variables.dedup_by(|a, b| a.0 == b.0);
+        let relocatable = file.kind() == object::ObjectKind::Dynamic;
+        Ok(SymbolTable { functions, names, variables, relocatable, segments, stripped })
     }
 
     /// The virtual address and size of the function `name`, and whether it is an indirect function (IFUNC).
@@ -77,6 +93,19 @@ impl SymbolTable {
         let at = self.names.binary_search_by(|known| known.name.as_str().cmp(name)).ok()?;
         let function = &self.names[at];
         Some((function.address, function.size, function.indirect))
+    }
+
+    /// The virtual address and size of the variable (data symbol) or else the function `name`.
+    pub(crate) fn symbol_address(&self, name: &str) -> Option<(u64, u64)> {
+        match self.variables.binary_search_by(|(known, _, _)| known.as_str().cmp(name)) {
+            Ok(at) => Some((self.variables[at].1, self.variables[at].2)),
+            Err(_) => self.function_address(name).map(|(address, size, _)| (address, size)),
+        }
+    }
+
+    /// Whether the file is loaded at an address chosen at run time (a PIE or a library).
+    pub(crate) fn is_relocatable(&self) -> bool {
+        self.relocatable
     }
 
     /// Every function's name but the indirect ones', sorted.
@@ -110,7 +139,8 @@ impl SymbolTable {
         }
     }
 
-    fn virtual_address(&self, file_offset: u64) -> Option<u64> {
+    /// The virtual address of `file_offset`, when a loadable segment holds it.
+    pub(crate) fn virtual_address(&self, file_offset: u64) -> Option<u64> {
         self.segments
             .iter()
             .find(|(offset, size, _)| (*offset..offset + size).contains(&file_offset))

@@ -94,6 +94,15 @@ impl UserSymbols {
         }
     }
 
+    /// The name of the function holding `address` in process `pid` (`main`), or the address in hex when no
+    /// function does or the process's mappings cannot be read: what bpftrace's `usym()` prints.
+    pub fn function_name(&self, pid: u32, address: u64) -> String {
+        match self.resolve(pid, address) {
+            UserFrame::Function { name, .. } => name,
+            _ => format!("0x{address:x}"),
+        }
+    }
+
     /// The text of `address` in process `pid`: `function+offset` (`function` at offset 0), `[unknown]
     /// (FILE+0xADDRESS)`, the bare address for anonymous memory, and the address with a note (`0x7f12 (pid 42
     /// exited)`) when the process's mappings cannot be read.
@@ -167,6 +176,8 @@ mod tests {
         assert_eq!(symbols.describe(std::process::id(), address), "jl_usym_test_marker");
         let inside = symbols.resolve(std::process::id(), address + 1);
         assert_eq!(inside, UserFrame::Function { name: "jl_usym_test_marker".into(), offset: 1 });
+        assert_eq!(symbols.function_name(std::process::id(), address + 1), "jl_usym_test_marker");
+        assert_eq!(symbols.function_name(std::process::id(), 1), "0x1", "no mapping holds it");
         assert_eq!(jl_usym_test_marker(2), 6);
     }
 

@@ -14,6 +14,44 @@ pub enum Format {
     Folded,
 }
 
+/// bpftrace's developer modes (`--mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Compile the script to BPF and exit without loading it.
+    Codegen,
+    /// The same as `codegen` (bpftrace times its compiler with it; `time jl --mode codegen ...` does here).
+    CompilerBench,
+    /// bpftrace runs its `bench:` probes; jl has none and refuses it.
+    Bench,
+    /// bpftrace runs its `test:` probes; jl has none and refuses it.
+    Test,
+    /// bpftrace formats the script; jl has no formatter and refuses it.
+    Format,
+}
+
+impl Mode {
+    /// Why jl refuses the mode and what to use instead; `None` for the modes jl runs.
+    pub fn refusal(self) -> Option<&'static str> {
+        match self {
+            Mode::Codegen | Mode::CompilerBench => None,
+            Mode::Bench => Some(
+                "--mode bench runs bpftrace's `bench:` probes, which jl does not have: time a probe's program with \
+                 `sysctl kernel.bpf_stats_enabled=1` and `bpftool prog show` (run_time_ns / run_cnt)",
+            ),
+            Mode::Test => Some(
+                "--mode test runs bpftrace's `test:` probes, which jl does not have: check a script's programs \
+                 with --dry-run (the verifier loads them) and run it against real events",
+            ),
+            Mode::Format => {
+                Some("--mode format formats a script, and jl has no formatter: -d prints what it compiles to")
+            }
+        }
+    }
+}
+
+/// The heading of bpftrace's options that jl refuses, each saying what to use instead.
+const REFUSED: &str = "bpftrace options jl refuses (each says what to use instead)";
+
 /// jl: trace the kernel with jitterlang one-liners and scripts, compiled straight to eBPF.
 #[derive(Debug, Parser)]
 #[command(
@@ -46,8 +84,8 @@ pub struct Cli {
     /// Print the generated eBPF programs (verifier syntax) and exit without loading them.
     #[arg(short = 'd', long = "disassemble")]
     pub disassemble: bool,
-    /// Write the ELF object to FILE and exit without loading it.
-    #[arg(long = "emit-obj", value_name = "FILE")]
+    /// Write the ELF object to FILE and exit without loading it (bpftrace's --emit-elf).
+    #[arg(long = "emit-obj", visible_alias = "emit-elf", value_name = "FILE")]
     pub emit_obj: Option<PathBuf>,
     /// Compile and load every program into the kernel (the verifier checks them), attach nothing, exit.
     #[arg(long = "dry-run")]
@@ -111,6 +149,48 @@ pub struct Cli {
     /// List the bundled investigation scripts (run one with `jl NAME`).
     #[arg(long = "list-scripts")]
     pub list_scripts: bool,
+    /// Only run the probes whose full name (`interval:ms:200`, `tracepoint:irq:softirq_entry`) matches REGEX
+    /// somewhere (bpftrace's --probe-filter); BEGIN and END always run.
+    #[arg(long = "probe-filter", value_name = "REGEX", value_parser = parse_probe_filter)]
+    pub probe_filter: Option<regex_lite::Regex>,
+    /// bpftrace's developer modes: `codegen` (and `compiler-bench`) compiles and exits without loading; jl
+    /// refuses `bench`, `test` and `format`, saying what to use instead.
+    #[arg(long = "mode", value_name = "MODE", value_enum)]
+    pub mode: Option<Mode>,
+    /// Accepted for bpftrace's scripts: jl always activates a USDT probe's semaphore through the kernel, in
+    /// every process that maps the binary, as this flag asks bpftrace to.
+    #[arg(long = "usdt-file-activation")]
+    pub usdt_file_activation: bool,
+    /// bpftrace's: warn when a probe read fails. Refused: jl has no per-read warnings.
+    #[arg(short = 'k', long = "warnings", help_heading = REFUSED)]
+    pub warnings: bool,
+    /// bpftrace's: #include FILE before C preprocessing. Refused: jl has no C preprocessor.
+    #[arg(long = "include", value_name = "FILE", help_heading = REFUSED)]
+    pub include: Option<String>,
+    /// bpftrace's: add DIR to the include path. Refused: jl has no C preprocessor.
+    #[arg(short = 'I', value_name = "DIR", help_heading = REFUSED)]
+    pub include_dir: Option<String>,
+    /// bpftrace's: read the traceable kernel functions from FILE. Refused: jl reads them from the kernel.
+    #[arg(long = "traceable-functions", value_name = "FILE", help_heading = REFUSED)]
+    pub traceable_functions: Option<String>,
+    /// bpftrace's: print the kernel's BPF features. Refused: `jl -l` and `jl -v` say what jl can use.
+    #[arg(long = "info", help_heading = REFUSED)]
+    pub info: bool,
+    /// bpftrace's: processes for its DWARF unwinder. Refused: jl walks user stacks by frame pointers.
+    #[arg(long = "dwarf-pid", value_name = "PID", help_heading = REFUSED)]
+    pub dwarf_pid: Option<String>,
+    /// bpftrace's: output buffering. Refused: jl flushes its output after each event.
+    #[arg(short = 'B', value_name = "MODE", help_heading = REFUSED)]
+    pub buffering: Option<String>,
+    /// bpftrace's `--mode test`. Refused, as that mode.
+    #[arg(long = "test", help_heading = REFUSED)]
+    pub test: bool,
+    /// bpftrace's `--mode bench`. Refused, as that mode.
+    #[arg(long = "bench", help_heading = REFUSED)]
+    pub bench: bool,
+    /// bpftrace's `--mode format`. Refused, as that mode.
+    #[arg(long = "fmt", help_heading = REFUSED)]
+    pub fmt: bool,
     /// Print a shell completion script for SHELL and exit.
     #[arg(long = "completions", value_name = "SHELL")]
     pub completions: Option<clap_complete::Shell>,
@@ -169,6 +249,41 @@ impl Cli {
         }
     }
 
+    /// Why jl refuses an option of bpftrace's that the command line gives, and what to use instead.
+    pub fn refusal(&self) -> Option<String> {
+        let mode = [(self.test, Mode::Test), (self.bench, Mode::Bench), (self.fmt, Mode::Format)]
+            .into_iter()
+            .find(|(given, _)| *given)
+            .map(|(_, mode)| mode)
+            .or(self.mode);
+        if let Some(refusal) = mode.and_then(Mode::refusal) {
+            return Some(refusal.to_string());
+        }
+        let preprocessor = "jl has no C preprocessor: define a struct (`struct foo { int a; }`) or an enum \
+                            (`enum { EPERM = 1 }`) in the script, or a `macro`; kernel types come from BTF";
+        let refused = [
+            (self.warnings, "-k warns when a probe read fails: jl has no per-read warnings (a failed read gives zeros)"),
+            (self.include.is_some(), preprocessor),
+            (self.include_dir.is_some(), preprocessor),
+            (
+                self.traceable_functions.is_some(),
+                "--traceable-functions names a file of traceable kernel functions: jl reads them from the kernel \
+                 (`jl -l 'kprobe:*'`)",
+            ),
+            (self.info, "--info prints the kernel's BPF features: `jl -v` says which mechanism each probe uses, `jl -l` what can be traced"),
+            (
+                self.dwarf_pid.is_some(),
+                "--dwarf-pid feeds bpftrace's DWARF unwinder: jl walks user stacks by frame pointers (`ustack`); \
+                 build the program with -fno-omit-frame-pointer",
+            ),
+            (
+                self.buffering.is_some(),
+                "-B sets bpftrace's output buffering: jl flushes its output after each event it prints",
+            ),
+        ];
+        refused.into_iter().find(|(given, _)| *given).map(|(_, why)| why.to_string())
+    }
+
     /// The script's arguments: everything after the file, or every positional word with `-e`; words starting
     /// with `--` (after `--`, as bpftrace takes them) are named options instead ([`Cli::named_params`]).
     pub fn positionals(&self) -> Vec<String> {
@@ -195,6 +310,11 @@ impl Cli {
         };
         first.into_iter().chain(self.args.iter().cloned())
     }
+}
+
+/// The REGEX of `--probe-filter`, in bpftrace's words when it is not one.
+fn parse_probe_filter(text: &str) -> Result<regex_lite::Regex, String> {
+    regex_lite::Regex::new(text).map_err(|error| format!("Invalid --probe-filter regex '{text}': {error}"))
 }
 
 /// `NAME=VALUE` of `--arg`.

@@ -38,6 +38,10 @@ fn main() -> ExitCode {
     if cli.list_scripts {
         return output::finish(list_scripts());
     }
+    if let Some(refusal) = cli.refusal() {
+        eprintln!("jl: {refusal}");
+        return ExitCode::from(EXIT_COMPILE_ERROR);
+    }
     let kernel = match live_kernel(&cli) {
         Ok(kernel) => kernel,
         Err(message) => {
@@ -78,11 +82,12 @@ fn main() -> ExitCode {
         }
     };
     let script = failure::Script { name: &file_name, source: &source };
-    if !(cli.disassemble || cli.emit_obj.is_some()) {
+    let compile_only = cli.disassemble || cli.emit_obj.is_some() || cli.mode.is_some();
+    if !compile_only {
         // aya's feature probes and the loader are built on another CPU while this one compiles.
         jitterlib::session::prepare_loader();
     }
-    let compiled = match jitterlang::compile_with(&source, &kernel, &options) {
+    let mut compiled = match jitterlang::compile_with(&source, &kernel, &options) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
             eprint!("{}", diagnostics.render(&file_name, &source));
@@ -91,6 +96,13 @@ fn main() -> ExitCode {
     };
     if !cli.no_warnings {
         eprint!("{}", compiled.warnings.render(&file_name, &source));
+    }
+    if let Some(filter) = &cli.probe_filter {
+        compiled.retain_probes(|probe| filter.is_match(probe));
+        if compiled.programs.is_empty() {
+            eprintln!("jl: No probes to attach: none matches --probe-filter '{filter}'");
+            return ExitCode::from(EXIT_RUNTIME_ERROR);
+        }
     }
     if let Some(path) = &cli.emit_obj {
         if let Err(error) = std::fs::write(path, &compiled.object) {
@@ -102,7 +114,7 @@ fn main() -> ExitCode {
         let listing = if cli.verbose { compiled.disassembly_with_source(&source) } else { compiled.disassembly() };
         return output::finish(output::write(listing));
     }
-    if cli.emit_obj.is_some() {
+    if compile_only {
         return ExitCode::SUCCESS;
     }
     if cli.dry_run {

@@ -1,0 +1,1 @@
+BEGIN { @x = cgroup_path(cgroup) + 1; }

@@ -1,0 +1,1 @@
+BEGIN { print(cgroup_path(cgroup, comm)); }

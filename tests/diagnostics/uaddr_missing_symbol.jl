@@ -1,0 +1,1 @@
+usdt:../tests/programs/usdt_fixture:app:mixed { @ = *uaddr("app_counter"); }

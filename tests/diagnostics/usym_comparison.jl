@@ -1,0 +1,1 @@
+BEGIN { if (usym(1) == 1) { exit(); } }

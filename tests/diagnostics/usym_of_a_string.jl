@@ -1,0 +1,1 @@
+uprobe:/proc/self/exe:main { @[usym("main")] = count(); }
