@@ -121,6 +121,7 @@ struct TypeHeader {
 
 impl TypeHeader {
     /// Decodes the 12 bytes at the start of `bytes`.
+    #[inline]
     fn decode(bytes: &[u8]) -> Option<TypeHeader> {
         let info = read_u32(bytes, 4)?;
         Some(TypeHeader {
@@ -600,12 +601,14 @@ impl Btf {
     }
 }
 
+#[inline]
 fn read_u32(data: &[u8], at: usize) -> Option<u32> {
     let bytes = data.get(at..at.checked_add(4)?)?;
     Some(u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
 }
 
 /// Bytes of kind-specific data after the 12-byte record; `None` for unknown kinds.
+#[inline]
 fn extra_len(kind: u32, vlen: usize) -> Option<usize> {
     Some(match kind {
         KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
