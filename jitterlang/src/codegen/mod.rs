@@ -363,7 +363,7 @@ fn generate_probe(
     maps: &ProbeMaps,
     (point, fires, gated): (usize, bool, bool),
 ) -> Result<Generated, Diagnostic> {
-    let mut gen = Gen::new(probe, checked, maps.first_user)?;
+    let mut gen = Gen::new(probe, checked, maps.first_user, point)?;
     gen.start_map = maps.start;
     gen.enter(probe.span);
     let counter = |stat: Stat| Counter { map: STATS_MAP_INDEX, key: stat as u32 };
@@ -413,6 +413,8 @@ pub(crate) struct Gen<'a> {
     exit: Label,
     checked: &'a Checked,
     probe: &'a dyn jitterlib::probe::Probe,
+    /// Which of the probe's points the program runs at.
+    point: usize,
     first_user_map: usize,
     /// Stack slot of each `$variable`.
     vars: Vec<i16>,
@@ -446,7 +448,12 @@ fn start_program(map: usize) -> Result<Program, BuildError> {
 }
 
 impl<'a> Gen<'a> {
-    fn new(probe: &'a CheckedProbe, checked: &'a Checked, first_user_map: usize) -> Result<Gen<'a>, Diagnostic> {
+    fn new(
+        probe: &'a CheckedProbe,
+        checked: &'a Checked,
+        first_user_map: usize,
+        point: usize,
+    ) -> Result<Gen<'a>, Diagnostic> {
         let mut b = Builder::new();
         let exit = b.new_label();
         let mut frame = Frame::new(probe.probe.stack_bytes());
@@ -459,6 +466,7 @@ impl<'a> Gen<'a> {
             exit,
             checked,
             probe: probe.probe.as_ref(),
+            point,
             first_user_map,
             vars,
             vars_bytes,

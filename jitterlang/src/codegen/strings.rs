@@ -70,7 +70,7 @@ impl Gen<'_> {
                     self.count_truncation(size);
                 }
                 (FieldSource::Computed, FieldType::Str { .. }) => {
-                    self.probe.emit_computed(&mut self.b, &field.name, offset, size)
+                    self.probe.emit_computed(&mut self.b, self.point, &field.name, offset, size)
                 }
                 _ => return Err(not_a_string(expr)),
             },

@@ -15,11 +15,27 @@ use crate::insn::{AluOp, Builder, Helper, JmpOp, Reg, Size};
 /// map_call(&mut b, Helper::MapLookupElem, 0, -4, None); // r0 = &map0[0] or NULL
 /// ```
 pub fn map_call(b: &mut Builder, helper: Helper, map: usize, key: i16, value: Option<i16>) {
+    call_with(b, helper, map, key, value.map(|value| (value, BPF_ANY)));
+}
+
+/// `bpf_map_update_elem(map, r10 + key, r10 + value, BPF_NOEXIST)`: adds the key only when it is not there;
+/// `r0` is [`EEXIST`] negated when it is (the value is then left as it was), as for any update otherwise.
+/// Cheaper than a lookup then an update where the key is usually new.
+pub fn map_insert(b: &mut Builder, map: usize, key: i16, value: i16) {
+    call_with(b, Helper::MapUpdateElem, map, key, Some((value, BPF_NOEXIST)));
+}
+
+/// `EEXIST`: what `bpf_map_update_elem` with `BPF_NOEXIST` returns (negated) for a key that is there.
+pub const EEXIST: i32 = 17;
+const BPF_ANY: i32 = 0;
+const BPF_NOEXIST: i32 = 1;
+
+fn call_with(b: &mut Builder, helper: Helper, map: usize, key: i16, value: Option<(i16, i32)>) {
     b.ld_map(Reg::R1, map);
     b.stack_pointer(Reg::R2, key);
-    if let Some(value) = value {
+    if let Some((value, flags)) = value {
         b.stack_pointer(Reg::R3, value);
-        b.mov64(Reg::R4, 0);
+        b.mov64(Reg::R4, flags);
     }
     b.call(helper);
 }

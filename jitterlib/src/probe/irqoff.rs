@@ -270,7 +270,7 @@ impl Probe for IrqOff {
         b.bind(report);
     }
 
-    fn emit_computed(&self, b: &mut Builder, field: &str, offset: i16, size: u32) {
+    fn emit_computed(&self, b: &mut Builder, _point: usize, field: &str, offset: i16, size: u32) {
         if field == "kind" {
             super::emit_name_of(b, STACK_KIND, &KINDS, offset, size);
         }

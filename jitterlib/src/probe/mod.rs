@@ -259,8 +259,8 @@ pub trait Probe: std::fmt::Debug {
     /// Code run before the user's block: pairing, filtering, computing fields. May jump to `env.exit`.
     fn emit_prologue(&self, _builder: &mut Builder, _env: &EmitEnv) {}
     /// Writes the [`FieldSource::Computed`] string field `field` into `size` bytes at `r10 + offset`
-    /// (after the prologue; may use r0-r5).
-    fn emit_computed(&self, _builder: &mut Builder, _field: &str, _offset: i16, _size: u32) {}
+    /// (after the prologue of the program at `point`, an index into [`Probe::points`]; may use r0-r5).
+    fn emit_computed(&self, _builder: &mut Builder, _point: usize, _field: &str, _offset: i16, _size: u32) {}
     /// What `jl -v` says about how the probe was resolved beyond where its programs attach: which mechanism
     /// reaches which of its points, and which points were left out and why.
     fn notes(&self) -> Vec<String> {
@@ -522,12 +522,22 @@ fn lookup_stack_key(b: &mut Builder, map: usize, key: i16, exit: Label) {
 /// Writes `names[i]`, NUL-padded to `size` bytes, at `r10 + offset`, where `i` is the u64 at `r10 + index`
 /// (nothing but zeros when out of range): computed name fields such as a softirq's `name`. Uses r1.
 fn emit_name_of(b: &mut Builder, index: i16, names: &[&str], offset: i16, size: u32) {
+    emit_name_among(b, index, names.iter().copied().enumerate(), offset, size);
+}
+
+/// [`emit_name_of`] with only some indices possible, each with its name: one comparison per candidate (nothing
+/// but zeros when the u64 at `r10 + index` is none of them). Uses r1.
+fn emit_name_among<'a>(
+    b: &mut Builder,
+    index: i16,
+    candidates: impl IntoIterator<Item = (usize, &'a str)>,
+    offset: i16,
+    size: u32,
+) {
     let done = b.new_label();
-    for i in 0..(size / 8) as i16 {
-        b.store_imm(Size::DW, Reg::R10, offset + 8 * i, 0);
-    }
+    zero_stack(b, offset, size);
     b.load(Size::DW, Reg::R1, Reg::R10, index);
-    for (i, name) in names.iter().enumerate() {
+    for (i, name) in candidates {
         let next = b.new_label();
         b.jump_if(JmpOp::Ne, Reg::R1, i as i32, next);
         store_text(b, name, offset, size);
@@ -536,6 +546,19 @@ fn emit_name_of(b: &mut Builder, index: i16, names: &[&str], offset: i16, size: 
     }
     // The code using the field follows, so `done` binds to a real instruction.
     b.bind(done);
+}
+
+/// Writes `text`, NUL-padded to `size` bytes, at `r10 + offset`: a computed name known when compiling.
+fn emit_text(b: &mut Builder, text: &str, offset: i16, size: u32) {
+    zero_stack(b, offset, size);
+    store_text(b, text, offset, size);
+}
+
+/// Zeroes `size` bytes (a multiple of 8) at `r10 + offset`.
+fn zero_stack(b: &mut Builder, offset: i16, size: u32) {
+    for i in 0..(size / 8) as i16 {
+        b.store_imm(Size::DW, Reg::R10, offset + 8 * i, 0);
+    }
 }
 
 /// Writes the characters of `text` (at most `size - 1` of them) at `r10 + offset` in 4-byte stores, the last

@@ -9,7 +9,8 @@
 //! data buffer, identity): when it is there and is the same packet, the block runs with `dur` (time since that
 //! point, `prev`) and the entry moves on to this point; when it is not there, the packet starts here (the ends
 //! never start one). The ends delete the entry; a failed insertion (map full) is counted in the lost-data
-//! counters.
+//! counters. The first point in path order, where sent packets begin, inserts the entry first and looks it up
+//! only when it is there (one map operation instead of two for a new packet).
 //!
 //! # One packet per hop
 //!
@@ -110,7 +111,6 @@ const STACK_SPORT: i16 = -48;
 const STACK_DPORT: i16 = -56;
 const STACK_ICMP_SEQ: i16 = -64;
 const STACK_REASON: i16 = -72;
-const STACK_HOP: i16 = -80;
 const STACK_PREV: i16 = -88;
 const STACK_DEV: i16 = -104;
 const STACK_KEY: i16 = -112;
@@ -308,7 +308,8 @@ impl Skb {
     }
 
     /// Pairs this point with the packet's last one: leaves through `exit` unless the block should run, with
-    /// `dur`, `hop` and `prev` on the stack and `r7` holding the skb.
+    /// `dur` and `prev` (its index in [`HOPS`]; `hop` is this program's point) on the stack and `r7` holding
+    /// the skb.
     fn emit_pairing(&self, b: &mut Builder, env: &EmitEnv, record: &Record, fires: bool) {
         let point = &HOPS[record.hop];
         let map = env.maps[0];
@@ -318,13 +319,22 @@ impl Skb {
         emit_identity(b);
         b.call(Helper::KtimeGetNs);
         b.mov64(Reg::R8, Reg::R0);
+        if point.role == Role::Start && record.hop == self.points.records[0].hop {
+            b.comment("where sent packets begin: a new entry, else the packet's entry as below");
+            let there = b.new_label();
+            emit_new_entry(b, record);
+            crate::maps::map_insert(b, map, STACK_KEY, STACK_ENTRY);
+            b.jump_if(JmpOp::Eq, Reg::R0, -crate::maps::EEXIST, there);
+            env.map_updates.emit_count(b);
+            b.jump(env.exit);
+            b.bind(there);
+        }
         map_call(b, Helper::MapLookupElem, map, None);
         let seen = b.new_label();
         b.jump_if(JmpOp::Ne, Reg::R0, 0, seen);
         if point.role == Role::Start {
             b.comment("first point of this packet: remember it");
-            b.store(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_TIME, Reg::R8);
-            b.store_imm(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_HOP, record.hop as i32);
+            emit_new_entry(b, record);
             map_call(b, Helper::MapUpdateElem, map, Some(STACK_ENTRY));
             env.map_updates.emit_count(b);
         }
@@ -608,13 +618,12 @@ fn emit_identity(b: &mut Builder) {
     b.bind(done);
 }
 
-/// The hop from the entry in `r9` (its point in `r1`) to this point at time `r8`: `prev`, `hop` and `dur` on the
-/// stack where the block runs, and the entry moved on to this point (with the identity, once known), or
+/// The hop from the entry in `r9` (its point in `r1`) to this point at time `r8`: `prev` and `dur` on the stack
+/// where the block runs, and the entry moved on to this point (with the identity, once known), or
 /// deleted at an end.
 fn emit_hop(b: &mut Builder, record: &Record, fires: bool, map: usize) {
     if fires {
         b.store(Size::DW, Reg::R10, STACK_PREV, Reg::R1);
-        b.store_imm(Size::DW, Reg::R10, STACK_HOP, record.hop as i32);
         b.load(Size::DW, Reg::R1, Reg::R9, ENTRY_TIME);
         b.mov64(Reg::R2, Reg::R8);
         b.alu64(AluOp::Sub, Reg::R2, Reg::R1);
@@ -659,6 +668,12 @@ fn emit_restart(b: &mut Builder, env: &EmitEnv, record: &Record, reused: Label, 
     b.jump(env.exit);
 }
 
+/// Completes the new entry on the stack with this point and its time (`r8`): the packet starts here.
+fn emit_new_entry(b: &mut Builder, record: &Record) {
+    b.store(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_TIME, Reg::R8);
+    b.store_imm(Size::DW, Reg::R10, STACK_ENTRY + ENTRY_HOP, record.hop as i32);
+}
+
 /// `r0 = helper(map, r10 + STACK_KEY[, r10 + value, BPF_ANY])`.
 fn map_call(b: &mut Builder, helper: Helper, map: usize, value: Option<i16>) {
     super::map_call(b, helper, map, STACK_KEY, value);
@@ -668,9 +683,7 @@ fn map_call(b: &mut Builder, helper: Helper, map: usize, value: Option<i16>) {
 /// bytes at `r10 + offset`, or the empty string for 0. Characters are prepended from the last one into the
 /// 16-byte value r1 (bytes 0-7) and r2 (8-15), so no store needs a variable offset.
 fn emit_ipv4_string(b: &mut Builder, address: i16, offset: i16, size: u32) {
-    for i in 0..(size / 8) as i16 {
-        b.store_imm(Size::DW, Reg::R10, offset + 8 * i, 0);
-    }
+    super::zero_stack(b, offset, size);
     let store = b.new_label();
     b.mov64(Reg::R1, 0);
     b.mov64(Reg::R2, 0);
@@ -787,11 +800,14 @@ impl Probe for Skb {
         }
     }
 
-    fn emit_computed(&self, b: &mut Builder, field: &str, offset: i16, size: u32) {
-        let names: Vec<&str> = HOPS.iter().map(|point| point.name).collect();
+    fn emit_computed(&self, b: &mut Builder, point: usize, field: &str, offset: i16, size: u32) {
+        let record = &self.points.records[point];
         match field {
-            "hop" => super::emit_name_of(b, STACK_HOP, &names, offset, size),
-            "prev" => super::emit_name_of(b, STACK_PREV, &names, offset, size),
+            "hop" => super::emit_text(b, HOPS[record.hop].name, offset, size),
+            "prev" => {
+                let candidates = self.points.predecessors(record).map(|hop| (hop, HOPS[hop].name));
+                super::emit_name_among(b, STACK_PREV, candidates, offset, size)
+            }
             "dev" => {
                 for i in 0..(size / 8) as i16 {
                     let from = STACK_DEV + 8 * i;

@@ -193,7 +193,7 @@ impl Probe for Softirq {
         b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R0);
     }
 
-    fn emit_computed(&self, b: &mut Builder, field: &str, offset: i16, size: u32) {
+    fn emit_computed(&self, b: &mut Builder, _point: usize, field: &str, offset: i16, size: u32) {
         if field == "name" {
             super::emit_name_of(b, STACK_VEC, &SOFTIRQ_NAMES, offset, size);
         }

@@ -308,7 +308,7 @@ impl Probe for Stall {
         b.bind(block);
     }
 
-    fn emit_computed(&self, b: &mut Builder, field: &str, offset: i16, size: u32) {
+    fn emit_computed(&self, b: &mut Builder, _point: usize, field: &str, offset: i16, size: u32) {
         if field == "victim" {
             super::emit_name_of(b, STACK_VEC, &SOFTIRQ_NAMES, offset, size);
         }

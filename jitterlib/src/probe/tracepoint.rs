@@ -253,7 +253,7 @@ impl Probe for Tracepoint {
         }
     }
 
-    fn emit_computed(&self, b: &mut Builder, field: &str, offset: i16, size: u32) {
+    fn emit_computed(&self, b: &mut Builder, _point: usize, field: &str, offset: i16, size: u32) {
         if let Some((_, Some(args))) = self.hook() {
             args.emit_computed(b, field, offset, size);
         }

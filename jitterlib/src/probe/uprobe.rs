@@ -5,8 +5,8 @@
 
 use super::kprobe::{ARG_REGISTERS, RETURN_REGISTER};
 use super::{
-    btf_args, nearest, path_parts, store_text, Field, FieldSource, FieldType, Probe, ProbeError, ProbeErrorKind,
-    ProbeKind, ProbeSpec,
+    btf_args, nearest, path_parts, Field, FieldSource, FieldType, Probe, ProbeError, ProbeErrorKind, ProbeKind,
+    ProbeSpec,
 };
 use crate::insn::Builder;
 use crate::kernel::KernelInfo;
@@ -226,12 +226,9 @@ impl Probe for UserProbe {
         &self.fields
     }
 
-    fn emit_computed(&self, b: &mut Builder, field: &str, offset: i16, size: u32) {
+    fn emit_computed(&self, b: &mut Builder, _point: usize, field: &str, offset: i16, size: u32) {
         if field == "func" {
-            for i in 0..(size / 8) as i16 {
-                b.store_imm(crate::insn::Size::DW, crate::insn::Reg::R10, offset + 8 * i, 0);
-            }
-            store_text(b, &self.function, offset, size);
+            super::emit_text(b, &self.function, offset, size);
         }
     }
 

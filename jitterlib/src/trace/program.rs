@@ -126,9 +126,9 @@ impl Resolved {
     }
 
     /// Writes the field into its key slot at `r10 + offset`, integers through `scratch`.
-    fn store(&self, b: &mut Builder, probe: &dyn Probe, offset: i16, scratch: Reg) {
+    fn store(&self, b: &mut Builder, probe: &dyn Probe, point: usize, offset: i16, scratch: Reg) {
         match &self.source {
-            Source::Computed(name) => probe.emit_computed(b, name, offset, self.layout.size),
+            Source::Computed(name) => probe.emit_computed(b, point, name, offset, self.layout.size),
             Source::Comm => {
                 b.stack_pointer(Reg::R1, offset);
                 b.mov64(Reg::R2, COMM_SIZE as i32);
@@ -216,7 +216,7 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
         skb_out_of_order: SKB_OUT_OF_ORDER,
     };
     for (index, point) in points.into_iter().enumerate() {
-        let mut body = Aggregation { b: Builder::new(), probe, plan, stack: &stack };
+        let mut body = Aggregation { b: Builder::new(), probe, point: index, plan, stack: &stack };
         let exit = body.b.new_label();
         let gate = (point.attach != Attach::Manual).then_some(GATE);
         let site = PointSite { point: index, fires: point.fires, maps: &own, counters, gate };
@@ -240,6 +240,8 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
 struct Aggregation<'a> {
     b: Builder,
     probe: &'a dyn Probe,
+    /// Which of the probe's points the program runs at.
+    point: usize,
     plan: &'a Plan,
     stack: &'a Stack,
 }
@@ -252,14 +254,14 @@ impl PointBody for Aggregation<'_> {
     }
 
     fn emit(&mut self) -> Result<(), Infallible> {
-        emit_aggregation(&mut self.b, self.probe, self.plan, self.stack);
+        emit_aggregation(&mut self.b, self.probe, self.point, self.plan, self.stack);
         Ok(())
     }
 }
 
 /// `@[keys] = kind(value)` after the prologue: the value, its bucket index and each integer key on its way to the
 /// key take the callee-saved registers free after the prologue, in that order (as jitterlang allocates them).
-fn emit_aggregation(b: &mut Builder, probe: &dyn Probe, plan: &Plan, stack: &Stack) {
+fn emit_aggregation(b: &mut Builder, probe: &dyn Probe, point: usize, plan: &Plan, stack: &Stack) {
     let kind = plan.kind();
     let mut taken = 0;
     let mut take = || {
@@ -282,7 +284,7 @@ fn emit_aggregation(b: &mut Builder, probe: &dyn Probe, plan: &Plan, stack: &Sta
     let scratch = take();
     let mut offset = stack.key;
     for key in &plan.keys {
-        key.store(b, probe, offset, scratch);
+        key.store(b, probe, point, offset, scratch);
         offset += key.layout.size as i16;
     }
     emit_key_end(b, &plan.layout, stack.key, offset, bucket);
