@@ -581,6 +581,10 @@ pub enum Builtin {
     Cpu,
     /// Monotonic time in ns.
     Nsecs,
+    /// Time since boot in ns, counting suspend (`CLOCK_BOOTTIME`, `nsecs(boot)`).
+    BootNsecs,
+    /// International Atomic Time in ns since 1970 (`CLOCK_TAI`, `nsecs(tai)`; Linux 6.1).
+    TaiNsecs,
     /// Task name (16 bytes).
     Comm,
     /// Cgroup v2 id of the current task.

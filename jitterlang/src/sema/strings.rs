@@ -1,4 +1,5 @@
-//! Functions of strings with a value: `strncmp(s1, s2, n)`, `strcontains(haystack, needle)`.
+//! Functions of strings with a value: `strncmp(s1, s2, n)`, `strcontains(haystack, needle)`,
+//! `strstr(haystack, needle)`, `strlen(s)`, and `strerror(errno)`.
 
 use super::builtins::{Call, Operands};
 use super::{Checker, Scope};
@@ -17,6 +18,50 @@ impl Checker<'_> {
             self.require_string(call.name, side)?;
         }
         Some(Operands { map: None, args, ty: Type::Bool })
+    }
+
+    /// `strstr(haystack, needle)` (bpftrace 0.27): where the needle first occurs in the haystack, or -1.
+    pub(super) fn strstr(&mut self, call: &Call, scope: &mut Scope) -> Option<Operands> {
+        let Operands { args, .. } = self.strcontains(call, scope)?;
+        Some(Operands { map: None, args, ty: Type::I64 })
+    }
+
+    /// `strlen(s)` (bpftrace 0.27): the bytes of a string before its first NUL.
+    pub(super) fn strlen(&mut self, call: &Call, scope: &mut Scope) -> Option<Operands> {
+        if !self.arity(call.name, call.name_span, call.args, 1) {
+            return None;
+        }
+        let text = self.expr(&call.args[0], scope)?;
+        self.require_string(call.name, &text)?;
+        Some(Operands { map: None, args: vec![text], ty: Type::U64 })
+    }
+
+    /// `strerror(errno)` (bpftrace 0.27): the C library's message for an error number (its sign ignored, as
+    /// bpftrace's), known when compiling: the number must be a constant.
+    pub(super) fn strerror(&mut self, call: &Call, scope: &mut Scope) -> Option<Expr> {
+        if !self.arity(call.name, call.name_span, call.args, 1) {
+            return None;
+        }
+        let checked = self.scalar(&call.args[0], scope)?;
+        let Some(number) = super::calls::constant_value(&checked) else {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::Unsupported,
+                    call.args[0].span,
+                    "`strerror()` takes an error number known when compiling, such as 22",
+                )
+                .with_hint("print a run-time error number with %d (e.g. `printf(\"%d\", -retval)`)"),
+            );
+            return None;
+        };
+        let text = i32::try_from(number.unsigned_abs()).map_or_else(
+            |_| format!("Unknown error {number}"),
+            |errno| std::io::Error::from_raw_os_error(errno).to_string(),
+        );
+        // std renders "Invalid argument (os error 22)": the C library's message is what precedes the suffix.
+        let text = text.split(" (os error").next().unwrap_or_default().to_string();
+        let ty = Type::Str(super::expr::string_size(text.len()));
+        Some(Expr { kind: ExprKind::Str(text), ty, span: call.span })
     }
 
     /// `strncmp(s1, s2, n)` (bpftrace 0.27): 0 when the strings agree in their first `n` bytes (or up to the end
