@@ -279,8 +279,8 @@ pub static REGISTRY: &[Builtin] = &[
     context("nsecs", Context::Nsecs, "the time since boot (a duration)"),
     function(
         "nsecs",
-        "[monotonic|boot|tai]",
-        "`nsecs`, or the time since boot counting suspend, or atomic time since 1970 (Linux 6.1)",
+        "[clock]",
+        "the clock named: monotonic (as `nsecs`), boot (counting suspend) or tai (atomic time, Linux 6.1)",
         |c, call, _| c.nsecs_call(call),
     ),
     context("comm", Context::Comm, "the task's name"),
