@@ -1,6 +1,5 @@
 //! Where results go: text in bpftrace's layout, or JSON lines.
 
-use super::clock::format_time;
 use super::events::{Outlier, Value};
 use crate::wire::Stat;
 use jitterlib::agg::{
@@ -8,6 +7,7 @@ use jitterlib::agg::{
     Symbolizer,
 };
 use jitterlib::kernel::KernelInfo;
+use jitterlib::units::format_time;
 use jitterlib::usym::UserSymbols;
 use std::cell::RefCell;
 use std::collections::HashMap;

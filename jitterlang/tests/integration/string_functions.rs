@@ -1,5 +1,6 @@
 //! bpftrace 0.27's string and clock functions run end to end on this host: `strlen`, `strstr`, `nsecs(mode)`,
-//! `pton` and `strerror`, each asserting on what the kernel reported or on the host's own answer.
+//! `pton`, `strerror` and `strftime()` in maps, each asserting on what the kernel reported or on the host's own
+//! answer.
 
 use crate::declarations::traced;
 use crate::support::run_jl;
@@ -70,4 +71,24 @@ fn pton_and_strerror_print_as_the_host_says() {
     };
     let expected = format!("127.0.0.1 fe80::1:2 100007f|{}|{}", message(22), message(2));
     assert_eq!(stdout.lines().next(), Some(expected.as_str()), "{stdout}");
+}
+
+#[test]
+fn strftime_times_print_as_map_keys_and_values() {
+    if !can_trace("strftime_times_print_as_map_keys_and_values") {
+        return;
+    }
+    // `%s` is the Unix time in seconds: the kernel's clock, converted, must fall within the run.
+    let seconds = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
+    let before = seconds();
+    let (code, stdout, stderr) =
+        run_jl(&["-e", "BEGIN { @[strftime(\"%s\", nsecs)] = 1; @v = strftime(\"%s\", nsecs); exit(); }"]);
+    let after = seconds();
+    assert_eq!(code, 0, "{stderr}");
+    let key = stdout.lines().find_map(|line| line.strip_prefix("@[")?.strip_suffix("]: 1")).expect("the key");
+    let value = stdout.lines().find_map(|line| line.strip_prefix("@v: ")).expect("the value");
+    for time in [key, value] {
+        let time: u64 = time.parse().expect("seconds");
+        assert!((before..=after).contains(&time), "{time} not in {before}..={after}: {stdout}");
+    }
 }

@@ -110,9 +110,11 @@ fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
         // A pointer is a number in JSON, as bpftrace 0.27 writes it (hex only in text and as a key).
         FieldValue::Uint(v) | FieldValue::Hex(v) => Value::from(*v),
         FieldValue::Bool(v) => Value::from(*v),
-        FieldValue::Symbol(_) | FieldValue::Culprit(_) | FieldValue::Str(_) | FieldValue::StackId { .. } => {
-            Value::from(field.to_text(symbols))
-        }
+        FieldValue::Symbol(_)
+        | FieldValue::Culprit(_)
+        | FieldValue::Str(_)
+        | FieldValue::StackId { .. }
+        | FieldValue::Time { .. } => Value::from(field.to_text(symbols)),
         FieldValue::Stack(_) | FieldValue::UserStack { .. } => Value::from(field.frame_names(symbols)),
         FieldValue::Tuple(elements) => elements.iter().map(|element| field_json(element, symbols)).collect(),
         FieldValue::Record(fields) => {

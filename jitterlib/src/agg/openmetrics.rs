@@ -210,6 +210,8 @@ fn integer(value: &FieldValue) -> i128 {
         FieldValue::Int(v) | FieldValue::Duration(v) | FieldValue::Enum { value: v, .. } => i128::from(*v),
         FieldValue::Bool(v) => i128::from(*v),
         FieldValue::Uint(v) | FieldValue::Hex(v) | FieldValue::Symbol(v) | FieldValue::Culprit(v) => i128::from(*v),
+        // The nanoseconds the map holds (CLOCK_MONOTONIC), as for `nsecs`.
+        FieldValue::Time { ns, .. } => i128::from(*ns),
         FieldValue::Str(_)
         | FieldValue::Stack(_)
         | FieldValue::UserStack { .. }
