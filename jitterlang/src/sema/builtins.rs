@@ -240,6 +240,9 @@ pub static REGISTRY: &[Builtin] = &[
     function("strerror", "errno", "the C library's message for an error number (a constant)", |c, call, s| {
         c.strerror(call, s)
     }),
+    function("signal_name", "sig", "the C library's name of a signal number (a constant), else N/A", |c, call, s| {
+        c.signal_name(call, s)
+    }),
     function(
         "pton",
         "\"addr\"",

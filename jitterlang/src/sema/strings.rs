@@ -1,5 +1,5 @@
 //! Functions of strings with a value: `strncmp(s1, s2, n)`, `strcontains(haystack, needle)`,
-//! `strstr(haystack, needle)`, `strlen(s)`, and `strerror(errno)`.
+//! `strstr(haystack, needle)`, `strlen(s)`, and the messages `strerror(errno)` and `signal_name(sig)`.
 
 use super::builtins::{Call, Operands};
 use super::{Checker, Scope};
@@ -37,8 +37,34 @@ impl Checker<'_> {
     }
 
     /// `strerror(errno)` (bpftrace 0.27): the C library's message for an error number (its sign ignored, as
-    /// bpftrace's), known when compiling: the number must be a constant.
+    /// bpftrace's; `Unknown error` for a number it has none for, as bpftrace's).
     pub(super) fn strerror(&mut self, call: &Call, scope: &mut Scope) -> Option<Expr> {
+        self.message_of(call, scope, "an error number", |number| {
+            let text = i32::try_from(number.unsigned_abs())
+                .map_or_else(|_| String::new(), |errno| std::io::Error::from_raw_os_error(errno).to_string());
+            // std renders "Invalid argument (os error 22)": the C library's message is what precedes the suffix.
+            match text.split(" (os error").next() {
+                Some(message) if !message.is_empty() && !message.starts_with("Unknown error") => message.to_string(),
+                _ => "Unknown error".to_string(),
+            }
+        })
+    }
+
+    /// `signal_name(sig)` (bpftrace 0.27): the C library's strsignal(3) name of a signal number, 0 to 64
+    /// (`Interrupt` for 2), else `N/A` (as bpftrace's).
+    pub(super) fn signal_name(&mut self, call: &Call, scope: &mut Scope) -> Option<Expr> {
+        self.message_of(call, scope, "a signal number", |number| match i32::try_from(number) {
+            Ok(signal @ 0..=64) => {
+                // SAFETY: strsignal returns a NUL-terminated string for any number; it is copied at once.
+                let name = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(signal)) };
+                name.to_string_lossy().into_owned()
+            }
+            _ => "N/A".to_string(),
+        })
+    }
+
+    /// A function of a number known when compiling (`strerror`, `signal_name`): the string `text` gives for it.
+    fn message_of(&mut self, call: &Call, scope: &mut Scope, what: &str, text: fn(i64) -> String) -> Option<Expr> {
         if !self.arity(call.name, call.name_span, call.args, 1) {
             return None;
         }
@@ -48,18 +74,13 @@ impl Checker<'_> {
                 Diagnostic::new(
                     Code::Unsupported,
                     call.args[0].span,
-                    "`strerror()` takes an error number known when compiling, such as 22",
+                    format!("`{}()` takes {what} known when compiling, such as 2", call.name),
                 )
-                .with_hint("print a run-time error number with %d (e.g. `printf(\"%d\", -retval)`)"),
+                .with_hint("print a number known only at run time with %d (e.g. `printf(\"%d\", -retval)`)"),
             );
             return None;
         };
-        let text = i32::try_from(number.unsigned_abs()).map_or_else(
-            |_| format!("Unknown error {number}"),
-            |errno| std::io::Error::from_raw_os_error(errno).to_string(),
-        );
-        // std renders "Invalid argument (os error 22)": the C library's message is what precedes the suffix.
-        let text = text.split(" (os error").next().unwrap_or_default().to_string();
+        let text = text(number);
         let ty = Type::Str(super::expr::string_size(text.len()));
         Some(Expr { kind: ExprKind::Str(text), ty, span: call.span })
     }
