@@ -1,7 +1,5 @@
 //! The strftime(3) format a `strftime(FORMAT, nsecs)` value prints with, in a map key or value.
 
-use std::sync::Mutex;
-
 /// A strftime(3) format (with bpftrace's `%f` for microseconds). Interned for the life of the process, so that it
 /// is `Copy` (and so are [`ValueFormat`](super::ValueFormat) and the compiler's types that carry it): a script
 /// has few time formats.
@@ -11,14 +9,7 @@ pub struct TimeFormat(&'static str);
 impl TimeFormat {
     /// The format `text`.
     pub fn new(text: &str) -> TimeFormat {
-        static INTERNED: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
-        let mut interned = INTERNED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(known) = interned.iter().find(|known| **known == text) {
-            return TimeFormat(known);
-        }
-        let leaked: &'static str = Box::leak(text.to_string().into_boxed_str());
-        interned.push(leaked);
-        TimeFormat(leaked)
+        TimeFormat(crate::intern::intern(text))
     }
 
     /// The format as written.
