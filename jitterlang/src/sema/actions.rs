@@ -4,7 +4,7 @@
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{BinaryOp, Expr, ExprKind, OutlierInfo, PrintfAction, StmtKind, Type, OUTLIER_COLUMNS};
+use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, OutlierInfo, PrintfAction, StmtKind, Type, OUTLIER_COLUMNS};
 use jitterlib::agg::TimeFormat;
 use jitterlib::probe::{FieldType, REGISTRY};
 
@@ -131,6 +131,19 @@ impl Checker<'_> {
         }
         let format = self.time_format("strftime", &args[0])?;
         let mut value = self.scalar(&args[1], scope)?;
+        // User space converts CLOCK_MONOTONIC: a time of another clock would print a wrong date.
+        if let ExprKind::Builtin(clock @ (Builtin::BootNsecs | Builtin::TaiNsecs)) = value.kind {
+            let name = if clock == Builtin::BootNsecs { "boot" } else { "tai" };
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    args[1].span,
+                    format!("`strftime()` converts `nsecs` (CLOCK_MONOTONIC) times, not `nsecs({name})`"),
+                )
+                .with_hint("write `strftime(format, nsecs)`"),
+            );
+            return None;
+        }
         value.ty = Type::Timestamp(TimeFormat::new(&format));
         value.span = name_span.to(args[1].span);
         Some(value)
