@@ -3,7 +3,7 @@
 use crate::callsite::CallSite;
 use crate::diag::{Diagnostics, Span};
 use crate::printf::Format;
-use jitterlib::agg::{AggKind, EnumNames, MapLayout, StackKind};
+use jitterlib::agg::{AggKind, EnumNames, MapLayout, StackKind, TimeFormat};
 use jitterlib::kernel::StructName;
 use jitterlib::maps::MapKind;
 use jitterlib::probe::{Field, Probe};
@@ -40,9 +40,9 @@ pub enum Type {
     /// A stack id (`kstack`, `ustack(5)`; for user stacks with the process in the high 32 bits): usable as a
     /// map key or value and in printf `%s`, printed as the stack's symbols.
     Stack(StackKind),
-    /// A `nsecs` timestamp printed as wall-clock time with the `strftime` format [`Checked::time_formats`]`[i]`
-    /// (`strftime(FORMAT, nsecs)`, a printf argument only).
-    Timestamp(u32),
+    /// A `nsecs` timestamp printed as wall-clock time with its `strftime` format (`strftime(FORMAT, nsecs)`): a
+    /// printf argument, a value, a map key or value.
+    Timestamp(TimeFormat),
     /// A typed address (`curtask`, `(struct sk_buff *)arg0`, `(int32 *)p`): an integer printed in hex, whose
     /// arithmetic counts in pointees, read through with `->` (a struct), `*` and `[i]` (see [`PointerType`]).
     Pointer(PointerType),
@@ -599,6 +599,10 @@ pub enum Builtin {
     Cpu,
     /// Monotonic time in ns.
     Nsecs,
+    /// Time since boot in ns, counting suspend (`CLOCK_BOOTTIME`, `nsecs(boot)`).
+    BootNsecs,
+    /// International Atomic Time in ns since 1970 (`CLOCK_TAI`, `nsecs(tai)`; Linux 6.1).
+    TaiNsecs,
     /// Task name (16 bytes).
     Comm,
     /// Cgroup v2 id of the current task.

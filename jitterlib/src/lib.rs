@@ -9,6 +9,7 @@ pub mod culprit;
 pub mod driver;
 pub mod glob;
 pub mod insn;
+mod intern;
 pub mod kernel;
 pub mod maps;
 pub mod object;

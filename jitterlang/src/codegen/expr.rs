@@ -166,6 +166,8 @@ impl Gen<'_> {
             Builtin::Uid | Builtin::Gid => Helper::GetCurrentUidGid,
             Builtin::Cpu => Helper::GetSmpProcessorId,
             Builtin::Nsecs => Helper::KtimeGetNs,
+            Builtin::BootNsecs => Helper::KtimeGetBootNs,
+            Builtin::TaiNsecs => Helper::KtimeGetTaiNs,
             Builtin::Cgroup => Helper::GetCurrentCgroupId,
             Builtin::CurTask => Helper::GetCurrentTask,
             Builtin::Comm | Builtin::Elapsed => return,

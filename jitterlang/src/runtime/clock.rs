@@ -1,6 +1,6 @@
 //! Wall-clock time for events: BPF stamps events with `bpf_ktime_get_ns()` (CLOCK_MONOTONIC, every kernel since
 //! 4.1); user space adds the offset between CLOCK_REALTIME and CLOCK_MONOTONIC, read once at start, and formats
-//! the result in local time with strftime(3).
+//! the result in local time with strftime(3) ([`jitterlib::units::format_time`]).
 
 /// Converts monotonic nanoseconds to Unix time and formats times.
 #[derive(Clone, Copy, Debug)]
@@ -39,49 +39,9 @@ fn clock_ns(clock: libc::clockid_t) -> i128 {
     i128::from(now.tv_sec) * 1_000_000_000 + i128::from(now.tv_nsec)
 }
 
-/// Formats a Unix time (ns) in local time with a strftime(3) format; `%f` is the microseconds (as in bpftrace
-/// and Python), which strftime lacks.
-pub fn format_time(format: &str, unix_ns: i128) -> String {
-    let micros = unix_ns.rem_euclid(1_000_000_000) / 1000;
-    jitterlib::units::local_time(&expand_micros(format, micros), unix_ns)
-}
-
-/// Replaces `%f` by six digits of microseconds, leaving `%%f` (a literal `%f`) alone.
-fn expand_micros(format: &str, micros: i128) -> String {
-    let mut out = String::with_capacity(format.len() + 4);
-    let mut chars = format.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('f') => out.push_str(&format!("{micros:06}")),
-            Some(next) => {
-                out.push('%');
-                out.push(next);
-            }
-            None => out.push('%'),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn micros_expand_but_escaped_percent_stays() {
-        assert_eq!(expand_micros("%H:%M:%S.%f", 42), "%H:%M:%S.000042");
-        assert_eq!(expand_micros("100%%f", 42), "100%%f");
-    }
-
-    #[test]
-    fn formats_seconds_and_micros() {
-        // Seconds and below do not depend on the time zone.
-        assert_eq!(format_time("%S.%f", 86_407_123_456_789), "07.123456");
-    }
 
     #[test]
     fn monotonic_times_map_near_now() {

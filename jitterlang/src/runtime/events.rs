@@ -1,11 +1,12 @@
 //! Decoding of ring-buffer records: `[u64 id][values]`.
 
-use super::clock::{format_time, WallClock};
+use super::clock::WallClock;
 use crate::ir::{OutlierInfo, PrintfAction, PrintfInfo, Type};
 use crate::printf::Arg;
 use crate::wire::{MapEvent, TableEvent, EXIT_EVENT};
 use jitterlib::agg::{format_culprit, format_inet, format_inet_family, EnumNames, FieldValue, StackKind, Symbolizer};
 use jitterlib::kernel::KernelInfo;
+use jitterlib::units::format_time;
 
 /// A decoded record.
 #[derive(Clone, Debug, PartialEq)]
@@ -234,10 +235,7 @@ impl<'a> EventDecoder<'a> {
                 }
                 Type::CgroupPath(filter) => Value::Text(self.symbols.cgroup_path(word()?, *filter)),
                 Type::Culprit => Value::Text(format_culprit(word()?, self.symbols)),
-                Type::Timestamp(format) => {
-                    let format = self.time_formats.get(*format as usize)?;
-                    Value::Text(format_time(format, self.clock.unix_ns(word()?)))
-                }
+                Type::Timestamp(format) => Value::Text(format.render(self.clock.unix_ns(word()?))),
                 Type::Duration => Value::Duration(word()?),
                 Type::Int { signed: true } => Value::Signed(word()? as i64),
                 Type::Bool => Value::Bool(word()? != 0),

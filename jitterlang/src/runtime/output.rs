@@ -1,6 +1,5 @@
 //! Where results go: text in bpftrace's layout, or JSON lines.
 
-use super::clock::format_time;
 use super::events::{Outlier, Value};
 use crate::wire::Stat;
 use jitterlib::agg::{
@@ -9,6 +8,7 @@ use jitterlib::agg::{
 };
 use jitterlib::cgroup::{CgroupFilter, CgroupPaths};
 use jitterlib::kernel::KernelInfo;
+use jitterlib::units::format_time;
 use jitterlib::usym::UserSymbols;
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -4,7 +4,8 @@
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{BinaryOp, Expr, ExprKind, OutlierInfo, PrintfAction, StmtKind, Type, OUTLIER_COLUMNS};
+use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, OutlierInfo, PrintfAction, StmtKind, Type, OUTLIER_COLUMNS};
+use jitterlib::agg::TimeFormat;
 use jitterlib::probe::{FieldType, REGISTRY};
 
 /// Signal names `signal()` accepts (with or without `SIG`), and their numbers.
@@ -123,15 +124,27 @@ impl Checker<'_> {
         Some(StmtKind::Time { format })
     }
 
-    /// `strftime(FORMAT, nsecs)`: a time printed with FORMAT (by printf's `%s`, `print()`, in a tuple).
+    /// `strftime(FORMAT, nsecs)`: a time printed with FORMAT (by printf's `%s`, `print()`, in a tuple or a map).
     pub(super) fn strftime(&mut self, name_span: Span, args: &[ast::Expr], scope: &mut Scope) -> Option<Expr> {
         if !self.arity("strftime", name_span, args, 2) {
             return None;
         }
         let format = self.time_format("strftime", &args[0])?;
         let mut value = self.scalar(&args[1], scope)?;
-        let index = self.intern_time_format(format, name_span)?;
-        value.ty = Type::Timestamp(index as u32);
+        // User space converts CLOCK_MONOTONIC: a time of another clock would print a wrong date.
+        if let ExprKind::Builtin(clock @ (Builtin::BootNsecs | Builtin::TaiNsecs)) = value.kind {
+            let name = if clock == Builtin::BootNsecs { "boot" } else { "tai" };
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    args[1].span,
+                    format!("`strftime()` converts `nsecs` (CLOCK_MONOTONIC) times, not `nsecs({name})`"),
+                )
+                .with_hint("write `strftime(format, nsecs)`"),
+            );
+            return None;
+        }
+        value.ty = Type::Timestamp(TimeFormat::new(&format));
         value.span = name_span.to(args[1].span);
         Some(value)
     }

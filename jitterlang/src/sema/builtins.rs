@@ -241,6 +241,32 @@ pub static REGISTRY: &[Builtin] = &[
         |c, call, s| c.strcontains(call, s),
         crate::codegen::strcontains::strcontains,
     ),
+    lowered(
+        "strstr",
+        "haystack, needle",
+        "where the needle first occurs in the haystack (an empty one at 0), else -1",
+        |c, call, s| c.strstr(call, s),
+        crate::codegen::strcontains::strstr,
+    ),
+    lowered(
+        "strlen",
+        "s",
+        "the bytes of a string before its first NUL",
+        |c, call, s| c.strlen(call, s),
+        crate::codegen::strcontains::strlen,
+    ),
+    function("strerror", "errno", "the C library's message for an error number (a constant)", |c, call, s| {
+        c.strerror(call, s)
+    }),
+    function("signal_name", "sig", "the C library's name of a signal number (a constant), else N/A", |c, call, s| {
+        c.signal_name(call, s)
+    }),
+    function(
+        "pton",
+        "\"addr\"",
+        "an IPv4 or IPv6 address literal as bytes in network order, for ntop()",
+        |c, call, _| c.pton(call),
+    ),
     function(
         "getopt",
         "\"name\"[, default[, description]]",
@@ -272,6 +298,12 @@ pub static REGISTRY: &[Builtin] = &[
     context("gid", Context::Gid, "the group id"),
     context("cpu", Context::Cpu, "the CPU number"),
     context("nsecs", Context::Nsecs, "the time since boot (a duration)"),
+    function(
+        "nsecs",
+        "[clock]",
+        "the clock named: monotonic (as `nsecs`), boot (counting suspend) or tai (atomic time, Linux 6.1)",
+        |c, call, _| c.nsecs_call(call),
+    ),
     context("comm", Context::Comm, "the task's name"),
     context("cgroup", Context::Cgroup, "the cgroup v2 id of the task"),
     variable("ppid", "the id of the parent (the thread that forked this process)", |c, span, s| {

@@ -582,17 +582,11 @@ impl Checker<'_> {
 
     pub(super) fn constant(&mut self, arg: &ast::Expr, scope: &mut Scope) -> Option<i64> {
         let checked = self.scalar(arg, scope)?;
-        match checked.kind {
-            ExprKind::Const(value) => Some(value),
-            ExprKind::Unary(crate::ir::UnaryOp::Neg, inner) => match inner.kind {
-                ExprKind::Const(value) => Some(-value),
-                _ => None,
-            },
-            _ => {
-                self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, arg.span, "expected a constant here"));
-                None
-            }
+        let value = constant_value(&checked);
+        if value.is_none() {
+            self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, arg.span, "expected a constant here"));
         }
+        value
     }
 
     /// `printf(FORMAT, args...)`, or `system(...)` which renders its command the same way.
@@ -709,5 +703,17 @@ fn plural(count: usize, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{count} {noun}s")
+    }
+}
+
+/// The value of a checked constant, `5` or `-5`.
+pub(super) fn constant_value(expr: &Expr) -> Option<i64> {
+    match &expr.kind {
+        ExprKind::Const(value) => Some(*value),
+        ExprKind::Unary(crate::ir::UnaryOp::Neg, inner) => match inner.kind {
+            ExprKind::Const(value) => Some(-value),
+            _ => None,
+        },
+        _ => None,
     }
 }

@@ -1,6 +1,6 @@
 //! Typing of expressions and conditions.
 
-use super::builtins::{self, Rule};
+use super::builtins::{self, Call, Rule};
 use super::{access, Checker, Scope};
 use crate::ast::{self, BinaryOp, UnaryOp};
 use crate::diag::{Code, Diagnostic, Span};
@@ -10,6 +10,14 @@ use jitterlib::probe::{nearest, Field, FieldType};
 
 /// Size of the `probe` string, unless a probe's name is longer.
 const PROBE_NAME_SIZE: u32 = 64;
+
+/// The clocks `nsecs(mode)` reads, by bpftrace's names.
+const NSECS_MODES: &[(&str, Builtin)] = &[
+    ("monotonic", Builtin::Nsecs),
+    ("boot", Builtin::BootNsecs),
+    ("tai", Builtin::TaiNsecs),
+    ("sw_tai", Builtin::TaiNsecs),
+];
 
 pub(crate) const COMM_SIZE: u32 = 16;
 
@@ -317,13 +325,39 @@ impl Checker<'_> {
         // nsecs is a duration (since boot): differences of timestamps print with time units.
         let ty = match builtin {
             Builtin::Comm => Type::Str(COMM_SIZE),
-            Builtin::Nsecs => Type::Duration,
+            Builtin::Nsecs | Builtin::BootNsecs => Type::Duration,
             Builtin::CurTask => Type::Pointer(PointerType::to_record(StructName::new("task_struct"))),
             Builtin::Stack(kind) => self.stack_type(kind),
             _ => Type::U64,
         };
         self.uses_elapsed |= builtin == Builtin::Elapsed;
         Expr { kind: ExprKind::Builtin(builtin), ty, span }
+    }
+
+    /// `nsecs(mode)` (bpftrace 0.27): `monotonic` (as `nsecs`), `boot` (counting suspend) or `tai` (atomic time
+    /// since 1970, Linux 6.1; `sw_tai`, bpftrace's estimate of it for older kernels, reads the same clock).
+    pub(super) fn nsecs_call(&mut self, call: &Call) -> Option<Expr> {
+        let known = |arg: &ast::Expr| match &arg.kind {
+            ast::ExprKind::Ident(mode) => NSECS_MODES.iter().find(|(known, _)| known == mode).map(|(_, clock)| *clock),
+            _ => None,
+        };
+        let builtin = match call.args {
+            [] => Builtin::Nsecs,
+            [arg] if known(arg).is_some() => known(arg)?,
+            [arg] => {
+                let modes: Vec<&str> = NSECS_MODES.iter().map(|(mode, _)| *mode).collect();
+                self.diagnostics.push(
+                    Diagnostic::new(Code::TypeMismatch, arg.span, "`nsecs()` takes a clock name here")
+                        .with_hint(format!("one of {}: e.g. `nsecs(boot)`", modes.join(", "))),
+                );
+                return None;
+            }
+            _ => {
+                self.arity_in(call.name, call.name_span, call.args, &(0..=1));
+                return None;
+            }
+        };
+        Some(self.context_value(builtin, call.span))
     }
 
     /// `ncpus`: how many CPUs the machine can have (bpftrace's possible CPUs), a constant of the compilation.

@@ -158,14 +158,6 @@ impl MapTable {
         value_type: Option<Type>,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<usize> {
-        if keys.iter().map(|key| key.ty).chain(value_type).any(holds_time) {
-            diagnostics.push(cannot_hold(
-                target,
-                "a `strftime()` time, which maps cannot print yet",
-                "keep the nsecs in the map (`@m[k] = nsecs`), or print the time now with printf(\"%s\", strftime(...))",
-            ));
-            return None;
-        }
         let Some(index) = self.find(&target.name) else {
             let layout = MapLayout {
                 name: target.name.clone(),
@@ -316,7 +308,8 @@ fn key_name(key: &Expr) -> Option<String> {
 pub(crate) fn format_of(ty: Type) -> ValueFormat {
     match ty {
         Type::Int { signed: true } => ValueFormat::Signed,
-        Type::Int { signed: false } | Type::Timestamp(_) | Type::Void => ValueFormat::Unsigned,
+        Type::Int { signed: false } | Type::Void => ValueFormat::Unsigned,
+        Type::Timestamp(format) => ValueFormat::Time(format),
         Type::Bool => ValueFormat::Bool,
         Type::Enum(names) => ValueFormat::Enum(names),
         Type::Duration => ValueFormat::Duration,
@@ -334,19 +327,5 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         // Not reached for a layout: keys are a tuple's elements, and map values lay a tuple out element by
         // element (see `MapTable::plain`). Its bytes would print as a buffer.
         Type::Tuple(tuple) => ValueFormat::Buf(Type::Tuple(tuple).size()),
-    }
-}
-
-/// E0400: map `target` would hold `what`, which it cannot.
-fn cannot_hold(target: &ast::MapRef, what: &str, hint: &str) -> Diagnostic {
-    Diagnostic::new(Code::Unsupported, target.span, format!("`{}` would hold {what}", target.name)).with_hint(hint)
-}
-
-/// Whether a value of type `ty` is or holds a `strftime()` time.
-fn holds_time(ty: Type) -> bool {
-    match ty {
-        Type::Timestamp(_) => true,
-        Type::Tuple(tuple) => tuple.elements().iter().copied().any(holds_time),
-        _ => false,
     }
 }

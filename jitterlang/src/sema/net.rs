@@ -1,5 +1,5 @@
 //! Network helpers: `ntop(addr)` and `ntop(af, addr)` (an IPv4 or IPv6 address printed in user space), the
-//! address family constants `AF_INET` and `AF_INET6`, and the byte swaps `ntohs`, `ntohl` and `bswap`.
+//! address family constants `AF_INET` and `AF_INET6`, `pton("addr")`, and the byte swaps `ntohs`, `ntohl` and `bswap`.
 
 use super::access::is_access;
 use super::builtins::Call;
@@ -8,6 +8,7 @@ use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Expr, ExprKind, Type};
 use jitterlib::probe::{Field, FieldType};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// `AF_INET`: IPv4.
 const AF_INET: i64 = 2;
@@ -72,6 +73,52 @@ impl Checker<'_> {
             _ => 64,
         };
         Some(Expr { kind: ExprKind::ByteSwap { operand: Box::new(value), bits }, ty: Type::U64, span: call.span })
+    }
+
+    /// `pton("addr")` (bpftrace 0.27): an address literal's bytes in network order, as `ntop()` takes them: an
+    /// IPv4 address (with a `.`) is an integer of its 4 bytes as they sit in memory, an IPv6 address (with a
+    /// `:`) a 16-byte buffer.
+    pub(super) fn pton(&mut self, call: &Call) -> Option<Expr> {
+        if !self.arity(call.name, call.name_span, call.args, 1) {
+            return None;
+        }
+        let arg = &call.args[0];
+        let ast::ExprKind::Str(text) = &arg.kind else {
+            self.diagnostics.push(
+                Diagnostic::new(Code::TypeMismatch, arg.span, "`pton()` takes an address as a string literal")
+                    .with_hint("e.g. `pton(\"127.0.0.1\")` or `pton(\"::1\")`"),
+            );
+            return None;
+        };
+        let address = match text.contains(':') {
+            false => text.parse::<Ipv4Addr>().map(|v4| v4.octets().to_vec()).map_err(|error| (error, "IPv4")),
+            true => text.parse::<Ipv6Addr>().map(|v6| v6.octets().to_vec()).map_err(|error| (error, "IPv6")),
+        };
+        let bytes = match address {
+            Ok(bytes) => bytes,
+            Err((error, family)) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        arg.span,
+                        format!("`{text}` is not an {family} address: {error}"),
+                    )
+                    .with_hint("an IPv4 address is written `10.0.0.1`, an IPv6 one `fe80::1`"),
+                );
+                return None;
+            }
+        };
+        let word = |chunk: &[u8]| {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            Expr { kind: ExprKind::Const(i64::from_le_bytes(word)), ty: Type::U64, span: call.span }
+        };
+        Some(match bytes.len() {
+            4 => word(&bytes),
+            _ => {
+                Expr { kind: ExprKind::Tuple(bytes.chunks(8).map(word).collect()), ty: Type::Buf(16), span: call.span }
+            }
+        })
     }
 
     /// `ntop(af, addr)`: with a constant family, the address must have its size (4 bytes for `AF_INET`, 16 for

@@ -7,7 +7,7 @@ use std::process::Command;
 
 /// Runs `script` (which must exit by itself once it has seen `sh -c COMMAND` started by this test), and
 /// returns what it printed. `TID` in the script stands for this thread's id, the parent of that `sh`.
-fn traced(script: &str, command: &str) -> String {
+pub(crate) fn traced(script: &str, command: &str) -> String {
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
     let script = script.replace("TID", &tid.to_string());

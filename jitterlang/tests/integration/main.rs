@@ -34,6 +34,7 @@ mod soft_timer;
 mod stacks;
 mod stall;
 mod stall_blame;
+mod string_functions;
 mod support;
 mod syscalls;
 mod targets;

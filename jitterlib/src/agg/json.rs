@@ -115,7 +115,8 @@ fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
         | FieldValue::CgroupPath { .. }
         | FieldValue::Culprit(_)
         | FieldValue::Str(_)
-        | FieldValue::StackId { .. } => Value::from(field.to_text(symbols)),
+        | FieldValue::StackId { .. }
+        | FieldValue::Time { .. } => Value::from(field.to_text(symbols)),
         FieldValue::Stack(_) | FieldValue::UserStack { .. } => Value::from(field.frame_names(symbols)),
         FieldValue::Tuple(elements) => elements.iter().map(|element| field_json(element, symbols)).collect(),
         FieldValue::Record(fields) => {

@@ -1,6 +1,6 @@
 //! How a map's keys and values are laid out in bytes, and how to print them.
 
-use super::{AggKind, EnumNames, StackKind};
+use super::{AggKind, EnumNames, StackKind, TimeFormat};
 use crate::cgroup::CgroupFilter;
 use crate::maps::{MapKind, MapSpec};
 
@@ -23,6 +23,9 @@ pub enum ValueFormat {
     Enum(EnumNames),
     /// Signed nanoseconds printed with units (`1.5ms`); JSON keeps nanoseconds and adds `"unit": "ns"`.
     Duration,
+    /// A CLOCK_MONOTONIC time in nanoseconds (`strftime(FORMAT, nsecs)`), printed as local wall-clock time with
+    /// its format (the clock converted by [`Symbolizer::unix_ns`](super::Symbolizer::unix_ns)).
+    Time(TimeFormat),
     /// Kernel address printed through a [`Symbolizer`](super::Symbolizer).
     KernelSymbol,
     /// What ran on a CPU during a stall ([`crate::culprit::Culprit`]), printed `timer:estimation_timer`

@@ -26,6 +26,7 @@ mod stack;
 #[cfg(test)]
 mod testing;
 mod text;
+mod time_format;
 mod tseries;
 mod value;
 
@@ -45,6 +46,7 @@ pub use merge::{decode, decode_zeroed};
 pub use openmetrics::{render_openmetrics, LabelBudget, CULPRIT_LABELS, OPENMETRICS_CONTENT_TYPE, OTHER_CULPRITS};
 pub use stack::{StackKind, MAX_STACK_FRAMES};
 pub use text::render_text;
+pub use time_format::TimeFormat;
 pub use tseries::TimeSeries;
 pub use value::{
     format_buf, format_culprit, format_inet, format_inet_family, AggValue, Average, FieldValue, HexSymbolizer,

@@ -6,7 +6,7 @@ use super::layout::{MapLayout, MapValue, ValueFormat};
 use super::stack::StackKind;
 use super::tseries::TimeSeries;
 use super::AggKind;
-use super::EnumNames;
+use super::{EnumNames, TimeFormat};
 use crate::cgroup::CgroupFilter;
 use crate::culprit::{live_irq_name, Culprit, CulpritNames};
 use crate::kernel::KernelInfo;
@@ -147,6 +147,13 @@ pub enum FieldValue {
     },
     /// Nanoseconds.
     Duration(i64),
+    /// A CLOCK_MONOTONIC time, printed as local wall-clock time (see [`ValueFormat::Time`]).
+    Time {
+        /// Nanoseconds of CLOCK_MONOTONIC.
+        ns: u64,
+        /// How it prints.
+        format: TimeFormat,
+    },
     /// Kernel address.
     Symbol(u64),
     /// A user-space address of process `pid` ([`ValueFormat::UserSymbol`]).
@@ -212,6 +219,7 @@ impl FieldValue {
             ValueFormat::Bool => FieldValue::Bool(raw != 0),
             ValueFormat::Enum(names) => FieldValue::Enum { value: raw as i64, names },
             ValueFormat::Duration => FieldValue::Duration(raw as i64),
+            ValueFormat::Time(format) => FieldValue::Time { ns: raw, format },
             ValueFormat::KernelSymbol => FieldValue::Symbol(raw),
             ValueFormat::Culprit => FieldValue::Culprit(raw),
             ValueFormat::Stack(kind) => FieldValue::StackId { kind, raw },
@@ -231,6 +239,7 @@ impl FieldValue {
             FieldValue::Bool(v) => v.to_string(),
             FieldValue::Enum { value, names } => names.text(*value),
             FieldValue::Duration(ns) => format_duration(*ns),
+            FieldValue::Time { ns, format } => format.render(symbols.unix_ns(*ns, false)),
             FieldValue::Symbol(addr) => symbols.symbolize(*addr),
             FieldValue::UserSymbol { pid, addr } => symbols.user_symbol(*pid, *addr),
             FieldValue::CgroupPath { id, filter } => symbols.cgroup_path(*id, *filter),

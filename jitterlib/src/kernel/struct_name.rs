@@ -1,8 +1,6 @@
 //! [`StructName`]: the name of a BTF struct or union, interned so that the types that hold it stay `Copy`.
 
-use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Mutex, OnceLock};
 
 /// The name of a kernel struct or union (`sk_buff`), as pointer types of probe fields and script values carry it.
 ///
@@ -14,14 +12,7 @@ pub struct StructName(&'static str);
 impl StructName {
     /// The interned name `name`.
     pub fn new(name: &str) -> StructName {
-        static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-        let mut names = NAMES.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(known) = names.get(name) {
-            return StructName(known);
-        }
-        let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
-        names.insert(leaked);
-        StructName(leaked)
+        StructName(crate::intern::intern(name))
     }
 
     /// The name, without `struct`.

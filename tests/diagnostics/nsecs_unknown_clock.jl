@@ -1,0 +1,1 @@
+BEGIN { printf("%llu\n", nsecs(realtime)); }

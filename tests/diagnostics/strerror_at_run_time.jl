@@ -1,0 +1,1 @@
+tracepoint:syscalls:sys_exit_openat { print(strerror(-args.ret)); }

@@ -1,1 +1,0 @@
-BEGIN { @[strftime("%m/%d/%y", nsecs)] = 1; }

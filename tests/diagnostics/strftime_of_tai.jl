@@ -1,0 +1,1 @@
+BEGIN { printf("%s\n", strftime("%H:%M", nsecs(tai))); }

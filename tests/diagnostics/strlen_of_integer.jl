@@ -1,0 +1,1 @@
+tracepoint:sched:sched_switch { @[strlen(args.next_pid)] = count(); }
