@@ -86,11 +86,19 @@ impl Checker<'_> {
                 ));
                 None
             }
+            // bpftrace 0.27 also writes each builtin variable as a call without arguments: `comm()`, `cpu()`.
+            _ if args.is_empty() && self.is_variable(name, scope) => self.ident(name, span, scope),
             _ => {
                 self.unknown_function(name, name_span);
                 None
             }
         }
+    }
+
+    /// Whether `name` is a builtin variable or a field of the probe (`comm`, `retval`, `__builtin_cpu`).
+    pub(super) fn is_variable(&self, name: &str, scope: &Scope) -> bool {
+        let name = name.strip_prefix("__builtin_").unwrap_or(name);
+        builtins::variable_named(name).is_some() || scope.probe.fields().iter().any(|field| field.name == name)
     }
 
     /// `ksym(addr)`: the kernel symbol at an address, printed by name.

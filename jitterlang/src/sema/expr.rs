@@ -266,6 +266,11 @@ impl Checker<'_> {
     }
 
     pub(super) fn ident(&mut self, name: &str, span: Span, scope: &mut Scope) -> Option<Expr> {
+        // bpftrace 0.27 names each builtin variable `__builtin_NAME` too (what its stdlib macros wrap).
+        let name = match name.strip_prefix("__builtin_") {
+            Some(inner) if self.is_variable(inner, scope) => inner,
+            _ => name,
+        };
         if let Some(field) = scope.probe.fields().iter().find(|field| field.name == name) {
             if !self.context_allowed(&format!("the probe's `{name}`"), span, scope) {
                 return None;
