@@ -5,7 +5,7 @@
 use crate::ast::{FieldDecl, RecordDef};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use jitterlib::kernel::{
-    FunctionProbes, KernelError, KernelInfo, KernelVersion, Member, MemberKind, Symbol, TracepointFormat,
+    FunctionProbes, KernelEnum, KernelError, KernelInfo, KernelVersion, Member, MemberKind, Symbol, TracepointFormat,
     TracepointProbes,
 };
 use std::collections::HashMap;
@@ -221,6 +221,12 @@ impl KernelInfo for WithRecords<'_> {
     }
     fn raw_tracepoint_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
         self.kernel.raw_tracepoint_params(name)
+    }
+    fn enum_type(&self, name: &str) -> Result<Option<KernelEnum>, KernelError> {
+        self.kernel.enum_type(name)
+    }
+    fn enum_with(&self, enumerator: &str) -> Result<Option<KernelEnum>, KernelError> {
+        self.kernel.enum_with(enumerator)
     }
     fn hz(&self) -> Result<u32, KernelError> {
         self.kernel.hz()

@@ -148,6 +148,9 @@ const RAW_TRACEPOINTS: &[&str] = &[
     "timer_expire_exit",
 ];
 
+/// Enums of the fixture's tracepoint fields, and the softirq vectors' anonymous one (named by an enumerator).
+const ENUMS: &[&str] = &["hrtimer_mode", "numa_vmaskip_reason", "skb_drop_reason", "NET_RX_SOFTIRQ"];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let owned = |items: &[&str]| items.iter().map(|item| item.to_string()).collect::<Vec<_>>();
     let selection = SnapshotSelection {
@@ -160,6 +163,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         structs: STRUCTS.iter().map(|(name, members)| (name.to_string(), owned(members))).collect(),
         functions: owned(FUNCTIONS),
         raw_tracepoints: owned(RAW_TRACEPOINTS),
+        enums: owned(ENUMS),
     };
     let snapshot = LiveKernel::new().snapshot(&selection)?;
     println!("{}", serde_json::to_string_pretty(&snapshot)?);

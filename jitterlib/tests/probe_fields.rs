@@ -53,6 +53,7 @@ fn type_word(ty: &FieldType) -> &'static str {
         FieldType::KernelSymbol => "kernel symbol",
         FieldType::Str { .. } | FieldType::DataLocStr => "string",
         FieldType::Culprit => "culprit",
+        FieldType::Enum { .. } => "enum",
         FieldType::Int { .. }
         | FieldType::ShortBytes { .. }
         | FieldType::Bytes { .. }

@@ -64,9 +64,10 @@ impl Gen<'_> {
             ExprKind::Builtin(builtin) => self.builtin(*builtin, dst),
             ExprKind::Call(call) => (call.lower)(self, call, expr.span, dst)?,
             ExprKind::Field(field) => match (self.probe.source_now(field), field.ty) {
-                (FieldSource::Context { offset }, FieldType::Int { size, signed }) => {
-                    self.context_integer(offset, size, signed, dst)
-                }
+                (
+                    FieldSource::Context { offset },
+                    FieldType::Int { size, signed } | FieldType::Enum { size, signed, .. },
+                ) => self.context_integer(offset, size, signed, dst),
                 (FieldSource::Context { offset }, FieldType::ShortBytes { size }) => {
                     self.context_integer(offset, size, false, dst)
                 }

@@ -8,6 +8,7 @@ use super::{Checker, Scope};
 use crate::ast::{self, CastType};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{BinaryOp, Expr, ExprKind, KernelRead, Pointee, PointerType, Type};
+use jitterlib::agg::EnumNames;
 use jitterlib::kernel::{Member, MemberKind, StructName};
 use jitterlib::probe::nearest_first;
 
@@ -340,16 +341,26 @@ impl Checker<'_> {
         None
     }
 
+    /// The script's enum `name`, else the kernel's (whose BTF, unreadable, has none).
+    fn enum_named(&self, name: &str) -> Option<EnumNames> {
+        match self.enums.iter().find(|names| names.name() == name) {
+            Some(names) => Some(*names),
+            None => self.kernel.enum_type(name).ok().flatten().map(|found| EnumNames::of_kernel(&found)),
+        }
+    }
+
     /// The type a cast converts to, and the bits it keeps.
     fn cast_target(&mut self, ty: &CastType, span: Span) -> Option<(Type, u32)> {
         match ty {
             CastType::Int(name) if name == "bool" => Some((Type::Bool, 64)),
-            CastType::Enum(name) => match self.enums.iter().find(|names| names.name() == name) {
-                Some(names) => Some((Type::Enum(*names), 64)),
+            CastType::Enum(name) => match self.enum_named(name) {
+                Some(names) => Some((Type::Enum(names), 64)),
                 None => {
                     self.diagnostics.push(
                         Diagnostic::new(Code::UnknownType, span, format!("unknown enum `{name}`"))
-                            .with_hint(format!("define it before the probes: `enum {name} {{ A, B = 5 }};`")),
+                            .with_hint(format!(
+                                "the kernel's BTF has no such enum either; define it before the probes: `enum {name} {{ A, B = 5 }};`"
+                            )),
                     );
                     None
                 }

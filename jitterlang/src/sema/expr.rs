@@ -5,6 +5,7 @@ use super::{access, Checker, Scope};
 use crate::ast::{self, BinaryOp, UnaryOp};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Builtin, Expr, ExprKind, Lowered, Pointee, PointerType, Type};
+use jitterlib::agg::EnumNames;
 use jitterlib::kernel::StructName;
 use jitterlib::probe::{nearest, Field, FieldType};
 
@@ -293,6 +294,13 @@ impl Checker<'_> {
         if let Some((_, value)) = super::net::ADDRESS_FAMILIES.iter().find(|(constant, _)| *constant == name) {
             return Some(Expr { kind: ExprKind::Const(*value), ty: Type::I64, span });
         }
+        // A kernel enum's enumerator (`SKB_DROP_REASON_NOT_SPECIFIED`), a value of its enum as in bpftrace.
+        let kernel_enum = self.kernel.enum_with(name);
+        if let Ok(Some(found)) = &kernel_enum {
+            if let Some((value, _)) = found.enumerators.iter().find(|(_, enumerator)| enumerator == name) {
+                return Some(Expr { kind: ExprKind::Const(*value), ty: Type::Enum(EnumNames::of_kernel(found)), span });
+            }
+        }
         if name == "args" {
             self.diagnostics.push(
                 Diagnostic::new(Code::TypeMismatch, span, "`args` is a record: name one of its fields")
@@ -315,10 +323,13 @@ impl Checker<'_> {
                 format!("{} has `{}`; `jl -l builtins` lists the builtins", scope.probe.describe(), own.join("`, `"))
             }
         };
-        let hint = match nearest(name, &known) {
+        let mut hint = match nearest(name, &known) {
             Some(near) => format!("did you mean `{near}`? {listing}"),
             None => listing,
         };
+        if let Err(error) = kernel_enum {
+            hint.push_str(&format!(" (the kernel's enums could not be searched: {error})"));
+        }
         let diagnostic =
             Diagnostic::new(Code::UnknownIdent, span, format!("unknown identifier `{name}`")).with_hint(hint);
         self.diagnostics.push(diagnostic);
@@ -450,6 +461,7 @@ fn field_list_hint(args: &[Field], describe: &str) -> String {
 pub(super) fn field_expr(field: &Field, span: Span) -> Expr {
     let ty = match field.ty {
         FieldType::Int { signed, .. } => Type::Int { signed },
+        FieldType::Enum { names, .. } => Type::Enum(names),
         FieldType::ShortBytes { .. } => Type::Int { signed: false },
         FieldType::Duration => Type::Duration,
         FieldType::KernelSymbol => Type::Symbol,

@@ -62,7 +62,7 @@ impl Checker<'_> {
         let value = self.scalar(&call.args[0], scope)?;
         let bytes = match &value.kind {
             ExprKind::Convert { bits, .. } => bits / 8,
-            ExprKind::Field(Field { ty: FieldType::Int { size, .. }, .. }) => *size,
+            ExprKind::Field(Field { ty: FieldType::Int { size, .. } | FieldType::Enum { size, .. }, .. }) => *size,
             ExprKind::KernelRead(read) => read.size,
             _ => 8,
         };

@@ -19,8 +19,9 @@ impl Checker<'_> {
         }
         let arg = &call.args[0];
         let bytes = match &arg.kind {
-            // A bare name is a value when it names a builtin (`sizeof(comm)`), else a type.
-            ast::ExprKind::Type(ty) if is_bare(ty) && builtins::variable_named(&ty.name).is_some() => {
+            // A bare name is a value when it names a builtin (`sizeof(comm)`) or a kernel enum's enumerator
+            // (`sizeof(BTF_VAR_STATIC)`: 8, as any integer value), else a type.
+            ast::ExprKind::Type(ty) if is_bare(ty) && self.names_value(&ty.name) => {
                 let ident = ast::Expr { kind: ast::ExprKind::Ident(ty.name.clone()), span: arg.span };
                 value_size(&self.expr(&ident, scope)?)
             }
@@ -29,6 +30,13 @@ impl Checker<'_> {
             _ => value_size(&self.expr(arg, scope)?),
         };
         Some(Expr { kind: ExprKind::Const(i64::from(bytes)), ty: Type::U64, span: call.span })
+    }
+
+    /// Whether the bare name `name` in `sizeof(name)` is a value: a builtin, or an enumerator of a kernel enum
+    /// that no integer type is called.
+    fn names_value(&self, name: &str) -> bool {
+        builtins::variable_named(name).is_some()
+            || c_integer(name).is_none() && self.kernel.enum_with(name).is_ok_and(|found| found.is_some())
     }
 
     /// The bytes of a type written `struct foo`, `uint8 *`, `int[4]`.

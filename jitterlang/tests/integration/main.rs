@@ -16,6 +16,7 @@ mod gate;
 mod golden;
 mod hrtimer_nesting;
 mod irqoff;
+mod kernel_enums;
 mod lang_forms;
 mod language;
 mod lifecycle;

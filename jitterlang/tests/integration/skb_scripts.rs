@@ -79,6 +79,6 @@ fn drops_counts_each_drop_by_place_reason_device_and_namespace() {
     );
 }
 
-/// `SKB_DROP_REASON_NO_SOCKET` (`enum skb_drop_reason`: 0 not dropped, 1 consumed, 2 not specified, 3 no socket
-/// on Linux 6.x).
-const NO_SOCKET: u32 = 3;
+/// The drop reason udp_rcv gives a datagram to a closed port: `reason` is the kernel's `enum skb_drop_reason`, a
+/// key by its enumerator's name.
+const NO_SOCKET: &str = "SKB_DROP_REASON_NO_SOCKET";

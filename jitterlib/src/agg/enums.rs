@@ -2,6 +2,8 @@
 
 use std::sync::Mutex;
 
+use crate::kernel::KernelEnum;
+
 /// An enum type: its name and its enumerators with their values. Interned for the life of the process, so that it
 /// is `Copy` (and so are [`ValueFormat`](super::ValueFormat) and the compiler's types that carry it): a script
 /// defines few enums.
@@ -30,6 +32,12 @@ impl EnumNames {
         let names = EnumNames { name: leak(name), enumerators: Box::leak(enumerators.into_boxed_slice()) };
         interned.push(names);
         names
+    }
+
+    /// The names of kernel enum `found` (an anonymous one is called `<anonymous>`, as jl writes its type).
+    pub fn of_kernel(found: &KernelEnum) -> EnumNames {
+        let name = if found.name.is_empty() { "<anonymous>" } else { &found.name };
+        EnumNames::new(name, &found.enumerators)
     }
 
     /// The enum's name as the script (or the kernel) calls it.

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::layout::{MapLayout, MapValue, ValueFormat};
+use super::layout::{FieldLayout, MapLayout, MapValue, ValueFormat};
 use super::stack::StackKind;
 use super::tseries::TimeSeries;
 use super::AggKind;
@@ -10,6 +10,7 @@ use super::{EnumNames, TimeFormat};
 use crate::cgroup::CgroupFilter;
 use crate::culprit::{live_irq_name, Culprit, CulpritNames};
 use crate::kernel::KernelInfo;
+use crate::maps::MapEntries;
 use crate::units::{format_duration, format_exact_duration};
 
 /// Turns addresses into names: kernel addresses for [`ValueFormat::KernelSymbol`] fields and kernel stacks,
@@ -503,8 +504,8 @@ impl Snapshot {
     }
 
     /// What bpftrace's `print()` shows of a map without keys that holds nothing yet: its zero value (`@: 0`,
-    /// `@s: { .count = 0, .average = 0, .total = 0 }`). `None` for keyed maps, histograms, strings and tuples,
-    /// which print nothing then.
+    /// `@s: { .count = 0, .average = 0, .total = 0 }`, `@: `, `@: (0, )`, `@: { .a = 0 }`). `None` for keyed maps,
+    /// histograms and stacks, which print nothing then.
     pub fn zero(map: &MapLayout) -> Option<Snapshot> {
         if !map.keys.is_empty() {
             return None;
@@ -515,8 +516,11 @@ impl Snapshot {
             MapValue::Agg { kind, format } if !kind.is_histogram() => {
                 AggValue::Scalar(FieldValue::from_integer(0, *format))
             }
-            MapValue::Scalar(field) if field.format != ValueFormat::Str => {
-                AggValue::Scalar(FieldValue::from_integer(0, field.format))
+            MapValue::Scalar(FieldLayout { format: ValueFormat::Stack(_), .. }) => return None,
+            MapValue::Scalar(_) | MapValue::Tuple(_) => {
+                // The zero of a string, tuple or record: all-zero bytes, decoded as the BPF side's would be.
+                let zeroes = vec![(vec![0; map.key_size() as usize], vec![0; map.value_size() as usize])];
+                return super::decode(map, &MapEntries::Shared(zeroes)).ok();
             }
             _ => return None,
         };

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::kallsyms::is_symbol_named;
 use super::{
-    Availability, FunctionProbes, KernelError, KernelInfo, KernelVersion, Member, Symbol, TracepointFormat,
+    Availability, FunctionProbes, KernelEnum, KernelError, KernelInfo, KernelVersion, Member, Symbol, TracepointFormat,
     TracepointProbes,
 };
 
@@ -33,6 +33,9 @@ pub struct SnapshotSelection {
     pub functions: Vec<String>,
     /// Raw tracepoints whose BTF arguments are included (absent ones are left out).
     pub raw_tracepoints: Vec<String>,
+    /// Enums to include, each named by its name or, for an anonymous one, by one of its enumerators (absent
+    /// ones are left out).
+    pub enums: Vec<String>,
 }
 
 /// A serializable excerpt of one kernel's metadata: the content of a fixture file.
@@ -56,6 +59,9 @@ pub struct KernelSnapshot {
     /// Raw tracepoint name to its BTF arguments `(name, C type)`, context pointer left out.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub raw_tracepoints: BTreeMap<String, Vec<(String, String)>>,
+    /// Enums, sorted by name, then by their first enumerator.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enums: Vec<KernelEnum>,
     /// The kernel's tick rate (`CONFIG_HZ`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hz: Option<u32>,
@@ -106,6 +112,7 @@ pub struct FixtureKernel {
     structs: BTreeMap<String, BTreeMap<String, Member>>,
     functions: BTreeMap<String, Vec<(String, String)>>,
     raw_tracepoints: BTreeMap<String, Vec<(String, String)>>,
+    enums: Vec<KernelEnum>,
     hz: Option<u32>,
     possible_cpus: Option<u32>,
     function_probes: FunctionProbes,
@@ -142,6 +149,7 @@ impl FixtureKernel {
             structs: snapshot.structs,
             functions: snapshot.functions,
             raw_tracepoints: snapshot.raw_tracepoints,
+            enums: snapshot.enums,
             hz: snapshot.hz,
             possible_cpus: snapshot.possible_cpus,
             function_probes: snapshot.function_probes.unwrap_or_else(|| {
@@ -278,6 +286,15 @@ impl KernelInfo for FixtureKernel {
         Ok(self.raw_tracepoints.get(name).cloned())
     }
 
+    fn enum_type(&self, name: &str) -> Result<Option<KernelEnum>, KernelError> {
+        Ok(self.enums.iter().find(|found| !name.is_empty() && found.name == name).cloned())
+    }
+
+    fn enum_with(&self, enumerator: &str) -> Result<Option<KernelEnum>, KernelError> {
+        let has = |found: &&KernelEnum| found.enumerators.iter().any(|(_, name)| name == enumerator);
+        Ok(self.enums.iter().find(has).cloned())
+    }
+
     fn hz(&self) -> Result<u32, KernelError> {
         self.hz.ok_or(KernelError::FixtureWithoutHz)
     }
@@ -368,6 +385,18 @@ mod tests {
         let sys_enter = kernel.raw_tracepoint_params("sys_enter").unwrap().unwrap();
         assert_eq!(sys_enter[1], ("id".to_string(), "long int".to_string()));
         assert_eq!(kernel.raw_tracepoint_params("no_such_event").unwrap(), None);
+    }
+
+    #[test]
+    fn answers_enums_by_name_and_by_enumerator() {
+        let kernel = FixtureKernel::bundled();
+        let reasons = kernel.enum_type("skb_drop_reason").unwrap().unwrap();
+        assert_eq!((reasons.size, reasons.enumerators[2].clone()), (4, (2, "SKB_DROP_REASON_NOT_SPECIFIED".into())));
+        assert_eq!(kernel.enum_with("SKB_DROP_REASON_NO_SOCKET").unwrap(), Some(reasons));
+        let softirqs = kernel.enum_with("NET_RX_SOFTIRQ").unwrap().unwrap();
+        assert_eq!((softirqs.name.as_str(), softirqs.enumerators[3].0), ("", 3));
+        assert_eq!(kernel.enum_type("").unwrap(), None, "anonymous enums have no name to ask by");
+        assert_eq!(kernel.enum_with("NO_SUCH_ENUMERATOR").unwrap(), None);
     }
 
     #[test]

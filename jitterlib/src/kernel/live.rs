@@ -10,7 +10,7 @@ use super::kallsyms::{Kallsyms, ScannedName, Symbol};
 use super::mechanisms::{self, FunctionProbes, TracepointMechanism, TracepointProbes, FENTRY_TEST_TARGETS};
 use super::symbol_lookup::{self, LOOKUP_HELPER_SINCE};
 use super::tracefs::{ensure_tracefs, list_tracepoints, read_dynamic_events, read_format, TracepointFormat};
-use super::{KernelError, KernelInfo, KernelVersion, Member};
+use super::{KernelEnum, KernelError, KernelInfo, KernelVersion, Member};
 
 /// The kernel release, as `uname -r` prints it.
 const OSRELEASE: &str = "/proc/sys/kernel/osrelease";
@@ -136,6 +136,14 @@ impl LiveKernel {
                 raw_tracepoints.insert(name.clone(), params);
             }
         }
+        let mut enums = Vec::new();
+        for name in &selection.enums {
+            if let Some(found) = self.enum_type(name)?.map_or_else(|| self.enum_with(name), |found| Ok(Some(found)))? {
+                enums.push(found);
+            }
+        }
+        enums.sort_by(|a, b| (&a.name, a.enumerators.first()).cmp(&(&b.name, b.enumerators.first())));
+        enums.dedup();
         Ok(KernelSnapshot {
             release: self.version().release.clone(),
             tracepoints,
@@ -144,6 +152,7 @@ impl LiveKernel {
             structs,
             functions,
             raw_tracepoints,
+            enums,
             hz: Some(self.hz()?),
             possible_cpus: Some(self.possible_cpus()?),
             function_probes: Some(self.function_probes()),
@@ -325,6 +334,14 @@ impl KernelInfo for LiveKernel {
         self.btf()?.raw_tracepoint_params(name)
     }
 
+    fn enum_type(&self, name: &str) -> Result<Option<KernelEnum>, KernelError> {
+        self.btf()?.enum_type(name)
+    }
+
+    fn enum_with(&self, enumerator: &str) -> Result<Option<KernelEnum>, KernelError> {
+        self.btf()?.enum_with(enumerator)
+    }
+
     fn hz(&self) -> Result<u32, KernelError> {
         cached(&self.hz, || super::hz::running_hz(&self.version().release)).copied()
     }
@@ -496,6 +513,11 @@ mod tests {
         }
         for name in snapshot.raw_tracepoints.keys() {
             assert_eq!(kernel.raw_tracepoint_params(name).unwrap(), fixture.raw_tracepoint_params(name).unwrap());
+        }
+        for found in &snapshot.enums {
+            let first = &found.enumerators[0].1;
+            assert_eq!(kernel.enum_with(first).unwrap(), fixture.enum_with(first).unwrap());
+            assert_eq!(kernel.enum_type(&found.name).unwrap(), fixture.enum_type(&found.name).unwrap());
         }
         assert_eq!(kernel.function_probes(), fixture.function_probes());
         assert_eq!(kernel.struct_member("sk_buff", "nope").unwrap(), None);

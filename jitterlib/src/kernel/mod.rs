@@ -21,7 +21,7 @@ mod version;
 
 use std::sync::Arc;
 
-pub use btf::{Btf, Member, MemberKind};
+pub use btf::{Btf, KernelEnum, Member, MemberKind};
 pub use error::KernelError;
 pub use fixture::{FixtureKernel, KernelSnapshot, SnapshotSelection, SnapshotSymbol};
 pub use kallsyms::Symbol;
@@ -76,6 +76,11 @@ pub trait KernelInfo {
     /// BTF: the arguments `(name, C type)` of raw tracepoint `name` (its `btf_trace_NAME` prototype without
     /// the leading context pointer), `None` when BTF has no such tracepoint.
     fn raw_tracepoint_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError>;
+    /// BTF: `enum name` (`skb_drop_reason`), for fields of that type; `None` when BTF has no such enum.
+    fn enum_type(&self, name: &str) -> Result<Option<KernelEnum>, KernelError>;
+    /// BTF: the enum, named or anonymous, with an enumerator called `enumerator`, for a script's bare
+    /// `SKB_DROP_REASON_NOT_SPECIFIED`; `None` when no enum has one.
+    fn enum_with(&self, enumerator: &str) -> Result<Option<KernelEnum>, KernelError>;
     /// The tick rate (`CONFIG_HZ`): jiffies per second, to turn jiffies into nanoseconds.
     fn hz(&self) -> Result<u32, KernelError>;
     /// How many CPUs the machine can have (`/sys/devices/system/cpu/possible`): bpftrace's `ncpus`.

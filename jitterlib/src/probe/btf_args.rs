@@ -2,17 +2,26 @@
 //! 8-byte slots of the context (pt_regs registers, or the u64 array of fentry and raw tracepoints).
 
 use super::{Field, FieldSource, FieldType};
-use crate::kernel::StructName;
+use crate::agg::EnumNames;
+use crate::kernel::{KernelEnum, KernelInfo, StructName};
 
 /// Fields `args.NAME` for `params`, `slot(i)` giving the context offset of parameter `i` (`None` when the
 /// parameter is not reachable). Stops at the first parameter that is not an integer or a pointer: a
-/// struct passed by value may take several slots, so the offsets of the ones after it are unknown.
-pub(super) fn typed_args(params: &[(String, String)], slot: impl Fn(usize) -> Option<u32>) -> Vec<Field> {
+/// struct passed by value may take several slots, so the offsets of the ones after it are unknown. A kernel
+/// enum's values print by name.
+pub(super) fn typed_args(
+    kernel: &dyn KernelInfo,
+    params: &[(String, String)],
+    slot: impl Fn(usize) -> Option<u32>,
+) -> Vec<Field> {
     params
         .iter()
         .enumerate()
         .map_while(|(index, (name, c_type))| {
-            let ty = scalar_type(c_type)?;
+            let ty = match kernel_enum(kernel, c_type) {
+                Some(found) => enum_field(&found, found.size, found.signed),
+                None => scalar_type(c_type)?,
+            };
             let offset = slot(index)?;
             let name = if name.is_empty() { format!("arg{index}") } else { name.clone() };
             Some(Field { name, ty, source: FieldSource::Context { offset } })
@@ -51,6 +60,28 @@ pub(super) fn is_pointer(c_type: &str) -> bool {
     bare.ends_with('*') || bare.contains("(*)")
 }
 
+/// The kernel enum C type `c_type` names (`enum skb_drop_reason`, as tracefs and the BTF reader write it), `None`
+/// for any other type and for an enum the kernel's BTF does not have (or without BTF): a plain integer then.
+pub(super) fn kernel_enum(kernel: &dyn KernelInfo, c_type: &str) -> Option<KernelEnum> {
+    let name = unqualified(c_type).strip_prefix("enum ")?.trim();
+    // Unreadable BTF is not an error here: the value is still right as the number it is.
+    kernel.enum_type(name).ok().flatten()
+}
+
+/// A field holding a value of kernel enum `found` in `size` bytes.
+pub(super) fn enum_field(found: &KernelEnum, size: u32, signed: bool) -> FieldType {
+    FieldType::Enum { size: size.min(8), signed, names: EnumNames::of_kernel(found) }
+}
+
+/// `c_type` without leading `const` and `volatile`.
+fn unqualified(c_type: &str) -> &str {
+    let mut bare = c_type.trim();
+    while let Some(rest) = bare.strip_prefix("const ").or_else(|| bare.strip_prefix("volatile ")) {
+        bare = rest.trim_start();
+    }
+    bare
+}
+
 /// The field type of a C type as the BTF reader renders it; `None` for anything but integers, enums and
 /// pointers (structs by value, floats, unknown typedefs). Pointers to structs keep the struct's name.
 pub(super) fn scalar_type(c_type: &str) -> Option<FieldType> {
@@ -60,10 +91,7 @@ pub(super) fn scalar_type(c_type: &str) -> Option<FieldType> {
     if is_pointer(c_type) {
         return Some(FieldType::Address);
     }
-    let mut bare = c_type.trim();
-    while let Some(rest) = bare.strip_prefix("const ").or_else(|| bare.strip_prefix("volatile ")) {
-        bare = rest.trim_start();
-    }
+    let bare = unqualified(c_type);
     if bare.starts_with("enum ") {
         return Some(FieldType::Int { size: 4, signed: false });
     }
@@ -90,6 +118,7 @@ pub(super) fn scalar_type(c_type: &str) -> Option<FieldType> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::FixtureKernel;
 
     fn params(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(name, ty)| (name.to_string(), ty.to_string())).collect()
@@ -112,11 +141,27 @@ mod tests {
     #[test]
     fn stops_at_the_first_struct_by_value() {
         let list = params(&[("skb", "struct sk_buff *"), ("", "int"), ("q", "struct qstr"), ("late", "int")]);
-        let fields = typed_args(&list, |index| Some(index as u32 * 8));
+        let fields = typed_args(&FixtureKernel::bundled(), &list, |index| Some(index as u32 * 8));
         let names: Vec<&str> = fields.iter().map(|field| field.name.as_str()).collect();
         assert_eq!(names, ["skb", "arg1"]);
         assert_eq!(fields[1].source, FieldSource::Context { offset: 8 });
         assert!(!all_scalar(&list));
+    }
+
+    #[test]
+    fn kernel_enums_print_by_name() {
+        let kernel = FixtureKernel::bundled();
+        let list = params(&[("reason", "enum skb_drop_reason"), ("mode", "enum no_such_enum"), ("x", "int")]);
+        let fields = typed_args(&kernel, &list, |index| Some(index as u32 * 8));
+        let FieldType::Enum { size: 4, signed: false, names } = fields[0].ty else {
+            panic!("not an enum: {:?}", fields[0].ty);
+        };
+        assert_eq!(
+            (names.name(), names.text(2), names.text(100_000)),
+            ("skb_drop_reason", "SKB_DROP_REASON_NOT_SPECIFIED".into(), "100000".into())
+        );
+        assert_eq!(fields[1].ty, FieldType::Int { size: 4, signed: false }, "an enum BTF lacks is a number");
+        assert_eq!(fields[2].ty, FieldType::Int { size: 4, signed: true });
     }
 
     #[test]

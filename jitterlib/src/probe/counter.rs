@@ -40,6 +40,8 @@ const HARDWARE_DEFAULT: u64 = 1_000_000;
 struct Counter {
     counter: PerfCounter,
     period: u64,
+    /// The event and count as the script writes them (`cpu:100000`, `faults`): what `probe` says, as in bpftrace.
+    written: String,
 }
 
 /// `KIND:NAME:` for every name (short names too) of the software or hardware events, sorted.
@@ -94,13 +96,13 @@ fn resolve(spec: &ProbeSpec, kind: &ProbeKind, hardware: bool, default: u64) -> 
                 .at(2)
         })?,
     };
-    Ok(Box::new(Counter { counter, period }))
+    Ok(Box::new(Counter { counter, period, written: parts[1..].join(":") }))
 }
 
 impl Probe for Counter {
     fn describe(&self) -> String {
         let kind = if self.counter.is_hardware() { "hardware" } else { "software" };
-        format!("{kind}:{}:{}", self.counter.name(), self.period)
+        format!("{kind}:{}", self.written)
     }
 
     fn attach(&self) -> Attach {
@@ -120,11 +122,15 @@ mod tests {
 
     #[test]
     fn names_aliases_and_default_counts() {
+        // Described as written, the kind spelled out (bpftrace's `probe`), attached as what it names.
         let probe = resolved("software:faults").expect("an alias");
-        assert_eq!(probe.describe(), "software:page-faults:1000");
+        assert_eq!(probe.describe(), "software:faults");
         assert_eq!(probe.attach(), Attach::Perf { counter: PerfCounter::PageFaults, period: 1000, cpu: None });
-        assert_eq!(resolved("h:cycles:5000").expect("short kind").describe(), "hardware:cpu-cycles:5000");
-        assert_eq!(resolved("hardware:instructions").expect("default").describe(), "hardware:instructions:1000000");
+        let probe = resolved("h:cycles:5000").expect("short kind");
+        assert_eq!(probe.describe(), "hardware:cycles:5000");
+        assert_eq!(probe.attach(), Attach::Perf { counter: PerfCounter::CpuCycles, period: 5000, cpu: None });
+        let probe = resolved("hardware:instructions").expect("default");
+        assert_eq!(probe.attach(), Attach::Perf { counter: PerfCounter::Instructions, period: 1_000_000, cpu: None });
     }
 
     #[test]

@@ -57,13 +57,18 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, side: Side) -> Result<Box<
         }
         return Err(missing_function(function, kernel));
     };
-    Ok(trampoline(function, &params, side))
+    Ok(trampoline(kernel, function, &params, side))
 }
 
 /// The probe for `function` with BTF parameters `params` (also the first choice of `kfunc`/`kretfunc`).
-pub(super) fn trampoline(function: &str, params: &[(String, String)], side: Side) -> Box<dyn Probe> {
+pub(super) fn trampoline(
+    kernel: &dyn KernelInfo,
+    function: &str,
+    params: &[(String, String)],
+    side: Side,
+) -> Box<dyn Probe> {
     let slot = |index: usize| (index < params.len().min(MAX_ARGS)).then_some(index as u32 * 8);
-    let args = btf_args::typed_args(params, slot);
+    let args = btf_args::typed_args(kernel, params, slot);
     let mut fields = btf_args::raw_args(params.len(), slot);
     // The return value sits right after the arguments, only known when each argument takes one slot.
     if side == Side::Return && btf_args::all_scalar(params) && params.len() <= MAX_ARGS {

@@ -53,7 +53,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, side: Side) -> Result<Box<
                     let note = format!("{}:{function} uses a kprobe; fentry not used: {why}", kind.name);
                     kprobe::resolve_function(function, kernel, side, Some(note))
                 }
-                _ => Ok(fentry::trampoline(function, &params, side)),
+                _ => Ok(fentry::trampoline(kernel, function, &params, side)),
             }
         }
         _ => kprobe::resolve_function(function, kernel, side, None),

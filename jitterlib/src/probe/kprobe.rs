@@ -93,7 +93,7 @@ pub(super) fn resolve_function(
     let slot = |index: usize| ARG_REGISTERS.get(index).copied();
     let (args, fields) = match side {
         Side::Entry => {
-            let args = params.as_deref().map(|params| btf_args::typed_args(params, slot)).unwrap_or_default();
+            let args = params.as_deref().map(|params| btf_args::typed_args(kernel, params, slot)).unwrap_or_default();
             (args, btf_args::raw_args(ARG_REGISTERS.len(), slot))
         }
         Side::Return => (Vec::new(), vec![btf_args::retval(RETURN_REGISTER)]),

@@ -43,6 +43,7 @@ pub use uprobe::user_functions;
 pub use usdt::usdt_probes;
 pub use wildcard::{expand, MAX_WILDCARD_MATCHES};
 
+use crate::agg::EnumNames;
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Program, Reg, Size};
 use crate::kernel::{KernelInfo, StructName};
 use crate::maps::{map_call, Counter, MapKind, MapSpec, UpdateFailures};
@@ -92,6 +93,15 @@ pub enum FieldType {
         size: u32,
         /// Whether it is signed.
         signed: bool,
+    },
+    /// A value of a kernel enum (`enum skb_drop_reason`) of `size` bytes, printed by its enumerator's name.
+    Enum {
+        /// Size in bytes (1, 2, 4 or 8).
+        size: u32,
+        /// Whether it is signed.
+        signed: bool,
+        /// What its values are called.
+        names: EnumNames,
     },
     /// Nanoseconds, printed with time units.
     Duration,

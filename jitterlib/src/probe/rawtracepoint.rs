@@ -49,7 +49,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
     let slot = |index: usize| (index < params.len()).then_some(index as u32 * 8);
     Ok(Box::new(RawTracepoint {
         name: name.clone(),
-        args: btf_args::typed_args(&params, slot),
+        args: btf_args::typed_args(kernel, &params, slot),
         fields: btf_args::raw_args(params.len(), slot),
     }))
 }

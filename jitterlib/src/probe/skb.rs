@@ -82,7 +82,7 @@ pub(super) static KIND: ProbeKind = ProbeKind {
         ("dport", "TCP/UDP destination port (0 otherwise)"),
         ("icmp_seq", "ICMP echo request/reply sequence number (0 otherwise)"),
         ("icmp_id", "ICMP echo request/reply identifier (0 otherwise)"),
-        ("reason", "drop reason at kfree_skb (enum skb_drop_reason), 0 elsewhere"),
+        ("reason", "drop reason at kfree_skb (enum skb_drop_reason, by name), SKB_NOT_DROPPED_YET elsewhere"),
     ],
     targets: None,
     resolve,
@@ -202,7 +202,14 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
             .at(0));
         }
     }
-    Ok(Box::new(Skb { hop_filter, min_dur, points, layout: layout(kernel)?, fields: fields(), read: FieldsRead::ALL }))
+    Ok(Box::new(Skb {
+        hop_filter,
+        min_dur,
+        points,
+        layout: layout(kernel)?,
+        fields: fields(kernel),
+        read: FieldsRead::ALL,
+    }))
 }
 
 /// Reads FILTER: a hop name, a minimum duration, or both (in either order).
@@ -278,10 +285,13 @@ fn layout(kernel: &dyn KernelInfo) -> Result<Layout, ProbeError> {
     })
 }
 
-fn fields() -> Vec<Field> {
+/// The fields of every point; `reason` is the kernel's `enum skb_drop_reason` where BTF has it (printed by name).
+fn fields(kernel: &dyn KernelInfo) -> Vec<Field> {
     let stack =
         |name: &str, ty: FieldType, offset: i16| Field { name: name.into(), ty, source: FieldSource::Stack { offset } };
     let int = FieldType::Int { size: 8, signed: false };
+    let reason = super::btf_args::kernel_enum(kernel, "enum skb_drop_reason")
+        .map_or(int, |found| super::btf_args::enum_field(&found, 8, false));
     let computed =
         |name: &str, size: u32| Field { name: name.into(), ty: FieldType::Str { size }, source: FieldSource::Computed };
     vec![
@@ -298,7 +308,7 @@ fn fields() -> Vec<Field> {
         stack("dport", int, STACK_DPORT),
         stack("icmp_seq", int, STACK_ICMP_SEQ),
         stack("icmp_id", int, STACK_ICMP_ID),
-        stack("reason", int, STACK_REASON),
+        stack("reason", reason, STACK_REASON),
     ]
 }
 

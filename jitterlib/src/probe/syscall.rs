@@ -98,7 +98,7 @@ impl SyscallView {
                     "ret" if exit => STACK_RET,
                     _ => slot(*registers.next()?),
                 };
-                Some(Field { source: FieldSource::Stack { offset }, ..super::tracepoint::arg_field(field) })
+                Some(Field { source: FieldSource::Stack { offset }, ..super::tracepoint::arg_field(field, kernel) })
             })
             .collect();
         Ok(Ok(SyscallView {

@@ -108,7 +108,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
             Reach::Hook { hook: Box::new(hook), pointer_hook: Box::new(pointer_hook), args: None }
         }
     };
-    let record = format.fields.iter().filter(|field| !field.common).map(arg_field).collect();
+    let record = format.fields.iter().filter(|field| !field.common).map(|field| arg_field(field, kernel)).collect();
     Ok(Box::new(Tracepoint { category: category.clone(), name: name.clone(), record, reach, args_read: None }))
 }
 
@@ -122,8 +122,9 @@ fn missing_hint(category: &str, name: &str, kernel: &dyn KernelInfo) -> String {
     }
 }
 
-/// The field `args.NAME` of a tracefs record field, read from the record.
-pub(super) fn arg_field(field: &TracepointField) -> Field {
+/// The field `args.NAME` of a tracefs record field, read from the record. A field of a kernel enum type prints by
+/// name, as the format file types it (bpftrace 0.27 types it so too).
+pub(super) fn arg_field(field: &TracepointField, kernel: &dyn KernelInfo) -> Field {
     let ty = if field.data_loc {
         FieldType::DataLocStr
     } else if field.array_len.is_some() && field.c_type.contains("char") {
@@ -136,6 +137,8 @@ pub(super) fn arg_field(field: &TracepointField) -> Field {
         FieldType::Pointer { target }
     } else if field.size == 8 && super::btf_args::is_pointer(&field.c_type) {
         FieldType::Address
+    } else if let Some(found) = super::btf_args::kernel_enum(kernel, &field.c_type) {
+        super::btf_args::enum_field(&found, field.size, field.signed)
     } else {
         FieldType::Int { size: field.size.min(8), signed: field.signed }
     };

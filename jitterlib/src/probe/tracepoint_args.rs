@@ -175,7 +175,7 @@ impl RawArgs {
         field: &TracepointField,
         params: &[(String, String)],
     ) -> Result<Result<(), String>, KernelError> {
-        let record = super::tracepoint::arg_field(field);
+        let record = super::tracepoint::arg_field(field, kernel);
         if field.data_loc {
             return Ok(Err("the kernel builds it as a string when it records the event".into()));
         }
@@ -221,7 +221,10 @@ impl RawArgs {
         let same_kind = match &found.kind {
             MemberKind::Array { text, .. } => string && *text,
             MemberKind::Int { .. } | MemberKind::Pointer { .. } | MemberKind::Other => {
-                matches!(record.ty, FieldType::Int { .. } | FieldType::Pointer { .. } | FieldType::Address)
+                matches!(
+                    record.ty,
+                    FieldType::Int { .. } | FieldType::Enum { .. } | FieldType::Pointer { .. } | FieldType::Address
+                )
             }
             MemberKind::Record => false,
         };
@@ -232,7 +235,7 @@ impl RawArgs {
             )));
         }
         let slot = -8 * (self.members.len() as i16 + 1);
-        let signed = matches!(record.ty, FieldType::Int { signed: true, .. });
+        let signed = matches!(record.ty, FieldType::Int { signed: true, .. } | FieldType::Enum { signed: true, .. });
         let source = if string { FieldSource::Computed } else { FieldSource::Stack { offset: slot } };
         self.members.push(MemberRead {
             field: field.name.clone(),

@@ -99,6 +99,7 @@ impl Resolved {
             FieldType::Int { signed, .. } => {
                 (integer(if signed { ValueFormat::Signed } else { ValueFormat::Unsigned }), signed)
             }
+            FieldType::Enum { signed, names, .. } => (integer(ValueFormat::Enum(names)), signed),
             FieldType::ShortBytes { .. } => (integer(ValueFormat::Unsigned), false),
             FieldType::Address => (integer(ValueFormat::Hex), false),
             FieldType::Duration => (integer(ValueFormat::Duration), false),

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use super::source::{Pages, Sequential, Source};
-use super::{extra_len, TypeHeader, KIND_FUNC, KIND_STRUCT, KIND_TYPEDEF, KIND_UNION, MAGIC};
+use super::{extra_len, TypeHeader, KIND_ENUM, KIND_ENUM64, KIND_FUNC, KIND_STRUCT, KIND_TYPEDEF, KIND_UNION, MAGIC};
 use crate::kernel::KernelError;
 
 const HEADER_MIN_LEN: usize = 24;
@@ -82,6 +82,21 @@ pub(super) struct Layer {
     hashed: [OnceLock<Vec<u64>>; 2],
     /// Per [`Family`]: how many names have been looked up.
     lookups: [AtomicU32; 2],
+    /// Every ENUM and ENUM64, anonymous ones included, in id order: found by a walk of its own when a script
+    /// first names an enum or an enumerator (2 400 on Linux 6.18), so that opening the blob, which most scripts
+    /// need for struct members alone, allocates nothing for them.
+    enums: OnceLock<Vec<EnumAt>>,
+}
+
+/// Where an enum of a blob is.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct EnumAt {
+    /// Its type id.
+    pub(super) id: u32,
+    /// Its name's offset (0 for an anonymous enum).
+    pub(super) name_off: u32,
+    /// Where its record starts in the type section.
+    at: u32,
 }
 
 impl Layer {
@@ -128,6 +143,7 @@ impl Layer {
             named: Default::default(),
             hashed: Default::default(),
             lookups: Default::default(),
+            enums: OnceLock::new(),
         };
         let (mut checkpoints, mut count, mut named) = (Vec::new(), 0u32, <[Vec<u64>; 2]>::default());
         layer.walk_types(|at, header| {
@@ -198,9 +214,36 @@ impl Layer {
         Ok(hashed[start..end].iter().map(|&entry| entry as u32).collect())
     }
 
+    /// Every enum of this blob, anonymous ones included, in id order.
+    pub(super) fn enums(&self) -> Result<&[EnumAt], KernelError> {
+        if let Some(enums) = self.enums.get() {
+            return Ok(enums);
+        }
+        let (mut enums, mut id) = (Vec::new(), self.first_id);
+        self.walk_types(|at, header| {
+            if matches!(header.kind, KIND_ENUM | KIND_ENUM64) {
+                enums.push(EnumAt { id, name_off: header.name_off, at });
+            }
+            id += 1;
+        })?;
+        Ok(self.enums.get_or_init(|| enums))
+    }
+
+    /// The header of the enum at `place` and its enumerators' data, read at once (not from a checkpoint).
+    pub(super) fn enum_record(&self, place: &EnumAt) -> Result<(TypeHeader, Vec<u8>), KernelError> {
+        let at = self.types.start + u64::from(place.at);
+        let header = self.header_at(at)?;
+        let extra = extra_len(header.kind, header.vlen).ok_or_else(|| self.malformed("unknown type kind"))?;
+        let mut data = vec![0; extra];
+        if at + 12 + extra as u64 > self.types.end || !self.read(at + 12, &mut data)? {
+            return Err(self.malformed("truncated type data"));
+        }
+        Ok((header, data))
+    }
+
     /// Every name offset, in this blob's strings or its base's, at which `name` is written (the whole string
     /// there, or its end: BTF may point into a longer string); `None` when the strings cannot be read in place.
-    fn name_offsets(&self, name: &str) -> Option<Vec<u32>> {
+    pub(super) fn name_offsets(&self, name: &str) -> Option<Vec<u32>> {
         let strings = self.pages.source().bytes_between(self.strings.start, self.strings.end)?;
         let mut offsets = match &self.base {
             Some(base) => base.name_offsets(name)?,

@@ -1,5 +1,5 @@
-//! A small reader for the kernel's BTF blob (`/sys/kernel/btf/vmlinux`): struct member offsets and
-//! function parameter types, nothing else.
+//! A small reader for the kernel's BTF blob (`/sys/kernel/btf/vmlinux`): struct member offsets, function
+//! parameter types and enums, nothing else.
 //!
 //! Format reference: <https://docs.kernel.org/bpf/btf.html>. The blob (5.4 MB on Linux 6.18) is not held:
 //! it is read where it lies, a few pages at a time ([`source`]); what is kept is where every 32nd type starts
@@ -99,6 +99,28 @@ pub enum MemberKind {
     Record,
     /// Anything else (floating point, function pointers, empty types).
     Other,
+}
+
+/// A kernel enum as BTF describes it: what the values of its type are called.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelEnum {
+    /// Its name (`skb_drop_reason`), empty for an anonymous enum.
+    pub name: String,
+    /// Size of its values in bytes.
+    pub size: u32,
+    /// Whether its values are signed.
+    pub signed: bool,
+    /// Its enumerators `(value, name)`, in declaration order.
+    pub enumerators: Vec<(i64, String)>,
+}
+
+/// What [`Btf::find_enum`] looks an enum up by.
+#[derive(Clone, Copy)]
+enum Named {
+    /// Its own name.
+    Enum,
+    /// One of its enumerators' names.
+    Enumerator,
 }
 
 /// The kernel's BTF, read in place: vmlinux', or a module's split BTF on top of it.
@@ -319,6 +341,86 @@ impl Btf {
             (name.unwrap_or_else(|| format!("arg{}", index - 1)), type_name)
         });
         Ok(Some(params.collect()))
+    }
+
+    /// `enum name`, `None` when BTF has no such enum.
+    pub fn enum_type(&self, name: &str) -> Result<Option<KernelEnum>, KernelError> {
+        self.find_enum(name, Named::Enum)
+    }
+
+    /// The enum, named or anonymous, that has an enumerator called `enumerator` (the first such in type order),
+    /// `None` when none has: what a script's bare `SKB_DROP_REASON_NOT_SPECIFIED` means.
+    pub fn enum_with(&self, enumerator: &str) -> Result<Option<KernelEnum>, KernelError> {
+        self.find_enum(enumerator, Named::Enumerator)
+    }
+
+    /// The first enum, in type order, of which `name` names what `named` says; a complete one (with
+    /// enumerators) beats a forward declaration.
+    fn find_enum(&self, name: &str, named: Named) -> Result<Option<KernelEnum>, KernelError> {
+        if name.is_empty() {
+            return Ok(None);
+        }
+        let mut fallback = None;
+        for layer in &self.layers {
+            // Where the strings read in place, the offsets that hold the name; else names are read to compare.
+            let offsets = layer.name_offsets(name);
+            if offsets.as_ref().is_some_and(Vec::is_empty) {
+                continue;
+            }
+            let is_name = |name_off: u32| -> Result<bool, KernelError> {
+                Ok(match &offsets {
+                    Some(offsets) => offsets.contains(&name_off),
+                    None => name_off != 0 && self.name_bytes(name_off)? == name.as_bytes(),
+                })
+            };
+            for place in layer.enums()? {
+                let found = match named {
+                    Named::Enum => is_name(place.name_off)?,
+                    Named::Enumerator => {
+                        let (header, data) = layer.enum_record(place)?;
+                        let record = Record { header, data };
+                        let stride = if record.header.kind == KIND_ENUM64 { 12 } else { 8 };
+                        let mut found = false;
+                        for index in 0..record.header.vlen {
+                            found = found || is_name(self.word(&record, index * stride)?)?;
+                        }
+                        found
+                    }
+                };
+                if found {
+                    let found = self.enum_at(place.id)?;
+                    if !found.enumerators.is_empty() {
+                        return Ok(Some(found));
+                    }
+                    fallback.get_or_insert(found);
+                }
+            }
+        }
+        Ok(fallback)
+    }
+
+    /// The enum of type `id` (an ENUM or ENUM64).
+    fn enum_at(&self, id: u32) -> Result<KernelEnum, KernelError> {
+        let record = self.record(id)?;
+        let header = record.header;
+        let wide = header.kind == KIND_ENUM64;
+        let mut enumerators = Vec::with_capacity(header.vlen);
+        for index in 0..header.vlen {
+            let at = index * if wide { 12 } else { 8 };
+            let low = self.word(&record, at + 4)?;
+            let value = match (wide, header.kind_flag) {
+                (true, _) => (u64::from(self.word(&record, at + 8)?) << 32 | u64::from(low)) as i64,
+                (false, true) => i64::from(low as i32),
+                (false, false) => i64::from(low),
+            };
+            enumerators.push((value, self.name(self.word(&record, at)?)?));
+        }
+        Ok(KernelEnum {
+            name: self.name(header.name_off)?,
+            size: header.size_or_type,
+            signed: header.kind_flag,
+            enumerators,
+        })
     }
 
     /// The parameters `(name, C type)` of FUNC_PROTO `proto`.

@@ -306,6 +306,41 @@ fn lists_raw_tracepoint_arguments_without_the_context() {
     assert_eq!(sample().raw_tracepoint_params("my_fn").unwrap(), None);
 }
 
+/// `enum color { RED = 1, BLUE = -1 (signed) }`, an anonymous `enum { BIG = 1 << 40 }` (ENUM64) and an
+/// unsigned `enum flag { HIGH = 0xffffffff }`.
+fn enum_blob() -> Vec<u8> {
+    let mut blob = BlobBuilder::new();
+    blob.record("color", KIND_ENUM, 2, true, 4); // 1
+    for (name, value) in [("RED", 1u32), ("BLUE", -1i32 as u32)] {
+        let name_off = blob.name(name);
+        blob.words(&[name_off, value]);
+    }
+    blob.record("", KIND_ENUM64, 1, false, 8); // 2
+    let name_off = blob.name("BIG");
+    blob.words(&[name_off, 0, 1 << 8]);
+    blob.record("flag", KIND_ENUM, 1, false, 4); // 3
+    let name_off = blob.name("HIGH");
+    blob.words(&[name_off, u32::MAX]);
+    blob.finish()
+}
+
+#[test]
+fn reads_enums_by_name_and_by_enumerator() {
+    let btf = Btf::parse(Path::new("enums"), enum_blob()).unwrap();
+    let color = btf.enum_type("color").unwrap().unwrap();
+    let expected = [(1, "RED".to_string()), (-1, "BLUE".to_string())];
+    assert_eq!((color.name.as_str(), color.size, color.signed), ("color", 4, true));
+    assert_eq!(color.enumerators, expected);
+    assert_eq!(btf.enum_with("BLUE").unwrap(), Some(color));
+    let anonymous = btf.enum_with("BIG").unwrap().unwrap();
+    assert_eq!((anonymous.name.as_str(), anonymous.size), ("", 8));
+    assert_eq!(anonymous.enumerators, [(1 << 40, "BIG".to_string())]);
+    assert_eq!(btf.enum_type("flag").unwrap().unwrap().enumerators, [(i64::from(u32::MAX), "HIGH".to_string())]);
+    assert_eq!(btf.enum_type("RED").unwrap(), None, "an enumerator is not an enum");
+    assert_eq!(btf.enum_with("color").unwrap(), None, "an enum is not an enumerator");
+    assert_eq!(btf.enum_with("GREEN").unwrap(), None);
+}
+
 #[test]
 fn rejects_malformed_blobs() {
     let path = Path::new("bad");
@@ -346,6 +381,15 @@ fn reads_the_running_kernel() {
     assert_eq!(params[0], ("skb".to_string(), "struct sk_buff *".to_string()));
     let switch = btf.raw_tracepoint_params("sched_switch").unwrap().unwrap();
     assert!(switch.iter().any(|(name, ty)| name == "next" && ty == "struct task_struct *"), "{switch:?}");
+    let started = std::time::Instant::now();
+    let reasons = btf.enum_with("SKB_DROP_REASON_NOT_SPECIFIED").unwrap().unwrap();
+    let enum_lookup = started.elapsed();
+    assert_eq!(reasons.name, "skb_drop_reason");
+    assert!(reasons.enumerators.contains(&(2, "SKB_DROP_REASON_NOT_SPECIFIED".to_string())), "{reasons:?}");
+    assert_eq!(btf.enum_type("skb_drop_reason").unwrap(), Some(reasons));
+    let softirqs = btf.enum_with("NET_RX_SOFTIRQ").unwrap().unwrap();
+    assert_eq!((softirqs.name.as_str(), softirqs.enumerators[3].1.as_str()), ("", "NET_RX_SOFTIRQ"));
+    eprintln!("enum of an enumerator: {enum_lookup:?}");
     eprintln!("BTF: {} types, read+parse {parsed:?}, four member lookups {looked_up:?}", btf.type_count());
 }
 
@@ -398,4 +442,7 @@ fn the_mapped_and_the_read_kernel_btf_agree() {
     let kfree_skb = read.raw_tracepoint_params("kfree_skb").unwrap();
     assert!(kfree_skb.is_some());
     assert_eq!(kfree_skb, mapped.raw_tracepoint_params("kfree_skb").unwrap());
+    let reason = read.enum_with("SKB_DROP_REASON_NO_SOCKET").unwrap();
+    assert!(reason.is_some());
+    assert_eq!(reason, mapped.enum_with("SKB_DROP_REASON_NO_SOCKET").unwrap());
 }
