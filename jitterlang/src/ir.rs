@@ -516,6 +516,9 @@ pub enum StmtKind {
         var: usize,
         /// The loop body.
         body: Vec<Stmt>,
+        /// For a `count()`, `sum()`, `min()`, `max()` or `avg()` map, how many CPUs' values each entry's value
+        /// merges (see [`ExprKind::AggRead`]); `None` for a plain map.
+        cpus: Option<u32>,
     },
     /// `unroll(count) { body }`.
     Unroll {
@@ -612,6 +615,16 @@ pub enum ExprKind {
         map: usize,
         /// Keys.
         keys: Vec<Expr>,
+    },
+    /// A `count()`, `sum()`, `min()`, `max()` or `avg()` map's value read in a probe (0 when absent): its per-CPU
+    /// values of `count()` and `sum()` added, of `min()`/`max()` compared, of `avg()` totalled and divided.
+    AggRead {
+        /// Map index.
+        map: usize,
+        /// Keys.
+        keys: Vec<Expr>,
+        /// How many CPUs the machine can have: the CPUs whose values are read.
+        cpus: u32,
     },
     /// `op x`.
     Unary(UnaryOp, Box<Expr>),
