@@ -72,6 +72,12 @@ impl Checker<'_> {
                 }
             }
         }
+        if let ast::ExprKind::Index { base, index } = &expr.kind {
+            // An element of a value's element (`$t[1][0]`, `$p[1][2]`): a tuple's or what a pointer points to.
+            if is_value_path(base) {
+                return self.pointer_index(base, index, expr.span, scope);
+            }
+        }
         let place = self.place(expr, scope)?;
         self.read(place, expr.span)
     }
@@ -420,10 +426,12 @@ fn is_deref(expr: &ast::Expr) -> bool {
 }
 
 /// Whether `expr` is a value held by the script (a variable, a map, a call, a tuple or record, or an element of
-/// one), so that `.name` on it names a record's field, not a kernel struct's member.
+/// one), so that `.name` on it names a record's field, not a kernel struct's member, and `[i]` an element of it.
 fn is_value_path(expr: &ast::Expr) -> bool {
     match &expr.kind {
-        ast::ExprKind::Field { base, arrow: false, .. } | ast::ExprKind::TupleIndex { base, .. } => is_value_path(base),
+        ast::ExprKind::Field { base, arrow: false, .. }
+        | ast::ExprKind::TupleIndex { base, .. }
+        | ast::ExprKind::Index { base, .. } => is_value_path(base),
         ast::ExprKind::Var(_)
         | ast::ExprKind::Map(_)
         | ast::ExprKind::Call { .. }

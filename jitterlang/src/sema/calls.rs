@@ -550,19 +550,13 @@ impl Checker<'_> {
         }
     }
 
+    /// The value of `arg`, an integer expression of constants (`10`, `-1`, `1 << 10`); reported otherwise.
     pub(super) fn constant(&mut self, arg: &ast::Expr, scope: &mut Scope) -> Option<i64> {
-        let checked = self.scalar(arg, scope)?;
-        match checked.kind {
-            ExprKind::Const(value) => Some(value),
-            ExprKind::Unary(crate::ir::UnaryOp::Neg, inner) => match inner.kind {
-                ExprKind::Const(value) => Some(-value),
-                _ => None,
-            },
-            _ => {
-                self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, arg.span, "expected a constant here"));
-                None
-            }
+        let value = self.scalar(arg, scope)?.constant();
+        if value.is_none() {
+            self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, arg.span, "expected a constant here"));
         }
+        value
     }
 
     /// `printf(FORMAT, args...)`, or `system(...)` which renders its command the same way.

@@ -67,12 +67,15 @@ impl Checker<'_> {
     ) -> Option<Expr> {
         let (pointer, index) = (self.expr(base, scope), self.scalar(index, scope));
         let pointer = pointer?;
+        if matches!(pointer.ty, Type::Tuple(_)) {
+            return self.tuple_element_at(pointer, index?, span);
+        }
         if pointer.ty.pointer().is_none() {
             self.diagnostics.push(
                 Diagnostic::new(Code::Access, base.span, format!("{} cannot be indexed", pointer.ty.describe()))
                     .with_hint(
-                        "`[i]` reads element i through a typed pointer (`((int32 *)p)[i]`) or of an array member of a \
-                         kernel struct (`p->arr[2]`)",
+                        "`[i]` reads element i through a typed pointer (`((int32 *)p)[i]`), of an array member of a \
+                         kernel struct (`p->arr[2]`) or of a tuple (`$t[1]`)",
                     ),
             );
             return None;

@@ -178,3 +178,17 @@ fn aggregation_reads_name_the_kernel_they_need() {
     let kernel = FixtureKernel::bundled().with_release("5.19.0");
     assert!(jitterlang::compile_with(script, &kernel, &CompileOptions::default()).is_ok());
 }
+
+#[test]
+fn tuple_elements_by_constant_index() {
+    if !can_trace("tuple_elements_by_constant_index") {
+        return;
+    }
+    // bpftrace 0.27's array-style tuple access: `$t[i]` is `$t.i`, the index folded from constants; elements of
+    // elements and of a tuple read from a map too. Checked against bpftrace 0.27.1 (tests/compat/tuple_index.bt).
+    let (out, _) = begin(
+        "BEGIN { $a = (1, 2, 3); $b = ((int8)-1, (\"x\", 5)); @m = (7, \"y\"); \
+         printf(\"%d %d %d %s %d %s\\n\", $a[1 + 1], $a[0], $b[0], $b[1][0], $b[1][1 << 0], @m.1); exit(); }",
+    );
+    assert!(out.starts_with("3 1 -1 x 5 y\n"), "{out}");
+}
