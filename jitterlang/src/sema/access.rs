@@ -347,7 +347,7 @@ impl Checker<'_> {
     }
 
     /// The type a cast converts to, and the bits it keeps.
-    fn cast_target(&mut self, ty: &CastType, span: Span) -> Option<(Type, u32)> {
+    pub(super) fn cast_target(&mut self, ty: &CastType, span: Span) -> Option<(Type, u32)> {
         match ty {
             CastType::Int(name) if name == "bool" => Some((Type::Bool, 64)),
             CastType::Enum(name) => match self.enums.iter().find(|names| names.name() == name) {

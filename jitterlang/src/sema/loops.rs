@@ -44,7 +44,7 @@ impl Checker<'_> {
         };
         let cond = first.as_ref().and(last.as_ref()).and_then(|_| self.condition(&below_end, scope));
         let mark = scope.lets.len();
-        let current = self.let_stmt(name, name_span, Some(&var(&counter, name_span)), scope);
+        let current = self.let_stmt(name, name_span, None, Some(&var(&counter, name_span)), scope);
         let body = self.loop_body(body, scope);
         lets::end_block(scope, mark);
         let one = ast::Expr { kind: ast::ExprKind::Int(1), span: name_span };

@@ -192,3 +192,19 @@ fn tuple_elements_by_constant_index() {
     );
     assert!(out.starts_with("3 1 -1 x 5 y\n"), "{out}");
 }
+
+#[test]
+fn typed_lets_hold_their_declared_type() {
+    if !can_trace("typed_lets_hold_their_declared_type") {
+        return;
+    }
+    // `let $x: T = v` holds v as a T, `let $y: T;` is a zero of T until assigned,
+    // `let $p: struct task_struct *;` takes curtask, and a macro's `typeof(x)` its argument's type. Checked
+    // against bpftrace 0.27.1 (tests/compat/typed_let.bt).
+    let (out, _) = begin(
+        "macro add(x) { let $y: typeof(x); if (true) { $y = 1 } x + $y } \
+         BEGIN { let $x: uint8 = 200; let $z: int16; let $f: struct task_struct *; $f = curtask; \
+         printf(\"%d %d %d %d\\n\", $x, $z, add(1), $f->pid == pid); exit(); }",
+    );
+    assert!(out.starts_with("200 0 2 1\n"), "{out}");
+}
