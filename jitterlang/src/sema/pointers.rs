@@ -50,6 +50,20 @@ impl Checker<'_> {
         Some(Expr { kind, ty: Type::Pointer(pointer), span })
     }
 
+    /// E0300: operator `symbol` on `pointer`, which only `+`, `-` (by pointees), comparisons and `!` take, as in
+    /// bpftrace 0.27.
+    pub(super) fn not_on_pointer(&mut self, symbol: &str, pointer: &Expr, span: Span) -> Option<Expr> {
+        self.diagnostics.push(
+            Diagnostic::new(Code::TypeMismatch, span, format!("`{symbol}` does not apply to a pointer"))
+                .with_label(pointer.ty.describe())
+                .with_hint(
+                    "a pointer moves by `p + n` and `p - n` and compares; for arithmetic on the address, convert \
+                     it: `(uint64)$p`",
+                ),
+        );
+        None
+    }
+
     /// `*operand`: what a typed pointer points to, read with `bpf_probe_read_kernel` (in user-space probes
     /// `bpf_probe_read_user`).
     pub(super) fn deref(&mut self, operand: &ast::Expr, span: Span, scope: &mut Scope) -> Option<Expr> {
