@@ -58,7 +58,7 @@ impl Checker<'_> {
     }
 
     /// The type of a typed `let` (`let $x: uint8`, `: struct task_struct *`, `: typeof(y)`), as the cast to it:
-    /// an integer, `bool`, enum or pointer type (of a value's type, what its cast would be).
+    /// an integer, `bool` or pointer type, or `typeof()` of an integer or bool value.
     fn declared_type(&mut self, ty: &ast::Expr, scope: &mut Scope) -> Option<CastType> {
         let cast = match &ty.kind {
             ast::ExprKind::Type(name) if name.dims.is_empty() => match (name.record, name.name.as_str(), name.pointers)
