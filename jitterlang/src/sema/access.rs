@@ -267,7 +267,11 @@ impl Checker<'_> {
             MemberKind::Pointer { target: Some(target) } => {
                 (Type::Pointer(PointerType::to_record(StructName::new(target))), 8)
             }
-            MemberKind::Pointer { target: None } => (Type::U64, 8),
+            // A pointer to anything but a struct (`char *`, `void *`, a function): an address, printed in hex as
+            // bpftrace prints it, moved in bytes.
+            MemberKind::Pointer { target: None } => {
+                (Type::Pointer(PointerType { pointee: Pointee::Void, depth: 1 }), 8)
+            }
             MemberKind::Array { text: true, .. } if member.size <= MAX_STRING_MEMBER => {
                 (Type::Str(member.size.div_ceil(8) * 8), member.size)
             }

@@ -208,3 +208,27 @@ fn typed_lets_hold_their_declared_type() {
     );
     assert!(out.starts_with("200 0 2 1\n"), "{out}");
 }
+
+#[test]
+fn char_pointer_members_print_as_addresses() {
+    if !can_trace("char_pointer_members_print_as_addresses") {
+        return;
+    }
+    // `linux_binprm.filename` is a `const char *`: an address, printed in hex as bpftrace 0.27.1 prints it (jl
+    // printed it in decimal), whose string `str()` reads.
+    let script = "rawtracepoint:sched_process_exec /str(args.bprm->filename) == \"/bin/true\"/ { \
+                  print(args.bprm->filename); printf(\"%s\\n\", str(args.bprm->filename)); exit(); }";
+    let child = start_attached(&["-e", script]);
+    for _ in 0..3 {
+        std::process::Command::new("/bin/true").status().expect("run /bin/true");
+    }
+    let output = child.wait_with_output().expect("jl ends");
+    let out = String::from_utf8_lossy(&output.stdout);
+    let mut lines = out.lines();
+    let address = lines.next().unwrap_or_default();
+    assert!(
+        address.starts_with("0xffff") && address[2..].chars().all(|c| c.is_ascii_hexdigit()),
+        "a kernel address in hex: {out}"
+    );
+    assert_eq!(lines.next(), Some("/bin/true"), "{out}");
+}
