@@ -179,34 +179,32 @@ fn aggregation_reads_name_the_kernel_they_need() {
     assert!(jitterlang::compile_with(script, &kernel, &CompileOptions::default()).is_ok());
 }
 
+/// bpftrace 0.27's array-style tuple access and typed `let`, each script checked against bpftrace 0.27.1
+/// (tests/compat/tuple_index.bt, typed_let.bt). `$t[i]` is `$t.i`, the index folded from constants, also of an
+/// element and of a tuple read from a map. `let $x: T = v` holds v as a T, `let $y: T;` is a zero of T until
+/// assigned, `let $p: struct task_struct *;` takes curtask, and a macro's `typeof(x)` its argument's type.
 #[test]
-fn tuple_elements_by_constant_index() {
-    if !can_trace("tuple_elements_by_constant_index") {
+fn tuple_indexes_and_typed_lets_print_as_bpftrace_does() {
+    if !can_trace("tuple_indexes_and_typed_lets_print_as_bpftrace_does") {
         return;
     }
-    // bpftrace 0.27's array-style tuple access: `$t[i]` is `$t.i`, the index folded from constants; elements of
-    // elements and of a tuple read from a map too. Checked against bpftrace 0.27.1 (tests/compat/tuple_index.bt).
-    let (out, _) = begin(
-        "BEGIN { $a = (1, 2, 3); $b = ((int8)-1, (\"x\", 5)); @m = (7, \"y\"); \
-         printf(\"%d %d %d %s %d %s\\n\", $a[1 + 1], $a[0], $b[0], $b[1][0], $b[1][1 << 0], @m.1); exit(); }",
-    );
-    assert!(out.starts_with("3 1 -1 x 5 y\n"), "{out}");
-}
-
-#[test]
-fn typed_lets_hold_their_declared_type() {
-    if !can_trace("typed_lets_hold_their_declared_type") {
-        return;
+    let cases = [
+        (
+            "BEGIN { $a = (1, 2, 3); $b = ((int8)-1, (\"x\", 5)); @m = (7, \"y\"); \
+             printf(\"%d %d %d %s %d %s\\n\", $a[1 + 1], $a[0], $b[0], $b[1][0], $b[1][1 << 0], @m.1); exit(); }",
+            "3 1 -1 x 5 y\n",
+        ),
+        (
+            "macro add(x) { let $y: typeof(x); if (true) { $y = 1 } x + $y } \
+             BEGIN { let $x: uint8 = 200; let $z: int16; let $f: struct task_struct *; $f = curtask; \
+             printf(\"%d %d %d %d\\n\", $x, $z, add(1), $f->pid == pid); exit(); }",
+            "200 0 2 1\n",
+        ),
+    ];
+    for (script, expected) in cases {
+        let (out, _) = begin(script);
+        assert!(out.starts_with(expected), "{script}: {out}");
     }
-    // `let $x: T = v` holds v as a T, `let $y: T;` is a zero of T until assigned,
-    // `let $p: struct task_struct *;` takes curtask, and a macro's `typeof(x)` its argument's type. Checked
-    // against bpftrace 0.27.1 (tests/compat/typed_let.bt).
-    let (out, _) = begin(
-        "macro add(x) { let $y: typeof(x); if (true) { $y = 1 } x + $y } \
-         BEGIN { let $x: uint8 = 200; let $z: int16; let $f: struct task_struct *; $f = curtask; \
-         printf(\"%d %d %d %d\\n\", $x, $z, add(1), $f->pid == pid); exit(); }",
-    );
-    assert!(out.starts_with("200 0 2 1\n"), "{out}");
 }
 
 #[test]
