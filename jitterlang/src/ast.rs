@@ -225,6 +225,8 @@ pub enum StmtKind {
         name: String,
         /// Where the variable is written.
         name_span: Span,
+        /// The type written after `:`, as [`ExprKind::Type`] or [`ExprKind::TypeOf`] (`let $x: typeof(y)`).
+        ty: Option<Expr>,
         /// The initial value; without one, the first assignment gives the variable its type.
         value: Option<Expr>,
     },

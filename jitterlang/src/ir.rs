@@ -534,6 +534,9 @@ pub enum StmtKind {
         var: usize,
         /// The loop body.
         body: Vec<Stmt>,
+        /// For a `count()`, `sum()`, `min()`, `max()` or `avg()` map, how many CPUs' values each entry's value
+        /// merges (see [`ExprKind::AggRead`]); `None` for a plain map.
+        cpus: Option<u32>,
     },
     /// `unroll(count) { body }`.
     Unroll {
@@ -582,6 +585,36 @@ pub struct Expr {
     pub ty: Type,
     /// Where it is written.
     pub span: Span,
+}
+
+impl Expr {
+    /// The value of an integer expression made of constants (`1 + 1`, `-2`, `1 << 3`), as bpftrace folds
+    /// literals; `None` for anything else, or when the arithmetic overflows, divides by zero or by a negative.
+    pub fn constant(&self) -> Option<i64> {
+        match &self.kind {
+            ExprKind::Const(value) => Some(*value),
+            ExprKind::Unary(UnaryOp::Neg, operand) => operand.constant()?.checked_neg(),
+            ExprKind::Unary(UnaryOp::BitNot, operand) => Some(!operand.constant()?),
+            ExprKind::Binary(op, lhs, rhs) => {
+                let (a, b) = (lhs.constant()?, rhs.constant()?);
+                let shift = u32::try_from(b).ok().filter(|bits| *bits < 64);
+                match op {
+                    BinaryOp::Add => a.checked_add(b),
+                    BinaryOp::Sub => a.checked_sub(b),
+                    BinaryOp::Mul => a.checked_mul(b),
+                    BinaryOp::Div if a >= 0 && b > 0 => Some(a / b),
+                    BinaryOp::Rem if a >= 0 && b > 0 => Some(a % b),
+                    BinaryOp::BitAnd => Some(a & b),
+                    BinaryOp::BitOr => Some(a | b),
+                    BinaryOp::BitXor => Some(a ^ b),
+                    BinaryOp::Shl => a.checked_shl(shift?),
+                    BinaryOp::Shr if a >= 0 => a.checked_shr(shift?),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Builtins that read the current task or CPU.
@@ -634,6 +667,16 @@ pub enum ExprKind {
         map: usize,
         /// Keys.
         keys: Vec<Expr>,
+    },
+    /// A `count()`, `sum()`, `min()`, `max()` or `avg()` map's value read in a probe (0 when absent): its per-CPU
+    /// values of `count()` and `sum()` added, of `min()`/`max()` compared, of `avg()` totalled and divided.
+    AggRead {
+        /// Map index.
+        map: usize,
+        /// Keys.
+        keys: Vec<Expr>,
+        /// How many CPUs the machine can have: the CPUs whose values are read.
+        cpus: u32,
     },
     /// `op x`.
     Unary(UnaryOp, Box<Expr>),

@@ -89,6 +89,7 @@ impl Gen<'_> {
                 self.b.bind(absent);
                 self.frame.release(mark);
             }
+            ExprKind::AggRead { map, keys, cpus } => self.read_aggregation(*map, keys, *cpus, dst, expr.span)?,
             ExprKind::Unary(op, operand) => {
                 self.scalar(operand, dst)?;
                 match op {

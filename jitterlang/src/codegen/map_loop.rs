@@ -15,8 +15,15 @@ use jitterlib::insn::{Builder, Helper, Reg, Size};
 type Result<T> = std::result::Result<T, Diagnostic>;
 
 impl Gen<'_> {
-    /// `for ($kv : @map)`, `$kv` being variable `var`.
-    pub(super) fn for_map(&mut self, map: usize, var: usize, body: &[Stmt], span: Span) -> Result<()> {
+    /// `for ($kv : @map)`, `$kv` being variable `var`; `cpus` for an aggregation whose values are merged.
+    pub(super) fn for_map(
+        &mut self,
+        map: usize,
+        var: usize,
+        body: &[Stmt],
+        cpus: Option<u32>,
+        span: Span,
+    ) -> Result<()> {
         // The probe's frame from its top down to here, which the callback's frame keeps for the same layout.
         let frame_bytes = self.frame.mark();
         let layout = &self.checked.maps[map].layout;
@@ -28,7 +35,7 @@ impl Gen<'_> {
             std::mem::take(&mut self.loops),
             self.exit,
         );
-        let built = self.map_loop_callback(var, key_size, value_size, body, span);
+        let built = self.map_loop_callback(map, var, (key_size, value_size), cpus, body, span);
         let callback = std::mem::replace(&mut self.b, outer.0);
         (self.frame, self.loops, self.exit) = (outer.1, outer.2, outer.3);
         built?;
@@ -45,11 +52,13 @@ impl Gen<'_> {
     }
 
     /// The callback `(map, key, value, variables)`: `variables` points at the bottom of the probe's variables.
+    /// The loop variable is the entry's key and value (an aggregation's, of `cpus`, merged across them).
     fn map_loop_callback(
         &mut self,
+        map: usize,
         var: usize,
-        key_size: u32,
-        value_size: u32,
+        (key_size, value_size): (u32, u32),
+        cpus: Option<u32>,
         body: &[Stmt],
         span: Span,
     ) -> Result<()> {
@@ -62,11 +71,19 @@ impl Gen<'_> {
             self.b.store(Size::DW, Reg::R10, bottom + word, Reg::R0);
         }
         let slot = self.vars[var];
+        let value_size = if cpus.is_some() { 0 } else { value_size };
         for (from, size, to) in [(Reg::R2, key_size, slot), (Reg::R3, value_size, slot + key_size as i16)] {
             for word in (0..size as i16).step_by(8) {
                 self.b.load(Size::DW, Reg::R0, from, word);
                 self.b.store(Size::DW, Reg::R10, to + word, Reg::R0);
             }
+        }
+        if let Some(cpus) = cpus {
+            // The entry's value is this CPU's share: the key, copied to the loop variable, reads them all.
+            let mark = self.frame.mark();
+            self.merge_cpus(map, slot, cpus, Reg::R6, span)?;
+            self.b.store(Size::DW, Reg::R10, slot + key_size as i16, Reg::R6);
+            self.frame.release(mark);
         }
         let stop = self.b.new_label();
         let next = self.b.new_label();

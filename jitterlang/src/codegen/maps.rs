@@ -1,10 +1,10 @@
 //! Map keys, lookups, aggregation updates, plain stores and the lost-data counters.
 
 use super::{Gen, STATS_MAP_INDEX};
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::Expr;
 use crate::wire::Stat;
-use jitterlib::agg::{emit, AggKind};
+use jitterlib::agg::{emit, AggKind, MapValue, ValueFormat};
 use jitterlib::insn::{Helper, JmpOp, Reg, Size};
 use jitterlib::maps::{map_call, Counter, UpdateFailures};
 
@@ -105,6 +105,36 @@ impl Gen<'_> {
         if let Some(reg) = value_reg {
             self.frame.give(reg);
         }
+        Ok(())
+    }
+
+    /// `dst = @map[keys]` of a `count()`, `sum()`, `min()`, `max()` or `avg()` map: its values on the `cpus`
+    /// CPUs merged.
+    pub(super) fn read_aggregation(
+        &mut self,
+        map: usize,
+        keys: &[Expr],
+        cpus: u32,
+        dst: Reg,
+        span: Span,
+    ) -> Result<()> {
+        let mark = self.frame.mark();
+        let key = self.key(map, keys, None, span)?;
+        self.merge_cpus(map, key, cpus, dst, span)?;
+        self.frame.release(mark);
+        Ok(())
+    }
+
+    /// `dst` = the values on the `cpus` CPUs of aggregation `map`'s entry whose key is at `r10 + key`, merged
+    /// ([`emit::emit_read`]); `dst` is one of r6-r9.
+    pub(super) fn merge_cpus(&mut self, map: usize, key: i16, cpus: u32, dst: Reg, span: Span) -> Result<()> {
+        let MapValue::Agg { kind, format } = self.checked.maps[map].layout.value else {
+            return Err(Diagnostic::new(Code::Internal, span, "a per-CPU read of a map that is no aggregation"));
+        };
+        let scratch = self.frame.alloc(16, span)?;
+        let signed = format == ValueFormat::Signed;
+        let read = emit::Read { map: self.user_map(map), kind, signed, key, scratch, cpus };
+        emit::emit_read(&mut self.b, &read, dst);
         Ok(())
     }
 

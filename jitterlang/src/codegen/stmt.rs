@@ -144,7 +144,7 @@ impl Gen<'_> {
                 }
             }
             StmtKind::Unroll { count, body } => self.unroll(*count, body).map(|_| ()),
-            StmtKind::ForMap { map, var, body } => self.for_map(*map, *var, body, stmt.span),
+            StmtKind::ForMap { map, var, body, cpus } => self.for_map(*map, *var, body, *cpus, stmt.span),
             StmtKind::While { init, cond, body, step } => {
                 self.stmts(init)?;
                 self.while_loop(cond, body, step)

@@ -73,6 +73,12 @@ impl Checker<'_> {
                 }
             }
         }
+        if let ast::ExprKind::Index { base, index } = &expr.kind {
+            // An element of a value's element (`$t[1][0]`, `$p[1][2]`): a tuple's or what a pointer points to.
+            if is_value_path(base) {
+                return self.pointer_index(base, index, expr.span, scope);
+            }
+        }
         let place = self.place(expr, scope)?;
         self.read(place, expr.span)
     }
@@ -262,7 +268,11 @@ impl Checker<'_> {
             MemberKind::Pointer { target: Some(target) } => {
                 (Type::Pointer(PointerType::to_record(StructName::new(target))), 8)
             }
-            MemberKind::Pointer { target: None } => (Type::U64, 8),
+            // A pointer to anything but a struct (`char *`, `void *`, a function): an address, printed in hex as
+            // bpftrace prints it, moved in bytes.
+            MemberKind::Pointer { target: None } => {
+                (Type::Pointer(PointerType { pointee: Pointee::Void, depth: 1 }), 8)
+            }
             MemberKind::Array { text: true, .. } if member.size <= MAX_STRING_MEMBER => {
                 (Type::Str(member.size.div_ceil(8) * 8), member.size)
             }
@@ -350,7 +360,7 @@ impl Checker<'_> {
     }
 
     /// The type a cast converts to, and the bits it keeps.
-    fn cast_target(&mut self, ty: &CastType, span: Span) -> Option<(Type, u32)> {
+    pub(super) fn cast_target(&mut self, ty: &CastType, span: Span) -> Option<(Type, u32)> {
         match ty {
             CastType::Int(name) if name == "bool" => Some((Type::Bool, 64)),
             CastType::Enum(name) => match self.enum_named(name) {
@@ -431,10 +441,12 @@ fn is_deref(expr: &ast::Expr) -> bool {
 }
 
 /// Whether `expr` is a value held by the script (a variable, a map, a call, a tuple or record, or an element of
-/// one), so that `.name` on it names a record's field, not a kernel struct's member.
+/// one), so that `.name` on it names a record's field, not a kernel struct's member, and `[i]` an element of it.
 fn is_value_path(expr: &ast::Expr) -> bool {
     match &expr.kind {
-        ast::ExprKind::Field { base, arrow: false, .. } | ast::ExprKind::TupleIndex { base, .. } => is_value_path(base),
+        ast::ExprKind::Field { base, arrow: false, .. }
+        | ast::ExprKind::TupleIndex { base, .. }
+        | ast::ExprKind::Index { base, .. } => is_value_path(base),
         ast::ExprKind::Var(_)
         | ast::ExprKind::Map(_)
         | ast::ExprKind::Call { .. }

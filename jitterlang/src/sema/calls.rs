@@ -2,6 +2,7 @@
 //! and the map statements.
 
 use super::builtins::{self, Call, Operands, Rule};
+use super::maps::MapReading;
 use super::{tuples, Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
@@ -485,11 +486,52 @@ impl Checker<'_> {
         None
     }
 
-    /// A read of a plain map (`@x[k]` in an expression).
+    /// A read of a map (`@x[k]` in an expression): a plain map's value, or an aggregation's merged across the
+    /// CPUs, as bpftrace 0.27 reads them.
     pub(super) fn map_read(&mut self, target: &ast::MapRef, scope: &mut Scope) -> Option<Expr> {
         let keys = self.keys(target, scope)?;
-        let (map, ty) = self.maps.read(target, &keys, &mut self.diagnostics)?;
-        Some(Expr { kind: ExprKind::MapRead { map, keys }, ty, span: target.span })
+        let span = target.span;
+        match self.maps.read(target, &keys, &mut self.diagnostics)? {
+            (map, MapReading::Plain(ty)) => Some(Expr { kind: ExprKind::MapRead { map, keys }, ty, span }),
+            (map, MapReading::Aggregation(ty)) => {
+                let cpus = self.aggregation_cpus(target)?;
+                Some(Expr { kind: ExprKind::AggRead { map, keys, cpus }, ty, span })
+            }
+        }
+    }
+
+    /// How many CPUs' values a read of aggregation `target` merges, fetched with `bpf_map_lookup_percpu_elem`;
+    /// `None` (reported) before Linux 5.19, which added that helper, or when the CPUs cannot be counted.
+    pub(super) fn aggregation_cpus(&mut self, target: &ast::MapRef) -> Option<u32> {
+        let version = self.kernel.version();
+        if !version.at_least(5, 19) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::Unsupported,
+                    target.span,
+                    format!(
+                        "reading `{}` in a probe needs bpf_map_lookup_percpu_elem (Linux 5.19); this kernel is {}",
+                        target.name, version.release
+                    ),
+                )
+                .with_hint(
+                    "its values are kept per CPU: to read a total in a probe, keep it in a plain map too \
+                     (`@total += v`), or run on Linux 5.19 or later",
+                ),
+            );
+            return None;
+        }
+        match self.kernel.possible_cpus() {
+            Ok(cpus) => Some(cpus),
+            Err(error) => {
+                self.diagnostics.push(Diagnostic::new(
+                    Code::MissingTarget,
+                    target.span,
+                    format!("cannot count the CPUs to read `{}`: {error}", target.name),
+                ));
+                None
+            }
+        }
     }
 
     pub(super) fn keys(&mut self, target: &ast::MapRef, scope: &mut Scope) -> Option<Vec<Expr>> {
@@ -588,9 +630,9 @@ impl Checker<'_> {
         }
     }
 
+    /// The value of `arg`, an integer expression of constants (`10`, `-1`, `1 << 10`); reported otherwise.
     pub(super) fn constant(&mut self, arg: &ast::Expr, scope: &mut Scope) -> Option<i64> {
-        let checked = self.scalar(arg, scope)?;
-        let value = constant_value(&checked);
+        let value = self.scalar(arg, scope)?.constant();
         if value.is_none() {
             self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, arg.span, "expected a constant here"));
         }
@@ -711,17 +753,5 @@ fn plural(count: usize, noun: &str) -> String {
         format!("1 {noun}")
     } else {
         format!("{count} {noun}s")
-    }
-}
-
-/// The value of a checked constant, `5` or `-5`.
-pub(super) fn constant_value(expr: &Expr) -> Option<i64> {
-    match &expr.kind {
-        ExprKind::Const(value) => Some(*value),
-        ExprKind::Unary(crate::ir::UnaryOp::Neg, inner) => match inner.kind {
-            ExprKind::Const(value) => Some(-value),
-            _ => None,
-        },
-        _ => None,
     }
 }

@@ -103,6 +103,9 @@ impl Checker<'_> {
                 if operand.ty == Type::Bool && *op != UnaryOp::Not {
                     return self.not_arithmetic(op_symbol(*op), &operand);
                 }
+                if operand.ty.pointer().is_some() && *op != UnaryOp::Not {
+                    return self.not_on_pointer(op_symbol(*op), &operand, span);
+                }
                 let ty = match op {
                     UnaryOp::Not => Type::Bool,
                     UnaryOp::Neg => Type::I64,
@@ -136,6 +139,10 @@ impl Checker<'_> {
                 let pointers = lhs.ty.pointer().or(rhs.ty.pointer());
                 if pointers.is_some() && matches!(op, BinaryOp::Add | BinaryOp::Sub) {
                     return self.pointer_arithmetic(*op, lhs, rhs, span);
+                }
+                if pointers.is_some() && !op.is_comparison() && !matches!(op, BinaryOp::And | BinaryOp::Or) {
+                    let pointer = if lhs.ty.pointer().is_some() { &lhs } else { &rhs };
+                    return self.not_on_pointer(op.symbol(), pointer, span);
                 }
                 let ty = binary_type(*op, lhs.ty, rhs.ty);
                 (ExprKind::Binary(*op, Box::new(lhs), Box::new(rhs)), ty)

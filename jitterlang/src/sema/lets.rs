@@ -5,8 +5,9 @@
 
 use super::{Checker, Scope};
 use crate::ast;
+use crate::ast::CastType;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::StmtKind;
+use crate::ir::{StmtKind, Type};
 
 /// A `let` of the block being checked.
 pub(super) enum Declared {
@@ -22,9 +23,23 @@ impl Checker<'_> {
         &mut self,
         name: &str,
         name_span: Span,
+        ty: Option<&ast::Expr>,
         value: Option<&ast::Expr>,
         scope: &mut Scope,
     ) -> Option<StmtKind> {
+        if let Some(ty) = ty {
+            // `let $x: T = v;` is `let $x = (T)v;`, and `let $x: T;` is `let $x = (T)0;`: the variable holds a T
+            // from its declaration on, zero until assigned, as bpftrace's.
+            let cast = self.declared_type(ty, scope)?;
+            if let Some(value) = value {
+                self.literal_fits(&cast, ty.span, value)?;
+            }
+            let zero = ast::Expr { kind: ast::ExprKind::Int(0), span: ty.span };
+            let operand = Box::new(value.cloned().unwrap_or(zero));
+            let span = value.map_or(ty.span, |value| ty.span.to(value.span));
+            let value = ast::Expr { kind: ast::ExprKind::Cast { ty: cast, ty_span: ty.span, operand }, span };
+            return self.let_stmt(name, name_span, None, Some(&value), scope);
+        }
         let pending = |declared: &Declared| matches!(declared, Declared::Pending(pending) if pending == name);
         if scope.vars.iter().any(|(existing, _)| existing == name) || scope.lets.iter().any(pending) {
             self.diagnostics.push(
@@ -40,6 +55,67 @@ impl Checker<'_> {
         let stmt = self.var_assign(name, name_span, None, value, scope)?;
         scope.lets.push(Declared::Slot(scope.vars.len() - 1));
         Some(stmt)
+    }
+
+    /// The type of a typed `let` (`let $x: uint8`, `: struct task_struct *`, `: typeof(y)`), as the cast to it:
+    /// an integer, `bool` or pointer type, or `typeof()` of an integer or bool value.
+    fn declared_type(&mut self, ty: &ast::Expr, scope: &mut Scope) -> Option<CastType> {
+        let cast = match &ty.kind {
+            ast::ExprKind::Type(name) if name.dims.is_empty() => match (name.record, name.name.as_str(), name.pointers)
+            {
+                (true, _, 1..) => Some(CastType::Record { name: name.name.clone(), pointers: name.pointers }),
+                (false, "void", 1..) => Some(CastType::VoidPointer { pointers: name.pointers }),
+                (false, _, 0) => Some(CastType::Int(name.name.clone())),
+                (false, _, pointers) => Some(CastType::IntPointer { name: name.name.clone(), pointers }),
+                (true, _, 0) => None,
+            },
+            ast::ExprKind::TypeOf(value) => match self.expr(value, scope)?.ty {
+                Type::Int { signed } => Some(CastType::Int(if signed { "int64" } else { "uint64" }.to_string())),
+                Type::Bool => Some(CastType::Int("bool".to_string())),
+                _ => None,
+            },
+            _ => None,
+        };
+        if cast.is_none() {
+            self.diagnostics.push(
+                Diagnostic::new(Code::Unsupported, ty.span, "a typed `let` takes an integer, `bool` or pointer type")
+                    .with_hint(
+                        "`let $x: uint8;`, `let $p: struct task_struct *;`, `let $y: typeof($n);` of an integer; for \
+                         other values, `let $x = value;` gives the variable the value's type",
+                    ),
+            );
+        }
+        cast
+    }
+
+    /// Refuses an integer literal that the declared integer type cannot hold (`let $x: uint8 = 300`), as
+    /// bpftrace does, rather than keep its low bits as a cast would.
+    fn literal_fits(&mut self, cast: &CastType, ty_span: Span, value: &ast::Expr) -> Option<()> {
+        let literal = match &value.kind {
+            ast::ExprKind::Int(n) => i128::from(*n),
+            ast::ExprKind::Unary(ast::UnaryOp::Neg, operand) => match operand.kind {
+                ast::ExprKind::Int(n) => -i128::from(n),
+                _ => return Some(()),
+            },
+            _ => return Some(()),
+        };
+        let (Type::Int { signed }, bits) = self.cast_target(cast, ty_span)? else { return Some(()) };
+        let range = match signed {
+            true => -(1i128 << (bits - 1))..=(1i128 << (bits - 1)) - 1,
+            false => 0..=(1i128 << bits) - 1,
+        };
+        if range.contains(&literal) {
+            return Some(());
+        }
+        self.diagnostics.push(
+            Diagnostic::new(
+                Code::TypeMismatch,
+                value.span,
+                format!("{literal} does not fit in the declared type ({}..={})", range.start(), range.end()),
+            )
+            .with_hint("declare a wider type, or cast the value to keep its low bits: `(uint8)300` is 44"),
+        );
+        None
     }
 
     /// The statements of a block, whose `let` variables are hidden when it ends.

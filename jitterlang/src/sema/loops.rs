@@ -5,12 +5,14 @@
 //! counter (so the body may change `$i` without changing the loop), `$i` is seen only in the loop, and the counter
 //! steps after each iteration, also after a `continue`. It shares the `while` loop's cap.
 //!
-//! `for ($kv : @m) { ... }`, the map loop: the body runs once per entry of a plain map, `$kv` the tuple (key,
-//! value), a map with several keys giving a tuple key (`$kv.0.1`). As in bpftrace the body is a callback of
+//! `for ($kv : @m) { ... }`, the map loop: the body runs once per entry of a map, `$kv` the tuple (key, value), a
+//! map with several keys giving a tuple key (`$kv.0.1`). As in bpftrace the body is a callback of
 //! `bpf_for_each_map_elem` (Linux 5.13): it reads and writes the probe's variables and any map, but not the
-//! probe's context (its fields and `args`, stacks), and cannot `return`. Aggregations are refused: their values
-//! are per CPU, and a loop in BPF sees only the current CPU's share (bpftrace shows that share).
+//! probe's context (its fields and `args`, stacks), and cannot `return`. The value of a `count()`, `sum()`,
+//! `min()`, `max()` or `avg()` map is its entry's values merged across the CPUs, as a read in a probe gives it
+//! (Linux 5.19); other aggregations are refused.
 
+use super::maps::{self, MapReading};
 use super::{lets, Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
@@ -42,7 +44,7 @@ impl Checker<'_> {
         };
         let cond = first.as_ref().and(last.as_ref()).and_then(|_| self.condition(&below_end, scope));
         let mark = scope.lets.len();
-        let current = self.let_stmt(name, name_span, Some(&var(&counter, name_span)), scope);
+        let current = self.let_stmt(name, name_span, None, Some(&var(&counter, name_span)), scope);
         let body = self.loop_body(body, scope);
         lets::end_block(scope, mark);
         let one = ast::Expr { kind: ast::ExprKind::Int(1), span: name_span };
@@ -77,24 +79,30 @@ impl Checker<'_> {
             [key] => Some(*key),
             keys => Some(Type::Tuple(TupleType::new(keys))),
         };
-        let refusal = match (key, info.value_type) {
-            (Some(key), Some(value)) => Ok(Type::Tuple(TupleType::new(&[key, value]))),
-            (None, _) => Err((
-                format!("`{}` has no keys to loop over", target.name),
-                "a map written without `[...]` holds one value: read it directly",
-            )),
-            (_, None) => Err((
-                format!("`{}` is an aggregation: its values are kept per CPU", target.name),
-                "a loop in BPF would see only this CPU's share; loop over a plain map (`@m[k] = v`), or print it",
-            )),
-        };
-        let kv = match refusal {
-            Ok(kv) => kv,
-            Err((message, hint)) => {
-                self.diagnostics.push(Diagnostic::new(Code::Unsupported, target.span, message).with_hint(hint));
+        let reading = self.maps.reading(map);
+        let (key, value) = match (key, reading) {
+            (Some(key), Some(reading)) => (key, reading),
+            (None, _) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::Unsupported,
+                        target.span,
+                        format!("`{}` has no keys to loop over", target.name),
+                    )
+                    .with_hint("a map written without `[...]` holds one value: read it directly"),
+                );
+                return None;
+            }
+            (Some(_), None) => {
+                self.diagnostics.push(maps::unreadable(target, &info.layout.value));
                 return None;
             }
         };
+        let (value, cpus) = match value {
+            MapReading::Plain(ty) => (ty, None),
+            MapReading::Aggregation(ty) => (ty, Some(self.aggregation_cpus(target)?)),
+        };
+        let kv = Type::Tuple(TupleType::new(&[key, value]));
         let visible =
             |declared: &lets::Declared| matches!(declared, lets::Declared::Pending(pending) if pending == name);
         if scope.vars.iter().any(|(existing, _)| existing == name) || scope.lets.iter().any(visible) {
@@ -112,7 +120,7 @@ impl Checker<'_> {
         let body = self.loop_body(body, scope);
         scope.map_loop_depth -= 1;
         lets::end_block(scope, mark);
-        Some(StmtKind::ForMap { map, var, body })
+        Some(StmtKind::ForMap { map, var, body, cpus })
     }
 
     /// Whether the kernel has `bpf_for_each_map_elem` (Linux 5.13), which `what` (at `span`) needs; reported when not.

@@ -5,6 +5,14 @@ use crate::diag::{Code, Diagnostic};
 use crate::ir::{Expr, ExprKind, MapInfo, TupleType, Type};
 use jitterlib::agg::{AggKind, FieldLayout, MapLayout, MapValue, ValueFormat};
 
+/// What reading a map in a probe gives.
+pub(super) enum MapReading {
+    /// A plain map's value, of this type.
+    Plain(Type),
+    /// A `count()`, `sum()`, `min()`, `max()` or `avg()` map's value merged across the CPUs, of this type.
+    Aggregation(Type),
+}
+
 /// Every map seen so far, in order of first use.
 #[derive(Default)]
 pub(super) struct MapTable {
@@ -63,13 +71,14 @@ impl MapTable {
         self.declare(target, keys, wanted, Some(value), diagnostics)
     }
 
-    /// Finds a plain map for reading.
+    /// Finds a map for reading: a plain map's value, or the merged value of a `count()`, `sum()`, `min()`,
+    /// `max()` or `avg()` aggregation (other aggregations are refused).
     pub(super) fn read(
         &mut self,
         target: &ast::MapRef,
         keys: &[Expr],
         diagnostics: &mut Vec<Diagnostic>,
-    ) -> Option<(usize, Type)> {
+    ) -> Option<(usize, MapReading)> {
         let Some(index) = self.find(&target.name) else {
             self.unresolved = true;
             diagnostics.push(
@@ -85,20 +94,22 @@ impl MapTable {
             );
             return None;
         };
-        let info = &self.maps[index];
-        let Some(value_type) = info.value_type else {
-            diagnostics.push(
-                Diagnostic::new(
-                    Code::TypeMismatch,
-                    target.span,
-                    format!("`{}` is an aggregation and cannot be read in a probe", target.name),
-                )
-                .with_hint("aggregations are per-CPU and merged in user space; they are printed at exit"),
-            );
+        let Some(reading) = self.reading(index) else {
+            diagnostics.push(unreadable(target, &self.maps[index].layout.value));
             return None;
         };
         self.check_keys(index, target, keys, diagnostics)?;
-        Some((index, value_type))
+        Some((index, reading))
+    }
+
+    /// What reading map `index` gives: `None` for an aggregation other than `count()`, `sum()`, `min()`, `max()`
+    /// and `avg()`.
+    pub(super) fn reading(&self, index: usize) -> Option<MapReading> {
+        let info = &self.maps[index];
+        info.value_type.map(MapReading::Plain).or_else(|| match info.layout.value {
+            MapValue::Agg { kind, format } => readable_aggregation(kind, format).map(MapReading::Aggregation),
+            _ => None,
+        })
     }
 
     /// Finds a map (plain or aggregation) whose entry `target[keys]` is named, e.g. by `delete()`.
@@ -327,5 +338,32 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         // Not reached for a layout: keys are a tuple's elements, and map values lay a tuple out element by
         // element (see `MapTable::plain`). Its bytes would print as a buffer.
         Type::Tuple(tuple) => ValueFormat::Buf(Type::Tuple(tuple).size()),
+    }
+}
+
+/// E0300: map `target`, holding `value`, cannot be read in a probe.
+pub(super) fn unreadable(target: &ast::MapRef, value: &MapValue) -> Diagnostic {
+    Diagnostic::new(
+        Code::TypeMismatch,
+        target.span,
+        format!("`{}` holds {} and cannot be read in a probe", target.name, describe_value(value)),
+    )
+    .with_hint(
+        "a probe reads the maps of count(), sum(), min(), max() and avg() (their values merged across the CPUs); \
+         print this one (`print(@m)`, or at exit)",
+    )
+}
+
+/// The type of an aggregation's value read in a probe, for the kinds whose per-CPU values merge into one
+/// integer as bpftrace 0.27 reads them: `count()` (unsigned), `sum()`, `min()`, `max()` and `avg()` (of the
+/// aggregated values' sign, or durations); `None` for the others.
+fn readable_aggregation(kind: AggKind, format: ValueFormat) -> Option<Type> {
+    match (kind, format) {
+        (AggKind::Count, _) => Some(Type::U64),
+        (AggKind::Sum | AggKind::Min | AggKind::Max | AggKind::Avg, ValueFormat::Duration) => Some(Type::Duration),
+        (AggKind::Sum | AggKind::Min | AggKind::Max | AggKind::Avg, format) => {
+            Some(Type::Int { signed: format == ValueFormat::Signed })
+        }
+        _ => None,
     }
 }

@@ -358,7 +358,9 @@ impl Checker<'_> {
                     }
                 }
             }
-            ast::StmtKind::Let { name, name_span, value } => self.let_stmt(name, *name_span, value.as_ref(), scope),
+            ast::StmtKind::Let { name, name_span, ty, value } => {
+                self.let_stmt(name, *name_span, ty.as_ref(), value.as_ref(), scope)
+            }
             ast::StmtKind::For { name, name_span, start, end, body } => {
                 self.for_loop(name, *name_span, start, end, body, scope)
             }

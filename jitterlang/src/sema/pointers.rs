@@ -50,6 +50,20 @@ impl Checker<'_> {
         Some(Expr { kind, ty: Type::Pointer(pointer), span })
     }
 
+    /// E0300: operator `symbol` on `pointer`, which only `+`, `-` (by pointees), comparisons and `!` take, as in
+    /// bpftrace 0.27.
+    pub(super) fn not_on_pointer(&mut self, symbol: &str, pointer: &Expr, span: Span) -> Option<Expr> {
+        self.diagnostics.push(
+            Diagnostic::new(Code::TypeMismatch, span, format!("`{symbol}` does not apply to a pointer"))
+                .with_label(pointer.ty.describe())
+                .with_hint(
+                    "a pointer moves by `p + n` and `p - n` and compares; for arithmetic on the address, convert \
+                     it: `(uint64)$p`",
+                ),
+        );
+        None
+    }
+
     /// `*operand`: what a typed pointer points to, read with `bpf_probe_read_kernel` (in user-space probes
     /// `bpf_probe_read_user`).
     pub(super) fn deref(&mut self, operand: &ast::Expr, span: Span, scope: &mut Scope) -> Option<Expr> {
@@ -67,12 +81,15 @@ impl Checker<'_> {
     ) -> Option<Expr> {
         let (pointer, index) = (self.expr(base, scope), self.scalar(index, scope));
         let pointer = pointer?;
+        if matches!(pointer.ty, Type::Tuple(_)) {
+            return self.tuple_element_at(pointer, index?, span);
+        }
         if pointer.ty.pointer().is_none() {
             self.diagnostics.push(
                 Diagnostic::new(Code::Access, base.span, format!("{} cannot be indexed", pointer.ty.describe()))
                     .with_hint(
-                        "`[i]` reads element i through a typed pointer (`((int32 *)p)[i]`) or of an array member of a \
-                         kernel struct (`p->arr[2]`)",
+                        "`[i]` reads element i through a typed pointer (`((int32 *)p)[i]`), of an array member of a \
+                         kernel struct (`p->arr[2]`) or of a tuple (`$t[1]`)",
                     ),
             );
             return None;

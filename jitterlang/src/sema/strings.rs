@@ -69,7 +69,7 @@ impl Checker<'_> {
             return None;
         }
         let checked = self.scalar(&call.args[0], scope)?;
-        let Some(number) = super::calls::constant_value(&checked) else {
+        let Some(number) = checked.constant() else {
             self.diagnostics.push(
                 Diagnostic::new(
                     Code::Unsupported,

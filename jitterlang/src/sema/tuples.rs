@@ -66,6 +66,24 @@ impl Checker<'_> {
         scope: &mut Scope,
     ) -> Option<Expr> {
         let tuple = self.expr(base, scope)?;
+        self.tuple_element(tuple, index, index_span, span)
+    }
+
+    /// `tuple[index]`, bpftrace 0.27's array-style access: element `index` of `tuple`, the index a constant.
+    pub(super) fn tuple_element_at(&mut self, tuple: Expr, index: Expr, span: Span) -> Option<Expr> {
+        let Some(at) = index.constant().and_then(|value| u32::try_from(value).ok()) else {
+            self.diagnostics.push(
+                Diagnostic::new(Code::TypeMismatch, index.span, "a tuple's element is chosen by a constant index")
+                    .with_label(format!("a {}", tuple.ty.describe()))
+                    .with_hint("write the element's number, `$t[1]` or `$t.1`; a loop can index a map, not a tuple"),
+            );
+            return None;
+        };
+        self.tuple_element(tuple, at, index.span, span)
+    }
+
+    /// Element `index` (written at `index_span`) of `tuple`, reported when it has none.
+    fn tuple_element(&mut self, tuple: Expr, index: u32, index_span: Span, span: Span) -> Option<Expr> {
         let Type::Tuple(tuple_type) = tuple.ty else {
             self.diagnostics.push(
                 Diagnostic::new(

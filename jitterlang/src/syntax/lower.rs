@@ -243,8 +243,15 @@ fn stmt(pair: Pair<Rule>) -> Result<Stmt> {
         Rule::let_stmt => {
             let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_let);
             let var = parts.next().ok_or_else(|| internal(span))?;
-            let value = parts.next().map(expr).transpose()?;
-            StmtKind::Let { name: var.as_str()[1..].to_string(), name_span: span_of(&var), value }
+            let (mut ty, mut value) = (None, None);
+            for part in parts {
+                match part.as_rule() {
+                    Rule::type_name => ty = Some(Expr { span: span_of(&part), kind: ExprKind::Type(type_name(part)?) }),
+                    Rule::sizeof_call => ty = Some(primary(part)?),
+                    _ => value = Some(expr(part)?),
+                }
+            }
+            StmtKind::Let { name: var.as_str()[1..].to_string(), name_span: span_of(&var), ty, value }
         }
         Rule::var_assign => {
             let mut parts = inner.into_inner();

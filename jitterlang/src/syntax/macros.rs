@@ -193,9 +193,12 @@ impl<'a> Expander<'a> {
             StmtKind::VarAssign { name, name_span, op, value } => {
                 StmtKind::VarAssign { name, name_span, op, value: self.expr(value, hoisted)? }
             }
-            StmtKind::Let { name, name_span, value } => {
-                StmtKind::Let { name, name_span, value: value.map(|v| self.expr(v, hoisted)).transpose()? }
-            }
+            StmtKind::Let { name, name_span, ty, value } => StmtKind::Let {
+                name,
+                name_span,
+                ty: ty.map(|t| self.expr(t, hoisted)).transpose()?,
+                value: value.map(|v| self.expr(v, hoisted)).transpose()?,
+            },
             StmtKind::If { cond, then, otherwise } => StmtKind::If {
                 cond: self.expr(cond, hoisted)?,
                 then: self.stmts(then)?,
@@ -468,8 +471,8 @@ struct Bindings {
 }
 
 /// What a macro parameter written where a type goes (`written`: `t`, `t *`, `t[2]`) stands for, given its argument:
-/// a type argument (`typeof(uint64 *)`) with the pointers and dimensions written added, or a value argument (or
-/// `typeof(value)`) where the parameter is written alone. `None` when they do not combine (a pointer to an array
+/// a type argument (`typeof(uint64 *)`) with the pointers and dimensions written added, or the type of a value
+/// argument (`typeof(value)`, also when the argument is the value) where the parameter is written alone. `None` when they do not combine (a pointer to an array
 /// type, a value with `*`): the parameter then stays an unknown type name.
 fn typed_argument(arg: &Expr, written: &TypeName) -> Option<ExprKind> {
     match &arg.kind {
@@ -480,7 +483,8 @@ fn typed_argument(arg: &Expr, written: &TypeName) -> Option<ExprKind> {
             dims: written.dims.iter().chain(&bound.dims).copied().collect(),
         })),
         ExprKind::Type(_) => None,
-        kind if written.pointers == 0 && written.dims.is_empty() => Some(kind.clone()),
+        ExprKind::TypeOf(_) if written.pointers == 0 && written.dims.is_empty() => Some(arg.kind.clone()),
+        _ if written.pointers == 0 && written.dims.is_empty() => Some(ExprKind::TypeOf(Box::new(arg.clone()))),
         _ => None,
     }
 }
@@ -522,7 +526,7 @@ fn stmt_exprs(stmt: &Stmt) -> Vec<&Expr> {
     match &stmt.kind {
         StmtKind::Expr(expr) | StmtKind::VarAssign { value: expr, .. } => vec![expr],
         StmtKind::MapAssign { target, value, .. } => target.keys.iter().chain([value]).collect(),
-        StmtKind::Let { value, .. } => value.iter().collect(),
+        StmtKind::Let { ty, value, .. } => ty.iter().chain(value).collect(),
         StmtKind::If { cond, .. } | StmtKind::While { cond, .. } => vec![cond],
         StmtKind::For { start, end, .. } => vec![start, end],
         StmtKind::ForMap { map, .. } => map.keys.iter().collect(),
@@ -581,9 +585,10 @@ impl Renamer<'_> {
             StmtKind::VarAssign { name, name_span, op, value } => {
                 StmtKind::VarAssign { name: self.var(&name, name_span)?, name_span, op, value: self.expr(value)? }
             }
-            StmtKind::Let { name, name_span, value } => StmtKind::Let {
+            StmtKind::Let { name, name_span, ty, value } => StmtKind::Let {
                 name: self.var(&name, name_span)?,
                 name_span,
+                ty: ty.map(|t| self.expr(t)).transpose()?,
                 value: value.map(|v| self.expr(v)).transpose()?,
             },
             StmtKind::If { cond, then, otherwise } => {

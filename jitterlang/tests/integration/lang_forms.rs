@@ -2,7 +2,7 @@
 //! maps, run on this host: each asserts on what the kernel side reported, in bpftrace 0.27.1's bytes where it
 //! prints them (checked against it from the bench chroot).
 
-use crate::support::run_jl;
+use crate::support::{run_jl, start_attached};
 use jitterlang::CompileOptions;
 use jitterlib::kernel::FixtureKernel;
 use jitterlib::maps::MapKind;
@@ -118,4 +118,115 @@ fn strftime_values_print_with_their_format() {
     assert!(((times[0] - times[1]) - 1.000123).abs() < 1e-6, "{first}");
     let tuple = lines.next().expect("the print line");
     assert_eq!(tuple, format!("({}, 7)", first.split(' ').nth(1).unwrap_or_default()));
+}
+
+/// Aggregations read in a probe (and in a loop over them) are their values merged across every CPU, as user
+/// space merges them at exit:
+/// the thread that makes the syscalls runs on CPU 0, then on CPU 1, and the probe that reads the maps runs on
+/// CPU 1 (read on one CPU only, the count would be 3, the min -1, the mean 4). Each value the kernel side printed
+/// must equal what jl prints at exit.
+#[test]
+fn aggregations_read_in_a_probe_merge_every_cpu() {
+    if !can_trace("aggregations_read_in_a_probe_merge_every_cpu") {
+        return;
+    }
+    let output = std::thread::spawn(|| {
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        let script = format!(
+            "tracepoint:syscalls:sys_enter_getpgid /tid == {tid}/ {{ $p = (int32)args.pid; @c = count(); @s = sum($p); \
+             @lo = min($p); @hi = max($p); @mean = avg($p); @k[$p > 0] = count(); }} \
+             tracepoint:syscalls:sys_enter_getsid /tid == {tid}/ {{ printf(\"%d %d %d %d %d %d %d\\n\", @c, @s, @lo, \
+             @hi, @mean, @k[true], (uint64)@k[false] + 100); for ($kv : @k) {{ printf(\"%s=%d\\n\", $kv.0, $kv.1); }} \
+             exit(); }}"
+        );
+        let child = start_attached(&["-e", &script]);
+        for (cpu, pids) in [(0, &[-70, 3][..]), (1, &[10, 4, -1][..])] {
+            crate::raw_bpf::pin_to(cpu);
+            for pid in pids {
+                // SAFETY: getpgid of any number only reads; most of these fail with ESRCH, which is fine.
+                unsafe { libc::getpgid(*pid) };
+            }
+        }
+        // SAFETY: as above.
+        unsafe { libc::getsid(0) };
+        child.wait_with_output().expect("jl ends")
+    })
+    .join()
+    .expect("the test thread ran");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{out}");
+    assert!(out.starts_with("5 -54 -70 10 -10 3 102\n"), "{out}");
+    // A loop over the map sees each entry's values merged too (the kernel's order of the entries).
+    assert!(out.contains("true=3\n") && out.contains("false=2\n"), "{out}");
+    for line in ["@c: 5", "@s: -54", "@lo: -70", "@hi: 10", "@mean: -10", "@k[true]: 3", "@k[false]: 2"] {
+        assert!(out.lines().any(|l| l == line), "{line} at exit: {out}");
+    }
+}
+
+#[test]
+fn aggregation_reads_name_the_kernel_they_need() {
+    // bpf_map_lookup_percpu_elem came with Linux 5.19: compiled for 5.15, a read of an aggregation says so.
+    let kernel = FixtureKernel::bundled().with_release("5.15.0-100-generic");
+    let script = "tracepoint:sched:sched_process_fork { @n = count(); if (@n > 3) { exit(); } }";
+    let error = jitterlang::compile_with(script, &kernel, &CompileOptions::default()).expect_err("no helper on 5.15");
+    let text = error.render("read.bt", script);
+    assert!(
+        text.contains("reading `@n` in a probe needs bpf_map_lookup_percpu_elem (Linux 5.19); this kernel is 5.15.0"),
+        "{text}"
+    );
+    let kernel = FixtureKernel::bundled().with_release("5.19.0");
+    assert!(jitterlang::compile_with(script, &kernel, &CompileOptions::default()).is_ok());
+}
+
+/// bpftrace 0.27's array-style tuple access and typed `let`, each script checked against bpftrace 0.27.1
+/// (tests/compat/tuple_index.bt, typed_let.bt). `$t[i]` is `$t.i`, the index folded from constants, also of an
+/// element and of a tuple read from a map. `let $x: T = v` holds v as a T, `let $y: T;` is a zero of T until
+/// assigned, `let $p: struct task_struct *;` takes curtask, and a macro's `typeof(x)` its argument's type.
+#[test]
+fn tuple_indexes_and_typed_lets_print_as_bpftrace_does() {
+    if !can_trace("tuple_indexes_and_typed_lets_print_as_bpftrace_does") {
+        return;
+    }
+    let cases = [
+        (
+            "BEGIN { $a = (1, 2, 3); $b = ((int8)-1, (\"x\", 5)); @m = (7, \"y\"); \
+             printf(\"%d %d %d %s %d %s\\n\", $a[1 + 1], $a[0], $b[0], $b[1][0], $b[1][1 << 0], @m.1); exit(); }",
+            "3 1 -1 x 5 y\n",
+        ),
+        (
+            "macro add(x) { let $y: typeof(x); if (true) { $y = 1 } x + $y } \
+             BEGIN { let $x: uint8 = 200; let $z: int16; let $f: struct task_struct *; $f = curtask; \
+             printf(\"%d %d %d %d\\n\", $x, $z, add(1), $f->pid == pid); exit(); }",
+            "200 0 2 1\n",
+        ),
+    ];
+    for (script, expected) in cases {
+        let (out, _) = begin(script);
+        assert!(out.starts_with(expected), "{script}: {out}");
+    }
+}
+
+#[test]
+fn char_pointer_members_print_as_addresses() {
+    if !can_trace("char_pointer_members_print_as_addresses") {
+        return;
+    }
+    // `linux_binprm.filename` is a `const char *`: an address, printed in hex as bpftrace 0.27.1 prints it (jl
+    // printed it in decimal), whose string `str()` reads.
+    let script = "rawtracepoint:sched_process_exec /str(args.bprm->filename) == \"/bin/true\"/ { \
+                  print(args.bprm->filename); printf(\"%s\\n\", str(args.bprm->filename)); exit(); }";
+    let child = start_attached(&["-e", script]);
+    for _ in 0..3 {
+        std::process::Command::new("/bin/true").status().expect("run /bin/true");
+    }
+    let output = child.wait_with_output().expect("jl ends");
+    let out = String::from_utf8_lossy(&output.stdout);
+    let mut lines = out.lines();
+    let address = lines.next().unwrap_or_default();
+    assert!(
+        address.starts_with("0xffff") && address[2..].chars().all(|c| c.is_ascii_hexdigit()),
+        "a kernel address in hex: {out}"
+    );
+    assert_eq!(lines.next(), Some("/bin/true"), "{out}");
 }

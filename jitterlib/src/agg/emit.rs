@@ -225,6 +225,102 @@ pub fn emit_update(b: &mut Builder, update: &Update) {
     b.bind(done);
 }
 
+/// An aggregation's value read in a program: `dst = map[key]`, see [`emit_read`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Read {
+    /// Object-wide index of the aggregation map (a per-CPU hash, or a one-slot per-CPU array).
+    pub map: usize,
+    /// The aggregation: [`AggKind::Count`], [`AggKind::Sum`], [`AggKind::Min`], [`AggKind::Max`] or
+    /// [`AggKind::Avg`] (others read as a sum of their first word).
+    pub kind: AggKind,
+    /// Whether `min`/`max` values compare signed.
+    pub signed: bool,
+    /// Stack offset (from r10) of the key, already stored.
+    pub key: i16,
+    /// Stack offset of 16 bytes the read uses: the CPU index, then the total count or whether a value was seen.
+    pub scratch: i16,
+    /// How many CPUs the machine can have: the values read.
+    pub cpus: u32,
+}
+
+/// `dst = map[r10 + key]` for a `count`, `sum`, `min`, `max` or `avg` aggregation read in a program: the
+/// per-CPU values of the key, fetched CPU by CPU with `bpf_map_lookup_percpu_elem` (Linux 5.19), merged as
+/// user space merges them ([`decode`](super::decode)): counts and sums added, the smallest or largest value a
+/// CPU saw, the mean of all values (truncated toward zero). 0 when the key is absent, or when no CPU saw a
+/// `min`/`max` value. `dst` must be one of r6-r9; clobbers r0-r5.
+///
+/// ```
+/// use jitterlib::agg::emit::{emit_read, Read};
+/// use jitterlib::agg::AggKind;
+/// use jitterlib::insn::{Builder, Reg, Size};
+///
+/// // `$x = @` of `@ = count()` (a one-slot per-CPU array, map 1) on a machine of 4 CPUs.
+/// let mut b = Builder::new();
+/// b.store_imm(Size::W, Reg::R10, -4, 0);
+/// emit_read(&mut b, &Read { map: 1, kind: AggKind::Count, signed: false, key: -4, scratch: -24, cpus: 4 }, Reg::R7);
+/// ```
+pub fn emit_read(b: &mut Builder, read: &Read, dst: Reg) {
+    let Read { map, kind, signed, key, scratch, cpus } = *read;
+    let (cpu, seen) = (scratch, scratch + 8);
+    let (next, end) = (b.new_label(), b.new_label());
+    b.mov64(dst, 0);
+    b.store_imm(Size::DW, Reg::R10, cpu, 0);
+    b.store_imm(Size::DW, Reg::R10, seen, 0);
+    b.bind(next);
+    b.load(Size::DW, Reg::R3, Reg::R10, cpu);
+    b.jump_if(JmpOp::Ge, Reg::R3, i32::try_from(cpus).unwrap_or(i32::MAX), end);
+    map_call(b, Helper::MapLookupPercpuElem, map, key, None);
+    b.load(Size::DW, Reg::R1, Reg::R10, cpu);
+    b.alu64(AluOp::Add, Reg::R1, 1);
+    b.store(Size::DW, Reg::R10, cpu, Reg::R1);
+    // Only CPU 0 can miss: the key is absent. Past the last CPU id the helper returns NULL too.
+    b.jump_if(JmpOp::Eq, Reg::R0, 0, end);
+    b.load(Size::DW, Reg::R1, Reg::R0, 0);
+    match kind {
+        AggKind::Min | AggKind::Max => {
+            let take = b.new_label();
+            b.load(Size::DW, Reg::R2, Reg::R0, 8);
+            b.jump_if(JmpOp::Eq, Reg::R2, 0, next);
+            b.load(Size::DW, Reg::R2, Reg::R10, seen);
+            b.jump_if(JmpOp::Eq, Reg::R2, 0, take);
+            let keep = match (kind, signed) {
+                (AggKind::Min, true) => JmpOp::Sge,
+                (AggKind::Min, false) => JmpOp::Ge,
+                (_, true) => JmpOp::Sle,
+                (_, false) => JmpOp::Le,
+            };
+            b.jump_if(keep, Reg::R1, dst, next);
+            b.bind(take);
+            b.mov64(dst, Reg::R1);
+            b.store_imm(Size::DW, Reg::R10, seen, 1);
+        }
+        AggKind::Avg => {
+            b.alu64(AluOp::Add, dst, Reg::R1);
+            b.load(Size::DW, Reg::R1, Reg::R0, 8);
+            b.load(Size::DW, Reg::R2, Reg::R10, seen);
+            b.alu64(AluOp::Add, Reg::R2, Reg::R1);
+            b.store(Size::DW, Reg::R10, seen, Reg::R2);
+        }
+        _ => b.alu64(AluOp::Add, dst, Reg::R1),
+    }
+    b.jump(next);
+    b.bind(end);
+    if kind == AggKind::Avg {
+        // BPF divides unsigned (and by zero gives zero, the mean of no values): a negative total is divided
+        // as its magnitude, so that the mean truncates toward zero as user space's does.
+        let (positive, done) = (b.new_label(), b.new_label());
+        b.load(Size::DW, Reg::R1, Reg::R10, seen);
+        b.jump_if(JmpOp::Sge, dst, 0, positive);
+        b.alu64(AluOp::Neg, dst, 0);
+        b.alu64(AluOp::Div, dst, Reg::R1);
+        b.alu64(AluOp::Neg, dst, 0);
+        b.jump(done);
+        b.bind(positive);
+        b.alu64(AluOp::Div, dst, Reg::R1);
+        b.bind(done);
+    }
+}
+
 /// `r0 = bpf_map_lookup_elem(map, r10 + key)`.
 ///
 /// ```

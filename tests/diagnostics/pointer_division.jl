@@ -1,0 +1,1 @@
+BEGIN { $p = (uint32 *)4096; $half = $p / 2; }

@@ -1,0 +1,1 @@
+tracepoint:irq:softirq_entry { @h = hist(args.vec); if (@h > 1) { exit(); } }

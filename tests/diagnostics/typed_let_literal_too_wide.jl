@@ -1,0 +1,1 @@
+BEGIN { let $small: uint8 = 300; print($small); }

@@ -1,0 +1,1 @@
+BEGIN { let $name: typeof("abc"); $name = "x"; }
