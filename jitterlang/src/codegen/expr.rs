@@ -240,6 +240,11 @@ impl Gen<'_> {
         if op.is_comparison() {
             let jump = comparison(op, signed);
             self.truth(dst, jump, left, right);
+        } else if signed && matches!(op, BinaryOp::Div | BinaryOp::Rem) {
+            self.signed_division(op, left, right);
+            if left != dst {
+                self.b.mov64(dst, left);
+            }
         } else {
             let alu = arithmetic(op, signed);
             self.b.alu64(alu, left, right);
@@ -251,6 +256,73 @@ impl Gen<'_> {
             self.frame.give(reg);
         }
         Ok(())
+    }
+
+    /// `left = left / right` or `left % right` of signed integers, truncated toward zero as C does (`-7 / 2` is
+    /// -3, `-7 % 2` is -1): BPF's `div` and `mod` are unsigned (signed ones need the v4 instruction set, Linux
+    /// 6.6), so the magnitudes are divided and the sign put back: a quotient is negative when exactly one operand
+    /// is, a remainder when the dividend is. A register `right` is a temporary of this expression and is
+    /// overwritten by its magnitude. Division by zero gives what BPF's unsigned one gives (0, the dividend).
+    fn signed_division(&mut self, op: BinaryOp, left: Reg, right: Operand) {
+        let alu = if op == BinaryOp::Div { AluOp::Div } else { AluOp::Mod };
+        let done = self.b.new_label();
+        let left_positive = self.b.new_label();
+        // Whether the result's sign differs from what dividing the magnitudes gives, per sign of `left`.
+        let flip_if = |left_negative: bool, right_negative: bool| {
+            if op == BinaryOp::Div {
+                left_negative != right_negative
+            } else {
+                left_negative
+            }
+        };
+        self.b.jump_if(JmpOp::Sge, left, 0, left_positive);
+        self.b.alu64(AluOp::Neg, left, 0);
+        self.divide_magnitudes(alu, left, right, |right_negative| flip_if(true, right_negative), done);
+        self.b.bind(left_positive);
+        self.divide_magnitudes(alu, left, right, |right_negative| flip_if(false, right_negative), done);
+        self.b.bind(done);
+    }
+
+    /// `left = |left| op |right|` (`left` already non-negative), negated where `flip(right is negative)` says,
+    /// then a jump to `done`.
+    fn divide_magnitudes(&mut self, alu: AluOp, left: Reg, right: Operand, flip: impl Fn(bool) -> bool, done: Label) {
+        match right {
+            // |i32::MIN| = 2^31 does not fit an immediate: shift or mask by that power of two instead.
+            Operand::Imm(i32::MIN) if alu == AluOp::Div => {
+                self.b.alu64(AluOp::Rsh, left, 31);
+                if flip(true) {
+                    self.b.alu64(AluOp::Neg, left, 0);
+                }
+            }
+            Operand::Imm(i32::MIN) => {
+                self.b.alu64(AluOp::And, left, i32::MAX);
+                if flip(true) {
+                    self.b.alu64(AluOp::Neg, left, 0);
+                }
+            }
+            Operand::Imm(imm) => {
+                self.b.alu64(alu, left, Operand::Imm(imm.abs()));
+                if flip(imm < 0) {
+                    self.b.alu64(AluOp::Neg, left, 0);
+                }
+            }
+            Operand::Reg(reg) => {
+                let right_positive = self.b.new_label();
+                self.b.jump_if(JmpOp::Sge, reg, 0, right_positive);
+                self.b.alu64(AluOp::Neg, reg, 0);
+                self.b.alu64(alu, left, reg);
+                if flip(true) {
+                    self.b.alu64(AluOp::Neg, left, 0);
+                }
+                self.b.jump(done);
+                self.b.bind(right_positive);
+                self.b.alu64(alu, left, reg);
+                if flip(false) {
+                    self.b.alu64(AluOp::Neg, left, 0);
+                }
+            }
+        }
+        self.b.jump(done);
     }
 
     /// Evaluates the right operand of a binary operation whose left operand is in `dst`. Returns the left

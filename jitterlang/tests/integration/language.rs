@@ -141,6 +141,28 @@ fn loops_ternary_and_arguments_run_in_the_kernel() {
 }
 
 #[test]
+fn signed_division_truncates_toward_zero() {
+    if !can_trace("signed_division_truncates_toward_zero") {
+        return;
+    }
+    // As C (and Rust) compute them: BPF's div and mod are unsigned, so -7 / 2 printed 9223372036854775804 before.
+    // Operands in registers (variables), immediates of either sign, i32::MIN as an immediate, division by zero
+    // (BPF's: 0, and the dividend for %).
+    let script = "BEGIN { $a = -7; $b = 2; $c = -2; $z = 0; print(($a / $b, $a % $b, -7 / 2, $a / -2, $a % -2, \
+                  7 / $c, 7 % $c, $a / $c, $a % $c, $a / $z, $a % $z, (-4294967296 - 5) / -2147483648, \
+                  (-4294967296 - 5) % -2147483648)); exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    let expected = [-7i64 / 2, -7 % 2, -7 / 2, -7 / -2, -7 % -2, 7 / -2, 7 % -2, -7 / -2, -7 % -2, 0, -7]
+        .iter()
+        .map(i64::to_string)
+        .chain([((-4294967296i64 - 5) / -2147483648).to_string(), ((-4294967296i64 - 5) % -2147483648).to_string()])
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert_eq!(out, format!("({expected})\n\n\n"));
+}
+
+#[test]
 fn while_stops_at_its_iteration_cap() {
     if !can_trace("while_stops_at_its_iteration_cap") {
         return;
