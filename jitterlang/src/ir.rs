@@ -470,8 +470,11 @@ pub enum StmtKind {
         /// Arguments.
         args: Vec<Expr>,
     },
-    /// `exit()`.
-    Exit,
+    /// `exit()`, `exit(code)`: jl stops, exiting with `code` (0 without one).
+    Exit {
+        /// The process's exit code, an integer expression (its low 8 bits are what the shell sees).
+        code: Option<Expr>,
+    },
     /// `time(FORMAT)`: user space prints the wall-clock time with [`Checked::time_formats`]`[format]`.
     Time {
         /// Format index.

@@ -154,7 +154,9 @@ impl Format {
                 None => return Err(FormatError { message: "format ends inside a conversion".into(), offset }),
             };
             conv.bits = match (conv.kind, modifier.as_str()) {
-                (ConvKind::Signed | ConvKind::Unsigned | ConvKind::Hex | ConvKind::HexUpper | ConvKind::Octal, "") => 32,
+                (ConvKind::Signed | ConvKind::Unsigned | ConvKind::Hex | ConvKind::HexUpper | ConvKind::Octal, "") => {
+                    32
+                }
                 (_, "hh") => 8,
                 (_, "h") => 16,
                 _ => 64,

@@ -118,7 +118,7 @@ impl Gen<'_> {
 /// stops that loop only).
 fn exits(stmt: &Stmt) -> bool {
     match &stmt.kind {
-        StmtKind::Exit => true,
+        StmtKind::Exit { .. } => true,
         StmtKind::If { then, otherwise, .. } => then.iter().chain(otherwise).any(exits),
         StmtKind::While { body, .. } | StmtKind::Unroll { body, .. } => body.iter().any(exits),
         _ => false,

@@ -37,7 +37,7 @@ impl Gen<'_> {
     fn stmt(&mut self, stmt: &Stmt) -> Result<bool> {
         self.enter(stmt.span);
         let falls_through = match &stmt.kind {
-            StmtKind::Exit | StmtKind::Return => {
+            StmtKind::Exit { .. } | StmtKind::Return => {
                 self.stmt_code(stmt)?;
                 false
             }
@@ -150,13 +150,20 @@ impl Gen<'_> {
                 self.while_loop(cond, body, step)
             }
             StmtKind::Break | StmtKind::Continue => self.stmt(stmt).map(|_| ()),
-            StmtKind::Exit => {
+            StmtKind::Exit { code } => {
+                // The event is the exit event id, then the exit code when there is one.
+                let size = if code.is_some() { 16 } else { 8 };
+                let slot = self.frame.alloc(size, Span::default())?;
+                if let Some(code) = code {
+                    let reg = self.value(code)?;
+                    self.b.store(Size::DW, Reg::R10, slot + 8, reg);
+                    self.frame.give(reg);
+                }
                 // Every probe stops here, not when jl has read the event and closed the gate itself.
                 super::GATE.emit_close(&mut self.b);
-                let slot = self.frame.alloc(8, Span::default())?;
                 // A DW store of the immediate -1 writes u64::MAX, the exit event id.
                 self.b.store_imm(Size::DW, Reg::R10, slot, EXIT_EVENT as i64 as i32);
-                self.ring_output(slot, 8);
+                self.ring_output(slot, size);
                 let exit = self.exit;
                 self.b.jump(exit);
                 Ok(())

@@ -11,8 +11,8 @@ use jitterlib::units::format_time;
 /// A decoded record.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) enum Event {
-    /// `exit()` was called.
-    Exit,
+    /// `exit()` was called, with this exit code (0 for `exit()`).
+    Exit(i64),
     /// A rendered printf line.
     Printf(String),
     /// `print(v)` of a value that is not a map (a stack already symbolized into text).
@@ -125,7 +125,8 @@ impl<'a> EventDecoder<'a> {
             return Ok(None);
         };
         if id == EXIT_EVENT {
-            return Ok(Some(Event::Exit));
+            let code = record.get(8..16).and_then(|bytes| bytes.try_into().ok()).map_or(0, i64::from_le_bytes);
+            return Ok(Some(Event::Exit(code)));
         }
         if let Some(map_event) = MapEvent::from_id(id) {
             return Ok(Some(Event::Map(map_event)));

@@ -119,6 +119,8 @@ pub struct RunReport {
     pub events: u64,
     /// Lost-data counters, in [`Stat::ALL`] order.
     pub lost: Vec<(Stat, u64)>,
+    /// The code of the `exit(code)` that ended the run (0 for `exit()` or any other end).
+    pub exit_code: i64,
 }
 
 /// Loads, attaches and runs `compiled` until `exit()`, `stop` or the deadline, then prints the maps.
@@ -163,7 +165,10 @@ pub fn run(
                 break;
             }
             match event {
-                Event::Exit => exit_seen = true,
+                Event::Exit(code) => {
+                    exit_seen = true;
+                    report.exit_code = code;
+                }
                 Event::Printf(text) => output.printf(&text)?,
                 Event::Value(value) => output.value(&value)?,
                 Event::Time(text) => output.text("time", &text)?,

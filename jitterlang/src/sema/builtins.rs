@@ -146,15 +146,16 @@ pub static REGISTRY: &[Builtin] = &[
     statement("warnf", "format, args...", "prints a formatted warning on stderr, where it is called", |c, call, s| {
         c.printf(call.args, call.span, s, PrintfAction::Warning)
     }),
-    statement("exit", "", "ends the script", |c, call, _| {
-        c.arity(call.name, call.name_span, call.args, 0).then_some(StmtKind::Exit)
-    }),
+    statement("exit", "[code]", "ends the script (jl exits with code, 0 without one)", |c, call, s| c.exit(call, s)),
     statement("delete", "@m[k]", "deletes a map entry (also `delete(@m, k)`)", |c, call, s| {
         c.delete(call.args, call.span, s)
     }),
-    statement("print", "@m[, n]", "prints a map now (its top n entries), or any other value", |c, call, s| {
-        c.print(call, s)
-    }),
+    statement(
+        "print",
+        "@m[, top[, div]]",
+        "prints a map now (its top entries, values divided by div), or any other value",
+        |c, call, s| c.print(call, s),
+    ),
     statement("clear", "@m", "empties a map", |c, call, s| c.map_action(call, s)),
     statement("zero", "@m", "sets every value of a map to zero", |c, call, s| c.map_action(call, s)),
     statement("outlier", "threshold", "reports each event whose dur is at least threshold", |c, call, s| {

@@ -242,6 +242,18 @@ impl Checker<'_> {
         Some(Expr { kind: ExprKind::KernelStr(Box::new(pointer)), ty: Type::Str(size), span })
     }
 
+    /// `exit()`, or bpftrace 0.27's `exit(code)`: jl's exit status, any integer expression.
+    pub(super) fn exit(&mut self, call: &Call, scope: &mut Scope) -> Option<StmtKind> {
+        if !self.arity_in(call.name, call.name_span, call.args, &(0..=1)) {
+            return None;
+        }
+        let code = match call.args.first() {
+            Some(code) => Some(self.scalar(code, scope)?),
+            None => None,
+        };
+        Some(StmtKind::Exit { code })
+    }
+
     /// `delete(@m[k])`, or bpftrace 0.27's `delete(@m, k)`.
     pub(super) fn delete(&mut self, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<StmtKind> {
         let entry;
@@ -352,8 +364,12 @@ impl Checker<'_> {
                 Ok(div) if div > 0 => div,
                 _ => {
                     self.diagnostics.push(
-                        Diagnostic::new(Code::DivisionByZero, arg.span, "print divides the values by a positive number")
-                            .with_hint("`print(@m, 0, 1000)` prints every value divided by 1000"),
+                        Diagnostic::new(
+                            Code::DivisionByZero,
+                            arg.span,
+                            "print divides the values by a positive number",
+                        )
+                        .with_hint("`print(@m, 0, 1000)` prints every value divided by 1000"),
                     );
                     return None;
                 }

@@ -133,7 +133,8 @@ fn config_settings_for_exit_printing_missing_probes_and_license() {
     assert_eq!(out, "@s: 1\n\n\n");
     // missing_probes = warn: the attach point this kernel lacks is skipped with a warning naming it, the other
     // attaches and runs (the syscall tracepoint counts this process's own read of /proc).
-    let script = "config = { missing_probes = warn } tracepoint:syscalls:sys_enter_openat,tracepoint:nonsense:nonsense \
+    let script =
+        "config = { missing_probes = warn } tracepoint:syscalls:sys_enter_openat,tracepoint:nonsense:nonsense \
                   /pid == $1/ { @opens = count(); } interval:ms:200 { exit(); }";
     let pid = std::process::id().to_string();
     let child = std::thread::spawn(|| {
@@ -147,14 +148,16 @@ fn config_settings_for_exit_printing_missing_probes_and_license() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("this kernel has no tracepoint `nonsense:nonsense`"), "{err}");
     assert!(err.contains("missing_probes = warn"), "{err}");
-    let opens: u64 = out.trim().strip_prefix("@opens: ").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{out}"));
+    let opens: u64 =
+        out.trim().strip_prefix("@opens: ").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{out}"));
     assert!(opens >= 1, "{out}");
     // A block left with no attach point is removed, the rest runs; with nothing left, nothing to attach.
     let script = "config = { missing_probes = ignore } tracepoint:nonsense:nonsense { @x = 1; } \
                   BEGIN { printf(\"ran\\n\"); exit(); }";
     let (code, out, err) = run_jl(&["-e", script]);
     assert_eq!((code, out.as_str(), err.contains("nonsense")), (0, "ran\n\n\n", false), "{err}");
-    let (code, _, err) = run_jl(&["-e", "config = { missing_probes = ignore } tracepoint:nonsense:nonsense { @x = 1; }"]);
+    let (code, _, err) =
+        run_jl(&["-e", "config = { missing_probes = ignore } tracepoint:nonsense:nonsense { @x = 1; }"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("no probes to attach"), "{err}");
     // Every license bpftrace accepts is GPL-compatible: the GPL-only helper behind kstack loads under it.

@@ -163,6 +163,21 @@ fn signed_division_truncates_toward_zero() {
 }
 
 #[test]
+fn exit_with_a_code_is_the_exit_status() {
+    if !can_trace("exit_with_a_code_is_the_exit_status") {
+        return;
+    }
+    // bpftrace 0.27.1's basic.exit code: `begin { exit(69); }` returns 69.
+    let (code, _, err) = run_jl(&["-e", "begin { exit(69); }"]);
+    assert_eq!(code, 69, "{err}");
+    // A value known only when the probe runs, after the maps are printed; the shell's 8 bits.
+    let (code, out, err) = run_jl(&["-e", "interval:ms:10 { @n = count(); if (@n == 3) { exit(@n + 256); } }"]);
+    assert_eq!((code, out.as_str()), (3, "\n\n@n: 3\n"), "{err}");
+    let (code, _, err) = run_jl(&["-e", "begin { exit(); }"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
 fn while_stops_at_its_iteration_cap() {
     if !can_trace("while_stops_at_its_iteration_cap") {
         return;

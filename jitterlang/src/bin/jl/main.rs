@@ -138,7 +138,7 @@ fn main() -> ExitCode {
         }
     }
     match run(&cli, &compiled, &kernel, &script) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(status),
         Err(message) => runtime_failure(&message),
     }
 }
@@ -175,13 +175,13 @@ fn runtime_failure(text: &str) -> ExitCode {
     ExitCode::from(EXIT_RUNTIME_ERROR)
 }
 
-/// Runs the compiled script; the error is the whole text to print.
+/// Runs the compiled script: its exit status (`exit(code)`, else 0), or the whole text of the error to print.
 fn run(
     cli: &Cli,
     compiled: &jitterlang::codegen::Compiled,
     kernel: &dyn KernelInfo,
     script: &failure::Script,
-) -> Result<(), String> {
+) -> Result<u8, String> {
     let stop = Arc::new(AtomicBool::new(false));
     // Each stops the run the same way: END runs, the maps print, and every program detaches as the session drops.
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
@@ -243,8 +243,9 @@ fn run(
     match runtime::run(compiled, kernel, &options, &mut out, &stop) {
         // The reader went away (`jl ... | head`): stop quietly, as a pipeline expects; the programs detached
         // when the session dropped.
-        Err(RunError::Output(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(RunError::Output(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
         Err(error) => Err(failure::report(&error, compiled, script, cli.verbose)),
-        Ok(_) => Ok(()),
+        // `exit(code)`: the low 8 bits, what the shell sees of a process's exit status (as C's exit()).
+        Ok(report) => Ok(report.exit_code as u8),
     }
 }
