@@ -2,7 +2,7 @@
 
 use super::{Gen, STATS_MAP_INDEX};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::Expr;
+use crate::ir::{Expr, Type};
 use crate::wire::Stat;
 use jitterlib::agg::{emit, AggKind, MapValue, ValueFormat};
 use jitterlib::insn::{Helper, JmpOp, Reg, Size};
@@ -17,9 +17,14 @@ impl Gen<'_> {
         let layout = &self.checked.maps[map].layout;
         let key = self.frame.alloc(layout.key_size(), span)?;
         let mut offset = key;
-        for expr in keys {
-            self.value_into(expr, offset)?;
-            offset += expr.ty.size() as i16;
+        for (expr, field) in keys.iter().zip(&layout.keys) {
+            // A string shorter than the map's key (another use wrote a longer one) is NUL-padded to it.
+            if matches!(expr.ty, Type::Str(_)) {
+                self.string_into(expr, offset, field.size)?;
+            } else {
+                self.value_into(expr, offset)?;
+            }
+            offset += field.size as i16;
         }
         emit::emit_key_end(&mut self.b, layout, key, offset, bucket);
         Ok(key)

@@ -200,19 +200,32 @@ impl MapTable {
         Some(index)
     }
 
+    /// Checks that `keys` agree with the map's keys. Strings of any size agree, as in bpftrace 0.27
+    /// (`@["bpftrace"] = 1; @["curl"] = 2;`): the map's key takes the longest, and shorter ones are written into it
+    /// NUL-padded.
     fn check_keys(
-        &self,
+        &mut self,
         index: usize,
         target: &ast::MapRef,
         keys: &[Expr],
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<()> {
-        let declared = &self.maps[index].key_types;
+        let info = &mut self.maps[index];
         let found: Vec<Type> = keys.iter().map(|key| key.ty).collect();
-        let agrees = declared.len() == found.len() && declared.iter().zip(&found).all(|(a, b)| same_key_type(*a, *b));
+        let agrees = info.key_types.len() == found.len()
+            && info.key_types.iter().zip(&found).all(|(a, b)| same_key_type(*a, *b) || both_strings(*a, *b));
         if agrees {
+            for (position, ty) in found.iter().enumerate() {
+                if let (Type::Str(declared), Type::Str(size)) = (info.key_types[position], *ty) {
+                    if size > declared {
+                        info.key_types[position] = *ty;
+                        info.layout.keys[position].size = ty.size();
+                    }
+                }
+            }
             return Some(());
         }
+        let declared = &info.key_types;
         let show = |types: &[Type]| types.iter().map(|t| t.describe()).collect::<Vec<_>>().join(", ");
         diagnostics.push(
             Diagnostic::new(
@@ -230,6 +243,10 @@ fn same_key_type(a: Type, b: Type) -> bool {
     a == b
         || (a.is_scalar() && b.is_scalar() && a.size() == b.size() && format_of(a) == format_of(b))
         || matches!((a, b), (Type::Int { .. } | Type::Enum(_), Type::Int { .. } | Type::Enum(_)))
+}
+
+fn both_strings(a: Type, b: Type) -> bool {
+    matches!((a, b), (Type::Str(_), Type::Str(_)))
 }
 
 fn same_value(a: &MapValue, b: &MapValue) -> bool {
