@@ -118,7 +118,8 @@ mod tests {
             assert!(complete(&helper, builtin.name).contains(&completion(builtin)), "{}", builtin.name);
         }
         assert_eq!(complete(&helper, "BEGIN { @ = quant"), ["quantiles("]);
-        assert_eq!(complete(&helper, "BEGIN { exi"), ["exit()"]);
+        assert_eq!(complete(&helper, "BEGIN { @ = coun"), ["count()"]);
+        assert_eq!(complete(&helper, "BEGIN { exi"), ["exit("], "exit takes an optional code");
         assert_eq!(complete(&helper, "BEGIN { @[pcom"), ["pcomm"]);
     }
 }
