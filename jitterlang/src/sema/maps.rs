@@ -19,6 +19,9 @@ pub(super) struct MapTable {
     maps: Vec<MapInfo>,
     /// Whether a map was used that no assignment had declared yet.
     unresolved: bool,
+    /// Whether a string key grew in this pass (a longer string than the first use's): uses checked before it
+    /// have the shorter type, so the script is checked again with the longer one.
+    widened: bool,
 }
 
 impl MapTable {
@@ -35,7 +38,12 @@ impl MapTable {
 
     /// The declared maps, for the next pass to start with.
     pub(super) fn declared(self) -> MapTable {
-        MapTable { maps: self.maps, unresolved: false }
+        MapTable { maps: self.maps, unresolved: false, widened: false }
+    }
+
+    /// Whether a string key of a map grew in this pass (see [`MapTable::declared`]).
+    pub(super) fn widened(&self) -> bool {
+        self.widened
     }
 
     pub(super) fn into_infos(self) -> Vec<MapInfo> {
@@ -220,6 +228,7 @@ impl MapTable {
                     if size > declared {
                         info.key_types[position] = *ty;
                         info.layout.keys[position].size = ty.size();
+                        self.widened = true;
                     }
                 }
             }

@@ -59,7 +59,9 @@ pub fn check(
     loop {
         let known_maps = known.len();
         let (checker, probes) = check_pass(script, kernel, options, missing, known);
-        if checker.maps.unresolved() && checker.maps.len() > known_maps {
+        // A string key that grew (`@m["a"]` then `@m["longer"]`) is checked again from the start too, so that every
+        // use, a `for` loop's key variable included, has the longest size (the sizes only grow: this ends).
+        if checker.maps.unresolved() && checker.maps.len() > known_maps || checker.maps.widened() {
             known = checker.maps.declared();
             continue;
         }

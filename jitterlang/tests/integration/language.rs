@@ -178,6 +178,26 @@ fn exit_with_a_code_is_the_exit_status() {
 }
 
 #[test]
+fn string_keys_of_any_size_share_a_map() {
+    if !can_trace("string_keys_of_any_size_share_a_map") {
+        return;
+    }
+    // The key grows to the longest string written, after a `for` loop that read the map with the shorter key: the
+    // script is checked again so that the loop's key variable has the final size (the int after the string moves).
+    let script = "BEGIN { @m[\"a\", 1] = 1; for ($kv : @m) { printf(\"%s %d %d\\n\", $kv.0.0, $kv.0.1, $kv.1); } \
+                  @m[\"abcdefghijklmnop\", 2] = 2; for ($kv : @m) { printf(\"%s %d %d\\n\", $kv.0.0, $kv.0.1, $kv.1); } \
+                  exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    // The second loop visits the two keys in the hash map's order.
+    let mut second = lines[1..3].to_vec();
+    second.sort_unstable();
+    assert_eq!((lines[0], second), ("a 1 1", vec!["a 1 1", "abcdefghijklmnop 2 2"]), "{out}");
+    assert!(out.ends_with("\n\n@m[a, 1]: 1\n@m[abcdefghijklmnop, 2]: 2\n"), "{out}");
+}
+
+#[test]
 fn while_stops_at_its_iteration_cap() {
     if !can_trace("while_stops_at_its_iteration_cap") {
         return;
