@@ -2,9 +2,11 @@
 //! aya can load.
 //!
 //! The layout follows what aya-obj 0.3 looks for:
-//! - one executable section per program (named after its attach point, e.g. `tracepoint/irq/softirq_entry`)
-//!   holding one global `STT_FUNC` symbol sized to the whole program: aya-obj finds programs only through
-//!   sized function symbols;
+//! - one executable section per program, named after its attach point and then the program
+//!   (`tracepoint/irq/softirq_entry/on_softirq`): aya reads the type from the first piece, and finds a program's
+//!   BTF function info by its section's name, so two programs at one kind of point (two `interval` probes, `BEGIN`
+//!   and `END`) must not share one; each section holds one global `STT_FUNC` symbol sized to the whole program:
+//!   aya-obj finds programs only through sized function symbols;
 //! - a legacy `maps` section with one 28-byte `struct bpf_map_def` per map and one `STT_OBJECT` symbol each,
 //!   which works without BTF;
 //! - for a [`MapKind::Global`] map, a `.bss` section of its value size and a symbol at its start; for the
@@ -48,7 +50,8 @@ const INSN_SIZE: usize = 8;
 pub struct ProgramSection<'a> {
     /// Symbol name, which is also the program name in the kernel (at most 15 bytes, `[A-Za-z0-9_]`).
     pub name: &'a str,
-    /// ELF section name that tells aya the program type, e.g. `tracepoint/irq/softirq_entry`.
+    /// The section name that tells aya the program type, e.g. `tracepoint/irq/softirq_entry`; the writer appends
+    /// `/` and the program's name to make it the program's own.
     pub section: &'a str,
     /// The instructions and their map references.
     pub program: &'a Program,
@@ -297,7 +300,8 @@ fn add_program(
         return Err(ObjectError::InvalidSection { program: name, section: program.section.to_string() });
     }
     let code: Vec<u8> = program.program.insns.iter().flat_map(encode_insn).collect();
-    let section = obj.add_section(Vec::new(), program.section.as_bytes().to_vec(), SectionKind::Text);
+    let section_name = format!("{}/{name}", program.section);
+    let section = obj.add_section(Vec::new(), section_name.as_bytes().to_vec(), SectionKind::Text);
     let offset = obj.append_section_data(section, &code, INSN_SIZE as u64);
     obj.add_symbol(Symbol {
         name: program.name.as_bytes().to_vec(),
@@ -309,7 +313,7 @@ fn add_program(
         section: SymbolSection::Section(section),
         flags: SymbolFlags::None,
     });
-    functions.push((name.clone(), program.section.to_string(), offset, false));
+    functions.push((name.clone(), section_name, offset, false));
     relocate_maps(obj, &name, program.program, section, offset, map_symbols)?;
     match text {
         Some(text) => {
@@ -490,7 +494,7 @@ mod tests {
         let elf = two_program_object();
         let file = object::File::parse(&*elf).expect("valid ELF");
         assert_eq!(file.architecture(), Architecture::Bpf);
-        let section = file.section_by_name("tracepoint/raw_syscalls/sys_enter").expect("program section");
+        let section = file.section_by_name("tracepoint/raw_syscalls/sys_enter/count_enter").expect("program section");
         let relocations: Vec<(u64, String, RelocationFlags)> = section
             .relocations()
             .map(|(offset, reloc)| {
@@ -563,7 +567,7 @@ mod tests {
         assert_eq!(parsed.maps[crate::maps::GLOBAL_MAP_NAME].value_size(), 16);
         let file = object::File::parse(&*elf).expect("valid ELF");
         let targets: Vec<String> = file
-            .section_by_name("raw_tracepoint/jl_manual")
+            .section_by_name("raw_tracepoint/jl_manual/gated")
             .expect("program section")
             .relocations()
             .map(|(_, reloc)| {

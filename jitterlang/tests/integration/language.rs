@@ -198,6 +198,23 @@ fn string_keys_of_any_size_share_a_map() {
 }
 
 #[test]
+fn loops_run_in_programs_that_share_a_kind_of_attach_point() {
+    if !can_trace("loops_run_in_programs_that_share_a_kind_of_attach_point") {
+        return;
+    }
+    // Two perf events and BEGIN/END pairs: a `for` loop's callback needs BTF function info, which aya finds by
+    // section name; programs sharing one had their records merged and the verifier refused the load.
+    let script = "BEGIN { @m[1] = 10; } interval:ms:20 { @m[2] = 20; } \
+                  interval:ms:60 { for ($kv : @m) { @seen[$kv.0] = $kv.1; } exit(); } \
+                  END { for ($kv : @seen) { printf(\"%d=%d\\n\", $kv.0, $kv.1); } clear(@m); clear(@seen); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    let mut pairs: Vec<&str> = out.lines().filter(|line| line.contains('=')).collect();
+    pairs.sort_unstable();
+    assert_eq!(pairs, ["1=10", "2=20"], "{out}");
+}
+
+#[test]
 fn while_stops_at_its_iteration_cap() {
     if !can_trace("while_stops_at_its_iteration_cap") {
         return;
