@@ -4,7 +4,7 @@
 use crate::codegen::Compiled;
 use crate::diag::{Code, Diagnostic};
 use jitterlib::insn::disassemble_insn;
-use jitterlib::session::Rejection;
+use jitterlib::session::{Attach, Rejection};
 
 /// A diagnostic for the verifier's rejection of `program` (a program name of `compiled`) with its `log`: the caret
 /// on the innermost construct whose code holds the failing instruction (the probe when the log names none), that
@@ -36,6 +36,13 @@ pub fn rejection(compiled: &Compiled, program: &str, log: &str, whole_log: bool)
         diagnostic = diagnostic.with_note(format!("{heading}:\n{}", lines.join("\n")));
     }
     let whole = if whole_log { "" } else { " (`jl -v` prints the whole log)" };
+    if unit.attach == Attach::Benchmark {
+        // An XDP program: the kernel offers it fewer helpers than a tracing program, and jl does not check them.
+        return Some(diagnostic.with_hint(format!(
+            "a `bench:` block runs as an XDP program, which the kernel gives no stacks, no kernel reads and fewer \
+             helpers than a probe: benchmark code without them{whole}"
+        )));
+    }
     Some(diagnostic.with_hint(format!(
         "jl should never emit a program the verifier rejects: please report this with the script, `uname -r` and \
          this message{whole}"

@@ -2,11 +2,11 @@
 //! aya can load.
 //!
 //! The layout follows what aya-obj 0.3 looks for:
-//! - one executable section per program, named after its attach point and then the program
-//!   (`tracepoint/irq/softirq_entry/on_softirq`): aya reads the type from the first piece, and finds a program's
-//!   BTF function info by its section's name, so two programs at one kind of point (two `interval` probes, `BEGIN`
-//!   and `END`) must not share one; each section holds one global `STT_FUNC` symbol sized to the whole program:
-//!   aya-obj finds programs only through sized function symbols;
+//! - one executable section per section name (named after the attach point, e.g. `tracepoint/irq/softirq_entry`),
+//!   holding one global `STT_FUNC` symbol sized to the whole program per program with that name, one after the
+//!   other: aya-obj finds programs only through sized function symbols, and a program's BTF function info by
+//!   its section's name and its offset there (two sections of one name, both programs at offset 0, had their
+//!   records merged and the verifier refused them);
 //! - a legacy `maps` section with one 28-byte `struct bpf_map_def` per map and one `STT_OBJECT` symbol each,
 //!   which works without BTF;
 //! - for a [`MapKind::Global`] map, a `.bss` section of its value size and a symbol at its start; for the
@@ -21,9 +21,9 @@
 
 mod func_info;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use object::write::{Object, Relocation, Symbol, SymbolId, SymbolSection};
+use object::write::{Object, Relocation, SectionId, Symbol, SymbolId, SymbolSection};
 use object::{
     elf, Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
 };
@@ -50,8 +50,8 @@ const INSN_SIZE: usize = 8;
 pub struct ProgramSection<'a> {
     /// Symbol name, which is also the program name in the kernel (at most 15 bytes, `[A-Za-z0-9_]`).
     pub name: &'a str,
-    /// The section name that tells aya the program type, e.g. `tracepoint/irq/softirq_entry`; the writer appends
-    /// `/` and the program's name to make it the program's own.
+    /// ELF section name that tells aya the program type, e.g. `tracepoint/irq/softirq_entry`; programs with the
+    /// same name share the section.
     pub section: &'a str,
     /// The instructions and their map references.
     pub program: &'a Program,
@@ -170,8 +170,9 @@ pub fn write_object(
     let has_callbacks = programs.iter().any(|program| !program.program.callbacks.is_empty());
     let text = has_callbacks.then(|| obj.add_section(Vec::new(), b".text".to_vec(), SectionKind::Text));
     let mut functions = Vec::new();
+    let mut sections = HashMap::new();
     for program in programs {
-        add_program(&mut obj, program, &map_symbols, text, &mut functions)?;
+        add_program(&mut obj, program, (&map_symbols, text), &mut sections, &mut functions)?;
     }
     if has_callbacks {
         let named: Vec<func_info::Function> = functions
@@ -284,12 +285,13 @@ fn map_def_bytes(map: &MapSpec, allocation: HashAllocation) -> Vec<u8> {
 /// A function placed in the object, for its BTF function info: name, section, offset there, whether a callback.
 type PlacedInfo = (String, String, u64, bool);
 
-/// Adds a program in its own section, its callbacks in `text`, and records where each function went.
+/// Adds a program at the end of its section (created on first use, `sections` maps names to them), its
+/// callbacks in `text`, and records where each function went.
 fn add_program(
     obj: &mut Object,
     program: &ProgramSection,
-    map_symbols: &[SymbolId],
-    text: Option<object::write::SectionId>,
+    (map_symbols, text): (&[SymbolId], Option<SectionId>),
+    sections: &mut HashMap<String, SectionId>,
     functions: &mut Vec<PlacedInfo>,
 ) -> Result<(), ObjectError> {
     let name = program.name.to_string();
@@ -300,8 +302,9 @@ fn add_program(
         return Err(ObjectError::InvalidSection { program: name, section: program.section.to_string() });
     }
     let code: Vec<u8> = program.program.insns.iter().flat_map(encode_insn).collect();
-    let section_name = format!("{}/{name}", program.section);
-    let section = obj.add_section(Vec::new(), section_name.as_bytes().to_vec(), SectionKind::Text);
+    let section = *sections
+        .entry(program.section.to_string())
+        .or_insert_with(|| obj.add_section(Vec::new(), program.section.as_bytes().to_vec(), SectionKind::Text));
     let offset = obj.append_section_data(section, &code, INSN_SIZE as u64);
     obj.add_symbol(Symbol {
         name: program.name.as_bytes().to_vec(),
@@ -313,7 +316,7 @@ fn add_program(
         section: SymbolSection::Section(section),
         flags: SymbolFlags::None,
     });
-    functions.push((name.clone(), section_name, offset, false));
+    functions.push((name.clone(), program.section.to_string(), offset, false));
     relocate_maps(obj, &name, program.program, section, offset, map_symbols)?;
     match text {
         Some(text) => {
@@ -328,7 +331,7 @@ fn add_program(
 struct Placed<'a> {
     name: &'a str,
     program: &'a Program,
-    section: object::write::SectionId,
+    section: SectionId,
     offset: u64,
 }
 
@@ -337,7 +340,7 @@ struct Placed<'a> {
 fn add_callbacks(
     obj: &mut Object,
     function: &Placed,
-    text: object::write::SectionId,
+    text: SectionId,
     map_symbols: &[SymbolId],
     functions: &mut Vec<PlacedInfo>,
 ) -> Result<(), ObjectError> {
@@ -387,7 +390,7 @@ fn relocate_maps(
     obj: &mut Object,
     name: &str,
     program: &Program,
-    section: object::write::SectionId,
+    section: SectionId,
     offset: u64,
     map_symbols: &[SymbolId],
 ) -> Result<(), ObjectError> {
@@ -494,7 +497,7 @@ mod tests {
         let elf = two_program_object();
         let file = object::File::parse(&*elf).expect("valid ELF");
         assert_eq!(file.architecture(), Architecture::Bpf);
-        let section = file.section_by_name("tracepoint/raw_syscalls/sys_enter/count_enter").expect("program section");
+        let section = file.section_by_name("tracepoint/raw_syscalls/sys_enter").expect("program section");
         let relocations: Vec<(u64, String, RelocationFlags)> = section
             .relocations()
             .map(|(offset, reloc)| {
@@ -567,7 +570,7 @@ mod tests {
         assert_eq!(parsed.maps[crate::maps::GLOBAL_MAP_NAME].value_size(), 16);
         let file = object::File::parse(&*elf).expect("valid ELF");
         let targets: Vec<String> = file
-            .section_by_name("raw_tracepoint/jl_manual/gated")
+            .section_by_name("raw_tracepoint/jl_manual")
             .expect("program section")
             .relocations()
             .map(|(_, reloc)| {

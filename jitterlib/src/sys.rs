@@ -268,6 +268,24 @@ pub(crate) fn prog_test_run(program: BorrowedFd, ctx: &mut [u8]) -> io::Result<u
     Ok(attr.retval)
 }
 
+/// Runs an XDP `program` `repeat` times on a minimal packet (an Ethernet header of zeros: the kernel refuses
+/// less) and returns its last return value and the mean time of one run in nanoseconds, as the kernel measured it.
+pub(crate) fn prog_test_run_repeated(program: BorrowedFd, repeat: u32) -> io::Result<(u32, u32)> {
+    let mut packet = [0u8; ETH_HLEN];
+    let mut attr = TestRunAttr {
+        prog_fd: program.as_raw_fd() as u32,
+        data_size_in: packet.len() as u32,
+        data_in: packet.as_mut_ptr() as u64,
+        repeat,
+        ..TestRunAttr::default()
+    };
+    bpf(BPF_PROG_TEST_RUN, &mut attr)?;
+    Ok((attr.retval, attr.duration))
+}
+
+/// The size of an Ethernet header, the least data an XDP test run takes.
+const ETH_HLEN: usize = 14;
+
 /// How many times the kernel skipped `program` because another BPF program was already running on that CPU
 /// (`bpf_prog_info.recursion_misses`; 0 on kernels before 5.12, which do not count them).
 pub(crate) fn prog_recursion_misses(program: BorrowedFd) -> io::Result<u64> {

@@ -108,9 +108,11 @@ pub struct Compiled {
 impl Compiled {
     /// How many probes the script attaches, as bpftrace counts them in its `Attached N probes`: each probe as
     /// written once (`BEGIN` and `END` included), however many programs it takes (a typed probe's entry and
-    /// exit, a syscall tracepoint's dispatcher).
+    /// exit, a syscall tracepoint's dispatcher); `bench:` blocks, never attached, are not counted.
     pub fn probe_count(&self) -> usize {
-        let mut probes: Vec<&str> = self.programs.iter().map(|unit| unit.describe.as_str()).collect();
+        let attachable = |unit: &&ProgramUnit| unit.trigger != Some(Trigger::Bench);
+        let mut probes: Vec<&str> =
+            self.programs.iter().filter(attachable).map(|unit| unit.describe.as_str()).collect();
         probes.sort_unstable();
         probes.dedup();
         probes.len()
@@ -230,7 +232,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
         for (point_index, point) in points.into_iter().enumerate() {
             let maps = ProbeMaps { first_user: first_user_map, start: start_map, own: &probe_maps };
             // A block that does nothing reports nothing: it needs no gate.
-            let gated = point.attach != Attach::Manual && !probe.body.is_empty();
+            let gated = !point.attach.runs_on_demand() && !probe.body.is_empty();
             let site = (point_index, point.fires, gated);
             match generate_probe(probe, checked, &maps, site) {
                 Ok(generated) => {

@@ -1,6 +1,7 @@
 //! Running a compiled script: load and attach through a jitterlib session, stream events, stop on
 //! exit()/signal/deadline, run END, then read, merge and print the maps and the lost-data counters.
 
+mod bench;
 mod clock;
 mod events;
 mod exporter;
@@ -57,6 +58,9 @@ pub struct RunOptions {
     pub wait_without_probes: bool,
     /// Drop `warnf()` messages (bpftrace's `--no-warnings`).
     pub no_warnings: bool,
+    /// Run the `bench:` blocks (each many times, printing its mean time) instead of attaching the probes
+    /// (`--mode bench`); otherwise they never run.
+    pub benchmarks: bool,
     /// In JSON, print bpftrace's `{"type": "attached_probes", ...}` record once attached (bpftrace's `-f json`
     /// without `-q`); text output leaves that line to `on_attached`.
     pub announce_attached: bool,
@@ -200,7 +204,11 @@ pub fn run(
         session.run(name)?;
     }
     exited |= drain(&session, &mut ring, Duration::ZERO, &mut output, &mut report)?;
-    if !exited {
+    if options.benchmarks {
+        if !exited {
+            bench::run(compiled, &session, &mut ring, &mut output)?;
+        }
+    } else if !exited {
         session.attach_all()?;
         let attached = compiled.programs.iter().filter(|unit| unit.trigger.is_none()).count();
         if let Some(on_attached) = &options.on_attached {

@@ -1,5 +1,6 @@
 //! Where results go: text in bpftrace's layout, or JSON lines.
 
+use super::bench::Measured;
 use super::events::{Outlier, Value};
 use crate::wire::Stat;
 use jitterlib::agg::{
@@ -210,6 +211,25 @@ impl<'a> Output<'a> {
             self.out.flush()?;
         }
         Ok(())
+    }
+
+    /// One benchmark's result, `index` of `names`, in bpftrace's layout: a table whose header comes with the
+    /// first row (names padded to the longest, at least 40 columns), or one `benchmark_result` JSON record.
+    pub(super) fn benchmark(&mut self, names: &[&str], index: usize, measured: Measured) -> std::io::Result<()> {
+        let name = names[index];
+        if self.format == OutputFormat::Json {
+            let result = serde_json::json!({ "average": measured.mean_ns, "iters": measured.iterations });
+            let record = serde_json::json!({ "type": "benchmark_result", "data": { name: result } });
+            writeln!(self.out, "{}", json_line(&record))?;
+        } else {
+            let width = names.iter().map(|name| name.len()).max().unwrap_or(0).max(40) + 1;
+            if index == 0 {
+                writeln!(self.out, "{:<width$}{:<15}Iterations", "Benchmark", "Time(ns)")?;
+                writeln!(self.out, "{}", "-".repeat(width + 15 + "Iterations".len()))?;
+            }
+            writeln!(self.out, "{name:<width$}{:<15}{}", measured.mean_ns, measured.iterations)?;
+        }
+        self.out.flush()
     }
 
     /// What bpftrace prints when tracing ends, before the maps: two newlines in text, nothing in JSON.

@@ -138,6 +138,7 @@ fn check_pass<'k>(
             ));
         }
     }
+    report_duplicate_benchmarks(&resolved_probes, &mut checker.diagnostics);
     // Where each program attaches can depend on the others (syscall events sharing a dispatcher on
     // raw_syscalls), and the block's `args` on where it attaches.
     let (mut resolved, places): (Vec<_>, Vec<_>) =
@@ -150,6 +151,19 @@ fn check_pass<'k>(
         .collect();
     checker.params.report_unused(&mut checker.diagnostics);
     (checker, probes)
+}
+
+/// A `bench:` name used twice: each is a row of the results, told apart by name.
+fn report_duplicate_benchmarks<T>(probes: &[(Box<dyn probe::Probe>, T, Span)], diagnostics: &mut Vec<Diagnostic>) {
+    let mut seen = std::collections::HashSet::new();
+    for (probe, _, span) in probes.iter().filter(|(probe, _, _)| probe.trigger() == Some(probe::Trigger::Bench)) {
+        if !seen.insert(probe.describe()) {
+            diagnostics.push(
+                Diagnostic::new(Code::BadProbe, *span, format!("a second benchmark named `{}`", probe.describe()))
+                    .with_hint("give each `bench:` block its own name: it names the block's row in the results"),
+            );
+        }
+    }
 }
 
 /// The result of the last pass: the checked script, or every problem found.

@@ -1,5 +1,5 @@
 //! bpftrace 0.27 features jl took over, run end to end on this host: `hist(v, k)`, maps read in a probe written before
-//! the one assigning them, `getopt()`, nothing acted on after `exit()`.
+//! the one assigning them, `getopt()`, nothing acted on after `exit()`, `bench:` blocks in `--mode bench`.
 
 use crate::support::run_jl;
 use jitterlib::testing::can_trace;
@@ -104,4 +104,56 @@ fn events_queued_behind_an_exit_are_not_printed() {
     }
     let out = tracing.finish_text();
     assert_eq!(out.matches("hit").count(), 1, "printed after exit():\n{out}");
+}
+
+#[test]
+fn bench_mode_times_each_benchmark_and_the_kernel_ran_it_that_often() {
+    if !can_trace("bench_mode_times_each_benchmark_and_the_kernel_ran_it_that_often") {
+        return;
+    }
+    // END reads what the runs counted: at least the iterations of the measurement that counted, as every
+    // shorter one ran before it.
+    let script = "bench:count { @a = count(); } bench:hist_of_cpu { @b = count(); @h = lhist(cpu, 0, 512, 1); } \
+                  END { printf(\"runs %d %d\\n\", @a, @b); clear(@a); clear(@b); clear(@h); }";
+    let text = output_of(&["--mode", "bench", "-e", script]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], format!("{:<41}{:<15}Iterations", "Benchmark", "Time(ns)"), "{text}");
+    assert_eq!(lines[1], "-".repeat(66), "{text}");
+    let rows: Vec<(String, u64, u64)> = lines[2..4]
+        .iter()
+        .map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            (words[0].to_string(), words[1].parse().expect("ns"), words[2].parse().expect("iterations"))
+        })
+        .collect();
+    assert_eq!((rows[0].0.as_str(), rows[1].0.as_str()), ("count", "hist_of_cpu"), "{text}");
+    let runs: Vec<u64> = text
+        .lines()
+        .find_map(|line| line.strip_prefix("runs "))
+        .expect("END ran")
+        .split(' ')
+        .map(|n| n.parse().expect("count"))
+        .collect();
+    for ((name, ns, iterations), runs) in rows.iter().zip(&runs) {
+        // bpftrace's schedule: the counted measurement took at least 1 ms, and a run takes some nanoseconds.
+        assert!(*ns > 0 && ns * iterations >= 1_000_000, "{name}: {ns} ns x {iterations}\n{text}");
+        assert!(runs >= iterations, "{name}: the kernel counted {runs} runs, fewer than {iterations}\n{text}");
+    }
+    let json = output_of(&["--mode", "bench", "-q", "-f", "json", "-e", "bench:a { @a = count(); clear(@a); }"]);
+    let record: serde_json::Value = serde_json::from_str(json.lines().next().expect("a record")).expect("JSON");
+    assert_eq!(record["type"], "benchmark_result", "{json}");
+    assert!(record["data"]["a"]["average"].as_u64().is_some_and(|ns| ns > 0), "{json}");
+    assert!(record["data"]["a"]["iters"].as_u64().is_some_and(|n| n >= 1000), "{json}");
+}
+
+#[test]
+fn bench_blocks_run_only_in_bench_mode() {
+    if !can_trace("bench_blocks_run_only_in_bench_mode") {
+        return;
+    }
+    let text = output_of(&["-e", "bench:a { @ran = count(); } interval:ms:10 { @tick = 1; exit(); }"]);
+    assert!(text.contains("@tick: 1") && !text.contains("@ran"), "{text}");
+    let (code, _, err) = run_jl(&["-e", "bench:a { @ran = count(); }"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("`bench:` blocks run only with --mode bench"), "{err}");
 }

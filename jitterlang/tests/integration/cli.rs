@@ -178,7 +178,7 @@ fn mode_codegen_compiles_and_other_modes_say_what_to_use() {
     assert_eq!((code, out.as_str(), err.as_str()), (Some(0), "", ""));
     let (code, _, err) = jl(&["--mode", "codegen", "-e", "BEGIN { @x = nosuch; }"]);
     assert_eq!(code, Some(2), "the script is still checked: {err}");
-    for (mode, instead) in [("bench", "bpf_stats_enabled"), ("test", "--dry-run"), ("format", "-d")] {
+    for (mode, instead) in [("test", "--dry-run"), ("format", "-d")] {
         let (code, _, err) = jl(&["--mode", mode, "-e", "BEGIN { exit(); }"]);
         assert_eq!(code, Some(2), "--mode {mode}");
         assert!(err.starts_with(&format!("jl: --mode {mode} ")) && err.contains(instead), "{err}");

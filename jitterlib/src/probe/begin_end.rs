@@ -5,7 +5,6 @@
 //! `BPF_PROG_TEST_RUN` (Linux >= 5.10), so `printf` and map updates behave exactly as in other probes.
 
 use super::{path_parts, Probe, ProbeError, ProbeKind, ProbeSpec, Trigger};
-use crate::kernel::KernelInfo;
 use crate::session::Attach;
 
 /// Registry entry for `BEGIN`.
@@ -16,7 +15,7 @@ pub(super) static BEGIN: ProbeKind = ProbeKind {
     about: "runs once before any other probe is attached",
     fields: &[],
     targets: None,
-    resolve: |spec, kernel| resolve(spec, kernel, Trigger::Begin),
+    resolve: |spec, _kernel| resolve(spec, &BEGIN, Trigger::Begin),
 };
 
 /// Registry entry for `END`.
@@ -27,27 +26,24 @@ pub(super) static END: ProbeKind = ProbeKind {
     about: "runs once after tracing stops (Ctrl-C, exit(), --duration), before maps are printed",
     fields: &[],
     targets: None,
-    resolve: |spec, kernel| resolve(spec, kernel, Trigger::End),
+    resolve: |spec, _kernel| resolve(spec, &END, Trigger::End),
 };
 
+/// A `BEGIN` or `END` block: its kind (for its name) and when it runs.
 #[derive(Debug)]
-struct Lifecycle(Trigger);
+struct Lifecycle {
+    kind: &'static ProbeKind,
+    trigger: Trigger,
+}
 
-fn resolve(spec: &ProbeSpec, _kernel: &dyn KernelInfo, trigger: Trigger) -> Result<Box<dyn Probe>, ProbeError> {
-    let name = match trigger {
-        Trigger::Begin => BEGIN.name,
-        Trigger::End => END.name,
-    };
-    path_parts(spec, name, 1, name)?;
-    Ok(Box::new(Lifecycle(trigger)))
+fn resolve(spec: &ProbeSpec, kind: &'static ProbeKind, trigger: Trigger) -> Result<Box<dyn Probe>, ProbeError> {
+    path_parts(spec, kind.name, 1, kind.syntax)?;
+    Ok(Box::new(Lifecycle { kind, trigger }))
 }
 
 impl Probe for Lifecycle {
     fn describe(&self) -> String {
-        match self.0 {
-            Trigger::Begin => "BEGIN".to_string(),
-            Trigger::End => "END".to_string(),
-        }
+        self.kind.name.to_string()
     }
 
     fn attach(&self) -> Attach {
@@ -55,6 +51,6 @@ impl Probe for Lifecycle {
     }
 
     fn trigger(&self) -> Option<Trigger> {
-        Some(self.0)
+        Some(self.trigger)
     }
 }

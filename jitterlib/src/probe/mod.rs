@@ -6,6 +6,7 @@
 //! each kind's `fields`, against the fields the resolved probes offer.
 
 mod begin_end;
+mod bench;
 mod btf_args;
 mod counter;
 mod error;
@@ -174,6 +175,8 @@ pub enum Trigger {
     Begin,
     /// Once, after tracing stops.
     End,
+    /// Many times in a row, timed, with `--mode bench` only (a `bench:` block).
+    Bench,
 }
 
 /// What a probe's code needs from the compiler.
@@ -381,6 +384,7 @@ pub static REGISTRY: &[&ProbeKind] = &[
     &interval::KIND,
     &begin_end::BEGIN,
     &begin_end::END,
+    &bench::KIND,
     &rawtracepoint::KIND,
     &kprobe::KPROBE,
     &kprobe::KRETPROBE,

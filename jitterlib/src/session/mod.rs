@@ -120,6 +120,9 @@ pub enum Attach {
     /// Loaded but never attached: run on demand with [`Session::run`] (`BEGIN`/`END` blocks). Needs
     /// `BPF_PROG_TEST_RUN` for raw tracepoint programs (Linux 5.10).
     Manual,
+    /// Loaded as an XDP program and never attached: run many times in a row with [`Session::bench`] (a `bench:`
+    /// block; XDP is a type whose test runs the kernel repeats and times, which raw tracepoints' do not).
+    Benchmark,
 }
 
 impl Attach {
@@ -138,6 +141,7 @@ impl Attach {
             Attach::Uprobe { symbol, ret, .. } => format!("{}/{symbol}", uprobe_kind(*ret)),
             Attach::Perf { .. } => "perf_event".to_string(),
             Attach::Manual => MANUAL_SECTION.to_string(),
+            Attach::Benchmark => "xdp".to_string(),
         }
     }
 
@@ -159,7 +163,13 @@ impl Attach {
                 format!("perf {} every {period}{unit} on {cpus}", counter.name())
             }
             Attach::Manual => "manual run".to_string(),
+            Attach::Benchmark => "benchmark run".to_string(),
         }
+    }
+
+    /// Whether the program only runs when asked ([`Session::run`], [`Session::bench`]), never attached.
+    pub fn runs_on_demand(&self) -> bool {
+        matches!(self, Attach::Manual | Attach::Benchmark)
     }
 }
 
@@ -170,6 +180,15 @@ fn uprobe_kind(ret: bool) -> &'static str {
     } else {
         "uprobe"
     }
+}
+
+/// What [`Session::bench`] measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BenchRun {
+    /// Mean nanoseconds of one run.
+    pub mean_ns: u32,
+    /// The last run's return value.
+    pub retval: u32,
 }
 
 /// A program of the object and where it goes.
@@ -282,7 +301,7 @@ impl Session {
         let mut names: Vec<(bool, String)> = self
             .attach_points
             .iter()
-            .filter(|(_, attach)| **attach != Attach::Manual)
+            .filter(|(_, attach)| !attach.runs_on_demand())
             .map(|(name, attach)| (!matches!(attach, Attach::TailCall { .. }), name.clone()))
             .collect();
         names.sort();
@@ -299,7 +318,7 @@ impl Session {
     /// programs' misses.
     pub fn detach_all(&mut self) -> Result<(), SessionError> {
         self.set_gate(false)?;
-        let attached = |name: &str| self.attach_points.get(name).is_some_and(|attach| *attach != Attach::Manual);
+        let attached = |name: &str| self.attach_points.get(name).is_some_and(|attach| !attach.runs_on_demand());
         let wait = quiesce::Wait::for_points(self.attach_points.values(), quiesce::running_version().as_ref());
         for (name, program) in self.ebpf.programs() {
             if attached(name) {
@@ -335,6 +354,26 @@ impl Session {
         let mut context = [0u8; MANUAL_CONTEXT_SIZE];
         crate::sys::prog_test_run(fd.as_fd(), &mut context)
             .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN", source })
+    }
+
+    /// Runs the [`Attach::Benchmark`] program `program` `repeat` times in a row on this CPU and returns the mean
+    /// nanoseconds of one run (the kernel's clock around the runs) and the last run's return value.
+    pub fn bench(&self, program: &str, repeat: u32) -> Result<BenchRun, SessionError> {
+        if *self.attach_point(program)? != Attach::Benchmark {
+            return Err(SessionError::WrongMode {
+                program: program.to_string(),
+                actual: "not a benchmark",
+                expected: "benchmark",
+            });
+        }
+        let loaded =
+            self.ebpf.program(program).ok_or_else(|| SessionError::ProgramNotFound { program: program.to_string() })?;
+        let fd = loaded
+            .fd()
+            .map_err(|source| SessionError::Load { program: program.to_string(), source: Box::new(source) })?;
+        let (retval, mean_ns) = crate::sys::prog_test_run_repeated(fd.as_fd(), repeat)
+            .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN of an XDP program", source })?;
+        Ok(BenchRun { mean_ns, retval })
     }
 
     /// Events the kernel did not hand to this session's programs because another BPF program was running on

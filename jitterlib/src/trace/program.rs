@@ -219,7 +219,7 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
     for (index, point) in points.into_iter().enumerate() {
         let mut body = Aggregation { b: Builder::new(), probe, point: index, plan, stack: &stack };
         let exit = body.b.new_label();
-        let gate = (point.attach != Attach::Manual).then_some(GATE);
+        let gate = (!point.attach.runs_on_demand()).then_some(GATE);
         let site = PointSite { point: index, fires: point.fires, maps: &own, counters, gate };
         let Ok(()) = emit_point(&mut body, probe, exit, &site);
         let program = finish_point(body.b).map_err(built)?;

@@ -21,7 +21,7 @@ pub enum Mode {
     Codegen,
     /// The same as `codegen` (bpftrace times its compiler with it; `time jl --mode codegen ...` does here).
     CompilerBench,
-    /// bpftrace runs its `bench:` probes; jl has none and refuses it.
+    /// Run the `bench:` blocks instead of attaching probes: each many times, printing its mean time.
     Bench,
     /// bpftrace runs its `test:` probes; jl has none and refuses it.
     Test,
@@ -33,11 +33,7 @@ impl Mode {
     /// Why jl refuses the mode and what to use instead; `None` for the modes jl runs.
     pub fn refusal(self) -> Option<&'static str> {
         match self {
-            Mode::Codegen | Mode::CompilerBench => None,
-            Mode::Bench => Some(
-                "--mode bench runs bpftrace's `bench:` probes, which jl does not have: time a probe's program with \
-                 `sysctl kernel.bpf_stats_enabled=1` and `bpftool prog show` (run_time_ns / run_cnt)",
-            ),
+            Mode::Codegen | Mode::CompilerBench | Mode::Bench => None,
             Mode::Test => Some(
                 "--mode test runs bpftrace's `test:` probes, which jl does not have: check a script's programs \
                  with --dry-run (the verifier loads them) and run it against real events",
@@ -46,6 +42,11 @@ impl Mode {
                 Some("--mode format formats a script, and jl has no formatter: -d prints what it compiles to")
             }
         }
+    }
+
+    /// Whether the mode compiles the script and exits without loading it.
+    pub fn compiles_only(self) -> bool {
+        matches!(self, Mode::Codegen | Mode::CompilerBench)
     }
 }
 
@@ -153,8 +154,8 @@ pub struct Cli {
     /// somewhere (bpftrace's --probe-filter); BEGIN and END always run.
     #[arg(long = "probe-filter", value_name = "REGEX", value_parser = parse_probe_filter)]
     pub probe_filter: Option<regex_lite::Regex>,
-    /// bpftrace's developer modes: `codegen` (and `compiler-bench`) compiles and exits without loading; jl
-    /// refuses `bench`, `test` and `format`, saying what to use instead.
+    /// bpftrace's developer modes: `codegen` (and `compiler-bench`) compiles and exits without loading; `bench`
+    /// runs the `bench:` blocks; jl refuses `test` and `format`, saying what to use instead.
     #[arg(long = "mode", value_name = "MODE", value_enum)]
     pub mode: Option<Mode>,
     /// Accepted for bpftrace's scripts: jl always activates a USDT probe's semaphore through the kernel, in
@@ -185,8 +186,8 @@ pub struct Cli {
     /// bpftrace's `--mode test`. Refused, as that mode.
     #[arg(long = "test", help_heading = REFUSED)]
     pub test: bool,
-    /// bpftrace's `--mode bench`. Refused, as that mode.
-    #[arg(long = "bench", help_heading = REFUSED)]
+    /// The same as `--mode bench`: run the `bench:` blocks, each many times, and print their mean times.
+    #[arg(long = "bench")]
     pub bench: bool,
     /// bpftrace's `--mode format`. Refused, as that mode.
     #[arg(long = "fmt", help_heading = REFUSED)]
@@ -249,9 +250,19 @@ impl Cli {
         }
     }
 
+    /// Whether to run the `bench:` blocks rather than attach the probes (`--mode bench`, `--bench`).
+    pub fn benchmarks(&self) -> bool {
+        self.bench || self.mode == Some(Mode::Bench)
+    }
+
+    /// Whether to compile the script and exit without loading it (`-d`, `--emit-obj`, `--mode codegen`).
+    pub fn compiles_only(&self) -> bool {
+        self.disassemble || self.emit_obj.is_some() || self.mode.is_some_and(Mode::compiles_only)
+    }
+
     /// Why jl refuses an option of bpftrace's that the command line gives, and what to use instead.
     pub fn refusal(&self) -> Option<String> {
-        let mode = [(self.test, Mode::Test), (self.bench, Mode::Bench), (self.fmt, Mode::Format)]
+        let mode = [(self.test, Mode::Test), (self.fmt, Mode::Format)]
             .into_iter()
             .find(|(given, _)| *given)
             .map(|(_, mode)| mode)

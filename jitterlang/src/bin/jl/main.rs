@@ -12,6 +12,7 @@ use cli::{Cli, Format, Listing};
 use jitterlang::runtime::{self, MetricsExporter, OutputFormat, RunError, RunOptions};
 use jitterlang::CompileOptions;
 use jitterlib::kernel::{KernelInfo, LiveKernel, TracepointMechanism};
+use jitterlib::probe::Trigger;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -82,7 +83,7 @@ fn main() -> ExitCode {
         }
     };
     let script = failure::Script { name: &file_name, source: &source };
-    let compile_only = cli.disassemble || cli.emit_obj.is_some() || cli.mode.is_some();
+    let compile_only = cli.compiles_only();
     if !compile_only {
         // aya's feature probes and the loader are built on another CPU while this one compiles.
         jitterlib::session::prepare_loader();
@@ -128,6 +129,10 @@ fn main() -> ExitCode {
             }
             Err(error) => runtime_failure(&failure::report(&error, &compiled, &script, cli.verbose)),
         };
+    }
+    if !cli.benchmarks() && compiled.programs.iter().all(|unit| unit.trigger == Some(Trigger::Bench)) {
+        eprintln!("jl: No probes to attach: `bench:` blocks run only with --mode bench");
+        return ExitCode::from(EXIT_RUNTIME_ERROR);
     }
     if cli.verbose {
         for unit in &compiled.programs {
@@ -227,6 +232,7 @@ fn run(
             || cli.interval.is_some()
             || cli.prometheus.is_some(),
         announce_attached: !cli.quiet,
+        benchmarks: cli.benchmarks(),
         no_warnings: cli.no_warnings,
         exporter,
         control: None,

@@ -1,0 +1,2 @@
+bench:count { @ = count(); }
+bench:count { @b = count(); }
