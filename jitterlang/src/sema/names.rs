@@ -62,11 +62,16 @@ impl Checker<'_> {
         if !matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
             return None;
         }
-        let compared = |a: &Expr, b: Box<Expr>| Expr { kind: ExprKind::Binary(op, as_integer(a), b), ty: Type::Bool, span };
+        let compared =
+            |a: &Expr, b: Box<Expr>| Expr { kind: ExprKind::Binary(op, as_integer(a), b), ty: Type::Bool, span };
         match (name_of(lhs), name_of(rhs)) {
             (Some((a, left)), Some((b, right))) if left == right => Some(Some(compared(a, as_integer(b)))),
-            (Some((index, names)), None) => self.literal_index(names, rhs).map(|found| found.map(|c| compared(index, c))),
-            (None, Some((index, names))) => self.literal_index(names, lhs).map(|found| found.map(|c| compared(index, c))),
+            (Some((index, names)), None) => {
+                self.literal_index(names, rhs).map(|found| found.map(|c| compared(index, c)))
+            }
+            (None, Some((index, names))) => {
+                self.literal_index(names, lhs).map(|found| found.map(|c| compared(index, c)))
+            }
             _ => None,
         }
     }
