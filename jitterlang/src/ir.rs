@@ -23,6 +23,9 @@ pub enum Type {
     Bool,
     /// A signed integer of an enum the script defines (`ONE`, `(enum Foo)x`), printed by its enumerator's name.
     Enum(EnumNames),
+    /// A name from a fixed table carried as its index (a softirq's `name`, an skb hop's `hop`, once
+    /// [`ExprKind::NameText`] is peeled off): an 8-byte integer in map keys and comparisons, printed as its name.
+    Name(EnumNames),
     /// Nanoseconds: an unsigned integer printed with time units.
     Duration,
     /// A kernel address printed as `symbol+offset`.
@@ -205,7 +208,8 @@ impl Type {
     /// Whether the value is computed into a register (integers, stack ids, IPv4 addresses), as opposed to a stack
     /// buffer.
     pub fn in_register(self) -> bool {
-        self.is_scalar() || matches!(self, Type::Stack(_) | Type::Timestamp(_) | Type::Ipv4 | Type::CgroupPath(_))
+        self.is_scalar()
+            || matches!(self, Type::Stack(_) | Type::Timestamp(_) | Type::Ipv4 | Type::CgroupPath(_) | Type::Name(_))
     }
 
     /// Whether printf prints it with `%s`.
@@ -213,6 +217,7 @@ impl Type {
         matches!(
             self,
             Type::Str(_)
+                | Type::Name(_)
                 | Type::Symbol
                 | Type::UserSymbol
                 | Type::CgroupPath(_)
@@ -249,6 +254,7 @@ impl Type {
             Type::Int { signed: false } => "uint64".into(),
             Type::Bool => "bool".into(),
             Type::Enum(names) => format!("enum {}", names.name()),
+            Type::Name(names) => format!("{} name", names.name()),
             Type::Duration => "duration".into(),
             Type::Symbol => "kernel symbol".into(),
             Type::UserSymbol => "user symbol".into(),
@@ -703,6 +709,9 @@ pub enum ExprKind {
         /// The value otherwise.
         otherwise: Box<Expr>,
     },
+    /// The text of a [`Type::Name`] value (a string): what a name field is wherever it is not a map key, a
+    /// comparison's operand or a printf argument.
+    NameText(Box<Expr>),
     /// `str(ptr, n)`: a NUL-terminated kernel string read from an address into `ty`'s size.
     KernelStr(Box<Expr>),
     /// `buf(ptr, len)`: the `len` bytes of [`Type::Buf`] read from a kernel or user address.

@@ -51,7 +51,7 @@ fn type_word(ty: &FieldType) -> &'static str {
     match ty {
         FieldType::Duration => "duration",
         FieldType::KernelSymbol => "kernel symbol",
-        FieldType::Str { .. } | FieldType::DataLocStr => "string",
+        FieldType::Str { .. } | FieldType::DataLocStr | FieldType::Name { .. } => "string",
         FieldType::Culprit => "culprit",
         FieldType::Enum { .. } => "enum",
         FieldType::Int { .. }

@@ -131,7 +131,11 @@ impl Gen<'_> {
                 self.b.load(Size::DW, dst, Reg::R10, at + *offset as i16);
                 self.frame.release(mark);
             }
-            ExprKind::Str(_) | ExprKind::KernelStr(_) | ExprKind::Buf(_) | ExprKind::Inet { .. } => {
+            ExprKind::Str(_)
+            | ExprKind::NameText(_)
+            | ExprKind::KernelStr(_)
+            | ExprKind::Buf(_)
+            | ExprKind::Inet { .. } => {
                 return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a string is not a number"));
             }
             ExprKind::Tuple(_) => {

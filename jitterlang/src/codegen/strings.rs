@@ -6,7 +6,7 @@ use crate::diag::{Code, Diagnostic};
 use crate::ir::{Builtin, Expr, ExprKind, Type};
 use crate::wire::Stat;
 use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
-use jitterlib::probe::{FieldSource, FieldType};
+use jitterlib::probe::{emit_name_text, FieldSource, FieldType};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
@@ -83,6 +83,12 @@ impl Gen<'_> {
                 self.b.bind(other);
                 self.string_into(otherwise, offset, size)?;
                 self.b.bind(done);
+            }
+            ExprKind::NameText(index) => {
+                let Type::Name(names) = index.ty else { return Err(not_a_string(expr)) };
+                let reg = self.value(index)?;
+                emit_name_text(&mut self.b, reg, names, offset, size);
+                self.frame.give(reg);
             }
             ExprKind::KernelStr(pointer) => {
                 let reg = self.value(pointer)?;

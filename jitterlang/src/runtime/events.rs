@@ -241,6 +241,7 @@ impl<'a> EventDecoder<'a> {
                 Type::Int { signed: true } => Value::Signed(word()? as i64),
                 Type::Bool => Value::Bool(word()? != 0),
                 Type::Enum(names) => Value::Enum { value: word()? as i64, names: *names },
+                Type::Name(names) => Value::Text(names.text(word()? as i64)),
                 Type::Stack(kind) => Value::Stack { kind: *kind, raw: word()? },
                 Type::Tuple(tuple) => {
                     let elements = self.values(tuple.elements(), field)?;

@@ -3,7 +3,7 @@
 
 use super::builtins::{self, Call, Operands, Rule};
 use super::maps::MapReading;
-use super::{tuples, Checker, Scope};
+use super::{names, tuples, Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Expr, ExprKind, Lowered, MapAction, PrintOptions, PrintfAction, PrintfInfo, StmtKind, Type};
@@ -566,6 +566,16 @@ impl Checker<'_> {
             Ok([key]) => tuples::spread(key),
             Err(keys) => keys,
         };
+        // A name is keyed by its index, unless the map is keyed by strings there (it mixes with other strings).
+        let declared = self.maps.key_types(&target.name);
+        let keys: Vec<Expr> = keys
+            .into_iter()
+            .enumerate()
+            .map(|(position, key)| match declared.get(position) {
+                Some(Type::Str(_)) => key,
+                _ => names::name_index(key),
+            })
+            .collect();
         for key in &keys {
             if key.ty == Type::Void {
                 self.diagnostics.push(Diagnostic::new(Code::TypeMismatch, key.span, "a map key needs a value"));
@@ -714,7 +724,10 @@ impl Checker<'_> {
         }
         let mut checked = Vec::new();
         for (arg, conv) in rest.iter().zip(&conversions) {
-            let value = self.expr(arg, scope)?;
+            let value = match conv {
+                ConvKind::Str => names::name_index(self.expr(arg, scope)?),
+                _ => self.expr(arg, scope)?,
+            };
             let (fits, wanted) = match conv {
                 ConvKind::Str => (
                     value.ty.is_text() || matches!(value.ty, Type::Timestamp(_) | Type::Bool | Type::Enum(_)),

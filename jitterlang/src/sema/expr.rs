@@ -1,7 +1,7 @@
 //! Typing of expressions and conditions.
 
 use super::builtins::{self, Call, Rule};
-use super::{access, Checker, Scope};
+use super::{access, names, Checker, Scope};
 use crate::ast::{self, BinaryOp, UnaryOp};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Builtin, Expr, ExprKind, Lowered, Pointee, PointerType, Type};
@@ -120,6 +120,10 @@ impl Checker<'_> {
             ast::ExprKind::Binary(op, lhs, rhs) => {
                 let (lhs, rhs) = (self.expr(lhs, scope), self.expr(rhs, scope));
                 let (lhs, rhs) = (lhs?, rhs?);
+                if let Some(compared) = self.name_comparison(*op, &lhs, &rhs, span) {
+                    return compared;
+                }
+                let (lhs, rhs) = (names::as_text(lhs), names::as_text(rhs));
                 if let (Type::Str(_), Type::Str(_)) = (lhs.ty, rhs.ty) {
                     return self.string_comparison(*op, lhs, rhs, span);
                 }
@@ -469,6 +473,10 @@ pub(super) fn field_expr(field: &Field, span: Span) -> Expr {
     let ty = match field.ty {
         FieldType::Int { signed, .. } => Type::Int { signed },
         FieldType::Enum { names, .. } => Type::Enum(names),
+        FieldType::Name { names } => {
+            let index = Expr { kind: ExprKind::Field(field.clone()), ty: Type::Name(names), span };
+            return names::name_text(index, names);
+        }
         FieldType::ShortBytes { .. } => Type::Int { signed: false },
         FieldType::Duration => Type::Duration,
         FieldType::KernelSymbol => Type::Symbol,

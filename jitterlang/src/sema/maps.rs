@@ -165,6 +165,11 @@ impl MapTable {
         self.find(name).is_some()
     }
 
+    /// The key types of map `name` so far (none when it is not declared yet).
+    pub(super) fn key_types(&self, name: &str) -> Vec<Type> {
+        self.find(name).map(|index| self.maps[index].key_types.clone()).unwrap_or_default()
+    }
+
     fn find(&self, name: &str) -> Option<usize> {
         self.maps.iter().position(|info| info.layout.name == name)
     }
@@ -221,13 +226,15 @@ impl MapTable {
         let info = &mut self.maps[index];
         let found: Vec<Type> = keys.iter().map(|key| key.ty).collect();
         let agrees = info.key_types.len() == found.len()
-            && info.key_types.iter().zip(&found).all(|(a, b)| same_key_type(*a, *b) || both_strings(*a, *b));
+            && info.key_types.iter().zip(&found).all(|(a, b)| same_key_type(*a, *b) || both_text(*a, *b));
         if agrees {
             for (position, ty) in found.iter().enumerate() {
-                if let (Type::Str(declared), Type::Str(size)) = (info.key_types[position], *ty) {
-                    if size > declared {
-                        info.key_types[position] = *ty;
-                        info.layout.keys[position].size = ty.size();
+                let declared = info.key_types[position];
+                if let Some(size) = (declared != *ty).then(|| text_size(declared).max(text_size(*ty))).flatten() {
+                    if declared != Type::Str(size) {
+                        info.key_types[position] = Type::Str(size);
+                        info.layout.keys[position].size = size;
+                        info.layout.keys[position].format = ValueFormat::Str;
                         self.widened = true;
                     }
                 }
@@ -254,8 +261,19 @@ fn same_key_type(a: Type, b: Type) -> bool {
         || matches!((a, b), (Type::Int { .. } | Type::Enum(_), Type::Int { .. } | Type::Enum(_)))
 }
 
-fn both_strings(a: Type, b: Type) -> bool {
-    matches!((a, b), (Type::Str(_), Type::Str(_)))
+/// Whether two key types are strings or names, which mix in one map as strings.
+fn both_text(a: Type, b: Type) -> bool {
+    text_size(a).is_some() && text_size(b).is_some()
+}
+
+/// The size of a string key, or of a name's text (a map keyed by names of two tables, or by names and other
+/// strings, is keyed by their text).
+fn text_size(ty: Type) -> Option<u32> {
+    match ty {
+        Type::Str(size) => Some(size),
+        Type::Name(names) => Some(super::names::text_size(names)),
+        _ => None,
+    }
 }
 
 fn same_value(a: &MapValue, b: &MapValue) -> bool {
@@ -304,6 +322,7 @@ fn is_integer(format: ValueFormat) -> bool {
     !matches!(
         format,
         ValueFormat::Str
+            | ValueFormat::Name(_)
             | ValueFormat::Bool
             | ValueFormat::Buf(_)
             | ValueFormat::Inet
@@ -336,6 +355,7 @@ fn describe_value(value: &MapValue) -> String {
 fn key_name(key: &Expr) -> Option<String> {
     match &key.kind {
         ExprKind::Field(field) => Some(field.name.clone()),
+        ExprKind::NameText(index) => key_name(index),
         ExprKind::Builtin(builtin) => super::builtins::context_name(*builtin).map(String::from),
         _ => None,
     }
@@ -349,6 +369,7 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         Type::Timestamp(format) => ValueFormat::Time(format),
         Type::Bool => ValueFormat::Bool,
         Type::Enum(names) => ValueFormat::Enum(names),
+        Type::Name(names) => ValueFormat::Name(names),
         Type::Duration => ValueFormat::Duration,
         Type::Symbol => ValueFormat::KernelSymbol,
         Type::UserSymbol => ValueFormat::UserSymbol,

@@ -12,6 +12,7 @@ mod loops;
 mod map_decls;
 mod map_functions;
 mod maps;
+mod names;
 mod net;
 mod params;
 mod pointers;

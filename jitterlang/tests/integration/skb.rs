@@ -4,11 +4,11 @@
 //! VM (tests/vm/scenarios/skb-path.sh).
 
 use crate::netns::VethPair;
-use crate::runtime::Tracing;
+use crate::runtime::{map_data, Tracing};
 use jitterlib::kernel::{KernelInfo, LiveKernel};
 use jitterlib::testing::can_trace;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Each printed hop of the script below: `hop prev dur netns dev icmp_seq saddr daddr`.
 #[derive(Debug)]
@@ -61,6 +61,8 @@ fn skb_follows_pings_across_a_veth_pair_between_namespaces() {
         &format!(
             r#"skb() /icmp_seq > 0 && (netns == {netns_a} || netns == {netns_b})/ {{
                  printf("%s %s %d %u %s %d %s %s\n", hop, prev, dur, netns, dev, icmp_seq, saddr, daddr);
+                 @[prev, hop] = count();
+                 if (hop == "netif_receive_skb") {{ @rcv = count(); }}
                }}"#
         ),
         3.0,
@@ -69,7 +71,19 @@ fn skb_follows_pings_across_a_veth_pair_between_namespaces() {
     pair.ping(5);
     let lines = tracing.finish();
     says_how_points_are_reached(&verbose);
-    let hops: Vec<Hop> = hops(&lines).into_iter().filter(|hop| pair.devices.contains(&hop.dev)).collect();
+    let printed = hops(&lines);
+    // Names are keyed and compared as their index in BPF, and print as the strings printf shows.
+    let mut pairs: BTreeMap<String, u64> = BTreeMap::new();
+    for hop in &printed {
+        *pairs.entry(format!("{},{}", hop.prev, hop.hop)).or_default() += 1;
+    }
+    let counted = map_data(&lines, "@").as_object().expect("keyed by prev, hop").clone();
+    let counted: BTreeMap<String, u64> =
+        counted.into_iter().map(|(key, n)| (key, n.as_u64().expect("count"))).collect();
+    assert_eq!(counted, pairs, "@[prev, hop] against the printed hops");
+    let received = printed.iter().filter(|hop| hop.hop == "netif_receive_skb").count() as u64;
+    assert_eq!(map_data(&lines, "@rcv").as_u64().unwrap_or(0), received, "hop == \"netif_receive_skb\"");
+    let hops: Vec<Hop> = printed.into_iter().filter(|hop| pair.devices.contains(&hop.dev)).collect();
 
     let names: BTreeSet<&str> = hops.iter().map(|hop| hop.hop.as_str()).collect();
     for expected in ["net_dev_start_xmit", "netif_rx", "netif_receive_skb"] {

@@ -47,6 +47,39 @@ fn softirq_names_match_vectors_for_every_type() {
 }
 
 #[test]
+fn softirq_names_compare_as_indices_and_mix_as_strings() {
+    if !can_trace("softirq_names_compare_as_indices_and_mix_as_strings") {
+        return;
+    }
+    // One program counts every way of using `name`, so each count sees the same runs.
+    let tracing = Tracing::start(
+        r#"softirq() { @[name] = count(); if (name == "net_rx") { @rx = count(); } if (name != "net_rx") { @other = count(); }
+           $s = name; if ($s == "net_rx") { @var = count(); } @len[strlen(name)] = count();
+           @mixed[name] = count(); @mixed[comm] = count(); @pair[name, vec] = count(); }"#,
+        1.5,
+    );
+    loopback_traffic(30);
+    let lines = tracing.finish();
+    let by_name = map_data(&lines, "@").as_object().expect("keyed by name");
+    let count = |map: &str| map_data(&lines, map).as_u64().unwrap_or(0);
+    let rx = by_name.get("net_rx").and_then(Value::as_u64).expect("NET_RX ran");
+    assert!(rx >= 30, "NET_RX runs: {by_name:?}");
+    assert_eq!(count("@rx"), rx, "`name == \"net_rx\"` holds exactly for NET_RX runs");
+    assert_eq!(count("@var"), rx, "a variable holding the name compares as a string");
+    let all: u64 = by_name.values().filter_map(Value::as_u64).sum();
+    assert_eq!(count("@other"), all - rx);
+    let lengths = map_data(&lines, "@len").as_object().expect("keyed by length");
+    let expected: u64 = by_name.iter().filter(|(name, _)| name.len() == 6).filter_map(|(_, n)| n.as_u64()).sum();
+    assert_eq!(lengths.get("6").and_then(Value::as_u64).unwrap_or(0), expected, "strlen of the names: {lengths:?}");
+    let mixed = map_data(&lines, "@mixed").as_object().expect("keyed by strings");
+    for (name, n) in by_name {
+        assert_eq!(mixed.get(name), Some(n), "names keep their counts among the tasks' names: {mixed:?}");
+    }
+    let pairs = map_data(&lines, "@pair").as_object().expect("keyed by name and vector");
+    assert_eq!(pairs.get("net_rx,3").and_then(Value::as_u64), Some(rx), "{pairs:?}");
+}
+
+#[test]
 fn softirq_delay_measures_raise_to_entry() {
     if !can_trace("softirq_delay_measures_raise_to_entry") {
         return;

@@ -54,6 +54,24 @@ impl EnumNames {
     pub fn text(self, value: i64) -> String {
         self.name_of(value).map_or_else(|| value.to_string(), str::to_string)
     }
+
+    /// The enumerators (value, name), in order.
+    pub fn enumerators(self) -> &'static [(i64, &'static str)] {
+        self.enumerators
+    }
+
+    /// The value of the enumerator called `name`, if any.
+    pub fn value_of(self, name: &str) -> Option<i64> {
+        self.enumerators.iter().find(|(_, known)| *known == name).map(|(value, _)| *value)
+    }
+
+    /// The names of a fixed table (`softirq`'s vectors, `skb`'s hops) as an enum called `name`: each name's value
+    /// is its index.
+    pub fn table(name: &str, names: impl IntoIterator<Item = impl AsRef<str>>) -> EnumNames {
+        let enumerators: Vec<(i64, String)> =
+            names.into_iter().enumerate().map(|(i, text)| (i as i64, text.as_ref().to_string())).collect();
+        EnumNames::new(name, &enumerators)
+    }
 }
 
 #[cfg(test)]
@@ -68,5 +86,14 @@ mod tests {
         assert_eq!(names.text(3), "3");
         assert_eq!(EnumNames::new("Foo", &[(1, "ONE".into()), (-2, "MINUS".into()), (1, "UNO".into())]), names);
         assert_ne!(EnumNames::new("Bar", &[(1, "ONE".into())]), names);
+        assert_eq!(names.value_of("MINUS"), Some(-2));
+        assert_eq!(names.value_of("TWO"), None);
+    }
+
+    #[test]
+    fn a_table_numbers_its_names_from_zero() {
+        let table = EnumNames::table("hops", ["rx", "tx"]);
+        assert_eq!(table.enumerators(), &[(0, "rx"), (1, "tx")]);
+        assert_eq!(table.text(1), "tx");
     }
 }

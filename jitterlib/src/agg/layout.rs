@@ -21,6 +21,9 @@ pub enum ValueFormat {
     /// A signed integer of an enum type, printed as its enumerator's name (`ONE`) when it has one; a number in
     /// JSON values (bpftrace's, for the machines parsing them), the name in JSON keys as in text.
     Enum(EnumNames),
+    /// A name from a fixed table carried as its index (a softirq's `name`, an skb hop's `hop`): read as the
+    /// [`Str`](ValueFormat::Str) it stands for, so that it prints, sorts and exports exactly as that string.
+    Name(EnumNames),
     /// Signed nanoseconds printed with units (`1.5ms`); JSON keeps nanoseconds and adds `"unit": "ns"`.
     Duration,
     /// A CLOCK_MONOTONIC time in nanoseconds (`strftime(FORMAT, nsecs)`), printed as local wall-clock time with
@@ -248,7 +251,16 @@ impl MapLayout {
                     ValueFormat::Signed | ValueFormat::Unsigned | ValueFormat::Hex | ValueFormat::Duration,
                     KeyPart::Int(value),
                 ) => bytes.extend_from_slice(&value.to_le_bytes()[..size.min(8)]),
-                (ValueFormat::Str, KeyPart::Int(_)) => return Err(format!("{}'s key is a string here", self.name)),
+                (ValueFormat::Name(names), KeyPart::Str(text)) => match names.value_of(text) {
+                    Some(index) => bytes.extend_from_slice(&index.to_le_bytes()[..size.min(8)]),
+                    None => {
+                        let known: Vec<&str> = names.enumerators().iter().map(|(_, name)| *name).collect();
+                        return Err(format!("\"{text}\" is not one of {}'s keys: {}", self.name, known.join(", ")));
+                    }
+                },
+                (ValueFormat::Str | ValueFormat::Name(_), KeyPart::Int(_)) => {
+                    return Err(format!("{}'s key is a string here", self.name))
+                }
                 (_, KeyPart::Str(_)) => return Err(format!("{}'s key is an integer here", self.name)),
                 (format, _) => {
                     return Err(format!("{}'s keys ({format:?}) cannot be written at the prompt", self.name))

@@ -219,6 +219,7 @@ impl FieldValue {
             ValueFormat::Hex => FieldValue::Hex(raw),
             ValueFormat::Bool => FieldValue::Bool(raw != 0),
             ValueFormat::Enum(names) => FieldValue::Enum { value: raw as i64, names },
+            ValueFormat::Name(names) => FieldValue::Str(names.text(raw as i64)),
             ValueFormat::Duration => FieldValue::Duration(raw as i64),
             ValueFormat::Time(format) => FieldValue::Time { ns: raw, format },
             ValueFormat::KernelSymbol => FieldValue::Symbol(raw),

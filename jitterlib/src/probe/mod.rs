@@ -104,6 +104,12 @@ pub enum FieldType {
         /// What its values are called.
         names: EnumNames,
     },
+    /// A name from a fixed table (a softirq's `name`, an skb hop's `hop`), carried as its index in a u64: an
+    /// integer in map keys and comparisons, the name's text wherever a string is needed.
+    Name {
+        /// The table: each name with its index.
+        names: EnumNames,
+    },
     /// Nanoseconds, printed with time units.
     Duration,
     /// A kernel address printed as `symbol+offset`.
@@ -534,26 +540,34 @@ fn lookup_stack_key(b: &mut Builder, map: usize, key: i16, exit: Label) {
 }
 
 /// Writes `names[i]`, NUL-padded to `size` bytes, at `r10 + offset`, where `i` is the u64 at `r10 + index`
-/// (nothing but zeros when out of range): computed name fields such as a softirq's `name`. Uses r1.
+/// (nothing but zeros when out of range): computed name fields such as a stall's `victim`. Uses r1.
 fn emit_name_of(b: &mut Builder, index: i16, names: &[&str], offset: i16, size: u32) {
-    emit_name_among(b, index, names.iter().copied().enumerate(), offset, size);
+    zero_stack(b, offset, size);
+    b.load(Size::DW, Reg::R1, Reg::R10, index);
+    emit_name_among(b, Reg::R1, names.iter().copied().enumerate(), offset, size);
 }
 
-/// [`emit_name_of`] with only some indices possible, each with its name: one comparison per candidate (nothing
-/// but zeros when the u64 at `r10 + index` is none of them). Uses r1.
+/// Writes the text of the [`FieldType::Name`] value in `index` (its table's name of that index), NUL-padded to
+/// `size` bytes, at `r10 + offset`: nothing but zeros when no name has that index.
+pub fn emit_name_text(b: &mut Builder, index: Reg, names: EnumNames, offset: i16, size: u32) {
+    zero_stack(b, offset, size);
+    let candidates = names.enumerators().iter().map(|(value, name)| (*value as usize, *name));
+    emit_name_among(b, index, candidates, offset, size);
+}
+
+/// Writes the name of the candidate whose index `index` holds into the zeroed `size` bytes at `r10 + offset`:
+/// one comparison per candidate, nothing written when it is none of them.
 fn emit_name_among<'a>(
     b: &mut Builder,
-    index: i16,
+    index: Reg,
     candidates: impl IntoIterator<Item = (usize, &'a str)>,
     offset: i16,
     size: u32,
 ) {
     let done = b.new_label();
-    zero_stack(b, offset, size);
-    b.load(Size::DW, Reg::R1, Reg::R10, index);
     for (i, name) in candidates {
         let next = b.new_label();
-        b.jump_if(JmpOp::Ne, Reg::R1, i as i32, next);
+        b.jump_if(JmpOp::Ne, index, i as i32, next);
         store_text(b, name, offset, size);
         b.jump(done);
         b.bind(next);

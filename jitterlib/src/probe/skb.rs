@@ -52,6 +52,7 @@
 use super::{
     EmitEnv, Field, FieldSource, FieldType, Point, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind, ProbeSpec,
 };
+use crate::agg::EnumNames;
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
 use crate::kernel::KernelInfo;
 use crate::maps::{MapKind, MapSpec};
@@ -88,8 +89,6 @@ pub(super) static KIND: ProbeKind = ProbeKind {
     resolve,
 };
 
-/// Size of the `hop`/`prev` strings: the longest point name and its NUL, rounded up to 8.
-const HOP_NAME_SIZE: u32 = 24;
 /// Entries of the in-flight map: packets between two points at once.
 const IN_FLIGHT: u32 = 16_384;
 
@@ -112,6 +111,7 @@ const STACK_DPORT: i16 = -56;
 const STACK_ICMP_SEQ: i16 = -64;
 const STACK_REASON: i16 = -72;
 const STACK_PREV: i16 = -88;
+const STACK_HOP: i16 = -80;
 const STACK_DEV: i16 = -104;
 const STACK_KEY: i16 = -112;
 /// Scratch: pointers read on the way; the new entry.
@@ -176,6 +176,7 @@ struct Skb {
 /// [`Probe::only_fields_read`]). `hop`, `prev`, `dur` and `proto` come with the pairing.
 #[derive(Debug)]
 struct FieldsRead {
+    hop: bool,
     dev: bool,
     netns: bool,
     len: bool,
@@ -185,7 +186,7 @@ struct FieldsRead {
 }
 
 impl FieldsRead {
-    const ALL: FieldsRead = FieldsRead { dev: true, netns: true, len: true, reason: true, ipv4: true };
+    const ALL: FieldsRead = FieldsRead { hop: true, dev: true, netns: true, len: true, reason: true, ipv4: true };
 }
 
 fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
@@ -294,9 +295,10 @@ fn fields(kernel: &dyn KernelInfo) -> Vec<Field> {
         .map_or(int, |found| super::btf_args::enum_field(&found, 8, false));
     let computed =
         |name: &str, size: u32| Field { name: name.into(), ty: FieldType::Str { size }, source: FieldSource::Computed };
+    let hop = FieldType::Name { names: EnumNames::table("skb hop", HOPS.iter().map(|point| point.name)) };
     vec![
-        computed("hop", HOP_NAME_SIZE),
-        computed("prev", HOP_NAME_SIZE),
+        stack("hop", hop, STACK_HOP),
+        stack("prev", hop, STACK_PREV),
         stack("dur", FieldType::Duration, STACK_DUR),
         stack("netns", int, STACK_NETNS),
         computed("dev", 16),
@@ -460,6 +462,9 @@ impl Skb {
     /// Reads the packet's fields the block reads onto the stack (the skb in `r7`, the record in `ctx`).
     fn emit_packet_fields(&self, b: &mut Builder, ctx: Reg, record: &Record) {
         let (layout, read) = (&self.layout, &self.read);
+        if read.hop {
+            b.store_imm(Size::DW, Reg::R10, STACK_HOP, record.hop as i32);
+        }
         if read.reason {
             match record.reason {
                 Some(offset) => {
@@ -780,6 +785,7 @@ impl Probe for Skb {
     fn only_fields_read(&mut self, _kernel: &dyn KernelInfo, read: &[String]) -> Result<(), ProbeError> {
         let is_read = |names: &[&str]| read.iter().any(|field| names.contains(&field.as_str()));
         self.read = FieldsRead {
+            hop: is_read(&["hop"]),
             dev: is_read(&["dev"]),
             netns: is_read(&["netns"]),
             len: is_read(&["len"]),
@@ -810,14 +816,8 @@ impl Probe for Skb {
         }
     }
 
-    fn emit_computed(&self, b: &mut Builder, point: usize, field: &str, offset: i16, size: u32) {
-        let record = &self.points.records[point];
+    fn emit_computed(&self, b: &mut Builder, _point: usize, field: &str, offset: i16, size: u32) {
         match field {
-            "hop" => super::emit_text(b, HOPS[record.hop].name, offset, size),
-            "prev" => {
-                let candidates = self.points.predecessors(record).map(|hop| (hop, HOPS[hop].name));
-                super::emit_name_among(b, STACK_PREV, candidates, offset, size)
-            }
             "dev" => {
                 for i in 0..(size / 8) as i16 {
                     let from = STACK_DEV + 8 * i;

@@ -8,7 +8,8 @@
 //!   the vector waited to run: the direct measure of "NET_RX waited behind TIMER". A softirq raised on one CPU
 //!   runs on that CPU, so per-CPU slots pair correctly.
 //!
-//! NAME (`net_rx`, `timer`, ... or a vector number) is filtered in BPF; `name` is computed only where read.
+//! NAME (`net_rx`, `timer`, ... or a vector number) is filtered in BPF; `name` is the vector number, named as
+//! a [`FieldType::Name`] (its text is built only where a string is needed).
 //!
 //! Both tracepoints are reached through tp_btf, a raw tracepoint or a perf-event tracepoint
 //! ([`TracepointHook`]): the vector is argument 0 (`TP_PROTO(unsigned int vec_nr)`) or the record's `vec`.
@@ -18,6 +19,7 @@ use super::{
     Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
     ProbeSpec,
 };
+use crate::agg::EnumNames;
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
 use crate::kernel::{KernelInfo, SOFTIRQ_NAMES};
 use crate::maps::{MapKind, MapSpec};
@@ -111,7 +113,11 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, pairing: &'static Pairing)
                 ty: FieldType::Int { size: 8, signed: false },
                 source: FieldSource::Stack { offset: STACK_VEC },
             },
-            Field { name: "name".into(), ty: FieldType::Str { size: 16 }, source: FieldSource::Computed },
+            Field {
+                name: "name".into(),
+                ty: FieldType::Name { names: EnumNames::table("softirq", SOFTIRQ_NAMES) },
+                source: FieldSource::Stack { offset: STACK_VEC },
+            },
         ],
     }))
 }
@@ -191,12 +197,6 @@ impl Probe for Softirq {
         b.call(Helper::KtimeGetNs);
         b.alu64(AluOp::Sub, Reg::R0, Reg::R8);
         b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R0);
-    }
-
-    fn emit_computed(&self, b: &mut Builder, _point: usize, field: &str, offset: i16, size: u32) {
-        if field == "name" {
-            super::emit_name_of(b, STACK_VEC, &SOFTIRQ_NAMES, offset, size);
-        }
     }
 
     fn companions(&self, maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {

@@ -100,6 +100,7 @@ impl Resolved {
                 (integer(if signed { ValueFormat::Signed } else { ValueFormat::Unsigned }), signed)
             }
             FieldType::Enum { signed, names, .. } => (integer(ValueFormat::Enum(names)), signed),
+            FieldType::Name { names } => (integer(ValueFormat::Name(names)), false),
             FieldType::ShortBytes { .. } => (integer(ValueFormat::Unsigned), false),
             FieldType::Address => (integer(ValueFormat::Hex), false),
             FieldType::Duration => (integer(ValueFormat::Duration), false),
@@ -123,7 +124,7 @@ impl Resolved {
 
     /// Whether it is a string (not something to sum or bucket).
     pub(super) fn is_string(&self) -> bool {
-        self.layout.format == ValueFormat::Str
+        matches!(self.layout.format, ValueFormat::Str | ValueFormat::Name(_))
     }
 
     /// Writes the field into its key slot at `r10 + offset`, integers through `scratch`.

@@ -209,16 +209,6 @@ impl Points {
         Ok(points)
     }
 
-    /// The points a packet can have been at when a hop to `record` is reported: stamped points that `record`
-    /// may follow where an entry is kept (the ends delete it), other than `record` itself (a packet never
-    /// crosses one point twice in a row). The values `prev` can take there.
-    pub(super) fn predecessors<'a>(&'a self, record: &'a Record) -> impl Iterator<Item = usize> + 'a {
-        self.records
-            .iter()
-            .map(|stamped| stamped.hop)
-            .filter(move |&hop| hop != record.hop && HOPS[hop].role == Role::Start && record.follows & (1 << hop) != 0)
-    }
-
     /// Sets each record's [`Record::follows`]: the frees follow anything; another point follows the stamped
     /// points it is reachable from through points left out.
     fn link(&mut self) {
@@ -295,7 +285,6 @@ mod tests {
         let transmit = ["ip_output", "net_dev_queue", "br_forward", "net_dev_start_xmit", "veth_xmit"];
         let names: Vec<&str> = HOPS.iter().map(|point| point.name).collect();
         assert_eq!(names[..TRANSMIT_POINTS], transmit);
-        assert!(HOPS.iter().all(|point| point.name.len() < 24), "hop names fit HOP_NAME_SIZE");
     }
 
     #[test]
@@ -329,21 +318,6 @@ mod tests {
         assert_eq!(follows(&tracepoints, "netif_rx"), ["net_dev_start_xmit", "netif_receive_skb"]);
         assert_eq!(follows(&tracepoints, "net_dev_queue"), ["net_dev_start_xmit", "netif_receive_skb"]);
         assert_eq!(follows(&tracepoints, "skb_copy_datagram_iovec"), ["netif_receive_skb"]);
-    }
-
-    #[test]
-    fn prev_is_a_stamped_point_kept_in_the_entry_that_can_lead_here() {
-        let points = Points::resolve(&FixtureKernel::bundled()).unwrap();
-        let predecessors = |name: &str| -> Vec<&str> {
-            let record = points.records.iter().find(|record| HOPS[record.hop].name == name).expect(name);
-            points.predecessors(record).map(|hop| HOPS[hop].name).collect()
-        };
-        assert_eq!(predecessors("netif_rx"), ["net_dev_start_xmit", "netif_receive_skb"]);
-        // The frees follow anything but an end (whose entry is gone) and themselves.
-        assert_eq!(
-            predecessors("kfree_skb"),
-            ["net_dev_queue", "net_dev_start_xmit", "netif_rx", "napi_gro_receive_entry", "netif_receive_skb"]
-        );
     }
 
     #[test]
