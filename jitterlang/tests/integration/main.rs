@@ -5,6 +5,7 @@ mod bad_input;
 mod bpftrace_features;
 mod bpftrace_lang;
 mod btf_access;
+mod btf_index;
 mod buffers;
 mod cli;
 mod compat;

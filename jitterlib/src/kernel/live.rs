@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use super::btf::Btf;
+use super::btf::{Btf, IndexOrigin};
 use super::fixture::{KernelSnapshot, SnapshotSelection};
 use super::kallsyms::{Kallsyms, ScannedName, Symbol};
 use super::mechanisms::{self, FunctionProbes, TracepointMechanism, TracepointProbes, FENTRY_TEST_TARGETS};
@@ -49,6 +49,10 @@ pub struct LiveKernel {
     /// Whether the kernel's own lookup must not be used (tests of the scan).
     lookup_helper_off: bool,
     btf: OnceLock<Btf>,
+    /// Where the index of the kernel's BTF is kept across runs, when the caller asked for that.
+    btf_cache: Option<PathBuf>,
+    /// Where this run's index of the kernel's BTF came from (with [`LiveKernel::with_btf_cache`]).
+    btf_origin: OnceLock<IndexOrigin>,
     module_btf: Mutex<HashMap<String, Arc<Option<Btf>>>>,
     modules: OnceLock<Vec<String>>,
     hz: OnceLock<u32>,
@@ -84,10 +88,31 @@ impl LiveKernel {
         self
     }
 
+    /// The same handle, keeping the index of the kernel's BTF in directory `dir` across runs
+    /// ([`Btf::vmlinux_indexed`]): a later run reads it instead of walking the BTF's types. A directory that
+    /// cannot be created or written is no error: the types are walked, as without this call.
+    pub fn with_btf_cache(mut self, dir: impl Into<PathBuf>) -> LiveKernel {
+        self.btf_cache = Some(dir.into());
+        self
+    }
+
     /// The running kernel's BTF (opened on first use, then read in place as questions come), for questions
     /// beyond [`KernelInfo`] such as [`Btf::function_params`].
     pub fn btf(&self) -> Result<&Btf, KernelError> {
-        cached(&self.btf, Btf::vmlinux)
+        cached(&self.btf, || match &self.btf_cache {
+            Some(dir) => {
+                let (btf, origin) = Btf::vmlinux_indexed(dir)?;
+                let _ = self.btf_origin.set(origin);
+                Ok(btf)
+            }
+            None => Btf::vmlinux(),
+        })
+    }
+
+    /// Where the index of the kernel's BTF came from, once the BTF has been opened with a cache directory
+    /// ([`LiveKernel::with_btf_cache`]): read from the cache, or walked (and why). `None` before, or without one.
+    pub fn btf_index_origin(&self) -> Option<&IndexOrigin> {
+        self.btf_origin.get()
     }
 
     /// Whether the kernel's BTF has been opened (by a question that needed it).

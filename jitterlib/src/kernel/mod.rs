@@ -21,7 +21,7 @@ mod version;
 
 use std::sync::Arc;
 
-pub use btf::{Btf, KernelEnum, Member, MemberKind};
+pub use btf::{Btf, IndexOrigin, KernelEnum, Member, MemberKind};
 pub use error::KernelError;
 pub use fixture::{FixtureKernel, KernelSnapshot, SnapshotSelection, SnapshotSymbol};
 pub use kallsyms::Symbol;

@@ -14,6 +14,7 @@ use jitterlang::CompileOptions;
 use jitterlib::kernel::{KernelInfo, LiveKernel, TracepointMechanism};
 use jitterlib::probe::Trigger;
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -22,6 +23,10 @@ use std::time::Duration;
 /// The environment variable that picks the mechanism typed probes reach tracepoints with where the kernel allows
 /// it: `tp_btf` (tried first), `raw` (the default) or `perf` (the fallback of kernels before 4.17), for tests.
 const TRACEPOINT_MECHANISM_VAR: &str = "JL_TRACEPOINT_MECHANISM";
+
+/// The environment variable naming the directory where jl keeps the index of the running kernel's BTF across
+/// runs (empty: keep nothing); by default `/var/cache/jl` for root, else `$XDG_CACHE_HOME/jl` or `~/.cache/jl`.
+const CACHE_DIR_VAR: &str = "JL_CACHE_DIR";
 
 /// Exit code for a script that does not compile.
 const EXIT_COMPILE_ERROR: u8 = 2;
@@ -141,6 +146,9 @@ fn main() -> ExitCode {
         for note in &compiled.notes {
             eprintln!("jl: {note}");
         }
+        if let Some(origin) = kernel.btf_index_origin() {
+            eprintln!("jl: {origin}");
+        }
     }
     match run(&cli, &compiled, &kernel, &script) {
         Ok(status) => ExitCode::from(status),
@@ -149,11 +157,15 @@ fn main() -> ExitCode {
 }
 
 /// The running kernel, with the mechanisms the command line (`--no-fentry`) and the environment
-/// ([`TRACEPOINT_MECHANISM_VAR`]) rule out.
+/// ([`TRACEPOINT_MECHANISM_VAR`]) rule out, its BTF index kept in [`cache_dir`].
 fn live_kernel(cli: &Cli) -> Result<LiveKernel, String> {
+    let kernel = match cache_dir() {
+        Some(dir) => LiveKernel::new().with_btf_cache(dir),
+        None => LiveKernel::new(),
+    };
     let kernel = match cli.no_fentry {
-        true => LiveKernel::new().without_fentry("turned off with --no-fentry"),
-        false => LiveKernel::new(),
+        true => kernel.without_fentry("turned off with --no-fentry"),
+        false => kernel,
     };
     let Some(value) = std::env::var_os(TRACEPOINT_MECHANISM_VAR) else { return Ok(kernel) };
     let value = value.to_string_lossy();
@@ -164,6 +176,22 @@ fn live_kernel(cli: &Cli) -> Result<LiveKernel, String> {
         }
         None => Err(format!("{TRACEPOINT_MECHANISM_VAR} is `{value}`: it takes tp_btf, raw or perf")),
     }
+}
+
+/// Where jl keeps what it learns about the running kernel across runs: [`CACHE_DIR_VAR`] when set (`None` when it
+/// is empty), else `/var/cache/jl` for root, else the user's cache directory; `None` when there is none.
+fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(CACHE_DIR_VAR) {
+        return (!dir.is_empty()).then(|| PathBuf::from(dir));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return Some(PathBuf::from("/var/cache/jl"));
+    }
+    let absolute = |dir: std::ffi::OsString| Some(PathBuf::from(dir)).filter(|dir| dir.is_absolute());
+    let user_cache = std::env::var_os("XDG_CACHE_HOME").and_then(absolute);
+    let user_cache = user_cache.or_else(|| std::env::var_os("HOME").and_then(absolute).map(|home| home.join(".cache")));
+    user_cache.map(|dir| dir.join("jl"))
 }
 
 /// Prints the bundled scripts, one a line with its summary.

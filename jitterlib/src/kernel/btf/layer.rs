@@ -19,7 +19,7 @@ use crate::kernel::KernelError;
 
 const HEADER_MIN_LEN: usize = 24;
 /// Types between two remembered type starts: finding a type reads at most this many headers.
-const CHECKPOINT_STRIDE: u32 = 32;
+pub(super) const CHECKPOINT_STRIDE: u32 = 32;
 
 /// Kinds looked up by name, in families kept apart: structs, unions and typedefs are asked about by most
 /// scripts; functions (56 000 on Linux 6.18, four times the rest) by function probes and raw tracepoints'
@@ -79,7 +79,7 @@ pub(super) struct Layer {
     named: [Vec<u64>; 2],
     /// Per [`Family`]: `(hash of the name) << 32 | type id` of each of its named types, sorted, built once
     /// [`Family::searches_before_table`] names have been searched for (at once for a blob read from a file).
-    hashed: [OnceLock<Vec<u64>>; 2],
+    hashed: [OnceLock<Table>; 2],
     /// Per [`Family`]: how many names have been looked up.
     lookups: [AtomicU32; 2],
     /// Every ENUM and ENUM64, anonymous ones included, in id order: found by a walk of its own when a script
@@ -87,6 +87,52 @@ pub(super) struct Layer {
     /// need for struct members alone, allocates nothing for them.
     enums: OnceLock<Vec<EnumAt>>,
 }
+
+/// What a walk of a blob's types finds that lookups by name need, with the tables of name hashes of both
+/// families: what [`super::cache`] keeps across runs.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Index {
+    /// How many types the blob holds.
+    pub(super) count: u32,
+    /// Offset in the type section of every [`CHECKPOINT_STRIDE`]th type.
+    pub(super) checkpoints: Vec<u32>,
+    /// Per [`Family`]: `(hash of the name) << 32 | type id` of each of its named types, sorted.
+    pub(super) tables: [Table; 2],
+}
+
+/// A [`Family`]'s sorted `(hash of the name) << 32 | type id` entries: built from the walk, or part of an index
+/// file read whole.
+#[derive(Debug)]
+pub(super) enum Table {
+    /// Built in this process.
+    Built(Vec<u64>),
+    /// The bytes `range` of a mapped index file, at a multiple of 8 bytes from its start.
+    Kept {
+        /// The file.
+        file: Arc<memmap2::Mmap>,
+        /// Where the table is in it.
+        range: Range<usize>,
+    },
+}
+
+impl Table {
+    /// The entries, sorted.
+    pub(super) fn entries(&self) -> &[u64] {
+        match self {
+            Table::Built(entries) => entries,
+            Table::Kept { file, range } => bytemuck::try_cast_slice(&file[range.clone()])
+                .expect("a mapping starts at a page, its tables at 8 bytes"),
+        }
+    }
+}
+
+impl PartialEq for Table {
+    fn eq(&self, other: &Table) -> bool {
+        self.entries() == other.entries()
+    }
+}
+
+impl Eq for Table {}
 
 /// Where an enum of a blob is.
 #[derive(Clone, Copy, Debug)]
@@ -103,6 +149,14 @@ impl Layer {
     /// Reads the header of the blob in `source` and walks its types once, keeping where they start and which
     /// of them each [`Family`] names. `base` is the blob split BTF continues (`None` for vmlinux).
     pub(super) fn open(path: &Path, source: Source, base: Option<Arc<Layer>>) -> Result<Layer, KernelError> {
+        let mut layer = Layer::unindexed(path, source, base)?;
+        layer.walk_index()?;
+        Ok(layer)
+    }
+
+    /// Reads the header of the blob in `source`: where its sections are. Nothing is indexed yet: either
+    /// [`Layer::walk_index`] or [`Layer::adopt`] must follow before types are looked up.
+    pub(super) fn unindexed(path: &Path, source: Source, base: Option<Arc<Layer>>) -> Result<Layer, KernelError> {
         let fail = |reason: &str| KernelError::Btf { path: path.to_path_buf(), reason: reason.to_string() };
         let len = source.len().map_err(|error| KernelError::io(path, error))?;
         let pages = Pages::new(source);
@@ -130,7 +184,7 @@ impl Layer {
                 (base.first_id + base.count, next_name)
             }
         };
-        let mut layer = Layer {
+        Ok(Layer {
             path: path.to_path_buf(),
             base,
             pages,
@@ -144,9 +198,14 @@ impl Layer {
             hashed: Default::default(),
             lookups: Default::default(),
             enums: OnceLock::new(),
-        };
+        })
+    }
+
+    /// Walks the types once, keeping where they start and which of them each [`Family`] names.
+    pub(super) fn walk_index(&mut self) -> Result<(), KernelError> {
+        let first_id = self.first_id;
         let (mut checkpoints, mut count, mut named) = (Vec::new(), 0u32, <[Vec<u64>; 2]>::default());
-        layer.walk_types(|at, header| {
+        self.walk_types(|at, header| {
             if count % CHECKPOINT_STRIDE == 0 {
                 checkpoints.push(at);
             }
@@ -158,8 +217,72 @@ impl Layer {
             count += 1;
         })?;
         named.iter_mut().for_each(Vec::shrink_to_fit);
-        (layer.checkpoints, layer.count, layer.named) = (checkpoints, count, named);
-        Ok(layer)
+        (self.checkpoints, self.count, self.named) = (checkpoints, count, named);
+        Ok(())
+    }
+
+    /// This blob's index with both families' tables of name hashes (built now if they were not), to keep for
+    /// a later [`Layer::adopt`] of the same blob.
+    pub(super) fn index(&self) -> Result<Index, KernelError> {
+        let table = |family| self.table(family).map(|entries| Table::Built(entries.to_vec()));
+        Ok(Index {
+            count: self.count,
+            checkpoints: self.checkpoints.clone(),
+            tables: [table(Family::Types)?, table(Family::Functions)?],
+        })
+    }
+
+    /// Takes `index`, kept from a walk of this same blob, instead of walking it. What is checked without a walk
+    /// (the tables are not: each lookup reads the names of the types they give, and a type id outside the blob
+    /// is an error): the counts agree, the type starts rise inside the type section and the last of them leads,
+    /// record by record, exactly to the section's end. An index that fails is refused (with why), and the layer
+    /// stays unindexed.
+    pub(super) fn adopt(&mut self, index: Index) -> Result<(), &'static str> {
+        let Index { count, checkpoints, tables } = index;
+        let types_len = self.types.end - self.types.start;
+        if count == 0 || checkpoints.len() as u64 != u64::from(count.div_ceil(CHECKPOINT_STRIDE)) {
+            return Err("its type count and type starts disagree");
+        }
+        if checkpoints[0] != 0
+            || checkpoints.windows(2).any(|pair| pair[0] >= pair[1])
+            || checkpoints.last().is_some_and(|&last| u64::from(last) >= types_len)
+        {
+            return Err("its type starts are out of order or outside the type section");
+        }
+        let last = *checkpoints.last().expect("count > 0");
+        let mut at = self.types.start + u64::from(last);
+        for _ in 0..count - (checkpoints.len() as u32 - 1) * CHECKPOINT_STRIDE {
+            let header = self.header_at(at).map_err(|_| "its last type start is not at a type")?;
+            at += 12 + extra_len(header.kind, header.vlen).ok_or("its last type start is not at a type")? as u64;
+        }
+        if at != self.types.end {
+            return Err("its type count does not end at the type section's end");
+        }
+        let [types, functions] = tables;
+        (self.count, self.checkpoints) = (count, checkpoints);
+        self.hashed = [OnceLock::from(types), OnceLock::from(functions)];
+        Ok(())
+    }
+
+    /// A checksum of the bytes that would differ first between two blobs: the header, the first and last page
+    /// of the type section and the last page of the strings.
+    pub(super) fn fingerprint(&self) -> Result<u32, KernelError> {
+        let mut hasher = crc32fast::Hasher::new();
+        let header_end = self.types.start.min(self.strings.start);
+        let pieces = [
+            0..header_end,
+            self.types.start..self.types.end.min(self.types.start + 4096),
+            self.types.end.saturating_sub(4096).max(self.types.start)..self.types.end,
+            self.strings.end.saturating_sub(4096).max(self.strings.start)..self.strings.end,
+        ];
+        for piece in pieces {
+            let mut bytes = vec![0; (piece.end - piece.start) as usize];
+            if !self.read(piece.start, &mut bytes)? {
+                return Err(self.malformed("shorter than its sections"));
+            }
+            hasher.update(&bytes);
+        }
+        Ok(hasher.finalize())
     }
 
     /// Calls `visit(offset in the type section, header)` for each type in order, reading the section once.
@@ -201,17 +324,20 @@ impl Layer {
             let called = named.iter().filter(|&&entry| offsets.contains(&((entry >> 32) as u32)));
             return Ok(called.map(|&entry| entry as u32).collect());
         }
-        let hashed = match self.hashed[family.index()].get() {
-            Some(hashed) => hashed,
-            None => {
-                let built = self.hash_names(named.clone())?;
-                self.hashed[family.index()].get_or_init(|| built)
-            }
-        };
+        let hashed = self.table(family)?;
         let hash = u64::from(name_hash(name.as_bytes()));
         let start = hashed.partition_point(|entry| entry >> 32 < hash);
         let end = hashed.partition_point(|entry| entry >> 32 <= hash);
         Ok(hashed[start..end].iter().map(|&entry| entry as u32).collect())
+    }
+
+    /// The family's sorted table of `(name hash) << 32 | id`, built now if it was not.
+    fn table(&self, family: Family) -> Result<&[u64], KernelError> {
+        if let Some(hashed) = self.hashed[family.index()].get() {
+            return Ok(hashed.entries());
+        }
+        let built = Table::Built(self.hash_names(self.named[family.index()].clone())?);
+        Ok(self.hashed[family.index()].get_or_init(|| built).entries())
     }
 
     /// Every enum of this blob, anonymous ones included, in id order.
@@ -344,6 +470,6 @@ impl Layer {
 }
 
 /// A name's hash in the index: the high half of foldhash's (fixed seed: the same in every process).
-fn name_hash(name: &[u8]) -> u32 {
+pub(super) fn name_hash(name: &[u8]) -> u32 {
     (foldhash::fast::FixedState::with_seed(0).hash_one(name) >> 32) as u32
 }

@@ -3,9 +3,10 @@
 //!
 //! Format reference: <https://docs.kernel.org/bpf/btf.html>. The blob (5.4 MB on Linux 6.18) is not held:
 //! it is read where it lies, a few pages at a time ([`source`]); what is kept is where every 32nd type starts
-//! and an index of the names of the kinds looked up by name ([`layer`]). A lookup reads the few types and
-//! names it needs.
+//! and an index of the names of the kinds looked up by name ([`layer`]), which the running kernel's can keep
+//! across runs ([`cache`]). A lookup reads the few types and names it needs.
 
+mod cache;
 mod layer;
 mod source;
 #[cfg(test)]
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::cache::IndexOrigin;
 use self::layer::{Family, Layer};
 use self::source::Source;
 use super::KernelError;
@@ -173,6 +175,20 @@ impl Btf {
     /// Opens the running kernel's BTF (`/sys/kernel/btf/vmlinux`).
     pub fn vmlinux() -> Result<Btf, KernelError> {
         Btf::read(Path::new(VMLINUX_BTF))
+    }
+
+    /// Opens the running kernel's BTF as [`Btf::vmlinux`] does, with its index (what the walk of its types
+    /// finds) read from a file an earlier run kept in `dir` when that file fits this kernel, else walked and kept
+    /// there for the next run; [`IndexOrigin`] says which, and why. A directory that cannot be read or written
+    /// only means the walk.
+    pub fn vmlinux_indexed(dir: &Path) -> Result<(Btf, IndexOrigin), KernelError> {
+        let path = Path::new(VMLINUX_BTF);
+        let file = File::open(path).map_err(|error| KernelError::io(path, error))?;
+        let metadata = file.metadata().map_err(|error| KernelError::io(path, error))?;
+        let layer = Layer::unindexed(path, Source::open(file), None)?;
+        let identity = cache::Identity::of_running(&layer, &metadata);
+        let (layer, origin) = cache::index(layer, identity, dir)?;
+        Ok((Btf { layers: vec![Arc::new(layer)] }, origin))
     }
 
     /// Opens the BTF blob at `path`, read in place: it stays open and is read as questions come.

@@ -4,7 +4,7 @@ use super::*;
 
 /// Builds a small BTF blob type by type, the way pahole lays it out.
 #[derive(Default)]
-struct BlobBuilder {
+pub(super) struct BlobBuilder {
     types: Vec<u8>,
     strings: Vec<u8>,
     /// For split BTF: the base's string section size, added to every name offset.
@@ -12,11 +12,11 @@ struct BlobBuilder {
 }
 
 impl BlobBuilder {
-    fn new() -> BlobBuilder {
+    pub(super) fn new() -> BlobBuilder {
         BlobBuilder { types: Vec::new(), strings: vec![0], string_base: 0 }
     }
 
-    fn name(&mut self, name: &str) -> u32 {
+    pub(super) fn name(&mut self, name: &str) -> u32 {
         if name.is_empty() {
             return 0;
         }
@@ -26,26 +26,26 @@ impl BlobBuilder {
         offset
     }
 
-    fn words(&mut self, words: &[u32]) {
+    pub(super) fn words(&mut self, words: &[u32]) {
         for word in words {
             self.types.extend_from_slice(&word.to_ne_bytes());
         }
     }
 
-    fn record(&mut self, name: &str, kind: u32, vlen: u32, kind_flag: bool, size_or_type: u32) {
+    pub(super) fn record(&mut self, name: &str, kind: u32, vlen: u32, kind_flag: bool, size_or_type: u32) {
         let name_off = self.name(name);
         let info = (kind << 24) | vlen | if kind_flag { 1 << 31 } else { 0 };
         self.words(&[name_off, info, size_or_type]);
     }
 
-    fn members(&mut self, members: &[(&str, u32, u32)]) {
+    pub(super) fn members(&mut self, members: &[(&str, u32, u32)]) {
         for &(name, type_id, offset) in members {
             let name_off = self.name(name);
             self.words(&[name_off, type_id, offset]);
         }
     }
 
-    fn finish(self) -> Vec<u8> {
+    pub(super) fn finish(self) -> Vec<u8> {
         let mut blob = Vec::new();
         blob.extend_from_slice(&MAGIC.to_ne_bytes());
         blob.extend_from_slice(&[1, 0]);
@@ -94,7 +94,7 @@ fn sample_blob() -> Vec<u8> {
 }
 
 impl BlobBuilder {
-    fn members_of_proto(&mut self, params: &[(&str, u32)]) {
+    pub(super) fn members_of_proto(&mut self, params: &[(&str, u32)]) {
         for &(name, type_id) in params {
             let name_off = self.name(name);
             self.words(&[name_off, type_id]);
