@@ -487,16 +487,13 @@ pub(super) fn string_size(len: usize) -> u32 {
     ((len as u32).saturating_add(1).saturating_add(7) / 8 * 8).max(8)
 }
 
-/// A decimal or `0x` hexadecimal integer, optionally negative.
+/// An integer as [`crate::syntax::integer_text`] reads one (octal when it starts with 0), optionally negative.
 pub(super) fn parse_integer(text: &str) -> Option<i64> {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    let magnitude = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok()?,
-        None => digits.parse::<u64>().ok()?,
-    };
+    let magnitude = crate::syntax::integer_text(digits).ok()?;
     if negative {
         0i64.checked_sub_unsigned(magnitude)
     } else {

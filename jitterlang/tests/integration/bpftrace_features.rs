@@ -88,6 +88,39 @@ fn getopt_reads_named_options_as_bpftrace_passes_them() {
     let (code, _, err) = run_jl(&["-e", script, "--", "--n=many"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("`--n=many` is not an integer"), "{err}");
+    // As bpftrace reads them: bools in any case (and on/off, yes/no), integers in any base, and one past
+    // i64::MAX is the unsigned number written (bpftrace's other.named command line params test).
+    let spelled = lines(&["-e", script, "--", "--n=0x10", "--flag=YES", "--off=False", "--neg=-010"]);
+    assert_eq!(spelled, ["nobody", "@flag: true", "@n: 17", "@neg: -8", "@off: false"]);
+    let max = "BEGIN { print(getopt(\"aa\", 20)); exit(); }";
+    assert_eq!(lines(&["-e", max, "--", "--aa=0xffffffffffffffff"]), ["18446744073709551615"]);
+}
+
+#[test]
+fn help_after_the_script_lists_its_parameters() {
+    // bpftrace's `-- --help`: the options with their defaults and descriptions, and a failure exit.
+    let script = r#"param $limit = 10ms
+        BEGIN { print((getopt("aa", 10, "Description of aa"), getopt("bb", 1), getopt("cc"), $limit)); }"#;
+    let (code, _, err) = run_jl(&["-e", script, "--", "--help"]);
+    assert_eq!(code, 2, "{err}");
+    let notes: Vec<&str> = err.lines().filter_map(|line| line.trim().strip_prefix("= note: ")).collect();
+    assert_eq!(
+        notes,
+        ["--limit (default 10ms)", "--aa (default 10): Description of aa", "--bb (default 1)", "--cc (default false)"],
+        "{err}"
+    );
+    assert!(err.starts_with("error[E0250]: `--help`: the script's parameters are\n"), "{err}");
+}
+
+#[test]
+fn integers_starting_with_0_are_octal_as_in_bpftrace() {
+    if !can_trace("integers_starting_with_0_are_octal_as_in_bpftrace") {
+        return;
+    }
+    // bpftrace's other.positional multiple bases test, and its literals: 0775 is 509, 0b101 is 5.
+    let script = r#"BEGIN { printf("got: %d %o 0x%x %d %d %d\n", $1, $2, $3, 010, 0b101, 1_000); exit(); }"#;
+    let text = output_of(&["-e", script, "123", "0775", "0x123"]);
+    assert_eq!(text.trim(), "got: 123 775 0x123 8 5 1000");
 }
 
 #[test]
