@@ -172,8 +172,8 @@ impl Checker<'_> {
             Diagnostic::new(Code::DivisionByZero, rhs.span, format!("{what} by zero"))
                 .with_label("this divisor is always 0")
                 .with_hint(
-                    "divide by a non-zero constant; a divisor only known when the probe runs may be 0 (BPF then gives 0 \
-                     for `x / 0` and x for `x % 0`)",
+                    "divide by a non-zero constant; a divisor only known when the probe runs may be 0 (the result is \
+                     then 1, as in bpftrace, and jl warns at exit)",
                 ),
         );
         None

@@ -138,3 +138,24 @@ fn events_queued_behind_an_exit_are_not_printed() {
     let out = tracing.finish_text();
     assert_eq!(out.matches("hit").count(), 1, "printed after exit():\n{out}");
 }
+
+#[test]
+fn a_divisor_that_is_0_when_the_probe_runs_gives_1_and_a_warning() {
+    if !can_trace("a_divisor_that_is_0_when_the_probe_runs_gives_1_and_a_warning") {
+        return;
+    }
+    // bpftrace's regression.zero_divide and zero_modulo: 1 is the result, and a warning; other divisions are
+    // unchanged (signed ones truncate toward zero).
+    let script = "BEGIN { @zero = 0; @one = 1; $m = -7; printf(\"%d %d %d %d %d\\n\", (uint64)10 / (uint64)@zero, \
+                  (uint64)10 % (uint64)@zero, $m / (int64)@zero, $m / (int64)(@one + 1), 7 % (uint64)(@one + 2)); \
+                  exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().next(), Some("1 1 1 -3 1"), "{out}");
+    assert!(err.contains("jl: warning: 3 divisions or remainders by 0 (each gave 1, as in bpftrace)\n"), "{err}");
+    let (_, out, _) = run_jl(&["-f", "json", "-e", script]);
+    let lost = out.lines().find(|line| line.contains("\"lost\"")).unwrap_or_else(|| panic!("no lost record: {out}"));
+    assert!(lost.contains("\"divide_by_zero\": 3"), "{lost}");
+    let (_, _, err) = run_jl(&["-e", "BEGIN { @one = 1; printf(\"%d\\n\", 10 / (uint64)@one); exit(); }"]);
+    assert!(!err.contains("warning"), "no division by 0, no warning: {err}");
+}
