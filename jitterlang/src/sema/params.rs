@@ -102,8 +102,12 @@ impl Params {
                     format!("the script's parameters are {}", declared.join(", "))
                 };
                 diagnostics.push(
-                    Diagnostic::new(Code::BadParam, Span::default(), format!("`--arg {name}=...` sets no parameter"))
-                        .with_hint(hint),
+                    Diagnostic::new(
+                        Code::BadParam,
+                        Span::default(),
+                        format!("`{name}` (`--arg {name}=...` or `-- --{name}`) sets no parameter"),
+                    )
+                    .with_hint(hint),
                 );
             }
         }
