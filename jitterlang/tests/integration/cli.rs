@@ -231,12 +231,15 @@ fn a_script_named_dash_is_read_from_standard_input() {
         .spawn()
         .expect("run jl");
     let mut stdin = child.stdin.take().expect("stdin");
-    std::io::Write::write_all(&mut stdin, b"BEGIN { printf(\"hello world!\\n\"); exit(); }\n").expect("write");
+    std::io::Write::write_all(&mut stdin, b"BEGIN { printf(\"hello world!\\n\"); warnf(\"w\"); exit(); }\n")
+        .expect("write");
     drop(stdin);
     let output = child.wait_with_output().expect("wait for jl");
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{err}");
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "hello world!", "{err}");
+    // As bpftrace names it (and a `-e` program) in warnf() and errorf() messages.
+    assert!(err.contains("stdin:1:35-45: WARNING: w"), "{err}");
     // Diagnostics name it (an empty standard input has no probes).
     let (code, _, err) = jl(&["-"]);
     assert_eq!(code, Some(2), "{err}");
