@@ -76,6 +76,8 @@ pub enum Code {
     EndlessLoop,
     /// Warning: a map declared with `let @m = KIND(N);` that no probe uses.
     UnusedMap,
+    /// Warning: a statement after `exit()`, `return`, `break` or `continue` in the same block: it never runs.
+    Unreachable,
     /// The kernel verifier rejected the code of this construct (a run-time error: a bug of the compiler or a
     /// kernel that verifies differently).
     VerifierRejected,
@@ -107,6 +109,7 @@ impl Code {
             Code::Internal => "E0990",
             Code::EndlessLoop => "W0100",
             Code::UnusedMap => "W0101",
+            Code::Unreachable => "W0102",
         }
     }
 }

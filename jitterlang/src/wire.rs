@@ -116,11 +116,14 @@ pub enum Stat {
     /// entries are allocated on insert: the first new keys on a CPU in a burst, before the kernel's allocator
     /// refilled its per-CPU cache) or the key's bucket held by a program interrupted on the same CPU.
     MapRefused = 9,
+    /// A division or remainder by 0 when the probe ran: its result is 1, as bpftrace's (BPF would give 0 for
+    /// `x / 0` and `x` for `x % 0`).
+    DivideByZero = 10,
 }
 
 impl Stat {
     /// Every counter, in index order.
-    pub const ALL: [Stat; 10] = [
+    pub const ALL: [Stat; 11] = [
         Stat::MapFull,
         Stat::EventsLost,
         Stat::StackLost,
@@ -131,6 +134,7 @@ impl Stat {
         Stat::SkbReused,
         Stat::SkbOutOfOrder,
         Stat::MapRefused,
+        Stat::DivideByZero,
     ];
 
     /// Stable key in JSON output.
@@ -146,6 +150,7 @@ impl Stat {
             Stat::SkbReused => "skb_reused",
             Stat::SkbOutOfOrder => "skb_out_of_order",
             Stat::MapRefused => "map_refused",
+            Stat::DivideByZero => "divide_by_zero",
         }
     }
 
@@ -171,6 +176,7 @@ impl Stat {
                 "map updates refused with the map not full (no memory ready for a new key on that CPU, or its \
                  bucket busy)"
             }
+            Stat::DivideByZero => "divisions or remainders by 0 (each gave 1, as in bpftrace)",
         }
     }
 }

@@ -244,8 +244,13 @@ impl Gen<'_> {
         if op.is_comparison() {
             let jump = comparison(op, signed);
             self.truth(dst, jump, left, right);
-        } else if signed && matches!(op, BinaryOp::Div | BinaryOp::Rem) {
-            self.signed_division(op, left, right);
+        } else if matches!(op, BinaryOp::Div | BinaryOp::Rem) {
+            let done = self.zero_divisor(left, right, rhs.constant().is_some());
+            match signed {
+                true => self.signed_division(op, left, right),
+                false => self.b.alu64(arithmetic(op, signed), left, right),
+            }
+            self.b.bind(done);
             if left != dst {
                 self.b.mov64(dst, left);
             }
@@ -262,11 +267,27 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// A divisor only known when the probe runs, 0: `left` is 1 and the `divide_by_zero` counter counts it, as
+    /// bpftrace gives 1 and warns; then a jump to the label returned, which the caller binds after the division.
+    /// A `constant` divisor needs no check: sema refuses a constant 0.
+    fn zero_divisor(&mut self, left: Reg, right: Operand, constant: bool) -> Label {
+        let done = self.b.new_label();
+        if let (Operand::Reg(divisor), false) = (right, constant) {
+            let nonzero = self.b.new_label();
+            self.b.jump_if(JmpOp::Ne, divisor, 0, nonzero);
+            self.b.mov64(left, 1);
+            self.counter(Stat::DivideByZero).emit_increment(&mut self.b);
+            self.b.jump(done);
+            self.b.bind(nonzero);
+        }
+        done
+    }
+
     /// `left = left / right` or `left % right` of signed integers, truncated toward zero as C does (`-7 / 2` is
     /// -3, `-7 % 2` is -1): BPF's `div` and `mod` are unsigned (signed ones need the v4 instruction set, Linux
     /// 6.6), so the magnitudes are divided and the sign put back: a quotient is negative when exactly one operand
     /// is, a remainder when the dividend is. A register `right` is a temporary of this expression and is
-    /// overwritten by its magnitude. Division by zero gives what BPF's unsigned one gives (0, the dividend).
+    /// overwritten by its magnitude (not 0: [`Self::zero_divisor`] comes first).
     fn signed_division(&mut self, op: BinaryOp, left: Reg, right: Operand) {
         let alu = if op == BinaryOp::Div { AluOp::Div } else { AluOp::Mod };
         let done = self.b.new_label();

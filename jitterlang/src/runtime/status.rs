@@ -1,5 +1,5 @@
 //! The status line on a terminal's stderr while tracing: elapsed time, event rate, lost data, truncated strings
-//! and how full the fullest map is, redrawn in place once a second.
+//! (and divisions by 0, once there are some) and how full the fullest map is, redrawn in place once a second.
 
 use super::{lost_counters, RunError};
 use crate::codegen::Compiled;
@@ -35,15 +35,21 @@ impl StatusLine {
         self.events_before = events;
         self.next = now + REFRESH;
         let counters = lost_counters(session)?;
-        let count = |truncation: bool| -> u64 {
-            counters.iter().filter(|(stat, _)| (*stat == Stat::StrTruncated) == truncation).map(|(_, n)| n).sum()
+        // Truncated strings and divisions by 0 are values altered, not data lost.
+        let altered = [Stat::StrTruncated, Stat::DivideByZero];
+        let lost: u64 = counters.iter().filter(|(stat, _)| !altered.contains(stat)).map(|(_, n)| n).sum();
+        let count = |wanted: Stat| counters.iter().filter(|(stat, _)| *stat == wanted).map(|(_, n)| n).sum::<u64>();
+        let truncated = count(Stat::StrTruncated);
+        let divided = match count(Stat::DivideByZero) {
+            0 => String::new(),
+            n => format!("  divided by 0 {n}"),
         };
-        let (lost, truncated) = (count(false), count(true));
         let (fullest, percent) = fullest_map(compiled, session)?;
         let mut stderr = std::io::stderr().lock();
         let _ = write!(
             stderr,
-            "\r\x1b[2K[jl] {}s  events {rate}/s  lost {lost}  truncated {truncated}  fullest map {fullest} {percent}%",
+            "\r\x1b[2K[jl] {}s  events {rate}/s  lost {lost}  truncated {truncated}{divided}  fullest map {fullest} \
+             {percent}%",
             self.started.elapsed().as_secs()
         );
         let _ = stderr.flush();

@@ -176,8 +176,8 @@ impl Checker<'_> {
             Diagnostic::new(Code::DivisionByZero, rhs.span, format!("{what} by zero"))
                 .with_label("this divisor is always 0")
                 .with_hint(
-                    "divide by a non-zero constant; a divisor only known when the probe runs may be 0 (BPF then gives 0 \
-                     for `x / 0` and x for `x % 0`)",
+                    "divide by a non-zero constant; a divisor only known when the probe runs may be 0 (the result is \
+                     then 1, as in bpftrace, and jl warns at exit)",
                 ),
         );
         None
@@ -495,16 +495,13 @@ pub(super) fn string_size(len: usize) -> u32 {
     ((len as u32).saturating_add(1).saturating_add(7) / 8 * 8).max(8)
 }
 
-/// A decimal or `0x` hexadecimal integer, optionally negative.
+/// An integer as [`crate::syntax::integer_text`] reads one (octal when it starts with 0), optionally negative.
 pub(super) fn parse_integer(text: &str) -> Option<i64> {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),
     };
-    let magnitude = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok()?,
-        None => digits.parse::<u64>().ok()?,
-    };
+    let magnitude = crate::syntax::integer_text(digits).ok()?;
     if negative {
         0i64.checked_sub_unsigned(magnitude)
     } else {

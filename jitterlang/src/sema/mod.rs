@@ -333,7 +333,29 @@ impl Checker<'_> {
     }
 
     fn stmts(&mut self, stmts: &[ast::Stmt], scope: &mut Scope) -> Vec<Stmt> {
-        stmts.iter().filter_map(|stmt| Some(Stmt { kind: self.stmt(stmt, scope)?, span: stmt.span })).collect()
+        let mut checked = Vec::new();
+        // The statement that leaves the block, once one has, and whether the one after it was warned of.
+        let mut left_by: Option<(&str, Span)> = None;
+        let mut warned = false;
+        for stmt in stmts {
+            if let (Some((how, span)), false) = (left_by, warned) {
+                self.warnings.push(unreachable(stmt.span, how, span));
+                warned = true;
+            }
+            let Some(kind) = self.stmt(stmt, scope) else { continue };
+            let leaves = match kind {
+                StmtKind::Exit { .. } => Some("exit()"),
+                StmtKind::Return => Some("return"),
+                StmtKind::Break => Some("break"),
+                StmtKind::Continue => Some("continue"),
+                _ => None,
+            };
+            if let (None, Some(how)) = (left_by, leaves) {
+                left_by = Some((how, stmt.span));
+            }
+            checked.push(Stmt { kind, span: stmt.span });
+        }
+        checked
     }
 
     fn stmt(&mut self, stmt: &ast::Stmt, scope: &mut Scope) -> Option<StmtKind> {
@@ -496,6 +518,14 @@ fn has_exit(stmts: &[ast::Stmt], breaks: bool) -> bool {
         | ast::StmtKind::Unroll { body, .. } => has_exit(body, false),
         _ => false,
     })
+}
+
+/// The warning for a statement at `span` that never runs, as it follows `how` (at `left`) in its block: bpftrace
+/// warns of it too, and jl generates no code for it.
+fn unreachable(span: Span, how: &str, left: Span) -> Diagnostic {
+    Diagnostic::warning(Code::Unreachable, span, "this statement never runs")
+        .with_related(left, format!("`{how}` leaves the block before it"))
+        .with_hint("remove it, or move it before the statement that leaves")
 }
 
 /// The warning for `while (1)` (a constant true condition at `span`) without a way out.

@@ -17,9 +17,13 @@ pub(super) struct Params {
     values: Vec<(String, ParamValue)>,
     /// The `--arg name=value` pairs, which `param` declarations and `getopt()` calls read.
     named: Vec<(String, String)>,
-    /// Each `getopt()` option met so far, with its default.
-    options: Vec<(String, OptionDefault)>,
+    /// Each `getopt()` option met so far, with its default and description (empty when none is given).
+    options: Vec<(String, OptionDefault, String)>,
 }
+
+/// The named option that lists the script's parameters, as bpftrace's `-- --help` does, unless the script has
+/// one of that name.
+const HELP: &str = "help";
 
 /// The default of a `getopt()` option, which gives its type.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,10 +89,12 @@ impl Params {
             .values
             .iter()
             .map(|(name, _)| name.as_str())
-            .chain(self.options.iter().map(|(name, _)| name.as_str()))
+            .chain(self.options.iter().map(|(name, _, _)| name.as_str()))
             .collect();
         for (name, _) in &self.named {
-            if !declared.contains(&name.as_str()) {
+            if name == HELP && !declared.contains(&HELP) {
+                diagnostics.push(self.help());
+            } else if !declared.contains(&name.as_str()) {
                 let hint = if declared.is_empty() {
                     format!("the script has no parameters; declare one with `param ${name} = 0` or read `getopt(\"{name}\", 0)`")
                 } else {
@@ -96,10 +102,35 @@ impl Params {
                     format!("the script's parameters are {}", declared.join(", "))
                 };
                 diagnostics.push(
-                    Diagnostic::new(Code::BadParam, Span::default(), format!("`--arg {name}=...` sets no parameter"))
-                        .with_hint(hint),
+                    Diagnostic::new(
+                        Code::BadParam,
+                        Span::default(),
+                        format!("`{name}` (`--arg {name}=...` or `-- --{name}`) sets no parameter"),
+                    )
+                    .with_hint(hint),
                 );
             }
+        }
+    }
+
+    /// `--help` after the script (bpftrace's `-- --help`): the script's options as an error, as bpftrace exits
+    /// with a failure after listing them.
+    fn help(&self) -> Diagnostic {
+        let mut help = Diagnostic::new(Code::BadParam, Span::default(), "`--help`: the script's parameters are");
+        let listed = self.values.iter().map(|(name, value)| format!("--{name} (default {})", shown(value))).chain(
+            self.options.iter().map(|(name, default, description)| match description.is_empty() {
+                true => format!("--{name} (default {})", default.shown()),
+                false => format!("--{name} (default {}): {description}", default.shown()),
+            }),
+        );
+        let mut any = false;
+        for line in listed {
+            help = help.with_note(line);
+            any = true;
+        }
+        match any {
+            true => help.with_hint("set one with `-- --NAME=VALUE` after the script, or `--arg NAME=VALUE`"),
+            false => help.with_note("none: the script declares no `param` and calls no `getopt()`"),
         }
     }
 
@@ -162,7 +193,7 @@ fn positional_value(text: &str) -> ParamValue {
 impl Checker<'_> {
     /// `getopt("name"[, default[, description]])` (bpftrace 0.27): the named option `name`, set with `--arg
     /// name=value` or `-- --name=value`, else `default`, whose type it has; without one, a bool (0 or 1). Every
-    /// call of one name has the same default. The description is for bpftrace's `--help` listing; jl has none.
+    /// call of one name has the same default. The description is what `-- --help` after the script lists.
     pub(super) fn getopt(&mut self, call: &Call) -> Option<Expr> {
         if !self.arity_in(call.name, call.name_span, call.args, &(1..=3)) {
             return None;
@@ -178,15 +209,24 @@ impl Checker<'_> {
             None => OptionDefault::Bool(false),
             Some(arg) => self.option_default(arg)?,
         };
-        if let Some(description) = call.args.get(2).filter(|arg| !matches!(arg.kind, ast::ExprKind::Str(_))) {
-            self.diagnostics.push(Diagnostic::new(
-                Code::TypeMismatch,
-                description.span,
-                "`getopt()`'s description is a string in quotes",
-            ));
-            return None;
-        }
-        if let Some((_, earlier)) = self.params.options.iter().find(|(known, _)| known == name) {
+        let description = match call.args.get(2).map(|arg| (&arg.kind, arg.span)) {
+            None => String::new(),
+            Some((ast::ExprKind::Str(text), _)) => text.clone(),
+            Some((_, span)) => {
+                self.diagnostics.push(Diagnostic::new(
+                    Code::TypeMismatch,
+                    span,
+                    "`getopt()`'s description is a string in quotes",
+                ));
+                return None;
+            }
+        };
+        if let Some((_, earlier, earlier_description)) =
+            self.params.options.iter_mut().find(|(known, _, _)| known == name)
+        {
+            if earlier_description.is_empty() {
+                *earlier_description = description;
+            }
             if *earlier != default {
                 self.diagnostics.push(
                     Diagnostic::new(
@@ -199,16 +239,19 @@ impl Checker<'_> {
                 return None;
             }
         } else {
-            self.params.options.push((name.clone(), default.clone()));
+            self.params.options.push((name.clone(), default.clone(), description));
         }
         let given = self.params.named.iter().rev().find(|(known, _)| known == name).map(|(_, text)| text.clone());
+        // An integer past i64::MAX (`--n=0xffffffffffffffff`) is the unsigned number written, not a negative one.
+        let unsigned = given.as_ref().is_some_and(|text| !text.starts_with('-'));
         let value = match (given, &default) {
             (None, OptionDefault::Bool(value)) => ParamValue::Int(i64::from(*value)),
             (None, OptionDefault::Value(value)) => value.clone(),
-            (Some(text), OptionDefault::Bool(_)) => match text.as_str() {
-                "" | "true" | "1" => ParamValue::Int(1),
-                "false" | "0" => ParamValue::Int(0),
-                _ => return self.bad_option(name, &text, "true or false (or 1, 0)", call),
+            // As bpftrace reads a bool option, in any case.
+            (Some(text), OptionDefault::Bool(_)) => match text.to_ascii_lowercase().as_str() {
+                "" | "true" | "1" | "on" | "yes" => ParamValue::Int(1),
+                "false" | "0" | "off" | "no" => ParamValue::Int(0),
+                _ => return self.bad_option(name, &text, "true or false (or 1, 0, on, off, yes, no)", call),
             },
             (Some(text), OptionDefault::Value(value)) => match parse_like(value, &text) {
                 Some(parsed) => parsed,
@@ -216,8 +259,10 @@ impl Checker<'_> {
             },
         };
         let mut expr = value_expr(&value, call.span);
-        if let OptionDefault::Bool(_) = default {
-            expr.ty = Type::Bool;
+        match (&default, &value) {
+            (OptionDefault::Bool(_), _) => expr.ty = Type::Bool,
+            (_, ParamValue::Int(value)) if *value < 0 && unsigned => expr.ty = Type::U64,
+            _ => {}
         }
         Some(expr)
     }

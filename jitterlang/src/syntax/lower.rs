@@ -637,15 +637,51 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
 }
 
 pub(super) fn integer(pair: &Pair<Rule>) -> Result<u64> {
-    let text = pair.as_str().replace('_', "");
-    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => text.parse(),
-    };
-    parsed.map_err(|_| {
-        Diagnostic::new(Code::Limit, span_of(pair), "integer literal does not fit in 64 bits")
-            .with_hint("the largest literal is 18446744073709551615 (0xffffffffffffffff)")
+    integer_text(pair.as_str()).map_err(|error| match error {
+        IntegerTextError::Octal(digit) => Diagnostic::new(
+            Code::Limit,
+            span_of(pair),
+            format!(
+                "`{}` starts with 0, so it is octal (as in C and bpftrace), and {digit} is not an octal digit",
+                pair.as_str()
+            ),
+        )
+        .with_hint("write a decimal number without the leading 0"),
+        _ => Diagnostic::new(Code::Limit, span_of(pair), "integer literal does not fit in 64 bits")
+            .with_hint("the largest literal is 18446744073709551615 (0xffffffffffffffff)"),
     })
+}
+
+/// Why [`integer_text`] read no integer.
+#[derive(Debug, PartialEq)]
+pub(crate) enum IntegerTextError {
+    /// Not an integer, or one that does not fit in 64 bits.
+    Invalid,
+    /// A leading 0 makes the number octal, and this digit is not octal.
+    Octal(char),
+}
+
+/// An integer written as bpftrace (and C) writes one: decimal, `0x` hexadecimal, `0b` binary, or octal when it
+/// starts with 0 (`0775` is 509), with `_` separators.
+pub(crate) fn integer_text(text: &str) -> std::result::Result<u64, IntegerTextError> {
+    let text = text.replace('_', "");
+    let (digits, radix) = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        (hex, 16)
+    } else if let Some(binary) = text.strip_prefix("0b").or_else(|| text.strip_prefix("0B")) {
+        (binary, 2)
+    } else if let Some(octal) = text.strip_prefix('0').filter(|rest| !rest.is_empty()) {
+        if let Some(digit) = octal.chars().find(|digit| matches!(digit, '8' | '9')) {
+            return Err(IntegerTextError::Octal(digit));
+        }
+        (octal, 8)
+    } else {
+        (text.as_str(), 10)
+    };
+    // from_str_radix takes a sign: only digits are an integer here.
+    match digits.starts_with(['+', '-']) {
+        true => Err(IntegerTextError::Invalid),
+        false => u64::from_str_radix(digits, radix).map_err(|_| IntegerTextError::Invalid),
+    }
 }
 
 fn duration(pair: Pair<Rule>) -> Result<u64> {
@@ -690,7 +726,7 @@ fn string(pair: Pair<Rule>) -> Result<String> {
 pub(crate) fn duration_text(text: &str) -> Option<u64> {
     let digits_end = text.find(|c: char| !c.is_ascii_digit() && c != '_').unwrap_or(text.len());
     let (number, unit) = text.split_at(digits_end);
-    let number: u64 = number.replace('_', "").parse().ok()?;
+    let number = integer_text(number).ok()?;
     number.checked_mul(duration_unit_ns(unit)?)
 }
 

@@ -5,7 +5,7 @@ pub mod limits;
 mod lower;
 pub mod macros;
 
-pub(crate) use lower::duration_text;
+pub(crate) use lower::{duration_text, integer_text};
 
 use crate::ast::Script;
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};

@@ -88,6 +88,39 @@ fn getopt_reads_named_options_as_bpftrace_passes_them() {
     let (code, _, err) = run_jl(&["-e", script, "--", "--n=many"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("`--n=many` is not an integer"), "{err}");
+    // As bpftrace reads them: bools in any case (and on/off, yes/no), integers in any base, and one past
+    // i64::MAX is the unsigned number written (bpftrace's other.named command line params test).
+    let spelled = lines(&["-e", script, "--", "--n=0x10", "--flag=YES", "--off=False", "--neg=-010"]);
+    assert_eq!(spelled, ["nobody", "@flag: true", "@n: 17", "@neg: -8", "@off: false"]);
+    let max = "BEGIN { print(getopt(\"aa\", 20)); exit(); }";
+    assert_eq!(lines(&["-e", max, "--", "--aa=0xffffffffffffffff"]), ["18446744073709551615"]);
+}
+
+#[test]
+fn help_after_the_script_lists_its_parameters() {
+    // bpftrace's `-- --help`: the options with their defaults and descriptions, and a failure exit.
+    let script = r#"param $limit = 10ms
+        BEGIN { print((getopt("aa", 10, "Description of aa"), getopt("bb", 1), getopt("cc"), $limit)); }"#;
+    let (code, _, err) = run_jl(&["-e", script, "--", "--help"]);
+    assert_eq!(code, 2, "{err}");
+    let notes: Vec<&str> = err.lines().filter_map(|line| line.trim().strip_prefix("= note: ")).collect();
+    assert_eq!(
+        notes,
+        ["--limit (default 10ms)", "--aa (default 10): Description of aa", "--bb (default 1)", "--cc (default false)"],
+        "{err}"
+    );
+    assert!(err.starts_with("error[E0250]: `--help`: the script's parameters are\n"), "{err}");
+}
+
+#[test]
+fn integers_starting_with_0_are_octal_as_in_bpftrace() {
+    if !can_trace("integers_starting_with_0_are_octal_as_in_bpftrace") {
+        return;
+    }
+    // bpftrace's other.positional multiple bases test, and its literals: 0775 is 509, 0b101 is 5.
+    let script = r#"BEGIN { printf("got: %d %o 0x%x %d %d %d\n", $1, $2, $3, 010, 0b101, 1_000); exit(); }"#;
+    let text = output_of(&["-e", script, "123", "0775", "0x123"]);
+    assert_eq!(text.trim(), "got: 123 775 0x123 8 5 1000");
 }
 
 #[test]
@@ -156,4 +189,25 @@ fn bench_blocks_run_only_in_bench_mode() {
     let (code, _, err) = run_jl(&["-e", "bench:a { @ran = count(); }"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("`bench:` blocks run only with --mode bench"), "{err}");
+}
+
+#[test]
+fn a_divisor_that_is_0_when_the_probe_runs_gives_1_and_a_warning() {
+    if !can_trace("a_divisor_that_is_0_when_the_probe_runs_gives_1_and_a_warning") {
+        return;
+    }
+    // bpftrace's regression.zero_divide and zero_modulo: 1 is the result, and a warning; other divisions are
+    // unchanged (signed ones truncate toward zero).
+    let script = "BEGIN { @zero = 0; @one = 1; $m = -7; printf(\"%d %d %d %d %d\\n\", (uint64)10 / (uint64)@zero, \
+                  (uint64)10 % (uint64)@zero, $m / (int64)@zero, $m / (int64)(@one + 1), 7 % (uint64)(@one + 2)); \
+                  exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().next(), Some("1 1 1 -3 1"), "{out}");
+    assert!(err.contains("jl: warning: 3 divisions or remainders by 0 (each gave 1, as in bpftrace)\n"), "{err}");
+    let (_, out, _) = run_jl(&["-f", "json", "-e", script]);
+    let lost = out.lines().find(|line| line.contains("\"lost\"")).unwrap_or_else(|| panic!("no lost record: {out}"));
+    assert!(lost.contains("\"divide_by_zero\": 3"), "{lost}");
+    let (_, _, err) = run_jl(&["-e", "BEGIN { @one = 1; printf(\"%d\\n\", 10 / (uint64)@one); exit(); }"]);
+    assert!(!err.contains("warning"), "no division by 0, no warning: {err}");
 }

@@ -216,3 +216,57 @@ fn emit_elf_is_emit_obj() {
     assert_eq!(code, Some(0), "{err}");
     assert!(object.expect("written").starts_with(b"\x7fELF"));
 }
+
+#[test]
+fn a_script_named_dash_is_read_from_standard_input() {
+    if !can_trace("a_script_named_dash_is_read_from_standard_input") {
+        return;
+    }
+    // bpftrace's `bpftrace - < script.bt` (its basic.piped script test).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jl"))
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run jl");
+    let mut stdin = child.stdin.take().expect("stdin");
+    std::io::Write::write_all(&mut stdin, b"BEGIN { printf(\"hello world!\\n\"); warnf(\"w\"); exit(); }\n")
+        .expect("write");
+    drop(stdin);
+    let output = child.wait_with_output().expect("wait for jl");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "hello world!", "{err}");
+    // As bpftrace names it (and a `-e` program) in warnf() and errorf() messages.
+    assert!(err.contains("stdin:1:35-45: WARNING: w"), "{err}");
+    // Diagnostics name it (an empty standard input has no probes).
+    let (code, _, err) = jl(&["-"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("the script has no probes\n  --> <stdin>:1:1"), "{err}");
+}
+
+#[test]
+fn pid_of_no_process_is_refused() {
+    // A filter on a PID no process has would trace nothing; bpftrace refuses 5000000 too (out of range).
+    let (code, _, err) = jl(&["-p", "5000000", "-e", "BEGIN { exit(); }"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("invalid value '5000000' for '--pid <PID>': no process has PID 5000000"), "{err}");
+    let (code, _, err) = jl(&["-p", "a1111", "-e", "BEGIN { exit(); }"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("a PID is a decimal number"), "{err}");
+}
+
+#[test]
+fn list_of_a_missing_script_file_says_no_file_has_that_name() {
+    if !can_trace("list_of_a_missing_script_file_says_no_file_has_that_name") {
+        return;
+    }
+    let (code, _, err) = jl(&["-l", "non_existent_file.bt"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(
+        err,
+        "jl: nothing matches `non_existent_file.bt`, and no file has that name (`jl -l FILE` lists a script's \
+         probes)\n"
+    );
+}

@@ -147,19 +147,20 @@ fn signed_division_truncates_toward_zero() {
     }
     // As C (and Rust) compute them: BPF's div and mod are unsigned, so -7 / 2 printed 9223372036854775804 before.
     // Operands in registers (variables), immediates of either sign, i32::MIN as an immediate, division by zero
-    // (BPF's: 0, and the dividend for %).
+    // (bpftrace's 1 for both, and a warning).
     let script = "BEGIN { $a = -7; $b = 2; $c = -2; $z = 0; print(($a / $b, $a % $b, -7 / 2, $a / -2, $a % -2, \
                   7 / $c, 7 % $c, $a / $c, $a % $c, $a / $z, $a % $z, (-4294967296 - 5) / -2147483648, \
                   (-4294967296 - 5) % -2147483648)); exit(); }";
     let (code, out, err) = run_jl(&["-e", script]);
     assert_eq!(code, 0, "{err}");
-    let expected = [-7i64 / 2, -7 % 2, -7 / 2, -7 / -2, -7 % -2, 7 / -2, 7 % -2, -7 / -2, -7 % -2, 0, -7]
+    let expected = [-7i64 / 2, -7 % 2, -7 / 2, -7 / -2, -7 % -2, 7 / -2, 7 % -2, -7 / -2, -7 % -2, 1, 1]
         .iter()
         .map(i64::to_string)
         .chain([((-4294967296i64 - 5) / -2147483648).to_string(), ((-4294967296i64 - 5) % -2147483648).to_string()])
         .collect::<Vec<_>>()
         .join(", ");
     assert_eq!(out, format!("({expected})\n\n\n"));
+    assert!(err.contains("jl: warning: 2 divisions or remainders by 0"), "{err}");
 }
 
 #[test]

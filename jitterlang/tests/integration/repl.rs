@@ -236,3 +236,29 @@ fn reply_to<'s>(screen: &'s str, command: &str) -> Vec<&'s str> {
     let Some(at) = lines.iter().rposition(|line| *line == entered) else { return Vec::new() };
     lines[at + 1..].iter().take_while(|line| !line.starts_with("jl>")).copied().collect()
 }
+
+#[test]
+fn status_line_shows_divisions_by_zero_apart_from_lost_data() {
+    if !can_trace("status_line_shows_divisions_by_zero_apart_from_lost_data") {
+        return;
+    }
+    // The status line of a script run on a terminal (not the REPL): a division by 0 alters a value, loses nothing.
+    let options = "-e 'interval:ms:50 { @z = 0; @q = 10 / (uint64)@z; }'";
+    let Some(terminal) = Terminal::start(&format!("jl-status-{}", std::process::id()), options) else {
+        skip("status_line_shows_divisions_by_zero_apart_from_lost_data", "tmux is not installed");
+        return;
+    };
+    std::thread::sleep(Duration::from_millis(2500));
+    let screen = terminal.screen();
+    let status = screen.lines().find(|line| line.starts_with("[jl] ")).unwrap_or_else(|| panic!("{screen}"));
+    let divided: u64 = status
+        .split("divided by 0 ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of divisions by 0: {status}"));
+    assert!(divided > 0 && status.contains("lost 0  truncated 0  divided by 0 "), "{status}");
+    terminal.send(&["C-c"]);
+    terminal.wait_for_exit();
+    assert!(terminal.screen().contains("divisions or remainders by 0"), "{}", terminal.screen());
+}

@@ -30,9 +30,12 @@ struct RawTracepoint {
 }
 
 fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
-    // `rawtracepoint:CATEGORY:NAME` is accepted like bpftrace does: raw tracepoints have no category.
+    // bpftrace's `rawtracepoint:MODULE:NAME`: jl finds raw tracepoints in the kernel's own BTF, `vmlinux`.
     let name = match spec {
-        ProbeSpec::Path(parts) if parts.len() == 3 => &parts[2],
+        ProbeSpec::Path(parts) if parts.len() == 3 => {
+            check_module(&parts[1], &parts[2])?;
+            &parts[2]
+        }
         _ => &path_parts(spec, "rawtracepoint", 2, SYNTAX)?[1],
     };
     if name.contains('*') {
@@ -53,6 +56,24 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
         fields: btf_args::raw_args(params.len(), slot),
     }))
 }
+
+/// The MODULE of `rawtracepoint:MODULE:NAME`: only `vmlinux`, as jl reads the kernel's BTF alone; another
+/// module is an error rather than the kernel's tracepoint of that name.
+fn check_module(module: &str, name: &str) -> Result<(), ProbeError> {
+    if module == KERNEL_MODULE {
+        return Ok(());
+    }
+    let message =
+        format!("no raw tracepoint `{module}:{name}`: jl finds those of the kernel's own BTF (`{KERNEL_MODULE}`) only");
+    Err(ProbeError::new(ProbeErrorKind::MissingTarget, message)
+        .with_hint(format!(
+            "the kernel's raw tracepoints are `rawtracepoint:NAME` or `rawtracepoint:{KERNEL_MODULE}:NAME`"
+        ))
+        .at(1))
+}
+
+/// The module name bpftrace gives the kernel's own raw tracepoints.
+const KERNEL_MODULE: &str = "vmlinux";
 
 impl Probe for RawTracepoint {
     fn describe(&self) -> String {

@@ -1,6 +1,7 @@
 //! Command-line options.
 
 use clap::{Parser, ValueEnum};
+use std::io::Read;
 use std::path::PathBuf;
 
 /// Output formats of `-f`.
@@ -70,7 +71,7 @@ const REFUSED: &str = "bpftrace options jl refuses (each says what to use instea
 Exit codes: 0 success, 1 load/attach/run failure, 2 the script does not compile."
 )]
 pub struct Cli {
-    /// Script file to run (with -e, the first script argument instead).
+    /// Script file to run, `-` for standard input (with -e, the first script argument instead).
     pub file: Option<PathBuf>,
     /// Script arguments, `$1`, `$2`, ... in the script (`str($1)` for text).
     #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
@@ -104,7 +105,7 @@ pub struct Cli {
     #[arg(short = 'i', long = "interval", value_name = "SECS")]
     pub interval: Option<f64>,
     /// Only trace events of process PID (adds `pid == PID` to every probe but BEGIN/END).
-    #[arg(short = 'p', long = "pid", value_name = "PID")]
+    #[arg(short = 'p', long = "pid", value_name = "PID", value_parser = parse_pid)]
     pub pid: Option<u32>,
     /// Run CMD (through /bin/sh) once the probes are attached; stop tracing when it exits.
     #[arg(short = 'c', long = "command", value_name = "CMD")]
@@ -220,14 +221,22 @@ impl Cli {
                 if let Some(script) = jitterlang::scripts::find(&path.to_string_lossy()).filter(|_| !path.exists()) {
                     return Ok((format!("{}.jl (bundled)", script.name), script.source.to_string()));
                 }
-                let bytes = std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+                let stdin = path.as_os_str() == "-";
+                let read = match stdin {
+                    true => {
+                        let mut bytes = Vec::new();
+                        std::io::stdin().read_to_end(&mut bytes).map(|_| bytes)
+                    }
+                    false => std::fs::read(path),
+                };
+                let name = if stdin { "<stdin>".to_string() } else { path.display().to_string() };
+                let bytes = read.map_err(|error| format!("cannot read {name}: {error}"))?;
                 if let Some(at) = bytes.iter().position(|byte| *byte == 0) {
-                    return Err(format!("{} contains a NUL byte (byte {at}): it is not a script", path.display()));
+                    return Err(format!("{name} contains a NUL byte (byte {at}): it is not a script"));
                 }
-                let text = String::from_utf8(bytes).map_err(|error| {
-                    format!("{} is not UTF-8 text (byte {})", path.display(), error.utf8_error().valid_up_to())
-                })?;
-                Ok((path.display().to_string(), text))
+                let text = String::from_utf8(bytes)
+                    .map_err(|error| format!("{name} is not UTF-8 text (byte {})", error.utf8_error().valid_up_to()))?;
+                Ok((name, text))
             }
             (Some(text), Some(_)) => Ok(("<-e>".to_string(), text.clone())),
             (None, None) => Err("no program: give -e PROGRAM or a script file (see --help)".to_string()),
@@ -326,6 +335,15 @@ impl Cli {
 /// The REGEX of `--probe-filter`, in bpftrace's words when it is not one.
 fn parse_probe_filter(text: &str) -> Result<regex_lite::Regex, String> {
     regex_lite::Regex::new(text).map_err(|error| format!("Invalid --probe-filter regex '{text}': {error}"))
+}
+
+/// The PID of `-p`: a process that exists (a filter on any other traces nothing).
+fn parse_pid(text: &str) -> Result<u32, String> {
+    let pid: u32 = text.parse().map_err(|_| "a PID is a decimal number".to_string())?;
+    match std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        true => Ok(pid),
+        false => Err(format!("no process has PID {pid}")),
+    }
 }
 
 /// `NAME=VALUE` of `--arg`.

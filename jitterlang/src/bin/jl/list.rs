@@ -23,7 +23,13 @@ pub fn print(pattern: Option<&str>, fields: bool, kernel: &dyn KernelInfo) -> Ex
     }
     match print_matches(pattern, fields, kernel) {
         Ok(0) => {
-            eprintln!("jl: nothing matches `{pattern}`");
+            let file_like = !pattern.contains(':') && (pattern.ends_with(".bt") || pattern.ends_with(".jl"));
+            match file_like {
+                true => eprintln!(
+                    "jl: nothing matches `{pattern}`, and no file has that name (`jl -l FILE` lists a script's probes)"
+                ),
+                false => eprintln!("jl: nothing matches `{pattern}`"),
+            }
             ExitCode::from(1)
         }
         Ok(_) => ExitCode::SUCCESS,

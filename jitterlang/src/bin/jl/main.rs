@@ -71,7 +71,12 @@ fn main() -> ExitCode {
         named_args: cli.named_params(),
         unsafe_actions: cli.unsafe_actions,
         map_keys: cli.map_keys,
-        file_name: cli.file.as_ref().filter(|_| cli.expr.is_none()).map(|path| path.display().to_string()),
+        // `errorf()` names a script read from standard input `stdin`, as bpftrace does (and as `-e`'s).
+        file_name: cli
+            .file
+            .as_ref()
+            .filter(|path| cli.expr.is_none() && path.as_os_str() != "-")
+            .map(|path| path.display().to_string()),
     };
     if cli.expr.is_none() && cli.file.is_none() && std::io::stdin().is_terminal() {
         if !options.named_args.is_empty() {

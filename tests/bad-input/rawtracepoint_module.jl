@@ -1,0 +1,1 @@
+rawtracepoint:nonsense:sys_exit { printf("%d\n", gid); exit(); }
