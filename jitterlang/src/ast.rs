@@ -272,10 +272,8 @@ pub enum StmtKind {
     },
     /// `unroll(N) { ... }`: the body repeated N times.
     Unroll {
-        /// How many times.
-        count: u64,
-        /// Where the count is written.
-        count_span: Span,
+        /// How many times: an integer or a script argument (`unroll($1)`).
+        count: Expr,
         /// The repeated statements.
         body: Vec<Stmt>,
     },

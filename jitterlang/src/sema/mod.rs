@@ -279,6 +279,13 @@ impl Checker<'_> {
     /// argument (for errors); `None` when an argument is bad (already reported).
     fn probe_spec(&mut self, written: &ast::Probe) -> Option<(ProbeSpec, Vec<Span>)> {
         Some(match &written.kind {
+            ast::ProbeKind::Path(parts) if parts.iter().any(|part| part.contains('$')) => {
+                // The parts are known once the arguments are in: every part points at the whole probe.
+                let text = self.positionals_in(&parts.join(":"), written.span)?;
+                let parts: Vec<String> = text.split(':').map(str::to_string).collect();
+                let spans = vec![written.span; parts.len()];
+                (ProbeSpec::Path(parts), spans)
+            }
             ast::ProbeKind::Path(parts) => (ProbeSpec::Path(parts.clone()), path_part_spans(parts, written.span)),
             ast::ProbeKind::Typed { name, args } => {
                 let resolved: Vec<_> = args.iter().map(|arg| (self.probe_arg(arg), arg.span())).collect();
@@ -343,22 +350,10 @@ impl Checker<'_> {
                 }
                 Some(StmtKind::While { init: Vec::new(), cond, body, step: Vec::new() })
             }
-            ast::StmtKind::Unroll { count, count_span, body } => {
+            ast::StmtKind::Unroll { count, body } => {
                 let body = self.loop_body(body, scope);
-                match u32::try_from(*count) {
-                    Ok(count) if (1..=UNROLL_MAX).contains(&u64::from(count)) => Some(StmtKind::Unroll { count, body }),
-                    _ => {
-                        self.diagnostics.push(
-                            Diagnostic::new(
-                                Code::Limit,
-                                *count_span,
-                                format!("unroll takes a count from 1 to {UNROLL_MAX}, not {count}"),
-                            )
-                            .with_hint("use `while (cond) { ... }` for longer loops"),
-                        );
-                        None
-                    }
-                }
+                let count = self.unroll_count(count, scope)?;
+                Some(StmtKind::Unroll { count, body })
             }
             ast::StmtKind::Let { name, name_span, ty, value } => {
                 self.let_stmt(name, *name_span, ty.as_ref(), value.as_ref(), scope)
@@ -377,6 +372,32 @@ impl Checker<'_> {
             }
             ast::StmtKind::Return => Some(StmtKind::Return),
             ast::StmtKind::Break | ast::StmtKind::Continue => self.loop_exit(stmt, scope),
+        }
+    }
+
+    /// The count of `unroll(N)`: an integer from 1 to [`UNROLL_MAX`], written or given as a script argument.
+    fn unroll_count(&mut self, count: &ast::Expr, scope: &mut Scope) -> Option<u32> {
+        let value = self.expr(count, scope)?;
+        match value.kind {
+            ExprKind::Const(n) if u64::try_from(n).is_ok_and(|n| (1..=UNROLL_MAX).contains(&n)) => {
+                u32::try_from(n).ok()
+            }
+            // The grammar takes an integer or `$N`, both constants.
+            _ => {
+                let written = match value.kind {
+                    ExprKind::Const(n) => n.to_string(),
+                    _ => "this".to_string(),
+                };
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::Limit,
+                        count.span,
+                        format!("unroll takes a count from 1 to {UNROLL_MAX}, not {written}"),
+                    )
+                    .with_hint("use `while (cond) { ... }` for longer loops"),
+                );
+                None
+            }
         }
     }
 

@@ -218,9 +218,7 @@ impl<'a> Expander<'a> {
             StmtKind::ForMap { name, name_span, map, body } => {
                 StmtKind::ForMap { name, name_span, map: self.map_ref(map, hoisted)?, body: self.stmts(body)? }
             }
-            StmtKind::Unroll { count, count_span, body } => {
-                StmtKind::Unroll { count, count_span, body: self.stmts(body)? }
-            }
+            StmtKind::Unroll { count, body } => StmtKind::Unroll { count, body: self.stmts(body)? },
             kind @ (StmtKind::Return | StmtKind::Break | StmtKind::Continue) => kind,
         };
         Ok(Stmt { kind, span: stmt.span })
@@ -608,9 +606,7 @@ impl Renamer<'_> {
                 map: self.map_ref(map)?,
                 body: self.stmts(body)?,
             },
-            StmtKind::Unroll { count, count_span, body } => {
-                StmtKind::Unroll { count, count_span, body: self.stmts(body)? }
-            }
+            StmtKind::Unroll { count, body } => StmtKind::Unroll { count, body: self.stmts(body)? },
             kind @ (StmtKind::Return | StmtKind::Break | StmtKind::Continue) => kind,
         };
         Ok(Stmt { kind, span: stmt.span })

@@ -230,3 +230,34 @@ fn char_pointer_members_print_as_addresses() {
     );
     assert_eq!(lines.next(), Some("/bin/true"), "{out}");
 }
+
+#[test]
+fn if_expressions_bare_conditions_and_positional_forms_run_as_in_bpftrace() {
+    if !can_trace("if_expressions_bare_conditions_and_positional_forms_run_as_in_bpftrace") {
+        return;
+    }
+    // bpftrace 0.27.1 prints the same lines for each (checked from the bench chroot).
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["-e", "BEGIN { $x = 1; $y = 0; print(if ($x) { if ($y) { 10 } else { 20 } } else { 30 }); \
+                     $w = if ($x == 2) { 7 } else if ($x == 1) { 8 } else { 9 }; print($w); }"],
+            "20\n8\n",
+        ),
+        (
+            &["-e", "BEGIN { @a[1] = 5; if 1 { printf(\"bare\\n\"); } for $kv : @a { print($kv.1); } \
+                     for $i : 0..2 { print($i); } clear(@a); }"],
+            "bare\n5\n0\n1\n",
+        ),
+        (&["-e", "BEGIN { $a = 1; unroll ($1) { $a = $a + 1; } printf(\"a=%d\\n\", $a); }", "10"], "a=11\n"),
+        (&["-e", "BEG$1 { printf(\"begin\\n\"); }", "IN"], "begin\n"),
+        (&["-e", "$1 { printf(\"tick\\n\"); exit(); }", "interval:ms:1"], "tick\n"),
+        (&["-e", "interval:ms:$1 { printf(\"%s\\n\", nsecs > 0 ? \"yes\" : \"no\"); nsecs ? printf(\"side\\n\") : printf(\"other\\n\"); 1; exit(); }", "1"], "yes\nside\n"),
+    ];
+    for (args, expected) in cases {
+        let (code, out, err) = run_jl(args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(out.starts_with(expected), "{args:?}: {out}");
+    }
+    let (_, _, err) = run_jl(cases[5].0);
+    assert!(err.contains("warning[E0300]: this expression is computed and then thrown away"), "{err}");
+}
