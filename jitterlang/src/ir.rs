@@ -180,6 +180,25 @@ impl Type {
     /// The signed 64-bit integer type.
     pub const I64: Type = Type::Int { signed: true };
 
+    /// The type that holds values of both `self` and `other` where they differ only in the sizes of strings
+    /// (alone or in tuples): the longer of each, as bpftrace 0.27 widens a variable, a map's key or value and the
+    /// two sides of `? :`. `None` where they differ otherwise.
+    pub fn widest(self, other: Type) -> Option<Type> {
+        match (self, other) {
+            (Type::Str(a), Type::Str(b)) => Some(Type::Str(a.max(b))),
+            (Type::Tuple(a), Type::Tuple(b)) if a.names() == b.names() && a.elements().len() == b.elements().len() => {
+                let elements: Vec<Type> =
+                    a.elements().iter().zip(b.elements()).map(|(x, y)| x.widest(*y)).collect::<Option<_>>()?;
+                Some(Type::Tuple(match a.names() {
+                    Some(names) => TupleType::record(&elements, names),
+                    None => TupleType::new(&elements),
+                }))
+            }
+            (a, b) if a == b => Some(a),
+            _ => None,
+        }
+    }
+
     /// Whether the value lives in a register (everything but strings and void).
     pub fn is_scalar(self) -> bool {
         matches!(

@@ -109,7 +109,7 @@ impl Gen<'_> {
             StmtKind::Store { map, keys, value } => self.store_map(*map, keys, value, value.span),
             StmtKind::SetVar { var, value } => {
                 let slot = self.vars[*var];
-                self.value_into(value, slot)
+                self.value_as(value, slot, self.var_types[*var])
             }
             StmtKind::If { cond, then, otherwise } => self.if_else(cond, then, otherwise).map(|_| ()),
             StmtKind::Printf { id, args } => self.event(*id as u64, args),

@@ -72,11 +72,7 @@ impl MapTable {
         value: Type,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<usize> {
-        let wanted = match value {
-            Type::Tuple(tuple) => MapValue::Tuple(tuple_fields(tuple)),
-            _ => MapValue::Scalar(plain_field(value)),
-        };
-        self.declare(target, keys, wanted, Some(value), diagnostics)
+        self.declare(target, keys, plain_value(value), Some(value), diagnostics)
     }
 
     /// Finds a map for reading: a plain map's value, or the merged value of a `count()`, `sum()`, `min()`,
@@ -188,7 +184,16 @@ impl MapTable {
             return Some(self.maps.len() - 1);
         };
         self.check_keys(index, target, keys, diagnostics)?;
-        let info = &self.maps[index];
+        let info = &mut self.maps[index];
+        // A string value, alone or in a tuple, takes the longest written (`@[1] = ("hi", 1); @[1] = ("hello", 2);`).
+        if let Some(wider) = info.value_type.zip(value_type).and_then(|(old, new)| old.widest(new)) {
+            if Some(wider) != info.value_type {
+                info.value_type = Some(wider);
+                info.layout.value = plain_value(wider);
+                self.widened = true;
+            }
+            return Some(index);
+        }
         if !same_value(&info.layout.value, &value) {
             diagnostics.push(
                 Diagnostic::new(
@@ -208,9 +213,9 @@ impl MapTable {
         Some(index)
     }
 
-    /// Checks that `keys` agree with the map's keys. Strings of any size agree, as in bpftrace 0.27
-    /// (`@["bpftrace"] = 1; @["curl"] = 2;`): the map's key takes the longest, and shorter ones are written into it
-    /// NUL-padded.
+    /// Checks that `keys` agree with the map's keys. Strings of any size agree, alone or in tuples, as in bpftrace
+    /// 0.27 (`@["bpftrace"] = 1; @["curl"] = 2;`): the map's key takes the longest, and shorter ones are written into
+    /// it NUL-padded.
     fn check_keys(
         &mut self,
         index: usize,
@@ -221,15 +226,18 @@ impl MapTable {
         let info = &mut self.maps[index];
         let found: Vec<Type> = keys.iter().map(|key| key.ty).collect();
         let agrees = info.key_types.len() == found.len()
-            && info.key_types.iter().zip(&found).all(|(a, b)| same_key_type(*a, *b) || both_strings(*a, *b));
+            && info.key_types.iter().zip(&found).all(|(a, b)| same_key_type(*a, *b) || a.widest(*b).is_some());
         if agrees {
             for (position, ty) in found.iter().enumerate() {
-                if let (Type::Str(declared), Type::Str(size)) = (info.key_types[position], *ty) {
-                    if size > declared {
-                        info.key_types[position] = *ty;
-                        info.layout.keys[position].size = ty.size();
+                let declared = info.key_types[position];
+                match declared.widest(*ty) {
+                    Some(wider) if wider != declared => {
+                        info.key_types[position] = wider;
+                        let name = info.layout.keys[position].name.take();
+                        info.layout.keys[position] = FieldLayout { name, ..plain_field(wider) };
                         self.widened = true;
                     }
+                    _ => {}
                 }
             }
             return Some(());
@@ -254,10 +262,6 @@ fn same_key_type(a: Type, b: Type) -> bool {
         || matches!((a, b), (Type::Int { .. } | Type::Enum(_), Type::Int { .. } | Type::Enum(_)))
 }
 
-fn both_strings(a: Type, b: Type) -> bool {
-    matches!((a, b), (Type::Str(_), Type::Str(_)))
-}
-
 fn same_value(a: &MapValue, b: &MapValue) -> bool {
     match (a, b) {
         (MapValue::Agg { kind: ka, .. }, MapValue::Agg { kind: kb, .. }) => ka == kb,
@@ -279,6 +283,14 @@ fn same_field(a: &FieldLayout, b: &FieldLayout) -> bool {
 /// Whether two tuples' elements (or a tuple's and a non-tuple's: none) mix in one map, names included.
 fn same_elements(a: &[FieldLayout], b: &[FieldLayout]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(fa, fb)| fa.name == fb.name && same_field(fa, fb))
+}
+
+/// The value layout of a map holding plain values of type `ty`.
+fn plain_value(ty: Type) -> MapValue {
+    match ty {
+        Type::Tuple(tuple) => MapValue::Tuple(tuple_fields(tuple)),
+        _ => MapValue::Scalar(plain_field(ty)),
+    }
 }
 
 /// The layout of a plain value (or a tuple's element) of type `ty`.

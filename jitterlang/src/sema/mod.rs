@@ -56,13 +56,19 @@ pub fn check(
     // declared, until a pass declares no new map (one pass for most scripts; a chain of reads and assignments needs
     // one per link).
     let mut known = MapTable::default();
+    let mut var_widths = VarWidths::default();
     loop {
         let known_maps = known.len();
-        let (checker, probes) = check_pass(script, kernel, options, missing, known);
-        // A string key that grew (`@m["a"]` then `@m["longer"]`) is checked again from the start too, so that every
-        // use, a `for` loop's key variable included, has the longest size (the sizes only grow: this ends).
-        if checker.maps.unresolved() && checker.maps.len() > known_maps || checker.maps.widened() {
+        let (checker, probes) = check_pass(script, kernel, options, missing, known, var_widths);
+        // A string that grew, alone or in a tuple, in a map's key or value (`@m["a"]` then `@m["longer"]`) or in a
+        // variable, is checked again from the start too, so that every use, a `for` loop's key variable included,
+        // has the longest size (the sizes only grow: this ends).
+        if checker.maps.unresolved() && checker.maps.len() > known_maps
+            || checker.maps.widened()
+            || checker.var_widths.widened
+        {
             known = checker.maps.declared();
+            var_widths = VarWidths { widened: false, ..checker.var_widths };
             continue;
         }
         return finish(script, checker, probes);
@@ -76,11 +82,13 @@ fn check_pass<'k>(
     options: &CompileOptions,
     missing: MissingProbes,
     known: MapTable,
+    var_widths: VarWidths,
 ) -> (Checker<'k>, Vec<CheckedProbe>) {
     let mut diagnostics = Vec::new();
     let params = Params::resolve(&script.params, &options.named_args, &mut diagnostics);
     let mut checker = Checker {
         maps: known,
+        var_widths,
         printfs: Vec::new(),
         diagnostics,
         warnings: Vec::new(),
@@ -208,9 +216,32 @@ fn path_part_spans(parts: &[String], whole: Span) -> Vec<Span> {
         .collect()
 }
 
+/// The types of the variables that grew in a pass (a longer string, alone or in a tuple, assigned after a shorter
+/// one), by probe block and name: the next pass gives them that type from their first assignment.
+#[derive(Default)]
+struct VarWidths {
+    types: Vec<(Span, String, Type)>,
+    /// Whether a variable grew in this pass.
+    widened: bool,
+}
+
+impl VarWidths {
+    /// The type a variable of `block` grew to in an earlier pass.
+    fn known(&self, block: Span, name: &str) -> Option<Type> {
+        self.types.iter().find(|(span, known, _)| *span == block && known == name).map(|(_, _, ty)| *ty)
+    }
+
+    fn grew(&mut self, block: Span, name: &str, ty: Type) {
+        self.types.retain(|(span, known, _)| !(*span == block && known == name));
+        self.types.push((block, name.to_string(), ty));
+        self.widened = true;
+    }
+}
+
 /// State shared by every probe of the script.
 struct Checker<'k> {
     maps: MapTable,
+    var_widths: VarWidths,
     printfs: Vec<PrintfInfo>,
     diagnostics: Vec<Diagnostic>,
     /// Problems that do not stop the compilation.
@@ -261,6 +292,8 @@ impl Checker<'_> {
 /// State of one probe's block.
 struct Scope<'p> {
     probe: &'p dyn Probe,
+    /// The probe block (its variables' widths are kept by it: see [`VarWidths`]).
+    block: Span,
     vars: Vec<(String, Type)>,
     /// How many `while`/`unroll` bodies enclose the statement being checked.
     loop_depth: usize,
@@ -306,6 +339,7 @@ impl Checker<'_> {
     fn probe_block(&mut self, probe: Box<dyn Probe>, block: &ast::ProbeBlock, span: Span) -> CheckedProbe {
         let mut scope = Scope {
             probe: probe.as_ref(),
+            block: block.span,
             vars: Vec::new(),
             lets: Vec::new(),
             loop_depth: 0,
@@ -464,7 +498,11 @@ impl Checker<'_> {
         let var = match scope.vars.iter().position(|(existing, _)| existing == name) {
             Some(index) => {
                 let declared = scope.vars[index].1;
-                if !compatible(declared, value.ty) {
+                // A longer string (alone or in a tuple) widens the variable, as in bpftrace 0.27.
+                if let Some(wider) = declared.widest(value.ty).filter(|wider| *wider != declared) {
+                    scope.vars[index].1 = wider;
+                    self.var_widths.grew(scope.block, name, wider);
+                } else if !compatible(declared, value.ty) {
                     self.diagnostics.push(
                         Diagnostic::new(
                             Code::TypeMismatch,
@@ -478,7 +516,8 @@ impl Checker<'_> {
                 index
             }
             None => {
-                scope.vars.push((name.to_string(), value.ty));
+                let known = self.var_widths.known(scope.block, name).and_then(|known| known.widest(value.ty));
+                scope.vars.push((name.to_string(), known.unwrap_or(value.ty)));
                 lets::assigned(scope, name, scope.vars.len() - 1);
                 scope.vars.len() - 1
             }
@@ -515,8 +554,8 @@ fn endless_loop(span: Span) -> Diagnostic {
 /// Whether a value of type `found` may be stored where `expected` was declared.
 fn compatible(expected: Type, found: Type) -> bool {
     match (expected, found) {
-        (Type::Str(a), Type::Str(b)) => a == b,
         (Type::Bool, other) | (other, Type::Bool) => other == Type::Bool,
-        (a, b) => a.is_scalar() && b.is_scalar() || a == b,
+        // A string (alone or in a tuple) no longer than the variable's, written NUL-padded.
+        (a, b) => a.is_scalar() && b.is_scalar() || a.widest(b) == Some(a),
     }
 }

@@ -261,3 +261,33 @@ fn if_expressions_bare_conditions_and_positional_forms_run_as_in_bpftrace() {
     let (_, _, err) = run_jl(cases[5].0);
     assert!(err.contains("warning[E0300]: this expression is computed and then thrown away"), "{err}");
 }
+
+#[test]
+fn strings_in_variables_tuples_and_maps_widen_to_the_longest() {
+    if !can_trace("strings_in_variables_tuples_and_maps_widen_to_the_longest") {
+        return;
+    }
+    // bpftrace 0.27.1's own tests (variable, map and key tuple string resize, ternary_tuple) and a loop that reads
+    // the variable before the longer string is written: the lines bpftrace prints.
+    let cases = [
+        ("BEGIN { @[1] = (\"hi\", 1); @[1] = (\"hellolongstr\", 2); @[1] = (\"by\", 3); }", "@[1]: (by, 3)\n"),
+        (
+            "BEGIN { @[\"hi\", (\"hellolongstr\", 2)] = 1; @[\"hellolongstr\", (\"hi\", 5)] = 2; }",
+            "@[hi, (hellolongstr, 2)]: 1\n@[hellolongstr, (hi, 5)]: 2\n",
+        ),
+        (
+            "BEGIN { $a = (\"hi\", (\"hellolongstr\", 2)); print($a); $a = (\"hellolongstr\", (\"hi\", 5)); print($a); }",
+            "(hi, (hellolongstr, 2))\n(hellolongstr, (hi, 5))\n",
+        ),
+        (
+            "BEGIN { $s = \"a\"; unroll(2) { print($s); $s = \"a longer string\"; } print((\"x\", $s)); \
+             $t = (\"hi\", 1); $t = nsecs > 0 ? (\"hellolongstr\", 2) : $t; print($t); }",
+            "a\na longer string\n(x, a longer string)\n(hellolongstr, 2)\n",
+        ),
+    ];
+    for (script, expected) in cases {
+        let (out, _) = begin(script);
+        let printed: String = out.lines().filter(|line| !line.is_empty()).map(|line| format!("{line}\n")).collect();
+        assert_eq!(printed, expected, "{script}");
+    }
+}
