@@ -372,14 +372,14 @@ fn expr(pair: Pair<Rule>) -> Result<Expr> {
     let cond = parts.next().ok_or_else(|| internal(span))?;
     let cond = pratt_expr(cond.into_inner())?;
     match (parts.next(), parts.next()) {
-        (Some(then), Some(otherwise)) => Ok(Expr {
-            kind: ExprKind::Ternary {
-                cond: Box::new(cond),
-                then: Box::new(expr(then)?),
-                otherwise: Box::new(expr(otherwise)?),
-            },
-            span,
-        }),
+        (Some(then), Some(otherwise)) => {
+            // `a ?: b`: the condition is its own value (expressions have no side effects: computing it twice is
+            // the same value).
+            let then = if then.as_rule() == Rule::elvis { cond.clone() } else { expr(then)? };
+            let kind =
+                ExprKind::Ternary { cond: Box::new(cond), then: Box::new(then), otherwise: Box::new(expr(otherwise)?) };
+            Ok(Expr { kind, span })
+        }
         _ => Ok(cond),
     }
 }

@@ -237,7 +237,7 @@ fn if_expressions_bare_conditions_and_positional_forms_run_as_in_bpftrace() {
         return;
     }
     // bpftrace 0.27.1 prints the same lines for each (checked from the bench chroot).
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["-e", "BEGIN { $x = 1; $y = 0; print(if ($x) { if ($y) { 10 } else { 20 } } else { 30 }); \
                      $w = if ($x == 2) { 7 } else if ($x == 1) { 8 } else { 9 }; print($w); }"],
@@ -250,6 +250,7 @@ fn if_expressions_bare_conditions_and_positional_forms_run_as_in_bpftrace() {
         ),
         (&["-e", "BEGIN { $a = 1; unroll ($1) { $a = $a + 1; } printf(\"a=%d\\n\", $a); }", "10"], "a=11\n"),
         (&["-e", "BEG$1 { printf(\"begin\\n\"); }", "IN"], "begin\n"),
+        (&["-e", "BEGIN { $x = 1; $a = $x ?: 10; $b = 0 ?: 20; print(($a, $b)); }"], "(1, 20)\n"),
         (&["-e", "$1 { printf(\"tick\\n\"); exit(); }", "interval:ms:1"], "tick\n"),
         (&["-e", "interval:ms:$1 { printf(\"%s\\n\", nsecs > 0 ? \"yes\" : \"no\"); nsecs ? printf(\"side\\n\") : printf(\"other\\n\"); 1; exit(); }", "1"], "yes\nside\n"),
     ];
@@ -258,7 +259,7 @@ fn if_expressions_bare_conditions_and_positional_forms_run_as_in_bpftrace() {
         assert_eq!(code, 0, "{args:?}: {err}");
         assert!(out.starts_with(expected), "{args:?}: {out}");
     }
-    let (_, _, err) = run_jl(cases[5].0);
+    let (_, _, err) = run_jl(cases[6].0);
     assert!(err.contains("warning[E0300]: this expression is computed and then thrown away"), "{err}");
 }
 
