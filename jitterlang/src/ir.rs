@@ -753,6 +753,13 @@ pub enum ExprKind {
         /// Where the element starts in the tuple.
         offset: u32,
     },
+    /// `s[i]`: byte `i` of the string `s` as an `int8` (bpftrace 0.27), 0 at or past its end.
+    StrByte {
+        /// The string.
+        string: Box<Expr>,
+        /// Which byte (any integer expression).
+        index: Box<Expr>,
+    },
     /// `(uintN)x` / `(intN)x` for N < 64: the low `bits` bits, zero- or sign-extended.
     Convert {
         /// The converted value.

@@ -84,12 +84,16 @@ impl Checker<'_> {
         if matches!(pointer.ty, Type::Tuple(_)) {
             return self.tuple_element_at(pointer, index?, span);
         }
+        if matches!(pointer.ty, Type::Str(_)) {
+            let kind = ExprKind::StrByte { string: Box::new(pointer), index: Box::new(index?) };
+            return Some(Expr { kind, ty: Type::I64, span });
+        }
         if pointer.ty.pointer().is_none() {
             self.diagnostics.push(
                 Diagnostic::new(Code::Access, base.span, format!("{} cannot be indexed", pointer.ty.describe()))
                     .with_hint(
                         "`[i]` reads element i through a typed pointer (`((int32 *)p)[i]`), of an array member of a \
-                         kernel struct (`p->arr[2]`) or of a tuple (`$t[1]`)",
+                         kernel struct (`p->arr[2]`), of a tuple (`$t[1]`) or of a string (`$s[0]`)",
                     ),
             );
             return None;

@@ -292,3 +292,16 @@ fn strings_in_variables_tuples_and_maps_widen_to_the_longest() {
         assert_eq!(printed, expected, "{script}");
     }
 }
+
+#[test]
+fn strings_index_to_their_bytes() {
+    if !can_trace("strings_index_to_their_bytes") {
+        return;
+    }
+    // bpftrace 0.27.1 prints the first three lines; past the end jl reads 0 (bpftrace reads whatever follows).
+    let (out, _) = begin(
+        "BEGIN { $a = \"foo\"; printf(\"%c is the first letter\\n\", $a[0]); $j = 1; print($a[$j]); \
+         print(\"xyz\"[2]); $i = (uint64)10; print($a[$i]); }",
+    );
+    assert!(out.starts_with("f is the first letter\n111\n122\n0\n"), "{out}");
+}
