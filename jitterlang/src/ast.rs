@@ -387,6 +387,8 @@ pub enum ExprKind {
     },
     /// `*operand`: the integer a typed pointer (`(uint32 *)p`) points to.
     Deref(Box<Expr>),
+    /// `&$x`: the address of a variable's stack slot (bpftrace 0.27).
+    AddressOf(Box<Expr>),
     /// `op operand`.
     Unary(UnaryOp, Box<Expr>),
     /// `lhs op rhs`.

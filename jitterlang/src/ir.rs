@@ -753,6 +753,8 @@ pub enum ExprKind {
         /// Where the element starts in the tuple.
         offset: u32,
     },
+    /// `&$x`: the address of variable `x`'s stack slot (its index).
+    VarAddress(usize),
     /// `s[i]`: byte `i` of the string `s` as an `int8` (bpftrace 0.27), 0 at or past its end.
     StrByte {
         /// The string.

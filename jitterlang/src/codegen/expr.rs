@@ -131,6 +131,10 @@ impl Gen<'_> {
                 self.b.load(Size::DW, dst, Reg::R10, at + *offset as i16);
                 self.frame.release(mark);
             }
+            ExprKind::VarAddress(var) => {
+                self.b.mov64(dst, Reg::R10);
+                self.b.alu64(AluOp::Add, dst, i32::from(self.vars[*var]));
+            }
             ExprKind::StrByte { string, index } => {
                 let mark = self.frame.mark();
                 let at = self.tuple_place(string)?;

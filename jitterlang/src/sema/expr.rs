@@ -91,6 +91,7 @@ impl Checker<'_> {
             }
             ast::ExprKind::Cast { ty, ty_span, operand } => return self.cast(ty, *ty_span, operand, span, scope),
             ast::ExprKind::Deref(operand) => return self.deref(operand, span, scope),
+            ast::ExprKind::AddressOf(operand) => return self.address_of(operand, span, scope),
             ast::ExprKind::Type(_) | ast::ExprKind::TypeOf(_) => {
                 self.diagnostics.push(
                     Diagnostic::new(Code::TypeMismatch, span, "a type has no value")

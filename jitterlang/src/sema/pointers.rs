@@ -102,6 +102,25 @@ impl Checker<'_> {
         self.read_pointee(moved, span)
     }
 
+    /// `&$x` (bpftrace 0.27): the address of the variable's stack slot, an `int64 *` (`uint64 *`) for an integer,
+    /// a `void *` for other values (cast it to read them: `(int8 *)&$s`). It is valid while the probe runs.
+    pub(super) fn address_of(&mut self, operand: &ast::Expr, span: Span, scope: &mut Scope) -> Option<Expr> {
+        let variable = self.expr(operand, scope)?;
+        let ExprKind::Var(var) = variable.kind else {
+            self.diagnostics.push(
+                Diagnostic::new(Code::TypeMismatch, operand.span, "`&` takes the address of a variable")
+                    .with_hint("write `&$x`; maps and other values have no address"),
+            );
+            return None;
+        };
+        let pointee = match variable.ty {
+            Type::Int { signed } => Pointee::Int { bytes: 8, signed },
+            _ => Pointee::Void,
+        };
+        let ty = Type::Pointer(PointerType { pointee, depth: 1 });
+        Some(Expr { kind: ExprKind::VarAddress(var), ty, span })
+    }
+
     /// The integer or address `pointer` points to.
     fn read_pointee(&mut self, pointer: Expr, span: Span) -> Option<Expr> {
         let Some((pointer_type, ty)) = pointer.ty.pointer().and_then(|p| Some((p, p.target()?))) else {

@@ -361,6 +361,7 @@ fn pratt() -> &'static PrattParser<Rule> {
                 | Op::prefix(Rule::not)
                 | Op::prefix(Rule::bit_not)
                 | Op::prefix(Rule::deref)
+                | Op::prefix(Rule::address_of)
                 | Op::prefix(Rule::cast))
             .op(Op::postfix(Rule::field) | Op::postfix(Rule::index))
     })
@@ -400,6 +401,7 @@ fn pratt_expr(pairs: Pairs<Rule>) -> Result<Expr> {
                 Rule::not => ExprKind::Unary(UnaryOp::Not, operand),
                 Rule::cast => ExprKind::Cast { ty_span: span_of(&op), ty: cast_type(op)?, operand },
                 Rule::deref => ExprKind::Deref(operand),
+                Rule::address_of => ExprKind::AddressOf(operand),
                 _ => ExprKind::Unary(UnaryOp::BitNot, operand),
             };
             Ok(Expr { kind, span })

@@ -295,6 +295,7 @@ impl<'a> Expander<'a> {
             }
             ExprKind::Unary(op, operand) => ExprKind::Unary(op, Box::new(self.expr(*operand, hoisted)?)),
             ExprKind::Deref(operand) => ExprKind::Deref(Box::new(self.expr(*operand, hoisted)?)),
+            ExprKind::AddressOf(operand) => ExprKind::AddressOf(Box::new(self.expr(*operand, hoisted)?)),
             ExprKind::Binary(op, lhs, rhs) => {
                 let lhs = self.expr(*lhs, hoisted)?;
                 let rhs = if matches!(op, BinaryOp::And | BinaryOp::Or) {
@@ -543,6 +544,7 @@ fn sub_exprs(expr: &Expr) -> Vec<&Expr> {
         | ExprKind::TupleIndex { base: inner, .. }
         | ExprKind::Cast { operand: inner, .. }
         | ExprKind::Deref(inner)
+        | ExprKind::AddressOf(inner)
         | ExprKind::TypeOf(inner)
         | ExprKind::Unary(_, inner) => vec![inner],
         ExprKind::Index { base: lhs, index: rhs } | ExprKind::Binary(_, lhs, rhs) => vec![lhs, rhs],
@@ -688,6 +690,7 @@ impl Renamer<'_> {
             ExprKind::Cast { ty, ty_span, operand } => ExprKind::Cast { ty, ty_span, operand: self.boxed(*operand)? },
             ExprKind::Unary(op, operand) => ExprKind::Unary(op, self.boxed(*operand)?),
             ExprKind::Deref(operand) => ExprKind::Deref(self.boxed(*operand)?),
+            ExprKind::AddressOf(operand) => ExprKind::AddressOf(self.boxed(*operand)?),
             ExprKind::Binary(op, lhs, rhs) => ExprKind::Binary(op, self.boxed(*lhs)?, self.boxed(*rhs)?),
             ExprKind::Ternary { cond, then, otherwise } => ExprKind::Ternary {
                 cond: self.boxed(*cond)?,

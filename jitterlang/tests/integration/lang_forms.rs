@@ -305,3 +305,20 @@ fn strings_index_to_their_bytes() {
     );
     assert!(out.starts_with("f is the first letter\n111\n122\n0\n"), "{out}");
 }
+
+#[test]
+fn variable_addresses_read_back_through_pointers() {
+    if !can_trace("variable_addresses_read_back_through_pointers") {
+        return;
+    }
+    // bpftrace 0.27.1 prints the same lines (its address differs: a kernel stack address in both).
+    let (out, _) = begin(
+        "BEGIN { $a = 1; $b = &$a; print(($b, *$b)); $a = 5; printf(\"%d %d\\n\", *$b, $a & 4); \
+         $s = \"hello\"; $p = (int8 *)&$s; printf(\"%c %c\\n\", *$p, *($p + 1)); }",
+    );
+    let mut lines = out.lines();
+    let first = lines.next().unwrap_or_default();
+    assert!(first.starts_with("(0xffff") && first.ends_with(", 1)"), "{out}");
+    assert_eq!(lines.next(), Some("5 4"), "{out}");
+    assert_eq!(lines.next(), Some("h e"), "{out}");
+}
