@@ -559,6 +559,9 @@ pub enum StmtKind {
         /// For a `count()`, `sum()`, `min()`, `max()` or `avg()` map, how many CPUs' values each entry's value
         /// merges (see [`ExprKind::AggRead`]); `None` for a plain map.
         cpus: Option<u32>,
+        /// The variable a `return` in the body (or a nested loop's) sets to 1 before it stops the loop, so that
+        /// the probe returns after it; `None` when the body has no `return`.
+        returned: Option<usize>,
     },
     /// `unroll(count) { body }`.
     Unroll {

@@ -299,6 +299,8 @@ struct Scope<'p> {
     loop_depth: usize,
     /// How many `for ($kv : @m)` bodies enclose it (each a callback without the probe's context).
     map_loop_depth: usize,
+    /// The variable a `return` in a `for` loop over a map sets (see `StmtKind::ForMap`), once one is seen.
+    loop_return: Option<usize>,
     /// The `let` declarations of the enclosing blocks, innermost last.
     lets: Vec<lets::Declared>,
     /// Variables whose assignment had an error (already reported): their uses are not reported again.
@@ -344,6 +346,7 @@ impl Checker<'_> {
             lets: Vec::new(),
             loop_depth: 0,
             map_loop_depth: 0,
+            loop_return: None,
             failed_vars: Vec::new(),
             fields_read: Vec::new(),
         };
@@ -396,13 +399,11 @@ impl Checker<'_> {
                 self.for_loop(name, *name_span, start, end, body, scope)
             }
             ast::StmtKind::ForMap { name, name_span, map, body } => self.for_map(name, *name_span, map, body, scope),
-            ast::StmtKind::Return if scope.map_loop_depth > 0 => {
-                self.diagnostics.push(
-                    Diagnostic::new(Code::Unsupported, stmt.span, "`return` inside a `for` loop over a map").with_hint(
-                        "the loop body runs as a callback of its own: leave the loop with `break`, then `return`",
-                    ),
-                );
-                None
+            ast::StmtKind::Return if scope.map_loop_depth > 0 && scope.loop_return.is_none() => {
+                // The loop body is a callback of its own: a variable of the probe tells the probe to return too.
+                scope.vars.push(("return from a map loop".to_string(), Type::Bool));
+                scope.loop_return = Some(scope.vars.len() - 1);
+                Some(StmtKind::Return)
             }
             ast::StmtKind::Return => Some(StmtKind::Return),
             ast::StmtKind::Break | ast::StmtKind::Continue => self.loop_exit(stmt, scope),

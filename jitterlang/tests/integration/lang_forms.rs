@@ -322,3 +322,24 @@ fn variable_addresses_read_back_through_pointers() {
     assert_eq!(lines.next(), Some("5 4"), "{out}");
     assert_eq!(lines.next(), Some("h e"), "{out}");
 }
+
+#[test]
+fn return_in_a_map_loop_leaves_the_probe() {
+    if !can_trace("return_in_a_map_loop_leaves_the_probe") {
+        return;
+    }
+    // bpftrace 0.27.1's test (`for.map with return`): `bar`, and no `end`; a `return` not reached lets the probe
+    // go on; one in a nested loop leaves both loops and the probe.
+    let (out, _) = begin(
+        "BEGIN { @map[\"foo\"] = 1; @map[\"bar\"] = 2; for ($i : @map) { if ($i.0 == \"bar\") { print($i.0); \
+         return; } } print(\"end\"); }",
+    );
+    assert!(out.starts_with("bar\n") && !out.contains("end"), "{out}");
+    let (out, _) = begin("BEGIN { @a[1] = 1; for ($i : @a) { if ($i.0 == 5) { return; } } print(\"end\"); }");
+    assert!(out.starts_with("end\n"), "{out}");
+    let (out, _) = begin(
+        "BEGIN { @a[1] = 1; @b[1] = 1; for ($i : @a) { for ($j : @b) { print(\"inner\"); return; } \
+         print(\"outer\"); } print(\"end\"); }",
+    );
+    assert!(out.starts_with("inner\n") && !out.contains("outer") && !out.contains("end"), "{out}");
+}
