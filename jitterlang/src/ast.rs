@@ -272,10 +272,8 @@ pub enum StmtKind {
     },
     /// `unroll(N) { ... }`: the body repeated N times.
     Unroll {
-        /// How many times.
-        count: u64,
-        /// Where the count is written.
-        count_span: Span,
+        /// How many times: an integer or a script argument (`unroll($1)`).
+        count: Expr,
         /// The repeated statements.
         body: Vec<Stmt>,
     },
@@ -389,6 +387,8 @@ pub enum ExprKind {
     },
     /// `*operand`: the integer a typed pointer (`(uint32 *)p`) points to.
     Deref(Box<Expr>),
+    /// `&$x`: the address of a variable's stack slot (bpftrace 0.27).
+    AddressOf(Box<Expr>),
     /// `op operand`.
     Unary(UnaryOp, Box<Expr>),
     /// `lhs op rhs`.

@@ -183,6 +183,25 @@ impl Type {
     /// The signed 64-bit integer type.
     pub const I64: Type = Type::Int { signed: true };
 
+    /// The type that holds values of both `self` and `other` where they differ only in the sizes of strings
+    /// (alone or in tuples): the longer of each, as bpftrace 0.27 widens a variable, a map's key or value and the
+    /// two sides of `? :`. `None` where they differ otherwise.
+    pub fn widest(self, other: Type) -> Option<Type> {
+        match (self, other) {
+            (Type::Str(a), Type::Str(b)) => Some(Type::Str(a.max(b))),
+            (Type::Tuple(a), Type::Tuple(b)) if a.names() == b.names() && a.elements().len() == b.elements().len() => {
+                let elements: Vec<Type> =
+                    a.elements().iter().zip(b.elements()).map(|(x, y)| x.widest(*y)).collect::<Option<_>>()?;
+                Some(Type::Tuple(match a.names() {
+                    Some(names) => TupleType::record(&elements, names),
+                    None => TupleType::new(&elements),
+                }))
+            }
+            (a, b) if a == b => Some(a),
+            _ => None,
+        }
+    }
+
     /// Whether the value lives in a register (everything but strings and void).
     pub fn is_scalar(self) -> bool {
         matches!(
@@ -546,6 +565,9 @@ pub enum StmtKind {
         /// For a `count()`, `sum()`, `min()`, `max()` or `avg()` map, how many CPUs' values each entry's value
         /// merges (see [`ExprKind::AggRead`]); `None` for a plain map.
         cpus: Option<u32>,
+        /// The variable a `return` in the body (or a nested loop's) sets to 1 before it stops the loop, so that
+        /// the probe returns after it; `None` when the body has no `return`.
+        returned: Option<usize>,
     },
     /// `unroll(count) { body }`.
     Unroll {
@@ -742,6 +764,15 @@ pub enum ExprKind {
         tuple: Box<Expr>,
         /// Where the element starts in the tuple.
         offset: u32,
+    },
+    /// `&$x`: the address of variable `x`'s stack slot (its index).
+    VarAddress(usize),
+    /// `s[i]`: byte `i` of the string `s` as an `int8` (bpftrace 0.27), 0 at or past its end.
+    StrByte {
+        /// The string.
+        string: Box<Expr>,
+        /// Which byte (any integer expression).
+        index: Box<Expr>,
     },
     /// `(uintN)x` / `(intN)x` for N < 64: the low `bits` bits, zero- or sign-extended.
     Convert {

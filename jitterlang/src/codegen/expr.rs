@@ -131,6 +131,28 @@ impl Gen<'_> {
                 self.b.load(Size::DW, dst, Reg::R10, at + *offset as i16);
                 self.frame.release(mark);
             }
+            ExprKind::VarAddress(var) => {
+                self.b.mov64(dst, Reg::R10);
+                self.b.alu64(AluOp::Add, dst, i32::from(self.vars[*var]));
+            }
+            ExprKind::StrByte { string, index } => {
+                let mark = self.frame.mark();
+                let at = self.tuple_place(string)?;
+                self.scalar(index, dst)?;
+                let past = self.b.new_label();
+                let done = self.b.new_label();
+                // Bounded, the index is a variable offset into the string's bytes that the verifier accepts.
+                self.b.jump_if(JmpOp::Ge, dst, string.ty.size() as i32, past);
+                self.b.mov64(Reg::R0, Reg::R10);
+                self.b.alu64(AluOp::Add, Reg::R0, dst);
+                self.b.load(Size::B, dst, Reg::R0, at);
+                self.convert(dst, 8, true);
+                self.b.jump(done);
+                self.b.bind(past);
+                self.b.mov64(dst, 0);
+                self.b.bind(done);
+                self.frame.release(mark);
+            }
             ExprKind::Str(_)
             | ExprKind::NameText(_)
             | ExprKind::KernelStr(_)

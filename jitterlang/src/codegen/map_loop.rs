@@ -4,7 +4,8 @@
 //! the probe's does. The loop variable is then set from the entry's key and value, and after the entry the
 //! variables are copied back, so what the body assigned is seen by the next entry and after the loop. Nothing else
 //! is copied: the body reads no probe context, and the verifier refuses a stack pointer (a nested loop's) written
-//! into the caller's frame. The callback returns 0 to go on with the next entry, 1 to stop (`break`, `exit()`).
+//! into the caller's frame. The callback returns 0 to go on with the next entry, 1 to stop (`break`, `exit()`,
+//! `return`, which also sets a variable that makes the probe return after the loop).
 
 use super::frame::Frame;
 use super::Gen;
@@ -114,11 +115,11 @@ impl Gen<'_> {
     }
 }
 
-/// Whether a statement of the loop body holds an `exit()`, which stops the loop (one in a nested `for` over a map
-/// stops that loop only).
+/// Whether a statement of the loop body holds an `exit()` or a `return`, which stop the loop (an `exit()` in a
+/// nested `for` over a map stops that loop only, a `return` every loop).
 fn exits(stmt: &Stmt) -> bool {
     match &stmt.kind {
-        StmtKind::Exit { .. } => true,
+        StmtKind::Exit { .. } | StmtKind::Return | StmtKind::ForMap { returned: Some(_), .. } => true,
         StmtKind::If { then, otherwise, .. } => then.iter().chain(otherwise).any(exits),
         StmtKind::While { body, .. } | StmtKind::Unroll { body, .. } => body.iter().any(exits),
         _ => false,

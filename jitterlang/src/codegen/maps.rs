@@ -2,7 +2,7 @@
 
 use super::{Gen, STATS_MAP_INDEX};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Expr, Type};
+use crate::ir::Expr;
 use crate::wire::Stat;
 use jitterlib::agg::{emit, AggKind, MapValue, ValueFormat};
 use jitterlib::insn::{Helper, JmpOp, Reg, Size};
@@ -14,18 +14,15 @@ impl Gen<'_> {
     /// Builds the key of user map `map` on the stack and returns its offset. `bucket`, when given, is the
     /// register holding a histogram bucket index, stored after the user's keys.
     pub(super) fn key(&mut self, map: usize, keys: &[Expr], bucket: Option<Reg>, span: Span) -> Result<i16> {
-        let layout = &self.checked.maps[map].layout;
-        let key = self.frame.alloc(layout.key_size(), span)?;
+        let info = &self.checked.maps[map];
+        let key = self.frame.alloc(info.layout.key_size(), span)?;
         let mut offset = key;
-        for (expr, field) in keys.iter().zip(&layout.keys) {
+        for (expr, ty) in keys.iter().zip(&info.key_types) {
             // A string shorter than the map's key (another use wrote a longer one) is NUL-padded to it.
-            if matches!(expr.ty, Type::Str(_)) {
-                self.string_into(expr, offset, field.size)?;
-            } else {
-                self.value_into(expr, offset)?;
-            }
-            offset += field.size as i16;
+            self.value_as(expr, offset, *ty)?;
+            offset += ty.size() as i16;
         }
+        let layout = &self.checked.maps[map].layout;
         emit::emit_key_end(&mut self.b, layout, key, offset, bucket);
         Ok(key)
     }
@@ -170,11 +167,13 @@ impl Gen<'_> {
     /// context fields, which `r1` still holds before the value's helper calls.
     pub(super) fn store_map(&mut self, map: usize, keys: &[Expr], value: &Expr, span: Span) -> Result<()> {
         let key = self.key(map, keys, None, span)?;
-        let slot = self.frame.alloc(value.ty.size(), span)?;
-        self.value_into(value, slot)?;
+        // A value narrower than the map's (a shorter string, alone or in a tuple) is NUL-padded to it.
+        let ty = self.checked.maps[map].value_type.unwrap_or(value.ty);
+        let slot = self.frame.alloc(ty.size(), span)?;
+        self.value_as(value, slot, ty)?;
         let object_map = self.user_map(map);
         let failures = self.map_updates();
-        match Size::from_bytes(value.ty.size()) {
+        match Size::from_bytes(ty.size()) {
             Some(width) => emit::emit_map_store(&mut self.b, object_map, key, slot, width, failures),
             None => emit::emit_map_update(&mut self.b, object_map, key, slot, failures),
         }

@@ -16,7 +16,7 @@ pub(crate) mod strcontains;
 mod strings;
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
-use crate::ir::{Checked, CheckedProbe, MapInfo, OutlierInfo, PrintfInfo};
+use crate::ir::{Checked, CheckedProbe, MapInfo, OutlierInfo, PrintfInfo, Type};
 use crate::wire::Stat;
 use frame::Frame;
 use jitterlib::agg::{MapLayout, MAX_STACK_FRAMES};
@@ -420,6 +420,10 @@ pub(crate) struct Gen<'a> {
     first_user_map: usize,
     /// Stack slot of each `$variable`.
     vars: Vec<i16>,
+    /// The type of each `$variable` (a value assigned may be narrower: see [`Gen::value_as`]).
+    var_types: &'a [Type],
+    /// In a map loop's body with a `return`, the variable that `return` sets (see `StmtKind::ForMap`).
+    loop_return: Option<usize>,
     /// Where the variables sit: from this many bytes below the frame pointer down to that many.
     vars_bytes: std::ops::Range<i32>,
     /// Object index of the start time of `elapsed`, when the script reads it.
@@ -471,6 +475,8 @@ impl<'a> Gen<'a> {
             point,
             first_user_map,
             vars,
+            var_types: &probe.vars,
+            loop_return: None,
             vars_bytes,
             start_map: None,
             loops: Vec::new(),

@@ -109,7 +109,7 @@ impl Gen<'_> {
             StmtKind::Store { map, keys, value } => self.store_map(*map, keys, value, value.span),
             StmtKind::SetVar { var, value } => {
                 let slot = self.vars[*var];
-                self.value_into(value, slot)
+                self.value_as(value, slot, self.var_types[*var])
             }
             StmtKind::If { cond, then, otherwise } => self.if_else(cond, then, otherwise).map(|_| ()),
             StmtKind::Printf { id, args } => self.event(*id as u64, args),
@@ -128,6 +128,9 @@ impl Gen<'_> {
                 Ok(())
             }
             StmtKind::Return => {
+                if let Some(flag) = self.loop_return {
+                    self.b.store_imm(Size::DW, Reg::R10, self.vars[flag], 1);
+                }
                 let exit = self.exit;
                 self.b.jump(exit);
                 Ok(())
@@ -144,7 +147,20 @@ impl Gen<'_> {
                 }
             }
             StmtKind::Unroll { count, body } => self.unroll(*count, body).map(|_| ()),
-            StmtKind::ForMap { map, var, body, cpus } => self.for_map(*map, *var, body, *cpus, stmt.span),
+            StmtKind::ForMap { map, var, body, cpus, returned } => {
+                let Some(flag) = *returned else { return self.for_map(*map, *var, body, *cpus, stmt.span) };
+                // A `return` in the body sets the flag and stops the loop; the probe then returns (from an
+                // enclosing loop's body, that loop stops the same way).
+                self.b.store_imm(Size::DW, Reg::R10, self.vars[flag], 0);
+                let outer = self.loop_return.replace(flag);
+                let built = self.for_map(*map, *var, body, *cpus, stmt.span);
+                self.loop_return = outer;
+                built?;
+                self.b.load(Size::DW, Reg::R1, Reg::R10, self.vars[flag]);
+                let exit = self.exit;
+                self.b.jump_if(JmpOp::Ne, Reg::R1, 0, exit);
+                Ok(())
+            }
             StmtKind::While { init, cond, body, step } => {
                 self.stmts(init)?;
                 self.while_loop(cond, body, step)

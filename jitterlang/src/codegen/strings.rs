@@ -78,10 +78,12 @@ impl Gen<'_> {
                 let other = self.b.new_label();
                 let done = self.b.new_label();
                 self.branch(cond, false, other)?;
-                self.string_into(then, offset, size)?;
+                // Each side as the wider type of the two (a string of `size` bytes, or the tuple's).
+                let ty = if matches!(expr.ty, Type::Str(_)) { Type::Str(size) } else { expr.ty };
+                self.value_as(then, offset, ty)?;
                 self.b.jump(done);
                 self.b.bind(other);
-                self.string_into(otherwise, offset, size)?;
+                self.value_as(otherwise, offset, ty)?;
                 self.b.bind(done);
             }
             ExprKind::NameText(index) => {
@@ -202,6 +204,39 @@ impl Gen<'_> {
             Ok(())
         } else {
             self.string_into(expr, offset, expr.ty.size())
+        }
+    }
+
+    /// Writes `expr` into a slot laid out as `ty`: its own type, or one with longer strings (alone or in tuples) that
+    /// a variable, a map's key or value or `? :` widened to ([`Type::widest`]), NUL-padded.
+    pub(super) fn value_as(&mut self, expr: &Expr, offset: i16, ty: Type) -> Result<()> {
+        match (expr.ty, ty) {
+            (a, b) if a == b || expr.ty.in_register() => self.value_into(expr, offset),
+            (Type::Str(_), Type::Str(size)) => self.string_into(expr, offset, size),
+            _ => {
+                let mark = self.frame.mark();
+                let place = self.tuple_place(expr)?;
+                self.widen_words(place, expr.ty, offset, ty);
+                self.frame.release(mark);
+                Ok(())
+            }
+        }
+    }
+
+    /// Copies a value of type `from_ty` at `r10 + from` into a slot of the wider `to_ty` at `r10 + to`, each
+    /// string NUL-padded to its new size.
+    fn widen_words(&mut self, from: i16, from_ty: Type, to: i16, to_ty: Type) {
+        match (from_ty, to_ty) {
+            (Type::Tuple(a), Type::Tuple(b)) => {
+                for (index, (x, y)) in a.elements().iter().zip(b.elements()).enumerate() {
+                    self.widen_words(from + a.offset(index) as i16, *x, to + b.offset(index) as i16, *y);
+                }
+            }
+            _ => {
+                let size = from_ty.size().min(to_ty.size());
+                self.copy_words(from, to, size);
+                self.zero(to + size as i16, to_ty.size() - size);
+            }
         }
     }
 

@@ -25,13 +25,20 @@ const KERNEL_STR_SIZE: u32 = 64;
 const KERNEL_STR_MAX: u32 = 256;
 
 impl Checker<'_> {
-    /// A statement that is an expression: `printf(...)`, `exit()`, or a bare aggregation (`@ = ...`).
+    /// A statement that is an expression: `printf(...)`, `exit()`, or a bare aggregation (`@ = ...`). A value
+    /// computed for nothing (`args.rqtp.tv_sec;`, `str(p);`) is checked, then dropped with a warning, as bpftrace
+    /// 0.27 does; `c ? a : b` runs the side it picks, as `if (c) { a; } else { b; }`.
     pub(super) fn expr_stmt(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Option<StmtKind> {
         let ast::ExprKind::Call { name, name_span, args } = &expr.kind else {
-            self.diagnostics.push(
-                Diagnostic::new(Code::TypeMismatch, expr.span, "this expression is computed and then thrown away")
-                    .with_hint("store it (`@x = ...`, `$x = ...`), aggregate it (`@ = hist(...)`) or print it"),
-            );
+            if let ast::ExprKind::Ternary { cond, then, otherwise } = &expr.kind {
+                let branch =
+                    |value: &ast::Expr| vec![ast::Stmt { kind: ast::StmtKind::Expr(value.clone()), span: value.span }];
+                let kind =
+                    ast::StmtKind::If { cond: (**cond).clone(), then: branch(then), otherwise: branch(otherwise) };
+                return self.stmt(&ast::Stmt { kind, span: expr.span }, scope);
+            }
+            self.expr(expr, scope)?;
+            self.warnings.push(thrown_away(expr.span, "this expression is computed and then thrown away"));
             return None;
         };
         let call = Call { name, name_span: *name_span, args, span: expr.span };
@@ -43,10 +50,7 @@ impl Checker<'_> {
             }
             _ => {
                 self.call_expr(name, *name_span, args, expr.span, scope)?;
-                self.diagnostics.push(
-                    Diagnostic::new(Code::TypeMismatch, expr.span, format!("the value of `{name}()` is thrown away"))
-                        .with_hint("store or print it"),
-                );
+                self.warnings.push(thrown_away(expr.span, format!("the value of `{name}()` is thrown away")));
                 None
             }
         }
@@ -783,4 +787,9 @@ fn plural(count: usize, noun: &str) -> String {
     } else {
         format!("{count} {noun}s")
     }
+}
+
+/// The warning for a statement whose value is not used (dropped: reading it has no effect worth keeping).
+fn thrown_away(span: Span, message: impl Into<String>) -> Diagnostic {
+    Diagnostic::warning(Code::TypeMismatch, span, message).with_hint("store it (`$x = ...`, `@x = ...`) or print it")
 }

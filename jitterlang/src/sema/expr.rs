@@ -91,6 +91,7 @@ impl Checker<'_> {
             }
             ast::ExprKind::Cast { ty, ty_span, operand } => return self.cast(ty, *ty_span, operand, span, scope),
             ast::ExprKind::Deref(operand) => return self.deref(operand, span, scope),
+            ast::ExprKind::AddressOf(operand) => return self.address_of(operand, span, scope),
             ast::ExprKind::Type(_) | ast::ExprKind::TypeOf(_) => {
                 self.diagnostics.push(
                     Diagnostic::new(Code::TypeMismatch, span, "a type has no value")
@@ -246,8 +247,8 @@ impl Checker<'_> {
     /// The type of `c ? a : b`: both sides integers, or both strings (the longer size).
     fn ternary_type(&mut self, then: &Expr, otherwise: &Expr) -> Option<Type> {
         match (then.ty, otherwise.ty) {
-            (Type::Str(a), Type::Str(b)) => Some(Type::Str(a.max(b))),
-            (a, b) if a == b && (a.is_scalar() || matches!(a, Type::Tuple(_))) => Some(a),
+            (a, b) if a.is_scalar() && a == b => Some(a),
+            (a @ (Type::Str(_) | Type::Tuple(_)), b) if a.widest(b).is_some() => a.widest(b),
             (a, b) if a.is_scalar() && b.is_scalar() => {
                 Some(if a.is_signed() && b.is_signed() { Type::I64 } else { Type::U64 })
             }
@@ -258,7 +259,9 @@ impl Checker<'_> {
                         then.span.to(otherwise.span),
                         format!("the two values of `? :` differ: {} and {}", a.describe(), b.describe()),
                     )
-                    .with_hint("both must be integers, both strings, or tuples of the same types"),
+                    .with_hint(
+                        "both must be integers, both strings, or tuples of the same types (strings of any size)",
+                    ),
                 );
                 None
             }

@@ -120,7 +120,8 @@ impl Checker<'_> {
         let body = self.loop_body(body, scope);
         scope.map_loop_depth -= 1;
         lets::end_block(scope, mark);
-        Some(StmtKind::ForMap { map, var, body, cpus })
+        let returned = scope.loop_return.filter(|_| body.iter().any(returns));
+        Some(StmtKind::ForMap { map, var, body, cpus, returned })
     }
 
     /// Whether the kernel has `bpf_for_each_map_elem` (Linux 5.13), which `what` (at `span`) needs; reported when not.
@@ -150,5 +151,17 @@ impl Checker<'_> {
                 .with_hint("the loop body is a callback without the probe's context (as in bpftrace): copy it into a variable before the loop, e.g. `$v = args.len;`"),
         );
         false
+    }
+}
+
+/// Whether a statement of a map loop's body holds a `return` (nested loops' included).
+fn returns(stmt: &Stmt) -> bool {
+    match &stmt.kind {
+        StmtKind::Return => true,
+        StmtKind::If { then, otherwise, .. } => then.iter().chain(otherwise).any(returns),
+        StmtKind::While { body, .. } | StmtKind::Unroll { body, .. } | StmtKind::ForMap { body, .. } => {
+            body.iter().any(returns)
+        }
+        _ => false,
     }
 }

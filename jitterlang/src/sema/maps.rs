@@ -72,11 +72,7 @@ impl MapTable {
         value: Type,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Option<usize> {
-        let wanted = match value {
-            Type::Tuple(tuple) => MapValue::Tuple(tuple_fields(tuple)),
-            _ => MapValue::Scalar(plain_field(value)),
-        };
-        self.declare(target, keys, wanted, Some(value), diagnostics)
+        self.declare(target, keys, plain_value(value), Some(value), diagnostics)
     }
 
     /// Finds a map for reading: a plain map's value, or the merged value of a `count()`, `sum()`, `min()`,
@@ -193,7 +189,16 @@ impl MapTable {
             return Some(self.maps.len() - 1);
         };
         self.check_keys(index, target, keys, diagnostics)?;
-        let info = &self.maps[index];
+        let info = &mut self.maps[index];
+        // A string value, alone or in a tuple, takes the longest written (`@[1] = ("hi", 1); @[1] = ("hello", 2);`).
+        if let Some(wider) = info.value_type.zip(value_type).and_then(|(old, new)| old.widest(new)) {
+            if Some(wider) != info.value_type {
+                info.value_type = Some(wider);
+                info.layout.value = plain_value(wider);
+                self.widened = true;
+            }
+            return Some(index);
+        }
         if !same_value(&info.layout.value, &value) {
             diagnostics.push(
                 Diagnostic::new(
@@ -213,9 +218,9 @@ impl MapTable {
         Some(index)
     }
 
-    /// Checks that `keys` agree with the map's keys. Strings of any size agree, as in bpftrace 0.27
-    /// (`@["bpftrace"] = 1; @["curl"] = 2;`): the map's key takes the longest, and shorter ones are written into it
-    /// NUL-padded.
+    /// Checks that `keys` agree with the map's keys. Strings of any size agree, alone or in tuples, as in bpftrace
+    /// 0.27 (`@["bpftrace"] = 1; @["curl"] = 2;`): the map's key takes the longest, and shorter ones are written into
+    /// it NUL-padded.
     fn check_keys(
         &mut self,
         index: usize,
@@ -226,17 +231,18 @@ impl MapTable {
         let info = &mut self.maps[index];
         let found: Vec<Type> = keys.iter().map(|key| key.ty).collect();
         let agrees = info.key_types.len() == found.len()
-            && info.key_types.iter().zip(&found).all(|(a, b)| same_key_type(*a, *b) || both_text(*a, *b));
+            && info.key_types.iter().zip(&found).all(|(a, b)| same_key_type(*a, *b) || key_widest(*a, *b).is_some());
         if agrees {
             for (position, ty) in found.iter().enumerate() {
                 let declared = info.key_types[position];
-                if let Some(size) = (declared != *ty).then(|| text_size(declared).max(text_size(*ty))).flatten() {
-                    if declared != Type::Str(size) {
-                        info.key_types[position] = Type::Str(size);
-                        info.layout.keys[position].size = size;
-                        info.layout.keys[position].format = ValueFormat::Str;
+                match key_widest(declared, *ty) {
+                    Some(wider) if wider != declared => {
+                        info.key_types[position] = wider;
+                        let name = info.layout.keys[position].name.take();
+                        info.layout.keys[position] = FieldLayout { name, ..plain_field(wider) };
                         self.widened = true;
                     }
+                    _ => {}
                 }
             }
             return Some(());
@@ -261,13 +267,17 @@ fn same_key_type(a: Type, b: Type) -> bool {
         || matches!((a, b), (Type::Int { .. } | Type::Enum(_), Type::Int { .. } | Type::Enum(_)))
 }
 
-/// Whether two key types are strings or names, which mix in one map as strings.
-fn both_text(a: Type, b: Type) -> bool {
-    text_size(a).is_some() && text_size(b).is_some()
+/// The key type that holds both `a` and `b`: names of two tables, or names and other strings, mix in one map
+/// as their text (the longest); otherwise the wider of two types ([`Type::widest`]: strings of any size, alone or
+/// in tuples).
+fn key_widest(a: Type, b: Type) -> Option<Type> {
+    match (text_size(a), text_size(b)) {
+        (Some(x), Some(y)) if a != b => Some(Type::Str(x.max(y))),
+        _ => a.widest(b),
+    }
 }
 
-/// The size of a string key, or of a name's text (a map keyed by names of two tables, or by names and other
-/// strings, is keyed by their text).
+/// The size of a string key, or of a name's text.
 fn text_size(ty: Type) -> Option<u32> {
     match ty {
         Type::Str(size) => Some(size),
@@ -297,6 +307,14 @@ fn same_field(a: &FieldLayout, b: &FieldLayout) -> bool {
 /// Whether two tuples' elements (or a tuple's and a non-tuple's: none) mix in one map, names included.
 fn same_elements(a: &[FieldLayout], b: &[FieldLayout]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(fa, fb)| fa.name == fb.name && same_field(fa, fb))
+}
+
+/// The value layout of a map holding plain values of type `ty`.
+fn plain_value(ty: Type) -> MapValue {
+    match ty {
+        Type::Tuple(tuple) => MapValue::Tuple(tuple_fields(tuple)),
+        _ => MapValue::Scalar(plain_field(ty)),
+    }
 }
 
 /// The layout of a plain value (or a tuple's element) of type `ty`.

@@ -57,13 +57,19 @@ pub fn check(
     // declared, until a pass declares no new map (one pass for most scripts; a chain of reads and assignments needs
     // one per link).
     let mut known = MapTable::default();
+    let mut var_widths = VarWidths::default();
     loop {
         let known_maps = known.len();
-        let (checker, probes) = check_pass(script, kernel, options, missing, known);
-        // A string key that grew (`@m["a"]` then `@m["longer"]`) is checked again from the start too, so that every
-        // use, a `for` loop's key variable included, has the longest size (the sizes only grow: this ends).
-        if checker.maps.unresolved() && checker.maps.len() > known_maps || checker.maps.widened() {
+        let (checker, probes) = check_pass(script, kernel, options, missing, known, var_widths);
+        // A string that grew, alone or in a tuple, in a map's key or value (`@m["a"]` then `@m["longer"]`) or in a
+        // variable, is checked again from the start too, so that every use, a `for` loop's key variable included,
+        // has the longest size (the sizes only grow: this ends).
+        if checker.maps.unresolved() && checker.maps.len() > known_maps
+            || checker.maps.widened()
+            || checker.var_widths.widened
+        {
             known = checker.maps.declared();
+            var_widths = VarWidths { widened: false, ..checker.var_widths };
             continue;
         }
         return finish(script, checker, probes);
@@ -77,11 +83,13 @@ fn check_pass<'k>(
     options: &CompileOptions,
     missing: MissingProbes,
     known: MapTable,
+    var_widths: VarWidths,
 ) -> (Checker<'k>, Vec<CheckedProbe>) {
     let mut diagnostics = Vec::new();
     let params = Params::resolve(&script.params, &options.named_args, &mut diagnostics);
     let mut checker = Checker {
         maps: known,
+        var_widths,
         printfs: Vec::new(),
         diagnostics,
         warnings: Vec::new(),
@@ -223,9 +231,32 @@ fn path_part_spans(parts: &[String], whole: Span) -> Vec<Span> {
         .collect()
 }
 
+/// The types of the variables that grew in a pass (a longer string, alone or in a tuple, assigned after a shorter
+/// one), by probe block and name: the next pass gives them that type from their first assignment.
+#[derive(Default)]
+struct VarWidths {
+    types: Vec<(Span, String, Type)>,
+    /// Whether a variable grew in this pass.
+    widened: bool,
+}
+
+impl VarWidths {
+    /// The type a variable of `block` grew to in an earlier pass.
+    fn known(&self, block: Span, name: &str) -> Option<Type> {
+        self.types.iter().find(|(span, known, _)| *span == block && known == name).map(|(_, _, ty)| *ty)
+    }
+
+    fn grew(&mut self, block: Span, name: &str, ty: Type) {
+        self.types.retain(|(span, known, _)| !(*span == block && known == name));
+        self.types.push((block, name.to_string(), ty));
+        self.widened = true;
+    }
+}
+
 /// State shared by every probe of the script.
 struct Checker<'k> {
     maps: MapTable,
+    var_widths: VarWidths,
     printfs: Vec<PrintfInfo>,
     diagnostics: Vec<Diagnostic>,
     /// Problems that do not stop the compilation.
@@ -276,11 +307,15 @@ impl Checker<'_> {
 /// State of one probe's block.
 struct Scope<'p> {
     probe: &'p dyn Probe,
+    /// The probe block (its variables' widths are kept by it: see [`VarWidths`]).
+    block: Span,
     vars: Vec<(String, Type)>,
     /// How many `while`/`unroll` bodies enclose the statement being checked.
     loop_depth: usize,
     /// How many `for ($kv : @m)` bodies enclose it (each a callback without the probe's context).
     map_loop_depth: usize,
+    /// The variable a `return` in a `for` loop over a map sets (see `StmtKind::ForMap`), once one is seen.
+    loop_return: Option<usize>,
     /// The `let` declarations of the enclosing blocks, innermost last.
     lets: Vec<lets::Declared>,
     /// Variables whose assignment had an error (already reported): their uses are not reported again.
@@ -294,6 +329,13 @@ impl Checker<'_> {
     /// argument (for errors); `None` when an argument is bad (already reported).
     fn probe_spec(&mut self, written: &ast::Probe) -> Option<(ProbeSpec, Vec<Span>)> {
         Some(match &written.kind {
+            ast::ProbeKind::Path(parts) if parts.iter().any(|part| part.contains('$')) => {
+                // The parts are known once the arguments are in: every part points at the whole probe.
+                let text = self.positionals_in(&parts.join(":"), written.span)?;
+                let parts: Vec<String> = text.split(':').map(str::to_string).collect();
+                let spans = vec![written.span; parts.len()];
+                (ProbeSpec::Path(parts), spans)
+            }
             ast::ProbeKind::Path(parts) => (ProbeSpec::Path(parts.clone()), path_part_spans(parts, written.span)),
             ast::ProbeKind::Typed { name, args } => {
                 let resolved: Vec<_> = args.iter().map(|arg| (self.probe_arg(arg), arg.span())).collect();
@@ -314,10 +356,12 @@ impl Checker<'_> {
     fn probe_block(&mut self, probe: Box<dyn Probe>, block: &ast::ProbeBlock, span: Span) -> CheckedProbe {
         let mut scope = Scope {
             probe: probe.as_ref(),
+            block: block.span,
             vars: Vec::new(),
             lets: Vec::new(),
             loop_depth: 0,
             map_loop_depth: 0,
+            loop_return: None,
             failed_vars: Vec::new(),
             fields_read: Vec::new(),
         };
@@ -380,22 +424,10 @@ impl Checker<'_> {
                 }
                 Some(StmtKind::While { init: Vec::new(), cond, body, step: Vec::new() })
             }
-            ast::StmtKind::Unroll { count, count_span, body } => {
+            ast::StmtKind::Unroll { count, body } => {
                 let body = self.loop_body(body, scope);
-                match u32::try_from(*count) {
-                    Ok(count) if (1..=UNROLL_MAX).contains(&u64::from(count)) => Some(StmtKind::Unroll { count, body }),
-                    _ => {
-                        self.diagnostics.push(
-                            Diagnostic::new(
-                                Code::Limit,
-                                *count_span,
-                                format!("unroll takes a count from 1 to {UNROLL_MAX}, not {count}"),
-                            )
-                            .with_hint("use `while (cond) { ... }` for longer loops"),
-                        );
-                        None
-                    }
-                }
+                let count = self.unroll_count(count, scope)?;
+                Some(StmtKind::Unroll { count, body })
             }
             ast::StmtKind::Let { name, name_span, ty, value } => {
                 self.let_stmt(name, *name_span, ty.as_ref(), value.as_ref(), scope)
@@ -404,16 +436,40 @@ impl Checker<'_> {
                 self.for_loop(name, *name_span, start, end, body, scope)
             }
             ast::StmtKind::ForMap { name, name_span, map, body } => self.for_map(name, *name_span, map, body, scope),
-            ast::StmtKind::Return if scope.map_loop_depth > 0 => {
-                self.diagnostics.push(
-                    Diagnostic::new(Code::Unsupported, stmt.span, "`return` inside a `for` loop over a map").with_hint(
-                        "the loop body runs as a callback of its own: leave the loop with `break`, then `return`",
-                    ),
-                );
-                None
+            ast::StmtKind::Return if scope.map_loop_depth > 0 && scope.loop_return.is_none() => {
+                // The loop body is a callback of its own: a variable of the probe tells the probe to return too.
+                scope.vars.push(("return from a map loop".to_string(), Type::Bool));
+                scope.loop_return = Some(scope.vars.len() - 1);
+                Some(StmtKind::Return)
             }
             ast::StmtKind::Return => Some(StmtKind::Return),
             ast::StmtKind::Break | ast::StmtKind::Continue => self.loop_exit(stmt, scope),
+        }
+    }
+
+    /// The count of `unroll(N)`: an integer from 1 to [`UNROLL_MAX`], written or given as a script argument.
+    fn unroll_count(&mut self, count: &ast::Expr, scope: &mut Scope) -> Option<u32> {
+        let value = self.expr(count, scope)?;
+        match value.kind {
+            ExprKind::Const(n) if u64::try_from(n).is_ok_and(|n| (1..=UNROLL_MAX).contains(&n)) => {
+                u32::try_from(n).ok()
+            }
+            // The grammar takes an integer or `$N`, both constants.
+            _ => {
+                let written = match value.kind {
+                    ExprKind::Const(n) => n.to_string(),
+                    _ => "this".to_string(),
+                };
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::Limit,
+                        count.span,
+                        format!("unroll takes a count from 1 to {UNROLL_MAX}, not {written}"),
+                    )
+                    .with_hint("use `while (cond) { ... }` for longer loops"),
+                );
+                None
+            }
         }
     }
 
@@ -480,7 +536,11 @@ impl Checker<'_> {
         let var = match scope.vars.iter().position(|(existing, _)| existing == name) {
             Some(index) => {
                 let declared = scope.vars[index].1;
-                if !compatible(declared, value.ty) {
+                // A longer string (alone or in a tuple) widens the variable, as in bpftrace 0.27.
+                if let Some(wider) = declared.widest(value.ty).filter(|wider| *wider != declared) {
+                    scope.vars[index].1 = wider;
+                    self.var_widths.grew(scope.block, name, wider);
+                } else if !compatible(declared, value.ty) {
                     self.diagnostics.push(
                         Diagnostic::new(
                             Code::TypeMismatch,
@@ -494,7 +554,8 @@ impl Checker<'_> {
                 index
             }
             None => {
-                scope.vars.push((name.to_string(), value.ty));
+                let known = self.var_widths.known(scope.block, name).and_then(|known| known.widest(value.ty));
+                scope.vars.push((name.to_string(), known.unwrap_or(value.ty)));
                 lets::assigned(scope, name, scope.vars.len() - 1);
                 scope.vars.len() - 1
             }
@@ -539,8 +600,8 @@ fn endless_loop(span: Span) -> Diagnostic {
 /// Whether a value of type `found` may be stored where `expected` was declared.
 fn compatible(expected: Type, found: Type) -> bool {
     match (expected, found) {
-        (Type::Str(a), Type::Str(b)) => a == b,
         (Type::Bool, other) | (other, Type::Bool) => other == Type::Bool,
-        (a, b) => a.is_scalar() && b.is_scalar() || a == b,
+        // A string (alone or in a tuple) no longer than the variable's, written NUL-padded.
+        (a, b) => a.is_scalar() && b.is_scalar() || a.widest(b) == Some(a),
     }
 }

@@ -320,6 +320,35 @@ impl Checker<'_> {
         }
     }
 
+    /// An attach point's text with each `$N` replaced by the script argument's text (`interval:ms:$1` run with
+    /// `100`); `None` when one is `$0` or not given (reported).
+    pub(super) fn positionals_in(&mut self, text: &str, span: Span) -> Option<String> {
+        let mut substituted = String::new();
+        let mut rest = text;
+        while let Some(dollar) = rest.find('$') {
+            substituted.push_str(&rest[..dollar]);
+            let digits =
+                rest[dollar + 1..].find(|c: char| !c.is_ascii_digit()).map_or(rest.len(), |end| dollar + 1 + end);
+            let index = rest[dollar + 1..digits].parse().unwrap_or(u32::MAX);
+            let value = self.positional_text(index, span)?;
+            if value.is_empty() {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::BadParam,
+                        span,
+                        format!("the attach point needs `${index}`, which is not given"),
+                    )
+                    .with_hint("pass it after the script: `jl -e '...' ARG1 ARG2`"),
+                );
+                return None;
+            }
+            substituted.push_str(&value);
+            rest = &rest[digits..];
+        }
+        substituted.push_str(rest);
+        Some(substituted)
+    }
+
     /// A typed probe's argument, with `$name` and `$N` replaced by their values: `None` when it is bad
     /// (reported), `Some(None)` for a `$N` that is not given (the argument is left out).
     pub(super) fn probe_arg(&mut self, arg: &ast::ProbeArg) -> Option<Option<probe::ProbeArg>> {

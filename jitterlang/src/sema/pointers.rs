@@ -84,18 +84,41 @@ impl Checker<'_> {
         if matches!(pointer.ty, Type::Tuple(_)) {
             return self.tuple_element_at(pointer, index?, span);
         }
+        if matches!(pointer.ty, Type::Str(_)) {
+            let kind = ExprKind::StrByte { string: Box::new(pointer), index: Box::new(index?) };
+            return Some(Expr { kind, ty: Type::I64, span });
+        }
         if pointer.ty.pointer().is_none() {
             self.diagnostics.push(
                 Diagnostic::new(Code::Access, base.span, format!("{} cannot be indexed", pointer.ty.describe()))
                     .with_hint(
                         "`[i]` reads element i through a typed pointer (`((int32 *)p)[i]`), of an array member of a \
-                         kernel struct (`p->arr[2]`) or of a tuple (`$t[1]`)",
+                         kernel struct (`p->arr[2]`), of a tuple (`$t[1]`) or of a string (`$s[0]`)",
                     ),
             );
             return None;
         }
         let moved = self.pointer_arithmetic(BinaryOp::Add, pointer, index?, span)?;
         self.read_pointee(moved, span)
+    }
+
+    /// `&$x` (bpftrace 0.27): the address of the variable's stack slot, an `int64 *` (`uint64 *`) for an integer,
+    /// a `void *` for other values (cast it to read them: `(int8 *)&$s`). It is valid while the probe runs.
+    pub(super) fn address_of(&mut self, operand: &ast::Expr, span: Span, scope: &mut Scope) -> Option<Expr> {
+        let variable = self.expr(operand, scope)?;
+        let ExprKind::Var(var) = variable.kind else {
+            self.diagnostics.push(
+                Diagnostic::new(Code::TypeMismatch, operand.span, "`&` takes the address of a variable")
+                    .with_hint("write `&$x`; maps and other values have no address"),
+            );
+            return None;
+        };
+        let pointee = match variable.ty {
+            Type::Int { signed } => Pointee::Int { bytes: 8, signed },
+            _ => Pointee::Void,
+        };
+        let ty = Type::Pointer(PointerType { pointee, depth: 1 });
+        Some(Expr { kind: ExprKind::VarAddress(var), ty, span })
     }
 
     /// The integer or address `pointer` points to.

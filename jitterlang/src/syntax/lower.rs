@@ -226,10 +226,9 @@ fn stmt(pair: Pair<Rule>) -> Result<Stmt> {
         }
         Rule::unroll_stmt => {
             let mut parts = inner.into_inner().filter(|p| p.as_rule() != Rule::kw_unroll);
-            let count_pair = parts.next().ok_or_else(|| internal(span))?;
-            let count = integer(&count_pair)?;
+            let count = primary(parts.next().ok_or_else(|| internal(span))?)?;
             let body = block(parts.next().ok_or_else(|| internal(span))?)?;
-            StmtKind::Unroll { count, count_span: span_of(&count_pair), body }
+            StmtKind::Unroll { count, body }
         }
         Rule::return_stmt => StmtKind::Return,
         Rule::break_stmt => StmtKind::Break,
@@ -362,6 +361,7 @@ fn pratt() -> &'static PrattParser<Rule> {
                 | Op::prefix(Rule::not)
                 | Op::prefix(Rule::bit_not)
                 | Op::prefix(Rule::deref)
+                | Op::prefix(Rule::address_of)
                 | Op::prefix(Rule::cast))
             .op(Op::postfix(Rule::field) | Op::postfix(Rule::index))
     })
@@ -373,14 +373,14 @@ fn expr(pair: Pair<Rule>) -> Result<Expr> {
     let cond = parts.next().ok_or_else(|| internal(span))?;
     let cond = pratt_expr(cond.into_inner())?;
     match (parts.next(), parts.next()) {
-        (Some(then), Some(otherwise)) => Ok(Expr {
-            kind: ExprKind::Ternary {
-                cond: Box::new(cond),
-                then: Box::new(expr(then)?),
-                otherwise: Box::new(expr(otherwise)?),
-            },
-            span,
-        }),
+        (Some(then), Some(otherwise)) => {
+            // `a ?: b`: the condition is its own value (expressions have no side effects: computing it twice is
+            // the same value).
+            let then = if then.as_rule() == Rule::elvis { cond.clone() } else { expr(then)? };
+            let kind =
+                ExprKind::Ternary { cond: Box::new(cond), then: Box::new(then), otherwise: Box::new(expr(otherwise)?) };
+            Ok(Expr { kind, span })
+        }
         _ => Ok(cond),
     }
 }
@@ -401,6 +401,7 @@ fn pratt_expr(pairs: Pairs<Rule>) -> Result<Expr> {
                 Rule::not => ExprKind::Unary(UnaryOp::Not, operand),
                 Rule::cast => ExprKind::Cast { ty_span: span_of(&op), ty: cast_type(op)?, operand },
                 Rule::deref => ExprKind::Deref(operand),
+                Rule::address_of => ExprKind::AddressOf(operand),
                 _ => ExprKind::Unary(UnaryOp::BitNot, operand),
             };
             Ok(Expr { kind, span })
@@ -531,6 +532,7 @@ fn is_operator(rule: Rule) -> bool {
             | Rule::sizeof_call
             | Rule::tuple
             | Rule::block_expr
+            | Rule::if_expr
             | Rule::expr
     )
 }
@@ -617,6 +619,12 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
                     .with_hint("write `(a=1, b=2)` or `(1, 2)`"));
             }
         }
+        Rule::if_expr => {
+            let mut parts = pair.into_inner().filter(|p| !matches!(p.as_rule(), Rule::kw_if | Rule::kw_else));
+            let mut next = || parts.next().ok_or_else(|| internal(span));
+            let (cond, then, otherwise) = (expr(next()?)?, branch_value(next()?)?, branch_value(next()?)?);
+            ExprKind::Ternary { cond: Box::new(cond), then: Box::new(then), otherwise: Box::new(otherwise) }
+        }
         Rule::block_expr => {
             let text = pair.as_str();
             let open = text[..text.len() - 1].trim_end().ends_with(';');
@@ -634,6 +642,39 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
         _ => return Err(internal(span)),
     };
     Ok(Expr { kind, span })
+}
+
+/// A branch of `if (c) { a } else { b }` used as a value: a block whose last statement is itself an `if` with an
+/// `else` takes that `if`'s value (`if (x) { if (y) { 1 } else { 2 } } else { 3 }`).
+fn branch_value(pair: Pair<Rule>) -> Result<Expr> {
+    let mut value = primary(pair)?;
+    if let ExprKind::Block { stmts, value: value @ None } = &mut value.kind {
+        if let Some(last) = stmts.last().cloned().and_then(if_value) {
+            stmts.pop();
+            *value = Some(Box::new(last));
+        }
+    }
+    Ok(value)
+}
+
+/// An `if`/`else` statement both of whose branches end with a value, as the `? :` of those values.
+fn if_value(stmt: Stmt) -> Option<Expr> {
+    let StmtKind::If { cond, then, otherwise } = stmt.kind else { return None };
+    let branch = |mut stmts: Vec<Stmt>| -> Option<Expr> {
+        let value = match stmts.pop()? {
+            Stmt { kind: StmtKind::Expr(value), .. } => value,
+            nested @ Stmt { kind: StmtKind::If { .. }, .. } => if_value(nested)?,
+            _ => return None,
+        };
+        let span = stmts.first().map_or(value.span, |first| first.span.to(value.span));
+        Some(Expr { kind: ExprKind::Block { stmts, value: Some(Box::new(value)) }, span })
+    };
+    let kind = ExprKind::Ternary {
+        cond: Box::new(cond),
+        then: Box::new(branch(then)?),
+        otherwise: Box::new(branch(otherwise)?),
+    };
+    Some(Expr { kind, span: stmt.span })
 }
 
 pub(super) fn integer(pair: &Pair<Rule>) -> Result<u64> {

@@ -218,9 +218,7 @@ impl<'a> Expander<'a> {
             StmtKind::ForMap { name, name_span, map, body } => {
                 StmtKind::ForMap { name, name_span, map: self.map_ref(map, hoisted)?, body: self.stmts(body)? }
             }
-            StmtKind::Unroll { count, count_span, body } => {
-                StmtKind::Unroll { count, count_span, body: self.stmts(body)? }
-            }
+            StmtKind::Unroll { count, body } => StmtKind::Unroll { count, body: self.stmts(body)? },
             kind @ (StmtKind::Return | StmtKind::Break | StmtKind::Continue) => kind,
         };
         Ok(Stmt { kind, span: stmt.span })
@@ -297,6 +295,7 @@ impl<'a> Expander<'a> {
             }
             ExprKind::Unary(op, operand) => ExprKind::Unary(op, Box::new(self.expr(*operand, hoisted)?)),
             ExprKind::Deref(operand) => ExprKind::Deref(Box::new(self.expr(*operand, hoisted)?)),
+            ExprKind::AddressOf(operand) => ExprKind::AddressOf(Box::new(self.expr(*operand, hoisted)?)),
             ExprKind::Binary(op, lhs, rhs) => {
                 let lhs = self.expr(*lhs, hoisted)?;
                 let rhs = if matches!(op, BinaryOp::And | BinaryOp::Or) {
@@ -545,6 +544,7 @@ fn sub_exprs(expr: &Expr) -> Vec<&Expr> {
         | ExprKind::TupleIndex { base: inner, .. }
         | ExprKind::Cast { operand: inner, .. }
         | ExprKind::Deref(inner)
+        | ExprKind::AddressOf(inner)
         | ExprKind::TypeOf(inner)
         | ExprKind::Unary(_, inner) => vec![inner],
         ExprKind::Index { base: lhs, index: rhs } | ExprKind::Binary(_, lhs, rhs) => vec![lhs, rhs],
@@ -608,9 +608,7 @@ impl Renamer<'_> {
                 map: self.map_ref(map)?,
                 body: self.stmts(body)?,
             },
-            StmtKind::Unroll { count, count_span, body } => {
-                StmtKind::Unroll { count, count_span, body: self.stmts(body)? }
-            }
+            StmtKind::Unroll { count, body } => StmtKind::Unroll { count, body: self.stmts(body)? },
             kind @ (StmtKind::Return | StmtKind::Break | StmtKind::Continue) => kind,
         };
         Ok(Stmt { kind, span: stmt.span })
@@ -692,6 +690,7 @@ impl Renamer<'_> {
             ExprKind::Cast { ty, ty_span, operand } => ExprKind::Cast { ty, ty_span, operand: self.boxed(*operand)? },
             ExprKind::Unary(op, operand) => ExprKind::Unary(op, self.boxed(*operand)?),
             ExprKind::Deref(operand) => ExprKind::Deref(self.boxed(*operand)?),
+            ExprKind::AddressOf(operand) => ExprKind::AddressOf(self.boxed(*operand)?),
             ExprKind::Binary(op, lhs, rhs) => ExprKind::Binary(op, self.boxed(*lhs)?, self.boxed(*rhs)?),
             ExprKind::Ternary { cond, then, otherwise } => ExprKind::Ternary {
                 cond: self.boxed(*cond)?,

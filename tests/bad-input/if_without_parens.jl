@@ -1,1 +1,0 @@
-BEGIN { if 1 { exit(); } }

@@ -1,1 +1,0 @@
-tracepoint:sched:sched_process_fork { @kids[args.child_pid] = 1; for ($kv : @kids) { return; } }

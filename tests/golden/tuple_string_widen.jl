@@ -1,0 +1,1 @@
+BEGIN { $t = ("hi", 1); $t = ("hellolongstr", 2); @m[1] = $t; }

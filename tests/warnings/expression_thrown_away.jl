@@ -1,0 +1,1 @@
+BEGIN { 1 + 2; str(0); exit(); }
