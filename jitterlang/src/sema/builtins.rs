@@ -328,6 +328,16 @@ pub static REGISTRY: &[Builtin] = &[
     lowered_variable("numaid", Type::U64, "the NUMA node of the CPU", lower::numaid),
     lowered_variable("rand", Type::U64, "a pseudo-random 32-bit number", lower::rand),
     variable("probe", "the probe's name", |c, span, s| Some(c.probe_name(span, s))),
+    variable(
+        "probetype",
+        "the probe's kind: `tracepoint`, `interval`, ... (`special` for BEGIN and END)",
+        |c, span, s| Some(c.probe_type(span, s)),
+    ),
+    variable(
+        "usermode",
+        "1 when the probe fired in user code (BEGIN and END: 1, tracepoints: 0), else 0",
+        |c, span, s| c.usermode(span, s),
+    ),
     variable("netns", "the inode number of the task's network namespace", |c, span, s| c.netns(span, s)),
 ];
 

@@ -406,6 +406,16 @@ impl Checker<'_> {
         Expr { kind: ExprKind::Str(text), ty, span }
     }
 
+    /// `probetype`: the kind of the probe as written in full (`t:...` is a `tracepoint`), and `special` for the
+    /// never-attached ones (`BEGIN`, `END`, `self:signal`), as bpftrace names them.
+    pub(super) fn probe_type(&mut self, span: Span, scope: &mut Scope) -> Expr {
+        let text = match scope.probe.trigger() {
+            Some(_) => "special".to_string(),
+            None => scope.probe.describe().split([':', '(']).next().unwrap_or_default().to_string(),
+        };
+        Expr { ty: Type::Str(string_size(text.len())), kind: ExprKind::Str(text), span }
+    }
+
     /// `netns`: the inode number of the current task's network namespace (a probe's own `netns` field wins:
     /// fields are looked up first).
     pub(super) fn netns(&mut self, span: Span, scope: &mut Scope) -> Option<Expr> {
