@@ -174,6 +174,8 @@ pub enum Trigger {
     Begin,
     /// Once, after tracing stops.
     End,
+    /// Each time the tracing process receives this signal while tracing (`self:signal:SIGUSR1`).
+    Signal(i32),
 }
 
 /// What a probe's code needs from the compiler.
@@ -381,6 +383,7 @@ pub static REGISTRY: &[&ProbeKind] = &[
     &interval::KIND,
     &begin_end::BEGIN,
     &begin_end::END,
+    &begin_end::SELF,
     &rawtracepoint::KIND,
     &kprobe::KPROBE,
     &kprobe::KRETPROBE,
