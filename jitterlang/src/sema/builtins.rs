@@ -190,8 +190,8 @@ pub static REGISTRY: &[Builtin] = &[
         "the paths of a cgroup id in the mounted hierarchies (`unified:/user.slice`), those the filter names",
         |c, call, s| c.cgroup_path(call, s),
     ),
-    function("kaddr", "\"symbol\"", "the address of a kernel symbol", |c, call, _| {
-        c.kaddr(call.name_span, call.args, call.span)
+    function("kaddr", "\"symbol\"", "the address of a kernel symbol", |c, call, s| {
+        c.kaddr(call.name_span, call.args, call.span, s)
     }),
     function("str", "ptr[, size]", "a kernel string, or a script argument `str($1)`", |c, call, s| {
         c.str_call(call.name_span, call.args, call.span, s)

@@ -1,5 +1,5 @@
 //! bpftrace 0.27 features jl took over, run end to end on this host: `hist(v, k)`, maps read in a probe written before
-//! the one assigning them, `getopt()`, nothing acted on after `exit()`.
+//! the one assigning them, `getopt()`, nothing acted on after `exit()`, `kaddr(str($1))`.
 
 use crate::support::run_jl;
 use jitterlib::testing::can_trace;
@@ -104,4 +104,19 @@ fn events_queued_behind_an_exit_are_not_printed() {
     }
     let out = tracing.finish_text();
     assert_eq!(out.matches("hit").count(), 1, "printed after exit():\n{out}");
+}
+
+#[test]
+fn kaddr_takes_a_script_argument_as_the_symbol() {
+    if !can_trace("kaddr_takes_a_script_argument_as_the_symbol") {
+        return;
+    }
+    // The address BEGIN stores (as bpftrace prints it, in decimal) is vfs_read's in /proc/kallsyms.
+    let kallsyms = std::fs::read_to_string("/proc/kallsyms").expect("read /proc/kallsyms");
+    let address = kallsyms
+        .lines()
+        .find_map(|line| line.strip_suffix(" T vfs_read").map(|hex| u64::from_str_radix(hex, 16).expect("hex")))
+        .expect("vfs_read in /proc/kallsyms");
+    let out = output_of(&["-e", "BEGIN { @ = kaddr(str($1)); exit() }", "vfs_read"]);
+    assert_eq!(out.trim(), format!("@: {address}"));
 }
