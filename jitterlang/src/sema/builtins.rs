@@ -308,17 +308,21 @@ pub static REGISTRY: &[Builtin] = &[
     context("comm", Context::Comm, "the task's name"),
     context("cgroup", Context::Cgroup, "the cgroup v2 id of the task"),
     variable("ppid", "the id of the parent (the thread that forked this process)", |c, span, s| {
-        c.task_member(&[("real_parent", true), ("pid", true)], span, s)
+        c.task_member(PARENT_PID, span, s)
     }),
     variable("pcomm", "the name of the parent (the thread that forked this process)", |c, span, s| {
-        c.task_member(&[("real_parent", true), ("comm", true)], span, s)
+        c.task_member(PARENT_COMM, span, s)
     }),
     variable("leader_tid", "the thread id of the thread group's leader", |c, span, s| {
-        c.task_member(&[("group_leader", true), ("pid", true)], span, s)
+        c.task_member(LEADER_TID, span, s)
     }),
-    variable("leader_comm", "the name of the thread group's leader", |c, span, s| {
-        c.task_member(&[("group_leader", true), ("comm", true)], span, s)
+    variable("leader_comm", "the name of the thread group's leader", |c, span, s| c.task_member(LEADER_COMM, span, s)),
+    function("ppid", "[task]", "`ppid` of a task (a `struct task_struct *`)", |c, call, s| {
+        c.task_call(call, PARENT_PID, s)
     }),
+    function("pcomm", "[task]", "`pcomm` of a task", |c, call, s| c.task_call(call, PARENT_COMM, s)),
+    function("leader_tid", "[task]", "`leader_tid` of a task", |c, call, s| c.task_call(call, LEADER_TID, s)),
+    function("leader_comm", "[task]", "`leader_comm` of a task", |c, call, s| c.task_call(call, LEADER_COMM, s)),
     context("curtask", Context::CurTask, "the current task_struct"),
     context("elapsed", Context::Elapsed, "the time since the script started"),
     context("kstack", Context::Stack(StackKind::KERNEL), "the kernel stack"),
@@ -340,6 +344,13 @@ pub static REGISTRY: &[Builtin] = &[
     ),
     variable("netns", "the inode number of the task's network namespace", |c, span, s| c.netns(span, s)),
 ];
+
+/// The members of a task that `ppid`, `pcomm`, `leader_tid` and `leader_comm` read (each with whether it is
+/// reached through a pointer), as bpftrace 0.27's: the parent is `real_parent`, the thread that forked the process.
+const PARENT_PID: &[(&str, bool)] = &[("real_parent", true), ("pid", true)];
+const PARENT_COMM: &[(&str, bool)] = &[("real_parent", true), ("comm", true)];
+const LEADER_TID: &[(&str, bool)] = &[("group_leader", true), ("pid", true)];
+const LEADER_COMM: &[(&str, bool)] = &[("group_leader", true), ("comm", true)];
 
 /// The builtin called `name(...)`.
 pub(super) fn call(name: &str) -> Option<&'static Builtin> {

@@ -427,6 +427,41 @@ impl Checker<'_> {
     /// `curtask->nsproxy->net_ns->ns.inum`.
     pub(super) fn task_member(&mut self, path: &[(&str, bool)], span: Span, scope: &mut Scope) -> Option<Expr> {
         let start = ast::Expr { kind: ast::ExprKind::Ident("curtask".into()), span };
+        self.member_of(start, path, span, scope)
+    }
+
+    /// `ppid(task)` and its kin (bpftrace 0.27's stdlib): [`Checker::task_member`] of the task given, a
+    /// `struct task_struct *`, or of the current one without an argument.
+    pub(super) fn task_call(&mut self, call: &Call, path: &[(&str, bool)], scope: &mut Scope) -> Option<Expr> {
+        match call.args {
+            [] => self.task_member(path, call.span, scope),
+            [task] => {
+                let ty = self.expr(task, scope)?.ty;
+                if !matches!(ty, Type::Pointer(_)) {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            task.span,
+                            format!(
+                                "`{}()` takes a task (`struct task_struct *`), this is {}",
+                                call.name,
+                                ty.describe()
+                            ),
+                        )
+                        .with_hint(format!("e.g. `{}(curtask)`, or a task a probe gives (`args.prev`)", call.name)),
+                    );
+                    return None;
+                }
+                self.member_of(task.clone(), path, call.span, scope)
+            }
+            _ => {
+                self.arity_in(call.name, call.name_span, call.args, &(0..=1));
+                None
+            }
+        }
+    }
+
+    fn member_of(&mut self, start: ast::Expr, path: &[(&str, bool)], span: Span, scope: &mut Scope) -> Option<Expr> {
         let read = path.iter().fold(start, |base, (field, arrow)| ast::Expr {
             kind: ast::ExprKind::Field {
                 base: Box::new(base),

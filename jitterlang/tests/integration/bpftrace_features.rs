@@ -1,5 +1,5 @@
 //! bpftrace 0.27 features jl took over, run end to end on this host: `hist(v, k)`, maps read in a probe written before
-//! the one assigning them, `getopt()`, nothing acted on after `exit()`, `kaddr(str($1))`.
+//! the one assigning them, `getopt()`, nothing acted on after `exit()`, `kaddr(str($1))`, `ppid(task)`.
 
 use crate::support::run_jl;
 use jitterlib::testing::can_trace;
@@ -119,4 +119,22 @@ fn kaddr_takes_a_script_argument_as_the_symbol() {
         .expect("vfs_read in /proc/kallsyms");
     let out = output_of(&["-e", "BEGIN { @ = kaddr(str($1)); exit() }", "vfs_read"]);
     assert_eq!(out.trim(), format!("@: {address}"));
+}
+
+#[test]
+fn ppid_and_its_kin_take_a_task() {
+    if !can_trace("ppid_and_its_kin_take_a_task") {
+        return;
+    }
+    // BEGIN runs in jl, forked by this test's thread: its real_parent is that thread, its leader itself.
+    let script = "BEGIN { printf(\"%d %d %d\\n\", ppid(curtask), ppid(), leader_tid(curtask)); \
+                  printf(\"%s %s\\n\", pcomm(curtask), leader_comm(curtask)); @pid = pid; exit(); }";
+    let out = output_of(&["-e", script]);
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let lines: Vec<&str> = out.lines().collect();
+    let jl_pid = lines.iter().find_map(|line| line.strip_prefix("@pid: ")).expect("@pid");
+    assert_eq!(lines[0], format!("{tid} {tid} {jl_pid}"), "{out}");
+    let thread_name = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).expect("comm");
+    assert_eq!(lines[1], format!("{} jl", thread_name.trim_end()), "{out}");
 }
