@@ -647,6 +647,8 @@ pub enum Builtin {
     CurTask,
     /// Nanoseconds since the script started (its BEGIN phase).
     Elapsed,
+    /// The program's context: the address the kernel passes it in `r1` (`ctx`).
+    Ctx,
     /// The kernel or user stack of the current context, as a stack-map id (with the process for user stacks).
     Stack(StackKind),
 }

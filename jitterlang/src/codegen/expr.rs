@@ -173,6 +173,7 @@ impl Gen<'_> {
             Builtin::Cgroup => Helper::GetCurrentCgroupId,
             Builtin::CurTask => Helper::GetCurrentTask,
             Builtin::Comm | Builtin::Elapsed => return,
+            Builtin::Ctx => return self.b.mov64(dst, Reg::R6),
             Builtin::Stack(kind) => return self.stack(kind, dst),
         };
         self.b.call(helper);

@@ -324,6 +324,11 @@ pub static REGISTRY: &[Builtin] = &[
     function("leader_tid", "[task]", "`leader_tid` of a task", |c, call, s| c.task_call(call, LEADER_TID, s)),
     function("leader_comm", "[task]", "`leader_comm` of a task", |c, call, s| c.task_call(call, LEADER_COMM, s)),
     context("curtask", Context::CurTask, "the current task_struct"),
+    context(
+        "ctx",
+        Context::Ctx,
+        "the program's context, a `void *`: pt_regs in kprobes and uprobes, bpf_perf_event_data in perf events",
+    ),
     context("elapsed", Context::Elapsed, "the time since the script started"),
     context("kstack", Context::Stack(StackKind::KERNEL), "the kernel stack"),
     context("ustack", Context::Stack(StackKind::USER), "the user stack"),

@@ -287,8 +287,25 @@ impl Checker<'_> {
             return Some(field_expr(field, span));
         }
         match builtins::variable_named(name).map(|builtin| &builtin.rule) {
-            Some(Rule::Context(Builtin::Stack(_))) if !self.context_allowed(&format!("`{name}`"), span, scope) => {
+            Some(Rule::Context(Builtin::Stack(_) | Builtin::Ctx))
+                if !self.context_allowed(&format!("`{name}`"), span, scope) =>
+            {
                 return None
+            }
+            Some(Rule::Context(Builtin::Ctx)) if scope.probe.user_space() => {
+                // Reads through pointers of a uprobe are reads of the process's memory; the context is the kernel's.
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::Unsupported,
+                        span,
+                        format!(
+                            "`ctx` of `{}` is kernel memory, and its reads are of the process's",
+                            scope.probe.describe()
+                        ),
+                    )
+                    .with_hint("`reg(\"name\")` reads the saved registers a uprobe's context holds"),
+                );
+                return None;
             }
             Some(Rule::Context(builtin)) => return Some(self.context_value(*builtin, span)),
             Some(Rule::Variable(check)) => return check(self, span, scope),
@@ -350,6 +367,7 @@ impl Checker<'_> {
             Builtin::Comm => Type::Str(COMM_SIZE),
             Builtin::Nsecs | Builtin::BootNsecs => Type::Duration,
             Builtin::CurTask => Type::Pointer(PointerType::to_record(StructName::new("task_struct"))),
+            Builtin::Ctx => Type::Pointer(PointerType { pointee: Pointee::Void, depth: 1 }),
             Builtin::Stack(kind) => self.stack_type(kind),
             _ => Type::U64,
         };

@@ -1,5 +1,5 @@
 //! bpftrace 0.27 features jl took over, run end to end on this host: `hist(v, k)`, maps read in a probe written before
-//! the one assigning them, `getopt()`, nothing acted on after `exit()`, `kaddr(str($1))`, `ppid(task)`.
+//! the one assigning them, `getopt()`, nothing acted on after `exit()`, `kaddr(str($1))`, `ppid(task)`, `ctx`.
 
 use crate::support::run_jl;
 use jitterlib::testing::can_trace;
@@ -137,4 +137,19 @@ fn ppid_and_its_kin_take_a_task() {
     assert_eq!(lines[0], format!("{tid} {tid} {jl_pid}"), "{out}");
     let thread_name = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).expect("comm");
     assert_eq!(lines[1], format!("{} jl", thread_name.trim_end()), "{out}");
+}
+
+#[test]
+fn ctx_is_the_context_the_kernel_passed() {
+    if !can_trace("ctx_is_the_context_the_kernel_passed") {
+        return;
+    }
+    // A perf event's context is the kernel's bpf_perf_event_data_kern: its regs are the registers `reg()` reads
+    // (through the context the verifier rewrites), so the two instruction pointers agree on every sample.
+    let script = "profile:hz:997 { @[((struct bpf_perf_event_data_kern *)ctx)->regs->ip == reg(\"ip\")] = count(); }";
+    let out = output_of(&["--duration", "0.5", "-e", script]);
+    let rows: Vec<&str> = out.lines().filter(|line| line.starts_with('@')).collect();
+    assert_eq!(rows.len(), 1, "{out}");
+    let count: u64 = rows[0].strip_prefix("@[true]: ").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{out}"));
+    assert!(count > 0, "{out}");
 }
