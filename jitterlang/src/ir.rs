@@ -33,6 +33,8 @@ pub enum Type {
     /// `cgroup_path(id[, filter])`: a cgroup id in a register, printed as its paths in the cgroup hierarchies the
     /// filter selects (looked up when printed).
     CgroupPath(jitterlib::cgroup::CgroupFilter),
+    /// `username`: a user id in a register, printed as the user's name (looked up when printed).
+    UserName,
     /// What ran on a CPU during a stall (a `stall()` probe's `culprit`), printed `timer:estimation_timer`.
     Culprit,
     /// A NUL-padded string of this many bytes (a multiple of 8).
@@ -205,7 +207,8 @@ impl Type {
     /// Whether the value is computed into a register (integers, stack ids, IPv4 addresses), as opposed to a stack
     /// buffer.
     pub fn in_register(self) -> bool {
-        self.is_scalar() || matches!(self, Type::Stack(_) | Type::Timestamp(_) | Type::Ipv4 | Type::CgroupPath(_))
+        self.is_scalar()
+            || matches!(self, Type::Stack(_) | Type::Timestamp(_) | Type::Ipv4 | Type::CgroupPath(_) | Type::UserName)
     }
 
     /// Whether printf prints it with `%s`.
@@ -216,6 +219,7 @@ impl Type {
                 | Type::Symbol
                 | Type::UserSymbol
                 | Type::CgroupPath(_)
+                | Type::UserName
                 | Type::Culprit
                 | Type::Ipv4
                 | Type::Ipv6
@@ -253,6 +257,7 @@ impl Type {
             Type::Symbol => "kernel symbol".into(),
             Type::UserSymbol => "user symbol".into(),
             Type::CgroupPath(_) => "cgroup path".into(),
+            Type::UserName => "user name".into(),
             Type::Culprit => "culprit".into(),
             Type::Str(size) => format!("string[{size}]"),
             Type::Stack(kind) => {

@@ -297,6 +297,11 @@ pub static REGISTRY: &[Builtin] = &[
     context("tid", Context::Tid, "the thread id"),
     context("uid", Context::Uid, "the user id"),
     context("gid", Context::Gid, "the group id"),
+    variable(
+        "username",
+        "the name of the user (`uid`), looked up when printed (the id when it has none)",
+        |c, span, _| Some(c.user_name(span)),
+    ),
     context("cpu", Context::Cpu, "the CPU number"),
     context("nsecs", Context::Nsecs, "the time since boot (a duration)"),
     function(

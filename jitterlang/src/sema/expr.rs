@@ -194,6 +194,7 @@ impl Checker<'_> {
             Type::Stack(_) => "a stack can be a map key (`@[kstack] = count()`, printed as frames or folded with -f folded) or printed with printf's %s",
             Type::Str(_) => "strings can be printed (`printf(\"%s\", comm)`) or used as map keys; arithmetic and comparison need integers",
             Type::Tuple(_) => "a tuple has no arithmetic or comparison: read one of its elements, e.g. `$t.0`",
+            Type::UserName => "a user name is looked up when printed, so it can only be printed or stored in a map; `uid` is the id",
             Type::CgroupPath(_) => "a cgroup path is looked up when printed, so it can only be printed or stored in a map; `cgroup` is the id",
             Type::UserSymbol => "a user symbol is named when printed, so it can only be printed or stored in a map; its argument is the address",
             _ => "use an expression with a value here",
@@ -432,6 +433,11 @@ impl Checker<'_> {
             None => scope.probe.describe().split([':', '(']).next().unwrap_or_default().to_string(),
         };
         Expr { ty: Type::Str(string_size(text.len())), kind: ExprKind::Str(text), span }
+    }
+
+    /// `username`: `uid`, printed as the user's name.
+    pub(super) fn user_name(&mut self, span: Span) -> Expr {
+        Expr { ty: Type::UserName, ..self.context_value(Builtin::Uid, span) }
     }
 
     /// `netns`: the inode number of the current task's network namespace (a probe's own `netns` field wins:

@@ -310,6 +310,7 @@ fn is_integer(format: ValueFormat) -> bool {
             | ValueFormat::Ipv6
             | ValueFormat::UserSymbol
             | ValueFormat::CgroupPath(_)
+            | ValueFormat::UserName
             | ValueFormat::Stack(_)
     )
 }
@@ -324,6 +325,7 @@ fn describe_value(value: &MapValue) -> String {
             ValueFormat::Stack(_) => "stacks".to_string(),
             ValueFormat::UserSymbol => "user symbols".to_string(),
             ValueFormat::CgroupPath(_) => "cgroup paths".to_string(),
+            ValueFormat::UserName => "user names".to_string(),
             ValueFormat::Bool => "bools".to_string(),
             _ => "integers".to_string(),
         },
@@ -353,6 +355,7 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         Type::Symbol => ValueFormat::KernelSymbol,
         Type::UserSymbol => ValueFormat::UserSymbol,
         Type::CgroupPath(filter) => ValueFormat::CgroupPath(filter),
+        Type::UserName => ValueFormat::UserName,
         Type::Culprit => ValueFormat::Culprit,
         Type::Str(_) => ValueFormat::Str,
         Type::Stack(kind) => ValueFormat::Stack(kind),

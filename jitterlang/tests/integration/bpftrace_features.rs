@@ -1,5 +1,6 @@
-//! bpftrace 0.27 features jl took over, run end to end on this host: `hist(v, k)`, maps read in a probe written before
-//! the one assigning them, `getopt()`, nothing acted on after `exit()`, `kaddr(str($1))`, `ppid(task)`, `ctx`.
+//! bpftrace 0.27 features jl took over, run end to end on this host: `hist(v, k)`, maps read in a probe written
+//! before the one assigning them, `getopt()`, nothing acted on after `exit()`, `kaddr(str($1))`, `ppid(task)`,
+//! `ctx`, `username`.
 
 use crate::support::run_jl;
 use jitterlib::testing::can_trace;
@@ -152,4 +153,28 @@ fn ctx_is_the_context_the_kernel_passed() {
     assert_eq!(rows.len(), 1, "{out}");
     let count: u64 = rows[0].strip_prefix("@[true]: ").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{out}"));
     assert!(count > 0, "{out}");
+}
+
+#[test]
+fn username_names_the_user_a_process_runs_as() {
+    if !can_trace("username_names_the_user_a_process_runs_as") {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    // A program started as uid 65534 execs: the kernel reports that uid, printed with its name in /etc/passwd.
+    let passwd = std::fs::read_to_string("/etc/passwd").expect("read /etc/passwd");
+    let name =
+        passwd.lines().map(|line| line.split(':').collect::<Vec<_>>()).find(|fields| fields.get(2) == Some(&"65534"));
+    let Some(name) = name.map(|fields| fields[0].to_string()) else {
+        return jitterlib::testing::skip("username_names_the_user_a_process_runs_as", "/etc/passwd has no user 65534");
+    };
+    let tracing = crate::runtime::Tracing::start(
+        "tracepoint:sched:sched_process_exec /uid == 65534/ { @[username, uid] = count(); @one = username; }",
+        1.5,
+    );
+    let status = std::process::Command::new("/bin/true").uid(65534).gid(65534).status().expect("run /bin/true");
+    assert!(status.success());
+    let lines = tracing.finish();
+    assert_eq!(crate::runtime::map_data(&lines, "@"), &serde_json::json!({ format!("{name},65534"): 1 }));
+    assert_eq!(crate::runtime::map_data(&lines, "@one"), &serde_json::json!(name));
 }
