@@ -652,6 +652,14 @@ pub enum Builtin {
     CurTask,
     /// Nanoseconds since the script started (its BEGIN phase).
     Elapsed,
+    /// The process id (`thread: false`) or thread id as seen from a pid namespace (`pid` when jl runs in one);
+    /// 0 for a task outside it.
+    NsPid {
+        /// The namespace.
+        ns: crate::PidNamespace,
+        /// The thread id rather than the process id.
+        thread: bool,
+    },
     /// The program's context: the address the kernel passes it in `r1` (`ctx`).
     Ctx,
     /// The kernel or user stack of the current context, as a stack-map id (with the process for user stacks).

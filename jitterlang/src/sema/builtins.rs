@@ -293,8 +293,20 @@ pub static REGISTRY: &[Builtin] = &[
     function("ustack", "[mode, ][frames]", "the user stack", |c, call, s| {
         c.stack_call(call.name, call.name_span, call.args, call.span, s)
     }),
-    context("pid", Context::Pid, "the process id"),
-    context("tid", Context::Tid, "the thread id"),
+    context("pid", Context::Pid, "the process id (in jl's pid namespace, as bpftrace: 0 for a task outside it)"),
+    context("tid", Context::Tid, "the thread id (in jl's pid namespace)"),
+    function(
+        "pid",
+        "[curr_ns|init]",
+        "the process id as seen from jl's pid namespace (as `pid`) or the initial one",
+        |c, call, _| c.pid_call(call, false),
+    ),
+    function(
+        "tid",
+        "[curr_ns|init]",
+        "the thread id as seen from jl's pid namespace (as `tid`) or the initial one",
+        |c, call, _| c.pid_call(call, true),
+    ),
     context("uid", Context::Uid, "the user id"),
     context("gid", Context::Gid, "the group id"),
     variable(

@@ -363,6 +363,11 @@ impl Checker<'_> {
 
     /// A value read from the current context: `pid`, `comm`, `nsecs`.
     fn context_value(&mut self, builtin: Builtin, span: Span) -> Expr {
+        // `pid` and `tid` count in jl's pid namespace, as bpftrace's: `pid(init)` is the initial one's.
+        let builtin = match (builtin, self.pid_namespace) {
+            (Builtin::Pid | Builtin::Tid, Some(ns)) => Builtin::NsPid { ns, thread: builtin == Builtin::Tid },
+            _ => builtin,
+        };
         // nsecs is a duration (since boot): differences of timestamps print with time units.
         let ty = match builtin {
             Builtin::Comm => Type::Str(COMM_SIZE),
@@ -433,6 +438,35 @@ impl Checker<'_> {
             None => scope.probe.describe().split([':', '(']).next().unwrap_or_default().to_string(),
         };
         Expr { ty: Type::Str(string_size(text.len())), kind: ExprKind::Str(text), span }
+    }
+
+    /// `pid([curr_ns|init])` and `tid(...)` (bpftrace): as seen from jl's pid namespace (`pid`), or from the
+    /// initial one.
+    pub(super) fn pid_call(&mut self, call: &Call, thread: bool) -> Option<Expr> {
+        let plain = if thread { Builtin::Tid } else { Builtin::Pid };
+        match call.args {
+            [] => Some(self.context_value(plain, call.span)),
+            [ast::Expr { kind: ast::ExprKind::Ident(space), .. }] if space == "curr_ns" => {
+                Some(self.context_value(plain, call.span))
+            }
+            [ast::Expr { kind: ast::ExprKind::Ident(space), .. }] if space == "init" => {
+                Some(Expr { kind: ExprKind::Builtin(plain), ty: Type::U64, span: call.span })
+            }
+            [other] => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::TypeMismatch, other.span, format!("`{}()` takes a pid namespace", call.name))
+                        .with_hint(format!(
+                            "`{0}(curr_ns)` (jl's, as `{0}`) or `{0}(init)` (the initial one)",
+                            call.name
+                        )),
+                );
+                None
+            }
+            _ => {
+                self.arity_in(call.name, call.name_span, call.args, &(0..=1));
+                None
+            }
+        }
     }
 
     /// `username`: `uid`, printed as the user's name.

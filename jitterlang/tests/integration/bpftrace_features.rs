@@ -1,6 +1,6 @@
 //! bpftrace 0.27 features jl took over, run end to end on this host: `hist(v, k)`, maps read in a probe written
 //! before the one assigning them, `getopt()`, nothing acted on after `exit()`, `kaddr(str($1))`, `ppid(task)`,
-//! `ctx`, `username`.
+//! `ctx`, `username`, `pid` in a pid namespace.
 
 use crate::support::run_jl;
 use jitterlib::testing::can_trace;
@@ -177,4 +177,34 @@ fn username_names_the_user_a_process_runs_as() {
     let lines = tracing.finish();
     assert_eq!(crate::runtime::map_data(&lines, "@"), &serde_json::json!({ format!("{name},65534"): 1 }));
     assert_eq!(crate::runtime::map_data(&lines, "@one"), &serde_json::json!(name));
+}
+
+#[test]
+fn pid_counts_in_the_pid_namespace_jl_runs_in() {
+    if !can_trace("pid_counts_in_the_pid_namespace_jl_runs_in") {
+        return;
+    }
+    // jl as the first process of a new pid namespace: BEGIN runs in jl, pid 1 there; pid(init) is its host pid.
+    // This test's thread, outside that namespace, has no pid there (0) and its own pid in the initial one.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "BEGIN {{ @begin = (pid, tid(curr_ns), pid(init) > 1, tid(init) == pid(init)); }}
+         tracepoint:syscalls:sys_enter_getppid /tid(init) == {tid}/ {{ @outside[pid, tid, pid(init), tid(init)] = count(); }}"
+    );
+    let mut command = std::process::Command::new("unshare");
+    command.args(["--fork", "--pid", "--mount-proc", env!("CARGO_BIN_EXE_jl"), "-f", "json", "--duration", "1.5"]);
+    let (mut child, _, lines) = crate::support::spawn_attached(command.arg("-e").arg(&script));
+    std::thread::spawn(move || for _ in lines {});
+    for _ in 0..10 {
+        // SAFETY: getppid has no preconditions; the raw syscall avoids any libc caching.
+        unsafe { libc::syscall(libc::SYS_getppid) };
+    }
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut out).expect("read");
+    assert!(child.wait().expect("wait").success(), "{out}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|line| serde_json::from_str(line).expect("JSON")).collect();
+    assert_eq!(crate::runtime::map_data(&lines, "@begin"), &serde_json::json!([1, 1, true, true]));
+    let pid = std::process::id();
+    assert_eq!(crate::runtime::map_data(&lines, "@outside"), &serde_json::json!({ format!("0,0,{pid},{tid}"): 10 }));
 }

@@ -66,6 +66,7 @@ fn main() -> ExitCode {
         unsafe_actions: cli.unsafe_actions,
         map_keys: cli.map_keys,
         file_name: cli.file.as_ref().filter(|_| cli.expr.is_none()).map(|path| path.display().to_string()),
+        pid_namespace: jitterlang::PidNamespace::of_this_process(),
     };
     if cli.expr.is_none() && cli.file.is_none() && std::io::stdin().is_terminal() {
         if !options.named_args.is_empty() {
