@@ -36,6 +36,8 @@ pub enum Type {
     /// `cgroup_path(id[, filter])`: a cgroup id in a register, printed as its paths in the cgroup hierarchies the
     /// filter selects (looked up when printed).
     CgroupPath(jitterlib::cgroup::CgroupFilter),
+    /// `username`: a user id in a register, printed as the user's name (looked up when printed).
+    UserName,
     /// What ran on a CPU during a stall (a `stall()` probe's `culprit`), printed `timer:estimation_timer`.
     Culprit,
     /// A NUL-padded string of this many bytes (a multiple of 8).
@@ -228,7 +230,10 @@ impl Type {
     /// buffer.
     pub fn in_register(self) -> bool {
         self.is_scalar()
-            || matches!(self, Type::Stack(_) | Type::Timestamp(_) | Type::Ipv4 | Type::CgroupPath(_) | Type::Name(_))
+            || matches!(
+                self,
+                Type::Stack(_) | Type::Timestamp(_) | Type::Ipv4 | Type::CgroupPath(_) | Type::Name(_) | Type::UserName
+            )
     }
 
     /// Whether printf prints it with `%s`.
@@ -240,6 +245,7 @@ impl Type {
                 | Type::Symbol
                 | Type::UserSymbol
                 | Type::CgroupPath(_)
+                | Type::UserName
                 | Type::Culprit
                 | Type::Ipv4
                 | Type::Ipv6
@@ -278,6 +284,7 @@ impl Type {
             Type::Symbol => "kernel symbol".into(),
             Type::UserSymbol => "user symbol".into(),
             Type::CgroupPath(_) => "cgroup path".into(),
+            Type::UserName => "user name".into(),
             Type::Culprit => "culprit".into(),
             Type::Str(size) => format!("string[{size}]"),
             Type::Stack(kind) => {
@@ -675,6 +682,16 @@ pub enum Builtin {
     CurTask,
     /// Nanoseconds since the script started (its BEGIN phase).
     Elapsed,
+    /// The process id (`thread: false`) or thread id as seen from a pid namespace (`pid` when jl runs in one);
+    /// 0 for a task outside it.
+    NsPid {
+        /// The namespace.
+        ns: crate::PidNamespace,
+        /// The thread id rather than the process id.
+        thread: bool,
+    },
+    /// The program's context: the address the kernel passes it in `r1` (`ctx`).
+    Ctx,
     /// The kernel or user stack of the current context, as a stack-map id (with the process for user stacks).
     Stack(StackKind),
 }

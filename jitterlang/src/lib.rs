@@ -43,6 +43,31 @@ pub struct CompileOptions {
     /// The script's name as `errorf()` and `warnf()` print it (a file's path); `None` for a program given with
     /// `-e`, which they call `stdin`, as bpftrace does.
     pub file_name: Option<String>,
+    /// The pid namespace `pid` and `tid` count in when it is not the initial one (jl run in a container without
+    /// the host's pids): [`PidNamespace::of_this_process`].
+    pub pid_namespace: Option<PidNamespace>,
+}
+
+/// A pid namespace, as `bpf_get_ns_current_pid_tgid` names it: the device and inode of its nsfs file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PidNamespace {
+    /// The nsfs device (`st_dev` of /proc/self/ns/pid).
+    pub dev: u64,
+    /// Its inode.
+    pub ino: u64,
+}
+
+impl PidNamespace {
+    /// The inode of the initial pid namespace (`PROC_PID_INIT_INO`, include/linux/proc_ns.h).
+    const INIT_INO: u64 = 0xEFFF_FFFC;
+
+    /// The pid namespace this process runs in, when it is not the initial one (as bpftrace, `pid` then counts
+    /// in it); `None` in the initial namespace or when /proc/self/ns/pid cannot be read.
+    pub fn of_this_process() -> Option<PidNamespace> {
+        use std::os::unix::fs::MetadataExt;
+        let found = std::fs::metadata("/proc/self/ns/pid").ok()?;
+        (found.ino() != Self::INIT_INO).then(|| PidNamespace { dev: found.dev(), ino: found.ino() })
+    }
 }
 
 /// [`compile`] with options.

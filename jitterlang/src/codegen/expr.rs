@@ -61,6 +61,7 @@ impl Gen<'_> {
         match &expr.kind {
             ExprKind::Const(value) => self.b.mov_i64(dst, *value),
             ExprKind::Builtin(Builtin::Elapsed) => self.elapsed(dst, expr)?,
+            ExprKind::Builtin(Builtin::NsPid { ns, thread }) => self.ns_pid(*ns, *thread, dst, expr)?,
             ExprKind::Builtin(builtin) => self.builtin(*builtin, dst),
             ExprKind::Call(call) => (call.lower)(self, call, expr.span, dst)?,
             ExprKind::Field(field) => match (self.probe.source_now(field), field.ty) {
@@ -188,6 +189,22 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// `dst` = the pid (or tid) of the current task in `ns`: `bpf_get_ns_current_pid_tgid` fills a zeroed
+    /// `struct bpf_pidns_info { u32 pid; u32 tgid; }` (its pid is the thread's), left zeroed for a task outside.
+    fn ns_pid(&mut self, ns: crate::PidNamespace, thread: bool, dst: Reg, expr: &Expr) -> Result<()> {
+        let mark = self.frame.mark();
+        let info = self.frame.alloc(8, expr.span)?;
+        self.b.store_imm(Size::DW, Reg::R10, info, 0);
+        self.b.ld_imm64(Reg::R1, ns.dev);
+        self.b.ld_imm64(Reg::R2, ns.ino);
+        self.b.stack_pointer(Reg::R3, info);
+        self.b.mov64(Reg::R4, 8);
+        self.b.call(Helper::GetNsCurrentPidTgid);
+        self.b.load(Size::W, dst, Reg::R10, info + if thread { 0 } else { 4 });
+        self.frame.release(mark);
+        Ok(())
+    }
+
     fn builtin(&mut self, builtin: Builtin, dst: Reg) {
         let helper = match builtin {
             Builtin::Pid | Builtin::Tid => Helper::GetCurrentPidTgid,
@@ -198,7 +215,8 @@ impl Gen<'_> {
             Builtin::TaiNsecs => Helper::KtimeGetTaiNs,
             Builtin::Cgroup => Helper::GetCurrentCgroupId,
             Builtin::CurTask => Helper::GetCurrentTask,
-            Builtin::Comm | Builtin::Elapsed => return,
+            Builtin::Comm | Builtin::Elapsed | Builtin::NsPid { .. } => return,
+            Builtin::Ctx => return self.b.mov64(dst, Reg::R6),
             Builtin::Stack(kind) => return self.stack(kind, dst),
         };
         self.b.call(helper);

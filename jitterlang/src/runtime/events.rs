@@ -235,6 +235,7 @@ impl<'a> EventDecoder<'a> {
                     Value::Text(self.symbols.user_symbol(word(pid)? as u32, word(address)?))
                 }
                 Type::CgroupPath(filter) => Value::Text(self.symbols.cgroup_path(word()?, *filter)),
+                Type::UserName => Value::Text(self.symbols.user_name(word()? as u32)),
                 Type::Culprit => Value::Text(format_culprit(word()?, self.symbols)),
                 Type::Timestamp(format) => Value::Text(format.render(self.clock.unix_ns(word()?))),
                 Type::Duration => Value::Duration(word()?),

@@ -106,6 +106,15 @@ pub enum RunError {
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+    /// The handler of a signal a `self:signal` probe waits for could not be installed.
+    #[error("cannot install the handler of signal {signal} for `self:signal` probes")]
+    SignalHandler {
+        /// The signal.
+        signal: i32,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A map could not be decoded.
     #[error("cannot decode map {map}: {reason}")]
     Decode {
@@ -136,6 +145,7 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<RunReport, RunError> {
     let mut session = load(compiled)?;
+    let signals = SignalProbes::install(compiled)?;
     let mut ring = session.ring_buffer(EVENTS_MAP)?;
     let symbols = Symbols::new(kernel);
     let decoder = EventDecoder::new(&compiled.printfs, &compiled.time_formats, &compiled.outliers, kernel, &symbols);
@@ -210,7 +220,8 @@ pub fn run(
         }
     } else if !exited {
         session.attach_all()?;
-        let attached = compiled.programs.iter().filter(|unit| unit.trigger.is_none()).count();
+        let attached =
+            compiled.programs.iter().filter(|unit| matches!(unit.trigger, None | Some(Trigger::Signal(_)))).count();
         if let Some(on_attached) = &options.on_attached {
             on_attached(compiled.probe_count());
         }
@@ -225,6 +236,7 @@ pub fn run(
                 deadline.saturating_duration_since(Instant::now()).min(POLL_INTERVAL)
             });
             exited |= drain(&session, &mut ring, timeout, &mut output, &mut report)?;
+            signals.run_received(compiled, &session)?;
             if let (Some(due), Some(every)) = (next_print, print_every) {
                 if Instant::now() >= due {
                     output.interval_header()?;
@@ -458,6 +470,47 @@ pub fn load(compiled: &Compiled) -> Result<Session, RunError> {
         .map(|unit| ProgramSpec { name: unit.name.clone(), attach: unit.attach.clone() })
         .collect();
     Ok(Session::load(&compiled.object, &specs)?)
+}
+
+/// The signals `self:signal` probes wait for, each with the flag its handler raises; the handlers are removed
+/// when dropped.
+struct SignalProbes(Vec<(i32, std::sync::Arc<AtomicBool>, signal_hook::SigId)>);
+
+impl SignalProbes {
+    fn install(compiled: &Compiled) -> Result<SignalProbes, RunError> {
+        let mut installed = SignalProbes(Vec::new());
+        for unit in &compiled.programs {
+            let Some(Trigger::Signal(signal)) = unit.trigger else { continue };
+            if installed.0.iter().any(|(known, _, _)| *known == signal) {
+                continue;
+            }
+            let flag = std::sync::Arc::new(AtomicBool::new(false));
+            let id = signal_hook::flag::register(signal, std::sync::Arc::clone(&flag))
+                .map_err(|source| RunError::SignalHandler { signal, source })?;
+            installed.0.push((signal, flag, id));
+        }
+        Ok(installed)
+    }
+
+    /// Runs the programs of each signal received since the last call, in the order the script wrote them.
+    fn run_received(&self, compiled: &Compiled, session: &Session) -> Result<(), RunError> {
+        for (signal, flag, _) in &self.0 {
+            if flag.swap(false, Ordering::Relaxed) {
+                for name in triggered(compiled, Trigger::Signal(*signal)) {
+                    session.run(name)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SignalProbes {
+    fn drop(&mut self) {
+        for (_, _, id) in &self.0 {
+            signal_hook::low_level::unregister(*id);
+        }
+    }
 }
 
 fn triggered(compiled: &Compiled, trigger: Trigger) -> impl Iterator<Item = &str> {

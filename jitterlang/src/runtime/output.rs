@@ -79,6 +79,10 @@ impl Symbolizer for Symbols<'_> {
         self.cgroups.describe(id, filter)
     }
 
+    fn user_name(&self, uid: u32) -> String {
+        user_name(uid).unwrap_or_else(|| uid.to_string())
+    }
+
     fn task_name(&self, name: u64) -> Option<String> {
         self.tasks.borrow().get(&name).cloned()
     }
@@ -311,4 +315,19 @@ fn json_value(value: &Value) -> serde_json::Value {
 fn format_clock(unix_seconds: u64) -> String {
     let day = unix_seconds % 86_400;
     format!("{:02}:{:02}:{:02}", day / 3600, day % 3600 / 60, day % 60)
+}
+
+/// The name the system's user database (`getpwuid_r(3)`: /etc/passwd, or NSS) gives user `uid`, if any.
+fn user_name(uid: u32) -> Option<String> {
+    let mut buffer = vec![0 as libc::c_char; 16 * 1024];
+    // SAFETY: passwd is plain data (integers and pointers); all zeros is a valid value.
+    let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found = std::ptr::null_mut();
+    // SAFETY: every pointer is to a live local of the size given; getpwuid_r writes only within them.
+    let status = unsafe { libc::getpwuid_r(uid, &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found) };
+    if status != 0 || found.is_null() || entry.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: on success pw_name points to a NUL-terminated string inside `buffer`, which is still alive.
+    Some(unsafe { std::ffi::CStr::from_ptr(entry.pw_name) }.to_string_lossy().into_owned())
 }

@@ -190,8 +190,8 @@ pub static REGISTRY: &[Builtin] = &[
         "the paths of a cgroup id in the mounted hierarchies (`unified:/user.slice`), those the filter names",
         |c, call, s| c.cgroup_path(call, s),
     ),
-    function("kaddr", "\"symbol\"", "the address of a kernel symbol", |c, call, _| {
-        c.kaddr(call.name_span, call.args, call.span)
+    function("kaddr", "\"symbol\"", "the address of a kernel symbol", |c, call, s| {
+        c.kaddr(call.name_span, call.args, call.span, s)
     }),
     function("str", "ptr[, size]", "a kernel string, or a script argument `str($1)`", |c, call, s| {
         c.str_call(call.name_span, call.args, call.span, s)
@@ -293,10 +293,27 @@ pub static REGISTRY: &[Builtin] = &[
     function("ustack", "[mode, ][frames]", "the user stack", |c, call, s| {
         c.stack_call(call.name, call.name_span, call.args, call.span, s)
     }),
-    context("pid", Context::Pid, "the process id"),
-    context("tid", Context::Tid, "the thread id"),
+    context("pid", Context::Pid, "the process id (in jl's pid namespace, as bpftrace: 0 for a task outside it)"),
+    context("tid", Context::Tid, "the thread id (in jl's pid namespace)"),
+    function(
+        "pid",
+        "[curr_ns|init]",
+        "the process id as seen from jl's pid namespace (as `pid`) or the initial one",
+        |c, call, _| c.pid_call(call, false),
+    ),
+    function(
+        "tid",
+        "[curr_ns|init]",
+        "the thread id as seen from jl's pid namespace (as `tid`) or the initial one",
+        |c, call, _| c.pid_call(call, true),
+    ),
     context("uid", Context::Uid, "the user id"),
     context("gid", Context::Gid, "the group id"),
+    variable(
+        "username",
+        "the name of the user (`uid`), looked up when printed (the id when it has none)",
+        |c, span, _| Some(c.user_name(span)),
+    ),
     context("cpu", Context::Cpu, "the CPU number"),
     context("nsecs", Context::Nsecs, "the time since boot (a duration)"),
     function(
@@ -308,18 +325,27 @@ pub static REGISTRY: &[Builtin] = &[
     context("comm", Context::Comm, "the task's name"),
     context("cgroup", Context::Cgroup, "the cgroup v2 id of the task"),
     variable("ppid", "the id of the parent (the thread that forked this process)", |c, span, s| {
-        c.task_member(&[("real_parent", true), ("pid", true)], span, s)
+        c.task_member(PARENT_PID, span, s)
     }),
     variable("pcomm", "the name of the parent (the thread that forked this process)", |c, span, s| {
-        c.task_member(&[("real_parent", true), ("comm", true)], span, s)
+        c.task_member(PARENT_COMM, span, s)
     }),
     variable("leader_tid", "the thread id of the thread group's leader", |c, span, s| {
-        c.task_member(&[("group_leader", true), ("pid", true)], span, s)
+        c.task_member(LEADER_TID, span, s)
     }),
-    variable("leader_comm", "the name of the thread group's leader", |c, span, s| {
-        c.task_member(&[("group_leader", true), ("comm", true)], span, s)
+    variable("leader_comm", "the name of the thread group's leader", |c, span, s| c.task_member(LEADER_COMM, span, s)),
+    function("ppid", "[task]", "`ppid` of a task (a `struct task_struct *`)", |c, call, s| {
+        c.task_call(call, PARENT_PID, s)
     }),
+    function("pcomm", "[task]", "`pcomm` of a task", |c, call, s| c.task_call(call, PARENT_COMM, s)),
+    function("leader_tid", "[task]", "`leader_tid` of a task", |c, call, s| c.task_call(call, LEADER_TID, s)),
+    function("leader_comm", "[task]", "`leader_comm` of a task", |c, call, s| c.task_call(call, LEADER_COMM, s)),
     context("curtask", Context::CurTask, "the current task_struct"),
+    context(
+        "ctx",
+        Context::Ctx,
+        "the program's context, a `void *`: pt_regs in kprobes and uprobes, bpf_perf_event_data in perf events",
+    ),
     context("elapsed", Context::Elapsed, "the time since the script started"),
     context("kstack", Context::Stack(StackKind::KERNEL), "the kernel stack"),
     context("ustack", Context::Stack(StackKind::USER), "the user stack"),
@@ -328,8 +354,25 @@ pub static REGISTRY: &[Builtin] = &[
     lowered_variable("numaid", Type::U64, "the NUMA node of the CPU", lower::numaid),
     lowered_variable("rand", Type::U64, "a pseudo-random 32-bit number", lower::rand),
     variable("probe", "the probe's name", |c, span, s| Some(c.probe_name(span, s))),
+    variable(
+        "probetype",
+        "the probe's kind: `tracepoint`, `interval`, ... (`special` for BEGIN and END)",
+        |c, span, s| Some(c.probe_type(span, s)),
+    ),
+    variable(
+        "usermode",
+        "1 when the probe fired in user code (BEGIN and END: 1, tracepoints: 0), else 0",
+        |c, span, s| c.usermode(span, s),
+    ),
     variable("netns", "the inode number of the task's network namespace", |c, span, s| c.netns(span, s)),
 ];
+
+/// The members of a task that `ppid`, `pcomm`, `leader_tid` and `leader_comm` read (each with whether it is
+/// reached through a pointer), as bpftrace 0.27's: the parent is `real_parent`, the thread that forked the process.
+const PARENT_PID: &[(&str, bool)] = &[("real_parent", true), ("pid", true)];
+const PARENT_COMM: &[(&str, bool)] = &[("real_parent", true), ("comm", true)];
+const LEADER_TID: &[(&str, bool)] = &[("group_leader", true), ("pid", true)];
+const LEADER_COMM: &[(&str, bool)] = &[("group_leader", true), ("comm", true)];
 
 /// The builtin called `name(...)`.
 pub(super) fn call(name: &str) -> Option<&'static Builtin> {

@@ -164,17 +164,26 @@ impl Checker<'_> {
     }
 
     /// `kaddr("symbol")`: the symbol's address, resolved at compile time.
-    pub(super) fn kaddr(&mut self, name_span: Span, args: &[ast::Expr], span: Span) -> Option<Expr> {
+    pub(super) fn kaddr(&mut self, name_span: Span, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<Expr> {
         if !self.arity("kaddr", name_span, args, 1) {
             return None;
         }
-        let ast::ExprKind::Str(symbol) = &args[0].kind else {
+        // A string known when compiling: a literal, or a script argument (`kaddr(str($1))`, as bpftrace).
+        let Expr { kind: ExprKind::Str(symbol), .. } = self.expr(&args[0], scope)? else {
             self.diagnostics.push(
                 Diagnostic::new(Code::TypeMismatch, args[0].span, "`kaddr()` takes a symbol name in quotes")
-                    .with_hint("e.g. `kaddr(\"jiffies\")`"),
+                    .with_hint("e.g. `kaddr(\"jiffies\")`, or `kaddr(str($1))` for a script argument"),
             );
             return None;
         };
+        if symbol.is_empty() {
+            self.diagnostics.push(
+                Diagnostic::new(Code::TypeMismatch, args[0].span, "`kaddr()` of an empty symbol name")
+                    .with_hint("a script argument that is not given (`str($1)` with no $1) is empty"),
+            );
+            return None;
+        }
+        let symbol = symbol.as_str();
         match self.kernel.symbol_addresses(symbol).map(|found| found.first().copied()) {
             Ok(Some(address)) => Some(Expr { kind: ExprKind::Const(address as i64), ty: Type::U64, span }),
             Ok(None) => {

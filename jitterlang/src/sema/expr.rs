@@ -199,6 +199,7 @@ impl Checker<'_> {
             Type::Stack(_) => "a stack can be a map key (`@[kstack] = count()`, printed as frames or folded with -f folded) or printed with printf's %s",
             Type::Str(_) => "strings can be printed (`printf(\"%s\", comm)`) or used as map keys; arithmetic and comparison need integers",
             Type::Tuple(_) => "a tuple has no arithmetic or comparison: read one of its elements, e.g. `$t.0`",
+            Type::UserName => "a user name is looked up when printed, so it can only be printed or stored in a map; `uid` is the id",
             Type::CgroupPath(_) => "a cgroup path is looked up when printed, so it can only be printed or stored in a map; `cgroup` is the id",
             Type::UserSymbol => "a user symbol is named when printed, so it can only be printed or stored in a map; its argument is the address",
             _ => "use an expression with a value here",
@@ -294,8 +295,25 @@ impl Checker<'_> {
             return Some(field_expr(field, span));
         }
         match builtins::variable_named(name).map(|builtin| &builtin.rule) {
-            Some(Rule::Context(Builtin::Stack(_))) if !self.context_allowed(&format!("`{name}`"), span, scope) => {
+            Some(Rule::Context(Builtin::Stack(_) | Builtin::Ctx))
+                if !self.context_allowed(&format!("`{name}`"), span, scope) =>
+            {
                 return None
+            }
+            Some(Rule::Context(Builtin::Ctx)) if scope.probe.user_space() => {
+                // Reads through pointers of a uprobe are reads of the process's memory; the context is the kernel's.
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::Unsupported,
+                        span,
+                        format!(
+                            "`ctx` of `{}` is kernel memory, and its reads are of the process's",
+                            scope.probe.describe()
+                        ),
+                    )
+                    .with_hint("`reg(\"name\")` reads the saved registers a uprobe's context holds"),
+                );
+                return None;
             }
             Some(Rule::Context(builtin)) => return Some(self.context_value(*builtin, span)),
             Some(Rule::Variable(check)) => return check(self, span, scope),
@@ -352,11 +370,17 @@ impl Checker<'_> {
 
     /// A value read from the current context: `pid`, `comm`, `nsecs`.
     fn context_value(&mut self, builtin: Builtin, span: Span) -> Expr {
+        // `pid` and `tid` count in jl's pid namespace, as bpftrace's: `pid(init)` is the initial one's.
+        let builtin = match (builtin, self.pid_namespace) {
+            (Builtin::Pid | Builtin::Tid, Some(ns)) => Builtin::NsPid { ns, thread: builtin == Builtin::Tid },
+            _ => builtin,
+        };
         // nsecs is a duration (since boot): differences of timestamps print with time units.
         let ty = match builtin {
             Builtin::Comm => Type::Str(COMM_SIZE),
             Builtin::Nsecs | Builtin::BootNsecs => Type::Duration,
             Builtin::CurTask => Type::Pointer(PointerType::to_record(StructName::new("task_struct"))),
+            Builtin::Ctx => Type::Pointer(PointerType { pointee: Pointee::Void, depth: 1 }),
             Builtin::Stack(kind) => self.stack_type(kind),
             _ => Type::U64,
         };
@@ -413,6 +437,50 @@ impl Checker<'_> {
         Expr { kind: ExprKind::Str(text), ty, span }
     }
 
+    /// `probetype`: the kind of the probe as written in full (`t:...` is a `tracepoint`), and `special` for the
+    /// never-attached ones (`BEGIN`, `END`, `self:signal`), as bpftrace names them.
+    pub(super) fn probe_type(&mut self, span: Span, scope: &mut Scope) -> Expr {
+        let text = match scope.probe.trigger() {
+            Some(_) => "special".to_string(),
+            None => scope.probe.describe().split([':', '(']).next().unwrap_or_default().to_string(),
+        };
+        Expr { ty: Type::Str(string_size(text.len())), kind: ExprKind::Str(text), span }
+    }
+
+    /// `pid([curr_ns|init])` and `tid(...)` (bpftrace): as seen from jl's pid namespace (`pid`), or from the
+    /// initial one.
+    pub(super) fn pid_call(&mut self, call: &Call, thread: bool) -> Option<Expr> {
+        let plain = if thread { Builtin::Tid } else { Builtin::Pid };
+        match call.args {
+            [] => Some(self.context_value(plain, call.span)),
+            [ast::Expr { kind: ast::ExprKind::Ident(space), .. }] if space == "curr_ns" => {
+                Some(self.context_value(plain, call.span))
+            }
+            [ast::Expr { kind: ast::ExprKind::Ident(space), .. }] if space == "init" => {
+                Some(Expr { kind: ExprKind::Builtin(plain), ty: Type::U64, span: call.span })
+            }
+            [other] => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::TypeMismatch, other.span, format!("`{}()` takes a pid namespace", call.name))
+                        .with_hint(format!(
+                            "`{0}(curr_ns)` (jl's, as `{0}`) or `{0}(init)` (the initial one)",
+                            call.name
+                        )),
+                );
+                None
+            }
+            _ => {
+                self.arity_in(call.name, call.name_span, call.args, &(0..=1));
+                None
+            }
+        }
+    }
+
+    /// `username`: `uid`, printed as the user's name.
+    pub(super) fn user_name(&mut self, span: Span) -> Expr {
+        Expr { ty: Type::UserName, ..self.context_value(Builtin::Uid, span) }
+    }
+
     /// `netns`: the inode number of the current task's network namespace (a probe's own `netns` field wins:
     /// fields are looked up first).
     pub(super) fn netns(&mut self, span: Span, scope: &mut Scope) -> Option<Expr> {
@@ -424,6 +492,41 @@ impl Checker<'_> {
     /// `curtask->nsproxy->net_ns->ns.inum`.
     pub(super) fn task_member(&mut self, path: &[(&str, bool)], span: Span, scope: &mut Scope) -> Option<Expr> {
         let start = ast::Expr { kind: ast::ExprKind::Ident("curtask".into()), span };
+        self.member_of(start, path, span, scope)
+    }
+
+    /// `ppid(task)` and its kin (bpftrace 0.27's stdlib): [`Checker::task_member`] of the task given, a
+    /// `struct task_struct *`, or of the current one without an argument.
+    pub(super) fn task_call(&mut self, call: &Call, path: &[(&str, bool)], scope: &mut Scope) -> Option<Expr> {
+        match call.args {
+            [] => self.task_member(path, call.span, scope),
+            [task] => {
+                let ty = self.expr(task, scope)?.ty;
+                if !matches!(ty, Type::Pointer(_)) {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::TypeMismatch,
+                            task.span,
+                            format!(
+                                "`{}()` takes a task (`struct task_struct *`), this is {}",
+                                call.name,
+                                ty.describe()
+                            ),
+                        )
+                        .with_hint(format!("e.g. `{}(curtask)`, or a task a probe gives (`args.prev`)", call.name)),
+                    );
+                    return None;
+                }
+                self.member_of(task.clone(), path, call.span, scope)
+            }
+            _ => {
+                self.arity_in(call.name, call.name_span, call.args, &(0..=1));
+                None
+            }
+        }
+    }
+
+    fn member_of(&mut self, start: ast::Expr, path: &[(&str, bool)], span: Span, scope: &mut Scope) -> Option<Expr> {
         let read = path.iter().fold(start, |base, (field, arrow)| ast::Expr {
             kind: ast::ExprKind::Field {
                 base: Box::new(base),

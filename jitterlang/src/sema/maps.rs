@@ -347,6 +347,7 @@ fn is_integer(format: ValueFormat) -> bool {
             | ValueFormat::Ipv6
             | ValueFormat::UserSymbol
             | ValueFormat::CgroupPath(_)
+            | ValueFormat::UserName
             | ValueFormat::Stack(_)
     )
 }
@@ -361,6 +362,7 @@ fn describe_value(value: &MapValue) -> String {
             ValueFormat::Stack(_) => "stacks".to_string(),
             ValueFormat::UserSymbol => "user symbols".to_string(),
             ValueFormat::CgroupPath(_) => "cgroup paths".to_string(),
+            ValueFormat::UserName => "user names".to_string(),
             ValueFormat::Bool => "bools".to_string(),
             _ => "integers".to_string(),
         },
@@ -392,6 +394,7 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         Type::Symbol => ValueFormat::KernelSymbol,
         Type::UserSymbol => ValueFormat::UserSymbol,
         Type::CgroupPath(filter) => ValueFormat::CgroupPath(filter),
+        Type::UserName => ValueFormat::UserName,
         Type::Culprit => ValueFormat::Culprit,
         Type::Str(_) => ValueFormat::Str,
         Type::Stack(kind) => ValueFormat::Stack(kind),

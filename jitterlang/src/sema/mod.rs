@@ -97,6 +97,7 @@ fn check_pass<'k>(
         positionals: options.args.clone(),
         params,
         unsafe_actions: options.unsafe_actions,
+        pid_namespace: options.pid_namespace,
         stacks: Vec::new(),
         uses_elapsed: false,
         time_formats: Vec::new(),
@@ -266,6 +267,8 @@ struct Checker<'k> {
     params: Params,
     /// Whether `signal()` and `system()` are allowed (`--unsafe`).
     unsafe_actions: bool,
+    /// The pid namespace `pid` and `tid` count in, when jl runs in one other than the initial.
+    pid_namespace: Option<crate::PidNamespace>,
     /// Frame limits of the stacks recorded, in order of first use (see [`Checked::stacks`]).
     stacks: Vec<u32>,
     uses_elapsed: bool,

@@ -4,8 +4,8 @@ use super::builtins::Call;
 use super::expr::field_expr;
 use super::{Checker, Scope};
 use crate::ast;
-use crate::diag::{Code, Diagnostic};
-use crate::ir::Expr;
+use crate::diag::{Code, Diagnostic, Span};
+use crate::ir::{BinaryOp, Expr, ExprKind, Type};
 use jitterlib::probe::{has_registers, register_field, REGISTERS};
 
 impl Checker<'_> {
@@ -45,5 +45,20 @@ impl Checker<'_> {
             return None;
         }
         Some(field_expr(&field, call.span))
+    }
+
+    /// `usermode` (bpftrace, x86-64): 1 when the probe fired while the CPU ran user code, else 0. With saved
+    /// registers, the privilege level of the saved code segment (`(cs & 3) == 3`); a probe without them runs in
+    /// the kernel (0), except the never-attached ones (`BEGIN`, `END`, `self:signal`), which jl's user-space code
+    /// runs, as bpftrace's (1).
+    pub(super) fn usermode(&mut self, span: Span, scope: &mut Scope) -> Option<Expr> {
+        let constant = |value| Expr { kind: ExprKind::Const(value), ty: Type::U64, span };
+        if !has_registers(&scope.probe.attach()) {
+            return Some(constant(i64::from(scope.probe.trigger().is_some())));
+        }
+        let cs = field_expr(&register_field("cs")?, span);
+        let level =
+            Expr { kind: ExprKind::Binary(BinaryOp::BitAnd, Box::new(cs), Box::new(constant(3))), ..constant(0) };
+        Some(Expr { kind: ExprKind::Binary(BinaryOp::Eq, Box::new(level), Box::new(constant(3))), ..constant(0) })
     }
 }

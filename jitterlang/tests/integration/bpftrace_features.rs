@@ -1,5 +1,6 @@
-//! bpftrace 0.27 features jl took over, run end to end on this host: `hist(v, k)`, maps read in a probe written before
-//! the one assigning them, `getopt()`, nothing acted on after `exit()`, `bench:` blocks in `--mode bench`.
+//! bpftrace 0.27 features jl took over, run end to end on this host: `hist(v, k)`, maps read in a probe written
+//! before the one assigning them, `getopt()`, nothing acted on after `exit()`, `bench:` blocks in `--mode bench`,
+//! `kaddr(str($1))`, `ppid(task)`, `ctx`, `username`, `pid` in a pid namespace.
 
 use crate::support::run_jl;
 use jitterlib::testing::can_trace;
@@ -210,4 +211,106 @@ fn a_divisor_that_is_0_when_the_probe_runs_gives_1_and_a_warning() {
     assert!(lost.contains("\"divide_by_zero\": 3"), "{lost}");
     let (_, _, err) = run_jl(&["-e", "BEGIN { @one = 1; printf(\"%d\\n\", 10 / (uint64)@one); exit(); }"]);
     assert!(!err.contains("warning"), "no division by 0, no warning: {err}");
+}
+
+#[test]
+fn kaddr_takes_a_script_argument_as_the_symbol() {
+    if !can_trace("kaddr_takes_a_script_argument_as_the_symbol") {
+        return;
+    }
+    // The address BEGIN stores (as bpftrace prints it, in decimal) is vfs_read's in /proc/kallsyms.
+    let kallsyms = std::fs::read_to_string("/proc/kallsyms").expect("read /proc/kallsyms");
+    let address = kallsyms
+        .lines()
+        .find_map(|line| line.strip_suffix(" T vfs_read").map(|hex| u64::from_str_radix(hex, 16).expect("hex")))
+        .expect("vfs_read in /proc/kallsyms");
+    let out = output_of(&["-e", "BEGIN { @ = kaddr(str($1)); exit() }", "vfs_read"]);
+    assert_eq!(out.trim(), format!("@: {address}"));
+}
+
+#[test]
+fn ppid_and_its_kin_take_a_task() {
+    if !can_trace("ppid_and_its_kin_take_a_task") {
+        return;
+    }
+    // BEGIN runs in jl, forked by this test's thread: its real_parent is that thread, its leader itself.
+    let script = "BEGIN { printf(\"%d %d %d\\n\", ppid(curtask), ppid(), leader_tid(curtask)); \
+                  printf(\"%s %s\\n\", pcomm(curtask), leader_comm(curtask)); @pid = pid; exit(); }";
+    let out = output_of(&["-e", script]);
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let lines: Vec<&str> = out.lines().collect();
+    let jl_pid = lines.iter().find_map(|line| line.strip_prefix("@pid: ")).expect("@pid");
+    assert_eq!(lines[0], format!("{tid} {tid} {jl_pid}"), "{out}");
+    let thread_name = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).expect("comm");
+    assert_eq!(lines[1], format!("{} jl", thread_name.trim_end()), "{out}");
+}
+
+#[test]
+fn ctx_is_the_context_the_kernel_passed() {
+    if !can_trace("ctx_is_the_context_the_kernel_passed") {
+        return;
+    }
+    // A perf event's context is the kernel's bpf_perf_event_data_kern: its regs are the registers `reg()` reads
+    // (through the context the verifier rewrites), so the two instruction pointers agree on every sample.
+    let script = "profile:hz:997 { @[((struct bpf_perf_event_data_kern *)ctx)->regs->ip == reg(\"ip\")] = count(); }";
+    let out = output_of(&["--duration", "0.5", "-e", script]);
+    let rows: Vec<&str> = out.lines().filter(|line| line.starts_with('@')).collect();
+    assert_eq!(rows.len(), 1, "{out}");
+    let count: u64 = rows[0].strip_prefix("@[true]: ").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{out}"));
+    assert!(count > 0, "{out}");
+}
+
+#[test]
+fn username_names_the_user_a_process_runs_as() {
+    if !can_trace("username_names_the_user_a_process_runs_as") {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    // A program started as uid 65534 execs: the kernel reports that uid, printed with its name in /etc/passwd.
+    let passwd = std::fs::read_to_string("/etc/passwd").expect("read /etc/passwd");
+    let name =
+        passwd.lines().map(|line| line.split(':').collect::<Vec<_>>()).find(|fields| fields.get(2) == Some(&"65534"));
+    let Some(name) = name.map(|fields| fields[0].to_string()) else {
+        return jitterlib::testing::skip("username_names_the_user_a_process_runs_as", "/etc/passwd has no user 65534");
+    };
+    let tracing = crate::runtime::Tracing::start(
+        "tracepoint:sched:sched_process_exec /uid == 65534/ { @[username, uid] = count(); @one = username; }",
+        1.5,
+    );
+    let status = std::process::Command::new("/bin/true").uid(65534).gid(65534).status().expect("run /bin/true");
+    assert!(status.success());
+    let lines = tracing.finish();
+    assert_eq!(crate::runtime::map_data(&lines, "@"), &serde_json::json!({ format!("{name},65534"): 1 }));
+    assert_eq!(crate::runtime::map_data(&lines, "@one"), &serde_json::json!(name));
+}
+
+#[test]
+fn pid_counts_in_the_pid_namespace_jl_runs_in() {
+    if !can_trace("pid_counts_in_the_pid_namespace_jl_runs_in") {
+        return;
+    }
+    // jl as the first process of a new pid namespace: BEGIN runs in jl, pid 1 there; pid(init) is its host pid.
+    // This test's thread, outside that namespace, has no pid there (0) and its own pid in the initial one.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "BEGIN {{ @begin = (pid, tid(curr_ns), pid(init) > 1, tid(init) == pid(init)); }}
+         tracepoint:syscalls:sys_enter_getppid /tid(init) == {tid}/ {{ @outside[pid, tid, pid(init), tid(init)] = count(); }}"
+    );
+    let mut command = std::process::Command::new("unshare");
+    command.args(["--fork", "--pid", "--mount-proc", env!("CARGO_BIN_EXE_jl"), "-f", "json", "--duration", "1.5"]);
+    let (mut child, _, lines) = crate::support::spawn_attached(command.arg("-e").arg(&script));
+    std::thread::spawn(move || for _ in lines {});
+    for _ in 0..10 {
+        // SAFETY: getppid has no preconditions; the raw syscall avoids any libc caching.
+        unsafe { libc::syscall(libc::SYS_getppid) };
+    }
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().expect("stdout"), &mut out).expect("read");
+    assert!(child.wait().expect("wait").success(), "{out}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|line| serde_json::from_str(line).expect("JSON")).collect();
+    assert_eq!(crate::runtime::map_data(&lines, "@begin"), &serde_json::json!([1, 1, true, true]));
+    let pid = std::process::id();
+    assert_eq!(crate::runtime::map_data(&lines, "@outside"), &serde_json::json!({ format!("0,0,{pid},{tid}"): 10 }));
 }

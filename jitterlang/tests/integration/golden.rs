@@ -10,9 +10,18 @@ use jitterlib::kernel::{
     Availability, FixtureKernel, FunctionProbes, KernelSnapshot, Member, MemberKind, SnapshotSymbol,
 };
 
-/// A golden script whose first line is `// jl --unsafe` is compiled as `jl --unsafe` would (signal, system).
+/// A golden script whose first line is `// jl --unsafe` is compiled as `jl --unsafe` would (signal, system); with
+/// the header `// pid namespace: DEV:INO` as jl run in that pid namespace.
 fn compile(source: &str, kernel: &FixtureKernel) -> Result<Compiled, Diagnostics> {
-    let options = CompileOptions { unsafe_actions: source.starts_with("// jl --unsafe"), ..CompileOptions::default() };
+    let pid_namespace = golden_header(source, "pid namespace").map(|found| {
+        let (dev, ino) = found.split_once(':').expect("DEV:INO");
+        jitterlang::PidNamespace { dev: dev.parse().expect("DEV"), ino: ino.parse().expect("INO") }
+    });
+    let options = CompileOptions {
+        unsafe_actions: source.starts_with("// jl --unsafe"),
+        pid_namespace,
+        ..CompileOptions::default()
+    };
     jitterlang::compile_with(source, kernel, &options)
 }
 

@@ -268,3 +268,29 @@ fn several_new_keys_in_one_run_are_all_counted() {
         );
     }
 }
+
+#[test]
+fn self_signal_probes_run_each_time_jl_gets_sigusr1() {
+    if !can_trace("self_signal_probes_run_each_time_jl_gets_sigusr1") {
+        return;
+    }
+    // A script of self probes alone keeps tracing (until --duration); each SIGUSR1 runs both blocks, in the order
+    // written, in jl's own process (the pid the kernel reports is jl's).
+    let tracing = crate::runtime::Tracing::start(
+        "self:signal:SIGUSR1 { @runs = count(); @pid = pid; @kind = probetype; printf(\"first\"); }
+         self:signal:SIGUSR1 { printf(\" second\\n\"); }",
+        1.5,
+    );
+    let pid = tracing.pid();
+    for _ in 0..2 {
+        // SAFETY: kill has no memory preconditions; the pid is our own child's.
+        assert_eq!(unsafe { libc::kill(pid as libc::pid_t, libc::SIGUSR1) }, 0);
+        // Two signals before jl's loop looks count once: wait for it to run the first.
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    let lines = tracing.finish();
+    assert_eq!(crate::runtime::map_data(&lines, "@runs"), &serde_json::json!(2), "{lines:#?}");
+    assert_eq!(crate::runtime::map_data(&lines, "@pid"), &serde_json::json!(pid));
+    assert_eq!(crate::runtime::map_data(&lines, "@kind"), &serde_json::json!("special"));
+    assert_eq!(crate::runtime::printed(&lines), ["first", " second\n", "first", " second\n"]);
+}

@@ -21,8 +21,12 @@ fn rawtracepoint_sys_enter_counts_getppid_by_its_btf_typed_id() {
     // getppid from this thread only: other tests of this binary count getpid calls of the same process.
     // SAFETY: gettid has no preconditions.
     let tid = unsafe { libc::gettid() };
-    let script =
-        format!("rawtracepoint:sys_enter /tid == {tid} && args.id == {}/ {{ @calls = count(); }}", libc::SYS_getppid);
+    // Also written with the module, as bpftrace (`vmlinux`: the kernel's own).
+    let script = format!(
+        "rawtracepoint:sys_enter /tid == {tid} && args.id == {id}/ {{ @calls = count(); }}
+         rawtracepoint:vmlinux:sys_enter /tid == {tid} && args.id == {id}/ {{ @vmlinux = count(); }}",
+        id = libc::SYS_getppid
+    );
     let tracing = Tracing::start(&script, 2.0);
     for _ in 0..1000 {
         // SAFETY: getppid has no preconditions; the raw syscall avoids any libc caching.
@@ -30,6 +34,7 @@ fn rawtracepoint_sys_enter_counts_getppid_by_its_btf_typed_id() {
     }
     let lines = tracing.finish();
     assert_eq!(map_data(&lines, "@calls"), &Value::from(1000), "{lines:#?}");
+    assert_eq!(map_data(&lines, "@vmlinux"), &Value::from(1000), "{lines:#?}");
 }
 
 #[test]

@@ -279,6 +279,25 @@ fn reg_reads_the_registers_the_call_saved() {
 }
 
 #[test]
+fn usermode_tells_user_code_from_the_kernel() {
+    let Some(mut target) = start("usermode_tells_user_code_from_the_kernel") else { return };
+    // A uprobe stops the process in its own code: the saved code segment is the user one (cs & 3 == 3). The
+    // target's write(2) of its answer runs in the kernel; BEGIN counts as user code, as in bpftrace.
+    let lines = trace(
+        &mut target,
+        &[],
+        "BEGIN { @begin[usermode, probetype] = count(); }
+         uprobe:BIN:jl_add /pid == PID/ { @user[usermode, probetype] = count(); }
+         tracepoint:syscalls:sys_enter_write /pid == PID/ { @kernel[usermode(), probetype()] = count(); }",
+        &["x"],
+    );
+    assert_eq!(map_data(&lines, "@begin"), &json!({"1,special": 1}));
+    assert_eq!(map_data(&lines, "@user"), &json!({"1,uprobe": CALLS}));
+    let kernel = map_data(&lines, "@kernel").as_object().expect("a map");
+    assert_eq!(kernel.keys().collect::<Vec<_>>(), ["0,tracepoint"], "{kernel:?}");
+}
+
+#[test]
 fn usym_names_the_function_of_an_address_in_the_process_that_recorded_it() {
     let Some(mut target) = start("usym_names_the_function_of_an_address_in_the_process_that_recorded_it") else {
         return;

@@ -113,6 +113,7 @@ fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
         FieldValue::Symbol(_)
         | FieldValue::UserSymbol { .. }
         | FieldValue::CgroupPath { .. }
+        | FieldValue::UserName(_)
         | FieldValue::Culprit(_)
         | FieldValue::Str(_)
         | FieldValue::StackId { .. }

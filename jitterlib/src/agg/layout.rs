@@ -41,6 +41,9 @@ pub enum ValueFormat {
     /// A cgroup id printed as its paths in the hierarchies the filter selects (bpftrace's `cgroup_path`), through
     /// a [`Symbolizer`](super::Symbolizer).
     CgroupPath(CgroupFilter),
+    /// A user id printed as the user's name (bpftrace's `username`), through a
+    /// [`Symbolizer`](super::Symbolizer).
+    UserName,
     /// A stack id (from `bpf_get_stackid`, with the process for user stacks: see [`StackKind`]), replaced by
     /// its frames with [`Snapshot::resolve_stacks`](super::Snapshot::resolve_stacks) before printing.
     Stack(StackKind),

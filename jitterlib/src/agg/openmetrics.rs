@@ -212,6 +212,7 @@ fn integer(value: &FieldValue) -> i128 {
         FieldValue::Uint(v) | FieldValue::Hex(v) | FieldValue::Symbol(v) | FieldValue::Culprit(v) => i128::from(*v),
         FieldValue::UserSymbol { addr, .. } => i128::from(*addr),
         FieldValue::CgroupPath { id, .. } => i128::from(*id),
+        FieldValue::UserName(uid) => i128::from(*uid),
         // The nanoseconds the map holds (CLOCK_MONOTONIC), as for `nsecs`.
         FieldValue::Time { ns, .. } => i128::from(*ns),
         FieldValue::Str(_)

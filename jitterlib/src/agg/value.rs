@@ -39,6 +39,11 @@ pub trait Symbolizer {
         id.to_string()
     }
 
+    /// The name of user `uid`; the id in decimal unless overridden.
+    fn user_name(&self, uid: u32) -> String {
+        uid.to_string()
+    }
+
     /// The task name (`comm`) whose hash a stall's task culprit carries ([`crate::culprit::name_hash`]); none
     /// unless overridden.
     fn task_name(&self, name: u64) -> Option<String> {
@@ -171,6 +176,8 @@ pub enum FieldValue {
         /// The hierarchies it is looked up in.
         filter: CgroupFilter,
     },
+    /// A user id printed as the user's name ([`ValueFormat::UserName`]).
+    UserName(u32),
     /// A stall's culprit ([`Culprit`]), as BPF code wrote it.
     Culprit(u64),
     /// String (NUL padding removed).
@@ -229,6 +236,7 @@ impl FieldValue {
             // An address alone, without its process: no process has it at pid 0.
             ValueFormat::UserSymbol => FieldValue::UserSymbol { pid: 0, addr: raw },
             ValueFormat::CgroupPath(filter) => FieldValue::CgroupPath { id: raw, filter },
+            ValueFormat::UserName => FieldValue::UserName(raw as u32),
         }
     }
 
@@ -245,6 +253,7 @@ impl FieldValue {
             FieldValue::Symbol(addr) => symbols.symbolize(*addr),
             FieldValue::UserSymbol { pid, addr } => symbols.user_symbol(*pid, *addr),
             FieldValue::CgroupPath { id, filter } => symbols.cgroup_path(*id, *filter),
+            FieldValue::UserName(uid) => symbols.user_name(*uid),
             FieldValue::Culprit(raw) => format_culprit(*raw, symbols),
             FieldValue::StackId { kind, raw } => format!("<stack {}>", kind.split(*raw).1),
             FieldValue::Stack(_) | FieldValue::UserStack { .. } => {

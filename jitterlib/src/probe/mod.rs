@@ -183,6 +183,8 @@ pub enum Trigger {
     End,
     /// Many times in a row, timed, with `--mode bench` only (a `bench:` block).
     Bench,
+    /// Each time the tracing process receives this signal while tracing (`self:signal:SIGUSR1`).
+    Signal(i32),
 }
 
 /// What a probe's code needs from the compiler.
@@ -391,6 +393,7 @@ pub static REGISTRY: &[&ProbeKind] = &[
     &begin_end::BEGIN,
     &begin_end::END,
     &bench::KIND,
+    &begin_end::SELF,
     &rawtracepoint::KIND,
     &kprobe::KPROBE,
     &kprobe::KRETPROBE,

@@ -30,16 +30,16 @@ struct RawTracepoint {
 }
 
 fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, ProbeError> {
-    // bpftrace's `rawtracepoint:MODULE:NAME`: jl finds raw tracepoints in the kernel's own BTF, `vmlinux`.
-    let name = match spec {
+    // `rawtracepoint:MODULE:NAME`, as bpftrace: the module whose BTF declares it, `vmlinux` for the kernel's own.
+    let (name, position) = match spec {
         ProbeSpec::Path(parts) if parts.len() == 3 => {
-            check_module(&parts[1], &parts[2])?;
-            &parts[2]
+            check_module(&parts[1], kernel)?;
+            (&parts[2], 2)
         }
-        _ => &path_parts(spec, "rawtracepoint", 2, SYNTAX)?[1],
+        _ => (&path_parts(spec, "rawtracepoint", 2, SYNTAX)?[1], 1),
     };
     if name.contains('*') {
-        return Err(ProbeError::new(ProbeErrorKind::BadSpec, "raw tracepoint wildcards are not supported yet").at(1));
+        return Err(wildcard_error(position));
     }
     let params = kernel.raw_tracepoint_params(name)?.ok_or_else(|| {
         ProbeError::new(ProbeErrorKind::MissingTarget, format!("this kernel has no raw tracepoint `{name}`"))
@@ -47,7 +47,7 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
                 "raw tracepoints are found in BTF (btf_trace_{name}); `jl -l tracepoint:*:{name}` shows the \
                      tracefs ones"
             ))
-            .at(1)
+            .at(position)
     })?;
     let slot = |index: usize| (index < params.len()).then_some(index as u32 * 8);
     Ok(Box::new(RawTracepoint {
@@ -57,23 +57,27 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Probe>, 
     }))
 }
 
-/// The MODULE of `rawtracepoint:MODULE:NAME`: only `vmlinux`, as jl reads the kernel's BTF alone; another
-/// module is an error rather than the kernel's tracepoint of that name.
-fn check_module(module: &str, name: &str) -> Result<(), ProbeError> {
-    if module == KERNEL_MODULE {
-        return Ok(());
-    }
-    let message =
-        format!("no raw tracepoint `{module}:{name}`: jl finds those of the kernel's own BTF (`{KERNEL_MODULE}`) only");
-    Err(ProbeError::new(ProbeErrorKind::MissingTarget, message)
-        .with_hint(format!(
-            "the kernel's raw tracepoints are `rawtracepoint:NAME` or `rawtracepoint:{KERNEL_MODULE}:NAME`"
-        ))
-        .at(1))
+fn wildcard_error(position: usize) -> ProbeError {
+    ProbeError::new(ProbeErrorKind::BadSpec, "raw tracepoint wildcards are not supported yet").at(position)
 }
 
-/// The module name bpftrace gives the kernel's own raw tracepoints.
-const KERNEL_MODULE: &str = "vmlinux";
+/// The module part of `rawtracepoint:MODULE:NAME`: `vmlinux`, as jl reads raw tracepoints from the kernel's BTF.
+fn check_module(module: &str, kernel: &dyn KernelInfo) -> Result<(), ProbeError> {
+    if module == "vmlinux" {
+        return Ok(());
+    }
+    if module.contains('*') {
+        return Err(wildcard_error(1));
+    }
+    let error = match kernel.module_loaded(module) {
+        true => ProbeError::new(
+            ProbeErrorKind::MissingTarget,
+            format!("raw tracepoints of module `{module}` are not supported: jl reads only the kernel's BTF"),
+        ),
+        false => ProbeError::new(ProbeErrorKind::MissingTarget, format!("no module `{module}` is loaded")),
+    };
+    Err(error.with_hint("`rawtracepoint:vmlinux:NAME` (or `rawtracepoint:NAME`) for the kernel's own").at(1))
+}
 
 impl Probe for RawTracepoint {
     fn describe(&self) -> String {

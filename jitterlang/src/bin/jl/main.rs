@@ -77,6 +77,7 @@ fn main() -> ExitCode {
             .as_ref()
             .filter(|path| cli.expr.is_none() && path.as_os_str() != "-")
             .map(|path| path.display().to_string()),
+        pid_namespace: jitterlang::PidNamespace::of_this_process(),
     };
     if cli.expr.is_none() && cli.file.is_none() && std::io::stdin().is_terminal() {
         if !options.named_args.is_empty() {

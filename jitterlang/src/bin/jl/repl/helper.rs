@@ -120,6 +120,7 @@ mod tests {
         assert_eq!(complete(&helper, "BEGIN { @ = quant"), ["quantiles("]);
         assert_eq!(complete(&helper, "BEGIN { @ = coun"), ["count()"]);
         assert_eq!(complete(&helper, "BEGIN { exi"), ["exit("], "exit takes an optional code");
-        assert_eq!(complete(&helper, "BEGIN { @[pcom"), ["pcomm"]);
+        assert_eq!(complete(&helper, "BEGIN { @[netn"), ["netns"]);
+        assert_eq!(complete(&helper, "BEGIN { @[pcom"), ["pcomm", "pcomm("], "a variable and its call on a task");
     }
 }

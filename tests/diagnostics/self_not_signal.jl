@@ -1,0 +1,2 @@
+// self probes have one event, signal
+self:timer:SIGUSR1 { exit(); }

@@ -1,0 +1,2 @@
+// username is looked up when printed: no arithmetic on it (uid is the id)
+BEGIN { @ = username + 1; }
