@@ -1,1 +1,0 @@
-rawtracepoint:nonsense:sys_exit { printf("%d\n", gid); exit(); }
