@@ -339,18 +339,7 @@ impl Session {
 
     /// Runs a manual program once with `BPF_PROG_TEST_RUN` on the current CPU and returns its return value.
     pub fn run(&self, program: &str) -> Result<u32, SessionError> {
-        if *self.attach_point(program)? != Attach::Manual {
-            return Err(SessionError::WrongMode {
-                program: program.to_string(),
-                actual: "attachable",
-                expected: "manual",
-            });
-        }
-        let loaded =
-            self.ebpf.program(program).ok_or_else(|| SessionError::ProgramNotFound { program: program.to_string() })?;
-        let fd = loaded
-            .fd()
-            .map_err(|source| SessionError::Load { program: program.to_string(), source: Box::new(source) })?;
+        let fd = self.on_demand_fd(program, &Attach::Manual)?;
         let mut context = [0u8; MANUAL_CONTEXT_SIZE];
         crate::sys::prog_test_run(fd.as_fd(), &mut context)
             .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN", source })
@@ -359,21 +348,30 @@ impl Session {
     /// Runs the [`Attach::Benchmark`] program `program` `repeat` times in a row on this CPU and returns the mean
     /// nanoseconds of one run (the kernel's clock around the runs) and the last run's return value.
     pub fn bench(&self, program: &str, repeat: u32) -> Result<BenchRun, SessionError> {
-        if *self.attach_point(program)? != Attach::Benchmark {
+        let fd = self.on_demand_fd(program, &Attach::Benchmark)?;
+        let (retval, mean_ns) = crate::sys::prog_test_run_repeated(fd.as_fd(), repeat)
+            .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN of an XDP program", source })?;
+        Ok(BenchRun { mean_ns, retval })
+    }
+
+    /// The descriptor of the loaded `program`, which must be one run on demand as `kind` is.
+    fn on_demand_fd(&self, program: &str, kind: &Attach) -> Result<&aya::programs::ProgramFd, SessionError> {
+        let found = self.attach_point(program)?;
+        if found != kind {
+            let mode = |attach: &Attach| match attach {
+                Attach::Manual => "manual",
+                Attach::Benchmark => "benchmark",
+                _ => "attachable",
+            };
             return Err(SessionError::WrongMode {
                 program: program.to_string(),
-                actual: "not a benchmark",
-                expected: "benchmark",
+                actual: mode(found),
+                expected: mode(kind),
             });
         }
         let loaded =
             self.ebpf.program(program).ok_or_else(|| SessionError::ProgramNotFound { program: program.to_string() })?;
-        let fd = loaded
-            .fd()
-            .map_err(|source| SessionError::Load { program: program.to_string(), source: Box::new(source) })?;
-        let (retval, mean_ns) = crate::sys::prog_test_run_repeated(fd.as_fd(), repeat)
-            .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN of an XDP program", source })?;
-        Ok(BenchRun { mean_ns, retval })
+        loaded.fd().map_err(|source| SessionError::Load { program: program.to_string(), source: Box::new(source) })
     }
 
     /// Events the kernel did not hand to this session's programs because another BPF program was running on
