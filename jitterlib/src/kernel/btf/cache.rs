@@ -24,6 +24,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+use object::elf::{self, FileHeader64};
+use object::read::elf::NoteIterator;
+use object::NativeEndian;
+
 use super::layer::{name_hash, Index, Layer, Table, CHECKPOINT_STRIDE};
 use crate::kernel::KernelError;
 
@@ -35,8 +39,6 @@ const KERNEL_NOTES: &str = "/sys/kernel/notes";
 const MAGIC: [u8; 8] = *b"jlBTFidx";
 /// The layout of the file and of the index: bump when either changes.
 const FORMAT: u32 = 1;
-/// `NT_GNU_BUILD_ID`, the type of the note that holds the build id.
-const NOTE_BUILD_ID: u32 = 3;
 /// Larger files are not index files (Linux 6.18's is 0.6 MB).
 const MAX_FILE_LEN: u64 = 64 << 20;
 /// Bytes before the key: the magic and six words.
@@ -106,20 +108,17 @@ impl Identity {
     }
 }
 
-/// The build id in a kernel's ELF notes (`namesz`, `descsz`, `type`, then name and description, each padded to
-/// 4 bytes), `None` when no note holds one.
+/// The build id in a kernel's ELF notes (4-byte aligned, in the running kernel's byte order), `None` when no
+/// note holds one.
 fn build_id(notes: &[u8]) -> Option<&[u8]> {
-    let word = |at: usize| Some(u32::from_ne_bytes(notes.get(at..at + 4)?.try_into().ok()?) as usize);
-    let mut at = 0;
-    while at + 12 <= notes.len() {
-        let (name_len, desc_len, kind) = (word(at)?, word(at + 4)?, word(at + 8)?);
-        let name_at = at + 12;
-        let desc_at = name_at.checked_add(name_len.checked_next_multiple_of(4)?)?;
-        let desc = notes.get(desc_at..desc_at.checked_add(desc_len)?)?;
-        if kind == NOTE_BUILD_ID as usize && notes.get(name_at..name_at + name_len)? == b"GNU\0" && !desc.is_empty() {
-            return Some(desc);
+    let mut notes = NoteIterator::<FileHeader64<NativeEndian>>::new(NativeEndian, 4, notes).ok()?;
+    while let Ok(Some(note)) = notes.next() {
+        if note.name() == elf::ELF_NOTE_GNU
+            && note.n_type(NativeEndian) == elf::NT_GNU_BUILD_ID
+            && !note.desc().is_empty()
+        {
+            return Some(note.desc());
         }
-        at = desc_at + desc_len.checked_next_multiple_of(4)?;
     }
     None
 }
@@ -479,10 +478,10 @@ mod tests {
             }
             bytes
         };
-        let notes = [note(b"Linux\0", 6, b"6.18.0\0"), note(b"GNU\0", NOTE_BUILD_ID, &[0xfa, 0x36, 0x77])].concat();
+        let notes = [note(b"Linux\0", 6, b"6.18.0\0"), note(b"GNU\0", elf::NT_GNU_BUILD_ID, &[0xfa, 0x36, 0x77])].concat();
         assert_eq!(build_id(&notes), Some(&[0xfa, 0x36, 0x77][..]));
         assert_eq!(build_id(&notes[..notes.len() - 4]), None, "cut short");
-        assert_eq!(build_id(&note(b"Xen\0", NOTE_BUILD_ID, b"id")), None, "not GNU's");
+        assert_eq!(build_id(&note(b"Xen\0", elf::NT_GNU_BUILD_ID, b"id")), None, "not GNU's");
         if let Ok(notes) = std::fs::read(KERNEL_NOTES) {
             assert!(build_id(&notes).is_some_and(|id| id.len() >= 16), "the running kernel's: {notes:x?}");
         }
