@@ -105,7 +105,11 @@ pub(super) fn attach(program: &mut Program, name: &str, attach: &Attach) -> Resu
             })
         }
         (Attach::Manual | Attach::Benchmark, _) => {
-            return Err(SessionError::WrongMode { program: name.to_string(), actual: "manual", expected: "attachable" })
+            return Err(SessionError::WrongMode {
+                program: name.to_string(),
+                actual: attach.mode(),
+                expected: "attachable",
+            })
         }
         _ => return Err(SessionError::WrongProgramType { program: name.to_string(), target: attach.target() }),
     };

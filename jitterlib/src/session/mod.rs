@@ -171,6 +171,15 @@ impl Attach {
     pub fn runs_on_demand(&self) -> bool {
         matches!(self, Attach::Manual | Attach::Benchmark)
     }
+
+    /// How the program runs, for [`SessionError::WrongMode`]: `manual`, `benchmark` or `attachable`.
+    pub(crate) fn mode(&self) -> &'static str {
+        match self {
+            Attach::Manual => "manual",
+            Attach::Benchmark => "benchmark",
+            _ => "attachable",
+        }
+    }
 }
 
 /// `uprobe`, or `uretprobe` for a return probe.
@@ -358,15 +367,10 @@ impl Session {
     fn on_demand_fd(&self, program: &str, kind: &Attach) -> Result<&aya::programs::ProgramFd, SessionError> {
         let found = self.attach_point(program)?;
         if found != kind {
-            let mode = |attach: &Attach| match attach {
-                Attach::Manual => "manual",
-                Attach::Benchmark => "benchmark",
-                _ => "attachable",
-            };
             return Err(SessionError::WrongMode {
                 program: program.to_string(),
-                actual: mode(found),
-                expected: mode(kind),
+                actual: found.mode(),
+                expected: kind.mode(),
             });
         }
         let loaded =

@@ -478,7 +478,8 @@ mod tests {
             }
             bytes
         };
-        let notes = [note(b"Linux\0", 6, b"6.18.0\0"), note(b"GNU\0", elf::NT_GNU_BUILD_ID, &[0xfa, 0x36, 0x77])].concat();
+        let notes =
+            [note(b"Linux\0", 6, b"6.18.0\0"), note(b"GNU\0", elf::NT_GNU_BUILD_ID, &[0xfa, 0x36, 0x77])].concat();
         assert_eq!(build_id(&notes), Some(&[0xfa, 0x36, 0x77][..]));
         assert_eq!(build_id(&notes[..notes.len() - 4]), None, "cut short");
         assert_eq!(build_id(&note(b"Xen\0", elf::NT_GNU_BUILD_ID, b"id")), None, "not GNU's");
