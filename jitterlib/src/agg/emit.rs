@@ -58,7 +58,8 @@ pub struct Update {
 
 /// Finishes a key of `layout` at `r10 + key` whose fields the caller stored up to `r10 + end`: stores the
 /// bucket index register after them (histograms; the whole `u32` key of a bucket array), or the 0 key of a map
-/// without key fields.
+/// without key fields. A histogram keyed by a name ([`MapLayout::name_slots`]) gets the `u32` slot of its
+/// name's bucket at `r10 + key`, over the name's index (uses r0).
 ///
 /// ```
 /// use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
@@ -73,6 +74,13 @@ pub struct Update {
 /// assert!(b.is_empty());
 /// ```
 pub fn emit_key_end(b: &mut Builder, layout: &MapLayout, key: i16, end: i16, bucket: Option<Reg>) {
+    if let (Some(slots), Some(reg)) = (layout.name_slots(), bucket) {
+        b.load(Size::DW, Reg::R0, Reg::R10, key);
+        b.alu64(AluOp::Mul, Reg::R0, slots.buckets as i32);
+        b.alu64(AluOp::Add, Reg::R0, reg);
+        b.store(Size::W, Reg::R10, key, Reg::R0);
+        return;
+    }
     match bucket {
         Some(reg) if layout.is_array() => b.store(Size::W, Reg::R10, end, reg),
         Some(reg) => b.store(Size::DW, Reg::R10, end, reg),

@@ -115,6 +115,41 @@ const ARRAY_KEY_SIZE: u32 = 4;
 /// map of the buckets it saw.
 const MAX_ARRAY_BUCKETS: u64 = 1024;
 
+/// Most slots a histogram keyed by a name keeps in a per-CPU array ([`MapLayout::name_slots`]): names times
+/// buckets; above it the map stays a hash of the buckets it saw.
+const MAX_NAME_SLOTS: u64 = 1 << 16;
+
+/// How a histogram keyed by one name of a fixed table (`@[name] = hist(dur)`) sits in a per-CPU array: the slot
+/// of bucket `b` of name `n` is `n * buckets + b`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NameSlots {
+    /// Slots of names: the table's largest index plus one.
+    pub names: u32,
+    /// Buckets of each name's histogram.
+    pub buckets: u32,
+}
+
+impl NameSlots {
+    /// Slots of the array.
+    pub fn slots(self) -> u32 {
+        self.names * self.buckets
+    }
+
+    /// The array keys (`u32` slots) of every bucket of the name whose key fields (its 8-byte index, as
+    /// [`MapLayout::encode_key`] writes it) are `fields`; none for a name beyond the table.
+    pub fn keys_of(self, fields: &[u8]) -> Vec<Vec<u8>> {
+        let name = fields.try_into().map(u64::from_le_bytes).ok().filter(|name| *name < u64::from(self.names));
+        let first = name.map_or(0, |name| name as u32 * self.buckets);
+        let count = if name.is_some() { self.buckets } else { 0 };
+        (first..first + count).map(|slot| slot.to_le_bytes().to_vec()).collect()
+    }
+
+    /// The key fields (the name's index, 8 bytes) and the bucket of array slot `slot`.
+    pub fn split(self, slot: u32) -> (u64, u64) {
+        (u64::from(slot / self.buckets), u64::from(slot % self.buckets))
+    }
+}
+
 /// The layout of one map as the BPF side writes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MapLayout {
@@ -159,11 +194,29 @@ impl MapLayout {
         u32::try_from(count).ok().filter(|&count| u64::from(count) <= MAX_ARRAY_BUCKETS)
     }
 
-    /// Whether the map is a per-CPU array ([`MapLayout::is_single_slot`], [`MapLayout::bucket_slots`]): every
-    /// slot exists from the start, zeroed, so updates never insert and can never find the map full, and a slot
-    /// all of whose CPUs are zero was never written.
+    /// For a histogram whose one key is a name of a fixed table (`@[name] = hist(dur)`, see
+    /// [`ValueFormat::Name`]): its per-CPU array slots, one per name and bucket. Every update adds one to a
+    /// bucket, so a name has a row exactly when one of its buckets counts something on some CPU, as in a hash
+    /// of the buckets written. The programs cannot delete, test or count a histogram's keys (only user space
+    /// can, slot by slot). `None` for other maps, `tseries` (whose slots are not counts) and tables of more
+    /// than `MAX_NAME_SLOTS` (65536) slots.
+    pub fn name_slots(&self) -> Option<NameSlots> {
+        let [FieldLayout { format: ValueFormat::Name(table), size: INTEGER_SIZE, .. }] = self.keys.as_slice() else {
+            return None;
+        };
+        let kind = self.histogram().filter(|kind| !matches!(kind, AggKind::TSeries { .. }))?;
+        let largest = table.enumerators().iter().map(|(index, _)| u64::try_from(*index).ok()).max()??;
+        let names = largest.checked_add(1)?;
+        let buckets = kind.bucket_count()?;
+        let fits = names.checked_mul(buckets).is_some_and(|slots| slots <= MAX_NAME_SLOTS);
+        fits.then(|| NameSlots { names: names as u32, buckets: buckets as u32 })
+    }
+
+    /// Whether the map is a per-CPU array ([`MapLayout::is_single_slot`], [`MapLayout::bucket_slots`],
+    /// [`MapLayout::name_slots`]): every slot exists from the start, zeroed, so updates never insert and can
+    /// never find the map full, and a slot all of whose CPUs are zero was never written.
     pub fn is_array(&self) -> bool {
-        self.is_single_slot() || self.bucket_slots().is_some()
+        self.is_single_slot() || self.bucket_slots().is_some() || self.name_slots().is_some()
     }
 
     /// Value size in bytes (per CPU for aggregations).
@@ -194,8 +247,9 @@ impl MapLayout {
         }
     }
 
-    /// The map holding this layout, named `name`: a per-CPU array of one slot ([`MapLayout::is_single_slot`]) or
-    /// of the buckets ([`MapLayout::bucket_slots`]), a per-CPU hash of `capacity` keys for other aggregations, a
+    /// The map holding this layout, named `name`: a per-CPU array of one slot ([`MapLayout::is_single_slot`]), of
+    /// the buckets ([`MapLayout::bucket_slots`]) or of each name's buckets ([`MapLayout::name_slots`]), a per-CPU
+    /// hash of `capacity` keys for other aggregations, a
     /// hash of `capacity` keys for plain values.
     ///
     /// ```
@@ -205,9 +259,10 @@ impl MapLayout {
     /// assert_eq!(layout.map_spec("count".into(), 1024).max_entries, 1);
     /// ```
     pub fn map_spec(&self, name: String, capacity: u32) -> MapSpec {
-        let (kind, max_entries) = match (&self.value, self.bucket_slots()) {
+        let slots = self.bucket_slots().or_else(|| self.name_slots().map(NameSlots::slots));
+        let (kind, max_entries) = match (&self.value, slots) {
             _ if self.is_single_slot() => (MapKind::PerCpuArray, 1),
-            (_, Some(buckets)) => (MapKind::PerCpuArray, buckets),
+            (_, Some(slots)) => (MapKind::PerCpuArray, slots),
             (MapValue::Agg { .. }, None) => (MapKind::PerCpuHash, capacity),
             (MapValue::Scalar(_) | MapValue::Tuple(_), None) => (MapKind::Hash, capacity),
         };
@@ -215,7 +270,7 @@ impl MapLayout {
     }
 
     /// Bytes of the key fields alone, without a histogram's bucket index.
-    pub(crate) fn user_key_size(&self) -> u32 {
+    pub fn user_key_size(&self) -> u32 {
         self.keys.iter().map(|field| field.size).sum()
     }
 
@@ -313,6 +368,53 @@ mod tests {
         assert_eq!(layout(keys.clone(), AggKind::Count).key_size(), 24);
         assert_eq!(layout(keys, AggKind::TimeHist).key_size(), 32);
         assert_eq!(layout(vec![], AggKind::Stats).value_size(), 16);
+    }
+
+    /// A name key of a table of `names` names, with a gap (index 2 unnamed) as kernel enums may have.
+    fn name_key(names: i64) -> FieldLayout {
+        let table: Vec<(i64, String)> = (0..names).filter(|i| *i != 2).map(|i| (i, format!("n{i}"))).collect();
+        FieldLayout {
+            name: None,
+            size: INTEGER_SIZE,
+            format: ValueFormat::Name(EnumNames::new("t", &table)),
+            elements: vec![],
+        }
+    }
+
+    #[test]
+    fn only_a_histogram_keyed_by_a_name_alone_is_an_array_of_names_by_buckets() {
+        let hist = layout(vec![name_key(10)], AggKind::Hist { bits: 0 });
+        assert_eq!(hist.name_slots(), Some(NameSlots { names: 10, buckets: 65 }));
+        let spec = hist.map_spec("h".into(), 4096);
+        assert_eq!((spec.kind, spec.key_size, spec.max_entries), (MapKind::PerCpuArray, 4, 650));
+        assert!(hist.is_array() && !hist.is_single_slot());
+        let lhist = layout(vec![name_key(4)], AggKind::lhist(0, 100, 10).expect("lhist"));
+        assert_eq!(lhist.name_slots(), Some(NameSlots { names: 4, buckets: 12 }));
+        // Counts, sums and plain values can be deleted, tested and zeroed in a program: they stay hashes.
+        for kind in [
+            AggKind::Count,
+            AggKind::Sum,
+            AggKind::tseries(1_000_000_000, 5, super::super::TSeriesAgg::Sum, false).expect("tseries"),
+        ] {
+            assert_eq!(layout(vec![name_key(10)], kind).name_slots(), None, "{kind:?}");
+        }
+        let both = layout(vec![name_key(10), FieldLayout::integer(ValueFormat::Unsigned)], AggKind::Hist { bits: 0 });
+        assert_eq!((both.name_slots(), both.map_spec("b".into(), 64).kind), (None, MapKind::PerCpuHash));
+        let wide = layout(vec![name_key(2000)], AggKind::Hist { bits: 0 });
+        assert_eq!(wide.name_slots(), None, "more than 65536 slots");
+    }
+
+    #[test]
+    fn a_names_buckets_are_consecutive_slots() {
+        let slots = NameSlots { names: 10, buckets: 65 };
+        assert_eq!(slots.split(3 * 65 + 7), (3, 7));
+        let keys = slots.keys_of(&3u64.to_le_bytes());
+        assert_eq!(
+            (keys.len(), keys[0].clone(), keys[64].clone()),
+            (65, 195u32.to_le_bytes().to_vec(), 259u32.to_le_bytes().to_vec())
+        );
+        assert!(slots.keys_of(&10u64.to_le_bytes()).is_empty(), "beyond the table");
+        assert!(slots.keys_of(&[1, 0]).is_empty(), "not a name's 8 bytes");
     }
 
     #[test]

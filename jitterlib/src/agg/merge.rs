@@ -153,11 +153,20 @@ fn decode_histograms(
     zeroes: Zeroes,
 ) -> Result<Vec<Row>, AggError> {
     let user_size = layout.user_key_size() as usize;
-    let mut by_key: BTreeMap<&[u8], Histogram> = BTreeMap::new();
+    let name_slots = layout.name_slots();
+    let mut by_key: BTreeMap<Vec<u8>, Histogram> = BTreeMap::new();
     for (key, values) in entries {
         check_key(layout, key)?;
-        let (user_key, bucket) = key.split_at(user_size);
-        let bucket = word(bucket, 0);
+        let (user_key, bucket) = match name_slots {
+            Some(slots) => {
+                let (name, bucket) = slots.split(word(key, 0) as u32);
+                (name.to_le_bytes().to_vec(), bucket)
+            }
+            None => {
+                let (user_key, bucket) = key.split_at(user_size);
+                (user_key.to_vec(), word(bucket, 0))
+            }
+        };
         if kind.bucket_range(bucket).is_none() {
             return Err(AggError::BucketOutOfRange { map: layout.name.clone(), kind: kind.name(), index: bucket });
         }
@@ -170,7 +179,7 @@ fn decode_histograms(
     by_key
         .into_iter()
         .filter(|(_, histogram)| zeroes == Zeroes::Values || !histogram.is_empty())
-        .map(|(key, histogram)| Ok(Row { key: decode_fields(layout, key)?, value: AggValue::Histogram(histogram) }))
+        .map(|(key, histogram)| Ok(Row { key: decode_fields(layout, &key)?, value: AggValue::Histogram(histogram) }))
         .collect()
 }
 
@@ -323,6 +332,31 @@ fn word(bytes: &[u8], index: usize) -> u64 {
 mod tests {
     use super::*;
     use crate::agg::testing::{agg_layout, per_cpu, slot_key, snapshot, string, unkeyed_histogram, words};
+    use crate::agg::EnumNames;
+
+    #[test]
+    fn a_histogram_by_name_in_an_array_has_a_row_for_each_name_counted_on_some_cpu() {
+        let table: Vec<(i64, String)> =
+            ["hi", "timer", "net_rx"].iter().enumerate().map(|(i, n)| (i as i64, n.to_string())).collect();
+        let name = FieldLayout {
+            name: None,
+            size: 8,
+            format: ValueFormat::Name(EnumNames::new("names", &table)),
+            elements: vec![],
+        };
+        let layout = agg_layout("@", vec![name], AggKind::Lhist { min: 0, max: 2, step: 1 }, ValueFormat::Signed);
+        assert_eq!(layout.name_slots().map(|slots| slots.slots()), Some(12));
+        // Every slot is read; only timer's bucket 1 (slot 5) counted, on CPU 1.
+        let slots =
+            (0..12u32).map(|slot| (slot.to_le_bytes().to_vec(), vec![words(&[0]), words(&[i64::from(slot == 5) * 3])]));
+        let entries = per_cpu(slots.collect());
+        let rows = snapshot(&layout, &entries).rows;
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].key, vec![FieldValue::Str("timer".into())]);
+        let AggValue::Histogram(histogram) = &rows[0].value else { panic!("{rows:?}") };
+        assert_eq!(histogram.total(), 3);
+        assert_eq!(decode_zeroed(&layout, &entries).expect("decodes").rows.len(), 3, "zeroed: the slots read are keys");
+    }
 
     fn int_key() -> Vec<FieldLayout> {
         vec![FieldLayout::integer(ValueFormat::Unsigned)]

@@ -1,0 +1,51 @@
+//! Histograms keyed by a name of a fixed table live in per-CPU arrays of names x buckets
+//! (`MapLayout::name_slots`): they must print exactly the keys a hash would have held.
+
+use crate::support::run_jl;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The JSON object of map `name` in `jl -f json` output.
+fn map_of<'a>(lines: &'a [Value], name: &str) -> &'a serde_json::Map<String, Value> {
+    lines.iter().find_map(|line| line["data"][name].as_object()).unwrap_or_else(|| panic!("no map {name} in {lines:?}"))
+}
+
+#[test]
+fn a_softirq_histogram_by_name_counts_what_a_hash_counts_and_holds_only_names_seen() {
+    // The same events counted twice: `@c` is a per-CPU hash (count), `@h` a per-CPU array (hist by name).
+    let script = "softirq() { @h[name] = hist(dur); @c[name] = count(); } interval:ms:400 { exit(); }";
+    let (code, out, err) = run_jl(&["-v", "-f", "json", "-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("@h: a per-CPU array of 10 names x 65 buckets"), "jl -v names the array: {err}");
+    assert!(!err.contains("@c: a per-CPU array"), "a count by name stays a hash: {err}");
+    let lines: Vec<Value> = out.lines().map(|line| serde_json::from_str(line).expect("JSON")).collect();
+    let counts: BTreeMap<&str, u64> =
+        map_of(&lines, "@c").iter().map(|(name, count)| (name.as_str(), count.as_u64().expect("count"))).collect();
+    let totals: BTreeMap<&str, u64> = map_of(&lines, "@h")
+        .iter()
+        .map(|(name, buckets)| {
+            let buckets = buckets.as_array().expect("buckets");
+            (name.as_str(), buckets.iter().map(|bucket| bucket["count"].as_u64().expect("count")).sum())
+        })
+        .collect();
+    assert!(counts.contains_key("rcu") || counts.contains_key("timer"), "softirqs ran: {counts:?}");
+    assert!(counts.len() < 10, "some softirq never ran here, so a table's every name would show: {counts:?}");
+    assert_eq!(totals, counts, "the histogram holds each name seen, with as many events, and no other name");
+}
+
+#[test]
+fn a_zeroed_histogram_by_name_keeps_the_names_it_held_as_a_hash_keeps_its_keys() {
+    // `exit()` closes the gate in the kernel before user space zeroes either map: both hold the same names.
+    let script = "softirq() { @h[name] = hist(dur); @c[name] = count(); } \
+                  interval:ms:300 { zero(@h); zero(@c); exit(); }";
+    let (code, out, err) = run_jl(&["-f", "json", "-e", script]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<Value> = out.lines().map(|line| serde_json::from_str(line).expect("JSON")).collect();
+    let counts: Vec<(&String, &Value)> = map_of(&lines, "@c").iter().collect();
+    let histograms: Vec<(&String, &Value)> = map_of(&lines, "@h").iter().collect();
+    assert!(!counts.is_empty() && counts.len() < 10, "some softirqs ran, not all: {counts:?}");
+    assert!(counts.iter().all(|(_, count)| count.as_u64() == Some(0)), "zeroed: {counts:?}");
+    assert!(histograms.iter().all(|(_, buckets)| buckets.as_array().is_some_and(Vec::is_empty)), "{histograms:?}");
+    let names = |rows: &[(&String, &Value)]| rows.iter().map(|(name, _)| name.to_string()).collect::<Vec<_>>();
+    assert_eq!(names(&histograms), names(&counts), "the names written before zero(), and no other");
+}
