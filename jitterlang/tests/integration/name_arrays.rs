@@ -49,3 +49,22 @@ fn a_zeroed_histogram_by_name_keeps_the_names_it_held_as_a_hash_keeps_its_keys()
     let names = |rows: &[(&String, &Value)]| rows.iter().map(|(name, _)| name.to_string()).collect::<Vec<_>>();
     assert_eq!(names(&histograms), names(&counts), "the names written before zero(), and no other");
 }
+
+#[test]
+fn maps_by_name_whose_keys_a_program_tests_deletes_or_assigns_stay_hashes_and_hold_what_was_written() {
+    // A name assigned 0 is a key; has_key() sees the keys written; a key deleted in the program is gone.
+    let script =
+        "softirq() { @zero[name] = 0; if (!has_key(@seen, name)) { @first[name] = 1; } @seen[name] = count(); \
+                  @gone[name] = count(); delete(@gone, name); } interval:ms:300 { exit(); }";
+    let (code, out, err) = run_jl(&["-v", "-f", "json", "-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("a per-CPU array of"), "no map here is an array: {err}");
+    let lines: Vec<Value> = out.lines().map(|line| serde_json::from_str(line).expect("JSON")).collect();
+    let names = |map: &str| map_of(&lines, map).keys().cloned().collect::<std::collections::BTreeSet<String>>();
+    let seen = names("@seen");
+    assert!(!seen.is_empty() && seen.len() < 10, "some softirqs ran, not all: {seen:?}");
+    assert_eq!(names("@zero"), seen, "each name assigned 0 is a key");
+    assert!(map_of(&lines, "@zero").values().all(|value| value.as_i64() == Some(0)), "{lines:?}");
+    assert_eq!(names("@first"), seen, "has_key() was false once for each name");
+    assert!(lines.iter().all(|line| line["data"]["@gone"].as_object().is_none_or(|gone| gone.is_empty())), "{lines:?}");
+}

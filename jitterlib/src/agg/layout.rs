@@ -269,8 +269,14 @@ impl MapLayout {
         MapSpec { name, kind, key_size: self.key_size(), value_size: self.value_size(), max_entries, on_insert: true }
     }
 
+    /// Bytes a program builds the key in: [`MapLayout::key_size`], or the key fields' where an array's slot is
+    /// computed over them ([`MapLayout::name_slots`]: the name's 8-byte index).
+    pub fn key_room(&self) -> u32 {
+        self.key_size().max(self.user_key_size())
+    }
+
     /// Bytes of the key fields alone, without a histogram's bucket index.
-    pub fn user_key_size(&self) -> u32 {
+    pub(crate) fn user_key_size(&self) -> u32 {
         self.keys.iter().map(|field| field.size).sum()
     }
 
