@@ -213,9 +213,13 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
         .iter()
         .filter_map(|info| {
             let slots = info.layout.name_slots()?;
+            let buckets = match info.layout.histogram() {
+                Some(_) => format!(" x {} buckets", slots.buckets),
+                None => String::new(),
+            };
             Some(format!(
-                "{}: a per-CPU array of {} names x {} buckets (keyed by the name's index)",
-                info.layout.name, slots.names, slots.buckets
+                "{}: a per-CPU array of {} names{buckets} (keyed by the name's index)",
+                info.layout.name, slots.names
             ))
         })
         .collect();

@@ -242,16 +242,21 @@ fn repl_deletes_and_clears_keys_of_a_histogram_kept_in_an_array() {
     };
     std::thread::sleep(Duration::from_millis(500));
     // `@h` (by name) is an array of names x buckets: its slots cannot be deleted, only zeroed.
-    terminal.send(&[r#"softirq() /name == "rcu" || name == "irq_poll"/ { @h[name] = hist(dur); }"#, "Enter"]);
+    terminal.send(&[
+        r#"softirq() /name == "rcu" || name == "irq_poll"/ { @h[name] = hist(dur); @c[name] = count(); }"#,
+        "Enter",
+    ]);
     assert!(terminal.screen().contains("#1 attached"), "{}", terminal.screen());
     std::thread::sleep(Duration::from_millis(300));
     terminal.send(&[r#"delete(@h, "rcu")"#, "Enter"]);
     terminal.send(&[r#"delete(@h, "irq_poll")"#, "Enter"]);
     terminal.send(&[r#"delete(@h, "nosuch")"#, "Enter"]);
+    terminal.send(&[r#"delete(@c, "rcu")"#, "Enter"]);
     let screen = terminal.screen();
     assert_eq!(reply_to(&screen, r#"delete(@h, "rcu")"#), ["#1 @h: key deleted"], "{screen}");
     assert_eq!(reply_to(&screen, r#"delete(@h, "irq_poll")"#), ["#1 @h has no such key"], "never written:\n{screen}");
     assert!(screen.contains(r#""nosuch" is not one of @h's keys"#), "{screen}");
+    assert_eq!(reply_to(&screen, r#"delete(@c, "rcu")"#), ["#1 @c: key deleted"], "{screen}");
     terminal.send(&["clear(@h)", "Enter"]);
     let screen = terminal.screen();
     assert_eq!(reply_to(&screen, "clear(@h)"), ["#1 @h cleared"], "{screen}");

@@ -15,7 +15,7 @@
 //! use jitterlib::insn::{Builder, Reg, Size};
 //! use jitterlib::maps::{Counter, UpdateFailures};
 //!
-//! let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Hist { bits: 0 }, format: ValueFormat::Signed } };
+//! let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Hist { bits: 0 }, format: ValueFormat::Signed }, keys_in_programs: false };
 //! let mut b = Builder::new();
 //! b.load(Size::DW, Reg::R7, Reg::R1, 8);
 //! emit_bucket(&mut b, AggKind::Hist { bits: 0 }, Reg::R7, Reg::R8);
@@ -68,7 +68,7 @@ pub struct Update {
 /// use jitterlib::maps::Counter;
 ///
 /// // `@[cpu] = count()`: the cpu (8 bytes at r10 - 8) is the whole key, nothing to add.
-/// let layout = MapLayout { name: "@".into(), keys: vec![jitterlib::agg::FieldLayout::integer(ValueFormat::Unsigned)], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned } };
+/// let layout = MapLayout { name: "@".into(), keys: vec![jitterlib::agg::FieldLayout::integer(ValueFormat::Unsigned)], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned }, keys_in_programs: false };
 /// let mut b = Builder::new();
 /// emit_key_end(&mut b, &layout, -8, 0, None);
 /// assert!(b.is_empty());
@@ -128,7 +128,7 @@ pub fn emit_bucket(b: &mut Builder, kind: AggKind, value: Reg, idx: Reg) -> bool
 /// // `@[cpu] = tseries(v, 1s, 5, "sum")` with `v` in r7: key at r10 - 16, stamp at r10 - 32.
 /// let kind = AggKind::tseries(1_000_000_000, 5, TSeriesAgg::Sum, true)?;
 /// let keys = vec![jitterlib::agg::FieldLayout::integer(ValueFormat::Unsigned)];
-/// let layout = MapLayout { name: "@".into(), keys, value: MapValue::Agg { kind, format: ValueFormat::Signed } };
+/// let layout = MapLayout { name: "@".into(), keys, value: MapValue::Agg { kind, format: ValueFormat::Signed }, keys_in_programs: false };
 /// let mut b = Builder::new();
 /// b.load(Size::DW, Reg::R7, Reg::R1, 8);
 /// emit_tseries_slot(&mut b, kind, Reg::R8, -32);

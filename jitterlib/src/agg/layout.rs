@@ -160,6 +160,9 @@ pub struct MapLayout {
     pub keys: Vec<FieldLayout>,
     /// The values.
     pub value: MapValue,
+    /// Whether the script's programs test, count, walk or delete the map's keys (`has_key`, `len`, `for`,
+    /// `delete`): such a map stays a hash, since every slot of an array exists and none can be deleted there.
+    pub keys_in_programs: bool,
 }
 
 impl MapLayout {
@@ -194,20 +197,32 @@ impl MapLayout {
         u32::try_from(count).ok().filter(|&count| u64::from(count) <= MAX_ARRAY_BUCKETS)
     }
 
-    /// For a histogram whose one key is a name of a fixed table (`@[name] = hist(dur)`, see
-    /// [`ValueFormat::Name`]): its per-CPU array slots, one per name and bucket. Every update adds one to a
-    /// bucket, so a name has a row exactly when one of its buckets counts something on some CPU, as in a hash
-    /// of the buckets written. The programs cannot delete, test or count a histogram's keys (only user space
-    /// can, slot by slot). `None` for other maps, `tseries` (whose slots are not counts) and tables of more
-    /// than `MAX_NAME_SLOTS` (65536) slots.
+    /// For an aggregation whose one key is a name of a fixed table (`@[name] = hist(dur)`, `@[hop] = count()`,
+    /// see [`ValueFormat::Name`]) and whose programs do not look at its keys ([`MapLayout::keys_in_programs`]):
+    /// its per-CPU array slots, one per name and bucket (one bucket but for histograms). A name has a row
+    /// exactly when some CPU's slot is not all zeroes, as a hash has the keys written, because every update
+    /// leaves a mark: `count()` and each histogram bucket add one, `min()`/`max()` set their seen word, `avg()`
+    /// and `stats()` add one to their count. `None` for other maps: `sum()` (`sum(0)` makes a key of zeroes),
+    /// plain values (`@[name] = 0`), `tseries` (whose slots are not counts) and tables of more than
+    /// `MAX_NAME_SLOTS` (65536) slots.
     pub fn name_slots(&self) -> Option<NameSlots> {
         let [FieldLayout { format: ValueFormat::Name(table), size: INTEGER_SIZE, .. }] = self.keys.as_slice() else {
             return None;
         };
-        let kind = self.histogram().filter(|kind| !matches!(kind, AggKind::TSeries { .. }))?;
+        let buckets = match self.value {
+            _ if self.keys_in_programs => return None,
+            MapValue::Agg {
+                kind: AggKind::Count | AggKind::Min | AggKind::Max | AggKind::Avg | AggKind::Stats,
+                ..
+            } => 1,
+            MapValue::Agg {
+                kind: kind @ (AggKind::Hist { .. } | AggKind::TimeHist | AggKind::Quantiles | AggKind::Lhist { .. }),
+                ..
+            } => kind.bucket_count()?,
+            _ => return None,
+        };
         let largest = table.enumerators().iter().map(|(index, _)| u64::try_from(*index).ok()).max()??;
         let names = largest.checked_add(1)?;
-        let buckets = kind.bucket_count()?;
         let fits = names.checked_mul(buckets).is_some_and(|slots| slots <= MAX_NAME_SLOTS);
         fits.then(|| NameSlots { names: names as u32, buckets: buckets as u32 })
     }
@@ -255,7 +270,7 @@ impl MapLayout {
     /// ```
     /// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
     ///
-    /// let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned } };
+    /// let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned }, keys_in_programs: false };
     /// assert_eq!(layout.map_spec("count".into(), 1024).max_entries, 1);
     /// ```
     pub fn map_spec(&self, name: String, capacity: u32) -> MapSpec {
@@ -291,6 +306,7 @@ impl MapLayout {
     ///     name: "@".into(),
     ///     keys: vec![FieldLayout::integer(ValueFormat::Signed), FieldLayout::string(8)],
     ///     value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Signed },
+    ///     keys_in_programs: false,
     /// };
     /// let key = layout.encode_key(&[KeyPart::Int(1), KeyPart::Str("ab".into())])?;
     /// assert_eq!(key, [1, 0, 0, 0, 0, 0, 0, 0, b'a', b'b', 0, 0, 0, 0, 0, 0]);
@@ -349,7 +365,12 @@ mod tests {
     use super::*;
 
     fn layout(keys: Vec<FieldLayout>, kind: AggKind) -> MapLayout {
-        MapLayout { name: "@x".into(), keys, value: MapValue::Agg { kind, format: ValueFormat::Signed } }
+        MapLayout {
+            name: "@x".into(),
+            keys,
+            value: MapValue::Agg { kind, format: ValueFormat::Signed },
+            keys_in_programs: false,
+        }
     }
 
     #[test]
@@ -388,7 +409,7 @@ mod tests {
     }
 
     #[test]
-    fn only_a_histogram_keyed_by_a_name_alone_is_an_array_of_names_by_buckets() {
+    fn an_aggregation_keyed_by_a_name_alone_is_an_array_of_names_by_buckets() {
         let hist = layout(vec![name_key(10)], AggKind::Hist { bits: 0 });
         assert_eq!(hist.name_slots(), Some(NameSlots { names: 10, buckets: 65 }));
         let spec = hist.map_spec("h".into(), 4096);
@@ -396,14 +417,18 @@ mod tests {
         assert!(hist.is_array() && !hist.is_single_slot());
         let lhist = layout(vec![name_key(4)], AggKind::lhist(0, 100, 10).expect("lhist"));
         assert_eq!(lhist.name_slots(), Some(NameSlots { names: 4, buckets: 12 }));
-        // Counts, sums and plain values can be deleted, tested and zeroed in a program: they stay hashes.
-        for kind in [
-            AggKind::Count,
-            AggKind::Sum,
-            AggKind::tseries(1_000_000_000, 5, super::super::TSeriesAgg::Sum, false).expect("tseries"),
-        ] {
+        let count = layout(vec![name_key(10)], AggKind::Count);
+        assert_eq!(count.name_slots(), Some(NameSlots { names: 10, buckets: 1 }));
+        assert_eq!((count.key_size(), count.map_spec("c".into(), 4096).max_entries), (4, 10));
+        let looked_at = MapLayout { keys_in_programs: true, ..count.clone() };
+        assert_eq!(looked_at.name_slots(), None, "has_key(), len(), for or delete() in a program: a hash");
+        // `sum(0)` and `@[name] = 0` write a key of zeroes; a tseries' slots are not counts.
+        let tseries = AggKind::tseries(1_000_000_000, 5, super::super::TSeriesAgg::Sum, false).expect("tseries");
+        for kind in [AggKind::Sum, tseries] {
             assert_eq!(layout(vec![name_key(10)], kind).name_slots(), None, "{kind:?}");
         }
+        let plain = MapLayout { value: MapValue::Scalar(FieldLayout::integer(ValueFormat::Signed)), ..count };
+        assert_eq!(plain.name_slots(), None);
         let both = layout(vec![name_key(10), FieldLayout::integer(ValueFormat::Unsigned)], AggKind::Hist { bits: 0 });
         assert_eq!((both.name_slots(), both.map_spec("b".into(), 64).kind), (None, MapKind::PerCpuHash));
         let wide = layout(vec![name_key(2000)], AggKind::Hist { bits: 0 });

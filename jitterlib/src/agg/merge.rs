@@ -105,12 +105,16 @@ fn decode_aggregations(
             check_value(layout, value)?;
         }
         let unwritten = zeroes == Zeroes::Unwritten;
-        if unwritten && layout.is_single_slot() && values.iter().all(|value| value.iter().all(|byte| *byte == 0)) {
+        if unwritten && layout.is_array() && values.iter().all(|value| value.iter().all(|byte| *byte == 0)) {
             continue;
         }
         let zero = || (!unwritten).then(|| AggValue::Scalar(FieldValue::from_integer(0, format)));
         if let Some(value) = merge_cpus(kind, format, values).or_else(zero) {
-            rows.push(Row { key: decode_key(layout, key)?, value });
+            let key = match layout.name_slots() {
+                Some(slots) => decode_fields(layout, &slots.split(word(key, 0) as u32).0.to_le_bytes())?,
+                None => decode_key(layout, key)?,
+            };
+            rows.push(Row { key, value });
         }
     }
     Ok(rows)
@@ -335,6 +339,29 @@ mod tests {
     use crate::agg::EnumNames;
 
     #[test]
+    fn a_count_by_name_in_an_array_has_a_row_for_each_name_counted_on_some_cpu() {
+        let table: Vec<(i64, String)> =
+            ["hi", "timer", "net_rx"].iter().enumerate().map(|(i, n)| (i as i64, n.to_string())).collect();
+        let name = FieldLayout {
+            name: None,
+            size: 8,
+            format: ValueFormat::Name(EnumNames::new("names", &table)),
+            elements: vec![],
+        };
+        let layout = agg_layout("@", vec![name], AggKind::Count, ValueFormat::Unsigned);
+        let slots = (0..3u32).map(|slot| {
+            (slot.to_le_bytes().to_vec(), vec![words(&[i64::from(slot == 2)]), words(&[i64::from(slot == 2) * 4])])
+        });
+        let entries = per_cpu(slots.collect());
+        let rows = snapshot(&layout, &entries).rows;
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(
+            (rows[0].key.clone(), rows[0].value.clone()),
+            (vec![FieldValue::Str("net_rx".into())], AggValue::Scalar(FieldValue::Uint(5)))
+        );
+    }
+
+    #[test]
     fn a_histogram_by_name_in_an_array_has_a_row_for_each_name_counted_on_some_cpu() {
         let table: Vec<(i64, String)> =
             ["hi", "timer", "net_rx"].iter().enumerate().map(|(i, n)| (i as i64, n.to_string())).collect();
@@ -492,8 +519,12 @@ mod tests {
 
     #[test]
     fn plain_maps_read_one_shared_value() {
-        let layout =
-            MapLayout { name: "@comm".into(), keys: int_key(), value: MapValue::Scalar(FieldLayout::string(16)) };
+        let layout = MapLayout {
+            name: "@comm".into(),
+            keys: int_key(),
+            value: MapValue::Scalar(FieldLayout::string(16)),
+            keys_in_programs: false,
+        };
         let entries = MapEntries::Shared(vec![(words(&[2]), string("b", 16)), (words(&[1]), string("a", 16))]);
         let snapshot = snapshot(&layout, &entries);
         assert_eq!(snapshot.rows[0].value, AggValue::Scalar(FieldValue::Str("a".into())));
@@ -504,7 +535,8 @@ mod tests {
     #[test]
     fn tuple_values_split_into_their_elements() {
         let elements = vec![FieldLayout::integer(ValueFormat::Signed), FieldLayout::string(8)];
-        let layout = MapLayout { name: "@t".into(), keys: int_key(), value: MapValue::Tuple(elements) };
+        let layout =
+            MapLayout { name: "@t".into(), keys: int_key(), value: MapValue::Tuple(elements), keys_in_programs: false };
         assert_eq!(layout.value_size(), 16);
         let value = [words(&[-3]), string("x", 8)].concat();
         let snapshot = snapshot(&layout, &MapEntries::Shared(vec![(words(&[1]), value)]));
@@ -520,7 +552,8 @@ mod tests {
         let inner = vec![named("c", FieldLayout::integer(ValueFormat::Signed)), named("d", FieldLayout::string(8))];
         let nested = FieldLayout { size: 16, elements: inner, ..FieldLayout::integer(ValueFormat::Buf(16)) };
         let elements = vec![FieldLayout::integer(ValueFormat::Unsigned), named("b", nested)];
-        let layout = MapLayout { name: "@n".into(), keys: vec![], value: MapValue::Tuple(elements) };
+        let layout =
+            MapLayout { name: "@n".into(), keys: vec![], value: MapValue::Tuple(elements), keys_in_programs: false };
         assert_eq!(layout.value_size(), 24);
         let value = [words(&[1, 2]), string("x", 8)].concat();
         let snapshot = snapshot(&layout, &MapEntries::Shared(vec![(words(&[0]), value)]));
@@ -536,7 +569,8 @@ mod tests {
     fn record_values_keep_their_field_names() {
         let named = |name: &str, field: FieldLayout| FieldLayout { name: Some(name.into()), ..field };
         let elements = vec![named("n", FieldLayout::integer(ValueFormat::Signed)), named("s", FieldLayout::string(8))];
-        let layout = MapLayout { name: "@r".into(), keys: int_key(), value: MapValue::Tuple(elements) };
+        let layout =
+            MapLayout { name: "@r".into(), keys: int_key(), value: MapValue::Tuple(elements), keys_in_programs: false };
         let value = [words(&[-3]), string("x", 8)].concat();
         let snapshot = snapshot(&layout, &MapEntries::Shared(vec![(words(&[1]), value)]));
         let record =

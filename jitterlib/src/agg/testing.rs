@@ -28,7 +28,7 @@ pub(crate) fn string(s: &str, size: usize) -> Vec<u8> {
 
 /// An aggregation map layout.
 pub(crate) fn agg_layout(name: &str, keys: Vec<FieldLayout>, kind: AggKind, format: ValueFormat) -> MapLayout {
-    MapLayout { name: name.to_string(), keys, value: MapValue::Agg { kind, format } }
+    MapLayout { name: name.to_string(), keys, value: MapValue::Agg { kind, format }, keys_in_programs: false }
 }
 
 /// A per-CPU map's entries: `(key, one value per CPU)`.
