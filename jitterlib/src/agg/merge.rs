@@ -335,19 +335,11 @@ fn word(bytes: &[u8], index: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agg::testing::{agg_layout, per_cpu, slot_key, snapshot, string, unkeyed_histogram, words};
-    use crate::agg::EnumNames;
+    use crate::agg::testing::{agg_layout, name_key, per_cpu, slot_key, snapshot, string, unkeyed_histogram, words};
 
     #[test]
     fn a_count_by_name_in_an_array_has_a_row_for_each_name_counted_on_some_cpu() {
-        let table: Vec<(i64, String)> =
-            ["hi", "timer", "net_rx"].iter().enumerate().map(|(i, n)| (i as i64, n.to_string())).collect();
-        let name = FieldLayout {
-            name: None,
-            size: 8,
-            format: ValueFormat::Name(EnumNames::new("names", &table)),
-            elements: vec![],
-        };
+        let name = name_key(&["hi", "timer", "net_rx"]);
         let layout = agg_layout("@", vec![name], AggKind::Count, ValueFormat::Unsigned);
         let slots = (0..3u32).map(|slot| {
             (slot.to_le_bytes().to_vec(), vec![words(&[i64::from(slot == 2)]), words(&[i64::from(slot == 2) * 4])])
@@ -363,14 +355,7 @@ mod tests {
 
     #[test]
     fn a_histogram_by_name_in_an_array_has_a_row_for_each_name_counted_on_some_cpu() {
-        let table: Vec<(i64, String)> =
-            ["hi", "timer", "net_rx"].iter().enumerate().map(|(i, n)| (i as i64, n.to_string())).collect();
-        let name = FieldLayout {
-            name: None,
-            size: 8,
-            format: ValueFormat::Name(EnumNames::new("names", &table)),
-            elements: vec![],
-        };
+        let name = name_key(&["hi", "timer", "net_rx"]);
         let layout = agg_layout("@", vec![name], AggKind::Lhist { min: 0, max: 2, step: 1 }, ValueFormat::Signed);
         assert_eq!(layout.name_slots().map(|slots| slots.slots()), Some(12));
         // Every slot is read; only timer's bucket 1 (slot 5) counted, on CPU 1.

@@ -2,7 +2,7 @@
 
 use crate::maps::MapEntries;
 
-use super::{decode, AggKind, FieldLayout, MapLayout, MapValue, Snapshot, ValueFormat};
+use super::{decode, AggKind, EnumNames, FieldLayout, MapLayout, MapValue, Snapshot, ValueFormat};
 
 /// Little-endian bytes of consecutive 64-bit words.
 pub(crate) fn words(values: &[i64]) -> Vec<u8> {
@@ -24,6 +24,12 @@ pub(crate) fn string(s: &str, size: usize) -> Vec<u8> {
     let mut bytes = s.as_bytes().to_vec();
     bytes.resize(size, 0);
     bytes
+}
+
+/// A key field holding a name of the table `names` (indices 0, 1, ...), as a softirq's `name`.
+pub(crate) fn name_key(names: &[&str]) -> FieldLayout {
+    let table: Vec<(i64, String)> = names.iter().enumerate().map(|(i, name)| (i as i64, name.to_string())).collect();
+    FieldLayout { name: None, size: 8, format: ValueFormat::Name(EnumNames::new("names", &table)), elements: vec![] }
 }
 
 /// An aggregation map layout.
