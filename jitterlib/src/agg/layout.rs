@@ -224,7 +224,7 @@ impl MapLayout {
         let largest = table.enumerators().iter().map(|(index, _)| u64::try_from(*index).ok()).max()??;
         let names = largest.checked_add(1)?;
         let fits = names.checked_mul(buckets).is_some_and(|slots| slots <= MAX_NAME_SLOTS);
-        fits.then(|| NameSlots { names: names as u32, buckets: buckets as u32 })
+        fits.then_some(NameSlots { names: names as u32, buckets: buckets as u32 })
     }
 
     /// Whether the map is a per-CPU array ([`MapLayout::is_single_slot`], [`MapLayout::bucket_slots`],
