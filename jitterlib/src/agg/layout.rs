@@ -270,7 +270,8 @@ impl MapLayout {
     /// ```
     /// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
     ///
-    /// let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned }, keys_in_programs: false };
+    /// let value = MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned };
+    /// let layout = MapLayout { name: "@".into(), keys: vec![], value, keys_in_programs: false };
     /// assert_eq!(layout.map_spec("count".into(), 1024).max_entries, 1);
     /// ```
     pub fn map_spec(&self, name: String, capacity: u32) -> MapSpec {

@@ -448,9 +448,9 @@ impl Session {
     }
 
     /// Zeroes the slots `keys` of an array map (whose slots cannot be deleted) and returns how many were keys
-    /// (held anything but zeroes, or were kept by [`Session::zero_map`], which they no longer are): how a key of a histogram kept in an array
-    /// ([`MapLayout::name_slots`](crate::agg::MapLayout::name_slots)) is deleted, its zeroed buckets no longer
-    /// printed.
+    /// (held anything but zeroes, or were kept by [`Session::zero_map`], which they no longer are): how a key of
+    /// an aggregation kept in an array ([`MapLayout::name_slots`](crate::agg::MapLayout::name_slots)) is
+    /// deleted, its zeroed slots no longer printed.
     pub fn zero_slots(&self, map: &str, keys: &[Vec<u8>]) -> Result<usize, SessionError> {
         let (data, layout) = self.readable_map(map, "zeroing slots of")?;
         let mut zeroed = self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
