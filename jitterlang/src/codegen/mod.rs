@@ -208,7 +208,21 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
     });
     let mut programs = Vec::new();
     let mut diagnostics = Vec::new();
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = checked
+        .maps
+        .iter()
+        .filter_map(|info| {
+            let slots = info.layout.name_slots()?;
+            let buckets = match info.layout.histogram() {
+                Some(_) => format!(" x {} buckets", slots.buckets),
+                None => String::new(),
+            };
+            Some(format!(
+                "{}: a per-CPU array of {} names{buckets} (keyed by the name's index)",
+                info.layout.name, slots.names
+            ))
+        })
+        .collect();
     let mut writes_events = false;
     if let Some(map) = start_map {
         match start_program(map) {

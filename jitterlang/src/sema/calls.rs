@@ -298,6 +298,7 @@ impl Checker<'_> {
             );
             return None;
         }
+        self.maps.keys_in_programs(map);
         Some(StmtKind::Delete { map, keys })
     }
 

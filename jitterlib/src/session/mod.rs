@@ -18,7 +18,7 @@ mod semaphore;
 mod tests;
 mod verifier_log;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Mutex;
 
@@ -231,8 +231,10 @@ pub struct Session {
     /// The perf events of uprobes that count a USDT semaphore (attached without aya): closing one detaches it.
     semaphore_events: Vec<OwnedFd>,
     /// The maps [`Session::zero_map`] zeroed and [`Session::clear_map`] has not emptied since: their zeroes are
-    /// values that print ([`Session::was_zeroed`]), not slots nobody wrote.
-    zeroed: Mutex<HashSet<String>>,
+    /// values that print ([`Session::was_zeroed`]), not slots nobody wrote. For an array, the slots that held
+    /// something when it was zeroed: its keys, which [`Session::read_map`] keeps (its other zeroed slots were
+    /// never written).
+    zeroed: Mutex<HashMap<String, Vec<Vec<u8>>>>,
 }
 
 impl Drop for Session {
@@ -384,9 +386,14 @@ impl Session {
     /// Reads every entry of a hash or array map (per-CPU or not) as raw bytes.
     pub fn read_map(&self, map: &str) -> Result<MapEntries, SessionError> {
         let (data, layout) = self.readable_map(map, "reading")?;
-        maps_read::read(data.fd().as_fd(), &layout).map_err(|source| SessionError::Syscall {
+        let entries = maps_read::read(data.fd().as_fd(), &layout).map_err(|source| SessionError::Syscall {
             what: "reading a map (BPF_MAP_GET_NEXT_KEY/LOOKUP_ELEM)",
             source,
+        })?;
+        let zeroed = self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(match zeroed.get(map).filter(|_| layout.is_array()) {
+            Some(kept) => maps_read::written_slots(entries, kept),
+            None => entries,
         })
     }
 
@@ -409,15 +416,17 @@ impl Session {
     /// Sets every value of a hash or array map to zero, keeping the keys.
     pub fn zero_map(&self, map: &str) -> Result<(), SessionError> {
         let (data, layout) = self.readable_map(map, "zeroing")?;
-        self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(map.to_string());
-        maps_read::zero(data.fd().as_fd(), &layout)
-            .map_err(|source| SessionError::Syscall { what: "zeroing a map (BPF_MAP_UPDATE_ELEM)", source })
+        let kept = maps_read::zero(data.fd().as_fd(), &layout)
+            .map_err(|source| SessionError::Syscall { what: "zeroing a map (BPF_MAP_UPDATE_ELEM)", source })?;
+        let mut zeroed = self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        zeroed.entry(map.to_string()).or_default().extend(kept);
+        Ok(())
     }
 
     /// Whether [`Session::zero_map`] zeroed `map` and nothing cleared it since: bpftrace prints such a map's
     /// zeroes (`@c: 0`, a histogram's empty buckets), where it prints nothing for a map never written or cleared.
     pub fn was_zeroed(&self, map: &str) -> bool {
-        self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(map)
+        self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains_key(map)
     }
 
     /// Deletes every entry of a hash map whose key starts with `prefix` (one entry's key, and with it each of
@@ -426,6 +435,23 @@ impl Session {
         let (data, layout) = self.readable_map(map, "deleting keys of")?;
         maps_read::delete_prefix(data.fd().as_fd(), &layout, prefix)
             .map_err(|source| SessionError::Syscall { what: "deleting map keys (BPF_MAP_DELETE_ELEM)", source })
+    }
+
+    /// Zeroes the slots `keys` of an array map (whose slots cannot be deleted) and returns how many were keys
+    /// (held anything but zeroes, or were kept by [`Session::zero_map`], which they no longer are): how a key of
+    /// an aggregation kept in an array ([`MapLayout::name_slots`](crate::agg::MapLayout::name_slots)) is
+    /// deleted, its zeroed slots no longer printed.
+    pub fn zero_slots(&self, map: &str, keys: &[Vec<u8>]) -> Result<usize, SessionError> {
+        let (data, layout) = self.readable_map(map, "zeroing slots of")?;
+        let mut zeroed = self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let gone = zeroed.get_mut(map).map_or(0, |kept| {
+            let before = kept.len();
+            kept.retain(|key| !keys.contains(key));
+            before - kept.len()
+        });
+        let written = maps_read::zero_slots(data.fd().as_fd(), &layout, keys)
+            .map_err(|source| SessionError::Syscall { what: "zeroing array slots (BPF_MAP_UPDATE_ELEM)", source })?;
+        Ok(written + gone)
     }
 
     /// Takes a ring buffer map out of the session and returns its consumer. A map can be taken once.

@@ -308,13 +308,13 @@ impl Stack {
         if needed > STACK_LIMIT {
             return None;
         }
-        let key = round8(probe.stack_bytes()) + round8(plan.layout.key_size());
+        let key = round8(probe.stack_bytes()) + round8(plan.layout.key_room());
         Some(Stack { key: -(key as i16), init: -(needed as i16) })
     }
 
     /// Bytes of stack: the probe's, the key's and the new value's.
     fn needed(probe: &dyn Probe, plan: &Plan) -> u32 {
-        round8(probe.stack_bytes()) + round8(plan.layout.key_size()) + round8(plan.layout.value_size())
+        round8(probe.stack_bytes()) + round8(plan.layout.key_room()) + round8(plan.layout.value_size())
     }
 }
 
