@@ -143,5 +143,8 @@ fn may_change(stmt: &Stmt, map: usize) -> bool {
 
 /// Whether `stmt` reads `map[keys]` somewhere (that the block would look up again).
 fn reads_stmt(stmt: &Stmt, map: usize, keys: &[Expr]) -> bool {
-    stmt.any_expr(&mut |expr| matches!(&expr.kind, ExprKind::MapRead { map: read, keys: its } if *read == map && same_keys(its, keys)))
+    stmt.any_expr(&mut |expr| match &expr.kind {
+        ExprKind::MapRead { map: read, keys: its } => *read == map && same_keys(its, keys),
+        _ => false,
+    })
 }
