@@ -6,8 +6,8 @@
 //! CPUs may write the map at any time, before or after either read).
 //!
 //! Only keys that cannot change while the program runs qualify (constants, probe fields, the current task's
-//! ids and CPU), and only a read the predicate always makes when the block runs (not the right side of `||`
-//! or a branch of `?:`), so that the slot is written on every path to the block.
+//! ids and CPU), and only a read the predicate always makes when the block runs (not the right side of `||`,
+//! nor of an `&&` under `!`, nor a branch of `?:`), so that the slot is written on every path to the block.
 
 use super::Gen;
 use crate::diag::{Diagnostic, Span};
@@ -43,7 +43,7 @@ impl Gen<'_> {
         body: &[Stmt],
         span: Span,
     ) -> Result<(), Diagnostic> {
-        let Some((map, keys)) = always_read(predicate) else { return Ok(()) };
+        let Some((map, keys)) = always_read(predicate, true) else { return Ok(()) };
         let until = body.iter().position(|stmt| may_change(stmt, map)).unwrap_or(body.len());
         if !body[..until].iter().any(|stmt| reads_stmt(stmt, map, keys)) {
             return Ok(());
@@ -88,13 +88,16 @@ impl Gen<'_> {
     }
 }
 
-/// The first plain map read with invariant keys that `expr` makes whenever it holds.
-fn always_read(expr: &Expr) -> Option<(usize, &[Expr])> {
+/// The first plain map read with invariant keys that the predicate `expr` makes whenever it holds. `holds`: the
+/// block runs only when `expr` is true (the predicate itself, or a side of its top-level `&&`); elsewhere (under
+/// `!`, inside a comparison) `a && b` may be false or true without `b` read, as `a || b` may be true.
+fn always_read(expr: &Expr, holds: bool) -> Option<(usize, &[Expr])> {
     match &expr.kind {
         ExprKind::MapRead { map, keys } if expr.ty.is_scalar() && keys.iter().all(invariant) => Some((*map, keys)),
-        ExprKind::Unary(_, operand) => always_read(operand),
-        ExprKind::Binary(BinaryOp::Or, lhs, _) => always_read(lhs),
-        ExprKind::Binary(_, lhs, rhs) => always_read(lhs).or_else(|| always_read(rhs)),
+        ExprKind::Unary(_, operand) => always_read(operand, false),
+        ExprKind::Binary(BinaryOp::And, lhs, rhs) if holds => always_read(lhs, true).or_else(|| always_read(rhs, true)),
+        ExprKind::Binary(BinaryOp::And | BinaryOp::Or, lhs, _) => always_read(lhs, false),
+        ExprKind::Binary(_, lhs, rhs) => always_read(lhs, false).or_else(|| always_read(rhs, false)),
         _ => None,
     }
 }

@@ -521,4 +521,10 @@ fn a_map_read_shared_by_predicate_and_block_sees_the_blocks_writes() {
     let (code, out, err) = run_jl(&["-e", script]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "\n\n@after: 15\n@before: 5\n@gone: 0\n@r[2]: 7\n@r2: 7\n");
+    // Under `!`, an `&&` holds the block open without reading its right side: not shared (it printed a stale
+    // stack word when it was).
+    let script = "BEGIN { @q[1] = 5; } interval:ms:10 /!(cpu > 100000 && @q[1] == 5)/ { @seen = @q[1]; exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "\n\n@q[1]: 5\n@seen: 5\n");
 }
