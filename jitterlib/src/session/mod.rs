@@ -122,7 +122,10 @@ pub enum Attach {
     Manual,
     /// Loaded as an XDP program and never attached: run many times in a row with [`Session::bench`] (a `bench:`
     /// block; XDP is a type whose test runs the kernel repeats and times, which raw tracepoints' do not).
-    Benchmark,
+    Benchmark {
+        /// The benchmark's name, its row in the results (`bench:NAME`).
+        name: String,
+    },
 }
 
 impl Attach {
@@ -141,7 +144,7 @@ impl Attach {
             Attach::Uprobe { symbol, ret, .. } => format!("{}/{symbol}", uprobe_kind(*ret)),
             Attach::Perf { .. } => "perf_event".to_string(),
             Attach::Manual => MANUAL_SECTION.to_string(),
-            Attach::Benchmark => "xdp".to_string(),
+            Attach::Benchmark { .. } => "xdp".to_string(),
         }
     }
 
@@ -163,20 +166,20 @@ impl Attach {
                 format!("perf {} every {period}{unit} on {cpus}", counter.name())
             }
             Attach::Manual => "manual run".to_string(),
-            Attach::Benchmark => "benchmark run".to_string(),
+            Attach::Benchmark { name } => format!("benchmark {name}"),
         }
     }
 
     /// Whether the program only runs when asked ([`Session::run`], [`Session::bench`]), never attached.
     pub fn runs_on_demand(&self) -> bool {
-        matches!(self, Attach::Manual | Attach::Benchmark)
+        matches!(self, Attach::Manual | Attach::Benchmark { .. })
     }
 
     /// How the program runs, for [`SessionError::WrongMode`]: `manual`, `benchmark` or `attachable`.
     pub(crate) fn mode(&self) -> &'static str {
         match self {
             Attach::Manual => "manual",
-            Attach::Benchmark => "benchmark",
+            Attach::Benchmark { .. } => "benchmark",
             _ => "attachable",
         }
     }
@@ -189,15 +192,6 @@ fn uprobe_kind(ret: bool) -> &'static str {
     } else {
         "uprobe"
     }
-}
-
-/// What [`Session::bench`] measured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BenchRun {
-    /// Mean nanoseconds of one run.
-    pub mean_ns: u32,
-    /// The last run's return value.
-    pub retval: u32,
 }
 
 /// A program of the object and where it goes.
@@ -348,30 +342,26 @@ impl Session {
 
     /// Runs a manual program once with `BPF_PROG_TEST_RUN` on the current CPU and returns its return value.
     pub fn run(&self, program: &str) -> Result<u32, SessionError> {
-        let fd = self.on_demand_fd(program, &Attach::Manual)?;
+        let fd = self.on_demand_fd(program, Attach::Manual.mode())?;
         let mut context = [0u8; MANUAL_CONTEXT_SIZE];
         crate::sys::prog_test_run(fd.as_fd(), &mut context)
             .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN", source })
     }
 
     /// Runs the [`Attach::Benchmark`] program `program` `repeat` times in a row on this CPU and returns the mean
-    /// nanoseconds of one run (the kernel's clock around the runs) and the last run's return value.
-    pub fn bench(&self, program: &str, repeat: u32) -> Result<BenchRun, SessionError> {
-        let fd = self.on_demand_fd(program, &Attach::Benchmark)?;
-        let (retval, mean_ns) = crate::sys::prog_test_run_repeated(fd.as_fd(), repeat)
+    /// nanoseconds of one run (the kernel's clock around the runs).
+    pub fn bench(&self, program: &str, repeat: u32) -> Result<u32, SessionError> {
+        let fd = self.on_demand_fd(program, "benchmark")?;
+        let (_retval, mean_ns) = crate::sys::prog_test_run_repeated(fd.as_fd(), repeat)
             .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN of an XDP program", source })?;
-        Ok(BenchRun { mean_ns, retval })
+        Ok(mean_ns)
     }
 
-    /// The descriptor of the loaded `program`, which must be one run on demand as `kind` is.
-    fn on_demand_fd(&self, program: &str, kind: &Attach) -> Result<&aya::programs::ProgramFd, SessionError> {
+    /// The descriptor of the loaded `program`, which must run on demand in `mode` (see [`Attach::mode`]).
+    fn on_demand_fd(&self, program: &str, mode: &'static str) -> Result<&aya::programs::ProgramFd, SessionError> {
         let found = self.attach_point(program)?;
-        if found != kind {
-            return Err(SessionError::WrongMode {
-                program: program.to_string(),
-                actual: found.mode(),
-                expected: kind.mode(),
-            });
+        if found.mode() != mode {
+            return Err(SessionError::WrongMode { program: program.to_string(), actual: found.mode(), expected: mode });
         }
         let loaded =
             self.ebpf.program(program).ok_or_else(|| SessionError::ProgramNotFound { program: program.to_string() })?;

@@ -221,7 +221,8 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
         let mut body = Aggregation { b: Builder::new(), probe, point: index, plan, stack: &stack };
         let exit = body.b.new_label();
         let gate = (!point.attach.runs_on_demand()).then_some(GATE);
-        let site = PointSite { point: index, fires: point.fires, maps: &own, counters, gate };
+        // An aggregation always has something to do.
+        let site = PointSite { point: index, fires: point.fires, maps: &own, counters, gate, empty_block: false };
         let Ok(()) = emit_point(&mut body, probe, exit, &site);
         let program = finish_point(body.b).map_err(built)?;
         let name = if several { format!("jt_{}", point.suffix) } else { format!("jt_{kind}") };
