@@ -653,6 +653,62 @@ impl Expr {
             _ => None,
         }
     }
+
+    /// Whether `found` holds for this expression or one inside it.
+    pub fn any(&self, found: &mut dyn FnMut(&Expr) -> bool) -> bool {
+        if found(self) {
+            return true;
+        }
+        let inner: Vec<&Expr> = match &self.kind {
+            ExprKind::Const(_)
+            | ExprKind::Str(_)
+            | ExprKind::Builtin(_)
+            | ExprKind::Field(_)
+            | ExprKind::Var(_)
+            | ExprKind::VarAddress(_) => Vec::new(),
+            ExprKind::MapRead { keys, .. } | ExprKind::AggRead { keys, .. } => keys.iter().collect(),
+            ExprKind::Call(call) => call.args.iter().collect(),
+            ExprKind::Tuple(elements) => elements.iter().collect(),
+            ExprKind::Unary(_, operand)
+            | ExprKind::NameText(operand)
+            | ExprKind::KernelStr(operand)
+            | ExprKind::Buf(operand)
+            | ExprKind::ByteSwap { operand, .. }
+            | ExprKind::Convert { operand, .. }
+            | ExprKind::TupleElement { tuple: operand, .. }
+            | ExprKind::KernelRead(KernelRead { pointer: operand, .. }) => vec![operand],
+            ExprKind::Binary(_, lhs, rhs) | ExprKind::StrCompare { lhs, rhs, .. } => vec![lhs, rhs],
+            ExprKind::Inet { family, address } => vec![family, address],
+            ExprKind::StrByte { string, index } => vec![string, index],
+            ExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
+        };
+        inner.into_iter().any(|expr| expr.any(found))
+    }
+}
+
+impl Stmt {
+    /// Whether `found` holds for an expression of this statement or of one inside it.
+    pub fn any_expr(&self, found: &mut dyn FnMut(&Expr) -> bool) -> bool {
+        let (exprs, bodies): (Vec<&Expr>, Vec<&[Stmt]>) = match &self.kind {
+            StmtKind::Aggregate { keys, value, .. } => (keys.iter().chain(value).collect(), Vec::new()),
+            StmtKind::Store { keys, value, .. } => (keys.iter().chain([value]).collect(), Vec::new()),
+            StmtKind::SetVar { value, .. } => (vec![value], Vec::new()),
+            StmtKind::Printf { args, .. } => (args.iter().collect(), Vec::new()),
+            StmtKind::Exit { code } => (code.iter().collect(), Vec::new()),
+            StmtKind::Outlier { slow, columns, .. } => ([slow].into_iter().chain(columns).collect(), Vec::new()),
+            StmtKind::Delete { keys, .. } => (keys.iter().collect(), Vec::new()),
+            StmtKind::If { cond, then, otherwise } => (vec![cond], vec![then, otherwise]),
+            StmtKind::While { init, cond, body, step } => (vec![cond], vec![init, body, step]),
+            StmtKind::ForMap { body, .. } | StmtKind::Unroll { body, .. } => (Vec::new(), vec![body]),
+            StmtKind::Time { .. }
+            | StmtKind::Signal { .. }
+            | StmtKind::Return
+            | StmtKind::Break
+            | StmtKind::Continue
+            | StmtKind::MapAction { .. } => (Vec::new(), Vec::new()),
+        };
+        exprs.into_iter().any(|expr| expr.any(found)) || bodies.into_iter().flatten().any(|stmt| stmt.any_expr(found))
+    }
 }
 
 /// Builtins that read the current task or CPU.

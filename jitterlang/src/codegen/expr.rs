@@ -79,6 +79,7 @@ impl Gen<'_> {
                 }
             },
             ExprKind::Var(var) => self.b.load(Size::DW, dst, Reg::R10, self.vars[*var]),
+            ExprKind::MapRead { map, keys } if self.load_shared_read(*map, keys, dst) => {}
             ExprKind::MapRead { map, keys } => {
                 let mark = self.frame.mark();
                 let key = self.key(*map, keys, None, expr.span)?;
@@ -89,6 +90,7 @@ impl Gen<'_> {
                 self.b.load(Size::DW, dst, Reg::R0, 0);
                 self.b.bind(absent);
                 self.frame.release(mark);
+                self.keep_shared_read(*map, keys, dst);
             }
             ExprKind::AggRead { map, keys, cpus } => self.read_aggregation(*map, keys, *cpus, dst, expr.span)?,
             ExprKind::Unary(op, operand) => {

@@ -11,6 +11,7 @@ mod kernel_read;
 mod map_loop;
 mod maps;
 mod origin;
+mod reuse;
 mod stmt;
 pub(crate) mod strcontains;
 mod strings;
@@ -415,11 +416,12 @@ impl PointBody for Block<'_, '_> {
         if let Some(predicate) = &self.probe.predicate {
             self.gen.b.comment("predicate");
             let exit = self.gen.exit;
+            self.gen.share_predicate_read(predicate, &self.probe.body, predicate.span)?;
             let mark = self.gen.frame.mark();
             self.gen.branch(predicate, false, exit)?;
             self.gen.frame.release(mark);
         }
-        self.gen.stmts(&self.probe.body).map(drop)
+        self.gen.block_with_shared_read(&self.probe.body)
     }
 }
 
@@ -449,6 +451,8 @@ pub(crate) struct Gen<'a> {
     spans: Vec<Span>,
     /// Whether the program writes an event other than `exit()`'s: the event ring's size depends on it.
     writes_events: bool,
+    /// The map read the predicate shares with the block, while generating them.
+    shared: Option<reuse::SharedRead>,
 }
 
 /// The program run first in the BEGIN phase: `jl_start[0] = bpf_ktime_get_ns()`.
@@ -497,6 +501,7 @@ impl<'a> Gen<'a> {
             loops: Vec::new(),
             spans: Vec::new(),
             writes_events: false,
+            shared: None,
         })
     }
 

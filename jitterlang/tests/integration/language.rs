@@ -507,3 +507,24 @@ fn ncpus_counts_the_possible_cpus_as_in_bpftrace() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out.trim(), count.to_string(), "{possible}");
 }
+
+#[test]
+fn a_map_read_shared_by_predicate_and_block_sees_the_blocks_writes() {
+    if !can_trace("a_map_read_shared_by_predicate_and_block_sees_the_blocks_writes") {
+        return;
+    }
+    // The block reuses the predicate's read of @q[1] (its lookup) until a statement may change @q: the store,
+    // then the delete inside the `if`, are each seen by the reads after them.
+    let script = "BEGIN { @q[1] = 5; @r[2] = 7; } \
+                  interval:ms:10 /@q[1] != 0 && @r[2] == 7/ { @before = @q[1]; @r2 = @r[2]; @q[1] = @q[1] + 10; \
+                  @after = @q[1]; if (@q[1] == 15) { delete(@q[1]); } @gone = @q[1]; exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "\n\n@after: 15\n@before: 5\n@gone: 0\n@r[2]: 7\n@r2: 7\n");
+    // Under `!`, an `&&` holds the block open without reading its right side: not shared (it printed a stale
+    // stack word when it was).
+    let script = "BEGIN { @q[1] = 5; } interval:ms:10 /!(cpu > 100000 && @q[1] == 5)/ { @seen = @q[1]; exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "\n\n@q[1]: 5\n@seen: 5\n");
+}

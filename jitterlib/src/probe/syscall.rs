@@ -10,7 +10,9 @@
 //! typed by the event's format (its fields after `__syscall_nr`, in order). 32-bit calls (`TS_COMPAT` in the
 //! task's `thread_info.status`, what the kernel's `in_ia32_syscall()` reads, including a 64-bit task's
 //! `int $0x80`) are left out, as the syscall events leave them out: their numbers are those of another table.
-//! The check costs a helper call and a read, only at calls of the right number.
+//! The check costs a helper call and a load, only at calls of the right number: `bpf_get_current_task_btf`
+//! (Linux 5.11) gives a typed pointer the program loads from directly; before it, the status is read with
+//! `bpf_get_current_task` and `bpf_probe_read_kernel` (a second helper call).
 //!
 //! Anything else (another architecture, a name missing from [`syscall_numbers`](super::syscall_numbers), raw
 //! tracepoints unavailable or `JL_TRACEPOINT_MECHANISM=perf`) keeps the perf-event tracepoint of the event.
@@ -38,6 +40,9 @@ const STACK_RET: i16 = STACK_STATUS - 8;
 /// `TS_COMPAT` of x86 `thread_info.status`: the task is in a 32-bit system call.
 const TS_COMPAT: i32 = 0x2;
 
+/// The first Linux release with `bpf_get_current_task_btf`.
+const TASK_BTF_SINCE: (u32, u32) = (5, 11);
+
 /// Why a syscall event is not on tp_btf when asked: its dispatcher's tail calls need raw tracepoint programs.
 const NOT_TP_BTF: &str = "a syscall dispatcher tail-calls raw tracepoint programs only";
 
@@ -56,6 +61,8 @@ pub(super) struct SyscallView {
     reads_number: bool,
     /// Offset of `thread_info.status` in `task_struct`.
     status: u32,
+    /// Whether the kernel has `bpf_get_current_task_btf`, whose pointer the status is loaded through.
+    task_btf: bool,
 }
 
 /// The stack offset a `pt_regs` member at `offset` is read to.
@@ -112,6 +119,7 @@ impl SyscallView {
             read_from: Some(FIRST_ARG_REG),
             reads_number: true,
             status: status.offset,
+            task_btf: kernel.version().at_least(TASK_BTF_SINCE.0, TASK_BTF_SINCE.1),
         }))
     }
 
@@ -215,9 +223,14 @@ impl SyscallView {
             b.jump32_if(JmpOp::Ne, Reg::R1, number, env.exit);
         }
         b.comment(format!("syscall {number}: a 64-bit call only"));
-        b.call(Helper::GetCurrentTask);
-        read_kernel_exact(b, STACK_STATUS, 4, Reg::R0, self.status as i32);
-        b.load(Size::W, Reg::R1, Reg::R10, STACK_STATUS);
+        if self.task_btf {
+            b.call(Helper::GetCurrentTaskBtf);
+            b.load(Size::W, Reg::R1, Reg::R0, self.status as i16);
+        } else {
+            b.call(Helper::GetCurrentTask);
+            read_kernel_exact(b, STACK_STATUS, 4, Reg::R0, self.status as i32);
+            b.load(Size::W, Reg::R1, Reg::R10, STACK_STATUS);
+        }
         b.alu64(AluOp::And, Reg::R1, TS_COMPAT);
         b.jump_if(JmpOp::Ne, Reg::R1, 0, env.exit);
         if self.reads_number {
@@ -291,6 +304,14 @@ mod tests {
         let stack = |offset| FieldSource::Stack { offset };
         assert_eq!(offsets(&exit), [("__syscall_nr", stack(-8)), ("ret", stack(-88))]);
         assert_eq!((exit.stack_bytes(), exit.event.number), (88, 257));
+    }
+
+    #[test]
+    fn the_status_is_loaded_through_a_typed_task_pointer_from_5_11() {
+        let typed =
+            |release| view(&FixtureKernel::bundled().with_release(release), "sys_enter_getpid").unwrap().task_btf;
+        assert!(typed("5.11.0"));
+        assert!(!typed("5.10.224"));
     }
 
     #[test]
