@@ -48,6 +48,11 @@ fn main() -> ExitCode {
         eprintln!("jl: {refusal}");
         return ExitCode::from(EXIT_COMPILE_ERROR);
     }
+    if !cli.list && !cli.compiles_only() {
+        // aya's feature probes and the loader are built on another CPU while this one reads the script and
+        // compiles it.
+        jitterlib::session::prepare_loader();
+    }
     let kernel = match live_kernel(&cli) {
         Ok(kernel) => kernel,
         Err(message) => {
@@ -95,10 +100,6 @@ fn main() -> ExitCode {
     };
     let script = failure::Script { name: &file_name, source: &source };
     let compile_only = cli.compiles_only();
-    if !compile_only {
-        // aya's feature probes and the loader are built on another CPU while this one compiles.
-        jitterlib::session::prepare_loader();
-    }
     let mut compiled = match jitterlang::compile_with(&source, &kernel, &options) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
