@@ -5,7 +5,7 @@
 //! inserts the kernel refused with room left.
 
 use crate::runtime::lost;
-use crate::support::{data_dir, golden_header, scripts, start_attached};
+use crate::support::{data_dir, golden_header, run_jl, scripts, start_attached};
 use jitterlib::kernel::{KernelInfo, LiveKernel};
 use jitterlib::testing::{can_trace, skip};
 use std::collections::BTreeSet;
@@ -293,4 +293,36 @@ fn self_signal_probes_run_each_time_jl_gets_sigusr1() {
     assert_eq!(crate::runtime::map_data(&lines, "@pid"), &serde_json::json!(pid));
     assert_eq!(crate::runtime::map_data(&lines, "@kind"), &serde_json::json!("special"));
     assert_eq!(crate::runtime::printed(&lines), ["first", " second\n", "first", " second\n"]);
+}
+
+#[test]
+fn verbose_says_how_long_compiling_and_attaching_took() {
+    if !can_trace("verbose_says_how_long_compiling_and_attaching_took") {
+        return;
+    }
+    let script = format!("{BUSY_SCRIPT} interval:ms:1 {{ exit(); }}");
+    let started = Instant::now();
+    let (code, _, stderr) = run_jl(&["-v", "-e", &script]);
+    let whole_run_ms = started.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let attached = lines.iter().position(|line| *line == "Attached 2 probes").expect("attached line");
+    let line = lines.get(attached + 1).expect("a line after the attached line");
+    let numbers: Vec<f64> = line
+        .strip_prefix("jl: attached ")
+        .unwrap_or_else(|| panic!("the timing line follows the attached line: {stderr}"))
+        .split(" ms")
+        .filter_map(|part| part.rsplit(' ').next().and_then(|number| number.parse().ok()))
+        .collect();
+    let [total, compiling, attaching] = numbers[..] else { panic!("three durations in {line:?}") };
+    assert!(
+        line.ends_with(&format!(
+            "{total:.2} ms after start: {compiling:.2} ms reading and compiling the script, {attaching:.2} ms \
+             loading and attaching"
+        )),
+        "{line}"
+    );
+    assert!(compiling > 0.0 && attaching > 0.0, "{line}");
+    assert!((compiling + attaching - total).abs() <= 0.011, "the two steps make the whole: {line}");
+    assert!(total < whole_run_ms, "{line}, while the whole run took {whole_run_ms:.2} ms");
 }

@@ -36,7 +36,12 @@ pub fn prepare() {
 
 /// A loader whose kernel BTF is `None` where Landlock allows it, else [`EbpfLoader::new`]'s: the one [`prepare`]
 /// built, or one built now.
+///
+/// The kernel's features are probed here first when [`prepare`]'s thread has not begun to: on a busy machine a new
+/// thread can wait milliseconds for a CPU, and the probes (about 0.3 ms) then run here instead of after that wait.
+/// aya probes them once, whichever thread asks first; one that asks meanwhile waits for that answer.
 pub(super) fn loader() -> EbpfLoader<'static> {
+    aya::features();
     let prepared = PREPARED.lock().ok().and_then(|mut slot| slot.take());
     let built = match prepared {
         Some(thread) => thread.join().ok().flatten(),

@@ -140,8 +140,9 @@ pub struct Cli {
     /// Do not print the `Attached N probes` line (bpftrace's -q); errors and warnings still print.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
-    /// Say which mechanism each probe uses; with -l, list tracepoint fields; with -d, name the script construct
-    /// of each run of instructions; show the whole verifier log of a rejected program.
+    /// Say which mechanism each probe uses and, once attached, how long compiling and attaching took; with -l,
+    /// list tracepoint fields; with -d, name the script construct of each run of instructions; show the whole
+    /// verifier log of a rejected program.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
     /// Do not use fentry (BPF trampolines) where jl chooses the mechanism (`kfunc`, `kretfunc`, the function

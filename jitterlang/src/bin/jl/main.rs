@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The environment variable that picks the mechanism typed probes reach tracepoints with where the kernel allows
 /// it: `tp_btf` (tried first), `raw` (the default) or `perf` (the fallback of kernels before 4.17), for tests.
@@ -34,6 +34,7 @@ const EXIT_COMPILE_ERROR: u8 = 2;
 const EXIT_RUNTIME_ERROR: u8 = 1;
 
 fn main() -> ExitCode {
+    let started = Instant::now();
     let cli = Cli::parse();
     if let Some(shell) = cli.completions {
         // Into memory first: `generate` panics when it cannot write.
@@ -47,6 +48,11 @@ fn main() -> ExitCode {
     if let Some(refusal) = cli.refusal() {
         eprintln!("jl: {refusal}");
         return ExitCode::from(EXIT_COMPILE_ERROR);
+    }
+    if !cli.list && !cli.compiles_only() {
+        // aya's feature probes and the loader are built on another CPU while this one reads the script and
+        // compiles it.
+        jitterlib::session::prepare_loader();
     }
     let kernel = match live_kernel(&cli) {
         Ok(kernel) => kernel,
@@ -95,10 +101,6 @@ fn main() -> ExitCode {
     };
     let script = failure::Script { name: &file_name, source: &source };
     let compile_only = cli.compiles_only();
-    if !compile_only {
-        // aya's feature probes and the loader are built on another CPU while this one compiles.
-        jitterlib::session::prepare_loader();
-    }
     let mut compiled = match jitterlang::compile_with(&source, &kernel, &options) {
         Ok(compiled) => compiled,
         Err(diagnostics) => {
@@ -106,6 +108,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_COMPILE_ERROR);
         }
     };
+    let timeline = Timeline { started, compiled: Instant::now() };
     if !cli.no_warnings {
         eprint!("{}", compiled.warnings.render(&file_name, &source));
     }
@@ -156,7 +159,7 @@ fn main() -> ExitCode {
             eprintln!("jl: {origin}");
         }
     }
-    match run(&cli, &compiled, &kernel, &script) {
+    match run(&cli, &compiled, &kernel, &script, timeline) {
         Ok(status) => ExitCode::from(status),
         Err(message) => runtime_failure(&message),
     }
@@ -200,6 +203,29 @@ fn cache_dir() -> Option<PathBuf> {
     user_cache.map(|dir| dir.join("jl"))
 }
 
+/// When this run of jl reached its steps, for `-v`'s account of the time to attached.
+#[derive(Clone, Copy)]
+struct Timeline {
+    /// When `main` began (the exec and the dynamic linker's work before it are not counted).
+    started: Instant,
+    /// When the script was compiled (the arguments parsed, the script read and compiled).
+    compiled: Instant,
+}
+
+impl Timeline {
+    /// The `-v` line for probes attached at `attached`: the time since `main` began, split at the compile's end.
+    fn attached(&self, attached: Instant) -> String {
+        let ms = |from: Instant, to: Instant| to.saturating_duration_since(from).as_secs_f64() * 1000.0;
+        format!(
+            "attached {:.2} ms after start: {:.2} ms reading and compiling the script, {:.2} ms loading and \
+             attaching",
+            ms(self.started, attached),
+            ms(self.started, self.compiled),
+            ms(self.compiled, attached)
+        )
+    }
+}
+
 /// Prints the bundled scripts, one a line with its summary.
 fn list_scripts() -> std::io::Result<()> {
     for script in jitterlang::scripts::BUNDLED {
@@ -220,6 +246,7 @@ fn run(
     compiled: &jitterlang::codegen::Compiled,
     kernel: &dyn KernelInfo,
     script: &failure::Script,
+    timeline: Timeline,
 ) -> Result<u8, String> {
     let stop = Arc::new(AtomicBool::new(false));
     // Each stops the run the same way: END runs, the maps print, and every program detaches as the session drops.
@@ -241,6 +268,7 @@ fn run(
     // In JSON the runtime also prints bpftrace's attached_probes record on stdout; the stderr line stays, as
     // scripts and tests wait for it and it never mixes with the JSON stream.
     let quiet = cli.quiet;
+    let verbose = cli.verbose;
     let child_stop = Arc::clone(&stop);
     let options = RunOptions {
         duration: cli.duration.map(Duration::from_secs_f64),
@@ -255,6 +283,9 @@ fn run(
                 // another process writing the same terminal or pipe meanwhile cut it in two.
                 let line = format!("Attached {programs} probe{}\n", if programs == 1 { "" } else { "s" });
                 let _ = std::io::stderr().write_all(line.as_bytes());
+            }
+            if verbose {
+                eprintln!("jl: {}", timeline.attached(Instant::now()));
             }
             if let Some(command) = &command {
                 child::spawn_then_stop(command, Arc::clone(&child_stop));
