@@ -208,6 +208,15 @@ pub enum StmtKind {
         /// The assigned value.
         value: Expr,
     },
+    /// A block expression's statements in a scope of their own (`{ $x = 1; $x + 1 }`), then `result`, the
+    /// statement that takes its value (`$v = ...`, `@m = ...`): it reads the block's variables, and a variable it
+    /// assigns first belongs to the enclosing block.
+    Scoped {
+        /// The block's statements.
+        body: Vec<Stmt>,
+        /// The statement using the block's value.
+        result: Option<Box<Stmt>>,
+    },
     /// `$var = value`, `$var op= value`.
     VarAssign {
         /// Variable name without the `$`.

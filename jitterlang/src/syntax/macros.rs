@@ -178,9 +178,8 @@ impl<'a> Expander<'a> {
         // `#` cannot be written in a variable name, so the script's variables are never met.
         let name = format!("block#{}", self.fresh);
         let assign = StmtKind::VarAssign { name: name.clone(), name_span: span, op: None, value: *value };
-        let mut body = stmts;
-        body.push(Stmt { kind: assign, span });
-        hoisted.extend(self.stmts(vec![scoped(body, span)])?);
+        let result = Some(Box::new(Stmt { kind: assign, span }));
+        hoisted.extend(self.stmts(vec![Stmt { kind: StmtKind::Scoped { body: stmts, result }, span }])?);
         Ok(Expr { kind: ExprKind::Var(name), span })
     }
 
@@ -204,6 +203,13 @@ impl<'a> Expander<'a> {
                 then: self.stmts(then)?,
                 otherwise: self.stmts(otherwise)?,
             },
+            StmtKind::Scoped { body, result } => {
+                let mut body = self.stmts(body)?;
+                let mut inner = Vec::new();
+                let result = result.map(|result| self.stmt(*result, &mut inner)).transpose()?;
+                body.extend(inner);
+                StmtKind::Scoped { body, result: result.map(Box::new) }
+            }
             StmtKind::While { cond, body } => {
                 let cond = self.conditionally("a `while` condition", |this| this.expr(cond, hoisted))?;
                 StmtKind::While { cond, body: self.stmts(body)? }
@@ -448,15 +454,8 @@ fn block_statement(stmt: Stmt) -> Option<Stmt> {
         } => (stmts, Some(value), Box::new(move |value| StmtKind::VarAssign { name, name_span, op, value })),
         kind => return Some(Stmt { kind, span }),
     };
-    let mut body = stmts;
-    body.extend(value.map(|value| Stmt { span: value.span, kind: assign(*value) }));
-    (!body.is_empty()).then(|| scoped(body, span))
-}
-
-/// `body` in a scope of its own: `if (1) { body }`.
-fn scoped(body: Vec<Stmt>, span: Span) -> Stmt {
-    let always = Expr { kind: ExprKind::Int(1), span };
-    Stmt { kind: StmtKind::If { cond: always, then: body, otherwise: Vec::new() }, span }
+    let result = value.map(|value| Box::new(Stmt { span: value.span, kind: assign(*value) }));
+    (!stmts.is_empty() || result.is_some()).then(|| Stmt { kind: StmtKind::Scoped { body: stmts, result }, span })
 }
 
 /// What the parameters of one expansion stand for.
@@ -509,6 +508,7 @@ fn locals(body: &[Stmt]) -> HashSet<String> {
                 pending.extend(body);
             }
             StmtKind::If { then, otherwise, .. } => pending.extend(then.iter().chain(otherwise)),
+            StmtKind::Scoped { body, result } => pending.extend(body.iter().chain(result.as_deref())),
             StmtKind::While { body, .. } | StmtKind::Unroll { body, .. } => pending.extend(body),
             StmtKind::Expr(_)
             | StmtKind::MapAssign { .. }
@@ -529,7 +529,9 @@ fn stmt_exprs(stmt: &Stmt) -> Vec<&Expr> {
         StmtKind::If { cond, .. } | StmtKind::While { cond, .. } => vec![cond],
         StmtKind::For { start, end, .. } => vec![start, end],
         StmtKind::ForMap { map, .. } => map.keys.iter().collect(),
-        StmtKind::Unroll { .. } | StmtKind::Return | StmtKind::Break | StmtKind::Continue => Vec::new(),
+        StmtKind::Unroll { .. } | StmtKind::Scoped { .. } | StmtKind::Return | StmtKind::Break | StmtKind::Continue => {
+            Vec::new()
+        }
     }
 }
 
@@ -594,6 +596,10 @@ impl Renamer<'_> {
             StmtKind::If { cond, then, otherwise } => {
                 StmtKind::If { cond: self.expr(cond)?, then: self.stmts(then)?, otherwise: self.stmts(otherwise)? }
             }
+            StmtKind::Scoped { body, result } => StmtKind::Scoped {
+                body: self.stmts(body)?,
+                result: result.map(|result| self.stmt(*result).map(Box::new)).transpose()?,
+            },
             StmtKind::While { cond, body } => StmtKind::While { cond: self.expr(cond)?, body: self.stmts(body)? },
             StmtKind::For { name, name_span, start, end, body } => StmtKind::For {
                 name: self.var(&name, name_span)?,
