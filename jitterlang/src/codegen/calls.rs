@@ -26,6 +26,22 @@ pub(crate) fn has_key(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Re
     Ok(())
 }
 
+/// `delete(@m, k)` as a value: 1 when `bpf_map_delete_elem` deleted an entry, else 0 (it returns -ENOENT).
+pub(crate) fn delete(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Result<()> {
+    let map = call.map.ok_or_else(|| Diagnostic::new(Code::Internal, span, "delete without a map"))?;
+    let mark = gen.frame.mark();
+    let key = gen.key(map, &call.args, None, span)?;
+    let object_map = gen.user_map(map);
+    jitterlib::maps::map_call(&mut gen.b, Helper::MapDeleteElem, object_map, key, None);
+    let absent = gen.b.new_label();
+    gen.b.mov64(dst, 0);
+    gen.b.jump_if(JmpOp::Ne, Reg::R0, 0, absent);
+    gen.b.mov64(dst, 1);
+    gen.b.bind(absent);
+    gen.frame.release(mark);
+    Ok(())
+}
+
 /// `len(@m)`: `bpf_for_each_map_elem(map, callback, NULL, 0)` with a callback that only returns 0 (go on), so the
 /// helper's return value, the number of elements it visited, is the length (as bpftrace does where
 /// `bpf_map_sum_elem_count` is missing). Needs Linux 5.13.

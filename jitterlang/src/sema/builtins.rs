@@ -57,6 +57,13 @@ pub(super) enum Rule {
     },
     /// A statement.
     Statement(fn(&mut Checker, &Call, &mut Scope) -> Option<StmtKind>),
+    /// A statement whose call may also be a value, checked by `check` and computed by `lower` (`delete()` says
+    /// whether it deleted an entry).
+    StatementValue {
+        statement: fn(&mut Checker, &Call, &mut Scope) -> Option<StmtKind>,
+        check: fn(&mut Checker, &Call, &mut Scope) -> Option<Operands>,
+        lower: Lower,
+    },
     /// A call with a value.
     Function(fn(&mut Checker, &Call, &mut Scope) -> Option<Expr>),
     /// A call with a value checked into its operands and computed by `lower` (`codegen/calls.rs`).
@@ -90,7 +97,7 @@ impl Builtin {
     pub fn kind(&self) -> Kind {
         match self.rule {
             Rule::Aggregation { .. } => Kind::Aggregation,
-            Rule::Statement(_) => Kind::Statement,
+            Rule::Statement(_) | Rule::StatementValue { .. } => Kind::Statement,
             Rule::Function(_) | Rule::Lowered { .. } => Kind::Function,
             Rule::Context(_) | Rule::Variable(_) | Rule::LoweredVariable { .. } => Kind::Variable,
         }
@@ -147,9 +154,19 @@ pub static REGISTRY: &[Builtin] = &[
         c.printf(call.args, call.span, s, PrintfAction::Warning)
     }),
     statement("exit", "[code]", "ends the script (jl exits with code, 0 without one)", |c, call, s| c.exit(call, s)),
-    statement("delete", "@m[k]", "deletes a map entry (also `delete(@m, k)`)", |c, call, s| {
-        c.delete(call.args, call.span, s)
-    }),
+    Builtin {
+        name: "delete",
+        params: "@m[k]",
+        doc: "deletes a map entry (also `delete(@m, k)`); as a value, whether there was one",
+        rule: Rule::StatementValue {
+            statement: |c, call, s| {
+                let (map, keys) = c.delete(call, s)?;
+                Some(StmtKind::Delete { map, keys })
+            },
+            check: |c, call, s| c.delete_value(call, s),
+            lower: lower::delete,
+        },
+    },
     statement(
         "print",
         "@m[, top[, div]]",

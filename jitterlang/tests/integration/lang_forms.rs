@@ -104,6 +104,33 @@ fn block_expressions_run_their_statements_in_their_own_scope() {
 }
 
 #[test]
+fn variables_live_until_the_end_of_the_block_that_declares_them() {
+    if !can_trace("variables_live_until_the_end_of_the_block_that_declares_them") {
+        return;
+    }
+    // bpftrace's variable_scope_late_decl.bt: `$x` of the `if` and of the loop are gone after them, so a `let $x;`
+    // follows; it holds 0 until assigned. `$s` is read before its first assignment, which gives it its type.
+    let (out, _) = begin(
+        "BEGIN { @a[1] = 1; if (1) { $x = 1; print((\"a\", $x)); } for ($kv : @a) { $x = 2; print((\"b\", $x)); } \
+         let $x; if (0) { $x = 3; } print((\"c\", $x)); let $s; if ($s == \"\") { $s = \"set\"; } print($s); \
+         $v = { $t = 4; $t + 1 }; print($v); exit(); }",
+    );
+    assert_eq!(out, "(a, 1)\n(b, 2)\n(c, 0)\nset\n5\n\n\n@a[1]: 1\n");
+}
+
+#[test]
+fn delete_says_whether_it_deleted_an_entry() {
+    if !can_trace("delete_says_whether_it_deleted_an_entry") {
+        return;
+    }
+    let (out, _) = begin(
+        "BEGIN { @a[1] = 1; @b[1, 2] = 2; $x = delete(@a, 2); $y = delete(@a, 1); \
+         printf(\"%d %d %d %d\\n\", $x, $y, delete(@b, (1, 2)), delete(@b, (1, 2))); exit(); }",
+    );
+    assert_eq!(out, "0 1 1 0\n\n\n");
+}
+
+#[test]
 fn strftime_values_print_with_their_format() {
     if !can_trace("strftime_values_print_with_their_format") {
         return;
@@ -237,7 +264,7 @@ fn if_expressions_bare_conditions_and_positional_forms_run_as_in_bpftrace() {
         return;
     }
     // bpftrace 0.27.1 prints the same lines for each (checked from the bench chroot).
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 10] = [
         (
             &["-e", "BEGIN { $x = 1; $y = 0; print(if ($x) { if ($y) { 10 } else { 20 } } else { 30 }); \
                      $w = if ($x == 2) { 7 } else if ($x == 1) { 8 } else { 9 }; print($w); }"],
@@ -253,6 +280,13 @@ fn if_expressions_bare_conditions_and_positional_forms_run_as_in_bpftrace() {
         (&["-e", "BEGIN { $x = 1; $a = $x ?: 10; $b = 0 ?: 20; print(($a, $b)); }"], "(1, 20)\n"),
         (&["-e", "$1 { printf(\"tick\\n\"); exit(); }", "interval:ms:1"], "tick\n"),
         (&["-e", "interval:ms:$1 { printf(\"%s\\n\", nsecs > 0 ? \"yes\" : \"no\"); nsecs ? printf(\"side\\n\") : printf(\"other\\n\"); 1; exit(); }", "1"], "yes\nside\n"),
+        // An argument that is not a number is a string: alone, cut by `str($1, n)`, or past `k` bytes by `$1 + k`.
+        (&["-e", "BEGIN { print(($1, $2)); }", "pos1", "20"], "(pos1, 20)\n"),
+        (
+            &["-e", "BEGIN { $x = str($1, 5); printf(\"%s %d\\n\", $x, $x == \"hello\"); }", "hello"],
+            "hell 0\n",
+        ),
+        (&["-e", "BEGIN { printf(\"%s\\n\", str($1 + 1)); }", "hello"], "ello\n"),
     ];
     for (args, expected) in cases {
         let (code, out, err) = run_jl(args);
