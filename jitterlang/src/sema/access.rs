@@ -221,6 +221,12 @@ impl Checker<'_> {
         }
     }
 
+    /// The byte offset of the member at `path` (`a.b`) in struct `root` (`offsetof`).
+    pub(super) fn member_offset(&mut self, root: &str, path: &str, span: Span) -> Option<u32> {
+        let place = self.lookup(constant(0, span), StructName::new(root), path.to_string(), 0, span)?;
+        Some(place.member.offset)
+    }
+
     /// The member at `path` of `root`, reached through `pointer`.
     fn lookup(&mut self, pointer: Expr, root: StructName, path: String, extra: u32, span: Span) -> Option<Place> {
         match self.kernel.struct_member(root.as_str(), &path) {

@@ -303,6 +303,12 @@ pub static REGISTRY: &[Builtin] = &[
         "the bytes a type, or a value's type, takes (known when compiling)",
         |c, call, s| c.sizeof(call, s),
     ),
+    function(
+        "offsetof",
+        "struct NAME, member",
+        "the byte offset of a member (`a.b`: of a nested struct's) in a struct (known when compiling)",
+        |c, call, _| c.offsetof(call),
+    ),
     function("bswap", "v", "the value's bytes in reverse order (as wide as its type)", |c, call, s| c.bswap(call, s)),
     function("kstack", "[mode, ][frames]", "the kernel stack", |c, call, s| {
         c.stack_call(call.name, call.name_span, call.args, call.span, s)

@@ -131,6 +131,23 @@ fn delete_says_whether_it_deleted_an_entry() {
 }
 
 #[test]
+fn offsetof_gives_member_offsets_of_script_and_kernel_structs() {
+    if !can_trace("offsetof_gives_member_offsets_of_script_and_kernel_structs") {
+        return;
+    }
+    use jitterlib::kernel::{KernelInfo, LiveKernel};
+    let kernel = LiveKernel::new();
+    let offset = |name: &str, path: &str| kernel.struct_member(name, path).expect("BTF").expect("member").offset;
+    let (out, _) = begin(
+        "struct Foo { int x; long y; char c[3]; int z; } BEGIN { printf(\"%d %d %d\\n\", offsetof(struct Foo, y), \
+         offsetof(struct Foo, z), offsetof(struct task_struct, pid)); print(offsetof(struct task_struct, se.vruntime)); \
+         exit(); }",
+    );
+    let expected = format!("8 20 {}\n{}\n", offset("task_struct", "pid"), offset("task_struct", "se.vruntime"));
+    assert!(out.starts_with(&expected), "{out}");
+}
+
+#[test]
 fn strftime_values_print_with_their_format() {
     if !can_trace("strftime_values_print_with_their_format") {
         return;
