@@ -148,6 +148,24 @@ fn offsetof_gives_member_offsets_of_script_and_kernel_structs() {
 }
 
 #[test]
+fn reads_through_a_syscall_s_user_pointers_use_the_user_helper() {
+    if !can_trace("reads_through_a_syscall_s_user_pointers_use_the_user_helper") {
+        return;
+    }
+    // `args.argv` and its elements are user addresses: read with bpf_probe_read_kernel they gave zeros (an empty
+    // string) on this SMAP host.
+    let (code, out, err) = run_jl(&[
+        "--unsafe",
+        "-e",
+        "interval:ms:10 { system(\"/bin/true jl_user_pointer_arg\"); } \
+         tracepoint:syscalls:sys_enter_execve /str(args.filename) == \"/bin/true\"/ { \
+         $argv = (uint64 *)args.argv; printf(\"%s\\n\", str(*($argv + 1))); exit(); }",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("jl_user_pointer_arg\n"), "{out}");
+}
+
+#[test]
 fn strftime_values_print_with_their_format() {
     if !can_trace("strftime_values_print_with_their_format") {
         return;
