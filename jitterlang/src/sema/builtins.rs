@@ -173,6 +173,12 @@ pub static REGISTRY: &[Builtin] = &[
         "prints a map now (its top entries, values divided by div), or any other value",
         |c, call, s| c.print(call, s),
     ),
+    statement(
+        "join",
+        "arr[, delim]",
+        "prints the strings of a NULL-terminated array of char * (args.argv) on one line, separated by delim",
+        |c, call, s| c.join(call, s),
+    ),
     statement("clear", "@m", "empties a map", |c, call, s| c.map_action(call, s)),
     statement("zero", "@m", "sets every value of a map to zero", |c, call, s| c.map_action(call, s)),
     statement("outlier", "threshold", "reports each event whose dur is at least threshold", |c, call, s| {

@@ -166,6 +166,26 @@ fn reads_through_a_syscall_s_user_pointers_use_the_user_helper() {
 }
 
 #[test]
+fn join_prints_a_syscall_s_argv_on_one_line() {
+    if !can_trace("join_prints_a_syscall_s_argv_on_one_line") {
+        return;
+    }
+    // 18 arguments: join() stops at 16, as bpftrace's; the separator may hold `%`.
+    let (code, out, err) = run_jl(&[
+        "--unsafe",
+        "-e",
+        "interval:ms:10 { system(\"/bin/true a1 b2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\"); } \
+         tracepoint:syscalls:sys_enter_execve /str(args.filename) == \"/bin/true\"/ { \
+         join(args.argv); join(args.argv, \"%,\"); exit(); }",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("/bin/true a1 b2 3 4 5 6 7 8 9 10 11 12 13 14 15\n/bin/true%,a1%,b2%,3%,4%,5%,6%,7%,8%,9%,10%,11%,12%,13%,14%,15\n"),
+        "{out}"
+    );
+}
+
+#[test]
 fn strftime_values_print_with_their_format() {
     if !can_trace("strftime_values_print_with_their_format") {
         return;
