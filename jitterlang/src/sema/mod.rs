@@ -586,6 +586,10 @@ impl Checker<'_> {
             );
             return None;
         }
+        let value = match scope.visible(name) {
+            Some(index) => tuples::in_declared_order(value, scope.vars[index].ty),
+            None => value,
+        };
         let var = match scope.visible(name) {
             Some(index) if scope.vars[index].ty == Type::Void => {
                 // The first assignment of a `let $x;`.

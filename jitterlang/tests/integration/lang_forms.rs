@@ -186,6 +186,20 @@ fn join_prints_a_syscall_s_argv_on_one_line() {
 }
 
 #[test]
+fn a_record_written_in_another_field_order_takes_the_variable_s() {
+    if !can_trace("a_record_written_in_another_field_order_takes_the_variable_s") {
+        return;
+    }
+    // bpftrace's record evaluation order test: the values run as written, the fields print as first declared.
+    let (out, _) = begin(
+        "BEGIN { $a = (foo={ printf(\"hello\"); 1 }, bar={ printf(\"world\"); 2 }); \
+         $a = (bar={ printf(\"hello\"); 1 }, foo={ printf(\"world\\n\"); 2 }); print($a); \
+         $b = (x=1, y=\"ab\"); $b = (y=\"abcdef\", x=3); print($b); exit(); }",
+    );
+    assert_eq!(out, "helloworldhelloworld\n{ .foo = 2, .bar = 1 }\n{ .x = 3, .y = abcdef }\n\n\n");
+}
+
+#[test]
 fn strftime_values_print_with_their_format() {
     if !can_trace("strftime_values_print_with_their_format") {
         return;
