@@ -349,10 +349,17 @@ impl Checker<'_> {
         if let Some((_, bits, signed)) = INT_TYPES.iter().find(|(known, ..)| *known == name) {
             return Some((Type::Int { signed: *signed }, *bits));
         }
+        // The C and kernel names (`uint64_t`, `u32`, `char`, `size_t`), as bpftrace 0.27 takes them from BTF.
+        if let Some((bytes, signed)) = crate::records::c_integer(name) {
+            return Some((Type::Int { signed }, bytes * 8));
+        }
         let names: Vec<&str> = INT_TYPES.iter().map(|(name, ..)| *name).collect();
         self.diagnostics.push(
             Diagnostic::new(Code::UnknownType, span, format!("unknown type `{name}`"))
-                .with_hint(format!("integer types: {}; or `struct NAME *`", names.join(", "))),
+                .with_hint(format!(
+                    "integer types: {}, or their C names (`uint32_t`, `u32`, `char`, `size_t`); or `struct NAME *`",
+                    names.join(", ")
+                )),
         );
         None
     }

@@ -200,6 +200,19 @@ fn a_record_written_in_another_field_order_takes_the_variable_s() {
 }
 
 #[test]
+fn casts_take_c_and_kernel_integer_names() {
+    if !can_trace("casts_take_c_and_kernel_integer_names") {
+        return;
+    }
+    // bpftrace's btf.vmlinux integer types, printed.
+    let (out, _) = begin(
+        "BEGIN { let $a: typeof(size_t) = 1; let $b: typeof(size_t*) = &$a; $c = (uint64_t)1; $d = (char)1; \
+         $e = (char *)&$d; print(($a, *$b, $c, $d, *$e, (u32)-1, (__s16)70000, (int)-1, (uint8_t)300)); exit(); }",
+    );
+    assert_eq!(out, "(1, 1, 1, 1, 1, 4294967295, 4464, -1, 44)\n\n\n");
+}
+
+#[test]
 fn strftime_values_print_with_their_format() {
     if !can_trace("strftime_values_print_with_their_format") {
         return;
