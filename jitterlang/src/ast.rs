@@ -55,6 +55,10 @@ pub struct RecordDef {
     pub name: String,
     /// Its members in order.
     pub fields: Vec<FieldDecl>,
+    /// `__attribute__((packed))`: its members are not aligned.
+    pub packed: bool,
+    /// `__attribute__((aligned(N)))`: its alignment is at least `N`.
+    pub aligned: Option<u32>,
     /// Where it is written.
     pub span: Span,
 }

@@ -61,8 +61,44 @@ pub(super) fn record(pair: Pair<Rule>) -> Result<RecordDef> {
     let span = span_of(&pair);
     let mut parts = pair.into_inner().filter(|p| p.as_rule() != Rule::record_kw);
     let name = parts.next().ok_or_else(|| internal(span))?.as_str().to_string();
-    let fields = parts.map(field).collect::<Result<_>>()?;
-    Ok(RecordDef { name, fields, span })
+    let (mut packed, mut aligned) = (false, None);
+    let mut fields = Vec::new();
+    for part in parts {
+        if part.as_rule() != Rule::attribute {
+            fields.push(field(part)?);
+            continue;
+        }
+        for item in part.into_inner() {
+            let item_span = span_of(&item);
+            let mut words = item.into_inner();
+            let attribute = words.next().ok_or_else(|| internal(item_span))?.as_str();
+            match (attribute, words.next()) {
+                ("packed" | "__packed__", None) => packed = true,
+                ("aligned" | "__aligned__", Some(bytes)) => {
+                    let bytes = integer(&bytes)?;
+                    match u32::try_from(bytes).ok().filter(|bytes| bytes.is_power_of_two() && *bytes <= 4096) {
+                        Some(bytes) => aligned = Some(aligned.unwrap_or(1).max(bytes)),
+                        None => {
+                            return Err(Diagnostic::new(
+                                Code::Limit,
+                                item_span,
+                                format!("`aligned({bytes})` is not a power of two up to 4096"),
+                            ))
+                        }
+                    }
+                }
+                _ => {
+                    return Err(Diagnostic::new(
+                        Code::Unsupported,
+                        item_span,
+                        format!("jl does not know the struct attribute `{}`", attribute),
+                    )
+                    .with_hint("jl lays out structs with `packed` and `aligned(N)`; remove the others"))
+                }
+            }
+        }
+    }
+    Ok(RecordDef { name, fields, packed, aligned, span })
 }
 
 /// One member: type words, `*`s, its name, then array dimensions.

@@ -213,6 +213,22 @@ fn casts_take_c_and_kernel_integer_names() {
 }
 
 #[test]
+fn struct_attributes_pack_and_align_the_layout() {
+    if !can_trace("struct_attributes_pack_and_align_the_layout") {
+        return;
+    }
+    // bpftrace's struct.struct with attribute (and comment), and an alignment that grows the size.
+    let (out, _) = begin(
+        "struct foo { int x; char y; int z; } struct bar { int x; char y; int z; } /**/ __attribute__ /**/ ((packed)) \
+         struct bar2 { int x; char y; int z; } __attribute__((packed)) __attribute__((aligned(1))) \
+         struct big { char y; } __attribute__((aligned(16), packed)) \
+         BEGIN { print((sizeof(struct foo), sizeof(struct bar), sizeof(struct bar2), offsetof(struct bar, z), \
+         sizeof(struct big))); exit(); }",
+    );
+    assert_eq!(out, "(12, 9, 9, 5, 16)\n\n\n");
+}
+
+#[test]
 fn strftime_values_print_with_their_format() {
     if !can_trace("strftime_values_print_with_their_format") {
         return;
