@@ -29,7 +29,7 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
             Rule::c_definition => {
                 for def in pair.into_inner() {
                     match def.as_rule() {
-                        Rule::record_def => records.push(super::c_defs::record(def)?),
+                        Rule::record_def => super::c_defs::record(def, &mut records)?,
                         _ => {
                             let (definition, constants) = super::c_defs::enum_def(def, enums.len())?;
                             enums.push(definition);

@@ -226,6 +226,12 @@ fn struct_attributes_pack_and_align_the_layout() {
          sizeof(struct big))); exit(); }",
     );
     assert_eq!(out, "(12, 9, 9, 5, 16)\n\n\n");
+    // A struct defined inside another (bpftrace's builtin.offsetof) is defined too.
+    let (out, _) = begin(
+        "struct Foo { char c; struct Bar { long x; int y; } bar[2]; int z; } BEGIN { print((sizeof(struct Bar), \
+         offsetof(struct Foo, bar), offsetof(struct Foo, z), sizeof(struct Foo))); exit(); }",
+    );
+    assert_eq!(out, "(16, 8, 40, 48)\n\n\n");
 }
 
 #[test]
