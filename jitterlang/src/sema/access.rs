@@ -354,13 +354,12 @@ impl Checker<'_> {
             return Some((Type::Int { signed }, bytes * 8));
         }
         let names: Vec<&str> = INT_TYPES.iter().map(|(name, ..)| *name).collect();
-        self.diagnostics.push(
-            Diagnostic::new(Code::UnknownType, span, format!("unknown type `{name}`"))
-                .with_hint(format!(
-                    "integer types: {}, or their C names (`uint32_t`, `u32`, `char`, `size_t`); or `struct NAME *`",
-                    names.join(", ")
-                )),
-        );
+        self.diagnostics.push(Diagnostic::new(Code::UnknownType, span, format!("unknown type `{name}`")).with_hint(
+            format!(
+                "integer types: {}, or their C names (`uint32_t`, `u32`, `char`, `size_t`); or `struct NAME *`",
+                names.join(", ")
+            ),
+        ));
         None
     }
 

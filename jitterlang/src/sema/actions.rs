@@ -205,7 +205,9 @@ impl Checker<'_> {
             _ => {
                 self.diagnostics.push(
                     Diagnostic::new(Code::Arity, call.span, "`join()` takes an array of strings and a separator")
-                        .with_hint("e.g. `join(args.argv)` or `join(args.argv, \",\")` (the separator a string literal)"),
+                        .with_hint(
+                            "e.g. `join(args.argv)` or `join(args.argv, \",\")` (the separator a string literal)",
+                        ),
                 );
                 return None;
             }
@@ -238,7 +240,11 @@ impl Checker<'_> {
         };
         let body = vec![
             stmt(ast::StmtKind::VarAssign { name: element.clone(), name_span: span, op: None, value: next }),
-            stmt(ast::StmtKind::If { cond: compare(&element), then: vec![stmt(ast::StmtKind::Break)], otherwise: Vec::new() }),
+            stmt(ast::StmtKind::If {
+                cond: compare(&element),
+                then: vec![stmt(ast::StmtKind::Break)],
+                otherwise: Vec::new(),
+            }),
             stmt(ast::StmtKind::If {
                 cond: compare(&index),
                 then: vec![printf("%s".to_string(), vec![text()])],
@@ -257,6 +263,30 @@ impl Checker<'_> {
             printf("\n".to_string(), Vec::new()),
         ];
         self.stmt(&stmt(ast::StmtKind::Scoped { body, result: None }), scope)
+    }
+
+    /// `assert(cond, "message")` (bpftrace's stdlib macro): when `cond` is false, `errorf("assert failed: %s",
+    /// message)` (located at the `assert`) and `exit(1)`.
+    pub(super) fn assert(&mut self, call: &Call, scope: &mut Scope) -> Option<StmtKind> {
+        let [cond, message @ ast::Expr { kind: ast::ExprKind::Str(_), .. }] = call.args else {
+            self.diagnostics.push(
+                Diagnostic::new(Code::Arity, call.span, "`assert()` takes a condition and a message")
+                    .with_hint("e.g. `assert($n > 0, \"no events\")` (the message a string literal)"),
+            );
+            return None;
+        };
+        let span = call.span;
+        let expr = |kind| ast::Expr { kind, span };
+        let stmt = |kind| ast::Stmt { kind, span };
+        let call_of = |name: &str, args| {
+            stmt(ast::StmtKind::Expr(expr(ast::ExprKind::Call { name: name.into(), name_span: span, args })))
+        };
+        let failed = vec![
+            call_of("errorf", vec![expr(ast::ExprKind::Str("assert failed: %s".into())), message.clone()]),
+            call_of("exit", vec![expr(ast::ExprKind::Int(1))]),
+        ];
+        let not = ast::Expr { kind: ast::ExprKind::Unary(ast::UnaryOp::Not, Box::new(cond.clone())), span: cond.span };
+        self.stmt(&stmt(ast::StmtKind::If { cond: not, then: failed, otherwise: Vec::new() }), scope)
     }
 
     /// `system(FORMAT, args...)`: user space runs the rendered command with `/bin/sh -c`.

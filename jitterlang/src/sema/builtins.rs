@@ -174,6 +174,12 @@ pub static REGISTRY: &[Builtin] = &[
         |c, call, s| c.print(call, s),
     ),
     statement(
+        "assert",
+        "cond, \"message\"",
+        "when cond is false: an error with the message, and exit(1)",
+        |c, call, s| c.assert(call, s),
+    ),
+    statement(
         "join",
         "arr[, delim]",
         "prints the strings of a NULL-terminated array of char * (args.argv) on one line, separated by delim",

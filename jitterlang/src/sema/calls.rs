@@ -230,7 +230,8 @@ impl Checker<'_> {
                 // `str($1, n)` reads at most n bytes with the NUL, as from memory.
                 Some(size) => {
                     let size = usize::try_from(self.constant(size, scope)?).unwrap_or(0);
-                    let end = (0..=size.saturating_sub(1).min(text.len())).rev().find(|end| text.is_char_boundary(*end));
+                    let end =
+                        (0..=size.saturating_sub(1).min(text.len())).rev().find(|end| text.is_char_boundary(*end));
                     text[..end.unwrap_or(0)].to_string()
                 }
                 None => text,

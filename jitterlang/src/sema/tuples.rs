@@ -154,7 +154,11 @@ pub(super) fn in_declared_order(value: Expr, declared: Type) -> Expr {
         Some(order) => {
             let elements: Vec<Expr> = order.iter().map(|at| elements[*at].clone()).collect();
             let types: Vec<Type> = elements.iter().map(|element| element.ty).collect();
-            Expr { ty: Type::Tuple(TupleType::record(&types, wanted)), kind: ExprKind::Tuple(elements), span: value.span }
+            Expr {
+                ty: Type::Tuple(TupleType::record(&types, wanted)),
+                kind: ExprKind::Tuple(elements),
+                span: value.span,
+            }
         }
         None => value,
     }

@@ -593,10 +593,13 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
                 _ => expr(arg)?,
             };
             // `offsetof`'s member path, `bar.x`, is a name with its dots.
-            let member = parts.next().map(|path| Expr { span: span_of(&path), kind: ExprKind::Ident(path.as_str().into()) });
+            let member =
+                parts.next().map(|path| Expr { span: span_of(&path), kind: ExprKind::Ident(path.as_str().into()) });
             match (name.as_rule(), arg.kind) {
                 (Rule::kw_typeof, ExprKind::Type(ty)) if member.is_none() => ExprKind::Type(ty),
-                (Rule::kw_typeof, kind) if member.is_none() => ExprKind::TypeOf(Box::new(Expr { kind, span: arg.span })),
+                (Rule::kw_typeof, kind) if member.is_none() => {
+                    ExprKind::TypeOf(Box::new(Expr { kind, span: arg.span }))
+                }
                 (_, kind) => ExprKind::Call {
                     name: name.as_str().to_string(),
                     name_span: span_of(&name),

@@ -235,6 +235,18 @@ fn struct_attributes_pack_and_align_the_layout() {
 }
 
 #[test]
+fn assert_fails_the_script_with_its_message() {
+    if !can_trace("assert_fails_the_script_with_its_message") {
+        return;
+    }
+    let (code, _, err) = run_jl(&["-e", "BEGIN { assert(false, \"My error message\"); }"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("stdin:1:9-42: ERROR: assert failed: My error message"), "{err}");
+    let (out, _) = begin("BEGIN { $n = 2; assert($n == 2, \"no\"); printf(\"ok\\n\"); exit(); }");
+    assert_eq!(out, "ok\n\n\n");
+}
+
+#[test]
 fn strftime_values_print_with_their_format() {
     if !can_trace("strftime_values_print_with_their_format") {
         return;
