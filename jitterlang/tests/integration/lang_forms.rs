@@ -247,6 +247,17 @@ fn assert_fails_the_script_with_its_message() {
 }
 
 #[test]
+fn deref_of_a_variable_s_address_is_its_value() {
+    if !can_trace("deref_of_a_variable_s_address_is_its_value") {
+        return;
+    }
+    let (out, _) = begin(
+        "BEGIN { $a = (1, \"hello\", 2); print(*(&$a)); $s = \"str\"; print(*&$s); $i = 5; print(*&$i); exit(); }",
+    );
+    assert_eq!(out, "(1, hello, 2)\nstr\n5\n\n\n");
+}
+
+#[test]
 fn strftime_values_print_with_their_format() {
     if !can_trace("strftime_values_print_with_their_format") {
         return;
