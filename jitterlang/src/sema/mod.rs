@@ -233,7 +233,8 @@ fn path_part_spans(parts: &[String], whole: Span) -> Vec<Span> {
 }
 
 /// The types of the variables that grew in a pass (a longer string, alone or in a tuple, assigned after a shorter
-/// one), by probe block and name: the next pass gives them that type from their first assignment.
+/// one), by probe block and name, and of the `let $x;` read before their first assignment, by the declaration's
+/// span and name: the next pass gives them that type from their first assignment, or their declaration.
 #[derive(Default)]
 struct VarWidths {
     types: Vec<(Span, String, Type)>,

@@ -455,7 +455,7 @@ fn block_statement(stmt: Stmt) -> Option<Stmt> {
         kind => return Some(Stmt { kind, span }),
     };
     let result = value.map(|value| Box::new(Stmt { span: value.span, kind: assign(*value) }));
-    (!stmts.is_empty() || result.is_some()).then(|| Stmt { kind: StmtKind::Scoped { body: stmts, result }, span })
+    (!stmts.is_empty() || result.is_some()).then_some(Stmt { kind: StmtKind::Scoped { body: stmts, result }, span })
 }
 
 /// What the parameters of one expansion stand for.
