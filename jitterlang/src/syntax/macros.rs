@@ -436,6 +436,22 @@ impl<'a> Expander<'a> {
     }
 }
 
+impl Renamer<'_> {
+    /// A cast's type, `(t *)x` with `t` a type parameter bound to `typeof(uint8)` (or `typeof(struct foo *)`):
+    /// the bound type with the pointers written added. Any other stays as written.
+    fn cast_type(&self, ty: CastType) -> CastType {
+        let CastType::IntPointer { name, pointers } = &ty else { return ty };
+        let Some(Expr { kind: ExprKind::Type(bound), .. }) = self.bindings.exprs.get(name) else { return ty };
+        let pointers = bound.pointers + pointers;
+        match (bound.record, bound.name.as_str()) {
+            _ if !bound.dims.is_empty() => ty,
+            (true, _) => CastType::Record { name: bound.name.clone(), pointers },
+            (false, "void") => CastType::VoidPointer { pointers },
+            (false, name) => CastType::IntPointer { name: name.to_string(), pointers },
+        }
+    }
+}
+
 /// A statement made of a block, as the scope of its own that runs it: `{ ...; v }` alone, `@m = { ...; v }`
 /// and `$x = { ...; v }` (the assignment moves inside, so that an aggregation `@m = { ...; count() }` stays
 /// one); `None` for an empty block. Any other statement comes back as it is.
@@ -693,7 +709,9 @@ impl Renamer<'_> {
             ExprKind::TupleIndex { base, index, index_span } => {
                 ExprKind::TupleIndex { base: self.boxed(*base)?, index, index_span }
             }
-            ExprKind::Cast { ty, ty_span, operand } => ExprKind::Cast { ty, ty_span, operand: self.boxed(*operand)? },
+            ExprKind::Cast { ty, ty_span, operand } => {
+                ExprKind::Cast { ty: self.cast_type(ty), ty_span, operand: self.boxed(*operand)? }
+            }
             ExprKind::Unary(op, operand) => ExprKind::Unary(op, self.boxed(*operand)?),
             ExprKind::Deref(operand) => ExprKind::Deref(self.boxed(*operand)?),
             ExprKind::AddressOf(operand) => ExprKind::AddressOf(self.boxed(*operand)?),

@@ -258,6 +258,18 @@ fn deref_of_a_variable_s_address_is_its_value() {
 }
 
 #[test]
+fn casts_to_pointers_to_a_macro_s_type_parameter() {
+    if !can_trace("casts_to_pointers_to_a_macro_s_type_parameter") {
+        return;
+    }
+    let (out, _) = begin(
+        "macro rd(t, p) { *(t *)p } macro cst(a) { (a*)-1 } BEGIN { $x = 258; \
+         print((rd(typeof(uint8), &$x), rd(typeof(uint16), &$x), cst(typeof(uint8)))); exit(); }",
+    );
+    assert_eq!(out, "(2, 258, 0xffffffffffffffff)\n\n\n");
+}
+
+#[test]
 fn strftime_values_print_with_their_format() {
     if !can_trace("strftime_values_print_with_their_format") {
         return;
