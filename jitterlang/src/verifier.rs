@@ -36,7 +36,7 @@ pub fn rejection(compiled: &Compiled, program: &str, log: &str, whole_log: bool)
         diagnostic = diagnostic.with_note(format!("{heading}:\n{}", lines.join("\n")));
     }
     let whole = if whole_log { "" } else { " (`jl -v` prints the whole log)" };
-    if unit.attach == Attach::Benchmark {
+    if matches!(unit.attach, Attach::Benchmark { .. }) {
         // An XDP program: the kernel offers it fewer helpers than a tracing program, and jl does not check them.
         return Some(diagnostic.with_hint(format!(
             "a `bench:` block runs as an XDP program, which the kernel gives no stacks, no kernel reads and fewer \

@@ -51,6 +51,8 @@ pub struct PointSite<'a> {
     /// The gate the block waits behind: `None` for programs that run on demand (`BEGIN`, `END`), whose runs
     /// are the edges.
     pub gate: Option<Gate>,
+    /// Whether the block does nothing (empty, no predicate): see [`EmitEnv::empty_block`].
+    pub empty_block: bool,
 }
 
 /// Writes the program of `probe` at `site` into `body`'s builder: the context saved in `r6`, the prologue, where
@@ -81,7 +83,7 @@ pub struct PointSite<'a> {
 /// let counters = Counters { map_updates, slots_full: counter, skb_reused: counter, skb_out_of_order: counter };
 /// let mut body = Nothing(Builder::new());
 /// let exit = body.0.new_label();
-/// let site = PointSite { point: 0, fires: true, maps: &[1], counters, gate: Some(Gate { map: 2 }) };
+/// let site = PointSite { point: 0, fires: true, maps: &[1], counters, gate: Some(Gate { map: 2 }), empty_block: false };
 /// emit_point(&mut body, probe.as_ref(), exit, &site).expect("nothing to fail");
 /// assert!(finish_point(body.0).expect("assembles").len() > 2);
 /// # Ok::<(), jitterlib::probe::ProbeError>(())
@@ -104,6 +106,7 @@ pub fn emit_point<B: PointBody>(
         slots_full: site.counters.slots_full,
         skb_reused: site.counters.skb_reused,
         skb_out_of_order: site.counters.skb_out_of_order,
+        empty_block: site.empty_block,
     };
     probe.emit_prologue(b, &env);
     if site.fires {

@@ -15,7 +15,7 @@ impl Gen<'_> {
     /// register holding a histogram bucket index, stored after the user's keys.
     pub(super) fn key(&mut self, map: usize, keys: &[Expr], bucket: Option<Reg>, span: Span) -> Result<i16> {
         let info = &self.checked.maps[map];
-        let key = self.frame.alloc(info.layout.key_size(), span)?;
+        let key = self.frame.alloc(info.layout.key_room(), span)?;
         let mut offset = key;
         for (expr, ty) in keys.iter().zip(&info.key_types) {
             // A string shorter than the map's key (another use wrote a longer one) is NUL-padded to it.

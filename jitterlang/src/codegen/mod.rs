@@ -208,7 +208,21 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
     });
     let mut programs = Vec::new();
     let mut diagnostics = Vec::new();
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = checked
+        .maps
+        .iter()
+        .filter_map(|info| {
+            let slots = info.layout.name_slots()?;
+            let buckets = match info.layout.histogram() {
+                Some(_) => format!(" x {} buckets", slots.buckets),
+                None => String::new(),
+            };
+            Some(format!(
+                "{}: a per-CPU array of {} names{buckets} (keyed by the name's index)",
+                info.layout.name, slots.names
+            ))
+        })
+        .collect();
     let mut writes_events = false;
     if let Some(map) = start_map {
         match start_program(map) {
@@ -231,7 +245,7 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
         let several = points.len() > 1;
         for (point_index, point) in points.into_iter().enumerate() {
             let maps = ProbeMaps { first_user: first_user_map, start: start_map, own: &probe_maps };
-            // A block that does nothing reports nothing: it needs no gate.
+            // A block that does nothing reports nothing: it needs no gate (nor, without a predicate, filters).
             let gated = !point.attach.runs_on_demand() && !probe.body.is_empty();
             let site = (point_index, point.fires, gated);
             match generate_probe(probe, checked, &maps, site) {
@@ -376,7 +390,8 @@ fn generate_probe(
         skb_out_of_order: counter(Stat::SkbOutOfOrder),
     };
     let exit = gen.exit;
-    let site = PointSite { point, fires, maps: maps.own, counters, gate: gated.then_some(GATE) };
+    let empty_block = probe.body.is_empty() && probe.predicate.is_none();
+    let site = PointSite { point, fires, maps: maps.own, counters, gate: gated.then_some(GATE), empty_block };
     emit_point(&mut Block { gen: &mut gen, probe }, probe.probe.as_ref(), exit, &site)?;
     let program = finish_point(gen.b)
         .map_err(|error| Diagnostic::new(Code::Internal, probe.span, format!("cannot assemble this probe: {error}")))?;

@@ -4,8 +4,7 @@
 use super::output::Output;
 use super::RunError;
 use crate::codegen::Compiled;
-use jitterlib::probe::Trigger;
-use jitterlib::session::{RingReader, Session};
+use jitterlib::session::{Attach, RingReader, Session};
 use std::time::Duration;
 
 /// One benchmark's result: its mean time and how many runs it was measured over.
@@ -27,15 +26,17 @@ pub(super) fn run(
     let benchmarks: Vec<(&str, &str)> = compiled
         .programs
         .iter()
-        .filter(|unit| unit.trigger == Some(Trigger::Bench))
-        .map(|unit| (unit.name.as_str(), unit.describe.strip_prefix("bench:").unwrap_or(&unit.describe)))
+        .filter_map(|unit| match &unit.attach {
+            Attach::Benchmark { name } => Some((unit.name.as_str(), name.as_str())),
+            _ => None,
+        })
         .collect();
     let names: Vec<&str> = benchmarks.iter().map(|(_, name)| *name).collect();
     for (index, (program, _)) in benchmarks.iter().enumerate() {
         let measured = measure(|iterations| {
-            let run = session.bench(program, iterations)?;
+            let mean_ns = session.bench(program, iterations)?;
             ring.poll(Duration::ZERO, &mut |_| {})?;
-            Ok(run.mean_ns)
+            Ok(mean_ns)
         })?;
         output.benchmark(&names, index, measured)?;
     }

@@ -326,13 +326,17 @@ fn snapshots(compiled: &Compiled, session: &Session, symbols: &Symbols) -> Resul
 
 /// Carries out a [`MapChange`] on the user map printed as `name`.
 fn change_map(compiled: &Compiled, session: &Session, name: &str, change: &MapChange) -> Result<usize, RunError> {
-    let Some((map, _)) = compiled.user_maps.iter().find(|(_, layout)| layout.name == name) else {
+    let Some((map, layout)) = compiled.user_maps.iter().find(|(_, layout)| layout.name == name) else {
         return Err(SessionError::MapNotFound { map: name.to_string() }.into());
     };
-    match change {
-        MapChange::Clear => session.clear_map(map).map(|()| 0),
-        MapChange::Zero => session.zero_map(map).map(|()| 0),
-        MapChange::Delete(prefix) => session.delete_keys(map, prefix),
+    match (change, layout.name_slots()) {
+        (MapChange::Clear, _) => session.clear_map(map).map(|()| 0),
+        (MapChange::Zero, _) => session.zero_map(map).map(|()| 0),
+        // A name's buckets are array slots: zeroed, they are no longer printed.
+        (MapChange::Delete(fields), Some(slots)) => {
+            session.zero_slots(map, &slots.keys_of(fields)).map(|written| written.min(1))
+        }
+        (MapChange::Delete(prefix), None) => session.delete_keys(map, prefix),
     }
     .map_err(RunError::from)
 }

@@ -339,6 +339,7 @@ impl Checker<'_> {
             );
             return None;
         }
+        self.maps.keys_in_programs(map);
         Some((map, keys))
     }
 

@@ -70,6 +70,7 @@ impl Checker<'_> {
         scope: &mut Scope,
     ) -> Option<StmtKind> {
         let map = self.maps.named(target, &mut self.diagnostics)?;
+        self.maps.keys_in_programs(map);
         if !self.for_each_available("a `for` loop over a map", target.span) {
             return None;
         }

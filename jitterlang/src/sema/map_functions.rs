@@ -42,6 +42,7 @@ impl Checker<'_> {
             );
             return None;
         }
+        self.maps.keys_in_programs(map);
         Some(Operands { map: Some(map), args: keys, ty: Type::Bool })
     }
 }
@@ -75,6 +76,7 @@ impl Checker<'_> {
                 "a map written without `[...]` always holds one value; `len()` takes maps such as `@m[k]` (as bpftrace)",
             )
         } else {
+            self.maps.keys_in_programs(map);
             return Some(Operands { map: Some(map), args: Vec::new(), ty: Type::U64 });
         };
         self.diagnostics.push(Diagnostic::new(Code::Unsupported, target.span, refused).with_hint(hint));

@@ -151,6 +151,12 @@ impl MapTable {
         &self.maps[index]
     }
 
+    /// Notes that the programs test, count, walk or delete map `index`'s keys: it stays a hash
+    /// ([`MapLayout::keys_in_programs`]).
+    pub(super) fn keys_in_programs(&mut self, index: usize) {
+        self.maps[index].layout.keys_in_programs = true;
+    }
+
     /// Whether the map has keys (`@m[k]`), as opposed to a single value (`@m`).
     pub(super) fn has_keys(&self, index: usize) -> bool {
         !self.maps[index].key_types.is_empty()
@@ -183,6 +189,7 @@ impl MapTable {
                 name: target.name.clone(),
                 keys: keys.iter().map(|key| FieldLayout { name: key_name(key), ..plain_field(key.ty) }).collect(),
                 value,
+                keys_in_programs: false,
             };
             let key_types = keys.iter().map(|key| key.ty).collect();
             self.maps.push(MapInfo { layout, key_types, value_type, declared: None });

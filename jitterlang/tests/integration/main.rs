@@ -21,6 +21,7 @@ mod kernel_enums;
 mod lang_forms;
 mod language;
 mod lifecycle;
+mod name_arrays;
 mod netns;
 mod outliers;
 mod output_layout;

@@ -229,6 +229,41 @@ fn repl_takes_map_statements_and_bare_commands() {
     assert!(terminal.screen().contains("jl-exit-status=0"), "`quit` without a dot leaves:\n{}", terminal.screen());
 }
 
+#[test]
+fn repl_deletes_and_clears_keys_of_a_histogram_kept_in_an_array() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: repl_deletes_and_clears_keys_of_a_histogram_kept_in_an_array: needs root");
+        return;
+    }
+    let name = format!("jl-repl-name-array-{}", std::process::id());
+    let Some(terminal) = Terminal::start(&name, "") else {
+        panic!("repl_deletes_and_clears_keys_of_a_histogram_kept_in_an_array needs tmux");
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    // `@h` (by name) is an array of names x buckets: its slots cannot be deleted, only zeroed.
+    terminal.send(&[
+        r#"softirq() /name == "rcu" || name == "irq_poll"/ { @h[name] = hist(dur); @c[name] = count(); }"#,
+        "Enter",
+    ]);
+    assert!(terminal.screen().contains("#1 attached"), "{}", terminal.screen());
+    std::thread::sleep(Duration::from_millis(300));
+    terminal.send(&[r#"delete(@h, "rcu")"#, "Enter"]);
+    terminal.send(&[r#"delete(@h, "irq_poll")"#, "Enter"]);
+    terminal.send(&[r#"delete(@h, "nosuch")"#, "Enter"]);
+    terminal.send(&[r#"delete(@c, "rcu")"#, "Enter"]);
+    let screen = terminal.screen();
+    assert_eq!(reply_to(&screen, r#"delete(@h, "rcu")"#), ["#1 @h: key deleted"], "{screen}");
+    assert_eq!(reply_to(&screen, r#"delete(@h, "irq_poll")"#), ["#1 @h has no such key"], "never written:\n{screen}");
+    assert!(screen.contains(r#""nosuch" is not one of @h's keys"#), "{screen}");
+    assert_eq!(reply_to(&screen, r#"delete(@c, "rcu")"#), ["#1 @c: key deleted"], "{screen}");
+    terminal.send(&["clear(@h)", "Enter"]);
+    let screen = terminal.screen();
+    assert_eq!(reply_to(&screen, "clear(@h)"), ["#1 @h cleared"], "{screen}");
+    terminal.send(&["quit", "Enter"]);
+    terminal.wait_for_exit();
+}
+
 /// The lines the prompt printed after the last time `command` was entered, up to the next prompt.
 fn reply_to<'s>(screen: &'s str, command: &str) -> Vec<&'s str> {
     let lines: Vec<&str> = screen.lines().map(str::trim_end).collect();

@@ -1,16 +1,19 @@
 //! Syscall events on this host: served by one dispatcher program per direction on the `raw_syscalls` raw
-//! tracepoints by default (tail calls by syscall number, several events of one syscall chained), by their
-//! perf-event tracepoints with `JL_TRACEPOINT_MECHANISM=perf`, said by `jl -v`, and counting what this thread did
-//! either way: N getppid calls (twice, by two events on the same syscall) and their return value, a write's fd
-//! and count and its error, and none of the 32-bit calls it makes through `int $0x80` nor of its calls of an
-//! unknown number. The `sys_enter_*` and
-//! `sys_exit_*` wildcards (every syscall event of the kernel) count the same calls.
+//! tracepoints by default (tail calls by syscall number, several events of one syscall chained), or by their own
+//! program there comparing the number when alone in their direction, by their perf-event tracepoints with
+//! `JL_TRACEPOINT_MECHANISM=perf`, said by `jl -v`, and counting what this thread did either way: N getppid
+//! calls (twice, by two events on the same syscall) and their return value, a write's fd and count and its
+//! error, its failed semget calls, and none of the 32-bit calls it makes through `int $0x80` (whose number is
+//! semget's in the x86-64 table) nor of its calls of an unknown number. The `sys_enter_*` and `sys_exit_*`
+//! wildcards (every syscall event of the kernel) count the same calls.
 
 use crate::support::{jl_with_mechanism, spawn_attached};
 use jitterlib::testing::can_trace;
 
 const GETPPIDS: usize = 300;
 const INT80_GETPPIDS: usize = 50;
+/// x86-64 semget calls, refused (a negative count): the number the 32-bit getppid calls have too.
+const SEMGETS: usize = 7;
 const FD: i32 = 987;
 const COUNT: usize = 4321;
 /// Calls numbered [`FIRST_CHAIN_SLOT`], which no event may count.
@@ -60,6 +63,10 @@ fn run(script: &str, mechanism: Option<&str>) -> (String, String) {
     for _ in 0..INT80_GETPPIDS {
         assert_eq!(int80_getppid(), parent);
     }
+    for _ in 0..SEMGETS {
+        // SAFETY: semget with a negative number of semaphores creates nothing and fails with EINVAL.
+        assert_eq!(unsafe { libc::syscall(libc::SYS_semget, 0x6a6c, -1, 0) }, -1);
+    }
     // The number of the dispatcher's first chain slot (`@enter_again`'s), no x86-64 call: refused, counted by none.
     for _ in 0..UNKNOWN_CALLS {
         // SAFETY: an unknown system call number only returns ENOSYS.
@@ -85,10 +92,11 @@ fn assert_counted(mechanism: Option<&str>, stdout: &str) {
         format!("@ret[{parent}]: {GETPPIDS}"),
         format!("@write[{FD}, {COUNT}, 1]: 1"),
         format!("@error[{}]: 1", -libc::EBADF),
+        // More would be 32-bit getppid calls counted as semget.
+        format!("@semget: {SEMGETS}\n"),
     ] {
         assert!(stdout.contains(&expected), "{mechanism:?}: no `{expected}` in\n{stdout}");
     }
-    assert!(!stdout.contains("@semget"), "{mechanism:?}: 32-bit getppid counted as semget:\n{stdout}");
 }
 
 #[test]
@@ -122,6 +130,32 @@ fn syscall_events_run_behind_a_dispatcher_and_fall_back_to_perf_events() {
 }
 
 #[test]
+fn the_only_event_of_a_direction_compares_the_number_in_its_own_program() {
+    if !can_trace("the_only_event_of_a_direction_compares_the_number_in_its_own_program") {
+        return;
+    }
+    let tid = tid();
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_semget /tid == {tid}/ {{ @semget = count(); }} \
+         tracepoint:syscalls:sys_exit_getppid /tid == {tid}/ {{ @ret[args.ret, args.__syscall_nr] = count(); }}"
+    );
+    let (stderr, stdout) = run(&script, None);
+    let parent = std::os::unix::process::parent_id();
+    for expected in [format!("@semget: {SEMGETS}\n"), format!("@ret[{parent}, 110]: {GETPPIDS}\n")] {
+        assert!(stdout.contains(&expected), "no `{expected}` (a 32-bit or unknown call counted?) in\n{stdout}");
+    }
+    assert_eq!(stdout.matches("@ret[").count(), 1, "another call's exit counted as getppid's:\n{stdout}");
+    for (event, raw, number) in [("sys_enter_semget", "sys_enter", 64), ("sys_exit_getppid", "sys_exit", 110)] {
+        let said = format!(
+            "tracepoint:syscalls:{event}: raw tracepoint raw_syscalls:{raw}, syscall number {number} (x86-64), \
+             compared in its own program (the only syscall event of its direction)"
+        );
+        assert!(stderr.contains(&said), "no `{said}` in\n{stderr}");
+    }
+    assert!(!stderr.contains("dispatcher"), "{stderr}");
+}
+
+#[test]
 fn the_wildcards_count_every_syscall_through_two_dispatchers() {
     if !can_trace("the_wildcards_count_every_syscall_through_two_dispatchers") {
         return;
@@ -140,7 +174,8 @@ fn the_wildcards_count_every_syscall_through_two_dispatchers() {
     ] {
         assert!(stdout.contains(&expected), "no `{expected}` in\n{stdout}");
     }
-    assert!(!stdout.contains("sys_enter_semget"), "32-bit getppid counted as semget:\n{stdout}");
+    let semgets = format!("@enter[tracepoint:syscalls:sys_enter_semget]: {SEMGETS}\n");
+    assert!(stdout.contains(&semgets), "no `{semgets}` (more: 32-bit getppid counted as semget) in\n{stdout}");
     for raw in ["sys_enter", "sys_exit"] {
         let served = stderr
             .split(&format!("one dispatcher program on raw_syscalls:{raw} serves "))

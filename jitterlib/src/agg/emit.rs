@@ -15,7 +15,7 @@
 //! use jitterlib::insn::{Builder, Reg, Size};
 //! use jitterlib::maps::{Counter, UpdateFailures};
 //!
-//! let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Hist { bits: 0 }, format: ValueFormat::Signed } };
+//! let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Hist { bits: 0 }, format: ValueFormat::Signed }, keys_in_programs: false };
 //! let mut b = Builder::new();
 //! b.load(Size::DW, Reg::R7, Reg::R1, 8);
 //! emit_bucket(&mut b, AggKind::Hist { bits: 0 }, Reg::R7, Reg::R8);
@@ -58,7 +58,8 @@ pub struct Update {
 
 /// Finishes a key of `layout` at `r10 + key` whose fields the caller stored up to `r10 + end`: stores the
 /// bucket index register after them (histograms; the whole `u32` key of a bucket array), or the 0 key of a map
-/// without key fields.
+/// without key fields. A histogram keyed by a name ([`MapLayout::name_slots`]) gets the `u32` slot of its
+/// name's bucket at `r10 + key`, over the name's index (uses r0).
 ///
 /// ```
 /// use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
@@ -67,12 +68,19 @@ pub struct Update {
 /// use jitterlib::maps::Counter;
 ///
 /// // `@[cpu] = count()`: the cpu (8 bytes at r10 - 8) is the whole key, nothing to add.
-/// let layout = MapLayout { name: "@".into(), keys: vec![jitterlib::agg::FieldLayout::integer(ValueFormat::Unsigned)], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned } };
+/// let layout = MapLayout { name: "@".into(), keys: vec![jitterlib::agg::FieldLayout::integer(ValueFormat::Unsigned)], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned }, keys_in_programs: false };
 /// let mut b = Builder::new();
 /// emit_key_end(&mut b, &layout, -8, 0, None);
 /// assert!(b.is_empty());
 /// ```
 pub fn emit_key_end(b: &mut Builder, layout: &MapLayout, key: i16, end: i16, bucket: Option<Reg>) {
+    if let (Some(slots), Some(reg)) = (layout.name_slots(), bucket) {
+        b.load(Size::DW, Reg::R0, Reg::R10, key);
+        b.alu64(AluOp::Mul, Reg::R0, slots.buckets as i32);
+        b.alu64(AluOp::Add, Reg::R0, reg);
+        b.store(Size::W, Reg::R10, key, Reg::R0);
+        return;
+    }
     match bucket {
         Some(reg) if layout.is_array() => b.store(Size::W, Reg::R10, end, reg),
         Some(reg) => b.store(Size::DW, Reg::R10, end, reg),
@@ -120,7 +128,7 @@ pub fn emit_bucket(b: &mut Builder, kind: AggKind, value: Reg, idx: Reg) -> bool
 /// // `@[cpu] = tseries(v, 1s, 5, "sum")` with `v` in r7: key at r10 - 16, stamp at r10 - 32.
 /// let kind = AggKind::tseries(1_000_000_000, 5, TSeriesAgg::Sum, true)?;
 /// let keys = vec![jitterlib::agg::FieldLayout::integer(ValueFormat::Unsigned)];
-/// let layout = MapLayout { name: "@".into(), keys, value: MapValue::Agg { kind, format: ValueFormat::Signed } };
+/// let layout = MapLayout { name: "@".into(), keys, value: MapValue::Agg { kind, format: ValueFormat::Signed }, keys_in_programs: false };
 /// let mut b = Builder::new();
 /// b.load(Size::DW, Reg::R7, Reg::R1, 8);
 /// emit_tseries_slot(&mut b, kind, Reg::R8, -32);

@@ -53,6 +53,7 @@ mod tests {
                 name: "@".into(),
                 keys: vec![FieldLayout::string(16), FieldLayout::integer(ValueFormat::Stack(StackKind::KERNEL))],
                 value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned },
+                keys_in_programs: false,
             },
             rows: vec![Row {
                 key: vec![FieldValue::Str("ksoftirqd/0".into()), FieldValue::Stack(vec![0x10, 0x20, 0x30])],

@@ -227,6 +227,7 @@ mod tests {
             name: "@y".into(),
             keys: vec![FieldLayout::string(8)],
             value: MapValue::Scalar(FieldLayout::string(8)),
+            keys_in_programs: false,
         };
         let entries = MapEntries::Shared(vec![(string("a", 8), string("str", 8))]);
         assert_eq!(rendered(&strings, &entries), golden(r#"{"type":"map","data":{"@y":{"a":"str"}}}"#));
@@ -234,6 +235,7 @@ mod tests {
             name: "@x".into(),
             keys: vec![],
             value: MapValue::Scalar(FieldLayout::integer(ValueFormat::Hex)),
+            keys_in_programs: false,
         };
         let entries = MapEntries::Shared(vec![(words(&[0]), words(&[31]))]);
         assert_eq!(rendered(&hex, &entries), golden(r#"{"type":"map","data":{"@x":31}}"#));

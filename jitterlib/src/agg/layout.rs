@@ -115,6 +115,41 @@ const ARRAY_KEY_SIZE: u32 = 4;
 /// map of the buckets it saw.
 const MAX_ARRAY_BUCKETS: u64 = 1024;
 
+/// Most slots a histogram keyed by a name keeps in a per-CPU array ([`MapLayout::name_slots`]): names times
+/// buckets; above it the map stays a hash of the buckets it saw.
+const MAX_NAME_SLOTS: u64 = 1 << 16;
+
+/// How a histogram keyed by one name of a fixed table (`@[name] = hist(dur)`) sits in a per-CPU array: the slot
+/// of bucket `b` of name `n` is `n * buckets + b`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NameSlots {
+    /// Slots of names: the table's largest index plus one.
+    pub names: u32,
+    /// Buckets of each name's histogram.
+    pub buckets: u32,
+}
+
+impl NameSlots {
+    /// Slots of the array.
+    pub fn slots(self) -> u32 {
+        self.names * self.buckets
+    }
+
+    /// The array keys (`u32` slots) of every bucket of the name whose key fields (its 8-byte index, as
+    /// [`MapLayout::encode_key`] writes it) are `fields`; none for a name beyond the table.
+    pub fn keys_of(self, fields: &[u8]) -> Vec<Vec<u8>> {
+        let name = fields.try_into().map(u64::from_le_bytes).ok().filter(|name| *name < u64::from(self.names));
+        let first = name.map_or(0, |name| name as u32 * self.buckets);
+        let count = if name.is_some() { self.buckets } else { 0 };
+        (first..first + count).map(|slot| slot.to_le_bytes().to_vec()).collect()
+    }
+
+    /// The key fields (the name's index, 8 bytes) and the bucket of array slot `slot`.
+    pub fn split(self, slot: u32) -> (u64, u64) {
+        (u64::from(slot / self.buckets), u64::from(slot % self.buckets))
+    }
+}
+
 /// The layout of one map as the BPF side writes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MapLayout {
@@ -125,6 +160,9 @@ pub struct MapLayout {
     pub keys: Vec<FieldLayout>,
     /// The values.
     pub value: MapValue,
+    /// Whether the script's programs test, count, walk or delete the map's keys (`has_key`, `len`, `for`,
+    /// `delete`): such a map stays a hash, since every slot of an array exists and none can be deleted there.
+    pub keys_in_programs: bool,
 }
 
 impl MapLayout {
@@ -159,11 +197,41 @@ impl MapLayout {
         u32::try_from(count).ok().filter(|&count| u64::from(count) <= MAX_ARRAY_BUCKETS)
     }
 
-    /// Whether the map is a per-CPU array ([`MapLayout::is_single_slot`], [`MapLayout::bucket_slots`]): every
-    /// slot exists from the start, zeroed, so updates never insert and can never find the map full, and a slot
-    /// all of whose CPUs are zero was never written.
+    /// For an aggregation whose one key is a name of a fixed table (`@[name] = hist(dur)`, `@[hop] = count()`,
+    /// see [`ValueFormat::Name`]) and whose programs do not look at its keys ([`MapLayout::keys_in_programs`]):
+    /// its per-CPU array slots, one per name and bucket (one bucket but for histograms). A name has a row
+    /// exactly when some CPU's slot is not all zeroes, as a hash has the keys written, because every update
+    /// leaves a mark: `count()` and each histogram bucket add one, `min()`/`max()` set their seen word, `avg()`
+    /// and `stats()` add one to their count. `None` for other maps: `sum()` (`sum(0)` makes a key of zeroes),
+    /// plain values (`@[name] = 0`), `tseries` (whose slots are not counts) and tables of more than
+    /// `MAX_NAME_SLOTS` (65536) slots.
+    pub fn name_slots(&self) -> Option<NameSlots> {
+        let [FieldLayout { format: ValueFormat::Name(table), size: INTEGER_SIZE, .. }] = self.keys.as_slice() else {
+            return None;
+        };
+        let buckets = match self.value {
+            _ if self.keys_in_programs => return None,
+            MapValue::Agg {
+                kind: AggKind::Count | AggKind::Min | AggKind::Max | AggKind::Avg | AggKind::Stats,
+                ..
+            } => 1,
+            MapValue::Agg {
+                kind: kind @ (AggKind::Hist { .. } | AggKind::TimeHist | AggKind::Quantiles | AggKind::Lhist { .. }),
+                ..
+            } => kind.bucket_count()?,
+            _ => return None,
+        };
+        let largest = table.enumerators().iter().map(|(index, _)| u64::try_from(*index).ok()).max()??;
+        let names = largest.checked_add(1)?;
+        let fits = names.checked_mul(buckets).is_some_and(|slots| slots <= MAX_NAME_SLOTS);
+        fits.then_some(NameSlots { names: names as u32, buckets: buckets as u32 })
+    }
+
+    /// Whether the map is a per-CPU array ([`MapLayout::is_single_slot`], [`MapLayout::bucket_slots`],
+    /// [`MapLayout::name_slots`]): every slot exists from the start, zeroed, so updates never insert and can
+    /// never find the map full, and a slot all of whose CPUs are zero was never written.
     pub fn is_array(&self) -> bool {
-        self.is_single_slot() || self.bucket_slots().is_some()
+        self.is_single_slot() || self.bucket_slots().is_some() || self.name_slots().is_some()
     }
 
     /// Value size in bytes (per CPU for aggregations).
@@ -194,24 +262,33 @@ impl MapLayout {
         }
     }
 
-    /// The map holding this layout, named `name`: a per-CPU array of one slot ([`MapLayout::is_single_slot`]) or
-    /// of the buckets ([`MapLayout::bucket_slots`]), a per-CPU hash of `capacity` keys for other aggregations, a
+    /// The map holding this layout, named `name`: a per-CPU array of one slot ([`MapLayout::is_single_slot`]), of
+    /// the buckets ([`MapLayout::bucket_slots`]) or of each name's buckets ([`MapLayout::name_slots`]), a per-CPU
+    /// hash of `capacity` keys for other aggregations, a
     /// hash of `capacity` keys for plain values.
     ///
     /// ```
     /// use jitterlib::agg::{AggKind, MapLayout, MapValue, ValueFormat};
     ///
-    /// let layout = MapLayout { name: "@".into(), keys: vec![], value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned } };
+    /// let value = MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Unsigned };
+    /// let layout = MapLayout { name: "@".into(), keys: vec![], value, keys_in_programs: false };
     /// assert_eq!(layout.map_spec("count".into(), 1024).max_entries, 1);
     /// ```
     pub fn map_spec(&self, name: String, capacity: u32) -> MapSpec {
-        let (kind, max_entries) = match (&self.value, self.bucket_slots()) {
+        let slots = self.bucket_slots().or_else(|| self.name_slots().map(NameSlots::slots));
+        let (kind, max_entries) = match (&self.value, slots) {
             _ if self.is_single_slot() => (MapKind::PerCpuArray, 1),
-            (_, Some(buckets)) => (MapKind::PerCpuArray, buckets),
+            (_, Some(slots)) => (MapKind::PerCpuArray, slots),
             (MapValue::Agg { .. }, None) => (MapKind::PerCpuHash, capacity),
             (MapValue::Scalar(_) | MapValue::Tuple(_), None) => (MapKind::Hash, capacity),
         };
         MapSpec { name, kind, key_size: self.key_size(), value_size: self.value_size(), max_entries, on_insert: true }
+    }
+
+    /// Bytes a program builds the key in: [`MapLayout::key_size`], or the key fields' where an array's slot is
+    /// computed over them ([`MapLayout::name_slots`]: the name's 8-byte index).
+    pub fn key_room(&self) -> u32 {
+        self.key_size().max(self.user_key_size())
     }
 
     /// Bytes of the key fields alone, without a histogram's bucket index.
@@ -230,6 +307,7 @@ impl MapLayout {
     ///     name: "@".into(),
     ///     keys: vec![FieldLayout::integer(ValueFormat::Signed), FieldLayout::string(8)],
     ///     value: MapValue::Agg { kind: AggKind::Count, format: ValueFormat::Signed },
+    ///     keys_in_programs: false,
     /// };
     /// let key = layout.encode_key(&[KeyPart::Int(1), KeyPart::Str("ab".into())])?;
     /// assert_eq!(key, [1, 0, 0, 0, 0, 0, 0, 0, b'a', b'b', 0, 0, 0, 0, 0, 0]);
@@ -288,7 +366,12 @@ mod tests {
     use super::*;
 
     fn layout(keys: Vec<FieldLayout>, kind: AggKind) -> MapLayout {
-        MapLayout { name: "@x".into(), keys, value: MapValue::Agg { kind, format: ValueFormat::Signed } }
+        MapLayout {
+            name: "@x".into(),
+            keys,
+            value: MapValue::Agg { kind, format: ValueFormat::Signed },
+            keys_in_programs: false,
+        }
     }
 
     #[test]
@@ -313,6 +396,57 @@ mod tests {
         assert_eq!(layout(keys.clone(), AggKind::Count).key_size(), 24);
         assert_eq!(layout(keys, AggKind::TimeHist).key_size(), 32);
         assert_eq!(layout(vec![], AggKind::Stats).value_size(), 16);
+    }
+
+    /// A name key of a table of `names` names, with a gap (index 2 unnamed) as kernel enums may have.
+    fn name_key(names: i64) -> FieldLayout {
+        let table: Vec<(i64, String)> = (0..names).filter(|i| *i != 2).map(|i| (i, format!("n{i}"))).collect();
+        FieldLayout {
+            name: None,
+            size: INTEGER_SIZE,
+            format: ValueFormat::Name(EnumNames::new("t", &table)),
+            elements: vec![],
+        }
+    }
+
+    #[test]
+    fn an_aggregation_keyed_by_a_name_alone_is_an_array_of_names_by_buckets() {
+        let hist = layout(vec![name_key(10)], AggKind::Hist { bits: 0 });
+        assert_eq!(hist.name_slots(), Some(NameSlots { names: 10, buckets: 65 }));
+        let spec = hist.map_spec("h".into(), 4096);
+        assert_eq!((spec.kind, spec.key_size, spec.max_entries), (MapKind::PerCpuArray, 4, 650));
+        assert!(hist.is_array() && !hist.is_single_slot());
+        let lhist = layout(vec![name_key(4)], AggKind::lhist(0, 100, 10).expect("lhist"));
+        assert_eq!(lhist.name_slots(), Some(NameSlots { names: 4, buckets: 12 }));
+        let count = layout(vec![name_key(10)], AggKind::Count);
+        assert_eq!(count.name_slots(), Some(NameSlots { names: 10, buckets: 1 }));
+        assert_eq!((count.key_size(), count.map_spec("c".into(), 4096).max_entries), (4, 10));
+        let looked_at = MapLayout { keys_in_programs: true, ..count.clone() };
+        assert_eq!(looked_at.name_slots(), None, "has_key(), len(), for or delete() in a program: a hash");
+        // `sum(0)` and `@[name] = 0` write a key of zeroes; a tseries' slots are not counts.
+        let tseries = AggKind::tseries(1_000_000_000, 5, super::super::TSeriesAgg::Sum, false).expect("tseries");
+        for kind in [AggKind::Sum, tseries] {
+            assert_eq!(layout(vec![name_key(10)], kind).name_slots(), None, "{kind:?}");
+        }
+        let plain = MapLayout { value: MapValue::Scalar(FieldLayout::integer(ValueFormat::Signed)), ..count };
+        assert_eq!(plain.name_slots(), None);
+        let both = layout(vec![name_key(10), FieldLayout::integer(ValueFormat::Unsigned)], AggKind::Hist { bits: 0 });
+        assert_eq!((both.name_slots(), both.map_spec("b".into(), 64).kind), (None, MapKind::PerCpuHash));
+        let wide = layout(vec![name_key(2000)], AggKind::Hist { bits: 0 });
+        assert_eq!(wide.name_slots(), None, "more than 65536 slots");
+    }
+
+    #[test]
+    fn a_names_buckets_are_consecutive_slots() {
+        let slots = NameSlots { names: 10, buckets: 65 };
+        assert_eq!(slots.split(3 * 65 + 7), (3, 7));
+        let keys = slots.keys_of(&3u64.to_le_bytes());
+        assert_eq!(
+            (keys.len(), keys[0].clone(), keys[64].clone()),
+            (65, 195u32.to_le_bytes().to_vec(), 259u32.to_le_bytes().to_vec())
+        );
+        assert!(slots.keys_of(&10u64.to_le_bytes()).is_empty(), "beyond the table");
+        assert!(slots.keys_of(&[1, 0]).is_empty(), "not a name's 8 bytes");
     }
 
     #[test]

@@ -105,12 +105,16 @@ fn decode_aggregations(
             check_value(layout, value)?;
         }
         let unwritten = zeroes == Zeroes::Unwritten;
-        if unwritten && layout.is_single_slot() && values.iter().all(|value| value.iter().all(|byte| *byte == 0)) {
+        if unwritten && layout.is_array() && values.iter().all(|value| value.iter().all(|byte| *byte == 0)) {
             continue;
         }
         let zero = || (!unwritten).then(|| AggValue::Scalar(FieldValue::from_integer(0, format)));
         if let Some(value) = merge_cpus(kind, format, values).or_else(zero) {
-            rows.push(Row { key: decode_key(layout, key)?, value });
+            let key = match layout.name_slots() {
+                Some(slots) => decode_fields(layout, &slots.split(word(key, 0) as u32).0.to_le_bytes())?,
+                None => decode_key(layout, key)?,
+            };
+            rows.push(Row { key, value });
         }
     }
     Ok(rows)
@@ -153,11 +157,20 @@ fn decode_histograms(
     zeroes: Zeroes,
 ) -> Result<Vec<Row>, AggError> {
     let user_size = layout.user_key_size() as usize;
-    let mut by_key: BTreeMap<&[u8], Histogram> = BTreeMap::new();
+    let name_slots = layout.name_slots();
+    let mut by_key: BTreeMap<Vec<u8>, Histogram> = BTreeMap::new();
     for (key, values) in entries {
         check_key(layout, key)?;
-        let (user_key, bucket) = key.split_at(user_size);
-        let bucket = word(bucket, 0);
+        let (user_key, bucket) = match name_slots {
+            Some(slots) => {
+                let (name, bucket) = slots.split(word(key, 0) as u32);
+                (name.to_le_bytes().to_vec(), bucket)
+            }
+            None => {
+                let (user_key, bucket) = key.split_at(user_size);
+                (user_key.to_vec(), word(bucket, 0))
+            }
+        };
         if kind.bucket_range(bucket).is_none() {
             return Err(AggError::BucketOutOfRange { map: layout.name.clone(), kind: kind.name(), index: bucket });
         }
@@ -170,7 +183,7 @@ fn decode_histograms(
     by_key
         .into_iter()
         .filter(|(_, histogram)| zeroes == Zeroes::Values || !histogram.is_empty())
-        .map(|(key, histogram)| Ok(Row { key: decode_fields(layout, key)?, value: AggValue::Histogram(histogram) }))
+        .map(|(key, histogram)| Ok(Row { key: decode_fields(layout, &key)?, value: AggValue::Histogram(histogram) }))
         .collect()
 }
 
@@ -322,7 +335,40 @@ fn word(bytes: &[u8], index: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agg::testing::{agg_layout, per_cpu, slot_key, snapshot, string, unkeyed_histogram, words};
+    use crate::agg::testing::{agg_layout, name_key, per_cpu, slot_key, snapshot, string, unkeyed_histogram, words};
+
+    #[test]
+    fn a_count_by_name_in_an_array_has_a_row_for_each_name_counted_on_some_cpu() {
+        let name = name_key(&["hi", "timer", "net_rx"]);
+        let layout = agg_layout("@", vec![name], AggKind::Count, ValueFormat::Unsigned);
+        let slots = (0..3u32).map(|slot| {
+            (slot.to_le_bytes().to_vec(), vec![words(&[i64::from(slot == 2)]), words(&[i64::from(slot == 2) * 4])])
+        });
+        let entries = per_cpu(slots.collect());
+        let rows = snapshot(&layout, &entries).rows;
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(
+            (rows[0].key.clone(), rows[0].value.clone()),
+            (vec![FieldValue::Str("net_rx".into())], AggValue::Scalar(FieldValue::Uint(5)))
+        );
+    }
+
+    #[test]
+    fn a_histogram_by_name_in_an_array_has_a_row_for_each_name_counted_on_some_cpu() {
+        let name = name_key(&["hi", "timer", "net_rx"]);
+        let layout = agg_layout("@", vec![name], AggKind::Lhist { min: 0, max: 2, step: 1 }, ValueFormat::Signed);
+        assert_eq!(layout.name_slots().map(|slots| slots.slots()), Some(12));
+        // Every slot is read; only timer's bucket 1 (slot 5) counted, on CPU 1.
+        let slots =
+            (0..12u32).map(|slot| (slot.to_le_bytes().to_vec(), vec![words(&[0]), words(&[i64::from(slot == 5) * 3])]));
+        let entries = per_cpu(slots.collect());
+        let rows = snapshot(&layout, &entries).rows;
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].key, vec![FieldValue::Str("timer".into())]);
+        let AggValue::Histogram(histogram) = &rows[0].value else { panic!("{rows:?}") };
+        assert_eq!(histogram.total(), 3);
+        assert_eq!(decode_zeroed(&layout, &entries).expect("decodes").rows.len(), 3, "zeroed: the slots read are keys");
+    }
 
     fn int_key() -> Vec<FieldLayout> {
         vec![FieldLayout::integer(ValueFormat::Unsigned)]
@@ -458,8 +504,12 @@ mod tests {
 
     #[test]
     fn plain_maps_read_one_shared_value() {
-        let layout =
-            MapLayout { name: "@comm".into(), keys: int_key(), value: MapValue::Scalar(FieldLayout::string(16)) };
+        let layout = MapLayout {
+            name: "@comm".into(),
+            keys: int_key(),
+            value: MapValue::Scalar(FieldLayout::string(16)),
+            keys_in_programs: false,
+        };
         let entries = MapEntries::Shared(vec![(words(&[2]), string("b", 16)), (words(&[1]), string("a", 16))]);
         let snapshot = snapshot(&layout, &entries);
         assert_eq!(snapshot.rows[0].value, AggValue::Scalar(FieldValue::Str("a".into())));
@@ -470,7 +520,8 @@ mod tests {
     #[test]
     fn tuple_values_split_into_their_elements() {
         let elements = vec![FieldLayout::integer(ValueFormat::Signed), FieldLayout::string(8)];
-        let layout = MapLayout { name: "@t".into(), keys: int_key(), value: MapValue::Tuple(elements) };
+        let layout =
+            MapLayout { name: "@t".into(), keys: int_key(), value: MapValue::Tuple(elements), keys_in_programs: false };
         assert_eq!(layout.value_size(), 16);
         let value = [words(&[-3]), string("x", 8)].concat();
         let snapshot = snapshot(&layout, &MapEntries::Shared(vec![(words(&[1]), value)]));
@@ -486,7 +537,8 @@ mod tests {
         let inner = vec![named("c", FieldLayout::integer(ValueFormat::Signed)), named("d", FieldLayout::string(8))];
         let nested = FieldLayout { size: 16, elements: inner, ..FieldLayout::integer(ValueFormat::Buf(16)) };
         let elements = vec![FieldLayout::integer(ValueFormat::Unsigned), named("b", nested)];
-        let layout = MapLayout { name: "@n".into(), keys: vec![], value: MapValue::Tuple(elements) };
+        let layout =
+            MapLayout { name: "@n".into(), keys: vec![], value: MapValue::Tuple(elements), keys_in_programs: false };
         assert_eq!(layout.value_size(), 24);
         let value = [words(&[1, 2]), string("x", 8)].concat();
         let snapshot = snapshot(&layout, &MapEntries::Shared(vec![(words(&[0]), value)]));
@@ -502,7 +554,8 @@ mod tests {
     fn record_values_keep_their_field_names() {
         let named = |name: &str, field: FieldLayout| FieldLayout { name: Some(name.into()), ..field };
         let elements = vec![named("n", FieldLayout::integer(ValueFormat::Signed)), named("s", FieldLayout::string(8))];
-        let layout = MapLayout { name: "@r".into(), keys: int_key(), value: MapValue::Tuple(elements) };
+        let layout =
+            MapLayout { name: "@r".into(), keys: int_key(), value: MapValue::Tuple(elements), keys_in_programs: false };
         let value = [words(&[-3]), string("x", 8)].concat();
         let snapshot = snapshot(&layout, &MapEntries::Shared(vec![(words(&[1]), value)]));
         let record =

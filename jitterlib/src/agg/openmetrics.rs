@@ -287,7 +287,7 @@ mod tests {
     use crate::agg::value::{Average, HexSymbolizer, Histogram};
 
     fn snapshot(name: &str, keys: Vec<FieldLayout>, value: MapValue, rows: Vec<Row>) -> Snapshot {
-        Snapshot { map: MapLayout { name: name.into(), keys, value }, rows }
+        Snapshot { map: MapLayout { name: name.into(), keys, value, keys_in_programs: false }, rows }
     }
 
     #[test]

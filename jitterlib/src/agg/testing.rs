@@ -2,7 +2,7 @@
 
 use crate::maps::MapEntries;
 
-use super::{decode, AggKind, FieldLayout, MapLayout, MapValue, Snapshot, ValueFormat};
+use super::{decode, AggKind, EnumNames, FieldLayout, MapLayout, MapValue, Snapshot, ValueFormat};
 
 /// Little-endian bytes of consecutive 64-bit words.
 pub(crate) fn words(values: &[i64]) -> Vec<u8> {
@@ -26,9 +26,15 @@ pub(crate) fn string(s: &str, size: usize) -> Vec<u8> {
     bytes
 }
 
+/// A key field holding a name of the table `names` (indices 0, 1, ...), as a softirq's `name`.
+pub(crate) fn name_key(names: &[&str]) -> FieldLayout {
+    let table: Vec<(i64, String)> = names.iter().enumerate().map(|(i, name)| (i as i64, name.to_string())).collect();
+    FieldLayout { name: None, size: 8, format: ValueFormat::Name(EnumNames::new("names", &table)), elements: vec![] }
+}
+
 /// An aggregation map layout.
 pub(crate) fn agg_layout(name: &str, keys: Vec<FieldLayout>, kind: AggKind, format: ValueFormat) -> MapLayout {
-    MapLayout { name: name.to_string(), keys, value: MapValue::Agg { kind, format } }
+    MapLayout { name: name.to_string(), keys, value: MapValue::Agg { kind, format }, keys_in_programs: false }
 }
 
 /// A per-CPU map's entries: `(key, one value per CPU)`.

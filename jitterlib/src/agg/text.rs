@@ -301,6 +301,7 @@ mod tests {
             name: "@y".into(),
             keys: vec![FieldLayout::string(8)],
             value: MapValue::Scalar(FieldLayout::string(8)),
+            keys_in_programs: false,
         };
         let entries = MapEntries::Shared(vec![(string("a", 8), string("str", 8))]);
         // bpftrace 0.17

@@ -242,8 +242,12 @@ fn for_each_line(mut each: impl FnMut(&[u8])) -> Result<(), KernelError> {
 }
 
 /// Whether kallsyms name `real` stands for function `wanted`: the same name, or a compiler clone of it
-/// (`__netif_receive_skb_core.constprop.0`, `.isra.0`, `.part.0`), but not its split-off `.cold` tail.
+/// (`__netif_receive_skb_core.constprop.0`, `.isra.0`, `.part.0`), but not its split-off `.cold` tail. No
+/// symbol is named by an empty name (every name would start with it).
 pub(crate) fn is_symbol_named(real: &str, wanted: &str) -> bool {
+    if wanted.is_empty() {
+        return false;
+    }
     match real.strip_prefix(wanted) {
         Some("") => true,
         Some(suffix) => suffix.starts_with('.') && !suffix.starts_with(".cold"),
@@ -310,6 +314,7 @@ ffffffff81008000 T
         assert_eq!(symbols.addresses("helper").unwrap(), vec![0xffffffff81002000, 0xffffffff81003000]);
         assert_eq!(symbols.addresses("run_timer_softirq").unwrap(), vec![0xffffffff81001000]);
         assert!(symbols.addresses("absent").unwrap().is_empty());
+        assert!(symbols.addresses("").unwrap().is_empty(), "an empty name is no symbol's");
     }
 
     #[test]
@@ -373,6 +378,7 @@ ffffffff81008000 T
             }
         }
         assert!(Kallsyms::scan("no_such_symbol_anywhere").unwrap().addresses().is_empty());
+        assert!(Kallsyms::scan("").unwrap().addresses().is_empty(), "an empty name is no symbol's");
     }
 
     #[test]

@@ -43,7 +43,7 @@ impl Probe for Benchmark {
     }
 
     fn attach(&self) -> Attach {
-        Attach::Benchmark
+        Attach::Benchmark { name: self.name.clone() }
     }
 
     fn trigger(&self) -> Option<Trigger> {
@@ -66,7 +66,7 @@ mod tests {
         let probe = resolve_any(&spec(&["bench", "count"]), &FixtureKernel::bundled()).expect("resolves");
         assert_eq!(
             (probe.describe(), probe.attach(), probe.trigger()),
-            ("bench:count".into(), Attach::Benchmark, Some(Trigger::Bench))
+            ("bench:count".into(), Attach::Benchmark { name: "count".into() }, Some(Trigger::Bench))
         );
     }
 

@@ -207,6 +207,9 @@ pub struct EmitEnv<'a> {
     pub skb_reused: Counter,
     /// The counter of `skb()` hops dropped because the point cannot follow the packet's last one.
     pub skb_out_of_order: Counter,
+    /// Whether the block at this point does nothing (empty, no predicate): a prologue's filters guard nothing
+    /// then and may be left out.
+    pub empty_block: bool,
 }
 
 /// A place where a probe's prologue runs, in a program of its own.

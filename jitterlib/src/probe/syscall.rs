@@ -1,6 +1,7 @@
 //! `tracepoint:syscalls:sys_enter_NAME` / `sys_exit_NAME` served by the raw tracepoint `raw_syscalls:sys_enter`
 //! / `sys_exit` (x86-64): a dispatcher there jumps to the event's program at calls of NAME's number
-//! ([`syscall_dispatch`](super::syscall_dispatch)).
+//! ([`syscall_dispatch`](super::syscall_dispatch)), or, for the only event of its direction, its own program
+//! there compares the number first.
 //!
 //! Syscall events are not tracepoints of their own: tracefs builds them from `raw_syscalls`, whose perf-event
 //! tracepoints take tens of milliseconds each to detach. On the raw tracepoint the arguments are
@@ -45,7 +46,9 @@ const NOT_TP_BTF: &str = "a syscall dispatcher tail-calls raw tracepoint program
 pub(super) struct SyscallView {
     hook: TracepointHook,
     event: SyscallEvent,
-    dispatch: DispatchSlot,
+    /// Its slot in the dispatcher's program array; `None` while it is the only event of its direction, whose
+    /// program attaches to the raw tracepoint itself and compares the call's number.
+    dispatch: Option<DispatchSlot>,
     args: Vec<Field>,
     /// The `pt_regs` offset the read at entry starts at: the lowest register the block reads (`None`: none).
     read_from: Option<i32>,
@@ -104,7 +107,7 @@ impl SyscallView {
         Ok(Ok(SyscallView {
             hook,
             event: SyscallEvent { exit, number },
-            dispatch: DispatchSlot::alone(number),
+            dispatch: None,
             args,
             read_from: Some(FIRST_ARG_REG),
             reads_number: true,
@@ -117,31 +120,30 @@ impl SyscallView {
         self.event
     }
 
-    /// Where its program goes: a slot of the dispatcher's program array.
+    /// Where its program goes: a slot of the dispatcher's program array, or the raw tracepoint when alone.
     pub(super) fn attach(&self) -> Attach {
+        let Some(dispatch) = self.dispatch else { return self.hook.attach.clone() };
         let exit = self.event.exit;
         let tracepoint = if exit { "sys_exit" } else { "sys_enter" };
         let map = syscall_dispatch::map_name(exit).into();
-        Attach::TailCall { tracepoint: tracepoint.into(), map, slot: self.dispatch.slot }
+        Attach::TailCall { tracepoint: tracepoint.into(), map, slot: dispatch.slot }
     }
 
     /// Told its slot ([`syscall_dispatch::dispatch_syscalls`]).
     pub(super) fn dispatch(&mut self, slot: DispatchSlot) {
-        self.dispatch = slot;
+        self.dispatch = Some(slot);
     }
 
-    /// The dispatcher's program array.
+    /// The dispatcher's program array, when dispatched.
     pub(super) fn maps(&self) -> Vec<MapSpec> {
-        vec![syscall_dispatch::map_spec(self.event.exit, self.dispatch.slots)]
+        self.dispatch.map(|dispatch| syscall_dispatch::map_spec(self.event.exit, dispatch.slots)).into_iter().collect()
     }
 
     /// The dispatcher, when this event emits it (the first of its direction); `maps` holds the index of the
     /// program array.
     pub(super) fn companions(&self, maps: &[usize]) -> Result<Vec<Companion>, ProbeError> {
-        if self.dispatch.lead.is_none() {
-            return Ok(Vec::new());
-        }
-        let program = syscall_dispatch::dispatcher(self.event.exit, maps[0], self.dispatch.slots)?;
+        let Some(dispatch) = self.dispatch.filter(|dispatch| dispatch.lead.is_some()) else { return Ok(Vec::new()) };
+        let program = syscall_dispatch::dispatcher(self.event.exit, maps[0], dispatch.slots)?;
         Ok(vec![Companion { suffix: "disp", attach: self.hook.attach.clone(), program }])
     }
 
@@ -172,23 +174,46 @@ impl SyscallView {
     /// What `jl -v` says.
     pub(super) fn note(&self) -> String {
         let raw = if self.event.exit { "sys_exit" } else { "sys_enter" };
+        let mechanism = self.hook.mechanism.name();
+        let number = self.event.number;
+        let Some(dispatch) = self.dispatch else {
+            return format!(
+                "{mechanism} raw_syscalls:{raw}, syscall number {number} (x86-64), compared in its own program (the \
+                 only syscall event of its direction)"
+            );
+        };
         let mut note = format!(
-            "{} raw_syscalls:{raw}, syscall number {} (x86-64), through its dispatcher (slot {})",
-            self.hook.mechanism.name(),
-            self.event.number,
-            self.dispatch.slot
+            "{mechanism} raw_syscalls:{raw}, syscall number {number} (x86-64), through its dispatcher (slot {})",
+            dispatch.slot
         );
-        if let Some(served) = self.dispatch.lead {
+        if let Some(served) = dispatch.lead {
             let events = if served == 1 { "event" } else { "events" };
             note.push_str(&format!("; one dispatcher program on raw_syscalls:{raw} serves {served} syscall {events}"));
         }
         note
     }
 
-    /// Leaves through `env.exit` unless this is a 64-bit call (the dispatcher ran the program because the
-    /// call's number is the syscall's); then the registers the block reads are on the stack (and `ret` at exit).
+    /// Leaves through `env.exit` unless this is a 64-bit call of the syscall's number (checked here when alone in
+    /// its direction; the dispatcher ran the program for that number otherwise); then the registers the block
+    /// reads are on the stack (and `ret` at exit). Nothing when the block does nothing: no check guards anything.
     pub(super) fn emit_prologue(&self, b: &mut Builder, env: &EmitEnv) {
+        if env.empty_block {
+            return;
+        }
         let number = self.event.number as i32;
+        if self.dispatch.is_none() {
+            b.comment(format!("syscall {number} only"));
+            match self.event.exit {
+                false => b.load(Size::DW, Reg::R1, env.ctx, 8),
+                true => {
+                    b.load(Size::DW, Reg::R3, env.ctx, 0);
+                    read_kernel(b, slot(ORIG_AX), 8, Reg::R3, ORIG_AX);
+                    b.load(Size::DW, Reg::R1, Reg::R10, slot(ORIG_AX));
+                }
+            }
+            // The low 32 bits, as the dispatcher's tail call and the kernel's own syscall events read it.
+            b.jump32_if(JmpOp::Ne, Reg::R1, number, env.exit);
+        }
         b.comment(format!("syscall {number}: a 64-bit call only"));
         b.call(Helper::GetCurrentTask);
         read_kernel_exact(b, STACK_STATUS, 4, Reg::R0, self.status as i32);
@@ -213,7 +238,7 @@ impl SyscallView {
 
     /// The tail call to the next event on the syscall, if any.
     pub(super) fn emit_epilogue(&self, b: &mut Builder, env: &EmitEnv) {
-        if let Some(next) = self.dispatch.next {
+        if let Some(next) = self.dispatch.and_then(|dispatch| dispatch.next) {
             syscall_dispatch::emit_chain(b, env.ctx, env.maps[0], next);
         }
     }
@@ -235,7 +260,14 @@ mod tests {
 
     #[test]
     fn entry_arguments_are_registers_in_format_order() {
-        let write = view(&FixtureKernel::bundled(), "sys_enter_write").unwrap();
+        let mut write = view(&FixtureKernel::bundled(), "sys_enter_write").unwrap();
+        assert_eq!(write.attach(), Attach::RawTracepoint { name: "sys_enter".into() }, "alone until dispatched");
+        assert_eq!(
+            write.note(),
+            "raw tracepoint raw_syscalls:sys_enter, syscall number 1 (x86-64), compared in its own program (the only \
+             syscall event of its direction)"
+        );
+        write.dispatch(DispatchSlot { slot: 1, next: None, slots: 512, lead: Some(2) });
         let slot = Attach::TailCall { tracepoint: "sys_enter".into(), map: "jl_sys_enter".into(), slot: 1 };
         assert_eq!(write.attach(), slot);
         let stack = |offset| FieldSource::Stack { offset };
@@ -248,15 +280,14 @@ mod tests {
         assert_eq!(
             write.note(),
             "raw tracepoint raw_syscalls:sys_enter, syscall number 1 (x86-64), through its dispatcher (slot 1); one \
-             dispatcher program on raw_syscalls:sys_enter serves 1 syscall event"
+             dispatcher program on raw_syscalls:sys_enter serves 2 syscall events"
         );
     }
 
     #[test]
     fn exit_reads_the_number_from_orig_ax_and_ret_from_the_raw_argument() {
         let exit = view(&FixtureKernel::bundled(), "sys_exit_openat").unwrap();
-        let slot = Attach::TailCall { tracepoint: "sys_exit".into(), map: "jl_sys_exit".into(), slot: 257 };
-        assert_eq!(exit.attach(), slot);
+        assert_eq!(exit.attach(), Attach::RawTracepoint { name: "sys_exit".into() });
         let stack = |offset| FieldSource::Stack { offset };
         assert_eq!(offsets(&exit), [("__syscall_nr", stack(-8)), ("ret", stack(-88))]);
         assert_eq!((exit.stack_bytes(), exit.event.number), (88, 257));

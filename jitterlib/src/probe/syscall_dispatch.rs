@@ -2,7 +2,8 @@
 //! (`sys_exit`), it reads the call's number and jumps with `bpf_tail_call` to slot NUMBER of a program array,
 //! where the first event program of that syscall waits. So one program runs at every system call, whatever the
 //! number of events, and an event's program runs only at calls of its number (one raw program per event cost
-//! about 0.2 µs per event at every system call).
+//! about 0.2 µs per event at every system call). The only event of its direction needs no dispatcher: its own
+//! program attaches to the raw tracepoint and compares the call's number first.
 //!
 //! Several events on one syscall are chained: each one's program ends with a tail call to the next one's slot,
 //! past the syscall numbers ([`FIRST_CHAIN_SLOT`] on), whether its block ran or not. A tail call needs programs
@@ -38,13 +39,6 @@ pub struct DispatchSlot {
     /// How many events the dispatcher serves, when this event's probe emits it (the first one of the
     /// direction); `None` for the others.
     pub lead: Option<usize>,
-}
-
-impl DispatchSlot {
-    /// An event alone in its direction: slot `number`, nothing chained, the dispatcher its own.
-    pub(super) fn alone(number: u32) -> DispatchSlot {
-        DispatchSlot { slot: number, next: None, slots: FIRST_CHAIN_SLOT, lead: Some(1) }
-    }
 }
 
 /// A syscall event served by a dispatcher: its direction and its syscall's number.
@@ -115,9 +109,9 @@ pub(super) fn emit_chain(b: &mut Builder, ctx: Reg, map: usize, next: u32) {
 
 /// Gives every syscall event of `probes` served by a dispatcher ([`Probe::syscall_event`]) its slot, per
 /// direction: the first event of each syscall at the syscall's number, the others chained after it, and the
-/// first event of the direction emitting the dispatcher. Events past [`MAX_CHAINED`] on one syscall keep their
-/// perf-event tracepoint. To be called once all the script's probes are resolved, before their blocks are
-/// checked.
+/// first event of the direction emitting the dispatcher. The only event of its direction is left alone (it
+/// compares the number itself). Events past [`MAX_CHAINED`] on one syscall keep their perf-event tracepoint. To
+/// be called once all the script's probes are resolved, before their blocks are checked.
 pub fn dispatch_syscalls(probes: &mut [Box<dyn Probe>]) {
     for exit in [false, true] {
         let mut chains: Vec<(u32, Vec<usize>)> = Vec::new();
@@ -136,6 +130,11 @@ pub fn dispatch_syscalls(probes: &mut [Box<dyn Probe>]) {
                     chain.len()
                 );
                 chain.drain(MAX_CHAINED..).for_each(|index| probes[index].leave_raw_syscalls(&why));
+            }
+        }
+        if let [(_, chain)] = chains.as_slice() {
+            if chain.len() == 1 {
+                continue;
             }
         }
         let chained: usize = chains.iter().map(|(_, chain)| chain.len() - 1).sum();
@@ -178,20 +177,38 @@ mod tests {
 
     #[test]
     fn events_of_one_syscall_are_chained_past_the_numbers() {
-        let mut probes: Vec<_> =
-            ["sys_enter_getpid", "sys_exit_getpid", "sys_enter_write", "sys_enter_getpid", "sys_enter_getpid"]
-                .into_iter()
-                .map(event)
-                .collect();
+        let mut probes: Vec<_> = [
+            "sys_enter_getpid",
+            "sys_exit_getpid",
+            "sys_enter_write",
+            "sys_enter_getpid",
+            "sys_enter_getpid",
+            "sys_exit_openat",
+        ]
+        .into_iter()
+        .map(event)
+        .collect();
         dispatch_syscalls(&mut probes);
         let slots: Vec<_> = probes.iter().map(|probe| slot(probe.as_ref())).collect();
         let enter = |slot: u32| (slot, "jl_sys_enter".to_string());
-        assert_eq!(slots, [enter(39), (39, "jl_sys_exit".into()), enter(1), enter(512), enter(513)]);
+        let exit = |slot: u32| (slot, "jl_sys_exit".to_string());
+        assert_eq!(slots, [enter(39), exit(39), enter(1), enter(512), enter(513), exit(257)]);
         assert_eq!(probes[0].maps(), [map_spec(false, 514)]);
         assert_eq!(probes[1].maps(), [map_spec(true, 512)]);
         let dispatchers: Vec<usize> =
             probes.iter().map(|probe| probe.companions(&[7]).expect("no error").len()).collect();
-        assert_eq!(dispatchers, [1, 1, 0, 0, 0], "one dispatcher per direction, from its first event");
+        assert_eq!(dispatchers, [1, 1, 0, 0, 0, 0], "one dispatcher per direction, from its first event");
+    }
+
+    #[test]
+    fn the_only_event_of_a_direction_attaches_to_the_raw_tracepoint_itself() {
+        let mut probes: Vec<_> =
+            ["sys_exit_openat", "sys_enter_getpid", "sys_exit_getpid"].into_iter().map(event).collect();
+        dispatch_syscalls(&mut probes);
+        let alone = &probes[1];
+        assert_eq!(alone.attach(), Attach::RawTracepoint { name: "sys_enter".into() });
+        assert!(alone.maps().is_empty() && alone.companions(&[]).expect("no error").is_empty());
+        assert_eq!((slot(probes[0].as_ref()).0, slot(probes[2].as_ref()).0), (257, 39), "the exits are dispatched");
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub(super) fn load(
         (Attach::TpBtf { name }, Program::BtfTracePoint(p)) => p.load(name, btf.get()?),
         (Attach::Uprobe { .. }, Program::UProbe(p)) => p.load(),
         (Attach::Perf { .. }, Program::PerfEvent(p)) => p.load(),
-        (Attach::Benchmark, Program::Xdp(p)) => p.load(),
+        (Attach::Benchmark { .. }, Program::Xdp(p)) => p.load(),
         _ => return Err(SessionError::WrongProgramType { program: name.to_string(), target: attach.target() }),
     };
     result.map_err(|error| load_error(name, attach, error))
@@ -104,7 +104,7 @@ pub(super) fn attach(program: &mut Program, name: &str, attach: &Attach) -> Resu
                 .map(drop)
             })
         }
-        (Attach::Manual | Attach::Benchmark, _) => {
+        (Attach::Manual | Attach::Benchmark { .. }, _) => {
             return Err(SessionError::WrongMode {
                 program: name.to_string(),
                 actual: attach.mode(),

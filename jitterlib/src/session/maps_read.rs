@@ -26,7 +26,7 @@ impl MapLayout {
         matches!(self.kind, MapKind::PerCpuHash | MapKind::LruPerCpuHash | MapKind::PerCpuArray)
     }
 
-    fn is_array(&self) -> bool {
+    pub(super) fn is_array(&self) -> bool {
         matches!(self.kind, MapKind::Array | MapKind::PerCpuArray)
     }
 
@@ -82,10 +82,11 @@ pub(super) fn read(map: BorrowedFd, layout: &MapLayout) -> io::Result<MapEntries
     })
 }
 
-/// Every `(key, value as one lookup returns it)`: hash maps in batches of many entries per system call where the
-/// kernel has batch operations (5.6+); otherwise, and for other map types, a key walk with one lookup per key.
+/// Every `(key, value as one lookup returns it)`: hash and array maps in batches of many entries per system call
+/// where the kernel has batch operations (5.6+; an array of names x buckets, 650 slots, is read in 1 call instead
+/// of 1 300); otherwise, and for other map types, a key walk with one lookup per key.
 fn raw_entries(map: BorrowedFd, layout: &MapLayout) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
-    if layout.is_hash() {
+    if layout.is_hash() || layout.is_array() {
         match batched_entries(map, layout) {
             Err(error) if is_unsupported(&error) => {}
             other => return other,
@@ -111,7 +112,7 @@ fn is_unsupported(error: &io::Error) -> bool {
 /// Entries read per batch at first; a hash bucket holding more than that doubles it.
 const BATCH_ENTRIES: usize = 4096;
 
-/// A hash map's entries read in batches, at most `max_entries` of them.
+/// A hash or array map's entries read in batches, at most `max_entries` of them.
 fn batched_entries(map: BorrowedFd, layout: &MapLayout) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let mut entries = Vec::new();
     for_each_batch(map, layout, sys::BatchRead::Keep, |keys, values| {
@@ -122,8 +123,8 @@ fn batched_entries(map: BorrowedFd, layout: &MapLayout) -> io::Result<Vec<(Vec<u
     Ok(entries)
 }
 
-/// Walks a hash map's buckets from the first to the last in batches, handing each batch's keys and values (as
-/// many as it read) to `batch`; [`sys::BatchRead::Delete`] deletes them as it goes.
+/// Walks a hash map's buckets (an array's slots) from the first to the last in batches, handing each batch's keys
+/// and values (as many as it read) to `batch`; [`sys::BatchRead::Delete`] deletes them as it goes (hashes only).
 fn for_each_batch(
     map: BorrowedFd,
     layout: &MapLayout,
@@ -164,7 +165,7 @@ pub(super) fn clear(map: BorrowedFd, layout: &MapLayout) -> io::Result<()> {
         }
     }
     if layout.is_array() {
-        return zero(map, layout);
+        return zero(map, layout).map(drop);
     }
     for key in keys(map, layout)? {
         sys::map_delete(map, &key)?;
@@ -182,17 +183,50 @@ pub(super) fn delete_prefix(map: BorrowedFd, layout: &MapLayout, prefix: &[u8]) 
 }
 
 /// Sets every value to zero and keeps the keys (bpftrace's `zero()`); a key deleted meanwhile stays deleted.
-/// A hash map's keys come with the batched read; an array's slots are walked without reading them.
-pub(super) fn zero(map: BorrowedFd, layout: &MapLayout) -> io::Result<()> {
-    let keys = match layout.is_hash() {
-        true => raw_entries(map, layout)?.into_iter().map(|(key, _)| key).collect(),
-        false => keys(map, layout)?,
-    };
+/// Returns, for an array (whose slots all exist), the slots that held anything but zeroes: the keys it had,
+/// which [`written_slots`] keeps. A hash map's keys come with the batched read.
+pub(super) fn zero(map: BorrowedFd, layout: &MapLayout) -> io::Result<Vec<Vec<u8>>> {
     let zero = vec![0; layout.lookup_size()];
-    for key in keys {
-        sys::map_overwrite(map, &key, &zero)?;
+    let entries = raw_entries(map, layout)?.into_iter();
+    let keys: Vec<Vec<u8>> = match layout.is_array() {
+        true => entries.filter(|(_, value)| *value != zero).map(|(key, _)| key).collect(),
+        false => entries.map(|(key, _)| key).collect(),
+    };
+    for key in &keys {
+        sys::map_overwrite(map, key, &zero)?;
     }
-    Ok(())
+    Ok(if layout.is_array() { keys } else { Vec::new() })
+}
+
+/// Of an array's `entries`, the slots holding anything but zeroes and the slots `kept` (those [`zero`] zeroed):
+/// the keys a hash would hold.
+pub(super) fn written_slots(entries: MapEntries, kept: &[Vec<u8>]) -> MapEntries {
+    let written = |key: &Vec<u8>, zero: bool| !zero || kept.contains(key);
+    let all_zero = |value: &[u8]| value.iter().all(|byte| *byte == 0);
+    match entries {
+        MapEntries::Empty => MapEntries::Empty,
+        MapEntries::Shared(mut pairs) => {
+            pairs.retain(|(key, value)| written(key, all_zero(value)));
+            MapEntries::Shared(pairs)
+        }
+        MapEntries::PerCpu(mut pairs) => {
+            pairs.retain(|(key, values)| written(key, values.iter().all(|value| all_zero(value))));
+            MapEntries::PerCpu(pairs)
+        }
+    }
+}
+
+/// Zeroes the slots `keys` of an array map and returns how many held anything but zeroes.
+pub(super) fn zero_slots(map: BorrowedFd, layout: &MapLayout, keys: &[Vec<u8>]) -> io::Result<usize> {
+    let zero = vec![0; layout.lookup_size()];
+    let mut written = 0;
+    for key in keys {
+        if lookup(map, layout, key)?.is_some_and(|value| value != zero) {
+            written += 1;
+            sys::map_overwrite(map, key, &zero)?;
+        }
+    }
+    Ok(written)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ mod semaphore;
 mod tests;
 mod verifier_log;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Mutex;
 
@@ -122,7 +122,10 @@ pub enum Attach {
     Manual,
     /// Loaded as an XDP program and never attached: run many times in a row with [`Session::bench`] (a `bench:`
     /// block; XDP is a type whose test runs the kernel repeats and times, which raw tracepoints' do not).
-    Benchmark,
+    Benchmark {
+        /// The benchmark's name, its row in the results (`bench:NAME`).
+        name: String,
+    },
 }
 
 impl Attach {
@@ -141,7 +144,7 @@ impl Attach {
             Attach::Uprobe { symbol, ret, .. } => format!("{}/{symbol}", uprobe_kind(*ret)),
             Attach::Perf { .. } => "perf_event".to_string(),
             Attach::Manual => MANUAL_SECTION.to_string(),
-            Attach::Benchmark => "xdp".to_string(),
+            Attach::Benchmark { .. } => "xdp".to_string(),
         }
     }
 
@@ -163,20 +166,20 @@ impl Attach {
                 format!("perf {} every {period}{unit} on {cpus}", counter.name())
             }
             Attach::Manual => "manual run".to_string(),
-            Attach::Benchmark => "benchmark run".to_string(),
+            Attach::Benchmark { name } => format!("benchmark {name}"),
         }
     }
 
     /// Whether the program only runs when asked ([`Session::run`], [`Session::bench`]), never attached.
     pub fn runs_on_demand(&self) -> bool {
-        matches!(self, Attach::Manual | Attach::Benchmark)
+        matches!(self, Attach::Manual | Attach::Benchmark { .. })
     }
 
     /// How the program runs, for [`SessionError::WrongMode`]: `manual`, `benchmark` or `attachable`.
     pub(crate) fn mode(&self) -> &'static str {
         match self {
             Attach::Manual => "manual",
-            Attach::Benchmark => "benchmark",
+            Attach::Benchmark { .. } => "benchmark",
             _ => "attachable",
         }
     }
@@ -189,15 +192,6 @@ fn uprobe_kind(ret: bool) -> &'static str {
     } else {
         "uprobe"
     }
-}
-
-/// What [`Session::bench`] measured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BenchRun {
-    /// Mean nanoseconds of one run.
-    pub mean_ns: u32,
-    /// The last run's return value.
-    pub retval: u32,
 }
 
 /// A program of the object and where it goes.
@@ -237,8 +231,10 @@ pub struct Session {
     /// The perf events of uprobes that count a USDT semaphore (attached without aya): closing one detaches it.
     semaphore_events: Vec<OwnedFd>,
     /// The maps [`Session::zero_map`] zeroed and [`Session::clear_map`] has not emptied since: their zeroes are
-    /// values that print ([`Session::was_zeroed`]), not slots nobody wrote.
-    zeroed: Mutex<HashSet<String>>,
+    /// values that print ([`Session::was_zeroed`]), not slots nobody wrote. For an array, the slots that held
+    /// something when it was zeroed: its keys, which [`Session::read_map`] keeps (its other zeroed slots were
+    /// never written).
+    zeroed: Mutex<HashMap<String, Vec<Vec<u8>>>>,
 }
 
 impl Drop for Session {
@@ -348,30 +344,26 @@ impl Session {
 
     /// Runs a manual program once with `BPF_PROG_TEST_RUN` on the current CPU and returns its return value.
     pub fn run(&self, program: &str) -> Result<u32, SessionError> {
-        let fd = self.on_demand_fd(program, &Attach::Manual)?;
+        let fd = self.on_demand_fd(program, Attach::Manual.mode())?;
         let mut context = [0u8; MANUAL_CONTEXT_SIZE];
         crate::sys::prog_test_run(fd.as_fd(), &mut context)
             .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN", source })
     }
 
     /// Runs the [`Attach::Benchmark`] program `program` `repeat` times in a row on this CPU and returns the mean
-    /// nanoseconds of one run (the kernel's clock around the runs) and the last run's return value.
-    pub fn bench(&self, program: &str, repeat: u32) -> Result<BenchRun, SessionError> {
-        let fd = self.on_demand_fd(program, &Attach::Benchmark)?;
-        let (retval, mean_ns) = crate::sys::prog_test_run_repeated(fd.as_fd(), repeat)
+    /// nanoseconds of one run (the kernel's clock around the runs).
+    pub fn bench(&self, program: &str, repeat: u32) -> Result<u32, SessionError> {
+        let fd = self.on_demand_fd(program, "benchmark")?;
+        let (_retval, mean_ns) = crate::sys::prog_test_run_repeated(fd.as_fd(), repeat)
             .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN of an XDP program", source })?;
-        Ok(BenchRun { mean_ns, retval })
+        Ok(mean_ns)
     }
 
-    /// The descriptor of the loaded `program`, which must be one run on demand as `kind` is.
-    fn on_demand_fd(&self, program: &str, kind: &Attach) -> Result<&aya::programs::ProgramFd, SessionError> {
+    /// The descriptor of the loaded `program`, which must run on demand in `mode` (see [`Attach::mode`]).
+    fn on_demand_fd(&self, program: &str, mode: &'static str) -> Result<&aya::programs::ProgramFd, SessionError> {
         let found = self.attach_point(program)?;
-        if found != kind {
-            return Err(SessionError::WrongMode {
-                program: program.to_string(),
-                actual: found.mode(),
-                expected: kind.mode(),
-            });
+        if found.mode() != mode {
+            return Err(SessionError::WrongMode { program: program.to_string(), actual: found.mode(), expected: mode });
         }
         let loaded =
             self.ebpf.program(program).ok_or_else(|| SessionError::ProgramNotFound { program: program.to_string() })?;
@@ -394,9 +386,14 @@ impl Session {
     /// Reads every entry of a hash or array map (per-CPU or not) as raw bytes.
     pub fn read_map(&self, map: &str) -> Result<MapEntries, SessionError> {
         let (data, layout) = self.readable_map(map, "reading")?;
-        maps_read::read(data.fd().as_fd(), &layout).map_err(|source| SessionError::Syscall {
+        let entries = maps_read::read(data.fd().as_fd(), &layout).map_err(|source| SessionError::Syscall {
             what: "reading a map (BPF_MAP_GET_NEXT_KEY/LOOKUP_ELEM)",
             source,
+        })?;
+        let zeroed = self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(match zeroed.get(map).filter(|_| layout.is_array()) {
+            Some(kept) => maps_read::written_slots(entries, kept),
+            None => entries,
         })
     }
 
@@ -419,15 +416,17 @@ impl Session {
     /// Sets every value of a hash or array map to zero, keeping the keys.
     pub fn zero_map(&self, map: &str) -> Result<(), SessionError> {
         let (data, layout) = self.readable_map(map, "zeroing")?;
-        self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(map.to_string());
-        maps_read::zero(data.fd().as_fd(), &layout)
-            .map_err(|source| SessionError::Syscall { what: "zeroing a map (BPF_MAP_UPDATE_ELEM)", source })
+        let kept = maps_read::zero(data.fd().as_fd(), &layout)
+            .map_err(|source| SessionError::Syscall { what: "zeroing a map (BPF_MAP_UPDATE_ELEM)", source })?;
+        let mut zeroed = self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        zeroed.entry(map.to_string()).or_default().extend(kept);
+        Ok(())
     }
 
     /// Whether [`Session::zero_map`] zeroed `map` and nothing cleared it since: bpftrace prints such a map's
     /// zeroes (`@c: 0`, a histogram's empty buckets), where it prints nothing for a map never written or cleared.
     pub fn was_zeroed(&self, map: &str) -> bool {
-        self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains(map)
+        self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).contains_key(map)
     }
 
     /// Deletes every entry of a hash map whose key starts with `prefix` (one entry's key, and with it each of
@@ -436,6 +435,23 @@ impl Session {
         let (data, layout) = self.readable_map(map, "deleting keys of")?;
         maps_read::delete_prefix(data.fd().as_fd(), &layout, prefix)
             .map_err(|source| SessionError::Syscall { what: "deleting map keys (BPF_MAP_DELETE_ELEM)", source })
+    }
+
+    /// Zeroes the slots `keys` of an array map (whose slots cannot be deleted) and returns how many were keys
+    /// (held anything but zeroes, or were kept by [`Session::zero_map`], which they no longer are): how a key of
+    /// an aggregation kept in an array ([`MapLayout::name_slots`](crate::agg::MapLayout::name_slots)) is
+    /// deleted, its zeroed slots no longer printed.
+    pub fn zero_slots(&self, map: &str, keys: &[Vec<u8>]) -> Result<usize, SessionError> {
+        let (data, layout) = self.readable_map(map, "zeroing slots of")?;
+        let mut zeroed = self.zeroed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let gone = zeroed.get_mut(map).map_or(0, |kept| {
+            let before = kept.len();
+            kept.retain(|key| !keys.contains(key));
+            before - kept.len()
+        });
+        let written = maps_read::zero_slots(data.fd().as_fd(), &layout, keys)
+            .map_err(|source| SessionError::Syscall { what: "zeroing array slots (BPF_MAP_UPDATE_ELEM)", source })?;
+        Ok(written + gone)
     }
 
     /// Takes a ring buffer map out of the session and returns its consumer. A map can be taken once.

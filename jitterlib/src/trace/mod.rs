@@ -330,6 +330,7 @@ impl<'k> Trace<'k> {
             name: "@".into(),
             keys: keys.iter().map(|key| key.layout().clone()).collect(),
             value: MapValue::Agg { kind, format },
+            keys_in_programs: false,
         };
         let allocation = HashAllocation::for_machine(self.kernel);
         let plan = Plan { layout, keys, value, max_keys: self.max_keys, allocation };

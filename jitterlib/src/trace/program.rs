@@ -221,7 +221,8 @@ pub(super) fn generate(kind: &str, probe: &dyn Probe, plan: &Plan) -> Result<Out
         let mut body = Aggregation { b: Builder::new(), probe, point: index, plan, stack: &stack };
         let exit = body.b.new_label();
         let gate = (!point.attach.runs_on_demand()).then_some(GATE);
-        let site = PointSite { point: index, fires: point.fires, maps: &own, counters, gate };
+        // An aggregation always has something to do.
+        let site = PointSite { point: index, fires: point.fires, maps: &own, counters, gate, empty_block: false };
         let Ok(()) = emit_point(&mut body, probe, exit, &site);
         let program = finish_point(body.b).map_err(built)?;
         let name = if several { format!("jt_{}", point.suffix) } else { format!("jt_{kind}") };
@@ -307,13 +308,13 @@ impl Stack {
         if needed > STACK_LIMIT {
             return None;
         }
-        let key = round8(probe.stack_bytes()) + round8(plan.layout.key_size());
+        let key = round8(probe.stack_bytes()) + round8(plan.layout.key_room());
         Some(Stack { key: -(key as i16), init: -(needed as i16) })
     }
 
     /// Bytes of stack: the probe's, the key's and the new value's.
     fn needed(probe: &dyn Probe, plan: &Plan) -> u32 {
-        round8(probe.stack_bytes()) + round8(plan.layout.key_size()) + round8(plan.layout.value_size())
+        round8(probe.stack_bytes()) + round8(plan.layout.key_room()) + round8(plan.layout.value_size())
     }
 }
 

@@ -31,6 +31,10 @@ fn a_timer_histogram_has_the_exit_program_and_the_entry_companion() {
     let keyed = Trace::new(&kernel, Timer::all()).by(Field::Func).histogram(Field::Dur).compile().expect("compiles");
     assert_eq!(keyed.maps[1].kind, crate::maps::MapKind::PerCpuHash);
     assert!(keyed.disassembly().contains("call bpf_map_update_elem"), "a new key is inserted: {}", keyed.disassembly());
+    let by_name =
+        Trace::new(&kernel, Softirq::all()).by(Field::Name).histogram(Field::Dur).compile().expect("compiles");
+    assert_eq!(by_name.maps[1].kind, crate::maps::MapKind::PerCpuArray, "a histogram by name: names x buckets");
+    assert!(!by_name.disassembly().contains("bpf_map_update_elem"), "no insert: {}", by_name.disassembly());
 }
 
 #[test]
