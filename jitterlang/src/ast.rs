@@ -55,6 +55,10 @@ pub struct RecordDef {
     pub name: String,
     /// Its members in order.
     pub fields: Vec<FieldDecl>,
+    /// `__attribute__((packed))`: its members are not aligned.
+    pub packed: bool,
+    /// `__attribute__((aligned(N)))`: its alignment is at least `N`.
+    pub aligned: Option<u32>,
     /// Where it is written.
     pub span: Span,
 }
@@ -207,6 +211,15 @@ pub enum StmtKind {
         op: Option<BinaryOp>,
         /// The assigned value.
         value: Expr,
+    },
+    /// A block expression's statements in a scope of their own (`{ $x = 1; $x + 1 }`), then `result`, the
+    /// statement that takes its value (`$v = ...`, `@m = ...`): it reads the block's variables, and a variable it
+    /// assigns first belongs to the enclosing block.
+    Scoped {
+        /// The block's statements.
+        body: Vec<Stmt>,
+        /// The statement using the block's value.
+        result: Option<Box<Stmt>>,
     },
     /// `$var = value`, `$var op= value`.
     VarAssign {

@@ -486,6 +486,11 @@ pub enum StmtKind {
         /// The value.
         value: Expr,
     },
+    /// `let $var;`: the variable holds zeros until assigned.
+    Declare {
+        /// Variable index.
+        var: usize,
+    },
     /// `if (cond) { then } else { otherwise }`.
     If {
         /// Condition.

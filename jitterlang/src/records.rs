@@ -93,6 +93,7 @@ fn layout(def: &RecordDef, known: &HashMap<String, Layout>) -> Result<Layout, Di
             ));
         }
         let (kind, element_size, field_align, type_name) = field_type(def, field, known)?;
+        let field_align = if def.packed { 1 } else { field_align };
         let count = field.dims.iter().try_fold(1u32, |total, dim| total.checked_mul(*dim));
         let bytes = count.and_then(|count| count.checked_mul(element_size)).filter(|bytes| *bytes < 1 << 20);
         let Some(bytes) = bytes else {
@@ -109,6 +110,7 @@ fn layout(def: &RecordDef, known: &HashMap<String, Layout>) -> Result<Layout, Di
         size = offset + bytes;
         align = align.max(field_align);
     }
+    let align = def.aligned.map_or(align, |aligned| align.max(aligned));
     Ok(Layout { members, size: size.div_ceil(align) * align, align })
 }
 

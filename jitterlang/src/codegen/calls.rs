@@ -17,11 +17,28 @@ pub(crate) fn has_key(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Re
     let mark = gen.frame.mark();
     let key = gen.key(map, &call.args, None, span)?;
     gen.lookup(gen.user_map(map), key);
-    let absent = gen.b.new_label();
+    flag_unless_r0(gen, JmpOp::Eq, dst);
+    gen.frame.release(mark);
+    Ok(())
+}
+
+/// `dst = 0` when `r0 op 0` holds, else `dst = 1`: a helper's result as a bool.
+fn flag_unless_r0(gen: &mut Gen, op: JmpOp, dst: Reg) {
+    let unset = gen.b.new_label();
     gen.b.mov64(dst, 0);
-    gen.b.jump_if(JmpOp::Eq, Reg::R0, 0, absent);
+    gen.b.jump_if(op, Reg::R0, 0, unset);
     gen.b.mov64(dst, 1);
-    gen.b.bind(absent);
+    gen.b.bind(unset);
+}
+
+/// `delete(@m, k)` as a value: 1 when `bpf_map_delete_elem` deleted an entry, else 0 (it returns -ENOENT).
+pub(crate) fn delete(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Result<()> {
+    let map = call.map.ok_or_else(|| Diagnostic::new(Code::Internal, span, "delete without a map"))?;
+    let mark = gen.frame.mark();
+    let key = gen.key(map, &call.args, None, span)?;
+    let object_map = gen.user_map(map);
+    jitterlib::maps::map_call(&mut gen.b, Helper::MapDeleteElem, object_map, key, None);
+    flag_unless_r0(gen, JmpOp::Ne, dst);
     gen.frame.release(mark);
     Ok(())
 }

@@ -1,10 +1,10 @@
-//! Reads of memory through typed pointers (`bpf_probe_read_kernel`, in uprobes `bpf_probe_read_user`), and
-//! integer conversions.
+//! Reads of memory through typed pointers (`bpf_probe_read_kernel`, or `bpf_probe_read_user` for user
+//! addresses), and integer conversions.
 
 use super::Gen;
 use crate::diag::{Diagnostic, Span};
-use crate::ir::KernelRead;
-use jitterlib::insn::{AluOp, Helper, Reg, Size};
+use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, KernelRead};
+use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
 
@@ -15,7 +15,7 @@ impl Gen<'_> {
         self.scalar(&read.pointer, dst)?;
         let mark = self.frame.mark();
         let slot = self.frame.alloc(8, span)?;
-        self.probe_read(slot, read.size, dst, read.offset);
+        self.probe_read(slot, read, dst);
         self.b.load(Size::from_bytes(read.size).unwrap_or(Size::DW), dst, Reg::R10, slot);
         self.frame.release(mark);
         match read.bitfield {
@@ -34,7 +34,7 @@ impl Gen<'_> {
         let written = len / 8 * 8;
         self.zero(offset + written as i16, size - written);
         let pointer = self.value(&read.pointer)?;
-        self.probe_read(offset, len, pointer, read.offset);
+        self.probe_read(offset, &KernelRead { size: len, ..read.clone() }, pointer);
         self.frame.give(pointer);
         Ok(())
     }
@@ -58,15 +58,52 @@ impl Gen<'_> {
         }
     }
 
-    /// `bpf_probe_read_kernel(r10 + slot, size, pointer + offset)`; in user-space probes (uprobes), where
-    /// pointers are the process's, `bpf_probe_read_user`.
-    fn probe_read(&mut self, slot: i16, size: u32, pointer: Reg, offset: u32) {
+    /// `bpf_probe_read_kernel(r10 + slot, read.size, pointer + read.offset)`, `pointer` holding `read.pointer`'s
+    /// value; `bpf_probe_read_user` for a user address (see [`Gen::call_probe_read`]) unless the pointer is known
+    /// to be the kernel's ([`known_kernel`]).
+    fn probe_read(&mut self, slot: i16, read: &KernelRead, pointer: Reg) {
         self.b.stack_pointer(Reg::R1, slot);
-        self.b.mov64(Reg::R2, size as i32);
+        self.b.mov64(Reg::R2, read.size as i32);
         self.b.mov64(Reg::R3, pointer);
-        if offset != 0 {
-            self.b.alu64(AluOp::Add, Reg::R3, offset as i32);
+        if read.offset != 0 {
+            self.b.alu64(AluOp::Add, Reg::R3, read.offset as i32);
         }
-        self.b.call(if self.probe.user_space() { Helper::ProbeReadUser } else { Helper::ProbeReadKernel });
+        if known_kernel(&read.pointer) && !self.probe.user_space() {
+            self.b.call(Helper::ProbeReadKernel);
+        } else {
+            self.call_probe_read(Helper::ProbeReadKernel, Helper::ProbeReadUser);
+        }
+    }
+
+    /// Calls `kernel` or `user`, a pair of `bpf_probe_read_*` helpers, for the address in `r3`. In a user-space
+    /// probe (uprobes) every address is the process's: `user` alone. Elsewhere the address says at run time: the
+    /// top bit is set on kernel addresses (x86-64, arm64), clear on user ones, such as a syscall's pointers
+    /// (`args.filename`, the `char *` elements of `args.argv`), which the kernel helper cannot read where SMAP is
+    /// on (it fails and gives zeros).
+    pub(super) fn call_probe_read(&mut self, kernel: Helper, user: Helper) {
+        if self.probe.user_space() {
+            self.b.call(user);
+            return;
+        }
+        let user_address = self.b.new_label();
+        let done = self.b.new_label();
+        self.b.jump_if(JmpOp::Sge, Reg::R3, 0, user_address);
+        self.b.call(kernel);
+        self.b.jump(done);
+        self.b.bind(user_address);
+        self.b.call(user);
+        self.b.bind(done);
+    }
+}
+
+/// Whether a pointer is known, when compiling, to hold a kernel address: `curtask`, a variable's address (the BPF
+/// stack), a pointer read out of kernel memory reached from one of these (`curtask->parent`), or one of these
+/// plus or minus an offset. Others (tracepoint arguments, casts of integers) are told apart at run time.
+fn known_kernel(pointer: &Expr) -> bool {
+    match &pointer.kind {
+        ExprKind::Builtin(Builtin::CurTask) | ExprKind::VarAddress(_) => true,
+        ExprKind::KernelRead(read) => known_kernel(&read.pointer),
+        ExprKind::Binary(BinaryOp::Add | BinaryOp::Sub, base, _) => known_kernel(base),
+        _ => false,
     }
 }

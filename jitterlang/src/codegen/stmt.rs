@@ -111,6 +111,10 @@ impl Gen<'_> {
                 let slot = self.vars[*var];
                 self.value_as(value, slot, self.var_types[*var])
             }
+            StmtKind::Declare { var } => {
+                self.zero(self.vars[*var], self.var_types[*var].size());
+                Ok(())
+            }
             StmtKind::If { cond, then, otherwise } => self.if_else(cond, then, otherwise).map(|_| ()),
             StmtKind::Printf { id, args } => self.event(*id as u64, args),
             StmtKind::Time { format } => self.event(TableEvent::Time(*format).id(), &[]),

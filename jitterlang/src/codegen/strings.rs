@@ -167,25 +167,12 @@ impl Gen<'_> {
         Ok(())
     }
 
-    /// `helper(r10 + offset, len, address)`: with `kernel` for kernel addresses (the top bit is set on x86-64
-    /// and arm64), with `user` for the others (syscall arguments such as `args.filename`). In a user-space
-    /// probe (uprobes) every address is the process's: `user` alone.
+    /// `helper(r10 + offset, len, address)`: `kernel` or `user` as the address says ([`Gen::call_probe_read`]).
     fn read_address(&mut self, address: Reg, offset: i16, len: u32, kernel: Helper, user: Helper) {
         self.b.mov64(Reg::R3, address);
         self.b.stack_pointer(Reg::R1, offset);
         self.b.mov64(Reg::R2, len as i32);
-        if self.probe.user_space() {
-            self.b.call(user);
-            return;
-        }
-        let user_address = self.b.new_label();
-        let done = self.b.new_label();
-        self.b.jump_if(JmpOp::Sge, Reg::R3, 0, user_address);
-        self.b.call(kernel);
-        self.b.jump(done);
-        self.b.bind(user_address);
-        self.b.call(user);
-        self.b.bind(done);
+        self.call_probe_read(kernel, user);
     }
 
     /// Counts a likely truncation when a `bpf_probe_read_*_str` just filled all `size` bytes (`r0`, the length

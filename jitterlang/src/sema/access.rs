@@ -221,6 +221,12 @@ impl Checker<'_> {
         }
     }
 
+    /// The byte offset of the member at `path` (`a.b`) in struct `root` (`offsetof`).
+    pub(super) fn member_offset(&mut self, root: &str, path: &str, span: Span) -> Option<u32> {
+        let place = self.lookup(constant(0, span), StructName::new(root), path.to_string(), 0, span)?;
+        Some(place.member.offset)
+    }
+
     /// The member at `path` of `root`, reached through `pointer`.
     fn lookup(&mut self, pointer: Expr, root: StructName, path: String, extra: u32, span: Span) -> Option<Place> {
         match self.kernel.struct_member(root.as_str(), &path) {
@@ -343,11 +349,17 @@ impl Checker<'_> {
         if let Some((_, bits, signed)) = INT_TYPES.iter().find(|(known, ..)| *known == name) {
             return Some((Type::Int { signed: *signed }, *bits));
         }
+        // The C and kernel names (`uint64_t`, `u32`, `char`, `size_t`), as bpftrace 0.27 takes them from BTF.
+        if let Some((bytes, signed)) = crate::records::c_integer(name) {
+            return Some((Type::Int { signed }, bytes * 8));
+        }
         let names: Vec<&str> = INT_TYPES.iter().map(|(name, ..)| *name).collect();
-        self.diagnostics.push(
-            Diagnostic::new(Code::UnknownType, span, format!("unknown type `{name}`"))
-                .with_hint(format!("integer types: {}; or `struct NAME *`", names.join(", "))),
-        );
+        self.diagnostics.push(Diagnostic::new(Code::UnknownType, span, format!("unknown type `{name}`")).with_hint(
+            format!(
+                "integer types: {}, or their C names (`uint32_t`, `u32`, `char`, `size_t`); or `struct NAME *`",
+                names.join(", ")
+            ),
+        ));
         None
     }
 

@@ -1,12 +1,16 @@
 //! Statements that report or act outside the maps: `outlier()`, `time()`, `strftime()` (a time value),
-//! and the ones that act on the system, `signal()` and `system()`, allowed only with `--unsafe`.
+//! `join()`, and the ones that act on the system, `signal()` and `system()`, allowed only with `--unsafe`.
 
+use super::builtins::Call;
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, OutlierInfo, PrintfAction, StmtKind, Type, OUTLIER_COLUMNS};
 use jitterlib::agg::TimeFormat;
 use jitterlib::probe::{FieldType, REGISTRY};
+
+/// The most strings `join()` prints, as bpftrace's.
+const JOIN_MAX: u64 = 16;
 
 /// Signal names `signal()` accepts (with or without `SIG`), and their numbers.
 const SIGNALS: &[(&str, i32)] = &[
@@ -188,6 +192,101 @@ impl Checker<'_> {
             return None;
         }
         unsafe_ok.then_some(StmtKind::Signal { signal: signal as u32 })
+    }
+
+    /// `join(arr[, delim])` (bpftrace's): the strings of a NULL-terminated array of `char *` (a syscall's
+    /// `args.argv`), at most [`JOIN_MAX`], on one line separated by `delim` (a string literal, a space by default).
+    /// It runs as the loop `for ($i : 0..JOIN_MAX) { $e = *((uint64 *)arr + $i); if ($e == 0) { break; }
+    /// printf(...) }` then `printf("\n")`: each string is its own event (a `str()` of 64 bytes at most).
+    pub(super) fn join(&mut self, call: &Call, scope: &mut Scope) -> Option<StmtKind> {
+        let (array, delim) = match call.args {
+            [array] => (array, " ".to_string()),
+            [array, ast::Expr { kind: ast::ExprKind::Str(delim), .. }] => (array, delim.clone()),
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::Arity, call.span, "`join()` takes an array of strings and a separator")
+                        .with_hint(
+                            "e.g. `join(args.argv)` or `join(args.argv, \",\")` (the separator a string literal)",
+                        ),
+                );
+                return None;
+            }
+        };
+        let span = call.span;
+        let expr = |kind| ast::Expr { kind, span };
+        let stmt = |kind| ast::Stmt { kind, span };
+        // Names no script can write (`$` takes only letters, digits and `_`).
+        let (base, index, element) =
+            (format!("join@{}", span.start), format!("join_i@{}", span.start), format!("join_e@{}", span.start));
+        let var = |name: &str| expr(ast::ExprKind::Var(name.to_string()));
+        let words = ast::CastType::IntPointer { name: "uint64".to_string(), pointers: 1 };
+        let cast = expr(ast::ExprKind::Cast { ty: words, ty_span: array.span, operand: Box::new(array.clone()) });
+        let printf = |format: String, args: Vec<ast::Expr>| {
+            let name_span = span;
+            let args = std::iter::once(expr(ast::ExprKind::Str(format))).chain(args).collect();
+            stmt(ast::StmtKind::Expr(expr(ast::ExprKind::Call { name: "printf".to_string(), name_span, args })))
+        };
+        let text = || expr(ast::ExprKind::Call { name: "str".to_string(), name_span: span, args: vec![var(&element)] });
+        let compare = |name: &str| {
+            expr(ast::ExprKind::Binary(BinaryOp::Eq, Box::new(var(name)), Box::new(expr(ast::ExprKind::Int(0)))))
+        };
+        let next = ast::Expr {
+            kind: ast::ExprKind::Deref(Box::new(expr(ast::ExprKind::Binary(
+                BinaryOp::Add,
+                Box::new(var(&base)),
+                Box::new(var(&index)),
+            )))),
+            span,
+        };
+        let body = vec![
+            stmt(ast::StmtKind::VarAssign { name: element.clone(), name_span: span, op: None, value: next }),
+            stmt(ast::StmtKind::If {
+                cond: compare(&element),
+                then: vec![stmt(ast::StmtKind::Break)],
+                otherwise: Vec::new(),
+            }),
+            stmt(ast::StmtKind::If {
+                cond: compare(&index),
+                then: vec![printf("%s".to_string(), vec![text()])],
+                otherwise: vec![printf(format!("{}%s", delim.replace('%', "%%")), vec![text()])],
+            }),
+        ];
+        let body = vec![
+            stmt(ast::StmtKind::VarAssign { name: base, name_span: span, op: None, value: cast }),
+            stmt(ast::StmtKind::For {
+                name: index,
+                name_span: span,
+                start: expr(ast::ExprKind::Int(0)),
+                end: expr(ast::ExprKind::Int(JOIN_MAX)),
+                body,
+            }),
+            printf("\n".to_string(), Vec::new()),
+        ];
+        self.stmt(&stmt(ast::StmtKind::Scoped { body, result: None }), scope)
+    }
+
+    /// `assert(cond, "message")` (bpftrace's stdlib macro): when `cond` is false, `errorf("assert failed: %s",
+    /// message)` (located at the `assert`) and `exit(1)`.
+    pub(super) fn assert(&mut self, call: &Call, scope: &mut Scope) -> Option<StmtKind> {
+        let [cond, message @ ast::Expr { kind: ast::ExprKind::Str(_), .. }] = call.args else {
+            self.diagnostics.push(
+                Diagnostic::new(Code::Arity, call.span, "`assert()` takes a condition and a message")
+                    .with_hint("e.g. `assert($n > 0, \"no events\")` (the message a string literal)"),
+            );
+            return None;
+        };
+        let span = call.span;
+        let expr = |kind| ast::Expr { kind, span };
+        let stmt = |kind| ast::Stmt { kind, span };
+        let call_of = |name: &str, args| {
+            stmt(ast::StmtKind::Expr(expr(ast::ExprKind::Call { name: name.into(), name_span: span, args })))
+        };
+        let failed = vec![
+            call_of("errorf", vec![expr(ast::ExprKind::Str("assert failed: %s".into())), message.clone()]),
+            call_of("exit", vec![expr(ast::ExprKind::Int(1))]),
+        ];
+        let not = ast::Expr { kind: ast::ExprKind::Unary(ast::UnaryOp::Not, Box::new(cond.clone())), span: cond.span };
+        self.stmt(&stmt(ast::StmtKind::If { cond: not, then: failed, otherwise: Vec::new() }), scope)
     }
 
     /// `system(FORMAT, args...)`: user space runs the rendered command with `/bin/sh -c`.

@@ -57,6 +57,13 @@ pub(super) enum Rule {
     },
     /// A statement.
     Statement(fn(&mut Checker, &Call, &mut Scope) -> Option<StmtKind>),
+    /// A statement whose call may also be a value, checked by `check` and computed by `lower` (`delete()` says
+    /// whether it deleted an entry).
+    StatementValue {
+        statement: fn(&mut Checker, &Call, &mut Scope) -> Option<StmtKind>,
+        check: fn(&mut Checker, &Call, &mut Scope) -> Option<Operands>,
+        lower: Lower,
+    },
     /// A call with a value.
     Function(fn(&mut Checker, &Call, &mut Scope) -> Option<Expr>),
     /// A call with a value checked into its operands and computed by `lower` (`codegen/calls.rs`).
@@ -90,7 +97,7 @@ impl Builtin {
     pub fn kind(&self) -> Kind {
         match self.rule {
             Rule::Aggregation { .. } => Kind::Aggregation,
-            Rule::Statement(_) => Kind::Statement,
+            Rule::Statement(_) | Rule::StatementValue { .. } => Kind::Statement,
             Rule::Function(_) | Rule::Lowered { .. } => Kind::Function,
             Rule::Context(_) | Rule::Variable(_) | Rule::LoweredVariable { .. } => Kind::Variable,
         }
@@ -147,14 +154,36 @@ pub static REGISTRY: &[Builtin] = &[
         c.printf(call.args, call.span, s, PrintfAction::Warning)
     }),
     statement("exit", "[code]", "ends the script (jl exits with code, 0 without one)", |c, call, s| c.exit(call, s)),
-    statement("delete", "@m[k]", "deletes a map entry (also `delete(@m, k)`)", |c, call, s| {
-        c.delete(call.args, call.span, s)
-    }),
+    Builtin {
+        name: "delete",
+        params: "@m[k]",
+        doc: "deletes a map entry (also `delete(@m, k)`); as a value, whether there was one",
+        rule: Rule::StatementValue {
+            statement: |c, call, s| {
+                let (map, keys) = c.delete(call, s)?;
+                Some(StmtKind::Delete { map, keys })
+            },
+            check: |c, call, s| c.delete_value(call, s),
+            lower: lower::delete,
+        },
+    },
     statement(
         "print",
         "@m[, top[, div]]",
         "prints a map now (its top entries, values divided by div), or any other value",
         |c, call, s| c.print(call, s),
+    ),
+    statement(
+        "assert",
+        "cond, \"message\"",
+        "when cond is false: an error with the message, and exit(1)",
+        |c, call, s| c.assert(call, s),
+    ),
+    statement(
+        "join",
+        "arr[, delim]",
+        "prints the strings of a NULL-terminated array of char * (args.argv) on one line, separated by delim",
+        |c, call, s| c.join(call, s),
     ),
     statement("clear", "@m", "empties a map", |c, call, s| c.map_action(call, s)),
     statement("zero", "@m", "sets every value of a map to zero", |c, call, s| c.map_action(call, s)),
@@ -285,6 +314,12 @@ pub static REGISTRY: &[Builtin] = &[
         "type or value",
         "the bytes a type, or a value's type, takes (known when compiling)",
         |c, call, s| c.sizeof(call, s),
+    ),
+    function(
+        "offsetof",
+        "struct NAME, member",
+        "the byte offset of a member (`a.b`: of a nested struct's) in a struct (known when compiling)",
+        |c, call, _| c.offsetof(call),
     ),
     function("bswap", "v", "the value's bytes in reverse order (as wide as its type)", |c, call, s| c.bswap(call, s)),
     function("kstack", "[mode, ][frames]", "the kernel stack", |c, call, s| {

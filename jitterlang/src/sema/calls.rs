@@ -43,7 +43,7 @@ impl Checker<'_> {
         };
         let call = Call { name, name_span: *name_span, args, span: expr.span };
         match builtins::call(name).map(|builtin| &builtin.rule) {
-            Some(Rule::Statement(check)) => check(self, &call, scope),
+            Some(Rule::Statement(check) | Rule::StatementValue { statement: check, .. }) => check(self, &call, scope),
             Some(Rule::Aggregation { .. }) => {
                 let target = ast::MapRef { name: "@".into(), keys: Vec::new(), span: expr.span };
                 self.map_assign(&target, None, expr, scope)
@@ -68,7 +68,7 @@ impl Checker<'_> {
         let call = Call { name, name_span, args, span };
         match builtins::call(name).map(|builtin| &builtin.rule) {
             Some(Rule::Function(check)) => check(self, &call, scope),
-            Some(Rule::Lowered { check, lower }) => {
+            Some(Rule::Lowered { check, lower } | Rule::StatementValue { check, lower, .. }) => {
                 let Operands { map, args, ty } = check(self, &call, scope)?;
                 Some(Expr { kind: ExprKind::Call(Lowered { map, args, lower: *lower }), ty, span })
             }
@@ -224,8 +224,18 @@ impl Checker<'_> {
             );
             return None;
         }
-        if let (ast::ExprKind::Positional(index), None) = (&args[0].kind, args.get(1)) {
-            let text = self.positional_text(*index, args[0].span)?;
+        if let Some(text) = self.positional_str(&args[0], scope) {
+            let text = text?;
+            let text = match args.get(1) {
+                // `str($1, n)` reads at most n bytes with the NUL, as from memory.
+                Some(size) => {
+                    let size = usize::try_from(self.constant(size, scope)?).unwrap_or(0);
+                    let end =
+                        (0..=size.saturating_sub(1).min(text.len())).rev().find(|end| text.is_char_boundary(*end));
+                    text[..end.unwrap_or(0)].to_string()
+                }
+                None => text,
+            };
             let ty = Type::Str(super::expr::string_size(text.len()));
             return Some(Expr { kind: ExprKind::Str(text), ty, span });
         }
@@ -255,6 +265,36 @@ impl Checker<'_> {
         Some(Expr { kind: ExprKind::KernelStr(Box::new(pointer)), ty: Type::Str(size), span })
     }
 
+    /// The text `str()` reads from a script argument: `$N`, or `$N + k` past its first `k` bytes (bpftrace's
+    /// pointer arithmetic on an argument: a constant from 0 to the text's length). `None` for other values.
+    fn positional_str(&mut self, arg: &ast::Expr, scope: &mut Scope) -> Option<Option<String>> {
+        let (index, skip) = match &arg.kind {
+            ast::ExprKind::Positional(index) => (*index, None),
+            ast::ExprKind::Binary(ast::BinaryOp::Add, base, skip) => match base.kind {
+                ast::ExprKind::Positional(index) => (index, Some(skip)),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let Some(text) = self.positional_text(index, arg.span) else { return Some(None) };
+        let Some(skip) = skip else { return Some(Some(text)) };
+        let Some(skip) = self.constant(skip, scope) else { return Some(None) };
+        match usize::try_from(skip).ok().filter(|skip| text.is_char_boundary(*skip)) {
+            Some(skip) => Some(Some(text[skip..].to_string())),
+            None => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::Limit,
+                        arg.span,
+                        format!("`${index} + {skip}` is outside the argument {text:?}"),
+                    )
+                    .with_hint(format!("add a constant from 0 to {} (its length)", text.len())),
+                );
+                Some(None)
+            }
+        }
+    }
+
     /// `exit()`, or bpftrace 0.27's `exit(code)`: jl's exit status, any integer expression.
     pub(super) fn exit(&mut self, call: &Call, scope: &mut Scope) -> Option<StmtKind> {
         if !self.arity_in(call.name, call.name_span, call.args, &(0..=1)) {
@@ -268,7 +308,8 @@ impl Checker<'_> {
     }
 
     /// `delete(@m[k])`, or bpftrace 0.27's `delete(@m, k)`.
-    pub(super) fn delete(&mut self, args: &[ast::Expr], span: Span, scope: &mut Scope) -> Option<StmtKind> {
+    pub(super) fn delete(&mut self, call: &Call, scope: &mut Scope) -> Option<(usize, Vec<Expr>)> {
+        let (args, span) = (call.args, call.span);
         let entry;
         let target = match args {
             [ast::Expr { kind: ast::ExprKind::Map(target), .. }] => target,
@@ -299,7 +340,25 @@ impl Checker<'_> {
             return None;
         }
         self.maps.keys_in_programs(map);
-        Some(StmtKind::Delete { map, keys })
+        Some((map, keys))
+    }
+
+    /// `delete(@m, k)` as a value (bpftrace 0.27): true when `@m[k]` was there and is deleted. A map without keys
+    /// that holds an aggregation has a slot that always exists, so whether it was written cannot be told.
+    pub(super) fn delete_value(&mut self, call: &Call, scope: &mut Scope) -> Option<Operands> {
+        let (map, keys) = self.delete(call, scope)?;
+        if self.maps.info(map).layout.is_single_slot() {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::Unsupported,
+                    call.span,
+                    "`delete()` of an aggregation without keys has no value: its slot always exists",
+                )
+                .with_hint("write `delete(@m);` as a statement (it zeroes the aggregation)"),
+            );
+            return None;
+        }
+        Some(Operands { map: Some(map), args: keys, ty: Type::Bool })
     }
 
     /// `print(@m)`, `print(@m, N)` of a whole map, or bpftrace 0.27's `print(v)` of any other value.

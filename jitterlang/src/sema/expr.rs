@@ -57,15 +57,12 @@ impl Checker<'_> {
                 self.diagnostics.push(Diagnostic::new(Code::Internal, span, "a block expression was not expanded"));
                 return None;
             }
-            ast::ExprKind::Var(name) => match scope.vars.iter().position(|(existing, _)| existing == name) {
-                Some(index) => (ExprKind::Var(index), scope.vars[index].1),
+            ast::ExprKind::Var(name) => match scope.visible(name) {
+                Some(index) => (ExprKind::Var(index), self.var_type(index, scope)),
                 None if self.params.get(name).is_some() => return self.param_expr(name, span),
                 None if scope.failed_vars.iter().any(|failed| failed == name) => return None,
                 None => {
-                    self.diagnostics.push(
-                        Diagnostic::new(Code::UnknownIdent, span, format!("`${name}` is used before it is assigned"))
-                            .with_hint(format!("assign it first in this probe: `${name} = ...;`")),
-                    );
+                    self.diagnostics.push(unassigned(name, span, scope.out_of_sight(name)));
                     return None;
                 }
             },
@@ -650,5 +647,20 @@ fn binary_type(op: BinaryOp, lhs: Type, rhs: Type) -> Type {
         Type::I64
     } else {
         Type::U64
+    }
+}
+
+/// The error for a read of `$name` at `span`, which no open block declares; `ended` is where a block that has
+/// ended declared or first assigned it.
+fn unassigned(name: &str, span: Span, ended: Option<Span>) -> Diagnostic {
+    let diagnostic = Diagnostic::new(Code::UnknownIdent, span, format!("`${name}` is used before it is assigned"));
+    match ended {
+        None => diagnostic.with_hint(format!("assign it first in this probe: `${name} = ...;`")),
+        Some(at) => diagnostic
+            .with_related(at, "declared or first assigned here, in a block that has ended")
+            .with_hint(format!(
+                "a variable lives until the end of the block that declares or first assigns it, as in bpftrace: \
+                 declare it before that block with `let ${name};` (it holds 0 until assigned)"
+            )),
     }
 }

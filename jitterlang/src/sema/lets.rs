@@ -1,20 +1,26 @@
-//! `let $x;` / `let $x = value;`: bpftrace 0.27's block-scoped variables. A variable assigned without `let`
-//! belongs to the whole probe; one declared with `let` is seen from its declaration to the end of the block that
-//! holds it, and may not shadow a variable already seen there. Its stack slot stays reserved after the block (the
-//! name is only hidden), so a later `let` of the same name in another block gets a slot of its own.
+//! `let $x;` / `let $x = value;`: bpftrace 0.27's block-scoped variables. A variable belongs to the block that
+//! declares it (`let`) or first assigns it: it is seen from there to the end of that block and its inner blocks, and
+//! a `let` may not shadow a variable seen there. Its stack slot stays reserved after the block (the name is only
+//! hidden), so the same name in a later block gets a slot of its own.
+//!
+//! `let $x;` holds zeros until assigned, and takes its type from its first assignment. When it is read before that
+//! assignment (`let $x; if ($x) { $x = 1; }`), the type is only known at the end of the pass: the next pass has it
+//! from the declaration on (see [`super::VarWidths`]).
 
-use super::{Checker, Scope};
+use super::{Checker, Scope, Var};
 use crate::ast;
 use crate::ast::CastType;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{StmtKind, Type};
 
-/// A `let` of the block being checked.
-pub(super) enum Declared {
-    /// `let $x;` not yet assigned: the first assignment in the block creates the variable.
-    Pending(String),
-    /// A variable's slot in [`Scope::vars`].
-    Slot(usize),
+/// A `let $x;` without a type: its variable holds [`Type::Void`] until its first assignment gives it one.
+pub(super) struct Untyped {
+    /// The variable's slot in [`Scope::vars`].
+    var: usize,
+    /// The declared name, which keys its type for the next pass.
+    name_span: Span,
+    /// Whether it was read before that first assignment.
+    read: bool,
 }
 
 impl Checker<'_> {
@@ -40,21 +46,24 @@ impl Checker<'_> {
             let value = ast::Expr { kind: ast::ExprKind::Cast { ty: cast, ty_span: ty.span, operand }, span };
             return self.let_stmt(name, name_span, None, Some(&value), scope);
         }
-        let pending = |declared: &Declared| matches!(declared, Declared::Pending(pending) if pending == name);
-        if scope.vars.iter().any(|(existing, _)| existing == name) || scope.lets.iter().any(pending) {
+        if let Some(index) = scope.visible(name) {
+            let at = scope.vars[index].at;
             self.diagnostics.push(
                 Diagnostic::new(Code::Syntax, name_span, format!("`${name}` is already declared: no shadowing"))
+                    .with_related(at, "declared here, and seen until the end of its block")
                     .with_hint("use another name, or assign without `let` (bpftrace refuses shadowing too)"),
             );
             return None;
         }
         let Some(value) = value else {
-            scope.lets.push(Declared::Pending(name.to_string()));
-            return None;
+            let known = self.var_widths.known(name_span, name);
+            let var = scope.declare(name, known.unwrap_or(Type::Void), name_span);
+            if known.is_none() {
+                scope.untyped.push(Untyped { var, name_span, read: false });
+            }
+            return Some(StmtKind::Declare { var });
         };
-        let stmt = self.var_assign(name, name_span, None, value, scope)?;
-        scope.lets.push(Declared::Slot(scope.vars.len() - 1));
-        Some(stmt)
+        self.var_assign(name, name_span, None, value, scope)
     }
 
     /// The type of a typed `let` (`let $x: uint8`, `: struct task_struct *`, `: typeof(y)`), as the cast to it:
@@ -118,29 +127,51 @@ impl Checker<'_> {
         None
     }
 
-    /// The statements of a block, whose `let` variables are hidden when it ends.
+    /// The statements of a block, whose variables are hidden when it ends.
     pub(super) fn block(&mut self, stmts: &[ast::Stmt], scope: &mut Scope) -> Vec<crate::ir::Stmt> {
-        let mark = scope.lets.len();
+        let mark = scope.declared.len();
         let checked = self.stmts(stmts, scope);
         end_block(scope, mark);
         checked
     }
-}
 
-/// Hides the `let` variables declared since `mark` (the block that declared them ends).
-pub(super) fn end_block(scope: &mut Scope, mark: usize) {
-    for declared in scope.lets.drain(mark..) {
-        if let Declared::Slot(index) = declared {
-            scope.vars[index].0.clear();
+    /// The type of a variable read at `span`: a `let $x;` not assigned yet has the type its first assignment
+    /// gives it, known in the next pass; until then it reads as an integer (this pass's code is not kept).
+    pub(super) fn var_type(&mut self, var: usize, scope: &mut Scope) -> Type {
+        match scope.vars[var].ty {
+            Type::Void => {
+                if let Some(untyped) = scope.untyped.iter_mut().find(|untyped| untyped.var == var) {
+                    untyped.read = true;
+                }
+                Type::I64
+            }
+            ty => ty,
+        }
+    }
+
+    /// At the end of a probe: the `let $x;` read before their first assignment have their type for the next pass
+    /// (which starts over); those never assigned are errors.
+    pub(super) fn end_untyped(&mut self, scope: &Scope) {
+        for untyped in scope.untyped.iter().filter(|untyped| untyped.read) {
+            let Var { name, ty, .. } = &scope.vars[untyped.var];
+            match ty {
+                Type::Void => self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::TypeMismatch,
+                        untyped.name_span,
+                        format!("`${name}` is read but never assigned, so it has no type"),
+                    )
+                    .with_hint(format!("give it one: `let ${name}: uint64;` holds 0 until assigned")),
+                ),
+                ty => self.var_widths.grew(untyped.name_span, name, *ty),
+            }
         }
     }
 }
 
-/// Called when `name` becomes a new variable at `index`: a pending `let $name;` now names that slot.
-pub(super) fn assigned(scope: &mut Scope, name: &str, index: usize) {
-    if let Some(declared) =
-        scope.lets.iter_mut().rev().find(|declared| matches!(declared, Declared::Pending(pending) if pending == name))
-    {
-        *declared = Declared::Slot(index);
+/// Hides the variables declared since `mark` (the block that declared them ends).
+pub(super) fn end_block(scope: &mut Scope, mark: usize) {
+    for index in scope.declared.drain(mark..) {
+        scope.vars[index].visible = false;
     }
 }

@@ -43,7 +43,7 @@ impl Checker<'_> {
             span: name_span.to(end.span),
         };
         let cond = first.as_ref().and(last.as_ref()).and_then(|_| self.condition(&below_end, scope));
-        let mark = scope.lets.len();
+        let mark = scope.declared.len();
         let current = self.let_stmt(name, name_span, None, Some(&var(&counter, name_span)), scope);
         let body = self.loop_body(body, scope);
         lets::end_block(scope, mark);
@@ -104,19 +104,15 @@ impl Checker<'_> {
             MapReading::Aggregation(ty) => (ty, Some(self.aggregation_cpus(target)?)),
         };
         let kv = Type::Tuple(TupleType::new(&[key, value]));
-        let visible =
-            |declared: &lets::Declared| matches!(declared, lets::Declared::Pending(pending) if pending == name);
-        if scope.vars.iter().any(|(existing, _)| existing == name) || scope.lets.iter().any(visible) {
+        if scope.visible(name).is_some() {
             self.diagnostics.push(
                 Diagnostic::new(Code::Syntax, name_span, format!("`${name}` is already declared: no shadowing"))
                     .with_hint("name the loop variable after no other variable of the probe"),
             );
             return None;
         }
-        let mark = scope.lets.len();
-        scope.vars.push((name.to_string(), kv));
-        let var = scope.vars.len() - 1;
-        scope.lets.push(lets::Declared::Slot(var));
+        let mark = scope.declared.len();
+        let var = scope.declare(name, kv, name_span);
         scope.map_loop_depth += 1;
         let body = self.loop_body(body, scope);
         scope.map_loop_depth -= 1;

@@ -233,7 +233,8 @@ fn path_part_spans(parts: &[String], whole: Span) -> Vec<Span> {
 }
 
 /// The types of the variables that grew in a pass (a longer string, alone or in a tuple, assigned after a shorter
-/// one), by probe block and name: the next pass gives them that type from their first assignment.
+/// one), by probe block and name, and of the `let $x;` read before their first assignment, by the declaration's
+/// span and name: the next pass gives them that type from their first assignment, or their declaration.
 #[derive(Default)]
 struct VarWidths {
     types: Vec<(Span, String, Type)>,
@@ -312,19 +313,50 @@ struct Scope<'p> {
     probe: &'p dyn Probe,
     /// The probe block (its variables' widths are kept by it: see [`VarWidths`]).
     block: Span,
-    vars: Vec<(String, Type)>,
+    vars: Vec<Var>,
     /// How many `while`/`unroll` bodies enclose the statement being checked.
     loop_depth: usize,
     /// How many `for ($kv : @m)` bodies enclose it (each a callback without the probe's context).
     map_loop_depth: usize,
     /// The variable a `return` in a `for` loop over a map sets (see `StmtKind::ForMap`), once one is seen.
     loop_return: Option<usize>,
-    /// The `let` declarations of the enclosing blocks, innermost last.
-    lets: Vec<lets::Declared>,
+    /// The variables the enclosing blocks declare (`let`) or first assign, innermost block last.
+    declared: Vec<usize>,
+    /// The `let $x;` without a type of the probe.
+    untyped: Vec<lets::Untyped>,
     /// Variables whose assignment had an error (already reported): their uses are not reported again.
     failed_vars: Vec<String>,
     /// The probe's bare-name fields and `args.NAME` the block reads (see `Probe::only_fields_read`).
     fields_read: Vec<String>,
+}
+
+/// A variable of a probe: one stack slot.
+struct Var {
+    name: String,
+    ty: Type,
+    /// Where it is declared (`let`) or first assigned.
+    at: Span,
+    /// Whether the block it belongs to is still open (a closed block's variables are out of sight).
+    visible: bool,
+}
+
+impl Scope<'_> {
+    /// The variable `name` seen from the statement being checked.
+    fn visible(&self, name: &str) -> Option<usize> {
+        self.vars.iter().rposition(|var| var.visible && var.name == name)
+    }
+
+    /// A new variable `name` of the innermost open block, declared or first assigned at `at`.
+    fn declare(&mut self, name: &str, ty: Type, at: Span) -> usize {
+        self.vars.push(Var { name: name.to_string(), ty, at, visible: true });
+        self.declared.push(self.vars.len() - 1);
+        self.vars.len() - 1
+    }
+
+    /// Where `name` was last declared, in a block that has ended.
+    fn out_of_sight(&self, name: &str) -> Option<Span> {
+        self.vars.iter().rev().find(|var| !var.visible && var.name == name).map(|var| var.at)
+    }
 }
 
 impl Checker<'_> {
@@ -361,7 +393,8 @@ impl Checker<'_> {
             probe: probe.as_ref(),
             block: block.span,
             vars: Vec::new(),
-            lets: Vec::new(),
+            declared: Vec::new(),
+            untyped: Vec::new(),
             loop_depth: 0,
             map_loop_depth: 0,
             loop_return: None,
@@ -370,7 +403,8 @@ impl Checker<'_> {
         };
         let predicate = block.predicate.as_ref().and_then(|pred| self.condition(pred, &mut scope));
         let body = self.block(&block.body, &mut scope);
-        let vars = scope.vars.into_iter().map(|(_, ty)| ty).collect();
+        self.end_untyped(&scope);
+        let vars = scope.vars.into_iter().map(|var| var.ty).collect();
         let fields_read = scope.fields_read;
         let mut probe = probe;
         if let Err(error) = probe.only_fields_read(self.kernel, &fields_read) {
@@ -418,6 +452,21 @@ impl Checker<'_> {
                 let otherwise = self.block(otherwise, scope);
                 Some(StmtKind::If { cond: cond?, then, otherwise })
             }
+            ast::StmtKind::Scoped { body, result } => {
+                let mark = scope.declared.len();
+                let mut then = self.stmts(body, scope);
+                let inner = scope.declared.len();
+                let result = result
+                    .as_deref()
+                    .and_then(|result| Some(Stmt { kind: self.stmt(result, scope)?, span: result.span }));
+                // A variable the result assigns first belongs to the enclosing block.
+                let outer: Vec<usize> = scope.declared.drain(inner..).collect();
+                lets::end_block(scope, mark);
+                scope.declared.extend(outer);
+                then.extend(result);
+                let always = crate::ir::Expr { kind: ExprKind::Const(1), ty: Type::I64, span: stmt.span };
+                Some(StmtKind::If { cond: always, then, otherwise: Vec::new() })
+            }
             ast::StmtKind::While { cond, body: written } => {
                 let cond = self.condition(cond, scope);
                 let body = self.loop_body(written, scope);
@@ -441,7 +490,9 @@ impl Checker<'_> {
             ast::StmtKind::ForMap { name, name_span, map, body } => self.for_map(name, *name_span, map, body, scope),
             ast::StmtKind::Return if scope.map_loop_depth > 0 && scope.loop_return.is_none() => {
                 // The loop body is a callback of its own: a variable of the probe tells the probe to return too.
-                scope.vars.push(("return from a map loop".to_string(), Type::Bool));
+                let flag =
+                    Var { name: "return from a map loop".to_string(), ty: Type::Bool, at: stmt.span, visible: false };
+                scope.vars.push(flag);
                 scope.loop_return = Some(scope.vars.len() - 1);
                 Some(StmtKind::Return)
             }
@@ -536,12 +587,22 @@ impl Checker<'_> {
             );
             return None;
         }
-        let var = match scope.vars.iter().position(|(existing, _)| existing == name) {
+        let value = match scope.visible(name) {
+            Some(index) => tuples::in_declared_order(value, scope.vars[index].ty),
+            None => value,
+        };
+        let var = match scope.visible(name) {
+            Some(index) if scope.vars[index].ty == Type::Void => {
+                // The first assignment of a `let $x;`.
+                let known = self.var_widths.known(scope.block, name).and_then(|known| known.widest(value.ty));
+                scope.vars[index].ty = known.unwrap_or(value.ty);
+                index
+            }
             Some(index) => {
-                let declared = scope.vars[index].1;
+                let declared = scope.vars[index].ty;
                 // A longer string (alone or in a tuple) widens the variable, as in bpftrace 0.27.
                 if let Some(wider) = declared.widest(value.ty).filter(|wider| *wider != declared) {
-                    scope.vars[index].1 = wider;
+                    scope.vars[index].ty = wider;
                     self.var_widths.grew(scope.block, name, wider);
                 } else if !compatible(declared, value.ty) {
                     self.diagnostics.push(
@@ -558,9 +619,7 @@ impl Checker<'_> {
             }
             None => {
                 let known = self.var_widths.known(scope.block, name).and_then(|known| known.widest(value.ty));
-                scope.vars.push((name.to_string(), known.unwrap_or(value.ty)));
-                lets::assigned(scope, name, scope.vars.len() - 1);
-                scope.vars.len() - 1
+                scope.declare(name, known.unwrap_or(value.ty), name_span)
             }
         };
         Some(StmtKind::SetVar { var, value })
@@ -575,6 +634,7 @@ fn has_exit(stmts: &[ast::Stmt], breaks: bool) -> bool {
         ast::StmtKind::Expr(ast::Expr { kind: ast::ExprKind::Call { name, .. }, .. }) => name == "exit",
         ast::StmtKind::Break => breaks,
         ast::StmtKind::If { then, otherwise, .. } => has_exit(then, breaks) || has_exit(otherwise, breaks),
+        ast::StmtKind::Scoped { body, .. } => has_exit(body, breaks),
         // A `break` in an inner loop leaves only that loop.
         ast::StmtKind::While { body, .. }
         | ast::StmtKind::For { body, .. }

@@ -308,16 +308,8 @@ impl Checker<'_> {
         if text.is_empty() {
             return Some(Expr { kind: ExprKind::Const(0), ty: Type::I64, span });
         }
-        match positional_value(&text) {
-            ParamValue::Str(_) => {
-                self.diagnostics.push(
-                    Diagnostic::new(Code::TypeMismatch, span, format!("`${index}` is {text:?}, not an integer"))
-                        .with_hint(format!("use `str(${index})` for a string argument")),
-                );
-                None
-            }
-            value => Some(value_expr(&value, span)),
-        }
+        // An argument that is not a number is a string, as in bpftrace 0.27.
+        Some(value_expr(&positional_value(&text), span))
     }
 
     /// An attach point's text with each `$N` replaced by the script argument's text (`interval:ms:$1` run with

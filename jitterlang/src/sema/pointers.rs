@@ -64,9 +64,15 @@ impl Checker<'_> {
         None
     }
 
-    /// `*operand`: what a typed pointer points to, read with `bpf_probe_read_kernel` (in user-space probes
-    /// `bpf_probe_read_user`).
+    /// `*operand`: what a typed pointer points to, read with `bpf_probe_read_kernel` (or `bpf_probe_read_user` for a
+    /// user address).
     pub(super) fn deref(&mut self, operand: &ast::Expr, span: Span, scope: &mut Scope) -> Option<Expr> {
+        // `*&$x` is `$x`, whatever it holds (a tuple, a string), as in bpftrace 0.27.
+        if let ast::ExprKind::AddressOf(inner) = &operand.kind {
+            if let ast::ExprKind::Var(_) = inner.kind {
+                return Some(Expr { span, ..self.expr(inner, scope)? });
+            }
+        }
         let pointer = self.scalar(operand, scope)?;
         self.read_pointee(pointer, span)
     }

@@ -32,6 +32,28 @@ impl Checker<'_> {
         Some(Expr { kind: ExprKind::Const(i64::from(bytes)), ty: Type::U64, span: call.span })
     }
 
+    /// `offsetof(struct NAME, member)` (bpftrace 0.27): the member's byte offset in the struct, the script's own
+    /// or the kernel's; `a.b` is member `b` of the struct member `a`.
+    pub(super) fn offsetof(&mut self, call: &Call) -> Option<Expr> {
+        let (ty, path) = match call.args {
+            [ast::Expr { kind: ast::ExprKind::Type(ty), .. }, ast::Expr { kind: ast::ExprKind::Ident(path), .. }]
+                if ty.record && ty.pointers == 0 && ty.dims.is_empty() =>
+            {
+                (ty, path)
+            }
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::Arity, call.span, "`offsetof()` takes a struct type and a member")
+                        .with_hint("e.g. `offsetof(struct task_struct, pid)`, `offsetof(struct Foo, bar.x)`"),
+                );
+                return None;
+            }
+        };
+        let span = call.args[1].span;
+        let offset = self.member_offset(&ty.name, path, span)?;
+        Some(Expr { kind: ExprKind::Const(i64::from(offset)), ty: Type::U64, span: call.span })
+    }
+
     /// Whether the bare name `name` in `sizeof(name)` is a value: a builtin, or an enumerator of a kernel enum
     /// that no integer type is called.
     fn names_value(&self, name: &str) -> bool {

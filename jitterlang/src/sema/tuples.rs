@@ -138,3 +138,28 @@ pub(super) fn spread(expr: Expr) -> Vec<Expr> {
             .collect(),
     }
 }
+
+/// A record value written with the fields of `declared` in another order (`(bar=1, foo=2)` assigned where
+/// `(foo=.., bar=..)` was): its fields put in `declared`'s order, as bpftrace does; its values were computed in
+/// the order written. Any other value comes back as it is.
+pub(super) fn in_declared_order(value: Expr, declared: Type) -> Expr {
+    let (Type::Tuple(declared), Type::Tuple(written), ExprKind::Tuple(elements)) = (declared, value.ty, &value.kind)
+    else {
+        return value;
+    };
+    let (Some(wanted), Some(names)) = (declared.names(), written.names()) else { return value };
+    let order: Option<Vec<usize>> =
+        wanted.iter().map(|name| names.iter().position(|written| written == name)).collect();
+    match order.filter(|order| wanted.len() == names.len() && order.iter().enumerate().any(|(i, at)| i != *at)) {
+        Some(order) => {
+            let elements: Vec<Expr> = order.iter().map(|at| elements[*at].clone()).collect();
+            let types: Vec<Type> = elements.iter().map(|element| element.ty).collect();
+            Expr {
+                ty: Type::Tuple(TupleType::record(&types, wanted)),
+                kind: ExprKind::Tuple(elements),
+                span: value.span,
+            }
+        }
+        None => value,
+    }
+}

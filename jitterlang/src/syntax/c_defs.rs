@@ -56,18 +56,65 @@ pub(super) fn enum_def(pair: Pair<Rule>, index: usize) -> Result<(EnumDef, Vec<M
     Ok((definition, constants))
 }
 
-/// `struct NAME { TYPE WORDS *NAME[N]; ... }`.
-pub(super) fn record(pair: Pair<Rule>) -> Result<RecordDef> {
+/// `struct NAME { TYPE WORDS *NAME[N]; ... }`, added to `records` after the structs defined in it
+/// (`struct Foo { struct Bar { int x; } bar; }` defines `struct Bar` too, as C does).
+pub(super) fn record(pair: Pair<Rule>, records: &mut Vec<RecordDef>) -> Result<()> {
     let span = span_of(&pair);
     let mut parts = pair.into_inner().filter(|p| p.as_rule() != Rule::record_kw);
     let name = parts.next().ok_or_else(|| internal(span))?.as_str().to_string();
-    let fields = parts.map(field).collect::<Result<_>>()?;
-    Ok(RecordDef { name, fields, span })
+    let (mut packed, mut aligned) = (false, None);
+    let mut fields = Vec::new();
+    for part in parts {
+        if part.as_rule() != Rule::attribute {
+            fields.push(field(part, records)?);
+            continue;
+        }
+        for item in part.into_inner() {
+            let item_span = span_of(&item);
+            let mut words = item.into_inner();
+            let attribute = words.next().ok_or_else(|| internal(item_span))?.as_str();
+            match (attribute, words.next()) {
+                ("packed" | "__packed__", None) => packed = true,
+                ("aligned" | "__aligned__", Some(bytes)) => {
+                    let bytes = integer(&bytes)?;
+                    match u32::try_from(bytes).ok().filter(|bytes| bytes.is_power_of_two() && *bytes <= 4096) {
+                        Some(bytes) => aligned = Some(aligned.unwrap_or(1).max(bytes)),
+                        None => {
+                            return Err(Diagnostic::new(
+                                Code::Limit,
+                                item_span,
+                                format!("`aligned({bytes})` is not a power of two up to 4096"),
+                            ))
+                        }
+                    }
+                }
+                _ => {
+                    return Err(Diagnostic::new(
+                        Code::Unsupported,
+                        item_span,
+                        format!("jl does not know the struct attribute `{}`", attribute),
+                    )
+                    .with_hint("jl lays out structs with `packed` and `aligned(N)`; remove the others"))
+                }
+            }
+        }
+    }
+    records.push(RecordDef { name, fields, packed, aligned, span });
+    Ok(())
 }
 
-/// One member: type words, `*`s, its name, then array dimensions.
-fn field(pair: Pair<Rule>) -> Result<FieldDecl> {
+/// One member: type words, `*`s, its name, then array dimensions; or a struct defined in place, then its name.
+fn field(pair: Pair<Rule>, records: &mut Vec<RecordDef>) -> Result<FieldDecl> {
     let span = span_of(&pair);
+    let mut tokens = pair.clone().into_inner().peekable();
+    if let Some(inner) = tokens.next_if(|token| token.as_rule() == Rule::record_def) {
+        record(inner, records)?;
+        let inner = records.last().ok_or_else(|| internal(span))?;
+        let type_words = vec!["struct".to_string(), inner.name.clone()];
+        let name = tokens.next().ok_or_else(|| internal(span))?.as_str().to_string();
+        let dims = tokens.map(array_dim).collect::<Result<_>>()?;
+        return Ok(FieldDecl { type_words, pointers: 0, name, dims, span });
+    }
     let mut words = Vec::new();
     let mut pointers = 0;
     let mut name: Option<String> = None;
@@ -80,8 +127,7 @@ fn field(pair: Pair<Rule>) -> Result<FieldDecl> {
                 if name.is_none() && pointers == 0 && words.len() >= 2 {
                     name = words.pop();
                 }
-                let dim = integer(&token.into_inner().next().ok_or_else(|| internal(span))?)?;
-                dims.push(u32::try_from(dim).map_err(|_| Diagnostic::new(Code::Limit, span, "array too large"))?);
+                dims.push(array_dim(token)?);
             }
             Rule::star => return Err(unsupported_declarator(span)),
             _ if pointers == 0 && name.is_none() => words.push(token.as_str().to_string()),
@@ -98,6 +144,13 @@ fn field(pair: Pair<Rule>) -> Result<FieldDecl> {
         }
         _ => Err(unsupported_declarator(span)),
     }
+}
+
+/// `[N]`: an array's length.
+fn array_dim(pair: Pair<Rule>) -> Result<u32> {
+    let span = span_of(&pair);
+    let dim = integer(&pair.into_inner().next().ok_or_else(|| internal(span))?)?;
+    u32::try_from(dim).map_err(|_| Diagnostic::new(Code::Limit, span, "array too large"))
 }
 
 fn unsupported_declarator(span: crate::diag::Span) -> Diagnostic {

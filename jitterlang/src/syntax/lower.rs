@@ -29,7 +29,7 @@ pub(super) fn script(program: Pair<Rule>) -> Result<Script> {
             Rule::c_definition => {
                 for def in pair.into_inner() {
                     match def.as_rule() {
-                        Rule::record_def => records.push(super::c_defs::record(def)?),
+                        Rule::record_def => super::c_defs::record(def, &mut records)?,
                         _ => {
                             let (definition, constants) = super::c_defs::enum_def(def, enums.len())?;
                             enums.push(definition);
@@ -592,13 +592,18 @@ fn primary(pair: Pair<Rule>) -> Result<Expr> {
                 Rule::type_name => Expr { span: span_of(&arg), kind: ExprKind::Type(type_name(arg)?) },
                 _ => expr(arg)?,
             };
+            // `offsetof`'s member path, `bar.x`, is a name with its dots.
+            let member =
+                parts.next().map(|path| Expr { span: span_of(&path), kind: ExprKind::Ident(path.as_str().into()) });
             match (name.as_rule(), arg.kind) {
-                (Rule::kw_typeof, ExprKind::Type(ty)) => ExprKind::Type(ty),
-                (Rule::kw_typeof, kind) => ExprKind::TypeOf(Box::new(Expr { kind, span: arg.span })),
+                (Rule::kw_typeof, ExprKind::Type(ty)) if member.is_none() => ExprKind::Type(ty),
+                (Rule::kw_typeof, kind) if member.is_none() => {
+                    ExprKind::TypeOf(Box::new(Expr { kind, span: arg.span }))
+                }
                 (_, kind) => ExprKind::Call {
                     name: name.as_str().to_string(),
                     name_span: span_of(&name),
-                    args: vec![Expr { kind, span: arg.span }],
+                    args: std::iter::once(Expr { kind, span: arg.span }).chain(member).collect(),
                 },
             }
         }

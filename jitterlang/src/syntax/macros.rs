@@ -178,9 +178,8 @@ impl<'a> Expander<'a> {
         // `#` cannot be written in a variable name, so the script's variables are never met.
         let name = format!("block#{}", self.fresh);
         let assign = StmtKind::VarAssign { name: name.clone(), name_span: span, op: None, value: *value };
-        let mut body = stmts;
-        body.push(Stmt { kind: assign, span });
-        hoisted.extend(self.stmts(vec![scoped(body, span)])?);
+        let result = Some(Box::new(Stmt { kind: assign, span }));
+        hoisted.extend(self.stmts(vec![Stmt { kind: StmtKind::Scoped { body: stmts, result }, span }])?);
         Ok(Expr { kind: ExprKind::Var(name), span })
     }
 
@@ -204,6 +203,13 @@ impl<'a> Expander<'a> {
                 then: self.stmts(then)?,
                 otherwise: self.stmts(otherwise)?,
             },
+            StmtKind::Scoped { body, result } => {
+                let mut body = self.stmts(body)?;
+                let mut inner = Vec::new();
+                let result = result.map(|result| self.stmt(*result, &mut inner)).transpose()?;
+                body.extend(inner);
+                StmtKind::Scoped { body, result: result.map(Box::new) }
+            }
             StmtKind::While { cond, body } => {
                 let cond = self.conditionally("a `while` condition", |this| this.expr(cond, hoisted))?;
                 StmtKind::While { cond, body: self.stmts(body)? }
@@ -430,6 +436,22 @@ impl<'a> Expander<'a> {
     }
 }
 
+impl Renamer<'_> {
+    /// A cast's type, `(t *)x` with `t` a type parameter bound to `typeof(uint8)` (or `typeof(struct foo *)`):
+    /// the bound type with the pointers written added. Any other stays as written.
+    fn cast_type(&self, ty: CastType) -> CastType {
+        let CastType::IntPointer { name, pointers } = &ty else { return ty };
+        let Some(Expr { kind: ExprKind::Type(bound), .. }) = self.bindings.exprs.get(name) else { return ty };
+        let pointers = bound.pointers + pointers;
+        match (bound.record, bound.name.as_str()) {
+            _ if !bound.dims.is_empty() => ty,
+            (true, _) => CastType::Record { name: bound.name.clone(), pointers },
+            (false, "void") => CastType::VoidPointer { pointers },
+            (false, name) => CastType::IntPointer { name: name.to_string(), pointers },
+        }
+    }
+}
+
 /// A statement made of a block, as the scope of its own that runs it: `{ ...; v }` alone, `@m = { ...; v }`
 /// and `$x = { ...; v }` (the assignment moves inside, so that an aggregation `@m = { ...; count() }` stays
 /// one); `None` for an empty block. Any other statement comes back as it is.
@@ -448,15 +470,8 @@ fn block_statement(stmt: Stmt) -> Option<Stmt> {
         } => (stmts, Some(value), Box::new(move |value| StmtKind::VarAssign { name, name_span, op, value })),
         kind => return Some(Stmt { kind, span }),
     };
-    let mut body = stmts;
-    body.extend(value.map(|value| Stmt { span: value.span, kind: assign(*value) }));
-    (!body.is_empty()).then(|| scoped(body, span))
-}
-
-/// `body` in a scope of its own: `if (1) { body }`.
-fn scoped(body: Vec<Stmt>, span: Span) -> Stmt {
-    let always = Expr { kind: ExprKind::Int(1), span };
-    Stmt { kind: StmtKind::If { cond: always, then: body, otherwise: Vec::new() }, span }
+    let result = value.map(|value| Box::new(Stmt { span: value.span, kind: assign(*value) }));
+    (!stmts.is_empty() || result.is_some()).then_some(Stmt { kind: StmtKind::Scoped { body: stmts, result }, span })
 }
 
 /// What the parameters of one expansion stand for.
@@ -509,6 +524,7 @@ fn locals(body: &[Stmt]) -> HashSet<String> {
                 pending.extend(body);
             }
             StmtKind::If { then, otherwise, .. } => pending.extend(then.iter().chain(otherwise)),
+            StmtKind::Scoped { body, result } => pending.extend(body.iter().chain(result.as_deref())),
             StmtKind::While { body, .. } | StmtKind::Unroll { body, .. } => pending.extend(body),
             StmtKind::Expr(_)
             | StmtKind::MapAssign { .. }
@@ -529,7 +545,9 @@ fn stmt_exprs(stmt: &Stmt) -> Vec<&Expr> {
         StmtKind::If { cond, .. } | StmtKind::While { cond, .. } => vec![cond],
         StmtKind::For { start, end, .. } => vec![start, end],
         StmtKind::ForMap { map, .. } => map.keys.iter().collect(),
-        StmtKind::Unroll { .. } | StmtKind::Return | StmtKind::Break | StmtKind::Continue => Vec::new(),
+        StmtKind::Unroll { .. } | StmtKind::Scoped { .. } | StmtKind::Return | StmtKind::Break | StmtKind::Continue => {
+            Vec::new()
+        }
     }
 }
 
@@ -594,6 +612,10 @@ impl Renamer<'_> {
             StmtKind::If { cond, then, otherwise } => {
                 StmtKind::If { cond: self.expr(cond)?, then: self.stmts(then)?, otherwise: self.stmts(otherwise)? }
             }
+            StmtKind::Scoped { body, result } => StmtKind::Scoped {
+                body: self.stmts(body)?,
+                result: result.map(|result| self.stmt(*result).map(Box::new)).transpose()?,
+            },
             StmtKind::While { cond, body } => StmtKind::While { cond: self.expr(cond)?, body: self.stmts(body)? },
             StmtKind::For { name, name_span, start, end, body } => StmtKind::For {
                 name: self.var(&name, name_span)?,
@@ -687,7 +709,9 @@ impl Renamer<'_> {
             ExprKind::TupleIndex { base, index, index_span } => {
                 ExprKind::TupleIndex { base: self.boxed(*base)?, index, index_span }
             }
-            ExprKind::Cast { ty, ty_span, operand } => ExprKind::Cast { ty, ty_span, operand: self.boxed(*operand)? },
+            ExprKind::Cast { ty, ty_span, operand } => {
+                ExprKind::Cast { ty: self.cast_type(ty), ty_span, operand: self.boxed(*operand)? }
+            }
             ExprKind::Unary(op, operand) => ExprKind::Unary(op, self.boxed(*operand)?),
             ExprKind::Deref(operand) => ExprKind::Deref(self.boxed(*operand)?),
             ExprKind::AddressOf(operand) => ExprKind::AddressOf(self.boxed(*operand)?),

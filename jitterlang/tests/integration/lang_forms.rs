@@ -104,6 +104,172 @@ fn block_expressions_run_their_statements_in_their_own_scope() {
 }
 
 #[test]
+fn variables_live_until_the_end_of_the_block_that_declares_them() {
+    if !can_trace("variables_live_until_the_end_of_the_block_that_declares_them") {
+        return;
+    }
+    // bpftrace's variable_scope_late_decl.bt: `$x` of the `if` and of the loop are gone after them, so a `let $x;`
+    // follows; it holds 0 until assigned. `$s` is read before its first assignment, which gives it its type.
+    let (out, _) = begin(
+        "BEGIN { @a[1] = 1; if (1) { $x = 1; print((\"a\", $x)); } for ($kv : @a) { $x = 2; print((\"b\", $x)); } \
+         let $x; if (0) { $x = 3; } print((\"c\", $x)); let $s; if ($s == \"\") { $s = \"set\"; } print($s); \
+         $v = { $t = 4; $t + 1 }; print($v); exit(); }",
+    );
+    assert_eq!(out, "(a, 1)\n(b, 2)\n(c, 0)\nset\n5\n\n\n@a[1]: 1\n");
+}
+
+#[test]
+fn delete_says_whether_it_deleted_an_entry() {
+    if !can_trace("delete_says_whether_it_deleted_an_entry") {
+        return;
+    }
+    let (out, _) = begin(
+        "BEGIN { @a[1] = 1; @b[1, 2] = 2; $x = delete(@a, 2); $y = delete(@a, 1); \
+         printf(\"%d %d %d %d\\n\", $x, $y, delete(@b, (1, 2)), delete(@b, (1, 2))); exit(); }",
+    );
+    assert_eq!(out, "0 1 1 0\n\n\n");
+}
+
+#[test]
+fn offsetof_gives_member_offsets_of_script_and_kernel_structs() {
+    if !can_trace("offsetof_gives_member_offsets_of_script_and_kernel_structs") {
+        return;
+    }
+    use jitterlib::kernel::{KernelInfo, LiveKernel};
+    let kernel = LiveKernel::new();
+    let offset = |name: &str, path: &str| kernel.struct_member(name, path).expect("BTF").expect("member").offset;
+    let (out, _) = begin(
+        "struct Foo { int x; long y; char c[3]; int z; } BEGIN { printf(\"%d %d %d\\n\", offsetof(struct Foo, y), \
+         offsetof(struct Foo, z), offsetof(struct task_struct, pid)); print(offsetof(struct task_struct, se.vruntime)); \
+         exit(); }",
+    );
+    let expected = format!("8 20 {}\n{}\n", offset("task_struct", "pid"), offset("task_struct", "se.vruntime"));
+    assert!(out.starts_with(&expected), "{out}");
+}
+
+#[test]
+fn reads_through_a_syscall_s_user_pointers_use_the_user_helper() {
+    if !can_trace("reads_through_a_syscall_s_user_pointers_use_the_user_helper") {
+        return;
+    }
+    // `args.argv` and its elements are user addresses: read with bpf_probe_read_kernel they gave zeros (an empty
+    // string) on this SMAP host.
+    let (code, out, err) = run_jl(&[
+        "--unsafe",
+        "-e",
+        "interval:ms:10 { system(\"/bin/true jl_user_pointer_arg\"); } \
+         tracepoint:syscalls:sys_enter_execve /str(args.filename) == \"/bin/true\"/ { \
+         $argv = (uint64 *)args.argv; printf(\"%s\\n\", str(*($argv + 1))); exit(); }",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("jl_user_pointer_arg\n"), "{out}");
+}
+
+#[test]
+fn join_prints_a_syscall_s_argv_on_one_line() {
+    if !can_trace("join_prints_a_syscall_s_argv_on_one_line") {
+        return;
+    }
+    // 18 arguments: join() stops at 16, as bpftrace's; the separator may hold `%`.
+    let (code, out, err) = run_jl(&[
+        "--unsafe",
+        "-e",
+        "interval:ms:10 { system(\"/bin/true a1 b2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\"); } \
+         tracepoint:syscalls:sys_enter_execve /str(args.filename) == \"/bin/true\"/ { \
+         join(args.argv); join(args.argv, \"%,\"); exit(); }",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("/bin/true a1 b2 3 4 5 6 7 8 9 10 11 12 13 14 15\n/bin/true%,a1%,b2%,3%,4%,5%,6%,7%,8%,9%,10%,11%,12%,13%,14%,15\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_record_written_in_another_field_order_takes_the_variable_s() {
+    if !can_trace("a_record_written_in_another_field_order_takes_the_variable_s") {
+        return;
+    }
+    // bpftrace's record evaluation order test: the values run as written, the fields print as first declared.
+    let (out, _) = begin(
+        "BEGIN { $a = (foo={ printf(\"hello\"); 1 }, bar={ printf(\"world\"); 2 }); \
+         $a = (bar={ printf(\"hello\"); 1 }, foo={ printf(\"world\\n\"); 2 }); print($a); \
+         $b = (x=1, y=\"ab\"); $b = (y=\"abcdef\", x=3); print($b); exit(); }",
+    );
+    assert_eq!(out, "helloworldhelloworld\n{ .foo = 2, .bar = 1 }\n{ .x = 3, .y = abcdef }\n\n\n");
+}
+
+#[test]
+fn casts_take_c_and_kernel_integer_names() {
+    if !can_trace("casts_take_c_and_kernel_integer_names") {
+        return;
+    }
+    // bpftrace's btf.vmlinux integer types, printed.
+    let (out, _) = begin(
+        "BEGIN { let $a: typeof(size_t) = 1; let $b: typeof(size_t*) = &$a; $c = (uint64_t)1; $d = (char)1; \
+         $e = (char *)&$d; print(($a, *$b, $c, $d, *$e, (u32)-1, (__s16)70000, (int)-1, (uint8_t)300)); exit(); }",
+    );
+    assert_eq!(out, "(1, 1, 1, 1, 1, 4294967295, 4464, -1, 44)\n\n\n");
+}
+
+#[test]
+fn struct_attributes_pack_and_align_the_layout() {
+    if !can_trace("struct_attributes_pack_and_align_the_layout") {
+        return;
+    }
+    // bpftrace's struct.struct with attribute (and comment), and an alignment that grows the size.
+    let (out, _) = begin(
+        "struct foo { int x; char y; int z; } struct bar { int x; char y; int z; } /**/ __attribute__ /**/ ((packed)) \
+         struct bar2 { int x; char y; int z; } __attribute__((packed)) __attribute__((aligned(1))) \
+         struct big { char y; } __attribute__((aligned(16), packed)) \
+         BEGIN { print((sizeof(struct foo), sizeof(struct bar), sizeof(struct bar2), offsetof(struct bar, z), \
+         sizeof(struct big))); exit(); }",
+    );
+    assert_eq!(out, "(12, 9, 9, 5, 16)\n\n\n");
+    // A struct defined inside another (bpftrace's builtin.offsetof) is defined too.
+    let (out, _) = begin(
+        "struct Foo { char c; struct Bar { long x; int y; } bar[2]; int z; } BEGIN { print((sizeof(struct Bar), \
+         offsetof(struct Foo, bar), offsetof(struct Foo, z), sizeof(struct Foo))); exit(); }",
+    );
+    assert_eq!(out, "(16, 8, 40, 48)\n\n\n");
+}
+
+#[test]
+fn assert_fails_the_script_with_its_message() {
+    if !can_trace("assert_fails_the_script_with_its_message") {
+        return;
+    }
+    let (code, _, err) = run_jl(&["-e", "BEGIN { assert(false, \"My error message\"); }"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("stdin:1:9-42: ERROR: assert failed: My error message"), "{err}");
+    let (out, _) = begin("BEGIN { $n = 2; assert($n == 2, \"no\"); printf(\"ok\\n\"); exit(); }");
+    assert_eq!(out, "ok\n\n\n");
+}
+
+#[test]
+fn deref_of_a_variable_s_address_is_its_value() {
+    if !can_trace("deref_of_a_variable_s_address_is_its_value") {
+        return;
+    }
+    let (out, _) = begin(
+        "BEGIN { $a = (1, \"hello\", 2); print(*(&$a)); $s = \"str\"; print(*&$s); $i = 5; print(*&$i); exit(); }",
+    );
+    assert_eq!(out, "(1, hello, 2)\nstr\n5\n\n\n");
+}
+
+#[test]
+fn casts_to_pointers_to_a_macro_s_type_parameter() {
+    if !can_trace("casts_to_pointers_to_a_macro_s_type_parameter") {
+        return;
+    }
+    let (out, _) = begin(
+        "macro rd(t, p) { *(t *)p } macro cst(a) { (a*)-1 } BEGIN { $x = 258; \
+         print((rd(typeof(uint8), &$x), rd(typeof(uint16), &$x), cst(typeof(uint8)))); exit(); }",
+    );
+    assert_eq!(out, "(2, 258, 0xffffffffffffffff)\n\n\n");
+}
+
+#[test]
 fn strftime_values_print_with_their_format() {
     if !can_trace("strftime_values_print_with_their_format") {
         return;
@@ -237,7 +403,7 @@ fn if_expressions_bare_conditions_and_positional_forms_run_as_in_bpftrace() {
         return;
     }
     // bpftrace 0.27.1 prints the same lines for each (checked from the bench chroot).
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 10] = [
         (
             &["-e", "BEGIN { $x = 1; $y = 0; print(if ($x) { if ($y) { 10 } else { 20 } } else { 30 }); \
                      $w = if ($x == 2) { 7 } else if ($x == 1) { 8 } else { 9 }; print($w); }"],
@@ -253,6 +419,13 @@ fn if_expressions_bare_conditions_and_positional_forms_run_as_in_bpftrace() {
         (&["-e", "BEGIN { $x = 1; $a = $x ?: 10; $b = 0 ?: 20; print(($a, $b)); }"], "(1, 20)\n"),
         (&["-e", "$1 { printf(\"tick\\n\"); exit(); }", "interval:ms:1"], "tick\n"),
         (&["-e", "interval:ms:$1 { printf(\"%s\\n\", nsecs > 0 ? \"yes\" : \"no\"); nsecs ? printf(\"side\\n\") : printf(\"other\\n\"); 1; exit(); }", "1"], "yes\nside\n"),
+        // An argument that is not a number is a string: alone, cut by `str($1, n)`, or past `k` bytes by `$1 + k`.
+        (&["-e", "BEGIN { print(($1, $2)); }", "pos1", "20"], "(pos1, 20)\n"),
+        (
+            &["-e", "BEGIN { $x = str($1, 5); printf(\"%s %d\\n\", $x, $x == \"hello\"); }", "hello"],
+            "hell 0\n",
+        ),
+        (&["-e", "BEGIN { printf(\"%s\\n\", str($1 + 1)); }", "hello"], "ello\n"),
     ];
     for (args, expected) in cases {
         let (code, out, err) = run_jl(args);

@@ -1,0 +1,1 @@
+BEGIN { assert(1, 2); }

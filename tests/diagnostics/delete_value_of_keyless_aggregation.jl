@@ -1,0 +1,1 @@
+BEGIN { @c = count(); if (delete(@c)) { exit(); } }

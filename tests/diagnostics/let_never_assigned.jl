@@ -1,0 +1,1 @@
+BEGIN { let $n; print($n); }

@@ -1,0 +1,1 @@
+BEGIN { print(offsetof(uint32, x)); }

@@ -1,0 +1,1 @@
+BEGIN { print(offsetof(struct task_struct, pidd)); }

@@ -1,0 +1,1 @@
+BEGIN { printf("%s\n", str($1 + 7)); }

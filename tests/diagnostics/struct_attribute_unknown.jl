@@ -1,0 +1,1 @@
+struct foo { char y; } __attribute__((unused)) BEGIN { print(sizeof(struct foo)); }
