@@ -710,7 +710,8 @@ impl Stmt {
             | StmtKind::Return
             | StmtKind::Break
             | StmtKind::Continue
-            | StmtKind::MapAction { .. } => (Vec::new(), Vec::new()),
+            | StmtKind::MapAction { .. }
+            | StmtKind::Declare { .. } => (Vec::new(), Vec::new()),
         };
         exprs.into_iter().any(|expr| expr.any(found)) || bodies.into_iter().flatten().any(|stmt| stmt.any_expr(found))
     }

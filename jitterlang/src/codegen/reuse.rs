@@ -44,6 +44,9 @@ impl Gen<'_> {
         span: Span,
     ) -> Result<(), Diagnostic> {
         let Some((map, keys)) = always_read(predicate, true) else { return Ok(()) };
+        if predicate.any(&mut |expr| calls_on(expr, map)) {
+            return Ok(());
+        }
         let until = body.iter().position(|stmt| may_change(stmt, map)).unwrap_or(body.len());
         if !body[..until].iter().any(|stmt| reads_stmt(stmt, map, keys)) {
             return Ok(());
@@ -131,9 +134,17 @@ fn same_key(a: &Expr, b: &Expr) -> bool {
         }
 }
 
+/// Whether `expr` is a call on map `map` (`delete(@m, k)` as a value changes it; others are taken as maybe).
+fn calls_on(expr: &Expr, map: usize) -> bool {
+    matches!(&expr.kind, ExprKind::Call(call) if call.map == Some(map))
+}
+
 /// Whether running `stmt` may change plain map `map` (loops always may: a read in their body can come after a
-/// write in the previous iteration).
+/// write in the previous iteration; so may a call on the map in any of its expressions).
 fn may_change(stmt: &Stmt, map: usize) -> bool {
+    if stmt.any_expr(&mut |expr| calls_on(expr, map)) {
+        return true;
+    }
     match &stmt.kind {
         StmtKind::Store { map: written, .. }
         | StmtKind::Delete { map: written, .. }

@@ -530,4 +530,15 @@ fn a_map_read_shared_by_predicate_and_block_sees_the_blocks_writes() {
     let (code, out, err) = run_jl(&["-e", script]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "\n\n@q[1]: 5\n@seen: 5\n");
+    // `delete()` as a value changes the map inside an expression: the read after it looks the key up again, in
+    // the block and after a predicate that deletes.
+    let script =
+        "BEGIN { @q[1] = 5; } interval:ms:10 /@q[1] != 0/ { $d = delete(@q, 1); @d = $d; @gone = @q[1]; exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "\n\n@d: true\n@gone: 0\n");
+    let script = "BEGIN { @q[1] = 5; } interval:ms:10 /@q[1] != 0 && delete(@q, 1)/ { @gone = @q[1]; exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "\n\n@gone: 0\n");
 }
