@@ -67,6 +67,9 @@ pub trait KernelInfo {
     fn struct_members(&self, struct_name: &str, path: &str) -> Result<Option<Vec<String>>, KernelError>;
     /// BTF: the size in bytes of `struct struct_name` (or the union), for `sizeof`; `None` when it is unknown.
     fn struct_size(&self, struct_name: &str) -> Result<Option<u32>, KernelError>;
+    /// BTF: `struct name` (or `union name` when `union`) written as C, for `jl -lv 'struct NAME'`; `None` when it
+    /// is unknown.
+    fn record_definition(&self, union: bool, name: &str) -> Result<Option<String>, KernelError>;
     /// BTF: the parameters `(name, C type)` of kernel function `name` (for kprobe/fentry arguments), `None`
     /// when BTF has no such function.
     fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError>;

@@ -275,6 +275,90 @@ impl Btf {
         Ok(Some(names))
     }
 
+    /// `struct name` (`union` when `union` is true) written as C, as bpftrace's `-lv 'struct NAME'` prints it: a
+    /// member a line indented by a tab, anonymous structs and unions written out in place, bitfields `name: width`,
+    /// arrays and function pointers as C declares them, `};` closing. `None` when BTF has no such struct or union.
+    pub fn record_definition(&self, union: bool, name: &str) -> Result<Option<String>, KernelError> {
+        let Some(id) = self.find_record(name)? else {
+            return Ok(None);
+        };
+        if (self.record(id)?.header.kind == KIND_UNION) != union {
+            return Ok(None);
+        }
+        let keyword = if union { "union" } else { "struct" };
+        let mut text = format!("{keyword} {name} {{\n");
+        self.write_members(id, 1, &mut text)?;
+        text.push_str("};\n");
+        Ok(Some(text))
+    }
+
+    /// The members of struct or union `id`, one a line at `indent` tabs (see [`Btf::record_definition`]).
+    fn write_members(&self, id: u32, indent: usize, out: &mut String) -> Result<(), KernelError> {
+        if indent > MAX_DEPTH {
+            return Err(self.malformed("anonymous members nest too deep"));
+        }
+        let record = self.record(id)?;
+        let tabs = "\t".repeat(indent);
+        for index in 0..record.header.vlen {
+            let at = index * 12;
+            let (name_off, type_id, offset_word) =
+                (self.word(&record, at)?, self.word(&record, at + 4)?, self.word(&record, at + 8)?);
+            let name = self.name(name_off)?;
+            let member_type = match type_id {
+                0 => None,
+                _ => Some(self.record(type_id)?.header),
+            };
+            match member_type {
+                // An anonymous struct or union: written out in place.
+                Some(header) if matches!(header.kind, KIND_STRUCT | KIND_UNION) && header.name_off == 0 => {
+                    let keyword = if header.kind == KIND_UNION { "union" } else { "struct" };
+                    out.push_str(&format!("{tabs}{keyword} {{\n"));
+                    self.write_members(type_id, indent + 1, out)?;
+                    let named = if name.is_empty() { String::new() } else { format!(" {name}") };
+                    out.push_str(&format!("{tabs}}}{named};\n"));
+                }
+                _ => {
+                    let width = match record.header.kind_flag {
+                        true => offset_word >> 24,
+                        false => 0,
+                    };
+                    let bits = if width == 0 { String::new() } else { format!(": {width}") };
+                    out.push_str(&format!("{tabs}{}{bits};\n", self.declaration(type_id, &name)?));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A C declaration of `name` as type `id`: `char comm[16]`, `struct file *f`, `void (*fn)(int)`.
+    fn declaration(&self, id: u32, name: &str) -> Result<String, KernelError> {
+        // The dimensions of an array follow the name; a qualifier of the array (`const u8[16]`) goes first.
+        let (mut element, mut dimensions, mut qualifiers) = (id, String::new(), String::new());
+        for _ in 0..MAX_DEPTH {
+            let Some(kind) = self.kind_of(element)? else { break };
+            let record = self.record(element)?;
+            match kind {
+                KIND_ARRAY => {
+                    dimensions.push_str(&format!("[{}]", self.word(&record, 8)?));
+                    element = self.word(&record, 0)?;
+                }
+                KIND_CONST | KIND_VOLATILE if self.kind_of(record.header.size_or_type)? == Some(KIND_ARRAY) => {
+                    qualifiers.push_str(if kind == KIND_CONST { "const " } else { "volatile " });
+                    element = record.header.size_or_type;
+                }
+                _ => break,
+            }
+        }
+        let type_name = format!("{qualifiers}{}", self.type_name(element, 0)?);
+        Ok(match type_name.split_once("(*)") {
+            Some((returns, params)) if self.kind_of(element)? == Some(KIND_PTR) => {
+                format!("{returns}(*{name}{dimensions}){params}")
+            }
+            _ if type_name.ends_with('*') => format!("{type_name}{name}{dimensions}"),
+            _ => format!("{type_name} {name}{dimensions}"),
+        })
+    }
+
     /// The size in bytes of `struct name` (or `union name`), `None` when it does not exist.
     pub fn struct_size(&self, name: &str) -> Result<Option<u32>, KernelError> {
         match self.find_record(name)? {
@@ -641,7 +725,11 @@ impl Btf {
             KIND_PTR if self.kind_of(header.size_or_type)? == Some(KIND_FUNC_PROTO) => {
                 self.function_pointer_name(header.size_or_type, depth + 1)?
             }
-            KIND_PTR => format!("{} *", inner(header.size_or_type)?),
+            // `char **`, as C writes a pointer to a pointer.
+            KIND_PTR => match inner(header.size_or_type)? {
+                pointer if pointer.ends_with('*') => format!("{pointer}*"),
+                target => format!("{target} *"),
+            },
             KIND_ARRAY => format!("{}[{}]", inner(self.word(&record, 0)?)?, self.word(&record, 8)?),
             KIND_CONST => format!("const {}", inner(header.size_or_type)?),
             KIND_VOLATILE => format!("volatile {}", inner(header.size_or_type)?),
