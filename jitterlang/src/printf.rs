@@ -329,7 +329,7 @@ mod tests {
     fn gfp_flags_print_by_the_kernels_names() {
         let mut format = Format::parse("%gr|%-12gr|%gr\n").unwrap();
         let args = [Arg::Int(0x1), Arg::Int(0xcc0), Arg::Int(0)];
-        assert_eq!(format.render(&args), "0x1|0xcc0        |0x0\n", "no table: the mask in hex");
+        assert_eq!(format.render(&args), "0x1|0xcc0       |0x0\n", "no table: the mask in hex");
         let names = [(0xcc0, "GFP_KERNEL".to_string()), (0x1, "GFP_DMA".to_string())];
         format.gfp_names = Some(EnumNames::new("gfp", &names));
         assert_eq!(format.render(&args), "GFP_DMA|GFP_KERNEL  |0\n");
