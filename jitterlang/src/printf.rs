@@ -261,7 +261,9 @@ fn pad(out: &mut String, conv: &Conv, text: &str) {
     if conv.left {
         out.push_str(text);
         out.extend(std::iter::repeat_n(' ', fill));
-    } else if conv.zero && !matches!(conv.kind, ConvKind::Str | ConvKind::Char | ConvKind::Bytes(_) | ConvKind::GfpFlags) {
+    } else if conv.zero
+        && !matches!(conv.kind, ConvKind::Str | ConvKind::Char | ConvKind::Bytes(_) | ConvKind::GfpFlags)
+    {
         let (sign, digits) = text.strip_prefix('-').map_or(("", text), |rest| ("-", rest));
         out.push_str(sign);
         out.extend(std::iter::repeat_n('0', fill));

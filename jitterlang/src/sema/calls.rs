@@ -790,7 +790,8 @@ impl Checker<'_> {
         let found = self.kernel.tracepoint(category, event);
         let table = found.as_ref().ok().and_then(|format| {
             let table = format.print_flags.iter().find(|table| table.field == "gfp_flags")?;
-            let names: Vec<(i64, String)> = table.names.iter().map(|(mask, name)| (*mask as i64, name.clone())).collect();
+            let names: Vec<(i64, String)> =
+                table.names.iter().map(|(mask, name)| (*mask as i64, name.clone())).collect();
             Some(EnumNames::new("gfp flags", &names))
         });
         if table.is_none() {

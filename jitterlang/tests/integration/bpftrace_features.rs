@@ -323,7 +323,8 @@ fn printf_gr_names_gfp_flags_as_the_kernel_does() {
     if !can_trace("printf_gr_names_gfp_flags_as_the_kernel_does") {
         return;
     }
-    let script = r#"begin { printf("%gr|%gr|%gr|%gr|%gr|%gr\n", 0x1, 0xcc0, 0x400cc0 | 0x100, 0, 0x2800, 0x80000000); }"#;
+    let script =
+        r#"begin { printf("%gr|%gr|%gr|%gr|%gr|%gr\n", 0x1, 0xcc0, 0x400cc0 | 0x100, 0, 0x2800, 0x80000000); }"#;
     assert_eq!(
         output_of(&["-e", script]).trim(),
         "GFP_DMA|GFP_KERNEL|GFP_KERNEL_ACCOUNT|__GFP_ZERO|0|GFP_NOWAIT|0x80000000"

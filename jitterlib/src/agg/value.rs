@@ -616,7 +616,8 @@ mod tests {
         assert_eq!(lost, FieldValue::Stack(Vec::new()));
         let text = FieldValue::UserStack { pid: 1, frames: vec![0x10, 0x20] }.to_text(&HexSymbolizer);
         assert_eq!(text, "\n        0x10\n        0x20\n");
-        let mut raw = FieldValue::from_integer(42 << 32 | 5, ValueFormat::Stack(StackKind::USER.with_mode(StackMode::Raw)));
+        let mut raw =
+            FieldValue::from_integer(42 << 32 | 5, ValueFormat::Stack(StackKind::USER.with_mode(StackMode::Raw)));
         raw.resolve_stack(&mut |_, _| -> Result<Vec<u64>, ()> { Ok(vec![0xffffffff81000010, 0x7f00]) }).unwrap();
         assert_eq!(raw.to_text(&HexSymbolizer), "\nffffffff81000010\n7f00\n");
     }

@@ -22,7 +22,8 @@ pub fn print(pattern: Option<&str>, fields: bool, kernel: &dyn KernelInfo) -> Ex
         return output::finish(print_builtins());
     }
     // bpftrace's list of patterns, `struct task_struct,struct file`: each listed in turn.
-    let listed = pattern.split(',').try_fold(0, |matched, pattern| Ok(matched + print_matches(pattern, fields, kernel)?));
+    let listed =
+        pattern.split(',').try_fold(0, |matched, pattern| Ok(matched + print_matches(pattern, fields, kernel)?));
     match listed {
         Ok(0) => {
             let file_like = !pattern.contains(':') && (pattern.ends_with(".bt") || pattern.ends_with(".jl"));
