@@ -288,7 +288,12 @@ impl Type {
             Type::Culprit => "culprit".into(),
             Type::Str(size) => format!("string[{size}]"),
             Type::Stack(kind) => {
-                let space = if kind.user { "user" } else { "kernel" };
+                let space = match (kind.mode, kind.user) {
+                    (jitterlib::agg::StackMode::Symbols, true) => "user",
+                    (jitterlib::agg::StackMode::Symbols, false) => "kernel",
+                    (jitterlib::agg::StackMode::Raw, true) => "raw user",
+                    (jitterlib::agg::StackMode::Raw, false) => "raw kernel",
+                };
                 match kind.frames {
                     jitterlib::agg::MAX_STACK_FRAMES => format!("{space} stack"),
                     frames => format!("{space} stack ({frames} frames)"),

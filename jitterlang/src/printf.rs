@@ -1,5 +1,7 @@
 //! `printf` formats: parsed and checked at compile time, rendered in user space from event bytes.
 
+use jitterlib::agg::EnumNames;
+
 /// What a conversion expects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConvKind {
@@ -21,6 +23,8 @@ pub enum ConvKind {
     Str,
     /// `%r`, `%rx`, `%rh`: a `buf()` buffer.
     Bytes(BytesStyle),
+    /// `%gr`: GFP flags by name (`GFP_KERNEL|__GFP_ZERO`), with the kernel's table ([`Format::gfp_names`]).
+    GfpFlags,
 }
 
 /// How a printf conversion prints a `buf()` buffer (bpftrace's three).
@@ -64,6 +68,9 @@ pub enum Piece {
 pub struct Format {
     /// The pieces in order.
     pub pieces: Vec<Piece>,
+    /// The kernel's GFP flag names for `%gr` (the checker reads them from the kernel; without them `%gr` prints
+    /// the mask in hex).
+    pub gfp_names: Option<EnumNames>,
 }
 
 /// An argument value decoded from an event.
@@ -97,7 +104,7 @@ pub struct FormatError {
 impl Format {
     /// Parses a C-style format (`%d %u %x %X %p %c %s %%`, flags `-` `0`, a width, length modifiers sizing the
     /// integer as C and bpftrace do: none is 32 bits, `h hh` 16 and 8, `l ll z j t` 64), and bpftrace's `%r`,
-    /// `%rx` and `%rh` for `buf()` buffers.
+    /// `%rx` and `%rh` for `buf()` buffers, and `%gr` for GFP flags.
     pub fn parse(text: &str) -> Result<Format, FormatError> {
         let mut pieces = Vec::new();
         let mut literal = String::new();
@@ -150,6 +157,10 @@ impl Format {
                     }
                     _ => BytesStyle::Text,
                 }),
+                Some('g') if chars.peek().map(|(_, c)| *c) == Some('r') => {
+                    chars.next();
+                    ConvKind::GfpFlags
+                }
                 Some(other) => return Err(FormatError { message: format!("unknown conversion `%{other}`"), offset }),
                 None => return Err(FormatError { message: "format ends inside a conversion".into(), offset }),
             };
@@ -169,7 +180,7 @@ impl Format {
         if !literal.is_empty() {
             pieces.push(Piece::Text(literal));
         }
-        Ok(Format { pieces })
+        Ok(Format { pieces, gfp_names: None })
     }
 
     /// The conversions, in order.
@@ -188,7 +199,13 @@ impl Format {
             match piece {
                 Piece::Text(text) => out.push_str(text),
                 Piece::Conv(conv) => {
-                    let text = args.next().map(|arg| convert(conv.kind, &narrow(conv, arg))).unwrap_or_default();
+                    let text = match (conv.kind, args.next()) {
+                        (ConvKind::GfpFlags, Some(Arg::Int(bits) | Arg::Named { bits, .. })) => match self.gfp_names {
+                            Some(names) => names.flags_text(*bits),
+                            None => format!("0x{bits:x}"),
+                        },
+                        (_, arg) => arg.map(|arg| convert(conv.kind, &narrow(conv, arg))).unwrap_or_default(),
+                    };
                     pad(&mut out, conv, &text);
                 }
             }
@@ -228,7 +245,9 @@ fn convert(kind: ConvKind, arg: &Arg) -> String {
         (kind, Arg::Named { bits, .. }) => convert(kind, &Arg::Int(*bits)),
         (_, Arg::Str(text)) => text.clone(),
         (ConvKind::Signed, Arg::Int(bits)) => (*bits as i64).to_string(),
-        (ConvKind::Unsigned | ConvKind::Str | ConvKind::Bytes(_), Arg::Int(bits)) => bits.to_string(),
+        (ConvKind::Unsigned | ConvKind::Str | ConvKind::Bytes(_) | ConvKind::GfpFlags, Arg::Int(bits)) => {
+            bits.to_string()
+        }
         (ConvKind::Hex, Arg::Int(bits)) => format!("{bits:x}"),
         (ConvKind::HexUpper, Arg::Int(bits)) => format!("{bits:X}"),
         (ConvKind::Octal, Arg::Int(bits)) => format!("{bits:o}"),
@@ -242,7 +261,9 @@ fn pad(out: &mut String, conv: &Conv, text: &str) {
     if conv.left {
         out.push_str(text);
         out.extend(std::iter::repeat_n(' ', fill));
-    } else if conv.zero && !matches!(conv.kind, ConvKind::Str | ConvKind::Char | ConvKind::Bytes(_)) {
+    } else if conv.zero
+        && !matches!(conv.kind, ConvKind::Str | ConvKind::Char | ConvKind::Bytes(_) | ConvKind::GfpFlags)
+    {
         let (sign, digits) = text.strip_prefix('-').map_or(("", text), |rest| ("-", rest));
         out.push_str(sign);
         out.extend(std::iter::repeat_n('0', fill));
@@ -304,6 +325,17 @@ mod tests {
         let bytes = || Arg::Bytes(b"a\n\x01".to_vec());
         let args = [bytes(), bytes(), bytes(), Arg::Bytes(b"ok".to_vec())];
         assert_eq!(format.render(&args), "a\\x0a\\x01|\\x61\\x0a\\x01|61 0a 01|   ok.");
+    }
+
+    #[test]
+    fn gfp_flags_print_by_the_kernels_names() {
+        let mut format = Format::parse("%gr|%-12gr|%gr\n").unwrap();
+        let args = [Arg::Int(0x1), Arg::Int(0xcc0), Arg::Int(0)];
+        assert_eq!(format.render(&args), "0x1|0xcc0       |0x0\n", "no table: the mask in hex");
+        let names = [(0xcc0, "GFP_KERNEL".to_string()), (0x1, "GFP_DMA".to_string())];
+        format.gfp_names = Some(EnumNames::new("gfp", &names));
+        assert_eq!(format.render(&args), "GFP_DMA|GFP_KERNEL  |0\n");
+        assert_eq!(Format::parse("%g").unwrap_err().message, "unknown conversion `%g`");
     }
 
     #[test]

@@ -215,6 +215,9 @@ impl KernelInfo for WithRecords<'_> {
             None => self.kernel.struct_size(struct_name),
         }
     }
+    fn record_definition(&self, union: bool, name: &str) -> Result<Option<String>, KernelError> {
+        self.kernel.record_definition(union, name)
+    }
     fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
         self.kernel.function_params(name)
     }

@@ -8,7 +8,7 @@ use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Expr, ExprKind, Lowered, MapAction, PrintOptions, PrintfAction, PrintfInfo, StmtKind, Type};
 use crate::printf::{ConvKind, Format};
-use jitterlib::agg::{AggError, AggKind, TSeriesAgg};
+use jitterlib::agg::{AggError, AggKind, EnumNames, TSeriesAgg};
 use jitterlib::cgroup::CgroupFilter;
 use jitterlib::probe::nearest;
 
@@ -762,17 +762,20 @@ impl Checker<'_> {
             ));
             return None;
         };
-        let format = match Format::parse(text) {
+        let mut format = match Format::parse(text) {
             Ok(format) => format,
             Err(error) => {
                 self.diagnostics.push(
                     Diagnostic::new(Code::TypeMismatch, first.span, format!("bad printf format: {error}")).with_hint(
-                        "supported: %d %i %u %x %X %p %c %s %r %%, with flags - 0, a width and l/ll/h modifiers",
+                        "supported: %d %i %u %x %X %p %c %s %r %gr %%, with flags - 0, a width and l/ll/h modifiers",
                     ),
                 );
                 return None;
             }
         };
+        if format.conversions().any(|conv| conv.kind == ConvKind::GfpFlags) {
+            format.gfp_names = Some(self.gfp_names(first.span)?);
+        }
         if rest.len() > MAX_PRINTF_ARGS {
             self.diagnostics.push(Diagnostic::new(
                 Code::Limit,
@@ -838,6 +841,40 @@ impl Checker<'_> {
         Some(StmtKind::Printf { id, args: checked })
     }
 }
+
+impl Checker<'_> {
+    /// The kernel's GFP flag names for printf's `%gr`: the `gfp_flags` table of the `kmem:kmalloc` tracepoint's
+    /// format, which the kernel fills with the masks of its own build, in the order it matches them.
+    fn gfp_names(&mut self, span: Span) -> Option<EnumNames> {
+        let (category, event) = GFP_TRACEPOINT;
+        let found = self.kernel.tracepoint(category, event);
+        let table = found.as_ref().ok().and_then(|format| {
+            let table = format.print_flags.iter().find(|table| table.field == "gfp_flags")?;
+            let names: Vec<(i64, String)> =
+                table.names.iter().map(|(mask, name)| (*mask as i64, name.clone())).collect();
+            Some(EnumNames::new("gfp flags", &names))
+        });
+        if table.is_none() {
+            let why = match found {
+                Err(error) => error.to_string(),
+                Ok(_) => "its print format has no `gfp_flags` names".to_string(),
+            };
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::MissingTarget,
+                    span,
+                    format!("`%gr` names GFP flags as the {category}:{event} tracepoint does, and it cannot here"),
+                )
+                .with_note(why)
+                .with_hint("print the mask with %x"),
+            );
+        }
+        table
+    }
+}
+
+/// The tracepoint whose format names the GFP flags (`show_gfp_flags()`), for `%gr`.
+const GFP_TRACEPOINT: (&str, &str) = ("kmem", "kmalloc");
 
 /// The diagnostic for `lhist(v, min, max, step)` parameters [`AggKind::lhist`] refuses (`bounds`: min, max, step).
 fn lhist_diagnostic(error: &AggError, bounds: &[ast::Expr]) -> Diagnostic {

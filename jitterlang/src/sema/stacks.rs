@@ -1,14 +1,17 @@
-//! Stacks: `kstack` and `ustack` (builtins), and their calls `kstack(N)` (at most N frames), `kstack(bpftrace)`
-//! and `kstack(bpftrace, N)` (bpftrace's default output mode, named).
+//! Stacks: `kstack` and `ustack` (builtins), and their calls `kstack(N)` (at most N frames), `kstack(MODE)`
+//! and `kstack(MODE, N)`: bpftrace's default output mode, `bpftrace`, named, or `raw` (addresses, no symbols).
 
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{Builtin, Expr, ExprKind, Type};
-use jitterlib::agg::{StackKind, MAX_STACK_FRAMES};
+use jitterlib::agg::{StackKind, StackMode, MAX_STACK_FRAMES};
 
-/// bpftrace's stack modes other than its default, `bpftrace`, which jl does not print.
-const OTHER_MODES: &[&str] = &["perf", "raw", "build_id"];
+/// bpftrace's stack modes jl has, by name.
+const MODES: &[(&str, StackMode)] = &[("bpftrace", StackMode::Symbols), ("raw", StackMode::Raw)];
+
+/// bpftrace's stack modes jl does not print.
+const OTHER_MODES: &[&str] = &["perf", "build_id"];
 
 impl Checker<'_> {
     /// `kstack(...)` / `ustack(...)` with arguments: a frame limit, a mode, or both.
@@ -41,9 +44,10 @@ impl Checker<'_> {
                 return None;
             }
         };
-        if let Some(mode) = mode {
-            self.stack_mode(name, mode)?;
-        }
+        let mode = match mode {
+            Some(mode) => self.stack_mode(name, mode)?,
+            None => StackMode::Symbols,
+        };
         let frames = match limit {
             None => MAX_STACK_FRAMES,
             Some(arg) => {
@@ -66,24 +70,28 @@ impl Checker<'_> {
                 }
             }
         };
-        let kind = kind.with_frames(frames);
+        let kind = kind.with_frames(frames).with_mode(mode);
         let ty = self.stack_type(kind);
         Some(Expr { kind: ExprKind::Builtin(Builtin::Stack(kind)), ty, span })
     }
 
-    /// Checks a stack mode: `bpftrace` is what jl prints; bpftrace's other modes are not supported.
-    fn stack_mode(&mut self, name: &str, mode: &ast::Expr) -> Option<()> {
+    /// A stack mode: `bpftrace` or `raw`; bpftrace's other modes are not supported.
+    fn stack_mode(&mut self, name: &str, mode: &ast::Expr) -> Option<StackMode> {
+        if let ast::ExprKind::Ident(word) = &mode.kind {
+            if let Some((_, mode)) = MODES.iter().find(|(known, _)| known == word) {
+                return Some(*mode);
+            }
+        }
         let diagnostic = match &mode.kind {
-            ast::ExprKind::Ident(word) if word == "bpftrace" => return Some(()),
             ast::ExprKind::Ident(word) if OTHER_MODES.contains(&word.as_str()) => Diagnostic::new(
                 Code::Unsupported,
                 mode.span,
                 format!("stack mode `{word}` is not supported"),
             )
-            .with_hint("stacks print in bpftrace's default mode (`symbol+offset`, one frame a line); `-f folded` writes flame-graph input"),
+            .with_hint("stacks print in bpftrace's default mode (`symbol+offset`, one frame a line) or `raw` (addresses); `-f folded` writes flame-graph input"),
             ast::ExprKind::Ident(word) => {
                 Diagnostic::new(Code::UnknownIdent, mode.span, format!("unknown stack mode `{word}`"))
-                    .with_hint(format!("the one mode is `bpftrace`, the default; `{name}(5)` keeps 5 frames"))
+                    .with_hint(format!("the modes are `bpftrace`, the default, and `raw`; `{name}(5)` keeps 5 frames"))
             }
             _ => Diagnostic::new(
                 Code::TypeMismatch,

@@ -314,3 +314,26 @@ fn pid_counts_in_the_pid_namespace_jl_runs_in() {
     let pid = std::process::id();
     assert_eq!(crate::runtime::map_data(&lines, "@outside"), &serde_json::json!({ format!("0,0,{pid},{tid}"): 10 }));
 }
+
+/// printf's `%gr` (bpftrace 0.27): GFP flags by the names and in the order the kernel's own `show_gfp_flags()` table
+/// gives them (read from kmem:kmalloc's print format), compound masks first, unnamed bits in hex, `0` for none. The
+/// constants print as bpftrace 0.27.1 prints them on this host; a real allocation's flags are all named.
+#[test]
+fn printf_gr_names_gfp_flags_as_the_kernel_does() {
+    if !can_trace("printf_gr_names_gfp_flags_as_the_kernel_does") {
+        return;
+    }
+    let script =
+        r#"begin { printf("%gr|%gr|%gr|%gr|%gr|%gr\n", 0x1, 0xcc0, 0x400cc0 | 0x100, 0, 0x2800, 0x80000000); }"#;
+    assert_eq!(
+        output_of(&["-e", script]).trim(),
+        "GFP_DMA|GFP_KERNEL|GFP_KERNEL_ACCOUNT|__GFP_ZERO|0|GFP_NOWAIT|0x80000000"
+    );
+    let script = r#"tracepoint:kmem:kmalloc /args.gfp_flags != 0/ { printf("%x=%gr\n", args.gfp_flags, args.gfp_flags); exit(); }"#;
+    let (code, out, err) = run_jl(&["-e", script, "-c", "/bin/ls /"]);
+    assert_eq!(code, 0, "{err}");
+    let (hex, names) = out.trim().split_once('=').unwrap_or_else(|| panic!("{out}"));
+    assert!(u64::from_str_radix(hex, 16).is_ok_and(|flags| flags != 0), "{out}");
+    assert!(!names.is_empty() && !names.contains("0x"), "every bit of a real allocation has a name: {out}");
+    assert!(names.split('|').all(|name| name.starts_with("GFP_") || name.starts_with("__GFP_")), "{out}");
+}

@@ -113,6 +113,26 @@ fn list_names_each_fixed_target_and_a_raw_tracepoint_as_bpftrace_does() {
     assert!(raw.contains("args.next ") && !raw.contains("__data"), "no context pointer: {raw}");
 }
 
+/// `jl -lv 'struct NAME'` prints the kernel's struct as C from BTF, as bpftrace does (its basic runtime tests expect
+/// the `vmlinux: struct task_struct {` line); several, comma-separated, each in turn; `-l` alone names it.
+#[test]
+fn list_verbose_writes_kernel_structs_as_c() {
+    if !can_trace("list_verbose_writes_kernel_structs_as_c") {
+        return;
+    }
+    let both = listed(&["-lv", "struct task_struct,union bpf_attr"]);
+    let (task, attr) = both.split_once("\n\nvmlinux: union bpf_attr {\n").unwrap_or_else(|| panic!("{both}"));
+    assert!(task.starts_with("vmlinux: struct task_struct {\n") && task.ends_with("\n};"), "{task}");
+    for member in ["\tchar comm[16];", "\tpid_t pid;", "\tstruct mm_struct *mm;", "\tconst struct cred *cred;"] {
+        assert!(task.lines().any(|line| line == member), "no `{member}` line in\n{task}");
+    }
+    assert!(attr.starts_with("\tstruct {\n\t\t__u32 map_type;\n") && attr.ends_with("\n};\n\n"), "{attr}");
+    assert_eq!(listed(&["-l", "struct task_struct"]), "struct task_struct\n");
+    let output = Command::new(env!("CARGO_BIN_EXE_jl")).args(["-lv", "union task_struct"]).output().expect("run jl");
+    assert_eq!(output.status.code(), Some(1), "task_struct is a struct, not a union");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing matches `union task_struct`"));
+}
+
 #[test]
 fn list_names_the_probes_of_a_program_or_a_script_file() {
     if !can_trace("list_names_the_probes_of_a_program_or_a_script_file") {

@@ -119,6 +119,26 @@ fn software_page_faults_count_each_fault_of_this_thread() {
     assert!((PAGES as u64..PAGES as u64 + 200).contains(&faults), "{faults} faults for {PAGES} fresh pages");
 }
 
+/// bpftrace's scientific count: `software:cpu-clock:1e7` samples every 10 ms of CPU time, so half a second of
+/// this thread spinning is about 50 samples of it.
+#[test]
+fn software_count_in_scientific_notation_is_the_period() {
+    if !can_trace("software_count_in_scientific_notation_is_the_period") {
+        return;
+    }
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() };
+    let tracing = Tracing::start(&format!("software:cpu-clock:1e7 /tid == {tid}/ {{ @samples = count(); }}"), 1.5);
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_millis(500) {
+        std::hint::black_box(start.elapsed());
+    }
+    let lines = tracing.finish();
+    let samples = map_data(&lines, "@samples").as_u64().expect("count");
+    // The thread may be preempted for a while on this shared machine; it is never sampled more than 50 times.
+    assert!((20..=55).contains(&samples), "{samples} samples of 500 ms of CPU every 10 ms");
+}
+
 #[test]
 fn hardware_counters_sample_or_say_the_cpu_has_none() {
     if !can_trace("hardware_counters_sample_or_say_the_cpu_has_none") {

@@ -171,3 +171,56 @@ fn printf_prints_a_kernel_stack() {
         assert!(inner.lines().all(|line| line.starts_with("        ")), "indented like bpftrace: {text:?}");
     }
 }
+
+/// The kernel's symbols, `name -> address`, from /proc/kallsyms (root sees the addresses).
+fn kallsyms() -> std::collections::HashMap<String, u64> {
+    let text = std::fs::read_to_string("/proc/kallsyms").expect("read /proc/kallsyms");
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let addr = u64::from_str_radix(fields.next()?, 16).ok()?;
+            let name = fields.nth(1)?;
+            Some((name.to_string(), addr))
+        })
+        .collect()
+}
+
+/// `kstack(raw)` (bpftrace's raw stack mode): every frame a line of bare hex, not indented, and each address is
+/// the one the same event's `kstack` names as `symbol+offset` (checked against /proc/kallsyms), so the two maps
+/// count the same stacks.
+#[test]
+fn kstack_raw_prints_the_addresses_kstack_names() {
+    if !can_trace("kstack_raw_prints_the_addresses_kstack_names") {
+        return;
+    }
+    let tid = unsafe { libc::gettid() };
+    let script = format!(
+        "tracepoint:syscalls:sys_enter_getppid /tid == {tid}/ {{ @sym[kstack(3)] = count(); @raw[kstack(raw, 3)] = count(); }}"
+    );
+    let tracing = Tracing::start(&script, 1.5);
+    busy_in_syscalls(100);
+    let lines = tracing.finish();
+    let symbolized = map_data(&lines, "@sym").as_object().expect("keyed map").clone();
+    let raw = map_data(&lines, "@raw").as_object().expect("keyed map").clone();
+    let symbols = kallsyms();
+    let mut expected: Vec<(String, u64)> = symbolized
+        .iter()
+        .map(|(key, count)| {
+            let addresses: Vec<String> = frames(key)
+                .iter()
+                .map(|frame| {
+                    let (name, offset) = frame.split_once('+').unwrap_or_else(|| panic!("symbol+offset: {key:?}"));
+                    let base = symbols.get(name).unwrap_or_else(|| panic!("{name} in /proc/kallsyms"));
+                    format!("{:x}", base + offset.parse::<u64>().expect("decimal offset"))
+                })
+                .collect();
+            (format!("\n{}\n", addresses.join("\n")), count.as_u64().expect("count"))
+        })
+        .collect();
+    let mut got: Vec<(String, u64)> =
+        raw.iter().map(|(key, count)| (key.clone(), count.as_u64().expect("count"))).collect();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected, "@raw holds @sym's stacks as bare addresses: {raw:#?} {symbolized:#?}");
+    assert_eq!(got.iter().map(|(_, count)| count).sum::<u64>(), 100, "every call counted once: {raw:#?}");
+}

@@ -55,6 +55,27 @@ impl EnumNames {
         self.name_of(value).map_or_else(|| value.to_string(), str::to_string)
     }
 
+    /// `value` as flags, as the kernel's `__print_flags` prints them (and bpftrace's printf `%gr`): the name of
+    /// each enumerator, a mask, whose bits are all set and not named yet, in order, joined by `|`; the bits no
+    /// mask names in hex after them; `0` when no bit is set. Masks of no bits name nothing and are skipped.
+    pub fn flags_text(self, value: u64) -> String {
+        if value == 0 {
+            return "0".to_string();
+        }
+        let (mut names, mut left) = (Vec::new(), value);
+        for &(mask, name) in self.enumerators {
+            let mask = mask as u64;
+            if mask != 0 && left & mask == mask {
+                names.push(name.to_string());
+                left &= !mask;
+            }
+        }
+        if left != 0 {
+            names.push(format!("0x{left:x}"));
+        }
+        names.join("|")
+    }
+
     /// The enumerators (value, name), in order.
     pub fn enumerators(self) -> &'static [(i64, &'static str)] {
         self.enumerators
@@ -88,6 +109,17 @@ mod tests {
         assert_ne!(EnumNames::new("Bar", &[(1, "ONE".into())]), names);
         assert_eq!(names.value_of("MINUS"), Some(-2));
         assert_eq!(names.value_of("TWO"), None);
+    }
+
+    #[test]
+    fn flags_print_compound_masks_first_then_bits_then_the_rest_in_hex() {
+        let gfp = [(0xcc0, "GFP_KERNEL"), (0, "NOTHING"), (0x1, "GFP_DMA"), (0x40, "__GFP_IO"), (0x1, "__GFP_DMA")];
+        let names = EnumNames::new("gfp", &gfp.map(|(mask, name)| (mask, name.to_string())));
+        assert_eq!(names.flags_text(0), "0");
+        assert_eq!(names.flags_text(1), "GFP_DMA");
+        assert_eq!(names.flags_text(0xcc1), "GFP_KERNEL|GFP_DMA");
+        assert_eq!(names.flags_text(0x41), "GFP_DMA|__GFP_IO");
+        assert_eq!(names.flags_text(0x40 | 0x1_0000), "__GFP_IO|0x10000");
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub use kind::{AggKind, TSeriesAgg, LHIST_MAX_BUCKETS, TSERIES_MAX_INTERVALS};
 pub use layout::{FieldLayout, KeyPart, MapLayout, MapValue, NameSlots, ValueFormat};
 pub use merge::{decode, decode_zeroed};
 pub use openmetrics::{render_openmetrics, LabelBudget, CULPRIT_LABELS, OPENMETRICS_CONTENT_TYPE, OTHER_CULPRITS};
-pub use stack::{StackKind, MAX_STACK_FRAMES};
+pub use stack::{StackKind, StackMode, MAX_STACK_FRAMES};
 pub use text::render_text;
 pub use time_format::TimeFormat;
 pub use tseries::TimeSeries;

@@ -218,6 +218,7 @@ fn integer(value: &FieldValue) -> i128 {
         FieldValue::Str(_)
         | FieldValue::Stack(_)
         | FieldValue::UserStack { .. }
+        | FieldValue::RawStack(_)
         | FieldValue::Tuple(_)
         | FieldValue::Record(_) => 0,
         FieldValue::StackId { kind, raw } => i128::from(kind.split(*raw).1),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::layout::{FieldLayout, MapLayout, MapValue, ValueFormat};
-use super::stack::StackKind;
+use super::stack::{StackKind, StackMode};
 use super::tseries::TimeSeries;
 use super::AggKind;
 use super::{EnumNames, TimeFormat};
@@ -198,6 +198,8 @@ pub enum FieldValue {
         /// Return addresses, innermost first.
         frames: Vec<u64>,
     },
+    /// A stack of [`StackMode::Raw`] (kernel or user), innermost frame first: addresses printed without symbols.
+    RawStack(Vec<u64>),
     /// A tuple's elements, printed `(1, abc)`.
     Tuple(Vec<FieldValue>),
     /// A record's fields by name, printed `{ .a = 1, .b = abc }`.
@@ -256,12 +258,14 @@ impl FieldValue {
             FieldValue::UserName(uid) => symbols.user_name(*uid),
             FieldValue::Culprit(raw) => format_culprit(*raw, symbols),
             FieldValue::StackId { kind, raw } => format!("<stack {}>", kind.split(*raw).1),
-            FieldValue::Stack(_) | FieldValue::UserStack { .. } => {
+            FieldValue::Stack(_) | FieldValue::UserStack { .. } | FieldValue::RawStack(_) => {
+                // bpftrace indents symbolized frames by 8 and raw addresses not at all.
+                let indent = if matches!(self, FieldValue::RawStack(_)) { "" } else { "        " };
                 let lines: String = self
                     .frame_names(symbols)
                     .unwrap_or_default()
                     .iter()
-                    .map(|frame| format!("        {frame}\n"))
+                    .map(|frame| format!("{indent}{frame}\n"))
                     .collect();
                 format!("\n{lines}")
             }
@@ -294,6 +298,7 @@ impl FieldValue {
             FieldValue::UserStack { pid, frames } => {
                 Some(frames.iter().map(|addr| symbols.symbolize_user(*pid, *addr)).collect())
             }
+            FieldValue::RawStack(frames) => Some(frames.iter().map(|addr| format!("{addr:x}")).collect()),
             _ => None,
         }
     }
@@ -317,9 +322,10 @@ impl FieldValue {
             Ok(id) => read(kind.frames, id)?,
             Err(_) => Vec::new(),
         };
-        *self = match pid {
-            Some(pid) => FieldValue::UserStack { pid, frames },
-            None => FieldValue::Stack(frames),
+        *self = match (kind.mode, pid) {
+            (StackMode::Raw, _) => FieldValue::RawStack(frames),
+            (StackMode::Symbols, Some(pid)) => FieldValue::UserStack { pid, frames },
+            (StackMode::Symbols, None) => FieldValue::Stack(frames),
         };
         Ok(())
     }
@@ -610,6 +616,10 @@ mod tests {
         assert_eq!(lost, FieldValue::Stack(Vec::new()));
         let text = FieldValue::UserStack { pid: 1, frames: vec![0x10, 0x20] }.to_text(&HexSymbolizer);
         assert_eq!(text, "\n        0x10\n        0x20\n");
+        let mut raw =
+            FieldValue::from_integer(42 << 32 | 5, ValueFormat::Stack(StackKind::USER.with_mode(StackMode::Raw)));
+        raw.resolve_stack(&mut |_, _| -> Result<Vec<u64>, ()> { Ok(vec![0xffffffff81000010, 0x7f00]) }).unwrap();
+        assert_eq!(raw.to_text(&HexSymbolizer), "\nffffffff81000010\n7f00\n");
     }
 
     #[test]

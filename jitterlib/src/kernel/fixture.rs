@@ -270,6 +270,11 @@ impl KernelInfo for FixtureKernel {
         Ok(None)
     }
 
+    fn record_definition(&self, _union: bool, _name: &str) -> Result<Option<String>, KernelError> {
+        // As for struct_size: no whole structs in the snapshot.
+        Ok(None)
+    }
+
     fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError> {
         Ok(self.functions.get(name).cloned())
     }

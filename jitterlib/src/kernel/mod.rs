@@ -14,6 +14,7 @@ mod hz;
 mod kallsyms;
 mod live;
 mod mechanisms;
+mod print_flags;
 mod struct_name;
 mod symbol_lookup;
 mod tracefs;
@@ -28,6 +29,7 @@ pub use kallsyms::Symbol;
 pub use live::LiveKernel;
 pub(crate) use mechanisms::{is_root, kprobes_present, TRAMPOLINES_SINCE};
 pub use mechanisms::{Availability, FunctionProbes, TracepointMechanism, TracepointProbes};
+pub use print_flags::PrintFlags;
 pub use struct_name::StructName;
 pub use tracefs::{ensure_tracefs, parse_format, TracepointField, TracepointFormat};
 pub use version::KernelVersion;
@@ -67,6 +69,9 @@ pub trait KernelInfo {
     fn struct_members(&self, struct_name: &str, path: &str) -> Result<Option<Vec<String>>, KernelError>;
     /// BTF: the size in bytes of `struct struct_name` (or the union), for `sizeof`; `None` when it is unknown.
     fn struct_size(&self, struct_name: &str) -> Result<Option<u32>, KernelError>;
+    /// BTF: `struct name` (or `union name` when `union`) written as C, for `jl -lv 'struct NAME'`; `None` when it
+    /// is unknown.
+    fn record_definition(&self, union: bool, name: &str) -> Result<Option<String>, KernelError>;
     /// BTF: the parameters `(name, C type)` of kernel function `name` (for kprobe/fentry arguments), `None`
     /// when BTF has no such function.
     fn function_params(&self, name: &str) -> Result<Option<Vec<(String, String)>>, KernelError>;

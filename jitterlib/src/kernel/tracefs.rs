@@ -27,6 +27,10 @@ pub struct TracepointFormat {
     /// tracefs, listed in its `dynamic_events` file): such an event has no raw tracepoint of its name.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dynamic: bool,
+    /// The flag names its `print fmt` gives fields (`__print_flags(REC->gfp_flags, ...)`): the masks of this
+    /// kernel's build, for printf's `%gr`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub print_flags: Vec<super::PrintFlags>,
 }
 
 impl TracepointFormat {
@@ -165,13 +169,15 @@ pub fn parse_format(category: &str, name: &str, text: &str) -> Result<Tracepoint
         reason,
     };
     let mut id = None;
-    let mut fields = Vec::new();
+    let (mut fields, mut print_flags) = (Vec::new(), Vec::new());
     for line in text.lines().map(str::trim) {
         if let Some(value) = line.strip_prefix("ID:") {
             let value = value.trim();
             id = Some(value.parse().map_err(|_| fail(format!("bad ID `{value}`")))?);
         } else if line.starts_with("field:") {
             fields.push(parse_field(line).map_err(|reason| fail(format!("{reason} in `{line}`")))?);
+        } else if let Some(print_fmt) = line.strip_prefix("print fmt:") {
+            print_flags = super::print_flags::parse(print_fmt);
         }
     }
     Ok(TracepointFormat {
@@ -180,6 +186,7 @@ pub fn parse_format(category: &str, name: &str, text: &str) -> Result<Tracepoint
         id: id.ok_or_else(|| fail("no ID line".to_string()))?,
         fields,
         dynamic: false,
+        print_flags,
     })
 }
 

@@ -90,7 +90,7 @@ fn resolve(spec: &ProbeSpec, kind: &ProbeKind, hardware: bool, default: u64) -> 
     })?;
     let period = match parts.get(2) {
         None => default,
-        Some(count) => count.parse().ok().filter(|count| *count > 0).ok_or_else(|| {
+        Some(count) => super::parse_count(count).filter(|count| *count > 0).ok_or_else(|| {
             ProbeError::new(ProbeErrorKind::BadSpec, format!("count `{count}` is not a positive integer"))
                 .with_hint(format!("e.g. `{}:{}:{default}`", kind.name, counter.name()))
                 .at(2)
@@ -140,6 +140,9 @@ mod tests {
         let error = resolved("software:nope").expect_err("no such event");
         assert!(error.hint.as_deref().is_some_and(|hint| hint.contains("context-switches")), "{error:?}");
         assert!(resolved("software:cs:0").is_err());
+        // bpftrace's scientific count (its tests' `software:cpu:1e6`).
+        let probe = resolved("software:cpu:1e6").expect("1e6 is a count");
+        assert_eq!(probe.attach(), Attach::Perf { counter: PerfCounter::CpuClock, period: 1_000_000, cpu: None });
         assert!(resolved("software").is_err());
     }
 }

@@ -42,7 +42,7 @@ pub(super) fn period(kind: &str, unit: &str, count: &str) -> Result<u64, ProbeEr
             .with_hint(format!("e.g. `{kind}:ms:100` or `{kind}:hz:99`"))
             .at(2)
     };
-    let count: u64 = count.parse().ok().filter(|n| *n > 0).ok_or_else(|| bad("not a positive integer"))?;
+    let count = super::parse_count(count).filter(|n| *n > 0).ok_or_else(|| bad("not a positive integer"))?;
     match scale {
         0 if count > NS_PER_SECOND => Err(bad("more than once a nanosecond")),
         0 => Ok(NS_PER_SECOND / count),
@@ -84,6 +84,9 @@ mod tests {
         assert_eq!(period("interval", "s", "2").unwrap(), 2_000_000_000);
         assert_eq!(period("profile", "ms", "10").unwrap(), 10_000_000);
         assert_eq!(period("interval", "us", "500").unwrap(), 500_000);
+        // bpftrace's scientific counts and `_` separators.
+        assert_eq!(period("interval", "us", "5e2").unwrap(), 500_000);
+        assert_eq!(period("profile", "hz", "1_000").unwrap(), 1_000_000);
     }
 
     #[test]
@@ -96,5 +99,8 @@ mod tests {
         let too_fast = period("interval", "hz", "2000000000").unwrap_err().to_string();
         assert_eq!(too_fast, "interval count `2000000000` is more than once a nanosecond");
         assert!(period("interval", "s", &u64::MAX.to_string()).is_err());
+        for bad in ["10e3", "1e", "e3", "1e99", "+5", "-1", "0x10"] {
+            assert!(period("interval", "ms", bad).is_err(), "{bad}");
+        }
     }
 }

@@ -432,6 +432,23 @@ pub fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo) -> Result<Box<dyn Prob
     (entry.resolve)(spec, kernel)
 }
 
+/// A probe's count (`software:cpu-clock:1e6`, `profile:hz:99`) as bpftrace reads one: decimal digits with `_`
+/// separators, or a coefficient 1 to 9 and a power of ten (`1e6`, `5e3`); `None` if it is not one or does not
+/// fit in 64 bits.
+pub(crate) fn parse_count(text: &str) -> Option<u64> {
+    let digits = |part: &str| -> Option<u64> {
+        let part = part.replace('_', "");
+        part.bytes().all(|byte| byte.is_ascii_digit()).then(|| part.parse().ok()).flatten()
+    };
+    match text.split_once(['e', 'E']) {
+        None => digits(text),
+        Some((coefficient, exponent)) => {
+            let coefficient = digits(coefficient).filter(|c| (1..=9).contains(c))?;
+            coefficient.checked_mul(10u64.checked_pow(u32::try_from(digits(exponent)?).ok()?)?)
+        }
+    }
+}
+
 /// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
 pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates

@@ -21,7 +21,10 @@ pub fn print(pattern: Option<&str>, fields: bool, kernel: &dyn KernelInfo) -> Ex
     if pattern == BUILTINS_WORD {
         return output::finish(print_builtins());
     }
-    match print_matches(pattern, fields, kernel) {
+    // bpftrace's list of patterns, `struct task_struct,struct file`: each listed in turn.
+    let listed =
+        pattern.split(',').try_fold(0, |matched, pattern| Ok(matched + print_matches(pattern, fields, kernel)?));
+    match listed {
         Ok(0) => {
             let file_like = !pattern.contains(':') && (pattern.ends_with(".bt") || pattern.ends_with(".jl"));
             match file_like {
@@ -94,6 +97,9 @@ fn print_matches(pattern: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Re
             _ => {}
         }
     }
+    if let Some((keyword @ ("struct" | "union"), name)) = pattern.split_once(' ') {
+        return print_record(keyword == "union", name.trim(), fields, kernel);
+    }
     if let ["rawtracepoint" | "rawtp", .., name] = &pattern.split(':').collect::<Vec<_>>()[..] {
         if !name.contains(['*', '?', '[']) && pattern.split(':').count() <= 3 {
             return print_raw_tracepoint(name, fields, kernel);
@@ -131,6 +137,29 @@ fn print_matches(pattern: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Re
         Err(error) => eprintln!("jl: cannot list tracepoints: {error}"),
     }
     Ok(matched)
+}
+
+/// Prints `struct NAME` (or `union NAME`) when the kernel's BTF has it; with `fields`, its definition as C, as
+/// bpftrace prints it (`vmlinux: struct NAME {`, a member a line, `};` and a blank line). Names take no wildcard.
+fn print_record(union: bool, name: &str, fields: bool, kernel: &dyn KernelInfo) -> io::Result<usize> {
+    let keyword = if union { "union" } else { "struct" };
+    if name.contains(['*', '?', '[']) {
+        eprintln!("jl: `{keyword} {name}`: struct and union names take no wildcard (`jl -lv '{keyword} task_struct'`)");
+        return Ok(0);
+    }
+    let definition = match kernel.record_definition(union, name) {
+        Ok(Some(definition)) => definition,
+        Ok(None) => return Ok(0),
+        Err(error) => {
+            eprintln!("jl: cannot read the kernel's BTF: {error}");
+            return Ok(0);
+        }
+    };
+    match fields {
+        true => output::line(format_args!("vmlinux: {definition}"))?,
+        false => output::line(format_args!("{keyword} {name}"))?,
+    }
+    Ok(1)
 }
 
 /// Prints `rawtracepoint:NAME` when the kernel's BTF has that raw tracepoint; with `fields`, its arguments as the

@@ -275,6 +275,175 @@ impl Btf {
         Ok(Some(names))
     }
 
+    /// `struct name` (`union` when `union` is true) written as C, as bpftrace's `-lv 'struct NAME'` prints it: a
+    /// member a line indented by a tab, anonymous structs and unions written out in place, bitfields `name: width`,
+    /// arrays and function pointers as C declares them, `};` closing. `None` when BTF has no such struct or union.
+    pub fn record_definition(&self, union: bool, name: &str) -> Result<Option<String>, KernelError> {
+        let Some(id) = self.find_record(name)? else {
+            return Ok(None);
+        };
+        if (self.record(id)?.header.kind == KIND_UNION) != union {
+            return Ok(None);
+        }
+        let keyword = if union { "union" } else { "struct" };
+        let mut text = format!("{keyword} {name} {{\n");
+        self.write_members(id, 1, &mut text)?;
+        text.push_str("};\n");
+        Ok(Some(text))
+    }
+
+    /// The members of struct or union `id`, one a line at `indent` tabs (see [`Btf::record_definition`]).
+    fn write_members(&self, id: u32, indent: usize, out: &mut String) -> Result<(), KernelError> {
+        if indent > MAX_DEPTH {
+            return Err(self.malformed("anonymous members nest too deep"));
+        }
+        let record = self.record(id)?;
+        let is_struct = record.header.kind == KIND_STRUCT;
+        let tabs = "\t".repeat(indent);
+        // Where the previous member ends, in bits, and whether it was a bitfield: a gap the compiler would not leave
+        // by itself is written as padding, as libbpf (and so bpftrace) writes it.
+        let (mut end, mut after_bitfield) = (0u32, false);
+        for index in 0..record.header.vlen {
+            let at = index * 12;
+            let (name_off, type_id, offset_word) =
+                (self.word(&record, at)?, self.word(&record, at + 4)?, self.word(&record, at + 8)?);
+            let name = self.name(name_off)?;
+            let (bit_offset, width) = match record.header.kind_flag {
+                true => (offset_word & 0x00ff_ffff, offset_word >> 24),
+                false => (offset_word, 0),
+            };
+            if is_struct {
+                let align = self.align_bits(type_id, 0)?;
+                self.write_padding(end, bit_offset, align, after_bitfield && width != 0, &tabs, out);
+                (end, after_bitfield) = match width {
+                    0 => (bit_offset + self.type_size(type_id, 0)? * 8, false),
+                    width => (bit_offset + width, true),
+                };
+            }
+            let member_type = match type_id {
+                0 => None,
+                _ => Some(self.record(type_id)?.header),
+            };
+            match member_type {
+                // An anonymous struct or union: written out in place.
+                Some(header) if matches!(header.kind, KIND_STRUCT | KIND_UNION) && header.name_off == 0 => {
+                    let keyword = if header.kind == KIND_UNION { "union" } else { "struct" };
+                    let named = if name.is_empty() { String::new() } else { format!(" {name}") };
+                    if header.vlen == 0 {
+                        out.push_str(&format!("{tabs}{keyword} {{}}{named};\n"));
+                    } else {
+                        out.push_str(&format!("{tabs}{keyword} {{\n"));
+                        self.write_members(type_id, indent + 1, out)?;
+                        out.push_str(&format!("{tabs}}}{named};\n"));
+                    }
+                }
+                _ => {
+                    let bits = if width == 0 { String::new() } else { format!(": {width}") };
+                    out.push_str(&format!("{tabs}{}{bits};\n", self.declaration(type_id, &name)?));
+                }
+            }
+        }
+        if is_struct {
+            let align = self.align_bits(id, 0)?;
+            self.write_padding(end, record.header.size_or_type * 8, align, false, &tabs, out);
+        }
+        Ok(())
+    }
+
+    /// Padding from bit `from` to bit `to` (where a member aligned to `align` bits, or the struct's end, starts)
+    /// when the compiler would not leave that gap by itself, as libbpf's C dump writes it: unnamed bitfields of
+    /// `long`, `int`, `short` or `char`, the widest whose alignment lands at or before `to` first (`long: 0;` when
+    /// only that marker makes the compiler align), then whole ones, then the smallest that holds the rest.
+    fn write_padding(&self, from: u32, to: u32, align: u32, in_bitfield: bool, tabs: &str, out: &mut String) {
+        const PADS: [(&str, u32); 4] = [("long", 64), ("int", 32), ("short", 16), ("char", 8)];
+        if from >= to {
+            return;
+        }
+        let round_up = |value: u32, to: u32| value.div_ceil(to) * to;
+        let (mut at, (mut pad, mut pad_bits)) = (from, PADS[3]);
+        for (name, bits) in PADS {
+            (pad, pad_bits) = (name, bits);
+            if round_up(from, bits) <= to {
+                break;
+            }
+        }
+        let aligned = round_up(from, pad_bits);
+        if aligned > from && aligned <= to {
+            let marker_needed = in_bitfield
+                || (aligned == to && round_up(from, align.max(8)) != aligned)
+                || (aligned != to && to - aligned <= aligned - from);
+            if marker_needed {
+                out.push_str(&format!("{tabs}{pad}: {};\n", if in_bitfield { aligned - from } else { 0 }));
+            }
+            at = aligned;
+        }
+        while at < to {
+            let left = to - at;
+            let (name, bits) = match left >= pad_bits {
+                true => (pad, pad_bits),
+                false => PADS.iter().rev().copied().find(|(_, bits)| *bits >= left).unwrap_or(PADS[0]),
+            };
+            let bits = bits.min(left);
+            out.push_str(&format!("{tabs}{name}: {bits};\n"));
+            at += bits;
+        }
+    }
+
+    /// The natural alignment of type `id` in bits: its size for integers, enums and floats (at most 8 bytes),
+    /// a pointer's, an array's element's, the widest of a struct's or union's members.
+    fn align_bits(&self, id: u32, depth: usize) -> Result<u32, KernelError> {
+        if depth > MAX_DEPTH {
+            return Err(self.malformed("type nesting too deep"));
+        }
+        let id = self.skip_modifiers(id)?;
+        if id == 0 {
+            return Ok(8);
+        }
+        let record = self.record(id)?;
+        Ok(match record.header.kind {
+            KIND_INT | KIND_ENUM | KIND_ENUM64 | KIND_FLOAT => record.header.size_or_type.clamp(1, 8) * 8,
+            KIND_PTR => 64,
+            KIND_ARRAY => self.align_bits(self.word(&record, 0)?, depth + 1)?,
+            KIND_STRUCT | KIND_UNION => {
+                let mut align = 8;
+                for index in 0..record.header.vlen {
+                    align = align.max(self.align_bits(self.word(&record, index * 12 + 4)?, depth + 1)?);
+                }
+                align
+            }
+            _ => 8,
+        })
+    }
+
+    /// A C declaration of `name` as type `id`: `char comm[16]`, `struct file *f`, `void (*fn)(int)`.
+    fn declaration(&self, id: u32, name: &str) -> Result<String, KernelError> {
+        // The dimensions of an array follow the name; a qualifier of the array (`const u8[16]`) goes first.
+        let (mut element, mut dimensions, mut qualifiers) = (id, String::new(), String::new());
+        for _ in 0..MAX_DEPTH {
+            let Some(kind) = self.kind_of(element)? else { break };
+            let record = self.record(element)?;
+            match kind {
+                KIND_ARRAY => {
+                    dimensions.push_str(&format!("[{}]", self.word(&record, 8)?));
+                    element = self.word(&record, 0)?;
+                }
+                KIND_CONST | KIND_VOLATILE if self.kind_of(record.header.size_or_type)? == Some(KIND_ARRAY) => {
+                    qualifiers.push_str(if kind == KIND_CONST { "const " } else { "volatile " });
+                    element = record.header.size_or_type;
+                }
+                _ => break,
+            }
+        }
+        let type_name = format!("{qualifiers}{}", self.type_name(element, 0)?);
+        Ok(match type_name.split_once("(*)") {
+            Some((returns, params)) if self.kind_of(element)? == Some(KIND_PTR) => {
+                format!("{returns}(*{name}{dimensions}){params}")
+            }
+            _ if type_name.ends_with('*') => format!("{type_name}{name}{dimensions}"),
+            _ => format!("{type_name} {name}{dimensions}"),
+        })
+    }
+
     /// The size in bytes of `struct name` (or `union name`), `None` when it does not exist.
     pub fn struct_size(&self, name: &str) -> Result<Option<u32>, KernelError> {
         match self.find_record(name)? {
@@ -641,10 +810,20 @@ impl Btf {
             KIND_PTR if self.kind_of(header.size_or_type)? == Some(KIND_FUNC_PROTO) => {
                 self.function_pointer_name(header.size_or_type, depth + 1)?
             }
-            KIND_PTR => format!("{} *", inner(header.size_or_type)?),
+            // `char **`, as C writes a pointer to a pointer.
+            KIND_PTR => match inner(header.size_or_type)? {
+                pointer if pointer.ends_with('*') => format!("{pointer}*"),
+                target => format!("{target} *"),
+            },
             KIND_ARRAY => format!("{}[{}]", inner(self.word(&record, 0)?)?, self.word(&record, 8)?),
-            KIND_CONST => format!("const {}", inner(header.size_or_type)?),
-            KIND_VOLATILE => format!("volatile {}", inner(header.size_or_type)?),
+            // A qualified pointer is qualified after its `*`, as C writes it: `char * const`.
+            KIND_CONST | KIND_VOLATILE => {
+                let qualifier = if header.kind == KIND_CONST { "const" } else { "volatile" };
+                match inner(header.size_or_type)? {
+                    pointer if pointer.ends_with('*') => format!("{pointer} {qualifier}"),
+                    target => format!("{qualifier} {target}"),
+                }
+            }
             KIND_RESTRICT | KIND_TYPE_TAG => inner(header.size_or_type)?,
             KIND_STRUCT | KIND_UNION | KIND_ENUM | KIND_ENUM64 | KIND_FWD => {
                 let keyword = match header.kind {
@@ -677,7 +856,9 @@ impl Btf {
             });
         }
         let returns = self.type_name(record.header.size_or_type, depth + 1)?;
-        Ok(format!("{returns} (*)({})", params.join(", ")))
+        // C's `(void)`: a function that takes nothing.
+        let params = if params.is_empty() { "void".to_string() } else { params.join(", ") };
+        Ok(format!("{returns} (*)({params})"))
     }
 
     fn kind_of(&self, id: u32) -> Result<Option<u32>, KernelError> {

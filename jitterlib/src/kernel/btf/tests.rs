@@ -274,6 +274,21 @@ fn lists_members_with_anonymous_ones_flattened() {
     assert_eq!(btf.struct_members("nothing", "").unwrap(), None);
 }
 
+/// `jl -lv 'struct outer'`: the struct as C, as bpftrace prints it (libbpf's layout: tabs, `name: width`, and
+/// the gaps the compiler would not leave written as padding: `flags` 5 bits after the union's end, `name` at
+/// byte 24 where a byte array would follow `flags` at byte 17 unless `long: 0` aligns it).
+#[test]
+fn writes_structs_as_c() {
+    let btf = sample();
+    let outer = "struct outer {\n\tint x;\n\tunion {\n\t\tint a;\n\t\tstruct outer *b;\n\t};\n\tchar: 5;\n\
+                 \tunsigned char flags: 3;\n\tlong: 0;\n\tconst unsigned char name[16];\n};\n";
+    assert_eq!(btf.record_definition(false, "outer").unwrap().as_deref(), Some(outer));
+    let wrap = "struct wrap {\n\tint tag;\n\tstruct outer inner;\n};\n";
+    assert_eq!(btf.record_definition(false, "wrap").unwrap().as_deref(), Some(wrap));
+    assert_eq!(btf.record_definition(true, "outer").unwrap(), None, "a struct is not a union");
+    assert_eq!(btf.record_definition(false, "my_fn").unwrap(), None, "a function is not a struct");
+}
+
 #[test]
 fn decodes_kind_flag_bitfields() {
     let flags = sample().struct_member("outer", "flags").unwrap().unwrap();
