@@ -218,9 +218,15 @@ pub fn generate(checked: &Checked, settings: &MapSettings) -> Result<Compiled, D
                 Some(_) => format!(" x {} buckets", slots.buckets),
                 None => String::new(),
             };
+            let names: Vec<String> = slots.names.iter().map(u32::to_string).collect();
+            let keyed = match names.len() {
+                1 => "the name's index",
+                _ => "the names' indexes",
+            };
             Some(format!(
-                "{}: a per-CPU array of {} names{buckets} (keyed by the name's index)",
-                info.layout.name, slots.names
+                "{}: a per-CPU array of {} names{buckets} (keyed by {keyed})",
+                info.layout.name,
+                names.join(" x ")
             ))
         })
         .collect();

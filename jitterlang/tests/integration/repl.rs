@@ -1,5 +1,6 @@
 //! The REPL through a real terminal: tmux runs `jl`, send-keys types, capture-pane reads the screen.
 
+use crate::netns::VethPair;
 use jitterlib::testing::{can_trace, skip};
 use std::process::Command;
 use std::time::Duration;
@@ -260,6 +261,51 @@ fn repl_deletes_and_clears_keys_of_a_histogram_kept_in_an_array() {
     terminal.send(&["clear(@h)", "Enter"]);
     let screen = terminal.screen();
     assert_eq!(reply_to(&screen, "clear(@h)"), ["#1 @h cleared"], "{screen}");
+    terminal.send(&["quit", "Enter"]);
+    terminal.wait_for_exit();
+}
+
+#[test]
+fn repl_deletes_a_key_of_two_names_from_maps_kept_in_arrays() {
+    if !can_trace("repl_deletes_a_key_of_two_names_from_maps_kept_in_arrays") {
+        return;
+    }
+    let pair = VethPair::create("jlrd");
+    let name = format!("jl-repl-name-pair-{}", std::process::id());
+    let Some(terminal) = Terminal::start(&name, "") else {
+        panic!("repl_deletes_a_key_of_two_names_from_maps_kept_in_arrays needs tmux");
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    // `@h` and `@c`, keyed by two points, are arrays of points x points (x buckets): a key's slots are zeroed.
+    // Only the pings count (not the namespaces' own IPv6 traffic): no packet comes after them.
+    let script = format!(
+        "skb() /icmp_seq > 0 && netns == {}/ {{ @h[prev, hop] = hist(dur); @c[prev, hop] = count(); }}",
+        pair.inode(1)
+    );
+    terminal.send(&[&script, "Enter"]);
+    assert!(terminal.screen().contains("#1 attached"), "{}", terminal.screen());
+    pair.ping(2);
+    let (key, other) = (r#"("netif_rx", "netif_receive_skb")"#, r#"("kfree_skb", "kfree_skb")"#);
+    for command in [
+        format!("delete(@h, {key})"),
+        format!("delete(@h, {key})"),
+        format!("delete(@c, {key})"),
+        format!("delete(@c, {other})"),
+        r#"delete(@c, ("netif_rx", "nosuch"))"#.to_string(),
+    ] {
+        terminal.send(&[&command, "Enter"]);
+    }
+    terminal.send(&["print(@c)", "Enter"]);
+    let screen = terminal.screen();
+    let replies = |command: String| reply_to(&screen, &command).join("\n");
+    assert_eq!(replies(format!("delete(@c, {key})")), "#1 @c: key deleted", "{screen}");
+    assert_eq!(replies(format!("delete(@c, {other})")), "#1 @c has no such key", "never written:\n{screen}");
+    assert!(screen.contains(&format!("jl> delete(@h, {key})\n#1 @h: key deleted\n")), "{screen}");
+    assert!(screen.contains(&format!("jl> delete(@h, {key})\n#1 @h has no such key\n")), "deleted:\n{screen}");
+    assert!(screen.contains(r#""nosuch" is not one of @c's keys"#), "{screen}");
+    let printed = reply_to(&screen, "print(@c)");
+    assert!(printed.iter().any(|line| line.contains("@c[net_dev_start_xmit, netif_rx]: 2")), "{screen}");
+    assert!(!printed.iter().any(|line| line.contains("[netif_rx, netif_receive_skb]")), "deleted:\n{screen}");
     terminal.send(&["quit", "Enter"]);
     terminal.wait_for_exit();
 }

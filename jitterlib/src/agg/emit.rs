@@ -58,8 +58,9 @@ pub struct Update {
 
 /// Finishes a key of `layout` at `r10 + key` whose fields the caller stored up to `r10 + end`: stores the
 /// bucket index register after them (histograms; the whole `u32` key of a bucket array), or the 0 key of a map
-/// without key fields. A histogram keyed by a name ([`MapLayout::name_slots`]) gets the `u32` slot of its
-/// name's bucket at `r10 + key`, over the name's index (uses r0).
+/// without key fields. An aggregation keyed by names ([`MapLayout::name_slots`]) gets the `u32` slot of its
+/// key's bucket at `r10 + key`, over the names' indexes (uses r0, and r1 for a key of several names), or the
+/// slot past the end for a name beyond its table; a key of one name without buckets is already its slot.
 ///
 /// ```
 /// use jitterlib::agg::emit::{emit_bucket, emit_key_end, emit_update, Update};
@@ -74,10 +75,26 @@ pub struct Update {
 /// assert!(b.is_empty());
 /// ```
 pub fn emit_key_end(b: &mut Builder, layout: &MapLayout, key: i16, end: i16, bucket: Option<Reg>) {
-    if let (Some(slots), Some(reg)) = (layout.name_slots(), bucket) {
+    if let Some(slots) = layout.name_slots().filter(|slots| bucket.is_some() || slots.names.len() > 1) {
+        // A name beyond its table (a kernel's value outside its enum) would land in another key's slots, or
+        // wrap: it gets the slot past the end, which the lookup does not find.
+        let (beyond, store) = (b.new_label(), b.new_label());
         b.load(Size::DW, Reg::R0, Reg::R10, key);
-        b.alu64(AluOp::Mul, Reg::R0, slots.buckets as i32);
-        b.alu64(AluOp::Add, Reg::R0, reg);
+        b.jump_if(JmpOp::Ge, Reg::R0, slots.names[0] as i32, beyond);
+        for (field, names) in slots.names.iter().enumerate().skip(1) {
+            b.alu64(AluOp::Mul, Reg::R0, *names as i32);
+            b.load(Size::DW, Reg::R1, Reg::R10, key + 8 * field as i16);
+            b.jump_if(JmpOp::Ge, Reg::R1, *names as i32, beyond);
+            b.alu64(AluOp::Add, Reg::R0, Reg::R1);
+        }
+        if let Some(reg) = bucket {
+            b.alu64(AluOp::Mul, Reg::R0, slots.buckets as i32);
+            b.alu64(AluOp::Add, Reg::R0, reg);
+        }
+        b.jump(store);
+        b.bind(beyond);
+        b.mov64(Reg::R0, slots.slots() as i32);
+        b.bind(store);
         b.store(Size::W, Reg::R10, key, Reg::R0);
         return;
     }

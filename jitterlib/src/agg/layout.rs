@@ -115,38 +115,63 @@ const ARRAY_KEY_SIZE: u32 = 4;
 /// map of the buckets it saw.
 const MAX_ARRAY_BUCKETS: u64 = 1024;
 
-/// Most slots a histogram keyed by a name keeps in a per-CPU array ([`MapLayout::name_slots`]): names times
-/// buckets; above it the map stays a hash of the buckets it saw.
+/// Most slots an aggregation keyed by names keeps in a per-CPU array ([`MapLayout::name_slots`]): names times
+/// buckets; above it the map stays a hash of the keys it saw.
 const MAX_NAME_SLOTS: u64 = 1 << 16;
 
-/// How a histogram keyed by one name of a fixed table (`@[name] = hist(dur)`) sits in a per-CPU array: the slot
-/// of bucket `b` of name `n` is `n * buckets + b`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How an aggregation keyed by names of fixed tables (`@[name] = hist(dur)`, `@[prev, hop] = hist(dur)`) sits in
+/// a per-CPU array: the names' indexes make one number, the first name the most significant (`prev * hops +
+/// hop`), and the slot of bucket `b` of that key is `key * buckets + b`. Keys ordered by slot are thus ordered
+/// as their names' indexes.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NameSlots {
-    /// Slots of names: the table's largest index plus one.
-    pub names: u32,
-    /// Buckets of each name's histogram.
+    /// Slots of each key field's names, in key order: its table's largest index plus one.
+    pub names: Vec<u32>,
+    /// Buckets of each key's histogram (1 for other aggregations).
     pub buckets: u32,
 }
 
 impl NameSlots {
     /// Slots of the array.
-    pub fn slots(self) -> u32 {
-        self.names * self.buckets
+    pub fn slots(&self) -> u32 {
+        self.names.iter().product::<u32>() * self.buckets
     }
 
-    /// The array keys (`u32` slots) of every bucket of the name whose key fields (its 8-byte index, as
-    /// [`MapLayout::encode_key`] writes it) are `fields`; none for a name beyond the table.
-    pub fn keys_of(self, fields: &[u8]) -> Vec<Vec<u8>> {
-        let name = fields.try_into().map(u64::from_le_bytes).ok().filter(|name| *name < u64::from(self.names));
-        let first = name.map_or(0, |name| name as u32 * self.buckets);
-        let count = if name.is_some() { self.buckets } else { 0 };
-        (first..first + count).map(|slot| slot.to_le_bytes().to_vec()).collect()
+    /// The array keys (`u32` slots) of every bucket of the key whose fields (the names' 8-byte indexes, as
+    /// [`MapLayout::encode_key`] writes them) are `fields`; none for a name beyond its table.
+    pub fn keys_of(&self, fields: &[u8]) -> Vec<Vec<u8>> {
+        let Some(first) = self.key_index(fields).map(|key| key * self.buckets) else { return Vec::new() };
+        (first..first + self.buckets).map(|slot| slot.to_le_bytes().to_vec()).collect()
     }
 
-    /// The key fields (the name's index, 8 bytes) and the bucket of array slot `slot`.
-    pub fn split(self, slot: u32) -> (u64, u64) {
-        (u64::from(slot / self.buckets), u64::from(slot % self.buckets))
+    /// The key's number (`prev * hops + hop`) of key fields `fields`; `None` unless they are one 8-byte index
+    /// within its table per name.
+    fn key_index(&self, fields: &[u8]) -> Option<u32> {
+        if fields.len() != self.names.len() * 8 {
+            return None;
+        }
+        fields.chunks_exact(8).zip(&self.names).try_fold(0u32, |key, (field, &names)| {
+            let index = u64::from_le_bytes(field.try_into().ok()?);
+            (index < u64::from(names)).then(|| key * names + index as u32)
+        })
+    }
+
+    /// The key fields (each name's index, 8 bytes little-endian) and the bucket of array slot `slot`.
+    pub fn split(&self, slot: u32) -> (Vec<u8>, u64) {
+        let mut key = slot / self.buckets;
+        let mut indexes: Vec<u32> = self
+            .names
+            .iter()
+            .rev()
+            .map(|&names| {
+                let index = key % names;
+                key /= names;
+                index
+            })
+            .collect();
+        indexes.reverse();
+        let fields = indexes.into_iter().flat_map(|index| u64::from(index).to_le_bytes()).collect();
+        (fields, u64::from(slot % self.buckets))
     }
 }
 
@@ -197,20 +222,17 @@ impl MapLayout {
         u32::try_from(count).ok().filter(|&count| u64::from(count) <= MAX_ARRAY_BUCKETS)
     }
 
-    /// For an aggregation whose one key is a name of a fixed table (`@[name] = hist(dur)`, `@[hop] = count()`,
-    /// see [`ValueFormat::Name`]) and whose programs do not look at its keys ([`MapLayout::keys_in_programs`]):
-    /// its per-CPU array slots, one per name and bucket (one bucket but for histograms). A name has a row
-    /// exactly when some CPU's slot is not all zeroes, as a hash has the keys written, because every update
-    /// leaves a mark: `count()` and each histogram bucket add one, `min()`/`max()` set their seen word, `avg()`
-    /// and `stats()` add one to their count. `None` for other maps: `sum()` (`sum(0)` makes a key of zeroes),
-    /// plain values (`@[name] = 0`), `tseries` (whose slots are not counts) and tables of more than
-    /// `MAX_NAME_SLOTS` (65536) slots.
+    /// For an aggregation whose keys are all names of fixed tables (`@[name] = hist(dur)`, `@[hop] = count()`,
+    /// `@[prev, hop] = hist(dur)`, see [`ValueFormat::Name`]) and whose programs do not look at its keys
+    /// ([`MapLayout::keys_in_programs`]): its per-CPU array slots, one per key and bucket (one bucket but for
+    /// histograms). A key has a row exactly when some CPU's slot is not all zeroes, as a hash has the keys
+    /// written, because every update leaves a mark: `count()` and each histogram bucket add one, `min()`/`max()`
+    /// set their seen word, `avg()` and `stats()` add one to their count. `None` for other maps: `sum()`
+    /// (`sum(0)` makes a key of zeroes), plain values (`@[name] = 0`), `tseries` (whose slots are not counts) and
+    /// tables of more than `MAX_NAME_SLOTS` (65536) slots, the product of the names and buckets.
     pub fn name_slots(&self) -> Option<NameSlots> {
-        let [FieldLayout { format: ValueFormat::Name(table), size: INTEGER_SIZE, .. }] = self.keys.as_slice() else {
-            return None;
-        };
         let buckets = match self.value {
-            _ if self.keys_in_programs => return None,
+            _ if self.keys_in_programs || self.keys.is_empty() => return None,
             MapValue::Agg {
                 kind: AggKind::Count | AggKind::Min | AggKind::Max | AggKind::Avg | AggKind::Stats,
                 ..
@@ -221,10 +243,22 @@ impl MapLayout {
             } => kind.bucket_count()?,
             _ => return None,
         };
-        let largest = table.enumerators().iter().map(|(index, _)| u64::try_from(*index).ok()).max()??;
-        let names = largest.checked_add(1)?;
-        let fits = names.checked_mul(buckets).is_some_and(|slots| slots <= MAX_NAME_SLOTS);
-        fits.then_some(NameSlots { names: names as u32, buckets: buckets as u32 })
+        let names = self
+            .keys
+            .iter()
+            .map(|field| match field {
+                FieldLayout { format: ValueFormat::Name(table), size: INTEGER_SIZE, .. } => {
+                    let largest = table.enumerators().iter().map(|(index, _)| u64::try_from(*index).ok()).max()??;
+                    largest.checked_add(1)
+                }
+                _ => None,
+            })
+            .collect::<Option<Vec<u64>>>()?;
+        let slots = names.iter().try_fold(buckets, |slots, names| slots.checked_mul(*names))?;
+        (slots <= MAX_NAME_SLOTS).then(|| NameSlots {
+            names: names.into_iter().map(|names| names as u32).collect(),
+            buckets: buckets as u32,
+        })
     }
 
     /// Whether the map is a per-CPU array ([`MapLayout::is_single_slot`], [`MapLayout::bucket_slots`],
@@ -275,7 +309,7 @@ impl MapLayout {
     /// assert_eq!(layout.map_spec("count".into(), 1024).max_entries, 1);
     /// ```
     pub fn map_spec(&self, name: String, capacity: u32) -> MapSpec {
-        let slots = self.bucket_slots().or_else(|| self.name_slots().map(NameSlots::slots));
+        let slots = self.bucket_slots().or_else(|| self.name_slots().map(|slots| slots.slots()));
         let (kind, max_entries) = match (&self.value, slots) {
             _ if self.is_single_slot() => (MapKind::PerCpuArray, 1),
             (_, Some(slots)) => (MapKind::PerCpuArray, slots),
@@ -286,7 +320,7 @@ impl MapLayout {
     }
 
     /// Bytes a program builds the key in: [`MapLayout::key_size`], or the key fields' where an array's slot is
-    /// computed over them ([`MapLayout::name_slots`]: the name's 8-byte index).
+    /// computed over them ([`MapLayout::name_slots`]: the names' 8-byte indexes).
     pub fn key_room(&self) -> u32 {
         self.key_size().max(self.user_key_size())
     }
@@ -412,14 +446,14 @@ mod tests {
     #[test]
     fn an_aggregation_keyed_by_a_name_alone_is_an_array_of_names_by_buckets() {
         let hist = layout(vec![name_key(10)], AggKind::Hist { bits: 0 });
-        assert_eq!(hist.name_slots(), Some(NameSlots { names: 10, buckets: 65 }));
+        assert_eq!(hist.name_slots(), Some(NameSlots { names: vec![10], buckets: 65 }));
         let spec = hist.map_spec("h".into(), 4096);
         assert_eq!((spec.kind, spec.key_size, spec.max_entries), (MapKind::PerCpuArray, 4, 650));
         assert!(hist.is_array() && !hist.is_single_slot());
         let lhist = layout(vec![name_key(4)], AggKind::lhist(0, 100, 10).expect("lhist"));
-        assert_eq!(lhist.name_slots(), Some(NameSlots { names: 4, buckets: 12 }));
+        assert_eq!(lhist.name_slots(), Some(NameSlots { names: vec![4], buckets: 12 }));
         let count = layout(vec![name_key(10)], AggKind::Count);
-        assert_eq!(count.name_slots(), Some(NameSlots { names: 10, buckets: 1 }));
+        assert_eq!(count.name_slots(), Some(NameSlots { names: vec![10], buckets: 1 }));
         assert_eq!((count.key_size(), count.map_spec("c".into(), 4096).max_entries), (4, 10));
         let looked_at = MapLayout { keys_in_programs: true, ..count.clone() };
         assert_eq!(looked_at.name_slots(), None, "has_key(), len(), for or delete() in a program: a hash");
@@ -437,9 +471,52 @@ mod tests {
     }
 
     #[test]
+    fn an_aggregation_keyed_by_several_names_is_an_array_of_their_product_by_buckets() {
+        let pair = layout(vec![name_key(7), name_key(6)], AggKind::Hist { bits: 0 });
+        assert_eq!(pair.name_slots(), Some(NameSlots { names: vec![7, 6], buckets: 65 }));
+        let spec = pair.map_spec("p".into(), 4096);
+        assert_eq!((spec.kind, spec.key_size, spec.max_entries), (MapKind::PerCpuArray, 4, 7 * 6 * 65));
+        assert_eq!(pair.key_room(), 16, "both names' indexes are written before the slot is computed");
+        let count = layout(vec![name_key(4), name_key(5), name_key(6)], AggKind::Count);
+        assert_eq!(count.name_slots().map(|slots| slots.slots()), Some(120));
+        let mixed = layout(vec![name_key(7), FieldLayout::integer(ValueFormat::Unsigned)], AggKind::Count);
+        assert_eq!(mixed.name_slots(), None, "a key part that is no name: a hash");
+        let looked_at = MapLayout { keys_in_programs: true, ..pair };
+        assert_eq!(looked_at.name_slots(), None);
+        // 40 x 30 names x 65 buckets is 78000 slots: over the bound, though each table alone is small.
+        assert_eq!(layout(vec![name_key(40), name_key(30)], AggKind::Hist { bits: 0 }).name_slots(), None);
+        assert_eq!(
+            layout(vec![name_key(40), name_key(30)], AggKind::Count).name_slots().map(|s| s.slots()),
+            Some(1200)
+        );
+    }
+
+    #[test]
+    fn a_key_of_several_names_is_their_indexes_first_name_most_significant() {
+        let slots = NameSlots { names: vec![7, 6], buckets: 65 };
+        let fields = |prev: u64, hop: u64| [prev.to_le_bytes(), hop.to_le_bytes()].concat();
+        // prev 4, hop 5: key 4 * 6 + 5 = 29, its buckets slots 29 * 65 .. 29 * 65 + 64.
+        assert_eq!(slots.split(29 * 65 + 3), (fields(4, 5), 3));
+        assert_eq!(slots.split(0), (fields(0, 0), 0));
+        assert_eq!(slots.split(7 * 6 * 65 - 1), (fields(6, 5), 64));
+        let keys = slots.keys_of(&fields(4, 5));
+        assert_eq!(
+            (keys.len(), keys[0].clone(), keys[64].clone()),
+            (65, (29u32 * 65).to_le_bytes().to_vec(), (29u32 * 65 + 64).to_le_bytes().to_vec())
+        );
+        for slot in 0..slots.slots() {
+            let (key, bucket) = slots.split(slot);
+            assert_eq!(slots.keys_of(&key)[bucket as usize], slot.to_le_bytes(), "slot {slot}");
+        }
+        assert!(slots.keys_of(&fields(7, 0)).is_empty(), "the first name beyond its table");
+        assert!(slots.keys_of(&fields(0, 6)).is_empty(), "the second name beyond its table");
+        assert!(slots.keys_of(&4u64.to_le_bytes()).is_empty(), "one name's bytes of two");
+    }
+
+    #[test]
     fn a_names_buckets_are_consecutive_slots() {
-        let slots = NameSlots { names: 10, buckets: 65 };
-        assert_eq!(slots.split(3 * 65 + 7), (3, 7));
+        let slots = NameSlots { names: vec![10], buckets: 65 };
+        assert_eq!(slots.split(3 * 65 + 7), (3u64.to_le_bytes().to_vec(), 7));
         let keys = slots.keys_of(&3u64.to_le_bytes());
         assert_eq!(
             (keys.len(), keys[0].clone(), keys[64].clone()),

@@ -99,6 +99,7 @@ fn decode_aggregations(
     zeroes: Zeroes,
 ) -> Result<Vec<Row>, AggError> {
     let mut rows = Vec::with_capacity(entries.len());
+    let name_slots = layout.name_slots();
     for (key, values) in entries {
         check_key(layout, key)?;
         for value in values.iter() {
@@ -110,8 +111,8 @@ fn decode_aggregations(
         }
         let zero = || (!unwritten).then(|| AggValue::Scalar(FieldValue::from_integer(0, format)));
         if let Some(value) = merge_cpus(kind, format, values).or_else(zero) {
-            let key = match layout.name_slots() {
-                Some(slots) => decode_fields(layout, &slots.split(word(key, 0) as u32).0.to_le_bytes())?,
+            let key = match &name_slots {
+                Some(slots) => decode_fields(layout, &slots.split(word(key, 0) as u32).0)?,
                 None => decode_key(layout, key)?,
             };
             rows.push(Row { key, value });
@@ -161,11 +162,8 @@ fn decode_histograms(
     let mut by_key: BTreeMap<Vec<u8>, Histogram> = BTreeMap::new();
     for (key, values) in entries {
         check_key(layout, key)?;
-        let (user_key, bucket) = match name_slots {
-            Some(slots) => {
-                let (name, bucket) = slots.split(word(key, 0) as u32);
-                (name.to_le_bytes().to_vec(), bucket)
-            }
+        let (user_key, bucket) = match &name_slots {
+            Some(slots) => slots.split(word(key, 0) as u32),
             None => {
                 let (user_key, bucket) = key.split_at(user_size);
                 (user_key.to_vec(), word(bucket, 0))
