@@ -194,9 +194,9 @@ impl SyscallView {
             "{mechanism} raw_syscalls:{raw}, syscall number {number} (x86-64), through its dispatcher (slot {})",
             dispatch.slot
         );
+        // A dispatcher serves two events or more: one alone in its direction has none.
         if let Some(served) = dispatch.lead {
-            let events = if served == 1 { "event" } else { "events" };
-            note.push_str(&format!("; one dispatcher program on raw_syscalls:{raw} serves {served} syscall {events}"));
+            note.push_str(&format!("; one dispatcher program on raw_syscalls:{raw} serves {served} syscall events"));
         }
         note
     }
