@@ -175,11 +175,16 @@ impl Attach {
         matches!(self, Attach::Manual | Attach::Benchmark { .. })
     }
 
+    /// [`Attach::mode`] of [`Attach::Manual`].
+    const MANUAL_MODE: &'static str = "manual";
+    /// [`Attach::mode`] of [`Attach::Benchmark`].
+    const BENCHMARK_MODE: &'static str = "benchmark";
+
     /// How the program runs, for [`SessionError::WrongMode`]: `manual`, `benchmark` or `attachable`.
     pub(crate) fn mode(&self) -> &'static str {
         match self {
-            Attach::Manual => "manual",
-            Attach::Benchmark { .. } => "benchmark",
+            Attach::Manual => Self::MANUAL_MODE,
+            Attach::Benchmark { .. } => Self::BENCHMARK_MODE,
             _ => "attachable",
         }
     }
@@ -344,7 +349,7 @@ impl Session {
 
     /// Runs a manual program once with `BPF_PROG_TEST_RUN` on the current CPU and returns its return value.
     pub fn run(&self, program: &str) -> Result<u32, SessionError> {
-        let fd = self.on_demand_fd(program, Attach::Manual.mode())?;
+        let fd = self.on_demand_fd(program, Attach::MANUAL_MODE)?;
         let mut context = [0u8; MANUAL_CONTEXT_SIZE];
         crate::sys::prog_test_run(fd.as_fd(), &mut context)
             .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN", source })
@@ -353,7 +358,7 @@ impl Session {
     /// Runs the [`Attach::Benchmark`] program `program` `repeat` times in a row on this CPU and returns the mean
     /// nanoseconds of one run (the kernel's clock around the runs).
     pub fn bench(&self, program: &str, repeat: u32) -> Result<u32, SessionError> {
-        let fd = self.on_demand_fd(program, "benchmark")?;
+        let fd = self.on_demand_fd(program, Attach::BENCHMARK_MODE)?;
         let (_retval, mean_ns) = crate::sys::prog_test_run_repeated(fd.as_fd(), repeat)
             .map_err(|source| SessionError::Syscall { what: "BPF_PROG_TEST_RUN of an XDP program", source })?;
         Ok(mean_ns)
