@@ -419,6 +419,11 @@ pub struct PrintfInfo {
 /// The most of a file `cat()` prints unless the script's config block sets `max_cat_bytes`: bpftrace's default.
 pub const CAT_MAX_BYTES: u64 = 10240;
 
+/// The most strings `join()` prints: bpftrace's count.
+pub const JOIN_MAX: u32 = 16;
+/// The bytes `join()` reads of each string (the longest string jl reads; a longer one is cut and counted).
+pub const JOIN_STR_SIZE: u32 = 256;
+
 /// What user space does with a rendered `printf`-style format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PrintfAction {
@@ -432,6 +437,9 @@ pub enum PrintfAction {
     /// `print(v)` of a value that is not a map: its one argument printed on a line of its own (a `value` object
     /// in JSON); the format is empty.
     Value,
+    /// `join`: the first argument counts the strings after it that the kernel read; they are printed on one
+    /// line with the format's text (the separator) between them.
+    Join,
     /// `errorf`: print it on stderr after its [`PrintfInfo::site`] and `ERROR:`.
     Error,
     /// `warnf`: print it on stderr after its [`PrintfInfo::site`] and `WARNING:`.
@@ -446,6 +454,7 @@ impl PrintfAction {
             PrintfAction::System => "system",
             PrintfAction::Cat => "cat",
             PrintfAction::Value => "print",
+            PrintfAction::Join => "join",
             PrintfAction::Error => "errorf",
             PrintfAction::Warning => "warnf",
         }
@@ -511,6 +520,15 @@ pub enum StmtKind {
         id: usize,
         /// Arguments.
         args: Vec<Expr>,
+    },
+    /// `join(array, delim)`: one event with the strings of a NULL-terminated array of `char *` (at most
+    /// [`JOIN_MAX`] of [`JOIN_STR_SIZE`] bytes each), laid out as [`StmtKind::Printf`]'s with the
+    /// [`PrintfAction::Join`] format `id`: how many strings were read, then the strings.
+    Join {
+        /// Format index: its arguments are the count and [`JOIN_MAX`] strings, its text the separator.
+        id: usize,
+        /// The array's address (an integer or a pointer).
+        array: Expr,
     },
     /// `exit()`, `exit(code)`: jl stops, exiting with `code` (0 without one).
     Exit {
@@ -704,6 +722,7 @@ impl Stmt {
             StmtKind::Store { keys, value, .. } => (keys.iter().chain([value]).collect(), Vec::new()),
             StmtKind::SetVar { value, .. } => (vec![value], Vec::new()),
             StmtKind::Printf { args, .. } => (args.iter().collect(), Vec::new()),
+            StmtKind::Join { array, .. } => (vec![array], Vec::new()),
             StmtKind::Exit { code } => (code.iter().collect(), Vec::new()),
             StmtKind::Outlier { slow, columns, .. } => ([slow].into_iter().chain(columns).collect(), Vec::new()),
             StmtKind::Delete { keys, .. } => (keys.iter().collect(), Vec::new()),

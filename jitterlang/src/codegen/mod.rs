@@ -7,6 +7,7 @@ pub(crate) mod calls;
 mod compare;
 mod expr;
 mod frame;
+mod join;
 mod kernel_read;
 mod map_loop;
 mod maps;

@@ -117,6 +117,7 @@ impl Gen<'_> {
             }
             StmtKind::If { cond, then, otherwise } => self.if_else(cond, then, otherwise).map(|_| ()),
             StmtKind::Printf { id, args } => self.event(*id as u64, args),
+            StmtKind::Join { id, array } => self.join(*id, array),
             StmtKind::Time { format } => self.event(TableEvent::Time(*format).id(), &[]),
             StmtKind::Outlier { id, slow, columns } => {
                 // Below the threshold this is one load and one jump.

@@ -177,7 +177,7 @@ impl Gen<'_> {
 
     /// Counts a likely truncation when a `bpf_probe_read_*_str` just filled all `size` bytes (`r0`, the length
     /// copied with its NUL, equals the buffer size: the string had at least `size - 1` characters).
-    fn count_truncation(&mut self, size: u32) {
+    pub(super) fn count_truncation(&mut self, size: u32) {
         self.count_unless(JmpOp::Ne, size as i32, Stat::StrTruncated);
     }
 

@@ -2,7 +2,7 @@
 
 use super::clock::WallClock;
 use crate::ir::{OutlierInfo, PrintfAction, PrintfInfo, Type};
-use crate::printf::Arg;
+use crate::printf::{Arg, Format};
 use crate::wire::{MapEvent, TableEvent, EXIT_EVENT};
 use jitterlib::agg::{format_culprit, format_inet, format_inet_family, EnumNames, FieldValue, StackKind, Symbolizer};
 use jitterlib::kernel::KernelInfo;
@@ -147,8 +147,10 @@ impl<'a> EventDecoder<'a> {
         for value in values {
             resolved.push(self.resolve_stacks(value, stacks)?);
         }
-        if info.action == PrintfAction::Value {
-            return Ok(resolved.pop().map(Event::Value));
+        match info.action {
+            PrintfAction::Value => return Ok(resolved.pop().map(Event::Value)),
+            PrintfAction::Join => return Ok(Some(Event::Printf(joined(&info.format, resolved)))),
+            _ => {}
         }
         let args: Vec<Arg> = resolved
             .into_iter()
@@ -172,7 +174,7 @@ impl<'a> EventDecoder<'a> {
             PrintfAction::Cat => Event::Cat(text),
             PrintfAction::Error => Event::Error(info.site.render("ERROR", &text)),
             PrintfAction::Warning => Event::Warning(info.site.render("WARNING", &text)),
-            PrintfAction::Print | PrintfAction::Value => Event::Printf(text),
+            PrintfAction::Print | PrintfAction::Value | PrintfAction::Join => Event::Printf(text),
         }))
     }
 
@@ -262,4 +264,23 @@ impl<'a> EventDecoder<'a> {
 fn c_string(bytes: &[u8]) -> String {
     let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
     String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// `join()`'s line: the strings the kernel read (the first value counts them), separated by the format's text.
+fn joined(separator: &Format, values: Vec<Value>) -> String {
+    let mut values = values.into_iter();
+    let count = match values.next() {
+        Some(Value::Unsigned(count)) => count as usize,
+        _ => 0,
+    };
+    let strings: Vec<String> = values
+        .take(count)
+        .map(|value| match value {
+            Value::Text(text) => text,
+            _ => String::new(),
+        })
+        .collect();
+    let mut line = strings.join(&separator.render(&[]));
+    line.push('\n');
+    line
 }

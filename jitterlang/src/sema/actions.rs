@@ -5,12 +5,13 @@ use super::builtins::Call;
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, OutlierInfo, PrintfAction, StmtKind, Type, OUTLIER_COLUMNS};
+use crate::ir::{
+    BinaryOp, Builtin, Expr, ExprKind, OutlierInfo, PrintfAction, PrintfInfo, StmtKind, Type, JOIN_MAX, JOIN_STR_SIZE,
+    OUTLIER_COLUMNS,
+};
+use crate::printf::{Format, Piece};
 use jitterlib::agg::TimeFormat;
 use jitterlib::probe::{FieldType, REGISTRY};
-
-/// The most strings `join()` prints, as bpftrace's.
-const JOIN_MAX: u64 = 16;
 
 /// Signal names `signal()` accepts (with or without `SIG`), and their numbers.
 const SIGNALS: &[(&str, i32)] = &[
@@ -195,13 +196,12 @@ impl Checker<'_> {
     }
 
     /// `join(arr[, delim])` (bpftrace's): the strings of a NULL-terminated array of `char *` (a syscall's
-    /// `args.argv`), at most [`JOIN_MAX`], on one line separated by `delim` (a string literal, a space by default).
-    /// It runs as the loop `for ($i : 0..JOIN_MAX) { $e = *((uint64 *)arr + $i); if ($e == 0) { break; }
-    /// printf(...) }` then `printf("\n")`: each string is its own event (a `str()` of 64 bytes at most).
+    /// `args.argv`), at most [`JOIN_MAX`] of [`JOIN_STR_SIZE`] bytes, printed on one line separated by `delim` (a
+    /// string literal, a space by default). One event carries them all, so lines from several CPUs never mix.
     pub(super) fn join(&mut self, call: &Call, scope: &mut Scope) -> Option<StmtKind> {
         let (array, delim) = match call.args {
-            [array] => (array, " ".to_string()),
-            [array, ast::Expr { kind: ast::ExprKind::Str(delim), .. }] => (array, delim.clone()),
+            [array] => (array, " "),
+            [array, ast::Expr { kind: ast::ExprKind::Str(delim), .. }] => (array, delim.as_str()),
             _ => {
                 self.diagnostics.push(
                     Diagnostic::new(Code::Arity, call.span, "`join()` takes an array of strings and a separator")
@@ -212,57 +212,31 @@ impl Checker<'_> {
                 return None;
             }
         };
-        let span = call.span;
-        let expr = |kind| ast::Expr { kind, span };
-        let stmt = |kind| ast::Stmt { kind, span };
-        // Names no script can write (`$` takes only letters, digits and `_`).
-        let (base, index, element) =
-            (format!("join@{}", span.start), format!("join_i@{}", span.start), format!("join_e@{}", span.start));
-        let var = |name: &str| expr(ast::ExprKind::Var(name.to_string()));
-        let words = ast::CastType::IntPointer { name: "uint64".to_string(), pointers: 1 };
-        let cast = expr(ast::ExprKind::Cast { ty: words, ty_span: array.span, operand: Box::new(array.clone()) });
-        let printf = |format: String, args: Vec<ast::Expr>| {
-            let name_span = span;
-            let args = std::iter::once(expr(ast::ExprKind::Str(format))).chain(args).collect();
-            stmt(ast::StmtKind::Expr(expr(ast::ExprKind::Call { name: "printf".to_string(), name_span, args })))
-        };
-        let text = || expr(ast::ExprKind::Call { name: "str".to_string(), name_span: span, args: vec![var(&element)] });
-        let compare = |name: &str| {
-            expr(ast::ExprKind::Binary(BinaryOp::Eq, Box::new(var(name)), Box::new(expr(ast::ExprKind::Int(0)))))
-        };
-        let next = ast::Expr {
-            kind: ast::ExprKind::Deref(Box::new(expr(ast::ExprKind::Binary(
-                BinaryOp::Add,
-                Box::new(var(&base)),
-                Box::new(var(&index)),
-            )))),
-            span,
-        };
-        let body = vec![
-            stmt(ast::StmtKind::VarAssign { name: element.clone(), name_span: span, op: None, value: next }),
-            stmt(ast::StmtKind::If {
-                cond: compare(&element),
-                then: vec![stmt(ast::StmtKind::Break)],
-                otherwise: Vec::new(),
-            }),
-            stmt(ast::StmtKind::If {
-                cond: compare(&index),
-                then: vec![printf("%s".to_string(), vec![text()])],
-                otherwise: vec![printf(format!("{}%s", delim.replace('%', "%%")), vec![text()])],
-            }),
-        ];
-        let body = vec![
-            stmt(ast::StmtKind::VarAssign { name: base, name_span: span, op: None, value: cast }),
-            stmt(ast::StmtKind::For {
-                name: index,
-                name_span: span,
-                start: expr(ast::ExprKind::Int(0)),
-                end: expr(ast::ExprKind::Int(JOIN_MAX)),
-                body,
-            }),
-            printf("\n".to_string(), Vec::new()),
-        ];
-        self.stmt(&stmt(ast::StmtKind::Scoped { body, result: None }), scope)
+        let array = self.expr(array, scope)?;
+        if !matches!(array.ty, Type::Int { .. } | Type::Pointer(_)) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::TypeMismatch,
+                    array.span,
+                    format!("`join()` takes the address of an array of strings, not {}", array.ty.describe()),
+                )
+                .with_hint("e.g. `join(args.argv)`: a `char **` that ends with a NULL pointer"),
+            );
+            return None;
+        }
+        let id = self.printfs.len();
+        let args = std::iter::once(Type::Int { signed: false })
+            .chain(std::iter::repeat_n(Type::Str(JOIN_STR_SIZE), JOIN_MAX as usize))
+            .collect();
+        let format = Format { pieces: vec![Piece::Text(delim.to_string())], gfp_names: None };
+        self.printfs.push(PrintfInfo {
+            format,
+            args,
+            action: PrintfAction::Join,
+            span: call.span,
+            site: Default::default(),
+        });
+        Some(StmtKind::Join { id, array })
     }
 
     /// `assert(cond, "message")` (bpftrace's stdlib macro): when `cond` is false, `errorf("assert failed: %s",

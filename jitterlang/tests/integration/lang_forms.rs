@@ -186,6 +186,31 @@ fn join_prints_a_syscall_s_argv_on_one_line() {
 }
 
 #[test]
+fn join_s_lines_stay_whole_when_two_cpus_exec_at_once() {
+    if !can_trace("join_s_lines_stay_whole_when_two_cpus_exec_at_once") {
+        return;
+    }
+    // One event per join(): two shells exec 200 times each at once (both CPUs); no line mixes their words.
+    // `/usr/bin/test` (of coreutils), as other tests trace `/bin/true`.
+    let loop_of = |words: &str| format!("for i in $(seq 200); do /usr/bin/test {words}; done");
+    let command = format!("sh -c '({}) & ({}) & wait'", loop_of("a1 a2 a3 a4 a5 a6"), loop_of("b1 b2 b3 b4 b5 b6"));
+    let (code, out, err) = run_jl(&[
+        "-c",
+        &command,
+        "-e",
+        "tracepoint:syscalls:sys_enter_execve /str(args.filename) == \"/usr/bin/test\"/ { join(args.argv); }",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().filter(|line| line.contains("1 ")).collect();
+    assert_eq!(lines.len(), 400, "{out}");
+    for line in lines {
+        let whole = ["/usr/bin/test a1 a2 a3 a4 a5 a6", "/usr/bin/test b1 b2 b3 b4 b5 b6"];
+        assert!(whole.contains(&line), "{line:?} in\n{out}");
+    }
+    assert!(!err.contains("lost"), "{err}");
+}
+
+#[test]
 fn a_record_written_in_another_field_order_takes_the_variable_s() {
     if !can_trace("a_record_written_in_another_field_order_takes_the_variable_s") {
         return;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The builtins kstack(N), ustack, buf() and ntop(af, addr) on a real kernel: each golden script of them passes the
+# The builtins kstack(N), ustack, buf(), ntop(af, addr) and join() on a real kernel: each golden script of them passes the
 # verifier (jl --dry-run), then one live run checks what they report for context switches, writes of known bytes
 # and a TCP connection over loopback, with software: counters, zero() and clear() (batched deletes) alongside.
 # Needs /bin/jl; the golden scripts come as FILES (tests/vm/test-builtins).
@@ -27,6 +27,7 @@ tracepoint:sched:sched_switch { @k[kstack(3)] = count(); }
 tracepoint:sock:inet_sock_set_state { @v4[ntop(args.family, args.saddr)] = count(); @v6[ntop(args.family, args.saddr_v6)] = count();
   @bytes[buf(args.saddr)] = count(); }
 profile:hz:99 { @p[cpu] = count(); }
+tracepoint:syscalls:sys_enter_execve { join(args.argv, ","); }
 software:page-faults:1 { @pf++; }
 BEGIN { @z[1] = 5; @z[2] = 6; zero(@z); @gone[1] = 1; @gone[2] = 2; clear(@gone); }'
 start_jl 6 "$script" || fail "jl did not attach: $(cat /tmp/jl.err)"
@@ -45,6 +46,8 @@ awk '/^@k\[$/ { frames = 0; inside = 1; next }
 grep -q '^@u\[$' /tmp/jl.out || fail "no user stack key"
 grep -q '^@v4\[127.0.0.1\]' /tmp/jl.out || fail "ntop(args.family, args.saddr) did not print 127.0.0.1"
 grep -q '^@bytes\[\\x7f\\x00\\x00\\x01\]' /tmp/jl.out || fail "buf(args.saddr) did not print the 4 address bytes"
+# join(): the whole argv of each busybox exec on one line (one ring-buffer record, read in a bounded loop).
+grep -q "^[^ ]*busybox,nc,127.0.0.1,5007$" /tmp/jl.out || fail "join(args.argv) did not print busybox nc's argv"
 grep -q '^@pf: [1-9]' /tmp/jl.out || fail "software:page-faults:1 counted nothing"
 [ "$(grep -c '^@z\[[12]\]: 0$' /tmp/jl.out)" = 2 ] || fail "zero() did not keep both keys at 0"
 ! grep -q '^@gone' /tmp/jl.out || fail "clear() left keys"
