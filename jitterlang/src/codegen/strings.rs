@@ -28,11 +28,13 @@ impl Gen<'_> {
                 }
             }
             ExprKind::Builtin(Builtin::Comm) => {
+                // Zeroed first: some kernels leave the bytes after the NUL as they were (see
+                // `jitterlib::probe::emit_current_comm`, which this slot of any size and alignment cannot use).
                 let comm = size.min(crate::sema::COMM_SIZE);
+                self.zero(offset, size);
                 self.b.stack_pointer(Reg::R1, offset);
                 self.b.mov64(Reg::R2, comm as i32);
                 self.b.call(Helper::GetCurrentComm);
-                self.zero(offset + comm as i16, size - comm);
             }
             ExprKind::Field(field) => match (self.probe.source_now(field), field.ty) {
                 (

@@ -578,6 +578,20 @@ pub fn emit_name_text(b: &mut Builder, index: Reg, names: EnumNames, offset: i16
     emit_name_among(b, index, candidates, offset, size);
 }
 
+/// The bytes of a task's `comm`.
+pub const COMM_SIZE: u32 = 16;
+
+/// `bpf_get_current_comm()` into the [`COMM_SIZE`] bytes at `r10 + offset` (8-byte aligned), zeroed first: some
+/// kernels copy with `strscpy` and leave the bytes after the NUL as they were (Debian 12's 6.1; its 5.10 and 6.12
+/// pad with zeros), so the same comm gave map keys, comparisons and hashes that differed in stack garbage there
+/// (`@[comm] = count()` printed `@[dd]` 29 times for one `dd`). Uses r0-r5.
+pub fn emit_current_comm(b: &mut Builder, offset: i16) {
+    zero_stack(b, offset, COMM_SIZE);
+    b.stack_pointer(Reg::R1, offset);
+    b.mov64(Reg::R2, COMM_SIZE as i32);
+    b.call(Helper::GetCurrentComm);
+}
+
 /// Writes the name of the candidate whose index `index` holds into the zeroed `size` bytes at `r10 + offset`:
 /// one comparison per candidate, nothing written when it is none of them.
 fn emit_name_among<'a>(

@@ -32,8 +32,8 @@
 //! nothing else are read from kernel memory, at BTF offsets.
 
 use super::{
-    Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind, ProbeKind,
-    ProbeSpec,
+    emit_current_comm, Companion, EmitEnv, Field, FieldSource, FieldType, Probe, ProbeArg, ProbeError, ProbeErrorKind,
+    ProbeKind, ProbeSpec,
 };
 use crate::culprit::{
     Culprit, CulpritKind, ADDRESS_MASK, KIND_SHIFT, NAME_HASH_MULTIPLIERS, SYSTEM_INTERRUPTS, TASK_NAMES,
@@ -575,9 +575,7 @@ fn emit_task_culprit(b: &mut Builder, names: usize, naming: Naming) {
     b.bind(unnamed);
     b.comment("name the task culprit: the hash of its comm");
     b.store(Size::DW, Reg::R7, NAMED_TASK, Reg::R3);
-    b.stack_pointer(Reg::R1, naming.comm);
-    b.mov64(Reg::R2, 16);
-    b.call(Helper::GetCurrentComm);
+    emit_current_comm(b, naming.comm);
     b.load(Size::DW, Reg::R1, Reg::R10, naming.comm);
     b.ld_imm64(Reg::R2, NAME_HASH_MULTIPLIERS[0]);
     b.alu64(AluOp::Mul, Reg::R1, Reg::R2);

@@ -10,7 +10,7 @@ use crate::driver::{emit_point, finish_point, write_programs, Counters, PointBod
 use crate::insn::{Builder, Helper, Program, Reg, Size};
 use crate::maps::{Counter, Gate, HashAllocation, MapKind, MapSpec, UpdateFailures};
 use crate::object::valid_name;
-use crate::probe::{place_maps, FieldSource, FieldType, Probe};
+use crate::probe::{emit_current_comm, place_maps, FieldSource, FieldType, Probe, COMM_SIZE};
 use crate::session::Attach;
 
 /// Name of the aggregation map.
@@ -36,8 +36,6 @@ const SKB_REUSED: Counter = Counter { map: COUNTERS_MAP_INDEX, key: 2 };
 const SKB_OUT_OF_ORDER: Counter = Counter { map: COUNTERS_MAP_INDEX, key: 3 };
 /// The BPF stack limit.
 const STACK_LIMIT: u32 = 512;
-/// Bytes of `comm` (`TASK_COMM_LEN`).
-const COMM_SIZE: u32 = 16;
 /// Callee-saved registers free after the prologue (r6 holds the context).
 const SCRATCH: [Reg; 3] = [Reg::R7, Reg::R8, Reg::R9];
 
@@ -131,11 +129,7 @@ impl Resolved {
     fn store(&self, b: &mut Builder, probe: &dyn Probe, point: usize, offset: i16, scratch: Reg) {
         match &self.source {
             Source::Computed(name) => probe.emit_computed(b, point, name, offset, self.layout.size),
-            Source::Comm => {
-                b.stack_pointer(Reg::R1, offset);
-                b.mov64(Reg::R2, COMM_SIZE as i32);
-                b.call(Helper::GetCurrentComm);
-            }
+            Source::Comm => emit_current_comm(b, offset),
             Source::Stack(_) | Source::Cpu => {
                 self.load(b, scratch);
                 b.store(Size::DW, Reg::R10, offset, scratch);

@@ -27,11 +27,13 @@ tracepoint:sched:sched_switch { @k[kstack(3)] = count(); }
 tracepoint:sock:inet_sock_set_state { @v4[ntop(args.family, args.saddr)] = count(); @v6[ntop(args.family, args.saddr_v6)] = count();
   @bytes[buf(args.saddr)] = count(); }
 profile:hz:99 { @p[cpu] = count(); }
+tracepoint:syscalls:sys_enter_write /args.count == 1234/ { @dd[comm] = count(); }
 tracepoint:syscalls:sys_enter_execve { join(args.argv, ","); }
 software:page-faults:1 { @pf++; }
 BEGIN { @z[1] = 5; @z[2] = 6; zero(@z); @gone[1] = 1; @gone[2] = 2; clear(@gone); }'
 start_jl 6 "$script" || fail "jl did not attach: $(cat /tmp/jl.err)"
 for _ in 1 2 3; do echo abcdefghijk; done >/dev/null
+dd if=/dev/zero of=/dev/null bs=1234 count=37 2>/dev/null
 busybox nc -l -p 5007 >/dev/null 2>&1 &
 sleep 0.3
 echo hello | busybox nc 127.0.0.1 5007 >/dev/null 2>&1
@@ -46,6 +48,10 @@ awk '/^@k\[$/ { frames = 0; inside = 1; next }
 grep -q '^@u\[$' /tmp/jl.out || fail "no user stack key"
 grep -q '^@v4\[127.0.0.1\]' /tmp/jl.out || fail "ntop(args.family, args.saddr) did not print 127.0.0.1"
 grep -q '^@bytes\[\\x7f\\x00\\x00\\x01\]' /tmp/jl.out || fail "buf(args.saddr) did not print the 4 address bytes"
+# One key for dd's 37 writes: 6.1's bpf_get_current_comm leaves the bytes after the NUL as they were, and a comm
+# not zeroed first gave keys that differed in stack garbage (`@dd[dd]` 5 to 29 times).
+[ "$(grep -c '^@dd\[' /tmp/jl.out)" = 1 ] && grep -q '^@dd\[dd\]: 37$' /tmp/jl.out ||
+    fail "@dd[comm] did not count dd's 37 writes under one key"
 # join(): the whole argv of each busybox exec on one line (one ring-buffer record, read in a bounded loop).
 grep -q "^[^ ]*busybox,nc,127.0.0.1,5007$" /tmp/jl.out || fail "join(args.argv) did not print busybox nc's argv"
 grep -q '^@pf: [1-9]' /tmp/jl.out || fail "software:page-faults:1 counted nothing"
