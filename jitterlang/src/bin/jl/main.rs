@@ -77,6 +77,10 @@ fn main() -> ExitCode {
         named_args: cli.named_params(),
         unsafe_actions: cli.unsafe_actions,
         map_keys: cli.map_keys,
+        environment: jitterlang::config::ENVIRONMENT
+            .iter()
+            .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
+            .collect(),
         // `errorf()` names a script read from standard input `stdin`, as bpftrace does (and as `-e`'s).
         file_name: cli
             .file
