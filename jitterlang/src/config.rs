@@ -1,5 +1,5 @@
 //! bpftrace 0.27's `config = { ... }` block: each setting mapped to jl's own option where jl has one
-//! (`max_map_keys` is `--map-keys`; the command line wins, as bpftrace's environment variables do;
+//! (`max_map_keys` is `--map-keys`; the command line wins, then bpftrace's environment variables ([`ENVIRONMENT`]);
 //! `max_cat_bytes` is how much of a file `cat()` prints; `unstable_tseries` and `unstable_macro` are accepted,
 //! `tseries()` and macros being stable in jl), a diagnostic
 //! saying what to write instead for the others. Names are accepted as bpftrace accepts them: `max_map_keys`,
@@ -16,7 +16,7 @@
 //! the bytes needed) when a probe would need more than 512 bytes, so there is nothing for the setting to move.
 
 use crate::ast::ConfigSetting;
-use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 
 /// What a script's config block sets.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,109 +72,129 @@ const OTHERS: &[(&str, &str)] = &[
     ("unstable_import", "jl has no imports"),
 ];
 
-/// Checks a config block: the settings jl honours, or every diagnostic.
-pub fn settings(config: &[ConfigSetting]) -> Result<Settings, Diagnostics> {
+/// Checks a config block: the settings jl honours, or every diagnostic. `environment` holds bpftrace's config
+/// variables set in jl's environment (`("BPFTRACE_MAX_CAT_BYTES", "1")`, see [`ENVIRONMENT`]): as in bpftrace,
+/// they win over the script's block.
+pub fn settings(config: &[ConfigSetting], environment: &[(String, String)]) -> Result<Settings, Diagnostics> {
     let mut settings = Settings::default();
     let mut diagnostics = Vec::new();
     for setting in config {
-        let lower = setting.name.to_ascii_lowercase();
-        let name = lower.strip_prefix("bpftrace_").unwrap_or(&lower);
-        if name == "max_map_keys" {
-            match setting.value.parse::<u32>() {
-                Ok(keys) if keys > 0 => settings.map_keys = Some(keys),
-                _ => diagnostics.push(Diagnostic::new(
-                    Code::Limit,
-                    setting.value_span,
-                    format!("max_map_keys is a positive number of keys, not `{}`", setting.value),
-                )),
-            }
-            continue;
-        }
-        if name == "on_stack_limit" {
-            if setting.value.parse::<u64>().is_err() {
-                diagnostics.push(Diagnostic::new(
-                    Code::Limit,
-                    setting.value_span,
-                    format!("on_stack_limit is a number of bytes, not `{}`", setting.value),
-                ));
-            }
-            continue;
-        }
-        if name == "max_cat_bytes" {
-            match setting.value.parse::<u64>() {
-                Ok(bytes) => settings.cat_bytes = Some(bytes),
-                Err(_) => diagnostics.push(Diagnostic::new(
-                    Code::Limit,
-                    setting.value_span,
-                    format!("max_cat_bytes is a number of bytes, not `{}`", setting.value),
-                )),
-            }
-            continue;
-        }
-        if name == "print_maps_on_exit" {
-            match bool_value(&setting.value) {
-                Some(print) => settings.print_maps_at_exit = print,
-                None => diagnostics.push(
-                    Diagnostic::new(
-                        Code::Limit,
-                        setting.value_span,
-                        format!("print_maps_on_exit is true or false, not `{}`", setting.value),
-                    )
-                    .with_hint("`print_maps_on_exit = 0` leaves the maps out of what jl prints at exit"),
-                ),
-            }
-            continue;
-        }
-        if name == "missing_probes" {
-            match setting.value.as_str() {
-                "error" => settings.missing_probes = MissingProbes::Error,
-                "warn" => settings.missing_probes = MissingProbes::Warn,
-                "ignore" => settings.missing_probes = MissingProbes::Ignore,
-                other => diagnostics.push(
-                    Diagnostic::new(
-                        Code::Limit,
-                        setting.value_span,
-                        format!("missing_probes is `error`, `warn` or `ignore`, not `{other}`"),
-                    )
-                    .with_hint("`missing_probes = warn` skips the attach points this kernel lacks, saying which"),
-                ),
-            }
-            continue;
-        }
-        if name == "license" {
-            if !LICENSES.contains(&setting.value.as_str()) {
-                diagnostics.push(
-                    Diagnostic::new(
-                        Code::Limit,
-                        setting.value_span,
-                        format!("`{}` is not a license the kernel lets tracing programs declare", setting.value),
-                    )
-                    .with_hint(format!("take one of {}", LICENSES.join(", "))),
-                );
-            }
-            continue;
-        }
-        if name == "unstable_tseries" || name == "unstable_macro" {
-            // bpftrace gates `tseries()` and macros behind these flags; jl's are stable, so any value is accepted.
-            continue;
-        }
-        let diagnostic = match OTHERS.iter().find(|(other, _)| *other == name) {
-            Some((_, instead)) => {
-                Diagnostic::new(Code::Unsupported, setting.span, format!("jl has no `{name}` setting"))
-                    .with_hint(format!("{instead}; remove it from the config block"))
-            }
-            None => {
-                Diagnostic::new(Code::UnknownIdent, setting.span, format!("unknown config setting `{}`", setting.name))
-                    .with_hint("jl takes `max_map_keys` (as `jl --map-keys N`)")
-            }
+        apply(&mut settings, setting, &mut |diagnostic| diagnostics.push(diagnostic));
+    }
+    for (name, value) in environment {
+        let setting = ConfigSetting {
+            name: name.clone(),
+            value: value.clone(),
+            span: Span::default(),
+            value_span: Span::default(),
         };
-        diagnostics.push(diagnostic);
+        apply(&mut settings, &setting, &mut |diagnostic| {
+            diagnostics.push(diagnostic.with_note(format!("from the environment: {name}={value}")))
+        });
     }
     if diagnostics.is_empty() {
         Ok(settings)
     } else {
         Err(Diagnostics(diagnostics))
     }
+}
+
+/// The environment variables jl reads as bpftrace reads them: those of the config settings jl honours (bpftrace's
+/// others, `BPFTRACE_MAX_STRLEN`, `BPFTRACE_LOG_SIZE`, ..., are left alone: they are the user's environment, not
+/// the script's request).
+pub const ENVIRONMENT: &[&str] =
+    &["BPFTRACE_MAX_MAP_KEYS", "BPFTRACE_MAX_CAT_BYTES", "BPFTRACE_PRINT_MAPS_ON_EXIT", "BPFTRACE_MISSING_PROBES"];
+
+/// Applies one setting to `settings`, or gives `push` what is wrong with it.
+fn apply(settings: &mut Settings, setting: &ConfigSetting, push: &mut dyn FnMut(Diagnostic)) {
+    let lower = setting.name.to_ascii_lowercase();
+    let name = lower.strip_prefix("bpftrace_").unwrap_or(&lower);
+    if name == "max_map_keys" {
+        match setting.value.parse::<u32>() {
+            Ok(keys) if keys > 0 => settings.map_keys = Some(keys),
+            _ => push(Diagnostic::new(
+                Code::Limit,
+                setting.value_span,
+                format!("max_map_keys is a positive number of keys, not `{}`", setting.value),
+            )),
+        }
+        return;
+    }
+    if name == "on_stack_limit" {
+        if setting.value.parse::<u64>().is_err() {
+            push(Diagnostic::new(
+                Code::Limit,
+                setting.value_span,
+                format!("on_stack_limit is a number of bytes, not `{}`", setting.value),
+            ));
+        }
+        return;
+    }
+    if name == "max_cat_bytes" {
+        match setting.value.parse::<u64>() {
+            Ok(bytes) => settings.cat_bytes = Some(bytes),
+            Err(_) => push(Diagnostic::new(
+                Code::Limit,
+                setting.value_span,
+                format!("max_cat_bytes is a number of bytes, not `{}`", setting.value),
+            )),
+        }
+        return;
+    }
+    if name == "print_maps_on_exit" {
+        match bool_value(&setting.value) {
+            Some(print) => settings.print_maps_at_exit = print,
+            None => push(
+                Diagnostic::new(
+                    Code::Limit,
+                    setting.value_span,
+                    format!("print_maps_on_exit is true or false, not `{}`", setting.value),
+                )
+                .with_hint("`print_maps_on_exit = 0` leaves the maps out of what jl prints at exit"),
+            ),
+        }
+        return;
+    }
+    if name == "missing_probes" {
+        match setting.value.as_str() {
+            "error" => settings.missing_probes = MissingProbes::Error,
+            "warn" => settings.missing_probes = MissingProbes::Warn,
+            "ignore" => settings.missing_probes = MissingProbes::Ignore,
+            other => push(
+                Diagnostic::new(
+                    Code::Limit,
+                    setting.value_span,
+                    format!("missing_probes is `error`, `warn` or `ignore`, not `{other}`"),
+                )
+                .with_hint("`missing_probes = warn` skips the attach points this kernel lacks, saying which"),
+            ),
+        }
+        return;
+    }
+    if name == "license" {
+        if !LICENSES.contains(&setting.value.as_str()) {
+            push(
+                Diagnostic::new(
+                    Code::Limit,
+                    setting.value_span,
+                    format!("`{}` is not a license the kernel lets tracing programs declare", setting.value),
+                )
+                .with_hint(format!("take one of {}", LICENSES.join(", "))),
+            );
+        }
+        return;
+    }
+    if name == "unstable_tseries" || name == "unstable_macro" {
+        // bpftrace gates `tseries()` and macros behind these flags; jl's are stable, so any value is accepted.
+        return;
+    }
+    let diagnostic = match OTHERS.iter().find(|(other, _)| *other == name) {
+        Some((_, instead)) => Diagnostic::new(Code::Unsupported, setting.span, format!("jl has no `{name}` setting"))
+            .with_hint(format!("{instead}; remove it from the config block")),
+        None => Diagnostic::new(Code::UnknownIdent, setting.span, format!("unknown config setting `{}`", setting.name))
+            .with_hint("jl takes `max_map_keys` (as `jl --map-keys N`)"),
+    };
+    push(diagnostic);
 }
 
 /// A boolean setting's value as bpftrace reads one: `true`/`on`/`yes`, `false`/`off`/`no` in any case, or a

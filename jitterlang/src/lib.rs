@@ -37,9 +37,12 @@ pub struct CompileOptions {
     pub named_args: Vec<(String, String)>,
     /// Allow statements that act on the system, `signal()` and `system()` (`jl --unsafe`).
     pub unsafe_actions: bool,
-    /// Keys each keyed map holds (`jl --map-keys`); `None`: the script's `config = { max_map_keys = N }`, else
-    /// [`jitterlib::maps::DEFAULT_MAP_KEYS`].
+    /// Keys each keyed map holds (`jl --map-keys`); `None`: `BPFTRACE_MAX_MAP_KEYS` in [`Self::environment`],
+    /// else the script's `config = { max_map_keys = N }`, else [`jitterlib::maps::DEFAULT_MAP_KEYS`].
     pub map_keys: Option<u32>,
+    /// bpftrace's config variables in jl's environment (`("BPFTRACE_MAX_CAT_BYTES", "1")`), those of
+    /// [`config::ENVIRONMENT`]: they win over the script's config block, as in bpftrace.
+    pub environment: Vec<(String, String)>,
     /// The script's name as `errorf()` and `warnf()` print it (a file's path); `None` for a program given with
     /// `-e`, which they call `stdin`, as bpftrace does.
     pub file_name: Option<String>,
@@ -80,7 +83,7 @@ pub fn compile_with(
     if let Some(pid) = options.pid {
         filter::restrict_to_pid(&mut script, pid);
     }
-    let configured = config::settings(&script.config)?;
+    let configured = config::settings(&script.config, &options.environment)?;
     let mut checked = sema::check(&script, kernel, options, configured.missing_probes).map_err(|diagnostics| {
         let expansions = &script.expansions;
         diag::Diagnostics(diagnostics.0.into_iter().map(|d| syntax::macros::point_at_calls(d, expansions)).collect())

@@ -61,8 +61,9 @@ pub struct RunOptions {
     /// Run the `bench:` blocks (each many times, printing its mean time) instead of attaching the probes
     /// (`--mode bench`); otherwise they never run.
     pub benchmarks: bool,
-    /// In JSON, print bpftrace's `{"type": "attached_probes", ...}` record once attached (bpftrace's `-f json`
-    /// without `-q`); text output leaves that line to `on_attached`.
+    /// Say that the probes are attached, as bpftrace does without `-q`: its `Attached N probes` line on stderr
+    /// once they are (scripts and tests wait for it), or once `BEGIN` ended the run before attaching them; in JSON
+    /// also its `{"type": "attached_probes", ...}` record, before `BEGIN` runs (where bpftrace prints it).
     pub announce_attached: bool,
 }
 
@@ -218,10 +219,18 @@ pub fn run(
         if !exited {
             bench::run(compiled, &session, &mut ring, &mut output)?;
         }
-    } else if !exited {
+    } else if exited {
+        // BEGIN's exit(): nothing more is attached, but bpftrace said `Attached` before BEGIN ran.
+        if options.announce_attached {
+            output.attached_line(compiled.probe_count())?;
+        }
+    } else {
         session.attach_all()?;
         let attached =
             compiled.programs.iter().filter(|unit| matches!(unit.trigger, None | Some(Trigger::Signal(_)))).count();
+        if options.announce_attached {
+            output.attached_line(compiled.probe_count())?;
+        }
         if let Some(on_attached) = &options.on_attached {
             on_attached(compiled.probe_count());
         }

@@ -205,8 +205,7 @@ impl<'a> Output<'a> {
         }
     }
 
-    /// bpftrace's `{"type": "attached_probes", "count": N, "data": {"probes": N}}` in JSON; nothing in text, whose
-    /// `Attached` line goes to stderr.
+    /// bpftrace's `{"type": "attached_probes", "count": N, "data": {"probes": N}}` in JSON; nothing otherwise.
     pub(super) fn attached_probes(&mut self, probes: usize) -> std::io::Result<()> {
         if self.format == OutputFormat::Json {
             let record =
@@ -215,6 +214,15 @@ impl<'a> Output<'a> {
             self.out.flush()?;
         }
         Ok(())
+    }
+
+    /// bpftrace's `Attached N probes` line on stderr, in every format (in JSON it never mixes with the stream on
+    /// stdout), to the byte and in one write: `eprintln!` writes its pieces one by one, and another process
+    /// writing the same terminal or pipe meanwhile cut it in two.
+    pub(super) fn attached_line(&mut self, probes: usize) -> std::io::Result<()> {
+        self.out.flush()?;
+        let line = format!("Attached {probes} probe{}\n", if probes == 1 { "" } else { "s" });
+        std::io::stderr().write_all(line.as_bytes())
     }
 
     /// One benchmark's result, `index` of `names`, in bpftrace's layout: a table whose header comes with the

@@ -182,6 +182,31 @@ fn cat_prints_a_file_named_by_a_format() {
 }
 
 #[test]
+fn config_variables_in_the_environment_win_over_the_script_as_in_bpftrace() {
+    if !can_trace("config_variables_in_the_environment_win_over_the_script_as_in_bpftrace") {
+        return;
+    }
+    // bpftrace 0.27.1 prints `Lin` for both: BPFTRACE_MAX_CAT_BYTES=3 wins over the block's 1.
+    let jl = |env: &str, script: &str| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_jl"))
+            .env("BPFTRACE_MAX_CAT_BYTES", env)
+            .args(["-q", "-e", script])
+            .output()
+            .expect("run jl");
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        (output.status.code(), text(&output.stdout), text(&output.stderr))
+    };
+    let cat = "begin { cat(\"/proc/sys/kernel/ostype\"); exit(); }";
+    assert_eq!(jl("3", cat), (Some(0), "Lin\n\n".to_string(), String::new()));
+    let configured = format!("config = {{ max_cat_bytes = 1 }} {cat}");
+    assert_eq!(jl("3", &configured), (Some(0), "Lin\n\n".to_string(), String::new()));
+    let (code, _, err) = jl("x", cat);
+    assert_eq!(code, Some(2), "a compile error: {err}");
+    assert!(err.contains("max_cat_bytes is a number of bytes, not `x`"), "{err}");
+    assert!(err.contains("note: from the environment: BPFTRACE_MAX_CAT_BYTES=x"), "{err}");
+}
+
+#[test]
 fn tuples_print_and_store_as_bpftrace_does() {
     if !can_trace("tuples_print_and_store_as_bpftrace_does") {
         return;

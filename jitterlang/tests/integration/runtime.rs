@@ -214,6 +214,13 @@ fn begin_printf_and_exit() {
     let (code, out, err) = run_jl(&["-e", r#"BEGIN { printf("hello %s %d %x\n", "world", 42, 255); exit(); }"#]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "hello world 42 ff\n\n\n");
+    // bpftrace says `Attached 1 probe` before BEGIN runs; jl, which attaches nothing after BEGIN's exit(), says
+    // it once BEGIN ran, as its JSON record does (bpftrace's test `other.positional as string literal`).
+    assert_eq!(err, "Attached 1 probe\n");
+    let (code, _, err) = run_jl(&["-q", "-e", "BEGIN { exit(); } interval:ms:10 { }"]);
+    assert_eq!((code, err.as_str()), (0, ""), "-q keeps it out");
+    let (code, _, err) = run_jl(&["-e", "BEGIN { exit(); } interval:ms:10 { }"]);
+    assert_eq!((code, err.as_str()), (0, "Attached 2 probes\n"), "bpftrace counts the probe not attached");
 }
 
 #[test]

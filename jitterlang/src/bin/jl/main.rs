@@ -77,6 +77,10 @@ fn main() -> ExitCode {
         named_args: cli.named_params(),
         unsafe_actions: cli.unsafe_actions,
         map_keys: cli.map_keys,
+        environment: jitterlang::config::ENVIRONMENT
+            .iter()
+            .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
+            .collect(),
         // `errorf()` names a script read from standard input `stdin`, as bpftrace does (and as `-e`'s).
         file_name: cli
             .file
@@ -265,9 +269,6 @@ fn run(
         None => None,
     };
     let command = cli.command.clone();
-    // In JSON the runtime also prints bpftrace's attached_probes record on stdout; the stderr line stays, as
-    // scripts and tests wait for it and it never mixes with the JSON stream.
-    let quiet = cli.quiet;
     let verbose = cli.verbose;
     let child_stop = Arc::clone(&stop);
     let options = RunOptions {
@@ -277,13 +278,7 @@ fn run(
             Format::Json => OutputFormat::Json,
             Format::Folded => OutputFormat::Folded,
         },
-        on_attached: Some(Box::new(move |programs| {
-            if !quiet {
-                // bpftrace 0.27's line, to the byte, in one write: eprintln! writes its pieces one by one, and
-                // another process writing the same terminal or pipe meanwhile cut it in two.
-                let line = format!("Attached {programs} probe{}\n", if programs == 1 { "" } else { "s" });
-                let _ = std::io::stderr().write_all(line.as_bytes());
-            }
+        on_attached: Some(Box::new(move |_| {
             if verbose {
                 eprintln!("jl: {}", timeline.attached(Instant::now()));
             }
