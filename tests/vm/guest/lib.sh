@@ -56,6 +56,11 @@ veth_peer() {
 start_jl() {
     seconds=$1 script=$2
     shift 2
+    # Emptied here, not by the redirections below: those run in the background child, and the wait for `Attached`
+    # could read the last run's file first and return before this jl attached (runs after the first in a guest
+    # then counted nothing: the SIGINT meant for the end of the run came right after attaching).
+    : >/tmp/jl.out
+    : >/tmp/jl.err
     /bin/jl "$@" -e "$script" --duration "$seconds" >/tmp/jl.out 2>/tmp/jl.err &
     jl_pid=$!
     waited=0

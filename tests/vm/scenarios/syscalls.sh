@@ -4,8 +4,8 @@
 # 1234 bytes (args read from pt_regs) and its 37 reads returning 1234 (ret), and jl -v naming the mechanism; then two events and a wildcard chained on getppid's entry
 # and one on its exit, counting the getppid calls of 20 shells (busybox sh reads $PPID at start). Needs /bin/jl:
 #   tests/vm/run --kernel 5.10 --jl target/release/jl tests/vm/scenarios/syscalls.sh
-# Exact on 5.10. In the 6.1 guest perf-event tracepoints saw 4 to 20 of the 37 writes (five runs) and
-# raw_syscalls 11 (one), cause not found, so tests/vm/test-raw-probes (which runs on 6.1) does not run it.
+# Exact on 5.10, 6.1 and 6.12 (tests/vm/test-syscalls runs it on 5.10 and 6.1). The 6.1 guest undercounted until
+# comm was zeroed before bpf_get_current_comm (6.1 leaves stack garbage after the NUL, so `comm == "dd"` failed).
 . /lib/jl-vm.sh
 
 result kernel "$(uname -r)"
