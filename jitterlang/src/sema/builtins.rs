@@ -419,6 +419,11 @@ pub(super) fn variable_named(name: &str) -> Option<&'static Builtin> {
     REGISTRY.iter().find(|builtin| builtin.name == name && builtin.kind() == Kind::Variable)
 }
 
+/// Whether a builtin, called or a variable, is named `name`: a user macro of another arity leaves it be.
+pub fn exists(name: &str) -> bool {
+    REGISTRY.iter().any(|builtin| builtin.name == name)
+}
+
 /// The names of the builtins of one kind group: calls (`false`) or variables (`true`).
 pub(super) fn names(variables: bool) -> Vec<&'static str> {
     REGISTRY.iter().filter(|builtin| (builtin.kind() == Kind::Variable) == variables).map(|b| b.name).collect()
