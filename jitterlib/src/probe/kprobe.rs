@@ -176,10 +176,7 @@ impl Probe for FunctionProbe {
 mod tests {
     use super::*;
     use crate::kernel::FixtureKernel;
-
-    fn spec(parts: &[&str]) -> ProbeSpec {
-        ProbeSpec::Path(parts.iter().map(|part| part.to_string()).collect())
-    }
+    use crate::probe::path_spec as spec;
 
     #[test]
     fn vmlinux_names_the_kernel_s_own_function() {
