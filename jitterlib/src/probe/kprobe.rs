@@ -174,7 +174,6 @@ impl Probe for FunctionProbe {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::kernel::FixtureKernel;
     use crate::probe::path_spec as spec;
 
