@@ -554,6 +554,11 @@ pub enum StmtKind {
         /// Signal number.
         signal: u32,
     },
+    /// A call run for what it does, its value dropped: `write_user(dst, src, len);`.
+    Effect {
+        /// The call.
+        value: Expr,
+    },
     /// `return`: leaves the probe.
     Return,
     /// `break`: leaves the innermost loop.
@@ -720,7 +725,7 @@ impl Stmt {
         let (exprs, bodies): (Vec<&Expr>, Vec<&[Stmt]>) = match &self.kind {
             StmtKind::Aggregate { keys, value, .. } => (keys.iter().chain(value).collect(), Vec::new()),
             StmtKind::Store { keys, value, .. } => (keys.iter().chain([value]).collect(), Vec::new()),
-            StmtKind::SetVar { value, .. } => (vec![value], Vec::new()),
+            StmtKind::SetVar { value, .. } | StmtKind::Effect { value } => (vec![value], Vec::new()),
             StmtKind::Printf { args, .. } => (args.iter().collect(), Vec::new()),
             StmtKind::Join { array, .. } => (vec![array], Vec::new()),
             StmtKind::Exit { code } => (code.iter().collect(), Vec::new()),

@@ -43,6 +43,13 @@ pub fn rejection(compiled: &Compiled, program: &str, log: &str, whole_log: bool)
              helpers than a probe: benchmark code without them{whole}"
         )));
     }
+    if log.contains("cannot use helper bpf_probe_write_user") {
+        // bpf_tracing_func_proto (kernel/trace/bpf_trace.c) offers it only outside lockdown, to CAP_SYS_ADMIN.
+        return Some(diagnostic.with_hint(
+            "this kernel gives no program `bpf_probe_write_user` (`write_user()`): it does when not locked down \
+             (`lockdown=` on its command line, /sys/kernel/security/lockdown) and jl has CAP_SYS_ADMIN",
+        ));
+    }
     Some(diagnostic.with_hint(format!(
         "jl should never emit a program the verifier rejects: please report this with the script, `uname -r` and \
          this message{whole}"

@@ -97,6 +97,28 @@ pub(crate) fn strncmp(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Re
     Ok(())
 }
 
+/// `write_user(dst, src, len)`: the string copied to the stack, then `bpf_probe_write_user(dst, copy, len)`;
+/// 1 when it returned 0 (written), else 0.
+pub(crate) fn write_user(gen: &mut Gen, call: &Lowered, span: Span, dst: Reg) -> Result<()> {
+    let internal = || Diagnostic::new(Code::Internal, span, "write_user without its operands");
+    let [address, text, len] = &call.args[..] else { return Err(internal()) };
+    let ExprKind::Const(len) = len.kind else { return Err(internal()) };
+    let mark = gen.frame.mark();
+    let size = text.ty.size();
+    let copy = gen.frame.alloc(size, text.span)?;
+    gen.string_into(text, copy, size)?;
+    let target = gen.value(address)?;
+    gen.b.mov64(Reg::R1, target);
+    gen.frame.give(target);
+    gen.b.mov64(Reg::R2, Reg::R10);
+    gen.b.alu64(AluOp::Add, Reg::R2, i32::from(copy));
+    gen.b.mov64(Reg::R3, len as i32);
+    gen.b.call(Helper::ProbeWriteUser);
+    flag_unless_r0(gen, JmpOp::Ne, dst);
+    gen.frame.release(mark);
+    Ok(())
+}
+
 /// `jiffies`: the kernel's 64-bit jiffies counter (`bpf_jiffies64`, since 5.5).
 pub(crate) fn jiffies(gen: &mut Gen, _: &Lowered, _: Span, dst: Reg) -> Result<()> {
     helper_value(gen, Helper::Jiffies64, dst)

@@ -132,6 +132,11 @@ impl Gen<'_> {
                 self.b.call(Helper::SendSignal);
                 Ok(())
             }
+            StmtKind::Effect { value } => {
+                let reg = self.value(value)?;
+                self.frame.give(reg);
+                Ok(())
+            }
             StmtKind::Return => {
                 if let Some(flag) = self.loop_return {
                     self.b.store_imm(Size::DW, Reg::R10, self.vars[flag], 1);

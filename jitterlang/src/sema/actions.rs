@@ -1,7 +1,7 @@
 //! Statements that report or act outside the maps: `outlier()`, `time()`, `strftime()` (a time value),
 //! `join()`, and the ones that act on the system, `signal()` and `system()`, allowed only with `--unsafe`.
 
-use super::builtins::Call;
+use super::builtins::{Call, Operands};
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
@@ -271,6 +271,34 @@ impl Checker<'_> {
     }
 
     /// Reports `name()` in a script compiled without `--unsafe`; true when it is allowed.
+    /// `write_user(dst, "string", len)` (bpftrace 0.27, `--unsafe`): `bpf_probe_write_user` copies the first `len`
+    /// bytes of the string to the user address `dst` of the current task; true when the kernel wrote them. `len`
+    /// is a constant within the string, so the verifier knows the copy stays in it.
+    pub(super) fn write_user(&mut self, call: &Call, scope: &mut Scope) -> Option<Operands> {
+        let unsafe_ok = self.require_unsafe(call.name, call.name_span);
+        if !self.arity(call.name, call.name_span, call.args, 3) {
+            return None;
+        }
+        let (dst, src, len) =
+            (self.scalar(&call.args[0], scope), self.expr(&call.args[1], scope), self.constant(&call.args[2], scope));
+        let (dst, src, len) = (dst?, src?, len?);
+        self.require_string(call.name, &src)?;
+        let size = src.ty.size();
+        if !(1..=i64::from(size)).contains(&len) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::Limit,
+                    call.args[2].span,
+                    format!("`write_user()` copies 1 to {size} bytes of a {}, not {len}", src.ty.describe()),
+                )
+                .with_hint("copy fewer bytes, or from a longer string"),
+            );
+            return None;
+        }
+        let len = Expr { kind: ExprKind::Const(len), ty: Type::U64, span: call.args[2].span };
+        unsafe_ok.then_some(Operands { map: None, args: vec![dst, src, len], ty: Type::Bool })
+    }
+
     fn require_unsafe(&mut self, name: &str, span: Span) -> bool {
         if self.unsafe_actions {
             return true;

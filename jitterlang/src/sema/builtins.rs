@@ -8,7 +8,7 @@ use super::{Checker, Scope};
 use crate::ast;
 use crate::codegen::calls::{self as lower, Lower};
 use crate::diag::Span;
-use crate::ir::{Builtin as Context, Expr, PrintfAction, StmtKind, Type};
+use crate::ir::{Builtin as Context, Expr, ExprKind, Lowered, PrintfAction, StmtKind, Type};
 use jitterlib::agg::{AggKind, StackKind};
 use std::ops::RangeInclusive;
 
@@ -200,6 +200,22 @@ pub static REGISTRY: &[Builtin] = &[
     statement("cat", "format, args...", "prints the contents of a file (its first 10240 bytes)", |c, call, s| {
         c.printf(call.args, call.span, s, PrintfAction::Cat)
     }),
+    Builtin {
+        name: "write_user",
+        params: "dst, \"string\", len",
+        doc: "copies the first len bytes of a string to the user address dst (--unsafe); as a value, whether it did",
+        rule: Rule::StatementValue {
+            statement: |c, call, s| {
+                let Operands { args, ty, .. } = c.write_user(call, s)?;
+                let lower = lower::write_user;
+                Some(StmtKind::Effect {
+                    value: Expr { kind: ExprKind::Call(Lowered { map: None, args, lower }), ty, span: call.span },
+                })
+            },
+            check: |c, call, s| c.write_user(call, s),
+            lower: lower::write_user,
+        },
+    },
     function("ksym", "addr", "the kernel symbol at an address", |c, call, s| c.ksym(call, s)),
     function(
         "usym",
@@ -417,6 +433,11 @@ pub(super) fn call(name: &str) -> Option<&'static Builtin> {
 /// The builtin variable `name`.
 pub(super) fn variable_named(name: &str) -> Option<&'static Builtin> {
     REGISTRY.iter().find(|builtin| builtin.name == name && builtin.kind() == Kind::Variable)
+}
+
+/// Whether a builtin, called or a variable, is named `name`: a user macro of another arity leaves it be.
+pub fn exists(name: &str) -> bool {
+    REGISTRY.iter().any(|builtin| builtin.name == name)
 }
 
 /// The names of the builtins of one kind group: calls (`false`) or variables (`true`).

@@ -110,7 +110,7 @@ impl Checker<'_> {
     }
 
     /// `Some(())` when an argument of the string function `name` is a string, else an error.
-    fn require_string(&mut self, name: &str, side: &Expr) -> Option<()> {
+    pub(super) fn require_string(&mut self, name: &str, side: &Expr) -> Option<()> {
         if matches!(side.ty, Type::Str(_)) {
             return Some(());
         }

@@ -340,10 +340,15 @@ impl<'a> Expander<'a> {
     }
 
     /// The macro an expression calls and its arguments: `name(args)`, or a bare `name` for one without
-    /// parameters.
+    /// parameters. A macro named as a builtin takes only the calls of its own arity: the others are the
+    /// builtin's (as bpftrace's macros, which override its stdlib only with the same signature).
     fn call_of<'e>(&self, expr: &'e Expr) -> Option<(&'a MacroDef, &'e [Expr])> {
         match &expr.kind {
-            ExprKind::Call { name, args, .. } => self.defs.get(name.as_str()).map(|def| (*def, args.as_slice())),
+            ExprKind::Call { name, args, .. } => self
+                .defs
+                .get(name.as_str())
+                .filter(|def| def.params.len() == args.len() || !crate::sema::builtins::exists(name))
+                .map(|def| (*def, args.as_slice())),
             ExprKind::Ident(name) => {
                 self.defs.get(name.as_str()).filter(|def| def.params.is_empty()).map(|def| (*def, &[][..]))
             }

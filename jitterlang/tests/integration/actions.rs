@@ -1,5 +1,5 @@
-//! Statements that act on the system (`signal()`, `system()`, with `--unsafe`), and the count of strings cut
-//! short by `str()`.
+//! Statements that act on the system (`signal()`, `system()`, `write_user()`, with `--unsafe`), and the count of
+//! strings cut short by `str()`.
 
 use crate::runtime::{printed, Tracing};
 use crate::support::run_jl;
@@ -46,6 +46,49 @@ fn system_runs_the_rendered_command() {
     let (code, _, err) = run_jl(&["-e", script]);
     assert_eq!(code, 2, "without --unsafe the script does not compile");
     assert!(err.contains("error[E0500]") && err.contains("--unsafe"), "{err}");
+}
+
+#[test]
+fn write_user_rewrites_the_path_a_process_opens() {
+    if !can_trace("write_user_rewrites_the_path_a_process_opens") {
+        return;
+    }
+    let base = std::env::temp_dir().join(format!("jl-write-user-{}", std::process::id()));
+    let (asked, given) = (format!("{}-a", base.display()), format!("{}-b", base.display()));
+    std::fs::write(&asked, "asked\n").expect("write the file asked for");
+    std::fs::write(&given, "given\n").expect("write the file given instead");
+    // `cat`'s path argument is in its own memory: the probe overwrites it (and its NUL) before the kernel reads it.
+    let script = format!(
+        r#"tracepoint:syscalls:sys_enter_openat /str(args.filename) == "{asked}"/ {{
+             printf("written: %d\n", write_user(args.filename, "{given}", {})); }}"#,
+        given.len() + 1
+    );
+    let (code, out, err) = run_jl(&["--unsafe", "-c", &format!("cat {asked}"), "-e", &script]);
+    let _ = (std::fs::remove_file(&asked), std::fs::remove_file(&given));
+    if code == 1 && err.contains("cannot use helper bpf_probe_write_user") {
+        // A locked-down kernel (lockdown=integrity) offers no program the helper: jl says so and why.
+        assert!(err.contains("when not locked down"), "{err}");
+        return;
+    }
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("given\n") && !out.contains("asked\n"), "{out}");
+    assert!(out.contains("written: 1\n"), "{out}");
+}
+
+#[test]
+fn write_user_copies_no_more_than_its_string() {
+    let kernel = jitterlib::kernel::FixtureKernel::bundled();
+    let options = jitterlang::CompileOptions { unsafe_actions: true, ..jitterlang::CompileOptions::default() };
+    let compile = |len: u32| {
+        let source =
+            format!("tracepoint:syscalls:sys_enter_openat {{ write_user(args.filename, \"1234567\", {len}); }}");
+        jitterlang::compile_with(&source, &kernel, &options).map_err(|d| d.render("s", &source))
+    };
+    assert!(compile(8).is_ok());
+    for len in [0, 9] {
+        let error = compile(len).expect_err("a copy outside the string");
+        assert!(error.contains(&format!("copies 1 to 8 bytes of a string[8], not {len}")), "{error}");
+    }
 }
 
 #[test]

@@ -207,12 +207,11 @@ fn mode_codegen_compiles_and_other_modes_say_what_to_use() {
 
 #[test]
 fn bpftrace_options_jl_refuses_say_what_to_use_instead() {
-    let refused: [(&[&str], &str); 9] = [
+    let refused: [(&[&str], &str); 8] = [
         (&["-k"], "no per-read warnings"),
         (&["--include", "errno.h"], "no C preprocessor"),
         (&["-I", "/usr/include"], "no C preprocessor"),
         (&["--traceable-functions", "/dev/null"], "reads them from the kernel"),
-        (&["--info"], "`jl -v`"),
         (&["--dwarf-pid", "1"], "frame pointers"),
         (&["-B", "line"], "flushes its output after each event"),
         (&["--test"], "--mode test runs bpftrace's `test:` probes"),
@@ -225,6 +224,20 @@ fn bpftrace_options_jl_refuses_say_what_to_use_instead() {
         assert_eq!((code, out.as_str()), (Some(2), ""), "{flags:?}");
         assert!(err.starts_with("jl: ") && err.contains(instead) && err.lines().count() == 1, "{flags:?}: {err}");
     }
+}
+
+#[test]
+fn info_says_what_the_kernel_offers_jl() {
+    let (code, out, err) = jl(&["--info"]);
+    assert_eq!(code, Some(0), "{err}");
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("the kernel release");
+    assert!(out.starts_with(&format!("System\n  OS: Linux {} ", release.trim())), "{out}");
+    let btf = std::path::Path::new("/sys/kernel/btf/vmlinux").exists();
+    assert!(out.contains(if btf { "\n  btf: yes\n" } else { "\n  btf: no (" }), "{out}");
+    // kprobe_multi and kprobe_session are said only where they are sure: absent with kprobes themselves.
+    let kprobes = out.contains("\n  kprobe: yes\n");
+    assert!(kprobes || out.contains("\n  kprobe: no ("), "{out}");
+    assert_eq!(out.contains("\n  kprobe_session: no (no kprobes)\n"), !kprobes, "{out}");
 }
 
 #[test]

@@ -295,6 +295,22 @@ fn casts_to_pointers_to_a_macro_s_type_parameter() {
 }
 
 #[test]
+fn a_macro_named_as_a_builtin_takes_only_calls_of_its_arity() {
+    if !can_trace("a_macro_named_as_a_builtin_takes_only_calls_of_its_arity") {
+        return;
+    }
+    // bpftrace's macro.user macros don't override stdlib if different signature: `cpu("hi")` is the macro,
+    // `cpu()` still the builtin (the CPU BEGIN ran on, below the number of CPUs).
+    let (out, _) =
+        begin("macro cpu(x) { x } BEGIN { print(cpu(\"hi\")); printf(\"%d %d\\n\", cpu(), ncpus); exit(); }");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("hi"), "{out}");
+    let numbers: Vec<u64> =
+        lines.next().expect("the printf line").split(' ').map(|n| n.parse().expect("a number")).collect();
+    assert!(numbers[0] < numbers[1], "{out}");
+}
+
+#[test]
 fn strftime_values_print_with_their_format() {
     if !can_trace("strftime_values_print_with_their_format") {
         return;

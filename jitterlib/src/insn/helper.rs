@@ -71,6 +71,9 @@ helpers! {
     GetStackid = 27, "bpf_get_stackid";
     /// The current `task_struct` pointer (since 4.8).
     GetCurrentTask = 35, "bpf_get_current_task";
+    /// Writes into the current task's user memory (since 4.8; the kernel logs a warning when a program using it
+    /// loads).
+    ProbeWriteUser = 36, "bpf_probe_write_user";
     /// The NUMA node of the current CPU (since 4.10).
     GetNumaNodeId = 42, "bpf_get_numa_node_id";
     /// Reads a NUL-terminated string from kernel memory (since 4.11; prefer `ProbeReadKernelStr`).

@@ -55,11 +55,7 @@ impl Probe for Benchmark {
 mod tests {
     use super::*;
     use crate::kernel::FixtureKernel;
-    use crate::probe::resolve as resolve_any;
-
-    fn spec(parts: &[&str]) -> ProbeSpec {
-        ProbeSpec::Path(parts.iter().map(|part| part.to_string()).collect())
-    }
+    use crate::probe::{path_spec as spec, resolve as resolve_any};
 
     #[test]
     fn a_benchmark_runs_on_demand_under_its_name() {

@@ -10,7 +10,7 @@ use crate::session::Attach;
 pub(super) static KPROBE: ProbeKind = ProbeKind {
     name: "kprobe",
     aliases: &["k"],
-    syntax: "kprobe:FUNCTION",
+    syntax: "kprobe:[vmlinux:]FUNCTION",
     about: "entry of a kernel function (kprobes); integer and pointer arguments typed from BTF",
     fields: &[
         ("args.NAME", "each integer or pointer parameter, named and typed by the function's BTF prototype"),
@@ -24,7 +24,7 @@ pub(super) static KPROBE: ProbeKind = ProbeKind {
 pub(super) static KRETPROBE: ProbeKind = ProbeKind {
     name: "kretprobe",
     aliases: &["kr"],
-    syntax: "kretprobe:FUNCTION",
+    syntax: "kretprobe:[vmlinux:]FUNCTION",
     about: "return of a kernel function (kprobes)",
     fields: &[("retval", "the return value register, unsigned 64-bit")],
     targets: None,
@@ -71,6 +71,28 @@ fn resolve(spec: &ProbeSpec, kernel: &dyn KernelInfo, side: Side) -> Result<Box<
         Side::Entry => &KPROBE,
         Side::Return => &KRETPROBE,
     };
+    // `kprobe:vmlinux:FUNCTION`, as bpftrace writes the kernel's own functions; `kprobe:MODULE:FUNCTION` names a
+    // module's, which jl cannot tell apart from the kernel's: refused, saying whether the module is there.
+    if let ProbeSpec::Path(parts) = spec {
+        if let [_, module, function] = &parts[..] {
+            if module == "vmlinux" {
+                return resolve_function(function, kernel, side, None).map_err(|error| error.at(2));
+            }
+            let error = match kernel.module_loaded(module) {
+                false => ProbeError::new(ProbeErrorKind::MissingTarget, format!("no module `{module}` is loaded")),
+                true => ProbeError::new(
+                    ProbeErrorKind::BadSpec,
+                    format!(
+                        "`{}:MODULE:FUNCTION` is not supported: jl does not check which module has a function",
+                        kind.name
+                    ),
+                ),
+            };
+            return Err(error
+                .with_hint(format!("`{}:{function}` attaches to the function wherever the kernel has it", kind.name))
+                .at(1));
+        }
+    }
     let parts = path_parts(spec, kind.name, 2, kind.syntax)?;
     resolve_function(&parts[1], kernel, side, None)
 }
@@ -147,5 +169,23 @@ impl Probe for FunctionProbe {
 
     fn notes(&self) -> Vec<String> {
         self.note.iter().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::kernel::FixtureKernel;
+    use crate::probe::path_spec as spec;
+
+    #[test]
+    fn vmlinux_names_the_kernel_s_own_function() {
+        let kernel = FixtureKernel::bundled();
+        for kind in ["kprobe", "kretprobe"] {
+            let probe = crate::probe::resolve(&spec(&[kind, "vmlinux", "br_forward"]), &kernel).expect("resolved");
+            let plain = crate::probe::resolve(&spec(&[kind, "br_forward"]), &kernel).expect("resolved");
+            assert_eq!((probe.describe(), probe.attach()), (plain.describe(), plain.attach()));
+        }
+        let error = crate::probe::resolve(&spec(&["kprobe", "ipvs", "br_forward"]), &kernel).expect_err("no module");
+        assert_eq!((error.message.as_str(), error.position), ("no module `ipvs` is loaded", Some(1)));
     }
 }

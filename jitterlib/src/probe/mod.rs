@@ -646,6 +646,12 @@ fn path_parts<'a>(spec: &'a ProbeSpec, kind: &str, parts: usize, syntax: &str) -
     }
 }
 
+/// `kind:part:part` from its parts, for tests.
+#[cfg(test)]
+pub(crate) fn path_spec(parts: &[&str]) -> ProbeSpec {
+    ProbeSpec::Path(parts.iter().map(|part| part.to_string()).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{nearest, nearest_first};

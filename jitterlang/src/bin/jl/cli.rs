@@ -149,6 +149,9 @@ pub struct Cli {
     /// points of typed probes such as skb): kprobes stand in where the kernel has them.
     #[arg(long = "no-fentry")]
     pub no_fentry: bool,
+    /// Print the kernel, jl's build and the mechanisms jl can attach with here (as bpftrace's --info).
+    #[arg(long = "info")]
+    pub info: bool,
     /// List the bundled investigation scripts (run one with `jl NAME`).
     #[arg(long = "list-scripts")]
     pub list_scripts: bool,
@@ -176,9 +179,6 @@ pub struct Cli {
     /// bpftrace's: read the traceable kernel functions from FILE. Refused: jl reads them from the kernel.
     #[arg(long = "traceable-functions", value_name = "FILE", help_heading = REFUSED)]
     pub traceable_functions: Option<String>,
-    /// bpftrace's: print the kernel's BPF features. Refused: `jl -l` and `jl -v` say what jl can use.
-    #[arg(long = "info", help_heading = REFUSED)]
-    pub info: bool,
     /// bpftrace's: processes for its DWARF unwinder. Refused: jl walks user stacks by frame pointers.
     #[arg(long = "dwarf-pid", value_name = "PID", help_heading = REFUSED)]
     pub dwarf_pid: Option<String>,
@@ -283,7 +283,10 @@ impl Cli {
         let preprocessor = "jl has no C preprocessor: define a struct (`struct foo { int a; }`) or an enum \
                             (`enum { EPERM = 1 }`) in the script, or a `macro`; kernel types come from BTF";
         let refused = [
-            (self.warnings, "-k warns when a probe read fails: jl has no per-read warnings (a failed read gives zeros)"),
+            (
+                self.warnings,
+                "-k warns when a probe read fails: jl has no per-read warnings (a failed read gives zeros)",
+            ),
             (self.include.is_some(), preprocessor),
             (self.include_dir.is_some(), preprocessor),
             (
@@ -291,7 +294,6 @@ impl Cli {
                 "--traceable-functions names a file of traceable kernel functions: jl reads them from the kernel \
                  (`jl -l 'kprobe:*'`)",
             ),
-            (self.info, "--info prints the kernel's BPF features: `jl -v` says which mechanism each probe uses, `jl -l` what can be traced"),
             (
                 self.dwarf_pid.is_some(),
                 "--dwarf-pid feeds bpftrace's DWARF unwinder: jl walks user stacks by frame pointers (`ustack`); \

@@ -3,6 +3,7 @@
 mod child;
 mod cli;
 mod failure;
+mod info;
 mod list;
 mod output;
 mod repl;
@@ -49,7 +50,7 @@ fn main() -> ExitCode {
         eprintln!("jl: {refusal}");
         return ExitCode::from(EXIT_COMPILE_ERROR);
     }
-    if !cli.list && !cli.compiles_only() {
+    if !cli.list && !cli.info && !cli.compiles_only() {
         // aya's feature probes and the loader are built on another CPU while this one reads the script and
         // compiles it.
         jitterlib::session::prepare_loader();
@@ -61,6 +62,9 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_COMPILE_ERROR);
         }
     };
+    if cli.info {
+        return output::finish(info::print(&kernel));
+    }
     if cli.list {
         return match cli.listing() {
             Ok(Listing::Pattern(pattern)) => list::print(pattern.as_deref(), cli.verbose, &kernel),
