@@ -28,6 +28,10 @@ pub enum Type {
     Name(EnumNames),
     /// Nanoseconds: an unsigned integer printed with time units.
     Duration,
+    /// A clock reading (`nsecs`, `nsecs(boot)`): nanoseconds since the clock's origin, printed as that integer,
+    /// as bpftrace prints `nsecs`. Two readings subtract into a [`Type::Duration`]; a reading plus or minus a
+    /// duration or an integer is a reading.
+    Instant,
     /// A kernel address printed as `symbol+offset`.
     Symbol,
     /// `usym(addr)`: a user-space address then the process it belongs to (8 bytes each, in a stack buffer),
@@ -212,6 +216,7 @@ impl Type {
                 | Type::Bool
                 | Type::Enum(_)
                 | Type::Duration
+                | Type::Instant
                 | Type::Symbol
                 | Type::Culprit
                 | Type::Pointer(_)
@@ -281,6 +286,7 @@ impl Type {
             Type::Enum(names) => format!("enum {}", names.name()),
             Type::Name(names) => format!("{} name", names.name()),
             Type::Duration => "duration".into(),
+            Type::Instant => "clock reading".into(),
             Type::Symbol => "kernel symbol".into(),
             Type::UserSymbol => "user symbol".into(),
             Type::CgroupPath(_) => "cgroup path".into(),

@@ -202,7 +202,7 @@ impl<'a> EventDecoder<'a> {
     fn outlier(&self, info: &OutlierInfo, bytes: &[u8]) -> Option<Event> {
         let types: Vec<Type> = info.columns.iter().map(|(_, ty)| *ty).collect();
         let mut values = self.values(&types, bytes)?.into_iter();
-        let Some(Value::Duration(nsecs)) = values.next() else { return None };
+        let Some(Value::Unsigned(nsecs)) = values.next() else { return None };
         let names = info.columns.iter().skip(1).map(|(name, _)| name.clone());
         Some(Event::Outlier(Outlier {
             probe: info.probe.clone(),
@@ -254,7 +254,7 @@ impl<'a> EventDecoder<'a> {
                     }
                 }
                 Type::Pointer(_) => Value::Address(word()?),
-                Type::Int { signed: false } | Type::Void => Value::Unsigned(word()?),
+                Type::Int { signed: false } | Type::Instant | Type::Void => Value::Unsigned(word()?),
             });
         }
         Some(values)

@@ -366,7 +366,7 @@ pub static REGISTRY: &[Builtin] = &[
         |c, span, _| Some(c.user_name(span)),
     ),
     context("cpu", Context::Cpu, "the CPU number"),
-    context("nsecs", Context::Nsecs, "the time since boot (a duration)"),
+    context("nsecs", Context::Nsecs, "nanoseconds since boot (a clock reading: two subtract into a duration)"),
     function(
         "nsecs",
         "[clock]",

@@ -372,10 +372,10 @@ impl Checker<'_> {
             (Builtin::Pid | Builtin::Tid, Some(ns)) => Builtin::NsPid { ns, thread: builtin == Builtin::Tid },
             _ => builtin,
         };
-        // nsecs is a duration (since boot): differences of timestamps print with time units.
+        // A clock reading prints as its nanoseconds (as bpftrace's); the difference of two prints with time units.
         let ty = match builtin {
             Builtin::Comm => Type::Str(COMM_SIZE),
-            Builtin::Nsecs | Builtin::BootNsecs => Type::Duration,
+            Builtin::Nsecs | Builtin::BootNsecs | Builtin::TaiNsecs => Type::Instant,
             Builtin::CurTask => Type::Pointer(PointerType::to_record(StructName::new("task_struct"))),
             Builtin::Ctx => Type::Pointer(PointerType { pointee: Pointee::Void, depth: 1 }),
             Builtin::Stack(kind) => self.stack_type(kind),
@@ -630,7 +630,9 @@ fn op_symbol(op: UnaryOp) -> &'static str {
 }
 
 /// The type of `lhs op rhs`. Comparisons are bools, and so is any other operator on two bools (bpftrace's
-/// `true + true` is `true`; a bool is true when any bit is set). Durations stay durations through `+`, `-`, `*` and `%`; divided, they become plain
+/// `true + true` is `true`; a bool is true when any bit is set). Two clock readings subtract into a duration, and a
+/// reading moved by a duration or an integer (`nsecs - 5s`, `nsecs + 1000`) is a reading; any other arithmetic on
+/// a reading is a plain number. Durations stay durations through `+`, `-`, `*` and `%`; divided, they become plain
 /// numbers: by a duration a ratio, by a number a count of other units (`dur / 1000` is microseconds, which must
 /// not print as nanoseconds).
 fn binary_type(op: BinaryOp, lhs: Type, rhs: Type) -> Type {
@@ -639,6 +641,12 @@ fn binary_type(op: BinaryOp, lhs: Type, rhs: Type) -> Type {
     let divided_duration = lhs == Type::Duration && op == BinaryOp::Div;
     if truth || lhs == Type::Bool && rhs == Type::Bool {
         Type::Bool
+    } else if lhs == Type::Instant || rhs == Type::Instant {
+        match (op, lhs == Type::Instant, rhs == Type::Instant) {
+            (BinaryOp::Sub, true, true) => Type::Duration,
+            (BinaryOp::Add | BinaryOp::Sub, true, false) | (BinaryOp::Add, false, true) => Type::Instant,
+            _ => Type::U64,
+        }
     } else if divided_duration {
         Type::U64
     } else if arithmetic && (lhs == Type::Duration || rhs == Type::Duration) {
@@ -662,5 +670,27 @@ fn unassigned(name: &str, span: Span, ended: Option<Span>) -> Diagnostic {
                 "a variable lives until the end of the block that declares or first assigns it, as in bpftrace: \
                  declare it before that block with `let ${name};` (it holds 0 until assigned)"
             )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_readings_subtract_into_durations_and_move_by_durations_or_integers() {
+        let (reading, duration, int) = (Type::Instant, Type::Duration, Type::I64);
+        assert_eq!(binary_type(BinaryOp::Sub, reading, reading), duration);
+        for moved in [duration, int] {
+            assert_eq!(binary_type(BinaryOp::Add, reading, moved), reading);
+            assert_eq!(binary_type(BinaryOp::Add, moved, reading), reading);
+            assert_eq!(binary_type(BinaryOp::Sub, reading, moved), reading);
+            assert_eq!(binary_type(BinaryOp::Sub, moved, reading), Type::U64);
+        }
+        assert_eq!(binary_type(BinaryOp::Add, reading, reading), Type::U64);
+        for op in [BinaryOp::Mul, BinaryOp::Div, BinaryOp::Rem, BinaryOp::BitAnd] {
+            assert_eq!(binary_type(op, reading, int), Type::U64, "{op:?}");
+        }
+        assert_eq!(binary_type(BinaryOp::Lt, reading, reading), Type::Bool);
     }
 }

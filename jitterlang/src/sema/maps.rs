@@ -392,7 +392,7 @@ fn key_name(key: &Expr) -> Option<String> {
 pub(crate) fn format_of(ty: Type) -> ValueFormat {
     match ty {
         Type::Int { signed: true } => ValueFormat::Signed,
-        Type::Int { signed: false } | Type::Void => ValueFormat::Unsigned,
+        Type::Int { signed: false } | Type::Instant | Type::Void => ValueFormat::Unsigned,
         Type::Timestamp(format) => ValueFormat::Time(format),
         Type::Bool => ValueFormat::Bool,
         Type::Enum(names) => ValueFormat::Enum(names),

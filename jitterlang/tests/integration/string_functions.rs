@@ -54,6 +54,93 @@ fn nsecs_reads_the_clock_it_names() {
 }
 
 #[test]
+fn nsecs_prints_its_nanoseconds_everywhere_as_bpftrace_does() {
+    if !can_trace("nsecs_prints_its_nanoseconds_everywhere_as_bpftrace_does") {
+        return;
+    }
+    // A reading printed alone, as a map value, a map key, in a tuple, and moved by a duration (one second later)
+    // or by an integer (one nanosecond earlier): each the integer of nanoseconds, within the run.
+    let script = "BEGIN { print(nsecs); @v = nsecs; @k[nsecs] = 1; @t = (nsecs, 7); @later = nsecs + 1s; \
+                  @earlier = nsecs - 1; exit(); }";
+    for json in [false, true] {
+        let before = clock_ns(libc::CLOCK_MONOTONIC);
+        let args = if json { vec!["-f", "json", "-e", script] } else { vec!["-e", script] };
+        let (code, stdout, stderr) = run_jl(&args);
+        let after = clock_ns(libc::CLOCK_MONOTONIC);
+        assert_eq!(code, 0, "{stderr}");
+        let text = |prefix: &str, suffix: &str| -> u64 {
+            let line = stdout.lines().find_map(|line| line.strip_prefix(prefix)?.strip_suffix(suffix));
+            line.unwrap_or_else(|| panic!("no {prefix}...{suffix} in {stdout}")).parse().expect("an integer")
+        };
+        let read = if json {
+            let lines: Vec<serde_json::Value> =
+                stdout.lines().map(|line| serde_json::from_str(line).expect("a JSON line")).collect();
+            let value = |kind: &str, name: Option<&str>| {
+                let found =
+                    lines.iter().find(|line| line["type"] == kind && name.is_none_or(|n| !line["data"][n].is_null()));
+                let data = &found.unwrap_or_else(|| panic!("no {kind} {name:?} in {stdout}"))["data"];
+                name.map_or(data, |name| &data[name]).clone()
+            };
+            let key = value("map", Some("@k")).as_object().expect("@k").keys().next().expect("a key").clone();
+            vec![
+                value("value", None).as_u64().expect("print(nsecs)"),
+                value("map", Some("@v")).as_u64().expect("@v"),
+                key.parse().expect("an integer key"),
+                value("map", Some("@t"))[0].as_u64().expect("@t.0"),
+                value("map", Some("@later")).as_u64().expect("@later") - 1_000_000_000,
+                value("map", Some("@earlier")).as_u64().expect("@earlier") + 1,
+            ]
+        } else {
+            let printed = stdout.lines().find(|line| !line.is_empty()).expect("print(nsecs)");
+            vec![
+                printed.parse().expect("print(nsecs) is an integer"),
+                text("@v: ", ""),
+                text("@k[", "]: 1"),
+                text("@t: (", ", 7)"),
+                text("@later: ", "") - 1_000_000_000,
+                text("@earlier: ", "") + 1,
+            ]
+        };
+        for value in read {
+            assert!((before..=after).contains(&value), "{value} not in {before}..={after} (json: {json}): {stdout}");
+        }
+    }
+}
+
+#[test]
+fn differences_of_readings_stay_durations() {
+    if !can_trace("differences_of_readings_stay_durations") {
+        return;
+    }
+    // The latency-script pattern: a reading kept in a map, subtracted from a later one, gives time units in a
+    // histogram, an aggregation and a variable; no longer than the whole run.
+    let before = clock_ns(libc::CLOCK_MONOTONIC);
+    let (code, stdout, stderr) = run_jl(&[
+        "-e",
+        "BEGIN { @t[tid] = nsecs; $d = nsecs - @t[tid]; print($d); printf(\"%llu\\n\", $d); \
+         @h = hist(nsecs - @t[tid]); @m = max(nsecs - @t[tid]); delete(@t[tid]); exit(); }",
+    ]);
+    let run = clock_ns(libc::CLOCK_MONOTONIC) - before;
+    assert_eq!(code, 0, "{stderr}");
+    let mut lines = stdout.lines().filter(|line| !line.is_empty());
+    let (shown, exact) = (lines.next().expect("print($d)"), lines.next().expect("printf of $d"));
+    let exact: u64 = exact.parse().expect("printf %llu of a duration is its nanoseconds");
+    assert!(exact > 0 && exact < run, "{exact} not in 1..{run}: {stdout}");
+    assert_eq!(shown, jitterlib::agg::format_duration(exact as i64), "{stdout}");
+    let unit = |text: &str| text.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.').to_string();
+    let time_unit = |text: &str| ["ns", "us", "ms"].contains(&unit(text).as_str());
+    assert!(time_unit(shown), "{stdout}");
+    // One run, in a bucket bounded in time units (`[1us, 2us)`), where a plain histogram says `[1K, 2K)`.
+    let bucket = stdout.lines().find(|line| line.starts_with('[')).expect("a histogram bucket");
+    let (range, count) = bucket[1..].split_once(')').expect("a bucket's range");
+    let (low, high) = range.split_once(", ").expect("two bounds");
+    assert!(time_unit(low) && time_unit(high), "{bucket}");
+    assert!(count.trim_start().starts_with("1 "), "{bucket}");
+    let max = stdout.lines().find_map(|line| line.strip_prefix("@m: ")).expect("@m");
+    assert!(time_unit(max), "{stdout}");
+}
+
+#[test]
 fn pton_strerror_and_signal_name_print_as_the_host_says() {
     if !can_trace("pton_strerror_and_signal_name_print_as_the_host_says") {
         return;
