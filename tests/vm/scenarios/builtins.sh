@@ -1,5 +1,5 @@
 #!/bin/sh
-# The builtins kstack(N), ustack, buf(), ntop(af, addr) and join() on a real kernel: each golden script of them passes the
+# The builtins kstack(N), ustack, buf(), ntop(af, addr), join() and write_user() on a real kernel: each golden script of them passes the
 # verifier (jl --dry-run), then one live run checks what they report for context switches, writes of known bytes
 # and a TCP connection over loopback, with software: counters, zero() and clear() (batched deletes) alongside.
 # Needs /bin/jl; the golden scripts come as FILES (tests/vm/test-builtins).
@@ -57,6 +57,16 @@ grep -q "^[^ ]*busybox,nc,127.0.0.1,5007$" /tmp/jl.out || fail "join(args.argv) 
 grep -q '^@pf: [1-9]' /tmp/jl.out || fail "software:page-faults:1 counted nothing"
 [ "$(grep -c '^@z\[[12]\]: 0$' /tmp/jl.out)" = 2 ] || fail "zero() did not keep both keys at 0"
 ! grep -q '^@gone' /tmp/jl.out || fail "clear() left keys"
+# write_user() (--unsafe) on a kernel that is not locked down (this host's is): the path cat opens, in cat's own
+# memory, is overwritten (with its NUL) before the kernel reads it.
+echo asked >/tmp/wu-asked
+echo given >/tmp/wu-given
+/bin/jl --unsafe -c 'cat /tmp/wu-asked' -e 'tracepoint:syscalls:sys_enter_openat /str(args.filename) == "/tmp/wu-asked"/ {
+  printf("written: %d\n", write_user(args.filename, "/tmp/wu-given", 14)); }' >/tmp/wu.out 2>/tmp/wu.err ||
+    { result_lines write_user_err /tmp/wu.err; fail "jl --unsafe with write_user() failed"; }
+result_lines write_user /tmp/wu.out
+grep -q '^given$' /tmp/wu.out && ! grep -q '^asked$' /tmp/wu.out && grep -q '^written: 1$' /tmp/wu.out ||
+    fail "write_user() did not make cat open the other file"
 # Keyed maps are preallocated (BPF_F_NO_PREALLOC only past a 32 MiB budget, from 6.1), perf_event programs' maps
 # too: the kernel takes them without a warning (run-time allocated ones WARN "trace type BPF program uses
 # run-time allocation" before 6.1).
