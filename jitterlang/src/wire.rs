@@ -119,11 +119,14 @@ pub enum Stat {
     /// A division or remainder by 0 when the probe ran: its result is 1, as bpftrace's (BPF would give 0 for
     /// `x / 0` and `x` for `x % 0`).
     DivideByZero = 10,
+    /// A read of kernel or user memory (`str()`, `buf()`, a member through a pointer, `join()`) that failed: the
+    /// address was not mapped (a user page not faulted in yet, a NULL or stale pointer); the value read is zeros.
+    ReadFailed = 11,
 }
 
 impl Stat {
     /// Every counter, in index order.
-    pub const ALL: [Stat; 11] = [
+    pub const ALL: [Stat; 12] = [
         Stat::MapFull,
         Stat::EventsLost,
         Stat::StackLost,
@@ -135,6 +138,7 @@ impl Stat {
         Stat::SkbOutOfOrder,
         Stat::MapRefused,
         Stat::DivideByZero,
+        Stat::ReadFailed,
     ];
 
     /// Stable key in JSON output.
@@ -151,6 +155,7 @@ impl Stat {
             Stat::SkbOutOfOrder => "skb_out_of_order",
             Stat::MapRefused => "map_refused",
             Stat::DivideByZero => "divide_by_zero",
+            Stat::ReadFailed => "read_failed",
         }
     }
 
@@ -177,6 +182,7 @@ impl Stat {
                  bucket busy)"
             }
             Stat::DivideByZero => "divisions or remainders by 0 (each gave 1, as in bpftrace)",
+            Stat::ReadFailed => "memory reads failed (each gave zeros: an address not mapped, such as a user page not faulted in yet)",
         }
     }
 }

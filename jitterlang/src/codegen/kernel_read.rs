@@ -4,6 +4,7 @@
 use super::Gen;
 use crate::diag::{Diagnostic, Span};
 use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, KernelRead};
+use crate::wire::Stat;
 use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
 
 type Result<T> = std::result::Result<T, Diagnostic>;
@@ -70,6 +71,7 @@ impl Gen<'_> {
         }
         if known_kernel(&read.pointer) && !self.probe.user_space() {
             self.b.call(Helper::ProbeReadKernel);
+            self.count_failure(Stat::ReadFailed);
         } else {
             self.call_probe_read(Helper::ProbeReadKernel, Helper::ProbeReadUser);
         }
@@ -80,19 +82,21 @@ impl Gen<'_> {
     /// top bit is set on kernel addresses (x86-64, arm64), clear on user ones, such as a syscall's pointers
     /// (`args.filename`, the `char *` elements of `args.argv`), which the kernel helper cannot read where SMAP is
     /// on (it fails and gives zeros).
+    /// A failed read (`r0` negative) is counted ([`Stat::ReadFailed`]); `r0` is kept for the caller.
     pub(super) fn call_probe_read(&mut self, kernel: Helper, user: Helper) {
         if self.probe.user_space() {
             self.b.call(user);
-            return;
+        } else {
+            let user_address = self.b.new_label();
+            let done = self.b.new_label();
+            self.b.jump_if(JmpOp::Sge, Reg::R3, 0, user_address);
+            self.b.call(kernel);
+            self.b.jump(done);
+            self.b.bind(user_address);
+            self.b.call(user);
+            self.b.bind(done);
         }
-        let user_address = self.b.new_label();
-        let done = self.b.new_label();
-        self.b.jump_if(JmpOp::Sge, Reg::R3, 0, user_address);
-        self.b.call(kernel);
-        self.b.jump(done);
-        self.b.bind(user_address);
-        self.b.call(user);
-        self.b.bind(done);
+        self.count_failure(Stat::ReadFailed);
     }
 }
 

@@ -35,8 +35,8 @@ impl StatusLine {
         self.events_before = events;
         self.next = now + REFRESH;
         let counters = lost_counters(session)?;
-        // Truncated strings and divisions by 0 are values altered, not data lost.
-        let altered = [Stat::StrTruncated, Stat::DivideByZero];
+        // Truncated strings, divisions by 0 and failed reads are values altered, not data lost.
+        let altered = [Stat::StrTruncated, Stat::DivideByZero, Stat::ReadFailed];
         let lost: u64 = counters.iter().filter(|(stat, _)| !altered.contains(stat)).map(|(_, n)| n).sum();
         let count = |wanted: Stat| counters.iter().filter(|(stat, _)| *stat == wanted).map(|(_, n)| n).sum::<u64>();
         let truncated = count(Stat::StrTruncated);
@@ -44,11 +44,15 @@ impl StatusLine {
             0 => String::new(),
             n => format!("  divided by 0 {n}"),
         };
+        let unread = match count(Stat::ReadFailed) {
+            0 => String::new(),
+            n => format!("  failed reads {n}"),
+        };
         let (fullest, percent) = fullest_map(compiled, session)?;
         let mut stderr = std::io::stderr().lock();
         let _ = write!(
             stderr,
-            "\r\x1b[2K[jl] {}s  events {rate}/s  lost {lost}  truncated {truncated}{divided}  fullest map {fullest} \
+            "\r\x1b[2K[jl] {}s  events {rate}/s  lost {lost}  truncated {truncated}{divided}{unread}  fullest map {fullest} \
              {percent}%",
             self.started.elapsed().as_secs()
         );

@@ -114,3 +114,23 @@ fn truncated_strings_are_counted() {
     let lost = lines.iter().find(|line| line["type"] == "lost").expect("lost record");
     assert_eq!(lost["data"]["str_truncated"], opens, "{lost}");
 }
+
+#[test]
+fn failed_reads_are_counted() {
+    if !can_trace("failed_reads_are_counted") {
+        return;
+    }
+    // Address 8 and 16 are never mapped: a member read through a pointer and a str() both fail and read zeros.
+    let script = "BEGIN { $p = (struct task_struct *)8; printf(\"%d [%s]\\n\", $p->pid, str(16)); exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("0 []\n"), "{out}");
+    assert!(err.contains("jl: warning: 2 memory reads failed"), "{err}");
+    let (code, out, err) = run_jl(&["-k", "-q", "-f", "json", "-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"read_failed\": 2"), "{out}");
+    // A read that succeeds is not counted.
+    let (code, _, err) = run_jl(&["-e", "BEGIN { printf(\"%d\\n\", curtask->pid); exit(); }"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("reads failed"), "{err}");
+}

@@ -167,8 +167,9 @@ pub struct Cli {
     /// every process that maps the binary, as this flag asks bpftrace to.
     #[arg(long = "usdt-file-activation")]
     pub usdt_file_activation: bool,
-    /// bpftrace's: warn when a probe read fails. Refused: jl has no per-read warnings.
-    #[arg(short = 'k', long = "warnings", help_heading = REFUSED)]
+    /// Accepted for bpftrace's scripts (bpftrace's: warn when a probe read fails): jl always counts the reads
+    /// that fail and says how many at exit (`read_failed` in JSON), rather than a line each.
+    #[arg(short = 'k', long = "warnings")]
     pub warnings: bool,
     /// bpftrace's: #include FILE before C preprocessing. Refused: jl has no C preprocessor.
     #[arg(long = "include", value_name = "FILE", help_heading = REFUSED)]
@@ -283,10 +284,6 @@ impl Cli {
         let preprocessor = "jl has no C preprocessor: define a struct (`struct foo { int a; }`) or an enum \
                             (`enum { EPERM = 1 }`) in the script, or a `macro`; kernel types come from BTF";
         let refused = [
-            (
-                self.warnings,
-                "-k warns when a probe read fails: jl has no per-read warnings (a failed read gives zeros)",
-            ),
             (self.include.is_some(), preprocessor),
             (self.include_dir.is_some(), preprocessor),
             (
