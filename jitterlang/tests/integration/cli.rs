@@ -207,8 +207,7 @@ fn mode_codegen_compiles_and_other_modes_say_what_to_use() {
 
 #[test]
 fn bpftrace_options_jl_refuses_say_what_to_use_instead() {
-    let refused: [(&[&str], &str); 8] = [
-        (&["-k"], "no per-read warnings"),
+    let refused: [(&[&str], &str); 7] = [
         (&["--include", "errno.h"], "no C preprocessor"),
         (&["-I", "/usr/include"], "no C preprocessor"),
         (&["--traceable-functions", "/dev/null"], "reads them from the kernel"),
