@@ -451,6 +451,14 @@ pub enum CastType {
         /// Number of `*`.
         pointers: usize,
     },
+    /// `int8[8]`, `bool[]`: an array of integers or bools, of as many elements as the value's bytes make when
+    /// no count is written.
+    IntArray {
+        /// The element type name (`int8`, `uint16`, `bool`).
+        name: String,
+        /// The number of elements, if written.
+        count: Option<u32>,
+    },
     /// `enum NAME`: an enum the script defines.
     Enum(String),
     /// `void *`, `void **`: an address of unknown pointee (arithmetic in bytes).

@@ -318,8 +318,15 @@ impl Checker<'_> {
         span: Span,
         scope: &mut Scope,
     ) -> Option<Expr> {
+        if let CastType::IntArray { name, count } = ty {
+            return self.array_cast(name, *count, ty_span, operand, span, scope);
+        }
         let (target, bits) = self.cast_target(ty, ty_span)?;
-        let value = self.scalar(operand, scope)?;
+        let value = self.expr(operand, scope)?;
+        if let (Type::Array(array), Type::Int { signed }) = (value.ty, target) {
+            return self.array_to_int(value, array, bits, signed, span);
+        }
+        let value = self.require_scalar(value)?;
         if let (Type::Enum(names), ExprKind::Const(constant)) = (target, &value.kind) {
             if names.name_of(*constant).is_none() {
                 self.diagnostics.push(
@@ -345,7 +352,7 @@ impl Checker<'_> {
     }
 
     /// The type and bits of an integer type name (`uint16`), or an error listing the known ones.
-    fn int_type(&mut self, name: &str, span: Span) -> Option<(Type, u32)> {
+    pub(super) fn int_type(&mut self, name: &str, span: Span) -> Option<(Type, u32)> {
         if let Some((_, bits, signed)) = INT_TYPES.iter().find(|(known, ..)| *known == name) {
             return Some((Type::Int { signed: *signed }, *bits));
         }
@@ -388,6 +395,13 @@ impl Checker<'_> {
                 }
             },
             CastType::Int(name) => self.int_type(name, span),
+            CastType::IntArray { .. } => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::TypeMismatch, span, "an array type cannot be declared here")
+                        .with_hint("cast the value instead: `(uint8[4])x`"),
+                );
+                None
+            }
             CastType::IntPointer { name, pointers } => self.int_type(name, span).map(|(ty, bits)| {
                 let pointee = Pointee::Int { bytes: (bits / 8) as u8, signed: ty.is_signed() };
                 (Type::Pointer(PointerType { pointee, depth: depth(*pointers) }), 64)

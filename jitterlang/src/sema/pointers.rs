@@ -90,9 +90,13 @@ impl Checker<'_> {
         if matches!(pointer.ty, Type::Tuple(_)) {
             return self.tuple_element_at(pointer, index?, span);
         }
-        if matches!(pointer.ty, Type::Str(_)) {
-            let kind = ExprKind::StrByte { string: Box::new(pointer), index: Box::new(index?) };
+        if let Type::Str(size) = pointer.ty {
+            let kind =
+                ExprKind::Element { value: Box::new(pointer), index: Box::new(index?), bytes: 1, signed: true, count: size };
             return Some(Expr { kind, ty: Type::I64, span });
+        }
+        if let Type::Array(array) = pointer.ty {
+            return self.array_element(pointer, array, index?, span);
         }
         if pointer.ty.pointer().is_none() {
             self.diagnostics.push(

@@ -99,7 +99,7 @@ impl Checker<'_> {
 }
 
 /// The bytes a checked value takes: the width it is read or converted in, else its size in a map.
-fn value_size(value: &Expr) -> u32 {
+pub(super) fn value_size(value: &Expr) -> u32 {
     match &value.kind {
         ExprKind::Convert { bits, .. } => bits / 8,
         ExprKind::KernelRead(read) if value.ty.is_scalar() => read.size,
