@@ -340,6 +340,14 @@ impl Checker<'_> {
                 return None;
             }
         }
+        // A narrower integer becomes an address zero-extended, as bpftrace 0.27 casts it: `(uint8 *)-1` is 0xff.
+        let value = match (target, value.ty) {
+            (Type::Pointer(_), Type::Int { signed: true }) => {
+                let bytes = super::arrays::integer_bytes(operand, &value);
+                super::arrays::zero_extended(value, bytes)
+            }
+            _ => value,
+        };
         let kind = match target {
             Type::Int { signed } if bits < 64 => ExprKind::Convert { operand: Box::new(value), bits, signed },
             Type::Bool if value.ty != Type::Bool => {

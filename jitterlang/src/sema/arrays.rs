@@ -41,7 +41,7 @@ impl Checker<'_> {
                 let value = self.expr(operand, scope)?;
                 let bytes = match value.ty {
                     Type::Bool => 1,
-                    Type::Int { .. } => literal(operand).map_or_else(|| value_size(&value), literal_bytes),
+                    Type::Int { .. } => integer_bytes(operand, &value),
                     ty => {
                         self.diagnostics.push(
                             Diagnostic::new(
@@ -103,20 +103,7 @@ impl Checker<'_> {
         }
         // The integer's own bytes only: the padding of the 8-byte slot stays zero (a negative value's sign bits
         // would make equal arrays differ as map keys).
-        let mask = match source_bytes {
-            INTEGER_BYTES => -1,
-            bytes => (1i64 << (8 * bytes)) - 1,
-        };
-        let value = match value.kind {
-            ExprKind::Const(constant) => Expr { kind: ExprKind::Const(constant & mask), ..value },
-            // Already no wider than its bytes.
-            _ if mask == -1 || value.ty == Type::Bool => value,
-            ExprKind::Convert { signed: false, .. } => value,
-            _ => {
-                let mask = Expr { kind: ExprKind::Const(mask), ty: Type::U64, span };
-                Expr { kind: ExprKind::Binary(BinaryOp::BitAnd, Box::new(value), Box::new(mask)), ty: Type::U64, span }
-            }
-        };
+        let value = zero_extended(value, source_bytes);
         Some(Expr { kind: ExprKind::Tuple(vec![value]), ty, span })
     }
 
@@ -169,6 +156,32 @@ impl Checker<'_> {
         let kind =
             ExprKind::Element { value: Box::new(value), index: Box::new(index), bytes, signed, count: array.count };
         Some(Expr { kind, ty, span })
+    }
+}
+
+/// The bytes an integer value has as bpftrace 0.27 types it: a literal's by its value ([`literal_bytes`]), else
+/// the width it is read or converted in, else 8.
+pub(super) fn integer_bytes(operand: &ast::Expr, value: &Expr) -> u32 {
+    literal(operand).map_or_else(|| value_size(value), literal_bytes)
+}
+
+/// `value` (an integer of `bytes` bytes) without the bits above them: a negative `(int16)x` or `-1` keeps only
+/// its own bytes, as bpftrace 0.27 zero-extends a narrower integer into an array or a pointer.
+pub(super) fn zero_extended(value: Expr, bytes: u32) -> Expr {
+    let mask = match bytes {
+        INTEGER_BYTES.. => return value,
+        bytes => (1i64 << (8 * bytes)) - 1,
+    };
+    match value.kind {
+        ExprKind::Const(constant) => Expr { kind: ExprKind::Const(constant & mask), ..value },
+        // Already no wider than its bytes.
+        ExprKind::Convert { signed: false, .. } => value,
+        _ if value.ty == Type::Bool => value,
+        _ => {
+            let span = value.span;
+            let mask = Expr { kind: ExprKind::Const(mask), ty: Type::U64, span };
+            Expr { kind: ExprKind::Binary(BinaryOp::BitAnd, Box::new(value), Box::new(mask)), ty: Type::U64, span }
+        }
     }
 }
 
