@@ -52,36 +52,40 @@ impl<'k> WithRecords<'k> {
     pub fn new(defs: &[RecordDef], kernel: &'k dyn KernelInfo) -> Result<WithRecords<'k>, Diagnostics> {
         let mut records = HashMap::new();
         for def in defs {
-            let layout = layout(def, &records).map_err(|d| Diagnostics(vec![d]))?;
+            let layout = layout(def, &records, kernel).map_err(|d| Diagnostics(vec![d]))?;
             records.insert(def.name.clone(), layout);
         }
         Ok(WithRecords { kernel, records })
     }
 
-    /// The member at `path` (`a.b`) of a user struct.
-    fn member(&self, name: &str, path: &str) -> Option<Option<Member>> {
+    /// The member at `path` (`a.b`) of a user struct, `None` when `name` is no user struct; a kernel struct it
+    /// embeds is read from BTF.
+    fn member(&self, name: &str, path: &str) -> Option<Result<Option<Member>, KernelError>> {
         let mut layout = self.records.get(name)?;
         let mut offset = 0;
         let mut parts = path.split('.').peekable();
         while let Some(part) = parts.next() {
-            let Some((_, member)) = layout.members.iter().find(|(field, _)| field == part) else { return Some(None) };
+            let Some((_, member)) = layout.members.iter().find(|(field, _)| field == part) else { return Some(Ok(None)) };
             if parts.peek().is_none() {
-                return Some(Some(Member { offset: offset + member.offset, ..member.clone() }));
+                return Some(Ok(Some(Member { offset: offset + member.offset, ..member.clone() })));
             }
-            let inner = member.type_name.strip_prefix("struct ").and_then(|inner| self.records.get(inner));
-            match (&member.kind, inner) {
-                (MemberKind::Record, Some(inner)) => {
-                    offset += member.offset;
-                    layout = inner;
+            offset += member.offset;
+            let inner_name = member.type_name.strip_prefix("struct ");
+            match (&member.kind, inner_name.and_then(|inner| self.records.get(inner))) {
+                (MemberKind::Record, Some(inner)) => layout = inner,
+                (MemberKind::Record, None) => {
+                    let (inner, rest) = (inner_name.unwrap_or_default(), parts.collect::<Vec<_>>().join("."));
+                    let found = self.kernel.struct_member(inner, &rest);
+                    return Some(found.map(|found| found.map(|inner| Member { offset: offset + inner.offset, ..inner })));
                 }
-                _ => return Some(None),
+                _ => return Some(Ok(None)),
             }
         }
-        Some(None)
+        Some(Ok(None))
     }
 }
 
-fn layout(def: &RecordDef, known: &HashMap<String, Layout>) -> Result<Layout, Diagnostic> {
+fn layout(def: &RecordDef, known: &HashMap<String, Layout>, kernel: &dyn KernelInfo) -> Result<Layout, Diagnostic> {
     let mut members: Vec<(String, Member)> = Vec::new();
     let (mut size, mut align) = (0u32, 1u32);
     for field in &def.fields {
@@ -92,7 +96,7 @@ fn layout(def: &RecordDef, known: &HashMap<String, Layout>) -> Result<Layout, Di
                 format!("struct {} has two members named `{}`", def.name, field.name),
             ));
         }
-        let (kind, element_size, field_align, type_name) = field_type(def, field, known)?;
+        let (kind, element_size, field_align, type_name) = field_type(def, field, known, kernel)?;
         let field_align = if def.packed { 1 } else { field_align };
         let count = field.dims.iter().try_fold(1u32, |total, dim| total.checked_mul(*dim));
         let bytes = count.and_then(|count| count.checked_mul(element_size)).filter(|bytes| *bytes < 1 << 20);
@@ -119,6 +123,7 @@ fn field_type(
     def: &RecordDef,
     field: &FieldDecl,
     known: &HashMap<String, Layout>,
+    kernel: &dyn KernelInfo,
 ) -> Result<(MemberKind, u32, u32, String), Diagnostic> {
     let words = field.type_words.join(" ");
     if field.pointers > 0 {
@@ -126,14 +131,26 @@ fn field_type(
         return Ok((MemberKind::Pointer { target }, 8, 8, format!("{words} {}", "*".repeat(field.pointers))));
     }
     if let Some(inner) = words.strip_prefix("struct ") {
-        return match known.get(inner) {
-            Some(layout) => Ok((MemberKind::Record, layout.size, layout.align, words.clone())),
-            None => Err(Diagnostic::new(
+        if let Some(layout) = known.get(inner) {
+            return Ok((MemberKind::Record, layout.size, layout.align, words.clone()));
+        }
+        // Else the kernel's, from BTF, as bpftrace 0.27 takes it (`struct foo { struct task_struct t; }`).
+        return match kernel.struct_size(inner).and_then(|size| Ok(size.zip(kernel.struct_align(inner)?))) {
+            Ok(Some((size, align))) => Ok((MemberKind::Record, size, align, words.clone())),
+            Ok(None) => Err(Diagnostic::new(
                 Code::UnknownType,
                 field.span,
                 format!("struct {} embeds struct {inner}, which is not defined before it", def.name),
             )
-            .with_hint(format!("define `struct {inner}` first, or point to it: `struct {inner} *{}`", field.name))),
+            .with_hint(format!(
+                "define `struct {inner}` first (this kernel's BTF has none either), or point to it: `struct {inner} *{}`",
+                field.name
+            ))),
+            Err(error) => Err(Diagnostic::new(
+                Code::MissingTarget,
+                field.span,
+                format!("cannot read struct {inner}, which struct {} embeds, from BTF: {error}", def.name),
+            )),
         };
     }
     match c_integer(&words) {
@@ -186,7 +203,7 @@ impl KernelInfo for WithRecords<'_> {
     }
     fn struct_member(&self, struct_name: &str, member: &str) -> Result<Option<Member>, KernelError> {
         match self.member(struct_name, member) {
-            Some(found) => Ok(found),
+            Some(found) => found,
             None => self.kernel.struct_member(struct_name, member),
         }
     }
@@ -201,18 +218,29 @@ impl KernelInfo for WithRecords<'_> {
     fn struct_members(&self, struct_name: &str, path: &str) -> Result<Option<Vec<String>>, KernelError> {
         let Some(layout) = self.records.get(struct_name) else { return self.kernel.struct_members(struct_name, path) };
         let inner = match path {
-            "" => Some(layout),
-            path => self
-                .member(struct_name, path)
-                .flatten()
-                .and_then(|member| member.type_name.strip_prefix("struct ").and_then(|inner| self.records.get(inner))),
+            "" => layout,
+            path => {
+                let Some(member) = self.member(struct_name, path).transpose()?.flatten() else { return Ok(None) };
+                let Some(inner) = member.type_name.strip_prefix("struct ") else { return Ok(None) };
+                match self.records.get(inner) {
+                    Some(inner) => inner,
+                    // A kernel struct the script's embeds.
+                    None => return self.kernel.struct_members(inner, ""),
+                }
+            }
         };
-        Ok(inner.map(|layout| layout.members.iter().map(|(name, _)| name.clone()).collect()))
+        Ok(Some(inner.members.iter().map(|(name, _)| name.clone()).collect()))
     }
     fn struct_size(&self, struct_name: &str) -> Result<Option<u32>, KernelError> {
         match self.records.get(struct_name) {
             Some(layout) => Ok(Some(layout.size)),
             None => self.kernel.struct_size(struct_name),
+        }
+    }
+    fn struct_align(&self, struct_name: &str) -> Result<Option<u32>, KernelError> {
+        match self.records.get(struct_name) {
+            Some(layout) => Ok(Some(layout.align)),
+            None => self.kernel.struct_align(struct_name),
         }
     }
     fn record_definition(&self, union: bool, name: &str) -> Result<Option<String>, KernelError> {

@@ -117,3 +117,26 @@ fn buffers_compare_by_length_and_bytes() {
     let printed = traced(script, "echo $PPID >/dev/null");
     assert_eq!(printed.lines().next(), Some("1 0 1 1"), "{printed}");
 }
+
+#[test]
+fn a_script_struct_embeds_a_kernel_struct_laid_out_from_btf() {
+    if !can_trace("a_script_struct_embeds_a_kernel_struct_laid_out_from_btf") {
+        return;
+    }
+    // bpftrace 0.27.1 gives the same offsets and size for this struct (8 3272 3280 on this host's 3264-byte
+    // task_struct): the kernel struct's size and alignment come from BTF. Laid over the task 8 bytes before it,
+    // `$p->t.pid` reads the task's own pid and name, as the kernel reports them.
+    let script = "struct foo { char c; struct task_struct t; int after; } \
+                  tracepoint:syscalls:sys_enter_getppid /pid == TID || ppid == TID/ { \
+                  $p = (struct foo *)((uint64)curtask - offsetof(struct foo, t)); \
+                  printf(\"%d %d %d %d %d %s %s\\n\", offsetof(struct foo, after) - offsetof(struct foo, t), \
+                  sizeof(struct foo) - sizeof(struct task_struct), sizeof(struct task_struct), $p->t.pid, pid, \
+                  $p->t.comm, comm); exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    let fields: Vec<&str> = printed.lines().next().unwrap_or_default().split(' ').collect();
+    assert_eq!(fields.len(), 7, "{printed}");
+    assert_eq!(fields[0], fields[2], "`after` follows the task: {printed}");
+    assert_eq!(fields[1], "16", "the char before, padded to 8, and the int after, padded to 8: {printed}");
+    assert_eq!(fields[3], fields[4], "{printed}");
+    assert_eq!(fields[5], fields[6], "{printed}");
+}
