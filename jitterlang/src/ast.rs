@@ -74,6 +74,8 @@ pub struct FieldDecl {
     pub name: String,
     /// Array dimensions, outermost first.
     pub dims: Vec<u32>,
+    /// A bitfield's width in bits (`x:3`).
+    pub bits: Option<u32>,
     /// Where it is written.
     pub span: Span,
 }

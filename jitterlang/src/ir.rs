@@ -692,7 +692,8 @@ impl Expr {
             | ExprKind::ByteSwap { operand, .. }
             | ExprKind::Convert { operand, .. }
             | ExprKind::TupleElement { tuple: operand, .. }
-            | ExprKind::KernelRead(KernelRead { pointer: operand, .. }) => vec![operand],
+            | ExprKind::KernelRead(KernelRead { pointer: operand, .. })
+            | ExprKind::StructValue { read: KernelRead { pointer: operand, .. }, .. } => vec![operand],
             ExprKind::Binary(_, lhs, rhs) | ExprKind::StrCompare { lhs, rhs, .. } => vec![lhs, rhs],
             ExprKind::Inet { family, address } => vec![family, address],
             ExprKind::Element { value, index, .. } => vec![value, index],
@@ -837,6 +838,14 @@ pub enum ExprKind {
     },
     /// A struct member read from kernel memory: an integer or pointer, or a `char` array as a string.
     KernelRead(KernelRead),
+    /// `*p` of a struct pointer: the struct read once (`read`, from its first byte), then its members taken out
+    /// of that copy, in order, into a record ([`Type::Tuple`] with names; embedded structs nested).
+    StructValue {
+        /// The struct's bytes, up to the end of its last member.
+        read: KernelRead,
+        /// Its members, embedded structs' members in their place.
+        fields: Vec<StructField>,
+    },
     /// `ntohs(x)`, `ntohl(x)`, `bswap(x)`: the low `bits` bits byte-swapped, zero-extended.
     ByteSwap {
         /// The swapped value.
@@ -904,6 +913,19 @@ pub struct KernelRead {
     pub size: u32,
     /// For bitfields: the field's lowest bit in the value read, and its width in bits.
     pub bitfield: Option<(u32, u32)>,
+}
+
+/// One member of a [`ExprKind::StructValue`]: where it is in the struct's bytes and what it is.
+#[derive(Clone, Debug)]
+pub struct StructField {
+    /// Its byte offset in the struct.
+    pub offset: u32,
+    /// Its bytes (for a bitfield, the bytes holding it).
+    pub size: u32,
+    /// For a bitfield: its lowest bit in those bytes, and its width in bits.
+    pub bitfield: Option<(u32, u32)>,
+    /// Its value's type: an integer or pointer (in a register), or an array or string (its bytes).
+    pub ty: Type,
 }
 
 /// `print(@m, top, div)`: how many of the largest entries to show and what to divide each value by.

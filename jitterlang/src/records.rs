@@ -87,7 +87,8 @@ impl<'k> WithRecords<'k> {
 
 fn layout(def: &RecordDef, known: &HashMap<String, Layout>, kernel: &dyn KernelInfo) -> Result<Layout, Diagnostic> {
     let mut members: Vec<(String, Member)> = Vec::new();
-    let (mut size, mut align) = (0u32, 1u32);
+    // Where the next member may start, in bits (a bitfield ends anywhere in a byte).
+    let (mut end_bits, mut align) = (0u32, 1u32);
     for field in &def.fields {
         if members.iter().any(|(name, _)| *name == field.name) {
             return Err(Diagnostic::new(
@@ -98,6 +99,12 @@ fn layout(def: &RecordDef, known: &HashMap<String, Layout>, kernel: &dyn KernelI
         }
         let (kind, element_size, field_align, type_name) = field_type(def, field, known, kernel)?;
         let field_align = if def.packed { 1 } else { field_align };
+        if let Some(width) = field.bits {
+            let member = bitfield(def, field, &kind, element_size, width, &mut end_bits, type_name)?;
+            members.push((field.name.clone(), member));
+            align = align.max(field_align);
+            continue;
+        }
         let count = field.dims.iter().try_fold(1u32, |total, dim| total.checked_mul(*dim));
         let bytes = count.and_then(|count| count.checked_mul(element_size)).filter(|bytes| *bytes < 1 << 20);
         let Some(bytes) = bytes else {
@@ -108,14 +115,51 @@ fn layout(def: &RecordDef, known: &HashMap<String, Layout>, kernel: &dyn KernelI
             MemberKind::Array { element: Box::new(element), count: *dim, text }
         });
         let type_name = format!("{type_name}{}", field.dims.iter().map(|dim| format!("[{dim}]")).collect::<String>());
-        let offset = size.div_ceil(field_align) * field_align;
+        let offset = end_bits.div_ceil(8).div_ceil(field_align) * field_align;
         let member = Member { offset, size: bytes, bit_offset: None, bit_width: None, type_name, kind };
         members.push((field.name.clone(), member));
-        size = offset + bytes;
+        end_bits = (offset + bytes) * 8;
         align = align.max(field_align);
     }
     let align = def.aligned.map_or(align, |aligned| align.max(aligned));
-    Ok(Layout { members, size: size.div_ceil(align) * align, align })
+    Ok(Layout { members, size: end_bits.div_ceil(8).div_ceil(align) * align, align })
+}
+
+/// A bitfield `TYPE name:width` placed at `*end_bits` as C does on x86-64: in the next bits of the current unit
+/// of its type's size, or at the next unit when it would straddle one (packed structs do not move it); the
+/// member reads the bytes holding it, as a BTF bitfield.
+fn bitfield(
+    def: &RecordDef,
+    field: &FieldDecl,
+    kind: &MemberKind,
+    element_size: u32,
+    width: u32,
+    end_bits: &mut u32,
+    type_name: String,
+) -> Result<Member, Diagnostic> {
+    let unit = element_size * 8;
+    if !matches!(kind, MemberKind::Int { .. }) || field.pointers > 0 || !field.dims.is_empty() || width == 0 || width > unit {
+        return Err(Diagnostic::new(
+            Code::Unsupported,
+            field.span,
+            format!("bitfield `{}` of struct {} must be an integer of 1 to {unit} bits", field.name, def.name),
+        )
+        .with_hint("a bitfield is an integer member with its width in bits: `unsigned int flag:1;`"));
+    }
+    let mut start = *end_bits;
+    if !def.packed && start / unit != (start + width - 1) / unit {
+        start = start.div_ceil(unit) * unit;
+    }
+    *end_bits = start + width;
+    let bit_offset = start % 8;
+    Ok(Member {
+        offset: start / 8,
+        size: (bit_offset + width).div_ceil(8).next_power_of_two(),
+        bit_offset: Some(bit_offset),
+        bit_width: Some(width),
+        type_name,
+        kind: kind.clone(),
+    })
 }
 
 /// What one field holds: its kind, the size and alignment of one element, and its C type name.

@@ -186,7 +186,7 @@ impl Gen<'_> {
             | ExprKind::Inet { .. } => {
                 return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a string is not a number"));
             }
-            ExprKind::Tuple(_) => {
+            ExprKind::Tuple(_) | ExprKind::StructValue { .. } => {
                 return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a tuple is not a number"));
             }
         }

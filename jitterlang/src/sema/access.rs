@@ -8,7 +8,7 @@ use super::{Checker, Scope};
 use crate::ast::{self, CastType};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{BinaryOp, Expr, ExprKind, KernelRead, Pointee, PointerType, Type};
-use jitterlib::agg::EnumNames;
+use jitterlib::agg::{ArrayElement, ArrayLayout, EnumNames};
 use jitterlib::kernel::{Member, MemberKind, StructName};
 use jitterlib::probe::nearest_first;
 
@@ -54,6 +54,11 @@ impl Place {
     /// a number or pointer.
     pub(super) fn holds_bytes(&self) -> bool {
         matches!(self.member.kind, MemberKind::Array { .. } | MemberKind::Record)
+    }
+
+    /// Whether the member is a struct or union embedded by value.
+    pub(super) fn is_record(&self) -> bool {
+        matches!(self.member.kind, MemberKind::Record)
     }
 
     /// The path as written after `->`, for messages.
@@ -228,7 +233,7 @@ impl Checker<'_> {
     }
 
     /// The member at `path` of `root`, reached through `pointer`.
-    fn lookup(&mut self, pointer: Expr, root: StructName, path: String, extra: u32, span: Span) -> Option<Place> {
+    pub(super) fn lookup(&mut self, pointer: Expr, root: StructName, path: String, extra: u32, span: Span) -> Option<Place> {
         match self.kernel.struct_member(root.as_str(), &path) {
             Ok(Some(member)) => Some(Place { pointer, root, path, member, extra }),
             Ok(None) => {
@@ -281,6 +286,10 @@ impl Checker<'_> {
             }
             MemberKind::Array { text: true, .. } if member.size <= MAX_STRING_MEMBER => {
                 (Type::Str(member.size.div_ceil(8) * 8), member.size)
+            }
+            // An array of integers: an array value (bpftrace 0.27), `[1,2,3]`.
+            MemberKind::Array { .. } if int_array(member).is_some() => {
+                (Type::Array(int_array(member)?), member.size)
             }
             kind => {
                 let hint = match kind {
@@ -494,6 +503,14 @@ fn is_value_path(expr: &ast::Expr) -> bool {
 /// arrays, rendered `char[4][2]` (2 arrays of 4), gives `char[4]`.
 fn element_type_name(array: &str) -> String {
     array.rfind('[').map_or(array, |open| &array[..open]).to_string()
+}
+
+/// The array value an array member of integers reads as (at most [`MAX_STRING_MEMBER`] bytes).
+fn int_array(member: &Member) -> Option<ArrayLayout> {
+    let MemberKind::Array { element, count, text: false } = &member.kind else { return None };
+    let MemberKind::Int { signed } = **element else { return None };
+    let bytes = u8::try_from(member.size / (*count).max(1)).ok().filter(|bytes| matches!(bytes, 1 | 2 | 4 | 8))?;
+    (member.size <= MAX_STRING_MEMBER).then_some(ArrayLayout { element: ArrayElement::Int { bytes, signed }, count: *count })
 }
 
 /// The depth of a pointer written with `stars` `*` (at most 255 count).
