@@ -65,7 +65,9 @@ impl<'k> WithRecords<'k> {
         let mut offset = 0;
         let mut parts = path.split('.').peekable();
         while let Some(part) = parts.next() {
-            let Some((_, member)) = layout.members.iter().find(|(field, _)| field == part) else { return Some(Ok(None)) };
+            let Some((_, member)) = layout.members.iter().find(|(field, _)| field == part) else {
+                return Some(Ok(None));
+            };
             if parts.peek().is_none() {
                 return Some(Ok(Some(Member { offset: offset + member.offset, ..member.clone() })));
             }
@@ -76,7 +78,9 @@ impl<'k> WithRecords<'k> {
                 (MemberKind::Record, None) => {
                     let (inner, rest) = (inner_name.unwrap_or_default(), parts.collect::<Vec<_>>().join("."));
                     let found = self.kernel.struct_member(inner, &rest);
-                    return Some(found.map(|found| found.map(|inner| Member { offset: offset + inner.offset, ..inner })));
+                    return Some(
+                        found.map(|found| found.map(|inner| Member { offset: offset + inner.offset, ..inner })),
+                    );
                 }
                 _ => return Some(Ok(None)),
             }
@@ -138,7 +142,12 @@ fn bitfield(
     type_name: String,
 ) -> Result<Member, Diagnostic> {
     let unit = element_size * 8;
-    if !matches!(kind, MemberKind::Int { .. }) || field.pointers > 0 || !field.dims.is_empty() || width == 0 || width > unit {
+    if !matches!(kind, MemberKind::Int { .. })
+        || field.pointers > 0
+        || !field.dims.is_empty()
+        || width == 0
+        || width > unit
+    {
         return Err(Diagnostic::new(
             Code::Unsupported,
             field.span,

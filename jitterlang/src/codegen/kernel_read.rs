@@ -60,7 +60,8 @@ impl Gen<'_> {
                 self.b.store(Size::DW, Reg::R10, at, Reg::R1);
             } else {
                 // In pieces as wide as the member's alignment allows (its elements' size at least).
-                let piece = [8u32, 4, 2, 1].into_iter().find(|piece| (field.offset | field.size) % piece == 0).unwrap_or(1);
+                let piece =
+                    [8u32, 4, 2, 1].into_iter().find(|piece| (field.offset | field.size) % piece == 0).unwrap_or(1);
                 let width = Size::from_bytes(piece).unwrap_or(Size::B);
                 for done in (0..field.size).step_by(piece as usize) {
                     self.b.load(width, Reg::R1, Reg::R10, from + done as i16);

@@ -233,7 +233,14 @@ impl Checker<'_> {
     }
 
     /// The member at `path` of `root`, reached through `pointer`.
-    pub(super) fn lookup(&mut self, pointer: Expr, root: StructName, path: String, extra: u32, span: Span) -> Option<Place> {
+    pub(super) fn lookup(
+        &mut self,
+        pointer: Expr,
+        root: StructName,
+        path: String,
+        extra: u32,
+        span: Span,
+    ) -> Option<Place> {
         match self.kernel.struct_member(root.as_str(), &path) {
             Ok(Some(member)) => Some(Place { pointer, root, path, member, extra }),
             Ok(None) => {
@@ -288,9 +295,7 @@ impl Checker<'_> {
                 (Type::Str(member.size.div_ceil(8) * 8), member.size)
             }
             // An array of integers: an array value (bpftrace 0.27), `[1,2,3]`.
-            MemberKind::Array { .. } if int_array(member).is_some() => {
-                (Type::Array(int_array(member)?), member.size)
-            }
+            MemberKind::Array { .. } if int_array(member).is_some() => (Type::Array(int_array(member)?), member.size),
             kind => {
                 let hint = match kind {
                     MemberKind::Record => "name one of its members with `.`",
@@ -510,7 +515,8 @@ fn int_array(member: &Member) -> Option<ArrayLayout> {
     let MemberKind::Array { element, count, text: false } = &member.kind else { return None };
     let MemberKind::Int { signed } = **element else { return None };
     let bytes = u8::try_from(member.size / (*count).max(1)).ok().filter(|bytes| matches!(bytes, 1 | 2 | 4 | 8))?;
-    (member.size <= MAX_STRING_MEMBER).then_some(ArrayLayout { element: ArrayElement::Int { bytes, signed }, count: *count })
+    (member.size <= MAX_STRING_MEMBER)
+        .then_some(ArrayLayout { element: ArrayElement::Int { bytes, signed }, count: *count })
 }
 
 /// The depth of a pointer written with `stars` `*` (at most 255 count).

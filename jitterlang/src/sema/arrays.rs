@@ -47,7 +47,10 @@ impl Checker<'_> {
                             Diagnostic::new(
                                 Code::TypeMismatch,
                                 operand.span,
-                                format!("an array is made of an integer's or a string literal's bytes, not {}", ty.describe()),
+                                format!(
+                                    "an array is made of an integer's or a string literal's bytes, not {}",
+                                    ty.describe()
+                                ),
                             )
                             .with_hint("e.g. `(uint8[4])(uint32)x`, `(int8[])\"abc\"`"),
                         );
@@ -121,7 +124,12 @@ impl Checker<'_> {
                 Diagnostic::new(
                     Code::TypeMismatch,
                     span,
-                    format!("cannot cast {} ({} bytes) to an integer of {} bytes", array.describe(), array.bytes(), bits / 8),
+                    format!(
+                        "cannot cast {} ({} bytes) to an integer of {} bytes",
+                        array.describe(),
+                        array.bytes(),
+                        bits / 8
+                    ),
                 )
                 .with_hint("an array becomes an integer of its own size: `(uint32)` of 4 bytes, `(uint16)` of 2"),
             );
@@ -200,5 +208,8 @@ pub(super) fn literal(expr: &ast::Expr) -> Option<i128> {
 /// The bytes of an integer literal as bpftrace 0.27 types it: the smallest signed integer that holds it
 /// (`1` and `-1` one byte, `200` two, `70000` four), else 8.
 pub(super) fn literal_bytes(value: i128) -> u32 {
-    [1u32, 2, 4].into_iter().find(|bytes| (-(1i128 << (8 * bytes - 1))..1i128 << (8 * bytes - 1)).contains(&value)).unwrap_or(8)
+    [1u32, 2, 4]
+        .into_iter()
+        .find(|bytes| (-(1i128 << (8 * bytes - 1))..1i128 << (8 * bytes - 1)).contains(&value))
+        .unwrap_or(8)
 }

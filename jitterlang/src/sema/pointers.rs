@@ -95,8 +95,13 @@ impl Checker<'_> {
             return self.tuple_element_at(pointer, index?, span);
         }
         if let Type::Str(size) = pointer.ty {
-            let kind =
-                ExprKind::Element { value: Box::new(pointer), index: Box::new(index?), bytes: 1, signed: true, count: size };
+            let kind = ExprKind::Element {
+                value: Box::new(pointer),
+                index: Box::new(index?),
+                bytes: 1,
+                signed: true,
+                count: size,
+            };
             return Some(Expr { kind, ty: Type::I64, span });
         }
         if let Type::Array(array) = pointer.ty {
@@ -219,7 +224,12 @@ impl Checker<'_> {
                 false => {
                     let value = self.read(place, span)?;
                     let ExprKind::KernelRead(read) = value.kind else { return None };
-                    fields.push(StructField { offset: read.offset, size: read.size, bitfield: read.bitfield, ty: value.ty });
+                    fields.push(StructField {
+                        offset: read.offset,
+                        size: read.size,
+                        bitfield: read.bitfield,
+                        ty: value.ty,
+                    });
                     value.ty
                 }
             };

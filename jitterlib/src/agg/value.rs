@@ -227,9 +227,7 @@ impl FieldValue {
             | ValueFormat::Str
             | ValueFormat::Inet
             | ValueFormat::Buf(_)
-            | ValueFormat::Array(_) => {
-                FieldValue::Int(raw as i64)
-            }
+            | ValueFormat::Array(_) => FieldValue::Int(raw as i64),
             ValueFormat::Unsigned => FieldValue::Uint(raw),
             ValueFormat::Hex => FieldValue::Hex(raw),
             ValueFormat::Bool => FieldValue::Bool(raw != 0),
