@@ -22,6 +22,7 @@ fn array_casts_print_and_index_as_bpftrace_does() {
         printf("%d %d\n", $a[$i], $a[0]); printf("%s\n", (int8[])"hi");
         print((int8[])"hi" == (int8[])"ho"); print((int8[4])(int32)5 == (int8[4])(int32)5);
         printf("%x\n", (uint32)(uint8[4])(uint32)0xaabbccdd);
+        print((sizeof((int8[])12345), sizeof((int8[])"hello")));
         @a = (bool[2])(uint16)1; @k[(uint8[2])(uint16)258] = 1; @t = (1, (uint8[4])(uint32)0x01020304); exit(); }"#;
     assert_eq!(
         lines_of(&["-e", script]),
@@ -36,6 +37,7 @@ fn array_casts_print_and_index_as_bpftrace_does() {
             "false",
             "true",
             "aabbccdd",
+            "(2, 6)",
             "@a: [true,false]",
             "@k[[2,1]]: 1",
             "@t: (1, [4,3,2,1])",

@@ -152,13 +152,14 @@ fn struct_values_and_bitfields_read_as_bpftrace_prints_them() {
     let script = "struct foo { unsigned long long x_0:1; unsigned long long x_1:1; unsigned long long x_2:2; } \
                   struct Y { int m[1]; } struct A { unsigned int n; } struct Foo { struct Y y; struct A a; } \
                   tracepoint:syscalls:sys_enter_getppid /pid == TID || ppid == TID/ { \
-                  $val = (uint64)0x1e; $f = *(struct foo *)(&$val); print($f); \
+                  $val = (uint64)0x1e; $f = *(struct foo *)(&$val); print($f); print(sizeof(*(struct foo *)&$val)); \
                   $v = ((uint64)pid << 32) + 2; @s = *((struct Foo *)&$v); print((pid, (*(struct Foo *)&$v).a.n)); \
                   exit(); }";
     let printed = traced(script, "echo $PPID >/dev/null");
     let lines: Vec<&str> = printed.lines().filter(|line| !line.is_empty()).collect();
     assert_eq!(lines[0], "{ .x_0 = 0, .x_1 = 1, .x_2 = 3 }", "{printed}");
-    let (pid, n) = lines[1].trim_matches(|c| c == '(' || c == ')').split_once(", ").expect("a pair");
+    assert_eq!(lines[1], "8", "C's size of the struct, as bpftrace's sizeof: {printed}");
+    let (pid, n) = lines[2].trim_matches(|c| c == '(' || c == ')').split_once(", ").expect("a pair");
     assert_eq!(pid, n, "{printed}");
-    assert_eq!(lines[2], format!("@s: {{ .y = {{ .m = [2] }}, .a = {{ .n = {pid} }} }}"), "{printed}");
+    assert_eq!(lines[3], format!("@s: {{ .y = {{ .m = [2] }}, .a = {{ .n = {pid} }} }}"), "{printed}");
 }
