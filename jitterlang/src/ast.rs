@@ -74,6 +74,8 @@ pub struct FieldDecl {
     pub name: String,
     /// Array dimensions, outermost first.
     pub dims: Vec<u32>,
+    /// A bitfield's width in bits (`x:3`).
+    pub bits: Option<u32>,
     /// Where it is written.
     pub span: Span,
 }
@@ -450,6 +452,14 @@ pub enum CastType {
         name: String,
         /// Number of `*`.
         pointers: usize,
+    },
+    /// `int8[8]`, `bool[]`: an array of integers or bools, of as many elements as the value's bytes make when
+    /// no count is written.
+    IntArray {
+        /// The element type name (`int8`, `uint16`, `bool`).
+        name: String,
+        /// The number of elements, if written.
+        count: Option<u32>,
     },
     /// `enum NAME`: an enum the script defines.
     Enum(String),

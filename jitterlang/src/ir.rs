@@ -3,7 +3,7 @@
 use crate::callsite::CallSite;
 use crate::diag::{Diagnostics, Span};
 use crate::printf::Format;
-use jitterlib::agg::{AggKind, EnumNames, MapLayout, StackKind, TimeFormat};
+use jitterlib::agg::{AggKind, ArrayLayout, EnumNames, MapLayout, StackKind, TimeFormat};
 use jitterlib::kernel::StructName;
 use jitterlib::maps::MapKind;
 use jitterlib::probe::{Field, Probe};
@@ -66,6 +66,9 @@ pub enum Type {
     /// `buf(ptr, len)`: `len` bytes in a buffer rounded up to 8 bytes, printed with printable ASCII as is and
     /// other bytes as `\xNN`.
     Buf(u32),
+    /// A C array of integers or bools (`(int8[8])12345`, `(bool[2])x`, `(int8[])"hi"`): its elements one after
+    /// another in a buffer rounded up to 8 bytes, printed `[57,48,0]`.
+    Array(ArrayLayout),
     /// A tuple `(1, "abc", comm)`: its elements one after another, each in its own size (see [`TupleType`]).
     Tuple(TupleType),
     /// No value (calls such as `exit()`).
@@ -256,6 +259,7 @@ impl Type {
                 | Type::Ipv6
                 | Type::Inet
                 | Type::Stack(_)
+                | Type::Array(_)
         )
     }
 
@@ -271,6 +275,7 @@ impl Type {
             Type::Ipv6 | Type::UserSymbol => 16,
             Type::Inet => 24,
             Type::Buf(len) => len.div_ceil(8) * 8,
+            Type::Array(array) => array.bytes().div_ceil(8) * 8,
             Type::Tuple(tuple) => tuple.offset(tuple.elements().len()),
             Type::Void => 0,
             _ => 8,
@@ -311,6 +316,7 @@ impl Type {
             Type::Ipv6 => "IPv6 address".into(),
             Type::Inet => "IP address".into(),
             Type::Buf(len) => format!("buffer[{len}]"),
+            Type::Array(array) => array.describe(),
             Type::Tuple(tuple) => {
                 let mut elements: Vec<String> = tuple.elements().iter().map(|element| element.describe()).collect();
                 match tuple.names() {
@@ -715,10 +721,11 @@ impl Expr {
             | ExprKind::ByteSwap { operand, .. }
             | ExprKind::Convert { operand, .. }
             | ExprKind::TupleElement { tuple: operand, .. }
-            | ExprKind::KernelRead(KernelRead { pointer: operand, .. }) => vec![operand],
+            | ExprKind::KernelRead(KernelRead { pointer: operand, .. })
+            | ExprKind::StructValue { read: KernelRead { pointer: operand, .. }, .. } => vec![operand],
             ExprKind::Binary(_, lhs, rhs) | ExprKind::StrCompare { lhs, rhs, .. } => vec![lhs, rhs],
             ExprKind::Inet { family, address } => vec![family, address],
-            ExprKind::StrByte { string, index } => vec![string, index],
+            ExprKind::Element { value, index, .. } => vec![value, index],
             ExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
         };
         inner.into_iter().any(|expr| expr.any(found))
@@ -861,6 +868,14 @@ pub enum ExprKind {
     },
     /// A struct member read from kernel memory: an integer or pointer, or a `char` array as a string.
     KernelRead(KernelRead),
+    /// `*p` of a struct pointer: the struct read once (`read`, from its first byte), then its members taken out
+    /// of that copy, in order, into a record ([`Type::Tuple`] with names; embedded structs nested).
+    StructValue {
+        /// The struct's bytes, up to the end of its last member.
+        read: KernelRead,
+        /// Its members, embedded structs' members in their place.
+        fields: Vec<StructField>,
+    },
     /// `ntohs(x)`, `ntohl(x)`, `bswap(x)`: the low `bits` bits byte-swapped, zero-extended.
     ByteSwap {
         /// The swapped value.
@@ -881,12 +896,19 @@ pub enum ExprKind {
     },
     /// `&$x`: the address of variable `x`'s stack slot (its index).
     VarAddress(usize),
-    /// `s[i]`: byte `i` of the string `s` as an `int8` (bpftrace 0.27), 0 at or past its end.
-    StrByte {
-        /// The string.
-        string: Box<Expr>,
-        /// Which byte (any integer expression).
+    /// `s[i]`, `a[i]`: element `i` of a string (a byte, as an `int8`) or of an array value (bpftrace 0.27), 0 at
+    /// or past its end.
+    Element {
+        /// The string or array.
+        value: Box<Expr>,
+        /// Which element (any integer expression).
         index: Box<Expr>,
+        /// Bytes of one element (1, 2, 4 or 8).
+        bytes: u8,
+        /// Whether an element is signed.
+        signed: bool,
+        /// How many elements there are.
+        count: u32,
     },
     /// `(uintN)x` / `(intN)x` for N < 64: the low `bits` bits, zero- or sign-extended.
     Convert {
@@ -921,6 +943,19 @@ pub struct KernelRead {
     pub size: u32,
     /// For bitfields: the field's lowest bit in the value read, and its width in bits.
     pub bitfield: Option<(u32, u32)>,
+}
+
+/// One member of a [`ExprKind::StructValue`]: where it is in the struct's bytes and what it is.
+#[derive(Clone, Debug)]
+pub struct StructField {
+    /// Its byte offset in the struct.
+    pub offset: u32,
+    /// Its bytes (for a bitfield, the bytes holding it).
+    pub size: u32,
+    /// For a bitfield: its lowest bit in those bytes, and its width in bits.
+    pub bitfield: Option<(u32, u32)>,
+    /// Its value's type: an integer or pointer (in a register), or an array or string (its bytes).
+    pub ty: Type,
 }
 
 /// `print(@m, top, div)`: how many of the largest entries to show and what to divide each value by.

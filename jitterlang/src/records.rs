@@ -52,38 +52,47 @@ impl<'k> WithRecords<'k> {
     pub fn new(defs: &[RecordDef], kernel: &'k dyn KernelInfo) -> Result<WithRecords<'k>, Diagnostics> {
         let mut records = HashMap::new();
         for def in defs {
-            let layout = layout(def, &records).map_err(|d| Diagnostics(vec![d]))?;
+            let layout = layout(def, &records, kernel).map_err(|d| Diagnostics(vec![d]))?;
             records.insert(def.name.clone(), layout);
         }
         Ok(WithRecords { kernel, records })
     }
 
-    /// The member at `path` (`a.b`) of a user struct.
-    fn member(&self, name: &str, path: &str) -> Option<Option<Member>> {
+    /// The member at `path` (`a.b`) of a user struct, `None` when `name` is no user struct; a kernel struct it
+    /// embeds is read from BTF.
+    fn member(&self, name: &str, path: &str) -> Option<Result<Option<Member>, KernelError>> {
         let mut layout = self.records.get(name)?;
         let mut offset = 0;
         let mut parts = path.split('.').peekable();
         while let Some(part) = parts.next() {
-            let Some((_, member)) = layout.members.iter().find(|(field, _)| field == part) else { return Some(None) };
+            let Some((_, member)) = layout.members.iter().find(|(field, _)| field == part) else {
+                return Some(Ok(None));
+            };
             if parts.peek().is_none() {
-                return Some(Some(Member { offset: offset + member.offset, ..member.clone() }));
+                return Some(Ok(Some(Member { offset: offset + member.offset, ..member.clone() })));
             }
-            let inner = member.type_name.strip_prefix("struct ").and_then(|inner| self.records.get(inner));
-            match (&member.kind, inner) {
-                (MemberKind::Record, Some(inner)) => {
-                    offset += member.offset;
-                    layout = inner;
+            offset += member.offset;
+            let inner_name = member.type_name.strip_prefix("struct ");
+            match (&member.kind, inner_name.and_then(|inner| self.records.get(inner))) {
+                (MemberKind::Record, Some(inner)) => layout = inner,
+                (MemberKind::Record, None) => {
+                    let (inner, rest) = (inner_name.unwrap_or_default(), parts.collect::<Vec<_>>().join("."));
+                    let found = self.kernel.struct_member(inner, &rest);
+                    return Some(
+                        found.map(|found| found.map(|inner| Member { offset: offset + inner.offset, ..inner })),
+                    );
                 }
-                _ => return Some(None),
+                _ => return Some(Ok(None)),
             }
         }
-        Some(None)
+        Some(Ok(None))
     }
 }
 
-fn layout(def: &RecordDef, known: &HashMap<String, Layout>) -> Result<Layout, Diagnostic> {
+fn layout(def: &RecordDef, known: &HashMap<String, Layout>, kernel: &dyn KernelInfo) -> Result<Layout, Diagnostic> {
     let mut members: Vec<(String, Member)> = Vec::new();
-    let (mut size, mut align) = (0u32, 1u32);
+    // Where the next member may start, in bits (a bitfield ends anywhere in a byte).
+    let (mut end_bits, mut align) = (0u32, 1u32);
     for field in &def.fields {
         if members.iter().any(|(name, _)| *name == field.name) {
             return Err(Diagnostic::new(
@@ -92,8 +101,14 @@ fn layout(def: &RecordDef, known: &HashMap<String, Layout>) -> Result<Layout, Di
                 format!("struct {} has two members named `{}`", def.name, field.name),
             ));
         }
-        let (kind, element_size, field_align, type_name) = field_type(def, field, known)?;
+        let (kind, element_size, field_align, type_name) = field_type(def, field, known, kernel)?;
         let field_align = if def.packed { 1 } else { field_align };
+        if let Some(width) = field.bits {
+            let member = bitfield(def, field, &kind, element_size, width, &mut end_bits, type_name)?;
+            members.push((field.name.clone(), member));
+            align = align.max(field_align);
+            continue;
+        }
         let count = field.dims.iter().try_fold(1u32, |total, dim| total.checked_mul(*dim));
         let bytes = count.and_then(|count| count.checked_mul(element_size)).filter(|bytes| *bytes < 1 << 20);
         let Some(bytes) = bytes else {
@@ -104,14 +119,56 @@ fn layout(def: &RecordDef, known: &HashMap<String, Layout>) -> Result<Layout, Di
             MemberKind::Array { element: Box::new(element), count: *dim, text }
         });
         let type_name = format!("{type_name}{}", field.dims.iter().map(|dim| format!("[{dim}]")).collect::<String>());
-        let offset = size.div_ceil(field_align) * field_align;
+        let offset = end_bits.div_ceil(8).div_ceil(field_align) * field_align;
         let member = Member { offset, size: bytes, bit_offset: None, bit_width: None, type_name, kind };
         members.push((field.name.clone(), member));
-        size = offset + bytes;
+        end_bits = (offset + bytes) * 8;
         align = align.max(field_align);
     }
     let align = def.aligned.map_or(align, |aligned| align.max(aligned));
-    Ok(Layout { members, size: size.div_ceil(align) * align, align })
+    Ok(Layout { members, size: end_bits.div_ceil(8).div_ceil(align) * align, align })
+}
+
+/// A bitfield `TYPE name:width` placed at `*end_bits` as C does on x86-64: in the next bits of the current unit
+/// of its type's size, or at the next unit when it would straddle one (packed structs do not move it); the
+/// member reads the bytes holding it, as a BTF bitfield.
+fn bitfield(
+    def: &RecordDef,
+    field: &FieldDecl,
+    kind: &MemberKind,
+    element_size: u32,
+    width: u32,
+    end_bits: &mut u32,
+    type_name: String,
+) -> Result<Member, Diagnostic> {
+    let unit = element_size * 8;
+    if !matches!(kind, MemberKind::Int { .. })
+        || field.pointers > 0
+        || !field.dims.is_empty()
+        || width == 0
+        || width > unit
+    {
+        return Err(Diagnostic::new(
+            Code::Unsupported,
+            field.span,
+            format!("bitfield `{}` of struct {} must be an integer of 1 to {unit} bits", field.name, def.name),
+        )
+        .with_hint("a bitfield is an integer member with its width in bits: `unsigned int flag:1;`"));
+    }
+    let mut start = *end_bits;
+    if !def.packed && start / unit != (start + width - 1) / unit {
+        start = start.div_ceil(unit) * unit;
+    }
+    *end_bits = start + width;
+    let bit_offset = start % 8;
+    Ok(Member {
+        offset: start / 8,
+        size: (bit_offset + width).div_ceil(8).next_power_of_two(),
+        bit_offset: Some(bit_offset),
+        bit_width: Some(width),
+        type_name,
+        kind: kind.clone(),
+    })
 }
 
 /// What one field holds: its kind, the size and alignment of one element, and its C type name.
@@ -119,6 +176,7 @@ fn field_type(
     def: &RecordDef,
     field: &FieldDecl,
     known: &HashMap<String, Layout>,
+    kernel: &dyn KernelInfo,
 ) -> Result<(MemberKind, u32, u32, String), Diagnostic> {
     let words = field.type_words.join(" ");
     if field.pointers > 0 {
@@ -126,14 +184,26 @@ fn field_type(
         return Ok((MemberKind::Pointer { target }, 8, 8, format!("{words} {}", "*".repeat(field.pointers))));
     }
     if let Some(inner) = words.strip_prefix("struct ") {
-        return match known.get(inner) {
-            Some(layout) => Ok((MemberKind::Record, layout.size, layout.align, words.clone())),
-            None => Err(Diagnostic::new(
+        if let Some(layout) = known.get(inner) {
+            return Ok((MemberKind::Record, layout.size, layout.align, words.clone()));
+        }
+        // Else the kernel's, from BTF, as bpftrace 0.27 takes it (`struct foo { struct task_struct t; }`).
+        return match kernel.struct_size(inner).and_then(|size| Ok(size.zip(kernel.struct_align(inner)?))) {
+            Ok(Some((size, align))) => Ok((MemberKind::Record, size, align, words.clone())),
+            Ok(None) => Err(Diagnostic::new(
                 Code::UnknownType,
                 field.span,
                 format!("struct {} embeds struct {inner}, which is not defined before it", def.name),
             )
-            .with_hint(format!("define `struct {inner}` first, or point to it: `struct {inner} *{}`", field.name))),
+            .with_hint(format!(
+                "define `struct {inner}` first (this kernel's BTF has none either), or point to it: `struct {inner} *{}`",
+                field.name
+            ))),
+            Err(error) => Err(Diagnostic::new(
+                Code::MissingTarget,
+                field.span,
+                format!("cannot read struct {inner}, which struct {} embeds, from BTF: {error}", def.name),
+            )),
         };
     }
     match c_integer(&words) {
@@ -186,7 +256,7 @@ impl KernelInfo for WithRecords<'_> {
     }
     fn struct_member(&self, struct_name: &str, member: &str) -> Result<Option<Member>, KernelError> {
         match self.member(struct_name, member) {
-            Some(found) => Ok(found),
+            Some(found) => found,
             None => self.kernel.struct_member(struct_name, member),
         }
     }
@@ -201,18 +271,29 @@ impl KernelInfo for WithRecords<'_> {
     fn struct_members(&self, struct_name: &str, path: &str) -> Result<Option<Vec<String>>, KernelError> {
         let Some(layout) = self.records.get(struct_name) else { return self.kernel.struct_members(struct_name, path) };
         let inner = match path {
-            "" => Some(layout),
-            path => self
-                .member(struct_name, path)
-                .flatten()
-                .and_then(|member| member.type_name.strip_prefix("struct ").and_then(|inner| self.records.get(inner))),
+            "" => layout,
+            path => {
+                let Some(member) = self.member(struct_name, path).transpose()?.flatten() else { return Ok(None) };
+                let Some(inner) = member.type_name.strip_prefix("struct ") else { return Ok(None) };
+                match self.records.get(inner) {
+                    Some(inner) => inner,
+                    // A kernel struct the script's embeds.
+                    None => return self.kernel.struct_members(inner, ""),
+                }
+            }
         };
-        Ok(inner.map(|layout| layout.members.iter().map(|(name, _)| name.clone()).collect()))
+        Ok(Some(inner.members.iter().map(|(name, _)| name.clone()).collect()))
     }
     fn struct_size(&self, struct_name: &str) -> Result<Option<u32>, KernelError> {
         match self.records.get(struct_name) {
             Some(layout) => Ok(Some(layout.size)),
             None => self.kernel.struct_size(struct_name),
+        }
+    }
+    fn struct_align(&self, struct_name: &str) -> Result<Option<u32>, KernelError> {
+        match self.records.get(struct_name) {
+            Some(layout) => Ok(Some(layout.align)),
+            None => self.kernel.struct_align(struct_name),
         }
     }
     fn record_definition(&self, union: bool, name: &str) -> Result<Option<String>, KernelError> {

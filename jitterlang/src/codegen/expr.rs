@@ -138,22 +138,45 @@ impl Gen<'_> {
                 self.b.mov64(dst, Reg::R10);
                 self.b.alu64(AluOp::Add, dst, i32::from(self.vars[*var]));
             }
-            ExprKind::StrByte { string, index } => {
+            ExprKind::Element { value, index, bytes, signed, count } => {
                 let mark = self.frame.mark();
-                let at = self.tuple_place(string)?;
-                self.scalar(index, dst)?;
-                let past = self.b.new_label();
-                let done = self.b.new_label();
-                // Bounded, the index is a variable offset into the string's bytes that the verifier accepts.
-                self.b.jump_if(JmpOp::Ge, dst, string.ty.size() as i32, past);
-                self.b.mov64(Reg::R0, Reg::R10);
-                self.b.alu64(AluOp::Add, Reg::R0, dst);
-                self.b.load(Size::B, dst, Reg::R0, at);
-                self.convert(dst, 8, true);
-                self.b.jump(done);
-                self.b.bind(past);
-                self.b.mov64(dst, 0);
-                self.b.bind(done);
+                let at = self.tuple_place(value)?;
+                let size = Size::from_bytes(u32::from(*bytes)).unwrap_or(Size::DW);
+                let inside = match index.kind {
+                    ExprKind::Const(constant) => u32::try_from(constant).ok().filter(|at| at < count),
+                    _ => None,
+                };
+                let past = match inside {
+                    // A constant index inside the value is a fixed offset.
+                    Some(element) => {
+                        self.b.load(size, dst, Reg::R10, at + (element * u32::from(*bytes)) as i16);
+                        None
+                    }
+                    None => {
+                        self.scalar(index, dst)?;
+                        let past = self.b.new_label();
+                        // Bounded, the index is a variable offset into the value's bytes that the verifier accepts.
+                        self.b.jump_if(JmpOp::Ge, dst, *count as i32, past);
+                        if *bytes > 1 {
+                            self.b.alu64(AluOp::Lsh, dst, bytes.trailing_zeros() as i32);
+                        }
+                        self.b.mov64(Reg::R0, Reg::R10);
+                        self.b.alu64(AluOp::Add, Reg::R0, dst);
+                        self.b.load(size, dst, Reg::R0, at);
+                        Some(past)
+                    }
+                };
+                // A load zero-extends: only a signed element needs its sign spread.
+                if *bytes < 8 && *signed {
+                    self.convert(dst, u32::from(*bytes) * 8, true);
+                }
+                if let Some(past) = past {
+                    let done = self.b.new_label();
+                    self.b.jump(done);
+                    self.b.bind(past);
+                    self.b.mov64(dst, 0);
+                    self.b.bind(done);
+                }
                 self.frame.release(mark);
             }
             ExprKind::Str(_)
@@ -163,7 +186,7 @@ impl Gen<'_> {
             | ExprKind::Inet { .. } => {
                 return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a string is not a number"));
             }
-            ExprKind::Tuple(_) => {
+            ExprKind::Tuple(_) | ExprKind::StructValue { .. } => {
                 return Err(Diagnostic::new(Code::TypeMismatch, expr.span, "a tuple is not a number"));
             }
         }

@@ -3,7 +3,7 @@
 
 use super::Gen;
 use crate::diag::{Diagnostic, Span};
-use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, KernelRead};
+use crate::ir::{BinaryOp, Builtin, Expr, ExprKind, KernelRead, StructField};
 use crate::wire::Stat;
 use jitterlib::insn::{AluOp, Helper, JmpOp, Reg, Size};
 
@@ -17,14 +17,63 @@ impl Gen<'_> {
         let mark = self.frame.mark();
         let slot = self.frame.alloc(8, span)?;
         self.probe_read(slot, read, dst);
-        self.b.load(Size::from_bytes(read.size).unwrap_or(Size::DW), dst, Reg::R10, slot);
+        self.load_member(dst, slot, read.size, read.bitfield, signed);
         self.frame.release(mark);
-        match read.bitfield {
+        Ok(())
+    }
+
+    /// `dst` = the member of `size` bytes at `r10 + slot` (a bitfield's bits), sign-extended when `signed`.
+    fn load_member(&mut self, dst: Reg, slot: i16, size: u32, bitfield: Option<(u32, u32)>, signed: bool) {
+        self.b.load(Size::from_bytes(size).unwrap_or(Size::DW), dst, Reg::R10, slot);
+        match bitfield {
+            // An unsigned bitfield narrower than 32 bits: shifted down and masked (one instruction at bit 0).
+            Some((low_bit, width)) if !signed && width < 32 => {
+                self.extend(dst, 0, low_bit as i32, false);
+                self.b.alu64(AluOp::And, dst, ((1u64 << width) - 1) as i32);
+            }
             Some((low_bit, width)) => self.extend(dst, 64 - (low_bit + width) as i32, 64 - width as i32, signed),
             // Loads zero-extend: only signed values shorter than 8 bytes need more.
-            None if signed => self.extend(dst, 64 - 8 * read.size as i32, 64 - 8 * read.size as i32, true),
+            None if signed => self.extend(dst, 64 - 8 * size as i32, 64 - 8 * size as i32, true),
             None => {}
         }
+    }
+
+    /// Writes a struct read once into the record of its members at `r10 + offset` (`size` bytes): integers and
+    /// pointers 8 bytes each, arrays and strings their bytes NUL-padded (see [`ExprKind::StructValue`]).
+    pub(super) fn struct_into(
+        &mut self,
+        read: &KernelRead,
+        fields: &[StructField],
+        offset: i16,
+        size: u32,
+        span: Span,
+    ) -> Result<()> {
+        let mark = self.frame.mark();
+        let copy = self.frame.alloc(read.size.div_ceil(8) * 8, span)?;
+        let pointer = self.read_pointer(&read.pointer)?;
+        self.probe_read(copy, read, pointer);
+        self.give_pointer(pointer);
+        let mut at = offset;
+        for field in fields {
+            let from = copy + field.offset as i16;
+            if field.ty.in_register() {
+                self.load_member(Reg::R1, from, field.size, field.bitfield, field.ty.is_signed());
+                self.b.store(Size::DW, Reg::R10, at, Reg::R1);
+            } else {
+                // In pieces as wide as the member's alignment allows (its elements' size at least).
+                let piece =
+                    [8u32, 4, 2, 1].into_iter().find(|piece| (field.offset | field.size) % piece == 0).unwrap_or(1);
+                let width = Size::from_bytes(piece).unwrap_or(Size::B);
+                for done in (0..field.size).step_by(piece as usize) {
+                    self.b.load(width, Reg::R1, Reg::R10, from + done as i16);
+                    self.b.store(width, Reg::R10, at + done as i16, Reg::R1);
+                }
+                self.zero(at + field.size as i16, field.ty.size() - field.size);
+            }
+            at += field.ty.size() as i16;
+        }
+        self.zero(at, size - (at - offset) as u32);
+        self.frame.release(mark);
         Ok(())
     }
 
@@ -34,9 +83,9 @@ impl Gen<'_> {
         // Zero the words the read leaves partly or wholly unwritten, so the whole buffer is initialised.
         let written = len / 8 * 8;
         self.zero(offset + written as i16, size - written);
-        let pointer = self.value(&read.pointer)?;
+        let pointer = self.read_pointer(&read.pointer)?;
         self.probe_read(offset, &KernelRead { size: len, ..read.clone() }, pointer);
-        self.frame.give(pointer);
+        self.give_pointer(pointer);
         Ok(())
     }
 
@@ -59,19 +108,43 @@ impl Gen<'_> {
         }
     }
 
+    /// The register holding the address a read starts from: a variable or a variable's address computed straight
+    /// into `r3`, the read helper's argument (nothing between clobbers it), else a temporary.
+    fn read_pointer(&mut self, pointer: &Expr) -> Result<Reg> {
+        match pointer.kind {
+            ExprKind::Var(_) | ExprKind::VarAddress(_) => {
+                self.scalar(pointer, Reg::R3)?;
+                Ok(Reg::R3)
+            }
+            _ => self.value(pointer),
+        }
+    }
+
+    /// Returns what [`Gen::read_pointer`] took.
+    fn give_pointer(&mut self, pointer: Reg) {
+        if pointer != Reg::R3 {
+            self.frame.give(pointer);
+        }
+    }
+
     /// `bpf_probe_read_kernel(r10 + slot, read.size, pointer + read.offset)`, `pointer` holding `read.pointer`'s
     /// value; `bpf_probe_read_user` for a user address (see [`Gen::call_probe_read`]) unless the pointer is known
-    /// to be the kernel's ([`known_kernel`]).
+    /// to be the kernel's ([`known_kernel`]). A failed read is counted, except from a variable's address or `curtask`
+    /// itself, which are always mapped.
     fn probe_read(&mut self, slot: i16, read: &KernelRead, pointer: Reg) {
         self.b.stack_pointer(Reg::R1, slot);
         self.b.mov64(Reg::R2, read.size as i32);
-        self.b.mov64(Reg::R3, pointer);
+        if pointer != Reg::R3 {
+            self.b.mov64(Reg::R3, pointer);
+        }
         if read.offset != 0 {
             self.b.alu64(AluOp::Add, Reg::R3, read.offset as i32);
         }
         if known_kernel(&read.pointer) && !self.probe.user_space() {
             self.b.call(Helper::ProbeReadKernel);
-            self.count_failure(Stat::ReadFailed);
+            if !matches!(read.pointer.kind, ExprKind::VarAddress(_) | ExprKind::Builtin(Builtin::CurTask)) {
+                self.count_failure(Stat::ReadFailed);
+            }
         } else {
             self.call_probe_read(Helper::ProbeReadKernel, Helper::ProbeReadUser);
         }

@@ -133,6 +133,7 @@ impl Gen<'_> {
                 }
             }
             ExprKind::KernelRead(read) => self.kernel_read_into(read, offset, size)?,
+            ExprKind::StructValue { read, fields } => self.struct_into(read, fields, offset, size, expr.span)?,
             ExprKind::MapRead { map, keys } => {
                 // A string stored in a plain map: copied word by word from the value (zeros when absent).
                 let mark = self.frame.mark();
@@ -186,6 +187,13 @@ impl Gen<'_> {
     /// Writes any value into its slot at `r10 + offset`: 8 bytes for integers and stack ids, the type's size for
     /// strings. The one way map keys, map values, variables and event arguments reach the stack.
     pub(super) fn value_into(&mut self, expr: &Expr, offset: i16) -> Result<()> {
+        // A constant that fits 32 bits (sign-extended) is one store.
+        if let (ExprKind::Const(constant), true) = (&expr.kind, expr.ty.in_register()) {
+            if let Ok(imm) = i32::try_from(*constant) {
+                self.b.store_imm(Size::DW, Reg::R10, offset, imm);
+                return Ok(());
+            }
+        }
         if expr.ty.in_register() {
             let reg = self.value(expr)?;
             self.b.store(Size::DW, Reg::R10, offset, reg);

@@ -68,6 +68,8 @@ pub(super) enum Value {
     Tuple(Vec<Value>),
     /// A record's fields, by name.
     Record(Vec<(&'static str, Value)>),
+    /// An array's elements (integers or bools).
+    Array(Vec<Value>),
 }
 
 /// One `outlier()` report.
@@ -164,6 +166,8 @@ impl<'a> EventDecoder<'a> {
                 | Value::Duration(value)
                 | Value::Address(value)
                 | Value::Stack { raw: value, .. } => Arg::Int(value),
+                // `%s` of an array prints its elements, as print() does.
+                Value::Array(_) => Arg::Str(super::output::value_text(&value)),
                 // printf takes no tuple (sema refuses it); print() of one returned above.
                 Value::Tuple(_) | Value::Record(_) => Arg::Str(String::new()),
             })
@@ -253,6 +257,18 @@ impl<'a> EventDecoder<'a> {
                         None => Value::Tuple(elements),
                     }
                 }
+                Type::Array(array) => Value::Array(
+                    array
+                        .values(field)
+                        .into_iter()
+                        .map(|element| match element {
+                            FieldValue::Int(value) => Value::Signed(value),
+                            FieldValue::Bool(value) => Value::Bool(value),
+                            FieldValue::Uint(value) => Value::Unsigned(value),
+                            element => Value::Text(element.to_text(self.symbols)),
+                        })
+                        .collect(),
+                ),
                 Type::Pointer(_) => Value::Address(word()?),
                 Type::Int { signed: false } | Type::Instant | Type::Void => Value::Unsigned(word()?),
             });

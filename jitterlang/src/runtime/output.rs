@@ -279,7 +279,7 @@ impl<'a> Output<'a> {
 const OUTLIER_TIME_FORMAT: &str = "%H:%M:%S.%f";
 
 /// A value as text: integers in decimal, pointers in hex, durations with their unit (`1.5ms`), buffers escaped as `%r` does.
-fn value_text(value: &Value) -> String {
+pub(super) fn value_text(value: &Value) -> String {
     match value {
         Value::Unsigned(value) => value.to_string(),
         Value::Address(value) => format!("{value:#x}"),
@@ -299,6 +299,10 @@ fn value_text(value: &Value) -> String {
                 fields.iter().map(|(name, value)| format!(".{name} = {}", value_text(value))).collect();
             format!("{{ {} }}", texts.join(", "))
         }
+        Value::Array(elements) => {
+            let texts: Vec<String> = elements.iter().map(value_text).collect();
+            format!("[{}]", texts.join(","))
+        }
     }
 }
 
@@ -310,7 +314,7 @@ fn json_value(value: &Value) -> serde_json::Value {
         Value::Text(text) => text.clone().into(),
         Value::Bytes(bytes) => format_buf(bytes).into(),
         Value::Stack { kind, raw } => kind.split(*raw).1.into(),
-        Value::Tuple(elements) => elements.iter().map(json_value).collect(),
+        Value::Tuple(elements) | Value::Array(elements) => elements.iter().map(json_value).collect(),
         Value::Record(fields) => fields
             .iter()
             .map(|(name, value)| (name.to_string(), json_value(value)))

@@ -8,7 +8,7 @@ use super::{Checker, Scope};
 use crate::ast::{self, CastType};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::ir::{BinaryOp, Expr, ExprKind, KernelRead, Pointee, PointerType, Type};
-use jitterlib::agg::EnumNames;
+use jitterlib::agg::{ArrayElement, ArrayLayout, EnumNames};
 use jitterlib::kernel::{Member, MemberKind, StructName};
 use jitterlib::probe::nearest_first;
 
@@ -54,6 +54,11 @@ impl Place {
     /// a number or pointer.
     pub(super) fn holds_bytes(&self) -> bool {
         matches!(self.member.kind, MemberKind::Array { .. } | MemberKind::Record)
+    }
+
+    /// Whether the member is a struct or union embedded by value.
+    pub(super) fn is_record(&self) -> bool {
+        matches!(self.member.kind, MemberKind::Record)
     }
 
     /// The path as written after `->`, for messages.
@@ -228,7 +233,14 @@ impl Checker<'_> {
     }
 
     /// The member at `path` of `root`, reached through `pointer`.
-    fn lookup(&mut self, pointer: Expr, root: StructName, path: String, extra: u32, span: Span) -> Option<Place> {
+    pub(super) fn lookup(
+        &mut self,
+        pointer: Expr,
+        root: StructName,
+        path: String,
+        extra: u32,
+        span: Span,
+    ) -> Option<Place> {
         match self.kernel.struct_member(root.as_str(), &path) {
             Ok(Some(member)) => Some(Place { pointer, root, path, member, extra }),
             Ok(None) => {
@@ -282,6 +294,8 @@ impl Checker<'_> {
             MemberKind::Array { text: true, .. } if member.size <= MAX_STRING_MEMBER => {
                 (Type::Str(member.size.div_ceil(8) * 8), member.size)
             }
+            // An array of integers: an array value (bpftrace 0.27), `[1,2,3]`.
+            MemberKind::Array { .. } if int_array(member).is_some() => (Type::Array(int_array(member)?), member.size),
             kind => {
                 let hint = match kind {
                     MemberKind::Record => "name one of its members with `.`",
@@ -318,8 +332,15 @@ impl Checker<'_> {
         span: Span,
         scope: &mut Scope,
     ) -> Option<Expr> {
+        if let CastType::IntArray { name, count } = ty {
+            return self.array_cast(name, *count, ty_span, operand, span, scope);
+        }
         let (target, bits) = self.cast_target(ty, ty_span)?;
-        let value = self.scalar(operand, scope)?;
+        let value = self.expr(operand, scope)?;
+        if let (Type::Array(array), Type::Int { signed }) = (value.ty, target) {
+            return self.array_to_int(value, array, bits, signed, span);
+        }
+        let value = self.require_scalar(value)?;
         if let (Type::Enum(names), ExprKind::Const(constant)) = (target, &value.kind) {
             if names.name_of(*constant).is_none() {
                 self.diagnostics.push(
@@ -333,6 +354,14 @@ impl Checker<'_> {
                 return None;
             }
         }
+        // A narrower integer becomes an address zero-extended, as bpftrace 0.27 casts it: `(uint8 *)-1` is 0xff.
+        let value = match (target, value.ty) {
+            (Type::Pointer(_), Type::Int { signed: true }) => {
+                let bytes = super::arrays::integer_bytes(operand, &value);
+                super::arrays::zero_extended(value, bytes)
+            }
+            _ => value,
+        };
         let kind = match target {
             Type::Int { signed } if bits < 64 => ExprKind::Convert { operand: Box::new(value), bits, signed },
             Type::Bool if value.ty != Type::Bool => {
@@ -345,7 +374,7 @@ impl Checker<'_> {
     }
 
     /// The type and bits of an integer type name (`uint16`), or an error listing the known ones.
-    fn int_type(&mut self, name: &str, span: Span) -> Option<(Type, u32)> {
+    pub(super) fn int_type(&mut self, name: &str, span: Span) -> Option<(Type, u32)> {
         if let Some((_, bits, signed)) = INT_TYPES.iter().find(|(known, ..)| *known == name) {
             return Some((Type::Int { signed: *signed }, *bits));
         }
@@ -388,6 +417,13 @@ impl Checker<'_> {
                 }
             },
             CastType::Int(name) => self.int_type(name, span),
+            CastType::IntArray { .. } => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::TypeMismatch, span, "an array type cannot be declared here")
+                        .with_hint("cast the value instead: `(uint8[4])x`"),
+                );
+                None
+            }
             CastType::IntPointer { name, pointers } => self.int_type(name, span).map(|(ty, bits)| {
                 let pointee = Pointee::Int { bytes: (bits / 8) as u8, signed: ty.is_signed() };
                 (Type::Pointer(PointerType { pointee, depth: depth(*pointers) }), 64)
@@ -472,6 +508,15 @@ fn is_value_path(expr: &ast::Expr) -> bool {
 /// arrays, rendered `char[4][2]` (2 arrays of 4), gives `char[4]`.
 fn element_type_name(array: &str) -> String {
     array.rfind('[').map_or(array, |open| &array[..open]).to_string()
+}
+
+/// The array value an array member of integers reads as (at most [`MAX_STRING_MEMBER`] bytes).
+fn int_array(member: &Member) -> Option<ArrayLayout> {
+    let MemberKind::Array { element, count, text: false } = &member.kind else { return None };
+    let MemberKind::Int { signed } = **element else { return None };
+    let bytes = u8::try_from(member.size / (*count).max(1)).ok().filter(|bytes| matches!(bytes, 1 | 2 | 4 | 8))?;
+    (member.size <= MAX_STRING_MEMBER)
+        .then_some(ArrayLayout { element: ArrayElement::Int { bytes, signed }, count: *count })
 }
 
 /// The depth of a pointer written with `stars` `*` (at most 255 count).

@@ -125,6 +125,10 @@ impl Checker<'_> {
                 if let (Type::Str(_), Type::Str(_)) = (lhs.ty, rhs.ty) {
                     return self.string_comparison(*op, lhs, rhs, span);
                 }
+                // Arrays of one type are equal when their elements are (their padding is zero).
+                if matches!((lhs.ty, rhs.ty), (Type::Array(a), Type::Array(b)) if a == b) {
+                    return self.string_comparison(*op, lhs, rhs, span);
+                }
                 // Buffers are equal when they have the same length and bytes (their padding is zero).
                 if let (Type::Buf(a), Type::Buf(b)) = (lhs.ty, rhs.ty) {
                     if a != b && matches!(op, BinaryOp::Eq | BinaryOp::Ne) {
@@ -196,6 +200,7 @@ impl Checker<'_> {
             Type::Stack(_) => "a stack can be a map key (`@[kstack] = count()`, printed as frames or folded with -f folded) or printed with printf's %s",
             Type::Str(_) => "strings can be printed (`printf(\"%s\", comm)`) or used as map keys; arithmetic and comparison need integers",
             Type::Tuple(_) => "a tuple has no arithmetic or comparison: read one of its elements, e.g. `$t.0`",
+            Type::Array(_) => "an array has no arithmetic: read an element (`$a[0]`), or cast it to an integer of its size (`(uint32)$a` of a 4-byte array)",
             Type::UserName => "a user name is looked up when printed, so it can only be printed or stored in a map; `uid` is the id",
             Type::CgroupPath(_) => "a cgroup path is looked up when printed, so it can only be printed or stored in a map; `cgroup` is the id",
             Type::UserSymbol => "a user symbol is named when printed, so it can only be printed or stored in a map; its argument is the address",

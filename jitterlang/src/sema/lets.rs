@@ -100,14 +100,7 @@ impl Checker<'_> {
     /// Refuses an integer literal that the declared integer type cannot hold (`let $x: uint8 = 300`), as
     /// bpftrace does, rather than keep its low bits as a cast would.
     fn literal_fits(&mut self, cast: &CastType, ty_span: Span, value: &ast::Expr) -> Option<()> {
-        let literal = match &value.kind {
-            ast::ExprKind::Int(n) => i128::from(*n),
-            ast::ExprKind::Unary(ast::UnaryOp::Neg, operand) => match operand.kind {
-                ast::ExprKind::Int(n) => -i128::from(n),
-                _ => return Some(()),
-            },
-            _ => return Some(()),
-        };
+        let Some(literal) = super::arrays::literal(value) else { return Some(()) };
         let (Type::Int { signed }, bits) = self.cast_target(cast, ty_span)? else { return Some(()) };
         let range = match signed {
             true => -(1i128 << (bits - 1))..=(1i128 << (bits - 1)) - 1,

@@ -350,6 +350,7 @@ fn is_integer(format: ValueFormat) -> bool {
             | ValueFormat::Name(_)
             | ValueFormat::Bool
             | ValueFormat::Buf(_)
+            | ValueFormat::Array(_)
             | ValueFormat::Inet
             | ValueFormat::Ipv6
             | ValueFormat::UserSymbol
@@ -365,6 +366,7 @@ fn describe_value(value: &MapValue) -> String {
         MapValue::Scalar(field) => match field.format {
             ValueFormat::Str => format!("string[{}]", field.size),
             ValueFormat::Buf(len) => format!("buffer[{len}]"),
+            ValueFormat::Array(array) => format!("arrays {}", array.describe()),
             ValueFormat::Inet | ValueFormat::Ipv6 => "IP addresses".to_string(),
             ValueFormat::Stack(_) => "stacks".to_string(),
             ValueFormat::UserSymbol => "user symbols".to_string(),
@@ -410,6 +412,7 @@ pub(crate) fn format_of(ty: Type) -> ValueFormat {
         Type::Ipv6 => ValueFormat::Ipv6,
         Type::Inet => ValueFormat::Inet,
         Type::Buf(len) => ValueFormat::Buf(len),
+        Type::Array(array) => ValueFormat::Array(array),
         // Not reached for a layout: keys are a tuple's elements, and map values lay a tuple out element by
         // element (see `MapTable::plain`). Its bytes would print as a buffer.
         Type::Tuple(tuple) => ValueFormat::Buf(Type::Tuple(tuple).size()),

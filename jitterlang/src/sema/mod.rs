@@ -3,6 +3,7 @@
 
 mod access;
 mod actions;
+mod arrays;
 pub mod builtins;
 mod bytes;
 mod calls;

@@ -5,7 +5,11 @@
 use super::{Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{BinaryOp, Expr, ExprKind, KernelRead, Pointee, PointerType, Type};
+use crate::ir::{BinaryOp, Expr, ExprKind, KernelRead, Pointee, PointerType, StructField, TupleType, Type};
+use jitterlib::kernel::StructName;
+
+/// Most bytes `*p` of a struct reads (into a stack buffer).
+const MAX_STRUCT_VALUE: u32 = 128;
 
 impl Checker<'_> {
     /// `lhs op rhs` when one side is a pointer and `op` is `+` or `-`: the address moved by whole pointees.
@@ -90,9 +94,18 @@ impl Checker<'_> {
         if matches!(pointer.ty, Type::Tuple(_)) {
             return self.tuple_element_at(pointer, index?, span);
         }
-        if matches!(pointer.ty, Type::Str(_)) {
-            let kind = ExprKind::StrByte { string: Box::new(pointer), index: Box::new(index?) };
+        if let Type::Str(size) = pointer.ty {
+            let kind = ExprKind::Element {
+                value: Box::new(pointer),
+                index: Box::new(index?),
+                bytes: 1,
+                signed: true,
+                count: size,
+            };
             return Some(Expr { kind, ty: Type::I64, span });
+        }
+        if let Type::Array(array) = pointer.ty {
+            return self.array_element(pointer, array, index?, span);
         }
         if pointer.ty.pointer().is_none() {
             self.diagnostics.push(
@@ -129,6 +142,9 @@ impl Checker<'_> {
 
     /// The integer or address `pointer` points to.
     fn read_pointee(&mut self, pointer: Expr, span: Span) -> Option<Expr> {
+        if let Some(root) = pointer.ty.pointer().and_then(PointerType::record) {
+            return self.struct_value(pointer, root, span);
+        }
         let Some((pointer_type, ty)) = pointer.ty.pointer().and_then(|p| Some((p, p.target()?))) else {
             let hint = match pointer.ty.pointer().map(|p| p.pointee) {
                 Some(Pointee::Void) => "say what it points to with a cast: `*(uint32 *)p` reads 4 bytes at `p`",
@@ -151,6 +167,76 @@ impl Checker<'_> {
         };
         let read = KernelRead { pointer: Box::new(pointer), offset: 0, size, bitfield: None };
         Some(Expr { kind: ExprKind::KernelRead(read), ty, span })
+    }
+
+    /// `*p` of a struct pointer: the struct read once, as a record of its members' values, printed
+    /// `{ .a = 1, .b = [2,3] }` as bpftrace 0.27 prints a struct.
+    fn struct_value(&mut self, pointer: Expr, root: StructName, span: Span) -> Option<Expr> {
+        let mut fields = Vec::new();
+        let ty = self.record_fields(&pointer, root, "", span, &mut fields)?;
+        let size = fields.iter().map(|field| field.offset + field.size).max().unwrap_or(0);
+        if size > MAX_STRUCT_VALUE {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::Limit,
+                    span,
+                    format!("struct {root} takes {size} bytes: jl reads a whole struct of at most {MAX_STRUCT_VALUE}"),
+                )
+                .with_hint("read the members you need: `p->field`"),
+            );
+            return None;
+        }
+        let read = KernelRead { pointer: Box::new(pointer), offset: 0, size, bitfield: None };
+        Some(Expr { kind: ExprKind::StructValue { read, fields }, ty, span })
+    }
+
+    /// The record type of struct `root` (or of its member at `path`, an embedded struct), its members added to
+    /// `fields` in order.
+    fn record_fields(
+        &mut self,
+        pointer: &Expr,
+        root: StructName,
+        path: &str,
+        span: Span,
+        fields: &mut Vec<StructField>,
+    ) -> Option<Type> {
+        let names = match self.kernel.struct_members(root.as_str(), path) {
+            Ok(names) => names.unwrap_or_default(),
+            Err(error) => {
+                let message = format!("cannot read the layout of struct {root}: {error}");
+                self.diagnostics.push(Diagnostic::new(Code::MissingTarget, span, message));
+                return None;
+            }
+        };
+        if names.is_empty() {
+            self.diagnostics.push(
+                Diagnostic::new(Code::Access, span, format!("struct {root} has no members to read"))
+                    .with_hint("read through a pointer to a struct with members"),
+            );
+            return None;
+        }
+        let mut types = Vec::new();
+        for name in &names {
+            let member_path = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+            let place = self.lookup(pointer.clone(), root, member_path.clone(), 0, span)?;
+            let ty = match place.is_record() {
+                true => self.record_fields(pointer, root, &member_path, span, fields)?,
+                false => {
+                    let value = self.read(place, span)?;
+                    let ExprKind::KernelRead(read) = value.kind else { return None };
+                    fields.push(StructField {
+                        offset: read.offset,
+                        size: read.size,
+                        bitfield: read.bitfield,
+                        ty: value.ty,
+                    });
+                    value.ty
+                }
+            };
+            types.push(ty);
+        }
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        Some(Type::Tuple(TupleType::record(&types, &names)))
     }
 
     /// Bytes of what `pointer` points to: how far `+ 1` moves it.

@@ -8,7 +8,7 @@ use super::builtins::{self, Call};
 use super::{Checker, Scope};
 use crate::ast::{self, TypeName};
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Expr, ExprKind, Type};
+use crate::ir::{Expr, ExprKind, PointerType, Type};
 use crate::records::c_integer;
 
 impl Checker<'_> {
@@ -26,10 +26,22 @@ impl Checker<'_> {
                 value_size(&self.expr(&ident, scope)?)
             }
             ast::ExprKind::Type(ty) => self.type_size(ty, arg.span)?,
-            ast::ExprKind::TypeOf(value) => value_size(&self.expr(value, scope)?),
-            _ => value_size(&self.expr(arg, scope)?),
+            ast::ExprKind::TypeOf(value) => self.checked_size(value, scope)?,
+            _ => self.checked_size(arg, scope)?,
         };
         Some(Expr { kind: ExprKind::Const(i64::from(bytes)), ty: Type::U64, span: call.span })
+    }
+
+    /// The bytes of a value: a struct's (`sizeof(*p)`) as C lays it out, else [`value_size`].
+    fn checked_size(&mut self, value: &ast::Expr, scope: &mut Scope) -> Option<u32> {
+        let value = self.expr(value, scope)?;
+        match &value.kind {
+            ExprKind::StructValue { read, .. } => match read.pointer.ty.pointer().and_then(PointerType::record) {
+                Some(name) => self.record_size(name.as_str(), value.span),
+                None => Some(value_size(&value)),
+            },
+            _ => Some(value_size(&value)),
+        }
     }
 
     /// `offsetof(struct NAME, member)` (bpftrace 0.27): the member's byte offset in the struct, the script's own
@@ -99,11 +111,14 @@ impl Checker<'_> {
 }
 
 /// The bytes a checked value takes: the width it is read or converted in, else its size in a map.
-fn value_size(value: &Expr) -> u32 {
+pub(super) fn value_size(value: &Expr) -> u32 {
     match &value.kind {
         ExprKind::Convert { bits, .. } => bits / 8,
         ExprKind::KernelRead(read) if value.ty.is_scalar() => read.size,
-        _ => value.ty.size(),
+        _ => match value.ty {
+            Type::Array(array) => array.bytes(),
+            ty => ty.size(),
+        },
     }
 }
 

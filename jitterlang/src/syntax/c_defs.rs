@@ -113,14 +113,22 @@ fn field(pair: Pair<Rule>, records: &mut Vec<RecordDef>) -> Result<FieldDecl> {
         let type_words = vec!["struct".to_string(), inner.name.clone()];
         let name = tokens.next().ok_or_else(|| internal(span))?.as_str().to_string();
         let dims = tokens.map(array_dim).collect::<Result<_>>()?;
-        return Ok(FieldDecl { type_words, pointers: 0, name, dims, span });
+        return Ok(FieldDecl { type_words, pointers: 0, name, dims, bits: None, span });
     }
     let mut words = Vec::new();
     let mut pointers = 0;
     let mut name: Option<String> = None;
     let mut dims = Vec::new();
+    let mut bits = None;
     for token in pair.into_inner() {
         match token.as_rule() {
+            Rule::bit_width => {
+                let width = token.into_inner().next().ok_or_else(|| internal(span))?;
+                let width_span = span_of(&width);
+                bits = Some(u32::try_from(integer(&width)?).map_err(|_| {
+                    Diagnostic::new(Code::Limit, width_span, "bitfield too wide").with_hint("at most 64 bits")
+                })?);
+            }
             Rule::star if name.is_none() => pointers += 1,
             Rule::array_dim => {
                 // Without `*`, the name is the last word so far (`int v[4]`).
@@ -140,7 +148,7 @@ fn field(pair: Pair<Rule>, records: &mut Vec<RecordDef>) -> Result<FieldDecl> {
     }
     match name {
         Some(name) if !words.is_empty() && name != "struct" && name != "union" => {
-            Ok(FieldDecl { type_words: words, pointers, name, dims, span })
+            Ok(FieldDecl { type_words: words, pointers, name, dims, bits, span })
         }
         _ => Err(unsupported_declarator(span)),
     }
@@ -159,5 +167,5 @@ fn unsupported_declarator(span: crate::diag::Span) -> Diagnostic {
         span,
         "jl reads struct members written `TYPE NAME;`, `TYPE *NAME;` or `TYPE NAME[N];`",
     )
-    .with_hint("declare one member per `;`, without function pointers or bitfields (use an integer of the same size)")
+    .with_hint("declare one member per `;`, without function pointers (use an integer of the same size)")
 }

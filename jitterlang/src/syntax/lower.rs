@@ -467,6 +467,17 @@ fn cast_type(pair: Pair<Rule>) -> Result<CastType> {
             CastType::Enum(name.as_str().to_string())
         }
         Rule::void_type => CastType::VoidPointer { pointers: parts.count() },
+        _ if parts.peek().is_some_and(|part| part.as_rule() == Rule::cast_dim) => {
+            let dim = parts.next().ok_or_else(|| internal(span))?;
+            let count = match dim.into_inner().next() {
+                Some(len) => Some(len.as_str().parse().map_err(|_| {
+                    Diagnostic::new(Code::Limit, span_of(&len), "array too large")
+                        .with_hint("an array cast holds at most 8 bytes of an integer, or a string's bytes")
+                })?),
+                None => None,
+            };
+            CastType::IntArray { name: ty.as_str().to_string(), count }
+        }
         _ => match parts.count() {
             0 => CastType::Int(ty.as_str().to_string()),
             pointers => CastType::IntPointer { name: ty.as_str().to_string(), pointers },

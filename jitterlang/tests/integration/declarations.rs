@@ -117,3 +117,49 @@ fn buffers_compare_by_length_and_bytes() {
     let printed = traced(script, "echo $PPID >/dev/null");
     assert_eq!(printed.lines().next(), Some("1 0 1 1"), "{printed}");
 }
+
+#[test]
+fn a_script_struct_embeds_a_kernel_struct_laid_out_from_btf() {
+    if !can_trace("a_script_struct_embeds_a_kernel_struct_laid_out_from_btf") {
+        return;
+    }
+    // bpftrace 0.27.1 gives the same offsets and size for this struct (8 3272 3280 on this host's 3264-byte
+    // task_struct): the kernel struct's size and alignment come from BTF. Laid over the task 8 bytes before it,
+    // `$p->t.pid` reads the task's own pid and name, as the kernel reports them.
+    let script = "struct foo { char c; struct task_struct t; int after; } \
+                  tracepoint:syscalls:sys_enter_getppid /pid == TID || ppid == TID/ { \
+                  $p = (struct foo *)((uint64)curtask - offsetof(struct foo, t)); \
+                  printf(\"%d %d %d %d %d %s %s\\n\", offsetof(struct foo, after) - offsetof(struct foo, t), \
+                  sizeof(struct foo) - sizeof(struct task_struct), sizeof(struct task_struct), $p->t.pid, pid, \
+                  $p->t.comm, comm); exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    let fields: Vec<&str> = printed.lines().next().unwrap_or_default().split(' ').collect();
+    assert_eq!(fields.len(), 7, "{printed}");
+    assert_eq!(fields[0], fields[2], "`after` follows the task: {printed}");
+    assert_eq!(fields[1], "16", "the char before, padded to 8, and the int after, padded to 8: {printed}");
+    assert_eq!(fields[3], fields[4], "{printed}");
+    assert_eq!(fields[5], fields[6], "{printed}");
+}
+
+#[test]
+fn struct_values_and_bitfields_read_as_bpftrace_prints_them() {
+    if !can_trace("struct_values_and_bitfields_read_as_bpftrace_prints_them") {
+        return;
+    }
+    // bpftrace's struct.struct with bitfield, and a nested struct with an array (its struct tests' layouts) laid
+    // over a variable the kernel program filled with the task's pid: bpftrace 0.27.1 printed the same for
+    // constant values.
+    let script = "struct foo { unsigned long long x_0:1; unsigned long long x_1:1; unsigned long long x_2:2; } \
+                  struct Y { int m[1]; } struct A { unsigned int n; } struct Foo { struct Y y; struct A a; } \
+                  tracepoint:syscalls:sys_enter_getppid /pid == TID || ppid == TID/ { \
+                  $val = (uint64)0x1e; $f = *(struct foo *)(&$val); print($f); print(sizeof(*(struct foo *)&$val)); \
+                  $v = ((uint64)pid << 32) + 2; @s = *((struct Foo *)&$v); print((pid, (*(struct Foo *)&$v).a.n)); \
+                  exit(); }";
+    let printed = traced(script, "echo $PPID >/dev/null");
+    let lines: Vec<&str> = printed.lines().filter(|line| !line.is_empty()).collect();
+    assert_eq!(lines[0], "{ .x_0 = 0, .x_1 = 1, .x_2 = 3 }", "{printed}");
+    assert_eq!(lines[1], "8", "C's size of the struct, as bpftrace's sizeof: {printed}");
+    let (pid, n) = lines[2].trim_matches(|c| c == '(' || c == ')').split_once(", ").expect("a pair");
+    assert_eq!(pid, n, "{printed}");
+    assert_eq!(lines[3], format!("@s: {{ .y = {{ .m = [2] }}, .a = {{ .n = {pid} }} }}"), "{printed}");
+}

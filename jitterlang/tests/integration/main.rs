@@ -1,6 +1,7 @@
 //! All integration tests in one binary: golden disassembly, diagnostic snapshots, runtime tests.
 
 mod actions;
+mod arrays;
 mod bad_input;
 mod bpftrace_features;
 mod bpftrace_lang;

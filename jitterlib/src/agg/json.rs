@@ -121,7 +121,9 @@ fn field_json(field: &FieldValue, symbols: &dyn Symbolizer) -> Value {
         FieldValue::Stack(_) | FieldValue::UserStack { .. } | FieldValue::RawStack(_) => {
             Value::from(field.frame_names(symbols))
         }
-        FieldValue::Tuple(elements) => elements.iter().map(|element| field_json(element, symbols)).collect(),
+        FieldValue::Tuple(elements) | FieldValue::Array(elements) => {
+            elements.iter().map(|element| field_json(element, symbols)).collect()
+        }
         FieldValue::Record(fields) => {
             fields.iter().map(|(name, value)| (name.clone(), field_json(value, symbols))).collect::<Map<_, _>>().into()
         }

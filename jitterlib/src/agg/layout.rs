@@ -1,6 +1,6 @@
 //! How a map's keys and values are laid out in bytes, and how to print them.
 
-use super::{AggKind, EnumNames, StackKind, TimeFormat};
+use super::{AggKind, EnumNames, FieldValue, StackKind, TimeFormat};
 use crate::cgroup::CgroupFilter;
 use crate::maps::{MapKind, MapSpec};
 
@@ -61,6 +61,75 @@ pub enum ValueFormat {
     /// The first this-many bytes of the field, printed with printable ASCII as is and other bytes as `\xNN`
     /// (see [`format_buf`](super::format_buf)).
     Buf(u32),
+    /// A C array of integers or bools (`(int8[4])x`, `(bool[2])y`), its elements one after another, printed
+    /// `[1,2,3]` as bpftrace prints them (a JSON array).
+    Array(ArrayLayout),
+}
+
+/// The elements of an array value: what each is and how many there are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArrayLayout {
+    /// What each element is.
+    pub element: ArrayElement,
+    /// How many elements there are.
+    pub count: u32,
+}
+
+/// The element of an array value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArrayElement {
+    /// An integer of `bytes` bytes (1, 2, 4 or 8).
+    Int {
+        /// Its size.
+        bytes: u8,
+        /// Whether it is signed.
+        signed: bool,
+    },
+    /// A truth value of one byte.
+    Bool,
+}
+
+impl ArrayLayout {
+    /// Bytes one element takes.
+    pub fn element_bytes(self) -> u32 {
+        match self.element {
+            ArrayElement::Int { bytes, .. } => u32::from(bytes),
+            ArrayElement::Bool => 1,
+        }
+    }
+
+    /// Bytes the elements take together (without padding).
+    pub fn bytes(self) -> u32 {
+        self.element_bytes() * self.count
+    }
+
+    /// The elements from the array's bytes (padding after them ignored): integers sign-extended as their
+    /// element type says, bools `true` when any bit is set.
+    pub fn values(self, bytes: &[u8]) -> Vec<FieldValue> {
+        let size = self.element_bytes();
+        let element = |chunk: &[u8]| {
+            let raw = super::merge::word(chunk, 0);
+            match self.element {
+                ArrayElement::Bool => FieldValue::Bool(raw != 0),
+                ArrayElement::Int { signed: false, .. } => FieldValue::Uint(raw),
+                ArrayElement::Int { signed: true, .. } => {
+                    let unused_bits = 64 - 8 * size;
+                    FieldValue::Int(((raw << unused_bits) as i64) >> unused_bits)
+                }
+            }
+        };
+        bytes.chunks(size as usize).take(self.count as usize).map(element).collect()
+    }
+
+    /// The elements as C writes the type: `int8[4]`, `bool[2]`.
+    pub fn describe(self) -> String {
+        match self.element {
+            ArrayElement::Int { bytes, signed } => {
+                format!("{}int{}[{}]", if signed { "" } else { "u" }, u32::from(bytes) * 8, self.count)
+            }
+            ArrayElement::Bool => format!("bool[{}]", self.count),
+        }
+    }
 }
 
 /// One key field or plain value: its size in bytes and how to print it.

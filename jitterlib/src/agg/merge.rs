@@ -233,6 +233,7 @@ fn print_order(a: &AggValue, b: &AggValue) -> Ordering {
         (AggValue::Scalar(FieldValue::Str(_)), AggValue::Scalar(FieldValue::Str(_))) => Ordering::Equal,
         (AggValue::Scalar(FieldValue::Tuple(_)), AggValue::Scalar(FieldValue::Tuple(_))) => Ordering::Equal,
         (AggValue::Scalar(FieldValue::Record(_)), AggValue::Scalar(FieldValue::Record(_))) => Ordering::Equal,
+        (AggValue::Scalar(FieldValue::Array(_)), AggValue::Scalar(FieldValue::Array(_))) => Ordering::Equal,
         (AggValue::Scalar(a), AggValue::Scalar(b)) => a.cmp(b),
         (AggValue::Average(a), AggValue::Average(b)) => a.mean().cmp(&b.mean()),
         (AggValue::Histogram(a), AggValue::Histogram(b)) => a.total().cmp(&b.total()),
@@ -307,6 +308,7 @@ fn decode_field(layout: &MapLayout, field: &FieldLayout, bytes: &[u8]) -> Result
             return Ok(FieldValue::UserSymbol { pid: word(bytes, 1) as u32, addr: word(bytes, 0) })
         }
         ValueFormat::Buf(len) => return Ok(FieldValue::Str(format_buf(&bytes[..bytes.len().min(len as usize)]))),
+        ValueFormat::Array(array) => return Ok(FieldValue::Array(array.values(bytes))),
         _ => {}
     }
     let raw = match field.size {
@@ -322,7 +324,7 @@ fn decode_field(layout: &MapLayout, field: &FieldLayout, bytes: &[u8]) -> Result
 }
 
 /// The little-endian `u64` at word `index` of `bytes`, zero-extended when `bytes` ends early.
-fn word(bytes: &[u8], index: usize) -> u64 {
+pub(super) fn word(bytes: &[u8], index: usize) -> u64 {
     let start = (index * 8).min(bytes.len());
     let end = (start + 8).min(bytes.len());
     let mut buf = [0u8; 8];

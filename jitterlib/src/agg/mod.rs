@@ -41,7 +41,7 @@ pub use folded::render_folded;
 pub use json::render_json;
 pub use json_line::json_line;
 pub use kind::{AggKind, TSeriesAgg, LHIST_MAX_BUCKETS, TSERIES_MAX_INTERVALS};
-pub use layout::{FieldLayout, KeyPart, MapLayout, MapValue, NameSlots, ValueFormat};
+pub use layout::{ArrayElement, ArrayLayout, FieldLayout, KeyPart, MapLayout, MapValue, NameSlots, ValueFormat};
 pub use merge::{decode, decode_zeroed};
 pub use openmetrics::{render_openmetrics, LabelBudget, CULPRIT_LABELS, OPENMETRICS_CONTENT_TYPE, OTHER_CULPRITS};
 pub use stack::{StackKind, StackMode, MAX_STACK_FRAMES};

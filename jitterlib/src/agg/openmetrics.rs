@@ -220,7 +220,8 @@ fn integer(value: &FieldValue) -> i128 {
         | FieldValue::UserStack { .. }
         | FieldValue::RawStack(_)
         | FieldValue::Tuple(_)
-        | FieldValue::Record(_) => 0,
+        | FieldValue::Record(_)
+        | FieldValue::Array(_) => 0,
         FieldValue::StackId { kind, raw } => i128::from(kind.split(*raw).1),
     }
 }

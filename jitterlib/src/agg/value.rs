@@ -204,6 +204,8 @@ pub enum FieldValue {
     Tuple(Vec<FieldValue>),
     /// A record's fields by name, printed `{ .a = 1, .b = abc }`.
     Record(Vec<(String, FieldValue)>),
+    /// An array's elements, printed `[1,2,3]` (no spaces, as bpftrace prints them).
+    Array(Vec<FieldValue>),
 }
 
 impl FieldValue {
@@ -221,9 +223,11 @@ impl FieldValue {
     /// An integer read as `format` (`Str` reads as `Signed`).
     pub fn from_integer(raw: u64, format: ValueFormat) -> FieldValue {
         match format {
-            ValueFormat::Signed | ValueFormat::Str | ValueFormat::Inet | ValueFormat::Buf(_) => {
-                FieldValue::Int(raw as i64)
-            }
+            ValueFormat::Signed
+            | ValueFormat::Str
+            | ValueFormat::Inet
+            | ValueFormat::Buf(_)
+            | ValueFormat::Array(_) => FieldValue::Int(raw as i64),
             ValueFormat::Unsigned => FieldValue::Uint(raw),
             ValueFormat::Hex => FieldValue::Hex(raw),
             ValueFormat::Bool => FieldValue::Bool(raw != 0),
@@ -278,6 +282,10 @@ impl FieldValue {
                 let texts: Vec<String> =
                     fields.iter().map(|(name, value)| format!(".{name} = {}", value.to_text(symbols))).collect();
                 format!("{{ {} }}", texts.join(", "))
+            }
+            FieldValue::Array(elements) => {
+                let texts: Vec<String> = elements.iter().map(|element| element.to_text(symbols)).collect();
+                format!("[{}]", texts.join(","))
             }
         }
     }

@@ -270,6 +270,10 @@ impl KernelInfo for FixtureKernel {
         Ok(None)
     }
 
+    fn struct_align(&self, _struct_name: &str) -> Result<Option<u32>, KernelError> {
+        Ok(None)
+    }
+
     fn record_definition(&self, _union: bool, _name: &str) -> Result<Option<String>, KernelError> {
         // As for struct_size: no whole structs in the snapshot.
         Ok(None)

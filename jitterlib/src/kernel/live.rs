@@ -332,6 +332,10 @@ impl KernelInfo for LiveKernel {
         self.btf()?.struct_size(struct_name)
     }
 
+    fn struct_align(&self, struct_name: &str) -> Result<Option<u32>, KernelError> {
+        self.btf()?.struct_align(struct_name)
+    }
+
     fn record_definition(&self, union: bool, name: &str) -> Result<Option<String>, KernelError> {
         self.btf()?.record_definition(union, name)
     }

@@ -69,6 +69,9 @@ pub trait KernelInfo {
     fn struct_members(&self, struct_name: &str, path: &str) -> Result<Option<Vec<String>>, KernelError>;
     /// BTF: the size in bytes of `struct struct_name` (or the union), for `sizeof`; `None` when it is unknown.
     fn struct_size(&self, struct_name: &str) -> Result<Option<u32>, KernelError>;
+    /// BTF: the alignment in bytes of `struct struct_name` (or the union), to embed it in a script's struct;
+    /// `None` when it is unknown.
+    fn struct_align(&self, struct_name: &str) -> Result<Option<u32>, KernelError>;
     /// BTF: `struct name` (or `union name` when `union`) written as C, for `jl -lv 'struct NAME'`; `None` when it
     /// is unknown.
     fn record_definition(&self, union: bool, name: &str) -> Result<Option<String>, KernelError>;

@@ -1,0 +1,1 @@
+BEGIN { @a = (int16[])"abcd"; }

@@ -1,0 +1,1 @@
+BEGIN { @a = (int8[3])"hello"; }

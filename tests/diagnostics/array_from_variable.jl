@@ -1,0 +1,1 @@
+BEGIN { $p = (uint32)pid; $a = (uint8[4])$p; }

@@ -1,0 +1,2 @@
+struct foo { unsigned char flag:9; }
+BEGIN { }
