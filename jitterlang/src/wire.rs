@@ -182,7 +182,9 @@ impl Stat {
                  bucket busy)"
             }
             Stat::DivideByZero => "divisions or remainders by 0 (each gave 1, as in bpftrace)",
-            Stat::ReadFailed => "memory reads failed (each gave zeros: an address not mapped, such as a user page not faulted in yet)",
+            Stat::ReadFailed => {
+                "memory reads failed (each gave zeros: an address not mapped, such as a user page not faulted in yet)"
+            }
         }
     }
 }
