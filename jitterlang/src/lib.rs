@@ -86,7 +86,8 @@ pub fn compile_with(
     let configured = config::settings(&script.config, &options.environment)?;
     let mut checked = sema::check(&script, kernel, options, configured.missing_probes).map_err(|diagnostics| {
         let expansions = &script.expansions;
-        diag::Diagnostics(diagnostics.0.into_iter().map(|d| syntax::macros::point_at_calls(d, expansions)).collect())
+        let explained = diagnostics.0.into_iter().map(|d| syntax::defines::explain_defines(d, source));
+        diag::Diagnostics(explained.map(|d| syntax::macros::point_at_calls(d, expansions)).collect())
     })?;
     let file_name = options.file_name.as_deref().unwrap_or("stdin");
     callsite::fill(&mut checked.printfs, file_name, source, &script.expansions);

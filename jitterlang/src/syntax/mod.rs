@@ -1,6 +1,7 @@
 //! Source text to [`Script`]: the pest grammar (`grammar.pest`) and the lowering of its parse tree.
 
 mod c_defs;
+pub mod defines;
 pub mod limits;
 mod lower;
 pub mod macros;
