@@ -122,11 +122,13 @@ pub enum Stat {
     /// A read of kernel or user memory (`str()`, `buf()`, a member through a pointer, `join()`) that failed: the
     /// address was not mapped (a user page not faulted in yet, a NULL or stale pointer); the value read is zeros.
     ReadFailed = 11,
+    /// An index computed while running (`$a[$i]`, `$s[$i]`) past the end of its array or string: it read 0.
+    IndexOutOfRange = 12,
 }
 
 impl Stat {
     /// Every counter, in index order.
-    pub const ALL: [Stat; 12] = [
+    pub const ALL: [Stat; 13] = [
         Stat::MapFull,
         Stat::EventsLost,
         Stat::StackLost,
@@ -139,6 +141,7 @@ impl Stat {
         Stat::MapRefused,
         Stat::DivideByZero,
         Stat::ReadFailed,
+        Stat::IndexOutOfRange,
     ];
 
     /// Stable key in JSON output.
@@ -156,6 +159,7 @@ impl Stat {
             Stat::MapRefused => "map_refused",
             Stat::DivideByZero => "divide_by_zero",
             Stat::ReadFailed => "read_failed",
+            Stat::IndexOutOfRange => "index_out_of_range",
         }
     }
 
@@ -182,6 +186,7 @@ impl Stat {
                  bucket busy)"
             }
             Stat::DivideByZero => "divisions or remainders by 0 (each gave 1, as in bpftrace)",
+            Stat::IndexOutOfRange => "indexes past the end of their array or string (each read 0)",
             Stat::ReadFailed => {
                 "memory reads failed (each gave zeros: an address not mapped, such as a user page not faulted in yet)"
             }

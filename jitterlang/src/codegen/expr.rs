@@ -174,6 +174,7 @@ impl Gen<'_> {
                     let done = self.b.new_label();
                     self.b.jump(done);
                     self.b.bind(past);
+                    self.counter(Stat::IndexOutOfRange).emit_increment(&mut self.b);
                     self.b.mov64(dst, 0);
                     self.b.bind(done);
                 }

@@ -35,8 +35,8 @@ impl StatusLine {
         self.events_before = events;
         self.next = now + REFRESH;
         let counters = lost_counters(session)?;
-        // Truncated strings, divisions by 0 and failed reads are values altered, not data lost.
-        let altered = [Stat::StrTruncated, Stat::DivideByZero, Stat::ReadFailed];
+        // Truncated strings, divisions by 0, failed reads and indexes out of range are values altered, not data lost.
+        let altered = [Stat::StrTruncated, Stat::DivideByZero, Stat::ReadFailed, Stat::IndexOutOfRange];
         let lost: u64 = counters.iter().filter(|(stat, _)| !altered.contains(stat)).map(|(_, n)| n).sum();
         let count = |wanted: Stat| counters.iter().filter(|(stat, _)| *stat == wanted).map(|(_, n)| n).sum::<u64>();
         let truncated = count(Stat::StrTruncated);
@@ -44,9 +44,11 @@ impl StatusLine {
             0 => String::new(),
             n => format!("  divided by 0 {n}"),
         };
-        let unread = match count(Stat::ReadFailed) {
-            0 => String::new(),
-            n => format!("  failed reads {n}"),
+        let unread = match (count(Stat::ReadFailed), count(Stat::IndexOutOfRange)) {
+            (0, 0) => String::new(),
+            (n, 0) => format!("  failed reads {n}"),
+            (0, m) => format!("  out of range {m}"),
+            (n, m) => format!("  failed reads {n}  out of range {m}"),
         };
         let (fullest, percent) = fullest_map(compiled, session)?;
         let mut stderr = std::io::stderr().lock();

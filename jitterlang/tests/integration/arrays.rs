@@ -83,3 +83,17 @@ fn arrays_are_json_arrays() {
         );
     }
 }
+
+#[test]
+fn an_index_past_the_end_reads_0_and_is_counted() {
+    if !can_trace("an_index_past_the_end_reads_0_and_is_counted") {
+        return;
+    }
+    // Indexes known only while running: the last element, one past an array's end, one far past a string's.
+    let script = "BEGIN { $i = 7; $a = (uint8[8])0x0102030405060708; $s = \"ab\"; \
+                  printf(\"%d %d %d\\n\", $a[$i], $a[$i + 1], $s[$i + 100]); exit(); }";
+    let (code, out, err) = run_jl(&["-e", script]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("1 0 0\n"), "{out}");
+    assert!(err.contains("jl: warning: 2 indexes past the end of their array or string (each read 0)"), "{err}");
+}
