@@ -452,8 +452,8 @@ impl Btf {
         }
     }
 
-    /// The alignment in bytes of `struct name` (or `union name`) as C lays it out: the widest of its members'
-    /// ([`Btf::align_bits`]), `None` when it does not exist.
+    /// The alignment in bytes of `struct name` (or `union name`) as C lays it out: the widest of its members',
+    /// `None` when it does not exist.
     pub fn struct_align(&self, name: &str) -> Result<Option<u32>, KernelError> {
         match self.find_record(name)? {
             Some(id) => Ok(Some(self.align_bits(id, 0)? / 8)),
