@@ -40,21 +40,20 @@ impl StatusLine {
         let lost: u64 = counters.iter().filter(|(stat, _)| !altered.contains(stat)).map(|(_, n)| n).sum();
         let count = |wanted: Stat| counters.iter().filter(|(stat, _)| *stat == wanted).map(|(_, n)| n).sum::<u64>();
         let truncated = count(Stat::StrTruncated);
-        let divided = match count(Stat::DivideByZero) {
-            0 => String::new(),
-            n => format!("  divided by 0 {n}"),
-        };
-        let unread = match (count(Stat::ReadFailed), count(Stat::IndexOutOfRange)) {
-            (0, 0) => String::new(),
-            (n, 0) => format!("  failed reads {n}"),
-            (0, m) => format!("  out of range {m}"),
-            (n, m) => format!("  failed reads {n}  out of range {m}"),
-        };
+        // Shown once there are some.
+        let occasional: String = [
+            (Stat::DivideByZero, "divided by 0"),
+            (Stat::ReadFailed, "failed reads"),
+            (Stat::IndexOutOfRange, "out of range"),
+        ]
+        .into_iter()
+        .filter_map(|(stat, label)| Some(count(stat)).filter(|n| *n > 0).map(|n| format!("  {label} {n}")))
+        .collect();
         let (fullest, percent) = fullest_map(compiled, session)?;
         let mut stderr = std::io::stderr().lock();
         let _ = write!(
             stderr,
-            "\r\x1b[2K[jl] {}s  events {rate}/s  lost {lost}  truncated {truncated}{divided}{unread}  fullest map {fullest} \
+            "\r\x1b[2K[jl] {}s  events {rate}/s  lost {lost}  truncated {truncated}{occasional}  fullest map {fullest} \
              {percent}%",
             self.started.elapsed().as_secs()
         );
