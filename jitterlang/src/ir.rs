@@ -433,8 +433,10 @@ pub const CAT_MAX_BYTES: u64 = 10240;
 
 /// The most strings `join()` prints: bpftrace's count.
 pub const JOIN_MAX: u32 = 16;
-/// The bytes `join()` reads of each string (the longest string jl reads; a longer one is cut and counted).
-pub const JOIN_STR_SIZE: u32 = 256;
+/// The longest string jl reads: the largest size `str(ptr, n)` accepts.
+pub const STR_MAX: u32 = 256;
+/// The bytes `join()` reads of each string (a longer one is cut and counted).
+pub const JOIN_STR_SIZE: u32 = STR_MAX;
 
 /// What user space does with a rendered `printf`-style format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

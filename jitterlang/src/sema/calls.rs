@@ -6,7 +6,7 @@ use super::maps::MapReading;
 use super::{names, tuples, Checker, Scope};
 use crate::ast;
 use crate::diag::{Code, Diagnostic, Span};
-use crate::ir::{Expr, ExprKind, Lowered, MapAction, PrintOptions, PrintfAction, PrintfInfo, StmtKind, Type};
+use crate::ir::{Expr, ExprKind, Lowered, MapAction, PrintOptions, PrintfAction, PrintfInfo, StmtKind, Type, STR_MAX};
 use crate::printf::{ConvKind, Format};
 use jitterlib::agg::{AggError, AggKind, EnumNames, TSeriesAgg};
 use jitterlib::cgroup::CgroupFilter;
@@ -20,9 +20,6 @@ const MAX_PRINTF_ARGS: usize = 16;
 
 /// Bytes `str(ptr)` reads when no size is given (bpftrace's default).
 const KERNEL_STR_SIZE: u32 = 64;
-
-/// Largest size `str(ptr, n)` accepts.
-const KERNEL_STR_MAX: u32 = 256;
 
 impl Checker<'_> {
     /// A statement that is an expression: `printf(...)`, `exit()`, or a bare aggregation (`@ = ...`). A value
@@ -250,12 +247,12 @@ impl Checker<'_> {
             Some(arg) => {
                 let requested = self.constant(arg, scope)?;
                 match u32::try_from(requested) {
-                    Ok(size) if (1..=KERNEL_STR_MAX).contains(&size) => size.div_ceil(8) * 8,
+                    Ok(size) if (1..=STR_MAX).contains(&size) => size.div_ceil(8) * 8,
                     _ => {
                         self.diagnostics.push(Diagnostic::new(
                             Code::Limit,
                             arg.span,
-                            format!("a string size goes from 1 to {KERNEL_STR_MAX}, not {requested}"),
+                            format!("a string size goes from 1 to {STR_MAX}, not {requested}"),
                         ));
                         return None;
                     }
