@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         Ok((readout, lost)) => {
             print!("{}", readout.render_text());
             eprintln!(
-                "lost: {} map inserts, {} culprits beyond the slots, {} events missed",
+                "lost: {} map inserts, {} waits with culprits beyond the slots, {} events missed",
                 lost.map_full, lost.slots_full, lost.probe_misses
             );
             ExitCode::SUCCESS

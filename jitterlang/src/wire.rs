@@ -174,7 +174,10 @@ impl Stat {
             Stat::StackCollision => "stacks lost to a stack-id hash collision",
             Stat::StrTruncated => "strings truncated (the copy filled its whole buffer)",
             Stat::ProbeMisses => "events missed by probes (another BPF program was running on that CPU)",
-            Stat::SlotsFull => "stall culprits beyond the probe's slots (their time is counted as unattributed)",
+            Stat::SlotsFull => {
+                "stall waits with more culprits than the probe's slots (their time is unattributed; a rank they may \
+                 have outrun is unknown:too_many_culprits)"
+            }
             Stat::SkbReused => {
                 "skb() hops dropped: the skb's address held another packet (freed where no point sees it)"
             }

@@ -13,7 +13,8 @@ use crate::kernel::SOFTIRQ_NAMES;
 /// names: a task culprit's u64 identity ([`name_hash`] of its `comm`) to that 16-byte `comm`. Readers merge
 /// every map whose name ends with it.
 pub const TASK_NAMES_MAP: &str = "task_names";
-/// Task names a probe's [`TASK_NAMES_MAP`] holds; culprits beyond it print as `task:[#HASH]`.
+/// Task names a probe's [`TASK_NAMES_MAP`] holds; culprits beyond it print as `task:[#HASH]` (and are counted as
+/// the map being full).
 pub const TASK_NAMES: u32 = 1024;
 /// The multipliers of [`name_hash`], which BPF code applies the same way.
 pub const NAME_HASH_MULTIPLIERS: [u64; 2] = [0x9e37_79b9_7f4a_7c15, 0xc2b2_ae3d_27d4_eb4f];
@@ -40,17 +41,22 @@ pub enum CulpritKind {
     Hardirq = 5,
     /// A system interrupt without a device handler ran (the local timer, an IPI; x86's `irq_vectors`).
     SystemInterrupt = 6,
+    /// Not a thing that ran: a stall's rank that cannot be named, because more culprits ran during the wait than
+    /// the probe keeps and those it did not keep took together more time than this rank's culprit, so one of
+    /// them may have taken more.
+    Unknown = 7,
 }
 
 impl CulpritKind {
     /// Every kind, in tag order.
-    pub const ALL: [CulpritKind; 6] = [
+    pub const ALL: [CulpritKind; 7] = [
         CulpritKind::Task,
         CulpritKind::Softirq,
         CulpritKind::Timer,
         CulpritKind::Hrtimer,
         CulpritKind::Hardirq,
         CulpritKind::SystemInterrupt,
+        CulpritKind::Unknown,
     ];
 
     /// The kind's name, the prefix of a culprit's text (`timer:estimation_timer`).
@@ -61,6 +67,7 @@ impl CulpritKind {
             CulpritKind::Timer => "timer",
             CulpritKind::Hrtimer => "hrtimer",
             CulpritKind::Hardirq | CulpritKind::SystemInterrupt => "hardirq",
+            CulpritKind::Unknown => "unknown",
         }
     }
 
@@ -90,6 +97,8 @@ pub enum Culprit {
     Hardirq(u32),
     /// A system interrupt, by index in [`SYSTEM_INTERRUPTS`].
     SystemInterrupt(u32),
+    /// A rank that cannot be named ([`CulpritKind::Unknown`]); prints as `unknown:too_many_culprits`.
+    Unknown,
 }
 
 impl Culprit {
@@ -113,6 +122,7 @@ impl Culprit {
             CulpritKind::Hrtimer => Culprit::Hrtimer(id | !ADDRESS_MASK),
             CulpritKind::Hardirq => Culprit::Hardirq(small),
             CulpritKind::SystemInterrupt => Culprit::SystemInterrupt(small),
+            CulpritKind::Unknown => Culprit::Unknown,
         })
     }
 
@@ -125,6 +135,7 @@ impl Culprit {
             Culprit::Hrtimer(address) => (CulpritKind::Hrtimer, address & ADDRESS_MASK),
             Culprit::Hardirq(irq) => (CulpritKind::Hardirq, u64::from(irq)),
             Culprit::SystemInterrupt(index) => (CulpritKind::SystemInterrupt, u64::from(index)),
+            Culprit::Unknown => (CulpritKind::Unknown, 0),
         };
         kind.tag() | id
     }
@@ -138,6 +149,7 @@ impl Culprit {
             Culprit::Hrtimer(_) => CulpritKind::Hrtimer,
             Culprit::Hardirq(_) => CulpritKind::Hardirq,
             Culprit::SystemInterrupt(_) => CulpritKind::SystemInterrupt,
+            Culprit::Unknown => CulpritKind::Unknown,
         }
     }
 
@@ -155,6 +167,7 @@ impl Culprit {
     /// assert_eq!(Culprit::Softirq(1).describe(&Numbers), "softirq:timer");
     /// assert_eq!(Culprit::Task(0x2a).describe(&Numbers), "task:[#2a]");
     /// assert_eq!(Culprit::Task(0).describe(&Numbers), "task:swapper");
+    /// assert_eq!(Culprit::Unknown.describe(&Numbers), "unknown:too_many_culprits");
     ///
     /// struct Named;
     /// impl CulpritNames for Named {
@@ -177,6 +190,7 @@ impl Culprit {
                 Some(name) => name.to_string(),
                 None => format!("vector{index}"),
             },
+            Culprit::Unknown => "too_many_culprits".to_string(),
         };
         format!("{}:{name}", self.kind().name())
     }

@@ -113,8 +113,8 @@ impl Counter {
     }
 }
 
-/// `-E2BIG`: what `bpf_map_update_elem` returns for a new key when the map holds `max_entries` keys.
-const E2BIG: i32 = 7;
+/// `E2BIG`: what `bpf_map_update_elem` returns (negated) for a new key when the map holds `max_entries` keys.
+pub const E2BIG: i32 = 7;
 
 /// The two counters of failed map updates, told apart by the error: `full` when the map already holds all the
 /// keys it may (`-E2BIG`); `refused` for any other error. A map too large to preallocate

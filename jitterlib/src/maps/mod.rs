@@ -3,7 +3,7 @@
 mod emit;
 mod gate;
 
-pub use emit::{map_call, map_insert, Counter, UpdateFailures, EEXIST};
+pub use emit::{map_call, map_insert, Counter, UpdateFailures, E2BIG, EEXIST};
 pub use gate::{Gate, GATE_MAP_NAME};
 
 use crate::kernel::{KernelInfo, KernelVersion};

@@ -18,14 +18,16 @@
 //! waiting for the CPU behind it). A task culprit is the task's name ([`crate::culprit::name_hash`] of its
 //! `comm`), not its thread: maps keyed by culprits grow with what runs, not with thread churn. Task time is only
 //! charged while that task is current, so its name is read then; each CPU remembers the last thread it named
-//! until the next task switch, so a thread is named once per stretch on a CPU rather than once per wait. Interrupts without a tracepoint of their own are charged to what they
-//! interrupted. An exit whose entry was not seen (the probe attached meanwhile, or the kernel skipped a program)
+//! until the next task switch, so a thread is named once per stretch on a CPU rather than once per wait.
+//! Interrupts without a tracepoint of their own are charged to what they interrupted. An exit whose entry was not seen (the probe attached meanwhile, or the kernel skipped a program)
 //! pops nothing; a task switch, which only happens in task context, drops any context whose exit was missed. A
 //! wait is only measured from a raise seen after the probe saw the victim start on that CPU (the kernel clears the
 //! pending bit as a vector starts, so that raise is the first of its wait whatever order the programs attached
 //! in), and the victim's exit without its start ends the wait unmeasured: a wait is never reported from a raise
-//! that an earlier run already served. Culprits beyond the slots are counted ([`EmitEnv::slots_full`]) and their
-//! time is part of `unattributed`.
+//! that an earlier run already served. Culprits beyond the slots are not ranked: their time, summed, is part of
+//! `unattributed`, the wait is counted ([`EmitEnv::slots_full`]), and a rank whose culprit took less than that sum
+//! is reported as [`Culprit::Unknown`] with no time (its time goes to `others`), since one of the culprits left
+//! out may have taken more: a verdict is never a culprit that did not take the most time.
 //!
 //! Raw tracepoints (Linux 4.17) detach in a fraction of a millisecond and let programs of one CPU nest (a
 //! perf-event tracepoint program would be skipped while another runs). The callbacks, the next task's id and
@@ -41,7 +43,7 @@ use crate::culprit::{
 };
 use crate::insn::{AluOp, Builder, Helper, JmpOp, Label, Reg, Size};
 use crate::kernel::{KernelInfo, SOFTIRQ_NAMES};
-use crate::maps::{MapKind, MapSpec};
+use crate::maps::{Counter, MapKind, MapSpec, UpdateFailures, E2BIG};
 use crate::session::Attach;
 
 /// Registry entry.
@@ -67,8 +69,8 @@ pub(super) static KIND: ProbeKind = ProbeKind {
     resolve,
 };
 
-/// Culprits kept per wait; more are counted and left unattributed.
-pub const SLOTS: usize = 8;
+/// Culprits kept per wait; the time of more is summed, unattributed, and the wait counted.
+pub const SLOTS: usize = 16;
 /// Context frames kept per CPU (task, softirq, callback, hardirq, hrtimer callback and spares).
 const FRAMES: usize = 8;
 /// Culprits handed to the block, by time taken.
@@ -92,7 +94,12 @@ const ARMED: i16 = FOLDED + 8;
 /// as (`Task | hash of its comm`).
 const NAMED_TASK: i16 = ARMED + 8;
 const NAMED_CULPRIT: i16 = NAMED_TASK + 8;
-const STATE_SIZE: u32 = NAMED_CULPRIT as u32 + 8;
+/// Task names not recorded since the main program last ran on this CPU, because the names map was full, or for
+/// another reason (its bucket busy under a nested program): the main program adds them to the map-update
+/// counters, which companions have no access to.
+const NAMES_FULL: i16 = NAMED_CULPRIT + 8;
+const NAMES_REFUSED: i16 = NAMES_FULL + 8;
+const STATE_SIZE: u32 = NAMES_REFUSED as u32 + 8;
 
 /// Stack layout of the main program (top of frame).
 const STACK_DUR: i16 = -8;
@@ -278,6 +285,7 @@ impl Probe for Stall {
         b.jump_if(JmpOp::Ge, Reg::R1, SOFTIRQ_NAMES.len() as i32, env.exit);
         b.store(Size::DW, Reg::R10, STACK_VEC, Reg::R1);
         emit_state(b, env.maps[0], STACK_KEY, env.exit);
+        emit_names_lost(b, env.map_updates);
         emit_charge(b, env.maps[1], STACK_NAMING);
         b.load(Size::DW, Reg::R9, Reg::R10, STACK_VEC);
         let push_only = b.new_label();
@@ -288,7 +296,7 @@ impl Probe for Stall {
         b.mov64(Reg::R2, Reg::R8);
         b.alu64(AluOp::Sub, Reg::R2, Reg::R1);
         b.store(Size::DW, Reg::R10, STACK_DUR, Reg::R2);
-        emit_verdict(b, env);
+        emit_verdict(b, env.slots_full);
         // Only now may a raise start the next wait: an interrupt raising the victim while the slots are read
         // would otherwise empty them under the reader (that raise's wait goes unmeasured instead).
         b.store_imm(Size::DW, Reg::R7, RAISED, 0);
@@ -478,6 +486,21 @@ impl Stall {
     }
 }
 
+/// Moves the task names this CPU's programs could not record into `counters` (uses r1-r3): subtracted rather
+/// than zeroed, so that a count a nested program adds meanwhile stays for the next run.
+fn emit_names_lost(b: &mut Builder, counters: UpdateFailures) {
+    for (field, counter) in [(NAMES_FULL, counters.full), (NAMES_REFUSED, counters.refused)] {
+        let none = b.new_label();
+        b.load(Size::DW, Reg::R3, Reg::R7, field);
+        b.jump_if(JmpOp::Eq, Reg::R3, 0, none);
+        counter.emit_address(b);
+        b.atomic_add(Size::DW, Reg::R1, 0, Reg::R3);
+        b.alu64(AluOp::Neg, Reg::R3, 0);
+        b.atomic_add(Size::DW, Reg::R7, field, Reg::R3);
+        b.bind(none);
+    }
+}
+
 /// `r7` = this CPU's state (leaving through `exit` if absent), `r8` = now; the u32 key 0 at `r10 + key`.
 fn emit_state(b: &mut Builder, map: usize, key: i16, exit: Label) {
     b.store_imm(Size::W, Reg::R10, key, 0);
@@ -520,8 +543,8 @@ fn emit_top_frame(b: &mut Builder) {
 }
 
 /// While a victim waits, charges the time since the last switch (`r8 - last`) to the innermost context: to its
-/// slot, a free slot, or the folded count; then `last = r8`. A task is charged as its name's culprit, named with
-/// `names` and the stack at `naming`. The state is at `r7`; uses r0-r5.
+/// slot, a free slot, or the folded time (of the culprits beyond the slots); then `last = r8`. A task is charged
+/// as its name's culprit, named with `names` and the stack at `naming`. The state is at `r7`; uses r0-r5.
 fn emit_charge(b: &mut Builder, names: usize, naming: Naming) {
     let done = b.new_label();
     emit_base_task(b);
@@ -550,7 +573,7 @@ fn emit_charge(b: &mut Builder, names: usize, naming: Naming) {
         b.bind(next);
     }
     b.load(Size::DW, Reg::R5, Reg::R7, FOLDED);
-    b.alu64(AluOp::Add, Reg::R5, 1);
+    b.alu64(AluOp::Add, Reg::R5, Reg::R4);
     b.store(Size::DW, Reg::R7, FOLDED, Reg::R5);
     b.bind(done);
     b.store(Size::DW, Reg::R7, LAST, Reg::R8);
@@ -591,9 +614,17 @@ fn emit_task_culprit(b: &mut Builder, names: usize, naming: Naming) {
     super::map_call(b, Helper::MapLookupElem, names, naming.culprit, None);
     b.jump_if(JmpOp::Ne, Reg::R0, 0, known);
     super::map_call(b, Helper::MapUpdateElem, names, naming.culprit, Some(naming.comm));
-    // Not recorded (the map is full, or busy under a nested program): the next charge tries again.
+    // Not recorded (the map is full, or busy under a nested program): counted, and the next charge tries again.
     b.jump_if(JmpOp::Eq, Reg::R0, 0, known);
     b.store_imm(Size::DW, Reg::R7, NAMED_TASK, 0);
+    let (refused, counted) = (b.new_label(), b.new_label());
+    b.mov64(Reg::R1, 1);
+    b.jump_if(JmpOp::Ne, Reg::R0, -E2BIG, refused);
+    b.atomic_add(Size::DW, Reg::R7, NAMES_FULL, Reg::R1);
+    b.jump(counted);
+    b.bind(refused);
+    b.atomic_add(Size::DW, Reg::R7, NAMES_REFUSED, Reg::R1);
+    b.bind(counted);
     b.bind(known);
     b.load(Size::DW, Reg::R3, Reg::R7, NAMED_CULPRIT);
     b.bind(done);
@@ -638,9 +669,9 @@ fn emit_pop(b: &mut Builder, exit: Exit, unmatched: Label) {
 }
 
 /// The wait is over (`r10 + STACK_DUR`): writes the three culprits that took most of it with their times, the
-/// top one's share, the other culprits' time and the unattributed rest, and counts folded culprits. The state
-/// is at `r7`; uses r0-r5 and r9.
-fn emit_verdict(b: &mut Builder, env: &EmitEnv) {
+/// top one's share, the other culprits' time and the unattributed rest, and counts the wait when culprits were
+/// folded. The state is at `r7`; uses r0-r5 and r9.
+fn emit_verdict(b: &mut Builder, slots_full: Counter) {
     b.comment("the culprits that took most of the wait");
     b.mov64(Reg::R9, 0);
     for slot in 0..SLOTS as i16 {
@@ -650,6 +681,7 @@ fn emit_verdict(b: &mut Builder, env: &EmitEnv) {
     for rank in 0..TOP as i16 {
         emit_rank(b, rank);
     }
+    emit_unknown_ranks(b, slots_full);
     b.comment("share, others, unattributed");
     b.load(Size::DW, Reg::R1, Reg::R10, STACK_TOP - 8);
     b.alu64(AluOp::Mul, Reg::R1, 100);
@@ -669,38 +701,74 @@ fn emit_verdict(b: &mut Builder, env: &EmitEnv) {
     b.mov64(Reg::R1, 0);
     b.bind(rest);
     b.store(Size::DW, Reg::R10, STACK_UNATTRIBUTED, Reg::R1);
+}
+
+/// When culprits beyond the slots ran (their summed time in `FOLDED`), counts the wait and turns every rank whose
+/// time is below that sum into [`Culprit::Unknown`] with no time: a culprit left out may have taken more than
+/// it, so naming it would be a guess. Without branches, as [`emit_rank`]. Uses r0-r4.
+fn emit_unknown_ranks(b: &mut Builder, slots_full: Counter) {
     let none_folded = b.new_label();
-    b.load(Size::DW, Reg::R2, Reg::R7, FOLDED);
-    b.jump_if(JmpOp::Eq, Reg::R2, 0, none_folded);
-    env.slots_full.emit_address(b);
-    b.atomic_add(Size::DW, Reg::R1, 0, Reg::R2);
+    b.load(Size::DW, Reg::R3, Reg::R7, FOLDED);
+    b.jump_if(JmpOp::Eq, Reg::R3, 0, none_folded);
+    slots_full.emit_increment(b);
+    for rank in 0..TOP as i16 {
+        b.comment("unknown when a folded culprit may have taken more");
+        b.load(Size::DW, Reg::R2, Reg::R10, STACK_TOP - 16 * rank - 8);
+        b.alu64(AluOp::Sub, Reg::R2, Reg::R3);
+        b.alu64(AluOp::Arsh, Reg::R2, 63);
+        b.ld_imm64(Reg::R0, Culprit::Unknown.encode());
+        b.load(Size::DW, Reg::R1, Reg::R10, STACK_TOP - 16 * rank);
+        emit_select(b, Reg::R1, Reg::R0, Reg::R2, Reg::R4);
+        b.store(Size::DW, Reg::R10, STACK_TOP - 16 * rank, Reg::R1);
+        b.alu64(AluOp::Xor, Reg::R2, -1);
+        b.load(Size::DW, Reg::R1, Reg::R10, STACK_TOP - 16 * rank - 8);
+        b.alu64(AluOp::And, Reg::R1, Reg::R2);
+        b.store(Size::DW, Reg::R10, STACK_TOP - 16 * rank - 8, Reg::R1);
+    }
     b.bind(none_folded);
 }
 
-/// Writes the culprit of rank `rank` (the slot with the most time among those not ranked before) and its time
-/// at `STACK_TOP - 16 * rank`; both 0 when fewer culprits ran. Slots are claimed in order and emptied only
-/// together, so the first empty slot ends the search. Uses r0-r5.
+/// Writes the culprit of rank `rank` (the slot with the most time among those not ranked before; the first
+/// such slot on a tie) and its time at `STACK_TOP - 16 * rank`; both 0 when fewer culprits ran. Slots are
+/// claimed in order and emptied only together, so the first empty slot ends the search. Comparisons are
+/// arithmetic (times are below 2^63), not branches: two-way branches per slot would leave the verifier 2^SLOTS
+/// paths to walk. Uses r0-r5.
 fn emit_rank(b: &mut Builder, rank: i16) {
     let searched = b.new_label();
     b.mov64(Reg::R4, 0);
     b.mov64(Reg::R5, 0);
     for slot in 0..SLOTS as i16 {
-        let next = b.new_label();
         b.load(Size::DW, Reg::R0, Reg::R7, KEY + 8 * slot);
         b.jump_if(JmpOp::Eq, Reg::R0, 0, searched);
-        for earlier in 0..rank {
-            b.load(Size::DW, Reg::R1, Reg::R10, STACK_TOP - 16 * earlier);
-            b.jump_if(JmpOp::Eq, Reg::R0, Reg::R1, next);
-        }
         b.load(Size::DW, Reg::R1, Reg::R7, TIME + 8 * slot);
-        b.jump_if(JmpOp::Le, Reg::R1, Reg::R5, next);
-        b.mov64(Reg::R4, Reg::R0);
-        b.mov64(Reg::R5, Reg::R1);
-        b.bind(next);
+        for earlier in 0..rank {
+            b.comment("a culprit ranked before counts as no time");
+            b.load(Size::DW, Reg::R2, Reg::R10, STACK_TOP - 16 * earlier);
+            b.alu64(AluOp::Xor, Reg::R2, Reg::R0);
+            b.mov64(Reg::R3, Reg::R2);
+            b.alu64(AluOp::Neg, Reg::R3, 0);
+            b.alu64(AluOp::Or, Reg::R2, Reg::R3);
+            b.alu64(AluOp::Arsh, Reg::R2, 63);
+            b.alu64(AluOp::And, Reg::R1, Reg::R2);
+        }
+        b.comment("keep the slot when it took more time");
+        b.mov64(Reg::R2, Reg::R5);
+        b.alu64(AluOp::Sub, Reg::R2, Reg::R1);
+        b.alu64(AluOp::Arsh, Reg::R2, 63);
+        emit_select(b, Reg::R5, Reg::R1, Reg::R2, Reg::R3);
+        emit_select(b, Reg::R4, Reg::R0, Reg::R2, Reg::R3);
     }
     b.bind(searched);
     b.store(Size::DW, Reg::R10, STACK_TOP - 16 * rank, Reg::R4);
     b.store(Size::DW, Reg::R10, STACK_TOP - 16 * rank - 8, Reg::R5);
+}
+
+/// `dst = src` where `mask` is all ones, `dst` unchanged where it is 0, without a branch; clobbers `scratch`.
+fn emit_select(b: &mut Builder, dst: Reg, src: Reg, mask: Reg, scratch: Reg) {
+    b.mov64(scratch, dst);
+    b.alu64(AluOp::Xor, scratch, src);
+    b.alu64(AluOp::And, scratch, mask);
+    b.alu64(AluOp::Xor, dst, scratch);
 }
 
 #[cfg(test)]
@@ -733,7 +801,7 @@ mod tests {
     #[test]
     fn the_state_fits_the_culprits_and_every_companion_builds() {
         let probe = stall(vec![]).expect("resolves");
-        assert_eq!(STATE_SIZE, 8 * (2 + FRAMES + 1 + 2 * SLOTS + 4) as u32);
+        assert_eq!(STATE_SIZE, 8 * (2 + FRAMES + 1 + 2 * SLOTS + 6) as u32);
         let mut names: Vec<&str> = probe.fields().iter().map(|field| field.name.as_str()).collect();
         let mut listed: Vec<&str> = KIND.fields.iter().flat_map(|(names, _)| names.split(", ")).collect();
         names.sort_unstable();
@@ -749,5 +817,179 @@ mod tests {
         let names: Vec<&str> = companions.iter().map(|c| &c.suffix[..c.suffix.len().min(4)]).collect();
         let distinct: std::collections::BTreeSet<&&str> = names.iter().collect();
         assert_eq!(distinct.len(), names.len(), "suffixes differ in their first 4 characters: {names:?}");
+    }
+
+    /// A verdict as the kernel computed it: the three ranks (culprit, time), share, others, unattributed, and
+    /// how many waits `slots_full` counted.
+    #[derive(Debug, PartialEq)]
+    struct Verdict {
+        ranks: [(Option<Culprit>, u64); TOP],
+        share: u64,
+        others: u64,
+        unattributed: u64,
+        slots_full: u64,
+    }
+
+    /// The maps of [`run_in_kernel`]'s program: a CPU state, a global of u64 results, and a task names map
+    /// with room for one name.
+    const STATE_MAP: usize = 0;
+    const RESULTS_MAP: usize = 1;
+    const NAMES_MAP: usize = 2;
+
+    /// Runs, in the kernel (`BPF_PROG_TEST_RUN`), a program whose `r7` is a zeroed CPU state and whose body
+    /// `emit` writes u64 results with [`emit_result`]; returns them.
+    fn run_in_kernel(test: &str, results: usize, emit: impl FnOnce(&mut Builder)) -> Option<Vec<u64>> {
+        use crate::maps::{HashAllocation, MapEntries, GLOBAL_MAP_NAME};
+        use crate::object::{write_object, ProgramSection};
+        use crate::session::{ProgramSpec, Session};
+
+        if !crate::testing::can_trace(test) {
+            return None;
+        }
+        let mut b = Builder::new();
+        let exit = b.new_label();
+        emit_state(&mut b, STATE_MAP, STACK_KEY, exit);
+        emit(&mut b);
+        b.mov64(Reg::R0, 0);
+        b.bind(exit);
+        b.exit();
+        let program = b.finish().expect("assembles");
+        let map = |name: &str, kind, key_size, value_size, max_entries| MapSpec {
+            name: name.into(),
+            kind,
+            key_size,
+            value_size,
+            max_entries,
+            on_insert: false,
+        };
+        let maps = [
+            map("state", MapKind::Array, 4, STATE_SIZE, 1),
+            map("results", MapKind::Global, 4, 8 * results as u32, 1),
+            map("names", MapKind::Hash, 8, 16, 1),
+        ];
+        let attach = Attach::Manual;
+        let section = attach.section_name();
+        let placed = ProgramSection { name: "stall_test", section: &section, program: &program };
+        let object = write_object(&[placed], &maps, HashAllocation::PREALLOCATED).expect("object");
+        let session = Session::load(&object, &[ProgramSpec { name: "stall_test".into(), attach }]).expect("loads");
+        session.run("stall_test").expect("BPF_PROG_TEST_RUN");
+        let MapEntries::Shared(entries) = session.read_map(GLOBAL_MAP_NAME).expect("readable") else {
+            panic!("the global map is one shared value");
+        };
+        Some(entries[0].1.chunks(8).map(|word| u64::from_le_bytes(word.try_into().expect("8 bytes"))).collect())
+    }
+
+    /// Writes `reg` as result `index` of [`run_in_kernel`] (uses r1).
+    fn emit_result(b: &mut Builder, index: usize, reg: Reg) {
+        b.ld_map_value(Reg::R1, RESULTS_MAP, 8 * index as i32);
+        b.store(Size::DW, Reg::R1, 0, reg);
+    }
+
+    /// Runs [`emit_verdict`] in the kernel on a state holding `slots` (culprit, time) and `folded` ns of culprits
+    /// beyond them, for a wait of `dur` ns.
+    fn kernel_verdict(test: &str, slots: &[(Culprit, i32)], folded: i32, dur: i32) -> Option<Verdict> {
+        let fields = [
+            STACK_TOP,
+            STACK_TOP - 8,
+            STACK_TOP - 16,
+            STACK_TOP - 24,
+            STACK_TOP - 32,
+            STACK_TOP - 40,
+            STACK_SHARE,
+            STACK_OTHERS,
+            STACK_UNATTRIBUTED,
+        ];
+        let words = run_in_kernel(test, 1 + fields.len(), |b| {
+            for slot in 0..SLOTS {
+                let (culprit, time) = slots.get(slot).map_or((0, 0), |(culprit, time)| (culprit.encode(), *time));
+                b.ld_imm64(Reg::R1, culprit);
+                b.store(Size::DW, Reg::R7, KEY + 8 * slot as i16, Reg::R1);
+                b.store_imm(Size::DW, Reg::R7, TIME + 8 * slot as i16, time);
+            }
+            b.store_imm(Size::DW, Reg::R7, FOLDED, folded);
+            b.store_imm(Size::DW, Reg::R10, STACK_DUR, dur);
+            emit_verdict(b, Counter { map: RESULTS_MAP, key: 0 });
+            for (index, offset) in fields.iter().enumerate() {
+                b.load(Size::DW, Reg::R2, Reg::R10, *offset);
+                emit_result(b, 1 + index, Reg::R2);
+            }
+        })?;
+        let rank = |i: usize| (Culprit::decode(words[1 + 2 * i]), words[2 + 2 * i]);
+        Some(Verdict {
+            ranks: [rank(0), rank(1), rank(2)],
+            share: words[7],
+            others: words[8],
+            unattributed: words[9],
+            slots_full: words[0],
+        })
+    }
+
+    #[test]
+    fn a_task_name_the_full_names_map_refuses_is_counted_and_tried_again() {
+        let failures = UpdateFailures {
+            full: Counter { map: RESULTS_MAP, key: 0 },
+            refused: Counter { map: RESULTS_MAP, key: 1 },
+        };
+        let Some(words) = run_in_kernel("a_task_name_the_full_names_map_refuses", 5, |b| {
+            b.comment("another name fills the map");
+            b.store_imm(Size::DW, Reg::R10, -128, 1);
+            super::super::zero_stack(b, -144, 16);
+            super::super::map_call(b, Helper::MapUpdateElem, NAMES_MAP, -128, Some(-144));
+            b.ld_imm64(Reg::R3, CulpritKind::Task.tag() | 1);
+            emit_task_culprit(b, NAMES_MAP, STACK_NAMING);
+            b.mov64(Reg::R9, Reg::R3);
+            emit_names_lost(b, failures);
+            emit_result(b, 2, Reg::R9);
+            b.load(Size::DW, Reg::R2, Reg::R7, NAMED_TASK);
+            emit_result(b, 3, Reg::R2);
+            b.load(Size::DW, Reg::R2, Reg::R7, NAMES_FULL);
+            emit_result(b, 4, Reg::R2);
+        }) else {
+            return;
+        };
+        let culprit = Culprit::decode(words[2]).expect("a culprit");
+        assert_eq!(culprit.kind(), CulpritKind::Task, "the task is still its name's culprit: {culprit:?}");
+        assert_eq!(words[..2], [1, 0], "counted as the map being full");
+        assert_eq!(words[3..], [0, 0], "the next charge names the task again; the CPU's count was moved");
+    }
+
+    #[test]
+    fn the_verdict_ranks_the_three_culprits_that_took_most_of_the_wait() {
+        let (a, b, c, d) = (Culprit::Hardirq(1), Culprit::Hardirq(2), Culprit::Task(7), Culprit::Softirq(1));
+        let Some(verdict) = kernel_verdict("the_verdict_ranks", &[(a, 5), (b, 9), (c, 9), (d, 1)], 0, 30) else {
+            return;
+        };
+        let expected = [(Some(b), 9), (Some(c), 9), (Some(a), 5)];
+        assert_eq!(verdict, Verdict { ranks: expected, share: 30, others: 1, unattributed: 6, slots_full: 0 });
+    }
+
+    /// Every slot taken, with times 1..=16 ns in slot order.
+    fn full_slots() -> Vec<(Culprit, i32)> {
+        (1..=SLOTS as i32).map(|time| (Culprit::Hardirq(time as u32), time)).collect()
+    }
+
+    #[test]
+    fn ranks_that_a_culprit_beyond_the_slots_may_have_outrun_are_unknown() {
+        let slotted: i32 = (1..=SLOTS as i32).sum();
+        let Some(verdict) = kernel_verdict("ranks_beyond_the_slots", &full_slots(), 15, slotted + 15) else {
+            return;
+        };
+        let (top, second) = (Culprit::Hardirq(SLOTS as u32), Culprit::Hardirq(SLOTS as u32 - 1));
+        let expected = [(Some(top), 16), (Some(second), 15), (Some(Culprit::Unknown), 0)];
+        let others = (slotted - 16 - 15) as u64;
+        let share = 16 * 100 / (slotted + 15) as u64;
+        assert_eq!(verdict, Verdict { ranks: expected, share, others, unattributed: 15, slots_full: 1 });
+    }
+
+    #[test]
+    fn no_culprit_is_named_when_those_beyond_the_slots_took_more_than_each() {
+        let slotted: i32 = (1..=SLOTS as i32).sum();
+        let Some(verdict) = kernel_verdict("no_culprit_is_named", &full_slots(), 17, slotted + 17) else {
+            return;
+        };
+        let unknown = (Some(Culprit::Unknown), 0);
+        let expected =
+            Verdict { ranks: [unknown; TOP], share: 0, others: slotted as u64, unattributed: 17, slots_full: 1 };
+        assert_eq!(verdict, expected);
     }
 }

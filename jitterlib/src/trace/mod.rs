@@ -562,8 +562,9 @@ pub struct Lost {
     /// on insert, see [`UpdateFailures`](crate::maps::UpdateFailures)) or the key's bucket held by a program
     /// interrupted on the same CPU.
     pub map_refused: u64,
-    /// What did not fit a probe's fixed per-CPU slots: a stall's culprits beyond [`SLOTS`](crate::probe::STALL_SLOTS),
-    /// whose time is in its `unattributed`.
+    /// What did not fit a probe's fixed per-CPU slots: stall waits with more culprits than
+    /// [`SLOTS`](crate::probe::STALL_SLOTS); the time of those beyond is in the wait's `unattributed`, and a rank they
+    /// may have outrun is [`Culprit::Unknown`](crate::culprit::Culprit::Unknown).
     pub slots_full: u64,
     /// [`Skb`] hops not reported because the skb's address held another packet than the one last seen there
     /// (the old one was freed where no point sees it).
