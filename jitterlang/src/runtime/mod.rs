@@ -159,18 +159,25 @@ pub fn run(
                  output: &mut Output,
                  report: &mut RunReport|
      -> Result<bool, RunError> {
-        let mut events = Vec::new();
-        let mut names = Ok(());
-        let mut read_stack = |frames, id| stack(session, frames, id);
+        // The records are copied out first: events may name task culprits (outliers, printf), whose names a
+        // probe records before it sends the event, so the names are learned after the last record of this batch
+        // arrived and before the first is decoded (learned at the first record, a later one could name a task
+        // recorded meanwhile, and print it as its hash).
+        let (mut bytes, mut ends) = (Vec::new(), Vec::new());
         ring.poll(timeout, &mut |record| {
-            // Events may name task culprits (outliers, printf): learn the names before the first is decoded.
-            if events.is_empty() {
-                names = learn_task_names(compiled, session, &symbols);
-            }
-            events.push(decoder.decode(record, &mut read_stack))
+            bytes.extend_from_slice(record);
+            ends.push(bytes.len());
         })?;
-        names?;
-        let events: Vec<Event> = events.into_iter().filter_map(Result::transpose).collect::<Result<_, _>>()?;
+        if !ends.is_empty() {
+            learn_task_names(compiled, session, &symbols)?;
+        }
+        let mut read_stack = |frames, id| stack(session, frames, id);
+        let starts = std::iter::once(0).chain(ends.iter().copied());
+        let events: Vec<Event> = starts
+            .zip(&ends)
+            .map(|(start, &end)| decoder.decode(&bytes[start..end], &mut read_stack))
+            .filter_map(Result::transpose)
+            .collect::<Result<_, _>>()?;
         report.events += events.len() as u64;
         let mut exit_seen = false;
         // Events behind an exit() in the ring (other runs of the probes, already queued) are not acted on, as in
