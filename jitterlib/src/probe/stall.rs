@@ -19,15 +19,15 @@
 //! `comm`), not its thread: maps keyed by culprits grow with what runs, not with thread churn. Task time is only
 //! charged while that task is current, so its name is read then; each CPU remembers the last thread it named
 //! until the next task switch, so a thread is named once per stretch on a CPU rather than once per wait.
-//! Interrupts without a tracepoint of their own are charged to what they interrupted. An exit whose entry was not seen (the probe attached meanwhile, or the kernel skipped a program)
-//! pops nothing; a task switch, which only happens in task context, drops any context whose exit was missed. A
-//! wait is only measured from a raise seen after the probe saw the victim start on that CPU (the kernel clears the
-//! pending bit as a vector starts, so that raise is the first of its wait whatever order the programs attached
-//! in), and the victim's exit without its start ends the wait unmeasured: a wait is never reported from a raise
-//! that an earlier run already served. Culprits beyond the slots are not ranked: their time, summed, is part of
-//! `unattributed`, the wait is counted ([`EmitEnv::slots_full`]), and a rank whose culprit took less than that sum
-//! is reported as [`Culprit::Unknown`] with no time (its time goes to `others`), since one of the culprits left
-//! out may have taken more: a verdict is never a culprit that did not take the most time.
+//! Interrupts without a tracepoint of their own are charged to what they interrupted. An exit whose entry was not seen
+//! (the probe attached meanwhile, or the kernel skipped a program) pops nothing; a task switch, which only happens in
+//! task context, drops any context whose exit was missed. A wait is only measured from a raise seen after the probe saw
+//! the victim start on that CPU (the kernel clears the pending bit as a vector starts, so that raise is the first of
+//! its wait whatever order the programs attached in), and the victim's exit without its start ends the wait unmeasured:
+//! a wait is never reported from a raise that an earlier run already served. Culprits beyond the slots are not ranked:
+//! their time, summed, is part of `unattributed`, the wait is counted ([`EmitEnv::slots_full`]), and a rank whose
+//! culprit took less than that sum is reported as [`Culprit::Unknown`] with no time (its time goes to `others`), since
+//! one of the culprits left out may have taken more: a verdict is never a culprit that did not take the most time.
 //!
 //! Raw tracepoints (Linux 4.17) detach in a fraction of a millisecond and let programs of one CPU nest (a
 //! perf-event tracepoint program would be skipped while another runs). The callbacks, the next task's id and

@@ -64,8 +64,9 @@ grep -q '^@pf: [1-9]' /tmp/jl.out || fail "software:page-faults:1 counted nothin
 echo asked >/tmp/wu-asked
 echo given >/tmp/wu-given
 /bin/jl --unsafe -c 'cat /tmp/wu-asked >/tmp/wu-cat.out' -e 'tracepoint:syscalls:sys_enter_openat
-  /str(args.filename) == "/tmp/wu-asked"/ { printf("written: %d\n", write_user(args.filename, "/tmp/wu-given", 14)); }' \
-    >/tmp/wu.out 2>/tmp/wu.err || { result_lines write_user_err /tmp/wu.err; fail "jl --unsafe with write_user() failed"; }
+  /str(args.filename) == "/tmp/wu-asked"/ {
+    printf("written: %d\n", write_user(args.filename, "/tmp/wu-given", 14)); }' >/tmp/wu.out 2>/tmp/wu.err ||
+    { result_lines write_user_err /tmp/wu.err; fail "jl --unsafe with write_user() failed"; }
 result_lines write_user /tmp/wu.out
 result_lines write_user_cat /tmp/wu-cat.out
 grep -q '^written: 1$' /tmp/wu.out || fail "write_user() did not report writing the 14 bytes"
